@@ -1,0 +1,57 @@
+"""Bluetooth SIG GATT characteristic formats for health devices: pure bytes -> frozen dataclasses.
+
+Nothing here touches a radio. Every decoder raises `MalformedValue` (a ValueError) naming the field and
+the byte offset, so a technician reading a log line can find the bad byte in a capture.
+"""
+
+from __future__ import annotations
+
+
+class MalformedValue(ValueError):
+    """A characteristic value that does not follow its Bluetooth SIG definition."""
+
+    def __init__(self, characteristic: str, field: str, offset: int, problem: str) -> None:
+        self.characteristic, self.field, self.offset, self.problem = characteristic, field, offset, problem
+        super().__init__(f"{characteristic}: {field} at byte {offset}: {problem}")
+
+
+class Reader:
+    """A cursor over one characteristic value that names the field when bytes run out."""
+
+    def __init__(self, data: bytes | bytearray | memoryview, characteristic: str) -> None:
+        self.data = bytes(data)
+        self.characteristic = characteristic
+        self.pos = 0
+
+    def take(self, n: int, field: str) -> bytes:
+        if self.pos + n > len(self.data):
+            raise self.error(field, f"needs {n} byte(s), value has {len(self.data) - self.pos} left "
+                                    f"(length {len(self.data)})")
+        chunk = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return chunk
+
+    def u8(self, field: str) -> int:
+        return self.take(1, field)[0]
+
+    def u16(self, field: str) -> int:
+        return int.from_bytes(self.take(2, field), "little")
+
+    def s16(self, field: str) -> int:
+        return int.from_bytes(self.take(2, field), "little", signed=True)
+
+    def error(self, field: str, problem: str, offset: int | None = None) -> MalformedValue:
+        return MalformedValue(self.characteristic, field, self.pos if offset is None else offset, problem)
+
+
+def parse_hex(text: str) -> bytes:
+    """Accept '1E8A00', '1e 8a 00', '1E:8A:00' or '0x1E,0x8A' as technicians paste them."""
+    cleaned = text.replace("0x", "").replace("0X", "")
+    for sep in (" ", ":", ",", "-", "\t", "\n"):
+        cleaned = cleaned.replace(sep, "")
+    if not cleaned:
+        raise ValueError("empty hex value")
+    try:
+        return bytes.fromhex(cleaned)
+    except ValueError:
+        raise ValueError(f"not hex bytes: {text!r} (expected pairs of 0-9A-F, e.g. 1E8A00)") from None

@@ -1,0 +1,259 @@
+"""The coordinator: owns the outbox, uplink, voice and LEDs, and runs the components on one loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from hub import __version__, sdnotify
+from hub.activity import ActivityStream
+from hub.clock import Clock
+from hub.components import build_all
+from hub.config import Config
+from hub.context import AckListener, ButtonListener, CommandHandler, Component, EventListener, Hardware, SimHandler
+from hub.control import ControlError, ControlServer, socket_path
+from hub.events import Event
+from hub.feedback import Feedback
+from hub.outbox import Outbox
+from hub.platform_commands import parse_command
+from hub.uplink import Uplink
+from voice.speaker import Speaker
+
+log = logging.getLogger(__name__)
+
+
+def _zone(name: str) -> tzinfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("unknown time zone %r in [hub] timezone; using the system's", name)
+        return None
+
+
+class Hub:
+    """Implements hub.context.HubContext for the components."""
+
+    def __init__(self, config: Config, hardware: Hardware, clock: Clock | None = None) -> None:
+        self.config = config
+        self.hardware = hardware
+        self.clock = clock or Clock(_zone(config["hub"]["timezone"]))
+        self.activity = ActivityStream()
+        self.started = time.monotonic()
+        self._status: dict[str, Any] = {}
+        self._sim: dict[str, SimHandler] = {}
+        self._commands: dict[str, CommandHandler] = {}
+        self._ack_listeners: list[AckListener] = []
+        self._button_listeners: list[ButtonListener] = []
+        self._event_listeners: list[EventListener] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._components: list[Component] = []
+        self._db_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
+        self._stopping = asyncio.Event()
+        self.outbox: Outbox | None = None
+        self.uplink: Uplink | None = None
+        self.speaker: Speaker | None = None
+        self.leds: Feedback | None = None
+        self.control: ControlServer | None = None
+        self.notifier = sdnotify.Notifier()
+
+    # --- HubContext -------------------------------------------------------------------------------
+    async def raise_event(self, event_type: str, data: dict[str, Any], ts: datetime | None = None) -> Event:
+        event = Event(event_type, data, ts or self.clock.now())
+        assert self.outbox is not None and self.uplink is not None
+        row = await self.db(self.outbox.add, event)
+        self.uplink.offer(row)
+        log.info("event %s %s seq=%d %s", event.type, event.id, row.seq,
+                 json.dumps(data, ensure_ascii=False)[:200])
+        for listener in list(self._event_listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("event listener failed")
+        return event
+
+    def say(self, prompt: str, **fields: Any) -> None:
+        if self.speaker is not None:
+            try:
+                self.speaker.say(prompt, **fields)
+            except Exception:
+                log.exception("cannot say %s", prompt)
+
+    def feedback(self, pattern: str) -> None:
+        if self.leds is not None:
+            self.leds.show(pattern)
+
+    def spawn(self, name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("task %s died", task.get_name(), exc_info=task.exception())
+
+    def add_sim_command(self, verb: str, handler: SimHandler) -> None:
+        self._sim[verb] = handler
+
+    def add_platform_command(self, name: str, handler: CommandHandler) -> None:
+        self._commands[name] = handler
+
+    def on_button(self, listener: ButtonListener) -> None:
+        self._button_listeners.append(listener)
+
+    def notify_button(self, pin: int, action: str) -> None:
+        for listener in list(self._button_listeners):
+            try:
+                listener(pin, action)
+            except Exception:
+                log.exception("button listener failed")
+
+    def on_ack(self, listener: AckListener) -> None:
+        self._ack_listeners.append(listener)
+
+    def on_event(self, listener: EventListener) -> None:
+        self._event_listeners.append(listener)
+
+    def set_status(self, key: str, value: Any) -> None:
+        self._status[key] = value
+
+    def component(self, name: str) -> Any:
+        return next((c for c in self._components if c.name == name), None)
+
+    @property
+    def online(self) -> bool:
+        return self.uplink is not None and self.uplink.connected.is_set()
+
+    # --- internals --------------------------------------------------------------------------------
+    def db(self, fn: Callable[..., Any], *args: Any) -> Awaitable[Any]:
+        return asyncio.get_running_loop().run_in_executor(self._db_pool, fn, *args)
+
+    async def status(self) -> dict[str, Any]:
+        depth = await self.db(self.outbox.depth) if self.outbox is not None else {}
+        return {"hub": self.config.hub_id, "version": __version__,
+                "state": "online" if self.online else "offline",
+                "uptime_s": round(time.monotonic() - self.started),
+                "queue_depth": sum(depth.values()), "queue": depth,
+                "in_flight": self.uplink.in_flight if self.uplink else 0,
+                "last_error": self.uplink.last_error if self.uplink else "",
+                **self._status}
+
+    def _on_command(self, name: str, payload: bytes) -> None:
+        try:
+            command = parse_command(name, payload, self.config["mqtt"]["max_payload_bytes"],
+                                    known=set(self._commands) | {"ack", "ping"})
+        except ValueError as exc:
+            log.warning("ignored platform command: %s", exc)
+            return
+        self.spawn(f"cmd.{command.name}", self._run_command(command.name, command.body))
+
+    async def _run_command(self, name: str, body: dict[str, Any]) -> None:
+        try:
+            if name == "ack":
+                self._ack(body)
+            elif name == "ping":
+                await self.raise_event("system.pong", {"request": body, "online": self.online})
+            else:
+                await self._commands[name](body)
+        except Exception:
+            log.exception("platform command %s failed: %s", name, json.dumps(body)[:200])
+
+    def _ack(self, body: dict[str, Any]) -> None:
+        event_id, by, message = body["event_id"], body.get("by") or "platform", body.get("message")
+        if not any(listener(event_id, by, message) for listener in list(self._ack_listeners)):
+            log.warning("cmd/ack names unknown or closed event %s (by %s): ignored", event_id, by)
+
+    async def _control_sim(self, request: dict[str, Any]) -> dict[str, Any]:
+        verb = str(request.get("verb"))
+        handler = self._sim.get(verb)
+        if handler is None:
+            raise ControlError(f"unknown sim verb {verb!r}; this hub knows: {', '.join(sorted(self._sim))}"
+                               if self._sim else "this hub is not simulated: start it with 'hub run --simulate'")
+        argv = request.get("argv") or []
+        return await handler([str(a) for a in argv])
+
+    async def _control_status(self, request: dict[str, Any]) -> dict[str, Any]:
+        return await self.status()
+
+    async def _control_spoken(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {"spoken": self.speaker.recent() if self.speaker else []}
+
+    # --- lifecycle --------------------------------------------------------------------------------
+    async def run(self) -> None:
+        cfg = self.config
+        cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        self.outbox = Outbox(cfg.state_dir / "outbox.db", cfg.hub_id, cfg.topic_base, cfg["outbox"]["max_rows"])
+        voice = cfg["voice"]
+        self.speaker = Speaker(cfg.state_dir / "voice-cache", enabled=voice["enabled"], language=voice["language"],
+                               also_english=voice["also_english"], voice=voice["espeak_voice"],
+                               speed_wpm=voice["speed_wpm"], volume=voice["volume"], player=voice["player"],
+                               device=voice["device"])
+        self.leds = Feedback(self.hardware.pin_factory, cfg["outputs"]["status_led_pin"],
+                             cfg["outputs"]["buzzer_pin"])
+        self.uplink = Uplink(cfg, self.outbox, self.db, self._on_command, self.status)
+        self.control = ControlServer(socket_path(cfg.state_dir), {
+            "sim": self._control_sim, "status": self._control_status, "spoken": self._control_spoken})
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stopping.set)
+        try:
+            self.spawn("voice.speaker", self.speaker.run())
+            self.spawn("uplink.connection", self.uplink.run_connection())
+            self.spawn("uplink.sender", self.uplink.run_sender())
+            self.spawn("uplink.status", self.uplink.run_status())
+            self.spawn("feedback.link", self._watch_link())
+            self._components = build_all(cfg, self.hardware)
+            for component in self._components:
+                await component.start(self)
+            await self.control.start()
+            log.info("hub %s running (%s); control socket %s", cfg.hub_id,
+                     "simulated hardware" if self.hardware.simulated else "hardware", self.control.path)
+            self.notifier.ready(f"hub {cfg.hub_id} running")
+            self.spawn("systemd.watchdog", self.notifier.watchdog_loop())
+            await self._stopping.wait()
+        finally:
+            await self.close()
+
+    async def _watch_link(self) -> None:
+        assert self.uplink is not None
+        while True:
+            await self.uplink.connected.wait()
+            self.feedback("online")
+            while self.uplink.connected.is_set():
+                await asyncio.sleep(0.5)
+            self.feedback("offline")
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def close(self) -> None:
+        self.notifier.stopping()
+        if self.control is not None:
+            await self.control.close()
+        for component in reversed(self._components):
+            try:
+                await component.close()
+            except Exception:
+                log.exception("closing %s failed", component.name)
+        if self.uplink is not None:
+            await self.uplink.close()
+        for task in list(self._tasks):
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.leds is not None:
+            self.leds.close()
+        self._db_pool.shutdown(wait=True)
+        if self.outbox is not None:
+            self.outbox.close()
+        self.notifier.close()

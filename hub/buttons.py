@@ -1,0 +1,103 @@
+"""Call buttons on GPIO: debounced in software on the leading edge, with hold detection.
+
+The first edge counts at once (a call must not wait for the contacts to settle); further edges within
+`bounce_ms` are contact bounce. A release counts only once the line has stayed released for
+`bounce_ms`. gpiozero delivers edges on its own thread; they are handed to the asyncio loop here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from hub.clock import Clock
+
+PressHandler = Callable[[int, datetime], None]
+ReleaseHandler = Callable[[int, float], None]  # (pin, held seconds)
+HoldHandler = Callable[[int], None]
+
+
+@dataclass
+class _Line:
+    pin: int
+    bounce_s: float
+    device: Any = None
+    pressed: bool = False
+    raw_active: bool = False
+    press_mono: float = 0.0
+    release_timer: asyncio.TimerHandle | None = None
+    hold_timer: asyncio.TimerHandle | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ButtonBank:
+    def __init__(self, pin_factory: Any, buttons: list[dict[str, Any]], clock: Clock, hold_s: float,
+                 on_press: PressHandler, on_release: ReleaseHandler, on_hold: HoldHandler) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.clock = clock
+        self.hold_s = hold_s
+        self.on_press, self.on_release, self.on_hold = on_press, on_release, on_hold
+        self.lines: dict[int, _Line] = {}
+        from gpiozero import Button
+
+        for spec in buttons:
+            line = _Line(spec["pin"], spec["bounce_ms"] / 1000)
+            # bounce_time=None: our own leading-edge debounce keeps the first edge's time.
+            line.device = Button(spec["pin"], pull_up=True, bounce_time=None, pin_factory=pin_factory)
+            line.device.when_pressed = self._edge_callback(line, True)
+            line.device.when_released = self._edge_callback(line, False)
+            self.lines[line.pin] = line
+        self._closed = False
+
+    def _edge_callback(self, line: _Line, active: bool) -> Callable[[], None]:
+        def callback() -> None:  # on gpiozero's thread (or the caller's, for mock pins)
+            ts, mono = self.clock.now(), self.clock.monotonic()
+            self._loop.call_soon_threadsafe(self._edge, line, active, ts, mono)
+        return callback
+
+    def _edge(self, line: _Line, active: bool, ts: datetime, mono: float) -> None:
+        line.raw_active = active
+        if active:
+            if line.release_timer is not None:
+                line.release_timer.cancel()  # bounce on release: still pressed
+                line.release_timer = None
+            if not line.pressed:
+                line.pressed = True
+                line.press_mono = mono
+                line.hold_timer = self._loop.call_later(self.hold_s, self._hold, line)
+                self.on_press(line.pin, ts)
+        elif line.pressed and line.release_timer is None:
+            line.release_timer = self._loop.call_later(line.bounce_s, self._settled_release, line, mono)
+
+    def _settled_release(self, line: _Line, mono: float) -> None:
+        line.release_timer = None
+        if line.raw_active:
+            return
+        line.pressed = False
+        if line.hold_timer is not None:
+            line.hold_timer.cancel()
+            line.hold_timer = None
+        self.on_release(line.pin, mono - line.press_mono)
+
+    def _hold(self, line: _Line) -> None:
+        line.hold_timer = None
+        if line.pressed:
+            self.on_hold(line.pin)
+
+    def is_pressed(self, pin: int) -> bool:
+        return self.lines[pin].pressed
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for line in self.lines.values():
+            for timer in (line.release_timer, line.hold_timer):
+                if timer is not None:
+                    timer.cancel()
+            with contextlib.suppress(Exception):
+                line.device.close()

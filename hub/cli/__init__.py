@@ -1,0 +1,46 @@
+"""`hub` command line: each verb group lives in its own module with `register(subparsers)`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib import import_module
+
+from hub import __version__
+
+# Each module defines register(sub: argparse._SubParsersAction) and sets `func` on its parsers.
+VERB_MODULES = [
+    "hub.cli.run",
+    "hub.cli.sim",
+    "hub.cli.status",
+    "hub.cli.console",
+    "hub.cli.config_cmd",
+    "hub.cli.provision",
+    "hub.cli.install",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hub", description="Eldercare home hub / 居家养老智能终端")
+    parser.add_argument("--version", action="version", version=f"hub {__version__}")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+    for name in VERB_MODULES:
+        import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""`hub status`: connection, queue depth by priority, open calls — from the running hub."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from hub.cli.common import add_config_arg, load_config_or_exit
+from hub.control import ControlError, request, socket_path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("status", help="show the running hub's state")
+    add_config_arg(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=status)
+
+
+def status(args: argparse.Namespace) -> int:
+    config = load_config_or_exit(args)
+    try:
+        st = request(socket_path(config.state_dir), {"cmd": "status"}, timeout=10)
+    except ControlError as exc:
+        print(f"hub status: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(st, ensure_ascii=False, indent=2))
+        return 0
+    online = st.get("state") == "online"
+    print(f"hub {st.get('hub')}  v{st.get('version')}  up {st.get('uptime_s')} s")
+    print(f"broker: {'online 在线' if online else 'OFFLINE 离线'}"
+          + ("" if online or not st.get("last_error") else f"  ({st['last_error']})"))
+    queue = st.get("queue", {})
+    print(f"queue: {st.get('queue_depth', 0)} waiting (urgent {queue.get('urgent', 0)}, "
+          f"measurement {queue.get('measurement', 0)}, telemetry {queue.get('telemetry', 0)}), "
+          f"{st.get('in_flight', 0)} in flight")
+    calls = st.get("open_calls") or []
+    print(f"open calls: {len(calls)}")
+    for c in calls:
+        print(f"  {c['kind']:<9} button {c['button']:<3} since {c['since']}"
+              f"{'  ESCALATED' if c.get('escalated') else ''}  {c['call_id']}")
+    shown = {"hub", "version", "uptime_s", "state", "last_error", "queue", "queue_depth", "in_flight",
+             "open_calls"}
+    for key in sorted(set(st) - shown):
+        print(f"{key}: {json.dumps(st[key], ensure_ascii=False)}")
+    return 0

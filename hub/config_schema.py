@@ -1,0 +1,101 @@
+"""The hub's configuration schema: core sections here, feature sections imported from their modules."""
+
+from __future__ import annotations
+
+from hub.settings import Key, Section
+
+BUTTON_KINDS = ("emergency", "health", "service", "family")
+
+HUB = Section("hub", "Identity and storage of this unit.", {
+    "id": Key("demo-0001", "Unit id issued by the platform; also the MQTT client id.", min=1, max=64),
+    "state_dir": Key("/var/lib/eldercare-hub", "Where the queue, prompt cache and control socket live."),
+    "resident_ref": Key("", "Resident reference on the platform (no names: a reference only)."),
+    "community_ref": Key("", "Community / service-centre reference on the platform."),
+    "timezone": Key("Asia/Shanghai", "IANA zone used for event time stamps and day/night rules."),
+    "log_level": Key("INFO", "Log level.", choices=("DEBUG", "INFO", "WARNING", "ERROR")),
+})
+
+MQTT = Section("mqtt", "Connection to the community platform's broker.", {
+    "host": Key("localhost", "Broker host name or address."),
+    "port": Key(1883, "Broker port (8883 is usual with TLS).", min=1, max=65535),
+    "topic_prefix": Key("eldercare/v1", "Prefix of every topic: {prefix}/{hub id}/..."),
+    "username": Key(None, "User name, if the broker wants one.", kind=str, optional=True, example="hub-0001"),
+    "password": Key(None, "Password for username.", kind=str, optional=True, secret=True,
+                    example="change-me"),
+    "keepalive_s": Key(30, "MQTT keepalive in seconds.", min=5, max=600),
+    "session_expiry_s": Key(86400, "MQTT 5 session expiry: QoS 1 state kept this long offline.",
+                            min=0, max=4294967295),
+    "reconnect_min_s": Key(0.5, "First reconnect delay; doubles each failure, with jitter.",
+                           min=0.05, max=60),
+    "reconnect_max_s": Key(60.0, "Cap on the reconnect delay.", min=1, max=3600),
+    "status_interval_s": Key(30, "How often the retained status is refreshed.", min=1, max=60),
+    "max_inflight": Key(32, "QoS 1 messages awaiting PUBACK at once.", min=1, max=1000),
+    "max_payload_bytes": Key(65536, "Commands larger than this are ignored and logged.",
+                             min=256, max=268435455),
+}, sub={"tls": {
+    "ca": Key(None, "CA certificate (PEM) that signed the broker's certificate.", kind=str, optional=True,
+              example="/etc/eldercare-hub/ca.pem"),
+    "cert": Key(None, "This unit's client certificate (PEM).", kind=str, optional=True,
+                example="/etc/eldercare-hub/client.pem"),
+    "key": Key(None, "This unit's private key (PEM).", kind=str, optional=True, secret=True,
+               example="/etc/eldercare-hub/client.key"),
+    "insecure": Key(False, "Skip host name check (never in the field)."),
+}})
+
+BUTTONS = Section("buttons", "Call buttons: one [[buttons]] table per button.", {
+    "pin": Key(17, "BCM GPIO number; button to ground, internal pull-up.", min=0, max=27),
+    "kind": Key("emergency", "What a press asks for.", choices=BUTTON_KINDS),
+    "led_pin": Key(None, "LED beside this button (optional; else the status LED).", kind=int,
+                   optional=True, min=0, max=27, example=5),
+    "bounce_ms": Key(30, "Contact bounce filter.", min=0, max=500),
+}, many=True, default_items=[{"pin": 17, "kind": "emergency"}])
+
+CALLS = Section("calls", "How a call behaves after the press.", {
+    "guard_s": Key(10.0, "A hold within this many seconds of the press cancels the call.", min=0, max=120),
+    "cancel_hold_s": Key(3.0, "How long a hold cancels.", min=0.5, max=30),
+    "ack_timeout_s": Key(60.0, "No ack after this long: call.escalated and re-announce.", min=1, max=3600),
+    "reannounce_s": Key(30.0, "Re-announce interval after escalation.", min=1, max=3600),
+    "reannounce_count": Key(16, "Re-announcements at that interval before slowing down.", min=0, max=1000),
+    "reannounce_slow_s": Key(600.0, "Re-announce interval after those.", min=1, max=86400),
+})
+
+OUTBOX = Section("outbox", "The durable event queue.", {
+    "max_rows": Key(200000, "Bound on queued events; telemetry is evicted oldest first past it.",
+                    min=100, max=10000000),
+})
+
+OUTPUTS = Section("outputs", "LEDs and buzzer.", {
+    "status_led_pin": Key(5, "Status LED: blink = calling, steady = acknowledged, slow flash = offline.",
+                          min=0, max=27),
+    "buzzer_pin": Key(6, "Active buzzer.", min=0, max=27),
+})
+
+VOICE = Section("voice", "Spoken prompts.", {
+    "enabled": Key(True, "Speak prompts at all."),
+    "language": Key("zh", "Prompt language first spoken.", choices=("zh", "en")),
+    "also_english": Key(False, "Follow each Mandarin prompt with the English text."),
+    "espeak_voice": Key("cmn", "espeak-ng voice for Mandarin."),
+    "speed_wpm": Key(140, "Speech rate; slower is clearer for older listeners.", min=80, max=260),
+    "volume": Key(100, "espeak-ng amplitude (0-200).", min=0, max=200),
+    "player": Key("aplay", "Command that plays a WAV file."),
+    "device": Key("", "ALSA device for the player ('' = default)."),
+})
+
+CORE_SECTIONS = [HUB, MQTT, BUTTONS, CALLS, OUTBOX, OUTPUTS, VOICE]
+
+
+def all_sections() -> list[Section]:
+    """Core sections plus those the feature modules declare."""
+    sections = list(CORE_SECTIONS)
+    for module in _FEATURE_MODULES:
+        sections.extend(__import__(module, fromlist=["SECTIONS"]).SECTIONS)
+    return sections
+
+
+# Feature modules that declare `SECTIONS: list[Section]`; imported lazily so schema stays cheap.
+_FEATURE_MODULES: list[str] = [
+    "hub.schema_sensors",
+    "hub.schema_ble",
+    "hub.schema_detect",
+    "hub.schema_install",
+]

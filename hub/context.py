@@ -1,0 +1,113 @@
+"""What the hub coordinator offers its components, and what a component offers back.
+
+A component (call buttons, a sensor coordinator, the BLE meter manager, a detector) gets a
+`HubContext` in `start()`, starts its named background tasks through `ctx.spawn`, raises events through
+`ctx.raise_event`, and registers its simulation verbs and platform commands. Components never import
+each other; the coordinator wires them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from hub.activity import ActivityStream
+from hub.clock import Clock
+from hub.config import Config
+from hub.events import Event
+
+SimHandler = Callable[[list[str]], Awaitable[dict[str, Any]]]
+CommandHandler = Callable[[dict[str, Any]], Awaitable[None]]
+ButtonListener = Callable[[int, str], None]  # (pin, "press" | "release" | "hold")
+AckListener = Callable[[str, str, "str | None"], bool]  # (event_id, by, message) -> handled?
+EventListener = Callable[[Event], None]
+
+
+class SimBusFactory(Protocol):
+    def __call__(self, bus: int) -> Any: ...
+
+
+@dataclass
+class Hardware:
+    """The seams chosen once at start-up: real on a Pi, fakes at the bus in simulation."""
+
+    pin_factory: Any  # gpiozero Factory
+    open_i2c: Callable[[int], Any]  # bus number -> SMBus-like object
+    open_serial: Callable[..., Any]  # (port, baudrate=..., timeout=...) -> serial.Serial-like
+    ble_client_backend: Any = None  # bleak `backend=` class for BleakClient, None = platform default
+    ble_scanner_backend: Any = None  # bleak `backend=` class for BleakScanner
+    simulated: bool = False
+    world: Any = None  # the simulated world (hub.simulation.SimWorld) when simulated
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class HubContext(Protocol):
+    config: Config
+    clock: Clock
+    hardware: Hardware
+    activity: ActivityStream
+
+    async def raise_event(self, event_type: str, data: dict[str, Any],
+                          ts: datetime | None = None) -> Event:
+        """Commit the event durably (returns once on disk), then wake the uplink."""
+        ...
+
+    def say(self, prompt: str, **fields: Any) -> None:
+        """Speak a catalogue prompt (voice.catalogue) without waiting; never raises."""
+        ...
+
+    def feedback(self, pattern: str) -> None:
+        """LED/buzzer pattern: 'calling', 'acked', 'idle', 'offline', 'online', 'alarm', 'chirp'."""
+        ...
+
+    def spawn(self, name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Start a named background task that the hub cancels on shutdown and logs if it dies."""
+        ...
+
+    def add_sim_command(self, verb: str, handler: SimHandler) -> None: ...
+
+    def add_platform_command(self, name: str, handler: CommandHandler) -> None:
+        """Handle `{prefix}/{hub}/cmd/{name}`; payload already parsed as a JSON object."""
+        ...
+
+    def on_button(self, listener: ButtonListener) -> None:
+        """Hear every call-button press/hold (the fall countdown cancels on any press)."""
+        ...
+
+    def set_status(self, key: str, value: Any) -> None:
+        """Publish `value` under `key` in the retained status and `hub status`."""
+        ...
+
+    def on_ack(self, listener: AckListener) -> None:
+        """Hear `cmd/ack`: return True if the event id was yours (a call, a fire alarm...)."""
+        ...
+
+    def on_event(self, listener: EventListener) -> None:
+        """Hear every event once it is committed (simulation and tests wait on these)."""
+        ...
+
+    def notify_button(self, pin: int, action: str) -> None:
+        """Called by the button owner: fans out to `on_button` listeners."""
+        ...
+
+    def component(self, name: str) -> Any:
+        """Another running component by name (simulation glue only; logic stays decoupled)."""
+        ...
+
+    @property
+    def online(self) -> bool:
+        """Connected to the broker right now."""
+        ...
+
+
+class Component(Protocol):
+    name: str
+
+    async def start(self, ctx: HubContext) -> None: ...
+
+    async def close(self) -> None:
+        """Idempotent."""
+        ...

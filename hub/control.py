@@ -1,0 +1,97 @@
+"""The local control socket (`state_dir/control.sock`): `hub sim`, `hub status` and friends talk to
+the running hub through it. One JSON object per line each way."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+MAX_REQUEST = 1 << 20
+
+
+class ControlError(Exception):
+    pass
+
+
+def socket_path(state_dir: Path) -> Path:
+    return state_dir / "control.sock"
+
+
+class ControlServer:
+    def __init__(self, path: Path, handlers: dict[str, Handler]) -> None:
+        self.path = path
+        self.handlers = handlers
+        self._server: asyncio.AbstractServer | None = None
+
+    async def start(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        self._server = await asyncio.start_unix_server(self._serve, path=str(self.path), limit=MAX_REQUEST)
+        os.chmod(self.path, 0o660)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            line = await reader.readline()
+            try:
+                request = json.loads(line)
+                if not isinstance(request, dict):
+                    raise ValueError("request must be a JSON object")
+                handler = self.handlers.get(str(request.get("cmd")))
+                if handler is None:
+                    raise ControlError(f"unknown command {request.get('cmd')!r}; known: "
+                                       f"{', '.join(sorted(self.handlers))}")
+                reply = {"ok": True, "result": await handler(request)}
+            except (ControlError, ValueError) as exc:
+                reply = {"ok": False, "error": str(exc)}
+            except Exception as exc:  # a bad request never takes the hub down
+                log.exception("control command failed")
+                reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            writer.write((json.dumps(reply, ensure_ascii=False) + "\n").encode())
+            await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+
+
+def request(path: Path, message: dict[str, Any], timeout: float = 60.0) -> dict[str, Any]:
+    """Blocking client for the CLI. Raises ControlError with a readable reason."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(str(path))
+        except (FileNotFoundError, ConnectionRefusedError):
+            raise ControlError(f"no running hub at {path}: start it with 'hub run' "
+                               "(same --config)") from None
+        sock.sendall((json.dumps(message) + "\n").encode())
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    if not buf:
+        raise ControlError("the hub closed the connection without answering")
+    reply = json.loads(buf)
+    if not reply.get("ok"):
+        raise ControlError(str(reply.get("error")))
+    result: dict[str, Any] = reply.get("result") or {}
+    return result

@@ -1,0 +1,1 @@
+"""Local detectors (fall, inactivity): pure logic fed readings and time, returning decisions."""

@@ -1,0 +1,252 @@
+"""`hub install`: put the hub on a Raspberry Pi OS system, idempotently.
+
+The install is a plan of steps. Each step first checks whether its result is already there (reading
+files under the target root), so a second run changes nothing. File steps write under `root` (so a test
+can install into a temp dir); command steps run only on a live system (`root == /`) and are listed
+otherwise. `--dry-run` changes nothing at all and prints the plan.
+"""
+
+from __future__ import annotations
+
+import grp
+import hashlib
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+USER = "eldercare"
+GROUPS = ("gpio", "i2c", "dialout", "bluetooth", "audio")
+PREFIX = Path("/opt/eldercare-hub")
+VENV = PREFIX / "venv"
+CONFIG_DIR = Path("/etc/eldercare-hub")
+STATE_DIR = Path("/var/lib/eldercare-hub")
+UNIT_NAME = "eldercare-hub.service"
+UNIT_PATH = Path("/etc/systemd/system") / UNIT_NAME
+WATCHDOG_DROPIN = Path("/etc/systemd/system.conf.d/eldercare-hub-watchdog.conf")
+APT_PACKAGES = ("python3-venv", "python3-dev", "espeak-ng", "alsa-utils", "bluez", "i2c-tools", "zbar-tools")
+# systemd pets the SoC watchdog; if systemd or the kernel hangs, the board resets within 10 s.
+WATCHDOG_TEXT = "# Written by `hub install`: hardware watchdog (bcm2835_wdt).\n[Manager]\n" \
+                "RuntimeWatchdogSec=10s\nRebootWatchdogSec=2min\n"
+
+
+@dataclass
+class Step:
+    title: str
+    done: Callable[[], bool]  # already in place?
+    apply: Callable[[], None] | None = None  # file work under root (always safe to run there)
+    command: list[str] = field(default_factory=list)  # live-system work (root == /)
+
+
+@dataclass
+class Outcome:
+    title: str
+    state: str  # "ok" (already), "done", "skipped" (command not run off-system), "would"
+
+
+class Installer:
+    def __init__(self, source: Path, root: Path = Path("/"), bundle: Path | None = None,
+                 dry_run: bool = False, apt: bool = True,
+                 run: Callable[[list[str]], None] | None = None) -> None:
+        self.source, self.root, self.bundle = source, root, bundle
+        self.dry_run, self.apt = dry_run, apt
+        self.live = root.resolve() == Path("/")
+        self._run = run or _run_checked
+
+    def at(self, path: Path) -> Path:
+        return self.root / path.relative_to("/")
+
+    # --- what is already there ------------------------------------------------------------------
+    def _group_members(self) -> dict[str, set[str]]:
+        groups: dict[str, set[str]] = {}
+        for line in _lines(self.at(Path("/etc/group"))):
+            parts = line.split(":")
+            if len(parts) >= 4:
+                groups[parts[0]] = {m for m in parts[3].split(",") if m}
+        return groups
+
+    def _has_user(self) -> bool:
+        return any(line.split(":", 1)[0] == USER for line in _lines(self.at(Path("/etc/passwd"))))
+
+    def _apt_missing(self) -> list[str]:
+        if not self.live or shutil.which("dpkg-query") is None:
+            return list(APT_PACKAGES)
+        result = subprocess.run(["dpkg-query", "-W", "-f=${Package} ${db:Status-Status}\\n", *APT_PACKAGES],
+                                capture_output=True, text=True, check=False)
+        installed = {line.split()[0] for line in result.stdout.splitlines() if line.endswith(" installed")}
+        return [p for p in APT_PACKAGES if p not in installed]
+
+    def source_stamp(self) -> str:
+        """Hash of the package sources: reinstall into the venv only when they changed."""
+        digest = hashlib.sha256()
+        for pkg in ("pyproject.toml", "hub", "drivers", "sensors", "voice"):
+            base = self.source / pkg
+            files = [base] if base.is_file() else sorted(p for p in base.rglob("*")
+                                                        if p.is_file() and p.suffix in (".py", ".toml", ".json"))
+            for path in files:
+                digest.update(str(path.relative_to(self.source)).encode())
+                digest.update(path.read_bytes())
+        return digest.hexdigest()[:16]
+
+    # --- the plan -------------------------------------------------------------------------------
+    def plan(self) -> list[Step]:
+        steps: list[Step] = []
+        missing_apt = self._apt_missing()
+        if self.apt:
+            steps.append(Step(f"apt packages ({', '.join(APT_PACKAGES)})", lambda: not self._apt_missing(),
+                              command=["apt-get", "install", "-y", "--no-install-recommends", *missing_apt]))
+        for group in GROUPS:
+            steps.append(Step(f"group {group}", lambda g=group: g in self._group_members(),  # type: ignore[misc]
+                              command=["groupadd", "--system", group]))
+        steps.append(Step(f"user {USER} (groups {', '.join(GROUPS)})", self._has_user,
+                          command=["useradd", "--system", "--user-group", "--home-dir", str(STATE_DIR),
+                                   "--no-create-home", "--shell", "/usr/sbin/nologin",
+                                   "--groups", ",".join(GROUPS), USER]))
+        steps.append(Step("user in its groups",
+                          lambda: all(USER in m for g, m in self._group_members().items() if g in GROUPS)
+                          and all(g in self._group_members() for g in GROUPS),
+                          command=["usermod", "--append", "--groups", ",".join(GROUPS), USER]))
+        python = self.at(VENV / "bin/python")
+        steps.append(Step(f"venv {VENV}", python.exists, command=["python3", "-m", "venv", str(VENV)]))
+        stamp_file = self.at(PREFIX / "installed.stamp")
+        stamp = self.source_stamp()
+        steps.append(Step(f"hub package into the venv (sources {stamp})",
+                          lambda: _read(stamp_file) == stamp,
+                          command=[str(VENV / "bin/pip"), "install", "--upgrade", str(self.source)]))
+        if self.live:  # the stamp is written only once pip has really run
+            steps.append(Step("install stamp", lambda: _read(stamp_file) == stamp,
+                              apply=lambda: _write(stamp_file, stamp.encode(), 0o644)))
+        steps.append(self._file_step(PREFIX / "docs/install.md", self.source / "docs/install.md", 0o644))
+        steps.append(self._file_step(UNIT_PATH, self.source / "systemd" / UNIT_NAME, 0o644))
+        watchdog = self._text_step(WATCHDOG_DROPIN, WATCHDOG_TEXT, 0o644)
+        watchdog.command = ["systemctl", "daemon-reexec"]  # the manager reads RuntimeWatchdogSec at start
+        steps.append(watchdog)
+        steps.append(Step(f"config directory {CONFIG_DIR} (root:{USER} 0750)", self._config_dir_ok,
+                          apply=self._make_config_dir))
+        steps.append(self._config_step())
+        raspi = self.at(Path("/usr/bin/raspi-config"))
+        if raspi.exists():
+            steps.append(Step("I2C on (raspi-config)", lambda: False, command=[
+                "raspi-config", "nonint", "do_i2c", "0"]))
+            steps.append(Step("UART on, serial console off (raspi-config)", lambda: False, command=[
+                "sh", "-c", "raspi-config nonint do_serial_hw 0 && raspi-config nonint do_serial_cons 1"]))
+        wants = self.at(Path("/etc/systemd/system/multi-user.target.wants") / UNIT_NAME)
+        steps.append(Step("service enabled", lambda: wants.is_symlink(),
+                          apply=None if self.live else lambda: _symlink(wants, UNIT_PATH),
+                          command=["systemctl", "enable", UNIT_NAME]))
+        if self.live:
+            steps.append(Step("systemd reloaded, hub (re)started", lambda: False,
+                              command=["sh", "-c", "systemctl daemon-reload && systemctl restart " + UNIT_NAME]))
+        return steps
+
+    def _config_dir_ok(self) -> bool:
+        path = self.at(CONFIG_DIR)
+        if not path.is_dir():
+            return False
+        st = path.stat()
+        return (st.st_mode & 0o777) == 0o750 and (not self.live or st.st_gid == _gid(USER))
+
+    def _make_config_dir(self) -> None:
+        path = self.at(CONFIG_DIR)
+        path.mkdir(parents=True, exist_ok=True)
+        path.chmod(0o750)
+        gid = _gid(USER)
+        if self.live and gid is not None:  # the service reads its config through the group
+            os.chown(path, 0, gid)
+
+    def _file_step(self, target: Path, src: Path, mode: int) -> Step:
+        return self._text_step(target, src.read_text(encoding="utf-8"), mode)
+
+    def _text_step(self, target: Path, text: str, mode: int) -> Step:
+        path = self.at(target)
+        return Step(f"{target}", lambda: _read(path) == text, apply=lambda: _write(path, text.encode(), mode))
+
+    def _config_step(self) -> Step:
+        config = self.at(CONFIG_DIR / "hub.toml")
+        if self.bundle is not None:
+            bundle = self.bundle
+
+            def provision() -> None:
+                from hub.provision import bundle as bundle_mod
+                from hub.provision import writer
+
+                data = bundle_mod.load_file(bundle)
+                rendered = writer.render(data, CONFIG_DIR / "hub.toml", str(STATE_DIR))
+                rendered.files = {self.at(p): c for p, c in rendered.files.items()}
+                writer.write(rendered, config)
+                writer.write_record(config, "bundle", rendered.fitted, None)
+            return Step(f"{CONFIG_DIR}/hub.toml from {bundle.name}", lambda: False, apply=provision)
+        example = self.source / "config/hub.example.toml"
+        # Never overwrite a provisioned config; a fresh box gets the example until `hub provision`.
+        return Step(f"{CONFIG_DIR}/hub.toml (example until `hub provision`)", config.exists,
+                    apply=lambda: _write(config, example.read_bytes() if example.exists()
+                                         else _default_config(), 0o600, service_owned=True))
+
+    def execute(self, report: Callable[[Outcome], None] = lambda o: None) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for step in self.plan():
+            if step.done():
+                outcome = Outcome(step.title, "ok")
+            elif self.dry_run:
+                outcome = Outcome(step.title, "would")
+            elif self.live and step.command:
+                if step.apply:
+                    step.apply()
+                self._run(step.command)
+                outcome = Outcome(step.title, "done")
+            elif step.apply:
+                step.apply()
+                outcome = Outcome(step.title, "done")
+            else:
+                outcome = Outcome(step.title + ": " + " ".join(step.command), "skipped")
+            outcomes.append(outcome)
+            report(outcome)
+        return outcomes
+
+
+def _default_config() -> bytes:
+    from hub.config import validate
+    from hub.provision import toml_out
+
+    return toml_out.dumps({"hub": {"id": validate({})["hub"]["id"]}}).encode()
+
+
+def _gid(group: str) -> int | None:
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        return None
+
+
+def _run_checked(argv: list[str]) -> None:
+    subprocess.run(argv, check=True)
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (FileNotFoundError, UnicodeDecodeError):
+        return None
+
+
+def _write(path: Path, content: bytes, mode: int, service_owned: bool = False) -> None:
+    from hub.provision.writer import atomic_write
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, content, mode, service_owned=service_owned)
+
+
+def _symlink(link: Path, target: Path) -> None:
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink():
+        link.unlink()
+    os.symlink(target, link)

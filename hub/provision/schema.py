@@ -1,0 +1,131 @@
+"""The provisioning bundle's JSON Schema, kept as Python so the hub validates without `jsonschema`
+installed. `docs/schemas/bundle.json` is rendered from it (`python -m hub.provision.schema`), and a
+test checks the checked-in copy matches and that `jsonschema` agrees with our validator.
+
+Secrets are marked `"writeOnly": true` (JSON Schema's "sent, never shown back"): errors hide them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+GPIO = {"type": "integer", "minimum": 0, "maximum": 27, "description": "BCM GPIO number"}
+I2C_ADDRESS = {"type": "integer", "minimum": 3, "maximum": 119, "description": "7-bit I2C address"}
+SERIAL = {
+    "type": "object", "additionalProperties": False, "required": ["port"],
+    "properties": {
+        "port": {"type": "string", "pattern": "^/dev/[A-Za-z0-9_/.-]+$"},
+        "baudrate": {"type": "integer", "enum": [9600, 19200, 38400, 57600, 115200, 230400, 256000, 460800]},
+    },
+}
+PEM = {"type": "string", "minLength": 64, "maxLength": 20000, "pattern": "^-----BEGIN [A-Z0-9 ]+-----"}
+REF = {"type": "string", "maxLength": 64, "pattern": "^[A-Za-z0-9][A-Za-z0-9._:-]*$"}
+
+
+def _variant(kind: str, required: list[str]) -> dict[str, Any]:
+    return {"if": {"properties": {"kind": {"const": kind}}}, "then": {"required": required}}
+
+
+BUNDLE_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://eldercare-hub.example/schemas/bundle.json",
+    "title": "Provisioning bundle",
+    "description": "What the platform issues for one hub at installation: identity, broker, credentials "
+                   "and fitted hardware. `hub provision --bundle FILE` turns it into hub.toml.",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["hub", "broker", "hardware", "version"],
+    "properties": {
+        "$schema": {"type": "string"},
+        "hub": {
+            "type": "object", "additionalProperties": False, "required": ["id", "resident_ref", "community_ref"],
+            "properties": {
+                "id": {"type": "string", "minLength": 1, "maxLength": 64,
+                       "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                       "description": "Unit id; also the MQTT client id and topic segment"},
+                "resident_ref": REF,
+                "community_ref": REF,
+                "timezone": {"type": "string", "pattern": "^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$"},
+            },
+        },
+        "version": {"type": "integer", "const": 1, "description": "Bundle format version"},
+        "broker": {
+            "type": "object", "additionalProperties": False, "required": ["host", "port"],
+            "properties": {
+                "host": {"type": "string", "minLength": 1, "maxLength": 253,
+                         "pattern": "^[A-Za-z0-9.:-]+$"},
+                "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                "topic_prefix": {"type": "string", "minLength": 1, "maxLength": 128,
+                                 "pattern": "^[^#+]+$"},
+                "username": {"type": "string", "minLength": 1, "maxLength": 128},
+                "password": {"type": "string", "minLength": 8, "maxLength": 256, "writeOnly": True},
+                "tls": {
+                    "type": "object", "additionalProperties": False,
+                    "description": "Present: connect with TLS (system CAs unless ca_pem is given)",
+                    "properties": {"ca_pem": PEM, "cert_pem": PEM,
+                                   "key_pem": {**PEM, "writeOnly": True}},
+                },
+            },
+        },
+        "hardware": {
+            "type": "object", "additionalProperties": False, "required": ["buttons"],
+            "properties": {
+                "buttons": {
+                    "type": "array", "minItems": 1, "maxItems": 8,
+                    "items": {
+                        "type": "object", "additionalProperties": False, "required": ["pin", "kind"],
+                        "properties": {"pin": GPIO, "led_pin": GPIO,
+                                       "kind": {"enum": ["emergency", "health", "service", "family"]}},
+                    },
+                },
+                "status_led_pin": GPIO,
+                "buzzer_pin": GPIO,
+                "pir": {"type": "object", "additionalProperties": False, "required": ["pin"],
+                        "properties": {"pin": GPIO}},
+                "smoke": {
+                    "type": "object", "additionalProperties": False, "required": ["kind"],
+                    "properties": {
+                        "kind": {"enum": ["relay", "ads1115"]},
+                        "pin": GPIO,
+                        "active_high": {"type": "boolean"},
+                        "address": I2C_ADDRESS,
+                        "channel": {"type": "integer", "minimum": 0, "maximum": 3},
+                    },
+                    "allOf": [_variant("relay", ["pin"]), _variant("ads1115", ["address"])],
+                },
+                "temperature": {
+                    "type": "object", "additionalProperties": False, "required": ["part"],
+                    "properties": {
+                        "part": {"enum": ["sht3x", "sht4x", "bme280", "ds18b20"]},
+                        "address": I2C_ADDRESS,
+                        "bus": {"type": "integer", "minimum": 0, "maximum": 10},
+                    },
+                },
+                "power_good_pin": GPIO,
+                "radar": SERIAL,
+                "modem": SERIAL,
+            },
+        },
+        "ble_meters": {
+            "type": "array", "maxItems": 8,
+            "items": {
+                "type": "object", "additionalProperties": False, "required": ["address", "kind"],
+                "properties": {
+                    "address": {"type": "string", "pattern": "^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$"},
+                    "kind": {"enum": ["blood_pressure", "glucose"]},
+                    "name": {"type": "string", "maxLength": 64},
+                },
+            },
+        },
+        "issued_at": {"type": "string", "description": "When the platform issued it (ISO 8601)"},
+    },
+}
+
+
+def render() -> str:
+    return json.dumps(BUNDLE_SCHEMA, ensure_ascii=False, indent=2) + "\n"
+
+
+if __name__ == "__main__":
+    print(render(), end="")

@@ -1,0 +1,176 @@
+"""Turn a checked bundle into hub.toml (plus TLS files) and write it the way an SD card needs.
+
+Each file: write a temp file in the same directory (mode 0600 from the start), fsync, rename over the
+old one, fsync the directory, so a power cut leaves the old or the new file, never half of one. The
+previous config is kept as `hub.toml.bak`. Files are chowned to the service user when it exists and we
+run as root. Nothing here prints or logs a secret.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pwd
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hub.config import ConfigError, validate
+from hub.config_schema import all_sections
+from hub.events import now_local
+from hub.provision import toml_out
+from hub.provision.bundle import BundleError
+
+SERVICE_USER = "eldercare"
+DEFAULT_STATE_DIR = "/var/lib/eldercare-hub"
+
+# Fitted hardware -> config sections. Each mapper returns {section: table} using only keys the running
+# software's schema declares; a part with no section in this version is refused rather than dropped.
+HardwareMapper = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass
+class Rendered:
+    config: dict[str, Any]
+    files: dict[Path, bytes] = field(default_factory=dict)  # TLS material beside the config
+    fitted: dict[str, Any] = field(default_factory=dict)  # what system.provisioned reports
+
+
+def render(bundle: dict[str, Any], config_path: Path, state_dir: str = DEFAULT_STATE_DIR) -> Rendered:
+    hub = bundle["hub"]
+    broker = bundle["broker"]
+    hw = bundle["hardware"]
+    out = Rendered(config={})
+    hub_table: dict[str, Any] = {"id": hub["id"], "state_dir": state_dir,
+                                 "resident_ref": hub["resident_ref"], "community_ref": hub["community_ref"]}
+    if "timezone" in hub:
+        hub_table["timezone"] = hub["timezone"]
+    mqtt: dict[str, Any] = {"host": broker["host"], "port": broker["port"]}
+    for key in ("topic_prefix", "username", "password"):
+        if key in broker:
+            mqtt[key] = broker[key]
+    if "tls" in broker:
+        tls: dict[str, Any] = {}
+        for key, name, conf_key in (("ca_pem", "ca.pem", "ca"), ("cert_pem", "client.pem", "cert"),
+                                    ("key_pem", "client.key", "key")):
+            if key in broker["tls"]:
+                target = config_path.parent / name
+                out.files[target] = broker["tls"][key].encode("ascii", "strict") \
+                    if broker["tls"][key].isascii() else _refuse_pem(key)
+                tls[conf_key] = str(target)
+        tls["insecure"] = False
+        mqtt["tls"] = tls
+    out.config = {"hub": hub_table, "mqtt": mqtt}
+    out.config["buttons"] = [{k: b[k] for k in ("pin", "kind", "led_pin") if k in b} for b in hw["buttons"]]
+    outputs = {k: hw[k] for k in ("status_led_pin", "buzzer_pin") if k in hw}
+    if outputs:
+        out.config["outputs"] = outputs
+    out.fitted = {"buttons": [{"pin": b["pin"], "kind": b["kind"]} for b in hw["buttons"]]}
+    for part, mapper in HARDWARE_MAPPERS.items():
+        if part in hw:
+            for section, table in mapper(hw).items():
+                out.config.setdefault(section, {}).update(table)
+            out.fitted[part] = hw[part]
+    unsupported = [p for p in hw if p not in HARDWARE_MAPPERS and p not in
+                   ("buttons", "status_led_pin", "buzzer_pin")]
+    if unsupported:
+        raise BundleError(f"hardware.{unsupported[0]}",
+                          "this hub software has no config for this part yet; update the hub first")
+    if bundle.get("ble_meters"):
+        out.fitted["ble_meters"] = [{"address": m["address"], "kind": m["kind"]} for m in bundle["ble_meters"]]
+    try:
+        validate(out.config, config_path)
+    except ConfigError as exc:  # the bundle passed its schema but the hub's own check disagrees
+        raise BundleError(_bundle_field(exc.key), exc.problem) from None
+    return out
+
+
+def _refuse_pem(key: str) -> bytes:
+    raise BundleError(f"broker.tls.{key}", "PEM text must be plain ASCII")
+
+
+def _bundle_field(config_key: str) -> str:
+    """Name the bundle field behind a config key, so the installer fixes the right thing."""
+    head, _, rest = config_key.partition(".")
+    return {"mqtt": "broker", "buttons": "hardware.buttons", "outputs": "hardware"}.get(head, head) + \
+        (f".{rest}" if rest else "")
+
+
+def _schema_has(section: str, key: str) -> bool:
+    return any(s.name == section and key in s.keys for s in all_sections())
+
+
+def _modem(hw: dict[str, Any]) -> dict[str, Any]:
+    return {"modem": {"port": hw["modem"]["port"], **({"baudrate": hw["modem"]["baudrate"]}
+                                                       if "baudrate" in hw["modem"] else {})}}
+
+
+HARDWARE_MAPPERS: dict[str, HardwareMapper] = {
+    "modem": _modem,
+}
+
+
+def write(rendered: Rendered, config_path: Path) -> list[Path]:
+    """Write the TLS files then the config (so the config never names a file not yet there)."""
+    written: list[Path] = []
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    for path, content in rendered.files.items():
+        atomic_write(path, content)
+        written.append(path)
+    if config_path.exists():
+        atomic_write(config_path.with_name(config_path.name + ".bak"), config_path.read_bytes())
+    text = "# Written by `hub provision`; edit with care, keep mode 0600 (it holds credentials).\n"
+    text += toml_out.dumps(rendered.config)
+    atomic_write(config_path, text.encode("utf-8"))
+    written.append(config_path)
+    return written
+
+
+def record_path(config_path: Path) -> Path:
+    """Where provisioning leaves its report for the hub to publish as system.provisioned on start."""
+    return config_path.with_name("provisioned.json")
+
+
+def write_record(config_path: Path, source: str, fitted: dict[str, Any],
+                 live_check: list[dict[str, Any]] | None) -> dict[str, Any]:
+    record = {"id": str(uuid.uuid4()), "provisioned_at": now_local().isoformat(timespec="seconds"),
+              "source": source, "fitted": fitted, "live_check": live_check}
+    atomic_write(record_path(config_path), (json.dumps(record, ensure_ascii=False, indent=1) + "\n").encode())
+    return record
+
+
+def atomic_write(path: Path, content: bytes, mode: int = 0o600, service_owned: bool = True) -> None:
+    directory = path.parent
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        os.fchmod(fd, mode)
+        if service_owned:
+            _chown_to_service_user(fd)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _chown_to_service_user(fd: int) -> None:
+    if os.geteuid() != 0:
+        return
+    try:
+        user = pwd.getpwnam(SERVICE_USER)
+    except KeyError:
+        return  # not installed yet (a laptop, or provisioning before `hub install`): root keeps it
+    os.fchown(fd, user.pw_uid, user.pw_gid)

@@ -1,0 +1,76 @@
+"""Declarative config schema: every key's type, default, allowed range and help text in one place.
+
+Each feature module declares its own section with `Section(...)` and the schema in
+`hub.config_schema` collects them; `config/default.toml` and `config/hub.example.toml` are rendered
+from it (and a test checks the checked-in copies match), so a default can never drift from the check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Key:
+    default: Any
+    help: str
+    kind: type | tuple[type, ...] | None = None  # None: the type of the default
+    min: float | None = None
+    max: float | None = None
+    choices: Sequence[Any] | None = None
+    optional: bool = False  # may be absent; default is None
+    secret: bool = False  # never printed, stored with 0600
+    example: Any = None  # shown in hub.example.toml for optional keys
+
+    def type_of(self) -> type | tuple[type, ...]:
+        if self.kind is not None:
+            return self.kind
+        if isinstance(self.default, bool):
+            return bool
+        if isinstance(self.default, int):
+            return int
+        if isinstance(self.default, float):
+            return (int, float)
+        if isinstance(self.default, str):
+            return str
+        if isinstance(self.default, list):
+            return list
+        if isinstance(self.default, dict):
+            return dict
+        raise TypeError(f"key needs an explicit kind: {self!r}")
+
+    def allowed(self) -> str:
+        parts = [_type_name(self.type_of())]
+        if self.choices is not None:
+            parts = ["one of " + ", ".join(repr(c) for c in self.choices)]
+        if self.min is not None and self.max is not None:
+            parts.append(f"from {self.min} to {self.max}")
+        elif self.min is not None:
+            parts.append(f">= {self.min}")
+        elif self.max is not None:
+            parts.append(f"<= {self.max}")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A `[name]` table, or with `many=True` an `[[name]]` array of tables."""
+
+    name: str
+    help: str
+    keys: dict[str, Key]
+    many: bool = False
+    default_items: list[dict[str, Any]] = field(default_factory=list)
+    sub: dict[str, dict[str, Key]] = field(default_factory=dict)  # inline tables, e.g. mqtt.tls
+
+
+def _type_name(t: type | tuple[type, ...]) -> str:
+    names = {bool: "true/false", int: "an integer", float: "a number", str: "a string", list: "a list",
+             dict: "a table"}
+    if isinstance(t, tuple):
+        if set(t) == {int, float}:
+            return "a number"
+        return " or ".join(names.get(x, x.__name__) for x in t)
+    return names.get(t, t.__name__)

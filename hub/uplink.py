@@ -1,0 +1,238 @@
+"""MQTT uplink: paho-mqtt 2 driven by the hub's asyncio loop (no network thread of its own).
+
+Outbox rows are handed to paho only while connected, in delivery order, at most `max_inflight` at a
+time; a row is deleted from the outbox when its PUBACK arrives (`on_publish`). Messages paho already
+holds when the link drops are resent by paho itself on reconnect (same packet, DUP set); everything
+else is fetched again from the outbox, so a restart or a long outage loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import json
+import logging
+import random
+import socket
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from hub.config import Config
+from hub.outbox import Outbox, Row
+
+log = logging.getLogger(__name__)
+
+CommandSink = Callable[[str, bytes], None]
+StatusSource = Callable[[], Awaitable[dict[str, Any]]]
+DbCall = Callable[..., Awaitable[Any]]
+
+
+class Uplink:
+    def __init__(self, config: Config, outbox: Outbox, db: DbCall, on_command: CommandSink,
+                 status: StatusSource) -> None:
+        self.config = config
+        self.mqtt = config["mqtt"]
+        self.outbox = outbox
+        self.db = db  # runs an outbox method on the DB worker thread
+        self.on_command = on_command
+        self.status = status
+        self.base = config.topic_base
+        self.connected = asyncio.Event()
+        self.last_error = ""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._status_now = asyncio.Event()
+        self._sent: dict[int, str] = {}  # mid -> event id, handed to paho and awaiting PUBACK
+        self._sent_ids: set[str] = set()
+        self._fresh: list[tuple[int, int, Row]] = []  # heap of rows raised since the last fetch
+        self._acked: list[str] = []
+        self._cursor: tuple[int, int] | None = None  # last (priority, seq) fetched from the outbox
+        self._backlog = True  # the outbox may hold rows not yet fetched
+        self._client = self._make_client()
+        self._closed = False
+
+    # --- paho client ---------------------------------------------------------------------------
+    def _make_client(self) -> mqtt.Client:
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.config.hub_id,
+                             protocol=mqtt.MQTTv5)
+        client.max_inflight_messages_set(self.mqtt["max_inflight"])
+        client.will_set(f"{self.base}/status", json.dumps({"state": "offline", "hub": self.config.hub_id}),
+                        qos=1, retain=True)
+        if self.mqtt["username"] is not None:
+            client.username_pw_set(self.mqtt["username"], self.mqtt["password"])
+        tls = self.mqtt.get("tls")
+        if tls:
+            client.tls_set(ca_certs=tls["ca"], certfile=tls["cert"], keyfile=tls["key"],
+                           cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+            client.tls_insecure_set(bool(tls["insecure"]))
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_message = self._on_message
+        client.on_socket_open = lambda c, u, sock: self._in_loop(self._loop.add_reader, sock, c.loop_read)
+        client.on_socket_close = lambda c, u, sock: self._in_loop(self._loop.remove_reader, sock)
+        client.on_socket_register_write = lambda c, u, sock: self._in_loop(
+            self._loop.add_writer, sock, c.loop_write)
+        client.on_socket_unregister_write = lambda c, u, sock: self._in_loop(self._loop.remove_writer, sock)
+        return client
+
+    def _in_loop(self, fn: Callable[..., Any], *args: Any) -> None:
+        # connect() runs on a worker thread (DNS, TCP, TLS block); socket hooks must reach the loop.
+        if self._loop_is_current():
+            fn(*args)
+        else:
+            self._loop.call_soon_threadsafe(fn, *args)
+
+    def _loop_is_current(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            return False
+
+    # --- tasks -----------------------------------------------------------------------------------
+    async def run_connection(self) -> None:
+        """Connect, and reconnect after every loss with exponential backoff and full jitter."""
+        failures = 0
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.mqtt["session_expiry_s"]
+        while not self._closed:
+            if not self.connected.is_set():
+                try:
+                    await asyncio.to_thread(self._client.connect, self.mqtt["host"], self.mqtt["port"],
+                                            self.mqtt["keepalive_s"], clean_start=False, properties=props)
+                    await asyncio.wait_for(self.connected.wait(), timeout=15)
+                    failures = 0
+                except (OSError, ssl.SSLError, TimeoutError, ValueError) as exc:
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                    failures += 1
+                    delay = min(self.mqtt["reconnect_max_s"], self.mqtt["reconnect_min_s"] * 2 ** failures)
+                    delay = random.uniform(self.mqtt["reconnect_min_s"], delay)
+                    log.warning("broker %s:%s unreachable (%s); retry in %.1f s", self.mqtt["host"],
+                                self.mqtt["port"], self.last_error, delay)
+                    self._drop_socket()
+                    await asyncio.sleep(delay)
+                    continue
+            self._client.loop_misc()  # keepalive pings, timeouts
+            await asyncio.sleep(1.0)
+
+    async def run_sender(self) -> None:
+        while not self._closed:
+            await self._wake.wait()
+            self._wake.clear()
+            if self._acked:
+                acked, self._acked = self._acked, []
+                await self.db(self.outbox.remove, acked)
+            while self.connected.is_set() and len(self._sent) < self.mqtt["max_inflight"]:
+                row = await self._next_row()
+                if row is None:
+                    break
+                self._publish(row)
+
+    async def run_status(self) -> None:
+        while not self._closed:
+            await self.connected.wait()
+            self._status_now.clear()
+            body = {**(await self.status()), "state": "online"}
+            self._client.publish(f"{self.base}/status", json.dumps(body, ensure_ascii=False), qos=1,
+                                 retain=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._status_now.wait(), self.mqtt["status_interval_s"])
+
+    def refresh_status(self) -> None:
+        self._status_now.set()
+
+    # --- delivery -------------------------------------------------------------------------------
+    def offer(self, row: Row) -> None:
+        """A new row was committed: send it ahead of any older backlog of lower priority."""
+        heapq.heappush(self._fresh, (row.priority, row.seq, row))
+        self._wake.set()
+
+    async def _next_row(self) -> Row | None:
+        if self._backlog:
+            batch = await self.db(self.outbox.pending, self.mqtt["max_inflight"], self._sent_ids,
+                                  self._cursor)
+            if not batch:
+                self._backlog = False
+            for row in batch:
+                heapq.heappush(self._fresh, (row.priority, row.seq, row))
+            if batch:
+                self._cursor = (batch[-1].priority, batch[-1].seq)
+        while self._fresh:
+            _, _, row = heapq.heappop(self._fresh)
+            if row.id not in self._sent_ids:
+                return row
+        return None
+
+    def _publish(self, row: Row) -> None:
+        info = self._client.publish(row.topic, row.payload, qos=1, retain=False)
+        self._sent[info.mid] = row.id
+        self._sent_ids.add(row.id)
+
+    # --- paho callbacks (all on the loop thread) ------------------------------------------------
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        if reason.is_failure:
+            self.last_error = f"broker refused: {reason}"
+            log.error("broker refused the connection: %s (check [mqtt] credentials / TLS)", reason)
+            return
+        log.info("connected to %s:%s", self.mqtt["host"], self.mqtt["port"])
+        self.last_error = ""
+        client.subscribe(f"{self.base}/cmd/#", qos=1)
+        # Rows not already in paho's hands are fetched again, in order, from the start.
+        self._fresh.clear()
+        self._cursor = None
+        self._backlog = True
+        self.connected.set()
+        self._status_now.set()
+        self._wake.set()
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
+                       props: Any) -> None:
+        if self.connected.is_set():
+            log.warning("lost the broker connection: %s", reason)
+        self.connected.clear()
+
+    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, props: Any) -> None:
+        event_id = self._sent.pop(mid, None)
+        if event_id is None:
+            return  # a status message
+        self._sent_ids.discard(event_id)
+        self._acked.append(event_id)
+        self._wake.set()
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        prefix = f"{self.base}/cmd/"
+        if message.topic.startswith(prefix):
+            self.on_command(message.topic[len(prefix):], message.payload)
+
+    def _drop_socket(self) -> None:
+        sock = self._client.socket()
+        if isinstance(sock, socket.socket | ssl.SSLSocket):
+            for remove in (self._loop.remove_reader, self._loop.remove_writer):
+                try:
+                    remove(sock)
+                except (ValueError, OSError):
+                    pass
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._sent)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._wake.set()
+        if self.connected.is_set():
+            # A clean stop is not a fault: say offline ourselves, since the broker won't send the will.
+            self._client.publish(f"{self.base}/status",
+                                 json.dumps({"state": "offline", "hub": self.config.hub_id}), qos=1,
+                                 retain=True)
+            await asyncio.sleep(0.05)
+            self._client.disconnect()
+        self._drop_socket()
