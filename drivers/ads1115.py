@@ -54,8 +54,14 @@ def pga_code(full_scale_v: float) -> int:
 def config_word(mux: int, pga: int, data_rate: int, start: bool = True) -> int:
     if data_rate not in DATA_RATES:
         raise ValueError(f"data rate {data_rate} not one of {DATA_RATES}")
-    return ((OS_BIT if start else 0) | (mux & 7) << 12 | (pga & 7) << 9 | MODE_SINGLE
-            | DATA_RATES.index(data_rate) << 5 | COMPARATOR_OFF)
+    return (
+        (OS_BIT if start else 0)
+        | (mux & 7) << 12
+        | (pga & 7) << 9
+        | MODE_SINGLE
+        | DATA_RATES.index(data_rate) << 5
+        | COMPARATOR_OFF
+    )
 
 
 @dataclass(frozen=True)
@@ -116,8 +122,13 @@ class Sample:
 class ADS1115:
     """One ADC. `bus` needs smbus2's `read_i2c_block_data` and `write_i2c_block_data`."""
 
-    def __init__(self, bus: Any, address: int = ADDRESS_DEFAULT, sleep: Callable[[float], None] = time.sleep,
-                 timeout_s: float = 0.5) -> None:
+    def __init__(
+        self,
+        bus: Any,
+        address: int = ADDRESS_DEFAULT,
+        sleep: Callable[[float], None] = time.sleep,
+        timeout_s: float = 0.5,
+    ) -> None:
         self.bus, self.address = bus, address
         self._sleep, self._timeout_s = sleep, timeout_s
 

@@ -11,7 +11,7 @@ import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 ADDRESS_DEFAULT = 0x76  # SDO to GND; 0x77 with SDO to VDDIO
 CHIP_ID = 0x60
@@ -117,8 +117,9 @@ def temperature_centi(fine: int) -> int:
 def humidity_q10(cal: Calibration, fine: int, adc_h: int) -> int:
     """Relative humidity in %RH as Q22.10 (divide by 1024)."""
     v = fine - 76800
-    v = (((((adc_h << 14) - (cal.h4 << 20) - (cal.h5 * v)) + 16384) >> 15)
-         * (((((((v * cal.h6) >> 10) * (((v * cal.h3) >> 11) + 32768)) >> 10) + 2097152) * cal.h2 + 8192) >> 14))
+    v = ((((adc_h << 14) - (cal.h4 << 20) - (cal.h5 * v)) + 16384) >> 15) * (
+        ((((((v * cal.h6) >> 10) * (((v * cal.h3) >> 11) + 32768)) >> 10) + 2097152) * cal.h2 + 8192) >> 14
+    )
     v = v - (((((v >> 15) * (v >> 15)) >> 7) * cal.h1) >> 4)
     v = min(max(v, 0), 419430400)
     return v >> 12
@@ -153,8 +154,12 @@ def compensate(cal: Calibration, raw: RawSample) -> Bme280Reading:
     if raw.adc_t == SKIPPED_20 or raw.adc_h == SKIPPED_16:
         raise Bme280Error("skipped", f"data registers hold the 'skipped' value: {raw}")
     fine = t_fine(cal, raw.adc_t)
-    return Bme280Reading(temperature_centi(fine) / 100.0, humidity_q10(cal, fine, raw.adc_h) / 1024.0,
-                         pressure_q8(cal, fine, raw.adc_p) / 256.0, raw)
+    return Bme280Reading(
+        temperature_centi(fine) / 100.0,
+        humidity_q10(cal, fine, raw.adc_h) / 1024.0,
+        pressure_q8(cal, fine, raw.adc_p) / 256.0,
+        raw,
+    )
 
 
 def measure_time_s(os_t: int = 1, os_p: int = 1, os_h: int = 1) -> float:
@@ -165,10 +170,16 @@ def measure_time_s(os_t: int = 1, os_p: int = 1, os_h: int = 1) -> float:
 class BME280:
     """One sensor. `bus` needs smbus2's read_i2c_block_data / write_byte_data / read_byte_data."""
 
-    _OS_CODE = {1: 1, 2: 2, 4: 3, 8: 4, 16: 5}
+    _OS_CODE: ClassVar[dict[int, int]] = {1: 1, 2: 2, 4: 3, 8: 4, 16: 5}
 
-    def __init__(self, bus: Any, address: int = ADDRESS_DEFAULT, oversampling: int = 1,
-                 sleep: Callable[[float], None] = time.sleep, timeout_s: float = 0.2) -> None:
+    def __init__(
+        self,
+        bus: Any,
+        address: int = ADDRESS_DEFAULT,
+        oversampling: int = 1,
+        sleep: Callable[[float], None] = time.sleep,
+        timeout_s: float = 0.2,
+    ) -> None:
         if oversampling not in self._OS_CODE:
             raise ValueError(f"oversampling must be one of {sorted(self._OS_CODE)}")
         self.bus, self.address, self.oversampling = bus, address, oversampling

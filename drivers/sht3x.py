@@ -85,11 +85,14 @@ def _words(data: bytes, count: int) -> list[int]:
         raise Sht3xDataError("short", f"expected {3 * count} bytes, got {len(data)}: {data.hex()}")
     words = []
     for i in range(count):
-        chunk = data[3 * i:3 * i + 3]
+        chunk = data[3 * i : 3 * i + 3]
         expected = crc8_sensirion(chunk[:2])
         if chunk[2] != expected:
-            raise Sht3xDataError("crc", f"CRC mismatch in word {i}: got 0x{chunk[2]:02x}, "
-                                        f"computed 0x{expected:02x} over {chunk[:2].hex()}")
+            raise Sht3xDataError(
+                "crc",
+                f"CRC mismatch in word {i}: got 0x{chunk[2]:02x}, "
+                f"computed 0x{expected:02x} over {chunk[:2].hex()}",
+            )
         words.append((chunk[0] << 8) | chunk[1])
     return words
 
@@ -123,8 +126,14 @@ def parse_status(data: bytes) -> Sht3xStatus:
 class SHT3x:
     """One sensor on a bus. `bus` needs `i2c_rdwr(*msgs)` as smbus2.SMBus has."""
 
-    def __init__(self, bus: Any, address: int = ADDRESS_DEFAULT, repeatability: str = "high",
-                 sleep: Callable[[float], None] = time.sleep, retries: int = 3) -> None:
+    def __init__(
+        self,
+        bus: Any,
+        address: int = ADDRESS_DEFAULT,
+        repeatability: str = "high",
+        sleep: Callable[[float], None] = time.sleep,
+        retries: int = 3,
+    ) -> None:
         if repeatability not in MEASURE_COMMANDS:
             raise ValueError(f"repeatability must be one of {sorted(MEASURE_COMMANDS)}")
         self.bus, self.address, self.repeatability = bus, address, repeatability

@@ -14,6 +14,17 @@ Factory = Callable[[Config, Hardware], Component | None]
 FACTORIES: list[str] = [
     "hub.calls:build",
     "hub.sim_calls:build",
+    "hub.sim_home:build",  # before home_sensors: its chips must be on the fake bus first
+    "hub.home_sensors:build",
+    "hub.sim_fall:build",  # before fall: the virtual wearable and radar port must exist first
+    "hub.fall:build",
+    "hub.inactivity:build",
+    "hub.sim_inactivity:build",
+    "hub.selftest_component:build",
+    "hub.provision.reporter:build",
+    "hub.device_health:build",
+    "hub.sim_ble:build",  # before health: sets the virtual BLE backend and pre-pairs its meters
+    "hub.health:build",
 ]
 
 

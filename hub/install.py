@@ -28,8 +28,10 @@ UNIT_PATH = Path("/etc/systemd/system") / UNIT_NAME
 WATCHDOG_DROPIN = Path("/etc/systemd/system.conf.d/eldercare-hub-watchdog.conf")
 APT_PACKAGES = ("python3-venv", "python3-dev", "espeak-ng", "alsa-utils", "bluez", "i2c-tools", "zbar-tools")
 # systemd pets the SoC watchdog; if systemd or the kernel hangs, the board resets within 10 s.
-WATCHDOG_TEXT = "# Written by `hub install`: hardware watchdog (bcm2835_wdt).\n[Manager]\n" \
-                "RuntimeWatchdogSec=10s\nRebootWatchdogSec=2min\n"
+WATCHDOG_TEXT = (
+    "# Written by `hub install`: hardware watchdog (bcm2835_wdt).\n[Manager]\n"
+    "RuntimeWatchdogSec=10s\nRebootWatchdogSec=2min\n"
+)
 
 
 @dataclass
@@ -47,9 +49,15 @@ class Outcome:
 
 
 class Installer:
-    def __init__(self, source: Path, root: Path = Path("/"), bundle: Path | None = None,
-                 dry_run: bool = False, apt: bool = True,
-                 run: Callable[[list[str]], None] | None = None) -> None:
+    def __init__(
+        self,
+        source: Path,
+        root: Path = Path("/"),
+        bundle: Path | None = None,
+        dry_run: bool = False,
+        apt: bool = True,
+        run: Callable[[list[str]], None] | None = None,
+    ) -> None:
         self.source, self.root, self.bundle = source, root, bundle
         self.dry_run, self.apt = dry_run, apt
         self.live = root.resolve() == Path("/")
@@ -73,8 +81,12 @@ class Installer:
     def _apt_missing(self) -> list[str]:
         if not self.live or shutil.which("dpkg-query") is None:
             return list(APT_PACKAGES)
-        result = subprocess.run(["dpkg-query", "-W", "-f=${Package} ${db:Status-Status}\\n", *APT_PACKAGES],
-                                capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Package} ${db:Status-Status}\\n", *APT_PACKAGES],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         installed = {line.split()[0] for line in result.stdout.splitlines() if line.endswith(" installed")}
         return [p for p in APT_PACKAGES if p not in installed]
 
@@ -83,8 +95,13 @@ class Installer:
         digest = hashlib.sha256()
         for pkg in ("pyproject.toml", "hub", "drivers", "sensors", "voice"):
             base = self.source / pkg
-            files = [base] if base.is_file() else sorted(p for p in base.rglob("*")
-                                                        if p.is_file() and p.suffix in (".py", ".toml", ".json"))
+            files = (
+                [base]
+                if base.is_file()
+                else sorted(
+                    p for p in base.rglob("*") if p.is_file() and p.suffix in (".py", ".toml", ".json")
+                )
+            )
             for path in files:
                 digest.update(str(path.relative_to(self.source)).encode())
                 digest.update(path.read_bytes())
@@ -95,50 +112,117 @@ class Installer:
         steps: list[Step] = []
         missing_apt = self._apt_missing()
         if self.apt:
-            steps.append(Step(f"apt packages ({', '.join(APT_PACKAGES)})", lambda: not self._apt_missing(),
-                              command=["apt-get", "install", "-y", "--no-install-recommends", *missing_apt]))
+            steps.append(
+                Step(
+                    f"apt packages ({', '.join(APT_PACKAGES)})",
+                    lambda: not self._apt_missing(),
+                    command=["apt-get", "install", "-y", "--no-install-recommends", *missing_apt],
+                )
+            )
         for group in GROUPS:
-            steps.append(Step(f"group {group}", lambda g=group: g in self._group_members(),  # type: ignore[misc]
-                              command=["groupadd", "--system", group]))
-        steps.append(Step(f"user {USER} (groups {', '.join(GROUPS)})", self._has_user,
-                          command=["useradd", "--system", "--user-group", "--home-dir", str(STATE_DIR),
-                                   "--no-create-home", "--shell", "/usr/sbin/nologin",
-                                   "--groups", ",".join(GROUPS), USER]))
-        steps.append(Step("user in its groups",
-                          lambda: all(USER in m for g, m in self._group_members().items() if g in GROUPS)
-                          and all(g in self._group_members() for g in GROUPS),
-                          command=["usermod", "--append", "--groups", ",".join(GROUPS), USER]))
+            steps.append(
+                Step(
+                    f"group {group}",
+                    lambda g=group: g in self._group_members(),  # type: ignore[misc]
+                    command=["groupadd", "--system", group],
+                )
+            )
+        steps.append(
+            Step(
+                f"user {USER} (groups {', '.join(GROUPS)})",
+                self._has_user,
+                command=[
+                    "useradd",
+                    "--system",
+                    "--user-group",
+                    "--home-dir",
+                    str(STATE_DIR),
+                    "--no-create-home",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    "--groups",
+                    ",".join(GROUPS),
+                    USER,
+                ],
+            )
+        )
+        steps.append(
+            Step(
+                "user in its groups",
+                lambda: (
+                    all(USER in m for g, m in self._group_members().items() if g in GROUPS)
+                    and all(g in self._group_members() for g in GROUPS)
+                ),
+                command=["usermod", "--append", "--groups", ",".join(GROUPS), USER],
+            )
+        )
         python = self.at(VENV / "bin/python")
         steps.append(Step(f"venv {VENV}", python.exists, command=["python3", "-m", "venv", str(VENV)]))
         stamp_file = self.at(PREFIX / "installed.stamp")
         stamp = self.source_stamp()
-        steps.append(Step(f"hub package into the venv (sources {stamp})",
-                          lambda: _read(stamp_file) == stamp,
-                          command=[str(VENV / "bin/pip"), "install", "--upgrade", str(self.source)]))
+        steps.append(
+            Step(
+                f"hub package into the venv (sources {stamp})",
+                lambda: _read(stamp_file) == stamp,
+                command=[str(VENV / "bin/pip"), "install", "--upgrade", str(self.source)],
+            )
+        )
         if self.live:  # the stamp is written only once pip has really run
-            steps.append(Step("install stamp", lambda: _read(stamp_file) == stamp,
-                              apply=lambda: _write(stamp_file, stamp.encode(), 0o644)))
+            steps.append(
+                Step(
+                    "install stamp",
+                    lambda: _read(stamp_file) == stamp,
+                    apply=lambda: _write(stamp_file, stamp.encode(), 0o644),
+                )
+            )
         steps.append(self._file_step(PREFIX / "docs/install.md", self.source / "docs/install.md", 0o644))
         steps.append(self._file_step(UNIT_PATH, self.source / "systemd" / UNIT_NAME, 0o644))
         watchdog = self._text_step(WATCHDOG_DROPIN, WATCHDOG_TEXT, 0o644)
         watchdog.command = ["systemctl", "daemon-reexec"]  # the manager reads RuntimeWatchdogSec at start
         steps.append(watchdog)
-        steps.append(Step(f"config directory {CONFIG_DIR} (root:{USER} 0750)", self._config_dir_ok,
-                          apply=self._make_config_dir))
+        steps.append(
+            Step(
+                f"config directory {CONFIG_DIR} (root:{USER} 0750)",
+                self._config_dir_ok,
+                apply=self._make_config_dir,
+            )
+        )
         steps.append(self._config_step())
         raspi = self.at(Path("/usr/bin/raspi-config"))
         if raspi.exists():
-            steps.append(Step("I2C on (raspi-config)", lambda: False, command=[
-                "raspi-config", "nonint", "do_i2c", "0"]))
-            steps.append(Step("UART on, serial console off (raspi-config)", lambda: False, command=[
-                "sh", "-c", "raspi-config nonint do_serial_hw 0 && raspi-config nonint do_serial_cons 1"]))
+            steps.append(
+                Step(
+                    "I2C on (raspi-config)", lambda: False, command=["raspi-config", "nonint", "do_i2c", "0"]
+                )
+            )
+            steps.append(
+                Step(
+                    "UART on, serial console off (raspi-config)",
+                    lambda: False,
+                    command=[
+                        "sh",
+                        "-c",
+                        "raspi-config nonint do_serial_hw 0 && raspi-config nonint do_serial_cons 1",
+                    ],
+                )
+            )
         wants = self.at(Path("/etc/systemd/system/multi-user.target.wants") / UNIT_NAME)
-        steps.append(Step("service enabled", lambda: wants.is_symlink(),
-                          apply=None if self.live else lambda: _symlink(wants, UNIT_PATH),
-                          command=["systemctl", "enable", UNIT_NAME]))
+        steps.append(
+            Step(
+                "service enabled",
+                lambda: wants.is_symlink(),
+                apply=None if self.live else lambda: _symlink(wants, UNIT_PATH),
+                command=["systemctl", "enable", UNIT_NAME],
+            )
+        )
         if self.live:
-            steps.append(Step("systemd reloaded, hub (re)started", lambda: False,
-                              command=["sh", "-c", "systemctl daemon-reload && systemctl restart " + UNIT_NAME]))
+            steps.append(
+                Step(
+                    "systemd reloaded, hub (re)started",
+                    lambda: False,
+                    command=["sh", "-c", "systemctl daemon-reload && systemctl restart " + UNIT_NAME],
+                )
+            )
         return steps
 
     def _config_dir_ok(self) -> bool:
@@ -177,12 +261,20 @@ class Installer:
                 rendered.files = {self.at(p): c for p, c in rendered.files.items()}
                 writer.write(rendered, config)
                 writer.write_record(config, "bundle", rendered.fitted, None)
+
             return Step(f"{CONFIG_DIR}/hub.toml from {bundle.name}", lambda: False, apply=provision)
         example = self.source / "config/hub.example.toml"
         # Never overwrite a provisioned config; a fresh box gets the example until `hub provision`.
-        return Step(f"{CONFIG_DIR}/hub.toml (example until `hub provision`)", config.exists,
-                    apply=lambda: _write(config, example.read_bytes() if example.exists()
-                                         else _default_config(), 0o600, service_owned=True))
+        return Step(
+            f"{CONFIG_DIR}/hub.toml (example until `hub provision`)",
+            config.exists,
+            apply=lambda: _write(
+                config,
+                example.read_bytes() if example.exists() else _default_config(),
+                0o600,
+                service_owned=True,
+            ),
+        )
 
     def execute(self, report: Callable[[Outcome], None] = lambda o: None) -> list[Outcome]:
         outcomes: list[Outcome] = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ from pathlib import Path
 import sqlite_utils
 
 from hub.events import Event, Priority, event_topic
+
+CHECKPOINT_EVERY = 2000  # deleted rows between WAL checkpoints
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -55,8 +58,13 @@ class Outbox:
         self.db = sqlite_utils.Database(self._conn)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
+        # Checkpoints run from remove(), off the path of a new event's commit (see there).
+        self.db.execute("PRAGMA wal_autocheckpoint=0")
+        self._since_checkpoint = 0
         self._conn.executescript(SCHEMA)
         (self._count,) = self._conn.execute("SELECT count(*) FROM outbox").fetchone()
+        row = self._conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
+        self._next_seq = (row[0] if row else 0) + 1
         self._closed = False
 
     def add(self, event: Event) -> Row:
@@ -65,20 +73,21 @@ class Outbox:
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                # The seq is the rowid this insert gets, so reserve it first to put it in the payload.
-                cur = self._conn.execute(
-                    "INSERT INTO outbox (id, priority, type, topic, payload, created) "
-                    "VALUES (?, ?, ?, ?, '', strftime('%s','now'))",
-                    (event.id, int(event.priority), event.type, topic))
-                seq = int(cur.lastrowid or 0)
+                # One writer (this object), so the next seq is known before the insert and goes
+                # straight into the payload; AUTOINCREMENT keeps it from ever going backwards.
+                seq = self._next_seq
                 payload = event.payload(self.hub_id, seq)
-                self._conn.execute("UPDATE outbox SET payload = ? WHERE seq = ?", (payload, seq))
+                self._conn.execute(
+                    "INSERT INTO outbox (seq, id, priority, type, topic, payload, created) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (seq, event.id, int(event.priority), event.type, topic, payload, time.time()))
                 evicted = self._evict_locked()
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
             self._count += 1 - evicted
+            self._next_seq = seq + 1
         return Row(seq, event.id, int(event.priority), event.type, topic, payload)
 
     def _evict_locked(self) -> int:
@@ -104,15 +113,28 @@ class Outbox:
         return [r for r in rows if r.id not in skip][:limit]
 
     def remove(self, ids: Iterable[str]) -> int:
-        """Drop delivered rows (PUBACK seen). One transaction for a batch."""
+        """Drop delivered rows (PUBACK seen), as one transaction for the batch.
+
+        Deletes commit without their own fsync (synchronous=NORMAL): losing one to a power cut only
+        re-sends an event the platform de-duplicates by id, and the next insert's FULL commit syncs
+        the WAL anyway. That keeps a delivered row's clean-up from delaying the next call.
+        """
         batch = [(i,) for i in ids]
         if not batch:
             return 0
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            cur = self._conn.executemany("DELETE FROM outbox WHERE id = ?", batch)
-            self._conn.execute("COMMIT")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                cur = self._conn.executemany("DELETE FROM outbox WHERE id = ?", batch)
+                self._conn.execute("COMMIT")
+            finally:
+                self._conn.execute("PRAGMA synchronous=FULL")
             self._count -= cur.rowcount
+            self._since_checkpoint += cur.rowcount
+            if self._since_checkpoint >= CHECKPOINT_EVERY or self._count == 0:
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                self._since_checkpoint = 0
         return cur.rowcount
 
     def depth(self) -> dict[str, int]:

@@ -1,5 +1,82 @@
-"""Config sections for the detect feature (filled in by that feature)."""
+"""Config sections for local detection: [fall] and [inactivity]."""
 
-from hub.settings import Section
+from hub.settings import Key, Section
 
-SECTIONS: list[Section] = []
+AXES = ("x", "-x", "y", "-y", "z", "-z")
+
+FALL = Section("fall", "Fall detection: a worn accelerometer (BLE) and/or a mmWave fall radar (UART), "
+                       "then a spoken countdown the resident can cancel with any button.", {
+    "countdown_s": Key(30.0, "Seconds the resident has to press a button before alarm.fall is sent.",
+                       min=1, max=300),
+    "prompt_every_s": Key(6.0, "The question is repeated this often during the countdown, louder each time.",
+                          min=1, max=60),
+    "volume_start": Key(80, "espeak-ng amplitude of the first question (0-200).", min=0, max=200),
+    "volume_end": Key(200, "Amplitude of the last question; the steps rise evenly between.", min=0, max=200),
+    "threshold": Key(1.0, "Detector score above which a worn-sensor impact is a suspected fall; higher "
+                          "means fewer false alarms and more missed falls (see docs/detection.md).",
+                     min=-5.0, max=10.0),
+    "trigger_g": Key(1.5, "Acceleration (g) that makes an impact candidate.", min=1.1, max=6.0),
+    "decide_after_s": Key(3.0, "Seconds after the impact at which posture and stillness are judged.",
+                          min=2.0, max=10.0),
+    "up_axis": Key("-y", "Wearable axis that points up when the resident stands (as clipped on).",
+                   choices=AXES),
+    "radar_port": Key("", "Serial device of the 60 GHz fall radar (MR60FDA1), e.g. /dev/ttyAMA0; '' = none."),
+    "radar_baud": Key(115200, "Radar UART speed.", choices=(9600, 19200, 38400, 57600, 115200, 230400)),
+    "wearable_address": Key("", "BLE address of the WitMotion wearable, e.g. C8:12:34:56:78:9A; '' = none."),
+    "wearable_rate_hz": Key(50, "Output rate set on the wearable at connect (below 50 Hz misses impacts).",
+                            choices=(50, 100, 200)),
+})
+
+
+INACTIVITY = Section("inactivity", "Unusual inactivity: learns how long the resident normally goes without "
+                                   "any activity at each time of day; asks aloud, then alarm.inactivity "
+                                   "(docs/detection.md, Inactivity).", {
+    "enabled": Key(True, "Run the inactivity detector."),
+    "check_wait_s": Key(600.0, "After asking '您还好吗？请按按钮', wait this long for any press or movement "
+                               "before alarm.inactivity.", min=30, max=3600),
+    "day_min_min": Key(60.0, "Shortest daytime limit (minutes), however regular the routine.",
+                       min=10, max=600),
+    "day_max_h": Key(10.0, "Longest daytime limit (hours), however long the learned gaps.", min=1, max=11.8),
+    "night_min_h": Key(2.0, "Shortest limit for a gap starting in the night window (hours).",
+                       min=0.5, max=11),
+    "night_max_h": Key(11.5, "Longest limit for a night gap (hours); with check_wait_s this bounds every "
+                             "detection.", min=2, max=11.8),
+    "night_start": Key("22:00", "Night window start (HH:MM, local).", min=5, max=5),
+    "night_end": Key("07:00", "Night window end (HH:MM, local).", min=5, max=5),
+    "evening_h": Key(2.0, "Hours before night_start treated like the night (no source earns a short limit).",
+                     min=0, max=6),
+    "fallback_day_h": Key(6.0, "Daytime limit (hours) until learn_min_days of history exist.",
+                          min=1, max=11.8),
+    "learn_min_days": Key(2.0, "Days of history before learned limits replace the fallback.",
+                          min=0.5, max=28),
+    "learn_days": Key(28, "Gaps older than this many days are forgotten.", min=3, max=120),
+    "window_h": Key(2.0, "Gaps that started within this many hours of the same time of day count.",
+                    min=0.5, max=6),
+    "min_samples": Key(30, "Gaps needed at a time of day before it is learned.", min=5, max=1000),
+    "risk": Key(0.01, "Accepted chance per gap of exceeding the learned normal longest gap (before margin).",
+                min=0.0001, max=0.2),
+    "prior_weight": Key(1.0, "How many of a source's own gaps weigh as much as the tail of all gaps then.",
+                        min=0.1, max=50),
+    "margin": Key(1.5, "Limit = learned longest gap x margin + margin_min.", min=1.0, max=5.0),
+    "margin_min": Key(30.0, "Added to every learned limit (minutes).", min=0, max=240),
+    "morning_anchor": Key("04:00", "Activity after this time (HH:MM) counts as getting up.", min=5, max=5),
+    "morning_margin_min": Key(30.0, "Ask when nothing has happened by the latest usual getting-up time plus "
+                                    "this (minutes).", min=0, max=360),
+    "morning_min_days": Key(5, "Mornings to learn before the morning check starts.", min=2, max=60),
+    "exit_group_s": Key(120.0, "Exit-door events closer than this form one pattern (open, close...).",
+                        min=5, max=1800),
+    "exit_settle_s": Key(5.0, "Activity this soon after an exit-door pattern does not mean someone is in.",
+                         min=0, max=120),
+    "out_limit_h": Key(0.0, "Presumed out (exit door, then nothing) this long: ask, alarm once; 0 = never.",
+                       min=0, max=168),
+    "away_autoclear": Key(True, "Activity inside ends away mode (away_grace_min after it was set)."),
+    "away_grace_min": Key(10.0, "Activity this soon after setting away is the resident leaving.",
+                          min=0, max=240),
+    "away_button_pin": Key(None, "GPIO of the away/home button: a long press toggles away mode. A call "
+                                 "button's pin also works, but its press raises a call first.", kind=int,
+                           optional=True, min=0, max=27, example=22),
+    "away_hold_s": Key(2.0, "Long press that toggles away mode on a dedicated away button.", min=0.5, max=10),
+    "tick_s": Key(15.0, "How often the detector looks at the clock.", min=0.05, max=300),
+})
+
+SECTIONS: list[Section] = [FALL, INACTIVITY]

@@ -31,6 +31,7 @@ class SimButtons:
 
     def __init__(self, config: Config) -> None:
         self.pins = [b["pin"] for b in config["buttons"]]
+        self.settle_s = {b["pin"]: b["bounce_ms"] / 1000 + 0.02 for b in config["buttons"]}
         self._ctx: HubContext | None = None
 
     async def start(self, ctx: HubContext) -> None:
@@ -56,10 +57,12 @@ class SimButtons:
         if args.hold is None:
             await asyncio.sleep(TAP_S)
             await _bounce(pin, pressed=False)
+            await asyncio.sleep(self.settle_s[args.button])  # a finger cannot press again sooner
             return outcome
         then = calls.wait_press(args.button)
         await asyncio.sleep(args.hold)
         await _bounce(pin, pressed=False)
+        await asyncio.sleep(self.settle_s[args.button])
         try:
             held = await asyncio.wait_for(then, 2)
             outcome["after_hold"] = held["outcome"]

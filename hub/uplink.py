@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 CommandSink = Callable[[str, bytes], None]
 StatusSource = Callable[[], Awaitable[dict[str, Any]]]
 DbCall = Callable[..., Awaitable[Any]]
+REMOVE_DELAY_S = 0.3
 
 
 class Uplink:
@@ -52,6 +53,8 @@ class Uplink:
         self._sent_ids: set[str] = set()
         self._fresh: list[tuple[int, int, Row]] = []  # heap of rows raised since the last fetch
         self._acked: list[str] = []
+        self._remove_timer: asyncio.TimerHandle | None = None
+        self._removing: asyncio.Future[Any] | None = None
         self._cursor: tuple[int, int] | None = None  # last (priority, seq) fetched from the outbox
         self._backlog = True  # the outbox may hold rows not yet fetched
         self._client = self._make_client()
@@ -125,14 +128,20 @@ class Uplink:
         while not self._closed:
             await self._wake.wait()
             self._wake.clear()
-            if self._acked:
-                acked, self._acked = self._acked, []
-                await self.db(self.outbox.remove, acked)
+            if self._acked and self._remove_timer is None:
+                # Deleting delivered rows can wait: batch it off the path of the next call's commit.
+                self._remove_timer = self._loop.call_later(REMOVE_DELAY_S, self._flush_acked)
             while self.connected.is_set() and len(self._sent) < self.mqtt["max_inflight"]:
                 row = await self._next_row()
                 if row is None:
                     break
                 self._publish(row)
+
+    def _flush_acked(self) -> None:
+        self._remove_timer = None
+        acked, self._acked = self._acked, []
+        if acked:
+            self._removing = asyncio.ensure_future(self.db(self.outbox.remove, acked))
 
     async def run_status(self) -> None:
         while not self._closed:
@@ -149,7 +158,16 @@ class Uplink:
 
     # --- delivery -------------------------------------------------------------------------------
     def offer(self, row: Row) -> None:
-        """A new row was committed: send it ahead of any older backlog of lower priority."""
+        """A new row was committed: send it ahead of any older backlog of lower priority.
+
+        An urgent row goes straight to the socket when the window allows: a call must not wait for
+        the sender task's next turn, nor behind a telemetry backlog.
+        """
+        window_free = self.connected.is_set() and len(self._sent) < self.mqtt["max_inflight"]
+        if window_free and (row.priority == 0 or (not self._fresh and not self._backlog)):
+            self._publish(row)
+            self._client.loop_write()
+            return
         heapq.heappush(self._fresh, (row.priority, row.seq, row))
         self._wake.set()
 
@@ -194,7 +212,12 @@ class Uplink:
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
                        props: Any) -> None:
         if self.connected.is_set():
+            self.last_error = f"connection lost: {reason}"
             log.warning("lost the broker connection: %s", reason)
+        else:
+            self.last_error = (f"the broker closed the connection before accepting it ({reason}); "
+                               "check [mqtt] tls certificates or username/password")
+            log.warning(self.last_error)
         self.connected.clear()
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, props: Any) -> None:
@@ -236,3 +259,8 @@ class Uplink:
             await asyncio.sleep(0.05)
             self._client.disconnect()
         self._drop_socket()
+        if self._remove_timer is not None:
+            self._remove_timer.cancel()
+        self._flush_acked()
+        if self._removing is not None:
+            await self._removing

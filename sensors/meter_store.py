@@ -51,8 +51,9 @@ class MeterStore:
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db: sqlite3.Connection | None = sqlite3.connect(str(path), check_same_thread=False,
-                                                              isolation_level=None)
+        self._db: sqlite3.Connection | None = sqlite3.connect(
+            str(path), check_same_thread=False, isolation_level=None
+        )
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
@@ -84,9 +85,11 @@ class MeterStore:
     def pair(self, address: str, kind: str, name: str, when: datetime) -> None:
         if kind not in ("bp", "glucose"):
             raise ValueError(f"meter kind must be 'bp' or 'glucose', got {kind!r}")
-        self._run("INSERT INTO meters (address, kind, name, paired_at) VALUES (?, ?, ?, ?) "
-                  "ON CONFLICT(address) DO UPDATE SET kind=excluded.kind, name=excluded.name",
-                  (norm(address), kind, name, when.isoformat()))
+        self._run(
+            "INSERT INTO meters (address, kind, name, paired_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(address) DO UPDATE SET kind=excluded.kind, name=excluded.name",
+            (norm(address), kind, name, when.isoformat()),
+        )
 
     def unpair(self, address: str) -> bool:
         before = self.get(address)
@@ -94,13 +97,16 @@ class MeterStore:
         return before is not None
 
     def get(self, address: str) -> PairedMeter | None:
-        rows = self._run("SELECT address, kind, name, paired_at, last_sequence, reversed FROM meters "
-                         "WHERE address = ?", (norm(address),))
+        rows = self._run(
+            "SELECT address, kind, name, paired_at, last_sequence, reversed FROM meters WHERE address = ?",
+            (norm(address),),
+        )
         return _meter(rows[0]) if rows else None
 
     def meters(self) -> list[PairedMeter]:
-        rows = self._run("SELECT address, kind, name, paired_at, last_sequence, reversed FROM meters "
-                         "ORDER BY paired_at")
+        rows = self._run(
+            "SELECT address, kind, name, paired_at, last_sequence, reversed FROM meters ORDER BY paired_at"
+        )
         return [_meter(r) for r in rows]
 
     def set_last_sequence(self, address: str, sequence: int) -> None:
@@ -111,22 +117,32 @@ class MeterStore:
 
     # de-duplication
     def seen(self, address: str, sequence: int, time: str) -> bool:
-        return bool(self._run("SELECT 1 FROM seen WHERE address = ? AND sequence = ? AND time = ?",
-                              (norm(address), sequence, time)))
+        return bool(
+            self._run(
+                "SELECT 1 FROM seen WHERE address = ? AND sequence = ? AND time = ?",
+                (norm(address), sequence, time),
+            )
+        )
 
     def mark_seen(self, address: str, sequence: int, time: str) -> None:
-        self._run("INSERT OR IGNORE INTO seen (address, sequence, time) VALUES (?, ?, ?)",
-                  (norm(address), sequence, time))
+        self._run(
+            "INSERT OR IGNORE INTO seen (address, sequence, time) VALUES (?, ?, ?)",
+            (norm(address), sequence, time),
+        )
 
     # history for the trends
-    def add_history(self, kind: str, ts: datetime, a: float, b: float | None = None,
-                    meal: str | None = None) -> None:
-        self._run("INSERT INTO history (kind, ts, a, b, meal) VALUES (?, ?, ?, ?, ?)",
-                  (kind, _utc_key(ts), a, b, meal))
+    def add_history(
+        self, kind: str, ts: datetime, a: float, b: float | None = None, meal: str | None = None
+    ) -> None:
+        self._run(
+            "INSERT INTO history (kind, ts, a, b, meal) VALUES (?, ?, ?, ?, ?)",
+            (kind, _utc_key(ts), a, b, meal),
+        )
 
     def history(self, kind: str, since: datetime) -> list[tuple[float, float | None, str | None]]:
-        rows = self._run("SELECT a, b, meal FROM history WHERE kind = ? AND ts >= ? ORDER BY ts",
-                         (kind, _utc_key(since)))
+        rows = self._run(
+            "SELECT a, b, meal FROM history WHERE kind = ? AND ts >= ? ORDER BY ts", (kind, _utc_key(since))
+        )
         return [(float(a), None if b is None else float(b), meal) for a, b, meal in rows]
 
     def prune_history(self, before: datetime) -> None:
@@ -137,8 +153,10 @@ class MeterStore:
         return str(rows[0][0]) if rows else None
 
     def set_value(self, key: str, value: str) -> None:
-        self._run("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                  (key, value))
+        self._run(
+            "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )
 
 
 def _meter(row: tuple[Any, ...]) -> PairedMeter:

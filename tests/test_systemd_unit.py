@@ -12,7 +12,9 @@ import pytest
 
 UNIT = Path(__file__).resolve().parent.parent / "systemd" / "eldercare-hub.service"
 ANALYZE = shutil.which("systemd-analyze")
-needs_analyze = pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze not installed (apt-get install systemd)")
+needs_analyze = pytest.mark.skipif(
+    ANALYZE is None, reason="systemd-analyze not installed (apt-get install systemd)"
+)
 
 
 def _directives() -> dict[str, list[str]]:
@@ -54,8 +56,13 @@ def test_unit_has_the_contract_directives() -> None:
     assert set(d["SupplementaryGroups"][0].split()) == {"gpio", "i2c", "dialout", "bluetooth", "audio"}
     watchdog = re.fullmatch(r"(\d+)s?", d["WatchdogSec"][0])
     assert watchdog and 5 <= int(watchdog.group(1)) <= 120
-    for key, value in [("ProtectSystem", "strict"), ("NoNewPrivileges", "yes"), ("PrivateTmp", "yes"),
-                       ("ProtectHome", "yes"), ("DevicePolicy", "closed")]:
+    for key, value in [
+        ("ProtectSystem", "strict"),
+        ("NoNewPrivileges", "yes"),
+        ("PrivateTmp", "yes"),
+        ("ProtectHome", "yes"),
+        ("DevicePolicy", "closed"),
+    ]:
         assert d[key] == [value], key
     families = set(d["RestrictAddressFamilies"][0].split())
     assert families == {"AF_UNIX", "AF_INET", "AF_INET6", "AF_NETLINK", "AF_BLUETOOTH"}
@@ -66,16 +73,24 @@ def test_unit_has_the_contract_directives() -> None:
 @needs_analyze
 def test_systemd_analyze_verify_is_clean(tmp_path: Path) -> None:
     root = _fake_root(tmp_path)
-    result = subprocess.run([str(ANALYZE), "verify", "--man=no", f"--root={root}", UNIT.name],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(ANALYZE), "verify", "--man=no", f"--root={root}", UNIT.name],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == "" and result.stdout.strip() == "", result.stderr + result.stdout
 
 
 @needs_analyze
 def test_security_exposure_at_most_3(tmp_path: Path) -> None:
-    result = subprocess.run([str(ANALYZE), "security", "--offline=true", "--no-pager", str(UNIT)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(ANALYZE), "security", "--offline=true", "--no-pager", str(UNIT)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     match = re.search(r"Overall exposure level for \S+: (\d+\.\d)", result.stdout + result.stderr)
     if match is None and "offline" in result.stderr:
         pytest.skip(f"this systemd-analyze has no offline security scan: {result.stderr.strip()[:120]}")

@@ -25,9 +25,11 @@ class Reader:
 
     def take(self, n: int, field: str) -> bytes:
         if self.pos + n > len(self.data):
-            raise self.error(field, f"needs {n} byte(s), value has {len(self.data) - self.pos} left "
-                                    f"(length {len(self.data)})")
-        chunk = self.data[self.pos:self.pos + n]
+            raise self.error(
+                field,
+                f"needs {n} byte(s), value has {len(self.data) - self.pos} left (length {len(self.data)})",
+            )
+        chunk = self.data[self.pos : self.pos + n]
         self.pos += n
         return chunk
 

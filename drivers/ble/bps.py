@@ -64,16 +64,20 @@ class BloodPressureMeasurement:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "systolic": to_json(self.systolic), "diastolic": to_json(self.diastolic),
-            "mean_arterial": to_json(self.mean_arterial), "unit": self.unit,
+            "systolic": to_json(self.systolic),
+            "diastolic": to_json(self.diastolic),
+            "mean_arterial": to_json(self.mean_arterial),
+            "unit": self.unit,
             "timestamp": self.timestamp.iso() if self.timestamp else None,
-            "pulse": to_json(self.pulse), "user_id": self.user_id,
+            "pulse": to_json(self.pulse),
+            "user_id": self.user_id,
             "status": self.status.to_json() if self.status else None,
         }
 
 
-def decode_measurement(data: bytes | bytearray, name: str = "Blood Pressure Measurement 0x2A35"
-                       ) -> BloodPressureMeasurement:
+def decode_measurement(
+    data: bytes | bytearray, name: str = "Blood Pressure Measurement 0x2A35"
+) -> BloodPressureMeasurement:
     r = Reader(data, name)
     flags = r.u8("flags")
     systolic = decode_sfloat(r.take(2, "systolic"))
@@ -86,10 +90,17 @@ def decode_measurement(data: bytes | bytearray, name: str = "Blood Pressure Meas
     return BloodPressureMeasurement(flags, systolic, diastolic, mean, stamp, pulse, user, status)
 
 
-def encode_measurement(systolic: float | Special, diastolic: float | Special,
-                       mean_arterial: float | Special | None = None, *, kpa: bool = False,
-                       timestamp: datetime | DateTime | None = None, pulse: float | None = None,
-                       user_id: int | None = None, status: int | None = None) -> bytes:
+def encode_measurement(
+    systolic: float | Special,
+    diastolic: float | Special,
+    mean_arterial: float | Special | None = None,
+    *,
+    kpa: bool = False,
+    timestamp: datetime | DateTime | None = None,
+    pulse: float | None = None,
+    user_id: int | None = None,
+    status: int | None = None,
+) -> bytes:
     """The bytes a meter sends; MAP defaults to the usual DBP + (SBP - DBP) / 3 estimate."""
     if mean_arterial is None:
         if isinstance(systolic, Special) or isinstance(diastolic, Special):
@@ -97,11 +108,17 @@ def encode_measurement(systolic: float | Special, diastolic: float | Special,
         else:
             mean_arterial = round(diastolic + (systolic - diastolic) / 3, 1 if kpa else 0)
     exp = -1 if kpa else 0
-    flags = (FLAG_KPA if kpa else 0) | (FLAG_TIMESTAMP if timestamp is not None else 0) \
-        | (FLAG_PULSE if pulse is not None else 0) | (FLAG_USER_ID if user_id is not None else 0) \
+    flags = (
+        (FLAG_KPA if kpa else 0)
+        | (FLAG_TIMESTAMP if timestamp is not None else 0)
+        | (FLAG_PULSE if pulse is not None else 0)
+        | (FLAG_USER_ID if user_id is not None else 0)
         | (FLAG_STATUS if status is not None else 0)
-    out = bytes([flags]) + b"".join(encode_sfloat(v, None if isinstance(v, Special) else exp)
-                                    for v in (systolic, diastolic, mean_arterial))
+    )
+    out = bytes([flags]) + b"".join(
+        encode_sfloat(v, None if isinstance(v, Special) else exp)
+        for v in (systolic, diastolic, mean_arterial)
+    )
     if timestamp is not None:
         stamp = timestamp if isinstance(timestamp, DateTime) else DateTime.from_datetime(timestamp)
         out += stamp.encode()

@@ -24,23 +24,52 @@ FLAG_SENSOR_STATUS = 0x08
 FLAG_CONTEXT_FOLLOWS = 0x10
 MG_PER_DL_PER_MMOL_L = 18.016  # glucose molar mass 180.16 g/mol
 
-TYPES = {1: "capillary_whole_blood", 2: "capillary_plasma", 3: "venous_whole_blood", 4: "venous_plasma",
-         5: "arterial_whole_blood", 6: "arterial_plasma", 7: "undetermined_whole_blood",
-         8: "undetermined_plasma", 9: "interstitial_fluid", 10: "control_solution"}
-LOCATIONS = {1: "finger", 2: "alternate_site_test", 3: "earlobe", 4: "control_solution",
-             15: "not_available"}
-SENSOR_STATUS = ("device_battery_low", "sensor_malfunction", "sample_size_insufficient",
-                 "strip_insertion_error", "strip_type_incorrect", "result_too_high", "result_too_low",
-                 "temperature_too_high", "temperature_too_low", "strip_pulled_too_soon",
-                 "general_device_fault", "time_fault")
+TYPES = {
+    1: "capillary_whole_blood",
+    2: "capillary_plasma",
+    3: "venous_whole_blood",
+    4: "venous_plasma",
+    5: "arterial_whole_blood",
+    6: "arterial_plasma",
+    7: "undetermined_whole_blood",
+    8: "undetermined_plasma",
+    9: "interstitial_fluid",
+    10: "control_solution",
+}
+LOCATIONS = {1: "finger", 2: "alternate_site_test", 3: "earlobe", 4: "control_solution", 15: "not_available"}
+SENSOR_STATUS = (
+    "device_battery_low",
+    "sensor_malfunction",
+    "sample_size_insufficient",
+    "strip_insertion_error",
+    "strip_type_incorrect",
+    "result_too_high",
+    "result_too_low",
+    "temperature_too_high",
+    "temperature_too_low",
+    "strip_pulled_too_soon",
+    "general_device_fault",
+    "time_fault",
+)
 MEALS = {1: "before", 2: "after", 3: "fasting", 4: "casual", 5: "bedtime"}  # preprandial, postprandial...
 MEAL_CODES = {v: k for k, v in MEALS.items()}
 CARBOHYDRATES = {1: "breakfast", 2: "lunch", 3: "dinner", 4: "snack", 5: "drink", 6: "supper", 7: "brunch"}
 TESTERS = {1: "self", 2: "health_care_professional", 3: "lab_test", 15: "not_available"}
-HEALTH = {1: "minor_health_issues", 2: "major_health_issues", 3: "during_menses", 4: "under_stress",
-          5: "no_health_issues", 15: "not_available"}
-MEDICATIONS = {1: "rapid_acting_insulin", 2: "short_acting_insulin", 3: "intermediate_acting_insulin",
-               4: "long_acting_insulin", 5: "pre_mixed_insulin"}
+HEALTH = {
+    1: "minor_health_issues",
+    2: "major_health_issues",
+    3: "during_menses",
+    4: "under_stress",
+    5: "no_health_issues",
+    15: "not_available",
+}
+MEDICATIONS = {
+    1: "rapid_acting_insulin",
+    2: "short_acting_insulin",
+    3: "intermediate_acting_insulin",
+    4: "long_acting_insulin",
+    5: "pre_mixed_insulin",
+}
 
 
 def _name(table: dict[int, str], code: int | None) -> str | None:
@@ -102,8 +131,12 @@ class GlucoseMeasurement:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "sequence": self.sequence, "timestamp": _iso(self.time()), "time_offset_min": self.time_offset_min,
-            "concentration": to_json(self.concentration), "unit": self.unit}
+            "sequence": self.sequence,
+            "timestamp": _iso(self.time()),
+            "time_offset_min": self.time_offset_min,
+            "concentration": to_json(self.concentration),
+            "unit": self.unit,
+        }
         value = finite(self.concentration)
         if self.unit == "kg/L":
             out["mg_per_dl"] = None if value is None else round(value * 100_000, 1)
@@ -111,8 +144,11 @@ class GlucoseMeasurement:
             out["mmol_per_l"] = None if value is None else round(value * 1000, 2)
         out["type"] = self.type
         out["location"] = self.location
-        out["sensor_status"] = (None if self.sensor_status is None else
-                                {n: bool(self.sensor_status & (1 << i)) for i, n in enumerate(SENSOR_STATUS)})
+        out["sensor_status"] = (
+            None
+            if self.sensor_status is None
+            else {n: bool(self.sensor_status & (1 << i)) for i, n in enumerate(SENSOR_STATUS)}
+        )
         out["context_follows"] = self.context_follows
         return out
 
@@ -136,13 +172,23 @@ def decode_measurement(data: bytes | bytearray) -> GlucoseMeasurement:
     return GlucoseMeasurement(flags, sequence, base, offset, concentration, type_code, location, status)
 
 
-def encode_measurement(sequence: int, base_time: datetime | DateTime, *, mmol_per_l: float | None = None,
-                       kg_per_l: float | None = None, time_offset_min: int | None = None,
-                       type_code: int = 2, location_code: int = 1, sensor_status: int | None = None,
-                       context_follows: bool = False) -> bytes:
-    flags = (FLAG_TIME_OFFSET if time_offset_min is not None else 0) \
-        | (FLAG_SENSOR_STATUS if sensor_status is not None else 0) \
+def encode_measurement(
+    sequence: int,
+    base_time: datetime | DateTime,
+    *,
+    mmol_per_l: float | None = None,
+    kg_per_l: float | None = None,
+    time_offset_min: int | None = None,
+    type_code: int = 2,
+    location_code: int = 1,
+    sensor_status: int | None = None,
+    context_follows: bool = False,
+) -> bytes:
+    flags = (
+        (FLAG_TIME_OFFSET if time_offset_min is not None else 0)
+        | (FLAG_SENSOR_STATUS if sensor_status is not None else 0)
         | (FLAG_CONTEXT_FOLLOWS if context_follows else 0)
+    )
     body = b""
     if mmol_per_l is not None or kg_per_l is not None:
         flags |= FLAG_CONCENTRATION
@@ -190,12 +236,19 @@ class GlucoseContext:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "sequence": self.sequence, "carbohydrate": _name(CARBOHYDRATES, self.carbohydrate_id),
-            "carbohydrate_kg": to_json(self.carbohydrate_kg), "meal": self.meal,
-            "tester": _name(TESTERS, self.tester_code), "health": _name(HEALTH, self.health_code),
-            "exercise_duration_s": self.exercise_duration_s, "exercise_intensity_pct": self.exercise_intensity_pct,
-            "medication": _name(MEDICATIONS, self.medication_id), "medication_amount": to_json(self.medication),
-            "medication_unit": self.medication_unit, "hba1c_pct": to_json(self.hba1c_pct)}
+            "sequence": self.sequence,
+            "carbohydrate": _name(CARBOHYDRATES, self.carbohydrate_id),
+            "carbohydrate_kg": to_json(self.carbohydrate_kg),
+            "meal": self.meal,
+            "tester": _name(TESTERS, self.tester_code),
+            "health": _name(HEALTH, self.health_code),
+            "exercise_duration_s": self.exercise_duration_s,
+            "exercise_intensity_pct": self.exercise_intensity_pct,
+            "medication": _name(MEDICATIONS, self.medication_id),
+            "medication_amount": to_json(self.medication),
+            "medication_unit": self.medication_unit,
+            "hba1c_pct": to_json(self.hba1c_pct),
+        }
 
 
 def decode_context(data: bytes | bytearray) -> GlucoseContext:
@@ -223,8 +276,9 @@ def decode_context(data: bytes | bytearray) -> GlucoseContext:
     return GlucoseContext(flags, **fields)
 
 
-def encode_context(sequence: int, *, meal: str | None = None, tester_code: int | None = None,
-                   health_code: int | None = None) -> bytes:
+def encode_context(
+    sequence: int, *, meal: str | None = None, tester_code: int | None = None, health_code: int | None = None
+) -> bytes:
     flags = (0x02 if meal is not None else 0) | (0x04 if tester_code is not None else 0)
     out = bytes([flags]) + sequence.to_bytes(2, "little")
     if meal is not None:

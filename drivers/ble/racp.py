@@ -67,8 +67,12 @@ class RacpRequest:
     operand: tuple[int, ...] = ()  # one sequence number, or two for WITHIN_RANGE_OF
 
     def to_json(self) -> dict[str, Any]:
-        return {"op_code": _label(OpCode, self.op_code), "operator": _label(Operator, self.operator),
-                "filter_type": _label(FilterType, self.filter_type), "operand": list(self.operand)}
+        return {
+            "op_code": _label(OpCode, self.op_code),
+            "operator": _label(Operator, self.operator),
+            "filter_type": _label(FilterType, self.filter_type),
+            "operand": list(self.operand),
+        }
 
 
 @dataclass(frozen=True)
@@ -104,8 +108,9 @@ def report_from(sequence: int) -> bytes:
     """Records with sequence number >= `sequence`."""
     if not 0 <= sequence <= 0xFFFF:
         raise ValueError(f"sequence {sequence} outside 0..65535")
-    return bytes([OpCode.REPORT_STORED_RECORDS, Operator.GREATER_THAN_OR_EQUAL_TO,
-                  FilterType.SEQUENCE_NUMBER]) + sequence.to_bytes(2, "little")
+    return bytes(
+        [OpCode.REPORT_STORED_RECORDS, Operator.GREATER_THAN_OR_EQUAL_TO, FilterType.SEQUENCE_NUMBER]
+    ) + sequence.to_bytes(2, "little")
 
 
 def report_number_all() -> bytes:
@@ -141,8 +146,11 @@ def decode_request(data: bytes | bytearray) -> RacpRequest:
     r = Reader(data, "Record Access Control Point 0x2A52")
     op = r.u8("op_code")
     operator = r.u8("operator")
-    if operator not in (Operator.GREATER_THAN_OR_EQUAL_TO, Operator.LESS_THAN_OR_EQUAL_TO,
-                        Operator.WITHIN_RANGE_OF):
+    if operator not in (
+        Operator.GREATER_THAN_OR_EQUAL_TO,
+        Operator.LESS_THAN_OR_EQUAL_TO,
+        Operator.WITHIN_RANGE_OF,
+    ):
         return RacpRequest(op, operator)
     filter_type = r.u8("filter_type")
     if filter_type != FilterType.SEQUENCE_NUMBER:

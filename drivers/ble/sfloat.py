@@ -9,10 +9,10 @@ Decimal so 189e-1 comes out as 18.9, not 18.900000000000002.
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 
-class Special(str, Enum):
+class Special(StrEnum):
     NAN = "NaN"
     NRES = "NRes"
     POS_INF = "+INF"
@@ -22,10 +22,20 @@ class Special(str, Enum):
 
 Number = float | Special
 
-SFLOAT_SPECIALS = {0x07FF: Special.NAN, 0x0800: Special.NRES, 0x07FE: Special.POS_INF,
-                   0x0802: Special.NEG_INF, 0x0801: Special.RESERVED}
-FLOAT_SPECIALS = {0x007FFFFF: Special.NAN, 0x00800000: Special.NRES, 0x007FFFFE: Special.POS_INF,
-                  0x00800002: Special.NEG_INF, 0x00800001: Special.RESERVED}
+SFLOAT_SPECIALS = {
+    0x07FF: Special.NAN,
+    0x0800: Special.NRES,
+    0x07FE: Special.POS_INF,
+    0x0802: Special.NEG_INF,
+    0x0801: Special.RESERVED,
+}
+FLOAT_SPECIALS = {
+    0x007FFFFF: Special.NAN,
+    0x00800000: Special.NRES,
+    0x007FFFFE: Special.POS_INF,
+    0x00800002: Special.NEG_INF,
+    0x00800001: Special.RESERVED,
+}
 _SFLOAT_CODE = {v: k for k, v in SFLOAT_SPECIALS.items()}
 _FLOAT_CODE = {v: k for k, v in FLOAT_SPECIALS.items()}
 SFLOAT_MANTISSA_MAX = 0x07FD  # 2045: 2046/2047 and -2048..-2046 are the special codes at exponent 0

@@ -14,8 +14,12 @@ from drivers.ble import MalformedValue, Reader
 DATE_TIME_LEN = 7
 DAY_DATE_TIME_LEN = 8
 CURRENT_TIME_LEN = 10
-ADJUST_REASONS = ("manual_time_update", "external_reference_time_update", "change_of_time_zone",
-                  "change_of_dst")
+ADJUST_REASONS = (
+    "manual_time_update",
+    "external_reference_time_update",
+    "change_of_time_zone",
+    "change_of_dst",
+)
 DAYS = (None, "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -47,8 +51,9 @@ class DateTime:
         return cls(dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second)
 
     def encode(self) -> bytes:
-        return (self.year.to_bytes(2, "little")
-                + bytes([self.month, self.day, self.hours, self.minutes, self.seconds]))
+        return self.year.to_bytes(2, "little") + bytes(
+            [self.month, self.day, self.hours, self.minutes, self.seconds]
+        )
 
 
 _LIMITS = (("month", 12), ("day", 31), ("hours", 23), ("minutes", 59), ("seconds", 59))
@@ -92,13 +97,21 @@ class CurrentTime:
     def to_json(self) -> dict[str, object]:
         dt = self.date_time
         out: dict[str, object] = {
-            "timestamp": dt.iso(), "year": dt.year, "month": dt.month, "day": dt.day, "hours": dt.hours,
-            "minutes": dt.minutes, "seconds": dt.seconds,
-            "day_of_week": DAYS[self.day_of_week] if self.day_of_week < len(DAYS) else None}
+            "timestamp": dt.iso(),
+            "year": dt.year,
+            "month": dt.month,
+            "day": dt.day,
+            "hours": dt.hours,
+            "minutes": dt.minutes,
+            "seconds": dt.seconds,
+            "day_of_week": DAYS[self.day_of_week] if self.day_of_week < len(DAYS) else None,
+        }
         if self.fractions256 is not None:
             out["fractions256"] = self.fractions256
         if self.adjust_reason is not None:
-            out["adjust_reason"] = {n: bool(self.adjust_reason & (1 << i)) for i, n in enumerate(ADJUST_REASONS)}
+            out["adjust_reason"] = {
+                n: bool(self.adjust_reason & (1 << i)) for i, n in enumerate(ADJUST_REASONS)
+            }
         return out
 
 
@@ -128,14 +141,20 @@ def decode_any_time(data: bytes) -> CurrentTime:
         return decode_day_date_time(data)
     if len(data) == CURRENT_TIME_LEN:
         return decode_current_time(data)
-    raise MalformedValue("time", "length", 0, f"{len(data)} bytes; expected 7 (Date Time 0x2A08), "
-                                              "8 (Day Date Time 0x2A0A) or 10 (Current Time 0x2A2B)")
+    raise MalformedValue(
+        "time",
+        "length",
+        0,
+        f"{len(data)} bytes; expected 7 (Date Time 0x2A08), "
+        "8 (Day Date Time 0x2A0A) or 10 (Current Time 0x2A2B)",
+    )
 
 
 def encode_current_time(dt: datetime, adjust_reason: int = 0x01) -> bytes:
     """What the hub writes to a meter: local wall time, fraction from microseconds, reason 'manual'."""
-    return (DateTime.from_datetime(dt).encode() + bytes([dt.isoweekday(), dt.microsecond * 256 // 1_000_000,
-                                                         adjust_reason]))
+    return DateTime.from_datetime(dt).encode() + bytes(
+        [dt.isoweekday(), dt.microsecond * 256 // 1_000_000, adjust_reason]
+    )
 
 
 def encode_date_time(dt: datetime) -> bytes:

@@ -22,8 +22,12 @@ class FakeADS1115(FakeChip):
 
     FAULTS = ("nack", "short", "stuck", "busy")
 
-    def __init__(self, inputs_v: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0),
-                 vdd: float = 3.3, now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        inputs_v: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0),
+        vdd: float = 3.3,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(now)
         self.inputs_v = list(inputs_v)
         self.vdd = vdd
@@ -39,9 +43,11 @@ class FakeADS1115(FakeChip):
     # -- conversion ------------------------------------------------------------------------------
     def _code(self, config: int) -> int:
         pos, neg = _MUX[(config >> 12) & 7]
+
         # inputs beyond the supply rails are clamped by the ESD diodes
         def clamp(v: float) -> float:
             return max(-0.3, min(self.vdd + 0.3, v))
+
         volts = clamp(self.inputs_v[pos]) - (clamp(self.inputs_v[neg]) if neg is not None else 0.0)
         full_scale = FULL_SCALE_V[(config >> 9) & 7]
         return max(-32768, min(32767, round(volts / full_scale * 32768)))

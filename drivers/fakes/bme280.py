@@ -7,6 +7,7 @@ on the model (found by bisection: each compensation is monotonic in its ADC valu
 
 from __future__ import annotations
 
+import random
 import struct
 import time
 from collections.abc import Callable
@@ -16,14 +17,44 @@ from drivers.fakes.i2c import FakeChip, nack
 
 # A plausible factory trimming set (values of the kind real parts carry).
 SAMPLE_CALIBRATION = chip.Calibration(
-    t1=27504, t2=26435, t3=-1000, p1=36477, p2=-10685, p3=3024, p4=2855, p5=140, p6=-7, p7=15500,
-    p8=-14600, p9=6000, h1=75, h2=362, h3=0, h4=313, h5=50, h6=30)
+    t1=27504,
+    t2=26435,
+    t3=-1000,
+    p1=36477,
+    p2=-10685,
+    p3=3024,
+    p4=2855,
+    p5=140,
+    p6=-7,
+    p7=15500,
+    p8=-14600,
+    p9=6000,
+    h1=75,
+    h2=362,
+    h3=0,
+    h4=313,
+    h5=50,
+    h6=30,
+)
 
 
 def calibration_bytes(cal: chip.Calibration) -> tuple[bytes, bytes]:
     """Inverse of drivers.bme280.parse_calibration: the 26 + 7 register bytes."""
-    block1 = struct.pack("<HhhHhhhhhhhh", cal.t1, cal.t2, cal.t3, cal.p1, cal.p2, cal.p3, cal.p4, cal.p5,
-                         cal.p6, cal.p7, cal.p8, cal.p9) + bytes((0, cal.h1))
+    block1 = struct.pack(
+        "<HhhHhhhhhhhh",
+        cal.t1,
+        cal.t2,
+        cal.t3,
+        cal.p1,
+        cal.p2,
+        cal.p3,
+        cal.p4,
+        cal.p5,
+        cal.p6,
+        cal.p7,
+        cal.p8,
+        cal.p9,
+    ) + bytes((0, cal.h1))
     e4 = (cal.h4 >> 4) & 0xFF
     e5 = (cal.h4 & 0x0F) | ((cal.h5 & 0x0F) << 4)
     e6 = (cal.h5 >> 4) & 0xFF
@@ -43,14 +74,21 @@ def _bisect(lo: int, hi: int, value_of: Callable[[int], int], target: int, incre
     return lo
 
 
-def raw_for(cal: chip.Calibration, temperature_c: float, humidity_pct: float, pressure_pa: float
-            ) -> chip.RawSample:
-    adc_t = _bisect(0, (1 << 20) - 1, lambda a: chip.temperature_centi(chip.t_fine(cal, a)),
-                    round(temperature_c * 100), True)
+def raw_for(
+    cal: chip.Calibration, temperature_c: float, humidity_pct: float, pressure_pa: float
+) -> chip.RawSample:
+    adc_t = _bisect(
+        0,
+        (1 << 20) - 1,
+        lambda a: chip.temperature_centi(chip.t_fine(cal, a)),
+        round(temperature_c * 100),
+        True,
+    )
     fine = chip.t_fine(cal, adc_t)
     adc_h = _bisect(0, 0xFFFF, lambda a: chip.humidity_q10(cal, fine, a), round(humidity_pct * 1024), True)
-    adc_p = _bisect(0, (1 << 20) - 1, lambda a: -chip.pressure_q8(cal, fine, a), -round(pressure_pa * 256),
-                    True)
+    adc_p = _bisect(
+        0, (1 << 20) - 1, lambda a: -chip.pressure_q8(cal, fine, a), -round(pressure_pa * 256), True
+    )
     return chip.RawSample(adc_p, adc_t, adc_h)
 
 
@@ -59,16 +97,24 @@ class FakeBME280(FakeChip):
 
     FAULTS = ("nack", "short", "stuck", "chip_id")
 
-    def __init__(self, temperature_c: float = 22.0, humidity_pct: float = 45.0, pressure_pa: float = 101325.0,
-                 calibration: chip.Calibration = SAMPLE_CALIBRATION,
-                 now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        temperature_c: float = 22.0,
+        humidity_pct: float = 45.0,
+        pressure_pa: float = 101325.0,
+        calibration: chip.Calibration = SAMPLE_CALIBRATION,
+        noise_lsb: int = 2,
+        now: Callable[[], float] = time.monotonic,
+        seed: int = 5,
+    ) -> None:
         super().__init__(now)
+        self.noise_lsb, self._rng = noise_lsb, random.Random(seed)
         self.temperature_c, self.humidity_pct, self.pressure_pa = temperature_c, humidity_pct, pressure_pa
         self.calibration = calibration
         self.regs = bytearray(256)
         block1, block2 = calibration_bytes(calibration)
-        self.regs[chip.REG_CALIB_00:chip.REG_CALIB_00 + 26] = block1
-        self.regs[chip.REG_CALIB_26:chip.REG_CALIB_26 + 7] = block2
+        self.regs[chip.REG_CALIB_00 : chip.REG_CALIB_00 + 26] = block1
+        self.regs[chip.REG_CALIB_26 : chip.REG_CALIB_26 + 7] = block2
         self.regs[chip.REG_CHIP_ID] = chip.CHIP_ID
         self._reset_data()
         self.pointer = 0
@@ -81,8 +127,12 @@ class FakeBME280(FakeChip):
         self.regs[chip.REG_CTRL_MEAS] = 0
         self.regs[chip.REG_CTRL_HUM] = 0
 
-    def set_values(self, temperature_c: float | None = None, humidity_pct: float | None = None,
-                   pressure_pa: float | None = None) -> None:
+    def set_values(
+        self,
+        temperature_c: float | None = None,
+        humidity_pct: float | None = None,
+        pressure_pa: float | None = None,
+    ) -> None:
         with self.lock:
             if temperature_c is not None:
                 self.temperature_c = temperature_c
@@ -99,9 +149,21 @@ class FakeBME280(FakeChip):
         if self.fault == "stuck":
             return
         raw = raw_for(self.calibration, self.temperature_c, self.humidity_pct, self.pressure_pa)
-        self.regs[0xF7:0xFF] = bytes((raw.adc_p >> 12 & 0xFF, raw.adc_p >> 4 & 0xFF, (raw.adc_p & 0xF) << 4,
-                                      raw.adc_t >> 12 & 0xFF, raw.adc_t >> 4 & 0xFF, (raw.adc_t & 0xF) << 4,
-                                      raw.adc_h >> 8 & 0xFF, raw.adc_h & 0xFF))
+        if self.noise_lsb:  # real parts jitter in their last bits (the stuck-value check relies on it)
+            jitter = self._rng.randint(-self.noise_lsb, self.noise_lsb)
+            raw = chip.RawSample(raw.adc_p, max(0, min((1 << 20) - 1, raw.adc_t + jitter)), raw.adc_h)
+        self.regs[0xF7:0xFF] = bytes(
+            (
+                raw.adc_p >> 12 & 0xFF,
+                raw.adc_p >> 4 & 0xFF,
+                (raw.adc_p & 0xF) << 4,
+                raw.adc_t >> 12 & 0xFF,
+                raw.adc_t >> 4 & 0xFF,
+                (raw.adc_t & 0xF) << 4,
+                raw.adc_h >> 8 & 0xFF,
+                raw.adc_h & 0xFF,
+            )
+        )
         self.measurements += 1
 
     def i2c_write(self, data: bytes) -> None:

@@ -64,7 +64,7 @@ class FakeChip:
                 raise nack("address not acknowledged")
             data = bytes(self.i2c_read(length))[:length]
             if self.fault == "short":
-                data = data[:max(0, length // 2)]
+                data = data[: max(0, length // 2)]
             return data
 
     def i2c_write(self, data: bytes) -> None:
@@ -156,14 +156,16 @@ class FakeSMBus:
     def write_word_data(self, i2c_addr: int, register: int, value: int, force: bool | None = None) -> None:
         self._register_write(i2c_addr, register, [value & 0xFF, (value >> 8) & 0xFF])
 
-    def read_i2c_block_data(self, i2c_addr: int, register: int, length: int,
-                            force: bool | None = None) -> list[int]:
+    def read_i2c_block_data(
+        self, i2c_addr: int, register: int, length: int, force: bool | None = None
+    ) -> list[int]:
         if length > SMBUS_BLOCK_MAX:
             raise ValueError(f"Desired block length over {SMBUS_BLOCK_MAX} bytes")
         return list(self._register_read(i2c_addr, register, length))
 
-    def write_i2c_block_data(self, i2c_addr: int, register: int, data: Sequence[int],
-                             force: bool | None = None) -> None:
+    def write_i2c_block_data(
+        self, i2c_addr: int, register: int, data: Sequence[int], force: bool | None = None
+    ) -> None:
         if len(data) > SMBUS_BLOCK_MAX:
             raise ValueError(f"Data length cannot exceed {SMBUS_BLOCK_MAX} bytes")
         self._register_write(i2c_addr, register, data)

@@ -16,8 +16,7 @@ from drivers.fakes.i2c import FakeChip, nack
 from drivers.sht3x import raw_from_humidity, raw_from_temperature, word_with_crc
 
 # command -> typical measurement time in seconds (datasheet): no-stretch and stretch variants.
-_MEASURE = {0x2400: 0.0125, 0x240B: 0.0045, 0x2416: 0.0025,
-            0x2C06: 0.0125, 0x2C0D: 0.0045, 0x2C10: 0.0025}
+_MEASURE = {0x2400: 0.0125, 0x240B: 0.0045, 0x2416: 0.0025, 0x2C06: 0.0125, 0x2C0D: 0.0045, 0x2C10: 0.0025}
 _STRETCH = {0x2C06, 0x2C0D, 0x2C10}
 _STATUS_RESET_DETECTED = 0x0010
 _STATUS_COMMAND_FAILED = 0x0002
@@ -33,8 +32,14 @@ class FakeSHT3x(FakeChip):
 
     FAULTS = ("nack", "short", "bad_crc", "stuck", "impossible")
 
-    def __init__(self, temperature_c: float = 22.0, humidity_pct: float = 45.0, noise_lsb: int = 3,
-                 now: Callable[[], float] = time.monotonic, seed: int = 3) -> None:
+    def __init__(
+        self,
+        temperature_c: float = 22.0,
+        humidity_pct: float = 45.0,
+        noise_lsb: int = 3,
+        now: Callable[[], float] = time.monotonic,
+        seed: int = 3,
+    ) -> None:
         super().__init__(now)
         self._base_c, self._ramp_c_per_min, self._ramp_t0 = temperature_c, 0.0, now()
         self.humidity_pct = humidity_pct
@@ -107,8 +112,8 @@ class FakeSHT3x(FakeChip):
 
     def i2c_read(self, length: int) -> bytes:
         if self._pending is not None:
-            data, self._pending = self._pending, None
-            return data + b"\xff" * max(0, length - len(data))
+            pending, self._pending = self._pending, None
+            return pending + b"\xff" * max(0, length - len(pending))
         if self._ready_at is None:
             raise nack("SHT3x has no data (no measurement started)")
         if self._busy():

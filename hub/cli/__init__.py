@@ -18,6 +18,9 @@ VERB_MODULES = [
     "hub.cli.config_cmd",
     "hub.cli.provision",
     "hub.cli.install",
+    "hub.cli.selftest",
+    "hub.cli.eval",
+    "hub.cli.ble",
 ]
 
 

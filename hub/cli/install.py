@@ -16,16 +16,28 @@ import sys
 from pathlib import Path
 from typing import Any
 
-MARKS = {"ok": "✓ 已就绪 in place ", "done": "→ 已完成 done     ", "skipped": "· 未执行 not run  ",
-         "would": "? 将执行 would do "}
+MARKS = {
+    "ok": "✓ 已就绪 in place ",
+    "done": "→ 已完成 done     ",
+    "skipped": "· 未执行 not run  ",
+    "would": "? 将执行 would do ",
+}
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("install", help="install as a systemd service (安装服务; root)",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "install",
+        help="install as a systemd service (安装服务; root)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--root", metavar="DIR", default="/", help="install into DIR instead of / (files only)")
-    p.add_argument("--source", metavar="DIR", default=None,
-                   help="project checkout to install from (default: the one this command runs from)")
+    p.add_argument(
+        "--source",
+        metavar="DIR",
+        default=None,
+        help="project checkout to install from (default: the one this command runs from)",
+    )
     p.add_argument("--bundle", metavar="FILE", help="provision /etc/eldercare-hub/hub.toml from this bundle")
     p.add_argument("--no-apt", action="store_true", help="do not apt-get install the system packages")
     p.add_argument("--dry-run", action="store_true", help="change nothing; list what would be done")
@@ -45,8 +57,13 @@ def run(args: argparse.Namespace) -> int:
     if live and not args.dry_run and os.geteuid() != 0:
         print("需要 root 权限 run as root: sudo python3 -m hub install", file=sys.stderr)
         return 2
-    installer = Installer(source, root, bundle=Path(args.bundle) if args.bundle else None,
-                          dry_run=args.dry_run, apt=not args.no_apt)
+    installer = Installer(
+        source,
+        root,
+        bundle=Path(args.bundle) if args.bundle else None,
+        dry_run=args.dry_run,
+        apt=not args.no_apt,
+    )
 
     def report(outcome: Outcome) -> None:
         print(f"{MARKS[outcome.state]} {outcome.title}", flush=True)
@@ -57,8 +74,10 @@ def run(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     except subprocess.CalledProcessError as exc:
-        print(f"安装失败 install step failed: {' '.join(map(str, exc.cmd))} exited {exc.returncode}",
-              file=sys.stderr)
+        print(
+            f"安装失败 install step failed: {' '.join(map(str, exc.cmd))} exited {exc.returncode}",
+            file=sys.stderr,
+        )
         return 1
     changed = sum(o.state == "done" for o in outcomes)
     print(f"{changed} 项更改 changed, {sum(o.state == 'ok' for o in outcomes)} 项已就绪 already in place")

@@ -21,18 +21,32 @@ EXIT_REFUSED = 2
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("provision", help="write the config from a bundle/QR code or the wizard (安装配置)",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "provision",
+        help="write the config from a bundle/QR code or the wizard (安装配置)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     src = p.add_mutually_exclusive_group()
     src.add_argument("--bundle", metavar="FILE", help="provisioning bundle JSON from the platform")
     src.add_argument("--qr-text", metavar="TEXT", help="the scanned text of a bundle QR code")
     src.add_argument("--qr-image", metavar="IMAGE", help="a photo/scan of the bundle QR code")
-    p.add_argument("--config", metavar="OUT",
-                   help="config file to write (default: $HUB_CONFIG or /etc/eldercare-hub/hub.toml)")
-    p.add_argument("--state-dir", metavar="DIR", default=None,
-                   help="hub state directory to write into the config (default /var/lib/eldercare-hub)")
-    p.add_argument("--simulate", action="store_true",
-                   help="wizard: pair and live-check against the simulated hardware (hub run --simulate)")
+    p.add_argument(
+        "--config",
+        metavar="OUT",
+        help="config file to write (default: $HUB_CONFIG or /etc/eldercare-hub/hub.toml)",
+    )
+    p.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        default=None,
+        help="hub state directory to write into the config (default /var/lib/eldercare-hub)",
+    )
+    p.add_argument(
+        "--simulate",
+        action="store_true",
+        help="wizard: pair and live-check against the simulated hardware (hub run --simulate)",
+    )
     p.add_argument("--skip-live-check", action="store_true", help="wizard: do not run the live check")
     p.set_defaults(func=run)
 
@@ -46,7 +60,9 @@ def run(args: argparse.Namespace) -> int:
     if not (args.bundle or args.qr_text or args.qr_image):
         from hub.provision.wizard import run_wizard
 
-        return run_wizard(out, state_dir=state_dir, simulate=args.simulate, live_check=not args.skip_live_check)
+        return run_wizard(
+            out, state_dir=state_dir, simulate=args.simulate, live_check=not args.skip_live_check
+        )
     try:
         if args.bundle:
             bundle = load_file(Path(args.bundle))
@@ -66,7 +82,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"已写入配置 config written: {out} (mode 0600, previous kept as {out.name}.bak)")
     for path in written[:-1]:
         print(f"  + {path}")
-    print(f"  hub id {bundle['hub']['id']}, broker {bundle['broker']['host']}:{bundle['broker']['port']}, "
-          f"fitted: {', '.join(sorted(rendered.fitted))}")
+    print(
+        f"  hub id {bundle['hub']['id']}, broker {bundle['broker']['host']}:{bundle['broker']['port']}, "
+        f"fitted: {', '.join(sorted(rendered.fitted))}"
+    )
     print("下一步 next: systemctl restart eldercare-hub; hub selftest")
     return 0

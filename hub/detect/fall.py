@@ -29,8 +29,8 @@ FS = 50  # internal sample rate (Hz)
 FEATURES = ("log_peak", "rotation", "tilt_before", "tilt_after", "log_still", "log_area")
 # Fitted on the development part of SisFall (hub eval fall --cross-validate prints a refit); the
 # features are scaled so each weight reads as "logit per natural unit" (angles in quarter turns).
-WEIGHTS = (2.20, 10.12, -7.06, 4.78, -0.89, 5.32)
-BIAS = -7.94
+WEIGHTS = (3.73, 10.01, -7.27, 3.94, -0.54, 2.50)
+BIAS = -9.40
 
 
 @dataclass(frozen=True)
@@ -163,15 +163,15 @@ class FallDetector:
             lo = self._scan - base
             seg = m[lo:last - base + 1]
             hits = np.flatnonzero(seg >= self.params.trigger_g) + lo
-            for i in hits:
+            for i in hits.tolist():
                 if (i > 0 and m[i] <= m[i - 1]) or m[i] < m[i + 1]:
                     continue  # not a local maximum: a cheap pre-filter (jogging crosses 1.5 g often)
                 w0 = max(0, i - FS)
                 if int(np.argmax(m[w0:i + FS + 1])) + w0 == i:
-                    self._pending.append(int(i) + base)
+                    self._pending.append(i + base)
             self._scan = last + 1
         out: list[Assessment] = []
-        while self._pending and self._pending[0] + self._decide_n <= end:
+        while self._pending and self._pending[0] + self._decide_n <= end:  # oldest first
             out.append(self._assess(self._pending.pop(0)))
         return out
 

@@ -22,8 +22,24 @@ from hub.provision.schema import BUNDLE_SCHEMA
 QR_PREFIX = "EHUB1:"
 MAX_BUNDLE_BYTES = 256 * 1024
 # Credentials that a shipped example, a default or a lazy operator would use: never in the field.
-WEAK_SECRETS = ("change-me", "changeme", "change_me", "demo", "password", "passw0rd", "secret", "default",
-                "example", "admin", "test", "123456", "12345678", "guest", "public", "mosquitto")
+WEAK_SECRETS = (
+    "change-me",
+    "changeme",
+    "change_me",
+    "demo",
+    "password",
+    "passw0rd",
+    "secret",
+    "default",
+    "example",
+    "admin",
+    "test",
+    "123456",
+    "12345678",
+    "guest",
+    "public",
+    "mosquitto",
+)
 
 
 class BundleError(ValueError):
@@ -38,10 +54,11 @@ def parse_text(text: str) -> dict[str, Any]:
     """Scanned text (raw JSON or EHUB1:...) -> validated bundle."""
     text = text.strip()
     if text.startswith(QR_PREFIX):
-        packed = text[len(QR_PREFIX):].strip()
+        packed = text[len(QR_PREFIX) :].strip()
         try:
-            raw = zlib.decompress(base64.urlsafe_b64decode(packed + "=" * (-len(packed) % 4)),
-                                  bufsize=MAX_BUNDLE_BYTES)
+            raw = zlib.decompress(
+                base64.urlsafe_b64decode(packed + "=" * (-len(packed) % 4)), bufsize=MAX_BUNDLE_BYTES
+            )
             text = raw.decode("utf-8")
         except (binascii.Error, zlib.error, UnicodeDecodeError, ValueError) as exc:
             raise BundleError("(qr)", f"not a readable {QR_PREFIX} code ({exc}); scan it again") from None
@@ -50,7 +67,9 @@ def parse_text(text: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BundleError("(json)", f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        raise BundleError(
+            "(json)", f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
     return check(data)
 
 
@@ -73,12 +92,18 @@ def load_qr_image(path: Path) -> dict[str, Any]:
     """Decode a QR code photo/scan with zbarimg (apt install zbar-tools), looked up only when used."""
     zbarimg = shutil.which("zbarimg")
     if zbarimg is None:
-        raise BundleError("(qr-image)", "zbarimg not installed: apt-get install zbar-tools, "
-                                        "or paste the scanned text with --qr-text")
+        raise BundleError(
+            "(qr-image)",
+            "zbarimg not installed: apt-get install zbar-tools, or paste the scanned text with --qr-text",
+        )
     if not path.is_file():
         raise BundleError("(qr-image)", f"{path} not found")
-    result = subprocess.run([zbarimg, "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", str(path)],
-                            capture_output=True, timeout=30, check=False)
+    result = subprocess.run(
+        [zbarimg, "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", str(path)],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
     text = result.stdout.decode("utf-8", "replace").strip()
     if result.returncode != 0 or not text:
         raise BundleError("(qr-image)", f"no QR code found in {path}; photograph it flat and in focus")
@@ -90,7 +115,7 @@ def check(data: Any) -> dict[str, Any]:
     _validate(BUNDLE_SCHEMA, data, "", secret=False)
     _check_credentials(data)
     _check_pins(data["hardware"])
-    return data  # type: ignore[no-any-return]
+    return data
 
 
 def secret_paths() -> set[str]:
@@ -109,8 +134,14 @@ def secret_paths() -> set[str]:
 
 # --- the JSON Schema subset the bundle schema uses -------------------------------------------------
 
-_TYPES: dict[str, type | tuple[type, ...]] = {"object": dict, "array": list, "string": str,
-                                              "integer": int, "number": (int, float), "boolean": bool}
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "integer": int,
+    "number": (int, float),
+    "boolean": bool,
+}
 
 
 def _show(value: Any, secret: bool) -> str:
@@ -123,7 +154,9 @@ def _validate(schema: dict[str, Any], value: Any, where: str, secret: bool) -> N
     shown = _show(value, secret)
     kind = schema.get("type")
     if kind is not None:
-        ok = isinstance(value, _TYPES[kind]) and not (isinstance(value, bool) and kind in ("integer", "number"))
+        ok = isinstance(value, _TYPES[kind]) and not (
+            isinstance(value, bool) and kind in ("integer", "number")
+        )
         if not ok:
             article = "an" if kind[0] in "aeiou" else "a"
             raise BundleError(field, f"must be {article} {kind}, got {shown}")
@@ -133,13 +166,16 @@ def _validate(schema: dict[str, Any], value: Any, where: str, secret: bool) -> N
         raise BundleError(field, f"bad value {shown}; allowed: {', '.join(map(str, schema['enum']))}")
     if isinstance(value, str):
         if len(value) < schema.get("minLength", 0) or len(value) > schema.get("maxLength", 1 << 30):
-            raise BundleError(field, f"length {len(value)} out of range {schema.get('minLength', 0)}.."
-                                     f"{schema.get('maxLength', '')}")
+            raise BundleError(
+                field,
+                f"length {len(value)} out of range {schema.get('minLength', 0)}.."
+                f"{schema.get('maxLength', '')}",
+            )
         if "pattern" in schema and not re.search(schema["pattern"], value):
             raise BundleError(field, f"bad value {shown}; must match {schema['pattern']}")
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if value < schema.get("minimum", value) or value > schema.get("maximum", value):
-            raise BundleError(field, f"{shown} out of range {schema.get('minimum')}..{schema.get('maximum')}")
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number and (value < schema.get("minimum", value) or value > schema.get("maximum", value)):
+        raise BundleError(field, f"{shown} out of range {schema.get('minimum')}..{schema.get('maximum')}")
     if isinstance(value, dict):
         props = schema.get("properties", {})
         for name in schema.get("required", []):
@@ -153,8 +189,10 @@ def _validate(schema: dict[str, Any], value: Any, where: str, secret: bool) -> N
                 raise BundleError(sub, f"unknown field; allowed: {', '.join(sorted(props))}")
     if isinstance(value, list):
         if len(value) < schema.get("minItems", 0) or len(value) > schema.get("maxItems", 1 << 30):
-            raise BundleError(field, f"{len(value)} entries; allowed {schema.get('minItems', 0)}.."
-                                     f"{schema.get('maxItems', '')}")
+            raise BundleError(
+                field,
+                f"{len(value)} entries; allowed {schema.get('minItems', 0)}..{schema.get('maxItems', '')}",
+            )
         for i, item in enumerate(value):
             _validate(schema.get("items", {}), item, f"{where}[{i}]", secret)
     for part in schema.get("allOf", []):
@@ -163,6 +201,14 @@ def _validate(schema: dict[str, Any], value: Any, where: str, secret: bool) -> N
                 _validate(part["then"], value, where, secret)
         else:
             _validate(part, value, where, secret)
+
+
+def validate_field(path: str, value: Any) -> None:
+    """Check one answer against its part of the schema (the wizard asks field by field)."""
+    schema: dict[str, Any] = BUNDLE_SCHEMA
+    for part in path.split("."):
+        schema = schema["items"] if part.isdigit() else schema["properties"][part]
+    _validate(schema, value, path, secret=False)
 
 
 def _matches(schema: dict[str, Any], value: Any) -> bool:
@@ -175,6 +221,7 @@ def _matches(schema: dict[str, Any], value: Any) -> bool:
 
 # --- rules beyond the schema ------------------------------------------------------------------------
 
+
 def _check_credentials(data: dict[str, Any]) -> None:
     broker = data["broker"]
     if ("username" in broker) != ("password" in broker):
@@ -185,19 +232,24 @@ def _check_credentials(data: dict[str, Any]) -> None:
     has_credentials = "password" in broker or (tls is not None and "key_pem" in tls)
     if not has_credentials:
         raise BundleError("broker", "no credentials: give username/password or tls cert_pem/key_pem")
-    if "password" in broker and _is_weak(broker["password"]):
-        raise BundleError("broker.password", "a default/demo password is not allowed; ask the platform "
-                                             "for this hub's own credentials")
+    if "password" in broker and is_weak_secret(broker["password"]):
+        raise BundleError(
+            "broker.password",
+            "a default/demo password is not allowed; ask the platform for this hub's own credentials",
+        )
     if "username" in broker and broker["username"].strip().lower() in WEAK_SECRETS:
         raise BundleError("broker.username", f"{broker['username']!r} is a default/demo account")
     if data["hub"]["id"].lower().startswith(("demo", "example", "test-")):
         raise BundleError("hub.id", f"{data['hub']['id']!r} is a demo id; use the id the platform issued")
 
 
-def _is_weak(secret: str) -> bool:
+def is_weak_secret(secret: str) -> bool:
+    """A listed word, a listed word plus digits/punctuation ("demo1234", "password!"), or too few
+    distinct characters ("aaaaaaaa")."""
     low = secret.strip().lower()
-    return low in WEAK_SECRETS or any(low.startswith(w) and len(low) < len(w) + 4 for w in WEAK_SECRETS) \
-        or len(set(low)) < 4
+    if "changeme" in low.replace("-", "").replace("_", "") or len(set(low)) < 4:
+        return True
+    return any(low.startswith(w) and not any(c.isalpha() for c in low[len(w) :]) for w in WEAK_SECRETS)
 
 
 def _check_pins(hw: dict[str, Any]) -> None:
@@ -223,12 +275,16 @@ def _check_pins(hw: dict[str, Any]) -> None:
     claim(hw.get("power_good_pin"), "hardware.power_good_pin")
     for bus_pin in (2, 3):  # I2C SDA/SCL on the Pi header
         if bus_pin in used and ("temperature" in hw or smoke.get("kind") == "ads1115"):
-            raise BundleError(used[bus_pin], f"GPIO{bus_pin} is an I2C line (SDA=GPIO2, SCL=GPIO3) "
-                                             "and an I2C part is fitted")
+            raise BundleError(
+                used[bus_pin],
+                f"GPIO{bus_pin} is an I2C line (SDA=GPIO2, SCL=GPIO3) and an I2C part is fitted",
+            )
     ports: dict[str, str] = {}
     for name in ("radar", "modem"):
         if name in hw:
             port = hw[name]["port"]
             if port in ports:
-                raise BundleError(f"hardware.{name}.port", f"{port} is already used by hardware.{ports[port]}")
+                raise BundleError(
+                    f"hardware.{name}.port", f"{port} is already used by hardware.{ports[port]}"
+                )
             ports[port] = name

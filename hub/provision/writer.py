@@ -45,8 +45,12 @@ def render(bundle: dict[str, Any], config_path: Path, state_dir: str = DEFAULT_S
     broker = bundle["broker"]
     hw = bundle["hardware"]
     out = Rendered(config={})
-    hub_table: dict[str, Any] = {"id": hub["id"], "state_dir": state_dir,
-                                 "resident_ref": hub["resident_ref"], "community_ref": hub["community_ref"]}
+    hub_table: dict[str, Any] = {
+        "id": hub["id"],
+        "state_dir": state_dir,
+        "resident_ref": hub["resident_ref"],
+        "community_ref": hub["community_ref"],
+    }
     if "timezone" in hub:
         hub_table["timezone"] = hub["timezone"]
     mqtt: dict[str, Any] = {"host": broker["host"], "port": broker["port"]}
@@ -55,12 +59,18 @@ def render(bundle: dict[str, Any], config_path: Path, state_dir: str = DEFAULT_S
             mqtt[key] = broker[key]
     if "tls" in broker:
         tls: dict[str, Any] = {}
-        for key, name, conf_key in (("ca_pem", "ca.pem", "ca"), ("cert_pem", "client.pem", "cert"),
-                                    ("key_pem", "client.key", "key")):
+        for key, name, conf_key in (
+            ("ca_pem", "ca.pem", "ca"),
+            ("cert_pem", "client.pem", "cert"),
+            ("key_pem", "client.key", "key"),
+        ):
             if key in broker["tls"]:
                 target = config_path.parent / name
-                out.files[target] = broker["tls"][key].encode("ascii", "strict") \
-                    if broker["tls"][key].isascii() else _refuse_pem(key)
+                out.files[target] = (
+                    broker["tls"][key].encode("ascii", "strict")
+                    if broker["tls"][key].isascii()
+                    else _refuse_pem(key)
+                )
                 tls[conf_key] = str(target)
         tls["insecure"] = False
         mqtt["tls"] = tls
@@ -70,18 +80,20 @@ def render(bundle: dict[str, Any], config_path: Path, state_dir: str = DEFAULT_S
     if outputs:
         out.config["outputs"] = outputs
     out.fitted = {"buttons": [{"pin": b["pin"], "kind": b["kind"]} for b in hw["buttons"]]}
-    for part, mapper in HARDWARE_MAPPERS.items():
-        if part in hw:
+    for part in hw:
+        if part not in ("buttons", "status_led_pin", "buzzer_pin", "low_battery_pin") and part not in MAPPERS:
+            raise BundleError(
+                f"hardware.{part}",
+                "this hub software has no config for this part yet; update the hub software first",
+            )
+    for part, mapper in MAPPERS.items():
+        if part in hw and not _has_sections(part):
+            raise BundleError(f"hardware.{part}", "this hub software has no config for this part")
+        if _has_sections(part):
             for section, table in mapper(hw).items():
                 out.config.setdefault(section, {}).update(table)
+        if part in hw:
             out.fitted[part] = hw[part]
-    unsupported = [p for p in hw if p not in HARDWARE_MAPPERS and p not in
-                   ("buttons", "status_led_pin", "buzzer_pin")]
-    if unsupported:
-        raise BundleError(f"hardware.{unsupported[0]}",
-                          "this hub software has no config for this part yet; update the hub first")
-    if bundle.get("ble_meters"):
-        out.fitted["ble_meters"] = [{"address": m["address"], "kind": m["kind"]} for m in bundle["ble_meters"]]
     try:
         validate(out.config, config_path)
     except ConfigError as exc:  # the bundle passed its schema but the hub's own check disagrees
@@ -96,22 +108,95 @@ def _refuse_pem(key: str) -> bytes:
 def _bundle_field(config_key: str) -> str:
     """Name the bundle field behind a config key, so the installer fixes the right thing."""
     head, _, rest = config_key.partition(".")
-    return {"mqtt": "broker", "buttons": "hardware.buttons", "outputs": "hardware"}.get(head, head) + \
-        (f".{rest}" if rest else "")
+    if head in ("motion", "smoke", "temperature", "power", "fall"):
+        return {"motion": "hardware.pir", "power": "hardware.power_good_pin", "fall": "hardware.radar"}.get(
+            head, f"hardware.{head}"
+        )
+    return {"mqtt": "broker", "buttons": "hardware.buttons", "outputs": "hardware"}.get(head, head) + (
+        f".{rest}" if rest else ""
+    )
 
 
-def _schema_has(section: str, key: str) -> bool:
-    return any(s.name == section and key in s.keys for s in all_sections())
+# Each mapper writes its part's section whether fitted or not: the sensor defaults describe the full
+# standard kit, so an absent part must be written as absent (fitted = false, kind/part = "none").
+
+
+def _motion(hw: dict[str, Any]) -> dict[str, Any]:
+    pir = hw.get("pir")
+    return {"motion": {"fitted": True, "pin": pir["pin"]} if pir else {"fitted": False}}
+
+
+def _smoke(hw: dict[str, Any]) -> dict[str, Any]:
+    smoke = hw.get("smoke")
+    if smoke is None:
+        return {"smoke": {"kind": "none"}}
+    table: dict[str, Any] = {"kind": smoke["kind"]}
+    if smoke["kind"] == "relay":
+        table["relay_pin"] = smoke["pin"]
+        for src, dst in (("active_low", "relay_active_low"), ("trouble_pin", "trouble_pin")):
+            if src in smoke:
+                table[dst] = smoke[src]
+    else:
+        for src, dst in (("address", "adc_address"), ("channel", "adc_channel")):
+            if src in smoke:
+                table[dst] = smoke[src]
+    return {"smoke": table}
+
+
+def _temperature(hw: dict[str, Any]) -> dict[str, Any]:
+    temp = hw.get("temperature")
+    if temp is None:
+        return {"temperature": {"part": "none"}}
+    return {
+        "temperature": {"part": temp["part"], **({"address": temp["address"]} if "address" in temp else {})}
+    }
+
+
+def _power(hw: dict[str, Any]) -> dict[str, Any]:
+    if "power_good_pin" not in hw:
+        return {"power": {"fitted": False}}
+    table = {"fitted": True, "good_pin": hw["power_good_pin"]}
+    if "low_battery_pin" in hw:
+        table["low_battery_pin"] = hw["low_battery_pin"]
+    return {"power": table}
+
+
+def _radar(hw: dict[str, Any]) -> dict[str, Any]:
+    radar = hw.get("radar")
+    if radar is None:
+        return {"fall": {"radar_port": ""}}
+    return {
+        "fall": {
+            "radar_port": radar["port"],
+            **({"radar_baud": radar["baudrate"]} if "baudrate" in radar else {}),
+        }
+    }
 
 
 def _modem(hw: dict[str, Any]) -> dict[str, Any]:
-    return {"modem": {"port": hw["modem"]["port"], **({"baudrate": hw["modem"]["baudrate"]}
-                                                       if "baudrate" in hw["modem"] else {})}}
+    modem = hw.get("modem")
+    if modem is None:
+        return {"modem": {}}
+    return {
+        "modem": {"port": modem["port"], **({"baudrate": modem["baudrate"]} if "baudrate" in modem else {})}
+    }
 
 
-HARDWARE_MAPPERS: dict[str, HardwareMapper] = {
-    "modem": _modem,
+# bundle hardware part -> (config sections it needs, mapper)
+HARDWARE: dict[str, tuple[tuple[str, ...], HardwareMapper]] = {
+    "pir": (("motion",), _motion),
+    "smoke": (("smoke",), _smoke),
+    "temperature": (("temperature",), _temperature),
+    "power_good_pin": (("power",), _power),
+    "radar": (("fall",), _radar),
+    "modem": (("modem",), _modem),
 }
+MAPPERS: dict[str, HardwareMapper] = {part: mapper for part, (_, mapper) in HARDWARE.items()}
+
+
+def _has_sections(part: str) -> bool:
+    names = {s.name for s in all_sections()}
+    return all(section in names for section in HARDWARE[part][0])
 
 
 def write(rendered: Rendered, config_path: Path) -> list[Path]:
@@ -135,10 +220,16 @@ def record_path(config_path: Path) -> Path:
     return config_path.with_name("provisioned.json")
 
 
-def write_record(config_path: Path, source: str, fitted: dict[str, Any],
-                 live_check: list[dict[str, Any]] | None) -> dict[str, Any]:
-    record = {"id": str(uuid.uuid4()), "provisioned_at": now_local().isoformat(timespec="seconds"),
-              "source": source, "fitted": fitted, "live_check": live_check}
+def write_record(
+    config_path: Path, source: str, fitted: dict[str, Any], live_check: list[dict[str, Any]] | None
+) -> dict[str, Any]:
+    record = {
+        "id": str(uuid.uuid4()),
+        "provisioned_at": now_local().isoformat(timespec="seconds"),
+        "source": source,
+        "fitted": fitted,
+        "live_check": live_check,
+    }
     atomic_write(record_path(config_path), (json.dumps(record, ensure_ascii=False, indent=1) + "\n").encode())
     return record
 

@@ -1,0 +1,189 @@
+"""`hub selftest`: check every fitted part and say what to do about each failure.
+
+    hub selftest                       automatic checks, then guided ones (press, wave, listen)
+    hub selftest --non-interactive     automatic checks only (the guided ones are listed as skipped)
+    hub selftest --only temperature    one component
+    hub selftest --json                one JSON object for tools
+    hub selftest --simulate --config X check the simulated hardware of `hub run --simulate --config X`
+
+While the hub runs, the checks run inside it (it owns the GPIO lines) through state_dir/selftest.sock;
+when it is stopped this command opens the hardware itself. Exit 0 only if no check failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from hub.cli.common import add_config_arg, load_config_or_exit
+
+EXIT_FAILED, EXIT_USAGE = 1, 2
+MARK = {"pass": "通过 PASS", "fail": "失败 FAIL", "skip": "跳过 SKIP"}
+
+
+def register(sub: Any) -> None:
+    from hub.selftest import COMPONENTS
+
+    p = sub.add_parser(
+        "selftest",
+        help="hardware self-test for technicians (自检)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_config_arg(p)
+    p.add_argument(
+        "--only",
+        metavar="COMPONENT",
+        choices=COMPONENTS,
+        help=f"check one component: {', '.join(COMPONENTS)}",
+    )
+    p.add_argument("--non-interactive", action="store_true", help="skip the checks a person must confirm")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--simulate", action="store_true", help="check a running `hub run --simulate`")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each guided action")
+    p.set_defaults(func=run)
+
+
+class Session:
+    """Runs the checks in the running hub (remote) or here (local); the guided loop is the same."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.config = load_config_or_exit(args)
+        self.remote = self._hub_answers()
+        self._local_env: Any = None
+
+    def _hub_answers(self) -> bool:
+        from hub.control import ControlError, request
+        from hub.selftest_component import socket_path
+
+        try:
+            request(socket_path(self.config.state_dir), {"cmd": "steps"}, timeout=5)
+            return True
+        except (ControlError, OSError, ValueError):
+            return False
+
+    def ask(self, message: dict[str, Any], timeout: float = 120.0) -> dict[str, Any]:
+        from hub.control import request
+        from hub.selftest_component import socket_path
+
+        return request(socket_path(self.config.state_dir), message, timeout=timeout)
+
+    def local_env(self) -> Any:
+        if self._local_env is None:
+            from hub.selftest import Env
+            from hub.simulation import real_hardware
+
+            self._local_env = Env(self.config, real_hardware())
+        return self._local_env
+
+    def automatic(self) -> list[dict[str, str]]:
+        if self.remote:
+            return list(self.ask({"cmd": "auto", "only": self.args.only}, timeout=180)["results"])
+        from hub.selftest import run_automatic
+
+        return [r.as_dict() for r in asyncio.run(run_automatic(self.local_env(), self.args.only))]
+
+    def guided(self, out: Any) -> list[dict[str, str]]:
+        from hub import selftest
+
+        if self.remote:
+            steps = [
+                selftest.GuidedStep(**s) for s in self.ask({"cmd": "steps", "only": self.args.only})["steps"]
+            ]
+        else:
+            steps = selftest.guided_steps(self.local_env(), self.args.only)
+        if self.args.non_interactive:
+            return [r.as_dict() for r in selftest.skipped_guided(steps, "non-interactive: not asked")]
+        results = []
+        for number, step in enumerate(steps, 1):
+            print(f"\n[{number}/{len(steps)}] {step.prompt}", file=out, flush=True)
+            if step.pin is None:
+                self._say_test()
+                answer = input("  [y/n] (y) > ").strip().lower() in ("", "y", "yes", "是", "听到了")
+                results.append(selftest.heard_result(answer).as_dict())
+                continue
+            print(f"  等待中 waiting up to {self.args.timeout:.0f} s ...", file=out, flush=True)
+            if self.remote:
+                result = self.ask(
+                    {
+                        "cmd": "guided",
+                        "index": steps.index(step),
+                        "only": self.args.only,
+                        "timeout": self.args.timeout,
+                    },
+                    timeout=self.args.timeout + 30,
+                )
+            else:
+                result = asyncio.run(
+                    selftest.watch_step(self.local_env(), step, self.args.timeout, False)
+                ).as_dict()
+            print(f"  {MARK[result['result']]}  {result['value']}", file=out, flush=True)
+            results.append(result)
+        return results
+
+    def _say_test(self) -> None:
+        if self.remote:
+            self.ask({"cmd": "say_test"})
+            return
+        from hub.selftest_voice import say_test_prompt
+
+        asyncio.run(say_test_prompt(self.config))
+
+
+def run(args: argparse.Namespace) -> int:
+    session = Session(args)
+    if args.simulate and not session.remote:
+        print(
+            "没有运行中的模拟集线器 no simulated hub is running with this config: start "
+            f"'hub run --simulate --config {session.config.path}' first",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    progress = sys.stderr if args.json else sys.stdout
+    where = "running hub" if session.remote else "this process (hub stopped)"
+    print(f"自检 self-test of {session.config.hub_id} via the {where}", file=progress, flush=True)
+    try:
+        results = session.automatic() + session.guided(progress)
+    except Exception as exc:  # the control socket went away, hardware missing: say so, exit non-zero
+        print(f"自检无法完成 self-test could not run: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    failed = sorted({r["component"] for r in results if r["result"] == "fail"})
+    if args.json:
+        print(
+            json.dumps(
+                {"ok": not failed, "failed_components": failed, "results": results}, ensure_ascii=False
+            )
+        )
+    else:
+        print_table(results, sys.stdout)
+        if args.non_interactive:
+            print("（已跳过需要人工确认的检查 guided checks skipped: --non-interactive）")
+        print("全部通过 all checks passed" if not failed else f"未通过 FAILED: {', '.join(failed)}")
+    return 0 if not failed else EXIT_FAILED
+
+
+def print_table(results: list[dict[str, str]], out: Any) -> None:
+    headers = ("部件 component", "检查 check", "结果 result", "测量 measured", "处理办法 remedy")
+    rows = [(r["component"], r["check"], MARK[r["result"]], r["value"], r["remedy"]) for r in results]
+    widths = [
+        max(_width(h), *(_width(row[i]) for row in rows)) if rows else _width(h)
+        for i, h in enumerate(headers[:4])
+    ]
+    print(
+        "  ".join(_pad(h, w) for h, w in zip(headers[:4], widths, strict=True)) + "  " + headers[4], file=out
+    )
+    for row in rows:
+        print("  ".join(_pad(c, w) for c, w in zip(row[:4], widths, strict=True)) + "  " + row[4], file=out)
+
+
+def _width(text: str) -> int:
+    """Display width: CJK characters take two terminal columns."""
+    return sum(2 if "\u2e80" <= ch <= "\uffef" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))

@@ -1,0 +1,215 @@
+"""Fall handling: worn-sensor detector and fall radar feed one "suspected fall" path, then a countdown.
+
+On a suspected fall the hub asks aloud "您摔倒了吗？如果没事，请按任意按钮", louder each time, for
+`countdown_s`. Any button press cancels: `fall.cancelled` (information for the platform; if the press
+was on a call button the call manager raises that call on the same press). Silence: `alarm.fall`
+with the countdown's outcome. Radar presence and movement are noted as activity for inactivity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from hub.config import Config
+from hub.context import Hardware, HubContext
+from hub.detect.fall import Assessment, FallDetector, FallParams
+
+log = logging.getLogger(__name__)
+
+AXIS_VECTORS = {"x": (1.0, 0.0, 0.0), "-x": (-1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0), "-y": (0.0, -1.0, 0.0),
+                "z": (0.0, 0.0, 1.0), "-z": (0.0, 0.0, -1.0)}
+STATUS_EVERY_S = 10.0
+RADAR_ACTIVITY_EVERY_S = 10.0  # radar reports movement every second; the activity stream needs less
+
+
+class FallComponent:
+    name = "fall"
+
+    def __init__(self, config: Config) -> None:
+        self.cfg = config["fall"]
+        self.params = FallParams(trigger_g=self.cfg["trigger_g"], decide_after_s=self.cfg["decide_after_s"],
+                                 threshold=self.cfg["threshold"], up_axis=AXIS_VECTORS[self.cfg["up_axis"]])
+        self.detector = FallDetector(self.cfg["wearable_rate_hz"], self.params)
+        self._batch: list[np.ndarray] = []
+        self._ctx: HubContext | None = None
+        self._countdown: asyncio.Task[None] | None = None
+        self._pressed: asyncio.Event | None = None
+        self._press_pin: int | None = None
+        self._suspect_waiters: list[asyncio.Future[dict[str, Any]]] = []
+        self._outcome_waiters: list[asyncio.Future[dict[str, Any]]] = []
+        self._last_radar_activity = -math.inf
+        self.radar: Any = None
+        self.wearable: Any = None
+
+    async def start(self, ctx: HubContext) -> None:
+        self._ctx = ctx
+        ctx.on_button(self._on_button)
+        if self.cfg["radar_port"]:
+            from sensors.radar import RadarSensor
+
+            self.radar = RadarSensor(ctx.hardware.open_serial, self.cfg["radar_port"], self.cfg["radar_baud"],
+                                     self._on_radar)
+            ctx.spawn("fall.radar", self.radar.run())
+        if self.cfg["wearable_address"]:
+            from sensors.wearable import WearableSensor
+
+            self.wearable = WearableSensor(self.cfg["wearable_address"], self.cfg["wearable_rate_hz"],
+                                           self.on_samples, ctx.hardware.ble_client_backend)
+            ctx.spawn("fall.wearable", self.wearable.run())
+        self._publish_status()
+        ctx.spawn("fall.status", self._status_loop())
+
+    # --- inputs ----------------------------------------------------------------------------------
+    def on_samples(self, acc: np.ndarray, new_stream: bool) -> None:
+        """Worn-sensor samples (N, 3) in g, on the loop; pushed in 0.2 s batches (per-call overhead
+        dominates one-sample pushes, and 0.2 s is nothing next to the 3 s post-impact window)."""
+        if new_stream:
+            self.detector = FallDetector(self.cfg["wearable_rate_hz"], self.params)
+            self._batch.clear()
+        self._batch.append(acc)
+        if sum(len(a) for a in self._batch) < self.cfg["wearable_rate_hz"] // 5:
+            return
+        batch = np.vstack(self._batch)
+        self._batch.clear()
+        for assessment in self.detector.push(batch):
+            if assessment.fall:
+                self.suspect("wearable", _detector_info(assessment))
+
+    def _on_radar(self, obs: Any) -> None:
+        ctx = self._require_ctx()
+        if obs.kind == "fall" and obs.active:
+            self.suspect("radar", {"report": "fall"})
+        elif obs.kind in ("presence", "moving") and obs.active:
+            now = ctx.clock.monotonic()
+            if now - self._last_radar_activity >= RADAR_ACTIVITY_EVERY_S:
+                self._last_radar_activity = now
+                ctx.activity.note("radar", ctx.clock.now())
+
+    def _on_button(self, pin: int, action: str) -> None:
+        if action == "press" and self._pressed is not None and not self._pressed.is_set():
+            self._press_pin = pin
+            self._pressed.set()
+
+    # --- the one suspected-fall path ---------------------------------------------------------------
+    def suspect(self, source: str, info: dict[str, Any]) -> bool:
+        """Start the countdown unless one is running (a second report is the same fall). True if started."""
+        ctx = self._require_ctx()
+        if self._countdown is not None and not self._countdown.done():
+            log.info("fall suspected again by %s during the countdown: same fall", source)
+            return False
+        seen = ctx.clock.now()
+        log.warning("suspected fall (%s) %s", source, info)
+        self._pressed = asyncio.Event()
+        self._press_pin = None
+        self._countdown = ctx.spawn("fall.countdown", self._count_down(source, info, seen))
+        _resolve(self._suspect_waiters, {"source": source, "suspected_at": seen.isoformat(), **info})
+        return True
+
+    async def _count_down(self, source: str, info: dict[str, Any], seen: datetime) -> None:
+        ctx = self._require_ctx()
+        pressed = self._pressed
+        assert pressed is not None
+        total = float(self.cfg["countdown_s"])
+        every = min(float(self.cfg["prompt_every_s"]), total)
+        steps = max(1, math.ceil(total / every - 1e-9))
+        v0, v1 = self.cfg["volume_start"], self.cfg["volume_end"]
+        start = ctx.clock.monotonic()
+        ctx.feedback("alarm")
+        ctx.set_status("fall_countdown", {"source": source, "since": seen.isoformat(), "countdown_s": total})
+        prompts = 0
+        try:
+            for k in range(steps):
+                volume = round(v0 + (v1 - v0) * (k / (steps - 1) if steps > 1 else 1.0))
+                ctx.say("fall_check", volume=volume)
+                prompts += 1
+                remaining = total - (ctx.clock.monotonic() - start)
+                try:
+                    await asyncio.wait_for(pressed.wait(), max(0.0, min(every, remaining)))
+                    break
+                except TimeoutError:
+                    continue
+            waited = round(ctx.clock.monotonic() - start, 1)
+            base = {"source": source, "suspected_at": _iso(seen), "countdown_s": total, "prompts": prompts,
+                    **info}
+            if pressed.is_set():
+                data = {**base, "cancelled_after_s": waited, "button": self._press_pin}
+                event = await ctx.raise_event("fall.cancelled", data, ts=ctx.clock.now())
+                ctx.say("fall_cancelled")
+                ctx.feedback("idle")
+                _resolve(self._outcome_waiters, {"outcome": "cancelled", "event_id": event.id})
+            else:
+                data = {**base, "outcome": "no_response", "waited_s": waited}
+                event = await ctx.raise_event("alarm.fall", data, ts=seen)
+                ctx.say("fall_alarm")
+                _resolve(self._outcome_waiters, {"outcome": "alarm", "event_id": event.id})
+        finally:
+            ctx.set_status("fall_countdown", None)
+            self._pressed = None
+
+    # --- for simulation, tests and status ---------------------------------------------------------
+    def wait_suspected(self) -> asyncio.Future[dict[str, Any]]:
+        return _waiter(self._suspect_waiters)
+
+    def wait_outcome(self) -> asyncio.Future[dict[str, Any]]:
+        return _waiter(self._outcome_waiters)
+
+    @property
+    def counting_down(self) -> bool:
+        return self._countdown is not None and not self._countdown.done()
+
+    def _publish_status(self) -> None:
+        ctx = self._require_ctx()
+        ctx.set_status("fall", {"radar": self.radar.stats() if self.radar else None,
+                                "wearable": self.wearable.stats() if self.wearable else None})
+
+    async def _status_loop(self) -> None:
+        while True:  # parser counters and link state for `hub status` / the retained status
+            await asyncio.sleep(STATUS_EVERY_S)
+            self._publish_status()
+
+    def _require_ctx(self) -> HubContext:
+        if self._ctx is None:
+            raise RuntimeError("FallComponent used before start()")
+        return self._ctx
+
+    async def close(self) -> None:
+        for part in (self.radar, self.wearable):
+            if part is not None:
+                part.close()
+        if self._countdown is not None and not self._countdown.done():
+            self._countdown.cancel()
+
+
+def _detector_info(a: Assessment) -> dict[str, Any]:
+    return {"score": round(a.score, 2), "peak_g": round(math.exp(a.features[0]), 2),
+            "rotation_deg": round(a.features[1] * 90.0), "decided_after_impact_s": round(a.t - a.impact_t, 2)}
+
+
+def _iso(ts: datetime) -> str:
+    return ts.isoformat(timespec="milliseconds")
+
+
+def _waiter(waiters: list[asyncio.Future[dict[str, Any]]]) -> asyncio.Future[dict[str, Any]]:
+    future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+    waiters.append(future)
+    return future
+
+
+def _resolve(waiters: list[asyncio.Future[dict[str, Any]]], value: dict[str, Any]) -> None:
+    while waiters:
+        future = waiters.pop()
+        if not future.done():
+            future.set_result(value)
+
+
+def build(config: Config, hardware: Hardware) -> FallComponent | None:
+    cfg = config.get("fall")
+    if not cfg or not (cfg["radar_port"] or cfg["wearable_address"]):
+        return None  # neither part fitted
+    return FallComponent(config)

@@ -1,0 +1,115 @@
+"""Fire alarms (smoke, or a temperature rate of rise): raised at once, open until cleared AND acked.
+
+No guard window: the local alarm sounds and `alarm.fire` is committed as soon as a cause appears.
+While any cause is present the buzzer sounds and the warning is repeated. When a cause clears,
+`alarm.fire_cleared` names the alarm it ends; the alarm stays open (in status) until the platform
+also acks it through `cmd/ack` with the alarm's event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from hub.context import HubContext
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FireAlarm:
+    event_id: str
+    cause: str  # "smoke" | "rate_of_rise"
+    raised_mono: float
+    present: bool = True
+    acked: bool = False
+
+
+class FireAlarms:
+    def __init__(self, ctx: HubContext, announce_s: float) -> None:
+        self.ctx = ctx
+        self.announce_s = announce_s
+        self.alarms: dict[str, FireAlarm] = {}  # event id -> alarm, open ones only
+        self._announcer: asyncio.Task[None] | None = None
+
+    def present(self, cause: str) -> FireAlarm | None:
+        return next((a for a in self.alarms.values() if a.cause == cause and a.present), None)
+
+    async def raise_(self, cause: str, data: dict[str, Any]) -> str | None:
+        """A cause appeared: sound the alarm and commit `alarm.fire` (once while it stays present)."""
+        if self.present(cause) is not None:
+            return None
+        ctx = self.ctx
+        ctx.feedback("alarm")
+        ctx.say("sensors_fire_alarm")
+        event = await ctx.raise_event("alarm.fire", {"cause": cause, **data})
+        self.alarms[event.id] = FireAlarm(event.id, cause, ctx.clock.monotonic())
+        if self._announcer is None or self._announcer.done():
+            self._announcer = ctx.spawn("sensors.fire_announce", self._announce())
+        self._publish_status()
+        return event.id
+
+    async def clear(self, cause: str, data: dict[str, Any]) -> str | None:
+        alarm = self.present(cause)
+        if alarm is None:
+            return None
+        ctx = self.ctx
+        alarm.present = False
+        duration = round(ctx.clock.monotonic() - alarm.raised_mono, 1)
+        event = await ctx.raise_event(
+            "alarm.fire_cleared",
+            {
+                "cause": cause,
+                "alarm_id": alarm.event_id,
+                "duration_s": duration,
+                "acked": alarm.acked,
+                **data,
+            },
+        )
+        if alarm.acked:
+            del self.alarms[alarm.event_id]
+        if not any(a.present for a in self.alarms.values()):
+            ctx.feedback("alarm_off")
+            ctx.say("sensors_fire_cleared")
+        self._publish_status()
+        return event.id
+
+    def on_ack(self, event_id: str, by: str, message: str | None) -> bool:
+        alarm = self.alarms.get(event_id)
+        if alarm is None:
+            return False
+        alarm.acked = True
+        log.info(
+            "fire alarm %s acked by %s (%s)",
+            event_id,
+            by,
+            "cause still present" if alarm.present else "closed",
+        )
+        if not alarm.present:
+            del self.alarms[event_id]
+        self._publish_status()
+        return True
+
+    def _publish_status(self) -> None:
+        self.ctx.set_status(
+            "fire_alarms",
+            [
+                {"event_id": a.event_id, "cause": a.cause, "present": a.present, "acked": a.acked}
+                for a in self.alarms.values()
+            ],
+        )
+
+    async def _announce(self) -> None:
+        """Repeat the spoken warning while any cause is present."""
+        while True:
+            await asyncio.sleep(self.announce_s)
+            if not any(a.present for a in self.alarms.values()):
+                return
+            self.ctx.feedback("alarm")
+            self.ctx.say("sensors_fire_alarm")
+
+    def close(self) -> None:
+        if self._announcer is not None:
+            self._announcer.cancel()

@@ -1,0 +1,278 @@
+"""The home sensors component: PIR, smoke, temperature/humidity and mains power wired to the hub.
+
+Each sensor runs in its own named task, so a failing one never stops the others (or the call
+button): every read is caught, classified and handed to the supervisor, and a loop that hits a bug
+is logged and restarted. Blocking I2C reads run in a thread. Alarms come from hub.climate_rules and
+hub.fire_alarm, smoke handling from hub.smoke_watch, faults from hub.supervision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from typing import Any
+
+from hub.climate_rules import ClimateRules, Decision, Thresholds
+from hub.config import Config
+from hub.context import Hardware, HubContext
+from hub.fire_alarm import FireAlarms
+from hub.schema_sensors import temperature_address
+from hub.smoke_watch import SmokeWatch
+from hub.supervision import FaultReporter, Supervisor
+from sensors.climate import PARTS, ClimateReading, ClimateSensor, StuckDetector
+from sensors.errors import SensorError
+
+log = logging.getLogger(__name__)
+
+WATCH_S = 0.5  # PIR stuck / smoke alarm trouble / power lines are looked at this often
+RESTART_S = 5.0
+
+
+class HomeSensors:
+    name = "home_sensors"
+
+    def __init__(self, config: Config) -> None:
+        self.config, self.cfg = config, config.data
+        self.supervisor = Supervisor(
+            self.cfg["sensors"]["fault_after_s"], self.cfg["sensors"]["clear_after_s"]
+        )
+        self.activity_count = 0  # PIR rising edges since the last telemetry
+        self.last_motion: str | None = None
+        self.climate: ClimateReading | None = None
+        self._ctx: HubContext | None = None
+        self._fires: FireAlarms | None = None
+        self._faults: FaultReporter | None = None
+        self._smoke: SmokeWatch | None = None
+        self._devices: list[Any] = []
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._pir: Any = None
+        self._pir_high_since: float | None = None
+
+    # --- lifecycle --------------------------------------------------------------------------------
+    async def start(self, ctx: HubContext) -> None:
+        self._ctx = ctx
+        self._fires = FireAlarms(ctx, self.cfg["smoke"]["announce_s"])
+        ctx.on_ack(self._fires.on_ack)
+        self._faults = FaultReporter(ctx, self.supervisor, self._publish_status)
+        if self.cfg["motion"]["fitted"]:
+            from sensors.motion import PirInput
+
+            loop = asyncio.get_running_loop()
+
+            def motion() -> None:  # gpiozero's thread: stamp the time now, act on the loop
+                loop.call_soon_threadsafe(self._on_motion, ctx.clock.now())
+
+            self._pir = self._own(PirInput(ctx.hardware.pin_factory, self.cfg["motion"]["pin"], motion))
+        kind = self.cfg["smoke"]["kind"]
+        if kind != "none":
+            self._smoke = self._own(
+                SmokeWatch(
+                    self.cfg, self.config.state_dir, ctx, self._fires, self._faults, self._publish_status
+                )
+            )
+            if kind == "relay":
+                self._smoke.open_relay()
+                self._spawn("sensors.smoke", self._smoke.run_relay)
+            else:
+                self._spawn("sensors.smoke", self._smoke.run_analog)
+        if self.cfg["temperature"]["part"] != "none":
+            self._spawn("sensors.climate", self._climate_loop)
+        self._spawn("sensors.watch", self._watch_loop)
+        self._spawn("sensors.telemetry", self._telemetry_loop)
+        self._publish_status()
+
+    def _own(self, device: Any) -> Any:
+        self._devices.append(device)
+        return device
+
+    def _spawn(self, name: str, loop_fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        self._tasks.append(self.ctx.spawn(name, self._guarded(name, loop_fn)))
+
+    async def _guarded(self, name: str, loop_fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """A bug in one sensor loop is logged and the loop restarted; it never takes the hub down."""
+        while True:
+            try:
+                await loop_fn()
+            except Exception:
+                log.exception("sensor task %s failed; restarting it in %g s", name, RESTART_S)
+            await asyncio.sleep(RESTART_S)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        self._tasks.clear()
+        if self._fires is not None:
+            self._fires.close()
+        for device in self._devices:
+            try:
+                device.close()
+            except Exception:
+                log.exception("closing %s failed", device)
+        self._devices.clear()
+
+    @property
+    def ctx(self) -> HubContext:
+        assert self._ctx is not None, "HomeSensors used before start()"
+        return self._ctx
+
+    @property
+    def faults(self) -> FaultReporter:
+        assert self._faults is not None, "HomeSensors used before start()"
+        return self._faults
+
+    # --- motion -----------------------------------------------------------------------------------
+    def _on_motion(self, ts: datetime) -> None:
+        self.activity_count += 1
+        self.last_motion = ts.isoformat(timespec="seconds")
+        self.ctx.activity.note("pir", ts)
+        self.ctx.set_status("last_motion", self.last_motion)
+
+    # --- temperature ------------------------------------------------------------------------------
+    async def _climate_loop(self) -> None:
+        t, bus_no = self.cfg["temperature"], self.cfg["sensors"]["i2c_bus"]
+        address = temperature_address(self.cfg)
+        sensor = ClimateSensor(
+            lambda: self.ctx.hardware.open_i2c(bus_no), t["part"], address, t["min_c"], t["max_c"], bus_no
+        )
+        where = f"{PARTS[t['part']]} 0x{address:02x}, I2C bus {bus_no}"
+        rules = ClimateRules(Thresholds.from_config(t), self.ctx.clock.monotonic())
+        stuck = StuckDetector(t["stuck_s"])
+        while True:
+            now = self.ctx.clock.monotonic()
+            try:
+                reading = await asyncio.to_thread(sensor.read)
+                if stuck.feed(now, reading.raw):
+                    raise SensorError(
+                        "stuck", reading.part, f"raw {reading.raw} unchanged for {t['stuck_s']:g} s"
+                    )
+            except SensorError as exc:
+                await self.faults.failure("temperature", exc, where)
+            else:
+                await self.faults.success("temperature")
+                self.climate = reading
+                for decision in rules.feed(now, reading.temperature_c):
+                    await self._climate_decision(decision, reading)
+                self._publish_status()
+            await asyncio.sleep(t["poll_s"])
+
+    async def _climate_decision(self, d: Decision, reading: ClimateReading) -> None:
+        assert self._fires is not None
+        base: dict[str, Any] = {"temperature_c": round(d.temperature_c, 2), "part": reading.part}
+        if d.kind == "rate_of_rise":
+            if d.action == "alarm":
+                await self._fires.raise_(
+                    "rate_of_rise",
+                    {
+                        **base,
+                        "rate_c_per_min": round(d.rate_c_per_min or 0, 2),
+                        "window_s": round(d.window_s or 0),
+                    },
+                )
+            else:
+                await self._fires.clear("rate_of_rise", base)
+            return
+        data = {**base, "threshold_c": d.threshold}
+        if d.action == "clear":
+            await self.ctx.raise_event(f"alarm.{d.kind}_cleared", data)
+            return
+        data.update(sustained_s=round(d.t - (d.since if d.since is not None else d.t)), repeat=d.repeat)
+        if reading.humidity_pct is not None:
+            data["humidity_pct"] = round(reading.humidity_pct, 1)
+        self.ctx.say(f"sensors_{d.kind}_alarm", temperature=round(d.temperature_c))
+        await self.ctx.raise_event(f"alarm.{d.kind}", data)
+
+    # --- PIR stuck, smoke alarm trouble, mains power ----------------------------------------------
+    async def _watch_loop(self) -> None:
+        p = self.cfg["power"]
+        power = None
+        if p["fitted"]:
+            from sensors.power import PowerInputs
+
+            power = self._own(PowerInputs(self.ctx.hardware.pin_factory, p["good_pin"], p["low_battery_pin"]))
+        low_since: float | None = None
+        lost_since: float | None = None
+        battery_low = False
+        while True:
+            now = self.ctx.clock.monotonic()
+            await self._watch_pir(now)
+            if self._smoke is not None:
+                await self._smoke.check_trouble()
+            if power is not None:
+                if power.mains_ok:
+                    low_since = None
+                    if lost_since is not None:
+                        await self.ctx.raise_event("power.restored", {"outage_s": round(now - lost_since, 1)})
+                        self.ctx.say("sensors_power_restored")
+                        lost_since = None
+                else:
+                    low_since = now if low_since is None else low_since
+                    if lost_since is None and now - low_since >= p["lost_after_s"]:
+                        lost_since = low_since
+                        await self.ctx.raise_event("power.lost", {"low_for_s": round(now - low_since, 1)})
+                        self.ctx.say("sensors_power_lost")
+                if power.battery_low != battery_low:
+                    battery_low = power.battery_low
+                    if battery_low:
+                        await self.ctx.raise_event("power.battery_low", {"mains_ok": power.mains_ok})
+                self.ctx.set_status(
+                    "mains", "ok" if power.mains_ok else "lost" if lost_since is not None else "dip"
+                )
+            await asyncio.sleep(WATCH_S)
+
+    async def _watch_pir(self, now: float) -> None:
+        """A PIR re-arms within seconds; an output held high for hours is a fault."""
+        if self._pir is None:
+            return
+        if not self._pir.active:
+            self._pir_high_since = None
+            await self.faults.success("pir")
+            return
+        self._pir_high_since = now if self._pir_high_since is None else self._pir_high_since
+        held = now - self._pir_high_since
+        if held >= self.cfg["motion"]["stuck_active_s"]:
+            error = SensorError("stuck", self._pir.part, f"output high for {held:.0f} s")
+            await self.faults.failure("pir", error, f"GPIO{self.cfg['motion']['pin']}")
+
+    # --- telemetry and status ---------------------------------------------------------------------
+    async def _telemetry_loop(self) -> None:
+        period = self.cfg["sensors"]["telemetry_s"]
+        while True:
+            await asyncio.sleep(period)
+            await self.send_telemetry(period)
+
+    def _environment(self) -> dict[str, Any]:
+        c = self.climate if not self.supervisor.faulted("temperature") else None
+        return {
+            "temperature_c": round(c.temperature_c, 2) if c else None,
+            "humidity_pct": round(c.humidity_pct, 1) if c and c.humidity_pct is not None else None,
+            "smoke": bool(self._smoke and self._smoke.smoke),
+        }
+
+    async def send_telemetry(self, period_s: float) -> None:
+        count, self.activity_count = self.activity_count, 0
+        await self.ctx.raise_event(
+            "telemetry.environment",
+            {
+                "period_s": period_s,
+                "activity_count": count,
+                "last_motion": self.last_motion,
+                **self._environment(),
+                "faults": sorted(self.supervisor.active()),
+            },
+        )
+
+    def _publish_status(self) -> None:
+        self.ctx.set_status("environment", {**self._environment(), "faults": self.supervisor.active()})
+
+
+def build(config: Config, hardware: Hardware) -> HomeSensors | None:
+    cfg = config.data
+    fitted = (
+        cfg["motion"]["fitted"]
+        or cfg["smoke"]["kind"] != "none"
+        or cfg["temperature"]["part"] != "none"
+        or cfg["power"]["fitted"]
+    )
+    return HomeSensors(config) if fitted else None

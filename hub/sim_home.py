@@ -1,0 +1,259 @@
+"""Simulated home sensors: chip models on the fake I2C bus, mock GPIO lines, and the `hub sim` verbs.
+
+    hub sim motion [--count N] [--hold S] [--gap S]
+    hub sim smoke on|off
+    hub sim temperature C [--ramp C_PER_MIN]
+    hub sim humidity PCT
+    hub sim power lost|restored
+    hub sim fault temperature [nack|short|bad_crc|stuck|impossible] | smoke [nack|short|busy] | pir
+    hub sim fault clear
+
+Built only when the hardware is simulated, and started before the home sensors so the chips are on
+the bus when they first read. The sensor code reads them exactly as it reads real parts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from drivers.fakes import FakeADS1115, FakeBME280, FakeSHT3x, FakeSMBus
+from hub.config import Config
+from hub.context import Hardware, HubContext
+from hub.schema_sensors import temperature_address
+from hub.smoke_watch import load_baseline, save_baseline
+from sensors.smoke import volts_for_ratio
+
+CLEAN_AIR_V = 0.62  # a typical MQ-2 module AO in clean air after warm-up
+SMOKE_RATIO = 0.2  # Rs/R0 in dense smoke
+SMOKE_FAULTS = ("nack", "short", "busy")  # the ADC faults the smoke loop can see
+
+
+class SimArgumentError(ValueError):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise SimArgumentError(f"{self.prog}: {message}")
+
+
+class SimHome:
+    name = "sim.home"
+
+    def __init__(self, config: Config, hardware: Hardware) -> None:
+        self.config, self.cfg, self.hardware = config, config.data, hardware
+        self.climate_chip: FakeSHT3x | FakeBME280 | None = None
+        self.adc: FakeADS1115 | None = None
+        self.clean_v = CLEAN_AIR_V
+        self._pir_low_at = 0.0
+        self._ctx: HubContext | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    async def start(self, ctx: HubContext) -> None:
+        self._ctx = ctx
+        world = self.hardware.world
+        bus_no = self.cfg["sensors"]["i2c_bus"]
+        bus = world.i2c_buses.get(bus_no)
+        if bus is None:
+            bus = world.i2c_buses[bus_no] = FakeSMBus(bus_no)
+        part = self.cfg["temperature"]["part"]
+        if part != "none":
+            self.climate_chip = FakeSHT3x() if part == "sht3x" else FakeBME280()
+            bus.attach(temperature_address(self.cfg), self.climate_chip)
+        smoke = self.cfg["smoke"]
+        if smoke["kind"] == "analog":
+            # The simulated installer recorded the clean-air baseline, as the real one does at installation.
+            state_dir = self.config.state_dir
+            self.clean_v = smoke["baseline_v"] or load_baseline(state_dir) or CLEAN_AIR_V
+            if smoke["baseline_v"] is None and load_baseline(state_dir) is None:
+                state_dir.mkdir(parents=True, exist_ok=True)
+                save_baseline(state_dir, self.clean_v, ctx.clock.now().isoformat(timespec="seconds"))
+            self.adc = FakeADS1115()
+            self.adc.set_input(smoke["adc_channel"], self.clean_v * smoke["divider"])
+            bus.attach(smoke["adc_address"], self.adc)
+        if self.cfg["power"]["fitted"]:
+            self._tasks.append(ctx.spawn("sim.power_good", self._mains_on_when_claimed()))
+        for verb, handler in (
+            ("motion", self.motion),
+            ("smoke", self.smoke),
+            ("temperature", self.temperature),
+            ("humidity", self.humidity),
+            ("power", self.power),
+            ("fault", self.fault),
+        ):
+            ctx.add_sim_command(verb, handler)
+
+    def _pin(self, number: int) -> Any:
+        return self.hardware.pin_factory.pin(number)
+
+    async def _mains_on_when_claimed(self) -> None:
+        """A UPS HAT drives power-good high; the mock line can only be driven once the hub has claimed it."""
+        pin = self._pin(self.cfg["power"]["good_pin"])
+        for _ in range(600):
+            if getattr(pin, "pull", "floating") == "down":
+                pin.drive_high()
+                return
+            await asyncio.sleep(0.05)
+
+    # --- verbs ------------------------------------------------------------------------------------
+    async def motion(self, argv: list[str]) -> dict[str, Any]:
+        p = _Parser(prog="hub sim motion", add_help=False)
+        p.add_argument("--count", type=int, default=1)
+        p.add_argument("--hold", type=float, default=0.5, help="seconds the PIR output stays high")
+        p.add_argument("--gap", type=float, default=0.4, help="seconds low between detections")
+        args = p.parse_args(argv)
+        if not self.cfg["motion"]["fitted"]:
+            raise SimArgumentError("no PIR fitted: [motion] fitted = false")
+        if not 1 <= args.count <= 1000 or not 0.2 <= args.hold <= 60 or not 0.2 <= args.gap <= 60:
+            raise SimArgumentError("--count 1..1000, --hold and --gap 0.2..60 s")
+        pin = self._pin(self.cfg["motion"]["pin"])
+        loop = asyncio.get_running_loop()
+        for _ in range(args.count):
+            # like a real PIR, low for a while between detections (also across back-to-back commands)
+            await asyncio.sleep(max(0.0, self._pir_low_at + args.gap - loop.time()))
+            pin.drive_high()
+            await asyncio.sleep(args.hold)
+            pin.drive_low()
+            self._pir_low_at = loop.time()
+        return {"pir_pin": self.cfg["motion"]["pin"], "edges": args.count}
+
+    async def smoke(self, argv: list[str]) -> dict[str, Any]:
+        p = _Parser(prog="hub sim smoke", add_help=False)
+        p.add_argument("state", choices=("on", "off"))
+        on = p.parse_args(argv).state == "on"
+        s = self.cfg["smoke"]
+        if s["kind"] == "relay":
+            pin = self._pin(s["relay_pin"])
+            (pin.drive_low if on == s["relay_active_low"] else pin.drive_high)()
+            return {"smoke": on, "relay_pin": s["relay_pin"]}
+        if self.adc is None:
+            raise SimArgumentError('no smoke sensor fitted: [smoke] kind = "none"')
+        volts = volts_for_ratio(SMOKE_RATIO, self.clean_v, s["supply_v"]) if on else self.clean_v
+        self.adc.set_input(s["adc_channel"], volts * s["divider"])
+        return {"smoke": on, "ao_volts": round(volts, 3), "ratio": SMOKE_RATIO if on else 1.0}
+
+    def _climate(self) -> FakeSHT3x | FakeBME280:
+        if self.climate_chip is None:
+            raise SimArgumentError('no temperature sensor fitted: [temperature] part = "none"')
+        return self.climate_chip
+
+    async def temperature(self, argv: list[str]) -> dict[str, Any]:
+        p = _Parser(prog="hub sim temperature", add_help=False)
+        p.add_argument("celsius", type=float)
+        p.add_argument("--ramp", type=float, default=0.0, help="°C per minute from now on")
+        args = p.parse_args(argv)
+        if not -40 <= args.celsius <= 120 or not -30 <= args.ramp <= 30:
+            raise SimArgumentError("temperature -40..120 °C, --ramp -30..30 °C/min")
+        chip = self._climate()
+        if isinstance(chip, FakeSHT3x):
+            chip.set_temperature(args.celsius, args.ramp)
+        else:
+            if args.ramp:
+                raise SimArgumentError("--ramp needs the SHT3x model; the BME280 model holds a value")
+            chip.set_values(temperature_c=args.celsius)
+        return {"temperature_c": args.celsius, "ramp_c_per_min": args.ramp}
+
+    async def humidity(self, argv: list[str]) -> dict[str, Any]:
+        p = _Parser(prog="hub sim humidity", add_help=False)
+        p.add_argument("percent", type=float)
+        percent = p.parse_args(argv).percent
+        if not 0 <= percent <= 100:
+            raise SimArgumentError("humidity 0..100 %")
+        chip = self._climate()
+        if isinstance(chip, FakeSHT3x):
+            chip.set_humidity(percent)
+        else:
+            chip.set_values(humidity_pct=percent)
+        return {"humidity_pct": percent}
+
+    async def power(self, argv: list[str]) -> dict[str, Any]:
+        p = _Parser(prog="hub sim power", add_help=False)
+        p.add_argument("state", choices=("lost", "restored", "battery_low", "battery_ok"))
+        state = p.parse_args(argv).state
+        pw = self.cfg["power"]
+        if not pw["fitted"]:
+            raise SimArgumentError("no UPS fitted: set [power] fitted = true")
+        if state.startswith("battery"):
+            if pw["low_battery_pin"] is None:
+                raise SimArgumentError("no low-battery line: set [power] low_battery_pin")
+            pin = self._pin(pw["low_battery_pin"])
+            (pin.drive_low if state == "battery_low" else pin.drive_high)()
+        else:
+            pin = self._pin(pw["good_pin"])
+            (pin.drive_high if state == "restored" else pin.drive_low)()
+        return {"power": state, "lost_after_s": pw["lost_after_s"]} if state == "lost" else {"power": state}
+
+    async def fault(self, argv: list[str]) -> dict[str, Any]:
+        p = _Parser(prog="hub sim fault", add_help=False)
+        p.add_argument("what", choices=("temperature", "smoke", "pir", "clear"))
+        p.add_argument("kind", nargs="?", default=None)
+        args = p.parse_args(argv)
+        debounce = self.cfg["sensors"]["fault_after_s"]
+        try:
+            if args.what == "clear":
+                return self._clear_faults()
+            if args.what == "temperature":
+                self._climate().set_fault(args.kind or "nack")
+                return {"fault": "temperature", "kind": args.kind or "nack", "fault_after_s": debounce}
+            if args.what == "smoke":
+                return self._smoke_fault(args.kind)
+        except ValueError as exc:
+            raise SimArgumentError(str(exc)) from None
+        if not self.cfg["motion"]["fitted"]:
+            raise SimArgumentError("no PIR fitted: [motion] fitted = false")
+        self._pin(self.cfg["motion"]["pin"]).drive_high()  # a PIR stuck high
+        return {
+            "fault": "pir",
+            "kind": "stuck",
+            "fault_after_s": self.cfg["motion"]["stuck_active_s"] + debounce,
+        }
+
+    def _smoke_fault(self, kind: str | None) -> dict[str, Any]:
+        s = self.cfg["smoke"]
+        if s["kind"] == "relay":
+            if s["trouble_pin"] is None:
+                raise SimArgumentError("a relay smoke alarm reports faults only on [smoke] trouble_pin")
+            self._pin(s["trouble_pin"]).drive_low()
+            return {"fault": "smoke", "kind": "trouble"}
+        if self.adc is None:
+            raise SimArgumentError("no smoke sensor fitted")
+        if kind not in (None, *SMOKE_FAULTS):
+            raise SimArgumentError(
+                f"unknown fault {kind!r} for the smoke ADC; one of {', '.join(SMOKE_FAULTS)}"
+            )
+        self.adc.set_fault(kind or "nack")
+        return {
+            "fault": "smoke",
+            "kind": kind or "nack",
+            "fault_after_s": self.cfg["sensors"]["fault_after_s"],
+        }
+
+    def _clear_faults(self) -> dict[str, Any]:
+        cleared = []
+        if self.climate_chip is not None and self.climate_chip.fault:
+            self.climate_chip.set_fault(None)
+            cleared.append("temperature")
+        if self.adc is not None and self.adc.fault:
+            self.adc.set_fault(None)
+            cleared.append("smoke")
+        s = self.cfg["smoke"]
+        if s["kind"] == "relay" and s["trouble_pin"] is not None:
+            self._pin(s["trouble_pin"]).drive_high()
+            cleared.append("smoke")
+        pir = self._pin(self.cfg["motion"]["pin"]) if self.cfg["motion"]["fitted"] else None
+        if pir is not None and pir.state:
+            pir.drive_low()
+            cleared.append("pir")
+        return {"cleared": sorted(set(cleared)), "clear_after_s": self.cfg["sensors"]["clear_after_s"]}
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        self._tasks.clear()
+        self._ctx = None
+
+
+def build(config: Config, hardware: Hardware) -> SimHome | None:
+    return SimHome(config, hardware) if hardware.simulated else None

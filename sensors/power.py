@@ -1,0 +1,31 @@
+"""Mains power status from a UPS HAT's outputs: power-good (high = mains present), low battery (low)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PowerInputs:
+    def __init__(self, pin_factory: Any, good_pin: int, low_battery_pin: int | None = None) -> None:
+        from gpiozero import DigitalInputDevice
+
+        self.part = f"UPS power-good GPIO{good_pin}"
+        # The HAT drives the line; the internal pull-down makes an unplugged wire read "mains lost",
+        # which is the safe way to fail.
+        self._good = DigitalInputDevice(good_pin, pull_up=False, pin_factory=pin_factory)
+        self._low: Any = None
+        if low_battery_pin is not None:
+            self._low = DigitalInputDevice(low_battery_pin, pull_up=True, pin_factory=pin_factory)
+
+    @property
+    def mains_ok(self) -> bool:
+        return bool(self._good.is_active)
+
+    @property
+    def battery_low(self) -> bool:
+        return bool(self._low is not None and self._low.is_active)
+
+    def close(self) -> None:
+        for device in (self._good, self._low):
+            if device is not None:
+                device.close()

@@ -1,0 +1,225 @@
+"""Test plumbing: a private mosquitto, a `hub run --simulate` subprocess, and an MQTT subscriber."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from hub.control import ControlError, request, socket_path
+
+PREFIX = "eldercare/v1"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def mosquitto_binary() -> str | None:
+    return shutil.which("mosquitto") or next(
+        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.path.exists(p)), None)
+
+
+class Broker:
+    """A mosquitto of our own on a free loopback port; can be stopped, restarted and killed."""
+
+    def __init__(self, root: Path, extra_conf: str = "", port: int | None = None) -> None:
+        binary = mosquitto_binary()
+        if binary is None:
+            raise RuntimeError("mosquitto is not installed (apt-get install mosquitto)")
+        self.binary = binary
+        self.root = root
+        self.port = port or free_port()
+        self.conf = root / f"mosquitto-{self.port}.conf"
+        listener = extra_conf or f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+        # As root, mosquitto drops to user 'mosquitto', which cannot read pytest's private tmp dirs.
+        as_user = "user root\n" if os.geteuid() == 0 else ""
+        self.conf.write_text(f"{listener}{as_user}persistence true\npersistence_location {root}/\n")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Broker:
+        with open(self.root / "broker.log", "ab") as log:
+            self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
+                                         stderr=log)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return self
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"mosquitto exited: {(self.root / 'broker.log').read_text()[-500:]}")
+                time.sleep(0.03)
+        raise RuntimeError("mosquitto did not start")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+class Subscriber:
+    """Persistent-session QoS 1 subscriber that records every message."""
+
+    def __init__(self, port: int, topic: str, client_id: str | None = None, tls: dict[str, Any] | None = None) -> None:
+        self.messages: list[tuple[float, str, Any]] = []
+        self.lock = threading.Lock()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
+                                  client_id=client_id or f"test-sub-{port}-{time.monotonic_ns()}",
+                                  clean_session=False)
+        if tls:
+            self.client.tls_set(**tls)
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
+        self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(0.05, 0.5)
+        self.client.connect("127.0.0.1", port, keepalive=10)
+        self.client.loop_start()
+
+    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        try:
+            body: Any = json.loads(message.payload)
+        except ValueError:
+            body = message.payload
+        with self.lock:
+            self.messages.append((time.time(), message.topic, body))
+
+    def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
+        with self.lock:
+            out = [m[2] for m in self.messages if "/event/" in m[1] and isinstance(m[2], dict)]
+        return [e for e in out if event_type is None or e.get("type") == event_type]
+
+    def wait_for(self, predicate: Callable[[tuple[float, str, Any]], bool], timeout: float = 10) -> Any:
+        end = time.time() + timeout
+        while time.time() < end:
+            with self.lock:
+                for m in self.messages:
+                    if predicate(m):
+                        return m
+            time.sleep(0.01)
+        return None
+
+    def wait_event(self, event_type: str, timeout: float = 10, **data: Any) -> dict[str, Any] | None:
+        def match(m: tuple[float, str, Any]) -> bool:
+            body = m[2]
+            return (isinstance(body, dict) and body.get("type") == event_type
+                    and all((body.get("data") or {}).get(k) == v for k, v in data.items()))
+        found = self.wait_for(match, timeout)
+        return found[2] if found else None
+
+    def publish(self, topic: str, payload: str | bytes, qos: int = 1) -> None:
+        self.client.publish(topic, payload, qos=qos).wait_for_publish(5)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def write_config(path: Path, port: int, hub_id: str = "test-0001", extra: str = "",
+                 buttons: dict[int, str] | None = None, mqtt_extra: str = "") -> Path:
+    state = path.parent / "state"
+    state.mkdir(parents=True, exist_ok=True)
+    buttons = buttons or {17: "emergency", 27: "health", 22: "service", 23: "family"}
+    text = (f'[hub]\nid = "{hub_id}"\nstate_dir = "{state}"\n\n'
+            f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\ntopic_prefix = "{PREFIX}"\n'
+            f"reconnect_min_s = 0.1\nreconnect_max_s = 1.0\n{mqtt_extra}\n"
+            + "".join(f'[[buttons]]\npin = {p}\nkind = "{k}"\n\n' for p, k in buttons.items()) + extra)
+    path.write_text(text)
+    return path
+
+
+class HubProcess:
+    """`hub run --simulate` in a subprocess, driven through the CLI and the control socket."""
+
+    def __init__(self, config: Path, env: dict[str, str] | None = None) -> None:
+        self.config = config
+        self.log_path = config.parent / "hub.log"
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen[bytes] | None = None
+        from hub.config import load
+
+        self.state_dir = load(config).state_dir
+
+    def start(self, wait: bool = True) -> HubProcess:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "hub", "run", "--simulate", "--config", str(self.config)],
+                stdout=log, stderr=log, env=self.env, start_new_session=True)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        end = time.time() + timeout
+        while time.time() < end:
+            if self.proc and self.proc.poll() is not None:
+                raise RuntimeError(f"hub exited {self.proc.returncode}: {self.log_tail()}")
+            try:
+                request(socket_path(self.state_dir), {"cmd": "status"}, timeout=2)
+                return
+            except (ControlError, OSError, ValueError):
+                time.sleep(0.05)
+        raise RuntimeError(f"hub not ready: {self.log_tail()}")
+
+    def control(self, message: dict[str, Any], timeout: float = 60) -> dict[str, Any]:
+        return request(socket_path(self.state_dir), message, timeout=timeout)
+
+    def sim(self, verb: str, *args: str, timeout: float = 60) -> dict[str, Any]:
+        return self.control({"cmd": "sim", "verb": verb, "argv": list(args)}, timeout=timeout)
+
+    def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "hub", *args, "--config", str(self.config)],
+                              capture_output=True, text=True, timeout=timeout, env=self.env)
+
+    def status(self) -> dict[str, Any]:
+        return self.control({"cmd": "status"})
+
+    def spoken(self) -> list[dict[str, Any]]:
+        return list(self.control({"cmd": "spoken"})["spoken"])
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill9(self) -> None:
+        if self.alive():
+            assert self.proc is not None
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.alive():
+            assert self.proc is not None
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+
+    def log_tail(self, n: int = 30) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+
+
+def wait_online(sub: Subscriber, hub_id: str, timeout: float = 20) -> bool:
+    topic = f"{PREFIX}/{hub_id}/status"
+    return sub.wait_for(lambda m: m[1] == topic and isinstance(m[2], dict) and m[2].get("state") == "online",
+                        timeout) is not None

@@ -1,0 +1,283 @@
+"""The meter coordinator against simulated meters on the virtual bleak backend (bleak's real API)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drivers.ble import racp
+from drivers.ble.virtual import VirtualRadio
+from hub.sim_ble import Quirks, SimBpMeter, SimGlucoseMeter
+from sensors.meter_store import MeterStore
+from sensors.meters import BloodPressureReading, GlucoseReading, MeterCoordinator, MeterSettings, Reading
+
+BP, GLU = "AA:00:00:00:00:01", "AA:00:00:00:00:02"
+T0 = datetime(2024, 5, 6, 8, 0, tzinfo=UTC)
+
+
+class Harness:
+    def __init__(self, tmp: Path, **settings: Any) -> None:
+        self.now = T0
+        self.radio = VirtualRadio(ad_interval_s=0.02)
+        self.store = MeterStore(tmp / "meters.sqlite")
+        self.readings: list[Reading] = []
+        self.coordinator = MeterCoordinator(
+            self.store,
+            self._got,
+            tz=UTC,
+            now=lambda: self.now,
+            settings=MeterSettings(racp_timeout_s=0.5, bp_idle_s=0.3, **settings),
+            client_backend=self.radio.client_backend,
+            scanner_backend=self.radio.scanner_backend,
+        )
+
+    async def _got(self, reading: Reading) -> None:
+        self.readings.append(reading)
+
+    def local(self) -> datetime:
+        return self.now.replace(tzinfo=None)
+
+    def glucose(self, quirks: Quirks | None = None, bond: bool = True) -> SimGlucoseMeter:
+        meter = SimGlucoseMeter(GLU, self.local, quirks)
+        self.radio.add(meter)
+        if bond:
+            self.radio.bond(GLU)
+        self.store.pair(GLU, "glucose", meter.name, self.now)
+        return meter
+
+    def bp(self, quirks: Quirks | None = None) -> SimBpMeter:
+        meter = SimBpMeter(BP, self.local, quirks)
+        self.radio.add(meter)
+        self.radio.bond(BP)
+        self.store.pair(BP, "bp", meter.name, self.now)
+        return meter
+
+    async def sync(self, address: str) -> str:
+        meter = self.store.get(address)
+        assert meter is not None
+        return await self.coordinator.sync(address, meter)
+
+    def sequences(self) -> list[int]:
+        return [r.sequence for r in self.readings if isinstance(r, GlucoseReading)]
+
+
+def run(coro_fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    asyncio.run(asyncio.wait_for(coro_fn(), 20))
+
+
+def test_first_contact_downloads_all_then_only_new(tmp_path: Path) -> None:
+    async def go() -> None:
+        h = Harness(tmp_path)
+        meter = h.glucose()
+        for mmol, meal in ((5.6, "fasting"), (9.8, "after"), (6.1, None)):
+            meter.measure(mmol, meal)
+            h.now += timedelta(hours=3)
+        assert await h.sync(GLU) == "ok"
+        assert meter.requests[-1] == racp.report_all()
+        assert h.sequences() == [1, 2, 3]
+        assert [r.meal for r in h.readings if isinstance(r, GlucoseReading)] == ["fasting", "after", None]
+        assert h.store.get(GLU).last_sequence == 3  # type: ignore[union-attr]
+        meter.measure(4.2, "before")
+        assert await h.sync(GLU) == "ok"
+        assert meter.requests[-1] == racp.report_from(4)
+        assert h.sequences() == [1, 2, 3, 4]
+        assert await h.sync(GLU) == "connect_failed"  # not advertising: nothing new to say
+        meter.start_advertising()
+        assert await h.sync(GLU) == "no_records"
+        assert h.sequences() == [1, 2, 3, 4]
+
+    run(go)
+
+
+def test_disconnect_mid_transfer_yields_every_record_exactly_once(tmp_path: Path) -> None:
+    async def go() -> None:
+        h = Harness(tmp_path)
+        meter = h.glucose(Quirks(drop_after=3))
+        for i in range(7):
+            meter.measure(5.0 + i / 10, "fasting" if i % 2 else None)
+        assert await h.sync(GLU) == "lost"
+        assert h.store.get(GLU).last_sequence is None  # type: ignore[union-attr]  # no success yet
+        assert 0 < len(h.readings) <= 3
+        assert meter.advertising  # the meter comes back
+        assert await h.sync(GLU) == "ok"
+        assert sorted(h.sequences()) == list(range(1, 8))
+        assert len(h.sequences()) == len(set(h.sequences())) == 7
+        assert h.store.get(GLU).last_sequence == 7  # type: ignore[union-attr]
+
+    run(go)
+
+
+def test_unbonded_link_is_refused_with_insufficient_authentication(tmp_path: Path) -> None:
+    async def go() -> None:
+        h = Harness(tmp_path)
+        meter = h.glucose(Quirks(requires_bonding=True), bond=False)
+        meter.measure(6.0)
+        assert await h.sync(GLU) == "needs_bonding"
+        assert h.readings == []
+        h.radio.bond(GLU)
+        meter.start_advertising()
+        assert await h.sync(GLU) == "ok"
+        assert h.sequences() == [1]
+
+    run(go)
+
+
+def test_meter_pushing_on_subscription_is_not_doubled(tmp_path: Path) -> None:
+    async def go() -> None:
+        h = Harness(tmp_path)
+        meter = h.glucose(Quirks(push_on_subscribe=True))
+        meter.measure(5.5, "fasting")
+        meter.measure(7.5, "after")
+        assert await h.sync(GLU) == "ok"
+        assert meter.sent_total == 4  # pushed twice over the air (subscription + RACP)...
+        assert h.sequences() == [1, 2]  # ...handed over once
+
+    run(go)
+
+
+def test_reversed_sequence_numbers_fall_back_to_all_records_and_dedup(tmp_path: Path) -> None:
+    async def go() -> None:
+        h = Harness(tmp_path)
+        meter = h.glucose(Quirks(reversed_sequence=True))
+        meter.measure(5.0)
+        h.now += timedelta(minutes=30)
+        meter.measure(6.0)
+        assert await h.sync(GLU) == "ok"
+        assert h.store.get(GLU).reversed  # type: ignore[union-attr]
+        h.now += timedelta(minutes=30)
+        meter.measure(7.0)
+        assert await h.sync(GLU) == "ok"
+        assert meter.requests[-1] == racp.report_all()
+        assert [r.mmol_per_l for r in h.readings] == [5.0, 6.0, 7.0]
+
+    run(go)
+
+
+def test_year0_clock_is_flagged_then_fixed_by_the_time_write(tmp_path: Path) -> None:
+    async def go() -> None:
+        h = Harness(tmp_path)
+        meter = h.glucose(Quirks(year0_clock=True))
+        meter.measure(5.2)
+        assert await h.sync(GLU) == "ok"
+        first = h.readings[0]
+        assert first.time_status == "unset" and first.meter_time is None
+        assert meter.clock_offset == 0.0  # the hub wrote Current Time on connect
+        meter.measure(5.3)
+        assert await h.sync(GLU) == "ok"
+        assert h.readings[1].time_status == "ok" and h.readings[1].meter_time == h.now
+
+    run(go)
+
+
+def test_racp_timeout_aborts_and_keeps_the_sequence(tmp_path: Path) -> None:
+    async def go() -> None:
+        h = Harness(tmp_path)
+        meter = h.glucose()
+        meter.measure(5.0)
+
+        async def silent(link: Any, data: bytes) -> None:
+            meter.requests.append(data)
+
+        meter.char("00002a52-0000-1000-8000-00805f9b34fb").on_write = silent
+        assert await h.sync(GLU) == "timeout"
+        assert meter.requests[-1] == racp.abort()
+        assert h.store.get(GLU).last_sequence is None  # type: ignore[union-attr]
+
+    run(go)
+
+
+def test_meter_without_sequence_filter_gets_all_records(tmp_path: Path) -> None:
+    async def go() -> None:
+        h = Harness(tmp_path)
+        meter = h.glucose()
+        meter.measure(5.0)
+        assert await h.sync(GLU) == "ok"
+        original = meter._select
+
+        def no_filter(request: racp.RacpRequest) -> Any:
+            if request.operator == racp.Operator.GREATER_THAN_OR_EQUAL_TO:
+                return racp.ResponseCode.OPERATOR_NOT_SUPPORTED
+            return original(request)
+
+        meter._select = no_filter  # type: ignore[method-assign]
+        meter.measure(6.0)
+        assert await h.sync(GLU) == "ok"
+        assert meter.requests[-2:] == [racp.report_from(2), racp.report_all()]
+        assert h.sequences() == [1, 2]
+
+    run(go)
+
+
+def test_control_solution_is_discarded(tmp_path: Path) -> None:
+    async def go() -> None:
+        h = Harness(tmp_path)
+        meter = h.glucose()
+        meter.measure(6.5, control_solution=True)
+        meter.measure(5.5)
+        assert await h.sync(GLU) == "ok"
+        assert h.sequences() == [2]
+        assert h.store.get(GLU).last_sequence == 2  # type: ignore[union-attr]
+
+    run(go)
+
+
+@pytest.mark.parametrize("drop_after", [None, 1])
+def test_blood_pressure_indications_survive_a_drop(tmp_path: Path, drop_after: int | None) -> None:
+    async def go() -> None:
+        h = Harness(tmp_path)
+        meter = h.bp(Quirks(drop_after=drop_after))
+        for sys_ in (128, 150, 185):
+            meter.measure(sys_, 80, pulse=70)
+            h.now += timedelta(minutes=5)
+        assert await h.sync(BP) == "ok"
+        if drop_after is not None:
+            assert len(h.readings) == 1 and meter.advertising
+            assert await h.sync(BP) == "ok"
+        bp = [r for r in h.readings if isinstance(r, BloodPressureReading)]
+        assert [r.systolic_mmhg for r in bp] == [128, 150, 185]
+        assert bp[0].pulse == 70 and bp[0].time_status == "ok" and bp[0].unit == "mmHg"
+        assert meter.pending == [] and meter.link is None  # the meter hung up after sending
+
+    run(go)
+
+
+def test_resent_blood_pressure_reading_is_not_doubled(tmp_path: Path) -> None:
+    async def go() -> None:
+        h = Harness(tmp_path)
+        meter = h.bp()
+        value = meter.measure(140, 90)
+        assert await h.sync(BP) == "ok"
+        meter.pending.append(value)  # a meter that lost our confirmation sends it again
+        meter.start_advertising()
+        assert await h.sync(BP) == "ok"
+        assert len(h.readings) == 1
+
+    run(go)
+
+
+def test_scanning_loop_connects_when_a_paired_meter_advertises(tmp_path: Path) -> None:
+    async def go() -> None:
+        h = Harness(tmp_path, cooldown_s=0.0, rescan_s=0.05)
+        meter = h.glucose()
+        stranger = SimGlucoseMeter("AA:00:00:00:00:99", h.local)
+        h.radio.add(stranger)
+        stranger.measure(9.9)  # advertises, but is not paired: ignored
+        task = asyncio.create_task(h.coordinator.run())
+        try:
+            meter.measure(5.7, "fasting")
+            while len(h.readings) < 1:
+                await asyncio.sleep(0.02)
+            meter.measure(6.3)
+            while len(h.readings) < 2:
+                await asyncio.sleep(0.02)
+        finally:
+            task.cancel()
+        assert h.sequences() == [1, 2]
+        assert stranger.requests == []
+
+    run(go)

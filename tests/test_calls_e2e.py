@@ -1,0 +1,113 @@
+"""The core contract end to end: a simulated hub, a real mosquitto, calls through mock GPIO pins."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from schemas import assert_valid, assert_valid_as
+from support import PREFIX, wait_online
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def test_press_raises_a_schema_valid_call_on_its_topic(hub_env):
+    out = hub_env.hub.cli("sim", "press", "--button", "27")
+    assert out.returncode == 0, out.stderr
+    first_line = out.stdout.splitlines()[0]
+    assert first_line.startswith("event_id: ")
+    call_id = first_line.split(": ")[1]
+    found = hub_env.sub.wait_for(lambda m: isinstance(m[2], dict) and m[2].get("id") == call_id, 5)
+    assert found, hub_env.hub.log_tail()
+    _, topic, body = found
+    assert topic == f"{PREFIX}/test-0001/event/call"
+    assert body["type"] == "call.raised" and body["data"] == {"kind": "health", "button": 27}
+    assert body["hub"] == "test-0001" and body["v"] == 1
+    assert_valid(body)
+    spoken = [u["key"] for u in hub_env.hub.spoken()]
+    assert "call_raising" in spoken
+
+
+def test_ack_closes_the_call_and_tells_the_resident(hub_env):
+    call_id = hub_env.hub.sim("press", "--button", "17")["event_id"]
+    assert hub_env.sub.wait_event("call.raised", 5)
+    hub_env.sub.publish(hub_env.topic("cmd/ack"), json.dumps({"event_id": call_id, "by": "operator-7",
+                                                              "message": "马上到"}))
+    acked = hub_env.sub.wait_event("call.acknowledged", 5, call_id=call_id)
+    assert acked and acked["data"]["by"] == "operator-7" and acked["data"]["message"] == "马上到"
+    assert_valid(acked)
+    assert hub_env.hub.status()["open_calls"] == []
+    time.sleep(0.3)
+    assert "call_acknowledged" in [u["key"] for u in hub_env.hub.spoken()]
+
+
+def test_second_press_on_an_open_call_repeats_the_prompt_without_a_second_call(hub_env):
+    first = hub_env.hub.sim("press", "--button", "22")
+    again = hub_env.hub.sim("press", "--button", "22")
+    assert again["outcome"] == "repeat" and again["call_id"] == first["event_id"]
+    time.sleep(0.5)
+    assert len(hub_env.sub.events("call.raised")) == 1
+    assert "call_repeat" in [u["key"] for u in hub_env.hub.spoken()]
+
+
+def test_hold_within_guard_window_cancels(hub_env):
+    call_id = hub_env.hub.sim("press", "--button", "23")["event_id"]
+    held = hub_env.hub.sim("press", "--button", "23", "--hold", "3.3")
+    assert held["after_hold"] == "cancelled"
+    cancelled = hub_env.sub.wait_event("call.cancelled", 5, call_id=call_id)
+    assert cancelled, hub_env.hub.log_tail()
+    assert_valid(cancelled)
+    assert len(hub_env.sub.events("call.raised")) == 1
+
+
+def test_first_press_held_long_is_not_a_cancel(hub_env):
+    out = hub_env.hub.sim("press", "--button", "17", "--hold", "3.5")
+    assert out["outcome"] == "raised" and out["after_hold"] == "none"
+    time.sleep(0.3)
+    assert hub_env.sub.events("call.cancelled") == []
+
+
+def test_no_ack_escalates_and_keeps_announcing(make_hub, subscriber):
+    sub = subscriber(f"{PREFIX}/test-0001/#")
+    hub = make_hub(extra="[calls]\nack_timeout_s = 1.0\nreannounce_s = 1.0\n")
+    assert wait_online(sub, "test-0001")
+    call_id = hub.sim("press")["event_id"]
+    escalated = sub.wait_event("call.escalated", 5, call_id=call_id)
+    assert escalated and escalated["data"]["after_s"] == 1.0
+    assert_valid(escalated)
+    time.sleep(2.5)
+    assert [u["key"] for u in hub.spoken()].count("call_no_answer") >= 2
+
+
+def test_status_is_retained_with_version_and_queue_depth(hub_env, subscriber):
+    late = subscriber(f"{PREFIX}/test-0001/status", client_id="late-joiner")
+    found = late.wait_for(lambda m: isinstance(m[2], dict), 5)
+    assert found and found[2]["state"] == "online"
+    assert_valid_as("status", found[2])
+
+
+def test_ping_answers_with_pong(hub_env):
+    hub_env.sub.publish(hub_env.topic("cmd/ping"), json.dumps({"nonce": 42}))
+    pong = hub_env.sub.wait_event("system.pong", 5)
+    assert pong and pong["data"]["request"] == {"nonce": 42}
+    assert_valid(pong)
+
+
+@pytest.mark.parametrize("suffix,payload", [
+    ("ack", b"not json"), ("ack", b'{"event_id": 5}'), ("ack", b'{"event_id": "no-such-event"}'),
+    ("ack", b"[1, 2]"), ("ping", b"\xff\xfe"), ("ack", b"x" * 1_000_000), ("bogus", b"{}"),
+    ("ack/extra", b"{}"),
+], ids=["not-json", "wrong-type", "unknown-id", "array", "binary", "1MB", "unknown-topic", "sub-topic"])
+def test_malformed_commands_are_ignored_and_the_queue_kept(hub_env, suffix, payload):
+    hub_env.broker.stop()
+    queued = hub_env.hub.sim("press", "--button", "17")["event_id"]
+    hub_env.broker.start()
+    assert hub_env.sub.wait_event("call.raised", 30), hub_env.hub.log_tail()
+    hub_env.sub.publish(hub_env.topic(f"cmd/{suffix}"), payload)
+    time.sleep(0.5)
+    assert hub_env.hub.alive(), hub_env.hub.log_tail()
+    assert "ignored platform command" in hub_env.hub.log_path.read_text() or suffix == "ack" and b"no-such" in payload
+    assert [c["call_id"] for c in hub_env.hub.status()["open_calls"]] == [queued]
+    second = hub_env.hub.sim("press", "--button", "27")["event_id"]
+    assert hub_env.sub.wait_for(lambda m: isinstance(m[2], dict) and m[2].get("id") == second, 5)

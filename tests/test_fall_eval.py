@@ -1,0 +1,81 @@
+"""`hub eval fall` on a small subset of the shared SisFall development data (skipped when absent),
+and on tiny self-made files that exercise the robust parser."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hub.cli import main
+from hub.eval_fall import read_waist_adxl
+from hub.sim_fall import synth_fall_trace
+
+SISFALL = Path(__file__).resolve().parents[2] / "shared" / "data" / "sisfall"
+SUBSET = ["SA01/F01_SA01_R01", "SA01/F13_SA01_R02", "SA01/D01_SA01_R01", "SA01/D13_SA01_R01",
+          "SE01/D07_SE01_R01", "SE01/D11_SE01_R01"]
+
+
+@pytest.fixture
+def subset(tmp_path: Path) -> Path:
+    if not SISFALL.is_dir():
+        pytest.skip(f"SisFall development data not at {SISFALL}")
+    for name in SUBSET:
+        src = SISFALL / f"{name}.txt.gz"
+        if not src.exists():
+            pytest.skip(f"{src} missing")
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        shutil.copy(src, tmp_path / f"{name}.txt.gz")  # into pytest's temp dir only, never the repo
+    return tmp_path
+
+
+def test_eval_fall_prints_figures(subset: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "fall", "--dataset", "sisfall", str(subset)]) == 0
+    out = capsys.readouterr().out
+    assert "6 trials, 2 subjects" in out
+    assert "sensitivity" in out and "worst ADL codes" in out and "x real time" in out
+    assert out.count("\nSA ") == 1 and out.count("\nSE ") == 1
+
+
+def test_eval_fall_json(subset: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "fall", "--dataset", "sisfall", str(subset), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["groups"]["SA"]["trials"] == 4 and result["groups"]["SE"]["trials"] == 2
+    assert result["groups"]["SE"]["sensitivity"] is None  # no fall trials among the older subjects
+    assert result["groups"]["SA"]["sensitivity"] == 1.0  # both falls found
+    assert 0.0 <= result["specificity"] <= 1.0
+    assert result["realtime_factor"] > 200
+
+
+def counts(acc_g: np.ndarray) -> str:
+    """A SisFall-format text: 9 integer columns per line, ';' at the end (other sensors zero)."""
+    rows = np.round(acc_g * 256).astype(int)
+    return "".join(f"{x:4d},{y:4d},{z:4d},   0,   0,   0,   0,   0,   0;\n" for x, y, z in rows)
+
+
+def test_self_made_trials_and_messy_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "SA99").mkdir()
+    fall = counts(synth_fall_trace(200))
+    # blank lines, stray spaces and one malformed line must not stop the parse
+    messy = fall.replace("\n", " \n\n", 5) + "junk;\n"
+    (tmp_path / "SA99" / "F01_SA99_R01.txt").write_text(messy)
+    still = np.tile([[0.0, -1.0, 0.0]], (2400, 1))
+    with gzip.open(tmp_path / "SA99" / "D07_SA99_R01.txt.gz", "wt") as f:
+        f.write(counts(still))
+    (tmp_path / "SA99" / "D08_SA99_R01.txt.gz").write_bytes(b"not gzip at all")
+    assert main(["eval", "fall", str(tmp_path), "--json"]) == 0
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert result["trials"] == 2 and len(result["skipped"]) == 1
+    assert result["groups"]["SA"]["sensitivity"] == 1.0 and result["groups"]["SA"]["specificity"] == 1.0
+    assert "D08_SA99_R01" in captured.err and "malformed" in captured.err
+    assert read_waist_adxl(tmp_path / "SA99" / "F01_SA99_R01.txt").shape == (len(synth_fall_trace(200)), 3)
+
+
+def test_missing_dir_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "fall", str(tmp_path / "nope")]) == 2
+    assert "not a folder" in capsys.readouterr().err

@@ -1,0 +1,199 @@
+"""The health component with the simulated meters on a stand-in hub context: `hub sim bp 185 112`
+goes over the virtual BLE link and comes out graded, alerted and spoken; messages match their schemas."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from hub.activity import Activity, ActivityStream
+from hub.clock import ManualClock
+from hub.config import Config, validate
+from hub.context import Hardware
+from hub.events import Event
+from hub.health import build
+from hub.sim_ble import build as build_sim
+
+SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"
+START = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
+
+
+class FakeHub:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.clock = ManualClock(START)
+        self.activity = ActivityStream()
+        self.noted: list[Activity] = []
+        self.activity.subscribe(self.noted.append)
+        self.hardware = Hardware(
+            pin_factory=None, open_i2c=lambda bus: None, open_serial=lambda *a, **k: None, simulated=True
+        )
+        self.events: list[Event] = []
+        self.spoken: list[str] = []
+        self.sims: dict[str, Any] = {}
+        self.status: dict[str, Any] = {}
+        self.tasks: list[asyncio.Task[Any]] = []
+
+    async def raise_event(self, event_type: str, data: dict[str, Any], ts: datetime | None = None) -> Event:
+        event = Event(event_type, data, ts or self.clock.now())
+        self.events.append(event)
+        return event
+
+    def say(self, prompt: str, **fields: Any) -> None:
+        self.spoken.append(prompt)
+
+    def spawn(self, name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self.tasks.append(task)
+        return task
+
+    def add_sim_command(self, verb: str, handler: Any) -> None:
+        self.sims[verb] = handler
+
+    def set_status(self, key: str, value: Any) -> None:
+        self.status[key] = value
+
+    def of(self, event_type: str) -> list[Event]:
+        return [e for e in self.events if e.type == event_type]
+
+    async def wait_for(self, event_type: str, count: int = 1) -> list[Event]:
+        for _ in range(500):
+            if len(self.of(event_type)) >= count:
+                return self.of(event_type)
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"no {event_type} after 5 s; got {[e.type for e in self.events]}")
+
+
+def check_schema(event: Event) -> None:
+    schema = json.loads((SCHEMAS / f"{event.type}.json").read_text(encoding="utf-8"))
+    message = json.loads(event.payload("hub-1", 1))
+    jsonschema.validate(message, schema, format_checker=jsonschema.FormatChecker())
+
+
+def make(tmp_path: Path, **grading: Any) -> tuple[FakeHub, Any, Any]:
+    config = Config(
+        tmp_path / "hub.toml",
+        validate(
+            {
+                "hub": {"state_dir": str(tmp_path / "state")},
+                "health_grading": grading,
+                "ble": {"cooldown_s": 0.0, "backoff_min_s": 0.1},
+            }
+        ),
+    )
+    hub = FakeHub(config)
+    sim = build_sim(config, hub.hardware)
+    health = build(config, hub.hardware)
+    assert sim is not None and health is not None
+    return hub, sim, health
+
+
+def run(tmp_path: Path, scenario: Any, **grading: Any) -> FakeHub:
+    async def go() -> FakeHub:
+        hub, sim, health = make(tmp_path, **grading)
+        await sim.start(hub)
+        await health.start(hub)
+        try:
+            await scenario(hub)
+        finally:
+            for task in hub.tasks:
+                task.cancel()
+            await asyncio.gather(*hub.tasks, return_exceptions=True)
+            await health.close()
+            await sim.close()
+        return hub
+
+    return asyncio.run(asyncio.wait_for(go(), 30))
+
+
+def test_sim_bp_185_112_is_grade_3_with_alert_and_spoken_advice(tmp_path: Path) -> None:
+    async def scenario(hub: FakeHub) -> None:
+        answer = await hub.sims["bp"](["185", "112", "--pulse", "88"])
+        assert answer["meter"] == "C0:FF:EE:00:00:01"
+        await hub.wait_for("health.alert")
+
+    hub = run(tmp_path, scenario)
+    (bp,) = hub.of("measurement.blood_pressure")
+    assert (bp.data["systolic"], bp.data["diastolic"], bp.data["grade"]) == (185, 112, "grade_3")
+    assert bp.data["isolated_systolic"] is False and bp.data["referral"] is True
+    assert bp.data["pulse"] == 88 and bp.data["time_status"] == "ok" and bp.ts == START
+    assert bp.data["raw"]["unit"] == "mmHg" and bp.data["raw"]["systolic"] == 185
+    (alert,) = hub.of("health.alert")
+    assert alert.data["measurement_id"] == bp.id and alert.data["reason"] == "bp_grade_3"
+    assert hub.spoken == ["health_bp_very_high"]
+    assert [a.source for a in hub.noted] == ["ble:bp"]
+    assert hub.status["ble_meters"][0]["kind"] == "bp"
+    for event in hub.events:
+        check_schema(event)
+
+
+def test_glucose_with_meal_context_and_hypo_alert(tmp_path: Path) -> None:
+    async def scenario(hub: FakeHub) -> None:
+        await hub.sims["glucose"](["7.4", "--meal", "fasting"])
+        await hub.wait_for("measurement.glucose")
+        await hub.sims["glucose"](["7.4"])
+        await hub.wait_for("measurement.glucose", 2)
+        await hub.sims["glucose"](["2.8", "--meal", "before"])
+        await hub.wait_for("health.follow_up")  # raised after the alert, once the trend is read
+
+    hub = run(tmp_path, scenario)
+    readings = hub.of("measurement.glucose")
+    assert [(r.data["mmol_per_l"], r.data.get("meal"), r.data["category"]) for r in readings] == [
+        (7.4, "fasting", "high"),
+        (7.4, None, "normal"),
+        (2.8, "before", "hypo_severe"),
+    ]
+    assert [r.data["sequence"] for r in readings] == [1, 2, 3]
+    assert "meal" not in readings[1].data
+    (alert,) = hub.of("health.alert")
+    assert alert.data["reason"] == "glucose_low" and hub.spoken == ["health_glucose_low"]
+    assert hub.of("health.follow_up")[0].data["level_name"] == "三级"  # severe hypoglycaemia
+    assert {a.source for a in hub.noted} == {"ble:glucose"}
+    for event in hub.events:
+        check_schema(event)
+
+
+def test_follow_up_at_most_once_per_interval(tmp_path: Path) -> None:
+    async def scenario(hub: FakeHub) -> None:
+        for n, (s, d) in enumerate([(165, 101), (168, 100), (170, 104), (166, 102)], start=1):
+            await hub.sims["bp"]([str(s), str(d)])
+            await hub.wait_for("measurement.blood_pressure", n)
+            hub.clock.advance(3600)
+        hub.clock.advance(8 * 86400)  # a week later the trend still asks, so it goes out again
+        await hub.sims["bp"](["172", "103"])
+        await hub.wait_for("measurement.blood_pressure", 5)
+
+    hub = run(tmp_path, scenario, follow_up_min_bp_readings=3)
+    follow = hub.of("health.follow_up")
+    assert len(follow) == 1  # the window after 8 days holds one reading: below the minimum
+    assert follow[0].data["trend"]["bp_grade"] == "grade_2" and follow[0].data["level"] == 3
+    check_schema(follow[0])
+
+
+def test_sim_verbs_reject_bad_arguments(tmp_path: Path) -> None:
+    async def scenario(hub: FakeHub) -> None:
+        for verb, argv in (
+            ("bp", ["80", "120"]),
+            ("bp", ["abc", "80"]),
+            ("glucose", ["50"]),
+            ("glucose", ["5", "--meal", "lunch"]),
+        ):
+            with pytest.raises(ValueError, match=f"hub sim {verb}"):
+                await hub.sims[verb](argv)
+
+    hub = run(tmp_path, scenario)
+    assert hub.events == []
+
+
+def test_not_built_without_simulation_or_when_disabled(tmp_path: Path) -> None:
+    config = Config(tmp_path / "h.toml", validate({"ble": {"enabled": False}}))
+    real = Hardware(pin_factory=None, open_i2c=lambda b: None, open_serial=lambda *a, **k: None)
+    assert build_sim(config, real) is None and real.ble_client_backend is None
+    assert build(config, real) is None

@@ -1,0 +1,236 @@
+"""The inactivity component on a stand-in hub context: spoken check before every alarm, away mode,
+answers, persistence, `hub sim inactivity`, and the published messages against their JSON Schemas."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from hub.activity import ActivityStream
+from hub.clock import ManualClock
+from hub.config import Config, ConfigError, validate
+from hub.context import Hardware
+from hub.events import Event
+from hub.inactivity import InactivityMonitor, build
+from hub.sim_inactivity import SimArgumentError, SimInactivity
+from hub.sim_inactivity import build as build_sim
+
+SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"
+START = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
+
+
+class FakeHub:
+    """Just enough of hub.context.HubContext: records what is said and raised, in one timeline."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.clock = ManualClock(START)
+        self.activity = ActivityStream()
+        self.hardware = Hardware(pin_factory=None, open_i2c=lambda bus: None,
+                                 open_serial=lambda *a, **k: None, simulated=True)
+        self.timeline: list[tuple[str, str]] = []
+        self.events: list[Event] = []
+        self.commands: dict[str, Any] = {}
+        self.sims: dict[str, Any] = {}
+        self.buttons: list[Any] = []
+        self.status: dict[str, Any] = {}
+        self.components: dict[str, Any] = {}
+        self.tasks: list[asyncio.Task[Any]] = []
+
+    async def raise_event(self, event_type: str, data: dict[str, Any], ts: datetime | None = None) -> Event:
+        event = Event(event_type, data, ts or self.clock.now())
+        self.events.append(event)
+        self.timeline.append(("event", event_type))
+        return event
+
+    def say(self, prompt: str, **fields: Any) -> None:
+        self.timeline.append(("say", prompt))
+
+    def feedback(self, pattern: str) -> None:
+        pass
+
+    def spawn(self, name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self.tasks.append(task)
+        return task
+
+    def add_sim_command(self, verb: str, handler: Any) -> None:
+        self.sims[verb] = handler
+
+    def add_platform_command(self, name: str, handler: Any) -> None:
+        self.commands[name] = handler
+
+    def on_button(self, listener: Any) -> None:
+        self.buttons.append(listener)
+
+    def set_status(self, key: str, value: Any) -> None:
+        self.status[key] = value
+
+    def component(self, name: str) -> Any:
+        return self.components.get(name)
+
+    def said(self) -> list[str]:
+        return [what for kind, what in self.timeline if kind == "say"]
+
+    def raised(self, event_type: str) -> list[Event]:
+        return [e for e in self.events if e.type == event_type]
+
+
+def make_config(tmp_path: Path, **inactivity: Any) -> Config:
+    raw = {"hub": {"state_dir": str(tmp_path), "timezone": "UTC"},
+           "inactivity": {"tick_s": 300, **inactivity}}
+    return Config(tmp_path / "hub.toml", validate(raw))
+
+
+async def started(tmp_path: Path, **inactivity: Any) -> tuple[FakeHub, InactivityMonitor, SimInactivity]:
+    config = make_config(tmp_path, **inactivity)
+    hub = FakeHub(config)
+    monitor = build(config, hub.hardware)
+    sim = build_sim(config, hub.hardware)
+    assert monitor is not None and sim is not None
+    hub.components = {"inactivity": monitor}
+    await monitor.start(hub)  # type: ignore[arg-type]  # FakeHub is a structural stand-in
+    await sim.start(hub)  # type: ignore[arg-type]
+    return hub, monitor, sim
+
+
+async def stop(hub: FakeHub, monitor: InactivityMonitor) -> None:
+    await monitor.close()
+    await monitor.close()  # idempotent
+    for task in hub.tasks:
+        task.cancel()
+    await asyncio.gather(*hub.tasks, return_exceptions=True)
+
+
+def run(test: Callable[[Path], Coroutine[Any, Any, None]]) -> Callable[[Path], None]:
+    """No pytest-asyncio here: each async test runs on its own fresh loop."""
+
+    @functools.wraps(test)
+    def wrapper(tmp_path: Path) -> None:
+        asyncio.run(test(tmp_path))
+    return wrapper
+
+
+def check_schema(event: Event) -> None:
+    schema = json.loads((SCHEMAS / f"{event.type}.json").read_text(encoding="utf-8"))
+    jsonschema.validate(event.envelope("demo-0001", 1), schema)
+
+
+@run
+async def test_silence_asks_first_then_alarms(tmp_path: Path) -> None:
+    hub, monitor, sim = await started(tmp_path)
+    hub.activity.note("pir", START)
+    reply = await hub.sims["inactivity"](["7"])
+    assert reply["advanced_h"] == 7 and reply["decisions"] == 2
+    assert hub.timeline.index(("say", "inactivity_check")) < hub.timeline.index(("event", "alarm.inactivity"))
+    (alarm,) = hub.raised("alarm.inactivity")
+    check_schema(alarm)
+    assert alarm.data["last_activity"].startswith("2024-03-04T09:00:00")
+    assert alarm.data["gap_min"] == 370.0 and alarm.data["limit_min"] == 360.0
+    assert alarm.data["basis"] == "fallback" and alarm.data["expected_max_min"] is None
+    assert "inactivity_alarm" in hub.said()
+    await sim.advance(["12"])
+    assert len(hub.raised("alarm.inactivity")) == 1  # one per gap
+    await stop(hub, monitor)
+
+
+@run
+async def test_a_press_during_the_check_answers_it(tmp_path: Path) -> None:
+    hub, monitor, _ = await started(tmp_path)
+    hub.activity.note("pir", START)
+    await hub.sims["inactivity"](["6.05"])
+    assert hub.said() == ["inactivity_check"] and monitor.status()["asking"]
+    hub.activity.note("button:17", hub.clock.now())
+    await hub.sims["inactivity"](["1"])
+    assert hub.said() == ["inactivity_check", "inactivity_ok"]
+    assert hub.raised("alarm.inactivity") == []
+    await stop(hub, monitor)
+
+
+@run
+async def test_away_mode_from_the_platform_suppresses(tmp_path: Path) -> None:
+    hub, monitor, sim = await started(tmp_path)
+    hub.activity.note("pir", START)
+    await hub.commands["away"]({})
+    await monitor.tick()
+    await sim.advance(["48"])
+    assert hub.raised("alarm.inactivity") == [] and "inactivity_check" not in hub.said()
+    assert monitor.status()["away"]
+    await hub.commands["home"]({})
+    await monitor.tick()
+    for event in hub.raised("away.set") + hub.raised("away.cleared"):
+        check_schema(event)
+        assert event.data == {"by": "platform"}
+    assert not monitor.status()["away"]
+    await sim.advance(["7"])
+    assert hub.timeline[-3:] == [("say", "inactivity_check"), ("event", "alarm.inactivity"),
+                                 ("say", "inactivity_alarm")]
+    await stop(hub, monitor)
+
+
+@run
+async def test_long_press_of_the_away_button_toggles(tmp_path: Path) -> None:
+    hub, monitor, sim = await started(tmp_path, away_button_pin=17)  # the call button's pin
+    (listener,) = hub.buttons
+    listener(17, "press")
+    listener(4, "hold")  # another button: not the away button
+    await monitor.tick()
+    assert not monitor.status()["away"]
+    listener(17, "hold")
+    await monitor.tick()
+    assert [e.data["by"] for e in hub.raised("away.set")] == ["button"]
+    await sim.advance(["24"])
+    assert hub.raised("alarm.inactivity") == []
+    listener(17, "hold")
+    await monitor.tick()
+    assert len(hub.raised("away.cleared")) == 1 and hub.said()[-1] == "inactivity_home"
+    await stop(hub, monitor)
+
+
+@run
+async def test_history_survives_a_restart(tmp_path: Path) -> None:
+    hub, monitor, _ = await started(tmp_path)
+    for _minute in range(0, 600, 10):
+        hub.clock.advance(600)
+        hub.activity.note("pir", hub.clock.now())
+    learned = monitor.status()["learned_gaps"]
+    assert learned > 50
+    await stop(hub, monitor)
+    saved = json.loads((tmp_path / "inactivity.json").read_text())
+    assert len(saved["samples"]) == learned
+    hub2, monitor2, _ = await started(tmp_path)
+    assert monitor2.status()["learned_gaps"] == learned
+    await stop(hub2, monitor2)
+
+
+@run
+async def test_unreadable_history_is_moved_aside(tmp_path: Path) -> None:
+    (tmp_path / "inactivity.json").write_text("{not json", encoding="utf-8")
+    hub, monitor, _ = await started(tmp_path)
+    assert (tmp_path / "inactivity.bad").exists() and monitor.status()["learned_gaps"] == 0
+    await stop(hub, monitor)
+
+
+@run
+async def test_sim_verb_rejects_bad_hours(tmp_path: Path) -> None:
+    hub, monitor, sim = await started(tmp_path)
+    for argv in ([], ["soon"], ["-1"], ["1000"]):
+        with pytest.raises(SimArgumentError):
+            await sim.advance(argv)
+    await stop(hub, monitor)
+
+
+def test_build_rules(tmp_path: Path) -> None:
+    hardware = Hardware(pin_factory=None, open_i2c=lambda bus: None, open_serial=lambda *a, **k: None)
+    assert build(make_config(tmp_path, enabled=False), hardware) is None
+    assert build_sim(make_config(tmp_path), hardware) is None  # not simulated
+    with pytest.raises(ConfigError, match="night_start"):
+        build(make_config(tmp_path, night_start="25:99"), hardware)

@@ -1,0 +1,192 @@
+"""The pure inactivity detector: learned limits, check before alarm, away, presumed out, morning, history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from hub.detect.inactivity import InactivityDetector, Params, hhmm_to_min, shrunk_quantile
+
+T0 = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)  # a Monday morning
+H = timedelta(hours=1)
+M = timedelta(minutes=1)
+
+
+def kinds(decisions: list) -> list[str]:
+    return [d.kind for d in decisions]
+
+
+def test_fallback_check_then_alarm_once_with_nominal_times() -> None:
+    det = InactivityDetector(Params(), tz=UTC)
+    det.note(T0, "pir")
+    assert det.tick(T0 + 5 * H) == []
+    out = det.tick(T0 + 24 * H)  # a coarse tick still gives the times they fell due
+    assert kinds(out) == ["check", "alarm"]
+    check, alarm = out
+    assert check.at == T0 + 6 * H and check.basis == "fallback"
+    assert alarm.at == T0 + 6 * H + 10 * M
+    assert alarm.gap_s == pytest.approx(6 * 3600 + 600)
+    assert alarm.last_activity == T0 and alarm.last_source == "pir" and alarm.check_at == check.at
+    assert det.tick(T0 + 48 * H) == []  # one alarm per gap, never a storm
+
+
+def test_activity_during_the_wait_answers_the_check() -> None:
+    det = InactivityDetector(Params(), tz=UTC)
+    det.note(T0, "pir")
+    assert kinds(det.tick(T0 + 6 * H + M)) == ["check"]
+    assert det.asking
+    assert kinds(det.note(T0 + 6 * H + 5 * M, "button:17")) == ["answered"]
+    assert not det.asking
+    assert det.tick(T0 + 7 * H) == []
+
+
+def test_fallback_gap_reaching_into_the_night_gets_the_night_limit() -> None:
+    det = InactivityDetector(Params(), tz=UTC)
+    det.note(T0.replace(hour=19), "pir")  # 19:00 + 6 h would be 01:00: the resident may be asleep
+    assert det.next_alarm_at() == T0.replace(hour=19) + timedelta(hours=11.5, minutes=10)
+
+
+def test_away_mode_suppresses_and_home_restarts_the_timer() -> None:
+    det = InactivityDetector(Params(), tz=UTC)
+    det.note(T0, "pir")
+    det.set_away(True, T0 + M)
+    assert det.tick(T0 + 72 * H) == [] and det.next_alarm_at() is None
+    det.set_away(False, T0 + 72 * H)
+    assert det.last_source == "away:cleared"
+    assert det.next_alarm_at() == T0 + 78 * H + 10 * M
+
+
+def test_away_mode_ends_on_activity_inside_after_the_grace() -> None:
+    det = InactivityDetector(Params(), tz=UTC)
+    det.set_away(True, T0)
+    assert det.note(T0 + 2 * M, "pir") == []  # walking out after holding the button
+    assert det.away
+    assert kinds(det.note(T0 + 5 * H, "pir")) == ["away_cleared"]
+    assert not det.away and det.next_alarm_at() is not None
+
+
+def test_away_mode_without_autoclear_stays_on() -> None:
+    det = InactivityDetector(Params(away_autoclear=False), tz=UTC)
+    det.set_away(True, T0)
+    det.note(T0 + 5 * H, "pir")
+    assert det.away and det.tick(T0 + 30 * H) == []
+
+
+def test_exit_door_then_nothing_is_presumed_out_without_alarm() -> None:
+    det = InactivityDetector(Params(), tz=UTC)
+    det.note(T0, "pir")
+    det.note(T0 + M, "door:exit", exit_door=True)
+    det.note(T0 + M + timedelta(seconds=4), "door:exit", exit_door=True)  # same pattern: close
+    det.note(T0 + M + timedelta(seconds=6), "pir")  # hall PIR as the door shuts: within settle
+    assert det.out
+    assert det.tick(T0 + 40 * H) == []
+    # Coming home: the door, then activity inside; the timer runs again.
+    det.note(T0 + 41 * H, "door:exit", exit_door=True)
+    assert not det.out and det.next_alarm_at() is not None
+    det.note(T0 + 41 * H + 2 * M, "pir")
+    assert not det.out
+
+
+def test_visitor_leaving_while_resident_stays_in() -> None:
+    det = InactivityDetector(Params(), tz=UTC)
+    det.note(T0, "pir")
+    det.note(T0 + M, "door:exit", exit_door=True)
+    assert det.out
+    det.note(T0 + 3 * M, "pir")  # the resident walks back in: at home
+    assert not det.out and det.next_alarm_at() is not None
+
+
+def test_out_limit_alarms_once_when_configured() -> None:
+    det = InactivityDetector(Params(out_limit_h=24), tz=UTC)
+    det.note(T0, "door:exit", exit_door=True)
+    out = det.tick(T0 + 30 * H)
+    assert kinds(out) == ["check", "alarm"] and out[0].reason == "out"
+    assert det.tick(T0 + 60 * H) == []
+
+
+def routine(det: InactivityDetector, days: int, start: datetime = T0) -> datetime:
+    """A regular day: up at 07:00, kitchen every 10 min in the morning, an afternoon nap, bed at 22:00."""
+    day0 = start.replace(hour=0, minute=0)
+    for d in range(days):
+        base = day0 + timedelta(days=d)
+        for minute in range(7 * 60, 12 * 60, 10):
+            det.note(base + timedelta(minutes=minute), "pir:kitchen")
+        det.note(base + timedelta(hours=13), "mat:sofa")  # sits down for two hours
+        for minute in range(15 * 60, 22 * 60, 15):
+            det.note(base + timedelta(minutes=minute), "pir:kitchen")
+        det.note(base + timedelta(hours=22, minutes=5), "mat:bed")
+    return day0 + timedelta(days=days)
+
+
+def test_learned_limits_follow_the_source_and_time_of_day() -> None:
+    det = InactivityDetector(Params(), tz=UTC)
+    next_day = routine(det, 10)
+    limit, normal, basis = det.expectation("pir:kitchen", next_day + timedelta(hours=9))
+    assert basis == "learned" and normal == pytest.approx(600)
+    assert limit == pytest.approx(60 * 60)  # bounded below by day_min_min
+    sofa, sofa_normal, _ = det.expectation("mat:sofa", next_day + timedelta(hours=13))
+    assert sofa_normal == pytest.approx(2 * 3600)
+    assert sofa == pytest.approx(2 * 3600 * 1.5 + 30 * 60)
+    night, _, _ = det.expectation("mat:bed", next_day + timedelta(hours=22, minutes=5))
+    assert night == pytest.approx(11.5 * 3600)  # 9 h of sleep x 1.5: capped by night_max_h
+
+
+def test_morning_check_when_not_up_by_the_usual_time() -> None:
+    det = InactivityDetector(Params(), tz=UTC)
+    next_day = routine(det, 8)
+    bed = next_day - timedelta(hours=1, minutes=55)  # last night's 22:05
+    assert det.last_ts == bed
+    assert det.usual_up(next_day) == pytest.approx(3 * 60)  # 07:00 is three hours after 04:00
+    check = det.tick(next_day + timedelta(hours=12))[0]
+    assert check.reason == "morning" and check.at == next_day + timedelta(hours=7, minutes=30)
+
+
+def test_history_round_trip_keeps_the_routine(tmp_path: object) -> None:
+    det = InactivityDetector(Params(), tz=UTC)
+    next_day = routine(det, 6)
+    data = det.to_dict()
+    data["samples"].append(["bad", 1, "x", 2])  # skipped, not fatal
+    again = InactivityDetector(Params(), tz=UTC)
+    assert again.load(data) == det.sample_count()
+    at = next_day + timedelta(hours=9)
+    assert again.expectation("pir:kitchen", at) == det.expectation("pir:kitchen", at)
+    assert again.usual_up(at) == det.usual_up(at)
+    with pytest.raises(ValueError, match="version"):
+        InactivityDetector().load({"version": 99})
+
+
+def test_restart_counts_from_start_and_shift_follows_a_clock_step() -> None:
+    det = InactivityDetector(Params(), tz=UTC)
+    det.note(T0, "pir")
+    det.restart(T0 + 5 * H)
+    assert det.last_source == "hub:start" and det.next_alarm_at() == T0 + 11 * H + 10 * M
+    det.shift(timedelta(days=3))
+    assert det.next_alarm_at() == T0 + 11 * H + 10 * M + timedelta(days=3)
+
+
+@pytest.mark.parametrize(("own", "pool", "expected"), [
+    ([], [1.0, 2.0, 50.0], 50.0),  # nothing known of this source: the pool's tail
+    ([1.0] * 200, [1.0] * 95 + [100.0] * 5, 1.0),  # many short gaps earn a short limit
+    ([1.0] * 3, [1.0] * 95 + [100.0] * 5, 100.0),  # three are not enough
+    ([1.0] * 50 + [30.0], [1.0] * 99 + [100.0], 30.0),  # own longest always covered
+])
+def test_shrunk_quantile(own: list[float], pool: list[float], expected: float) -> None:
+    assert shrunk_quantile(sorted(own), sorted(pool), risk=0.01, weight=1.0) == expected
+
+
+@pytest.mark.parametrize(("text", "minutes"), [("00:00", 0), ("07:30", 450), ("23:59", 1439)])
+def test_hhmm(text: str, minutes: int) -> None:
+    assert hhmm_to_min(text) == minutes
+
+
+@pytest.mark.parametrize("text", ["24:00", "7h30", "12:60", ""])
+def test_hhmm_rejects(text: str) -> None:
+    with pytest.raises(ValueError, match="HH:MM"):
+        hhmm_to_min(text)
+
+
+def test_params_from_config_names_the_bad_key() -> None:
+    with pytest.raises(ValueError, match="night_start"):
+        Params.from_config({"night_start": "25:00"})
+    assert Params.from_config({"night_start": "21:30"}).night_start_min == 21 * 60 + 30

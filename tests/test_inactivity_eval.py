@@ -1,0 +1,85 @@
+"""`hub eval inactivity`: log parsing, the replay on a tiny made-up log, and the shared development data."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from hub.cli import main
+from hub.eval_inactivity import LogError, evaluate, parse_log
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "activity"
+HOMES = ["ordonez_a", "kasteren_a"]
+KEYS = {"days", "false_alarms", "false_alarms_per_30d", "injections", "detected", "median_delay_min_day",
+        "p90_delay_min_day", "median_delay_min_night"}
+
+
+@pytest.mark.parametrize(("line", "problem"), [
+    ("2024-01-01 10:00:00 M-Kitchen ON", "expected"),  # spaces, not tabs
+    ("2024-01-01 10:00:00\tM-Kitchen\tMAYBE", "expected"),
+    ("2024-13-01 10:00:00\tM-Kitchen\tON", "bad time"),
+    ("2023-12-31 10:00:00\tM-Kitchen\tON", "backwards"),
+])
+def test_bad_lines_are_named(line: str, problem: str) -> None:
+    lines = ["2024-01-01 09:00:00\tM-Kitchen\tON", line]
+    with pytest.raises(LogError, match=rf"home\.events:2: .*{problem}"):
+        parse_log(lines, "home.events")
+
+
+def test_parse_skips_blanks_and_marks_the_exit_door() -> None:
+    events = parse_log(["", "2024-01-01 09:00:00\tX-Entrance-Door\tON\n", "# note",
+                        "2024-01-01 09:00:04\tM-Hall-Pir\tOFF\r\n"])
+    assert [(e.source, e.exit_door) for e in events] == [("X-Entrance-Door:ON", True),
+                                                          ("M-Hall-Pir:OFF", False)]
+
+
+def made_up_log(days: int) -> list[str]:
+    """A steady resident: kitchen motion every 20 minutes from 07:00 to 22:00, asleep in between."""
+    lines = []
+    start = datetime(2024, 1, 1)
+    for d in range(days):
+        for minute in range(7 * 60, 22 * 60, 20):
+            t = start + timedelta(days=d, minutes=minute)
+            lines += [f"{t:%Y-%m-%d %H:%M:%S}\tM-Kitchen-Pir\tON",
+                      f"{t + timedelta(seconds=30):%Y-%m-%d %H:%M:%S}\tM-Kitchen-Pir\tOFF"]
+    return lines
+
+
+def test_replay_of_a_steady_home() -> None:
+    result = evaluate(parse_log(made_up_log(10)), seed=3, injections=200)
+    assert set(result) >= KEYS
+    assert result["false_alarms"] == 0 and result["injections"] == 200
+    assert result["detected"] == 200 and result["detected_within_12h"] == 200
+    assert result["median_delay_min_day"] <= 90  # once learned, 20-minute gaps give the floor limit
+    assert result["max_delay_min"] <= 12 * 60
+
+
+def test_same_seed_same_figures_and_the_cli_prints_json(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "home.events"
+    log.write_text("\n".join(made_up_log(4)) + "\n", encoding="utf-8")
+    assert main(["eval", "inactivity", str(log), "--json", "--seed", "7", "--injections", "50"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(["eval", "inactivity", str(log), "--json", "--seed", "7", "--injections", "50"]) == 0
+    assert json.loads(capsys.readouterr().out) == first
+    assert main(["eval", "inactivity", str(tmp_path / "missing.events")]) == 2
+    assert "missing.events" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("home", HOMES)
+def test_shared_development_data(home: str, capsys: pytest.CaptureFixture[str]) -> None:
+    path = DATA / f"{home}.events"
+    if not path.exists():
+        pytest.skip(f"development data not present at {path}")
+    assert main(["eval", "inactivity", str(path), "--seed", "1", "--injections", "150"]) == 0
+    report = capsys.readouterr().out
+    assert "false alarms" in report and "median" in report
+    with capsys.disabled():
+        print(f"\n{report}")
+    assert main(["eval", "inactivity", str(path), "--json", "--seed", "1", "--injections", "150"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) >= KEYS
+    assert result["injections"] == 150 and result["detected_within_12h"] == 150

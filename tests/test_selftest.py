@@ -1,0 +1,162 @@
+"""`hub selftest` against a running simulated hub: healthy passes, each simulated fault fails naming
+the part, the remote command publishes a schema-valid system.selftest, and the table/JSON contract."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hub.cli.selftest import _width, print_table
+from tests.hubproc import broker, hub_cli, running_hub, write_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def selftest_json(cfg: Path, *extra: str) -> tuple[int, dict[str, Any]]:
+    r = hub_cli("selftest", "--simulate", "--non-interactive", "--json", "--config", str(cfg), *extra)
+    return r.returncode, json.loads(r.stdout)
+
+
+@pytest.fixture(scope="module")
+def sim_hub(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    tmp = tmp_path_factory.mktemp("selftest")
+    with broker(tmp) as port:
+        cfg = write_config(tmp, port, "t-selftest")
+        with running_hub(cfg):
+            yield cfg, port
+
+
+def test_healthy_simulation_passes(sim_hub: Any) -> None:
+    cfg, _ = sim_hub
+    code, report = selftest_json(cfg)
+    assert code == 0, report
+    assert report["ok"] and not report["failed_components"]
+    by = {(r["component"], r["check"]): r for r in report["results"]}
+    assert by[("temperature", "answers, plausible")]["result"] == "pass"
+    assert "°C" in by[("temperature", "answers, plausible")]["value"]
+    assert by[("broker", "round trip")]["result"] == "pass"
+    guided = [r for r in report["results"] if r["value"].startswith("non-interactive")]
+    assert guided and all(r["result"] == "skip" for r in guided)  # says it skipped them
+
+
+@pytest.mark.parametrize(
+    ("part", "kind"),
+    [
+        ("temperature", "nack"),
+        ("temperature", "bad_crc"),
+        ("temperature", "short"),
+        ("temperature", "stuck"),
+        ("temperature", "impossible"),
+        ("smoke", "nack"),
+        ("pir", None),
+    ],
+)
+def test_each_fault_fails_naming_the_part(sim_hub: Any, part: str, kind: str | None) -> None:
+    cfg, _ = sim_hub
+    r = hub_cli("sim", "fault", part, *([kind] if kind else []), "--config", str(cfg))
+    assert r.returncode == 0, r.stderr
+    try:
+        code, report = selftest_json(cfg, "--only", part)
+        assert code == 1
+        assert report["failed_components"] == [part]
+        failed = [x for x in report["results"] if x["result"] == "fail"]
+        assert failed and all(x["remedy"] for x in failed)
+    finally:
+        assert hub_cli("sim", "fault", "clear", "--config", str(cfg)).returncode == 0
+    assert selftest_json(cfg, "--only", part)[0] == 0
+
+
+def test_platform_command_publishes_system_selftest(sim_hub: Any) -> None:
+    import paho.mqtt.client as mqtt
+
+    _, port = sim_hub
+    got: list[dict[str, Any]] = []
+    done = threading.Event()
+
+    def on_message(c: Any, u: Any, m: Any) -> None:
+        body = json.loads(m.payload)
+        if body.get("type") == "system.selftest" and body["data"]["trigger"] == "platform":
+            got.append(body)
+            done.set()
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="t-platform")
+    client.on_message = on_message
+    client.connect("127.0.0.1", port)
+    client.subscribe("eldercare/v1/t-selftest/event/system", qos=1)
+    client.loop_start()
+    try:
+        client.publish("eldercare/v1/t-selftest/cmd/selftest", json.dumps({"only": "temperature"}), qos=1)
+        assert done.wait(30), "no system.selftest after cmd/selftest"
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    message = got[0]
+    assert message["data"]["ok"] is True and message["data"]["only"] == "temperature"
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((ROOT / "docs/schemas/system.selftest.json").read_text())
+    jsonschema.validate(message, schema)
+
+
+def test_simulate_without_a_running_hub_says_so(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, 1)
+    r = hub_cli("selftest", "--simulate", "--non-interactive", "--config", str(cfg))
+    assert r.returncode == 2 and "hub run --simulate" in r.stderr
+
+
+def test_table_aligns_chinese_columns(capsys: pytest.CaptureFixture[str]) -> None:
+    rows = [
+        {
+            "component": "temperature",
+            "check": "answers",
+            "result": "fail",
+            "value": "无响应",
+            "remedy": "检查接线",
+        },
+        {"component": "pir", "check": "input", "result": "pass", "value": "idle", "remedy": ""},
+    ]
+    import sys
+
+    print_table(rows, sys.stdout)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    # the remedy column starts at the same display column on every line
+    starts = {_width(line[: line.index("检查接线")]) for line in lines[1:2]} | {
+        _width(lines[0][: lines[0].index("处理办法")])
+    }
+    assert len(starts) == 1
+
+
+def test_hw_tests_suite_against_the_simulation(sim_hub: Any, tmp_path: Path) -> None:
+    """hw-tests/ passes on the healthy simulation, fails on a fault naming the part, and skips (never
+    fails) where there is no hub and no hardware."""
+    import subprocess
+    import sys
+
+    from tests.hubproc import env
+
+    cfg, _ = sim_hub
+
+    def suite(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(ROOT / "hw-tests"), *args],
+            capture_output=True,
+            text=True,
+            timeout=240,
+            env=env(),
+            cwd=ROOT,
+        )
+
+    healthy = suite("--simulate", "--hub-config", str(cfg))
+    assert healthy.returncode == 0, healthy.stdout[-1500:]
+    assert hub_cli("sim", "fault", "temperature", "--config", str(cfg)).returncode == 0
+    try:
+        faulty = suite("--simulate", "--hub-config", str(cfg), "-k", "temperature")
+    finally:
+        hub_cli("sim", "fault", "clear", "--config", str(cfg))
+    assert faulty.returncode == 1 and "temperature" in faulty.stdout
+    nothing = suite("--hub-config", str(tmp_path / "absent.toml"))
+    assert nothing.returncode == 0 and "skipped" in nothing.stdout and "failed" not in nothing.stdout
