@@ -120,10 +120,10 @@ def _value(spec: Key, given: dict[str, Any], key: str, where: str, path: Path | 
     if spec.choices is not None and value not in spec.choices:
         raise ConfigError(path, where, f"bad value {_show(spec, value)}; allowed: {spec.allowed()}")
     size = len(value) if isinstance(value, str) and spec.min is not None else value
-    if isinstance(size, int | float) and not isinstance(size, bool):
-        if (spec.min is not None and size < spec.min) or (spec.max is not None and size > spec.max):
-            what = "length" if isinstance(value, str) else "value"
-            raise ConfigError(path, where, f"{what} out of range {_show(spec, value)}; allowed: {spec.allowed()}")
+    numeric = isinstance(size, int | float) and not isinstance(size, bool)
+    if numeric and ((spec.min is not None and size < spec.min) or (spec.max is not None and size > spec.max)):
+        what = "length" if isinstance(value, str) else "value"
+        raise ConfigError(path, where, f"{what} out of range {_show(spec, value)}; allowed: {spec.allowed()}")
     return value
 
 

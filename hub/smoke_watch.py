@@ -73,12 +73,13 @@ class SmokeWatch:
         return self.relay
 
     async def _changed(self, present: bool, data: dict[str, Any]) -> None:
-        self.smoke = present
-        self._on_change()
+        # state changes only once the alarm (or its clear) is committed: a failed commit is retried
         if present:
             await self.fires.raise_("smoke", data)
         else:
             await self.fires.clear("smoke", data)
+        self.smoke = present
+        self._on_change()
 
     async def run_relay(self) -> None:
         relay = self.relay

@@ -231,16 +231,14 @@ class Uplink:
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         prefix = f"{self.base}/cmd/"
         if message.topic.startswith(prefix):
-            self.on_command(message.topic[len(prefix):], message.payload)
+            self.on_command(message.topic[len(prefix):], bytes(message.payload))
 
     def _drop_socket(self) -> None:
         sock = self._client.socket()
         if isinstance(sock, socket.socket | ssl.SSLSocket):
             for remove in (self._loop.remove_reader, self._loop.remove_writer):
-                try:
+                with contextlib.suppress(ValueError, OSError):
                     remove(sock)
-                except (ValueError, OSError):
-                    pass
 
     @property
     def in_flight(self) -> int:

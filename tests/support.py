@@ -62,7 +62,7 @@ class Broker:
                 return self
             except OSError:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"mosquitto exited: {(self.root / 'broker.log').read_text()[-500:]}")
+                    raise RuntimeError(f"mosquitto exited: {(self.root / 'broker.log').read_text()[-500:]}") from None
                 time.sleep(0.03)
         raise RuntimeError("mosquitto did not start")
 

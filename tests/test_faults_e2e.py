@@ -88,9 +88,11 @@ def _make_certs(d: Path) -> None:
     run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
         "-subj", "/CN=test-ca")
     for name, cn in (("server", "127.0.0.1"), ("client", "test-0001")):
-        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={cn}")
+        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
+            "-subj", f"/CN={cn}")
         ext = d / f"{name}.ext"
-        ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n" if name == "server" else "extendedKeyUsage=clientAuth\n")
+        ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n" if name == "server"
+                       else "extendedKeyUsage=clientAuth\n")
         run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
             "-out", f"{name}.pem", "-days", "2", "-extfile", str(ext))
 

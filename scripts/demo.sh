@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# One command from a fresh Debian machine to a running simulated hub:
+#   installs mosquitto/espeak-ng, makes a venv, starts a local broker, the hub in simulation and the
+#   platform console. Press buttons from a second terminal:
+#     .venv/bin/hub sim press --config sim/hub.toml            (then 'a' + Enter in the console acks)
+source "$(dirname "$0")/_setup.sh"
+ensure_system_packages
+ensure_venv ""
+cd "$ROOT"
+SIM=${HUB_SIM_DIR:-$ROOT/sim}
+PORT=${HUB_DEMO_PORT:-1883}
+mkdir -p "$SIM/state"
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+  echo "a broker already listens on 127.0.0.1:$PORT; using it"
+  BROKER_PID=""
+else
+  printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$PORT" >"$SIM/mosquitto.conf"
+  mosquitto -c "$SIM/mosquitto.conf" >"$SIM/mosquitto.log" 2>&1 &
+  BROKER_PID=$!
+  sleep 0.5
+fi
+if [ ! -f "$SIM/hub.toml" ]; then
+  cat >"$SIM/hub.toml" <<TOML
+# Demo hub in simulation. Every other key keeps its default (config/hub.example.toml lists them all).
+[hub]
+id = "demo-0001"
+state_dir = "$SIM/state"
+
+[mqtt]
+host = "127.0.0.1"
+port = $PORT
+
+[[buttons]]
+pin = 17
+kind = "emergency"
+
+[[buttons]]
+pin = 27
+kind = "health"
+
+[[buttons]]
+pin = 22
+kind = "service"
+
+[[buttons]]
+pin = 23
+kind = "family"
+TOML
+fi
+"$VENV/bin/hub" run --simulate --config "$SIM/hub.toml" >"$SIM/hub.log" 2>&1 &
+HUB_PID=$!
+cleanup() { kill "$HUB_PID" 2>/dev/null || true; [ -n "$BROKER_PID" ] && kill "$BROKER_PID" 2>/dev/null; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+cat <<MSG
+Simulated hub demo-0001 is running (log: $SIM/hub.log). In another terminal try:
+  $VENV/bin/hub sim press --config $SIM/hub.toml              # emergency call
+  $VENV/bin/hub sim press --button 27 --hold 4 --config $SIM/hub.toml
+  $VENV/bin/hub sim smoke on --config $SIM/hub.toml
+  $VENV/bin/hub sim bp 185 112 --config $SIM/hub.toml
+  $VENV/bin/hub status --config $SIM/hub.toml
+Console below: 'a' + Enter acknowledges the newest open call, 'q' quits.
+MSG
+"$VENV/bin/hub" console --config "$SIM/hub.toml" ${HUB_DEMO_EXIT_AFTER:+--exit-after "$HUB_DEMO_EXIT_AFTER"}

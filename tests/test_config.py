@@ -1,0 +1,99 @@
+"""Config is validated at the edge: a bad file stops the hub with exit code 2 naming file, key and value."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from hub.config import ConfigError, load, resolve_path, validate
+from hub.config_render import render
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_checked_in_defaults_and_example_match_the_schema():
+    assert (ROOT / "config" / "default.toml").read_text() == render(documented=False), \
+        "regenerate: hub config defaults > config/default.toml"
+    assert (ROOT / "config" / "hub.example.toml").read_text() == render(documented=True), \
+        "regenerate: hub config example > config/hub.example.toml"
+
+
+def test_defaults_and_example_are_valid_configs():
+    for name in ("default.toml", "hub.example.toml"):
+        validate(tomllib.loads((ROOT / "config" / name).read_text()), name)
+
+
+def test_minimal_config_gets_every_default():
+    cfg = validate({"hub": {"id": "x-1"}})
+    assert cfg["mqtt"]["topic_prefix"] == "eldercare/v1"
+    assert cfg["mqtt"]["port"] == 1883
+    assert cfg["buttons"] == [{"pin": 17, "kind": "emergency", "led_pin": None, "bounce_ms": 30}]
+    assert cfg["calls"]["guard_s"] == 10.0 and cfg["calls"]["ack_timeout_s"] == 60.0
+
+
+@pytest.mark.parametrize("raw,key,words", [
+    ({"hub": {"idd": "x"}}, "hub.idd", "unknown key"),
+    ({"hubb": {}}, "hubb", "unknown section"),
+    ({"mqtt": {"port": "1883"}}, "mqtt.port", "'1883'"),
+    ({"mqtt": {"port": 70000}}, "mqtt.port", "out of range"),
+    ({"mqtt": {"port": True}}, "mqtt.port", "True"),
+    ({"mqtt": {"keepalive_s": 1.5}}, "mqtt.keepalive_s", "an integer"),
+    ({"buttons": [{"pin": 17, "kind": "fire"}]}, "buttons[0].kind", "'emergency'"),
+    ({"buttons": [{"pin": 17}, {"pin": 17, "kind": "health"}]}, "buttons[1].pin", "already used"),
+    ({"buttons": {"pin": 17}}, "buttons", "[[buttons]]"),
+    ({"mqtt": {"username": "u"}}, "mqtt.password", "together"),
+    ({"mqtt": {"tls": {"cert": "/c.pem"}}}, "mqtt.tls.key", "key"),
+    ({"mqtt": {"tls": {"capath": "/x"}}}, "mqtt.tls.capath", "unknown key"),
+    ({"hub": {"id": ""}}, "hub.id", "length"),
+    ({"calls": {"guard_s": -1}}, "calls.guard_s", "out of range"),
+])
+def test_bad_values_name_the_key_the_value_and_what_is_allowed(raw, key, words):
+    with pytest.raises(ConfigError) as err:
+        validate(raw, "/etc/eldercare-hub/hub.toml")
+    assert err.value.key == key
+    assert words in str(err.value)
+    assert "/etc/eldercare-hub/hub.toml" in str(err.value)
+
+
+def test_secret_values_are_not_echoed():
+    with pytest.raises(ConfigError) as err:
+        validate({"mqtt": {"username": "u", "password": 12345}})
+    assert "12345" not in str(err.value) and "hidden" in str(err.value)
+
+
+def test_hub_run_exits_2_on_a_bad_config(tmp_path):
+    cfg = tmp_path / "hub.toml"
+    cfg.write_text('[hub]\nid = "x"\n[mqtt]\nport = "eighteen"\n')
+    out = subprocess.run([sys.executable, "-m", "hub", "run", "--simulate", "--config", str(cfg)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert "mqtt.port" in out.stderr and "'eighteen'" in out.stderr and str(cfg) in out.stderr
+
+
+def test_syntax_errors_and_missing_files_exit_2(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[hub\nid=")
+    for path in (bad, tmp_path / "missing.toml"):
+        out = subprocess.run([sys.executable, "-m", "hub", "config", "check", "--config", str(path)],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 2, out.stderr
+        assert str(path) in out.stderr
+
+
+def test_config_path_precedence(tmp_path, monkeypatch):
+    monkeypatch.delenv("HUB_CONFIG", raising=False)
+    assert resolve_path(None) == Path("/etc/eldercare-hub/hub.toml")
+    monkeypatch.setenv("HUB_CONFIG", str(tmp_path / "env.toml"))
+    assert resolve_path(None) == tmp_path / "env.toml"
+    assert resolve_path("/x.toml") == Path("/x.toml")
+
+
+def test_load_reads_a_file(tmp_path):
+    p = tmp_path / "hub.toml"
+    p.write_text('[hub]\nid = "unit-7"\nstate_dir = "/tmp/x"\n[mqtt]\ntopic_prefix = "a/b/"\n')
+    cfg = load(p)
+    assert cfg.hub_id == "unit-7" and cfg.topic_base == "a/b/unit-7"
