@@ -48,7 +48,7 @@ def load_line() -> str:
 def percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..1); with 200 samples p99 is the 3rd largest."""
     xs = sorted(values)
-    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+    return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))]
 
 
 @contextmanager
@@ -91,12 +91,13 @@ def hub_env(root: Path, broker: Broker, hub_id: str, extra: str = "",
 class Recorder:
     """QoS 1 subscriber that stamps each message's arrival (time.time()) first thing in the callback.
 
-    `keep(topic)` decides which messages are stored; every message is counted per topic. `on_message`
-    hooks run on paho's thread after the stamp.
+    `keep(topic)` decides which messages are stored; every message is counted (with first and last
+    arrival) under `classify(topic, payload)`, by default its topic.
     """
 
     def __init__(self, port: int, topics: list[str], keep: Callable[[str], bool] = lambda t: True,
-                 client_id: str | None = None) -> None:
+                 client_id: str | None = None,
+                 classify: Callable[[str, bytes], str] = lambda topic, payload: topic) -> None:
         self.lock = threading.Lock()
         self.messages: list[tuple[float, str, bytes]] = []
         self.counts: dict[str, int] = {}
@@ -104,6 +105,7 @@ class Recorder:
         self.first_arrival: dict[str, float] = {}
         self.changed = threading.Condition(self.lock)
         self._keep = keep
+        self._classify = classify
         self._subscribed = threading.Event()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
                                   client_id=client_id or f"bench-rec-{time.monotonic_ns()}",
@@ -120,17 +122,18 @@ class Recorder:
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
         now = time.time()
         topic = message.topic
+        key = self._classify(topic, message.payload)
         with self.lock:
-            self.counts[topic] = self.counts.get(topic, 0) + 1
-            self.first_arrival.setdefault(topic, now)
-            self.last_arrival[topic] = now
+            self.counts[key] = self.counts.get(key, 0) + 1
+            self.first_arrival.setdefault(key, now)
+            self.last_arrival[key] = now
             if self._keep(topic):
                 self.messages.append((now, topic, message.payload))
             self.changed.notify_all()
 
-    def count(self, topic: str) -> int:
+    def count(self, key: str) -> int:
         with self.lock:
-            return self.counts.get(topic, 0)
+            return self.counts.get(key, 0)
 
     def wait(self, predicate: Callable[[tuple[float, str, Any]], bool], timeout: float = 10,
              start: int = 0) -> tuple[tuple[float, str, Any] | None, int]:

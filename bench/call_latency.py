@@ -32,8 +32,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (PREFIX, Recorder, bench_args, connect_publisher, hub_env, load_line, percentile,  # noqa: E402
-                     scratch, start_broker)
+from _common import (
+    PREFIX,
+    Recorder,
+    bench_args,
+    connect_publisher,
+    hub_env,
+    load_line,
+    percentile,
+    scratch,
+    start_broker,
+)
 
 HUB = "bench-call"
 BUTTON = "17"

@@ -19,7 +19,16 @@ from hub.activity import ActivityStream
 from hub.clock import Clock
 from hub.components import build_all
 from hub.config import Config
-from hub.context import AckListener, ButtonListener, CommandHandler, Component, EventListener, Hardware, SimHandler
+from hub.context import (
+    AckListener,
+    ButtonListener,
+    CommandHandler,
+    Component,
+    EventListener,
+    Hardware,
+    PressClaim,
+    SimHandler,
+)
 from hub.control import ControlError, ControlServer, socket_path
 from hub.events import Event, Priority
 from hub.feedback import Feedback
@@ -53,6 +62,7 @@ class Hub:
         self._commands: dict[str, CommandHandler] = {}
         self._ack_listeners: list[AckListener] = []
         self._button_listeners: list[ButtonListener] = []
+        self._press_claims: list[PressClaim] = []
         self._event_listeners: list[EventListener] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._components: list[Component] = []
@@ -123,6 +133,18 @@ class Hub:
                 listener(pin, action)
             except Exception:
                 log.exception("button listener failed")
+
+    def on_press_claim(self, claim: PressClaim) -> None:
+        self._press_claims.append(claim)
+
+    def claim_press(self, pin: int) -> bool:
+        for claim in list(self._press_claims):
+            try:
+                if claim(pin):
+                    return True
+            except Exception:
+                log.exception("press claim failed")  # a broken claimer must not swallow a call
+        return False
 
     def on_ack(self, listener: AckListener) -> None:
         self._ack_listeners.append(listener)

@@ -62,8 +62,14 @@ class CallManager:
     # --- button events (on the loop) -------------------------------------------------------------
     def _on_press(self, pin: int, ts: datetime) -> None:
         ctx = self._require_ctx()
+        # Asked before the activity is noted: noting it is what answers a pending inactivity check.
+        claimed = ctx.claim_press(pin)
         ctx.activity.note(f"button:{pin}", ts)
         ctx.notify_button(pin, "press")
+        if claimed:  # e.g. the answer to "您还好吗？请按按钮": not a call for help
+            log.info("press on button %s answered a question: no call", pin)
+            self._resolve(pin, {"outcome": "claimed"})
+            return
         call = self.open.get(pin)
         if call is not None:
             ctx.say("call_repeat")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hub.config_schema import all_sections
+from hub.config_schema import all_sections, feature_modules
 from hub.settings import Key, Section
 
 DEFAULT_PATH = Path("/etc/eldercare-hub/hub.toml")
@@ -143,6 +143,13 @@ def _cross_checks(cfg: dict[str, Any], path: Path | str) -> None:
         if pin in pins:
             raise ConfigError(path, f"outputs.{key}", f"GPIO{pin} is already used by {pins[pin]}")
         pins[pin] = f"outputs.{key}"
+    for module in feature_modules():
+        for pin, key in getattr(module, "used_pins", lambda c: {})(cfg).items():
+            if pin in pins:
+                raise ConfigError(path, key, f"GPIO{pin} is already used by {pins[pin]}")
+            pins[pin] = key
+        for key, problem in getattr(module, "check", lambda c: [])(cfg):
+            raise ConfigError(path, key, problem)
     mqtt = cfg["mqtt"]
     if (mqtt["username"] is None) != (mqtt["password"] is None):
         raise ConfigError(path, "mqtt.password", "username and password go together; set both or neither")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+from types import ModuleType
+
 from hub.settings import Key, Section
 
 BUTTON_KINDS = ("emergency", "health", "service", "family")
@@ -84,11 +87,17 @@ VOICE = Section("voice", "Spoken prompts.", {
 CORE_SECTIONS = [HUB, MQTT, BUTTONS, CALLS, OUTBOX, OUTPUTS, VOICE]
 
 
+def feature_modules() -> list[ModuleType]:
+    """Feature schema modules: `SECTIONS`, and optionally `used_pins(cfg) -> {pin: key}` and
+    `check(cfg) -> [(key, problem)]` for checks that span keys."""
+    return [import_module(name) for name in _FEATURE_MODULES]
+
+
 def all_sections() -> list[Section]:
     """Core sections plus those the feature modules declare."""
     sections = list(CORE_SECTIONS)
-    for module in _FEATURE_MODULES:
-        sections.extend(__import__(module, fromlist=["SECTIONS"]).SECTIONS)
+    for module in feature_modules():
+        sections.extend(module.SECTIONS)
     return sections
 
 

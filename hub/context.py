@@ -22,6 +22,7 @@ from hub.events import Event
 SimHandler = Callable[[list[str]], Awaitable[dict[str, Any]]]
 CommandHandler = Callable[[dict[str, Any]], Awaitable[None]]
 ButtonListener = Callable[[int, str], None]  # (pin, "press" | "release" | "hold")
+PressClaim = Callable[[int], bool]  # (pin) -> True: this press answers me, it must not raise a call
 AckListener = Callable[[str, str, "str | None"], bool]  # (event_id, by, message) -> handled?
 EventListener = Callable[[Event], None]
 
@@ -75,6 +76,15 @@ class HubContext(Protocol):
 
     def on_button(self, listener: ButtonListener) -> None:
         """Hear every call-button press/hold (the fall countdown cancels on any press)."""
+        ...
+
+    def on_press_claim(self, claim: PressClaim) -> None:
+        """Be asked first about every call-button press; return True to consume it (no call is raised;
+        the press still counts as activity and still reaches `on_button` listeners)."""
+        ...
+
+    def claim_press(self, pin: int) -> bool:
+        """Called by the button owner before acting on a press: True if an `on_press_claim` took it."""
         ...
 
     def set_status(self, key: str, value: Any) -> None:

@@ -4,6 +4,11 @@ On a suspected fall the hub asks aloud "您摔倒了吗？如果没事，请按�
 `countdown_s`. Any button press cancels: `fall.cancelled` (information for the platform; if the press
 was on a call button the call manager raises that call on the same press). Silence: `alarm.fall`
 with the countdown's outcome. Radar presence and movement are noted as activity for inactivity.
+
+Which parts are fitted: the config's `radar_port` / `wearable_address`, else what the board declares
+in `Hardware.extras` (FITTED_RADAR / FITTED_WEARABLE). A real board declares nothing, so a hub without
+a radar never opens a UART that may be Bluetooth's; the simulated board declares its radar on the
+standard UART and its wearable (hub.sim_fall), so `hub run --simulate` needs no [fall] section.
 """
 
 from __future__ import annotations
@@ -26,13 +31,17 @@ AXIS_VECTORS = {"x": (1.0, 0.0, 0.0), "-x": (-1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.
                 "z": (0.0, 0.0, 1.0), "-z": (0.0, 0.0, -1.0)}
 STATUS_EVERY_S = 10.0
 RADAR_ACTIVITY_EVERY_S = 10.0  # radar reports movement every second; the activity stream needs less
+FITTED_RADAR = "fall.radar_port"  # Hardware.extras keys: parts the board has when the config names none
+FITTED_WEARABLE = "fall.wearable_address"
 
 
 class FallComponent:
     name = "fall"
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, radar_port: str | None = None, wearable_address: str | None = None) -> None:
         self.cfg = config["fall"]
+        self.radar_port: str = self.cfg["radar_port"] if radar_port is None else radar_port
+        self.wearable_address: str = self.cfg["wearable_address"] if wearable_address is None else wearable_address
         self.params = FallParams(trigger_g=self.cfg["trigger_g"], decide_after_s=self.cfg["decide_after_s"],
                                  threshold=self.cfg["threshold"], up_axis=AXIS_VECTORS[self.cfg["up_axis"]])
         self.detector = FallDetector(self.cfg["wearable_rate_hz"], self.params)
@@ -50,16 +59,16 @@ class FallComponent:
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
         ctx.on_button(self._on_button)
-        if self.cfg["radar_port"]:
+        if self.radar_port:
             from sensors.radar import RadarSensor
 
-            self.radar = RadarSensor(ctx.hardware.open_serial, self.cfg["radar_port"], self.cfg["radar_baud"],
+            self.radar = RadarSensor(ctx.hardware.open_serial, self.radar_port, self.cfg["radar_baud"],
                                      self._on_radar)
             ctx.spawn("fall.radar", self.radar.run())
-        if self.cfg["wearable_address"]:
+        if self.wearable_address:
             from sensors.wearable import WearableSensor
 
-            self.wearable = WearableSensor(self.cfg["wearable_address"], self.cfg["wearable_rate_hz"],
+            self.wearable = WearableSensor(self.wearable_address, self.cfg["wearable_rate_hz"],
                                            self.on_samples, ctx.hardware.ble_client_backend)
             ctx.spawn("fall.wearable", self.wearable.run())
         self._publish_status()
@@ -119,7 +128,11 @@ class FallComponent:
         every = min(float(self.cfg["prompt_every_s"]), total)
         steps = max(1, math.ceil(total / every - 1e-9))
         v0, v1 = self.cfg["volume_start"], self.cfg["volume_end"]
-        start = ctx.clock.monotonic()
+        # The resident's seconds are measured on the loop's clock, the one the waits below run on:
+        # ctx.clock can be moved (`hub sim inactivity` jumps it by hours) and must not cut the countdown
+        # short. Stamps (suspected_at, the events' ts) still come from ctx.clock.
+        loop = asyncio.get_running_loop()
+        start = loop.time()
         ctx.feedback("alarm")
         ctx.set_status("fall_countdown", {"source": source, "since": seen.isoformat(), "countdown_s": total})
         prompts = 0
@@ -128,13 +141,13 @@ class FallComponent:
                 volume = round(v0 + (v1 - v0) * (k / (steps - 1) if steps > 1 else 1.0))
                 ctx.say("fall_check", volume=volume)
                 prompts += 1
-                remaining = total - (ctx.clock.monotonic() - start)
+                remaining = total - (loop.time() - start)
                 try:
                     await asyncio.wait_for(pressed.wait(), max(0.0, min(every, remaining)))
                     break
                 except TimeoutError:
                     continue
-            waited = round(ctx.clock.monotonic() - start, 1)
+            waited = round(loop.time() - start, 1)
             base = {"source": source, "suspected_at": _iso(seen), "countdown_s": total, "prompts": prompts,
                     **info}
             if pressed.is_set():
@@ -208,8 +221,17 @@ def _resolve(waiters: list[asyncio.Future[dict[str, Any]]], value: dict[str, Any
             future.set_result(value)
 
 
+def fitted(config: Config, hardware: Hardware) -> tuple[str, str]:
+    """(radar port, wearable address): the config's, else the board's declaration; '' = not fitted."""
+    cfg = config["fall"]
+    return (cfg["radar_port"] or str(hardware.extras.get(FITTED_RADAR, "")),
+            cfg["wearable_address"] or str(hardware.extras.get(FITTED_WEARABLE, "")))
+
+
 def build(config: Config, hardware: Hardware) -> FallComponent | None:
-    cfg = config.get("fall")
-    if not cfg or not (cfg["radar_port"] or cfg["wearable_address"]):
+    if not config.get("fall"):
+        return None
+    radar_port, wearable_address = fitted(config, hardware)
+    if not (radar_port or wearable_address):
         return None  # neither part fitted
-    return FallComponent(config)
+    return FallComponent(config, radar_port, wearable_address)

@@ -59,6 +59,7 @@ class HealthMeters:
         self.store: MeterStore | None = None
         self.coordinator: MeterCoordinator | None = None
         self._ctx: HubContext | None = None
+        self._task: asyncio.Task[None] | None = None
         self._last_alert: dict[tuple[str, str], datetime] = {}
 
     async def start(self, ctx: HubContext) -> None:
@@ -77,7 +78,7 @@ class HealthMeters:
         )
         paired = await asyncio.to_thread(self.store.meters)
         ctx.set_status("ble_meters", [{"address": m.address, "kind": m.kind, "name": m.name} for m in paired])
-        ctx.spawn("ble.meters", self.coordinator.run())
+        self._task = ctx.spawn("ble.meters", self.coordinator.run())
 
     async def on_reading(self, reading: Reading) -> None:
         """Called by the coordinator for each new reading; returns once the events are committed."""
@@ -221,6 +222,11 @@ class HealthMeters:
         await asyncio.to_thread(store.set_value, FOLLOW_UP_KEY, now.isoformat())
 
     async def close(self) -> None:
+        # The coordinator first: it reads the store, which must not close under it.
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
         if self.store is not None:
             with contextlib.suppress(Exception):
                 self.store.close()

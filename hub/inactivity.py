@@ -4,6 +4,7 @@ Every activity (PIR, presses, BLE readings, radar presence, doors) goes to the p
 (hub.detect.inactivity); a named task ticks it with ctx.clock. A "check" is spoken
 ("您还好吗？请按按钮"); any press or movement within `check_wait_s` answers it; otherwise
 `alarm.inactivity` goes out with the gap, the learned expectation and the time of last activity.
+A call-button press that answers the check is claimed (ctx.on_press_claim): it raises no call.
 Away mode: `cmd/away` / `cmd/home`, or a long press of the configured away button -> away.set /
 away.cleared. The learned history is saved in state_dir so a restart keeps the routine.
 """
@@ -66,6 +67,7 @@ class InactivityMonitor:
         self.detector.restart(now)
         ctx.activity.subscribe(self._on_activity)
         ctx.on_button(self._on_button)
+        ctx.on_press_claim(self._claim_press)
         ctx.add_platform_command("away", self._cmd_away)
         ctx.add_platform_command("home", self._cmd_home)
         if self.away_pin is not None and self.away_pin not in self.call_pins:
@@ -97,6 +99,14 @@ class InactivityMonitor:
         # Presses already reach the activity stream (hub.calls); a hold of the away button toggles.
         if action == "hold" and pin == self.away_pin:
             self._toggle_away("button")
+
+    def _claim_press(self, pin: int) -> bool:
+        # A press while "您还好吗？请按按钮" waits is the resident answering, not calling for help: the
+        # call manager raises no call (the press still reaches the activity stream, which answers).
+        # Once the wait is over the alarm is due, and a press is a call again.
+        det = self._det()
+        alarm_at = det.next_alarm_at()
+        return det.asking and alarm_at is not None and self._require_ctx().clock.now() < alarm_at
 
     def _away_press(self, pin: int, ts: datetime) -> None:
         self._require_ctx().activity.note(f"button:{pin}", ts)

@@ -431,10 +431,19 @@ class SimBle:
         self.radio.close()
 
 
-def build(config: Config, hardware: Hardware) -> SimBle | None:
-    if not hardware.simulated:
-        return None
+def shared_radio(hardware: Hardware) -> VirtualRadio:
+    """The one virtual radio behind the hub's bleak backends: joined if a simulation component already
+    put it there (the fall sim's wearable), else created and installed. One air for every peripheral."""
+    radio = getattr(hardware.ble_client_backend, "radio", None)
+    if isinstance(radio, VirtualRadio):
+        return radio
     radio = VirtualRadio()
     hardware.ble_client_backend = radio.client_backend
     hardware.ble_scanner_backend = radio.scanner_backend
-    return SimBle(config, radio)
+    return radio
+
+
+def build(config: Config, hardware: Hardware) -> SimBle | None:
+    if not hardware.simulated:
+        return None
+    return SimBle(config, shared_radio(hardware))

@@ -5,6 +5,10 @@ WitMotion packets from a virtual BLE peripheral, so it reaches the detector thro
 parser and the sensor exactly like a worn one. `hub sim radar ...` writes MR60FDA1 frames (plus noise)
 into a pyserial loop:// port that the radar sensor reads as its UART. The trace is synthesised here; no
 recorded dataset is shipped.
+
+The simulated board has both parts fitted without any [fall] config: it declares a radar on the
+standard UART (SIM_RADAR_PORT) and a wearable (SIM_WEARABLE_ADDRESS) in Hardware.extras, which the fall
+component uses when the config names none; a configured port or address is simulated under that name.
 """
 
 from __future__ import annotations
@@ -17,11 +21,15 @@ from typing import Any
 import numpy as np
 
 from drivers import radar as radar_proto
-from drivers.ble.virtual import GattChar, GattService, Link, VirtualPeripheral, VirtualRadio
+from drivers.ble.virtual import GattChar, GattService, Link, VirtualPeripheral
 from drivers.wearable import NOTIFY_UUID, SERVICE_UUID, WRITE_UUID, encode_sample
 from hub.config import Config
 from hub.context import Hardware, HubContext
-from hub.fall import AXIS_VECTORS
+from hub.fall import AXIS_VECTORS, FITTED_RADAR, FITTED_WEARABLE, fitted
+from hub.sim_ble import shared_radio
+
+SIM_RADAR_PORT = "/dev/ttyAMA0"  # the Pi's PL011 UART on GPIO14/15, where docs/hardware_fall.md wires it
+SIM_WEARABLE_ADDRESS = "C8:17:5F:00:00:01"
 
 
 class SimArgumentError(ValueError):
@@ -90,11 +98,14 @@ class SimFall:
 
     def __init__(self, config: Config, hardware: Hardware) -> None:
         self.cfg = config["fall"]
-        self.world = hardware.world
-        self.wearable: SimWitMotion | None = None
         self.radar_ports: list[Any] = []
-        if self.cfg["radar_port"]:
-            self.world.serial_ports[self.cfg["radar_port"]] = self._open_radar
+        # Built before the fall component (hub.components): the parts must be on the board first.
+        hardware.extras.setdefault(FITTED_RADAR, SIM_RADAR_PORT)
+        hardware.extras.setdefault(FITTED_WEARABLE, SIM_WEARABLE_ADDRESS)
+        radar_port, wearable_address = fitted(config, hardware)
+        hardware.world.serial_ports[radar_port] = self._open_radar
+        self.wearable = SimWitMotion(wearable_address)
+        shared_radio(hardware).add(self.wearable)
 
     def _open_radar(self, **kwargs: Any) -> Any:
         import serial
@@ -105,34 +116,20 @@ class SimFall:
 
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
-        if self.cfg["wearable_address"]:
-            # Join whichever virtual radio the hub's BLE backend uses (another sim may have set it up
-            # during build); start() runs after every build and before the fall component connects.
-            hardware = ctx.hardware
-            radio = getattr(hardware.ble_client_backend, "radio", None)
-            if radio is None:
-                radio = VirtualRadio()
-                hardware.ble_client_backend = radio.client_backend
-                hardware.ble_scanner_backend = radio.scanner_backend
-            self.wearable = SimWitMotion(self.cfg["wearable_address"])
-            radio.add(self.wearable)
-            self.wearable.start_advertising()
+        self.wearable.start_advertising()  # before the fall component starts connecting to it
         ctx.add_sim_command("fall", self.sim_fall)
         ctx.add_sim_command("radar", self.sim_radar)
 
     def _fall(self) -> Any:
         fall = self._ctx.component("fall")
         if fall is None:
-            raise SimArgumentError("fall detection is not configured: "
-                                   "set [fall] wearable_address or radar_port")
+            raise SimArgumentError("the fall component is not running (see the hub's log)")
         return fall
 
     async def sim_fall(self, argv: list[str]) -> dict[str, Any]:
         parser = _Parser(prog="hub sim fall", add_help=False)
         parser.add_argument("--seed", type=int, default=1)
         args = parser.parse_args(argv)
-        if self.wearable is None:
-            raise SimArgumentError("no wearable configured: set [fall] wearable_address")
         fall = self._fall()
         for _ in range(100):  # the hub connects within a moment of start-up
             if self.wearable.link is not None and self.wearable.link.cccd.get(NOTIFY_UUID):
@@ -155,8 +152,6 @@ class SimFall:
         parser.add_argument("what", choices=("fall", "presence", "garbage"))
         args = parser.parse_args(argv)
         fall = self._fall()
-        if fall.radar is None:
-            raise SimArgumentError("no radar configured: set [fall] radar_port")
         for _ in range(100):
             if self.radar_ports and fall.radar.connected:
                 break
@@ -186,6 +181,7 @@ class SimFall:
     async def close(self) -> None:
         for port in self.radar_ports:
             port.close()
+        self.radar_ports.clear()
 
 
 def build(config: Config, hardware: Hardware) -> SimFall | None:

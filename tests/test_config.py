@@ -97,3 +97,9 @@ def test_load_reads_a_file(tmp_path):
     p.write_text('[hub]\nid = "unit-7"\nstate_dir = "/tmp/x"\n[mqtt]\ntopic_prefix = "a/b/"\n')
     cfg = load(p)
     assert cfg.hub_id == "unit-7" and cfg.topic_base == "a/b/unit-7"
+
+
+def test_a_sensor_pin_that_clashes_with_a_button_is_refused():
+    with pytest.raises(ConfigError) as err:
+        validate({"buttons": [{"pin": 24, "kind": "emergency"}]})
+    assert "GPIO24" in str(err.value)

@@ -60,6 +60,10 @@ def run(args: argparse.Namespace) -> int:
     if not (args.bundle or args.qr_text or args.qr_image):
         from hub.provision.wizard import run_wizard
 
+        if not sys.stdin.isatty():
+            print("没有配置包也没有终端 no bundle given and no terminal for the wizard: pass --bundle FILE, "
+                  "--qr-text or --qr-image", file=sys.stderr)
+            return EXIT_REFUSED
         return run_wizard(
             out, state_dir=state_dir, simulate=args.simulate, live_check=not args.skip_live_check
         )

@@ -1,0 +1,156 @@
+"""Fall detection end to end: `hub sim fall` (worn sensor over virtual BLE) and `hub sim radar fall`
+(MR60FDA1 frames on the simulated UART) on a simulated hub with a real mosquitto; the spoken countdown,
+its cancel by a button, and `hub eval fall` on a few SisFall trials (skipped without the data).
+
+The hub config has no [fall] wearable_address / radar_port: the simulated board brings both parts.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from schemas import assert_valid
+from support import PREFIX, ROOT, wait_online
+
+pytestmark = pytest.mark.timeout(120)
+
+VOICE_OFF = "[voice]\nenabled = false\n"
+SISFALL = ROOT.parent / "shared" / "data" / "sisfall"
+SUBSET = ["SA01/F01_SA01_R01", "SA02/F05_SA02_R01", "SA01/D01_SA01_R01", "SE01/D07_SE01_R01"]
+
+
+def countdown(seconds: float, every: float = 1.0) -> str:
+    return f"{VOICE_OFF}[fall]\ncountdown_s = {seconds}\nprompt_every_s = {every}\n"
+
+
+def start(make_hub, subscriber, extra: str):
+    sub = subscriber(f"{PREFIX}/test-0001/#")
+    hub = make_hub(extra=extra)
+    assert wait_online(sub, "test-0001"), hub.log_tail()
+    return hub, sub
+
+
+def spoken_keys(hub) -> list[str]:
+    return [u["key"] for u in hub.spoken()]
+
+
+def test_silence_after_a_worn_sensor_fall_raises_alarm_fall(make_hub, subscriber):
+    hub, sub = start(make_hub, subscriber, countdown(2.0))
+    out = hub.cli("sim", "fall", "--json")
+    assert out.returncode == 0, out.stderr
+    suspected = json.loads(out.stdout)
+    assert suspected["suspected"] is True and suspected["source"] == "wearable", suspected
+    alarm = sub.wait_event("alarm.fall", 10)
+    assert alarm, hub.log_tail()
+    assert_valid(alarm)
+    data = alarm["data"]
+    assert data["source"] == "wearable" and data["outcome"] == "no_response"
+    assert data["countdown_s"] == 2.0 and data["prompts"] == 2 and data["peak_g"] > 2
+    assert data["waited_s"] == pytest.approx(2.0, abs=0.6)
+    keys = spoken_keys(hub)
+    assert keys.count("fall_check") == 2 and keys.index("fall_check") < keys.index("fall_alarm")
+    assert sub.events("fall.cancelled") == []
+
+
+def test_a_call_button_during_the_countdown_cancels_it_and_raises_the_call(make_hub, subscriber):
+    hub, sub = start(make_hub, subscriber, countdown(3.0))
+    began = time.time()
+    assert hub.sim("fall")["suspected"] is True
+    pressed = hub.sim("press", "--button", "17")
+    assert pressed["outcome"] == "raised"  # the countdown does not claim presses: the call goes out
+    cancelled = sub.wait_event("fall.cancelled", 5)
+    call = sub.wait_event("call.raised", 5)
+    assert cancelled and call, hub.log_tail()
+    assert_valid(cancelled)
+    assert_valid(call)
+    assert cancelled["data"]["button"] == 17 and cancelled["data"]["source"] == "wearable"
+    assert cancelled["data"]["cancelled_after_s"] < 3.0
+    assert call["data"] == {"kind": "emergency", "button": 17} and call["id"] == pressed["event_id"]
+    time.sleep(max(0.0, began + 3.0 + 0.7 - time.time()))  # past the end the countdown would have had
+    assert sub.events("alarm.fall") == []
+    keys = spoken_keys(hub)
+    assert "fall_cancelled" in keys and "fall_alarm" not in keys and "call_raising" in keys
+    assert hub.status()["fall_countdown"] is None
+
+
+def test_radar_fall_report_raises_alarm_fall(make_hub, subscriber):
+    hub, sub = start(make_hub, subscriber, countdown(1.0))
+    out = hub.cli("sim", "radar", "fall", "--json")
+    assert out.returncode == 0, out.stderr
+    reply = json.loads(out.stdout)
+    assert reply["suspected"] is True and reply["source"] == "radar"
+    # line noise, a truncated frame and a bad checksum went in before the report: skipped and counted
+    assert reply["radar"]["bad_checksum"] >= 1 and reply["radar"]["skipped_bytes"] > 0
+    alarm = sub.wait_event("alarm.fall", 10, source="radar")
+    assert alarm, hub.log_tail()
+    assert_valid(alarm)
+    assert alarm["data"]["report"] == "fall" and alarm["data"]["prompts"] == 1
+    assert hub.alive()
+
+
+def test_clock_jumps_do_not_cut_the_countdown_short(make_hub, subscriber):
+    hub, sub = start(make_hub, subscriber, countdown(2.0))
+    began = time.time()
+    assert hub.sim("radar", "fall")["suspected"] is True
+    hub.sim("inactivity", "1")  # moves the hub clock one hour on, mid-countdown
+    assert sub.events("alarm.fall") == []
+    alarm = sub.wait_event("alarm.fall", 10)
+    assert alarm, hub.log_tail()
+    assert time.time() - began >= 1.5
+    assert alarm["data"]["waited_s"] == pytest.approx(2.0, abs=0.6)
+    assert_valid(alarm)
+
+
+def test_both_parts_are_simulated_without_any_fall_config(make_hub, subscriber):
+    hub, sub = start(make_hub, subscriber, VOICE_OFF)  # default 30 s countdown: cancelled by presses
+    radar = hub.sim("radar", "fall")
+    assert radar["suspected"] is True and radar["radar"]["port"] == "/dev/ttyAMA0"
+    hub.sim("press", "--button", "27")
+    assert sub.wait_event("fall.cancelled", 5, source="radar"), hub.log_tail()
+    worn = hub.sim("fall")
+    assert worn["suspected"] is True and worn["source"] == "wearable"
+    hub.sim("press", "--button", "22")
+    assert sub.wait_event("fall.cancelled", 5, source="wearable"), hub.log_tail()
+    for event in sub.events("fall.cancelled"):
+        assert_valid(event)
+    assert sub.events("alarm.fall") == []
+
+
+@pytest.fixture
+def sisfall_subset(tmp_path: Path) -> Path:
+    if not SISFALL.is_dir():
+        pytest.skip(f"SisFall development data not at {SISFALL}")
+    for name in SUBSET:
+        src = SISFALL / f"{name}.txt.gz"
+        if not src.exists():
+            pytest.skip(f"{src} missing")
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        shutil.copy(src, tmp_path / f"{name}.txt.gz")  # pytest's temp dir only, never the repo
+    return tmp_path
+
+
+def hub_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hub", *args], capture_output=True, text=True, timeout=60,
+                          cwd=ROOT)
+
+
+def test_hub_eval_fall_prints_its_figures(sisfall_subset: Path):
+    text = hub_cli("eval", "fall", "--dataset", "sisfall", str(sisfall_subset))
+    assert text.returncode == 0, text.stderr
+    print(text.stdout)
+    assert "4 trials, 3 subjects" in text.stdout
+    assert "sensitivity" in text.stdout and "specificity" in text.stdout and "x real time" in text.stdout
+    out = hub_cli("eval", "fall", "--dataset", "sisfall", str(sisfall_subset), "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["trials"] == 4
+    assert result["groups"]["SA"]["trials"] == 3 and result["groups"]["SE"]["trials"] == 1
+    assert result["groups"]["SE"]["sensitivity"] is None  # no fall trials among the older subjects here
+    assert 0.0 <= result["sensitivity"] <= 1.0 and 0.0 <= result["specificity"] <= 1.0
+    assert result["realtime_factor"] > 200

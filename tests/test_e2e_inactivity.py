@@ -1,0 +1,141 @@
+"""Inactivity end to end: `hub sim inactivity HOURS` moves a simulated hub's clock with no activity; the
+spoken check comes before `alarm.inactivity` on a real mosquitto; away mode suppresses; a press that
+answers the check raises no call; and `hub eval inactivity` on a few days of shared data.
+
+Limits are pinned to 2 h day and night (fixed fallback, no learning yet), so the figures do not depend on
+the time of day the test runs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from schemas import assert_valid
+from support import PREFIX, ROOT, wait_online
+
+pytestmark = pytest.mark.timeout(120)
+
+LIMIT_H = 2.0
+WAIT_S = 600.0
+CONFIG = (f"[voice]\nenabled = false\n[inactivity]\nfallback_day_h = {LIMIT_H}\nnight_min_h = 1.0\n"
+          f"night_max_h = {LIMIT_H}\ncheck_wait_s = {WAIT_S}\n")
+ACTIVITY = ROOT.parent / "shared" / "data" / "activity" / "ordonez_a.events"
+
+
+@pytest.fixture
+def env(make_hub, subscriber):
+    sub = subscriber(f"{PREFIX}/test-0001/#")
+    hub = make_hub(extra=CONFIG)
+    assert wait_online(sub, "test-0001"), hub.log_tail()
+    return hub, sub
+
+
+def spoken(hub) -> list[dict]:
+    return hub.spoken()
+
+
+def keys(hub) -> list[str]:
+    return [u["key"] for u in hub.spoken()]
+
+
+def test_silence_asks_aloud_then_raises_alarm_inactivity(env):
+    hub, sub = env
+    out = hub.cli("sim", "inactivity", "3", "--json")
+    assert out.returncode == 0, out.stderr
+    reply = json.loads(out.stdout)
+    assert reply["advanced_h"] == 3 and reply["decisions"] == 2 and reply["asking"] is False
+    found = sub.wait_for(lambda m: isinstance(m[2], dict) and m[2].get("type") == "alarm.inactivity", 10)
+    assert found, hub.log_tail()
+    received, topic, alarm = found
+    assert topic == f"{PREFIX}/test-0001/event/alarm"
+    assert_valid(alarm)
+    data = alarm["data"]
+    assert data["limit_min"] == LIMIT_H * 60 and data["basis"] == "fallback" and data["check_wait_s"] == WAIT_S
+    assert data["gap_min"] == pytest.approx(LIMIT_H * 60 + WAIT_S / 60, abs=1.5)
+    assert data["last_source"] == "hub:start"
+    said = spoken(hub)
+    order = [u["key"] for u in said]
+    check = order.index("inactivity_check")
+    assert check < order.index("inactivity_alarm")
+    assert said[check]["at"] <= received  # the resident was asked before the alarm went out
+    assert order.count("inactivity_check") == 1
+
+
+def test_away_mode_suppresses_the_check_and_the_alarm(env):
+    hub, sub = env
+    sub.publish(f"{PREFIX}/test-0001/cmd/away", json.dumps({"by": "family app"}))
+    away = sub.wait_event("away.set", 5)
+    assert away, hub.log_tail()
+    assert_valid(away)
+    reply = hub.sim("inactivity", "8")
+    assert reply["away"] is True and reply["decisions"] == 0
+    time.sleep(0.3)
+    assert sub.events("alarm.inactivity") == []
+    assert "inactivity_check" not in keys(hub)
+    sub.publish(f"{PREFIX}/test-0001/cmd/home", b"{}")
+    home = sub.wait_event("away.cleared", 5)
+    assert home, hub.log_tail()
+    assert_valid(home)
+    assert hub.status()["inactivity"]["away"] is False
+
+
+def test_a_press_answering_the_check_raises_no_call(env):
+    hub, sub = env
+    asking = hub.sim("inactivity", f"{LIMIT_H + 0.05}")  # the check was asked 3 minutes ago
+    assert asking["asking"] is True and keys(hub) == ["inactivity_check"]
+    answered = hub.sim("press", "--button", "17")
+    assert answered == {"outcome": "claimed"}
+    time.sleep(0.5)  # a call is raised within milliseconds of a press: none may appear
+    assert sub.events("call.raised") == []
+    assert keys(hub)[-1] == "inactivity_ok"
+    after = hub.sim("inactivity", "1")  # the press was activity: a new gap starts from it
+    assert after["asking"] is False and after["decisions"] == 0
+    assert sub.events("alarm.inactivity") == []
+    # With no question pending the same button calls for help as always.
+    call = hub.sim("press", "--button", "17")
+    assert call["outcome"] == "raised"
+    raised = sub.wait_event("call.raised", 5)
+    assert raised and raised["id"] == call["event_id"]
+
+
+def test_a_press_after_the_alarm_is_a_call_again(env):
+    hub, sub = env
+    hub.sim("inactivity", "3")
+    assert sub.wait_event("alarm.inactivity", 10), hub.log_tail()
+    call = hub.sim("press", "--button", "27")
+    assert call["outcome"] == "raised"
+    assert sub.wait_event("call.raised", 5, button=27)
+
+
+@pytest.fixture
+def activity_subset(tmp_path: Path) -> Path:
+    if not ACTIVITY.exists():
+        pytest.skip(f"activity development data not at {ACTIVITY}")
+    lines = ACTIVITY.read_text(encoding="utf-8").splitlines(keepends=True)[:400]  # about a week
+    path = tmp_path / "home.events"  # pytest's temp dir only, never the repo
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+def hub_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hub", *args], capture_output=True, text=True, timeout=60,
+                          cwd=ROOT)
+
+
+def test_hub_eval_inactivity_prints_its_figures(activity_subset: Path):
+    text = hub_cli("eval", "inactivity", str(activity_subset), "--seed", "1", "--injections", "20")
+    assert text.returncode == 0, text.stderr
+    print(text.stdout)
+    assert "false alarms" in text.stdout and "median" in text.stdout and "injected" in text.stdout
+    out = hub_cli("eval", "inactivity", str(activity_subset), "--json", "--seed", "1", "--injections", "20")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert {"days", "false_alarms", "false_alarms_per_30d", "injections", "detected", "median_delay_min_day",
+            "p90_delay_min_day", "median_delay_min_night"} <= set(result)
+    assert 5 < result["days"] < 8 and result["injections"] == 20
+    assert 0 <= result["detected"] <= 20 and result["false_alarms"] >= 0
