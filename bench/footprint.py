@@ -118,6 +118,9 @@ def main() -> int:
                 status = json.loads(st.stdout) if st.returncode == 0 else {}
                 time.sleep(args.idle)
                 assert hub.proc is not None
+                if not hub.alive():
+                    print(f"the hub exited ({hub.proc.returncode}) while idle; its log ends:\n{hub.log_tail(25)}")
+                    return 1
                 pids = tree(hub.proc.pid)
                 seen: dict[int, str] = {pid: "" for pid in pids}
                 c0, t0 = cpu_ticks(pids), time.monotonic()
@@ -127,6 +130,9 @@ def main() -> int:
                 per_pid = [(pid, comm(pid), status_kb(pid, "VmRSS"), pss_kb(pid), status_kb(pid, "RssAnon"),
                             status_kb(pid, "Threads")) for pid in pids]
                 alive = hub.alive()
+                if not alive:
+                    print(f"the hub exited ({hub.proc.returncode}) during the window; its log ends:\n{hub.log_tail(25)}")
+                    return 1
         finally:
             if rec is not None:
                 rec.close()

@@ -17,13 +17,15 @@ import asyncio
 import logging
 import math
 from datetime import datetime
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from hub.config import Config
 from hub.context import Hardware, HubContext
-from hub.detect.fall import Assessment, FallDetector, FallParams
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from hub.detect.fall import Assessment, FallDetector
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +44,9 @@ class FallComponent:
         self.cfg = config["fall"]
         self.radar_port: str = self.cfg["radar_port"] if radar_port is None else radar_port
         self.wearable_address: str = self.cfg["wearable_address"] if wearable_address is None else wearable_address
-        self.params = FallParams(trigger_g=self.cfg["trigger_g"], decide_after_s=self.cfg["decide_after_s"],
-                                 threshold=self.cfg["threshold"], up_axis=AXIS_VECTORS[self.cfg["up_axis"]])
-        self.detector = FallDetector(self.cfg["wearable_rate_hz"], self.params)
+        # The detector (and numpy under it, ~17 MB) loads with the first worn-sensor samples, so a
+        # home without a wearable, or one whose wearable is off, never pays for it.
+        self.detector: FallDetector | None = None
         self._batch: list[np.ndarray] = []
         self._ctx: HubContext | None = None
         self._countdown: asyncio.Task[None] | None = None
@@ -78,17 +80,26 @@ class FallComponent:
     def on_samples(self, acc: np.ndarray, new_stream: bool) -> None:
         """Worn-sensor samples (N, 3) in g, on the loop; pushed in 0.2 s batches (per-call overhead
         dominates one-sample pushes, and 0.2 s is nothing next to the 3 s post-impact window)."""
-        if new_stream:
-            self.detector = FallDetector(self.cfg["wearable_rate_hz"], self.params)
+        if new_stream or self.detector is None:
+            self.detector = self._new_detector()
             self._batch.clear()
         self._batch.append(acc)
         if sum(len(a) for a in self._batch) < self.cfg["wearable_rate_hz"] // 5:
             return
+        import numpy as np
+
         batch = np.vstack(self._batch)
         self._batch.clear()
         for assessment in self.detector.push(batch):
             if assessment.fall:
                 self.suspect("wearable", _detector_info(assessment))
+
+    def _new_detector(self) -> FallDetector:
+        from hub.detect.fall import FallDetector, FallParams
+
+        params = FallParams(trigger_g=self.cfg["trigger_g"], decide_after_s=self.cfg["decide_after_s"],
+                            threshold=self.cfg["threshold"], up_axis=AXIS_VECTORS[self.cfg["up_axis"]])
+        return FallDetector(self.cfg["wearable_rate_hz"], params)
 
     def _on_radar(self, obs: Any) -> None:
         ctx = self._require_ctx()

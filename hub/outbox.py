@@ -15,9 +15,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import sqlite_utils
-
 from hub.events import Event, Priority, event_topic
+from hub.lightweight import import_without_optional
+
+# sqlite-utils tries `import numpy` only to map numpy column types, which the outbox never stores;
+# on an idle hub that would be ~17 MB of a 45 MB budget, so keep that optional import out.
+sqlite_utils = import_without_optional("sqlite_utils", blocked=("numpy", "pandas"))
 
 CHECKPOINT_EVERY = 2000  # deleted rows between WAL checkpoints
 

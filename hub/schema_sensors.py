@@ -79,7 +79,7 @@ SMOKE = Section(
             4.096, "ADS1115 PGA full scale in volts.", choices=(6.144, 4.096, 2.048, 1.024, 0.512, 0.256)
         ),
         "poll_s": Key(
-            0.25, "How often the analog sensor is read; smoke must alarm within 1 s.", min=0.05, max=5
+            0.5, "How often the analog sensor is read; smoke must alarm within 1 s.", min=0.05, max=5
         ),
         "supply_v": Key(5.0, "MQ-2 module supply voltage (its load resistor's top).", min=1, max=12),
         "divider": Key(0.5, "ADC volts per module volt (0.5 for a 10k/10k divider on AO).", min=0.05, max=1),

@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from drivers import radar as radar_proto
 from drivers.ble.virtual import GattChar, GattService, Link, VirtualPeripheral
@@ -28,7 +26,10 @@ from hub.context import Hardware, HubContext
 from hub.fall import AXIS_VECTORS, FITTED_RADAR, FITTED_WEARABLE, fitted
 from hub.sim_ble import shared_radio
 
-SIM_RADAR_PORT = "/dev/ttyAMA0"  # the Pi's PL011 UART on GPIO14/15, where docs/hardware_fall.md wires it
+if TYPE_CHECKING:
+    import numpy as np
+
+SIM_RADAR_PORT = "/dev/ttyAMA0"  # the Pi's PL011 UART on GPIO14/15, where docs/hardware.md wires the radar
 SIM_WEARABLE_ADDRESS = "C8:17:5F:00:00:01"
 
 
@@ -45,6 +46,8 @@ def synth_fall_trace(rate_hz: float, up: tuple[float, float, float] = (0.0, -1.0
                      seed: int = 1) -> np.ndarray:
     """(N, 3) acceleration in g: 3 s standing with sway, 0.5 s falling (rotating, partly weightless), an
     impact with a rebound, then 6 s lying on the side, still. Physically plausible, not a recording."""
+    import numpy as np  # only when a fall is simulated: keeps the idle simulated hub small
+
     rng = np.random.default_rng(seed)
     u = np.asarray(up, dtype=np.float64)
     side = np.roll(u, 1)  # an axis perpendicular to `up`: where gravity ends up when lying

@@ -106,8 +106,8 @@ class SimHome:
         args = p.parse_args(argv)
         if not self.cfg["motion"]["fitted"]:
             raise SimArgumentError("no PIR fitted: [motion] fitted = false")
-        if not 1 <= args.count <= 1000 or not 0.2 <= args.hold <= 60 or not 0.2 <= args.gap <= 60:
-            raise SimArgumentError("--count 1..1000, --hold and --gap 0.2..60 s")
+        if not 1 <= args.count <= 1000 or not 0.3 <= args.hold <= 60 or not 0.3 <= args.gap <= 60:
+            raise SimArgumentError("--count 1..1000, --hold and --gap 0.3..60 s (a real PIR holds >= 2 s)")
         pin = self._pin(self.cfg["motion"]["pin"])
         loop = asyncio.get_running_loop()
         for _ in range(args.count):

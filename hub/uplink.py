@@ -257,6 +257,10 @@ class Uplink:
             await asyncio.sleep(0.05)
             self._client.disconnect()
         self._drop_socket()
+        # paho closes its socket again when the client is collected, after the loop is gone.
+        for hook in ("on_socket_open", "on_socket_close", "on_socket_register_write",
+                     "on_socket_unregister_write"):
+            setattr(self._client, hook, None)
         if self._remove_timer is not None:
             self._remove_timer.cancel()
         self._flush_acked()

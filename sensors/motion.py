@@ -17,13 +17,15 @@ class PirInput:
         pin: int,
         on_motion: Callable[[], None],
         on_still: Callable[[], None] | None = None,
-        sample_rate_hz: float = 20.0,
+        sample_rate_hz: float = 5.0,
     ) -> None:
         from gpiozero import MotionSensor
 
         self.pin = pin
         self.part = f"PIR GPIO{pin}"
         # queue_len=1: the PIR does its own filtering, so every level change it reports counts at once.
+        # 5 Hz is plenty: a PIR holds its output high for 2 s or more (AM312 ~2 s, HC-SR501 >= 2.5 s), and
+        # every sample wakes a thread, which an idle hub on a Pi Zero should not pay 20 times a second.
         self._sensor = MotionSensor(
             pin,
             pull_up=False,

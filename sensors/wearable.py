@@ -13,15 +13,16 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from drivers.wearable import NOTIFY_UUID, WRITE_UUID, parse_notification, rate_command
 
 log = logging.getLogger(__name__)
 
-SampleListener = Callable[[np.ndarray, bool], None]
+if TYPE_CHECKING:
+    import numpy as np
+
+SampleListener = Callable[["np.ndarray", bool], None]
 
 
 class WearableSensor:
@@ -85,6 +86,8 @@ class WearableSensor:
         if not samples:
             return
         self.samples += len(samples)
+        import numpy as np  # loaded with the first samples: a hub without a wearable never needs it
+
         acc = np.array([s.acc_g for s in samples], dtype=np.float64)
         new, self._new_stream = self._new_stream, False
         try:

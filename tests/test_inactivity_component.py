@@ -41,6 +41,7 @@ class FakeHub:
         self.commands: dict[str, Any] = {}
         self.sims: dict[str, Any] = {}
         self.buttons: list[Any] = []
+        self.claims: list[Any] = []
         self.status: dict[str, Any] = {}
         self.components: dict[str, Any] = {}
         self.tasks: list[asyncio.Task[Any]] = []
@@ -70,6 +71,12 @@ class FakeHub:
 
     def on_button(self, listener: Any) -> None:
         self.buttons.append(listener)
+
+    def on_press_claim(self, claim: Any) -> None:
+        self.claims.append(claim)
+
+    def claim_press(self, pin: int) -> bool:
+        return any(claim(pin) for claim in self.claims)
 
     def set_status(self, key: str, value: Any) -> None:
         self.status[key] = value
@@ -152,6 +159,18 @@ async def test_a_press_during_the_check_answers_it(tmp_path: Path) -> None:
     await hub.sims["inactivity"](["1"])
     assert hub.said() == ["inactivity_check", "inactivity_ok"]
     assert hub.raised("alarm.inactivity") == []
+    await stop(hub, monitor)
+
+
+@run
+async def test_presses_are_claimed_only_while_the_check_waits(tmp_path: Path) -> None:
+    hub, monitor, _ = await started(tmp_path, check_wait_s=600)
+    hub.activity.note("pir", START)
+    assert not hub.claim_press(17)  # no question pending: a press is a call
+    await hub.sims["inactivity"](["6.05"])
+    assert monitor.status()["asking"] and hub.claim_press(17)
+    hub.clock.advance(600)  # the wait is over: the alarm is due, a press is a call again
+    assert not hub.claim_press(17)
     await stop(hub, monitor)
 
 

@@ -24,17 +24,25 @@ VERB_MODULES = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
+    """All verbs for help; for a known verb only its module, so `hub run` does not import the numeric
+    stack of `hub eval` (the running hub's memory is a budget)."""
     parser = argparse.ArgumentParser(prog="hub", description="Eldercare home hub / 居家养老智能终端")
     parser.add_argument("--version", action="version", version=f"hub {__version__}")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
-    for name in VERB_MODULES:
+    wanted = [m for m in VERB_MODULES if verb is not None and m.rsplit(".", 1)[1] in _aliases(verb)]
+    for name in wanted or VERB_MODULES:
         import_module(name).register(sub)
     return parser
 
 
+def _aliases(verb: str) -> set[str]:
+    return {verb, f"{verb}_cmd"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv[0] if argv and not argv[0].startswith("-") else None)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
