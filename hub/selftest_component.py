@@ -24,11 +24,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from hub import selftest
 from hub.config import Config
 from hub.context import Hardware, HubContext
 from hub.control import ControlError, ControlServer
 from hub.events import Event
+from hub.selftest import run_automatic, summary
+from hub.selftest_guided import GuidedStep, guided_steps, watch_step
+from hub.selftest_model import COMPONENTS, Env
 
 log = logging.getLogger(__name__)
 SOCKET_NAME = "selftest.sock"
@@ -44,14 +46,14 @@ class SelfTestComponent:
     def __init__(self, config: Config) -> None:
         self.config = config
         self._ctx: HubContext | None = None
-        self._env: selftest.Env | None = None
+        self._env: Env | None = None
         self._server: ControlServer | None = None
         self._lock = asyncio.Lock()  # a technician and the platform never drive the checks at once
         self._armed: dict[str, dict[str, Any]] = {}
 
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
-        self._env = selftest.Env(self.config, ctx.hardware)
+        self._env = Env(self.config, ctx.hardware)
         ctx.add_platform_command("selftest", self._platform)
         ctx.on_event(self._on_event)
         self._server = ControlServer(
@@ -71,15 +73,15 @@ class SelfTestComponent:
     async def run(self, only: str | None, trigger: str) -> dict[str, Any]:
         assert self._env is not None and self._ctx is not None
         async with self._lock:
-            results = await selftest.run_automatic(self._env, only, owned=True)
-        report = selftest.summary(results)
+            results = await run_automatic(self._env, only, owned=True)
+        report = summary(results)
         report.update(trigger=trigger, only=only, simulated=self._env.simulated)
         await self._ctx.raise_event("system.selftest", report)
         return report
 
     async def _platform(self, body: dict[str, Any]) -> None:
         only = body.get("only")
-        if only is not None and only not in selftest.COMPONENTS:
+        if only is not None and only not in COMPONENTS:
             log.warning("cmd/selftest: unknown component %r ignored, running all", only)
             only = None
         await self.run(only, "platform")
@@ -91,9 +93,9 @@ class SelfTestComponent:
         except ValueError as exc:
             raise ControlError(str(exc)) from None
 
-    def _guided_steps(self, only: Any) -> list[selftest.GuidedStep]:
+    def _guided_steps(self, only: Any) -> list[GuidedStep]:
         assert self._env is not None
-        return selftest.guided_steps(self._env, str(only) if only else None)
+        return guided_steps(self._env, str(only) if only else None)
 
     async def _steps(self, request: dict[str, Any]) -> dict[str, Any]:
         return {"steps": [asdict(s) for s in self._guided_steps(request.get("only"))]}
@@ -105,7 +107,7 @@ class SelfTestComponent:
         if not isinstance(index, int) or not 0 <= index < len(steps) or steps[index].pin is None:
             raise ControlError(f"no watched guided step {index!r}")
         timeout = min(float(request.get("timeout") or 30.0), 300.0)
-        return (await selftest.watch_step(self._env, steps[index], timeout, owned=True)).as_dict()
+        return (await watch_step(self._env, steps[index], timeout, owned=True)).as_dict()
 
     async def _say_test(self, request: dict[str, Any]) -> dict[str, Any]:
         assert self._ctx is not None

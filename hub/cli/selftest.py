@@ -25,7 +25,7 @@ MARK = {"pass": "通过 PASS", "fail": "失败 FAIL", "skip": "跳过 SKIP"}
 
 
 def register(sub: Any) -> None:
-    from hub.selftest import COMPONENTS
+    from hub.selftest_model import COMPONENTS
 
     p = sub.add_parser(
         "selftest",
@@ -74,7 +74,7 @@ class Session:
 
     def local_env(self) -> Any:
         if self._local_env is None:
-            from hub.selftest import Env
+            from hub.selftest_model import Env
             from hub.simulation import real_hardware
 
             self._local_env = Env(self.config, real_hardware())
@@ -88,23 +88,23 @@ class Session:
         return [r.as_dict() for r in asyncio.run(run_automatic(self.local_env(), self.args.only))]
 
     def guided(self, out: Any) -> list[dict[str, str]]:
-        from hub import selftest
+        from hub.selftest_guided import GuidedStep, guided_steps, heard_result, skipped_guided, watch_step
 
         if self.remote:
             steps = [
-                selftest.GuidedStep(**s) for s in self.ask({"cmd": "steps", "only": self.args.only})["steps"]
+                GuidedStep(**s) for s in self.ask({"cmd": "steps", "only": self.args.only})["steps"]
             ]
         else:
-            steps = selftest.guided_steps(self.local_env(), self.args.only)
+            steps = guided_steps(self.local_env(), self.args.only)
         if self.args.non_interactive:
-            return [r.as_dict() for r in selftest.skipped_guided(steps, "non-interactive: not asked")]
+            return [r.as_dict() for r in skipped_guided(steps, "non-interactive: not asked")]
         results = []
         for number, step in enumerate(steps, 1):
             print(f"\n[{number}/{len(steps)}] {step.prompt}", file=out, flush=True)
             if step.pin is None:
                 self._say_test()
                 answer = input("  [y/n] (y) > ").strip().lower() in ("", "y", "yes", "是", "听到了")
-                results.append(selftest.heard_result(answer).as_dict())
+                results.append(heard_result(answer).as_dict())
                 continue
             print(f"  等待中 waiting up to {self.args.timeout:.0f} s ...", file=out, flush=True)
             if self.remote:
@@ -119,7 +119,7 @@ class Session:
                 )
             else:
                 result = asyncio.run(
-                    selftest.watch_step(self.local_env(), step, self.args.timeout, False)
+                    watch_step(self.local_env(), step, self.args.timeout, False)
                 ).as_dict()
             print(f"  {MARK[result['result']]}  {result['value']}", file=out, flush=True)
             results.append(result)

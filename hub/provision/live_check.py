@@ -21,8 +21,8 @@ from typing import Any, Protocol
 from hub.config import load
 from hub.control import ControlError, request
 from hub.control import socket_path as control_socket
-from hub.selftest import heard_result
 from hub.selftest_component import socket_path as selftest_socket
+from hub.selftest_guided import heard_result
 
 START_TIMEOUT_S = 60.0
 CALL_TIMEOUT_S = 180.0

@@ -1,0 +1,117 @@
+"""Self-test of the parts on plain GPIO lines (motion sensor, call buttons, UPS mains/battery signals),
+and the pin readers the other checks and the guided steps use. Pins are read, never claimed: inside
+the running hub its devices own the lines, so a check only samples their level.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from hub.selftest_model import FAIL, PASS, Env, Result
+
+
+def read_pin(env: Env, number: int, pull_up: bool, owned_by_hub: bool) -> bool:
+    """The line's level. Inside the running hub the pin is already set up by its device: only read."""
+    pin = env.hardware.pin_factory.pin(number)
+    if not owned_by_hub:
+        pin.function = "input"
+        pin.pull = "up" if pull_up else "down"
+    return bool(pin.state)
+
+
+async def level_for(env: Env, number: int, level: bool, seconds: float, pull_up: bool, owned: bool) -> bool:
+    """True if the line stays at `level` for the whole time (sampled every 50 ms)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if read_pin(env, number, pull_up, owned) != level:
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
+async def wait_level(
+    env: Env, number: int, level: bool, timeout: float, pull_up: bool, owned: bool
+) -> float | None:
+    """Seconds until the line reaches `level`, or None on timeout."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if read_pin(env, number, pull_up, owned) == level:
+            return time.monotonic() - start
+        await asyncio.sleep(0.02)
+    return None
+
+
+async def check_pir(env: Env, owned: bool) -> list[Result]:
+    m = env.cfg["motion"]
+    if not m["fitted"]:
+        return []
+    where = f"GPIO{m['pin']}"
+    if read_pin(env, m["pin"], False, owned) and await level_for(env, m["pin"], True, 8.0, False, owned):
+        return [
+            Result(
+                "pir",
+                "output idles low",
+                FAIL,
+                f"{where}: high for 8 s",
+                "人体传感器一直触发：请离开传感器视野后重测；仍触发则检查接线或更换 / the motion sensor "
+                "stays triggered: step out of its view and re-run; else check wiring or replace",
+            )
+        ]
+    return [
+        Result(
+            "pir",
+            "input readable",
+            PASS,
+            f"{where}: {'motion' if read_pin(env, m['pin'], False, owned) else 'idle'}",
+        )
+    ]
+
+
+async def check_buttons(env: Env, owned: bool) -> list[Result]:
+    results = []
+    for button in env.cfg["buttons"]:
+        pin = button["pin"]
+        stuck = not read_pin(env, pin, True, owned) and await level_for(env, pin, False, 2.0, True, owned)
+        results.append(
+            Result(
+                f"button:{pin}",
+                f"{button['kind']} button input",
+                FAIL if stuck else PASS,
+                f"GPIO{pin}: {'pressed for 2 s' if stuck else 'released'}",
+                "按钮一直按下或短路：检查按钮和接线 / button held or shorted: check the button and its wires"
+                if stuck
+                else "",
+            )
+        )
+    return results
+
+
+async def check_power(env: Env, owned: bool) -> list[Result]:
+    p = env.cfg["power"]
+    if not p["fitted"]:
+        return []
+    good = read_pin(env, p["good_pin"], False, owned)
+    results = [
+        Result(
+            "power",
+            "mains present",
+            PASS if good else FAIL,
+            f"GPIO{p['good_pin']}: {'mains ok' if good else 'no mains'}",
+            ""
+            if good
+            else "市电断开：检查电源适配器和 UPS 接线 / no mains: check the adapter and the UPS HAT wiring",
+        )
+    ]
+    if p["low_battery_pin"] is not None:
+        low = not read_pin(env, p["low_battery_pin"], True, owned)
+        results.append(
+            Result(
+                "power",
+                "backup battery",
+                FAIL if low else PASS,
+                "low" if low else "ok",
+                "备用电池电量低：充电或更换 / backup battery low: charge or replace" if low else "",
+            )
+        )
+    return results

@@ -1,0 +1,95 @@
+"""Guided self-test checks: a person acts (presses a call button, waves at the motion sensor, presses
+the smoke alarm's test button, listens for the test prompt) and the hub watches the line or takes the
+answer. The steps follow the fitted hardware in the config; `hub selftest` and the provisioning
+wizard drive them, locally or through the running hub's self-test socket.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hub.selftest_gpio import wait_level
+from hub.selftest_model import FAIL, PASS, SKIP, Env, Result
+
+
+@dataclass(frozen=True)
+class GuidedStep:
+    component: str
+    check: str
+    prompt: str  # what the person is asked to do, Mandarin first
+    pin: int | None  # watched line; None for the spoken prompt (the person answers)
+    level: bool = False
+    pull_up: bool = True
+
+
+def guided_steps(env: Env, only: str | None = None) -> list[GuidedStep]:
+    cfg = env.cfg
+    steps = [
+        GuidedStep(
+            f"button:{b['pin']}",
+            f"{b['kind']} button press",
+            f"请按呼叫按钮 (GPIO{b['pin']}, {b['kind']}) / press the call button",
+            b["pin"],
+            False,
+            True,
+        )
+        for b in cfg["buttons"]
+    ]
+    if cfg["motion"]["fitted"]:
+        steps.append(
+            GuidedStep(
+                "pir",
+                "motion seen",
+                "请在传感器前挥手 / wave in front of the motion sensor",
+                cfg["motion"]["pin"],
+                True,
+                False,
+            )
+        )
+    smoke = cfg["smoke"]
+    if smoke["kind"] == "relay":
+        steps.append(
+            GuidedStep(
+                "smoke",
+                "test button",
+                "请按烟雾报警器测试键 / press the smoke alarm's test button",
+                smoke["relay_pin"],
+                not smoke["relay_active_low"],
+                smoke["relay_active_low"],
+            )
+        )
+    if cfg["voice"]["enabled"]:
+        steps.append(
+            GuidedStep("voice", "prompt heard", "你听到提示音了吗？/ did you hear the test prompt?", None)
+        )
+    if only is not None:
+        steps = [s for s in steps if s.component == only or s.component.split(":")[0] == only.rstrip("s")]
+    return steps
+
+
+async def watch_step(env: Env, step: GuidedStep, timeout: float, owned: bool) -> Result:
+    assert step.pin is not None
+    seconds = await wait_level(env, step.pin, step.level, timeout, step.pull_up, owned)
+    if seconds is None:
+        return Result(
+            step.component,
+            step.check,
+            FAIL,
+            f"GPIO{step.pin}: nothing in {timeout:.0f} s",
+            "没有检测到动作：检查接线和部件 / nothing seen: check the wiring and the part",
+        )
+    return Result(step.component, step.check, PASS, f"GPIO{step.pin}: seen after {seconds:.1f} s")
+
+
+def heard_result(answer: bool) -> Result:
+    return Result(
+        "voice",
+        "prompt heard",
+        PASS if answer else FAIL,
+        "heard" if answer else "not heard",
+        "" if answer else "检查喇叭连接和音量 (alsamixer) / check the speaker and the volume",
+    )
+
+
+def skipped_guided(steps: list[GuidedStep], why: str) -> list[Result]:
+    return [Result(s.component, s.check, SKIP, why) for s in steps]

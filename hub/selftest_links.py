@@ -1,0 +1,105 @@
+"""Self-test of the hub's links to the outside: the 4G modem (answers AT, signal quality), the
+platform's MQTT broker (a round trip on the hub's own topics) and the Bluetooth adapter (a scan).
+Each talks through the hardware seams (`open_serial`, the bleak scanner backend) or a second,
+short-lived MQTT client, never through the running hub's own connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from typing import Any
+
+from hub.selftest_model import FAIL, PASS, SKIP, Env, Result
+
+
+async def check_modem(env: Env, owned: bool) -> list[Result]:
+    m = env.cfg["modem"]
+    if m["port"] is None:
+        return []
+
+    def talk() -> str:
+        port = env.hardware.open_serial(m["port"], baudrate=m["baudrate"], timeout=0.5)
+        try:
+            replies = []
+            for command in (b"AT\r", b"AT+CSQ\r"):
+                port.reset_input_buffer()
+                port.write(command)
+                buf, end = b"", time.monotonic() + 2.0
+                while time.monotonic() < end and b"OK" not in buf and b"ERROR" not in buf:
+                    buf += port.read(64)
+                replies.append(buf.decode("ascii", "replace"))
+            return "\n".join(replies)
+        finally:
+            port.close()
+
+    try:
+        reply = await asyncio.to_thread(talk)
+    except OSError as exc:
+        reply = f"({exc.strerror or exc})"
+    if "OK" not in reply:
+        return [
+            Result(
+                "modem",
+                "answers AT",
+                FAIL,
+                f"{m['port']}: {reply.strip()[:40] or 'no answer'}",
+                "4G 模块无应答：检查 USB 连接和供电 / modem not answering: check its USB cable and power",
+            )
+        ]
+    csq = next((line.split(":")[1].strip() for line in reply.splitlines() if line.startswith("+CSQ:")), "?")
+    return [Result("modem", "answers AT", PASS, f"{m['port']}: OK, CSQ {csq}")]
+
+
+async def check_broker(env: Env, owned: bool) -> list[Result]:
+    """Connect as a separate client (never the hub's own id: that would kick the hub off), publish on
+    the hub's own topic tree and wait for the message to come back."""
+    from hub.selftest_mqtt import round_trip
+
+    mqtt = env.cfg["mqtt"]
+    where = f"{mqtt['host']}:{mqtt['port']}"
+    try:
+        ms = await asyncio.to_thread(
+            round_trip, env.config, f"{env.config.topic_base}/selftest/{secrets.token_hex(4)}"
+        )
+    except (OSError, RuntimeError, TimeoutError) as exc:
+        return [
+            Result(
+                "broker",
+                "round trip",
+                FAIL,
+                f"{where}: {exc}",
+                "连不上平台：检查网络/Wi-Fi、broker 地址和账号 / cannot reach the platform: check the "
+                "network, [mqtt] host and credentials",
+            )
+        ]
+    return [Result("broker", "round trip", PASS, f"{where}: {ms:.0f} ms")]
+
+
+
+async def check_ble(env: Env, owned: bool) -> list[Result]:
+    if not env.cfg["ble"]["enabled"]:
+        return []
+    if env.simulated and env.hardware.ble_scanner_backend is None:
+        return [Result("ble", "adapter scanning", SKIP, "simulated: no virtual BLE backend in this hub")]
+    try:
+        from bleak import BleakScanner
+
+        kwargs: dict[str, Any] = {"timeout": 4.0}
+        if env.hardware.ble_scanner_backend is not None:
+            kwargs["backend"] = env.hardware.ble_scanner_backend
+        if env.cfg["ble"]["adapter"]:
+            kwargs["bluez"] = {"adapter": env.cfg["ble"]["adapter"]}
+        found = await asyncio.wait_for(BleakScanner.discover(**kwargs), 15)
+    except Exception as exc:  # bleak raises its own errors, D-Bus errors or OSError for a missing adapter
+        return [
+            Result(
+                "ble",
+                "adapter scanning",
+                FAIL,
+                f"{type(exc).__name__}: {str(exc)[:60]}",
+                "蓝牙未开启：rfkill unblock bluetooth; bluetoothctl power on / Bluetooth off or missing",
+            )
+        ]
+    return [Result("ble", "adapter scanning", PASS, f"{len(found)} devices seen")]

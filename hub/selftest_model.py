@@ -1,0 +1,64 @@
+"""The self-test's shared vocabulary: the result row every check returns (component, result, measured
+value, remedy in plain words), the environment a check sees (`Env`: the config and the
+`hub.context.Hardware` seams, the same ones the hub uses), and the names of the components a
+technician can check. Kept apart so the per-area check modules, the guided steps and the runner in
+`hub/selftest.py` share one definition without importing each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from hub.config import Config
+from hub.context import Hardware
+from hub.device_health import HealthSampler
+
+PASS, FAIL, SKIP = "pass", "fail", "skip"
+AUTOMATIC = (
+    "temperature",
+    "smoke",
+    "pir",
+    "buttons",
+    "power",
+    "modem",
+    "broker",
+    "clock",
+    "disk",
+    "audio",
+    "ble",
+    "device",
+)
+GUIDED = ("buttons", "pir", "smoke", "voice")
+COMPONENTS = tuple(dict.fromkeys(AUTOMATIC + GUIDED))
+
+
+@dataclass
+class Result:
+    component: str
+    check: str
+    result: str
+    value: str = ""
+    remedy: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass
+class Env:
+    config: Config
+    hardware: Hardware
+    sampler: HealthSampler | None = None
+
+    @property
+    def cfg(self) -> dict[str, Any]:
+        return self.config.data
+
+    @property
+    def simulated(self) -> bool:
+        return self.hardware.simulated
+
+
+Check = Callable[[Env, bool], Awaitable[list[Result]]]
