@@ -34,6 +34,7 @@ HUB = "bench-backlog"
 MARK = b'"type":"telemetry.bench"'
 RAW_TOPIC = "bench/raw/event/telemetry"
 BENCH, RAW = "bench", "raw"
+RAW_QUEUE = 1000
 
 
 def telemetry(i: int) -> Event:
@@ -79,10 +80,17 @@ def fill_outbox(config_path: Path, n: int) -> list[str]:
 def raw_loop(port: int, rec: Recorder, payloads: list[str], max_inflight: int, timeout: float) -> float:
     """Plain paho QoS 1 publishes of the same payloads; returns messages/s at the subscriber."""
     pub = connect_publisher(port, "bench-raw-pub", max_inflight)
+    # paho refuses (ERR_QUEUE_SIZE) past 65,535 unacknowledged messages, the packet-id space, so the
+    # loop keeps at most RAW_QUEUE handed over; the wire window is still max_inflight, as in the hub.
+    room = threading.BoundedSemaphore(RAW_QUEUE)
+    pub.on_publish = lambda c, u, mid, rc, p: room.release()
     try:
         t0 = time.time()
         for body in payloads:
-            pub.publish(RAW_TOPIC, body, qos=1)
+            room.acquire()
+            info = pub.publish(RAW_TOPIC, body, qos=1)
+            if info.rc != 0:
+                raise RuntimeError(f"raw publish refused: rc {info.rc}")
         n = len(payloads)
         end = time.monotonic() + timeout
         while rec.count(RAW) < n and time.monotonic() < end:

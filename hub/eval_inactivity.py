@@ -23,7 +23,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hub.detect.inactivity import InactivityDetector, Params
+from hub.detect.inactivity import InactivityDetector
+from hub.detect.inactivity_params import Params
 
 DAY_START_H, DAY_END_H = 7, 22  # report split: injections from 07:00 to 22:00 count as day
 HORIZON = timedelta(hours=24)  # events removed after an injection; later alarms count as missed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
@@ -39,7 +39,9 @@ def iso_ms(ts: datetime) -> str:
     """ISO 8601 with milliseconds and the UTC offset, as the platform contract asks."""
     if ts.tzinfo is None:
         raise ValueError("event time stamps must be timezone-aware")
-    return ts.isoformat(timespec="milliseconds")
+    # Round to the nearest millisecond (isoformat alone truncates, which makes every event look up
+    # to 1 ms older than it is).
+    return (ts + timedelta(microseconds=500)).isoformat(timespec="milliseconds")
 
 
 @dataclass(frozen=True)

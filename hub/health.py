@@ -18,8 +18,9 @@ from hub.config import Config
 from hub.context import Hardware, HubContext
 from hub.events import Event, iso_ms
 from hub.health_grading import Thresholds, grade_bp, grade_glucose, trend
+from sensors.meter_readings import BloodPressureReading, GlucoseReading, MeterSettings, Reading
 from sensors.meter_store import MeterStore
-from sensors.meters import BloodPressureReading, GlucoseReading, MeterCoordinator, MeterSettings, Reading
+from sensors.meters import MeterCoordinator
 
 log = logging.getLogger(__name__)
 FOLLOW_UP_KEY = "health.last_follow_up"

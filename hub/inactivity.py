@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from hub.activity import Activity
 from hub.config import Config, ConfigError
 from hub.context import Hardware, HubContext
-from hub.detect.inactivity import Decision, InactivityDetector, Params
+from hub.detect.inactivity import Decision, InactivityDetector
+from hub.detect.inactivity_params import Params
 
 log = logging.getLogger(__name__)
 

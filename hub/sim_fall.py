@@ -19,7 +19,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from drivers import radar as radar_proto
-from drivers.ble.virtual import GattChar, GattService, Link, VirtualPeripheral
+from drivers.ble.virtual_gatt import GattChar, GattService, Link, VirtualPeripheral
 from drivers.wearable import NOTIFY_UUID, SERVICE_UUID, WRITE_UUID, encode_sample
 from hub.config import Config
 from hub.context import Hardware, HubContext

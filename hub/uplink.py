@@ -78,12 +78,18 @@ class Uplink:
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         client.on_message = self._on_message
-        client.on_socket_open = lambda c, u, sock: self._in_loop(self._loop.add_reader, sock, c.loop_read)
+        client.on_socket_open = self._on_socket_open
         client.on_socket_close = lambda c, u, sock: self._in_loop(self._loop.remove_reader, sock)
         client.on_socket_register_write = lambda c, u, sock: self._in_loop(
             self._loop.add_writer, sock, c.loop_write)
         client.on_socket_unregister_write = lambda c, u, sock: self._in_loop(self._loop.remove_writer, sock)
         return client
+
+    def _on_socket_open(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
+        # A call is one small packet: send it now rather than let Nagle wait for an earlier ACK.
+        with contextlib.suppress(OSError, AttributeError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._in_loop(self._loop.add_reader, sock, client.loop_read)
 
     def _in_loop(self, fn: Callable[..., Any], *args: Any) -> None:
         # connect() runs on a worker thread (DNS, TCP, TLS block); socket hooks must reach the loop.

@@ -27,7 +27,7 @@ def test_row_carries_the_envelope_with_seq_and_topic(outbox):
     body = json.loads(row.payload)
     assert row.topic == "eldercare/v1/hub-1/event/call"
     assert body == {"v": 1, "id": row.id, "hub": "hub-1", "type": "call.raised",
-                    "ts": "2026-01-02T03:04:05.678+00:00", "seq": row.seq, "data": {"n": 0}}
+                    "ts": "2026-01-02T03:04:05.679+00:00", "seq": row.seq, "data": {"n": 0}}
 
 
 def test_delivery_order_is_priority_then_fifo(outbox):
@@ -111,3 +111,9 @@ def test_priority_and_topic_of_types(event_type, priority, topic):
 def test_naive_time_stamps_are_refused():
     with pytest.raises(ValueError):
         iso_ms(datetime(2026, 1, 1))
+
+
+@pytest.mark.parametrize("micro,expected", [(0, "00.000"), (499, "00.000"), (500, "00.001"), (999_600, "01.000")])
+def test_time_stamps_round_to_the_nearest_millisecond(micro, expected):
+    ts = datetime(2026, 1, 1, 8, 0, 0, micro, tzinfo=UTC)
+    assert iso_ms(ts) == f"2026-01-01T08:00:{expected}+00:00"

@@ -1,0 +1,124 @@
+"""The peripheral side of the virtual BLE backend: GATT services and characteristics as plain data, the
+ATT errors a peripheral's handlers raise, the link between one peripheral and one client (CCCD state,
+notify/indicate with a yield per value so the peer can drop the link in between) and the
+`VirtualPeripheral` base that simulated meters and wearables subclass. It knows bleak only through the
+client it delivers to (`drivers/ble/virtual_backends.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from drivers.ble.virtual import VirtualRadio
+    from drivers.ble.virtual_backends import VirtualBleakClient
+
+CCCD_NOTIFY, CCCD_INDICATE = 1, 2
+
+
+class AttError(Exception):
+    """Raised by a peripheral's handlers; the client side turns it into BleakGATTProtocolError."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class LinkLost(Exception):
+    """The peripheral tried to send on a link that is gone."""
+
+
+WriteHandler = Callable[["Link", bytes], Awaitable[None]]
+
+
+@dataclass
+class GattChar:
+    uuid: str
+    properties: list[str]
+    value: bytes = b""
+    requires_bond: bool = False
+    on_write: WriteHandler | None = None
+
+
+@dataclass
+class GattService:
+    uuid: str
+    chars: list[GattChar]
+
+
+@dataclass
+class Link:
+    peripheral: VirtualPeripheral
+    client: VirtualBleakClient
+    encrypted: bool
+    up: bool = True
+    cccd: dict[str, int] = field(default_factory=dict)
+    armed: dict[str, bool] = field(default_factory=dict)
+
+    async def send(self, uuid: str, data: bytes) -> bool:
+        """Notify/indicate `data`; False when the client has not enabled it. Raises LinkLost."""
+        if not self.up:
+            raise LinkLost(self.peripheral.address)
+        if not self.cccd.get(uuid):
+            return False
+        if self.armed.get(uuid, True):
+            self.client._deliver(uuid, bytes(data))
+        await asyncio.sleep(0)  # the confirmation round trip: lets the peer drop the link in between
+        if not self.up:
+            raise LinkLost(self.peripheral.address)
+        return True
+
+
+class VirtualPeripheral:
+    """A GATT server. Meter models subclass it and override the on_* hooks."""
+
+    def __init__(
+        self,
+        address: str,
+        name: str,
+        services: list[GattService],
+        *,
+        advertised: list[str] | None = None,
+        rssi: int = -60,
+        passkey: str | None = None,
+    ) -> None:
+        self.address, self.name, self.services, self.rssi = address.upper(), name, services, rssi
+        self.advertised = advertised if advertised is not None else [s.uuid for s in services]
+        self.passkey = passkey
+        self.advertising = False
+        self.bonded = False
+        self.link: Link | None = None
+        self.radio: VirtualRadio | None = None
+
+    def char(self, uuid: str) -> GattChar:
+        for service in self.services:
+            for c in service.chars:
+                if c.uuid == uuid:
+                    return c
+        raise KeyError(uuid)
+
+    def start_advertising(self) -> None:
+        if self.link is None:
+            self.advertising = True
+            if self.radio is not None:
+                self.radio.announce(self)
+
+    def drop_link(self) -> None:
+        """Radio loss or the meter hanging up: the client gets an unsolicited disconnect."""
+        link, self.link = self.link, None
+        if link is not None and link.up:
+            link.up = False
+            self.on_disconnect(link)
+            link.client._peer_gone()
+
+    async def on_connect(self, link: Link) -> None:
+        pass
+
+    async def on_subscribe(self, link: Link, uuid: str) -> None:
+        pass
+
+    def on_disconnect(self, link: Link) -> None:
+        pass

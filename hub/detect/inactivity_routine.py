@@ -1,0 +1,177 @@
+"""The learned routine behind the inactivity limits: how long this resident's gaps last after each
+kind of activity at each time of day (samples in 24 hourly bins per source, and for all sources
+together, forgotten after `learn_days`), and when they usually get up. From these it answers the
+detector's two questions: how long a gap starting now may last (`expectation`), and when the
+morning check falls due (`morning_due`). It also holds the persisted history (`to_dict`/`load`).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import deque
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, Literal
+
+from hub.detect.inactivity_params import Params
+
+Basis = Literal["learned", "fallback"]
+ALL = "*"  # bin of every source, the fallback when a source has too few samples
+DAY = 1440  # minutes
+MORNING_SPAN_MIN = 12 * 60  # a first activity later than this after the anchor is not "getting up"
+
+
+def shrunk_quantile(own: list[float], pool: list[float], risk: float, weight: float) -> float:
+    """Smallest x with P(gap > x) <= risk, P estimated from this source's gaps shrunk towards the pool.
+
+    P_s(>x) = (N_own(>x) + weight * F_pool(>x)) / (n_own + weight): a source seen rarely borrows the
+    tail of every gap at this time of day; one seen often with only short gaps earns a short limit.
+    Every gap this source has had is covered (x >= its longest): one of them may be routine that is
+    simply rare. Both lists sorted ascending; pool not empty.
+    """
+    budget = risk * (len(own) + weight)
+
+    def ok(x: float) -> bool:
+        over_pool = (len(pool) - bisect_right(pool, x)) / len(pool)
+        return weight * over_pool <= budget
+
+    floor = own[-1] if own else 0.0
+    candidates = sorted({floor} | {v for v in pool if v > floor})
+    lo, hi = 0, len(candidates) - 1  # the largest candidate always passes: nothing is above it
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if ok(candidates[mid]):
+            hi = mid
+        else:
+            lo = mid + 1
+    return candidates[lo]
+
+
+class Routine:
+    """The learned gaps and mornings; `first_seen` (the first activity ever) says whether enough
+    history exists to trust them."""
+
+    def __init__(self, params: Params, tz: tzinfo) -> None:
+        self.p = params
+        self.tz = tz
+        self._bins: dict[str, list[deque[tuple[float, float, float]]]] = {}  # src -> 24 h bins
+        self._wakes: deque[tuple[float, float]] = deque()  # (anchor epoch, minutes after anchor)
+        self.first_seen: datetime | None = None
+
+    def expectation(self, source: str, ts: datetime) -> tuple[float, float | None, Basis]:
+        """(limit in s, learned longest normal gap in s or None, basis) for a gap starting now."""
+        p = self.p
+        tod = self._tod(ts)
+        night = p.in_night(tod)
+        lo = p.night_min_h * 3600 if night else p.day_min_min * 60
+        hi = p.night_max_h * 3600 if night else p.day_max_h * 3600
+        learned = self.first_seen is not None and ts - self.first_seen >= timedelta(days=p.learn_min_days)
+        if learned:
+            since = ts.timestamp() - p.learn_days * 86400
+            pool = sorted(self._window(ALL, tod, since))
+            if len(pool) >= p.min_samples:
+                own = sorted(self._window(source, tod, since))
+                # At night anything can be the last thing before sleep: no source earns a short limit.
+                evening = (p.night_start_min - tod) % DAY < p.evening_h * 60
+                normal = max(own[-1] if own else 0.0, pool[-1]) if night or evening else \
+                    shrunk_quantile(own, pool, p.risk, p.prior_weight)
+                limit = min(max(normal * p.margin + p.margin_min * 60, lo), hi)
+                return limit, normal, "learned"
+        if night or p.fallback_day_h * 60 > (p.night_start_min - tod) % DAY:
+            return p.night_max_h * 3600, None, "fallback"
+        return min(max(p.fallback_day_h * 3600, lo), hi), None, "fallback"
+
+    def usual_up(self, now: datetime) -> float | None:
+        """Latest learned first-activity time, in minutes after the morning anchor (None: too few)."""
+        since = now.timestamp() - self.p.learn_days * 86400
+        offsets = [off for anchor, off in self._wakes if anchor >= since]
+        return max(offsets) if len(offsets) >= self.p.morning_min_days else None
+
+    def sample_count(self) -> int:
+        return sum(len(b) for b in self._bins.get(ALL, []))
+
+    def morning_due(self, ts: datetime) -> datetime | None:
+        up = self.usual_up(ts)
+        if up is None:
+            return None
+        anchor = self._anchor_before(ts) + timedelta(days=1)
+        return anchor + timedelta(minutes=up + self.p.morning_margin_min)
+
+    def note_morning(self, ts: datetime, last_ts: datetime) -> None:
+        """First activity since today's anchor while at home: today's "up" time."""
+        anchor = self._anchor_before(ts)
+        offset = (ts - anchor).total_seconds() / 60
+        fresh = self.first_seen is not None and self.first_seen < anchor
+        if last_ts < anchor and fresh and offset < MORNING_SPAN_MIN:
+            self._wakes.append((anchor.timestamp(), offset))
+            since = ts.timestamp() - self.p.learn_days * 86400
+            while self._wakes and self._wakes[0][0] < since:
+                self._wakes.popleft()
+
+    def add_sample(self, start: datetime, source: str, dur: float) -> None:
+        self._store(start.timestamp(), self._tod(start), source, dur)
+
+    # ---- persistence --------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        rows = sorted((ts, tod, src, dur) for src, bins in self._bins.items() if src != ALL
+                      for b in bins for ts, tod, dur in b)
+        samples = [[round(ts, 1), round(tod, 2), src, round(dur, 1)] for ts, tod, src, dur in rows]
+        return {"version": 1, "first_seen": self.first_seen.isoformat() if self.first_seen else None,
+                "samples": samples, "wakes": [list(w) for w in self._wakes]}
+
+    def load(self, data: dict[str, Any]) -> int:
+        """Restore the history of `to_dict()` output; entries that do not parse are skipped. Returns
+        samples kept."""
+        if data.get("version") != 1:
+            raise ValueError(f"unknown inactivity history version {data.get('version')!r}")
+        if data.get("first_seen"):
+            self.first_seen = datetime.fromisoformat(data["first_seen"])
+        kept = 0
+        for row in data.get("samples", []):
+            try:
+                ts, tod, src, dur = float(row[0]), float(row[1]), str(row[2]), float(row[3])
+            except (TypeError, ValueError, IndexError):
+                continue
+            if 0 <= tod < DAY and dur >= 0:
+                self._store(ts, tod, src, dur)
+                kept += 1
+        for row in data.get("wakes", []):
+            try:
+                self._wakes.append((float(row[0]), float(row[1])))
+            except (TypeError, ValueError, IndexError):
+                continue
+        return kept
+
+    # ---- internals ----------------------------------------------------------------------------
+    def _tod(self, ts: datetime) -> float:
+        local = ts.astimezone(self.tz)
+        return local.hour * 60 + local.minute + local.second / 60
+
+    def _anchor_before(self, ts: datetime) -> datetime:
+        local = ts.astimezone(self.tz)
+        anchor = local.replace(hour=self.p.morning_anchor_min // 60, minute=self.p.morning_anchor_min % 60,
+                               second=0, microsecond=0)
+        return anchor if anchor <= local else anchor - timedelta(days=1)
+
+    def _store(self, ts: float, tod: float, source: str, dur: float) -> None:
+        hour = int(tod // 60) % 24
+        for key in (source, ALL):
+            bins = self._bins.get(key)
+            if bins is None:
+                bins = self._bins[key] = [deque() for _ in range(24)]
+            bins[hour].append((ts, tod, dur))
+
+    def _window(self, key: str, tod: float, since: float) -> list[float]:
+        bins = self._bins.get(key)
+        if bins is None:
+            return []
+        width = self.p.window_h * 60
+        first, last = int((tod - width) // 60), int((tod + width) // 60)
+        found: list[float] = []
+        for h in range(first, last + 1):
+            b = bins[h % 24]
+            while b and b[0][0] < since:  # older than the learning window: forget
+                b.popleft()
+            for _, t, dur in b:
+                if min(abs(t - tod), DAY - abs(t - tod)) <= width:
+                    found.append(dur)
+        return found
