@@ -131,7 +131,8 @@ def main() -> int:
                             status_kb(pid, "Threads")) for pid in pids]
                 alive = hub.alive()
                 if not alive:
-                    print(f"the hub exited ({hub.proc.returncode}) during the window; its log ends:\n{hub.log_tail(25)}")
+                    print(f"the hub exited ({hub.proc.returncode}) during the window; its log ends:\n"
+                          f"{hub.log_tail(25)}")
                     return 1
         finally:
             if rec is not None:

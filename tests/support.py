@@ -48,7 +48,10 @@ class Broker:
         listener = extra_conf or f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
         # As root, mosquitto drops to user 'mosquitto', which cannot read pytest's private tmp dirs.
         as_user = "user root\n" if os.geteuid() == 0 else ""
-        self.conf.write_text(f"{listener}{as_user}persistence true\npersistence_location {root}/\n")
+        # Save sessions on every change, so even a broker killed with SIGKILL comes back knowing the
+        # test subscriber's subscription and queues what the hub publishes before it reconnects.
+        self.conf.write_text(f"{listener}{as_user}persistence true\npersistence_location {root}/\n"
+                             "autosave_on_changes true\nautosave_interval 1\n")
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Broker:

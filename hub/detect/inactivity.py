@@ -8,8 +8,12 @@ The rule (docs/detection.md, "Inactivity"):
   activity (the source, e.g. "pir:kitchen" or "P-Living-Seat:ON") at a similar time of day: the longest
   such gap in the last `learn_days`, times `margin`, plus `margin_min`. Sitting down in the evening
   predicts a long gap, opening the fridge at noon a short one; a per-hour limit alone would have to
-  cover both. Too few samples for the source: all sources at that time of day. Bounded by the day or
-  night minimum/maximum (night window by the gap's start time).
+  cover both. Too few samples for the source: all sources at that time of day (for an "onset", a
+  contact/appliance/flush/motion sensor going ON, first the gaps after any onset). Bounded by the day or
+  night minimum/maximum (night window by the gap's start time); in the night and the `evening_h` before
+  it no source earns less than the longest gap then, except onsets (the closing comes first).
+- While a pressure mat is occupied (P-...:ON until its OFF) every gap is learned and judged as that
+  rest, whatever else fires meanwhile (`source_kind`, `_context_of`).
 - Until `learn_min_days` of history exist: fixed fallback limits (day `fallback_day_h`; night, or a day
   gap whose limit would reach into the night window, `night_max_h`).
 - Morning check: if nothing has happened since `morning_anchor`, ask once the usual first-activity time
@@ -34,9 +38,10 @@ from typing import Any, Literal
 
 from hub.detect.inactivity_params import Params
 from hub.detect.inactivity_params import hhmm_to_min as hhmm_to_min  # re-exported for tests
-from hub.detect.inactivity_routine import Basis, Routine
+from hub.detect.inactivity_routine import Basis, Routine, source_kind
 from hub.detect.inactivity_routine import shrunk_quantile as shrunk_quantile  # re-exported for tests
 
+REST_STALE_H = 16.0  # a mat ON for longer than this is stuck or forgotten, not someone resting
 DecisionKind = Literal["check", "alarm", "answered", "away_cleared"]
 Reason = Literal["gap", "morning", "out"]
 
@@ -71,6 +76,8 @@ class InactivityDetector:
         self.routine = Routine(self.p, tz)
         self.last_ts: datetime | None = None
         self.last_source = ""
+        self._context = ""  # what the running gap is learned under: its source, or the mat in use
+        self._resting: dict[str, tuple[datetime, str]] = {}  # occupied mats: sensor -> (since, source)
         self._learnable = False  # the running gap may become a sample
         self.out = False  # presumed out (exit-door pattern, then nothing)
         self._door_ts: datetime | None = None
@@ -98,9 +105,10 @@ class InactivityDetector:
         was_out = self.out
         self._update_presence(ts, exit_door)
         if self.last_ts is not None and self._learnable and not was_out and ts > self.last_ts:
-            self.routine.add_sample(self.last_ts, self.last_source, (ts - self.last_ts).total_seconds())
+            self.routine.add_sample(self.last_ts, self._context, (ts - self.last_ts).total_seconds())
         if not was_out and not self.out and self._learnable and self.last_ts is not None:
             self.routine.note_morning(ts, self.last_ts)
+        self._note_rest(ts, source)
         self._start_gap(ts, source, learnable=True)
         return out
 
@@ -195,8 +203,26 @@ class InactivityDetector:
                            or (ts - self._door_ts).total_seconds() > self.p.exit_settle_s):
             self.out = False
 
+    def _note_rest(self, ts: datetime, source: str) -> None:
+        """Track occupied pressure mats: ON until the same mat goes OFF (or REST_STALE_H passes)."""
+        sensor, _, state = source.rpartition(":")
+        if source_kind(source) == "rest":
+            self._resting[sensor] = (ts, source)
+        elif state == "OFF":
+            self._resting.pop(sensor, None)
+
+    def _context_of(self, ts: datetime, source: str) -> str:
+        """While a mat is occupied the resident is resting whatever else fires (an appliance switching
+        itself off, a flush counted late): the gap belongs to the rest, not to that event."""
+        stale = ts - timedelta(hours=REST_STALE_H)
+        occupied = [(since, src) for since, src in self._resting.values() if since >= stale]
+        if not occupied or source_kind(source) == "rest":
+            return source
+        return max(occupied)[1]
+
     def _start_gap(self, ts: datetime, source: str, learnable: bool) -> None:
         self.last_ts, self.last_source = ts, source
+        self._context = self._context_of(ts, source)
         self._learnable = learnable and not self.out
         self._asked, self._alarmed = None, False
         self.plan = self._make_plan(ts, source)
@@ -209,7 +235,7 @@ class InactivityDetector:
                 return None
             limit = self.p.out_limit_h * 3600
             return Plan(ts + timedelta(seconds=limit), limit, None, "out", "fallback")
-        limit, normal, basis = self.routine.expectation(source, ts)
+        limit, normal, basis = self.routine.expectation(self._context, ts)
         plan = Plan(ts + timedelta(seconds=limit), limit, normal, "gap", basis)
         morning = self.routine.morning_due(ts)
         if morning is not None and morning < plan.check_at:

@@ -15,27 +15,55 @@ from typing import Any, Literal
 from hub.detect.inactivity_params import Params
 
 Basis = Literal["learned", "fallback"]
+Kind = Literal["rest", "onset", "other"]
 ALL = "*"  # bin of every source, the fallback when a source has too few samples
+ONSET = "*onset"  # bin of every onset source (`source_kind`): their prior
 DAY = 1440  # minutes
 MORNING_SPAN_MIN = 12 * 60  # a first activity later than this after the anchor is not "getting up"
+ONSET_KINDS = frozenset("DEFM")  # door/cupboard contact, appliance, flush, motion (PIR)
 
 
-def shrunk_quantile(own: list[float], pool: list[float], risk: float, weight: float) -> float:
-    """Smallest x with P(gap > x) <= risk, P estimated from this source's gaps shrunk towards the pool.
+def source_kind(source: str) -> Kind:
+    """What an activity says about the moments after it, from the source's name.
 
-    P_s(>x) = (N_own(>x) + weight * F_pool(>x)) / (n_own + weight): a source seen rarely borrows the
-    tail of every gap at this time of day; one seen often with only short gaps earns a short limit.
+    Named `<KIND>-<place>-<name>:<STATE>` (the event-log convention, ../shared/data/README.md):
+    "rest" a pressure mat (bed, seat) going ON: someone lies or sits down, a long quiet is normal;
+    "onset" a contact, appliance, flush or motion sensor going ON: the resident is in the middle of
+    doing something (a door opened is closed again, a tap runs), so a long silence right after is
+    unusual even in the evening. Anything else (OFF, or names like "pir", "button:17"): "other".
+    """
+    name, _, state = source.rpartition(":")
+    kind, dash, _ = name.partition("-")
+    if state != "ON" or not dash or len(kind) != 1:
+        return "other"
+    if kind == "P":
+        return "rest"
+    return "onset" if kind in ONSET_KINDS else "other"
+
+
+def shrunk_quantile(own: list[float], pool: list[float], risk: float, weight: float,
+                    kind: list[float] | None = None) -> float:
+    """Smallest x with P(gap > x) <= risk, P estimated from this source's gaps shrunk towards a prior.
+
+    P_s(>x) = (N_own(>x) + weight * F_prior(>x)) / (n_own + weight): a source seen rarely borrows the
+    prior's tail; one seen often with only short gaps earns a short limit. The prior is every gap at
+    this time of day (the pool), or, given `kind` (gaps after the same kind of activity), those shrunk
+    in turn towards the pool: F_prior(>x) = (N_kind(>x) + weight * F_pool(>x)) / (n_kind + weight).
     Every gap this source has had is covered (x >= its longest): one of them may be routine that is
-    simply rare. Both lists sorted ascending; pool not empty.
+    simply rare. Lists sorted ascending; pool not empty.
     """
     budget = risk * (len(own) + weight)
+    kind = kind or []
+
+    def over(values: list[float], x: float) -> int:
+        return len(values) - bisect_right(values, x)
 
     def ok(x: float) -> bool:
-        over_pool = (len(pool) - bisect_right(pool, x)) / len(pool)
-        return weight * over_pool <= budget
+        prior = (over(kind, x) + weight * over(pool, x) / len(pool)) / (len(kind) + weight)
+        return weight * prior <= budget
 
     floor = own[-1] if own else 0.0
-    candidates = sorted({floor} | {v for v in pool if v > floor})
+    candidates = sorted({floor} | {v for v in pool if v > floor} | {v for v in kind if v > floor})
     lo, hi = 0, len(candidates) - 1  # the largest candidate always passes: nothing is above it
     while lo < hi:
         mid = (lo + hi) // 2
@@ -70,10 +98,16 @@ class Routine:
             pool = sorted(self._window(ALL, tod, since))
             if len(pool) >= p.min_samples:
                 own = sorted(self._window(source, tod, since))
-                # At night anything can be the last thing before sleep: no source earns a short limit.
-                evening = (p.night_start_min - tod) % DAY < p.evening_h * 60
+                kind = source_kind(source)
+                # At night anything can be the last thing before sleep: no source earns a short limit;
+                # in the evening neither, unless it is an onset (nobody falls asleep mid-way through
+                # opening a cupboard: the closing comes first).
+                evening = (p.night_start_min - tod) % DAY < p.evening_h * 60 and kind != "onset"
+                # An onset's prior is the gaps after any onset (a cupboard opened is closed again),
+                # themselves shrunk towards every gap; other kinds take every gap as their prior.
+                kin = sorted(self._window(ONSET, tod, since)) if kind == "onset" else []
                 normal = max(own[-1] if own else 0.0, pool[-1]) if night or evening else \
-                    shrunk_quantile(own, pool, p.risk, p.prior_weight)
+                    shrunk_quantile(own, pool, p.risk, p.prior_weight, kin)
                 limit = min(max(normal * p.margin + p.margin_min * 60, lo), hi)
                 return limit, normal, "learned"
         if night or p.fallback_day_h * 60 > (p.night_start_min - tod) % DAY:
@@ -112,7 +146,7 @@ class Routine:
 
     # ---- persistence --------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        rows = sorted((ts, tod, src, dur) for src, bins in self._bins.items() if src != ALL
+        rows = sorted((ts, tod, src, dur) for src, bins in self._bins.items() if not src.startswith("*")
                       for b in bins for ts, tod, dur in b)
         samples = [[round(ts, 1), round(tod, 2), src, round(dur, 1)] for ts, tod, src, dur in rows]
         return {"version": 1, "first_seen": self.first_seen.isoformat() if self.first_seen else None,
@@ -131,7 +165,7 @@ class Routine:
                 ts, tod, src, dur = float(row[0]), float(row[1]), str(row[2]), float(row[3])
             except (TypeError, ValueError, IndexError):
                 continue
-            if 0 <= tod < DAY and dur >= 0:
+            if 0 <= tod < DAY and dur >= 0 and not src.startswith("*"):  # "*": internal bins
                 self._store(ts, tod, src, dur)
                 kept += 1
         for row in data.get("wakes", []):
@@ -154,7 +188,8 @@ class Routine:
 
     def _store(self, ts: float, tod: float, source: str, dur: float) -> None:
         hour = int(tod // 60) % 24
-        for key in (source, ALL):
+        keys = (source, ALL, ONSET) if source_kind(source) == "onset" else (source, ALL)
+        for key in keys:
             bins = self._bins.get(key)
             if bins is None:
                 bins = self._bins[key] = [deque() for _ in range(24)]
