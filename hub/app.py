@@ -255,11 +255,9 @@ class Hub:
     async def _watch_link(self) -> None:
         assert self.uplink is not None
         while True:
-            await self.uplink.connected.wait()
-            self.feedback("online")
-            while self.uplink.connected.is_set():
-                await asyncio.sleep(0.5)
-            self.feedback("offline")
+            await self.uplink.link_changed.wait()
+            self.uplink.link_changed.clear()
+            self.feedback("online" if self.online else "offline")
 
     def stop(self) -> None:
         self._stopping.set()

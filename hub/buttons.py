@@ -42,14 +42,16 @@ class ButtonBank:
         self.hold_s = hold_s
         self.on_press, self.on_release, self.on_hold = on_press, on_release, on_hold
         self.lines: dict[int, _Line] = {}
-        from gpiozero import Button
+        from gpiozero import DigitalInputDevice
 
         for spec in buttons:
             line = _Line(spec["pin"], spec["bounce_ms"] / 1000)
-            # bounce_time=None: our own leading-edge debounce keeps the first edge's time.
-            line.device = Button(spec["pin"], pull_up=True, bounce_time=None, pin_factory=pin_factory)
-            line.device.when_pressed = self._edge_callback(line, True)
-            line.device.when_released = self._edge_callback(line, False)
+            # Not gpiozero's Button: its hold thread wakes 10 times a second per button, and the hold
+            # is timed here anyway. bounce_time=None: our leading-edge debounce keeps the first edge.
+            line.device = DigitalInputDevice(spec["pin"], pull_up=True, bounce_time=None,
+                                             pin_factory=pin_factory)
+            line.device.when_activated = self._edge_callback(line, True)
+            line.device.when_deactivated = self._edge_callback(line, False)
             self.lines[line.pin] = line
         self._closed = False
 

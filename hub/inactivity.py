@@ -28,6 +28,14 @@ from hub.detect.inactivity_params import Params
 
 log = logging.getLogger(__name__)
 
+# The detector reads what an activity means from event-log style names (`<KIND>-<place>-<name>:ON`,
+# hub.detect.inactivity_routine.source_kind), the convention its rules were measured with; live
+# sources that are the same kind of evidence are named that way, so the hub applies the same rules.
+LIVE_SOURCES = {
+    "pir": "M-home-pir:ON",  # motion seen
+    "radar": "M-home-radar:ON",  # the radar's presence/moving report is motion too
+}
+
 SAVE_EVERY_S = 600.0  # history is a convenience: losing ten minutes of it costs nothing
 CLOCK_STEP_S = 60.0  # wall clock moved this much more than the monotonic one: it was set (NTP)
 
@@ -93,7 +101,8 @@ class InactivityMonitor:
     # ---- inputs -------------------------------------------------------------------------------
     def _on_activity(self, activity: Activity) -> None:
         det = self._det()
-        self._enqueue(det.note(activity.ts, activity.source, activity.exit_door))
+        source = LIVE_SOURCES.get(activity.source, activity.source)
+        self._enqueue(det.note(activity.ts, source, activity.exit_door))
         self._dirty = True
 
     def _on_button(self, pin: int, action: str) -> None:

@@ -107,12 +107,20 @@ class Outbox:
                 after: tuple[int, int] | None = None) -> list[Row]:
         """Next rows to send in delivery order, after the (priority, seq) cursor, skipping those in flight."""
         skip = set(exclude)
-        where, args = ("WHERE (priority, seq) > (?, ?)", [after[0], after[1]]) if after else ("", [])
+        n = limit + len(skip)
+        cols = "seq, id, priority, type, topic, payload"
         with self._lock:
-            cur = self._conn.execute(
-                f"SELECT seq, id, priority, type, topic, payload FROM outbox {where} "
-                "ORDER BY priority, seq LIMIT ?", (*args, limit + len(skip)))
-            rows = [Row(*r) for r in cur.fetchall()]
+            if after is None:
+                fetched = self._conn.execute(
+                    f"SELECT {cols} FROM outbox ORDER BY priority, seq LIMIT ?", (n,)).fetchall()
+            else:
+                # Two index seeks; a row-value comparison would scan every row ahead of the cursor.
+                fetched = self._conn.execute(
+                    f"SELECT * FROM (SELECT {cols} FROM outbox WHERE priority = ? AND seq > ? "
+                    "ORDER BY seq LIMIT ?) UNION ALL "
+                    f"SELECT * FROM (SELECT {cols} FROM outbox WHERE priority > ? "
+                    "ORDER BY priority, seq LIMIT ?)", (after[0], after[1], n, after[0], n)).fetchall()
+        rows = sorted((Row(*r) for r in fetched), key=lambda r: (r.priority, r.seq))
         return [r for r in rows if r.id not in skip][:limit]
 
     def remove(self, ids: Iterable[str]) -> int:

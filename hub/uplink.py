@@ -32,6 +32,7 @@ CommandSink = Callable[[str, bytes], None]
 StatusSource = Callable[[], Awaitable[dict[str, Any]]]
 DbCall = Callable[..., Awaitable[Any]]
 REMOVE_DELAY_S = 0.3
+FETCH_BATCH = 256  # outbox rows fetched per query while draining a backlog
 
 
 class Uplink:
@@ -49,6 +50,7 @@ class Uplink:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self._status_now = asyncio.Event()
+        self.link_changed = asyncio.Event()  # set on every connect and disconnect
         self._sent: dict[int, str] = {}  # mid -> event id, handed to paho and awaiting PUBACK
         self._sent_ids: set[str] = set()
         self._fresh: list[tuple[int, int, Row]] = []  # heap of rows raised since the last fetch
@@ -93,6 +95,8 @@ class Uplink:
 
     def _in_loop(self, fn: Callable[..., Any], *args: Any) -> None:
         # connect() runs on a worker thread (DNS, TCP, TLS block); socket hooks must reach the loop.
+        if self._loop.is_closed():
+            return  # paho tidying up after the hub has stopped
         if self._loop_is_current():
             fn(*args)
         else:
@@ -134,9 +138,6 @@ class Uplink:
         while not self._closed:
             await self._wake.wait()
             self._wake.clear()
-            if self._acked and self._remove_timer is None:
-                # Deleting delivered rows can wait: batch it off the path of the next call's commit.
-                self._remove_timer = self._loop.call_later(REMOVE_DELAY_S, self._flush_acked)
             while self.connected.is_set() and len(self._sent) < self.mqtt["max_inflight"]:
                 row = await self._next_row()
                 if row is None:
@@ -178,9 +179,10 @@ class Uplink:
         self._wake.set()
 
     async def _next_row(self) -> Row | None:
-        if self._backlog:
-            batch = await self.db(self.outbox.pending, self.mqtt["max_inflight"], self._sent_ids,
-                                  self._cursor)
+        # Top up from the outbox only when few rows are waiting here: one query per batch, not per
+        # row, and memory bounded however deep the backlog.
+        if self._backlog and len(self._fresh) < self.mqtt["max_inflight"]:
+            batch = await self.db(self.outbox.pending, FETCH_BATCH, self._sent_ids, self._cursor)
             if not batch:
                 self._backlog = False
             for row in batch:
@@ -212,6 +214,7 @@ class Uplink:
         self._cursor = None
         self._backlog = True
         self.connected.set()
+        self.link_changed.set()
         self._status_now.set()
         self._wake.set()
 
@@ -225,6 +228,7 @@ class Uplink:
                                "check [mqtt] tls certificates or username/password")
             log.warning(self.last_error)
         self.connected.clear()
+        self.link_changed.set()
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, props: Any) -> None:
         event_id = self._sent.pop(mid, None)
@@ -232,6 +236,9 @@ class Uplink:
             return  # a status message
         self._sent_ids.discard(event_id)
         self._acked.append(event_id)
+        if self._remove_timer is None:
+            # Deleting delivered rows can wait: batch it off the path of the next call's commit.
+            self._remove_timer = self._loop.call_later(REMOVE_DELAY_S, self._flush_acked)
         self._wake.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from hub.detect.inactivity import InactivityDetector, Params, hhmm_to_min, shrunk_quantile
+from hub.detect.inactivity_routine import source_kind
 
 T0 = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)  # a Monday morning
 H = timedelta(hours=1)
@@ -173,6 +174,85 @@ def test_restart_counts_from_start_and_shift_follows_a_clock_step() -> None:
 ])
 def test_shrunk_quantile(own: list[float], pool: list[float], expected: float) -> None:
     assert shrunk_quantile(sorted(own), sorted(pool), risk=0.01, weight=1.0) == expected
+
+
+def test_shrunk_quantile_with_a_kind_prior() -> None:
+    pool = [1.0] * 50 + [100.0] * 50  # half of all gaps then are long (naps after closing a door)
+    onsets = [1.0] * 50  # but after any opening the closing came within a minute
+    assert shrunk_quantile([], pool, risk=0.01, weight=1.0) == 100.0
+    assert shrunk_quantile([], pool, risk=0.01, weight=1.0, kind=onsets) == 1.0
+    assert shrunk_quantile([], pool, risk=0.01, weight=1.0, kind=onsets[:5]) == 100.0  # too few onsets
+    assert shrunk_quantile([30.0], pool, risk=0.01, weight=1.0, kind=onsets) == 30.0  # own still covered
+
+
+@pytest.mark.parametrize(("source", "kind"), [
+    ("P-Bedroom-Bed:ON", "rest"), ("P-Living-Seat:OFF", "other"),
+    ("D-Kitchen-Fridge:ON", "onset"), ("E-Microwave:ON", "onset"), ("F-ToiletFlush:ON", "onset"),
+    ("M-Bathroom-Basin:ON", "onset"), ("M-Bathroom-Basin:OFF", "other"), ("D-Fridge:OFF", "other"),
+    ("X-Frontdoor:ON", "other"), ("pir", "other"), ("button:17", "other"), ("mat:bed", "other"),
+    ("Door-Kitchen:ON", "other"),
+])
+def test_source_kind(source: str, kind: str) -> None:
+    assert source_kind(source) == kind
+
+
+def cupboard_evenings(det: InactivityDetector, days: int) -> datetime:
+    """Kitchen cupboards all day; each evening the hall door shut at 20:00 and a 90-minute quiet."""
+    day0 = T0.replace(hour=0, minute=0)
+    for d in range(days):
+        base = day0 + timedelta(days=d)
+        for minute in [*range(7 * 60, 20 * 60, 10), *range(21 * 60 + 30, 22 * 60, 10)]:
+            det.note(base + timedelta(minutes=minute), "D-Kitchen-Cupboard:ON")
+            det.note(base + timedelta(minutes=minute, seconds=20), "D-Kitchen-Cupboard:OFF")
+        det.note(base + timedelta(hours=20), "D-Hall-Door:OFF")
+    return day0 + timedelta(days=days)
+
+
+def test_an_onset_keeps_a_short_limit_in_the_evening() -> None:
+    det = InactivityDetector(Params(), tz=UTC)
+    evening = cupboard_evenings(det, 8) + timedelta(hours=21, minutes=40)
+    opened, _, basis = det.expectation("D-Kitchen-Cupboard:ON", evening)
+    assert basis == "learned" and opened == pytest.approx(60 * 60)  # the closing comes first
+    closed, _, _ = det.expectation("D-Kitchen-Cupboard:OFF", evening)
+    assert closed > 9 * 3600  # anything else may be the last thing before sleep
+
+
+def lunch_and_armchair(det: InactivityDetector, days: int) -> datetime:
+    """Kitchen all morning, the microwave done at 12:55, two hours in the armchair from 13:00."""
+    day0 = T0.replace(hour=0, minute=0)
+    for d in range(days):
+        base = day0 + timedelta(days=d)
+        for minute in range(7 * 60, 12 * 60 + 50, 10):
+            det.note(base + timedelta(minutes=minute), "pir:kitchen")
+        det.note(base + timedelta(hours=12, minutes=55), "E-Kitchen-Microwave:OFF")
+        det.note(base + timedelta(hours=13), "P-Living-Seat:ON")
+        det.note(base + timedelta(hours=15), "P-Living-Seat:OFF")
+        for minute in range(15 * 60 + 5, 22 * 60, 15):
+            det.note(base + timedelta(minutes=minute), "pir:kitchen")
+    return day0 + timedelta(days=days)
+
+
+def test_gaps_while_a_mat_is_occupied_belong_to_the_rest() -> None:
+    det = InactivityDetector(Params(), tz=UTC)
+    sit = lunch_and_armchair(det, 8) + timedelta(hours=13)
+    det.note(sit, "P-Living-Seat:ON")
+    resting = det.next_alarm_at()
+    assert resting is not None
+    own = det.expectation("E-Kitchen-Microwave:OFF", sit + 5 * M)[0]
+    assert resting - sit > timedelta(seconds=own + 600) + 5 * M  # the microwave alone: a short limit
+    # The microwave finishing by itself while the resident sits: judged as the rest.
+    det.note(sit + 5 * M, "E-Kitchen-Microwave:OFF")
+    assert det.last_source == "E-Kitchen-Microwave:OFF"
+    assert det.next_alarm_at() == resting + 5 * M
+    det.note(sit + 2 * H, "P-Living-Seat:OFF")  # up again: the kitchen's own limits
+    det.note(sit + 2 * H + M, "E-Kitchen-Microwave:OFF")
+    limit = det.expectation("E-Kitchen-Microwave:OFF", sit + 2 * H + M)[0]
+    assert det.next_alarm_at() == sit + 2 * H + M + timedelta(seconds=limit + 600)
+    # A mat left ON for a day is stuck, not someone resting.
+    det.note(sit + 3 * H, "P-Living-Seat:ON")
+    det.note(sit + 20 * H, "E-Kitchen-Microwave:OFF")
+    limit = det.expectation("E-Kitchen-Microwave:OFF", sit + 20 * H)[0]
+    assert det.next_alarm_at() == sit + 20 * H + timedelta(seconds=limit + 600)
 
 
 @pytest.mark.parametrize(("text", "minutes"), [("00:00", 0), ("07:30", 450), ("23:59", 1439)])
