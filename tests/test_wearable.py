@@ -29,7 +29,9 @@ def packet(ax: int, ay: int, az: int) -> bytes:
 ])
 def test_parse_notification(data: bytes, acc: list[tuple[float, float, float]], skipped: int) -> None:
     samples, n_skipped = parse_notification(data)
-    assert [s.acc_g for s in samples] == pytest.approx(acc)
+    assert len(samples) == len(acc)
+    for sample, expected in zip(samples, acc, strict=True):
+        assert sample.acc_g == pytest.approx(expected)
     assert n_skipped == skipped
 
 
