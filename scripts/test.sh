@@ -11,5 +11,7 @@ echo "== ruff"
 ruff check .
 echo "== mypy"
 mypy
+echo "== hw-tests (on a machine without the hardware they skip; on a Pi: pytest hw-tests --hub-config FILE)"
+python -m pytest hw-tests -q -p no:cacheprovider
 echo "== pytest"
 python -m pytest "$@"
