@@ -42,9 +42,9 @@ class FireAlarms:
         if self.present(cause) is not None:
             return None
         ctx = self.ctx
-        ctx.feedback("alarm")
-        ctx.say("sensors_fire_alarm")
+        ctx.feedback("alarm")  # the buzzer at once; the words say the community has it, so after the commit
         event = await ctx.raise_event("alarm.fire", {"cause": cause, **data})
+        ctx.say("sensors_fire_alarm")
         self.alarms[event.id] = FireAlarm(event.id, cause, ctx.clock.monotonic())
         if self._announcer is None or self._announcer.done():
             self._announcer = ctx.spawn("sensors.fire_announce", self._announce())

@@ -180,8 +180,8 @@ class HomeSensors:
         data.update(sustained_s=round(d.t - (d.since if d.since is not None else d.t)), repeat=d.repeat)
         if reading.humidity_pct is not None:
             data["humidity_pct"] = round(reading.humidity_pct, 1)
-        self.ctx.say(f"sensors_{d.kind}_alarm", temperature=round(d.temperature_c))
         await self.ctx.raise_event(f"alarm.{d.kind}", data)
+        self.ctx.say(f"sensors_{d.kind}_alarm", temperature=round(d.temperature_c))  # "社区已收到": after the commit
 
     # --- PIR stuck, smoke alarm trouble, mains power ----------------------------------------------
     async def _watch_loop(self) -> None:
