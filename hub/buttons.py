@@ -103,3 +103,9 @@ class ButtonBank:
                     timer.cancel()
             with contextlib.suppress(Exception):
                 line.device.close()
+
+    def __enter__(self) -> ButtonBank:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

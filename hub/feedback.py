@@ -72,3 +72,9 @@ class Feedback:
             self._closed = True
             self.led.close()
             self.buzzer.close()
+
+    def __enter__(self) -> Feedback:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

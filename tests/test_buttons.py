@@ -1,0 +1,87 @@
+"""Call buttons on mock GPIO pins, driven like real contacts: leading-edge debounce and hold timing."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from gpiozero.pins.mock import MockFactory
+
+from hub.buttons import ButtonBank
+from hub.clock import Clock
+
+
+async def _bank(events: list[tuple[str, Any]], hold_s: float = 0.3) -> tuple[ButtonBank, Any]:
+    factory = MockFactory()
+    bank = ButtonBank(factory, [{"pin": 17, "bounce_ms": 30}], Clock(), hold_s,
+                      on_press=lambda pin, ts: events.append(("press", pin)),
+                      on_release=lambda pin, held: events.append(("release", round(held, 1))),
+                      on_hold=lambda pin: events.append(("hold", pin)))
+    return bank, factory.pin(17)
+
+
+async def _edges(pin: Any, levels: str, gap: float = 0.002) -> None:
+    for level in levels:
+        (pin.drive_low if level == "0" else pin.drive_high)()
+        await asyncio.sleep(gap)
+
+
+def test_a_bouncing_press_is_one_press_at_the_first_edge():
+    async def main() -> list[tuple[str, Any]]:
+        events: list[tuple[str, Any]] = []
+        with (await _bank(events))[0] as bank:
+            pin = bank.lines[17].device.pin
+            await _edges(pin, "01010")  # pressed (low) with three bounces
+            assert events == [("press", 17)]
+            await asyncio.sleep(0.1)
+            await _edges(pin, "10101")  # released with bounces
+            await asyncio.sleep(0.06)
+        return events
+
+    assert asyncio.run(main()) == [("press", 17), ("release", 0.1)]
+
+
+def test_bounce_on_release_shorter_than_the_window_does_not_release():
+    async def main() -> list[tuple[str, Any]]:
+        events: list[tuple[str, Any]] = []
+        with (await _bank(events))[0] as bank:
+            pin = bank.lines[17].device.pin
+            await _edges(pin, "0")
+            await _edges(pin, "10", gap=0.01)  # 10 ms open: contact chatter, still pressed
+            await asyncio.sleep(0.05)
+            assert bank.is_pressed(17)
+            await _edges(pin, "1")
+            await asyncio.sleep(0.06)
+            assert not bank.is_pressed(17)
+        return events
+
+    events = asyncio.run(main())
+    assert [e[0] for e in events] == ["press", "release"]
+
+
+def test_holding_fires_hold_once_after_hold_s_and_a_tap_does_not():
+    async def main() -> list[tuple[str, Any]]:
+        events: list[tuple[str, Any]] = []
+        with (await _bank(events, hold_s=0.2))[0] as bank:
+            pin = bank.lines[17].device.pin
+            await _edges(pin, "0")
+            await asyncio.sleep(0.1)
+            await _edges(pin, "1")
+            await asyncio.sleep(0.06)
+            await _edges(pin, "0")
+            await asyncio.sleep(0.35)
+            await _edges(pin, "1")
+            await asyncio.sleep(0.06)
+        return events
+
+    kinds = [e[0] for e in asyncio.run(main())]
+    assert kinds == ["press", "release", "press", "hold", "release"]
+
+
+def test_close_is_idempotent():
+    async def main() -> None:
+        bank, _ = await _bank([])
+        bank.close()
+        bank.close()
+
+    asyncio.run(main())
