@@ -24,6 +24,7 @@ from hub.context import (
     ButtonListener,
     CommandHandler,
     Component,
+    ControlHandler,
     EventListener,
     Hardware,
     PressClaim,
@@ -73,6 +74,10 @@ class Hub:
         self.speaker: Speaker | None = None
         self.leds: Feedback | None = None
         self.control: ControlServer | None = None
+        # The control server serves from this very dict, so commands added after it starts still count.
+        self._control_handlers: dict[str, ControlHandler] = {
+            "sim": self._control_sim, "status": self._control_status, "spoken": self._control_spoken}
+        self._control_cancel_on_hangup: set[str] = set()
         self.notifier = sdnotify.Notifier()
 
     # --- HubContext -------------------------------------------------------------------------------
@@ -123,6 +128,13 @@ class Hub:
 
     def add_platform_command(self, name: str, handler: CommandHandler) -> None:
         self._commands[name] = handler
+
+    def add_control_command(self, name: str, handler: ControlHandler, *, cancel_on_hangup: bool = False) -> None:
+        if name in self._control_handlers:
+            raise ValueError(f"control command {name!r} is already registered")
+        self._control_handlers[name] = handler
+        if cancel_on_hangup:
+            self._control_cancel_on_hangup.add(name)
 
     def on_button(self, listener: ButtonListener) -> None:
         self._button_listeners.append(listener)
@@ -229,8 +241,8 @@ class Hub:
         self.leds = Feedback(self.hardware.pin_factory, cfg["outputs"]["status_led_pin"],
                              cfg["outputs"]["buzzer_pin"])
         self.uplink = Uplink(cfg, self.outbox, self.db, self._on_command, self.status)
-        self.control = ControlServer(socket_path(cfg.state_dir), {
-            "sim": self._control_sim, "status": self._control_status, "spoken": self._control_spoken})
+        self.control = ControlServer(socket_path(cfg.state_dir), self._control_handlers,
+                                     self._control_cancel_on_hangup)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stopping.set)

@@ -21,6 +21,8 @@ from hub.events import Event
 
 SimHandler = Callable[[list[str]], Awaitable[dict[str, Any]]]
 CommandHandler = Callable[[dict[str, Any]], Awaitable[None]]
+# One request from the local control socket -> its JSON-able reply (raise hub.control.ControlError to refuse).
+ControlHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 ButtonListener = Callable[[int, str], None]  # (pin, "press" | "release" | "hold")
 PressClaim = Callable[[int], bool]  # (pin) -> True: this press answers me, it must not raise a call
 AckListener = Callable[[str, str, "str | None"], bool]  # (event_id, by, message) -> handled?
@@ -72,6 +74,13 @@ class HubContext(Protocol):
 
     def add_platform_command(self, name: str, handler: CommandHandler) -> None:
         """Handle `{prefix}/{hub}/cmd/{name}`; payload already parsed as a JSON object."""
+        ...
+
+    def add_control_command(self, name: str, handler: ControlHandler, *, cancel_on_hangup: bool = False) -> None:
+        """Serve `{"cmd": name, ...}` on the local control socket (`state_dir/control.sock`), for the
+        CLI on this device. Prefix names with the component (`selftest.auto`); a taken name is refused
+        (ValueError). Works whether the socket is already listening or not. `cancel_on_hangup`: the
+        handler is cancelled if its client disconnects before the reply (long waits that hold something)."""
         ...
 
     def on_button(self, listener: ButtonListener) -> None:

@@ -27,10 +27,18 @@ def socket_path(state_dir: Path) -> Path:
     return state_dir / "control.sock"
 
 
+class _HungUp(Exception):
+    pass
+
+
 class ControlServer:
-    def __init__(self, path: Path, handlers: dict[str, Handler]) -> None:
+    def __init__(self, path: Path, handlers: dict[str, Handler], cancel_on_hangup: set[str] | None = None) -> None:
         self.path = path
+        # Kept by reference and looked up per request: the owner may add commands at any time.
         self.handlers = handlers
+        # Commands whose work must stop when nobody waits for the answer any more (a self-test step that
+        # holds a call button's presses must not outlive the technician's Ctrl-C). Also by reference.
+        self.cancel_on_hangup = cancel_on_hangup if cancel_on_hangup is not None else set()
         self._server: asyncio.AbstractServer | None = None
 
     async def start(self) -> None:
@@ -50,7 +58,14 @@ class ControlServer:
                 if handler is None:
                     raise ControlError(f"unknown command {request.get('cmd')!r}; known: "
                                        f"{', '.join(sorted(self.handlers))}")
-                reply = {"ok": True, "result": await handler(request)}
+                if request.get("cmd") in self.cancel_on_hangup:
+                    result = await _unless_hung_up(reader, handler(request))
+                else:
+                    result = await handler(request)
+                reply = {"ok": True, "result": result}
+            except _HungUp:
+                log.info("control client left before %r finished: cancelled", request.get("cmd"))
+                return
             except (ControlError, ValueError) as exc:
                 reply = {"ok": False, "error": str(exc)}
             except Exception as exc:  # a bad request never takes the hub down
@@ -70,6 +85,23 @@ class ControlServer:
             self._server = None
             with contextlib.suppress(FileNotFoundError):
                 self.path.unlink()
+
+
+async def _unless_hung_up(reader: asyncio.StreamReader, work: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+    """`work`'s result; cancels it and raises _HungUp if the client closes first (clients send one line)."""
+    task = asyncio.ensure_future(work)
+    hangup = asyncio.ensure_future(reader.read(1))
+    try:
+        await asyncio.wait({task, hangup}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done() and hangup.result() == b"":
+            raise _HungUp
+        return await task  # extra bytes after the request are not a hang-up
+    finally:
+        for pending in (hangup, task):
+            if not pending.done():
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await pending
 
 
 def request(path: Path, message: dict[str, Any], timeout: float = 60.0) -> dict[str, Any]:

@@ -1,16 +1,22 @@
-"""The self-test inside the running hub: it owns the GPIO lines, so `hub selftest` and the provisioning
-wizard ask it through `state_dir/selftest.sock` (same line protocol as the control socket), and the
+"""The self-test inside the running hub: it owns the GPIO lines, so `hub selftest`, `hw-tests/` and the
+provisioning wizard ask it through the hub's control socket (`state_dir/control.sock`), and the
 platform asks through `cmd/selftest`. Every automatic run is published as `system.selftest`.
 
-Requests on the socket:
-  {"cmd": "auto", "only": null}                 automatic checks -> summary (and system.selftest)
-  {"cmd": "steps", "only": null}                the guided steps for this hub's hardware
-  {"cmd": "guided", "index": N, "timeout": 30}  watch step N's line until the person acts
-  {"cmd": "say_test"}                           speak the test prompt
-  {"cmd": "call_arm"} / {"cmd": "call_wait", "token": T, "timeout": 120}
-                                                the wizard's test call: the next call.raised, then its
-                                                call.acknowledged from the platform
-  {"cmd": "report_provisioned"}                 publish a fresh provisioning report now
+Control commands (one JSON request, one reply, like every control command):
+  {"cmd": "selftest.auto", "only": null}                 automatic checks -> summary (and system.selftest)
+  {"cmd": "selftest.steps", "only": null}                the guided steps for this hub's hardware
+  {"cmd": "selftest.guided", "index": N, "timeout": 30}  watch step N's line until the person acts
+  {"cmd": "selftest.say_test"}                           speak the test prompt
+  {"cmd": "selftest.call_arm"} / {"cmd": "selftest.call_wait", "token": T, "timeout": 120}
+                                                         the wizard's test call: the next call.raised,
+                                                         then its call.acknowledged from the platform
+  {"cmd": "selftest.report_provisioned"}                 publish a fresh provisioning report now
+
+While a guided call-button step waits, a press on that button is the technician testing it, not a
+resident calling for help: it is claimed (ctx.on_press_claim), so it raises no call, and it passes the
+step. The smoke alarm's test key is not suppressed: a real alarm.fire goes out (the step's prompt tells
+the technician to warn the platform first), because a fire alarm the hub swallowed by mistake could
+cost a life.
 """
 
 from __future__ import annotations
@@ -21,23 +27,21 @@ import logging
 import secrets
 import time
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from hub.config import Config
 from hub.context import Hardware, HubContext
-from hub.control import ControlError, ControlServer
+from hub.control import ControlError
 from hub.events import Event
 from hub.selftest import run_automatic, summary
 from hub.selftest_guided import GuidedStep, guided_steps, watch_step
-from hub.selftest_model import COMPONENTS, Env
+from hub.selftest_model import COMPONENTS, FAIL, PASS, Env, Result
 
 log = logging.getLogger(__name__)
-SOCKET_NAME = "selftest.sock"
-
-
-def socket_path(state_dir: Path) -> Path:
-    return state_dir / SOCKET_NAME
+COMMAND_PREFIX = "selftest."
+# The hub's button handler runs on the press's first edge, normally before the line poll sees it; if
+# the poll wins, the claim stays up this long more so the same press still cannot raise a call.
+PRESS_GRACE_S = 1.0
 
 
 class SelfTestComponent:
@@ -47,7 +51,7 @@ class SelfTestComponent:
         self.config = config
         self._ctx: HubContext | None = None
         self._env: Env | None = None
-        self._server: ControlServer | None = None
+        self._watching: dict[int, asyncio.Future[float]] = {}  # button pin -> its guided step's press
         self._lock = asyncio.Lock()  # a technician and the platform never drive the checks at once
         self._armed: dict[str, dict[str, Any]] = {}
 
@@ -56,19 +60,19 @@ class SelfTestComponent:
         self._env = Env(self.config, ctx.hardware)
         ctx.add_platform_command("selftest", self._platform)
         ctx.on_event(self._on_event)
-        self._server = ControlServer(
-            socket_path(self.config.state_dir),
-            {
-                "auto": self._auto,
-                "steps": self._steps,
-                "guided": self._guided,
-                "say_test": self._say_test,
-                "call_arm": self._call_arm,
-                "call_wait": self._call_wait,
-                "report_provisioned": self._report_provisioned,
-            },
-        )
-        await self._server.start()
+        ctx.on_press_claim(self._claim_press)
+        ctx.on_button(self._on_button)
+        for name, handler in {
+            "auto": self._auto,
+            "steps": self._steps,
+            "say_test": self._say_test,
+            "call_arm": self._call_arm,
+            "call_wait": self._call_wait,
+            "report_provisioned": self._report_provisioned,
+        }.items():
+            ctx.add_control_command(COMMAND_PREFIX + name, handler)
+        # A technician's Ctrl-C must end the wait at once: a button step claims that button's presses.
+        ctx.add_control_command(COMMAND_PREFIX + "guided", self._guided, cancel_on_hangup=True)
 
     async def run(self, only: str | None, trigger: str) -> dict[str, Any]:
         assert self._env is not None and self._ctx is not None
@@ -107,7 +111,62 @@ class SelfTestComponent:
         if not isinstance(index, int) or not 0 <= index < len(steps) or steps[index].pin is None:
             raise ControlError(f"no watched guided step {index!r}")
         timeout = min(float(request.get("timeout") or 30.0), 300.0)
-        return (await watch_step(self._env, steps[index], timeout, owned=True)).as_dict()
+        step = steps[index]
+        if step.component.startswith("button:"):
+            return (await self._watch_button(step, timeout)).as_dict()
+        return (await watch_step(self._env, step, timeout, owned=True)).as_dict()
+
+    async def _watch_button(self, step: GuidedStep, timeout: float) -> Result:
+        """Wait for the technician's press, claiming it so it sends no call to the community."""
+        assert self._env is not None and self._ctx is not None and step.pin is not None
+        pin = step.pin
+        if pin in self._watching:
+            raise ControlError(f"GPIO{pin} is already being checked by another self-test")
+        pressed: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._watching[pin] = pressed
+        self._ctx.set_status("selftest_waiting", sorted(self._watching))
+        started = time.monotonic()
+        line = asyncio.ensure_future(watch_step(self._env, step, timeout, owned=True))
+        try:
+            either: set[asyncio.Future[Any]] = {pressed, line}
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+            if not pressed.done() and line.result().result == PASS:
+                await asyncio.wait({pressed}, timeout=PRESS_GRACE_S)
+            if pressed.done():
+                return Result(
+                    step.component,
+                    step.check,
+                    PASS,
+                    f"GPIO{pin}: pressed after {pressed.result() - started:.1f} s (test press: no call sent)",
+                )
+            result = line.result()
+            if result.result == PASS:  # seen on the line, yet the hub's button handler never had it
+                return Result(
+                    step.component,
+                    step.check,
+                    FAIL,
+                    f"GPIO{pin}: line changed but the hub saw no press",
+                    "集线器没有收到按键：重启服务后重测，仍失败请联系技术支持 / the hub did not register "
+                    "the press: restart the service and re-test; if it persists, call support",
+                )
+            return result
+        finally:
+            line.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await line
+            self._watching.pop(pin, None)
+            if self._ctx is not None:
+                self._ctx.set_status("selftest_waiting", sorted(self._watching))
+
+    def _claim_press(self, pin: int) -> bool:
+        # A press answering "请按呼叫按钮" is a test: it must not reach the community as a call.
+        return pin in self._watching
+
+    def _on_button(self, pin: int, action: str) -> None:
+        # Called after the claim was asked: the press has been handled (and claimed) by now.
+        pressed = self._watching.get(pin)
+        if action == "press" and pressed is not None and not pressed.done():
+            pressed.set_result(time.monotonic())
 
     async def _say_test(self, request: dict[str, Any]) -> dict[str, Any]:
         assert self._ctx is not None
@@ -176,9 +235,6 @@ class SelfTestComponent:
         }
 
     async def close(self) -> None:
-        if self._server is not None:
-            await self._server.close()
-            self._server = None
         for slot in self._armed.values():
             for key in ("raised", "acked"):
                 with contextlib.suppress(asyncio.InvalidStateError):

@@ -1,7 +1,11 @@
 """Guided self-test checks: a person acts (presses a call button, waves at the motion sensor, presses
 the smoke alarm's test button, listens for the test prompt) and the hub watches the line or takes the
 answer. The steps follow the fitted hardware in the config; `hub selftest` and the provisioning
-wizard drive them, locally or through the running hub's self-test socket.
+wizard drive them, locally or through the running hub's control socket (`selftest.*` commands).
+
+A test press of a call button sends no call (the running hub claims it while the step waits). The smoke
+alarm's test key does raise a real `alarm.fire` in a running hub, on purpose: the prompt says so first,
+so the technician warns the platform's operator before pressing it.
 """
 
 from __future__ import annotations
@@ -22,13 +26,27 @@ class GuidedStep:
     pull_up: bool = True
 
 
-def guided_steps(env: Env, only: str | None = None) -> list[GuidedStep]:
+SMOKE_LIVE = (
+    "注意：平台会收到一条测试火警 (alarm.fire)，请先告知平台值班员；然后请按烟雾报警器测试键 / "
+    "the platform WILL receive a test fire alarm (alarm.fire): tell the platform operator first, then "
+    "press the smoke alarm's test button"
+)
+SMOKE_STOPPED = (
+    "请按烟雾报警器测试键（集线器已停止，不会发给平台）/ press the smoke alarm's test button (the hub "
+    "is stopped: nothing goes to the platform)"
+)
+
+
+def guided_steps(env: Env, only: str | None = None, hub_running: bool = True) -> list[GuidedStep]:
+    """The steps for the fitted hardware. `hub_running`: asked inside the running hub, whose smoke
+    watch turns the test key into a real alarm.fire (the prompt warns of it)."""
     cfg = env.cfg
     steps = [
         GuidedStep(
             f"button:{b['pin']}",
             f"{b['kind']} button press",
-            f"请按呼叫按钮 (GPIO{b['pin']}, {b['kind']}) / press the call button",
+            f"请按呼叫按钮 (GPIO{b['pin']}, {b['kind']})，测试按键不会发出呼叫 / press the call button "
+            "(this test press sends no call)",
             b["pin"],
             False,
             True,
@@ -52,7 +70,7 @@ def guided_steps(env: Env, only: str | None = None) -> list[GuidedStep]:
             GuidedStep(
                 "smoke",
                 "test button",
-                "请按烟雾报警器测试键 / press the smoke alarm's test button",
+                SMOKE_LIVE if hub_running else SMOKE_STOPPED,
                 smoke["relay_pin"],
                 not smoke["relay_active_low"],
                 smoke["relay_active_low"],

@@ -4,7 +4,7 @@ Pins and I2C addresses come from the hub's config (default: $HUB_CONFIG or /etc/
 A part that is not fitted, or hardware that is absent (no GPIO chip, no /dev/i2c-N), is skipped — never
 failed — so the suite runs anywhere; on a Pi with the parts fitted it fails only on a real fault.
 `--simulate` runs the same checks against a running `hub run --simulate` with that config (the hub
-owns the simulated hardware, so the checks run inside it through its self-test socket).
+owns the simulated hardware, so the checks run inside it through its control socket, `selftest.auto`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class Runner:
     """Runs one automatic check: inside the running hub when it answers, else on this machine."""
 
     def __init__(self, config: Any, simulate: bool) -> None:
-        from hub.selftest_component import socket_path
+        from hub.control import socket_path
 
         self.config, self.simulate = config, simulate
         self.sock: Path = socket_path(config.state_dir)
@@ -45,7 +45,7 @@ class Runner:
         from hub.control import ControlError, request
 
         try:
-            request(self.sock, {"cmd": "steps"}, timeout=3)
+            request(self.sock, {"cmd": "selftest.steps"}, timeout=3)
             return True
         except (ControlError, OSError):
             return False
@@ -54,7 +54,7 @@ class Runner:
         from hub.control import request
 
         if self.hub_running():
-            return list(request(self.sock, {"cmd": "auto", "only": component}, timeout=120)["results"])
+            return list(request(self.sock, {"cmd": "selftest.auto", "only": component}, timeout=120)["results"])
         if self.simulate:
             pytest.skip("--simulate needs `hub run --simulate` running with this config")
         from hub.selftest import Env, run_automatic

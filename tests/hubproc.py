@@ -84,7 +84,7 @@ def hub_cli(*args: str, timeout: float = 90, stdin: str | None = None) -> subpro
 
 @contextlib.contextmanager
 def running_hub(cfg: Path, extra_env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    """`hub run --simulate` until its self-test socket answers (it starts after the components)."""
+    """`hub run --simulate` until its control socket exists (it starts after the components)."""
     log = open(cfg.parent / "hub.log", "ab")  # noqa: SIM115 - closed in finally
     proc = subprocess.Popen(
         [sys.executable, "-m", "hub", "run", "--simulate", "--config", str(cfg)],
@@ -94,7 +94,7 @@ def running_hub(cfg: Path, extra_env: dict[str, str] | None = None) -> Iterator[
         start_new_session=True,
     )
     try:
-        sock = cfg.parent / "state" / "selftest.sock"
+        sock = cfg.parent / "state" / "control.sock"
         end = time.monotonic() + 30
         while not sock.exists():
             if proc.poll() is not None or time.monotonic() > end:

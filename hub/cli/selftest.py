@@ -6,8 +6,10 @@
     hub selftest --json                one JSON object for tools
     hub selftest --simulate --config X check the simulated hardware of `hub run --simulate --config X`
 
-While the hub runs, the checks run inside it (it owns the GPIO lines) through state_dir/selftest.sock;
-when it is stopped this command opens the hardware itself. Exit 0 only if no check failed.
+While the hub runs, the checks run inside it (it owns the GPIO lines) through its control socket
+(state_dir/control.sock, `selftest.*` commands); a test press of a call button then sends no call, but
+the smoke alarm's test key sends a real test fire alarm to the platform (the step says so first). When
+the hub is stopped this command opens the hardware itself. Exit 0 only if no check failed.
 """
 
 from __future__ import annotations
@@ -57,20 +59,24 @@ class Session:
         self._local_env: Any = None
 
     def _hub_answers(self) -> bool:
-        from hub.control import ControlError, request
-        from hub.selftest_component import socket_path
+        from hub.control import ControlError, request, socket_path
 
         try:
-            request(socket_path(self.config.state_dir), {"cmd": "steps"}, timeout=5)
+            request(socket_path(self.config.state_dir), {"cmd": "selftest.steps"}, timeout=5)
             return True
         except (ControlError, OSError, ValueError):
             return False
 
     def ask(self, message: dict[str, Any], timeout: float = 120.0) -> dict[str, Any]:
-        from hub.control import request
-        from hub.selftest_component import socket_path
+        """One `selftest.*` command on the running hub's control socket."""
+        from hub.control import request, socket_path
+        from hub.selftest_component import COMMAND_PREFIX
 
-        return request(socket_path(self.config.state_dir), message, timeout=timeout)
+        return request(
+            socket_path(self.config.state_dir),
+            {**message, "cmd": COMMAND_PREFIX + message["cmd"]},
+            timeout=timeout,
+        )
 
     def local_env(self) -> Any:
         if self._local_env is None:
@@ -95,7 +101,7 @@ class Session:
                 GuidedStep(**s) for s in self.ask({"cmd": "steps", "only": self.args.only})["steps"]
             ]
         else:
-            steps = guided_steps(self.local_env(), self.args.only)
+            steps = guided_steps(self.local_env(), self.args.only, hub_running=False)
         if self.args.non_interactive:
             return [r.as_dict() for r in skipped_guided(steps, "non-interactive: not asked")]
         results = []

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from hub.config import load
 from hub.control import ControlError, request
 from hub.control import socket_path as control_socket
-from hub.selftest_component import socket_path as selftest_socket
+from hub.selftest_component import COMMAND_PREFIX
 from hub.selftest_guided import heard_result
 
 START_TIMEOUT_S = 60.0
@@ -93,7 +93,12 @@ class LiveCheck:
                 self._child.wait(5)
 
     def _ask(self, message: dict[str, Any], timeout: float = 60.0) -> dict[str, Any]:
-        return request(selftest_socket(self.config.state_dir), message, timeout=timeout)
+        """One `selftest.*` command on the hub's control socket."""
+        return request(
+            control_socket(self.config.state_dir),
+            {**message, "cmd": COMMAND_PREFIX + message["cmd"]},
+            timeout=timeout,
+        )
 
     # --- BLE meters ----------------------------------------------------------------------------
     def pair_meters(self) -> list[dict[str, str]]:
