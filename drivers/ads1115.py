@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from drivers.errors import ChipDataError
+
 ADDRESS_DEFAULT = 0x48  # ADDR to GND; 0x49 VDD, 0x4A SDA, 0x4B SCL
 
 REG_CONVERSION = 0x00
@@ -36,12 +38,8 @@ DATA_RATES = (8, 16, 32, 64, 128, 250, 475, 860)
 SINGLE_ENDED_MUX = {0: 0b100, 1: 0b101, 2: 0b110, 3: 0b111}
 
 
-class Ads1115Error(ValueError):
+class Ads1115Error(ChipDataError):
     """The chip answered with something unusable (kind: 'short', 'timeout')."""
-
-    def __init__(self, kind: str, detail: str) -> None:
-        self.kind = kind
-        super().__init__(detail)
 
 
 def pga_code(full_scale_v: float) -> int:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from drivers.errors import ChipDataError
+
 ADDRESS_DEFAULT = 0x76  # SDO to GND; 0x77 with SDO to VDDIO
 CHIP_ID = 0x60
 
@@ -32,12 +34,8 @@ SKIPPED_20 = 0x80000  # what the data registers hold for a skipped (or never don
 SKIPPED_16 = 0x8000
 
 
-class Bme280Error(ValueError):
+class Bme280Error(ChipDataError):
     """Unusable answer (kind: 'short', 'chip_id', 'skipped', 'timeout')."""
-
-    def __init__(self, kind: str, detail: str) -> None:
-        self.kind = kind
-        super().__init__(detail)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from drivers.crc import crc8_sensirion
+from drivers.errors import ChipDataError
 
 ADDRESS_DEFAULT = 0x44  # ADDR pin low; 0x45 with ADDR high
 
@@ -33,12 +34,8 @@ CMD_HEATER_OFF = 0x3066
 EREMOTEIO = 121  # the errno Linux i2c-dev gives for a NACK
 
 
-class Sht3xDataError(ValueError):
+class Sht3xDataError(ChipDataError):
     """The sensor answered but the bytes are unusable (kind: 'crc' or 'short')."""
-
-    def __init__(self, kind: str, detail: str) -> None:
-        self.kind = kind
-        super().__init__(detail)
 
 
 @dataclass(frozen=True)

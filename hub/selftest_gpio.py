@@ -20,6 +20,16 @@ def read_pin(env: Env, number: int, pull_up: bool, owned_by_hub: bool) -> bool:
     return bool(pin.state)
 
 
+def fault_contact(
+    env: Env, owned: bool, component: str, check: str, pin: int, values: tuple[str, str], remedy: str
+) -> Result:
+    """An open-collector fault output (low battery, smoke-alarm trouble), pulled up: closed (low) is
+    the fault. `values` is the (fault, ok) text shown; the remedy is shown only with the fault."""
+    fault = not read_pin(env, pin, True, owned)
+    return Result(component, check, FAIL if fault else PASS, values[0] if fault else values[1],
+                  remedy if fault else "")
+
+
 async def level_for(env: Env, number: int, level: bool, seconds: float, pull_up: bool, owned: bool) -> bool:
     """True if the line stays at `level` for the whole time (sampled every 50 ms)."""
     end = time.monotonic() + seconds
@@ -104,14 +114,6 @@ async def check_power(env: Env, owned: bool) -> list[Result]:
         )
     ]
     if p["low_battery_pin"] is not None:
-        low = not read_pin(env, p["low_battery_pin"], True, owned)
-        results.append(
-            Result(
-                "power",
-                "backup battery",
-                FAIL if low else PASS,
-                "low" if low else "ok",
-                "备用电池电量低：充电或更换 / backup battery low: charge or replace" if low else "",
-            )
-        )
+        results.append(fault_contact(env, owned, "power", "backup battery", p["low_battery_pin"], ("low", "ok"),
+                                     "备用电池电量低：充电或更换 / backup battery low: charge or replace"))
     return results

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from hub.schema_sensors import temperature_address
-from hub.selftest_gpio import read_pin
+from hub.selftest_gpio import fault_contact, read_pin
 from hub.selftest_model import FAIL, PASS, Env, Result
 
 I2C_HINT = "SDA=GPIO2, SCL=GPIO3"
@@ -112,35 +112,18 @@ async def check_smoke(env: Env, owned: bool) -> list[Result]:
             )
         ]
         if s["trouble_pin"] is not None:
-            trouble = not read_pin(env, s["trouble_pin"], True, owned)
-            results.append(
-                Result(
-                    "smoke",
-                    "trouble contact",
-                    FAIL if trouble else PASS,
-                    f"GPIO{s['trouble_pin']}: {'fault' if trouble else 'ok'}",
-                    "烟雾报警器报故障：更换电池或报警器 / the alarm reports a fault: replace its "
-                    "battery or the alarm"
-                    if trouble
-                    else "",
-                )
-            )
+            where = f"GPIO{s['trouble_pin']}"
+            results.append(fault_contact(env, owned, "smoke", "trouble contact", s["trouble_pin"],
+                                         (f"{where}: fault", f"{where}: ok"),
+                                         "烟雾报警器报故障：更换电池或报警器 / the alarm reports a fault: "
+                                         "replace its battery or the alarm"))
         return results
+    from hub.smoke_watch import analog_sensor
     from sensors.errors import SensorError
-    from sensors.smoke import AnalogSmokeSensor
 
     bus_no = env.cfg["sensors"]["i2c_bus"]
     where = f"ADS1115 @0x{s['adc_address']:02x} AIN{s['adc_channel']} i2c-{bus_no}"
-    sensor = AnalogSmokeSensor(
-        lambda: env.hardware.open_i2c(bus_no),
-        s["adc_address"],
-        s["adc_channel"],
-        s["adc_full_scale_v"],
-        s["divider"],
-        s["min_v"],
-        s["max_v"],
-        bus_no,
-    )
+    sensor = analog_sensor(s, lambda: env.hardware.open_i2c(bus_no), bus_no)
     sample, error = None, None
     for _ in range(3):
         try:

@@ -27,6 +27,20 @@ BASELINE_FILE = "smoke_baseline.json"
 BASELINE_SAMPLES = 8
 
 
+def analog_sensor(s: dict[str, Any], open_bus: Callable[[], Any], bus_no: int) -> AnalogSmokeSensor:
+    """The MQ-2/ADS1115 loop as the `[smoke]` section describes it (the watcher and the self-test)."""
+    return AnalogSmokeSensor(
+        open_bus,
+        s["adc_address"],
+        s["adc_channel"],
+        s["adc_full_scale_v"],
+        s["divider"],
+        s["min_v"],
+        s["max_v"],
+        bus_no,
+    )
+
+
 def load_baseline(state_dir: Path) -> float | None:
     try:
         value = json.loads((state_dir / BASELINE_FILE).read_text(encoding="utf-8"))["baseline_v"]
@@ -104,16 +118,7 @@ class SmokeWatch:
     async def run_analog(self) -> None:
         s = self.s
         if self.sensor is None:
-            self.sensor = AnalogSmokeSensor(
-                lambda: self.ctx.hardware.open_i2c(self.bus_no),
-                s["adc_address"],
-                s["adc_channel"],
-                s["adc_full_scale_v"],
-                s["divider"],
-                s["min_v"],
-                s["max_v"],
-                self.bus_no,
-            )
+            self.sensor = analog_sensor(s, lambda: self.ctx.hardware.open_i2c(self.bus_no), self.bus_no)
         sensor = self.sensor
         where = f"ADS1115 0x{s['adc_address']:02x} AIN{s['adc_channel']}, I2C bus {self.bus_no}"
         baseline = s["baseline_v"] or load_baseline(self.state_dir)

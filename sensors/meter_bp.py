@@ -15,7 +15,7 @@ from bleak.backends.characteristic import BleakGATTCharacteristic
 from drivers.ble import bps
 from drivers.ble import uuids as U
 from drivers.ble.sfloat import finite
-from sensors.meter_readings import BloodPressureReading, MeterDownload, place_time
+from sensors.meter_readings import BloodPressureReading, MeterDownload, decode_or_skip, next_or_lost, place_time
 from sensors.meter_store import PairedMeter
 
 log = logging.getLogger(__name__)
@@ -31,15 +31,10 @@ class BloodPressureDownload(MeterDownload):
 
         def on_value(_char: BleakGATTCharacteristic, data: bytearray) -> None:
             activity[0] = loop.time()
-            try:
-                queue.put_nowait((bps.decode_measurement(data), self.now()))
-            except ValueError as exc:
-                log.warning(
-                    "血压记录格式错误，已跳过 BP value skipped from %s: %s (value %s)",
-                    meter.address,
-                    exc,
-                    bytes(data).hex(),
-                )
+            m = decode_or_skip(bps.decode_measurement, data, "血压记录格式错误，已跳过 BP value skipped",
+                               meter.address, log)
+            if m is not None:
+                queue.put_nowait((m, self.now()))
 
         await client.start_notify(U.BLOOD_PRESSURE_MEASUREMENT, on_value)
         while True:
@@ -50,16 +45,9 @@ class BloodPressureDownload(MeterDownload):
             remaining = activity[0] + self.settings.bp_idle_s - loop.time()
             if remaining <= 0:
                 return "ok"
-            getter = asyncio.ensure_future(queue.get())
-            dropped = asyncio.ensure_future(lost.wait())
-            await asyncio.wait(
-                [getter, dropped], timeout=min(remaining, 1.0), return_when=asyncio.FIRST_COMPLETED
-            )
-            dropped.cancel()
-            if getter.done():
-                await self._emit_bp(meter, *getter.result())
-            else:
-                getter.cancel()
+            item = await next_or_lost(queue, lost, min(remaining, 1.0))
+            if item is not None:
+                await self._emit_bp(meter, *item)
 
     async def _emit_bp(self, meter: PairedMeter, m: bps.BloodPressureMeasurement, received: datetime) -> None:
         sys_, dia = m.mmhg(m.systolic), m.mmhg(m.diastolic)

@@ -21,7 +21,14 @@ from bleak.args.bluez import BlueZNotifyArgs
 from drivers.ble import gls, racp
 from drivers.ble import uuids as U
 from drivers.ble.sfloat import finite
-from sensors.meter_readings import LINK_ERRORS, GlucoseReading, MeterDownload, place_time
+from sensors.meter_readings import (
+    LINK_ERRORS,
+    GlucoseReading,
+    MeterDownload,
+    decode_or_skip,
+    next_or_lost,
+    place_time,
+)
 from sensors.meter_store import PairedMeter
 
 log = logging.getLogger(__name__)
@@ -46,15 +53,9 @@ class GlucoseSession:
 
     def on_measurement(self, _char: Any, data: bytearray) -> None:
         self.activity = self._loop.time()
-        try:
-            m = gls.decode_measurement(data)
-        except ValueError as exc:
-            log.warning(
-                "血糖记录格式错误，已跳过 glucose record skipped from %s: %s (value %s)",
-                self.address,
-                exc,
-                bytes(data).hex(),
-            )
+        m = decode_or_skip(gls.decode_measurement, data, "血糖记录格式错误，已跳过 glucose record skipped",
+                           self.address, log)
+        if m is None:
             return
         key = (m.sequence, dedup_time(m))
         if key not in self.records and (m.sequence, m.time()) not in self.order:
@@ -63,24 +64,15 @@ class GlucoseSession:
 
     def on_context(self, _char: Any, data: bytearray) -> None:
         self.activity = self._loop.time()
-        try:
-            c = gls.decode_context(data)
-        except ValueError as exc:
-            log.warning(
-                "血糖附加信息格式错误 glucose context skipped from %s: %s (value %s)",
-                self.address,
-                exc,
-                bytes(data).hex(),
-            )
-            return
-        self.contexts[c.sequence] = c
+        c = decode_or_skip(gls.decode_context, data, "血糖附加信息格式错误 glucose context skipped", self.address, log)
+        if c is not None:
+            self.contexts[c.sequence] = c
 
     def on_racp(self, _char: Any, data: bytearray) -> None:
         self.activity = self._loop.time()
-        try:
-            self.responses.put_nowait(racp.decode_response(data))
-        except ValueError as exc:
-            log.warning("RACP response skipped from %s: %s (value %s)", self.address, exc, bytes(data).hex())
+        response = decode_or_skip(racp.decode_response, data, "RACP response skipped", self.address, log)
+        if response is not None:
+            self.responses.put_nowait(response)
 
 
 def dedup_time(m: gls.GlucoseMeasurement) -> str:
@@ -146,15 +138,9 @@ class GlucoseDownload(MeterDownload):
                     self.settings.racp_timeout_s,
                 )
                 return "timeout"
-            getter = asyncio.ensure_future(s.responses.get())
-            dropped = asyncio.ensure_future(lost.wait())
-            await asyncio.wait(
-                [getter, dropped], timeout=min(remaining, 1.0), return_when=asyncio.FIRST_COMPLETED
-            )
-            dropped.cancel()
-            if getter.done():
-                return getter.result()
-            getter.cancel()
+            response = await next_or_lost(s.responses, lost, min(remaining, 1.0))
+            if response is not None:
+                return response
 
     async def _abort(self, client: BleakClient, s: GlucoseSession) -> None:
         with contextlib.suppress(*LINK_ERRORS):

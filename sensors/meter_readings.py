@@ -6,16 +6,19 @@ that end one, and the base of the two download procedures (`sensors/meter_glucos
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, TypeVar
 
 from bleak.exc import BleakError
 
 from sensors.meter_store import MeterStore
 
 LINK_ERRORS = (BleakError, TimeoutError, OSError, EOFError)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -101,3 +104,27 @@ class MeterDownload:
     tz: tzinfo
     now: Callable[[], datetime]
     settings: MeterSettings
+
+
+def decode_or_skip(
+    decode: Callable[[bytes | bytearray], T], data: bytearray, what: str, address: str, log: logging.Logger
+) -> T | None:
+    """A notified value decoded, or None with a warning naming the meter and the bytes: one bad value
+    from a meter must not end its download."""
+    try:
+        return decode(data)
+    except ValueError as exc:
+        log.warning("%s from %s: %s (value %s)", what, address, exc, bytes(data).hex())
+        return None
+
+
+async def next_or_lost(queue: asyncio.Queue[T], lost: asyncio.Event, timeout: float) -> T | None:
+    """The next item of `queue`; None when the link is `lost` or `timeout` seconds pass first."""
+    getter = asyncio.ensure_future(queue.get())
+    dropped = asyncio.ensure_future(lost.wait())
+    await asyncio.wait([getter, dropped], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    dropped.cancel()
+    if getter.done():
+        return getter.result()
+    getter.cancel()
+    return None

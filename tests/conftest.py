@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from support import PREFIX, Broker, HubProcess, Subscriber, mosquitto_binary, wait_online, write_config
+from support import PREFIX, Broker, HubProcess, Subscriber, mosquitto_binary, online_hub, write_config
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -77,7 +77,5 @@ class HubEnv:
 def hub_env(make_hub: Callable[..., HubProcess], subscriber: Callable[..., Subscriber],
             broker: Broker) -> HubEnv:
     """A simulated hub with default config (short call timers), online, with a subscriber on its topics."""
-    sub = subscriber(f"{PREFIX}/test-0001/#")
-    hub = make_hub()
-    assert wait_online(sub, "test-0001"), hub.log_tail()
+    hub, sub = online_hub(make_hub, subscriber)
     return HubEnv(broker, hub, sub, "test-0001")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
+import pytest
 
 from hub.control import ControlError, request, socket_path
 
@@ -226,3 +227,44 @@ def wait_online(sub: Subscriber, hub_id: str, timeout: float = 20) -> bool:
     topic = f"{PREFIX}/{hub_id}/status"
     return sub.wait_for(lambda m: m[1] == topic and isinstance(m[2], dict) and m[2].get("state") == "online",
                         timeout) is not None
+
+
+SISFALL = ROOT.parent / "shared" / "data" / "sisfall"
+
+
+def sisfall_subset(dest: Path, names: list[str]) -> Path:
+    """Copy a few SisFall trials (`SA01/F01_SA01_R01`, ...) from the shared development data into
+    `dest` (pytest's temp dir only, never the repo), keeping the subject folders; skip when absent."""
+    if not SISFALL.is_dir():
+        pytest.skip(f"SisFall development data not at {SISFALL}")
+    for name in names:
+        src = SISFALL / f"{name}.txt.gz"
+        if not src.exists():
+            pytest.skip(f"{src} missing")
+        (dest / name).parent.mkdir(exist_ok=True)
+        shutil.copy(src, dest / f"{name}.txt.gz")
+    return dest
+
+
+def online_hub(make_hub: Callable[..., HubProcess], subscriber: Callable[..., Subscriber],
+               extra: str = "") -> tuple[HubProcess, Subscriber]:
+    """A simulated hub `test-0001` with `extra` config, online, with a subscriber on its topics (made
+    first, so nothing the hub publishes at start-up is missed)."""
+    sub = subscriber(f"{PREFIX}/test-0001/#")
+    hub = make_hub(extra=extra)
+    assert wait_online(sub, "test-0001"), hub.log_tail()
+    return hub, sub
+
+
+def spoken_keys(hub: HubProcess) -> list[str]:
+    """The catalogue keys the hub has spoken so far, in order."""
+    return [u["key"] for u in hub.spoken()]
+
+
+def copy_stock_units(root: Path) -> None:
+    """Copy this machine's stock systemd units under `root`, so `systemd-analyze verify --root` can
+    resolve what our unit names (network-online.target, ...)."""
+    for stock in (Path("/usr/lib/systemd/system"), Path("/lib/systemd/system")):
+        if stock.is_dir():
+            shutil.copytree(stock, root / "usr/lib/systemd/system", symlinks=True, dirs_exist_ok=True)
+            break

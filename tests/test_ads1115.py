@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 
 import pytest
+from fakes import SleepClock
 
 from drivers.ads1115 import (
     ADS1115,
@@ -80,21 +81,10 @@ def test_code_to_volts(code: int, full_scale: float, volts: float) -> None:
     assert code_to_volts(code, full_scale) == pytest.approx(volts)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, s: float) -> None:
-        self.t += s
-
-
 def make(
     inputs: tuple[float, float, float, float] = (1.0, 0.5, 0.25, 3.0),
-) -> tuple[FakeSMBus, FakeADS1115, ADS1115, Clock]:
-    clock = Clock()
+) -> tuple[FakeSMBus, FakeADS1115, ADS1115, SleepClock]:
+    clock = SleepClock()
     bus = FakeSMBus()
     chip = FakeADS1115(inputs, now=clock)
     bus.attach(0x48, chip)

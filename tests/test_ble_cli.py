@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ble_values import BP_KEYS
 
 from hub.cli import main
 from hub.cli.ble import passkey_agent
@@ -28,16 +29,7 @@ def decode(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, st
 def test_decode_bp_keys(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = decode(capsys, "bp", "1e b900 7000 8800 e8070506080000 4800 01 0400")
     assert code == 0
-    assert list(out) == [
-        "systolic",
-        "diastolic",
-        "mean_arterial",
-        "unit",
-        "timestamp",
-        "pulse",
-        "user_id",
-        "status",
-    ]
+    assert list(out) == BP_KEYS
     assert out["timestamp"] == "2024-05-06T08:00:00" and out["status"]["irregular_pulse"] is True
 
 

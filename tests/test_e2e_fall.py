@@ -8,7 +8,6 @@ The hub config has no [fall] wearable_address / radar_port: the simulated board 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -16,12 +15,11 @@ from pathlib import Path
 
 import pytest
 from schemas import assert_valid
-from support import PREFIX, ROOT, wait_online
+from support import ROOT, online_hub, sisfall_subset, spoken_keys
 
 pytestmark = pytest.mark.timeout(120)
 
 VOICE_OFF = "[voice]\nenabled = false\n"
-SISFALL = ROOT.parent / "shared" / "data" / "sisfall"
 SUBSET = ["SA01/F01_SA01_R01", "SA02/F05_SA02_R01", "SA01/D01_SA01_R01", "SE01/D07_SE01_R01"]
 
 
@@ -29,19 +27,8 @@ def countdown(seconds: float, every: float = 1.0) -> str:
     return f"{VOICE_OFF}[fall]\ncountdown_s = {seconds}\nprompt_every_s = {every}\n"
 
 
-def start(make_hub, subscriber, extra: str):
-    sub = subscriber(f"{PREFIX}/test-0001/#")
-    hub = make_hub(extra=extra)
-    assert wait_online(sub, "test-0001"), hub.log_tail()
-    return hub, sub
-
-
-def spoken_keys(hub) -> list[str]:
-    return [u["key"] for u in hub.spoken()]
-
-
 def test_silence_after_a_worn_sensor_fall_raises_alarm_fall(make_hub, subscriber):
-    hub, sub = start(make_hub, subscriber, countdown(2.0))
+    hub, sub = online_hub(make_hub, subscriber, countdown(2.0))
     out = hub.cli("sim", "fall", "--json")
     assert out.returncode == 0, out.stderr
     suspected = json.loads(out.stdout)
@@ -59,7 +46,7 @@ def test_silence_after_a_worn_sensor_fall_raises_alarm_fall(make_hub, subscriber
 
 
 def test_a_call_button_during_the_countdown_cancels_it_and_raises_the_call(make_hub, subscriber):
-    hub, sub = start(make_hub, subscriber, countdown(3.0))
+    hub, sub = online_hub(make_hub, subscriber, countdown(3.0))
     began = time.time()
     assert hub.sim("fall")["suspected"] is True
     pressed = hub.sim("press", "--button", "17")
@@ -80,7 +67,7 @@ def test_a_call_button_during_the_countdown_cancels_it_and_raises_the_call(make_
 
 
 def test_radar_fall_report_raises_alarm_fall(make_hub, subscriber):
-    hub, sub = start(make_hub, subscriber, countdown(1.0))
+    hub, sub = online_hub(make_hub, subscriber, countdown(1.0))
     out = hub.cli("sim", "radar", "fall", "--json")
     assert out.returncode == 0, out.stderr
     reply = json.loads(out.stdout)
@@ -95,7 +82,7 @@ def test_radar_fall_report_raises_alarm_fall(make_hub, subscriber):
 
 
 def test_clock_jumps_do_not_cut_the_countdown_short(make_hub, subscriber):
-    hub, sub = start(make_hub, subscriber, countdown(2.0))
+    hub, sub = online_hub(make_hub, subscriber, countdown(2.0))
     began = time.time()
     assert hub.sim("radar", "fall")["suspected"] is True
     hub.sim("inactivity", "1")  # moves the hub clock one hour on, mid-countdown
@@ -108,7 +95,7 @@ def test_clock_jumps_do_not_cut_the_countdown_short(make_hub, subscriber):
 
 
 def test_both_parts_are_simulated_without_any_fall_config(make_hub, subscriber):
-    hub, sub = start(make_hub, subscriber, VOICE_OFF)  # default 30 s countdown: cancelled by presses
+    hub, sub = online_hub(make_hub, subscriber, VOICE_OFF)  # default 30 s countdown: cancelled by presses
     radar = hub.sim("radar", "fall")
     assert radar["suspected"] is True and radar["radar"]["port"] == "/dev/ttyAMA0"
     hub.sim("press", "--button", "27")
@@ -122,17 +109,9 @@ def test_both_parts_are_simulated_without_any_fall_config(make_hub, subscriber):
     assert sub.events("alarm.fall") == []
 
 
-@pytest.fixture
-def sisfall_subset(tmp_path: Path) -> Path:
-    if not SISFALL.is_dir():
-        pytest.skip(f"SisFall development data not at {SISFALL}")
-    for name in SUBSET:
-        src = SISFALL / f"{name}.txt.gz"
-        if not src.exists():
-            pytest.skip(f"{src} missing")
-        (tmp_path / name).parent.mkdir(exist_ok=True)
-        shutil.copy(src, tmp_path / f"{name}.txt.gz")  # pytest's temp dir only, never the repo
-    return tmp_path
+@pytest.fixture(name="sisfall_subset")
+def sisfall_subset_fixture(tmp_path: Path) -> Path:
+    return sisfall_subset(tmp_path, SUBSET)
 
 
 def hub_cli(*args: str) -> subprocess.CompletedProcess[str]:

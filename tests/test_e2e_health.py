@@ -11,7 +11,7 @@ import time
 
 import pytest
 from schemas import assert_valid
-from support import PREFIX, wait_online
+from support import online_hub, spoken_keys
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -20,14 +20,7 @@ VOICE_OFF = "[voice]\nenabled = false\n"  # prompts are recorded at once, nothin
 
 @pytest.fixture
 def env(make_hub, subscriber):
-    sub = subscriber(f"{PREFIX}/test-0001/#")
-    hub = make_hub(extra=VOICE_OFF)
-    assert wait_online(sub, "test-0001"), hub.log_tail()
-    return hub, sub
-
-
-def spoken_keys(hub) -> list[str]:
-    return [u["key"] for u in hub.spoken()]
+    return online_hub(make_hub, subscriber, VOICE_OFF)
 
 
 def test_bp_185_112_is_grade_3_with_an_alert(env):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from schemas import assert_valid
-from support import PREFIX, ROOT, wait_online
+from support import PREFIX, ROOT, online_hub, spoken_keys
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -29,18 +29,14 @@ ACTIVITY = ROOT.parent / "shared" / "data" / "activity" / "ordonez_a.events"
 
 @pytest.fixture
 def env(make_hub, subscriber):
-    sub = subscriber(f"{PREFIX}/test-0001/#")
-    hub = make_hub(extra=CONFIG)
-    assert wait_online(sub, "test-0001"), hub.log_tail()
-    return hub, sub
+    return online_hub(make_hub, subscriber, CONFIG)
 
 
 def spoken(hub) -> list[dict]:
     return hub.spoken()
 
 
-def keys(hub) -> list[str]:
-    return [u["key"] for u in hub.spoken()]
+keys = spoken_keys
 
 
 def test_silence_asks_aloud_then_raises_alarm_inactivity(env):

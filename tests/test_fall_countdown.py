@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import numpy as np
 import pytest
+from fakes import FakeHub
 
-from hub.activity import ActivityStream
 from hub.clock import Clock
 from hub.config import Config, validate
 from hub.context import Hardware
@@ -30,44 +29,15 @@ def check_schema(event: Event) -> None:
                         format_checker=jsonschema.FormatChecker())
 
 
-class FakeCtx:
+class FakeCtx(FakeHub):
+    """The shared stand-in on the real clock; `said` keeps each prompt with its fields (the volume)."""
+
     def __init__(self, config: Config) -> None:
-        self.config = config
-        self.clock = Clock()
-        self.hardware = Hardware(pin_factory=None, open_i2c=lambda bus: None,
-                                 open_serial=lambda *a, **k: None)
-        self.activity = ActivityStream()
-        self.events: list[Event] = []
-        self.said: list[tuple[str, dict[str, Any]]] = []
-        self.buttons: list[Any] = []
-        self.status: dict[str, Any] = {}
-        self.tasks: list[asyncio.Task[Any]] = []
+        super().__init__(config, Clock(), simulated=False)
 
-    async def raise_event(self, event_type: str, data: dict[str, Any], ts: datetime | None = None) -> Event:
-        event = Event(event_type, data, ts or self.clock.now())
-        self.events.append(event)
-        return event
-
-    def say(self, prompt: str, **fields: Any) -> None:
-        self.said.append((prompt, fields))
-
-    def feedback(self, pattern: str) -> None:
-        pass
-
-    def spawn(self, name: str, coro: Any) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self.tasks.append(task)
-        return task
-
-    def on_button(self, listener: Any) -> None:
-        self.buttons.append(listener)
-
-    def set_status(self, key: str, value: Any) -> None:
-        self.status[key] = value
-
-    def press(self, pin: int) -> None:
-        for listener in self.buttons:
-            listener(pin, "press")
+    @property
+    def said(self) -> list[tuple[str, dict[str, Any]]]:
+        return self.prompts
 
 
 def config(**fall: Any) -> Config:

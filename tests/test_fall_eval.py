@@ -5,32 +5,23 @@ from __future__ import annotations
 
 import gzip
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from support import sisfall_subset
 
 from hub.cli import main
 from hub.eval_fall import read_waist_adxl
 from hub.sim_fall import synth_fall_trace
 
-SISFALL = Path(__file__).resolve().parents[2] / "shared" / "data" / "sisfall"
 SUBSET = ["SA01/F01_SA01_R01", "SA01/F13_SA01_R02", "SA01/D01_SA01_R01", "SA01/D13_SA01_R01",
           "SE01/D07_SE01_R01", "SE01/D11_SE01_R01"]
 
 
 @pytest.fixture
 def subset(tmp_path: Path) -> Path:
-    if not SISFALL.is_dir():
-        pytest.skip(f"SisFall development data not at {SISFALL}")
-    for name in SUBSET:
-        src = SISFALL / f"{name}.txt.gz"
-        if not src.exists():
-            pytest.skip(f"{src} missing")
-        (tmp_path / name).parent.mkdir(exist_ok=True)
-        shutil.copy(src, tmp_path / f"{name}.txt.gz")  # into pytest's temp dir only, never the repo
-    return tmp_path
+    return sisfall_subset(tmp_path, SUBSET)
 
 
 def test_eval_fall_prints_figures(subset: Path, capsys: pytest.CaptureFixture[str]) -> None:

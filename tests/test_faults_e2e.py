@@ -97,17 +97,23 @@ def _make_certs(d: Path) -> None:
             "-out", f"{name}.pem", "-days", "2", "-extfile", str(ext))
 
 
-def test_tls_with_client_certificate(tmp_path):
+def _tls_broker(tmp_path, extra_listener: str = ""):
+    """Fresh certificates under tmp_path/certs and a started mosquitto that requires a client
+    certificate on a TLS listener; returns (certs dir, broker)."""
     certs = tmp_path / "certs"
     certs.mkdir()
     _make_certs(certs)
     root = tmp_path / "tlsbroker"
     root.mkdir()
-    port_probe = Broker(root)
-    listener = (f"listener {port_probe.port} 127.0.0.1\nallow_anonymous true\ncafile {certs}/ca.pem\n"
+    probe = Broker(root)  # only to pick the free port
+    listener = (f"listener {probe.port} 127.0.0.1\nallow_anonymous true\ncafile {certs}/ca.pem\n"
                 f"certfile {certs}/server.pem\nkeyfile {certs}/server.key\nrequire_certificate true\n"
-                "use_identity_as_username true\n")
-    broker = Broker(root, extra_conf=listener, port=port_probe.port).start()
+                + extra_listener)
+    return certs, Broker(root, extra_conf=listener, port=probe.port).start()
+
+
+def test_tls_with_client_certificate(tmp_path):
+    certs, broker = _tls_broker(tmp_path, "use_identity_as_username true\n")
     cfg = write_config(tmp_path / "hub" / "hub.toml", broker.port,
                        mqtt_extra=f'tls = {{ ca = "{certs}/ca.pem", cert = "{certs}/client.pem", '
                                   f'key = "{certs}/client.key" }}\n')
@@ -126,15 +132,7 @@ def test_tls_with_client_certificate(tmp_path):
 
 
 def test_tls_without_client_certificate_is_refused_and_the_call_kept(tmp_path):
-    certs = tmp_path / "certs"
-    certs.mkdir()
-    _make_certs(certs)
-    root = tmp_path / "tlsbroker"
-    root.mkdir()
-    probe = Broker(root)
-    listener = (f"listener {probe.port} 127.0.0.1\nallow_anonymous true\ncafile {certs}/ca.pem\n"
-                f"certfile {certs}/server.pem\nkeyfile {certs}/server.key\nrequire_certificate true\n")
-    broker = Broker(root, extra_conf=listener, port=probe.port).start()
+    certs, broker = _tls_broker(tmp_path)
     cfg = write_config(tmp_path / "hub" / "hub.toml", broker.port,
                        mqtt_extra=f'tls = {{ ca = "{certs}/ca.pem" }}\n')
     hub = HubProcess(cfg).start()

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Coroutine
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import fakes
 import jsonschema
 import pytest
+from fakes import START
 
-from hub.activity import Activity, ActivityStream
-from hub.clock import ManualClock
+from hub.activity import Activity
 from hub.config import Config, validate
 from hub.context import Hardware
 from hub.events import Event
@@ -22,53 +21,17 @@ from hub.health import build
 from hub.sim_ble import build as build_sim
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"
-START = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
 
 
-class FakeHub:
+class FakeHub(fakes.FakeHub):
+    """The shared stand-in, also keeping the activity that the meters report."""
+
     def __init__(self, config: Config) -> None:
-        self.config = config
-        self.clock = ManualClock(START)
-        self.activity = ActivityStream()
+        super().__init__(config)
         self.noted: list[Activity] = []
         self.activity.subscribe(self.noted.append)
-        self.hardware = Hardware(
-            pin_factory=None, open_i2c=lambda bus: None, open_serial=lambda *a, **k: None, simulated=True
-        )
-        self.events: list[Event] = []
-        self.spoken: list[str] = []
-        self.sims: dict[str, Any] = {}
-        self.status: dict[str, Any] = {}
-        self.tasks: list[asyncio.Task[Any]] = []
 
-    async def raise_event(self, event_type: str, data: dict[str, Any], ts: datetime | None = None) -> Event:
-        event = Event(event_type, data, ts or self.clock.now())
-        self.events.append(event)
-        return event
-
-    def say(self, prompt: str, **fields: Any) -> None:
-        self.spoken.append(prompt)
-
-    def spawn(self, name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self.tasks.append(task)
-        return task
-
-    def add_sim_command(self, verb: str, handler: Any) -> None:
-        self.sims[verb] = handler
-
-    def set_status(self, key: str, value: Any) -> None:
-        self.status[key] = value
-
-    def of(self, event_type: str) -> list[Event]:
-        return [e for e in self.events if e.type == event_type]
-
-    async def wait_for(self, event_type: str, count: int = 1) -> list[Event]:
-        for _ in range(500):
-            if len(self.of(event_type)) >= count:
-                return self.of(event_type)
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"no {event_type} after 5 s; got {[e.type for e in self.events]}")
+    of = fakes.FakeHub.raised
 
 
 def check_schema(event: Event) -> None:
@@ -103,9 +66,7 @@ def run(tmp_path: Path, scenario: Any, **grading: Any) -> FakeHub:
         try:
             await scenario(hub)
         finally:
-            for task in hub.tasks:
-                task.cancel()
-            await asyncio.gather(*hub.tasks, return_exceptions=True)
+            await hub.cancel_tasks()
             await health.close()
             await sim.close()
         return hub

@@ -7,15 +7,14 @@ import asyncio
 import functools
 import json
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import fakes
 import jsonschema
 import pytest
+from fakes import START
 
-from hub.activity import ActivityStream
-from hub.clock import ManualClock
 from hub.config import Config, ConfigError, validate
 from hub.context import Hardware
 from hub.events import Event
@@ -24,71 +23,13 @@ from hub.sim_inactivity import SimArgumentError, SimInactivity
 from hub.sim_inactivity import build as build_sim
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"
-START = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
 
 
-class FakeHub:
-    """Just enough of hub.context.HubContext: records what is said and raised, in one timeline."""
-
-    def __init__(self, config: Config) -> None:
-        self.config = config
-        self.clock = ManualClock(START)
-        self.activity = ActivityStream()
-        self.hardware = Hardware(pin_factory=None, open_i2c=lambda bus: None,
-                                 open_serial=lambda *a, **k: None, simulated=True)
-        self.timeline: list[tuple[str, str]] = []
-        self.events: list[Event] = []
-        self.commands: dict[str, Any] = {}
-        self.sims: dict[str, Any] = {}
-        self.buttons: list[Any] = []
-        self.claims: list[Any] = []
-        self.status: dict[str, Any] = {}
-        self.components: dict[str, Any] = {}
-        self.tasks: list[asyncio.Task[Any]] = []
-
-    async def raise_event(self, event_type: str, data: dict[str, Any], ts: datetime | None = None) -> Event:
-        event = Event(event_type, data, ts or self.clock.now())
-        self.events.append(event)
-        self.timeline.append(("event", event_type))
-        return event
-
-    def say(self, prompt: str, **fields: Any) -> None:
-        self.timeline.append(("say", prompt))
-
-    def feedback(self, pattern: str) -> None:
-        pass
-
-    def spawn(self, name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self.tasks.append(task)
-        return task
-
-    def add_sim_command(self, verb: str, handler: Any) -> None:
-        self.sims[verb] = handler
-
-    def add_platform_command(self, name: str, handler: Any) -> None:
-        self.commands[name] = handler
-
-    def on_button(self, listener: Any) -> None:
-        self.buttons.append(listener)
-
-    def on_press_claim(self, claim: Any) -> None:
-        self.claims.append(claim)
-
-    def claim_press(self, pin: int) -> bool:
-        return any(claim(pin) for claim in self.claims)
-
-    def set_status(self, key: str, value: Any) -> None:
-        self.status[key] = value
-
-    def component(self, name: str) -> Any:
-        return self.components.get(name)
+class FakeHub(fakes.FakeHub):
+    """The shared stand-in; these tests read what was spoken as `said()`."""
 
     def said(self) -> list[str]:
-        return [what for kind, what in self.timeline if kind == "say"]
-
-    def raised(self, event_type: str) -> list[Event]:
-        return [e for e in self.events if e.type == event_type]
+        return self.spoken
 
 
 def make_config(tmp_path: Path, **inactivity: Any) -> Config:
@@ -112,9 +53,7 @@ async def started(tmp_path: Path, **inactivity: Any) -> tuple[FakeHub, Inactivit
 async def stop(hub: FakeHub, monitor: InactivityMonitor) -> None:
     await monitor.close()
     await monitor.close()  # idempotent
-    for task in hub.tasks:
-        task.cancel()
-    await asyncio.gather(*hub.tasks, return_exceptions=True)
+    await hub.cancel_tasks()
 
 
 def run(test: Callable[[Path], Coroutine[Any, Any, None]]) -> Callable[[Path], None]:

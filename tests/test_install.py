@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from support import copy_stock_units
 
 from hub.cli import install as install_cli
 from hub.config import load
@@ -129,10 +130,7 @@ def test_installed_unit_verifies_in_the_installed_root(tmp_path: Path) -> None:
     hub_bin.parent.mkdir(parents=True)
     hub_bin.write_text("#!/bin/sh\n")
     hub_bin.chmod(0o755)
-    for stock in (Path("/usr/lib/systemd/system"), Path("/lib/systemd/system")):
-        if stock.is_dir():
-            shutil.copytree(stock, root / "usr/lib/systemd/system", symlinks=True, dirs_exist_ok=True)
-            break
+    copy_stock_units(root)
     result = subprocess.run(
         ["systemd-analyze", "verify", "--man=no", f"--root={root}", "eldercare-hub.service"],
         capture_output=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 
 import pytest
+from fakes import SleepClock
 
 from drivers.crc import crc8_sensirion
 from drivers.fakes import FakeSHT3x, FakeSMBus
@@ -79,19 +80,8 @@ def test_parse_status_bits() -> None:
     assert not status.command_failed and not status.write_crc_failed
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = 100.0
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, s: float) -> None:
-        self.t += s
-
-
-def make(temperature: float = 21.5, humidity: float = 40.0) -> tuple[FakeSMBus, FakeSHT3x, SHT3x, Clock]:
-    clock = Clock()
+def make(temperature: float = 21.5, humidity: float = 40.0) -> tuple[FakeSMBus, FakeSHT3x, SHT3x, SleepClock]:
+    clock = SleepClock(100.0)
     bus = FakeSMBus()
     chip = FakeSHT3x(temperature, humidity, noise_lsb=0, now=clock)
     bus.attach(0x44, chip)

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from support import copy_stock_units
 
 UNIT = Path(__file__).resolve().parent.parent / "systemd" / "eldercare-hub.service"
 ANALYZE = shutil.which("systemd-analyze")
@@ -40,10 +41,7 @@ def _fake_root(tmp_path: Path) -> Path:
     binary.parent.mkdir(parents=True)
     binary.write_text("#!/bin/sh\nexit 0\n")
     binary.chmod(0o755)
-    for stock in (Path("/usr/lib/systemd/system"), Path("/lib/systemd/system")):
-        if stock.is_dir():
-            shutil.copytree(stock, root / "usr/lib/systemd/system", symlinks=True, dirs_exist_ok=True)
-            break
+    copy_stock_units(root)
     return root
 
 

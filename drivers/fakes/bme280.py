@@ -15,7 +15,8 @@ from collections.abc import Callable
 from drivers import bme280 as chip
 from drivers.fakes.i2c import FakeChip, nack
 
-# A plausible factory trimming set (values of the kind real parts carry).
+# A plausible factory trimming set: t1..t3 and p1..p9 are those of the worked example in Bosch's BMP280
+# datasheet (tests check the compensation against its figures), h1..h6 values of the kind real parts carry.
 SAMPLE_CALIBRATION = chip.Calibration(
     t1=27504,
     t2=26435,

@@ -1,0 +1,120 @@
+"""One stand-in for hub.context.HubContext, shared by the component tests that start a component without
+a running hub: it records what is raised and spoken (in one timeline) and what the component registers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from typing import Any
+
+from hub.activity import ActivityStream
+from hub.clock import Clock, ManualClock
+from hub.config import Config
+from hub.context import Hardware
+from hub.events import Event
+
+START = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
+
+
+class FakeHub:
+    """Just enough of hub.context.HubContext: records what is said and raised, in one timeline.
+
+    `clock` defaults to a ManualClock at START; `simulated` marks the (empty) hardware seams."""
+
+    def __init__(self, config: Config, clock: Clock | None = None, *, simulated: bool = True) -> None:
+        self.config = config
+        self.clock = clock if clock is not None else ManualClock(START)
+        self.activity = ActivityStream()
+        self.hardware = Hardware(pin_factory=None, open_i2c=lambda bus: None,
+                                 open_serial=lambda *a, **k: None, simulated=simulated)
+        self.timeline: list[tuple[str, str]] = []  # ("event", type) and ("say", prompt), in order
+        self.events: list[Event] = []
+        self.prompts: list[tuple[str, dict[str, Any]]] = []  # (prompt, fields) as passed to say()
+        self.commands: dict[str, Any] = {}
+        self.sims: dict[str, Any] = {}
+        self.buttons: list[Any] = []
+        self.claims: list[Any] = []
+        self.status: dict[str, Any] = {}
+        self.components: dict[str, Any] = {}
+        self.tasks: list[asyncio.Task[Any]] = []
+
+    async def raise_event(self, event_type: str, data: dict[str, Any], ts: datetime | None = None) -> Event:
+        event = Event(event_type, data, ts or self.clock.now())
+        self.events.append(event)
+        self.timeline.append(("event", event_type))
+        return event
+
+    def say(self, prompt: str, **fields: Any) -> None:
+        self.prompts.append((prompt, fields))
+        self.timeline.append(("say", prompt))
+
+    def feedback(self, pattern: str) -> None:
+        pass
+
+    def spawn(self, name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self.tasks.append(task)
+        return task
+
+    def add_sim_command(self, verb: str, handler: Any) -> None:
+        self.sims[verb] = handler
+
+    def add_platform_command(self, name: str, handler: Any) -> None:
+        self.commands[name] = handler
+
+    def on_button(self, listener: Any) -> None:
+        self.buttons.append(listener)
+
+    def on_press_claim(self, claim: Any) -> None:
+        self.claims.append(claim)
+
+    def claim_press(self, pin: int) -> bool:
+        return any(claim(pin) for claim in self.claims)
+
+    def set_status(self, key: str, value: Any) -> None:
+        self.status[key] = value
+
+    def component(self, name: str) -> Any:
+        return self.components.get(name)
+
+    # What the tests ask of it afterwards.
+
+    @property
+    def spoken(self) -> list[str]:
+        """The prompts spoken so far, in order."""
+        return [prompt for prompt, _ in self.prompts]
+
+    def press(self, pin: int) -> None:
+        """A call-button press as the button owner would fan it out."""
+        for listener in self.buttons:
+            listener(pin, "press")
+
+    def raised(self, event_type: str) -> list[Event]:
+        return [e for e in self.events if e.type == event_type]
+
+    async def wait_for(self, event_type: str, count: int = 1) -> list[Event]:
+        for _ in range(500):
+            if len(self.raised(event_type)) >= count:
+                return self.raised(event_type)
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"no {event_type} after 5 s; got {[e.type for e in self.events]}")
+
+    async def cancel_tasks(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+class SleepClock:
+    """A monotonic clock for the fake I2C chips (`now=clock`) that moves only when the driver sleeps
+    (`sleep=clock.sleep`), so conversion waits take no real time."""
+
+    def __init__(self, t: float = 0.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+    def sleep(self, s: float) -> None:
+        self.t += s
