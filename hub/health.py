@@ -129,11 +129,12 @@ class HealthMeters:
                 )
         else:
             assert isinstance(reading, GlucoseReading)
-            gg = grade_glucose(reading.mmol_per_l, reading.meal, self.thresholds)
+            mmol, beyond = reading.mmol_per_l, reading.out_of_range
+            gg = grade_glucose(mmol, reading.meal, self.thresholds, beyond)
             data = {
                 **common,
                 "sequence": reading.sequence,
-                "mmol_per_l": reading.mmol_per_l,
+                "mmol_per_l": mmol,  # null when the meter showed HI/LO: see out_of_range
                 "category": gg.category,
                 "graded_as_fasting": gg.fasting,
                 "referral": gg.referral,
@@ -144,34 +145,43 @@ class HealthMeters:
             }
             if reading.meal is not None:
                 data["meal"] = reading.meal
+            if beyond is not None:
+                data["out_of_range"] = beyond
             event = await ctx.raise_event("measurement.glucose", data, ts=when)
             ctx.activity.note("ble:glucose", reading.received_at)
-            await asyncio.to_thread(
-                store.add_history, "glucose", when, reading.mmol_per_l, None, reading.meal
-            )
+            if mmol is not None:
+                await asyncio.to_thread(store.add_history, "glucose", when, mmol, None, reading.meal)
+            # A HI/LO reading is left out of the 7-day history: its value column is read back as a
+            # number and averaged, a stand-in (the meter's limit) would understate a HI in the average
+            # and ±inf would make it inf/NaN. The alert below is what must go out for it.
             if gg.referral:
-                reason = (
-                    "glucose_low"
-                    if reading.mmol_per_l <= self.thresholds.referral_low
-                    else "glucose_dangerous"
+                low = beyond == "low" or (
+                    beyond is None and mmol is not None and mmol <= self.thresholds.referral_low
                 )
-                await self._alert(
-                    "glucose",
-                    reason,
-                    event,
-                    reading.meter,
-                    {"mmol_per_l": reading.mmol_per_l, "category": gg.category, "meal": reading.meal},
-                )
+                values: dict[str, Any] = {"mmol_per_l": mmol, "category": gg.category, "meal": reading.meal}
+                if beyond is not None:
+                    values["out_of_range"] = beyond
+                reason = "glucose_low" if low else "glucose_dangerous"
+                # HI/LO is held back only by an earlier HI/LO, not by an earlier in-range reading.
+                repeat_key = reason if beyond is None else f"{reason}:{beyond}"
+                await self._alert("glucose", reason, event, reading.meter, values, repeat_key)
         await self._trend()
 
     async def _alert(
-        self, kind: str, reason: str, measurement: Event, meter: str, values: dict[str, Any]
+        self,
+        kind: str,
+        reason: str,
+        measurement: Event,
+        meter: str,
+        values: dict[str, Any],
+        repeat_key: str | None = None,
     ) -> None:
         ctx = self._ctx
         assert ctx is not None
         now = ctx.clock.now()
         ctx.say(ADVICE[reason])  # the resident hears it even when a repeat alert is held back
-        last = self._last_alert.get((meter, reason))
+        key = (meter, repeat_key or reason)
+        last = self._last_alert.get(key)
         if last is not None and now - last < timedelta(minutes=self.grading["alert_repeat_min"]):
             log.info(
                 "health alert %s from %s repeated within %d min: not raised again",
@@ -180,7 +190,7 @@ class HealthMeters:
                 self.grading["alert_repeat_min"],
             )
             return
-        self._last_alert[(meter, reason)] = now
+        self._last_alert[key] = now
         await ctx.raise_event(
             "health.alert",
             {

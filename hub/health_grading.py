@@ -73,9 +73,28 @@ class GlucoseGrade:
     fasting: bool  # graded with the fasting threshold
 
 
-def grade_glucose(mmol_per_l: float, meal: str | None, t: Thresholds = Thresholds()) -> GlucoseGrade:
-    """Capillary glucose. Without a meal context the reading is random glucose (non-fasting line)."""
+OUT_OF_RANGE = ("high", "low")
+
+
+def grade_glucose(
+    mmol_per_l: float | None,
+    meal: str | None,
+    t: Thresholds = Thresholds(),
+    out_of_range: str | None = None,
+) -> GlucoseGrade:
+    """Capillary glucose. Without a meal context the reading is random glucose (non-fasting line).
+
+    `out_of_range` "high" / "low" is a meter showing HI / LO (beyond its range, ~33.3 / ~1.1 mmol/L on
+    common meters): past every line, so dangerous / severe hypoglycaemia with urgent referral, whatever
+    the meal. It wins over any value passed with it.
+    """
     fasting = meal in t.fasting_meals
+    if out_of_range is not None:
+        if out_of_range not in OUT_OF_RANGE:
+            raise ValueError(f"glucose out_of_range must be 'high' or 'low', got {out_of_range!r}")
+        return GlucoseGrade("dangerous" if out_of_range == "high" else "hypo_severe", True, fasting)
+    if mmol_per_l is None:
+        raise ValueError("a glucose reading without a value must say out_of_range ('high' or 'low')")
     if mmol_per_l < t.hypo_severe:
         category = "hypo_severe"
     elif mmol_per_l < t.hypo:

@@ -17,6 +17,7 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
+from drivers.ble.sfloat import Special, encode_sfloat
 from drivers.ble.virtual import VirtualRadio
 from hub.config import Config
 from hub.context import Hardware, HubContext
@@ -82,15 +83,24 @@ class SimBle:
 
     async def sim_glucose(self, argv: list[str]) -> dict[str, Any]:
         p = _Parser(prog="hub sim glucose", add_help=False)
-        p.add_argument("mmol", type=float)
+        p.add_argument("mmol")
         p.add_argument("--meal", choices=("fasting", "before", "after", "bedtime"), default=None)
         a = p.parse_args(argv)
-        if not 0.6 <= a.mmol <= 33.3:  # the display range of ordinary meters
-            raise ValueError(
-                "hub sim glucose: MMOL must be 0.6..33.3 mmol/L, e.g. hub sim glucose 5.6 --meal fasting"
-            )
         assert self.glucose is not None
-        seq = self.glucose.measure(a.mmol, a.meal)
+        beyond = _BEYOND_RANGE.get(a.mmol.upper())
+        if beyond is not None:  # the meter's display says HI / LO
+            seq = _measure_beyond_range(self.glucose, beyond, a.meal)
+            return {"meter": self.glucose.address, "advertising": True, "sequence": seq, "shows": a.mmol.upper()}
+        try:
+            mmol = float(a.mmol)
+        except ValueError:
+            mmol = float("nan")
+        if not 0.6 <= mmol <= 33.3:  # the display range of ordinary meters
+            raise ValueError(
+                "hub sim glucose: MMOL must be 0.6..33.3 mmol/L, or HI / LO (beyond the meter's range), "
+                "e.g. hub sim glucose 5.6 --meal fasting"
+            )
+        seq = self.glucose.measure(mmol, a.meal)
         return {"meter": self.glucose.address, "advertising": True, "sequence": seq}
 
     async def sim_scan(self, argv: list[str]) -> dict[str, Any]:
@@ -123,6 +133,18 @@ class SimBle:
             if meter is not None:
                 meter.close()
         self.radio.close()
+
+
+_BEYOND_RANGE = {"HI": Special.POS_INF, "LO": Special.NEG_INF}
+
+
+def _measure_beyond_range(meter: SimGlucoseMeter, code: Special, meal: str | None) -> int:
+    """A record whose concentration is SFLOAT +INF / -INF, the bytes a real meter showing HI / LO sends."""
+    seq = meter.measure(5.0, meal)  # numbered, stamped and advertised like any reading; value replaced:
+    record = meter.records[-1]
+    # no sensor status is sent, so the concentration is the SFLOAT just before the last byte (type/location)
+    record.value = record.value[:-3] + encode_sfloat(code) + record.value[-1:]
+    return seq
 
 
 def shared_radio(hardware: Hardware) -> VirtualRadio:

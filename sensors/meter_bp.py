@@ -14,7 +14,7 @@ from bleak.backends.characteristic import BleakGATTCharacteristic
 
 from drivers.ble import bps
 from drivers.ble import uuids as U
-from drivers.ble.sfloat import finite
+from drivers.ble.sfloat import Special, finite
 from sensors.meter_readings import BloodPressureReading, MeterDownload, decode_or_skip, next_or_lost, place_time
 from sensors.meter_store import PairedMeter
 
@@ -51,6 +51,16 @@ class BloodPressureDownload(MeterDownload):
 
     async def _emit_bp(self, meter: PairedMeter, m: bps.BloodPressureMeasurement, received: datetime) -> None:
         sys_, dia = m.mmhg(m.systolic), m.mmhg(m.diastolic)
+        if any(v in (Special.POS_INF, Special.NEG_INF) for v in (m.systolic, m.diastolic)):
+            # A cuff pressure beyond the meter's range is a meter fault, not a physiological value:
+            # no grade, no alert; the resident measures again.
+            log.warning(
+                "血压计读数超出量程，请重新测量 / the meter reported an out-of-range pressure; measure again "
+                "(meter %s, value %s)",
+                meter.address,
+                m.to_json(),
+            )
+            return
         if sys_ is None or dia is None:
             log.warning(
                 "BP reading from %s without usable pressures (%s); skipped", meter.address, m.to_json()

@@ -20,7 +20,7 @@ from bleak.args.bluez import BlueZNotifyArgs
 
 from drivers.ble import gls, racp
 from drivers.ble import uuids as U
-from drivers.ble.sfloat import finite
+from drivers.ble.sfloat import Special, finite
 from sensors.meter_readings import (
     LINK_ERRORS,
     GlucoseReading,
@@ -32,6 +32,8 @@ from sensors.meter_readings import (
 from sensors.meter_store import PairedMeter
 
 log = logging.getLogger(__name__)
+# A meter showing "HI" / "LO" sends the concentration as SFLOAT +INF / -INF (above / below its range).
+OUT_OF_RANGE = {Special.POS_INF: "high", Special.NEG_INF: "low"}
 _RETRY_WITH_ALL = (
     racp.ResponseCode.OPERATOR_NOT_SUPPORTED,
     racp.ResponseCode.INVALID_OPERATOR,
@@ -168,9 +170,10 @@ class GlucoseDownload(MeterDownload):
         if await asyncio.to_thread(self.store.seen, meter.address, m.sequence, key):
             return
         mmol = m.mmol_per_l
+        out_of_range = OUT_OF_RANGE.get(m.concentration) if isinstance(m.concentration, Special) else None
         if m.is_control_solution:
             log.info("control-solution test #%d from %s discarded", m.sequence, meter.address)
-        elif mmol is None:
+        elif mmol is None and out_of_range is None:  # NaN, NRes, reserved, or no concentration at all
             log.warning(
                 "glucose record #%d from %s has no usable value (%s); skipped",
                 m.sequence,
@@ -194,6 +197,7 @@ class GlucoseDownload(MeterDownload):
                     time_status=status,
                     sequence=m.sequence,
                     mmol_per_l=mmol,
+                    out_of_range=out_of_range,
                     meal=ctx.meal if ctx else None,
                     type=m.type,
                     location=m.location,

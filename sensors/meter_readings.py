@@ -44,13 +44,16 @@ class GlucoseReading:
     meter_time: datetime | None
     time_status: str
     sequence: int
-    mmol_per_l: float
+    mmol_per_l: float | None  # None only when the meter showed HI/LO (out_of_range)
     meal: str | None  # before | after | fasting | casual | bedtime, from the context when sent
     type: str | None
     location: str | None
     sensor_status: list[str]
     unit: str  # as sent: kg/L or mol/L
     concentration: float | None  # as sent, in that unit
+    # "high" / "low": the meter read above / below its range ("HI" / "LO" on its display; SFLOAT ±INF).
+    # Kept rather than dropped: those are the readings the community must hear about at once.
+    out_of_range: str | None = None
 
 
 Reading = BloodPressureReading | GlucoseReading

@@ -153,7 +153,7 @@ def test_reversed_sequence_numbers_fall_back_to_all_records_and_dedup(tmp_path: 
         meter.measure(7.0)
         assert await h.sync(GLU) == "ok"
         assert meter.requests[-1] == racp.report_all()
-        assert [r.mmol_per_l for r in h.readings] == [5.0, 6.0, 7.0]
+        assert [r.mmol_per_l for r in h.readings if isinstance(r, GlucoseReading)] == [5.0, 6.0, 7.0]
 
     run(go)
 
@@ -281,3 +281,57 @@ def test_scanning_loop_connects_when_a_paired_meter_advertises(tmp_path: Path) -
         assert stranger.requests == []
 
     run(go)
+
+
+def _glucose_record(sequence: int, concentration: bytes) -> bytes:
+    """A GLS record with the given concentration SFLOAT bytes: flags 0x06 (concentration in mol/L),
+    base time 2024-05-06 08:00:00 (T0), type capillary plasma, location finger."""
+    return bytes([0x06]) + sequence.to_bytes(2, "little") + bytes.fromhex("e80705060800" "00") + concentration + b"\x12"
+
+
+@pytest.mark.parametrize(
+    ("sfloat", "out_of_range"),
+    [("fe07", "high"), ("0208", "low"), ("ff07", None), ("0008", None), ("0108", None)],
+    ids=["+INF", "-INF", "NaN", "NRes", "reserved"],
+)
+def test_glucose_beyond_the_meters_range_is_kept_and_no_value_is_skipped(
+    tmp_path: Path, sfloat: str, out_of_range: str | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    from hub.sim_meter_glucose import StoredRecord
+
+    async def go() -> None:
+        h = Harness(tmp_path)
+        meter = h.glucose()
+        meter.records.append(StoredRecord(1, _glucose_record(1, bytes.fromhex(sfloat)), None))
+        meter.start_advertising()
+        assert await h.sync(GLU) == "ok"
+        if out_of_range is None:
+            assert h.readings == []
+            assert "has no usable value" in caplog.text
+        else:
+            (r,) = h.readings
+            assert isinstance(r, GlucoseReading)
+            assert (r.mmol_per_l, r.out_of_range, r.concentration, r.unit) == (None, out_of_range, None, "mol/L")
+            assert r.time_status == "ok" and r.location == "finger"
+        assert h.store.get(GLU).last_sequence == 1  # type: ignore[union-attr]  # handled either way
+
+    run(go)
+
+
+@pytest.mark.parametrize(("systolic", "diastolic"), [("fe07", "5a00"), ("8c00", "0208"), ("fe07", "fe07")])
+def test_blood_pressure_beyond_the_meters_range_is_a_fault_not_a_reading(
+    tmp_path: Path, systolic: str, diastolic: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def go() -> None:
+        h = Harness(tmp_path)
+        meter = h.bp()
+        # flags 0 (mmHg, no stamp, pulse, user or status); mean arterial NaN
+        meter.pending.append(bytes.fromhex("00" + systolic + diastolic + "ff07"))
+        meter.measure(128, 82)  # the next reading on the same link still comes through
+        assert await h.sync(BP) == "ok"
+        bp = [r for r in h.readings if isinstance(r, BloodPressureReading)]
+        assert len(h.readings) == 1 and [(r.systolic_mmhg, r.diastolic_mmhg) for r in bp] == [(128, 82)]
+
+    caplog.set_level("WARNING")
+    run(go)
+    assert "血压计读数超出量程，请重新测量 / the meter reported an out-of-range pressure; measure again" in caplog.text

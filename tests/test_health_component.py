@@ -144,6 +144,7 @@ def test_sim_verbs_reject_bad_arguments(tmp_path: Path) -> None:
             ("bp", ["80", "120"]),
             ("bp", ["abc", "80"]),
             ("glucose", ["50"]),
+            ("glucose", ["HIGH"]),
             ("glucose", ["5", "--meal", "lunch"]),
         ):
             with pytest.raises(ValueError, match=f"hub sim {verb}"):
@@ -158,3 +159,91 @@ def test_not_built_without_simulation_or_when_disabled(tmp_path: Path) -> None:
     real = Hardware(pin_factory=None, open_i2c=lambda b: None, open_serial=lambda *a, **k: None)
     assert build_sim(config, real) is None and real.ble_client_backend is None
     assert build(config, real) is None
+
+
+# A GLS record as a meter showing HI / LO sends it: flags 0x07 (time offset, concentration, mol/L),
+# sequence, base time 2024-03-04 09:00:00 / 09:05:00 (START in the meter's zone), offset 0, concentration
+# SFLOAT +INF 0x07FE / -INF 0x0802, type 2 (capillary plasma) | location 1 (finger) << 4.
+HI_RECORD = bytes.fromhex("07" "0100" "e807" "03" "04" "09" "00" "00" "0000" "fe07" "12")
+LO_RECORD = bytes.fromhex("07" "0200" "e807" "03" "04" "09" "05" "00" "0000" "0208" "12")
+
+
+def run_with_records(tmp_path: Path, records: list[bytes], scenario: Any = None) -> FakeHub:
+    """The meter holds `records` (raw bytes) and advertises; the hub fetches them over the virtual link."""
+    from hub.sim_meter_glucose import StoredRecord
+
+    async def go() -> FakeHub:
+        hub, sim, health = make(tmp_path)
+        await sim.start(hub)
+        await health.start(hub)
+        try:
+            for value in records:
+                sim.glucose.records.append(StoredRecord(int.from_bytes(value[1:3], "little"), value, None))
+            sim.glucose.start_advertising()
+            await hub.wait_for("measurement.glucose", len(records))
+            if scenario is not None:
+                await scenario(hub)
+        finally:
+            await hub.cancel_tasks()
+            await health.close()
+            await sim.close()
+        return hub
+
+    return asyncio.run(asyncio.wait_for(go(), 30))
+
+
+@pytest.mark.parametrize(
+    ("record", "out_of_range", "category", "reason", "prompt"),
+    [
+        (HI_RECORD, "high", "dangerous", "glucose_dangerous", "health_glucose_very_high"),
+        (LO_RECORD, "low", "hypo_severe", "glucose_low", "health_glucose_low"),
+    ],
+    ids=["HI_+INF", "LO_-INF"],
+)
+def test_meter_showing_hi_or_lo_is_graded_and_alerted(
+    tmp_path: Path, record: bytes, out_of_range: str, category: str, reason: str, prompt: str
+) -> None:
+    async def alerted(hub: FakeHub) -> None:
+        await hub.wait_for("health.alert")
+
+    hub = run_with_records(tmp_path, [record], alerted)
+    (reading,) = hub.of("measurement.glucose")
+    assert reading.data["mmol_per_l"] is None and reading.data["out_of_range"] == out_of_range
+    assert reading.data["category"] == category and reading.data["referral"] is True
+    assert reading.data["raw"] == {"concentration": None, "unit": "mol/L"}
+    assert reading.data["location"] == "finger" and reading.data["time_status"] == "ok"
+    (alert,) = hub.of("health.alert")
+    assert alert.data["reason"] == reason and alert.data["measurement_id"] == reading.id
+    assert alert.data["values"]["out_of_range"] == out_of_range and alert.data["values"]["mmol_per_l"] is None
+    assert hub.spoken == [prompt]
+    assert hub.timeline.index(("event", "measurement.glucose")) < hub.timeline.index(("event", "health.alert"))
+    assert hub.status["management_level"] == "一级"  # no number for the 7-day history: not averaged
+    for event in hub.events:
+        check_schema(event)
+
+
+def test_hi_after_an_in_range_dangerous_reading_still_alerts(tmp_path: Path) -> None:
+    async def scenario(hub: FakeHub) -> None:
+        await hub.sims["glucose"](["20.5"])
+        await hub.wait_for("health.alert")
+        answer = await hub.sims["glucose"](["hi", "--meal", "after"])  # the sim verb makes the +INF record
+        assert answer["shows"] == "HI" and answer["sequence"] == 2
+        await hub.wait_for("health.alert", 2)
+        await hub.sims["glucose"](["LO"])
+        await hub.wait_for("health.alert", 3)
+
+    hub = run(tmp_path, scenario)
+    readings = hub.of("measurement.glucose")
+    assert [(r.data["mmol_per_l"], r.data.get("out_of_range"), r.data["category"]) for r in readings] == [
+        (20.5, None, "dangerous"),
+        (None, "high", "dangerous"),
+        (None, "low", "hypo_severe"),
+    ]
+    assert readings[1].data["meal"] == "after"
+    assert [a.data["reason"] for a in hub.of("health.alert")] == [
+        "glucose_dangerous",
+        "glucose_dangerous",
+        "glucose_low",
+    ]
+    for event in hub.events:
+        check_schema(event)

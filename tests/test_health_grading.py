@@ -59,6 +59,34 @@ def test_glucose_categories(mmol: float, meal: str | None, category: str, referr
     assert (g.category, g.referral) == (category, referral)
 
 
+@pytest.mark.parametrize(
+    ("mmol", "meal", "out_of_range", "category", "fasting"),
+    [
+        (None, None, "high", "dangerous", False),
+        (None, "fasting", "high", "dangerous", True),
+        (None, "after", "low", "hypo_severe", False),
+        (None, "fasting", "low", "hypo_severe", True),
+        (5.5, None, "high", "dangerous", False),  # the meter's HI wins over any number passed with it
+    ],
+)
+def test_glucose_beyond_the_meters_range(
+    mmol: float | None, meal: str | None, out_of_range: str, category: str, fasting: bool
+) -> None:
+    g = grade_glucose(mmol, meal, Thresholds(), out_of_range)
+    assert (g.category, g.referral, g.fasting) == (category, True, fasting)
+
+
+@pytest.mark.parametrize(
+    ("mmol", "out_of_range", "message"),
+    [(None, None, "without a value"), (None, "HI", "'high' or 'low'"), (5.0, "above", "'high' or 'low'")],
+)
+def test_glucose_grading_rejects_a_missing_value_or_unknown_range(
+    mmol: float | None, out_of_range: str | None, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        grade_glucose(mmol, None, Thresholds(), out_of_range)
+
+
 def test_thresholds_come_from_config() -> None:
     cfg = validate({"health_grading": {"bp_grade3_sys": 170, "fasting_meals": ["fasting", "before"]}})
     t = Thresholds.from_config(cfg["health_grading"])
