@@ -84,7 +84,8 @@ class Broker:
 class Subscriber:
     """Persistent-session QoS 1 subscriber that records every message."""
 
-    def __init__(self, port: int, topic: str, client_id: str | None = None, tls: dict[str, Any] | None = None) -> None:
+    def __init__(self, port: int, topic: str, client_id: str | None = None, tls: dict[str, Any] | None = None,
+                 auth: tuple[str, str] | None = None) -> None:
         self.messages: list[tuple[float, str, Any]] = []
         self.lock = threading.Lock()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
@@ -92,6 +93,8 @@ class Subscriber:
                                   clean_session=False)
         if tls:
             self.client.tls_set(**tls)
+        if auth:
+            self.client.username_pw_set(*auth)
         self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(0.05, 0.5)
