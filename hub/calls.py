@@ -64,19 +64,27 @@ class CallManager:
         ctx = self._require_ctx()
         # Asked before the activity is noted: noting it is what answers a pending inactivity check.
         claimed = ctx.claim_press(pin)
-        ctx.activity.note(f"button:{pin}", ts)
-        ctx.notify_button(pin, "press")
+        call = self.open.get(pin)
+        if not claimed and call is None:
+            # The call first: its task's first step (commit and publish) is queued ahead of the
+            # bookkeeping below, which only needs the press's time stamp, not to run first.
+            self._raising[pin] = ctx.spawn(f"calls.raise.{pin}", self._raise(pin, ts))
+            asyncio.get_running_loop().call_soon(self._note_press, pin, ts)
+            return
+        self._note_press(pin, ts)
         if claimed:  # e.g. the answer to "您还好吗？请按按钮": not a call for help
             log.info("press on button %s answered a question: no call", pin)
             self._resolve(pin, {"outcome": "claimed"})
             return
-        call = self.open.get(pin)
-        if call is not None:
-            ctx.say("call_repeat")
-            ctx.feedback("calling")
-            self._resolve(pin, {"outcome": "repeat", "call_id": call.id, "event_id": call.id})
-            return
-        self._raising[pin] = ctx.spawn(f"calls.raise.{pin}", self._raise(pin, ts))
+        assert call is not None
+        ctx.say("call_repeat")
+        ctx.feedback("calling")
+        self._resolve(pin, {"outcome": "repeat", "call_id": call.id, "event_id": call.id})
+
+    def _note_press(self, pin: int, ts: datetime) -> None:
+        ctx = self._require_ctx()
+        ctx.activity.note(f"button:{pin}", ts)
+        ctx.notify_button(pin, "press")
 
     def _on_release(self, pin: int, held_s: float) -> None:
         self._require_ctx().notify_button(pin, "release")
