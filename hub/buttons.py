@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +31,6 @@ class _Line:
     press_mono: float = 0.0
     release_timer: asyncio.TimerHandle | None = None
     hold_timer: asyncio.TimerHandle | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class ButtonBank:

@@ -47,7 +47,6 @@ class CallManager:
         self._escalations: dict[str, asyncio.Task[None]] = {}
         self._ctx: HubContext | None = None
         self._bank: ButtonBank | None = None
-        self._raising: dict[int, asyncio.Task[None]] = {}
 
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
@@ -68,7 +67,7 @@ class CallManager:
         if not claimed and call is None:
             # The call first: its task's first step (commit and publish) is queued ahead of the
             # bookkeeping below, which only needs the press's time stamp, not to run first.
-            self._raising[pin] = ctx.spawn(f"calls.raise.{pin}", self._raise(pin, ts))
+            ctx.spawn(f"calls.raise.{pin}", self._raise(pin, ts))
             asyncio.get_running_loop().call_soon(self._note_press, pin, ts)
             return
         self._note_press(pin, ts)

@@ -12,7 +12,6 @@ This module is the simulation component and its verbs; the meters are `hub/sim_m
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from datetime import datetime
 from typing import Any
@@ -24,14 +23,10 @@ from hub.context import Hardware, HubContext
 from hub.sim_meter import Quirks as Quirks  # re-exported: tests/test_ble_meters.py imports it from here
 from hub.sim_meter_bp import SimBpMeter
 from hub.sim_meter_glucose import SimGlucoseMeter
+from hub.simulation import SimParser
 
 BP_ADDRESS = "C0:FF:EE:00:00:01"
 GLUCOSE_ADDRESS = "C0:FF:EE:00:00:02"
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise ValueError(f"{self.prog}: {message}")
 
 
 class SimBle:
@@ -68,7 +63,7 @@ class SimBle:
         ctx.add_sim_command("ble-pair", self.sim_pair)
 
     async def sim_bp(self, argv: list[str]) -> dict[str, Any]:
-        p = _Parser(prog="hub sim bp", add_help=False)
+        p = SimParser("hub sim bp")
         p.add_argument("systolic", type=float)
         p.add_argument("diastolic", type=float)
         p.add_argument("--pulse", type=float, default=None)
@@ -82,7 +77,7 @@ class SimBle:
         return {"meter": self.bp.address, "advertising": True, "value_hex": value.hex()}
 
     async def sim_glucose(self, argv: list[str]) -> dict[str, Any]:
-        p = _Parser(prog="hub sim glucose", add_help=False)
+        p = SimParser("hub sim glucose")
         p.add_argument("mmol")
         p.add_argument("--meal", choices=("fasting", "before", "after", "bedtime"), default=None)
         a = p.parse_args(argv)
@@ -113,7 +108,7 @@ class SimBle:
         from sensors.meter_store import MeterStore
         from sensors.meters import pair
 
-        p = _Parser(prog="hub ble pair", add_help=False)
+        p = SimParser("hub ble pair")
         p.add_argument("address")
         p.add_argument("--passkey", default=None)
         a = p.parse_args(argv)

@@ -6,24 +6,15 @@ then waits until the hub has committed what the press caused and reports its eve
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from typing import Any
 
 from hub.config import Config
 from hub.context import Hardware, HubContext
+from hub.simulation import SimArgumentError, SimParser
 
 BOUNCE_GAP_S = 0.001
 TAP_S = 0.15
-
-
-class SimArgumentError(ValueError):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise SimArgumentError(f"{self.prog}: {message}")
 
 
 class SimButtons:
@@ -39,7 +30,7 @@ class SimButtons:
         ctx.add_sim_command("press", self.press)
 
     async def press(self, argv: list[str]) -> dict[str, Any]:
-        parser = _Parser(prog="hub sim press", add_help=False)
+        parser = SimParser("hub sim press")
         parser.add_argument("--button", type=int, default=self.pins[0] if self.pins else None)
         parser.add_argument("--hold", type=float, default=None)
         args = parser.parse_args(argv)

@@ -13,7 +13,6 @@ component uses when the config names none; a configured port or address is simul
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import math
 from typing import TYPE_CHECKING, Any
@@ -25,21 +24,13 @@ from hub.config import Config
 from hub.context import Hardware, HubContext
 from hub.fall import AXIS_VECTORS, FITTED_RADAR, FITTED_WEARABLE, fitted
 from hub.sim_ble import shared_radio
+from hub.simulation import SimArgumentError, SimParser
 
 if TYPE_CHECKING:
     import numpy as np
 
 SIM_RADAR_PORT = "/dev/ttyAMA0"  # the Pi's PL011 UART on GPIO14/15, where docs/hardware.md wires the radar
 SIM_WEARABLE_ADDRESS = "C8:17:5F:00:00:01"
-
-
-class SimArgumentError(ValueError):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise SimArgumentError(f"{self.prog}: {message}")
 
 
 def synth_fall_trace(rate_hz: float, up: tuple[float, float, float] = (0.0, -1.0, 0.0),
@@ -130,7 +121,7 @@ class SimFall:
         return fall
 
     async def sim_fall(self, argv: list[str]) -> dict[str, Any]:
-        parser = _Parser(prog="hub sim fall", add_help=False)
+        parser = SimParser("hub sim fall")
         parser.add_argument("--seed", type=int, default=1)
         args = parser.parse_args(argv)
         fall = self._fall()
@@ -151,7 +142,7 @@ class SimFall:
         return {"samples": sent, "suspected": True, "countdown_s": self.cfg["countdown_s"], **info}
 
     async def sim_radar(self, argv: list[str]) -> dict[str, Any]:
-        parser = _Parser(prog="hub sim radar", add_help=False)
+        parser = SimParser("hub sim radar")
         parser.add_argument("what", choices=("fall", "presence", "garbage"))
         args = parser.parse_args(argv)
         fall = self._fall()

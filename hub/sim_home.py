@@ -14,7 +14,6 @@ the bus when they first read. The sensor code reads them exactly as it reads rea
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from typing import Any
 
@@ -22,21 +21,13 @@ from drivers.fakes import FakeADS1115, FakeBME280, FakeSHT3x, FakeSMBus
 from hub.config import Config
 from hub.context import Hardware, HubContext
 from hub.schema_sensors import temperature_address
+from hub.simulation import SimArgumentError, SimParser
 from hub.smoke_watch import load_baseline, save_baseline
 from sensors.smoke import volts_for_ratio
 
 CLEAN_AIR_V = 0.62  # a typical MQ-2 module AO in clean air after warm-up
 SMOKE_RATIO = 0.2  # Rs/R0 in dense smoke
 SMOKE_FAULTS = ("nack", "short", "busy")  # the ADC faults the smoke loop can see
-
-
-class SimArgumentError(ValueError):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise SimArgumentError(f"{self.prog}: {message}")
 
 
 class SimHome:
@@ -99,7 +90,7 @@ class SimHome:
 
     # --- verbs ------------------------------------------------------------------------------------
     async def motion(self, argv: list[str]) -> dict[str, Any]:
-        p = _Parser(prog="hub sim motion", add_help=False)
+        p = SimParser("hub sim motion")
         p.add_argument("--count", type=int, default=1)
         p.add_argument("--hold", type=float, default=0.5, help="seconds the PIR output stays high")
         p.add_argument("--gap", type=float, default=0.4, help="seconds low between detections")
@@ -120,7 +111,7 @@ class SimHome:
         return {"pir_pin": self.cfg["motion"]["pin"], "edges": args.count}
 
     async def smoke(self, argv: list[str]) -> dict[str, Any]:
-        p = _Parser(prog="hub sim smoke", add_help=False)
+        p = SimParser("hub sim smoke")
         p.add_argument("state", choices=("on", "off"))
         on = p.parse_args(argv).state == "on"
         s = self.cfg["smoke"]
@@ -140,7 +131,7 @@ class SimHome:
         return self.climate_chip
 
     async def temperature(self, argv: list[str]) -> dict[str, Any]:
-        p = _Parser(prog="hub sim temperature", add_help=False)
+        p = SimParser("hub sim temperature")
         p.add_argument("celsius", type=float)
         p.add_argument("--ramp", type=float, default=0.0, help="°C per minute from now on")
         args = p.parse_args(argv)
@@ -156,7 +147,7 @@ class SimHome:
         return {"temperature_c": args.celsius, "ramp_c_per_min": args.ramp}
 
     async def humidity(self, argv: list[str]) -> dict[str, Any]:
-        p = _Parser(prog="hub sim humidity", add_help=False)
+        p = SimParser("hub sim humidity")
         p.add_argument("percent", type=float)
         percent = p.parse_args(argv).percent
         if not 0 <= percent <= 100:
@@ -169,7 +160,7 @@ class SimHome:
         return {"humidity_pct": percent}
 
     async def power(self, argv: list[str]) -> dict[str, Any]:
-        p = _Parser(prog="hub sim power", add_help=False)
+        p = SimParser("hub sim power")
         p.add_argument("state", choices=("lost", "restored", "battery_low", "battery_ok"))
         state = p.parse_args(argv).state
         pw = self.cfg["power"]
@@ -186,7 +177,7 @@ class SimHome:
         return {"power": state, "lost_after_s": pw["lost_after_s"]} if state == "lost" else {"power": state}
 
     async def fault(self, argv: list[str]) -> dict[str, Any]:
-        p = _Parser(prog="hub sim fault", add_help=False)
+        p = SimParser("hub sim fault")
         p.add_argument("what", choices=("temperature", "smoke", "pir", "clear"))
         p.add_argument("kind", nargs="?", default=None)
         args = p.parse_args(argv)

@@ -10,13 +10,10 @@ from typing import Any
 
 from hub.config import Config
 from hub.context import Hardware, HubContext
+from hub.simulation import SimArgumentError
 
 STEP_S = 60.0
 MAX_HOURS = 72.0
-
-
-class SimArgumentError(ValueError):
-    pass
 
 
 class SimInactivity:

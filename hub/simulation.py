@@ -7,9 +7,24 @@ Hub logic never looks at it: it sees only pins, buses and ports.
 
 from __future__ import annotations
 
-from typing import Any
+import argparse
+from typing import Any, NoReturn
 
 from hub.context import Hardware
+
+
+class SimArgumentError(ValueError):
+    """A `hub sim` verb was given arguments it cannot use; the message says which and how."""
+
+
+class SimParser(argparse.ArgumentParser):
+    """Argument parser for a `hub sim` verb: errors go back to the CLI as a message, never an exit."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog=prog, add_help=False)
+
+    def error(self, message: str) -> NoReturn:
+        raise SimArgumentError(f"{self.prog}: {message}")
 
 
 class SimWorld:

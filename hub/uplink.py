@@ -52,7 +52,6 @@ class Uplink:
         self._status_now = asyncio.Event()
         self.link_changed = asyncio.Event()  # set on every connect and disconnect
         self._sent: dict[int, str] = {}  # mid -> event id, handed to paho and awaiting PUBACK
-        self._sent_ids: set[str] = set()
         self._fresh: list[tuple[int, int, Row]] = []  # heap of rows raised since the last fetch
         self._acked: list[str] = []
         self._remove_timer: asyncio.TimerHandle | None = None
@@ -182,23 +181,24 @@ class Uplink:
         # Top up from the outbox only when few rows are waiting here: one query per batch, not per
         # row, and memory bounded however deep the backlog.
         if self._backlog and len(self._fresh) < self.mqtt["max_inflight"]:
-            batch = await self.db(self.outbox.pending, FETCH_BATCH, self._sent_ids, self._cursor)
+            # A snapshot: the DB thread must not iterate what the loop changes.
+            batch = await self.db(self.outbox.pending, FETCH_BATCH, set(self._sent.values()), self._cursor)
             if not batch:
                 self._backlog = False
             for row in batch:
                 heapq.heappush(self._fresh, (row.priority, row.seq, row))
             if batch:
                 self._cursor = (batch[-1].priority, batch[-1].seq)
+        in_flight = set(self._sent.values())
         while self._fresh:
             _, _, row = heapq.heappop(self._fresh)
-            if row.id not in self._sent_ids:
+            if row.id not in in_flight:
                 return row
         return None
 
     def _publish(self, row: Row) -> None:
         info = self._client.publish(row.topic, row.payload, qos=1, retain=False)
         self._sent[info.mid] = row.id
-        self._sent_ids.add(row.id)
 
     # --- paho callbacks (all on the loop thread) ------------------------------------------------
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
@@ -234,7 +234,6 @@ class Uplink:
         event_id = self._sent.pop(mid, None)
         if event_id is None:
             return  # a status message
-        self._sent_ids.discard(event_id)
         self._acked.append(event_id)
         if self._remove_timer is None:
             # Deleting delivered rows can wait: batch it off the path of the next call's commit.

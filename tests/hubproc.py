@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,23 +13,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import Broker, mosquitto_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def mosquitto() -> str:
-    found = shutil.which("mosquitto") or (
-        "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
-    )
+    found = mosquitto_binary()
     if found is None:
         pytest.skip("mosquitto not installed (apt-get install mosquitto)")
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def env() -> dict[str, str]:
@@ -44,21 +35,12 @@ def env() -> dict[str, str]:
 
 @contextlib.contextmanager
 def broker(tmp: Path) -> Iterator[int]:
-    port = free_port()
-    conf = tmp / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
-    with open(tmp / "broker.log", "wb") as log:
-        proc = subprocess.Popen([mosquitto(), "-c", str(conf)], stdout=log, stderr=log)
+    mosquitto()  # skips when absent
+    b = Broker(tmp).start()
     try:
-        for _ in range(100):
-            with contextlib.suppress(OSError):
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            time.sleep(0.05)
-        yield port
+        yield b.port
     finally:
-        proc.terminate()
-        proc.wait(10)
+        b.stop()
 
 
 def write_config(tmp: Path, port: int, hub_id: str = "t-install", extra: str = "") -> Path:
