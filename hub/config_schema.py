@@ -33,6 +33,8 @@ MQTT = Section("mqtt", "Connection to the community platform's broker.", {
     "reconnect_max_s": Key(60.0, "Cap on the reconnect delay.", min=1, max=3600),
     "status_interval_s": Key(30, "How often the retained status is refreshed.", min=1, max=60),
     "max_inflight": Key(32, "QoS 1 messages awaiting PUBACK at once.", min=1, max=1000),
+    "resubscribe_grace_s": Key(3.0, "After reconnecting to a broker that lost its sessions (so the platform's "
+                               "subscriptions too), wait this long before sending the backlog.", min=0, max=60),
     "max_payload_bytes": Key(65536, "Commands larger than this are ignored and logged.",
                              min=256, max=268435455),
 }, sub={"tls": {

@@ -55,6 +55,8 @@ class Uplink:
         self._fresh: list[tuple[int, int, Row]] = []  # heap of rows raised since the last fetch
         self._acked: list[str] = []
         self._remove_timer: asyncio.TimerHandle | None = None
+        self._was_connected = False
+        self._hold_until = 0.0  # loop time before which nothing is sent (see _on_connect)
         self._removing: asyncio.Future[Any] | None = None
         self._cursor: tuple[int, int] | None = None  # last (priority, seq) fetched from the outbox
         self._backlog = True  # the outbox may hold rows not yet fetched
@@ -137,7 +139,7 @@ class Uplink:
         while not self._closed:
             await self._wake.wait()
             self._wake.clear()
-            while self.connected.is_set() and len(self._sent) < self.mqtt["max_inflight"]:
+            while self._sending() and len(self._sent) < self.mqtt["max_inflight"]:
                 row = await self._next_row()
                 if row is None:
                     break
@@ -163,13 +165,16 @@ class Uplink:
         self._status_now.set()
 
     # --- delivery -------------------------------------------------------------------------------
+    def _sending(self) -> bool:
+        return self.connected.is_set() and self._loop.time() >= self._hold_until
+
     def offer(self, row: Row) -> None:
         """A new row was committed: send it ahead of any older backlog of lower priority.
 
         An urgent row goes straight to the socket when the window allows: a call must not wait for
         the sender task's next turn, nor behind a telemetry backlog.
         """
-        window_free = self.connected.is_set() and len(self._sent) < self.mqtt["max_inflight"]
+        window_free = self._sending() and len(self._sent) < self.mqtt["max_inflight"]
         if window_free and (row.priority == 0 or (not self._fresh and not self._backlog)):
             self._publish(row)
             self._client.loop_write()
@@ -208,6 +213,15 @@ class Uplink:
             return
         log.info("connected to %s:%s", self.mqtt["host"], self.mqtt["port"])
         self.last_error = ""
+        if self._was_connected and not flags.session_present:
+            # The broker came back without its sessions, so the platform's subscriptions are gone
+            # too: a backlog sent at once would be PUBACKed and dropped before they re-subscribe.
+            grace = self.mqtt["resubscribe_grace_s"]
+            log.warning("the broker lost its sessions (restarted without persistence?); "
+                        "holding the backlog %.1f s while subscribers reconnect", grace)
+            self._hold_until = self._loop.time() + grace
+            self._loop.call_later(grace, self._wake.set)
+        self._was_connected = True
         client.subscribe(f"{self.base}/cmd/#", qos=1)
         # Rows not already in paho's hands are fetched again, in order, from the start.
         self._fresh.clear()

@@ -146,3 +146,26 @@ def test_tls_without_client_certificate_is_refused_and_the_call_kept(tmp_path):
     finally:
         hub.stop()
         broker.kill()
+
+
+def test_a_broker_that_lost_its_sessions_gets_the_backlog_only_after_a_grace(make_hub, broker, tmp_path):
+    """Restarted without its state, the broker has forgotten the platform's subscription too: the hub
+    holds its backlog for [mqtt] resubscribe_grace_s so a platform that re-subscribes in time sees it."""
+    hub = make_hub()
+    first = Subscriber(broker.port, f"{PREFIX}/#", client_id="platform-a")
+    assert wait_online(first, "test-0001")
+    first.close()
+    broker.stop()
+    for db in broker.root.glob("mosquitto*.db"):
+        db.unlink()  # the broker comes back knowing no sessions
+    ids = [hub.sim("press", "--button", pin)["event_id"] for pin in ("22", "23")]
+    broker.start()
+    time.sleep(1.5)  # the hub is back first (reconnect_max_s = 1); the platform only now
+    late = Subscriber(broker.port, f"{PREFIX}/#", client_id="platform-b")
+    try:
+        for event_id in ids:
+            assert late.wait_for(lambda m, i=event_id: isinstance(m[2], dict) and m[2].get("id") == i, 10), \
+                hub.log_tail()
+        assert "holding the backlog" in hub.log_path.read_text()
+    finally:
+        late.close()
