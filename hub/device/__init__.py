@@ -1,0 +1,6 @@
+"""The unit itself: its health (SoC temperature, disk, memory, throttling, uptime) reported to the
+platform, and `hub install`, which prepares an SD card (user, venv, systemd unit, watchdog).
+
+Entry points: `health.py` (the component; `build`) and `install.py` (`Installer`); the `[device]` and
+`[install]` config sections are in `schema.py`.
+"""

@@ -1,0 +1,7 @@
+"""Bluetooth LE blood-pressure and glucose meters: download readings, grade them the way community
+chronic-disease programmes do, and raise alerts for dangerous ones.
+
+Entry point: `component.py` (`build`). Grading rules are `grading.py`; the `[ble]` and
+`[health_grading]` sections are in `schema.py`; `sim.py` (with `sim_meter*.py`) runs virtual meters
+on the in-memory bleak backend and serves `hub sim bp|glucose`.
+"""
