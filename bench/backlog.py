@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import PREFIX, Recorder, bench_args, connect_publisher, hub_env, load_line, scratch, start_broker
 
-from hub.config import load
-from hub.events import Event, event_topic
-from hub.outbox import Outbox
+from hub.config.loader import load
+from hub.core.events import Event, event_topic
+from hub.core.outbox import Outbox
 
 HUB = "bench-backlog"
 MARK = b'"type":"telemetry.bench"'

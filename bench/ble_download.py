@@ -11,7 +11,7 @@ from pathlib import Path
 
 from drivers.ble import bps, gls
 from drivers.ble.virtual import VirtualRadio
-from hub.sim_ble import SimGlucoseMeter
+from hub.health.sim import SimGlucoseMeter
 from sensors.meter_store import MeterStore
 from sensors.meters import MeterCoordinator, MeterSettings, Reading
 

@@ -1,6 +1,6 @@
 """How fast smoke becomes a committed `alarm.fire`, and how long one climate read takes, in a simulated hub.
 
-Runs a real hub.app.Hub in simulation (no broker needed: the time measured is from the smoke appearing
+Runs a real hub.core.app.Hub in simulation (no broker needed: the time measured is from the smoke appearing
 on the simulated sensor to the event being on disk in the outbox). Prints figures; asserts nothing.
 
     python bench/fire_latency.py [ROUNDS]
@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hub.app import Hub
-from hub.config import Config, validate
-from hub.events import Event
-from hub.simulation import simulated_hardware
+from hub.config.loader import Config, validate
+from hub.core.app import Hub
+from hub.core.events import Event
+from hub.core.simulation import simulated_hardware
 from sensors.climate import ClimateSensor
 
 

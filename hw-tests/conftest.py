@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from hub.config import ConfigError, load, resolve_path
+from hub.config.loader import ConfigError, load, resolve_path
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,13 +36,13 @@ class Runner:
     """Runs one automatic check: inside the running hub when it answers, else on this machine."""
 
     def __init__(self, config: Any, simulate: bool) -> None:
-        from hub.control import socket_path
+        from hub.core.control import socket_path
 
         self.config, self.simulate = config, simulate
         self.sock: Path = socket_path(config.state_dir)
 
     def hub_running(self) -> bool:
-        from hub.control import ControlError, request
+        from hub.core.control import ControlError, request
 
         try:
             request(self.sock, {"cmd": "selftest.steps"}, timeout=3)
@@ -51,14 +51,14 @@ class Runner:
             return False
 
     def check(self, component: str) -> list[dict[str, str]]:
-        from hub.control import request
+        from hub.core.control import request
 
         if self.hub_running():
             return list(request(self.sock, {"cmd": "selftest.auto", "only": component}, timeout=120)["results"])
         if self.simulate:
             pytest.skip("--simulate needs `hub run --simulate` running with this config")
-        from hub.selftest import Env, run_automatic
-        from hub.simulation import real_hardware
+        from hub.core.simulation import real_hardware
+        from hub.selftest.run import Env, run_automatic
 
         try:
             hardware = real_hardware()

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install the eldercare hub on Raspberry Pi OS from this checkout. Safe to run again.
 #   sudo scripts/install.sh [--bundle bundle.json] [--dry-run]
-# Everything is done by `hub install` (hub/install.py); this only finds Python and the checkout.
+# Everything is done by `hub install` (hub/device/install.py); this only finds Python and the checkout.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 if [ "$(id -u)" -ne 0 ] && [ "${1:-}" != "--dry-run" ]; then

@@ -102,3 +102,13 @@ class StuckDetector:
 
     def reset(self) -> None:
         self._value = None
+
+
+# The parts' fixed I2C addresses when the config names none (ADDR pin low / SDO to GND).
+DEFAULT_ADDRESS = {"sht3x": 0x44, "bme280": 0x76}
+
+
+def temperature_address(cfg: dict[str, Any]) -> int:
+    """The configured address, or the part's default."""
+    table = cfg["temperature"]
+    return int(table["address"]) if table["address"] is not None else DEFAULT_ADDRESS.get(table["part"], 0)

@@ -8,7 +8,7 @@ from drivers.ads1115 import Ads1115Error
 from drivers.bme280 import Bme280Error
 from drivers.sht3x import Sht3xDataError
 
-# Kinds match hub.supervision's remedies.
+# Kinds match hub.home.supervision's remedies.
 KINDS = (
     "no_response",
     "crc",

@@ -132,3 +132,17 @@ class RelaySmokeInput:
         for device in (self._relay, self._trouble):
             if device is not None:
                 device.close()
+
+
+def analog_sensor(s: dict[str, Any], open_bus: Callable[[], Any], bus_no: int) -> AnalogSmokeSensor:
+    """The MQ-2/ADS1115 loop as the `[smoke]` section describes it (the watcher and the self-test)."""
+    return AnalogSmokeSensor(
+        open_bus,
+        s["adc_address"],
+        s["adc_channel"],
+        s["adc_full_scale_v"],
+        s["divider"],
+        s["min_v"],
+        s["max_v"],
+        bus_no,
+    )

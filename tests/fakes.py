@@ -1,4 +1,4 @@
-"""One stand-in for hub.context.HubContext, shared by the component tests that start a component without
+"""One stand-in for hub.core.context.HubContext, shared by the component tests that start a component without
 a running hub: it records what is raised and spoken (in one timeline) and what the component registers."""
 
 from __future__ import annotations
@@ -8,17 +8,17 @@ from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
-from hub.activity import ActivityStream
-from hub.clock import Clock, ManualClock
-from hub.config import Config
-from hub.context import Hardware
-from hub.events import Event
+from hub.config.loader import Config
+from hub.core.activity import ActivityStream
+from hub.core.clock import Clock, ManualClock
+from hub.core.context import Hardware
+from hub.core.events import Event
 
 START = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
 
 
 class FakeHub:
-    """Just enough of hub.context.HubContext: records what is said and raised, in one timeline.
+    """Just enough of hub.core.context.HubContext: records what is said and raised, in one timeline.
 
     `clock` defaults to a ManualClock at START; `simulated` marks the (empty) hardware seams."""
 

@@ -18,7 +18,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 
-from hub.control import ControlError, request, socket_path
+from hub.core.control import ControlError, request, socket_path
 
 PREFIX = "eldercare/v1"
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,7 +161,7 @@ class HubProcess:
         self.log_path = config.parent / "hub.log"
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
-        from hub.config import load
+        from hub.config.loader import load
 
         self.state_dir = load(config).state_dir
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from drivers.ble import uuids as U
 from drivers.ble.virtual import VirtualRadio
-from hub.sim_ble import SimBpMeter, SimGlucoseMeter
+from hub.health.sim import SimBpMeter, SimGlucoseMeter
 from sensors.meter_store import MeterStore
 from sensors.meters import MeterCoordinator, MeterSettings, Reading, _GlucoseSession
 

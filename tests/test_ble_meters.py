@@ -12,7 +12,7 @@ import pytest
 
 from drivers.ble import racp
 from drivers.ble.virtual import VirtualRadio
-from hub.sim_ble import Quirks, SimBpMeter, SimGlucoseMeter
+from hub.health.sim import Quirks, SimBpMeter, SimGlucoseMeter
 from sensors.meter_store import MeterStore
 from sensors.meters import BloodPressureReading, GlucoseReading, MeterCoordinator, MeterSettings, Reading
 
@@ -297,7 +297,7 @@ def _glucose_record(sequence: int, concentration: bytes) -> bytes:
 def test_glucose_beyond_the_meters_range_is_kept_and_no_value_is_skipped(
     tmp_path: Path, sfloat: str, out_of_range: str | None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from hub.sim_meter_glucose import StoredRecord
+    from hub.health.sim_meter_glucose import StoredRecord
 
     async def go() -> None:
         h = Harness(tmp_path)

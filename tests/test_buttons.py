@@ -7,8 +7,8 @@ from typing import Any
 
 from gpiozero.pins.mock import MockFactory
 
-from hub.buttons import ButtonBank
-from hub.clock import Clock
+from hub.core.buttons import ButtonBank
+from hub.core.clock import Clock
 
 
 async def _bank(events: list[tuple[str, Any]], hold_s: float = 0.3) -> tuple[ButtonBank, Any]:

@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterable
 
 import pytest
 
-from hub.climate_rules import ClimateRules, Decision, Thresholds
-from hub.config import validate
+from hub.config.loader import validate
+from hub.home.climate_rules import ClimateRules, Decision, Thresholds
 
 STEP = 10.0  # seconds between readings, as with the default poll
 AFTER_INHIBIT = 3600.0

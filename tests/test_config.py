@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.config import ConfigError, load, resolve_path, validate
-from hub.config_render import render
+from hub.config.loader import ConfigError, load, resolve_path, validate
+from hub.config.render import render
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from hub.config import Config, validate
-from hub.device_health import (
-    DeviceHealthReporter,
+from hub.config.loader import Config, validate
+from hub.device.health import DeviceHealthReporter
+from sensors.system import (
     HealthSampler,
     parse_block_stat_written,
     parse_io_write_bytes,

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from fakes import FakeHub
 
-from hub.clock import Clock
-from hub.config import Config, validate
-from hub.context import Hardware
-from hub.events import Event
-from hub.fall import FallComponent, build
-from hub.sim_fall import synth_fall_trace
+from hub.config.loader import Config, validate
+from hub.core.clock import Clock
+from hub.core.context import Hardware
+from hub.core.events import Event
+from hub.detect.fall_component import FallComponent, build
+from hub.detect.sim_fall import synth_fall_trace
 from sensors.radar import RadarObservation
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"

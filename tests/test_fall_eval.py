@@ -12,8 +12,8 @@ import pytest
 from support import sisfall_subset
 
 from hub.cli import main
-from hub.eval_fall import read_waist_adxl
-from hub.sim_fall import synth_fall_trace
+from hub.detect.eval_fall import read_waist_adxl
+from hub.detect.sim_fall import synth_fall_trace
 
 SUBSET = ["SA01/F01_SA01_R01", "SA01/F13_SA01_R02", "SA01/D01_SA01_R01", "SA01/D13_SA01_R01",
           "SE01/D07_SE01_R01", "SE01/D11_SE01_R01"]

@@ -13,12 +13,12 @@ import jsonschema
 import pytest
 from fakes import START
 
-from hub.activity import Activity
-from hub.config import Config, validate
-from hub.context import Hardware
-from hub.events import Event
-from hub.health import build
-from hub.sim_ble import build as build_sim
+from hub.config.loader import Config, validate
+from hub.core.activity import Activity
+from hub.core.context import Hardware
+from hub.core.events import Event
+from hub.health.component import build
+from hub.health.sim import build as build_sim
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"
 
@@ -170,7 +170,7 @@ LO_RECORD = bytes.fromhex("07" "0200" "e807" "03" "04" "09" "05" "00" "0000" "02
 
 def run_with_records(tmp_path: Path, records: list[bytes], scenario: Any = None) -> FakeHub:
     """The meter holds `records` (raw bytes) and advertises; the hub fetches them over the virtual link."""
-    from hub.sim_meter_glucose import StoredRecord
+    from hub.health.sim_meter_glucose import StoredRecord
 
     async def go() -> FakeHub:
         hub, sim, health = make(tmp_path)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hub.config import validate
-from hub.health_grading import Thresholds, grade_bp, grade_glucose, trend
+from hub.config.loader import validate
+from hub.health.grading import Thresholds, grade_bp, grade_glucose, trend
 
 
 @pytest.mark.parametrize(

@@ -15,12 +15,12 @@ import jsonschema
 import pytest
 from fakes import START
 
-from hub.config import Config, ConfigError, validate
-from hub.context import Hardware
-from hub.events import Event
-from hub.inactivity import InactivityMonitor, build
-from hub.sim_inactivity import SimArgumentError, SimInactivity
-from hub.sim_inactivity import build as build_sim
+from hub.config.loader import Config, ConfigError, validate
+from hub.core.context import Hardware
+from hub.core.events import Event
+from hub.detect.inactivity_component import InactivityMonitor, build
+from hub.detect.sim_inactivity import SimArgumentError, SimInactivity
+from hub.detect.sim_inactivity import build as build_sim
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"
 

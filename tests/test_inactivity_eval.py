@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hub.cli import main
-from hub.eval_inactivity import LogError, evaluate, parse_log
+from hub.detect.eval_inactivity import LogError, evaluate, parse_log
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "activity"
 HOMES = ["ordonez_a", "kasteren_a"]

@@ -13,8 +13,8 @@ import pytest
 from support import copy_stock_units
 
 from hub.cli import install as install_cli
-from hub.config import load
-from hub.install import GROUPS, USER, Installer
+from hub.config.loader import load
+from hub.device.install import GROUPS, USER, Installer
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hub.events import Event, Priority, event_topic, iso_ms, priority_of
-from hub.outbox import Outbox
+from hub.core.events import Event, Priority, event_topic, iso_ms, priority_of
+from hub.core.outbox import Outbox
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.platform_commands import parse_command
+from hub.core.platform_commands import parse_command
 
 KNOWN = {"ack", "ping", "away"}
 

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from hub.cli import provision as provision_cli
-from hub.config import load
+from hub.config import toml_out
+from hub.config.loader import load
 from hub.provision import bundle as bundle_mod
-from hub.provision import toml_out, writer
+from hub.provision import writer
 from hub.provision.bundle import BundleError, check, pack_text, parse_text
 from hub.provision.schema import render
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from hub.config import load
+from hub.config.loader import load
 from tests.hubproc import ROOT, broker, env
 
 pytestmark = pytest.mark.slow

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.sdnotify import Notifier
+from hub.core.sdnotify import Notifier
 from tests.hubproc import broker, running_hub, write_config
 
 

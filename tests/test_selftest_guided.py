@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from support import write_config
 
-from hub.config import load
-from hub.context import Hardware
-from hub.control import ControlError, ControlServer, request
-from hub.selftest_guided import SMOKE_LIVE, SMOKE_STOPPED, guided_steps
-from hub.selftest_model import Env
+from hub.config.loader import load
+from hub.core.context import Hardware
+from hub.core.control import ControlError, ControlServer, request
+from hub.selftest.guided import SMOKE_LIVE, SMOKE_STOPPED, guided_steps
+from hub.selftest.model import Env
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -98,7 +98,7 @@ def test_smoke_step_warns_of_the_test_fire_alarm(tmp_path: Path) -> None:
 
 
 def test_control_commands_registered_before_and_after_the_socket_listens(tmp_path: Path) -> None:
-    from hub.app import Hub
+    from hub.core.app import Hub
 
     async def echo(req: dict[str, Any]) -> dict[str, Any]:
         return {"echo": req.get("x")}

@@ -1,4 +1,4 @@
-"""Home sensors end to end inside a real simulated hub (hub.app.Hub), driven by the `hub sim` verbs over
+"""Home sensors end to end inside a real simulated hub (hub.core.app.Hub), driven by the `hub sim` verbs over
 the control socket: fire alarm and its clear/ack, heat, power, telemetry counts, every fault kind raising
 and clearing fault.sensor while the call button keeps working. Every message is checked against its
 JSON Schema. No broker is needed: events are seen as the hub commits them."""
@@ -17,11 +17,11 @@ from typing import Any
 import jsonschema
 import pytest
 
-from hub.app import Hub
-from hub.config import Config, validate
-from hub.control import request, socket_path
-from hub.events import Event
-from hub.simulation import simulated_hardware
+from hub.config.loader import Config, validate
+from hub.core.app import Hub
+from hub.core.control import request, socket_path
+from hub.core.events import Event
+from hub.core.simulation import simulated_hardware
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"
 FAST = {

@@ -9,7 +9,7 @@ import pytest
 from drivers.ads1115 import Ads1115Error
 from drivers.bme280 import Bme280Error
 from drivers.sht3x import Sht3xDataError
-from hub.supervision import Supervisor, remedy
+from hub.home.supervision import Supervisor, remedy
 from sensors.errors import classify
 
 

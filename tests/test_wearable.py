@@ -10,7 +10,7 @@ import pytest
 
 from drivers.ble.virtual import VirtualRadio
 from drivers.wearable import parse_notification, rate_command
-from hub.sim_fall import SimWitMotion
+from hub.detect.sim_fall import SimWitMotion
 from sensors.wearable import WearableSensor
 
 

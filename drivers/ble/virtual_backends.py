@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient, NotifyCallback
@@ -22,14 +22,20 @@ from bleak.exc import BleakDeviceNotFoundError, BleakError, BleakGATTProtocolErr
 from drivers.ble import uuids as U
 from drivers.ble.virtual_gatt import CCCD_INDICATE, CCCD_NOTIFY, AttError, GattChar, Link, VirtualPeripheral
 
-if TYPE_CHECKING:
-    from drivers.ble.virtual import VirtualRadio
+
+class Radio(Protocol):
+    """What the backends need of the radio that owns them (`drivers/ble/virtual.py` implements it)."""
+
+    ad_interval_s: float
+    peripherals: dict[str, VirtualPeripheral]
+    bonds: set[str]
+    scanners: set[VirtualBleakScanner]
 
 log = logging.getLogger(__name__)
 
 
 class VirtualBleakClient(BaseBleakClient):
-    radio: ClassVar[VirtualRadio]
+    radio: ClassVar[Radio]
 
     def __init__(self, address_or_ble_device: BLEDevice | str, **kwargs: Any) -> None:
         super().__init__(
@@ -205,7 +211,7 @@ def _collection(p: VirtualPeripheral) -> BleakGATTServiceCollection:
 
 
 class VirtualBleakScanner(BaseBleakScanner):
-    radio: ClassVar[VirtualRadio]
+    radio: ClassVar[Radio]
 
     def __init__(
         self,

@@ -1,8 +1,8 @@
 """The peripheral side of the virtual BLE backend: GATT services and characteristics as plain data, the
 ATT errors a peripheral's handlers raise, the link between one peripheral and one client (CCCD state,
 notify/indicate with a yield per value so the peer can drop the link in between) and the
-`VirtualPeripheral` base that simulated meters and wearables subclass. It knows bleak only through the
-client it delivers to (`drivers/ble/virtual_backends.py`).
+`VirtualPeripheral` base that simulated meters and wearables subclass. It knows neither bleak nor the radio:
+only the `Central` it delivers to and the `Air` it advertises on, both protocols defined here.
 """
 
 from __future__ import annotations
@@ -10,11 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from drivers.ble.virtual import VirtualRadio
-    from drivers.ble.virtual_backends import VirtualBleakClient
+from typing import Protocol
 
 CCCD_NOTIFY, CCCD_INDICATE = 1, 2
 
@@ -32,6 +28,20 @@ class LinkLost(Exception):
 
 
 WriteHandler = Callable[["Link", bytes], Awaitable[None]]
+
+
+class Central(Protocol):
+    """The client end of a link, as the peripheral sees it (the bleak backend's client implements it)."""
+
+    def _deliver(self, uuid: str, data: bytes) -> None: ...
+
+    def _peer_gone(self) -> None: ...
+
+
+class Air(Protocol):
+    """Where a peripheral advertises (the radio that joins peripherals and scanners implements it)."""
+
+    def announce(self, peripheral: VirtualPeripheral) -> None: ...
 
 
 @dataclass
@@ -52,7 +62,7 @@ class GattService:
 @dataclass
 class Link:
     peripheral: VirtualPeripheral
-    client: VirtualBleakClient
+    client: Central
     encrypted: bool
     up: bool = True
     cccd: dict[str, int] = field(default_factory=dict)
@@ -91,7 +101,7 @@ class VirtualPeripheral:
         self.advertising = False
         self.bonded = False
         self.link: Link | None = None
-        self.radio: VirtualRadio | None = None
+        self.radio: Air | None = None
 
     def char(self, uuid: str) -> GattChar:
         for service in self.services:

@@ -17,9 +17,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hub.buttons import ButtonBank
-from hub.config import Config
-from hub.context import Hardware, HubContext
+from hub.config.loader import Config
+from hub.core.buttons import ButtonBank
+from hub.core.context import Hardware, HubContext
 
 log = logging.getLogger(__name__)
 

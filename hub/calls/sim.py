@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from hub.config import Config
-from hub.context import Hardware, HubContext
-from hub.simulation import SimArgumentError, SimParser
+from hub.config.loader import Config
+from hub.core.context import Hardware, HubContext
+from hub.core.simulation import SimArgumentError, SimParser
 
 BOUNCE_GAP_S = 0.001
 TAP_S = 0.15

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hub.cli.common import add_config_arg, load_config_or_exit
-from hub.control import ControlError, request, socket_path
+from hub.core.control import ControlError, request, socket_path
 
 EXIT_BAD_VALUE = 1
 

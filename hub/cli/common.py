@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from hub.config import Config, ConfigError, load, resolve_path
+from hub.config.loader import Config, ConfigError, load, resolve_path
 
 EXIT_CONFIG = 2
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from hub.cli.common import add_config_arg, load_config_or_exit
-from hub.config_render import render
+from hub.config.render import render
 
 
 def register(sub: argparse._SubParsersAction) -> None:

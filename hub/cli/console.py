@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from hub.cli.common import add_config_arg
-from hub.config import ConfigError, load, resolve_path
+from hub.config.loader import ConfigError, load, resolve_path
 
 OPENING = {"call.raised", "alarm.fire", "alarm.fall", "alarm.inactivity", "alarm.heat", "alarm.cold",
            "health.alert"}

@@ -45,8 +45,9 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hub.install import Installer, Outcome
+    from hub.device.install import Installer, Outcome
     from hub.provision.bundle import BundleError
+    from hub.provision.writer import install_bundle
 
     source = Path(args.source) if args.source else Path(__file__).resolve().parents[2]
     if not (source / "pyproject.toml").is_file() or not (source / "systemd").is_dir():
@@ -63,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         bundle=Path(args.bundle) if args.bundle else None,
         dry_run=args.dry_run,
         apt=not args.no_apt,
+        apply_bundle=install_bundle,
     )
 
     def report(outcome: Outcome) -> None:

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hub.config import resolve_path
+from hub.config.loader import resolve_path
 
 EXIT_REFUSED = 2
 

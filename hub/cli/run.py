@@ -26,8 +26,8 @@ def setup_logging(level: str) -> None:
 def run(args: argparse.Namespace) -> int:
     config = load_config_or_exit(args)
     setup_logging(config["hub"]["log_level"])
-    from hub.app import Hub
-    from hub.simulation import real_hardware, simulated_hardware
+    from hub.core.app import Hub
+    from hub.core.simulation import real_hardware, simulated_hardware
 
     try:
         hardware = simulated_hardware() if args.simulate else real_hardware()

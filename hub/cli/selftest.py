@@ -27,7 +27,7 @@ MARK = {"pass": "通过 PASS", "fail": "失败 FAIL", "skip": "跳过 SKIP"}
 
 
 def register(sub: Any) -> None:
-    from hub.selftest_model import COMPONENTS
+    from hub.selftest.model import COMPONENTS
 
     p = sub.add_parser(
         "selftest",
@@ -59,7 +59,7 @@ class Session:
         self._local_env: Any = None
 
     def _hub_answers(self) -> bool:
-        from hub.control import ControlError, request, socket_path
+        from hub.core.control import ControlError, request, socket_path
 
         try:
             request(socket_path(self.config.state_dir), {"cmd": "selftest.steps"}, timeout=5)
@@ -69,8 +69,8 @@ class Session:
 
     def ask(self, message: dict[str, Any], timeout: float = 120.0) -> dict[str, Any]:
         """One `selftest.*` command on the running hub's control socket."""
-        from hub.control import request, socket_path
-        from hub.selftest_component import COMMAND_PREFIX
+        from hub.core.control import request, socket_path
+        from hub.selftest.component import COMMAND_PREFIX
 
         return request(
             socket_path(self.config.state_dir),
@@ -80,8 +80,8 @@ class Session:
 
     def local_env(self) -> Any:
         if self._local_env is None:
-            from hub.selftest_model import Env
-            from hub.simulation import real_hardware
+            from hub.core.simulation import real_hardware
+            from hub.selftest.model import Env
 
             self._local_env = Env(self.config, real_hardware())
         return self._local_env
@@ -89,12 +89,12 @@ class Session:
     def automatic(self) -> list[dict[str, str]]:
         if self.remote:
             return list(self.ask({"cmd": "auto", "only": self.args.only}, timeout=180)["results"])
-        from hub.selftest import run_automatic
+        from hub.selftest.run import run_automatic
 
         return [r.as_dict() for r in asyncio.run(run_automatic(self.local_env(), self.args.only))]
 
     def guided(self, out: Any) -> list[dict[str, str]]:
-        from hub.selftest_guided import GuidedStep, guided_steps, heard_result, skipped_guided, watch_step
+        from hub.selftest.guided import GuidedStep, guided_steps, heard_result, skipped_guided, watch_step
 
         if self.remote:
             steps = [
@@ -135,7 +135,7 @@ class Session:
         if self.remote:
             self.ask({"cmd": "say_test"})
             return
-        from hub.selftest_voice import say_test_prompt
+        from hub.selftest.voice import say_test_prompt
 
         asyncio.run(say_test_prompt(self.config))
 

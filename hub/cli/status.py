@@ -7,7 +7,7 @@ import json
 import sys
 
 from hub.cli.common import add_config_arg, load_config_or_exit
-from hub.control import ControlError, request, socket_path
+from hub.core.control import ControlError, request, socket_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -1,7 +1,7 @@
 """Declarative config schema: every key's type, default, allowed range and help text in one place.
 
 Each feature module declares its own section with `Section(...)` and the schema in
-`hub.config_schema` collects them; `config/default.toml` and `config/hub.example.toml` are rendered
+`hub.config.schema` collects them; `config/default.toml` and `config/hub.example.toml` are rendered
 from it (and a test checks the checked-in copies match), so a default can never drift from the check.
 """
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hub.config_schema import all_sections, feature_modules
-from hub.settings import Key, Section
+from hub.config.keys import Key, Section
+from hub.config.schema import all_sections, feature_modules
 
 DEFAULT_PATH = Path("/etc/eldercare-hub/hub.toml")
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hub.config_schema import all_sections
-from hub.settings import Key
+from hub.config.keys import Key
+from hub.config.schema import all_sections
 
 HEADER_DEFAULT = ("# Every default of the hub, generated from the schema by `hub config defaults`.\n"
                   "# Do not edit: put your settings in /etc/eldercare-hub/hub.toml.\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
-from hub.settings import Key, Section
+from hub.config.keys import Key, Section
 
 BUTTON_KINDS = ("emergency", "health", "service", "family")
 
@@ -105,8 +105,8 @@ def all_sections() -> list[Section]:
 
 # Feature modules that declare `SECTIONS: list[Section]`; imported lazily so schema stays cheap.
 _FEATURE_MODULES: list[str] = [
-    "hub.schema_sensors",
-    "hub.schema_ble",
-    "hub.schema_detect",
-    "hub.schema_install",
+    "hub.home.schema",
+    "hub.health.schema",
+    "hub.detect.schema",
+    "hub.device.schema",
 ]

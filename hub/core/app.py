@@ -14,12 +14,13 @@ from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from hub import __version__, sdnotify
-from hub.activity import ActivityStream
-from hub.clock import Clock
-from hub.components import build_all
-from hub.config import Config
-from hub.context import (
+from hub import __version__
+from hub.config.loader import Config
+from hub.core import sdnotify
+from hub.core.activity import ActivityStream
+from hub.core.clock import Clock
+from hub.core.components import build_all
+from hub.core.context import (
     AckListener,
     ButtonListener,
     CommandHandler,
@@ -30,12 +31,12 @@ from hub.context import (
     PressClaim,
     SimHandler,
 )
-from hub.control import ControlError, ControlServer, socket_path
-from hub.events import Event, Priority
-from hub.feedback import Feedback
-from hub.outbox import Outbox
-from hub.platform_commands import parse_command
-from hub.uplink import Uplink
+from hub.core.control import ControlError, ControlServer, socket_path
+from hub.core.events import Event, Priority
+from hub.core.feedback import Feedback
+from hub.core.outbox import Outbox
+from hub.core.platform_commands import parse_command
+from hub.core.uplink import Uplink
 from voice.speaker import Speaker
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def _zone(name: str) -> tzinfo | None:
 
 
 class Hub:
-    """Implements hub.context.HubContext for the components."""
+    """Implements hub.core.context.HubContext for the components."""
 
     def __init__(self, config: Config, hardware: Hardware, clock: Clock | None = None) -> None:
         self.config = config

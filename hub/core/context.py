@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from hub.activity import ActivityStream
-from hub.clock import Clock
-from hub.config import Config
-from hub.events import Event
+from hub.config.loader import Config
+from hub.core.activity import ActivityStream
+from hub.core.clock import Clock
+from hub.core.events import Event
 
 SimHandler = Callable[[list[str]], Awaitable[dict[str, Any]]]
 CommandHandler = Callable[[dict[str, Any]], Awaitable[None]]
-# One request from the local control socket -> its JSON-able reply (raise hub.control.ControlError to refuse).
+# One request from the local control socket -> its JSON-able reply (raise hub.core.control.ControlError to refuse).
 ControlHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 ButtonListener = Callable[[int, str], None]  # (pin, "press" | "release" | "hold")
 PressClaim = Callable[[int], bool]  # (pin) -> True: this press answers me, it must not raise a call
@@ -43,7 +43,7 @@ class Hardware:
     ble_client_backend: Any = None  # bleak `backend=` class for BleakClient, None = platform default
     ble_scanner_backend: Any = None  # bleak `backend=` class for BleakScanner
     simulated: bool = False
-    world: Any = None  # the simulated world (hub.simulation.SimWorld) when simulated
+    world: Any = None  # the simulated world (hub.core.simulation.SimWorld) when simulated
     extras: dict[str, Any] = field(default_factory=dict)
 
 

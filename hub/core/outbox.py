@@ -3,7 +3,7 @@
 SQLite in WAL mode with synchronous=FULL, so a committed row survives a power cut. A row leaves only
 when the broker's PUBACK for it arrives. Delivery order is priority, then FIFO (the row's seq, which
 is also the envelope's per-hub `seq` and never goes backwards: AUTOINCREMENT never reuses a value).
-All methods are blocking; the hub calls them through one worker thread (see hub.app).
+All methods are blocking; the hub calls them through one worker thread (see hub.core.app).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub.events import Event, Priority, event_topic
-from hub.lightweight import import_without_optional
+from hub.core.events import Event, Priority, event_topic
+from hub.core.lightweight import import_without_optional
 
 # sqlite-utils tries `import numpy` only to map numpy column types, which the outbox never stores;
 # on an idle hub that would be ~17 MB of a 45 MB budget, so keep that optional import out.

@@ -8,9 +8,12 @@ Hub logic never looks at it: it sees only pins, buses and ports.
 from __future__ import annotations
 
 import argparse
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from hub.context import Hardware
+from hub.core.context import Hardware
+
+if TYPE_CHECKING:
+    from drivers.ble.virtual import VirtualRadio
 
 
 class SimArgumentError(ValueError):
@@ -75,3 +78,17 @@ def real_hardware() -> Hardware:
     except Exception as exc:  # no GPIO chip (e.g. a laptop): say so plainly, the hub can't run here
         raise RuntimeError(f"无法访问 GPIO / no GPIO access ({exc}); on a PC use 'hub run --simulate'") from exc
     return Hardware(pin_factory=factory, open_i2c=open_i2c, open_serial=open_serial, simulated=False)
+
+
+def shared_radio(hardware: Hardware) -> VirtualRadio:
+    """The one virtual radio behind the hub's bleak backends: joined if a simulation component already
+    put it there (the fall sim's wearable), else created and installed. One air for every peripheral."""
+    from drivers.ble.virtual import VirtualRadio  # lazily: bleak loads only in simulation
+
+    radio = getattr(hardware.ble_client_backend, "radio", None)
+    if isinstance(radio, VirtualRadio):
+        return radio
+    radio = VirtualRadio()
+    hardware.ble_client_backend = radio.client_backend
+    hardware.ble_scanner_backend = radio.scanner_backend
+    return radio

@@ -23,8 +23,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from hub.config import Config
-from hub.outbox import Outbox, Row
+from hub.config.loader import Config
+from hub.core.outbox import Outbox, Row
 
 log = logging.getLogger(__name__)
 

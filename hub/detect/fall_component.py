@@ -8,7 +8,7 @@ with the countdown's outcome. Radar presence and movement are noted as activity 
 Which parts are fitted: the config's `radar_port` / `wearable_address`, else what the board declares
 in `Hardware.extras` (FITTED_RADAR / FITTED_WEARABLE). A real board declares nothing, so a hub without
 a radar never opens a UART that may be Bluetooth's; the simulated board declares its radar on the
-standard UART and its wearable (hub.sim_fall), so `hub run --simulate` needs no [fall] section.
+standard UART and its wearable (hub.detect.sim_fall), so `hub run --simulate` needs no [fall] section.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import math
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from hub.config import Config
-from hub.context import Hardware, HubContext
+from hub.config.loader import Config
+from hub.core.context import Hardware, HubContext
 
 if TYPE_CHECKING:
     import numpy as np

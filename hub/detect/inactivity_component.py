@@ -20,9 +20,9 @@ from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from hub.activity import Activity
-from hub.config import Config, ConfigError
-from hub.context import Hardware, HubContext
+from hub.config.loader import Config, ConfigError
+from hub.core.activity import Activity
+from hub.core.context import Hardware, HubContext
 from hub.detect.inactivity import Decision, InactivityDetector
 from hub.detect.inactivity_params import Params
 
@@ -80,7 +80,7 @@ class InactivityMonitor:
         ctx.add_platform_command("away", self._cmd_away)
         ctx.add_platform_command("home", self._cmd_home)
         if self.away_pin is not None and self.away_pin not in self.call_pins:
-            from hub.buttons import ButtonBank
+            from hub.core.buttons import ButtonBank
 
             self._bank = ButtonBank(ctx.hardware.pin_factory, [{"pin": self.away_pin, "bounce_ms": 30}],
                                     ctx.clock, self.away_hold_s, self._away_press, lambda pin, held: None,
@@ -106,7 +106,7 @@ class InactivityMonitor:
         self._dirty = True
 
     def _on_button(self, pin: int, action: str) -> None:
-        # Presses already reach the activity stream (hub.calls); a hold of the away button toggles.
+        # Presses already reach the activity stream (hub.calls.manager); a hold of the away button toggles.
         if action == "hold" and pin == self.away_pin:
             self._toggle_away("button")
 

@@ -1,6 +1,6 @@
 """The inactivity detector's parameters: every limit, window and margin of the rule in
 `hub/detect/inactivity.py`, with defaults, built from the validated `[inactivity]` config table
-(`hub/schema_detect.py`; times of day as HH:MM there, minutes after midnight here), and the night
+(`hub/detect/schema.py`; times of day as HH:MM there, minutes after midnight here), and the night
 window test that both the learned routine and the fallback limits use.
 """
 
@@ -52,7 +52,7 @@ class Params:
 
     @classmethod
     def from_config(cls, section: dict[str, Any]) -> Params:
-        """From the validated [inactivity] config table (hub/schema_detect.py)."""
+        """From the validated [inactivity] config table (hub/detect/schema.py)."""
         plain = {k: section[k] for k in cls.__dataclass_fields__ if k in section}
         for key in ("night_start", "night_end", "morning_anchor"):
             if key in section:

@@ -1,6 +1,6 @@
 """Config sections for local detection: [fall] and [inactivity]."""
 
-from hub.settings import Key, Section
+from hub.config.keys import Key, Section
 
 AXES = ("x", "-x", "y", "-y", "z", "-z")
 

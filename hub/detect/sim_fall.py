@@ -20,11 +20,10 @@ from typing import TYPE_CHECKING, Any
 from drivers import radar as radar_proto
 from drivers.ble.virtual_gatt import GattChar, GattService, Link, VirtualPeripheral
 from drivers.wearable import NOTIFY_UUID, SERVICE_UUID, WRITE_UUID, encode_sample
-from hub.config import Config
-from hub.context import Hardware, HubContext
-from hub.fall import AXIS_VECTORS, FITTED_RADAR, FITTED_WEARABLE, fitted
-from hub.sim_ble import shared_radio
-from hub.simulation import SimArgumentError, SimParser
+from hub.config.loader import Config
+from hub.core.context import Hardware, HubContext
+from hub.core.simulation import SimArgumentError, SimParser, shared_radio
+from hub.detect.fall_component import AXIS_VECTORS, FITTED_RADAR, FITTED_WEARABLE, fitted
 
 if TYPE_CHECKING:
     import numpy as np
@@ -93,7 +92,7 @@ class SimFall:
     def __init__(self, config: Config, hardware: Hardware) -> None:
         self.cfg = config["fall"]
         self.radar_ports: list[Any] = []
-        # Built before the fall component (hub.components): the parts must be on the board first.
+        # Built before the fall component (hub.core.components): the parts must be on the board first.
         hardware.extras.setdefault(FITTED_RADAR, SIM_RADAR_PORT)
         hardware.extras.setdefault(FITTED_WEARABLE, SIM_WEARABLE_ADDRESS)
         radar_port, wearable_address = fitted(config, hardware)

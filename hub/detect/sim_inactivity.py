@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.config import Config
-from hub.context import Hardware, HubContext
-from hub.simulation import SimArgumentError
+from hub.config.loader import Config
+from hub.core.context import Hardware, HubContext
+from hub.core.simulation import SimArgumentError
 
 STEP_S = 60.0
 MAX_HOURS = 72.0

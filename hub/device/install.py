@@ -24,6 +24,8 @@ VENV = PREFIX / "venv"
 CONFIG_DIR = Path("/etc/eldercare-hub")
 STATE_DIR = Path("/var/lib/eldercare-hub")
 UNIT_NAME = "eldercare-hub.service"
+# (bundle file, config path, state dir, maps an absolute path under the install root) -> None
+ApplyBundle = Callable[[Path, Path, str, Callable[[Path], Path]], None]
 UNIT_PATH = Path("/etc/systemd/system") / UNIT_NAME
 WATCHDOG_DROPIN = Path("/etc/systemd/system.conf.d/eldercare-hub-watchdog.conf")
 APT_PACKAGES = ("python3-venv", "python3-dev", "espeak-ng", "alsa-utils", "bluez", "i2c-tools", "zbar-tools")
@@ -57,8 +59,12 @@ class Installer:
         dry_run: bool = False,
         apt: bool = True,
         run: Callable[[list[str]], None] | None = None,
+        apply_bundle: ApplyBundle | None = None,
     ) -> None:
+        # `hub install --bundle` provisions through the installer's tool (hub.provision), handed in by
+        # the CLI so that this capability does not import another.
         self.source, self.root, self.bundle = source, root, bundle
+        self.apply_bundle = apply_bundle
         self.dry_run, self.apt = dry_run, apt
         self.live = root.resolve() == Path("/")
         self._run = run or _run_checked
@@ -250,17 +256,12 @@ class Installer:
     def _config_step(self) -> Step:
         config = self.at(CONFIG_DIR / "hub.toml")
         if self.bundle is not None:
-            bundle = self.bundle
+            bundle, apply_bundle = self.bundle, self.apply_bundle
+            if apply_bundle is None:
+                raise ValueError("a bundle needs apply_bundle (hub.provision.writer.install_bundle)")
 
             def provision() -> None:
-                from hub.provision import bundle as bundle_mod
-                from hub.provision import writer
-
-                data = bundle_mod.load_file(bundle)
-                rendered = writer.render(data, CONFIG_DIR / "hub.toml", str(STATE_DIR))
-                rendered.files = {self.at(p): c for p, c in rendered.files.items()}
-                writer.write(rendered, config)
-                writer.write_record(config, "bundle", rendered.fitted, None)
+                apply_bundle(bundle, CONFIG_DIR / "hub.toml", str(STATE_DIR), self.at)
 
             return Step(f"{CONFIG_DIR}/hub.toml from {bundle.name}", lambda: False, apply=provision)
         example = self.source / "config/hub.example.toml"
@@ -299,8 +300,8 @@ class Installer:
 
 
 def _default_config() -> bytes:
-    from hub.config import validate
-    from hub.provision import toml_out
+    from hub.config import toml_out
+    from hub.config.loader import validate
 
     return toml_out.dumps({"hub": {"id": validate({})["hub"]["id"]}}).encode()
 
@@ -331,7 +332,7 @@ def _read(path: Path) -> str | None:
 
 
 def _write(path: Path, content: bytes, mode: int, service_owned: bool = False) -> None:
-    from hub.provision.writer import atomic_write
+    from hub.core.files import atomic_write
 
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, content, mode, service_owned=service_owned)

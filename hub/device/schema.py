@@ -1,6 +1,6 @@
 """Config sections for installers and technicians: the cellular modem (if fitted) and device health."""
 
-from hub.settings import Key, Section
+from hub.config.keys import Key, Section
 
 MODEM = Section(
     "modem",

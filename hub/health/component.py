@@ -14,10 +14,10 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from hub.config import Config
-from hub.context import Hardware, HubContext
-from hub.events import Event, iso_ms
-from hub.health_grading import Thresholds, grade_bp, grade_glucose, trend
+from hub.config.loader import Config
+from hub.core.context import Hardware, HubContext
+from hub.core.events import Event, iso_ms
+from hub.health.grading import Thresholds, grade_bp, grade_glucose, trend
 from sensors.meter_readings import BloodPressureReading, GlucoseReading, MeterSettings, Reading
 from sensors.meter_store import MeterStore
 from sensors.meters import MeterCoordinator

@@ -1,7 +1,7 @@
 """Grading of blood pressure and glucose readings the way community chronic-disease follow-up does it.
 
 Pure functions: numbers and thresholds in, verdicts out. The thresholds come from config
-([health_grading], hub/schema_ble.py); docs/health.md cites where each default comes from.
+([health_grading], hub/health/schema.py); docs/health.md cites where each default comes from.
 """
 
 from __future__ import annotations

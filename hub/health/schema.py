@@ -5,7 +5,7 @@ the Chinese hypertension guideline (2018 revision) and the Chinese type 2 diabet
 ones community doctors use for follow-up.
 """
 
-from hub.settings import Key, Section
+from hub.config.keys import Key, Section
 
 BLE = Section(
     "ble",

@@ -6,8 +6,8 @@ Quirk profiles reproduce what real meters do: push records as soon as notificati
 refuse an unbonded link, number records backwards, lose their clock (year 0), drop the link
 mid-transfer.
 
-This module is the simulation component and its verbs; the meters are `hub/sim_meter_bp.py` and
-`hub/sim_meter_glucose.py` (shared clock and quirks: `hub/sim_meter.py`).
+This module is the simulation component and its verbs; the meters are `hub/health/sim_meter_bp.py` and
+`hub/health/sim_meter_glucose.py` (shared clock and quirks: `hub/health/sim_meter.py`).
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from typing import Any
 
 from drivers.ble.sfloat import Special, encode_sfloat
 from drivers.ble.virtual import VirtualRadio
-from hub.config import Config
-from hub.context import Hardware, HubContext
-from hub.sim_meter import Quirks as Quirks  # re-exported: tests/test_ble_meters.py imports it from here
-from hub.sim_meter_bp import SimBpMeter
-from hub.sim_meter_glucose import SimGlucoseMeter
-from hub.simulation import SimParser
+from hub.config.loader import Config
+from hub.core.context import Hardware, HubContext
+from hub.core.simulation import SimParser, shared_radio
+from hub.health.sim_meter import Quirks as Quirks  # re-exported: tests/test_ble_meters.py imports it from here
+from hub.health.sim_meter_bp import SimBpMeter
+from hub.health.sim_meter_glucose import SimGlucoseMeter
 
 BP_ADDRESS = "C0:FF:EE:00:00:01"
 GLUCOSE_ADDRESS = "C0:FF:EE:00:00:02"
@@ -140,18 +140,6 @@ def _measure_beyond_range(meter: SimGlucoseMeter, code: Special, meal: str | Non
     # no sensor status is sent, so the concentration is the SFLOAT just before the last byte (type/location)
     record.value = record.value[:-3] + encode_sfloat(code) + record.value[-1:]
     return seq
-
-
-def shared_radio(hardware: Hardware) -> VirtualRadio:
-    """The one virtual radio behind the hub's bleak backends: joined if a simulation component already
-    put it there (the fall sim's wearable), else created and installed. One air for every peripheral."""
-    radio = getattr(hardware.ble_client_backend, "radio", None)
-    if isinstance(radio, VirtualRadio):
-        return radio
-    radio = VirtualRadio()
-    hardware.ble_client_backend = radio.client_backend
-    hardware.ble_scanner_backend = radio.scanner_backend
-    return radio
 
 
 def build(config: Config, hardware: Hardware) -> SimBle | None:

@@ -13,7 +13,7 @@ from datetime import datetime
 from drivers.ble import bps
 from drivers.ble import uuids as U
 from drivers.ble.virtual_gatt import GattChar, GattService, Link, LinkLost
-from hub.sim_meter import Quirks, SimMeter
+from hub.health.sim_meter import Quirks, SimMeter
 
 
 class SimBpMeter(SimMeter):

@@ -15,7 +15,7 @@ from datetime import datetime
 from drivers.ble import gls, racp
 from drivers.ble import uuids as U
 from drivers.ble.virtual_gatt import AttError, GattChar, GattService, Link, LinkLost
-from hub.sim_meter import Quirks, SimMeter
+from hub.health.sim_meter import Quirks, SimMeter
 
 
 @dataclass

@@ -2,8 +2,8 @@
 
 Each sensor runs in its own named task, so a failing one never stops the others (or the call
 button): every read is caught, classified and handed to the supervisor, and a loop that hits a bug
-is logged and restarted. Blocking I2C reads run in a thread. Alarms come from hub.climate_rules and
-hub.fire_alarm, smoke handling from hub.smoke_watch, faults from hub.supervision.
+is logged and restarted. Blocking I2C reads run in a thread. Alarms come from hub.home.climate_rules and
+hub.home.fire_alarm, smoke handling from hub.home.smoke_watch, faults from hub.home.supervision.
 """
 
 from __future__ import annotations
@@ -14,14 +14,13 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any
 
-from hub.climate_rules import ClimateRules, Decision, Thresholds
-from hub.config import Config
-from hub.context import Hardware, HubContext
-from hub.fire_alarm import FireAlarms
-from hub.schema_sensors import temperature_address
-from hub.smoke_watch import SmokeWatch
-from hub.supervision import FaultReporter, Supervisor
-from sensors.climate import PARTS, ClimateReading, ClimateSensor, StuckDetector
+from hub.config.loader import Config
+from hub.core.context import Hardware, HubContext
+from hub.home.climate_rules import ClimateRules, Decision, Thresholds
+from hub.home.fire_alarm import FireAlarms
+from hub.home.smoke_watch import SmokeWatch
+from hub.home.supervision import FaultReporter, Supervisor
+from sensors.climate import PARTS, ClimateReading, ClimateSensor, StuckDetector, temperature_address
 from sensors.errors import SensorError
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from hub.context import HubContext
+from hub.core.context import HubContext
 
 log = logging.getLogger(__name__)
 

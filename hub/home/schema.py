@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.settings import Key, Section
+from hub.config.keys import Key, Section
 
 SENSORS = Section(
     "sensors",
@@ -190,15 +190,6 @@ POWER = Section(
 )
 
 SECTIONS: list[Section] = [SENSORS, MOTION, SMOKE, TEMPERATURE, POWER]
-
-DEFAULT_ADDRESS = {"sht3x": 0x44, "bme280": 0x76}
-
-
-def temperature_address(cfg: dict[str, Any]) -> int:
-    """The configured address, or the part's default."""
-    table = cfg["temperature"]
-    return int(table["address"]) if table["address"] is not None else DEFAULT_ADDRESS.get(table["part"], 0)
-
 
 def used_pins(cfg: dict[str, Any]) -> dict[int, str]:
     """GPIO pins the fitted sensors claim -> config key, for the hub's duplicate-pin cross-check."""

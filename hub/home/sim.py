@@ -18,11 +18,11 @@ import asyncio
 from typing import Any
 
 from drivers.fakes import FakeADS1115, FakeBME280, FakeSHT3x, FakeSMBus
-from hub.config import Config
-from hub.context import Hardware, HubContext
-from hub.schema_sensors import temperature_address
-from hub.simulation import SimArgumentError, SimParser
-from hub.smoke_watch import load_baseline, save_baseline
+from hub.config.loader import Config
+from hub.core.context import Hardware, HubContext
+from hub.core.simulation import SimArgumentError, SimParser
+from hub.home.smoke_watch import load_baseline, save_baseline
+from sensors.climate import temperature_address
 from sensors.smoke import volts_for_ratio
 
 CLEAN_AIR_V = 0.62  # a typical MQ-2 module AO in clean air after warm-up

@@ -15,30 +15,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hub.context import HubContext
-from hub.fire_alarm import FireAlarms
-from hub.supervision import FaultReporter
+from hub.core.context import HubContext
+from hub.home.fire_alarm import FireAlarms
+from hub.home.supervision import FaultReporter
 from sensors.errors import SensorError
-from sensors.smoke import AnalogSmokeSensor, RelaySmokeInput, SmokeLevel, resistance_ratio
+from sensors.smoke import AnalogSmokeSensor, RelaySmokeInput, SmokeLevel, analog_sensor, resistance_ratio
 
 log = logging.getLogger(__name__)
 
 BASELINE_FILE = "smoke_baseline.json"
 BASELINE_SAMPLES = 8
-
-
-def analog_sensor(s: dict[str, Any], open_bus: Callable[[], Any], bus_no: int) -> AnalogSmokeSensor:
-    """The MQ-2/ADS1115 loop as the `[smoke]` section describes it (the watcher and the self-test)."""
-    return AnalogSmokeSensor(
-        open_bus,
-        s["adc_address"],
-        s["adc_channel"],
-        s["adc_full_scale_v"],
-        s["divider"],
-        s["min_v"],
-        s["max_v"],
-        bus_no,
-    )
 
 
 def load_baseline(state_dir: Path) -> float | None:

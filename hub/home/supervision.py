@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from hub.context import HubContext
+    from hub.core.context import HubContext
     from sensors.errors import SensorError
 
 log = logging.getLogger(__name__)

@@ -18,11 +18,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
-from hub.config import load
-from hub.control import ControlError, request
-from hub.control import socket_path as control_socket
-from hub.selftest_component import COMMAND_PREFIX
-from hub.selftest_guided import heard_result
+from hub.config.loader import load
+from hub.core.control import ControlError, request
+from hub.core.control import socket_path as control_socket
 
 START_TIMEOUT_S = 60.0
 CALL_TIMEOUT_S = 180.0
@@ -93,12 +91,11 @@ class LiveCheck:
                 self._child.wait(5)
 
     def _ask(self, message: dict[str, Any], timeout: float = 60.0) -> dict[str, Any]:
-        """One `selftest.*` command on the hub's control socket."""
-        return request(
-            control_socket(self.config.state_dir),
-            {**message, "cmd": COMMAND_PREFIX + message["cmd"]},
-            timeout=timeout,
-        )
+        """One `selftest.*` command on the hub's control socket (the running hub's self-test component)."""
+        return self._request({**message, "cmd": "selftest." + message["cmd"]}, timeout)
+
+    def _request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
+        return request(control_socket(self.config.state_dir), message, timeout=timeout)
 
     # --- BLE meters ----------------------------------------------------------------------------
     def pair_meters(self) -> list[dict[str, str]]:
@@ -190,10 +187,11 @@ class LiveCheck:
     def _prompt_heard(self) -> dict[str, str]:
         self._ask({"cmd": "say_test"})
         self.p.say("  正在播放测试提示音 playing the test prompt: 这是测试提示音")
-        return heard_result(self.p.yes("你听到提示音了吗？did you hear the test prompt", True)).as_dict()
+        answer = self.p.yes("你听到提示音了吗？did you hear the test prompt", True)
+        return dict(self._ask({"cmd": "heard", "answer": answer}))
 
     def publish_report(self) -> None:
-        self._ask({"cmd": "report_provisioned"}, timeout=30)
+        self._request({"cmd": "provision.report"}, timeout=30)  # hub.provision.reporter.REPORT_COMMAND
 
 
 def _picker(count: int) -> Any:

@@ -11,12 +11,14 @@ import json
 import logging
 from typing import Any
 
-from hub.config import Config
-from hub.context import Hardware, HubContext
-from hub.provision.writer import atomic_write, record_path
+from hub.config.loader import Config
+from hub.core.context import Hardware, HubContext
+from hub.core.files import atomic_write
+from hub.provision.writer import record_path
 
 log = logging.getLogger(__name__)
 SENT_MARKER = "provisioned.sent"
+REPORT_COMMAND = "provision.report"  # on the control socket, from the wizard
 
 
 class ProvisionReporter:
@@ -27,6 +29,13 @@ class ProvisionReporter:
 
     async def start(self, ctx: HubContext) -> None:
         ctx.spawn("provision.report", self.report(ctx))
+        ctx.add_control_command(REPORT_COMMAND, lambda request: self._report_now(ctx))
+
+    async def _report_now(self, ctx: HubContext) -> dict[str, Any]:
+        """The wizard wrote its report (with the live-check results) after this hub started: send it now."""
+        pending = self.pending() is not None
+        await self.report(ctx)
+        return {"published": pending}
 
     def pending(self) -> dict[str, Any] | None:
         try:

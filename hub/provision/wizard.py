@@ -216,7 +216,7 @@ def _pem_file(raw: str) -> str:
 
 
 def _previous(out: Path) -> dict[str, Any]:
-    from hub.config import ConfigError, load
+    from hub.config.loader import ConfigError, load
 
     try:
         return load(out).data

@@ -8,24 +8,20 @@ run as root. Nothing here prints or logs a secret.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import pwd
-import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hub.config import ConfigError, validate
-from hub.config_schema import all_sections
-from hub.events import now_local
-from hub.provision import toml_out
+from hub.config import toml_out
+from hub.config.loader import ConfigError, validate
+from hub.config.schema import all_sections
+from hub.core.events import now_local
+from hub.core.files import atomic_write
 from hub.provision.bundle import BundleError
 
-SERVICE_USER = "eldercare"
 DEFAULT_STATE_DIR = "/var/lib/eldercare-hub"
 
 # Fitted hardware -> config sections. Each mapper returns {section: table} using only keys the running
@@ -234,34 +230,14 @@ def write_record(
     return record
 
 
-def atomic_write(path: Path, content: bytes, mode: int = 0o600, service_owned: bool = True) -> None:
-    directory = path.parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        os.fchmod(fd, mode)
-        if service_owned:
-            _chown_to_service_user(fd)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+def install_bundle(bundle: Path, config_path: Path, state_dir: str, at: Callable[[Path], Path]) -> None:
+    """`hub install --bundle F`: the config (and its certificate files) from a platform bundle, written under
+    the install root that `at` maps each path into."""
+    from hub.provision import bundle as bundle_mod
 
-
-def _chown_to_service_user(fd: int) -> None:
-    if os.geteuid() != 0:
-        return
-    try:
-        user = pwd.getpwnam(SERVICE_USER)
-    except KeyError:
-        return  # not installed yet (a laptop, or provisioning before `hub install`): root keeps it
-    os.fchown(fd, user.pw_uid, user.pw_gid)
+    data = bundle_mod.load_file(bundle)
+    rendered = render(data, config_path, state_dir)
+    rendered.files = {at(p): c for p, c in rendered.files.items()}
+    target = at(config_path)
+    write(rendered, target)
+    write_record(target, "bundle", rendered.fitted, None)

@@ -10,7 +10,7 @@ Control commands (one JSON request, one reply, like every control command):
   {"cmd": "selftest.call_arm"} / {"cmd": "selftest.call_wait", "token": T, "timeout": 120}
                                                          the wizard's test call: the next call.raised,
                                                          then its call.acknowledged from the platform
-  {"cmd": "selftest.report_provisioned"}                 publish a fresh provisioning report now
+  {"cmd": "selftest.heard", "answer": bool}              the installer heard the test prompt: the result row
 
 While a guided call-button step waits, a press on that button is the technician testing it, not a
 resident calling for help: it is claimed (ctx.on_press_claim), so it raises no call, and it passes the
@@ -29,13 +29,13 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from hub.config import Config
-from hub.context import Hardware, HubContext
-from hub.control import ControlError
-from hub.events import Event
-from hub.selftest import run_automatic, summary
-from hub.selftest_guided import GuidedStep, guided_steps, watch_step
-from hub.selftest_model import COMPONENTS, FAIL, PASS, Env, Result
+from hub.config.loader import Config
+from hub.core.context import Hardware, HubContext
+from hub.core.control import ControlError
+from hub.core.events import Event
+from hub.selftest.guided import GuidedStep, guided_steps, heard_result, watch_step
+from hub.selftest.model import COMPONENTS, FAIL, PASS, Env, Result
+from hub.selftest.run import run_automatic, summary
 
 log = logging.getLogger(__name__)
 COMMAND_PREFIX = "selftest."
@@ -68,7 +68,7 @@ class SelfTestComponent:
             "say_test": self._say_test,
             "call_arm": self._call_arm,
             "call_wait": self._call_wait,
-            "report_provisioned": self._report_provisioned,
+            "heard": self._heard,
         }.items():
             ctx.add_control_command(COMMAND_PREFIX + name, handler)
         # A technician's Ctrl-C must end the wait at once: a button step claims that button's presses.
@@ -173,15 +173,9 @@ class SelfTestComponent:
         self._ctx.say("test_prompt")
         return {"said": "test_prompt"}
 
-    async def _report_provisioned(self, request: dict[str, Any]) -> dict[str, Any]:
-        """The wizard wrote its report (with the live-check results) after this hub started: send it now."""
-        from hub.provision.reporter import ProvisionReporter
-
-        assert self._ctx is not None
-        reporter = ProvisionReporter(self.config)
-        pending = reporter.pending() is not None
-        await reporter.report(self._ctx)
-        return {"published": pending}
+    async def _heard(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The installer's answer to "did you hear the test prompt", as a result row."""
+        return heard_result(bool(request.get("answer"))).as_dict()
 
     # --- the wizard's test call ----------------------------------------------------------------
     async def _call_arm(self, request: dict[str, Any]) -> dict[str, Any]:

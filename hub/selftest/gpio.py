@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from hub.selftest_model import FAIL, PASS, Env, Result
+from hub.selftest.model import FAIL, PASS, Env, Result
 
 
 def read_pin(env: Env, number: int, pull_up: bool, owned_by_hub: bool) -> bool:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hub.selftest_gpio import wait_level
-from hub.selftest_model import FAIL, PASS, SKIP, Env, Result
+from hub.selftest.gpio import wait_level
+from hub.selftest.model import FAIL, PASS, SKIP, Env, Result
 
 
 @dataclass(frozen=True)

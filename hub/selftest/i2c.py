@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 
-from hub.schema_sensors import temperature_address
-from hub.selftest_gpio import fault_contact, read_pin
-from hub.selftest_model import FAIL, PASS, Env, Result
+from hub.selftest.gpio import fault_contact, read_pin
+from hub.selftest.model import FAIL, PASS, Env, Result
+from sensors.climate import temperature_address
 
 I2C_HINT = "SDA=GPIO2, SCL=GPIO3"
 
@@ -118,8 +118,8 @@ async def check_smoke(env: Env, owned: bool) -> list[Result]:
                                          "烟雾报警器报故障：更换电池或报警器 / the alarm reports a fault: "
                                          "replace its battery or the alarm"))
         return results
-    from hub.smoke_watch import analog_sensor
     from sensors.errors import SensorError
+    from sensors.smoke import analog_sensor
 
     bus_no = env.cfg["sensors"]["i2c_bus"]
     where = f"ADS1115 @0x{s['adc_address']:02x} AIN{s['adc_channel']} i2c-{bus_no}"

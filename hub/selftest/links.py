@@ -11,7 +11,7 @@ import secrets
 import time
 from typing import Any
 
-from hub.selftest_model import FAIL, PASS, SKIP, Env, Result
+from hub.selftest.model import FAIL, PASS, SKIP, Env, Result
 
 
 async def check_modem(env: Env, owned: bool) -> list[Result]:
@@ -55,7 +55,7 @@ async def check_modem(env: Env, owned: bool) -> list[Result]:
 async def check_broker(env: Env, owned: bool) -> list[Result]:
     """Connect as a separate client (never the hub's own id: that would kick the hub off), publish on
     the hub's own topic tree and wait for the message to come back."""
-    from hub.selftest_mqtt import round_trip
+    from hub.selftest.mqtt import round_trip
 
     mqtt = env.cfg["mqtt"]
     where = f"{mqtt['host']}:{mqtt['port']}"

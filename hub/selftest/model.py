@@ -1,8 +1,8 @@
 """The self-test's shared vocabulary: the result row every check returns (component, result, measured
 value, remedy in plain words), the environment a check sees (`Env`: the config and the
-`hub.context.Hardware` seams, the same ones the hub uses), and the names of the components a
+`hub.core.context.Hardware` seams, the same ones the hub uses), and the names of the components a
 technician can check. Kept apart so the per-area check modules, the guided steps and the runner in
-`hub/selftest.py` share one definition without importing each other.
+`hub/selftest/run.py` share one definition without importing each other.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from hub.config import Config
-from hub.context import Hardware
-from hub.device_health import HealthSampler
+from hub.config.loader import Config
+from hub.core.context import Hardware
+from sensors.system import HealthSampler
 
 PASS, FAIL, SKIP = "pass", "fail", "skip"
 AUTOMATIC = (

@@ -12,7 +12,7 @@ import ssl
 import threading
 import time
 
-from hub.config import Config
+from hub.config.loader import Config
 
 TIMEOUT_S = 8.0
 

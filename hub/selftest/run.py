@@ -1,28 +1,28 @@
 """Hardware self-test for technicians: automatic checks of every fitted part, and guided checks a person
 confirms. Results are rows (component, result, measured value, remedy in plain words).
 
-The checks see the hardware only through `hub.context.Hardware` (the same seams the hub uses), so they
-run inside the running hub (which owns the GPIO lines; `hub/selftest_component.py`), in a stopped
+The checks see the hardware only through `hub.core.context.Hardware` (the same seams the hub uses), so they
+run inside the running hub (which owns the GPIO lines; `hub/selftest/component.py`), in a stopped
 hub's place (`hub selftest` opens the hardware itself), and against the simulation. Pins are read, never
 claimed: the running hub's devices keep them. Host-only checks (clock, sound card, BLE adapter, modem
 with no simulated peer) are skipped in simulation, saying so, rather than reporting the host.
 
-This module is the runner and the report: the checks live by area in `hub/selftest_i2c.py` (I2C
-sensors), `hub/selftest_gpio.py` (GPIO inputs), `hub/selftest_links.py` (modem, broker, BLE) and
-`hub/selftest_system.py` (clock, disk, audio, the Pi itself); the guided steps in
-`hub/selftest_guided.py`; the result row and `Env` in `hub/selftest_model.py`.
+This module is the runner and the report: the checks live by area in `hub/selftest/i2c.py` (I2C
+sensors), `hub/selftest/gpio.py` (GPIO inputs), `hub/selftest/links.py` (modem, broker, BLE) and
+`hub/selftest/system.py` (clock, disk, audio, the Pi itself); the guided steps in
+`hub/selftest/guided.py`; the result row and `Env` in `hub/selftest/model.py`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from hub.selftest_gpio import check_buttons, check_pir, check_power
-from hub.selftest_i2c import check_smoke, check_temperature
-from hub.selftest_links import check_ble, check_broker, check_modem
-from hub.selftest_model import COMPONENTS, FAIL, PASS, SKIP, Check, Result
-from hub.selftest_model import Env as Env  # re-exported: hw-tests/conftest.py imports it from here
-from hub.selftest_system import check_audio, check_clock, check_device, check_disk
+from hub.selftest.gpio import check_buttons, check_pir, check_power
+from hub.selftest.i2c import check_smoke, check_temperature
+from hub.selftest.links import check_ble, check_broker, check_modem
+from hub.selftest.model import COMPONENTS, FAIL, PASS, SKIP, Check, Result
+from hub.selftest.model import Env as Env  # re-exported: hw-tests/conftest.py imports it from here
+from hub.selftest.system import check_audio, check_clock, check_device, check_disk
 
 CHECKS: dict[str, Check] = {
     "temperature": check_temperature,

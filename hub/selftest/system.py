@@ -14,8 +14,8 @@ import shutil
 import time
 from pathlib import Path
 
-from hub.device_health import HealthSampler
-from hub.selftest_model import FAIL, PASS, SKIP, Env, Result
+from hub.selftest.model import FAIL, PASS, SKIP, Env, Result
+from sensors.system import HealthSampler
 
 
 async def check_clock(env: Env, owned: bool) -> list[Result]:

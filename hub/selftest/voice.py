@@ -8,7 +8,7 @@ import contextlib
 import tempfile
 from pathlib import Path
 
-from hub.config import Config
+from hub.config.loader import Config
 
 PLAY_TIMEOUT_S = 20.0
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hub.clock import Clock
+from hub.core.clock import Clock
 
 PressHandler = Callable[[int, datetime], None]
 ReleaseHandler = Callable[[int, float], None]  # (pin, held seconds)
