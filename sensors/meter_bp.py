@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from bleak import BleakClient
@@ -15,7 +16,15 @@ from bleak.backends.characteristic import BleakGATTCharacteristic
 from drivers.ble import bps
 from drivers.ble import uuids as U
 from drivers.ble.sfloat import Special, finite
-from sensors.meter_readings import BloodPressureReading, MeterDownload, decode_or_skip, next_or_lost, place_time
+from sensors.meter_plausible import implausible_fields, log_implausible
+from sensors.meter_readings import (
+    BloodPressureReading,
+    MeterDownload,
+    MeterErrorReading,
+    decode_or_skip,
+    next_or_lost,
+    place_time,
+)
 from sensors.meter_store import PairedMeter
 
 log = logging.getLogger(__name__)
@@ -26,15 +35,14 @@ class BloodPressureDownload(MeterDownload):
 
     async def run(self, client: BleakClient, meter: PairedMeter, lost: asyncio.Event) -> str:
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[tuple[bps.BloodPressureMeasurement, datetime]] = asyncio.Queue()
+        queue: asyncio.Queue[tuple[bps.BloodPressureMeasurement, datetime, bytes]] = asyncio.Queue()
         activity = [loop.time()]
 
         def on_value(_char: BleakGATTCharacteristic, data: bytearray) -> None:
             activity[0] = loop.time()
-            m = decode_or_skip(bps.decode_measurement, data, "血压记录格式错误，已跳过 BP value skipped",
-                               meter.address, log)
+            m = decode_or_skip(self._decode, data, "血压记录格式错误，已跳过 BP value skipped", meter.address, log)
             if m is not None:
-                queue.put_nowait((m, self.now()))
+                queue.put_nowait((m, self.now(), bytes(data)))
 
         await client.start_notify(U.BLOOD_PRESSURE_MEASUREMENT, on_value)
         while True:
@@ -49,23 +57,21 @@ class BloodPressureDownload(MeterDownload):
             if item is not None:
                 await self._emit_bp(meter, *item)
 
-    async def _emit_bp(self, meter: PairedMeter, m: bps.BloodPressureMeasurement, received: datetime) -> None:
-        sys_, dia = m.mmhg(m.systolic), m.mmhg(m.diastolic)
-        if any(v in (Special.POS_INF, Special.NEG_INF) for v in (m.systolic, m.diastolic)):
-            # A cuff pressure beyond the meter's range is a meter fault, not a physiological value:
-            # no grade, no alert; the resident measures again.
-            log.warning(
-                "血压计读数超出量程，请重新测量 / the meter reported an out-of-range pressure; measure again "
-                "(meter %s, value %s)",
-                meter.address,
-                m.to_json(),
-            )
-            return
-        if sys_ is None or dia is None:
-            log.warning(
-                "BP reading from %s without usable pressures (%s); skipped", meter.address, m.to_json()
-            )
-            return
+    def _decode(self, data: bytes | bytearray) -> bps.BloodPressureMeasurement:
+        m = bps.decode_measurement(
+            data,
+            big_endian=self.profile.big_endian,
+            infer_user_id="user_id" in self.profile.infer_from_length,
+        )
+        if m.status is not None and self.features is not None:
+            mask = self.features.bp_status_mask()  # a status bit the meter cannot detect is noise
+            if m.status.raw & ~mask & 0x3F:
+                m = replace(m, status=bps.BpStatus(m.status.raw & mask))
+        return m
+
+    async def _emit_bp(
+        self, meter: PairedMeter, m: bps.BloodPressureMeasurement, received: datetime, raw: bytes
+    ) -> None:
         key = None
         if m.timestamp is not None:  # without a meter stamp two equal readings are two readings
             key = f"{m.timestamp.encode().hex()}|{m.to_json()['systolic']}/{m.to_json()['diastolic']}"
@@ -73,28 +79,60 @@ class BloodPressureDownload(MeterDownload):
                 return
         when, status = place_time(
             m.timestamp.to_datetime() if m.timestamp else None,
-            m.timestamp is not None and m.timestamp.is_unset,
+            m.timestamp,
             received,
             self.tz,
             self.settings.future_tolerance_min,
             self.settings.max_age_days,
-            absent=m.timestamp is None,
+            utc=self.profile.time_base == "utc",
         )
-        await self.on_reading(
-            BloodPressureReading(
-                meter=meter.address,
-                received_at=received,
-                meter_time=when,
-                time_status=status,
-                systolic_mmhg=sys_,
-                diastolic_mmhg=dia,
-                mean_arterial_mmhg=m.mmhg(m.mean_arterial),
-                pulse=finite(m.pulse),
-                user_id=m.user_id,
-                status=m.status.to_json() if m.status else None,
-                unit=m.unit,
-                raw=m.to_json(),
+        sys_, dia = m.mmhg(m.systolic), m.mmhg(m.diastolic)
+        broken = [n for n, v in (("systolic", m.systolic), ("diastolic", m.diastolic)) if isinstance(v, Special)]
+        if broken or sys_ is None or dia is None:
+            # NaN ("Err" on the display: cuff, movement) or a pressure beyond the meter's range: a
+            # failed measurement, not a physiological value. No grade; the resident measures again.
+            problem = ", ".join(f"{n} {getattr(m, n).value}" for n in broken) or "no pressures"
+            log.warning(
+                "血压计测量出错 meter %s reported a failed measurement (%s; value %s); "
+                "the resident is asked to measure again",
+                meter.address,
+                problem,
+                raw.hex(),
             )
-        )
+            await self.on_reading(
+                MeterErrorReading(
+                    meter.address,
+                    "bp",
+                    received,
+                    when,
+                    problem,
+                    raw.hex(),
+                    self.fresh(when if status == "ok" else None, received),
+                )
+            )
+        else:
+            pulse = finite(m.pulse)
+            values = {"systolic": sys_, "diastolic": dia, "pulse": pulse}
+            flagged = implausible_fields(values)
+            log_implausible(log, meter.address, flagged, values, raw)
+            await self.on_reading(
+                BloodPressureReading(
+                    meter=meter.address,
+                    received_at=received,
+                    meter_time=when,
+                    time_status=status,
+                    systolic_mmhg=sys_,
+                    diastolic_mmhg=dia,
+                    mean_arterial_mmhg=m.mmhg(m.mean_arterial),
+                    pulse=pulse,
+                    user_id=m.user_id,
+                    status=m.status.to_json() if m.status else None,
+                    unit=m.unit,
+                    raw=m.to_json(),
+                    implausible=flagged,
+                    profile=self.profile.id,
+                    time_problem=m.timestamp.problem if m.timestamp else None,
+                )
+            )
         if key is not None:
             await asyncio.to_thread(self.store.mark_seen, meter.address, -1, key)

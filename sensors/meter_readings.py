@@ -10,11 +10,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, TypeVar
 
 from bleak.exc import BleakError
 
+from drivers.ble.features import Features
+from drivers.ble.time import DateTime
+from sensors.meter_profiles import SPEC, Profile
 from sensors.meter_store import MeterStore
 
 LINK_ERRORS = (BleakError, TimeoutError, OSError, EOFError)
@@ -26,7 +29,7 @@ class BloodPressureReading:
     meter: str
     received_at: datetime  # hub time when the value arrived
     meter_time: datetime | None  # the meter's stamp placed in the hub's zone
-    time_status: str  # ok | unset (year 0 etc.) | implausible | absent
+    time_status: str  # ok | unset (year 0 etc.) | invalid (a field out of range) | implausible | absent
     systolic_mmhg: float
     diastolic_mmhg: float
     mean_arterial_mmhg: float | None
@@ -35,6 +38,9 @@ class BloodPressureReading:
     status: dict[str, Any] | None
     unit: str  # as sent: mmHg or kPa
     raw: dict[str, Any]  # the decoded value as sent (`hub ble decode bp` keys)
+    implausible: tuple[str, ...] = ()  # fields outside the plausibility ranges: not graded
+    profile: str = SPEC.id
+    time_problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,27 +60,62 @@ class GlucoseReading:
     # "high" / "low": the meter read above / below its range ("HI" / "LO" on its display; SFLOAT ±INF).
     # Kept rather than dropped: those are the readings the community must hear about at once.
     out_of_range: str | None = None
+    implausible: tuple[str, ...] = ()
+    profile: str = SPEC.id
+    time_problem: str | None = None
 
 
-Reading = BloodPressureReading | GlucoseReading
+@dataclass(frozen=True)
+class KetoneReading:
+    """A blood ketone test that a glucose meter sent as a glucose record with a vendor marker."""
+
+    meter: str
+    received_at: datetime
+    meter_time: datetime | None
+    time_status: str
+    sequence: int
+    mmol_per_l: float
+    concentration: float | None  # as sent, in `unit`
+    unit: str
+    profile: str
+    implausible: tuple[str, ...] = ()
+    time_problem: str | None = None
+
+
+@dataclass(frozen=True)
+class MeterErrorReading:
+    """The meter measured and failed ("Err" on its display): NaN values, or a pressure beyond range."""
+
+    meter: str
+    kind: str  # "bp" | "glucose"
+    received_at: datetime
+    meter_time: datetime | None
+    problem: str  # e.g. "systolic NaN"
+    value_hex: str
+    fresh: bool  # measured just now (not an old stored error): the resident is asked to measure again
+
+
+Reading = BloodPressureReading | GlucoseReading | KetoneReading | MeterErrorReading
 
 
 def place_time(
     naive: datetime | None,
-    unset: bool,
+    stamp: DateTime | None,
     received: datetime,
     tz: tzinfo,
     future_min: float,
     max_age_days: float,
     *,
-    absent: bool = False,
+    utc: bool = False,
 ) -> tuple[datetime | None, str]:
-    """Meter wall time -> aware time in the hub's zone, with a verdict the platform can filter on."""
-    if absent:
+    """Meter wall time -> aware time in the hub's zone, with a verdict the platform can filter on.
+    `stamp` is the raw Date Time (None: the meter sent none); `naive` the time it stands for, None when
+    unusable; `utc` when the meter's base is UTC rather than local wall time (a profile says so)."""
+    if stamp is None:
         return None, "absent"
-    if naive is None or unset:
-        return None, "unset"
-    aware = naive.replace(tzinfo=tz)
+    if stamp.status != "ok" or naive is None:
+        return None, "unset" if stamp.status == "unset" else "invalid"
+    aware = naive.replace(tzinfo=UTC).astimezone(tz) if utc else naive.replace(tzinfo=tz)
     if aware > received + timedelta(minutes=future_min) or aware < received - timedelta(days=max_age_days):
         return aware, "implausible"
     return aware, "ok"
@@ -96,6 +137,8 @@ class MeterSettings:
     max_age_days: float = 400.0
     rescan_s: float = 10.0  # re-read the paired list (the CLI pairs while the hub runs)
     adapter: str = ""  # BlueZ adapter, e.g. "hci1"; "" = the default one
+    download_max_s: float = 120.0  # one meter's whole visit; the others wait at most this long
+    fresh_min: float = 15.0  # a meter error this recent is spoken (older ones are only counted)
 
 
 @dataclass(frozen=True)
@@ -107,6 +150,12 @@ class MeterDownload:
     tz: tzinfo
     now: Callable[[], datetime]
     settings: MeterSettings
+    profile: Profile = SPEC
+    features: Features | None = None
+
+    def fresh(self, meter_time: datetime | None, received: datetime) -> bool:
+        """Measured just now: no usable meter time (the meter sends right after measuring) or recent."""
+        return meter_time is None or abs(received - meter_time) <= timedelta(minutes=self.settings.fresh_min)
 
 
 def decode_or_skip(

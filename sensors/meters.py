@@ -14,6 +14,12 @@ simply downloaded again next time: nothing lost, nothing twice. All bleak calls 
 `backend=` seam (BlueZ on the Pi, the virtual backend in simulation and tests). Bad characteristic
 values are logged and skipped inside the callbacks; they never end the task.
 
+Per connection the hub also reads what the meter says about itself (Device Information 0x180A
+manufacturer 0x2A29 and model 0x2A24, the advertised name, Blood Pressure Feature 0x2A49 / Glucose
+Feature 0x2A51) and picks its quirk profile (`sensors/meter_profiles.py`): byte order, flags, RACP
+forms, time base, clock characteristic, ketone marker. One meter's visit is bounded by
+`download_max_s` and a failing meter backs off on its own, so it never holds up the others.
+
 This module is the coordinator (scanning, one connection at a time, the clock write, back-off) and the
 `hub ble scan|pair` helpers; the procedures are `sensors/meter_glucose.py` and `sensors/meter_bp.py`,
 the readings and settings `sensors/meter_readings.py`.
@@ -35,10 +41,12 @@ from bleak.backends.device import BLEDevice
 from bleak.exc import BleakGATTProtocolError
 
 from drivers.ble import uuids as U
+from drivers.ble.features import Features, decode_bp_feature, decode_glucose_feature
 from drivers.ble.time import encode_current_time, encode_date_time
 from sensors.meter_bp import BloodPressureDownload
 from sensors.meter_glucose import GlucoseDownload
 from sensors.meter_glucose import GlucoseSession as _GlucoseSession  # noqa: F401  (tests/test_ble_fuzz.py)
+from sensors.meter_profiles import Identity, Profile, choose, table
 from sensors.meter_readings import LINK_ERRORS, MeterSettings, OnReading
 from sensors.meter_readings import BloodPressureReading as BloodPressureReading  # re-exported for tests
 from sensors.meter_readings import GlucoseReading as GlucoseReading  # re-exported for tests
@@ -76,17 +84,21 @@ class MeterCoordinator:
         settings: MeterSettings | None = None,
         client_backend: Any = None,
         scanner_backend: Any = None,
+        profiles: list[Profile] | None = None,
     ) -> None:
         self.store, self.on_reading, self.tz, self.now = store, on_reading, tz, now
         self.settings = settings or MeterSettings()
         self.client_backend, self.scanner_backend = client_backend, scanner_backend
+        self.profiles = table() if profiles is None else profiles
         self.lock = asyncio.Lock()  # one connection at a time: the adapter and meters prefer it
         self.last_outcome: dict[str, str] = {}
+        self.last_profile: dict[str, str] = {}
         self._cooldown: dict[str, float] = {}
+        self._backoff: dict[str, Backoff] = {}
 
     # ---------------------------------------------------------------- scanning
     async def run(self) -> None:
-        backoff = Backoff(self.settings.backoff_min_s, self.settings.backoff_max_s)
+        scan_backoff = Backoff(self.settings.backoff_min_s, self.settings.backoff_max_s)
         loop = asyncio.get_running_loop()
         while True:
             try:
@@ -97,15 +109,29 @@ class MeterCoordinator:
                     "(bluetoothctl show; rfkill unblock bluetooth)",
                     exc,
                 )
-                await asyncio.sleep(backoff.next())
+                await asyncio.sleep(scan_backoff.next())
                 continue
+            scan_backoff.reset()
             async with self.lock:
-                outcome = await self.sync(device, meter)
+                try:
+                    async with asyncio.timeout(self.settings.download_max_s):
+                        outcome = await self.sync(device, meter)
+                except TimeoutError:
+                    log.warning(
+                        "仪器下载超时 meter %s took over %.0f s; hung up so other meters are served",
+                        meter.address,
+                        self.settings.download_max_s,
+                    )
+                    outcome = self._done(meter, "too_long")
+            # A meter that failed waits on its own back-off; the others are still heard meanwhile.
+            backoff = self._backoff.setdefault(
+                meter.address, Backoff(self.settings.backoff_min_s, self.settings.backoff_max_s)
+            )
             if outcome in ("ok", "no_records"):
                 backoff.reset()
                 self._cooldown[meter.address] = loop.time() + self.settings.cooldown_s
             else:
-                await asyncio.sleep(backoff.next())
+                self._cooldown[meter.address] = loop.time() + backoff.next()
 
     async def _wait_for_meter(self) -> tuple[BLEDevice, PairedMeter]:
         loop = asyncio.get_running_loop()
@@ -145,10 +171,17 @@ class MeterCoordinator:
             log.info("meter %s not reachable: %s", meter.address, exc)
             return self._done(meter, "connect_failed")
         try:
-            if self.settings.write_time:
-                await self._write_time(client, meter)
             services = {s.uuid for s in client.services}
-            needs = (self.store, self.on_reading, self.tz, self.now, self.settings)
+            kind = "glucose" if U.GLUCOSE_SERVICE in services else "bp"
+            who, features = await self._identity(client, meter, kind)
+            profile = choose(self.profiles, kind, who)
+            self.last_profile[meter.address] = profile.id
+            if profile.id != "spec":
+                log.info("meter %s (%s %s, %r): quirk profile %s", meter.address, who.manufacturer,
+                         who.model, who.name, profile.id)
+            if self.settings.write_time and profile.clock != "none":
+                await self._write_time(client, meter, profile.clock)
+            needs = (self.store, self.on_reading, self.tz, self.now, self.settings, profile, features)
             if U.GLUCOSE_SERVICE in services:
                 outcome = await GlucoseDownload(*needs).run(client, meter, lost)
             elif U.BLOOD_PRESSURE_SERVICE in services:
@@ -182,12 +215,43 @@ class MeterCoordinator:
         self.last_outcome[meter.address] = outcome
         return outcome
 
-    async def _write_time(self, client: BleakClient, meter: PairedMeter) -> None:
+    async def _identity(
+        self, client: BleakClient, meter: PairedMeter, kind: str
+    ) -> tuple[Identity, Features | None]:
+        """Device Information strings and the feature bits; each left empty when not readable."""
+
+        async def read(uuid: str) -> bytes | None:
+            char = client.services.get_characteristic(uuid)
+            if char is None or "read" not in char.properties:
+                return None
+            try:
+                return bytes(await client.read_gatt_char(char))
+            except BleakGATTProtocolError as exc:
+                log.info("meter %s would not let %s be read (%s)", meter.address, uuid[4:8], exc)
+                return None
+
+        texts = []
+        for uuid in (U.MANUFACTURER_NAME, U.MODEL_NUMBER):
+            raw = await read(uuid)
+            texts.append(raw.decode("utf-8", "replace").strip("\x00 ") if raw else "")
+        feature_raw = await read(U.GLUCOSE_FEATURE if kind == "glucose" else U.BLOOD_PRESSURE_FEATURE)
+        features = None
+        if feature_raw:
+            decode = decode_glucose_feature if kind == "glucose" else decode_bp_feature
+            try:
+                features = decode(feature_raw)
+            except ValueError as exc:
+                log.info("meter %s: feature value %s unreadable (%s)", meter.address, feature_raw.hex(), exc)
+        name = meter.name if meter.name != meter.address else (client.name or "")
+        who = Identity(name, texts[0], texts[1], None if features is None else features.raw)
+        return who, features
+
+    async def _write_time(self, client: BleakClient, meter: PairedMeter, clock: str = "current_time") -> None:
         local = self.now().astimezone(self.tz).replace(tzinfo=None)
-        for uuid, payload in (
-            (U.CURRENT_TIME, encode_current_time(local)),
-            (U.DATE_TIME, encode_date_time(local)),
-        ):
+        candidates = [(U.CURRENT_TIME, encode_current_time(local)), (U.DATE_TIME, encode_date_time(local))]
+        if clock == "date_time":
+            candidates.reverse()
+        for uuid, payload in candidates:
             char = client.services.get_characteristic(uuid)
             if char is None or not {"write", "write-without-response"} & set(char.properties):
                 continue

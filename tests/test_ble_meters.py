@@ -14,6 +14,7 @@ from drivers.ble import racp
 from drivers.ble.virtual import VirtualRadio
 from hub.health.sim import Quirks, SimBpMeter, SimGlucoseMeter
 from sensors.meter_store import MeterStore
+from sensors.meter_readings import MeterErrorReading
 from sensors.meters import BloodPressureReading, GlucoseReading, MeterCoordinator, MeterSettings, Reading
 
 BP, GLU = "AA:00:00:00:00:01", "AA:00:00:00:00:02"
@@ -101,10 +102,12 @@ def test_disconnect_mid_transfer_yields_every_record_exactly_once(tmp_path: Path
         for i in range(7):
             meter.measure(5.0 + i / 10, "fasting" if i % 2 else None)
         assert await h.sync(GLU) == "lost"
-        assert h.store.get(GLU).last_sequence is None  # type: ignore[union-attr]  # no success yet
-        assert 0 < len(h.readings) <= 3
+        # Issue 12: the next visit resumes after the last record handed over (was: None until success).
+        assert h.store.get(GLU).last_sequence == 3  # type: ignore[union-attr]
+        assert len(h.readings) == 3
         assert meter.advertising  # the meter comes back
         assert await h.sync(GLU) == "ok"
+        assert meter.requests[-1] == racp.report_from(4)
         assert sorted(h.sequences()) == list(range(1, 8))
         assert len(h.sequences()) == len(set(h.sequences())) == 7
         assert h.store.get(GLU).last_sequence == 7  # type: ignore[union-attr]
@@ -305,8 +308,9 @@ def test_glucose_beyond_the_meters_range_is_kept_and_no_value_is_skipped(
         meter.records.append(StoredRecord(1, _glucose_record(1, bytes.fromhex(sfloat)), None))
         meter.start_advertising()
         assert await h.sync(GLU) == "ok"
-        if out_of_range is None:
-            assert h.readings == []
+        if out_of_range is None:  # issue 12: a failed measurement is a meter error, not silence
+            (err,) = h.readings
+            assert isinstance(err, MeterErrorReading) and err.kind == "glucose" and err.fresh
             assert "has no usable value" in caplog.text
         else:
             (r,) = h.readings
@@ -330,8 +334,11 @@ def test_blood_pressure_beyond_the_meters_range_is_a_fault_not_a_reading(
         meter.measure(128, 82)  # the next reading on the same link still comes through
         assert await h.sync(BP) == "ok"
         bp = [r for r in h.readings if isinstance(r, BloodPressureReading)]
-        assert len(h.readings) == 1 and [(r.systolic_mmhg, r.diastolic_mmhg) for r in bp] == [(128, 82)]
+        assert [(r.systolic_mmhg, r.diastolic_mmhg) for r in bp] == [(128, 82)]
+        # issue 12: the failed measurement reaches the hub as a meter error (spoken, counted)
+        (err,) = [r for r in h.readings if isinstance(r, MeterErrorReading)]
+        assert err.kind == "bp" and err.value_hex.startswith("00" + systolic + diastolic)
 
     caplog.set_level("WARNING")
     run(go)
-    assert "血压计读数超出量程，请重新测量 / the meter reported an out-of-range pressure; measure again" in caplog.text
+    assert "血压计测量出错" in caplog.text

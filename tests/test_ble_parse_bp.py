@@ -123,9 +123,6 @@ def test_bp_public_captures(hex_value: str, expected: dict[str, object]) -> None
     [
         (bytes.fromhex("010203040506"), "mean_arterial", 5),  # Nordic "too short"
         (bytes.fromhex("03020304050607"), "timestamp.year", 7),  # Nordic "no timestamp"
-        (bytes.fromhex("02b90070008800e8070d0608091e"), "timestamp.month", 9),
-        (bytes.fromhex("02b90070008800e807021e08091e"), "timestamp", 7),  # 30 February
-        (bytes.fromhex("02b9007000880001000506 08091e".replace(" ", "")), "timestamp.year", 7),
     ],
 )
 def test_bp_malformed_names_field_and_byte(value: bytes, field: str, offset: int) -> None:
@@ -133,3 +130,20 @@ def test_bp_malformed_names_field_and_byte(value: bytes, field: str, offset: int
         bps.decode_measurement(value)
     assert (err.value.field, err.value.offset) == (field, offset)
     assert field in str(err.value) and f"byte {offset}" in str(err.value)
+
+
+# Issue 12: a bad clock byte keeps the reading (was: MalformedValue for the whole measurement).
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("02b90070008800e8070d0608091e", "timestamp.month 13 outside 0..12 at byte 9"),
+        ("02b90070008800e807021e08091e", "timestamp not a calendar date"),  # 30 February
+        ("02b9007000880001000506 08091e", "timestamp.year 1 outside 1582..9999"),
+        ("02b90070008800e807050608631e", "timestamp.minutes 99 outside 0..59 at byte 12"),
+    ],
+)
+def test_bp_bad_clock_keeps_the_reading(value: str, problem: str) -> None:
+    m = bps.decode_measurement(parse_hex(value))
+    assert (m.to_json()["systolic"], m.to_json()["diastolic"]) == (185, 112)
+    assert m.timestamp is not None and m.timestamp.status == "invalid" and m.timestamp.to_datetime() is None
+    assert problem in m.to_json()["time_problem"]

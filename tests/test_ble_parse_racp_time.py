@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from drivers.ble import MalformedValue, bps, gls, racp
-from drivers.ble.time import decode_any_time, decode_current_time, decode_date_time, encode_current_time
+from drivers.ble.time import decode_current_time, decode_date_time, decode_day_date_time, encode_current_time
 
 
 @pytest.mark.parametrize(
@@ -123,19 +123,34 @@ def test_time_formats() -> None:
         128,
         1,
     )
-    assert decode_any_time(STAMP + b"\x01").to_json()["day_of_week"] == "monday"
-    assert decode_any_time(encode_current_time(now)).to_json()["adjust_reason"]["manual_time_update"] is True
-    for bad, field in (
-        (STAMP + b"\x08", "day_of_week"),
-        (b"\x10\x05" + STAMP[2:], "date_time.year"),
-        (STAMP[:6] + b"\x3c", "date_time.seconds"),
-        (STAMP + b"\x01\x00\x00\x00", "(end)"),
-    ):
-        with pytest.raises(MalformedValue) as err:
-            decode_any_time(bad) if len(bad) != 11 else decode_current_time(bad)
-        assert err.value.field == field
+    assert decode_day_date_time(STAMP + b"\x01").to_json()["day_of_week"] == "monday"
+    assert decode_current_time(encode_current_time(now)).to_json()["adjust_reason"]["manual_time_update"] is True
     with pytest.raises(MalformedValue):
-        decode_any_time(b"\x00" * 5)
+        decode_date_time(b"\x00" * 5)
+
+
+# Issue 12: a clock field out of range, a reserved day of week or trailing bytes no longer reject the
+# value (was: MalformedValue naming the field); the stamp says what is wrong and is not a time.
+@pytest.mark.parametrize(
+    ("value", "decoder", "problem", "dow"),
+    [
+        (STAMP + b"\x08", decode_day_date_time, None, "reserved_8"),  # reserved day of week
+        (STAMP + b"\x01\x00\x01" + b"\xaa\xbb", decode_current_time, None, "monday"),  # trailing bytes
+        (STAMP + b"\xff\x00\x01", decode_current_time, None, "reserved_255"),
+        (b"\x10\x05" + STAMP[2:] + b"\x01", decode_day_date_time, "date_time.year 1296 outside", "monday"),
+        (STAMP[:6] + b"\x3c" + b"\x01\x00\x01", decode_current_time, "seconds 60 outside 0..59 at byte 6",
+         "monday"),
+        (bytes.fromhex("e807021e08091e") + b"\x05", decode_day_date_time, "not a calendar date", "friday"),
+    ],
+)
+def test_time_values_are_tolerated(value: bytes, decoder: object, problem: str | None, dow: str) -> None:
+    out = decoder(value).to_json()  # type: ignore[operator]
+    assert out["day_of_week"] == dow
+    if problem is None:
+        assert out["valid"] is True and out["timestamp"] == "2024-05-06T08:09:30"
+    else:
+        assert out["valid"] is False and out["timestamp"] is None and problem in out["problem"]
+    assert decode_date_time(value[:7] + b"\x00\x00").status == ("ok" if problem is None else "invalid")
 
 
 DECODERS = [
@@ -144,7 +159,9 @@ DECODERS = [
     gls.decode_context,
     racp.decode_response,
     racp.decode,
-    decode_any_time,
+    decode_date_time,
+    decode_day_date_time,
+    decode_current_time,
 ]
 
 

@@ -6,6 +6,8 @@ the byte offset, so a technician reading a log line can find the bad byte in a c
 
 from __future__ import annotations
 
+from typing import Literal
+
 
 class MalformedValue(ValueError):
     """A characteristic value that does not follow its Bluetooth SIG definition."""
@@ -18,10 +20,21 @@ class MalformedValue(ValueError):
 class Reader:
     """A cursor over one characteristic value that names the field when bytes run out."""
 
-    def __init__(self, data: bytes | bytearray | memoryview, characteristic: str) -> None:
+    def __init__(
+        self,
+        data: bytes | bytearray | memoryview,
+        characteristic: str,
+        big_endian: frozenset[str] = frozenset(),
+    ) -> None:
         self.data = bytes(data)
         self.characteristic = characteristic
         self.pos = 0
+        # Fields a meter is known to send most-significant byte first (a quirk profile says which).
+        self.big_endian = big_endian
+
+    @property
+    def remaining(self) -> int:
+        return len(self.data) - self.pos
 
     def take(self, n: int, field: str) -> bytes:
         if self.pos + n > len(self.data):
@@ -36,11 +49,19 @@ class Reader:
     def u8(self, field: str) -> int:
         return self.take(1, field)[0]
 
+    def _order(self, field: str) -> Literal["big", "little"]:
+        return "big" if field in self.big_endian else "little"
+
     def u16(self, field: str) -> int:
-        return int.from_bytes(self.take(2, field), "little")
+        return int.from_bytes(self.take(2, field), self._order(field))
 
     def s16(self, field: str) -> int:
-        return int.from_bytes(self.take(2, field), "little", signed=True)
+        return int.from_bytes(self.take(2, field), self._order(field), signed=True)
+
+    def word_le(self, field: str) -> bytes:
+        """Two bytes in little-endian order whatever the meter sent (for SFLOAT fields)."""
+        chunk = self.take(2, field)
+        return chunk[::-1] if field in self.big_endian else chunk
 
     def error(self, field: str, problem: str, offset: int | None = None) -> MalformedValue:
         return MalformedValue(self.characteristic, field, self.pos if offset is None else offset, problem)

@@ -4,6 +4,10 @@ Flags (byte 0): bit0 unit kPa (else mmHg), bit1 time stamp, bit2 pulse rate, bit
 bit4 measurement status. Then systolic, diastolic, mean arterial pressure (SFLOAT each), the optional
 fields in that order. Bits 5-7 are reserved in BPS 1.0; later revisions append fields after the status,
 so trailing bytes are tolerated and ignored rather than rejecting a newer meter's reading.
+
+Meters that bend the format are decoded through a quirk profile (`sensors/meter_profiles.toml`):
+`big_endian` names fields sent most-significant byte first, `infer_user_id` reads a user-ID byte the
+flags do not announce when the value is exactly one byte longer than the flags say.
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ class BloodPressureMeasurement:
         return round(number * MMHG_PER_KPA, 1) if self.flags & FLAG_KPA else number
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "systolic": to_json(self.systolic),
             "diastolic": to_json(self.diastolic),
             "mean_arterial": to_json(self.mean_arterial),
@@ -73,18 +77,38 @@ class BloodPressureMeasurement:
             "user_id": self.user_id,
             "status": self.status.to_json() if self.status else None,
         }
+        if self.timestamp is not None and self.timestamp.problem is not None:
+            out["time_problem"] = self.timestamp.problem
+        return out
+
+
+def expected_length(flags: int) -> int:
+    """Bytes a value with these flags carries (BPS 1.0 fields)."""
+    return (
+        7
+        + (7 if flags & FLAG_TIMESTAMP else 0)
+        + (2 if flags & FLAG_PULSE else 0)
+        + (1 if flags & FLAG_USER_ID else 0)
+        + (2 if flags & FLAG_STATUS else 0)
+    )
 
 
 def decode_measurement(
-    data: bytes | bytearray, name: str = "Blood Pressure Measurement 0x2A35"
+    data: bytes | bytearray,
+    name: str = "Blood Pressure Measurement 0x2A35",
+    *,
+    big_endian: frozenset[str] = frozenset(),
+    infer_user_id: bool = False,
 ) -> BloodPressureMeasurement:
-    r = Reader(data, name)
+    r = Reader(data, name, big_endian)
     flags = r.u8("flags")
-    systolic = decode_sfloat(r.take(2, "systolic"))
-    diastolic = decode_sfloat(r.take(2, "diastolic"))
-    mean = decode_sfloat(r.take(2, "mean_arterial"))
+    if infer_user_id and not flags & FLAG_USER_ID and len(r.data) == expected_length(flags) + 1:
+        flags |= FLAG_USER_ID  # the byte is there, the flag is not: read it where the spec puts it
+    systolic = decode_sfloat(r.word_le("systolic"))
+    diastolic = decode_sfloat(r.word_le("diastolic"))
+    mean = decode_sfloat(r.word_le("mean_arterial"))
     stamp = read_date_time(r, "timestamp") if flags & FLAG_TIMESTAMP else None
-    pulse = decode_sfloat(r.take(2, "pulse")) if flags & FLAG_PULSE else None
+    pulse = decode_sfloat(r.word_le("pulse")) if flags & FLAG_PULSE else None
     user = r.u8("user_id") if flags & FLAG_USER_ID else None
     status = BpStatus(r.u16("status")) if flags & FLAG_STATUS else None
     return BloodPressureMeasurement(flags, systolic, diastolic, mean, stamp, pulse, user, status)

@@ -118,12 +118,25 @@ class GlucoseMeasurement:
             return round(value * 1000, 2)
         return round(value * 100_000 / MG_PER_DL_PER_MMOL_L, 2)
 
-    def time(self) -> datetime | None:
-        """User-facing meter time: base time plus the offset (naive local meter time)."""
+    def time(self, apply_offset: bool = True) -> datetime | None:
+        """User-facing meter time: base time plus the offset (naive local meter time); None when the
+        base is unset or invalid, or the sum leaves the calendar (9999-12-31 23:59 + 1 min)."""
         base = self.base_time.to_datetime()
         if base is None:
             return None
-        return base + timedelta(minutes=self.time_offset_min or 0)
+        try:
+            return base + timedelta(minutes=(self.time_offset_min or 0) if apply_offset else 0)
+        except OverflowError:
+            return None
+
+    @property
+    def time_problem(self) -> str | None:
+        """Why `time()` is None although the meter sent a stamp (None when fine or simply unset)."""
+        if self.base_time.problem is not None:
+            return self.base_time.problem
+        if self.base_time.status == "ok" and self.time() is None:
+            return f"base time + offset {self.time_offset_min} min is beyond year 9999"
+        return None
 
     def status_names(self) -> list[str]:
         bits = self.sensor_status or 0
@@ -150,6 +163,8 @@ class GlucoseMeasurement:
             else {n: bool(self.sensor_status & (1 << i)) for i, n in enumerate(SENSOR_STATUS)}
         )
         out["context_follows"] = self.context_follows
+        if self.time_problem is not None:
+            out["time_problem"] = self.time_problem
         return out
 
 
@@ -157,15 +172,17 @@ def _iso(dt: datetime | None) -> str | None:
     return None if dt is None else dt.isoformat()
 
 
-def decode_measurement(data: bytes | bytearray) -> GlucoseMeasurement:
-    r = Reader(data, "Glucose Measurement 0x2A18")
+def decode_measurement(
+    data: bytes | bytearray, *, big_endian: frozenset[str] = frozenset()
+) -> GlucoseMeasurement:
+    r = Reader(data, "Glucose Measurement 0x2A18", big_endian)
     flags = r.u8("flags")
     sequence = r.u16("sequence")
     base = read_date_time(r, "base_time")
     offset = r.s16("time_offset") if flags & FLAG_TIME_OFFSET else None
     concentration = type_code = location = None
     if flags & FLAG_CONCENTRATION:
-        concentration = decode_sfloat(r.take(2, "concentration"))
+        concentration = decode_sfloat(r.word_le("concentration"))
         packed = r.u8("type_sample_location")
         type_code, location = packed & 0x0F, packed >> 4
     status = r.u16("sensor_status") if flags & FLAG_SENSOR_STATUS else None

@@ -81,6 +81,12 @@ class RacpResponse:
     request_op_code: int | None = None
     response_code: int | None = None
     count: int | None = None
+    operator: int = 0  # responses carry 0 (null); some meters send another value
+
+    @property
+    def odd(self) -> bool:
+        """Not the answer the spec prescribes, though readable (a non-null operator)."""
+        return self.operator != Operator.NULL
 
     @property
     def ok(self) -> bool:
@@ -113,6 +119,15 @@ def report_from(sequence: int) -> bytes:
     ) + sequence.to_bytes(2, "little")
 
 
+def report_first() -> bytes:
+    """The record with the lowest sequence number (some meters: the newest)."""
+    return bytes([OpCode.REPORT_STORED_RECORDS, Operator.FIRST_RECORD])
+
+
+def report_last() -> bytes:
+    return bytes([OpCode.REPORT_STORED_RECORDS, Operator.LAST_RECORD])
+
+
 def report_number_all() -> bytes:
     return bytes([OpCode.REPORT_NUMBER_OF_STORED_RECORDS, Operator.ALL_RECORDS])
 
@@ -129,16 +144,22 @@ def number_response(count: int) -> bytes:
     return bytes([OpCode.NUMBER_OF_STORED_RECORDS_RESPONSE, Operator.NULL]) + count.to_bytes(2, "little")
 
 
-def decode_response(data: bytes | bytearray) -> RacpResponse:
+def decode_response(data: bytes | bytearray, *, strict: bool = True) -> RacpResponse:
+    """`strict=False` (the download) reads a response with a non-null operator, flagged `odd`."""
     r = Reader(data, "Record Access Control Point 0x2A52")
     op = r.u8("op_code")
     operator = r.u8("operator")
-    if operator != Operator.NULL:
+    if operator != Operator.NULL and strict:
         raise r.error("operator", f"responses carry operator 0 (null), got {operator}", 1)
     if op == OpCode.NUMBER_OF_STORED_RECORDS_RESPONSE:
-        return RacpResponse(op, count=r.u16("number_of_records"))
+        return RacpResponse(op, count=r.u16("number_of_records"), operator=operator)
     if op == OpCode.RESPONSE_CODE:
-        return RacpResponse(op, request_op_code=r.u8("request_op_code"), response_code=r.u8("response_code"))
+        return RacpResponse(
+            op,
+            request_op_code=r.u8("request_op_code"),
+            response_code=r.u8("response_code"),
+            operator=operator,
+        )
     raise r.error("op_code", f"{op} is not a response op code (5 or 6)", 0)
 
 

@@ -2,14 +2,20 @@
 
 Meters keep local wall time with no zone. A field of 0 means "not known" (year 0 is what most meters
 report after a battery change), so `to_datetime()` is None rather than a made-up date.
+
+A field out of its range (minutes 99, 30 February, year 20) does not reject the value that carries it:
+the Date Time ranges describe the clock, not the measurement, and meters with unset or drifting clocks
+are common. Such a stamp keeps its raw fields, `problem` says what is wrong and `to_datetime()` is None,
+so the reading is kept and placed at the hub's receive time. Reserved Day-of-Week values and trailing
+bytes (later revisions append fields) are tolerated the same way.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from drivers.ble import MalformedValue, Reader
+from drivers.ble import Reader
 
 DATE_TIME_LEN = 7
 DAY_DATE_TIME_LEN = 8
@@ -31,14 +37,22 @@ class DateTime:
     hours: int
     minutes: int
     seconds: int
+    problem: str | None = field(default=None, compare=False)  # why the fields are not a time
 
     @property
     def is_unset(self) -> bool:
         return self.year == 0 or self.month == 0 or self.day == 0
 
+    @property
+    def status(self) -> str:
+        """ok | unset (the meter does not know the date) | invalid (a field out of its range)."""
+        if self.problem is not None:
+            return "invalid"
+        return "unset" if self.is_unset else "ok"
+
     def to_datetime(self) -> datetime | None:
-        """Naive local meter time, or None when the meter does not know the date."""
-        if self.is_unset:
+        """Naive local meter time, or None when the meter does not know the date or sent bad fields."""
+        if self.status != "ok":
             return None
         return datetime(self.year, self.month, self.day, self.hours, self.minutes, self.seconds)
 
@@ -59,32 +73,29 @@ class DateTime:
 _LIMITS = (("month", 12), ("day", 31), ("hours", 23), ("minutes", 59), ("seconds", 59))
 
 
-def read_date_time(r: Reader, field: str) -> DateTime:
-    """Read 7 bytes at the reader's cursor, checking each sub-field's range."""
+def read_date_time(r: Reader, name: str) -> DateTime:
+    """Read 7 bytes at the reader's cursor. Raises only when bytes run out; a field out of its range
+    gives a stamp whose `problem` names the field, the value and the byte."""
     start = r.pos
-    year = r.u16(f"{field}.year")
+    year = r.u16(f"{name}.year")
+    parts = [year, *(r.u8(f"{name}.{sub}") for sub, _top in _LIMITS)]
+    problem = None
     if year != 0 and not 1582 <= year <= 9999:
-        raise r.error(f"{field}.year", f"{year} outside 1582..9999 (0 = unknown)", start)
-    parts = [year]
-    for i, (name, top) in enumerate(_LIMITS):
-        value = r.u8(f"{field}.{name}")
-        if value > top:
-            raise r.error(f"{field}.{name}", f"{value} outside 0..{top}", start + 2 + i)
-        parts.append(value)
+        problem = f"{name}.year {year} outside 1582..9999 (0 = unknown) at byte {start}"
+    for i, ((sub, top), value) in enumerate(zip(_LIMITS, parts[1:], strict=True)):
+        if problem is None and value > top:
+            problem = f"{name}.{sub} {value} outside 0..{top} at byte {start + 2 + i}"
     stamp = DateTime(*parts)
-    if not stamp.is_unset:
+    if problem is None and not stamp.is_unset:
         try:
-            stamp.to_datetime()
+            datetime(*parts)
         except ValueError as exc:  # e.g. 30 February
-            raise r.error(field, f"not a calendar date: {exc}", start) from None
-    return stamp
+            problem = f"{name} not a calendar date ({exc}) at byte {start}"
+    return DateTime(*parts, problem=problem) if problem else stamp
 
 
 def decode_date_time(data: bytes) -> DateTime:
-    r = Reader(data, "Date Time 0x2A08")
-    stamp = read_date_time(r, "date_time")
-    _no_trailing(r)
-    return stamp
+    return read_date_time(Reader(data, "Date Time 0x2A08"), "date_time")
 
 
 @dataclass(frozen=True)
@@ -104,7 +115,11 @@ class CurrentTime:
             "hours": dt.hours,
             "minutes": dt.minutes,
             "seconds": dt.seconds,
-            "day_of_week": DAYS[self.day_of_week] if self.day_of_week < len(DAYS) else None,
+            "day_of_week": DAYS[self.day_of_week]
+            if self.day_of_week < len(DAYS)
+            else f"reserved_{self.day_of_week}",
+            "valid": dt.status == "ok",
+            "problem": dt.problem,
         }
         if self.fractions256 is not None:
             out["fractions256"] = self.fractions256
@@ -118,36 +133,15 @@ class CurrentTime:
 def decode_day_date_time(data: bytes) -> CurrentTime:
     r = Reader(data, "Day Date Time 0x2A0A")
     stamp = read_date_time(r, "date_time")
-    dow = _day_of_week(r)
-    _no_trailing(r)
-    return CurrentTime(stamp, dow)
+    return CurrentTime(stamp, r.u8("day_of_week"))
 
 
 def decode_current_time(data: bytes) -> CurrentTime:
     r = Reader(data, "Current Time 0x2A2B")
     stamp = read_date_time(r, "exact_time_256.date_time")
-    dow = _day_of_week(r)
+    dow = r.u8("day_of_week")  # 8..255 reserved: reported as such, the time is still read
     fractions = r.u8("exact_time_256.fractions256")
-    reason = r.u8("adjust_reason")
-    _no_trailing(r)
-    return CurrentTime(stamp, dow, fractions, reason)
-
-
-def decode_any_time(data: bytes) -> CurrentTime:
-    """Pick the format by length: 7 Date Time, 8 Day Date Time, 10 Current Time (for `hub ble decode`)."""
-    if len(data) == DATE_TIME_LEN:
-        return CurrentTime(decode_date_time(data), 0)
-    if len(data) == DAY_DATE_TIME_LEN:
-        return decode_day_date_time(data)
-    if len(data) == CURRENT_TIME_LEN:
-        return decode_current_time(data)
-    raise MalformedValue(
-        "time",
-        "length",
-        0,
-        f"{len(data)} bytes; expected 7 (Date Time 0x2A08), "
-        "8 (Day Date Time 0x2A0A) or 10 (Current Time 0x2A2B)",
-    )
+    return CurrentTime(stamp, dow, fractions, r.u8("adjust_reason"))
 
 
 def encode_current_time(dt: datetime, adjust_reason: int = 0x01) -> bytes:
@@ -159,15 +153,3 @@ def encode_current_time(dt: datetime, adjust_reason: int = 0x01) -> bytes:
 
 def encode_date_time(dt: datetime) -> bytes:
     return DateTime.from_datetime(dt).encode()
-
-
-def _day_of_week(r: Reader) -> int:
-    dow = r.u8("day_of_week")
-    if dow > 7:
-        raise r.error("day_of_week", f"{dow} outside 0..7 (0 = unknown)", r.pos - 1)
-    return dow
-
-
-def _no_trailing(r: Reader) -> None:
-    if r.pos != len(r.data):
-        raise r.error("(end)", f"{len(r.data) - r.pos} unexpected trailing byte(s)")

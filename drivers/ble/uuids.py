@@ -22,6 +22,8 @@ BLOOD_PRESSURE_FEATURE = uuid16(0x2A49)
 CURRENT_TIME = uuid16(0x2A2B)
 DATE_TIME = uuid16(0x2A08)
 DAY_DATE_TIME = uuid16(0x2A0A)
+MANUFACTURER_NAME = uuid16(0x2A29)
+MODEL_NUMBER = uuid16(0x2A24)
 CCCD = uuid16(0x2902)
 
 # ATT error codes the meters use (Core spec Vol 3 Part F 3.4.1.1 and the GLS/BPS profile errors).

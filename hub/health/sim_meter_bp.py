@@ -12,6 +12,7 @@ from datetime import datetime
 
 from drivers.ble import bps
 from drivers.ble import uuids as U
+from drivers.ble.sfloat import Special
 from drivers.ble.virtual_gatt import GattChar, GattService, Link, LinkLost
 from hub.health.sim_meter import Quirks, SimMeter
 
@@ -39,10 +40,35 @@ class SimBpMeter(SimMeter):
         super().__init__(address, name, [bps_service], now, q, passkey)
         self.pending: list[bytes] = []
 
-    def measure(self, systolic: float, diastolic: float, pulse: float | None = None) -> bytes:
-        value = bps.encode_measurement(
-            systolic, diastolic, timestamp=self.wall(), pulse=pulse, user_id=1, status=0
+    def measure(
+        self, systolic: float, diastolic: float, pulse: float | None = None, status: int = 0
+    ) -> bytes:
+        value = bytearray(
+            bps.encode_measurement(
+                systolic, diastolic, timestamp=self.wall(), pulse=pulse, user_id=1, status=status
+            )
         )
+        q = self.quirks
+        pulse_at = 14 if pulse is not None else None  # flags, 3 pressures, time stamp
+        status_at = len(value) - 2
+        if q.byte_swapped:
+            for at in (pulse_at, status_at):
+                if at is not None:
+                    value[at], value[at + 1] = value[at + 1], value[at]
+        if q.user_id_without_flag:
+            value[0] &= ~bps.FLAG_USER_ID
+        if q.reserved_flags:
+            value[0] |= 0xE0
+        return self._store(bytes(value))
+
+    def measure_error(self) -> bytes:
+        """What a cuff showing "Err" sends: NaN pressures and pulse with a time stamp and status 0."""
+        nan = Special.NAN
+        value = bps.encode_measurement(nan, nan, nan, timestamp=self.wall(), status=0)
+        value = value[:14] + bytes.fromhex("ff07") + value[14:]  # pulse NaN too
+        return self._store(bytes([value[0] | bps.FLAG_PULSE]) + value[1:])
+
+    def _store(self, value: bytes) -> bytes:
         self.pending.append(value)
         self.start_advertising()
         return value

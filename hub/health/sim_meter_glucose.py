@@ -67,12 +67,24 @@ class SimGlucoseMeter(SimMeter):
             seq,
             self.wall(),
             mmol_per_l=mmol_per_l,
-            time_offset_min=0,
+            time_offset_min=None if self.quirks.utc_clock else 0,
             type_code=10 if control_solution else 2,
             location_code=4 if control_solution else 1,
             context_follows=meal is not None,
         )
         context = gls.encode_context(seq, meal=meal, tester_code=1) if meal is not None else None
+        self.records.append(StoredRecord(seq, value, context))
+        self.start_advertising()
+        return seq
+
+    def measure_ketone(self, mmol_per_l: float, marker: int = 6) -> int:
+        """A blood ketone test as one vendor stores it: a glucose record whose value (mg/dL, kg/L on
+        the wire) is ten times the ketone in mmol/L, with a context whose meal code is `marker`."""
+        seq = self._next
+        self._next += -1 if self.quirks.reversed_sequence else 1
+        kg_per_l = round(mmol_per_l * 10 / 100_000, 6)
+        value = gls.encode_measurement(seq, self.wall(), kg_per_l=kg_per_l, time_offset_min=0, context_follows=True)
+        context = bytes([0x02]) + seq.to_bytes(2, "little") + bytes([marker])
         self.records.append(StoredRecord(seq, value, context))
         self.start_advertising()
         return seq
@@ -161,6 +173,18 @@ class SimGlucoseMeter(SimMeter):
                     racp.response_code(request.op_code, racp.ResponseCode.OP_CODE_NOT_SUPPORTED),
                 )
                 return
+            q = self.quirks
+            if q.racp_ignores_all and request.operator == racp.Operator.ALL_RECORDS:
+                self._busy = False  # heard, never answered
+                return
+            if q.racp_first_last_only and request.operator not in (
+                racp.Operator.FIRST_RECORD,
+                racp.Operator.LAST_RECORD,
+            ):
+                await self._finish(
+                    link, racp.response_code(request.op_code, racp.ResponseCode.OPERATOR_NOT_SUPPORTED)
+                )
+                return
             chosen = self._select(request)
             if isinstance(chosen, int):
                 await self._finish(link, racp.response_code(request.op_code, chosen))
@@ -181,12 +205,17 @@ class SimGlucoseMeter(SimMeter):
                     self.start_advertising()  # as if the resident pressed the button again
                     return
                 await self._send(link, record)
+            if self.quirks.racp_odd_answer:
+                await self._finish(link, racp.number_response(len(chosen)))
+                return
             await self._finish(
                 link, racp.response_code(request.op_code, racp.ResponseCode.SUCCESS)
             )
 
     async def _finish(self, link: Link, response: bytes) -> None:
         self._busy = False
+        if self.quirks.racp_operator:
+            response = response[:1] + b"\x01" + response[2:]
         await link.send(U.RECORD_ACCESS_CONTROL_POINT, response)
 
     async def _send(self, link: Link, record: StoredRecord) -> None:
