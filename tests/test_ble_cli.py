@@ -66,7 +66,8 @@ def test_decode_glucose_keys(capsys: pytest.CaptureFixture[str]) -> None:
         ("bp", "1e8a00", "diastolic at byte 3"),
         ("glucose", "1b01", "sequence at byte 1"),
         ("racp", "0600", "request_op_code"),
-        ("time", "e807", "7 (Date Time"),
+        ("date_time", "e807", "date_time.month at byte 2"),
+        ("time", "e807050608091e", "unknown characteristic 'time'"),  # issue 12: no guessing by length
         ("bp", "xyz", "not hex"),
     ],
 )

@@ -13,8 +13,8 @@ import pytest
 from drivers.ble import racp
 from drivers.ble.virtual import VirtualRadio
 from hub.health.sim import Quirks, SimBpMeter, SimGlucoseMeter
-from sensors.meter_store import MeterStore
 from sensors.meter_readings import MeterErrorReading
+from sensors.meter_store import MeterStore
 from sensors.meters import BloodPressureReading, GlucoseReading, MeterCoordinator, MeterSettings, Reading
 
 BP, GLU = "AA:00:00:00:00:01", "AA:00:00:00:00:02"

@@ -168,6 +168,15 @@ HI_RECORD = bytes.fromhex("07" "0100" "e807" "03" "04" "09" "00" "00" "0000" "fe
 LO_RECORD = bytes.fromhex("07" "0200" "e807" "03" "04" "09" "05" "00" "0000" "0208" "12")
 
 
+async def settled(hub: FakeHub) -> None:
+    """Until the component has finished with the last reading (it sets the management level last)."""
+    for _ in range(500):
+        if "management_level" in hub.status:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("no management_level status after 5 s")
+
+
 def run_with_records(tmp_path: Path, records: list[bytes], scenario: Any = None) -> FakeHub:
     """The meter holds `records` (raw bytes) and advertises; the hub fetches them over the virtual link."""
     from hub.health.sim_meter_glucose import StoredRecord
@@ -205,6 +214,7 @@ def test_meter_showing_hi_or_lo_is_graded_and_alerted(
 ) -> None:
     async def alerted(hub: FakeHub) -> None:
         await hub.wait_for("health.alert")
+        await settled(hub)  # the trend runs after the alert: wait for it, not for a lucky schedule
 
     hub = run_with_records(tmp_path, [record], alerted)
     (reading,) = hub.of("measurement.glucose")

@@ -85,13 +85,13 @@ def read_date_time(r: Reader, name: str) -> DateTime:
     for i, ((sub, top), value) in enumerate(zip(_LIMITS, parts[1:], strict=True)):
         if problem is None and value > top:
             problem = f"{name}.{sub} {value} outside 0..{top} at byte {start + 2 + i}"
-    stamp = DateTime(*parts)
-    if problem is None and not stamp.is_unset:
+    y, mo, d, h, mi, se = parts
+    if problem is None and 0 not in (y, mo, d):
         try:
-            datetime(*parts)
+            datetime(y, mo, d, h, mi, se)
         except ValueError as exc:  # e.g. 30 February
             problem = f"{name} not a calendar date ({exc}) at byte {start}"
-    return DateTime(*parts, problem=problem) if problem else stamp
+    return DateTime(y, mo, d, h, mi, se, problem=problem)
 
 
 def decode_date_time(data: bytes) -> DateTime:

@@ -1,4 +1,7 @@
-"""`hub ble scan | pair ADDRESS | list | decode KIND HEX`: Bluetooth meters for the technician.
+"""`hub ble scan | pair ADDRESS | list | decode CHARACTERISTIC HEX`: Bluetooth meters for the technician.
+
+`decode` takes the characteristic by name or UUID (`bp`, `2a35`, `0x2A35` or the 128-bit form): the
+format is never guessed from the length. `--profile ID` decodes as a quirk profile would.
 
 On a simulated hub (`hub run --simulate`) scan and pair go through the control socket to the
 virtual radio; otherwise they use the adapter through bleak, and pairing registers a BlueZ agent so
@@ -35,9 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     scan.add_argument("--timeout", type=float, default=8.0, help="seconds to listen (default 8)")
     scan.add_argument("--json", action="store_true")
     scan.set_defaults(func=cmd_scan)
-    pair = verbs.add_parser(
-        "pair", help="bond with a meter and remember it (measure first: it must advertise)"
-    )
+    pair = verbs.add_parser("pair", help="bond with a meter and remember it (measure first: it must advertise)")
     add_config_arg(pair)
     pair.add_argument("address", help="e.g. C0:FF:EE:00:00:01 (from 'hub ble scan')")
     pair.add_argument("--passkey", help="PIN the meter shows (asked for interactively when needed)")
@@ -49,43 +50,91 @@ def register(sub: argparse._SubParsersAction) -> None:
     dec = verbs.add_parser(
         "decode",
         help="decode one characteristic value, print JSON",
-        description="KIND: bp (0x2A35), glucose (0x2A18), context (0x2A34), "
-        "racp (0x2A52), time (0x2A08 / 0x2A0A / 0x2A2B by length)",
+        description="CHARACTERISTIC by name or UUID: "
+        + "; ".join(f"{names[0]} ({', '.join(names[1:])}, 0x{short:04X})" for short, names in CHARACTERISTICS.items()),
     )
-    dec.add_argument("kind", choices=sorted(DECODERS))
+    dec.add_argument("characteristic", metavar="CHARACTERISTIC", help="name or UUID, e.g. bp, 2a35, current_time")
     dec.add_argument("hex", nargs="+", help="the value as hex, e.g. 1E8A0058007800")
+    dec.add_argument("--profile", default=None, help="decode as this quirk profile (sensors/meter_profiles.toml id)")
     dec.set_defaults(func=cmd_decode)
     p.set_defaults(func=lambda _a: p.print_help() or 2)
 
 
-def _decoders() -> dict[str, Callable[[bytes], dict[str, Any]]]:
-    from drivers.ble import bps, gls, racp
-    from drivers.ble.time import decode_any_time
+# 16-bit UUID -> names (the first is the short one used in messages).
+CHARACTERISTICS: dict[int, tuple[str, ...]] = {
+    0x2A35: ("bp", "blood_pressure_measurement"),
+    0x2A36: ("cuff", "intermediate_cuff_pressure"),
+    0x2A18: ("glucose", "glucose_measurement"),
+    0x2A34: ("context", "glucose_measurement_context"),
+    0x2A52: ("racp", "record_access_control_point"),
+    0x2A08: ("date_time",),
+    0x2A0A: ("day_date_time",),
+    0x2A2B: ("current_time",),
+    0x2A49: ("bp_feature", "blood_pressure_feature"),
+    0x2A51: ("glucose_feature",),
+}
 
-    return {
-        "bp": lambda b: bps.decode_measurement(b).to_json(),
-        "glucose": lambda b: gls.decode_measurement(b).to_json(),
-        "context": lambda b: gls.decode_context(b).to_json(),
-        "racp": lambda b: racp.decode(b).to_json(),
-        "time": lambda b: decode_any_time(b).to_json(),
+
+def characteristic(text: str) -> int:
+    """A name or a UUID (2a35, 0x2A35, 00002a35-0000-1000-8000-00805f9b34fb) -> the 16-bit UUID."""
+    key = text.strip().lower().replace("-", "_")
+    for short, names in CHARACTERISTICS.items():
+        if key in names:
+            return short
+    digits = key.removeprefix("0x")
+    if digits.endswith("_0000_1000_8000_00805f9b34fb") and len(digits) == 36:
+        digits = digits[4:8]
+    try:
+        short = int(digits, 16) if len(digits) == 4 else -1
+    except ValueError:
+        short = -1
+    if short not in CHARACTERISTICS:
+        known = ", ".join(names[0] for names in CHARACTERISTICS.values())
+        raise ValueError(f"unknown characteristic {text!r}; give a name ({known}) or its UUID, e.g. 2a35")
+    return short
+
+
+def _decoder(short: int, profile_id: str | None) -> Callable[[bytes], dict[str, Any]]:
+    from drivers.ble import bps, features, gls, racp
+    from drivers.ble import time as t
+
+    big: frozenset[str] = frozenset()
+    infer = False
+    if profile_id is not None:
+        from sensors.meter_profiles import table
+
+        found = {p.id: p for p in table()}
+        if profile_id not in found:
+            raise ValueError(f"no quirk profile {profile_id!r}; known: {', '.join(found)}")
+        big, infer = found[profile_id].big_endian, "user_id" in found[profile_id].infer_from_length
+
+    table_ = {
+        0x2A35: lambda b: bps.decode_measurement(b, big_endian=big, infer_user_id=infer).to_json(),
+        0x2A36: lambda b: bps.decode_measurement(b, "Intermediate Cuff Pressure 0x2A36", big_endian=big).to_json(),
+        0x2A18: lambda b: gls.decode_measurement(b, big_endian=big).to_json(),
+        0x2A34: lambda b: gls.decode_context(b).to_json(),
+        0x2A52: lambda b: racp.decode(b).to_json(),
+        0x2A08: lambda b: t.CurrentTime(t.decode_date_time(b), 0).to_json(),
+        0x2A0A: lambda b: t.decode_day_date_time(b).to_json(),
+        0x2A2B: lambda b: t.decode_current_time(b).to_json(),
+        0x2A49: lambda b: features.decode_bp_feature(b).to_json(),
+        0x2A51: lambda b: features.decode_glucose_feature(b).to_json(),
     }
+    return table_[short]
 
 
-DECODERS = ("bp", "glucose", "context", "racp", "time")
-
-
-def decode_value(kind: str, text: str) -> dict[str, Any]:
-    """Raises ValueError (MalformedValue names field and byte) for bad hex or a malformed value."""
+def decode_value(name: str, text: str, profile: str | None = None) -> dict[str, Any]:
+    """Raises ValueError (MalformedValue names field and byte) for a bad name, bad hex or a bad value."""
     from drivers.ble import parse_hex
 
-    return _decoders()[kind](parse_hex(text))
+    return _decoder(characteristic(name), profile)(parse_hex(text))
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
     try:
-        out = decode_value(args.kind, " ".join(args.hex))
+        out = decode_value(args.characteristic, " ".join(args.hex), args.profile)
     except ValueError as exc:
-        print(f"无法解码 cannot decode {args.kind}: {exc}", file=sys.stderr)
+        print(f"无法解码 cannot decode {args.characteristic}: {exc}", file=sys.stderr)
         return EXIT_BAD_VALUE
     print(json.dumps(out, ensure_ascii=False, indent=2))
     return 0
@@ -113,9 +162,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
             devices = asyncio.run(scan(args.timeout, adapter=config["ble"]["adapter"]))
     except Exception as exc:  # adapter off, no D-Bus, hub refused: one plain line
-        print(
-            f"蓝牙扫描失败 scan failed: {exc}; check 'bluetoothctl show' and 'rfkill list'", file=sys.stderr
-        )
+        print(f"蓝牙扫描失败 scan failed: {exc}; check 'bluetoothctl show' and 'rfkill list'", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(devices, ensure_ascii=False))
@@ -150,9 +197,7 @@ async def _pair_real(config: Any, address: str, passkey: str | None) -> dict[str
 
     async with passkey_agent(passkey):
         with MeterStore.in_state_dir(config.state_dir) as store:
-            meter = await pair(
-                store, address, datetime.now(UTC).astimezone(), adapter=config["ble"]["adapter"]
-            )
+            meter = await pair(store, address, datetime.now(UTC).astimezone(), adapter=config["ble"]["adapter"])
     return {"address": meter.address, "kind": meter.kind, "name": meter.name}
 
 
@@ -203,9 +248,7 @@ async def passkey_agent(passkey: str | None) -> AsyncIterator[None]:
     def ask(device: str) -> str:
         if passkey is not None:
             return passkey
-        return input(
-            f"请输入仪器屏幕上的配对码 PIN shown on the meter ({device.rsplit('/', 1)[-1]}): "
-        ).strip()
+        return input(f"请输入仪器屏幕上的配对码 PIN shown on the meter ({device.rsplit('/', 1)[-1]}): ").strip()
 
     def dbus(ret: str = "", **params: str) -> Callable[[Callable[..., Any]], Any]:
         """dbus-fast reads D-Bus signatures from annotations ("o" object path, "u" uint32, ...)."""

@@ -1,9 +1,15 @@
-"""Blood pressure and glucose from Bluetooth meters -> graded measurement events, alerts, follow-ups.
+"""Blood pressure, glucose and ketone from Bluetooth meters -> graded measurement events, alerts,
+follow-ups, and meter errors spoken and counted.
 
-Every reading becomes `measurement.blood_pressure` / `measurement.glucose` with the raw and graded
-values. A reading over an urgent-referral line raises `health.alert` at once and speaks advice to
-the resident. After each reading the last `trend_days` of readings give the management level
-(一级/二级/三级); when it calls for it, `health.follow_up` goes out, at most once per interval.
+Every reading becomes `measurement.blood_pressure` / `measurement.glucose` / `measurement.ketone` with
+the raw and graded values (`hub/health/measurements.py`); a value the plausibility gate flagged is
+published but not graded. A reading over an urgent-referral line (or a pulse beyond the pulse lines)
+raises `health.alert` and speaks advice, unless it repeats an alert of the last `alert_repeat_min`
+without being worse (`hub/health/alerts.py`): then the measurement carries `repeat_of`. A failed
+measurement ("Err" on the meter) is spoken ("please rest five minutes and measure again") when it is
+fresh and counted in the status (`ble_meter_errors`). After each reading the last `trend_days` give
+the management level (一级/二级/三级); when it calls for it, `health.follow_up` goes out, at most once
+per interval.
 """
 
 from __future__ import annotations
@@ -12,42 +18,51 @@ import asyncio
 import contextlib
 import logging
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
-from hub.core.events import Event, iso_ms
-from hub.health.grading import Thresholds, grade_bp, grade_glucose, trend
-from sensors.meter_readings import BloodPressureReading, GlucoseReading, MeterSettings, Reading
+from hub.core.events import iso_ms
+from hub.health import measurements
+from hub.health.alerts import AlertGate
+from hub.health.grading import Thresholds, trend
+from hub.health.measurements import ADVICE, KIND, Graded
+from hub.health.vitals import VitalLines, severity
+from sensors.meter_profiles import table
+from sensors.meter_readings import (
+    BloodPressureReading,
+    GlucoseReading,
+    KetoneReading,
+    MeterErrorReading,
+    MeterSettings,
+    Reading,
+)
 from sensors.meter_store import MeterStore
 from sensors.meters import MeterCoordinator
 
 log = logging.getLogger(__name__)
 FOLLOW_UP_KEY = "health.last_follow_up"
-ADVICE = {
-    "bp_grade_3": "health_bp_very_high",
-    "glucose_dangerous": "health_glucose_very_high",
-    "glucose_low": "health_glucose_low",
-}
+ACTIVITY = {"measurement.blood_pressure": "ble:bp", "measurement.glucose": "ble:glucose",
+            "measurement.ketone": "ble:ketone"}
+ERROR_PROMPTS = {"bp": "health_bp_meter_error", "glucose": "health_glucose_meter_error"}
 
 
 def meter_settings(ble: dict[str, Any]) -> MeterSettings:
-    return MeterSettings(
-        connect_timeout_s=ble["connect_timeout_s"],
-        racp_timeout_s=ble["racp_timeout_s"],
-        bp_idle_s=ble["bp_idle_s"],
-        cooldown_s=ble["cooldown_s"],
-        backoff_min_s=ble["backoff_min_s"],
-        backoff_max_s=ble["backoff_max_s"],
-        write_time=ble["write_time"],
-        future_tolerance_min=ble["future_tolerance_min"],
-        max_age_days=ble["max_age_days"],
-        adapter=ble["adapter"],
+    keys = (
+        "connect_timeout_s",
+        "racp_timeout_s",
+        "bp_idle_s",
+        "cooldown_s",
+        "backoff_min_s",
+        "backoff_max_s",
+        "write_time",
+        "future_tolerance_min",
+        "max_age_days",
+        "adapter",
+        "download_max_s",
     )
-
-
-def _iso(ts: datetime | None) -> str | None:
-    return None if ts is None else iso_ms(ts)
+    return MeterSettings(**{k: ble[k] for k in keys})
 
 
 class HealthMeters:
@@ -57,11 +72,15 @@ class HealthMeters:
         self.config = config
         self.grading = config["health_grading"]
         self.thresholds = Thresholds.from_config(self.grading)
+        self.lines = VitalLines.from_config(self.grading)
+        self.gate = AlertGate(self.grading["alert_repeat_min"])
+        extra = config["ble"]["extra_profiles"]
+        self.profiles = table(Path(extra) if extra else None)  # a bad file stops the start, naming it
         self.store: MeterStore | None = None
         self.coordinator: MeterCoordinator | None = None
         self._ctx: HubContext | None = None
         self._task: asyncio.Task[None] | None = None
-        self._last_alert: dict[tuple[str, str], datetime] = {}
+        self.meter_errors: dict[str, dict[str, Any]] = {}
 
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
@@ -76,132 +95,80 @@ class HealthMeters:
             settings=meter_settings(self.config["ble"]),
             client_backend=ctx.hardware.ble_client_backend,
             scanner_backend=ctx.hardware.ble_scanner_backend,
+            profiles=self.profiles,
         )
         paired = await asyncio.to_thread(self.store.meters)
         ctx.set_status("ble_meters", [{"address": m.address, "kind": m.kind, "name": m.name} for m in paired])
+        ctx.set_status("ble_meter_errors", self.meter_errors)
         self._task = ctx.spawn("ble.meters", self.coordinator.run())
 
     async def on_reading(self, reading: Reading) -> None:
         """Called by the coordinator for each new reading; returns once the events are committed."""
         ctx, store = self._ctx, self.store
         assert ctx is not None and store is not None
-        when = (
-            reading.meter_time if reading.time_status == "ok" and reading.meter_time else reading.received_at
-        )
-        common = {
-            "meter": reading.meter,
-            "meter_time": _iso(reading.meter_time),
-            "time_status": reading.time_status,
-            "received_at": iso_ms(reading.received_at),
-        }
+        if isinstance(reading, MeterErrorReading):
+            self._meter_error(reading)
+            return
         if isinstance(reading, BloodPressureReading):
-            g = grade_bp(reading.systolic_mmhg, reading.diastolic_mmhg, self.thresholds)
-            data: dict[str, Any] = {
-                **common,
-                "systolic": reading.systolic_mmhg,
-                "diastolic": reading.diastolic_mmhg,
-                "mean_arterial": reading.mean_arterial_mmhg,
-                "pulse": reading.pulse,
-                "unit": "mmHg",
-                "user_id": reading.user_id,
-                "status": reading.status,
-                "raw": reading.raw,
-                "grade": g.grade,
-                "isolated_systolic": g.isolated_systolic,
-                "referral": g.referral,
-            }
-            event = await ctx.raise_event("measurement.blood_pressure", data, ts=when)
-            ctx.activity.note("ble:bp", reading.received_at)
-            await asyncio.to_thread(
-                store.add_history, "bp", when, reading.systolic_mmhg, reading.diastolic_mmhg
-            )
-            if g.referral:
-                await self._alert(
-                    "blood_pressure",
-                    "bp_grade_3",
-                    event,
-                    reading.meter,
-                    {
-                        "systolic": reading.systolic_mmhg,
-                        "diastolic": reading.diastolic_mmhg,
-                        "grade": g.grade,
-                    },
-                )
+            graded = measurements.blood_pressure(reading, self.thresholds, self.lines)
+        elif isinstance(reading, GlucoseReading):
+            graded = measurements.glucose(reading, self.thresholds)
         else:
-            assert isinstance(reading, GlucoseReading)
-            mmol, beyond = reading.mmol_per_l, reading.out_of_range
-            gg = grade_glucose(mmol, reading.meal, self.thresholds, beyond)
-            data = {
-                **common,
-                "sequence": reading.sequence,
-                "mmol_per_l": mmol,  # null when the meter showed HI/LO: see out_of_range
-                "category": gg.category,
-                "graded_as_fasting": gg.fasting,
-                "referral": gg.referral,
-                "type": reading.type,
-                "location": reading.location,
-                "sensor_status": reading.sensor_status,
-                "raw": {"concentration": reading.concentration, "unit": reading.unit},
-            }
-            if reading.meal is not None:
-                data["meal"] = reading.meal
-            if beyond is not None:
-                data["out_of_range"] = beyond
-            event = await ctx.raise_event("measurement.glucose", data, ts=when)
-            ctx.activity.note("ble:glucose", reading.received_at)
-            if mmol is not None:
-                await asyncio.to_thread(store.add_history, "glucose", when, mmol, None, reading.meal)
-            # A HI/LO reading is left out of the 7-day history: its value column is read back as a
-            # number and averaged, a stand-in (the meter's limit) would understate a HI in the average
-            # and ±inf would make it inf/NaN. The alert below is what must go out for it.
-            if gg.referral:
-                low = beyond == "low" or (
-                    beyond is None and mmol is not None and mmol <= self.thresholds.referral_low
-                )
-                values: dict[str, Any] = {"mmol_per_l": mmol, "category": gg.category, "meal": reading.meal}
-                if beyond is not None:
-                    values["out_of_range"] = beyond
-                reason = "glucose_low" if low else "glucose_dangerous"
-                # HI/LO is held back only by an earlier HI/LO, not by an earlier in-range reading.
-                repeat_key = reason if beyond is None else f"{reason}:{beyond}"
-                await self._alert("glucose", reason, event, reading.meter, values, repeat_key)
+            assert isinstance(reading, KetoneReading)
+            graded = measurements.ketone(reading, self.lines)
+        when = reading.meter_time if graded.data["time_source"] == "meter" and reading.meter_time else None
+        await self._publish(graded, reading.meter, when or reading.received_at)
+        ctx.activity.note(ACTIVITY[graded.event_type], reading.received_at)
         await self._trend()
 
-    async def _alert(
-        self,
-        kind: str,
-        reason: str,
-        measurement: Event,
-        meter: str,
-        values: dict[str, Any],
-        repeat_key: str | None = None,
-    ) -> None:
+    async def _publish(self, graded: Graded, meter: str, when: datetime) -> None:
+        ctx, store = self._ctx, self.store
+        assert ctx is not None and store is not None
+        now = ctx.clock.now()
+        ranked = [
+            (reason, values, severity(reason, values, (self.thresholds.bp_sys[3], self.thresholds.bp_dia[3])))
+            for reason, values in graded.alerts
+        ]
+        repeats = {reason: self.gate.repeat_of(meter, reason, sev, now) for reason, _v, sev in ranked}
+        held = {reason: alert_id for reason, alert_id in repeats.items() if alert_id is not None}
+        if held:
+            graded.data["repeat_of"] = held
+        event = await ctx.raise_event(graded.event_type, graded.data, ts=when)
+        if graded.history is not None:
+            kind, a, b, meal = graded.history
+            await asyncio.to_thread(store.add_history, kind, when, a, b, meal)
+        for reason, values, sev in ranked:
+            ctx.say(ADVICE[reason])  # the resident hears it even when a repeat alert is held back
+            if reason in held:
+                log.info(
+                    "health alert %s from %s repeats %s (no worse, within %d min): not raised again",
+                    reason,
+                    meter,
+                    held[reason],
+                    self.grading["alert_repeat_min"],
+                )
+                continue
+            alert = await ctx.raise_event(
+                "health.alert",
+                {
+                    "kind": KIND[reason],
+                    "reason": reason,
+                    "measurement_id": event.id,
+                    "meter": meter,
+                    "values": values,
+                    "advice_prompt": ADVICE[reason],
+                },
+            )
+            self.gate.raised(meter, reason, sev, now, alert.id)
+
+    def _meter_error(self, reading: MeterErrorReading) -> None:
         ctx = self._ctx
         assert ctx is not None
-        now = ctx.clock.now()
-        ctx.say(ADVICE[reason])  # the resident hears it even when a repeat alert is held back
-        key = (meter, repeat_key or reason)
-        last = self._last_alert.get(key)
-        if last is not None and now - last < timedelta(minutes=self.grading["alert_repeat_min"]):
-            log.info(
-                "health alert %s from %s repeated within %d min: not raised again",
-                reason,
-                meter,
-                self.grading["alert_repeat_min"],
-            )
-            return
-        self._last_alert[key] = now
-        await ctx.raise_event(
-            "health.alert",
-            {
-                "kind": kind,
-                "reason": reason,
-                "measurement_id": measurement.id,
-                "meter": meter,
-                "values": values,
-                "advice_prompt": ADVICE[reason],
-            },
-        )
+        entry = self.meter_errors.setdefault(reading.meter, {"kind": reading.kind, "count": 0})
+        entry.update(count=entry["count"] + 1, last=iso_ms(reading.received_at), problem=reading.problem)
+        ctx.set_status("ble_meter_errors", {m: dict(e) for m, e in self.meter_errors.items()})
+        if reading.fresh:
+            ctx.say(ERROR_PROMPTS[reading.kind])
 
     async def _trend(self) -> None:
         ctx, store = self._ctx, self.store

@@ -61,7 +61,10 @@ class Quirks:
         unknown = set(names) - set(QUIRKS)
         if unknown:
             raise ValueError(f"unknown quirk(s) {sorted(unknown)}; known: {', '.join(QUIRKS)}")
-        return cls(**{n: True for n in names})
+        quirks = cls()
+        for n in names:
+            setattr(quirks, n, True)
+        return quirks
 
 
 class SimMeter(VirtualPeripheral):
