@@ -3,72 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from ble_harness import BP, GLU, Harness, run
 
 from drivers.ble import racp
-from drivers.ble.virtual import VirtualRadio
-from hub.health.sim import Quirks, SimBpMeter, SimGlucoseMeter
+from hub.health.sim import Quirks, SimGlucoseMeter
 from sensors.meter_readings import MeterErrorReading
-from sensors.meter_store import MeterStore
-from sensors.meters import BloodPressureReading, GlucoseReading, MeterCoordinator, MeterSettings, Reading
-
-BP, GLU = "AA:00:00:00:00:01", "AA:00:00:00:00:02"
-T0 = datetime(2024, 5, 6, 8, 0, tzinfo=UTC)
-
-
-class Harness:
-    def __init__(self, tmp: Path, **settings: Any) -> None:
-        self.now = T0
-        self.radio = VirtualRadio(ad_interval_s=0.02)
-        self.store = MeterStore(tmp / "meters.sqlite")
-        self.readings: list[Reading] = []
-        self.coordinator = MeterCoordinator(
-            self.store,
-            self._got,
-            tz=UTC,
-            now=lambda: self.now,
-            settings=MeterSettings(racp_timeout_s=0.5, bp_idle_s=0.3, **settings),
-            client_backend=self.radio.client_backend,
-            scanner_backend=self.radio.scanner_backend,
-        )
-
-    async def _got(self, reading: Reading) -> None:
-        self.readings.append(reading)
-
-    def local(self) -> datetime:
-        return self.now.replace(tzinfo=None)
-
-    def glucose(self, quirks: Quirks | None = None, bond: bool = True) -> SimGlucoseMeter:
-        meter = SimGlucoseMeter(GLU, self.local, quirks)
-        self.radio.add(meter)
-        if bond:
-            self.radio.bond(GLU)
-        self.store.pair(GLU, "glucose", meter.name, self.now)
-        return meter
-
-    def bp(self, quirks: Quirks | None = None) -> SimBpMeter:
-        meter = SimBpMeter(BP, self.local, quirks)
-        self.radio.add(meter)
-        self.radio.bond(BP)
-        self.store.pair(BP, "bp", meter.name, self.now)
-        return meter
-
-    async def sync(self, address: str) -> str:
-        meter = self.store.get(address)
-        assert meter is not None
-        return await self.coordinator.sync(address, meter)
-
-    def sequences(self) -> list[int]:
-        return [r.sequence for r in self.readings if isinstance(r, GlucoseReading)]
-
-
-def run(coro_fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    asyncio.run(asyncio.wait_for(coro_fn(), 20))
+from sensors.meters import BloodPressureReading, GlucoseReading
 
 
 def test_first_contact_downloads_all_then_only_new(tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ QUIRKS = (
     "racp_ignores_all",
     "racp_first_last_only",
     "racp_odd_answer",
+    "racp_silent",
 )
 
 
@@ -51,6 +52,7 @@ class Quirks:
     racp_ignores_all: bool = False  # "all records" gets no answer at all
     racp_first_last_only: bool = False  # only "first" / "last record" forms; others: not supported
     racp_odd_answer: bool = False  # after the records, a "number of records" instead of a response code
+    racp_silent: bool = False  # hears every RACP request, answers none
     drop_after: int | None = None  # drop the link after this many records (once), then re-advertise
     utc_offset_min: int = 480
     manufacturer: str = "Eldercare Sim"  # Device Information 0x2A29 (quirk profiles match on it)
@@ -81,10 +83,14 @@ class SimMeter(VirtualPeripheral):
     ) -> None:
         self.now, self.quirks = now, quirks
         self.clock_offset: Any = None if quirks.year0_clock else 0.0  # seconds from hub time; None = unset
+        self.clock_writes: list[str] = []  # which characteristic the hub set the clock through
         self._tasks: set[asyncio.Task[None]] = set()
         cts = GattService(
             U.CURRENT_TIME_SERVICE,
-            [GattChar(U.CURRENT_TIME, ["read", "write", "notify"], on_write=self._set_time)],
+            [
+                GattChar(U.CURRENT_TIME, ["read", "write", "notify"], on_write=self._set_time),
+                GattChar(U.DATE_TIME, ["write"], on_write=self._set_date_time),
+            ],
         )
         dis = GattService(
             U.DEVICE_INFORMATION_SERVICE,
@@ -109,7 +115,11 @@ class SimMeter(VirtualPeripheral):
             return DateTime.from_datetime(t - timedelta(minutes=self.quirks.utc_offset_min))
         return DateTime.from_datetime(t)
 
-    async def _set_time(self, link: Link, data: bytes) -> None:
+    async def _set_date_time(self, link: Link, data: bytes) -> None:
+        await self._set_time(link, data, "date_time")
+
+    async def _set_time(self, link: Link, data: bytes, via: str = "current_time") -> None:
+        self.clock_writes.append(via)
         try:
             stamp = decode_current_time(data).date_time if len(data) >= 10 else decode_date_time(data)
         except ValueError:

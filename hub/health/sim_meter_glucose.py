@@ -174,7 +174,7 @@ class SimGlucoseMeter(SimMeter):
                 )
                 return
             q = self.quirks
-            if q.racp_ignores_all and request.operator == racp.Operator.ALL_RECORDS:
+            if q.racp_silent or (q.racp_ignores_all and request.operator == racp.Operator.ALL_RECORDS):
                 self._busy = False  # heard, never answered
                 return
             if q.racp_first_last_only and request.operator not in (
