@@ -20,9 +20,9 @@ Feature 0x2A51) and picks its quirk profile (`sensors/meter_profiles.py`): byte 
 forms, time base, clock characteristic, ketone marker. One meter's visit is bounded by
 `download_max_s` and a failing meter backs off on its own, so it never holds up the others.
 
-This module is the coordinator (scanning, one connection at a time, the clock write, back-off) and the
-`hub ble scan|pair` helpers; the procedures are `sensors/meter_glucose.py` and `sensors/meter_bp.py`,
-the readings and settings `sensors/meter_readings.py`.
+This module is the coordinator (scanning, one connection at a time, the clock write, back-off); the
+`hub ble scan|pair` helpers are `sensors/meters_pairing.py`; the procedures are
+`sensors/meter_glucose.py` and `sensors/meter_bp.py`, the readings and settings `sensors/meter_readings.py`.
 """
 
 from __future__ import annotations
@@ -268,47 +268,3 @@ def _scanner_args(adapter: str) -> BlueZScannerArgs:
 
 def _client_args(adapter: str) -> BlueZClientArgs:
     return {"adapter": adapter} if adapter else {}
-
-
-async def scan(timeout: float, backend: Any = None, adapter: str = "") -> list[dict[str, Any]]:
-    """Nearby devices that offer BPS or GLS (by advertised service or name), strongest first."""
-    found = await BleakScanner.discover(
-        timeout=timeout, return_adv=True, backend=backend, bluez=_scanner_args(adapter)
-    )
-    rows = []
-    for device, adv in found.values():
-        kinds = sorted({U.METER_SERVICES[u] for u in adv.service_uuids if u in U.METER_SERVICES})
-        rows.append(
-            {
-                "name": device.name or adv.local_name or "",
-                "address": device.address,
-                "services": kinds,
-                "service_uuids": list(adv.service_uuids),
-                "rssi": adv.rssi,
-            }
-        )
-    return sorted(rows, key=lambda r: (not r["services"], -int(r["rssi"] or -127)))
-
-
-async def pair(
-    store: MeterStore,
-    address: str,
-    now: datetime,
-    *,
-    backend: Any = None,
-    timeout: float = 30.0,
-    adapter: str = "",
-    **pair_kwargs: Any,
-) -> PairedMeter:
-    """Bond with a meter, learn which service it offers, remember it. Raises BleakError/ValueError."""
-    async with BleakClient(address, timeout=timeout, backend=backend, bluez=_scanner_args(adapter)) as client:
-        await client.pair(**pair_kwargs)
-        services = {s.uuid for s in client.services}
-        kinds = [U.METER_SERVICES[u] for u in services if u in U.METER_SERVICES]
-        if not kinds:
-            raise ValueError(f"{address} offers neither Blood Pressure 0x1810 nor Glucose 0x1808")
-        name = client.name or address
-    await asyncio.to_thread(store.pair, address, kinds[0], name, now)
-    meter = await asyncio.to_thread(store.get, address)
-    assert meter is not None
-    return meter

@@ -99,14 +99,14 @@ class SimBle:
         return {"meter": self.glucose.address, "advertising": True, "sequence": seq}
 
     async def sim_scan(self, argv: list[str]) -> dict[str, Any]:
-        from sensors.meters import scan
+        from sensors.meters_pairing import scan
 
         timeout = float(argv[0]) if argv else 2.0
         return {"devices": await scan(min(timeout, 30.0), backend=self.radio.scanner_backend)}
 
     async def sim_pair(self, argv: list[str]) -> dict[str, Any]:
         from sensors.meter_store import MeterStore
-        from sensors.meters import pair
+        from sensors.meters_pairing import pair
 
         p = SimParser("hub ble pair")
         p.add_argument("address")
