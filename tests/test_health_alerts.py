@@ -95,7 +95,8 @@ def test_pulse_rule(tmp_path: Path) -> None:
 
 def test_err_on_the_cuff_is_spoken_and_counted(tmp_path: Path) -> None:
     async def scenario(hub: FakeHub) -> None:
-        hub.components["sim"].bp.measure_error()
+        answer = await hub.sims["bp"](["err"])  # what `hub sim bp ERR` does: the cuff shows Err
+        assert answer["shows"] == "Err"
         await until(lambda: hub.status.get("ble_meter_errors"), "a counted meter error")
         await hub.sims["bp"](["128", "82"])
         await hub.wait_for("measurement.blood_pressure")

@@ -64,16 +64,23 @@ class SimBle:
 
     async def sim_bp(self, argv: list[str]) -> dict[str, Any]:
         p = SimParser("hub sim bp")
-        p.add_argument("systolic", type=float)
-        p.add_argument("diastolic", type=float)
+        p.add_argument("systolic", help="mmHg, or ERR: the cuff fails (NaN values, as a meter showing Err)")
+        p.add_argument("diastolic", nargs="?", default=None)
         p.add_argument("--pulse", type=float, default=None)
         a = p.parse_args(argv)
-        if not (30 <= a.diastolic < a.systolic <= 300):
-            raise ValueError("hub sim bp: need 30 <= DIA < SYS <= 300 mmHg, e.g. hub sim bp 185 112")
+        assert self.bp is not None
+        if a.systolic.upper() == "ERR":
+            value = self.bp.measure_error()
+            return {"meter": self.bp.address, "advertising": True, "value_hex": value.hex(), "shows": "Err"}
+        try:
+            systolic, diastolic = float(a.systolic), float(a.diastolic)
+        except (TypeError, ValueError):
+            systolic = diastolic = float("nan")
+        if not (30 <= diastolic < systolic <= 300):
+            raise ValueError("hub sim bp: need 30 <= DIA < SYS <= 300 mmHg (or ERR), e.g. hub sim bp 185 112")
         if a.pulse is not None and not 20 <= a.pulse <= 250:
             raise ValueError("hub sim bp: --pulse must be 20..250 per minute")
-        assert self.bp is not None
-        value = self.bp.measure(a.systolic, a.diastolic, a.pulse)
+        value = self.bp.measure(systolic, diastolic, a.pulse)
         return {"meter": self.bp.address, "advertising": True, "value_hex": value.hex()}
 
     async def sim_glucose(self, argv: list[str]) -> dict[str, Any]:
