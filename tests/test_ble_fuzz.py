@@ -155,7 +155,12 @@ def assert_nothing_implausible_graded(readings: list[Reading]) -> None:
 
 
 def fuzz_download(
-    who: tuple[str, str], kind: str, values: list[bytes], contexts: list[bytes], racp_junk: list[bytes]
+    who: tuple[str, str],
+    kind: str,
+    values: list[bytes],
+    contexts: list[bytes],
+    racp_junk: list[bytes],
+    feature: bytes | None = None,
 ) -> tuple[str, list[Reading]]:
     from ble_harness import BP, GLU, Harness
 
@@ -167,10 +172,14 @@ def fuzz_download(
         quirks = Quirks(manufacturer=who[0])
         if kind == "bp":
             meter = h.bp(quirks, name=who[1])
+            if feature is not None:  # the Blood Pressure Feature the hub reads is fuzzed too
+                meter.char(U.BLOOD_PRESSURE_FEATURE).value = feature
             meter.pending.extend(values)
             meter.measure(130, 85, 72)
             return await h.sync(BP), h.readings
         gm = h.glucose(quirks, name=who[1])
+        if feature is not None:
+            gm.char(U.GLUCOSE_FEATURE).value = feature
         for i, value in enumerate(values):
             seq = int.from_bytes(value[1:3], "little") if len(value) >= 3 else i
             gm.records.append(StoredRecord(seq, value, contexts[i] if i < len(contexts) else None))
@@ -201,11 +210,15 @@ def fuzz_download(
 
 
 @settings(max_examples=40, deadline=None)
-@given(who=st.sampled_from(PROFILED), values=st.lists(st.one_of(bp_value, st.binary(max_size=24)), max_size=5))
+@given(
+    who=st.sampled_from(PROFILED),
+    values=st.lists(st.one_of(bp_value, st.binary(max_size=24)), max_size=5),
+    feature=st.one_of(st.none(), st.binary(max_size=3)),
+)
 def test_fuzzed_bp_values_through_the_session_never_escape_nor_grade_implausible(
-    who: tuple[str, str], values: list[bytes]
+    who: tuple[str, str], values: list[bytes], feature: bytes | None
 ) -> None:
-    outcome, readings = fuzz_download(who, "bp", values, [], [])
+    outcome, readings = fuzz_download(who, "bp", values, [], [], feature)
     assert outcome in OUTCOMES
     assert_nothing_implausible_graded(readings)
 
@@ -219,11 +232,12 @@ def test_fuzzed_bp_values_through_the_session_never_escape_nor_grade_implausible
         max_size=5,
     ),
     racp_junk=st.lists(st.binary(max_size=6), max_size=2),
+    feature=st.one_of(st.none(), st.binary(max_size=3)),
 )
 def test_fuzzed_glucose_values_through_the_session_never_escape_nor_grade_implausible(
-    who: tuple[str, str], values: list[bytes], contexts: list[bytes], racp_junk: list[bytes]
+    who: tuple[str, str], values: list[bytes], contexts: list[bytes], racp_junk: list[bytes], feature: bytes | None
 ) -> None:
-    outcome, readings = fuzz_download(who, "glucose", values, contexts, racp_junk)
+    outcome, readings = fuzz_download(who, "glucose", values, contexts, racp_junk, feature)
     assert outcome in OUTCOMES
     assert_nothing_implausible_graded(readings)
 

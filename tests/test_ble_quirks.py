@@ -282,3 +282,30 @@ def test_a_meter_that_never_answers_does_not_hold_up_the_others(tmp_path: Path) 
         assert h.coordinator.last_outcome[GLU] == "too_long"
 
     run(go)
+
+
+@pytest.mark.parametrize(
+    ("time_base", "offset_min", "expected_shift_min"),
+    [
+        ("local", 0, 0),  # the spec: base + offset is local wall time
+        ("local", 30, 30),
+        ("local_ignore_offset", 480, 0),  # the base is already local: adding its zone offset double-counts
+    ],
+)
+def test_time_base_by_profile(tmp_path: Path, time_base: str, offset_min: int, expected_shift_min: int) -> None:
+    from hub.health.sim_meter_glucose import StoredRecord
+
+    async def go() -> None:
+        h = Harness(tmp_path, profiles=extra(kind="glucose", time_base=time_base), write_time=False)
+        meter = h.glucose(name="QUIRKY-GLU")
+        base = h.local() - timedelta(minutes=expected_shift_min)
+        value = gls.encode_measurement(1, base, mmol_per_l=5.5, time_offset_min=offset_min)
+        meter.records.append(StoredRecord(1, value, None))
+        meter.start_advertising()
+        assert await h.sync(GLU) == "ok"
+        (r,) = h.readings
+        assert isinstance(r, GlucoseReading) and r.time_status == "ok"
+        shift = offset_min if time_base == "local" else 0
+        assert r.meter_time == (base + timedelta(minutes=shift)).replace(tzinfo=h.tz)
+
+    run(go)

@@ -163,3 +163,27 @@ def test_a_clock_field_out_of_range_keeps_the_reading_at_receive_time(tmp_path: 
     assert "minutes 99 outside 0..59" in bp.data["time_problem"] and bp.ts == START
     assert bp.data["grade"] == "grade_1"
     check_schema(bp)
+
+
+def test_extra_profiles_are_used_and_a_bad_file_does_not_stop_the_hub(tmp_path: Path) -> None:
+    from hub.config.loader import Config, validate
+    from hub.health.component import HealthMeters
+
+    good = tmp_path / "profiles.toml"
+    good.write_text(
+        '[[profile]]\nid = "home-meter"\nkind = "bp"\nmatch = { name = ["SIM-BP"] }\n'
+        'big_endian = ["pulse"]\nsource = "captured at the home visit, 2026-11-30"\n',
+        encoding="utf-8",
+    )
+
+    def component(path: Path) -> HealthMeters:
+        cfg = validate({"hub": {"state_dir": str(tmp_path)}, "ble": {"extra_profiles": str(path)}})
+        return HealthMeters(Config(tmp_path / "hub.toml", cfg))
+
+    health = component(good)
+    assert [p.id for p in health.profiles][:2] == ["home-meter", "beurer-bm-byte-swapped"]
+    assert health.profiles_error is None
+    good.write_text('[[profile]]\nid = "x"\nkind = "scale"\n', encoding="utf-8")
+    health = component(good)
+    assert health.profiles[0].id == "beurer-bm-byte-swapped"
+    assert health.profiles_error is not None and "profiles.toml" in health.profiles_error

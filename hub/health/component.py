@@ -29,7 +29,7 @@ from hub.health.alerts import AlertGate
 from hub.health.grading import Thresholds, trend
 from hub.health.measurements import ADVICE, KIND, Graded
 from hub.health.vitals import VitalLines, severity
-from sensors.meter_profiles import table
+from sensors.meter_profiles import ProfileError, table
 from sensors.meter_readings import (
     BloodPressureReading,
     GlucoseReading,
@@ -74,8 +74,18 @@ class HealthMeters:
         self.thresholds = Thresholds.from_config(self.grading)
         self.lines = VitalLines.from_config(self.grading)
         self.gate = AlertGate(self.grading["alert_repeat_min"])
+        self.profiles_error: str | None = None
         extra = config["ble"]["extra_profiles"]
-        self.profiles = table(Path(extra) if extra else None)  # a bad file stops the start, naming it
+        try:
+            self.profiles = table(Path(extra) if extra else None)
+        except ProfileError as exc:  # a bad optional file must not stop the hub (calls, alarms)
+            log.error(
+                "仪器配置文件有误，只用内置配置 [ble] extra_profiles: %s; fix the file "
+                "(format: sensors/meter_profiles.toml) and restart; using the built-in profiles",
+                exc,
+            )
+            self.profiles_error = str(exc)
+            self.profiles = table()
         self.store: MeterStore | None = None
         self.coordinator: MeterCoordinator | None = None
         self._ctx: HubContext | None = None
@@ -100,6 +110,8 @@ class HealthMeters:
         paired = await asyncio.to_thread(self.store.meters)
         ctx.set_status("ble_meters", [{"address": m.address, "kind": m.kind, "name": m.name} for m in paired])
         ctx.set_status("ble_meter_errors", self.meter_errors)
+        if self.profiles_error is not None:
+            ctx.set_status("ble_profiles_error", self.profiles_error)
         self._task = ctx.spawn("ble.meters", self.coordinator.run())
 
     async def on_reading(self, reading: Reading) -> None:
