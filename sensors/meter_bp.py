@@ -40,7 +40,13 @@ class BloodPressureDownload(MeterDownload):
 
         def on_value(_char: BleakGATTCharacteristic, data: bytearray) -> None:
             activity[0] = loop.time()
-            m = decode_or_skip(self._decode, data, "血压记录格式错误，已跳过 BP value skipped", meter.address, log)
+            m = decode_or_skip(
+                lambda b: self._decode(b, meter.address),
+                data,
+                "血压记录格式错误，已跳过 BP value skipped",
+                meter.address,
+                log,
+            )
             if m is not None:
                 queue.put_nowait((m, self.now(), bytes(data)))
 
@@ -57,7 +63,7 @@ class BloodPressureDownload(MeterDownload):
             if item is not None:
                 await self._emit_bp(meter, *item)
 
-    def _decode(self, data: bytes | bytearray) -> bps.BloodPressureMeasurement:
+    def _decode(self, data: bytes | bytearray, address: str) -> bps.BloodPressureMeasurement:
         m = bps.decode_measurement(
             data,
             big_endian=self.profile.big_endian,
@@ -66,6 +72,12 @@ class BloodPressureDownload(MeterDownload):
         if m.status is not None and self.features is not None:
             mask = self.features.bp_status_mask()  # a status bit the meter cannot detect is noise
             if m.status.raw & ~mask & 0x3F:
+                log.info(
+                    "meter %s reports status bits %#06x its Blood Pressure Feature %#06x does not detect; ignored",
+                    address,
+                    m.status.raw & ~mask & 0x3F,
+                    self.features.raw,
+                )
                 m = replace(m, status=bps.BpStatus(m.status.raw & mask))
         return m
 

@@ -28,6 +28,7 @@ from sensors.meter_store import PairedMeter
 if TYPE_CHECKING:
     from sensors.meter_glucose import GlucoseSession
 
+# The same logger as the download it belongs to: one name to grep for a glucose meter's story.
 log = logging.getLogger("sensors.meter_glucose")
 # A meter showing "HI" / "LO" sends the concentration as SFLOAT +INF / -INF (above / below its range).
 OUT_OF_RANGE = {Special.POS_INF: "high", Special.NEG_INF: "low"}
