@@ -79,6 +79,14 @@ class GlucoseRecords(MeterDownload):
                 # Its context may be on the way; the next download brings both. A meter that marks
                 # ketone tests in the context never has a record graded as glucose without it.
                 s.held.add(m.sequence)
+                if not complete_only:
+                    log.warning(
+                        "glucose record #%d from %s announced a context that never came; held back "
+                        "(profile %s marks ketone tests there) and asked for again next visit",
+                        m.sequence,
+                        meter.address,
+                        self.profile.id,
+                    )
                 continue
             await self._emit_glucose(meter, m, s.contexts.get(m.sequence), received, key[1], raw)
             s.emitted.add(m.sequence)
