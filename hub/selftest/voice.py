@@ -23,17 +23,7 @@ async def say_test_prompt(config: Config) -> bool:
         cache.mkdir(parents=True, exist_ok=True)
     except OSError:  # a technician without write access to state_dir: render into a temp dir
         cache = Path(tempfile.mkdtemp(prefix="hub-selftest-voice-"))
-    speaker = Speaker(
-        cache,
-        enabled=True,
-        language=voice["language"],
-        also_english=voice["also_english"],
-        voice=voice["espeak_voice"],
-        speed_wpm=voice["speed_wpm"],
-        volume=voice["volume"],
-        player=voice["player"],
-        device=voice["device"],
-    )
+    speaker = Speaker.from_config(voice, config.state_dir, cache_dir=cache, enabled=True, prerender=False)
     task = asyncio.create_task(speaker.run(), name="selftest.voice")
     try:
         speaker.say("test_prompt")
