@@ -29,7 +29,7 @@ from voice.tts import TtsUnavailable, Voice, synthesise
 
 log = logging.getLogger(__name__)
 
-RENDER_VERSION = 2  # bump when the pipeline changes what a cached file holds
+RENDER_VERSION = 3  # bump when the pipeline changes what a cached file holds
 LANGUAGE_TAGS = {"zh": "zh-CN", "en": "en"}
 
 
@@ -59,7 +59,7 @@ class PromptAudio:
         self._lock = threading.Lock()
         self._choice: Choice | None = None
         self._pack: packs.Pack | None = None
-        self._pack_stamp: tuple[int, int] | None = None
+        self._pack_stamp: tuple[int, int, int] | None = None
         self._warned: set[str] = set()
 
     # --- what to say, with which voice ----------------------------------------------------------------
@@ -74,13 +74,13 @@ class PromptAudio:
             return self._choice
 
     def pack(self) -> packs.Pack | None:
-        """The voice pack, re-read when `hub voice import` replaced it (no restart needed)."""
+        """The voice pack, re-read when `hub voice import` or `record` changed it (no restart needed)."""
         if self.pack_dir is None or not (self.pack_dir / packs.MANIFEST).exists():
             self._pack = self._pack_stamp = None
             return None
         try:
-            stamp = (self.pack_dir / packs.MANIFEST).stat()
-            key = (stamp.st_ino, stamp.st_mtime_ns)
+            folder, manifest = self.pack_dir.stat(), (self.pack_dir / packs.MANIFEST).stat()
+            key = (folder.st_ino, folder.st_mtime_ns, manifest.st_mtime_ns)  # a new take changes the folder
             if key != self._pack_stamp:
                 self._pack, self._pack_stamp = packs.load(self.pack_dir), key
                 log.info("voice pack %r (%s, %s): %d recordings", self._pack.name, self._pack.language,
@@ -129,7 +129,7 @@ class PromptAudio:
         if audio.wav_info(raw) is None:
             synthesise(text, Voice(voice, self.speed_wpm, amplitude), raw)
         try:
-            audio.normalise(raw, path, self.level_db, gain_db)
+            audio.normalise(raw, path, self.level_db, gain_db, trim=True)
         except audio.AudioError as exc:
             self._warn("sox", f"prompts are not loudness-normalised: {exc}")
             return self._done(key, tag, "tts", text, voice, raw, False)

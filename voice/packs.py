@@ -55,10 +55,6 @@ class Pack:
         """Prompts a person could record (those without fields) that this pack has no recording for."""
         return sorted(k for k, p in catalogue().items() if not p.has_fields and k not in self.recordings)
 
-    def stamp(self) -> tuple[int, int]:
-        st = (self.root / MANIFEST).stat()
-        return st.st_ino, st.st_mtime_ns
-
 
 def load(root: Path) -> Pack:
     """Read and check a pack folder; PackError names the file, the key and the remedy."""
