@@ -150,7 +150,7 @@ def normalise(src: Path, dst: Path, level_db: float, gain_db: float = 0.0, *, tr
 
 
 def _sox(sox: str, *args: str) -> None:
-    result = subprocess.run([sox, "-V1", *args], capture_output=True, timeout=60, check=False)
+    result = subprocess.run([sox, "-V1", "-D", *args], capture_output=True, timeout=60, check=False)
     if result.returncode != 0:
         raise AudioError(f"sox {' '.join(args[:1])}: {result.stderr.decode(errors='replace').strip()[-200:]}")
 

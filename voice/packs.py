@@ -120,7 +120,10 @@ def import_pack(source: Path, state_dir: Path) -> Pack:
                     shutil.copyfile(path, staged / path.name)
         else:
             raise PackError(f"{source}: not a folder or a .zip file")
-        load(staged)  # refuse a broken pack before touching the installed one
+        try:
+            load(staged)  # refuse a broken pack before touching the installed one
+        except PackError as exc:
+            raise PackError(str(exc).replace(str(staged), str(source))) from None
         for path in staged.iterdir():
             with path.open("rb") as f:
                 os.fsync(f.fileno())

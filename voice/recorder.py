@@ -50,14 +50,20 @@ def record(key: str, root: Path, *, seconds: float, device: str = "") -> Take:
         if done.returncode != 0 or audio.wav_info(take) is None:
             raise packs.PackError(f"arecord failed ({done.stderr.strip()[-160:]}): check the microphone "
                                   f"and --device (arecord -l lists them)")
-        level = audio.loudness(take)
-        problems: list[str] = []
-        if level.level_db < QUIET_DB:
-            problems.append(f"almost silent ({level.level_db} dBFS): speak closer, or check the microphone")
-        if level.clipping:
-            problems.append(f"clipped ({level.clipped} samples at full scale): speak further from the microphone")
+        level, problems = assess(take)
         info = audio.wav_info(take)
         target = root / f"{key}.wav"
         if not problems:
             audio.publish(take, target)
-        return Take(target if not problems else take, info.duration_s if info else 0.0, level, tuple(problems))
+        return Take(target if not problems else take, info.duration_s if info else 0.0, level, problems)
+
+
+def assess(take: Path) -> tuple[audio.Loudness, tuple[str, ...]]:
+    """Is this take usable: loud enough to be a voice, and not clipped?"""
+    level = audio.loudness(take)
+    problems: list[str] = []
+    if level.level_db < QUIET_DB:
+        problems.append(f"almost silent ({level.level_db} dBFS): speak closer, or check the microphone")
+    if level.clipping:
+        problems.append(f"clipped ({level.clipped} samples at full scale): speak further from the microphone")
+    return level, tuple(problems)
