@@ -85,6 +85,12 @@ def check_voice(voice: str, text: str = PROBE) -> Verdict:
         return Verdict(voice, False, len(HAN.findall(text)), 0, (), "", str(exc))
 
 
+def short_version(line: str) -> str:
+    """"eSpeak NG text-to-speech: 1.51  Data at: …" -> "1.51"."""
+    found = re.search(r"\d+\.\d+(?:\.\d+)?", line)
+    return found.group(0) if found else line or "(not installed)"
+
+
 class Prober:
     """Verdicts for voices on this espeak-ng build, cached in state_dir so start-up asks espeak-ng once."""
 
@@ -128,7 +134,7 @@ class Prober:
             if mine.ok:
                 return Choice(configured, configured, self.espeak)
             refused = (f"[voice] espeak_voice = {configured!r} 不能读普通话 does not read Mandarin on "
-                       f"espeak-ng {self.espeak}: {mine.reason}")
+                       f"espeak-ng {short_version(self.espeak)}: {mine.reason}")
         for candidate in CANDIDATES:
             if candidate != configured and self.verdict(candidate).ok:
                 if refused:
