@@ -210,3 +210,17 @@ def test_a_silent_or_clipped_take_is_not_kept(tmp_path: Path, effects: list[str]
 def test_a_good_take_passes(tmp_path: Path) -> None:
     record("call_raising", tmp_path / "take.wav", level_db=-28.0)
     assert assess(tmp_path / "take.wav")[1] == ()
+
+
+def test_without_sox_the_hub_still_speaks_the_tts_and_says_why(pack_dir: Path, tmp_path: Path, monkeypatch,
+                                                                caplog) -> None:
+    bin_dir = tmp_path / "bin"  # a machine with espeak-ng but no sox
+    bin_dir.mkdir()
+    (bin_dir / "espeak-ng").symlink_to(shutil.which("espeak-ng") or "espeak-ng")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    pa = PromptAudio(tmp_path / "cache", level_db=LEVEL, pack_dir=packs.import_pack(pack_dir, tmp_path).root)
+    with caplog.at_level("WARNING"):
+        recorded, synthesised = pa.render("call_raising"), pa.render("call_acknowledged", volume=150)
+    assert (recorded.source, recorded.normalised) == ("tts", False), "a recording needs sox to be resampled"
+    assert synthesised.normalised is False and audio.wav_info(synthesised.wav) is not None
+    assert "apt-get install sox" in caplog.text

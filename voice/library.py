@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,17 +125,23 @@ class PromptAudio:
         if audio.wav_info(path) is not None:
             return self._done(key, LANGUAGE_TAGS.get(language, language), "tts", text, voice, path, True)
         tag = LANGUAGE_TAGS.get(language, language)
-        amplitude = 100 if audio.sox_binary() else min(volume, 200)  # without sox, espeak-ng sets the volume
-        raw = self._cached("raw", voice, str(self.speed_wpm), text, str(amplitude))
-        if audio.wav_info(raw) is None:
-            synthesise(text, Voice(voice, self.speed_wpm, amplitude), raw)
-        try:
-            audio.normalise(raw, path, self.level_db, gain_db, trim=True)
-        except audio.AudioError as exc:
-            self._warn("sox", f"prompts are not loudness-normalised: {exc}")
-            return self._done(key, tag, "tts", text, voice, raw, False)
-        raw.unlink(missing_ok=True)
-        return self._done(key, tag, "tts", text, voice, path, True)
+        if audio.sox_binary() is not None:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=self.cache_dir, prefix=".raw-") as tmp:
+                raw = Path(tmp) / "raw.wav"
+                synthesise(text, Voice(voice, self.speed_wpm, 100), raw)
+                try:
+                    audio.normalise(raw, path, self.level_db, gain_db, trim=True)
+                    return self._done(key, tag, "tts", text, voice, path, True)
+                except audio.AudioError as exc:
+                    self._warn("sox", f"prompts are not loudness-normalised: {exc}")
+        else:
+            self._warn("sox", "sox not installed (apt-get install sox): prompts are not loudness-normalised")
+        # Without sox: espeak-ng's own output, its amplitude set from the volume.
+        plain = self._cached("raw", voice, str(self.speed_wpm), text, str(min(volume, 200)))
+        if audio.wav_info(plain) is None:
+            synthesise(text, Voice(voice, self.speed_wpm, min(volume, 200)), plain)
+        return self._done(key, tag, "tts", text, voice, plain, False)
 
     def _cached(self, kind: str, *parts: str) -> Path:
         digest = hashlib.sha256("|".join((str(RENDER_VERSION), kind, f"{self.level_db:.1f}", *parts)).encode())
