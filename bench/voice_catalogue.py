@@ -16,10 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from voice import audio  # noqa: E402
-from voice.catalogue import catalogue  # noqa: E402
-from voice.library import PromptAudio  # noqa: E402
-from voice.phonemes import HAN, tone_contours, transcribe  # noqa: E402
+from voice import audio
+from voice.catalogue import catalogue
+from voice.library import PromptAudio
+from voice.phonemes import HAN, tone_contours, transcribe
 
 
 def main() -> int:

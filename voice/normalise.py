@@ -121,5 +121,6 @@ def normalise_zh(text: str) -> str:
     s = "".join(SYMBOLS.get(ch, ch) for ch in s)
     s = re.sub(r"\s+", "", s)  # Mandarin has no spaces; a stray one makes espeak-ng pause mid-word
     s = re.sub(r"[，、；：]{2,}", "，", s)
+    s = re.sub(r"([。？！])[。？！，、；：]+", r"\1", s)  # "……" or "?!" : one stop
     s = re.sub(r"^[，。；：、]+|[，、；：]+(?=[。？！])", "", s)
     return re.sub(r"，+$", "。", s)

@@ -15,7 +15,10 @@ Voice packs and how to record them: docs/voice.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import pwd
 import shutil
 import subprocess
 import sys
@@ -25,6 +28,7 @@ from typing import Any
 
 from hub.cli.common import add_config_arg, load_config_or_exit
 from hub.config.loader import Config
+from hub.core.files import SERVICE_USER
 
 EXIT_PROBLEM, EXIT_USAGE = 1, 2
 
@@ -77,13 +81,29 @@ def _audio(config: Config) -> Any:
                        pack_dir=packs.installed(config.state_dir, v["pack"]))
 
 
+def _hand_over(state_dir: Path) -> None:
+    """Run as root (sudo hub voice …), what this wrote into state_dir goes to the service user, so the hub
+    (User=eldercare) can read the cache and the pack and write new renders beside them."""
+    if os.geteuid() != 0:
+        return
+    try:
+        user = pwd.getpwnam(SERVICE_USER)
+    except KeyError:
+        return  # not installed as a service (a laptop, or before `hub install`)
+    for name in ("voice-cache", "voice-pack", "voice-probe.json"):
+        top = state_dir / name
+        for path in [top, *(top.rglob("*") if top.is_dir() else ())]:
+            with contextlib.suppress(FileNotFoundError):
+                os.chown(path, user.pw_uid, user.pw_gid, follow_symlinks=False)
+
+
 def run_list(args: argparse.Namespace) -> int:
-    from voice.catalogue import catalogue
+    from voice.catalogue import catalogue, fields_of
 
     config = load_config_or_exit(args)
     pack = _audio(config).pack()
     rows = [{"key": k, "source": "recording" if pack and pack.recording(k) else "tts", "zh": p.zh, "en": p.en,
-             "fields": sorted(p.sample)} for k, p in catalogue().items()]
+             "fields": sorted(fields_of(p))} for k, p in catalogue().items()]
     if args.json:
         print(json.dumps({"prompts": rows}, ensure_ascii=False, indent=1))
         return 0
@@ -98,6 +118,7 @@ def run_check(args: argparse.Namespace) -> int:
     config = load_config_or_exit(args)
     languages = ("zh", "en") if config["voice"]["also_english"] or config["voice"]["language"] == "en" else ("zh",)
     report = check_all(_audio(config), languages)
+    _hand_over(config.state_dir)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=1))
         return 0 if report["ok"] else EXIT_PROBLEM
@@ -147,6 +168,7 @@ def run_say(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         fields[name] = value
     r = _audio(config).render(args.key, "en" if args.english else "zh", config["voice"]["volume"], **fields)
+    _hand_over(config.state_dir)
     print(f"{r.key} [{r.source}, {r.voice}] {r.text}\n{r.wav}  {r.duration_s:.2f} s")
     if args.no_play:
         return 0
@@ -176,6 +198,7 @@ def run_import(args: argparse.Namespace) -> int:
     except (packs.PackError, OSError) as exc:
         print(f"hub voice import: {exc}", file=sys.stderr)
         return EXIT_PROBLEM
+    _hand_over(config.state_dir)
     if config["voice"]["pack"]:
         print(f"note: [voice] pack = {config['voice']['pack']!r} is set; the hub uses that folder, not this import")
     print(f"installed voice pack {pack.name!r} ({pack.language} {pack.dialect}, {pack.speaker}) in {pack.root}: "
@@ -200,6 +223,7 @@ def run_record(args: argparse.Namespace) -> int:
         ensure_manifest(root, rate=args.rate, speaker=args.speaker, language=args.language, dialect=args.dialect)
         print(f"请说 say: 「{text}」  (recording {args.seconds:.0f} s ...)", flush=True)
         take = record(args.key, root, seconds=args.seconds, device=args.device)
+        _hand_over(config.state_dir)
     except UnknownPrompt as exc:
         print(f"hub voice record: {exc.args[0]}; see `hub voice list`", file=sys.stderr)
         return EXIT_USAGE
