@@ -21,6 +21,7 @@ VERB_MODULES = [
     "hub.cli.selftest",
     "hub.cli.eval",
     "hub.cli.ble",
+    "hub.cli.voice",
 ]
 
 

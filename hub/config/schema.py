@@ -75,13 +75,21 @@ OUTPUTS = Section("outputs", "LEDs and buzzer.", {
     "buzzer_pin": Key(6, "Active buzzer.", min=0, max=27),
 })
 
-VOICE = Section("voice", "Spoken prompts.", {
+VOICE = Section("voice", "Spoken prompts: recordings from a voice pack where there are some, espeak-ng for the rest.", {
     "enabled": Key(True, "Speak prompts at all."),
     "language": Key("zh", "Prompt language first spoken.", choices=("zh", "en")),
     "also_english": Key(False, "Follow each Mandarin prompt with the English text."),
-    "espeak_voice": Key("cmn", "espeak-ng voice for Mandarin."),
+    "espeak_voice": Key("auto", "espeak-ng voice for Mandarin; 'auto' picks the installed voice that reads Han "
+                        "characters as Mandarin (checked at start-up). A voice that does not is refused and "
+                        "logged ('cmn' on espeak-ng 1.51 spells pinyin in English)."),
     "speed_wpm": Key(140, "Speech rate; slower is clearer for older listeners.", min=80, max=260),
-    "volume": Key(100, "espeak-ng amplitude (0-200).", min=0, max=200),
+    "volume": Key(100, "Loudness in percent of level_db (amplitude; 200 = twice, +6 dB, limited so it never "
+                  "clips).", min=0, max=200),
+    "level_db": Key(-23.0, "Speech level every prompt is normalised to (dBFS RMS of the voiced parts, with "
+                    "sox), recordings and TTS alike.", min=-40.0, max=-10.0),
+    "pack": Key("", "Voice pack folder (recorded prompts, docs/voice.md); '' = the pack `hub voice import` "
+                "installed in state_dir/voice-pack, if any."),
+    "prerender": Key(True, "Render the prompts without fields at start-up, so the first one is heard at once."),
     "player": Key("aplay", "Command that plays a WAV file."),
     "device": Key("", "ALSA device for the player ('' = default)."),
 })

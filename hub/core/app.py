@@ -235,10 +235,7 @@ class Hub:
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
         self.outbox = Outbox(cfg.state_dir / "outbox.db", cfg.hub_id, cfg.topic_base, cfg["outbox"]["max_rows"])
         voice = cfg["voice"]
-        self.speaker = Speaker(cfg.state_dir / "voice-cache", enabled=voice["enabled"], language=voice["language"],
-                               also_english=voice["also_english"], voice=voice["espeak_voice"],
-                               speed_wpm=voice["speed_wpm"], volume=voice["volume"], player=voice["player"],
-                               device=voice["device"])
+        self.speaker = Speaker.from_config(voice, cfg.state_dir)
         self.leds = Feedback(self.hardware.pin_factory, cfg["outputs"]["status_led_pin"],
                              cfg["outputs"]["buzzer_pin"])
         self.uplink = Uplink(cfg, self.outbox, self.db, self._on_command, self.status)

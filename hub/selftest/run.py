@@ -22,7 +22,8 @@ from hub.selftest.i2c import check_smoke, check_temperature
 from hub.selftest.links import check_ble, check_broker, check_modem
 from hub.selftest.model import COMPONENTS, FAIL, PASS, SKIP, Check, Result
 from hub.selftest.model import Env as Env  # re-exported: hw-tests/conftest.py imports it from here
-from hub.selftest.system import check_audio, check_clock, check_device, check_disk
+from hub.selftest.system import check_clock, check_device, check_disk
+from hub.selftest.voice import check_audio_and_voice
 
 CHECKS: dict[str, Check] = {
     "temperature": check_temperature,
@@ -34,7 +35,7 @@ CHECKS: dict[str, Check] = {
     "broker": check_broker,
     "clock": check_clock,
     "disk": check_disk,
-    "audio": check_audio,
+    "audio": check_audio_and_voice,
     "ble": check_ble,
     "device": check_device,
 }

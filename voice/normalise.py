@@ -1,0 +1,126 @@
+"""Mandarin prompt text -> what the synthesiser should read: numbers, units and symbols as words.
+
+espeak-ng reads "38.5度" as "三十八五度" (it drops the point), "厨房/开窗" with an English "slash" and
+"%" not at all. Every Mandarin prompt goes through `normalise_zh` before synthesis, so the text sent
+to espeak-ng holds Han characters and Chinese punctuation only:
+
+    "38.5度" -> "三十八点五度"      "135/85" -> "一百三十五，八十五"      "85%" -> "百分之八十五"
+    "08:30"  -> "八点三十分"        "-3℃"    -> "零下三度"                "厨房/开窗" -> "厨房，开窗"
+
+Pure functions, no I/O: tests/test_voice_normalise.py holds the tables.
+"""
+
+from __future__ import annotations
+
+import re
+
+DIGITS = "零一二三四五六七八九"
+_SMALL_UNITS = ((1000, "千"), (100, "百"), (10, "十"))
+_BIG_UNITS = ((10**8, "亿"), (10**4, "万"))
+
+# Units after a number, longest first; read in Mandarin. "%" is handled apart (百分之 comes first).
+UNITS: tuple[tuple[str, str], ...] = (
+    ("mmol/L", "毫摩尔每升"), ("mg/dL", "毫克每分升"), ("mmHg", "毫米汞柱"), ("bpm", "次每分钟"),
+    ("次/分", "次每分钟"), ("°C", "度"), ("℃", "度"), ("°", "度"), ("kg", "公斤"), ("km", "公里"),
+    ("cm", "厘米"), ("mm", "毫米"), ("ml", "毫升"), ("mL", "毫升"), ("kPa", "千帕"), ("min", "分钟"),
+)
+# Symbols anywhere in the text -> what is said (or a pause). Chinese punctuation is kept: espeak-ng pauses on it.
+SYMBOLS: dict[str, str] = {
+    "/": "，", "\\": "，", "|": "，", "&": "和", "+": "加", "=": "等于", "~": "到", "～": "到",
+    "…": "，", "—": "，", "–": "，", "(": "，", ")": "，", "（": "，", "）": "，", "[": "，", "]": "，",
+    "【": "，", "】": "，", "「": "", "」": "", "“": "", "”": "", "‘": "", "’": "", '"': "", "'": "",
+    "*": "", "#": "号", "@": "", "_": "", "·": "", "%": "", "°": "度", "℃": "度", "<": "小于",
+    ">": "大于", "≤": "小于等于", "≥": "大于等于", ",": "，", ".": "。", "?": "？", "!": "！",
+    ";": "；", ":": "：", "-": "，",
+}
+_FULLWIDTH = str.maketrans({chr(0xFF10 + i): str(i) for i in range(10)} | {"％": "%", "／": "/", "．": ".",
+                                                                          "：": ":", "－": "-", "＋": "+"})
+_UNIT_RE = "|".join(re.escape(u) for u, _ in UNITS)
+_NUMBER = r"\d+(?:\.\d+)?"
+
+
+def integer_zh(n: int) -> str:
+    """Cardinal number as spoken: 0 零, 10 十, 15 十五, 105 一百零五, 2005 两千零五, 120000 十二万."""
+    if n < 0:
+        return "负" + integer_zh(-n)
+    if n == 0:
+        return DIGITS[0]
+    text = _below_1e12(n)
+    return text[1:] if text.startswith("一十") else text
+
+
+def _below_1e12(n: int) -> str:
+    out, pending_zero = "", False
+    for value, unit in _BIG_UNITS:
+        if n >= value:
+            group = n // value
+            out += ("两" if group == 2 else _below_10000(group)) + unit
+            n %= value
+            pending_zero = 0 < n < value // 10
+    if n:
+        out += (DIGITS[0] if pending_zero else "") + _below_10000(n)
+    return out
+
+
+def _below_10000(n: int) -> str:
+    out, zero = "", False
+    for value, unit in _SMALL_UNITS:
+        digit = n // value
+        n %= value
+        if digit:
+            if zero:
+                out += DIGITS[0]
+            # 两百, 两千: the spoken form of a leading 2 before 百/千 (but 二十, and 一百二十)
+            out += ("两" if digit == 2 and value >= 100 and not out else DIGITS[digit]) + unit
+            zero = False
+        elif out:
+            zero = True
+    if n:
+        out += (DIGITS[0] if zero else "") + DIGITS[n]
+    return out
+
+
+def number_zh(text: str) -> str:
+    """"38.5" -> 三十八点五, "0.25" -> 零点二五 (digits after the point one by one), "-2" -> 负二."""
+    sign = ""
+    if text.startswith(("-", "−")):
+        sign, text = "负", text[1:]
+    whole, _, frac = text.partition(".")
+    spoken = integer_zh(int(whole)) if whole else DIGITS[0]
+    if frac:
+        spoken += "点" + "".join(DIGITS[int(d)] for d in frac)
+    return sign + spoken
+
+
+def digits_zh(text: str) -> str:
+    """A code or a year read digit by digit: "2024" -> 二零二四."""
+    return "".join(DIGITS[int(d)] for d in text)
+
+
+def time_zh(hours: int, minutes: int) -> str:
+    """"8:05" -> 八点零五分, "12:00" -> 十二点, "14:30" -> 十四点三十分."""
+    spoken = integer_zh(hours) + "点"
+    if minutes:
+        spoken += ("零" if minutes < 10 else "") + integer_zh(minutes) + "分"
+    return spoken
+
+
+def normalise_zh(text: str) -> str:
+    """Prompt text -> the text the Mandarin voice reads: no digits, no symbols espeak-ng would spell out."""
+    s = text.translate(_FULLWIDTH)
+    s = re.sub(r"(?<!\d)(\d{1,2}):(\d{2})(?!\d)", lambda m: time_zh(int(m[1]), int(m[2])), s)
+    s = re.sub(r"(\d{4})(?=年)", lambda m: digits_zh(m[1]), s)
+    s = re.sub(rf"({_NUMBER})/({_NUMBER})", lambda m: f"{m[1]}，{m[2]}", s)  # 135/85: a blood-pressure pair
+    s = re.sub(rf"[-−]({_NUMBER})\s*(?:°C|℃|°|度)", lambda m: "零下" + number_zh(m[1]) + "度", s)
+    s = re.sub(rf"(?<![\d.])[-−]({_NUMBER})", lambda m: "负" + m[1], s)
+    s = re.sub(rf"({_NUMBER})\s*%", lambda m: "百分之" + number_zh(m[1]), s)
+    s = re.sub(rf"({_NUMBER})\s*({_UNIT_RE})", lambda m: m[1] + dict(UNITS)[m[2]], s)
+    s = re.sub(rf"({_NUMBER})\s*[-~～到]\s*({_NUMBER})", lambda m: f"{m[1]}到{m[2]}", s)
+    s = re.sub(r"\d{7,}", lambda m: digits_zh(m[0]), s)  # a phone number: digit by digit
+    s = re.sub(_NUMBER, lambda m: number_zh(m[0]), s)
+    s = "".join(SYMBOLS.get(ch, ch) for ch in s)
+    s = re.sub(r"\s+", "", s)  # Mandarin has no spaces; a stray one makes espeak-ng pause mid-word
+    s = re.sub(r"[，、；：]{2,}", "，", s)
+    s = re.sub(r"([。？！])[。？！，、；：]+", r"\1", s)  # "……" or "?!" : one stop
+    s = re.sub(r"^[，。；：、]+|[，、；：]+(?=[。？！])", "", s)
+    return re.sub(r"，+$", "。", s)
