@@ -4,7 +4,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${HUB_VENV:-$ROOT/.venv}
-APT_PACKAGES=(mosquitto mosquitto-clients espeak-ng alsa-utils openssl systemd)
+APT_PACKAGES=(mosquitto mosquitto-clients espeak-ng alsa-utils openssl systemd baresip-core)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
