@@ -26,6 +26,9 @@ from drivers.sip.setup import AgentSettings, find_binary, find_module_dir, missi
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 10.0
 _NOISY = re.compile(r"error|fail|could not|cannot|unable|warning", re.IGNORECASE)
+# baresip 1.0.0's words for a failed REGISTER: "reg: <aor>: Register: Connection refused" (no answer)
+# or "reg: <aor>: 403 Forbidden (server)" (the server said no)
+_REGISTER_ERROR = re.compile(r"^reg: \S+: (?:Register: )?(.+)$")
 
 
 class Unavailable(RuntimeError):
@@ -68,6 +71,7 @@ class BaresipAgent:
         self._closing = False
         self._closed = asyncio.Event()
         self._tail: deque[str] = deque(maxlen=12)
+        self._register_error = ""
 
     @property
     def pid(self) -> int:
@@ -142,9 +146,15 @@ class BaresipAgent:
         async for raw in proc.stdout:
             for line in raw.decode("utf-8", "replace").replace("\r", "\n").splitlines():
                 line = reg.strip_ansi(line).strip()
-                if line:
-                    self._tail.append(line)
-                    log.log(logging.WARNING if _NOISY.search(line) else logging.DEBUG, "baresip: %s", line)
+                if not line:
+                    continue
+                self._tail.append(line)
+                log.log(logging.WARNING if _NOISY.search(line) else logging.DEBUG, "baresip: %s", line)
+                failed = _REGISTER_ERROR.match(line)
+                if failed:  # the REGISTER_FAIL event may have gone out before we connected: keep its words
+                    self._register_error = failed.group(1).strip()
+                    if self.registration.state == reg.FAILED:
+                        self._set_registration(reg.FAILED, self._register_error)
 
     def _event(self, event: SipEvent) -> None:
         state = reg.from_event(event.type)
@@ -159,7 +169,8 @@ class BaresipAgent:
         except (ControlLost, TimeoutError):
             return
         if self.registration.state == reg.REGISTERING or not self.settings.register:
-            self._set_registration(reg.from_reginfo(answer.data, self.settings.register), "")
+            state = reg.from_reginfo(answer.data, self.settings.register)
+            self._set_registration(state, self._register_error if state == reg.FAILED else "")
 
     def _set_registration(self, state: str, detail: str) -> None:
         if not self.settings.register:

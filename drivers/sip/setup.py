@@ -13,6 +13,7 @@ import shutil
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 MODULE_DIRS = ("/usr/lib/baresip/modules", "/usr/local/lib/baresip/modules")
 REQUIRED_MODULES = ("account", "menu", "ctrl_tcp", "g711")
@@ -40,6 +41,17 @@ class AgentSettings:
     dump_dir: Path | None = None  # sndfile: every call's audio as WAV files (commissioning only)
     codecs: tuple[str, ...] = CODEC_MODULES  # codec modules offered, best first (those installed)
     binary: str = "baresip"
+
+
+def settings_from_section(v: dict[str, Any]) -> AgentSettings:
+    """From the hub's validated `[voice_call]` table (hub/voicecall/schema.py documents each key)."""
+    dump = v["audio_dump_dir"]
+    return AgentSettings(
+        account=v["account"], password=v["password"], auth_user=v["auth_user"], display_name=v["display_name"],
+        register=v["register"], register_interval_s=v["register_interval_s"], outbound=v["outbound"],
+        listen=v["listen"], rtp_ports=v["rtp_ports"], audio_source=v["audio_source"],
+        audio_player=v["audio_player"], echo_cancel=v["echo_cancel"], dump_dir=Path(dump) if dump else None,
+        binary=v["baresip"])
 
 
 def find_binary(name: str = "baresip") -> str | None:

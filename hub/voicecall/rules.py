@@ -3,10 +3,9 @@ answered, and the settings baresip runs with."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from drivers.sip.setup import AgentSettings
+from drivers.sip.setup import AgentSettings, settings_from_section
 from drivers.sip.uri import same_party
 from hub.config.loader import Config
 from hub.core.events import Event
@@ -34,11 +33,4 @@ def who_is(v: dict[str, Any], peer: str) -> str | None:
 
 
 def settings_from(config: Config) -> AgentSettings:
-    v = config["voice_call"]
-    dump = v["audio_dump_dir"]
-    return AgentSettings(
-        account=v["account"], password=v["password"], auth_user=v["auth_user"], display_name=v["display_name"],
-        register=v["register"], register_interval_s=v["register_interval_s"], outbound=v["outbound"],
-        listen=v["listen"], rtp_ports=v["rtp_ports"], audio_source=v["audio_source"],
-        audio_player=v["audio_player"], echo_cancel=v["echo_cancel"], dump_dir=Path(dump) if dump else None,
-        binary=v["baresip"])
+    return settings_from_section(config["voice_call"])
