@@ -77,6 +77,7 @@ class SipParty:
                                       audio_source=f"aufile,{play}", audio_player="alsa,null",
                                       dump_dir=self.recordings, codecs=("g711",))
         self.events: list[SipEvent] = []
+        self.arrivals: list[float] = []  # time.time() each event was read, in step with `events`
         self._responses: dict[str, Response] = {}
         self._cond = threading.Condition()
         self._tokens = 0
@@ -122,6 +123,7 @@ class SipParty:
                         self._responses[message.token or ""] = message
                     elif isinstance(message, SipEvent):
                         self.events.append(message)
+                        self.arrivals.append(time.time())
                     self._cond.notify_all()
 
     def command(self, name: str, params: str | None = None, timeout: float = 5) -> Response:
@@ -141,9 +143,15 @@ class SipParty:
         return self.command(name)
 
     def wait_event(self, event_type: str, timeout: float = 15, after: int = 0, **match: Any) -> SipEvent | None:
-        def found() -> SipEvent | None:
-            return next((e for e in self.events[after:] if e.type == event_type
-                         and all(getattr(e, k) == v for k, v in match.items())), None)
+        found = self.wait_timed(event_type, timeout, after, **match)
+        return found[1] if found else None
+
+    def wait_timed(self, event_type: str, timeout: float = 15, after: int = 0,
+                   **match: Any) -> tuple[float, SipEvent] | None:
+        """The first matching event from index `after` on, with the time it arrived."""
+        def found() -> tuple[float, SipEvent] | None:
+            return next(((self.arrivals[i], e) for i, e in enumerate(self.events) if i >= after
+                         and e.type == event_type and all(getattr(e, k) == v for k, v in match.items())), None)
 
         with self._cond:
             self._cond.wait_for(lambda: found() is not None, timeout)

@@ -138,7 +138,6 @@ class VoiceCallComponent:
         """Dial one target; True once answered. Every path that returns False has ended the call."""
         assert self._ctx is not None
         self._ctx.say(f"voice_dialing_{call.who}")
-        await set_speaker_volume(self.v)
         try:
             await asyncio.wait_for(self.agent.ready.wait(), timeout)
             answer = await self.agent.dial(call.peer)
@@ -148,6 +147,7 @@ class VoiceCallComponent:
         if not answer.ok:
             self._finish(call, c.FAILED, answer.data.strip())
             return False
+        await set_speaker_volume(self.v)  # while it rings: the INVITE is not held up by amixer
         self._publish()
         waiting: set[asyncio.Future[Any]] = {call.answered, call.closed}
         await asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
@@ -224,7 +224,6 @@ class VoiceCallComponent:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._chain
         assert call.call_id is not None
-        await set_speaker_volume(self.v)
         try:
             answer = await self.agent.accept(call.call_id)
         except ControlLost as exc:
@@ -232,6 +231,7 @@ class VoiceCallComponent:
             return
         if not answer.ok:
             log.warning("voice call: baresip would not answer %s: %s", call.peer, answer.data.strip())
+        await set_speaker_volume(self.v)
 
     def _talking(self) -> Call | None:
         return next((call for call in self._calls.values() if call.answered_at is not None and not call.ended), None)
