@@ -68,7 +68,7 @@ def main() -> int:
                 for _ in range(args.n):
                     mark = len(desk.events)
                     call_id = hub.sim("press", "--button", "17")["event_id"]
-                    raised, _ = rec.wait(lambda m: isinstance(m[2], dict) and m[2].get("id") == call_id, 10)
+                    raised, _ = rec.wait(lambda m, cid=call_id: isinstance(m[2], dict) and m[2].get("id") == cid, 10)
                     got = desk.wait_timed("CALL_INCOMING", 15, after=mark)
                     if raised is None or got is None:
                         print("  a press never reached the desk:", hub.log_tail(5))
@@ -76,8 +76,8 @@ def main() -> int:
                     pressed = datetime.fromisoformat(raised[2]["ts"]).timestamp()
                     invite.append(got[0] - pressed)
                     desk.on_call(got[1].call_id or "", "hangup")
-                    rec.wait(lambda m: isinstance(m[2], dict) and m[2].get("type") == "voice.ended"
-                             and m[2]["data"]["trigger"] == call_id, 10)
+                    rec.wait(lambda m, cid=call_id: isinstance(m[2], dict) and m[2].get("type") == "voice.ended"
+                             and m[2]["data"]["trigger"] == cid, 10)
                     rec.client.publish(f"{PREFIX}/{HUB}/cmd/ack", json.dumps({"event_id": call_id}), qos=1)
                     rec.wait_event("call.acknowledged", 10, call_id=call_id)
                 for _ in range(args.n):
