@@ -7,6 +7,9 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -136,3 +139,51 @@ def test_two_agents_call_each_other_with_audio_both_ways_and_restart_after_a_cra
         played = read_wav(tmp_path / f"{other}.wav")
         assert min(abs(dominant_hz(heard) - f) for f in tones[other]) < 10
         assert best_correlation(heard, played) > 0.8
+
+
+AGENT_SCRIPT = """
+import asyncio, sys
+from pathlib import Path
+from drivers.sip.agent import BaresipAgent, free_loopback_port
+from drivers.sip.setup import AgentSettings
+
+async def main():
+    port = free_loopback_port()
+    settings = AgentSettings(account=f"sip:x@127.0.0.1:{port}", register=False, listen=f"127.0.0.1:{port}",
+                             audio_source="alsa,null", audio_player="alsa,null")
+    agent = BaresipAgent(settings, Path(sys.argv[1]), lambda event: None)
+    task = asyncio.create_task(agent.run())
+    await agent.ready.wait()
+    print(agent.pid, flush=True)
+    await task
+
+asyncio.run(main())
+"""
+
+
+def test_baresip_does_not_outlive_a_killed_hub(tmp_path):
+    """An orphaned baresip would keep the SIP port from the next hub's: it must go with its parent."""
+    need_baresip()
+    root = Path(__file__).resolve().parent.parent
+    parent = subprocess.Popen([sys.executable, "-c", AGENT_SCRIPT, str(tmp_path / "cfg")], stdout=subprocess.PIPE,
+                              cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, start_new_session=True)
+    assert parent.stdout is not None
+    with parent.stdout:
+        child = int(parent.stdout.readline())
+        parent.kill()  # SIGKILL: no clean-up code of the parent runs
+        parent.wait(5)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not _gone(child):
+        time.sleep(0.05)
+    gone = _gone(child)
+    if not gone:
+        os.kill(child, signal.SIGKILL)  # leave no stray baresip behind a failed test
+    assert gone
+
+
+def _gone(pid: int) -> bool:
+    """Exited (a zombie until init reaps it counts as exited)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True

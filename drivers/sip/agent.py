@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import random
 import re
+import signal
 import socket
 import time
 from collections import deque
@@ -33,6 +35,13 @@ _REGISTER_ERROR = re.compile(r"^reg: \S+: (?:Register: )?(.+)$")
 
 class Unavailable(RuntimeError):
     """baresip cannot run here at all (not installed, modules missing): retrying will not help."""
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the hub dies, even by SIGKILL, so an orphaned baresip
+    never keeps the SIP port from the next hub's baresip (Linux prctl PR_SET_PDEATHSIG)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
 
 
 def free_loopback_port() -> int:
@@ -102,7 +111,7 @@ class BaresipAgent:
         self._tail.clear()
         self._proc = proc = await asyncio.create_subprocess_exec(
             binary, "-f", str(self.config_dir), stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, preexec_fn=_die_with_parent)
         self.starts += 1
         drain = asyncio.create_task(self._drain(proc), name="sip.baresip_output")
         serve: asyncio.Task[None] | None = None
@@ -175,6 +184,9 @@ class BaresipAgent:
     def _set_registration(self, state: str, detail: str) -> None:
         if not self.settings.register:
             state, detail = reg.NOT_USED, ""
+        old = self.registration
+        if (old.state, old.detail, old.pid) == (state, detail, self.pid):
+            return  # a refresh (every register_interval_s): nothing to write, nothing new to say
         self.registration = reg.Registration(state, detail, self.settings.account, self.pid, time.time())
         try:
             reg.write_state(self.config_dir, self.registration)

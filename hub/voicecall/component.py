@@ -50,6 +50,7 @@ class VoiceCallComponent:
         self._ctx: HubContext | None = None
         self._window_until = 0.0  # monotonic: auto-answer allowed callers until then
         self._window_trigger: str | None = None
+        self._window_timer: asyncio.TimerHandle | None = None
         self._calls: dict[str, Call] = {}  # by baresip call id
         self._outgoing: Call | None = None  # the chain's current attempt (its id comes with its first reply)
         self._chain: asyncio.Task[None] | None = None
@@ -78,6 +79,8 @@ class VoiceCallComponent:
         if self._closed:
             return
         self._closed = True
+        if self._window_timer is not None:
+            self._window_timer.cancel()
         for call in list(self._calls.values()) + ([self._outgoing] if self._outgoing else []):
             call.local_reason = call.local_reason or c.SHUTDOWN
         if self._chain is not None:
@@ -97,6 +100,11 @@ class VoiceCallComponent:
         if self.v["auto_answer_min"] > 0:
             self._window_until = time.monotonic() + self.v["auto_answer_min"] * 60
             self._window_trigger = event.id
+            if self._window_timer is not None:
+                self._window_timer.cancel()
+            # so `hub status` stops saying the window is open once it is not
+            self._window_timer = asyncio.get_running_loop().call_later(self.v["auto_answer_min"] * 60 + 0.5,
+                                                                       self._publish)
         targets = (self.v["targets"] or {}).get(kind) or []
         if not targets:
             self._publish()
@@ -138,6 +146,7 @@ class VoiceCallComponent:
         """Dial one target; True once answered. Every path that returns False has ended the call."""
         assert self._ctx is not None
         self._ctx.say(f"voice_dialing_{call.who}")
+        log.info("voice call: ringing %s %s for %.0f s (target %d)", call.who, call.peer, timeout, call.attempt)
         try:
             await asyncio.wait_for(self.agent.ready.wait(), timeout)
             answer = await self.agent.dial(call.peer)
