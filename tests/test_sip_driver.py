@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -187,3 +188,26 @@ def _gone(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def test_a_baresip_that_cannot_start_is_retried_and_says_why(tmp_path):
+    need_baresip()
+    states: list[str] = []
+
+    async def main() -> int:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp, socket.socket() as tcp:
+            udp.bind(("127.0.0.1", 0))
+            port = udp.getsockname()[1]
+            tcp.bind(("127.0.0.1", port))  # the SIP port is taken, over UDP and TCP
+            settings = AgentSettings(account=f"sip:x@127.0.0.1:{port}", register=False, listen=f"127.0.0.1:{port}",
+                                     audio_source="alsa,null", audio_player="alsa,null")
+            agent = BaresipAgent(settings, tmp_path / "cfg", lambda event: None, states.append, backoff_min_s=0.05)
+            task = asyncio.create_task(agent.run())
+            while agent.starts < 3:
+                await asyncio.sleep(0.02)
+            await agent.close()
+            await asyncio.wait_for(task, 10)
+            return agent.starts
+
+    assert asyncio.run(main()) >= 3
+    assert any(s.startswith("restarting (exit code") and "Address already in use" in s for s in states), states

@@ -81,6 +81,7 @@ class BaresipAgent:
         self._closed = asyncio.Event()
         self._tail: deque[str] = deque(maxlen=12)
         self._register_error = ""
+        self._problem = ""  # baresip's last complaint, for the status line when it stops
 
     @property
     def pid(self) -> int:
@@ -109,6 +110,7 @@ class BaresipAgent:
         port = free_loopback_port()
         write_config_dir(self.config_dir, self.settings, port, module_dir)
         self._tail.clear()
+        self._problem = ""
         self._proc = proc = await asyncio.create_subprocess_exec(
             binary, "-f", str(self.config_dir), stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, preexec_fn=_die_with_parent)
@@ -119,14 +121,14 @@ class BaresipAgent:
         try:
             control = await self._connect(proc, port)
             if control is None:
-                return f"exit code {proc.returncode}" if proc.returncode is not None else "no control port"
+                return await self._exit_why(proc, drain) if proc.returncode is not None else "no control port"
             serve = asyncio.create_task(control.serve(), name="sip.baresip_control")
             self._control = control
             self.ready.set()
             await self._refresh_registration()
             waiter = asyncio.create_task(proc.wait(), name="sip.baresip_wait")
             await asyncio.wait({serve, waiter}, return_when=asyncio.FIRST_COMPLETED)
-            return f"exit code {proc.returncode}" if proc.returncode is not None else "control connection lost"
+            return await self._exit_why(proc, drain)
         finally:
             self.ready.clear()
             self._control = None
@@ -137,6 +139,13 @@ class BaresipAgent:
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await task
             self._on_lost()
+
+    async def _exit_why(self, proc: asyncio.subprocess.Process, drain: asyncio.Task[None]) -> str:
+        if proc.returncode is None:
+            return "control connection lost"
+        with contextlib.suppress(TimeoutError):  # its last words may still be in the pipe
+            await asyncio.wait_for(asyncio.shield(drain), 1.0)
+        return f"exit code {proc.returncode}" + (f": {self._problem}" if self._problem else "")
 
     async def _connect(self, proc: asyncio.subprocess.Process, port: int) -> Control | None:
         """baresip listens once its modules are loaded (a few ms to a second on a Pi Zero)."""
@@ -158,7 +167,10 @@ class BaresipAgent:
                 if not line:
                     continue
                 self._tail.append(line)
-                log.log(logging.WARNING if _NOISY.search(line) else logging.DEBUG, "baresip: %s", line)
+                noisy = _NOISY.search(line) is not None
+                if noisy:
+                    self._problem = line
+                log.log(logging.WARNING if noisy else logging.DEBUG, "baresip: %s", line)
                 failed = _REGISTER_ERROR.match(line)
                 if failed:  # the REGISTER_FAIL event may have gone out before we connected: keep its words
                     self._register_error = failed.group(1).strip()

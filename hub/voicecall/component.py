@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from typing import Any
 
@@ -288,5 +289,5 @@ class VoiceCallComponent:
             text += f"; calling {self._outgoing.who} ({self._outgoing.peer})"
         left = self._window_until - time.monotonic()
         if left > 0:
-            text += f"; auto-answer open for {left / 60:.0f} min"
+            text += f"; auto-answer open for {math.ceil(left / 60)} min"
         self._ctx.set_status("voice_call", text)
