@@ -4,7 +4,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${HUB_VENV:-$ROOT/.venv}
-APT_PACKAGES=(mosquitto mosquitto-clients espeak-ng alsa-utils openssl systemd baresip-core)
+# baresip-core: the SIP user agent the hub drives for voice calls; kamailio: a SIP registrar the tests run
+APT_PACKAGES=(mosquitto mosquitto-clients espeak-ng alsa-utils openssl systemd baresip-core kamailio)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -20,6 +21,11 @@ ensure_system_packages() {
     echo "installing: ${missing[*]}"
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Debian enables and starts kamailio's system service on 5060; the tests start their own on a free
+    # port, so keep the system one off.
+    if [[ " ${missing[*]} " == *" kamailio "* ]] && [ -d /run/systemd/system ]; then
+      as_root systemctl disable --now kamailio.service >/dev/null 2>&1 || true
+    fi
   fi
   export PATH="$PATH:/usr/sbin"
 }

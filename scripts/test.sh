@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything the tests need on a fresh Debian machine and run them:
-#   system packages (mosquitto, espeak-ng, alsa-utils, openssl, systemd), a venv with the project and
-#   its test extras, then ruff, mypy and pytest. Extra arguments go to pytest.
+#   system packages (mosquitto, espeak-ng, alsa-utils, openssl, systemd, baresip-core, kamailio), a venv
+#   with the project and its test extras, then ruff, mypy and pytest. Extra arguments go to pytest.
 source "$(dirname "$0")/_setup.sh"
 ensure_system_packages
 ensure_venv "[test]"

@@ -1,6 +1,7 @@
 """`hub selftest --only sip`: baresip present, echo cancellation, and the SIP registration — by a
-one-off baresip on a stopped hub, from the running hub's own baresip otherwise. The "server" is a
-loopback TCP port nobody listens on, so the registration fails at once with the network's words."""
+one-off baresip on a stopped hub, from the running hub's own baresip otherwise. The server is a real
+registrar (kamailio on loopback, digest authentication), or a loopback TCP port nobody listens on, so
+a registration fails at once with the network's words."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 from sipparty import need_baresip
+from sipserver import Registrar
 
 from drivers.sip.setup import echo_cancel_available, find_module_dir
 from hub.config.loader import load
@@ -87,3 +89,42 @@ def test_direct_calls_need_no_registration_and_no_account_no_rows(tmp_path):
     assert sip_rows(cfg)["registration"]["result"] == "pass"
     cfg.write_text(cfg.read_text().split("[voice_call]")[0])
     assert sip_rows(cfg) == {}
+
+
+@pytest.fixture
+def registrar(tmp_path):
+    need_baresip()
+    server = Registrar(tmp_path / "registrar").start()
+    yield server
+    server.stop()
+
+
+def server_account(registrar: Registrar, password: str, **keys: object) -> str:
+    text = (f'\n[voice_call]\naccount = "sip:hub-0001@{registrar.domain}"\npassword = "{password}"\n'
+            f'listen = "127.0.0.1:{free_port()}"\necho_cancel = false\n')
+    return text + "".join(f"{k} = {json.dumps(v)}\n" for k, v in keys.items())
+
+
+def test_stopped_hub_registers_with_a_real_server_or_blames_the_account(tmp_path, registrar):
+    cfg = write_config(tmp_path, free_port(), "t-sip", server_account(registrar, "secret"))
+    assert sip_rows(cfg)["registration"] == {
+        "component": "sip", "check": "registration", "result": "pass",
+        "value": f"registered as sip:hub-0001@{registrar.domain}", "remedy": ""}
+    cfg = write_config(tmp_path, free_port(), "t-sip", server_account(registrar, "wrong"))
+    row = sip_rows(cfg)["registration"]
+    assert row["result"] == "fail" and "401 Unauthorized" in row["value"]
+    assert "password" in row["remedy"]
+
+
+def test_running_hub_is_registered_and_says_so(tmp_path, registrar):
+    with broker(tmp_path) as port:
+        cfg = write_config(tmp_path, port, "t-sip", server_account(registrar, "secret"))
+        with running_hub(cfg):
+            status: dict[str, Any] = {}
+            end = time.monotonic() + 15
+            while not str(status.get("voice_call", "")).startswith("registered") and time.monotonic() < end:
+                status = json.loads(hub_cli("status", "--json", "--config", str(cfg)).stdout or "{}")
+                time.sleep(0.1)
+            assert status["voice_call"] == f"registered as sip:hub-0001@{registrar.domain}"
+            rows = running_hub_rows(cfg)
+    assert rows["registration"]["result"] == "pass"
