@@ -4,6 +4,7 @@ call ended, what the config accepts, and that the resident hears every role name
 from __future__ import annotations
 
 import asyncio
+import shutil
 
 import pytest
 
@@ -11,6 +12,7 @@ from hub.config.loader import ConfigError, validate
 from hub.core.events import Event
 from hub.voicecall import calls
 from hub.voicecall.calls import Call, close_reason
+from hub.voicecall.mixer import set_speaker_volume
 from hub.voicecall.rules import trigger_kind, who_is
 from hub.voicecall.schema import ROLES
 from voice.catalogue import prompt
@@ -99,3 +101,14 @@ def test_targets_without_an_account_are_a_mistake():
         validate({"voice_call": {"targets": TARGETS}})
     assert caught.value.key == "voice_call.account"
     assert validate(base({"targets": TARGETS}))["voice_call"]["targets"] == TARGETS
+
+
+def test_a_missing_mixer_control_is_reported_once_and_the_call_goes_on(caplog):
+    if shutil.which("amixer") is None:
+        pytest.skip("amixer not installed (alsa-utils)")
+    v = {"mixer_control": "PCM", "mixer_card": "99", "speaker_volume_pct": 100}  # no card 99 here
+    assert asyncio.run(set_speaker_volume(v)) is False
+    assert asyncio.run(set_speaker_volume(v)) is False
+    warnings = [r.getMessage() for r in caplog.records if r.name == "hub.voicecall.mixer"]
+    assert len(warnings) == 1 and "mixer_control = 'PCM'" in warnings[0] and "Invalid card number" in warnings[0]
+    assert asyncio.run(set_speaker_volume({**v, "mixer_control": ""})) is False  # '' = leave the mixer alone
