@@ -69,7 +69,7 @@ class BaresipAgent:
         self.settings = settings
         self.config_dir = config_dir
         self._on_event = on_event
-        self._on_state = on_state  # a one-line status ("registered as sip:...", "restarting in 2 s: ...")
+        self._on_state = on_state  # a one-line status ("registered as sip:...", "restarting (exit code 98: ...)")
         self._on_lost = on_lost  # baresip went away: every call it had is gone
         self._backoff = (backoff_min_s, backoff_max_s)
         self.ready = asyncio.Event()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,9 +17,15 @@ from drivers.sip.agent import BaresipAgent
 from drivers.sip.setup import AgentSettings
 
 
-async def probe_registration(settings: AgentSettings, directory: Path, timeout: float = 20.0) -> reg.Registration:
+async def probe_registration(settings: AgentSettings, timeout: float = 20.0) -> reg.Registration:
     """Register once and report: registered, failed (with the server's or the network's words), or
-    still registering after `timeout` (the server never answered). Raises Unavailable without baresip."""
+    still registering after `timeout` (the server never answered). Raises Unavailable without baresip.
+    Its config (with the password) lives in a private temporary directory, removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="hub-sip-probe-") as directory:
+        return await _probe(settings, Path(directory), timeout)
+
+
+async def _probe(settings: AgentSettings, directory: Path, timeout: float) -> reg.Registration:
     host = settings.listen.rsplit(":", 1)[0] or "0.0.0.0"
     quiet = replace(settings, listen=f"{host}:0", dump_dir=None)  # any free port: a stray hub must not clash
     changed = asyncio.Event()

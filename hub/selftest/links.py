@@ -133,12 +133,17 @@ async def check_sip(env: Env, owned: bool) -> list[Result]:
         return [*results, Result("sip", "registration", PASS, "not used (register = false: direct calls)")]
     if owned:
         state = reg.read_state(env.config.state_dir / "sip")
+        for _ in range(20):  # just started: give the first registration up to 10 s to be answered
+            if state is None or state.state != reg.REGISTERING:
+                break
+            await asyncio.sleep(0.5)
+            state = reg.read_state(env.config.state_dir / "sip")
         if state is None:
             return [*results, Result("sip", "registration", FAIL, "the hub's baresip is not running",
                                      "SIP 程序未运行：看 `hub status` 的 voice_call 和 journalctl -u eldercare-hub / "
                                      "baresip not running: see voice_call in `hub status` and the journal")]
     else:
-        state = await probe_registration(settings, env.config.state_dir / "sip-selftest")
+        state = await probe_registration(settings)
     if state.state == reg.REGISTERED:
         return [*results, Result("sip", "registration", PASS, state.describe()[:80])]
     return [*results, Result("sip", "registration", FAIL, state.describe()[:80], _sip_remedy(state.detail))]
