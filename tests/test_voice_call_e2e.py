@@ -182,3 +182,38 @@ def test_without_baresip_the_hub_says_so_and_runs_on(tmp_path, make_hub, subscri
 def test_no_account_no_component(make_hub, subscriber):
     hub, _ = online_hub(make_hub, subscriber, "[voice_call]\nauto_answer_min = 10\n")
     assert "voice_call" not in hub.status()
+
+
+def test_a_cancelled_press_stops_the_ringing(tmp_path, make_hub, subscriber, parties):
+    desk = parties("desk")
+    _, extra = voice_config(tmp_path, f'targets.emergency = [{{ who = "duty", uri = "{desk.uri}" }}]\n')
+    hub, sub = online_hub(make_hub, subscriber, extra)
+    wait_status(hub, "no registration")
+    call_id = hub.sim("press", "--button", "17")["event_id"]
+    assert desk.wait_event("CALL_INCOMING") is not None, hub.log_tail()
+    assert hub.sim("press", "--button", "17", "--hold", "3.3")["after_hold"] == "cancelled"
+    ended = sub.wait_event("voice.ended", 10)
+    assert ended is not None and ended["data"]["reason"] == "cancelled" and ended["data"]["trigger"] == call_id
+    assert_valid(ended)
+    assert desk.wait_event("CALL_CLOSED", 5) is not None  # it stopped ringing at the desk
+    assert "voice_nobody_answered" not in spoken_keys(hub)
+
+
+def test_a_call_back_while_the_hub_still_rings_is_answered_instead(tmp_path, make_hub, subscriber, parties):
+    desk, second_line = parties("desk"), parties("desk2")
+    account, extra = voice_config(tmp_path, f'targets.emergency = [{{ who = "duty", uri = "{desk.uri}" }}]\n',
+                                  extra=f'allowed_callers = ["{second_line.uri}"]\n')
+    hub, sub = online_hub(make_hub, subscriber, extra)
+    wait_status(hub, "no registration")
+    hub.sim("press", "--button", "17")
+    assert desk.wait_event("CALL_INCOMING") is not None, hub.log_tail()
+    assert second_line.command("dial", account).ok  # the operator rings back from another line
+    assert second_line.wait_event("CALL_ESTABLISHED", 10) is not None, hub.log_tail()
+    superseded = sub.wait_event("voice.ended", 10, who="duty")
+    assert superseded is not None and superseded["data"]["reason"] == "superseded"
+    started = sub.wait_event("voice.started", 10)
+    assert started is not None and started["data"]["direction"] == "incoming"
+    assert started["data"]["who"] == "caller" and started["data"]["peer"] == second_line.uri
+    assert desk.wait_event("CALL_CLOSED", 5) is not None
+    for event in (superseded, started):
+        assert_valid(event)
