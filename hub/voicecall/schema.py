@@ -61,7 +61,7 @@ VOICE_CALL = Section(
                            "health": [{"who": "doctor", "uri": "sip:8101@sip.community.example"}]}),
         "audio_dump_dir": Key(None, "Commissioning only: write every call's audio as WAV files here (baresip "
                               "sndfile). It records the resident: never leave it set.", kind=str, optional=True,
-                              example="/tmp/call-audio"),
+                              example="/var/lib/eldercare-hub/call-audio"),
         "baresip": Key("baresip", "The baresip program (apt-get install baresip-core)."),
     },
 )
