@@ -4,22 +4,30 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${HUB_VENV:-$ROOT/.venv}
-APT_PACKAGES=(mosquitto mosquitto-clients espeak-ng sox alsa-utils openssl systemd)
+# baresip-core: the SIP user agent the hub drives for voice calls
+APT_PACKAGES=(mosquitto mosquitto-clients espeak-ng sox alsa-utils openssl systemd baresip-core)
+# only the tests need these: kamailio is the SIP registrar they run on loopback
+TEST_APT_PACKAGES=(kamailio)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
     echo "需要 root 权限安装系统软件包 / need root to install: ${APT_PACKAGES[*]}" >&2; return 1; fi
 }
 
-ensure_system_packages() {
+ensure_system_packages() {  # extra arguments: more packages (the tests' own)
   local missing=()
-  for pkg in "${APT_PACKAGES[@]}"; do
+  for pkg in "${APT_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Debian enables and starts kamailio's system service on 5060; the tests start their own on a free
+    # port, so keep the system one off.
+    if [[ " ${missing[*]} " == *" kamailio "* ]] && [ -d /run/systemd/system ]; then
+      as_root systemctl disable --now kamailio.service >/dev/null 2>&1 || true
+    fi
   fi
   export PATH="$PATH:/usr/sbin"
 }

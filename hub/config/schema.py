@@ -117,4 +117,5 @@ _FEATURE_MODULES: list[str] = [
     "hub.health.schema",
     "hub.detect.schema",
     "hub.device.schema",
+    "hub.voicecall.schema",
 ]

@@ -28,7 +28,8 @@ UNIT_NAME = "eldercare-hub.service"
 ApplyBundle = Callable[[Path, Path, str, Callable[[Path], Path]], None]
 UNIT_PATH = Path("/etc/systemd/system") / UNIT_NAME
 WATCHDOG_DROPIN = Path("/etc/systemd/system.conf.d/eldercare-hub-watchdog.conf")
-APT_PACKAGES = ("python3-venv", "python3-dev", "espeak-ng", "sox", "alsa-utils", "bluez", "i2c-tools", "zbar-tools")
+APT_PACKAGES = ("python3-venv", "python3-dev", "espeak-ng", "sox", "alsa-utils", "bluez", "i2c-tools", "zbar-tools",
+                "baresip-core")
 # systemd pets the SoC watchdog; if systemd or the kernel hangs, the board resets within 10 s.
 WATCHDOG_TEXT = (
     "# Written by `hub install`: hardware watchdog (bcm2835_wdt).\n[Manager]\n"

@@ -1,5 +1,6 @@
 """Self-test of the hub's links to the outside: the 4G modem (answers AT, signal quality), the
-platform's MQTT broker (a round trip on the hub's own topics) and the Bluetooth adapter (a scan).
+platform's MQTT broker (a round trip on the hub's own topics), the SIP account for voice calls
+(baresip installed, registered) and the Bluetooth adapter (a scan).
 Each talks through the hardware seams (`open_serial`, the bleak scanner backend) or a second,
 short-lived MQTT client, never through the running hub's own connections.
 """
@@ -103,3 +104,57 @@ async def check_ble(env: Env, owned: bool) -> list[Result]:
             )
         ]
     return [Result("ble", "adapter scanning", PASS, f"{len(found)} devices seen")]
+
+
+async def check_sip(env: Env, owned: bool) -> list[Result]:
+    """Voice calls over SIP ([voice_call] with an account): baresip and its modules installed, echo
+    cancellation, and the registration — the running hub's (from the state its baresip reports), or
+    on a stopped hub a one-off registration by a short-lived baresip with the same account."""
+    v = env.cfg.get("voice_call")
+    if not v or v["account"] is None:
+        return []
+    from drivers.sip import registration as reg
+    from drivers.sip.agent import Unavailable, check_installed
+    from drivers.sip.probe import probe_registration
+    from drivers.sip.setup import echo_cancel_available, settings_from_section
+
+    settings = settings_from_section(v)
+    try:
+        binary, module_dir = check_installed(settings)
+    except Unavailable as exc:
+        return [Result("sip", "baresip installed", FAIL, str(exc),
+                       "未安装 SIP 通话程序：sudo apt-get install baresip-core / install baresip-core")]
+    results = [Result("sip", "baresip installed", PASS, f"{binary}, modules in {module_dir}")]
+    if v["echo_cancel"] and not echo_cancel_available(module_dir):
+        results.append(Result("sip", "echo cancellation", FAIL, "webrtc_aec module not installed",
+                              "无回声消除：换用自带回声消除的免提话机，再设 [voice_call] echo_cancel = false / "
+                              "use a speakerphone that cancels echo, then set echo_cancel = false"))
+    if not v["register"]:
+        return [*results, Result("sip", "registration", PASS, "not used (register = false: direct calls)")]
+    if owned:
+        state = reg.read_state(env.config.state_dir / "sip")
+        for _ in range(20):  # just started: give the first registration up to 10 s to be answered
+            if state is None or state.state != reg.REGISTERING:
+                break
+            await asyncio.sleep(0.5)
+            state = reg.read_state(env.config.state_dir / "sip")
+        if state is None:
+            return [*results, Result("sip", "registration", FAIL, "the hub's baresip is not running",
+                                     "SIP 程序未运行：看 `hub status` 的 voice_call 和 journalctl -u eldercare-hub / "
+                                     "baresip not running: see voice_call in `hub status` and the journal")]
+    else:
+        state = await probe_registration(settings)
+    if state.state == reg.REGISTERED:
+        return [*results, Result("sip", "registration", PASS, state.describe()[:80])]
+    return [*results, Result("sip", "registration", FAIL, state.describe()[:80], _sip_remedy(state.detail))]
+
+
+def _sip_remedy(detail: str) -> str:
+    code = detail[:3]
+    if code in ("401", "403", "407"):
+        return ("SIP 账号或密码错误：核对 [voice_call] account、password、auth_user / the server refused the "
+                "account: check account, password, auth_user")
+    if code == "404":
+        return "SIP 服务器上没有此账号：请平台开通 / the server does not know this account: ask the platform"
+    return ("连不上 SIP 服务器：检查网络、account 的域名和 outbound / cannot reach the SIP server: check the "
+            "network, the account's domain and [voice_call] outbound")

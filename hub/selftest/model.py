@@ -24,6 +24,7 @@ AUTOMATIC = (
     "power",
     "modem",
     "broker",
+    "sip",
     "clock",
     "disk",
     "audio",

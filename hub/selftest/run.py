@@ -8,7 +8,7 @@ claimed: the running hub's devices keep them. Host-only checks (clock, sound car
 with no simulated peer) are skipped in simulation, saying so, rather than reporting the host.
 
 This module is the runner and the report: the checks live by area in `hub/selftest/i2c.py` (I2C
-sensors), `hub/selftest/gpio.py` (GPIO inputs), `hub/selftest/links.py` (modem, broker, BLE) and
+sensors), `hub/selftest/gpio.py` (GPIO inputs), `hub/selftest/links.py` (modem, broker, SIP, BLE) and
 `hub/selftest/system.py` (clock, disk, audio, the Pi itself); the guided steps in
 `hub/selftest/guided.py`; the result row and `Env` in `hub/selftest/model.py`.
 """
@@ -19,7 +19,7 @@ from typing import Any
 
 from hub.selftest.gpio import check_buttons, check_pir, check_power
 from hub.selftest.i2c import check_smoke, check_temperature
-from hub.selftest.links import check_ble, check_broker, check_modem
+from hub.selftest.links import check_ble, check_broker, check_modem, check_sip
 from hub.selftest.model import COMPONENTS, FAIL, PASS, SKIP, Check, Result
 from hub.selftest.model import Env as Env  # re-exported: hw-tests/conftest.py imports it from here
 from hub.selftest.system import check_clock, check_device, check_disk
@@ -33,6 +33,7 @@ CHECKS: dict[str, Check] = {
     "power": check_power,
     "modem": check_modem,
     "broker": check_broker,
+    "sip": check_sip,
     "clock": check_clock,
     "disk": check_disk,
     "audio": check_audio_and_voice,

@@ -1,0 +1,293 @@
+"""Speech after an alarm over SIP: calls the configured targets in turn, answers allowed call-backs.
+
+After a committed `call.raised` (its kind), `alarm.*` (emergency) or `health.alert` (health) event the
+hub (a) rings the targets of that kind in order, each for its timeout, until one answers — telling
+the resident who it is calling ("正在接通社区值班员") and who answered — and (b) for
+`[voice_call] auto_answer_min` after any of those events, answers an incoming call from a target or
+an allowed caller hands-free. Each call that ends is a `voice.ended` event (who, direction, how long,
+why); each that was answered was first a `voice.started`. baresip runs as a supervised child process
+(drivers/sip); without it the component reports `voice_call: unavailable (...)` and does nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from typing import Any
+
+from drivers.sip.agent import BaresipAgent, Unavailable, check_installed
+from drivers.sip.control import ControlLost, SipEvent
+from drivers.sip.setup import echo_cancel_available, find_module_dir
+from hub.config.loader import Config
+from hub.core.context import Component, Hardware, HubContext
+from hub.core.events import Event
+from hub.voicecall import calls as c
+from hub.voicecall.calls import Call, close_reason
+from hub.voicecall.mixer import set_speaker_volume
+from hub.voicecall.rules import settings_from, trigger_kind, who_is
+
+log = logging.getLogger(__name__)
+
+
+def build(config: Config, hardware: Hardware) -> Component | None:
+    section = config.get("voice_call")
+    if not section or section["account"] is None:
+        return None  # no SIP account: no voice calls, nothing started
+    return VoiceCallComponent(config)
+
+
+class VoiceCallComponent:
+    name = "voice_call"
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.v: dict[str, Any] = config["voice_call"]
+        self.settings = settings_from(config)
+        self.agent = BaresipAgent(self.settings, config.state_dir / "sip", self._on_sip, self._on_agent_state,
+                                  self._on_agent_lost)
+        self._ctx: HubContext | None = None
+        self._window_until = 0.0  # monotonic: auto-answer allowed callers until then
+        self._window_trigger: str | None = None
+        self._window_timer: asyncio.TimerHandle | None = None
+        self._calls: dict[str, Call] = {}  # by baresip call id
+        self._outgoing: Call | None = None  # the chain's current attempt (its id comes with its first reply)
+        self._chain: asyncio.Task[None] | None = None
+        self._chain_trigger: str | None = None
+        self._agent_state = "starting"
+        self._closed = False
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+    async def start(self, ctx: HubContext) -> None:
+        self._ctx = ctx
+        try:
+            check_installed(self.settings)
+        except Unavailable as exc:
+            log.error("voice calls unavailable: %s; install it with `sudo apt-get install baresip-core`", exc)
+            ctx.set_status("voice_call", f"unavailable ({exc})")
+            return
+        if self.settings.echo_cancel and not echo_cancel_available(find_module_dir()):
+            log.warning("echo cancellation unavailable: baresip's webrtc_aec module is not installed (Debian's "
+                        "baresip-core does not package it); fit a speakerphone that cancels echo itself and set "
+                        "[voice_call] echo_cancel = false")
+        ctx.on_event(self._on_hub_event)
+        self._publish()
+        ctx.spawn("voice_call.agent", self.agent.run())
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._window_timer is not None:
+            self._window_timer.cancel()
+        for call in list(self._calls.values()) + ([self._outgoing] if self._outgoing else []):
+            call.local_reason = call.local_reason or c.SHUTDOWN
+        if self._chain is not None:
+            self._chain.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._chain
+        await self.agent.close()  # baresip hangs up on SIGTERM; on_lost then ends every call
+
+    # --- alarms ---------------------------------------------------------------------------------------
+    def _on_hub_event(self, event: Event) -> None:
+        if event.type == "call.cancelled" and event.data.get("call_id") == self._chain_trigger:
+            self._cancel_chain()
+            return
+        kind = trigger_kind(event)
+        if kind is None or self._closed:
+            return
+        if self.v["auto_answer_min"] > 0:
+            self._window_until = time.monotonic() + self.v["auto_answer_min"] * 60
+            self._window_trigger = event.id
+            if self._window_timer is not None:
+                self._window_timer.cancel()
+            # so `hub status` stops saying the window is open once it is not
+            self._window_timer = asyncio.get_running_loop().call_later(self.v["auto_answer_min"] * 60 + 0.5,
+                                                                       self._publish)
+        targets = (self.v["targets"] or {}).get(kind) or []
+        if not targets:
+            self._publish()
+            return
+        if (self._chain is not None and not self._chain.done()) or self._talking() is not None:
+            log.info("voice call: %s %s arrives while a call is under way; not dialling again", event.type, event.id)
+            return
+        assert self._ctx is not None
+        self._chain_trigger = event.id
+        self._chain = self._ctx.spawn("voice_call.chain", self._run_chain(targets, event.id))
+
+    def _cancel_chain(self) -> None:
+        call = self._outgoing
+        if self._chain is None or self._chain.done() or (call is not None and call.answered_at is not None):
+            return  # a call already answered stays up: the resident may be talking to the duty desk
+        log.info("voice call: the alarm was cancelled; stopping the calls")
+        if call is not None:
+            call.local_reason = c.CANCELLED
+        self._chain.cancel()
+
+    async def _run_chain(self, targets: list[dict[str, Any]], trigger: str) -> None:
+        assert self._ctx is not None
+        for attempt, target in enumerate(targets, 1):
+            timeout = float(target.get("timeout_s") or self.v["ring_timeout_s"])
+            call = Call("outgoing", target["who"], target["uri"], trigger, attempt)
+            self._outgoing = call
+            try:
+                if await self._ring(call, timeout):
+                    await call.closed  # talking: the chain is done when this call ends
+                    return
+            except asyncio.CancelledError:
+                await self._hang_up(call, call.local_reason or c.CANCELLED)
+                raise
+            finally:
+                self._outgoing = None if self._outgoing is call else self._outgoing
+        self._ctx.say("voice_nobody_answered")
+
+    async def _ring(self, call: Call, timeout: float) -> bool:
+        """Dial one target; True once answered. Every path that returns False has ended the call."""
+        assert self._ctx is not None
+        self._ctx.say(f"voice_dialing_{call.who}")
+        log.info("voice call: ringing %s %s for %.0f s (target %d)", call.who, call.peer, timeout, call.attempt)
+        try:
+            await asyncio.wait_for(self.agent.ready.wait(), timeout)
+            answer = await self.agent.dial(call.peer)
+        except (TimeoutError, ControlLost) as exc:
+            self._finish(call, c.UNAVAILABLE, str(exc) or "baresip not running")
+            return False
+        if not answer.ok:
+            self._finish(call, c.FAILED, answer.data.strip())
+            return False
+        await set_speaker_volume(self.v)  # while it rings: the INVITE is not held up by amixer
+        self._publish()
+        waiting: set[asyncio.Future[Any]] = {call.answered, call.closed}
+        await asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if call.answered_at is not None:
+            return True
+        if not call.closed.done():
+            await self._hang_up(call, c.NO_ANSWER)
+        return False  # closed unanswered: busy, declined, unreachable (reported when it closed)
+
+    async def _hang_up(self, call: Call, reason: str) -> None:
+        if call.ended:
+            return
+        call.local_reason = call.local_reason or reason
+        try:
+            if call.call_id is not None:
+                await self.agent.hangup(call.call_id)
+            else:
+                await self.agent.hangup_current()  # no reply from the far end yet, so no id to name it by
+            await asyncio.wait_for(asyncio.shield(call.closed), 10)
+        except (ControlLost, TimeoutError) as exc:
+            self._finish(call, call.local_reason, f"hang-up unconfirmed: {exc}")
+
+    # --- baresip events -------------------------------------------------------------------------------
+    def _on_sip(self, event: SipEvent) -> None:
+        if event.klass != "call" or event.call_id is None:
+            return
+        call = self._calls.get(event.call_id)
+        if call is None and event.direction == "outgoing" and self._outgoing is not None \
+                and self._outgoing.call_id is None and not self._outgoing.ended:
+            call = self._outgoing
+            call.call_id = event.call_id
+            self._calls[event.call_id] = call
+        if event.type == "CALL_INCOMING" and call is None:
+            self._incoming(event)
+        elif call is None:
+            return
+        elif event.type == "CALL_ESTABLISHED":
+            call.mark_answered()
+            assert self._ctx is not None
+            self._ctx.say(f"voice_connected_{call.who}")
+            self._spawn_raise("voice.started", call.started_data())
+            self._publish()
+        elif event.type == "CALL_CLOSED":
+            self._calls.pop(event.call_id, None)
+            self._finish(call, close_reason(call, event.param), event.param)
+
+    def _incoming(self, event: SipEvent) -> None:
+        assert event.call_id is not None
+        peer = event.peer or event.param
+        who = who_is(self.v, peer)
+        call = Call("incoming", who or "caller", peer, self._window_trigger)
+        call.call_id = event.call_id
+        self._calls[event.call_id] = call
+        outgoing = self._outgoing
+        if who is None:
+            refuse = c.NOT_ALLOWED
+        elif time.monotonic() >= self._window_until:
+            refuse = c.OUTSIDE_WINDOW
+        elif self._talking() is not None or (outgoing is not None and outgoing.call_id is None):
+            refuse = c.HUB_BUSY
+        else:
+            refuse = None
+        log.info("voice call: incoming from %s (%s): %s", peer, who or "not allowed", refuse or "answering")
+        assert self._ctx is not None
+        name = "voice_call.refuse" if refuse else "voice_call.answer"
+        self._ctx.spawn(name, self._hang_up(call, refuse) if refuse else self._answer(call))
+
+    async def _answer(self, call: Call) -> None:
+        """A call-back from someone allowed: the hub's own ringing call gives way to it."""
+        if self._chain is not None and not self._chain.done():
+            if self._outgoing is not None:
+                self._outgoing.local_reason = c.SUPERSEDED
+            self._chain.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._chain
+        assert call.call_id is not None
+        try:
+            answer = await self.agent.accept(call.call_id)
+        except ControlLost as exc:
+            self._finish(call, c.AGENT_FAILED, str(exc))
+            return
+        if not answer.ok:
+            log.warning("voice call: baresip would not answer %s: %s", call.peer, answer.data.strip())
+        await set_speaker_volume(self.v)
+
+    def _talking(self) -> Call | None:
+        return next((call for call in self._calls.values() if call.answered_at is not None and not call.ended), None)
+
+    # --- reporting ------------------------------------------------------------------------------------
+    def _finish(self, call: Call, reason: str, detail: str) -> None:
+        """The one place a call ends: once, whatever told us first (CALL_CLOSED, a failed dial, baresip
+        gone). The event is committed by a task started here, in order with the next call's events."""
+        if call.ended:
+            return
+        call.mark_closed(reason)
+        if call.call_id is not None:
+            self._calls.pop(call.call_id, None)
+        log.info("voice call %s %s (%s) ended: %s %s", call.direction, call.who, call.peer, reason, detail)
+        if self._ctx is None:
+            return
+        if call.answered_at is not None:
+            self._ctx.say("voice_call_ended")
+        self._publish()
+        self._spawn_raise("voice.ended", call.ended_data(reason, detail))
+
+    def _spawn_raise(self, event_type: str, data: dict[str, Any]) -> None:
+        if self._ctx is not None:
+            self._ctx.spawn(event_type, self._ctx.raise_event(event_type, data))
+
+    def _on_agent_state(self, state: str) -> None:
+        self._agent_state = state
+        self._publish()
+
+    def _on_agent_lost(self) -> None:
+        """baresip went away: every call it carried is over."""
+        for call in list(self._calls.values()) + ([self._outgoing] if self._outgoing else []):
+            if not call.ended:
+                self._finish(call, call.local_reason or c.AGENT_FAILED, "baresip stopped")
+        self._calls.clear()
+
+    def _publish(self) -> None:
+        if self._ctx is None:
+            return
+        text = self._agent_state
+        talking = self._talking()
+        if talking is not None:
+            text += f"; talking with {talking.who} ({talking.direction}, {talking.peer})"
+        elif self._outgoing is not None and not self._outgoing.ended:
+            text += f"; calling {self._outgoing.who} ({self._outgoing.peer})"
+        left = self._window_until - time.monotonic()
+        if left > 0:
+            text += f"; auto-answer open for {math.ceil(left / 60)} min"
+        self._ctx.set_status("voice_call", text)

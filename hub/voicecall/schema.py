@@ -1,0 +1,112 @@
+"""Config section [voice_call]: the SIP account, who the hub calls after an alarm, and who may call in.
+
+    [voice_call]
+    account = "sip:hub-0001@sip.community.example"
+    password = "..."
+    targets.emergency = [
+      { who = "duty", uri = "sip:8001@sip.community.example", timeout_s = 30 },
+      { who = "family", uri = "sip:13800000000@sip.community.example" },
+    ]
+    targets.health = [{ who = "doctor", uri = "sip:8101@sip.community.example" }]
+
+docs/voice-call.md explains every key for installers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drivers.sip.setup import FORBIDDEN_IN_PARAMS
+from hub.config.keys import Key, Section
+
+KINDS = ("emergency", "health", "service", "family")  # the call kinds of [[buttons]]
+ROLES = ("duty", "doctor", "family", "neighbour")  # who a target is: what the resident is told
+TARGET_KEYS = {"who", "uri", "timeout_s"}
+
+VOICE_CALL = Section(
+    "voice_call",
+    "Two-way speech over SIP after an alarm (baresip). Absent account = no voice calls.",
+    {
+        "account": Key(None, "The hub's SIP address of record; absent = voice calls off.", kind=str, optional=True,
+                       example="sip:hub-0001@sip.community.example"),
+        "password": Key(None, "Password of the account (digest authentication).", kind=str, optional=True,
+                        secret=True, example="change-me"),
+        "auth_user": Key(None, "Authentication user, if the server wants one other than the account's.",
+                         kind=str, optional=True, example="hub-0001"),
+        "display_name": Key("", "Name shown to whoever the hub calls (e.g. the resident reference)."),
+        "register": Key(True, "Register with the SIP server (false: direct calls to sip:user@address only)."),
+        "register_interval_s": Key(600, "Registration refresh interval.", min=60, max=86400),
+        "outbound": Key(None, "Outbound proxy URI, if the server needs one.", kind=str, optional=True,
+                        example="sip:sip.community.example;transport=tcp"),
+        "listen": Key("0.0.0.0:5060", "Local SIP address:port baresip listens on."),
+        "rtp_ports": Key("", "RTP port range 'LOW-HIGH' for a firewall ('' = baresip's choice)."),
+        "audio_source": Key("alsa,default", "baresip audio source 'module,device': the microphone."),
+        "audio_player": Key("alsa,default", "baresip audio player 'module,device': the speaker."),
+        "echo_cancel": Key(True, "Load baresip's webrtc_aec echo canceller; false when the speakerphone "
+                           "cancels echo itself (Debian's baresip-core does not package webrtc_aec)."),
+        "mixer_control": Key("PCM", "ALSA mixer control set to speaker_volume_pct when a call starts "
+                             "('' = leave the mixer alone; list them with `amixer scontrols`)."),
+        "mixer_card": Key("", "ALSA card of that control ('' = the default card)."),
+        "speaker_volume_pct": Key(100, "Speaker level during calls, percent: the hub's maximum.", min=0, max=100),
+        "ring_timeout_s": Key(30.0, "How long a target rings before the hub tries the next one.", min=5, max=300),
+        "auto_answer_min": Key(15.0, "After any alarm, answer allowed callers hands-free for this many minutes "
+                               "(0 = never auto-answer).", min=0, max=1440),
+        "allowed_callers": Key([], "Who else may be auto-answered besides the targets: SIP URIs or numbers.",
+                               kind=list),
+        "targets": Key(None, "Who to call for each kind of alarm, in order: kind -> list of "
+                       "{ who = duty|doctor|family|neighbour, uri = ..., timeout_s = ... }.", kind=dict,
+                       optional=True, example={
+                           "emergency": [{"who": "duty", "uri": "sip:8001@sip.community.example", "timeout_s": 30},
+                                         {"who": "family", "uri": "sip:13800000000@sip.community.example"}],
+                           "health": [{"who": "doctor", "uri": "sip:8101@sip.community.example"}]}),
+        "audio_dump_dir": Key(None, "Commissioning only: write every call's audio as WAV files here (baresip "
+                              "sndfile). It records the resident: never leave it set.", kind=str, optional=True,
+                              example="/var/lib/eldercare-hub/call-audio"),
+        "baresip": Key("baresip", "The baresip program (apt-get install baresip-core)."),
+    },
+)
+
+SECTIONS: list[Section] = [VOICE_CALL]
+
+
+def check(cfg: dict[str, Any]) -> list[tuple[str, str]]:
+    v = cfg["voice_call"]
+    problems: list[tuple[str, str]] = []
+    for key in ("password", "auth_user"):
+        if v[key] is not None and (set(v[key]) & FORBIDDEN_IN_PARAMS or not v[key]):
+            problems.append((f"voice_call.{key}", "must be non-empty, without spaces, quotes, ';', '<' or '>' "
+                             "(baresip's account line cannot carry them)"))
+    for i, caller in enumerate(v["allowed_callers"]):
+        if not isinstance(caller, str) or not caller.strip():
+            problems.append((f"voice_call.allowed_callers[{i}]", f"must be a SIP URI or a number, got {caller!r}"))
+    low, _, high = v["rtp_ports"].partition("-")
+    if v["rtp_ports"] and not (low.isdigit() and high.isdigit() and 1024 <= int(low) < int(high) <= 65535):
+        problems.append(("voice_call.rtp_ports", f"must be 'LOW-HIGH' within 1024-65535, got {v['rtp_ports']!r}"))
+    problems += _check_targets(v["targets"] or {}, v["account"] is not None)
+    return problems
+
+
+def _check_targets(targets: dict[str, Any], have_account: bool) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    for kind, chain in targets.items():
+        where = f"voice_call.targets.{kind}"
+        if kind not in KINDS:
+            problems.append((where, f"unknown kind; allowed: {', '.join(KINDS)}"))
+            continue
+        if not isinstance(chain, list):
+            problems.append((where, "must be a list of { who = ..., uri = ... } tables"))
+            continue
+        for i, target in enumerate(chain):
+            at = f"{where}[{i}]"
+            if not isinstance(target, dict) or set(target) - TARGET_KEYS:
+                problems.append((at, f"must be a table with keys {', '.join(sorted(TARGET_KEYS))}"))
+            elif target.get("who") not in ROLES:
+                problems.append((f"{at}.who", f"must be one of {', '.join(ROLES)}, got {target.get('who')!r}"))
+            elif not isinstance(target.get("uri"), str) or not target["uri"].strip():
+                problems.append((f"{at}.uri", "must be a SIP URI or a number, e.g. sip:8001@sip.example.org"))
+            elif "timeout_s" in target and (isinstance(target["timeout_s"], bool) or not isinstance(
+                    target["timeout_s"], int | float) or not 5 <= target["timeout_s"] <= 300):
+                problems.append((f"{at}.timeout_s", f"must be a number from 5 to 300, got {target['timeout_s']!r}"))
+    if targets and not have_account:
+        problems.append(("voice_call.account", "targets are set but no account: the hub cannot call them"))
+    return problems

@@ -1,0 +1,102 @@
+"""A real SIP registrar for the registration tests: kamailio (Debian package) on a free loopback port,
+with an in-memory location table and digest authentication against one clear-text password — no
+database. Skips when kamailio is not installed (scripts/_setup.sh installs it)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+MODULE_DIRS = ("/usr/lib/x86_64-linux-gnu/kamailio/modules", "/usr/lib/aarch64-linux-gnu/kamailio/modules",
+               "/usr/lib/arm-linux-gnueabihf/kamailio/modules", "/usr/lib/kamailio/modules")
+
+CONFIG = """#!KAMAILIO
+debug=2
+log_stderror=yes
+children=1
+listen=udp:127.0.0.1:{port}
+listen=tcp:127.0.0.1:{port}
+mpath="{modules}/"
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "pv.so"
+loadmodule "maxfwd.so"
+loadmodule "textops.so"
+loadmodule "siputils.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
+loadmodule "auth.so"
+modparam("usrloc", "db_mode", 0)
+request_route {{
+    if (is_method("REGISTER")) {{
+        if (!pv_auth_check("$fd", "{password}", "0", "1")) {{
+            auth_challenge("$fd", "0");
+            exit;
+        }}
+        if (!save("location")) {{ sl_reply_error(); }}
+        exit;
+    }}
+    sl_send_reply("405", "Method Not Allowed");
+}}
+"""
+
+
+def _free_udp_and_tcp_port() -> int:
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp, socket.socket() as tcp:
+            udp.bind(("127.0.0.1", 0))
+            port = int(udp.getsockname()[1])
+            try:
+                tcp.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+
+
+class Registrar:
+    def __init__(self, root: Path, password: str = "secret") -> None:
+        binary = shutil.which("kamailio") or next(
+            (p for p in ("/usr/sbin/kamailio", "/usr/local/sbin/kamailio") if os.path.exists(p)), None)
+        modules = next((d for d in MODULE_DIRS if os.path.exists(f"{d}/registrar.so")), None)
+        if binary is None or modules is None:
+            pytest.skip("kamailio not installed (apt-get install kamailio; scripts/_setup.sh does it)")
+        self.binary, self.root = binary, root
+        root.mkdir(parents=True, exist_ok=True)
+        self.port = _free_udp_and_tcp_port()
+        self.domain = f"127.0.0.1:{self.port}"
+        self.cfg = root / "kamailio.cfg"
+        self.cfg.write_text(CONFIG.format(port=self.port, modules=modules, password=password))
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Registrar:
+        with open(self.root / "kamailio.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [self.binary, "-f", str(self.cfg), "-DD", "-E", "-Y", str(self.root), "-P", str(self.root / "pid"),
+                 "-m", "16", "-M", "4"], stdout=log, stderr=log, start_new_session=True)
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return self
+            except OSError:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"kamailio did not start: {(self.root / 'kamailio.log').read_text()[-800:]}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
