@@ -12,6 +12,7 @@ from hub.detect.inactivity_routine import source_kind
 T0 = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)  # a Monday morning
 H = timedelta(hours=1)
 M = timedelta(minutes=1)
+SETTLED = Params(settle_days=2.0)  # learned limits at once, as after weeks of history (no start-up floor)
 
 
 def kinds(decisions: list) -> list[str]:
@@ -82,11 +83,39 @@ def test_exit_door_then_nothing_is_presumed_out_without_alarm() -> None:
     det.note(T0 + M + timedelta(seconds=6), "pir")  # hall PIR as the door shuts: within settle
     assert det.out
     assert det.tick(T0 + 40 * H) == []
-    # Coming home: the door, then activity inside; the timer runs again.
+    # Coming home: the door alone is not evidence (a door opened from outside, a missed event)...
     det.note(T0 + 41 * H, "door:exit", exit_door=True)
-    assert not det.out and det.next_alarm_at() is not None
+    assert det.out and det.next_alarm_at() is None
+    # ...activity inside is, from more than one independent event.
     det.note(T0 + 41 * H + 2 * M, "pir")
+    assert det.out
+    det.note(T0 + 41 * H + 3 * M, "D-Kitchen-Fridge:ON")
+    assert not det.out and det.next_alarm_at() is not None
+
+
+def test_one_stray_event_while_out_does_not_make_home() -> None:
+    det = InactivityDetector(Params(), tz=UTC)
+    det.note(T0, "pir")
+    det.note(T0 + M, "door:exit", exit_door=True)
+    det.note(T0 + 2 * H, "E-Kitchen-Fridge:ON")  # the fridge compressor, not the resident
+    det.note(T0 + 2 * H + 5 * M, "E-Kitchen-Fridge:OFF")  # its own OFF is no new evidence
+    assert det.out and det.tick(T0 + 30 * H) == []
+    det.note(T0 + 5 * H, "pir")  # a second event, hours later: not the same return
+    assert det.out
+    det.note(T0 + 5 * H + 10 * 60 * timedelta(seconds=0.1), "pir")  # the same sensor 60 s later: someone
     assert not det.out
+
+
+def test_a_missed_door_event_on_return_is_recovered_from_inside() -> None:
+    det = InactivityDetector(Params(), tz=UTC)
+    det.note(T0, "pir")
+    det.note(T0 + M, "door:exit", exit_door=True)  # leaves; the return's door event is lost
+    det.note(T0 + 3 * H, "pir")
+    det.note(T0 + 3 * H + M, "pir:kitchen")
+    assert not det.out
+    # Leaving again later is a fresh door pattern, not a toggle back "in".
+    det.note(T0 + 5 * H, "door:exit", exit_door=True)
+    assert det.out and det.tick(T0 + 20 * H) == []
 
 
 def test_visitor_leaving_while_resident_stays_in() -> None:
@@ -94,8 +123,56 @@ def test_visitor_leaving_while_resident_stays_in() -> None:
     det.note(T0, "pir")
     det.note(T0 + M, "door:exit", exit_door=True)
     assert det.out
-    det.note(T0 + 3 * M, "pir")  # the resident walks back in: at home
+    det.note(T0 + 3 * M, "pir")  # the resident walks back in...
+    det.note(T0 + 4 * M, "pir")  # ...and moves about: at home
     assert not det.out and det.next_alarm_at() is not None
+
+
+def test_a_press_while_presumed_out_is_someone_home() -> None:
+    det = InactivityDetector(Params(), tz=UTC)
+    det.note(T0 + M, "door:exit", exit_door=True)
+    det.note(T0 + H, "button:17")
+    assert not det.out
+
+
+def test_a_mat_flicker_does_not_end_the_rest() -> None:
+    det = InactivityDetector(Params(), tz=UTC)
+    nap = T0.replace(hour=13)
+    det.note(nap, "P-Living-Seat:ON")
+    resting = det.next_alarm_at()
+    det.note(nap + 40 * M, "P-Living-Seat:OFF")  # shifts on the seat: 30 s off
+    assert det.last_source == "P-Living-Seat:ON"  # the OFF is held, the rest goes on
+    det.note(nap + 40 * M + timedelta(seconds=30), "P-Living-Seat:ON")
+    assert det.flickers == 1 and det.next_alarm_at() == resting and det.last_source == "P-Living-Seat:ON"
+    assert det.last_ts == nap
+    # A real getting-up: OFF for longer than the hold; the gap starts at the OFF's own time.
+    det.note(nap + 2 * H, "P-Living-Seat:OFF")
+    det.tick(nap + 2 * H + 2 * M)
+    assert det.last_source == "P-Living-Seat:OFF" and det.last_ts == nap + 2 * H
+    # Getting up and doing something else commits the OFF at once.
+    det.note(nap + 3 * H, "P-Living-Seat:ON")
+    det.note(nap + 4 * H, "P-Living-Seat:OFF")
+    det.note(nap + 4 * H + timedelta(seconds=20), "D-Kitchen-Fridge:ON")
+    assert det.flickers == 1 and det.last_source == "D-Kitchen-Fridge:ON"
+
+
+def test_next_alarm_while_a_mat_off_is_held_counts_from_the_off() -> None:
+    det = InactivityDetector(Params(), tz=UTC)
+    det.note(T0, "P-Living-Seat:ON")
+    det.note(T0 + H, "P-Living-Seat:OFF")
+    limit = det.expectation("P-Living-Seat:OFF", T0 + H)[0]
+    assert det.next_alarm_at() == T0 + H + timedelta(seconds=limit + 600)
+
+
+def test_limits_start_conservative_and_narrow_with_history() -> None:
+    det = InactivityDetector(Params(), tz=UTC)
+    first = routine(det, 3)
+    early = det.expectation("pir:kitchen", first + timedelta(hours=9))
+    assert early[2] == "learned" and early[0] > 5 * 3600  # two days in: still near the start-up limit
+    assert det.routine.progress(first)["narrowed_pct"] < 20
+    later = routine(det, 20, first)
+    late = det.expectation("pir:kitchen", later + timedelta(hours=9))
+    assert late[0] < 2 * 3600 and det.routine.progress(later)["narrowed_pct"] == 100
 
 
 def test_out_limit_alarms_once_when_configured() -> None:
@@ -121,7 +198,7 @@ def routine(det: InactivityDetector, days: int, start: datetime = T0) -> datetim
 
 
 def test_learned_limits_follow_the_source_and_time_of_day() -> None:
-    det = InactivityDetector(Params(), tz=UTC)
+    det = InactivityDetector(SETTLED, tz=UTC)
     next_day = routine(det, 10)
     limit, normal, basis = det.expectation("pir:kitchen", next_day + timedelta(hours=9))
     assert basis == "learned" and normal == pytest.approx(600)
@@ -209,7 +286,7 @@ def cupboard_evenings(det: InactivityDetector, days: int) -> datetime:
 
 
 def test_an_onset_keeps_a_short_limit_in_the_evening() -> None:
-    det = InactivityDetector(Params(), tz=UTC)
+    det = InactivityDetector(SETTLED, tz=UTC)
     evening = cupboard_evenings(det, 8) + timedelta(hours=21, minutes=40)
     opened, _, basis = det.expectation("D-Kitchen-Cupboard:ON", evening)
     assert basis == "learned" and opened == pytest.approx(60 * 60)  # the closing comes first

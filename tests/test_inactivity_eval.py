@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from hub.cli import main
-from hub.detect.eval_inactivity import LogError, evaluate, parse_log
+from hub.detect.eval_inactivity import (
+    LogError,
+    evaluate,
+    injection_times,
+    out_intervals,
+    parse_log,
+    without_doors_and_mats,
+)
+from hub.detect.inactivity_params import Params
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "activity"
 HOMES = ["ordonez_a", "kasteren_a"]
@@ -53,8 +61,23 @@ def test_replay_of_a_steady_home() -> None:
     assert set(result) >= KEYS
     assert result["false_alarms"] == 0 and result["injections"] == 200
     assert result["detected"] == 200 and result["detected_within_12h"] == 200
-    assert result["median_delay_min_day"] <= 90  # once learned, 20-minute gaps give the floor limit
     assert result["max_delay_min"] <= 12 * 60
+    assert sum(v["n"] for v in result["delay_by_time_of_day"].values()) == 200
+    settled = evaluate(parse_log(made_up_log(10)), Params(settle_days=2), seed=3, injections=200)
+    assert settled["median_delay_min_day"] <= 90  # once learned, 20-minute gaps give the floor limit
+    assert result["median_delay_min_day"] > settled["median_delay_min_day"]  # the first days: conservative
+
+
+def test_injections_fall_at_home_and_doors_and_mats_can_be_left_out() -> None:
+    lines = made_up_log(3)
+    t = datetime(2024, 1, 2, 12, 1)
+    lines.append(f"{t:%Y-%m-%d %H:%M:%S}\tX-Entrance-Door\tON")
+    lines.sort()
+    events = parse_log(lines)
+    assert out_intervals(events) == [(t.replace(tzinfo=UTC), (t + timedelta(minutes=19)).replace(tzinfo=UTC))]
+    times = injection_times(events, 300, seed=5)
+    assert len(times) == 300 and not any(a < x < b for a, b in out_intervals(events) for x in times)
+    assert [e.sensor for e in without_doors_and_mats(events)] == ["M-Kitchen-Pir"] * (len(events) - 1)
 
 
 def test_same_seed_same_figures_and_the_cli_prints_json(tmp_path: Path,
@@ -63,6 +86,7 @@ def test_same_seed_same_figures_and_the_cli_prints_json(tmp_path: Path,
     log.write_text("\n".join(made_up_log(4)) + "\n", encoding="utf-8")
     assert main(["eval", "inactivity", str(log), "--json", "--seed", "7", "--injections", "50"]) == 0
     first = json.loads(capsys.readouterr().out)
+    assert set(first) == {"all_inputs"}  # nothing but PIR: no "without doors and mats" variant
     assert main(["eval", "inactivity", str(log), "--json", "--seed", "7", "--injections", "50"]) == 0
     assert json.loads(capsys.readouterr().out) == first
     assert main(["eval", "inactivity", str(tmp_path / "missing.events")]) == 2
@@ -81,5 +105,5 @@ def test_shared_development_data(home: str, capsys: pytest.CaptureFixture[str]) 
         print(f"\n{report}")
     assert main(["eval", "inactivity", str(path), "--json", "--seed", "1", "--injections", "150"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result) >= KEYS
-    assert result["injections"] == 150 and result["detected_within_12h"] == 150
+    for inputs in ("all_inputs", "without_doors_mats"):
+        assert set(result[inputs]) >= KEYS and result[inputs]["injections"] == 150

@@ -18,9 +18,13 @@ The rule (docs/detection.md, "Inactivity"):
   gap whose limit would reach into the night window, `night_max_h`).
 - Morning check: if nothing has happened since `morning_anchor`, ask once the usual first-activity time
   (the latest of the learned mornings) plus `morning_margin_min` has passed.
-- Presumed out: an exit-door pattern while at home, followed by nothing (activity within
-  `exit_settle_s` of the door does not count), suspends the limit until the next activity; no alarm
-  (unless `out_limit_h` is set), so leaving without setting away costs nothing and cannot repeat.
+- Presumed out (`hub/detect/presence.py`): an exit-door pattern followed by silence suspends the
+  limit; home again takes more than one independent event inside, so a missed door event or one
+  stray event does not turn an absence into silence; no alarm while out (unless `out_limit_h`).
+- A mat going OFF and ON again within `mat_hold_s`, with nothing else in between, is a flicker of
+  the sensor (someone shifting their weight): the rest goes on, no short limit applies mid-nap and
+  no sample is cut in two. An OFF is taken as getting up once it has lasted `mat_hold_s`, or at
+  once when anything else happens, with its own time stamp.
 - Away mode suspends everything; it clears by command or, if `away_autoclear`, by activity inside
   more than `away_grace_min` after it was set.
 - Limit passed: a "check" (ask aloud); no activity within `check_wait_s`: one "alarm" per gap.
@@ -32,6 +36,7 @@ are `hub/detect/inactivity_routine.py`, the parameters `hub/detect/inactivity_pa
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Literal
@@ -39,6 +44,7 @@ from typing import Any, Literal
 from hub.detect.inactivity_params import Params
 from hub.detect.inactivity_params import hhmm_to_min as hhmm_to_min  # re-exported for tests
 from hub.detect.inactivity_routine import Basis, Routine, source_kind
+from hub.detect.presence import Presence
 from hub.detect.inactivity_routine import shrunk_quantile as shrunk_quantile  # re-exported for tests
 
 REST_STALE_H = 16.0  # a mat ON for longer than this is stuck or forgotten, not someone resting
@@ -79,8 +85,10 @@ class InactivityDetector:
         self._context = ""  # what the running gap is learned under: its source, or the mat in use
         self._resting: dict[str, tuple[datetime, str]] = {}  # occupied mats: sensor -> (since, source)
         self._learnable = False  # the running gap may become a sample
-        self.out = False  # presumed out (exit-door pattern, then nothing)
-        self._door_ts: datetime | None = None
+        self.presence = Presence(self.p.exit_group_s, self.p.exit_settle_s, self.p.return_window_min * 60,
+                                 self.p.return_apart_s)
+        self._pending_off: tuple[datetime, str, str] | None = None  # mat OFF held: (ts, sensor, source)
+        self.flickers = 0  # mat OFF/ON flickers absorbed
         self.away = False
         self.away_since: datetime | None = None
         self.plan: Plan | None = None
@@ -88,9 +96,36 @@ class InactivityDetector:
         self._alarmed = False
 
     # ---- inputs -------------------------------------------------------------------------------
+    @property
+    def out(self) -> bool:
+        """Presumed out (exit-door pattern, then no evidence of anyone inside)."""
+        return self.presence.out
+
     def note(self, ts: datetime, source: str, exit_door: bool = False) -> list[Decision]:
         """An activity. Returns what fell due before it, then "answered" if a check was pending."""
+        sensor, _, state = source.rpartition(":")
+        pending = self._pending_off
+        if pending is not None and sensor == pending[1] and state == "ON" \
+                and (ts - pending[0]).total_seconds() <= self.p.mat_hold_s:
+            self._pending_off = None  # OFF then ON again, nothing between: the mat flickered
+            self.flickers += 1
+            return self.tick(ts)
         out = self.tick(ts)
+        if self._pending_off is not None:  # something else happened: the resident did get up
+            out += self._commit_off()
+        if state == "OFF" and self.p.mat_hold_s > 0 and sensor in self._resting and not self.away:
+            self._pending_off = (ts, sensor, source)
+            return out
+        return out + self._note(ts, source, exit_door)
+
+    def _commit_off(self) -> list[Decision]:
+        assert self._pending_off is not None
+        ts, _, source = self._pending_off
+        self._pending_off = None
+        return self._note(ts, source, False)
+
+    def _note(self, ts: datetime, source: str, exit_door: bool) -> list[Decision]:
+        out = self._due(ts)
         if self._asked is not None and not self._alarmed and self.plan is not None:
             out.append(self._decision("answered", ts))
         if self.routine.first_seen is None:
@@ -103,7 +138,7 @@ class InactivityDetector:
             out.append(Decision("away_cleared", ts, last_activity=ts, last_source=source))
             self._learnable = False
         was_out = self.out
-        self._update_presence(ts, exit_door)
+        self.presence.note(ts, source, exit_door)
         if self.last_ts is not None and self._learnable and not was_out and ts > self.last_ts:
             self.routine.add_sample(self.last_ts, self._context, (ts - self.last_ts).total_seconds())
         if not was_out and not self.out and self._learnable and self.last_ts is not None:
@@ -119,8 +154,9 @@ class InactivityDetector:
         self.away, self.away_since = on, (ts if on else None)
         if on:
             self.plan, self._asked, self._alarmed, self._learnable = None, None, False, False
+            self._pending_off = None
         else:
-            self.out = False
+            self.presence.reset()
             self._start_gap(ts, "away:cleared", learnable=False)
 
     def restart(self, ts: datetime) -> None:
@@ -142,6 +178,13 @@ class InactivityDetector:
 
     def tick(self, now: datetime) -> list[Decision]:
         """Decisions that fell due up to `now` ("check", then "alarm" after the wait), each once."""
+        pending = self._pending_off
+        if pending is not None and (now - pending[0]).total_seconds() > self.p.mat_hold_s:
+            return self._due(pending[0] + timedelta(seconds=self.p.mat_hold_s)) + self._commit_off() \
+                + self._due(now)
+        return self._due(now)
+
+    def _due(self, now: datetime) -> list[Decision]:
         out: list[Decision] = []
         if self.plan is None or self._alarmed:
             return out
@@ -156,12 +199,21 @@ class InactivityDetector:
         return out
 
     @property
+    def alarmed(self) -> bool:
+        """This gap's alarm has gone out."""
+        return self._alarmed
+
+    @property
     def asking(self) -> bool:
         """A check was spoken and is waiting for an answer."""
         return self._asked is not None and not self._alarmed
 
     def next_alarm_at(self) -> datetime | None:
         """When the alarm falls due if nothing happens from now on (None: never, e.g. away)."""
+        if self._pending_off is not None:  # the held OFF becomes the last activity unless it flickers
+            ahead = copy.deepcopy(self)
+            ahead.tick(self._pending_off[0] + timedelta(seconds=self.p.mat_hold_s + 1))
+            return ahead.next_alarm_at()
         if self.plan is None or self._alarmed:
             return None
         return (self._asked or self.plan.check_at) + timedelta(seconds=self.p.check_wait_s)
@@ -192,17 +244,6 @@ class InactivityDetector:
         return kept
 
     # ---- internals ----------------------------------------------------------------------------
-    def _update_presence(self, ts: datetime, exit_door: bool) -> None:
-        """Exit-door patterns flip presumed in/out; activity inside (after the settle time) means in."""
-        if exit_door:
-            new_pattern = self._door_ts is None or (ts - self._door_ts).total_seconds() > self.p.exit_group_s
-            if new_pattern:
-                self.out = not self.out
-            self._door_ts = ts
-        elif self.out and (self._door_ts is None
-                           or (ts - self._door_ts).total_seconds() > self.p.exit_settle_s):
-            self.out = False
-
     def _note_rest(self, ts: datetime, source: str) -> None:
         """Track occupied pressure mats: ON until the same mat goes OFF (or REST_STALE_H passes)."""
         sensor, _, state = source.rpartition(":")

@@ -46,6 +46,10 @@ class Params:
     morning_min_days: int = 5
     exit_group_s: float = 120.0
     exit_settle_s: float = 5.0
+    return_window_min: float = 30.0
+    return_apart_s: float = 30.0
+    mat_hold_s: float = 90.0
+    settle_days: float = 14.0
     out_limit_h: float = 0.0
     away_autoclear: bool = True
     away_grace_min: float = 10.0

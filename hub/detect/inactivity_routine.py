@@ -92,8 +92,8 @@ class Routine:
         night = p.in_night(tod)
         lo = p.night_min_h * 3600 if night else p.day_min_min * 60
         hi = p.night_max_h * 3600 if night else p.day_max_h * 3600
-        learned = self.first_seen is not None and ts - self.first_seen >= timedelta(days=p.learn_min_days)
-        if learned:
+        days = self.days_learned(ts)
+        if days >= p.learn_min_days:
             since = ts.timestamp() - p.learn_days * 86400
             pool = sorted(self._window(ALL, tod, since))
             if len(pool) >= p.min_samples:
@@ -108,11 +108,37 @@ class Routine:
                 kin = sorted(self._window(ONSET, tod, since)) if kind == "onset" else []
                 normal = max(own[-1] if own else 0.0, pool[-1]) if night or evening else \
                     shrunk_quantile(own, pool, p.risk, p.prior_weight, kin)
-                limit = min(max(normal * p.margin + p.margin_min * 60, lo), hi)
+                # Young history: the resident's longest sits and naps may not have happened yet. The
+                # floor starts at the conservative start-up limit and narrows to `lo` over settle_days.
+                trust = min(1.0, (days - p.learn_min_days) / max(p.settle_days - p.learn_min_days, 1e-9))
+                floor = lo + (self._start_limit(tod) - lo) * (1.0 - trust)
+                limit = min(max(normal * p.margin + p.margin_min * 60, floor), hi)
                 return limit, normal, "learned"
-        if night or p.fallback_day_h * 60 > (p.night_start_min - tod) % DAY:
-            return p.night_max_h * 3600, None, "fallback"
-        return min(max(p.fallback_day_h * 3600, lo), hi), None, "fallback"
+        return self._start_limit(tod), None, "fallback"
+
+    def _start_limit(self, tod: float) -> float:
+        """Before any history: the longest plausible sit or nap then (a day gap that could run into the
+        night window gets the night limit)."""
+        p = self.p
+        if p.in_night(tod) or p.fallback_day_h * 60 > (p.night_start_min - tod) % DAY:
+            return p.night_max_h * 3600
+        return min(max(p.fallback_day_h * 3600, p.day_min_min * 60), p.day_max_h * 3600)
+
+    def days_learned(self, now: datetime) -> float:
+        """Days of history behind the limits (0 before the first activity)."""
+        if self.first_seen is None:
+            return 0.0
+        return max(0.0, (now - self.first_seen).total_seconds() / 86400)
+
+    def progress(self, now: datetime) -> dict[str, Any]:
+        """How much has been learned, for `hub status`: days of history, gaps and mornings kept, and
+        how far the limits have narrowed from the conservative start (0-100 %)."""
+        p = self.p
+        days = self.days_learned(now)
+        pct = 0.0 if days < p.learn_min_days else \
+            100.0 * min(1.0, (days - p.learn_min_days) / max(p.settle_days - p.learn_min_days, 1e-9))
+        return {"days": round(min(days, p.learn_days), 1), "gaps": self.sample_count(),
+                "mornings": len(self._wakes), "narrowed_pct": round(pct)}
 
     def usual_up(self, now: datetime) -> float | None:
         """Latest learned first-activity time, in minutes after the morning anchor (None: too few)."""

@@ -45,7 +45,8 @@ INACTIVITY = Section("inactivity", "Unusual inactivity: learns how long the resi
     "night_end": Key("07:00", "Night window end (HH:MM, local).", min=5, max=5),
     "evening_h": Key(2.0, "Hours before night_start treated like the night (no source earns a short limit).",
                      min=0, max=6),
-    "fallback_day_h": Key(6.0, "Daytime limit (hours) until learn_min_days of history exist.",
+    "fallback_day_h": Key(6.0, "Daytime limit (hours) before learn_min_days of history exist: the longest "
+                               "plausible sit or nap; learned limits start from it and narrow.",
                           min=1, max=11.8),
     "learn_min_days": Key(2.0, "Days of history before learned limits replace the fallback.",
                           min=0.5, max=28),
@@ -67,6 +68,14 @@ INACTIVITY = Section("inactivity", "Unusual inactivity: learns how long the resi
                         min=5, max=1800),
     "exit_settle_s": Key(5.0, "Activity this soon after an exit-door pattern does not mean someone is in.",
                          min=0, max=120),
+    "return_window_min": Key(30.0, "Presumed out: two independent events inside within this many minutes "
+                                   "mean home again (one stray event does not).", min=1, max=240),
+    "return_apart_s": Key(30.0, "The same sensor twice counts as two independent events only this far "
+                                "apart.", min=0, max=3600),
+    "mat_hold_s": Key(90.0, "A bed/chair mat OFF shorter than this, with nothing else happening, is a "
+                            "flicker: the rest goes on.", min=0, max=900),
+    "settle_days": Key(14.0, "Learned limits start from the conservative start-up limits and narrow to "
+                             "the learned ones over this many days of history.", min=0.5, max=120),
     "out_limit_h": Key(0.0, "Presumed out (exit door, then nothing) this long: ask, alarm once; 0 = never.",
                        min=0, max=168),
     "away_autoclear": Key(True, "Activity inside ends away mode (away_grace_min after it was set)."),

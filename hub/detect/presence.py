@@ -1,0 +1,71 @@
+"""Is the resident at home? Decided from evidence, not toggled by the exit door.
+
+A toggle (each exit-door pattern flips in/out) turns one missed door event, a return within
+minutes or one stray event inside into the wrong state for the rest of the absence, and an absence
+taken for "at home" becomes a silence the inactivity detector alarms on. Here:
+
+- out: an exit-door pattern followed by silence (nothing inside after `exit_settle_s`). The door
+  alone never means "home": someone who comes back and collapses in the hall is still seen, because
+  the gap after a door pattern while at home is judged as "out" only until activity shows otherwise.
+- home again: more than one *independent* event inside — two different sensors, or the same sensor
+  again after `return_apart_s` — within `return_window_s`. One stray event (a PIR triggered by
+  sunlight, an appliance switching itself off) leaves the resident out. A call-button press is a
+  person at the unit: home at once. OFF events (the end of an activation) are not new evidence.
+- away mode (a button hold, the platform) overrides all of this in the detector.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+STRONG_PREFIXES = ("button:", "checkin:")  # a person at the unit itself
+
+
+@dataclass
+class Presence:
+    exit_group_s: float = 120.0
+    exit_settle_s: float = 5.0
+    return_window_s: float = 1800.0
+    return_apart_s: float = 30.0
+    out: bool = False
+    door_ts: datetime | None = None
+    _evidence: dict[str, datetime] = field(default_factory=dict)  # sensor -> last ON while out
+
+    def note(self, ts: datetime, source: str, exit_door: bool) -> None:
+        """One activity, in time order."""
+        if exit_door:
+            if not self.out and (self.door_ts is None
+                                 or (ts - self.door_ts).total_seconds() > self.exit_group_s):
+                self.out = True  # presumed out until the silence is broken by evidence inside
+                self._evidence.clear()
+            self.door_ts = ts
+            return
+        if not self.out:
+            return
+        if self.door_ts is not None and (ts - self.door_ts).total_seconds() <= self.exit_settle_s:
+            return  # the hall sensor as the door shuts behind someone leaving
+        if source.startswith(STRONG_PREFIXES):
+            self._back()
+            return
+        sensor, _, state = source.rpartition(":")
+        if state == "OFF":
+            return
+        sensor = sensor or source
+        horizon = self.return_window_s
+        self._evidence = {s: t for s, t in self._evidence.items() if (ts - t).total_seconds() <= horizon}
+        others = [s for s in self._evidence if s != sensor]
+        previous = self._evidence.get(sensor)
+        again = previous is not None and (ts - previous).total_seconds() >= self.return_apart_s
+        if others or again:
+            self._back()
+        elif previous is None:
+            self._evidence[sensor] = ts
+
+    def reset(self) -> None:
+        """At home (away mode cleared: the resident said so)."""
+        self._back()
+
+    def _back(self) -> None:
+        self.out = False
+        self._evidence.clear()
