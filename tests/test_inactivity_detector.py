@@ -86,11 +86,17 @@ def test_exit_door_then_nothing_is_presumed_out_without_alarm() -> None:
     # Coming home: the door alone is not evidence (a door opened from outside, a missed event)...
     det.note(T0 + 41 * H, "door:exit", exit_door=True)
     assert det.out and det.next_alarm_at() is None
-    # ...activity inside is, from more than one independent event.
+    # ...the door then activity inside is: two independent events.
     det.note(T0 + 41 * H + 2 * M, "pir")
-    assert det.out
-    det.note(T0 + 41 * H + 3 * M, "D-Kitchen-Fridge:ON")
     assert not det.out and det.next_alarm_at() is not None
+
+
+def test_a_late_hall_event_as_the_resident_leaves_does_not_bring_them_home() -> None:
+    det = InactivityDetector(Params(), tz=UTC)
+    det.note(T0, "pir")
+    det.note(T0 + M, "door:exit", exit_door=True)
+    det.note(T0 + 2 * M, "pir")  # the hall PIR's last trigger after the door shut
+    assert det.out and det.tick(T0 + 30 * H) == []
 
 
 def test_one_stray_event_while_out_does_not_make_home() -> None:
@@ -347,3 +353,11 @@ def test_params_from_config_names_the_bad_key() -> None:
     with pytest.raises(ValueError, match="night_start"):
         Params.from_config({"night_start": "25:00"})
     assert Params.from_config({"night_start": "21:30"}).night_start_min == 21 * 60 + 30
+
+
+def test_sitting_down_on_a_mat_while_presumed_out_is_someone_home() -> None:
+    det = InactivityDetector(Params(), tz=UTC)
+    det.note(T0 + M, "door:exit", exit_door=True)
+    det.note(T0 + 2 * H, "door:exit", exit_door=True)  # comes back...
+    det.note(T0 + 2 * H + 2 * M, "P-Living-Seat:ON")  # ...and sits down for the evening: one event
+    assert not det.out and det.next_alarm_at() is not None

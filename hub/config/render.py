@@ -46,11 +46,20 @@ def _key_line(name: str, spec: Key, documented: bool) -> list[str]:
 def render(documented: bool) -> str:
     out = [HEADER_EXAMPLE if documented else HEADER_DEFAULT]
     for section in all_sections():
+        if section.many and not section.default_items and not documented:
+            continue  # none fitted by default
         out.append("")
         if documented:
             out.append(f"# {section.help}")
         items = section.default_items if section.many else [None]
-        for item in items or [None]:
+        if section.many and not items:  # none fitted by default: show the keys commented out
+            if documented:
+                out.append(f"# [[{section.name}]]")
+                for name, spec in section.keys.items():
+                    out.append(f"# {spec.help} Allowed: {spec.allowed()}.")
+                    out.append(f"# {name} = {toml_value(spec.example if spec.example is not None else spec.default)}")
+            continue
+        for item in items:
             out.append(f"[[{section.name}]]" if section.many else f"[{section.name}]")
             for name, spec in section.keys.items():
                 if item is not None and name in item:

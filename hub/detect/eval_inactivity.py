@@ -16,6 +16,7 @@ Log format (../shared/data/README.md): `YYYY-MM-DD HH:MM:SS<TAB>SENSOR<TAB>ON|OF
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import statistics
@@ -87,15 +88,17 @@ def without_doors_and_mats(events: list[LogEvent]) -> list[LogEvent]:
 def out_intervals(events: list[LogEvent], min_out: timedelta = MIN_OUT) -> list[tuple[datetime, datetime]]:
     """When the resident was out, from the full log: an exit-door event followed by nothing for at least
     `min_out` (the README's "exit door, then nothing"), until the next event. No injection there."""
-    return [(a.ts, b.ts) for a, b in zip(events, events[1:], strict=False)
+    return [(a.ts, b.ts) for a, b in itertools.pairwise(events)
             if a.exit_door and b.ts - a.ts >= min_out]
 
 
-def injection_times(events: list[LogEvent], n: int, seed: int) -> list[datetime]:
-    """`n` moments drawn uniformly over the log's span while the resident is at home."""
+def injection_times(events: list[LogEvent], n: int, seed: int,
+                    truth: list[LogEvent] | None = None) -> list[datetime]:
+    """`n` moments drawn uniformly over the log's span while the resident is at home (out: from
+    `truth`, the full log, when `events` is a reduced view)."""
     rng = random.Random(seed)
     first, last = events[0].ts, events[-1].ts
-    outs = out_intervals(events)
+    outs = out_intervals(truth or events)
     span = (last - first).total_seconds()
     times: list[datetime] = []
     tries = 0
@@ -117,7 +120,7 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
     params = params or Params()
     # Log times are the home's wall clock, stamped as UTC: the detector reads time of day in UTC.
     det = InactivityDetector(params, tz=UTC)
-    times = injection_times(truth or events, injections, seed)
+    times = injection_times(events, injections, seed, truth)
     false_alarms: list[dict[str, Any]] = []
     checks = 0
     by_period: dict[str, list[float]] = {p: [] for p in PERIODS}

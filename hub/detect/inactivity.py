@@ -44,8 +44,8 @@ from typing import Any, Literal
 from hub.detect.inactivity_params import Params
 from hub.detect.inactivity_params import hhmm_to_min as hhmm_to_min  # re-exported for tests
 from hub.detect.inactivity_routine import Basis, Routine, source_kind
-from hub.detect.presence import Presence
 from hub.detect.inactivity_routine import shrunk_quantile as shrunk_quantile  # re-exported for tests
+from hub.detect.presence import Presence
 
 REST_STALE_H = 16.0  # a mat ON for longer than this is stuck or forgotten, not someone resting
 DecisionKind = Literal["check", "alarm", "answered", "away_cleared"]

@@ -104,6 +104,7 @@ class InactivityMonitor:
         source = LIVE_SOURCES.get(activity.source, activity.source)
         self._enqueue(det.note(activity.ts, source, activity.exit_door))
         self._dirty = True
+        self._publish_status()  # presumed out/in and the alarm time move with every activity
 
     def _on_button(self, pin: int, action: str) -> None:
         # Presses already reach the activity stream (hub.calls.manager); a hold of the away button toggles.
@@ -201,6 +202,7 @@ class InactivityMonitor:
             "last_activity": det.last_ts.isoformat(timespec="seconds") if det.last_ts else None,
             "alarm_due": alarm_at.isoformat(timespec="seconds") if alarm_at else None,
             "learned_gaps": det.sample_count(),
+            "learned": det.routine.progress(self._require_ctx().clock.now()),
         }
 
     def _publish_status(self) -> None:

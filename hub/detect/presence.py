@@ -7,10 +7,14 @@ taken for "at home" becomes a silence the inactivity detector alarms on. Here:
 - out: an exit-door pattern followed by silence (nothing inside after `exit_settle_s`). The door
   alone never means "home": someone who comes back and collapses in the hall is still seen, because
   the gap after a door pattern while at home is judged as "out" only until activity shows otherwise.
-- home again: more than one *independent* event inside — two different sensors, or the same sensor
-  again after `return_apart_s` — within `return_window_s`. One stray event (a PIR triggered by
-  sunlight, an appliance switching itself off) leaves the resident out. A call-button press is a
-  person at the unit: home at once. OFF events (the end of an activation) are not new evidence.
+- home again: more than one *independent* event — the exit door while out then activity inside, two
+  different sensors inside, or the same sensor again after `return_apart_s` — within
+  `return_window_s`. The leaving pattern's own door does not count (a late hall PIR as someone
+  leaves would otherwise bring them "home"). One stray event (a PIR triggered by
+  sunlight, an appliance switching itself off) leaves the resident out. A call-button press (a person
+  at the unit) or a bed/chair mat becoming occupied (a person's weight; someone who comes home and
+  sits down for the evening makes no second event): home at once. OFF events (the end of an
+  activation) are not new evidence.
 - away mode (a button hold, the platform) overrides all of this in the detector.
 """
 
@@ -31,21 +35,25 @@ class Presence:
     out: bool = False
     door_ts: datetime | None = None
     _evidence: dict[str, datetime] = field(default_factory=dict)  # sensor -> last ON while out
+    _return_ts: datetime | None = None  # an exit-door pattern while out
 
     def note(self, ts: datetime, source: str, exit_door: bool) -> None:
         """One activity, in time order."""
         if exit_door:
-            if not self.out and (self.door_ts is None
-                                 or (ts - self.door_ts).total_seconds() > self.exit_group_s):
+            new_pattern = self.door_ts is None or (ts - self.door_ts).total_seconds() > self.exit_group_s
+            if not self.out and new_pattern:
                 self.out = True  # presumed out until the silence is broken by evidence inside
                 self._evidence.clear()
+                self._return_ts = None
+            elif self.out and new_pattern:
+                self._return_ts = ts  # the door while out: someone may have come in
             self.door_ts = ts
             return
         if not self.out:
             return
         if self.door_ts is not None and (ts - self.door_ts).total_seconds() <= self.exit_settle_s:
             return  # the hall sensor as the door shuts behind someone leaving
-        if source.startswith(STRONG_PREFIXES):
+        if source.startswith(STRONG_PREFIXES) or (source.startswith("P-") and source.endswith(":ON")):
             self._back()
             return
         sensor, _, state = source.rpartition(":")
@@ -54,6 +62,9 @@ class Presence:
         sensor = sensor or source
         horizon = self.return_window_s
         self._evidence = {s: t for s, t in self._evidence.items() if (ts - t).total_seconds() <= horizon}
+        if self._return_ts is not None and (ts - self._return_ts).total_seconds() <= horizon:
+            self._back()  # the exit door while out, then activity inside: two events, a return
+            return
         others = [s for s in self._evidence if s != sensor]
         previous = self._evidence.get(sensor)
         again = previous is not None and (ts - previous).total_seconds() >= self.return_apart_s
@@ -69,3 +80,4 @@ class Presence:
     def _back(self) -> None:
         self.out = False
         self._evidence.clear()
+        self._return_ts = None

@@ -1,4 +1,8 @@
-"""Config sections for local detection: [fall] and [inactivity]."""
+"""Config sections for local detection: [fall], [inactivity], and the door contacts and mats it reads."""
+
+from __future__ import annotations
+
+from typing import Any
 
 from hub.config.keys import Key, Section
 
@@ -89,3 +93,68 @@ INACTIVITY = Section("inactivity", "Unusual inactivity: learns how long the resi
 })
 
 SECTIONS: list[Section] = [FALL, INACTIVITY]
+
+
+DOORS = Section("doors", "Door contacts (reed switch to ground, internal pull-up): one [[doors]] table per door; "
+                         "the exit door tells the inactivity detector when the resident goes out. Also a "
+                         "fridge or cupboard contact (kind), a sign of life inside. None fitted by default.", {
+    "name": Key("front", "Short name, used in status, faults and `hub sim door --name`.", min=1, max=24),
+    "pin": Key(16, "BCM GPIO of the contact; the other wire to ground.", min=0, max=27),
+    "kind": Key("door", "What it is on: door | fridge | cupboard.", choices=("door", "fridge", "cupboard")),
+    "exit": Key(False, "The home's exit door (out/in patterns); at most one."),
+    "closed_when_shut": Key(True, "Reed switch closed while the door is shut (MC-38 type, usual); false for a "
+                                  "normally-open switch."),
+    "bounce_ms": Key(50, "Contact bounce filter (ms).", min=0, max=1000),
+    "open_fault_h": Key(12.0, "Open this long: fault.sensor kind stuck (magnet fallen off, door left "
+                              "open); 0 = never.", min=0, max=240),
+    "silent_days": Key(7.0, "No change for this many days: fault.sensor kind silent (contact detached or "
+                            "cable cut); 0 = never.", min=0, max=60),
+}, many=True)
+
+MATS = Section("mats", "Bed and chair pressure mats (switch mat to ground, internal pull-up): one [[mats]] "
+                       "table per mat. Occupied mats tell the inactivity detector the resident is resting. "
+                       "None fitted by default.", {
+    "name": Key("bed", "Short name, used in status, faults and `hub sim mat --name`.", min=1, max=24),
+    "pin": Key(20, "BCM GPIO of the mat; the other wire to ground.", min=0, max=27),
+    "place": Key("bed", "bed | chair.", choices=("bed", "chair")),
+    "closed_when_occupied": Key(True, "The mat's switch closes under weight (usual); false for the opposite."),
+    "bounce_ms": Key(300, "Debounce (ms): shorter changes are ignored. Longer flickers OFF are absorbed by "
+                          "[inactivity] mat_hold_s.", min=0, max=5000),
+    "stuck_h": Key(16.0, "Occupied this long: fault.sensor kind stuck (something left on it, shorted "
+                         "cable); 0 = never.", min=0, max=72),
+    "silent_days": Key(3.0, "Not occupied for this many days: fault.sensor kind silent (mat moved or "
+                            "unplugged); 0 = never.", min=0, max=60),
+}, many=True)
+
+SECTIONS.extend([DOORS, MATS])
+
+
+def used_pins(cfg: dict[str, Any]) -> dict[int, str]:
+    """GPIO pins of the door contacts and mats -> config key, for the duplicate-pin cross-check."""
+    pins: dict[int, str] = {}
+    for section in ("doors", "mats"):
+        for i, item in enumerate(cfg[section]):
+            pins.setdefault(item["pin"], f"{section}[{i}].pin")
+    return pins
+
+
+def check(cfg: dict[str, Any]) -> list[tuple[str, str]]:
+    """Names unique, one exit door, no pin used twice among the contacts."""
+    problems: list[tuple[str, str]] = []
+    for section in ("doors", "mats"):
+        names: set[str] = set()
+        for i, item in enumerate(cfg[section]):
+            if item["name"] in names:
+                problems.append((f"{section}[{i}].name", f"{item['name']!r} is used twice; give each a name"))
+            if not all(c.isalnum() or c in "_" for c in item["name"]):
+                problems.append((f"{section}[{i}].name", f"{item['name']!r}: letters, digits and _ only"))
+            names.add(item["name"])
+    if sum(d["exit"] for d in cfg["doors"]) > 1:
+        problems.append(("doors", "more than one door has exit = true; mark only the home's exit door"))
+    seen: dict[int, str] = {}
+    for section in ("doors", "mats"):
+        for i, item in enumerate(cfg[section]):
+            if item["pin"] in seen:
+                problems.append((f"{section}[{i}].pin", f"GPIO{item['pin']} is already used by {seen[item['pin']]}"))
+            seen[item["pin"]] = f"{section}[{i}].pin"
+    return problems

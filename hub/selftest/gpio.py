@@ -117,3 +117,26 @@ async def check_power(env: Env, owned: bool) -> list[Result]:
         results.append(fault_contact(env, owned, "power", "backup battery", p["low_battery_pin"], ("low", "ok"),
                                      "备用电池电量低：充电或更换 / backup battery low: charge or replace"))
     return results
+
+
+async def check_contacts(env: Env, owned: bool) -> list[Result]:
+    """Door contacts and bed/chair mats ([[doors]], [[mats]]): each line readable, and its state shown so
+    the technician can compare it with the door or the bed in front of them (the guided steps ask for a
+    change). Config only: a reed switch closed while the door is shut reads low with the pull-up."""
+    results = []
+    for d in env.cfg["doors"]:
+        closed = not read_pin(env, d["pin"], True, owned)
+        shut = closed == d["closed_when_shut"]
+        results.append(Result(
+            f"door:{d['name']}", f"{d['kind']} contact{' (exit)' if d['exit'] else ''}", PASS,
+            f"GPIO{d['pin']}: {'shut' if shut else 'open'}",
+            "" if shut else "门磁显示开门：若门已关好，检查磁铁位置 (间距 <10 mm) 和接线 / reads open: if the "
+                            "door is shut, check the magnet gap (<10 mm) and the wiring"))
+    for m in env.cfg["mats"]:
+        closed = not read_pin(env, m["pin"], True, owned)
+        occupied = closed == m["closed_when_occupied"]
+        results.append(Result(
+            f"mat:{m['name']}", f"{m['place']} mat", PASS, f"GPIO{m['pin']}: {'occupied' if occupied else 'free'}",
+            "压力垫显示有人：若床/椅上无人，检查垫上物品和线缆 / reads occupied: if nobody is on it, check for "
+            "objects on the mat and a crushed cable" if occupied else ""))
+    return results

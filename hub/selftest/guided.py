@@ -11,6 +11,7 @@ so the technician warns the platform's operator before pressing it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from hub.selftest.gpio import wait_level
 from hub.selftest.model import FAIL, PASS, SKIP, Env, Result
@@ -64,6 +65,7 @@ def guided_steps(env: Env, only: str | None = None, hub_running: bool = True) ->
                 False,
             )
         )
+    steps += contact_steps(cfg)
     smoke = cfg["smoke"]
     if smoke["kind"] == "relay":
         steps.append(
@@ -81,7 +83,19 @@ def guided_steps(env: Env, only: str | None = None, hub_running: bool = True) ->
             GuidedStep("voice", "prompt heard", "你听到提示音了吗？/ did you hear the test prompt?", None)
         )
     if only is not None:
-        steps = [s for s in steps if s.component == only or s.component.split(":")[0] == only.rstrip("s")]
+        steps = [s for s in steps if s.component == only or s.component.split(":")[0] == only.rstrip("s")
+                 or (only == "contacts" and s.component.split(":")[0] in ("door", "mat"))]
+    return steps
+
+
+def contact_steps(cfg: dict[str, Any]) -> list[GuidedStep]:
+    """Open each door (the line goes high for a reed switch closed while shut), sit or lie on each mat."""
+    steps = [GuidedStep(f"door:{d['name']}", "opens", f"请打开门 '{d['name']}' (GPIO{d['pin']}) / open the "
+                        f"{d['kind']} '{d['name']}'", d["pin"], d["closed_when_shut"], True)
+             for d in cfg["doors"]]
+    steps += [GuidedStep(f"mat:{m['name']}", "occupied", f"请坐上或躺上 '{m['name']}' (GPIO{m['pin']}) / sit or "
+                         f"lie on the {m['place']} mat '{m['name']}'", m["pin"], not m["closed_when_occupied"], True)
+              for m in cfg["mats"]]
     return steps
 
 

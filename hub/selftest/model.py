@@ -22,6 +22,7 @@ AUTOMATIC = (
     "pir",
     "buttons",
     "power",
+    "contacts",
     "modem",
     "broker",
     "sip",
@@ -31,7 +32,7 @@ AUTOMATIC = (
     "ble",
     "device",
 )
-GUIDED = ("buttons", "pir", "smoke", "voice")
+GUIDED = ("buttons", "pir", "contacts", "smoke", "voice")
 COMPONENTS = tuple(dict.fromkeys(AUTOMATIC + GUIDED))
 
 

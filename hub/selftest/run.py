@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.selftest.gpio import check_buttons, check_pir, check_power
+from hub.selftest.gpio import check_buttons, check_contacts, check_pir, check_power
 from hub.selftest.i2c import check_smoke, check_temperature
 from hub.selftest.links import check_ble, check_broker, check_modem, check_sip
 from hub.selftest.model import COMPONENTS, FAIL, PASS, SKIP, Check, Result
@@ -31,6 +31,7 @@ CHECKS: dict[str, Check] = {
     "pir": check_pir,
     "buttons": check_buttons,
     "power": check_power,
+    "contacts": check_contacts,
     "modem": check_modem,
     "broker": check_broker,
     "sip": check_sip,

@@ -1,0 +1,98 @@
+"""Simulated door contacts and mats: `hub sim door open|close [--name N]`, `hub sim mat on|off [--name N]`.
+
+The verbs drive the mock GPIO lines the contacts component reads, the way the real switch would (a
+reed switch closed while the door is shut, a mat's switch closed under weight), then wait for the
+component to have seen it and return its status. `--name` defaults to the
+exit door (else the first door) and the first mat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from hub.config.loader import Config
+from hub.core.context import Hardware, HubContext
+from hub.core.simulation import SimArgumentError, SimParser
+
+SETTLE_S = 0.05  # the change goes from the pin's callback to the loop
+
+
+class SimContacts:
+    name = "sim.contacts"
+
+    def __init__(self, config: Config, hardware: Hardware) -> None:
+        self.doors = {d["name"]: d for d in config["doors"]}
+        self.mats = {m["name"]: m for m in config["mats"]}
+        exits = [d["name"] for d in config["doors"] if d["exit"]]
+        self.default_door = exits[0] if exits else next(iter(self.doors), None)
+        self.hardware = hardware
+        self._ctx: HubContext | None = None
+
+    async def start(self, ctx: HubContext) -> None:
+        self._ctx = ctx
+        # The simulated home starts with every door shut and every mat free. The component has claimed
+        # the lines (their pull-ups read "contact open"); set the rest levels, then have it read them
+        # as its starting state rather than as someone shutting a door.
+        for cfg in self.doors.values():
+            self._level(cfg["pin"], closed=cfg["closed_when_shut"])
+        for cfg in self.mats.values():
+            self._level(cfg["pin"], closed=not cfg["closed_when_occupied"])
+        component = ctx.component("contacts")
+        if component is not None:
+            component.read_all()
+        ctx.add_sim_command("door", self.door)
+        ctx.add_sim_command("mat", self.mat)
+
+    async def close(self) -> None:
+        self._ctx = None
+
+    async def door(self, argv: list[str]) -> dict[str, Any]:
+        p = SimParser("hub sim door")
+        p.add_argument("state", choices=("open", "close"))
+        p.add_argument("--name", default=self.default_door)
+        args = p.parse_args(argv)
+        cfg = self._pick(self.doors, args.name, "door", "[[doors]]")
+        closed = (args.state == "close") == cfg["closed_when_shut"]
+        return await self._drive(cfg, closed, f"door:{args.name}")
+
+    async def mat(self, argv: list[str]) -> dict[str, Any]:
+        p = SimParser("hub sim mat")
+        p.add_argument("state", choices=("on", "off"))
+        p.add_argument("--name", default=next(iter(self.mats), None))
+        args = p.parse_args(argv)
+        cfg = self._pick(self.mats, args.name, "mat", "[[mats]]")
+        closed = (args.state == "on") == cfg["closed_when_occupied"]
+        return await self._drive(cfg, closed, f"mat:{args.name}")
+
+    def _level(self, pin: int, closed: bool) -> None:
+        """The switch to ground against the pull-up: closed reads low. (gpiozero's mock pins do not
+        filter bounce, so the sim switches cleanly; the real lines have the bounce filter.)"""
+        line = self.hardware.pin_factory.pin(pin)
+        (line.drive_low if closed else line.drive_high)()
+
+    @staticmethod
+    def _pick(table: dict[str, dict[str, Any]], name: str | None, what: str, section: str) -> dict[str, Any]:
+        if not table:
+            raise SimArgumentError(f"no {what} configured: add a {section} table to the config")
+        if name not in table:
+            raise SimArgumentError(f"no {what} named {name!r}; configured: {', '.join(table)}")
+        return table[name]
+
+    async def _drive(self, cfg: dict[str, Any], closed: bool, key: str) -> dict[str, Any]:
+        self._level(cfg["pin"], closed)
+        await asyncio.sleep(SETTLE_S)
+        ctx = self._ctx
+        assert ctx is not None
+        component = ctx.component("contacts")
+        if component is None:
+            raise SimArgumentError("the contacts component is not running")
+        await asyncio.sleep(0)  # the change was handed to the loop from gpiozero's thread
+        await component.check()
+        return {"pin": cfg["pin"], **component.status()[key]}
+
+
+def build(config: Config, hardware: Hardware) -> SimContacts | None:
+    if not hardware.simulated or not (config["doors"] or config["mats"]):
+        return None
+    return SimContacts(config, hardware)
