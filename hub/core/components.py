@@ -19,6 +19,7 @@ FACTORIES: list[str] = [
     "hub.detect.sim_fall:build",  # before fall: the virtual wearable and radar port must exist first
     "hub.detect.fall_component:build",
     "hub.detect.inactivity_component:build",
+    "hub.detect.checkin_component:build",
     "hub.detect.contacts_component:build",  # after inactivity: it hears the contacts' first changes
     "hub.detect.sim_contacts:build",
     "hub.detect.sim_inactivity:build",

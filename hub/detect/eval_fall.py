@@ -1,9 +1,13 @@
 """`hub eval fall --dataset sisfall DIR`: run the fall detector over every SisFall trial under DIR.
 
 Each trial is streamed through `hub.detect.fall.FallDetector` in 1 s chunks, exactly as a worn sensor
-would feed it, so every decision is causal. A fall trial counts as detected when any suspected fall is
-decided before the recording ends; an ADL trial is a false alarm when any is. `--cross-validate` refits
-the score's weights leaving one subject out at a time (the figures docs/detection.md reports).
+would feed it, so every decision is causal. The recording is padded with its final posture (its
+last second repeated) long enough for the post-fall phase: a recording that ends 2 s after an impact
+would otherwise hide the decision. A fall trial counts as detected when any suspected fall is
+decided; an ADL trial is a false alarm when any is. Figures per fall type and per age group (SA young,
+SE older), and false alarms per day of continuous wear (`hub/detect/eval_fall_wear.py`).
+`--cross-validate` refits the score's weights leaving one subject out at a time (the figures
+docs/detection.md reports).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import math
 import re
 import sys
 import time
@@ -21,10 +26,16 @@ from typing import Any
 
 import numpy as np
 
-from hub.detect.fall import FEATURES, FallDetector, FallParams
+from hub.detect.fall import FEATURES, FallDetector, FallParams, from_lying
 
 SISFALL_RATE = 200.0
 ADXL345_COUNTS_PER_G = 256.0  # ±16 g, 13 bit
+PAD_MARGIN_S = 2.0  # padding beyond the post-fall phase
+FALL_TYPES = {  # SisFall's fall codes by how the fall begins
+    "from walking/jogging (F01-F07)": ("F01", "F02", "F03", "F04", "F05", "F06", "F07"),
+    "getting up / sitting down (F08-F12)": ("F08", "F09", "F10", "F11", "F12"),
+    "from sitting: faint, slump (F13-F15)": ("F13", "F14", "F15"),
+}
 TRIAL_NAME = re.compile(r"^(?P<code>[DF]\d\d)_(?P<subject>S[AE]\d\d)_R(?P<trial>\d\d)\.txt(?:\.gz)?$")
 
 
@@ -104,22 +115,37 @@ class TrialResult:
     latency_s: float | None  # decision time minus impact time of the first suspected fall
     cpu_s: float
     candidates: list[tuple[float, ...]] = field(default_factory=list)
+    rules: list[bool] = field(default_factory=list)  # per candidate: the from-lying rule fired
+    kind: str | None = None  # the first suspected fall's kind
+
+
+def padded(acc: np.ndarray, seconds: float, rate: float = SISFALL_RATE) -> np.ndarray:
+    """The recording followed by its final posture (the last second, repeated) for `seconds`."""
+    tail = acc[-int(rate):]
+    reps = math.ceil(seconds * rate / max(len(tail), 1))
+    return np.vstack((acc, np.tile(tail, (reps, 1))[:round(seconds * rate)]))
 
 
 def run_trial(trial: Trial, acc: np.ndarray, params: FallParams | None = None) -> TrialResult:
+    params = params or FallParams()
     detector = FallDetector(SISFALL_RATE, params)
     first = None
     feats: list[tuple[float, ...]] = []
+    rules: list[bool] = []
     chunk = int(SISFALL_RATE)
+    seconds = len(acc) / SISFALL_RATE
+    stream = padded(acc, params.decide_after_s + PAD_MARGIN_S)
     start = time.perf_counter()
-    for i in range(0, len(acc), chunk):
-        for assessment in detector.push(acc[i:i + chunk]):
+    for i in range(0, len(stream), chunk):
+        for assessment in detector.push(stream[i:i + chunk]):
             feats.append(assessment.features)
+            rules.append(from_lying(assessment.features, assessment.descent_s, params.from_lying_g))
             if assessment.fall and first is None:
                 first = assessment
     cpu = time.perf_counter() - start
-    return TrialResult(trial, len(acc) / SISFALL_RATE, first is not None,
-                       None if first is None else first.t - first.impact_t, cpu, feats)
+    return TrialResult(trial, seconds, first is not None,
+                       None if first is None else first.t - first.impact_t, cpu, feats, rules,
+                       None if first is None else first.kind)
 
 
 def evaluate(root: Path, params: FallParams | None = None, limit: int | None = None) -> tuple[
@@ -166,6 +192,18 @@ def summarise(results: list[TrialResult], scores: dict[Path, bool] | None = None
     for r in falls:
         if not det(r):
             missed[r.trial.code] += 1
+    per_type: dict[str, dict[str, Any]] = {}
+    for name, codes in FALL_TYPES.items():
+        rs = [r for r in falls if r.trial.code in codes]
+        hit = sum(det(r) for r in rs)
+        per_type[name] = {"falls": len(rs), "detected": hit, "sensitivity": _rate(hit, len(rs))}
+    fall_codes = {code: {"falls": len(rs), "detected": sum(det(r) for r in rs)}
+                  for code in sorted({r.trial.code for r in falls})
+                  for rs in [[r for r in falls if r.trial.code == code]]}
+    kinds: dict[str, int] = defaultdict(int)
+    for r in falls + adls:
+        if det(r) and r.kind is not None:
+            kinds[("fall:" if r.trial.is_fall else "adl:") + r.kind] += 1
     latencies = [r.latency_s for r in falls if r.latency_s is not None]
     seconds = sum(r.seconds for r in results)
     cpu = sum(r.cpu_s for r in results)
@@ -178,6 +216,7 @@ def summarise(results: list[TrialResult], scores: dict[Path, bool] | None = None
             "groups": groups,
             "worst_adl": [{"code": c, "false_alarms": fa, "trials": n} for c, fa, n in worst[:5]],
             "missed_fall_codes": dict(sorted(missed.items())),
+            "fall_types": per_type, "fall_codes": fall_codes, "kinds": dict(sorted(kinds.items())),
             "median_latency_s": float(np.median(latencies)) if latencies else None,
             "signal_s": seconds, "detector_cpu_s": cpu,
             "realtime_factor": seconds / cpu if cpu > 0 else None}
@@ -223,16 +262,25 @@ def _training_set(results: list[TrialResult]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def cross_validate(results: list[TrialResult], threshold: float) -> tuple[dict[Path, bool], np.ndarray]:
-    """Leave-one-subject-out: each subject's trials are scored by weights fitted without them."""
+    detected, weights, _ = cross_validate_weights(results, threshold)
+    return detected, weights
+
+
+def cross_validate_weights(results: list[TrialResult], threshold: float) -> tuple[
+        dict[Path, bool], np.ndarray, dict[str, np.ndarray]]:
+    """Leave-one-subject-out: each subject's trials are scored by weights fitted without them (the
+    from-lying rule has no fitted part and applies as it is)."""
     detected: dict[Path, bool] = {}
+    per_subject: dict[str, np.ndarray] = {}
     for subject in sorted({r.trial.subject for r in results}):
         train = [r for r in results if r.trial.subject != subject]
-        w = fit_logistic(*_training_set(train))
+        w = per_subject[subject] = fit_logistic(*_training_set(train))
         for r in results:
             if r.trial.subject == subject:
                 c = np.asarray(r.candidates).reshape(-1, len(FEATURES))
-                detected[r.trial.path] = bool(len(c)) and bool((c @ w[:-1] + w[-1] > threshold).any())
-    return detected, fit_logistic(*_training_set(results))
+                detected[r.trial.path] = bool(len(c)) and (bool((c @ w[:-1] + w[-1] > threshold).any())
+                                                          or any(r.rules))
+    return detected, fit_logistic(*_training_set(results)), per_subject
 
 
 # --- report and CLI ------------------------------------------------------------------------------
@@ -257,6 +305,10 @@ def format_report(s: dict[str, Any], root: Path, title: str = "") -> str:
     lines.append(f"worst ADL codes (false alarms/trials): {worst}")
     missed = ", ".join(f"{c} {n}" for c, n in s["missed_fall_codes"].items()) or "none"
     lines.append(f"missed falls by code: {missed}")
+    for name, v in s["fall_types"].items():
+        lines.append(f"  falls {name}: {v['detected']}/{v['falls']} detected ({_pct(v['sensitivity']).strip()})")
+    if s.get("kinds"):
+        lines.append("kinds reported: " + ", ".join(f"{k} {n}" for k, n in s["kinds"].items()))
     if s["median_latency_s"] is not None:
         lines.append(f"decision {s['median_latency_s']:.1f} s after the impact (median)")
     if s["realtime_factor"] is not None:
@@ -269,14 +321,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Adds `fall` under `hub eval` (hub/cli/eval.py)."""
     p = sub.add_parser("fall", help="fall detector on a recorded dataset (SisFall)",
                        description="Streams every SisFall trial under DIR (<SUBJECT>/<CODE>_<SUBJECT>_R<NN>"
-                                   ".txt[.gz]) through the fall detector, causally, and prints sensitivity "
-                                   "and specificity per group (SA young, SE older) and the speed.")
+                                   ".txt[.gz]) through the fall detector, causally, each padded with its final "
+                                   "posture, and prints sensitivity and specificity per age group (SA young, SE "
+                                   "older) and fall type, false alarms per day of continuous wear, and the speed.")
     p.add_argument("--dataset", choices=("sisfall",), default="sisfall", help="dataset format")
     p.add_argument("dir", metavar="DIR", type=Path, help="dataset folder")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--threshold", type=float, default=None, help="score threshold (default: the detector's)")
     p.add_argument("--cross-validate", action="store_true",
                    help="refit the weights leaving one subject out at a time and report those figures")
+    p.add_argument("--seed", type=int, default=0, help="seed of the wear-day trial order and gaps")
     p.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=main)
 
@@ -293,13 +347,18 @@ def main(args: argparse.Namespace) -> int:
         print(f"hub eval fall: no SisFall trials (<CODE>_<SUBJECT>_R<NN>.txt[.gz]) under {root}",
               file=sys.stderr)
         return 2
+    from hub.detect.eval_fall_wear import cv_scorer, format_wear, summarise_wear, wear_streams
+
     summary = summarise(results)
     summary["skipped"] = skipped
+    streams = wear_streams(find_trials(root)[:args.limit], params, args.seed)
+    summary["wear"] = summarise_wear(streams)
     if args.cross_validate:
-        detected, weights = cross_validate(results, params.threshold)
+        detected, weights, per_subject = cross_validate_weights(results, params.threshold)
         cv = summarise(results, detected)
         summary["cross_validation"] = {k: cv[k] for k in ("sensitivity", "specificity", "groups",
-                                                           "worst_adl", "missed_fall_codes")}
+                                                           "worst_adl", "missed_fall_codes", "fall_types")}
+        summary["cross_validation"]["wear"] = summarise_wear(streams, cv_scorer(per_subject, params.threshold))
         summary["cross_validation"]["method"] = "leave-one-subject-out"
         summary["cross_validation"]["weights_all_subjects"] = dict(
             zip((*FEATURES, "bias"), (round(float(v), 2) for v in weights), strict=True))
@@ -307,10 +366,12 @@ def main(args: argparse.Namespace) -> int:
         print(json.dumps(summary, ensure_ascii=False))
         return 0
     print(format_report(summary, root))
+    print(format_wear(summary["wear"]))
     if args.cross_validate:
         cv_full = summarise(results, detected)
         print()
         print(format_report(cv_full, root, " (leave-one-subject-out refit)"))
+        print(format_wear(summary["cross_validation"]["wear"], " (leave-one-subject-out refit)"))
         print("weights fitted on all subjects:", summary["cross_validation"]["weights_all_subjects"])
     if skipped:
         print(f"skipped {len(skipped)} unreadable file(s); see warnings above")

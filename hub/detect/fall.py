@@ -1,26 +1,36 @@
-"""Causal fall detector over tri-axial acceleration (g) from a waist-worn sensor.
+"""Causal fall detector over tri-axial acceleration (g) from a waist-worn sensor: a phase model.
 
-A fall is an impact, followed by the trunk having turned towards horizontal and lying still. The
-detector works at a fixed 50 Hz (input is bin-averaged onto that grid, which is also the anti-alias
-filter) and, for every impact candidate, computes six physically meaningful features once the
-post-impact window has arrived:
+A fall is pre-fall activity, a descent, an impact and a post-fall phase. For every impact candidate
+(a local peak of |a| above `trigger_g`) the detector waits for the post-fall phase (`decide_after_s`,
+10 s by default; the spoken countdown that follows absorbs the delay) and computes:
 
-    P          peak |a| of the impact (g)               falls land harder than sitting down
-    dang       trunk rotation: posture before vs after  a fall ends in another posture
-    pretilt    trunk tilt from vertical before          starting from lying (rolling over in bed)
-    posttilt   trunk tilt from vertical after           falls end lying
-    still      std of |a| after the impact              a fallen person lies still for a moment
-    area       impulse above 1 g around the peak (g*s)  momentum lost at the impact
+    log_peak     peak |a| of the impact (g)                   falls land harder than sitting down
+    rotation     trunk rotation, pre-fall -> post-fall,       a fall ends in another posture; capped
+                 in quarter turns, capped at 90 degrees       (rolling over extrapolates past training)
+    tilt_before  trunk tilt of the pre-fall posture           starting from lying (turning in bed)
+    tilt_after   trunk tilt at the end of the post phase      a fallen person lies; one who got up doesn't
+    log_still    std of |a| over the post phase               lying still vs moving about
+    log_area     impulse above 1 g around the peak (g*s)      momentum lost at the impact
 
-A logistic score of those (six weights and a bias, fitted with leave-subjects-out cross-validation on
-SisFall, see docs/detection.md) above `threshold` is a suspected fall. A decision at time t uses only
-samples before t: a candidate peak is known 1 s after it, the decision comes `decide_after_s` after it.
+The pre-fall posture is the last upright period (a 0.5 s block with the trunk within `UPRIGHT_DEG`
+of vertical) in the `LOOKBACK_S` before the impact, not a fixed window: a slow slump out of a chair
+tilts the trunk over 2-3 s, and a fixed window just before the impact would already see the tilt,
+call it "was lying" and find little rotation. With no upright block in the look-back the person
+was already lying (or reclined) and the earliest block is the posture before.
+
+A logistic score of the six (weights fitted with leave-one-subject-out cross-validation on SisFall,
+docs/detection.md) above `threshold` is a suspected fall of kind "fall", or "to_seated" when the
+post phase ends reclined rather than lying (sliding down a wall). A fall that starts lying (out of
+bed) scores low by design (turning over in bed must not alarm); it is caught by its own rule: no
+upright period, a hard impact (`from_lying_g`), then lying still — kind "from_lying". A decision at
+time t uses only samples before t.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -31,13 +41,22 @@ FEATURES = ("log_peak", "rotation", "tilt_before", "tilt_after", "log_still", "l
 # features are scaled so each weight reads as "logit per natural unit" (angles in quarter turns).
 WEIGHTS = (3.73, 10.01, -7.27, 3.94, -0.54, 2.50)
 BIAS = -9.40
+LOOKBACK_S = 10.0  # how far back the last upright period is looked for
+BLOCK = FS // 2  # posture blocks of 0.5 s
+UPRIGHT_DEG = 35.0  # trunk within this of vertical: upright (standing, walking, sitting up)
+LYING_DEG = 60.0  # beyond this: lying
+SEATED_MAX_DEG = 60.0  # a fall whose post phase ends below this tilt ended seated / reclined
+POST_POSTURE_S = 3.0  # the posture after: the last seconds of the post phase
+STILL_G = 0.06  # std of |a| below this over the post phase: lying still
+Kind = Literal["fall", "to_seated", "from_lying"]
 
 
 @dataclass(frozen=True)
 class FallParams:
     trigger_g: float = 1.5  # |a| above this may be an impact (walking peaks reach ~1.8 g)
-    decide_after_s: float = 3.0  # the post-impact window ends here; the decision is made then
+    decide_after_s: float = 10.0  # the post-fall phase ends here; the decision is made then
     threshold: float = 1.0  # logistic score (logit) above which a candidate is a suspected fall
+    from_lying_g: float = 2.5  # no upright period before: an impact this hard, then lying still
     up_axis: tuple[float, float, float] = (0.0, -1.0, 0.0)  # sensor axis pointing up when standing
     refractory_s: float = 10.0  # one fall, one decision: later impacts within this are the same fall
     weights: tuple[float, ...] = WEIGHTS
@@ -53,6 +72,8 @@ class Assessment:
     score: float
     fall: bool
     features: tuple[float, ...]
+    kind: Kind = "fall"
+    descent_s: float | None = None  # end of the last upright period -> impact (None: none seen)
 
     def as_dict(self) -> dict[str, float]:
         return dict(zip(FEATURES, self.features, strict=True))
@@ -107,6 +128,13 @@ class _Resampler:
         return out
 
 
+def from_lying(feats: tuple[float, ...], descent_s: float | None, from_lying_g: float) -> bool:
+    """A fall that starts lying (out of bed): no upright period before, lying before and after, a hard
+    impact and lying still afterwards."""
+    return (descent_s is None and feats[2] * 90.0 >= LYING_DEG and feats[3] * 90.0 >= LYING_DEG
+            and math.exp(feats[0]) >= from_lying_g and math.exp(feats[4]) - 0.01 < STILL_G)
+
+
 class FallDetector:
     """Streaming detector: `push()` chunks of (N, 3) acceleration in g, get the assessments made."""
 
@@ -118,7 +146,7 @@ class FallDetector:
         self.up = np.asarray(self.params.up_axis, dtype=np.float64)
         self._w = np.asarray(self.params.weights, dtype=np.float64)
         self._decide_n = round(self.params.decide_after_s * FS)
-        self._history = 3 * FS + self._decide_n + FS  # ref window start .. decision, plus margin
+        self._history = round(LOOKBACK_S * FS) + self._decide_n + FS  # look-back .. decision, plus margin
         self._reset(t0)
 
     def _reset(self, t0: float) -> None:
@@ -175,27 +203,50 @@ class FallDetector:
             out.append(self._assess(self._pending.pop(0)))
         return out
 
-    def features_at(self, p: int) -> tuple[float, ...]:
-        """Features of the candidate at global 50 Hz index p (needs p + decide window in the buffer)."""
+    def phases(self, p: int) -> tuple[tuple[float, ...], float | None]:
+        """Features of the candidate at global 50 Hz index p (needs p + decide window in the buffer), and
+        the descent time (s from the end of the last upright period to the impact; None: none seen)."""
         a, m = self._acc, self._mag
         i = p - self._base
-        r1 = max(0, i - 3 * FS // 2)
-        r0 = max(0, i - 5 * FS // 2)
-        ref = a[r0:r1].mean(axis=0) if r1 > r0 else a[max(0, i - FS)]
-        post = a[i + FS:i + self._decide_n]
-        post_mean = post.mean(axis=0)
-        still = float(m[i + FS:i + self._decide_n].std())
+        pre, descent = self._pre_posture(i)
+        post_end = i + self._decide_n
+        post = a[max(i + FS, post_end - round(POST_POSTURE_S * FS)):post_end].mean(axis=0)
+        still = float(m[i + FS:post_end].std())
         around = m[max(0, i - FS // 2):i + FS // 2]
         area = float(np.maximum(around - 1.0, 0.0).sum()) / FS
-        return (math.log(float(m[i])), _angle(ref, post_mean) / 90.0, _angle(ref, self.up) / 90.0,
-                _angle(post_mean, self.up) / 90.0, math.log(still + 0.01), math.log(max(area, 1e-3)))
+        rotation = min(_angle(pre, post), 90.0)
+        return (math.log(float(m[i])), rotation / 90.0, _angle(pre, self.up) / 90.0,
+                _angle(post, self.up) / 90.0, math.log(still + 0.01), math.log(max(area, 1e-3))), descent
+
+    def features_at(self, p: int) -> tuple[float, ...]:
+        return self.phases(p)[0]
+
+    def _pre_posture(self, i: int) -> tuple[NDArray[np.float64], float | None]:
+        """The mean acceleration of the last upright 0.5 s block before the impact at buffer index i."""
+        a = self._acc
+        first = max(0, i - round(LOOKBACK_S * FS))
+        end = i - BLOCK // 2  # the impact's own lead-in is not a posture
+        blocks = [(s, a[s:s + BLOCK].mean(axis=0)) for s in range(end - BLOCK, first - 1, -BLOCK)]
+        for start, mean in blocks:
+            if _angle(mean, self.up) <= UPRIGHT_DEG:
+                return mean, (i - start - BLOCK) / FS
+        if blocks:
+            return blocks[-1][1], None  # never upright in the look-back: the earliest posture
+        return a[max(0, i - FS)], None
 
     def _assess(self, p: int) -> Assessment:
-        feats = self.features_at(p)
+        feats, descent = self.phases(p)
         score = float(self._w @ np.asarray(feats)) + self.params.bias
         impact_t = self.origin + p / FS
-        fall = score > self.params.threshold and p - self._last_fall > self.params.refractory_s * FS
+        tilt_after = feats[3] * 90.0
+        kind: Kind = "fall"
+        suspected = score > self.params.threshold
+        if suspected and tilt_after < SEATED_MAX_DEG:
+            kind = "to_seated"
+        if not suspected and from_lying(feats, descent, self.params.from_lying_g):
+            suspected, kind = True, "from_lying"
+        fall = suspected and p - self._last_fall > self.params.refractory_s * FS
         if fall:
             self._last_fall = p
         return Assessment(t=self.origin + (p + self._decide_n) / FS, impact_t=impact_t, score=score,
-                          fall=fall, features=feats)
+                          fall=fall, features=feats, kind=kind, descent_s=descent)

@@ -55,12 +55,14 @@ class FallComponent:
         self._suspect_waiters: list[asyncio.Future[dict[str, Any]]] = []
         self._outcome_waiters: list[asyncio.Future[dict[str, Any]]] = []
         self._last_radar_activity = -math.inf
+        self._beds: set[str] = set()  # bed mats occupied now
         self.radar: Any = None
         self.wearable: Any = None
 
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
         ctx.on_button(self._on_button)
+        ctx.activity.subscribe(self._on_activity)
         if self.radar_port:
             from sensors.radar import RadarSensor
 
@@ -91,7 +93,11 @@ class FallComponent:
         batch = np.vstack(self._batch)
         self._batch.clear()
         for assessment in self.detector.push(batch):
-            if assessment.fall:
+            if assessment.fall and self._in_bed():
+                # Lying down on the bed, not on the floor: the bed mat has been occupied through the
+                # post-fall phase (a fall out of bed empties the mat first).
+                log.info("worn sensor: lying down %s, bed mat occupied: not a fall", _detector_info(assessment))
+            elif assessment.fall:
                 self.suspect("wearable", _detector_info(assessment))
 
     def _new_detector(self) -> FallDetector:
@@ -100,6 +106,15 @@ class FallComponent:
         params = FallParams(trigger_g=self.cfg["trigger_g"], decide_after_s=self.cfg["decide_after_s"],
                             threshold=self.cfg["threshold"], up_axis=AXIS_VECTORS[self.cfg["up_axis"]])
         return FallDetector(self.cfg["wearable_rate_hz"], params)
+
+    def _on_activity(self, activity: Any) -> None:
+        """Bed mats (`P-bed-<name>:ON|OFF`, hub.detect.contacts): which are occupied now."""
+        name, _, state = activity.source.rpartition(":")
+        if name.startswith("P-bed-"):
+            (self._beds.add if state == "ON" else self._beds.discard)(name)
+
+    def _in_bed(self) -> bool:
+        return bool(self._beds)
 
     def _on_radar(self, obs: Any) -> None:
         ctx = self._require_ctx()
@@ -212,7 +227,9 @@ class FallComponent:
 
 def _detector_info(a: Assessment) -> dict[str, Any]:
     return {"score": round(a.score, 2), "peak_g": round(math.exp(a.features[0]), 2),
-            "rotation_deg": round(a.features[1] * 90.0), "decided_after_impact_s": round(a.t - a.impact_t, 2)}
+            "rotation_deg": round(a.features[1] * 90.0), "kind": a.kind,
+            "descent_s": None if a.descent_s is None else round(a.descent_s, 1),
+            "decided_after_impact_s": round(a.t - a.impact_t, 2)}
 
 
 def _iso(ts: datetime) -> str:

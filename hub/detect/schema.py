@@ -20,8 +20,8 @@ FALL = Section("fall", "Fall detection: a worn accelerometer (BLE) and/or a mmWa
                           "means fewer false alarms and more missed falls (see docs/detection.md).",
                      min=-5.0, max=10.0),
     "trigger_g": Key(1.5, "Acceleration (g) that makes an impact candidate.", min=1.1, max=6.0),
-    "decide_after_s": Key(3.0, "Seconds after the impact at which posture and stillness are judged.",
-                          min=2.0, max=10.0),
+    "decide_after_s": Key(10.0, "Seconds after the impact over which the post-fall phase is judged (lying "
+                                "still, on a bed, getting up); the decision is made then.", min=4.0, max=30.0),
     "up_axis": Key("-y", "Wearable axis that points up when the resident stands (as clipped on).",
                    choices=AXES),
     "radar_port": Key("", "Serial device of the 60 GHz fall radar (MR60FDA1), e.g. /dev/ttyAMA0; '' = none."),
@@ -126,7 +126,19 @@ MATS = Section("mats", "Bed and chair pressure mats (switch mat to ground, inter
                             "unplugged); 0 = never.", min=0, max=60),
 }, many=True)
 
-SECTIONS.extend([DOORS, MATS])
+CHECKIN = Section("checkin", "The daily check-in '报平安': in the window one short press on a call button says "
+                             "'我很好' (no call; a second press calls); a missed check-in with no activity gets a "
+                             "spoken question, then checkin.missed to the platform.", {
+    "enabled": Key(False, "Offer the daily check-in."),
+    "start": Key("08:00", "Window start (HH:MM, local).", min=5, max=5),
+    "end": Key("10:00", "Window end (HH:MM, local); after it, a missed check-in is followed up.", min=5, max=5),
+    "wait_s": Key(900.0, "After the spoken question, wait this long for a press or any activity before "
+                         "checkin.missed.", min=60, max=7200),
+    "pins": Key([], "Call buttons (BCM pins) whose press checks in; [] = every call button.", kind=list,
+                example=[17]),
+})
+
+SECTIONS.extend([DOORS, MATS, CHECKIN])
 
 
 def used_pins(cfg: dict[str, Any]) -> dict[int, str]:
@@ -149,6 +161,16 @@ def check(cfg: dict[str, Any]) -> list[tuple[str, str]]:
             if not all(c.isalnum() or c in "_" for c in item["name"]):
                 problems.append((f"{section}[{i}].name", f"{item['name']!r}: letters, digits and _ only"))
             names.add(item["name"])
+    c = cfg["checkin"]
+    for key in ("start", "end"):
+        if not _hhmm_ok(c[key]):
+            problems.append((f"checkin.{key}", f"{c[key]!r} is not a time HH:MM (00:00-23:59)"))
+    if _hhmm_ok(c["start"]) and _hhmm_ok(c["end"]) and c["start"] >= c["end"]:
+        problems.append(("checkin.end", "must be later than checkin.start on the same day"))
+    buttons = {b["pin"] for b in cfg["buttons"]}
+    for pin in c["pins"]:
+        if pin not in buttons:
+            problems.append(("checkin.pins", f"{pin!r} is not a call button's pin; call buttons: {sorted(buttons)}"))
     if sum(d["exit"] for d in cfg["doors"]) > 1:
         problems.append(("doors", "more than one door has exit = true; mark only the home's exit door"))
     seen: dict[int, str] = {}
@@ -158,3 +180,8 @@ def check(cfg: dict[str, Any]) -> list[tuple[str, str]]:
                 problems.append((f"{section}[{i}].pin", f"GPIO{item['pin']} is already used by {seen[item['pin']]}"))
             seen[item["pin"]] = f"{section}[{i}].pin"
     return problems
+
+
+def _hhmm_ok(text: str) -> bool:
+    h, sep, m = text.partition(":")
+    return bool(sep) and h.isdigit() and m.isdigit() and len(m) == 2 and int(h) < 24 and int(m) < 60

@@ -35,13 +35,14 @@ SIM_WEARABLE_ADDRESS = "C8:17:5F:00:00:01"
 def synth_fall_trace(rate_hz: float, up: tuple[float, float, float] = (0.0, -1.0, 0.0),
                      seed: int = 1) -> np.ndarray:
     """(N, 3) acceleration in g: 3 s standing with sway, 0.5 s falling (rotating, partly weightless), an
-    impact with a rebound, then 6 s lying on the side, still. Physically plausible, not a recording."""
+    impact with a rebound, then 14 s lying on the side, still (past the post-fall phase).
+    Physically plausible, not a recording."""
     import numpy as np  # only when a fall is simulated: keeps the idle simulated hub small
 
     rng = np.random.default_rng(seed)
     u = np.asarray(up, dtype=np.float64)
     side = np.roll(u, 1)  # an axis perpendicular to `up`: where gravity ends up when lying
-    t_stand, t_fall, t_impact, t_lie = 3.0, 0.5, 0.15, 6.0
+    t_stand, t_fall, t_impact, t_lie = 3.0, 0.5, 0.15, 14.0
     n = [round(x * rate_hz) for x in (t_stand, t_fall, t_impact, t_lie)]
     stand_t = np.arange(n[0]) / rate_hz
     stand = u * (1.0 + 0.08 * np.sin(2 * math.pi * 1.8 * stand_t))[:, None] + \
