@@ -45,6 +45,15 @@ kind = "service"
 [[buttons]]
 pin = 23
 kind = "family"
+
+[[doors]]
+name = "front"
+pin = 26
+exit = true
+
+[[mats]]
+name = "bed"
+pin = 20
 TOML
 fi
 "$VENV/bin/hub" run --simulate --config "$SIM/hub.toml" >"$SIM/hub.log" 2>&1 &
@@ -57,6 +66,8 @@ Simulated hub demo-0001 is running (log: $SIM/hub.log). In another terminal try:
   $VENV/bin/hub sim press --button 27 --hold 4 --config $SIM/hub.toml
   $VENV/bin/hub sim smoke on --config $SIM/hub.toml
   $VENV/bin/hub sim bp 185 112 --config $SIM/hub.toml
+  $VENV/bin/hub sim door open --config $SIM/hub.toml; $VENV/bin/hub sim door close --config $SIM/hub.toml
+  $VENV/bin/hub sim mat on --config $SIM/hub.toml            # in bed
   $VENV/bin/hub status --config $SIM/hub.toml
 Console below: 'a' + Enter acknowledges the newest open call, 'q' quits.
 MSG

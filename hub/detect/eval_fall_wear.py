@@ -4,7 +4,8 @@ A per-trial specificity hides how often a worn detector would go off in a day: t
 all day, across transitions between activities, and a resident woken by false alarms takes the
 sensor off. Each subject's ADL trials are streamed through one detector, in a seeded random order,
 with an idle gap between them (the previous trial's final posture held for 10-40 s, the way a
-person stands or sits between activities), never resetting the detector.
+person stands or sits between activities, then turned over 3 s into the next trial's first
+posture), never resetting the detector.
 
 Quiet time raises no impact candidate, so what counts is the active time: a day of wear is taken
 as `ACTIVE_H_PER_DAY` hours of the activities in SisFall's ADL set (walking, stairs, sitting down
@@ -22,11 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from hub.detect.eval_fall import SISFALL_RATE, Trial, TrialError, padded, read_waist_adxl
+from hub.detect.eval_fall import SISFALL_RATE, Trial, TrialError, read_waist_adxl
 from hub.detect.fall import FallDetector, FallParams, from_lying
 
 ACTIVE_H_PER_DAY = 4.0
 GAP_S = (10.0, 40.0)
+TURN_S = 3.0
 REFRACTORY_S = 10.0
 
 Scorer = Callable[[str, tuple[float, ...], bool], bool]  # (subject, features, from-lying rule) -> fall
@@ -49,14 +51,16 @@ def stream_subject(subject: str, trials: list[Trial], params: FallParams, seed: 
     det = FallDetector(SISFALL_RATE, params)
     out = WearStream(subject)
     chunk = int(SISFALL_RATE)
+    previous: np.ndarray | None = None
     for trial in order:
         try:
             acc = read_waist_adxl(trial.path)
         except TrialError:
             continue
         gap = rng.uniform(*GAP_S)
-        stream = padded(acc, gap)
-        out.codes.append((out.worn_s, trial.code))
+        stream = np.vstack((transition(previous, acc[0], gap), acc)) if previous is not None else acc
+        previous = acc[-1]
+        out.codes.append((out.worn_s + (len(stream) - len(acc)) / SISFALL_RATE, trial.code))
         for i in range(0, len(stream), chunk):
             for a in det.push(stream[i:i + chunk]):
                 out.candidates.append((a.impact_t, a.features,
@@ -65,6 +69,16 @@ def stream_subject(subject: str, trials: list[Trial], params: FallParams, seed: 
         out.active_s += len(acc) / SISFALL_RATE
         out.worn_s += len(stream) / SISFALL_RATE
     return out
+
+
+def transition(last: np.ndarray, first: np.ndarray, seconds: float) -> np.ndarray:
+    """An idle gap: the previous trial's final posture held, then turned over `TURN_S` into the next
+    trial's first posture at 1 g (sitting or lying down, getting up: a posture change without impact)."""
+    n, turn = round(seconds * SISFALL_RATE), round(TURN_S * SISFALL_RATE)
+    a, b = last / max(float(np.linalg.norm(last)), 1e-9), first / max(float(np.linalg.norm(first)), 1e-9)
+    k = np.clip((np.arange(n) - (n - turn)) / turn, 0.0, 1.0)[:, None]
+    path = a * (1 - k) + b * k
+    return path / np.maximum(np.linalg.norm(path, axis=1, keepdims=True), 1e-9)
 
 
 def wear_streams(trials: list[Trial], params: FallParams | None = None, seed: int = 0) -> list[WearStream]:

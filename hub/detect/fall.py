@@ -6,19 +6,24 @@ A fall is pre-fall activity, a descent, an impact and a post-fall phase. For eve
 
     log_peak     peak |a| of the impact (g)                   falls land harder than sitting down
     rotation     trunk rotation, pre-fall -> post-fall,       a fall ends in another posture; capped
-                 in quarter turns, capped at 90 degrees       (rolling over extrapolates past training)
+                 in quarter turns, capped at 90 degrees       (rolling over extrapolates past training);
+                 from lying: the change of tilt only          turning over in bed is not a fall
     tilt_before  trunk tilt of the pre-fall posture           starting from lying (turning in bed)
     tilt_after   trunk tilt at the end of the post phase      a fallen person lies; one who got up doesn't
     log_still    std of |a| over the post phase               lying still vs moving about
     log_area     impulse above 1 g around the peak (g*s)      momentum lost at the impact
+    dip          1 - lowest |a| in the second before (g)      the descent: a fall drops (part free
+                                                               fall); lying down is lowered under control
 
 The pre-fall posture is the last upright period (a 0.5 s block with the trunk within `UPRIGHT_DEG`
 of vertical) in the `LOOKBACK_S` before the impact, not a fixed window: a slow slump out of a chair
 tilts the trunk over 2-3 s, and a fixed window just before the impact would already see the tilt,
-call it "was lying" and find little rotation. With no upright block in the look-back the person
+call it "was lying" and find little rotation. The descent must lead into the impact: lying for
+`SETTLED_S` right before it means the person was already down (lying down on a bed, then turning
+over), and that lying posture is the one before. With no upright block in the look-back the person
 was already lying (or reclined) and the earliest block is the posture before.
 
-A logistic score of the six (weights fitted with leave-one-subject-out cross-validation on SisFall,
+A logistic score of the seven (weights fitted with leave-one-subject-out cross-validation on SisFall,
 docs/detection.md) above `threshold` is a suspected fall of kind "fall", or "to_seated" when the
 post phase ends reclined rather than lying (sliding down a wall). A fall that starts lying (out of
 bed) scores low by design (turning over in bed must not alarm); it is caught by its own rule: no
@@ -36,15 +41,16 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 FS = 50  # internal sample rate (Hz)
-FEATURES = ("log_peak", "rotation", "tilt_before", "tilt_after", "log_still", "log_area")
+FEATURES = ("log_peak", "rotation", "tilt_before", "tilt_after", "log_still", "log_area", "dip")
 # Fitted on the development part of SisFall (hub eval fall --cross-validate prints a refit); the
 # features are scaled so each weight reads as "logit per natural unit" (angles in quarter turns).
-WEIGHTS = (3.73, 10.01, -7.27, 3.94, -0.54, 2.50)
-BIAS = -9.40
+WEIGHTS = (6.22, 20.87, -2.68, 17.64, -1.49, 6.47, 3.77)
+BIAS = -25.48
 LOOKBACK_S = 10.0  # how far back the last upright period is looked for
 BLOCK = FS // 2  # posture blocks of 0.5 s
 UPRIGHT_DEG = 35.0  # trunk within this of vertical: upright (standing, walking, sitting up)
 LYING_DEG = 60.0  # beyond this: lying
+SETTLED_S = 1.5  # lying this long right before an impact: the descent ended before it
 SEATED_MAX_DEG = 60.0  # a fall whose post phase ends below this tilt ended seated / reclined
 POST_POSTURE_S = 3.0  # the posture after: the last seconds of the post phase
 STILL_G = 0.06  # std of |a| below this over the post phase: lying still
@@ -214,9 +220,13 @@ class FallDetector:
         still = float(m[i + FS:post_end].std())
         around = m[max(0, i - FS // 2):i + FS // 2]
         area = float(np.maximum(around - 1.0, 0.0).sum()) / FS
-        rotation = min(_angle(pre, post), 90.0)
-        return (math.log(float(m[i])), rotation / 90.0, _angle(pre, self.up) / 90.0,
-                _angle(post, self.up) / 90.0, math.log(still + 0.01), math.log(max(area, 1e-3))), descent
+        tilt_before, tilt_after = _angle(pre, self.up), _angle(post, self.up)
+        # Capped at a quarter turn; from lying (no upright period leading into the impact) only the
+        # change of tilt counts: rolling over in bed turns the trunk about its own axis, a fall does not.
+        rotation = min(_angle(pre, post) if descent is not None else abs(tilt_after - tilt_before), 90.0)
+        dip = min(1.0, max(0.0, 1.0 - float(m[max(0, i - FS):i].min()))) if i > 0 else 0.0
+        return (math.log(float(m[i])), rotation / 90.0, tilt_before / 90.0, tilt_after / 90.0,
+                math.log(still + 0.01), math.log(max(area, 1e-3)), dip), descent
 
     def features_at(self, p: int) -> tuple[float, ...]:
         return self.phases(p)[0]
@@ -227,9 +237,16 @@ class FallDetector:
         first = max(0, i - round(LOOKBACK_S * FS))
         end = i - BLOCK // 2  # the impact's own lead-in is not a posture
         blocks = [(s, a[s:s + BLOCK].mean(axis=0)) for s in range(end - BLOCK, first - 1, -BLOCK)]
+        settled = 0  # lying blocks right before the impact
         for start, mean in blocks:
-            if _angle(mean, self.up) <= UPRIGHT_DEG:
+            tilt = _angle(mean, self.up)
+            if tilt <= UPRIGHT_DEG:
                 return mean, (i - start - BLOCK) / FS
+            settled = settled + 1 if tilt >= LYING_DEG and settled * BLOCK == end - start - BLOCK else settled
+            if settled * BLOCK >= SETTLED_S * FS:
+                # Already lying for a while before this impact: the descent (if any) ended earlier, so
+                # this is someone moving while lying (turning over after lying down), not a fall's end.
+                return blocks[0][1], None
         if blocks:
             return blocks[-1][1], None  # never upright in the look-back: the earliest posture
         return a[max(0, i - FS)], None

@@ -99,7 +99,7 @@ DOORS = Section("doors", "Door contacts (reed switch to ground, internal pull-up
                          "the exit door tells the inactivity detector when the resident goes out. Also a "
                          "fridge or cupboard contact (kind), a sign of life inside. None fitted by default.", {
     "name": Key("front", "Short name, used in status, faults and `hub sim door --name`.", min=1, max=24),
-    "pin": Key(16, "BCM GPIO of the contact; the other wire to ground.", min=0, max=27),
+    "pin": Key(26, "BCM GPIO of the contact; the other wire to ground.", min=0, max=27),
     "kind": Key("door", "What it is on: door | fridge | cupboard.", choices=("door", "fridge", "cupboard")),
     "exit": Key(False, "The home's exit door (out/in patterns); at most one."),
     "closed_when_shut": Key(True, "Reed switch closed while the door is shut (MC-38 type, usual); false for a "
