@@ -11,10 +11,12 @@ taken for "at home" becomes a silence the inactivity detector alarms on. Here:
   different sensors inside, or the same sensor again after `return_apart_s` — within
   `return_window_s`. The leaving pattern's own door does not count (a late hall PIR as someone
   leaves would otherwise bring them "home"). One stray event (a PIR triggered by
-  sunlight, an appliance switching itself off) leaves the resident out. A call-button press (a person
-  at the unit) or a bed/chair mat becoming occupied (a person's weight; someone who comes home and
-  sits down for the evening makes no second event): home at once. OFF events (the end of an
-  activation) are not new evidence.
+  sunlight, an appliance switching itself off) leaves the resident out. What only a person does is
+  enough on its own: a call-button press, a bed/chair mat becoming occupied (someone who comes home
+  and sits down for the evening makes no second event), an inside door, fridge or cupboard opened
+  or shut by hand (someone who took in the milk at 6 am and went back to bed). An OFF is evidence
+  only when a hand made it (a door shut, getting up from a mat), not a motion sensor's hold running
+  out or an appliance finishing.
 - away mode (a button hold, the platform) overrides all of this in the detector.
 """
 
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 STRONG_PREFIXES = ("button:", "checkin:")  # a person at the unit itself
+HAND_PREFIXES = ("D-", "P-")  # a door or cupboard shut, getting up from a mat: someone did it
 
 
 @dataclass
@@ -53,12 +56,13 @@ class Presence:
             return
         if self.door_ts is not None and (ts - self.door_ts).total_seconds() <= self.exit_settle_s:
             return  # the hall sensor as the door shuts behind someone leaving
-        if source.startswith(STRONG_PREFIXES) or (source.startswith("P-") and source.endswith(":ON")):
+        if source.startswith(STRONG_PREFIXES) or source.startswith("D-") \
+                or (source.startswith("P-") and source.endswith(":ON")):
             self._back()
             return
         sensor, _, state = source.rpartition(":")
-        if state == "OFF":
-            return
+        if state == "OFF" and not sensor.startswith(HAND_PREFIXES):
+            return  # a motion sensor's hold running out, an appliance finishing: nobody did that
         sensor = sensor or source
         horizon = self.return_window_s
         self._evidence = {s: t for s, t in self._evidence.items() if (ts - t).total_seconds() <= horizon}
