@@ -141,11 +141,11 @@ class Subscriber:
 
 
 def write_config(path: Path, port: int, hub_id: str = "test-0001", extra: str = "",
-                 buttons: dict[int, str] | None = None, mqtt_extra: str = "") -> Path:
+                 buttons: dict[int, str] | None = None, mqtt_extra: str = "", hub_extra: str = "") -> Path:
     state = path.parent / "state"
     state.mkdir(parents=True, exist_ok=True)
     buttons = buttons or {17: "emergency", 27: "health", 22: "service", 23: "family"}
-    text = (f'[hub]\nid = "{hub_id}"\nstate_dir = "{state}"\n\n'
+    text = (f'[hub]\nid = "{hub_id}"\nstate_dir = "{state}"\n{hub_extra}\n'
             f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\ntopic_prefix = "{PREFIX}"\n'
             f"reconnect_min_s = 0.1\nreconnect_max_s = 1.0\n{mqtt_extra}\n"
             + "".join(f'[[buttons]]\npin = {p}\nkind = "{k}"\n\n' for p, k in buttons.items()) + extra)
@@ -232,7 +232,10 @@ def wait_online(sub: Subscriber, hub_id: str, timeout: float = 20) -> bool:
                         timeout) is not None
 
 
-SISFALL = ROOT.parent / "shared" / "data" / "sisfall"
+# ../shared/data beside the checkout (or beside the worktrees' folder, for a checkout in /work/wt/NAME)
+SHARED_DATA = next((p for p in (ROOT.parent / "shared" / "data", ROOT.parent.parent / "shared" / "data")
+                    if p.is_dir()), ROOT.parent / "shared" / "data")
+SISFALL = SHARED_DATA / "sisfall"
 
 
 def sisfall_subset(dest: Path, names: list[str]) -> Path:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from schemas import assert_valid
-from support import online_hub
+from support import PREFIX, wait_online
 
 from hub.detect.checkin import Checkin
 
@@ -63,16 +63,19 @@ def test_away_expects_nothing() -> None:
     assert not c.claims(DAY.replace(hour=9)) and c.tick(DAY.replace(hour=13)) == []
 
 
-def midday_config() -> str:
+def midday_zone() -> str:
     """A time zone in which it is now around noon, so the 08:00-16:00 window is open whenever this runs."""
     offset = 12 - datetime.now(UTC).hour  # -11..12
-    zone = f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"  # POSIX sign: Etc/GMT-8 is UTC+8
-    return (f'[hub]\ntimezone = "{zone}"\n[voice]\nenabled = false\n'
-            '[checkin]\nenabled = true\nstart = "08:00"\nend = "16:00"\nwait_s = 60\n')
+    return f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"  # POSIX sign: Etc/GMT-8 is UTC+8
+
+
+CONFIG = '[voice]\nenabled = false\n[checkin]\nenabled = true\nstart = "08:00"\nend = "16:00"\nwait_s = 60\n'
 
 
 def test_check_in_press_raises_no_call(make_hub, subscriber) -> None:
-    hub, sub = online_hub(make_hub, subscriber, midday_config())
+    sub = subscriber(f"{PREFIX}/test-0001/#")
+    hub = make_hub(extra=CONFIG, hub_extra=f'timezone = "{midday_zone()}"')
+    assert wait_online(sub, "test-0001"), hub.log_tail()
     assert hub.status()["checkin"]["state"] == "open"
     hub.sim("press")
     ok = sub.wait_event("checkin.ok", 10)

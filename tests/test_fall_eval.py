@@ -12,7 +12,9 @@ import pytest
 from support import sisfall_subset
 
 from hub.cli import main
-from hub.detect.eval_fall import read_waist_adxl
+from hub.detect.eval_fall import Trial, padded, read_waist_adxl, run_trial
+from hub.detect.eval_fall_wear import transition
+from hub.detect.fall import FallParams
 from hub.detect.sim_fall import synth_fall_trace
 
 SUBSET = ["SA01/F01_SA01_R01", "SA01/F13_SA01_R02", "SA01/D01_SA01_R01", "SA01/D13_SA01_R01",
@@ -29,6 +31,7 @@ def test_eval_fall_prints_figures(subset: Path, capsys: pytest.CaptureFixture[st
     out = capsys.readouterr().out
     assert "6 trials, 2 subjects" in out
     assert "sensitivity" in out and "worst ADL codes" in out and "x real time" in out
+    assert "falls from sitting: faint, slump (F13-F15)" in out and "per day of continuous wear" in out
     assert out.count("\nSA ") == 1 and out.count("\nSE ") == 1
 
 
@@ -40,6 +43,29 @@ def test_eval_fall_json(subset: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert result["groups"]["SA"]["sensitivity"] == 1.0  # both falls found
     assert 0.0 <= result["specificity"] <= 1.0
     assert result["realtime_factor"] > 200
+    assert result["fall_types"]["from walking/jogging (F01-F07)"]["falls"] == 1
+    assert result["fall_codes"] == {"F01": {"falls": 1, "detected": 1}, "F13": {"falls": 1, "detected": 1}}
+    wear = result["wear"]
+    assert wear["subjects"] == 2 and set(wear["groups"]) == {"SA", "SE"}
+    assert 0 < wear["active_h"] < wear["worn_h"] and wear["false_alarms"] >= 0
+
+
+def test_padding_keeps_a_decision_that_the_recording_cut_off() -> None:
+    trace = synth_fall_trace(200)
+    impact = round(3.65 * 200)
+    short = trace[:impact + 2 * 200]  # the recording ends 2 s after the impact
+    padded_trial = padded(short, FallParams().decide_after_s + 2.0)
+    assert len(padded_trial) == len(short) + round((FallParams().decide_after_s + 2.0) * 200)
+    assert np.array_equal(padded_trial[-200:], short[-200:])
+    cut = run_trial(Trial(Path("F01_SA99_R01.txt"), "F01", "SA99"), short)
+    assert cut.detected and cut.kind == "fall"
+
+
+def test_wear_stream_turns_between_postures_without_impact() -> None:
+    lying, standing = np.array([1.0, 0.0, 0.0]), np.array([0.0, -1.0, 0.0])
+    gap = transition(lying, standing, 10.0)
+    assert len(gap) == 2000 and np.allclose(np.linalg.norm(gap, axis=1), 1.0)
+    assert np.allclose(gap[0], lying) and np.allclose(gap[-1], standing, atol=0.01)
 
 
 def counts(acc_g: np.ndarray) -> str:

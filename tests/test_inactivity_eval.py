@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support import SHARED_DATA
 
 from hub.cli import main
 from hub.detect.eval_inactivity import (
@@ -19,7 +20,7 @@ from hub.detect.eval_inactivity import (
 )
 from hub.detect.inactivity_params import Params
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "activity"
+DATA = SHARED_DATA / "activity"
 HOMES = ["ordonez_a", "kasteren_a"]
 KEYS = {"days", "false_alarms", "false_alarms_per_30d", "injections", "detected", "median_delay_min_day",
         "p90_delay_min_day", "median_delay_min_night"}

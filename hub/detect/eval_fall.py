@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from hub.detect.fall import FEATURES, FallDetector, FallParams, from_lying
+from hub.detect.fall import FEATURES, FallDetector, FallParams, from_lying, moving
 
 SISFALL_RATE = 200.0
 ADXL345_COUNTS_PER_G = 256.0  # ±16 g, 13 bit
@@ -278,8 +278,8 @@ def cross_validate_weights(results: list[TrialResult], threshold: float) -> tupl
         for r in results:
             if r.trial.subject == subject:
                 c = np.asarray(r.candidates).reshape(-1, len(FEATURES))
-                detected[r.trial.path] = bool(len(c)) and (bool((c @ w[:-1] + w[-1] > threshold).any())
-                                                          or any(r.rules))
+                fired = (c @ w[:-1] + w[-1] > threshold) & ~np.array([moving(tuple(f)) for f in c], dtype=bool)
+                detected[r.trial.path] = bool(len(c)) and (bool(fired.any()) or any(r.rules))
     return detected, fit_logistic(*_training_set(results)), per_subject
 
 

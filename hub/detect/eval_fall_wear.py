@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from hub.detect.eval_fall import SISFALL_RATE, Trial, TrialError, read_waist_adxl
-from hub.detect.fall import FallDetector, FallParams, from_lying
+from hub.detect.fall import FallDetector, FallParams, from_lying, moving
 
 ACTIVE_H_PER_DAY = 4.0
 GAP_S = (10.0, 40.0)
@@ -129,7 +129,7 @@ def cv_scorer(weights: dict[str, np.ndarray], threshold: float) -> Scorer:
     """Each subject's candidates scored by the weights fitted without that subject."""
     def score(subject: str, feats: tuple[float, ...], rule: bool) -> bool:
         w = weights[subject]
-        return rule or float(np.asarray(feats) @ w[:-1] + w[-1]) > threshold
+        return rule or (float(np.asarray(feats) @ w[:-1] + w[-1]) > threshold and not moving(feats))
     return score
 
 

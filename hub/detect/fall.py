@@ -24,7 +24,8 @@ over), and that lying posture is the one before. With no upright block in the lo
 was already lying (or reclined) and the earliest block is the posture before.
 
 A logistic score of the seven (weights fitted with leave-one-subject-out cross-validation on SisFall,
-docs/detection.md) above `threshold` is a suspected fall of kind "fall", or "to_seated" when the
+docs/detection.md) above `threshold`, unless the post phase shows walking or running about (got up
+again: std of |a| above `MOVING_G`), is a suspected fall of kind "fall", or "to_seated" when the
 post phase ends reclined rather than lying (sliding down a wall). A fall that starts lying (out of
 bed) scores low by design (turning over in bed must not alarm); it is caught by its own rule: no
 upright period, a hard impact (`from_lying_g`), then lying still — kind "from_lying". A decision at
@@ -44,8 +45,8 @@ FS = 50  # internal sample rate (Hz)
 FEATURES = ("log_peak", "rotation", "tilt_before", "tilt_after", "log_still", "log_area", "dip")
 # Fitted on the development part of SisFall (hub eval fall --cross-validate prints a refit); the
 # features are scaled so each weight reads as "logit per natural unit" (angles in quarter turns).
-WEIGHTS = (6.22, 20.87, -2.68, 17.64, -1.49, 6.47, 3.77)
-BIAS = -25.48
+WEIGHTS = (8.04, 17.01, -3.98, 23.2, -1.88, 6.35, -0.14)
+BIAS = -27.5
 LOOKBACK_S = 10.0  # how far back the last upright period is looked for
 BLOCK = FS // 2  # posture blocks of 0.5 s
 UPRIGHT_DEG = 35.0  # trunk within this of vertical: upright (standing, walking, sitting up)
@@ -54,6 +55,7 @@ SETTLED_S = 1.5  # lying this long right before an impact: the descent ended bef
 SEATED_MAX_DEG = 60.0  # a fall whose post phase ends below this tilt ended seated / reclined
 POST_POSTURE_S = 3.0  # the posture after: the last seconds of the post phase
 STILL_G = 0.06  # std of |a| below this over the post phase: lying still
+MOVING_G = 0.3  # std of |a| above this over the post phase: walking or running about, got up
 Kind = Literal["fall", "to_seated", "from_lying"]
 
 
@@ -62,7 +64,7 @@ class FallParams:
     trigger_g: float = 1.5  # |a| above this may be an impact (walking peaks reach ~1.8 g)
     decide_after_s: float = 10.0  # the post-fall phase ends here; the decision is made then
     threshold: float = 1.0  # logistic score (logit) above which a candidate is a suspected fall
-    from_lying_g: float = 2.5  # no upright period before: an impact this hard, then lying still
+    from_lying_g: float = 3.5  # no upright period before: an impact this hard, then lying still
     up_axis: tuple[float, float, float] = (0.0, -1.0, 0.0)  # sensor axis pointing up when standing
     refractory_s: float = 10.0  # one fall, one decision: later impacts within this are the same fall
     weights: tuple[float, ...] = WEIGHTS
@@ -132,6 +134,12 @@ class _Resampler:
         self.carry_n = int(counts[complete]) if size > complete else 0
         self.next_bin += complete
         return out
+
+
+def moving(feats: tuple[float, ...]) -> bool:
+    """The post-fall phase shows walking or running about (std of |a| above `MOVING_G`): whoever it was
+    is up again, whatever the posture at the end says."""
+    return math.exp(feats[4]) - 0.01 > MOVING_G
 
 
 def from_lying(feats: tuple[float, ...], descent_s: float | None, from_lying_g: float) -> bool:
@@ -257,7 +265,7 @@ class FallDetector:
         impact_t = self.origin + p / FS
         tilt_after = feats[3] * 90.0
         kind: Kind = "fall"
-        suspected = score > self.params.threshold
+        suspected = score > self.params.threshold and not moving(feats)
         if suspected and tilt_after < SEATED_MAX_DEG:
             kind = "to_seated"
         if not suspected and from_lying(feats, descent, self.params.from_lying_g):
