@@ -3,9 +3,9 @@
 A per-trial specificity hides how often a worn detector would go off in a day: the detector runs
 all day, across transitions between activities, and a resident woken by false alarms takes the
 sensor off. Each subject's ADL trials are streamed through one detector, in a seeded random order,
-with an idle gap between them (the previous trial's final posture held for 10-40 s, the way a
-person stands or sits between activities, then turned over 3 s into the next trial's first
-posture), never resetting the detector.
+with an idle gap between them (the previous trial's final posture — the mean of its last second —
+held for 10-40 s with sensor noise, the way a person stands or sits between activities, then turned
+over 3 s into the next trial's first posture), never resetting the detector.
 
 Quiet time raises no impact candidate, so what counts is the active time: a day of wear is taken
 as `ACTIVE_H_PER_DAY` hours of the activities in SisFall's ADL set (walking, stairs, sitting down
@@ -29,6 +29,7 @@ from hub.detect.fall import FallDetector, FallParams, from_lying, moving
 ACTIVE_H_PER_DAY = 4.0
 GAP_S = (10.0, 40.0)
 TURN_S = 3.0
+NOISE_G = 0.01  # the accelerometer's noise while the wearer is still
 REFRACTORY_S = 10.0
 
 Scorer = Callable[[str, tuple[float, ...], bool], bool]  # (subject, features, from-lying rule) -> fall
@@ -46,6 +47,7 @@ class WearStream:
 
 def stream_subject(subject: str, trials: list[Trial], params: FallParams, seed: int) -> WearStream:
     rng = random.Random(f"{seed}:{subject}")
+    noise = np.random.default_rng(rng.randrange(2**32))
     order = sorted((t for t in trials if not t.is_fall), key=lambda t: str(t.path))
     rng.shuffle(order)
     det = FallDetector(SISFALL_RATE, params)
@@ -58,8 +60,13 @@ def stream_subject(subject: str, trials: list[Trial], params: FallParams, seed: 
         except TrialError:
             continue
         gap = rng.uniform(*GAP_S)
-        stream = np.vstack((transition(previous, acc[0], gap), acc)) if previous is not None else acc
-        previous = acc[-1]
+        second = int(SISFALL_RATE)
+        if previous is not None:
+            turn = transition(previous, acc[:second].mean(axis=0), gap)
+            stream = np.vstack((turn + noise.normal(0.0, NOISE_G, turn.shape), acc))
+        else:
+            stream = acc
+        previous = acc[-second:].mean(axis=0)  # the posture it ended in (gravity), not one mid-stride sample
         out.codes.append((out.worn_s + (len(stream) - len(acc)) / SISFALL_RATE, trial.code))
         for i in range(0, len(stream), chunk):
             for a in det.push(stream[i:i + chunk]):
