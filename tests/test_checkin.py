@@ -57,6 +57,12 @@ def test_the_question_is_answered_by_any_activity() -> None:
     assert c.tick(DAY.replace(hour=13)) == []
 
 
+def test_a_window_that_opened_before_the_hub_started_is_not_followed_up() -> None:
+    c = Checkin(8 * 60, 10 * 60, 900.0, UTC, since=DAY.replace(hour=9))
+    assert c.tick(DAY.replace(hour=11)) == [] and c.status(DAY.replace(hour=11)) == "missed"
+    assert kinds(c.tick(DAY.replace(hour=10, minute=1) + timedelta(days=1))) == ["ask"]  # the next day is
+
+
 def test_away_expects_nothing() -> None:
     c = rule()
     c.away = True

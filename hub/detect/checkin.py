@@ -11,7 +11,8 @@ inactivity detector:
   is about but forgot; nothing is raised (status says "missed"). With no activity at all, the
   escalation is gentle: first a spoken question ("今天还没有报平安，您还好吗？请按按钮"); a press or any
   activity within `wait_s` answers it; otherwise `checkin.missed` goes to the platform, once a day.
-- Away mode: nothing is expected.
+- Away mode: nothing is expected. A window that opened before the hub started is not followed up
+  (what happened before is unknown); a press in it still checks in.
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ class CheckinDecision:
 
 
 class Checkin:
-    def __init__(self, start_min: int, end_min: int, wait_s: float, tz: tzinfo) -> None:
+    def __init__(self, start_min: int, end_min: int, wait_s: float, tz: tzinfo,
+                 since: datetime | None = None) -> None:
         self.start_min, self.end_min, self.wait_s, self.tz = start_min, end_min, wait_s, tz
+        self.since = since  # watching from (hub start): a window that opened before is not followed up
         self.day: date | None = None  # the day whose window is being followed
         self.done: datetime | None = None  # when today's check-in came
         self.asked: datetime | None = None
@@ -84,7 +87,8 @@ class Checkin:
         start, end = self.window(now)
         if not self.away and self.done is None and not self.missed and now >= end:
             self.missed = True
-            if self.last_activity is None or self.last_activity < start:
+            watched = self.since is None or self.since <= start  # nothing is known from before the start
+            if watched and (self.last_activity is None or self.last_activity < start):
                 self.asked = end  # no check-in and no sign of life since the window opened
                 out.append(CheckinDecision("ask", end, None, self.last_activity))
         if self.asked is not None and not self.escalated and now >= self.asked + timedelta(seconds=self.wait_s):

@@ -49,7 +49,8 @@ class CheckinMonitor:
             zone: Any = ZoneInfo(self.zone_name)
         except (ZoneInfoNotFoundError, ValueError):
             zone = ctx.clock.now().tzinfo
-        self.rule = Checkin(hhmm_to_min(self.start_text), hhmm_to_min(self.end_text), self.wait_s, zone)
+        self.rule = Checkin(hhmm_to_min(self.start_text), hhmm_to_min(self.end_text), self.wait_s, zone,
+                            since=ctx.clock.now())
         ctx.on_press_claim(self._claim)
         ctx.activity.subscribe(self._on_activity)
         ctx.on_event(self._on_event)

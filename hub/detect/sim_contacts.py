@@ -89,7 +89,7 @@ class SimContacts:
             raise SimArgumentError("the contacts component is not running")
         await asyncio.sleep(0)  # the change was handed to the loop from gpiozero's thread
         await component.check()
-        return {"pin": cfg["pin"], **component.status()[key]}
+        return {"name": cfg["name"], "pin": cfg["pin"], **component.status()[key]}
 
 
 def build(config: Config, hardware: Hardware) -> SimContacts | None:
