@@ -8,8 +8,9 @@ A fall is pre-fall activity, a descent, an impact and a post-fall phase. For eve
     rotation     trunk rotation, pre-fall -> post-fall,       a fall ends in another posture; capped
                  in quarter turns, capped at 90 degrees       (rolling over extrapolates past training);
                  from lying: the change of tilt only          turning over in bed is not a fall
-    tilt_before  trunk tilt of the pre-fall posture           starting from lying (turning in bed)
+    tilt_before  trunk tilt of the pre-fall posture (<= 90)   starting from lying (turning in bed)
     tilt_after   trunk tilt at the end of the post phase      a fallen person lies; one who got up doesn't
+                 (<= 90: past horizontal is still lying)
     log_still    std of |a| over the post phase               lying still vs moving about
     log_area     impulse above 1 g around the peak (g*s)      momentum lost at the impact
     dip          1 - lowest |a| in the second before (g)      the descent: a fall drops (part free
@@ -228,7 +229,9 @@ class FallDetector:
         still = float(m[i + FS:post_end].std())
         around = m[max(0, i - FS // 2):i + FS // 2]
         area = float(np.maximum(around - 1.0, 0.0).sum()) / FS
-        tilt_before, tilt_after = _angle(pre, self.up), _angle(post, self.up)
+        # Tilts capped at a quarter turn as well: past horizontal (lying with the sensor facing down)
+        # is still lying, and larger values extrapolate past anything in training.
+        tilt_before, tilt_after = min(_angle(pre, self.up), 90.0), min(_angle(post, self.up), 90.0)
         # Capped at a quarter turn; from lying (no upright period leading into the impact) only the
         # change of tilt counts: rolling over in bed turns the trunk about its own axis, a fall does not.
         rotation = min(_angle(pre, post) if descent is not None else abs(tilt_after - tilt_before), 90.0)
