@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from hub.detect.fall import FEATURES, FallDetector, FallParams, from_lying, moving
+from hub.detect.fall import FEATURES, FallDetector, FallParams, from_lying
 
 SISFALL_RATE = 200.0
 ADXL345_COUNTS_PER_G = 256.0  # ±16 g, 13 bit
@@ -222,67 +222,6 @@ def summarise(results: list[TrialResult], scores: dict[Path, bool] | None = None
             "realtime_factor": seconds / cpu if cpu > 0 else None}
 
 
-# --- cross-validation: refit the score leaving one subject out at a time -------------------------
-
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.01, pos_weight: float = 5.0) -> np.ndarray:
-    """L2-regularised logistic regression by Newton steps; returns weights with the bias last.
-
-    Falls are weighted up (`pos_weight`): there is one positive per fall trial and many negatives.
-    """
-    xb = np.column_stack((x, np.ones(len(x))))
-    w = np.zeros(xb.shape[1])
-    sw = np.where(y > 0, pos_weight, 1.0)
-    reg = np.r_[np.full(x.shape[1], l2), 0.0]
-    for _ in range(100):
-        p = 1.0 / (1.0 + np.exp(-np.clip(xb @ w, -30, 30)))
-        grad = xb.T @ (sw * (p - y)) + reg * w
-        hess = (xb * (sw * p * (1 - p))[:, None]).T @ xb + np.diag(reg)
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if float(np.abs(step).max()) < 1e-8:
-            break
-    return w
-
-
-def _training_set(results: list[TrialResult]) -> tuple[np.ndarray, np.ndarray]:
-    """Positives: the hardest-hitting candidate of each fall trial; negatives: every ADL candidate."""
-    xs: list[np.ndarray] = []
-    ys: list[np.ndarray] = []
-    for r in results:
-        if not r.candidates:
-            continue
-        c = np.asarray(r.candidates)
-        if r.trial.is_fall:
-            xs.append(c[[int(np.argmax(c[:, 0]))]])
-            ys.append(np.ones(1))
-        else:
-            xs.append(c)
-            ys.append(np.zeros(len(c)))
-    return np.vstack(xs), np.concatenate(ys)
-
-
-def cross_validate(results: list[TrialResult], threshold: float) -> tuple[dict[Path, bool], np.ndarray]:
-    detected, weights, _ = cross_validate_weights(results, threshold)
-    return detected, weights
-
-
-def cross_validate_weights(results: list[TrialResult], threshold: float) -> tuple[
-        dict[Path, bool], np.ndarray, dict[str, np.ndarray]]:
-    """Leave-one-subject-out: each subject's trials are scored by weights fitted without them (the
-    from-lying rule has no fitted part and applies as it is)."""
-    detected: dict[Path, bool] = {}
-    per_subject: dict[str, np.ndarray] = {}
-    for subject in sorted({r.trial.subject for r in results}):
-        train = [r for r in results if r.trial.subject != subject]
-        w = per_subject[subject] = fit_logistic(*_training_set(train))
-        for r in results:
-            if r.trial.subject == subject:
-                c = np.asarray(r.candidates).reshape(-1, len(FEATURES))
-                fired = (c @ w[:-1] + w[-1] > threshold) & ~np.array([moving(tuple(f)) for f in c], dtype=bool)
-                detected[r.trial.path] = bool(len(c)) and (bool(fired.any()) or any(r.rules))
-    return detected, fit_logistic(*_training_set(results)), per_subject
-
-
 # --- report and CLI ------------------------------------------------------------------------------
 
 def _pct(v: float | None) -> str:
@@ -347,6 +286,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"hub eval fall: no SisFall trials (<CODE>_<SUBJECT>_R<NN>.txt[.gz]) under {root}",
               file=sys.stderr)
         return 2
+    from hub.detect.eval_fall_cv import cross_validate_weights
     from hub.detect.eval_fall_wear import cv_scorer, format_wear, summarise_wear, wear_streams
 
     summary = summarise(results)
