@@ -46,8 +46,8 @@ FS = 50  # internal sample rate (Hz)
 FEATURES = ("log_peak", "rotation", "tilt_before", "tilt_after", "log_still", "log_area", "dip")
 # Fitted on the development part of SisFall (hub eval fall --cross-validate prints a refit); the
 # features are scaled so each weight reads as "logit per natural unit" (angles in quarter turns).
-WEIGHTS = (8.04, 17.01, -3.98, 23.2, -1.88, 6.35, -0.14)
-BIAS = -27.5
+WEIGHTS = (7.65, 17.76, 0.1, 23.19, -1.8, 6.52, 1.07)
+BIAS = -28.5
 LOOKBACK_S = 10.0  # how far back the last upright period is looked for
 BLOCK = FS // 2  # posture blocks of 0.5 s
 UPRIGHT_DEG = 35.0  # trunk within this of vertical: upright (standing, walking, sitting up)
