@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from schemas import assert_valid
-from support import PREFIX, ROOT, online_hub, spoken_keys
+from support import PREFIX, ROOT, SHARED_DATA, online_hub, spoken_keys
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -24,7 +24,7 @@ LIMIT_H = 2.0
 WAIT_S = 600.0
 CONFIG = (f"[voice]\nenabled = false\n[inactivity]\nfallback_day_h = {LIMIT_H}\nnight_min_h = 1.0\n"
           f"night_max_h = {LIMIT_H}\ncheck_wait_s = {WAIT_S}\n")
-ACTIVITY = ROOT.parent / "shared" / "data" / "activity" / "ordonez_a.events"
+ACTIVITY = SHARED_DATA / "activity" / "ordonez_a.events"
 
 
 @pytest.fixture
@@ -130,7 +130,9 @@ def test_hub_eval_inactivity_prints_its_figures(activity_subset: Path):
     assert "false alarms" in text.stdout and "median" in text.stdout and "injected" in text.stdout
     out = hub_cli("eval", "inactivity", str(activity_subset), "--json", "--seed", "1", "--injections", "20")
     assert out.returncode == 0, out.stderr
-    result = json.loads(out.stdout)
+    both = json.loads(out.stdout)
+    assert set(both) == {"all_inputs", "without_doors_mats"}  # the home has doors and mats
+    result = both["all_inputs"]
     assert {"days", "false_alarms", "false_alarms_per_30d", "injections", "detected", "median_delay_min_day",
             "p90_delay_min_day", "median_delay_min_night"} <= set(result)
     assert 5 < result["days"] < 8 and result["injections"] == 20
