@@ -45,6 +45,9 @@ class FakeHub:
         self.timeline.append(("event", event_type))
         return event
 
+    def saved(self, event_id: str) -> bool:
+        return True
+
     def say(self, prompt: str, **fields: Any) -> None:
         self.prompts.append((prompt, fields))
         self.timeline.append(("say", prompt))

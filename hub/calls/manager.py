@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 from hub.config.loader import Config
 from hub.core.buttons import ButtonBank
 from hub.core.context import Hardware, HubContext
+from hub.core.files import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,8 @@ class CallManager:
         self.open[pin] = call
         self._save()
         ctx.feedback("calling")
-        ctx.say("call_raising" if ctx.online else "call_offline")
+        if ctx.saved(event.id):  # else the hub has said "存储故障，呼叫未能保存" (hub.core.storage_watch)
+            ctx.say("call_raising" if ctx.online else "call_offline")
         self._escalations[call.id] = ctx.spawn(f"calls.escalate.{call.id[:8]}", self._escalate(call))
         ctx.set_status("open_calls", self.status_calls())
         self._resolve(pin, {"outcome": "raised", "call_id": call.id, "event_id": call.id})
@@ -195,9 +196,10 @@ class CallManager:
 
     def _save(self) -> None:
         # Small and rare: open calls survive a restart so a late ack still closes them.
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps([asdict(c) for c in self.open.values()]))
-        os.replace(tmp, self.path)
+        try:
+            atomic_write(self.path, json.dumps([asdict(c) for c in self.open.values()]).encode())
+        except OSError as exc:  # a full or read-only card: the call itself still goes out
+            log.error("cannot save open calls to %s: %s", self.path, exc)
 
     def _load(self) -> None:
         try:

@@ -67,6 +67,8 @@ CALLS = Section("calls", "How a call behaves after the press.", {
 OUTBOX = Section("outbox", "The durable event queue.", {
     "max_rows": Key(200000, "Bound on queued events; telemetry is evicted oldest first past it.",
                     min=100, max=10000000),
+    "storage_retry_s": Key(10.0, "While the SD card refuses writes (full, read-only), try it again this often; "
+                           "calls go out from memory meanwhile.", min=0.2, max=3600.0),
 })
 
 OUTPUTS = Section("outputs", "LEDs and buzzer.", {

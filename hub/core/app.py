@@ -34,8 +34,10 @@ from hub.core.context import (
 from hub.core.control import ControlError, ControlServer, socket_path
 from hub.core.events import Event, Priority
 from hub.core.feedback import Feedback
-from hub.core.outbox import Outbox
+from hub.core.files import scratch_dir
 from hub.core.platform_commands import parse_command
+from hub.core.storage_watch import StorageWatch
+from hub.core.store import Store
 from hub.core.uplink import Uplink
 from voice.speaker import Speaker
 
@@ -70,7 +72,8 @@ class Hub:
         self._components: list[Component] = []
         self._db_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
         self._stopping = asyncio.Event()
-        self.outbox: Outbox | None = None
+        self.outbox: Store | None = None  # the SQLite outbox, or memory while the card fails
+        self.storage: StorageWatch | None = None
         self.uplink: Uplink | None = None
         self.speaker: Speaker | None = None
         self.leds: Feedback | None = None
@@ -84,23 +87,29 @@ class Hub:
     # --- HubContext -------------------------------------------------------------------------------
     async def raise_event(self, event_type: str, data: dict[str, Any], ts: datetime | None = None) -> Event:
         event = Event(event_type, data, ts or self.clock.now())
-        assert self.outbox is not None and self.uplink is not None
+        assert self.outbox is not None and self.uplink is not None and self.storage is not None
         if event.priority == Priority.URGENT:
             # Deliberately on the loop: one ~1 ms WAL fsync. Handing it to the DB thread costs two
             # scheduler wake-ups, which on a busy Pi Zero take longer than the fsync itself, and
             # nothing the loop could do meanwhile matters more than getting the call out.
-            row = self.outbox.add(event)
+            row, saved = self.outbox.add(event)
         else:
-            row = await self.db(self.outbox.add, event)
+            row, saved = await self.db(self.outbox.add, event)
+        # Saved or not (a full or read-only card: hub.core.store), it goes out now.
         self.uplink.offer(row)
-        log.info("event %s %s seq=%d %s", event.type, event.id, row.seq,
+        log.info("event %s %s seq=%d%s %s", event.type, event.id, row.seq, "" if saved else " UNSAVED",
                  json.dumps(data, ensure_ascii=False)[:200])
+        if not saved:
+            self.storage.unsaved(event)
         for listener in list(self._event_listeners):
             try:
                 listener(event)
             except Exception:
                 log.exception("event listener failed")
         return event
+
+    def saved(self, event_id: str) -> bool:
+        return self.outbox is not None and not self.outbox.is_unsaved(event_id)
 
     def say(self, prompt: str, **fields: Any) -> None:
         if self.speaker is not None:
@@ -232,8 +241,9 @@ class Hub:
     # --- lifecycle --------------------------------------------------------------------------------
     async def run(self) -> None:
         cfg = self.config
-        cfg.state_dir.mkdir(parents=True, exist_ok=True)
-        self.outbox = Outbox(cfg.state_dir / "outbox.db", cfg.hub_id, cfg.topic_base, cfg["outbox"]["max_rows"])
+        # The state dir exists and is ours (hub.config.environment, checked before we got here); a
+        # card that is full or read-only now does not stop the hub (hub.core.store).
+        self.outbox = Store(cfg.state_dir / "outbox.db", cfg.hub_id, cfg.topic_base, cfg["outbox"]["max_rows"])
         voice = cfg["voice"]
         self.speaker = Speaker.from_config(voice, cfg.state_dir)
         self.leds = Feedback(self.hardware.pin_factory, cfg["outputs"]["status_led_pin"],
@@ -246,14 +256,22 @@ class Hub:
             loop.add_signal_handler(sig, self._stopping.set)
         try:
             self.spawn("voice.speaker", self.speaker.run())
+            self.storage = StorageWatch(self.outbox, say=self.say, raise_event=self.raise_event,
+                                        set_status=self.set_status, spawn=self.spawn, db=self.db,
+                                        retry_s=cfg["outbox"]["storage_retry_s"])
             self.spawn("uplink.connection", self.uplink.run_connection())
             self.spawn("uplink.sender", self.uplink.run_sender())
             self.spawn("uplink.status", self.uplink.run_status())
             self.spawn("feedback.link", self._watch_link())
+            self.storage.start()
             self._components = build_all(cfg, self.hardware)
             for component in self._components:
                 await component.start(self)
-            await self.control.start()
+            try:
+                await self.control.start()
+            except OSError as exc:  # a read-only card cannot take the socket file: calls still work
+                log.error("control socket %s unavailable (%s): `hub status` and `hub sim` will not reach "
+                          "this hub until it restarts on a writable card", self.control.path, exc)
             log.info("hub %s running (%s); control socket %s", cfg.hub_id,
                      "simulated hardware" if self.hardware.simulated else "hardware", self.control.path)
             self.notifier.ready(f"hub {cfg.hub_id} running")

@@ -58,6 +58,10 @@ class HubContext(Protocol):
         """Commit the event durably (returns once on disk), then wake the uplink."""
         ...
 
+    def saved(self, event_id: str) -> bool:
+        """False while `event_id` is held in memory only: the SD card refused it (hub.core.store)."""
+        ...
+
     def say(self, prompt: str, **fields: Any) -> None:
         """Speak a catalogue prompt (voice.catalogue) without waiting; never raises."""
         ...

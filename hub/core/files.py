@@ -43,3 +43,13 @@ def _chown_to_service_user(fd: int) -> None:
     except KeyError:
         return  # not installed yet (a laptop, or provisioning before `hub install`): root keeps it
     os.fchown(fd, user.pw_uid, user.pw_gid)
+
+
+def scratch_dir(name: str) -> Path:
+    """A directory off the SD card for what can be made again (rendered prompts) when the card fails:
+    systemd's RuntimeDirectory, else /dev/shm, else the temp dir."""
+    base = os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0]
+    root = Path(base) if base else Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
+    path = root / f"eldercare-hub-{os.getuid()}" / name
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path

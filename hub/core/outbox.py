@@ -8,12 +8,14 @@ All methods are blocking; the hub calls them through one worker thread (see hub.
 
 from __future__ import annotations
 
+import errno
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from hub.core.events import Event, Priority, event_topic
 from hub.core.lightweight import import_without_optional
@@ -35,6 +37,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS outbox_order ON outbox (priority, seq);
+CREATE TABLE IF NOT EXISTS probe (k INTEGER PRIMARY KEY, v REAL NOT NULL);
 """
 
 
@@ -48,6 +51,40 @@ class Row:
     payload: str
 
 
+class RowSource(Protocol):
+    """What the uplink needs from a queue: rows to send in order, and a way to drop delivered ones."""
+
+    def pending(self, limit: int, exclude: Iterable[str] = (),
+                after: tuple[int, int] | None = None) -> list[Row]: ...
+
+    def remove(self, ids: Iterable[str]) -> int: ...
+
+
+# SQLite's primary result codes that mean "the card", not "the code" (https://sqlite.org/rescode.html).
+_SQLITE_REASONS = {13: "disk_full", 8: "read_only", 10: "io_error", 14: "cannot_open", 11: "corrupt",
+                   26: "corrupt"}
+_ERRNO_REASONS = {errno.ENOSPC: "disk_full", errno.EDQUOT: "disk_full", errno.EROFS: "read_only",
+                  errno.EIO: "io_error"}
+
+
+def storage_failure(exc: BaseException) -> str | None:
+    """'disk_full', 'read_only', 'io_error', 'cannot_open' or 'corrupt' if `exc` is the storage failing
+    (SQLITE_FULL, SQLITE_READONLY, ENOSPC, EROFS, EIO...); None for anything else (a bug: let it raise)."""
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is not None:
+            return _SQLITE_REASONS.get(code & 0xFF)
+        text = str(exc)
+        for needle, reason in (("disk is full", "disk_full"), ("readonly", "read_only"),
+                               ("disk I/O", "io_error"), ("unable to open", "cannot_open")):
+            if needle in text:
+                return reason
+        return None
+    if isinstance(exc, OSError):
+        return _ERRNO_REASONS.get(exc.errno or 0)
+    return None
+
+
 class Outbox:
     def __init__(self, path: Path, hub_id: str, topic_base: str, max_rows: int = 200_000) -> None:
         self.path = path
@@ -58,17 +95,21 @@ class Outbox:
         # One connection shared by the worker thread; the lock makes stray cross-thread use safe.
         self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._lock = threading.Lock()
-        self.db = sqlite_utils.Database(self._conn)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        # Checkpoints run from remove(), off the path of a new event's commit (see there).
-        self.db.execute("PRAGMA wal_autocheckpoint=0")
-        self._since_checkpoint = 0
-        self._conn.executescript(SCHEMA)
-        (self._count,) = self._conn.execute("SELECT count(*) FROM outbox").fetchone()
-        row = self._conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
-        self._next_seq = (row[0] if row else 0) + 1
         self._closed = False
+        try:
+            self.db = sqlite_utils.Database(self._conn)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            # Checkpoints run from remove(), off the path of a new event's commit (see there).
+            self.db.execute("PRAGMA wal_autocheckpoint=0")
+            self._since_checkpoint = 0
+            self._conn.executescript(SCHEMA)
+            (self._count,) = self._conn.execute("SELECT count(*) FROM outbox").fetchone()
+            row = self._conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
+        except BaseException:
+            self._conn.close()  # a full or read-only card: the caller decides (hub.core.store)
+            raise
+        self._next_seq = (row[0] if row else 0) + 1
 
     def add(self, event: Event) -> Row:
         """Commit the event; returns its row (with the envelope's seq) once it is on disk."""
@@ -87,11 +128,58 @@ class Outbox:
                 evicted = self._evict_locked()
                 self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._rollback_locked()
                 raise
             self._count += 1 - evicted
             self._next_seq = seq + 1
         return Row(seq, event.id, int(event.priority), event.type, topic, payload)
+
+    def add_rows(self, rows: Iterable[Row]) -> int:
+        """Commit rows built elsewhere (events held in memory while the card failed), keeping their
+        seq and payload; a row whose id is already here is left alone. One transaction."""
+        batch = [(r.seq, r.id, r.priority, r.type, r.topic, r.payload, time.time()) for r in rows]
+        if not batch:
+            return 0
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                before = self._conn.total_changes
+                self._conn.executemany(
+                    "INSERT OR IGNORE INTO outbox (seq, id, priority, type, topic, payload, created) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)", batch)
+                added = self._conn.total_changes - before
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._rollback_locked()
+                raise
+            self._count += added
+            self._next_seq = max(self._next_seq, max(b[0] for b in batch) + 1)
+        return added
+
+    @property
+    def next_seq(self) -> int:
+        return self._next_seq
+
+    def reserve(self, next_seq: int) -> None:
+        """Seqs below `next_seq` were given out elsewhere (to events held in memory): never reuse them."""
+        with self._lock:
+            self._next_seq = max(self._next_seq, next_seq)
+
+    def probe(self) -> None:
+        """A small durable write: raises the storage error if the card still refuses writes."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("INSERT OR REPLACE INTO probe (k, v) VALUES (1, ?)", (time.time(),))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._rollback_locked()
+                raise
+
+    def _rollback_locked(self) -> None:
+        # A failed BEGIN or a COMMIT that SQLite already rolled back (SQLITE_FULL) leaves nothing to undo.
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
 
     def _evict_locked(self) -> int:
         excess = self._count + 1 - self.max_rows
@@ -137,8 +225,12 @@ class Outbox:
             self._conn.execute("PRAGMA synchronous=NORMAL")
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
-                cur = self._conn.executemany("DELETE FROM outbox WHERE id = ?", batch)
-                self._conn.execute("COMMIT")
+                try:
+                    cur = self._conn.executemany("DELETE FROM outbox WHERE id = ?", batch)
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._rollback_locked()
+                    raise
             finally:
                 self._conn.execute("PRAGMA synchronous=FULL")
             self._count -= cur.rowcount

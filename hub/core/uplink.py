@@ -24,7 +24,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from hub.config.loader import Config
-from hub.core.outbox import Outbox, Row
+from hub.core.outbox import Row, RowSource
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ FETCH_BATCH = 256  # outbox rows fetched per query while draining a backlog
 
 
 class Uplink:
-    def __init__(self, config: Config, outbox: Outbox, db: DbCall, on_command: CommandSink,
+    def __init__(self, config: Config, outbox: RowSource, db: DbCall, on_command: CommandSink,
                  status: StatusSource) -> None:
         self.config = config
         self.mqtt = config["mqtt"]
