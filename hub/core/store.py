@@ -237,8 +237,8 @@ def _read_next_seq(path: Path) -> int:
     """The seq to continue from when the outbox cannot be opened for writing: read it if the file is
     readable; else milliseconds since the epoch, above any seq a hub has used (seqs may jump, never
     repeat; docs/protocol.md)."""
-    if not path.exists():
-        return 1
+    if not path.exists() or path.stat().st_size == 0:
+        return 1  # never written (SQLite may leave an empty file behind when it cannot start one)
     wal = path.with_name(path.name + "-wal")
     uris = [f"file:{path}?mode=ro"]
     if not wal.exists() or wal.stat().st_size == 0:
@@ -248,6 +248,9 @@ def _read_next_seq(path: Path) -> int:
             with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
                 row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
             return (row[0] if row else 0) + 1
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return 1  # a database without a queue yet
         except sqlite3.Error:
             continue
     return int(time.time() * 1000)
