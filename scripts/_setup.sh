@@ -6,8 +6,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${HUB_VENV:-$ROOT/.venv}
 # baresip-core: the SIP user agent the hub drives for voice calls
 APT_PACKAGES=(mosquitto mosquitto-clients espeak-ng sox alsa-utils openssl systemd baresip-core)
-# only the tests need these: kamailio is the SIP registrar they run on loopback
-TEST_APT_PACKAGES=(kamailio)
+# only the tests need these: kamailio is the SIP registrar they run on loopback; fuse3 (libfuse3) runs
+# the power-cut filesystem (tests/powercut.py)
+TEST_APT_PACKAGES=(kamailio fuse3)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else

@@ -48,7 +48,7 @@ class Node:
         return stat.S_ISDIR(self.mode)
 
 
-def _serve() -> None:  # noqa: C901 - one FUSE operations class, kept in one place
+def _serve() -> None:
     import mfusepy
 
     class CutFS(mfusepy.Operations):  # type: ignore[misc]
@@ -335,7 +335,7 @@ class PowerCutFS:
         self.path.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             self.control.unlink()
-        self.log = open(self.path.parent / f"{self.path.name}.powercut.log", "ab")  # noqa: SIM115
+        self.log = open(self.path.parent / f"{self.path.name}.powercut.log", "ab")
         self.proc = subprocess.Popen([sys.executable, __file__, str(self.path), str(self.control)],
                                      stdout=self.log, stderr=self.log)
         end = time.monotonic() + 15

@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import signal
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +36,7 @@ from hub.core.control import ControlError, ControlServer, socket_path
 from hub.core.events import Event, Priority
 from hub.core.feedback import Feedback
 from hub.core.files import scratch_dir
+from hub.core.outbox import storage_failure
 from hub.core.platform_commands import parse_command
 from hub.core.storage_watch import StorageWatch
 from hub.core.store import Store
@@ -266,7 +268,7 @@ class Hub:
             self.storage.start()
             self._components = build_all(cfg, self.hardware)
             for component in self._components:
-                await component.start(self)
+                await self._start(component)
             try:
                 await self.control.start()
             except OSError as exc:  # a read-only card cannot take the socket file: calls still work
@@ -279,6 +281,15 @@ class Hub:
             await self._stopping.wait()
         finally:
             await self.close()
+
+    async def _start(self, component: Component) -> None:
+        try:
+            await component.start(self)
+        except (OSError, sqlite3.Error) as exc:
+            if storage_failure(exc) is None:
+                raise
+            # Its own files are on the failed card; the calls, the uplink and the other parts are not.
+            log.error("%s not started: the SD card refuses its files (%s); calls still work", component.name, exc)
 
     async def _watch_link(self) -> None:
         assert self.uplink is not None

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from hub.config.loader import Config, ConfigError
 from hub.core.activity import Activity
 from hub.core.context import Hardware, HubContext
+from hub.core.files import atomic_write
 from hub.detect.inactivity import Decision, InactivityDetector
 from hub.detect.inactivity_params import Params
 
@@ -236,14 +237,9 @@ class InactivityMonitor:
 
     def _save(self) -> None:
         data = json.dumps(self._det().to_dict(), separators=(",", ":"))
-        tmp = self.path.with_suffix(".tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with tmp.open("w", encoding="utf-8") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
+            atomic_write(self.path, data.encode("utf-8"))
             self._dirty = False
         except OSError as exc:
             log.warning("inactivity: cannot save history to %s: %s", self.path, exc)

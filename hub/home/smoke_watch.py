@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.core.context import HubContext
+from hub.core.files import atomic_write
 from hub.home.fire_alarm import FireAlarms
 from hub.home.supervision import FaultReporter
 from sensors.errors import SensorError
@@ -36,10 +37,13 @@ def load_baseline(state_dir: Path) -> float | None:
 
 
 def save_baseline(state_dir: Path, volts: float, recorded: str) -> None:
+    """Keep the clean-air baseline across restarts and power cuts; a card that refuses the write
+    (full, read-only) costs only a new baseline after the next restart."""
     path = state_dir / BASELINE_FILE
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"baseline_v": round(volts, 4), "recorded": recorded}), encoding="utf-8")
-    tmp.replace(path)
+    try:
+        atomic_write(path, json.dumps({"baseline_v": round(volts, 4), "recorded": recorded}).encode())
+    except OSError as exc:
+        log.warning("smoke: cannot save the baseline to %s (%s); using it until the next restart", path, exc)
 
 
 class SmokeWatch:
