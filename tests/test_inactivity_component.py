@@ -192,3 +192,52 @@ def test_build_rules(tmp_path: Path) -> None:
     assert build_sim(make_config(tmp_path), hardware) is None  # not simulated
     with pytest.raises(ConfigError, match="night_start"):
         build(make_config(tmp_path, night_start="25:99"), hardware)
+
+
+YEAR_S = 365 * 86400.0
+
+
+@pytest.mark.parametrize("step_s", [YEAR_S, -YEAR_S, 86400.0, -86400.0])  # > 12 h: the bug's size
+def test_a_wall_clock_step_raises_no_alarm_and_keeps_the_timer(tmp_path: Path, step_s: float) -> None:
+    async def body() -> None:
+        hub, monitor, _ = await started(tmp_path)
+        hub.activity.note("pir", START)
+        hub.clock.advance(3600)
+        # NTP sets the clock; motion is stamped with the new time before the ticker runs again.
+        hub.clock.step_wall(step_s)
+        hub.activity.note("pir", hub.clock.now())
+        assert hub.clock.steps == [step_s]
+        await monitor.tick()
+        hub.clock.advance(5 * 3600)  # 5 h of real stillness after the last motion: under the 6 h limit
+        await monitor.tick()
+        assert hub.raised("alarm.inactivity") == [] and "inactivity_check" not in hub.said()
+        # The timer still runs on elapsed time: 6 h after that motion the check comes, then the alarm.
+        hub.clock.advance(3600 + 600)
+        await monitor.tick()
+        assert "inactivity_check" in hub.said() and len(hub.raised("alarm.inactivity")) == 1
+        (alarm,) = hub.raised("alarm.inactivity")
+        assert alarm.data["gap_min"] < 6 * 60 + 15  # the gap measured, not a year
+        await stop(hub, monitor)
+    asyncio.run(body())
+
+
+def test_a_step_seen_on_another_thread_reaches_the_detector_before_the_activity(tmp_path: Path) -> None:
+    async def body() -> None:
+        hub, monitor, _ = await started(tmp_path)
+        hub.activity.note("pir", START)
+        hub.clock.advance(3600)
+        hub.clock.step_wall(YEAR_S)
+        loop = asyncio.get_running_loop()
+
+        def motion_thread() -> None:  # as gpiozero's callback does: stamp there, act on the loop
+            ts = hub.clock.now()
+            loop.call_soon_threadsafe(hub.activity.note, "pir", ts)
+
+        await asyncio.to_thread(motion_thread)
+        await asyncio.sleep(0)
+        await monitor.tick()
+        hub.clock.advance(5 * 3600)
+        await monitor.tick()
+        assert hub.raised("alarm.inactivity") == [] and "inactivity_check" not in hub.said()
+        await stop(hub, monitor)
+    asyncio.run(body())

@@ -1,29 +1,77 @@
-"""Time for the hub, injectable: tests and `hub sim inactivity` move it, production reads the system."""
+"""Time for the hub, injectable: tests and `hub sim inactivity` move it, production reads the system.
+
+Two clocks: `monotonic()` for every timer and interval (never jumps), `now()` for time stamps and
+time-of-day rules. The wall clock can be *set* — NTP after a boot without network (a Pi has no RTC:
+it boots at the last saved time), a wrong RTC, a manual correction — and then it steps, forwards or
+backwards, by seconds or by a year. `now()` notices a step (the wall clock moved more than
+`STEP_S` away from the monotonic one since the last reading), logs it once and tells the
+`on_step` listeners before it returns the new time, so a listener (the inactivity detector) moves its
+wall-clock plans before anything stamped with the new time reaches it.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
+
+log = logging.getLogger(__name__)
+
+STEP_S = 60.0  # wall minus monotonic moved more than this between two readings: the clock was set
+
+StepListener = Callable[[float], None]  # seconds the wall clock jumped (negative: backwards)
 
 
 class Clock:
     """Wall time (aware, local zone) and a monotonic counter that move together.
 
-    `advance()` adds a skew to both, so simulated hours pass without sleeping.
+    `advance()` adds a skew to both, so simulated hours pass without sleeping; `step_wall()` moves
+    the wall clock alone, as setting the system time does.
     """
 
-    def __init__(self, zone: tzinfo | None = None) -> None:
+    def __init__(self, zone: tzinfo | None = None, step_s: float = STEP_S) -> None:
         self._skew = 0.0
+        self._wall_skew = 0.0
         self.zone = zone
+        self.step_s = step_s
+        self._offset: float | None = None  # wall - monotonic at the last reading
+        self._step_listeners: list[StepListener] = []
+        self.steps: list[float] = []
 
     def now(self) -> datetime:
-        return (datetime.now(UTC) + timedelta(seconds=self._skew)).astimezone(self.zone)
+        wall, mono = time.time(), time.monotonic()
+        self._watch(wall + self._wall_skew - mono)
+        return datetime.fromtimestamp(wall + self._skew + self._wall_skew, UTC).astimezone(self.zone)
 
     def monotonic(self) -> float:
         return time.monotonic() + self._skew
 
     def advance(self, seconds: float) -> None:
         self._skew += seconds
+
+    def step_wall(self, seconds: float) -> None:
+        """Simulation: set the wall clock `seconds` ahead (or back); the monotonic clock stays."""
+        self._wall_skew += seconds
+
+    def on_step(self, listener: StepListener) -> None:
+        self._step_listeners.append(listener)
+
+    def _watch(self, offset: float) -> None:
+        # Slewing (NTP's small corrections) moves the offset slowly and is simply followed.
+        previous, self._offset = self._offset, offset
+        if previous is None or abs(offset - previous) <= self.step_s:
+            return
+        step = offset - previous
+        self.steps.append(step)
+        log.warning("wall clock stepped %s by %.0f s (set by NTP, the RTC or by hand); timers run on the "
+                    "monotonic clock and are not moved; event time stamps jump with it (the platform "
+                    "orders by seq)", "forwards" if step > 0 else "backwards", abs(step))
+        for listener in list(self._step_listeners):
+            try:
+                listener(step)
+            except Exception:
+                log.exception("clock step listener failed")
 
 
 class ManualClock(Clock):
@@ -35,10 +83,14 @@ class ManualClock(Clock):
         self._mono = 0.0
 
     def now(self) -> datetime:
+        self._watch(self._now.timestamp() - self._mono)
         return self._now
 
     def monotonic(self) -> float:
         return self._mono
+
+    def step_wall(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
 
     def advance(self, seconds: float) -> None:
         self._now += timedelta(seconds=seconds)

@@ -16,7 +16,8 @@ import contextlib
 import json
 import logging
 import os
-from datetime import datetime, tzinfo
+import threading
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -38,7 +39,6 @@ LIVE_SOURCES = {
 }
 
 SAVE_EVERY_S = 600.0  # history is a convenience: losing ten minutes of it costs nothing
-CLOCK_STEP_S = 60.0  # wall clock moved this much more than the monotonic one: it was set (NTP)
 
 
 def _zone(name: str) -> tzinfo | None:
@@ -64,9 +64,10 @@ class InactivityMonitor:
         self._ctx: HubContext | None = None
         self._queue: asyncio.Queue[Decision | tuple[str, str]] = asyncio.Queue()
         self._bank: Any = None
-        self._offset: float | None = None  # wall - monotonic at the last tick
         self._dirty = False
         self._closed = False
+        self._step_lock = threading.Lock()
+        self._pending_step = 0.0  # wall-clock steps seen (any thread) not yet applied (loop)
 
     # ---- lifecycle ----------------------------------------------------------------------------
     async def start(self, ctx: HubContext) -> None:
@@ -75,6 +76,7 @@ class InactivityMonitor:
         self.detector = InactivityDetector(self.params, tz=self.zone or now.tzinfo or ZoneInfo("UTC"))
         await asyncio.to_thread(self._load)
         self.detector.restart(now)
+        ctx.clock.on_step(self._on_clock_step)
         ctx.activity.subscribe(self._on_activity)
         ctx.on_button(self._on_button)
         ctx.on_press_claim(self._claim_press)
@@ -101,7 +103,7 @@ class InactivityMonitor:
 
     # ---- inputs -------------------------------------------------------------------------------
     def _on_activity(self, activity: Activity) -> None:
-        det = self._det()
+        det = self._apply_steps()
         source = LIVE_SOURCES.get(activity.source, activity.source)
         self._enqueue(det.note(activity.ts, source, activity.exit_door))
         self._dirty = True
@@ -116,9 +118,10 @@ class InactivityMonitor:
         # A press while "您还好吗？请按按钮" waits is the resident answering, not calling for help: the
         # call manager raises no call (the press still reaches the activity stream, which answers).
         # Once the wait is over the alarm is due, and a press is a call again.
-        det = self._det()
+        now = self._require_ctx().clock.now()
+        det = self._apply_steps()
         alarm_at = det.next_alarm_at()
-        return det.asking and alarm_at is not None and self._require_ctx().clock.now() < alarm_at
+        return det.asking and alarm_at is not None and now < alarm_at
 
     def _away_press(self, pin: int, ts: datetime) -> None:
         self._require_ctx().activity.note(f"button:{pin}", ts)
@@ -133,28 +136,42 @@ class InactivityMonitor:
         self._set_away(not self._det().away, by)
 
     def _set_away(self, on: bool, by: str) -> None:
-        det, ctx = self._det(), self._require_ctx()
+        now = self._require_ctx().clock.now()
+        det = self._apply_steps()
         if det.away == on:
             log.info("away mode already %s (%s)", "on" if on else "off", by)
             return
-        det.set_away(on, ctx.clock.now())
+        det.set_away(on, now)
         self._dirty = True
         self._queue.put_nowait(("away.set" if on else "away.cleared", by))
 
     async def tick(self) -> int:
         """Look at the clock now and act on what fell due (the sim verb calls this after advancing)."""
-        ctx, det = self._require_ctx(), self._det()
-        wall, mono = ctx.clock.now(), ctx.clock.monotonic()
-        offset = wall.timestamp() - mono
-        if self._offset is not None and abs(offset - self._offset) > CLOCK_STEP_S:
-            log.warning("wall clock stepped by %.0f s; inactivity timer keeps the elapsed time",
-                        offset - self._offset)
-            det.shift(wall - datetime.fromtimestamp(self._offset + mono, wall.tzinfo))
-        self._offset = offset
-        decisions = det.tick(wall)
+        ctx = self._require_ctx()
+        now = ctx.clock.now()  # sees a step, if there was one ...
+        decisions = self._apply_steps().tick(now)  # ... and shifts the plan before it is looked at
         self._enqueue(decisions)
         await self._queue.join()
         return len(decisions)
+
+    def _on_clock_step(self, seconds: float) -> None:
+        # The wall clock was set (NTP, RTC): the detector's plan is in wall time, the elapsed time is
+        # not, so the plan moves with the clock. ctx.clock calls this from inside now(), on whatever
+        # thread asked the time (gpiozero's, stamping a motion): note it here, apply it on the loop
+        # before the detector is next used, so a step is never taken for hours of stillness.
+        with self._step_lock:
+            self._pending_step += seconds
+
+    def _apply_steps(self) -> InactivityDetector:
+        det = self._det()
+        with self._step_lock:
+            seconds, self._pending_step = self._pending_step, 0.0
+        if seconds:
+            log.warning("inactivity: wall clock stepped %+.0f s; the running gap keeps its elapsed time",
+                        seconds)
+            det.shift(timedelta(seconds=seconds))
+            self._dirty = True
+        return det
 
     # ---- outputs ------------------------------------------------------------------------------
     def _enqueue(self, decisions: list[Decision]) -> None:

@@ -26,7 +26,8 @@ class AlertGate:
     def repeat_of(self, meter: str, reason: str, severity: float, now: datetime) -> str | None:
         """The id of the alert this reading repeats, or None when it must raise its own."""
         last = self._last.get((meter, reason))
-        if last is None or now - last.at >= self.window or severity > last.severity:
+        # A last alert "in the future" means the wall clock was set back since: the window is over.
+        if last is None or not timedelta(0) <= now - last.at < self.window or severity > last.severity:
             return None
         return last.alert_id
 

@@ -197,7 +197,9 @@ class HealthMeters:
             return
         last = await asyncio.to_thread(store.get_value, FOLLOW_UP_KEY)
         interval = timedelta(days=self.grading["follow_up_interval_days"])
-        if last is not None and now - datetime.fromisoformat(last) < interval:
+        # Stored as wall time (it must outlive restarts); one in the future means the clock was set
+        # back since, and counts as long ago.
+        if last is not None and timedelta(0) <= now - datetime.fromisoformat(last) < interval:
             return
         await ctx.raise_event(
             "health.follow_up",
