@@ -49,6 +49,7 @@ def test_unit_has_the_contract_directives() -> None:
     d = _directives()
     assert d["Type"] == ["notify"]
     assert d["Restart"] == ["always"]
+    assert d["RestartPreventExitStatus"] == ["2"]  # an installer mistake must not crash-loop
     assert d["StateDirectory"] == ["eldercare-hub"]
     assert d["User"] == ["eldercare"]
     assert set(d["SupplementaryGroups"][0].split()) == {"gpio", "i2c", "dialout", "bluetooth", "audio"}

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from hub.cli.common import add_config_arg, load_config_or_exit
+from hub.cli.common import EXIT_CONFIG, add_config_arg, load_config_or_exit
 from hub.config.render import render
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("config", help="check a config file, or print the defaults / documented example")
     verbs = p.add_subparsers(dest="config_verb", metavar="check|defaults|example", required=True)
-    check = verbs.add_parser("check", help="validate a config file (exit 2 naming the bad key)")
+    check = verbs.add_parser("check", help="validate a config file, its TLS files and state dir (exit 2)")
     add_config_arg(check)
     check.set_defaults(func=_check)
     verbs.add_parser("defaults", help="print every default (config/default.toml)").set_defaults(
@@ -22,6 +23,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _check(args: argparse.Namespace) -> int:
     config = load_config_or_exit(args)
+    from hub.config.environment import check_environment
+
+    problems = check_environment(config, create=False)
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return EXIT_CONFIG
     print(f"{config.path}: OK (hub {config.hub_id}, broker {config['mqtt']['host']}:{config['mqtt']['port']}, "
           f"{len(config['buttons'])} button(s))")
     return 0

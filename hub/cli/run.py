@@ -7,7 +7,9 @@ import asyncio
 import logging
 import sys
 
-from hub.cli.common import add_config_arg, load_config_or_exit
+from hub.cli.common import EXIT_CONFIG, add_config_arg, load_config_or_exit
+
+log = logging.getLogger("hub")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,6 +28,16 @@ def setup_logging(level: str) -> None:
 def run(args: argparse.Namespace) -> int:
     config = load_config_or_exit(args)
     setup_logging(config["hub"]["log_level"])
+    from hub.config.environment import check_environment
+
+    problems = check_environment(config)
+    for problem in problems:
+        # To the journal; an installer mistake stops here with exit 2, which the unit does not restart.
+        (log.critical if problem.fatal else log.error)("%s", problem)
+    if any(p.fatal for p in problems):
+        log.critical("not starting: fix the above, then `systemctl restart eldercare-hub` (checked by "
+                     "`hub config check --config %s`)", config.path)
+        return EXIT_CONFIG
     from hub.core.app import Hub
     from hub.core.simulation import real_hardware, simulated_hardware
 

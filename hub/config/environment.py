@@ -1,0 +1,135 @@
+"""What a valid config names must exist on this machine: the TLS files and a state dir the hub can use.
+
+Two kinds of problem, told apart on purpose (docs/reliability.md, "Installer mistakes and failed cards"):
+
+- **installer mistakes** (`fatal`): a TLS file missing or unreadable; the state dir missing and not
+  creatable, not a directory, not ours (permission denied), or outside the service's StateDirectory.
+  Nothing a restart can fix: `hub run` exits 2 naming the file, the key and the remedy, and systemd
+  does not restart it (RestartPreventExitStatus=2) — no silent crash loop.
+- **a failing card** (not fatal): the state dir exists and is ours, but refuses writes — full,
+  read-only (the kernel remounts a failing SD card read-only), I/O errors. The hub starts anyway in
+  degraded storage mode (hub.core.store): a hub that can reach the broker must still call.
+
+`hub config check` reports both kinds (exit 2), so the installer fixes them before leaving the home.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from hub.config.loader import Config
+
+CARD_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str  # the file the problem is about (the config file, or the file it names)
+    key: str
+    problem: str
+    remedy: str
+    fatal: bool = True
+
+    def __str__(self) -> str:
+        kind = "配置错误 config error" if self.fatal else "存储故障 storage fault"
+        return f"{kind}: {self.key} = {self.file}: {self.problem}. {self.remedy}"
+
+
+def check_environment(config: Config, *, create: bool = True) -> list[Problem]:
+    """Problems with what `config` names. `create`: make a missing state dir (`hub run`); without it
+    (`hub config check`) a missing one is only checked to be creatable."""
+    return [*_tls_files(config), *_state_dir(config, create)]
+
+
+def _tls_files(config: Config) -> list[Problem]:
+    tls = config["mqtt"].get("tls") or {}
+    problems = []
+    for key in ("ca", "cert", "key"):
+        name = tls.get(key)
+        if not name:
+            continue
+        try:
+            with open(name, "rb") as handle:
+                handle.read(1)
+        except FileNotFoundError:
+            problems.append(Problem(name, f"mqtt.tls.{key}", "file not found",
+                                    f"copy the file there (it comes with the platform's provisioning bundle: "
+                                    f"`hub provision --bundle`) or correct [mqtt.tls] {key} in {config.path}"))
+        except IsADirectoryError:
+            problems.append(Problem(name, f"mqtt.tls.{key}", "is a directory, not a PEM file",
+                                    f"point [mqtt.tls] {key} in {config.path} at the PEM file"))
+        except PermissionError:
+            problems.append(Problem(name, f"mqtt.tls.{key}", f"not readable by user {_user()}",
+                                    f"chgrp eldercare {name} && chmod 640 {name}"))
+        except OSError as exc:
+            problems.append(Problem(name, f"mqtt.tls.{key}", f"cannot read: {exc.strerror}",
+                                    f"check the file and the card; correct [mqtt.tls] {key} in {config.path}"))
+    return problems
+
+
+def _state_dir(config: Config, create: bool) -> list[Problem]:
+    state = config.state_dir
+    key, where = "hub.state_dir", str(state)
+    sandbox = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+    if sandbox and not _within(state, Path(sandbox)):
+        # Under systemd's ProtectSystem=strict only the StateDirectory is writable: anything else
+        # would look like a read-only card for ever.
+        return [Problem(where, key, f"outside the service's state directory {sandbox} "
+                                    "(systemd makes everything else read-only)",
+                        f"set [hub] state_dir = \"{sandbox}\" in {config.path}")]
+    if not create and not state.exists():
+        parent = next(p for p in state.parents if p.exists())
+        if os.access(parent, os.W_OK | os.X_OK):
+            return []  # `hub run` (or systemd's StateDirectory=) will create it
+        return [Problem(where, key, f"missing, and {parent} is not writable by user {_user()}",
+                        f"create it for the service user (`hub install` does: install -d -o eldercare "
+                        f"{state}) or correct [hub] state_dir in {config.path}")]
+    try:
+        state.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        return [Problem(where, key, "exists but is not a directory",
+                        f"move the file away or set another [hub] state_dir in {config.path}")]
+    except OSError as exc:
+        return [Problem(where, key, f"missing and cannot be created ({exc.strerror})",
+                        f"create it for the service user (`hub install` does: install -d -o eldercare "
+                        f"{state}) or correct [hub] state_dir in {config.path}")]
+    if not state.is_dir():
+        return [Problem(where, key, "exists but is not a directory",
+                        f"move the file away or set another [hub] state_dir in {config.path}")]
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-check.", dir=state)
+        try:
+            os.write(fd, b"ok")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as exc:
+        if exc.errno in CARD_ERRNOS:
+            return [Problem(where, key, f"the SD card refuses writes ({exc.strerror})",
+                            "replace the SD card or free space; the hub still runs and calls, from "
+                            "memory, meanwhile (degraded storage mode)", fatal=False)]
+        return [Problem(where, key, f"not writable by user {_user()} ({exc.strerror})",
+                        f"chown -R eldercare:eldercare {state} (or run `hub install`)")]
+    return []
+
+
+def _within(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _user() -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (KeyError, ImportError):
+        return str(os.geteuid())
