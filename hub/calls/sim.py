@@ -11,10 +11,12 @@ from typing import Any
 
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
+from hub.core.control import ControlError
 from hub.core.simulation import SimArgumentError, SimParser
 
 BOUNCE_GAP_S = 0.001
 TAP_S = 0.15
+PRESS_TIMEOUT_S = 15.0  # the hub commits a call in milliseconds; this is for a hub in trouble
 
 
 class SimButtons:
@@ -40,20 +42,37 @@ class SimButtons:
             raise SimArgumentError("--hold must be between 0 and 120 seconds")
         ctx = self._ctx
         assert ctx is not None
-        calls = ctx.component("calls")
+        calls = self._calls()
         pin = ctx.hardware.pin_factory.pin(args.button)
         first = calls.wait_press(args.button)
-        await _bounce(pin, pressed=True)
-        outcome: dict[str, Any] = dict(await asyncio.wait_for(first, 15))
-        if args.hold is None:
+        try:
+            await _bounce(pin, pressed=True)
+            return await self._after_press(pin, args.button, args.hold, first)
+        finally:
+            # A press that timed out or was abandoned (the caller hung up) must not leave the
+            # simulated button held down: the next press would never be seen.
+            if not first.done():
+                first.cancel()
+            if pin.state == 0:
+                pin.drive_high()
+
+    async def _after_press(self, pin: Any, button: int, hold: float | None,
+                           first: asyncio.Future[dict[str, Any]]) -> dict[str, Any]:
+        calls = self._calls()
+        try:
+            outcome: dict[str, Any] = dict(await asyncio.wait_for(first, PRESS_TIMEOUT_S))
+        except TimeoutError:
+            raise ControlError(f"GPIO{button} pressed, but the hub reported no outcome within "
+                                   f"{PRESS_TIMEOUT_S:.0f} s (see the hub's log); button released") from None
+        if hold is None:
             await asyncio.sleep(TAP_S)
             await _bounce(pin, pressed=False)
-            await asyncio.sleep(self.settle_s[args.button])  # a finger cannot press again sooner
+            await asyncio.sleep(self.settle_s[button])  # a finger cannot press again sooner
             return outcome
-        then = calls.wait_press(args.button)
-        await asyncio.sleep(args.hold)
+        then = calls.wait_press(button)
+        await asyncio.sleep(hold)
         await _bounce(pin, pressed=False)
-        await asyncio.sleep(self.settle_s[args.button])
+        await asyncio.sleep(self.settle_s[button])
         try:
             held = await asyncio.wait_for(then, 2)
             outcome["after_hold"] = held["outcome"]
@@ -62,6 +81,10 @@ class SimButtons:
             then.cancel()
             outcome["after_hold"] = "none"
         return outcome
+
+    def _calls(self) -> Any:
+        assert self._ctx is not None
+        return self._ctx.component("calls")
 
     async def close(self) -> None:
         self._ctx = None
