@@ -82,10 +82,16 @@ def test_no_committed_call_is_lost_over_random_power_cuts(tmp_path: Path, broker
         while time.time() < end and not committed <= {e["id"] for e in sub.events("call.raised")}:
             time.sleep(0.2)
         received = {e["id"] for e in sub.events("call.raised")}
+        closed = {e["data"]["call_id"] for e in sub.events("call.acknowledged") + sub.events("call.cancelled")}
+        open_now = {c["call_id"] for c in hub.status().get("open_calls", [])}
         hub.stop()
     lost = committed - received
+    # A figure, not asserted here: an open call the hub no longer knows (the platform's late ack would
+    # be ignored). Open-call state moves into the outbox transaction in another change (issue 11, item 4).
+    forgotten = (committed & received) - closed - open_now
     print(f"\npower cuts: {CUTS} (seed {seed}), actions {actions}, calls committed {len(committed)}, "
-          f"delivered {len(committed & received)}, lost {len(lost)}; restarts {len(restarts)}, "
-          f"ready in median {statistics.median(restarts):.2f} s, max {max(restarts):.2f} s")
+          f"delivered {len(committed & received)}, lost {len(lost)}; open calls forgotten {len(forgotten)}; "
+          f"restarts {len(restarts)}, all ready, in median {statistics.median(restarts):.2f} s, "
+          f"max {max(restarts):.2f} s")
     assert committed, "no call was committed: the test did not exercise anything"
     assert not lost, f"calls lost over power cuts (seed {seed}): {sorted(lost)}"
