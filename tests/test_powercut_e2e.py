@@ -25,7 +25,8 @@ from support import PREFIX, Broker, HubProcess, Subscriber, write_config
 CUTS = int(os.environ.get("POWERCUT_RUNS", "30"))
 COMMITTED = re.compile(r"event call\.raised (\S+) seq=\d+ ")  # not "seq=N UNSAVED"
 
-pytestmark = pytest.mark.skipif(fuse_available() is not None, reason=str(fuse_available()))
+pytestmark = [pytest.mark.skipif(fuse_available() is not None, reason=str(fuse_available())),
+              pytest.mark.timeout(120 + 15 * CUTS)]  # a round is 2-5 s on a loaded machine
 
 
 def _in_background(fn: Any, *args: Any) -> threading.Thread:

@@ -193,6 +193,8 @@ class Store:
         try:
             self.outbox = Outbox(self.path, self.hub_id, self.topic_base, self.max_rows)
             self._next_seq = self.outbox.next_seq
+            # A read-only card can open an existing database and even read it: only a write tells.
+            self.outbox.probe()
         except (sqlite3.Error, OSError) as exc:
             if storage_failure(exc) is None:
                 raise
