@@ -17,11 +17,12 @@ from schemas import assert_valid
 from support import PREFIX, Broker, HubProcess, Subscriber, spoken_keys, wait_online, write_config
 
 HUB = "test-sd"
-EXTRA = "[voice]\nenabled = false\n\n[outbox]\nstorage_retry_s = 0.5\n"
+VOICE_ON = "[outbox]\nstorage_retry_s = 0.5\n"
+EXTRA = "[voice]\nenabled = false\n\n" + VOICE_ON
 
 
-def config_on(tmp_path: Path, broker: Broker, state: Path) -> Path:
-    cfg = write_config(tmp_path / "etc" / "hub.toml", broker.port, hub_id=HUB, extra=EXTRA)
+def config_on(tmp_path: Path, broker: Broker, state: Path, extra: str = EXTRA) -> Path:
+    cfg = write_config(tmp_path / "etc" / "hub.toml", broker.port, hub_id=HUB, extra=extra)
     cfg.write_text(cfg.read_text().replace(f'state_dir = "{tmp_path / "etc" / "state"}"',
                                            f'state_dir = "{state}"'))
     return cfg
@@ -46,7 +47,8 @@ def test_a_card_that_fails_while_running_still_calls_and_tells_the_truth(
     sub = subscriber(f"{PREFIX}/{HUB}/#")
     with PowerCutFS(tmp_path / "card") as fs:
         (fs.path / "state").mkdir()
-        hub = HubProcess(config_on(tmp_path, broker, fs.path / "state")).start()
+        # Voice on: the prompts must be rendered somewhere the failed card is not.
+        hub = HubProcess(config_on(tmp_path, broker, fs.path / "state", VOICE_ON)).start()
         try:
             assert wait_online(sub, HUB), hub.log_tail()
             fs.fail(error)
@@ -62,6 +64,9 @@ def test_a_card_that_fails_while_running_still_calls_and_tells_the_truth(
             keys = wait_until(lambda: "storage_call_sent" in spoken_keys(hub) and spoken_keys(hub))
             assert keys.index("storage_call_unsaved") < keys.index("storage_call_sent"), keys
             assert "call_offline" not in keys and "call_raising" not in keys
+            rendered = {u["key"]: u["wav"] for u in hub.spoken()}
+            for key in ("storage_call_unsaved", "storage_call_sent", "storage_fault"):
+                assert rendered[key] and not rendered[key].startswith(str(fs.path)), (key, rendered[key])
             status = hub.status()["storage"]
             assert status["state"] == "degraded" and status["reason"] in reasons
             fs.heal()

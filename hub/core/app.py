@@ -260,7 +260,7 @@ class Hub:
             self.spawn("voice.speaker", self.speaker.run())
             self.storage = StorageWatch(self.outbox, say=self.say, raise_event=self.raise_event,
                                         set_status=self.set_status, spawn=self.spawn, db=self.db,
-                                        retry_s=cfg["outbox"]["storage_retry_s"])
+                                        retry_s=cfg["outbox"]["storage_retry_s"], on_fault=self._card_failing)
             self.spawn("uplink.connection", self.uplink.run_connection())
             self.spawn("uplink.sender", self.uplink.run_sender())
             self.spawn("uplink.status", self.uplink.run_status())
@@ -281,6 +281,12 @@ class Hub:
             await self._stopping.wait()
         finally:
             await self.close()
+
+    def _card_failing(self) -> None:
+        # Prompts not yet rendered could not be written to the card: render them in RAM from now on,
+        # so the resident hears "存储故障…" and "呼叫已发出" (the cached ones stay readable anyway).
+        if self.speaker is not None:
+            self.speaker.cache_dir = scratch_dir("voice-cache")
 
     async def _start(self, component: Component) -> None:
         try:

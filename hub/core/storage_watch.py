@@ -43,13 +43,16 @@ class StorageWatch:
                  raise_event: Callable[[str, dict[str, Any]], Awaitable[Event]],
                  set_status: Callable[[str, Any], None],
                  spawn: Callable[[str, Coroutine[Any, Any, Any]], Any],
-                 db: Callable[..., Awaitable[Any]], retry_s: float) -> None:
+                 db: Callable[..., Awaitable[Any]], retry_s: float,
+                 on_fault: Callable[[], None] = lambda: None) -> None:
         self.store = store
+        self._on_fault = on_fault  # first sign of a failing card (move what can live in RAM off it)
         self._say, self._raise, self._set_status, self._spawn, self._db = say, raise_event, set_status, spawn, db
         self.retry_s = retry_s
         self._fault_id: str | None = None  # the open fault.storage event
         self._fault_reason = ""
         self._waiting: set[str] = set()  # unsaved calls/alarms whose sender awaits "呼叫已发出"
+        self._moved = False
         self._kick = asyncio.Event()
         self._loop = asyncio.get_running_loop()
         store.on_delivered = self._delivered_from_db_thread
@@ -65,6 +68,7 @@ class StorageWatch:
 
     def unsaved(self, event: Event) -> None:
         """raise_event could not commit `event` (it is in memory and on its way): say so, raise the fault."""
+        self._failing()
         if announced(event.type):
             self._waiting.add(event.id)
             self._say("storage_call_unsaved")
@@ -85,6 +89,7 @@ class StorageWatch:
     async def _sync(self) -> None:
         fault = self.store.fault
         if fault is not None and self._fault_id is None:
+            self._failing()
             self._say("storage_fault")
             self._fault_id = ""  # raised (its own event may also be unsaved: no second raise meanwhile)
             self._fault_reason = fault.reason
@@ -97,6 +102,11 @@ class StorageWatch:
             self._fault_id = None
             log.warning("storage fault %s cleared: the card takes writes again", reason)
             await self._raise("fault.storage_cleared", {"fault_id": fault_id, "reason": reason})
+
+    def _failing(self) -> None:
+        if not self._moved:
+            self._moved = True
+            self._on_fault()
 
     # --- delivery ----------------------------------------------------------------------------------
     def _delivered_from_db_thread(self, rows: list[Row]) -> None:
