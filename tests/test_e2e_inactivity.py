@@ -137,3 +137,33 @@ def test_hub_eval_inactivity_prints_its_figures(activity_subset: Path):
             "p90_delay_min_day", "median_delay_min_night"} <= set(result)
     assert 5 < result["days"] < 8 and result["injections"] == 20
     assert 0 <= result["detected"] <= 20 and result["false_alarms"] >= 0
+
+
+YEAR_S = 365 * 86400
+
+
+def test_wall_clock_steps_of_a_year_raise_no_alarm_and_keep_the_timer(env):
+    hub, sub = env
+    first = hub.sim("press", "--button", "17")
+    stepped = hub.sim("clock-step", str(YEAR_S))  # NTP sets the clock a year ahead ...
+    assert stepped["now"][:4] == str(int(stepped["before"][:4]) + 1)
+    hub.sim("motion")  # ... and the resident moves at once, before the detector's next tick
+    hub.sim("inactivity", f"{LIMIT_H - 0.5}")
+    hub.sim("clock-step", str(-2 * YEAR_S))  # then a year back behind where it started
+    second = hub.sim("press", "--button", "27")  # a press is activity too
+    hub.sim("inactivity", f"{LIMIT_H - 0.5}")
+    assert sub.wait_for(lambda m: isinstance(m[2], dict) and m[2].get("type") == "alarm.inactivity", 1) is None
+    assert "inactivity_check" not in keys(hub)
+    log = hub.log_tail(400)
+    assert f"wall clock stepped forwards by {YEAR_S} s" in log
+    assert f"wall clock stepped backwards by {2 * YEAR_S} s" in log
+    # The timer kept real elapsed time: the check comes LIMIT_H after the last motion, then the alarm.
+    hub.sim("inactivity", "1")
+    alarm = sub.wait_event("alarm.inactivity", 10)
+    assert alarm is not None, hub.log_tail()
+    assert alarm["data"]["gap_min"] == pytest.approx(LIMIT_H * 60 + WAIT_S / 60, abs=1.5)
+    # On the wire `ts` went backwards with the clock; `seq` did not (the platform orders by seq).
+    a = sub.wait_event("call.raised", 5, button=17)
+    b = sub.wait_event("call.raised", 5, button=27)
+    assert a and b and a["id"] == first["event_id"] and b["id"] == second["event_id"]
+    assert b["ts"] < a["ts"] and b["seq"] > a["seq"]

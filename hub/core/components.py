@@ -13,6 +13,7 @@ Factory = Callable[[Config, Hardware], Component | None]
 # "module:function" — imported lazily so a laptop without BLE/I2C libraries still imports `hub`.
 FACTORIES: list[str] = [
     "hub.calls.manager:build",
+    "hub.core.sim_clock:build",
     "hub.calls.sim:build",
     "hub.home.sim:build",  # before home_sensors: its chips must be on the fake bus first
     "hub.home.component:build",
