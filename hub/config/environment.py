@@ -36,7 +36,7 @@ class Problem:
 
     def __str__(self) -> str:
         kind = "配置错误 config error" if self.fatal else "存储故障 storage fault"
-        return f"{kind}: {self.key} = {self.file}: {self.problem}. {self.remedy}"
+        return f"{kind}: {self.key} = {self.file}: {self.problem}. 处理 remedy: {self.remedy}"
 
 
 def check_environment(config: Config, *, create: bool = True) -> list[Problem]:
