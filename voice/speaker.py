@@ -70,6 +70,10 @@ class Speaker:
         settings.update(overrides)
         return cls(cache_dir, **settings)
 
+    def move_cache(self, cache_dir: Path) -> None:
+        """Render into `cache_dir` from now on: the SD card refuses writes (hub.core.storage_watch)."""
+        self.cache_dir = self.audio.cache_dir = cache_dir
+
     def say(self, key: str, volume: int | None = None, **fields: Any) -> None:
         p = prompt(key)  # unknown keys are a programming error: fail loudly in tests
         text = p.text(self.language, **fields)

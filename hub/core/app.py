@@ -286,7 +286,7 @@ class Hub:
         # Prompts not yet rendered could not be written to the card: render them in RAM from now on,
         # so the resident hears "存储故障…" and "呼叫已发出" (the cached ones stay readable anyway).
         if self.speaker is not None:
-            self.speaker.cache_dir = scratch_dir("voice-cache")
+            self.speaker.move_cache(scratch_dir("voice-cache"))
 
     async def _start(self, component: Component) -> None:
         try:
