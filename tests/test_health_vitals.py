@@ -75,3 +75,11 @@ def test_gate_window_and_severity() -> None:
     assert gate.repeat_of("other", "bp_grade_3", 1.00, t0) is None  # per meter
     assert gate.repeat_of("m", "pulse_low", -math.inf, t0) is None  # per reason
     assert AlertGate(0).repeat_of("m", "bp_grade_3", 1.0, t0) is None
+
+
+def test_gate_after_the_clock_was_set_back_alerts_again() -> None:
+    t0 = datetime(2025, 5, 6, 8, 0, tzinfo=UTC)
+    gate = AlertGate(60)
+    gate.raised("m", "bp_grade_3", 1.03, t0, "alert-1")
+    # NTP set the clock a year back: the last alert is "in the future"; its window must not last a year.
+    assert gate.repeat_of("m", "bp_grade_3", 1.03, t0 - timedelta(days=365)) is None
