@@ -155,9 +155,8 @@ class InactivityMonitor:
         return len(decisions)
 
     def _on_clock_step(self, seconds: float) -> None:
-        # The wall clock was set (NTP, RTC): the detector's plan is in wall time, the elapsed time is
-        # not, so the plan moves with the clock. ctx.clock calls this from inside now(), on whatever
-        # thread asked the time (gpiozero's, stamping a motion): note it here, apply it on the loop
+        # The wall clock was set (NTP, RTC): the plan (wall time) moves with it. Called from inside
+        # ctx.clock.now() on any thread (gpiozero's stamps motion): noted here, applied on the loop
         # before the detector is next used, so a step is never taken for hours of stillness.
         with self._step_lock:
             self._pending_step += seconds
