@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import PREFIX, Recorder, bench_args, hub_env, load_line, percentile, scratch, start_broker
 from sipparty import SipParty, write_tone
 
+from drivers.sip.agent import free_sip_port
 from drivers.sip.setup import find_binary
-from tests.support import free_port
 
 HUB = "bench-sip"
 
@@ -55,7 +55,7 @@ def main() -> int:
         rec = None
         try:
             desk.start()
-            port = free_port()
+            port = free_sip_port()
             account = f"sip:hub@127.0.0.1:{port}"
             extra = (f'[voice_call]\naccount = "{account}"\nregister = false\nlisten = "127.0.0.1:{port}"\n'
                      f'audio_source = "aufile,{write_tone(root / "mic.wav", (1000.0,))}"\n'

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from drivers.sip.agent import free_loopback_port
+from drivers.sip.agent import free_loopback_port, free_sip_port
 from drivers.sip.control import Response, SipEvent, parse_message
 from drivers.sip.netstring import Decoder, encode
 from drivers.sip.setup import AgentSettings, find_binary, find_module_dir, write_config_dir
@@ -69,7 +69,7 @@ def best_correlation(received: np.ndarray, sent: np.ndarray) -> float:
 class SipParty:
     def __init__(self, root: Path, user: str, play: Path) -> None:
         need_baresip()
-        self.port = free_loopback_port()
+        self.port = free_sip_port()
         self.uri = f"sip:{user}@127.0.0.1:{self.port}"
         self.dir = root / f"sip-{user}"
         self.recordings = self.dir / "heard"

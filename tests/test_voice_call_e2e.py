@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from schemas import assert_valid
 from sipparty import SipParty, best_correlation, dominant_hz, need_baresip, read_wav, write_tone
-from support import free_port, online_hub, spoken_keys
+from support import online_hub, spoken_keys
+
+from drivers.sip.agent import free_sip_port
 
 pytestmark = pytest.mark.timeout(180)
 HUB_TONES = (1000.0, 1500.0)
@@ -35,7 +37,7 @@ def parties(tmp_path: Path):
 
 
 def voice_config(tmp_path: Path, targets: str = "", extra: str = "") -> tuple[str, str]:
-    port = free_port()
+    port = free_sip_port()
     account = f"sip:hub@127.0.0.1:{port}"
     tone = write_tone(tmp_path / "hub-mic.wav", HUB_TONES)
     return account, (f'[voice_call]\naccount = "{account}"\nregister = false\nlisten = "127.0.0.1:{port}"\n'

@@ -15,6 +15,7 @@ import pytest
 from sipparty import need_baresip
 from sipserver import Registrar
 
+from drivers.sip.agent import free_sip_port
 from drivers.sip.setup import echo_cancel_available, find_module_dir
 from hub.config.loader import load
 from hub.core.context import Hardware
@@ -42,7 +43,7 @@ def running_hub_rows(cfg: Path) -> dict[str, dict[str, Any]]:
 
 def account(dead_port: int, **keys: object) -> str:
     text = f'\n[voice_call]\naccount = "sip:hub@127.0.0.1:{dead_port};transport=tcp"\npassword = "secret"\n'
-    text += f'listen = "127.0.0.1:{free_port()}"\n'
+    text += f'listen = "127.0.0.1:{free_sip_port()}"\n'
     return text + "".join(f"{k} = {json.dumps(v)}\n" for k, v in keys.items())
 
 
@@ -100,7 +101,7 @@ def registrar(tmp_path):
 
 def server_account(registrar: Registrar, password: str, **keys: object) -> str:
     text = (f'\n[voice_call]\naccount = "sip:hub-0001@{registrar.domain}"\npassword = "{password}"\n'
-            f'listen = "127.0.0.1:{free_port()}"\necho_cancel = false\n')
+            f'listen = "127.0.0.1:{free_sip_port()}"\necho_cancel = false\n')
     return text + "".join(f"{k} = {json.dumps(v)}\n" for k, v in keys.items())
 
 

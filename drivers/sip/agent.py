@@ -50,6 +50,24 @@ def free_loopback_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_sip_port() -> int:
+    """A loopback port P for `sip_listen` with P free for UDP and TCP and P+1 free for TCP: baresip puts
+    its SIP/TLS transport on P+1 and refuses to start when that one is taken."""
+    while True:
+        with contextlib.ExitStack() as held:
+            tcp = held.enter_context(socket.socket())
+            tcp.bind(("127.0.0.1", 0))
+            port = int(tcp.getsockname()[1])
+            try:
+                udp = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+                udp.bind(("127.0.0.1", port))
+                tls = held.enter_context(socket.socket())
+                tls.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue  # P+1 (or P for UDP) is someone else's: take another P
+            return port
+
+
 def check_installed(settings: AgentSettings) -> tuple[str, Path]:
     """(binary, module dir), or Unavailable saying what is missing and how to get it."""
     binary = find_binary(settings.binary)
