@@ -26,6 +26,7 @@ from hub.core.context import (
     CommandHandler,
     Component,
     ControlHandler,
+    DeliveryListener,
     EventListener,
     Hardware,
     PressClaim,
@@ -36,6 +37,9 @@ from hub.core.events import Event, Priority
 from hub.core.feedback import Feedback
 from hub.core.outbox import Outbox
 from hub.core.platform_commands import parse_command
+from hub.core.player import AplayPlayer, Player
+from hub.core.questions import PressAnswers, Question
+from hub.core.speech import SpeechQueue
 from hub.core.uplink import Uplink
 from voice.speaker import Speaker
 
@@ -53,7 +57,9 @@ def _zone(name: str) -> tzinfo | None:
 class Hub:
     """Implements hub.core.context.HubContext for the components."""
 
-    def __init__(self, config: Config, hardware: Hardware, clock: Clock | None = None) -> None:
+    def __init__(self, config: Config, hardware: Hardware, clock: Clock | None = None,
+                 player: Player | None = None) -> None:
+        """`player`: how a WAV is heard (default `aplay` on [voice] device; tests pass a timed one)."""
         self.config = config
         self.hardware = hardware
         self.clock = clock or Clock(_zone(config["hub"]["timezone"]))
@@ -64,15 +70,17 @@ class Hub:
         self._commands: dict[str, CommandHandler] = {}
         self._ack_listeners: list[AckListener] = []
         self._button_listeners: list[ButtonListener] = []
-        self._press_claims: list[PressClaim] = []
         self._event_listeners: list[EventListener] = []
+        self._delivery_listeners: list[DeliveryListener] = []
+        self._answers = PressAnswers(self.clock.monotonic)  # questions and press claims
+        self._player = player
         self._tasks: set[asyncio.Task[Any]] = set()
         self._components: list[Component] = []
         self._db_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
         self._stopping = asyncio.Event()
         self.outbox: Outbox | None = None
         self.uplink: Uplink | None = None
-        self.speaker: Speaker | None = None
+        self.speech: SpeechQueue | None = None
         self.leds: Feedback | None = None
         self.control: ControlServer | None = None
         # The control server serves from this very dict, so commands added after it starts still count.
@@ -103,11 +111,24 @@ class Hub:
         return event
 
     def say(self, prompt: str, **fields: Any) -> None:
-        if self.speaker is not None:
+        if self.speech is not None:
             try:
-                self.speaker.say(prompt, **fields)
+                self.speech.say(prompt, **fields)
             except Exception:
                 log.exception("cannot say %s", prompt)
+
+    async def speak(self, prompt: str, **fields: Any) -> dict[str, Any] | None:
+        if self.speech is None:
+            return None
+        try:
+            return await self.speech.speak(prompt, **fields)
+        except Exception:
+            log.exception("cannot say %s", prompt)
+            return None
+
+    def ask(self, prompt: str) -> Question:
+        assert self.speech is not None
+        return self._answers.ask(self.speech, prompt)
 
     def feedback(self, pattern: str) -> None:
         if self.leds is not None:
@@ -148,16 +169,20 @@ class Hub:
                 log.exception("button listener failed")
 
     def on_press_claim(self, claim: PressClaim) -> None:
-        self._press_claims.append(claim)
+        self._answers.claims.append(claim)
 
     def claim_press(self, pin: int) -> bool:
-        for claim in list(self._press_claims):
+        return self._answers.claim(pin)
+
+    def on_delivered(self, listener: DeliveryListener) -> None:
+        self._delivery_listeners.append(listener)
+
+    def _delivered(self, event_id: str) -> None:
+        for listener in list(self._delivery_listeners):
             try:
-                if claim(pin):
-                    return True
+                listener(event_id)
             except Exception:
-                log.exception("press claim failed")  # a broken claimer must not swallow a call
-        return False
+                log.exception("delivery listener failed")
 
     def on_ack(self, listener: AckListener) -> None:
         self._ack_listeners.append(listener)
@@ -227,7 +252,7 @@ class Hub:
         return await self.status()
 
     async def _control_spoken(self, request: dict[str, Any]) -> dict[str, Any]:
-        return {"spoken": self.speaker.recent() if self.speaker else []}
+        return {"spoken": self.speech.recent() if self.speech else []}
 
     # --- lifecycle --------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -235,17 +260,24 @@ class Hub:
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
         self.outbox = Outbox(cfg.state_dir / "outbox.db", cfg.hub_id, cfg.topic_base, cfg["outbox"]["max_rows"])
         voice = cfg["voice"]
-        self.speaker = Speaker.from_config(voice, cfg.state_dir)
+        cache = cfg.state_dir / "voice-cache"
+        speaker = Speaker(cache, enabled=voice["enabled"], language=voice["language"],
+                          also_english=voice["also_english"], voice=voice["espeak_voice"],
+                          speed_wpm=voice["speed_wpm"], volume=voice["volume"])
+        self.speech = SpeechQueue(speaker, self._player or AplayPlayer(voice["player"], voice["device"]), cache,
+                                  enabled=voice["enabled"])
         self.leds = Feedback(self.hardware.pin_factory, cfg["outputs"]["status_led_pin"],
                              cfg["outputs"]["buzzer_pin"])
         self.uplink = Uplink(cfg, self.outbox, self.db, self._on_command, self.status)
+        self.uplink.on_delivered = self._delivered
         self.control = ControlServer(socket_path(cfg.state_dir), self._control_handlers,
                                      self._control_cancel_on_hangup)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stopping.set)
         try:
-            self.spawn("voice.speaker", self.speaker.run())
+            if voice["enabled"]:
+                self.spawn("voice.speech", self.speech.run())
             self.spawn("uplink.connection", self.uplink.run_connection())
             self.spawn("uplink.sender", self.uplink.run_sender())
             self.spawn("uplink.status", self.uplink.run_status())
