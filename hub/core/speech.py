@@ -39,6 +39,16 @@ LEVELS: dict[str, int] = {
                      "sensors_fire_cleared", "sensors_power_lost", "sensors_battery_low",
                      "health_bp_very_high", "health_glucose_very_high", "health_glucose_low"), IMPORTANT),
 }  # every other prompt is INFO
+# A newer prompt about the same thing makes an older one moot: "已取消呼叫" drops a waiting
+# "正在呼叫社区" and cuts one being spoken at its next clause.
+TOPICS: dict[str, str] = {
+    **dict.fromkeys(("call_raising", "call_offline", "call_repeat", "call_cancelled", "call_acknowledged",
+                     "call_no_answer", "call_delivered"), "call"),
+    **dict.fromkeys(("fall_check", "fall_cancelled", "fall_alarm"), "fall"),
+    **dict.fromkeys(("inactivity_check", "inactivity_ok", "inactivity_alarm"), "inactivity"),
+    **dict.fromkeys(("sensors_fire_alarm", "sensors_fire_cleared", "sensors_heat_rise_alarm",
+                     "sensors_heat_rise_cleared"), "fire"),
+}
 CHIME_AFTER_IDLE_S = 1.0
 MAX_WAITING = 32
 _CLAUSE = re.compile(r"(?<=[。！？；，!?;,])\s*")
@@ -69,6 +79,7 @@ class Utterance:
     done: asyncio.Future[dict[str, Any]]
     segments: list[tuple[str, str]] = field(default_factory=list)  # (voice, clause) still to play
     cancelled: bool = False
+    superseded: bool = False  # a newer prompt on the same topic: stop at the next clause
 
     @property
     def text(self) -> str:
@@ -107,6 +118,7 @@ class SpeechQueue:
         if same is not None:
             return same  # already waiting: saying it twice in a row says nothing more
         u.segments = [(voice, part) for voice, text in lines for part in clauses(text)]
+        self._supersede(key)
         if len(self._waiting) >= MAX_WAITING:
             dropped = min(self._waiting, key=lambda w: (w.level, -w.seq))
             log.warning("speech queue full; dropped prompt %s", dropped.key)
@@ -128,6 +140,16 @@ class SpeechQueue:
             self._finish(u)
         elif u is self._current and self._playing is not None:
             self._playing.cancel()
+
+    def _supersede(self, key: str) -> None:
+        topic = TOPICS.get(key)
+        if topic is None:
+            return
+        for w in [w for w in self._waiting if TOPICS.get(w.key) == topic and w.key != key]:
+            self._waiting.remove(w)
+            self._finish(w)
+        if self._current is not None and TOPICS.get(self._current.key) == topic and self._current.key != key:
+            self._current.superseded = True
 
     def hold(self, level: int) -> Callable[[], None]:
         """Hold back prompts less urgent than `level` until the returned release is called."""
@@ -181,6 +203,8 @@ class SpeechQueue:
         heard: list[str] = []
         self._broke_in = False
         while u.segments and not u.cancelled:
+            if heard and u.superseded:
+                break
             if heard and self._preempted(u):
                 self._broke_in = True
                 self._waiting.append(u)  # resumes (keeping its place) after what pre-empted it
@@ -200,9 +224,9 @@ class SpeechQueue:
             u.segments.pop(0)
         self._current = None
         self._last_end = self.now()
-        done = not u.segments or u.cancelled
+        done = not u.segments or u.cancelled or u.superseded
         self._record(u if done else None, "".join(heard), start, self._last_end, played=played and bool(heard),
-                     interrupted=not done, key=u.key)
+                     interrupted=not done, key=u.key, cut=u.superseded and bool(u.segments))
 
     async def _out(self, wav: Path) -> bool:
         self._playing = asyncio.ensure_future(self.player.play(wav))
@@ -214,11 +238,13 @@ class SpeechQueue:
         return not self._playing.cancelled()
 
     def _record(self, u: Utterance | None, text: str, start: float, end: float, *, played: bool,
-                interrupted: bool = False, key: str | None = None) -> None:
+                interrupted: bool = False, key: str | None = None, cut: bool = False) -> None:
         entry = {"key": key or (u.key if u else ""), "text": text, "start": round(start, 3),
                  "end": round(end, 3), "at": time.time(), "played": played}
         if interrupted:
-            entry["interrupted"] = True
+            entry["interrupted"] = True  # resumes after the more urgent prompt
+        if cut:
+            entry["cut"] = True  # a newer prompt on the same topic made the rest moot
         if u is not None and u.cancelled:
             entry["cancelled"] = True
         self.history.append(entry)
