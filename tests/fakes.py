@@ -13,8 +13,8 @@ from hub.config.loader import Config
 from hub.core.activity import ActivityStream
 from hub.core.clock import Clock, ManualClock
 from hub.core.context import Hardware
-from hub.core.player import TimedPlayer
 from hub.core.events import Event
+from hub.core.player import TimedPlayer
 from hub.core.questions import PressAnswers, Question
 from hub.core.speech import SpeechQueue, Utterance
 from voice.speaker import Speaker

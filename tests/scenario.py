@@ -9,6 +9,7 @@ key, text, start and end on the loop's clock; what it sends is seen as each even
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -25,6 +26,7 @@ from hub.core.app import Hub
 from hub.core.events import Event
 from hub.core.player import TimedPlayer
 from hub.core.simulation import simulated_hardware
+from hub.core.speech import clauses as _split
 
 HUB_ID = "t-voice"
 START = datetime(2025, 3, 4, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai: the inactivity routine's daytime
@@ -57,7 +59,7 @@ class Scenario:
         self.hub = Hub(self.config, simulated_hardware(), clock=LoopClock(self.loop, START), player=TimedPlayer())
         self.hub.on_event(self._on_event)
         task = asyncio.create_task(self.hub.run(), name="hub")
-        with self.loop.frozen():  # connecting takes real time: no timer may fire meanwhile
+        with self.loop.real_time():  # connecting takes real time: no timer may fire early
             while self.hub.uplink is None or self.hub.control is None or self.hub.control.path is None:
                 await asyncio.to_thread(time.sleep, 0.01)
             await self.hub.uplink.connected.wait()
@@ -96,8 +98,8 @@ class Scenario:
 
     async def ack(self, event_id: str, by: str = "operator-7") -> None:
         """The duty operator acknowledges through the real broker (`cmd/ack`); returns once the hub has
-        committed `call.acknowledged`. Time stands still while the message travels."""
-        with self.loop.frozen():
+        committed `call.acknowledged`. The clock follows real time while the message travels."""
+        with self.loop.real_time():
             await asyncio.to_thread(self.sub.publish, f"{PREFIX}/{HUB_ID}/cmd/ack",
                                     json.dumps({"event_id": event_id, "by": by}))
             await self.event("call.acknowledged", call_id=event_id)
@@ -112,6 +114,36 @@ class Scenario:
             await asyncio.sleep(0.05)
         raise AssertionError(f"{key} not spoken {count}x; spoken: {[u['key'] for u in self.spoken()]}")
 
+    async def speaking(self, key: str, clauses: int = 1, timeout: float = 120) -> None:
+        """Wait (virtual time) until `key` is being spoken and `clauses` of its clauses have been heard."""
+        end = self.loop.time() + timeout
+        speech = self.hub.speech
+        assert speech is not None
+        while self.loop.time() < end:
+            current = speech._current
+            if current is not None and current.key == key and \
+                    len(current.segments) <= sum(len(_split(t)) for _, t in current.lines) - clauses:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"{key} never spoken; spoken: {[u['key'] for u in self.spoken()]}")
+
+    async def broker_down(self) -> None:
+        with self.loop.real_time():
+            await asyncio.to_thread(self.broker.stop)
+            while self.hub.online:
+                await asyncio.to_thread(time.sleep, 0.01)
+
+    async def broker_back(self, delivered: str) -> None:
+        """Restart the broker; return once the event `delivered` (its id) has reached the subscriber.
+        The clock follows real time meanwhile: reconnecting takes back-off sleeps and round trips."""
+        await asyncio.to_thread(self.broker.start)
+        with self.loop.real_time():
+            for _ in range(3000):
+                if any(isinstance(m[2], dict) and m[2].get("id") == delivered for m in list(self.sub.messages)):
+                    return
+                await asyncio.sleep(0.01)
+        raise AssertionError("the saved call never reached the platform")
+
     async def quiet(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
 
@@ -122,23 +154,25 @@ class Scenario:
                 for u in self.hub.speech.recent()]
 
     def sent(self) -> list[tuple[float, str]]:
-        return [(round(t - self.t0, 3), e.type) for t, e in self.events]
+        """Events the resident's story is about (not periodic telemetry, not readings), with their time."""
+        return [(round(t - self.t0, 3), e.type) for t, e in self.events
+                if not e.type.startswith(("telemetry.", "system.", "measurement."))]
 
     def transcript(self) -> list[tuple[str, str]]:
         """Prompts (with their clause-level cuts) and events in time order: ("say", key) / ("event", type)."""
         rows = [(u["start"], 1, ("say", u["key"])) for u in self.spoken()]
-        rows += [(t, 0, ("event", kind)) for t, kind in self.sent() if not kind.startswith("measurement.")]
+        rows += [(t, 0, ("event", kind)) for t, kind in self.sent()]
         return [r[2] for r in sorted(rows, key=lambda r: (r[0], r[1]))]
 
     def markdown(self, title: str, story: str) -> str:
         lines = [f"# {title}", "", story, "",
-                 "| time (s) | | what | |", "|---:|---|---|---|"]
+                 "| time (s) | | prompt / event | what the resident hears |", "|---:|---|---|---|"]
         rows = [(u["start"], 1, f"{u['start']:.1f}–{u['end']:.1f}", "🔊", f"`{u['key']}`",
                  u["text"] + (" *(interrupted, resumes later)*" if u.get("interrupted") else "")
                  + (" *(cut short)*" if u.get("cut") or u.get("cancelled") else ""))
                 for u in self.spoken()]
-        rows += [(t, 0, f"{t:.1f}", "📡", f"`{kind}`", "sent to the platform") for t, kind in self.sent()
-                 if not kind.startswith(("measurement.", "system.", "telemetry."))]
+        rows += [(t, 0, f"{t:.1f}", "📡", f"`{kind}`", "event committed, on its way to the platform")
+                 for t, kind in self.sent()]
         for row in sorted(rows, key=lambda r: (r[0], r[1])):
             lines.append(f"| {row[2]} | {row[3]} | {row[4]} | {row[5]} |")
         return "\n".join(lines) + "\n"
@@ -146,7 +180,7 @@ class Scenario:
 
 def assert_one_voice(spoken: list[dict[str, Any]]) -> None:
     """Nothing overlaps: each utterance starts after the previous one ended."""
-    for before, after in zip(spoken, spoken[1:], strict=False):
+    for before, after in itertools.pairwise(spoken):
         assert after["start"] >= before["end"] - 1e-6, (before, after)
 
 

@@ -3,10 +3,10 @@ else to do, so a scenario of minutes runs in a second and its timings are exact,
 machine is.
 
 "Nothing else to do" means: no callback ready, no socket readable right now, no job in an executor
-thread (asyncio.to_thread, the outbox's DB thread: espeak renders, SQLite commits, paho's connect) and
-no `frozen()` block open. A test freezes time while it waits for something outside the loop that
-takes real time (the broker's CONNACK, a message the test publishes through the broker), so that no
-timer fires early just because the outside world is slower than the loop.
+thread (asyncio.to_thread, the outbox's DB thread: espeak renders, SQLite commits, paho's connect).
+A test that waits for something outside the loop which takes real time (the broker's CONNACK, a
+message it publishes through the broker) does so in a `real_time()` block, where the clock follows
+real time, so that no timer fires early just because the outside world is slower than the loop.
 
 Use:  with asyncio.Runner(loop_factory=VirtualTimeLoop) as runner: runner.run(main())
 """
@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import functools
 import selectors
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -53,6 +54,11 @@ class _Selector(selectors.BaseSelector):
         if ready or (timeout is not None and timeout <= 0):
             return ready
         assert self.loop is not None
+        if self.loop.realtime:
+            began = time.monotonic()
+            ready = self.real.select(REAL_SLICE_S if timeout is None else min(timeout, REAL_SLICE_S))
+            self.loop.advance(time.monotonic() - began)
+            return ready
         if self.loop.busy:
             return self.real.select(REAL_SLICE_S if timeout is None else min(timeout, REAL_SLICE_S))
         if timeout is None:
@@ -78,7 +84,7 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         selector.loop = self
         self._now = 0.0
         self._jobs = 0
-        self._frozen = 0
+        self._realtime = 0
 
     def time(self) -> float:
         return self._now
@@ -88,7 +94,11 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
 
     @property
     def busy(self) -> bool:
-        return self._jobs > 0 or self._frozen > 0
+        return self._jobs > 0
+
+    @property
+    def realtime(self) -> bool:
+        return self._realtime > 0 and self._jobs == 0
 
     def run_in_executor(self, executor: Any, func: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
         future = super().run_in_executor(executor, func, *args)
@@ -102,13 +112,14 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self._jobs -= 1
 
     @contextlib.contextmanager
-    def frozen(self) -> Iterator[None]:
-        """Virtual time stands still inside: wait here for the outside world."""
-        self._frozen += 1
+    def real_time(self) -> Iterator[None]:
+        """Inside, the clock follows real time (a broker's reply, a reconnect's back-off): wait here
+        for the outside world, so no timer fires early because the outside world is slower."""
+        self._realtime += 1
         try:
             yield
         finally:
-            self._frozen -= 1
+            self._realtime -= 1
 
 
 class LoopClock(Clock):

@@ -114,9 +114,11 @@ class SpeechQueue:
         if not self.enabled:
             self._record(u, u.text, self.now(), self.now(), played=False)
             return u
-        same = next((w for w in self._waiting if w.key == key and w.lines == lines and not w.cancelled), None)
+        current = self._current if self._current is not None and not self._current.superseded else None
+        same = next((w for w in [*self._waiting, *([current] if current else [])]
+                     if w.lines == lines and not w.cancelled), None)
         if same is not None:
-            return same  # already waiting: saying it twice in a row says nothing more
+            return same  # being said or waiting already: saying it again says nothing more
         u.segments = [(voice, part) for voice, text in lines for part in clauses(text)]
         self._supersede(key)
         if len(self._waiting) >= MAX_WAITING:
