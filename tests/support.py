@@ -148,7 +148,10 @@ def write_config(path: Path, port: int, hub_id: str = "test-0001", extra: str = 
     text = (f'[hub]\nid = "{hub_id}"\nstate_dir = "{state}"\n{hub_extra}\n'
             f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\ntopic_prefix = "{PREFIX}"\n'
             f"reconnect_min_s = 0.1\nreconnect_max_s = 1.0\n{mqtt_extra}\n"
-            + "".join(f'[[buttons]]\npin = {p}\nkind = "{k}"\n\n' for p, k in buttons.items()) + extra)
+            + "".join(f'[[buttons]]\npin = {p}\nkind = "{k}"\n\n' for p, k in buttons.items()) + extra
+            # Which prompts were said is checked here; how they sound and when is tests/test_voice_scenarios.py,
+            # so the voice is off (each prompt recorded at once) unless a test turns it on.
+            + ("" if "[voice]" in extra else "\n[voice]\nenabled = false\n"))
     path.write_text(text)
     return path
 

@@ -39,6 +39,7 @@ from hub.core.outbox import Outbox
 from hub.core.platform_commands import parse_command
 from hub.core.player import AplayPlayer, Player
 from hub.core.questions import PressAnswers, Question
+from hub.core.simulation import SimHelp
 from hub.core.speech import SpeechQueue
 from hub.core.uplink import Uplink
 from voice.speaker import Speaker
@@ -246,7 +247,10 @@ class Hub:
             raise ControlError(f"unknown sim verb {verb!r}; this hub knows: {', '.join(sorted(self._sim))}"
                                if self._sim else "this hub is not simulated: start it with 'hub run --simulate'")
         argv = request.get("argv") or []
-        return await handler([str(a) for a in argv])
+        try:
+            return await handler([str(a) for a in argv])
+        except SimHelp as answer:
+            return {"help": answer.text}
 
     async def _control_status(self, request: dict[str, Any]) -> dict[str, Any]:
         return await self.status()
