@@ -86,7 +86,8 @@ class Question:
 class PressAnswers:
     """Who a press answers, for `ctx.claim_press`: the newest open question, else an `on_press_claim`.
 
-    A press within SECOND_PRESS_S of the last answering press answers nothing: it is a call."""
+    A press within SECOND_PRESS_S of the last answering press answers nothing: it is a call (unless a
+    new question has been asked since)."""
 
     def __init__(self, monotonic: Callable[[], float]) -> None:
         self.monotonic = monotonic
@@ -95,6 +96,7 @@ class PressAnswers:
         self._last_answer = -1e9
 
     def ask(self, speech: SpeechQueue, key: str) -> Question:
+        self._last_answer = -1e9  # a new question: the next press answers it, however soon
         question = Question(speech, key, self.questions.remove)
         self.questions.append(question)
         return question
