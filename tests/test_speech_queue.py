@@ -52,7 +52,8 @@ def run(tmp_path: Path, body: Callable[[SpeechQueue], Coroutine[Any, Any, None]]
 
 
 def test_clauses_keep_their_marks() -> None:
-    assert clauses("您摔倒了吗？没事请按一下按钮，需要帮助请长按按钮") == ["您摔倒了吗？", "没事请按一下按钮，", "需要帮助请长按按钮"]
+    assert clauses("您摔倒了吗？没事请按一下按钮，需要帮助请长按按钮") == [
+        "您摔倒了吗？", "没事请按一下按钮，", "需要帮助请长按按钮"]
     assert clauses("Calling, please wait.") == ["Calling,", "please wait."]
 
 
