@@ -42,6 +42,7 @@ from hub.core.questions import PressAnswers, Question
 from hub.core.simulation import SimHelp
 from hub.core.speech import SpeechQueue
 from hub.core.uplink import Uplink
+from voice.catalogue import catalogue, fields_of
 from voice.speaker import Speaker
 
 log = logging.getLogger(__name__)
@@ -282,6 +283,8 @@ class Hub:
         try:
             if voice["enabled"]:
                 self.spawn("voice.speech", self.speech.run())
+                fixed = sorted(key for key, p in catalogue().items() if not fields_of(p))
+                self.spawn("voice.warm", self.speech.warm(fixed))
             self.spawn("uplink.connection", self.uplink.run_connection())
             self.spawn("uplink.sender", self.uplink.run_sender())
             self.spawn("uplink.status", self.uplink.run_status())

@@ -111,6 +111,7 @@ class SpeechQueue:
         loop = asyncio.get_running_loop()
         lines = self.renderer.lines(key, **fields)
         u = Utterance(key, level_of(key), volume, next(self._seq), lines, loop.create_future())
+        log.info("say [%s] %s", key, u.text)
         if not self.enabled:
             self._record(u, u.text, self.now(), self.now(), played=False)
             return u
@@ -165,6 +166,20 @@ class SpeechQueue:
 
     def recent(self) -> list[dict[str, Any]]:
         return list(self.history)
+
+    async def warm(self, keys: list[str]) -> None:
+        """Render these prompts (and the chime) into the cache ahead of need, one clause at a time on a
+        worker thread, so the first fall alarm is not kept waiting by espeak-ng. Cached across restarts."""
+        if not self.enabled:
+            return
+        try:
+            await asyncio.to_thread(chime, self.cache_dir, 100)
+            for key in keys:
+                for voice, text in self.renderer.lines(key):
+                    for part in clauses(text):
+                        await asyncio.to_thread(self.renderer.render_line, voice, part, None)
+        except Exception as exc:  # no espeak-ng: said once when a prompt is due
+            log.debug("speech warm-up stopped: %s", exc)
 
     # --- the worker --------------------------------------------------------------------------------
     async def run(self) -> None:
