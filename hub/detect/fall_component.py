@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
-from hub.core.questions import Question
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,7 +52,6 @@ class FallComponent:
         self._batch: list[np.ndarray] = []
         self._ctx: HubContext | None = None
         self._countdown: asyncio.Task[None] | None = None
-        self._question: Question | None = None
         self._suspect_waiters: list[asyncio.Future[dict[str, Any]]] = []
         self._outcome_waiters: list[asyncio.Future[dict[str, Any]]] = []
         self._last_radar_activity = -math.inf
@@ -153,12 +151,12 @@ class FallComponent:
         start = loop.time()
         ctx.feedback("alarm")
         ctx.set_status("fall_countdown", {"source": source, "since": seen.isoformat(), "countdown_s": total})
-        question = self._question = ctx.ask("fall_check")
+        question = ctx.ask("fall_check")
         prompts = 1
         try:
             # The countdown starts when the question has been heard; each repeat comes `pause` seconds
             # after the previous one ENDS, and one still speaking when the time is up is cut off.
-            answered = await question.ask(volume=v0)
+            answered = await question.ask(volume=v0, timeout=total)  # bounded: a stuck speaker never stalls it
             deadline = loop.time() + total
             while not answered:
                 if await question.wait(min(pause, deadline - loop.time())) or loop.time() >= deadline:
