@@ -37,13 +37,11 @@ from hub.core.events import Event, Priority
 from hub.core.feedback import Feedback
 from hub.core.outbox import Outbox
 from hub.core.platform_commands import parse_command
-from hub.core.player import AplayPlayer, Player
+from hub.core.player import Player
 from hub.core.questions import PressAnswers, Question
 from hub.core.simulation import SimHelp
-from hub.core.speech import SpeechQueue
+from hub.core.speech import SpeechQueue, speech_from_config
 from hub.core.uplink import Uplink
-from voice.catalogue import catalogue, fields_of
-from voice.speaker import Speaker
 
 log = logging.getLogger(__name__)
 
@@ -264,13 +262,7 @@ class Hub:
         cfg = self.config
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
         self.outbox = Outbox(cfg.state_dir / "outbox.db", cfg.hub_id, cfg.topic_base, cfg["outbox"]["max_rows"])
-        voice = cfg["voice"]
-        cache = cfg.state_dir / "voice-cache"
-        speaker = Speaker(cache, enabled=voice["enabled"], language=voice["language"],
-                          also_english=voice["also_english"], voice=voice["espeak_voice"],
-                          speed_wpm=voice["speed_wpm"], volume=voice["volume"])
-        self.speech = SpeechQueue(speaker, self._player or AplayPlayer(voice["player"], voice["device"]), cache,
-                                  enabled=voice["enabled"])
+        self.speech = speech_from_config(cfg, self._player)
         self.leds = Feedback(self.hardware.pin_factory, cfg["outputs"]["status_led_pin"],
                              cfg["outputs"]["buzzer_pin"])
         self.uplink = Uplink(cfg, self.outbox, self.db, self._on_command, self.status)
@@ -281,10 +273,9 @@ class Hub:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stopping.set)
         try:
-            if voice["enabled"]:
+            if self.speech.enabled:
                 self.spawn("voice.speech", self.speech.run())
-                fixed = sorted(key for key, p in catalogue().items() if not fields_of(p))
-                self.spawn("voice.warm", self.speech.warm(fixed))
+                self.spawn("voice.warm", self.speech.warm())
             self.spawn("uplink.connection", self.uplink.run_connection())
             self.spawn("uplink.sender", self.uplink.run_sender())
             self.spawn("uplink.status", self.uplink.run_status())

@@ -26,7 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from hub.core.player import Player, chime
+from hub.config.loader import Config
+from hub.core.player import AplayPlayer, Player, chime
+from voice.catalogue import catalogue, fields_of
+from voice.speaker import Speaker
 
 log = logging.getLogger(__name__)
 
@@ -167,11 +170,14 @@ class SpeechQueue:
     def recent(self) -> list[dict[str, Any]]:
         return list(self.history)
 
-    async def warm(self, keys: list[str]) -> None:
-        """Render these prompts (and the chime) into the cache ahead of need, one clause at a time on a
-        worker thread, so the first fall alarm is not kept waiting by espeak-ng. Cached across restarts."""
+    async def warm(self, keys: list[str] | None = None) -> None:
+        """Render these prompts (default: every one without fields) and the chime into the cache ahead of
+        need, one clause at a time on a worker thread, so the first fall alarm is not kept waiting by
+        espeak-ng. The cache survives restarts."""
         if not self.enabled:
             return
+        if keys is None:
+            keys = sorted(key for key, p in catalogue().items() if not fields_of(p))
         try:
             await asyncio.to_thread(chime, self.cache_dir, 100)
             for key in keys:
@@ -273,3 +279,13 @@ class SpeechQueue:
             u.done.set_result(entry or {"key": u.key, "text": "", "start": self.now(), "end": self.now(),
                                         "played": False, "cancelled": True})
 
+
+def speech_from_config(config: Config, player: Player | None = None) -> SpeechQueue:
+    """The hub's speech queue from [voice]: espeak-ng through voice.speaker, cached in state_dir."""
+    voice = config["voice"]
+    cache = config.state_dir / "voice-cache"
+    speaker = Speaker(cache, enabled=voice["enabled"], language=voice["language"],
+                      also_english=voice["also_english"], voice=voice["espeak_voice"],
+                      speed_wpm=voice["speed_wpm"], volume=voice["volume"])
+    return SpeechQueue(speaker, player or AplayPlayer(voice["player"], voice["device"]), cache,
+                       enabled=voice["enabled"])
