@@ -44,6 +44,7 @@ class Scenario:
             raw[name] = {**raw.get(name, {}), **table}
         self.config = Config(tmp / "hub.toml", validate(raw))
         self.events: list[tuple[float, Event]] = []
+        self.notes: list[tuple[float, str]] = []
         self._waiters: list[tuple[Callable[[Event], bool], asyncio.Future[Event]]] = []
         self.sub = Subscriber(broker.port, f"{PREFIX}/{HUB_ID}/#")
         self.loop: VirtualTimeLoop
@@ -83,7 +84,12 @@ class Scenario:
         return await self.hub._control_sim({"verb": verb, "argv": list(argv)})
 
     async def press(self, pin: int, hold: float | None = None) -> dict[str, Any]:
+        self.note(f"the resident presses button {pin}" + (f" and holds it {hold:g} s" if hold else ""))
         return await self.sim("press", "--button", str(pin), *(["--hold", str(hold)] if hold else []))
+
+    def note(self, text: str) -> None:
+        """Something happening in the room, for the markdown transcript."""
+        self.notes.append((round(self.loop.time() - self.t0, 3), text))
 
     async def event(self, event_type: str, timeout: float = 120, **data: Any) -> Event:
         """The first committed event of this type (and data), waiting for it if need be."""
@@ -99,6 +105,7 @@ class Scenario:
     async def ack(self, event_id: str, by: str = "operator-7") -> None:
         """The duty operator acknowledges through the real broker (`cmd/ack`); returns once the hub has
         committed `call.acknowledged`. The clock follows real time while the message travels."""
+        self.note(f"the duty operator acknowledges (`cmd/ack` by {by})")
         with self.loop.real_time():
             await asyncio.to_thread(self.sub.publish, f"{PREFIX}/{HUB_ID}/cmd/ack",
                                     json.dumps({"event_id": event_id, "by": by}))
@@ -173,6 +180,7 @@ class Scenario:
                 for u in self.spoken()]
         rows += [(t, 0, f"{t:.1f}", "📡", f"`{kind}`", "event committed, on its way to the platform")
                  for t, kind in self.sent()]
+        rows += [(t, -1, f"{t:.1f}", "👤", "", text) for t, text in self.notes]
         for row in sorted(rows, key=lambda r: (r[0], r[1])):
             lines.append(f"| {row[2]} | {row[3]} | {row[4]} | {row[5]} |")
         return "\n".join(lines) + "\n"

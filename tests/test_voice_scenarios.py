@@ -101,6 +101,7 @@ def test_fall_answered_by_a_press_raises_no_call(tmp_path: Path, broker: Broker)
 
     async def body(s: Scenario) -> None:
         await s.sim("radar", "fall")
+        s.note("the radar reports a fall")
         await s.heard("fall_check")
         await s.quiet(3)
         assert (await s.press(17))["outcome"] == "claimed"  # "I'm fine"
@@ -124,6 +125,7 @@ def test_fall_without_answer_alarms_and_says_so_at_once(tmp_path: Path, broker: 
 
     async def body(s: Scenario) -> None:
         await s.sim("radar", "fall")
+        s.note("the radar reports a fall")
         await s.event("alarm.fall")
         await s.heard("fall_alarm")
         await s.quiet(2)
@@ -156,9 +158,11 @@ def test_fire_during_a_call_breaks_in_at_a_clause(tmp_path: Path, broker: Broker
     async def body(s: Scenario) -> None:
         pressed = await s.press(17)
         await s.speaking("call_no_answer", clauses=0)  # the call escalated: "社区暂未应答，…" begins
+        s.note("smoke in the kitchen")
         await s.sim("smoke", "on")
         await s.heard("sensors_fire_alarm")
         await s.heard("call_no_answer")
+        s.note("the smoke clears")
         await s.sim("smoke", "off")
         await s.heard("sensors_fire_cleared")
         await s.ack(pressed["event_id"])
@@ -188,6 +192,7 @@ def test_inactivity_check_answered(tmp_path: Path, broker: Broker) -> None:
 
     async def body(s: Scenario) -> None:
         await s.sim("inactivity", "6.05")  # a morning without any movement
+        s.note("6 hours without any movement")
         await s.quiet(5)
         assert (await s.press(17))["outcome"] == "claimed"
         await s.heard("inactivity_ok")
@@ -209,12 +214,14 @@ def test_answer_held_or_pressed_twice_still_calls_for_help(tmp_path: Path, broke
 
     async def body(s: Scenario) -> None:
         await s.sim("radar", "fall")
+        s.note("the radar reports a fall")
         await s.heard("fall_check")
         held = await s.press(17, hold=ANSWER_HOLD_S + 0.5)  # answers, and held: help
         assert held["outcome"] == "claimed"
         await s.event("call.raised", kind="emergency")
         await s.quiet(30)
         await s.sim("radar", "fall")
+        s.note("the radar reports a fall")
         await s.heard("fall_check", count=2)
         assert (await s.press(27))["outcome"] == "claimed"
         await s.quiet(1)
@@ -235,9 +242,11 @@ def test_call_saved_offline_is_announced_when_delivered(tmp_path: Path, broker: 
 
     async def body(s: Scenario) -> None:
         await s.broker_down()
+        s.note("the network is down")
         pressed = await s.press(17)
         await s.heard("call_offline")
         await s.quiet(10)
+        s.note("the network is back")
         await s.broker_back(pressed["event_id"])
         await s.heard("call_delivered")
         await s.quiet(2)

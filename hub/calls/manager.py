@@ -3,7 +3,8 @@
 One open call per button: pressing again while it is open repeats the prompt instead of raising a
 second call. A call is closed by the platform's ack or the resident's cancelling hold. The cancelling
 hold must be a new press within the guard window: a frightened resident who keeps the first press
-down is not cancelling.
+down is not cancelling. A press that answers a question the hub is asking (`ctx.claim_press`, see
+hub.core.questions) raises no call, unless it is held ANSWER_HOLD_S: then it is a call after all.
 """
 
 from __future__ import annotations
