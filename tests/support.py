@@ -136,8 +136,10 @@ class Subscriber:
         self.client.publish(topic, payload, qos=qos).wait_for_publish(5)
 
     def close(self) -> None:
-        self.client.loop_stop()
+        # Disconnect while the network thread still runs, so it sends DISCONNECT and closes the socket
+        # (the other way round leaves the socket for the garbage collector: a ResourceWarning).
         self.client.disconnect()
+        self.client.loop_stop()
 
 
 def write_config(path: Path, port: int, hub_id: str = "test-0001", extra: str = "",
