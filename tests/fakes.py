@@ -16,7 +16,7 @@ from hub.core.context import Hardware
 from hub.core.events import Event
 from hub.core.player import TimedPlayer
 from hub.core.questions import PressAnswers, Question
-from hub.core.speech import SpeechQueue, Utterance
+from hub.core.speech import SpeakerRenderer, SpeechQueue, Utterance
 from voice.speaker import Speaker
 
 
@@ -25,8 +25,8 @@ class RecordingSpeech(SpeechQueue):
     with its fields in the stand-in's timeline."""
 
     def __init__(self, hub: FakeHub) -> None:
-        super().__init__(Speaker(Path("/nonexistent"), enabled=False), TimedPlayer(), Path("/nonexistent"),
-                         enabled=False, now=hub.clock.monotonic)
+        super().__init__(SpeakerRenderer(Speaker(Path("/nonexistent"), enabled=False)), TimedPlayer(),
+                         Path("/nonexistent"), enabled=False, now=hub.clock.monotonic)
         self.hub = hub
 
     def say(self, key: str, volume: int | None = None, **fields: Any) -> Utterance:

@@ -26,7 +26,7 @@ from hub.core.app import Hub
 from hub.core.events import Event
 from hub.core.player import TimedPlayer
 from hub.core.simulation import simulated_hardware
-from hub.core.speech import clauses as _split
+from hub.core.speech import CHIME_AFTER_IDLE_S, IMPORTANT, level_of
 
 HUB_ID = "t-voice"
 START = datetime(2025, 3, 4, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai: the inactivity routine's daytime
@@ -121,15 +121,13 @@ class Scenario:
             await asyncio.sleep(0.05)
         raise AssertionError(f"{key} not spoken {count}x; spoken: {[u['key'] for u in self.spoken()]}")
 
-    async def speaking(self, key: str, clauses: int = 1, timeout: float = 120) -> None:
-        """Wait (virtual time) until `key` is being spoken and `clauses` of its clauses have been heard."""
+    async def speaking(self, key: str, timeout: float = 120) -> None:
+        """Wait (virtual time) until `key` is the prompt being said (its chime, or its words)."""
         end = self.loop.time() + timeout
         speech = self.hub.speech
         assert speech is not None
         while self.loop.time() < end:
-            current = speech._current
-            if current is not None and current.key == key and \
-                    len(current.segments) <= sum(len(_split(t)) for _, t in current.lines) - clauses:
+            if speech._current is not None and speech._current.key == key:
                 return
             await asyncio.sleep(0.01)
         raise AssertionError(f"{key} never spoken; spoken: {[u['key'] for u in self.spoken()]}")
@@ -184,6 +182,26 @@ class Scenario:
         for row in sorted(rows, key=lambda r: (r[0], r[1])):
             lines.append(f"| {row[2]} | {row[3]} | {row[4]} | {row[5]} |")
         return "\n".join(lines) + "\n"
+
+
+def assert_chimes(spoken: list[dict[str, Any]]) -> None:
+    """A chime comes right before an IMPORTANT or URGENT prompt when the unit was silent for
+    CHIME_AFTER_IDLE_S, or when the prompt broke into another one; never otherwise."""
+    for i, u in enumerate(spoken):
+        if u["key"] == "chime":
+            assert i + 1 < len(spoken) and level_of(spoken[i + 1]["key"]) >= IMPORTANT, spoken[i:i + 2]
+            continue
+        chimed = i > 0 and spoken[i - 1]["key"] == "chime"
+        before = spoken[i - 2 if chimed else i - 1] if i >= (2 if chimed else 1) else None
+        idle = before is None or (spoken[i - 1]["start"] if chimed else u["start"]) - before["end"] \
+            >= CHIME_AFTER_IDLE_S - 1e-6
+        broke_in = before is not None and bool(before.get("interrupted"))
+        expected = level_of(u["key"]) >= IMPORTANT and (idle or broke_in)
+        assert chimed == expected, (before, u)
+
+
+def without_chimes(transcript: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [row for row in transcript if row != ("say", "chime")]
 
 
 def assert_one_voice(spoken: list[dict[str, Any]]) -> None:

@@ -1,9 +1,12 @@
-"""The speech queue and the press rules on a virtual-time loop, with WAVs of known length (0.1 s per
-character, silence): one voice at a time, pre-emption at clause boundaries, holds, chimes, cuts."""
+"""The speech queue and the press rules on a virtual-time loop, with WAVs of known shape (a tone of
+0.1 s per character, 0.2 s of silence after each clause mark): one voice at a time, pre-emption in the
+middle of the next pause, holds, chimes, cuts, what was heard."""
 
 from __future__ import annotations
 
 import asyncio
+import math
+import struct
 import wave
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -12,7 +15,7 @@ from typing import Any
 import pytest
 from virtual_time import VirtualTimeLoop
 
-from hub.core.player import CHIME_TONES, TimedPlayer
+from hub.core.player import CHIME_TONES, TimedPlayer, pauses
 from hub.core.questions import SECOND_PRESS_S, PressAnswers
 from hub.core.speech import URGENT, SpeechQueue, clauses
 
@@ -20,22 +23,28 @@ TEXTS = {"inactivity_ok": "好的谢谢", "call_no_answer": "社区暂未应答�
          "sensors_fire_alarm": "检测到烟雾，请离开", "call_raising": "正在呼叫", "call_cancelled": "已取消",
          "fall_check": "您摔倒了吗？请按按钮", "test_prompt": "测试"}
 CHIME_S = sum(s for _, s in CHIME_TONES)
+RATE = 8000
 
 
 class Renderer:
     def __init__(self, cache: Path) -> None:
         self.cache = cache
+        self.languages = ["zh"]
 
-    def lines(self, key: str, **fields: Any) -> list[tuple[str, str]]:
-        return [("v", TEXTS[key])]
+    def text(self, key: str, language: str, **fields: Any) -> str:
+        return TEXTS[key]
 
-    def render_line(self, voice: str, text: str, volume: int | None = None) -> Path:
-        path = self.cache / f"{abs(hash(text))}.wav"
+    def render(self, key: str, language: str, volume: int | None, **fields: Any) -> Path:
+        path = self.cache / f"{key}.wav"
+        tone = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / RATE))) for i in range(800))
         with wave.open(str(path), "wb") as w:
             w.setnchannels(1)
             w.setsampwidth(2)
-            w.setframerate(8000)
-            w.writeframes(b"\0\0" * 800 * len(text))  # 0.1 s per character
+            w.setframerate(RATE)
+            for part in clauses(TEXTS[key]):
+                w.writeframes(tone * len(part))
+                if part[-1] in "，？":
+                    w.writeframes(b"\0\0" * 1600)
         return path
 
 
@@ -65,12 +74,18 @@ def test_one_after_another_and_speak_returns_at_the_end(tmp_path: Path) -> None:
 
     assert run(tmp_path, body) == [
         {"key": "test_prompt", "text": "测试", "start": 0.0, "end": 0.2},
-        {"key": "inactivity_ok", "text": "好的谢谢", "start": 0.2, "end": 0.6}]
+        {"key": "inactivity_ok", "text": "好的谢谢", "start": 0.2, "end": 0.6}]  # INFO: no chime
 
 
-def test_urgent_breaks_in_at_the_next_clause_with_a_chime_and_the_other_resumes(tmp_path: Path) -> None:
+def test_pauses_are_found_in_the_wav(tmp_path: Path) -> None:
+    wav = Renderer(tmp_path).render("call_no_answer", "zh", None)
+    assert pauses(wav) == [0.8]  # 0.7 s of voice, then the middle of a 0.2 s pause
+    assert pauses(Renderer(tmp_path).render("inactivity_ok", "zh", None)) == []
+
+
+def test_urgent_breaks_in_at_the_next_pause_with_a_chime_and_the_other_resumes(tmp_path: Path) -> None:
     async def body(q: SpeechQueue) -> None:
-        q.say("call_no_answer")  # IMPORTANT: chime, then 7 + 6 characters
+        q.say("call_no_answer")  # IMPORTANT: chime, 0.7 s clause, 0.2 s pause, 0.6 s clause
         await asyncio.sleep(CHIME_S + 0.3)
         await q.speak("sensors_fire_alarm")  # URGENT, mid first clause
         await asyncio.sleep(5)
@@ -78,11 +93,12 @@ def test_urgent_breaks_in_at_the_next_clause_with_a_chime_and_the_other_resumes(
     c = round(CHIME_S, 3)
     assert run(tmp_path, body) == [
         {"key": "chime", "text": "chime", "start": 0.0, "end": c},
-        {"key": "call_no_answer", "text": "社区暂未应答，", "start": c, "end": round(c + 0.7, 3), "interrupted": True},
-        {"key": "chime", "text": "chime", "start": round(c + 0.7, 3), "end": round(2 * c + 0.7, 3)},
-        {"key": "sensors_fire_alarm", "text": "检测到烟雾，请离开", "start": round(2 * c + 0.7, 3),
-         "end": round(2 * c + 1.6, 3)},
-        {"key": "call_no_answer", "text": "正在继续呼叫", "start": round(2 * c + 1.6, 3), "end": round(2 * c + 2.2, 3)}]
+        {"key": "call_no_answer", "text": "社区暂未应答，", "start": c, "end": round(c + 0.8, 3), "interrupted": True},
+        {"key": "chime", "text": "chime", "start": round(c + 0.8, 3), "end": round(2 * c + 0.8, 3)},
+        {"key": "sensors_fire_alarm", "text": "检测到烟雾，请离开", "start": round(2 * c + 0.8, 3),
+         "end": round(2 * c + 0.8 + 1.1, 3)},
+        {"key": "call_no_answer", "text": "正在继续呼叫", "start": round(2 * c + 1.9, 3),
+         "end": round(2 * c + 1.9 + 0.7, 3)}]
 
 
 def test_a_question_holds_back_less_urgent_prompts_and_a_newer_call_prompt_cuts_the_older(tmp_path: Path) -> None:
@@ -105,7 +121,7 @@ def test_cancel_stops_at_once_and_same_prompt_is_not_queued_twice(tmp_path: Path
         first = q.say("fall_check")
         assert q.say("fall_check") is first
         await asyncio.sleep(CHIME_S + 0.25)
-        q.cancel(first)
+        q.cancel(first)  # an answered question: cut mid-clause, not a word of it counts as heard
         await asyncio.sleep(1)
 
     spoken = run(tmp_path, body)

@@ -78,7 +78,7 @@ class CallManager:
         if claimed:  # the answer to "您摔倒了吗？" / "您还好吗？": not a call for help...
             log.info("press on button %s answered a question: no call", pin)
             self._resolve(pin, {"outcome": "claimed"})
-            if self._bank is not None:  # ...unless it is held: "需要帮助请长按按钮"
+            if self._bank is not None:  # ...unless it is held: "需要帮助请按住按钮"
                 asyncio.get_running_loop().call_later(ANSWER_HOLD_S, self._answer_held, pin,
                                                       self._bank.lines[pin].press_mono)
             return

@@ -275,7 +275,8 @@ class Hub:
         try:
             if self.speech.enabled:
                 self.spawn("voice.speech", self.speech.run())
-                self.spawn("voice.warm", self.speech.warm())
+                if cfg["voice"]["prerender"]:
+                    self.spawn("voice.warm", self.speech.warm())
             self.spawn("uplink.connection", self.uplink.run_connection())
             self.spawn("uplink.sender", self.uplink.run_sender())
             self.spawn("uplink.status", self.uplink.run_status())

@@ -9,12 +9,14 @@ loop whose clock they control. The chime that precedes important prompts is gene
 
 from __future__ import annotations
 
+import array
 import asyncio
 import contextlib
 import logging
 import math
 import shutil
 import struct
+import sys
 import wave
 from pathlib import Path
 from typing import Protocol
@@ -96,5 +98,56 @@ def chime(cache_dir: Path, volume: int = 100) -> Path:
         w.setsampwidth(2)
         w.setframerate(CHIME_RATE)
         w.writeframes(bytes(frames))
+    tmp.replace(path)
+    return path
+
+
+PAUSE_MIN_S = 0.15  # a stretch this long below the silence level is a pause between clauses
+WINDOW_S = 0.01
+
+
+def pauses(wav: Path) -> list[float]:
+    """Where a prompt may be interrupted: the middle of each pause inside it (16-bit PCM, seconds from
+    the start; leading and trailing silence excluded). A recording's pauses count as well as TTS's."""
+    with wave.open(str(wav), "rb") as w:
+        if w.getsampwidth() != 2:
+            return []
+        channels, rate = w.getnchannels(), w.getframerate()
+        samples = array.array("h", w.readframes(w.getnframes()))
+    if sys.byteorder == "big":
+        samples.byteswap()
+    step = max(1, int(rate * WINDOW_S)) * channels
+    peaks = [max(max(chunk), -min(chunk)) for chunk in
+             (samples[i:i + step] for i in range(0, len(samples), step)) if len(chunk)]
+    if not peaks:
+        return []
+    quiet = max(300, int(0.04 * max(peaks)))
+    voiced = [i for i, p in enumerate(peaks) if p >= quiet]
+    if not voiced:
+        return []
+    out, run_start = [], None
+    for i in range(voiced[0], voiced[-1] + 1):
+        if peaks[i] < quiet:
+            run_start = i if run_start is None else run_start
+        elif run_start is not None:
+            if (i - run_start) * WINDOW_S >= PAUSE_MIN_S:
+                out.append(round((run_start + i) / 2 * WINDOW_S, 3))
+            run_start = None
+    return out
+
+
+def tail(wav: Path, offset_s: float, cache_dir: Path) -> Path:
+    """Blocking: the rest of `wav` from `offset_s` (what an interrupted prompt resumes with), cached."""
+    path = cache_dir / f"{wav.stem}-from-{round(offset_s * 1000)}ms.wav"
+    if path.exists():
+        return path
+    with wave.open(str(wav), "rb") as src:
+        params = src.getparams()
+        src.setpos(min(params.nframes, int(offset_s * params.framerate)))
+        frames = src.readframes(params.nframes)
+    tmp = path.with_suffix(".tmp")
+    with wave.open(str(tmp), "wb") as dst:
+        dst.setparams(params)
+        dst.writeframes(frames)
     tmp.replace(path)
     return path

@@ -8,7 +8,7 @@ While a question is open (`ctx.ask(key)`):
   answer (Hub.claim_press), so it calls as any press does;
 - prompts less urgent than the question wait until it is closed (no "社区暂未应答" in the middle of
   the fall countdown).
-The prompts say so: "没事请按一下按钮，需要帮助请长按按钮".
+The prompts say so: "没事请按一下按钮，需要帮助请按住按钮".
 """
 
 from __future__ import annotations

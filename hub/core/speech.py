@@ -3,7 +3,8 @@
 - Nothing overlaps: one worker plays one prompt after another.
 - Most urgent first (LEVELS): a call's state, fire and the fall check/alarm are URGENT; reminders and
   warnings IMPORTANT; the rest INFO. A more urgent prompt pre-empts the one playing at its next
-  sentence boundary (prompts are rendered one clause per WAV); the interrupted prompt resumes after.
+  pause between clauses (found in the WAV itself: hub.core.player.pauses, so a voice pack's recording
+  is interrupted the same way); the interrupted prompt resumes from there afterwards.
 - A chime precedes an IMPORTANT or URGENT prompt when the hub was silent (CHIME_AFTER_IDLE_S) or
   when it breaks into another prompt, so the resident looks up before the words start.
 - `speak()` returns when the prompt has been heard, so a repeat is scheduled from the END of the
@@ -22,13 +23,14 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from hub.config.loader import Config
-from hub.core.player import AplayPlayer, Player, chime
+from hub.core.player import AplayPlayer, Player, chime, pauses, tail
 from voice.catalogue import catalogue, fields_of
+from voice.library import PromptAudio
 from voice.speaker import Speaker
 
 log = logging.getLogger(__name__)
@@ -67,9 +69,38 @@ def clauses(text: str) -> list[str]:
 
 
 class Renderer(Protocol):
-    def lines(self, key: str, **fields: Any) -> list[tuple[str, str]]: ...
+    """Prompt key + fields -> what is said and its WAV (voice.speaker.Speaker through SpeakerRenderer)."""
 
-    def render_line(self, voice: str, text: str, volume: int | None = None) -> Path: ...
+    languages: list[str]  # spoken one after the other ("zh", then "en" with also_english)
+
+    def text(self, key: str, language: str, **fields: Any) -> str: ...
+
+    def render(self, key: str, language: str, volume: int | None, **fields: Any) -> Path:
+        """Blocking: the whole prompt as a WAV."""
+        ...
+
+
+class SpeakerRenderer:
+    """voice.speaker.Speaker as a Renderer: recordings from the voice pack, else normalised TTS."""
+
+    def __init__(self, speaker: Speaker) -> None:
+        self.speaker = speaker
+        self.languages = [speaker.language] + (["en"] if speaker.also_english and speaker.language == "zh" else [])
+
+    def text(self, key: str, language: str, **fields: Any) -> str:
+        return PromptAudio.text(key, language, **fields)
+
+    def render(self, key: str, language: str, volume: int | None, **fields: Any) -> Path:
+        return self.speaker.audio.render(key, language, self.speaker.volume if volume is None else volume,
+                                         **fields).wav
+
+
+@dataclass
+class Part:
+    language: str
+    text: str
+    wav: Path | None = None  # rendered when it comes to be said
+    offset: float = 0.0  # seconds already heard (an interrupted part resumes here)
 
 
 @dataclass
@@ -78,15 +109,15 @@ class Utterance:
     level: int
     volume: int | None
     seq: int
-    lines: list[tuple[str, str]]
+    fields: dict[str, Any]
+    parts: list[Part]
     done: asyncio.Future[dict[str, Any]]
-    segments: list[tuple[str, str]] = field(default_factory=list)  # (voice, clause) still to play
     cancelled: bool = False
-    superseded: bool = False  # a newer prompt on the same topic: stop at the next clause
+    superseded: bool = False  # a newer prompt on the same topic: stop at the next pause
 
     @property
     def text(self) -> str:
-        return " / ".join(text for _, text in self.lines)
+        return " / ".join(p.text for p in self.parts)
 
 
 class SpeechQueue:
@@ -108,22 +139,22 @@ class SpeechQueue:
         self._last_end = -1e9
         self._render_warned = False
         self._broke_in = False  # the last utterance was cut short by a more urgent one
+        self._poke = asyncio.Event()  # something changed that the utterance playing must look at
 
     # --- asking ------------------------------------------------------------------------------------
     def say(self, key: str, volume: int | None = None, **fields: Any) -> Utterance:
-        loop = asyncio.get_running_loop()
-        lines = self.renderer.lines(key, **fields)
-        u = Utterance(key, level_of(key), volume, next(self._seq), lines, loop.create_future())
+        parts = [Part(language, self.renderer.text(key, language, **fields)) for language in self.renderer.languages]
+        u = Utterance(key, level_of(key), volume, next(self._seq), fields, parts,
+                      asyncio.get_running_loop().create_future())
         log.info("say [%s] %s", key, u.text)
         if not self.enabled:
             self._record(u, u.text, self.now(), self.now(), played=False)
             return u
         current = self._current if self._current is not None and not self._current.superseded else None
         same = next((w for w in [*self._waiting, *([current] if current else [])]
-                     if w.lines == lines and not w.cancelled), None)
+                     if w.text == u.text and not w.cancelled), None)
         if same is not None:
             return same  # being said or waiting already: saying it again says nothing more
-        u.segments = [(voice, part) for voice, text in lines for part in clauses(text)]
         self._supersede(key)
         if len(self._waiting) >= MAX_WAITING:
             dropped = min(self._waiting, key=lambda w: (w.level, -w.seq))
@@ -132,6 +163,7 @@ class SpeechQueue:
             self._waiting.remove(dropped)
         self._waiting.append(u)
         self._changed.set()
+        self._poke.set()
         return u
 
     async def speak(self, key: str, volume: int | None = None, **fields: Any) -> dict[str, Any]:
@@ -145,7 +177,7 @@ class SpeechQueue:
             self._waiting.remove(u)
             self._finish(u)
         elif u is self._current and self._playing is not None:
-            self._playing.cancel()
+            self._playing.cancel()  # at once: an answered question stops mid-word
 
     def _supersede(self, key: str) -> None:
         topic = TOPICS.get(key)
@@ -156,6 +188,7 @@ class SpeechQueue:
             self._finish(w)
         if self._current is not None and TOPICS.get(self._current.key) == topic and self._current.key != key:
             self._current.superseded = True
+            self._poke.set()
 
     def hold(self, level: int) -> Callable[[], None]:
         """Hold back prompts less urgent than `level` until the returned release is called."""
@@ -171,9 +204,8 @@ class SpeechQueue:
         return list(self.history)
 
     async def warm(self, keys: list[str] | None = None) -> None:
-        """Render these prompts (default: every one without fields) and the chime into the cache ahead of
-        need, one clause at a time on a worker thread, so the first fall alarm is not kept waiting by
-        espeak-ng. The cache survives restarts."""
+        """Render these prompts (default: every one without fields) into the cache ahead of need, on a
+        worker thread, so the first fall alarm is not kept waiting by espeak-ng ([voice] prerender)."""
         if not self.enabled:
             return
         if keys is None:
@@ -181,9 +213,8 @@ class SpeechQueue:
         try:
             await asyncio.to_thread(chime, self.cache_dir, 100)
             for key in keys:
-                for voice, text in self.renderer.lines(key):
-                    for part in clauses(text):
-                        await asyncio.to_thread(self.renderer.render_line, voice, part, None)
+                for language in self.renderer.languages:
+                    await asyncio.to_thread(self.renderer.render, key, language, None)
         except Exception as exc:  # no espeak-ng: said once when a prompt is due
             log.debug("speech warm-up stopped: %s", exc)
 
@@ -220,45 +251,72 @@ class SpeechQueue:
         if u.level >= IMPORTANT and (self.now() - self._last_end >= CHIME_AFTER_IDLE_S or self._broke_in):
             wav = await asyncio.to_thread(chime, self.cache_dir, u.volume or 100)
             start = self.now()
-            await self._out(wav)
+            await self._out(wav, [], 0.0, u)
             self._record(None, "chime", start, self.now(), played=True, key="chime")
         start, played = self.now(), True
         heard: list[str] = []
         self._broke_in = False
-        while u.segments and not u.cancelled:
-            if heard and u.superseded:
-                break
-            if heard and self._preempted(u):
-                self._broke_in = True
-                self._waiting.append(u)  # resumes (keeping its place) after what pre-empted it
-                break
-            voice, text = u.segments[0]
+        while u.parts and not u.cancelled and not (heard and u.superseded):
+            part = u.parts[0]
             try:
-                wav = await asyncio.to_thread(self.renderer.render_line, voice, text, u.volume)
+                if part.wav is None:
+                    part.wav = await asyncio.to_thread(self.renderer.render, u.key, part.language, u.volume,
+                                                       **u.fields)
+                stops = await asyncio.to_thread(pauses, part.wav)
+                wav = part.wav if part.offset == 0 else await asyncio.to_thread(tail, part.wav, part.offset,
+                                                                                self.cache_dir)
             except Exception as exc:  # no espeak-ng: the call still goes out, the LEDs still show it
                 (log.debug if self._render_warned else log.warning)("cannot render prompt %s: %s", u.key, exc)
-                self._render_warned = True
-                played = False
-                u.segments.clear()
+                self._render_warned, played = True, False
+                u.parts.clear()
                 break
-            if not await self._out(wav):
-                break  # cancelled mid-clause
-            heard.append(text)
-            u.segments.pop(0)
+            stopped_at = await self._out(wav, [t - part.offset for t in stops if t > part.offset], part.offset, u)
+            if stopped_at is None:  # heard to its end
+                heard.append(_heard(part.text, stops, part.offset, None))
+                u.parts.pop(0)
+                continue
+            heard.append(_heard(part.text, stops, part.offset, part.offset + stopped_at))
+            part.offset += stopped_at
+            if not u.cancelled and not u.superseded:
+                self._broke_in = True
+                self._waiting.append(u)  # resumes (keeping its place) after what pre-empted it
+            break
         self._current = None
         self._last_end = self.now()
-        done = not u.segments or u.cancelled or u.superseded
-        self._record(u if done else None, "".join(heard), start, self._last_end, played=played and bool(heard),
-                     interrupted=not done, key=u.key, cut=u.superseded and bool(u.segments))
+        done = not u.parts or u.cancelled or u.superseded
+        self._record(u if done else None, "".join(heard), start, self._last_end,
+                     played=played and any(heard), interrupted=not done, key=u.key,
+                     cut=u.superseded and bool(u.parts))
 
-    async def _out(self, wav: Path) -> bool:
-        self._playing = asyncio.ensure_future(self.player.play(wav))
+    async def _out(self, wav: Path, stops: list[float], offset: float, u: Utterance) -> float | None:
+        """Play `wav`; None once heard to the end, else the seconds heard when it was stopped: at once if
+        `u` is cancelled, at the next of `stops` if something more urgent (or newer) is waiting."""
+        self._playing = playing = asyncio.ensure_future(self.player.play(wav))
+        began = self.now()
         try:
-            await asyncio.wait({self._playing})
+            while not playing.done():
+                self._poke.clear()
+                if u.cancelled:
+                    playing.cancel()
+                    break
+                if u.superseded or self._preempted(u):
+                    elapsed = self.now() - began
+                    stop = next((t for t in stops if t > elapsed), None)
+                    if stop is not None:
+                        await asyncio.wait({playing}, timeout=stop - elapsed)
+                        if not playing.done():
+                            playing.cancel()
+                            await asyncio.wait({playing})
+                            return stop
+                        break
+                poked = asyncio.ensure_future(self._poke.wait())
+                await asyncio.wait({playing, poked}, return_when=asyncio.FIRST_COMPLETED)
+                poked.cancel()
+            await asyncio.wait({playing})
         finally:
-            if not self._playing.done():
-                self._playing.cancel()  # the worker itself is being cancelled
-        return not self._playing.cancelled()
+            if not playing.done():
+                playing.cancel()  # the worker itself is being cancelled
+        return round(self.now() - began, 3) if playing.cancelled() else None
 
     def _record(self, u: Utterance | None, text: str, start: float, end: float, *, played: bool,
                 interrupted: bool = False, key: str | None = None, cut: bool = False) -> None:
@@ -281,11 +339,20 @@ class SpeechQueue:
 
 
 def speech_from_config(config: Config, player: Player | None = None) -> SpeechQueue:
-    """The hub's speech queue from [voice]: espeak-ng through voice.speaker, cached in state_dir."""
+    """The hub's speech queue from [voice]: voice.speaker renders (voice pack, else espeak-ng), cached
+    in state_dir; `player` defaults to [voice] player on [voice] device."""
     voice = config["voice"]
-    cache = config.state_dir / "voice-cache"
-    speaker = Speaker(cache, enabled=voice["enabled"], language=voice["language"],
-                      also_english=voice["also_english"], voice=voice["espeak_voice"],
-                      speed_wpm=voice["speed_wpm"], volume=voice["volume"])
-    return SpeechQueue(speaker, player or AplayPlayer(voice["player"], voice["device"]), cache,
-                       enabled=voice["enabled"])
+    speaker = Speaker.from_config(voice, config.state_dir)
+    return SpeechQueue(SpeakerRenderer(speaker), player or AplayPlayer(voice["player"], voice["device"]),
+                       speaker.cache_dir, enabled=voice["enabled"])
+
+
+def _heard(text: str, stops: list[float], start: float, end: float | None) -> str:
+    """The words heard from `start` to `end` seconds into the WAV (None: to its end): whole clauses,
+    when the WAV has one pause per clause mark; otherwise the text if heard whole, else "…"."""
+    parts = clauses(text)
+    if len(stops) != len(parts) - 1:
+        return text if start == 0 and end is None else "…"
+    first = sum(1 for t in stops if t <= start)
+    last = len(parts) if end is None else sum(1 for t in stops if t <= end)
+    return "".join(parts[first:last])

@@ -1,6 +1,6 @@
 """Fall handling: worn-sensor detector and fall radar feed one "suspected fall" path, then a countdown.
 
-On a suspected fall the hub asks aloud "您摔倒了吗？没事请按一下按钮，需要帮助请长按按钮" (a question,
+On a suspected fall the hub asks aloud "您摔倒了吗？没事请按一下按钮，需要帮助请按住按钮" (a question,
 hub.core.questions), louder each time; `countdown_s` runs from the END of the first question, and
 each repeat comes `prompt_every_s` after the previous one ends. A press of any call button answers:
 `fall.cancelled` (information for the platform) and no call; a press held 2 s, or a second press
