@@ -20,79 +20,32 @@ import asyncio
 import collections
 import itertools
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from hub.config.loader import Config
 from hub.core.player import AplayPlayer, Player, chime, pauses, tail
+from hub.core.speech_voice import (  # noqa: F401 - INFO, URGENT, clauses: re-exported with the levels
+    IMPORTANT,
+    INFO,
+    TOPICS,
+    URGENT,
+    Renderer,
+    SpeakerRenderer,
+    clauses,
+    heard_text,
+    level_of,
+)
 from voice.catalogue import catalogue, fields_of
-from voice.library import PromptAudio
 from voice.speaker import Speaker
 
 log = logging.getLogger(__name__)
 
-INFO, IMPORTANT, URGENT = 1, 2, 3
-LEVELS: dict[str, int] = {
-    **dict.fromkeys(("call_raising", "call_offline", "call_cancelled", "call_acknowledged", "call_repeat",
-                     "call_delivered", "sensors_fire_alarm", "sensors_heat_rise_alarm", "fall_check",
-                     "fall_cancelled", "fall_alarm", "inactivity_alarm"), URGENT),
-    **dict.fromkeys(("call_no_answer", "inactivity_check", "sensors_heat_alarm", "sensors_cold_alarm",
-                     "sensors_fire_cleared", "sensors_power_lost", "sensors_battery_low",
-                     "health_bp_very_high", "health_glucose_very_high", "health_glucose_low"), IMPORTANT),
-}  # every other prompt is INFO
-# A newer prompt about the same thing makes an older one moot: "已取消呼叫" drops a waiting
-# "正在呼叫社区" and cuts one being spoken at its next clause.
-TOPICS: dict[str, str] = {
-    **dict.fromkeys(("call_raising", "call_offline", "call_repeat", "call_cancelled", "call_acknowledged",
-                     "call_no_answer", "call_delivered"), "call"),
-    **dict.fromkeys(("fall_check", "fall_cancelled", "fall_alarm"), "fall"),
-    **dict.fromkeys(("inactivity_check", "inactivity_ok", "inactivity_alarm"), "inactivity"),
-    **dict.fromkeys(("sensors_fire_alarm", "sensors_fire_cleared", "sensors_heat_rise_alarm",
-                     "sensors_heat_rise_cleared"), "fire"),
-}
 CHIME_AFTER_IDLE_S = 1.0
 MAX_WAITING = 32
-_CLAUSE = re.compile(r"(?<=[。！？；，!?;,])\s*")
-
-
-def level_of(key: str) -> int:
-    return LEVELS.get(key, INFO)
-
-
-def clauses(text: str) -> list[str]:
-    """Split at sentence and clause marks, keeping each mark with its clause (the pre-emption points)."""
-    return [part for part in _CLAUSE.split(text) if part.strip()]
-
-
-class Renderer(Protocol):
-    """Prompt key + fields -> what is said and its WAV (voice.speaker.Speaker through SpeakerRenderer)."""
-
-    languages: list[str]  # spoken one after the other ("zh", then "en" with also_english)
-
-    def text(self, key: str, language: str, **fields: Any) -> str: ...
-
-    def render(self, key: str, language: str, volume: int | None, **fields: Any) -> Path:
-        """Blocking: the whole prompt as a WAV."""
-        ...
-
-
-class SpeakerRenderer:
-    """voice.speaker.Speaker as a Renderer: recordings from the voice pack, else normalised TTS."""
-
-    def __init__(self, speaker: Speaker) -> None:
-        self.speaker = speaker
-        self.languages = [speaker.language] + (["en"] if speaker.also_english and speaker.language == "zh" else [])
-
-    def text(self, key: str, language: str, **fields: Any) -> str:
-        return PromptAudio.text(key, language, **fields)
-
-    def render(self, key: str, language: str, volume: int | None, **fields: Any) -> Path:
-        return self.speaker.audio.render(key, language, self.speaker.volume if volume is None else volume,
-                                         **fields).wav
 
 
 @dataclass
@@ -272,10 +225,10 @@ class SpeechQueue:
                 break
             stopped_at = await self._out(wav, [t - part.offset for t in stops if t > part.offset], part.offset, u)
             if stopped_at is None:  # heard to its end
-                heard.append(_heard(part.text, stops, part.offset, None))
+                heard.append(heard_text(part.text, stops, part.offset, None))
                 u.parts.pop(0)
                 continue
-            heard.append(_heard(part.text, stops, part.offset, part.offset + stopped_at))
+            heard.append(heard_text(part.text, stops, part.offset, part.offset + stopped_at))
             part.offset += stopped_at
             if not u.cancelled and not u.superseded:
                 self._broke_in = True
@@ -345,14 +298,3 @@ def speech_from_config(config: Config, player: Player | None = None) -> SpeechQu
     speaker = Speaker.from_config(voice, config.state_dir)
     return SpeechQueue(SpeakerRenderer(speaker), player or AplayPlayer(voice["player"], voice["device"]),
                        speaker.cache_dir, enabled=voice["enabled"])
-
-
-def _heard(text: str, stops: list[float], start: float, end: float | None) -> str:
-    """The words heard from `start` to `end` seconds into the WAV (None: to its end): whole clauses,
-    when the WAV has one pause per clause mark; otherwise the text if heard whole, else "…"."""
-    parts = clauses(text)
-    if len(stops) != len(parts) - 1:
-        return text if start == 0 and end is None else "…"
-    first = sum(1 for t in stops if t <= start)
-    last = len(parts) if end is None else sum(1 for t in stops if t <= end)
-    return "".join(parts[first:last])
