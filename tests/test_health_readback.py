@@ -28,7 +28,7 @@ def test_glucose_value_and_hi() -> None:
     assert prompt(key).text("zh", **fields) == "血糖6.1，正常"
     hi = {**data, "mmol_per_l": None, "category": "dangerous"}
     key, fields = readback("measurement.glucose", hi, NOW) or ("", {})
-    assert prompt(key).text("zh", **fields) == "血糖超出血糖仪的量程，很高"
+    assert prompt(key).text("zh", **fields) == "血糖超出了测量范围，很高"
 
 
 def test_old_or_ungraded_readings_are_not_read_out() -> None:
