@@ -166,7 +166,7 @@ def test_fire_during_a_call_breaks_in_at_a_clause(tmp_path: Path, broker: Broker
 
     async def body(s: Scenario) -> None:
         pressed = await s.press(17)
-        await s.speaking("call_no_answer")  # the call escalated: "社区暂未应答，…" begins
+        await s.speaking("call_no_answer")  # the call escalated: "社区暂未确认，…" begins
         s.note("smoke in the kitchen")
         await s.sim("smoke", "on")
         await s.heard("sensors_fire_alarm")
