@@ -17,7 +17,9 @@ from virtual_time import VirtualTimeLoop
 
 from hub.core.player import CHIME_TONES, TimedPlayer, pauses
 from hub.core.questions import SECOND_PRESS_S, PressAnswers
-from hub.core.speech import URGENT, SpeechQueue, clauses
+from hub.core.speech import TOPICS, URGENT, SpeechQueue, clauses
+from hub.core.speech_voice import LEVELS
+from voice.catalogue import catalogue
 
 TEXTS = {"inactivity_ok": "好的谢谢", "call_no_answer": "社区暂未应答，正在继续呼叫",
          "sensors_fire_alarm": "检测到烟雾，请离开", "call_raising": "正在呼叫", "call_cancelled": "已取消",
@@ -58,6 +60,10 @@ def run(tmp_path: Path, body: Callable[[SpeechQueue], Coroutine[Any, Any, None]]
             f: True for f in ("interrupted", "cut", "cancelled") if u.get(f)} for u in q.recent()]
     with asyncio.Runner(loop_factory=VirtualTimeLoop) as runner:
         return runner.run(main())
+
+
+def test_every_prompt_with_a_level_or_topic_is_in_the_catalogue() -> None:
+    assert set(LEVELS) | set(TOPICS) <= set(catalogue())
 
 
 def test_clauses_keep_their_marks() -> None:

@@ -14,13 +14,17 @@ from voice.library import PromptAudio
 from voice.speaker import Speaker
 
 INFO, IMPORTANT, URGENT = 1, 2, 3
+VOICE_CALL = (*(f"voice_{state}_{who}" for state in ("dialing", "connected")
+                 for who in ("duty", "doctor", "family", "neighbour")),
+              "voice_connected_caller", "voice_call_ended", "voice_nobody_answered")  # hub.voicecall: call state
 LEVELS: dict[str, int] = {
     **dict.fromkeys(("call_raising", "call_offline", "call_cancelled", "call_acknowledged", "call_repeat",
                      "call_delivered", "sensors_fire_alarm", "sensors_heat_rise_alarm", "fall_check",
-                     "fall_cancelled", "fall_alarm", "inactivity_alarm"), URGENT),
+                     "fall_cancelled", "fall_alarm", "inactivity_alarm", *VOICE_CALL), URGENT),
     **dict.fromkeys(("call_no_answer", "inactivity_check", "sensors_heat_alarm", "sensors_cold_alarm",
                      "sensors_fire_cleared", "sensors_power_lost", "sensors_battery_low",
-                     "health_bp_very_high", "health_glucose_very_high", "health_glucose_low"), IMPORTANT),
+                     "health_bp_very_high", "health_glucose_very_high", "health_glucose_low",
+                     "checkin_question", "checkin_missed"), IMPORTANT),
 }  # every other prompt is INFO
 # A newer prompt about the same thing makes an older one moot: "已取消呼叫" drops a waiting
 # "正在呼叫社区" and cuts one being spoken at its next clause.
@@ -28,6 +32,7 @@ TOPICS: dict[str, str] = {
     **dict.fromkeys(("call_raising", "call_offline", "call_repeat", "call_cancelled", "call_acknowledged",
                      "call_no_answer", "call_delivered"), "call"),
     **dict.fromkeys(("fall_check", "fall_cancelled", "fall_alarm"), "fall"),
+    **dict.fromkeys(VOICE_CALL, "voice_call"),
     **dict.fromkeys(("inactivity_check", "inactivity_ok", "inactivity_alarm"), "inactivity"),
     **dict.fromkeys(("sensors_fire_alarm", "sensors_fire_cleared", "sensors_heat_rise_alarm",
                      "sensors_heat_rise_cleared"), "fire"),
