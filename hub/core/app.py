@@ -274,9 +274,9 @@ class Hub:
             loop.add_signal_handler(sig, self._stopping.set)
         try:
             if self.speech.enabled:
-                self.spawn("voice.speech", self.speech.run())
+                self.spawn("speech.queue", self.speech.run())
                 if cfg["voice"]["prerender"]:
-                    self.spawn("voice.warm", self.speech.warm())
+                    self.spawn("speech.warm", self.speech.warm())
             self.spawn("uplink.connection", self.uplink.run_connection())
             self.spawn("uplink.sender", self.uplink.run_sender())
             self.spawn("uplink.status", self.uplink.run_status())
