@@ -56,6 +56,16 @@ name = "bed"
 pin = 20
 TOML
 fi
+if ! grep -q '^\[power\]' "$SIM/hub.toml"; then
+  # The simulated board has a UPS HAT, so 'hub sim power lost|restored|battery_low' can be tried.
+  cat >>"$SIM/hub.toml" <<TOML
+
+[power]
+fitted = true
+good_pin = 12
+low_battery_pin = 13
+TOML
+fi
 "$VENV/bin/hub" run --simulate --config "$SIM/hub.toml" >"$SIM/hub.log" 2>&1 &
 HUB_PID=$!
 cleanup() { kill "$HUB_PID" 2>/dev/null || true; [ -n "$BROKER_PID" ] && kill "$BROKER_PID" 2>/dev/null; wait 2>/dev/null || true; }
@@ -63,7 +73,9 @@ trap cleanup EXIT INT TERM
 cat <<MSG
 Simulated hub demo-0001 is running (log: $SIM/hub.log). In another terminal try:
   $VENV/bin/hub sim press --config $SIM/hub.toml              # emergency call
-  $VENV/bin/hub sim press --button 27 --hold 4 --config $SIM/hub.toml
+  $VENV/bin/hub sim press --button 27 --config $SIM/hub.toml               # a health call...
+  $VENV/bin/hub sim press --button 27 --hold 4 --config $SIM/hub.toml      # ...pressed again and held: cancelled
+  $VENV/bin/hub sim power lost --config $SIM/hub.toml
   $VENV/bin/hub sim smoke on --config $SIM/hub.toml
   $VENV/bin/hub sim bp 185 112 --config $SIM/hub.toml
   $VENV/bin/hub sim door open --config $SIM/hub.toml; $VENV/bin/hub sim door close --config $SIM/hub.toml

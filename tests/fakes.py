@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Coroutine
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from hub.config.loader import Config
@@ -13,6 +14,25 @@ from hub.core.activity import ActivityStream
 from hub.core.clock import Clock, ManualClock
 from hub.core.context import Hardware
 from hub.core.events import Event
+from hub.core.player import TimedPlayer
+from hub.core.questions import PressAnswers, Question
+from hub.core.speech import SpeakerRenderer, SpeechQueue, Utterance
+from voice.speaker import Speaker
+
+
+class RecordingSpeech(SpeechQueue):
+    """The real speech queue with the voice off (every prompt is heard at once), recording each prompt
+    with its fields in the stand-in's timeline."""
+
+    def __init__(self, hub: FakeHub) -> None:
+        super().__init__(SpeakerRenderer(Speaker(Path("/nonexistent"), enabled=False)), TimedPlayer(),
+                         Path("/nonexistent"), enabled=False, now=hub.clock.monotonic)
+        self.hub = hub
+
+    def say(self, key: str, volume: int | None = None, **fields: Any) -> Utterance:
+        self.hub.prompts.append((key, {**fields, **({"volume": volume} if volume is not None else {})}))
+        self.hub.timeline.append(("say", key))
+        return super().say(key, volume, **fields)
 
 START = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
 
@@ -34,7 +54,10 @@ class FakeHub:
         self.commands: dict[str, Any] = {}
         self.sims: dict[str, Any] = {}
         self.buttons: list[Any] = []
-        self.claims: list[Any] = []
+        self.answers = PressAnswers(self.clock.monotonic)
+        self.claims = self.answers.claims
+        self.delivery_listeners: list[Any] = []
+        self._speech: RecordingSpeech | None = None
         self.status: dict[str, Any] = {}
         self.components: dict[str, Any] = {}
         self.tasks: list[asyncio.Task[Any]] = []
@@ -48,9 +71,23 @@ class FakeHub:
     def saved(self, event_id: str) -> bool:
         return True
 
+    @property
+    def speech(self) -> RecordingSpeech:
+        if self._speech is None:
+            self._speech = RecordingSpeech(self)
+        return self._speech
+
     def say(self, prompt: str, **fields: Any) -> None:
-        self.prompts.append((prompt, fields))
-        self.timeline.append(("say", prompt))
+        self.speech.say(prompt, **fields)
+
+    async def speak(self, prompt: str, **fields: Any) -> dict[str, Any]:
+        return await self.speech.speak(prompt, **fields)
+
+    def ask(self, prompt: str) -> Question:
+        return self.answers.ask(self.speech, prompt)
+
+    def on_delivered(self, listener: Any) -> None:
+        self.delivery_listeners.append(listener)
 
     def feedback(self, pattern: str) -> None:
         pass
@@ -73,7 +110,7 @@ class FakeHub:
         self.claims.append(claim)
 
     def claim_press(self, pin: int) -> bool:
-        return any(claim(pin) for claim in self.claims)
+        return self.answers.claim(pin)
 
     def set_status(self, key: str, value: Any) -> None:
         self.status[key] = value
@@ -88,10 +125,13 @@ class FakeHub:
         """The prompts spoken so far, in order."""
         return [prompt for prompt, _ in self.prompts]
 
-    def press(self, pin: int) -> None:
-        """A call-button press as the button owner would fan it out."""
+    def press(self, pin: int) -> bool:
+        """A call-button press as the call manager handles it: asked who it answers (True: claimed, no
+        call), then fanned out to the `on_button` listeners."""
+        claimed = self.claim_press(pin)
         for listener in self.buttons:
             listener(pin, "press")
+        return claimed
 
     def raised(self, event_type: str) -> list[Event]:
         return [e for e in self.events if e.type == event_type]

@@ -1,19 +1,31 @@
-"""Call buttons on mock GPIO pins, driven like real contacts: leading-edge debounce and hold timing."""
+"""Call buttons on mock GPIO pins, driven like real contacts: leading-edge debounce and hold timing.
+On a virtual-time loop (tests/virtual_time.py), so the measured hold times are exact on a busy machine."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from gpiozero.pins.mock import MockFactory
+from virtual_time import LoopClock, VirtualTimeLoop
 
 from hub.core.buttons import ButtonBank
-from hub.core.clock import Clock
+
+T = TypeVar("T")
+START = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def run(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    with asyncio.Runner(loop_factory=VirtualTimeLoop) as runner:
+        return runner.run(main())
 
 
 async def _bank(events: list[tuple[str, Any]], hold_s: float = 0.3) -> tuple[ButtonBank, Any]:
     factory = MockFactory()
-    bank = ButtonBank(factory, [{"pin": 17, "bounce_ms": 30}], Clock(), hold_s,
+    bank = ButtonBank(factory, [{"pin": 17, "bounce_ms": 30}],
+                      LoopClock(asyncio.get_running_loop(), START), hold_s,
                       on_press=lambda pin, ts: events.append(("press", pin)),
                       on_release=lambda pin, held: events.append(("release", round(held, 1))),
                       on_hold=lambda pin: events.append(("hold", pin)))
@@ -38,7 +50,7 @@ def test_a_bouncing_press_is_one_press_at_the_first_edge():
             await asyncio.sleep(0.06)
         return events
 
-    assert asyncio.run(main()) == [("press", 17), ("release", 0.1)]
+    assert run(main) == [("press", 17), ("release", 0.1)]
 
 
 def test_bounce_on_release_shorter_than_the_window_does_not_release():
@@ -55,7 +67,7 @@ def test_bounce_on_release_shorter_than_the_window_does_not_release():
             assert not bank.is_pressed(17)
         return events
 
-    events = asyncio.run(main())
+    events = run(main)
     assert [e[0] for e in events] == ["press", "release"]
 
 
@@ -74,7 +86,7 @@ def test_holding_fires_hold_once_after_hold_s_and_a_tap_does_not():
             await asyncio.sleep(0.06)
         return events
 
-    kinds = [e[0] for e in asyncio.run(main())]
+    kinds = [e[0] for e in run(main)]
     assert kinds == ["press", "release", "press", "hold", "release"]
 
 
@@ -84,4 +96,4 @@ def test_close_is_idempotent():
         bank.close()
         bank.close()
 
-    asyncio.run(main())
+    run(main)

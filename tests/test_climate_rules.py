@@ -10,7 +10,7 @@ from hub.config.loader import validate
 from hub.home.climate_rules import ClimateRules, Decision, Thresholds
 
 STEP = 10.0  # seconds between readings, as with the default poll
-AFTER_INHIBIT = 3600.0
+AFTER_INHIBIT = Thresholds().inhibit_s
 
 
 def run(
@@ -154,7 +154,7 @@ def test_ror_fast_exactly_at_threshold_fires_after_a_full_window() -> None:
 
 
 def test_ror_fast_just_under_does_not_fire() -> None:
-    rules = ClimateRules(Thresholds(), started_at=0.0)
+    rules = ClimateRules(Thresholds(inhibit_s=3600.0), started_at=0.0)  # the heat rule stays out of it
     assert run(rules, 0.0, 1500.0, ramp(20.0, 2.95, 0.0)) == []  # < 30 min: the slow window is not full
 
 

@@ -88,7 +88,9 @@ def test_pulse_rule(tmp_path: Path) -> None:
         ("pulse", "pulse_low", 35),
         ("pulse", "pulse_high", 140),
     ]
-    assert hub.spoken == ["health_pulse_abnormal", "health_pulse_abnormal"]
+    # each reading is read back, the advice follows the two abnormal pulses
+    assert hub.spoken == ["health_bp_reading", "health_pulse_abnormal", *["health_bp_reading"] * 4,
+                          "health_pulse_abnormal"]
     for event in hub.events:
         check_schema(event)
 
@@ -104,7 +106,7 @@ def test_err_on_the_cuff_is_spoken_and_counted(tmp_path: Path) -> None:
     hub = run(tmp_path, scenario)
     (err,) = hub.status["ble_meter_errors"].values()
     assert (err["kind"], err["count"], err["problem"]) == ("bp", 1, "systolic NaN, diastolic NaN")
-    assert hub.spoken == ["health_bp_meter_error"]
+    assert hub.spoken == ["health_bp_meter_error", "health_bp_reading"]  # "measure again", then the reading
     assert [e.type for e in hub.events] == ["measurement.blood_pressure"]  # the failure is no reading
 
 

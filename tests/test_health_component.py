@@ -88,7 +88,8 @@ def test_sim_bp_185_112_is_grade_3_with_alert_and_spoken_advice(tmp_path: Path) 
     assert bp.data["raw"]["unit"] == "mmHg" and bp.data["raw"]["systolic"] == 185
     (alert,) = hub.of("health.alert")
     assert alert.data["measurement_id"] == bp.id and alert.data["reason"] == "bp_grade_3"
-    assert hub.spoken == ["health_bp_very_high"]
+    assert hub.spoken == ["health_bp_reading", "health_bp_very_high"]  # the reading, then the advice
+    assert hub.prompts[0][1] == {"systolic": 185, "diastolic": 112, "grade": "很高", "grade_en": "very high"}
     assert [a.source for a in hub.noted] == ["ble:bp"]
     assert hub.status["ble_meters"][0]["kind"] == "bp"
     for event in hub.events:
@@ -114,7 +115,9 @@ def test_glucose_with_meal_context_and_hypo_alert(tmp_path: Path) -> None:
     assert [r.data["sequence"] for r in readings] == [1, 2, 3]
     assert "meal" not in readings[1].data
     (alert,) = hub.of("health.alert")
-    assert alert.data["reason"] == "glucose_low" and hub.spoken == ["health_glucose_low"]
+    assert alert.data["reason"] == "glucose_low"
+    assert hub.spoken == ["health_glucose_reading"] * 3 + ["health_glucose_low"]
+    assert [(f["mmol"], f["grade"]) for _, f in hub.prompts[:3]] == [("7.4", "偏高"), ("7.4", "正常"), ("2.8", "很低")]
     assert hub.of("health.follow_up")[0].data["level_name"] == "三级"  # severe hypoglycaemia
     assert {a.source for a in hub.noted} == {"ble:glucose"}
     for event in hub.events:
@@ -225,7 +228,7 @@ def test_meter_showing_hi_or_lo_is_graded_and_alerted(
     (alert,) = hub.of("health.alert")
     assert alert.data["reason"] == reason and alert.data["measurement_id"] == reading.id
     assert alert.data["values"]["out_of_range"] == out_of_range and alert.data["values"]["mmol_per_l"] is None
-    assert hub.spoken == [prompt]
+    assert hub.spoken == ["health_glucose_out_of_range", prompt]
     assert hub.timeline.index(("event", "measurement.glucose")) < hub.timeline.index(("event", "health.alert"))
     assert hub.status["management_level"] == "一级"  # no number for the 7-day history: not averaged
     for event in hub.events:

@@ -107,9 +107,12 @@ async def test_presses_are_claimed_only_while_the_check_waits(tmp_path: Path) ->
     hub.activity.note("pir", START)
     assert not hub.claim_press(17)  # no question pending: a press is a call
     await hub.sims["inactivity"](["6.05"])
-    assert monitor.status()["asking"] and hub.claim_press(17)
-    hub.clock.advance(600)  # the wait is over: the alarm is due, a press is a call again
-    assert not hub.claim_press(17)
+    assert monitor.status()["asking"] and hub.claim_press(17)  # answers "您还好吗？": no call
+    assert not hub.claim_press(17)  # pressed again within 5 s: a call for help
+    hub.clock.advance(600)  # (these presses reached no activity stream) the wait is over: the alarm
+    await monitor.tick()
+    assert hub.raised("alarm.inactivity") and not hub.answers.questions
+    assert not hub.claim_press(17)  # no question pending: a press is a call again
     await stop(hub, monitor)
 
 

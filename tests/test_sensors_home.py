@@ -255,6 +255,10 @@ def test_power_lost_restored_and_battery_low(tmp_path: Path) -> None:
             await run.sim("power", "restored")
             restored = await run.wait(lambda e: e.type == "power.restored", 3)
             assert restored.data["outage_s"] >= 0.5
+            assert run.hub.speech is not None
+            spoken = [u["key"] for u in run.hub.speech.recent()]
+            for key in ("sensors_power_lost", "sensors_battery_low", "sensors_power_restored"):
+                assert key in spoken  # each one told to the resident
 
     go(body())
 

@@ -17,8 +17,9 @@ from schemas import assert_valid
 from support import PREFIX, Broker, HubProcess, Subscriber, spoken_keys, wait_online, write_config
 
 HUB = "test-sd"
-VOICE_ON = "[outbox]\nstorage_retry_s = 0.5\n"
-EXTRA = "[voice]\nenabled = false\n\n" + VOICE_ON
+OUTBOX = "[outbox]\nstorage_retry_s = 0.5\n"
+VOICE_ON = "[voice]\nenabled = true\n\n" + OUTBOX  # tests/support.py turns the voice off otherwise
+EXTRA = "[voice]\nenabled = false\n\n" + OUTBOX
 
 
 def config_on(tmp_path: Path, broker: Broker, state: Path, extra: str = EXTRA) -> Path:
@@ -61,7 +62,7 @@ def test_a_card_that_fails_while_running_still_calls_and_tells_the_truth(
             assert fault is not None and fault["data"]["reason"] in reasons, hub.log_tail()
             assert_valid(fault)
             # The truth: not saved, then sent once the broker has it; never "呼叫已保存".
-            keys = wait_until(lambda: "storage_call_sent" in spoken_keys(hub) and spoken_keys(hub))
+            keys = wait_until(lambda: "storage_call_sent" in spoken_keys(hub) and spoken_keys(hub), timeout=60)
             assert keys.index("storage_call_unsaved") < keys.index("storage_call_sent"), keys
             assert "call_offline" not in keys and "call_raising" not in keys
             rendered = {u["key"]: u["wav"] for u in hub.spoken()}
@@ -76,7 +77,9 @@ def test_a_card_that_fails_while_running_still_calls_and_tells_the_truth(
             assert wait_until(lambda: hub.status()["storage"]["state"] == "ok")
             second = hub.sim("press", "--button", "27")
             assert sub.wait_event("call.raised", kind="health") is not None
-            assert second["outcome"] == "raised" and spoken_keys(hub)[-1] == "call_raising"
+            assert second["outcome"] == "raised"
+            # Prompts are recorded once heard (one voice at a time, hub.core.speech), so wait for it.
+            assert wait_until(lambda: spoken_keys(hub)[-1:] == ["call_raising"], timeout=60), spoken_keys(hub)
             assert hub.alive()
         finally:
             hub.stop()
@@ -96,7 +99,7 @@ def test_the_hub_starts_on_a_full_card_and_calls(tmp_path: Path, broker: Broker,
             assert "storage_fault" in spoken_keys(hub)
             hub.sim("press", "--button", "17")
             assert sub.wait_event("call.raised", kind="emergency") is not None, hub.log_tail()
-            assert wait_until(lambda: "storage_call_sent" in spoken_keys(hub)), spoken_keys(hub)
+            assert wait_until(lambda: "storage_call_sent" in spoken_keys(hub), timeout=60), spoken_keys(hub)
             assert "starting on a failing SD card" in hub.log_tail(200)
             filler.unlink()  # the technician frees space: the fault clears without a restart
             assert sub.wait_event("fault.storage_cleared", fault_id=fault["id"]) is not None

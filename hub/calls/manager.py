@@ -3,7 +3,8 @@
 One open call per button: pressing again while it is open repeats the prompt instead of raising a
 second call. A call is closed by the platform's ack or the resident's cancelling hold. The cancelling
 hold must be a new press within the guard window: a frightened resident who keeps the first press
-down is not cancelling.
+down is not cancelling. A press that answers a question the hub is asking (`ctx.claim_press`, see
+hub.core.questions) raises no call, unless it is held ANSWER_HOLD_S: then it is a call after all.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from hub.config.loader import Config
 from hub.core.buttons import ButtonBank
 from hub.core.context import Hardware, HubContext
 from hub.core.files import atomic_write
+from hub.core.questions import ANSWER_HOLD_S
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ class CallManager:
         self._escalations: dict[str, asyncio.Task[None]] = {}
         self._ctx: HubContext | None = None
         self._bank: ButtonBank | None = None
+        self._saved_offline: set[str] = set()  # calls the resident was told are saved: tell them when sent
 
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
@@ -54,6 +57,7 @@ class CallManager:
         self._bank = ButtonBank(ctx.hardware.pin_factory, self.buttons_cfg, ctx.clock, self.cfg["cancel_hold_s"],
                                 self._on_press, self._on_release, self._on_hold)
         ctx.on_ack(self._on_ack)
+        ctx.on_delivered(self._on_delivered)
         for call in self.open.values():
             self._escalations[call.id] = ctx.spawn(f"calls.escalate.{call.id[:8]}", self._escalate(call))
         ctx.set_status("open_calls", self.status_calls())
@@ -71,9 +75,12 @@ class CallManager:
             asyncio.get_running_loop().call_soon(self._note_press, pin, ts)
             return
         self._note_press(pin, ts)
-        if claimed:  # e.g. the answer to "您还好吗？请按按钮": not a call for help
+        if claimed:  # the answer to "您摔倒了吗？" / "您还好吗？": not a call for help...
             log.info("press on button %s answered a question: no call", pin)
             self._resolve(pin, {"outcome": "claimed"})
+            if self._bank is not None:  # ...unless it is held: "需要帮助请按住按钮"
+                asyncio.get_running_loop().call_later(ANSWER_HOLD_S, self._answer_held, pin,
+                                                      self._bank.lines[pin].press_mono)
             return
         assert call is not None
         ctx.say("call_repeat")
@@ -84,6 +91,13 @@ class CallManager:
         ctx = self._require_ctx()
         ctx.activity.note(f"button:{pin}", ts)
         ctx.notify_button(pin, "press")
+
+    def _answer_held(self, pin: int, press_mono: float) -> None:
+        line = self._bank.lines[pin] if self._bank is not None else None
+        if line is None or not line.pressed or line.press_mono != press_mono or pin in self.open:
+            return
+        log.info("answering press on button %s held %.0f s: a call for help", pin, ANSWER_HOLD_S)
+        self._require_ctx().spawn(f"calls.raise.{pin}", self._raise(pin, self._require_ctx().clock.now()))
 
     def _on_release(self, pin: int, held_s: float) -> None:
         self._require_ctx().notify_button(pin, "release")
@@ -115,7 +129,11 @@ class CallManager:
         self._save()
         ctx.feedback("calling")
         if ctx.saved(event.id):  # else the hub has said "存储故障，呼叫未能保存" (hub.core.storage_watch)
-            ctx.say("call_raising" if ctx.online else "call_offline")
+            if ctx.online:
+                ctx.say("call_raising")
+            else:
+                ctx.say("call_offline")
+                self._saved_offline.add(call.id)
         self._escalations[call.id] = ctx.spawn(f"calls.escalate.{call.id[:8]}", self._escalate(call))
         ctx.set_status("open_calls", self.status_calls())
         self._resolve(pin, {"outcome": "raised", "call_id": call.id, "event_id": call.id})
@@ -133,6 +151,12 @@ class CallManager:
         ctx.say("call_cancelled")
         ctx.set_status("open_calls", self.status_calls())
         self._resolve(call.button, {"outcome": "cancelled", "call_id": call.id, "event_id": event.id})
+
+    def _on_delivered(self, event_id: str) -> None:
+        if event_id in self._saved_offline:
+            self._saved_offline.discard(event_id)
+            if any(c.id == event_id for c in self.open.values()):
+                self._require_ctx().say("call_delivered")
 
     def _on_ack(self, event_id: str, by: str, message: str | None) -> bool:
         call = next((c for c in self.open.values() if c.id == event_id), None)
@@ -163,7 +187,7 @@ class CallManager:
                                                      "after_s": round(self.cfg["ack_timeout_s"], 1)})
         count = 0
         while True:
-            ctx.say("call_no_answer")
+            await ctx.speak("call_no_answer")  # the pause counts from the end of the sentence
             count += 1
             fast = count <= self.cfg["reannounce_count"]
             await asyncio.sleep(self.cfg["reannounce_s"] if fast else self.cfg["reannounce_slow_s"])

@@ -91,11 +91,15 @@ class SimButtons:
 
 
 async def _bounce(pin: Any, pressed: bool) -> None:
-    """Button to ground with a pull-up: pressed = low. Three edges of bounce, then settled."""
+    """Button to ground with a pull-up: pressed = low. Three edges of bounce, then settled.
+
+    The edges go in back to back, as contact bounce does (well inside the debounce window): each is
+    queued to the loop in order by the button bank, so a busy loop cannot let the bank's release timer
+    run between two of them (which, with a sleep between edges, it could: a phantom second press)."""
     settle, other = (pin.drive_low, pin.drive_high) if pressed else (pin.drive_high, pin.drive_low)
     for step in (settle, other, settle, other, settle):
         step()
-        await asyncio.sleep(BOUNCE_GAP_S)
+    await asyncio.sleep(BOUNCE_GAP_S)
 
 
 def build(config: Config, hardware: Hardware) -> SimButtons | None:

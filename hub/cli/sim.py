@@ -40,7 +40,9 @@ def sim(args: argparse.Namespace) -> int:
     except ControlError as exc:
         print(f"hub sim {args.verb}: {exc}", file=sys.stderr)
         return 1
-    if args.json:
+    if set(result) == {"help"}:  # `hub sim VERB --help`
+        print(result["help"].rstrip())
+    elif args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:
         print_result(result)

@@ -27,6 +27,7 @@ from hub.core.context import (
     CommandHandler,
     Component,
     ControlHandler,
+    DeliveryListener,
     EventListener,
     Hardware,
     PressClaim,
@@ -38,10 +39,13 @@ from hub.core.feedback import Feedback
 from hub.core.files import scratch_dir
 from hub.core.outbox import storage_failure
 from hub.core.platform_commands import parse_command
+from hub.core.player import Player
+from hub.core.questions import PressAnswers, Question
+from hub.core.simulation import SimHelp
+from hub.core.speech import SpeechQueue, speech_from_config
 from hub.core.storage_watch import StorageWatch
 from hub.core.store import Store
 from hub.core.uplink import Uplink
-from voice.speaker import Speaker
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +61,9 @@ def _zone(name: str) -> tzinfo | None:
 class Hub:
     """Implements hub.core.context.HubContext for the components."""
 
-    def __init__(self, config: Config, hardware: Hardware, clock: Clock | None = None) -> None:
+    def __init__(self, config: Config, hardware: Hardware, clock: Clock | None = None,
+                 player: Player | None = None) -> None:
+        """`player`: how a WAV is heard (default `aplay` on [voice] device; tests pass a timed one)."""
         self.config = config
         self.hardware = hardware
         self.clock = clock or Clock(_zone(config["hub"]["timezone"]))
@@ -68,8 +74,10 @@ class Hub:
         self._commands: dict[str, CommandHandler] = {}
         self._ack_listeners: list[AckListener] = []
         self._button_listeners: list[ButtonListener] = []
-        self._press_claims: list[PressClaim] = []
         self._event_listeners: list[EventListener] = []
+        self._delivery_listeners: list[DeliveryListener] = []
+        self._answers = PressAnswers(self.clock.monotonic)  # questions and press claims
+        self._player = player
         self._tasks: set[asyncio.Task[Any]] = set()
         self._components: list[Component] = []
         self._db_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
@@ -77,7 +85,7 @@ class Hub:
         self.outbox: Store | None = None  # the SQLite outbox, or memory while the card fails
         self.storage: StorageWatch | None = None
         self.uplink: Uplink | None = None
-        self.speaker: Speaker | None = None
+        self.speech: SpeechQueue | None = None
         self.leds: Feedback | None = None
         self.control: ControlServer | None = None
         # The control server serves from this very dict, so commands added after it starts still count.
@@ -114,11 +122,24 @@ class Hub:
         return self.outbox is not None and not self.outbox.is_unsaved(event_id)
 
     def say(self, prompt: str, **fields: Any) -> None:
-        if self.speaker is not None:
+        if self.speech is not None:
             try:
-                self.speaker.say(prompt, **fields)
+                self.speech.say(prompt, **fields)
             except Exception:
                 log.exception("cannot say %s", prompt)
+
+    async def speak(self, prompt: str, **fields: Any) -> dict[str, Any] | None:
+        if self.speech is None:
+            return None
+        try:
+            return await self.speech.speak(prompt, **fields)
+        except Exception:
+            log.exception("cannot say %s", prompt)
+            return None
+
+    def ask(self, prompt: str) -> Question:
+        assert self.speech is not None
+        return self._answers.ask(self.speech, prompt)
 
     def feedback(self, pattern: str) -> None:
         if self.leds is not None:
@@ -159,16 +180,20 @@ class Hub:
                 log.exception("button listener failed")
 
     def on_press_claim(self, claim: PressClaim) -> None:
-        self._press_claims.append(claim)
+        self._answers.claims.append(claim)
 
     def claim_press(self, pin: int) -> bool:
-        for claim in list(self._press_claims):
+        return self._answers.claim(pin)
+
+    def on_delivered(self, listener: DeliveryListener) -> None:
+        self._delivery_listeners.append(listener)
+
+    def _delivered(self, event_id: str) -> None:
+        for listener in list(self._delivery_listeners):
             try:
-                if claim(pin):
-                    return True
+                listener(event_id)
             except Exception:
-                log.exception("press claim failed")  # a broken claimer must not swallow a call
-        return False
+                log.exception("delivery listener failed")
 
     def on_ack(self, listener: AckListener) -> None:
         self._ack_listeners.append(listener)
@@ -232,13 +257,16 @@ class Hub:
             raise ControlError(f"unknown sim verb {verb!r}; this hub knows: {', '.join(sorted(self._sim))}"
                                if self._sim else "this hub is not simulated: start it with 'hub run --simulate'")
         argv = request.get("argv") or []
-        return await handler([str(a) for a in argv])
+        try:
+            return await handler([str(a) for a in argv])
+        except SimHelp as answer:
+            return {"help": answer.text}
 
     async def _control_status(self, request: dict[str, Any]) -> dict[str, Any]:
         return await self.status()
 
     async def _control_spoken(self, request: dict[str, Any]) -> dict[str, Any]:
-        return {"spoken": self.speaker.recent() if self.speaker else []}
+        return {"spoken": self.speech.recent() if self.speech else []}
 
     # --- lifecycle --------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -246,21 +274,24 @@ class Hub:
         # The state dir exists and is ours (hub.config.environment, checked before we got here); a
         # card that is full or read-only now does not stop the hub (hub.core.store).
         self.outbox = Store(cfg.state_dir / "outbox.db", cfg.hub_id, cfg.topic_base, cfg["outbox"]["max_rows"])
-        voice = cfg["voice"]
-        self.speaker = Speaker.from_config(voice, cfg.state_dir)
+        self.speech = speech_from_config(cfg, self._player)
         self.leds = Feedback(self.hardware.pin_factory, cfg["outputs"]["status_led_pin"],
                              cfg["outputs"]["buzzer_pin"])
         self.uplink = Uplink(cfg, self.outbox, self.db, self._on_command, self.status)
+        self.uplink.on_delivered = self._delivered
         self.control = ControlServer(socket_path(cfg.state_dir), self._control_handlers,
                                      self._control_cancel_on_hangup)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stopping.set)
         try:
-            self.spawn("voice.speaker", self.speaker.run())
             self.storage = StorageWatch(self.outbox, say=self.say, raise_event=self.raise_event,
                                         set_status=self.set_status, spawn=self.spawn, db=self.db,
                                         retry_s=cfg["outbox"]["storage_retry_s"], on_fault=self._card_failing)
+            if self.speech.enabled:
+                self.spawn("speech.queue", self.speech.run())
+                if cfg["voice"]["prerender"]:
+                    self.spawn("speech.warm", self.speech.warm())
             self.spawn("uplink.connection", self.uplink.run_connection())
             self.spawn("uplink.sender", self.uplink.run_sender())
             self.spawn("uplink.status", self.uplink.run_status())
@@ -285,8 +316,8 @@ class Hub:
     def _card_failing(self) -> None:
         # Prompts not yet rendered could not be written to the card: render them in RAM from now on,
         # so the resident hears "存储故障…" and "呼叫已发出" (the cached ones stay readable anyway).
-        if self.speaker is not None:
-            self.speaker.move_cache(scratch_dir("voice-cache"))
+        if self.speech is not None:
+            self.speech.move_cache(scratch_dir("voice-cache"))
 
     async def _start(self, component: Component) -> None:
         try:

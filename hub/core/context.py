@@ -18,6 +18,7 @@ from hub.config.loader import Config
 from hub.core.activity import ActivityStream
 from hub.core.clock import Clock
 from hub.core.events import Event
+from hub.core.questions import Question
 
 SimHandler = Callable[[list[str]], Awaitable[dict[str, Any]]]
 CommandHandler = Callable[[dict[str, Any]], Awaitable[None]]
@@ -27,6 +28,7 @@ ButtonListener = Callable[[int, str], None]  # (pin, "press" | "release" | "hold
 PressClaim = Callable[[int], bool]  # (pin) -> True: this press answers me, it must not raise a call
 AckListener = Callable[[str, str, "str | None"], bool]  # (event_id, by, message) -> handled?
 EventListener = Callable[[Event], None]
+DeliveryListener = Callable[[str], None]  # (event id) once the broker has it (PUBACK)
 
 
 class SimBusFactory(Protocol):
@@ -63,7 +65,18 @@ class HubContext(Protocol):
         ...
 
     def say(self, prompt: str, **fields: Any) -> None:
-        """Speak a catalogue prompt (voice.catalogue) without waiting; never raises."""
+        """Queue a catalogue prompt (voice.catalogue) on the one speech queue (hub.core.speech) without
+        waiting; never raises. `volume=` sets its loudness; the other fields fill the text."""
+        ...
+
+    async def speak(self, prompt: str, **fields: Any) -> dict[str, Any] | None:
+        """Say it and return once it has been heard: its record (key, text, start, end on the loop's
+        clock). Schedule a repeat from here, so repeats never pile up on a long prompt."""
+        ...
+
+    def ask(self, prompt: str) -> Question:
+        """Open a question a press answers (hub.core.questions): the first press of any call button
+        answers it and raises no call, less urgent prompts wait, `close()` it when done."""
         ...
 
     def feedback(self, pattern: str) -> None:
@@ -102,6 +115,10 @@ class HubContext(Protocol):
 
     def set_status(self, key: str, value: Any) -> None:
         """Publish `value` under `key` in the retained status and `hub status`."""
+        ...
+
+    def on_delivered(self, listener: DeliveryListener) -> None:
+        """Hear that an event reached the broker (its PUBACK): "呼叫已送达" for a call saved offline."""
         ...
 
     def on_ack(self, listener: AckListener) -> None:

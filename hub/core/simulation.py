@@ -26,8 +26,20 @@ class SimParser(argparse.ArgumentParser):
     def __init__(self, prog: str) -> None:
         super().__init__(prog=prog, add_help=False)
 
+    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
+        if args is not None and any(a in ("-h", "--help") for a in args):
+            raise SimHelp(self.format_help())
+        return super().parse_args(args, namespace)
+
     def error(self, message: str) -> NoReturn:
-        raise SimArgumentError(f"{self.prog}: {message}")
+        # The CLI already names the verb ("hub sim temperature: ..."): the message, then the usage.
+        raise SimArgumentError(f"{message}\n{self.format_usage().strip()}")
+
+
+class SimHelp(Exception):  # not an error: `hub sim VERB --help` is answered with its usage
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
 
 
 class SimWorld:

@@ -62,6 +62,7 @@ class Uplink:
         self._backlog = True  # the outbox may hold rows not yet fetched
         self._client = self._make_client()
         self._closed = False
+        self.on_delivered: Callable[[str], None] | None = None  # event id, on its PUBACK
 
     # --- paho client ---------------------------------------------------------------------------
     def _make_client(self) -> mqtt.Client:
@@ -249,6 +250,8 @@ class Uplink:
         if event_id is None:
             return  # a status message
         self._acked.append(event_id)
+        if self.on_delivered is not None:
+            self.on_delivered(event_id)
         if self._remove_timer is None:
             # Deleting delivered rows can wait: batch it off the path of the next call's commit.
             self._remove_timer = self._loop.call_later(REMOVE_DELAY_S, self._flush_acked)

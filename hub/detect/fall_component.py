@@ -1,9 +1,11 @@
 """Fall handling: worn-sensor detector and fall radar feed one "suspected fall" path, then a countdown.
 
-On a suspected fall the hub asks aloud "您摔倒了吗？如果没事，请按任意按钮", louder each time, for
-`countdown_s`. Any button press cancels: `fall.cancelled` (information for the platform; if the press
-was on a call button the call manager raises that call on the same press). Silence: `alarm.fall`
-with the countdown's outcome. Radar presence and movement are noted as activity for inactivity.
+On a suspected fall the hub asks aloud "您摔倒了吗？没事请按一下按钮，需要帮助请按住按钮" (a question,
+hub.core.questions), louder each time; `countdown_s` runs from the END of the first question, and
+each repeat comes `prompt_every_s` after the previous one ends. A press of any call button answers:
+`fall.cancelled` (information for the platform) and no call; a press held 2 s, or a second press
+within 5 s, still raises that button's call. Silence: `alarm.fall` with the countdown's outcome,
+and "没有收到回应，已通知社区…" at once. Radar presence and movement are noted as activity for inactivity.
 
 Which parts are fitted: the config's `radar_port` / `wearable_address`, else what the board declares
 in `Hardware.extras` (FITTED_RADAR / FITTED_WEARABLE). A real board declares nothing, so a hub without
@@ -50,8 +52,6 @@ class FallComponent:
         self._batch: list[np.ndarray] = []
         self._ctx: HubContext | None = None
         self._countdown: asyncio.Task[None] | None = None
-        self._pressed: asyncio.Event | None = None
-        self._press_pin: int | None = None
         self._suspect_waiters: list[asyncio.Future[dict[str, Any]]] = []
         self._outcome_waiters: list[asyncio.Future[dict[str, Any]]] = []
         self._last_radar_activity = -math.inf
@@ -61,7 +61,6 @@ class FallComponent:
 
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
-        ctx.on_button(self._on_button)
         ctx.activity.subscribe(self._on_activity)
         if self.radar_port:
             from sensors.radar import RadarSensor
@@ -126,11 +125,6 @@ class FallComponent:
                 self._last_radar_activity = now
                 ctx.activity.note("radar", ctx.clock.now())
 
-    def _on_button(self, pin: int, action: str) -> None:
-        if action == "press" and self._pressed is not None and not self._pressed.is_set():
-            self._press_pin = pin
-            self._pressed.set()
-
     # --- the one suspected-fall path ---------------------------------------------------------------
     def suspect(self, source: str, info: dict[str, Any]) -> bool:
         """Start the countdown unless one is running (a second report is the same fall). True if started."""
@@ -140,19 +134,15 @@ class FallComponent:
             return False
         seen = ctx.clock.now()
         log.warning("suspected fall (%s) %s", source, info)
-        self._pressed = asyncio.Event()
-        self._press_pin = None
         self._countdown = ctx.spawn("fall.countdown", self._count_down(source, info, seen))
         _resolve(self._suspect_waiters, {"source": source, "suspected_at": seen.isoformat(), **info})
         return True
 
     async def _count_down(self, source: str, info: dict[str, Any], seen: datetime) -> None:
         ctx = self._require_ctx()
-        pressed = self._pressed
-        assert pressed is not None
         total = float(self.cfg["countdown_s"])
-        every = min(float(self.cfg["prompt_every_s"]), total)
-        steps = max(1, math.ceil(total / every - 1e-9))
+        pause = min(float(self.cfg["prompt_every_s"]), total)
+        steps = max(1, math.ceil(total / pause - 1e-9))
         v0, v1 = self.cfg["volume_start"], self.cfg["volume_end"]
         # The resident's seconds are measured on the loop's clock, the one the waits below run on:
         # ctx.clock can be moved (`hub sim inactivity` jumps it by hours) and must not cut the countdown
@@ -161,23 +151,26 @@ class FallComponent:
         start = loop.time()
         ctx.feedback("alarm")
         ctx.set_status("fall_countdown", {"source": source, "since": seen.isoformat(), "countdown_s": total})
-        prompts = 0
+        question = ctx.ask("fall_check")
+        prompts = 1
         try:
-            for k in range(steps):
-                volume = round(v0 + (v1 - v0) * (k / (steps - 1) if steps > 1 else 1.0))
-                ctx.say("fall_check", volume=volume)
-                prompts += 1
-                remaining = total - (loop.time() - start)
-                try:
-                    await asyncio.wait_for(pressed.wait(), max(0.0, min(every, remaining)))
+            # The countdown starts when the question has been heard; each repeat comes `pause` seconds
+            # after the previous one ENDS, and one still speaking when the time is up is cut off.
+            answered = await question.ask(volume=v0, timeout=total)  # bounded: a stuck speaker never stalls it
+            deadline = loop.time() + total
+            while not answered:
+                if await question.wait(min(pause, deadline - loop.time())) or loop.time() >= deadline:
                     break
-                except TimeoutError:
-                    continue
+                volume = round(v0 + (v1 - v0) * min(1.0, prompts / (steps - 1) if steps > 1 else 1.0))
+                prompts += 1
+                answered = await question.ask(volume=volume, timeout=deadline - loop.time())
+            answered = question.answered.is_set()
+            question.close()  # before speaking the outcome, which must not wait behind the question
             waited = round(loop.time() - start, 1)
             base = {"source": source, "suspected_at": _iso(seen), "countdown_s": total, "prompts": prompts,
                     **info}
-            if pressed.is_set():
-                data = {**base, "cancelled_after_s": waited, "button": self._press_pin}
+            if answered:
+                data = {**base, "cancelled_after_s": waited, "button": question.pin}
                 event = await ctx.raise_event("fall.cancelled", data, ts=ctx.clock.now())
                 ctx.say("fall_cancelled")
                 ctx.feedback("idle")
@@ -188,8 +181,8 @@ class FallComponent:
                 ctx.say("fall_alarm")
                 _resolve(self._outcome_waiters, {"outcome": "alarm", "event_id": event.id})
         finally:
+            question.close()
             ctx.set_status("fall_countdown", None)
-            self._pressed = None
 
     # --- for simulation, tests and status ---------------------------------------------------------
     def wait_suspected(self) -> asyncio.Future[dict[str, Any]]:

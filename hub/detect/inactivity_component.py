@@ -1,10 +1,11 @@
 """Inactivity component: feeds the activity stream to the detector, asks aloud, then alarm.inactivity.
 
 Every activity (PIR, presses, BLE readings, radar presence, doors) goes to the pure detector
-(hub.detect.inactivity); a named task ticks it with ctx.clock. A "check" is spoken
-("您还好吗？请按按钮"); any press or movement within `check_wait_s` answers it; otherwise
-`alarm.inactivity` goes out with the gap, the learned expectation and the time of last activity.
-A call-button press that answers the check is claimed (ctx.on_press_claim): it raises no call.
+(hub.detect.inactivity); a named task ticks it with ctx.clock. A "check" is asked
+("您还好吗？没事请按一下按钮…", a question: hub.core.questions); any press or movement within
+`check_wait_s` answers it; otherwise `alarm.inactivity` goes out with the gap, the learned expectation
+and the time of last activity. A call-button press that answers the check raises no call (unless
+held 2 s, or pressed again within 5 s: that still calls for help).
 Away mode: `cmd/away` / `cmd/home`, or a long press of the configured away button -> away.set /
 away.cleared. The learned history is saved in state_dir so a restart keeps the routine.
 """
@@ -25,6 +26,7 @@ from hub.config.loader import Config, ConfigError
 from hub.core.activity import Activity
 from hub.core.context import Hardware, HubContext
 from hub.core.files import atomic_write
+from hub.core.questions import Question
 from hub.detect.inactivity import Decision, InactivityDetector
 from hub.detect.inactivity_params import Params
 
@@ -68,6 +70,7 @@ class InactivityMonitor:
         self._closed = False
         self._step_lock = threading.Lock()
         self._pending_step = 0.0  # wall-clock steps seen (any thread) not yet applied (loop)
+        self._question: Question | None = None  # "您还好吗？" while it waits for an answer
 
     # ---- lifecycle ----------------------------------------------------------------------------
     async def start(self, ctx: HubContext) -> None:
@@ -79,7 +82,6 @@ class InactivityMonitor:
         ctx.clock.on_step(self._on_clock_step)
         ctx.activity.subscribe(self._on_activity)
         ctx.on_button(self._on_button)
-        ctx.on_press_claim(self._claim_press)
         ctx.add_platform_command("away", self._cmd_away)
         ctx.add_platform_command("home", self._cmd_home)
         if self.away_pin is not None and self.away_pin not in self.call_pins:
@@ -96,6 +98,7 @@ class InactivityMonitor:
         if self._closed:
             return
         self._closed = True
+        self._close_question()
         if self._bank is not None:
             self._bank.close()
         if self.detector is not None and self._dirty:
@@ -113,15 +116,6 @@ class InactivityMonitor:
         # Presses already reach the activity stream (hub.calls.manager); a hold of the away button toggles.
         if action == "hold" and pin == self.away_pin:
             self._toggle_away("button")
-
-    def _claim_press(self, pin: int) -> bool:
-        # A press while "您还好吗？请按按钮" waits is the resident answering, not calling for help: the
-        # call manager raises no call (the press still reaches the activity stream, which answers).
-        # Once the wait is over the alarm is due, and a press is a call again.
-        now = self._require_ctx().clock.now()
-        det = self._apply_steps()
-        alarm_at = det.next_alarm_at()
-        return det.asking and alarm_at is not None and now < alarm_at
 
     def _away_press(self, pin: int, ts: datetime) -> None:
         self._require_ctx().activity.note(f"button:{pin}", ts)
@@ -197,12 +191,16 @@ class InactivityMonitor:
         elif item.kind == "check":
             log.info("inactivity check: %.0f min without activity (limit %.0f min)",
                      item.gap_s / 60, item.limit_s / 60)
-            ctx.say("inactivity_check")
+            self._close_question()
+            self._question = ctx.ask("inactivity_check")  # a press answers it and raises no call
             ctx.feedback("chirp")
+            await self._question.ask()
         elif item.kind == "answered":
+            self._close_question()
             ctx.say("inactivity_ok")
             ctx.feedback("idle")
         elif item.kind == "alarm":
+            self._close_question()  # once the wait is over a press is a call again
             await ctx.raise_event("alarm.inactivity", alarm_data(item, self.params.check_wait_s), ts=item.at)
             ctx.feedback("alarm")
             ctx.say("inactivity_alarm")
@@ -210,6 +208,11 @@ class InactivityMonitor:
             await ctx.raise_event("away.cleared", {"by": "activity"}, ts=item.at)
             ctx.say("inactivity_home")
         self._publish_status()
+
+    def _close_question(self) -> None:
+        if self._question is not None:
+            self._question.close()
+            self._question = None
 
     def status(self) -> dict[str, Any]:
         det = self._det()

@@ -36,7 +36,7 @@ INACTIVITY = Section("inactivity", "Unusual inactivity: learns how long the resi
                                    "any activity at each time of day; asks aloud, then alarm.inactivity "
                                    "(docs/detection.md, Inactivity).", {
     "enabled": Key(True, "Run the inactivity detector."),
-    "check_wait_s": Key(600.0, "After asking '您还好吗？请按按钮', wait this long for any press or movement "
+    "check_wait_s": Key(600.0, "After asking '您还好吗？', wait this long for any press or movement "
                                "before alarm.inactivity.", min=30, max=3600),
     "day_min_min": Key(60.0, "Shortest daytime limit (minutes), however regular the routine.",
                        min=10, max=600),

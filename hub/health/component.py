@@ -28,6 +28,7 @@ from hub.health import measurements
 from hub.health.alerts import AlertGate
 from hub.health.grading import Thresholds, trend
 from hub.health.measurements import ADVICE, KIND, Graded
+from hub.health.readback import readback
 from hub.health.vitals import VitalLines, severity
 from sensors.meter_profiles import ProfileError, table
 from sensors.meter_readings import (
@@ -146,6 +147,9 @@ class HealthMeters:
         if held:
             graded.data["repeat_of"] = held
         event = await ctx.raise_event(graded.event_type, graded.data, ts=when)
+        spoken = readback(graded.event_type, graded.data, now)  # the reading first, then any advice
+        if spoken is not None:
+            ctx.say(spoken[0], **spoken[1])
         if graded.history is not None:
             kind, a, b, meal = graded.history
             await asyncio.to_thread(store.add_history, kind, when, a, b, meal)

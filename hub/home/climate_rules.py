@@ -30,7 +30,7 @@ class Thresholds:
     cold_c: float = 12.0
     cold_sustain_s: float = 600.0
     hysteresis_c: float = 1.0
-    inhibit_s: float = 3600.0
+    inhibit_s: float = 900.0
     repeat_s: float = 86400.0
     ror_fast_c_per_min: float = 3.0
     ror_fast_window_s: float = 300.0

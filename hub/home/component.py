@@ -137,9 +137,18 @@ class HomeSensors:
         )
         where = f"{PARTS[t['part']]} 0x{address:02x}, I2C bus {bus_no}"
         rules = ClimateRules(Thresholds.from_config(t), self.ctx.clock.monotonic())
+        armed_at: float | None = rules.started_at + t["inhibit_s"]
+        if t["inhibit_s"] > 0:
+            log.info("heat/cold alarms start %.0f min after power-up, while the sensor settles "
+                     "([temperature] inhibit_s = %g); fire (rate of rise) is armed now", t["inhibit_s"] / 60,
+                     t["inhibit_s"])
         stuck = StuckDetector(t["stuck_s"])
         while True:
             now = self.ctx.clock.monotonic()
+            if armed_at is not None and now >= armed_at:
+                armed_at = None
+                if t["inhibit_s"] > 0:
+                    log.info("heat/cold alarms armed")
             try:
                 reading = await asyncio.to_thread(sensor.read)
                 if stuck.feed(now, reading.raw):
@@ -215,6 +224,7 @@ class HomeSensors:
                     battery_low = power.battery_low
                     if battery_low:
                         await self.ctx.raise_event("power.battery_low", {"mains_ok": power.mains_ok})
+                        self.ctx.say("sensors_battery_low")
                 self.ctx.set_status(
                     "mains", "ok" if power.mains_ok else "lost" if lost_since is not None else "dip"
                 )

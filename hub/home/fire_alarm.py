@@ -16,6 +16,9 @@ from typing import Any
 from hub.core.context import HubContext
 
 log = logging.getLogger(__name__)
+# What the resident hears per cause: a fast temperature rise without smoke is not "检测到烟雾".
+PROMPTS = {"smoke": ("sensors_fire_alarm", "sensors_fire_cleared"),
+           "rate_of_rise": ("sensors_heat_rise_alarm", "sensors_heat_rise_cleared")}
 
 
 @dataclass
@@ -44,10 +47,10 @@ class FireAlarms:
         ctx = self.ctx
         ctx.feedback("alarm")  # the buzzer at once; the words say the community has it, so after the commit
         event = await ctx.raise_event("alarm.fire", {"cause": cause, **data})
-        ctx.say("sensors_fire_alarm")
+        ctx.say(PROMPTS[cause][0])
         self.alarms[event.id] = FireAlarm(event.id, cause, ctx.clock.monotonic())
         if self._announcer is None or self._announcer.done():
-            self._announcer = ctx.spawn("sensors.fire_announce", self._announce())
+            self._announcer = ctx.spawn("sensors.fire_announce", self._announce(cause))
         self._publish_status()
         return event.id
 
@@ -72,7 +75,7 @@ class FireAlarms:
             del self.alarms[alarm.event_id]
         if not any(a.present for a in self.alarms.values()):
             ctx.feedback("alarm_off")
-            ctx.say("sensors_fire_cleared")
+            ctx.say(PROMPTS[cause][1])
         self._publish_status()
         return event.id
 
@@ -101,14 +104,16 @@ class FireAlarms:
             ],
         )
 
-    async def _announce(self) -> None:
-        """Repeat the spoken warning while any cause is present."""
+    async def _announce(self, cause: str) -> None:
+        """Repeat the spoken warning while any cause is present, `announce_s` after the last one ended."""
+        await self.ctx.speak(PROMPTS[cause][0])  # the first one, said by raise_(): wait for its end
         while True:
             await asyncio.sleep(self.announce_s)
-            if not any(a.present for a in self.alarms.values()):
+            present = {a.cause for a in self.alarms.values() if a.present}
+            if not present:
                 return
             self.ctx.feedback("alarm")
-            self.ctx.say("sensors_fire_alarm")
+            await self.ctx.speak(PROMPTS["smoke" if "smoke" in present else "rate_of_rise"][0])
 
     def close(self) -> None:
         if self._announcer is not None:

@@ -142,8 +142,9 @@ TEMPERATURE = Section(
             1.0, "A heat/cold alarm clears this far back on the safe side of its threshold.", min=0, max=10
         ),
         "inhibit_s": Key(
-            3600.0,
-            "No heat/cold alarm this long after power-up (rate of rise is not inhibited).",
+            900.0,
+            "No heat/cold alarm this long after power-up, while the unit and its sensor settle to the "
+            "room (the sustain timer still runs; rate of rise is not inhibited).",
             min=0,
             max=86400,
         ),
