@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from hub.config.loader import Config
 from hub.core.activity import ActivityStream
+from hub.core.alarms import AlarmRegistry
 from hub.core.clock import Clock
 from hub.core.events import Event
 
@@ -25,7 +26,6 @@ CommandHandler = Callable[[dict[str, Any]], Awaitable[None]]
 ControlHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 ButtonListener = Callable[[int, str], None]  # (pin, "press" | "release" | "hold")
 PressClaim = Callable[[int], bool]  # (pin) -> True: this press answers me, it must not raise a call
-AckListener = Callable[[str, str, "str | None"], bool]  # (event_id, by, message) -> handled?
 EventListener = Callable[[Event], None]
 
 
@@ -52,6 +52,11 @@ class HubContext(Protocol):
     clock: Clock
     hardware: Hardware
     activity: ActivityStream
+    # Alarms that wait for the platform's ack: `await ctx.alarms.open("alarm.fall", data, key="fall")`
+    # raises the event and opens the alarm in one commit; `ctx.alarms.change(...)` commits an event
+    # that escalates, clears or closes it; `ctx.alarms.handle(type, escalate=..., acknowledged=...)`
+    # says how to escalate it and hears its ack (hub.core.alarms).
+    alarms: AlarmRegistry
 
     async def raise_event(self, event_type: str, data: dict[str, Any],
                           ts: datetime | None = None) -> Event:
@@ -102,10 +107,6 @@ class HubContext(Protocol):
 
     def set_status(self, key: str, value: Any) -> None:
         """Publish `value` under `key` in the retained status and `hub status`."""
-        ...
-
-    def on_ack(self, listener: AckListener) -> None:
-        """Hear `cmd/ack`: return True if the event id was yours (a call, a fire alarm...)."""
         ...
 
     def on_event(self, listener: EventListener) -> None:

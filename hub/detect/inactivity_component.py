@@ -203,7 +203,9 @@ class InactivityMonitor:
             ctx.say("inactivity_ok")
             ctx.feedback("idle")
         elif item.kind == "alarm":
-            await ctx.raise_event("alarm.inactivity", alarm_data(item, self.params.check_wait_s), ts=item.at)
+            data = alarm_data(item, self.params.check_wait_s)
+            await ctx.alarms.open("alarm.inactivity", data, key="inactivity", ts=item.at,
+                                  facts={"reason": data["reason"], "gap_min": data["gap_min"]})
             ctx.feedback("alarm")
             ctx.say("inactivity_alarm")
         elif item.kind == "away_cleared":
