@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.core import alarm_store
 from hub.core.alarm_store import OpenAlarm
-from hub.core.events import Event, iso_ms
+from hub.core.events import Event, category_of, iso_ms
 from hub.core.outbox import StateChange
 
 if TYPE_CHECKING:
@@ -37,6 +37,9 @@ AlarmListener = Callable[[OpenAlarm], None]
 Commit = Callable[[Event, "StateChange | None"], Coroutine[Any, Any, Event]]
 Transact = Callable[[Callable[[Any], Any]], Any]
 NAME_MAX = 24  # characters of an operator's name spoken to the resident
+# What an ack publishes, by the alarm's category (docs/protocol.md "Acknowledging alarms").
+ACKNOWLEDGED = {"call": "call.acknowledged", "alarm": "alarm.acknowledged", "health": "health.acknowledged",
+                "power": "power.acknowledged"}
 
 
 @dataclass
@@ -114,6 +117,8 @@ class AlarmRegistry:
     # --- transitions ------------------------------------------------------------------------------
     async def open(self, event_type: str, data: dict[str, Any], *, key: str, ts: datetime | None = None,
                    facts: dict[str, Any] | None = None, lasting: bool = False) -> Event:
+        if category_of(event_type) not in ACKNOWLEDGED:
+            raise ValueError(f"{event_type}: no acknowledgement event for its category (alarms.ACKNOWLEDGED)")
         async with self._lock:
             event = Event(event_type, data, ts or self.ctx.clock.now())
             current = next((a for a in self._open.values() if a.key == key), None)
@@ -174,7 +179,7 @@ class AlarmRegistry:
                          "lasts", alarm.type, event_id, alarm.by)
                 return True
             new = alarm.but(acknowledged=True, by=by)
-            event = Event(f"{alarm.category}.acknowledged", _ack_data(alarm, by, message), self.ctx.clock.now())
+            event = Event(ACKNOWLEDGED[alarm.category], _ack_data(alarm, by, message), self.ctx.clock.now())
             try:
                 await self._commit(event, alarm_store.write(new))
             except Exception as exc:
@@ -248,5 +253,5 @@ def _ack_data(alarm: OpenAlarm, by: str, message: str | None) -> dict[str, Any]:
 
 def _spoken_name(by: str) -> str:
     """The operator's name as the resident will hear it: printable characters only, kept short."""
-    name = "".join(c for c in by if c.isprintable()).strip()
+    name = "".join(c for c in by if c.isprintable() and c != "\ufffd").strip()
     return name[:NAME_MAX]
