@@ -68,6 +68,7 @@ class Board:
             return self.items.pop(str(data.get("call_id") or data.get("alarm_id")), None) is not None
         if etype == "call.escalated" and data.get("call_id") in self.items:
             self.items[data["call_id"]].escalated = True
+            return True
         return False
 
     def _status(self, body: dict[str, Any]) -> bool:
