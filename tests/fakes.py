@@ -45,8 +45,7 @@ class FakeHub:
         # The real open-alarm registry, its table in an in-memory database instead of the outbox's.
         self.db = sqlite3.connect(":memory:")
         alarm_store.load(self.db)
-        self.alarms = AlarmRegistry(self, self.commit, lambda fn: fn(self.db),  # type: ignore[arg-type]
-                                    config.state_dir)
+        self.alarms = AlarmRegistry(self, self.commit, config.state_dir)  # type: ignore[arg-type]
 
     async def raise_event(self, event_type: str, data: dict[str, Any], ts: datetime | None = None) -> Event:
         return await self.commit(Event(event_type, data, ts or self.clock.now()))

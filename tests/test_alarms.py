@@ -27,9 +27,8 @@ class OutboxHub(FakeHub):
     def __init__(self, tmp: Path) -> None:
         super().__init__(Config(tmp / "hub.toml", validate({"hub": {"state_dir": str(tmp / "state")}})))
         self.outbox = Outbox(tmp / "state" / "outbox.db", "hub-1", "eldercare/v1/hub-1")
-        self.alarms = AlarmRegistry(self, self.commit, self.outbox.transact,  # type: ignore[arg-type]
-                                    self.config.state_dir)
-        self.alarms.load()
+        self.alarms = AlarmRegistry(self, self.commit, self.config.state_dir)  # type: ignore[arg-type]
+        self.alarms.load(self.outbox.transact)
 
     async def commit(self, event: Event, state: StateChange | None = None) -> Event:
         self.outbox.add(event, state)

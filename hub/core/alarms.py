@@ -49,11 +49,10 @@ class Handlers:
 
 
 class AlarmRegistry:
-    def __init__(self, ctx: HubContext, commit: Commit, transact: Transact, state_dir: Path,
+    def __init__(self, ctx: HubContext, commit: Commit, state_dir: Path,
                  changed: Callable[[], None] = lambda: None) -> None:
         self.ctx = ctx
         self._commit = commit
-        self._transact = transact
         self._legacy = state_dir / "open_calls.json"
         self._changed = changed
         self._open: dict[str, OpenAlarm] = {}  # alarm id -> alarm, in opening order
@@ -63,13 +62,13 @@ class AlarmRegistry:
         self._lock = asyncio.Lock()  # one transition at a time: an ack never races a cancel
 
     # --- start-up ---------------------------------------------------------------------------------
-    def load(self) -> None:
+    def load(self, transact: Transact) -> None:
         """Restore open alarms from the outbox database (once moving a legacy open_calls.json in)."""
-        alarms = self._transact(alarm_store.load)
+        alarms = transact(alarm_store.load)
         known = {a.id for a in alarms}
         legacy = [a for a in alarm_store.legacy_calls(self._legacy) if a.id not in known]
         if legacy:
-            self._transact(lambda conn: [alarm_store.write(a)(conn) for a in legacy])
+            transact(lambda conn: [alarm_store.write(a)(conn) for a in legacy])
             alarms += legacy
             log.info("moved %d open call(s) from %s into the outbox database", len(legacy), self._legacy)
         if self._legacy.exists():
@@ -80,7 +79,7 @@ class AlarmRegistry:
             # raises it again and the new event joins this alarm.
             alarm = alarm.but(present=False)
             if alarm.closed:
-                self._transact(alarm_store.write(alarm))
+                transact(alarm_store.write(alarm))
                 log.info("alarm %s %s was acknowledged and its condition is not seen since the restart: "
                          "closed", alarm.type, alarm.id)
                 continue
@@ -166,6 +165,12 @@ class AlarmRegistry:
             await self._commit(event, alarm_store.write(new))
             self._swap(new)
             return event
+
+    async def ack_command(self, body: dict[str, Any]) -> None:
+        """`cmd/ack`, already validated (hub.core.platform_commands)."""
+        event_id, by, message = body["event_id"], body.get("by") or "platform", body.get("message")
+        if not await self.ack(event_id, by, message, named=bool(body.get("by"))):
+            log.warning("cmd/ack names unknown or closed event %s (by %s): ignored", event_id, by)
 
     async def ack(self, event_id: str, by: str, message: str | None, named: bool) -> bool:
         """`cmd/ack`: True if `event_id` is an open alarm (whether or not the ack could be committed)."""

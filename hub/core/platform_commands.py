@@ -47,7 +47,8 @@ def parse_command(name: str, payload: bytes, max_bytes: int, known: set[str]) ->
         if key in body and body[key] is not None and not isinstance(body[key], kind):
             raise ValueError(f"cmd/{name}: field {key!r} must be a {_name(kind)}, got {body[key]!r}")
     if name == "ack":
-        body = {**body, **{k: clean_text(body[k]) for k in ("by", "message") if isinstance(body.get(k), str)}}
+        texts = ("event_id", "by", "message")
+        body = {**body, **{k: clean_text(body[k]) for k in texts if isinstance(body.get(k), str)}}
     return Command(name, body)
 
 
