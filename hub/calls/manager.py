@@ -42,7 +42,7 @@ class CallManager:
         self._ctx = ctx
         self._bank = ButtonBank(ctx.hardware.pin_factory, self.buttons_cfg, ctx.clock, self.cfg["cancel_hold_s"],
                                 self._on_press, self._on_release, self._on_hold)
-        ctx.alarms.handle(CALL, escalate=self._escalate, acknowledged=lambda call: self._publish())
+        ctx.alarms.handle(CALL, escalate=self._escalate, acknowledged=self._acknowledged)
         self._publish()
 
     def open_call(self, pin: int) -> OpenAlarm | None:
@@ -121,6 +121,11 @@ class CallManager:
         ctx.say("call_cancelled")
         self._publish()
         self._resolve(button, {"outcome": "cancelled", "call_id": call.id, "event_id": event.id})
+
+    def _acknowledged(self, call: OpenAlarm) -> None:
+        """The registry committed the platform's ack and told the resident; the call is closed."""
+        self._raised_mono.pop(call.id, None)
+        self._publish()
 
     async def _escalate(self, call: OpenAlarm, waited: float) -> None:
         """Until the call is acknowledged or cancelled (the registry then cancels this task)."""

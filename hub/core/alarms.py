@@ -125,7 +125,7 @@ class AlarmRegistry:
                 # The same alarm again (a repeat heat alarm, a fire seen again after a restart): one
                 # alarm, and if it had been acknowledged it needs a new ack.
                 alarm = current.but(aliases=(*current.aliases, event.id), present=lasting or current.present,
-                                    acknowledged=False, by=None)
+                                    acknowledged=False, by=None, facts={**current.facts, **(facts or {})})
             else:
                 alarm = OpenAlarm(id=event.id, type=event_type, key=key, since=iso_ms(event.ts),
                                   opened=event.ts.timestamp(), facts=dict(facts or {}), lasting=lasting,
