@@ -125,13 +125,14 @@ def test_fire_acknowledged_while_present_closes_when_it_clears(make_hub, subscri
     assert hub.status()["open_alarms"] == [] and hub.status()["fire_alarms"] == []
 
 
-def test_a_second_ack_changes_nothing(hub_env) -> None:
-    call_id = hub_env.hub.sim("press", "--button", "17")["event_id"]
+def test_a_second_ack_changes_nothing(make_hub, subscriber) -> None:
+    hub, sub = online_hub(make_hub, subscriber, CONFIG)  # voice off: what is said is recorded at once
+    call_id = hub.sim("press", "--button", "17")["event_id"]
     ack = json.dumps({"event_id": call_id, "by": "operator-2"})
-    hub_env.sub.publish(hub_env.topic("cmd/ack"), ack)
-    assert hub_env.sub.wait_event("call.acknowledged", 10, call_id=call_id)
-    hub_env.sub.publish(hub_env.topic("cmd/ack"), ack)
-    hub_env.sub.publish(hub_env.topic("cmd/ping"), b"{}")  # handled after the second ack
-    assert hub_env.sub.wait_event("system.pong", 10)
-    assert len(hub_env.sub.events("call.acknowledged")) == 1
-    assert [u["key"] for u in hub_env.hub.spoken()].count("call_acknowledged_by") == 1
+    sub.publish(f"{PREFIX}/test-0001/cmd/ack", ack)
+    assert sub.wait_event("call.acknowledged", 10, call_id=call_id)
+    sub.publish(f"{PREFIX}/test-0001/cmd/ack", ack)
+    sub.publish(f"{PREFIX}/test-0001/cmd/ping", b"{}")  # handled after the second ack
+    assert sub.wait_event("system.pong", 10)
+    assert len(sub.events("call.acknowledged")) == 1
+    assert [u["key"] for u in hub.spoken()].count("call_acknowledged_by") == 1

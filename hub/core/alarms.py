@@ -257,6 +257,7 @@ def _ack_data(alarm: OpenAlarm, by: str, message: str | None) -> dict[str, Any]:
 
 
 def _spoken_name(by: str) -> str:
-    """The operator's name as the resident will hear it: printable characters only, kept short."""
-    name = "".join(c for c in by if c.isprintable() and c != "\ufffd").strip()
-    return name[:NAME_MAX]
+    """The operator's name as the resident will hear it: printable characters only, kept short, and
+    the separators of a login name ("operator-7", "wang_fang") as pauses, not "minus" or symbols."""
+    name = "".join(" " if c in "-_.@/" else c for c in by if c.isprintable() and c != "\ufffd")
+    return " ".join(name.split())[:NAME_MAX]
