@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sqlite3
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
@@ -64,15 +65,20 @@ class AlarmRegistry:
     # --- start-up ---------------------------------------------------------------------------------
     def load(self, transact: Transact) -> None:
         """Restore open alarms from the outbox database (once moving a legacy open_calls.json in)."""
-        alarms = transact(alarm_store.load)
-        known = {a.id for a in alarms}
-        legacy = [a for a in alarm_store.legacy_calls(self._legacy) if a.id not in known]
-        if legacy:
-            transact(lambda conn: [alarm_store.write(a)(conn) for a in legacy])
-            alarms += legacy
-            log.info("moved %d open call(s) from %s into the outbox database", len(legacy), self._legacy)
-        if self._legacy.exists():
-            os.replace(self._legacy, self._legacy.with_name(self._legacy.name + ".migrated"))
+        try:
+            alarms = transact(alarm_store.load)
+            known = {a.id for a in alarms}
+            legacy = [a for a in alarm_store.legacy_calls(self._legacy) if a.id not in known]
+            if legacy:
+                transact(lambda conn: [alarm_store.write(a)(conn) for a in legacy])
+                alarms += legacy
+                log.info("moved %d open call(s) from %s into the outbox database", len(legacy), self._legacy)
+            if self._legacy.exists():
+                os.replace(self._legacy, self._legacy.with_name(self._legacy.name + ".migrated"))
+        except (sqlite3.Error, OSError) as exc:
+            # A failed card (hub.core.store): the hub still runs; new alarms are kept in memory.
+            log.error("open alarms cannot be read from the outbox database (%s): none restored", exc)
+            alarms = []
         wall, mono = self.ctx.clock.now().timestamp(), self.ctx.clock.monotonic()
         for alarm in alarms:
             # Nobody is watching an old condition any more: if it is still there, its capability
