@@ -2,7 +2,7 @@
 # One command from a fresh Debian machine to a running simulated hub:
 #   installs mosquitto/espeak-ng, makes a venv, starts a local broker, the hub in simulation and the
 #   platform console. Press buttons from a second terminal:
-#     .venv/bin/hub sim press --config sim/hub.toml            (then 'a' + Enter in the console acks)
+#     .venv/bin/hub sim press --config sim/hub.toml            (then 'a' + Enter in the console acks the most severe open alarm)
 source "$(dirname "$0")/_setup.sh"
 ensure_system_packages
 ensure_venv ""
@@ -81,6 +81,7 @@ Simulated hub demo-0001 is running (log: $SIM/hub.log). In another terminal try:
   $VENV/bin/hub sim door open --config $SIM/hub.toml; $VENV/bin/hub sim door close --config $SIM/hub.toml
   $VENV/bin/hub sim mat on --config $SIM/hub.toml            # in bed
   $VENV/bin/hub status --config $SIM/hub.toml
-Console below: 'a' + Enter acknowledges the newest open call, 'q' quits.
+Console below: open alarms are numbered most severe first; 'a' + Enter acknowledges number 1,
+'a N' number N, 'l' lists them again, 'q' quits.
 MSG
 "$VENV/bin/hub" console --config "$SIM/hub.toml" ${HUB_DEMO_EXIT_AFTER:+--exit-after "$HUB_DEMO_EXIT_AFTER"}

@@ -4,16 +4,20 @@ a running hub: it records what is raised and spoken (in one timeline) and what t
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from hub.config.loader import Config
+from hub.core import alarm_store
 from hub.core.activity import ActivityStream
+from hub.core.alarms import AlarmRegistry
 from hub.core.clock import Clock, ManualClock
 from hub.core.context import Hardware
 from hub.core.events import Event
+from hub.core.outbox import StateChange
 from hub.core.player import TimedPlayer
 from hub.core.questions import PressAnswers, Question
 from hub.core.speech import SpeakerRenderer, SpeechQueue, Utterance
@@ -33,6 +37,7 @@ class RecordingSpeech(SpeechQueue):
         self.hub.prompts.append((key, {**fields, **({"volume": volume} if volume is not None else {})}))
         self.hub.timeline.append(("say", key))
         return super().say(key, volume, **fields)
+
 
 START = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
 
@@ -61,11 +66,19 @@ class FakeHub:
         self.status: dict[str, Any] = {}
         self.components: dict[str, Any] = {}
         self.tasks: list[asyncio.Task[Any]] = []
+        # The real open-alarm registry, its table in an in-memory database instead of the outbox's.
+        self.db = sqlite3.connect(":memory:")
+        alarm_store.load(self.db)
+        self.alarms = AlarmRegistry(self, self.commit, config.state_dir)  # type: ignore[arg-type]
 
     async def raise_event(self, event_type: str, data: dict[str, Any], ts: datetime | None = None) -> Event:
-        event = Event(event_type, data, ts or self.clock.now())
+        return await self.commit(Event(event_type, data, ts or self.clock.now()))
+
+    async def commit(self, event: Event, state: StateChange | None = None) -> Event:
+        if state is not None:
+            state(self.db)
         self.events.append(event)
-        self.timeline.append(("event", event_type))
+        self.timeline.append(("event", event.type))
         return event
 
     def saved(self, event_id: str) -> bool:

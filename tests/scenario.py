@@ -102,7 +102,7 @@ class Scenario:
         self._waiters.append((match, future))
         return await asyncio.wait_for(future, timeout)
 
-    async def ack(self, event_id: str, by: str = "operator-7") -> None:
+    async def ack(self, event_id: str, by: str = "王芳") -> None:
         """The duty operator acknowledges through the real broker (`cmd/ack`); returns once the hub has
         committed `call.acknowledged`. The clock follows real time while the message travels."""
         self.note(f"the duty operator acknowledges (`cmd/ack` by {by})")

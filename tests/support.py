@@ -272,6 +272,18 @@ def spoken_keys(hub: HubProcess) -> list[str]:
     return [u["key"] for u in hub.spoken()]
 
 
+def wait_spoken(hub: HubProcess, key: str, timeout: float = 10, **text: str) -> dict[str, Any] | None:
+    """The first utterance of prompt `key` (whose text contains each of `text`'s values), once the
+    speaker has dealt with it (rendering and playing take their time); None if none by `timeout`."""
+    end = time.time() + timeout
+    while time.time() < end:
+        for u in hub.spoken():
+            if u["key"] == key and all(v in u["text"] for v in text.values()):
+                return u
+        time.sleep(0.05)
+    return None
+
+
 def copy_stock_units(root: Path) -> None:
     """Copy this machine's stock systemd units under `root`, so `systemd-analyze verify --root` can
     resolve what our unit names (network-online.target, ...)."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -56,3 +58,108 @@ def test_console_says_plainly_when_the_broker_is_unreachable(tmp_path):
     out = subprocess.run([sys.executable, "-m", "hub", "console", "--host", "127.0.0.1", "--port", "1",
                           "--hub", "x"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 1 and "cannot reach the broker at 127.0.0.1:1" in out.stderr
+
+
+class Console:
+    """`hub console` as its own process; every line it prints is collected by a reader thread."""
+
+    def __init__(self, hub_env, *args: str) -> None:
+        self.proc = _console(hub_env, *args)
+        self.lines: list[str] = []
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            with self._lock:
+                self.lines.append(line.rstrip("\n"))
+
+    def wait_line(self, predicate, timeout: float = 10, after: int = 0) -> tuple[int, str]:
+        end = time.time() + timeout
+        while time.time() < end:
+            with self._lock:
+                for i, line in enumerate(self.lines[after:], after):
+                    if predicate(line):
+                        return i, line
+            time.sleep(0.02)
+        raise AssertionError("no such line; console printed:\n" + "\n".join(self.lines))
+
+    def send(self, text: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(text + "\n")
+        self.proc.stdin.flush()
+
+    def close(self) -> int:
+        self.send("q")
+        code = self.proc.wait(10)
+        self._reader.join(5)
+        return code
+
+    def __enter__(self) -> Console:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.kill()
+        self.proc.wait(10)
+        self._reader.join(5)
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:
+                stream.close()
+
+
+def _list_of(console: Console, count: int, after: int = 0) -> tuple[int, list[str]]:
+    """The next numbered list of `count` open alarms the console printed (its header's index, its rows)."""
+    at, _ = console.wait_line(lambda s: s.startswith(f"  open alarms 待处理报警 ({count};"), after=after)
+    with console._lock:
+        rows = console.lines[at + 1: at + 1 + count]
+    assert [r.split(".")[0].strip() for r in rows] == [str(n) for n in range(1, count + 1)], rows
+    return at, rows
+
+
+def test_console_numbers_open_alarms_most_severe_first_and_acks_the_one_picked(hub_env):
+    with Console(hub_env) as console:
+        console.wait_line(lambda s: "watching eldercare/v1/test-0001" in s)
+        console.wait_line(lambda s: " status " in s)  # subscribed: the retained status came in
+        service = hub_env.hub.sim("press", "--button", "22")["event_id"]
+        at, _ = _list_of(console, 1)
+        emergency = hub_env.hub.sim("press", "--button", "17")["event_id"]
+        _, rows = _list_of(console, 2, after=at + 1)
+        assert "紧急呼叫 emergency call" in rows[0] and emergency in rows[0]  # the more severe, though newer
+        assert "生活服务 service call" in rows[1] and service in rows[1]
+        console.send("a 2")
+        acked = hub_env.sub.wait_event("call.acknowledged", 10, call_id=service)
+        assert acked and acked["data"]["by"] == "console"
+        _, rows = _list_of(console, 1, after=at + 3)
+        assert emergency in rows[0]
+        assert [c["call_id"] for c in hub_env.hub.status()["open_calls"]] == [emergency]
+        console.send("a 5")
+        console.wait_line(lambda s: "no number '5'" in s)
+        assert console.close() == 0
+
+
+def test_console_shows_each_event_on_one_readable_line(hub_env):
+    with Console(hub_env) as console:
+        console.wait_line(lambda s: " status " in s)
+        call_id = hub_env.hub.sim("press", "--button", "17")["event_id"]
+        _, line = console.wait_line(lambda s: " call.raised " in s)
+        clock, hub, etype, rest = line.split(" ", 3)
+        assert len(clock) == 8 and clock.count(":") == 2 and hub == "test-0001" and etype == "call.raised"
+        assert "紧急呼叫 emergency call · 按钮 button 17" in rest and f"[id {call_id}]" in rest
+        hub_env.sub.publish(hub_env.topic("cmd/ack"), json.dumps({"event_id": call_id, "by": "王芳"}))
+        _, line = console.wait_line(lambda s: " call.acknowledged " in s)
+        assert "呼叫已应答 call acknowledged" in line and "由 by 王芳" in line
+        console.wait_line(lambda s: "no open alarms 无待处理报警" in s)
+        assert console.close() == 0
+
+
+def test_console_started_late_lists_alarms_from_the_retained_status(hub_env):
+    call_id = hub_env.hub.sim("press", "--button", "27")["event_id"]
+    assert hub_env.sub.wait_event("call.raised", 10)
+    with Console(hub_env) as console:
+        _, rows = _list_of(console, 1)
+        assert "健康咨询 health call" in rows[0] and call_id in rows[0]
+        console.send("a")  # alone: number 1, the most severe
+        assert hub_env.sub.wait_event("call.acknowledged", 10, call_id=call_id)
+        assert console.close() == 0

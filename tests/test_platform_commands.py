@@ -14,6 +14,13 @@ def test_a_good_ack():
     assert cmd.name == "ack" and cmd.body["event_id"] == "e1"
 
 
+def test_an_acks_lone_surrogates_become_replacement_characters_and_pairs_stay():
+    cmd = parse_command("ack", rb'{"event_id": "e1", "by": "\ud800op", "message": "\ud83d\ude91 \udfff"}', 1000,
+                        KNOWN)
+    assert cmd.body == {"event_id": "e1", "by": "\ufffdop", "message": "\U0001f691 \ufffd"}
+    assert cmd.body["message"].encode("utf-8")  # storable and sendable as it is
+
+
 def test_empty_ping_is_an_empty_object():
     assert parse_command("ping", b"", 1000, KNOWN).body == {}
 

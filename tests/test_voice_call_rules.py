@@ -29,6 +29,8 @@ TARGETS = {"emergency": [{"who": "duty", "uri": "sip:8001@pbx.example.org"}],
     ("alarm.fire_cleared", {}, None),
     ("health.alert", {}, "health"),
     ("call.acknowledged", {}, None),
+    ("alarm.acknowledged", {"alarm_type": "alarm.fall"}, None),
+    ("health.acknowledged", {"alarm_type": "health.alert"}, None),
     ("measurement.blood_pressure", {}, None),
 ])
 def test_which_events_call_whom(event_type, data, kind):

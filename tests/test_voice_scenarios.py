@@ -57,17 +57,17 @@ def test_press_raise_ack(tmp_path: Path, broker: Broker) -> None:
         assert pressed["outcome"] == "raised"
         await s.quiet(20)
         await s.ack(pressed["event_id"])
-        await s.heard("call_acknowledged")
+        await s.heard("call_acknowledged_by")
         await s.quiet(2)
 
     s.run(body)
     save(s, "call-acknowledged", "Press → call → acknowledged",
          "The resident taps the emergency button; 20 s later the duty operator acknowledges (`cmd/ack`).")
     assert without_chimes(s.transcript()) == [("event", "call.raised"), ("say", "call_raising"),
-                              ("event", "call.acknowledged"), ("say", "call_acknowledged")]
+                              ("event", "call.acknowledged"), ("say", "call_acknowledged_by")]
     assert_one_voice(s.spoken())
     assert_chimes(s.spoken())
-    raising, acked = said(s, "call_raising")[0], said(s, "call_acknowledged")[0]
+    raising, acked = said(s, "call_raising")[0], said(s, "call_acknowledged_by")[0]
     assert at(s, "call.raised") == pytest.approx(0.0, abs=EPS)
     assert raising["start"] - at(s, "call.raised") < 1.0  # the chime, then the words, at once
     assert acked["start"] - at(s, "call.acknowledged") < 1.0
@@ -175,7 +175,7 @@ def test_fire_during_a_call_breaks_in_at_a_clause(tmp_path: Path, broker: Broker
         await s.sim("smoke", "off")
         await s.heard("sensors_fire_cleared")
         await s.ack(pressed["event_id"])
-        await s.heard("call_acknowledged")
+        await s.heard("call_acknowledged_by")
         await s.quiet(2)
 
     s.run(body)
@@ -187,7 +187,7 @@ def test_fire_during_a_call_breaks_in_at_a_clause(tmp_path: Path, broker: Broker
         ("event", "call.escalated"), ("event", "alarm.fire"), ("say", "call_no_answer"),
         ("say", "sensors_fire_alarm"), ("say", "call_no_answer"),
         ("event", "alarm.fire_cleared"), ("say", "sensors_fire_cleared"),
-        ("event", "call.acknowledged"), ("say", "call_acknowledged")]
+        ("event", "call.acknowledged"), ("say", "call_acknowledged_by")]
     assert_one_voice(s.spoken())
     assert_chimes(s.spoken())
     first, rest = said(s, "call_no_answer")

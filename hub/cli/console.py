@@ -1,8 +1,12 @@
 """`hub console`: a small platform console for installers and demos.
 
-Watches one hub (or every hub under the prefix), prints events as they arrive, and acknowledges
-calls: type `a` + Enter to ack the newest open call, `a N` for the N-th listed, or run
-`hub console --ack EVENT_ID` once.
+Watches one hub (or every hub under the prefix) and prints each event as one readable line (time,
+hub, type, what happened in Chinese and English, the key facts). Open alarms — calls and every other
+alarm — are listed numbered, most severe first (fire; fall and emergency calls; inactivity; health,
+heat, cold; health calls; mains; service and family calls; battery), reprinted whenever one opens or
+closes. `a N` + Enter acknowledges number N of the list last printed (`a` alone: number 1, the most
+severe), so a newly arrived alarm never shifts what the operator picked. `hub console --ack EVENT_ID`
+acknowledges one alarm and exits.
 """
 
 from __future__ import annotations
@@ -10,21 +14,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
 import time
-from datetime import datetime
 from typing import Any
 
 from hub.cli.common import add_config_arg
+from hub.cli.console_board import Board
+from hub.cli.event_text import alarm_label
 from hub.config.loader import ConfigError, load, resolve_path
-
-OPENING = {"call.raised", "alarm.fire", "alarm.fall", "alarm.inactivity", "alarm.heat", "alarm.cold",
-           "health.alert"}
-CLOSING = {"call.acknowledged", "call.cancelled", "alarm.fire_cleared"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("console", help="watch hubs' events and acknowledge calls (platform stand-in)")
+    p = sub.add_parser("console", help="watch hubs' events and acknowledge alarms (platform stand-in)")
     add_config_arg(p)
     p.add_argument("--host", help="broker host (default: from the config, else localhost)")
     p.add_argument("--port", type=int, help="broker port (default: from the config, else 1883)")
@@ -92,32 +92,20 @@ def console(args: argparse.Namespace) -> int:
         client.loop_stop()
         client.disconnect()
         return 0
-    open_items: dict[str, tuple[str, str]] = {}  # event id -> (hub, summary)
-    lock = threading.Lock()
+    board = Board(args.by, args.message)
 
     def on_message(c: Any, u: Any, m: Any) -> None:
         try:
             body = json.loads(m.payload)
         except ValueError:
             return
-        if args.json:
-            print(json.dumps({"topic": m.topic, "payload": body}, ensure_ascii=False), flush=True)
-        else:
-            print(_describe(m.topic, body), flush=True)
-        if not isinstance(body, dict) or "type" not in body:
-            return
-        with lock:
-            data = body.get("data") or {}
-            if body["type"] in OPENING:
-                open_items[body["id"]] = (body.get("hub", "?"), f"{body['type']} {data.get('kind', '')}")
-            elif body["type"] in CLOSING:
-                open_items.pop(data.get("call_id") or data.get("alarm_id") or "", None)
+        board.message(m.topic, body, args.json)
 
     client.on_message = on_message
     client.subscribe(f"{prefix}/{hub_id}/event/#", qos=1)
     client.subscribe(f"{prefix}/{hub_id}/status", qos=1)
-    print(f"watching {prefix}/{hub_id} on {host}:{port} — 'a' + Enter acknowledges the newest open call, "
-          "'a N' the N-th, 'l' lists, 'q' quits", flush=True)
+    board.say(f"watching {prefix}/{hub_id} on {host}:{port} — open alarms are numbered most severe first: "
+              "'a' + Enter acknowledges number 1, 'a N' number N, 'l' lists, 'q' quits")
     try:
         if args.exit_after is not None:
             time.sleep(args.exit_after)
@@ -128,36 +116,20 @@ def console(args: argparse.Namespace) -> int:
                 continue
             if cmd[0] == "q":
                 break
-            with lock:
-                items = list(open_items.items())
             if cmd[0] == "l":
-                for i, (eid, (hub, what)) in enumerate(items, 1):
-                    print(f"  {i}. {hub} {what} {eid}")
+                board.show()
             elif cmd[0] == "a":
-                if not items:
-                    print("  nothing open to acknowledge")
-                    continue
-                index = int(cmd[1]) - 1 if len(cmd) > 1 and cmd[1].isdigit() else len(items) - 1
-                eid, (hub, what) = items[max(0, min(index, len(items) - 1))]
-                _send_ack(client, prefix, hub, eid, args.by, args.message)
-                print(f"  ack sent for {what} {eid}")
+                number = cmd[1] if len(cmd) > 1 else "1"
+                target = board.pick(number)
+                if target is not None:
+                    _send_ack(client, prefix, target.hub, target.id, args.by, args.message)
+                    board.say(f"  ack sent 已发送应答: {number}. {alarm_label(target.type, target.facts)} "
+                              f"({target.hub}, {target.id})")
+            else:
+                board.say("  'a' acknowledges number 1, 'a N' number N, 'l' lists, 'q' quits")
     except KeyboardInterrupt:
         pass
     finally:
         client.loop_stop()
         client.disconnect()
     return 0
-
-
-def _describe(topic: str, body: Any) -> str:
-    if topic.endswith("/status") and isinstance(body, dict):
-        return (f"[status] {body.get('hub', topic.split('/')[-2])}: {body.get('state')} "
-                f"queue={body.get('queue_depth', '?')}")
-    if not isinstance(body, dict):
-        return f"[{topic}] {body!r}"
-    try:
-        when = datetime.fromisoformat(body["ts"]).strftime("%H:%M:%S")
-    except (KeyError, ValueError, TypeError):
-        when = "??:??:??"
-    data = json.dumps(body.get("data", {}), ensure_ascii=False)
-    return f"{when} {body.get('hub', '?')} #{body.get('seq', '?')} {body.get('type')} {data} id={body.get('id')}"

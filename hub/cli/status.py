@@ -1,4 +1,4 @@
-"""`hub status`: connection, queue depth by priority, open calls — from the running hub."""
+"""`hub status`: connection, queue depth by priority, open alarms and calls — from the running hub."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import sys
 
 from hub.cli.common import add_config_arg, load_config_or_exit
+from hub.cli.event_text import alarm_label
 from hub.core.control import ControlError, request, socket_path
 
 
@@ -35,13 +36,15 @@ def status(args: argparse.Namespace) -> int:
     print(f"queue: {st.get('queue_depth', 0)} waiting (urgent {queue.get('urgent', 0)}, "
           f"measurement {queue.get('measurement', 0)}, telemetry {queue.get('telemetry', 0)}), "
           f"{st.get('in_flight', 0)} in flight")
-    calls = st.get("open_calls") or []
-    print(f"open calls: {len(calls)}")
-    for c in calls:
-        print(f"  {c['kind']:<9} button {c['button']:<3} since {c['since']}"
-              f"{'  ESCALATED' if c.get('escalated') else ''}  {c['call_id']}")
+    alarms = st.get("open_alarms") or []
+    print(f"open alarms 待处理报警: {len(alarms)} (calls {len(st.get('open_calls') or [])})")
+    for a in alarms:  # most severe first, as the hub lists them
+        flags = [f for f, on in (("已升级 ESCALATED", a.get("escalated")),
+                                 (f"已应答 ACKNOWLEDGED by {a.get('by')}", a.get("acknowledged")),
+                                 ("仍存在 PRESENT", a.get("present"))) if on]
+        print(f"  {alarm_label(a['type'], a)}  since {a['since']}{''.join('  ' + f for f in flags)}  {a['alarm_id']}")
     shown = {"hub", "version", "uptime_s", "state", "last_error", "queue", "queue_depth", "in_flight",
-             "open_calls"}
+             "open_calls", "open_alarms"}
     for key in sorted(set(st) - shown):
         print(f"{key}: {json.dumps(st[key], ensure_ascii=False)}")
     return 0

@@ -19,10 +19,10 @@ from hub import __version__
 from hub.config.loader import Config
 from hub.core import sdnotify
 from hub.core.activity import ActivityStream
+from hub.core.alarms import AlarmRegistry
 from hub.core.clock import Clock
 from hub.core.components import build_all
 from hub.core.context import (
-    AckListener,
     ButtonListener,
     CommandHandler,
     Component,
@@ -37,7 +37,7 @@ from hub.core.control import ControlError, ControlServer, socket_path
 from hub.core.events import Event, Priority
 from hub.core.feedback import Feedback
 from hub.core.files import scratch_dir
-from hub.core.outbox import storage_failure
+from hub.core.outbox import StateChange, storage_failure
 from hub.core.platform_commands import parse_command
 from hub.core.player import Player
 from hub.core.questions import PressAnswers, Question
@@ -72,7 +72,6 @@ class Hub:
         self._status: dict[str, Any] = {}
         self._sim: dict[str, SimHandler] = {}
         self._commands: dict[str, CommandHandler] = {}
-        self._ack_listeners: list[AckListener] = []
         self._button_listeners: list[ButtonListener] = []
         self._event_listeners: list[EventListener] = []
         self._delivery_listeners: list[DeliveryListener] = []
@@ -93,22 +92,28 @@ class Hub:
             "sim": self._control_sim, "status": self._control_status, "spoken": self._control_spoken}
         self._control_cancel_on_hangup: set[str] = set()
         self.notifier = sdnotify.Notifier()
+        # The platform sees an alarm's change at once (the status is refreshed).
+        self.alarms = AlarmRegistry(self, self.commit, config.state_dir,
+                                    lambda: self.uplink.refresh_status() if self.uplink else None)
 
     # --- HubContext -------------------------------------------------------------------------------
     async def raise_event(self, event_type: str, data: dict[str, Any], ts: datetime | None = None) -> Event:
-        event = Event(event_type, data, ts or self.clock.now())
+        return await self.commit(Event(event_type, data, ts or self.clock.now()))
+
+    async def commit(self, event: Event, state: StateChange | None = None) -> Event:
+        """Commit `event` and the state it changes (one transaction), then offer it to the uplink."""
         assert self.outbox is not None and self.uplink is not None and self.storage is not None
         if event.priority == Priority.URGENT:
             # Deliberately on the loop: one ~1 ms WAL fsync. Handing it to the DB thread costs two
             # scheduler wake-ups, which on a busy Pi Zero take longer than the fsync itself, and
             # nothing the loop could do meanwhile matters more than getting the call out.
-            row, saved = self.outbox.add(event)
+            row, saved = self.outbox.add(event, state)
         else:
-            row, saved = await self.db(self.outbox.add, event)
+            row, saved = await self.db(self.outbox.add, event, state)
         # Saved or not (a full or read-only card: hub.core.store), it goes out now.
         self.uplink.offer(row)
         log.info("event %s %s seq=%d%s %s", event.type, event.id, row.seq, "" if saved else " UNSAVED",
-                 json.dumps(data, ensure_ascii=False)[:200])
+                 json.dumps(event.data, ensure_ascii=False)[:200])
         if not saved:
             self.storage.unsaved(event)
         for listener in list(self._event_listeners):
@@ -195,9 +200,6 @@ class Hub:
             except Exception:
                 log.exception("delivery listener failed")
 
-    def on_ack(self, listener: AckListener) -> None:
-        self._ack_listeners.append(listener)
-
     def on_event(self, listener: EventListener) -> None:
         self._event_listeners.append(listener)
 
@@ -237,18 +239,13 @@ class Hub:
     async def _run_command(self, name: str, body: dict[str, Any]) -> None:
         try:
             if name == "ack":
-                self._ack(body)
+                await self.alarms.ack_command(body)
             elif name == "ping":
                 await self.raise_event("system.pong", {"request": body, "online": self.online})
             else:
                 await self._commands[name](body)
         except Exception:
             log.exception("platform command %s failed: %s", name, json.dumps(body)[:200])
-
-    def _ack(self, body: dict[str, Any]) -> None:
-        event_id, by, message = body["event_id"], body.get("by") or "platform", body.get("message")
-        if not any(listener(event_id, by, message) for listener in list(self._ack_listeners)):
-            log.warning("cmd/ack names unknown or closed event %s (by %s): ignored", event_id, by)
 
     async def _control_sim(self, request: dict[str, Any]) -> dict[str, Any]:
         verb = str(request.get("verb"))
@@ -274,6 +271,7 @@ class Hub:
         # The state dir exists and is ours (hub.config.environment, checked before we got here); a
         # card that is full or read-only now does not stop the hub (hub.core.store).
         self.outbox = Store(cfg.state_dir / "outbox.db", cfg.hub_id, cfg.topic_base, cfg["outbox"]["max_rows"])
+        self.alarms.load(self.outbox.transact)
         self.speech = speech_from_config(cfg, self._player)
         self.leds = Feedback(self.hardware.pin_factory, cfg["outputs"]["status_led_pin"],
                              cfg["outputs"]["buzzer_pin"])
@@ -342,6 +340,7 @@ class Hub:
         self.notifier.stopping()
         if self.control is not None:
             await self.control.close()
+        self.alarms.stop()
         for component in reversed(self._components):
             try:
                 await component.close()

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from hub.config.loader import Config
 from hub.core.activity import ActivityStream
+from hub.core.alarms import AlarmRegistry
 from hub.core.clock import Clock
 from hub.core.events import Event
 from hub.core.questions import Question
@@ -26,7 +27,6 @@ CommandHandler = Callable[[dict[str, Any]], Awaitable[None]]
 ControlHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 ButtonListener = Callable[[int, str], None]  # (pin, "press" | "release" | "hold")
 PressClaim = Callable[[int], bool]  # (pin) -> True: this press answers me, it must not raise a call
-AckListener = Callable[[str, str, "str | None"], bool]  # (event_id, by, message) -> handled?
 EventListener = Callable[[Event], None]
 DeliveryListener = Callable[[str], None]  # (event id) once the broker has it (PUBACK)
 
@@ -54,6 +54,11 @@ class HubContext(Protocol):
     clock: Clock
     hardware: Hardware
     activity: ActivityStream
+    # Alarms that wait for the platform's ack: `await ctx.alarms.open("alarm.fall", data, key="fall")`
+    # raises the event and opens the alarm in one commit; `ctx.alarms.change(...)` commits an event
+    # that escalates, clears or closes it; `ctx.alarms.handle(type, escalate=..., acknowledged=...)`
+    # says how to escalate it and hears its ack (hub.core.alarms).
+    alarms: AlarmRegistry
 
     async def raise_event(self, event_type: str, data: dict[str, Any],
                           ts: datetime | None = None) -> Event:
@@ -119,10 +124,6 @@ class HubContext(Protocol):
 
     def on_delivered(self, listener: DeliveryListener) -> None:
         """Hear that an event reached the broker (its PUBACK): "呼叫已送达" for a call saved offline."""
-        ...
-
-    def on_ack(self, listener: AckListener) -> None:
-        """Hear `cmd/ack`: return True if the event id was yours (a call, a fire alarm...)."""
         ...
 
     def on_event(self, listener: EventListener) -> None:

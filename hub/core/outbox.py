@@ -12,10 +12,10 @@ import errno
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from hub.core.events import Event, Priority, event_topic
 from hub.core.lightweight import import_without_optional
@@ -39,6 +39,11 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_order ON outbox (priority, seq);
 CREATE TABLE IF NOT EXISTS probe (k INTEGER PRIMARY KEY, v REAL NOT NULL);
 """
+
+
+T = TypeVar("T")
+# Extra writes committed in the same transaction as an event (hub.core.alarm_store: open-alarm state).
+StateChange = Callable[[sqlite3.Connection], None]
 
 
 @dataclass(frozen=True)
@@ -111,8 +116,11 @@ class Outbox:
             raise
         self._next_seq = (row[0] if row else 0) + 1
 
-    def add(self, event: Event) -> Row:
-        """Commit the event; returns its row (with the envelope's seq) once it is on disk."""
+    def add(self, event: Event, state: StateChange | None = None) -> Row:
+        """Commit the event; returns its row (with the envelope's seq) once it is on disk.
+
+        `state` writes what the event changes (an alarm opened, escalated, closed) in the same
+        transaction: both are on disk, or neither is."""
         topic = event_topic(self.topic_base, event.type)
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
@@ -125,6 +133,8 @@ class Outbox:
                     "INSERT INTO outbox (seq, id, priority, type, topic, payload, created) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (seq, event.id, int(event.priority), event.type, topic, payload, time.time()))
+                if state is not None:
+                    state(self._conn)
                 evicted = self._evict_locked()
                 self._conn.execute("COMMIT")
             except BaseException:
@@ -133,6 +143,18 @@ class Outbox:
             self._count += 1 - evicted
             self._next_seq = seq + 1
         return Row(seq, event.id, int(event.priority), event.type, topic, payload)
+
+    def transact(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn` in one committed transaction (state kept beside the queue, e.g. open alarms)."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(self._conn)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._rollback_locked()
+                raise
+        return result
 
     def add_rows(self, rows: Iterable[Row]) -> int:
         """Commit rows built elsewhere (events held in memory while the card failed), keeping their

@@ -46,7 +46,17 @@ def parse_command(name: str, payload: bytes, max_bytes: int, known: set[str]) ->
     for key, kind in OPTIONAL.get(name, {}).items():
         if key in body and body[key] is not None and not isinstance(body[key], kind):
             raise ValueError(f"cmd/{name}: field {key!r} must be a {_name(kind)}, got {body[key]!r}")
+    if name == "ack":
+        texts = ("event_id", "by", "message")
+        body = {**body, **{k: clean_text(body[k]) for k in texts if isinstance(body.get(k), str)}}
     return Command(name, body)
+
+
+def clean_text(text: str) -> str:
+    """Text from the platform as it can be stored, sent and spoken: a lone UTF-16 surrogate (valid in
+    JSON, not in UTF-8) becomes U+FFFD, so an ack from a platform with a text bug still applies
+    whole instead of failing at its commit."""
+    return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
 
 
 def _name(kind: type | tuple[type, ...]) -> str:

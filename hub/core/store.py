@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hub.core.events import Event, Priority, event_topic
-from hub.core.outbox import Outbox, Row, storage_failure
+from hub.core.outbox import Outbox, Row, StateChange, T, storage_failure
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +68,15 @@ class Store:
         self._open()
 
     # --- writing -----------------------------------------------------------------------------------
-    def add(self, event: Event) -> tuple[Row, bool]:
-        """Commit the event if the card allows, else keep it in memory: (row, saved)."""
+    def add(self, event: Event, state: StateChange | None = None) -> tuple[Row, bool]:
+        """Commit the event (and `state`, in its transaction) if the card allows, else keep the event
+        in memory: (row, saved). Unsaved, `state` is not written: the caller keeps it in memory."""
         with self._lock:
             if self.outbox is not None:
                 try:
                     if self._memory:
                         self._flush_locked()
-                    row = self.outbox.add(event)
+                    row = self.outbox.add(event, state)
                     self._next_seq = self.outbox.next_seq
                     if self.fault is not None:
                         self._recovered_locked()
@@ -95,6 +96,13 @@ class Store:
             log.error("storage: %s %s not saved (%s); held in memory and sent from there",
                       event.type, event.id, self.fault.reason if self.fault else "?")
             return row, False
+
+    def transact(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """One transaction on the database (open alarms at start-up); raises while the card is out."""
+        with self._lock:
+            if self.outbox is None:
+                raise sqlite3.OperationalError(f"storage unavailable: {self.fault.reason if self.fault else '?'}")
+            return self.outbox.transact(fn)
 
     def retry(self) -> bool:
         """Try the card again: open the outbox, commit what memory holds. True if storage works now."""

@@ -177,7 +177,7 @@ class FallComponent:
                 _resolve(self._outcome_waiters, {"outcome": "cancelled", "event_id": event.id})
             else:
                 data = {**base, "outcome": "no_response", "waited_s": waited}
-                event = await ctx.raise_event("alarm.fall", data, ts=seen)
+                event = await ctx.alarms.open("alarm.fall", data, key="fall", ts=seen, facts={"source": source})
                 ctx.say("fall_alarm")
                 _resolve(self._outcome_waiters, {"outcome": "alarm", "event_id": event.id})
         finally:

@@ -201,7 +201,9 @@ class InactivityMonitor:
             ctx.feedback("idle")
         elif item.kind == "alarm":
             self._close_question()  # once the wait is over a press is a call again
-            await ctx.raise_event("alarm.inactivity", alarm_data(item, self.params.check_wait_s), ts=item.at)
+            data = alarm_data(item, self.params.check_wait_s)
+            await ctx.alarms.open("alarm.inactivity", data, key="inactivity", ts=item.at,
+                                  facts={"reason": data["reason"], "gap_min": data["gap_min"]})
             ctx.feedback("alarm")
             ctx.say("inactivity_alarm")
         elif item.kind == "away_cleared":

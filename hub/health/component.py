@@ -164,7 +164,8 @@ class HealthMeters:
                     self.grading["alert_repeat_min"],
                 )
                 continue
-            alert = await ctx.raise_event(
+            # An open alarm until the platform acks it (one per meter and reason: a worse reading joins it).
+            alert = await ctx.alarms.open(
                 "health.alert",
                 {
                     "kind": KIND[reason],
@@ -174,6 +175,8 @@ class HealthMeters:
                     "values": values,
                     "advice_prompt": ADVICE[reason],
                 },
+                key=f"health:{meter}:{reason}",
+                facts={"kind": KIND[reason], "reason": reason, "values": values},
             )
             self.gate.raised(meter, reason, sev, now, alert.id)
 

@@ -53,7 +53,6 @@ class HomeSensors:
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
         self._fires = FireAlarms(ctx, self.cfg["smoke"]["announce_s"])
-        ctx.on_ack(self._fires.on_ack)
         self._faults = FaultReporter(ctx, self.supervisor, self._publish_status)
         if self.cfg["motion"]["fitted"]:
             from sensors.motion import PirInput
@@ -183,12 +182,14 @@ class HomeSensors:
             return
         data = {**base, "threshold_c": d.threshold}
         if d.action == "clear":
-            await self.ctx.raise_event(f"alarm.{d.kind}_cleared", data)
+            await self.ctx.alarms.change(d.kind, f"alarm.{d.kind}_cleared", data, cleared=True)
             return
         data.update(sustained_s=round(d.t - (d.since if d.since is not None else d.t)), repeat=d.repeat)
         if reading.humidity_pct is not None:
             data["humidity_pct"] = round(reading.humidity_pct, 1)
-        await self.ctx.raise_event(f"alarm.{d.kind}", data)
+        # One open alarm while it lasts (a repeat joins it and asks for a new ack).
+        await self.ctx.alarms.open(f"alarm.{d.kind}", data, key=d.kind, lasting=True,
+                                   facts={"temperature_c": data["temperature_c"]})
         self.ctx.say(f"sensors_{d.kind}_alarm", temperature=round(d.temperature_c))  # "社区已收到": after the commit
 
     # --- PIR stuck, smoke alarm trouble, mains power ----------------------------------------------
@@ -211,19 +212,22 @@ class HomeSensors:
                 if power.mains_ok:
                     low_since = None
                     if lost_since is not None:
-                        await self.ctx.raise_event("power.restored", {"outage_s": round(now - lost_since, 1)})
+                        await self.ctx.alarms.change("power.lost", "power.restored",
+                                                     {"outage_s": round(now - lost_since, 1)}, cleared=True)
                         self.ctx.say("sensors_power_restored")
                         lost_since = None
                 else:
                     low_since = now if low_since is None else low_since
                     if lost_since is None and now - low_since >= p["lost_after_s"]:
                         lost_since = low_since
-                        await self.ctx.raise_event("power.lost", {"low_for_s": round(now - low_since, 1)})
+                        await self.ctx.alarms.open("power.lost", {"low_for_s": round(now - low_since, 1)},
+                                                   key="power.lost", lasting=True)
                         self.ctx.say("sensors_power_lost")
                 if power.battery_low != battery_low:
                     battery_low = power.battery_low
                     if battery_low:
-                        await self.ctx.raise_event("power.battery_low", {"mains_ok": power.mains_ok})
+                        await self.ctx.alarms.open("power.battery_low", {"mains_ok": power.mains_ok},
+                                                   key="power.battery_low")
                         self.ctx.say("sensors_battery_low")
                 self.ctx.set_status(
                     "mains", "ok" if power.mains_ok else "lost" if lost_since is not None else "dip"

@@ -3,7 +3,9 @@
 No guard window: the local alarm sounds and `alarm.fire` is committed as soon as a cause appears.
 While any cause is present the buzzer sounds and the warning is repeated. When a cause clears,
 `alarm.fire_cleared` names the alarm it ends; the alarm stays open (in status) until the platform
-also acks it through `cmd/ack` with the alarm's event id.
+also acks it through `cmd/ack` with the alarm's event id. Each alarm is an open alarm of the hub
+(hub.core.alarms, key `fire:<cause>`, lasting): the registry commits `alarm.acknowledged` and tells
+the resident; `acknowledged()` here only keeps the local view (announcing, `fire_alarms`) in step.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from hub.core.alarm_store import OpenAlarm
 from hub.core.context import HubContext
 
 log = logging.getLogger(__name__)
@@ -36,6 +39,7 @@ class FireAlarms:
         self.announce_s = announce_s
         self.alarms: dict[str, FireAlarm] = {}  # event id -> alarm, open ones only
         self._announcer: asyncio.Task[None] | None = None
+        ctx.alarms.handle("alarm.fire", acknowledged=self.acknowledged)
 
     def present(self, cause: str) -> FireAlarm | None:
         return next((a for a in self.alarms.values() if a.cause == cause and a.present), None)
@@ -46,7 +50,8 @@ class FireAlarms:
             return None
         ctx = self.ctx
         ctx.feedback("alarm")  # the buzzer at once; the words say the community has it, so after the commit
-        event = await ctx.raise_event("alarm.fire", {"cause": cause, **data})
+        event = await ctx.alarms.open("alarm.fire", {"cause": cause, **data}, key=f"fire:{cause}", lasting=True,
+                                      facts={"cause": cause})
         ctx.say(PROMPTS[cause][0])
         self.alarms[event.id] = FireAlarm(event.id, cause, ctx.clock.monotonic())
         if self._announcer is None or self._announcer.done():
@@ -61,7 +66,8 @@ class FireAlarms:
         ctx = self.ctx
         alarm.present = False
         duration = round(ctx.clock.monotonic() - alarm.raised_mono, 1)
-        event = await ctx.raise_event(
+        event = await ctx.alarms.change(
+            alarm.event_id,
             "alarm.fire_cleared",
             {
                 "cause": cause,
@@ -70,6 +76,7 @@ class FireAlarms:
                 "acked": alarm.acked,
                 **data,
             },
+            cleared=True,
         )
         if alarm.acked:
             del self.alarms[alarm.event_id]
@@ -79,21 +86,15 @@ class FireAlarms:
         self._publish_status()
         return event.id
 
-    def on_ack(self, event_id: str, by: str, message: str | None) -> bool:
-        alarm = self.alarms.get(event_id)
-        if alarm is None:
-            return False
-        alarm.acked = True
-        log.info(
-            "fire alarm %s acked by %s (%s)",
-            event_id,
-            by,
-            "cause still present" if alarm.present else "closed",
-        )
-        if not alarm.present:
-            del self.alarms[event_id]
+    def acknowledged(self, acked: OpenAlarm) -> None:
+        """The registry committed the platform's ack of an alarm.fire (any of its ids)."""
+        for alarm in [a for a in self.alarms.values() if a.event_id in acked.ids]:
+            alarm.acked = True
+            log.info("fire alarm %s acked by %s (%s)", alarm.event_id, acked.by,
+                     "cause still present" if alarm.present else "closed")
+            if not alarm.present:
+                del self.alarms[alarm.event_id]
         self._publish_status()
-        return True
 
     def _publish_status(self) -> None:
         self.ctx.set_status(

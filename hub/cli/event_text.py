@@ -1,0 +1,132 @@
+"""One readable line per hub event or open alarm, Chinese and English, for `hub console` and `hub status`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+KINDS = {"emergency": "紧急呼叫 emergency call", "health": "健康咨询 health call",
+         "service": "生活服务 service call", "family": "亲情联络 family call"}
+ALARMS = {"alarm.fire": "火警 fire", "alarm.fall": "跌倒 fall", "alarm.inactivity": "长时间无活动 inactivity",
+          "alarm.heat": "室温过高 heat", "alarm.cold": "室温过低 cold", "health.alert": "健康警报 health alert",
+          "power.lost": "停电 mains lost", "power.battery_low": "电池电量低 battery low"}
+CAUSES = {"smoke": "烟雾 smoke", "rate_of_rise": "温度骤升 rapid temperature rise"}
+REASONS = {"bp_grade_3": "血压很高 BP grade 3", "glucose_dangerous": "血糖很高 glucose dangerous",
+           "glucose_low": "血糖偏低 glucose low", "gap": "超时无活动 no activity",
+           "morning": "早晨无活动 no activity this morning", "out": "外出未归 out too long"}
+SOURCES = {"wearable": "佩戴传感器 wearable", "radar": "雷达 radar"}
+Facts = Callable[[dict[str, Any]], str]
+
+
+def _n(value: Any) -> str:
+    """185.0 -> '185', 7.25 -> '7.25', None -> '?'."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "?" if value is None else str(value)
+
+
+def alarm_label(alarm_type: str, facts: dict[str, Any]) -> str:
+    """'紧急呼叫 emergency call · button 17', '火警 fire · 烟雾 smoke', ..."""
+    if alarm_type == "call.raised":
+        return f"{KINDS.get(str(facts.get('kind')), str(facts.get('kind')))} · 按钮 button {facts.get('button')}"
+    parts = [ALARMS.get(alarm_type, alarm_type)]
+    if facts.get("cause"):
+        parts.append(CAUSES.get(str(facts["cause"]), str(facts["cause"])))
+    if facts.get("reason"):
+        parts.append(REASONS.get(str(facts["reason"]), str(facts["reason"])))
+    if alarm_type == "alarm.fall" and facts.get("source"):
+        parts.append(SOURCES.get(str(facts["source"]), str(facts["source"])))
+    if facts.get("temperature_c") is not None:
+        parts.append(f"{_n(facts['temperature_c'])} °C")
+    return " · ".join(parts)
+
+
+def _by(d: dict[str, Any]) -> str:
+    return f"由 by {d.get('by')}" + (f" «{d['message']}»" if d.get("message") else "")
+
+
+FACTS: dict[str, tuple[str, Facts]] = {
+    "call.raised": ("", lambda d: alarm_label("call.raised", d)),
+    "call.acknowledged": ("呼叫已应答 call acknowledged", lambda d: f"{KINDS.get(d.get('kind', ''), '')} · {_by(d)}"),
+    "call.cancelled": ("呼叫已取消 call cancelled", lambda d: f"{KINDS.get(d.get('kind', ''), '')}"),
+    "call.escalated": ("呼叫无人应答 call escalated", lambda d: f"{KINDS.get(d.get('kind', ''), '')} · "
+                       f"{_n(d.get('after_s'))} s 未应答 without ack"),
+    "alarm.fire": ("", lambda d: alarm_label("alarm.fire", d)),
+    "alarm.fire_cleared": ("火警解除 fire cleared", lambda d: f"{CAUSES.get(d.get('cause', ''), '')} · "
+                           f"{d.get('duration_s')} s · {'已应答 acked' if d.get('acked') else '未应答 not acked'}"),
+    "alarm.heat": ("", lambda d: f"{alarm_label('alarm.heat', d)} ≥ {_n(d.get('threshold_c'))} °C"
+                   + (" · 再次 repeat" if d.get("repeat") else "")),
+    "alarm.cold": ("", lambda d: f"{alarm_label('alarm.cold', d)} ≤ {_n(d.get('threshold_c'))} °C"
+                   + (" · 再次 repeat" if d.get("repeat") else "")),
+    "alarm.heat_cleared": ("室温恢复 heat cleared", lambda d: f"{_n(d.get('temperature_c'))} °C"),
+    "alarm.cold_cleared": ("室温恢复 cold cleared", lambda d: f"{_n(d.get('temperature_c'))} °C"),
+    "alarm.fall": ("", lambda d: f"{alarm_label('alarm.fall', d)} · {_n(d.get('waited_s'))} s 无回应 no response"),
+    "fall.cancelled": ("跌倒已取消 fall cancelled", lambda d: f"{SOURCES.get(d.get('source', ''), d.get('source'))}"
+                       f" · 按钮 button {d.get('button')}"),
+    "alarm.inactivity": ("", lambda d: f"{alarm_label('alarm.inactivity', d)} · {d.get('gap_min')} min "
+                         f"(limit {d.get('limit_min')} min)"),
+    "health.alert": ("", lambda d: f"{alarm_label('health.alert', d)} · "
+                     f"{json.dumps(d.get('values'), ensure_ascii=False)}"),
+    "power.lost": ("", lambda d: alarm_label("power.lost", d)),
+    "power.battery_low": ("", lambda d: alarm_label("power.battery_low", d)),
+    "power.restored": ("来电 mains restored", lambda d: f"停电 outage {d.get('outage_s')} s"),
+    "measurement.blood_pressure": ("血压 blood pressure", lambda d: f"{_n(d.get('systolic'))}/{_n(d.get('diastolic'))}"
+                                   f" mmHg · {d.get('grade')}"
+                                   + (f" · 脉搏 pulse {_n(d['pulse'])}" if d.get("pulse") is not None else "")),
+    "measurement.glucose": ("血糖 glucose", lambda d: f"{_n(d.get('mmol_per_l'))} mmol/L · {d.get('category')}"),
+    "fault.sensor": ("传感器故障 sensor fault", lambda d: f"{d.get('component')} · {d.get('kind')} · {d.get('part')}"),
+    "fault.cleared": ("故障解除 fault cleared", lambda d: f"{d.get('component')} · {d.get('part')}"),
+    "telemetry.environment": ("环境 environment", lambda d: f"{_n(d.get('temperature_c'))} °C · 湿度 humidity "
+                              f"{_n(d.get('humidity_pct'))} % · 活动 activity {d.get('activity_count')}"
+                              + (" · 烟雾 SMOKE" if d.get("smoke") else "")),
+    "telemetry.device": ("设备 device", lambda d: f"CPU {_n(d.get('cpu_temp_c'))} °C · 内存 memory "
+                         f"{d.get('mem_available_mb')}/{d.get('mem_total_mb')} MB free · 存储 disk "
+                         f"{d.get('disk_free_mb')} MB free · 队列 queue {d.get('queue_depth')}"),
+    "system.pong": ("应答 pong", lambda d: json.dumps(d.get("request"), ensure_ascii=False)[:80]),
+    "system.selftest": ("自检 self-test", lambda d: f"{'通过 ok' if d.get('ok') else '有故障 FAILED'} · passed "
+                        f"{d.get('passed')} · failed {d.get('failed')} {d.get('failed_components') or ''}"),
+    "system.provisioned": ("已开通 provisioned", lambda d: f"{d.get('source')} · {d.get('provisioning_id')}"),
+    "health.follow_up": ("需随访 follow-up", lambda d: f"{d.get('level_name')} · {', '.join(d.get('reasons') or [])}"),
+    "away.set": ("外出模式 away on", lambda d: f"{_by(d)}"),
+    "away.cleared": ("外出结束 away off", lambda d: f"{_by(d)}"),
+}
+
+
+def _acked(d: dict[str, Any]) -> str:
+    still = " · 仍存在 still present" if d.get("present") else ""
+    return f"{ALARMS.get(d.get('alarm_type', ''), '')} · {_by(d)}{still}"
+
+
+for _t in ("alarm", "health", "power"):
+    FACTS[f"{_t}.acknowledged"] = ("报警已应答 alarm acknowledged", _acked)
+
+
+def describe(topic: str, body: Any) -> str:
+    """One line: time, hub, type, what happened in Chinese and English, the key facts."""
+    if topic.endswith("/status") and isinstance(body, dict):
+        hub = body.get("hub", topic.split("/")[-2])
+        state = {"online": "在线 online", "offline": "离线 OFFLINE"}.get(str(body.get("state")), body.get("state"))
+        opened = body.get("open_alarms")
+        waiting = [a for a in opened if isinstance(a, dict) and not a.get("acknowledged")] if isinstance(
+            opened, list) else None
+        return (f"{'':8} {hub} status {state} · 队列 queue {body.get('queue_depth', '?')}"
+                + (f" · 待应答 awaiting ack {len(waiting)}" if waiting is not None else ""))
+    if not isinstance(body, dict):
+        return f"[{topic}] {body!r}"
+    try:
+        when = datetime.fromisoformat(body["ts"]).strftime("%H:%M:%S")
+    except (KeyError, ValueError, TypeError):
+        when = "??:??:??"
+    etype = str(body.get("type"))
+    data: dict[str, Any] = body["data"] if isinstance(body.get("data"), dict) else {}
+    title, facts = FACTS.get(etype, ("", None))
+    try:
+        detail = facts(data) if facts else json.dumps(data, ensure_ascii=False, separators=(",", ":"))[:120]
+    except (TypeError, ValueError, AttributeError):
+        detail = json.dumps(data, ensure_ascii=False)[:120]
+    line = f"{when} {body.get('hub', '?')} {etype} " + " · ".join(p for p in (title, detail) if p)
+    if etype in ALARMS or etype == "call.raised":
+        line += f"  [id {body.get('id')}]"
+    return line

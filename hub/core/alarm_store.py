@@ -1,0 +1,131 @@
+"""Open alarms on disk: a table in the outbox database, written in the transaction of the event that
+opens, changes or closes the alarm (hub.core.outbox.Outbox.add's `state`), so after a power cut the
+open-alarm list and the queue always agree.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from hub.core.events import category_of
+
+log = logging.getLogger(__name__)
+
+TABLE = """
+CREATE TABLE IF NOT EXISTS open_alarms (
+    id TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    body TEXT NOT NULL
+)
+"""
+
+# Most severe first (hub console lists open alarms in this order; the status carries the rank).
+SEVERITY = {"alarm.fire": 0, "alarm.fall": 1, "call.raised:emergency": 1, "alarm.inactivity": 2,
+            "health.alert": 3, "alarm.heat": 3, "alarm.cold": 3, "call.raised:health": 4,
+            "power.lost": 5, "call.raised:service": 6, "call.raised:family": 6, "power.battery_low": 7}
+LOWEST = 8
+
+
+def severity(alarm_type: str, kind: str | None = None) -> int:
+    return SEVERITY.get(f"{alarm_type}:{kind}", SEVERITY.get(alarm_type, LOWEST))
+
+
+@dataclass(frozen=True)
+class OpenAlarm:
+    """One alarm waiting for the platform. Immutable: a change is a new value, swapped in after commit."""
+
+    id: str  # the opening event's id (what `cmd/ack` names)
+    type: str  # the opening event's type: call.raised, alarm.fire, health.alert, power.lost, ...
+    key: str  # one open alarm per key ("call:17", "fire:smoke", "heat"); a new event with it joins
+    since: str  # the opening event's ts
+    opened: float  # wall-clock seconds at opening: how long it has waited, across a restart
+    facts: dict[str, Any] = field(default_factory=dict)  # for status/console: kind, button, cause...
+    lasting: bool = False  # about a condition (fire, heat, cold, mains): open until acked AND cleared
+    present: bool = False  # the condition is there now (lasting alarms)
+    escalated: bool = False
+    acknowledged: bool = False
+    by: str | None = None  # who acknowledged
+    aliases: tuple[str, ...] = ()  # later events of the same key that joined it (a repeat alarm.heat)
+
+    @property
+    def category(self) -> str:
+        return category_of(self.type)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return (self.id, *self.aliases)
+
+    @property
+    def closed(self) -> bool:
+        return self.acknowledged and not (self.lasting and self.present)
+
+    @property
+    def severity(self) -> int:
+        return severity(self.type, self.facts.get("kind"))
+
+    def but(self, **changes: Any) -> OpenAlarm:
+        return replace(self, **changes)
+
+    def status(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"alarm_id": self.id, "type": self.type, "since": self.since,
+                               "severity": self.severity, "escalated": self.escalated,
+                               "acknowledged": self.acknowledged, **self.facts}
+        if self.lasting:
+            out["present"] = self.present
+        if self.by is not None:
+            out["by"] = self.by
+        if self.aliases:
+            out["also"] = list(self.aliases)
+        return out
+
+
+def load(conn: sqlite3.Connection) -> list[OpenAlarm]:
+    conn.execute(TABLE)
+    out = []
+    for alarm_id, body in conn.execute("SELECT id, body FROM open_alarms ORDER BY rowid").fetchall():
+        try:
+            raw = json.loads(body)
+            raw["aliases"] = tuple(raw.get("aliases", ()))
+            out.append(OpenAlarm(**raw))
+        except (ValueError, TypeError) as exc:
+            log.error("open alarm %s unreadable in the outbox database (%s): dropped", alarm_id, exc)
+            conn.execute("DELETE FROM open_alarms WHERE id = ?", (alarm_id,))
+    return out
+
+
+def write(alarm: OpenAlarm) -> Any:
+    """The state change that stores `alarm` (or deletes it once closed), for Outbox.add/transact."""
+
+    def apply(conn: sqlite3.Connection) -> None:
+        if alarm.closed:
+            conn.execute("DELETE FROM open_alarms WHERE id = ?", (alarm.id,))
+        else:
+            conn.execute("INSERT OR REPLACE INTO open_alarms (id, key, body) VALUES (?, ?, ?)",
+                         (alarm.id, alarm.key, json.dumps(asdict(alarm), ensure_ascii=False)))
+    return apply
+
+
+def legacy_calls(path: Path) -> list[OpenAlarm]:
+    """Open calls from the `open_calls.json` that hubs before the open-alarm table kept."""
+    try:
+        items = json.loads(path.read_text(encoding="utf-8"))
+        out = []
+        for item in items:
+            since = str(item["ts"])
+            out.append(OpenAlarm(
+                id=str(item["id"]), type="call.raised", key=f"call:{int(item['button'])}", since=since,
+                opened=datetime.fromisoformat(since).timestamp(),
+                facts={"kind": str(item["kind"]), "button": int(item["button"])},
+                escalated=bool(item.get("escalated", False))))
+        return out
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        log.warning("ignoring unreadable %s (%s): its open calls are not restored", path, exc)
+        return []
