@@ -1,0 +1,381 @@
+"""The connection half of the uplink: connect, honour the broker's CONNACK, stay alive, reconnect.
+
+- Reconnect delay: exponential backoff with full jitter. It resets only after a connection has held
+  `STABLE_S`: a broker that accepts and drops at once (a limit the hub broke, an ACL) is not hammered.
+- A CONNACK refusal or a broker that will not speak MQTT 5 gets a specific message
+  (hub.core.broker_replies), kept in `last_error` for `hub status`.
+- CONNACK limits are honoured: Maximum QoS, Receive Maximum, wildcard subscriptions, retain (the
+  hub sends no topic aliases).
+- Liveness and duplicate client ids: hub.core.link_health.
+- Nothing the broker delivers can raise into paho: a last-resort guard logs and drops the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import socket
+import ssl
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from hub.config.loader import Config
+from hub.core import broker_replies as replies
+from hub.core.files import atomic_write
+from hub.core.link_health import LinkWatch, Takeovers
+
+log = logging.getLogger(__name__)
+
+STABLE_S = 20.0  # a connection that held this long resets the reconnect backoff
+CONNECT_TIMEOUT_S = 15.0  # TCP + TLS + CONNACK
+SESSION_MARKER = "uplink-session.json"  # the broker this hub last had a session with
+
+
+class Refused(Exception):
+    """The broker refused a connection attempt; the message is for the installer."""
+
+    def __init__(self, message: str, retry_now: bool = False) -> None:
+        super().__init__(message)
+        self.retry_now = retry_now  # the next attempt avoids what was refused (the Last Will's options)
+
+
+class ClosedEarly(Refused):
+    """The broker closed the connection without answering CONNECT."""
+
+
+class Link:
+    def __init__(self, config: Config, on_command: Callable[[str, bytes], None],
+                 commands: Callable[[], Iterable[str]]) -> None:
+        self.config = config
+        self.mqtt = config["mqtt"]
+        self.on_command = on_command
+        self.commands = commands
+        self.base = config.topic_base
+        self.broker_name = f"{self.mqtt['host']}:{self.mqtt['port']}"
+        self.connected = asyncio.Event()
+        self.link_changed = asyncio.Event()  # set on every connect and disconnect
+        self.last_error = ""
+        self.limits = replies.Limits()
+        self.window = self.mqtt["max_inflight"]
+        self.watch = LinkWatch(self.mqtt["puback_timeout_s"], self.mqtt["ping_timeout_s"],
+                               self.mqtt["keepalive_s"])
+        self.takeovers = Takeovers(self.mqtt["duplicate_backoff_max_s"])
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._kick = asyncio.Event()
+        self._attempt: asyncio.Future[None] | None = None
+        self._connected_at = 0.0
+        self._dropped: tuple[float, bool] | None = None  # (how long it held, taken over)
+        self._was_connected = False
+        self._hold_until = 0.0  # loop time before which nothing is sent (see _on_connect)
+        self._will = {"qos": 1, "retain": True}
+        self._marker = config.state_dir / SESSION_MARKER
+        self._marker_text = json.dumps({"broker": self.broker_name, "client_id": config.hub_id})
+        try:
+            self._had_session = self._marker.read_text() == self._marker_text
+        except (OSError, UnicodeDecodeError):
+            self._had_session = False
+        self._diagnosis = ""  # why the broker closes before CONNACK, probed once per failure streak
+        self._closed = False
+        self._client = self._make_client()
+
+    # --- paho client ---------------------------------------------------------------------------
+    def _make_client(self) -> mqtt.Client:
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.config.hub_id,
+                             protocol=mqtt.MQTTv5)
+        client.max_inflight_messages_set(self.mqtt["max_inflight"])
+        replies.configure(client, self.mqtt)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_message = self._on_message
+        client.on_socket_open = self._on_socket_open
+        client.on_socket_close = lambda c, u, sock: self._in_loop(self._loop.remove_reader, sock)
+        client.on_socket_register_write = lambda c, u, sock: self._in_loop(
+            self._loop.add_writer, sock, c.loop_write)
+        client.on_socket_unregister_write = lambda c, u, sock: self._in_loop(self._loop.remove_writer, sock)
+        return client
+
+    def _on_socket_open(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
+        # A call is one small packet: send it now rather than let Nagle wait for an earlier ACK.
+        with contextlib.suppress(OSError, AttributeError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._in_loop(self._loop.add_reader, sock, self._readable)
+
+    def _readable(self) -> None:
+        self.watch.heard(self._loop.time())
+        self._client.loop_read()
+
+    def _in_loop(self, fn: Callable[..., Any], *args: Any) -> None:
+        # connect() runs on a worker thread (DNS, TCP, TLS block); socket hooks must reach the loop.
+        if self._loop.is_closed():
+            return  # paho tidying up after the hub has stopped
+        try:
+            current = asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            current = False
+        if current:
+            fn(*args)
+        else:
+            self._loop.call_soon_threadsafe(fn, *args)
+
+    # --- connecting ------------------------------------------------------------------------------
+    def backoff(self, failures: int) -> float:
+        ceiling = min(self.mqtt["reconnect_max_s"], self.mqtt["reconnect_min_s"] * 2 ** failures)
+        return random.uniform(self.mqtt["reconnect_min_s"], max(ceiling, self.mqtt["reconnect_min_s"]))
+
+    def kick(self) -> None:
+        """Something urgent is waiting: cut a reconnect delay short."""
+        self._kick.set()
+
+    async def _pause(self, delay: float) -> None:
+        self._kick.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._kick.wait(), delay)
+
+    async def run_connection(self) -> None:
+        """Connect, and reconnect after every loss (see the module's docstring for the delays)."""
+        failures = 0
+        delay = 0.0
+        while not self._closed:
+            if self.connected.is_set():
+                if failures and self._loop.time() - self._connected_at >= STABLE_S:
+                    failures = 0
+                self._tick()
+                await asyncio.sleep(1.0)
+                continue
+            if self._dropped is not None:
+                held, taken_over = self._dropped
+                self._dropped = None
+                if taken_over:
+                    delay = self._taken_over()
+                elif held < STABLE_S:
+                    failures += 1
+                    delay = self.backoff(failures)
+                    log.warning("the broker dropped the connection after %.1f s; retry in %.1f s", held, delay)
+                else:
+                    failures, delay = 0, random.uniform(0, self.mqtt["reconnect_min_s"])
+            if delay:
+                await self._pause(delay)
+            try:
+                await self._connect()
+                delay = 0.0
+            except (OSError, ssl.SSLError, TimeoutError, ValueError, Refused) as exc:
+                self._drop_socket()
+                failures += 1
+                delay = 0.0 if isinstance(exc, Refused) and exc.retry_now else self.backoff(failures)
+                if isinstance(exc, ClosedEarly):
+                    self.last_error = str(exc)
+                    if not self._diagnosis:
+                        self._diagnosis = await self._diagnose()
+                    self.last_error = self._diagnosis
+                elif isinstance(exc, Refused):
+                    self.last_error = str(exc)
+                else:
+                    self.last_error = f"broker {self.broker_name} unreachable: {type(exc).__name__}: {exc}"
+                log.warning("%s; retry in %.1f s", self.last_error, delay)
+
+    async def _connect(self) -> None:
+        self._attempt = self._loop.create_future()
+        self._client.will_set(f"{self.base}/status", json.dumps({"state": "offline", "hub": self.config.hub_id}),
+                              qos=self._will["qos"], retain=bool(self._will["retain"]))
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.mqtt["session_expiry_s"]
+        await asyncio.to_thread(self._client.connect, self.mqtt["host"], self.mqtt["port"],
+                                self.mqtt["keepalive_s"], clean_start=False, properties=props)
+        await asyncio.wait_for(asyncio.shield(self._attempt), timeout=CONNECT_TIMEOUT_S)
+        if not self._had_session:
+            self._had_session = True
+            try:
+                await asyncio.to_thread(atomic_write, self._marker, self._marker_text.encode(), 0o644)
+            except OSError as exc:
+                log.warning("cannot write %s: %s", self._marker, exc)
+
+    async def _diagnose(self) -> str:
+        code = await asyncio.to_thread(replies.probe_v311, self.mqtt, f"{self.config.hub_id}-v311probe")
+        return replies.closed_before_connack(self.mqtt["host"], self.mqtt["port"], code)
+
+    # --- paho callbacks (all on the loop thread) ------------------------------------------------
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        if reason.is_failure:
+            code = int(reason.value)
+            retry_now = ((code == replies.RETAIN_NOT_SUPPORTED and bool(self._will["retain"]))
+                         or (code == replies.QOS_NOT_SUPPORTED and self._will["qos"] == 1))
+            if code == replies.RETAIN_NOT_SUPPORTED:
+                self._will["retain"] = False
+            elif code == replies.QOS_NOT_SUPPORTED:
+                self._will["qos"] = 0
+            message = replies.connack_refusal(reason, self.mqtt["host"], self.mqtt["port"])
+            log.error("%s", message)
+            self._settle(Refused(message, retry_now))
+            return
+        now = self._loop.time()
+        self.limits = replies.Limits.from_connack(props)
+        # paho ignores Receive Maximum, so the hub keeps under it itself (one left for the status).
+        self.window = max(1, min(self.mqtt["max_inflight"], self.limits.receive_max - 1))
+        differences = self.limits.differences()
+        if differences:
+            log.warning("broker %s limits: %s", self.broker_name, "; ".join(differences))
+        log.info("connected to %s%s", self.broker_name, "" if flags.session_present else " (no session)")
+        self.last_error = "" if self.limits.max_qos >= 1 else (
+            f"broker {self.broker_name} allows only QoS 0, so it cannot confirm a call: events stay queued "
+            "until its Maximum QoS is at least 1 (mosquitto: max_qos)")
+        if not flags.session_present and (self._was_connected or self._had_session):
+            # The broker lost its sessions (restarted without persistence), so the platform's
+            # subscriptions too: a backlog sent at once would be PUBACKed and dropped before they
+            # re-subscribe. Also after a hub restart, when this hub had a session there before.
+            grace = self.mqtt["resubscribe_grace_s"]
+            log.warning("the broker has no session for this hub (restarted without persistence?); "
+                        "holding the backlog %.1f s while subscribers reconnect", grace)
+            self._hold_until = now + grace
+            self._loop.call_later(grace, self._wake.set)
+        self._was_connected = True
+        self._diagnosis = ""
+        self._connected_at = now
+        self.watch.connected(now)
+        qos = min(1, self.limits.max_qos)
+        names = ["#"] if self.limits.wildcards else sorted(set(self.commands()))
+        client.subscribe([(f"{self.base}/cmd/{name}", qos) for name in names])
+        self.connected.set()
+        self.link_changed.set()
+        self._connected()
+        self._settle(None)
+
+    def _settle(self, error: Exception | None) -> None:
+        attempt = self._attempt
+        if attempt is not None and not attempt.done():
+            if error is None:
+                attempt.set_result(None)
+            else:
+                attempt.set_exception(error)
+                attempt.exception()  # retrieved: a timed-out waiter must not leave it unobserved
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
+                       props: Any) -> None:
+        if self.connected.is_set():
+            held = self._loop.time() - self._connected_at
+            code = int(getattr(reason, "value", 0))
+            taken = bool(getattr(flags, "is_disconnect_packet_from_server", False)) and code == replies.TAKEN_OVER
+            self._dropped = (held, taken)
+            self.last_error = f"connection lost: {reason}"
+            log.warning("lost the broker connection after %.1f s: %s", held, reason)
+        else:
+            self._settle(ClosedEarly(f"broker {self.broker_name} closed the connection before accepting it "
+                                     f"(no CONNACK; {reason})"))
+        self.connected.clear()
+        self.link_changed.set()
+
+    def _taken_over(self) -> float:
+        delay = self.takeovers.taken_over()
+        hub_id = self.config.hub_id
+        self.last_error = (f"another device connected with this hub's id {hub_id!r} (MQTT 5 'Session taken "
+                           f"over', {self.takeovers.in_a_row} in a row); waiting {delay:.0f} s instead of "
+                           "taking it back")
+        log.warning("%s", self.last_error)
+        if self.takeovers.duplicate and self.takeovers.fault_id is None:
+            detail = (f"{self.takeovers.in_a_row} takeovers of client id {hub_id!r} at {self.broker_name}: two "
+                      "units share one [hub] id")
+            self.takeovers.fault_id = ""
+            self.takeovers.detail = {"detail": detail}
+            self._duplicate_id({"client_id": hub_id, "takeovers": self.takeovers.in_a_row,
+                                "backoff_s": round(delay, 1), "detail": detail,
+                                "remedy": "每台设备须有唯一的 [hub] id / give every unit its own [hub] id "
+                                          "(hub provision); the other unit logs the same fault"})
+        return delay
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        # The last resort: whatever the payload or topic, nothing may raise into paho's read loop
+        # (it would handle the same packet again, forever).
+        try:
+            topic = message.topic
+            prefix = f"{self.base}/cmd/"
+            if not topic.startswith(prefix):
+                return
+            if message.retain:
+                log.warning("ignored retained command on %s (%d bytes): a command is an instruction for "
+                            "now, not state; the platform should publish commands without retain",
+                            topic[:120], len(message.payload))
+                return
+            self.on_command(topic[len(prefix):], bytes(message.payload))
+        except Exception as exc:
+            log.error("dropped a message the hub could not handle (%s: %s)", type(exc).__name__, str(exc)[:200])
+
+    # --- liveness -------------------------------------------------------------------------------
+    def _tick(self) -> None:
+        self._client.loop_misc()  # paho's own keepalive
+        now = self._loop.time()
+        verdict = self.watch.check(now)
+        if verdict == "ping":
+            # paho has no public ping; its PINGREQ sender is stable across 1.x and 2.x.
+            ping = getattr(self._client, "_send_pingreq", None)
+            if ping is not None:
+                ping()
+                self._client.loop_write()
+        elif verdict == "dead":
+            waited = "a call's PUBACK" if self.watch.awaiting else "any traffic"
+            self.last_error = (f"no answer from {self.broker_name} (waited for {waited}, then a ping for "
+                               f"{self.watch.ping_timeout_s:.0f} s): the link is dead; reconnecting")
+            log.warning("%s", self.last_error)
+            self._cut()
+        if self.takeovers.fault_id is not None and self.takeovers.held(now - self._connected_at):
+            log.info("no takeover of this hub's client id for a while: duplicate id fault cleared")
+            self._duplicate_id(None)
+        elif self.takeovers.in_a_row:
+            self.takeovers.held(now - self._connected_at)
+
+    def _cut(self) -> None:
+        """Close a dead socket the way a reset would: paho reads EOF and reports the loss."""
+        sock = self._client.socket()
+        if isinstance(sock, socket.socket | ssl.SSLSocket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    @property
+    def suspect(self) -> bool:
+        return self.watch.suspect(self._loop.time())
+
+    def _sending(self) -> bool:
+        return (self.connected.is_set() and self._loop.time() >= self._hold_until
+                and self.limits.max_qos >= 1)
+
+    # --- hooks for the delivery half -----------------------------------------------------------
+    def _connected(self) -> None:
+        raise NotImplementedError
+
+    def _on_publish(self, client: Any, userdata: Any, mid: int, reason: Any, props: Any) -> None:
+        raise NotImplementedError
+
+    def _duplicate_id(self, data: dict[str, Any] | None) -> None:
+        raise NotImplementedError
+
+    # --- closing ---------------------------------------------------------------------------------
+    def _drop_socket(self) -> None:
+        sock = self._client.socket()
+        if isinstance(sock, socket.socket | ssl.SSLSocket):
+            for remove in (self._loop.remove_reader, self._loop.remove_writer):
+                with contextlib.suppress(ValueError, OSError):
+                    remove(sock)
+
+    async def _close_link(self) -> None:
+        self._closed = True
+        self._wake.set()
+        self._kick.set()
+        if self.connected.is_set():
+            # A clean stop is not a fault: say offline ourselves, since the broker won't send the will.
+            self._client.publish(f"{self.base}/status",
+                                 json.dumps({"state": "offline", "hub": self.config.hub_id}),
+                                 qos=min(1, self.limits.max_qos), retain=self.limits.retain)
+            await asyncio.sleep(0.05)
+            self._client.disconnect()
+        self._drop_socket()
+        # paho closes its socket again when the client is collected, after the loop is gone.
+        for hook in ("on_socket_open", "on_socket_close", "on_socket_register_write",
+                     "on_socket_unregister_write"):
+            setattr(self._client, hook, None)
