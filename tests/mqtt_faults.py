@@ -26,9 +26,18 @@ class _LoopThread:
     def run(self, coro, timeout: float = 10):  # type: ignore[no-untyped-def]
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
-    def stop(self) -> None:
+    def stop(self, server: asyncio.Server, writers: list[asyncio.StreamWriter]) -> None:
+        async def shut() -> None:
+            server.close()
+            for writer in writers:
+                writer.close()
+            await server.wait_closed()
+            await asyncio.sleep(0.05)  # let the transports finish closing
+        with contextlib.suppress(TimeoutError, OSError, RuntimeError):
+            self.run(shut())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+        self.loop.close()
 
 
 class BlackHoleProxy(_LoopThread):
@@ -42,17 +51,20 @@ class BlackHoleProxy(_LoopThread):
         self.port = free_port()
         self.connections = 0
         self._links: list[dict[str, bool]] = []
+        self._writers: list[asyncio.StreamWriter] = []
         self._server = self.run(asyncio.start_server(self._accept, "127.0.0.1", self.port))
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         link = {"dead": False}
         self._links.append(link)
+        self._writers.append(writer)
         try:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
         except OSError:
             writer.close()
             return
+        self._writers.append(up_writer)
         await asyncio.gather(self._pump(reader, up_writer, link), self._pump(up_reader, writer, link),
                              return_exceptions=True)
 
@@ -74,8 +86,7 @@ class BlackHoleProxy(_LoopThread):
         self.loop.call_soon_threadsafe(cut)
 
     def close(self) -> None:
-        self._server.close()
-        self.stop()
+        self.stop(self._server, self._writers)
 
 
 class FakeBroker(_LoopThread):
@@ -92,9 +103,11 @@ class FakeBroker(_LoopThread):
         self.mode = mode
         self.port = free_port()
         self.connects: list[tuple[float, int]] = []
+        self._writers: list[asyncio.StreamWriter] = []
         self._server = self.run(asyncio.start_server(self._serve, "127.0.0.1", self.port))
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.append(writer)
         with contextlib.suppress(OSError, asyncio.IncompleteReadError):
             header = await reader.readexactly(1)
             length, shift = 0, 0
@@ -121,8 +134,7 @@ class FakeBroker(_LoopThread):
         writer.close()
 
     def close(self) -> None:
-        self._server.close()
-        self.stop()
+        self.stop(self._server, self._writers)
 
 
 class AclBroker(Broker):

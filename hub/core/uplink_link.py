@@ -135,8 +135,11 @@ class Link:
         """Something urgent is waiting: cut a reconnect delay short."""
         self._kick.set()
 
-    async def _pause(self, delay: float) -> None:
+    async def _pause(self, delay: float, until_lost: bool = False) -> None:
+        """Sleep `delay`, cut short by kick() (or, with until_lost, by losing the connection)."""
         self._kick.clear()
+        if until_lost and not self.connected.is_set():
+            return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._kick.wait(), delay)
 
@@ -149,7 +152,7 @@ class Link:
                 if failures and self._loop.time() - self._connected_at >= STABLE_S:
                     failures = 0
                 self._tick()
-                await asyncio.sleep(1.0)
+                await self._pause(1.0, until_lost=True)
                 continue
             if self._dropped is not None:
                 held, taken_over = self._dropped
@@ -271,6 +274,7 @@ class Link:
                                      f"(no CONNACK; {reason})"))
         self.connected.clear()
         self.link_changed.set()
+        self._kick.set()
 
     def _taken_over(self) -> float:
         delay = self.takeovers.taken_over()
