@@ -72,7 +72,12 @@ class Link:
         self._kick = asyncio.Event()
         self._attempt: asyncio.Future[None] | None = None
         self._connected_at = 0.0
-        self._dropped: tuple[float, bool] | None = None  # (how long it held, taken over)
+        # An accepted connection that ended: (how long it held, 'Session taken over', closed by the
+        # broker without a word after it had worked).
+        self._dropped: tuple[float, bool, bool] | None = None
+        self._maybe_taken = False
+        self._working = False  # the broker has answered a SUBSCRIBE on this connection
+        self._cutting = False  # the hub itself is closing a dead link
         self._was_connected = False
         self._hold_until = 0.0  # loop time before which nothing is sent (see _on_connect)
         self._will = {"qos": 1, "retain": True}
@@ -96,6 +101,7 @@ class Link:
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         client.on_socket_open = self._on_socket_open
         client.on_socket_close = lambda c, u, sock: self._in_loop(self._loop.remove_reader, sock)
         client.on_socket_register_write = lambda c, u, sock: self._in_loop(
@@ -155,22 +161,20 @@ class Link:
                 await self._pause(1.0, until_lost=True)
                 continue
             if self._dropped is not None:
-                held, taken_over = self._dropped
-                self._dropped = None
-                if taken_over:
-                    delay = self._taken_over()
-                elif held < STABLE_S:
-                    failures += 1
-                    delay = self.backoff(failures)
-                    log.warning("the broker dropped the connection after %.1f s; retry in %.1f s", held, delay)
-                else:
-                    failures, delay = 0, random.uniform(0, self.mqtt["reconnect_min_s"])
+                failures, delay = self._after_drop(failures)
             if delay:
                 await self._pause(delay)
             try:
                 await self._connect()
                 delay = 0.0
+                if self._maybe_taken:
+                    # The broker closed a working connection without a word and let us straight back
+                    # in: what a broker that sends no 'Session taken over' (mosquitto 2.0) does.
+                    self._maybe_taken = False
+                    self._taken_over("the broker closed a working connection and the next attempt "
+                                     "connected at once")
             except (OSError, ssl.SSLError, TimeoutError, ValueError, Refused) as exc:
+                self._maybe_taken = False
                 self._drop_socket()
                 failures += 1
                 delay = 0.0 if isinstance(exc, Refused) and exc.retry_now else self.backoff(failures)
@@ -184,6 +188,22 @@ class Link:
                 else:
                     self.last_error = f"broker {self.broker_name} unreachable: {type(exc).__name__}: {exc}"
                 log.warning("%s; retry in %.1f s", self.last_error, delay)
+
+    def _after_drop(self, failures: int) -> tuple[int, float]:
+        """An accepted connection ended: (failures, delay before the next attempt)."""
+        assert self._dropped is not None
+        held, taken, silent = self._dropped
+        self._dropped = None
+        if taken or (silent and self.takeovers.in_a_row):
+            return failures, self._taken_over("MQTT 5 'Session taken over'" if taken else
+                                              "the broker closed a working connection again")
+        self._maybe_taken = silent
+        if held >= STABLE_S:
+            return 0, random.uniform(0, self.mqtt["reconnect_min_s"])
+        delay = self.backoff(failures + 1)
+        log.warning("the broker dropped the connection after %.1f s (attempt %d); retry in %.1f s",
+                    held, failures + 1, delay)
+        return failures + 1, delay
 
     async def _connect(self) -> None:
         self._attempt = self._loop.create_future()
@@ -240,6 +260,8 @@ class Link:
             self._hold_until = now + grace
             self._loop.call_later(grace, self._wake.set)
         self._was_connected = True
+        self._working = False
+        self._cutting = False
         self._diagnosis = ""
         self._connected_at = now
         self.watch.connected(now)
@@ -265,8 +287,9 @@ class Link:
         if self.connected.is_set():
             held = self._loop.time() - self._connected_at
             code = int(getattr(reason, "value", 0))
-            taken = bool(getattr(flags, "is_disconnect_packet_from_server", False)) and code == replies.TAKEN_OVER
-            self._dropped = (held, taken)
+            from_server = bool(getattr(flags, "is_disconnect_packet_from_server", False))
+            silent = not from_server and self._working and not self._cutting and not self._closed
+            self._dropped = (held, from_server and code == replies.TAKEN_OVER, silent)
             self.last_error = f"connection lost: {reason}"
             log.warning("lost the broker connection after %.1f s: %s", held, reason)
         else:
@@ -276,11 +299,14 @@ class Link:
         self.link_changed.set()
         self._kick.set()
 
-    def _taken_over(self) -> float:
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
+        self._working = True
+
+    def _taken_over(self, sign: str) -> float:
         delay = self.takeovers.taken_over()
         hub_id = self.config.hub_id
-        self.last_error = (f"another device connected with this hub's id {hub_id!r} (MQTT 5 'Session taken "
-                           f"over', {self.takeovers.in_a_row} in a row); waiting {delay:.0f} s instead of "
+        self.last_error = (f"another device seems to use this hub's id {hub_id!r} ({sign}; {self.takeovers.in_a_row} "
+                           f"takeover(s) in a row); waiting {delay:.0f} s before connecting, instead of "
                            "taking it back")
         log.warning("%s", self.last_error)
         if self.takeovers.duplicate and self.takeovers.fault_id is None:
@@ -338,6 +364,7 @@ class Link:
         """Close a dead socket the way a reset would: paho reads EOF and reports the loss."""
         sock = self._client.socket()
         if isinstance(sock, socket.socket | ssl.SSLSocket):
+            self._cutting = True
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
