@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 DUPLICATE_AFTER = 2  # takeovers in a row before the hub reports a duplicate id
 TAKEOVER_FIRST_S = 5.0
@@ -80,11 +81,25 @@ class Takeovers:
     fault_id: str | None = None  # the fault.duplicate_id raised and not yet cleared
     detail: dict[str, object] = field(default_factory=dict)
 
-    def taken_over(self) -> float:
-        """Another client took our session: how long to stay away before connecting again."""
+    def taken_over(self, sign: str, waiting: bool, hub_id: str,
+                   broker: str) -> tuple[float, str, dict[str, Any] | None]:
+        """Another client took our session: (how long to stay away, the message for the installer,
+        the fault.duplicate_id data if this takeover makes it a duplicate id)."""
         self.in_a_row += 1
         ceiling = min(self.backoff_max_s, TAKEOVER_FIRST_S * 2 ** (self.in_a_row - 1))
-        return random.uniform(ceiling / 2, ceiling)
+        delay = random.uniform(ceiling / 2, ceiling)
+        then = f"waiting {delay:.0f} s before connecting, not taking it back" if waiting else "will wait next time"
+        message = (f"another device seems to use this hub's id {hub_id!r} ({sign}; {self.in_a_row} takeover(s) "
+                   f"in a row); {then}")
+        if not self.duplicate or self.fault_id is not None:
+            return delay, message, None
+        detail = f"{self.in_a_row} takeovers of client id {hub_id!r} at {broker}: two units share one [hub] id"
+        self.fault_id = ""
+        self.detail = {"detail": detail}
+        return delay, message, {
+            "client_id": hub_id, "takeovers": self.in_a_row, "backoff_s": round(delay, 1), "detail": detail,
+            "remedy": "每台设备须有唯一的 [hub] id / give every unit its own [hub] id (hub provision); the other "
+                      "unit logs the same fault"}
 
     @property
     def duplicate(self) -> bool:

@@ -17,7 +17,6 @@ import contextlib
 import json
 import logging
 import random
-import socket
 import ssl
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -30,6 +29,7 @@ from hub.config.loader import Config
 from hub.core import broker_replies as replies
 from hub.core.files import atomic_write
 from hub.core.link_health import LinkWatch, Takeovers
+from hub.core.uplink_socket import PahoOnLoop
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class ClosedEarly(Refused):
     """The broker closed the connection without answering CONNECT."""
 
 
-class Link:
+class Link(PahoOnLoop):
     def __init__(self, config: Config, on_command: Callable[[str, bytes], None],
                  commands: Callable[[], Iterable[str]]) -> None:
         self.config = config
@@ -90,47 +90,6 @@ class Link:
         self._diagnosis = ""  # why the broker closes before CONNACK, probed once per failure streak
         self._closed = False
         self._client = self._make_client()
-
-    # --- paho client ---------------------------------------------------------------------------
-    def _make_client(self) -> mqtt.Client:
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.config.hub_id,
-                             protocol=mqtt.MQTTv5)
-        client.max_inflight_messages_set(self.mqtt["max_inflight"])
-        replies.configure(client, self.mqtt)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_publish = self._on_publish
-        client.on_message = self._on_message
-        client.on_subscribe = self._on_subscribe
-        client.on_socket_open = self._on_socket_open
-        client.on_socket_close = lambda c, u, sock: self._in_loop(self._loop.remove_reader, sock)
-        client.on_socket_register_write = lambda c, u, sock: self._in_loop(
-            self._loop.add_writer, sock, c.loop_write)
-        client.on_socket_unregister_write = lambda c, u, sock: self._in_loop(self._loop.remove_writer, sock)
-        return client
-
-    def _on_socket_open(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
-        # A call is one small packet: send it now rather than let Nagle wait for an earlier ACK.
-        with contextlib.suppress(OSError, AttributeError):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._in_loop(self._loop.add_reader, sock, self._readable)
-
-    def _readable(self) -> None:
-        self.watch.heard(self._loop.time())
-        self._client.loop_read()
-
-    def _in_loop(self, fn: Callable[..., Any], *args: Any) -> None:
-        # connect() runs on a worker thread (DNS, TCP, TLS block); socket hooks must reach the loop.
-        if self._loop.is_closed():
-            return  # paho tidying up after the hub has stopped
-        try:
-            current = asyncio.get_running_loop() is self._loop
-        except RuntimeError:
-            current = False
-        if current:
-            fn(*args)
-        else:
-            self._loop.call_soon_threadsafe(fn, *args)
 
     # --- connecting ------------------------------------------------------------------------------
     def backoff(self, failures: int) -> float:
@@ -172,7 +131,7 @@ class Link:
                     # in: what a broker that sends no 'Session taken over' (mosquitto 2.0) does.
                     self._maybe_taken = False
                     self._taken_over("the broker closed a working connection and the next attempt "
-                                     "connected at once")
+                                     "connected at once", waiting=False)
             except (OSError, ssl.SSLError, TimeoutError, ValueError, Refused) as exc:
                 self._maybe_taken = False
                 self._drop_socket()
@@ -302,22 +261,12 @@ class Link:
     def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
         self._working = True
 
-    def _taken_over(self, sign: str) -> float:
-        delay = self.takeovers.taken_over()
-        hub_id = self.config.hub_id
-        self.last_error = (f"another device seems to use this hub's id {hub_id!r} ({sign}; {self.takeovers.in_a_row} "
-                           f"takeover(s) in a row); waiting {delay:.0f} s before connecting, instead of "
-                           "taking it back")
+    def _taken_over(self, sign: str, waiting: bool = True) -> float:
+        delay, self.last_error, fault = self.takeovers.taken_over(sign, waiting, self.config.hub_id,
+                                                                  self.broker_name)
         log.warning("%s", self.last_error)
-        if self.takeovers.duplicate and self.takeovers.fault_id is None:
-            detail = (f"{self.takeovers.in_a_row} takeovers of client id {hub_id!r} at {self.broker_name}: two "
-                      "units share one [hub] id")
-            self.takeovers.fault_id = ""
-            self.takeovers.detail = {"detail": detail}
-            self._duplicate_id({"client_id": hub_id, "takeovers": self.takeovers.in_a_row,
-                                "backoff_s": round(delay, 1), "detail": detail,
-                                "remedy": "每台设备须有唯一的 [hub] id / give every unit its own [hub] id "
-                                          "(hub provision); the other unit logs the same fault"})
+        if fault is not None:
+            self._duplicate_id(fault)
         return delay
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
@@ -360,14 +309,6 @@ class Link:
         elif self.takeovers.in_a_row:
             self.takeovers.held(now - self._connected_at)
 
-    def _cut(self) -> None:
-        """Close a dead socket the way a reset would: paho reads EOF and reports the loss."""
-        sock = self._client.socket()
-        if isinstance(sock, socket.socket | ssl.SSLSocket):
-            self._cutting = True
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
     @property
     def suspect(self) -> bool:
         return self.watch.suspect(self._loop.time())
@@ -380,20 +321,10 @@ class Link:
     def _connected(self) -> None:
         raise NotImplementedError
 
-    def _on_publish(self, client: Any, userdata: Any, mid: int, reason: Any, props: Any) -> None:
-        raise NotImplementedError
-
     def _duplicate_id(self, data: dict[str, Any] | None) -> None:
         raise NotImplementedError
 
     # --- closing ---------------------------------------------------------------------------------
-    def _drop_socket(self) -> None:
-        sock = self._client.socket()
-        if isinstance(sock, socket.socket | ssl.SSLSocket):
-            for remove in (self._loop.remove_reader, self._loop.remove_writer):
-                with contextlib.suppress(ValueError, OSError):
-                    remove(sock)
-
     async def _close_link(self) -> None:
         self._closed = True
         self._wake.set()
@@ -406,7 +337,4 @@ class Link:
             await asyncio.sleep(0.05)
             self._client.disconnect()
         self._drop_socket()
-        # paho closes its socket again when the client is collected, after the loop is gone.
-        for hook in ("on_socket_open", "on_socket_close", "on_socket_register_write",
-                     "on_socket_unregister_write"):
-            setattr(self._client, hook, None)
+        self._unhook()
