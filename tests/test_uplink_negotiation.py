@@ -107,3 +107,24 @@ def test_two_units_with_one_id_back_off_and_report_it(tmp_path, broker):
         for hub in hubs:
             hub.stop()
         sub.close()
+
+
+def test_a_broker_allowing_only_qos0_gets_no_event_it_could_not_confirm(tmp_path):
+    root = tmp_path / "broker"
+    root.mkdir()
+    probe = Broker(root)
+    broker = Broker(root, extra_conf=f"listener {probe.port} 127.0.0.1\nallow_anonymous true\nmax_qos 0\n",
+                    port=probe.port).start()
+    sub = Subscriber(broker.port, f"{PREFIX}/test-0001/#")
+    hub = HubProcess(write_config(tmp_path / "hub" / "hub.toml", broker.port)).start()
+    try:
+        assert wait_online(sub, "test-0001"), hub.log_tail()  # the status still goes out, at QoS 0
+        call_id = hub.sim("press")["event_id"]
+        status = _status_until(hub, lambda s: "QoS 0" in s["last_error"])
+        assert "cannot confirm a call" in status["last_error"] and status["queue"]["urgent"] == 1
+        assert not sub.wait_for(lambda m: isinstance(m[2], dict) and m[2].get("id") == call_id, 2)
+        assert status["state"] == "offline" and "call_offline" in [u["key"] for u in hub.spoken()]
+    finally:
+        hub.stop()
+        sub.close()
+        broker.kill()

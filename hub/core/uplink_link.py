@@ -311,7 +311,8 @@ class Link(PahoOnLoop):
 
     @property
     def suspect(self) -> bool:
-        return self.watch.suspect(self._loop.time())
+        """Connected, but not a link a call can count on: overdue, probing, or no PUBACK possible."""
+        return self.limits.max_qos < 1 or self.watch.suspect(self._loop.time())
 
     def _sending(self) -> bool:
         return (self.connected.is_set() and self._loop.time() >= self._hold_until
