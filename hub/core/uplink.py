@@ -110,7 +110,7 @@ class Uplink(Link):
             self._publish(row)
             self._client.loop_write()
             return
-        if row.priority == 0 and not row.type.startswith("fault."):
+        if row.priority == 0 and row.type.split(".", 1)[0] not in ("fault", "system"):
             self.kick()  # a call or an alarm: stop waiting out a reconnect delay
         heapq.heappush(self._fresh, (row.priority, row.seq, row))
         self._wake.set()
