@@ -25,7 +25,17 @@ MQTT = Section("mqtt", "Connection to the community platform's broker.", {
     "username": Key(None, "User name, if the broker wants one.", kind=str, optional=True, example="hub-0001"),
     "password": Key(None, "Password for username.", kind=str, optional=True, secret=True,
                     example="change-me"),
-    "keepalive_s": Key(30, "MQTT keepalive in seconds.", min=5, max=600),
+    "keepalive_s": Key(30, "MQTT keepalive in seconds. 30 keeps the hub's TCP mapping alive through home "
+                       "routers and carrier NAT that forget an idle connection after 60 s; the broker "
+                       "drops a silent hub (and sends its Last Will) after 1.5 x this, and the hub pings "
+                       "after half of it without a word from the broker.", min=5, max=600),
+    "puback_timeout_s": Key(5.0, "A call or alarm without PUBACK this long, with nothing heard from the "
+                            "broker since it was sent: ping the broker at once.", min=1, max=120),
+    "ping_timeout_s": Key(5.0, "No answer to that ping this long: the link is dead (a half-open "
+                          "connection); reconnect and resend.", min=1, max=120),
+    "duplicate_backoff_max_s": Key(300.0, "Another device took this hub's client id: wait 5 s, 10 s, ... up "
+                                   "to this long before connecting again, instead of taking it back at "
+                                   "once (fault.duplicate_id after two takeovers in a row).", min=5, max=3600),
     "session_expiry_s": Key(86400, "MQTT 5 session expiry: QoS 1 state kept this long offline.",
                             min=0, max=4294967295),
     "reconnect_min_s": Key(0.5, "First reconnect delay; doubles each failure, with jitter.",

@@ -38,7 +38,7 @@ from hub.core.events import Event, Priority
 from hub.core.feedback import Feedback
 from hub.core.files import scratch_dir
 from hub.core.outbox import StateChange, storage_failure
-from hub.core.platform_commands import parse_command
+from hub.core.platform_commands import PING_RATE, RateLimitedLog, TokenBucket, parse_command
 from hub.core.player import Player
 from hub.core.questions import PressAnswers, Question
 from hub.core.simulation import SimHelp
@@ -48,6 +48,9 @@ from hub.core.store import Store
 from hub.core.uplink import Uplink
 
 log = logging.getLogger(__name__)
+
+SAY_WHEN_DELIVERED = {"call_raising"}
+DELIVERY_GRACE_S = 1.0  # a PUBACK later than this: tell the resident the call is saved and being sent
 
 
 def _zone(name: str) -> tzinfo | None:
@@ -95,6 +98,8 @@ class Hub:
         # The platform sees an alarm's change at once (the status is refreshed).
         self.alarms = AlarmRegistry(self, self.commit, config.state_dir,
                                     lambda: self.uplink.refresh_status() if self.uplink else None)
+        self._ignored = RateLimitedLog(log)
+        self._pings = TokenBucket(PING_RATE, PING_RATE)
 
     # --- HubContext -------------------------------------------------------------------------------
     async def raise_event(self, event_type: str, data: dict[str, Any], ts: datetime | None = None) -> Event:
@@ -127,6 +132,24 @@ class Hub:
         return self.outbox is not None and not self.outbox.is_unsaved(event_id)
 
     def say(self, prompt: str, **fields: Any) -> None:
+        if prompt in SAY_WHEN_DELIVERED and self.uplink is not None and self.uplink.watch.awaiting:
+            # "Calling the community" is said once the broker has the call (its PUBACK), not while
+            # the call may be sitting on a dead link: until then the resident hears "saved, sending".
+            self.spawn(f"say.{prompt}", self._say_when_delivered(prompt, fields))
+            return
+        self._say_now(prompt, **fields)
+
+    async def _say_when_delivered(self, prompt: str, fields: dict[str, Any]) -> None:
+        assert self.uplink is not None
+        if not await self.uplink.delivered(DELIVERY_GRACE_S):
+            self._say_now("call_sending")
+            self.feedback("sending")
+            await self.uplink.delivered(None)
+            if self.leds is not None and self.leds.current == "sending":
+                self.feedback("calling")
+        self._say_now(prompt, **fields)
+
+    def _say_now(self, prompt: str, **fields: Any) -> None:
         if self.speech is not None:
             try:
                 self.speech.say(prompt, **fields)
@@ -211,7 +234,8 @@ class Hub:
 
     @property
     def online(self) -> bool:
-        return self.uplink is not None and self.uplink.connected.is_set()
+        """Connected, and the link is not under suspicion (an overdue PUBACK, an unanswered ping)."""
+        return self.uplink is not None and self.uplink.connected.is_set() and not self.uplink.suspect
 
     # --- internals --------------------------------------------------------------------------------
     def db(self, fn: Callable[..., Any], *args: Any) -> Awaitable[Any]:
@@ -225,14 +249,21 @@ class Hub:
                 "queue_depth": sum(depth.values()), "queue": depth,
                 "in_flight": self.uplink.in_flight if self.uplink else 0,
                 "last_error": self.uplink.last_error if self.uplink else "",
+                **({"uplink_faults": faults} if (faults := self.uplink.faults() if self.uplink else []) else {}),
                 **self._status}
+
+    def _command_names(self) -> set[str]:
+        return set(self._commands) | {"ack", "ping"}
 
     def _on_command(self, name: str, payload: bytes) -> None:
         try:
             command = parse_command(name, payload, self.config["mqtt"]["max_payload_bytes"],
-                                    known=set(self._commands) | {"ack", "ping"})
+                                    known=self._command_names())
         except ValueError as exc:
-            log.warning("ignored platform command: %s", exc)
+            self._ignored.warning("ignored platform command: %s", exc)
+            return
+        if name == "ping" and not self._pings.take(time.monotonic()):
+            self._ignored.warning("ignored cmd/ping: more than %d a second", PING_RATE)
             return
         self.spawn(f"cmd.{command.name}", self._run_command(command.name, command.body))
 
@@ -275,7 +306,8 @@ class Hub:
         self.speech = speech_from_config(cfg, self._player)
         self.leds = Feedback(self.hardware.pin_factory, cfg["outputs"]["status_led_pin"],
                              cfg["outputs"]["buzzer_pin"])
-        self.uplink = Uplink(cfg, self.outbox, self.db, self._on_command, self.status)
+        self.uplink = Uplink(cfg, self.outbox, self.db, self._on_command, self.status, report=self.raise_event,
+                             spawn=self.spawn, commands=self._command_names)
         self.uplink.on_delivered = self._delivered
         self.control = ControlServer(socket_path(cfg.state_dir), self._control_handlers,
                                      self._control_cancel_on_hangup)

@@ -13,6 +13,7 @@ PATTERNS = {
     "online": ("off", None),
     "offline": ("slow", None),
     "calling": ("fast", "chirp"),
+    "sending": ("slow", None),  # a call saved but not yet confirmed by the broker
     "acked": ("on", "chirp"),
     "cancelled": ("off", "chirp"),
     "chirp": (None, "chirp"),

@@ -19,7 +19,8 @@ VOICE_CALL = (*(f"voice_{state}_{who}" for state in ("dialing", "connected")
               "voice_connected_caller", "voice_call_ended", "voice_nobody_answered")  # hub.voicecall: call state
 LEVELS: dict[str, int] = {
     **dict.fromkeys(("call_raising", "call_offline", "call_cancelled", "call_acknowledged", "call_repeat",
-                     "call_acknowledged_by", "alarm_acknowledged", "alarm_acknowledged_by", "call_delivered", "sensors_fire_alarm", "sensors_heat_rise_alarm", "fall_check",
+                     "call_acknowledged_by", "alarm_acknowledged", "alarm_acknowledged_by", "call_delivered",
+                     "call_sending", "sensors_fire_alarm", "sensors_heat_rise_alarm", "fall_check",
                      "fall_cancelled", "fall_alarm", "inactivity_alarm", *VOICE_CALL), URGENT),
     **dict.fromkeys(("call_no_answer", "inactivity_check", "sensors_heat_alarm", "sensors_cold_alarm",
                      "sensors_fire_cleared", "sensors_power_lost", "sensors_battery_low",
@@ -30,7 +31,7 @@ LEVELS: dict[str, int] = {
 # "正在呼叫社区" and cuts one being spoken at its next clause.
 TOPICS: dict[str, str] = {
     **dict.fromkeys(("call_raising", "call_offline", "call_repeat", "call_cancelled", "call_acknowledged",
-                     "call_acknowledged_by", "call_no_answer", "call_delivered"), "call"),
+                     "call_acknowledged_by", "call_no_answer", "call_delivered", "call_sending"), "call"),
     **dict.fromkeys(("fall_check", "fall_cancelled", "fall_alarm"), "fall"),
     **dict.fromkeys(VOICE_CALL, "voice_call"),
     **dict.fromkeys(("inactivity_check", "inactivity_ok", "inactivity_alarm"), "inactivity"),

@@ -1,0 +1,113 @@
+"""Is the link to the broker alive, and is this hub alone with its client id?
+
+`LinkWatch` notices a dead link (a NAT that forgot the connection, a Wi-Fi that went away without a
+FIN) long before MQTT keepalive would (paho closes only after ~2 x keepalive_s):
+- an urgent publish (a call, an alarm) with no PUBACK for `puback_timeout_s`, and nothing at all heard
+  from the broker since it went out, sends a PINGREQ at once;
+- so does `keepalive_s / 2` of silence from the broker;
+- no byte back within `ping_timeout_s` of that ping: the link is dead, the hub reconnects (and paho
+  resends what was in flight, so every call still arrives).
+
+`Takeovers` counts MQTT 5 "Session taken over" disconnects: another client connecting with this hub's
+id. The hub then waits, longer each time, instead of taking the id back at once (two units with one id
+used to take it from each other 116 times a minute).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+DUPLICATE_AFTER = 2  # takeovers in a row before the hub reports a duplicate id
+TAKEOVER_FIRST_S = 5.0
+
+
+class LinkWatch:
+    def __init__(self, puback_timeout_s: float, ping_timeout_s: float, keepalive_s: float) -> None:
+        self.puback_timeout_s = puback_timeout_s
+        self.ping_timeout_s = ping_timeout_s
+        self.idle_probe_s = keepalive_s / 2
+        self.last_in = 0.0  # loop time the socket last had bytes for us
+        self.urgent: dict[int, float] = {}  # mid of an urgent publish awaiting PUBACK -> when sent
+        self.probe_at: float | None = None
+
+    def connected(self, now: float) -> None:
+        self.last_in = now
+        self.probe_at = None
+        # paho resends what was in flight on this new connection: their clocks start again.
+        self.urgent = dict.fromkeys(self.urgent, now)
+
+    def heard(self, now: float) -> None:
+        self.last_in = now
+
+    def sent(self, mid: int, now: float) -> None:
+        self.urgent[mid] = now
+
+    def done(self, mid: int) -> None:
+        self.urgent.pop(mid, None)
+
+    @property
+    def awaiting(self) -> bool:
+        """An urgent publish has no PUBACK yet."""
+        return bool(self.urgent)
+
+    def suspect(self, now: float) -> bool:
+        """A probe is out, or an urgent publish is overdue: not a link to call 'online'."""
+        oldest = min(self.urgent.values(), default=now)
+        return self.probe_at is not None or now - oldest >= self.puback_timeout_s
+
+    def check(self, now: float) -> str | None:
+        """'ping' when a probe should go out now, 'dead' when one went unanswered, else None."""
+        if self.probe_at is not None:
+            if self.last_in > self.probe_at:
+                self.probe_at = None  # answered (PINGRESP or anything else)
+            elif now - self.probe_at >= self.ping_timeout_s:
+                return "dead"
+            else:
+                return None
+        oldest = min(self.urgent.values(), default=None)
+        overdue = (oldest is not None and now - oldest >= self.puback_timeout_s and self.last_in < oldest)
+        if overdue or now - self.last_in >= self.idle_probe_s:
+            self.probe_at = now
+            return "ping"
+        return None
+
+
+@dataclass
+class Takeovers:
+    backoff_max_s: float
+    in_a_row: int = 0
+    fault_id: str | None = None  # the fault.duplicate_id raised and not yet cleared
+    detail: dict[str, object] = field(default_factory=dict)
+
+    def taken_over(self, sign: str, waiting: bool, hub_id: str,
+                   broker: str) -> tuple[float, str, dict[str, Any] | None]:
+        """Another client took our session: (how long to stay away, the message for the installer,
+        the fault.duplicate_id data if this takeover makes it a duplicate id)."""
+        self.in_a_row += 1
+        ceiling = min(self.backoff_max_s, TAKEOVER_FIRST_S * 2 ** (self.in_a_row - 1))
+        delay = random.uniform(ceiling / 2, ceiling)
+        then = f"waiting {delay:.0f} s before connecting, not taking it back" if waiting else "will wait next time"
+        message = (f"another device seems to use this hub's id {hub_id!r} ({sign}; {self.in_a_row} takeover(s) "
+                   f"in a row); {then}")
+        if not self.duplicate or self.fault_id is not None:
+            return delay, message, None
+        detail = f"{self.in_a_row} takeovers of client id {hub_id!r} at {broker}: two units share one [hub] id"
+        self.fault_id = ""
+        self.detail = {"detail": detail}
+        return delay, message, {
+            "client_id": hub_id, "takeovers": self.in_a_row, "backoff_s": round(delay, 1), "detail": detail,
+            "remedy": "每台设备须有唯一的 [hub] id / give every unit its own [hub] id (hub provision); the other "
+                      "unit logs the same fault"}
+
+    @property
+    def duplicate(self) -> bool:
+        return self.in_a_row >= DUPLICATE_AFTER
+
+    def held(self, connected_for: float) -> bool:
+        """The connection has held long enough that the other unit would have taken it by now."""
+        if connected_for >= 2 * self.backoff_max_s:
+            self.in_a_row = 0
+            return True
+        return False

@@ -1,0 +1,79 @@
+"""A half-open link (a proxy that silently swallows bytes) is noticed within the documented bound, the
+resident hears "saved, sending" rather than "calling", and every call is delivered afterwards."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from mqtt_faults import BlackHoleProxy
+from support import PREFIX, HubProcess, Subscriber, spoken_keys, wait_online, write_config
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _hub_behind_proxy(tmp_path, broker, keepalive: int) -> tuple[BlackHoleProxy, Subscriber, HubProcess]:
+    proxy = BlackHoleProxy(broker.port)
+    sub = Subscriber(broker.port, f"{PREFIX}/test-0001/#")
+    cfg = write_config(tmp_path / "hub" / "hub.toml", proxy.port, mqtt_extra=f"keepalive_s = {keepalive}\n")
+    hub = HubProcess(cfg).start()
+    assert wait_online(sub, "test-0001"), hub.log_tail()
+    return proxy, sub, hub
+
+
+def _arrived(sub: Subscriber, event_id: str, timeout: float) -> bool:
+    return sub.wait_for(lambda m: isinstance(m[2], dict) and m[2].get("id") == event_id, timeout) is not None
+
+
+def test_a_call_on_a_half_open_link_is_noticed_and_delivered(tmp_path, broker):
+    # keepalive 120 s: paho alone would notice after up to 4 minutes; the defaults puback_timeout_s
+    # = ping_timeout_s = 5 s bound it to 5 + 5 + 2 s (one-second checks) after the press.
+    proxy, sub, hub = _hub_behind_proxy(tmp_path, broker, keepalive=120)
+    try:
+        first = hub.sim("press")["event_id"]
+        assert _arrived(sub, first, 5)
+        proxy.black_hole()
+        pressed = time.monotonic()
+        second = hub.sim("press", "--button", "27")["event_id"]
+        third = hub.sim("press", "--button", "22")["event_id"]
+        assert _arrived(sub, second, 30) and _arrived(sub, third, 5), hub.log_tail()
+        noticed = time.monotonic() - pressed
+        assert noticed < 12 + 3, f"took {noticed:.1f} s"  # the documented bound, plus the reconnect
+        assert proxy.connections == 2
+        log = hub.log_path.read_text()
+        assert "the link is dead; reconnecting" in log
+        # The first call went through at once; the others were "saved, sending" until their PUBACK,
+        # and "calling" once the broker had them.
+        deadline = time.monotonic() + 15
+        while spoken_keys(hub).count("call_raising") < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        keys = spoken_keys(hub)
+        assert keys[0] == "call_raising" and keys.count("call_raising") == 3, keys
+        assert keys.index("call_sending") < keys.index("call_raising", 1), keys
+        deadline = time.monotonic() + 5  # delivered rows leave the outbox in a batch, shortly after
+        while hub.status()["queue_depth"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert hub.status()["queue_depth"] == 0 and hub.status()["state"] == "online"
+    finally:
+        hub.stop()
+        sub.close()
+        proxy.close()
+
+
+def test_an_idle_half_open_link_is_noticed_within_half_the_keepalive_plus_the_ping_timeout(tmp_path, broker):
+    proxy, sub, hub = _hub_behind_proxy(tmp_path, broker, keepalive=10)
+    try:
+        proxy.black_hole()
+        cut = time.monotonic()
+        deadline = cut + 30
+        while time.monotonic() < deadline and proxy.connections < 2:
+            time.sleep(0.1)
+        assert proxy.connections == 2, hub.log_tail()
+        took = time.monotonic() - cut
+        assert took < 10 / 2 + 5 + 2 + 3, f"took {took:.1f} s"  # keepalive/2 + ping timeout + checks + slack
+        call = hub.sim("press")["event_id"]
+        assert _arrived(sub, call, 10), hub.log_tail()
+    finally:
+        hub.stop()
+        sub.close()
+        proxy.close()

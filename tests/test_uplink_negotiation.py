@@ -1,0 +1,130 @@
+"""Protocol negotiation: a broker that will not speak MQTT 5 gets a specific message; CONNACK limits are
+honoured; accepted-then-dropped connections back off; two units with one client id stop fighting."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from mqtt_faults import FakeBroker
+from schemas import assert_valid
+from support import PREFIX, Broker, HubProcess, Subscriber, wait_online, write_config
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _status_until(hub: HubProcess, predicate, timeout: float = 15) -> dict:  # type: ignore[no-untyped-def]
+    deadline = time.time() + timeout
+    status = hub.status()
+    while not predicate(status) and time.time() < deadline:
+        time.sleep(0.1)
+        status = hub.status()
+    return status
+
+
+@pytest.mark.parametrize("mode,words", [
+    ("v311_connack", "refused MQTT 5 (Unsupported protocol version)"),
+    ("v311_close", "speaks only MQTT 3.1.1"),
+])
+def test_a_broker_without_mqtt5_gets_a_specific_message(tmp_path, mode, words):
+    fake = FakeBroker(mode)
+    hub = HubProcess(write_config(tmp_path / "hub.toml", fake.port)).start()
+    try:
+        status = _status_until(hub, lambda s: words in s["last_error"])
+        assert words in status["last_error"], status["last_error"]
+        assert "session expiry" in status["last_error"] and "tls" not in status["last_error"].lower()
+        assert status["state"] == "offline"
+        call_id = hub.sim("press")["event_id"]
+        assert hub.status()["queue"]["urgent"] == 1 and call_id
+        if mode == "v311_close":  # the diagnosis connected once with 3.1.1, under its own client id
+            assert (4 in {level for _, level in fake.connects})
+    finally:
+        hub.stop()
+        fake.close()
+
+
+def test_a_connection_accepted_then_dropped_does_not_reset_the_backoff(tmp_path):
+    fake = FakeBroker("accept_drop")
+    cfg = write_config(tmp_path / "hub.toml", fake.port)
+    hub = HubProcess(cfg).start()
+    try:
+        deadline = time.time() + 20
+        while len(fake.connects) < 6 and time.time() < deadline:
+            time.sleep(0.1)
+        attempts = [int(n) for n in re.findall(r"dropped the connection after [\d.]+ s \(attempt (\d+)\)",
+                                               hub.log_path.read_text())]
+        assert attempts[:5] == [1, 2, 3, 4, 5], hub.log_tail()
+    finally:
+        hub.stop()
+        fake.close()
+
+
+def test_connack_limits_are_honoured(tmp_path):
+    root = tmp_path / "broker"
+    root.mkdir()
+    probe = Broker(root)
+    conf = (f"listener {probe.port} 127.0.0.1\nallow_anonymous true\nretain_available false\n"
+            "max_inflight_messages 3\n")
+    broker = Broker(root, extra_conf=conf, port=probe.port).start()
+    sub = Subscriber(broker.port, f"{PREFIX}/test-0001/#")
+    hub = HubProcess(write_config(tmp_path / "hub" / "hub.toml", broker.port)).start()
+    try:
+        assert wait_online(sub, "test-0001"), hub.log_tail()
+        ids = [hub.sim("press", "--button", pin)["event_id"] for pin in ("17", "27", "22", "23")]
+        for event_id in ids:
+            assert sub.wait_for(lambda m, i=event_id: isinstance(m[2], dict) and m[2].get("id") == i, 10)
+        log = hub.log_path.read_text()
+        assert "Receive Maximum 3" in log and "no retained messages" in log
+        assert "refused the Last Will" in log  # mosquitto refuses a retained will; the hub retried without
+    finally:
+        hub.stop()
+        sub.close()
+        broker.kill()
+
+
+def test_two_units_with_one_id_back_off_and_report_it(tmp_path, broker):
+    sub = Subscriber(broker.port, f"{PREFIX}/dup-0001/#")
+    hubs = [HubProcess(write_config(tmp_path / name / "hub.toml", broker.port, hub_id="dup-0001",
+                                    mqtt_extra="duplicate_backoff_max_s = 20\n")) for name in ("a", "b")]
+    try:
+        for hub in hubs:
+            hub.start()
+        fault = sub.wait_event("fault.duplicate_id", 60)
+        assert fault is not None, hubs[0].log_tail() + hubs[1].log_tail()
+        assert_valid(fault)
+        assert fault["data"]["client_id"] == "dup-0001" and fault["data"]["takeovers"] >= 2
+        started = time.time()
+        time.sleep(20)
+        takeovers = sum(h.log_path.read_text().count("seems to use this hub's id") for h in hubs)
+        # Fighting, they took the id from each other about twice a second; backing off, a few times.
+        assert takeovers <= 12, f"{takeovers} takeovers in {time.time() - started + 20:.0f} s"
+        statuses = [h.status() for h in hubs]
+        assert any("duplicate_id" in [f["kind"] for f in s.get("uplink_faults", [])] for s in statuses)
+        shown = hubs[0].cli("status").stdout + hubs[1].cli("status").stdout
+        assert "duplicate_id" in shown
+    finally:
+        for hub in hubs:
+            hub.stop()
+        sub.close()
+
+
+def test_a_broker_allowing_only_qos0_gets_no_event_it_could_not_confirm(tmp_path):
+    root = tmp_path / "broker"
+    root.mkdir()
+    probe = Broker(root)
+    broker = Broker(root, extra_conf=f"listener {probe.port} 127.0.0.1\nallow_anonymous true\nmax_qos 0\n",
+                    port=probe.port).start()
+    sub = Subscriber(broker.port, f"{PREFIX}/test-0001/#")
+    hub = HubProcess(write_config(tmp_path / "hub" / "hub.toml", broker.port)).start()
+    try:
+        assert wait_online(sub, "test-0001"), hub.log_tail()  # the status still goes out, at QoS 0
+        call_id = hub.sim("press")["event_id"]
+        status = _status_until(hub, lambda s: "QoS 0" in s["last_error"])
+        assert "cannot confirm a call" in status["last_error"] and status["queue"]["urgent"] == 1
+        assert not sub.wait_for(lambda m: isinstance(m[2], dict) and m[2].get("id") == call_id, 2)
+        assert status["state"] == "offline" and "call_offline" in [u["key"] for u in hub.spoken()]
+    finally:
+        hub.stop()
+        sub.close()
+        broker.kill()

@@ -1,0 +1,67 @@
+"""A publish the broker refuses (MQTT 5 PUBACK reason >= 0x80) is not a delivery: the event stays, the
+refusal is logged once and raised as fault.uplink, and the event goes out once the broker allows it."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from mqtt_faults import AclBroker
+from schemas import assert_valid
+from support import PREFIX, HubProcess, Subscriber, wait_online, write_config
+
+pytestmark = pytest.mark.timeout(120)
+
+HUB = "test-0001"
+USERS = {"hub": "hub-secret", "platform": "platform-secret"}
+DENY_EVENTS = (f"user hub\ntopic write {PREFIX}/{HUB}/status\ntopic read {PREFIX}/{HUB}/cmd/#\n\n"
+               f"user platform\ntopic readwrite {PREFIX}/#\n")
+ALLOW_EVENTS = DENY_EVENTS.replace("\n\nuser platform", f"\ntopic write {PREFIX}/{HUB}/event/#\n\nuser platform")
+
+
+def _by_id(sub: Subscriber, event_id: str) -> list[dict]:
+    return [e for e in sub.events() if e.get("id") == event_id]
+
+
+def test_an_acl_refusal_keeps_the_call_raises_a_fault_and_delivers_once_allowed(tmp_path):
+    root = tmp_path / "broker"
+    root.mkdir()
+    broker = AclBroker(root, USERS, DENY_EVENTS).start()
+    sub = Subscriber(broker.port, f"{PREFIX}/#", auth=("platform", USERS["platform"]))
+    cfg = write_config(tmp_path / "hub" / "hub.toml", broker.port, hub_id=HUB,
+                       mqtt_extra='username = "hub"\npassword = "hub-secret"\n')
+    hub = HubProcess(cfg).start()
+    try:
+        assert wait_online(sub, HUB), hub.log_tail()
+        call_id = hub.sim("press")["event_id"]
+        deadline = time.time() + 10
+        while time.time() < deadline and not hub.status().get("uplink_faults"):
+            time.sleep(0.1)
+        status = hub.status()
+        assert [f["kind"] for f in status["uplink_faults"]] == ["not_authorized"], hub.log_tail()
+        assert "Not authorized" in status["last_error"] and f"{PREFIX}/{HUB}/event/call" in status["last_error"]
+        # The call and its fault are both kept (the fault's own topic is refused too), and retried.
+        assert status["queue"]["urgent"] == 2
+        time.sleep(2)  # several retries (reconnect_max_s = 1 in tests)
+        log = hub.log_path.read_text()
+        assert log.count("the broker refused call.raised") == 1, "logged once, not on every retry"
+        assert _by_id(sub, call_id) == []
+
+        broker.reload(ALLOW_EVENTS)
+        fault = sub.wait_event("fault.uplink", 15)
+        assert fault is not None, hub.log_tail()
+        assert fault["data"]["kind"] == "not_authorized" and fault["data"]["reason_code"] == 0x87
+        cleared = sub.wait_event("fault.cleared", 10, component="uplink")
+        assert cleared is not None and cleared["data"]["kind"] == "not_authorized"
+        assert cleared["data"]["fault_id"] == fault["id"]
+        assert sub.wait_for(lambda m: isinstance(m[2], dict) and m[2].get("id") == call_id, 5)
+        for event in (fault, cleared, _by_id(sub, call_id)[0]):
+            assert_valid(event)
+        time.sleep(1)
+        assert len(_by_id(sub, call_id)) == 1
+        status = hub.status()
+        assert status["queue_depth"] == 0 and "uplink_faults" not in status and status["last_error"] == ""
+    finally:
+        hub.stop()
+        sub.close()
+        broker.kill()
