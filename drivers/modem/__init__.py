@@ -1,0 +1,1 @@
+"""Cellular modems (3GPP AT command set): the dialogue as pure functions, and an async client."""
