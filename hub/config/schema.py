@@ -130,4 +130,5 @@ _FEATURE_MODULES: list[str] = [
     "hub.detect.schema",
     "hub.device.schema",
     "hub.voicecall.schema",
+    "hub.cellular.schema",
 ]

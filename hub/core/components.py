@@ -27,6 +27,8 @@ FACTORIES: list[str] = [
     "hub.selftest.component:build",
     "hub.provision.reporter:build",
     "hub.device.health:build",
+    "hub.cellular.sim:build",  # before cellular: the modem model must be on its pty first
+    "hub.cellular.component:build",
     "hub.health.sim:build",  # before health: sets the virtual BLE backend and pre-pairs its meters
     "hub.health.component:build",
     "hub.voicecall.component:build",  # hears the alarms above (ctx.on_event) and calls/answers over SIP

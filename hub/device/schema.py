@@ -1,23 +1,6 @@
-"""Config sections for installers and technicians: the cellular modem (if fitted) and device health."""
+"""Config section for technicians: device health."""
 
 from hub.config.keys import Key, Section
-
-MODEM = Section(
-    "modem",
-    "Cellular modem for a backup link (optional; the self-test checks it answers AT).",
-    {
-        "port": Key(
-            None,
-            "Serial device of the modem's AT port; absent = no modem fitted.",
-            kind=str,
-            optional=True,
-            example="/dev/ttyUSB2",
-        ),
-        "baudrate": Key(
-            115200, "AT port speed.", choices=(9600, 19200, 38400, 57600, 115200, 230400, 460800)
-        ),
-    },
-)
 
 HEALTH = Section(
     "device_health",
@@ -42,4 +25,4 @@ HEALTH = Section(
     },
 )
 
-SECTIONS: list[Section] = [MODEM, HEALTH]
+SECTIONS: list[Section] = [HEALTH]

@@ -1,0 +1,204 @@
+"""The cellular second path. When an alarm has waited `[modem] sms_after_s` (30 s) without reaching the
+platform — broadband down, broker gone, a half-open link — it goes to the duty numbers by SMS; a reply
+starting with "1" from one of those numbers acknowledges every alarm texted to it, reported to the
+platform as the alarm's acknowledgement with `via: "sms"` (queued in the outbox like any event, so it
+arrives once the broker is back) and told to the resident like an operator's ack.
+
+The modem is re-initialised with backoff whenever it stops answering (unplugged, reset: "RDY"); SIM,
+registration and signal are in `hub status` under `cellular` and refreshed every `poll_s`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from drivers.modem.at import parse_cmgr, parse_cmti, parse_cpin, parse_csq, parse_registration, registered
+from drivers.modem.client import AtError, AtModem, AtTimeout
+from hub.cellular.sms import alarm_text, is_ack, same_number, sms_worthy
+from hub.config.loader import Config
+from hub.core.context import Hardware, HubContext
+from hub.core.events import Event
+
+log = logging.getLogger(__name__)
+INIT = ("ATE0", "AT+CMEE=1", "AT+CMGF=1", 'AT+CSCS="UCS2"', "AT+CNMI=2,1,0,0,0")
+
+
+@dataclass
+class Waiting:
+    event: Event
+    since: float  # monotonic: when it was committed
+    texted_to: list[str] = field(default_factory=list)
+
+
+class Cellular:
+    name = "cellular"
+
+    def __init__(self, config: Config) -> None:
+        m = config["modem"]
+        self.port_name: str = m["port"]
+        self.baudrate, self.numbers = int(m["baudrate"]), [str(n) for n in m["sms_numbers"]]
+        self.after_s, self.poll_s = float(m["sms_after_s"]), float(m["poll_s"])
+        self.hub_id, self.resident_ref = config["hub"]["id"], config["hub"]["resident_ref"]
+        self._ctx: HubContext | None = None
+        self._modem: AtModem | None = None
+        self._waiting: dict[str, Waiting] = {}
+        self._wake = asyncio.Event()
+        self._status: dict[str, Any] = {"port": self.port_name, "modem": "starting"}
+        self._sent = 0
+
+    async def start(self, ctx: HubContext) -> None:
+        self._ctx = ctx
+        ctx.on_event(self._on_event)
+        ctx.on_delivered(self._on_delivered)
+        ctx.set_status("cellular", self._status)
+        ctx.spawn("cellular.modem", self._run())
+
+    async def close(self) -> None:
+        modem, self._modem = self._modem, None
+        if modem is not None:
+            modem.close()
+
+    # --- what the hub tells us ---------------------------------------------------------------------------
+    def _on_event(self, event: Event) -> None:
+        if sms_worthy(event):
+            self._waiting[event.id] = Waiting(event, time.monotonic())
+            self._wake.set()
+
+    def _on_delivered(self, event_id: str) -> None:
+        waiting = self._waiting.pop(event_id, None)
+        if waiting is not None and waiting.texted_to:
+            log.info("alarm %s reached the platform after it was texted to %s", event_id, waiting.texted_to)
+
+    # --- the modem --------------------------------------------------------------------------------------------
+    async def _run(self) -> None:
+        delay = 2.0
+        while True:
+            try:
+                await self._session()
+                delay = 2.0
+            except (OSError, AtError, AtTimeout) as exc:
+                self._set(modem="no_answer", error=str(exc)[:120])
+                log.warning("4G 模块无应答 modem not answering on %s (%s); retrying in %.0f s", self.port_name,
+                            exc, delay)
+            await self.close()
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not crypto
+            delay = min(delay * 2, 300.0)
+
+    async def _session(self) -> None:
+        assert self._ctx is not None
+        port = await asyncio.to_thread(self._ctx.hardware.open_serial, self.port_name, baudrate=self.baudrate,
+                                       timeout=0.5)
+        reset = asyncio.Event()
+        inbox: asyncio.Queue[int] = asyncio.Queue()
+
+        def unsolicited(line: str) -> None:
+            if line.startswith("+CMTI:"):
+                with contextlib.suppress(ValueError):
+                    inbox.put_nowait(parse_cmti(line)[1])
+            elif line == "RDY":
+                reset.set()  # the module restarted: its settings are gone, set them again
+
+        self._modem = modem = AtModem(port, unsolicited)
+        modem.start()
+        for command in INIT:
+            await modem.command(command)
+        await self._poll(modem)
+        next_poll = time.monotonic() + self.poll_s
+        while not reset.is_set() and not modem.closed:
+            self._wake.clear()
+            while not inbox.empty():
+                await self._read_reply(modem, inbox.get_nowait())
+            await self._text_overdue(modem)
+            if time.monotonic() >= next_poll:
+                await self._poll(modem)
+                next_poll = time.monotonic() + self.poll_s
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wait_any(inbox), timeout=1.0)
+        log.warning("modem restarted (RDY): initialising it again")
+
+    async def _wait_any(self, inbox: asyncio.Queue[int]) -> None:
+        getter = asyncio.ensure_future(inbox.get())
+        waker = asyncio.ensure_future(self._wake.wait())
+        done, pending = await asyncio.wait({getter, waker}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        if getter in done:
+            inbox.put_nowait(getter.result())
+
+    async def _poll(self, modem: AtModem) -> None:
+        try:
+            sim = parse_cpin((await modem.command("AT+CPIN?"))[0])
+        except AtError as exc:
+            sim = "absent" if exc.final.code == 10 else f"error {exc.final.code}"
+        reg = parse_registration((await modem.command("AT+CREG?"))[0], reply=True)
+        with contextlib.suppress(AtError):
+            lte = parse_registration((await modem.command("AT+CEREG?"))[0], reply=True)
+            reg = lte if registered(lte) else reg
+        dbm = parse_csq((await modem.command("AT+CSQ"))[0])
+        self._set(modem="ok", sim=sim, registration=reg, signal_dbm=dbm, error=None)
+        if sim != "READY":
+            log.warning("4G 模块无 SIM 卡或 SIM 未就绪 (%s)：检查 SIM 卡 / no usable SIM: check the card", sim)
+        elif not registered(reg):
+            log.warning("4G 未注册网络 (%s)：检查天线和信号 / not registered: check the antenna and coverage", reg)
+
+    async def _text_overdue(self, modem: AtModem) -> None:
+        now = time.monotonic()
+        for waiting in list(self._waiting.values()):
+            if now - waiting.since < self.after_s or self._ctx is None:
+                continue
+            text = alarm_text(waiting.event, self.hub_id, self.resident_ref)
+            for number in self.numbers:
+                if number in waiting.texted_to:
+                    continue
+                try:
+                    await modem.send_sms(number, text)
+                except AtError as exc:  # refused by the network: try again on the next round
+                    self._set(error=f"SMS to {number}: {exc.final.text}")
+                    log.warning("短信发送失败 SMS to %s failed: %s", number, exc.final.text)
+                    continue
+                if not waiting.texted_to:
+                    self._ctx.say("cellular_sms_sent")  # the resident hears help was reached another way
+                waiting.texted_to.append(number)
+                self._sent += 1
+                self._set(sms_sent=self._sent)
+                log.info("alarm %s (%s) texted to %s", waiting.event.id, waiting.event.type, number)
+
+    async def _read_reply(self, modem: AtModem, index: int) -> None:
+        lines = await modem.command(f"AT+CMGR={index}")
+        with contextlib.suppress(AtError):
+            await modem.command(f"AT+CMGD={index}")  # the SIM holds few messages: never let it fill
+        try:
+            sms = parse_cmgr(lines)
+        except ValueError:
+            log.warning("unreadable SMS at index %d: %r", index, lines[:2])
+            return
+        if not any(same_number(sms.sender, n) for n in self.numbers):
+            log.info("SMS from %s, not a duty number: ignored", sms.sender)
+            return
+        if not is_ack(sms.body):
+            log.info("SMS from %s is not an acknowledgement (%r): ignored", sms.sender, sms.body[:40])
+            return
+        texted = [w for w in self._waiting.values() if any(same_number(sms.sender, n) for n in w.texted_to)]
+        for waiting in texted:
+            await self._acknowledge(waiting, sms.sender, sms.body)
+
+    async def _acknowledge(self, waiting: Waiting, sender: str, body: str) -> None:
+        assert self._ctx is not None
+        taken = await self._ctx.acknowledge(waiting.event.id, by=sender, message=body.strip()[:100], via="sms")
+        if taken:
+            log.info("alarm %s acknowledged by SMS from %s", waiting.event.id, sender)
+
+    def _set(self, **fields: Any) -> None:
+        self._status.update(fields)
+        if self._ctx is not None:
+            self._ctx.set_status("cellular", dict(self._status))
+
+
+def build(config: Config, hardware: Hardware) -> Cellular | None:
+    return Cellular(config) if config["modem"]["port"] else None

@@ -1,0 +1,48 @@
+"""The `[modem]` section: the cellular modem's port and who is texted when the platform is out of reach."""
+
+from typing import Any
+
+from hub.config.keys import Key, Section
+
+MODEM = Section(
+    "modem",
+    "Cellular modem: texts the duty numbers when an alarm cannot reach the platform (optional).",
+    {
+        "port": Key(
+            None,
+            "Serial device of the modem's AT port; absent = no modem fitted.",
+            kind=str,
+            optional=True,
+            example="/dev/ttyUSB2",
+        ),
+        "baudrate": Key(
+            115200, "AT port speed.", choices=(9600, 19200, 38400, 57600, 115200, 230400, 460800)
+        ),
+        "sms_numbers": Key(
+            [],
+            "Duty numbers that get an SMS when an alarm has not reached the platform, in order; a reply "
+            "starting with 1 from one of them acknowledges it.",
+            kind=list,
+            example=["+8613800138000"],
+        ),
+        "sms_after_s": Key(
+            30,
+            "Seconds an alarm may wait for the platform before it is also sent by SMS.",
+            min=5,
+            max=3600,
+        ),
+        "poll_s": Key(60, "How often SIM, registration and signal are read for status.", min=10, max=3600),
+    },
+)
+
+SECTIONS: list[Section] = [MODEM]
+
+
+def check(cfg: dict[str, Any]) -> list[tuple[str, str]]:
+    """Cross-key problems: each duty number must look like a phone number."""
+    modem = cfg["modem"]
+    return [
+        ("modem.sms_numbers", f"{n!r} is not a phone number (digits, an optional leading +, 5 to 20 long)")
+        for n in modem["sms_numbers"]
+        if not (isinstance(n, str) and n.lstrip("+").isdigit() and 5 <= len(n.lstrip("+")) <= 20)
+    ]
