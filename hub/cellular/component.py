@@ -87,7 +87,7 @@ class Cellular:
                 log.warning("4G 模块无应答 modem not answering on %s (%s); retrying in %.0f s", self.port_name,
                             exc, delay)
             await self.close()
-            await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not crypto
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
             delay = min(delay * 2, 300.0)
 
     async def _session(self) -> None:

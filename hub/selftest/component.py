@@ -57,7 +57,7 @@ class SelfTestComponent:
 
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
-        self._env = Env(self.config, ctx.hardware)
+        self._env = Env(self.config, ctx.hardware, status=getattr(ctx, "status", None))
         ctx.add_platform_command("selftest", self._platform)
         ctx.on_event(self._on_event)
         ctx.on_press_claim(self._claim_press)

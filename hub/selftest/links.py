@@ -1,4 +1,4 @@
-"""Self-test of the hub's links to the outside: the 4G modem (answers AT, signal quality), the
+"""Self-test of the hub's links to the outside: the 4G modem (answers AT, SIM, network, signal), the
 platform's MQTT broker (a round trip on the hub's own topics), the SIP account for voice calls
 (baresip installed, registered) and the Bluetooth adapter (a scan).
 Each talks through the hardware seams (`open_serial`, the bleak scanner backend) or a second,
@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import time
 from typing import Any
 
+from drivers.modem.at import parse_cpin, parse_csq, parse_registration
+from drivers.modem.client import AtError, AtModem, AtTimeout
 from hub.selftest.model import FAIL, PASS, SKIP, Env, Result
 
 
@@ -19,38 +20,60 @@ async def check_modem(env: Env, owned: bool) -> list[Result]:
     m = env.cfg["modem"]
     if m["port"] is None:
         return []
-
-    def talk() -> str:
-        port = env.hardware.open_serial(m["port"], baudrate=m["baudrate"], timeout=0.5)
-        try:
-            replies = []
-            for command in (b"AT\r", b"AT+CSQ\r"):
-                port.reset_input_buffer()
-                port.write(command)
-                buf, end = b"", time.monotonic() + 2.0
-                while time.monotonic() < end and b"OK" not in buf and b"ERROR" not in buf:
-                    buf += port.read(64)
-                replies.append(buf.decode("ascii", "replace"))
-            return "\n".join(replies)
-        finally:
-            port.close()
-
+    if owned and env.status is not None:  # the running hub holds the port: judge from what it reads
+        cellular = (await env.status()).get("cellular") or {}
+        if cellular.get("modem") == "ok":
+            return judge_modem(m["port"], cellular.get("sim"), cellular.get("registration"),
+                               cellular.get("signal_dbm"))
+        return [_no_answer(m["port"], str(cellular.get("error") or cellular.get("modem") or "no answer"))]
     try:
-        reply = await asyncio.to_thread(talk)
-    except OSError as exc:
-        reply = f"({exc.strerror or exc})"
-    if "OK" not in reply:
-        return [
-            Result(
-                "modem",
-                "answers AT",
-                FAIL,
-                f"{m['port']}: {reply.strip()[:40] or 'no answer'}",
-                "4G 模块无应答：检查 USB 连接和供电 / modem not answering: check its USB cable and power",
-            )
-        ]
-    csq = next((line.split(":")[1].strip() for line in reply.splitlines() if line.startswith("+CSQ:")), "?")
-    return [Result("modem", "answers AT", PASS, f"{m['port']}: OK, CSQ {csq}")]
+        sim, registration, dbm = await _ask_modem(env, m["port"], m["baudrate"])
+    except (OSError, AtError, AtTimeout, ValueError, IndexError) as exc:
+        return [_no_answer(m["port"], str(exc))]
+    return judge_modem(m["port"], sim, registration, dbm)
+
+
+async def _ask_modem(env: Env, port_name: str, baudrate: int) -> tuple[str, str, int | None]:
+    port = await asyncio.to_thread(env.hardware.open_serial, port_name, baudrate=baudrate, timeout=0.5)
+    async with AtModem(port) as modem:
+        for command in ("ATE0", "AT+CMEE=1"):
+            await modem.command(command, timeout=3.0)
+        try:
+            sim = parse_cpin((await modem.command("AT+CPIN?", timeout=3.0))[0])
+        except AtError as exc:
+            sim = "absent" if exc.final.code == 10 else f"error {exc.final.code}"
+        registration = parse_registration((await modem.command("AT+CREG?", timeout=3.0))[0], reply=True)
+        dbm = parse_csq((await modem.command("AT+CSQ", timeout=3.0))[0])
+    return sim, registration, dbm
+
+
+def _no_answer(port: str, why: str) -> Result:
+    return Result("modem", "answers AT", FAIL, f"{port}: {why[:60] or 'no answer'}",
+                  "4G 模块无应答：检查 USB 连接和供电 / modem not answering: check its USB cable and power")
+
+
+def judge_modem(port: str, sim: str | None, registration: str | None, dbm: int | None) -> list[Result]:
+    """SIM, network and signal, each with what to do about it."""
+    rows = [Result("modem", "answers AT", PASS, port)]
+    if sim != "READY":
+        rows.append(Result("modem", "SIM card", FAIL, str(sim),
+                           "未检测到可用 SIM 卡：断电后插好 SIM 卡（或解除 PIN） / no usable SIM: power off, seat the "
+                           "SIM card (or remove its PIN)"))
+        return rows
+    rows.append(Result("modem", "SIM card", PASS, "READY"))
+    if registration not in ("home", "roaming"):
+        rows.append(Result("modem", "network", FAIL, str(registration),
+                           "未注册到移动网络：检查天线、套餐是否开通短信 / not on the network: check the antenna "
+                           "and that the SIM's plan is active with SMS"))
+    else:
+        rows.append(Result("modem", "network", PASS, str(registration)))
+    if dbm is None or dbm < -105:
+        rows.append(Result("modem", "signal", FAIL, "unknown" if dbm is None else f"{dbm} dBm",
+                           "信号太弱：把天线移到窗边或更高处 / signal too weak: move the antenna near a window, "
+                           "higher up"))
+    else:
+        rows.append(Result("modem", "signal", PASS, f"{dbm} dBm"))
+    return rows
 
 
 async def check_broker(env: Env, owned: bool) -> list[Result]:

@@ -53,6 +53,9 @@ class Env:
     config: Config
     hardware: Hardware
     sampler: HealthSampler | None = None
+    # The running hub's status (when the self-test runs inside it): parts the hub holds open, such as the
+    # modem's AT port, are judged from what the hub reads rather than opened a second time.
+    status: Callable[[], Awaitable[dict[str, Any]]] | None = None
 
     @property
     def cfg(self) -> dict[str, Any]:
