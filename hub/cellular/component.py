@@ -26,6 +26,7 @@ from hub.core.context import Hardware, HubContext
 from hub.core.events import Event
 
 log = logging.getLogger(__name__)
+SMS_RETRY_S = 30.0  # after a refused SMS: the network is not going to change its mind within a second
 INIT = ("ATE0", "AT+CMEE=1", "AT+CMGF=1", 'AT+CSCS="UCS2"', "AT+CNMI=2,1,0,0,0")
 
 
@@ -34,6 +35,7 @@ class Waiting:
     event: Event
     since: float  # monotonic: when it was committed
     texted_to: list[str] = field(default_factory=list)
+    next_try: float = 0.0  # monotonic: after an SMS the network refused, wait before the next attempt
 
 
 class Cellular:
@@ -150,7 +152,7 @@ class Cellular:
     async def _text_overdue(self, modem: AtModem) -> None:
         now = time.monotonic()
         for waiting in list(self._waiting.values()):
-            if now - waiting.since < self.after_s or self._ctx is None:
+            if now - waiting.since < self.after_s or now < waiting.next_try or self._ctx is None:
                 continue
             text = alarm_text(waiting.event, self.hub_id, self.resident_ref)
             for number in self.numbers:
@@ -160,7 +162,9 @@ class Cellular:
                     await modem.send_sms(number, text)
                 except AtError as exc:  # refused by the network: try again on the next round
                     self._set(error=f"SMS to {number}: {exc.final.text}")
-                    log.warning("短信发送失败 SMS to %s failed: %s", number, exc.final.text)
+                    log.warning("短信发送失败 SMS to %s failed: %s; retrying in %.0f s", number, exc.final.text,
+                                SMS_RETRY_S)
+                    waiting.next_try = now + SMS_RETRY_S
                     continue
                 if not waiting.texted_to:
                     self._ctx.say("cellular_sms_sent")  # the resident hears help was reached another way
