@@ -125,13 +125,19 @@ class Cellular:
         log.warning("modem restarted (RDY): initialising it again")
 
     async def _wait_any(self, inbox: asyncio.Queue[int]) -> None:
+        """Until an SMS is announced or the hub wakes us; the index stays in the inbox. Both waiters are
+        cancelled however this ends (a timeout cancels us): a leaked `inbox.get()` would swallow the
+        next announced SMS."""
         getter = asyncio.ensure_future(inbox.get())
         waker = asyncio.ensure_future(self._wake.wait())
-        done, pending = await asyncio.wait({getter, waker}, return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            task.cancel()
-        if getter in done:
-            inbox.put_nowait(getter.result())
+        try:
+            await asyncio.wait({getter, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waker.cancel()
+            if getter.done() and not getter.cancelled():
+                inbox.put_nowait(getter.result())
+            else:
+                getter.cancel()
 
     async def _poll(self, modem: AtModem) -> None:
         try:
@@ -194,7 +200,9 @@ class Cellular:
 
     async def _acknowledge(self, waiting: Waiting, sender: str, body: str) -> None:
         assert self._ctx is not None
-        taken = await self._ctx.acknowledge(waiting.event.id, by=sender, message=body.strip()[:100], via="sms")
+        # Not "named": the resident hears "社区已收到…", not a phone number read out digit by digit.
+        taken = await self._ctx.alarms.ack(waiting.event.id, sender, body.strip()[:100] or None, named=False,
+                                           via="sms")
         if taken:
             log.info("alarm %s acknowledged by SMS from %s", waiting.event.id, sender)
 

@@ -178,8 +178,9 @@ class AlarmRegistry:
         if not await self.ack(event_id, by, message, named=bool(body.get("by"))):
             log.warning("cmd/ack names unknown or closed event %s (by %s): ignored", event_id, by)
 
-    async def ack(self, event_id: str, by: str, message: str | None, named: bool) -> bool:
-        """`cmd/ack`: True if `event_id` is an open alarm (whether or not the ack could be committed)."""
+    async def ack(self, event_id: str, by: str, message: str | None, named: bool, via: str | None = None) -> bool:
+        """`cmd/ack` (or `via` another path, e.g. "sms": hub.cellular): True if `event_id` is an open alarm
+        (whether or not the ack could be committed)."""
         async with self._lock:
             alarm = self._open.get(event_id) or next(
                 (a for a in self._open.values() if event_id in a.aliases), None)
@@ -190,7 +191,7 @@ class AlarmRegistry:
                          "lasts", alarm.type, event_id, alarm.by)
                 return True
             new = alarm.but(acknowledged=True, by=by)
-            event = Event(ACKNOWLEDGED[alarm.category], _ack_data(alarm, by, message), self.ctx.clock.now())
+            event = Event(ACKNOWLEDGED[alarm.category], _ack_data(alarm, by, message, via), self.ctx.clock.now())
             try:
                 await self._commit(event, alarm_store.write(new))
             except Exception as exc:
@@ -248,7 +249,7 @@ class AlarmRegistry:
         self._escalations.clear()
 
 
-def _ack_data(alarm: OpenAlarm, by: str, message: str | None) -> dict[str, Any]:
+def _ack_data(alarm: OpenAlarm, by: str, message: str | None, via: str | None = None) -> dict[str, Any]:
     if alarm.category == "call":  # call.acknowledged keeps the shape platforms already read
         data: dict[str, Any] = {"call_id": alarm.id, "kind": alarm.facts.get("kind"),
                                 "button": alarm.facts.get("button")}
@@ -259,6 +260,8 @@ def _ack_data(alarm: OpenAlarm, by: str, message: str | None) -> dict[str, Any]:
     data["by"] = by
     if message:
         data["message"] = message
+    if via:
+        data["via"] = via
     return data
 
 

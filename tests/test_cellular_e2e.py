@@ -1,0 +1,96 @@
+"""The cellular second path end to end: a real hub in simulation with the EC25-class modem model on a real
+pty, and a real mosquitto that goes away. Broker stopped -> press -> an SMS at the modem within
+`sms_after_s`, carrying the event id; the duty officer replies "1" -> acknowledged, and the resident
+hears it; broker back -> the platform receives the call and its acknowledgement, in order, via "sms"."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from schemas import assert_valid
+from support import PREFIX, Broker, HubProcess, Subscriber, spoken_keys, wait_online, wait_spoken
+
+DUTY = "+8613800138000"
+MODEM = f'[modem]\nport = "/dev/ttyUSB2"\nsms_numbers = ["{DUTY}", "+8613900139000"]\nsms_after_s = 5\n'
+
+
+def _wait(check: Callable[[], Any], timeout: float) -> Any:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    return None
+
+
+def _sent(hub: HubProcess) -> list[dict[str, str]]:
+    return list(hub.sim("modem", "status")["sent"])
+
+
+def test_broker_down_the_call_goes_by_sms_and_a_reply_acknowledges_it(
+        make_hub: Callable[..., HubProcess], subscriber: Callable[..., Subscriber], broker: Broker) -> None:
+    sub = subscriber(f"{PREFIX}/test-0001/#")
+    hub = make_hub(extra=MODEM, hub_extra='resident_ref = "R-0042"')
+    assert wait_online(sub, "test-0001"), hub.log_tail()
+    assert _wait(lambda: (hub.status().get("cellular") or {}).get("registration") == "home", 20), hub.status()
+
+    broker.stop()
+    pressed = time.monotonic()
+    call_id = hub.sim("press", "--button", "17")["event_id"]
+    sent = _wait(lambda: len(_sent(hub)) >= 2 and _sent(hub), 30)
+    took = time.monotonic() - pressed
+    assert sent, hub.log_tail()
+    assert [s["to"] for s in sent] == [DUTY, "+8613900139000"]
+    text = sent[0]["text"]
+    assert text.startswith("【一键呼】紧急呼叫 R-0042 ") and f"终端test-0001 #{call_id.replace('-', '')[:8]} " in text
+    assert text.endswith("回复1确认") and len(text) <= 70
+    assert 5 <= took < 20, took  # not before sms_after_s; promptly after it
+    assert wait_spoken(hub, "cellular_sms_sent"), spoken_keys(hub)
+
+    # A text from someone else, and a reply that is not "1", change nothing.
+    hub.sim("modem", "sms", "+8613700137000", "1")
+    hub.sim("modem", "sms", DUTY, "谁？")
+    time.sleep(2)
+    assert [c["call_id"] for c in hub.status()["open_calls"]] == [call_id]
+
+    hub.sim("modem", "sms", DUTY, "1 收到，马上到")
+    assert _wait(lambda: hub.status()["open_calls"] == [], 15), hub.log_tail()
+    assert wait_spoken(hub, "call_acknowledged"), spoken_keys(hub)
+    assert hub.sim("modem", "status")["sent"] == sent  # the acked call is not texted again
+
+    broker.start()
+    acked = sub.wait_event("call.acknowledged", 30, call_id=call_id)
+    assert acked is not None, hub.log_tail()
+    assert_valid(acked)
+    assert acked["data"]["via"] == "sms" and acked["data"]["by"] == DUTY
+    assert acked["data"]["message"] == "1 收到，马上到"
+    raised = next(e for e in sub.events("call.raised") if e["id"] == call_id)
+    assert raised["seq"] < acked["seq"]
+
+
+def test_modem_faults_are_in_status_and_a_refused_sms_is_retried(
+        make_hub: Callable[..., HubProcess], subscriber: Callable[..., Subscriber], broker: Broker) -> None:
+    sub = subscriber(f"{PREFIX}/test-0001/#")
+    hub = make_hub(extra=MODEM.replace(', "+8613900139000"', ""))
+    assert wait_online(sub, "test-0001"), hub.log_tail()
+    assert _wait(lambda: (hub.status().get("cellular") or {}).get("modem") == "ok", 20), hub.status()
+
+    hub.sim("modem", "fault", "sms")  # the network refuses every SMS
+    broker.stop()
+    hub.sim("press", "--button", "27")
+    err = _wait(lambda: (hub.status().get("cellular") or {}).get("error"), 30)
+    assert err and "CMS ERROR: 500" in err, hub.status().get("cellular")
+    assert _sent(hub) == []
+    assert "cellular_sms_sent" not in spoken_keys(hub)  # never told help was reached when it was not
+    hub.sim("modem", "fault", "clear")
+    sent = _wait(lambda: _sent(hub), 45)  # retried after SMS_RETRY_S (30 s)
+    assert sent and "健康咨询" in sent[0]["text"], hub.log_tail()
+
+    hub.sim("modem", "sim", "absent")
+    hub.sim("modem", "fault", "reset")  # the module restarts: the hub sets it up again and sees no SIM
+    assert _wait(lambda: (hub.status().get("cellular") or {}).get("sim") == "absent", 120), \
+        hub.status().get("cellular")
+    broker.start()
