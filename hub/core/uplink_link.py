@@ -337,5 +337,13 @@ class Link(PahoOnLoop):
                                  qos=min(1, self.limits.max_qos), retain=self.limits.retain)
             await asyncio.sleep(0.05)
             self._client.disconnect()
+            # Write the DISCONNECT now (paho closes its socket once it is out): the loop's writer is
+            # removed next, and a socket left to the garbage collector is a leak (ResourceWarning).
+            with contextlib.suppress(Exception):
+                self._client.loop_write()
         self._drop_socket()
+        sock = self._client.socket()
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
         self._unhook()
