@@ -21,6 +21,7 @@ from hub.core import sdnotify
 from hub.core.activity import ActivityStream
 from hub.core.alarms import AlarmRegistry
 from hub.core.clock import Clock
+from hub.core.command_router import CommandRouter
 from hub.core.components import build_all
 from hub.core.context import (
     ButtonListener,
@@ -38,7 +39,6 @@ from hub.core.events import Event, Priority
 from hub.core.feedback import Feedback
 from hub.core.files import scratch_dir
 from hub.core.outbox import StateChange, storage_failure
-from hub.core.platform_commands import PING_RATE, RateLimitedLog, TokenBucket, parse_command
 from hub.core.player import Player
 from hub.core.questions import PressAnswers, Question
 from hub.core.simulation import SimHelp
@@ -74,7 +74,6 @@ class Hub:
         self.started = time.monotonic()
         self._status: dict[str, Any] = {}
         self._sim: dict[str, SimHandler] = {}
-        self._commands: dict[str, CommandHandler] = {}
         self._button_listeners: list[ButtonListener] = []
         self._event_listeners: list[EventListener] = []
         self._delivery_listeners: list[DeliveryListener] = []
@@ -98,8 +97,8 @@ class Hub:
         # The platform sees an alarm's change at once (the status is refreshed).
         self.alarms = AlarmRegistry(self, self.commit, config.state_dir,
                                     lambda: self.uplink.refresh_status() if self.uplink else None)
-        self._ignored = RateLimitedLog(log)
-        self._pings = TokenBucket(PING_RATE, PING_RATE)
+        self.commands = CommandRouter(lambda: int(config["mqtt"]["max_payload_bytes"]), self.spawn,
+                                      ack=self.alarms.ack_command, pong=self._pong)
 
     # --- HubContext -------------------------------------------------------------------------------
     async def raise_event(self, event_type: str, data: dict[str, Any], ts: datetime | None = None) -> Event:
@@ -188,7 +187,7 @@ class Hub:
         self._sim[verb] = handler
 
     def add_platform_command(self, name: str, handler: CommandHandler) -> None:
-        self._commands[name] = handler
+        self.commands.add(name, handler)
 
     def add_control_command(self, name: str, handler: ControlHandler, *, cancel_on_hangup: bool = False) -> None:
         if name in self._control_handlers:
@@ -252,31 +251,11 @@ class Hub:
                 **({"uplink_faults": faults} if (faults := self.uplink.faults() if self.uplink else []) else {}),
                 **self._status}
 
-    def _command_names(self) -> set[str]:
-        return set(self._commands) | {"ack", "ping"}
+    async def _pong(self, request: dict[str, Any]) -> None:
+        await self.raise_event("system.pong", {"request": request, "online": self.online})
 
-    def _on_command(self, name: str, payload: bytes) -> None:
-        try:
-            command = parse_command(name, payload, self.config["mqtt"]["max_payload_bytes"],
-                                    known=self._command_names())
-        except ValueError as exc:
-            self._ignored.warning("ignored platform command: %s", exc)
-            return
-        if name == "ping" and not self._pings.take(time.monotonic()):
-            self._ignored.warning("ignored cmd/ping: more than %d a second", PING_RATE)
-            return
-        self.spawn(f"cmd.{command.name}", self._run_command(command.name, command.body))
-
-    async def _run_command(self, name: str, body: dict[str, Any]) -> None:
-        try:
-            if name == "ack":
-                await self.alarms.ack_command(body)
-            elif name == "ping":
-                await self.raise_event("system.pong", {"request": body, "online": self.online})
-            else:
-                await self._commands[name](body)
-        except Exception:
-            log.exception("platform command %s failed: %s", name, json.dumps(body)[:200])
+    def _on_command(self, name: str, payload: bytes) -> None:  # tests feed commands here
+        self.commands.received(name, payload)
 
     async def _control_sim(self, request: dict[str, Any]) -> dict[str, Any]:
         verb = str(request.get("verb"))
@@ -307,7 +286,7 @@ class Hub:
         self.leds = Feedback(self.hardware.pin_factory, cfg["outputs"]["status_led_pin"],
                              cfg["outputs"]["buzzer_pin"])
         self.uplink = Uplink(cfg, self.outbox, self.db, self._on_command, self.status, report=self.raise_event,
-                             spawn=self.spawn, commands=self._command_names)
+                             spawn=self.spawn, commands=self.commands.names)
         self.uplink.on_delivered = self._delivered
         self.control = ControlServer(socket_path(cfg.state_dir), self._control_handlers,
                                      self._control_cancel_on_hangup)
