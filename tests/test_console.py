@@ -163,3 +163,20 @@ def test_console_started_late_lists_alarms_from_the_retained_status(hub_env):
         console.send("a")  # alone: number 1, the most severe
         assert hub_env.sub.wait_event("call.acknowledged", 10, call_id=call_id)
         assert console.close() == 0
+
+
+def test_an_unchanged_status_is_printed_once_a_changed_one_again(capsys):
+    from hub.cli.console_board import Board
+
+    board = Board("duty", "")
+    topic = "eldercare/v1/h1/status"
+    online = {"hub": "h1", "state": "online", "queue_depth": 0, "in_flight": 0, "open_alarms": []}
+    for _ in range(3):  # the hub refreshes its retained status every few seconds
+        board.message(topic, dict(online), raw=False)
+    board.message(topic, {**online, "queue_depth": 1, "in_flight": 1}, raw=False)
+    board.message("eldercare/v1/h2/status", {**online, "hub": "h2"}, raw=False)
+    lines = [line for line in capsys.readouterr().out.splitlines() if " status " in line]
+    assert len(lines) == 3, lines
+    assert "queue 0" in lines[0] and "queue 1" in lines[1] and "h2" in lines[2]
+    board.message(topic, dict(online), raw=True)  # --json shows everything the broker sent
+    assert '"topic"' in capsys.readouterr().out

@@ -20,6 +20,11 @@ SOURCES = {"wearable": "佩戴传感器 wearable", "radar": "雷达 radar"}
 Facts = Callable[[dict[str, Any]], str]
 
 
+def _cpu(celsius: Any) -> str:
+    """The SoC temperature; a unit without a thermal zone (a simulation on a PC) says so."""
+    return "CPU 温度 temperature 无读数 n/a" if celsius is None else f"CPU {_n(celsius)} °C"
+
+
 def _n(value: Any) -> str:
     """185.0 -> '185', 7.25 -> '7.25', None -> '?'."""
     if isinstance(value, float):
@@ -81,7 +86,7 @@ FACTS: dict[str, tuple[str, Facts]] = {
     "telemetry.environment": ("环境 environment", lambda d: f"{_n(d.get('temperature_c'))} °C · 湿度 humidity "
                               f"{_n(d.get('humidity_pct'))} % · 活动 activity {d.get('activity_count')}"
                               + (" · 烟雾 SMOKE" if d.get("smoke") else "")),
-    "telemetry.device": ("设备 device", lambda d: f"CPU {_n(d.get('cpu_temp_c'))} °C · 内存 memory "
+    "telemetry.device": ("设备 device", lambda d: f"{_cpu(d.get('cpu_temp_c'))} · 内存 memory "
                          f"{d.get('mem_available_mb')}/{d.get('mem_total_mb')} MB free · 存储 disk "
                          f"{d.get('disk_free_mb')} MB free · 队列 queue {d.get('queue_depth')}"),
     "system.pong": ("应答 pong", lambda d: json.dumps(d.get("request"), ensure_ascii=False)[:80]),
