@@ -180,3 +180,16 @@ def test_an_unchanged_status_is_printed_once_a_changed_one_again(capsys):
     assert "queue 0" in lines[0] and "queue 1" in lines[1] and "h2" in lines[2]
     board.message(topic, dict(online), raw=True)  # --json shows everything the broker sent
     assert '"topic"' in capsys.readouterr().out
+
+
+def test_status_sections_read_as_indented_lines_not_json():
+    from hub.cli.status import readable
+
+    lines = readable("device", {"cpu_temp_c": None, "mem_available_mb": 23549, "throttled": {"now": [], "ever": []}})
+    assert lines == ["device:", "  cpu_temp_c: —", "  mem_available_mb: 23549", "  throttled:", "    now: —",
+                     "    ever: —"]
+    lines = readable("ble_meters", [{"address": "C0:FF:EE:00:00:01", "kind": "bp"}])
+    assert lines == ["ble_meters:", "  - address C0:FF:EE:00:00:01 · kind bp"]
+    assert readable("uplink_faults", [{"kind": "duplicate_id", "detail": {"n": 3}}]) == [
+        'uplink_faults:', '  - kind duplicate_id · detail {"n": 3}']
+    assert readable("mains", "ok") == ["mains: ok"] and readable("away", False) == ["away: no"]
