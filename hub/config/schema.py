@@ -131,4 +131,5 @@ _FEATURE_MODULES: list[str] = [
     "hub.device.schema",
     "hub.voicecall.schema",
     "hub.cellular.schema",
+    "hub.update.schema",
 ]

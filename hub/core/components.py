@@ -31,6 +31,7 @@ FACTORIES: list[str] = [
     "hub.cellular.component:build",
     "hub.health.sim:build",  # before health: sets the virtual BLE backend and pre-pairs its meters
     "hub.health.component:build",
+    "hub.update.component:build",  # cmd/update; a version on trial proves itself here
     "hub.voicecall.component:build",  # hears the alarms above (ctx.on_event) and calls/answers over SIP
 ]
 
