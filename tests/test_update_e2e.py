@@ -1,0 +1,175 @@
+"""Signed updates end to end (issue 15 item 2): a real wheel of this project served over HTTPS, a real
+mosquitto, the hub run through `{root}/current` by a stand-in for systemd that runs the boot guard and
+restarts it, and the platform's `cmd/update` over the broker."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hubproc import broker, write_config
+from support import Subscriber
+from updatekit import ReleaseServer, Service, build_wheel, make_cert
+
+from hub.update.download import sha256_of
+from hub.update.signing import generate, sign
+
+pytestmark = pytest.mark.slow
+HUB = "t-update"
+CMD = f"eldercare/v1/{HUB}/cmd/"
+BAD_SELFTEST = ("drivers/sht3x.py", '"high": 0x2400', '"high": 0x2401')  # a release that misreads the SHT3x
+CANNOT_START = ("hub/cli/run.py", "asyncio.run(Hub(config, hardware).run())",
+                'raise SystemExit("this release cannot start")')
+
+
+@pytest.fixture(scope="session")
+def release_kit(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    work = tmp_path_factory.mktemp("releases")
+    pem, public = generate()
+    (work / "key.pem").write_bytes(pem)
+    cert, key = make_cert(work)
+    wheels = {"good": build_wheel(work, "0.2.0"), "bad_selftest": build_wheel(work, "0.2.1", BAD_SELFTEST),
+              "cannot_start": build_wheel(work, "0.2.2", CANNOT_START)}
+    server = ReleaseServer(work / "wheels", cert, key)
+    yield {"pem": pem, "public": public, "cert": cert, "wheels": wheels, "server": server, "work": work}
+    server.close()
+
+
+class Rig:
+    def __init__(self, tmp: Path, port: int, kit: dict[str, Any], **update: Any) -> None:
+        self.root = tmp / "releases"
+        self.root.mkdir()
+        (self.root / "current").symlink_to(sys.prefix)  # as `hub install` leaves it: the base venv
+        settings = {"public_key": kit["public"], "root": str(self.root), "base_venv": sys.prefix,
+                    "ca": str(kit["cert"]), "health_timeout_s": 60, "max_starts": 3, **update}
+        extra = "\n[update]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items())
+        self.config = write_config(tmp, port, HUB, extra)
+        self.kit = kit
+        self.sub = Subscriber(port, f"eldercare/v1/{HUB}/#")
+        self.service = Service(self.root, self.config).start()
+
+    def wait_online(self) -> None:
+        assert self.sub.wait_for(lambda m: m[1].endswith("/status") and isinstance(m[2], dict)
+                                 and m[2].get("state") == "online", 60), self.service.log_tail()
+
+    def command(self, name: str, body: dict[str, Any]) -> None:
+        self.sub.publish(CMD + name, json.dumps(body))
+
+    def update_body(self, wheel: Path, **override: Any) -> dict[str, Any]:
+        version = wheel.name.split("-")[1]
+        digest = sha256_of(wheel)
+        return {"version": version, "url": self.kit["server"].url(wheel.name), "sha256": digest,
+                "signature": sign(self.kit["pem"], version, digest), **override}
+
+    def stages(self, version: str) -> list[str]:
+        return [e["data"]["stage"] for e in self.sub.events("system.update") if e["data"]["version"] == version]
+
+    def outcome(self, version: str, stage: str, timeout: float = 120) -> dict[str, Any]:
+        found = self.sub.wait_event("system.update", timeout, version=version, stage=stage)
+        assert found, f"no {stage} for {version}: {self.stages(version)}\n{self.service.log_tail()}"
+        return found
+
+    def status(self) -> dict[str, Any]:
+        done = subprocess.run([str(self.root / "current" / "bin" / "hub"), "status", "--json", "--config",
+                               str(self.config)], capture_output=True, text=True, timeout=60)
+        return json.loads(done.stdout)
+
+    def close(self) -> None:
+        self.service.stop()
+        self.sub.close()
+
+
+@pytest.fixture
+def rig(tmp_path: Path, release_kit: dict[str, Any]) -> Iterator[Any]:
+    made: list[Rig] = []
+    with broker(tmp_path) as port:
+        def make(**update: Any) -> Rig:
+            made.append(Rig(tmp_path, port, release_kit, **update))
+            made[-1].wait_online()
+            return made[-1]
+        yield make
+        for r in made:
+            r.close()
+
+
+def test_healthy_update_resumes_a_cut_download_and_switches(rig: Any, release_kit: dict[str, Any]) -> None:
+    r = rig()
+    wheel = release_kit["wheels"]["good"]
+    server = release_kit["server"]
+    server.cut_after = wheel.stat().st_size // 2
+    r.command("update", r.update_body(wheel))
+    healthy = r.outcome("0.2.0", "healthy")
+    assert healthy["data"]["from_version"] == "0.1.0"
+    stages = [s for s in r.stages("0.2.0") if s != "downloading"]
+    assert stages == ["verifying", "installing", "restarting", "healthy"]
+    assert r.stages("0.2.0")[0] == "downloading"
+    sent = [(rng, status) for path, rng, status in server.requests if path.endswith(wheel.name)]
+    assert sent[0] == (None, 200) and sent[1][1] == 206 and sent[1][0].startswith("bytes="), sent
+    assert Path(r.root / "current").resolve() == (r.root / "versions" / "0.2.0" / "venv").resolve()
+    assert Path(r.root / "previous").resolve() == Path(sys.prefix).resolve()
+    assert not (r.root / "update.json").exists()
+    assert r.status()["version"] == "0.2.0"
+    assert r.service.starts[-1].endswith("versions/0.2.0/venv")
+
+
+def test_update_that_fails_its_selftest_is_rolled_back(rig: Any, release_kit: dict[str, Any]) -> None:
+    r = rig()
+    r.command("update", r.update_body(release_kit["wheels"]["bad_selftest"]))
+    back = r.outcome("0.2.1", "rolled_back")
+    assert back["data"]["reason"].startswith("self-test failed: temperature"), back
+    assert r.stages("0.2.1")[-2:] == ["restarting", "rolled_back"]
+    assert Path(r.root / "current").resolve() == Path(sys.prefix).resolve()
+    assert r.status()["version"] == "0.1.0"
+    assert not (r.root / "update.json").exists()
+
+
+def test_version_that_cannot_start_is_rolled_back_by_the_boot_guard(rig: Any, release_kit: dict[str, Any]) -> None:
+    r = rig(max_starts=2)
+    r.command("update", r.update_body(release_kit["wheels"]["cannot_start"]))
+    back = r.outcome("0.2.2", "rolled_back")
+    assert "did not become healthy in 2 starts" in back["data"]["reason"]
+    assert sum(s.endswith("versions/0.2.2/venv") for s in r.service.starts) == 2
+    assert r.service.starts[-1] == sys.prefix
+    assert r.status()["version"] == "0.1.0"
+
+
+def test_bad_signature_and_wrong_digest_are_refused_and_nothing_is_installed(rig: Any,
+                                                                              release_kit: dict[str, Any]) -> None:
+    r = rig()
+    wheel = release_kit["wheels"]["good"]
+    other_pem, _ = generate()
+    forged = r.update_body(wheel, signature=sign(other_pem, "0.2.0", sha256_of(wheel)))
+    r.command("update", forged)
+    assert "bad signature" in r.outcome("0.2.0", "failed")["data"]["reason"]
+    assert r.stages("0.2.0")[-2:] == ["verifying", "failed"]
+    # A valid signature over another digest: the artifact does not match what was signed.
+    wrong = "0" * 64
+    r.command("update", r.update_body(wheel, sha256=wrong, signature=sign(release_kit["pem"], "0.2.0", wrong)))
+    assert r.sub.wait_for(lambda m: isinstance(m[2], dict) and "sha256 mismatch" in
+                          str(m[2].get("data", {}).get("reason", "")), 60), r.stages("0.2.0")
+    # A signature for 0.2.0 replayed as 0.3.0.
+    r.command("update", r.update_body(wheel, version="0.3.0", signature=forged["signature"]))
+    assert "bad signature" in r.outcome("0.3.0", "failed")["data"]["reason"]
+    assert not (r.root / "versions").exists() or not any((r.root / "versions").iterdir())
+    assert Path(r.root / "current").resolve() == Path(sys.prefix).resolve()
+    assert len(r.service.starts) == 1
+
+
+def test_update_waits_while_a_call_is_open(rig: Any, release_kit: dict[str, Any]) -> None:
+    r = rig()
+    from hub.core.control import request, socket_path
+
+    state = r.config.parent / "state"
+    call = request(socket_path(state), {"cmd": "sim", "verb": "press", "argv": []})["event_id"]
+    r.command("update", r.update_body(release_kit["wheels"]["good"]))
+    waiting = r.outcome("0.2.0", "waiting", timeout=90)
+    assert "call.raised" in waiting["data"]["reason"] or "call" in waiting["data"]["reason"]
+    assert "restarting" not in r.stages("0.2.0") and len(r.service.starts) == 1
+    r.command("ack", {"event_id": call, "by": "duty"})
+    r.outcome("0.2.0", "healthy")
+    assert r.stages("0.2.0")[-3:] == ["waiting", "restarting", "healthy"]
