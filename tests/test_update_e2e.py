@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,11 @@ class Rig:
     def wait_online(self) -> None:
         assert self.sub.wait_for(lambda m: m[1].endswith("/status") and isinstance(m[2], dict)
                                  and m[2].get("state") == "online", 60), self.service.log_tail()
+        sock = self.config.parent / "state" / "control.sock"  # it listens once every component started
+        end = time.monotonic() + 30
+        while not sock.exists():
+            assert time.monotonic() < end, self.service.log_tail()
+            time.sleep(0.1)
 
     def command(self, name: str, body: dict[str, Any]) -> None:
         self.sub.publish(CMD + name, json.dumps(body))
