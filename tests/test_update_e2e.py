@@ -42,7 +42,7 @@ def release_kit(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 class Rig:
-    def __init__(self, tmp: Path, port: int, kit: dict[str, Any], **update: Any) -> None:
+    def __init__(self, tmp: Path, port: int, kit: dict[str, Any], start: bool = True, **update: Any) -> None:
         self.root = tmp / "releases"
         self.root.mkdir()
         (self.root / "current").symlink_to(sys.prefix)  # as `hub install` leaves it: the base venv
@@ -52,7 +52,9 @@ class Rig:
         self.config = write_config(tmp, port, HUB, extra)
         self.kit = kit
         self.sub = Subscriber(port, f"eldercare/v1/{HUB}/#")
-        self.service = Service(self.root, self.config).start()
+        self.service = Service(self.root, self.config)
+        if start:
+            self.service.start()
 
     def wait_online(self) -> None:
         assert self.sub.wait_for(lambda m: m[1].endswith("/status") and isinstance(m[2], dict)
@@ -179,3 +181,39 @@ def test_update_waits_while_a_call_is_open(rig: Any, release_kit: dict[str, Any]
     r.command("ack", {"event_id": call, "by": "duty"})
     r.outcome("0.2.0", "healthy")
     assert r.stages("0.2.0")[-3:] == ["waiting", "restarting", "healthy"]
+
+
+def test_technician_installs_from_a_file_with_the_hub_stopped(tmp_path: Path, release_kit: dict[str, Any]) -> None:
+    with broker(tmp_path) as port:
+        r = Rig(tmp_path, port, release_kit, start=False)
+        try:
+            wheel = tmp_path / "usb" / release_kit["wheels"]["good"].name
+            wheel.parent.mkdir()
+            wheel.write_bytes(release_kit["wheels"]["good"].read_bytes())
+            tech = [sys.executable, "-m", "hub", "update", "--config", str(r.config), "--from", str(wheel)]
+            missing = subprocess.run(tech, capture_output=True, text=True, timeout=120)
+            assert missing.returncode == 2 and "release file" in missing.stderr
+            forged = subprocess.run([sys.executable, "-m", "hub", "update", "sign", "--key",
+                                     str(_other_key(tmp_path)), str(wheel)], capture_output=True, text=True)
+            assert forged.returncode == 0, forged.stderr
+            refused = subprocess.run(tech, capture_output=True, text=True, timeout=120)
+            assert refused.returncode == 1 and "bad signature" in refused.stderr, refused.stderr
+            assert not (r.root / "versions").exists()
+            signed = subprocess.run([sys.executable, "-m", "hub", "update", "sign", "--key",
+                                     str(release_kit["work"] / "key.pem"), str(wheel)], capture_output=True, text=True)
+            assert json.loads(signed.stdout)["version"] == "0.2.0"
+            done = subprocess.run(tech, capture_output=True, text=True, timeout=300)
+            assert done.returncode == 0, done.stdout + done.stderr
+            assert "verified" in done.stdout and "switched to 0.2.0" in done.stdout
+            r.service.start()
+            r.wait_online()
+            r.outcome("0.2.0", "healthy")
+            assert r.status()["version"] == "0.2.0"
+        finally:
+            r.close()
+
+
+def _other_key(tmp: Path) -> Path:
+    path = tmp / "other.pem"
+    path.write_bytes(generate()[0])
+    return path

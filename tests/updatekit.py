@@ -142,6 +142,8 @@ class Service:
 
     def stop(self) -> None:
         self._stop.set()
+        if not self.thread.is_alive() and self.proc is None:
+            return
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:

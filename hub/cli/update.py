@@ -44,6 +44,9 @@ def register(sub: Any) -> None:
     k = tools.add_parser("keygen", help="make a release key pair (platform team, once)")
     k.add_argument("--out", required=True, help="directory for release-key.pem and release-key.pub")
     k.set_defaults(func=keygen)
+    g = tools.add_parser("guard", help="the boot guard (the unit's ExecStartPre; stdlib only)")
+    g.add_argument("root", help="the update root, e.g. /opt/eldercare-hub/releases")
+    g.set_defaults(func=guard)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -145,6 +148,12 @@ def sign(args: argparse.Namespace) -> int:
     print(json.dumps(release))  # with a url this is the cmd/update payload
     print(f"wrote {out}", file=sys.stderr)
     return 0
+
+
+def guard(args: argparse.Namespace) -> int:
+    from hub.update.guard import main
+
+    return main([args.root])
 
 
 def keygen(args: argparse.Namespace) -> int:
