@@ -268,6 +268,26 @@ def _serve() -> None:
                 dst.entries[b] = src.entries.pop(a)
                 return 0
 
+        def symlink(self, target: str, source: str) -> int:
+            """`ln -s source target`. A link's text is part of its creation: durable with its name."""
+            with self.mutex:
+                self._writable()
+                parent, name = self._parent(target)
+                if name in parent.entries:
+                    raise mfusepy.FuseOSError(errno.EEXIST)
+                node = Node(stat.S_IFLNK | 0o777)
+                node.data = bytearray(source.encode())
+                node.durable = bytes(node.data)
+                parent.entries[name] = node
+                return 0
+
+        def readlink(self, path: str) -> str:
+            with self.mutex:
+                node = self._lookup(path)
+                if not stat.S_ISLNK(node.mode):
+                    raise mfusepy.FuseOSError(errno.EINVAL)
+                return node.data.decode()
+
         def chmod(self, path: str, mode: int) -> int:
             with self.mutex:
                 self._writable()

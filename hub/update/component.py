@@ -23,10 +23,8 @@ from hub import __version__
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
 from hub.core.events import Event
-from hub.update import download
 from hub.update.health import HealthCheck
-from hub.update.install import InstallError, artifact_name, install
-from hub.update.layout import HEALTHY, TRIAL, Marker, Releases
+from hub.update.layout import HEALTHY, TRIAL, Marker, Releases, artifact_name
 from hub.update.release import Release, UpdateError
 
 log = logging.getLogger(__name__)
@@ -60,6 +58,9 @@ class Updater:
     # --- one update, from the platform or a technician's file -------------------------------------
     async def _command(self, body: dict[str, Any]) -> None:
         version = str(body.get("version", "?"))[:40]
+        if self._busy == version:  # the platform re-sent it (QoS 1 redelivery, an impatient operator)
+            log.info("cmd/update %s: already in progress, repeated command ignored", version)
+            return
         try:
             release = Release.parse(body, need_url=True)
             path = await self._download(release)
@@ -86,6 +87,9 @@ class Updater:
         return {"ok": True, "version": release.version, "waiting_for": [a.type for a in busy]}
 
     def _claim(self, version: str) -> None:
+        if self._health is not None and self._health.running:
+            raise UpdateError(f"{__version__} is still proving itself after its own update; send it again "
+                              "once it reported healthy")
         if self._busy is not None:
             raise UpdateError(f"update to {self._busy} is already in progress")
         if version == __version__:
@@ -93,6 +97,8 @@ class Updater:
         self._busy = version
 
     async def _download(self, release: Release) -> Path:
+        from hub.update import download  # urllib/http.client: loaded only when an update comes
+
         self._claim(release.version)
         self.releases.downloads.mkdir(parents=True, exist_ok=True)
         dest = self.releases.downloads / artifact_name(release.version)
@@ -125,12 +131,16 @@ class Updater:
                 artifact.unlink(missing_ok=True)  # a bad download is not resumed
             raise UpdateError(str(exc) if isinstance(exc, UpdateError) else f"cannot read {artifact}: {exc}") from None
         await self._report(release.version, "installing")
+        from hub.update.install import InstallError
+
         try:
             await asyncio.to_thread(self._install, release.version, artifact)
         except (OSError, InstallError) as exc:
             raise UpdateError(f"install failed: {exc}") from None
 
     def _install(self, version: str, artifact: Path) -> None:
+        from hub.update.install import install
+
         staged = self.releases.downloads / artifact_name(version)
         if artifact.resolve() != staged.resolve():
             self.releases.downloads.mkdir(parents=True, exist_ok=True)
@@ -183,6 +193,8 @@ class Updater:
             return
         await self._report(marker.version, marker.state, reason=marker.reason, from_version=marker.from_version)
         await asyncio.to_thread(self.releases.clear_marker)
+        removed = await asyncio.to_thread(self.releases.prune)  # the version that failed, if it was installed
+        log.info("update: removed %s", removed or "nothing")
 
     async def _conclude(self, marker: Marker, passed: bool, reason: str) -> None:
         if passed:

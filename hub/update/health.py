@@ -22,8 +22,16 @@ class HealthCheck:
         self.ctx = ctx
         self.marker = marker
         self._proc: asyncio.subprocess.Process | None = None
+        self.running = False
 
     async def run(self) -> tuple[bool, str]:
+        self.running = True
+        try:
+            return await self._run()
+        finally:
+            self.running = False
+
+    async def _run(self) -> tuple[bool, str]:
         # The wall-clock deadline survives restarts; this process also keeps its own monotonic limit.
         budget = max(1.0, min(self.marker.timeout_s, self.marker.deadline - time.time()))
         end = self.ctx.clock.monotonic() + budget

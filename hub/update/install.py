@@ -18,7 +18,9 @@ import sysconfig
 import zipfile
 from pathlib import Path
 
-PROJECT = "eldercare-hub"
+from hub.update.layout import PROJECT, artifact_name
+
+__all__ = ["PROJECT", "InstallError", "artifact_name", "install", "wheel_version"]
 
 
 class InstallError(RuntimeError):
@@ -38,11 +40,6 @@ def wheel_version(wheel: Path) -> str:
     if fields.get("Name", "").lower().replace("_", "-") != PROJECT:
         raise InstallError(f"{wheel.name} is not a wheel of {PROJECT} (its metadata names {fields.get('Name')!r})")
     return fields.get("Version", "")
-
-
-def artifact_name(version: str) -> str:
-    """The file name pip needs for a pure-Python wheel of this project."""
-    return f"{PROJECT.replace('-', '_')}-{version}-py3-none-any.whl"
 
 
 def install(wheel: Path, venv: Path, base_venv: Path, timeout: float = 600.0) -> None:

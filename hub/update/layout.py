@@ -25,6 +25,12 @@ from typing import Any
 from hub.core.files import atomic_write
 
 TRIAL, HEALTHY, ROLLED_BACK, FAILED = "trial", "healthy", "rolled_back", "failed"
+PROJECT = "eldercare-hub"
+
+
+def artifact_name(version: str) -> str:
+    """The file name pip needs for a pure-Python wheel of this project."""
+    return f"{PROJECT.replace('-', '_')}-{version}-py3-none-any.whl"
 
 
 @dataclass
@@ -121,7 +127,7 @@ class Releases:
         """Remove versions that are neither current nor previous (the SD card is small)."""
         import shutil
 
-        keep = {Path(t).resolve() for t in (self.target(self.current), self.target(self.previous)) if t}
+        keep = {(self.root / t).resolve() for t in (self.target(self.current), self.target(self.previous)) if t}
         removed = []
         if self.versions.is_dir():
             for entry in sorted(self.versions.iterdir()):

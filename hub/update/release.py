@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hub.update.download import sha256_of
-from hub.update.install import wheel_version
 from hub.update.signing import SHA256_RE, VERSION_RE, BadKey, SignatureError, verify
 
 
@@ -51,6 +49,9 @@ class Release:
 
     def check(self, artifact: Path, public_key: str) -> None:
         """Digest, then signature, then that the wheel is the version it claims: UpdateError if not."""
+        from hub.update.download import sha256_of  # urllib and zipfile: loaded only for an update
+        from hub.update.install import wheel_version
+
         if not public_key:
             raise UpdateError("no release key: [update] public_key is empty in the config, so no update "
                               "can be verified (docs/fleet.md)")
