@@ -50,8 +50,9 @@ class Node:
 
 def _serve() -> None:
     import mfusepy
+    from powercut_links import LinkOps
 
-    class CutFS(mfusepy.Operations):  # type: ignore[misc]
+    class CutFS(LinkOps, mfusepy.Operations):  # type: ignore[misc]
         use_ns = True
 
         def __init__(self) -> None:
@@ -267,26 +268,6 @@ def _serve() -> None:
                     raise mfusepy.FuseOSError(errno.ENOENT)
                 dst.entries[b] = src.entries.pop(a)
                 return 0
-
-        def symlink(self, target: str, source: str) -> int:
-            """`ln -s source target`. A link's text is part of its creation: durable with its name."""
-            with self.mutex:
-                self._writable()
-                parent, name = self._parent(target)
-                if name in parent.entries:
-                    raise mfusepy.FuseOSError(errno.EEXIST)
-                node = Node(stat.S_IFLNK | 0o777)
-                node.data = bytearray(source.encode())
-                node.durable = bytes(node.data)
-                parent.entries[name] = node
-                return 0
-
-        def readlink(self, path: str) -> str:
-            with self.mutex:
-                node = self._lookup(path)
-                if not stat.S_ISLNK(node.mode):
-                    raise mfusepy.FuseOSError(errno.EINVAL)
-                return node.data.decode()
 
         def chmod(self, path: str, mode: int) -> int:
             with self.mutex:
