@@ -115,7 +115,8 @@ def test_healthy_update_resumes_a_cut_download_and_switches(rig: Any, release_ki
     assert healthy["data"]["from_version"] == "0.1.0"
     stages = [s for s in r.stages("0.2.0") if s != "downloading"]
     assert stages == ["verifying", "installing", "restarting", "healthy"]
-    assert r.stages("0.2.0")[0] == "downloading"
+    progress = [e["data"]["progress"] for e in r.sub.events("system.update") if e["data"]["stage"] == "downloading"]
+    assert progress[0] == 0 and progress[-1] == 100 and progress == sorted(progress), progress
     sent = [(rng, status) for path, rng, status in server.requests if path.endswith(wheel.name)]
     assert sent[0] == (None, 200) and sent[1][1] == 206 and sent[1][0].startswith("bytes="), sent
     assert Path(r.root / "current").resolve() == (r.root / "versions" / "0.2.0" / "venv").resolve()

@@ -55,6 +55,10 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     from hub.update.release import Release, UpdateError
 
+    if _service_user_exists() and os.geteuid() == 0:
+        print("请以服务用户运行 run it as the service user, so that the files it installs are the service's: "
+              f"sudo -u eldercare hub update --from {args.artifact}", file=sys.stderr)
+        return EXIT_CONFIG
     config = load_config_or_exit(args)
     artifact = Path(args.artifact)
     release_path = Path(args.release) if args.release else artifact.with_name(artifact.name + ".release.json")
@@ -94,6 +98,16 @@ def run(args: argparse.Namespace) -> int:
     return _offline(config, release, artifact)
 
 
+def _service_user_exists() -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam("eldercare")
+        return True
+    except KeyError:
+        return False
+
+
 def _ask_running_hub(state_dir: Path, body: dict[str, Any]) -> dict[str, Any] | None:
     from hub.core.control import ControlError, request, socket_path
 
@@ -114,6 +128,10 @@ def _offline(config: Any, release: Any, artifact: Path) -> int:
 
     section = config["update"]
     releases = Releases(Path(section["root"]))
+    if not releases.current.is_symlink():
+        print(f"无法切换 cannot switch: {releases.current} is not a link; this unit's update root is not set "
+              "up (`sudo hub install` makes it; [update] root in the config)", file=sys.stderr)
+        return EXIT_CONFIG
     print(f"安装中 installing into {releases.venv(release.version)} (the hub is not running) …")
     try:
         install(artifact, releases.venv(release.version), Path(section["base_venv"]))

@@ -184,7 +184,10 @@ class Installer:
                 )
             )
         current = self.at(RELEASES / "current")
-        steps.append(Step(f"update root {RELEASES} ({USER}'s; current -> ../venv)", current.is_symlink,
+        # What `hub install` installed is what runs: a version an update put under versions/ since is
+        # no longer current (it stays there until an update prunes it).
+        steps.append(Step(f"update root {RELEASES} ({USER}'s; current -> ../venv)",
+                          lambda: current.is_symlink() and os.readlink(current) == "../venv",
                           apply=lambda: _make_releases(self.at(RELEASES))))
         steps.append(self._file_step(PREFIX / "docs/install.md", self.source / "docs/install.md", 0o644))
         steps.append(self._file_step(UNIT_PATH, self.source / "systemd" / UNIT_NAME, 0o644))
@@ -354,8 +357,11 @@ def _make_releases(releases: Path) -> None:
     """The update root, owned by the service user (it installs signed versions there); `current`
     starts as a relative link to the venv this install made, so the same link works under --root."""
     releases.mkdir(parents=True, exist_ok=True, mode=0o755)
-    if not (releases / "current").is_symlink():
-        os.symlink("../venv", releases / "current")
+    tmp = releases / ".current.new"
+    if tmp.is_symlink():
+        tmp.unlink()
+    os.symlink("../venv", tmp)
+    os.replace(tmp, releases / "current")
     try:
         import pwd
 

@@ -48,7 +48,7 @@ class Updater:
         ctx.add_platform_command("update", self._command)
         ctx.add_control_command("update.install", self._control_install)
         ctx.on_event(self._heard)
-        ctx.set_status("update", {"version": __version__, "stage": "idle"})
+        ctx.set_status("update", {"stage": "idle"})
         ctx.spawn("update.outcome", self._outcome())
 
     async def close(self) -> None:
@@ -63,6 +63,7 @@ class Updater:
             return
         try:
             release = Release.parse(body, need_url=True)
+            await self._check_root()
             path = await self._download(release)
             await self._prepare(release, path)
         except UpdateError as exc:
@@ -77,6 +78,7 @@ class Updater:
         version = str(request.get("version", "?"))[:40]
         try:
             release = Release.parse(request, need_url=False)
+            await self._check_root()
             await self._prepare(release, Path(str(request.get("path", ""))))
         except UpdateError as exc:
             self._busy = None if self._busy == version else self._busy
@@ -85,6 +87,11 @@ class Updater:
         busy = self._ctx.alarms.open_alarms() if self._ctx else []
         self._spawn(f"update.switch.{release.version}", self._switch(release.version))
         return {"ok": True, "version": release.version, "waiting_for": [a.type for a in busy]}
+
+    async def _check_root(self) -> None:
+        if not await asyncio.to_thread(self.releases.current.is_symlink):
+            raise UpdateError(f"{self.releases.current} is not a link: this unit's update root is not set up "
+                              "(`hub install` makes it; [update] root in the config)")
 
     def _claim(self, version: str) -> None:
         if self._health is not None and self._health.running:
@@ -163,8 +170,13 @@ class Updater:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._quiet.wait(), timeout=5.0)
         s = self.section
-        await asyncio.to_thread(self.releases.begin_trial, version, __version__, float(s["health_timeout_s"]),
-                                int(s["max_starts"]))
+        try:
+            await asyncio.to_thread(self.releases.begin_trial, version, __version__, float(s["health_timeout_s"]),
+                                    int(s["max_starts"]))
+        except OSError as exc:  # the boot guard reports a marker left without its switch
+            self._busy = None
+            await self._report(version, "failed", reason=f"cannot switch to it: {exc}")
+            return
         await self._report(version, "restarting", from_version=__version__)
         log.warning("update: switched to %s; restarting so that systemd starts it", version)
         os.kill(os.getpid(), signal.SIGTERM)  # the same path as `systemctl restart`: a clean shutdown
@@ -213,7 +225,7 @@ class Updater:
     async def _report(self, version: str, stage: str, **fields: Any) -> None:
         data = {"version": version, "stage": stage, **{k: v for k, v in fields.items() if v not in (None, "")}}
         assert self._ctx is not None
-        self._ctx.set_status("update", {"running": __version__, **data})
+        self._ctx.set_status("update", data)
         (log.error if stage in ("failed", "rolled_back") else log.info)("update %s: %s %s", version, stage,
                                                                        data.get("reason", ""))
         await self._ctx.raise_event("system.update", data)
