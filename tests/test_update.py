@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from updatekit import ReleaseServer, make_cert
 
 from hub.config.loader import ConfigError, validate
+from hub.update.download import DownloadError, fetch
 from hub.update.guard import check
 from hub.update.layout import FAILED, ROLLED_BACK, TRIAL, Releases
 from hub.update.signing import SignatureError, generate, message, public_key_bytes, sign, verify
@@ -109,3 +112,47 @@ def test_power_cut_in_the_rollback_is_finished_by_the_guard(releases: Releases,
 
 def test_no_marker_is_a_plain_start(releases: Releases) -> None:
     assert check(releases.root) == "no update in progress"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[ReleaseServer, Path, bytes]]:
+    docroot = tmp_path / "www"
+    docroot.mkdir()
+    body = os.urandom(300_000)
+    (docroot / "r.whl").write_bytes(body)
+    cert, key = make_cert(tmp_path)
+    srv = ReleaseServer(docroot, cert, key)
+    yield srv, cert, body
+    srv.close()
+
+
+def test_a_partial_download_left_by_a_restart_is_resumed(server: tuple[ReleaseServer, Path, bytes],
+                                                         tmp_path: Path) -> None:
+    srv, cert, body = server
+    dest = tmp_path / "dl" / "r.whl"
+    dest.parent.mkdir()
+    dest.with_name("r.whl.part").write_bytes(body[:123_456])  # what the hub had before the power went
+    seen: list[tuple[int, int | None]] = []
+    fetch(srv.url("r.whl"), dest, ca=str(cert), progress=lambda got, total: seen.append((got, total)))
+    assert dest.read_bytes() == body and not dest.with_name("r.whl.part").exists()
+    assert srv.requests == [("/r.whl", "bytes=123456-", 206)]
+    assert seen[-1] == (len(body), len(body))
+
+
+def test_a_cut_transfer_is_resumed_in_the_same_fetch(server: tuple[ReleaseServer, Path, bytes],
+                                                     tmp_path: Path) -> None:
+    srv, cert, body = server
+    srv.cut_after = 100_000
+    fetch(srv.url("r.whl"), tmp_path / "r.whl", ca=str(cert), backoff=0)
+    assert (tmp_path / "r.whl").read_bytes() == body
+    assert [(rng, status) for _, rng, status in srv.requests] == [(None, 200), ("bytes=100000-", 206)]
+
+
+def test_an_untrusted_server_or_plain_http_is_refused(server: tuple[ReleaseServer, Path, bytes],
+                                                      tmp_path: Path) -> None:
+    srv, _, _ = server
+    with pytest.raises(DownloadError, match="not trusted"):
+        fetch(srv.url("r.whl"), tmp_path / "r.whl", ca="")  # the system store does not know this server
+    with pytest.raises(DownloadError, match="https only"):
+        fetch(srv.url("r.whl").replace("https", "http"), tmp_path / "r.whl")
+    assert not (tmp_path / "r.whl").exists()

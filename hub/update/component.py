@@ -11,11 +11,13 @@ switch (nothing changed). The outcome of a switch is carried across the restart 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import os
 import shutil
 import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -107,23 +109,28 @@ class Updater:
         from hub.update import download  # urllib/http.client: loaded only when an update comes
 
         self._claim(release.version)
-        self.releases.downloads.mkdir(parents=True, exist_ok=True)
         dest = self.releases.downloads / artifact_name(release.version)
         await self._report(release.version, "downloading", progress=0)
         loop = asyncio.get_running_loop()
-        last = [0]
+        last, cancel = [0], threading.Event()
 
-        def progress(got: int, total: int | None) -> None:  # on the download thread
+        def progress(got: int, total: int | None) -> None:  # on the download thread, in order
             percent = int(got * 100 / total) if total else 0
             if percent >= last[0] + PROGRESS_STEP and percent < 100:
                 last[0] = percent - percent % PROGRESS_STEP
                 fields = {"progress": last[0], "bytes": got}
-                asyncio.run_coroutine_threadsafe(self._report(release.version, "downloading", **fields), loop).result()
+                report = asyncio.run_coroutine_threadsafe(self._report(release.version, "downloading", **fields), loop)
+                try:
+                    report.result(timeout=60)
+                except (RuntimeError, concurrent.futures.TimeoutError, concurrent.futures.CancelledError):
+                    raise download.Cancelled("the hub is stopping") from None
 
         try:
-            await asyncio.to_thread(download.fetch, release.url, dest, self.section["ca"], progress)
-        except download.DownloadError as exc:
+            await asyncio.to_thread(download.fetch, release.url, dest, self.section["ca"], progress, cancel=cancel)
+        except (download.DownloadError, download.Cancelled) as exc:
             raise UpdateError(str(exc)) from None
+        finally:
+            cancel.set()  # cancelled (the hub stops): the thread ends at its next chunk
         await self._report(release.version, "downloading", progress=100, bytes=dest.stat().st_size)
         return dest
 

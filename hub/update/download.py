@@ -8,7 +8,7 @@ import hashlib
 import http.client
 import os
 import ssl
-import time
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -24,14 +24,21 @@ class DownloadError(RuntimeError):
     pass
 
 
+class Cancelled(Exception):
+    """The hub is stopping: the download ends now (the partial file is kept for the next try)."""
+
+
 def tls_context(ca: str) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=ca or None)
 
 
 def fetch(url: str, dest: Path, ca: str = "", progress: Progress | None = None, attempts: int = 5,
-          timeout: float = 30.0, backoff: float = 2.0) -> Path:
+          timeout: float = 30.0, backoff: float = 2.0, cancel: threading.Event | None = None) -> Path:
     """Download `url` to `dest` (via `dest.part`, kept across failures and restarts so the next try
-    resumes). Retries a broken connection `attempts` times, resuming where it stopped."""
+    resumes). Retries a broken connection `attempts` times, resuming where it stopped. Setting `cancel`
+    ends it (Cancelled) at the next chunk or retry."""
+    cancel = cancel or threading.Event()
+    dest.parent.mkdir(parents=True, exist_ok=True)
     if urlsplit(url).scheme != "https":
         raise DownloadError(f"refusing {url!r}: updates are fetched over https only")
     context = tls_context(ca)
@@ -39,25 +46,32 @@ def fetch(url: str, dest: Path, ca: str = "", progress: Progress | None = None, 
     last: Exception | None = None
     for attempt in range(attempts):
         try:
-            _once(url, part, context, progress, timeout)
+            _once(url, part, context, progress, timeout, cancel)
             part.replace(dest)
             return dest
-        except ssl.SSLCertVerificationError as exc:
-            raise DownloadError(f"the server's certificate is not trusted: {exc.verify_message}") from exc
         except urllib.error.HTTPError as exc:
-            if exc.code == 416:  # our partial file is longer than the artifact: start again
-                part.unlink(missing_ok=True)
-                last = exc
-                continue
-            raise DownloadError(f"HTTP {exc.code} {exc.reason} from {url}") from exc
-        except (urllib.error.URLError, http.client.HTTPException, OSError, DownloadError) as exc:
+            if exc.code != 416:
+                raise DownloadError(f"HTTP {exc.code} {exc.reason} from {url}") from exc
+            part.unlink(missing_ok=True)  # our partial file is longer than the artifact: start again
             last = exc
-            if attempt + 1 < attempts:
-                time.sleep(backoff * (attempt + 1))
+            continue
+        except (urllib.error.URLError, http.client.HTTPException, OSError, DownloadError) as exc:
+            untrusted = _untrusted(exc)
+            if untrusted:  # never retried: it will not get better
+                raise DownloadError(f"the server's certificate is not trusted: {untrusted}") from exc
+            last = exc
+        if attempt + 1 < attempts and cancel.wait(backoff * (attempt + 1)):
+            raise Cancelled("the hub is stopping")
     raise DownloadError(f"download failed after {attempts} tries: {last}")
 
 
-def _once(url: str, part: Path, context: ssl.SSLContext, progress: Progress | None, timeout: float) -> None:
+def _untrusted(exc: BaseException) -> str:
+    bad = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    return str(bad.verify_message) if isinstance(bad, ssl.SSLCertVerificationError) else ""
+
+
+def _once(url: str, part: Path, context: ssl.SSLContext, progress: Progress | None, timeout: float,
+          cancel: threading.Event) -> None:
     have = part.stat().st_size if part.exists() else 0
     request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
     with urllib.request.urlopen(request, context=context, timeout=timeout) as response:
@@ -70,6 +84,8 @@ def _once(url: str, part: Path, context: ssl.SSLContext, progress: Progress | No
         with open(part, "ab" if have else "wb") as out:
             got = have
             while chunk := response.read(CHUNK):
+                if cancel.is_set():
+                    raise Cancelled("the hub is stopping")
                 out.write(chunk)
                 got += len(chunk)
                 if got > MAX_BYTES:
