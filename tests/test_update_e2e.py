@@ -218,3 +218,20 @@ def _other_key(tmp: Path) -> Path:
     path = tmp / "other.pem"
     path.write_bytes(generate()[0])
     return path
+
+
+def test_technician_installs_from_a_file_while_the_hub_runs(rig: Any, release_kit: dict[str, Any],
+                                                            tmp_path: Path) -> None:
+    r = rig()
+    wheel = tmp_path / release_kit["wheels"]["good"].name
+    wheel.write_bytes(release_kit["wheels"]["good"].read_bytes())
+    signed = subprocess.run([sys.executable, "-m", "hub", "update", "sign", "--key",
+                             str(release_kit["work"] / "key.pem"), str(wheel)], capture_output=True, text=True)
+    assert signed.returncode == 0, signed.stderr
+    done = subprocess.run([sys.executable, "-m", "hub", "update", "--config", str(r.config), "--from", str(wheel)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "installed 0.2.0 beside the running version" in done.stdout and "restarts into it" in done.stdout
+    r.outcome("0.2.0", "healthy")
+    assert r.stages("0.2.0") == ["verifying", "installing", "restarting", "healthy"]
+    assert r.status()["version"] == "0.2.0"
