@@ -27,6 +27,7 @@ FACTORIES: list[str] = [
     "hub.selftest.component:build",
     "hub.provision.reporter:build",
     "hub.device.health:build",
+    "hub.device.certificates:build",  # the TLS client certificate: expiry, cmd/rotate_cert
     "hub.cellular.sim:build",  # before cellular: the modem model must be on its pty first
     "hub.cellular.component:build",
     "hub.health.sim:build",  # before health: sets the virtual BLE backend and pre-pairs its meters

@@ -16,11 +16,12 @@ import contextlib
 import heapq
 import json
 import logging
+import math
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
 from hub.config.loader import Config
-from hub.core.broker_replies import refusal_word, remedy
+from hub.core.broker_replies import refusal_word, remedy, tls_context
 from hub.core.outbox import Row, RowSource
 from hub.core.uplink_link import Link
 
@@ -60,6 +61,8 @@ class Uplink(Link):
         self._all_confirmed = asyncio.Event()  # no call or alarm awaits its PUBACK
         self._all_confirmed.set()
         self.on_delivered: Callable[[str], None] | None = None  # event id, on its successful PUBACK
+        self._idle = asyncio.Event()  # nothing handed to paho awaits its PUBACK
+        self._switched: asyncio.Future[None] | None = None  # the reconnect use_client_cert waits for
 
     # --- tasks -----------------------------------------------------------------------------------
     async def run_sender(self) -> None:
@@ -92,6 +95,8 @@ class Uplink(Link):
         self._status_now.set()
 
     def _connected(self) -> None:
+        if self._switched is not None and not self._switched.done():
+            self._switched.set_result(None)
         # Rows not already in paho's hands are fetched again, in order, from the start.
         self._fresh.clear()
         self._cursor = None
@@ -111,7 +116,7 @@ class Uplink(Link):
             self._publish(row)
             self._client.loop_write()
             return
-        if row.priority == 0 and row.type.split(".", 1)[0] not in ("fault", "system"):
+        if row.priority == 0 and row.type.split(".", 1)[0] not in ("fault", "system", "cert"):
             self.kick()  # a call or an alarm: stop waiting out a reconnect delay
         heapq.heappush(self._fresh, (row.priority, row.seq, row))
         self._wake.set()
@@ -158,6 +163,8 @@ class Uplink(Link):
     def _on_publish(self, client: Any, userdata: Any, mid: int, reason: Any, props: Any) -> None:
         self.watch.done(mid)
         row = self._sent.pop(mid, None)
+        if not self._sent:
+            self._idle.set()
         if row is None:
             return  # a status message
         code = int(getattr(reason, "value", 0))
@@ -175,6 +182,42 @@ class Uplink(Link):
         if self._faults and not self._refused:
             self._clear_faults()
         self._wake.set()
+
+    # --- a new client certificate ------------------------------------------------------------------
+    async def use_client_cert(self, pair: tuple[str, str], timeout: float) -> str:
+        """Reconnect presenting `pair` (certificate, key): '' once the broker has accepted it, else why not
+        (the caller goes back to the old pair). Events already handed to the broker get their PUBACK
+        first (up to [mqtt] puback_timeout_s), so none is in flight across the switch; newer ones wait in
+        the outbox meanwhile. Raises OSError or ssl.SSLError when the files are not a usable pair."""
+        context = await asyncio.to_thread(tls_context, self.mqtt["tls"], pair)
+        self._hold_until = math.inf  # hand paho nothing new
+        try:
+            deadline = self._loop.time() + self.mqtt["puback_timeout_s"]
+            while self._sent and self.connected.is_set() and self._loop.time() < deadline:
+                self._idle.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._idle.wait(), max(0.0, deadline - self._loop.time()))
+            # paho has no public way to change the TLS context of a client once it has been set.
+            self._client._ssl_context = context
+            self.tls_pair = pair
+            self._switched = self._loop.create_future()
+            log.info("reconnecting with client certificate %s", pair[0])
+            if self.connected.is_set():
+                self._planned = True
+                self._client.disconnect()
+                with contextlib.suppress(Exception):
+                    self._client.loop_write()
+            else:
+                self.kick()
+            await asyncio.wait_for(asyncio.shield(self._switched), timeout)
+            return ""
+        except TimeoutError:
+            return self.last_error or f"no connection with the new certificate within {timeout:.0f} s"
+        finally:
+            self._switched = None
+            if self._hold_until == math.inf:
+                self._hold_until = 0.0
+            self._wake.set()
 
     # --- refusals -------------------------------------------------------------------------------
     def _refuse(self, row: Row, reason: Any, code: int) -> None:

@@ -25,4 +25,19 @@ HEALTH = Section(
     },
 )
 
-SECTIONS: list[Section] = [HEALTH]
+
+CERTIFICATES = Section(
+    "certificates",
+    "The unit's TLS client certificate ([mqtt.tls] cert): expiry warnings and rotation (cmd/rotate_cert).",
+    {
+        "warn_days": Key(30, "Days before expiry from which status and the self-test say to renew it.", min=1,
+                         max=365),
+        "fault_days": Key(7, "Days before expiry from which fault.certificate is raised (and when expired).",
+                          min=0, max=365),
+        "check_interval_s": Key(3600, "How often the certificate's expiry is checked.", min=60, max=86400),
+        "rotation_timeout_s": Key(60.0, "A rotated certificate must connect within this long, else the hub "
+                                        "goes back to the old one.", min=2, max=3600),
+    },
+)
+
+SECTIONS: list[Section] = [HEALTH, CERTIFICATES]

@@ -1,0 +1,119 @@
+"""The unit's TLS client certificate: its expiry in `hub status` (`certificate`) and device health, a
+`fault.certificate` when it has expired or is about to, and rotation on platform command
+(hub/device/cert_rotation.py). Built only when the hub connects with a client certificate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from hub.config.loader import Config
+from hub.core.certs import CertError, expiry_state, read_info
+from hub.core.context import Hardware, HubContext
+from hub.core.tls_pair import client_pair
+from hub.device.cert_rotation import CertRotation
+
+log = logging.getLogger(__name__)
+
+FAULTY = ("expires_soon", "expired")
+
+
+def remedy(state: str, days_left: float, path: str) -> str:
+    """What the technician or the platform does about a certificate in `state`."""
+    if state == "expired":
+        return (f"证书已过期，无法连接平台：请平台下发 cmd/rotate_cert，或重新配置 (hub provision --bundle) / the "
+                f"client certificate {path} has expired: the broker will refuse it. Have the platform send "
+                "cmd/rotate_cert while the unit can still connect, or re-provision it (hub provision --bundle)")
+    return (f"证书 {days_left:.0f} 天后过期：请平台下发 cmd/rotate_cert 更换 / the client certificate {path} "
+            f"expires in {days_left:.0f} days: have the platform send cmd/rotate_cert (docs/fleet.md), or "
+            "re-provision the unit (hub provision --bundle)")
+
+
+def describe(config: Config) -> dict[str, Any] | None:
+    """The certificate in use, for status, device health and the self-test (None: no client
+    certificate). Blocking: call from a thread."""
+    if not config["mqtt"].get("tls"):
+        return None
+    pair = client_pair(config)
+    if pair is None:
+        return None
+    certs = config["certificates"]
+    try:
+        info = read_info(pair[0])
+    except (OSError, CertError) as exc:
+        return {"path": pair[0], "state": "unreadable", "detail": str(exc)}
+    days = info.days_left()
+    state = expiry_state(days, certs["warn_days"], certs["fault_days"])
+    out = {"path": pair[0], "state": state, **info.as_dict()}
+    if state != "ok":
+        out["remedy"] = remedy(state, days, pair[0])
+    return out
+
+
+class Certificates:
+    name = "certificates"
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.interval_s = float(config["certificates"]["check_interval_s"])
+        self._ctx: HubContext | None = None
+        self.rotation: CertRotation | None = None
+        self._fault: tuple[str, str, str] | None = None  # (event id, serial, state) of the standing fault
+        self._check_now = asyncio.Event()
+
+    async def start(self, ctx: HubContext) -> None:
+        self._ctx = ctx
+        self.rotation = CertRotation(self.config, ctx, self.recheck)
+        ctx.add_platform_command("rotate_cert", self.rotation.rotate)
+        ctx.add_platform_command("install_cert", self.rotation.install)
+        await self.rotation.start()
+        ctx.spawn("certificates.expiry", self._watch())
+
+    async def recheck(self) -> None:
+        self._check_now.set()
+
+    async def _watch(self) -> None:
+        while True:
+            self._check_now.clear()
+            try:
+                await self.check()
+            except Exception:  # an expiry check must never take the hub down
+                log.exception("certificate expiry check failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._check_now.wait(), self.interval_s)
+
+    async def check(self) -> dict[str, Any] | None:
+        assert self._ctx is not None
+        info = await asyncio.to_thread(describe, self.config)
+        self._ctx.set_status("certificate", info)
+        if info is None or info["state"] == "unreadable":
+            return info
+        state = info["state"]
+        if state in FAULTY and (self._fault is None or self._fault[1:] != (info["serial"], state)):
+            log.error("client certificate %s: %s", info["path"], info["remedy"])
+            event = await self._ctx.raise_event("fault.certificate", {
+                "state": state, "days_left": info["days_left"], "not_after": info["not_after"],
+                "subject": info["subject"], "issuer": info["issuer"], "serial": info["serial"],
+                "remedy": info["remedy"]})
+            self._fault = (event.id, info["serial"], state)
+        elif state not in FAULTY and self._fault is not None:
+            fault_id, _, kind = self._fault
+            self._fault = None
+            await self._ctx.raise_event("fault.cleared", {"component": "certificate", "part": info["subject"],
+                                                          "kind": kind, "fault_id": fault_id})
+        elif state == "expiring":
+            log.warning("client certificate %s: %s", info["path"], info["remedy"])
+        return info
+
+    async def close(self) -> None:
+        self._ctx = None
+
+
+def build(config: Config, hardware: Hardware) -> Certificates | None:
+    tls = config["mqtt"].get("tls") or {}
+    if not (tls.get("cert") and tls.get("key")):
+        return None
+    return Certificates(config)
