@@ -70,6 +70,7 @@ class Certificates:
         ctx.add_platform_command("rotate_cert", self.rotation.rotate)
         ctx.add_platform_command("install_cert", self.rotation.install)
         await self.rotation.start()
+        await self.check()  # in status from the start
         ctx.spawn("certificates.expiry", self._watch())
 
     async def recheck(self) -> None:
@@ -77,13 +78,13 @@ class Certificates:
 
     async def _watch(self) -> None:
         while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._check_now.wait(), self.interval_s)
             self._check_now.clear()
             try:
                 await self.check()
             except Exception:  # an expiry check must never take the hub down
                 log.exception("certificate expiry check failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._check_now.wait(), self.interval_s)
 
     async def check(self) -> dict[str, Any] | None:
         assert self._ctx is not None
