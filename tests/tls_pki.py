@@ -113,3 +113,14 @@ class TlsBroker(Broker):
 def tls_mqtt_extra(ca_file: Path, cert: Path, key: Path) -> str:
     """write_config(mqtt_extra=...) for a hub presenting cert/key."""
     return f'\n[mqtt.tls]\nca = "{ca_file}"\ncert = "{cert}"\nkey = "{key}"\n'
+
+
+def tls_setup(root: Path, acl: str, hub_cn: str) -> tuple[TlsBroker, dict[str, Any], str]:
+    """A started TlsBroker with `acl`, and for a hub whose certificate has CN `hub_cn`: the platform
+    subscriber's Subscriber(**kwargs) and the hub's write_config(mqtt_extra=...)."""
+    ca = Ca.make("test platform CA")
+    broker = TlsBroker(root, ca, acl).start()
+    keys = root / "keys"
+    keys.mkdir()
+    hub_pair = ca.client(keys, hub_cn)
+    return broker, {"tls": broker.client_tls(*ca.client(keys, "platform"))}, tls_mqtt_extra(broker.ca_file, *hub_pair)

@@ -236,10 +236,16 @@ class Uplink(Link):
             self._fault_detail[word] = detail
             self.last_error = detail
             data = {"kind": word, "reason_code": code, "reason": str(reason), "topic": row.topic,
-                    "event_type": row.type, "remedy": remedy(word, row.topic, self.mqtt["username"])}
+                    "event_type": row.type, "remedy": remedy(word, row.topic, self._identity())}
             self.spawn(f"uplink.fault.{word}", self._raise_fault(word, data))
         self._loop.call_later(delay, self._retry, row.id)
         self._wake.set()
+
+    def _identity(self) -> str | None:
+        """Who the broker's ACL sees: the username, else the client certificate (CN as username)."""
+        if self.mqtt["username"] is not None:
+            return str(self.mqtt["username"])
+        return f"the CN of {self.tls_pair[0]}" if self.tls_pair else None
 
     def _retry(self, event_id: str) -> None:
         self._waiting.discard(event_id)
