@@ -24,14 +24,14 @@ HUB = "test-0001"
 
 
 class Pki:
-    def __init__(self, tmp: Path, hub_ca_extra: Ca | None = None) -> None:
+    def __init__(self, tmp: Path, hub_ca_extra: Ca | None = None, hub_days: float = 90) -> None:
         self.root = tmp / "broker"
         self.root.mkdir()
         self.ca = Ca.make("test platform CA")
         self.broker = TlsBroker(self.root, self.ca, PLATFORM_ACL + HUB_ACL).start()
         keys = tmp / "keys"
         keys.mkdir()
-        self.hub_cert, self.hub_key = self.ca.client(keys, HUB)
+        self.hub_cert, self.hub_key = self.ca.client(keys, HUB, hub_days)
         self.platform = self.ca.client(keys, "platform")
         # What the hub trusts ([mqtt.tls] ca): the platform CA, and in one test a second CA the broker
         # does not accept for clients.
@@ -195,6 +195,34 @@ def test_a_power_cut_while_waiting_for_the_certificate_keeps_the_request(tmp_pat
         assert pki.sub.wait_event("cert.rotated", 30, request_id="cut-1") is not None, hub.log_tail()
     finally:
         hub.stop()
+
+
+def test_an_expiring_certificate_is_reported_and_cleared_by_rotation(tmp_path):
+    pki = Pki(tmp_path, hub_days=3)
+    hub = pki.hub(tmp_path)
+    try:
+        check = hub.cli("config", "check")
+        assert check.returncode == 0 and "expires_soon" in check.stderr and "cmd/rotate_cert" in check.stderr
+        hub.start()
+        fault = pki.sub.wait_event("fault.certificate", 15)
+        assert fault is not None, hub.log_tail()
+        assert_valid(fault)
+        assert fault["data"]["state"] == "expires_soon" and 2 < fault["data"]["days_left"] <= 3
+        shown = hub.cli("status").stdout
+        assert "EXPIRES_SOON" in shown and "天后过期" in shown, shown
+        selftest = json.loads(hub.cli("selftest", "--non-interactive", "--only", "broker", "--json").stdout)
+        row = next(r for r in selftest["results"] if r["check"] == "certificate")
+        assert row["result"] == "fail" and "cmd/rotate_cert" in row["remedy"], row
+        csr = _csr(pki, "renew-1")
+        pki.command("install_cert", {"request_id": "renew-1", "cert_pem": pki.ca.sign_csr(csr["data"]["csr_pem"])})
+        cleared = pki.sub.wait_event("fault.cleared", 30, component="certificate")
+        assert cleared is not None, hub.log_tail()
+        assert_valid(cleared)
+        assert cleared["data"]["fault_id"] == fault["id"] and cleared["data"]["kind"] == "expires_soon"
+        assert hub.status()["certificate"]["state"] == "ok"
+    finally:
+        hub.stop()
+        pki.close()
 
 
 def _publish_as_hub(pki: Pki, topic: str) -> int:

@@ -44,8 +44,13 @@ def status(args: argparse.Namespace) -> int:
                                  (f"已应答 ACKNOWLEDGED by {a.get('by')}", a.get("acknowledged")),
                                  ("仍存在 PRESENT", a.get("present"))) if on]
         print(f"  {alarm_label(a['type'], a)}  since {a['since']}{''.join('  ' + f for f in flags)}  {a['alarm_id']}")
+    cert = st.get("certificate")
+    if isinstance(cert, dict) and "days_left" in cert:
+        print(f"certificate 证书: {cert['subject']} (issuer {cert['issuer']}), {cert['days_left']:.0f} days left "
+              f"until {cert['not_after']}" + ("" if cert["state"] == "ok" else f"  {cert['state'].upper()}: "
+                                                                            f"{cert.get('remedy', '')}"))
     shown = {"hub", "version", "uptime_s", "state", "last_error", "queue", "queue_depth", "in_flight",
-             "open_calls", "open_alarms"}
+             "open_calls", "open_alarms", *(["certificate"] if isinstance(cert, dict) and "days_left" in cert else [])}
     for key in sorted(set(st) - shown):
         print("\n".join(readable(key, st[key])))
     return 0

@@ -13,6 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hub.config.loader import Config
+from hub.core.tls_pair import client_pair
+
 MAX_CHAIN = 5  # intermediates followed from the leaf to the configured CA
 
 
@@ -174,3 +177,36 @@ def _chain(leaf: Any, intermediates: list[Any], anchors: list[Any], now: datetim
         current = issuer
     raise CertError("untrusted_issuer", f"the certificate (issuer {leaf.issuer.rfc4514_string()}) does not chain "
                                         "to the CA in [mqtt.tls] ca")
+
+
+def remedy(state: str, days_left: float, path: str) -> str:
+    """What the technician or the platform does about a certificate in `state`."""
+    if state == "expired":
+        return (f"证书已过期，无法连接平台：请用平台的新证书重新配置 (hub provision --bundle) / the client "
+                f"certificate {path} has expired and the broker will refuse it: re-provision the unit with a new "
+                "certificate from the platform (hub provision --bundle), or copy a new certificate and key to "
+                "[mqtt.tls] cert / key")
+    return (f"证书 {days_left:.0f} 天后过期：请平台下发 cmd/rotate_cert 更换 / the client certificate {path} "
+            f"expires in {days_left:.0f} days: have the platform send cmd/rotate_cert (docs/fleet.md), or "
+            "re-provision the unit (hub provision --bundle)")
+
+
+def describe(config: Config) -> dict[str, Any] | None:
+    """The certificate in use, for status, device health and the self-test (None: no client
+    certificate). Blocking: call from a thread."""
+    if not config["mqtt"].get("tls"):
+        return None
+    pair = client_pair(config)
+    if pair is None:
+        return None
+    certs = config["certificates"]
+    try:
+        info = read_info(pair[0])
+    except (OSError, CertError) as exc:
+        return {"path": pair[0], "state": "unreadable", "detail": str(exc)}
+    days = info.days_left()
+    state = expiry_state(days, certs["warn_days"], certs["fault_days"])
+    out = {"path": pair[0], "state": state, **info.as_dict()}
+    if state != "ok":
+        out["remedy"] = remedy(state, days, pair[0])
+    return out

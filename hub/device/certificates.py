@@ -1,6 +1,6 @@
-"""The unit's TLS client certificate: its expiry in `hub status` (`certificate`) and device health, a
-`fault.certificate` when it has expired or is about to, and rotation on platform command
-(hub/device/cert_rotation.py). Built only when the hub connects with a client certificate.
+"""The unit's TLS client certificate: its expiry (hub.core.certs.describe) in `hub status`
+(`certificate`) and device health, a `fault.certificate` when it has expired or is about to, and
+rotation on platform command (hub/device/cert_rotation.py). Built only when the hub connects with a client certificate.
 """
 
 from __future__ import annotations
@@ -11,46 +11,13 @@ import logging
 from typing import Any
 
 from hub.config.loader import Config
-from hub.core.certs import CertError, expiry_state, read_info
+from hub.core.certs import describe
 from hub.core.context import Hardware, HubContext
-from hub.core.tls_pair import client_pair
 from hub.device.cert_rotation import CertRotation
 
 log = logging.getLogger(__name__)
 
 FAULTY = ("expires_soon", "expired")
-
-
-def remedy(state: str, days_left: float, path: str) -> str:
-    """What the technician or the platform does about a certificate in `state`."""
-    if state == "expired":
-        return (f"证书已过期，无法连接平台：请平台下发 cmd/rotate_cert，或重新配置 (hub provision --bundle) / the "
-                f"client certificate {path} has expired: the broker will refuse it. Have the platform send "
-                "cmd/rotate_cert while the unit can still connect, or re-provision it (hub provision --bundle)")
-    return (f"证书 {days_left:.0f} 天后过期：请平台下发 cmd/rotate_cert 更换 / the client certificate {path} "
-            f"expires in {days_left:.0f} days: have the platform send cmd/rotate_cert (docs/fleet.md), or "
-            "re-provision the unit (hub provision --bundle)")
-
-
-def describe(config: Config) -> dict[str, Any] | None:
-    """The certificate in use, for status, device health and the self-test (None: no client
-    certificate). Blocking: call from a thread."""
-    if not config["mqtt"].get("tls"):
-        return None
-    pair = client_pair(config)
-    if pair is None:
-        return None
-    certs = config["certificates"]
-    try:
-        info = read_info(pair[0])
-    except (OSError, CertError) as exc:
-        return {"path": pair[0], "state": "unreadable", "detail": str(exc)}
-    days = info.days_left()
-    state = expiry_state(days, certs["warn_days"], certs["fault_days"])
-    out = {"path": pair[0], "state": state, **info.as_dict()}
-    if state != "ok":
-        out["remedy"] = remedy(state, days, pair[0])
-    return out
 
 
 class Certificates:

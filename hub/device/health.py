@@ -9,8 +9,8 @@ import logging
 from typing import Any
 
 from hub.config.loader import Config
+from hub.core.certs import describe
 from hub.core.context import Hardware, HubContext
-from hub.device.certificates import describe
 from sensors.system import DeviceHealth, HealthSampler
 
 log = logging.getLogger(__name__)
