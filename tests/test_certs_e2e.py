@@ -89,13 +89,15 @@ def _serial(pem: str) -> str:
     return f"{x509.load_pem_x509_certificate(pem.encode()).serial_number:x}"
 
 
-def test_rotation_end_to_end_loses_and_repeats_no_call(tmp_path, pki):
-    hub = pki.hub(tmp_path).start()
+@pytest.mark.parametrize("key_type", ["ec-p256", "ed25519"])
+def test_rotation_end_to_end_loses_and_repeats_no_call(tmp_path, pki, key_type):
+    hub = pki.hub(tmp_path, extra=f'key_type = "{key_type}"\n').start()
     try:
         assert wait_online(pki.sub, HUB), hub.log_tail()
         old_serial = hub.status()["certificate"]["serial"]
         csr = _csr(pki, "rot-1")
         assert csr["data"]["subject"] == f"CN={HUB}" and "PRIVATE KEY" not in json.dumps(csr)
+        assert csr["data"]["key_type"] == key_type
         key_file = hub.state_dir / "tls" / "rot-1" / "key.pem"
         assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
         cert_pem = pki.ca.sign_csr(csr["data"]["csr_pem"])

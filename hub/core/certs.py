@@ -79,14 +79,19 @@ def read_info(path: str | Path) -> CertInfo:
     return _info(_load_many(Path(path).read_bytes(), str(path))[0])
 
 
-def new_key_and_csr(subject_of: str | Path | None, common_name: str) -> tuple[bytes, str, str]:
-    """A new EC P-256 private key (PKCS#8 PEM, unencrypted: it never leaves the device) and a CSR for it.
+KEY_TYPES = ("ec-p256", "ed25519")
+
+
+def new_key_and_csr(subject_of: str | Path | None, common_name: str,
+                    key_type: str = "ec-p256") -> tuple[bytes, str, str]:
+    """A new private key (PKCS#8 PEM, unencrypted: it never leaves the device) and a CSR for it. EC P-256
+    is accepted by every broker and cloud IoT service; Ed25519 by mosquitto/OpenSSL (TLS 1.2 and 1.3).
 
     The CSR asks for the subject of the certificate in `subject_of` (the one in use), else CN=common_name.
     Returns (key PEM, CSR PEM, subject as RFC 4514)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
     from cryptography.x509.oid import NameOID
 
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
@@ -94,8 +99,14 @@ def new_key_and_csr(subject_of: str | Path | None, common_name: str) -> tuple[by
         # Unreadable: the CN alone is what the broker maps to the hub's identity.
         with contextlib.suppress(OSError, CertError):
             subject = _load_many(Path(subject_of).read_bytes(), str(subject_of))[0].subject
-    key = ec.generate_private_key(ec.SECP256R1())
-    csr = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
+    builder = x509.CertificateSigningRequestBuilder().subject_name(subject)
+    key: ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+    if key_type == "ed25519":
+        key = ed25519.Ed25519PrivateKey.generate()
+        csr = builder.sign(key, None)
+    else:
+        key = ec.generate_private_key(ec.SECP256R1())
+        csr = builder.sign(key, hashes.SHA256())
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
     return key_pem, csr.public_bytes(serialization.Encoding.PEM).decode(), subject.rfc4514_string()

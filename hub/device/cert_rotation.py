@@ -84,15 +84,16 @@ class CertRotation:
                                "this hub connects without a TLS client certificate ([mqtt.tls] cert/key)")
             return
         current = self.state.current()
+        key_type = self.config["certificates"]["key_type"]
         key_pem, csr_pem, subject = await asyncio.to_thread(
-            new_key_and_csr, current[0] if current else None, self.config.hub_id)
+            new_key_and_csr, current[0] if current else None, self.config.hub_id, key_type)
         folder = self.state.pair_dir(request_id)
         await asyncio.to_thread(self._write_key, folder, key_pem)
         if pending:
             log.warning("certificate request %s replaced by %s", pending["request_id"], request_id)
             self.state.remove(pending["request_id"])
         self.state.pending = {"request_id": request_id, "stage": "csr", "subject": subject, "csr_pem": csr_pem,
-                              "requested": datetime.now(UTC).isoformat(timespec="seconds")}
+                              "key_type": key_type, "requested": datetime.now(UTC).isoformat(timespec="seconds")}
         await asyncio.to_thread(self.state.save)
         log.info("certificate request %s: new key made, CSR for %s sent", request_id, subject)
         await self._send_csr(self.state.pending)
@@ -104,7 +105,8 @@ class CertRotation:
 
     async def _send_csr(self, pending: dict[str, Any]) -> None:
         await self.ctx.raise_event("cert.csr", {"request_id": pending["request_id"], "csr_pem": pending["csr_pem"],
-                                                "subject": pending["subject"], "key_type": "ec-p256"})
+                                                "subject": pending["subject"],
+                                                "key_type": pending.get("key_type", "ec-p256")})
 
     # --- cmd/install_cert ---------------------------------------------------------------------------
     async def install(self, body: dict[str, Any]) -> None:
