@@ -43,9 +43,11 @@ def refusal_word(code: int) -> str:
     return REFUSALS.get(code, f"code_0x{code:02x}")
 
 
-def remedy(word: str, topic: str, user: str | None) -> str:
+def remedy(word: str, topic: str, user: str | None, pair: tuple[str, str] | None = None) -> str:
+    """`user`: [mqtt] username; else the client certificate `pair`, whose CN brokers take as the user."""
+    who = user or (f"the CN of {pair[0]}" if pair else "(anonymous)")
     return REMEDIES.get(word, "检查平台 broker 日志 / see the broker's log for why it refused").format(
-        topic=topic, user=user or "(anonymous)")
+        topic=topic, user=who)
 
 
 def connack_refusal(reason: Any, host: str, port: int) -> str:

@@ -95,7 +95,7 @@ class Uplink(Link):
         self._status_now.set()
 
     def _connected(self) -> None:
-        if self._switched is not None and not self._switched.done():
+        if self._switched is not None and not self._switched.done() and self.attempt_pair == self.tls_pair:
             self._switched.set_result(None)
         # Rows not already in paho's hands are fetched again, in order, from the start.
         self._fresh.clear()
@@ -185,18 +185,16 @@ class Uplink(Link):
 
     # --- a new client certificate ------------------------------------------------------------------
     async def use_client_cert(self, pair: tuple[str, str], timeout: float) -> str:
-        """Reconnect presenting `pair` (certificate, key): '' once the broker has accepted it, else why not
-        (the caller goes back to the old pair). Events already handed to the broker get their PUBACK
-        first (up to [mqtt] puback_timeout_s), so none is in flight across the switch; newer ones wait in
-        the outbox meanwhile. Raises OSError or ssl.SSLError when the files are not a usable pair."""
+        """Reconnect presenting `pair` (cert, key): '' once the broker accepted it, else why not. Events
+        handed to the broker get their PUBACK first (up to [mqtt] puback_timeout_s): none is in flight
+        across the switch. Raises OSError or ssl.SSLError when the files are not a usable pair."""
         context = await asyncio.to_thread(tls_context, self.mqtt["tls"], pair)
         self._hold_until = math.inf  # hand paho nothing new
         try:
-            deadline = self._loop.time() + self.mqtt["puback_timeout_s"]
-            while self._sent and self.connected.is_set() and self._loop.time() < deadline:
+            if self._sent and self.connected.is_set():
                 self._idle.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._idle.wait(), max(0.0, deadline - self._loop.time()))
+                    await asyncio.wait_for(self._idle.wait(), self.mqtt["puback_timeout_s"])
             # paho has no public way to change the TLS context of a client once it has been set.
             self._client._ssl_context = context
             self.tls_pair = pair
@@ -236,16 +234,10 @@ class Uplink(Link):
             self._fault_detail[word] = detail
             self.last_error = detail
             data = {"kind": word, "reason_code": code, "reason": str(reason), "topic": row.topic,
-                    "event_type": row.type, "remedy": remedy(word, row.topic, self._identity())}
+                    "event_type": row.type, "remedy": remedy(word, row.topic, self.mqtt["username"], self.tls_pair)}
             self.spawn(f"uplink.fault.{word}", self._raise_fault(word, data))
         self._loop.call_later(delay, self._retry, row.id)
         self._wake.set()
-
-    def _identity(self) -> str | None:
-        """Who the broker's ACL sees: the username, else the client certificate (CN as username)."""
-        if self.mqtt["username"] is not None:
-            return str(self.mqtt["username"])
-        return f"the CN of {self.tls_pair[0]}" if self.tls_pair else None
 
     def _retry(self, event_id: str) -> None:
         self._waiting.discard(event_id)

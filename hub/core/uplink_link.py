@@ -92,6 +92,7 @@ class Link(PahoOnLoop):
         self._closed = False
         self._planned = False  # the hub itself closed the link to reconnect (new client certificate)
         self.tls_pair = client_pair(config) if self.mqtt.get("tls") else None
+        self.attempt_pair = self.tls_pair
         self._client = self._make_client()
 
     # --- connecting ------------------------------------------------------------------------------
@@ -172,6 +173,7 @@ class Link(PahoOnLoop):
 
     async def _connect(self) -> None:
         self._attempt = self._loop.create_future()
+        self.attempt_pair = self.tls_pair  # the client certificate this attempt presents
         self._client.will_set(f"{self.base}/status", json.dumps({"state": "offline", "hub": self.config.hub_id}),
                               qos=self._will["qos"], retain=bool(self._will["retain"]))
         props = Properties(PacketTypes.CONNECT)

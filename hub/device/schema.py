@@ -36,8 +36,8 @@ CERTIFICATES = Section(
         "fault_days": Key(7, "Days before expiry from which fault.certificate is raised (and when expired).",
                           min=0, max=365),
         "check_interval_s": Key(3600, "How often the certificate's expiry is checked.", min=60, max=86400),
-        "key_type": Key("ec-p256", "Key made for a new certificate: ec-p256 (any broker) or ed25519 (mosquitto, "
-                                   "EMQX on OTP >= 24, HiveMQ on Java >= 15; not every cloud IoT service).",
+        "key_type": Key("ec-p256", "Key made for a new certificate: ec-p256 (any broker) or ed25519 (mosquitto 2 on "
+                                   "OpenSSL 3; check the platform's broker first).",
                         choices=KEY_TYPES),
         "rotation_timeout_s": Key(60.0, "A rotated certificate must connect within this long, else the hub "
                                         "goes back to the old one.", min=2, max=3600),
