@@ -114,7 +114,7 @@ def test_rotation_end_to_end_loses_and_repeats_no_call(tmp_path, pki, key_type):
         assert status["state"] == "online" and status["certificate"]["serial"] == _serial(cert_pem)
         assert status["queue_depth"] == 0 and "uplink_faults" not in status
         time.sleep(1)  # a repeat would come at once (the broker resends on reconnect)
-        assert [len(_by_id(pki.sub, c)) for c in (before, during)] == [1, 1]
+        assert [len(_by_id(pki.sub, c)) for c in (before, during)] == [1, 1], hub.log_path.read_text()[-6000:]
         assert pki.sub.events("cert.rotation_failed") == []
         # A restart keeps the rotated pair; the provisioned files are untouched.
         hub.stop()
@@ -195,6 +195,33 @@ def test_a_power_cut_while_waiting_for_the_certificate_keeps_the_request(tmp_pat
         assert wait_online(pki.sub, HUB), hub.log_tail()
         pki.command("install_cert", {"request_id": "cut-1", "cert_pem": pki.ca.sign_csr(csr["data"]["csr_pem"])})
         assert pki.sub.wait_event("cert.rotated", 30, request_id="cut-1") is not None, hub.log_tail()
+    finally:
+        hub.stop()
+
+
+def test_a_power_cut_during_the_trial_tries_the_new_certificate_again(tmp_path, pki):
+    hub = pki.hub(tmp_path).start()
+    try:
+        assert wait_online(pki.sub, HUB), hub.log_tail()
+        csr = _csr(pki, "cut-2")
+        hub.kill9()
+        # What the hub has persisted when the power goes during the trial (cert_rotation._install): the
+        # certificate beside its key, and the request at stage "trial".
+        cert_pem = pki.ca.sign_csr(csr["data"]["csr_pem"])
+        (hub.state_dir / "tls" / "cut-2" / "cert.pem").write_text(cert_pem)
+        state_file = hub.state_dir / "tls" / "state.json"
+        state = json.loads(state_file.read_text())
+        assert state["active"] is None and state["pending"]["stage"] == "csr"
+        state["pending"]["stage"] = "trial"
+        state_file.write_text(json.dumps(state))
+        hub.start()
+        rotated = pki.sub.wait_event("cert.rotated", 30, request_id="cut-2")
+        assert rotated is not None, hub.log_tail()
+        assert rotated["data"]["serial"] == _serial(cert_pem)
+        assert json.loads(state_file.read_text()) | {"configured": None} == {
+            "active": "cut-2", "configured": None, "pending": None}
+        call = hub.sim("press")["event_id"]
+        assert pki.sub.wait_for(lambda m: isinstance(m[2], dict) and m[2].get("id") == call, 15), hub.log_tail()
     finally:
         hub.stop()
 

@@ -125,8 +125,9 @@ class Uplink(Link):
         # Top up from the outbox only when few rows are waiting here: one query per batch, not per
         # row, and memory bounded however deep the backlog.
         if self._backlog and len(self._fresh) < self.window:
-            # A snapshot: the DB thread must not iterate what the loop changes.
-            skip = {r.id for r in self._sent.values()} | self._waiting
+            # A snapshot: the DB thread must not iterate what the loop changes. Rows PUBACKed but not yet
+            # deleted (batched, REMOVE_DELAY_S) are skipped too: a quick reconnect must not resend them.
+            skip = {r.id for r in self._sent.values()} | self._waiting | set(self._acked)
             batch = await self.db(self.outbox.pending, FETCH_BATCH, skip, self._cursor)
             if not batch:
                 self._backlog = False
