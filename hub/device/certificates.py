@@ -1,6 +1,6 @@
 """The unit's TLS client certificate: its expiry (hub.core.certs.describe) in `hub status`
 (`certificate`) and device health, a `fault.certificate` when it has expired or is about to, and
-rotation on platform command (hub/device/cert_rotation.py). Built only when the hub connects with a client certificate.
+rotation on platform command (hub/device/cert_rotation.py). Built only when the hub connects over TLS.
 """
 
 from __future__ import annotations
@@ -56,8 +56,10 @@ class Certificates:
     async def check(self) -> dict[str, Any] | None:
         assert self._ctx is not None
         info = await asyncio.to_thread(describe, self.config)
+        if info is None:
+            return None  # TLS without a client certificate: cmd/rotate_cert says so
         self._ctx.set_status("certificate", info)
-        if info is None or info["state"] == "unreadable":
+        if info["state"] == "unreadable":
             return info
         state = info["state"]
         if state in FAULTY and (self._fault is None or self._fault[1:] != (info["serial"], state)):
@@ -81,7 +83,6 @@ class Certificates:
 
 
 def build(config: Config, hardware: Hardware) -> Certificates | None:
-    tls = config["mqtt"].get("tls") or {}
-    if not (tls.get("cert") and tls.get("key")):
-        return None
+    if not config["mqtt"].get("tls"):
+        return None  # no TLS: cmd/rotate_cert is unknown here
     return Certificates(config)
