@@ -47,7 +47,7 @@ def _certificate(config: Config) -> None:
     if info["state"] == "unreadable":
         print(f"{info['path']}: mqtt.tls.cert: not a certificate ({info['detail']}): check the file", file=sys.stderr)
     elif info["state"] == "ok":
-        print(f"certificate {info['subject']}: {info['days_left']:.0f} days left (until {info['not_after']})")
+        print(f"certificate {info['subject']}: {info['days_left']:.0f} days left (until {info['not_after'][:10]})")
     else:
         print(f"{info['path']}: mqtt.tls.cert: {info['state']} ({info['days_left']:.0f} days left, until "
-              f"{info['not_after']}): {info['remedy']}", file=sys.stderr)
+              f"{info['not_after'][:10]}): {info['remedy']}", file=sys.stderr)

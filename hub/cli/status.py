@@ -47,7 +47,7 @@ def status(args: argparse.Namespace) -> int:
     cert = st.get("certificate")
     if isinstance(cert, dict) and "days_left" in cert:
         print(f"certificate 证书: {cert['subject']} (issuer {cert['issuer']}), {cert['days_left']:.0f} days left "
-              f"until {cert['not_after']}" + ("" if cert["state"] == "ok" else f"  {cert['state'].upper()}: "
+              f"until {cert['not_after'][:10]}" + ("" if cert["state"] == "ok" else f"  {cert['state'].upper()}: "
                                                                             f"{cert.get('remedy', '')}"))
     shown = {"hub", "version", "uptime_s", "state", "last_error", "queue", "queue_depth", "in_flight",
              "open_calls", "open_alarms", *(["certificate"] if isinstance(cert, dict) and "days_left" in cert else [])}

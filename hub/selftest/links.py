@@ -115,7 +115,8 @@ def certificate_rows(config: Config) -> list[Result]:
     if info["state"] == "unreadable":
         return [Result("broker", "certificate", FAIL, f"{info['path']}: {info['detail']}",
                        f"检查证书文件 / check the file named by [mqtt.tls] cert in {config.path}")]
-    value = f"{info['subject']}, issuer {info['issuer']}: {info['days_left']:.0f} days left (until {info['not_after']})"
+    value = (f"{info['subject']}, issuer {info['issuer']}: {info['days_left']:.0f} days left "
+             f"(until {info['not_after'][:10]})")
     result = FAIL if info["state"] in ("expires_soon", "expired") else PASS
     return [Result("broker", "certificate", result, value, info.get("remedy", ""))]
 
