@@ -170,8 +170,7 @@ def test_a_certificate_the_broker_refuses_is_rolled_back(tmp_path):
         old_serial = hub.status()["certificate"]["serial"]
         csr = _csr(pki, "roll-1")
         pki.command("install_cert", {"request_id": "roll-1", "cert_pem": other.sign_csr(csr["data"]["csr_pem"])})
-        time.sleep(1)  # the hub is now trying the new pair, which the broker refuses
-        call = hub.sim("press")["event_id"]
+        call = hub.sim("press")["event_id"]  # while the hub tries the new pair, which the broker refuses
         failed = pki.sub.wait_event("cert.rotation_failed", 60, request_id="roll-1")
         assert failed is not None, hub.log_tail()
         assert_valid(failed)

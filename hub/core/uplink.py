@@ -16,14 +16,14 @@ import contextlib
 import heapq
 import json
 import logging
-import math
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
 from hub.config.loader import Config
-from hub.core.broker_replies import refusal_word, remedy, tls_context
+from hub.core.broker_replies import refusal_word, remedy
 from hub.core.outbox import Row, RowSource
 from hub.core.uplink_link import Link
+from hub.core.uplink_switch import CertSwitch
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ REMOVE_DELAY_S = 0.3
 FETCH_BATCH = 256  # outbox rows fetched per query while draining a backlog
 
 
-class Uplink(Link):
+class Uplink(CertSwitch, Link):
     def __init__(self, config: Config, outbox: RowSource, db: DbCall, on_command: CommandSink,
                  status: StatusSource, report: Report, spawn: Spawn,
                  commands: Callable[[], Iterable[str]]) -> None:
@@ -61,8 +61,7 @@ class Uplink(Link):
         self._all_confirmed = asyncio.Event()  # no call or alarm awaits its PUBACK
         self._all_confirmed.set()
         self.on_delivered: Callable[[str], None] | None = None  # event id, on its successful PUBACK
-        self._idle = asyncio.Event()  # nothing handed to paho awaits its PUBACK
-        self._switched: asyncio.Future[None] | None = None  # the reconnect use_client_cert waits for
+        self._idle = asyncio.Event()  # nothing handed to paho awaits its PUBACK (hub.core.uplink_switch)
 
     # --- tasks -----------------------------------------------------------------------------------
     async def run_sender(self) -> None:
@@ -95,8 +94,7 @@ class Uplink(Link):
         self._status_now.set()
 
     def _connected(self) -> None:
-        if self._switched is not None and not self._switched.done() and self.attempt_pair == self.tls_pair:
-            self._switched.set_result(None)
+        self._switch_settled(True)
         # Rows not already in paho's hands are fetched again, in order, from the start.
         self._fresh.clear()
         self._cursor = None
@@ -183,40 +181,6 @@ class Uplink(Link):
         if self._faults and not self._refused:
             self._clear_faults()
         self._wake.set()
-
-    # --- a new client certificate ------------------------------------------------------------------
-    async def use_client_cert(self, pair: tuple[str, str], timeout: float) -> str:
-        """Reconnect presenting `pair` (cert, key): '' once the broker accepted it, else why not. Events
-        handed to the broker get their PUBACK first (up to [mqtt] puback_timeout_s): none is in flight
-        across the switch. Raises OSError or ssl.SSLError when the files are not a usable pair."""
-        context = await asyncio.to_thread(tls_context, self.mqtt["tls"], pair)
-        self._hold_until = math.inf  # hand paho nothing new
-        try:
-            if self._sent and self.connected.is_set():
-                self._idle.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._idle.wait(), self.mqtt["puback_timeout_s"])
-            # paho has no public way to change the TLS context of a client once it has been set.
-            self._client._ssl_context = context
-            self.tls_pair = pair
-            self._switched = self._loop.create_future()
-            log.info("reconnecting with client certificate %s", pair[0])
-            if self.connected.is_set():
-                self._planned = True
-                self._client.disconnect()
-                with contextlib.suppress(Exception):
-                    self._client.loop_write()
-            else:
-                self.kick()
-            await asyncio.wait_for(asyncio.shield(self._switched), timeout)
-            return ""
-        except TimeoutError:
-            return self.last_error or f"no connection with the new certificate within {timeout:.0f} s"
-        finally:
-            self._switched = None
-            if self._hold_until == math.inf:
-                self._hold_until = 0.0
-            self._wake.set()
 
     # --- refusals -------------------------------------------------------------------------------
     def _refuse(self, row: Row, reason: Any, code: int) -> None:

@@ -137,6 +137,7 @@ class Link(PahoOnLoop):
                     self._taken_over("the broker closed a working connection and the next attempt "
                                      "connected at once", waiting=False)
             except (OSError, ssl.SSLError, TimeoutError, ValueError, Refused) as exc:
+                self._attempt_failed()
                 self._maybe_taken = False
                 self._drop_socket()
                 failures += 1
@@ -334,6 +335,9 @@ class Link(PahoOnLoop):
 
     def _duplicate_id(self, data: dict[str, Any] | None) -> None:
         raise NotImplementedError
+
+    def _attempt_failed(self) -> None:
+        """A connection attempt failed (hub.core.uplink_switch counts them)."""
 
     # --- closing ---------------------------------------------------------------------------------
     async def _close_link(self) -> None:

@@ -39,8 +39,9 @@ CERTIFICATES = Section(
         "key_type": Key("ec-p256", "Key made for a new certificate: ec-p256 (any broker) or ed25519 (mosquitto 2 on "
                                    "OpenSSL 3; check the platform's broker first).",
                         choices=KEY_TYPES),
-        "rotation_timeout_s": Key(60.0, "A rotated certificate must connect within this long, else the hub "
-                                        "goes back to the old one.", min=2, max=3600),
+        "rotation_timeout_s": Key(60.0, "A rotated certificate must connect within this long (given up at once "
+                                        "when the broker refuses it twice), else the hub goes back to the old one.",
+                                  min=2, max=3600),
     },
 )
 
