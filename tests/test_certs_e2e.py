@@ -115,6 +115,8 @@ def test_rotation_end_to_end_loses_and_repeats_no_call(tmp_path, pki, key_type):
         status = _settled(hub)
         assert status["state"] == "online" and status["certificate"]["serial"] == _serial(cert_pem)
         assert status["queue_depth"] == 0 and "uplink_faults" not in status
+        # The platform's command delivered twice (QoS 1): the certificate is already in use, nothing fails.
+        pki.command("install_cert", {"request_id": "rot-1", "cert_pem": cert_pem})
         time.sleep(1)  # a repeat would come at once (the broker resends on reconnect)
         assert [len(_by_id(pki.sub, c)) for c in (before, during)] == [1, 1], hub.log_path.read_text()[-6000:]
         assert pki.sub.events("cert.rotation_failed") == []

@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,19 @@ class TlsState:
         self.configured = _digest(self.tls.get("cert"))
         self.pending = None
         return previous
+
+    def make_dir(self, request_id: str) -> Path:
+        """The directory for a new pair, its entry and its parent's fsynced (a power cut keeps them)."""
+        folder = self.pair_dir(request_id)
+        self.dir.mkdir(mode=0o700, exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
+        for parent in (self.dir.parent, self.dir):
+            fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        return folder
 
     def remove(self, request_id: str | None) -> None:
         if request_id and request_id != self.active:

@@ -20,7 +20,6 @@ import re
 import ssl
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from hub.config.loader import Config
@@ -83,25 +82,22 @@ class CertRotation:
             await self._failed(request_id, "request", "no_client_certificate",
                                "this hub connects without a TLS client certificate ([mqtt.tls] cert/key)")
             return
-        current = self.state.current()
+        current = await asyncio.to_thread(self.state.current)
         key_type = self.config["certificates"]["key_type"]
         key_pem, csr_pem, subject = await asyncio.to_thread(
             new_key_and_csr, current[0] if current else None, self.config.hub_id, key_type)
-        folder = self.state.pair_dir(request_id)
-        await asyncio.to_thread(self._write_key, folder, key_pem)
+        await asyncio.to_thread(self._write_key, request_id, key_pem)
         if pending:
             log.warning("certificate request %s replaced by %s", pending["request_id"], request_id)
-            self.state.remove(pending["request_id"])
+            await asyncio.to_thread(self.state.remove, pending["request_id"])
         self.state.pending = {"request_id": request_id, "stage": "csr", "subject": subject, "csr_pem": csr_pem,
                               "key_type": key_type, "requested": datetime.now(UTC).isoformat(timespec="seconds")}
         await asyncio.to_thread(self.state.save)
         log.info("certificate request %s: new key made, CSR for %s sent", request_id, subject)
         await self._send_csr(self.state.pending)
 
-    def _write_key(self, folder: Path, key_pem: bytes) -> None:
-        self.state.dir.mkdir(mode=0o700, exist_ok=True)
-        folder.mkdir(mode=0o700, exist_ok=True)
-        atomic_write(folder / "key.pem", key_pem, 0o600)
+    def _write_key(self, request_id: str, key_pem: bytes) -> None:
+        atomic_write(self.state.make_dir(request_id) / "key.pem", key_pem, 0o600)
 
     async def _send_csr(self, pending: dict[str, Any]) -> None:
         await self.ctx.raise_event("cert.csr", {"request_id": pending["request_id"], "csr_pem": pending["csr_pem"],
@@ -124,6 +120,9 @@ class CertRotation:
 
     async def _install(self, request_id: str, cert_pem: str, chain_pem: str) -> None:
         pending = self.state.pending
+        if self.state.active == request_id:
+            log.info("cmd/install_cert %s again: that certificate is already in use", request_id)
+            return
         if not pending or pending["request_id"] != request_id or pending["stage"] != "csr":
             await self._failed(request_id, "check", "unknown_request",
                                f"no certificate request {request_id} is waiting (waiting: "
@@ -149,7 +148,7 @@ class CertRotation:
 
     async def _trial(self, request_id: str) -> None:
         new = self.state.pair(request_id)
-        old = self.state.current()
+        old = await asyncio.to_thread(self.state.current)
         assert new is not None
         try:
             info = await asyncio.to_thread(read_info, new[0])
@@ -166,11 +165,11 @@ class CertRotation:
                 log.error("the previous certificate does not connect either: %s", back)
         self.state.pending = None
         await asyncio.to_thread(self.state.save)
-        self.state.remove(request_id)
+        await asyncio.to_thread(self.state.remove, request_id)
         await self._failed(request_id, "connect", "connect_failed", why)
 
     async def _rotated(self, request_id: str, info: CertInfo) -> None:
-        old = self.state.current()
+        old = await asyncio.to_thread(self.state.current)
         previous_serial = await asyncio.to_thread(_serial, old[0] if old else None)
         await self.ctx.raise_event("cert.rotated", {"request_id": request_id, **info.as_dict(),
                                                     "previous_serial": previous_serial})
@@ -182,7 +181,7 @@ class CertRotation:
         await self.on_change()
 
     async def _failed(self, request_id: str, stage: str, reason: str, detail: str) -> None:
-        current = self.state.current()
+        current = await asyncio.to_thread(self.state.current)
         log.error("certificate request %s refused at %s: %s (%s)", request_id, stage, reason, detail)
         await self.ctx.raise_event("cert.rotation_failed", {
             "request_id": request_id, "stage": stage, "reason": reason, "detail": detail[:500],
