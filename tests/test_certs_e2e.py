@@ -239,6 +239,11 @@ def test_an_expiring_certificate_is_reported_and_cleared_by_rotation(tmp_path):
         fault = pki.sub.wait_event("fault.certificate", 15)
         assert fault is not None, hub.log_tail()
         assert_valid(fault)
+        # Reading the expiry must not load `cryptography` (~10 MB for the life of the process):
+        # hub.core.cert_der reads it in plain Python. Only a rotation loads it.
+        assert hub.proc is not None
+        maps = Path(f"/proc/{hub.proc.pid}/maps").read_text()
+        assert "cryptography" not in maps, "the running hub mapped the cryptography package to read its expiry"
         assert fault["data"]["state"] == "expires_soon" and 2 < fault["data"]["days_left"] <= 3
         shown = hub.cli("status").stdout
         assert "EXPIRES_SOON" in shown and "天后过期" in shown, shown

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.config.loader import Config
+from hub.core.cert_der import first_pem_der, read_der
 from hub.core.tls_pair import client_pair
 
 MAX_CHAIN = 5  # intermediates followed from the leaf to the configured CA
@@ -75,8 +76,14 @@ def _load_many(data: bytes, what: str) -> list[Any]:
 
 
 def read_info(path: str | Path) -> CertInfo:
-    """The first certificate in a PEM file. Raises OSError, or CertError when it is not a certificate."""
-    return _info(_load_many(Path(path).read_bytes(), str(path))[0])
+    """The first certificate in a PEM file, read without `cryptography` (hub.core.cert_der: status and
+    device health read it on every hub with TLS). Raises OSError, or CertError when it is not one."""
+    try:
+        der = read_der(first_pem_der(Path(path).read_bytes()))
+    except ValueError as exc:
+        raise CertError("bad_certificate", f"{path} is not a PEM certificate ({exc})") from None
+    return CertInfo(subject=der.subject, issuer=der.issuer, serial=f"{der.serial:x}", not_before=der.not_before,
+                    not_after=der.not_after, common_name=der.common_name)
 
 
 KEY_TYPES = ("ec-p256", "ed25519")
