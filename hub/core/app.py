@@ -228,6 +228,18 @@ class Hub:
     def set_status(self, key: str, value: Any) -> None:
         self._status[key] = value
 
+    def watch_topic(self, suffix: str, handler: Callable[[bytes], None]) -> None:
+        assert self.uplink is not None
+        self.uplink.topics.watch(suffix, handler)
+
+    def publish_retained(self, suffix: str, body: dict[str, Any]) -> None:
+        assert self.uplink is not None
+        self.uplink.topics.publish(suffix, body)
+
+    def restart(self, reason: str) -> None:
+        log.warning("restarting (systemd starts the hub again): %s", reason)
+        self._stopping.set()
+
     def component(self, name: str) -> Any:
         return next((c for c in self._components if c.name == name), None)
 

@@ -12,6 +12,7 @@ Factory = Callable[[Config, Hardware], Component | None]
 
 # "module:function" — imported lazily so a laptop without BLE/I2C libraries still imports `hub`.
 FACTORIES: list[str] = [
+    "hub.remote_config.component:build",  # first: a config on trial counts every start
     "hub.calls.manager:build",
     "hub.core.sim_clock:build",
     "hub.calls.sim:build",

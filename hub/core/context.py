@@ -123,6 +123,20 @@ class HubContext(Protocol):
         """Called by the button owner before acting on a press: True if an `on_press_claim` took it."""
         ...
 
+    def watch_topic(self, suffix: str, handler: Callable[[bytes], None]) -> None:
+        """Hear `{prefix}/{hub}/{suffix}`, retained messages included: a document the platform keeps for
+        this hub (`config/desired`). Called on the loop with the raw payload; b"" = cleared."""
+        ...
+
+    def publish_retained(self, suffix: str, body: dict[str, Any]) -> None:
+        """Publish `body` (JSON) retained with QoS 1 on `{prefix}/{hub}/{suffix}`, now or on the next
+        connect; the latest is published again on every connect (hub.core.uplink_topics)."""
+        ...
+
+    def restart(self, reason: str) -> None:
+        """Stop cleanly so that systemd starts the hub again (Restart=always): for settings read at start."""
+        ...
+
     def set_status(self, key: str, value: Any) -> None:
         """Publish `value` under `key` in the retained status and `hub status`."""
         ...

@@ -31,6 +31,7 @@ from hub.core.files import atomic_write
 from hub.core.link_health import LinkWatch, Takeovers
 from hub.core.tls_pair import client_pair
 from hub.core.uplink_socket import PahoOnLoop
+from hub.core.uplink_topics import StateTopics
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class Link(PahoOnLoop):
         self.on_command = on_command
         self.commands = commands
         self.base = config.topic_base
+        self.topics = StateTopics(self.base)  # retained documents: config/desired, config/reported
         self.broker_name = f"{self.mqtt['host']}:{self.mqtt['port']}"
         self.connected = asyncio.Event()
         self.link_changed = asyncio.Event()  # set on every connect and disconnect
@@ -237,6 +239,7 @@ class Link(PahoOnLoop):
         qos = min(1, self.limits.max_qos)
         names = ["#"] if self.limits.wildcards else sorted(set(self.commands()))
         client.subscribe([(f"{self.base}/cmd/{name}", qos) for name in names])
+        self.topics.connected(client, self.limits.max_qos, self.limits.retain)
         self.connected.set()
         self.link_changed.set()
         self._connected()
@@ -266,6 +269,7 @@ class Link(PahoOnLoop):
             self._settle(ClosedEarly(f"broker {self.broker_name} closed the connection before accepting it "
                                      f"(no CONNACK; {reason})"))
         self.connected.clear()
+        self.topics.disconnected()
         self.link_changed.set()
         self._kick.set()
 
@@ -285,6 +289,8 @@ class Link(PahoOnLoop):
         # (it would handle the same packet again, forever).
         try:
             topic = message.topic
+            if self.topics.route(topic, bytes(message.payload)):
+                return
             prefix = f"{self.base}/cmd/"
             if not topic.startswith(prefix):
                 return

@@ -1,0 +1,301 @@
+"""Remote configuration on the running hub: hear `config/desired`, apply it, say so on `config/reported`.
+
+One document at a time, newest first. A change whose keys are all live (document.LIVE) is written and
+set in the shared config tables at once. Any other change waits until no alarm or call is open (a
+restart must never cut one short), keeps the current file, journals the change, writes the new file and
+stops cleanly; systemd starts the hub again on it (Restart=always). On that start the change is on
+trial: back on the broker within the rollback time (set before the change) and it is confirmed
+(`applied_restart`); not, or the hub keeps restarting without getting there, and the previous file is
+written back and the hub restarts on it (`rolled_back`, reported once the link is back). Every step is
+journalled first (hub.remote_config.journal), so a power cut at any point ends in one of those results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from typing import Any
+
+from hub.config.environment import check_environment
+from hub.config.loader import Config
+from hub.core.context import Hardware, HubContext
+from hub.core.events import iso_ms, now_local
+from hub.remote_config import document
+from hub.remote_config.document import Plan, Refusal
+from hub.remote_config.journal import Journal, read_tables, render, sha256, write_config
+
+log = logging.getLogger(__name__)
+
+DESIRED = "config/desired"
+REPORTED = "config/reported"
+MAX_TRIAL_STARTS = 3  # starts on a new config without reaching the broker before it is rolled back
+QUIET_S = 5.0  # after the last open alarm closes, before a restart (the resident hears who answered)
+POLL_S = 0.5
+
+
+class RemoteConfig:
+    name = "remote_config"
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.journal = Journal.load(config.state_dir)
+        self._ctx: HubContext | None = None
+        self._latest: bytes | None = None  # the newest desired payload not yet handled
+        self._wake = asyncio.Event()
+        self._trial: asyncio.Task[None] | None = None
+        self._waiting_for = ""
+        self._restarting = False  # a restart is requested: no further document is touched
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+    async def start(self, ctx: HubContext) -> None:
+        self._ctx = ctx
+        if self.journal.pending is not None:
+            action = await asyncio.to_thread(self._resume)
+            if action == "restart":  # the old file is back: run on it
+                self._restart("finishing the rollback of config version "
+                              f"{self.journal.pending and self.journal.pending['version']}")
+                return
+            if action == "trial" and self.journal.pending is not None:
+                self._trial = ctx.spawn("remote_config.trial", self._on_trial(self.journal.pending))
+        self._show()
+        if self.journal.report is not None:
+            ctx.publish_retained(REPORTED, self.journal.report)
+        if not self.config["remote_config"]["enabled"]:
+            log.info("remote configuration is off ([remote_config] enabled = false)")
+            return
+        ctx.watch_topic(DESIRED, self._received)
+        ctx.spawn("remote_config.desired", self._run())
+
+    async def close(self) -> None:
+        if self._trial is not None:
+            self._trial.cancel()
+
+    def _received(self, payload: bytes) -> None:
+        self._latest = payload
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while not self._restarting:
+            if self._trial is not None:
+                await asyncio.wait([self._trial])  # a new document waits for the one on trial
+            await self._wake.wait()
+            self._wake.clear()
+            payload, self._latest = self._latest, None
+            if payload is None or self._restarting:
+                continue
+            try:
+                await self._handle(payload)
+            except Exception:  # a document must never stop the hub
+                log.exception("remote configuration failed on a desired document; it is ignored")
+
+    # --- a desired document -------------------------------------------------------------------------
+    async def _handle(self, payload: bytes) -> None:
+        if not payload:
+            log.info("the platform cleared %s: nothing changes", DESIRED)
+            return
+        try:
+            desired = document.parse(payload, int(self.config["remote_config"]["max_bytes"]))
+            if desired.version <= self.journal.seen_version:
+                log.debug("desired config version %d is not newer than %d: ignored", desired.version,
+                          self.journal.seen_version)
+                return
+            tables = await asyncio.to_thread(read_tables, self.config.path)
+            plan = document.plan(tables, self.config.data, desired, self.config.path)
+            problems = [p for p in check_environment(Config(self.config.path, plan.effective), create=False)
+                        if p.fatal]
+            if problems:
+                raise Refusal(desired.version, problems[0].key, f"{problems[0].problem} ({problems[0].remedy})")
+        except Refusal as refusal:
+            await self._refuse(refusal)
+            return
+        if not plan.changed:
+            await self._finish(plan.version, "unchanged", [])
+        elif plan.live:
+            await self._apply_live(plan)
+        else:
+            await self._apply_restart(plan)
+
+    async def _refuse(self, refusal: Refusal) -> None:
+        log.warning("refused desired config version %s: %s: %s", refusal.version, refusal.key, refusal.reason)
+        if refusal.version is not None:
+            self.journal.seen_version = max(self.journal.seen_version, refusal.version)
+        self._report(refusal.version, "refused", reason=refusal.reason, key=refusal.key)
+        await asyncio.to_thread(self.journal.save)
+        self._publish()
+
+    async def _apply_live(self, plan: Plan) -> None:
+        await asyncio.to_thread(self._write, plan, "applied")
+        for key in plan.changed:
+            section, name = key.split(".", 1)
+            self.config.data[section][name] = plan.effective[section][name]
+            if key == "hub.log_level":
+                logging.getLogger().setLevel(plan.effective["hub"]["log_level"])
+        log.info("config version %d applied live: %s", plan.version, ", ".join(plan.changed))
+        await self._finish(plan.version, "applied", plan.changed)
+
+    async def _apply_restart(self, plan: Plan) -> None:
+        assert self._ctx is not None
+        if not await self._quiet(plan.version):
+            return  # a newer document came meanwhile: it is handled instead
+        await asyncio.to_thread(self._write, plan, "applied_restart")
+        self._restart(f"config version {plan.version} changes {', '.join(plan.changed)} (read at start-up)")
+
+    def _restart(self, reason: str) -> None:
+        assert self._ctx is not None
+        self._restarting = True
+        self._ctx.restart(reason)
+
+    def _write(self, plan: Plan, result: str) -> None:
+        """Journal the change, then write hub.toml (off the loop: fsyncs)."""
+        path = self.config.path
+        before = path.read_bytes()
+        content = render(plan.merged, plan.version, self._now())
+        if result == "applied_restart":
+            self.journal.keep_previous(before)
+        self.journal.pending = {
+            "version": plan.version, "result": result, "phase": "apply", "changed": plan.changed,
+            "previous_version": self.journal.applied_version, "previous_sha256": _digest(before),
+            "new_sha256": _digest(content), "starts": 0,
+            "rollback_after_s": self.config["remote_config"]["rollback_after_s"]}
+        self.journal.save()
+        write_config(path, content)
+
+    async def _quiet(self, version: int) -> bool:
+        """Wait until no alarm or call is open (and QUIET_S more); False if a newer document arrived."""
+        assert self._ctx is not None
+        quiet_since: float | None = None
+        while True:
+            if self._latest is not None:
+                return False
+            now = self._ctx.clock.monotonic()
+            if self._ctx.alarms.open_alarms():
+                if not self._waiting_for:
+                    log.info("config version %d needs a restart: waiting until no alarm or call is open", version)
+                quiet_since, self._waiting_for = None, f"version {version}: open alarms"
+                self._show()
+            elif quiet_since is None:
+                quiet_since = now if self._waiting_for else now - QUIET_S
+            elif now - quiet_since >= QUIET_S:
+                self._waiting_for = ""
+                return True
+            await asyncio.sleep(POLL_S)
+
+    async def _finish(self, version: int, result: str, changed: list[str], reason: str = "") -> None:
+        self.journal.seen_version = max(self.journal.seen_version, version)
+        self.journal.applied_version = version
+        self.journal.pending = None
+        self._report(version, result, changed=changed, reason=reason)
+        await asyncio.to_thread(self.journal.save)
+        await asyncio.to_thread(self.journal.forget_previous)
+        self._publish()
+
+    # --- after a restart ------------------------------------------------------------------------------
+    def _resume(self) -> str:
+        """Pick up a change where the last run stopped (in a thread: reads and fsyncs): 'restart' (the
+        previous file is written back), 'trial' (a new file to confirm) or 'done'."""
+        assert self.journal.pending is not None
+        pending = self.journal.pending
+        version = int(pending["version"])
+        current = sha256(self.config.path)
+        if pending.get("phase") == "rolling_back":
+            if current != pending["previous_sha256"]:  # stopped before the old file was back
+                return self._roll_back(pending["reason"])
+            log.warning("config version %d rolled back: %s", version, pending["reason"])
+            self.journal.seen_version = max(self.journal.seen_version, version)
+            self.journal.pending = None
+            self._report(version, "rolled_back", changed=pending["changed"], reason=pending["reason"])
+            self.journal.save()
+            self.journal.forget_previous()
+            return "done"
+        action = "done"
+        if current == pending["previous_sha256"]:
+            log.info("config version %d was not written before the hub stopped: applied again when the "
+                     "platform's document arrives", version)
+            self.journal.pending = None
+        elif current != pending["new_sha256"]:
+            log.warning("hub.toml was changed by someone else while config version %d was applied: kept as it "
+                        "is, no rollback", version)
+            self.journal.seen_version = max(self.journal.seen_version, version)
+            self.journal.pending = None
+        elif pending["result"] == "applied":  # a live change: this run read the new file at start
+            self.journal.seen_version = self.journal.applied_version = version
+            self.journal.pending = None
+            self._report(version, "applied", changed=pending["changed"])
+        else:
+            pending["starts"] = int(pending.get("starts", 0)) + 1
+            if pending["starts"] > MAX_TRIAL_STARTS:
+                return self._roll_back(f"the hub started {MAX_TRIAL_STARTS} times on config version {version} "
+                                       f"without reaching the broker")
+            action = "trial"
+        self.journal.save()
+        return action
+
+    async def _on_trial(self, pending: dict[str, Any]) -> None:
+        assert self._ctx is not None
+        version, limit = int(pending["version"]), float(pending["rollback_after_s"])
+        log.info("config version %d on trial: the broker must be reached within %.0f s (start %d)", version,
+                 limit, pending["starts"])
+        deadline = self._ctx.clock.monotonic() + limit
+        while self._ctx.clock.monotonic() < deadline:
+            if self._ctx.online:
+                log.info("config version %d confirmed: connected to the broker", version)
+                await self._finish(version, "applied_restart", pending["changed"])
+                return
+            await asyncio.sleep(POLL_S)
+        reason = (f"no connection to the broker within {limit:.0f} s of starting "
+                  f"with config version {version} (changed: {', '.join(pending['changed'])})")
+        await asyncio.to_thread(self._roll_back, reason)
+        self._restart(f"config version {version} rolled back")
+
+    def _roll_back(self, reason: str) -> str:
+        """Journal the rollback, then write the previous file back (in a thread); the caller restarts."""
+        assert self.journal.pending is not None
+        pending = self.journal.pending
+        log.error("rolling back config version %s: %s", pending["version"], reason)
+        pending["phase"], pending["reason"] = "rolling_back", reason
+        self.journal.save()
+        previous = self.journal.previous_path.read_bytes()
+        write_config(self.config.path, previous)
+        return "restart"
+
+    # --- reporting ------------------------------------------------------------------------------------
+    def _report(self, version: int | None, result: str, *, changed: list[str] | None = None, reason: str = "",
+                key: str = "") -> None:
+        report: dict[str, Any] = {"hub": self.config.hub_id, "version": version, "result": result,
+                                  "applied_version": self.journal.applied_version, "changed": changed or [],
+                                  "config": document.redact(self.config.data), "ts": self._now()}
+        if reason:
+            report["reason"] = reason
+        if key:
+            report["key"] = key
+        self.journal.report = report
+
+    def _publish(self) -> None:
+        assert self._ctx is not None
+        if self.journal.report is not None:
+            self._ctx.publish_retained(REPORTED, self.journal.report)
+        self._show()
+
+    def _show(self) -> None:
+        if self._ctx is None:
+            return
+        status: dict[str, Any] = {"version": self.journal.applied_version}
+        if self.journal.report is not None:
+            status["last"] = {k: self.journal.report[k] for k in ("version", "result", "ts")}
+        if self._waiting_for:
+            status["waiting"] = self._waiting_for
+        self._ctx.set_status("config", status)
+
+
+    def _now(self) -> str:
+        return iso_ms(self._ctx.clock.now() if self._ctx is not None else now_local())
+
+
+def _digest(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def build(config: Config, hardware: Hardware) -> RemoteConfig:
+    return RemoteConfig(config)
+

@@ -1,0 +1,193 @@
+"""The desired document and what it would change, without touching anything.
+
+`{"version": N, "config": {...}}`: `config` is a JSON Merge Patch (RFC 7386) of hub.toml: tables merge
+key by key, `null` removes a key (back to its default), anything else — arrays of tables such as
+`buttons` included — replaces. The merged file is checked by the very validator `hub run` uses
+(hub.config.loader.validate), so a refusal names the key, the value and what is allowed in the same words.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hub.config.loader import ConfigError, validate
+from hub.config.schema import all_sections
+
+HIDDEN = "(hidden)"  # what a secret's value is reported as (as the loader shows it in errors)
+
+# Keys the platform may not change: they name this hub's topic tree or its queue. A platform that must
+# move a hub does it with a technician (hub provision), not by a message the hub could never answer.
+LOCKED = {
+    "hub.id": "names this hub's topics and MQTT client id",
+    "hub.state_dir": "holds the queue of unsent calls",
+    "mqtt.topic_prefix": "names this hub's topics",
+    "remote_config.enabled": "switching it off remotely would leave the platform no way back",
+}
+
+# Keys the running code reads at each use from the shared config tables, so setting them in place takes
+# effect at once (tests/test_remote_config_e2e.py checks calls.ack_timeout_s end to end). Anything else
+# is read at start-up (components cache it, the uplink connects with it): a clean restart applies it.
+LIVE = frozenset({
+    "hub.log_level",
+    "calls.guard_s", "calls.ack_timeout_s", "calls.reannounce_s", "calls.reannounce_count",
+    "calls.reannounce_slow_s",
+    "mqtt.status_interval_s", "mqtt.max_payload_bytes",
+    "remote_config.rollback_after_s", "remote_config.max_bytes",
+})
+
+
+class Refusal(Exception):
+    """The document cannot be applied; `key` names what is wrong ('(document)' for its shape)."""
+
+    def __init__(self, version: int | None, key: str, reason: str) -> None:
+        super().__init__(f"{key}: {reason}")
+        self.version, self.key, self.reason = version, key, reason
+
+
+@dataclass(frozen=True)
+class Desired:
+    version: int
+    config: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Plan:
+    version: int
+    merged: dict[str, Any]  # the file's tables after the patch: what is written
+    effective: dict[str, Any]  # validated, with every default: what the hub will run with
+    changed: list[str]  # dotted keys whose effective value changes ('buttons' for a whole array)
+
+    @property
+    def live(self) -> bool:
+        return all(key in LIVE for key in self.changed)
+
+
+def parse(payload: bytes, max_bytes: int) -> Desired:
+    if len(payload) > max_bytes:
+        raise Refusal(None, "(document)", f"{len(payload)} bytes, more than [remote_config] max_bytes = {max_bytes}")
+    try:
+        body = json.loads(payload.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise Refusal(None, "(document)", f"not JSON: {str(exc)[:120]}") from None
+    if not isinstance(body, dict):
+        raise Refusal(None, "(document)", f'must be a JSON object {{"version": N, "config": {{...}}}}, '
+                                          f"got {type(body).__name__}")
+    version = body.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version < 2**53:
+        raise Refusal(None, "version", f"must be a whole number from 1 up, got {_short(version)}")
+    config = body.get("config")
+    if not isinstance(config, dict):
+        raise Refusal(version, "config", f"must be an object of config tables, got {_short(config)}")
+    bad = _lone_surrogate(config, "")
+    if bad is not None:
+        raise Refusal(version, bad, "holds a lone UTF-16 surrogate (not text)")
+    return Desired(version, config)
+
+
+def plan(raw_file: dict[str, Any], current: dict[str, Any], desired: Desired, path: Path | str) -> Plan:
+    """What `desired` does to the file whose tables are `raw_file`, for a hub running `current`."""
+    merged = merge_patch(raw_file, desired.config)
+    try:
+        effective = validate(merged, path)
+    except ConfigError as exc:
+        raise Refusal(desired.version, exc.key, exc.problem) from None
+    changed = diff(current, effective)
+    for key in changed:
+        if key in LOCKED:
+            raise Refusal(desired.version, key, f"cannot be changed remotely: it {LOCKED[key]} "
+                                                f"(set it on the hub with `hub provision`)")
+    return Plan(desired.version, merged, effective, changed)
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON Merge Patch; returns a new object, `target` is left alone."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    out = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = merge_patch(out.get(key), value)
+    return out
+
+
+def diff(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ; a sub-table (mqtt.tls) is compared key by key."""
+    changed: list[str] = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            changed += diff(a, b, f"{prefix}{key}.")
+        elif a != b or type(a) is not type(b):
+            changed.append(f"{prefix}{key}")
+    return changed
+
+
+def redact(effective: dict[str, Any]) -> dict[str, Any]:
+    """The effective config with every secret key's value hidden (whatever section declares it)."""
+    out = copy.deepcopy(effective)
+    for section in all_sections():
+        tables = out.get(section.name)
+        for table in tables if isinstance(tables, list) else [tables]:
+            if not isinstance(table, dict):
+                continue
+            _hide(table, section.keys)
+            for sub, keys in section.sub.items():
+                if isinstance(table.get(sub), dict):
+                    _hide(table[sub], keys)
+    return out
+
+
+def secret_keys() -> set[str]:
+    """Dotted names of every secret key (for logs: a changed secret is named, never shown)."""
+    names: set[str] = set()
+    for section in all_sections():
+        names |= {f"{section.name}.{k}" for k, spec in section.keys.items() if spec.secret}
+        for sub, keys in section.sub.items():
+            names |= {f"{section.name}.{sub}.{k}" for k, spec in keys.items() if spec.secret}
+    return names
+
+
+def _hide(table: dict[str, Any], keys: dict[str, Any]) -> None:
+    for name, spec in keys.items():
+        if spec.secret and table.get(name) is not None:
+            table[name] = HIDDEN
+
+
+def _lone_surrogate(value: Any, where: str) -> str | None:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return where or "config"
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if isinstance(key, str) and _lone_surrogate(key, where) is not None:
+            return where or "config"
+        found = _lone_surrogate(item, f"{where}.{key}" if where else str(key))
+        if found is not None:
+            return found
+    return None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:20]} out of range")
+    return value
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

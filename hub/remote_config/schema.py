@@ -1,0 +1,21 @@
+"""The `[remote_config]` section: whether the platform may set this hub's config, and the rollback guard."""
+
+from hub.config.keys import Key, Section
+
+REMOTE_CONFIG = Section(
+    "remote_config",
+    "Configuration set by the platform (retained {prefix}/{hub}/config/desired; docs/fleet.md).",
+    {
+        "enabled": Key(True, "Accept desired config from the platform (it cannot switch this off remotely)."),
+        "rollback_after_s": Key(
+            300,
+            "After a change that needs a restart, the hub must be back on the broker within this many seconds, "
+            "else the previous hub.toml is restored and the hub restarts on it (reported as rolled_back).",
+            min=30,
+            max=3600,
+        ),
+        "max_bytes": Key(65536, "A desired document larger than this is refused.", min=1024, max=1048576),
+    },
+)
+
+SECTIONS: list[Section] = [REMOTE_CONFIG]
