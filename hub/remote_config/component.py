@@ -97,8 +97,8 @@ class RemoteConfig:
         try:
             desired = document.parse(payload, int(self.config["remote_config"]["max_bytes"]))
             if desired.version <= self.journal.seen_version:
-                log.debug("desired config version %d is not newer than %d: ignored", desired.version,
-                          self.journal.seen_version)
+                log.info("desired config version %d is not newer than %d: ignored", desired.version,
+                         self.journal.seen_version)
                 return
             tables = await asyncio.to_thread(read_tables, self.config.path)
             plan = document.plan(tables, self.config.data, desired, self.config.path)

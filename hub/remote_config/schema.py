@@ -11,7 +11,7 @@ REMOTE_CONFIG = Section(
             300,
             "After a change that needs a restart, the hub must be back on the broker within this many seconds, "
             "else the previous hub.toml is restored and the hub restarts on it (reported as rolled_back).",
-            min=30,
+            min=10,
             max=3600,
         ),
         "max_bytes": Key(65536, "A desired document larger than this is refused.", min=1024, max=1048576),
