@@ -13,7 +13,6 @@ journalled first (hub.remote_config.journal), so a power cut at any point ends i
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from typing import Any
 
@@ -23,7 +22,7 @@ from hub.core.context import Hardware, HubContext
 from hub.core.events import iso_ms, now_local
 from hub.remote_config import document
 from hub.remote_config.document import Plan, Refusal
-from hub.remote_config.journal import Journal, read_tables, render, sha256, write_config
+from hub.remote_config.journal import Journal, digest, read_tables, render, sha256, write_config
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +49,13 @@ class RemoteConfig:
     # --- lifecycle ----------------------------------------------------------------------------------
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
-        if self.journal.pending is not None:
+        if (pending := self.journal.pending) is not None:
             action = await asyncio.to_thread(self._resume)
             if action == "restart":  # the old file is back: run on it
-                self._restart("finishing the rollback of config version "
-                              f"{self.journal.pending and self.journal.pending['version']}")
+                self._restart(f"finishing the rollback of config version {pending['version']}")
                 return
-            if action == "trial" and self.journal.pending is not None:
-                self._trial = ctx.spawn("remote_config.trial", self._on_trial(self.journal.pending))
+            if action == "trial":
+                self._trial = ctx.spawn("remote_config.trial", self._on_trial(pending))
         self._show()
         if self.journal.report is not None:
             ctx.publish_retained(REPORTED, self.journal.report)
@@ -109,19 +107,27 @@ class RemoteConfig:
         except Refusal as refusal:
             await self._refuse(refusal)
             return
-        if not plan.changed:
-            await self._finish(plan.version, "unchanged", [])
-        elif plan.live:
-            await self._apply_live(plan)
-        else:
-            await self._apply_restart(plan)
+        try:
+            if not plan.changed:
+                await self._finish(plan.version, "unchanged", [])
+            elif plan.live:
+                await self._apply_live(plan)
+            else:
+                await self._apply_restart(plan)
+        except OSError as exc:  # a full or failing card: nothing half-applied stays pending in this run
+            self.journal.pending = None
+            await self._refuse(Refusal(plan.version, "(file)", f"cannot write {exc.filename or 'the config'}: "
+                                                                f"{exc.strerror or exc}; nothing was changed"))
 
     async def _refuse(self, refusal: Refusal) -> None:
         log.warning("refused desired config version %s: %s: %s", refusal.version, refusal.key, refusal.reason)
         if refusal.version is not None:
             self.journal.seen_version = max(self.journal.seen_version, refusal.version)
         self._report(refusal.version, "refused", reason=refusal.reason, key=refusal.key)
-        await asyncio.to_thread(self.journal.save)
+        try:
+            await asyncio.to_thread(self.journal.save)
+        except OSError as exc:
+            log.error("cannot save %s (%s): the refusal is reported but not remembered", self.journal.path, exc)
         self._publish()
 
     async def _apply_live(self, plan: Plan) -> None:
@@ -155,8 +161,8 @@ class RemoteConfig:
             self.journal.keep_previous(before)
         self.journal.pending = {
             "version": plan.version, "result": result, "phase": "apply", "changed": plan.changed,
-            "previous_version": self.journal.applied_version, "previous_sha256": _digest(before),
-            "new_sha256": _digest(content), "starts": 0,
+            "previous_version": self.journal.applied_version, "previous_sha256": digest(before),
+            "new_sha256": digest(content), "starts": 0,
             "rollback_after_s": self.config["remote_config"]["rollback_after_s"]}
         self.journal.save()
         write_config(path, content)
@@ -186,8 +192,11 @@ class RemoteConfig:
         self.journal.applied_version = version
         self.journal.pending = None
         self._report(version, result, changed=changed, reason=reason)
-        await asyncio.to_thread(self.journal.save)
-        await asyncio.to_thread(self.journal.forget_previous)
+        try:
+            await asyncio.to_thread(self.journal.save)
+            await asyncio.to_thread(self.journal.forget_previous)
+        except OSError as exc:  # the change is in effect; the next start finds the file and reports it
+            log.error("cannot save %s (%s)", self.journal.path, exc)
         self._publish()
 
     # --- after a restart ------------------------------------------------------------------------------
@@ -262,14 +271,8 @@ class RemoteConfig:
     # --- reporting ------------------------------------------------------------------------------------
     def _report(self, version: int | None, result: str, *, changed: list[str] | None = None, reason: str = "",
                 key: str = "") -> None:
-        report: dict[str, Any] = {"hub": self.config.hub_id, "version": version, "result": result,
-                                  "applied_version": self.journal.applied_version, "changed": changed or [],
-                                  "config": document.redact(self.config.data), "ts": self._now()}
-        if reason:
-            report["reason"] = reason
-        if key:
-            report["key"] = key
-        self.journal.report = report
+        self.journal.report = document.report(self.config, version, result, self.journal.applied_version,
+                                              changed or [], self._now(), reason, key)
 
     def _publish(self) -> None:
         assert self._ctx is not None
@@ -290,10 +293,6 @@ class RemoteConfig:
 
     def _now(self) -> str:
         return iso_ms(self._ctx.clock.now() if self._ctx is not None else now_local())
-
-
-def _digest(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
 
 
 def build(config: Config, hardware: Hardware) -> RemoteConfig:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hub.config.loader import ConfigError, validate
+from hub.config.loader import Config, ConfigError, validate
 from hub.config.schema import all_sections
 
 HIDDEN = "(hidden)"  # what a secret's value is reported as (as the loader shows it in errors)
@@ -102,6 +102,19 @@ def plan(raw_file: dict[str, Any], current: dict[str, Any], desired: Desired, pa
             raise Refusal(desired.version, key, f"cannot be changed remotely: it {LOCKED[key]} "
                                                 f"(set it on the hub with `hub provision`)")
     return Plan(desired.version, merged, effective, changed)
+
+
+def report(config: Config, version: int | None, result: str, applied_version: int, changed: list[str], ts: str,
+           reason: str = "", key: str = "") -> dict[str, Any]:
+    """The `config/reported` document (docs/schemas/config.reported.json): never a secret's value."""
+    body: dict[str, Any] = {"hub": config.hub_id, "version": version, "result": result,
+                            "applied_version": applied_version, "changed": changed,
+                            "config": redact(config.data), "ts": ts}
+    if reason:
+        body["reason"] = reason
+    if key:
+        body["key"] = key
+    return body
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

@@ -78,9 +78,13 @@ class Journal:
             self.previous_path.unlink()
 
 
+def digest(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
 def sha256(path: Path) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return digest(path.read_bytes())
     except FileNotFoundError:
         return None
 
