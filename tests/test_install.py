@@ -50,7 +50,7 @@ def test_install_into_a_root_twice(tmp_path: Path, capsys: pytest.CaptureFixture
     config = root / "etc/eldercare-hub/hub.toml"
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
     load(config)  # the example config placed before provisioning is itself valid
-    assert stat.S_IMODE((root / "etc/eldercare-hub").stat().st_mode) == 0o750
+    assert stat.S_IMODE((root / "etc/eldercare-hub").stat().st_mode) == 0o770
     out = capsys.readouterr().out
     assert "useradd --system" in out and "--groups gpio,i2c,dialout,bluetooth,audio eldercare" in out
 

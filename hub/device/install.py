@@ -196,7 +196,7 @@ class Installer:
         steps.append(watchdog)
         steps.append(
             Step(
-                f"config directory {CONFIG_DIR} (root:{USER} 0750)",
+                f"config directory {CONFIG_DIR} (root:{USER} 0770)",
                 self._config_dir_ok,
                 apply=self._make_config_dir,
             )
@@ -244,14 +244,14 @@ class Installer:
         if not path.is_dir():
             return False
         st = path.stat()
-        return (st.st_mode & 0o777) == 0o750 and (not self.live or st.st_gid == _gid(USER))
+        return (st.st_mode & 0o777) == 0o770 and (not self.live or st.st_gid == _gid(USER))
 
     def _make_config_dir(self) -> None:
         path = self.at(CONFIG_DIR)
         path.mkdir(parents=True, exist_ok=True)
-        path.chmod(0o750)
+        path.chmod(0o770)
         gid = _gid(USER)
-        if self.live and gid is not None:  # the service reads its config through the group
+        if self.live and gid is not None:  # the service reads and rewrites its config through the group
             os.chown(path, 0, gid)
 
     def _file_step(self, target: Path, src: Path, mode: int) -> Step:

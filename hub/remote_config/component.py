@@ -16,13 +16,12 @@ import asyncio
 import logging
 from typing import Any
 
-from hub.config.environment import check_environment
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
 from hub.core.events import iso_ms, now_local
 from hub.remote_config import document
 from hub.remote_config.document import Plan, Refusal
-from hub.remote_config.journal import Journal, digest, read_tables, render, sha256, write_config
+from hub.remote_config.journal import Journal, digest, render, sha256, write_config
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +49,7 @@ class RemoteConfig:
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
         if (pending := self.journal.pending) is not None:
-            action = await asyncio.to_thread(self._resume)
+            action = await asyncio.to_thread(self._resume, self._now())
             if action == "restart":  # the old file is back: run on it
                 self._restart(f"finishing the rollback of config version {pending['version']}")
                 return
@@ -98,12 +97,7 @@ class RemoteConfig:
                 log.info("desired config version %d is not newer than %d: ignored", desired.version,
                          self.journal.seen_version)
                 return
-            tables = await asyncio.to_thread(read_tables, self.config.path)
-            plan = document.plan(tables, self.config.data, desired, self.config.path)
-            problems = [p for p in check_environment(Config(self.config.path, plan.effective), create=False)
-                        if p.fatal]
-            if problems:
-                raise Refusal(desired.version, problems[0].key, f"{problems[0].problem} ({problems[0].remedy})")
+            plan = await asyncio.to_thread(document.plan_file, self.config, desired)
         except Refusal as refusal:
             await self._refuse(refusal)
             return
@@ -116,8 +110,9 @@ class RemoteConfig:
                 await self._apply_restart(plan)
         except OSError as exc:  # a full or failing card: nothing half-applied stays pending in this run
             self.journal.pending = None
+            hint = " (`hub install` makes the config directory root:eldercare 0770)" * isinstance(exc, PermissionError)
             await self._refuse(Refusal(plan.version, "(file)", f"cannot write {exc.filename or 'the config'}: "
-                                                                f"{exc.strerror or exc}; nothing was changed"))
+                                                                f"{exc.strerror or exc}; nothing was changed{hint}"))
 
     async def _refuse(self, refusal: Refusal) -> None:
         log.warning("refused desired config version %s: %s: %s", refusal.version, refusal.key, refusal.reason)
@@ -131,7 +126,7 @@ class RemoteConfig:
         self._publish()
 
     async def _apply_live(self, plan: Plan) -> None:
-        await asyncio.to_thread(self._write, plan, "applied")
+        await asyncio.to_thread(self._write, plan, "applied", self._now())
         for key in plan.changed:
             section, name = key.split(".", 1)
             self.config.data[section][name] = plan.effective[section][name]
@@ -144,7 +139,7 @@ class RemoteConfig:
         assert self._ctx is not None
         if not await self._quiet(plan.version):
             return  # a newer document came meanwhile: it is handled instead
-        await asyncio.to_thread(self._write, plan, "applied_restart")
+        await asyncio.to_thread(self._write, plan, "applied_restart", self._now())
         self._restart(f"config version {plan.version} changes {', '.join(plan.changed)} (read at start-up)")
 
     def _restart(self, reason: str) -> None:
@@ -152,11 +147,11 @@ class RemoteConfig:
         self._restarting = True
         self._ctx.restart(reason)
 
-    def _write(self, plan: Plan, result: str) -> None:
+    def _write(self, plan: Plan, result: str, when: str) -> None:
         """Journal the change, then write hub.toml (off the loop: fsyncs)."""
         path = self.config.path
         before = path.read_bytes()
-        content = render(plan.merged, plan.version, self._now())
+        content = render(plan.merged, plan.version, when)
         if result == "applied_restart":
             self.journal.keep_previous(before)
         self.journal.pending = {
@@ -171,27 +166,27 @@ class RemoteConfig:
         """Wait until no alarm or call is open (and QUIET_S more); False if a newer document arrived."""
         assert self._ctx is not None
         quiet_since: float | None = None
-        while True:
-            if self._latest is not None:
-                return False
+        while self._latest is None:
             now = self._ctx.clock.monotonic()
             if self._ctx.alarms.open_alarms():
                 if not self._waiting_for:
                     log.info("config version %d needs a restart: waiting until no alarm or call is open", version)
-                quiet_since, self._waiting_for = None, f"version {version}: open alarms"
-                self._show()
+                    self._waiting_for = f"version {version}: open alarms"
+                    self._show()
+                quiet_since = None
             elif quiet_since is None:
                 quiet_since = now if self._waiting_for else now - QUIET_S
             elif now - quiet_since >= QUIET_S:
-                self._waiting_for = ""
-                return True
+                break
             await asyncio.sleep(POLL_S)
+        self._waiting_for = ""
+        return self._latest is None
 
-    async def _finish(self, version: int, result: str, changed: list[str], reason: str = "") -> None:
+    async def _finish(self, version: int, result: str, changed: list[str]) -> None:
         self.journal.seen_version = max(self.journal.seen_version, version)
         self.journal.applied_version = version
         self.journal.pending = None
-        self._report(version, result, changed=changed, reason=reason)
+        self._report(version, result, changed=changed)
         try:
             await asyncio.to_thread(self.journal.save)
             await asyncio.to_thread(self.journal.forget_previous)
@@ -200,7 +195,7 @@ class RemoteConfig:
         self._publish()
 
     # --- after a restart ------------------------------------------------------------------------------
-    def _resume(self) -> str:
+    def _resume(self, when: str) -> str:
         """Pick up a change where the last run stopped (in a thread: reads and fsyncs): 'restart' (the
         previous file is written back), 'trial' (a new file to confirm) or 'done'."""
         assert self.journal.pending is not None
@@ -213,7 +208,7 @@ class RemoteConfig:
             log.warning("config version %d rolled back: %s", version, pending["reason"])
             self.journal.seen_version = max(self.journal.seen_version, version)
             self.journal.pending = None
-            self._report(version, "rolled_back", changed=pending["changed"], reason=pending["reason"])
+            self._report(version, "rolled_back", changed=pending["changed"], reason=pending["reason"], ts=when)
             self.journal.save()
             self.journal.forget_previous()
             return "done"
@@ -230,7 +225,7 @@ class RemoteConfig:
         elif pending["result"] == "applied":  # a live change: this run read the new file at start
             self.journal.seen_version = self.journal.applied_version = version
             self.journal.pending = None
-            self._report(version, "applied", changed=pending["changed"])
+            self._report(version, "applied", changed=pending["changed"], ts=when)
         else:
             pending["starts"] = int(pending.get("starts", 0)) + 1
             if pending["starts"] > MAX_TRIAL_STARTS:
@@ -270,9 +265,9 @@ class RemoteConfig:
 
     # --- reporting ------------------------------------------------------------------------------------
     def _report(self, version: int | None, result: str, *, changed: list[str] | None = None, reason: str = "",
-                key: str = "") -> None:
+                key: str = "", ts: str = "") -> None:
         self.journal.report = document.report(self.config, version, result, self.journal.applied_version,
-                                              changed or [], self._now(), reason, key)
+                                              changed or [], ts or self._now(), reason, key)
 
     def _publish(self) -> None:
         assert self._ctx is not None

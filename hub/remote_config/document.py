@@ -11,10 +11,12 @@ from __future__ import annotations
 import copy
 import json
 import math
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hub.config.environment import check_environment
 from hub.config.loader import Config, ConfigError, validate
 from hub.config.schema import all_sections
 
@@ -115,6 +117,17 @@ def report(config: Config, version: int | None, result: str, applied_version: in
     if key:
         body["key"] = key
     return body
+
+
+def plan_file(config: Config, desired: Desired) -> Plan:
+    """`plan` for the hub running `config`, merged into its file as it is on disk; refused too when a
+    file the result names is missing (`hub run` would stop with exit 2 on it, and systemd would not
+    restart it). Reads files: call it off the loop."""
+    result = plan(tomllib.loads(config.path.read_text(encoding="utf-8")), config.data, desired, config.path)
+    for problem in check_environment(Config(config.path, result.effective), create=False):
+        if problem.fatal:
+            raise Refusal(desired.version, problem.key, f"{problem.problem} ({problem.remedy})")
+    return result
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

@@ -21,7 +21,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -87,11 +86,6 @@ def sha256(path: Path) -> str | None:
         return digest(path.read_bytes())
     except FileNotFoundError:
         return None
-
-
-def read_tables(path: Path) -> dict[str, Any]:
-    """The file's own tables (no defaults filled in): what a patch is merged into."""
-    return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
 def render(tables: dict[str, Any], version: int, when: str) -> bytes:
