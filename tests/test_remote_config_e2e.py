@@ -113,7 +113,9 @@ def test_live_change_applied_at_once_and_reported(supervised):
     escalated = sub.wait_event("call.escalated", 15, call_id=call_id)
     assert escalated is not None and escalated["data"]["after_s"] == 2.0
     assert supervisor.exits == []  # no restart
-    assert hub.status()["config"]["version"] == 1
+    status = hub.status()
+    assert status["config"] == {"version": 1, "last": {"version": 1, "result": "applied", "ts": report["ts"]}}
+    assert_valid_as("status", {**status, "state": "online"})
     assert tomllib.loads(hub.config.read_text())["calls"]["ack_timeout_s"] == 2
     assert "[calls]" not in hub.config.with_name("hub.toml.bak").read_text()  # the file as it was
     shown = hub.cli("status")
