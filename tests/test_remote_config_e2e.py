@@ -119,7 +119,7 @@ def test_live_change_applied_at_once_and_reported(supervised):
     assert tomllib.loads(hub.config.read_text())["calls"]["ack_timeout_s"] == 2
     assert "[calls]" not in hub.config.with_name("hub.toml.bak").read_text()  # the file as it was
     shown = hub.cli("status")
-    assert shown.returncode == 0 and '"version": 1' in shown.stdout
+    assert shown.returncode == 0 and f"config 配置: version 1  (last: applied v1 at {report['ts']})" in shown.stdout
 
 
 def test_change_read_at_start_restarts_the_hub_and_is_reported_after(supervised):

@@ -49,8 +49,15 @@ def status(args: argparse.Namespace) -> int:
         print(f"certificate 证书: {cert['subject']} (issuer {cert['issuer']}), {cert['days_left']:.0f} days left "
               f"until {cert['not_after'][:10]}" + ("" if cert["state"] == "ok" else f"  {cert['state'].upper()}: "
                                                                             f"{cert.get('remedy', '')}"))
+    remote = st.get("config") or {}
+    if remote:  # remote configuration (docs/fleet.md)
+        last = remote.get("last") or {}
+        print(f"config 配置: version {remote.get('version')}"
+              + (f"  (last: {last.get('result')} v{last.get('version')} at {last.get('ts')})" if last else "")
+              + (f"  WAITING 等待: {remote['waiting']}" if remote.get("waiting") else ""))
     shown = {"hub", "version", "uptime_s", "state", "last_error", "queue", "queue_depth", "in_flight",
-             "open_calls", "open_alarms", *(["certificate"] if isinstance(cert, dict) and "days_left" in cert else [])}
+             "open_calls", "open_alarms", "config",
+             *(["certificate"] if isinstance(cert, dict) and "days_left" in cert else [])}
     for key in sorted(set(st) - shown):
         print("\n".join(readable(key, st[key])))
     return 0

@@ -118,7 +118,7 @@ class RemoteConfig:
         log.warning("refused desired config version %s: %s: %s", refusal.version, refusal.key, refusal.reason)
         if refusal.version is not None:
             self.journal.seen_version = max(self.journal.seen_version, refusal.version)
-        self._report(refusal.version, "refused", reason=refusal.reason, key=refusal.key)
+        self._report(refusal.version, "refused", reason=f"{refusal.key}: {refusal.reason}", key=refusal.key)
         try:
             await asyncio.to_thread(self.journal.save)
         except OSError as exc:
