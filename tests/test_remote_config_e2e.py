@@ -5,10 +5,7 @@ with status 2: Restart=always, RestartPreventExitStatus=2 in systemd/eldercare-h
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import threading
 import time
 import tomllib
 from collections.abc import Callable, Iterator
@@ -16,52 +13,13 @@ from typing import Any
 
 import pytest
 from schemas import assert_valid_as
+from supervisor import Supervisor
 from support import PREFIX, HubProcess, Subscriber, free_port, wait_online
 
 HUB = "test-0001"
 DESIRED = f"{PREFIX}/{HUB}/config/desired"
 REPORTED = f"{PREFIX}/{HUB}/config/reported"
 SECRET = "s3cret-Passw0rd"
-
-
-class Supervisor:
-    """Starts the hub again whenever it exits, as systemd does; remembers each exit status."""
-
-    def __init__(self, hub: HubProcess) -> None:
-        self.hub = hub
-        self.exits: list[int] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="supervisor", daemon=True)
-
-    def start(self) -> Supervisor:
-        self.hub.start()
-        self._thread.start()
-        return self
-
-    def _watch(self) -> None:
-        while not self._stop.is_set():
-            assert self.hub.proc is not None
-            try:
-                code = self.hub.proc.wait(0.1)
-            except subprocess.TimeoutExpired:
-                continue
-            if self._stop.is_set():
-                return
-            self.exits.append(code)
-            if code == 2:
-                return
-            self.hub.start(wait=False)
-
-    def signal(self, sig: int) -> None:
-        """Signal the running hub (a local reference: the watcher may replace hub.proc at any moment)."""
-        proc = self.hub.proc
-        assert proc is not None
-        os.killpg(proc.pid, sig)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(20)
-        self.hub.stop()
 
 
 @pytest.fixture
@@ -101,11 +59,12 @@ def reports(sub: Subscriber) -> list[dict[str, Any]]:
         return [m[2] for m in sub.messages if m[1] == REPORTED and isinstance(m[2], dict)]
 
 
-def test_live_change_applied_at_once_and_reported(supervised):
+def test_live_change_applied_at_once_and_reported(supervised, subscriber):
     supervisor, sub = supervised()
     hub = supervisor.hub
     desire(sub, {"version": 1, "config": {"calls": {"ack_timeout_s": 2}}})
     report = reported(sub, 1, "applied")
+    assert reported(subscriber(REPORTED), 1, "applied") == report  # retained: a platform that comes later has it
     assert report["changed"] == ["calls.ack_timeout_s"] and report["applied_version"] == 1
     assert report["config"]["calls"]["ack_timeout_s"] == 2
     # Live: the running hub escalates an unanswered call after 2 s, not the 60 s it started with.

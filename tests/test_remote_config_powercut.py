@@ -1,0 +1,65 @@
+"""Power cuts during remote configuration: hub.toml and the state dir on the power-cut filesystem
+(tests/powercut.py), a real mosquitto, a change that needs a restart published each round and the
+power cut at a random moment of its apply, restart or trial.
+
+After every cut the hub must start again on what the card kept, never roll back a change that works,
+and in the end run the last version and report it. The seed is printed (POWERCUT_SEED repeats a run).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from powercut import PowerCutFS, fuse_available
+from supervisor import Supervisor
+from support import PREFIX, Broker, HubProcess, Subscriber, write_config
+
+ROUNDS = int(os.environ.get("POWERCUT_RUNS", "8"))
+HUB = "test-pc"
+
+pytestmark = [pytest.mark.skipif(fuse_available() is not None, reason=str(fuse_available())),
+              pytest.mark.timeout(120 + 20 * ROUNDS)]
+
+
+def test_config_changes_survive_power_cuts_at_random_moments(tmp_path: Path, broker: Broker,
+                                                              subscriber: Any) -> None:
+    seed = int(os.environ.get("POWERCUT_SEED", str(random.SystemRandom().randrange(1 << 30))))
+    rng = random.Random(seed)
+    print(f"POWERCUT_SEED={seed}")
+    sub: Subscriber = subscriber(f"{PREFIX}/{HUB}/#")
+    desired = f"{PREFIX}/{HUB}/config/desired"
+    with PowerCutFS(tmp_path / "card") as fs:
+        cfg = write_config(fs.path / "hub.toml", broker.port, hub_id=HUB)  # the state dir beside it
+        fs.sync()
+        for version in range(1, ROUNDS + 1):
+            supervisor = Supervisor(HubProcess(cfg)).start()  # raises if the hub does not come up
+            body = json.dumps({"version": version, "config": {"mqtt": {"keepalive_s": 20 + version}}})
+            sub.client.publish(desired, body, qos=1, retain=True).wait_for_publish(5)
+            time.sleep(rng.uniform(0.0, 2.5))  # somewhere in the check, the writes, the restart, the trial
+            supervisor.abandon()
+            supervisor.signal(signal.SIGKILL)  # the power goes ...
+            assert supervisor.hub.proc is not None
+            supervisor.hub.proc.wait(10)
+            fs.cut()  # ... and the card keeps only what was fsynced
+        supervisor = Supervisor(HubProcess(cfg)).start()
+        try:
+            found = sub.wait_for(lambda m: m[1].endswith("/config/reported") and isinstance(m[2], dict)
+                                 and m[2].get("version") == ROUNDS and m[2].get("result") == "applied_restart", 60)
+            assert found is not None, supervisor.hub.log_tail(40)
+            assert tomllib.loads(cfg.read_text())["mqtt"]["keepalive_s"] == 20 + ROUNDS
+            results = {(m[2]["version"], m[2]["result"]) for m in sub.messages
+                       if m[1].endswith("/config/reported") and isinstance(m[2], dict)}
+            assert not {r for r in results if r[1] not in ("applied_restart", "unchanged")}, results
+            state = json.loads((cfg.parent / "state" / "remote-config.json").read_text())
+            assert state["pending"] is None and state["applied_version"] == ROUNDS
+        finally:
+            supervisor.stop()
+        print(f"{ROUNDS} power cuts; reports seen: {sorted(results)}")
