@@ -41,13 +41,15 @@ def test_config_changes_survive_power_cuts_at_random_moments(tmp_path: Path, bro
         fs.sync()
         for version in range(1, ROUNDS + 1):
             supervisor = Supervisor(HubProcess(cfg)).start()  # raises if the hub does not come up
-            body = json.dumps({"version": version, "config": {"mqtt": {"keepalive_s": 20 + version}}})
-            sub.client.publish(desired, body, qos=1, retain=True).wait_for_publish(5)
-            time.sleep(rng.uniform(0.0, 2.5))  # somewhere in the check, the writes, the restart, the trial
-            supervisor.abandon()
-            supervisor.signal(signal.SIGKILL)  # the power goes ...
-            assert supervisor.hub.proc is not None
-            supervisor.hub.proc.wait(10)
+            try:
+                body = json.dumps({"version": version, "config": {"mqtt": {"keepalive_s": 20 + version}}})
+                sub.client.publish(desired, body, qos=1, retain=True).wait_for_publish(5)
+                time.sleep(rng.uniform(0.0, 2.5))  # somewhere in the check, the writes, the restart, the trial
+            finally:
+                supervisor.abandon()
+                supervisor.signal(signal.SIGKILL)  # the power goes ...
+                assert supervisor.hub.proc is not None
+                supervisor.hub.proc.wait(10)
             fs.cut()  # ... and the card keeps only what was fsynced
         supervisor = Supervisor(HubProcess(cfg)).start()
         try:
