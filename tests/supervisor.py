@@ -42,7 +42,11 @@ class Supervisor:
         """Signal the running hub (a local reference: the watcher may replace hub.proc at any moment)."""
         proc = self.hub.proc
         assert proc is not None
-        os.killpg(proc.pid, sig)
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            if proc.poll() is None:
+                raise  # (it exited: between two starts, as after a restart, there is nothing to signal)
 
     def stop(self) -> None:
         self._stop.set()
