@@ -13,11 +13,13 @@ test uses mosquitto. Both classes offer: `name`, `root`, `port`, `start()`, `sto
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -135,6 +137,56 @@ class EjabberdBroker:
                 self.proc.wait(20)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+
+AMQTT_CONFIG = """\
+listeners:
+  default:
+    type: tcp
+    bind: 127.0.0.1:{port}
+plugins:
+  amqtt.plugins.authentication.AnonymousAuthPlugin:
+    allow_anonymous: true
+"""
+
+
+class AmqttBroker:
+    """amqtt (PyPI, the [test] extra): a Python broker that speaks MQTT 3.1.1 only; it answers an
+    MQTT 5 CONNECT with a 3.1.1 CONNACK 0x01 "unacceptable protocol version". Not an `any_broker`
+    choice: the hub cannot work with it, and must say why."""
+
+    name = "amqtt"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.port = free_port()
+        self.conf = root / f"amqtt-{self.port}.yaml"
+        self.conf.write_text(AMQTT_CONFIG.format(port=self.port))
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def available() -> bool:
+        return importlib.util.find_spec("amqtt") is not None
+
+    def start(self) -> AmqttBroker:
+        with open(self.root / "amqtt.log", "ab") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "amqtt.scripts.broker_script", "-c",
+                                          str(self.conf)], stdout=log, stderr=log, start_new_session=True)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return self
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("amqtt exited: " + (self.root / "amqtt.log").read_text()[-800:]) from None
+                time.sleep(0.05)
+        raise RuntimeError("amqtt did not start")
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
