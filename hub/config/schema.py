@@ -132,4 +132,5 @@ _FEATURE_MODULES: list[str] = [
     "hub.voicecall.schema",
     "hub.cellular.schema",
     "hub.update.schema",
+    "hub.homeassistant.schema",
 ]
