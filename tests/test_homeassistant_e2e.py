@@ -128,3 +128,21 @@ def test_off_by_default_nothing_leaves_the_hubs_own_tree(make_hub, subscriber):
     with sub.lock:
         outside = {m[1] for m in sub.messages if not m[1].startswith(f"{PREFIX}/{HUB}/")}
     assert outside == set()
+
+
+def test_a_broker_that_lost_its_retained_messages_gets_them_back(make_hub, subscriber, broker):
+    sub = subscriber(f"{PREFIX}/{HUB}/status")
+    hub = make_hub(extra=HA)
+    assert wait_online(sub, HUB), hub.log_tail()
+    hub.sim("press")
+    broker.stop()
+    for db in broker.root.glob("mosquitto*.db"):
+        db.unlink()  # it comes back with no retained message at all
+    restarted = time.time()
+    broker.start()
+    assert sub.wait_for(lambda m: m[0] >= restarted and isinstance(m[2], dict) and m[2].get("state") == "online",
+                        20), hub.log_tail()
+    late = subscriber("#", client_id="home-assistant-after-the-restart")
+    assert late.wait_for(lambda m: m[1] == f"homeassistant/sensor/{HUB}/glucose/config", 10), hub.log_tail()
+    alarms = _state_until(late, "alarms", lambda s: True)
+    assert alarms["open_calls"] == 1 and alarms["help"] == "ON"  # the latest picture, not a stale one
