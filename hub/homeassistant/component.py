@@ -101,6 +101,8 @@ class HomeAssistantBridge:
     def _on_activity(self, activity: Activity) -> None:
         if self.ctx is None or self._closed:
             return
+        if self._pending is not None and activity.ts < self._pending.ts:
+            return  # a meter's reading noted with its own, older time: the later sign of life stands
         self._pending = activity
         now = self.ctx.clock.monotonic()
         wait = self._activity_sent + self.activity_every_s - now
