@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from datetime import datetime
 from typing import Any
 
 from hub.config.loader import Config
@@ -47,6 +48,7 @@ class HomeAssistantBridge:
         self._activity_sent = float("-inf")  # monotonic time of the last activity state
         self._activity_due: asyncio.TimerHandle | None = None
         self._pending: Activity | None = None
+        self._newest: datetime | None = None  # time of the latest sign of life seen
         self._closed = False
 
     async def start(self, ctx: HubContext) -> None:
@@ -59,6 +61,7 @@ class HomeAssistantBridge:
             self._on_activity(ctx.activity.last)
         ctx.on_event(self._on_event)
         ctx.activity.subscribe(self._on_activity)
+        ctx.clock.on_step(self._clock_stepped)
         log.info("Home Assistant bridge: %d entities under %s/…/%s, states on %s/…", len(docs), self.discovery,
                  self.hub_id, self.bridge)
 
@@ -101,8 +104,9 @@ class HomeAssistantBridge:
     def _on_activity(self, activity: Activity) -> None:
         if self.ctx is None or self._closed:
             return
-        if self._pending is not None and activity.ts < self._pending.ts:
+        if self._newest is not None and activity.ts < self._newest:
             return  # a meter's reading noted with its own, older time: the later sign of life stands
+        self._newest = activity.ts
         self._pending = activity
         now = self.ctx.clock.monotonic()
         wait = self._activity_sent + self.activity_every_s - now
@@ -110,6 +114,9 @@ class HomeAssistantBridge:
             self._send_activity()
         elif self._activity_due is None:
             self._activity_due = asyncio.get_running_loop().call_later(wait, self._send_activity)
+
+    def _clock_stepped(self, jumped_s: float) -> None:
+        self._newest = None  # set back by NTP: times after the step are the true ones
 
     def _send_activity(self) -> None:
         self._activity_due = None
