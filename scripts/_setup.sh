@@ -7,8 +7,9 @@ VENV=${HUB_VENV:-$ROOT/.venv}
 # baresip-core: the SIP user agent the hub drives for voice calls
 APT_PACKAGES=(mosquitto mosquitto-clients espeak-ng sox alsa-utils openssl systemd baresip-core)
 # only the tests need these: kamailio is the SIP registrar they run on loopback; fuse3 (libfuse3) runs
-# the power-cut filesystem (tests/powercut.py)
-TEST_APT_PACKAGES=(kamailio fuse3)
+# the power-cut filesystem (tests/powercut.py); ejabberd is the second MQTT 5 broker the call tests run
+# against (tests/brokers.py, docs/fleet.md)
+TEST_APT_PACKAGES=(kamailio fuse3 ejabberd)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -24,11 +25,13 @@ ensure_system_packages() {  # extra arguments: more packages (the tests' own)
     echo "installing: ${missing[*]}"
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    # Debian enables and starts kamailio's system service on 5060; the tests start their own on a free
-    # port, so keep the system one off.
-    if [[ " ${missing[*]} " == *" kamailio "* ]] && [ -d /run/systemd/system ]; then
-      as_root systemctl disable --now kamailio.service >/dev/null 2>&1 || true
-    fi
+    # Debian enables and starts kamailio's system service on 5060 and ejabberd's on 1883 (MQTT), 5222…;
+    # the tests start their own on free ports, so keep the system ones off (1883 is the demo's broker).
+    for service in kamailio ejabberd; do
+      if [[ " ${missing[*]} " == *" $service "* ]] && [ -d /run/systemd/system ]; then
+        as_root systemctl disable --now "$service.service" >/dev/null 2>&1 || true
+      fi
+    done
   fi
   export PATH="$PATH:/usr/sbin"
 }

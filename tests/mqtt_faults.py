@@ -93,7 +93,8 @@ class FakeBroker(_LoopThread):
     """Just enough MQTT server to answer CONNECT the way some brokers do.
 
     mode "v311_connack": MQTT 5 CONNECT -> 3.1.1 CONNACK 0x01 "unacceptable protocol version" (aedes,
-      amqtt, mosquitto < 1.6); "v311_close": MQTT 5 CONNECT -> closed without a word (RabbitMQ < 3.13);
+      mosquitto < 1.6; a real amqtt, which never answers a CONNECT with a Last Will, is in
+      test_uplink_negotiation); "v311_close": MQTT 5 CONNECT -> closed without a word (RabbitMQ < 3.13);
       both accept a 3.1.1 CONNECT. "accept_drop": MQTT 5 CONNECT accepted, then closed at once (a broker
       enforcing a limit the client broke). `connects` records (time, protocol level) per CONNECT.
     """

@@ -9,7 +9,7 @@ import pytest
 from schemas import assert_valid, assert_valid_as
 from support import PREFIX, wait_online, wait_spoken
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.any_broker]
 
 
 def test_press_raises_a_schema_valid_call_on_its_topic(hub_env):

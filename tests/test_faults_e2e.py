@@ -18,6 +18,7 @@ def _arrived(sub: Subscriber, event_id: str) -> dict | None:
     return found[2] if found else None
 
 
+@pytest.mark.any_broker
 def test_presses_during_an_outage_arrive_in_press_order(hub_env):
     hub_env.broker.stop()
     ids = [hub_env.hub.sim("press", "--button", pin)["event_id"] for pin in ("22", "23", "17")]
@@ -40,6 +41,7 @@ def test_presses_during_an_outage_arrive_in_press_order(hub_env):
     assert hub_env.hub.status()["queue_depth"] == 0
 
 
+@pytest.mark.any_broker
 def test_broker_killed_mid_session_loses_nothing(hub_env):
     before = hub_env.hub.sim("press", "--button", "17")["event_id"]
     assert hub_env.sub.wait_event("call.raised", 5)
@@ -53,6 +55,7 @@ def test_broker_killed_mid_session_loses_nothing(hub_env):
     assert _arrived(hub_env.sub, before) and _arrived(hub_env.sub, during), hub_env.hub.log_tail()
 
 
+@pytest.mark.any_broker
 def test_kill9_right_after_the_press_still_delivers(make_hub, subscriber, broker):
     sub = subscriber(f"{PREFIX}/test-0001/#")
     hub = make_hub()
@@ -69,6 +72,7 @@ def test_kill9_right_after_the_press_still_delivers(make_hub, subscriber, broker
     assert [c["call_id"] for c in hub.status()["open_calls"]] == [call_id]
 
 
+@pytest.mark.any_broker
 def test_seq_keeps_increasing_across_restarts(make_hub, subscriber):
     sub = subscriber(f"{PREFIX}/test-0001/#")
     hub = make_hub()

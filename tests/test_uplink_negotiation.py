@@ -7,6 +7,7 @@ import re
 import time
 
 import pytest
+from brokers import AmqttBroker, EjabberdBroker, missing
 from mqtt_faults import FakeBroker
 from schemas import assert_valid
 from support import PREFIX, Broker, HubProcess, Subscriber, wait_online, write_config
@@ -43,6 +44,50 @@ def test_a_broker_without_mqtt5_gets_a_specific_message(tmp_path, mode, words):
     finally:
         hub.stop()
         fake.close()
+
+
+def test_a_real_mqtt311_only_broker_amqtt_gets_the_same_message(tmp_path):
+    if not AmqttBroker.available():
+        pytest.skip("amqtt not installed (the [test] extra has it)")
+    root = tmp_path / "broker"
+    root.mkdir()
+    broker = AmqttBroker(root).start()
+    hub = HubProcess(write_config(tmp_path / "hub" / "hub.toml", broker.port)).start()
+    try:
+        # amqtt 0.12 cannot parse an MQTT 5 CONNECT carrying a Last Will: it never answers, and drops
+        # the connection only when its own timer runs out. Not "unreachable": the hub probes with 3.1.1.
+        status = _status_until(hub, lambda s: "3.1.1" in s["last_error"], timeout=45)
+        assert "speaks only MQTT 3.1.1" in status["last_error"], hub.log_tail()
+        assert "session expiry" in status["last_error"] and "unreachable" not in status["last_error"]
+        assert status["state"] == "offline"
+        call_id = hub.sim("press")["event_id"]
+        assert hub.status()["queue"]["urgent"] == 1 and call_id
+        assert "Invalid file descriptor" not in hub.log_path.read_text()  # the timed-out socket closed cleanly
+    finally:
+        hub.stop()
+        broker.kill()
+
+
+def test_a_shorter_session_expiry_granted_by_the_broker_is_named(tmp_path):
+    if missing("ejabberd"):
+        pytest.skip(missing("ejabberd"))
+    root = tmp_path / "broker"
+    root.mkdir()
+    broker = EjabberdBroker(root, session_expiry_s=600).start()  # ejabberd caps it and says so in CONNACK
+    user, password = broker.auth("test-0001")
+    sub = Subscriber(broker.port, f"{PREFIX}/test-0001/#", client_id="platform", auth=broker.auth("platform"))
+    hub = HubProcess(write_config(tmp_path / "hub" / "hub.toml", broker.port,
+                                  mqtt_extra=f'username = "{user}"\npassword = "{password}"\n')).start()
+    try:
+        assert wait_online(sub, "test-0001"), hub.log_tail()
+        log = hub.log_path.read_text()
+        assert "session expiry 600 s, not the 86400 s asked ([mqtt] session_expiry_s)" in log, hub.log_tail()
+        call_id = hub.sim("press")["event_id"]  # the hub works on; only the warning tells
+        assert sub.wait_for(lambda m: isinstance(m[2], dict) and m[2].get("id") == call_id, 10)
+    finally:
+        hub.stop()
+        sub.close()
+        broker.kill()
 
 
 def test_a_connection_accepted_then_dropped_does_not_reset_the_backoff(tmp_path):
@@ -84,12 +129,21 @@ def test_connack_limits_are_honoured(tmp_path):
         broker.kill()
 
 
-@pytest.mark.parametrize("identity", ["anonymous", "client_certificate"])
+@pytest.mark.parametrize("identity", ["anonymous", "client_certificate", "ejabberd"])
 def test_two_units_with_one_id_back_off_and_report_it(tmp_path, request, identity):
     mqtt_extra = "duplicate_backoff_max_s = 20\n"
     if identity == "anonymous":
         broker = request.getfixturevalue("broker")
         sub = Subscriber(broker.port, f"{PREFIX}/dup-0001/#")
+    elif identity == "ejabberd":  # says 0x8E Session taken over, where mosquitto 2.0 closes silently
+        if missing("ejabberd"):
+            pytest.skip(missing("ejabberd"))
+        (tmp_path / "ejabberd").mkdir()
+        broker = EjabberdBroker(tmp_path / "ejabberd").start()
+        request.addfinalizer(broker.kill)
+        sub = Subscriber(broker.port, f"{PREFIX}/dup-0001/#", client_id="platform", auth=broker.auth("platform"))
+        user, password = broker.auth("dup-0001")
+        mqtt_extra += f'username = "{user}"\npassword = "{password}"\n'
     else:  # a cloned SD card: both units present the same certificate, CN dup-0001, under a per-hub ACL
         (tmp_path / "tls").mkdir()
         broker, sub_tls, tls = tls_setup(tmp_path / "tls", PLATFORM_ACL + HUB_ACL, hub_cn="dup-0001")
@@ -114,6 +168,8 @@ def test_two_units_with_one_id_back_off_and_report_it(tmp_path, request, identit
         assert any("duplicate_id" in [f["kind"] for f in s.get("uplink_faults", [])] for s in statuses)
         shown = hubs[0].cli("status").stdout + hubs[1].cli("status").stdout
         assert "duplicate_id" in shown
+        if identity == "ejabberd":  # the MQTT 5 way: a DISCONNECT with its reason code
+            assert "MQTT 5 'Session taken over'" in hubs[0].log_path.read_text() + hubs[1].log_path.read_text()
     finally:
         for hub in hubs:
             hub.stop()

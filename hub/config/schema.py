@@ -133,4 +133,5 @@ _FEATURE_MODULES: list[str] = [
     "hub.cellular.schema",
     "hub.update.schema",
     "hub.remote_config.schema",
+    "hub.homeassistant.schema",
 ]

@@ -76,6 +76,7 @@ class Limits:
     topic_alias_max: int = 0
     wildcards: bool = True
     retain: bool = True
+    session_expiry: int = -1  # what the broker granted, when it says (ejabberd always does); -1: as asked
 
     @classmethod
     def from_connack(cls, props: Any) -> Limits:
@@ -85,11 +86,16 @@ class Limits:
         return cls(max_qos=get("MaximumQoS", 2), receive_max=get("ReceiveMaximum", 65535),
                    topic_alias_max=get("TopicAliasMaximum", 0),
                    wildcards=bool(get("WildcardSubscriptionAvailable", 1)),
-                   retain=bool(get("RetainAvailable", 1)))
+                   retain=bool(get("RetainAvailable", 1)), session_expiry=get("SessionExpiryInterval", -1))
 
-    def differences(self) -> list[str]:
+    def differences(self, asked_session_expiry: int = 0) -> list[str]:
         """The limits that change what the hub does, for the log."""
         out = []
+        if 0 <= self.session_expiry < asked_session_expiry:
+            out.append(f"session expiry {self.session_expiry} s, not the {asked_session_expiry} s asked "
+                       "([mqtt] session_expiry_s): commands for this hub are dropped once it has been offline "
+                       "longer; raise the broker's limit (ejabberd: mod_mqtt session_expiry, EMQX: "
+                       "mqtt.session_expiry_interval)")
         if self.max_qos < 1:
             out.append("Maximum QoS 0 (no PUBACK: no call can be confirmed)")
         if self.receive_max < 65535:
@@ -161,8 +167,8 @@ def closed_before_connack(host: str, port: int, v311_code: int | None) -> str:
     """The installer's message when the broker closed the connection without answering CONNECT."""
     where = f"broker {host}:{port}"
     if v311_code == 0:
-        return (f"{where} speaks only MQTT 3.1.1: it closed the MQTT 5 connection without a CONNACK but "
-                f"accepts 3.1.1. {WHY_MQTT5}")
+        return (f"{where} speaks only MQTT 3.1.1: it gave the MQTT 5 connection no CONNACK (closed it, or "
+                f"never answered) but accepts 3.1.1. {WHY_MQTT5}")
     return (f"{where} closed the connection before accepting it (no CONNACK): it may not speak MQTT 5, "
             "or it refused this hub's TLS certificate or login; check the broker's log, [mqtt] tls and "
             "username/password")

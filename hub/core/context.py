@@ -141,6 +141,12 @@ class HubContext(Protocol):
         """Publish `value` under `key` in the retained status and `hub status`."""
         ...
 
+    def publish_state(self, topic: str, payload: str) -> None:
+        """Keep `payload` retained on `topic` (any topic the broker lets this hub write, e.g. Home
+        Assistant's): latest value only, QoS 0, sent again after every reconnect (hub.core.retained).
+        Never for alarms: those are events (`raise_event`)."""
+        ...
+
     def on_delivered(self, listener: DeliveryListener) -> None:
         """Hear that an event reached the broker (its PUBACK): "呼叫已送达" for a call saved offline."""
         ...

@@ -183,7 +183,13 @@ class Link(PahoOnLoop):
         props.SessionExpiryInterval = self.mqtt["session_expiry_s"]
         await asyncio.to_thread(self._client.connect, self.mqtt["host"], self.mqtt["port"],
                                 self.mqtt["keepalive_s"], clean_start=False, properties=props)
-        await asyncio.wait_for(asyncio.shield(self._attempt), timeout=CONNECT_TIMEOUT_S)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._attempt), timeout=CONNECT_TIMEOUT_S)
+        except TimeoutError:
+            # Connected, CONNECT sent, no answer: what a 3.1.1-only broker that cannot parse an MQTT 5
+            # CONNECT does (amqtt), not an unreachable one. The diagnosis probe tells which.
+            raise ClosedEarly(f"broker {self.broker_name} accepted the connection but did not answer the MQTT 5 "
+                              f"CONNECT within {CONNECT_TIMEOUT_S:.0f} s (no CONNACK)") from None
         if not self._had_session:
             self._had_session = True
             try:
@@ -214,7 +220,7 @@ class Link(PahoOnLoop):
         self.limits = replies.Limits.from_connack(props)
         # paho ignores Receive Maximum, so the hub keeps under it itself (one left for the status).
         self.window = max(1, min(self.mqtt["max_inflight"], self.limits.receive_max - 1))
-        differences = self.limits.differences()
+        differences = self.limits.differences(self.mqtt["session_expiry_s"])
         if differences:
             log.warning("broker %s limits: %s", self.broker_name, "; ".join(differences))
         log.info("connected to %s%s", self.broker_name, "" if flags.session_present else " (no session)")

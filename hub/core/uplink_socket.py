@@ -41,7 +41,7 @@ class PahoOnLoop:
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
         client.on_socket_open = self._on_socket_open
-        client.on_socket_close = lambda c, u, sock: self._in_loop(self._loop.remove_reader, sock)
+        client.on_socket_close = self._on_socket_close
         client.on_socket_register_write = lambda c, u, sock: self._in_loop(
             self._loop.add_writer, sock, c.loop_write)
         client.on_socket_unregister_write = lambda c, u, sock: self._in_loop(self._loop.remove_writer, sock)
@@ -52,6 +52,14 @@ class PahoOnLoop:
         with contextlib.suppress(OSError, AttributeError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._in_loop(self._loop.add_reader, sock, self._readable)
+
+    def _on_socket_close(self, client: paho.Client, userdata: Any, sock: Any) -> None:
+        # By fd number, taken now: paho closes the socket right after this hook, and on the worker
+        # thread (a reconnect after a CONNACK timeout) the loop would only see it closed (fd -1).
+        with contextlib.suppress(OSError, ValueError):
+            fd = sock.fileno()
+            if fd >= 0:
+                self._in_loop(self._loop.remove_reader, fd)
 
     def _readable(self) -> None:
         self.watch.heard(self._loop.time())
