@@ -41,7 +41,6 @@ from hub.core.files import scratch_dir
 from hub.core.outbox import StateChange, storage_failure
 from hub.core.player import Player
 from hub.core.questions import PressAnswers, Question
-from hub.core.retained import RetainedStates
 from hub.core.simulation import SimHelp
 from hub.core.speech import SpeechQueue, speech_from_config
 from hub.core.storage_watch import StorageWatch
@@ -87,7 +86,6 @@ class Hub:
         self.outbox: Store | None = None  # the SQLite outbox, or memory while the card fails
         self.storage: StorageWatch | None = None
         self.uplink: Uplink | None = None
-        self.retained = RetainedStates(lambda topic, text: bool(self.uplink and self.uplink.publish_state(topic, text)))
         self.speech: SpeechQueue | None = None
         self.leds: Feedback | None = None
         self.control: ControlServer | None = None
@@ -242,7 +240,8 @@ class Hub:
         log.warning("restarting (systemd starts the hub again): %s", reason)
         self._stopping.set()
     def publish_state(self, topic: str, payload: str) -> None:
-        self.retained.set(topic, payload)
+        assert self.uplink is not None
+        self.uplink.topics.keep(topic, payload.encode(), qos=0)
 
     def component(self, name: str) -> Any:
         return next((c for c in self._components if c.name == name), None)
@@ -308,7 +307,6 @@ class Hub:
         self.uplink = Uplink(cfg, self.outbox, self.db, self._on_command, self.status, report=self.raise_event,
                              spawn=self.spawn, commands=self.commands.names)
         self.uplink.on_delivered = self._delivered
-        self.uplink.on_connected.append(self.retained.republish)
         self.control = ControlServer(socket_path(cfg.state_dir), self._control_handlers,
                                      self._control_cancel_on_hangup)
         loop = asyncio.get_running_loop()

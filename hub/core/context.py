@@ -143,7 +143,7 @@ class HubContext(Protocol):
 
     def publish_state(self, topic: str, payload: str) -> None:
         """Keep `payload` retained on `topic` (any topic the broker lets this hub write, e.g. Home
-        Assistant's): latest value only, QoS 0, sent again after every reconnect (hub.core.retained).
+        Assistant's): latest value only, QoS 0, sent again after every reconnect (hub.core.uplink_topics).
         Never for alarms: those are events (`raise_event`)."""
         ...
 

@@ -62,7 +62,6 @@ class Uplink(CertSwitch, Link):
         self._all_confirmed.set()
         self.on_delivered: Callable[[str], None] | None = None  # event id, on its successful PUBACK
         self._idle = asyncio.Event()  # nothing handed to paho awaits its PUBACK (hub.core.uplink_switch)
-        self.on_connected: list[Callable[[], None]] = []  # after every (re)connect (hub.core.retained)
 
     # --- tasks -----------------------------------------------------------------------------------
     async def run_sender(self) -> None:
@@ -94,14 +93,6 @@ class Uplink(CertSwitch, Link):
     def refresh_status(self) -> None:
         self._status_now.set()
 
-    def publish_state(self, topic: str, payload: str) -> bool:
-        """A latest-value message for others (hub.core.retained): retained, at QoS 0 so it never takes
-        an in-flight slot a call needs; False when offline (it is sent again on the next connect)."""
-        if not self.connected.is_set():
-            return False
-        self._client.publish(topic, payload, qos=0, retain=self.limits.retain)
-        return True
-
     def _connected(self) -> None:
         self._switch_settled(True)
         # Rows not already in paho's hands are fetched again, in order, from the start.
@@ -110,8 +101,6 @@ class Uplink(CertSwitch, Link):
         self._backlog = True
         self._status_now.set()
         self._wake.set()
-        for hook in self.on_connected:
-            hook()
 
     # --- delivery -------------------------------------------------------------------------------
     def offer(self, row: Row) -> None:

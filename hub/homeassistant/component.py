@@ -83,7 +83,7 @@ class HomeAssistantBridge:
             self._state("glucose", {"mmol_per_l": data["mmol_per_l"], "category": data.get("category"),
                                     "meal": data.get("meal"), "at": at})
         # The alarm registry takes the change in just after the event's commit (hub.core.alarms): read
-        # it on the loop's next turn. An unchanged picture is not sent again (hub.core.retained).
+        # it on the loop's next turn. An unchanged picture is not sent again (hub.core.uplink_topics).
         asyncio.get_running_loop().call_soon(self._alarms)
 
     def _alarms(self) -> None:
