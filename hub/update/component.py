@@ -14,9 +14,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
-import os
 import shutil
-import signal
 import threading
 from pathlib import Path
 from typing import Any
@@ -185,8 +183,8 @@ class Updater:
             await self._report(version, "failed", reason=f"cannot switch to it: {exc}")
             return
         await self._report(version, "restarting", from_version=__version__)
-        log.warning("update: switched to %s; restarting so that systemd starts it", version)
-        os.kill(os.getpid(), signal.SIGTERM)  # the same path as `systemctl restart`: a clean shutdown
+        assert self._ctx is not None
+        self._ctx.restart(f"update: switched to {version}; systemd starts it")  # a clean shutdown
 
     def _heard(self, event: Event) -> None:
         self._quiet.set()  # any committed event may have closed an alarm: look again
@@ -226,7 +224,8 @@ class Updater:
         log.error("update: %s failed its health check (%s): switching back to %s", marker.version, reason,
                   marker.from_version)
         await asyncio.to_thread(self.releases.roll_back, marker, reason)
-        os.kill(os.getpid(), signal.SIGTERM)  # the old version starts and reports rolled_back
+        assert self._ctx is not None
+        self._ctx.restart(f"update: {marker.version} rolled back")  # the old version starts, reports rolled_back
 
     # --- events -----------------------------------------------------------------------------------
     async def _report(self, version: str, stage: str, **fields: Any) -> None:
