@@ -37,6 +37,7 @@ class ModemCall:
     news: asyncio.Queue[tuple[str, str]] = field(default_factory=asyncio.Queue)  # (what, detail)
     answered_at: float | None = None
     detail: str = ""
+    module_gone: bool = False  # it restarted or its port closed: nothing to hang up
 
     def urc(self, line: str) -> bool:
         """True if the line was this call's news: its end, a key, SIMCom's answer, the module gone."""
@@ -50,6 +51,7 @@ class ModemCall:
         if line.startswith("VOICE CALL: END"):
             return True  # followed by NO CARRIER, which says it
         if line in ("RDY", "\x00LOST"):
+            self.module_gone = True
             self.news.put_nowait(("fault", "the modem restarted" if line == "RDY" else "the modem's port closed"))
             return False  # the component hears it too: it sets the module up again
         try:
@@ -74,12 +76,13 @@ async def place(modem: AtModem, call: ModemCall, ring_s: float, listen_s: float,
             on_answered()
             reason = await _listen(call, listen_s, on_ack)
         return reason
-    except (AtError, AtTimeout) as exc:
+    except (AtError, AtTimeout, ValueError) as exc:  # ValueError: a number ATD cannot take, a garbled +CLCC
         call.detail = str(exc)[:120]
+        call.module_gone = call.module_gone or isinstance(exc, AtTimeout)
         reason = MODEM_FAULT
         return reason
     finally:
-        if reason != MODEM_FAULT:  # a module that restarted has no call left to hang up
+        if not call.module_gone:  # a module that restarted has no call left to hang up
             await _hang_up(modem)
 
 
