@@ -107,7 +107,7 @@ def test_keys_other_than_1_are_ignored_and_the_hub_hangs_up_after_listening(tmp_
     [
         (Callee(busy=True), "busy", False),
         (Callee(answer_after_s=None), "no_answer", False),
-        (Callee(answer_after_s=0.5, hang_up_after_s=0.7), "hung_up", True),
+        (Callee(answer_after_s=0.5, hang_up_after_s=3), "hung_up", True),
     ],
     ids=["busy", "no-answer", "far-end-hangs-up"],
 )
@@ -172,7 +172,7 @@ def test_modem_reset_mid_call_is_a_modem_fault_and_the_modem_is_set_up_again(tmp
 
 
 def test_a_1_on_the_call_about_another_alarm_acknowledges_that_alarm_only(tmp_path: Path, fake: FakeModem) -> None:
-    fake.state.voice.callees[DUTY] = Callee(answer_after_s=0.3, hang_up_after_s=0.6)  # first call: no key
+    fake.state.voice.callees[DUTY] = Callee(answer_after_s=0.3, hang_up_after_s=3)  # first call: no key
     fake.state.voice.callees[FAMILY] = Callee(answer_after_s=0.3, press="1", press_after_s=0.3)
     results: dict[str, Any] = {}
 
@@ -191,7 +191,7 @@ def test_a_1_on_the_call_about_another_alarm_acknowledges_that_alarm_only(tmp_pa
 
 
 def test_a_key_after_the_call_ended_acknowledges_nothing(tmp_path: Path, fake: FakeModem) -> None:
-    fake.state.voice.callees[DUTY] = Callee(answer_after_s=0.3, hang_up_after_s=0.5)
+    fake.state.voice.callees[DUTY] = Callee(answer_after_s=0.3, hang_up_after_s=3)
 
     async def scenario(hub: FakeHub, cellular: Cellular) -> None:
         event = await _alarm(hub)
@@ -243,3 +243,16 @@ def test_send_sms_says_which_numbers_took_it(tmp_path: Path, fake: FakeModem) ->
     run(tmp_path, fake, scenario)
     assert results["ok"] == [DUTY, FAMILY] and results["refused"] == []
     assert fake.state.sent == [(DUTY, "【一键呼】测试"), (FAMILY, "【一键呼】测试")]
+
+
+def test_a_1_pressed_the_moment_they_pick_up_counts(tmp_path: Path, fake: FakeModem) -> None:
+    """The key can come before AT+CLCC has shown the answer: it is the answer, and it still counts."""
+    fake.state.voice.callees[DUTY] = Callee(answer_after_s=0.5, press="1", press_after_s=0.0)
+    results: dict[str, Any] = {}
+
+    async def scenario(hub: FakeHub, cellular: Cellular) -> None:
+        results["dial"] = await cellular.dial(DUTY, event_id=await _alarm(hub), ring_s=10)
+
+    hub = run(tmp_path, fake, scenario)
+    assert results["dial"]["reason"] == "acknowledged" and results["dial"]["answered"]
+    assert [e.data["via"] for e in hub.raised("call.acknowledged")] == ["voice"]

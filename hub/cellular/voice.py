@@ -38,6 +38,7 @@ class ModemCall:
     answered_at: float | None = None
     detail: str = ""
     module_gone: bool = False  # it restarted or its port closed: nothing to hang up
+    early_keys: str = ""  # keys that told us the far end had picked up
 
     def urc(self, line: str) -> bool:
         """True if the line was this call's news: its end, a key, SIMCom's answer, the module gone."""
@@ -103,10 +104,11 @@ async def _ring(modem: AtModem, call: ModemCall, ring_s: float) -> str | None:
             if what == "fault":
                 call.detail = detail
                 return MODEM_FAULT
-            if what == "answered":
+            if what in ("answered", "key"):  # only a far end that has picked up can press a key
                 call.answered_at = time.monotonic()
+                call.early_keys += detail if what == "key" else ""
                 return None
-            continue  # a key before the answer: not a responder's
+            continue
         calls = [parse_clcc(line) for line in await modem.command("AT+CLCC", timeout=3.0) if line.startswith("+CLCC:")]
         ours = next((c for c in calls if c.outgoing and c.voice), None)
         if ours is not None and ours.state == "active":
@@ -122,6 +124,9 @@ async def _ring(modem: AtModem, call: ModemCall, ring_s: float) -> str | None:
 
 async def _listen(call: ModemCall, listen_s: float, on_ack: Callable[[], Awaitable[Any]]) -> str:
     deadline = time.monotonic() + listen_s
+    later = [call.news.get_nowait() for _ in range(call.news.qsize())]
+    for item in [("key", key) for key in call.early_keys] + later:  # keys that came before AT+CLCC said so first
+        call.news.put_nowait(item)
     while True:
         try:
             what, detail = await asyncio.wait_for(call.news.get(), max(0.0, deadline - time.monotonic()))
