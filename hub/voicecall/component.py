@@ -6,8 +6,8 @@ the resident who it is calling ("正在接通社区值班员") and who answered 
 `[voice_call] auto_answer_min` after any of those events, answers an incoming call from a target or
 an allowed caller hands-free. Each call that ends is a `voice.ended` event (who, direction, how long,
 why); each that was answered was first a `voice.started`. baresip runs as a supervised child process
-(drivers/sip); without it the component reports `voice_call: unavailable (...)` and does nothing else,
-unless the 4G modem can ring the targets that are telephone numbers (hub/voicecall/modem_path.py).
+(drivers/sip); without it the component reports `voice_call: unavailable (...)`, and telephone-number
+targets go by the 4G modem, if one is fitted (modem_path.py), or not at all.
 """
 
 from __future__ import annotations
@@ -139,10 +139,7 @@ class VoiceCallComponent:
             try:
                 if number is not None:
                     self._publish()
-                    acknowledged, reason, detail = await ring_by_modem(self._ctx, call, number, timeout,
-                                                                       self._modem_answered)
-                    self._finish(call, reason, detail)
-                    if acknowledged:
+                    if await ring_by_modem(self._ctx, call, number, timeout, self._modem_answered, self._finish):
                         return  # the responder pressed 1
                 elif await self._ring(call, timeout):
                     await call.closed  # talking: the chain is done when this call ends
@@ -160,7 +157,6 @@ class VoiceCallComponent:
     def _modem_answered(self, call: Call) -> None:
         call.mark_answered()
         self._spawn_raise("voice.started", call.started_data())
-        self._publish()
 
     async def _ring(self, call: Call, timeout: float) -> bool:
         """Dial one target; True once answered. Every path that returns False has ended the call."""

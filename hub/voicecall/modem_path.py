@@ -83,14 +83,17 @@ def has_modem_targets(config: Config) -> bool:
 
 
 async def ring_by_modem(ctx: HubContext, call: Call, number: str, timeout: float,
-                        answered: Callable[[Call], None]) -> tuple[bool, str, str]:
-    """Ring one target by the 4G modem: (the responder pressed 1, voice.ended reason, detail). The resident
-    hears who is being rung, then that they picked up (`voice_phoned_<who>`): the speech is not theirs."""
+                        answered: Callable[[Call], None], finish: Callable[[Call, str, str], None]) -> bool:
+    """Ring one target by the 4G modem; True if the responder pressed 1. The call has ended either way
+    (`finish` told why). The resident hears who is being rung, then that they picked up
+    (`voice_phoned_<who>`): the speech is not theirs."""
     ctx.say(f"voice_dialing_{call.who}")
     dialer = find_dialer(ctx.component("cellular"))
     if dialer is None:
-        return False, c.UNAVAILABLE, "no 4G modem running"
+        finish(call, c.UNAVAILABLE, "no 4G modem running")
+        return False
     log.info("voice call: ringing %s %s by the modem for %.0f s (target %d)", call.who, number, timeout, call.attempt)
     result = await dialer.dial(number, event_id=call.trigger, ring_s=timeout, prompt=f"voice_phoned_{call.who}",
                                on_answered=lambda: answered(call))
-    return bool(result.get("acknowledged")), *outcome(result)
+    finish(call, *outcome(result))
+    return bool(result.get("acknowledged"))
