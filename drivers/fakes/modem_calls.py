@@ -104,6 +104,8 @@ class CallModel:
             return []
         if upper == "ATA":
             return self._take()
+        if re.fullmatch(r"AT\+CLIP=[01]", upper):
+            return []  # +CLIP after each RING: sent either way here
         if upper == "AT+CLCC":
             with self._lock:
                 call = self._call

@@ -36,7 +36,7 @@ from hub.core.events import Event
 log = logging.getLogger(__name__)
 SMS_RETRY_S = 30.0  # after a refused SMS: the network is not going to change its mind within a second
 IMS_ON = 'AT+QCFG="ims",1'
-INIT = ("ATE0", "AT+CMEE=1", "AT+CMGF=1", 'AT+CSCS="UCS2"', "AT+CNMI=2,1,0,0,0")
+INIT = ("ATE0", "AT+CMEE=1", "AT+CMGF=1", 'AT+CSCS="UCS2"', "AT+CNMI=2,1,0,0,0", "AT+CLIP=1")
 
 
 @dataclass
@@ -66,6 +66,7 @@ class Cellular:
         self._vendor = "other"
         self._call: voice.ModemCall | None = None
         self._call_lock = asyncio.Lock()  # one modem, one call at a time
+        self._ringing: str | None = None  # who is calling the modem (+CLIP), logged once
 
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
@@ -121,8 +122,11 @@ class Cellular:
                     inbox.put_nowait(parse_cmti(line)[1])
             elif line == "RDY":
                 reset.set()  # the module restarted: its settings are gone, set them again
-            elif line.startswith("+CLIP:"):
-                log.info("modem: incoming call from %s not answered (the modem path has no speech)", line[6:].strip())
+            elif (caller := voice.incoming_caller(line)) is not None and caller != self._ringing:  # once a call
+                self._ringing = caller
+                log.info("modem: incoming call from %s not answered (the modem path has no speech)", self._ringing)
+            elif line == "NO CARRIER":
+                self._ringing = None
 
         self._modem = modem = AtModem(port, unsolicited)
         modem.start()

@@ -86,7 +86,7 @@ class SimModem:
         try:
             self._call_verb(args)
         except RuntimeError as exc:  # "no call is up": say so to whoever typed it
-            raise SimArgumentError(f"hub sim modem {args.what}: {exc}") from None
+            raise SimArgumentError(f"{args.what}: {exc}") from None
         if args.what == "sms":
             index = self.modem.deliver_sms(args.sender, " ".join(args.text))
             return {"delivered": index}

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from drivers.modem.at import call_ended, dial_command, parse_clcc, parse_dtmf
+from drivers.modem.at import call_ended, dial_command, parse_clcc, parse_clip, parse_dtmf
 from drivers.modem.client import AtError, AtModem, AtTimeout
 
 log = logging.getLogger(__name__)
@@ -170,3 +170,8 @@ async def enable_dtmf(modem: AtModem, vendor: str) -> bool:
                     command, exc.final.text)
         return False
     return True
+
+
+def incoming_caller(line: str) -> str | None:
+    """The number of someone ringing the modem (+CLIP, after AT+CLIP=1 or by default), else None."""
+    return parse_clip(line) if line.startswith("+CLIP:") else None
