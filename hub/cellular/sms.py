@@ -9,7 +9,7 @@ alarm's context card as fit (hub.core.card_text); then how to acknowledge.
 
 from __future__ import annotations
 
-from hub.core.card_text import ACK_REPLY, KINDS, kind_words, short_form, short_id
+from hub.core.card_text import ACK_REPLY, KINDS, is_ack, kind_words, same_number, short_form, short_id
 from hub.core.events import Event
 
 __all__ = ["ACK_REPLY", "alarm_text", "is_ack", "kind_words", "same_number", "short_id", "sms_worthy"]
@@ -23,17 +23,3 @@ def sms_worthy(event: Event) -> bool:
 def alarm_text(event: Event, hub_id: str, resident_ref: str) -> str:
     """One UCS2 SMS: the head, as many facts of the alarm's context card as fit, how to acknowledge."""
     return short_form(event.type, event.data, event.id, event.ts, hub_id, resident_ref)
-
-
-def is_ack(body: str) -> bool:
-    """A reply that acknowledges: starts with 1 (a full-width １ too: phone keyboards in Chinese mode)."""
-    return body.strip().replace("１", "1").startswith(ACK_REPLY)
-
-
-def same_number(a: str, b: str) -> bool:
-    """+8613800138000, 8613800138000 and 13800138000 are one phone (mainland numbers: 11 digits)."""
-    def core(n: str) -> str:
-        digits = "".join(ch for ch in n if ch.isdigit())
-        return digits[-11:] if len(digits) >= 11 else digits
-
-    return bool(core(a)) and core(a) == core(b)

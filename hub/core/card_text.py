@@ -87,3 +87,17 @@ def short_form(event_type: str, data: dict[str, Any], event_id: str, ts: datetim
         if len(text) + 1 + len(fact) + len(tail) <= limit:
             text += " " + fact
     return text + tail
+
+
+def is_ack(body: str) -> bool:
+    """A reply that acknowledges: starts with 1 (a full-width １ too: phone keyboards in Chinese mode)."""
+    return body.strip().replace("１", "1").startswith(ACK_REPLY)
+
+
+def same_number(a: str, b: str) -> bool:
+    """+8613800138000, 8613800138000 and 13800138000 are one phone (mainland numbers: 11 digits)."""
+    def core(n: str) -> str:
+        digits = "".join(ch for ch in n if ch.isdigit())
+        return digits[-11:] if len(digits) >= 11 else digits
+
+    return bool(core(a)) and core(a) == core(b)

@@ -32,6 +32,7 @@ FACTORIES: list[str] = [
     "hub.health.sim:build",  # before health: sets the virtual BLE backend and pre-pairs its meters
     "hub.health.component:build",
     "hub.voicecall.component:build",  # hears the alarms above (ctx.on_event) and calls/answers over SIP
+    "hub.escalation.component:build",  # works the chain through the cellular component (ctx.component)
 ]
 
 

@@ -17,11 +17,12 @@ INFO, IMPORTANT, URGENT = 1, 2, 3
 VOICE_CALL = (*(f"voice_{state}_{who}" for state in ("dialing", "connected")
                  for who in ("duty", "doctor", "family", "neighbour")),
               "voice_connected_caller", "voice_call_ended", "voice_nobody_answered")  # hub.voicecall: call state
+ESCALATION = ("escalation_notifying", "escalation_coming", "escalation_nobody")  # hub.escalation: who is coming
 LEVELS: dict[str, int] = {
     **dict.fromkeys(("call_raising", "call_offline", "call_cancelled", "call_acknowledged", "call_repeat",
                      "call_acknowledged_by", "alarm_acknowledged", "alarm_acknowledged_by", "call_delivered",
                      "call_sending", "sensors_fire_alarm", "sensors_heat_rise_alarm", "fall_check",
-                     "fall_cancelled", "fall_alarm", "inactivity_alarm", *VOICE_CALL), URGENT),
+                     "fall_cancelled", "fall_alarm", "inactivity_alarm", *VOICE_CALL, *ESCALATION), URGENT),
     **dict.fromkeys(("call_no_answer", "inactivity_check", "sensors_heat_alarm", "sensors_cold_alarm",
                      "sensors_fire_cleared", "sensors_power_lost", "sensors_battery_low",
                      "health_bp_very_high", "health_glucose_very_high", "health_glucose_low",
@@ -34,6 +35,7 @@ TOPICS: dict[str, str] = {
                      "call_acknowledged_by", "call_no_answer", "call_delivered", "call_sending"), "call"),
     **dict.fromkeys(("fall_check", "fall_cancelled", "fall_alarm"), "fall"),
     **dict.fromkeys(VOICE_CALL, "voice_call"),
+    **dict.fromkeys(ESCALATION, "escalation"),
     **dict.fromkeys(("inactivity_check", "inactivity_ok", "inactivity_alarm"), "inactivity"),
     **dict.fromkeys(("sensors_fire_alarm", "sensors_fire_cleared", "sensors_heat_rise_alarm",
                      "sensors_heat_rise_cleared"), "fire"),
