@@ -28,7 +28,7 @@ KINDS = {
     "power.battery_low": "电池电量低",
 }
 CALLS = {"emergency": "紧急呼叫", "health": "健康咨询", "service": "生活服务", "family": "亲情联络"}
-COUNTDOWN = {"asked_for_help": "本人求助", "timed_out": "超时无应答", "no_answer": "询问无应答"}
+COUNTDOWN = {"timed_out": "超时无应答", "no_answer": "询问无应答"}
 
 
 def short_id(event_id: str) -> str:
@@ -48,8 +48,9 @@ def _hhmm(iso: str | None) -> str:
 def facts(card: dict[str, Any]) -> list[str]:
     """The card's facts as short phrases, most useful first."""
     out: list[str] = []
-    countdown = COUNTDOWN.get((card.get("trigger") or {}).get("countdown", ""))
-    if countdown:
+    trigger = card.get("trigger") or {}
+    countdown = COUNTDOWN.get(trigger.get("countdown", ""))
+    if countdown and trigger.get("by") != "button":  # a call's kind already says the resident asked
         out.append(countdown)
     power, home = card.get("power") or {}, card.get("home") or {}
     if power.get("mains") == "lost":

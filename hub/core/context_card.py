@@ -86,8 +86,8 @@ class ContextCard:
 
     # --- what the hub hears --------------------------------------------------------------------------
     def on_activity(self, activity: Activity) -> None:
-        if activity.source.startswith("ble:"):
-            return  # a reading taken is not a place the resident was seen moving
+        if activity.source.startswith(("ble:", "button:")):
+            return  # a reading taken or a key pressed says nothing of the room the resident was last seen in
         self.last_motion = {"source": activity.source, "room": room_of(activity.source, self.motion_room),
                             "at": iso_ms(activity.ts)}
 

@@ -33,6 +33,8 @@ from hub.escalation import steps as s
 from hub.escalation.steps import Progress, Step
 
 log = logging.getLogger(__name__)
+# Cellular.dial() reasons (hub/cellular/voice.py) that say no call could be placed, or the modem failed
+UNAVAILABLE, FAILED = ("no_modem", "not_registered"), ("modem_fault",)
 ACKS = ("call.acknowledged", "alarm.acknowledged", "health.acknowledged", "power.acknowledged")
 
 
@@ -42,7 +44,9 @@ class Modem(Protocol):
     async def send_sms(self, numbers: list[str], text: str) -> list[str]: ...
 
     async def dial(self, number: str, *, event_id: str | None, ring_s: float,
-                   prompt: str | None = None) -> dict[str, Any]: ...
+                   prompt: str | None = None) -> dict[str, Any]:
+        """{"number", "answered", "acknowledged" (pressed 1), "seconds" (talk), "reason"}"""
+        ...
 
 
 class Escalation:
@@ -149,6 +153,9 @@ class Escalation:
         ctx = self._require_ctx()
         signal = self._signals[progress.alarm_id]
         try:
+            for key, channel, numbers in s.interrupted(progress, self.steps):  # the hub stopped mid-action
+                await self._step_event(progress, self.steps[progress.step], channel, numbers, "interrupted",
+                                       "the hub restarted during this action; not repeated", key=key)
             while True:
                 signal.clear()
                 if await self._over(progress):
@@ -178,6 +185,7 @@ class Escalation:
                     await self._text(progress, action.step)
                 else:
                     await self._dial(progress, action)
+                await self._save()  # with the outcome reported
         finally:
             self._tasks.pop(progress.alarm_id, None)
             self._signals.pop(progress.alarm_id, None)
@@ -217,14 +225,16 @@ class Escalation:
                                    "no modem voice calls")
             return
         try:
-            result = await modem.dial(action.number, event_id=progress.alarm_id, ring_s=action.step.ring_s,
-                                      prompt=progress.text)
+            # event_id=None: the chain commits the ack itself, so the resident hears who is coming
+            result = await modem.dial(action.number, event_id=None, ring_s=action.step.ring_s,
+                                      prompt="escalation_answered")
         except Exception as exc:
             log.warning("escalation: call to %s failed: %s", action.step.name, exc)
             await self._step_event(progress, action.step, "voice", [action.number], "failed", str(exc)[:120])
             return
-        outcome = "acknowledged" if result.get("acknowledged") else \
-            "answered" if result.get("answered") else "no_answer"
+        reason = str(result.get("reason") or "")
+        outcome = "acknowledged" if result.get("acknowledged") else "answered" if result.get("answered") else \
+            "unavailable" if reason in UNAVAILABLE else "failed" if reason in FAILED else "no_answer"
         await self._step_event(progress, action.step, "voice", [action.number], outcome, result.get("reason"),
                                talk_s=result.get("seconds"))
         if result.get("acknowledged"):
@@ -265,8 +275,9 @@ class Escalation:
         return next((st for st in self.steps if any(same_number(by, n) for n in (*st.sms, *st.call))), None)
 
     async def _step_event(self, progress: Progress, step: Step, channel: str, to: list[str], outcome: str,
-                          detail: str | None, talk_s: float | None = None) -> None:
+                          detail: str | None, talk_s: float | None = None, key: str | None = None) -> None:
         ctx = self._require_ctx()
+        progress.reported.append(key or progress.done[-1])
         data: dict[str, Any] = {
             "event_id": progress.alarm_id, "alarm_type": progress.alarm_type, "step": progress.step,
             "role": step.role, "name": step.name, "channel": channel, "to": to, "outcome": outcome,

@@ -42,6 +42,7 @@ class Progress:
     done: list[str] = field(default_factory=list)
     reached: list[int] = field(default_factory=list)  # steps whose people were texted or called
     ended: str | None = None  # how the chain ended (kept while its alarm is open: it never runs twice)
+    reported: list[str] = field(default_factory=list)  # the current step's actions whose outcome was reported
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -50,7 +51,7 @@ class Progress:
     def from_dict(raw: dict[str, Any]) -> Progress:
         return Progress(str(raw["alarm_id"]), str(raw["alarm_type"]), float(raw["opened"]), str(raw["text"]),
                         int(raw.get("step", 0)), raw.get("step_since"), list(raw.get("done", [])),
-                        list(raw.get("reached", [])), raw.get("ended"))
+                        list(raw.get("reached", [])), raw.get("ended"), list(raw.get("reported", [])))
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,23 @@ def advance(progress: Progress) -> None:
     progress.step += 1
     progress.step_since = None
     progress.done = []
+    progress.reported = []
+
+
+def interrupted(progress: Progress, steps: list[Step]) -> list[tuple[str, str, list[str]]]:
+    """Actions started but never reported (the hub stopped mid-text or mid-call): (key, channel, numbers)."""
+    if progress.step >= len(steps):
+        return []
+    step = steps[progress.step]
+    out = []
+    for key in progress.done:
+        if key in progress.reported:
+            continue
+        if key == "sms":
+            out.append((key, "sms", list(step.sms)))
+        elif key.startswith("call:") and int(key[5:]) < len(step.call):
+            out.append((key, "voice", [step.call[int(key[5:])]]))
+    return out
 
 
 def reached_by(progress: Progress, steps: list[Step], sender: str, same: Any) -> Step | None:
