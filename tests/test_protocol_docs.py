@@ -16,7 +16,7 @@ CATEGORIES = ("alarm", "call", "fault", "power", "telemetry", "measurement", "he
               "voice", "escalation")
 TYPE_RE = re.compile(r'"((?:' + "|".join(CATEGORIES) + r')\.[a-z_]+)"')
 NOT_EVENTS = re.compile(r"\.(countdown|speaker|radar|radar_port|status|wearable|wearable_address|last_follow_up|"
-                        r"good_pin|low_battery_pin)$")  # config keys and status fields, not event types
+                        r"good_pin|low_battery_pin|steps)$")  # config keys and status fields, not event types
 
 
 def raised_types() -> set[str]:

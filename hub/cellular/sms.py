@@ -1,6 +1,6 @@
 """What an SMS says: one UCS2 message (70 characters) a duty officer can act on from a phone's lock screen.
 
-    【一键呼】紧急呼叫 R-0042 11-30 10:02 终端demo-0001 #5f3a9c21 回复1确认
+    【一键呼】紧急呼叫 R-0042 10:02 终端demo-0001 #5f3a9c21 回复1确认
 
 The alarm's kind first, then the resident reference (never a name: the platform knows who it is), the
 time the alarm was raised, the hub id and the event id's first 8 characters, then as many facts of the

@@ -43,8 +43,16 @@ def status(args: argparse.Namespace) -> int:
                                  (f"已应答 ACKNOWLEDGED by {a.get('by')}", a.get("acknowledged")),
                                  ("仍存在 PRESENT", a.get("present"))) if on]
         print(f"  {alarm_label(a['type'], a)}  since {a['since']}{''.join('  ' + f for f in flags)}  {a['alarm_id']}")
+    chains = (st.get("escalation") or {}).get("chains") or []
+    if "escalation" in st:
+        print(f"escalation 升级通知: {len(chains)} chain(s) running (after {st['escalation'].get('after_s')} s)")
+    for c in chains:
+        done = ", ".join(c.get("done") or []) or "waiting for after_s"
+        nxt = f"; next step at {c['next_step_at']}" if c.get("next_step_at") else ""
+        print(f"  {c['alarm_type']} {c['event_id'][:8]}: step {c['step'] + 1}/{c['of']} {c.get('role')} "
+              f"{c.get('name')} ({done}){nxt}")
     shown = {"hub", "version", "uptime_s", "state", "last_error", "queue", "queue_depth", "in_flight",
-             "open_calls", "open_alarms"}
+             "open_calls", "open_alarms", "escalation"}
     for key in sorted(set(st) - shown):
         print(f"{key}: {json.dumps(st[key], ensure_ascii=False)}")
     return 0

@@ -2,7 +2,7 @@
 (the hub writes Chinese, so GSM-7's 160 never applies; a modem in text mode sends one part, no
 concatenation), which a responder reads on a phone's lock screen:
 
-    【一键呼】跌倒 R-0042 11-30 10:02 终端demo-0001 #5f3a9c21 超时无应答 动:客厅09:58 压152/95 温23℃ 回复1确认
+    【一键呼】跌倒 R-0042 10:02 终端demo-0001 #5f3a9c21 超时无应答 动:客厅09:58 压152/95 温23℃ 回复1确认
 
 The head (kind, resident reference, time, hub, event id) and the tail (how to acknowledge) are always
 there; the facts of the card follow in order of use to a responder — how the countdown ended, power
@@ -78,7 +78,7 @@ def short_form(event_type: str, data: dict[str, Any], event_id: str, ts: datetim
                resident_ref: str, limit: int = SMS_MAX_CHARS) -> str:
     """The SMS for an alarm: never longer than `limit` characters (see the module doc)."""
     who = f" {resident_ref}" if resident_ref else ""
-    when = ts.strftime("%m-%d %H:%M")
+    when = ts.strftime("%H:%M")  # the day is today: the text goes out minutes after the alarm
     head = f"【一键呼】{kind_words(event_type, data)}{who} {when} 终端{hub_id} #{short_id(event_id)}"
     tail = f" 回复{ACK_REPLY}确认"
     if len(head) + len(tail) > limit:  # an absurdly long hub id or reference: the id and the tail stay

@@ -17,7 +17,8 @@ INFO, IMPORTANT, URGENT = 1, 2, 3
 VOICE_CALL = (*(f"voice_{state}_{who}" for state in ("dialing", "connected")
                  for who in ("duty", "doctor", "family", "neighbour")),
               "voice_connected_caller", "voice_call_ended", "voice_nobody_answered")  # hub.voicecall: call state
-ESCALATION = ("escalation_notifying", "escalation_answered", "escalation_coming", "escalation_nobody")  # hub.escalation: who is coming
+# hub.escalation: who is being told, who is coming
+ESCALATION = ("escalation_notifying", "escalation_answered", "escalation_coming", "escalation_nobody")
 LEVELS: dict[str, int] = {
     **dict.fromkeys(("call_raising", "call_offline", "call_cancelled", "call_acknowledged", "call_repeat",
                      "call_acknowledged_by", "alarm_acknowledged", "alarm_acknowledged_by", "call_delivered",

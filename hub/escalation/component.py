@@ -7,7 +7,7 @@ the chain, and the resident hears who is coming ("已通知女儿，女儿正在
 its owner (a cancelled call) ends it too.
 
 Every text and call is an `escalation.step` event and every chain ends with one `escalation.ended`, so
-the platform can audit response times. Where a chain is lives in `state_dir/escalation.json`, written
+the platform can audit response times. Where a chain is lives in `state_dir/escalation-chains.json`, written
 atomically before each text or call is tried: after a restart the chain goes on from there, and never
 texts or calls anyone twice. The modem is reached duck-typed (`ctx.component("cellular")`, the
 `Modem` protocol below); without one, a step's texts and calls are reported `unavailable`.
@@ -27,7 +27,7 @@ from hub.config.loader import Config
 from hub.core.alarm_store import OpenAlarm
 from hub.core.card_text import is_ack, same_number, short_form
 from hub.core.context import Hardware, HubContext
-from hub.core.events import Event
+from hub.core.events import Event, iso_ms
 from hub.core.files import atomic_write
 from hub.escalation import steps as s
 from hub.escalation.steps import Progress, Step
@@ -58,7 +58,7 @@ class Escalation:
         self.steps = [Step.from_config(raw) for raw in e["steps"]]
         self.hub_id = config["hub"]["id"]
         self.resident_ref = (config.get("resident") or {}).get("reference") or config["hub"]["resident_ref"]
-        self.path: Path = config.state_dir / "escalation.json"
+        self.path: Path = config.state_dir / "escalation-chains.json"
         self._ctx: HubContext | None = None
         self._chains: dict[str, Progress] = {}  # alarm id -> where its chain is (saved)
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -76,7 +76,7 @@ class Escalation:
         cellular = ctx.component("cellular")
         if cellular is not None and hasattr(cellular, "on_sms"):
             cellular.on_sms(self._on_sms)
-        ctx.spawn("escalation.watch", self._watch())
+        ctx.spawn("escalation_chain.watch", self._watch())
         self._publish()
 
     async def close(self) -> None:
@@ -132,7 +132,7 @@ class Escalation:
 
     def _spawn(self, progress: Progress) -> None:
         self._signals[progress.alarm_id] = asyncio.Event()
-        self._tasks[progress.alarm_id] = self._require_ctx().spawn(f"escalation.chain.{progress.alarm_id[:8]}",
+        self._tasks[progress.alarm_id] = self._require_ctx().spawn(f"escalation_chain.{progress.alarm_id[:8]}",
                                                                    self._run(progress))
 
     def _poke(self) -> None:
@@ -313,14 +313,17 @@ class Escalation:
     def _publish(self) -> None:
         if self._ctx is None:
             return
+        zone = self._ctx.clock.now().tzinfo
         chains = []
         for p in self._chains.values():
             if p.ended:
                 continue
             step = self.steps[p.step] if p.step < len(self.steps) else None
+            until = p.step_since + step.wait_s if step is not None and p.step_since is not None else None
             chains.append({"event_id": p.alarm_id, "alarm_type": p.alarm_type, "step": p.step,
                            "of": len(self.steps), "role": step.role if step else None,
-                           "name": step.name if step else None, "done": list(p.done)})
+                           "name": step.name if step else None, "done": list(p.done),
+                           "next_step_at": iso_ms(datetime.fromtimestamp(until, zone)) if until else None})
         self._ctx.set_status("escalation", {"after_s": self.after_s, "chains": chains})
 
     def _require_ctx(self) -> HubContext:
