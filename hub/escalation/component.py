@@ -3,50 +3,36 @@ it was raised (whether the platform is ignoring it or cannot be reached at all) 
 configured steps: each step's people get the alarm's SMS short form and a voice call through the 4G
 modem, then the hub waits the step's `wait_s` for an acknowledgement before the next step. The first
 acknowledgement by any path (the platform's `cmd/ack`, an SMS reply "1", a "1" pressed in a call) ends
-the chain, and the resident hears who is coming ("已通知女儿，女儿正在赶来"). An alarm withdrawn by
+the chain, and the resident hears who is coming ("女儿已收到，正在赶来帮您"). An alarm withdrawn by
 its owner (a cancelled call) ends it too.
 
 Every text and call is an `escalation.step` event and every chain ends with one `escalation.ended`, so
-the platform can audit response times. Where a chain is lives in `state_dir/escalation-chains.json`, written
-atomically before each text or call is tried: after a restart the chain goes on from there, and never
-texts or calls anyone twice. The modem is reached duck-typed (`ctx.component("cellular")`, the
-`Modem` protocol below); without one, a step's texts and calls are reported `unavailable`.
+the platform can audit response times. Where a chain is lives in `state_dir/escalation-chains.json`
+(hub.escalation.state), written before each text or call is tried: after a restart the chain goes on
+from there, and never texts or calls anyone twice. The modem is reached duck-typed (hub.escalation.reach);
+without one, a step's texts and calls are reported `unavailable`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from hub.config.loader import Config
 from hub.core.alarm_store import OpenAlarm
 from hub.core.card_text import is_ack, same_number, short_form
 from hub.core.context import Hardware, HubContext
-from hub.core.events import Event, iso_ms
-from hub.core.files import atomic_write
+from hub.core.events import Event
+from hub.escalation import reach, state
 from hub.escalation import steps as s
 from hub.escalation.steps import Progress, Step
 
 log = logging.getLogger(__name__)
-# Cellular.dial() reasons (hub/cellular/voice.py) that say no call could be placed, or the modem failed
-UNAVAILABLE, FAILED = ("no_modem", "not_registered"), ("modem_fault",)
 ACKS = ("call.acknowledged", "alarm.acknowledged", "health.acknowledged", "power.acknowledged")
-
-
-class Modem(Protocol):
-    """What the chain needs of the cellular component (hub.cellular)."""
-
-    async def send_sms(self, numbers: list[str], text: str) -> list[str]: ...
-
-    async def dial(self, number: str, *, event_id: str | None, ring_s: float,
-                   prompt: str | None = None) -> dict[str, Any]:
-        """{"number", "answered", "acknowledged" (pressed 1), "seconds" (talk), "reason"}"""
-        ...
 
 
 class Escalation:
@@ -71,7 +57,7 @@ class Escalation:
     # --- lifecycle --------------------------------------------------------------------------------
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
-        self._chains = await asyncio.to_thread(self._load)
+        self._chains = await asyncio.to_thread(state.load, self.path)
         ctx.on_event(self._on_event)
         cellular = ctx.component("cellular")
         if cellular is not None and hasattr(cellular, "on_sms"):
@@ -127,6 +113,9 @@ class Escalation:
                     await self._save()
                 else:  # closed while the hub was down, or just now: report how the chain ended
                     self._spawn(progress)
+            for remembered in (self._opening, self._acks):  # only what a chain may still need
+                for alarm_id in [a for a in remembered if a not in alarms and a not in self._tasks]:
+                    del remembered[alarm_id]
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=5.0)
 
@@ -181,15 +170,16 @@ class Escalation:
                 if first:
                     ctx.say("escalation_notifying", name=action.step.name)
                 self._publish()
-                if isinstance(action, s.Text):
-                    await self._text(progress, action.step)
-                else:
-                    await self._dial(progress, action)
+                await self._reach(progress, action)
                 await self._save()  # with the outcome reported
         finally:
             self._tasks.pop(progress.alarm_id, None)
             self._signals.pop(progress.alarm_id, None)
             self._publish()
+
+    def _settled(self, alarm_id: str) -> bool:
+        alarm = self._require_ctx().alarms.get(alarm_id)
+        return alarm is None or alarm.acknowledged
 
     async def _over(self, progress: Progress) -> bool:
         """The chain's alarm was acknowledged or closed: report how the chain ended."""
@@ -204,41 +194,17 @@ class Escalation:
             await self._end(progress, "withdrawn")
         return True
 
-    async def _text(self, progress: Progress, step: Step) -> None:
-        modem = self._modem()
-        if modem is None:
-            await self._step_event(progress, step, "sms", list(step.sms), "unavailable", "no modem")
-            return
-        try:
-            sent = await modem.send_sms(list(step.sms), progress.text)
-        except Exception as exc:  # the modem's own faults: reported, and the chain goes on
-            log.warning("escalation: SMS to %s failed: %s", step.name, exc)
-            await self._step_event(progress, step, "sms", list(step.sms), "failed", str(exc)[:120])
-            return
-        outcome = "sent" if len(sent) == len(step.sms) else "partly_sent" if sent else "failed"
-        await self._step_event(progress, step, "sms", list(sent) or list(step.sms), outcome, None)
-
-    async def _dial(self, progress: Progress, action: s.Dial) -> None:
-        modem = self._modem()
-        if modem is None or not hasattr(modem, "dial"):
-            await self._step_event(progress, action.step, "voice", [action.number], "unavailable",
-                                   "no modem voice calls")
-            return
-        try:
-            # event_id=None: the chain commits the ack itself, so the resident hears who is coming
-            result = await modem.dial(action.number, event_id=None, ring_s=action.step.ring_s,
-                                      prompt="escalation_answered")
-        except Exception as exc:
-            log.warning("escalation: call to %s failed: %s", action.step.name, exc)
-            await self._step_event(progress, action.step, "voice", [action.number], "failed", str(exc)[:120])
-            return
-        reason = str(result.get("reason") or "")
-        outcome = "acknowledged" if result.get("acknowledged") else "answered" if result.get("answered") else \
-            "unavailable" if reason in UNAVAILABLE else "failed" if reason in FAILED else "no_answer"
-        await self._step_event(progress, action.step, "voice", [action.number], outcome, result.get("reason"),
-                               talk_s=result.get("seconds"))
-        if result.get("acknowledged"):
-            await self._acknowledge(progress, action.step, action.number, None, "voice")
+    async def _reach(self, progress: Progress, action: s.Text | s.Dial) -> None:
+        step = action.step
+        if isinstance(action, s.Text):
+            got = await reach.text(self._modem(), list(step.sms), progress.text)
+        else:
+            got = await reach.call(self._modem(), action.number, step.ring_s, self._require_ctx().spawn,
+                                   self._signals[progress.alarm_id], lambda: self._settled(progress.alarm_id))
+        channel = "sms" if isinstance(action, s.Text) else "voice"
+        await self._step_event(progress, step, channel, got.to, got.outcome, got.detail, talk_s=got.talk_s)
+        if got.outcome == "acknowledged":
+            await self._acknowledge(progress, step, got.to[0], None, "voice")
 
     async def _acknowledge(self, progress: Progress, step: Step, by: str, message: str | None, via: str) -> bool:
         """Someone of the chain took the alarm: the registry commits the ack; the resident hears who."""
@@ -289,42 +255,17 @@ class Escalation:
         await ctx.raise_event("escalation.step", data)
 
     # --- state ------------------------------------------------------------------------------------
-    def _load(self) -> dict[str, Progress]:
-        try:
-            raw = json.loads(self.path.read_text())
-            return {p["alarm_id"]: Progress.from_dict(p) for p in raw.get("chains", [])}
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.error("escalation state %s unreadable (%s): chains start afresh", self.path, exc)
-            return {}
-
     async def _save(self) -> None:
-        body = json.dumps({"chains": [p.as_dict() for p in self._chains.values()]}, ensure_ascii=False)
-        try:
-            await asyncio.to_thread(atomic_write, self.path, body.encode())
-        except OSError as exc:  # a failing card (hub.core.store): the chain still runs, from memory
-            log.error("escalation state not saved to %s (%s): a restart may repeat a text", self.path, exc)
+        await state.save(self.path, list(self._chains.values()))
 
-    def _modem(self) -> Modem | None:
+    def _modem(self) -> reach.Modem | None:
         cellular = self._require_ctx().component("cellular")
         return cellular if cellular is not None and hasattr(cellular, "send_sms") else None
 
     def _publish(self) -> None:
-        if self._ctx is None:
-            return
-        zone = self._ctx.clock.now().tzinfo
-        chains = []
-        for p in self._chains.values():
-            if p.ended:
-                continue
-            step = self.steps[p.step] if p.step < len(self.steps) else None
-            until = p.step_since + step.wait_s if step is not None and p.step_since is not None else None
-            chains.append({"event_id": p.alarm_id, "alarm_type": p.alarm_type, "step": p.step,
-                           "of": len(self.steps), "role": step.role if step else None,
-                           "name": step.name if step else None, "done": list(p.done),
-                           "next_step_at": iso_ms(datetime.fromtimestamp(until, zone)) if until else None})
-        self._ctx.set_status("escalation", {"after_s": self.after_s, "chains": chains})
+        if self._ctx is not None:
+            self._ctx.set_status("escalation", state.status(self._chains.values(), self.steps, self.after_s,
+                                                            self._ctx.clock.now().tzinfo))
 
     def _require_ctx(self) -> HubContext:
         assert self._ctx is not None, "escalation not started"

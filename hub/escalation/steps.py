@@ -12,6 +12,8 @@ DEFAULT_WAIT_S, DEFAULT_RING_S = 120.0, 30.0
 # Alarms the chain leaves to the platform: a shopping call (生活服务) and a low UPS battery are not a
 # reason to wake a daughter at night.
 NOT_ESCALATED = ("call.raised:service", "power.battery_low")
+# Cellular.dial() reasons (hub/cellular/voice.py) that say no call could be placed, or the modem failed
+UNAVAILABLE, FAILED = ("no_modem", "not_registered"), ("modem_fault",)
 
 
 @dataclass(frozen=True)
@@ -146,3 +148,13 @@ def reached_by(progress: Progress, steps: list[Step], sender: str, same: Any) ->
         if step is not None and any(same(sender, n) for n in (*step.sms, *step.call)):
             return step
     return None
+
+
+def voice_outcome(result: dict[str, Any]) -> str:
+    """An `escalation.step` outcome from what Cellular.dial() returned."""
+    reason = str(result.get("reason") or "")
+    if result.get("acknowledged"):
+        return "acknowledged"
+    if result.get("answered"):
+        return "answered"
+    return "unavailable" if reason in UNAVAILABLE else "failed" if reason in FAILED else "no_answer"
