@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
 from hub.config.loader import ConfigError, validate
 from hub.core.card_text import same_number
+from hub.escalation import reach
 from hub.escalation import steps as s
 from hub.escalation.steps import Progress, Step
 
@@ -127,3 +129,66 @@ def test_a_chain_needs_the_modem() -> None:
         validate(config([GOOD], port=None))
     assert caught.value.key == "modem.port" and "[escalation] is enabled" in caught.value.problem
     assert validate(config([GOOD], enabled=False, port=None))["escalation"]["enabled"] is False
+
+
+# --- reaching a person (hub/escalation/reach.py) -------------------------------------------------------
+class RingingModem:
+    """A modem whose callee never picks up: the call lasts until it is cancelled (then "hung up")."""
+
+    def __init__(self, took: list[str] | None = None) -> None:
+        self.took, self.hung_up, self.texts = took, False, []
+
+    async def send_sms(self, numbers: list[str], text: str) -> list[str]:
+        self.texts.append((numbers, text))
+        return numbers if self.took is None else self.took
+
+    async def dial(self, number: str, *, event_id: str | None, ring_s: float, prompt: str | None = None) -> dict:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            self.hung_up = True
+            raise
+        return {}
+
+
+@pytest.mark.parametrize(("took", "outcome", "to"), [
+    (None, "sent", ["+8613800138000", "+8613800138001"]),
+    (["+8613800138001"], "partly_sent", ["+8613800138001"]),
+    ([], "failed", ["+8613800138000", "+8613800138001"]),
+])
+def test_a_text_reports_whom_the_network_took_it_for(took: list[str] | None, outcome: str, to: list[str]) -> None:
+    got = asyncio.run(reach.text(RingingModem(took), ["+8613800138000", "+8613800138001"], "【一键呼】…"))
+    assert (got.outcome, got.to) == (outcome, to)
+    assert asyncio.run(reach.text(None, ["+8613800138000"], "…")).outcome == "unavailable"
+
+
+def test_a_call_is_hung_up_once_the_alarm_is_settled_another_way() -> None:
+    async def scenario() -> tuple[reach.Outcome, RingingModem]:
+        modem, signal, settled = RingingModem(), asyncio.Event(), [False]
+
+        def spawn(name: str, coro: Any) -> asyncio.Task[Any]:
+            return asyncio.get_running_loop().create_task(coro, name=name)
+
+        calling = asyncio.ensure_future(reach.call(modem, "+8613800138000", 30, spawn, signal, lambda: settled[0]))
+        await asyncio.sleep(0.01)
+        assert not calling.done()  # still ringing: nothing has changed
+        signal.set()  # an event that settles nothing
+        await asyncio.sleep(0.01)
+        assert not calling.done()
+        settled[0] = True  # the platform acknowledged
+        signal.set()
+        return await calling, modem
+
+    got, modem = asyncio.run(scenario())
+    assert got.outcome == "stopped" and modem.hung_up
+
+
+@pytest.mark.parametrize(("result", "outcome"), [
+    ({"answered": True, "acknowledged": True, "reason": "acknowledged"}, "acknowledged"),
+    ({"answered": True, "acknowledged": False, "reason": "hung_up"}, "answered"),
+    ({"answered": False, "acknowledged": False, "reason": "busy"}, "no_answer"),
+    ({"answered": False, "acknowledged": False, "reason": "not_registered"}, "unavailable"),
+    ({"answered": False, "acknowledged": False, "reason": "modem_fault"}, "failed"),
+])
+def test_voice_outcomes(result: dict[str, Any], outcome: str) -> None:
+    assert s.voice_outcome(result) == outcome
