@@ -14,6 +14,7 @@ IMS setting `AT+QCFG="ims"` (Quectel; 0 = the carrier profile decides, 1 on, 2 o
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -31,6 +32,8 @@ class AtFail(Exception):
         self.kind, self.code, self.words = kind, code, words
 
     def text(self, cmee: int) -> str:
+        if self.kind == "V.250":  # a result code of its own ("NO CARRIER"), whatever AT+CMEE says
+            return self.words
         if self.kind == "CMS":  # TS 27.005: SMS errors are always reported with their code
             return f"+CMS ERROR: {self.code}"
         if self.kind is None or cmee == 0:
@@ -150,7 +153,7 @@ class CallModel:
         with self._lock:
             call = self._call
             if call is None or call.state != "incoming":
-                raise AtFail(None, 0, "")  # V.250: ATA with nothing ringing is "NO CARRIER"; ERROR here
+                raise AtFail("V.250", 0, "NO CARRIER")  # ATA with nothing ringing
             self._answered(call.generation, None)
         return []
 
@@ -161,6 +164,8 @@ class CallModel:
             call = self._call
             if call is None or call.state != "active":
                 raise RuntimeError("no call is up")
+            if not keys or any(k not in "0123456789*#" for k in keys):
+                raise RuntimeError(f"not phone keys: {keys!r}")
             call.keys += keys
             if not self._dtmf:
                 return
@@ -232,7 +237,8 @@ class CallModel:
         if callee is None:
             return
         for i, key in enumerate(callee.press):
-            self._later(callee.press_after_s + i * callee.press_every_s, gen, lambda k=key: self._press_in(gen, k))
+            at = callee.press_after_s + i * callee.press_every_s
+            self._later(at, gen, functools.partial(self._press_in, gen, key))
         if callee.hang_up_after_s is not None:
             self._later(callee.hang_up_after_s, gen, lambda: self._end(gen, "no_carrier"))
 
