@@ -150,3 +150,25 @@ def test_a_chain_killed_mid_step_resumes_and_texts_nobody_twice(
     assert ended is not None and ended["data"]["outcome"] == "acknowledged", hub.log_tail()
     assert ended["data"]["via"] == "platform" and ended["data"]["by"] == "王芳"
     assert_valid(ended)
+
+
+def test_a_call_the_resident_cancels_mid_chain_stops_it(
+        make_hub: Callable[..., HubProcess], subscriber: Callable[..., Subscriber], broker: Broker) -> None:
+    sub = subscriber(f"{PREFIX}/test-0001/#")
+    # A long guard window, so the resident can still cancel once the chain has started.
+    hub = make_hub(extra=CONFIG.replace("ack_timeout_s = 600", "ack_timeout_s = 600\nguard_s = 60"))
+    assert wait_online(sub, "test-0001"), hub.log_tail()
+    assert _wait(lambda: (hub.status().get("cellular") or {}).get("registration") == "home", 20), hub.status()
+    call_id = hub.sim("press", "--button", "17")["event_id"]
+    assert _wait(lambda: (hub.status().get("cellular") or {}).get("call"), 40), hub.log_tail()  # duty rings
+
+    hub.sim("press", "--button", "17", "--hold", "3.5")  # she holds the button: "已取消呼叫"
+    assert sub.wait_event("call.cancelled", 15, call_id=call_id) is not None, hub.log_tail()
+    ended = sub.wait_event("escalation.ended", 15)
+    assert ended is not None and ended["data"]["outcome"] == "withdrawn", hub.log_tail()
+    assert_valid(ended)
+    summary = [(e["data"]["step"], e["data"]["channel"], e["data"]["outcome"]) for e in _steps(sub, call_id)]
+    assert summary == [(0, "sms", "sent"), (0, "voice", "stopped")]  # the duty desk's phone stops ringing
+    assert not (hub.status().get("cellular") or {}).get("call")
+    assert hub.status()["escalation"]["chains"] == []
+    assert "escalation_coming" not in [u["key"] for u in hub.spoken()]
