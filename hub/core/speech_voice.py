@@ -38,7 +38,8 @@ TOPICS: dict[str, str] = {
                      "call_acknowledged_by", "call_no_answer", "call_delivered", "call_sending"), "call"),
     **dict.fromkeys(("fall_check", "fall_cancelled", "fall_alarm"), "fall"),
     **dict.fromkeys(VOICE_CALL, "voice_call"),
-    **dict.fromkeys(ESCALATION, "escalation"),
+    # "正在通知女儿" then "女儿已收到": the newer one supersedes; "电话已打通" waits for its turn
+    **dict.fromkeys(("escalation_notifying", "escalation_coming", "escalation_nobody"), "escalation"),
     **dict.fromkeys(("inactivity_check", "inactivity_ok", "inactivity_alarm"), "inactivity"),
     **dict.fromkeys(("sensors_fire_alarm", "sensors_fire_cleared", "sensors_heat_rise_alarm",
                      "sensors_heat_rise_cleared"), "fire"),
