@@ -40,8 +40,14 @@ ensure_venv() {
   fi
   local stamp="$VENV/.installed-$(cat "$ROOT/pyproject.toml" | sha1sum | cut -c1-12)$extras"
   if [ ! -f "$stamp" ]; then
-    "$VENV/bin/pip" install -q --upgrade pip
-    "$VENV/bin/pip" install -q -e "$ROOT$extras"
+    # The build backend's chatter goes to a log; it is shown only if the install fails.
+    local log="$VENV/pip-install.log"
+    echo "installing Python packages into $VENV (log: $log) ..."
+    if ! { "$VENV/bin/pip" install -q --upgrade pip && "$VENV/bin/pip" install -q -e "$ROOT$extras"; } >"$log" 2>&1; then
+      cat "$log" >&2
+      echo "pip install failed (above; also in $log)" >&2
+      return 1
+    fi
     touch "$stamp"
   fi
 }

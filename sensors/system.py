@@ -55,11 +55,19 @@ def throttle_flags(mask: int) -> list[str]:
 
 
 def parse_io_write_bytes(text: str) -> int | None:
-    """/proc/self/io: `write_bytes` is what this process caused to be sent to storage."""
-    for line in text.splitlines():
-        if line.startswith("write_bytes:"):
-            return int(line.split()[1])
-    return None
+    """/proc/self/io: `write_bytes` is what this process caused to be sent to storage, less
+    `cancelled_write_bytes`: pages of files deleted or truncated before they were flushed (the
+    voice cache's temporary WAVs) never reach the card and must not count against its wear."""
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    try:
+        written = int(fields["write_bytes"])
+    except (KeyError, ValueError):
+        return None
+    try:
+        cancelled = int(fields.get("cancelled_write_bytes", "0"))
+    except ValueError:
+        cancelled = 0
+    return max(0, written - cancelled)
 
 
 def parse_block_stat_written(text: str) -> int | None:

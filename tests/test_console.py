@@ -163,3 +163,49 @@ def test_console_started_late_lists_alarms_from_the_retained_status(hub_env):
         console.send("a")  # alone: number 1, the most severe
         assert hub_env.sub.wait_event("call.acknowledged", 10, call_id=call_id)
         assert console.close() == 0
+
+
+def test_an_unchanged_status_is_printed_once_a_changed_one_again(capsys):
+    from hub.cli.console_board import Board
+
+    board = Board("duty", "")
+    topic = "eldercare/v1/h1/status"
+    online = {"hub": "h1", "state": "online", "queue_depth": 0, "in_flight": 0, "open_alarms": []}
+    for _ in range(3):  # the hub refreshes its retained status every few seconds
+        board.message(topic, dict(online), raw=False)
+    board.message(topic, {**online, "queue_depth": 1, "in_flight": 1}, raw=False)
+    board.message("eldercare/v1/h2/status", {**online, "hub": "h2"}, raw=False)
+    lines = [line for line in capsys.readouterr().out.splitlines() if " status " in line]
+    assert len(lines) == 3, lines
+    assert "queue 0" in lines[0] and "queue 1" in lines[1] and "h2" in lines[2]
+    board.message(topic, dict(online), raw=True)  # --json shows everything the broker sent
+    assert '"topic"' in capsys.readouterr().out
+
+
+def test_status_sections_read_as_indented_lines_not_json():
+    from hub.cli.status import readable
+
+    lines = readable("device", {"cpu_temp_c": None, "mem_available_mb": 23549, "throttled": {"now": [], "ever": []}})
+    assert lines == ["device:", "  cpu_temp_c: —", "  mem_available_mb: 23549", "  throttled:", "    now: —",
+                     "    ever: —"]
+    lines = readable("ble_meters", [{"address": "C0:FF:EE:00:00:01", "kind": "bp"}])
+    assert lines == ["ble_meters:", "  - address C0:FF:EE:00:00:01 · kind bp"]
+    assert readable("uplink_faults", [{"kind": "duplicate_id", "detail": {"n": 3}}]) == [
+        'uplink_faults:', '  - kind duplicate_id · detail {"n": 3}']
+    assert readable("mains", "ok") == ["mains: ok"] and readable("away", False) == ["away: no"]
+
+
+@pytest.mark.parametrize(("values", "reason", "shown"), [
+    ({"systolic": 185.0, "diastolic": 112.0, "grade": "grade_3"}, "bp_grade_3", "血压很高 BP grade 3 · 185/112 mmHg"),
+    ({"mmol_per_l": None, "out_of_range": "high", "meal": "fasting"}, "glucose_dangerous", "超出量程 HI · fasting"),
+    ({"mmol_per_l": 2.8, "category": "low"}, "glucose_low", "血糖偏低 glucose low · 2.8 mmol/L"),
+    ({"pulse": 131}, "pulse_high", "脉搏过快 pulse high · 脉搏 pulse 131/min"),
+    ({"mmol_per_l": 3.2, "category": "high"}, "ketone_high", "血酮偏高 ketone high · 3.2 mmol/L"),
+])
+def test_a_health_alert_reads_as_the_reading_in_its_units(values, reason, shown):
+    from hub.cli.event_text import describe
+
+    body = {"type": "health.alert", "ts": "2026-11-30T12:33:11+08:00", "hub": "h1", "id": "e1",
+            "data": {"reason": reason, "kind": "x", "values": values}}
+    line = describe("eldercare/v1/h1/event/health.alert", body)
+    assert shown in line and "{" not in line

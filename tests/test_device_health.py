@@ -52,6 +52,9 @@ def test_meminfo_io_and_block_stat() -> None:
     }
     assert parse_io_write_bytes("rchar: 10\nwchar: 20\nwrite_bytes: 4096\ncancelled_write_bytes: 0\n") == 4096
     assert parse_io_write_bytes("rchar: 1\n") is None
+    # deleted before the flush: never reached the card
+    assert parse_io_write_bytes("write_bytes: 85860352\ncancelled_write_bytes: 60227584\n") == 25632768
+    assert parse_io_write_bytes("write_bytes: x\n") is None
     stat = (
         "    4585     1535   298434     1652    32211    21043  1071568    71584        0    53384    73236\n"
     )

@@ -8,28 +8,9 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from test_health_component import START, FakeHub, check_schema, make, settled
+from test_health_component import START, FakeHub, check_schema, run, settled
 
 from drivers.ble import uuids as U
-
-
-def run(tmp_path: Path, scenario: Any, **grading: Any) -> FakeHub:
-    """As test_health_component.run, with the simulation component reachable as hub.components["sim"]."""
-
-    async def go() -> FakeHub:
-        hub, sim, health = make(tmp_path, **grading)
-        hub.components["sim"] = sim
-        await sim.start(hub)
-        await health.start(hub)
-        try:
-            await scenario(hub)
-        finally:
-            await hub.cancel_tasks()
-            await health.close()
-            await sim.close()
-        return hub
-
-    return asyncio.run(asyncio.wait_for(go(), 30))
 
 
 async def until(check: Any, what: str) -> None:

@@ -4,7 +4,9 @@ goes over the virtual BLE link and comes out graded, alerted and spoken; message
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -58,17 +60,26 @@ def make(tmp_path: Path, **grading: Any) -> tuple[FakeHub, Any, Any]:
     return hub, sim, health
 
 
+@contextlib.asynccontextmanager
+async def started(tmp_path: Path, **grading: Any) -> AsyncIterator[tuple[FakeHub, Any]]:
+    """The simulated meters and the health component running on a stand-in hub; the simulation is
+    reachable as hub.components["sim"]. Everything is closed on the way out, failing or not."""
+    hub, sim, health = make(tmp_path, **grading)
+    hub.components["sim"] = sim
+    await sim.start(hub)
+    await health.start(hub)
+    try:
+        yield hub, sim
+    finally:
+        await hub.cancel_tasks()
+        await health.close()
+        await sim.close()
+
+
 def run(tmp_path: Path, scenario: Any, **grading: Any) -> FakeHub:
     async def go() -> FakeHub:
-        hub, sim, health = make(tmp_path, **grading)
-        await sim.start(hub)
-        await health.start(hub)
-        try:
+        async with started(tmp_path, **grading) as (hub, _):
             await scenario(hub)
-        finally:
-            await hub.cancel_tasks()
-            await health.close()
-            await sim.close()
         return hub
 
     return asyncio.run(asyncio.wait_for(go(), 30))
@@ -185,20 +196,13 @@ def run_with_records(tmp_path: Path, records: list[bytes], scenario: Any = None)
     from hub.health.sim_meter_glucose import StoredRecord
 
     async def go() -> FakeHub:
-        hub, sim, health = make(tmp_path)
-        await sim.start(hub)
-        await health.start(hub)
-        try:
+        async with started(tmp_path) as (hub, sim):
             for value in records:
                 sim.glucose.records.append(StoredRecord(int.from_bytes(value[1:3], "little"), value, None))
             sim.glucose.start_advertising()
             await hub.wait_for("measurement.glucose", len(records))
             if scenario is not None:
                 await scenario(hub)
-        finally:
-            await hub.cancel_tasks()
-            await health.close()
-            await sim.close()
         return hub
 
     return asyncio.run(asyncio.wait_for(go(), 30))

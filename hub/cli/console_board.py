@@ -39,6 +39,7 @@ class Board:
         self.items: dict[str, Item] = {}
         self.shown: list[str] = []  # ids in the order of the list last printed: what `a N` means
         self._lock = threading.RLock()
+        self._last_status: dict[str, str] = {}  # topic -> line last printed for it
 
     def say(self, text: str) -> None:
         with self._lock:
@@ -48,6 +49,13 @@ class Board:
         with self._lock:
             if raw:
                 print(json.dumps({"topic": topic, "payload": body}, ensure_ascii=False), flush=True)
+            elif topic.endswith("/status"):
+                # The hub refreshes its retained status every few seconds; the operator needs a line
+                # only when something in it changed (online/offline, queue, awaiting acks).
+                line = describe(topic, body)
+                if self._last_status.get(topic) != line:
+                    self._last_status[topic] = line
+                    print(line, flush=True)
             else:
                 print(describe(topic, body), flush=True)
             if not isinstance(body, dict):

@@ -15,9 +15,33 @@ ALARMS = {"alarm.fire": "火警 fire", "alarm.fall": "跌倒 fall", "alarm.inact
 CAUSES = {"smoke": "烟雾 smoke", "rate_of_rise": "温度骤升 rapid temperature rise"}
 REASONS = {"bp_grade_3": "血压很高 BP grade 3", "glucose_dangerous": "血糖很高 glucose dangerous",
            "glucose_low": "血糖偏低 glucose low", "gap": "超时无活动 no activity",
-           "morning": "早晨无活动 no activity this morning", "out": "外出未归 out too long"}
+           "morning": "早晨无活动 no activity this morning", "out": "外出未归 out too long",
+           "pulse_low": "脉搏过慢 pulse low", "pulse_high": "脉搏过快 pulse high",
+           "ketone_high": "血酮偏高 ketone high"}
 SOURCES = {"wearable": "佩戴传感器 wearable", "radar": "雷达 radar"}
 Facts = Callable[[dict[str, Any]], str]
+
+
+def _alert_values(values: Any) -> str:
+    """What the duty operator reads of a health alert: the reading in its units, not a JSON object."""
+    if not isinstance(values, dict):
+        return "?"
+    parts = []
+    if "systolic" in values:
+        parts.append(f"{_n(values.get('systolic'))}/{_n(values.get('diastolic'))} mmHg")
+    if "mmol_per_l" in values:
+        beyond = {"high": "超出量程 HI", "low": "低于量程 LO"}.get(values.get("out_of_range") or "")
+        parts.append(beyond or f"{_n(values.get('mmol_per_l'))} mmol/L")
+    if "pulse" in values:
+        parts.append(f"脉搏 pulse {_n(values.get('pulse'))}/min")
+    if values.get("meal"):
+        parts.append(str(values["meal"]))
+    return " · ".join(parts) or json.dumps(values, ensure_ascii=False)
+
+
+def _cpu(celsius: Any) -> str:
+    """The SoC temperature; a unit without a thermal zone (a simulation on a PC) says so."""
+    return "CPU 温度 temperature 无读数 n/a" if celsius is None else f"CPU {_n(celsius)} °C"
 
 
 def _n(value: Any) -> str:
@@ -67,8 +91,7 @@ FACTS: dict[str, tuple[str, Facts]] = {
                        f" · 按钮 button {d.get('button')}"),
     "alarm.inactivity": ("", lambda d: f"{alarm_label('alarm.inactivity', d)} · {d.get('gap_min')} min "
                          f"(limit {d.get('limit_min')} min)"),
-    "health.alert": ("", lambda d: f"{alarm_label('health.alert', d)} · "
-                     f"{json.dumps(d.get('values'), ensure_ascii=False)}"),
+    "health.alert": ("", lambda d: f"{alarm_label('health.alert', d)} · {_alert_values(d.get('values'))}"),
     "power.lost": ("", lambda d: alarm_label("power.lost", d)),
     "power.battery_low": ("", lambda d: alarm_label("power.battery_low", d)),
     "power.restored": ("来电 mains restored", lambda d: f"停电 outage {d.get('outage_s')} s"),
@@ -81,7 +104,7 @@ FACTS: dict[str, tuple[str, Facts]] = {
     "telemetry.environment": ("环境 environment", lambda d: f"{_n(d.get('temperature_c'))} °C · 湿度 humidity "
                               f"{_n(d.get('humidity_pct'))} % · 活动 activity {d.get('activity_count')}"
                               + (" · 烟雾 SMOKE" if d.get("smoke") else "")),
-    "telemetry.device": ("设备 device", lambda d: f"CPU {_n(d.get('cpu_temp_c'))} °C · 内存 memory "
+    "telemetry.device": ("设备 device", lambda d: f"{_cpu(d.get('cpu_temp_c'))} · 内存 memory "
                          f"{d.get('mem_available_mb')}/{d.get('mem_total_mb')} MB free · 存储 disk "
                          f"{d.get('disk_free_mb')} MB free · 队列 queue {d.get('queue_depth')}"),
     "system.pong": ("应答 pong", lambda d: json.dumps(d.get("request"), ensure_ascii=False)[:80]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from hub.cli.common import add_config_arg, load_config_or_exit
 from hub.cli.event_text import alarm_label
@@ -54,5 +55,39 @@ def status(args: argparse.Namespace) -> int:
     shown = {"hub", "version", "uptime_s", "state", "last_error", "queue", "queue_depth", "in_flight",
              "open_calls", "open_alarms", "escalation"}
     for key in sorted(set(st) - shown):
-        print(f"{key}: {json.dumps(st[key], ensure_ascii=False)}")
+        print("\n".join(readable(key, st[key])))
     return 0
+
+
+def readable(key: str, value: Any, indent: int = 0) -> list[str]:
+    """A status section as indented `key: value` lines for the technician (`--json` has it raw):
+    nested sections indent, a list of records gets one line per record."""
+    pad = " " * indent
+    if isinstance(value, dict):
+        if not value:
+            return [f"{pad}{key}: —"]
+        return [f"{pad}{key}:"] + [line for k, v in value.items() for line in readable(str(k), v, indent + 2)]
+    if isinstance(value, list):
+        if not value:
+            return [f"{pad}{key}: —"]
+        if all(not isinstance(v, dict | list) for v in value):
+            return [f"{pad}{key}: {', '.join(_scalar(v) for v in value)}"]
+        return [f"{pad}{key}:"] + [f"{pad}  - {_record(v)}" for v in value]
+    return [f"{pad}{key}: {_scalar(value)}"]
+
+
+def _record(value: Any) -> str:
+    if isinstance(value, dict):
+        return " · ".join(f"{k} {_scalar(v) if not isinstance(v, dict | list) else json.dumps(v, ensure_ascii=False)}"
+                          for k, v in value.items())
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, list) else _scalar(value)
+
+
+def _scalar(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
