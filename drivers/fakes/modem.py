@@ -7,6 +7,7 @@ error verbosity (AT+CMEE), SIM state (+CPIN, "+CME ERROR: 10" without a SIM), re
 AT+CSCS, AT+CMGS with its "> " prompt and Ctrl-Z, +CMGS reference), new-message indications (AT+CNMI ->
 +CMTI), reading and deleting (AT+CMGR, AT+CMGD), and the faults that homes see: no SIM, not registered,
 an SMS the network refuses ("+CMS ERROR: 500"), and a module that resets mid-command (silence, then RDY).
+Voice calls (ATD, ATH, ATA, +CLCC, RING/+CLIP, DTMF, the IMS setting) are drivers/fakes/modem_calls.py.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import time
 import tty
 from dataclasses import dataclass, field
 
+from drivers.fakes.modem_calls import AtFail as _Fail
+from drivers.fakes.modem_calls import CallModel, VoiceState
 from drivers.modem.at import decode_ucs2, encode_ucs2
 
 
@@ -39,6 +42,7 @@ class ModemState:
     reset_on: str | None = None  # a command prefix that makes the module reset instead of answering
     sent: list[tuple[str, str]] = field(default_factory=list)  # (number, text) as the network took them
     inbox: dict[int, StoredSms] = field(default_factory=dict)
+    voice: VoiceState = field(default_factory=VoiceState)
 
 
 class FakeModem:
@@ -48,6 +52,8 @@ class FakeModem:
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)
         self.path = os.ttyname(self._slave)
+        self._booting = False
+        self.calls = CallModel(self.state.voice, self._urc, lambda: self.state.registration in (1, 5))
         self._settings_to_defaults()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -64,6 +70,7 @@ class FakeModem:
         if self._stop.is_set():
             return
         self._stop.set()
+        self.calls.close()
         for fd in (self._slave, self._master):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -85,8 +92,12 @@ class FakeModem:
             self._urc(f"+CREG: {stat}")
 
     def ring(self, number: str) -> None:
-        self._urc("RING")
-        self._urc(f'+CLIP: "{number}",161,"",0,"",0')
+        """Someone calls the modem's number (RING and +CLIP until the hub answers or they give up)."""
+        self.calls.ring_in(number)
+
+    def reset_now(self) -> None:
+        """The module restarts on its own (a brown-out on a weak supply): any call is gone, then RDY."""
+        self._reset()
 
     # --- the AT port ------------------------------------------------------------------------------------------
     def _urc(self, line: str) -> None:
@@ -120,6 +131,8 @@ class FakeModem:
                     self._command(line)
 
     def _command(self, line: str) -> None:
+        if self._booting:
+            return  # restarting: the module hears nothing until it has said RDY
         if self._echo:
             self._send(line + "\r")
         upper = line.upper()
@@ -137,8 +150,15 @@ class FakeModem:
 
     def _reset(self) -> None:
         """The module restarts: no answer, settings back to defaults, then "RDY" (EC25 after power-up)."""
+        self.calls.lost()
         self._settings_to_defaults()
-        threading.Timer(self.reset_s, lambda: self._urc("RDY")).start()
+        self._booting = True
+
+        def ready() -> None:
+            self._booting = False
+            self._urc("RDY")
+
+        threading.Timer(self.reset_s, ready).start()
 
     def _settings_to_defaults(self) -> None:
         self._echo, self._cmee, self._creg_urc = True, 0, 0
@@ -184,8 +204,9 @@ class FakeModem:
             else:
                 self.state.inbox.pop(int(m.group(1)), None)
             return []
-        if upper in ("ATI", "AT+GMM", "AT+CGMM"):
-            return ["EC25"]
+        reply = self.calls.answer(upper)
+        if reply is not None:
+            return reply
         raise _Fail(None, 0, "")
 
     def _start_sms(self, number: str) -> list[str] | None:
@@ -220,16 +241,3 @@ class FakeModem:
         sms.read = True
         sender, body = (encode_ucs2(sms.sender), encode_ucs2(sms.body)) if self._ucs2 else (sms.sender, sms.body)
         return [f'+CMGR: "{status}","{sender}","","{sms.stamp}"', body]
-
-
-class _Fail(Exception):
-    def __init__(self, kind: str | None, code: int, words: str) -> None:
-        super().__init__(words)
-        self.kind, self.code, self.words = kind, code, words
-
-    def text(self, cmee: int) -> str:
-        if self.kind == "CMS":  # TS 27.005: SMS errors are always reported with their code
-            return f"+CMS ERROR: {self.code}"
-        if self.kind is None or cmee == 0:
-            return "ERROR"
-        return f"+{self.kind} ERROR: {self.code if cmee == 1 else self.words}"

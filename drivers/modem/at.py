@@ -21,7 +21,11 @@ _ERROR_CODE = re.compile(r"^\+(CME|CMS) ERROR:\s*(.+)$")
 
 # Lines a modem sends on its own, at any time (unsolicited result codes).
 _URC_PREFIXES = ("+CMTI:", "+CLIP:", "RING", "+CREG:", "+CEREG:", "+CGREG:", "RDY", "+CPIN:", "NO CARRIER",
-                 "+QIND:", "+CRING:", "+CMT:", "+QDTMF:", "+RXDTMF:", "POWERED DOWN")
+                 "+QIND:", "+CRING:", "+CMT:", "+QDTMF:", "+RXDTMF:", "POWERED DOWN", "+QTONEDET:", "BUSY",
+                 "NO ANSWER", "VOICE CALL:", "MISSED_CALL:")
+# How a voice call that ATD started ends: after `ATD<number>;` has answered OK (AT+COLP=0, the modules'
+# default) these come later, on their own, while other commands may be running (TS 27.007 §6.2, V.250).
+CALL_ENDED = {"NO CARRIER": "no_carrier", "BUSY": "busy", "NO ANSWER": "no_answer"}
 
 # +CREG/+CEREG <stat> (TS 27.007 §7.2)
 REGISTRATION = {0: "not_registered", 1: "home", 2: "searching", 3: "denied", 4: "unknown", 5: "roaming"}
@@ -164,3 +168,83 @@ def parse_cmgs(line: str) -> int:
 def fit_sms(text: str) -> str:
     """At most one UCS2 SMS; a longer text is cut with an ellipsis (the id and time come first)."""
     return text if len(text) <= SMS_MAX_CHARS else text[: SMS_MAX_CHARS - 1] + "…"
+
+
+# --- voice calls (TS 27.007 §7.18 +CLCC; Quectel AT+QTONEDET, SIMCom AT+DDET; Quectel AT+QCFG="ims") -----------
+CALL_STATES = {0: "active", 1: "held", 2: "dialing", 3: "alerting", 4: "incoming", 5: "waiting"}
+
+
+@dataclass(frozen=True)
+class CallLine:
+    index: int
+    outgoing: bool
+    state: str  # CALL_STATES
+    voice: bool  # <mode> 0
+    number: str
+
+
+def parse_clcc(line: str) -> CallLine:
+    """+CLCC: <idx>,<dir>,<stat>,<mode>,<mpty>[,<number>,<type>[,...]] -> one call of AT+CLCC's list."""
+    fields = _fields(line, "+CLCC:")
+    if len(fields) < 5 or not all(f.isdigit() for f in fields[:5]):
+        raise ValueError(f"malformed +CLCC: {line!r}")
+    stat = int(fields[2])
+    if stat not in CALL_STATES:
+        raise ValueError(f"+CLCC call state out of range: {line!r}")
+    return CallLine(int(fields[0]), fields[1] == "0", CALL_STATES[stat], fields[3] == "0",
+                    fields[5] if len(fields) > 5 else "")
+
+
+def parse_dtmf(line: str) -> str | None:
+    """The key a far end pressed: Quectel `+QTONEDET: <ASCII code>` (49 = "1") after AT+QTONEDET=1, SIMCom
+    `+RXDTMF: <key>` after AT+DDET=1 (older firmware: `+DTMF: <key>`); None if the line is not one."""
+    text = line.strip()
+    if text.startswith("+QTONEDET:"):
+        raw = text.split(":", 1)[1].strip()
+        if not raw.isdigit() or not 32 < int(raw) < 127:
+            raise ValueError(f"malformed +QTONEDET: {line!r}")
+        key = chr(int(raw))
+    elif text.startswith(("+RXDTMF:", "+DTMF:", "+QDTMF:")):
+        key = text.split(":", 1)[1].strip().strip('"')[:1]
+    else:
+        return None
+    if key not in "0123456789*#ABCD" or not key:
+        raise ValueError(f"not a DTMF key: {line!r}")
+    return key
+
+
+def call_ended(line: str) -> str | None:
+    """"no_carrier" | "busy" | "no_answer" when this line ends a voice call, else None."""
+    return CALL_ENDED.get(line.strip())
+
+
+# <IMS_conf> of `+QCFG: "ims",<IMS_conf>,<VoLTE_cap>` (Quectel's IMS application note)
+IMS_CONF = {0: "auto", 1: "on", 2: "off"}
+
+
+def parse_qcfg_ims(line: str) -> tuple[str, bool | None]:
+    """`+QCFG: "ims",<IMS_conf>[,<VoLTE_cap>]` -> ("auto" (the carrier profile, MBN, decides) | "on" | "off",
+    VoLTE ready: True/False, None when the firmware does not say)."""
+    fields = _fields(line, "+QCFG:")
+    if len(fields) < 2 or fields[0].lower() != "ims" or not fields[1].isdigit() or int(fields[1]) not in IMS_CONF:
+        raise ValueError(f"not a +QCFG ims line: {line!r}")
+    cap = fields[2] if len(fields) > 2 and fields[2].isdigit() else None
+    return IMS_CONF[int(fields[1])], None if cap is None else cap == "1"
+
+
+def parse_cireg(line: str) -> bool:
+    """+CIREG: <n>,<reg_info>[,...] (TS 27.007 §8.71) -> registered with the IMS (VoLTE usable)."""
+    fields = _fields(line, "+CIREG:")
+    if len(fields) < 2 or not fields[1].isdigit():
+        raise ValueError(f"malformed +CIREG: {line!r}")
+    return fields[1] == "1"
+
+
+def dial_command(number: str) -> str:
+    """ATD<number>; — the semicolon makes it a voice call (without it the module starts a data call)."""
+    digits = number.strip()
+    if digits.lower().startswith("tel:"):
+        digits = digits[4:]
+    if not re.fullmatch(r"\+?[0-9*#]{3,24}", digits):
+        raise ValueError(f"not a dialable number: {number!r}")
+    return f"ATD{digits};"

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from drivers.modem.at import CTRL_Z, ESC, Final, encode_ucs2, final_result, is_unsolicited, parse_cmgs
+from drivers.modem.at import CTRL_Z, ESC, Final, call_ended, encode_ucs2, final_result, is_unsolicited, parse_cmgs
 
 log = logging.getLogger(__name__)
 PROMPT = "> "  # AT+CMGS waits for the text after this, with no line end
@@ -42,6 +42,7 @@ class AtModem:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
         self._pending: tuple[str | None, asyncio.Queue[str]] | None = None  # (info prefix, lines)
+        self._dialing = False  # the pending command is ATD/ATA: NO CARRIER, BUSY, NO ANSWER are its answer
         self._thread: threading.Thread | None = None
         self._closed = threading.Event()
 
@@ -106,7 +107,9 @@ class AtModem:
         if line.upper().startswith("AT"):  # the command echoed (a module reset turns ATE back on)
             return
         pending = self._pending
-        if pending is not None:
+        # A call ATD started ends with NO CARRIER/BUSY/NO ANSWER long after ATD's OK: while any other
+        # command runs (AT+CLCC, an SMS), that line is the call's news, not the command's result.
+        if pending is not None and not (call_ended(line) and not self._dialing):
             prefix, lines = pending
             if line in (PROMPT, "\x00LOST") or final_result(line) is not None \
                     or (prefix is not None and line.startswith(prefix)) or not is_unsolicited(line):
@@ -150,11 +153,12 @@ class AtModem:
     async def _exchange(self, data: str, command: str, timeout: float) -> list[str]:
         m = _INFO_PREFIX.match(command)
         queue = self._begin(m.group(1).upper() + ":" if m else None)
+        self._dialing = command.upper().startswith(("ATD", "ATA"))
         try:
             self._write(data)
             return await self._until_final(queue, timeout, command)
         finally:
-            self._pending = None
+            self._pending, self._dialing = None, False
 
     def _begin(self, prefix: str | None) -> asyncio.Queue[str]:
         queue: asyncio.Queue[str] = asyncio.Queue()

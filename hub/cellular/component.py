@@ -4,8 +4,13 @@ starting with "1" from one of those numbers acknowledges every alarm texted to i
 platform as the alarm's acknowledgement with `via: "sms"` (queued in the outbox like any event, so it
 arrives once the broker is back) and told to the resident like an operator's ack.
 
+Voice: `dial()` rings a number by ATD for the voice-call chain (hub.voicecall, through
+ctx.component("cellular")) and the escalation chain; the responder presses 1 to acknowledge
+(hub/cellular/voice.py). `send_sms()` texts any numbers. Both are the public API of this component.
+
 The modem is re-initialised with backoff whenever it stops answering (unplugged, reset: "RDY"); SIM,
-registration and signal are in `hub status` under `cellular` and refreshed every `poll_s`.
+registration, signal and the IMS (VoLTE) setting are in `hub status` under `cellular` and refreshed
+every `poll_s`.
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from drivers.modem.at import parse_cmgr, parse_cmti, parse_cpin, parse_csq, parse_registration, registered
+from drivers.modem.at import fit_sms, parse_cmgr, parse_cmti, parse_cpin, parse_csq, parse_registration, registered
 from drivers.modem.client import AtError, AtModem, AtTimeout
+from hub.cellular import voice
 from hub.cellular.sms import alarm_text, is_ack, same_number, sms_worthy
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
@@ -51,8 +58,12 @@ class Cellular:
         self._modem: AtModem | None = None
         self._waiting: dict[str, Waiting] = {}
         self._wake = asyncio.Event()
+        self.listen_s = float(m["call_listen_s"])
         self._status: dict[str, Any] = {"port": self.port_name, "modem": "starting"}
         self._sent = 0
+        self._vendor = "other"
+        self._call: voice.ModemCall | None = None
+        self._call_lock = asyncio.Lock()  # one modem, one call at a time
 
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
@@ -100,16 +111,23 @@ class Cellular:
         inbox: asyncio.Queue[int] = asyncio.Queue()
 
         def unsolicited(line: str) -> None:
+            call = self._call
+            if call is not None and call.urc(line):
+                return
             if line.startswith("+CMTI:"):
                 with contextlib.suppress(ValueError):
                     inbox.put_nowait(parse_cmti(line)[1])
             elif line == "RDY":
                 reset.set()  # the module restarted: its settings are gone, set them again
+            elif line.startswith("+CLIP:"):
+                log.info("modem: incoming call from %s not answered (the modem path has no speech)", line[6:].strip())
 
         self._modem = modem = AtModem(port, unsolicited)
         modem.start()
         for command in INIT:
             await modem.command(command)
+        self._vendor = await voice.vendor_of(modem)
+        self._set(vendor=self._vendor, dtmf=await voice.enable_dtmf(modem, self._vendor))
         await self._poll(modem)
         next_poll = time.monotonic() + self.poll_s
         while not reset.is_set() and not modem.closed:
@@ -144,12 +162,14 @@ class Cellular:
             sim = parse_cpin((await modem.command("AT+CPIN?"))[0])
         except AtError as exc:
             sim = "absent" if exc.final.code == 10 else f"error {exc.final.code}"
-        reg = parse_registration((await modem.command("AT+CREG?"))[0], reply=True)
+        reg = cs = parse_registration((await modem.command("AT+CREG?"))[0], reply=True)
         with contextlib.suppress(AtError):
             lte = parse_registration((await modem.command("AT+CEREG?"))[0], reply=True)
             reg = lte if registered(lte) else reg
         dbm = parse_csq((await modem.command("AT+CSQ"))[0])
-        self._set(modem="ok", sim=sim, registration=reg, signal_dbm=dbm, error=None)
+        ims, volte = await voice.read_ims(modem, self._vendor)
+        self._set(modem="ok", sim=sim, registration=reg, cs_registration=cs, signal_dbm=dbm, ims=ims, volte=volte,
+                  error=None)
         if sim != "READY":
             log.warning("4G 模块无 SIM 卡或 SIM 未就绪 (%s)：检查 SIM 卡 / no usable SIM: check the card", sim)
         elif not registered(reg):
@@ -205,6 +225,56 @@ class Cellular:
                                            via="sms")
         if taken:
             log.info("alarm %s acknowledged by SMS from %s", waiting.event.id, sender)
+
+    # --- the public API (ctx.component("cellular"): hub.voicecall, the escalation chain) --------------------
+    async def send_sms(self, numbers: list[str], text: str) -> list[str]:
+        """Text `text` (cut to one SMS) to each number; the numbers the network took it for."""
+        took: list[str] = []
+        for number in numbers:
+            modem = self._modem
+            if modem is None or modem.closed:
+                break
+            try:
+                await modem.send_sms(number, fit_sms(text))
+            except (AtError, AtTimeout) as exc:
+                log.warning("短信发送失败 SMS to %s failed: %s", number, exc)
+                continue
+            took.append(number)
+        return took
+
+    async def dial(self, number: str, *, event_id: str | None, ring_s: float, prompt: str | None = None,
+                   on_answered: Callable[[], None] | None = None) -> dict[str, Any]:
+        """Ring `number` by the modem for up to `ring_s`; once answered the resident hears `prompt` (a prompt
+        key; default "cellular_call_answered") and the responder has `[modem] call_listen_s` to press 1,
+        which acknowledges `event_id` (via "voice"). `on_answered` is told the moment they pick up."""
+        result: dict[str, Any] = {"number": number, "answered": False, "acknowledged": False, "seconds": 0.0}
+        modem, ctx = self._modem, self._ctx
+        if modem is None or modem.closed or ctx is None or self._status.get("modem") != "ok":
+            return {**result, "reason": voice.NO_MODEM}
+        if self._status.get("sim") != "READY" or not registered(str(self._status.get("registration"))):
+            return {**result, "reason": voice.NOT_REGISTERED}
+
+        def answered() -> None:
+            ctx.say(prompt or "cellular_call_answered")
+            if on_answered is not None:
+                on_answered()
+
+        async def acknowledged() -> None:
+            if event_id is not None:
+                await ctx.alarms.ack(event_id, number, "按1确认 (DTMF 1)", named=False, via="voice")
+
+        async with self._call_lock:
+            self._call = call = voice.ModemCall(number)
+            self._set(call=f"calling {number}")
+            try:
+                reason = await voice.place(modem, call, ring_s, self.listen_s, answered, acknowledged)
+            finally:
+                self._call = None
+                self._set(call=None)
+        talk = time.monotonic() - call.answered_at if call.answered_at is not None else 0.0
+        log.info("modem call to %s (event %s): %s after %.1f s talk (%s)", number, event_id, reason, talk, call.detail)
+        return {**result, "answered": call.answered_at is not None, "acknowledged": reason == voice.ACKNOWLEDGED,
+                "seconds": round(talk, 1), "reason": reason}
 
     def _set(self, **fields: Any) -> None:
         self._status.update(fields)

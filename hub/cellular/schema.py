@@ -6,7 +6,8 @@ from hub.config.keys import Key, Section
 
 MODEM = Section(
     "modem",
-    "Cellular modem: texts the duty numbers when an alarm cannot reach the platform (optional).",
+    "Cellular modem: texts the duty numbers when an alarm cannot reach the platform, and rings telephone "
+    "numbers of [voice_call] targets (optional).",
     {
         "port": Key(
             None,
@@ -31,7 +32,15 @@ MODEM = Section(
             min=5,
             max=3600,
         ),
-        "poll_s": Key(60, "How often SIM, registration and signal are read for status.", min=10, max=3600),
+        "poll_s": Key(60, "How often SIM, registration, signal and IMS (VoLTE) are read for status.", min=10,
+                      max=3600),
+        "call_listen_s": Key(
+            60,
+            "Voice calls by the modem: seconds after the responder picks up for them to press 1 (按1确认) "
+            "before the hub hangs up.",
+            min=10,
+            max=600,
+        ),
     },
 )
 

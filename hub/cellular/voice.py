@@ -1,0 +1,188 @@
+"""One voice call over the modem, from `ATD<number>;` to the hang-up, and how it ended.
+
+The module answers ATD with OK at once and reports the rest on its own: "BUSY", "NO ANSWER",
+"NO CARRIER" (routed here by the component from the AT client's unsolicited lines), and the far end's
+keys (+QTONEDET / +RXDTMF). Whether the far end has picked up is read from AT+CLCC (TS 27.007 §7.18:
+state 0 = active), every POLL_S, because an EC25 says nothing when a call is answered (a SIM7600's
+"VOICE CALL: BEGIN" is taken too). Once answered the call waits up to `listen_s` for the responder to
+press 1 ("按1确认"); any other key is ignored. Then the hub hangs up (AT+CHUP, ATH where refused).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from drivers.modem.at import call_ended, dial_command, parse_cireg, parse_clcc, parse_dtmf, parse_qcfg_ims
+from drivers.modem.client import AtError, AtModem, AtTimeout
+
+log = logging.getLogger(__name__)
+POLL_S = 0.5
+ACK_KEY = "1"
+# dial() reasons (the public API: hub.cellular.component.Cellular.dial)
+ACKNOWLEDGED, HUNG_UP, NO_ANSWER, BUSY, NO_CARRIER = "acknowledged", "hung_up", "no_answer", "busy", "no_carrier"
+MODEM_FAULT, NO_MODEM, NOT_REGISTERED = "modem_fault", "no_modem", "not_registered"
+
+
+@dataclass
+class ModemCall:
+    """The call under way; `urc` is fed every unsolicited line while it lasts."""
+
+    number: str
+    news: asyncio.Queue[tuple[str, str]] = field(default_factory=asyncio.Queue)  # (what, detail)
+    answered_at: float | None = None
+    detail: str = ""
+
+    def urc(self, line: str) -> bool:
+        """True if the line was this call's news: its end, a key, SIMCom's answer, the module gone."""
+        ended = call_ended(line)
+        if ended is not None:
+            self.news.put_nowait(("ended", ended))
+            return True
+        if line.startswith("VOICE CALL: BEGIN"):
+            self.news.put_nowait(("answered", ""))
+            return True
+        if line.startswith("VOICE CALL: END"):
+            return True  # followed by NO CARRIER, which says it
+        if line in ("RDY", "\x00LOST"):
+            self.news.put_nowait(("fault", "the modem restarted" if line == "RDY" else "the modem's port closed"))
+            return False  # the component hears it too: it sets the module up again
+        try:
+            key = parse_dtmf(line)
+        except ValueError:
+            log.warning("modem call: unreadable DTMF report %r", line)
+            return True
+        if key is not None:
+            self.news.put_nowait(("key", key))
+            return True
+        return False
+
+
+async def place(modem: AtModem, call: ModemCall, ring_s: float, listen_s: float,
+                on_answered: Callable[[], None], on_ack: Callable[[], Awaitable[Any]]) -> str:
+    """Ring `call.number` for up to `ring_s`; once answered, wait up to `listen_s` for a 1. The reason it
+    ended (ACKNOWLEDGED, HUNG_UP, NO_ANSWER, BUSY, NO_CARRIER, MODEM_FAULT); the line is always hung up."""
+    reason = ""  # cancelled before an outcome: still hang up
+    try:
+        reason = await _ring(modem, call, ring_s) or ""
+        if not reason:
+            on_answered()
+            reason = await _listen(call, listen_s, on_ack)
+        return reason
+    except (AtError, AtTimeout) as exc:
+        call.detail = str(exc)[:120]
+        reason = MODEM_FAULT
+        return reason
+    finally:
+        if reason != MODEM_FAULT:  # a module that restarted has no call left to hang up
+            await _hang_up(modem)
+
+
+async def _ring(modem: AtModem, call: ModemCall, ring_s: float) -> str | None:
+    """None once answered, else why not."""
+    try:
+        await modem.command(dial_command(call.number), timeout=15.0)
+    except AtError as exc:  # a module that waits for the answer (AT+COLP=1) ends ATD with the reason itself
+        call.detail = exc.final.text
+        return call_ended(exc.final.text) or MODEM_FAULT
+    deadline = time.monotonic() + ring_s
+    while True:
+        with contextlib.suppress(TimeoutError):
+            what, detail = await asyncio.wait_for(call.news.get(), max(0.0, min(POLL_S, deadline - time.monotonic())))
+            if what == "ended":
+                call.detail = detail
+                return detail
+            if what == "fault":
+                call.detail = detail
+                return MODEM_FAULT
+            if what == "answered":
+                call.answered_at = time.monotonic()
+                return None
+            continue  # a key before the answer: not a responder's
+        calls = [parse_clcc(line) for line in await modem.command("AT+CLCC", timeout=3.0) if line.startswith("+CLCC:")]
+        ours = next((c for c in calls if c.outgoing and c.voice), None)
+        if ours is not None and ours.state == "active":
+            call.answered_at = time.monotonic()
+            return None
+        if ours is None and call.news.empty():  # gone without a word (its URC may still be on the way)
+            call.detail = "the call vanished from AT+CLCC"
+            return NO_CARRIER
+        if time.monotonic() >= deadline:
+            call.detail = f"no answer in {ring_s:g} s"
+            return NO_ANSWER
+
+
+async def _listen(call: ModemCall, listen_s: float, on_ack: Callable[[], Awaitable[Any]]) -> str:
+    deadline = time.monotonic() + listen_s
+    while True:
+        try:
+            what, detail = await asyncio.wait_for(call.news.get(), max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            call.detail = f"no key 1 in {listen_s:g} s"
+            return HUNG_UP
+        if what == "key" and detail == ACK_KEY:
+            await on_ack()
+            return ACKNOWLEDGED
+        if what == "key":
+            log.info("modem call to %s: key %s pressed, not %s: ignored", call.number, detail, ACK_KEY)
+        elif what == "ended":
+            call.detail = "the far end hung up"
+            return HUNG_UP
+        elif what == "fault":
+            call.detail = detail
+            return MODEM_FAULT
+
+
+async def _hang_up(modem: AtModem) -> None:
+    if modem.closed:
+        return
+    try:
+        await modem.command("AT+CHUP", timeout=5.0)
+    except AtError:
+        with contextlib.suppress(AtError, AtTimeout):
+            await modem.command("ATH", timeout=5.0)
+    except AtTimeout:
+        log.warning("modem call: the hang-up got no answer (the module may have restarted)")
+
+
+# --- what the module is and whether it can carry VoLTE -------------------------------------------------------
+async def vendor_of(modem: AtModem) -> str:
+    """"quectel" | "simcom" | "other", from AT+CGMI: which DTMF and IMS commands it speaks."""
+    try:
+        lines = await modem.command("AT+CGMI", timeout=3.0)
+    except AtError:
+        return "other"
+    name = " ".join(lines).lower()
+    return "quectel" if "quectel" in name else "simcom" if "simcom" in name else "other"
+
+
+async def enable_dtmf(modem: AtModem, vendor: str) -> bool:
+    """The far end's keys reported as URCs: Quectel AT+QTONEDET=1, SIMCom AT+DDET=1."""
+    command = {"quectel": "AT+QTONEDET=1", "simcom": "AT+DDET=1"}.get(vendor)
+    if command is None:
+        return False
+    try:
+        await modem.command(command, timeout=3.0)
+    except AtError as exc:
+        log.warning("按键检测无法开启 DTMF detection refused (%s -> %s): a responder's 1 will not be heard",
+                    command, exc.final.text)
+        return False
+    return True
+
+
+async def read_ims(modem: AtModem, vendor: str) -> tuple[str, bool | None]:
+    """(IMS setting "on" | "off" | "auto" | "unknown", VoLTE usable True/False/None unknown). Quectel says
+    both with AT+QCFG="ims"; elsewhere only the standard AT+CIREG? (IMS registration) may answer."""
+    try:
+        if vendor == "quectel":
+            line = next(x for x in await modem.command('AT+QCFG="ims"', timeout=3.0) if x.startswith("+QCFG:"))
+            return parse_qcfg_ims(line)
+        line = next(x for x in await modem.command("AT+CIREG?", timeout=3.0) if x.startswith("+CIREG:"))
+        return "unknown", parse_cireg(line)
+    except (AtError, StopIteration, ValueError):
+        return "unknown", None
