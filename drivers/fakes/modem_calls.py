@@ -14,6 +14,7 @@ IMS setting `AT+QCFG="ims"` (Quectel; 0 = the carrier profile decides, 1 on, 2 o
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -161,6 +162,8 @@ class CallModel:
             call = self._call
             if call is None or call.state != "active":
                 raise RuntimeError("no call is up")
+            if not keys or any(k not in "0123456789*#" for k in keys):
+                raise RuntimeError(f"not phone keys: {keys!r}")
             call.keys += keys
             if not self._dtmf:
                 return
@@ -232,7 +235,8 @@ class CallModel:
         if callee is None:
             return
         for i, key in enumerate(callee.press):
-            self._later(callee.press_after_s + i * callee.press_every_s, gen, lambda k=key: self._press_in(gen, k))
+            at = callee.press_after_s + i * callee.press_every_s
+            self._later(at, gen, functools.partial(self._press_in, gen, key))
         if callee.hang_up_after_s is not None:
             self._later(callee.hang_up_after_s, gen, lambda: self._end(gen, "no_carrier"))
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from drivers.modem.at import fit_sms, parse_cmgr, parse_cmti, parse_cpin, parse_csq, parse_registration, registered
 from drivers.modem.client import AtError, AtModem, AtTimeout
+from drivers.modem.ims import read_ims, vendor_of
 from hub.cellular import voice
 from hub.cellular.sms import alarm_text, is_ack, same_number, sms_worthy
 from hub.config.loader import Config
@@ -126,7 +127,7 @@ class Cellular:
         modem.start()
         for command in INIT:
             await modem.command(command)
-        self._vendor = await voice.vendor_of(modem)
+        self._vendor = await vendor_of(modem)
         self._set(vendor=self._vendor, dtmf=await voice.enable_dtmf(modem, self._vendor))
         await self._poll(modem)
         next_poll = time.monotonic() + self.poll_s
@@ -167,7 +168,7 @@ class Cellular:
             lte = parse_registration((await modem.command("AT+CEREG?"))[0], reply=True)
             reg = lte if registered(lte) else reg
         dbm = parse_csq((await modem.command("AT+CSQ"))[0])
-        ims, volte = await voice.read_ims(modem, self._vendor)
+        ims, volte = await read_ims(modem, self._vendor)
         self._set(modem="ok", sim=sim, registration=reg, cs_registration=cs, signal_dbm=dbm, ims=ims, volte=volte,
                   error=None)
         if sim != "READY":

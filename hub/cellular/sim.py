@@ -6,7 +6,16 @@ pseudo-terminal, reached through pyserial exactly as the USB AT port on a Pi. Ve
     hub sim modem sim absent|present          take the SIM out / put it back
     hub sim modem network home|searching|denied|roaming
     hub sim modem signal RSSI                 +CSQ 0..31 (99 = unknown)
-    hub sim modem fault sms|reset|clear       the network refuses SMS / the module resets on its next command
+    hub sim modem fault sms|reset|reboot|clear  the network refuses SMS / the module resets on its next command
+                                              / resets now (a call under way is lost)
+    hub sim modem callee NUMBER answer [--after S] [--press KEYS] [--hang-up-after S]
+    hub sim modem callee NUMBER busy|no-answer  how NUMBER behaves when the hub rings it
+    hub sim modem press KEYS                  the far end of the call under way presses keys ("1" acknowledges)
+    hub sim modem hangup                      the far end hangs up
+    hub sim modem call FROM                   FROM rings the hub (RING, +CLIP)
+    hub sim modem ims auto|on|off             the module's AT+QCFG="ims" setting
+    hub sim modem voice cs|volte-only         the carrier still has 2G/3G voice / only VoLTE (Unicom, Telecom)
+    hub sim modem vendor quectel|simcom       the module's AT dialect (EC25 / SIM7600)
 """
 
 from __future__ import annotations
@@ -14,11 +23,13 @@ from __future__ import annotations
 from typing import Any
 
 from drivers.fakes.modem import FakeModem
+from drivers.fakes.modem_calls import Callee
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
 from hub.core.simulation import SimArgumentError, SimParser
 
 _NETWORK = {"home": 1, "searching": 2, "denied": 3, "roaming": 5}
+_IMS = {"auto": 0, "on": 1, "off": 2}
 
 
 class SimModem:
@@ -48,7 +59,19 @@ class SimModem:
         sig = sub.add_parser("signal")
         sig.add_argument("rssi", type=int, choices=[*range(32), 99], metavar="RSSI")
         fault = sub.add_parser("fault")
-        fault.add_argument("kind", choices=("sms", "reset", "clear"))
+        fault.add_argument("kind", choices=("sms", "reset", "reboot", "clear"))
+        callee = sub.add_parser("callee")
+        callee.add_argument("number")
+        callee.add_argument("behaviour", choices=("answer", "busy", "no-answer"))
+        callee.add_argument("--after", type=float, default=2.0, help="seconds of ringing before answering")
+        callee.add_argument("--press", default="", help="keys pressed once answered")
+        callee.add_argument("--hang-up-after", type=float, default=None)
+        sub.add_parser("press").add_argument("keys")
+        sub.add_parser("hangup")
+        sub.add_parser("call").add_argument("caller")
+        sub.add_parser("ims").add_argument("setting", choices=tuple(_IMS))
+        sub.add_parser("voice").add_argument("network", choices=("cs", "volte-only"))
+        sub.add_parser("vendor").add_argument("name", choices=("quectel", "simcom"))
         self.parser = parser
 
     async def start(self, ctx: HubContext) -> None:
@@ -56,9 +79,14 @@ class SimModem:
 
     async def _verb(self, argv: list[str]) -> dict[str, Any]:
         if not argv:
-            raise SimArgumentError("hub sim modem: say what: status | sms FROM TEXT | sim | network | signal | fault")
+            raise SimArgumentError("hub sim modem: say what: status | sms FROM TEXT | sim | network | signal | fault"
+                                   " | callee | press | hangup | call | ims | voice | vendor")
         args = self.parser.parse_args(argv)
-        state = self.modem.state
+        state, calls = self.modem.state, self.modem.calls
+        try:
+            self._call_verb(args)
+        except RuntimeError as exc:  # "no call is up": say so to whoever typed it
+            raise SimArgumentError(f"hub sim modem {args.what}: {exc}") from None
         if args.what == "sms":
             index = self.modem.deliver_sms(args.sender, " ".join(args.text))
             return {"delivered": index}
@@ -71,8 +99,32 @@ class SimModem:
         elif args.what == "fault":
             state.sms_error = 500 if args.kind == "sms" else None
             state.reset_on = "AT" if args.kind == "reset" else None
+            if args.kind == "reboot":
+                self.modem.reset_now()
+        v = state.voice
         return {"sim": state.sim or "absent", "registration": state.registration, "rssi": state.rssi,
-                "sent": [{"to": number, "text": text} for number, text in state.sent]}
+                "sent": [{"to": number, "text": text} for number, text in state.sent],
+                "vendor": v.vendor, "ims": next(k for k, n in _IMS.items() if n == v.ims_conf), "volte": v.volte,
+                "cs_voice": v.cs_voice, "call": calls.current(), "calls": list(v.history)}
+
+    def _call_verb(self, args: Any) -> None:
+        v, calls = self.modem.state.voice, self.modem.calls
+        if args.what == "callee":
+            v.callees[args.number] = Callee(answer_after_s=args.after if args.behaviour == "answer" else None,
+                                            busy=args.behaviour == "busy", press=args.press,
+                                            hang_up_after_s=args.hang_up_after)
+        elif args.what == "press":
+            calls.press(args.keys)
+        elif args.what == "hangup":
+            calls.hang_up_far()
+        elif args.what == "call":
+            calls.ring_in(args.caller)
+        elif args.what == "ims":
+            v.ims_conf = _IMS[args.setting]
+        elif args.what == "voice":
+            v.cs_voice = args.network == "cs"
+        elif args.what == "vendor":
+            v.vendor = args.name
 
     async def close(self) -> None:
         self.modem.close()

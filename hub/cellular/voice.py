@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from drivers.modem.at import call_ended, dial_command, parse_cireg, parse_clcc, parse_dtmf, parse_qcfg_ims
+from drivers.modem.at import call_ended, dial_command, parse_clcc, parse_dtmf
 from drivers.modem.client import AtError, AtModem, AtTimeout
 
 log = logging.getLogger(__name__)
@@ -150,17 +150,6 @@ async def _hang_up(modem: AtModem) -> None:
         log.warning("modem call: the hang-up got no answer (the module may have restarted)")
 
 
-# --- what the module is and whether it can carry VoLTE -------------------------------------------------------
-async def vendor_of(modem: AtModem) -> str:
-    """"quectel" | "simcom" | "other", from AT+CGMI: which DTMF and IMS commands it speaks."""
-    try:
-        lines = await modem.command("AT+CGMI", timeout=3.0)
-    except AtError:
-        return "other"
-    name = " ".join(lines).lower()
-    return "quectel" if "quectel" in name else "simcom" if "simcom" in name else "other"
-
-
 async def enable_dtmf(modem: AtModem, vendor: str) -> bool:
     """The far end's keys reported as URCs: Quectel AT+QTONEDET=1, SIMCom AT+DDET=1."""
     command = {"quectel": "AT+QTONEDET=1", "simcom": "AT+DDET=1"}.get(vendor)
@@ -173,16 +162,3 @@ async def enable_dtmf(modem: AtModem, vendor: str) -> bool:
                     command, exc.final.text)
         return False
     return True
-
-
-async def read_ims(modem: AtModem, vendor: str) -> tuple[str, bool | None]:
-    """(IMS setting "on" | "off" | "auto" | "unknown", VoLTE usable True/False/None unknown). Quectel says
-    both with AT+QCFG="ims"; elsewhere only the standard AT+CIREG? (IMS registration) may answer."""
-    try:
-        if vendor == "quectel":
-            line = next(x for x in await modem.command('AT+QCFG="ims"', timeout=3.0) if x.startswith("+QCFG:"))
-            return parse_qcfg_ims(line)
-        line = next(x for x in await modem.command("AT+CIREG?", timeout=3.0) if x.startswith("+CIREG:"))
-        return "unknown", parse_cireg(line)
-    except (AtError, StopIteration, ValueError):
-        return "unknown", None

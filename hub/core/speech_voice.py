@@ -16,7 +16,9 @@ from voice.speaker import Speaker
 INFO, IMPORTANT, URGENT = 1, 2, 3
 VOICE_CALL = (*(f"voice_{state}_{who}" for state in ("dialing", "connected")
                  for who in ("duty", "doctor", "family", "neighbour")),
-              "voice_connected_caller", "voice_call_ended", "voice_nobody_answered")  # hub.voicecall: call state
+              "voice_connected_caller", "voice_call_ended", "voice_nobody_answered",  # hub.voicecall: call state
+              *(f"voice_phoned_{who}" for who in ("duty", "doctor", "family", "neighbour")),  # ... by the modem
+              "cellular_call_answered")  # hub.cellular: a call by the modem was picked up
 LEVELS: dict[str, int] = {
     **dict.fromkeys(("call_raising", "call_offline", "call_cancelled", "call_acknowledged", "call_repeat",
                      "call_acknowledged_by", "alarm_acknowledged", "alarm_acknowledged_by", "call_delivered",

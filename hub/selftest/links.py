@@ -1,4 +1,4 @@
-"""Self-test of the hub's links to the outside: the 4G modem (answers AT, SIM, network, signal), the
+"""Self-test of the hub's links to the outside: the 4G modem (answers AT, SIM, network, signal, VoLTE), the
 platform's MQTT broker (a round trip on the hub's own topics), the SIP account for voice calls
 (baresip installed, registered) and the Bluetooth adapter (a scan).
 Each talks through the hardware seams (`open_serial`, the bleak scanner backend) or a second,
@@ -8,11 +8,14 @@ short-lived MQTT client, never through the running hub's own connections.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from drivers.modem.at import parse_cpin, parse_csq, parse_registration
 from drivers.modem.client import AtError, AtModem, AtTimeout
+from drivers.modem.ims import read_ims, vendor_of
 from hub.selftest.model import FAIL, PASS, SKIP, Env, Result
 
 
@@ -24,16 +27,26 @@ async def check_modem(env: Env, owned: bool) -> list[Result]:
         cellular = (await env.status()).get("cellular") or {}
         if cellular.get("modem") == "ok":
             return judge_modem(m["port"], cellular.get("sim"), cellular.get("registration"),
-                               cellular.get("signal_dbm"))
+                               cellular.get("signal_dbm"), Voice(cellular.get("cs_registration"),
+                                                                 cellular.get("ims"), cellular.get("volte")))
         return [_no_answer(m["port"], str(cellular.get("error") or cellular.get("modem") or "no answer"))]
     try:
-        sim, registration, dbm = await _ask_modem(env, m["port"], m["baudrate"])
+        sim, registration, dbm, voice = await _ask_modem(env, m["port"], m["baudrate"])
     except (OSError, AtError, AtTimeout, ValueError, IndexError) as exc:
         return [_no_answer(m["port"], str(exc))]
-    return judge_modem(m["port"], sim, registration, dbm)
+    return judge_modem(m["port"], sim, registration, dbm, voice)
 
 
-async def _ask_modem(env: Env, port_name: str, baudrate: int) -> tuple[str, str, int | None]:
+@dataclass(frozen=True)
+class Voice:
+    """What decides whether the modem can place a voice call: 2G/3G voice, else VoLTE."""
+
+    cs_registration: str | None  # +CREG: circuit-switched (2G/3G) registration
+    ims: str | None  # AT+QCFG="ims": "on" | "off" | "auto" | "unknown"
+    volte: bool | None  # VoLTE up (None: the module does not say)
+
+
+async def _ask_modem(env: Env, port_name: str, baudrate: int) -> tuple[str, str, int | None, Voice]:
     port = await asyncio.to_thread(env.hardware.open_serial, port_name, baudrate=baudrate, timeout=0.5)
     async with AtModem(port) as modem:
         for command in ("ATE0", "AT+CMEE=1"):
@@ -42,9 +55,13 @@ async def _ask_modem(env: Env, port_name: str, baudrate: int) -> tuple[str, str,
             sim = parse_cpin((await modem.command("AT+CPIN?", timeout=3.0))[0])
         except AtError as exc:
             sim = "absent" if exc.final.code == 10 else f"error {exc.final.code}"
-        registration = parse_registration((await modem.command("AT+CREG?", timeout=3.0))[0], reply=True)
+        registration = cs = parse_registration((await modem.command("AT+CREG?", timeout=3.0))[0], reply=True)
+        with contextlib.suppress(AtError):
+            lte = parse_registration((await modem.command("AT+CEREG?", timeout=3.0))[0], reply=True)
+            registration = lte if lte in ("home", "roaming") else registration
         dbm = parse_csq((await modem.command("AT+CSQ", timeout=3.0))[0])
-    return sim, registration, dbm
+        ims, volte = await read_ims(modem, await vendor_of(modem))
+    return sim, registration, dbm, Voice(cs, ims, volte)
 
 
 def _no_answer(port: str, why: str) -> Result:
@@ -52,8 +69,9 @@ def _no_answer(port: str, why: str) -> Result:
                   "4G 模块无应答：检查 USB 连接和供电 / modem not answering: check its USB cable and power")
 
 
-def judge_modem(port: str, sim: str | None, registration: str | None, dbm: int | None) -> list[Result]:
-    """SIM, network and signal, each with what to do about it."""
+def judge_modem(port: str, sim: str | None, registration: str | None, dbm: int | None,
+                voice: Voice | None = None) -> list[Result]:
+    """SIM, network, signal and voice (VoLTE), each with what to do about it."""
     rows = [Result("modem", "answers AT", PASS, port)]
     if sim != "READY":
         rows.append(Result("modem", "SIM card", FAIL, str(sim),
@@ -73,7 +91,31 @@ def judge_modem(port: str, sim: str | None, registration: str | None, dbm: int |
                            "higher up"))
     else:
         rows.append(Result("modem", "signal", PASS, f"{dbm} dBm"))
+    if voice is not None and registration in ("home", "roaming"):
+        rows.append(judge_voice(voice))
     return rows
+
+
+def judge_voice(voice: Voice) -> Result:
+    """Can the modem place a voice call? Over VoLTE, or over 2G/3G where the carrier still has it."""
+    setting = f"IMS {voice.ims or 'unknown'}"
+    if voice.volte:
+        return Result("modem", "voice calls (VoLTE)", PASS, f"{setting}, VoLTE ready")
+    cs = voice.cs_registration in ("home", "roaming")
+    if voice.volte is None and voice.ims in (None, "unknown", "auto"):
+        return Result("modem", "voice calls (VoLTE)", PASS if cs else SKIP,
+                      f"{setting}; " + ("calls over 2G/3G" if cs else "the module does not say whether VoLTE is up"),
+                      "" if cs else "打一次测试电话确认 / place a test call to a duty number to confirm")
+    if cs:
+        return Result("modem", "voice calls (VoLTE)", PASS, f"{setting}, VoLTE off: calls over 2G/3G")
+    if voice.ims == "off" or voice.ims == "auto":
+        remedy = ('4G 模块未开启 VoLTE，而此网络没有 2G/3G 语音（联通、电信）：在模块 AT 口发送 AT+QCFG="ims",1，再发 '
+                  'AT+CFUN=1,1 重启模块 / VoLTE is off and this network has no 2G/3G voice: send AT+QCFG="ims",1 '
+                  'then AT+CFUN=1,1 on the modem\'s AT port')
+    else:
+        remedy = ("VoLTE 未开通：请运营商为此 SIM 卡开通 VoLTE 高清通话 / the carrier has not admitted this SIM to "
+                  "VoLTE: ask the carrier to enable VoLTE on it")
+    return Result("modem", "voice calls (VoLTE)", FAIL, f"{setting}, VoLTE off, no 2G/3G voice", remedy)
 
 
 async def check_broker(env: Env, owned: bool) -> list[Result]:

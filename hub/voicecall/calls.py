@@ -9,6 +9,7 @@ is reported for what it was (no answer, cancelled, refused) rather than as "hung
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -21,8 +22,10 @@ CANCELLED, SUPERSEDED, SHUTDOWN = "cancelled", "superseded", "shutdown"
 CALLER_GAVE_UP, NOT_ALLOWED, OUTSIDE_WINDOW = "caller_gave_up", "caller_not_allowed", "outside_window"
 HUB_BUSY = "hub_busy"
 AGENT_FAILED, UNAVAILABLE = "agent_failed", "unavailable"
+ACKNOWLEDGED, NOT_ACKNOWLEDGED = "acknowledged", "not_acknowledged"  # modem calls: did the responder press 1
 REASONS = (REMOTE_HANGUP, LOCAL_HANGUP, NO_ANSWER, BUSY, DECLINED, NOT_FOUND, UNREACHABLE, FAILED, CANCELLED,
-           SUPERSEDED, SHUTDOWN, CALLER_GAVE_UP, NOT_ALLOWED, OUTSIDE_WINDOW, HUB_BUSY, AGENT_FAILED, UNAVAILABLE)
+           SUPERSEDED, SHUTDOWN, CALLER_GAVE_UP, NOT_ALLOWED, OUTSIDE_WINDOW, HUB_BUSY, AGENT_FAILED, UNAVAILABLE,
+           ACKNOWLEDGED, NOT_ACKNOWLEDGED)
 _CODE = re.compile(r"^\s*(\d{3})\b")
 
 
@@ -33,6 +36,7 @@ class Call:
     peer: str
     trigger: str | None  # id of the event that made the hub call, or opened the answer window
     attempt: int = 1  # place in the target chain (incoming: 1)
+    via: str = "sip"  # "sip" (baresip) | "modem" (the 4G modem: hub/voicecall/modem_path.py)
     call_id: str | None = None
     begun: float = field(default_factory=time.monotonic)
     answered_at: float | None = None
@@ -54,13 +58,14 @@ class Call:
 
     def started_data(self) -> dict[str, Any]:
         return {"direction": self.direction, "who": self.who, "peer": self.peer, "trigger": self.trigger,
-                "attempt": self.attempt, "setup_s": round((self.answered_at or self.begun) - self.begun, 3)}
+                "attempt": self.attempt, "setup_s": round((self.answered_at or self.begun) - self.begun, 3),
+                "via": self.via}
 
     def ended_data(self, reason: str, detail: str) -> dict[str, Any]:
         talk = time.monotonic() - self.answered_at if self.answered_at is not None else 0.0
         return {"direction": self.direction, "who": self.who, "peer": self.peer, "trigger": self.trigger,
                 "attempt": self.attempt, "answered": self.answered_at is not None, "talk_s": round(talk, 1),
-                "reason": reason, "detail": detail[:120]}
+                "reason": reason, "detail": detail[:120], "via": self.via}
 
 
 def close_reason(call: Call, param: str) -> str:
@@ -90,3 +95,16 @@ def close_reason(call: Call, param: str) -> str:
     if "timed out" in text or "unreachable" in text or "refused" in text:
         return UNREACHABLE
     return FAILED
+
+
+def status_text(agent_state: str, talking: Call | None, outgoing: Call | None, window_left_s: float) -> str:
+    """`hub status` voice_call: the agent, the call under way, the auto-answer window."""
+    text = agent_state
+    if talking is not None:
+        text += f"; talking with {talking.who} ({talking.direction}, {talking.peer})"
+    elif outgoing is not None and not outgoing.ended:
+        by = " by the 4G modem" if outgoing.via == "modem" else ""
+        text += f"; calling {outgoing.who} ({outgoing.peer}){by}"
+    if window_left_s > 0:
+        text += f"; auto-answer open for {math.ceil(window_left_s / 60)} min"
+    return text

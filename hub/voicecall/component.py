@@ -6,7 +6,8 @@ the resident who it is calling ("正在接通社区值班员") and who answered 
 `[voice_call] auto_answer_min` after any of those events, answers an incoming call from a target or
 an allowed caller hands-free. Each call that ends is a `voice.ended` event (who, direction, how long,
 why); each that was answered was first a `voice.started`. baresip runs as a supervised child process
-(drivers/sip); without it the component reports `voice_call: unavailable (...)` and does nothing else.
+(drivers/sip); without it the component reports `voice_call: unavailable (...)` and does nothing else,
+unless the 4G modem can ring the targets that are telephone numbers (hub/voicecall/modem_path.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import time
 from typing import Any
 
@@ -25,8 +25,9 @@ from hub.config.loader import Config
 from hub.core.context import Component, Hardware, HubContext
 from hub.core.events import Event
 from hub.voicecall import calls as c
-from hub.voicecall.calls import Call, close_reason
+from hub.voicecall.calls import Call, close_reason, status_text
 from hub.voicecall.mixer import set_speaker_volume
+from hub.voicecall.modem_path import has_modem_targets, modem_number, ring_by_modem
 from hub.voicecall.rules import settings_from, trigger_kind, who_is
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,8 @@ log = logging.getLogger(__name__)
 
 def build(config: Config, hardware: Hardware) -> Component | None:
     section = config.get("voice_call")
-    if not section or section["account"] is None:
-        return None  # no SIP account: no voice calls, nothing started
+    if not section or (section["account"] is None and not has_modem_targets(config)):
+        return None  # no SIP account and no numbers for the modem: no voice calls, nothing started
     return VoiceCallComponent(config)
 
 
@@ -46,8 +47,10 @@ class VoiceCallComponent:
         self.config = config
         self.v: dict[str, Any] = config["voice_call"]
         self.settings = settings_from(config)
-        self.agent = BaresipAgent(self.settings, config.state_dir / "sip", self._on_sip, self._on_agent_state,
-                                  self._on_agent_lost)
+        self.agent: BaresipAgent | None = None  # None: no SIP (no account, or baresip missing)
+        if self.v["account"] is not None:
+            self.agent = BaresipAgent(self.settings, config.state_dir / "sip", self._on_sip, self._on_agent_state,
+                                      self._on_agent_lost)
         self._ctx: HubContext | None = None
         self._window_until = 0.0  # monotonic: auto-answer allowed callers until then
         self._window_trigger: str | None = None
@@ -62,19 +65,26 @@ class VoiceCallComponent:
     # --- lifecycle ----------------------------------------------------------------------------------
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
-        try:
-            check_installed(self.settings)
-        except Unavailable as exc:
-            log.error("voice calls unavailable: %s; install it with `sudo apt-get install baresip-core`", exc)
-            ctx.set_status("voice_call", f"unavailable ({exc})")
-            return
-        if self.settings.echo_cancel and not echo_cancel_available(find_module_dir()):
+        if self.agent is None:
+            self._agent_state = "no SIP account: telephone numbers by the 4G modem"
+        else:
+            try:
+                check_installed(self.settings)
+            except Unavailable as exc:
+                log.error("voice calls over SIP unavailable: %s; install it with `sudo apt-get install baresip-core`",
+                          exc)
+                ctx.set_status("voice_call", f"unavailable ({exc})")
+                if not has_modem_targets(self.config):
+                    return
+                self.agent, self._agent_state = None, f"SIP unavailable ({exc}): telephone numbers by the 4G modem"
+        if self.agent is not None and self.settings.echo_cancel and not echo_cancel_available(find_module_dir()):
             log.warning("echo cancellation unavailable: baresip's webrtc_aec module is not installed (Debian's "
                         "baresip-core does not package it); fit a speakerphone that cancels echo itself and set "
                         "[voice_call] echo_cancel = false")
         ctx.on_event(self._on_hub_event)
         self._publish()
-        ctx.spawn("voice_call.agent", self.agent.run())
+        if self.agent is not None:
+            ctx.spawn("voice_call.agent", self.agent.run())
 
     async def close(self) -> None:
         if self._closed:
@@ -88,7 +98,8 @@ class VoiceCallComponent:
             self._chain.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._chain
-        await self.agent.close()  # baresip hangs up on SIGTERM; on_lost then ends every call
+        if self.agent is not None:
+            await self.agent.close()  # baresip hangs up on SIGTERM; on_lost then ends every call
 
     # --- alarms ---------------------------------------------------------------------------------------
     def _on_hub_event(self, event: Event) -> None:
@@ -130,22 +141,40 @@ class VoiceCallComponent:
         assert self._ctx is not None
         for attempt, target in enumerate(targets, 1):
             timeout = float(target.get("timeout_s") or self.v["ring_timeout_s"])
-            call = Call("outgoing", target["who"], target["uri"], trigger, attempt)
+            sip_ready = self.agent is not None and self.agent.ready.is_set()
+            number = modem_number(target["uri"], sip_ready)
+            call = Call("outgoing", target["who"], number or target["uri"], trigger, attempt,
+                        via="sip" if number is None else "modem")
             self._outgoing = call
             try:
-                if await self._ring(call, timeout):
+                if number is not None:
+                    self._publish()
+                    acknowledged, reason, detail = await ring_by_modem(self._ctx, call, number, timeout,
+                                                                       self._modem_answered)
+                    self._finish(call, reason, detail)
+                    if acknowledged:
+                        return  # the responder pressed 1
+                elif await self._ring(call, timeout):
                     await call.closed  # talking: the chain is done when this call ends
                     return
             except asyncio.CancelledError:
-                await self._hang_up(call, call.local_reason or c.CANCELLED)
+                if call.via == "modem":  # the modem hangs its own call up (hub.cellular)
+                    self._finish(call, call.local_reason or c.CANCELLED, "modem call cancelled")
+                else:
+                    await self._hang_up(call, call.local_reason or c.CANCELLED)
                 raise
             finally:
                 self._outgoing = None if self._outgoing is call else self._outgoing
         self._ctx.say("voice_nobody_answered")
 
+    def _modem_answered(self, call: Call) -> None:
+        call.mark_answered()
+        self._spawn_raise("voice.started", call.started_data())
+        self._publish()
+
     async def _ring(self, call: Call, timeout: float) -> bool:
         """Dial one target; True once answered. Every path that returns False has ended the call."""
-        assert self._ctx is not None
+        assert self._ctx is not None and self.agent is not None
         self._ctx.say(f"voice_dialing_{call.who}")
         log.info("voice call: ringing %s %s for %.0f s (target %d)", call.who, call.peer, timeout, call.attempt)
         try:
@@ -171,6 +200,7 @@ class VoiceCallComponent:
         if call.ended:
             return
         call.local_reason = call.local_reason or reason
+        assert self.agent is not None  # only SIP calls are hung up here
         try:
             if call.call_id is not None:
                 await self.agent.hangup(call.call_id)
@@ -233,7 +263,7 @@ class VoiceCallComponent:
             self._chain.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._chain
-        assert call.call_id is not None
+        assert call.call_id is not None and self.agent is not None
         try:
             answer = await self.agent.accept(call.call_id)
         except ControlLost as exc:
@@ -258,7 +288,7 @@ class VoiceCallComponent:
         log.info("voice call %s %s (%s) ended: %s %s", call.direction, call.who, call.peer, reason, detail)
         if self._ctx is None:
             return
-        if call.answered_at is not None:
+        if call.answered_at is not None and call.via == "sip":  # the resident was not on a modem call
             self._ctx.say("voice_call_ended")
         self._publish()
         self._spawn_raise("voice.ended", call.ended_data(reason, detail))
@@ -279,15 +309,6 @@ class VoiceCallComponent:
         self._calls.clear()
 
     def _publish(self) -> None:
-        if self._ctx is None:
-            return
-        text = self._agent_state
-        talking = self._talking()
-        if talking is not None:
-            text += f"; talking with {talking.who} ({talking.direction}, {talking.peer})"
-        elif self._outgoing is not None and not self._outgoing.ended:
-            text += f"; calling {self._outgoing.who} ({self._outgoing.peer})"
-        left = self._window_until - time.monotonic()
-        if left > 0:
-            text += f"; auto-answer open for {math.ceil(left / 60)} min"
-        self._ctx.set_status("voice_call", text)
+        if self._ctx is not None:
+            self._ctx.set_status("voice_call", status_text(self._agent_state, self._talking(), self._outgoing,
+                                                           self._window_until - time.monotonic()))

@@ -18,6 +18,7 @@ from typing import Any
 
 from drivers.sip.setup import FORBIDDEN_IN_PARAMS
 from hub.config.keys import Key, Section
+from hub.voicecall.modem_path import forced, telephone_number
 
 KINDS = ("emergency", "health", "service", "family")  # the call kinds of [[buttons]]
 ROLES = ("duty", "doctor", "family", "neighbour")  # who a target is: what the resident is told
@@ -54,7 +55,9 @@ VOICE_CALL = Section(
         "allowed_callers": Key([], "Who else may be auto-answered besides the targets: SIP URIs or numbers.",
                                kind=list),
         "targets": Key(None, "Who to call for each kind of alarm, in order: kind -> list of "
-                       "{ who = duty|doctor|family|neighbour, uri = ..., timeout_s = ... }.", kind=dict,
+                       "{ who = duty|doctor|family|neighbour, uri = ..., timeout_s = ... }; a uri 'tel:+86...' "
+                       "is rung by the 4G modem ([modem] port), as is any telephone number while SIP is off "
+                       "or down (the responder presses 1 to acknowledge).", kind=dict,
                        optional=True, example={
                            "emergency": [{"who": "duty", "uri": "sip:8001@sip.community.example", "timeout_s": 30},
                                          {"who": "family", "uri": "sip:13800000000@sip.community.example"}],
@@ -82,11 +85,11 @@ def check(cfg: dict[str, Any]) -> list[tuple[str, str]]:
     low, _, high = v["rtp_ports"].partition("-")
     if v["rtp_ports"] and not (low.isdigit() and high.isdigit() and 1024 <= int(low) < int(high) <= 65535):
         problems.append(("voice_call.rtp_ports", f"must be 'LOW-HIGH' within 1024-65535, got {v['rtp_ports']!r}"))
-    problems += _check_targets(v["targets"] or {}, v["account"] is not None)
+    problems += _check_targets(v["targets"] or {}, v["account"] is not None, bool(cfg.get("modem", {}).get("port")))
     return problems
 
 
-def _check_targets(targets: dict[str, Any], have_account: bool) -> list[tuple[str, str]]:
+def _check_targets(targets: dict[str, Any], have_account: bool, have_modem: bool) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     for kind, chain in targets.items():
         where = f"voice_call.targets.{kind}"
@@ -107,6 +110,12 @@ def _check_targets(targets: dict[str, Any], have_account: bool) -> list[tuple[st
             elif "timeout_s" in target and (isinstance(target["timeout_s"], bool) or not isinstance(
                     target["timeout_s"], int | float) or not 5 <= target["timeout_s"] <= 300):
                 problems.append((f"{at}.timeout_s", f"must be a number from 5 to 300, got {target['timeout_s']!r}"))
-    if targets and not have_account:
-        problems.append(("voice_call.account", "targets are set but no account: the hub cannot call them"))
+    uris = [t["uri"] for chain in targets.values() if isinstance(chain, list) for t in chain
+            if isinstance(t, dict) and isinstance(t.get("uri"), str)]
+    by_modem = have_modem and all(telephone_number(uri) for uri in uris)
+    if targets and not have_account and not by_modem:
+        problems.append(("voice_call.account", "targets are set but no account: the hub cannot call them (telephone "
+                         "numbers alone can go by the 4G modem: set [modem] port)"))
+    if not have_modem and any(forced(uri) for uri in uris):
+        problems.append(("voice_call.targets", "tel: targets are rung by the 4G modem: set [modem] port"))
     return problems
