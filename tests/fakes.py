@@ -62,6 +62,7 @@ class FakeHub:
         self.answers = PressAnswers(self.clock.monotonic)
         self.claims = self.answers.claims
         self.delivery_listeners: list[Any] = []
+        self.event_listeners: list[Any] = []
         self._speech: RecordingSpeech | None = None
         self.status: dict[str, Any] = {}
         self.components: dict[str, Any] = {}
@@ -79,6 +80,8 @@ class FakeHub:
             state(self.db)
         self.events.append(event)
         self.timeline.append(("event", event.type))
+        for listener in self.event_listeners:
+            listener(event)
         return event
 
     def saved(self, event_id: str) -> bool:
@@ -101,6 +104,9 @@ class FakeHub:
 
     def on_delivered(self, listener: Any) -> None:
         self.delivery_listeners.append(listener)
+
+    def on_event(self, listener: Any) -> None:
+        self.event_listeners.append(listener)
 
     def feedback(self, pattern: str) -> None:
         pass

@@ -100,7 +100,7 @@ def _rows(fake: FakeModem) -> dict[str, tuple[str, str]]:
 def test_selftest_healthy_modem(fake: FakeModem) -> None:
     rows = _rows(fake)
     assert {k: v[0] for k, v in rows.items()} == {"answers AT": "pass", "SIM card": "pass", "network": "pass",
-                                                  "signal": "pass"}
+                                                  "signal": "pass", "voice calls (VoLTE)": "pass"}
 
 
 @pytest.mark.parametrize(

@@ -141,6 +141,7 @@ class Cellular:
                 next_poll = time.monotonic() + self.poll_s
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wait_any(inbox), timeout=1.0)
+        self._set(modem="restarted")
         log.warning("modem restarted (RDY): initialising it again")
 
     async def _wait_any(self, inbox: asyncio.Queue[int]) -> None:
