@@ -126,3 +126,25 @@ def test_selftest_modem_not_answering() -> None:
               Hardware(pin_factory=None, open_i2c=lambda bus: None, open_serial=no_port))
     (row,) = asyncio.run(check_modem(env, owned=False))
     assert row.result == "fail" and "USB" in row.remedy
+
+
+@pytest.mark.parametrize(
+    ("vendor", "cs_voice", "ims_conf", "mbn_volte", "result", "remedy"),
+    [
+        ("quectel", False, 2, True, "fail", 'AT+QCFG="ims",1'),  # Unicom/Telecom: LTE only, IMS switched off
+        ("quectel", False, 0, False, "fail", 'AT+QCFG="ims",1'),  # the carrier profile leaves it off
+        ("quectel", False, 1, True, "pass", ""),
+        ("quectel", True, 2, True, "pass", ""),  # off, but 2G/3G voice is still there
+        ("simcom", False, 0, True, "pass", ""),  # AT+CIREG? says VoLTE is up
+        ("simcom", False, 2, True, "fail", "VoLTE"),  # IMS not registered: the carrier must enable it
+    ],
+)
+def test_selftest_says_whether_the_modem_can_place_a_voice_call(fake: FakeModem, vendor: str, cs_voice: bool,
+                                                                ims_conf: int, mbn_volte: bool, result: str,
+                                                                remedy: str) -> None:
+    voice = fake.state.voice
+    voice.vendor, voice.cs_voice, voice.ims_conf, voice.mbn_volte = vendor, cs_voice, ims_conf, mbn_volte
+    got, advice = _rows(fake)["voice calls (VoLTE)"]
+    assert got == result and remedy in advice
+    if result == "fail":
+        assert "联通" in advice or "运营商" in advice  # Mandarin first, for the installer

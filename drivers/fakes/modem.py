@@ -184,7 +184,9 @@ class FakeModem:
             self._creg_urc = int(m.group(2))
             return []
         if m := re.fullmatch(r"AT\+C(E?)REG\?", upper):
-            return [f"+C{m.group(1)}REG: {self._creg_urc},{self.state.registration}"]
+            # A carrier without 2G/3G voice: the circuit-switched side (+CREG) is not registered, LTE is.
+            stat = self.state.registration if m.group(1) or self.state.voice.cs_voice else 0
+            return [f"+C{m.group(1)}REG: {self._creg_urc},{stat}"]
         if m := re.fullmatch(r"AT\+CMGF=([01])", upper):
             self._text_mode = m.group(1) == "1"
             return []

@@ -32,6 +32,8 @@ class AtFail(Exception):
         self.kind, self.code, self.words = kind, code, words
 
     def text(self, cmee: int) -> str:
+        if self.kind == "V.250":  # a result code of its own ("NO CARRIER"), whatever AT+CMEE says
+            return self.words
         if self.kind == "CMS":  # TS 27.005: SMS errors are always reported with their code
             return f"+CMS ERROR: {self.code}"
         if self.kind is None or cmee == 0:
@@ -151,7 +153,7 @@ class CallModel:
         with self._lock:
             call = self._call
             if call is None or call.state != "incoming":
-                raise AtFail(None, 0, "")  # V.250: ATA with nothing ringing is "NO CARRIER"; ERROR here
+                raise AtFail("V.250", 0, "NO CARRIER")  # ATA with nothing ringing
             self._answered(call.generation, None)
         return []
 
