@@ -142,7 +142,7 @@ class VoiceCallComponent:
         for attempt, target in enumerate(targets, 1):
             timeout = float(target.get("timeout_s") or self.v["ring_timeout_s"])
             sip_ready = self.agent is not None and self.agent.ready.is_set()
-            number = modem_number(target["uri"], sip_ready)
+            number = modem_number(target["uri"], sip_ready) if self._ctx.component("cellular") else None
             call = Call("outgoing", target["who"], number or target["uri"], trigger, attempt,
                         via="sip" if number is None else "modem")
             self._outgoing = call

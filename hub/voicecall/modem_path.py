@@ -1,6 +1,7 @@
 """Targets the voice-call chain reaches by the 4G modem instead of SIP.
 
-A target goes by the modem when its `uri` is a `tel:` number (always), or a telephone number ("+86…",
+With a modem fitted ([modem] port), a target goes by it when its `uri` is a `tel:` number (always), or a
+telephone number ("+86…",
 "138…", or a SIP URI whose user part is one) while SIP is not configured or not working (baresip
 missing, not registered). The modem carries no speech to or from the hub: the responder is asked to
 press 1 ("按1确认"), which acknowledges the alarm (via "voice"), and the resident hears locally that the
@@ -46,7 +47,7 @@ def find_dialer(component: Any) -> Dialer | None:
 
 
 def forced(uri: str) -> bool:
-    """`tel:` targets always go by the modem."""
+    """`tel:` targets always go by the modem when one is fitted (without one, SIP dials them as before)."""
     return uri.strip().lower().startswith("tel:")
 
 

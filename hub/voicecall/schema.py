@@ -18,7 +18,7 @@ from typing import Any
 
 from drivers.sip.setup import FORBIDDEN_IN_PARAMS
 from hub.config.keys import Key, Section
-from hub.voicecall.modem_path import forced, telephone_number
+from hub.voicecall.modem_path import telephone_number
 
 KINDS = ("emergency", "health", "service", "family")  # the call kinds of [[buttons]]
 ROLES = ("duty", "doctor", "family", "neighbour")  # who a target is: what the resident is told
@@ -55,9 +55,9 @@ VOICE_CALL = Section(
         "allowed_callers": Key([], "Who else may be auto-answered besides the targets: SIP URIs or numbers.",
                                kind=list),
         "targets": Key(None, "Who to call for each kind of alarm, in order: kind -> list of "
-                       "{ who = duty|doctor|family|neighbour, uri = ..., timeout_s = ... }; a uri 'tel:+86...' "
-                       "is rung by the 4G modem ([modem] port), as is any telephone number while SIP is off "
-                       "or down (the responder presses 1 to acknowledge).", kind=dict,
+                       "{ who = duty|doctor|family|neighbour, uri = ..., timeout_s = ... }; with a 4G modem "
+                       "([modem] port) a uri 'tel:+86...' is rung by the modem, as is any telephone number "
+                       "while SIP is off or down (the responder presses 1 to acknowledge).", kind=dict,
                        optional=True, example={
                            "emergency": [{"who": "duty", "uri": "sip:8001@sip.community.example", "timeout_s": 30},
                                          {"who": "family", "uri": "sip:13800000000@sip.community.example"}],
@@ -116,6 +116,4 @@ def _check_targets(targets: dict[str, Any], have_account: bool, have_modem: bool
     if targets and not have_account and not by_modem:
         problems.append(("voice_call.account", "targets are set but no account: the hub cannot call them (telephone "
                          "numbers alone can go by the 4G modem: set [modem] port)"))
-    if not have_modem and any(forced(uri) for uri in uris):
-        problems.append(("voice_call.targets", "tel: targets are rung by the 4G modem: set [modem] port"))
     return problems
