@@ -109,7 +109,7 @@ class VoiceCallComponent:
         kind = trigger_kind(event)
         if kind is None or self._closed:
             return
-        if self.v["auto_answer_min"] > 0:
+        if self.v["auto_answer_min"] > 0 and self.agent is not None:  # the modem path answers nothing
             self._window_until = time.monotonic() + self.v["auto_answer_min"] * 60
             self._window_trigger = event.id
             if self._window_timer is not None:
