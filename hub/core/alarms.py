@@ -179,7 +179,7 @@ class AlarmRegistry:
             log.warning("cmd/ack names unknown or closed event %s (by %s): ignored", event_id, by)
 
     async def ack(self, event_id: str, by: str, message: str | None, named: bool, via: str | None = None) -> bool:
-        """`cmd/ack` (or `via` another path, e.g. "sms": hub.cellular): True if `event_id` is an open alarm
+        """`cmd/ack` (or `via` another path: "sms" or "voice", hub.cellular): True if `event_id` is an open alarm
         (whether or not the ack could be committed)."""
         async with self._lock:
             alarm = self._open.get(event_id) or next(
