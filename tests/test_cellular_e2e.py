@@ -94,3 +94,40 @@ def test_modem_faults_are_in_status_and_a_refused_sms_is_retried(
     assert _wait(lambda: (hub.status().get("cellular") or {}).get("sim") == "absent", 120), \
         hub.status().get("cellular")
     broker.start()
+
+
+def test_broker_down_sms_then_a_modem_call_and_the_duty_officer_presses_1(
+        make_hub: Callable[..., HubProcess], subscriber: Callable[..., Subscriber], broker: Broker) -> None:
+    sub = subscriber(f"{PREFIX}/test-0001/#")
+    voice = f'[voice_call]\ntargets.emergency = [{{ who = "duty", uri = "tel:{DUTY}", timeout_s = 30 }}]\n'
+    hub = make_hub(extra=MODEM.replace(', "+8613900139000"', "") + voice)
+    assert wait_online(sub, "test-0001"), hub.log_tail()
+    assert _wait(lambda: (hub.status().get("cellular") or {}).get("dtmf"), 20), hub.status()
+    # The duty officer's phone rings past sms_after_s (the text goes first), then they pick up and press 1.
+    hub.sim("modem", "callee", DUTY, "answer", "--after", "12", "--press", "1", "--hang-up-after", "20")
+
+    broker.stop()
+    call_id = hub.sim("press", "--button", "17")["event_id"]
+    assert _wait(lambda: hub.sim("modem", "status")["call"], 10), hub.log_tail()  # ringing by the modem
+    assert "by the 4G modem" in str(hub.status().get("voice_call")), hub.status().get("voice_call")
+    assert _wait(lambda: _sent(hub), 20), hub.log_tail()
+    assert not hub.sim("modem", "status")["calls"]  # texted while the phone still rings
+    assert _wait(lambda: hub.status()["open_calls"] == [], 30), hub.log_tail()
+    (call,) = hub.sim("modem", "status")["calls"]
+    assert call["number"] == DUTY and call["answered"] and call["keys"] == "1"
+    keys = spoken_keys(hub)
+    assert keys.index("voice_dialing_duty") < keys.index("cellular_sms_sent") < keys.index("voice_phoned_duty") \
+        < keys.index("call_acknowledged")
+
+    broker.start()
+    acked = sub.wait_event("call.acknowledged", 30, call_id=call_id)
+    assert acked is not None, hub.log_tail()
+    assert_valid(acked)
+    assert acked["data"]["via"] == "voice" and acked["data"]["by"] == DUTY
+    ended = sub.wait_event("voice.ended", 30)
+    assert ended is not None and ended["data"]["reason"] == "acknowledged" and ended["data"]["via"] == "modem"
+    started = next(e for e in sub.events("voice.started"))
+    raised = next(e for e in sub.events("call.raised") if e["id"] == call_id)
+    for event in (ended, started, raised):
+        assert_valid(event)
+    assert raised["seq"] < started["seq"] < acked["seq"] < ended["seq"]

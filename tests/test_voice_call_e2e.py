@@ -68,7 +68,7 @@ def test_press_rings_the_duty_desk_and_speech_flows_both_ways(tmp_path, make_hub
     assert started is not None, hub.log_tail()
     assert_valid(started)
     assert started["data"] | {"setup_s": 0} == {"direction": "outgoing", "who": "duty", "peer": desk.uri,
-                                                "trigger": call_id, "attempt": 1, "setup_s": 0}
+                                                "trigger": call_id, "attempt": 1, "setup_s": 0, "via": "sip"}
     assert "talking with duty" in hub.status()["voice_call"]
     time.sleep(3)  # three seconds of conversation to record on both sides
     assert desk.on_call(incoming.call_id or "", "hangup").ok

@@ -41,6 +41,7 @@ class ModemState:
     sms_error: int | None = None  # a +CMS ERROR code for the next sends (e.g. 500 unknown, 331 no network)
     reset_on: str | None = None  # a command prefix that makes the module reset instead of answering
     sent: list[tuple[str, str]] = field(default_factory=list)  # (number, text) as the network took them
+    sent_at: list[float] = field(default_factory=list)  # time.time() of each, when the module had the text
     inbox: dict[int, StoredSms] = field(default_factory=dict)
     voice: VoiceState = field(default_factory=VoiceState)
 
@@ -232,6 +233,7 @@ class FakeModem:
             self._send(f"\r\n{_Fail('CMS', self.state.sms_error, 'unknown error').text(self._cmee)}\r\n")
             return
         body = decode_ucs2(text) if self._ucs2 else text
+        self.state.sent_at.append(time.time())  # first: a reader pairing the two lists never lacks a time
         self.state.sent.append((number, body))
         self._send(f"\r\n+CMGS: {len(self.state.sent)}\r\n\r\nOK\r\n")
 

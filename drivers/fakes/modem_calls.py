@@ -77,6 +77,7 @@ class _Call:
     generation: int
     answered_at: float | None = None
     keys: str = ""  # keys the far end pressed
+    dialled_at: float = field(default_factory=time.time)  # wall clock: when the module took ATD / RING began
 
 
 _STAT = {"active": 0, "dialing": 2, "alerting": 3, "incoming": 4}
@@ -206,7 +207,7 @@ class CallModel:
     def current(self) -> dict[str, Any] | None:
         with self._lock:
             call = self._call
-            return None if call is None else {"number": call.number, "state": call.state,
+            return None if call is None else {"number": call.number, "state": call.state, "at": call.dialled_at,
                                               "direction": "outgoing" if call.outgoing else "incoming"}
 
     # --- internals ------------------------------------------------------------------------------------------
@@ -264,7 +265,8 @@ class CallModel:
 
     def _record(self, call: _Call, reason: str) -> None:
         self.voice.history.append({"number": call.number, "direction": "outgoing" if call.outgoing else "incoming",
-                                   "answered": call.answered_at is not None, "ended": reason, "keys": call.keys})
+                                   "answered": call.answered_at is not None, "ended": reason, "keys": call.keys,
+                                   "at": call.dialled_at})
 
     def _later(self, delay: float, gen: int, action: Callable[[], None]) -> None:
         def fire() -> None:

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 # (sender, body) -> True if it acknowledged something: hears every SMS before the duty-number check
 SmsListener = Callable[[str, str], Awaitable[bool]]
 SMS_RETRY_S = 30.0  # after a refused SMS: the network is not going to change its mind within a second
+IMS_ON = 'AT+QCFG="ims",1'
 INIT = ("ATE0", "AT+CMEE=1", "AT+CMGF=1", 'AT+CSCS="UCS2"', "AT+CNMI=2,1,0,0,0")
 
 
@@ -285,8 +286,15 @@ class Cellular:
             finally:
                 self._call = None
                 self._set(call=None)
+        if reason == voice.MODEM_FAULT and self._status.get("volte") is not True \
+                and not registered(str(self._status.get("cs_registration"))):
+            log.warning("电话拨不出：此网络没有 2G/3G 语音，VoLTE 未开启 (IMS %s)：在模块 AT 口发送 %s 再发 "
+                        "AT+CFUN=1,1 / call failed: no 2G/3G voice here and VoLTE is off: send %s then "
+                        "AT+CFUN=1,1 on the modem's AT port (hub selftest --only modem)", self._status.get("ims"),
+                        IMS_ON, IMS_ON)
         talk = time.monotonic() - call.answered_at if call.answered_at is not None else 0.0
-        log.info("modem call to %s (event %s): %s after %.1f s talk (%s)", number, event_id, reason, talk, call.detail)
+        log.info("modem call to %s (event %s): %s after %.1f s talk%s", number, event_id, reason, talk,
+                 f" ({call.detail})" if call.detail else "")
         return {**result, "answered": call.answered_at is not None, "acknowledged": reason == voice.ACKNOWLEDGED,
                 "seconds": round(talk, 1), "reason": reason}
 

@@ -103,7 +103,8 @@ class SimModem:
                 self.modem.reset_now()
         v = state.voice
         return {"sim": state.sim or "absent", "registration": state.registration, "rssi": state.rssi,
-                "sent": [{"to": number, "text": text} for number, text in state.sent],
+                "sent": [{"to": number, "text": text, "at": at} for (number, text), at in zip(state.sent, state.sent_at,
+                                                                                           strict=False)],
                 "vendor": v.vendor, "ims": next(k for k, n in _IMS.items() if n == v.ims_conf), "volte": v.volte,
                 "cs_voice": v.cs_voice, "call": calls.current(), "calls": list(v.history)}
 

@@ -182,9 +182,9 @@ class AlarmRegistry:
 
     async def ack(self, event_id: str, by: str, message: str | None, named: bool, via: str | None = None,
                   tell: tuple[str, dict[str, Any]] | None = None) -> bool:
-        """`cmd/ack` (or `via` another path, e.g. "sms": hub.cellular): True if `event_id` is an open alarm
-        (whether or not the ack could be committed). `tell`: the prompt (key, fields) the resident hears
-        instead of "社区已收到" (hub.escalation: "已通知您的女儿…")."""
+        """`cmd/ack` (or `via` another path: "sms" or "voice", hub.cellular): True if `event_id` is an open
+        alarm (whether or not the ack could be committed). `tell`: the prompt (key, fields) the resident
+        hears instead of "社区已收到" (hub.escalation: "女儿已收到，正在赶来帮您")."""
         async with self._lock:
             alarm = self._open.get(event_id) or next(
                 (a for a in self._open.values() if event_id in a.aliases), None)

@@ -135,7 +135,8 @@ class HubContext(Protocol):
         ...
 
     def component(self, name: str) -> Any:
-        """Another running component by name (simulation glue only; logic stays decoupled)."""
+        """Another running component by name, or None: simulation glue, and a capability's public API called
+        through a Protocol of the caller's own (hub.voicecall -> "cellular" `dial()`), never an import."""
         ...
 
     @property

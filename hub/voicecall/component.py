@@ -18,9 +18,8 @@ import logging
 import time
 from typing import Any
 
-from drivers.sip.agent import BaresipAgent, Unavailable, check_installed
+from drivers.sip.agent import BaresipAgent
 from drivers.sip.control import ControlLost, SipEvent
-from drivers.sip.setup import echo_cancel_available, find_module_dir
 from hub.config.loader import Config
 from hub.core.context import Component, Hardware, HubContext
 from hub.core.events import Event
@@ -28,7 +27,7 @@ from hub.voicecall import calls as c
 from hub.voicecall.calls import Call, close_reason, status_text
 from hub.voicecall.mixer import set_speaker_volume
 from hub.voicecall.modem_path import has_modem_targets, modem_number, ring_by_modem
-from hub.voicecall.rules import settings_from, trigger_kind, who_is
+from hub.voicecall.rules import settings_from, sip_problem, trigger_kind, who_is
 
 log = logging.getLogger(__name__)
 
@@ -67,20 +66,11 @@ class VoiceCallComponent:
         self._ctx = ctx
         if self.agent is None:
             self._agent_state = "no SIP account: telephone numbers by the 4G modem"
-        else:
-            try:
-                check_installed(self.settings)
-            except Unavailable as exc:
-                log.error("voice calls over SIP unavailable: %s; install it with `sudo apt-get install baresip-core`",
-                          exc)
-                ctx.set_status("voice_call", f"unavailable ({exc})")
-                if not has_modem_targets(self.config):
-                    return
-                self.agent, self._agent_state = None, f"SIP unavailable ({exc}): telephone numbers by the 4G modem"
-        if self.agent is not None and self.settings.echo_cancel and not echo_cancel_available(find_module_dir()):
-            log.warning("echo cancellation unavailable: baresip's webrtc_aec module is not installed (Debian's "
-                        "baresip-core does not package it); fit a speakerphone that cancels echo itself and set "
-                        "[voice_call] echo_cancel = false")
+        elif (problem := sip_problem(self.settings)) is not None:
+            ctx.set_status("voice_call", f"unavailable ({problem})")
+            if not has_modem_targets(self.config):
+                return
+            self.agent, self._agent_state = None, f"SIP unavailable ({problem}): telephone numbers by the 4G modem"
         ctx.on_event(self._on_hub_event)
         self._publish()
         if self.agent is not None:
@@ -109,7 +99,7 @@ class VoiceCallComponent:
         kind = trigger_kind(event)
         if kind is None or self._closed:
             return
-        if self.v["auto_answer_min"] > 0:
+        if self.v["auto_answer_min"] > 0 and self.agent is not None:  # the modem path answers nothing
             self._window_until = time.monotonic() + self.v["auto_answer_min"] * 60
             self._window_trigger = event.id
             if self._window_timer is not None:

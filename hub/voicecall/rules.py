@@ -3,12 +3,16 @@ answered, and the settings baresip runs with."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from drivers.sip.setup import AgentSettings, settings_from_section
+from drivers.sip.agent import Unavailable, check_installed
+from drivers.sip.setup import AgentSettings, echo_cancel_available, find_module_dir, settings_from_section
 from drivers.sip.uri import same_party
 from hub.config.loader import Config
 from hub.core.events import Event
+
+log = logging.getLogger(__name__)
 
 
 def trigger_kind(event: Event) -> str | None:
@@ -35,3 +39,17 @@ def who_is(v: dict[str, Any], peer: str) -> str | None:
 
 def settings_from(config: Config) -> AgentSettings:
     return settings_from_section(config["voice_call"])
+
+
+def sip_problem(settings: AgentSettings) -> str | None:
+    """Why baresip cannot run (logged with the remedy), or None; says once if echo cancellation is missing."""
+    try:
+        check_installed(settings)
+    except Unavailable as exc:
+        log.error("voice calls unavailable: %s; install it with `sudo apt-get install baresip-core`", exc)
+        return str(exc)
+    if settings.echo_cancel and not echo_cancel_available(find_module_dir()):
+        log.warning("echo cancellation unavailable: baresip's webrtc_aec module is not installed (Debian's "
+                    "baresip-core does not package it); fit a speakerphone that cancels echo itself and set "
+                    "[voice_call] echo_cancel = false")
+    return None
