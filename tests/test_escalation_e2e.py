@@ -91,7 +91,8 @@ def test_platform_never_acks_duty_then_daughter_who_replies_1(
 
     # No ack within the duty step's wait: the daughter is texted.
     assert _wait(lambda: len(hub.sim("modem", "status")["sent"]) == 2, 60), hub.log_tail()
-    assert hub.sim("modem", "status")["sent"][1] == {"to": DAUGHTER, "text": text}
+    daughter = hub.sim("modem", "status")["sent"][1]
+    assert (daughter["to"], daughter["text"]) == (DAUGHTER, text)
     hub.sim("modem", "sms", DAUGHTER, "1 马上到")
 
     ended = sub.wait_event("escalation.ended", 20)
