@@ -50,8 +50,9 @@ class Node:
 
 def _serve() -> None:
     import mfusepy
+    from powercut_links import LinkOps
 
-    class CutFS(mfusepy.Operations):  # type: ignore[misc]
+    class CutFS(LinkOps, mfusepy.Operations):  # type: ignore[misc]
         use_ns = True
 
         def __init__(self) -> None:

@@ -10,6 +10,7 @@ import pytest
 from mqtt_faults import FakeBroker
 from schemas import assert_valid
 from support import PREFIX, Broker, HubProcess, Subscriber, wait_online, write_config
+from tls_pki import HUB_ACL, PLATFORM_ACL, tls_setup
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -83,10 +84,20 @@ def test_connack_limits_are_honoured(tmp_path):
         broker.kill()
 
 
-def test_two_units_with_one_id_back_off_and_report_it(tmp_path, broker):
-    sub = Subscriber(broker.port, f"{PREFIX}/dup-0001/#")
+@pytest.mark.parametrize("identity", ["anonymous", "client_certificate"])
+def test_two_units_with_one_id_back_off_and_report_it(tmp_path, request, identity):
+    mqtt_extra = "duplicate_backoff_max_s = 20\n"
+    if identity == "anonymous":
+        broker = request.getfixturevalue("broker")
+        sub = Subscriber(broker.port, f"{PREFIX}/dup-0001/#")
+    else:  # a cloned SD card: both units present the same certificate, CN dup-0001, under a per-hub ACL
+        (tmp_path / "tls").mkdir()
+        broker, sub_tls, tls = tls_setup(tmp_path / "tls", PLATFORM_ACL + HUB_ACL, hub_cn="dup-0001")
+        request.addfinalizer(broker.kill)
+        sub = Subscriber(broker.port, f"{PREFIX}/dup-0001/#", **sub_tls)
+        mqtt_extra += tls
     hubs = [HubProcess(write_config(tmp_path / name / "hub.toml", broker.port, hub_id="dup-0001",
-                                    mqtt_extra="duplicate_backoff_max_s = 20\n")) for name in ("a", "b")]
+                                    mqtt_extra=mqtt_extra)) for name in ("a", "b")]
     try:
         for hub in hubs:
             hub.start()

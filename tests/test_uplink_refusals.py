@@ -9,6 +9,7 @@ import pytest
 from mqtt_faults import AclBroker
 from schemas import assert_valid
 from support import PREFIX, HubProcess, Subscriber, wait_online, write_config
+from tls_pki import TlsBroker, tls_setup
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -23,13 +24,19 @@ def _by_id(sub: Subscriber, event_id: str) -> list[dict]:
     return [e for e in sub.events() if e.get("id") == event_id]
 
 
-def test_an_acl_refusal_keeps_the_call_raises_a_fault_and_delivers_once_allowed(tmp_path):
+@pytest.mark.parametrize("identity", ["password", "client_certificate"])
+def test_an_acl_refusal_keeps_the_call_raises_a_fault_and_delivers_once_allowed(tmp_path, identity):
     root = tmp_path / "broker"
     root.mkdir()
-    broker = AclBroker(root, USERS, DENY_EVENTS).start()
-    sub = Subscriber(broker.port, f"{PREFIX}/#", auth=("platform", USERS["platform"]))
-    cfg = write_config(tmp_path / "hub" / "hub.toml", broker.port, hub_id=HUB,
-                       mqtt_extra='username = "hub"\npassword = "hub-secret"\n')
+    broker: AclBroker | TlsBroker
+    if identity == "password":
+        broker = AclBroker(root, USERS, DENY_EVENTS).start()
+        sub = Subscriber(broker.port, f"{PREFIX}/#", auth=("platform", USERS["platform"]))
+        mqtt_extra = 'username = "hub"\npassword = "hub-secret"\n'
+    else:  # the same ACL, the user being the certificate's CN (use_identity_as_username)
+        broker, sub_tls, mqtt_extra = tls_setup(root, DENY_EVENTS, hub_cn="hub")
+        sub = Subscriber(broker.port, f"{PREFIX}/#", **sub_tls)
+    cfg = write_config(tmp_path / "hub" / "hub.toml", broker.port, hub_id=HUB, mqtt_extra=mqtt_extra)
     hub = HubProcess(cfg).start()
     try:
         assert wait_online(sub, HUB), hub.log_tail()

@@ -22,6 +22,7 @@ VERB_MODULES = [
     "hub.cli.eval",
     "hub.cli.ble",
     "hub.cli.voice",
+    "hub.cli.update",
 ]
 
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from hub.cli.common import EXIT_CONFIG, add_config_arg, load_config_or_exit
+from hub.config.loader import Config
 from hub.config.render import render
 
 
@@ -32,4 +33,21 @@ def _check(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     print(f"{config.path}: OK (hub {config.hub_id}, broker {config['mqtt']['host']}:{config['mqtt']['port']}, "
           f"{len(config['buttons'])} button(s))")
+    _certificate(config)
     return 0
+
+
+def _certificate(config: Config) -> None:
+    """The client certificate's expiry: a line when it is due for renewal, with the remedy."""
+    from hub.core.certs import describe
+
+    info = describe(config)
+    if info is None:
+        return
+    if info["state"] == "unreadable":
+        print(f"{info['path']}: mqtt.tls.cert: not a certificate ({info['detail']}): check the file", file=sys.stderr)
+    elif info["state"] == "ok":
+        print(f"certificate {info['subject']}: {info['days_left']:.0f} days left (until {info['not_after'][:10]})")
+    else:
+        print(f"{info['path']}: mqtt.tls.cert: {info['state']} ({info['days_left']:.0f} days left, until "
+              f"{info['not_after'][:10]}): {info['remedy']}", file=sys.stderr)

@@ -126,6 +126,19 @@ for _t in ("alarm", "health", "power"):
     FACTS[f"{_t}.acknowledged"] = ("报警已应答 alarm acknowledged", _acked)
 
 
+# The unit's TLS client certificate (docs/fleet.md, "Certificates and rotation").
+FACTS.update({
+    "cert.csr": ("证书申请 certificate request", lambda d: f"{d.get('request_id')} · {d.get('subject')} · "
+                 f"{d.get('key_type')}"),
+    "cert.rotated": ("证书已更换 certificate rotated", lambda d: f"{d.get('request_id')} · serial {d.get('serial')} · "
+                     f"until {str(d.get('not_after'))[:10]}"),
+    "cert.rotation_failed": ("证书更换失败 certificate rotation FAILED", lambda d: f"{d.get('request_id')} · "
+                             f"{d.get('stage')} · {d.get('reason')} · kept {d.get('kept_serial')}"),
+    "fault.certificate": ("证书到期 certificate expiry", lambda d: f"{d.get('state')} · "
+                          f"{_n(d.get('days_left'))} days left · {d.get('subject')}"),
+})
+
+
 def describe(topic: str, body: Any) -> str:
     """One line: time, hub, type, what happened in Chinese and English, the key facts."""
     if topic.endswith("/status") and isinstance(body, dict):

@@ -44,6 +44,11 @@ def status(args: argparse.Namespace) -> int:
                                  (f"已应答 ACKNOWLEDGED by {a.get('by')}", a.get("acknowledged")),
                                  ("仍存在 PRESENT", a.get("present"))) if on]
         print(f"  {alarm_label(a['type'], a)}  since {a['since']}{''.join('  ' + f for f in flags)}  {a['alarm_id']}")
+    cert = st.get("certificate")
+    if isinstance(cert, dict) and "days_left" in cert:
+        print(f"certificate 证书: {cert['subject']} (issuer {cert['issuer']}), {cert['days_left']:.0f} days left "
+              f"until {cert['not_after'][:10]}" + ("" if cert["state"] == "ok" else f"  {cert['state'].upper()}: "
+                                                                            f"{cert.get('remedy', '')}"))
     chains = (st.get("escalation") or {}).get("chains") or []
     if "escalation" in st:
         print(f"escalation 升级通知: {len(chains)} chain(s) running (after {st['escalation'].get('after_s')} s)")
@@ -53,7 +58,8 @@ def status(args: argparse.Namespace) -> int:
         print(f"  {c['alarm_type']} {c['event_id'][:8]}: step {c['step'] + 1}/{c['of']} {c.get('role')} "
               f"{c.get('name')} ({done}){nxt}")
     shown = {"hub", "version", "uptime_s", "state", "last_error", "queue", "queue_depth", "in_flight",
-             "open_calls", "open_alarms", "escalation"}
+             "open_calls", "open_alarms", "escalation",
+             *(["certificate"] if isinstance(cert, dict) and "days_left" in cert else [])}
     for key in sorted(set(st) - shown):
         print("\n".join(readable(key, st[key])))
     return 0

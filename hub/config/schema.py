@@ -144,4 +144,5 @@ _FEATURE_MODULES: list[str] = [
     "hub.voicecall.schema",
     "hub.cellular.schema",
     "hub.escalation.schema",
+    "hub.update.schema",
 ]

@@ -257,6 +257,10 @@ class Hub:
     async def _pong(self, request: dict[str, Any]) -> None:
         await self.raise_event("system.pong", {"request": request, "online": self.online})
 
+    async def use_client_cert(self, pair: tuple[str, str], timeout: float) -> str:
+        assert self.uplink is not None
+        return await self.uplink.use_client_cert(pair, timeout)
+
     def _on_command(self, name: str, payload: bytes) -> None:  # tests feed commands here
         self.commands.received(name, payload)
 

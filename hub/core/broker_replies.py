@@ -43,9 +43,11 @@ def refusal_word(code: int) -> str:
     return REFUSALS.get(code, f"code_0x{code:02x}")
 
 
-def remedy(word: str, topic: str, user: str | None) -> str:
+def remedy(word: str, topic: str, user: str | None, pair: tuple[str, str] | None = None) -> str:
+    """`user`: [mqtt] username; else the client certificate `pair`, whose CN brokers take as the user."""
+    who = user or (f"the CN of {pair[0]}" if pair else "(anonymous)")
     return REMEDIES.get(word, "检查平台 broker 日志 / see the broker's log for why it refused").format(
-        topic=topic, user=user or "(anonymous)")
+        topic=topic, user=who)
 
 
 def connack_refusal(reason: Any, host: str, port: int) -> str:
@@ -99,23 +101,40 @@ class Limits:
         return out
 
 
-def configure(client: mqtt.Client, cfg: dict[str, Any]) -> None:
-    """Credentials and TLS from [mqtt], for the hub's client and the protocol probe alike."""
+def tls_context(tls: dict[str, Any], pair: tuple[str, str] | None) -> ssl.SSLContext:
+    """The TLS settings of [mqtt.tls] with the client certificate `pair` (cert, key). Raises OSError or
+    ssl.SSLError when a file is unreadable or the key does not belong to the certificate."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if tls.get("ca"):
+        context.load_verify_locations(cafile=tls["ca"])
+    else:
+        context.load_default_certs()
+    if pair is not None:
+        context.load_cert_chain(certfile=pair[0], keyfile=pair[1])
+    context.check_hostname = not bool(tls.get("insecure"))
+    return context
+
+
+def configure(client: mqtt.Client, cfg: dict[str, Any], pair: tuple[str, str] | None = None) -> None:
+    """Credentials and TLS from [mqtt], for the hub's client and the protocol probe alike. `pair`: the
+    client certificate and key in use (hub.core.tls_pair; default [mqtt.tls] cert / key)."""
     if cfg["username"] is not None:
         client.username_pw_set(cfg["username"], cfg["password"])
     tls = cfg.get("tls")
     if tls:
-        client.tls_set(ca_certs=tls["ca"], certfile=tls["cert"], keyfile=tls["key"],
-                       cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        if pair is None and tls.get("cert") and tls.get("key"):
+            pair = (tls["cert"], tls["key"])
+        client.tls_set_context(tls_context(tls, pair))
         client.tls_insecure_set(bool(tls["insecure"]))
 
 
-def probe_v311(cfg: dict[str, Any], client_id: str, timeout: float = 5.0) -> int | None:
+def probe_v311(cfg: dict[str, Any], client_id: str, timeout: float = 5.0,
+               pair: tuple[str, str] | None = None) -> int | None:
     """Blocking: connect once with MQTT 3.1.1 (a clean session under its own client id, so the hub's
     session is untouched) and return the CONNACK return code, or None if there was none."""
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311,
                          clean_session=True, reconnect_on_failure=False)
-    configure(client, cfg)
+    configure(client, cfg, pair)
     answered = threading.Event()
     codes: list[int] = []
 

@@ -27,10 +27,12 @@ FACTORIES: list[str] = [
     "hub.selftest.component:build",
     "hub.provision.reporter:build",
     "hub.device.health:build",
+    "hub.device.certificates:build",  # the TLS client certificate: expiry, cmd/rotate_cert
     "hub.cellular.sim:build",  # before cellular: the modem model must be on its pty first
     "hub.cellular.component:build",
     "hub.health.sim:build",  # before health: sets the virtual BLE backend and pre-pairs its meters
     "hub.health.component:build",
+    "hub.update.component:build",  # cmd/update; a version on trial proves itself here
     "hub.voicecall.component:build",  # hears the alarms above (ctx.on_event) and calls/answers over SIP
     "hub.escalation.component:build",  # works the chain through the cellular component (ctx.component)
 ]

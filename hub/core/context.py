@@ -105,6 +105,11 @@ class HubContext(Protocol):
         handler is cancelled if its client disconnects before the reply (long waits that hold something)."""
         ...
 
+    async def use_client_cert(self, pair: tuple[str, str], timeout: float) -> str:
+        """Reconnect to the broker presenting this TLS client certificate and key (files): '' once the
+        broker accepted it within `timeout`, else why not (hub.core.uplink)."""
+        ...
+
     def on_button(self, listener: ButtonListener) -> None:
         """Hear every call-button press/hold (the fall countdown cancels on any press)."""
         ...

@@ -23,6 +23,7 @@ from hub.config.loader import Config
 from hub.core.broker_replies import refusal_word, remedy
 from hub.core.outbox import Row, RowSource
 from hub.core.uplink_link import Link
+from hub.core.uplink_switch import CertSwitch
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ REMOVE_DELAY_S = 0.3
 FETCH_BATCH = 256  # outbox rows fetched per query while draining a backlog
 
 
-class Uplink(Link):
+class Uplink(CertSwitch, Link):
     def __init__(self, config: Config, outbox: RowSource, db: DbCall, on_command: CommandSink,
                  status: StatusSource, report: Report, spawn: Spawn,
                  commands: Callable[[], Iterable[str]]) -> None:
@@ -60,6 +61,7 @@ class Uplink(Link):
         self._all_confirmed = asyncio.Event()  # no call or alarm awaits its PUBACK
         self._all_confirmed.set()
         self.on_delivered: Callable[[str], None] | None = None  # event id, on its successful PUBACK
+        self._idle = asyncio.Event()  # nothing handed to paho awaits its PUBACK (hub.core.uplink_switch)
 
     # --- tasks -----------------------------------------------------------------------------------
     async def run_sender(self) -> None:
@@ -92,6 +94,7 @@ class Uplink(Link):
         self._status_now.set()
 
     def _connected(self) -> None:
+        self._switch_settled(True)
         # Rows not already in paho's hands are fetched again, in order, from the start.
         self._fresh.clear()
         self._cursor = None
@@ -111,7 +114,7 @@ class Uplink(Link):
             self._publish(row)
             self._client.loop_write()
             return
-        if row.priority == 0 and row.type.split(".", 1)[0] not in ("fault", "system"):
+        if row.priority == 0 and row.type.split(".", 1)[0] not in ("fault", "system", "cert"):
             self.kick()  # a call or an alarm: stop waiting out a reconnect delay
         heapq.heappush(self._fresh, (row.priority, row.seq, row))
         self._wake.set()
@@ -120,8 +123,9 @@ class Uplink(Link):
         # Top up from the outbox only when few rows are waiting here: one query per batch, not per
         # row, and memory bounded however deep the backlog.
         if self._backlog and len(self._fresh) < self.window:
-            # A snapshot: the DB thread must not iterate what the loop changes.
-            skip = {r.id for r in self._sent.values()} | self._waiting
+            # A snapshot: the DB thread must not iterate what the loop changes. Rows PUBACKed but not yet
+            # deleted (batched, REMOVE_DELAY_S) are skipped too: a quick reconnect must not resend them.
+            skip = {r.id for r in self._sent.values()} | self._waiting | set(self._acked)
             batch = await self.db(self.outbox.pending, FETCH_BATCH, skip, self._cursor)
             if not batch:
                 self._backlog = False
@@ -158,6 +162,8 @@ class Uplink(Link):
     def _on_publish(self, client: Any, userdata: Any, mid: int, reason: Any, props: Any) -> None:
         self.watch.done(mid)
         row = self._sent.pop(mid, None)
+        if not self._sent:
+            self._idle.set()
         if row is None:
             return  # a status message
         code = int(getattr(reason, "value", 0))
@@ -193,7 +199,7 @@ class Uplink(Link):
             self._fault_detail[word] = detail
             self.last_error = detail
             data = {"kind": word, "reason_code": code, "reason": str(reason), "topic": row.topic,
-                    "event_type": row.type, "remedy": remedy(word, row.topic, self.mqtt["username"])}
+                    "event_type": row.type, "remedy": remedy(word, row.topic, self.mqtt["username"], self.tls_pair)}
             self.spawn(f"uplink.fault.{word}", self._raise_fault(word, data))
         self._loop.call_later(delay, self._retry, row.id)
         self._wake.set()

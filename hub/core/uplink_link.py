@@ -29,6 +29,7 @@ from hub.config.loader import Config
 from hub.core import broker_replies as replies
 from hub.core.files import atomic_write
 from hub.core.link_health import LinkWatch, Takeovers
+from hub.core.tls_pair import client_pair
 from hub.core.uplink_socket import PahoOnLoop
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,9 @@ class Link(PahoOnLoop):
             self._had_session = False
         self._diagnosis = ""  # why the broker closes before CONNACK, probed once per failure streak
         self._closed = False
+        self._planned = False  # the hub itself closed the link to reconnect (new client certificate)
+        self.tls_pair = client_pair(config) if self.mqtt.get("tls") else None
+        self.attempt_pair = self.tls_pair
         self._client = self._make_client()
 
     # --- connecting ------------------------------------------------------------------------------
@@ -133,6 +137,7 @@ class Link(PahoOnLoop):
                     self._taken_over("the broker closed a working connection and the next attempt "
                                      "connected at once", waiting=False)
             except (OSError, ssl.SSLError, TimeoutError, ValueError, Refused) as exc:
+                self._attempt_failed()
                 self._maybe_taken = False
                 self._drop_socket()
                 failures += 1
@@ -153,6 +158,9 @@ class Link(PahoOnLoop):
         assert self._dropped is not None
         held, taken, silent = self._dropped
         self._dropped = None
+        if self._planned:
+            self._planned = False
+            return failures, 0.0
         if taken or (silent and self.takeovers.in_a_row):
             return failures, self._taken_over("MQTT 5 'Session taken over'" if taken else
                                               "the broker closed a working connection again")
@@ -166,6 +174,7 @@ class Link(PahoOnLoop):
 
     async def _connect(self) -> None:
         self._attempt = self._loop.create_future()
+        self.attempt_pair = self.tls_pair  # the client certificate this attempt presents
         self._client.will_set(f"{self.base}/status", json.dumps({"state": "offline", "hub": self.config.hub_id}),
                               qos=self._will["qos"], retain=bool(self._will["retain"]))
         props = Properties(PacketTypes.CONNECT)
@@ -181,7 +190,8 @@ class Link(PahoOnLoop):
                 log.warning("cannot write %s: %s", self._marker, exc)
 
     async def _diagnose(self) -> str:
-        code = await asyncio.to_thread(replies.probe_v311, self.mqtt, f"{self.config.hub_id}-v311probe")
+        code = await asyncio.to_thread(replies.probe_v311, self.mqtt, f"{self.config.hub_id}-v311probe",
+                                       pair=self.tls_pair)
         return replies.closed_before_connack(self.mqtt["host"], self.mqtt["port"], code)
 
     # --- paho callbacks (all on the loop thread) ------------------------------------------------
@@ -247,7 +257,8 @@ class Link(PahoOnLoop):
             held = self._loop.time() - self._connected_at
             code = int(getattr(reason, "value", 0))
             from_server = bool(getattr(flags, "is_disconnect_packet_from_server", False))
-            silent = not from_server and self._working and not self._cutting and not self._closed
+            silent = (not from_server and self._working and not self._cutting and not self._closed
+                      and not self._planned)
             self._dropped = (held, from_server and code == replies.TAKEN_OVER, silent)
             self.last_error = f"connection lost: {reason}"
             log.warning("lost the broker connection after %.1f s: %s", held, reason)
@@ -324,6 +335,9 @@ class Link(PahoOnLoop):
 
     def _duplicate_id(self, data: dict[str, Any] | None) -> None:
         raise NotImplementedError
+
+    def _attempt_failed(self) -> None:
+        """A connection attempt failed (hub.core.uplink_switch counts them)."""
 
     # --- closing ---------------------------------------------------------------------------------
     async def _close_link(self) -> None:

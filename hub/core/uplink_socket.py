@@ -28,12 +28,13 @@ class PahoOnLoop:
     _loop: asyncio.AbstractEventLoop
     _client: paho.Client
     _cutting: bool
+    tls_pair: tuple[str, str] | None
 
     def _make_client(self) -> paho.Client:
         client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=self.config.hub_id,
                              protocol=paho.MQTTv5)
         client.max_inflight_messages_set(self.mqtt["max_inflight"])
-        replies.configure(client, self.mqtt)
+        replies.configure(client, self.mqtt, self.tls_pair)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish

@@ -1,12 +1,15 @@
 """Device health reporting: the unit's own readings (`sensors/system.py`) in `status.device` and in a
-`telemetry.device` event every `[device_health] interval_s`."""
+`telemetry.device` event every `[device_health] interval_s`, with the TLS client certificate's expiry
+when the hub has one (hub.device.certificates)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from hub.config.loader import Config
+from hub.core.certs import describe
 from hub.core.context import Hardware, HubContext
 from sensors.system import DeviceHealth, HealthSampler
 
@@ -17,6 +20,7 @@ class DeviceHealthReporter:
     name = "device_health"
 
     def __init__(self, config: Config, sampler: HealthSampler | None = None) -> None:
+        self.config = config
         self.interval_s = float(config["device_health"]["interval_s"])
         self.sampler = sampler or HealthSampler(config.state_dir)
         self._ctx: HubContext | None = None
@@ -30,19 +34,26 @@ class DeviceHealthReporter:
         health.queue_depth = await _queue_depth(self._ctx)
         return health
 
+    async def report(self) -> dict[str, Any]:
+        body = (await self.sample()).as_dict()
+        cert = await asyncio.to_thread(describe, self.config)
+        if cert is not None:
+            body["certificate"] = {k: cert.get(k) for k in ("state", "days_left", "not_after", "subject", "issuer")}
+        return body
+
     async def _loop(self) -> None:
         assert self._ctx is not None
         # The first sample primes the write counters (rates need two); it is shown in status at once and
         # the first report follows within a minute, so a fresh install shows figures quickly.
-        self._ctx.set_status("device", (await self.sample()).as_dict())
+        self._ctx.set_status("device", await self.report())
         delay = min(self.interval_s, 60.0)
         while True:
             await asyncio.sleep(delay)
             delay = self.interval_s
             try:
-                health = await self.sample()
-                self._ctx.set_status("device", health.as_dict())
-                await self._ctx.raise_event("telemetry.device", health.as_dict())
+                body = await self.report()
+                self._ctx.set_status("device", body)
+                await self._ctx.raise_event("telemetry.device", body)
             except Exception:  # a health report must never take the hub down
                 log.exception("device health report failed")
 

@@ -21,6 +21,7 @@ USER = "eldercare"
 GROUPS = ("gpio", "i2c", "dialout", "bluetooth", "audio")
 PREFIX = Path("/opt/eldercare-hub")
 VENV = PREFIX / "venv"
+RELEASES = PREFIX / "releases"  # hub.update: versions/, current, previous (the unit starts current)
 CONFIG_DIR = Path("/etc/eldercare-hub")
 STATE_DIR = Path("/var/lib/eldercare-hub")
 UNIT_NAME = "eldercare-hub.service"
@@ -182,6 +183,12 @@ class Installer:
                     apply=lambda: _write(stamp_file, stamp.encode(), 0o644),
                 )
             )
+        current = self.at(RELEASES / "current")
+        # What `hub install` installed is what runs: a version an update put under versions/ since is
+        # no longer current (it stays there until an update prunes it).
+        steps.append(Step(f"update root {RELEASES} ({USER}'s; current -> ../venv)",
+                          lambda: current.is_symlink() and os.readlink(current) == "../venv",
+                          apply=lambda: _make_releases(self.at(RELEASES))))
         steps.append(self._file_step(PREFIX / "docs/install.md", self.source / "docs/install.md", 0o644))
         steps.append(self._file_step(UNIT_PATH, self.source / "systemd" / UNIT_NAME, 0o644))
         watchdog = self._text_step(WATCHDOG_DROPIN, WATCHDOG_TEXT, 0o644)
@@ -344,3 +351,23 @@ def _symlink(link: Path, target: Path) -> None:
     if link.is_symlink():
         link.unlink()
     os.symlink(target, link)
+
+
+def _make_releases(releases: Path) -> None:
+    """The update root, owned by the service user (it installs signed versions there); `current`
+    starts as a relative link to the venv this install made, so the same link works under --root."""
+    releases.mkdir(parents=True, exist_ok=True, mode=0o755)
+    tmp = releases / ".current.new"
+    if tmp.is_symlink():
+        tmp.unlink()
+    os.symlink("../venv", tmp)
+    os.replace(tmp, releases / "current")
+    try:
+        import pwd
+
+        user = pwd.getpwnam(USER)
+    except KeyError:
+        return
+    if os.geteuid() == 0:
+        os.chown(releases, user.pw_uid, user.pw_gid)
+        os.lchown(releases / "current", user.pw_uid, user.pw_gid)

@@ -16,6 +16,7 @@ from typing import Any
 from drivers.modem.at import parse_cpin, parse_csq, parse_registration
 from drivers.modem.client import AtError, AtModem, AtTimeout
 from drivers.modem.ims import read_ims, vendor_of
+from hub.config.loader import Config
 from hub.selftest.model import FAIL, PASS, SKIP, Env, Result
 
 
@@ -125,6 +126,7 @@ async def check_broker(env: Env, owned: bool) -> list[Result]:
 
     mqtt = env.cfg["mqtt"]
     where = f"{mqtt['host']}:{mqtt['port']}"
+    rows = await asyncio.to_thread(certificate_rows, env.config)
     try:
         ms = await asyncio.to_thread(
             round_trip, env.config, f"{env.config.topic_base}/selftest/{secrets.token_hex(4)}"
@@ -138,9 +140,27 @@ async def check_broker(env: Env, owned: bool) -> list[Result]:
                 f"{where}: {exc}",
                 "连不上平台：检查网络/Wi-Fi、broker 地址和账号 / cannot reach the platform: check the "
                 "network, [mqtt] host and credentials",
-            )
+            ),
+            *rows,
         ]
-    return [Result("broker", "round trip", PASS, f"{where}: {ms:.0f} ms")]
+    return [Result("broker", "round trip", PASS, f"{where}: {ms:.0f} ms"), *rows]
+
+
+def certificate_rows(config: Config) -> list[Result]:
+    """The client certificate's expiry: a pass that still names the remedy while it is due for renewal
+    ([certificates] warn_days), a failure from fault_days on and once expired. Blocking."""
+    from hub.core.certs import describe
+
+    info = describe(config)
+    if info is None:
+        return []
+    if info["state"] == "unreadable":
+        return [Result("broker", "certificate", FAIL, f"{info['path']}: {info['detail']}",
+                       f"检查证书文件 / check the file named by [mqtt.tls] cert in {config.path}")]
+    value = (f"{info['subject']}, issuer {info['issuer']}: {info['days_left']:.0f} days left "
+             f"(until {info['not_after'][:10]})")
+    result = FAIL if info["state"] in ("expires_soon", "expired") else PASS
+    return [Result("broker", "certificate", result, value, info.get("remedy", ""))]
 
 
 

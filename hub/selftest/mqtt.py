@@ -8,11 +8,12 @@ the message takes to come back. Blocking: call it in a thread.
 from __future__ import annotations
 
 import secrets
-import ssl
 import threading
 import time
 
 from hub.config.loader import Config
+from hub.core import broker_replies as replies
+from hub.core.tls_pair import client_pair
 
 TIMEOUT_S = 8.0
 
@@ -27,18 +28,8 @@ def round_trip(config: Config, topic: str, timeout: float = TIMEOUT_S) -> float:
         protocol=mqtt.MQTTv5,
         client_id=f"{config.hub_id}-selftest-{secrets.token_hex(3)}",
     )
-    if cfg["username"] is not None:
-        client.username_pw_set(cfg["username"], cfg["password"])
-    tls = cfg.get("tls")
-    if tls:
-        client.tls_set(
-            ca_certs=tls["ca"],
-            certfile=tls["cert"],
-            keyfile=tls["key"],
-            cert_reqs=ssl.CERT_REQUIRED,
-            tls_version=ssl.PROTOCOL_TLS_CLIENT,
-        )
-        client.tls_insecure_set(bool(tls["insecure"]))
+    # The pair the hub presents now: a rotated one (hub.core.tls_pair) or the provisioned one.
+    replies.configure(client, cfg, client_pair(config) if cfg.get("tls") else None)
     subscribed, received = threading.Event(), threading.Event()
     refused: list[str] = []
     payload = secrets.token_hex(8).encode()

@@ -1,0 +1,237 @@
+"""Signed updates end to end (issue 15 item 2): a real wheel of this project served over HTTPS, a real
+mosquitto, the hub run through `{root}/current` by a stand-in for systemd that runs the boot guard and
+restarts it, and the platform's `cmd/update` over the broker."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hubproc import broker, write_config
+from support import Subscriber
+from updatekit import ReleaseServer, Service, build_wheel, make_cert
+
+from hub.update.download import sha256_of
+from hub.update.signing import generate, sign
+
+pytestmark = pytest.mark.slow
+HUB = "t-update"
+CMD = f"eldercare/v1/{HUB}/cmd/"
+BAD_SELFTEST = ("drivers/sht3x.py", '"high": 0x2400', '"high": 0x2401')  # a release that misreads the SHT3x
+CANNOT_START = ("hub/cli/run.py", "asyncio.run(Hub(config, hardware).run())",
+                'raise SystemExit("this release cannot start")')
+
+
+@pytest.fixture(scope="session")
+def release_kit(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    work = tmp_path_factory.mktemp("releases")
+    pem, public = generate()
+    (work / "key.pem").write_bytes(pem)
+    cert, key = make_cert(work)
+    wheels = {"good": build_wheel(work, "0.2.0"), "bad_selftest": build_wheel(work, "0.2.1", BAD_SELFTEST),
+              "cannot_start": build_wheel(work, "0.2.2", CANNOT_START)}
+    server = ReleaseServer(work / "wheels", cert, key)
+    yield {"pem": pem, "public": public, "cert": cert, "wheels": wheels, "server": server, "work": work}
+    server.close()
+
+
+class Rig:
+    def __init__(self, tmp: Path, port: int, kit: dict[str, Any], start: bool = True, **update: Any) -> None:
+        self.root = tmp / "releases"
+        self.root.mkdir()
+        (self.root / "current").symlink_to(sys.prefix)  # as `hub install` leaves it: the base venv
+        settings = {"public_key": kit["public"], "root": str(self.root), "base_venv": sys.prefix,
+                    "ca": str(kit["cert"]), "health_timeout_s": 60, "max_starts": 3, **update}
+        extra = "\n[update]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items())
+        self.config = write_config(tmp, port, HUB, extra)
+        self.kit = kit
+        self.sub = Subscriber(port, f"eldercare/v1/{HUB}/#")
+        self.service = Service(self.root, self.config)
+        if start:
+            self.service.start()
+
+    def wait_online(self) -> None:
+        assert self.sub.wait_for(lambda m: m[1].endswith("/status") and isinstance(m[2], dict)
+                                 and m[2].get("state") == "online", 60), self.service.log_tail()
+        sock = self.config.parent / "state" / "control.sock"  # it listens once every component started
+        end = time.monotonic() + 30
+        while not sock.exists():
+            assert time.monotonic() < end, self.service.log_tail()
+            time.sleep(0.1)
+
+    def command(self, name: str, body: dict[str, Any]) -> None:
+        self.sub.publish(CMD + name, json.dumps(body))
+
+    def update_body(self, wheel: Path, **override: Any) -> dict[str, Any]:
+        version = wheel.name.split("-")[1]
+        digest = sha256_of(wheel)
+        return {"version": version, "url": self.kit["server"].url(wheel.name), "sha256": digest,
+                "signature": sign(self.kit["pem"], version, digest), **override}
+
+    def stages(self, version: str) -> list[str]:
+        return [e["data"]["stage"] for e in self.sub.events("system.update") if e["data"]["version"] == version]
+
+    def outcome(self, version: str, stage: str, timeout: float = 120) -> dict[str, Any]:
+        found = self.sub.wait_event("system.update", timeout, version=version, stage=stage)
+        assert found, f"no {stage} for {version}: {self.stages(version)}\n{self.service.log_tail()}"
+        return found
+
+    def status(self) -> dict[str, Any]:
+        done = subprocess.run([str(self.root / "current" / "bin" / "hub"), "status", "--json", "--config",
+                               str(self.config)], capture_output=True, text=True, timeout=60)
+        return json.loads(done.stdout)
+
+    def close(self) -> None:
+        self.service.stop()
+        self.sub.close()
+
+
+@pytest.fixture
+def rig(tmp_path: Path, release_kit: dict[str, Any]) -> Iterator[Any]:
+    made: list[Rig] = []
+    with broker(tmp_path) as port:
+        def make(**update: Any) -> Rig:
+            made.append(Rig(tmp_path, port, release_kit, **update))
+            made[-1].wait_online()
+            return made[-1]
+        yield make
+        for r in made:
+            r.close()
+
+
+def test_healthy_update_resumes_a_cut_download_and_switches(rig: Any, release_kit: dict[str, Any]) -> None:
+    r = rig()
+    wheel = release_kit["wheels"]["good"]
+    server = release_kit["server"]
+    server.cut_after = wheel.stat().st_size // 2
+    r.command("update", r.update_body(wheel))
+    healthy = r.outcome("0.2.0", "healthy")
+    assert healthy["data"]["from_version"] == "0.1.0"
+    stages = [s for s in r.stages("0.2.0") if s != "downloading"]
+    assert stages == ["verifying", "installing", "restarting", "healthy"]
+    progress = [e["data"]["progress"] for e in r.sub.events("system.update") if e["data"]["stage"] == "downloading"]
+    assert progress[0] == 0 and progress[-1] == 100 and progress == sorted(progress), progress
+    sent = [(rng, status) for path, rng, status in server.requests if path.endswith(wheel.name)]
+    assert sent[0] == (None, 200) and sent[1][1] == 206 and sent[1][0].startswith("bytes="), sent
+    assert Path(r.root / "current").resolve() == (r.root / "versions" / "0.2.0" / "venv").resolve()
+    assert Path(r.root / "previous").resolve() == Path(sys.prefix).resolve()
+    assert not (r.root / "update.json").exists()
+    assert r.status()["version"] == "0.2.0"
+    assert r.service.starts[-1].endswith("versions/0.2.0/venv")
+
+
+def test_update_that_fails_its_selftest_is_rolled_back(rig: Any, release_kit: dict[str, Any]) -> None:
+    r = rig()
+    r.command("update", r.update_body(release_kit["wheels"]["bad_selftest"]))
+    back = r.outcome("0.2.1", "rolled_back")
+    assert back["data"]["reason"].startswith("self-test failed: temperature"), back
+    assert r.stages("0.2.1")[-2:] == ["restarting", "rolled_back"]
+    assert Path(r.root / "current").resolve() == Path(sys.prefix).resolve()
+    assert r.status()["version"] == "0.1.0"
+    assert not (r.root / "update.json").exists()
+
+
+def test_version_that_cannot_start_is_rolled_back_by_the_boot_guard(rig: Any, release_kit: dict[str, Any]) -> None:
+    r = rig(max_starts=2)
+    r.command("update", r.update_body(release_kit["wheels"]["cannot_start"]))
+    back = r.outcome("0.2.2", "rolled_back")
+    assert "did not become healthy in 2 starts" in back["data"]["reason"]
+    assert sum(s.endswith("versions/0.2.2/venv") for s in r.service.starts) == 2
+    assert r.service.starts[-1] == sys.prefix
+    assert r.status()["version"] == "0.1.0"
+
+
+def test_bad_signature_and_wrong_digest_are_refused_and_nothing_is_installed(rig: Any,
+                                                                              release_kit: dict[str, Any]) -> None:
+    r = rig()
+    wheel = release_kit["wheels"]["good"]
+    other_pem, _ = generate()
+    forged = r.update_body(wheel, signature=sign(other_pem, "0.2.0", sha256_of(wheel)))
+    r.command("update", forged)
+    assert "bad signature" in r.outcome("0.2.0", "failed")["data"]["reason"]
+    assert r.stages("0.2.0")[-2:] == ["verifying", "failed"]
+    # A valid signature over another digest: the artifact does not match what was signed.
+    wrong = "0" * 64
+    r.command("update", r.update_body(wheel, sha256=wrong, signature=sign(release_kit["pem"], "0.2.0", wrong)))
+    assert r.sub.wait_for(lambda m: isinstance(m[2], dict) and "sha256 mismatch" in
+                          str(m[2].get("data", {}).get("reason", "")), 60), r.stages("0.2.0")
+    # A signature for 0.2.0 replayed as 0.3.0.
+    r.command("update", r.update_body(wheel, version="0.3.0", signature=forged["signature"]))
+    assert "bad signature" in r.outcome("0.3.0", "failed")["data"]["reason"]
+    assert not (r.root / "versions").exists() or not any((r.root / "versions").iterdir())
+    assert Path(r.root / "current").resolve() == Path(sys.prefix).resolve()
+    assert len(r.service.starts) == 1
+
+
+def test_update_waits_while_a_call_is_open(rig: Any, release_kit: dict[str, Any]) -> None:
+    r = rig()
+    from hub.core.control import request, socket_path
+
+    state = r.config.parent / "state"
+    call = request(socket_path(state), {"cmd": "sim", "verb": "press", "argv": []})["event_id"]
+    r.command("update", r.update_body(release_kit["wheels"]["good"]))
+    waiting = r.outcome("0.2.0", "waiting", timeout=90)
+    assert "call.raised" in waiting["data"]["reason"] or "call" in waiting["data"]["reason"]
+    assert "restarting" not in r.stages("0.2.0") and len(r.service.starts) == 1
+    r.command("ack", {"event_id": call, "by": "duty"})
+    r.outcome("0.2.0", "healthy")
+    assert r.stages("0.2.0")[-3:] == ["waiting", "restarting", "healthy"]
+
+
+def test_technician_installs_from_a_file_with_the_hub_stopped(tmp_path: Path, release_kit: dict[str, Any]) -> None:
+    with broker(tmp_path) as port:
+        r = Rig(tmp_path, port, release_kit, start=False)
+        try:
+            wheel = tmp_path / "usb" / release_kit["wheels"]["good"].name
+            wheel.parent.mkdir()
+            wheel.write_bytes(release_kit["wheels"]["good"].read_bytes())
+            tech = [sys.executable, "-m", "hub", "update", "--config", str(r.config), "--from", str(wheel)]
+            missing = subprocess.run(tech, capture_output=True, text=True, timeout=120)
+            assert missing.returncode == 2 and "release file" in missing.stderr
+            forged = subprocess.run([sys.executable, "-m", "hub", "update", "sign", "--key",
+                                     str(_other_key(tmp_path)), str(wheel)], capture_output=True, text=True)
+            assert forged.returncode == 0, forged.stderr
+            refused = subprocess.run(tech, capture_output=True, text=True, timeout=120)
+            assert refused.returncode == 1 and "bad signature" in refused.stderr, refused.stderr
+            assert not (r.root / "versions").exists()
+            signed = subprocess.run([sys.executable, "-m", "hub", "update", "sign", "--key",
+                                     str(release_kit["work"] / "key.pem"), str(wheel)], capture_output=True, text=True)
+            assert json.loads(signed.stdout)["version"] == "0.2.0"
+            done = subprocess.run(tech, capture_output=True, text=True, timeout=300)
+            assert done.returncode == 0, done.stdout + done.stderr
+            assert "verified" in done.stdout and "switched to 0.2.0" in done.stdout
+            r.service.start()
+            r.wait_online()
+            r.outcome("0.2.0", "healthy")
+            assert r.status()["version"] == "0.2.0"
+        finally:
+            r.close()
+
+
+def _other_key(tmp: Path) -> Path:
+    path = tmp / "other.pem"
+    path.write_bytes(generate()[0])
+    return path
+
+
+def test_technician_installs_from_a_file_while_the_hub_runs(rig: Any, release_kit: dict[str, Any],
+                                                            tmp_path: Path) -> None:
+    r = rig()
+    wheel = tmp_path / release_kit["wheels"]["good"].name
+    wheel.write_bytes(release_kit["wheels"]["good"].read_bytes())
+    signed = subprocess.run([sys.executable, "-m", "hub", "update", "sign", "--key",
+                             str(release_kit["work"] / "key.pem"), str(wheel)], capture_output=True, text=True)
+    assert signed.returncode == 0, signed.stderr
+    done = subprocess.run([sys.executable, "-m", "hub", "update", "--config", str(r.config), "--from", str(wheel)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "installed 0.2.0 beside the running version" in done.stdout and "restarts into it" in done.stdout
+    r.outcome("0.2.0", "healthy")
+    assert r.stages("0.2.0") == ["verifying", "installing", "restarting", "healthy"]
+    assert r.status()["version"] == "0.2.0"
