@@ -16,6 +16,7 @@ from hub.core.activity import ActivityStream
 from hub.core.alarms import AlarmRegistry
 from hub.core.clock import Clock, ManualClock
 from hub.core.context import Hardware
+from hub.core.context_card import ContextCard
 from hub.core.events import Event
 from hub.core.outbox import StateChange
 from hub.core.player import TimedPlayer
@@ -71,6 +72,8 @@ class FakeHub:
         self.db = sqlite3.connect(":memory:")
         alarm_store.load(self.db)
         self.alarms = AlarmRegistry(self, self.commit, config.state_dir)  # type: ignore[arg-type]
+        # Every alarm carries its context card, as in the hub (hub.core.app).
+        ContextCard(config, lambda: self.status).attach(self.activity, self.alarms, self.on_event)
 
     async def raise_event(self, event_type: str, data: dict[str, Any], ts: datetime | None = None) -> Event:
         return await self.commit(Event(event_type, data, ts or self.clock.now()))

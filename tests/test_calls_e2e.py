@@ -22,7 +22,9 @@ def test_press_raises_a_schema_valid_call_on_its_topic(hub_env):
     assert found, hub_env.hub.log_tail()
     _, topic, body = found
     assert topic == f"{PREFIX}/test-0001/event/call"
-    assert body["type"] == "call.raised" and body["data"] == {"kind": "health", "button": 27}
+    assert body["type"] == "call.raised" and {k: v for k, v in body["data"].items() if k != "context"} == {
+        "kind": "health", "button": 27}
+    assert body["data"]["context"]["trigger"]["countdown"] == "asked_for_help"  # the alarm context card
     assert body["hub"] == "test-0001" and body["v"] == 1
     assert_valid(body)
     spoken = [u["key"] for u in hub_env.hub.spoken()]

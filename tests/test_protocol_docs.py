@@ -13,10 +13,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "docs" / "schemas"
 PROTOCOL = (ROOT / "docs" / "protocol.md").read_text()
 CATEGORIES = ("alarm", "call", "fault", "power", "telemetry", "measurement", "health", "fall", "away", "system", "cert",
-              "voice")
+              "voice", "escalation")
 TYPE_RE = re.compile(r'"((?:' + "|".join(CATEGORIES) + r')\.[a-z_]+)"')
 NOT_EVENTS = re.compile(r"\.(countdown|speaker|radar|radar_port|status|wearable|wearable_address|last_follow_up|"
-                        r"good_pin|low_battery_pin|pem)$")  # config keys, status fields and file names, not event types
+                        r"good_pin|low_battery_pin|pem|steps)$")  # config keys, status fields, file names: not events
 
 
 def raised_types() -> set[str]:

@@ -75,6 +75,19 @@ def test_sample_bundle_provisions_a_config_the_hub_accepts(
     assert record["source"] == "bundle" and record["fitted"]["buttons"][0] == {"pin": 17, "kind": "emergency"}
 
 
+def test_the_residents_references_go_to_the_context_card(tmp_path: Path) -> None:
+    bundle = sample()
+    bundle["resident"] = {"address_ref": "B3-1202", "contacts_ref": "C-0042", "notes": "钥匙在门卫室",
+                          "motion_room": "客厅"}
+    source = tmp_path / "bundle.json"
+    source.write_text(json.dumps(bundle, ensure_ascii=False))
+    code, out = provision(tmp_path, "--bundle", str(source))
+    assert code == 0
+    config = load(out)
+    assert config["resident"] == {"reference": "", **bundle["resident"]}  # the reference: [hub] resident_ref
+    assert config["hub"]["resident_ref"] == bundle["hub"]["resident_ref"]
+
+
 def test_reprovisioning_keeps_the_previous_config(tmp_path: Path) -> None:
     assert provision(tmp_path, "--bundle", str(EXAMPLE))[0] == 0
     second = sample()
@@ -119,6 +132,8 @@ def _set(data: dict[str, Any], path: str, value: Any) -> None:
         ("hardware.buzzer_pin", 17, "hardware.buzzer_pin"),
         ("hardware.buttons", [], "hardware.buttons"),
         ("version", 2, "version"),
+        ("resident", {"address_ref": "北京市朝阳区某路1号"}, "resident.address_ref"),  # a reference, not an address
+        ("resident", {"phone": "+8613800138000"}, "resident.phone"),
     ],
 )
 def test_bad_field_is_refused_by_name(

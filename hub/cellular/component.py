@@ -20,7 +20,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,8 @@ from hub.core.context import Hardware, HubContext
 from hub.core.events import Event
 
 log = logging.getLogger(__name__)
+# (sender, body) -> True if it acknowledged something: hears every SMS before the duty-number check
+SmsListener = Callable[[str, str], Awaitable[bool]]
 SMS_RETRY_S = 30.0  # after a refused SMS: the network is not going to change its mind within a second
 IMS_ON = 'AT+QCFG="ims",1'
 INIT = ("ATE0", "AT+CMEE=1", "AT+CMGF=1", 'AT+CSCS="UCS2"', "AT+CNMI=2,1,0,0,0", "AT+CLIP=1")
@@ -67,6 +69,11 @@ class Cellular:
         self._call: voice.ModemCall | None = None
         self._call_lock = asyncio.Lock()  # one modem, one call at a time
         self._ringing: str | None = None  # who is calling the modem (+CLIP), logged once
+        self._sms_listeners: list[SmsListener] = []
+
+    def on_sms(self, listener: SmsListener) -> None:
+        """Hear every SMS the modem receives (hub.escalation: a "1" from someone its chain texted)."""
+        self._sms_listeners.append(listener)
 
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
@@ -215,6 +222,11 @@ class Cellular:
         except ValueError:
             log.warning("unreadable SMS at index %d: %r", index, lines[:2])
             return
+        for listener in list(self._sms_listeners):
+            try:
+                await listener(sms.sender, sms.body)
+            except Exception:
+                log.exception("SMS listener failed")
         if not any(same_number(sms.sender, n) for n in self.numbers):
             log.info("SMS from %s, not a duty number: ignored", sms.sender)
             return

@@ -55,8 +55,16 @@ def status(args: argparse.Namespace) -> int:
         print(f"config 配置: version {remote.get('version')}"
               + (f"  (last: {last.get('result')} v{last.get('version')} at {last.get('ts')})" if last else "")
               + (f"  WAITING 等待: {remote['waiting']}" if remote.get("waiting") else ""))
+    chains = (st.get("escalation") or {}).get("chains") or []
+    if "escalation" in st:
+        print(f"escalation 升级通知: {len(chains)} chain(s) running (after {st['escalation'].get('after_s')} s)")
+    for c in chains:
+        done = ", ".join(c.get("done") or []) or "waiting for after_s"
+        nxt = f"; next step at {c['next_step_at']}" if c.get("next_step_at") else ""
+        print(f"  {c['alarm_type']} {c['event_id'][:8]}: step {c['step'] + 1}/{c['of']} {c.get('role')} "
+              f"{c.get('name')} ({done}){nxt}")
     shown = {"hub", "version", "uptime_s", "state", "last_error", "queue", "queue_depth", "in_flight",
-             "open_calls", "open_alarms", "config",
+             "open_calls", "open_alarms", "config", "escalation",
              *(["certificate"] if isinstance(cert, dict) and "days_left" in cert else [])}
     for key in sorted(set(st) - shown):
         print("\n".join(readable(key, st[key])))

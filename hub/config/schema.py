@@ -106,7 +106,19 @@ VOICE = Section("voice", "Spoken prompts: recordings from a voice pack where the
     "device": Key("", "ALSA device for the player ('' = default)."),
 })
 
-CORE_SECTIONS = [HUB, MQTT, BUTTONS, CALLS, OUTBOX, OUTPUTS, VOICE]
+RESIDENT = Section("resident", "What a responder is told about the home in every alarm's context card and SMS "
+                   "(hub.core.context_card). References on the platform only: never a name, phone number or "
+                   "full address.", {
+    "reference": Key("", "Resident reference ('' = [hub] resident_ref).", min=0, max=32),
+    "address_ref": Key("", "Address reference on the platform (a building/door code such as 'B3-1202', "
+                       "not the street address).", min=0, max=32),
+    "contacts_ref": Key("", "Reference of the resident's contact list on the platform.", min=0, max=32),
+    "notes": Key("", "Short notes for responders, e.g. '钥匙在门卫室' (key at the gatehouse); no health "
+                 "details or secrets.", min=0, max=60),
+    "motion_room": Key("", "Room the PIR watches, named in the card's last motion (e.g. '客厅').", min=0, max=12),
+})
+
+CORE_SECTIONS = [HUB, MQTT, BUTTONS, CALLS, OUTBOX, OUTPUTS, VOICE, RESIDENT]
 
 
 def feature_modules() -> list[ModuleType]:
@@ -131,6 +143,7 @@ _FEATURE_MODULES: list[str] = [
     "hub.device.schema",
     "hub.voicecall.schema",
     "hub.cellular.schema",
+    "hub.escalation.schema",
     "hub.update.schema",
     "hub.remote_config.schema",
     "hub.homeassistant.schema",

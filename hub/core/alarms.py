@@ -61,6 +61,8 @@ class AlarmRegistry:
         self._handlers: dict[str, Handlers] = {}
         self._escalations: dict[str, asyncio.Task[None]] = {}
         self._lock = asyncio.Lock()  # one transition at a time: an ack never races a cancel
+        # Adds the alarm context card to an opening event's data (hub.core.context_card).
+        self.enrich: Callable[[str, dict[str, Any]], dict[str, Any]] = lambda event_type, data: data
 
     # --- start-up ---------------------------------------------------------------------------------
     def load(self, transact: Transact) -> None:
@@ -125,7 +127,7 @@ class AlarmRegistry:
         if category_of(event_type) not in ACKNOWLEDGED:
             raise ValueError(f"{event_type}: no acknowledgement event for its category (alarms.ACKNOWLEDGED)")
         async with self._lock:
-            event = Event(event_type, data, ts or self.ctx.clock.now())
+            event = Event(event_type, self.enrich(event_type, data), ts or self.ctx.clock.now())
             current = next((a for a in self._open.values() if a.key == key), None)
             if current is not None:
                 # The same alarm again (a repeat heat alarm, a fire seen again after a restart): one
@@ -178,9 +180,11 @@ class AlarmRegistry:
         if not await self.ack(event_id, by, message, named=bool(body.get("by"))):
             log.warning("cmd/ack names unknown or closed event %s (by %s): ignored", event_id, by)
 
-    async def ack(self, event_id: str, by: str, message: str | None, named: bool, via: str | None = None) -> bool:
-        """`cmd/ack` (or `via` another path: "sms" or "voice", hub.cellular): True if `event_id` is an open alarm
-        (whether or not the ack could be committed)."""
+    async def ack(self, event_id: str, by: str, message: str | None, named: bool, via: str | None = None,
+                  tell: tuple[str, dict[str, Any]] | None = None) -> bool:
+        """`cmd/ack` (or `via` another path: "sms" or "voice", hub.cellular): True if `event_id` is an open
+        alarm (whether or not the ack could be committed). `tell`: the prompt (key, fields) the resident
+        hears instead of "社区已收到" (hub.escalation: "女儿已收到，正在赶来帮您")."""
         async with self._lock:
             alarm = self._open.get(event_id) or next(
                 (a for a in self._open.values() if event_id in a.aliases), None)
@@ -211,7 +215,9 @@ class AlarmRegistry:
         self.ctx.feedback("acked")
         name = _spoken_name(by) if named else ""
         prefix = "call" if alarm.category == "call" else "alarm"
-        if name:
+        if tell is not None:
+            self.ctx.say(tell[0], **tell[1])
+        elif name:
             self.ctx.say(f"{prefix}_acknowledged_by", name=name)
         else:
             self.ctx.say(f"{prefix}_acknowledged")

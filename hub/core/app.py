@@ -34,6 +34,7 @@ from hub.core.context import (
     PressClaim,
     SimHandler,
 )
+from hub.core.context_card import ContextCard
 from hub.core.control import ControlError, ControlServer, socket_path
 from hub.core.events import Event, Priority
 from hub.core.feedback import Feedback
@@ -97,6 +98,8 @@ class Hub:
         # The platform sees an alarm's change at once (the status is refreshed).
         self.alarms = AlarmRegistry(self, self.commit, config.state_dir,
                                     lambda: self.uplink.refresh_status() if self.uplink else None)
+        self.card = ContextCard(config, lambda: self._status)  # every alarm event's data.context
+        self.card.attach(self.activity, self.alarms, self.on_event)
         self.commands = CommandRouter(lambda: int(config["mqtt"]["max_payload_bytes"]), self.spawn,
                                       ack=self.alarms.ack_command, pong=self._pong)
 

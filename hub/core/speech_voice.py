@@ -19,11 +19,13 @@ VOICE_CALL = (*(f"voice_{state}_{who}" for state in ("dialing", "connected")
               "voice_connected_caller", "voice_call_ended", "voice_nobody_answered",  # hub.voicecall: call state
               *(f"voice_phoned_{who}" for who in ("duty", "doctor", "family", "neighbour")),  # ... by the modem
               "cellular_call_answered")  # hub.cellular: a call by the modem was picked up
+# hub.escalation: who is being told, who is coming
+ESCALATION = ("escalation_notifying", "escalation_answered", "escalation_coming", "escalation_nobody")
 LEVELS: dict[str, int] = {
     **dict.fromkeys(("call_raising", "call_offline", "call_cancelled", "call_acknowledged", "call_repeat",
                      "call_acknowledged_by", "alarm_acknowledged", "alarm_acknowledged_by", "call_delivered",
                      "call_sending", "sensors_fire_alarm", "sensors_heat_rise_alarm", "fall_check",
-                     "fall_cancelled", "fall_alarm", "inactivity_alarm", *VOICE_CALL), URGENT),
+                     "fall_cancelled", "fall_alarm", "inactivity_alarm", *VOICE_CALL, *ESCALATION), URGENT),
     **dict.fromkeys(("call_no_answer", "inactivity_check", "sensors_heat_alarm", "sensors_cold_alarm",
                      "sensors_fire_cleared", "sensors_power_lost", "sensors_battery_low",
                      "health_bp_very_high", "health_glucose_very_high", "health_glucose_low",
@@ -36,6 +38,8 @@ TOPICS: dict[str, str] = {
                      "call_acknowledged_by", "call_no_answer", "call_delivered", "call_sending"), "call"),
     **dict.fromkeys(("fall_check", "fall_cancelled", "fall_alarm"), "fall"),
     **dict.fromkeys(VOICE_CALL, "voice_call"),
+    # "正在通知女儿" then "女儿已收到": the newer one supersedes; "电话已打通" waits for its turn
+    **dict.fromkeys(("escalation_notifying", "escalation_coming", "escalation_nobody"), "escalation"),
     **dict.fromkeys(("inactivity_check", "inactivity_ok", "inactivity_alarm"), "inactivity"),
     **dict.fromkeys(("sensors_fire_alarm", "sensors_fire_cleared", "sensors_heat_rise_alarm",
                      "sensors_heat_rise_cleared"), "fire"),

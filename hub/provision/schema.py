@@ -57,6 +57,18 @@ BUNDLE_SCHEMA: dict[str, Any] = {
                 "timezone": {"type": "string", "pattern": "^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$"},
             },
         },
+        "resident": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "For the alarm context card ([resident]): references on the platform, never a name, "
+            "phone number or street address",
+            "properties": {
+                "address_ref": {**REF, "maxLength": 32},
+                "contacts_ref": {**REF, "maxLength": 32},
+                "notes": {"type": "string", "maxLength": 60, "description": "for responders, e.g. where the key is"},
+                "motion_room": {"type": "string", "minLength": 1, "maxLength": 12, "description": "the PIR's room"},
+            },
+        },
         "version": {"type": "integer", "const": 1, "description": "Bundle format version"},
         "broker": {
             "type": "object",
