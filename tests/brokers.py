@@ -17,13 +17,11 @@ import importlib.util
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from support import Broker, free_port, mosquitto_binary
+from support import Broker, free_port, mosquitto_binary, wait_listening
 
 KINDS = ("mosquitto", "ejabberd")
 
@@ -110,17 +108,12 @@ class EjabberdBroker:
             self.proc = subprocess.Popen(
                 [self.erl, "-noinput", "-noshell", "-mnesia", "dir", f'"{self.spool}"', "-s", "ejabberd"],
                 stdout=out, stderr=out, env=env, start_new_session=True)
-        deadline = time.time() + 30  # the Erlang VM and Mnesia take a second or two
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return self
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"ejabberd exited: {self._tail()}") from None
-                time.sleep(0.05)
-        self.kill()
-        raise RuntimeError(f"ejabberd did not start: {self._tail()}")
+        try:  # the Erlang VM and Mnesia take a second or two
+            wait_listening(self.proc, self.port, 30, "ejabberd", self._tail)
+        except RuntimeError:
+            self.kill()
+            raise
+        return self
 
     def _tail(self) -> str:
         text = ""
@@ -177,16 +170,8 @@ class AmqttBroker:
         with open(self.root / "amqtt.log", "ab") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "amqtt.scripts.broker_script", "-c",
                                           str(self.conf)], stdout=log, stderr=log, start_new_session=True)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return self
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("amqtt exited: " + (self.root / "amqtt.log").read_text()[-800:]) from None
-                time.sleep(0.05)
-        raise RuntimeError("amqtt did not start")
+        wait_listening(self.proc, self.port, 30, "amqtt", lambda: (self.root / "amqtt.log").read_text()[-800:])
+        return self
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -9,10 +9,10 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
+from support import wait_listening
 
 MODULE_DIRS = ("/usr/lib/x86_64-linux-gnu/kamailio/modules", "/usr/lib/aarch64-linux-gnu/kamailio/modules",
                "/usr/lib/arm-linux-gnueabihf/kamailio/modules", "/usr/lib/kamailio/modules")
@@ -80,17 +80,13 @@ class Registrar:
             self.proc = subprocess.Popen(
                 [self.binary, "-f", str(self.cfg), "-DD", "-E", "-Y", str(self.root), "-P", str(self.root / "pid"),
                  "-m", "16", "-M", "4"], stdout=log, stderr=log, start_new_session=True)
-        deadline = time.time() + 15
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return self
-            except OSError:
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"kamailio did not start: {(self.root / 'kamailio.log').read_text()[-800:]}")
+        try:
+            log_tail = lambda: (self.root / "kamailio.log").read_text()[-800:]  # noqa: E731
+            wait_listening(self.proc, self.port, 15, "kamailio", log_tail)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -30,6 +30,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_listening(proc: subprocess.Popen[bytes], port: int, timeout: float, what: str,
+                   log_tail: Callable[[], str]) -> None:
+    """Until `proc` accepts TCP connections on 127.0.0.1:`port`; RuntimeError with the end of its log if it
+    exits first or is not listening after `timeout` s (it is then left running: the caller stops it)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{what} exited: {log_tail()}") from None
+            time.sleep(0.03)
+    raise RuntimeError(f"{what} did not start within {timeout:g} s: {log_tail()}")
+
+
 def mosquitto_binary() -> str | None:
     return shutil.which("mosquitto") or next(
         (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.path.exists(p)), None)
@@ -59,16 +75,8 @@ class Broker:
         with open(self.root / "broker.log", "ab") as log:
             self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
                                          stderr=log)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return self
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"mosquitto exited: {(self.root / 'broker.log').read_text()[-500:]}") from None
-                time.sleep(0.03)
-        raise RuntimeError("mosquitto did not start")
+        wait_listening(self.proc, self.port, 10, "mosquitto", lambda: (self.root / "broker.log").read_text()[-500:])
+        return self
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
