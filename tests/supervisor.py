@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
+from typing import Any
 
 from support import HubProcess
 
@@ -47,6 +48,12 @@ class Supervisor:
         except ProcessLookupError:
             if proc.poll() is None:
                 raise  # (it exited: between two starts, as after a restart, there is nothing to signal)
+
+    def status(self) -> dict[str, Any]:
+        """The running hub's status, once its control socket answers: after a restart the uplink (and so
+        config/reported) comes up before the control socket, which starts after the components."""
+        self.hub.wait_ready()
+        return self.hub.status()
 
     def stop(self) -> None:
         self._stop.set()
