@@ -16,6 +16,8 @@ from schemas import assert_valid_as
 from supervisor import Supervisor
 from support import PREFIX, HubProcess, Subscriber, free_port, wait_online
 
+from hub.core.control import ControlError
+
 HUB = "test-0001"
 DESIRED = f"{PREFIX}/{HUB}/config/desired"
 REPORTED = f"{PREFIX}/{HUB}/config/reported"

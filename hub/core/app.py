@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub import __version__
 from hub.config.loader import Config
-from hub.core import sdnotify
+from hub.core import memory, sdnotify
 from hub.core.activity import ActivityStream
 from hub.core.alarms import AlarmRegistry
 from hub.core.clock import Clock
@@ -321,8 +321,8 @@ class Hub:
                                         retry_s=cfg["outbox"]["storage_retry_s"], on_fault=self._card_failing)
             if self.speech.enabled:
                 self.spawn("speech.queue", self.speech.run())
-                if cfg["voice"]["prerender"]:
-                    self.spawn("speech.warm", self.speech.warm())
+            warm = self.speech.warm() if self.speech.enabled and cfg["voice"]["prerender"] else None
+            self.spawn("speech.warm", memory.trim_after(warm))  # then start-up's freed heap goes back
             self.spawn("uplink.connection", self.uplink.run_connection())
             self.spawn("uplink.sender", self.uplink.run_sender())
             self.spawn("uplink.status", self.uplink.run_status())
@@ -339,6 +339,7 @@ class Hub:
             log.info("hub %s running (%s); control socket %s", cfg.hub_id,
                      "simulated hardware" if self.hardware.simulated else "hardware", self.control.path)
             self.notifier.ready(f"hub {cfg.hub_id} running")
+            memory.trim()
             self.spawn("systemd.watchdog", self.notifier.watchdog_loop())
             await self._stopping.wait()
         finally:
