@@ -35,7 +35,6 @@ from hub.core.control import ControlError
 from hub.core.events import Event
 from hub.selftest.guided import GuidedStep, guided_steps, heard_result, watch_step
 from hub.selftest.model import COMPONENTS, FAIL, PASS, Env, Result
-from hub.selftest.run import run_automatic, summary
 
 log = logging.getLogger(__name__)
 COMMAND_PREFIX = "selftest."
@@ -77,6 +76,8 @@ class SelfTestComponent:
     async def run(self, only: str | None, trigger: str) -> dict[str, Any]:
         assert self._env is not None and self._ctx is not None
         async with self._lock:
+            from hub.selftest.run import run_automatic, summary  # every check's code: only when one runs
+
             results = await run_automatic(self._env, only, owned=True)
         report = summary(results)
         report.update(trigger=trigger, only=only, simulated=self._env.simulated)
