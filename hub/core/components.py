@@ -43,12 +43,12 @@ FACTORIES: list[str] = [
 # Optional parts whose modules are not even imported unless one of these config values is set: each
 # costs a few hundred kB of a 45 MB budget on a unit that has no modem, no SIP account, no chain and no
 # Home Assistant. The factory still decides (a gate only rules out what is surely off).
-GATES: dict[str, tuple[str, ...]] = {
-    "hub.cellular.sim:build": ("modem.port",),
-    "hub.cellular.component:build": ("modem.port",),
-    "hub.voicecall.component:build": ("voice_call.account", "voice_call.targets"),
-    "hub.escalation.component:build": ("escalation.enabled",),
-    "hub.homeassistant.component:build": ("homeassistant.enabled",),
+GATES: dict[str, tuple[tuple[str, str], ...]] = {  # factory -> (section, key) pairs, any one set turns it on
+    "hub.cellular.sim:build": (("modem", "port"),),
+    "hub.cellular.component:build": (("modem", "port"),),
+    "hub.voicecall.component:build": (("voice_call", "account"), ("voice_call", "targets")),
+    "hub.escalation.component:build": (("escalation", "enabled"),),
+    "hub.homeassistant.component:build": (("homeassistant", "enabled"),),
 }
 
 
@@ -56,11 +56,7 @@ def _gated_off(spec: str, config: Config) -> bool:
     keys = GATES.get(spec)
     if keys is None:
         return False
-    for key in keys:
-        section, name = key.split(".")
-        if (config.get(section) or {}).get(name):
-            return False
-    return True
+    return all(not (config.get(section) or {}).get(name) for section, name in keys)
 
 
 def build_all(config: Config, hardware: Hardware) -> list[Component]:
