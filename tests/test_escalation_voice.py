@@ -72,4 +72,6 @@ def test_the_resident_hears_who_is_told_and_who_is_coming(tmp_path: Path, broker
     assert 10 <= seconds[0] < 15 and 40 <= seconds[2] < 45, seconds
     assert abs(notify_duty["start"] - duty_sms) < 3 and abs(notify_daughter["start"] - daughter_sms) < 3
     assert duty_sms < answered["start"] < duty_call  # heard while the duty desk is on the line
-    assert 0 <= coming["start"] - acked < 2  # at once: the chime, then who is coming
+    # At once: the prompt is queued in the same step that commits the ack, so either may be stamped a
+    # millisecond first (CI saw 45.351 against 45.352); what matters is no wait.
+    assert abs(coming["start"] - acked) < 2
