@@ -74,7 +74,7 @@ def _decode(name: str, payload: bytes) -> Any:
     if depth > MAX_DEPTH:
         raise ValueError(f"cmd/{name}: JSON nested {depth} deep; at most {MAX_DEPTH} allowed")
     try:
-        body = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+        body = json.loads(text, parse_constant=no_constant, parse_float=finite_float)
     except RecursionError:  # belt and braces: the depth check above should make this unreachable
         raise ValueError(f"cmd/{name}: JSON nested too deep") from None
     except ValueError as exc:  # JSONDecodeError, NaN/Infinity, an integer of more than 4300 digits
@@ -99,11 +99,13 @@ def nesting_depth(text: str) -> int:
     return deepest
 
 
-def _no_constant(word: str) -> Any:
+def no_constant(word: str) -> Any:
+    """json.loads parse_constant: NaN/Infinity are refused (they are not JSON and not numbers)."""
     raise ValueError(f"{word} is not a JSON number")
 
 
-def _finite_float(text: str) -> float:
+def finite_float(text: str) -> float:
+    """json.loads parse_float: 1e999 is refused instead of becoming inf."""
     value = float(text)
     if not math.isfinite(value):
         raise ValueError(f"{text[:20]} is out of range for a number")

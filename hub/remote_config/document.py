@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 from hub.config.environment import check_environment
 from hub.config.loader import Config, ConfigError, validate
 from hub.config.schema import all_sections
+from hub.core.platform_commands import finite_float, no_constant
 
 HIDDEN = "(hidden)"  # what a secret's value is reported as (as the loader shows it in errors)
 
@@ -73,7 +73,7 @@ def parse(payload: bytes, max_bytes: int) -> Desired:
     if len(payload) > max_bytes:
         raise Refusal(None, "(document)", f"{len(payload)} bytes, more than [remote_config] max_bytes = {max_bytes}")
     try:
-        body = json.loads(payload.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite)
+        body = json.loads(payload.decode("utf-8"), parse_constant=no_constant, parse_float=finite_float)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise Refusal(None, "(document)", f"not JSON: {str(exc)[:120]}") from None
     if not isinstance(body, dict):
@@ -201,17 +201,6 @@ def _lone_surrogate(value: Any, where: str) -> str | None:
         if found is not None:
             return found
     return None
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"number {text[:20]} out of range")
-    return value
 
 
 def _short(value: Any) -> str:
