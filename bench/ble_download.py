@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from drivers.ble import bps, gls
-from drivers.ble.virtual import VirtualRadio
-from hub.health.sim import Quirks, SimGlucoseMeter
-from sensors.meter_store import MeterStore
-from sensors.meters import MeterCoordinator, MeterSettings, Reading
+from drivers.ble.virtual.radio import VirtualRadio
+from hub.health.sim.component import Quirks, SimGlucoseMeter
+from sensors.meters.coordinator import MeterCoordinator, MeterSettings, Reading
+from sensors.meters.store import MeterStore
 
 T0 = datetime(2024, 5, 6, 8, 0, tzinfo=UTC)
 

@@ -15,9 +15,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hub.detect.eval_fall import find_trials, read_waist_adxl
-from hub.detect.fall import FallDetector
-from hub.detect.sim_fall import synth_fall_trace
+from hub.detect.evaluation.falls import find_trials, read_waist_adxl
+from hub.detect.fall.detector import FallDetector
+from hub.detect.fall.sim import synth_fall_trace
 
 SISFALL = Path(__file__).resolve().parents[2] / "shared" / "data" / "sisfall"
 

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-from drivers.ble.virtual import VirtualRadio
-from hub.health.sim import Quirks, SimBpMeter, SimGlucoseMeter
-from sensors.meter_profiles import Profile
-from sensors.meter_store import MeterStore
-from sensors.meters import GlucoseReading, MeterCoordinator, MeterSettings, Reading
+from drivers.ble.virtual.radio import VirtualRadio
+from hub.health.sim.component import Quirks, SimBpMeter, SimGlucoseMeter
+from sensors.meters.coordinator import GlucoseReading, MeterCoordinator, MeterSettings, Reading
+from sensors.meters.profiles import Profile
+from sensors.meters.store import MeterStore
 
 BP, GLU = "AA:00:00:00:00:01", "AA:00:00:00:00:02"
 T0 = datetime(2024, 5, 6, 8, 0, tzinfo=UTC)

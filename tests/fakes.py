@@ -10,18 +10,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hub.alarms import store as alarm_store
+from hub.alarms.card import ContextCard
+from hub.alarms.registry import AlarmRegistry
 from hub.config.loader import Config
-from hub.core import alarm_store
 from hub.core.activity import ActivityStream
-from hub.core.alarms import AlarmRegistry
 from hub.core.clock import Clock, ManualClock
 from hub.core.context import Hardware
-from hub.core.context_card import ContextCard
 from hub.core.events import Event
 from hub.core.outbox import StateChange
-from hub.core.player import TimedPlayer
-from hub.core.questions import PressAnswers, Question
-from hub.core.speech import SpeakerRenderer, SpeechQueue, Utterance
+from hub.speech.player import TimedPlayer
+from hub.speech.questions import PressAnswers, Question
+from hub.speech.queue import SpeakerRenderer, SpeechQueue, Utterance
 from voice.speaker import Speaker
 
 

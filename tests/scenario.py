@@ -1,6 +1,6 @@
 """The resident's side of the hub, with the hub's real code in-process on a virtual-time loop
 (tests/virtual_time.py), a real mosquitto, real espeak-ng WAVs and a player that takes each WAV's
-real length (hub.core.player.TimedPlayer). What the hub says is its speech queue's record: prompt
+real length (hub.speech.player.TimedPlayer). What the hub says is its speech queue's record: prompt
 key, text, start and end on the loop's clock; what it sends is seen as each event is committed.
 
     with run_scenario(tmp_path, broker) as s: s.run(body)   # body(s) is a coroutine function
@@ -24,9 +24,9 @@ from virtual_time import LoopClock, VirtualTimeLoop
 from hub.config.loader import Config, validate
 from hub.core.app import Hub
 from hub.core.events import Event
-from hub.core.player import TimedPlayer
 from hub.core.simulation import simulated_hardware
-from hub.core.speech import CHIME_AFTER_IDLE_S, IMPORTANT, level_of
+from hub.speech.player import TimedPlayer
+from hub.speech.queue import CHIME_AFTER_IDLE_S, IMPORTANT, level_of
 
 HUB_ID = "t-voice"
 START = datetime(2025, 3, 4, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai: the inactivity routine's daytime

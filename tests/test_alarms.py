@@ -1,4 +1,4 @@
-"""The open-alarm registry's rules, in process, on a real outbox database (hub.core.alarms).
+"""The open-alarm registry's rules, in process, on a real outbox database (hub.alarms.registry).
 
 One open alarm per key (a repeat joins it), lasting alarms stay listed until acknowledged AND cleared,
 and a restart restores exactly what was committed with the events — nothing more.
@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from fakes import FakeHub
 
+from hub.alarms.registry import AlarmRegistry
 from hub.config.loader import Config, validate
-from hub.core.alarms import AlarmRegistry
 from hub.core.events import Event
 from hub.core.outbox import Outbox, StateChange
 

@@ -15,7 +15,7 @@ from ble_values import BP_KEYS
 
 from hub.cli import main
 from hub.cli.ble import passkey_agent
-from sensors.meter_store import MeterStore
+from sensors.meters.store import MeterStore
 
 ROOT = Path(__file__).resolve().parents[1]
 

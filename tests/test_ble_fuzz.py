@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drivers.ble import uuids as U
-from drivers.ble.virtual import VirtualRadio
-from hub.health.sim import SimBpMeter, SimGlucoseMeter
-from sensors.meter_store import MeterStore
-from sensors.meters import MeterCoordinator, MeterSettings, Reading, _GlucoseSession
+from drivers.ble.virtual.radio import VirtualRadio
+from hub.health.sim.component import SimBpMeter, SimGlucoseMeter
+from sensors.meters.coordinator import MeterCoordinator, MeterSettings, Reading, _GlucoseSession
+from sensors.meters.store import MeterStore
 
 T0 = datetime(2024, 5, 6, 8, 0, tzinfo=UTC)
 
@@ -127,8 +127,8 @@ def assert_nothing_implausible_graded(readings: list[Reading]) -> None:
     from hub.health import measurements
     from hub.health.grading import Thresholds
     from hub.health.vitals import VitalLines
-    from sensors.meter_plausible import RANGES
-    from sensors.meter_readings import BloodPressureReading, GlucoseReading, KetoneReading
+    from sensors.meters.plausible import RANGES
+    from sensors.meters.readings import BloodPressureReading, GlucoseReading, KetoneReading
 
     def inside(name: str, value: float | None) -> bool:
         return value is not None and RANGES[name][0] <= value <= RANGES[name][1]
@@ -164,8 +164,8 @@ def fuzz_download(
 ) -> tuple[str, list[Reading]]:
     from ble_harness import BP, GLU, Harness
 
-    from hub.health.sim import Quirks
-    from hub.health.sim_meter_glucose import StoredRecord
+    from hub.health.sim.component import Quirks
+    from hub.health.sim.glucose_meter import StoredRecord
 
     async def go() -> tuple[str, list[Reading]]:
         h = Harness(":memory:", racp_timeout_s=0.3, bp_idle_s=0.1)

@@ -11,9 +11,9 @@ import pytest
 from ble_harness import BP, GLU, Harness, run
 
 from drivers.ble import racp
-from hub.health.sim import Quirks, SimGlucoseMeter
-from sensors.meter_readings import MeterErrorReading
-from sensors.meters import BloodPressureReading, GlucoseReading
+from hub.health.sim.component import Quirks, SimGlucoseMeter
+from sensors.meters.coordinator import BloodPressureReading, GlucoseReading
+from sensors.meters.readings import MeterErrorReading
 
 
 def test_first_contact_downloads_all_then_only_new(tmp_path: Path) -> None:
@@ -245,7 +245,7 @@ def _glucose_record(sequence: int, concentration: bytes) -> bytes:
 def test_glucose_beyond_the_meters_range_is_kept_and_no_value_is_skipped(
     tmp_path: Path, sfloat: str, out_of_range: str | None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from hub.health.sim_meter_glucose import StoredRecord
+    from hub.health.sim.glucose_meter import StoredRecord
 
     async def go() -> None:
         h = Harness(tmp_path)

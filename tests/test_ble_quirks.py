@@ -25,9 +25,9 @@ from ble_harness import BP, GLU, Harness, run
 
 from drivers.ble import bps, gls, parse_hex, racp
 from drivers.ble.sfloat import Special
-from hub.health.sim import Quirks
-from sensors.meter_profiles import Profile, ProfileError, load, table
-from sensors.meter_readings import BloodPressureReading, GlucoseReading, KetoneReading, MeterErrorReading
+from hub.health.sim.component import Quirks
+from sensors.meters.profiles import Profile, ProfileError, load, table
+from sensors.meters.readings import BloodPressureReading, GlucoseReading, KetoneReading, MeterErrorReading
 
 BEURER = {p.id: p for p in table()}["beurer-bm-byte-swapped"]
 
@@ -293,7 +293,7 @@ def test_a_meter_that_never_answers_does_not_hold_up_the_others(tmp_path: Path) 
     ],
 )
 def test_time_base_by_profile(tmp_path: Path, time_base: str, offset_min: int, expected_shift_min: int) -> None:
-    from hub.health.sim_meter_glucose import StoredRecord
+    from hub.health.sim.glucose_meter import StoredRecord
 
     async def go() -> None:
         h = Harness(tmp_path, profiles=extra(kind="glucose", time_base=time_base), write_time=False)

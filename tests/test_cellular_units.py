@@ -54,7 +54,7 @@ def test_not_every_event_is_texted(event_type: str) -> None:
 
 def test_long_reference_still_fits_one_sms() -> None:
     text = alarm_text(_event("call.raised", kind="emergency"), "a-very-long-hub-identifier-0001", "R" * 40)
-    # cut in the head, never in the event id or the way to acknowledge (hub.core.card_text)
+    # cut in the head, never in the event id or the way to acknowledge (hub.alarms.sms_form)
     assert len(text) <= 70 and text.endswith("…#5f3a9c21 回复1确认")
 
 

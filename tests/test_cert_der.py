@@ -1,4 +1,4 @@
-"""hub.core.cert_der reads subject, issuer, serial and validity in plain Python; `cryptography` is the
+"""hub.certificates.der reads subject, issuer, serial and validity in plain Python; `cryptography` is the
 reference it must agree with, over certificates with the names, times and serials brokers meet."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from hub.core.cert_der import first_pem_der, read_der
-from hub.core.certs import CertError, read_info
+from hub.certificates.der import first_pem_der, read_der
+from hub.certificates.x509 import CertError, read_info
 
 KEY = ec.generate_private_key(ec.SECP256R1())
 

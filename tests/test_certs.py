@@ -1,5 +1,5 @@
-"""Certificate checks the hub makes before using a certificate from the platform (hub.core.certs), the
-expiry states, the key and CSR made on the device, and which pair is in use (hub.core.tls_pair)."""
+"""Certificate checks the hub makes before using a certificate from the platform (hub.certificates.x509), the
+expiry states, the key and CSR made on the device, and which pair is in use (hub.certificates.pair)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from tls_pki import Ca
 
+from hub.certificates.pair import TlsState
+from hub.certificates.x509 import CertError, check_issued, expiry_state, new_key_and_csr, read_info
 from hub.config.loader import Config, validate
-from hub.core.certs import CertError, check_issued, expiry_state, new_key_and_csr, read_info
-from hub.core.tls_pair import TlsState
 
 SUBJECT = "CN=hub-0001"
 

@@ -208,7 +208,7 @@ def test_a_power_cut_during_the_trial_tries_the_new_certificate_again(tmp_path, 
         assert wait_online(pki.sub, HUB), hub.log_tail()
         csr = _csr(pki, "cut-2")
         hub.kill9()
-        # What the hub has persisted when the power goes during the trial (cert_rotation._install): the
+        # What the hub has persisted when the power goes during the trial (hub.certificates.rotation._install): the
         # certificate beside its key, and the request at stage "trial".
         cert_pem = pki.ca.sign_csr(csr["data"]["csr_pem"])
         (hub.state_dir / "tls" / "cut-2" / "cert.pem").write_text(cert_pem)
@@ -245,7 +245,7 @@ def test_an_expiring_certificate_is_reported_and_cleared_by_rotation(tmp_path):
         assert fault is not None, hub.log_tail()
         assert_valid(fault)
         # Reading the expiry must not load `cryptography` (~10 MB for the life of the process):
-        # hub.core.cert_der reads it in plain Python. Only a rotation loads it.
+        # hub.certificates.der reads it in plain Python. Only a rotation loads it.
         assert hub.proc is not None
         maps = Path(f"/proc/{hub.proc.pid}/maps").read_text()
         assert "cryptography" not in maps, "the running hub mapped the cryptography package to read its expiry"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from schemas import assert_valid
 from support import PREFIX, wait_online
 
-from hub.detect.checkin import Checkin
+from hub.detect.checkin.schedule import Checkin
 
 DAY = datetime(2024, 3, 4, tzinfo=UTC)
 M = timedelta(minutes=1)

@@ -10,7 +10,7 @@ from schemas import assert_valid
 from support import online_hub
 
 from hub.config.loader import ConfigError, validate
-from hub.detect.contacts import Supervision, door, mat
+from hub.detect.contacts.inputs import Supervision, door, mat
 
 T0 = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
 H = timedelta(hours=1)

@@ -1,4 +1,4 @@
-"""The alarm context card (hub/core/context_card.py) and its SMS short form (hub/core/card_text.py)."""
+"""The alarm context card (hub/alarms/card.py) and its SMS short form (hub/alarms/sms_form.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from hub.alarms.card import ALARM_TYPES, ContextCard, room_of, trigger
+from hub.alarms.sms_form import SMS_MAX_CHARS, facts, short_form
 from hub.config.loader import Config, validate
 from hub.core.activity import ActivityStream
-from hub.core.card_text import SMS_MAX_CHARS, facts, short_form
-from hub.core.context_card import ALARM_TYPES, ContextCard, room_of, trigger
 from hub.core.events import Event
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "docs" / "schemas"

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from hub.alarms.sms_form import same_number
 from hub.config.loader import ConfigError, validate
-from hub.core.card_text import same_number
 from hub.escalation import reach
 from hub.escalation import steps as s
 from hub.escalation.steps import Progress, Step

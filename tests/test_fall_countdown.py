@@ -16,8 +16,8 @@ from hub.config.loader import Config, validate
 from hub.core.clock import Clock
 from hub.core.context import Hardware
 from hub.core.events import Event
-from hub.detect.fall_component import FallComponent, build
-from hub.detect.sim_fall import synth_fall_trace
+from hub.detect.fall.component import FallComponent, build
+from hub.detect.fall.sim import synth_fall_trace
 from sensors.radar import RadarObservation
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from hub.detect.fall import FS, FallDetector, FallParams
-from hub.detect.sim_fall import synth_fall_trace
+from hub.detect.fall.detector import FS, FallDetector, FallParams
+from hub.detect.fall.sim import synth_fall_trace
 
 
 def run(acc: np.ndarray, rate: float, chunk: int, params: FallParams | None = None) -> list:

@@ -12,10 +12,10 @@ import pytest
 from support import sisfall_subset
 
 from hub.cli import main
-from hub.detect.eval_fall import Trial, padded, read_waist_adxl, run_trial
-from hub.detect.eval_fall_wear import transition
-from hub.detect.fall import FallParams
-from hub.detect.sim_fall import synth_fall_trace
+from hub.detect.evaluation.falls import Trial, padded, read_waist_adxl, run_trial
+from hub.detect.evaluation.wear import transition
+from hub.detect.fall.detector import FallParams
+from hub.detect.fall.sim import synth_fall_trace
 
 SUBSET = ["SA01/F01_SA01_R01", "SA01/F13_SA01_R02", "SA01/D01_SA01_R01", "SA01/D13_SA01_R01",
           "SE01/D07_SE01_R01", "SE01/D11_SE01_R01"]

@@ -20,7 +20,7 @@ from hub.core.activity import Activity
 from hub.core.context import Hardware
 from hub.core.events import Event
 from hub.health.component import build
-from hub.health.sim import build as build_sim
+from hub.health.sim.component import build as build_sim
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"
 
@@ -193,7 +193,7 @@ async def settled(hub: FakeHub) -> None:
 
 def run_with_records(tmp_path: Path, records: list[bytes], scenario: Any = None) -> FakeHub:
     """The meter holds `records` (raw bytes) and advertises; the hub fetches them over the virtual link."""
-    from hub.health.sim_meter_glucose import StoredRecord
+    from hub.health.sim.glucose_meter import StoredRecord
 
     async def go() -> FakeHub:
         async with started(tmp_path) as (hub, sim):

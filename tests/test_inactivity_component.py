@@ -18,9 +18,9 @@ from fakes import START
 from hub.config.loader import Config, ConfigError, validate
 from hub.core.context import Hardware
 from hub.core.events import Event
-from hub.detect.inactivity_component import InactivityMonitor, build
-from hub.detect.sim_inactivity import SimArgumentError, SimInactivity
-from hub.detect.sim_inactivity import build as build_sim
+from hub.detect.inactivity.component import InactivityMonitor, build
+from hub.detect.inactivity.sim import SimArgumentError, SimInactivity
+from hub.detect.inactivity.sim import build as build_sim
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"
 

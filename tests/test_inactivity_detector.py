@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hub.detect.inactivity import InactivityDetector, Params, hhmm_to_min, shrunk_quantile
-from hub.detect.inactivity_routine import source_kind
+from hub.detect.inactivity.detector import InactivityDetector, Params, hhmm_to_min, shrunk_quantile
+from hub.detect.inactivity.routine import source_kind
 
 T0 = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)  # a Monday morning
 H = timedelta(hours=1)

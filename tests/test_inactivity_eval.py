@@ -10,7 +10,7 @@ import pytest
 from support import SHARED_DATA
 
 from hub.cli import main
-from hub.detect.eval_inactivity import (
+from hub.detect.evaluation.inactivity import (
     LogError,
     evaluate,
     injection_times,
@@ -18,7 +18,7 @@ from hub.detect.eval_inactivity import (
     parse_log,
     without_doors_and_mats,
 )
-from hub.detect.inactivity_params import Params
+from hub.detect.inactivity.params import Params
 
 DATA = SHARED_DATA / "activity"
 HOMES = ["ordonez_a", "kasteren_a"]

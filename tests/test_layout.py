@@ -3,11 +3,16 @@
 Walks every import statement (module level and inside functions, TYPE_CHECKING included) with `ast`,
 so a lazy import is an arrow too. Names in strings (the coordinator's "module:function" factories,
 the schema's feature modules) are not arrows: that is how the coordinator wires capabilities.
+
+Rooms by concern: a folder never holds a family of modules named by a shared prefix (`uplink_*`,
+`meter_*`): three such modules are a package in all but name and become one. And no import circle
+among the modules that run: imports at module level, outside `if TYPE_CHECKING:`.
 """
 
 from __future__ import annotations
 
 import ast
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB = ROOT / "hub"
-SHARED = {"core", "config"}  # what every capability may import
+SHARED = {"core", "config", "speech", "certificates", "alarms"}  # what every capability may import
 FRONT_ENDS = {"cli"}  # the command line wires capabilities too, in its own process
 MAX_LINES = 400
 
@@ -109,12 +114,79 @@ def test_layers_point_one_way(layer: str, forbidden: tuple[str, ...]) -> None:
     assert wrong == [], f"{layer} must not import {forbidden}"
 
 
-def test_drivers_have_no_import_cycles() -> None:
+PACKAGES = ("hub", "sensors", "drivers", "voice")
+FAMILY = 3  # modules sharing a prefix in one folder that make a family
+
+
+def _prefix(stem: str) -> str:
+    """`uplink_link` -> uplink, `meters` -> meter: the word a family of module names starts with."""
+    word = stem.split("_")[0]
+    return word[:-1] if word.endswith("s") and len(word) > 3 else word
+
+
+def test_no_prefix_families() -> None:
+    families = []
+    for top in PACKAGES:
+        for folder in [ROOT / top, *(p for p in (ROOT / top).rglob("*") if p.is_dir())]:
+            stems = [p.stem for p in folder.glob("*.py") if p.stem != "__init__" and not p.stem.startswith("__")]
+            counts = Counter(_prefix(s) for s in stems)
+            families += [
+                f"{folder.relative_to(ROOT)}/: {sorted(s for s in stems if _prefix(s) == word)}"
+                for word, n in counts.items() if n >= FAMILY and any("_" in s for s in stems if _prefix(s) == word)
+            ]
+    assert families == [], "a family of prefixed modules is a package in all but name; make it one:\n" + "\n".join(
+        families)
+
+
+def _runtime_imports(path: Path) -> Iterator[str]:
+    """Modules imported when `path` is imported: module-level statements, not under TYPE_CHECKING,
+    not inside functions (a lazy import runs after every module has loaded)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    package = _module_name(path).rsplit(".", 1)[0] if path.name != "__init__.py" else _module_name(path)
+
+    def walk(body: list[ast.stmt]) -> Iterator[str]:
+        for node in body:
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                yield from walk(node.orelse)
+            elif isinstance(node, ast.If | ast.Try | ast.With):
+                for block in ("body", "orelse", "finalbody", "handlers"):
+                    for inner in getattr(node, block, []):
+                        yield from walk(inner.body if isinstance(inner, ast.ExceptHandler) else [inner])
+            elif isinstance(node, ast.Import):
+                yield from (alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                    base = ".".join([*anchor, base] if base else anchor)
+                yield base
+                yield from (f"{base}.{alias.name}" for alias in node.names)
+
+    yield from walk(tree.body)
+
+
+def _ancestors(module: str) -> list[str]:
+    parts = module.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def _import_graph(*tops: str) -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
-    for path in _py_files("drivers"):
+    for path in _py_files(*tops):
         name = _module_name(path)
-        graph[name] = {m for _, m in _imports(path) if m.startswith("drivers.") and m != name}
-    graph = {k: {m for m in v if m in graph} for k, v in graph.items()}
+        targets = set()
+        for module in _runtime_imports(path):
+            parts = module.split(".")
+            # importing a.b.c imports a and a.b first: each is an arrow, but for the importer's own
+            # packages (already being imported when it runs)
+            targets |= {".".join(parts[:i]) for i in range(1, len(parts))} - set(_ancestors(name))
+            targets.add(module)
+        graph[name] = targets - {name}
+    return {k: {m for m in v if m in graph} for k, v in graph.items()}
+
+
+def test_no_import_circles() -> None:
+    graph = _import_graph(*PACKAGES)
 
     def cycle_from(start: str) -> list[str] | None:
         stack: list[tuple[str, list[str]]] = [(start, [start])]
@@ -128,4 +200,5 @@ def test_drivers_have_no_import_cycles() -> None:
         return None
 
     cycles = [c for name in graph if (c := cycle_from(name))]
-    assert cycles == [], f"import cycles in drivers/: {cycles[:3]}"
+    assert cycles == [], "import circles (type-only imports go under TYPE_CHECKING):\n" + "\n".join(
+        " -> ".join(c) for c in cycles[:5])

@@ -83,7 +83,7 @@ def test_no_committed_call_is_lost_over_random_power_cuts(tmp_path: Path, broker
         def forgotten() -> set[str]:
             """Calls the platform has that are neither closed (acked/cancelled) nor open at the hub: a
             late ack from the platform would find nothing. Open alarms are stored in the same outbox
-            transaction as their event (hub.core.alarms), so after any cut this must stay empty."""
+            transaction as their event (hub.alarms.registry), so after any cut this must stay empty."""
             closed = {e["data"]["call_id"] for e in sub.events("call.acknowledged") + sub.events("call.cancelled")}
             open_now = {c["call_id"] for c in hub.status().get("open_calls", [])}
             return (committed & {e["id"] for e in sub.events("call.raised")}) - closed - open_now

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from virtual_time import VirtualTimeLoop
 
-from hub.core.player import CHIME_TONES, TimedPlayer, pauses
-from hub.core.questions import SECOND_PRESS_S, PressAnswers
-from hub.core.speech import TOPICS, URGENT, SpeechQueue, clauses
-from hub.core.speech_voice import LEVELS
+from hub.speech.player import CHIME_TONES, TimedPlayer, pauses
+from hub.speech.questions import SECOND_PRESS_S, PressAnswers
+from hub.speech.queue import TOPICS, URGENT, SpeechQueue, clauses
+from hub.speech.render import LEVELS
 from voice.catalogue import catalogue
 
 TEXTS = {"inactivity_ok": "好的谢谢", "call_no_answer": "社区暂未应答，正在继续呼叫",

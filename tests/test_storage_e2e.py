@@ -78,7 +78,7 @@ def test_a_card_that_fails_while_running_still_calls_and_tells_the_truth(
             second = hub.sim("press", "--button", "27")
             assert sub.wait_event("call.raised", kind="health") is not None
             assert second["outcome"] == "raised"
-            # Prompts are recorded once heard (one voice at a time, hub.core.speech), so wait for it.
+            # Prompts are recorded once heard (one voice at a time, hub.speech.queue), so wait for it.
             assert wait_until(lambda: spoken_keys(hub)[-1:] == ["call_raising"], timeout=60), spoken_keys(hub)
             assert hub.alive()
         finally:

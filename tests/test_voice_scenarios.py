@@ -18,8 +18,8 @@ import pytest
 from scenario import Scenario, assert_chimes, assert_one_voice, without_chimes
 from support import Broker
 
-from hub.core.questions import ANSWER_HOLD_S
-from hub.core.speech import CHIME_AFTER_IDLE_S, clauses
+from hub.speech.questions import ANSWER_HOLD_S
+from hub.speech.queue import CHIME_AFTER_IDLE_S, clauses
 from voice.library import PromptAudio
 
 pytestmark = pytest.mark.timeout(120)

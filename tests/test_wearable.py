@@ -8,9 +8,9 @@ import struct
 import numpy as np
 import pytest
 
-from drivers.ble.virtual import VirtualRadio
+from drivers.ble.virtual.radio import VirtualRadio
 from drivers.wearable import parse_notification, rate_command
-from hub.detect.sim_fall import SimWitMotion
+from hub.detect.fall.sim import SimWitMotion
 from sensors.wearable import WearableSensor
 
 

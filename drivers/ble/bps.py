@@ -5,7 +5,7 @@ bit4 measurement status. Then systolic, diastolic, mean arterial pressure (SFLOA
 fields in that order. Bits 5-7 are reserved in BPS 1.0; later revisions append fields after the status,
 so trailing bytes are tolerated and ignored rather than rejecting a newer meter's reading.
 
-Meters that bend the format are decoded through a quirk profile (`sensors/meter_profiles.toml`):
+Meters that bend the format are decoded through a quirk profile (`sensors/meters/profiles.toml`):
 `big_endian` names fields sent most-significant byte first, `infer_user_id` reads a user-ID byte the
 flags do not announce when the value is exactly one byte longer than the flags say.
 """

@@ -4,9 +4,9 @@ One open call per button: pressing again while it is open repeats the prompt ins
 second call. A call is closed by the platform's ack or the resident's cancelling hold. The cancelling
 hold must be a new press within the guard window: a frightened resident who keeps the first press
 down is not cancelling. A press that answers a question the hub is asking (`ctx.claim_press`, see
-hub.core.questions) raises no call, unless it is held ANSWER_HOLD_S: then it is a call after all.
+hub.speech.questions) raises no call, unless it is held ANSWER_HOLD_S: then it is a call after all.
 
-Open calls are open alarms (hub.core.alarms): each transition is committed with its event before the
+Open calls are open alarms (hub.alarms.registry): each transition is committed with its event before the
 resident hears it, the ack is the registry's, and an open call survives a power cut with its
 escalation (the registry hands restored calls back to `_escalate` with the time already waited).
 """
@@ -18,11 +18,11 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from hub.alarms.store import OpenAlarm
 from hub.config.loader import Config
-from hub.core.alarm_store import OpenAlarm
 from hub.core.buttons import ButtonBank
 from hub.core.context import Hardware, HubContext
-from hub.core.questions import ANSWER_HOLD_S
+from hub.speech.questions import ANSWER_HOLD_S
 
 log = logging.getLogger(__name__)
 CALL = "call.raised"

@@ -4,12 +4,12 @@
 
 The alarm's kind first, then the resident reference (never a name: the platform knows who it is), the
 time the alarm was raised, the hub id and the event id's first 8 characters, then as many facts of the
-alarm's context card as fit (hub.core.card_text); then how to acknowledge.
+alarm's context card as fit (hub.alarms.sms_form); then how to acknowledge.
 """
 
 from __future__ import annotations
 
-from hub.core.card_text import ACK_REPLY, KINDS, is_ack, kind_words, same_number, short_form, short_id
+from hub.alarms.sms_form import ACK_REPLY, KINDS, is_ack, kind_words, same_number, short_form, short_id
 from hub.core.events import Event
 
 __all__ = ["ACK_REPLY", "alarm_text", "is_ack", "kind_words", "same_number", "short_id", "sms_worthy"]

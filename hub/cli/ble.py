@@ -56,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     dec.add_argument("characteristic", metavar="CHARACTERISTIC", help="name or UUID, e.g. bp, 2a35, current_time")
     dec.add_argument("hex", nargs="+", help="the value as hex, e.g. 1E8A0058007800")
-    dec.add_argument("--profile", default=None, help="decode as this quirk profile (sensors/meter_profiles.toml id)")
+    dec.add_argument("--profile", default=None, help="decode as this quirk profile (sensors/meters/profiles.toml id)")
     dec.set_defaults(func=cmd_decode)
     p.set_defaults(func=lambda _a: p.print_help() or 2)
 
@@ -89,7 +89,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         if result is not None:
             devices = result["devices"]
         else:
-            from sensors.meters_pairing import scan
+            from sensors.meters.pairing import scan
 
             devices = asyncio.run(scan(args.timeout, adapter=config["ble"]["adapter"]))
     except Exception as exc:  # adapter off, no D-Bus, hub refused: one plain line
@@ -123,8 +123,8 @@ def cmd_pair(args: argparse.Namespace) -> int:
 
 
 async def _pair_real(config: Any, address: str, passkey: str | None) -> dict[str, Any]:
-    from sensors.meter_store import MeterStore
-    from sensors.meters_pairing import pair
+    from sensors.meters.pairing import pair
+    from sensors.meters.store import MeterStore
 
     async with passkey_agent(passkey):
         with MeterStore.in_state_dir(config.state_dir) as store:
@@ -133,7 +133,7 @@ async def _pair_real(config: Any, address: str, passkey: str | None) -> dict[str
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from sensors.meter_store import FILENAME, MeterStore
+    from sensors.meters.store import FILENAME, MeterStore
 
     config = load_config_or_exit(args)
     if not (config.state_dir / FILENAME).exists():

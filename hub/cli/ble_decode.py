@@ -47,7 +47,7 @@ def _decoder(short: int, profile_id: str | None) -> Callable[[bytes], dict[str, 
     big: frozenset[str] = frozenset()
     infer = False
     if profile_id is not None:
-        from sensors.meter_profiles import table
+        from sensors.meters.profiles import table
 
         found = {p.id: p for p in table()}
         if profile_id not in found:

@@ -39,7 +39,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _certificate(config: Config) -> None:
     """The client certificate's expiry: a line when it is due for renewal, with the remedy."""
-    from hub.core.certs import describe
+    from hub.certificates.x509 import describe
 
     info = describe(config)
     if info is None:

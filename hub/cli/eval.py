@@ -11,8 +11,8 @@ from importlib import import_module
 from importlib.util import find_spec
 
 EVAL_MODULES = [
-    "hub.detect.eval_fall",
-    "hub.detect.eval_inactivity",
+    "hub.detect.evaluation.falls",
+    "hub.detect.evaluation.inactivity",
 ]
 
 

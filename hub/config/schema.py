@@ -107,7 +107,7 @@ VOICE = Section("voice", "Spoken prompts: recordings from a voice pack where the
 })
 
 RESIDENT = Section("resident", "What a responder is told about the home in every alarm's context card and SMS "
-                   "(hub.core.context_card). References on the platform only: never a name, phone number or "
+                   "(hub.alarms.card). References on the platform only: never a name, phone number or "
                    "full address.", {
     "reference": Key("", "Resident reference ('' = [hub] resident_ref).", min=0, max=32),
     "address_ref": Key("", "Address reference on the platform (a building/door code such as 'B3-1202', "
@@ -141,6 +141,7 @@ _FEATURE_MODULES: list[str] = [
     "hub.health.schema",
     "hub.detect.schema",
     "hub.device.schema",
+    "hub.certificates.schema",
     "hub.voicecall.schema",
     "hub.cellular.schema",
     "hub.escalation.schema",

@@ -16,10 +16,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub import __version__
+from hub.alarms.card import ContextCard
+from hub.alarms.registry import AlarmRegistry
 from hub.config.loader import Config
 from hub.core import memory, sdnotify
 from hub.core.activity import ActivityStream
-from hub.core.alarms import AlarmRegistry
 from hub.core.clock import Clock
 from hub.core.command_router import CommandRouter
 from hub.core.components import build_all
@@ -34,19 +35,18 @@ from hub.core.context import (
     PressClaim,
     SimHandler,
 )
-from hub.core.context_card import ContextCard
 from hub.core.control import ControlError, ControlServer, socket_path
 from hub.core.events import Event, Priority
-from hub.core.feedback import Feedback
 from hub.core.files import scratch_dir
 from hub.core.outbox import StateChange, storage_failure
-from hub.core.player import Player
-from hub.core.questions import PressAnswers, Question
 from hub.core.simulation import SimHelp
-from hub.core.speech import SpeechQueue, speech_from_config
 from hub.core.storage_watch import StorageWatch
 from hub.core.store import Store
-from hub.core.uplink import Uplink
+from hub.core.uplink.session import Uplink
+from hub.speech.feedback import Feedback
+from hub.speech.player import Player
+from hub.speech.questions import PressAnswers, Question
+from hub.speech.queue import SpeechQueue, speech_from_config
 
 log = logging.getLogger(__name__)
 

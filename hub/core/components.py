@@ -18,20 +18,20 @@ FACTORIES: list[str] = [
     "hub.calls.sim:build",
     "hub.home.sim:build",  # before home_sensors: its chips must be on the fake bus first
     "hub.home.component:build",
-    "hub.detect.sim_fall:build",  # before fall: the virtual wearable and radar port must exist first
-    "hub.detect.fall_component:build",
-    "hub.detect.inactivity_component:build",
-    "hub.detect.checkin_component:build",
-    "hub.detect.contacts_component:build",  # after inactivity: it hears the contacts' first changes
-    "hub.detect.sim_contacts:build",
-    "hub.detect.sim_inactivity:build",
+    "hub.detect.fall.sim:build",  # before fall: the virtual wearable and radar port must exist first
+    "hub.detect.fall.component:build",
+    "hub.detect.inactivity.component:build",
+    "hub.detect.checkin.component:build",
+    "hub.detect.contacts.component:build",  # after inactivity: it hears the contacts' first changes
+    "hub.detect.contacts.sim:build",
+    "hub.detect.inactivity.sim:build",
     "hub.selftest.component:build",
     "hub.provision.reporter:build",
     "hub.device.health:build",
-    "hub.device.certificates:build",  # the TLS client certificate: expiry, cmd/rotate_cert
+    "hub.certificates.expiry:build",  # the TLS client certificate: expiry, cmd/rotate_cert
     "hub.cellular.sim:build",  # before cellular: the modem model must be on its pty first
     "hub.cellular.component:build",
-    "hub.health.sim:build",  # before health: sets the virtual BLE backend and pre-pairs its meters
+    "hub.health.sim.component:build",  # before health: sets the virtual BLE backend and pre-pairs its meters
     "hub.health.component:build",
     "hub.update.component:build",  # cmd/update; a version on trial proves itself here
     "hub.voicecall.component:build",  # hears the alarms above (ctx.on_event) and calls/answers over SIP

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from hub.alarms.registry import AlarmRegistry
 from hub.config.loader import Config
 from hub.core.activity import ActivityStream
-from hub.core.alarms import AlarmRegistry
 from hub.core.clock import Clock
 from hub.core.events import Event
-from hub.core.questions import Question
+from hub.speech.questions import Question
 
 SimHandler = Callable[[list[str]], Awaitable[dict[str, Any]]]
 CommandHandler = Callable[[dict[str, Any]], Awaitable[None]]
@@ -57,7 +57,7 @@ class HubContext(Protocol):
     # Alarms that wait for the platform's ack: `await ctx.alarms.open("alarm.fall", data, key="fall")`
     # raises the event and opens the alarm in one commit; `ctx.alarms.change(...)` commits an event
     # that escalates, clears or closes it; `ctx.alarms.handle(type, escalate=..., acknowledged=...)`
-    # says how to escalate it and hears its ack (hub.core.alarms).
+    # says how to escalate it and hears its ack (hub.alarms.registry).
     alarms: AlarmRegistry
 
     async def raise_event(self, event_type: str, data: dict[str, Any],
@@ -70,7 +70,7 @@ class HubContext(Protocol):
         ...
 
     def say(self, prompt: str, **fields: Any) -> None:
-        """Queue a catalogue prompt (voice.catalogue) on the one speech queue (hub.core.speech) without
+        """Queue a catalogue prompt (voice.catalogue) on the one speech queue (hub.speech.queue) without
         waiting; never raises. `volume=` sets its loudness; the other fields fill the text."""
         ...
 
@@ -80,7 +80,7 @@ class HubContext(Protocol):
         ...
 
     def ask(self, prompt: str) -> Question:
-        """Open a question a press answers (hub.core.questions): the first press of any call button
+        """Open a question a press answers (hub.speech.questions): the first press of any call button
         answers it and raises no call, less urgent prompts wait, `close()` it when done."""
         ...
 
@@ -107,7 +107,7 @@ class HubContext(Protocol):
 
     async def use_client_cert(self, pair: tuple[str, str], timeout: float) -> str:
         """Reconnect to the broker presenting this TLS client certificate and key (files): '' once the
-        broker accepted it within `timeout`, else why not (hub.core.uplink)."""
+        broker accepted it within `timeout`, else why not (hub.core.uplink.session)."""
         ...
 
     def on_button(self, listener: ButtonListener) -> None:
@@ -130,7 +130,7 @@ class HubContext(Protocol):
 
     def publish_retained(self, suffix: str, body: dict[str, Any]) -> None:
         """Publish `body` (JSON) retained with QoS 1 on `{prefix}/{hub}/{suffix}`, now or on the next
-        connect; the latest is published again on every connect (hub.core.uplink_topics)."""
+        connect; the latest is published again on every connect (hub.core.uplink.retained)."""
         ...
 
     def restart(self, reason: str) -> None:
@@ -143,7 +143,7 @@ class HubContext(Protocol):
 
     def publish_state(self, topic: str, payload: str) -> None:
         """Keep `payload` retained on `topic` (any topic the broker lets this hub write, e.g. Home
-        Assistant's): latest value only, QoS 0, sent again after every reconnect (hub.core.uplink_topics).
+        Assistant's): latest value only, QoS 0, sent again after every reconnect (hub.core.uplink.retained).
         Never for alarms: those are events (`raise_event`)."""
         ...
 

@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS probe (k INTEGER PRIMARY KEY, v REAL NOT NULL);
 
 
 T = TypeVar("T")
-# Extra writes committed in the same transaction as an event (hub.core.alarm_store: open-alarm state).
+# Extra writes committed in the same transaction as an event (hub.alarms.store: open-alarm state).
 StateChange = Callable[[sqlite3.Connection], None]
 
 

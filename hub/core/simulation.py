@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from hub.core.context import Hardware
 
 if TYPE_CHECKING:
-    from drivers.ble.virtual import VirtualRadio
+    from drivers.ble.virtual.radio import VirtualRadio
 
 
 class SimArgumentError(ValueError):
@@ -95,7 +95,7 @@ def real_hardware() -> Hardware:
 def shared_radio(hardware: Hardware) -> VirtualRadio:
     """The one virtual radio behind the hub's bleak backends: joined if a simulation component already
     put it there (the fall sim's wearable), else created and installed. One air for every peripheral."""
-    from drivers.ble.virtual import VirtualRadio  # lazily: bleak loads only in simulation
+    from drivers.ble.virtual.radio import VirtualRadio  # lazily: bleak loads only in simulation
 
     radio = getattr(hardware.ble_client_backend, "radio", None)
     if isinstance(radio, VirtualRadio):

@@ -1,6 +1,6 @@
 """Device health reporting: the unit's own readings (`sensors/system.py`) in `status.device` and in a
 `telemetry.device` event every `[device_health] interval_s`, with the TLS client certificate's expiry
-when the hub has one (hub.device.certificates)."""
+when the hub has one (hub.certificates.expiry)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import asyncio
 import logging
 from typing import Any
 
+from hub.certificates.x509 import describe
 from hub.config.loader import Config
-from hub.core.certs import describe
 from hub.core.context import Hardware, HubContext
 from sensors.system import DeviceHealth, HealthSampler
 

@@ -22,9 +22,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from hub.alarms.sms_form import is_ack, same_number, short_form
+from hub.alarms.store import OpenAlarm
 from hub.config.loader import Config
-from hub.core.alarm_store import OpenAlarm
-from hub.core.card_text import is_ack, same_number, short_form
 from hub.core.context import Hardware, HubContext
 from hub.core.events import Event
 from hub.escalation import reach, state

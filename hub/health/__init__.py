@@ -2,6 +2,6 @@
 chronic-disease programmes do, and raise alerts for dangerous ones.
 
 Entry point: `component.py` (`build`). Grading rules are `grading.py`; the `[ble]` and
-`[health_grading]` sections are in `schema.py`; `sim.py` (with `sim_meter*.py`) runs virtual meters
-on the in-memory bleak backend and serves `hub sim bp|glucose`.
+`[health_grading]` sections are in `schema.py`; `sim/` runs virtual meters on the in-memory bleak
+backend (`sim/bp_meter.py`, `sim/glucose_meter.py`) and serves `hub sim bp|glucose` (`sim/component.py`).
 """

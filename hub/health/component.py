@@ -30,8 +30,9 @@ from hub.health.grading import Thresholds, trend
 from hub.health.measurements import ADVICE, KIND, Graded
 from hub.health.readback import readback
 from hub.health.vitals import VitalLines, severity
-from sensors.meter_profiles import ProfileError, table
-from sensors.meter_readings import (
+from sensors.meters.coordinator import MeterCoordinator
+from sensors.meters.profiles import ProfileError, table
+from sensors.meters.readings import (
     BloodPressureReading,
     GlucoseReading,
     KetoneReading,
@@ -39,8 +40,7 @@ from sensors.meter_readings import (
     MeterSettings,
     Reading,
 )
-from sensors.meter_store import MeterStore
-from sensors.meters import MeterCoordinator
+from sensors.meters.store import MeterStore
 
 log = logging.getLogger(__name__)
 FOLLOW_UP_KEY = "health.last_follow_up"
@@ -82,7 +82,7 @@ class HealthMeters:
         except ProfileError as exc:  # a bad optional file must not stop the hub (calls, alarms)
             log.error(
                 "仪器配置文件有误，只用内置配置 [ble] extra_profiles: %s; fix the file "
-                "(format: sensors/meter_profiles.toml) and restart; using the built-in profiles",
+                "(format: sensors/meters/profiles.toml) and restart; using the built-in profiles",
                 exc,
             )
             self.profiles_error = str(exc)

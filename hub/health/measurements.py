@@ -10,7 +10,7 @@ from typing import Any
 from hub.core.events import iso_ms
 from hub.health.grading import Thresholds, grade_bp, grade_glucose
 from hub.health.vitals import VitalLines, grade_ketone, grade_pulse
-from sensors.meter_readings import BloodPressureReading, GlucoseReading, KetoneReading
+from sensors.meters.readings import BloodPressureReading, GlucoseReading, KetoneReading
 
 ADVICE = {
     "bp_grade_3": "health_bp_very_high",

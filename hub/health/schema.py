@@ -37,7 +37,7 @@ BLE = Section(
         "extra_profiles": Key(
             "",
             "TOML file of extra meter quirk profiles, checked before the built-in ones "
-            "(format: sensors/meter_profiles.toml; '' = none).",
+            "(format: sensors/meters/profiles.toml; '' = none).",
         ),
     },
 )

@@ -4,7 +4,7 @@ No guard window: the local alarm sounds and `alarm.fire` is committed as soon as
 While any cause is present the buzzer sounds and the warning is repeated. When a cause clears,
 `alarm.fire_cleared` names the alarm it ends; the alarm stays open (in status) until the platform
 also acks it through `cmd/ack` with the alarm's event id. Each alarm is an open alarm of the hub
-(hub.core.alarms, key `fire:<cause>`, lasting): the registry commits `alarm.acknowledged` and tells
+(hub.alarms.registry, key `fire:<cause>`, lasting): the registry commits `alarm.acknowledged` and tells
 the resident; `acknowledged()` here only keeps the local view (announcing, `fire_alarms`) in step.
 """
 
@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from hub.core.alarm_store import OpenAlarm
+from hub.alarms.store import OpenAlarm
 from hub.core.context import HubContext
 
 log = logging.getLogger(__name__)

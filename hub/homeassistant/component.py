@@ -82,8 +82,8 @@ class HomeAssistantBridge:
         elif event.type == "measurement.glucose" and data.get("mmol_per_l") is not None:
             self._state("glucose", {"mmol_per_l": data["mmol_per_l"], "category": data.get("category"),
                                     "meal": data.get("meal"), "at": at})
-        # The alarm registry takes the change in just after the event's commit (hub.core.alarms): read
-        # it on the loop's next turn. An unchanged picture is not sent again (hub.core.uplink_topics).
+        # The alarm registry takes the change in just after the event's commit (hub.alarms.registry): read
+        # it on the loop's next turn. An unchanged picture is not sent again (hub.core.uplink.retained).
         asyncio.get_running_loop().call_soon(self._alarms)
 
     def _alarms(self) -> None:

@@ -71,7 +71,7 @@ def render(bundle: dict[str, Any], config_path: Path, state_dir: str = DEFAULT_S
         tls["insecure"] = False
         mqtt["tls"] = tls
     out.config = {"hub": hub_table, "mqtt": mqtt}
-    if bundle.get("resident"):  # the alarm context card's references (hub.core.context_card)
+    if bundle.get("resident"):  # the alarm context card's references (hub.alarms.card)
         out.config["resident"] = dict(bundle["resident"])
     out.config["buttons"] = [{k: b[k] for k in ("pin", "kind", "led_pin") if k in b} for b in hw["buttons"]]
     outputs = {k: hw[k] for k in ("status_led_pin", "buzzer_pin") if k in hw}

@@ -149,7 +149,7 @@ async def check_broker(env: Env, owned: bool) -> list[Result]:
 def certificate_rows(config: Config) -> list[Result]:
     """The client certificate's expiry: a pass that still names the remedy while it is due for renewal
     ([certificates] warn_days), a failure from fault_days on and once expired. Blocking."""
-    from hub.core.certs import describe
+    from hub.certificates.x509 import describe
 
     info = describe(config)
     if info is None:

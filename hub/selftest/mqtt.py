@@ -11,9 +11,9 @@ import secrets
 import threading
 import time
 
+from hub.certificates.pair import client_pair
 from hub.config.loader import Config
-from hub.core import broker_replies as replies
-from hub.core.tls_pair import client_pair
+from hub.core.uplink import replies
 
 TIMEOUT_S = 8.0
 
@@ -28,7 +28,7 @@ def round_trip(config: Config, topic: str, timeout: float = TIMEOUT_S) -> float:
         protocol=mqtt.MQTTv5,
         client_id=f"{config.hub_id}-selftest-{secrets.token_hex(3)}",
     )
-    # The pair the hub presents now: a rotated one (hub.core.tls_pair) or the provisioned one.
+    # The pair the hub presents now: a rotated one (hub.certificates.pair) or the provisioned one.
     replies.configure(client, cfg, client_pair(config) if cfg.get("tls") else None)
     subscribed, received = threading.Event(), threading.Event()
     refused: list[str] = []

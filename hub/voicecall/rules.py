@@ -19,7 +19,7 @@ def trigger_kind(event: Event) -> str | None:
     """The target list an event calls for (a `[voice_call] targets` kind), or None: not an alarm."""
     if event.type == "call.raised":
         return str(event.data.get("kind") or "emergency")
-    # An alarm's clearing or acknowledgement (alarm.acknowledged, hub.core.alarms) calls no one.
+    # An alarm's clearing or acknowledgement (alarm.acknowledged, hub.alarms.registry) calls no one.
     if event.type.startswith("alarm.") and not event.type.endswith(("_cleared", ".acknowledged")):
         return "emergency"
     if event.type == "health.alert":

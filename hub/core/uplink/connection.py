@@ -1,0 +1,375 @@
+"""The connection half of the uplink: connect, honour the broker's CONNACK, stay alive, reconnect.
+
+- Reconnect delay: exponential backoff with full jitter. It resets only after a connection has held
+  `STABLE_S`: a broker that accepts and drops at once (a limit the hub broke, an ACL) is not hammered.
+- A CONNACK refusal or a broker that will not speak MQTT 5 gets a specific message
+  (hub.core.uplink.replies), kept in `last_error` for `hub status`.
+- CONNACK limits are honoured: Maximum QoS, Receive Maximum, wildcard subscriptions, retain (the
+  hub sends no topic aliases).
+- Liveness and duplicate client ids: hub.core.uplink.liveness.
+- Nothing the broker delivers can raise into paho: a last-resort guard logs and drops the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import ssl
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from hub.certificates.pair import client_pair
+from hub.config.loader import Config
+from hub.core.files import atomic_write
+from hub.core.uplink import replies
+from hub.core.uplink.liveness import LinkWatch, Takeovers
+from hub.core.uplink.paho_loop import PahoOnLoop
+from hub.core.uplink.retained import StateTopics
+
+log = logging.getLogger(__name__)
+
+STABLE_S = 20.0  # a connection that held this long resets the reconnect backoff
+CONNECT_TIMEOUT_S = 15.0  # TCP + TLS + CONNACK
+SESSION_MARKER = "uplink-session.json"  # the broker this hub last had a session with
+
+
+class Refused(Exception):
+    """The broker refused a connection attempt; the message is for the installer."""
+
+    def __init__(self, message: str, retry_now: bool = False) -> None:
+        super().__init__(message)
+        self.retry_now = retry_now  # the next attempt avoids what was refused (the Last Will's options)
+
+
+class ClosedEarly(Refused):
+    """The broker closed the connection without answering CONNECT."""
+
+
+class Link(PahoOnLoop):
+    def __init__(self, config: Config, on_command: Callable[[str, bytes], None],
+                 commands: Callable[[], Iterable[str]]) -> None:
+        self.config = config
+        self.mqtt = config["mqtt"]
+        self.on_command = on_command
+        self.commands = commands
+        self.base = config.topic_base
+        self.topics = StateTopics(self.base)  # retained documents: config/desired, config/reported
+        self.broker_name = f"{self.mqtt['host']}:{self.mqtt['port']}"
+        self.connected = asyncio.Event()
+        self.link_changed = asyncio.Event()  # set on every connect and disconnect
+        self.last_error = ""
+        self.limits = replies.Limits()
+        self.window = self.mqtt["max_inflight"]
+        self.watch = LinkWatch(self.mqtt["puback_timeout_s"], self.mqtt["ping_timeout_s"],
+                               self.mqtt["keepalive_s"])
+        self.takeovers = Takeovers(self.mqtt["duplicate_backoff_max_s"])
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._kick = asyncio.Event()
+        self._attempt: asyncio.Future[None] | None = None
+        self._connected_at = 0.0
+        # An accepted connection that ended: (how long it held, 'Session taken over', closed by the
+        # broker without a word after it had worked).
+        self._dropped: tuple[float, bool, bool] | None = None
+        self._maybe_taken = False
+        self._working = False  # the broker has answered a SUBSCRIBE on this connection
+        self._cutting = False  # the hub itself is closing a dead link
+        self._was_connected = False
+        self._hold_until = 0.0  # loop time before which nothing is sent (see _on_connect)
+        self._will = {"qos": 1, "retain": True}
+        self._marker = config.state_dir / SESSION_MARKER
+        self._marker_text = json.dumps({"broker": self.broker_name, "client_id": config.hub_id})
+        try:
+            self._had_session = self._marker.read_text() == self._marker_text
+        except (OSError, UnicodeDecodeError):
+            self._had_session = False
+        self._diagnosis = ""  # why the broker closes before CONNACK, probed once per failure streak
+        self._closed = False
+        self._planned = False  # the hub itself closed the link to reconnect (new client certificate)
+        self.tls_pair = client_pair(config) if self.mqtt.get("tls") else None
+        self.attempt_pair = self.tls_pair
+        self._client = self._make_client()
+
+    # --- connecting ------------------------------------------------------------------------------
+    def backoff(self, failures: int) -> float:
+        ceiling = min(self.mqtt["reconnect_max_s"], self.mqtt["reconnect_min_s"] * 2 ** failures)
+        return random.uniform(self.mqtt["reconnect_min_s"], max(ceiling, self.mqtt["reconnect_min_s"]))
+
+    def kick(self) -> None:
+        """Something urgent is waiting: cut a reconnect delay short."""
+        self._kick.set()
+
+    async def _pause(self, delay: float, until_lost: bool = False) -> None:
+        """Sleep `delay`, cut short by kick() (or, with until_lost, by losing the connection)."""
+        self._kick.clear()
+        if until_lost and not self.connected.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._kick.wait(), delay)
+
+    async def run_connection(self) -> None:
+        """Connect, and reconnect after every loss (see the module's docstring for the delays)."""
+        failures = 0
+        delay = 0.0
+        while not self._closed:
+            if self.connected.is_set():
+                if failures and self._loop.time() - self._connected_at >= STABLE_S:
+                    failures = 0
+                self._tick()
+                await self._pause(1.0, until_lost=True)
+                continue
+            if self._dropped is not None:
+                failures, delay = self._after_drop(failures)
+            if delay:
+                await self._pause(delay)
+            try:
+                await self._connect()
+                delay = 0.0
+                if self._maybe_taken:
+                    # The broker closed a working connection without a word and let us straight back
+                    # in: what a broker that sends no 'Session taken over' (mosquitto 2.0) does.
+                    self._maybe_taken = False
+                    self._taken_over("the broker closed a working connection and the next attempt "
+                                     "connected at once", waiting=False)
+            except (OSError, ssl.SSLError, TimeoutError, ValueError, Refused) as exc:
+                self._attempt_failed()
+                self._maybe_taken = False
+                self._drop_socket()
+                failures += 1
+                delay = 0.0 if isinstance(exc, Refused) and exc.retry_now else self.backoff(failures)
+                if isinstance(exc, ClosedEarly):
+                    self.last_error = str(exc)
+                    if not self._diagnosis:
+                        self._diagnosis = await self._diagnose()
+                    self.last_error = self._diagnosis
+                elif isinstance(exc, Refused):
+                    self.last_error = str(exc)
+                else:
+                    self.last_error = f"broker {self.broker_name} unreachable: {type(exc).__name__}: {exc}"
+                log.warning("%s; retry in %.1f s", self.last_error, delay)
+
+    def _after_drop(self, failures: int) -> tuple[int, float]:
+        """An accepted connection ended: (failures, delay before the next attempt)."""
+        assert self._dropped is not None
+        held, taken, silent = self._dropped
+        self._dropped = None
+        if self._planned:
+            self._planned = False
+            return failures, 0.0
+        if taken or (silent and self.takeovers.in_a_row):
+            return failures, self._taken_over("MQTT 5 'Session taken over'" if taken else
+                                              "the broker closed a working connection again")
+        self._maybe_taken = silent
+        if held >= STABLE_S:
+            return 0, random.uniform(0, self.mqtt["reconnect_min_s"])
+        delay = self.backoff(failures + 1)
+        log.warning("the broker dropped the connection after %.1f s (attempt %d); retry in %.1f s",
+                    held, failures + 1, delay)
+        return failures + 1, delay
+
+    async def _connect(self) -> None:
+        self._attempt = self._loop.create_future()
+        self.attempt_pair = self.tls_pair  # the client certificate this attempt presents
+        self._client.will_set(f"{self.base}/status", json.dumps({"state": "offline", "hub": self.config.hub_id}),
+                              qos=self._will["qos"], retain=bool(self._will["retain"]))
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.mqtt["session_expiry_s"]
+        await asyncio.to_thread(self._client.connect, self.mqtt["host"], self.mqtt["port"],
+                                self.mqtt["keepalive_s"], clean_start=False, properties=props)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._attempt), timeout=CONNECT_TIMEOUT_S)
+        except TimeoutError:
+            # Connected, CONNECT sent, no answer: what a 3.1.1-only broker that cannot parse an MQTT 5
+            # CONNECT does (amqtt), not an unreachable one. The diagnosis probe tells which.
+            raise ClosedEarly(f"broker {self.broker_name} accepted the connection but did not answer the MQTT 5 "
+                              f"CONNECT within {CONNECT_TIMEOUT_S:.0f} s (no CONNACK)") from None
+        if not self._had_session:
+            self._had_session = True
+            try:
+                await asyncio.to_thread(atomic_write, self._marker, self._marker_text.encode(), 0o644)
+            except OSError as exc:
+                log.warning("cannot write %s: %s", self._marker, exc)
+
+    async def _diagnose(self) -> str:
+        code = await asyncio.to_thread(replies.probe_v311, self.mqtt, f"{self.config.hub_id}-v311probe",
+                                       pair=self.tls_pair)
+        return replies.closed_before_connack(self.mqtt["host"], self.mqtt["port"], code)
+
+    # --- paho callbacks (all on the loop thread) ------------------------------------------------
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        if reason.is_failure:
+            code = int(reason.value)
+            retry_now = ((code == replies.RETAIN_NOT_SUPPORTED and bool(self._will["retain"]))
+                         or (code == replies.QOS_NOT_SUPPORTED and self._will["qos"] == 1))
+            if code == replies.RETAIN_NOT_SUPPORTED:
+                self._will["retain"] = False
+            elif code == replies.QOS_NOT_SUPPORTED:
+                self._will["qos"] = 0
+            message = replies.connack_refusal(reason, self.mqtt["host"], self.mqtt["port"])
+            log.error("%s", message)
+            self._settle(Refused(message, retry_now))
+            return
+        now = self._loop.time()
+        self.limits = replies.Limits.from_connack(props)
+        # paho ignores Receive Maximum, so the hub keeps under it itself (one left for the status).
+        self.window = max(1, min(self.mqtt["max_inflight"], self.limits.receive_max - 1))
+        differences = self.limits.differences(self.mqtt["session_expiry_s"])
+        if differences:
+            log.warning("broker %s limits: %s", self.broker_name, "; ".join(differences))
+        log.info("connected to %s%s", self.broker_name, "" if flags.session_present else " (no session)")
+        self.last_error = "" if self.limits.max_qos >= 1 else (
+            f"broker {self.broker_name} allows only QoS 0, so it cannot confirm a call: events stay queued "
+            "until its Maximum QoS is at least 1 (mosquitto: max_qos)")
+        if not flags.session_present and (self._was_connected or self._had_session):
+            # The broker lost its sessions (restarted without persistence), so the platform's
+            # subscriptions too: a backlog sent at once would be PUBACKed and dropped before they
+            # re-subscribe. Also after a hub restart, when this hub had a session there before.
+            grace = self.mqtt["resubscribe_grace_s"]
+            log.warning("the broker has no session for this hub (restarted without persistence?); "
+                        "holding the backlog %.1f s while subscribers reconnect", grace)
+            self._hold_until = now + grace
+            self._loop.call_later(grace, self._wake.set)
+        self._was_connected = True
+        self._working = False
+        self._cutting = False
+        self._diagnosis = ""
+        self._connected_at = now
+        self.watch.connected(now)
+        qos = min(1, self.limits.max_qos)
+        names = ["#"] if self.limits.wildcards else sorted(set(self.commands()))
+        client.subscribe([(f"{self.base}/cmd/{name}", qos) for name in names])
+        self.topics.connected(client, self.limits.max_qos, self.limits.retain)
+        self.connected.set()
+        self.link_changed.set()
+        self._connected()
+        self._settle(None)
+
+    def _settle(self, error: Exception | None) -> None:
+        attempt = self._attempt
+        if attempt is not None and not attempt.done():
+            if error is None:
+                attempt.set_result(None)
+            else:
+                attempt.set_exception(error)
+                attempt.exception()  # retrieved: a timed-out waiter must not leave it unobserved
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
+                       props: Any) -> None:
+        if self.connected.is_set():
+            held = self._loop.time() - self._connected_at
+            code = int(getattr(reason, "value", 0))
+            from_server = bool(getattr(flags, "is_disconnect_packet_from_server", False))
+            silent = (not from_server and self._working and not self._cutting and not self._closed
+                      and not self._planned)
+            self._dropped = (held, from_server and code == replies.TAKEN_OVER, silent)
+            self.last_error = f"connection lost: {reason}"
+            log.warning("lost the broker connection after %.1f s: %s", held, reason)
+        else:
+            self._settle(ClosedEarly(f"broker {self.broker_name} closed the connection before accepting it "
+                                     f"(no CONNACK; {reason})"))
+        self.connected.clear()
+        self.topics.disconnected()
+        self.link_changed.set()
+        self._kick.set()
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
+        self._working = True
+
+    def _taken_over(self, sign: str, waiting: bool = True) -> float:
+        delay, self.last_error, fault = self.takeovers.taken_over(sign, waiting, self.config.hub_id,
+                                                                  self.broker_name)
+        log.warning("%s", self.last_error)
+        if fault is not None:
+            self._duplicate_id(fault)
+        return delay
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        # The last resort: whatever the payload or topic, nothing may raise into paho's read loop
+        # (it would handle the same packet again, forever).
+        try:
+            topic = message.topic
+            if self.topics.route(topic, bytes(message.payload)):
+                return
+            prefix = f"{self.base}/cmd/"
+            if not topic.startswith(prefix):
+                return
+            if message.retain:
+                log.warning("ignored retained command on %s (%d bytes): a command is an instruction for "
+                            "now, not state; the platform should publish commands without retain",
+                            topic[:120], len(message.payload))
+                return
+            self.on_command(topic[len(prefix):], bytes(message.payload))
+        except Exception as exc:
+            log.error("dropped a message the hub could not handle (%s: %s)", type(exc).__name__, str(exc)[:200])
+
+    # --- liveness -------------------------------------------------------------------------------
+    def _tick(self) -> None:
+        self._client.loop_misc()  # paho's own keepalive
+        now = self._loop.time()
+        verdict = self.watch.check(now)
+        if verdict == "ping":
+            # paho has no public ping; its PINGREQ sender is stable across 1.x and 2.x.
+            ping = getattr(self._client, "_send_pingreq", None)
+            if ping is not None:
+                ping()
+                self._client.loop_write()
+        elif verdict == "dead":
+            waited = "a call's PUBACK" if self.watch.awaiting else "any traffic"
+            self.last_error = (f"no answer from {self.broker_name} (waited for {waited}, then a ping for "
+                               f"{self.watch.ping_timeout_s:.0f} s): the link is dead; reconnecting")
+            log.warning("%s", self.last_error)
+            self._cut()
+        if self.takeovers.fault_id is not None and self.takeovers.held(now - self._connected_at):
+            log.info("no takeover of this hub's client id for a while: duplicate id fault cleared")
+            self._duplicate_id(None)
+        elif self.takeovers.in_a_row:
+            self.takeovers.held(now - self._connected_at)
+
+    @property
+    def suspect(self) -> bool:
+        """Connected, but not a link a call can count on: overdue, probing, or no PUBACK possible."""
+        return self.limits.max_qos < 1 or self.watch.suspect(self._loop.time())
+
+    def _sending(self) -> bool:
+        return (self.connected.is_set() and self._loop.time() >= self._hold_until
+                and self.limits.max_qos >= 1)
+
+    # --- hooks for the delivery half -----------------------------------------------------------
+    def _connected(self) -> None:
+        raise NotImplementedError
+
+    def _duplicate_id(self, data: dict[str, Any] | None) -> None:
+        raise NotImplementedError
+
+    def _attempt_failed(self) -> None:
+        """A connection attempt failed (hub.core.uplink.tls_switch counts them)."""
+
+    # --- closing ---------------------------------------------------------------------------------
+    async def _close_link(self) -> None:
+        self._closed = True
+        self._wake.set()
+        self._kick.set()
+        if self.connected.is_set():
+            # A clean stop is not a fault: say offline ourselves, since the broker won't send the will.
+            self._client.publish(f"{self.base}/status",
+                                 json.dumps({"state": "offline", "hub": self.config.hub_id}),
+                                 qos=min(1, self.limits.max_qos), retain=self.limits.retain)
+            await asyncio.sleep(0.05)
+            self._client.disconnect()
+            # Write the DISCONNECT now (paho closes its socket once it is out): the loop's writer is
+            # removed next, and a socket left to the garbage collector is a leak (ResourceWarning).
+            with contextlib.suppress(Exception):
+                self._client.loop_write()
+        self._drop_socket()
+        sock = self._client.socket()
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
+        self._unhook()

@@ -1,0 +1,262 @@
+"""`hub eval inactivity FILE`: replay a home's activity log through the inactivity detector.
+
+The detector starts empty and learns as it goes, like a freshly installed hub. Nobody in these logs
+was in danger, so every alarm on the untouched log is false. Then incapacitations are injected at
+seeded random *times* (uniform over the log while the resident is at home, not at random sensor
+events, which would over-weight chattering sensors; everything in the following 24 h is removed) and
+the delay to `alarm.inactivity` is measured, by time of day. Both with every input of the log and
+without door contacts and mats, as a hub with PIR alone sees the home. Nobody answers the check
+prompt in the replay; in a home a press (or any activity) would cancel it.
+
+Log format (../shared/data/README.md): `YYYY-MM-DD HH:MM:SS<TAB>SENSOR<TAB>ON|OFF`, sorted, SENSOR is
+`<KIND>-<place>-<name>`, kind `X` the exit door. Each line is one activity with source `SENSOR:STATE`
+(a seat mat going ON predicts a long gap, going OFF a short one). Times are the home's local time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import random
+import statistics
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from hub.detect.inactivity.detector import Decision, InactivityDetector
+from hub.detect.inactivity.params import Params
+
+PERIODS = ("00-06", "06-12", "12-18", "18-24")  # delays reported by the time of day they began
+DAY_PERIODS = ("06-12", "12-18")
+MIN_OUT = timedelta(minutes=15)  # exit door, then nothing this long: the resident was out
+HORIZON = timedelta(hours=24)  # events removed after an injection; later alarms count as missed
+DEFAULT_INJECTIONS = 1000
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    ts: datetime
+    sensor: str
+    state: str
+
+    @property
+    def exit_door(self) -> bool:
+        return self.sensor.startswith("X-")
+
+    @property
+    def source(self) -> str:
+        return f"{self.sensor}:{self.state}"
+
+
+class LogError(ValueError):
+    pass
+
+
+def parse_log(lines: Any, where: str = "<log>") -> list[LogEvent]:
+    """Lines of the event log -> events; a bad line raises LogError naming file and line."""
+    events: list[LogEvent] = []
+    for n, raw in enumerate(lines, 1):
+        line = raw.rstrip("\r\n")
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        if len(parts) != 3 or parts[2] not in ("ON", "OFF") or not parts[1]:
+            raise LogError(f"{where}:{n}: expected 'YYYY-MM-DD HH:MM:SS<TAB>SENSOR<TAB>ON|OFF', got {line!r}")
+        try:
+            ts = datetime.strptime(parts[0], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+        except ValueError:
+            raise LogError(f"{where}:{n}: bad time {parts[0]!r}") from None
+        if events and ts < events[-1].ts:
+            raise LogError(f"{where}:{n}: time {parts[0]} goes backwards; the log must be sorted")
+        events.append(LogEvent(ts, parts[1], parts[2]))
+    return events
+
+
+def load_log(path: Path) -> list[LogEvent]:
+    with path.open(encoding="utf-8") as fh:
+        return parse_log(fh, str(path))
+
+
+def without_doors_and_mats(events: list[LogEvent]) -> list[LogEvent]:
+    """The same home as a hub without door contacts and mats sees it (no D-, X- or P- sensors)."""
+    return [e for e in events if e.sensor[:2] not in ("D-", "X-", "P-")]
+
+
+def out_intervals(events: list[LogEvent], min_out: timedelta = MIN_OUT) -> list[tuple[datetime, datetime]]:
+    """When the resident was out, from the full log: an exit-door event followed by nothing for at least
+    `min_out` (the README's "exit door, then nothing"), until the next event. No injection there."""
+    return [(a.ts, b.ts) for a, b in itertools.pairwise(events)
+            if a.exit_door and b.ts - a.ts >= min_out]
+
+
+def injection_times(events: list[LogEvent], n: int, seed: int,
+                    truth: list[LogEvent] | None = None) -> list[datetime]:
+    """`n` moments drawn uniformly over the log's span while the resident is at home (out: from
+    `truth`, the full log, when `events` is a reduced view)."""
+    rng = random.Random(seed)
+    first, last = events[0].ts, events[-1].ts
+    outs = out_intervals(truth or events)
+    span = (last - first).total_seconds()
+    times: list[datetime] = []
+    tries = 0
+    while len(times) < n and tries < 100 * n + 100:
+        tries += 1
+        t = first + timedelta(seconds=round(rng.uniform(0, span)))
+        if not any(a < t < b for a, b in outs):
+            times.append(t)
+    return sorted(times)
+
+
+def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0,
+             injections: int = DEFAULT_INJECTIONS, truth: list[LogEvent] | None = None) -> dict[str, Any]:
+    """One pass over the log: false alarms on the untouched log and, at each injected moment, the delay
+    to the alarm if nothing happened from then on. `truth`: the full log (for when the resident was out)
+    when `events` is a reduced view of it."""
+    if len(events) < 2:
+        raise LogError("the log needs at least two events")
+    params = params or Params()
+    # Log times are the home's wall clock, stamped as UTC: the detector reads time of day in UTC.
+    det = InactivityDetector(params, tz=UTC)
+    times = injection_times(events, injections, seed, truth)
+    false_alarms: list[dict[str, Any]] = []
+    checks = 0
+    by_period: dict[str, list[float]] = {p: [] for p in PERIODS}
+    missed: list[str] = []
+
+    def count(decisions: list[Decision]) -> None:
+        nonlocal checks
+        for d in decisions:
+            if d.kind == "check":
+                checks += 1
+            elif d.kind == "alarm":
+                false_alarms.append({"at": d.at.strftime("%Y-%m-%d %H:%M"), "gap_min": round(d.gap_s / 60),
+                                     "after": d.last_source, "reason": d.reason, "basis": d.basis})
+
+    k = 0
+    for ev in events:
+        while k < len(times) and times[k] < ev.ts:
+            t = times[k]
+            k += 1
+            count(det.tick(t))
+            alarm_at = det.next_alarm_at()
+            if alarm_at is None and det.alarmed:
+                alarm_at = t  # this gap's alarm is already out: help is on its way
+            if alarm_at is None or alarm_at - t > HORIZON:
+                missed.append(f"{t:%Y-%m-%d %H:%M} after {det.last_source}"
+                              + (" (presumed out)" if det.out else ""))
+                continue
+            by_period[_period(t)].append((alarm_at - t).total_seconds() / 60)
+        count(det.note(ev.ts, ev.source, ev.exit_door))
+    days = (events[-1].ts - events[0].ts).total_seconds() / 86400
+    delays = [d for v in by_period.values() for d in v]
+    day = [d for p, v in by_period.items() if p in DAY_PERIODS for d in v]
+    night = [d for p, v in by_period.items() if p not in DAY_PERIODS for d in v]
+    return {
+        "days": round(days, 2),
+        "false_alarms": len(false_alarms),
+        "false_alarms_per_30d": round(len(false_alarms) * 30 / days, 3) if days else None,
+        "false_checks_per_30d": round(checks * 30 / days, 3) if days else None,
+        "injections": k,
+        "detected": len(delays),
+        "detected_within_12h": sum(1 for d in delays if d <= 720),
+        "median_delay_min_day": _q(day, 0.5),
+        "p90_delay_min_day": _q(day, 0.9),
+        "median_delay_min_night": _q(night, 0.5),
+        "p90_delay_min_night": _q(night, 0.9),
+        "delay_by_time_of_day": {p: {"n": len(v), "median_min": _q(v, 0.5), "p90_min": _q(v, 0.9)}
+                                 for p, v in by_period.items()},
+        "max_delay_min": round(max(delays), 1) if delays else None,
+        "mat_flickers": det.flickers,
+        "seed": seed,
+        "false_alarm_list": false_alarms,
+        "missed": missed,
+    }
+
+
+def evaluate_home(events: list[LogEvent], params: Params | None = None, seed: int = 0,
+                  injections: int = DEFAULT_INJECTIONS) -> dict[str, Any]:
+    """The figures with every input of the log, and without door contacts and mats (as a PIR-only hub)."""
+    result = {"all_inputs": evaluate(events, params, seed, injections)}
+    reduced = without_doors_and_mats(events)
+    if len(reduced) >= 2 and len(reduced) < len(events):
+        result["without_doors_mats"] = evaluate(reduced, params, seed, injections, truth=events)
+    return result
+
+
+def _period(t: datetime) -> str:
+    return PERIODS[t.hour // 6]
+
+
+def _q(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return round(values[0], 1)
+    if q == 0.5:
+        return round(statistics.median(values), 1)
+    return round(statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1], 1)
+
+
+def format_report(name: str, r: dict[str, Any], inputs: str = "all inputs") -> str:
+    lines = [
+        f"inactivity replay of {name} ({inputs}): {r['days']} days, learning from an empty history",
+        f"  untouched log: {r['false_alarms']} false alarms ({r['false_alarms_per_30d']} per 30 days), "
+        f"{r['false_checks_per_30d']} check prompts per 30 days; {r['mat_flickers']} mat flickers absorbed",
+    ]
+    lines += [f"    false alarm {fa['at']} after {fa['after']} ({fa['gap_min']} min, {fa['reason']}, "
+              f"{fa['basis']})" for fa in r["false_alarm_list"][:10]]
+    lines += [
+        f"  incapacitations injected at random times at home: {r['injections']} (seed {r['seed']}), "
+        f"detected {r['detected']}, within 12 h {r['detected_within_12h']}",
+        "  delay to alarm by time of day:  " + "; ".join(
+            f"{p} median {v['median_min']} p90 {v['p90_min']} min (n={v['n']})"
+            for p, v in r["delay_by_time_of_day"].items()),
+        f"  day 06-18 median {r['median_delay_min_day']} min, p90 {r['p90_delay_min_day']}; "
+        f"night 18-06 median {r['median_delay_min_night']}, p90 {r['p90_delay_min_night']}; "
+        f"longest {r['max_delay_min']} min",
+    ]
+    lines += [f"    missed: {m}" for m in r["missed"][:10]]
+    return "\n".join(lines)
+
+
+def register(sub: Any) -> argparse.ArgumentParser:
+    """Register `inactivity` under `hub eval`."""
+    p = sub.add_parser("inactivity", help="replay an activity log through the inactivity detector",
+                       description=__doc__.split("\n\n")[0] if __doc__ else None)
+    p.add_argument("file", metavar="FILE", type=Path, help="event log (time<TAB>sensor<TAB>ON|OFF)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--seed", type=int, default=0, help="seed of the injection moments (default 0)")
+    p.add_argument("--injections", type=int, default=DEFAULT_INJECTIONS,
+                   help=f"how many incapacitations to inject (default {DEFAULT_INJECTIONS})")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        events = load_log(args.file)
+        result = evaluate_home(events, seed=args.seed, injections=max(0, args.injections))
+    except (OSError, LogError) as exc:
+        print(f"hub eval inactivity: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print(format_report(str(args.file), result["all_inputs"]))
+        if "without_doors_mats" in result:
+            print(format_report(str(args.file), result["without_doors_mats"], "without door contacts and mats"))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hub eval")
+    register(parser.add_subparsers(dest="what", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

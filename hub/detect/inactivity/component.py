@@ -1,0 +1,305 @@
+"""Inactivity component: feeds the activity stream to the detector, asks aloud, then alarm.inactivity.
+
+Every activity (PIR, presses, BLE readings, radar presence, doors) goes to the pure detector
+(hub.detect.inactivity.detector); a named task ticks it with ctx.clock. A "check" is asked
+("您还好吗？没事请按一下按钮…", a question: hub.speech.questions); any press or movement within
+`check_wait_s` answers it; otherwise `alarm.inactivity` goes out with the gap, the learned expectation
+and the time of last activity. A call-button press that answers the check raises no call (unless
+held 2 s, or pressed again within 5 s: that still calls for help).
+Away mode: `cmd/away` / `cmd/home`, or a long press of the configured away button -> away.set /
+away.cleared. The learned history is saved in state_dir so a restart keeps the routine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import threading
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from hub.config.loader import Config, ConfigError
+from hub.core.activity import Activity
+from hub.core.context import Hardware, HubContext
+from hub.core.files import atomic_write
+from hub.detect.inactivity.detector import Decision, InactivityDetector
+from hub.detect.inactivity.params import Params
+from hub.speech.questions import Question
+
+log = logging.getLogger(__name__)
+
+# The detector reads what an activity means from event-log style names (`<KIND>-<place>-<name>:ON`,
+# hub.detect.inactivity.routine.source_kind), the convention its rules were measured with; live
+# sources that are the same kind of evidence are named that way, so the hub applies the same rules.
+LIVE_SOURCES = {
+    "pir": "M-home-pir:ON",  # motion seen
+    "radar": "M-home-radar:ON",  # the radar's presence/moving report is motion too
+}
+
+SAVE_EVERY_S = 600.0  # history is a convenience: losing ten minutes of it costs nothing
+
+
+def _zone(name: str) -> tzinfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+class InactivityMonitor:
+    name = "inactivity"
+
+    def __init__(self, config: Config, params: Params) -> None:
+        section = config["inactivity"]
+        self.params = params
+        self.tick_s: float = section["tick_s"]
+        self.away_pin: int | None = section["away_button_pin"]
+        self.away_hold_s: float = section["away_hold_s"]
+        self.call_pins = {b["pin"] for b in config["buttons"]}
+        self.zone = _zone(config["hub"]["timezone"])
+        self.path = config.state_dir / "inactivity.json"
+        self.detector: InactivityDetector | None = None
+        self._ctx: HubContext | None = None
+        self._queue: asyncio.Queue[Decision | tuple[str, str]] = asyncio.Queue()
+        self._bank: Any = None
+        self._dirty = False
+        self._closed = False
+        self._step_lock = threading.Lock()
+        self._pending_step = 0.0  # wall-clock steps seen (any thread) not yet applied (loop)
+        self._question: Question | None = None  # "您还好吗？" while it waits for an answer
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+    async def start(self, ctx: HubContext) -> None:
+        self._ctx = ctx
+        now = ctx.clock.now()
+        self.detector = InactivityDetector(self.params, tz=self.zone or now.tzinfo or ZoneInfo("UTC"))
+        await asyncio.to_thread(self._load)
+        self.detector.restart(now)
+        ctx.clock.on_step(self._on_clock_step)
+        ctx.activity.subscribe(self._on_activity)
+        ctx.on_button(self._on_button)
+        ctx.add_platform_command("away", self._cmd_away)
+        ctx.add_platform_command("home", self._cmd_home)
+        if self.away_pin is not None and self.away_pin not in self.call_pins:
+            from hub.core.buttons import ButtonBank
+
+            self._bank = ButtonBank(ctx.hardware.pin_factory, [{"pin": self.away_pin, "bounce_ms": 30}],
+                                    ctx.clock, self.away_hold_s, self._away_press, lambda pin, held: None,
+                                    lambda pin: self._toggle_away("button"))
+        ctx.spawn("inactivity.decide", self._worker())
+        ctx.spawn("inactivity.tick", self._ticker())
+        self._publish_status()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._close_question()
+        if self._bank is not None:
+            self._bank.close()
+        if self.detector is not None and self._dirty:
+            await asyncio.to_thread(self._save)
+
+    # ---- inputs -------------------------------------------------------------------------------
+    def _on_activity(self, activity: Activity) -> None:
+        det = self._apply_steps()
+        source = LIVE_SOURCES.get(activity.source, activity.source)
+        self._enqueue(det.note(activity.ts, source, activity.exit_door))
+        self._dirty = True
+        self._publish_status()  # presumed out/in and the alarm time move with every activity
+
+    def _on_button(self, pin: int, action: str) -> None:
+        # Presses already reach the activity stream (hub.calls.manager); a hold of the away button toggles.
+        if action == "hold" and pin == self.away_pin:
+            self._toggle_away("button")
+
+    def _away_press(self, pin: int, ts: datetime) -> None:
+        self._require_ctx().activity.note(f"button:{pin}", ts)
+
+    async def _cmd_away(self, body: dict[str, Any]) -> None:
+        self._set_away(True, "platform")
+
+    async def _cmd_home(self, body: dict[str, Any]) -> None:
+        self._set_away(False, "platform")
+
+    def _toggle_away(self, by: str) -> None:
+        self._set_away(not self._det().away, by)
+
+    def _set_away(self, on: bool, by: str) -> None:
+        now = self._require_ctx().clock.now()
+        det = self._apply_steps()
+        if det.away == on:
+            log.info("away mode already %s (%s)", "on" if on else "off", by)
+            return
+        det.set_away(on, now)
+        self._dirty = True
+        self._queue.put_nowait(("away.set" if on else "away.cleared", by))
+
+    async def tick(self) -> int:
+        """Look at the clock now and act on what fell due (the sim verb calls this after advancing)."""
+        ctx = self._require_ctx()
+        now = ctx.clock.now()  # sees a step, if there was one ...
+        decisions = self._apply_steps().tick(now)  # ... and shifts the plan before it is looked at
+        self._enqueue(decisions)
+        await self._queue.join()
+        return len(decisions)
+
+    def _on_clock_step(self, seconds: float) -> None:
+        # The wall clock was set (NTP, RTC): the plan (wall time) moves with it. Called from inside
+        # ctx.clock.now() on any thread (gpiozero's stamps motion): noted here, applied on the loop
+        # before the detector is next used, so a step is never taken for hours of stillness.
+        with self._step_lock:
+            self._pending_step += seconds
+
+    def _apply_steps(self) -> InactivityDetector:
+        det = self._det()
+        with self._step_lock:
+            seconds, self._pending_step = self._pending_step, 0.0
+        if seconds:
+            log.warning("inactivity: wall clock stepped %+.0f s; the running gap keeps its elapsed time",
+                        seconds)
+            det.shift(timedelta(seconds=seconds))
+            self._dirty = True
+        return det
+
+    # ---- outputs ------------------------------------------------------------------------------
+    def _enqueue(self, decisions: list[Decision]) -> None:
+        for d in decisions:
+            self._queue.put_nowait(d)
+
+    async def _worker(self) -> None:
+        """Acts on decisions in order, one at a time: the check is always spoken before the alarm."""
+        while True:
+            item = await self._queue.get()
+            try:
+                await self._act(item)
+            except Exception:
+                log.exception("inactivity: acting on %r failed", item)
+            finally:
+                self._queue.task_done()
+
+    async def _act(self, item: Decision | tuple[str, str]) -> None:
+        ctx = self._require_ctx()
+        if isinstance(item, tuple):
+            kind, by = item
+            await ctx.raise_event(kind, {"by": by})
+            ctx.say("inactivity_away_set" if kind == "away.set" else "inactivity_home")
+        elif item.kind == "check":
+            log.info("inactivity check: %.0f min without activity (limit %.0f min)",
+                     item.gap_s / 60, item.limit_s / 60)
+            self._close_question()
+            self._question = ctx.ask("inactivity_check")  # a press answers it and raises no call
+            ctx.feedback("chirp")
+            await self._question.ask()
+        elif item.kind == "answered":
+            self._close_question()
+            ctx.say("inactivity_ok")
+            ctx.feedback("idle")
+        elif item.kind == "alarm":
+            self._close_question()  # once the wait is over a press is a call again
+            data = alarm_data(item, self.params.check_wait_s)
+            await ctx.alarms.open("alarm.inactivity", data, key="inactivity", ts=item.at,
+                                  facts={"reason": data["reason"], "gap_min": data["gap_min"]})
+            ctx.feedback("alarm")
+            ctx.say("inactivity_alarm")
+        elif item.kind == "away_cleared":
+            await ctx.raise_event("away.cleared", {"by": "activity"}, ts=item.at)
+            ctx.say("inactivity_home")
+        self._publish_status()
+
+    def _close_question(self) -> None:
+        if self._question is not None:
+            self._question.close()
+            self._question = None
+
+    def status(self) -> dict[str, Any]:
+        det = self._det()
+        alarm_at = det.next_alarm_at()
+        return {
+            "away": det.away, "presumed_out": det.out, "asking": det.asking,
+            "last_activity": det.last_ts.isoformat(timespec="seconds") if det.last_ts else None,
+            "alarm_due": alarm_at.isoformat(timespec="seconds") if alarm_at else None,
+            "learned_gaps": det.sample_count(),
+            "learned": det.routine.progress(self._require_ctx().clock.now()),
+        }
+
+    def _publish_status(self) -> None:
+        if self.detector is not None and self._ctx is not None:
+            self._ctx.set_status("inactivity", self.status())
+
+    async def _ticker(self) -> None:
+        last_save = self._require_ctx().clock.monotonic()
+        while True:
+            await self.tick()
+            mono = self._require_ctx().clock.monotonic()
+            if self._dirty and mono - last_save >= SAVE_EVERY_S:
+                last_save = mono
+                await asyncio.to_thread(self._save)
+            await asyncio.sleep(self.tick_s)
+
+    # ---- persistence --------------------------------------------------------------------------
+    def _load(self) -> None:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            kept = self._det().load(data)
+            log.info("inactivity: restored %d learned gaps from %s", kept, self.path)
+        except FileNotFoundError:
+            log.info("inactivity: no history yet at %s; learning from scratch", self.path)
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
+            aside = self.path.with_suffix(".bad")
+            log.warning("inactivity: history %s unreadable (%s); moved to %s, learning again",
+                        self.path, exc, aside)
+            with contextlib.suppress(OSError):
+                os.replace(self.path, aside)
+
+    def _save(self) -> None:
+        data = json.dumps(self._det().to_dict(), separators=(",", ":"))
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.path, data.encode("utf-8"))
+            self._dirty = False
+        except OSError as exc:
+            log.warning("inactivity: cannot save history to %s: %s", self.path, exc)
+
+    def _det(self) -> InactivityDetector:
+        assert self.detector is not None, "inactivity component not started"
+        return self.detector
+
+    def _require_ctx(self) -> HubContext:
+        assert self._ctx is not None, "inactivity component not started"
+        return self._ctx
+
+
+def alarm_data(d: Decision, check_wait_s: float) -> dict[str, Any]:
+    """The alarm.inactivity payload (docs/schemas/alarm.inactivity.json)."""
+    assert d.last_activity is not None and d.check_at is not None
+    return {
+        "gap_min": round(d.gap_s / 60, 1),
+        "limit_min": round(d.limit_s / 60, 1),
+        "expected_max_min": round(d.normal_s / 60, 1) if d.normal_s is not None else None,
+        "basis": d.basis,
+        "reason": d.reason,
+        "last_activity": d.last_activity.isoformat(timespec="milliseconds"),
+        "last_source": d.last_source,
+        "checked_at": d.check_at.isoformat(timespec="milliseconds"),
+        "check_wait_s": check_wait_s,
+    }
+
+
+def build(config: Config, hardware: Hardware) -> InactivityMonitor | None:
+    section = config["inactivity"]
+    if not section["enabled"]:
+        return None
+    try:
+        params = Params.from_config(section)
+    except ValueError as exc:
+        raise ConfigError(config.path, "inactivity", str(exc)) from None
+    if params.day_max_h * 3600 + params.check_wait_s > 12 * 3600 or \
+            params.night_max_h * 3600 + params.check_wait_s > 12 * 3600:
+        log.warning("inactivity: day_max_h/night_max_h + check_wait_s exceed 12 h; detection may take longer")
+    return InactivityMonitor(config, params)
+

@@ -1,0 +1,291 @@
+"""Unusual-inactivity detector: learns how long this resident normally goes without any sign of life.
+
+Pure and clock-injected: it is fed activity (`note`) and time (`tick`) and returns decisions; it never
+reads a clock, sleeps or does I/O, so the hub, `hub eval inactivity` and the tests drive the same code.
+
+The rule (docs/detection.md, "Inactivity"):
+- Each activity starts a gap. Its limit is learned from past gaps that started after the same kind of
+  activity (the source, e.g. "pir:kitchen" or "P-Living-Seat:ON") at a similar time of day: the longest
+  such gap in the last `learn_days`, times `margin`, plus `margin_min`. Sitting down in the evening
+  predicts a long gap, opening the fridge at noon a short one; a per-hour limit alone would have to
+  cover both. Too few samples for the source: all sources at that time of day (for an "onset", a
+  contact/appliance/flush/motion sensor going ON, first the gaps after any onset). Bounded by the day or
+  night minimum/maximum (night window by the gap's start time); in the night and the `evening_h` before
+  it no source earns less than the longest gap then, except onsets (the closing comes first).
+- While a pressure mat is occupied (P-...:ON until its OFF) every gap is learned and judged as that
+  rest, whatever else fires meanwhile (`source_kind`, `_context_of`).
+- Until `learn_min_days` of history exist: fixed fallback limits (day `fallback_day_h`; night, or a day
+  gap whose limit would reach into the night window, `night_max_h`).
+- Morning check: if nothing has happened since `morning_anchor`, ask once the usual first-activity time
+  (the latest of the learned mornings) plus `morning_margin_min` has passed.
+- Presumed out (`hub/detect/presence.py`): an exit-door pattern followed by silence suspends the
+  limit; home again takes more than one independent event inside, so a missed door event or one
+  stray event does not turn an absence into silence; no alarm while out (unless `out_limit_h`).
+- A mat going OFF and ON again within `mat_hold_s`, with nothing else in between, is a flicker of
+  the sensor (someone shifting their weight): the rest goes on, no short limit applies mid-nap and
+  no sample is cut in two. An OFF is taken as getting up once it has lasted `mat_hold_s`, or at
+  once when anything else happens, with its own time stamp.
+- Away mode suspends everything; it clears by command or, if `away_autoclear`, by activity inside
+  more than `away_grace_min` after it was set.
+- Limit passed: a "check" (ask aloud); no activity within `check_wait_s`: one "alarm" per gap.
+Decision times are nominal (when they fell due), so a coarse or jumping clock gives exact delays.
+
+This module is the state machine (gaps, checks, alarms, away and presumed-out); the learned statistics
+are `hub/detect/inactivity/routine.py`, the parameters `hub/detect/inactivity/params.py`.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any, Literal
+
+from hub.detect.inactivity.params import Params
+from hub.detect.inactivity.params import hhmm_to_min as hhmm_to_min  # re-exported for tests
+from hub.detect.inactivity.routine import Basis, Routine, source_kind
+from hub.detect.inactivity.routine import shrunk_quantile as shrunk_quantile  # re-exported for tests
+from hub.detect.presence import Presence
+
+REST_STALE_H = 16.0  # a mat ON for longer than this is stuck or forgotten, not someone resting
+DecisionKind = Literal["check", "alarm", "answered", "away_cleared"]
+Reason = Literal["gap", "morning", "out"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: DecisionKind
+    at: datetime  # when it fell due (nominal), not when tick() noticed
+    last_activity: datetime | None = None
+    last_source: str = ""
+    gap_s: float = 0.0  # since the last activity, at `at`
+    limit_s: float = 0.0  # the gap after which the check fell due
+    normal_s: float | None = None  # learned longest normal gap here (None: fallback)
+    reason: Reason = "gap"
+    basis: Basis = "fallback"
+    check_at: datetime | None = None  # for "alarm"/"answered": when the resident was asked
+
+
+@dataclass(frozen=True)
+class Plan:
+    check_at: datetime
+    limit_s: float
+    normal_s: float | None
+    reason: Reason
+    basis: Basis
+
+
+class InactivityDetector:
+    def __init__(self, params: Params | None = None, tz: tzinfo = UTC) -> None:
+        self.p = params or Params()
+        self.tz = tz
+        self.routine = Routine(self.p, tz)
+        self.last_ts: datetime | None = None
+        self.last_source = ""
+        self._context = ""  # what the running gap is learned under: its source, or the mat in use
+        self._resting: dict[str, tuple[datetime, str]] = {}  # occupied mats: sensor -> (since, source)
+        self._learnable = False  # the running gap may become a sample
+        self.presence = Presence(self.p.exit_group_s, self.p.exit_settle_s, self.p.return_window_min * 60,
+                                 self.p.return_apart_s)
+        self._pending_off: tuple[datetime, str, str] | None = None  # mat OFF held: (ts, sensor, source)
+        self.flickers = 0  # mat OFF/ON flickers absorbed
+        self.away = False
+        self.away_since: datetime | None = None
+        self.plan: Plan | None = None
+        self._asked: datetime | None = None
+        self._alarmed = False
+
+    # ---- inputs -------------------------------------------------------------------------------
+    @property
+    def out(self) -> bool:
+        """Presumed out (exit-door pattern, then no evidence of anyone inside)."""
+        return self.presence.out
+
+    def note(self, ts: datetime, source: str, exit_door: bool = False) -> list[Decision]:
+        """An activity. Returns what fell due before it, then "answered" if a check was pending."""
+        sensor, _, state = source.rpartition(":")
+        pending = self._pending_off
+        if pending is not None and sensor == pending[1] and state == "ON" \
+                and (ts - pending[0]).total_seconds() <= self.p.mat_hold_s:
+            self._pending_off = None  # OFF then ON again, nothing between: the mat flickered
+            self.flickers += 1
+            return self.tick(ts)
+        out = self.tick(ts)
+        if self._pending_off is not None:  # something else happened: the resident did get up
+            out += self._commit_off()
+        if state == "OFF" and self.p.mat_hold_s > 0 and sensor in self._resting and not self.away:
+            self._pending_off = (ts, sensor, source)
+            return out
+        return out + self._note(ts, source, exit_door)
+
+    def _commit_off(self) -> list[Decision]:
+        assert self._pending_off is not None
+        ts, _, source = self._pending_off
+        self._pending_off = None
+        return self._note(ts, source, False)
+
+    def _note(self, ts: datetime, source: str, exit_door: bool) -> list[Decision]:
+        out = self._due(ts)
+        if self._asked is not None and not self._alarmed and self.plan is not None:
+            out.append(self._decision("answered", ts))
+        if self.routine.first_seen is None:
+            self.routine.first_seen = ts
+        if self.away:
+            grace = timedelta(minutes=self.p.away_grace_min)
+            if not (self.p.away_autoclear and not exit_door and ts - (self.away_since or ts) >= grace):
+                return out
+            self.away, self.away_since = False, None
+            out.append(Decision("away_cleared", ts, last_activity=ts, last_source=source))
+            self._learnable = False
+        was_out = self.out
+        self.presence.note(ts, source, exit_door)
+        if self.last_ts is not None and self._learnable and not was_out and ts > self.last_ts:
+            self.routine.add_sample(self.last_ts, self._context, (ts - self.last_ts).total_seconds())
+        if not was_out and not self.out and self._learnable and self.last_ts is not None:
+            self.routine.note_morning(ts, self.last_ts)
+        self._note_rest(ts, source)
+        self._start_gap(ts, source, learnable=True)
+        return out
+
+    def set_away(self, on: bool, ts: datetime) -> None:
+        """Away mode: suspends checks and alarms. Clearing restarts the timer from `ts`."""
+        if on == self.away:
+            return
+        self.away, self.away_since = on, (ts if on else None)
+        if on:
+            self.plan, self._asked, self._alarmed, self._learnable = None, None, False, False
+            self._pending_off = None
+        else:
+            self.presence.reset()
+            self._start_gap(ts, "away:cleared", learnable=False)
+
+    def restart(self, ts: datetime) -> None:
+        """The hub (re)started: what happened while it was off is unknown, so count from now."""
+        if self.routine.first_seen is None:
+            self.routine.first_seen = ts
+        if not self.away:
+            self._start_gap(ts, "hub:start", learnable=False)
+
+    def shift(self, delta: timedelta) -> None:
+        """The wall clock was stepped (NTP at boot): move the running gap with it."""
+        if self.last_ts is not None:
+            self.last_ts += delta
+        if self.plan is not None:
+            self.plan = Plan(self.plan.check_at + delta, self.plan.limit_s, self.plan.normal_s,
+                             self.plan.reason, self.plan.basis)
+        if self._asked is not None:
+            self._asked += delta
+
+    def tick(self, now: datetime) -> list[Decision]:
+        """Decisions that fell due up to `now` ("check", then "alarm" after the wait), each once."""
+        pending = self._pending_off
+        if pending is not None and (now - pending[0]).total_seconds() > self.p.mat_hold_s:
+            return self._due(pending[0] + timedelta(seconds=self.p.mat_hold_s)) + self._commit_off() \
+                + self._due(now)
+        return self._due(now)
+
+    def _due(self, now: datetime) -> list[Decision]:
+        out: list[Decision] = []
+        if self.plan is None or self._alarmed:
+            return out
+        if self._asked is None and now >= self.plan.check_at:
+            self._asked = self.plan.check_at
+            out.append(self._decision("check", self._asked))
+        if self._asked is not None:
+            alarm_at = self._asked + timedelta(seconds=self.p.check_wait_s)
+            if now >= alarm_at:
+                self._alarmed = True
+                out.append(self._decision("alarm", alarm_at))
+        return out
+
+    @property
+    def alarmed(self) -> bool:
+        """This gap's alarm has gone out."""
+        return self._alarmed
+
+    @property
+    def asking(self) -> bool:
+        """A check was spoken and is waiting for an answer."""
+        return self._asked is not None and not self._alarmed
+
+    def next_alarm_at(self) -> datetime | None:
+        """When the alarm falls due if nothing happens from now on (None: never, e.g. away)."""
+        if self._pending_off is not None:  # the held OFF becomes the last activity unless it flickers
+            ahead = copy.deepcopy(self)
+            ahead.tick(self._pending_off[0] + timedelta(seconds=self.p.mat_hold_s + 1))
+            return ahead.next_alarm_at()
+        if self.plan is None or self._alarmed:
+            return None
+        return (self._asked or self.plan.check_at) + timedelta(seconds=self.p.check_wait_s)
+
+    # ---- learned routine ----------------------------------------------------------------------
+    def expectation(self, source: str, ts: datetime) -> tuple[float, float | None, Basis]:
+        """The learned routine's limit for a gap starting now (`Routine.expectation`)."""
+        return self.routine.expectation(source, ts)
+
+    def usual_up(self, now: datetime) -> float | None:
+        """The learned usual getting-up time (`Routine.usual_up`)."""
+        return self.routine.usual_up(now)
+
+    def sample_count(self) -> int:
+        return self.routine.sample_count()
+
+    # ---- persistence --------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.routine.to_dict(), "away": self.away,
+                "away_since": self.away_since.isoformat() if self.away_since else None}
+
+    def load(self, data: dict[str, Any]) -> int:
+        """Restore `to_dict()` output; entries that do not parse are skipped. Returns samples kept."""
+        kept = self.routine.load(data)
+        if data.get("away"):
+            since = data.get("away_since")
+            self.away, self.away_since = True, datetime.fromisoformat(since) if since else None
+        return kept
+
+    # ---- internals ----------------------------------------------------------------------------
+    def _note_rest(self, ts: datetime, source: str) -> None:
+        """Track occupied pressure mats: ON until the same mat goes OFF (or REST_STALE_H passes)."""
+        sensor, _, state = source.rpartition(":")
+        if source_kind(source) == "rest":
+            self._resting[sensor] = (ts, source)
+        elif state == "OFF":
+            self._resting.pop(sensor, None)
+
+    def _context_of(self, ts: datetime, source: str) -> str:
+        """While a mat is occupied the resident is resting whatever else fires (an appliance switching
+        itself off, a flush counted late): the gap belongs to the rest, not to that event."""
+        stale = ts - timedelta(hours=REST_STALE_H)
+        occupied = [(since, src) for since, src in self._resting.values() if since >= stale]
+        if not occupied or source_kind(source) == "rest":
+            return source
+        return max(occupied)[1]
+
+    def _start_gap(self, ts: datetime, source: str, learnable: bool) -> None:
+        self.last_ts, self.last_source = ts, source
+        self._context = self._context_of(ts, source)
+        self._learnable = learnable and not self.out
+        self._asked, self._alarmed = None, False
+        self.plan = self._make_plan(ts, source)
+
+    def _make_plan(self, ts: datetime, source: str) -> Plan | None:
+        if self.away:
+            return None
+        if self.out:
+            if self.p.out_limit_h <= 0:
+                return None
+            limit = self.p.out_limit_h * 3600
+            return Plan(ts + timedelta(seconds=limit), limit, None, "out", "fallback")
+        limit, normal, basis = self.routine.expectation(self._context, ts)
+        plan = Plan(ts + timedelta(seconds=limit), limit, normal, "gap", basis)
+        morning = self.routine.morning_due(ts)
+        if morning is not None and morning < plan.check_at:
+            plan = Plan(morning, (morning - ts).total_seconds(), normal, "morning", "learned")
+        return plan
+
+    def _decision(self, kind: DecisionKind, at: datetime) -> Decision:
+        assert self.plan is not None and self.last_ts is not None
+        return Decision(kind, at, last_activity=self.last_ts, last_source=self.last_source,
+                        gap_s=(at - self.last_ts).total_seconds(), limit_s=self.plan.limit_s,
+                        normal_s=self.plan.normal_s, reason=self.plan.reason, basis=self.plan.basis,
+                        check_at=self._asked)

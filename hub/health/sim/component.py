@@ -1,0 +1,155 @@
+"""Simulated Bluetooth meters on the virtual BLE backend, and the `hub sim bp|glucose` verbs.
+
+The meters hold real GATT services and send the exact bytes of the Bluetooth SIG formats, so the
+hub's BLE code path (scanner, BleakClient, RACP, decoding) is the same one that runs on a Pi.
+Quirk profiles reproduce what real meters do: push records as soon as notifications are enabled,
+refuse an unbonded link, number records backwards, lose their clock (year 0), drop the link
+mid-transfer.
+
+This module is the simulation component and its verbs; the meters are `hub/health/sim/bp_meter.py` and
+`hub/health/sim/glucose_meter.py` (shared clock and quirks: `hub/health/sim/meter.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+from drivers.ble.sfloat import Special, encode_sfloat
+from drivers.ble.virtual.radio import VirtualRadio
+from hub.config.loader import Config
+from hub.core.context import Hardware, HubContext
+from hub.core.simulation import SimParser, shared_radio
+from hub.health.sim.bp_meter import SimBpMeter
+from hub.health.sim.glucose_meter import SimGlucoseMeter
+from hub.health.sim.meter import Quirks as Quirks  # re-exported: tests/test_ble_meters.py imports it from here
+
+BP_ADDRESS = "C0:FF:EE:00:00:01"
+GLUCOSE_ADDRESS = "C0:FF:EE:00:00:02"
+
+
+class SimBle:
+    """Puts a BP meter and a glucose meter on the virtual radio, pre-paired, and drives them."""
+
+    name = "sim.ble"
+
+    def __init__(self, config: Config, radio: VirtualRadio) -> None:
+        self.config, self.radio = config, radio
+        self.bp: SimBpMeter | None = None
+        self.glucose: SimGlucoseMeter | None = None
+        self._ctx: HubContext | None = None
+
+    async def start(self, ctx: HubContext) -> None:
+        from sensors.meters.store import MeterStore
+
+        self._ctx = ctx
+        tz = ctx.clock.now().tzinfo
+
+        def local_now() -> datetime:
+            return ctx.clock.now().astimezone(tz).replace(tzinfo=None)
+
+        self.bp = SimBpMeter(BP_ADDRESS, local_now)
+        self.glucose = SimGlucoseMeter(GLUCOSE_ADDRESS, local_now)
+        with MeterStore.in_state_dir(self.config.state_dir) as store:
+            for meter, kind in ((self.bp, "bp"), (self.glucose, "glucose")):
+                self.radio.add(meter)
+                self.radio.bond(meter.address)
+                if store.get(meter.address) is None:
+                    await asyncio.to_thread(store.pair, meter.address, kind, meter.name, ctx.clock.now())
+        ctx.add_sim_command("bp", self.sim_bp)
+        ctx.add_sim_command("glucose", self.sim_glucose)
+        ctx.add_sim_command("ble-scan", self.sim_scan)
+        ctx.add_sim_command("ble-pair", self.sim_pair)
+
+    async def sim_bp(self, argv: list[str]) -> dict[str, Any]:
+        p = SimParser("hub sim bp")
+        p.add_argument("systolic", help="mmHg, or ERR: the cuff fails (NaN values, as a meter showing Err)")
+        p.add_argument("diastolic", nargs="?", default=None)
+        p.add_argument("--pulse", type=float, default=None)
+        a = p.parse_args(argv)
+        assert self.bp is not None
+        if a.systolic.upper() == "ERR":
+            value = self.bp.measure_error()
+            return {"meter": self.bp.address, "advertising": True, "value_hex": value.hex(), "shows": "Err"}
+        try:
+            systolic, diastolic = float(a.systolic), float(a.diastolic)
+        except (TypeError, ValueError):
+            systolic = diastolic = float("nan")
+        if not (30 <= diastolic < systolic <= 300):
+            raise ValueError("hub sim bp: need 30 <= DIA < SYS <= 300 mmHg (or ERR), e.g. hub sim bp 185 112")
+        if a.pulse is not None and not 20 <= a.pulse <= 250:
+            raise ValueError("hub sim bp: --pulse must be 20..250 per minute")
+        value = self.bp.measure(systolic, diastolic, a.pulse)
+        return {"meter": self.bp.address, "advertising": True, "value_hex": value.hex()}
+
+    async def sim_glucose(self, argv: list[str]) -> dict[str, Any]:
+        p = SimParser("hub sim glucose")
+        p.add_argument("mmol")
+        p.add_argument("--meal", choices=("fasting", "before", "after", "bedtime"), default=None)
+        a = p.parse_args(argv)
+        assert self.glucose is not None
+        beyond = _BEYOND_RANGE.get(a.mmol.upper())
+        if beyond is not None:  # the meter's display says HI / LO
+            seq = _measure_beyond_range(self.glucose, beyond, a.meal)
+            return {"meter": self.glucose.address, "advertising": True, "sequence": seq, "shows": a.mmol.upper()}
+        try:
+            mmol = float(a.mmol)
+        except ValueError:
+            mmol = float("nan")
+        if not 0.6 <= mmol <= 33.3:  # the display range of ordinary meters
+            raise ValueError(
+                "hub sim glucose: MMOL must be 0.6..33.3 mmol/L, or HI / LO (beyond the meter's range), "
+                "e.g. hub sim glucose 5.6 --meal fasting"
+            )
+        seq = self.glucose.measure(mmol, a.meal)
+        return {"meter": self.glucose.address, "advertising": True, "sequence": seq}
+
+    async def sim_scan(self, argv: list[str]) -> dict[str, Any]:
+        from sensors.meters.pairing import scan
+
+        timeout = float(argv[0]) if argv else 2.0
+        return {"devices": await scan(min(timeout, 30.0), backend=self.radio.scanner_backend)}
+
+    async def sim_pair(self, argv: list[str]) -> dict[str, Any]:
+        from sensors.meters.pairing import pair
+        from sensors.meters.store import MeterStore
+
+        p = SimParser("hub ble pair")
+        p.add_argument("address")
+        p.add_argument("--passkey", default=None)
+        a = p.parse_args(argv)
+        peripheral = self.radio.peripherals.get(a.address.upper())
+        if peripheral is None:
+            raise ValueError(f"no simulated meter at {a.address}; 'hub ble scan' lists them")
+        peripheral.start_advertising()  # pairing mode
+        assert self._ctx is not None
+        with MeterStore.in_state_dir(self.config.state_dir) as store:
+            meter = await pair(
+                store, a.address, self._ctx.clock.now(), backend=self.radio.client_backend, passkey=a.passkey
+            )
+        return {"address": meter.address, "kind": meter.kind, "name": meter.name}
+
+    async def close(self) -> None:
+        for meter in (self.bp, self.glucose):
+            if meter is not None:
+                meter.close()
+        self.radio.close()
+
+
+_BEYOND_RANGE = {"HI": Special.POS_INF, "LO": Special.NEG_INF}
+
+
+def _measure_beyond_range(meter: SimGlucoseMeter, code: Special, meal: str | None) -> int:
+    """A record whose concentration is SFLOAT +INF / -INF, the bytes a real meter showing HI / LO sends."""
+    seq = meter.measure(5.0, meal)  # numbered, stamped and advertised like any reading; value replaced:
+    record = meter.records[-1]
+    # no sensor status is sent, so the concentration is the SFLOAT just before the last byte (type/location)
+    record.value = record.value[:-3] + encode_sfloat(code) + record.value[-1:]
+    return seq
+
+
+def build(config: Config, hardware: Hardware) -> SimBle | None:
+    if not hardware.simulated:
+        return None
+    return SimBle(config, shared_radio(hardware))

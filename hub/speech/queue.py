@@ -1,0 +1,309 @@
+"""One voice at a time: the hub's single speech queue (`ctx.say`, `ctx.speak`, questions).
+
+- Nothing overlaps: one worker plays one prompt after another.
+- Most urgent first (LEVELS): a call's state, fire and the fall check/alarm are URGENT; reminders and
+  warnings IMPORTANT; the rest INFO. A more urgent prompt pre-empts the one playing at its next
+  pause between clauses (found in the WAV itself: hub.speech.player.pauses, so a voice pack's recording
+  is interrupted the same way); the interrupted prompt resumes from there afterwards.
+- A chime precedes an IMPORTANT or URGENT prompt when the hub was silent (CHIME_AFTER_IDLE_S) or
+  when it breaks into another prompt, so the resident looks up before the words start.
+- `speak()` returns when the prompt has been heard, so a repeat is scheduled from the END of the
+  previous utterance (the fall countdown starts when its question ends).
+- A question (hub.speech.questions) holds back prompts less urgent than itself while it waits.
+- The same prompt already waiting is not queued twice.
+Each utterance is recorded (key, text, start, end on the queue's clock) for `hub spoken` and tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hub.config.loader import Config
+from hub.speech.player import AplayPlayer, Player, chime, pauses, tail
+from hub.speech.render import (  # noqa: F401 - INFO, URGENT, clauses: re-exported with the levels
+    IMPORTANT,
+    INFO,
+    TOPICS,
+    URGENT,
+    Renderer,
+    SpeakerRenderer,
+    clauses,
+    heard_text,
+    level_of,
+)
+from voice.catalogue import catalogue, fields_of
+from voice.speaker import Speaker
+
+log = logging.getLogger(__name__)
+
+CHIME_AFTER_IDLE_S = 1.0
+MAX_WAITING = 32
+
+
+@dataclass
+class Part:
+    language: str
+    text: str
+    wav: Path | None = None  # rendered when it comes to be said
+    offset: float = 0.0  # seconds already heard (an interrupted part resumes here)
+
+
+@dataclass
+class Utterance:
+    key: str
+    level: int
+    volume: int | None
+    seq: int
+    fields: dict[str, Any]
+    parts: list[Part]
+    done: asyncio.Future[dict[str, Any]]
+    cancelled: bool = False
+    superseded: bool = False  # a newer prompt on the same topic: stop at the next pause
+
+    @property
+    def text(self) -> str:
+        return " / ".join(p.text for p in self.parts)
+
+
+class SpeechQueue:
+    def __init__(self, renderer: Renderer, player: Player, cache_dir: Path, *, enabled: bool = True,
+                 now: Callable[[], float] | None = None) -> None:
+        """`enabled` False ([voice] enabled = false): prompts are logged and recorded as heard at once."""
+        self.renderer = renderer
+        self.enabled = enabled
+        self.player = player
+        self.cache_dir = cache_dir
+        self.now = now or asyncio.get_running_loop().time
+        self.history: collections.deque[dict[str, Any]] = collections.deque(maxlen=100)
+        self._waiting: list[Utterance] = []
+        self._holds: list[int] = []
+        self._changed = asyncio.Event()
+        self._seq = itertools.count()
+        self._current: Utterance | None = None
+        self._playing: asyncio.Task[None] | None = None
+        self._last_end = -1e9
+        self._render_warned = False
+        self._broke_in = False  # the last utterance was cut short by a more urgent one
+        self._poke = asyncio.Event()  # something changed that the utterance playing must look at
+
+    # --- asking ------------------------------------------------------------------------------------
+    def move_cache(self, cache_dir: Path) -> None:
+        """Render (prompts and the chime) into `cache_dir` from now on: the SD card refuses writes, so the
+        resident still hears "存储故障…" and "呼叫已发出" (hub.core.storage_watch)."""
+        self.cache_dir = cache_dir
+        self.renderer.move_cache(cache_dir)
+
+    def say(self, key: str, volume: int | None = None, **fields: Any) -> Utterance:
+        parts = [Part(language, self.renderer.text(key, language, **fields)) for language in self.renderer.languages]
+        u = Utterance(key, level_of(key), volume, next(self._seq), fields, parts,
+                      asyncio.get_running_loop().create_future())
+        log.info("say [%s] %s", key, u.text)
+        if not self.enabled:
+            self._record(u, u.text, self.now(), self.now(), played=False)
+            return u
+        current = self._current if self._current is not None and not self._current.superseded else None
+        same = next((w for w in [*self._waiting, *([current] if current else [])]
+                     if w.text == u.text and not w.cancelled), None)
+        if same is not None:
+            return same  # being said or waiting already: saying it again says nothing more
+        self._supersede(key)
+        if len(self._waiting) >= MAX_WAITING:
+            dropped = min(self._waiting, key=lambda w: (w.level, -w.seq))
+            log.warning("speech queue full; dropped prompt %s", dropped.key)
+            self._finish(dropped)
+            self._waiting.remove(dropped)
+        self._waiting.append(u)
+        self._changed.set()
+        self._poke.set()
+        return u
+
+    async def speak(self, key: str, volume: int | None = None, **fields: Any) -> dict[str, Any]:
+        """Say it and return once it has been heard (or cancelled): the record with start and end."""
+        return await asyncio.shield(self.say(key, volume, **fields).done)
+
+    def cancel(self, u: Utterance) -> None:
+        """Stop an utterance now (a question that has been answered): cut the clause playing, drop the rest."""
+        u.cancelled = True
+        if u in self._waiting:
+            self._waiting.remove(u)
+            self._finish(u)
+        elif u is self._current and self._playing is not None:
+            self._playing.cancel()  # at once: an answered question stops mid-word
+
+    def _supersede(self, key: str) -> None:
+        topic = TOPICS.get(key)
+        if topic is None:
+            return
+        for w in [w for w in self._waiting if TOPICS.get(w.key) == topic and w.key != key]:
+            self._waiting.remove(w)
+            self._finish(w)
+        if self._current is not None and TOPICS.get(self._current.key) == topic and self._current.key != key:
+            self._current.superseded = True
+            self._poke.set()
+
+    def hold(self, level: int) -> Callable[[], None]:
+        """Hold back prompts less urgent than `level` until the returned release is called."""
+        self._holds.append(level)
+
+        def release() -> None:
+            if level in self._holds:
+                self._holds.remove(level)
+                self._changed.set()
+        return release
+
+    def recent(self) -> list[dict[str, Any]]:
+        return list(self.history)
+
+    async def warm(self, keys: list[str] | None = None) -> None:
+        """Render these prompts (default: every one without fields) into the cache ahead of need, on a
+        worker thread, so the first fall alarm is not kept waiting by espeak-ng ([voice] prerender)."""
+        if not self.enabled:
+            return
+        if keys is None:
+            keys = sorted(key for key, p in catalogue().items() if not fields_of(p))
+        try:
+            await asyncio.to_thread(chime, self.cache_dir, 100)
+            for key in keys:
+                for language in self.renderer.languages:
+                    await asyncio.to_thread(self.renderer.render, key, language, None)
+        except Exception as exc:  # no espeak-ng: said once when a prompt is due
+            log.debug("speech warm-up stopped: %s", exc)
+
+    # --- the worker --------------------------------------------------------------------------------
+    async def run(self) -> None:
+        while True:
+            u = await self._next()
+            try:
+                await self._play(u)
+            except asyncio.CancelledError:
+                self._finish(u)
+                raise
+            except Exception:
+                log.exception("speaking %s failed", u.key)
+                self._finish(u)
+
+    async def _next(self) -> Utterance:
+        while True:
+            floor = max(self._holds, default=0)
+            ready = [u for u in self._waiting if u.level >= floor]
+            if ready:
+                u = max(ready, key=lambda w: (w.level, -w.seq))
+                self._waiting.remove(u)
+                return u
+            self._changed.clear()
+            await self._changed.wait()
+
+    def _preempted(self, u: Utterance) -> bool:
+        floor = max(self._holds, default=0)
+        return any(w.level > u.level and w.level >= floor for w in self._waiting)
+
+    async def _play(self, u: Utterance) -> None:
+        self._current = u
+        if u.level >= IMPORTANT and (self.now() - self._last_end >= CHIME_AFTER_IDLE_S or self._broke_in):
+            wav = await asyncio.to_thread(chime, self.cache_dir, u.volume or 100)
+            start = self.now()
+            await self._out(wav, [], 0.0, u)
+            self._record(None, "chime", start, self.now(), played=True, key="chime")
+        start, played = self.now(), True
+        heard: list[str] = []
+        first_wav = u.parts[0].wav if u.parts else None  # where the prompt was rendered (status, tests)
+        self._broke_in = False
+        while u.parts and not u.cancelled and not (heard and u.superseded):
+            part = u.parts[0]
+            try:
+                if part.wav is None:
+                    part.wav = await asyncio.to_thread(self.renderer.render, u.key, part.language, u.volume,
+                                                       **u.fields)
+                first_wav = first_wav or part.wav
+                stops = await asyncio.to_thread(pauses, part.wav)
+                wav = part.wav if part.offset == 0 else await asyncio.to_thread(tail, part.wav, part.offset,
+                                                                                self.cache_dir)
+            except Exception as exc:  # no espeak-ng: the call still goes out, the LEDs still show it
+                (log.debug if self._render_warned else log.warning)("cannot render prompt %s: %s", u.key, exc)
+                self._render_warned, played = True, False
+                u.parts.clear()
+                break
+            stopped_at = await self._out(wav, [t - part.offset for t in stops if t > part.offset], part.offset, u)
+            if stopped_at is None:  # heard to its end
+                heard.append(heard_text(part.text, stops, part.offset, None))
+                u.parts.pop(0)
+                continue
+            heard.append(heard_text(part.text, stops, part.offset, part.offset + stopped_at))
+            part.offset += stopped_at
+            if not u.cancelled and not u.superseded:
+                self._broke_in = True
+                self._waiting.append(u)  # resumes (keeping its place) after what pre-empted it
+            break
+        self._current = None
+        self._last_end = self.now()
+        done = not u.parts or u.cancelled or u.superseded
+        self._record(u if done else None, "".join(heard), start, self._last_end,
+                     played=played and any(heard), interrupted=not done, key=u.key,
+                     cut=u.superseded and bool(u.parts), wav=first_wav)
+
+    async def _out(self, wav: Path, stops: list[float], offset: float, u: Utterance) -> float | None:
+        """Play `wav`; None once heard to the end, else the seconds heard when it was stopped: at once if
+        `u` is cancelled, at the next of `stops` if something more urgent (or newer) is waiting."""
+        self._playing = playing = asyncio.ensure_future(self.player.play(wav))
+        began = self.now()
+        try:
+            while not playing.done():
+                self._poke.clear()
+                if u.cancelled:
+                    playing.cancel()
+                    break
+                if u.superseded or self._preempted(u):
+                    elapsed = self.now() - began
+                    stop = next((t for t in stops if t > elapsed), None)
+                    if stop is not None:
+                        await asyncio.wait({playing}, timeout=stop - elapsed)
+                        if not playing.done():
+                            playing.cancel()
+                            await asyncio.wait({playing})
+                            return stop
+                        break
+                poked = asyncio.ensure_future(self._poke.wait())
+                await asyncio.wait({playing, poked}, return_when=asyncio.FIRST_COMPLETED)
+                poked.cancel()
+            await asyncio.wait({playing})
+        finally:
+            if not playing.done():
+                playing.cancel()  # the worker itself is being cancelled
+        return round(self.now() - began, 3) if playing.cancelled() else None
+
+    def _record(self, u: Utterance | None, text: str, start: float, end: float, *, played: bool,
+                interrupted: bool = False, key: str | None = None, cut: bool = False,
+                wav: Path | None = None) -> None:
+        entry = {"key": key or (u.key if u else ""), "text": text, "start": round(start, 3),
+                 "end": round(end, 3), "at": time.time(), "played": played, "wav": str(wav) if wav else None}
+        if interrupted:
+            entry["interrupted"] = True  # resumes after the more urgent prompt
+        if cut:
+            entry["cut"] = True  # a newer prompt on the same topic made the rest moot
+        if u is not None and u.cancelled:
+            entry["cancelled"] = True
+        self.history.append(entry)
+        if u is not None:
+            self._finish(u, entry)
+
+    def _finish(self, u: Utterance, entry: dict[str, Any] | None = None) -> None:
+        if not u.done.done():
+            u.done.set_result(entry or {"key": u.key, "text": "", "start": self.now(), "end": self.now(),
+                                        "played": False, "cancelled": True})
+
+
+def speech_from_config(config: Config, player: Player | None = None) -> SpeechQueue:
+    """The hub's speech queue from [voice]: voice.speaker renders (voice pack, else espeak-ng), cached
+    in state_dir; `player` defaults to [voice] player on [voice] device."""
+    voice = config["voice"]
+    speaker = Speaker.from_config(voice, config.state_dir)
+    return SpeechQueue(SpeakerRenderer(speaker), player or AplayPlayer(voice["player"], voice["device"]),
+                       speaker.cache_dir, enabled=voice["enabled"])

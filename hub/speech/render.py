@@ -1,0 +1,101 @@
+"""The voice side of the speech queue (hub.speech.queue): prompt key + fields -> what is said and its
+WAV, through voice.speaker (a voice pack's recording, else normalised espeak-ng TTS at one loudness);
+how urgent each prompt is, and which words were heard when a prompt was interrupted in one of the
+pauses of its WAV.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Protocol
+
+from voice.library import PromptAudio
+from voice.speaker import Speaker
+
+INFO, IMPORTANT, URGENT = 1, 2, 3
+VOICE_CALL = (*(f"voice_{state}_{who}" for state in ("dialing", "connected")
+                 for who in ("duty", "doctor", "family", "neighbour")),
+              "voice_connected_caller", "voice_call_ended", "voice_nobody_answered",  # hub.voicecall: call state
+              *(f"voice_phoned_{who}" for who in ("duty", "doctor", "family", "neighbour")),  # ... by the modem
+              "cellular_call_answered")  # hub.cellular: a call by the modem was picked up
+# hub.escalation: who is being told, who is coming
+ESCALATION = ("escalation_notifying", "escalation_answered", "escalation_coming", "escalation_nobody")
+LEVELS: dict[str, int] = {
+    **dict.fromkeys(("call_raising", "call_offline", "call_cancelled", "call_acknowledged", "call_repeat",
+                     "call_acknowledged_by", "alarm_acknowledged", "alarm_acknowledged_by", "call_delivered",
+                     "call_sending", "sensors_fire_alarm", "sensors_heat_rise_alarm", "fall_check",
+                     "fall_cancelled", "fall_alarm", "inactivity_alarm", *VOICE_CALL, *ESCALATION), URGENT),
+    **dict.fromkeys(("call_no_answer", "inactivity_check", "sensors_heat_alarm", "sensors_cold_alarm",
+                     "sensors_fire_cleared", "sensors_power_lost", "sensors_battery_low",
+                     "health_bp_very_high", "health_glucose_very_high", "health_glucose_low",
+                     "checkin_question", "checkin_missed"), IMPORTANT),
+}  # every other prompt is INFO
+# A newer prompt about the same thing makes an older one moot: "已取消呼叫" drops a waiting
+# "正在呼叫社区" and cuts one being spoken at its next clause.
+TOPICS: dict[str, str] = {
+    **dict.fromkeys(("call_raising", "call_offline", "call_repeat", "call_cancelled", "call_acknowledged",
+                     "call_acknowledged_by", "call_no_answer", "call_delivered", "call_sending"), "call"),
+    **dict.fromkeys(("fall_check", "fall_cancelled", "fall_alarm"), "fall"),
+    **dict.fromkeys(VOICE_CALL, "voice_call"),
+    # "正在通知女儿" then "女儿已收到": the newer one supersedes; "电话已打通" waits for its turn
+    **dict.fromkeys(("escalation_notifying", "escalation_coming", "escalation_nobody"), "escalation"),
+    **dict.fromkeys(("inactivity_check", "inactivity_ok", "inactivity_alarm"), "inactivity"),
+    **dict.fromkeys(("sensors_fire_alarm", "sensors_fire_cleared", "sensors_heat_rise_alarm",
+                     "sensors_heat_rise_cleared"), "fire"),
+}
+_CLAUSE = re.compile(r"(?<=[。！？；，!?;,])\s*")
+
+
+def level_of(key: str) -> int:
+    return LEVELS.get(key, INFO)
+
+
+def clauses(text: str) -> list[str]:
+    """Split at sentence and clause marks, keeping each mark with its clause (the pre-emption points)."""
+    return [part for part in _CLAUSE.split(text) if part.strip()]
+
+
+class Renderer(Protocol):
+    """Prompt key + fields -> what is said and its WAV (voice.speaker.Speaker through SpeakerRenderer)."""
+
+    languages: list[str]  # spoken one after the other ("zh", then "en" with also_english)
+
+    def text(self, key: str, language: str, **fields: Any) -> str: ...
+
+    def render(self, key: str, language: str, volume: int | None, **fields: Any) -> Path:
+        """Blocking: the whole prompt as a WAV."""
+        ...
+
+    def move_cache(self, cache_dir: Path) -> None:
+        """Render into `cache_dir` from now on (the SD card refuses writes: hub.core.storage_watch)."""
+        ...
+
+
+class SpeakerRenderer:
+    """voice.speaker.Speaker as a Renderer: recordings from the voice pack, else normalised TTS."""
+
+    def __init__(self, speaker: Speaker) -> None:
+        self.speaker = speaker
+        self.languages = [speaker.language] + (["en"] if speaker.also_english and speaker.language == "zh" else [])
+
+    def text(self, key: str, language: str, **fields: Any) -> str:
+        return PromptAudio.text(key, language, **fields)
+
+    def render(self, key: str, language: str, volume: int | None, **fields: Any) -> Path:
+        return self.speaker.audio.render(key, language, self.speaker.volume if volume is None else volume,
+                                         **fields).wav
+
+    def move_cache(self, cache_dir: Path) -> None:
+        self.speaker.move_cache(cache_dir)
+
+
+def heard_text(text: str, stops: list[float], start: float, end: float | None) -> str:
+    """The words heard from `start` to `end` seconds into the WAV (None: to its end): whole clauses,
+    when the WAV has one pause per clause mark; otherwise the text if heard whole, else "…"."""
+    parts = clauses(text)
+    if len(stops) != len(parts) - 1:
+        return text if start == 0 and end is None else "…"
+    first = sum(1 for t in stops if t <= start)
+    last = len(parts) if end is None else sum(1 for t in stops if t <= end)
+    return "".join(parts[first:last])
