@@ -1,4 +1,4 @@
-"""`hub config check|defaults|example`."""
+"""`hub config check|defaults|example|apply`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hub.config.render import render
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("config", help="check a config file, or print the defaults / documented example")
-    verbs = p.add_subparsers(dest="config_verb", metavar="check|defaults|example", required=True)
+    verbs = p.add_subparsers(dest="config_verb", metavar="check|defaults|example|apply", required=True)
     check = verbs.add_parser("check", help="validate a config file, its TLS files and state dir (exit 2)")
     add_config_arg(check)
     check.set_defaults(func=_check)
@@ -20,6 +20,32 @@ def register(sub: argparse._SubParsersAction) -> None:
         func=lambda a: print(render(documented=False), end="") or 0)
     verbs.add_parser("example", help="print every key documented (config/hub.example.toml)").set_defaults(
         func=lambda a: print(render(documented=True), end="") or 0)
+    apply = verbs.add_parser("apply", help="technician at the unit: apply the platform's config that changes "
+                                           "buttons or pins (held for local confirmation)")
+    add_config_arg(apply)
+    apply.add_argument("--show", action="store_true", help="only show what is waiting")
+    apply.set_defaults(func=_apply)
+
+
+def _apply(args: argparse.Namespace) -> int:
+    """Confirm the held document through the running hub, which applies it like any other (journal,
+    restart once no alarm is open, rollback if the broker is not reached)."""
+    from hub.core.control import ControlError, request, socket_path
+
+    config = load_config_or_exit(args)
+    try:
+        held = request(socket_path(config.state_dir), {"cmd": "remote_config.apply", "show": args.show})
+    except (ControlError, OSError, ValueError) as exc:
+        print(f"无法应用 cannot apply: {exc}", file=sys.stderr)
+        return 1
+    keys = ", ".join(held["confirm"])
+    if args.show:
+        print(f"等待确认 waiting: config version {held['version']} from the platform changes {keys}; check the "
+              "wiring, then run `hub config apply`")
+    else:
+        print(f"已确认 confirmed: config version {held['version']} ({keys}); the hub restarts on it once no alarm "
+              "is open: press each button afterwards (`hub status` shows the config version)")
+    return 0
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -8,6 +8,10 @@ trial: back on the broker within the rollback time (set before the change) and i
 (`applied_restart`); not, or the hub keeps restarting without getting there, and the previous file is
 written back and the hub restarts on it (`rolled_back`, reported once the link is back). Every step is
 journalled first (hub.remote_config.journal), so a power cut at any point ends in one of those results.
+A change of broker or broker login is confirmed only by the broker proof (hub.remote_config.probe). Only
+keys on the allowlist (hub.remote_config.allowlist) are taken; the unit's wiring (buttons, pins) is held
+until a technician confirms it at the unit (`hub config apply`). A refused document does not advance
+the version: a later, valid one still applies.
 """
 
 from __future__ import annotations
@@ -18,10 +22,13 @@ from typing import Any
 
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
+from hub.core.control import ControlError
 from hub.core.events import iso_ms, now_local
 from hub.remote_config import document
 from hub.remote_config.document import Plan, Refusal
 from hub.remote_config.journal import Journal, digest, render, sha256, write_config
+from hub.remote_config.probe import BrokerProof
+from hub.remote_config.schema import ROLLBACK_CEILING_S
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +51,14 @@ class RemoteConfig:
         self._trial: asyncio.Task[None] | None = None
         self._waiting_for = ""
         self._restarting = False  # a restart is requested: no further document is touched
+        self._confirmed: int | None = None  # the held version a technician confirmed (`hub config apply`)
+        self.proof = BrokerProof()
 
     # --- lifecycle ----------------------------------------------------------------------------------
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
+        self.proof.start(ctx)
+        ctx.add_control_command("remote_config.apply", self._apply_held)
         if (pending := self.journal.pending) is not None:
             action = await asyncio.to_thread(self._resume, self._now())
             if action == "restart":  # the old file is back: run on it
@@ -97,11 +108,17 @@ class RemoteConfig:
                 log.info("desired config version %d is not newer than %d: ignored", desired.version,
                          self.journal.seen_version)
                 return
+            if self._answered(desired.version):
+                return
             plan = await asyncio.to_thread(document.plan_file, self.config, desired)
         except Refusal as refusal:
             await self._refuse(refusal)
             return
         try:
+            if plan.confirm and self._confirmed != plan.version:
+                await self._hold(plan, payload)
+                return
+            self.journal.held = None
             if not plan.changed:
                 await self._finish(plan.version, "unchanged", [])
             elif plan.live:
@@ -114,10 +131,47 @@ class RemoteConfig:
             await self._refuse(Refusal(plan.version, "(file)", f"cannot write {exc.filename or 'the config'}: "
                                                                 f"{exc.strerror or exc}; nothing was changed{hint}"))
 
+    def _answered(self, version: int) -> bool:
+        """The retained document comes again on every connect: one already refused or held for
+        confirmation is not answered twice (neither advanced the version, so a newer one still applies)."""
+        last = self.journal.report or {}
+        result = last.get("result") if last.get("version") == version else None
+        if result == "refused" or (result == "held" and self._confirmed != version):
+            log.info("desired config version %d was %s already: not answered again", version, result)
+            return True
+        return False
+
+    async def _hold(self, plan: Plan, payload: bytes) -> None:
+        keys = ", ".join(plan.confirm)
+        log.warning("config version %d changes the unit's wiring (%s): held until a technician runs "
+                    "`hub config apply` on the unit", plan.version, keys)
+        self.journal.held = {"version": plan.version, "payload": payload.decode("utf-8"), "confirm": plan.confirm,
+                             "changed": plan.changed}
+        self._report(plan.version, "held", changed=plan.changed, key=plan.confirm[0],
+                     reason=f"{keys}: the unit's wiring: pending local confirmation (a technician runs "
+                            f"`hub config apply` on the unit)")
+        await asyncio.to_thread(self.journal.save)
+        self._publish()
+
+    async def _apply_held(self, request: dict[str, Any]) -> dict[str, Any]:
+        """`hub config apply`: the technician at the unit confirms the held document (or `show` it)."""
+        held = self.journal.held
+        if held is None:
+            raise ControlError("no configuration from the platform is waiting for confirmation")
+        answer = {k: held[k] for k in ("version", "confirm", "changed")}
+        if request.get("show"):
+            return answer
+        if self._restarting or (self._trial is not None and not self._trial.done()):
+            raise ControlError("another configuration change is under way: try again in a few minutes")
+        log.warning("config version %s confirmed at the unit (hub config apply): %s", held["version"],
+                    ", ".join(held["confirm"]))
+        self._confirmed = int(held["version"])
+        self._latest = held["payload"].encode("utf-8")
+        self._wake.set()
+        return answer
+
     async def _refuse(self, refusal: Refusal) -> None:
         log.warning("refused desired config version %s: %s: %s", refusal.version, refusal.key, refusal.reason)
-        if refusal.version is not None:
-            self.journal.seen_version = max(self.journal.seen_version, refusal.version)
         self._report(refusal.version, "refused", reason=f"{refusal.key}: {refusal.reason}", key=refusal.key)
         try:
             await asyncio.to_thread(self.journal.save)
@@ -185,7 +239,7 @@ class RemoteConfig:
     async def _finish(self, version: int, result: str, changed: list[str]) -> None:
         self.journal.seen_version = max(self.journal.seen_version, version)
         self.journal.applied_version = version
-        self.journal.pending = None
+        self.journal.pending = self.journal.held = None
         self._report(version, result, changed=changed)
         try:
             await asyncio.to_thread(self.journal.save)
@@ -237,17 +291,29 @@ class RemoteConfig:
 
     async def _on_trial(self, pending: dict[str, Any]) -> None:
         assert self._ctx is not None
-        version, limit = int(pending["version"]), float(pending["rollback_after_s"])
-        log.info("config version %d on trial: the broker must be reached within %.0f s (start %d)", version,
-                 limit, pending["starts"])
+        version = int(pending["version"])
+        limit = min(float(pending["rollback_after_s"]), ROLLBACK_CEILING_S)  # a file cannot keep it longer
+        broker = any(key in document.BROKER for key in pending["changed"])
+        log.info("config version %d on trial: the broker must be reached%s within %.0f s (start %d)", version,
+                 " and the platform must acknowledge the hub's probe through it" * broker, limit, pending["starts"])
         deadline = self._ctx.clock.monotonic() + limit
         while self._ctx.clock.monotonic() < deadline:
-            if self._ctx.online:
+            if self._ctx.online and not broker:
                 log.info("config version %d confirmed: connected to the broker", version)
                 await self._finish(version, "applied_restart", pending["changed"])
                 return
+            if self._ctx.online and self.proof.version != version:
+                self.proof.begin(version)
+            if broker and self.proof.proven:
+                log.info("config version %d confirmed: the probe came back through the new broker and the "
+                         "platform acknowledged it", version)
+                self.proof.end()
+                await self._finish(version, "applied_restart", pending["changed"])
+                return
             await asyncio.sleep(POLL_S)
-        reason = (f"no connection to the broker within {limit:.0f} s of starting "
+        why = self.proof.why_not() if broker else "no connection to the broker"
+        self.proof.end()
+        reason = (f"{why} within {limit:.0f} s of starting "
                   f"with config version {version} (changed: {', '.join(pending['changed'])})")
         await asyncio.to_thread(self._roll_back, reason)
         self._restart(f"config version {version} rolled back")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +19,13 @@ from hub.config.environment import check_environment
 from hub.config.loader import Config, ConfigError, validate
 from hub.config.schema import all_sections
 from hub.core.platform_commands import finite_float, no_constant
+from hub.remote_config.allowlist import CONFIRM, NEVER, classify
 
 HIDDEN = "(hidden)"  # what a secret's value is reported as (as the loader shows it in errors)
 
-# Keys the platform may not change: they name this hub's topic tree or its queue. A platform that must
-# move a hub does it with a technician (hub provision), not by a message the hub could never answer.
-LOCKED = {
-    "hub.id": "names this hub's topics and MQTT client id",
-    "hub.state_dir": "holds the queue of unsent calls",
-    "mqtt.topic_prefix": "names this hub's topics",
-    "remote_config.enabled": "switching it off remotely would leave the platform no way back",
-}
+# Keys that move the hub to another broker, or change how it logs in there: confirmed only by the
+# broker proof (component: the hub's probe comes back through the new broker and the platform acks it).
+BROKER = frozenset({"mqtt.host", "mqtt.port", "mqtt.username", "mqtt.password"})
 
 # Keys the running code reads at each use from the shared config tables, so setting them in place takes
 # effect at once (tests/test_remote_config_e2e.py checks calls.ack_timeout_s end to end). Anything else
@@ -39,7 +35,6 @@ LIVE = frozenset({
     "calls.guard_s", "calls.ack_timeout_s", "calls.reannounce_s", "calls.reannounce_count",
     "calls.reannounce_slow_s",
     "mqtt.status_interval_s", "mqtt.max_payload_bytes",
-    "remote_config.rollback_after_s", "remote_config.max_bytes",
 })
 
 
@@ -63,10 +58,15 @@ class Plan:
     merged: dict[str, Any]  # the file's tables after the patch: what is written
     effective: dict[str, Any]  # validated, with every default: what the hub will run with
     changed: list[str]  # dotted keys whose effective value changes ('buttons' for a whole array)
+    confirm: list[str] = field(default_factory=list)  # of those, the wiring a technician must confirm
 
     @property
     def live(self) -> bool:
         return all(key in LIVE for key in self.changed)
+
+    @property
+    def broker(self) -> bool:
+        return any(key in BROKER for key in self.changed)
 
 
 def parse(payload: bytes, max_bytes: int) -> Desired:
@@ -99,11 +99,15 @@ def plan(raw_file: dict[str, Any], current: dict[str, Any], desired: Desired, pa
     except ConfigError as exc:
         raise Refusal(desired.version, exc.key, exc.problem) from None
     changed = diff(current, effective)
+    confirm = []
     for key in changed:
-        if key in LOCKED:
-            raise Refusal(desired.version, key, f"cannot be changed remotely: it {LOCKED[key]} "
-                                                f"(set it on the hub with `hub provision`)")
-    return Plan(desired.version, merged, effective, changed)
+        kind, reason = classify(key)
+        if kind == NEVER:
+            raise Refusal(desired.version, key, f"cannot be changed remotely: {reason} (a technician sets it "
+                                                f"on the unit: `hub provision` or hub.toml)")
+        if kind == CONFIRM:
+            confirm.append(key)
+    return Plan(desired.version, merged, effective, changed, confirm)
 
 
 def report(config: Config, version: int | None, result: str, applied_version: int, changed: list[str], ts: str,

@@ -9,6 +9,9 @@
   the file's SHA-256 tells whether the new file was written (`new_sha256`), not yet (`previous_sha256`),
   or changed by someone else; `phase` is `apply`, then `rolling_back` when the guard gave up.
 - `report`: the last `config/reported` document, published again on every start.
+- `held`: a document that changes the unit's wiring (buttons, pins), held until a technician runs
+  `hub config apply` on the unit: its version, raw payload and the keys to confirm. It does not advance
+  `seen_version`; a newer document replaces it.
 
 `state_dir/remote-config.previous.toml` is the file as it was before a change that needs a restart; a
 rollback writes it back. hub.toml itself is written as `hub provision` writes it (hub.provision.writer):
@@ -41,6 +44,7 @@ class Journal:
     applied_version: int = 0
     pending: dict[str, Any] | None = None
     report: dict[str, Any] | None = None
+    held: dict[str, Any] | None = None
 
     @classmethod
     def load(cls, state_dir: Path) -> Journal:
@@ -59,7 +63,8 @@ class Journal:
             return cls(path)
         return cls(path, int(data.get("seen_version") or 0), int(data.get("applied_version") or 0),
                    data.get("pending") if isinstance(data.get("pending"), dict) else None,
-                   data.get("report") if isinstance(data.get("report"), dict) else None)
+                   data.get("report") if isinstance(data.get("report"), dict) else None,
+                   data.get("held") if isinstance(data.get("held"), dict) else None)
 
     def save(self) -> None:
         body = {k: v for k, v in asdict(self).items() if k != "path"}
