@@ -1,6 +1,10 @@
 """The unit's TLS client certificate: its expiry (hub.certificates.x509.describe) in `hub status`
 (`certificate`) and device health, a `fault.certificate` when it has expired or is about to, and
 rotation on platform command (hub/certificates/rotation.py). Built only when the hub connects over TLS.
+
+Expiry is judged on the hub's clock and checked again the moment that clock is stepped (NTP after a
+boot without network, a wrong RTC corrected): a false "expired" after a wrong date clears at once,
+not at the next hourly check.
 """
 
 from __future__ import annotations
@@ -37,10 +41,15 @@ class Certificates:
         ctx.add_platform_command("rotate_cert", self.rotation.rotate)
         ctx.add_platform_command("install_cert", self.rotation.install)
         await self.rotation.start()
+        ctx.clock.on_step(self._clock_stepped)
         await self.check()  # in status from the start
         ctx.spawn("certificates.expiry", self._watch())
 
     async def recheck(self) -> None:
+        self._check_now.set()
+
+    def _clock_stepped(self, step_s: float) -> None:
+        log.info("wall clock stepped %+.0f s: checking the certificate's expiry again now", step_s)
         self._check_now.set()
 
     async def _watch(self) -> None:
@@ -55,7 +64,7 @@ class Certificates:
 
     async def check(self) -> dict[str, Any] | None:
         assert self._ctx is not None
-        info = await asyncio.to_thread(describe, self.config)
+        info = await asyncio.to_thread(describe, self.config, self._ctx.clock.now())
         if info is None:
             return None  # TLS without a client certificate: cmd/rotate_cert says so
         self._ctx.set_status("certificate", info)

@@ -124,9 +124,7 @@ def check_issued(cert_pem: str, chain_pem: str, key_pem: bytes, ca_file: str | N
     """Accept the platform's certificate for the key made here only if it is for that key and that
     subject, valid now, meant for client authentication, and chains to the CA in `ca_file` (through the
     intermediates in `chain_pem`). Raises CertError naming what is wrong."""
-    from cryptography import x509
     from cryptography.hazmat.primitives import serialization
-    from cryptography.x509.oid import ExtendedKeyUsageOID
 
     now = now or datetime.now(UTC)
     leaf, *extra = _load_many(cert_pem.encode(), "cert_pem")
@@ -138,13 +136,7 @@ def check_issued(cert_pem: str, chain_pem: str, key_pem: bytes, ca_file: str | N
     info = _info(leaf)
     if info.subject != subject:
         raise CertError("subject_mismatch", f"the certificate is for {info.subject}, the request was for {subject}")
-    try:
-        usage = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-        if ExtendedKeyUsageOID.CLIENT_AUTH not in usage:
-            raise CertError("not_client_auth", "the certificate's extended key usage does not allow TLS client "
-                                               "authentication (clientAuth)")
-    except x509.ExtensionNotFound:
-        pass  # no EKU: any use
+    check_client_leaf(leaf)
     if ca_file is None:
         raise CertError("no_ca", "[mqtt.tls] ca is not set: nothing to check the certificate against")
     try:
@@ -154,6 +146,39 @@ def check_issued(cert_pem: str, chain_pem: str, key_pem: bytes, ca_file: str | N
     _valid_now(leaf, "the certificate", now)
     _chain(leaf, intermediates, anchors, now)
     return info
+
+
+def check_client_leaf(leaf: Any) -> None:
+    """A client certificate the hub presents must be an end entity that may sign a TLS handshake for a
+    client: not a CA (basicConstraints CA:TRUE: whoever holds its key could mint certificates), key usage
+    with digitalSignature, extended key usage with clientAuth. An extension that is absent does not
+    restrict (RFC 5280 4.2.1.3, 4.2.1.12, as OpenSSL verifies). Raises CertError naming what is wrong."""
+    from cryptography import x509
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    if _is_ca(leaf):
+        raise CertError("is_ca", "the certificate is a CA certificate (basicConstraints CA:TRUE): a client "
+                                 "certificate must not be able to issue others; ask the platform for an end-entity "
+                                 "certificate")
+    try:
+        if not leaf.extensions.get_extension_for_class(x509.KeyUsage).value.digital_signature:
+            raise CertError("no_digital_signature", "the certificate's key usage does not allow digitalSignature, "
+                                                    "which a TLS client needs to prove it holds the key")
+    except x509.ExtensionNotFound:
+        pass  # no key usage: any use
+    try:
+        usage = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        if ExtendedKeyUsageOID.CLIENT_AUTH not in usage:
+            raise CertError("not_client_auth", "the certificate's extended key usage does not allow TLS client "
+                                               "authentication (clientAuth)")
+    except x509.ExtensionNotFound:
+        pass  # no EKU: any use
+
+
+def check_client_pem(cert_pem: str | bytes) -> None:
+    """check_client_leaf on the first certificate of a PEM text (provisioning, `hub config check`)."""
+    data = cert_pem.encode() if isinstance(cert_pem, str) else cert_pem
+    check_client_leaf(_load_many(data, "the client certificate")[0])
 
 
 def _valid_now(cert: Any, what: str, now: datetime) -> None:
@@ -209,9 +234,9 @@ def remedy(state: str, days_left: float, path: str) -> str:
             "re-provision the unit (hub provision --bundle)")
 
 
-def describe(config: Config) -> dict[str, Any] | None:
+def describe(config: Config, now: datetime | None = None) -> dict[str, Any] | None:
     """The certificate in use, for status, device health and the self-test (None: no client
-    certificate). Blocking: call from a thread."""
+    certificate), judged at `now` (the hub's clock; default the system's). Blocking: call from a thread."""
     if not config["mqtt"].get("tls"):
         return None
     pair = client_pair(config)
@@ -222,9 +247,9 @@ def describe(config: Config) -> dict[str, Any] | None:
         info = read_info(pair[0])
     except (OSError, CertError) as exc:
         return {"path": pair[0], "state": "unreadable", "detail": str(exc)}
-    days = info.days_left()
+    days = info.days_left(now)
     state = expiry_state(days, certs["warn_days"], certs["fault_days"])
-    out = {"path": pair[0], "state": state, **info.as_dict()}
+    out = {"path": pair[0], "state": state, **info.as_dict(now)}
     if state != "ok":
         out["remedy"] = remedy(state, days, pair[0])
     return out

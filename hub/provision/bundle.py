@@ -229,6 +229,8 @@ def _check_credentials(data: dict[str, Any]) -> None:
     tls = broker.get("tls")
     if tls is not None and ("cert_pem" in tls) != ("key_pem" in tls):
         raise BundleError("broker.tls.key_pem", "a client certificate needs its key (cert_pem and key_pem)")
+    if tls is not None and "cert_pem" in tls:
+        _check_client_certificate(tls["cert_pem"])
     has_credentials = "password" in broker or (tls is not None and "key_pem" in tls)
     if not has_credentials:
         raise BundleError("broker", "no credentials: give username/password or tls cert_pem/key_pem")
@@ -241,6 +243,16 @@ def _check_credentials(data: dict[str, Any]) -> None:
         raise BundleError("broker.username", f"{broker['username']!r} is a default/demo account")
     if data["hub"]["id"].lower().startswith(("demo", "example", "test-")):
         raise BundleError("hub.id", f"{data['hub']['id']!r} is a demo id; use the id the platform issued")
+
+
+def _check_client_certificate(cert_pem: str) -> None:
+    """As for a rotated one (x509.check_client_leaf); a text that is not one is left to the live test."""
+    from hub.certificates.x509 import CertError, check_client_pem
+    try:
+        check_client_pem(cert_pem)
+    except CertError as exc:
+        if exc.reason != "bad_certificate":
+            raise BundleError("broker.tls.cert_pem", f"{exc.detail} ({exc.reason})") from None
 
 
 def is_weak_secret(secret: str) -> bool:
