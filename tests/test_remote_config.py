@@ -154,6 +154,7 @@ class FakeCtx:
         self.commands: dict[str, Callable[[dict[str, Any]], Any]] = {}
         self.controls: dict[str, Callable[[dict[str, Any]], Any]] = {}
         self.states: dict[str, str] = {}
+        self.held = ""
         self.tasks: list[asyncio.Task[Any]] = []
 
     def spawn(self, name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
@@ -173,6 +174,9 @@ class FakeCtx:
 
     def publish_state(self, topic: str, payload: str) -> None:
         self.states[topic] = payload
+
+    def hold_events(self, reason: str) -> None:
+        self.held = reason
 
     def add_platform_command(self, name: str, handler: Callable[[dict[str, Any]], Any]) -> None:
         self.commands[name] = handler

@@ -17,6 +17,7 @@ from test_remote_config import _hub_toml, _plan, _start, _stop, _until
 from hub.config.loader import ConfigError, validate
 from hub.config.schema import all_sections
 from hub.core.control import ControlError
+from hub.core.uplink.hold import HOLD_FILE
 from hub.remote_config import allowlist
 from hub.remote_config.document import Refusal
 from hub.remote_config.probe import ACK, PROBE
@@ -171,6 +172,7 @@ def test_a_broker_change_needs_the_probe_back_and_the_platform_ack(tmp_path, pla
         ctx.handler(_doc(9, {"mqtt": {"port": 1884}}))
         await _until(lambda: ctx.restarts)
         await _stop(component, ctx)
+        assert (tmp_path / "state" / HOLD_FILE).exists()  # held from the first connection to the new broker
         component, ctx = await _start(path)  # online at once: a CONNACK alone is not enough
         topic = f"eldercare/v1/rc-1/{PROBE}"
         await _until(lambda: ctx.states.get(topic))
@@ -185,12 +187,13 @@ def test_a_broker_change_needs_the_probe_back_and_the_platform_ack(tmp_path, pla
             assert not ctx.published or ctx.published[-1]["result"] != "applied_restart"
             await ctx.commands[ACK]({"version": 9, "probe": probe["probe"]})
             await _until(lambda: ctx.published and ctx.published[-1]["result"] == "applied_restart")
-            assert component.journal.applied_version == 9
+            assert component.journal.applied_version == 9 and ctx.held == ""  # the outbox goes out
         else:
             ctx.clock.advance(301)
             await _until(lambda: ctx.restarts)
             assert "no platform ack" in component.journal.pending["reason"]  # type: ignore[index]
             assert tomllib.loads(path.read_text())["mqtt"]["port"] == 1883
+            assert not (tmp_path / "state" / HOLD_FILE).exists()  # the held events go to the old broker
         assert ctx.states[topic] == ""  # the retained probe is cleared
         await _stop(component, ctx)
 

@@ -22,6 +22,7 @@ HUB = "test-0001"
 DESIRED = f"{PREFIX}/{HUB}/config/desired"
 REPORTED = f"{PREFIX}/{HUB}/config/reported"
 SECRET = "s3cret-Passw0rd"
+PROBE = f"{PREFIX}/{HUB}/selftest/config"
 
 
 @pytest.fixture
@@ -39,6 +40,29 @@ def supervised(make_hub: Callable[..., HubProcess], subscriber: Callable[..., Su
     yield make
     for supervisor in made:
         supervisor.stop()
+
+
+class PlatformAcker:
+    """The platform's side of the broker proof (docs/fleet.md): it reads the hub's probe on
+    `{prefix}/{hub}/selftest/config` and answers `cmd/config_ack` with its version and nonce."""
+
+    def __init__(self, port: int) -> None:
+        self.acked: list[dict[str, Any]] = []
+        self.sub = Subscriber(port, PROBE)
+        self.sub.client.on_message = self._probe
+
+    def _probe(self, client: Any, userdata: Any, message: Any) -> None:
+        try:
+            body = json.loads(message.payload)
+        except ValueError:
+            return  # b"": the hub cleared its probe
+        ack = {"version": body["version"], "probe": body["probe"]}
+        assert_valid_as("cmd.config_ack", ack)
+        client.publish(f"{PREFIX}/{HUB}/cmd/config_ack", json.dumps(ack), qos=1)
+        self.acked.append(ack)
+
+    def close(self) -> None:
+        self.sub.close()
 
 
 def desire(sub: Subscriber, body: dict[str, Any] | bytes) -> None:
@@ -141,10 +165,13 @@ def test_version_not_newer_is_ignored(supervised):
     assert supervisor.status()["config"]["version"] == 5
 
 
-def test_secrets_set_remotely_are_never_shown(supervised):
+def test_secrets_set_remotely_are_never_shown(supervised, broker):
     supervisor, sub = supervised()
+    platform = PlatformAcker(broker.port)  # new credentials: confirmed by the broker proof
     desire(sub, {"version": 2, "config": {"mqtt": {"username": "hub-0001", "password": SECRET}}})
     report = reported(sub, 2, "applied_restart", timeout=40)
+    assert platform.acked and platform.acked[0]["version"] == 2
+    platform.close()
     assert report["config"]["mqtt"]["password"] == "(hidden)" and report["config"]["mqtt"]["username"] == "hub-0001"
     assert "mqtt.password" in report["changed"]
     # Refused with a secret in it: the reason names the key at fault, never the secret.

@@ -242,6 +242,11 @@ class Hub:
     def restart(self, reason: str) -> None:
         log.warning("restarting (systemd starts the hub again): %s", reason)
         self._stopping.set()
+
+    def hold_events(self, reason: str) -> None:
+        if self.uplink is not None:
+            self.uplink.hold(reason)
+
     def publish_state(self, topic: str, payload: str) -> None:
         assert self.uplink is not None
         self.uplink.topics.keep(topic, payload.encode(), qos=0)

@@ -137,6 +137,11 @@ class HubContext(Protocol):
         """Stop cleanly so that systemd starts the hub again (Restart=always): for settings read at start."""
         ...
 
+    def hold_events(self, reason: str) -> None:
+        """Keep events in the outbox though connected, because `reason` (a broker not yet proven to be the
+        platform's); '' sends them again and forgets the hold across restarts (hub.core.uplink.hold)."""
+        ...
+
     def set_status(self, key: str, value: Any) -> None:
         """Publish `value` under `key` in the retained status and `hub status`."""
         ...

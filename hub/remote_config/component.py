@@ -22,9 +22,10 @@ from typing import Any
 
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
-from hub.core.control import ControlError
 from hub.core.events import iso_ms, now_local
+from hub.core.uplink.hold import write_hold
 from hub.remote_config import document
+from hub.remote_config.confirm import LocalConfirmation
 from hub.remote_config.document import Plan, Refusal
 from hub.remote_config.journal import Journal, digest, render, sha256, write_config
 from hub.remote_config.probe import BrokerProof
@@ -39,7 +40,7 @@ QUIET_S = 5.0  # after the last open alarm closes, before a restart (the residen
 POLL_S = 0.5
 
 
-class RemoteConfig:
+class RemoteConfig(LocalConfirmation):
     name = "remote_config"
 
     def __init__(self, config: Config) -> None:
@@ -66,6 +67,8 @@ class RemoteConfig:
                 return
             if action == "trial":
                 self._trial = ctx.spawn("remote_config.trial", self._on_trial(pending))
+        if self._trial is None:
+            ctx.hold_events("")  # no broker on trial: nothing holds the outbox (a cut before the file was written)
         self._show()
         if self.journal.report is not None:
             ctx.publish_retained(REPORTED, self.journal.report)
@@ -131,45 +134,6 @@ class RemoteConfig:
             await self._refuse(Refusal(plan.version, "(file)", f"cannot write {exc.filename or 'the config'}: "
                                                                 f"{exc.strerror or exc}; nothing was changed{hint}"))
 
-    def _answered(self, version: int) -> bool:
-        """The retained document comes again on every connect: one already refused or held for
-        confirmation is not answered twice (neither advanced the version, so a newer one still applies)."""
-        last = self.journal.report or {}
-        result = last.get("result") if last.get("version") == version else None
-        if result == "refused" or (result == "held" and self._confirmed != version):
-            log.info("desired config version %d was %s already: not answered again", version, result)
-            return True
-        return False
-
-    async def _hold(self, plan: Plan, payload: bytes) -> None:
-        keys = ", ".join(plan.confirm)
-        log.warning("config version %d changes the unit's wiring (%s): held until a technician runs "
-                    "`hub config apply` on the unit", plan.version, keys)
-        self.journal.held = {"version": plan.version, "payload": payload.decode("utf-8"), "confirm": plan.confirm,
-                             "changed": plan.changed}
-        self._report(plan.version, "held", changed=plan.changed, key=plan.confirm[0],
-                     reason=f"{keys}: the unit's wiring: pending local confirmation (a technician runs "
-                            f"`hub config apply` on the unit)")
-        await asyncio.to_thread(self.journal.save)
-        self._publish()
-
-    async def _apply_held(self, request: dict[str, Any]) -> dict[str, Any]:
-        """`hub config apply`: the technician at the unit confirms the held document (or `show` it)."""
-        held = self.journal.held
-        if held is None:
-            raise ControlError("no configuration from the platform is waiting for confirmation")
-        answer = {k: held[k] for k in ("version", "confirm", "changed")}
-        if request.get("show"):
-            return answer
-        if self._restarting or (self._trial is not None and not self._trial.done()):
-            raise ControlError("another configuration change is under way: try again in a few minutes")
-        log.warning("config version %s confirmed at the unit (hub config apply): %s", held["version"],
-                    ", ".join(held["confirm"]))
-        self._confirmed = int(held["version"])
-        self._latest = held["payload"].encode("utf-8")
-        self._wake.set()
-        return answer
-
     async def _refuse(self, refusal: Refusal) -> None:
         log.warning("refused desired config version %s: %s: %s", refusal.version, refusal.key, refusal.reason)
         self._report(refusal.version, "refused", reason=f"{refusal.key}: {refusal.reason}", key=refusal.key)
@@ -214,6 +178,9 @@ class RemoteConfig:
             "new_sha256": digest(content), "starts": 0,
             "rollback_after_s": self.config["remote_config"]["rollback_after_s"]}
         self.journal.save()
+        if result == "applied_restart" and plan.broker:  # held from the first connection to the new broker
+            write_hold(self.config.state_dir, f"config version {plan.version} moves the broker: events wait "
+                                              "until the platform acknowledges the hub through it")
         write_config(path, content)
 
     async def _quiet(self, version: int) -> bool:
@@ -296,18 +263,19 @@ class RemoteConfig:
         broker = any(key in document.BROKER for key in pending["changed"])
         log.info("config version %d on trial: the broker must be reached%s within %.0f s (start %d)", version,
                  " and the platform must acknowledge the hub's probe through it" * broker, limit, pending["starts"])
+        if broker:
+            self._waiting_for = f"version {version}: the platform's ack through the new broker"
+            self._show()
         deadline = self._ctx.clock.monotonic() + limit
         while self._ctx.clock.monotonic() < deadline:
-            if self._ctx.online and not broker:
-                log.info("config version %d confirmed: connected to the broker", version)
-                await self._finish(version, "applied_restart", pending["changed"])
-                return
-            if self._ctx.online and self.proof.version != version:
+            if self._ctx.online and broker and self.proof.version != version:
                 self.proof.begin(version)
-            if broker and self.proof.proven:
-                log.info("config version %d confirmed: the probe came back through the new broker and the "
-                         "platform acknowledged it", version)
+            if self._ctx.online and (not broker or self.proof.proven):
+                log.info("config version %d confirmed: %s", version, "the probe came back through the new broker "
+                         "and the platform acknowledged it" if broker else "connected to the broker")
                 self.proof.end()
+                self._ctx.hold_events("")
+                self._waiting_for = ""
                 await self._finish(version, "applied_restart", pending["changed"])
                 return
             await asyncio.sleep(POLL_S)
@@ -327,6 +295,7 @@ class RemoteConfig:
         self.journal.save()
         previous = self.journal.previous_path.read_bytes()
         write_config(self.config.path, previous)
+        write_hold(self.config.state_dir, "")  # the held events go to the old broker
         return "restart"
 
     # --- reporting ------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from hub.certificates.pair import client_pair
 from hub.config.loader import Config
 from hub.core.files import atomic_write
 from hub.core.uplink import replies
+from hub.core.uplink.hold import read_hold, write_hold
 from hub.core.uplink.liveness import LinkWatch, Takeovers
 from hub.core.uplink.paho_loop import PahoOnLoop
 from hub.core.uplink.retained import StateTopics
@@ -83,6 +84,9 @@ class Link(PahoOnLoop):
         self._cutting = False  # the hub itself is closing a dead link
         self._was_connected = False
         self._hold_until = 0.0  # loop time before which nothing is sent (see _on_connect)
+        self.held = read_hold(config.state_dir)  # why events wait though connected (hub.core.uplink.hold)
+        if self.held:
+            log.warning("events are held in the outbox until released: %s", self.held)
         self._will = {"qos": 1, "retain": True}
         self._marker = config.state_dir / SESSION_MARKER
         self._marker_text = json.dumps({"broker": self.broker_name, "client_id": config.hub_id})
@@ -339,7 +343,18 @@ class Link(PahoOnLoop):
 
     def _sending(self) -> bool:
         return (self.connected.is_set() and self._loop.time() >= self._hold_until
-                and self.limits.max_qos >= 1)
+                and self.limits.max_qos >= 1 and not self.held)
+
+    def hold(self, reason: str) -> None:
+        """Keep events in the outbox while connected ('' sends them again): hub.core.uplink.hold."""
+        if reason and reason != self.held:
+            log.warning("events held in the outbox: %s", reason)
+        elif self.held and not reason:
+            log.info("events no longer held: sending the outbox")
+        self.held = reason
+        if not reason:
+            write_hold(self.config.state_dir, "")  # an unlink: no fsync on the loop
+            self._wake.set()
 
     # --- hooks for the delivery half -----------------------------------------------------------
     def _connected(self) -> None:
