@@ -15,6 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from schemas import assert_valid
 from test_certs_e2e import Pki
 from test_provision_bundle import sample
 from tls_pki import Ca
@@ -113,6 +114,7 @@ def test_the_installed_certificate_is_not_replaced_by_a_ca_certificate(tmp_path)
                                                                                subject=request.subject)})
         failed = pki.sub.wait_event("cert.rotation_failed", 15, request_id="ca-1")
         assert failed is not None, hub.log_tail()
+        assert_valid(failed)
         assert failed["data"]["stage"] == "check" and failed["data"]["reason"] == "is_ca"
         assert pki.sub.wait_event("cert.rotated", 1) is None
     finally:

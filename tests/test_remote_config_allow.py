@@ -9,6 +9,7 @@ import base64
 import json
 import logging
 import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,6 +39,12 @@ def test_every_key_of_the_schema_is_classified_explicitly():
     assert unclassified == []
     assert {kind for kind, _ in allowlist.RULES.values()} == {allowlist.REMOTE, allowlist.CONFIRM, allowlist.NEVER}
     assert allowlist.classify("nosuch.key")[0] == allowlist.NEVER
+
+
+def test_docs_fleet_lists_every_rule():
+    fleet = (Path(__file__).resolve().parent.parent / "docs" / "fleet.md").read_text(encoding="utf-8")
+    table = fleet[fleet.index("### What the platform may change"):fleet.index("**Held for a technician.**")]
+    assert [key for key in allowlist.RULES if f"`{key}`" not in table] == []
 
 
 NEVER = [

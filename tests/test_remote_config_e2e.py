@@ -229,6 +229,30 @@ def test_restart_waits_until_the_open_call_is_acknowledged(supervised):
     assert supervisor.exits == [0]
 
 
+def test_wiring_is_held_until_a_technician_applies_it_at_the_unit(supervised):
+    """Buttons from the platform: held (a wrong pin makes real presses do nothing, which no broker round trip
+    can notice) until `hub config apply` on the unit; then the ordinary restart and trial."""
+    supervisor, sub = supervised()
+    hub = supervisor.hub
+    before = hub.config.read_bytes()
+    buttons = [{"pin": 17, "kind": "emergency"}, {"pin": 27, "kind": "family"}]
+    desire(sub, {"version": 5, "config": {"buttons": buttons}})
+    held = reported(sub, 5, "held")
+    assert held["key"] == "buttons" and "pending local confirmation" in held["reason"] and held["applied_version"] == 0
+    assert hub.config.read_bytes() == before and supervisor.exits == []
+    shown = hub.cli("config", "apply", "--show")
+    assert shown.returncode == 0 and "version 5" in shown.stdout and "buttons" in shown.stdout, shown.stderr
+    assert hub.config.read_bytes() == before
+    applied = hub.cli("config", "apply")
+    assert applied.returncode == 0 and "confirmed" in applied.stdout, applied.stderr
+    report = reported(sub, 5, "applied_restart", timeout=40)
+    assert supervisor.exits == [0]
+    assert [(b["pin"], b["kind"]) for b in report["config"]["buttons"]] == [(17, "emergency"), (27, "family")]
+    assert _wait_status(hub, lambda st: st["config"]["version"] == 5)
+    again = hub.cli("config", "apply")
+    assert again.returncode == 1 and "no configuration" in again.stderr
+
+
 def _wait_log(hub: HubProcess, text: str, timeout: float = 20, count: int = 1) -> bool:
     end = time.time() + timeout
     while time.time() < end:

