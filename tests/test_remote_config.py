@@ -15,8 +15,9 @@ import pytest
 from hub.config.loader import Config, load, validate
 from hub.core.clock import Clock
 from hub.remote_config import document, journal
-from hub.remote_config.component import MAX_TRIAL_STARTS, RemoteConfig
+from hub.remote_config.component import RemoteConfig
 from hub.remote_config.document import Desired, Refusal
+from hub.remote_config.trial import MAX_TRIAL_STARTS
 
 BASE = '[hub]\nid = "rc-1"\nstate_dir = "{state}"\n\n[mqtt]\nhost = "127.0.0.1"\nport = 1883\n'
 

@@ -15,7 +15,7 @@ from hub.core.control import ControlError
 from hub.remote_config.document import Plan
 from hub.remote_config.journal import Journal
 
-log = logging.getLogger("hub.remote_config.component")
+log = logging.getLogger(__name__)
 
 
 class LocalConfirmation:
