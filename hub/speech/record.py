@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 FOLDER = "spoken"
 FLUSH_S = 30.0  # the oldest unwritten line waits at most this long (a power cut loses at most this)
 BATCH = 32  # ... or this many lines
-MAX_BYTES = 8 << 20  # all files together (about 30 000 utterances; a week is usually under 1 MB)
+MAX_BYTES = 48 << 20  # all files together: 8 days even of speech without a pause (5.8 MB a day); usually < 1 MB
 DAYS = 8  # files older than this are deleted: at least 7 whole days are kept
 _NAME = re.compile(r"spoken-(\d{8})\.jsonl$")
 _OPEN: weakref.WeakSet[SpokenRecord] = weakref.WeakSet()
@@ -91,7 +91,10 @@ class SpokenRecord:
             self._timer = None
         if self._pending and not loop.is_closed():
             batch, self._pending = self._pending, []
-            loop.run_in_executor(None, self._write, batch)
+            try:
+                loop.run_in_executor(None, self._write, batch)
+            except RuntimeError:  # the loop is shutting down its executor: the last batch, written now
+                self._write(batch)
 
     def flush(self) -> None:
         """Blocking: write what is waiting now (at exit; tests)."""
