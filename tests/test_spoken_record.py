@@ -159,16 +159,14 @@ def test_hub_spoken_with_the_hub_running_and_after_it_stopped(make_hub: Callable
     call_id = hub.sim("press", "--button", "17")["event_id"]
     sub.publish("eldercare/v1/test-0001/cmd/ack", json.dumps({"event_id": call_id, "by": "duty01"}))
     assert wait_spoken(hub, "call_acknowledged"), hub.log_tail()
-    running = hub.cli("spoken", "--json")
-    assert running.returncode == 0, running.stderr
-    said = [json.loads(x) for x in running.stdout.splitlines()]
+    said = hub.spoken_record()
     assert "call_raising" in [x["key"] for x in said] or "call_sending" in [x["key"] for x in said]
     ack = [x for x in said if x["key"] == "call_acknowledged"]
     assert len(ack) == 1 and ack[0]["about"] == call_id and "duty01" not in ack[0]["text"]
     assert record_files(hub.state_dir / "spoken") == []  # not written yet: it came from the running hub
     hub.stop()
-    stopped = hub.cli("spoken", "--json")
-    assert [json.loads(x) for x in stopped.stdout.splitlines()] == said  # written at exit, same lines
+    assert hub.spoken_record() == said  # written at exit: the same lines, from the files
+    assert [x["key"] for x in hub.spoken_record("--since", "10m")] == [x["key"] for x in said]
 
 
 def test_exit_flushes_every_open_record(tmp_path: Path) -> None:
