@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -26,8 +27,8 @@ _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("spoken", help="what the unit said (kept 8 days) / 语音播报记录",
-                       description="Every utterance as it was played: time, prompt, the words heard, "
-                                   "interrupted or not, and the alarm it belongs to. 播报记录。")
+                       description="Every utterance as it was played: time (in [hub] timezone), prompt, the "
+                                   "words heard, interrupted or not, and the alarm it belongs to. 播报记录。")
     add_config_arg(p)
     p.add_argument("--since", metavar="T", help="from T: '30m', '2h', '7d' ago, or a time '2026-12-06 08:00' "
                                                 "(the hub's time zone) / 起始时间")
@@ -68,8 +69,13 @@ def spoken(args: argparse.Namespace) -> int:
     lines = list(read_record(config.state_dir / FOLDER, since))
     lines += _not_yet_written(config.state_dir, lines, since)
     lines.sort(key=lambda x: str(x.get("end", "")))
-    for line in lines:
-        print(json.dumps(line, ensure_ascii=False) if args.json else _readable(line, zone))
+    try:
+        for line in lines:
+            print(json.dumps(line, ensure_ascii=False) if args.json else _readable(line, zone))
+        sys.stdout.flush()
+    except BrokenPipeError:  # `hub spoken | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     if not lines and not args.json:
         print("nothing on record 无播报记录" + (f" since {args.since}" if args.since else ""), file=sys.stderr)
     return 0
