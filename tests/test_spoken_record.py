@@ -150,9 +150,9 @@ def test_hub_spoken_reads_the_files_with_no_hub_running(tmp_path: Path) -> None:
     assert recent.returncode == 0 and "call_raising" not in recent.stdout
     assert "社区暂未确认，" in recent.stdout and "INTERRUPTED" in recent.stdout and "1.2 s" in recent.stdout
     assert hub_spoken(config, "--since", "soon").returncode == 2
-    for _ in range(1500):  # more than a pipe holds (64 kB), so the writer meets the closed pipe
-        rec.add({"key": "test_prompt", "text": "测试", "start": 0, "end": 1, "at": time.time(), "played": True})
-    rec.flush()
+    last = record_files(state / "spoken")[-1]
+    with last.open("a") as f:  # more than a pipe holds (64 kB), so the writer meets the closed pipe
+        f.write((json.dumps({**lines[-1], "key": "test_prompt"}) + "\n") * 1500)
     head = subprocess.run(f"{sys.executable} -m hub spoken --config {config} | head -1", shell=True,
                           capture_output=True, text=True, timeout=60)
     assert head.stdout.count("\n") == 1 and "Traceback" not in head.stderr, head.stderr
