@@ -5,6 +5,7 @@ a login ("console", "duty01", "operator 7") is heard as the generic 工作人员
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 import pytest
@@ -13,6 +14,7 @@ from support import PREFIX, HubProcess, Subscriber, online_hub, wait_spoken
 
 from hub.alarms.registry import spoken_name
 from hub.core.platform_commands import parse_command
+from voice.library import PromptAudio
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -68,3 +70,10 @@ def test_the_resident_hears_a_name_or_the_generic_word(case: str, make_hub: Call
     told = wait_spoken(hub, key)
     assert told and told["text"] == text, hub.spoken()
     assert told["about"] == call_id
+
+
+@pytest.mark.parametrize("key", ["call_acknowledged_by", "alarm_acknowledged_by"])
+def test_the_english_line_never_carries_a_han_name(key: str) -> None:
+    """With [voice] also_english the English voice follows; it would read 王芳 as "Chinese letter"."""
+    assert PromptAudio.text(key, "zh", name="王芳") == "社区已收到，工作人员王芳马上联系您"
+    assert not re.search(r"[\u3400-\u9fff]", PromptAudio.text(key, "en", name="王芳"))
