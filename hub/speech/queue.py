@@ -11,7 +11,8 @@
   previous utterance (the fall countdown starts when its question ends).
 - A question (hub.speech.questions) holds back prompts less urgent than itself while it waits.
 - The same prompt already waiting is not queued twice.
-Each utterance is recorded (key, text, start, end on the queue's clock) for `hub spoken` and tests.
+Each utterance is recorded (key, text, start, end on the queue's clock, `about`): `recent()` for tests, and
+on the card by hub.speech.record for `hub spoken`.
 """
 
 from __future__ import annotations
