@@ -35,7 +35,7 @@ def check_prompt(pa: PromptAudio, r: Rendered) -> dict[str, Any]:
     han = len(HAN.findall(r.text))
     if r.source == "tts" and r.language.startswith("zh"):
         verdict = judge(r.text, r.voice, transcribe(spoken_form(r.text), r.voice))  # as synthesised
-        item.update(han=han, syllables=verdict.syllables, phonemes=verdict.phonemes)
+        item.update(han=han, syllables=verdict.syllables, phonemes=verdict.phonemes, spoken=spoken_form(r.text))
         if not verdict.ok:
             problems.append(f"voice {r.voice!r} {verdict.reason}")
         if LATIN.search(r.text):
