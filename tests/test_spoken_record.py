@@ -180,3 +180,18 @@ def test_exit_flushes_every_open_record(tmp_path: Path) -> None:
     rec.add({"key": "test_prompt", "text": "测试", "start": 0, "end": 1, "at": time.time(), "played": True})
     record_mod._flush_all()
     assert [x["key"] for x in read_record(tmp_path / "spoken")] == ["test_prompt"]
+
+
+def test_the_hub_keeps_its_record_in_state_dir_for_the_configured_days(tmp_path: Path) -> None:
+    from hub.config.loader import Config, ConfigError, validate
+    from hub.speech.queue import speech_from_config
+
+    config = Config(tmp_path / "hub.toml", validate({"hub": {"state_dir": str(tmp_path)},
+                                                     "voice": {"spoken_days": 10, "enabled": False}}))
+
+    async def made() -> SpeechQueue:
+        return speech_from_config(config, TimedPlayer())
+    q = asyncio.run(made())
+    assert q.record is not None and q.record.folder == tmp_path / "spoken" and q.record.days == 10
+    with pytest.raises(ConfigError, match="spoken_days"):
+        validate({"voice": {"spoken_days": 3}})  # less than a week is not a record an incident review can use
