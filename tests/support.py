@@ -215,6 +215,13 @@ class HubProcess:
     def spoken(self) -> list[dict[str, Any]]:
         return list(self.control({"cmd": "spoken"})["spoken"])
 
+    def spoken_record(self, *args: str) -> list[dict[str, Any]]:
+        """What the resident heard, as `hub spoken --json` reads it (hub.speech.record): wall-clock start
+        and end, the words heard, interrupted or not, `about`; works with the hub running or stopped."""
+        done = self.cli("spoken", "--json", *args)
+        assert done.returncode == 0, done.stderr
+        return [json.loads(line) for line in done.stdout.splitlines()]
+
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 

@@ -40,9 +40,9 @@ def test_ack_closes_the_call_and_tells_the_resident(hub_env):
     assert acked and acked["data"]["by"] == "operator-7" and acked["data"]["message"] == "马上到"
     assert_valid(acked)
     assert hub_env.hub.status()["open_calls"] == []
-    # The resident hears who has the call (the operator's name, as the platform sent it).
-    told = wait_spoken(hub_env.hub, "call_acknowledged_by")
-    assert told and told["text"].startswith("社区已收到，工作人员operator") and "负" not in told["text"]
+    # The resident hears that staff have the call: a login ("operator-7") is never spoken (docs/voice.md).
+    told = wait_spoken(hub_env.hub, "call_acknowledged")
+    assert told and told["text"] == "社区已收到，工作人员马上联系您"
 
 
 def test_second_press_on_an_open_call_repeats_the_prompt_without_a_second_call(hub_env):

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from voice.normalise import digits_zh, integer_zh, normalise_zh, number_zh, time_zh
+from voice.normalise import code_zh, digits_zh, integer_zh, normalise_zh, number_zh, time_zh
 
 INTEGERS = [
     (0, "零"), (1, "一"), (2, "二"), (10, "十"), (11, "十一"), (20, "二十"), (38, "三十八"), (100, "一百"),
@@ -38,7 +38,16 @@ TEXTS = [
     ("心率72次/分", "心率七十二次每分钟"),
     ("体重60kg", "体重六十公斤"),
     ("2024年", "二零二四年"),
-    ("请拨打13912345678", "请拨打一三九一二三四五六七八"),
+    ("请拨打13912345678", "请拨打幺三九幺二三四五六七八"),  # digit by digit, 1 as 幺 (docs/voice.md)
+    ("请到1202室", "请到幺二零二室"),  # a room number: never 一千二百零二
+    ("房间1202", "房间幺二零二"),
+    ("门牌 305", "门牌三零五"),
+    ("B3-1202的邻居", "三，幺二零二的邻居"),  # a door code: letters not said, digits one by one
+    ("A-1202", "幺二零二"),
+    ("3栋1202", "三栋幺二零二"),
+    ("12号", "十二号"),  # a date or a small number stays a number
+    ("工作人员console马上联系您", "工作人员马上联系您"),  # a Latin word never reaches the Mandarin voice
+    ("operator 7已收到", "七已收到"),
     ("3-5分钟", "三到五分钟"),
     ("３８．５度", "三十八点五度"),
     ("５０％", "百分之五十"),
@@ -68,6 +77,12 @@ def test_times(hm: tuple[int, int], spoken: str) -> None:
 
 def test_digits_one_by_one() -> None:
     assert digits_zh("2024") == "二零二四"
+    assert code_zh("1202") == "幺二零二" and code_zh("0101") == "零幺零幺"
+
+
+@pytest.mark.parametrize("text", ["Wang Fang", "duty01", "console", "operator-7", "请联系Li", "ABC123def"])
+def test_no_latin_letter_reaches_the_voice(text: str) -> None:
+    assert not re.search(r"[A-Za-z0-9]", normalise_zh(text))
 
 
 @pytest.mark.parametrize(("text", "spoken"), TEXTS)

@@ -26,6 +26,7 @@ from voice import audio, packs
 from voice.catalogue import prompt
 from voice.normalise import normalise_zh
 from voice.phonemes import AUTO, Choice, Prober
+from voice.spoken_form import spoken_form
 from voice.tts import TtsUnavailable, Voice, synthesise
 
 log = logging.getLogger(__name__)
@@ -119,11 +120,13 @@ class PromptAudio:
             audio.normalise(source, path, self.level_db, gain_db, trim=True)
         return self._done(key, pack.language, "recording", text, f"pack:{pack.name}", path, True)
 
-    def _tts(self, key: str, language: str, text: str, gain_db: float, volume: int) -> Rendered:
+    def _tts(self, key: str, language: str, shown: str, gain_db: float, volume: int) -> Rendered:
+        """`shown`: the words (kept as Rendered.text); espeak-ng reads their spoken form (voice.spoken_form)."""
         voice = self.choice().voice if language == "zh" else "en"
+        text = spoken_form(shown) if language == "zh" else shown
         path = self._cached("tts", voice, str(self.speed_wpm), text, f"{gain_db:.2f}")
         if audio.wav_info(path) is not None:
-            return self._done(key, LANGUAGE_TAGS.get(language, language), "tts", text, voice, path, True)
+            return self._done(key, LANGUAGE_TAGS.get(language, language), "tts", shown, voice, path, True)
         tag = LANGUAGE_TAGS.get(language, language)
         if audio.sox_binary() is not None:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -132,7 +135,7 @@ class PromptAudio:
                 synthesise(text, Voice(voice, self.speed_wpm, 100), raw)
                 try:
                     audio.normalise(raw, path, self.level_db, gain_db, trim=True)
-                    return self._done(key, tag, "tts", text, voice, path, True)
+                    return self._done(key, tag, "tts", shown, voice, path, True)
                 except audio.AudioError as exc:
                     self._warn("sox", f"prompts are not loudness-normalised: {exc}")
         else:
@@ -141,7 +144,7 @@ class PromptAudio:
         plain = self._cached("raw", voice, str(self.speed_wpm), text, str(min(volume, 200)))
         if audio.wav_info(plain) is None:
             synthesise(text, Voice(voice, self.speed_wpm, min(volume, 200)), plain)
-        return self._done(key, tag, "tts", text, voice, plain, False)
+        return self._done(key, tag, "tts", shown, voice, plain, False)
 
     def _cached(self, kind: str, *parts: str) -> Path:
         digest = hashlib.sha256("|".join((str(RENDER_VERSION), kind, f"{self.level_db:.1f}", *parts)).encode())

@@ -6,6 +6,7 @@ to espeak-ng holds Han characters and Chinese punctuation only:
 
     "38.5度" -> "三十八点五度"      "135/85" -> "一百三十五，八十五"      "85%" -> "百分之八十五"
     "08:30"  -> "八点三十分"        "-3℃"    -> "零下三度"                "厨房/开窗" -> "厨房，开窗"
+    "1202室" -> "幺二零二室"        "B3-1202" -> "三，幺二零二"           "duty01已收到" -> "零幺已收到"
 
 Pure functions, no I/O: tests/test_voice_normalise.py holds the tables.
 """
@@ -37,6 +38,12 @@ _FULLWIDTH = str.maketrans({chr(0xFF10 + i): str(i) for i in range(10)} | {"％"
                                                                           "：": ":", "－": "-", "＋": "+"})
 _UNIT_RE = "|".join(re.escape(u) for u, _ in UNITS)
 _NUMBER = r"\d+(?:\.\d+)?"
+# Codes read digit by digit: letters and digits mixed ("B3-1202", "A12"), a number of 3 or more digits
+# before a word that makes it a room or a door (1202室), or after one that makes it an id (房间1202).
+_CODE = r"(?<![A-Za-z0-9])(?=[A-Za-z0-9_-]*[A-Za-z])(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*"
+_CODE_AFTER = "室|房|号|栋|幢|单元|楼|层|门"
+_CODE_BEFORE = "房间|房号|门牌|编号|尾号|号码|工号|卡号|栋|幢|单元"
+_LATIN = re.compile(r"[A-Za-z]+")
 
 
 def integer_zh(n: int) -> str:
@@ -97,6 +104,18 @@ def digits_zh(text: str) -> str:
     return "".join(DIGITS[int(d)] for d in text)
 
 
+def code_zh(text: str) -> str:
+    """A room number, an id or a phone number, digit by digit, 1 as 幺 (yāo) the way such numbers are read
+    aloud, so it is never heard as a quantity nor 一 (yī) mistaken for 七 (qī): "1202" -> 幺二零二."""
+    return "".join("幺" if d == "1" else DIGITS[int(d)] for d in text)
+
+
+def _code(match: re.Match[str]) -> str:
+    """"B3-1202" -> 三，幺二零二: the digit groups of a code; its Latin letters are not said."""
+    groups = [code_zh(g) for g in re.findall(r"\d+", match[0])]
+    return "，".join(groups)
+
+
 def time_zh(hours: int, minutes: int) -> str:
     """"8:05" -> 八点零五分, "12:00" -> 十二点, "14:30" -> 十四点三十分."""
     spoken = integer_zh(hours) + "点"
@@ -110,14 +129,18 @@ def normalise_zh(text: str) -> str:
     s = text.translate(_FULLWIDTH)
     s = re.sub(r"(?<!\d)(\d{1,2}):(\d{2})(?!\d)", lambda m: time_zh(int(m[1]), int(m[2])), s)
     s = re.sub(r"(\d{4})(?=年)", lambda m: digits_zh(m[1]), s)
+    s = re.sub(rf"({_CODE_BEFORE})\s*(\d+)", lambda m: m[1] + code_zh(m[2]), s)  # 房间1202, 尾号5678
+    s = re.sub(rf"(?<![\d.])(\d{{3,}})(?=\s*(?:{_CODE_AFTER}))", lambda m: code_zh(m[1]), s)  # 1202室
     s = re.sub(rf"({_NUMBER})/({_NUMBER})", lambda m: f"{m[1]}，{m[2]}", s)  # 135/85: a blood-pressure pair
     s = re.sub(rf"[-−]({_NUMBER})\s*(?:°C|℃|°|度)", lambda m: "零下" + number_zh(m[1]) + "度", s)
-    s = re.sub(rf"(?<![\d.])[-−]({_NUMBER})", lambda m: "负" + m[1], s)
+    s = re.sub(rf"(?<![\d.A-Za-z])[-−]({_NUMBER})", lambda m: "负" + m[1], s)
     s = re.sub(rf"({_NUMBER})\s*%", lambda m: "百分之" + number_zh(m[1]), s)
     s = re.sub(rf"({_NUMBER})\s*({_UNIT_RE})", lambda m: m[1] + dict(UNITS)[m[2]], s)
+    s = re.sub(_CODE, _code, s)  # "B3-1202", "A12": a code with letters; its digits one by one
     s = re.sub(rf"({_NUMBER})\s*[-~～到]\s*({_NUMBER})", lambda m: f"{m[1]}到{m[2]}", s)
-    s = re.sub(r"\d{7,}", lambda m: digits_zh(m[0]), s)  # a phone number: digit by digit
+    s = re.sub(r"\d{7,}", lambda m: code_zh(m[0]), s)  # a phone number: digit by digit
     s = re.sub(_NUMBER, lambda m: number_zh(m[0]), s)
+    s = _LATIN.sub("", s)  # a Latin word (a login, a name) is never handed to the Mandarin voice
     s = "".join(SYMBOLS.get(ch, ch) for ch in s)
     s = re.sub(r"\s+", "", s)  # Mandarin has no spaces; a stray one makes espeak-ng pause mid-word
     s = re.sub(r"[，、；：]{2,}", "，", s)

@@ -15,6 +15,7 @@ from voice import audio
 from voice.catalogue import catalogue, fields_of
 from voice.library import PromptAudio, Rendered
 from voice.phonemes import HAN, judge, transcribe
+from voice.spoken_form import spoken_form
 from voice.tts import TtsUnavailable
 
 LEVEL_TOLERANCE_DB = 1.5
@@ -33,8 +34,8 @@ def check_prompt(pa: PromptAudio, r: Rendered) -> dict[str, Any]:
         problems.append(f"loudness {level.level_db} dBFS, not {pa.level_db} (±{LEVEL_TOLERANCE_DB})")
     han = len(HAN.findall(r.text))
     if r.source == "tts" and r.language.startswith("zh"):
-        verdict = judge(r.text, r.voice, transcribe(r.text, r.voice))
-        item.update(han=han, syllables=verdict.syllables, phonemes=verdict.phonemes)
+        verdict = judge(r.text, r.voice, transcribe(spoken_form(r.text), r.voice))  # as synthesised
+        item.update(han=han, syllables=verdict.syllables, phonemes=verdict.phonemes, spoken=spoken_form(r.text))
         if not verdict.ok:
             problems.append(f"voice {r.voice!r} {verdict.reason}")
         if LATIN.search(r.text):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import sqlite3
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -37,7 +38,9 @@ Escalate = Callable[[OpenAlarm, float], Coroutine[Any, Any, None]]
 AlarmListener = Callable[[OpenAlarm], None]
 Commit = Callable[[Event, "StateChange | None"], Coroutine[Any, Any, Event]]
 Transact = Callable[[Callable[[Any], Any]], Any]
-NAME_MAX = 24  # characters of an operator's name spoken to the resident
+NAME_MAX = 12  # Han characters of an operator's name spoken to the resident
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff"
+_HAN_NAME = re.compile(f"(?=.{{2,{NAME_MAX}}}$)[{_HAN}]+(?:·[{_HAN}]+)*")
 # What an ack publishes, by the alarm's category (docs/protocol.md "Acknowledging alarms").
 ACKNOWLEDGED = {"call": "call.acknowledged", "alarm": "alarm.acknowledged", "health": "health.acknowledged",
                 "power": "power.acknowledged"}
@@ -177,14 +180,15 @@ class AlarmRegistry:
     async def ack_command(self, body: dict[str, Any]) -> None:
         """`cmd/ack`, already validated (hub.core.platform_commands)."""
         event_id, by, message = body["event_id"], body.get("by") or "platform", body.get("message")
-        if not await self.ack(event_id, by, message, named=bool(body.get("by"))):
+        if not await self.ack(event_id, by, message, named=bool(body.get("by")), by_name=body.get("by_name")):
             log.warning("cmd/ack names unknown or closed event %s (by %s): ignored", event_id, by)
 
     async def ack(self, event_id: str, by: str, message: str | None, named: bool, via: str | None = None,
-                  tell: tuple[str, dict[str, Any]] | None = None) -> bool:
+                  tell: tuple[str, dict[str, Any]] | None = None, by_name: str | None = None) -> bool:
         """`cmd/ack` (or `via` another path: "sms" or "voice", hub.cellular): True if `event_id` is an open
         alarm (whether or not the ack could be committed). `tell`: the prompt (key, fields) the resident
-        hears instead of "社区已收到" (hub.escalation: "女儿已收到，正在赶来帮您")."""
+        hears instead of "社区已收到" (hub.escalation: "女儿已收到，正在赶来帮您"). `named`: `by` (or the
+        platform's `by_name`, or [voice] operator_names[by]) may be spoken, if it is a name in Han characters."""
         async with self._lock:
             alarm = self._open.get(event_id) or next(
                 (a for a in self._open.values() if event_id in a.aliases), None)
@@ -213,17 +217,22 @@ class AlarmRegistry:
             except Exception:
                 log.exception("acknowledgement listener for %s failed", alarm.type)
         self.ctx.feedback("acked")
-        name = _spoken_name(by) if named else ""
+        name = spoken_name(by, by_name, self._operator_names()) if named else ""
         prefix = "call" if alarm.category == "call" else "alarm"
         if tell is not None:
-            self.ctx.say(tell[0], **tell[1])
+            self.ctx.say(tell[0], **{"about": alarm.id, **tell[1]})
         elif name:
-            self.ctx.say(f"{prefix}_acknowledged_by", name=name)
+            self.ctx.say(f"{prefix}_acknowledged_by", name=name, about=alarm.id)
         else:
-            self.ctx.say(f"{prefix}_acknowledged")
+            self.ctx.say(f"{prefix}_acknowledged", about=alarm.id)
         return True
 
     # --- internals --------------------------------------------------------------------------------
+    def _operator_names(self) -> dict[str, Any]:
+        config = getattr(self.ctx, "config", None)
+        names = config["voice"].get("operator_names") if config is not None else None
+        return names if isinstance(names, dict) else {}
+
     def _swap(self, new: OpenAlarm) -> None:
         if new.closed:
             self._open.pop(new.id, None)
@@ -271,8 +280,13 @@ def _ack_data(alarm: OpenAlarm, by: str, message: str | None, via: str | None = 
     return data
 
 
-def _spoken_name(by: str) -> str:
-    """The operator's name as the resident will hear it: printable characters only, kept short, and
-    the separators of a login name ("operator-7", "wang_fang") as pauses, not "minus" or symbols."""
-    name = "".join(" " if c in "-_.@/" else c for c in by if c.isprintable() and c != "\ufffd")
-    return " ".join(name.split())[:NAME_MAX]
+def spoken_name(by: str, by_name: str | None = None, names: dict[str, Any] | None = None) -> str:
+    """The operator's name as the resident may hear it, or "" for the generic 工作人员: the platform's
+    `by_name`, else the configured name for this login, else `by` itself, whichever first is a display name
+    in Han characters ("王芳", "阿依古丽·买买提"). A login ("console", "duty01", "operator 7") never is."""
+    for candidate in (by_name, (names or {}).get(by), by):
+        if isinstance(candidate, str):
+            name = "".join(candidate.split()).replace("・", "·").replace("•", "·")
+            if _HAN_NAME.fullmatch(name):
+                return name.replace("·", "")  # the dot is not said
+    return ""

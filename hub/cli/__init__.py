@@ -23,6 +23,7 @@ VERB_MODULES = [
     "hub.cli.ble",
     "hub.cli.voice",
     "hub.cli.update",
+    "hub.cli.spoken",
 ]
 
 

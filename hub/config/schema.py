@@ -104,6 +104,10 @@ VOICE = Section("voice", "Spoken prompts: recordings from a voice pack where the
     "prerender": Key(True, "Render the prompts without fields at start-up, so the first one is heard at once."),
     "player": Key("aplay", "Command that plays a WAV file."),
     "device": Key("", "ALSA device for the player ('' = default)."),
+    "spoken_days": Key(8, "Days the record of what was said is kept (state_dir/spoken, `hub spoken`).", min=7, max=90),
+    "operator_names": Key({}, "Operator login -> the name the resident hears in Han characters, e.g. { duty01 = "
+                          "\"王芳\" }; a login without one (and no by_name from the platform) is heard as 工作人员.",
+                          kind=dict),
 })
 
 RESIDENT = Section("resident", "What a responder is told about the home in every alarm's context card and SMS "

@@ -71,7 +71,8 @@ class HubContext(Protocol):
 
     def say(self, prompt: str, **fields: Any) -> None:
         """Queue a catalogue prompt (voice.catalogue) on the one speech queue (hub.speech.queue) without
-        waiting; never raises. `volume=` sets its loudness; the other fields fill the text."""
+        waiting; never raises. `volume=` sets its loudness; `about=` names the event or alarm id it belongs
+        to (kept on record: `hub spoken`); the other fields fill the text."""
         ...
 
     async def speak(self, prompt: str, **fields: Any) -> dict[str, Any] | None:

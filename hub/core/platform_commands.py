@@ -25,7 +25,7 @@ REQUIRED: dict[str, dict[str, type | tuple[type, ...]]] = {
     "ack": {"event_id": str},
 }
 OPTIONAL: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "ack": {"by": str, "message": str},
+    "ack": {"by": str, "by_name": str, "message": str},
 }
 
 
@@ -51,7 +51,7 @@ def parse_command(name: str, payload: bytes, max_bytes: int, known: set[str]) ->
         if key in body and body[key] is not None and not isinstance(body[key], kind):
             raise ValueError(f"cmd/{name}: field {key!r} must be a {_name(kind)}, got {_short(body[key])}")
     if name == "ack":
-        texts = ("event_id", "by", "message")
+        texts = ("event_id", "by", "by_name", "message")
         body = {**body, **{k: clean_text(body[k]) for k in texts if isinstance(body.get(k), str)}}
     return Command(name, body)
 

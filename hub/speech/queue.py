@@ -11,7 +11,8 @@
   previous utterance (the fall countdown starts when its question ends).
 - A question (hub.speech.questions) holds back prompts less urgent than itself while it waits.
 - The same prompt already waiting is not queued twice.
-Each utterance is recorded (key, text, start, end on the queue's clock) for `hub spoken` and tests.
+Each utterance is recorded (key, text, start, end on the queue's clock, `about`): `recent()` for tests, and
+on the card by hub.speech.record for `hub spoken`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 
 from hub.config.loader import Config
 from hub.speech.player import AplayPlayer, Player, chime, pauses, tail
+from hub.speech.record import FOLDER, SpokenRecord
 from hub.speech.render import (  # noqa: F401 - INFO, URGENT, clauses: re-exported with the levels
     IMPORTANT,
     INFO,
@@ -67,6 +69,7 @@ class Utterance:
     done: asyncio.Future[dict[str, Any]]
     cancelled: bool = False
     superseded: bool = False  # a newer prompt on the same topic: stop at the next pause
+    about: str | None = None  # the event or alarm it belongs to (`about=` of say), kept on record
 
     @property
     def text(self) -> str:
@@ -83,6 +86,7 @@ class SpeechQueue:
         self.cache_dir = cache_dir
         self.now = now or asyncio.get_running_loop().time
         self.history: collections.deque[dict[str, Any]] = collections.deque(maxlen=100)
+        self.record: SpokenRecord | None = None  # what she heard, on the card (hub.speech.record)
         self._waiting: list[Utterance] = []
         self._holds: list[int] = []
         self._changed = asyncio.Event()
@@ -102,9 +106,10 @@ class SpeechQueue:
         self.renderer.move_cache(cache_dir)
 
     def say(self, key: str, volume: int | None = None, **fields: Any) -> Utterance:
+        about = fields.pop("about", None)
         parts = [Part(language, self.renderer.text(key, language, **fields)) for language in self.renderer.languages]
         u = Utterance(key, level_of(key), volume, next(self._seq), fields, parts,
-                      asyncio.get_running_loop().create_future())
+                      asyncio.get_running_loop().create_future(), about=str(about) if about else None)
         log.info("say [%s] %s", key, u.text)
         if not self.enabled:
             self._record(u, u.text, self.now(), self.now(), played=False)
@@ -247,7 +252,7 @@ class SpeechQueue:
         done = not u.parts or u.cancelled or u.superseded
         self._record(u if done else None, "".join(heard), start, self._last_end,
                      played=played and any(heard), interrupted=not done, key=u.key,
-                     cut=u.superseded and bool(u.parts), wav=first_wav)
+                     cut=u.superseded and bool(u.parts), wav=first_wav, about=u.about)
 
     async def _out(self, wav: Path, stops: list[float], offset: float, u: Utterance) -> float | None:
         """Play `wav`; None once heard to the end, else the seconds heard when it was stopped: at once if
@@ -281,7 +286,7 @@ class SpeechQueue:
 
     def _record(self, u: Utterance | None, text: str, start: float, end: float, *, played: bool,
                 interrupted: bool = False, key: str | None = None, cut: bool = False,
-                wav: Path | None = None) -> None:
+                wav: Path | None = None, about: str | None = None) -> None:
         entry = {"key": key or (u.key if u else ""), "text": text, "start": round(start, 3),
                  "end": round(end, 3), "at": time.time(), "played": played, "wav": str(wav) if wav else None}
         if interrupted:
@@ -290,7 +295,11 @@ class SpeechQueue:
             entry["cut"] = True  # a newer prompt on the same topic made the rest moot
         if u is not None and u.cancelled:
             entry["cancelled"] = True
+        if about or (u is not None and u.about):
+            entry["about"] = about or (u.about if u else None)
         self.history.append(entry)
+        if self.record is not None:
+            self.record.add(entry)
         if u is not None:
             self._finish(u, entry)
 
@@ -305,5 +314,7 @@ def speech_from_config(config: Config, player: Player | None = None) -> SpeechQu
     in state_dir; `player` defaults to [voice] player on [voice] device."""
     voice = config["voice"]
     speaker = Speaker.from_config(voice, config.state_dir)
-    return SpeechQueue(SpeakerRenderer(speaker), player or AplayPlayer(voice["player"], voice["device"]),
-                       speaker.cache_dir, enabled=voice["enabled"])
+    queue = SpeechQueue(SpeakerRenderer(speaker), player or AplayPlayer(voice["player"], voice["device"]),
+                        speaker.cache_dir, enabled=voice["enabled"])
+    queue.record = SpokenRecord(config.state_dir / FOLDER, voice["spoken_days"])
+    return queue
