@@ -203,7 +203,7 @@ def test_status_sections_read_as_indented_lines_not_json():
     ({"mmol_per_l": 3.2, "category": "high"}, "ketone_high", "血酮偏高 ketone high · 3.2 mmol/L"),
 ])
 def test_a_health_alert_reads_as_the_reading_in_its_units(values, reason, shown):
-    from hub.cli.event_text import describe
+    from hub.cli.event_lines import describe
 
     body = {"type": "health.alert", "ts": "2026-11-30T12:33:11+08:00", "hub": "h1", "id": "e1",
             "data": {"reason": reason, "kind": "x", "values": values}}

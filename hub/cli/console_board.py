@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.alarms.store import severity
-from hub.cli.event_text import ALARMS, alarm_label, describe
+from hub.cli.event_lines import describe
+from hub.cli.event_text import ALARMS, alarm_label
 
 FACT_KEYS = ("kind", "button", "cause", "reason", "source", "temperature_c")
 CLOSING = {"call.acknowledged", "call.cancelled", "alarm.acknowledged", "health.acknowledged",
