@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -45,13 +47,47 @@ def test_console_shows_a_call_and_acknowledges_it_with_a(hub_env):
                 stream.close()
 
 
-def test_console_ack_once_by_id(hub_env):
+def _ack(hub_env, event_id: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hub", "console", "--config", str(hub_env.hub.config),
+                           "--ack", event_id, *args], capture_output=True, text=True, timeout=60)
+
+
+def test_console_ack_once_by_id_says_acknowledged_once_the_hub_confirms(hub_env):
     call_id = hub_env.hub.sim("press")["event_id"]
-    out = subprocess.run([sys.executable, "-m", "hub", "console", "--config", str(hub_env.hub.config),
-                          "--ack", call_id, "--by", "operator-3"], capture_output=True, text=True, timeout=60)
+    out = _ack(hub_env, call_id, "--by", "operator-3")
     assert out.returncode == 0, out.stderr
     acked = hub_env.sub.wait_event("call.acknowledged", 10, call_id=call_id)
     assert acked and acked["data"]["by"] == "operator-3"
+    assert f"已应答 acknowledged: 紧急呼叫 emergency call · 按钮 button 17 [{call_id}]" in out.stdout
+    assert "(the hub reported call.acknowledged)" in out.stdout
+
+
+def test_console_refuses_to_ack_an_id_that_is_not_an_open_alarm(hub_env):
+    call_id = hub_env.hub.sim("press", "--button", "27")["event_id"]
+    assert hub_env.sub.wait_event("call.raised", 10)
+    out = _ack(hub_env, "not-a-real-id")
+    assert out.returncode == 1 and "acknowledged" not in out.stdout, out
+    assert "拒绝 refused, nothing sent: not-a-real-id is not an open alarm of hub test-0001" in out.stderr
+    assert f"健康咨询 health call · 按钮 button 27 [{call_id}]" in out.stderr  # what is open, to pick from
+    assert not [m for m in hub_env.sub.messages if m[1].endswith("/cmd/ack")]  # nothing was sent
+    assert _ack(hub_env, call_id).returncode == 0
+    again = _ack(hub_env, call_id)  # closed now: no longer open
+    assert again.returncode == 1 and "is not an open alarm" in again.stderr
+
+
+def test_console_says_sent_not_confirmed_when_the_hub_does_not_answer(hub_env):
+    call_id = hub_env.hub.sim("press")["event_id"]
+    assert hub_env.sub.wait_event("call.raised", 10)
+    assert hub_env.sub.wait_for(lambda m: m[1].endswith("/status") and call_id in json.dumps(m[2]))
+    assert hub_env.hub.proc is not None
+    os.killpg(hub_env.hub.proc.pid, signal.SIGSTOP)  # retained status lists the call; the hub cannot answer
+    try:
+        out = _ack(hub_env, call_id, "--wait", "2")
+    finally:
+        os.killpg(hub_env.hub.proc.pid, signal.SIGCONT)
+    assert out.returncode == 3, out
+    assert "已发送，尚未确认 sent, not yet confirmed" in out.stderr and "acknowledged:" not in out.stdout
+    assert hub_env.sub.wait_event("call.acknowledged", 20, call_id=call_id)  # the ack waited at the broker
 
 
 def test_console_says_plainly_when_the_broker_is_unreachable(tmp_path):
