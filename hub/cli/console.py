@@ -16,12 +16,14 @@ when the last message came, and a long silence on a live link is said too.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub.cli.acknowledge import EXIT_REFUSED, EXIT_UNCONFIRMED, AckOnce
 from hub.cli.common import add_config_arg
@@ -56,13 +58,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=console)
 
 
-def _settings(args: argparse.Namespace) -> tuple[str, int, str, str, dict[str, Any]]:
+def _settings(args: argparse.Namespace) -> tuple[str, int, str, str, dict[str, Any], tzinfo | None]:
     mqtt: dict[str, Any] = {}
-    hub_id = "+"
+    hub_id, zone = "+", None
     if args.config or not (args.host and args.hub):
         try:
             cfg = load(resolve_path(args.config))
             mqtt, hub_id = cfg["mqtt"], cfg.hub_id
+            with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
+                zone = ZoneInfo(cfg["hub"]["timezone"])  # the console's own lines in the zone of the hub's
         except ConfigError as exc:
             if args.config:
                 print(str(exc), file=sys.stderr)
@@ -71,7 +75,7 @@ def _settings(args: argparse.Namespace) -> tuple[str, int, str, str, dict[str, A
     port = args.port or mqtt.get("port", 1883)
     prefix = (args.prefix or mqtt.get("topic_prefix", "eldercare/v1")).rstrip("/")
     hub_id = "+" if args.all else (args.hub or hub_id)
-    return host, port, prefix, hub_id, mqtt
+    return host, port, prefix, hub_id, mqtt, zone
 
 
 def _client(host: str, port: int, mqtt_cfg: dict[str, Any], handler: Any) -> Any:
@@ -96,16 +100,16 @@ def _send_ack(client: Any, prefix: str, hub_id: str, event_id: str, by: str, mes
     client.publish(f"{prefix}/{hub_id}/cmd/ack", json.dumps(body, ensure_ascii=False), qos=1).wait_for_publish(10)
 
 
-def _clock(t: float | None) -> str:
-    return "—" if t is None else datetime.fromtimestamp(t).strftime("%H:%M:%S")
+def _clock(t: float | None, zone: tzinfo | None = None) -> str:
+    return "—" if t is None else datetime.fromtimestamp(t, zone).strftime("%H:%M:%S")
 
 
 class Link:
     """The console's side of the broker connection: subscribe on every connect, say when it is lost and
     restored and when the last message came. paho calls it from its thread."""
 
-    def __init__(self, board: Board, topics: list[str], raw: bool) -> None:
-        self.board, self.topics, self.raw = board, topics, raw
+    def __init__(self, board: Board, topics: list[str], raw: bool, zone: tzinfo | None = None) -> None:
+        self.board, self.topics, self.raw, self.zone = board, topics, raw, zone
         self.last_message: float | None = None
         self.lost_at: float | None = None
         self.connected = False
@@ -113,16 +117,19 @@ class Link:
         self._quiet_said = False
         self._stop = threading.Event()
 
+    def _t(self, t: float | None) -> str:
+        return _clock(t, self.zone)
+
     def on_connect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
         if reason_code.is_failure:
-            self.board.say(f"!! {_clock(time.time())} 服务器拒绝连接 the broker refused the console: {reason_code}")
+            self.board.say(f"!! {self._t(time.time())} 服务器拒绝连接 the broker refused the console: {reason_code}")
             return
         client.subscribe([(t, 1) for t in self.topics])
         self.connected = True
         if self.lost_at is not None:
-            self.board.say(f"== {_clock(time.time())} 连接已恢复 connection restored after "
+            self.board.say(f"== {self._t(time.time())} 连接已恢复 connection restored after "
                            f"{time.time() - self.lost_at:.0f} s · 最后收到消息 last message received "
-                           f"{_clock(self.last_message)} · subscribed again; what happened meanwhile shows in the "
+                           f"{self._t(self.last_message)} · subscribed again; what happened meanwhile shows in the "
                            "hub's status (open alarms)")
             self.lost_at = None
 
@@ -131,8 +138,8 @@ class Link:
         if self.closing or self.lost_at is not None:
             return
         self.lost_at = time.time()
-        self.board.say(f"!! {_clock(self.lost_at)} 连接中断 connection to the broker LOST ({reason_code}) · "
-                       f"最后收到消息 last message received {_clock(self.last_message)} · 正在重连 reconnecting…")
+        self.board.say(f"!! {self._t(self.lost_at)} 连接中断 connection to the broker LOST ({reason_code}) · "
+                       f"最后收到消息 last message received {self._t(self.last_message)} · 正在重连 reconnecting…")
 
     def on_message(self, client: Any, userdata: Any, message: Any) -> None:
         self.last_message, self._quiet_said = time.time(), False
@@ -143,8 +150,8 @@ class Link:
         self.board.message(message.topic, body, self.raw)
 
     def summary(self) -> str:
-        state = "在线 connected" if self.connected else f"连接中断 LOST since {_clock(self.lost_at)}"
-        return f"  broker {state} · 最后收到消息 last message received {_clock(self.last_message)}"
+        state = "在线 connected" if self.connected else f"连接中断 LOST since {self._t(self.lost_at)}"
+        return f"  broker {state} · 最后收到消息 last message received {self._t(self.last_message)}"
 
     def watch_quiet(self) -> None:
         """A live link on which nothing arrives (the hub stopped, a broker that stopped routing): say so once."""
@@ -152,8 +159,8 @@ class Link:
             since = self.last_message
             if self.connected and since is not None and not self._quiet_said and time.time() - since > QUIET_S:
                 self._quiet_said = True
-                self.board.say(f"!! {_clock(time.time())} 已 {time.time() - since:.0f} s 未收到消息 no message for "
-                               f"{time.time() - since:.0f} s (last {_clock(since)}): is the hub running?")
+                self.board.say(f"!! {self._t(time.time())} 已 {time.time() - since:.0f} s 未收到消息 no message for "
+                               f"{time.time() - since:.0f} s (last {self._t(since)}): is the hub running?")
 
     def stop(self) -> None:
         self.closing = True
@@ -193,12 +200,12 @@ def ack_and_exit(args: argparse.Namespace, host: str, port: int, prefix: str, hu
 
 
 def console(args: argparse.Namespace) -> int:
-    host, port, prefix, hub_id, mqtt_cfg = _settings(args)
+    host, port, prefix, hub_id, mqtt_cfg, zone = _settings(args)
     if args.ack:
         return ack_and_exit(args, host, port, prefix, hub_id, mqtt_cfg)
     board = Board(args.by, args.message)
     link = Link(board, [f"{prefix}/{hub_id}/event/#", f"{prefix}/{hub_id}/status",
-                        f"{prefix}/{hub_id}/config/reported"], args.json)
+                        f"{prefix}/{hub_id}/config/reported"], args.json, zone)
     try:
         client = _client(host, port, mqtt_cfg, link)
     except OSError as exc:

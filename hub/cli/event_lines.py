@@ -166,7 +166,9 @@ def _status(topic: str, body: dict[str, Any]) -> str:
     opened = body.get("open_alarms")
     waiting = [a for a in opened if isinstance(a, dict) and not a.get("acknowledged")] if isinstance(
         opened, list) else None
-    return (f"{'':8} {hub} status {state} · 队列 queue {body.get('queue_depth', '?')}"
+    if "queue_depth" not in body:  # the Last Will: the broker says the hub is gone, nothing more
+        return f"{'':8} {hub} status {state} · 终端已断开 the hub's connection ended (the broker says so)"
+    return (f"{'':8} {hub} status {state} · 队列 queue {body.get('queue_depth')}"
             + (f" · 待应答 awaiting ack {len(waiting)}" if waiting is not None else ""))
 
 
