@@ -245,3 +245,22 @@ def test_a_health_alert_reads_as_the_reading_in_its_units(values, reason, shown)
             "data": {"reason": reason, "kind": "x", "values": values}}
     line = describe("eldercare/v1/h1/event/health.alert", body)
     assert shown in line and "{" not in line
+
+
+def test_console_piped_to_a_reader_that_goes_away_ends_without_a_traceback(hub_env):
+    """`hub console | head -2`: the events after head has gone must not kill paho's thread with a traceback."""
+    console = subprocess.Popen([sys.executable, "-m", "hub", "console", "--config", str(hub_env.hub.config)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert console.stdout is not None and console.stderr is not None
+        assert "watching" in console.stdout.readline()
+        console.stdout.close()  # head has printed its lines and exited
+        hub_env.hub.sim("press", "--button", "22")
+        assert console.wait(20) in (0, 130, 141)  # it ends by itself, stdin still open
+        assert "Traceback" not in console.stderr.read()
+    finally:
+        console.kill()
+        console.wait(10)
+        for stream in (console.stdin, console.stderr):
+            if stream is not None:
+                stream.close()

@@ -18,6 +18,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
+import signal
 import sys
 import threading
 import time
@@ -100,6 +102,13 @@ def _send_ack(client: Any, prefix: str, hub_id: str, event_id: str, by: str, mes
     client.publish(f"{prefix}/{hub_id}/cmd/ack", json.dumps(body, ensure_ascii=False), qos=1).wait_for_publish(10)
 
 
+def _reader_gone() -> None:
+    """stdout's reader went away while paho's thread printed: quiet stdout, and stop the console the way
+    Ctrl-C does (a real signal, so the main thread's blocking read of stdin is interrupted too)."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    os.kill(os.getpid(), signal.SIGINT)
+
+
 def _clock(t: float | None, zone: tzinfo | None = None) -> str:
     return "—" if t is None else datetime.fromtimestamp(t, zone).strftime("%H:%M:%S")
 
@@ -117,17 +126,23 @@ class Link:
         self._quiet_said = False
         self._stop = threading.Event()
 
+    def _say(self, text: str) -> None:
+        try:
+            self.board.say(text)
+        except BrokenPipeError:
+            _reader_gone()
+
     def _t(self, t: float | None) -> str:
         return _clock(t, self.zone)
 
     def on_connect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
         if reason_code.is_failure:
-            self.board.say(f"!! {self._t(time.time())} 服务器拒绝连接 the broker refused the console: {reason_code}")
+            self._say(f"!! {self._t(time.time())} 服务器拒绝连接 the broker refused the console: {reason_code}")
             return
         client.subscribe([(t, 1) for t in self.topics])
         self.connected = True
         if self.lost_at is not None:
-            self.board.say(f"== {self._t(time.time())} 连接已恢复 connection restored after "
+            self._say(f"== {self._t(time.time())} 连接已恢复 connection restored after "
                            f"{time.time() - self.lost_at:.0f} s · 最后收到消息 last message received "
                            f"{self._t(self.last_message)} · subscribed again; what happened meanwhile shows in the "
                            "hub's status (open alarms)")
@@ -138,7 +153,7 @@ class Link:
         if self.closing or self.lost_at is not None:
             return
         self.lost_at = time.time()
-        self.board.say(f"!! {self._t(self.lost_at)} 连接中断 connection to the broker LOST ({reason_code}) · "
+        self._say(f"!! {self._t(self.lost_at)} 连接中断 connection to the broker LOST ({reason_code}) · "
                        f"最后收到消息 last message received {self._t(self.last_message)} · 正在重连 reconnecting…")
 
     def on_message(self, client: Any, userdata: Any, message: Any) -> None:
@@ -147,7 +162,10 @@ class Link:
             body = json.loads(message.payload)
         except ValueError:
             return
-        self.board.message(message.topic, body, self.raw)
+        try:
+            self.board.message(message.topic, body, self.raw)
+        except BrokenPipeError:  # `hub console | head`: the reader has gone; end as the main thread would
+            _reader_gone()
 
     def summary(self) -> str:
         state = "在线 connected" if self.connected else f"连接中断 LOST since {self._t(self.lost_at)}"
@@ -159,7 +177,7 @@ class Link:
             since = self.last_message
             if self.connected and since is not None and not self._quiet_said and time.time() - since > QUIET_S:
                 self._quiet_said = True
-                self.board.say(f"!! {self._t(time.time())} 已 {time.time() - since:.0f} s 未收到消息 no message for "
+                self._say(f"!! {self._t(time.time())} 已 {time.time() - since:.0f} s 未收到消息 no message for "
                                f"{time.time() - since:.0f} s (last {self._t(since)}): is the hub running?")
 
     def stop(self) -> None:
