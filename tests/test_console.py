@@ -264,3 +264,13 @@ def test_console_piped_to_a_reader_that_goes_away_ends_without_a_traceback(hub_e
         for stream in (console.stdin, console.stderr):
             if stream is not None:
                 stream.close()
+
+
+def test_console_says_when_nothing_arrives_on_a_live_link(hub_env):
+    """A wrong hub id, or a hub that stopped: the link is up but silent, and the console says so."""
+    out = subprocess.run([sys.executable, "-m", "hub", "console", "--config", str(hub_env.hub.config), "--hub",
+                          "no-such-hub", "--quiet-after", "1.5", "--exit-after", "6"], capture_output=True, text=True,
+                         timeout=60, stdin=subprocess.DEVNULL)
+    assert out.returncode == 0, out.stderr
+    assert "未收到消息 no message for" in out.stdout and "none since the console started" in out.stdout
+    assert out.stdout.count("未收到消息") == 1  # once per silence, not every second

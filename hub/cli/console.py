@@ -57,6 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--message", default=None, help="应答附言 text sent with acks")
     p.add_argument("--json", action="store_true", help="原始 JSON print raw JSON lines")
     p.add_argument("--exit-after", type=float, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--quiet-after", type=float, default=QUIET_S, help=argparse.SUPPRESS)
     p.set_defaults(func=console)
 
 
@@ -171,14 +172,17 @@ class Link:
         state = "在线 connected" if self.connected else f"连接中断 LOST since {self._t(self.lost_at)}"
         return f"  broker {state} · 最后收到消息 last message received {self._t(self.last_message)}"
 
-    def watch_quiet(self) -> None:
-        """A live link on which nothing arrives (the hub stopped, a broker that stopped routing): say so once."""
-        while not self._stop.wait(1.0):
-            since = self.last_message
-            if self.connected and since is not None and not self._quiet_said and time.time() - since > QUIET_S:
+    def watch_quiet(self, quiet_s: float = QUIET_S) -> None:
+        """A live link on which nothing arrives (the hub stopped, a wrong hub id, a broker that stopped
+        routing): say so once per silence."""
+        started = time.time()
+        while not self._stop.wait(min(1.0, quiet_s / 4)):
+            since = self.last_message or started
+            if self.connected and not self._quiet_said and time.time() - since > quiet_s:
                 self._quiet_said = True
+                last = self._t(self.last_message) if self.last_message else "none since the console started"
                 self._say(f"!! {self._t(time.time())} 已 {time.time() - since:.0f} s 未收到消息 no message for "
-                               f"{time.time() - since:.0f} s (last {self._t(since)}): is the hub running?")
+                          f"{time.time() - since:.0f} s (last: {last}): is the hub running, is its id right?")
 
     def stop(self) -> None:
         self.closing = True
@@ -232,7 +236,7 @@ def console(args: argparse.Namespace) -> int:
     board.say(f"watching {prefix}/{hub_id} on {host}:{port} — open alarms are numbered most severe first: "
               "'a' + Enter acknowledges number 1, 'a N' number N, 'l' lists, 'q' quits")
     client.loop_start()
-    threading.Thread(target=link.watch_quiet, name="console-quiet", daemon=True).start()
+    threading.Thread(target=link.watch_quiet, args=(args.quiet_after,), name="console-quiet", daemon=True).start()
     try:
         if args.exit_after is not None:
             time.sleep(args.exit_after)
