@@ -274,3 +274,20 @@ def test_console_says_when_nothing_arrives_on_a_live_link(hub_env):
     assert out.returncode == 0, out.stderr
     assert "未收到消息 no message for" in out.stdout and "none since the console started" in out.stdout
     assert out.stdout.count("未收到消息") == 1  # once per silence, not every second
+
+
+def test_console_ack_while_the_broker_is_down_says_so_and_the_console_lives_on(hub_env):
+    with Console(hub_env) as console:
+        console.wait_line(lambda s: " status " in s)
+        call_id = hub_env.hub.sim("press", "--button", "27")["event_id"]
+        at, _ = _list_of(console, 1)
+        hub_env.broker.stop()
+        at, _ = console.wait_line(lambda s: "连接中断 connection to the broker LOST" in s, 30, after=at)
+        console.send("a")
+        console.wait_line(lambda s: "ack NOT confirmed sent" in s and call_id in s, 30, after=at)
+        hub_env.broker.start()
+        console.wait_line(lambda s: "连接已恢复 connection restored" in s, 30, after=at)
+        console.send("l")  # still listening and answering
+        console.wait_line(lambda s: "broker 在线 connected" in s and "last message received" in s, 30, after=at)
+        assert console.close() == 0
+        assert not [line for line in console.lines if "Traceback" in line]

@@ -98,9 +98,16 @@ def _client(host: str, port: int, mqtt_cfg: dict[str, Any], handler: Any) -> Any
     return client
 
 
-def _send_ack(client: Any, prefix: str, hub_id: str, event_id: str, by: str, message: str | None) -> None:
+def _send_ack(client: Any, prefix: str, hub_id: str, event_id: str, by: str, message: str | None) -> bool:
+    """True once the broker has the ack (PUBACK); False if the link is down or slow (paho may still send
+    it after reconnecting: an ack repeated later is harmless, the hub takes the first)."""
     body = {"event_id": event_id, "by": by, **({"message": message} if message else {})}
-    client.publish(f"{prefix}/{hub_id}/cmd/ack", json.dumps(body, ensure_ascii=False), qos=1).wait_for_publish(10)
+    info = client.publish(f"{prefix}/{hub_id}/cmd/ack", json.dumps(body, ensure_ascii=False), qos=1)
+    try:
+        info.wait_for_publish(10)
+    except (RuntimeError, ValueError):  # not connected: queued at best
+        return False
+    return bool(info.is_published())
 
 
 def _reader_gone() -> None:
@@ -207,11 +214,13 @@ def ack_and_exit(args: argparse.Namespace, host: str, port: int, prefix: str, hu
             print(f"拒绝 refused, nothing sent: {why}", file=sys.stderr)
             return EXIT_REFUSED
         label = alarm_label(str(alarm.get("type")), alarm)
-        _send_ack(client, prefix, hub_id, args.ack, args.by, args.message)
-        confirmed = waiter.confirmed(args.wait)
+        sent = _send_ack(client, prefix, hub_id, args.ack, args.by, args.message)
+        confirmed = waiter.confirmed(args.wait) if sent else None
         if confirmed is None:
-            print(f"已发送，尚未确认 sent, not yet confirmed: {label} [{args.ack}] on {hub_id} — the hub has not "
-                  f"reported it acknowledged within {args.wait:g} s (is it online? `hub status`)", file=sys.stderr)
+            what = ("已发送，尚未确认 sent, not yet confirmed" if sent else
+                    "未确认送达服务器 not confirmed sent (the broker link dropped; it may still go out)")
+            print(f"{what}: {label} [{args.ack}] on {hub_id} — the hub has not reported it acknowledged within "
+                  f"{args.wait:g} s (is it online? `hub status`)", file=sys.stderr)
             return EXIT_UNCONFIRMED
         print(f"已应答 acknowledged: {label} [{args.ack}] on {hub_id} by {args.by} "
               f"(the hub reported {confirmed.get('type')})")
@@ -254,9 +263,13 @@ def console(args: argparse.Namespace) -> int:
                 number = cmd[1] if len(cmd) > 1 else "1"
                 target = board.pick(number)
                 if target is not None:
-                    _send_ack(client, prefix, target.hub, target.id, args.by, args.message)
-                    board.say(f"  ack sent 已发送应答: {number}. {alarm_label(target.type, target.facts)} "
-                              f"({target.hub}, {target.id}); the hub's acknowledgement follows")
+                    label = f"{number}. {alarm_label(target.type, target.facts)} ({target.hub}, {target.id})"
+                    if _send_ack(client, prefix, target.hub, target.id, args.by, args.message):
+                        board.say(f"  ack sent 已发送应答: {label}; the hub's acknowledgement follows")
+                    else:
+                        board.say(f"  !! 应答未能送达服务器 ack NOT confirmed sent: {label} — the broker link is "
+                                  "down; it may go out once restored (the hub's acknowledgement line will say); "
+                                  "'a N' again is harmless")
             else:
                 board.say("  'a' acknowledges number 1, 'a N' number N, 'l' lists, 'q' quits")
     except KeyboardInterrupt:
