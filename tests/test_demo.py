@@ -121,3 +121,30 @@ def test_a_signed_update_can_be_tried_in_the_demo(tmp_path: Path):
         assert os.readlink(demo.sim / "releases" / "current").endswith("versions/99.0.0/venv")
     finally:
         demo.close()
+
+
+def _hub_pid(config: Path) -> int:
+    """The pid of `hub run --simulate --config CONFIG` (this test's own path: no other process has it)."""
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"run" in argv and str(config).encode() in argv and b"--simulate" in argv:
+            return int(entry.name)
+    raise AssertionError(f"no hub running on {config}")
+
+
+def test_the_demo_does_not_restart_a_hub_that_stopped_on_a_config_mistake(tmp_path: Path):
+    demo = Demo(tmp_path)
+    try:
+        demo.wait_running()
+        config = demo.sim / "hub.toml"
+        config.write_text(config.read_text().replace("[mqtt]\n", "[mqtt]\nno_such_key = 1\n", 1))
+        os.kill(_hub_pid(config), signal.SIGTERM)  # stopped (exit 0): started again, on the broken file
+        _wait(lambda: demo.shown("the hub stopped on a config mistake (exit 2"), 60, "the demo's word on exit 2",
+              demo.log)
+        text = demo.log.read_text()
+        assert text.count("starting it again") == 1 and "no_such_key" in text  # the hub's message names the key
+    finally:
+        demo.close()
