@@ -84,3 +84,12 @@ def test_an_unknown_event_type_still_reads_as_words_not_json():
     with pytest.raises(ValueError):
         json.loads(line)
     assert "{" not in line and '":' not in line
+
+
+def test_a_test_call_never_reads_like_a_real_emergency():
+    body = {"type": "call.raised", "ts": "2026-11-30T12:33:11+08:00", "hub": "h1", "id": "e1",
+            "data": {"kind": "emergency", "button": 17, "test": True}}
+    line = describe("eldercare/v1/h1/event/call", body)
+    assert "测试呼叫 TEST CALL (not an emergency) · 紧急呼叫 emergency call" in line
+    body["data"].pop("test")
+    assert "TEST" not in describe("eldercare/v1/h1/event/call", body)
