@@ -10,6 +10,8 @@ APT_PACKAGES=(mosquitto mosquitto-clients espeak-ng sox alsa-utils openssl syste
 # the power-cut filesystem (tests/powercut.py); ejabberd is the second MQTT 5 broker the call tests run
 # against (tests/brokers.py, docs/fleet.md)
 TEST_APT_PACKAGES=(kamailio fuse3 ejabberd)
+# tmux: the console is tested as an installer sees it, in a terminal (tests/test_console_tmux.py)
+TEST_APT_PACKAGES+=(tmux)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else

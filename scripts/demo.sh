@@ -3,6 +3,10 @@
 #   installs mosquitto/espeak-ng, makes a venv, starts a local broker, the hub in simulation and the
 #   platform console. Press buttons from a second terminal:
 #     .venv/bin/hub sim press --config sim/hub.toml            (then 'a' + Enter in the console acks the most severe open alarm)
+#   The hub is kept running the way systemd keeps it (systemd/eldercare-hub.service): started again 2 s after
+#   any exit — a remote config that needs a restart and `hub update --from` end it cleanly (exit 0) and count
+#   on that — except exit 2, an installer mistake a restart cannot fix (RestartPreventExitStatus=2); the
+#   update boot guard runs before each start (ExecStartPre), and the hub starts through releases/current.
 source "$(dirname "$0")/_setup.sh"
 ensure_system_packages
 ensure_venv ""
@@ -66,9 +70,51 @@ good_pin = 12
 low_battery_pin = 13
 TOML
 fi
-"$VENV/bin/hub" run --simulate --config "$SIM/hub.toml" >"$SIM/hub.log" 2>&1 &
-HUB_PID=$!
-cleanup() { kill "$HUB_PID" 2>/dev/null || true; [ -n "$BROKER_PID" ] && kill "$BROKER_PID" 2>/dev/null; wait 2>/dev/null || true; }
+# Signed updates can be tried too: an update root whose `current` is this venv (as `hub install` makes
+# it), and a release key of the demo's own (docs/fleet.md, "Signed updates with rollback").
+if [ ! -e "$SIM/releases/current" ]; then
+  mkdir -p "$SIM/releases"
+  ln -s "$VENV" "$SIM/releases/current"
+fi
+if ! grep -q '^\[update\]' "$SIM/hub.toml"; then
+  [ -f "$SIM/release-key/release-key.pub" ] || "$VENV/bin/hub" update keygen --out "$SIM/release-key" >/dev/null
+  cat >>"$SIM/hub.toml" <<TOML
+
+[update]
+root = "$SIM/releases"
+base_venv = "$VENV"
+public_key = "$(cat "$SIM/release-key/release-key.pub")"
+TOML
+fi
+EXIT_CONFIG=2  # the hub's exit code for an installer mistake (hub/cli/common.py): systemd does not restart it
+supervise() {  # Restart=always, RestartSec=2s, RestartPreventExitStatus=2
+  local child="" code
+  trap '[ -n "$child" ] && kill "$child" 2>/dev/null; wait 2>/dev/null; exit 0' TERM INT
+  while :; do
+    "$VENV/bin/hub" update guard "$SIM/releases" >>"$SIM/hub.log" 2>&1 || true
+    "$SIM/releases/current/bin/hub" run --simulate --config "$SIM/hub.toml" >>"$SIM/hub.log" 2>&1 &
+    child=$!
+    code=0
+    wait "$child" || code=$?
+    child=""
+    if [ "$code" = "$EXIT_CONFIG" ]; then
+      echo "demo: 终端因配置错误退出 the hub stopped on a config mistake (exit 2, see $SIM/hub.log): not restarted" \
+        | tee -a "$SIM/hub.log" >&2
+      return
+    fi
+    echo "demo: hub exited ($code); starting it again in 2 s, as systemd would" >>"$SIM/hub.log"
+    sleep 2
+  done
+}
+: >"$SIM/hub.log"
+supervise &
+SUPERVISOR_PID=$!
+cleanup() {
+  kill "$SUPERVISOR_PID" 2>/dev/null || true
+  wait "$SUPERVISOR_PID" 2>/dev/null || true
+  [ -n "$BROKER_PID" ] && kill "$BROKER_PID" 2>/dev/null
+  wait 2>/dev/null || true
+}
 trap cleanup EXIT INT TERM
 cat <<MSG
 Simulated hub demo-0001 is running (log: $SIM/hub.log). In another terminal try:
@@ -81,6 +127,11 @@ Simulated hub demo-0001 is running (log: $SIM/hub.log). In another terminal try:
   $VENV/bin/hub sim door open --config $SIM/hub.toml; $VENV/bin/hub sim door close --config $SIM/hub.toml
   $VENV/bin/hub sim mat on --config $SIM/hub.toml            # in bed
   $VENV/bin/hub status --config $SIM/hub.toml
+  $VENV/bin/hub sim press --help                              # every verb's arguments: hub sim VERB --help
+The hub is restarted like systemd does it (2 s after it exits, not after exit 2): try a remote config
+that needs a restart, e.g. with mosquitto_pub -p $PORT -r -t eldercare/v1/demo-0001/config/desired \\
+  -m '{"version": 1, "config": {"voice": {"also_english": true}}}'
+or a signed update: hub update sign --key $SIM/release-key/release-key.pem WHEEL; hub update --from WHEEL --config $SIM/hub.toml
 Console below: open alarms are numbered most severe first; 'a' + Enter acknowledges number 1,
 'a N' number N, 'l' lists them again, 'q' quits.
 MSG

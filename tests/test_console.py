@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -45,13 +47,47 @@ def test_console_shows_a_call_and_acknowledges_it_with_a(hub_env):
                 stream.close()
 
 
-def test_console_ack_once_by_id(hub_env):
+def _ack(hub_env, event_id: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hub", "console", "--config", str(hub_env.hub.config),
+                           "--ack", event_id, *args], capture_output=True, text=True, timeout=60)
+
+
+def test_console_ack_once_by_id_says_acknowledged_once_the_hub_confirms(hub_env):
     call_id = hub_env.hub.sim("press")["event_id"]
-    out = subprocess.run([sys.executable, "-m", "hub", "console", "--config", str(hub_env.hub.config),
-                          "--ack", call_id, "--by", "operator-3"], capture_output=True, text=True, timeout=60)
+    out = _ack(hub_env, call_id, "--by", "operator-3")
     assert out.returncode == 0, out.stderr
     acked = hub_env.sub.wait_event("call.acknowledged", 10, call_id=call_id)
     assert acked and acked["data"]["by"] == "operator-3"
+    assert f"已应答 acknowledged: 紧急呼叫 emergency call · 按钮 button 17 [{call_id}]" in out.stdout
+    assert "(the hub reported call.acknowledged)" in out.stdout
+
+
+def test_console_refuses_to_ack_an_id_that_is_not_an_open_alarm(hub_env):
+    call_id = hub_env.hub.sim("press", "--button", "27")["event_id"]
+    assert hub_env.sub.wait_event("call.raised", 10)
+    out = _ack(hub_env, "not-a-real-id")
+    assert out.returncode == 1 and "acknowledged" not in out.stdout, out
+    assert "拒绝 refused, nothing sent: not-a-real-id is not an open alarm of hub test-0001" in out.stderr
+    assert f"健康咨询 health call · 按钮 button 27 [{call_id}]" in out.stderr  # what is open, to pick from
+    assert not [m for m in hub_env.sub.messages if m[1].endswith("/cmd/ack")]  # nothing was sent
+    assert _ack(hub_env, call_id).returncode == 0
+    again = _ack(hub_env, call_id)  # closed now: no longer open
+    assert again.returncode == 1 and "is not an open alarm" in again.stderr
+
+
+def test_console_says_sent_not_confirmed_when_the_hub_does_not_answer(hub_env):
+    call_id = hub_env.hub.sim("press")["event_id"]
+    assert hub_env.sub.wait_event("call.raised", 10)
+    assert hub_env.sub.wait_for(lambda m: m[1].endswith("/status") and call_id in json.dumps(m[2]))
+    assert hub_env.hub.proc is not None
+    os.killpg(hub_env.hub.proc.pid, signal.SIGSTOP)  # retained status lists the call; the hub cannot answer
+    try:
+        out = _ack(hub_env, call_id, "--wait", "2")
+    finally:
+        os.killpg(hub_env.hub.proc.pid, signal.SIGCONT)
+    assert out.returncode == 3, out
+    assert "已发送，尚未确认 sent, not yet confirmed" in out.stderr and "acknowledged:" not in out.stdout
+    assert hub_env.sub.wait_event("call.acknowledged", 20, call_id=call_id)  # the ack waited at the broker
 
 
 def test_console_says_plainly_when_the_broker_is_unreachable(tmp_path):
@@ -203,9 +239,55 @@ def test_status_sections_read_as_indented_lines_not_json():
     ({"mmol_per_l": 3.2, "category": "high"}, "ketone_high", "血酮偏高 ketone high · 3.2 mmol/L"),
 ])
 def test_a_health_alert_reads_as_the_reading_in_its_units(values, reason, shown):
-    from hub.cli.event_text import describe
+    from hub.cli.event_lines import describe
 
     body = {"type": "health.alert", "ts": "2026-11-30T12:33:11+08:00", "hub": "h1", "id": "e1",
             "data": {"reason": reason, "kind": "x", "values": values}}
     line = describe("eldercare/v1/h1/event/health.alert", body)
     assert shown in line and "{" not in line
+
+
+def test_console_piped_to_a_reader_that_goes_away_ends_without_a_traceback(hub_env):
+    """`hub console | head -2`: the events after head has gone must not kill paho's thread with a traceback."""
+    console = subprocess.Popen([sys.executable, "-m", "hub", "console", "--config", str(hub_env.hub.config)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert console.stdout is not None and console.stderr is not None
+        assert "watching" in console.stdout.readline()
+        console.stdout.close()  # head has printed its lines and exited
+        hub_env.hub.sim("press", "--button", "22")
+        assert console.wait(20) in (0, 130, 141)  # it ends by itself, stdin still open
+        assert "Traceback" not in console.stderr.read()
+    finally:
+        console.kill()
+        console.wait(10)
+        for stream in (console.stdin, console.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_console_says_when_nothing_arrives_on_a_live_link(hub_env):
+    """A wrong hub id, or a hub that stopped: the link is up but silent, and the console says so."""
+    out = subprocess.run([sys.executable, "-m", "hub", "console", "--config", str(hub_env.hub.config), "--hub",
+                          "no-such-hub", "--quiet-after", "1.5", "--exit-after", "6"], capture_output=True, text=True,
+                         timeout=60, stdin=subprocess.DEVNULL)
+    assert out.returncode == 0, out.stderr
+    assert "未收到消息 no message for" in out.stdout and "none since the console started" in out.stdout
+    assert out.stdout.count("未收到消息") == 1  # once per silence, not every second
+
+
+def test_console_ack_while_the_broker_is_down_says_so_and_the_console_lives_on(hub_env):
+    with Console(hub_env) as console:
+        console.wait_line(lambda s: " status " in s)
+        call_id = hub_env.hub.sim("press", "--button", "27")["event_id"]
+        at, _ = _list_of(console, 1)
+        hub_env.broker.stop()
+        at, _ = console.wait_line(lambda s: "连接中断 connection to the broker LOST" in s, 30, after=at)
+        console.send("a")
+        console.wait_line(lambda s: "ack NOT confirmed sent" in s and call_id in s, 30, after=at)
+        hub_env.broker.start()
+        console.wait_line(lambda s: "连接已恢复 connection restored" in s, 30, after=at)
+        console.send("l")  # still listening and answering
+        console.wait_line(lambda s: "broker 在线 connected" in s and "last message received" in s, 30, after=at)
+        assert console.close() == 0
+        assert not [line for line in console.lines if "Traceback" in line]

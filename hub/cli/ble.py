@@ -30,7 +30,7 @@ EXIT_BAD_VALUE = 1
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "ble",
-        help="Bluetooth meters: scan, pair, list, decode",
+        help="蓝牙血压计、血糖仪 Bluetooth meters: scan, pair, list, decode",
         description="Blood-pressure and glucose meters over Bluetooth LE.",
     )
     verbs = p.add_subparsers(dest="ble_verb", metavar="ACTION")

@@ -17,7 +17,7 @@ EVAL_MODULES = [
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval", help="measure a detector on recorded data (fall, inactivity)",
+    p = sub.add_parser("eval", help="评估检测算法 measure a detector on recorded data (fall, inactivity)",
                        description="Runs a detector over a recorded dataset and prints its figures.")
     what = p.add_subparsers(dest="eval_what", metavar="WHAT")
     for name in EVAL_MODULES:

@@ -1,10 +1,9 @@
-"""One readable line per hub event or open alarm, Chinese and English, for `hub console` and `hub status`."""
+"""One readable line per alarm-side hub event or open alarm, Chinese and English, for `hub console` and `hub
+status`; the operators' and technicians' events and `describe` itself are in hub.cli.event_lines."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 KINDS = {"emergency": "紧急呼叫 emergency call", "health": "健康咨询 health call",
@@ -36,7 +35,7 @@ def _alert_values(values: Any) -> str:
         parts.append(f"脉搏 pulse {_n(values.get('pulse'))}/min")
     if values.get("meal"):
         parts.append(str(values["meal"]))
-    return " · ".join(parts) or json.dumps(values, ensure_ascii=False)
+    return " · ".join(parts) or " · ".join(f"{k} {_n(v)}" for k, v in values.items()) or "无读数 no values"
 
 
 def _cpu(celsius: Any) -> str:
@@ -54,7 +53,9 @@ def _n(value: Any) -> str:
 def alarm_label(alarm_type: str, facts: dict[str, Any]) -> str:
     """'紧急呼叫 emergency call · button 17', '火警 fire · 烟雾 smoke', ..."""
     if alarm_type == "call.raised":
-        return f"{KINDS.get(str(facts.get('kind')), str(facts.get('kind')))} · 按钮 button {facts.get('button')}"
+        # A test call (the installer's live check) must never pass for a real emergency.
+        return (("测试呼叫 TEST CALL (not an emergency) · " if facts.get("test") else "")
+                + f"{KINDS.get(str(facts.get('kind')), str(facts.get('kind')))} · 按钮 button {facts.get('button')}")
     parts = [ALARMS.get(alarm_type, alarm_type)]
     if facts.get("cause"):
         parts.append(CAUSES.get(str(facts["cause"]), str(facts["cause"])))
@@ -107,9 +108,9 @@ FACTS: dict[str, tuple[str, Facts]] = {
     "telemetry.device": ("设备 device", lambda d: f"{_cpu(d.get('cpu_temp_c'))} · 内存 memory "
                          f"{d.get('mem_available_mb')}/{d.get('mem_total_mb')} MB free · 存储 disk "
                          f"{d.get('disk_free_mb')} MB free · 队列 queue {d.get('queue_depth')}"),
-    "system.pong": ("应答 pong", lambda d: json.dumps(d.get("request"), ensure_ascii=False)[:80]),
     "system.selftest": ("自检 self-test", lambda d: f"{'通过 ok' if d.get('ok') else '有故障 FAILED'} · passed "
-                        f"{d.get('passed')} · failed {d.get('failed')} {d.get('failed_components') or ''}"),
+                        f"{d.get('passed')} · failed {d.get('failed')} "
+                        f"{', '.join(map(str, d.get('failed_components') or []))}"),
     "system.provisioned": ("已开通 provisioned", lambda d: f"{d.get('source')} · {d.get('provisioning_id')}"),
     "health.follow_up": ("需随访 follow-up", lambda d: f"{d.get('level_name')} · {', '.join(d.get('reasons') or [])}"),
     "away.set": ("外出模式 away on", lambda d: f"{_by(d)}"),
@@ -137,32 +138,3 @@ FACTS.update({
     "fault.certificate": ("证书到期 certificate expiry", lambda d: f"{d.get('state')} · "
                           f"{_n(d.get('days_left'))} days left · {d.get('subject')}"),
 })
-
-
-def describe(topic: str, body: Any) -> str:
-    """One line: time, hub, type, what happened in Chinese and English, the key facts."""
-    if topic.endswith("/status") and isinstance(body, dict):
-        hub = body.get("hub", topic.split("/")[-2])
-        state = {"online": "在线 online", "offline": "离线 OFFLINE"}.get(str(body.get("state")), body.get("state"))
-        opened = body.get("open_alarms")
-        waiting = [a for a in opened if isinstance(a, dict) and not a.get("acknowledged")] if isinstance(
-            opened, list) else None
-        return (f"{'':8} {hub} status {state} · 队列 queue {body.get('queue_depth', '?')}"
-                + (f" · 待应答 awaiting ack {len(waiting)}" if waiting is not None else ""))
-    if not isinstance(body, dict):
-        return f"[{topic}] {body!r}"
-    try:
-        when = datetime.fromisoformat(body["ts"]).strftime("%H:%M:%S")
-    except (KeyError, ValueError, TypeError):
-        when = "??:??:??"
-    etype = str(body.get("type"))
-    data: dict[str, Any] = body["data"] if isinstance(body.get("data"), dict) else {}
-    title, facts = FACTS.get(etype, ("", None))
-    try:
-        detail = facts(data) if facts else json.dumps(data, ensure_ascii=False, separators=(",", ":"))[:120]
-    except (TypeError, ValueError, AttributeError):
-        detail = json.dumps(data, ensure_ascii=False)[:120]
-    line = f"{when} {body.get('hub', '?')} {etype} " + " · ".join(p for p in (title, detail) if p)
-    if etype in ALARMS or etype == "call.raised":
-        line += f"  [id {body.get('id')}]"
-    return line

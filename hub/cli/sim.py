@@ -6,23 +6,60 @@ import argparse
 import json
 import sys
 
-from hub.cli.common import add_config_arg, load_config_or_exit
+from hub.cli.common import EXIT_CONFIG, add_config_arg, load_config_or_exit
+from hub.cli.sim_verbs import VERBS, overview, parser
 from hub.core.control import ControlError, request, socket_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sim", help="drive the simulation: press, motion, smoke, temperature, ...",
-                       description="Sends VERB and its arguments to the running simulated hub "
-                                   "(found through the same --config). Example: hub sim press --button 17")
+    p = sub.add_parser("sim", help="驱动模拟硬件 drive the simulation: press, motion, smoke, temperature, ...",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="驱动模拟硬件 Sends VERB and its arguments to the running simulated hub (found "
+                                   "through the same --config). Example: hub sim press --button 17\n"
+                                   "`hub sim VERB --help` shows a verb's arguments (no hub needed).\n\n"
+                                   "verbs:\n" + overview())
     add_config_arg(p)
-    p.add_argument("--json", action="store_true", help="print the hub's answer as JSON")
-    p.add_argument("verb", help="press, motion, smoke, temperature, humidity, power, fault, bp, glucose, ...")
-    p.add_argument("args", nargs=argparse.REMAINDER, help="arguments of the verb")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出 print the hub's answer as JSON")
+    p.add_argument("verb", help="模拟动作 " + ", ".join(VERBS))
+    p.add_argument("args", nargs=argparse.REMAINDER, help="动作的参数 arguments of the verb")
     p.set_defaults(func=sim)
+
+
+def _wants_help(argv: list[str]) -> bool:
+    """-h/--help among the verb's own arguments (not as the text of an SMS after `modem sms FROM`)."""
+    words = argv[: argv.index("--")] if "--" in argv else argv
+    if words[:1] == ["sms"]:
+        words = words[:1]
+    return any(w in ("-h", "--help") for w in words)
+
+
+def local_help(verb: str, argv: list[str]) -> int:
+    """`hub sim VERB --help`, answered here: no config, no running hub."""
+    if verb not in VERBS:
+        print(f"hub sim: 未知动作 unknown verb {verb!r}; verbs:\n{overview()}", file=sys.stderr)
+        return EXIT_CONFIG
+    p = parser(verb)
+    if verb == "modem" and argv and argv[0] in _subcommands(p):  # `hub sim modem callee --help`
+        print(_subcommands(p)[argv[0]].format_help().rstrip())
+    else:
+        print(p.format_help().rstrip())
+    return 0
+
+
+def _subcommands(p: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
 
 
 def sim(args: argparse.Namespace) -> int:
     argv = list(args.args)
+    if args.verb == "help":
+        print(f"verbs:\n{overview()}")
+        return 0
+    if _wants_help(argv):
+        return local_help(args.verb, [a for a in argv if a not in ("-h", "--help")])
     # --config/--json may also come after the verb's own arguments.
     for flag in ("--config",):
         if flag in argv:

@@ -13,7 +13,7 @@ from hub.core.control import ControlError, request, socket_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("status", help="show the running hub's state")
+    p = sub.add_parser("status", help="终端状态 show the running hub's state")
     add_config_arg(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=status)

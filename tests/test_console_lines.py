@@ -1,0 +1,95 @@
+"""`hub console` prints every message a hub sends as one bilingual sentence, never as (cut) JSON: checked
+on an example of every schema in docs/schemas/ (made from the schema, so a type added later is covered)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from schema_examples import examples
+
+from hub.cli.event_lines import describe
+
+EXAMPLES = examples()
+# What a hub publishes: every event envelope (its type a const), its retained status and config report.
+SENT = sorted(n for n, v in EXAMPLES.items()
+              if n in ("status", "config.reported") or (isinstance(v, dict) and v.get("type") == n))
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _topic(name: str) -> str:
+    base = "eldercare/v1/demo-0001"
+    if name == "status":
+        return f"{base}/status"
+    if name == "config.reported":
+        return f"{base}/config/reported"
+    return f"{base}/event/{name.split('.')[0]}"
+
+
+def _assert_sentence(line: str) -> None:
+    assert "\n" not in line, line
+    with pytest.raises(ValueError):
+        json.loads(line)
+    assert not {"{", "}", '":'} & set(re.findall(r'[{}]|":', line)), f"JSON in the line: {line}"
+    assert "None" not in line and "[]" not in line, line
+
+
+def test_the_hub_sends_events_of_many_types():
+    assert len(SENT) >= 45 and "escalation.step" in SENT and "system.update" in SENT, SENT
+
+
+@pytest.mark.parametrize("name", SENT)
+def test_every_message_type_reads_as_one_bilingual_sentence(name: str):
+    line = describe(_topic(name), EXAMPLES[name])
+    _assert_sentence(line)
+    words = line.replace(name, " ")
+    if isinstance(EXAMPLES[name].get("id"), str):
+        words = words.replace(EXAMPLES[name]["id"], " ")
+    assert HAN.search(words), f"no Chinese words naming {name}: {line}"
+    assert re.search(r"\b[a-z]{3,}\b", words.replace("hub", " "), re.I), f"no English words naming {name}: {line}"
+    assert "事件 event «" not in line, f"{name} has no sentence of its own in hub.cli.event_lines: {line}"
+
+
+@pytest.mark.parametrize(("data", "shown"), [
+    ({"version": "0.2.0", "stage": "downloading", "progress": 40, "bytes": 1_200_000},
+     "软件升级 software update · 0.2.0 · 下载中 downloading 40 % (1.2 MB)"),
+    ({"version": "0.2.0", "stage": "rolled_back", "from_version": "0.1.0", "reason": "self-test failed: mqtt"},
+     "已回退 ROLLED BACK · 从 from 0.1.0 · self-test failed: mqtt"),
+])
+def test_an_update_reads_as_its_stage(data: dict[str, Any], shown: str):
+    body = {"type": "system.update", "ts": "2026-11-30T12:33:11.000+08:00", "hub": "h1", "id": "e1", "data": data}
+    line = describe("eldercare/v1/h1/event/system", body)
+    assert shown in line
+    _assert_sentence(line)
+
+
+def test_an_escalation_step_says_who_was_told_how_and_what_came_of_it():
+    data = {"event_id": "5f3a9c21-0000", "alarm_type": "alarm.fall", "step": 1, "role": "family", "name": "女儿",
+            "channel": "sms", "to": ["+8613800000001"], "outcome": "sent", "seconds": 125.0, "detail": None}
+    line = describe("eldercare/v1/h1/event/escalation",
+                    {"type": "escalation.step", "ts": "2026-11-30T12:33:11.000+08:00", "hub": "h1", "data": data})
+    assert ("升级通知 escalation step · 第1步 step 1 · 家属 family 女儿 · 短信 SMS → +8613800000001 · 已发送 sent · "
+            "跌倒 fall #5f3a9c21, 125 s 未应答 without ack") in line
+    _assert_sentence(line)
+
+
+def test_an_unknown_event_type_still_reads_as_words_not_json():
+    body = {"type": "sms.refused_v2", "ts": "2026-11-30T12:33:11+08:00", "hub": "h1",
+            "data": {"from": "138****0001", "text": "1", "nested": {"a": [1, {"b": None}]}, "long": "x " * 200}}
+    line = describe("eldercare/v1/h1/event/sms", body)
+    assert "事件 event «sms refused v2»" in line and "from 138****0001" in line and "nested a 1, b —" in line
+    assert line.endswith("…") and len(line) < 300
+    with pytest.raises(ValueError):
+        json.loads(line)
+    assert "{" not in line and '":' not in line
+
+
+def test_a_test_call_never_reads_like_a_real_emergency():
+    body = {"type": "call.raised", "ts": "2026-11-30T12:33:11+08:00", "hub": "h1", "id": "e1",
+            "data": {"kind": "emergency", "button": 17, "test": True}}
+    line = describe("eldercare/v1/h1/event/call", body)
+    assert "测试呼叫 TEST CALL (not an emergency) · 紧急呼叫 emergency call" in line
+    body["data"].pop("test")
+    assert "TEST" not in describe("eldercare/v1/h1/event/call", body)

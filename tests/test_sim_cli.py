@@ -1,0 +1,98 @@
+"""Every CLI command usable as documented: `hub sim VERB --help` without a config or a running hub (and
+held to the same options as the verb the hub parses), bilingual help, and no traceback when the reader
+of `hub … | head` goes away."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from hub.cli.sim_verbs import VERBS
+from hub.core.control import ControlError
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+NO_CONFIG = {**os.environ, "HUB_CONFIG": "/nonexistent/hub.toml"}
+
+
+def _hub(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hub", *args], capture_output=True, text=True, timeout=60,
+                          env=env or NO_CONFIG, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("verb", sorted(VERBS))
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_sim_verb_help_needs_no_config_and_no_hub(verb: str, flag: str):
+    out = _hub("sim", verb, flag)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(f"usage: hub sim {verb}") and HAN.search(out.stdout), out.stdout
+    assert "config error" not in out.stderr and "must be" not in out.stdout + out.stderr
+
+
+def test_sim_help_after_other_arguments_and_for_a_modem_subcommand():
+    out = _hub("sim", "temperature", "30", "--help")  # a value, then --help: still the help, not a bad number
+    assert out.returncode == 0 and "usage: hub sim temperature" in out.stdout
+    out = _hub("sim", "modem", "callee", "--help")
+    assert out.returncode == 0 and "usage: hub sim modem callee" in out.stdout and "--press KEYS" in out.stdout
+    out = _hub("sim", "no-such-verb", "--help")
+    assert out.returncode == 2 and "unknown verb 'no-such-verb'" in out.stderr and "press" in out.stderr
+
+
+# every simulated part fitted, so that the hub registers every verb it has
+FITTED = ('[power]\nfitted = true\ngood_pin = 12\nlow_battery_pin = 13\n\n[modem]\nport = "/dev/ttyUSB2"\n'
+          'sms_numbers = ["+8613800138000"]\n\n[[doors]]\nname = "front"\npin = 26\n\n'
+          '[[mats]]\nname = "bed"\npin = 20\n')
+
+
+def test_every_verb_the_hub_knows_has_the_same_options_here(make_hub):
+    hub = make_hub(extra=FITTED)
+    with pytest.raises(ControlError) as listing:
+        hub.sim("no-such-verb")
+    known = re.search(r"this hub knows: (.*)", str(listing.value))
+    assert known, listing.value
+    registered = [v.strip() for v in known.group(1).split(",")]
+    assert set(registered) <= set(VERBS), f"verbs without local help: {set(registered) - set(VERBS)}"
+    compared = 0
+    for verb in registered:
+        try:
+            remote = hub.sim(verb, "--help").get("help")
+        except ControlError:
+            continue  # a verb that parses its own arguments (inactivity, clock-step): no argparse help
+        if remote is None:
+            continue
+        local = _hub("sim", verb, "--help").stdout.split("\n\n")[0]  # the usage: options and choices
+        remote = remote.split("\n\n")[0]
+        options = {o for o in re.findall(r"--[a-z][a-z-]*", local) if o not in ("--config", "--json", "--help")}
+        assert options == set(re.findall(r"--[a-z][a-z-]*", remote)), (verb, local, remote)
+        assert set(re.findall(r"\{[^}]*\}", local)) == set(re.findall(r"\{[^}]*\}", remote)), (verb, local, remote)
+        compared += 1
+    assert compared >= 14 and "modem" in registered, (compared, registered)
+
+
+def test_every_verb_of_hub_help_is_bilingual():
+    out = _hub("--help")
+    verbs = re.findall(r"^    (\w+)\s+(.*)$", out.stdout, re.M)
+    lines = {v: h for v, h in verbs}
+    assert len(lines) >= 10
+    for verb in ("run", "sim", "status", "console", "config", "eval", "ble"):
+        assert HAN.search(lines[verb]), (verb, lines[verb])
+    console = _hub("console", "--help").stdout
+    assert "--ack EVENT_ID" in console and "应答" in console and "3 sent but not confirmed" in " ".join(
+        console.split())
+
+
+@pytest.mark.parametrize("args", [("config", "example"), ("config", "defaults"), ("sim", "press", "--help"),
+                                  ("--help",), ("console", "--help")])
+def test_a_closed_pipe_ends_the_command_without_a_traceback(args: tuple[str, ...]):
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # `| head` that has already gone
+    try:
+        out = subprocess.run([sys.executable, "-m", "hub", *args], stdout=write_end, stderr=subprocess.PIPE,
+                             text=True, timeout=60, env=NO_CONFIG)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in out.stderr and "BrokenPipeError" not in out.stderr, out.stderr
+    assert out.returncode in (0, 141), out.returncode
