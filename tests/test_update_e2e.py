@@ -68,11 +68,12 @@ class Rig:
     def command(self, name: str, body: dict[str, Any]) -> None:
         self.sub.publish(CMD + name, json.dumps(body))
 
-    def update_body(self, wheel: Path, **override: Any) -> dict[str, Any]:
+    def update_body(self, wheel: Path, downgrade_from: str = "", **override: Any) -> dict[str, Any]:
         version = wheel.name.split("-")[1]
-        digest = sha256_of(wheel)
-        return {"version": version, "url": self.kit["server"].url(wheel.name), "sha256": digest,
-                "signature": sign(self.kit["pem"], version, digest), **override}
+        digest, size = sha256_of(wheel), wheel.stat().st_size
+        return {"version": version, "url": self.kit["server"].url(wheel.name), "sha256": digest, "size": size,
+                "signature": sign(self.kit["pem"], version, digest, size, downgrade_from),
+                **({"downgrade_from": downgrade_from} if downgrade_from else {}), **override}
 
     def stages(self, version: str) -> list[str]:
         return [e["data"]["stage"] for e in self.sub.events("system.update") if e["data"]["version"] == version]
@@ -152,13 +153,14 @@ def test_bad_signature_and_wrong_digest_are_refused_and_nothing_is_installed(rig
     r = rig()
     wheel = release_kit["wheels"]["good"]
     other_pem, _ = generate()
-    forged = r.update_body(wheel, signature=sign(other_pem, "0.2.0", sha256_of(wheel)))
+    forged = r.update_body(wheel, signature=sign(other_pem, "0.2.0", sha256_of(wheel), wheel.stat().st_size))
     r.command("update", forged)
     assert "bad signature" in r.outcome("0.2.0", "failed")["data"]["reason"]
     assert r.stages("0.2.0")[-2:] == ["verifying", "failed"]
     # A valid signature over another digest: the artifact does not match what was signed.
     wrong = "0" * 64
-    r.command("update", r.update_body(wheel, sha256=wrong, signature=sign(release_kit["pem"], "0.2.0", wrong)))
+    r.command("update", r.update_body(wheel, sha256=wrong, signature=sign(release_kit["pem"], "0.2.0", wrong,
+                                                                          wheel.stat().st_size)))
     assert r.sub.wait_for(lambda m: isinstance(m[2], dict) and "sha256 mismatch" in
                           str(m[2].get("data", {}).get("reason", "")), 60), r.stages("0.2.0")
     # A signature for 0.2.0 replayed as 0.3.0.
