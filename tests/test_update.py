@@ -171,7 +171,7 @@ def test_a_redirect_from_https_to_plain_http_is_refused(server: tuple[ReleaseSer
     srv, cert, body = server
     plain = ReleaseServer(srv.docroot, None, None)  # the same file over http: what an attacker on the path reads
     try:
-        with pytest.raises(DownloadError, match="redirect .* https only"):
+        with pytest.raises(DownloadError, match=r"redirect .* https only"):
             fetch(srv.url("redirect/" + quote(plain.url("r.whl"), safe="")), tmp_path / "r.whl", ca=str(cert),
                   size=len(body), backoff=0)
         assert plain.requests == []  # never contacted
@@ -218,14 +218,14 @@ def _release(version: str, downgrade_from: str = "", **body: object) -> Release:
 def test_anti_rollback_only_newer_versions_or_a_downgrade_signed_for_the_installed_one() -> None:
     _release("0.1.1").admissible("0.1.0")
     _release("0.10.0").admissible("0.9.0")  # numbers, not strings
-    with pytest.raises(UpdateError, match="0.0.9 is older than the installed 0.1.0.*anti-rollback"):
+    with pytest.raises(UpdateError, match=r"0\.0\.9 is older than the installed 0\.1\.0.*anti-rollback"):
         _release("0.0.9").admissible("0.1.0")
     with pytest.raises(UpdateError, match="already installed"):
         _release("0.1.0").admissible("0.1.0")
     with pytest.raises(UpdateError, match="older than the installed"):
         _release("0.1.0rc1").admissible("0.1.0")
     _release("0.0.9", downgrade_from="0.1.0").admissible("0.1.0")
-    with pytest.raises(UpdateError, match="signed to replace 0.1.0, but 0.2.0 is installed"):
+    with pytest.raises(UpdateError, match=r"signed to replace 0\.1\.0, but 0\.2\.0 is installed"):
         _release("0.0.9", downgrade_from="0.1.0").admissible("0.2.0")  # replayed later: refused
     with pytest.raises(UpdateError, match="not older"):
         _release("0.3.0", downgrade_from="0.2.0").admissible("0.2.0")
@@ -257,7 +257,7 @@ def test_a_start_removes_half_installs_and_keeps_one_resumable_download(releases
     releases.begin_trial("0.2.0", "0.1.0", timeout_s=300, max_starts=3)
     releases.downloads.mkdir()
     names = {v: f"eldercare_hub-{v}-py3-none-any.whl.{'ab' * 8}" for v in ("0.0.9", "0.3.0", "0.4.0")}
-    for i, (v, name) in enumerate(sorted(names.items())):
+    for i, name in enumerate(names[v] for v in sorted(names)):
         part = releases.downloads / f"{name}.part"
         part.write_bytes(b"x" * 10)
         os.utime(part, (1000 + i, 1000 + i))
