@@ -5,6 +5,8 @@ restarts it, and the platform's `cmd/update` over the broker."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -35,7 +37,7 @@ def release_kit(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     (work / "key.pem").write_bytes(pem)
     cert, key = make_cert(work)
     wheels = {"good": build_wheel(work, "0.2.0"), "bad_selftest": build_wheel(work, "0.2.1", BAD_SELFTEST),
-              "cannot_start": build_wheel(work, "0.2.2", CANNOT_START)}
+              "cannot_start": build_wheel(work, "0.2.2", CANNOT_START), "older": build_wheel(work, "0.0.9")}
     server = ReleaseServer(work / "wheels", cert, key)
     yield {"pem": pem, "public": public, "cert": cert, "wheels": wheels, "server": server, "work": work}
     server.close()
@@ -236,4 +238,49 @@ def test_technician_installs_from_a_file_while_the_hub_runs(rig: Any, release_ki
     assert "installed 0.2.0 beside the running version" in done.stdout and "restarts into it" in done.stdout
     r.outcome("0.2.0", "healthy")
     assert r.stages("0.2.0") == ["verifying", "installing", "restarting", "healthy"]
+    assert r.status()["version"] == "0.2.0"
+
+
+def test_an_older_release_is_refused_and_only_a_signed_downgrade_installs(rig: Any,
+                                                                         release_kit: dict[str, Any]) -> None:
+    """Issue 21 item 4: 0.0.9, validly signed, over 0.1.0 installed and reported healthy."""
+    r = rig()
+    wheel, server = release_kit["wheels"]["older"], release_kit["server"]
+    r.command("update", r.update_body(wheel))
+    failed = r.outcome("0.0.9", "failed", timeout=60)
+    assert "older than the installed 0.1.0" in failed["data"]["reason"], failed
+    assert not [p for p, _, _ in server.requests if p.endswith(wheel.name)]  # refused before any download
+    # The same release with a downgrade_from the key did not sign: refused at the signature.
+    unsigned = {**r.update_body(wheel), "downgrade_from": "0.1.0"}
+    r.command("update", unsigned)
+    assert r.sub.wait_for(lambda m: isinstance(m[2], dict) and "bad signature" in
+                          str(m[2].get("data", {}).get("reason", "")), 60), r.stages("0.0.9")
+    assert not (r.root / "versions").exists() or not any((r.root / "versions").iterdir())
+    # Signed as a downgrade of exactly the installed version: installed, proven, reported.
+    r.command("update", r.update_body(wheel, downgrade_from="0.1.0"))
+    healthy = r.outcome("0.0.9", "healthy")
+    assert healthy["data"]["from_version"] == "0.1.0"
+    assert r.status()["version"] == "0.0.9"
+
+
+def test_kill_9_during_the_install_is_reported_interrupted_and_cleaned(rig: Any, release_kit: dict[str, Any]) -> None:
+    """Issue 21 item 4: kill -9 while installing left the platform at "installing" for ever and the half
+    install on the card."""
+    r = rig()
+    wheel = release_kit["wheels"]["good"]
+    r.command("update", r.update_body(wheel))
+    r.outcome("0.2.0", "installing", timeout=90)
+    assert r.service.proc is not None
+    os.killpg(r.service.proc.pid, signal.SIGKILL)  # the hub and its pip, as a power cut or the OOM killer would
+    interrupted = r.outcome("0.2.0", "interrupted", timeout=90)
+    assert "during installing" in interrupted["data"]["reason"], interrupted
+    assert "restarting" not in r.stages("0.2.0") and len(r.service.starts) == 2
+    assert not (r.root / "versions" / "0.2.0").exists()  # the half install is gone
+    assert not (r.root / "pending.json").exists()
+    assert not list((r.root / "downloads").iterdir())
+    assert Path(r.root / "current").resolve() == Path(sys.prefix).resolve()
+    assert r.status()["update"]["stage"] == "interrupted"
+    # Sent again, it goes through.
+    r.command("update", r.update_body(wheel))
+    r.outcome("0.2.0", "healthy")
     assert r.status()["version"] == "0.2.0"
