@@ -284,3 +284,29 @@ def test_kill_9_during_the_install_is_reported_interrupted_and_cleaned(rig: Any,
     r.command("update", r.update_body(wheel))
     r.outcome("0.2.0", "healthy")
     assert r.status()["version"] == "0.2.0"
+
+
+def test_technician_cannot_install_an_older_release_without_a_signed_downgrade(tmp_path: Path,
+                                                                                release_kit: dict[str, Any]) -> None:
+    with broker(tmp_path) as port:
+        r = Rig(tmp_path, port, release_kit, start=False)
+        try:
+            wheel = tmp_path / "usb" / release_kit["wheels"]["older"].name
+            wheel.parent.mkdir()
+            wheel.write_bytes(release_kit["wheels"]["older"].read_bytes())
+            key = str(release_kit["work"] / "key.pem")
+            sign_cmd = [sys.executable, "-m", "hub", "update", "sign", "--key", key, str(wheel)]
+            assert subprocess.run(sign_cmd, capture_output=True, text=True).returncode == 0
+            tech = [sys.executable, "-m", "hub", "update", "--config", str(r.config), "--from", str(wheel)]
+            refused = subprocess.run(tech, capture_output=True, text=True, timeout=120)
+            assert refused.returncode == 1 and "older than the installed 0.1.0" in refused.stderr, refused.stderr
+            assert not (r.root / "versions").exists() and not (r.root / "pending.json").exists()
+            bad = subprocess.run([*sign_cmd, "--downgrade-from", "0.0.1"], capture_output=True, text=True)
+            assert bad.returncode == 2 and "newer than this wheel's 0.0.9" in bad.stderr
+            signed = subprocess.run([*sign_cmd[:-1], "--downgrade-from", "0.1.0", str(wheel)], capture_output=True,
+                                    text=True)
+            assert json.loads(signed.stdout)["downgrade_from"] == "0.1.0", signed.stderr
+            done = subprocess.run(tech, capture_output=True, text=True, timeout=300)
+            assert done.returncode == 0 and "switched to 0.0.9" in done.stdout, done.stdout + done.stderr
+        finally:
+            r.close()
