@@ -223,11 +223,11 @@ class Updater:
             marker = None
         left = self._leftover
         if left is not None and (marker is None or marker.version != left["version"]):
-            stage = str(left.get("stage", "?"))
+            stage = str(left.get("stage", "?"))[:20]
+            kept = ("the partial download is kept" if stage == "downloading" else "what it had installed was removed")
             await self._report(str(left["version"])[:40], "interrupted",
                                reason=f"the hub stopped during {stage} (a restart, crash or power cut); nothing was "
-                               f"switched and the half-done install was removed: send cmd/update again (a download "
-                               "resumes where it stopped)")
+                               f"switched and {kept}: send cmd/update again (a download resumes where it stopped)")
         if marker is None:
             return
         if marker.state == TRIAL:
