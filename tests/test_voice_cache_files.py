@@ -12,7 +12,7 @@ from test_speech_queue import CHIME_S, Renderer, run
 
 from hub.speech.player import TimedPlayer, chime, tail
 from hub.speech.queue import SpeechQueue
-from voice.audio import wav_info
+from voice.audio import wav_info, write_atomic
 
 
 @pytest.mark.parametrize("left", [b"", b"RIFF\x24\x00\x00\x00WAVEfmt ", "cut"], ids=["empty", "header", "cut"])
@@ -53,3 +53,21 @@ def test_a_broken_resume_tail_is_made_again(tmp_path: Path) -> None:
     whole = first.read_bytes()
     os.truncate(first, 0)
     assert tail(wav, 0.8, tmp_path).read_bytes() == whole
+
+
+def test_a_power_cut_after_the_chime_is_written_leaves_it_whole(tmp_path: Path) -> None:
+    """On a card that keeps only what was fsynced (tests/powercut.py): the chime is written, another
+    cache file's write then makes the directory durable, and the power goes. The chime was the name
+    with its data never fsynced — 0 bytes — until it was written atomically."""
+    from powercut import PowerCutFS, fuse_available
+
+    if fuse_available() is not None:
+        pytest.skip(str(fuse_available()))
+    with PowerCutFS(tmp_path / "card") as fs:
+        cache = fs.path / "voice-cache"
+        cache.mkdir()
+        fs.sync()
+        chime(cache, 100)
+        write_atomic(cache / "tts-next.wav", (cache / "chime-100.wav").read_bytes())  # fsyncs the directory
+        fs.cut()
+        assert wav_info(cache / "chime-100.wav") is not None
