@@ -310,3 +310,23 @@ def test_technician_cannot_install_an_older_release_without_a_signed_downgrade(t
             assert done.returncode == 0 and "switched to 0.0.9" in done.stdout, done.stdout + done.stderr
         finally:
             r.close()
+
+
+def test_an_endless_download_and_a_redirect_to_http_are_refused_by_the_hub(rig: Any,
+                                                                            release_kit: dict[str, Any]) -> None:
+    """Issue 21 item 4: an endless download pulled ~1 GB and left 200 MB of .part files; an https URL
+    that redirects to http was followed."""
+    from urllib.parse import quote
+
+    r = rig()
+    wheel, server = release_kit["wheels"]["good"], release_kit["server"]
+    r.command("update", r.update_body(wheel, url=server.url(f"endless/{wheel.name}")))
+    failed = r.outcome("0.2.0", "failed", timeout=90)
+    assert f"more than the signed {wheel.stat().st_size} bytes" in failed["data"]["reason"], failed
+    assert not list((r.root / "downloads").iterdir())  # no .part left on the card
+    plain = server.url(wheel.name).replace("https://", "http://")  # never tried: refused at the redirect
+    r.command("update", r.update_body(wheel, url=server.url("redirect/" + quote(plain, safe=""))))
+    assert r.sub.wait_for(lambda m: isinstance(m[2], dict) and "https only" in
+                          str(m[2].get("data", {}).get("reason", "")), 90), r.stages("0.2.0")
+    assert not (r.root / "versions").exists() or not any((r.root / "versions").iterdir())
+    assert len(r.service.starts) == 1
