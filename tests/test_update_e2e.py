@@ -78,7 +78,11 @@ class Rig:
                 **({"downgrade_from": downgrade_from} if downgrade_from else {}), **override}
 
     def stages(self, version: str) -> list[str]:
-        return [e["data"]["stage"] for e in self.sub.events("system.update") if e["data"]["version"] == version]
+        """In delivery order, each event once: delivery is at least once (an event sent just before the
+        restart whose PUBACK the old process did not see is sent again by the new one)."""
+        seen: set[str] = set()
+        events = [e for e in self.sub.events("system.update") if e["data"]["version"] == version]
+        return [e["data"]["stage"] for e in events if not (e["id"] in seen or seen.add(e["id"]))]
 
     def outcome(self, version: str, stage: str, timeout: float = 120) -> dict[str, Any]:
         found = self.sub.wait_event("system.update", timeout, version=version, stage=stage)
