@@ -334,3 +334,23 @@ def test_an_endless_download_and_a_redirect_to_http_are_refused_by_the_hub(rig: 
                           str(m[2].get("data", {}).get("reason", "")), 90), r.stages("0.2.0")
     assert not (r.root / "versions").exists() or not any((r.root / "versions").iterdir())
     assert len(r.service.starts) == 1
+
+
+def test_kill_9_during_the_download_is_interrupted_and_the_resend_resumes(rig: Any,
+                                                                         release_kit: dict[str, Any]) -> None:
+    r = rig()
+    wheel, server = release_kit["wheels"]["good"], release_kit["server"]
+    r.command("update", r.update_body(wheel, url=server.url(f"slow/{wheel.name}")))
+    assert r.sub.wait_event("system.update", 90, version="0.2.0", stage="downloading", progress=25), r.stages("0.2.0")
+    assert r.service.proc is not None
+    os.killpg(r.service.proc.pid, signal.SIGKILL)
+    interrupted = r.outcome("0.2.0", "interrupted", timeout=90)
+    assert "during downloading" in interrupted["data"]["reason"] and "partial download is kept" in \
+        interrupted["data"]["reason"], interrupted
+    parts = list((r.root / "downloads").glob("*.part"))
+    assert len(parts) == 1 and 0 < parts[0].stat().st_size < wheel.stat().st_size, parts
+    have = parts[0].stat().st_size
+    r.command("update", r.update_body(wheel))  # the same signed release, from the fast URL
+    r.outcome("0.2.0", "healthy")
+    ranges = [rng for path, rng, _ in server.requests if path == f"/{wheel.name}"]
+    assert ranges[-1] == f"bytes={have}-", ranges  # resumed where the killed process stopped

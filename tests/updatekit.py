@@ -54,6 +54,7 @@ class ReleaseServer:
     """HTTPS on 127.0.0.1 serving files from `docroot` with `Range: bytes=N-`; `cut_after` bytes of the
     next full transfer are sent and then the connection is closed (a dropped mobile link).
 
+    `/slow/NAME` serves NAME (with Range) at 4 kB per 50 ms.
     Misbehaving paths, as a hostile or broken server would answer: `/redirect/URL-ENCODED-TARGET` is a
     302 to that target; `/endless/NAME` sends NAME's bytes then zeros without end and without a
     Content-Length (`sent` counts what it wrote); `/liar/NAME` declares a Content-Length 1 GB long."""
@@ -77,7 +78,8 @@ class ReleaseServer:
                 if self.path.startswith(("/endless/", "/liar/")):
                     self._misbehave()
                     return
-                path = server.docroot / self.path.lstrip("/")
+                slow = self.path.startswith("/slow/")
+                path = server.docroot / self.path.removeprefix("/slow").lstrip("/")
                 if not path.is_file():
                     server.requests.append((self.path, None, 404))
                     self.send_error(404)
@@ -100,6 +102,15 @@ class ReleaseServer:
                     self.wfile.write(body)
                     self.wfile.flush()
                     self.close_connection = True
+                    return
+                if slow:  # a poor mobile link: 4 kB every 50 ms
+                    try:
+                        for i in range(0, len(body), 4096):
+                            self.wfile.write(body[i:i + 4096])
+                            self.wfile.flush()
+                            time.sleep(0.05)
+                    except OSError:
+                        pass
                     return
                 self.wfile.write(body)
 
