@@ -5,6 +5,8 @@ restarts it, and the platform's `cmd/update` over the broker."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -35,7 +37,7 @@ def release_kit(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     (work / "key.pem").write_bytes(pem)
     cert, key = make_cert(work)
     wheels = {"good": build_wheel(work, "0.2.0"), "bad_selftest": build_wheel(work, "0.2.1", BAD_SELFTEST),
-              "cannot_start": build_wheel(work, "0.2.2", CANNOT_START)}
+              "cannot_start": build_wheel(work, "0.2.2", CANNOT_START), "older": build_wheel(work, "0.0.9")}
     server = ReleaseServer(work / "wheels", cert, key)
     yield {"pem": pem, "public": public, "cert": cert, "wheels": wheels, "server": server, "work": work}
     server.close()
@@ -68,14 +70,19 @@ class Rig:
     def command(self, name: str, body: dict[str, Any]) -> None:
         self.sub.publish(CMD + name, json.dumps(body))
 
-    def update_body(self, wheel: Path, **override: Any) -> dict[str, Any]:
+    def update_body(self, wheel: Path, downgrade_from: str = "", **override: Any) -> dict[str, Any]:
         version = wheel.name.split("-")[1]
-        digest = sha256_of(wheel)
-        return {"version": version, "url": self.kit["server"].url(wheel.name), "sha256": digest,
-                "signature": sign(self.kit["pem"], version, digest), **override}
+        digest, size = sha256_of(wheel), wheel.stat().st_size
+        return {"version": version, "url": self.kit["server"].url(wheel.name), "sha256": digest, "size": size,
+                "signature": sign(self.kit["pem"], version, digest, size, downgrade_from),
+                **({"downgrade_from": downgrade_from} if downgrade_from else {}), **override}
 
     def stages(self, version: str) -> list[str]:
-        return [e["data"]["stage"] for e in self.sub.events("system.update") if e["data"]["version"] == version]
+        """In delivery order, each event once: delivery is at least once (an event sent just before the
+        restart whose PUBACK the old process did not see is sent again by the new one)."""
+        seen: set[str] = set()
+        events = [e for e in self.sub.events("system.update") if e["data"]["version"] == version]
+        return [e["data"]["stage"] for e in events if not (e["id"] in seen or seen.add(e["id"]))]
 
     def outcome(self, version: str, stage: str, timeout: float = 120) -> dict[str, Any]:
         found = self.sub.wait_event("system.update", timeout, version=version, stage=stage)
@@ -152,13 +159,14 @@ def test_bad_signature_and_wrong_digest_are_refused_and_nothing_is_installed(rig
     r = rig()
     wheel = release_kit["wheels"]["good"]
     other_pem, _ = generate()
-    forged = r.update_body(wheel, signature=sign(other_pem, "0.2.0", sha256_of(wheel)))
+    forged = r.update_body(wheel, signature=sign(other_pem, "0.2.0", sha256_of(wheel), wheel.stat().st_size))
     r.command("update", forged)
     assert "bad signature" in r.outcome("0.2.0", "failed")["data"]["reason"]
     assert r.stages("0.2.0")[-2:] == ["verifying", "failed"]
     # A valid signature over another digest: the artifact does not match what was signed.
     wrong = "0" * 64
-    r.command("update", r.update_body(wheel, sha256=wrong, signature=sign(release_kit["pem"], "0.2.0", wrong)))
+    r.command("update", r.update_body(wheel, sha256=wrong, signature=sign(release_kit["pem"], "0.2.0", wrong,
+                                                                          wheel.stat().st_size)))
     assert r.sub.wait_for(lambda m: isinstance(m[2], dict) and "sha256 mismatch" in
                           str(m[2].get("data", {}).get("reason", "")), 60), r.stages("0.2.0")
     # A signature for 0.2.0 replayed as 0.3.0.
@@ -235,3 +243,114 @@ def test_technician_installs_from_a_file_while_the_hub_runs(rig: Any, release_ki
     r.outcome("0.2.0", "healthy")
     assert r.stages("0.2.0") == ["verifying", "installing", "restarting", "healthy"]
     assert r.status()["version"] == "0.2.0"
+
+
+def test_an_older_release_is_refused_and_only_a_signed_downgrade_installs(rig: Any,
+                                                                         release_kit: dict[str, Any]) -> None:
+    """Issue 21 item 4: 0.0.9, validly signed, over 0.1.0 installed and reported healthy."""
+    r = rig()
+    wheel, server = release_kit["wheels"]["older"], release_kit["server"]
+    r.command("update", r.update_body(wheel))
+    failed = r.outcome("0.0.9", "failed", timeout=60)
+    assert "older than the installed 0.1.0" in failed["data"]["reason"], failed
+    assert not [p for p, _, _ in server.requests if p.endswith(wheel.name)]  # refused before any download
+    # The same release with a downgrade_from the key did not sign: refused at the signature.
+    unsigned = {**r.update_body(wheel), "downgrade_from": "0.1.0"}
+    r.command("update", unsigned)
+    assert r.sub.wait_for(lambda m: isinstance(m[2], dict) and "bad signature" in
+                          str(m[2].get("data", {}).get("reason", "")), 60), r.stages("0.0.9")
+    assert not (r.root / "versions").exists() or not any((r.root / "versions").iterdir())
+    # Signed as a downgrade of exactly the installed version: installed, proven, reported.
+    r.command("update", r.update_body(wheel, downgrade_from="0.1.0"))
+    healthy = r.outcome("0.0.9", "healthy")
+    assert healthy["data"]["from_version"] == "0.1.0"
+    assert r.status()["version"] == "0.0.9"
+
+
+def test_kill_9_during_the_install_is_reported_interrupted_and_cleaned(rig: Any, release_kit: dict[str, Any]) -> None:
+    """Issue 21 item 4: kill -9 while installing left the platform at "installing" for ever and the half
+    install on the card."""
+    r = rig()
+    wheel = release_kit["wheels"]["good"]
+    r.command("update", r.update_body(wheel))
+    r.outcome("0.2.0", "installing", timeout=90)
+    assert r.service.proc is not None
+    os.killpg(r.service.proc.pid, signal.SIGKILL)  # the hub and its pip, as a power cut or the OOM killer would
+    interrupted = r.outcome("0.2.0", "interrupted", timeout=90)
+    assert "during installing" in interrupted["data"]["reason"], interrupted
+    assert "restarting" not in r.stages("0.2.0") and len(r.service.starts) == 2
+    assert not (r.root / "versions" / "0.2.0").exists()  # the half install is gone
+    assert not (r.root / "pending.json").exists()
+    assert not list((r.root / "downloads").iterdir())
+    assert Path(r.root / "current").resolve() == Path(sys.prefix).resolve()
+    assert r.status()["update"]["stage"] == "interrupted"
+    # Sent again, it goes through.
+    r.command("update", r.update_body(wheel))
+    r.outcome("0.2.0", "healthy")
+    assert r.status()["version"] == "0.2.0"
+
+
+def test_technician_cannot_install_an_older_release_without_a_signed_downgrade(tmp_path: Path,
+                                                                                release_kit: dict[str, Any]) -> None:
+    with broker(tmp_path) as port:
+        r = Rig(tmp_path, port, release_kit, start=False)
+        try:
+            wheel = tmp_path / "usb" / release_kit["wheels"]["older"].name
+            wheel.parent.mkdir()
+            wheel.write_bytes(release_kit["wheels"]["older"].read_bytes())
+            key = str(release_kit["work"] / "key.pem")
+            sign_cmd = [sys.executable, "-m", "hub", "update", "sign", "--key", key, str(wheel)]
+            assert subprocess.run(sign_cmd, capture_output=True, text=True).returncode == 0
+            tech = [sys.executable, "-m", "hub", "update", "--config", str(r.config), "--from", str(wheel)]
+            refused = subprocess.run(tech, capture_output=True, text=True, timeout=120)
+            assert refused.returncode == 1 and "older than the installed 0.1.0" in refused.stderr, refused.stderr
+            assert not (r.root / "versions").exists() and not (r.root / "pending.json").exists()
+            bad = subprocess.run([*sign_cmd, "--downgrade-from", "0.0.1"], capture_output=True, text=True)
+            assert bad.returncode == 2 and "newer than this wheel's 0.0.9" in bad.stderr
+            signed = subprocess.run([*sign_cmd[:-1], "--downgrade-from", "0.1.0", str(wheel)], capture_output=True,
+                                    text=True)
+            assert json.loads(signed.stdout)["downgrade_from"] == "0.1.0", signed.stderr
+            done = subprocess.run(tech, capture_output=True, text=True, timeout=300)
+            assert done.returncode == 0 and "switched to 0.0.9" in done.stdout, done.stdout + done.stderr
+        finally:
+            r.close()
+
+
+def test_an_endless_download_and_a_redirect_to_http_are_refused_by_the_hub(rig: Any,
+                                                                            release_kit: dict[str, Any]) -> None:
+    """Issue 21 item 4: an endless download pulled ~1 GB and left 200 MB of .part files; an https URL
+    that redirects to http was followed."""
+    from urllib.parse import quote
+
+    r = rig()
+    wheel, server = release_kit["wheels"]["good"], release_kit["server"]
+    r.command("update", r.update_body(wheel, url=server.url(f"endless/{wheel.name}")))
+    failed = r.outcome("0.2.0", "failed", timeout=90)
+    assert f"more than the signed {wheel.stat().st_size} bytes" in failed["data"]["reason"], failed
+    assert not list((r.root / "downloads").iterdir())  # no .part left on the card
+    plain = server.url(wheel.name).replace("https://", "http://")  # never tried: refused at the redirect
+    r.command("update", r.update_body(wheel, url=server.url("redirect/" + quote(plain, safe=""))))
+    assert r.sub.wait_for(lambda m: isinstance(m[2], dict) and "https only" in
+                          str(m[2].get("data", {}).get("reason", "")), 90), r.stages("0.2.0")
+    assert not (r.root / "versions").exists() or not any((r.root / "versions").iterdir())
+    assert len(r.service.starts) == 1
+
+
+def test_kill_9_during_the_download_is_interrupted_and_the_resend_resumes(rig: Any,
+                                                                         release_kit: dict[str, Any]) -> None:
+    r = rig()
+    wheel, server = release_kit["wheels"]["good"], release_kit["server"]
+    r.command("update", r.update_body(wheel, url=server.url(f"slow/{wheel.name}")))
+    assert r.sub.wait_event("system.update", 90, version="0.2.0", stage="downloading", progress=25), r.stages("0.2.0")
+    assert r.service.proc is not None
+    os.killpg(r.service.proc.pid, signal.SIGKILL)
+    interrupted = r.outcome("0.2.0", "interrupted", timeout=90)
+    assert "during downloading" in interrupted["data"]["reason"] and "partial download is kept" in \
+        interrupted["data"]["reason"], interrupted
+    parts = list((r.root / "downloads").glob("*.part"))
+    assert len(parts) == 1 and 0 < parts[0].stat().st_size < wheel.stat().st_size, parts
+    have = parts[0].stat().st_size
+    r.command("update", r.update_body(wheel))  # the same signed release, from the fast URL
+    r.outcome("0.2.0", "healthy")
+    ranges = [rng for path, rng, _ in server.requests if path == f"/{wheel.name}"]
+    assert ranges[-1] == f"bytes={have}-", ranges  # resumed where the killed process stopped

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,17 +52,34 @@ def make_cert(d: Path) -> tuple[Path, Path]:
 
 class ReleaseServer:
     """HTTPS on 127.0.0.1 serving files from `docroot` with `Range: bytes=N-`; `cut_after` bytes of the
-    next full transfer are sent and then the connection is closed (a dropped mobile link)."""
+    next full transfer are sent and then the connection is closed (a dropped mobile link).
 
-    def __init__(self, docroot: Path, cert: Path, key: Path) -> None:
+    `/slow/NAME` serves NAME (with Range) at 4 kB per 50 ms.
+    Misbehaving paths, as a hostile or broken server would answer: `/redirect/URL-ENCODED-TARGET` is a
+    302 to that target; `/endless/NAME` sends NAME's bytes then zeros without end and without a
+    Content-Length (`sent` counts what it wrote); `/liar/NAME` declares a Content-Length 1 GB long."""
+
+    def __init__(self, docroot: Path, cert: Path | None, key: Path | None) -> None:
         self.docroot = docroot
         self.cut_after: int | None = None
         self.requests: list[tuple[str, str | None, int]] = []  # (path, Range header, status)
+        self.sent = 0
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                path = server.docroot / self.path.lstrip("/")
+                if self.path.startswith("/redirect/"):
+                    server.requests.append((self.path, self.headers.get("Range"), 302))
+                    self.send_response(302)
+                    self.send_header("Location", urllib.parse.unquote(self.path[len("/redirect/"):]))
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if self.path.startswith(("/endless/", "/liar/")):
+                    self._misbehave()
+                    return
+                slow = self.path.startswith("/slow/")
+                path = server.docroot / self.path.removeprefix("/slow").lstrip("/")
                 if not path.is_file():
                     server.requests.append((self.path, None, 404))
                     self.send_error(404)
@@ -85,20 +103,52 @@ class ReleaseServer:
                     self.wfile.flush()
                     self.close_connection = True
                     return
+                if slow:  # a poor mobile link: 4 kB every 50 ms
+                    try:
+                        for i in range(0, len(body), 4096):
+                            self.wfile.write(body[i:i + 4096])
+                            self.wfile.flush()
+                            time.sleep(0.05)
+                    except OSError:
+                        pass
+                    return
                 self.wfile.write(body)
+
+            def _misbehave(self) -> None:
+                kind, name = self.path.strip("/").split("/", 1)
+                data = (server.docroot / name).read_bytes()
+                server.requests.append((self.path, self.headers.get("Range"), 200))
+                self.send_response(200)
+                if kind == "liar":
+                    self.send_header("Content-Length", str(1 << 30))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+                zeros = bytes(64 * 1024)
+                try:
+                    self.wfile.write(data)
+                    server.sent += len(data)
+                    while server.sent < (1 << 30):  # "endless": far more than any test reads
+                        self.wfile.write(zeros)
+                        server.sent += len(zeros)
+                except OSError:
+                    pass  # the client hung up: what it should do
 
             def log_message(self, *args: object) -> None:
                 pass
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.scheme = "http"
+        if cert is not None and key is not None:  # without: plain http (the target of a downgrade redirect)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(cert, key)
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+            self.scheme = "https"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
     def url(self, name: str) -> str:
-        return f"https://127.0.0.1:{self.httpd.server_address[1]}/{name}"
+        return f"{self.scheme}://127.0.0.1:{self.httpd.server_address[1]}/{name}"
 
     def close(self) -> None:
         self.httpd.shutdown()

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from hub.alarms import store as alarm_store
 from hub.alarms.store import OpenAlarm
 from hub.core.events import Event, category_of, iso_ms
+from hub.core.loglimit import PerCause
 from hub.core.outbox import StateChange
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ class AlarmRegistry:
         self._commit = commit
         self._legacy = state_dir / "open_calls.json"
         self._changed = changed
+        self._quiet = PerCause(log)  # cmd/ack lines: one per cause a minute, ids clipped
         self._open: dict[str, OpenAlarm] = {}  # alarm id -> alarm, in opening order
         self._mono: dict[str, float] = {}  # alarm id -> monotonic time it opened (this run's clock)
         self._handlers: dict[str, Handlers] = {}
@@ -181,7 +183,8 @@ class AlarmRegistry:
         """`cmd/ack`, already validated (hub.core.platform_commands)."""
         event_id, by, message = body["event_id"], body.get("by") or "platform", body.get("message")
         if not await self.ack(event_id, by, message, named=bool(body.get("by")), by_name=body.get("by_name")):
-            log.warning("cmd/ack names unknown or closed event %s (by %s): ignored", event_id, by)
+            self._quiet.warning("ack-unknown", "cmd/ack names unknown or closed event %s (by %s): ignored",
+                                event_id, by)
 
     async def ack(self, event_id: str, by: str, message: str | None, named: bool, via: str | None = None,
                   tell: tuple[str, dict[str, Any]] | None = None, by_name: str | None = None) -> bool:
@@ -195,8 +198,8 @@ class AlarmRegistry:
             if alarm is None:
                 return False
             if alarm.acknowledged:
-                log.info("cmd/ack for %s %s: already acknowledged by %s; still open while the condition "
-                         "lasts", alarm.type, event_id, alarm.by)
+                self._quiet.info(f"ack-again:{alarm.id}", "cmd/ack for %s %s: already acknowledged by %s; still "
+                                 "open while the condition lasts", alarm.type, event_id, alarm.by)
                 return True
             new = alarm.but(acknowledged=True, by=by)
             event = Event(ACKNOWLEDGED[alarm.category], _ack_data(alarm, by, message, via), self.ctx.clock.now())

@@ -7,11 +7,15 @@ tools to make release keys and sign releases.
         version; the running hub switches to it once no call or alarm is open (a stopped hub is
         switched now: start the service). The new version is checked (broker + self-test) and
         switched back if it fails.
-    hub update sign --key release-key.pem FILE.whl [--url URL]   (platform team, never on a hub)
+    hub update sign --key release-key.pem FILE.whl [--url URL] [--downgrade-from VERSION]
+                                                                 (platform team, never on a hub)
     hub update keygen --out DIR                                  (platform team, once)
 
+Only a version newer than the installed one is installed (anti-rollback); an older one only when its
+release is signed with `--downgrade-from` naming the installed version (docs/fleet.md "Threat model").
+
 Exit codes: 0 verified and installed (the switch follows); 1 refused, nothing changed (digest,
-signature, wrong version, install failed); 2 usage or config error (no release key, file missing).
+signature, wrong or older version, install failed); 2 usage or config error (no release key, file missing).
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ def register(sub: Any) -> None:
     s = tools.add_parser("sign", help="sign a release wheel (platform team)")
     s.add_argument("--key", required=True, help="the Ed25519 private key (PEM)")
     s.add_argument("--url", default="", help="where hubs will download it (https://…)")
+    s.add_argument("--downgrade-from", default="", metavar="VERSION",
+                   help="sign an explicit downgrade: hubs running exactly VERSION may install this older release")
     s.add_argument("wheel")
     s.set_defaults(func=sign)
     k = tools.add_parser("keygen", help="make a release key pair (platform team, once)")
@@ -77,13 +83,14 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     print(f"版本 version {release.version} from {artifact.name}")
     try:
+        release.admissible(_installed(config))
         release.check(artifact, key)
     except (OSError, UpdateError) as exc:
         print(f"✗ 拒绝 refused, nothing changed: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     print("✓ 校验通过 verified: sha256 and the release signature match")
     body = {"version": release.version, "sha256": release.sha256, "signature": release.signature,
-            "path": str(artifact.resolve())}
+            "size": release.size, "downgrade_from": release.downgrade_from, "path": str(artifact.resolve())}
     answer = _ask_running_hub(config.state_dir, body)
     if answer is not None:
         if not answer.get("ok"):
@@ -96,6 +103,16 @@ def run(args: argparse.Namespace) -> int:
               "(watch `hub status`)")
         return 0
     return _offline(config, release, artifact)
+
+
+def _installed(config: Any) -> str:
+    """The version `current` runs (what a stopped hub would start), else this program's."""
+    from hub import __version__
+    from hub.update.layout import Releases, venv_version
+
+    releases = Releases(Path(config["update"]["root"]))
+    target = releases.target(releases.current)
+    return (venv_version(releases.root / target) if target else "") or __version__
 
 
 def _service_user_exists() -> bool:
@@ -133,12 +150,15 @@ def _offline(config: Any, release: Any, artifact: Path) -> int:
               "up (`sudo hub install` makes it; [update] root in the config)", file=sys.stderr)
         return EXIT_CONFIG
     print(f"安装中 installing into {releases.venv(release.version)} (the hub is not running) …")
+    releases.write_pending(release.version, "installing")  # a kill now: the hub's next start reports `interrupted`
     try:
         install(artifact, releases.venv(release.version), Path(section["base_venv"]))
     except (OSError, InstallError) as exc:
+        releases.clear_pending()
         print(f"✗ 安装失败 install failed, nothing changed: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     releases.begin_trial(release.version, __version__, float(section["health_timeout_s"]), int(section["max_starts"]))
+    releases.clear_pending()
     print(f"✓ 已切换 switched to {release.version} ({__version__} kept as `previous`). Start the service "
           "(`systemctl start eldercare-hub`): it must connect and pass the self-test within "
           f"{section['health_timeout_s']} s or it is switched back to {__version__}.")
@@ -149,6 +169,7 @@ def sign(args: argparse.Namespace) -> int:
     from hub.update.download import sha256_of
     from hub.update.install import InstallError, wheel_version
     from hub.update.signing import sign as make_signature
+    from hub.update.versions import compare, is_version
 
     wheel = Path(args.wheel)
     try:
@@ -156,9 +177,16 @@ def sign(args: argparse.Namespace) -> int:
     except (OSError, InstallError) as exc:
         print(f"not a release wheel: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    digest = sha256_of(wheel)
-    release = {"version": version, "sha256": digest,
-               "signature": make_signature(Path(args.key).read_bytes(), version, digest)}
+    digest, size = sha256_of(wheel), wheel.stat().st_size
+    down = args.downgrade_from
+    if down and not (is_version(down) and is_version(version) and compare(version, down) < 0):
+        print(f"--downgrade-from {down!r}: must be a release version newer than this wheel's {version}",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    release: dict[str, Any] = {"version": version, "sha256": digest, "size": size,
+                               "signature": make_signature(Path(args.key).read_bytes(), version, digest, size, down)}
+    if down:
+        release["downgrade_from"] = down
     if args.url:
         release["url"] = args.url
     out = wheel.with_name(wheel.name + ".release.json")

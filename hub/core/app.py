@@ -38,6 +38,7 @@ from hub.core.context import (
 from hub.core.control import ControlError, ControlServer, socket_path
 from hub.core.events import Event, Priority
 from hub.core.files import scratch_dir
+from hub.core.loglimit import clip
 from hub.core.outbox import StateChange, storage_failure
 from hub.core.simulation import SimHelp
 from hub.core.storage_watch import StorageWatch
@@ -120,7 +121,7 @@ class Hub:
         # Saved or not (a full or read-only card: hub.core.store), it goes out now.
         self.uplink.offer(row)
         log.info("event %s %s seq=%d%s %s", event.type, event.id, row.seq, "" if saved else " UNSAVED",
-                 json.dumps(event.data, ensure_ascii=False)[:200])
+                 clip(json.dumps(event.data, ensure_ascii=False)))
         if not saved:
             self.storage.unsaved(event)
         for listener in list(self._event_listeners):

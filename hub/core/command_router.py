@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from hub.core.context import CommandHandler
+from hub.core.loglimit import clip
 from hub.core.platform_commands import PING_RATE, RateLimitedLog, TokenBucket, parse_command
 
 log = logging.getLogger(__name__)
@@ -62,4 +63,4 @@ class CommandRouter:
             else:
                 await self._handlers[name](body)
         except Exception:
-            log.exception("platform command %s failed: %s", name, json.dumps(body, ensure_ascii=False)[:200])
+            log.exception("platform command %s failed: %s", name, clip(json.dumps(body, ensure_ascii=False)))

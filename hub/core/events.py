@@ -1,15 +1,28 @@
-"""Hub-originated events and the platform envelope they travel in (docs/protocol.md)."""
+"""Hub-originated events and the platform envelope they travel in (docs/protocol.md).
+
+Everything the hub publishes is strict JSON (RFC 8259): `strict_json` never writes NaN or Infinity,
+which Python's json writes by default and which break a platform's JSON parser (JavaScript's
+JSON.parse, Go's encoding/json). A non-finite number becomes null, and the log names where it was
+(once a minute per message type): the event still goes out, an alarm is never dropped for a bad
+reading.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
+from hub.core.loglimit import PerCause
+
 ENVELOPE_VERSION = 1
+log = logging.getLogger(__name__)
+_quiet = PerCause(log)
 
 
 class Priority(IntEnum):
@@ -67,7 +80,34 @@ class Event:
                 "ts": iso_ms(self.ts), "seq": seq, "data": self.data}
 
     def payload(self, hub_id: str, seq: int) -> str:
-        return json.dumps(self.envelope(hub_id, seq), ensure_ascii=False, separators=(",", ":"))
+        return strict_json(self.envelope(hub_id, seq), self.type, separators=(",", ":"))
+
+
+def strict_json(value: Any, what: str, **options: Any) -> str:
+    """json.dumps(ensure_ascii=False) that never writes NaN/Infinity: each becomes null, logged with its
+    path (`what` names the message, e.g. the event type or "status")."""
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, **options)
+    except ValueError:
+        pass
+    found: list[str] = []
+    clean = finite_only(value, "", found)
+    _quiet.warning(f"nonfinite:{what}", "%s: non-finite numbers sent as null (not JSON): %s", what,
+                   ", ".join(found[:10]))
+    return json.dumps(clean, ensure_ascii=False, allow_nan=False, **options)
+
+
+def finite_only(value: Any, path: str = "", found: list[str] | None = None) -> Any:
+    """`value` with every NaN/Infinity float replaced by None; their paths appended to `found`."""
+    if isinstance(value, float) and not math.isfinite(value):
+        if found is not None:
+            found.append(f"{path or '.'}={value}")
+        return None
+    if isinstance(value, dict):
+        return {k: finite_only(v, f"{path}.{k}", found) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_only(v, f"{path}[{i}]", found) for i, v in enumerate(value)]
+    return value
 
 
 def event_topic(topic_base: str, event_type: str) -> str:

@@ -15,7 +15,6 @@ sent through ctx.publish_state (latest value, QoS 0, again after each reconnect)
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -23,14 +22,14 @@ from typing import Any
 from hub.config.loader import Config
 from hub.core.activity import Activity
 from hub.core.context import Hardware, HubContext
-from hub.core.events import Event
+from hub.core.events import Event, strict_json
 from hub.homeassistant.discovery import bridge_base, documents
 
 log = logging.getLogger(__name__)
 
 
 def _json(body: dict[str, Any]) -> str:
-    return json.dumps(body, ensure_ascii=False, sort_keys=True)
+    return strict_json(body, "homeassistant", sort_keys=True)
 
 
 class HomeAssistantBridge:

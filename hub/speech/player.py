@@ -12,6 +12,7 @@ from __future__ import annotations
 import array
 import asyncio
 import contextlib
+import io
 import logging
 import math
 import shutil
@@ -20,6 +21,8 @@ import sys
 import wave
 from pathlib import Path
 from typing import Protocol
+
+from voice.audio import wav_info, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +83,15 @@ class AplayPlayer:
 
 
 def chime(cache_dir: Path, volume: int = 100) -> Path:
-    """Blocking: the chime WAV (16-bit mono), written once per volume into the voice cache."""
+    """Blocking: the chime WAV (16-bit mono), written once per volume into the voice cache, atomically
+    (a power cut leaves the old file or the new, never an empty one); a file that is not a whole WAV
+    (empty, cut short, unreadable) is made again."""
     path = cache_dir / f"chime-{volume}.wav"
-    if path.exists():
+    if wav_info(path) is not None:
         return path
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    if path.exists() or path.is_symlink():
+        log.warning("voice cache: %s is not a whole WAV (%s bytes; a power cut?): made again", path.name,
+                    _size(path))
     amplitude = 0.45 * 32767 * min(volume, 200) / 200
     frames = bytearray()
     for freq, seconds in CHIME_TONES:
@@ -92,14 +99,25 @@ def chime(cache_dir: Path, volume: int = 100) -> Path:
         for i in range(n):
             envelope = math.exp(-4.0 * i / n) * min(1.0, i / 200)  # struck, then dying away; no click
             frames += struct.pack("<h", int(amplitude * envelope * math.sin(2 * math.pi * freq * i / CHIME_RATE)))
-    tmp = path.with_suffix(".tmp")
-    with wave.open(str(tmp), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(CHIME_RATE)
-        w.writeframes(bytes(frames))
-    tmp.replace(path)
+    write_atomic(path, _wav_bytes(1, 2, CHIME_RATE, bytes(frames)))
     return path
+
+
+def _wav_bytes(channels: int, width: int, rate: int, frames: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(width)
+        w.setframerate(rate)
+        w.writeframes(frames)
+    return buffer.getvalue()
+
+
+def _size(path: Path) -> str:
+    try:
+        return str(path.stat().st_size)
+    except OSError as exc:
+        return f"unreadable: {exc.strerror}"
 
 
 PAUSE_MIN_S = 0.15  # a stretch this long below the silence level is a pause between clauses
@@ -139,15 +157,11 @@ def pauses(wav: Path) -> list[float]:
 def tail(wav: Path, offset_s: float, cache_dir: Path) -> Path:
     """Blocking: the rest of `wav` from `offset_s` (what an interrupted prompt resumes with), cached."""
     path = cache_dir / f"{wav.stem}-from-{round(offset_s * 1000)}ms.wav"
-    if path.exists():
+    if wav_info(path) is not None:
         return path
     with wave.open(str(wav), "rb") as src:
         params = src.getparams()
         src.setpos(min(params.nframes, int(offset_s * params.framerate)))
         frames = src.readframes(params.nframes)
-    tmp = path.with_suffix(".tmp")
-    with wave.open(str(tmp), "wb") as dst:
-        dst.setparams(params)
-        dst.writeframes(frames)
-    tmp.replace(path)
+    write_atomic(path, _wav_bytes(params.nchannels, params.sampwidth, params.framerate, frames))
     return path

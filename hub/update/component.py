@@ -4,8 +4,10 @@ switch and restart; and, when this process is a version on trial, its health che
 
 Stages, in order: downloading → verifying → installing → [waiting] → restarting, then healthy (sent by
 the new version) or rolled_back (sent by the old one once it runs again); failed at any step before the
-switch (nothing changed). The outcome of a switch is carried across the restart by the marker
-(hub.update.layout), so every outcome is reported exactly by the version that runs afterwards.
+switch (nothing changed); interrupted when the hub stopped before the switch (kill, crash, power cut:
+the journal `pending.json` says which update, and the next start reports it and removes the half
+install). The outcome of a switch is carried across the restart by the marker (hub.update.layout), so
+every outcome is reported exactly by the version that runs afterwards.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
 from hub.core.events import Event
 from hub.update.health import HealthCheck
-from hub.update.layout import HEALTHY, TRIAL, Marker, Releases, artifact_name
+from hub.update.layout import HEALTHY, TRIAL, Marker, Releases, artifact_name, download_name
 from hub.update.release import Release, UpdateError
 
 log = logging.getLogger(__name__)
 PROGRESS_STEP = 25  # percent between `downloading` progress events (each one is an outbox commit)
+BEFORE_SWITCH = ("downloading", "verifying", "installing", "waiting")  # journalled: a stop here is `interrupted`
 
 
 class Updater:
@@ -42,9 +45,13 @@ class Updater:
         self._quiet = asyncio.Event()
         self._ctx: HubContext | None = None
         self._health: HealthCheck | None = None
+        self._journal: tuple[str, str] | None = None  # (version, stage) in pending.json
+        self._leftover: dict[str, Any] | None = None  # an update the last run did not finish
 
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
+        # Before any command can start a new one: what an interrupted update left is removed now.
+        self._leftover = await asyncio.to_thread(self._tidy)
         ctx.add_platform_command("update", self._command)
         ctx.add_control_command("update.install", self._control_install)
         ctx.on_event(self._heard)
@@ -54,6 +61,18 @@ class Updater:
     async def close(self) -> None:
         if self._health is not None:
             self._health.cancel()
+
+    def _tidy(self) -> dict[str, Any] | None:
+        try:
+            pending = self.releases.pending()
+            self.releases.clear_pending()
+            removed = self.releases.tidy(__version__) if self.releases.root.is_dir() else []
+        except OSError as exc:
+            log.warning("update: cannot tidy %s: %s", self.releases.root, exc)
+            return None
+        if removed:
+            log.info("update: removed what an interrupted update left: %s", ", ".join(removed)[:400])
+        return pending
 
     # --- one update, from the platform or a technician's file -------------------------------------
     async def _command(self, body: dict[str, Any]) -> None:
@@ -93,7 +112,8 @@ class Updater:
             raise UpdateError(f"{self.releases.current} is not a link: this unit's update root is not set up "
                               "(`hub install` makes it; [update] root in the config)")
 
-    def _claim(self, version: str) -> None:
+    def _claim(self, release: Release) -> None:
+        version = release.version
         if self._health is not None and self._health.running:
             raise UpdateError(f"{__version__} is still proving itself after its own update; send it again "
                               "once it reported healthy")
@@ -101,13 +121,14 @@ class Updater:
             raise UpdateError(f"update to {self._busy} is already in progress")
         if version == __version__:
             raise UpdateError(f"version {version} is already running")
+        release.admissible(__version__)
         self._busy = version
 
     async def _download(self, release: Release) -> Path:
         from hub.update import download  # urllib/http.client: loaded only when an update comes
 
-        self._claim(release.version)
-        dest = self.releases.downloads / artifact_name(release.version)
+        self._claim(release)
+        dest = self.releases.downloads / download_name(release.version, release.sha256)
         await self._report(release.version, "downloading", progress=0)
         loop = asyncio.get_running_loop()
         last, cancel = [0], threading.Event()
@@ -124,7 +145,8 @@ class Updater:
                     raise download.Cancelled("the hub is stopping") from None
 
         try:
-            await asyncio.to_thread(download.fetch, release.url, dest, self.section["ca"], progress, cancel=cancel)
+            await asyncio.to_thread(download.fetch, release.url, dest, self.section["ca"], progress, size=release.size,
+                                    cancel=cancel)
         except (download.DownloadError, download.Cancelled) as exc:
             raise UpdateError(str(exc)) from None
         finally:
@@ -134,7 +156,7 @@ class Updater:
 
     async def _prepare(self, release: Release, artifact: Path) -> None:
         if self._busy != release.version:
-            self._claim(release.version)
+            self._claim(release)
         await self._report(release.version, "verifying")
         try:
             await asyncio.to_thread(release.check, artifact, self.section["public_key"])
@@ -159,6 +181,8 @@ class Updater:
             shutil.copyfile(artifact, staged)
         install(staged, self.releases.venv(version), Path(self.section["base_venv"]))
         staged.unlink(missing_ok=True)
+        if artifact.parent == self.releases.downloads:
+            artifact.unlink(missing_ok=True)  # installed: the download is not needed any more
 
     async def _switch(self, version: str) -> None:
         """Wait until no call or alarm is open, then switch `current` and restart (systemd brings the
@@ -182,6 +206,7 @@ class Updater:
             self._busy = None
             await self._report(version, "failed", reason=f"cannot switch to it: {exc}")
             return
+        await self._write_journal(None)  # the marker carries it from here
         await self._report(version, "restarting", from_version=__version__)
         assert self._ctx is not None
         self._ctx.restart(f"update: switched to {version}; systemd starts it")  # a clean shutdown
@@ -195,7 +220,14 @@ class Updater:
             marker = await asyncio.to_thread(self.releases.marker)
         except ValueError as exc:
             log.error("%s", exc)
-            return
+            marker = None
+        left = self._leftover
+        if left is not None and (marker is None or marker.version != left["version"]):
+            stage = str(left.get("stage", "?"))[:20]
+            kept = ("the partial download is kept" if stage == "downloading" else "what it had installed was removed")
+            await self._report(str(left["version"])[:40], "interrupted",
+                               reason=f"the hub stopped during {stage} (a restart, crash or power cut); nothing was "
+                               f"switched and {kept}: send cmd/update again (a download resumes where it stopped)")
         if marker is None:
             return
         if marker.state == TRIAL:
@@ -231,10 +263,26 @@ class Updater:
     async def _report(self, version: str, stage: str, **fields: Any) -> None:
         data = {"version": version, "stage": stage, **{k: v for k, v in fields.items() if v not in (None, "")}}
         assert self._ctx is not None
+        if stage in BEFORE_SWITCH and version == self._busy:
+            await self._write_journal((version, stage))
+        elif stage == "failed" and self._journal is not None and self._journal[0] == version:
+            await self._write_journal(None)
         self._ctx.set_status("update", data)
-        (log.error if stage in ("failed", "rolled_back") else log.info)("update %s: %s %s", version, stage,
-                                                                       data.get("reason", ""))
+        level = log.error if stage in ("failed", "rolled_back", "interrupted") else log.info
+        level("update %s: %s %s", version, stage, data.get("reason", ""))
         await self._ctx.raise_event("system.update", data)
+
+    async def _write_journal(self, entry: tuple[str, str] | None) -> None:
+        if entry == self._journal:
+            return
+        try:
+            if entry is None:
+                await asyncio.to_thread(self.releases.clear_pending)
+            else:
+                await asyncio.to_thread(self.releases.write_pending, *entry)
+            self._journal = entry
+        except OSError as exc:
+            log.warning("update: cannot write %s: %s", self.releases.pending_path, exc)
 
     def _spawn(self, name: str, coro: Any) -> None:
         assert self._ctx is not None

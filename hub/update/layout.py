@@ -5,6 +5,8 @@ guard (hub.update.guard) can finish or undo.
     {root}/current  -> a venv         the unit starts `{root}/current/bin/hub run`
     {root}/previous -> a venv         what `current` was before the last switch
     {root}/update.json                the marker: the update in progress and its outcome
+    {root}/pending.json               an update before its switch (downloading … waiting): a start that
+                                      finds it reports that update `interrupted`
     {root}/downloads/                 partial downloads (resumed with HTTP Range)
 
 A link is switched by making the new link under a temporary name and renaming it over the old one
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.core.files import atomic_write
+from hub.update.versions import compare
 
 TRIAL, HEALTHY, ROLLED_BACK, FAILED = "trial", "healthy", "rolled_back", "failed"
 PROJECT = "eldercare-hub"
@@ -31,6 +34,12 @@ PROJECT = "eldercare-hub"
 def artifact_name(version: str) -> str:
     """The file name pip needs for a pure-Python wheel of this project."""
     return f"{PROJECT.replace('-', '_')}-{version}-py3-none-any.whl"
+
+
+def download_name(version: str, sha256: str) -> str:
+    """Where a release is downloaded: named by its digest too, so a partial file is only ever resumed
+    with the bytes of the same signed artifact."""
+    return f"{artifact_name(version)}.{sha256[:16]}"
 
 
 @dataclass
@@ -58,6 +67,7 @@ class Releases:
         self.previous = root / "previous"
         self.marker_path = root / "update.json"
         self.downloads = root / "downloads"
+        self.pending_path = root / "pending.json"
 
     def venv(self, version: str) -> Path:
         return self.versions / version / "venv"
@@ -95,6 +105,55 @@ class Releases:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.marker_path)
             fsync_dir(self.root)
+
+    # --- an update before its switch -------------------------------------------------------------
+    def pending(self) -> dict[str, Any] | None:
+        """{version, stage, since} of an update a start interrupted, None if none (or unreadable)."""
+        try:
+            data = json.loads(self.pending_path.read_text())
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) and isinstance(data.get("version"), str) else None
+
+    def write_pending(self, version: str, stage: str) -> None:
+        body = {"version": version, "stage": stage, "since": round(time.time(), 3)}
+        atomic_write(self.pending_path, json.dumps(body).encode(), mode=0o644)
+
+    def clear_pending(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.pending_path)
+            fsync_dir(self.root)
+
+    def tidy(self, running: str) -> list[str]:
+        """At start: remove what an interrupted update left on the card (nothing is in progress now).
+        Versions under versions/ that no link nor the marker names (a half install: kill -9 or a power
+        cut in `installing`, or installed and never switched); in downloads/, finished artifacts,
+        temporary files and every partial download except the newest one of a version newer than
+        `running` (a repeated cmd/update resumes it); the marker's own temporary files."""
+        import shutil
+
+        removed: list[str] = []
+        marker = None
+        with contextlib.suppress(ValueError):
+            marker = self.marker()
+        named = [self.target(self.current), self.target(self.previous), *((marker.new, marker.old) if marker else ())]
+        keep = {(self.root / t).resolve() for t in named if t}
+        if self.versions.is_dir():
+            for entry in sorted(self.versions.iterdir()):
+                if (entry / "venv").resolve() not in keep:
+                    shutil.rmtree(entry, ignore_errors=True)
+                    removed.append(f"versions/{entry.name}")
+        if self.downloads.is_dir():
+            entries = sorted(self.downloads.iterdir(), key=_mtime, reverse=True)
+            resumable = next((e for e in entries if e.is_file() and _newer_part(e.name, running)), None)
+            for entry in entries:
+                if entry != resumable:
+                    (shutil.rmtree if entry.is_dir() and not entry.is_symlink() else _unlink)(entry)
+                    removed.append(f"downloads/{entry.name}")
+        for tmp in self.root.glob(".*.tmp"):
+            _unlink(tmp)
+            removed.append(tmp.name)
+        return removed
 
     # --- the switch and the way back ------------------------------------------------------------
     def begin_trial(self, version: str, from_version: str, timeout_s: float, max_starts: int) -> Marker:
@@ -135,6 +194,30 @@ class Releases:
                     shutil.rmtree(entry, ignore_errors=True)
                     removed.append(entry.name)
         return removed
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.lstat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _unlink(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+def _newer_part(name: str, running: str) -> bool:
+    """`eldercare_hub-{version}-py3-none-any.whl.{digest}.part` of a version newer than `running`."""
+    prefix = PROJECT.replace("-", "_") + "-"
+    if not (name.startswith(prefix) and name.endswith(".part")):
+        return False
+    version = name[len(prefix):].split("-", 1)[0]
+    try:
+        return compare(version, running) > 0
+    except ValueError:
+        return False
 
 
 def fsync_dir(path: Path) -> None:

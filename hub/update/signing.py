@@ -2,12 +2,19 @@
 
 The platform signs the UTF-8 bytes of
 
-    eldercare-hub update v1\n{version}\n{sha256 hex, lower case}\n
+    eldercare-hub update v2\n
+    version {version}\n
+    sha256 {sha256 hex, lower case}\n
+    size {bytes}\n
+    downgrade-from {the one installed version it may replace, or -}\n
 
-with its Ed25519 release key. The digest binds the artifact, the version binds its name: a valid
-artifact cannot be replayed under another version number, and nothing else in `cmd/update` (the URL)
-needs trusting. Keys are parsed here on the stdlib alone (config validation must stay cheap);
-`cryptography` is imported only to verify or sign.
+with its Ed25519 release key. The digest binds the artifact, the version binds its name, the size
+bounds the download (an endless body stops at that many bytes), and `downgrade-from` is the only way
+to install an older version (anti-rollback: an old, validly signed release cannot be replayed to put
+back a version with a known flaw; a deliberate downgrade is signed for exactly one source version, so
+it cannot be replayed later either). Nothing else in `cmd/update` (the URL) needs trusting. Keys are
+parsed here on the stdlib alone (config validation must stay cheap); `cryptography` is imported only
+to verify or sign.
 """
 
 from __future__ import annotations
@@ -16,10 +23,9 @@ import base64
 import binascii
 import re
 
-DOMAIN = "eldercare-hub update v1"
+DOMAIN = "eldercare-hub update v2"
 # DER SubjectPublicKeyInfo of an Ed25519 key: SEQUENCE { SEQUENCE { OID 1.3.101.112 }, BIT STRING (32 bytes) }
 _SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
-VERSION_RE = re.compile(r"^[0-9][0-9A-Za-z.+!-]{0,39}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -31,8 +37,9 @@ class SignatureError(ValueError):
     """The signature does not verify."""
 
 
-def message(version: str, sha256: str) -> bytes:
-    return f"{DOMAIN}\n{version}\n{sha256.lower()}\n".encode()
+def message(version: str, sha256: str, size: int, downgrade_from: str = "") -> bytes:
+    return (f"{DOMAIN}\nversion {version}\nsha256 {sha256.lower()}\nsize {size}\n"
+            f"downgrade-from {downgrade_from or '-'}\n").encode()
 
 
 def public_key_bytes(text: str) -> bytes:
@@ -60,19 +67,20 @@ def signature_bytes(text: str) -> bytes:
     return raw
 
 
-def verify(public_key: str, version: str, sha256: str, signature: str) -> None:
-    """Raise SignatureError unless `signature` is the release key's over (version, sha256)."""
+def verify(public_key: str, version: str, sha256: str, size: int, signature: str, downgrade_from: str = "") -> None:
+    """Raise SignatureError unless `signature` is the release key's over (version, sha256, size, downgrade)."""
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     key = Ed25519PublicKey.from_public_bytes(public_key_bytes(public_key))
     try:
-        key.verify(signature_bytes(signature), message(version, sha256))
+        key.verify(signature_bytes(signature), message(version, sha256, size, downgrade_from))
     except InvalidSignature:
-        raise SignatureError("the signature does not match the release key for this version and digest") from None
+        raise SignatureError("the signature does not match the release key for this version, digest, size and "
+                             "downgrade") from None
 
 
-def sign(private_pem: bytes, version: str, sha256: str) -> str:
+def sign(private_pem: bytes, version: str, sha256: str, size: int, downgrade_from: str = "") -> str:
     """Base64 signature (for the platform team's release script, never run on a hub)."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
@@ -80,7 +88,7 @@ def sign(private_pem: bytes, version: str, sha256: str) -> str:
     key = load_pem_private_key(private_pem, password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise BadKey("the private key is not an Ed25519 key")
-    return base64.b64encode(key.sign(message(version, sha256))).decode()
+    return base64.b64encode(key.sign(message(version, sha256, size, downgrade_from))).decode()
 
 
 def generate() -> tuple[bytes, str]:

@@ -12,10 +12,11 @@ forgets retained messages).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
+
+from hub.core.events import strict_json
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class StateTopics:
 
     def publish(self, suffix: str, body: dict[str, Any]) -> None:
         """The hub's document for the platform on `{base}/{suffix}`, QoS 1."""
-        self.keep(f"{self.base}/{suffix}", json.dumps(body, ensure_ascii=False).encode(), qos=1)
+        self.keep(f"{self.base}/{suffix}", strict_json(body, suffix).encode(), qos=1)
 
     def keep(self, topic: str, payload: bytes, qos: int = 0) -> None:
         """Make `payload` the retained picture on `topic`: sent now if connected, else on the next connect."""

@@ -14,12 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
-import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
 from hub.config.loader import Config
+from hub.core.events import strict_json
 from hub.core.outbox import Row, RowSource
 from hub.core.uplink.connection import Link
 from hub.core.uplink.replies import refusal_word, remedy
@@ -85,7 +85,7 @@ class Uplink(CertSwitch, Link):
             await self.connected.wait()
             self._status_now.clear()
             body = {**(await self.status()), "state": "online"}
-            self._client.publish(f"{self.base}/status", json.dumps(body, ensure_ascii=False),
+            self._client.publish(f"{self.base}/status", strict_json(body, "status"),
                                  qos=min(1, self.limits.max_qos), retain=self.limits.retain)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._status_now.wait(), self.mqtt["status_interval_s"])
