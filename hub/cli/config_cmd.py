@@ -11,7 +11,8 @@ from hub.config.render import render
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("config", help="检查配置 check a config file, apply a change held for a technician, or print the defaults / example")
+    p = sub.add_parser("config", help="检查配置 check a config file, apply a change held for a technician, "
+                                      "or print the defaults / example")
     verbs = p.add_subparsers(dest="config_verb", metavar="check|defaults|example|apply", required=True)
     check = verbs.add_parser("check", help="validate a config file, its TLS files and state dir (exit 2)")
     add_config_arg(check)
