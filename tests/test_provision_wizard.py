@@ -4,75 +4,20 @@ the test call acknowledged by a stand-in platform, and system.provisioned publis
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import pty
-import re
-import select
 import stat
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hub.config.loader import load
-from tests.hubproc import ROOT, broker, env
+from tests.hubproc import ROOT, broker
+from tests.terminal import Terminal
 
 pytestmark = pytest.mark.slow
-
-
-class Terminal:
-    def __init__(self, argv: list[str]) -> None:
-        self.pid, self.fd = pty.fork()
-        if self.pid == 0:  # child: the wizard on the pty (its controlling terminal, so getpass works)
-            os.chdir(ROOT)
-            os.execvpe(argv[0], argv, env())
-        self.buffer = ""
-        self.pos = 0
-
-    def expect(self, pattern: str, timeout: float = 30.0) -> str:
-        regex = re.compile(pattern)
-        end = time.monotonic() + timeout
-        while True:
-            match = regex.search(self.buffer, self.pos)
-            if match:
-                self.pos = match.end()
-                return match.group(0)
-            remaining = end - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(
-                    f"timed out waiting for {pattern!r}; screen tail:\n{self.buffer[-1500:]}"
-                )
-            ready, _, _ = select.select([self.fd], [], [], min(remaining, 0.5))
-            if ready:
-                try:
-                    chunk = os.read(self.fd, 65536)
-                except OSError:  # the child exited and the pty closed
-                    chunk = b""
-                if not chunk:
-                    raise AssertionError(f"wizard exited waiting for {pattern!r}:\n{self.buffer[-1500:]}")
-                self.buffer += chunk.decode("utf-8", "replace")
-
-    def answer(self, prompt: str, text: str = "") -> None:
-        self.expect(prompt)
-        os.write(self.fd, text.encode() + b"\r")
-
-    def wait(self, timeout: float = 60.0) -> int:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            with_pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if with_pid:
-                os.close(self.fd)
-                return os.waitstatus_to_exitcode(status)
-            ready, _, _ = select.select([self.fd], [], [], 0.2)
-            if ready:
-                with contextlib.suppress(OSError):
-                    self.buffer += os.read(self.fd, 65536).decode("utf-8", "replace")
-        raise AssertionError("wizard did not exit")
 
 
 class Platform:
@@ -122,14 +67,14 @@ def test_wizard_completes_against_the_simulation(tmp_path: Path) -> None:
             ]
         )
         try:
-            term.answer(r"\[1/15\].*\n.*hub id.*: ", "t-wizard")
-            term.answer(r"\[2/15\].*\n.*resident_ref.*: ", "R-2024-1")
+            term.answer(r"\[1/16\].*\n.*hub id.*: ", "t-wizard")
+            term.answer(r"\[2/16\].*\n.*resident_ref.*: ", "R-2024-1")
             term.answer(r"community_ref.*: ", "SC-7")
             term.answer(r"host \[localhost\]: ", "127.0.0.1")
             term.answer(r"port \[8883\]: ", str(port))
             term.answer(r"use TLS \(y/n\) \[n\]: ")
             term.answer(r"username \[hub-t-wizard\]: ")
-            term.answer(r"\[8/15\].*\n.*password: ", "change-me")
+            term.answer(r"\[8/16\].*\n.*password: ", "change-me")
             term.expect("demo password is not allowed")
             term.answer(r"password: ", "Kx7-pR2m-Wq9t")
             term.answer(r"how many \[4\]: ")
@@ -139,19 +84,20 @@ def test_wizard_completes_against_the_simulation(tmp_path: Path) -> None:
             term.answer(r"fitted \(y/n\) \[y\]: ")
             term.answer(r"GPIO \[24\]: ")
             term.answer(r"kind \(analog.*\[analog\]: ")
-            term.answer(r"address \[0x48\]: ")
+            term.answer(r"address \(hex\) \[0x48\]: ")
             term.answer(r"part .*\[sht3x\]: ")
-            term.answer(r"address \[0x44\]: ")
+            term.answer(r"address \(hex\) \[0x44\]: ", "44")
             term.answer(r"power-good GPIO \[-\]: ")
             term.answer(r"radar port \[-\]: ")
             term.answer(r"modem AT port \[-\]: ")
-            term.expect(r"\[14/15\]")
+            term.answer(r"Mandarin voice .*\[auto\]: ")
+            term.expect(r"\[15/16\]")
             term.answer(r"write .*\(y/n\) \[y\]: ")
-            term.expect(r"\[15/15\]")
+            term.expect(r"\[16/16\]")
             term.answer(r"pair a BLE meter now \(y/n\) \[n\]: ")
             term.expect(r"ack by operator-7", timeout=60)
             term.answer(r"did you hear the test prompt \(y/n\) \[y\]: ", "y")
-            term.expect("all live checks passed", timeout=90)
+            term.expect("every live check passed", timeout=90)
             code = term.wait()
             assert code == 0, term.buffer[-1500:]
             assert "Kx7-pR2m-Wq9t" not in term.buffer  # the password was never echoed
