@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from hub.cli.event_text import describe
 from hub.config.loader import load
 from tests.hubproc import ROOT, broker
 from tests.terminal import Terminal
@@ -97,10 +98,13 @@ def test_wizard_completes_against_the_simulation(tmp_path: Path) -> None:
             term.answer(r"pair a BLE meter now \(y/n\) \[n\]: ")
             term.expect(r"ack by operator-7", timeout=60)
             term.answer(r"did you hear the test prompt \(y/n\) \[y\]: ", "y")
-            term.expect("every live check passed", timeout=90)
+            term.expect("测试呼叫已送达平台，平台已确认 / test call reached the platform and was acknowledged",
+                        timeout=90)
+            term.expect("every live check passed", timeout=30)
             code = term.wait()
             assert code == 0, term.buffer[-1500:]
             assert "Kx7-pR2m-Wq9t" not in term.buffer  # the password was never echoed
+            assert '{"live_check"' not in term.buffer  # sentences for the installer, not JSON
             assert platform.provisioned.wait(20), "no system.provisioned"
         finally:
             platform.close()
@@ -108,6 +112,10 @@ def test_wizard_completes_against_the_simulation(tmp_path: Path) -> None:
     assert config.hub_id == "t-wizard" and config["mqtt"]["password"] == "Kx7-pR2m-Wq9t"
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert [b["pin"] for b in config["buttons"]] == [17, 27, 22, 23]
+    raised = [e for e in platform.events if e["type"] == "call.raised"]
+    assert len(raised) == 1 and raised[0]["data"]["test"] is True  # marked a test end to end
+    assert describe("eldercare/v1/t-wizard/event/call", raised[0]).split(" call.raised ")[1].startswith(
+        "测试呼叫 TEST · 紧急呼叫")
     provisioned = next(e for e in platform.events if e["type"] == "system.provisioned")
     data = provisioned["data"]
     assert data["source"] == "wizard" and data["fitted"]["temperature"] == {"part": "sht3x", "address": 0x44}
@@ -117,3 +125,4 @@ def test_wizard_completes_against_the_simulation(tmp_path: Path) -> None:
     assert rows[("temperature", "answers, plausible")]["result"] == "pass"
     jsonschema = pytest.importorskip("jsonschema")
     jsonschema.validate(provisioned, json.loads((ROOT / "docs/schemas/system.provisioned.json").read_text()))
+    jsonschema.validate(raised[0], json.loads((ROOT / "docs/schemas/call.raised.json").read_text()))

@@ -54,7 +54,8 @@ def _n(value: Any) -> str:
 def alarm_label(alarm_type: str, facts: dict[str, Any]) -> str:
     """'紧急呼叫 emergency call · button 17', '火警 fire · 烟雾 smoke', ..."""
     if alarm_type == "call.raised":
-        return f"{KINDS.get(str(facts.get('kind')), str(facts.get('kind')))} · 按钮 button {facts.get('button')}"
+        return ("测试呼叫 TEST · " if facts.get("test") else "") + \
+            f"{KINDS.get(str(facts.get('kind')), str(facts.get('kind')))} · 按钮 button {facts.get('button')}"
     parts = [ALARMS.get(alarm_type, alarm_type)]
     if facts.get("cause"):
         parts.append(CAUSES.get(str(facts["cause"]), str(facts["cause"])))
