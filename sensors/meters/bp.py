@@ -124,7 +124,7 @@ class BloodPressureDownload(MeterDownload):
             )
         else:
             pulse = finite(m.pulse)
-            values = {"systolic": sys_, "diastolic": dia, "pulse": pulse}
+            values = {"systolic": sys_, "diastolic": dia, "pulse": pulse, "mean_arterial": m.mmhg(m.mean_arterial)}
             flagged = implausible_fields(values)
             log_implausible(log, meter.address, flagged, values, raw)
             await self.on_reading(

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -120,7 +121,23 @@ class GlucoseDownload(GlucoseRecords):
         if client.services.get_characteristic(U.GLUCOSE_MEASUREMENT_CONTEXT) is not None:
             await client.start_notify(U.GLUCOSE_MEASUREMENT_CONTEXT, s.on_context, bluez=early)
         await client.start_notify(U.RECORD_ACCESS_CONTROL_POINT, s.on_racp)
-        outcome = "racp_error"
+        outcome, form = await self._download(client, meter, s, lost)
+        if outcome == "no_records" and form == "from_sequence" and await self._went_back(client, meter, s, lost):
+            # Its memory was cleared (or its battery changed) and its counter restarted: every record it
+            # now holds is new to the hub, though numbered at or below the last one received.
+            meter = replace(meter, last_sequence=None)
+            await asyncio.to_thread(self.store.set_last_sequence, meter.address, None)
+            s.records.clear()
+            s.order.clear()
+            s.emitted.clear()
+            outcome, _form = await self._download(client, meter, s, lost)
+        return outcome
+
+    async def _download(
+        self, client: BleakClient, meter: PairedMeter, s: GlucoseSession, lost: asyncio.Event
+    ) -> tuple[str, str]:
+        """The request forms in turn until one answers: (outcome, the form that ended it)."""
+        outcome, form = "racp_error", ""
         for form in self._forms(meter):
             request = self._request(form, meter, s)
             result = await self._racp_exchange(client, request, s, lost)
@@ -133,7 +150,7 @@ class GlucoseDownload(GlucoseRecords):
                     continue
                 await self._flush(s, meter, complete_only=True)
                 await self._resume(s, meter)
-                return result
+                return result, form
             if result.odd:
                 log.info(
                     "meter %s answered RACP with operator %d (spec: 0); read anyway", meter.address, result.operator
@@ -147,12 +164,12 @@ class GlucoseDownload(GlucoseRecords):
                 )
                 await self._flush(s, meter, complete_only=False)
                 await self._resume(s, meter)
-                return "ok" if s.emitted else "odd_answer"
+                return ("ok" if s.emitted else "odd_answer"), form
             if result.ok or result.no_records:
                 await self._flush(s, meter, complete_only=False)
                 if result.ok:
                     await self._after_success(s, meter)
-                return "ok" if result.ok else "no_records"
+                return ("ok" if result.ok else "no_records"), form
             if result.response_code in _NEXT_FORM:
                 log.info(
                     "meter %s refused RACP form %r (%s); trying the next",
@@ -163,9 +180,47 @@ class GlucoseDownload(GlucoseRecords):
                 continue
             log.warning("血糖仪拒绝下载 meter %s refused the download: %s", meter.address, result.to_json())
             await self._flush(s, meter, complete_only=True)
-            return "racp_error"
+            return "racp_error", form
         await self._flush(s, meter, complete_only=True)
-        return outcome
+        return outcome, form
+
+    async def _went_back(
+        self, client: BleakClient, meter: PairedMeter, s: GlucoseSession, lost: asyncio.Event
+    ) -> bool:
+        """Nothing at or after the last record received: is that because the meter's counter went back?
+        Its last record tells: numbered below the last one received, or that number on another reading.
+        A meter that cannot report its last record is not asked further."""
+        last = meter.last_sequence
+        if last is None or meter.reversed or self.profile.numbers_backwards:
+            return False
+        s.records.clear()
+        s.order.clear()
+        result = await self._racp_exchange(client, racp.report_last(), s, lost)
+        if result == "timeout":
+            await self._abort(client, s)
+        got = list(s.records.items())
+        s.records.clear()
+        s.order.clear()
+        if isinstance(result, str) or not got:
+            if not isinstance(result, str) and result.no_records:
+                reason = "it holds no records at all now"
+            else:
+                return False
+        else:
+            (sequence, key), _record = got[-1]
+            if sequence > last:
+                return False  # a record arrived after the download: the next visit fetches it
+            if sequence == last and await asyncio.to_thread(self.store.seen, meter.address, sequence, key):
+                return False  # its last record is the one the hub has: nothing new
+            reason = (f"its last record is #{sequence}, below #{last} received before" if sequence < last else
+                      f"its record #{sequence} is a different reading from the one received before")
+        log.warning(
+            "血糖仪记录编号倒退 meter %s: record counter went back (memory cleared or battery changed): %s; "
+            "downloading all its records, none is dropped",
+            meter.address,
+            reason,
+        )
+        return True
 
     async def _racp_exchange(
         self, client: BleakClient, request: bytes, s: GlucoseSession, lost: asyncio.Event

@@ -103,6 +103,7 @@ class GlucoseRecords(MeterDownload):
         raw: bytes,
     ) -> None:
         if await asyncio.to_thread(self.store.seen, meter.address, m.sequence, key):
+            log.debug("glucose record #%d from %s already received: kept once", m.sequence, meter.address)
             return
         mmol = m.mmol_per_l
         out_of_range = OUT_OF_RANGE.get(m.concentration) if isinstance(m.concentration, Special) else None
