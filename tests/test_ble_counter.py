@@ -5,11 +5,13 @@ the plausibility gate judges every field of a reading, never only the headline v
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from ble_harness import BP, GLU, Harness, run
+from support import HubProcess, Subscriber, online_hub
 
 from drivers.ble import racp
 from hub.health.sim.component import Quirks
@@ -128,3 +130,22 @@ def test_the_context_card_never_carries_an_implausible_pulse() -> None:
             "implausible": ["pulse"]}
     card.on_event(Event("measurement.blood_pressure", data, datetime(2024, 5, 6, tzinfo=UTC)))
     assert card.bp is not None and card.bp["pulse"] is None and card.bp["systolic"] == 128
+
+
+@pytest.mark.timeout(180)
+def test_the_simulated_hub_restarted_keeps_the_meter_s_first_readings(
+    make_hub: Callable[..., HubProcess], subscriber: Callable[..., Subscriber]
+) -> None:
+    """The issue's run: the simulated meter starts again at record #1 when the hub restarts (as a real one
+    does after a battery change); its first readings, a 2.8 among them, must still arrive."""
+    hub, sub = online_hub(make_hub, subscriber, "[voice]\nenabled = false\n")
+    for mmol in ("5.6", "6.0", "6.4"):
+        hub.sim("glucose", mmol)
+        assert sub.wait_event("measurement.glucose", 15, mmol_per_l=float(mmol)), hub.log_tail()
+    hub.stop()
+    hub.start()
+    hub.sim("glucose", "2.8", "--meal", "fasting")
+    got = sub.wait_event("measurement.glucose", 30, mmol_per_l=2.8)
+    assert got is not None, hub.log_tail()
+    assert got["data"]["sequence"] == 1 and got["data"]["category"] == "hypo_severe"
+    assert "record counter went back" in hub.log_tail(200)
