@@ -12,7 +12,7 @@ from typing import Any
 from hub.alarms.store import severity
 from hub.cli.event_text import ALARMS, alarm_label, describe
 
-FACT_KEYS = ("kind", "button", "cause", "reason", "source", "temperature_c")
+FACT_KEYS = ("kind", "button", "cause", "reason", "source", "temperature_c", "test")  # test: the wizard's call
 CLOSING = {"call.acknowledged", "call.cancelled", "alarm.acknowledged", "health.acknowledged",
            "power.acknowledged"}
 STATUS_LAG_S = 3.0  # a status older than an event it does not list yet must not drop that event's alarm

@@ -88,6 +88,7 @@ class BloodPressureDownload(MeterDownload):
         if m.timestamp is not None:  # without a meter stamp two equal readings are two readings
             key = f"{m.timestamp.encode().hex()}|{m.to_json()['systolic']}/{m.to_json()['diastolic']}"
             if await asyncio.to_thread(self.store.seen, meter.address, -1, key):
+                log.debug("blood pressure reading %s from %s already received: kept once", key, meter.address)
                 return
         when, status = place_time(
             m.timestamp.to_datetime() if m.timestamp else None,
