@@ -139,6 +139,16 @@ def test_config_check_refuses_what_the_inactivity_detector_refused_at_start(tmp_
     assert result.returncode == 2 and "inactivity.night_start" in result.stderr
 
 
+def test_config_check_refuses_a_time_zone_the_hub_would_replace_at_start(tmp_path: Path) -> None:
+    result = _config_check(tmp_path, "")
+    assert result.returncode == 0, result.stderr
+    path = tmp_path / "hub.toml"
+    path.write_text(f'[hub]\nid = "sq-0042"\nstate_dir = "{tmp_path / "state"}"\ntimezone = "Asia/Shangai"\n')
+    check = subprocess.run([sys.executable, "-m", "hub", "config", "check", "--config", str(path)],
+                           capture_output=True, text=True, env=env(), cwd=ROOT, timeout=120)
+    assert check.returncode == 2 and "hub.timezone" in check.stderr and "Asia/Shangai" in check.stderr
+
+
 def test_config_check_refuses_a_bad_meter_profile_file(tmp_path: Path) -> None:
     bad = tmp_path / "profiles.toml"
     bad.write_text('[[profile]]\nid = "x"\n')

@@ -32,12 +32,29 @@ def host_problem(host: str) -> str:
     return ""
 
 
+def zone_problem(name: str) -> str:
+    """A zone this machine's time-zone database does not know (the hub would fall back to the system's)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        try:
+            ZoneInfo("UTC")
+        except ZoneInfoNotFoundError:
+            return ""  # no time-zone database here at all: nothing to judge by
+        return (f"{name!r} 不是时区 is not a time zone this unit knows: an IANA name such as "
+                "\"Asia/Shanghai\" (tz database)")
+    return ""
+
+
 HUB = Section("hub", "Identity and storage of this unit.", {
     "id": Key("demo-0001", "Unit id issued by the platform; also the MQTT client id.", min=1, max=64),
     "state_dir": Key("/var/lib/eldercare-hub", "Where the queue, prompt cache and control socket live."),
     "resident_ref": Key("", "Resident reference on the platform (no names: a reference only)."),
     "community_ref": Key("", "Community / service-centre reference on the platform."),
-    "timezone": Key("Asia/Shanghai", "IANA zone used for event time stamps and day/night rules."),
+    "timezone": Key("Asia/Shanghai", "IANA zone used for event time stamps and day/night rules.",
+                    rule=zone_problem),
     "log_level": Key("INFO", "Log level.", choices=("DEBUG", "INFO", "WARNING", "ERROR")),
 })
 
