@@ -149,6 +149,12 @@ def test_config_check_refuses_a_time_zone_the_hub_would_replace_at_start(tmp_pat
     assert check.returncode == 2 and "hub.timezone" in check.stderr and "Asia/Shangai" in check.stderr
 
 
+def test_config_check_refuses_a_voice_pack_the_hub_would_not_use(tmp_path: Path) -> None:
+    (tmp_path / "not-a-pack").mkdir()
+    result = _config_check(tmp_path, f'[voice]\npack = "{tmp_path / "not-a-pack"}"\n')
+    assert result.returncode == 2 and "voice.pack" in result.stderr and "not a voice pack" in result.stderr
+
+
 def test_config_check_refuses_a_bad_meter_profile_file(tmp_path: Path) -> None:
     bad = tmp_path / "profiles.toml"
     bad.write_text('[[profile]]\nid = "x"\n')

@@ -13,7 +13,8 @@ Two kinds of problem, told apart on purpose (docs/reliability.md, "Installer mis
 `hub config check` reports both kinds (exit 2), so the installer fixes them before leaving the home. It
 also reports what the running hub refuses and works around (`degraded`): an `[voice] espeak_voice` this
 espeak-ng cannot read Mandarin with (the hub speaks with another voice, and logs it) and a bad `[ble]
-extra_profiles` file (the hub uses the built-in profiles) — the hub still starts, for calls.
+extra_profiles` file (the hub uses the built-in profiles), a `[voice] pack` that is not a readable voice
+pack (the hub speaks with espeak-ng) — the hub still starts, for calls.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def check_environment(config: Config, *, create: bool = True) -> list[Problem]:
     (`hub config check`) a missing one is only checked to be creatable."""
     if create:  # `hub run`: the voice and the profiles are checked (and worked around) by their users
         return [*_tls_files(config), *_state_dir(config, create)]
-    return [*_tls_files(config), *_state_dir(config, create), *_voice(config), *_profiles(config)]
+    return [*_tls_files(config), *_state_dir(config, create), *_voice(config), *_pack(config), *_profiles(config)]
 
 
 def voice_problem(voice: str) -> str:
@@ -73,6 +74,25 @@ def _voice(config: Config) -> list[Problem]:
     return [Problem(str(config.path), "voice.espeak_voice", problem,
                     f"set [voice] espeak_voice = \"auto\" in {config.path} (the hub would speak with another "
                     "voice and log this at every start)", fatal=False, label="配置错误 config error")]
+
+
+def _pack(config: Config) -> list[Problem]:
+    """A configured voice pack the hub would not use (it would speak every prompt with espeak-ng)."""
+    folder = config["voice"]["pack"]
+    if not folder:
+        return []
+    from voice import packs
+
+    remedy = (f"point [voice] pack in {config.path} at a voice pack folder (docs/voice.md), or import one with "
+              "`hub voice import` and set pack = \"\"")
+    if not (Path(folder) / packs.MANIFEST).exists():
+        return [Problem(folder, "voice.pack", f"no {packs.MANIFEST} there: not a voice pack", remedy, fatal=False,
+                        label="配置错误 config error")]
+    try:
+        packs.load(Path(folder))
+    except (packs.PackError, OSError) as exc:
+        return [Problem(folder, "voice.pack", str(exc), remedy, fatal=False, label="配置错误 config error")]
+    return []
 
 
 def _profiles(config: Config) -> list[Problem]:
