@@ -126,3 +126,20 @@ def test_wizard_completes_against_the_simulation(tmp_path: Path) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     jsonschema.validate(provisioned, json.loads((ROOT / "docs/schemas/system.provisioned.json").read_text()))
     jsonschema.validate(raised[0], json.loads((ROOT / "docs/schemas/call.raised.json").read_text()))
+
+
+def test_only_the_armed_call_is_a_test(hub_env: Any) -> None:
+    """The live check arms one test call; a press before it or after it is a real call, unmarked."""
+    hub, sub = hub_env.hub, hub_env.sub
+    real = hub.sim("press", "--button", "27")["event_id"]
+    hub.control({"cmd": "selftest.call_arm"})
+    test = hub.sim("press", "--button", "22")["event_id"]
+    after = hub.sim("press", "--button", "23")["event_id"]
+    got = {}
+    for call_id in (real, test, after):
+        event = sub.wait_for(lambda m, i=call_id: isinstance(m[2], dict) and m[2].get("id") == i, 15)
+        assert event, hub.log_tail()
+        got[call_id] = event[2]["data"]
+    assert "test" not in got[real] and got[test]["test"] is True and "test" not in got[after]
+    assert "测试呼叫 TEST" in describe("eldercare/v1/test-0001/event/call", {"type": "call.raised", "data": got[test]})
+    assert "测试" not in describe("eldercare/v1/test-0001/event/call", {"type": "call.raised", "data": got[real]})
