@@ -143,3 +143,17 @@ def test_only_the_armed_call_is_a_test(hub_env: Any) -> None:
     assert "test" not in got[real] and got[test]["test"] is True and "test" not in got[after]
     assert "测试呼叫 TEST" in describe("eldercare/v1/test-0001/event/call", {"type": "call.raised", "data": got[test]})
     assert "测试" not in describe("eldercare/v1/test-0001/event/call", {"type": "call.raised", "data": got[real]})
+
+
+def test_the_test_call_s_sms_says_it_is_a_test() -> None:
+    """Should the platform not answer in time, the duty desk's SMS says 测试 (test) before the call's kind."""
+    from datetime import datetime
+
+    from hub.alarms.sms_form import short_form
+
+    when = datetime(2024, 5, 6, 10, 2)
+    test = short_form("call.raised", {"kind": "emergency", "button": 17, "test": True}, "5f3a9c21-x", when,
+                      "sq-0042", "R-1")
+    real = short_form("call.raised", {"kind": "emergency", "button": 17}, "5f3a9c21-x", when, "sq-0042", "R-1")
+    assert test.startswith("【一键呼】测试紧急呼叫 R-1") and real.startswith("【一键呼】紧急呼叫 R-1")
+    assert len(test) <= 70
