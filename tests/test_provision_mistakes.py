@@ -87,7 +87,9 @@ def test_each_mistake_is_caught_at_its_own_question_and_every_answer_kept(tmp_pa
     t.answer(r"Mandarin voice.*\[auto\]: ")
     # The whole check finds button 2 on an I2C line: only that button is asked again, its answers kept.
     t.expect(r"✗ 按钮 2 button 2: GPIO3 是 I2C 总线.*\n.*every other answer is kept")
-    t.answer(r"\[9/16\].*\n.*按钮 2 GPIO \[3\]: ", "16")
+    t.answer(r"\[9/16\].*\n.*按钮 2 GPIO \[3\]: ", "2")  # the other I2C line: refused at once now
+    t.expect(r"✗ GPIO2 是 I2C 总线")
+    t.answer(r"按钮 2 GPIO \[3\]: ", "16")
     t.answer(r"kind .*\[health\]: ")
     t.expect(r"\[15/16\] 确认 confirm\s+hub sq-0042 → mqtt.sq.example:8883, password \*\*\*\*\*\*")
     t.answer(r"write .*\(y/n\) \[y\]: ")

@@ -157,6 +157,10 @@ def gpio(path: str, hw: dict[str, Any]) -> Callable[[str], int]:
         pin = integer(raw)
         if not 0 <= pin <= 27:
             raise ValueError(f"GPIO 编号是 0 到 27 / a BCM GPIO number is 0..27 (you gave {pin})")
+        i2c_part = "temperature" in hw or hw.get("smoke", {}).get("kind") == "analog"
+        if pin in (2, 3) and i2c_part:
+            raise ValueError(f"GPIO{pin} 是 I2C 总线，温度/烟雾传感器要用，请换一个 / GPIO{pin} is an I2C line "
+                             "(SDA=GPIO2, SCL=GPIO3) and an I2C part is fitted: pick another pin")
         owner = pins_taken(hw).get(pin)
         if owner is not None and owner != path:
             zh, en = pin_name(owner)
