@@ -30,7 +30,7 @@ def test_first_contact_downloads_all_then_only_new(tmp_path: Path) -> None:
         assert h.store.get(GLU).last_sequence == 3  # type: ignore[union-attr]
         meter.measure(4.2, "before")
         assert await h.sync(GLU) == "ok"
-        assert meter.requests[-1] == racp.report_from(4)
+        assert meter.requests[-1] == racp.report_from(3)  # from the last one had: did the counter go on?
         assert h.sequences() == [1, 2, 3, 4]
         assert await h.sync(GLU) == "connect_failed"  # not advertising: nothing new to say
         meter.start_advertising()
@@ -52,7 +52,7 @@ def test_disconnect_mid_transfer_yields_every_record_exactly_once(tmp_path: Path
         assert len(h.readings) == 3
         assert meter.advertising  # the meter comes back
         assert await h.sync(GLU) == "ok"
-        assert meter.requests[-1] == racp.report_from(4)
+        assert meter.requests[-1] == racp.report_from(3)
         assert sorted(h.sequences()) == list(range(1, 8))
         assert len(h.sequences()) == len(set(h.sequences())) == 7
         assert h.store.get(GLU).last_sequence == 7  # type: ignore[union-attr]
@@ -155,7 +155,7 @@ def test_meter_without_sequence_filter_gets_all_records(tmp_path: Path) -> None:
         meter._select = no_filter  # type: ignore[method-assign]
         meter.measure(6.0)
         assert await h.sync(GLU) == "ok"
-        assert meter.requests[-2:] == [racp.report_from(2), racp.report_all()]
+        assert meter.requests[-2:] == [racp.report_from(1), racp.report_all()]
         assert h.sequences() == [1, 2]
 
     run(go)

@@ -4,75 +4,21 @@ the test call acknowledged by a stand-in platform, and system.provisioned publis
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import pty
-import re
-import select
 import stat
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from hub.cli.event_text import describe
 from hub.config.loader import load
-from tests.hubproc import ROOT, broker, env
+from tests.hubproc import ROOT, broker
+from tests.terminal import Terminal
 
 pytestmark = pytest.mark.slow
-
-
-class Terminal:
-    def __init__(self, argv: list[str]) -> None:
-        self.pid, self.fd = pty.fork()
-        if self.pid == 0:  # child: the wizard on the pty (its controlling terminal, so getpass works)
-            os.chdir(ROOT)
-            os.execvpe(argv[0], argv, env())
-        self.buffer = ""
-        self.pos = 0
-
-    def expect(self, pattern: str, timeout: float = 30.0) -> str:
-        regex = re.compile(pattern)
-        end = time.monotonic() + timeout
-        while True:
-            match = regex.search(self.buffer, self.pos)
-            if match:
-                self.pos = match.end()
-                return match.group(0)
-            remaining = end - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(
-                    f"timed out waiting for {pattern!r}; screen tail:\n{self.buffer[-1500:]}"
-                )
-            ready, _, _ = select.select([self.fd], [], [], min(remaining, 0.5))
-            if ready:
-                try:
-                    chunk = os.read(self.fd, 65536)
-                except OSError:  # the child exited and the pty closed
-                    chunk = b""
-                if not chunk:
-                    raise AssertionError(f"wizard exited waiting for {pattern!r}:\n{self.buffer[-1500:]}")
-                self.buffer += chunk.decode("utf-8", "replace")
-
-    def answer(self, prompt: str, text: str = "") -> None:
-        self.expect(prompt)
-        os.write(self.fd, text.encode() + b"\r")
-
-    def wait(self, timeout: float = 60.0) -> int:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            with_pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if with_pid:
-                os.close(self.fd)
-                return os.waitstatus_to_exitcode(status)
-            ready, _, _ = select.select([self.fd], [], [], 0.2)
-            if ready:
-                with contextlib.suppress(OSError):
-                    self.buffer += os.read(self.fd, 65536).decode("utf-8", "replace")
-        raise AssertionError("wizard did not exit")
 
 
 class Platform:
@@ -122,14 +68,14 @@ def test_wizard_completes_against_the_simulation(tmp_path: Path) -> None:
             ]
         )
         try:
-            term.answer(r"\[1/15\].*\n.*hub id.*: ", "t-wizard")
-            term.answer(r"\[2/15\].*\n.*resident_ref.*: ", "R-2024-1")
+            term.answer(r"\[1/16\].*\n.*hub id.*: ", "t-wizard")
+            term.answer(r"\[2/16\].*\n.*resident_ref.*: ", "R-2024-1")
             term.answer(r"community_ref.*: ", "SC-7")
             term.answer(r"host \[localhost\]: ", "127.0.0.1")
             term.answer(r"port \[8883\]: ", str(port))
             term.answer(r"use TLS \(y/n\) \[n\]: ")
             term.answer(r"username \[hub-t-wizard\]: ")
-            term.answer(r"\[8/15\].*\n.*password: ", "change-me")
+            term.answer(r"\[8/16\].*\n.*password: ", "change-me")
             term.expect("demo password is not allowed")
             term.answer(r"password: ", "Kx7-pR2m-Wq9t")
             term.answer(r"how many \[4\]: ")
@@ -139,22 +85,26 @@ def test_wizard_completes_against_the_simulation(tmp_path: Path) -> None:
             term.answer(r"fitted \(y/n\) \[y\]: ")
             term.answer(r"GPIO \[24\]: ")
             term.answer(r"kind \(analog.*\[analog\]: ")
-            term.answer(r"address \[0x48\]: ")
+            term.answer(r"address \(hex\) \[0x48\]: ")
             term.answer(r"part .*\[sht3x\]: ")
-            term.answer(r"address \[0x44\]: ")
+            term.answer(r"address \(hex\) \[0x44\]: ", "44")
             term.answer(r"power-good GPIO \[-\]: ")
             term.answer(r"radar port \[-\]: ")
             term.answer(r"modem AT port \[-\]: ")
-            term.expect(r"\[14/15\]")
+            term.answer(r"Mandarin voice .*\[auto\]: ")
+            term.expect(r"\[15/16\]")
             term.answer(r"write .*\(y/n\) \[y\]: ")
-            term.expect(r"\[15/15\]")
+            term.expect(r"\[16/16\]")
             term.answer(r"pair a BLE meter now \(y/n\) \[n\]: ")
             term.expect(r"ack by operator-7", timeout=60)
             term.answer(r"did you hear the test prompt \(y/n\) \[y\]: ", "y")
-            term.expect("all live checks passed", timeout=90)
+            term.expect("测试呼叫已送达平台，平台已确认 / test call reached the platform and was acknowledged",
+                        timeout=90)
+            term.expect("every live check passed", timeout=30)
             code = term.wait()
             assert code == 0, term.buffer[-1500:]
             assert "Kx7-pR2m-Wq9t" not in term.buffer  # the password was never echoed
+            assert '{"live_check"' not in term.buffer  # sentences for the installer, not JSON
             assert platform.provisioned.wait(20), "no system.provisioned"
         finally:
             platform.close()
@@ -162,6 +112,10 @@ def test_wizard_completes_against_the_simulation(tmp_path: Path) -> None:
     assert config.hub_id == "t-wizard" and config["mqtt"]["password"] == "Kx7-pR2m-Wq9t"
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert [b["pin"] for b in config["buttons"]] == [17, 27, 22, 23]
+    raised = [e for e in platform.events if e["type"] == "call.raised"]
+    assert len(raised) == 1 and raised[0]["data"]["test"] is True  # marked a test end to end
+    assert describe("eldercare/v1/t-wizard/event/call", raised[0]).split(" call.raised ")[1].startswith(
+        "测试呼叫 TEST · 紧急呼叫")
     provisioned = next(e for e in platform.events if e["type"] == "system.provisioned")
     data = provisioned["data"]
     assert data["source"] == "wizard" and data["fitted"]["temperature"] == {"part": "sht3x", "address": 0x44}
@@ -171,3 +125,35 @@ def test_wizard_completes_against_the_simulation(tmp_path: Path) -> None:
     assert rows[("temperature", "answers, plausible")]["result"] == "pass"
     jsonschema = pytest.importorskip("jsonschema")
     jsonschema.validate(provisioned, json.loads((ROOT / "docs/schemas/system.provisioned.json").read_text()))
+    jsonschema.validate(raised[0], json.loads((ROOT / "docs/schemas/call.raised.json").read_text()))
+
+
+def test_only_the_armed_call_is_a_test(hub_env: Any) -> None:
+    """The live check arms one test call; a press before it or after it is a real call, unmarked."""
+    hub, sub = hub_env.hub, hub_env.sub
+    real = hub.sim("press", "--button", "27")["event_id"]
+    hub.control({"cmd": "selftest.call_arm"})
+    test = hub.sim("press", "--button", "22")["event_id"]
+    after = hub.sim("press", "--button", "23")["event_id"]
+    got = {}
+    for call_id in (real, test, after):
+        event = sub.wait_for(lambda m, i=call_id: isinstance(m[2], dict) and m[2].get("id") == i, 15)
+        assert event, hub.log_tail()
+        got[call_id] = event[2]["data"]
+    assert "test" not in got[real] and got[test]["test"] is True and "test" not in got[after]
+    assert "测试呼叫 TEST" in describe("eldercare/v1/test-0001/event/call", {"type": "call.raised", "data": got[test]})
+    assert "测试" not in describe("eldercare/v1/test-0001/event/call", {"type": "call.raised", "data": got[real]})
+
+
+def test_the_test_call_s_sms_says_it_is_a_test() -> None:
+    """Should the platform not answer in time, the duty desk's SMS says 测试 (test) before the call's kind."""
+    from datetime import datetime
+
+    from hub.alarms.sms_form import short_form
+
+    when = datetime(2024, 5, 6, 10, 2)
+    test = short_form("call.raised", {"kind": "emergency", "button": 17, "test": True}, "5f3a9c21-x", when,
+                      "sq-0042", "R-1")
+    real = short_form("call.raised", {"kind": "emergency", "button": 17}, "5f3a9c21-x", when, "sq-0042", "R-1")
+    assert test.startswith("【一键呼】测试紧急呼叫 R-1") and real.startswith("【一键呼】紧急呼叫 R-1")
+    assert len(test) <= 70

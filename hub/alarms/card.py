@@ -94,7 +94,8 @@ class ContextCard:
     def on_event(self, event: Event) -> None:
         d, at = event.data, iso_ms(event.ts)
         if event.type == "measurement.blood_pressure" and d.get("graded", True):
-            self.bp = {"systolic": d.get("systolic"), "diastolic": d.get("diastolic"), "pulse": d.get("pulse"),
+            pulse = None if "pulse" in d.get("implausible", ()) else d.get("pulse")  # a decoding fault
+            self.bp = {"systolic": d.get("systolic"), "diastolic": d.get("diastolic"), "pulse": pulse,
                        "grade": d.get("grade"), "at": at}
         elif event.type == "measurement.glucose" and d.get("graded", True):
             self.glucose = {"mmol_per_l": d.get("mmol_per_l"), "category": d.get("category"), "at": at}

@@ -36,8 +36,8 @@ def short_id(event_id: str) -> str:
 
 
 def kind_words(event_type: str, data: dict[str, Any]) -> str:
-    if event_type == "call.raised":
-        return CALLS.get(str(data.get("kind")), "呼叫")
+    if event_type == "call.raised":  # the installer's test call (hub provision's live check) says so
+        return ("测试" if data.get("test") else "") + CALLS.get(str(data.get("kind")), "呼叫")
     return KINDS.get(event_type, event_type)
 
 

@@ -40,6 +40,7 @@ class CallManager:
         self._ctx: HubContext | None = None
         self._bank: ButtonBank | None = None
         self._saved_offline: set[str] = set()  # calls the resident was told are saved: tell them when sent
+        self._test_until: float | None = None  # the installer's test call: raised before this (monotonic)
 
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
@@ -48,6 +49,12 @@ class CallManager:
         ctx.alarms.handle(CALL, escalate=self._escalate, acknowledged=self._acknowledged)
         ctx.on_delivered(self._on_delivered)
         self._publish()
+
+    def arm_test(self, within_s: float) -> None:
+        """The next call raised within `within_s` is the installer's test call (the provisioning wizard's
+        live check): its call.raised carries "test": true, so the platform and the console tell it from
+        a real emergency."""
+        self._test_until = self._require_ctx().clock.monotonic() + within_s
 
     def open_call(self, pin: int) -> OpenAlarm | None:
         return next((c for c in self._require_ctx().alarms.open_alarms(CALL) if c.facts.get("button") == pin), None)
@@ -113,8 +120,11 @@ class CallManager:
         ctx = self._require_ctx()
         kind = self.kinds[pin]
         press_mono = self._bank.lines[pin].press_mono if self._bank else ctx.clock.monotonic()
-        event = await ctx.alarms.open(CALL, {"kind": kind, "button": pin}, key=f"call:{pin}", ts=ts,
-                                      facts={"kind": kind, "button": pin})
+        test = self._test_until is not None and ctx.clock.monotonic() <= self._test_until
+        self._test_until = None if test else self._test_until
+        marked = {"test": True} if test else {}
+        event = await ctx.alarms.open(CALL, {"kind": kind, "button": pin, **marked}, key=f"call:{pin}", ts=ts,
+                                      facts={"kind": kind, "button": pin, **marked})
         # Only now, with the call on disk, is the resident told it is going out.
         self._raised_mono[event.id] = press_mono
         ctx.feedback("calling")

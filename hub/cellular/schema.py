@@ -1,7 +1,5 @@
 """The `[modem]` section: the cellular modem's port and who is texted when the platform is out of reach."""
 
-from typing import Any
-
 from hub.config.keys import Key, Section
 
 MODEM = Section(
@@ -25,6 +23,7 @@ MODEM = Section(
             "starting with 1 from one of them acknowledges it.",
             kind=list,
             example=["+8613800138000"],
+            rule=lambda numbers: numbers_problem(numbers),
         ),
         "sms_after_s": Key(
             30,
@@ -47,11 +46,9 @@ MODEM = Section(
 SECTIONS: list[Section] = [MODEM]
 
 
-def check(cfg: dict[str, Any]) -> list[tuple[str, str]]:
-    """Cross-key problems: each duty number must look like a phone number."""
-    modem = cfg["modem"]
-    return [
-        ("modem.sms_numbers", f"{n!r} is not a phone number (digits, an optional leading +, 5 to 20 long)")
-        for n in modem["sms_numbers"]
-        if not (isinstance(n, str) and n.lstrip("+").isdigit() and 5 <= len(n.lstrip("+")) <= 20)
-    ]
+def numbers_problem(numbers: list[object]) -> str:
+    """The rule of modem.sms_numbers (the loader runs it; the provisioning wizard asks with it)."""
+    for n in numbers:
+        if not (isinstance(n, str) and n.lstrip("+").isdigit() and 5 <= len(n.lstrip("+")) <= 20):
+            return f"{n!r} is not a phone number (digits, an optional leading +, 5 to 20 long)"
+    return ""

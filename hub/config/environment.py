@@ -10,7 +10,11 @@ Two kinds of problem, told apart on purpose (docs/reliability.md, "Installer mis
   read-only (the kernel remounts a failing SD card read-only), I/O errors. The hub starts anyway in
   degraded storage mode (hub.core.store): a hub that can reach the broker must still call.
 
-`hub config check` reports both kinds (exit 2), so the installer fixes them before leaving the home.
+`hub config check` reports both kinds (exit 2), so the installer fixes them before leaving the home. It
+also reports what the running hub refuses and works around (`degraded`): an `[voice] espeak_voice` this
+espeak-ng cannot read Mandarin with (the hub speaks with another voice, and logs it) and a bad `[ble]
+extra_profiles` file (the hub uses the built-in profiles), a `[voice] pack` that is not a readable voice
+pack (the hub speaks with espeak-ng) — the hub still starts, for calls.
 """
 
 from __future__ import annotations
@@ -33,16 +37,77 @@ class Problem:
     problem: str
     remedy: str
     fatal: bool = True
+    label: str = ""  # overrides the kind shown for a non-fatal problem
 
     def __str__(self) -> str:
-        kind = "配置错误 config error" if self.fatal else "存储故障 storage fault"
+        kind = "配置错误 config error" if self.fatal else self.label or "存储故障 storage fault"
         return f"{kind}: {self.key} = {self.file}: {self.problem}. 处理 remedy: {self.remedy}"
 
 
 def check_environment(config: Config, *, create: bool = True) -> list[Problem]:
     """Problems with what `config` names. `create`: make a missing state dir (`hub run`); without it
     (`hub config check`) a missing one is only checked to be creatable."""
-    return [*_tls_files(config), *_state_dir(config, create)]
+    if create:  # `hub run`: the voice and the profiles are checked (and worked around) by their users
+        return [*_tls_files(config), *_state_dir(config, create)]
+    return [*_tls_files(config), *_state_dir(config, create), *_voice(config), *_pack(config), *_profiles(config)]
+
+
+def voice_problem(voice: str) -> str:
+    """Why this espeak-ng cannot read Mandarin with `voice` ("" when it can, or for "auto"): the wizard
+    asks with it, `hub config check` refuses with it, the running hub falls back to another voice."""
+    from voice.phonemes import AUTO, check_voice, short_version
+    from voice.tts import espeak_version
+
+    if voice == AUTO:
+        return ""
+    verdict = check_voice(voice)
+    if verdict.ok:
+        return ""
+    return (f"espeak-ng {short_version(espeak_version())} 不能用 {voice!r} 读普通话 cannot read Mandarin with "
+            f"{voice!r} ({verdict.reason}); 用 use \"auto\" (the hub picks a voice that can)")
+
+
+def _voice(config: Config) -> list[Problem]:
+    problem = voice_problem(config["voice"]["espeak_voice"])
+    if not problem:
+        return []
+    return [Problem(str(config.path), "voice.espeak_voice", problem,
+                    f"set [voice] espeak_voice = \"auto\" in {config.path} (the hub would speak with another "
+                    "voice and log this at every start)", fatal=False, label="配置错误 config error")]
+
+
+def _pack(config: Config) -> list[Problem]:
+    """A configured voice pack the hub would not use (it would speak every prompt with espeak-ng)."""
+    folder = config["voice"]["pack"]
+    if not folder:
+        return []
+    from voice import packs
+
+    remedy = (f"point [voice] pack in {config.path} at a voice pack folder (docs/voice.md), or import one with "
+              "`hub voice import` and set pack = \"\"")
+    if not (Path(folder) / packs.MANIFEST).exists():
+        return [Problem(folder, "voice.pack", f"no {packs.MANIFEST} there: not a voice pack", remedy, fatal=False,
+                        label="配置错误 config error")]
+    try:
+        packs.load(Path(folder))
+    except (packs.PackError, OSError) as exc:
+        return [Problem(folder, "voice.pack", str(exc), remedy, fatal=False, label="配置错误 config error")]
+    return []
+
+
+def _profiles(config: Config) -> list[Problem]:
+    extra = config["ble"]["extra_profiles"]
+    if not extra:
+        return []
+    from sensors.meters.profiles import ProfileError, table
+
+    try:
+        table(Path(extra))
+    except ProfileError as exc:
+        return [Problem(extra, "ble.extra_profiles", str(exc),
+                        "fix the file (format: sensors/meters/profiles.toml); the hub would use only the "
+                        "built-in profiles", fatal=False, label="配置错误 config error")]
+    return []
 
 
 def _tls_files(config: Config) -> list[Problem]:

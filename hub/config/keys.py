@@ -7,7 +7,7 @@ from it (and a test checks the checked-in copies match), so a default can never 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,9 @@ class Key:
     optional: bool = False  # may be absent; default is None
     secret: bool = False  # never printed, stored with 0600
     example: Any = None  # shown in hub.example.toml for optional keys
+    # A rule beyond type and range, run by the loader (so `hub config check`, the hub at start, remote
+    # config and the provisioning wizard all agree): the problem in plain words, or "" when fine.
+    rule: Callable[[Any], str] | None = None
 
     def type_of(self) -> type | tuple[type, ...]:
         if self.kind is not None:

@@ -124,7 +124,20 @@ def _value(spec: Key, given: dict[str, Any], key: str, where: str, path: Path | 
     if numeric and ((spec.min is not None and size < spec.min) or (spec.max is not None and size > spec.max)):
         what = "length" if isinstance(value, str) else "value"
         raise ConfigError(path, where, f"{what} out of range {_show(spec, value)}; allowed: {spec.allowed()}")
+    problem = spec.rule(value) if spec.rule is not None else ""
+    if problem:
+        raise ConfigError(path, where, problem)
     return value
+
+
+def check_key(dotted: str, value: Any) -> Any:
+    """Validate one value for the key `section.key` (or `section.sub.key`) the way a whole file is: the
+    provisioning wizard checks each answer with it, so the wizard and `hub config check` agree."""
+    name, _, rest = dotted.partition(".")
+    section = {s.name: s for s in all_sections()}[name]
+    sub, _, key = rest.rpartition(".")
+    keys = section.sub[sub] if sub else section.keys
+    return _value(keys[key], {key: value}, key, dotted, "<answer>")
 
 
 def _show(spec: Key, value: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from importlib import import_module
 from types import ModuleType
 
@@ -9,17 +10,57 @@ from hub.config.keys import Key, Section
 
 BUTTON_KINDS = ("emergency", "health", "service", "family")
 
+
+def host_problem(host: str) -> str:
+    """A broker host the hub could not connect to as written: a port or a scheme in it, spaces, empty."""
+    bare = host.strip()
+    if not bare:
+        return "空的 empty: give the broker's host name or IP address"
+    if "://" in bare:
+        return (f"{host!r}: 只写主机名 give the host name only, without {bare.split('://')[0]}://; "
+                "the port goes in the port question ([mqtt] port)")
+    if ":" in bare:
+        try:
+            ipaddress.IPv6Address(bare)
+            return ""
+        except ValueError:
+            name, _, port = bare.rpartition(":")
+            return (f"{host!r} 里有端口 has a port in it: write the host only ({name!r}) and put the port in "
+                    f"the port question ([mqtt] port = {port or '8883'})")
+    if bare != host or any(c.isspace() or c in "/[]@" for c in bare):
+        return f"{host!r} 不是主机名 is not a host name or IP address (no spaces, '/', '@' or brackets)"
+    return ""
+
+
+def zone_problem(name: str) -> str:
+    """A zone this machine's time-zone database does not know (the hub would fall back to the system's)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        try:
+            ZoneInfo("UTC")
+        except ZoneInfoNotFoundError:
+            return ""  # no time-zone database here at all: nothing to judge by
+        return (f"{name!r} 不是时区 is not a time zone this unit knows: an IANA name such as "
+                "\"Asia/Shanghai\" (tz database)")
+    return ""
+
+
 HUB = Section("hub", "Identity and storage of this unit.", {
     "id": Key("demo-0001", "Unit id issued by the platform; also the MQTT client id.", min=1, max=64),
     "state_dir": Key("/var/lib/eldercare-hub", "Where the queue, prompt cache and control socket live."),
     "resident_ref": Key("", "Resident reference on the platform (no names: a reference only)."),
     "community_ref": Key("", "Community / service-centre reference on the platform."),
-    "timezone": Key("Asia/Shanghai", "IANA zone used for event time stamps and day/night rules."),
+    "timezone": Key("Asia/Shanghai", "IANA zone used for event time stamps and day/night rules.",
+                    rule=zone_problem),
     "log_level": Key("INFO", "Log level.", choices=("DEBUG", "INFO", "WARNING", "ERROR")),
 })
 
 MQTT = Section("mqtt", "Connection to the community platform's broker.", {
-    "host": Key("localhost", "Broker host name or address."),
+    "host": Key("localhost", "Broker host name or address, without a port (that is [mqtt] port).",
+                rule=host_problem),
     "port": Key(1883, "Broker port (8883 is usual with TLS).", min=1, max=65535),
     "topic_prefix": Key("eldercare/v1", "Prefix of every topic: {prefix}/{hub id}/..."),
     "username": Key(None, "User name, if the broker wants one.", kind=str, optional=True, example="hub-0001"),

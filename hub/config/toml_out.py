@@ -24,8 +24,17 @@ def dumps(data: dict[str, Any], comments: dict[str, str] | None = None) -> str:
             out.append(f"[[{name}]]" if isinstance(body, list) else f"[{name}]")
             for key, value in table.items():
                 if value is not None:
-                    out.append(f"{_key(key)} = {_value(value)}")
+                    out.append(f"{_key(key)} = {_hex(value) if _is_address(key, value) else _value(value)}")
     return "\n".join(out) + "\n"
+
+
+def _is_address(key: str, value: Any) -> bool:
+    """I2C addresses are written in hex (0x44), as on the board and in the datasheet."""
+    return key.endswith("address") and isinstance(value, int) and not isinstance(value, bool)
+
+
+def _hex(value: int) -> str:
+    return f"0x{value:02X}" if value >= 0 else str(value)
 
 
 def _key(key: str) -> str:

@@ -6,6 +6,17 @@ from typing import Any
 
 from hub.config.keys import Key, Section
 
+
+def hhmm_problem(text: str) -> str:
+    """The config rule for an HH:MM key (the inactivity detector refused these only at start before)."""
+    return "" if _hhmm_ok(text) else f"{text!r} is not a time HH:MM (00:00-23:59)"
+
+
+def _hhmm_ok(text: str) -> bool:
+    h, sep, m = text.partition(":")
+    return bool(sep) and h.isdigit() and m.isdigit() and len(m) == 2 and int(h) < 24 and int(m) < 60
+
+
 AXES = ("x", "-x", "y", "-y", "z", "-z")
 
 FALL = Section("fall", "Fall detection: a worn accelerometer (BLE) and/or a mmWave fall radar (UART), "
@@ -45,8 +56,8 @@ INACTIVITY = Section("inactivity", "Unusual inactivity: learns how long the resi
                        min=0.5, max=11),
     "night_max_h": Key(11.5, "Longest limit for a night gap (hours); with check_wait_s this bounds every "
                              "detection.", min=2, max=11.8),
-    "night_start": Key("22:00", "Night window start (HH:MM, local).", min=5, max=5),
-    "night_end": Key("07:00", "Night window end (HH:MM, local).", min=5, max=5),
+    "night_start": Key("22:00", "Night window start (HH:MM, local).", min=5, max=5, rule=hhmm_problem),
+    "night_end": Key("07:00", "Night window end (HH:MM, local).", min=5, max=5, rule=hhmm_problem),
     "evening_h": Key(2.0, "Hours before night_start treated like the night (no source earns a short limit).",
                      min=0, max=6),
     "fallback_day_h": Key(6.0, "Daytime limit (hours) before learn_min_days of history exist: the longest "
@@ -64,7 +75,8 @@ INACTIVITY = Section("inactivity", "Unusual inactivity: learns how long the resi
                         min=0.1, max=50),
     "margin": Key(1.5, "Limit = learned longest gap x margin + margin_min.", min=1.0, max=5.0),
     "margin_min": Key(30.0, "Added to every learned limit (minutes).", min=0, max=240),
-    "morning_anchor": Key("04:00", "Activity after this time (HH:MM) counts as getting up.", min=5, max=5),
+    "morning_anchor": Key("04:00", "Activity after this time (HH:MM) counts as getting up.", min=5, max=5,
+                          rule=hhmm_problem),
     "morning_margin_min": Key(30.0, "Ask when nothing has happened by the latest usual getting-up time plus "
                                     "this (minutes).", min=0, max=360),
     "morning_min_days": Key(5, "Mornings to learn before the morning check starts.", min=2, max=60),
@@ -180,8 +192,3 @@ def check(cfg: dict[str, Any]) -> list[tuple[str, str]]:
                 problems.append((f"{section}[{i}].pin", f"GPIO{item['pin']} is already used by {seen[item['pin']]}"))
             seen[item["pin"]] = f"{section}[{i}].pin"
     return problems
-
-
-def _hhmm_ok(text: str) -> bool:
-    h, sep, m = text.partition(":")
-    return bool(sep) and h.isdigit() and m.isdigit() and len(m) == 2 and int(h) < 24 and int(m) < 60

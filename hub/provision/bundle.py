@@ -241,8 +241,18 @@ def _check_credentials(data: dict[str, Any]) -> None:
         )
     if "username" in broker and broker["username"].strip().lower() in WEAK_SECRETS:
         raise BundleError("broker.username", f"{broker['username']!r} is a default/demo account")
-    if data["hub"]["id"].lower().startswith(("demo", "example", "test-")):
-        raise BundleError("hub.id", f"{data['hub']['id']!r} is a demo id; use the id the platform issued")
+    problem = demo_id_problem(data["hub"]["id"])
+    if problem:
+        raise BundleError("hub.id", problem)
+
+
+def demo_id_problem(hub_id: str) -> str:
+    """A demo or example id ("demo-0001" is the shipped default): two such hubs share topics and kick
+    each other off the broker."""
+    if hub_id.lower().startswith(("demo", "example", "test-")):
+        return (f"{hub_id!r} 是演示编号 is a demo id: 请填平台给这台设备的编号 use the id the platform "
+                "issued for this unit")
+    return ""
 
 
 def _check_client_certificate(cert_pem: str) -> None:
@@ -286,10 +296,11 @@ def _check_pins(hw: dict[str, Any]) -> None:
         claim(smoke.get("pin"), "hardware.smoke.pin")
     claim(hw.get("power_good_pin"), "hardware.power_good_pin")
     for bus_pin in (2, 3):  # I2C SDA/SCL on the Pi header
-        if bus_pin in used and ("temperature" in hw or smoke.get("kind") == "ads1115"):
+        if bus_pin in used and ("temperature" in hw or smoke.get("kind") == "analog"):
             raise BundleError(
                 used[bus_pin],
-                f"GPIO{bus_pin} is an I2C line (SDA=GPIO2, SCL=GPIO3) and an I2C part is fitted",
+                f"GPIO{bus_pin} 是 I2C 总线，温度/烟雾传感器要用，请换一个 / GPIO{bus_pin} is an I2C line "
+                "(SDA=GPIO2, SCL=GPIO3) and an I2C part is fitted: pick another pin",
             )
     ports: dict[str, str] = {}
     for name in ("radar", "modem"):

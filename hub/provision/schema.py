@@ -12,7 +12,7 @@ from typing import Any
 
 GPIO = {"type": "integer", "minimum": 0, "maximum": 27, "description": "BCM GPIO number"}
 I2C_ADDRESS = {"type": "integer", "minimum": 3, "maximum": 119, "description": "7-bit I2C address"}
-SERIAL = {
+SERIAL: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "required": ["port"],
@@ -70,6 +70,13 @@ BUNDLE_SCHEMA: dict[str, Any] = {
             },
         },
         "version": {"type": "integer", "const": 1, "description": "Bundle format version"},
+        "voice": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "[voice] settings; espeak_voice must read Mandarin on the hub's espeak-ng",
+            "properties": {"espeak_voice": {"type": "string", "minLength": 1, "maxLength": 64,
+                                            "pattern": "^[A-Za-z0-9/_-]+$"}},
+        },
         "broker": {
             "type": "object",
             "additionalProperties": False,
@@ -148,7 +155,19 @@ BUNDLE_SCHEMA: dict[str, Any] = {
                 "power_good_pin": GPIO,
                 "low_battery_pin": GPIO,
                 "radar": SERIAL,
-                "modem": SERIAL,
+                "modem": {
+                    **SERIAL,
+                    "properties": {
+                        **SERIAL["properties"],
+                        "sms_numbers": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": 10,
+                            "description": "Duty numbers texted when an alarm cannot reach the platform",
+                            "items": {"type": "string", "pattern": "^[+]?[0-9]{5,20}$"},
+                        },
+                    },
+                },
             },
         },
         "issued_at": {"type": "string", "description": "When the platform issued it (ISO 8601)"},

@@ -73,6 +73,13 @@ def render(bundle: dict[str, Any], config_path: Path, state_dir: str = DEFAULT_S
     out.config = {"hub": hub_table, "mqtt": mqtt}
     if bundle.get("resident"):  # the alarm context card's references (hub.alarms.card)
         out.config["resident"] = dict(bundle["resident"])
+    if bundle.get("voice"):
+        from hub.config.environment import voice_problem
+
+        problem = voice_problem(bundle["voice"].get("espeak_voice", "auto"))
+        if problem:  # the hub would speak with another voice: say so now, not in its journal later
+            raise BundleError("voice.espeak_voice", problem)
+        out.config["voice"] = dict(bundle["voice"])
     out.config["buttons"] = [{k: b[k] for k in ("pin", "kind", "led_pin") if k in b} for b in hw["buttons"]]
     outputs = {k: hw[k] for k in ("status_led_pin", "buzzer_pin") if k in hw}
     if outputs:
@@ -176,7 +183,10 @@ def _modem(hw: dict[str, Any]) -> dict[str, Any]:
     if modem is None:
         return {"modem": {}}
     return {
-        "modem": {"port": modem["port"], **({"baudrate": modem["baudrate"]} if "baudrate" in modem else {})}
+        "modem": {
+            "port": modem["port"],
+            **{k: modem[k] for k in ("baudrate", "sms_numbers") if k in modem},
+        }
     }
 
 

@@ -27,7 +27,7 @@ import logging
 import secrets
 import time
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Protocol
 
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
@@ -41,6 +41,16 @@ COMMAND_PREFIX = "selftest."
 # The hub's button handler runs on the press's first edge, normally before the line poll sees it; if
 # the poll wins, the claim stays up this long more so the same press still cannot raise a call.
 PRESS_GRACE_S = 1.0
+
+
+
+TEST_CALL_WINDOW_S = 600.0  # the installer's press must come within this after the wizard armed it
+
+
+class TestCalls(Protocol):
+    """hub.calls' public API for the wizard's test call (called through ctx.component, never imported)."""
+
+    def arm_test(self, within_s: float) -> None: ...
 
 
 class SelfTestComponent:
@@ -181,6 +191,10 @@ class SelfTestComponent:
     # --- the wizard's test call ----------------------------------------------------------------
     async def _call_arm(self, request: dict[str, Any]) -> dict[str, Any]:
         token = secrets.token_hex(6)
+        calls = self._ctx.component("calls") if self._ctx is not None else None
+        if calls is not None:  # the call it waits for is marked a test, end to end (docs/protocol.md)
+            marking: TestCalls = calls
+            marking.arm_test(float(request.get("within_s") or TEST_CALL_WINDOW_S))
         loop = asyncio.get_running_loop()
         self._armed[token] = {
             "raised": loop.create_future(),

@@ -88,6 +88,7 @@ class BloodPressureDownload(MeterDownload):
         if m.timestamp is not None:  # without a meter stamp two equal readings are two readings
             key = f"{m.timestamp.encode().hex()}|{m.to_json()['systolic']}/{m.to_json()['diastolic']}"
             if await asyncio.to_thread(self.store.seen, meter.address, -1, key):
+                log.debug("blood pressure reading %s from %s already received: kept once", key, meter.address)
                 return
         when, status = place_time(
             m.timestamp.to_datetime() if m.timestamp else None,
@@ -124,7 +125,7 @@ class BloodPressureDownload(MeterDownload):
             )
         else:
             pulse = finite(m.pulse)
-            values = {"systolic": sys_, "diastolic": dia, "pulse": pulse}
+            values = {"systolic": sys_, "diastolic": dia, "pulse": pulse, "mean_arterial": m.mmhg(m.mean_arterial)}
             flagged = implausible_fields(values)
             log_implausible(log, meter.address, flagged, values, raw)
             await self.on_reading(

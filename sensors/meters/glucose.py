@@ -3,12 +3,15 @@ the RACP 0x2A52 *before* writing a request, collect what the meter sends until i
 the records over in meter-time order (`sensors/meters/glucose_records.py` turns each into a reading).
 
 Request forms are tried in the order the meter's quirk profile gives (spec: "records with sequence >=
-last+1", then "all records"; some meters only know "first"/"last"). A form the meter refuses (op code /
-operator / operand not supported) or ignores (no answer within `racp_timeout_s` and no record) moves
-on to the next; a response with a non-null operator is read anyway; an answer that is no answer to the
-request ends the download cleanly with what arrived. The stored highest sequence moves after the
-meter's success, and after a partial download up to the last record handed over, so the next visit
-resumes there. A record whose context is still on its way waits for the next download.
+last", then "all records"; some meters only know "first"/"last"). Asking from the last record received,
+not after it, tells whether the meter's counter went on or started again (memory cleared, battery
+changed): nothing at or after it, or that number on another reading, and every record is asked for. A
+form the meter refuses (op code / operator / operand not supported) or ignores (no answer within
+`racp_timeout_s` and no record) moves on to the next; a response with a non-null operator is read
+anyway; an answer that is no answer to the request ends the download cleanly with what arrived. The
+stored highest sequence moves after the meter's success, and after a partial download up to the last
+record handed over, so the next visit resumes there. A record whose context is still on its way waits
+for the next download.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -107,7 +111,9 @@ class GlucoseDownload(GlucoseRecords):
         if form != "from_sequence":
             return _FORMS[form]()
         backwards = meter.reversed or self.profile.numbers_backwards
-        start = 0 if meter.last_sequence is None or backwards else meter.last_sequence + 1
+        # ">= last", not "> last": the last record received comes again, and tells whether the meter's
+        # counter went on from it or started again (memory cleared, battery changed).
+        start = 0 if meter.last_sequence is None or backwards else meter.last_sequence
         if s.emitted and not backwards:  # an earlier form this visit got some: resume after them
             start = max(start, max(s.emitted) + 1)
         return racp.report_from(min(start, 0xFFFF))
@@ -120,7 +126,45 @@ class GlucoseDownload(GlucoseRecords):
         if client.services.get_characteristic(U.GLUCOSE_MEASUREMENT_CONTEXT) is not None:
             await client.start_notify(U.GLUCOSE_MEASUREMENT_CONTEXT, s.on_context, bluez=early)
         await client.start_notify(U.RECORD_ACCESS_CONTROL_POINT, s.on_racp)
-        outcome = "racp_error"
+        self.renumbered, self.kept = None, 0  # set by _emit_glucose (sensors.meters.glucose_records)
+        outcome, form = await self._download(client, meter, s, lost)
+        reason = self._went_back(outcome, form, meter, s)
+        if reason:
+            last, renumbered, self.renumbered = meter.last_sequence, self.renumbered, None
+            log.info("meter %s: %s; asking for all its records", meter.address, reason)
+            meter = replace(meter, last_sequence=None)
+            await asyncio.to_thread(self.store.set_last_sequence, meter.address, None)
+            s.records.clear()
+            s.order.clear()
+            s.emitted.clear()
+            outcome, _form = await self._download(client, meter, s, lost)
+            below = sorted(q for q in s.emitted if last is not None and q <= last)
+            if renumbered is not None or below:
+                log.warning(
+                    "血糖仪记录编号倒退 meter %s: record counter went back (memory cleared or battery changed): "
+                    "%s; all %d of its records downloaded, %d numbered at or below #%s kept as new",
+                    meter.address, reason, len(s.emitted), len(below), last,
+                )
+        elif outcome == "ok" and form == "from_sequence" and not self.kept:
+            outcome = "no_records"  # only the last record again: nothing new
+        return outcome
+
+    def _went_back(self, outcome: str, form: str, meter: PairedMeter, s: GlucoseSession) -> str:
+        """Why the meter's counter may have gone back ("" when it went on from the last record)."""
+        last = meter.last_sequence
+        if form != "from_sequence" or last is None or meter.reversed or self.profile.numbers_backwards:
+            return ""
+        if self.renumbered is not None:
+            return f"its record #{self.renumbered} is another reading than the one received before"
+        if outcome in ("ok", "no_records") and not s.order:
+            return f"it no longer has record #{last}, nor any after it"
+        return ""
+
+    async def _download(
+        self, client: BleakClient, meter: PairedMeter, s: GlucoseSession, lost: asyncio.Event
+    ) -> tuple[str, str]:
+        """The request forms in turn until one answers: (outcome, the form that ended it)."""
+        outcome, form = "racp_error", ""
         for form in self._forms(meter):
             request = self._request(form, meter, s)
             result = await self._racp_exchange(client, request, s, lost)
@@ -133,7 +177,7 @@ class GlucoseDownload(GlucoseRecords):
                     continue
                 await self._flush(s, meter, complete_only=True)
                 await self._resume(s, meter)
-                return result
+                return result, form
             if result.odd:
                 log.info(
                     "meter %s answered RACP with operator %d (spec: 0); read anyway", meter.address, result.operator
@@ -147,12 +191,12 @@ class GlucoseDownload(GlucoseRecords):
                 )
                 await self._flush(s, meter, complete_only=False)
                 await self._resume(s, meter)
-                return "ok" if s.emitted else "odd_answer"
+                return ("ok" if s.emitted else "odd_answer"), form
             if result.ok or result.no_records:
                 await self._flush(s, meter, complete_only=False)
                 if result.ok:
                     await self._after_success(s, meter)
-                return "ok" if result.ok else "no_records"
+                return ("ok" if result.ok else "no_records"), form
             if result.response_code in _NEXT_FORM:
                 log.info(
                     "meter %s refused RACP form %r (%s); trying the next",
@@ -163,9 +207,9 @@ class GlucoseDownload(GlucoseRecords):
                 continue
             log.warning("血糖仪拒绝下载 meter %s refused the download: %s", meter.address, result.to_json())
             await self._flush(s, meter, complete_only=True)
-            return "racp_error"
+            return "racp_error", form
         await self._flush(s, meter, complete_only=True)
-        return outcome
+        return outcome, form
 
     async def _racp_exchange(
         self, client: BleakClient, request: bytes, s: GlucoseSession, lost: asyncio.Event

@@ -50,6 +50,9 @@ def ketone_mmol(m: gls.GlucoseMeasurement) -> float | None:
 
 
 class GlucoseRecords(MeterDownload):
+    renumbered: int | None = None  # the last sequence received came again on another reading (this visit)
+    kept = 0  # records new to the hub (this visit)
+
     def _meter_time(self, m: gls.GlucoseMeasurement, received: datetime) -> tuple[datetime | None, str, str | None]:
         naive = m.time(apply_offset=self.profile.time_base == "local")
         when, status = place_time(
@@ -103,7 +106,14 @@ class GlucoseRecords(MeterDownload):
         raw: bytes,
     ) -> None:
         if await asyncio.to_thread(self.store.seen, meter.address, m.sequence, key):
+            log.debug("glucose record #%d from %s already received: kept once", m.sequence, meter.address)
             return
+        if self.renumbered is not None:
+            return  # the counter went back: the whole memory is read again next, in time order
+        if m.sequence == meter.last_sequence and not (meter.reversed or self.profile.numbers_backwards):
+            self.renumbered = m.sequence  # the last number again, on a reading the hub has not had
+            return
+        self.kept += 1
         mmol = m.mmol_per_l
         out_of_range = OUT_OF_RANGE.get(m.concentration) if isinstance(m.concentration, Special) else None
         when, status, problem = self._meter_time(m, received)

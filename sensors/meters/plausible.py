@@ -2,9 +2,10 @@
 decoding or meter fault, not a reading to grade. Such a value is still published, flagged, and left
 out of grading, alerts and the 7-day history; the log line names the meter, the field and the bytes.
 
-Ranges (docs/health.md): systolic 40-300 mmHg, diastolic 20-200 mmHg, pulse 25-250 /min (wider than
-any cuff's display range), glucose 0.6-35 mmol/L (the display range of home meters, with margin),
-blood ketone 0-8 mmol/L (the range of home ketone strips).
+Ranges (docs/health.md): systolic 40-300 mmHg, diastolic 20-200 mmHg, mean arterial pressure 30-250 mmHg,
+pulse 25-250 /min (wider than any cuff's display range), glucose 0.6-35 mmol/L (the display range of home
+meters, with margin), blood ketone 0-8 mmol/L (the range of home ketone strips). Every field of a reading
+goes through the gate, never only the headline value.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "systolic": (40.0, 300.0),
     "diastolic": (20.0, 200.0),
     "pulse": (25.0, 250.0),
+    "mean_arterial": (30.0, 250.0),
     "mmol_per_l": (0.6, 35.0),
     "ketone_mmol_per_l": (0.0, 8.0),
 }

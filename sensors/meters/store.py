@@ -109,7 +109,7 @@ class MeterStore:
         )
         return [_meter(r) for r in rows]
 
-    def set_last_sequence(self, address: str, sequence: int) -> None:
+    def set_last_sequence(self, address: str, sequence: int | None) -> None:
         self._run("UPDATE meters SET last_sequence = ? WHERE address = ?", (sequence, norm(address)))
 
     def set_reversed(self, address: str, reversed_: bool = True) -> None:

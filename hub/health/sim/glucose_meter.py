@@ -77,6 +77,13 @@ class SimGlucoseMeter(SimMeter):
         self.start_advertising()
         return seq
 
+    def clear_memory(self) -> None:
+        """What a memory clear or a battery change does to many meters: every record gone, and the record
+        counter back at its start, so the next reading carries a number the hub has had before."""
+        self.records.clear()
+        self.delivered.clear()
+        self._next = 0xFFFF if self.quirks.reversed_sequence else 1
+
     def measure_ketone(self, mmol_per_l: float, marker: int = 6) -> int:
         """A blood ketone test as one vendor stores it: a glucose record whose value (mg/dL, kg/L on
         the wire) is ten times the ketone in mmol/L, with a context whose meal code is `marker`."""
