@@ -26,7 +26,7 @@ from drivers.sip import registration as reg
 from drivers.sip.control import Control, ControlLost, Response, SipEvent
 from drivers.sip.listen import resolve_listen
 from drivers.sip.setup import AgentSettings, find_binary, find_module_dir, missing_modules, write_config_dir
-from drivers.sip.trace import Source, TraceReader
+from drivers.sip.trace import OVERLONG, Source, TraceReader
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 10.0
@@ -194,7 +194,7 @@ class BaresipAgent:
             try:
                 raw = await proc.stdout.readline()
             except ValueError:  # a line over the reader's limit (a huge SIP body): skipped, and distrusted
-                raw = b"\x00overlong\n"
+                raw = OVERLONG
             if not raw:
                 return
             if self.trace.feed(raw):

@@ -26,8 +26,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 BEGIN, END = b"\x1b[36;1m#\n", b"\x1b[;m\n"
+OVERLONG = b"\x00overlong\n"  # fed by the reader for a line it had to drop (over its buffer limit)
 DISTRUST_S = 10.0
 KEEP = 512  # Call-IDs remembered (a flood of INVITEs must not grow memory)
+SKIP_MAX = 2000  # lines of a broken block swallowed at most while looking for its end
 _ADDR = re.compile(rb"^(UDP|TCP|TLS|WS|WSS) (\S+) -> (\S+)\r?\n$")
 _CALL_ID = re.compile(rb"^(?:call-id|i)[ \t]*:[ \t]*(\S+)[ \t]*\r?\n$", re.IGNORECASE)
 _LENGTH = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*(\d{1,7})[ \t]*\r?\n$", re.IGNORECASE)
@@ -61,15 +63,28 @@ class TraceReader:
 
     def __init__(self) -> None:
         self._sources: OrderedDict[str, set[Source]] = OrderedDict()
-        self._state = "idle"  # idle | addr | start | headers | body | end
+        self._state = "idle"  # idle | addr | start | headers | body | end | skip
         self._block: dict[str, object] = {}
         self._left = 0  # body bytes still to skip
         self._distrust_until = 0.0
+        self._skipped = 0
         self.malformed = 0
 
     def feed(self, line: bytes) -> bool:
         """True if the line belonged to a trace block (not to be logged)."""
         state = self._state
+        if line == OVERLONG:  # bytes were lost: whatever block this was in cannot be read
+            return self._broken() if state != "idle" else True
+        if state == "skip":  # the rest of a block that did not parse: not logged, its Call-IDs untrusted
+            self._skipped += 1
+            if line == BEGIN or self._skipped > SKIP_MAX:
+                self._state = "idle"
+                return self.feed(line) if line == BEGIN else False
+            if line == END:
+                self._state = "idle"
+            elif (call_id := _CALL_ID.match(line)) is not None:
+                self._record(call_id.group(1).decode("utf-8", "replace"), UNKNOWN)
+            return True
         if state == "idle":
             if line != BEGIN:
                 return False
@@ -106,7 +121,7 @@ class TraceReader:
         if line in (b"\r\n", b"\n"):
             self._state = "body" if self._left else "end"
             return
-        if line.startswith(b"\x1b"):  # an end marker without the blank line, or worse
+        if line.startswith(b"\x1b") or b":" not in line:  # not a header: an end marker too early, or worse
             self._broken(line)
             return
         call_id = _CALL_ID.match(line)
@@ -125,7 +140,7 @@ class TraceReader:
         if not self._block.get("invite"):
             return
         if len(ids) != 1:
-            self._broken()
+            self._broken(END)  # ended, but naming no call or two: untrusted
             return
         self._record(ids[0], UNKNOWN if time.monotonic() < self._distrust_until else source)
 
@@ -137,9 +152,10 @@ class TraceReader:
             self._record(call_id, UNKNOWN)
         self.malformed += 1
         self._distrust_until = time.monotonic() + DISTRUST_S
-        self._state = "idle"
-        if line == BEGIN:  # a new block right away: read it (as distrusted)
-            return self.feed(line)
+        self._state, self._skipped = "skip", 0
+        if line in (BEGIN, END):  # a new block right away (read it, distrusted), or this one's end
+            self._state = "idle"
+            return self.feed(line) if line == BEGIN else True
         return True
 
     def _record(self, call_id: str, source: Source) -> None:
