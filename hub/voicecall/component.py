@@ -28,9 +28,8 @@ from hub.voicecall import calls as c
 from hub.voicecall.calls import Call, close_reason, status_text
 from hub.voicecall.mixer import set_speaker_volume
 from hub.voicecall.modem_path import has_modem_targets, modem_number, ring_by_modem
-from hub.voicecall.refused import NOT_ALLOWED, WRONG_SOURCE, RefusedSummary
 from hub.voicecall.rules import settings_from, sip_problem, trigger_kind, who_is
-from hub.voicecall.screen import TRACE_WAIT_S, Peers, Windows, window_kind
+from hub.voicecall.screen import Gate
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +52,8 @@ class VoiceCallComponent:
         if self.v["account"] is not None:
             self.agent = BaresipAgent(self.settings, config.state_dir / "sip", self._on_sip, self._on_agent_state,
                                       self._on_agent_lost)
-            self._peers = Peers(self.settings, self.v["accept_from"])
         self._ctx: HubContext | None = None
-        self._windows = Windows()  # auto-answer targets and allowed callers while one is open
-        self._window_timer: asyncio.TimerHandle | None = None
-        self._refused: RefusedSummary | None = None
+        self._gate = Gate(self.v, self.settings, self._publish)  # who is answered by itself (screen.py)
         self._calls: dict[str, Call] = {}  # by baresip call id
         self._outgoing: Call | None = None  # the chain's current attempt (its id comes with its first reply)
         self._chain: asyncio.Task[None] | None = None
@@ -68,8 +64,7 @@ class VoiceCallComponent:
     # --- lifecycle ----------------------------------------------------------------------------------
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
-        self._refused = RefusedSummary(float(self.v["refused_summary_s"]), ctx.clock.now,
-                                       lambda data: ctx.raise_event("voice.refused", data))
+        self._gate.start(ctx)
         if self.agent is None:
             self._agent_state = "no SIP account: telephone numbers by the 4G modem"
         elif (problem := sip_problem(self.settings)) is not None:
@@ -86,10 +81,8 @@ class VoiceCallComponent:
         if self._closed:
             return
         self._closed = True
-        if self._window_timer is not None:
-            self._window_timer.cancel()
-        if self._refused is not None:
-            self._refused.close()
+        if self._ctx is not None:
+            await self._gate.close(self._ctx)
         for call in list(self._calls.values()) + ([self._outgoing] if self._outgoing else []):
             call.local_reason = call.local_reason or c.SHUTDOWN
         if self._chain is not None:
@@ -102,22 +95,15 @@ class VoiceCallComponent:
     # --- alarms ---------------------------------------------------------------------------------------
     def _on_hub_event(self, event: Event) -> None:
         if event.type == "call.cancelled":
-            if self._windows.close(str(event.data.get("call_id"))):  # a cancelled call is no reason to answer
-                log.info("voice call: call %s cancelled; its auto-answer window is closed", event.data.get("call_id"))
-                self._publish()
+            self._gate.cancelled(str(event.data.get("call_id")))
             if event.data.get("call_id") == self._chain_trigger:
                 self._cancel_chain()
             return
         kind = trigger_kind(event)
         if kind is None or self._closed:
             return
-        minutes = self.v["auto_answer_min"]
-        if minutes > 0 and self.agent is not None and window_kind(event) in self.v["auto_answer_kinds"]:
-            self._windows.open(event.id, str(window_kind(event)), minutes * 60)  # the modem path answers nothing
-            if self._window_timer is not None:
-                self._window_timer.cancel()
-            # so `hub status` stops saying the window is open once it is not
-            self._window_timer = asyncio.get_running_loop().call_later(minutes * 60 + 0.5, self._publish)
+        if self.agent is not None:  # the modem path answers nothing
+            self._gate.alarm(event)
         targets = (self.v["targets"] or {}).get(kind) or []
         if not targets:
             self._publish()
@@ -241,27 +227,15 @@ class VoiceCallComponent:
 
     async def _screen(self, call: Call) -> None:
         """Answer, refuse (voice.ended) or refuse unseen (a stranger, counted in voice.refused)."""
-        assert self.agent is not None and self._refused is not None and call.call_id is not None
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + TRACE_WAIT_S
-        while not (sources := self.agent.invite_sources(call.call_id)) and loop.time() < deadline and not call.ended:
-            await asyncio.sleep(0.02)
-        who, trusted = who_is(self.v, call.peer), await self._peers.trusted(sources)
-        if not trusted or who is None:
-            host = next((s.host for s in sources if s.host), "")
-            self._refused.note(host, NOT_ALLOWED if trusted else WRONG_SOURCE, call.peer)
+        if self.agent is None or await self._gate.stranger(self.agent, call):
             await self._hang_up(call, c.NOT_ALLOWED)
             return
-        window = self._windows.current()
-        call.who, call.trigger, call.stranger = who, window.trigger if window else None, False
-        outgoing = self._outgoing
-        if window is None:
-            refuse: str | None = c.OUTSIDE_WINDOW
-        elif self._talking() is not None or (outgoing is not None and outgoing.call_id is None):
-            refuse = c.HUB_BUSY
-        else:
-            refuse = None
-        log.info("voice call: incoming from %s (%s): %s", call.peer, who, refuse or "answering")
+        window, outgoing = self._gate.windows.current(), self._outgoing
+        call.who, call.stranger = who_is(self.v, call.peer) or "caller", False
+        call.trigger = window.trigger if window is not None else None
+        busy = self._talking() is not None or (outgoing is not None and outgoing.call_id is None)
+        refuse = c.OUTSIDE_WINDOW if window is None else c.HUB_BUSY if busy else None
+        log.info("voice call: incoming from %s (%s): %s", call.peer, call.who, refuse or "answering")
         await (self._hang_up(call, refuse) if refuse else self._answer(call))
 
     async def _answer(self, call: Call) -> None:
@@ -323,4 +297,4 @@ class VoiceCallComponent:
     def _publish(self) -> None:
         if self._ctx is not None:
             self._ctx.set_status("voice_call", status_text(self._agent_state, self._talking(), self._outgoing,
-                                                           self._windows.left_s()))
+                                                           self._gate.windows.left_s()))
