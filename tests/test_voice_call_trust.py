@@ -132,31 +132,25 @@ def bound_addresses(pid: int) -> set[tuple[str, str, int]]:
 
 
 def test_a_forged_from_sent_straight_to_the_unit_is_not_answered(tmp_path, make_hub, subscriber, server, desk, peer):
-    hub, sub, port = hub_with(make_hub, subscriber, tmp_path, server, "refused_summary_s = 2\n")
+    hub, sub, port = hub_with(make_hub, subscriber, tmp_path, server)
     press(hub, sub, "17")  # an emergency: the window is open, the desk may call back
     forged = peer.invite(("127.0.0.1", port), f"sip:hub@127.0.0.1:{port}", "sip:desk@127.0.0.1")
     assert_not_answered(peer, forged)
-    summary = sub.wait_event("voice.refused", 15)
-    assert summary is not None, hub.log_tail()
-    assert_valid(summary)
-    assert summary["data"]["count"] == 1 and summary["data"]["sources"] == {"127.0.0.x": 1}
-    assert summary["data"]["reasons"] == {"wrong_source": 1}
     assert ring_through_server(desk, server) == "CALL_ESTABLISHED"  # the real desk, through the server: answered
     started = sub.wait_event("voice.started", 10, direction="incoming")
-    assert started is not None and started["data"]["who"] == "caller"
-    assert [e for e in sub.events("voice.ended") if e["data"]["peer"] == "sip:desk@127.0.0.1"] == []
+    assert started is not None and started["data"]["who"] == "caller" and started["data"]["peer"] == desk.uri
+    assert len(sub.events("voice.started")) == 1
+    assert [e for e in sub.events("voice.ended") if e["data"]["peer"] == "sip:desk@127.0.0.1"] == []  # not one by one
 
 
 def test_a_bare_number_matches_no_host(tmp_path, make_hub, subscriber, server, peer):
-    family = 'targets.family = [{ who = "family", uri = "tel:+8613800000000" }]\nrefused_summary_s = 2\n'
+    family = 'targets.family = [{ who = "family", uri = "tel:+8613800000000" }]\n'
     hub, sub, _ = hub_with(make_hub, subscriber, tmp_path, server, family)
     press(hub, sub, "17")
     # through the server (a trusted source), but from a host the number was never tied to
     call_id = peer.invite(("127.0.0.1", server.port), f"sip:hub@127.0.0.1:{server.port}",
                           "sip:+8613800000000@evil.example.org")
     assert_not_answered(peer, call_id)
-    summary = sub.wait_event("voice.refused", 15)
-    assert summary is not None and summary["data"]["reasons"] == {"caller_not_allowed": 1}, hub.log_tail()
     assert sub.events("voice.started") == []
 
 
@@ -197,7 +191,9 @@ def test_four_hundred_strangers_get_no_audio_and_one_summary(tmp_path, make_hub,
     summary = sub.wait_event("voice.refused", 20)
     assert summary is not None, hub.log_tail()
     assert_valid(summary)
-    assert 1 <= summary["data"]["count"] <= 400 and set(summary["data"]["reasons"]) == {"wrong_source"}
+    assert 1 <= summary["data"]["count"] <= 400 and summary["data"]["reasons"] == {"wrong_source":
+                                                                                 summary["data"]["count"]}
+    assert summary["data"]["sources"] == {"127.0.0.x": summary["data"]["count"]}  # masked
     assert ring_through_server(desk, server) == "CALL_ESTABLISHED"  # the desk still gets through afterwards
     assert sub.wait_event("voice.ended", 10, direction="incoming") is not None
     time.sleep(max(0.0, 10 + 2 - (time.monotonic() - started)))  # the next period: still one summary
