@@ -127,3 +127,19 @@ def test_sources_are_masked():
     assert mask("203.0.113.7") == "203.0.113.x"
     assert mask("2001:db8:1:2::7") == "2001:db8:1::x"
     assert mask("") == "unknown"
+
+
+def test_a_finished_call_id_is_forgotten():
+    reader, _ = read(block("127.0.0.1:5060", "reused@x"))
+    reader.forget("reused@x")  # the server's call is over; the same Call-ID straight from elsewhere:
+    for line in block("203.0.113.7:5060", "reused@x"):
+        reader.feed(line)
+    assert reader.sources("reused@x") == {Source("UDP", "203.0.113.7", 5060)}
+
+
+def test_a_refused_invite_leaves_no_source_behind():
+    lines = block("127.0.0.1:5060", "busy@x") + block("127.0.0.1:5060", "busy@x", first=b"SIP/2.0 486 Busy Here")
+    reader, _ = read(lines)
+    assert reader.sources("busy@x") == set()
+    reader, _ = read(block("127.0.0.1:5060", "ok@x") + block("127.0.0.1:5060", "ok@x", first=b"SIP/2.0 180 Ringing"))
+    assert reader.sources("ok@x") == {Source("UDP", "127.0.0.1", 5060)}

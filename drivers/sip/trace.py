@@ -9,7 +9,9 @@ never the address the INVITE came from. With `-s` it prints every SIP message it
     ...headers..., a blank line, the body (Content-Length bytes)
     ESC[;m
 
-so the hub learns the source of the INVITE that carried a Call-ID. The message is the sender's text:
+so the hub learns the source of the INVITE that carried a Call-ID. A Call-ID is forgotten once its
+INVITE is turned away (and by the hub when its call ends), so an INVITE that reuses it later is
+judged by its own trace, never by an earlier one from the server. The message is the sender's text:
 libre refuses a header holding a line feed ("msg decode err"), but a body may hold anything, and a
 datagram may carry bytes past Content-Length. So the body is skipped by its Content-Length and the
 block must then end exactly; a block that does not (or has no Call-ID, or two) marks every Call-ID in
@@ -32,6 +34,7 @@ KEEP = 512  # Call-IDs remembered (a flood of INVITEs must not grow memory)
 SKIP_MAX = 2000  # lines of a broken block swallowed at most while looking for its end
 _ADDR = re.compile(rb"^(UDP|TCP|TLS|WS|WSS) (\S+) -> (\S+)\r?\n$")
 _CALL_ID = re.compile(rb"^(?:call-id|i)[ \t]*:[ \t]*(\S+)[ \t]*\r?\n$", re.IGNORECASE)
+_REFUSAL = re.compile(rb"^SIP/2\.0 [3-6]\d\d ")  # a final answer other than 2xx (to any request)
 _LENGTH = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*(\d{1,7})[ \t]*\r?\n$", re.IGNORECASE)
 
 
@@ -100,6 +103,7 @@ class TraceReader:
             if line.startswith(b"\x1b"):
                 return self._broken(line)
             self._block["invite"] = line.startswith(b"INVITE ")
+            self._block["refusal"] = _REFUSAL.match(line) is not None
             self._state = "headers"
         elif state == "headers":
             self._header(line)
@@ -137,6 +141,8 @@ class TraceReader:
         ids, source = self._block["ids"], self._block.get("source", UNKNOWN)
         assert isinstance(ids, list) and isinstance(source, Source)
         self._state = "idle"
+        if self._block.get("refusal") and len(ids) == 1:  # an INVITE turned away (486, 500, ...): no call left
+            self.forget(ids[0])  # to vouch for a later INVITE that reuses its Call-ID
         if not self._block.get("invite"):
             return
         if len(ids) != 1:
@@ -163,6 +169,10 @@ class TraceReader:
         self._sources.move_to_end(call_id)
         while len(self._sources) > KEEP:
             self._sources.popitem(last=False)
+
+    def forget(self, call_id: str) -> None:
+        """The call is over: a later INVITE reusing its Call-ID must be judged by its own trace alone."""
+        self._sources.pop(call_id, None)
 
     def sources(self, call_id: str) -> set[Source]:
         """Every source an INVITE with this Call-ID was traced from (empty: none seen yet)."""

@@ -215,13 +215,13 @@ class VoiceCallComponent:
             self._publish()
         elif event.type == "CALL_CLOSED":
             self._calls.pop(event.call_id, None)
+            if self.agent is not None:  # a later INVITE with this Call-ID is judged on its own trace
+                self.agent.trace.forget(event.call_id)
             self._finish(call, close_reason(call, event.param), event.param)
 
     def _incoming(self, event: SipEvent) -> None:
         assert event.call_id is not None and self._ctx is not None
-        peer = event.peer or event.param
-        call = Call("incoming", "caller", peer, None)
-        call.call_id, call.stranger = event.call_id, True  # a stranger until screened
+        call = Call("incoming", "caller", event.peer or event.param, None, call_id=event.call_id, stranger=True)
         self._calls[event.call_id] = call
         self._ctx.spawn("voice_call.screen", self._screen(call))
 
