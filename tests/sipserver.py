@@ -1,6 +1,8 @@
 """A real SIP registrar for the registration tests: kamailio (Debian package) on a free loopback port,
 with an in-memory location table and digest authentication against one clear-text password — no
-database. Skips when kamailio is not installed (scripts/_setup.sh installs it)."""
+database. It also relays an INVITE for a registered user to the contact that user registered (from
+its own address and port, as a real server does), so calls can reach the hub "through the server".
+Skips when kamailio is not installed (scripts/_setup.sh installs it)."""
 
 from __future__ import annotations
 
@@ -41,6 +43,15 @@ request_route {{
             exit;
         }}
         if (!save("location")) {{ sl_reply_error(); }}
+        exit;
+    }}
+    if (is_method("INVITE")) {{  # a call to a registered user: relayed to the contact it registered
+        if (!lookup("location")) {{ sl_send_reply("404", "Not Found"); exit; }}
+        t_relay();
+        exit;
+    }}
+    if (is_method("ACK|CANCEL")) {{
+        if (t_check_trans()) {{ t_relay(); }}
         exit;
     }}
     sl_send_reply("405", "Method Not Allowed");

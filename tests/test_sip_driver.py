@@ -82,8 +82,11 @@ def test_reginfo_and_state_file(tmp_path):
 def test_callers_compare_as_people_mean_them():
     assert parts('"Duty" <sip:8001@PBX.example.org:5060;transport=tcp>') == ("8001", "pbx.example.org")
     assert same_party("sip:8001@pbx.example.org", "sip:8001@pbx.example.org:5080")
-    assert same_party("sip:+8613800000000@gw.example.org", "tel:+86 138-0000-0000")
+    assert same_party("sip:+8613800000000@gw.example.org", "sip:+86 138-0000-0000@GW.example.org")
     assert not same_party("sip:8001@evil.example.org", "sip:8001@pbx.example.org")
+    # a bare number or tel: names no SIP caller: anyone can present any number from any host
+    assert not same_party("sip:+8613800000000@gw.example.org", "tel:+86 138-0000-0000")
+    assert not same_party("sip:8001@evil.example.org", "8001")
     assert not same_party("sip:8002@pbx.example.org", "8001")
     assert not same_party("sip:anonymous@anonymous.invalid", "")
 

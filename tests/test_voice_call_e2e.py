@@ -40,7 +40,9 @@ def voice_config(tmp_path: Path, targets: str = "", extra: str = "") -> tuple[st
     port = free_sip_port()
     account = f"sip:hub@127.0.0.1:{port}"
     tone = write_tone(tmp_path / "hub-mic.wav", HUB_TONES)
+    # no SIP server here: the far ends call straight from loopback, so loopback is where calls may come from
     return account, (f'[voice_call]\naccount = "{account}"\nregister = false\nlisten = "127.0.0.1:{port}"\n'
+                     f'accept_from = ["127.0.0.1"]\n'
                      f'audio_source = "aufile,{tone}"\naudio_player = "alsa,null"\nmixer_control = ""\n'
                      f'audio_dump_dir = "{tmp_path / "hub-heard"}"\n{extra}{targets}\n')
 
@@ -134,7 +136,8 @@ def test_each_target_in_turn_until_the_list_runs_out(tmp_path, make_hub, subscri
 def test_call_back_is_answered_only_inside_the_window_and_only_from_allowed_callers(
         tmp_path, make_hub, subscriber, parties):
     desk, stranger = parties("desk"), parties("stranger")
-    account, extra = voice_config(tmp_path, extra=f'auto_answer_min = 0.1\nallowed_callers = ["{desk.uri}"]\n')
+    account, extra = voice_config(tmp_path, extra=f'auto_answer_min = 0.1\nallowed_callers = ["{desk.uri}"]\n'
+                                                  'refused_summary_s = 1\n')
     hub, sub = online_hub(make_hub, subscriber, extra)
     wait_status(hub, "no registration")
 
@@ -150,6 +153,11 @@ def test_call_back_is_answered_only_inside_the_window_and_only_from_allowed_call
         assert outcome is not None, party.log_tail()
         if outcome.type == "CALL_ESTABLISHED":
             party.on_call(outcome.call_id or "", "hangup")
+        if party is stranger:  # refused unseen: counted in voice.refused, no voice.ended of its own
+            summary = sub.wait_event("voice.refused", 10)
+            assert summary is not None and summary["data"]["reasons"] == {"caller_not_allowed": 1}, hub.log_tail()
+            assert_valid(summary)
+            return outcome.type, "refused"
         ended = sub.wait_for(lambda m: isinstance(m[2], dict) and m[2].get("type") == "voice.ended"
                              and m[2]["data"]["peer"] == party.uri and m[2]["id"] not in seen, 10)
         assert ended is not None, hub.log_tail()
@@ -165,7 +173,7 @@ def test_call_back_is_answered_only_inside_the_window_and_only_from_allowed_call
     started = sub.wait_event("voice.started", 5, direction="incoming")
     assert started is not None and started["data"]["who"] == "caller"
     assert_valid(started)
-    assert ring_hub(stranger) == ("CALL_CLOSED", "caller_not_allowed")
+    assert ring_hub(stranger) == ("CALL_CLOSED", "refused")
     time.sleep(6.5)  # auto_answer_min = 0.1: the window has closed
     assert ring_hub(desk) == ("CALL_CLOSED", "outside_window")
     spoken_when(hub, "voice_connected_caller")

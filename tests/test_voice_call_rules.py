@@ -40,7 +40,7 @@ def test_which_events_call_whom(event_type, data, kind):
 def test_who_may_be_answered():
     v = {"targets": TARGETS, "allowed_callers": ["sip:neighbour@pbx.example.org"]}
     assert who_is(v, "sip:8001@pbx.example.org:5060") == "duty"
-    assert who_is(v, "sip:+8613800000000@gw.example.org") == "family"
+    assert who_is(v, "sip:+8613800000000@gw.example.org") is None  # a bare number (tel:) names no SIP caller
     assert who_is(v, '"Li" <sip:neighbour@pbx.example.org>') == "caller"
     assert who_is(v, "sip:8001@elsewhere.example.org") is None
     assert who_is({"targets": None, "allowed_callers": []}, "sip:8001@pbx.example.org") is None
@@ -91,6 +91,13 @@ def base(voice_call: dict) -> dict:
     ({"password": "a;b"}, "voice_call.password"),
     ({"rtp_ports": "20000"}, "voice_call.rtp_ports"),
     ({"allowed_callers": [""]}, "voice_call.allowed_callers[0]"),
+    ({"allowed_callers": ["13800000000"]}, "voice_call.allowed_callers[0]"),  # would match any host
+    ({"allowed_callers": ["sip:8001"]}, "voice_call.allowed_callers[0]"),
+    ({"listen": "0.0.0.0:5060"}, "voice_call.listen"),  # every interface
+    ({"listen": "[::]:5060"}, "voice_call.listen"),
+    ({"listen": "auto"}, "voice_call.listen"),
+    ({"accept_from": ["0.0.0.0"]}, "voice_call.accept_from[0]"),
+    ({"auto_answer_kinds": ["emergncy"]}, "voice_call.auto_answer_kinds[0]"),
 ])
 def test_config_mistakes_name_the_key(voice_call, key):
     with pytest.raises(ConfigError) as caught:

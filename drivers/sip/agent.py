@@ -19,11 +19,14 @@ import socket
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from drivers.sip import registration as reg
 from drivers.sip.control import Control, ControlLost, Response, SipEvent
+from drivers.sip.listen import resolve_listen
 from drivers.sip.setup import AgentSettings, find_binary, find_module_dir, missing_modules, write_config_dir
+from drivers.sip.trace import OVERLONG, Source, TraceReader
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 10.0
@@ -100,6 +103,8 @@ class BaresipAgent:
         self._tail: deque[str] = deque(maxlen=12)
         self._register_error = ""
         self._problem = ""  # baresip's last complaint, for the status line when it stops
+        self.trace = TraceReader()  # where each INVITE came from (baresip -s)
+        self.listening = ""  # the address:port baresip was last started on
 
     @property
     def pid(self) -> int:
@@ -126,11 +131,17 @@ class BaresipAgent:
 
     async def _run_once(self, binary: str, module_dir: Path) -> str:
         port = free_loopback_port()
-        write_config_dir(self.config_dir, self.settings, port, module_dir)
+        # the one address to listen on ("auto": the one that routes to the registrar); resolving may block
+        try:
+            listen = await asyncio.get_running_loop().run_in_executor(None, resolve_listen, self.settings)
+        except OSError as exc:  # the SIP server's name does not resolve yet, the interface has no address
+            return f"no address to listen on for {self.settings.listen}: {exc}"
+        self.listening = listen
+        write_config_dir(self.config_dir, replace(self.settings, listen=listen), port, module_dir)
         self._tail.clear()
         self._problem = ""
         self._proc = proc = await asyncio.create_subprocess_exec(
-            binary, "-f", str(self.config_dir), stdin=asyncio.subprocess.DEVNULL,
+            binary, "-s", "-f", str(self.config_dir), stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, preexec_fn=_die_with_parent)
         self.starts += 1
         drain = asyncio.create_task(self._drain(proc), name="sip.baresip_output")
@@ -179,7 +190,15 @@ class BaresipAgent:
 
     async def _drain(self, proc: asyncio.subprocess.Process) -> None:
         assert proc.stdout is not None
-        async for raw in proc.stdout:
+        while True:
+            try:
+                raw = await proc.stdout.readline()
+            except ValueError:  # a line over the reader's limit (a huge SIP body): skipped, and distrusted
+                raw = OVERLONG
+            if not raw:
+                return
+            if self.trace.feed(raw):
+                continue  # SIP messages are not logged: REGISTER carries the digest response
             for line in raw.decode("utf-8", "replace").replace("\r", "\n").splitlines():
                 line = reg.strip_ansi(line).strip()
                 if not line:
@@ -229,6 +248,10 @@ class BaresipAgent:
         if control is None:
             raise ControlLost("baresip is not running")
         return await control.command(name, params)
+
+    def invite_sources(self, call_id: str) -> set[Source]:
+        """Where the INVITEs with this Call-ID came from, as baresip's SIP trace says (empty: not seen)."""
+        return self.trace.sources(call_id)
 
     async def dial(self, uri: str) -> Response:
         return await self.command("dial", uri)

@@ -26,7 +26,7 @@ async def probe_registration(settings: AgentSettings, timeout: float = 20.0) -> 
 
 
 async def _probe(settings: AgentSettings, directory: Path, timeout: float) -> reg.Registration:
-    host = settings.listen.rsplit(":", 1)[0] or "0.0.0.0"
+    host = settings.listen.rsplit(":", 1)[0] or "auto"
     quiet = replace(settings, listen=f"{host}:0", dump_dir=None)  # any free port: a stray hub must not clash
     changed = asyncio.Event()
     agent = BaresipAgent(quiet, directory, on_event=lambda event: None, on_state=lambda state: changed.set(),

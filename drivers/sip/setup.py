@@ -33,7 +33,7 @@ class AgentSettings:
     register: bool = True
     register_interval_s: int = 600
     outbound: str | None = None
-    listen: str = "0.0.0.0:5060"
+    listen: str = "auto:5060"  # drivers/sip/listen.py: resolved to one address before baresip starts
     rtp_ports: str = ""
     audio_source: str = "alsa,default"
     audio_player: str = "alsa,default"

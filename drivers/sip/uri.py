@@ -31,11 +31,15 @@ def _number(user: str) -> str:
 
 
 def same_party(caller: str, pattern: str) -> bool:
-    """True when `caller` (baresip's peer URI) is who `pattern` names. The user parts must be equal;
-    the hosts too, unless the pattern gives none (a number: any route that presents it). Ports and
-    parameters are ignored: a call-back comes from the server's port, not the one the hub dialled."""
+    """True when `caller` (baresip's peer URI) is who `pattern` names: user AND host equal. A pattern
+    without a host (a bare number, `tel:`) names no SIP caller: anyone can put any number in a From
+    header on any host. Ports and parameters are ignored: a call-back comes from the server's port."""
     user, host = parts(caller)
     want_user, want_host = parts(pattern)
-    if not want_user or user != want_user:
-        return False
-    return not want_host or host == want_host
+    return bool(want_user and want_host) and user == want_user and host == want_host
+
+
+def has_host(pattern: str) -> bool:
+    """A full SIP URI (user@host): the only kind of allowed caller that can match."""
+    user, host = parts(pattern)
+    return bool(user and host)

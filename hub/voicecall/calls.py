@@ -42,6 +42,7 @@ class Call:
     answered_at: float | None = None
     local_reason: str | None = None
     ended: bool = False
+    stranger: bool = False  # an incoming call not (yet) shown to come from the SIP server and a known party
     answered: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     closed: asyncio.Future[str] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 

@@ -3,9 +3,11 @@
 After a committed `call.raised` (its kind), `alarm.*` (emergency) or `health.alert` (health) event the
 hub (a) rings the targets of that kind in order, each for its timeout, until one answers — telling
 the resident who it is calling ("正在接通社区值班员") and who answered — and (b) for
-`[voice_call] auto_answer_min` after any of those events, answers an incoming call from a target or
-an allowed caller hands-free. Each call that ends is a `voice.ended` event (who, direction, how long,
-why); each that was answered was first a `voice.started`. baresip runs as a supervised child process
+`[voice_call] auto_answer_min` after an alarm of `auto_answer_kinds` that is not cancelled, answers a
+call-back from a target or an allowed caller hands-free — if it came through the SIP server
+(screen.py); strangers are refused and counted in a periodic `voice.refused` (refused.py). Each call
+that ends is a `voice.ended` event (who, direction, how long, why); each that was answered was first
+a `voice.started`. baresip runs as a supervised child process
 (drivers/sip); without it the component reports `voice_call: unavailable (...)`, and telephone-number
 targets go by the 4G modem, if one is fitted (modem_path.py), or not at all.
 """
@@ -15,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from typing import Any
 
 from drivers.sip.agent import BaresipAgent
@@ -28,6 +29,7 @@ from hub.voicecall.calls import Call, close_reason, status_text
 from hub.voicecall.mixer import set_speaker_volume
 from hub.voicecall.modem_path import has_modem_targets, modem_number, ring_by_modem
 from hub.voicecall.rules import settings_from, sip_problem, trigger_kind, who_is
+from hub.voicecall.screen import Gate
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +53,7 @@ class VoiceCallComponent:
             self.agent = BaresipAgent(self.settings, config.state_dir / "sip", self._on_sip, self._on_agent_state,
                                       self._on_agent_lost)
         self._ctx: HubContext | None = None
-        self._window_until = 0.0  # monotonic: auto-answer allowed callers until then
-        self._window_trigger: str | None = None
-        self._window_timer: asyncio.TimerHandle | None = None
+        self._gate = Gate(self.v, self.settings, self._publish)  # who is answered by itself (screen.py)
         self._calls: dict[str, Call] = {}  # by baresip call id
         self._outgoing: Call | None = None  # the chain's current attempt (its id comes with its first reply)
         self._chain: asyncio.Task[None] | None = None
@@ -64,6 +64,7 @@ class VoiceCallComponent:
     # --- lifecycle ----------------------------------------------------------------------------------
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
+        self._gate.start(ctx)
         if self.agent is None:
             self._agent_state = "no SIP account: telephone numbers by the 4G modem"
         elif (problem := sip_problem(self.settings)) is not None:
@@ -80,8 +81,8 @@ class VoiceCallComponent:
         if self._closed:
             return
         self._closed = True
-        if self._window_timer is not None:
-            self._window_timer.cancel()
+        if self._ctx is not None:
+            await self._gate.close(self._ctx)
         for call in list(self._calls.values()) + ([self._outgoing] if self._outgoing else []):
             call.local_reason = call.local_reason or c.SHUTDOWN
         if self._chain is not None:
@@ -93,20 +94,16 @@ class VoiceCallComponent:
 
     # --- alarms ---------------------------------------------------------------------------------------
     def _on_hub_event(self, event: Event) -> None:
-        if event.type == "call.cancelled" and event.data.get("call_id") == self._chain_trigger:
-            self._cancel_chain()
+        if event.type == "call.cancelled":
+            self._gate.cancelled(str(event.data.get("call_id")))
+            if event.data.get("call_id") == self._chain_trigger:
+                self._cancel_chain()
             return
         kind = trigger_kind(event)
         if kind is None or self._closed:
             return
-        if self.v["auto_answer_min"] > 0 and self.agent is not None:  # the modem path answers nothing
-            self._window_until = time.monotonic() + self.v["auto_answer_min"] * 60
-            self._window_trigger = event.id
-            if self._window_timer is not None:
-                self._window_timer.cancel()
-            # so `hub status` stops saying the window is open once it is not
-            self._window_timer = asyncio.get_running_loop().call_later(self.v["auto_answer_min"] * 60 + 0.5,
-                                                                       self._publish)
+        if self.agent is not None:  # the modem path answers nothing
+            self._gate.alarm(event)
         targets = (self.v["targets"] or {}).get(kind) or []
         if not targets:
             self._publish()
@@ -218,28 +215,28 @@ class VoiceCallComponent:
             self._publish()
         elif event.type == "CALL_CLOSED":
             self._calls.pop(event.call_id, None)
+            if self.agent is not None:  # a later INVITE with this Call-ID is judged on its own trace
+                self.agent.trace.forget(event.call_id)
             self._finish(call, close_reason(call, event.param), event.param)
 
     def _incoming(self, event: SipEvent) -> None:
-        assert event.call_id is not None
-        peer = event.peer or event.param
-        who = who_is(self.v, peer)
-        call = Call("incoming", who or "caller", peer, self._window_trigger)
-        call.call_id = event.call_id
+        assert event.call_id is not None and self._ctx is not None
+        call = Call("incoming", "caller", event.peer or event.param, None, call_id=event.call_id, stranger=True)
         self._calls[event.call_id] = call
-        outgoing = self._outgoing
-        if who is None:
-            refuse = c.NOT_ALLOWED
-        elif time.monotonic() >= self._window_until:
-            refuse = c.OUTSIDE_WINDOW
-        elif self._talking() is not None or (outgoing is not None and outgoing.call_id is None):
-            refuse = c.HUB_BUSY
-        else:
-            refuse = None
-        log.info("voice call: incoming from %s (%s): %s", peer, who or "not allowed", refuse or "answering")
-        assert self._ctx is not None
-        name = "voice_call.refuse" if refuse else "voice_call.answer"
-        self._ctx.spawn(name, self._hang_up(call, refuse) if refuse else self._answer(call))
+        self._ctx.spawn("voice_call.screen", self._screen(call))
+
+    async def _screen(self, call: Call) -> None:
+        """Answer, refuse (voice.ended) or refuse unseen (a stranger, counted in voice.refused)."""
+        if self.agent is None or await self._gate.stranger(self.agent, call):
+            await self._hang_up(call, c.NOT_ALLOWED)
+            return
+        window, outgoing = self._gate.windows.current(), self._outgoing
+        call.who, call.stranger = who_is(self.v, call.peer) or "caller", False
+        call.trigger = window.trigger if window is not None else None
+        busy = self._talking() is not None or (outgoing is not None and outgoing.call_id is None)
+        refuse = c.OUTSIDE_WINDOW if window is None else c.HUB_BUSY if busy else None
+        log.info("voice call: incoming from %s (%s): %s", call.peer, call.who, refuse or "answering")
+        await (self._hang_up(call, refuse) if refuse else self._answer(call))
 
     async def _answer(self, call: Call) -> None:
         """A call-back from someone allowed: the hub's own ringing call gives way to it."""
@@ -271,6 +268,9 @@ class VoiceCallComponent:
         call.mark_closed(reason)
         if call.call_id is not None:
             self._calls.pop(call.call_id, None)
+        if call.stranger:  # counted in voice.refused, never reported one by one
+            log.debug("voice call: stranger %s refused: %s", call.peer[:80], detail)
+            return
         log.info("voice call %s %s (%s) ended: %s %s", call.direction, call.who, call.peer, reason, detail)
         if self._ctx is None:
             return
@@ -297,4 +297,4 @@ class VoiceCallComponent:
     def _publish(self) -> None:
         if self._ctx is not None:
             self._ctx.set_status("voice_call", status_text(self._agent_state, self._talking(), self._outgoing,
-                                                           self._window_until - time.monotonic()))
+                                                           self._gate.windows.left_s()))

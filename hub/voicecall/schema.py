@@ -16,13 +16,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from drivers.sip.listen import WILDCARDS, listen_problem, split
 from drivers.sip.setup import FORBIDDEN_IN_PARAMS
+from drivers.sip.uri import has_host
 from hub.config.keys import Key, Section
 from hub.voicecall.modem_path import telephone_number
 
 KINDS = ("emergency", "health", "service", "family")  # the call kinds of [[buttons]]
 ROLES = ("duty", "doctor", "family", "neighbour")  # who a target is: what the resident is told
 TARGET_KEYS = {"who", "uri", "timeout_s"}
+ALARM_KINDS = ("fall", "fire", "heat", "cold", "inactivity", "health")  # alarm.<kind>, health.alert
+AUTO_ANSWER_DEFAULT = ("emergency", "fall", "fire")
 
 VOICE_CALL = Section(
     "voice_call",
@@ -39,7 +43,12 @@ VOICE_CALL = Section(
         "register_interval_s": Key(600, "Registration refresh interval.", min=60, max=86400),
         "outbound": Key(None, "Outbound proxy URI, if the server needs one.", kind=str, optional=True,
                         example="sip:sip.community.example;transport=tcp"),
-        "listen": Key("0.0.0.0:5060", "Local SIP address:port baresip listens on."),
+        "listen": Key("auto:5060", "Where baresip listens for SIP, 'HOST:PORT': HOST 'auto' (the one address facing "
+                      "the SIP server; loopback without registration), an interface name (eth0) or one address "
+                      "of this unit; never 0.0.0.0 (every interface)."),
+        "accept_from": Key([], "Besides the SIP server (the outbound proxy, else the account's host, its port), "
+                           "who may send the hub calls: 'host' (any port) or 'host:port', e.g. a second proxy. "
+                           "INVITEs from anywhere else are refused unseen.", kind=list),
         "rtp_ports": Key("", "RTP port range 'LOW-HIGH' for a firewall ('' = baresip's choice)."),
         "audio_source": Key("alsa,default", "baresip audio source 'module,device': the microphone."),
         "audio_player": Key("alsa,default", "baresip audio player 'module,device': the speaker."),
@@ -50,10 +59,15 @@ VOICE_CALL = Section(
         "mixer_card": Key("", "ALSA card of that control ('' = the default card)."),
         "speaker_volume_pct": Key(100, "Speaker level during calls, percent: the hub's maximum.", min=0, max=100),
         "ring_timeout_s": Key(30.0, "How long a target rings before the hub tries the next one.", min=5, max=300),
-        "auto_answer_min": Key(15.0, "After any alarm, answer allowed callers hands-free for this many minutes "
-                               "(0 = never auto-answer).", min=0, max=1440),
-        "allowed_callers": Key([], "Who else may be auto-answered besides the targets: SIP URIs or numbers.",
-                               kind=list),
+        "auto_answer_min": Key(15.0, "After an alarm of auto_answer_kinds (not cancelled), answer targets and "
+                               "allowed callers hands-free for this many minutes (0 = never auto-answer).",
+                               min=0, max=1440),
+        "auto_answer_kinds": Key(list(AUTO_ANSWER_DEFAULT), "Which alarms open the auto-answer window: call kinds ("
+                                 f"{', '.join(KINDS)}) and alarms ({', '.join(ALARM_KINDS)}).", kind=list),
+        "allowed_callers": Key([], "Who else may be auto-answered besides the targets: full SIP URIs "
+                               "(sip:user@host); a bare number would match any host, so it is refused.", kind=list),
+        "refused_summary_s": Key(300.0, "Refused stranger INVITEs are counted and reported once per this many "
+                                 "seconds as one voice.refused event.", min=1, max=86400),
         "targets": Key(None, "Who to call for each kind of alarm, in order: kind -> list of "
                        "{ who = duty|doctor|family|neighbour, uri = ..., timeout_s = ... }; with a 4G modem "
                        "([modem] port) a uri 'tel:+86...' is rung by the modem, as is any telephone number "
@@ -80,8 +94,20 @@ def check(cfg: dict[str, Any]) -> list[tuple[str, str]]:
             problems.append((f"voice_call.{key}", "must be non-empty, without spaces, quotes, ';', '<' or '>' "
                              "(baresip's account line cannot carry them)"))
     for i, caller in enumerate(v["allowed_callers"]):
-        if not isinstance(caller, str) or not caller.strip():
-            problems.append((f"voice_call.allowed_callers[{i}]", f"must be a SIP URI or a number, got {caller!r}"))
+        if not isinstance(caller, str) or not has_host(caller):
+            problems.append((f"voice_call.allowed_callers[{i}]", "must be a full SIP URI such as "
+                             f"sip:8002@sip.community.example (a bare number matches no one), got {caller!r}"))
+    if (problem := listen_problem(str(v["listen"]))) is not None:
+        problems.append(("voice_call.listen", problem))
+    for i, peer in enumerate(v["accept_from"]):
+        host, port = split(peer) if isinstance(peer, str) else ("", "x")
+        if not host or host in WILDCARDS or not (port == "" or port.isdigit()):
+            problems.append((f"voice_call.accept_from[{i}]", f"must be 'host' or 'host:port' of a SIP proxy, "
+                             f"got {peer!r}"))
+    for i, kind in enumerate(v["auto_answer_kinds"]):
+        if kind not in KINDS + ALARM_KINDS:
+            problems.append((f"voice_call.auto_answer_kinds[{i}]", f"must be one of {', '.join(KINDS + ALARM_KINDS)}"
+                             f", got {kind!r}"))
     low, _, high = v["rtp_ports"].partition("-")
     if v["rtp_ports"] and not (low.isdigit() and high.isdigit() and 1024 <= int(low) < int(high) <= 65535):
         problems.append(("voice_call.rtp_ports", f"must be 'LOW-HIGH' within 1024-65535, got {v['rtp_ports']!r}"))
