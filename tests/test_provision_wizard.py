@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from hub.cli.event_text import describe
+from hub.cli.event_lines import describe
 from hub.config.loader import load
 from tests.hubproc import ROOT, broker
 from tests.terminal import Terminal
