@@ -115,7 +115,7 @@ def test_wizard_completes_against_the_simulation(tmp_path: Path) -> None:
     raised = [e for e in platform.events if e["type"] == "call.raised"]
     assert len(raised) == 1 and raised[0]["data"]["test"] is True  # marked a test end to end
     assert describe("eldercare/v1/t-wizard/event/call", raised[0]).split(" call.raised ")[1].startswith(
-        "测试呼叫 TEST · 紧急呼叫")
+        "测试呼叫 TEST CALL (not an emergency) · 紧急呼叫")
     provisioned = next(e for e in platform.events if e["type"] == "system.provisioned")
     data = provisioned["data"]
     assert data["source"] == "wizard" and data["fitted"]["temperature"] == {"part": "sht3x", "address": 0x44}

@@ -15,68 +15,24 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 from scenario import Scenario
+from schema_examples import example
 from support import Broker
 
 from hub.core.events import Event, strict_json
 
 SCHEMAS = sorted((Path(__file__).resolve().parent.parent / "docs" / "schemas").glob("*.json"))
-PATTERNS = {  # a value for each `pattern` the schemas use
-    r"^[0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]$": "22:00-06:00",
-    r"^[A-Za-z0-9][A-Za-z0-9._-]*$": "demo-0001",
-    r"^([a-z_]+|code_0x[0-9a-f]{2})$": "code_0x1f",
-    r"^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$": "Asia/Shanghai",
-    "-----BEGIN CERTIFICATE-----": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
-    r"^code_0x[0-9a-f]{2}$": "code_0x1f",
-    r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$": "demo-0001",
-    r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$": "2026-12-06T18:00:00.000+08:00",
-    r"^-----BEGIN [A-Z0-9 ]+-----": "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n",
-    r"^/dev/[A-Za-z0-9_/.-]+$": "/dev/ttyUSB2",
-    r"^[0-9a-f]+$": "0a1b",
-    r"^-----BEGIN ": "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n",
-    r"^[A-Za-z0-9.:-]+$": "10.0.0.1",
-    r"^[^#+]+$": "eldercare/v1",
-    r"^[A-Za-z0-9][A-Za-z0-9._:-]*$": "demo:0001",
-}
-FORMATS = {"date-time": "2026-12-06T18:00:00.000+08:00", "uuid": "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"}
 
 
 def sample(schema: dict[str, Any], bad_number: float | None = None) -> Any:
-    """A value the schema describes, every optional member included; `bad_number` in every number."""
-    if "const" in schema:
-        return schema["const"]
-    if "enum" in schema:
-        return schema["enum"][0]
-    for key in ("oneOf", "anyOf"):
-        if key in schema:
-            return sample(schema[key][0], bad_number)
-    if "allOf" in schema:
-        merged: dict[str, Any] = {}
-        for part in [{k: v for k, v in schema.items() if k != "allOf"}, *schema["allOf"]]:
-            for k, v in part.items():
-                merged[k] = {**merged.get(k, {}), **v} if isinstance(v, dict) and k == "properties" else v
-        return sample(merged, bad_number)
-    kind = schema.get("type", "object" if "properties" in schema else "string")
-    if isinstance(kind, list):
-        kind = next(k for k in kind if k != "null")
-    if kind == "object":
-        props = {**{k: {} for k in schema.get("required", [])}, **schema.get("properties", {})}
-        return {k: sample(v, bad_number) for k, v in props.items()}
-    if kind == "array":
-        return [sample(schema.get("items", {}), bad_number)] * max(1, schema.get("minItems", 1))
-    if kind == "boolean":
-        return True
-    if kind == "integer":
-        return int(schema.get("minimum", 0))
-    if kind == "number":
-        return bad_number if bad_number is not None else float(schema.get("minimum", 0)) + 0.5 * (
-            "maximum" not in schema or schema["maximum"] - schema.get("minimum", 0) >= 0.5)
-    if kind == "null":
-        return None
-    if "format" in schema:
-        return FORMATS[schema["format"]]
-    if "pattern" in schema:
-        return PATTERNS[schema["pattern"]]
-    return "x" * max(1, schema.get("minLength", 1))
+    """A value the schema describes, every optional member included (tests/schema_examples.py), with
+    `bad_number` in every number field (the only floats an example holds)."""
+    def spoil(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: spoil(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [spoil(v) for v in value]
+        return bad_number if isinstance(value, float) and bad_number is not None else value
+    return spoil(example(schema))
 
 
 def strict_loads(text: str) -> Any:

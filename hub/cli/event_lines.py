@@ -117,6 +117,15 @@ def _sms_refused(d: dict[str, Any]) -> str:
             + (f" · {plain(rest)}" if rest else ""))
 
 
+def _counts(d: Any) -> str:
+    return ", ".join(f"{k} ×{_n(v)}" for k, v in d.items()) if isinstance(d, dict) and d else "—"
+
+
+def _voice_refused(d: dict[str, Any]) -> str:
+    return (f"{_n(d.get('count'))} 次 calls · {_clock(d.get('first'))}–{_clock(d.get('last'))} · 来源 from "
+            f"{_counts(d.get('sources'))} · 原因 why {_counts(d.get('reasons'))} · 未接听 none answered")
+
+
 OPS: dict[str, tuple[str, Facts]] = {
     "escalation.step": ("升级通知 escalation step", _step),
     "escalation.ended": ("升级结束 escalation ended", _ended),
@@ -125,6 +134,7 @@ OPS: dict[str, tuple[str, Facts]] = {
     "voice.started": ("通话接通 voice call connected", lambda d: f"{_voice(d)} · 接通用时 set up in "
                       f"{_n(d.get('setup_s'))} s"),
     "voice.ended": ("通话结束 voice call ended", _voice_ended),
+    "voice.refused": ("拒接陌生来电 stranger calls refused", _voice_refused),
     "checkin.ok": ("每日报平安 daily check-in done", lambda d: f"{d.get('window')} · "
                    + ("按钮 by button" if d.get("by") == "button" else "回应询问 answered the question")),
     "checkin.missed": ("未报平安 daily check-in MISSED", lambda d: f"{d.get('window')} · 询问于 asked at "
