@@ -49,6 +49,8 @@ class Scenario:
         self.sub = Subscriber(broker.port, f"{PREFIX}/{HUB_ID}/#")
         self.loop: VirtualTimeLoop
         self.hub: Hub
+        self.broker_up = True
+        self._due_since: float | None = None
 
     # --- running ---------------------------------------------------------------------------------
     def run(self, body: Callable[[Scenario], Awaitable[None]], timeout_real_s: float = 90) -> None:
@@ -60,6 +62,7 @@ class Scenario:
         self.hub = Hub(self.config, simulated_hardware(), clock=LoopClock(self.loop, START), player=TimedPlayer())
         self.hub.on_event(self._on_event)
         task = asyncio.create_task(self.hub.run(), name="hub")
+        self.loop.hold = self._puback_due
         with self.loop.real_time():  # connecting takes real time: no timer may fire early
             while self.hub.uplink is None or self.hub.control is None or self.hub.control.path is None:
                 await asyncio.to_thread(time.sleep, 0.01)
@@ -71,6 +74,16 @@ class Scenario:
             self.hub.stop()
             await task
             self.sub.close()
+
+    def _puback_due(self) -> bool:
+        """A live broker's PUBACK is on its way: virtual time waits for it (2 real seconds at most)."""
+        up = self.hub.uplink
+        if not (self.broker_up and up is not None and up.connected.is_set() and up.watch.awaiting):
+            self._due_since = None
+            return False
+        now = time.monotonic()
+        self._due_since = self._due_since or now
+        return now - self._due_since < 2.0
 
     def _on_event(self, event: Event) -> None:
         self.events.append((self.loop.time(), event))
@@ -133,6 +146,7 @@ class Scenario:
         raise AssertionError(f"{key} never spoken; spoken: {[u['key'] for u in self.spoken()]}")
 
     async def broker_down(self) -> None:
+        self.broker_up = False
         with self.loop.real_time():
             await asyncio.to_thread(self.broker.stop)
             while self.hub.online:
@@ -142,6 +156,7 @@ class Scenario:
         """Restart the broker; return once the event `delivered` (its id) has reached the subscriber.
         The clock follows real time meanwhile: reconnecting takes back-off sleeps and round trips."""
         await asyncio.to_thread(self.broker.start)
+        self.broker_up = True
         with self.loop.real_time():
             for _ in range(3000):
                 if any(isinstance(m[2], dict) and m[2].get("id") == delivered for m in list(self.sub.messages)):

@@ -23,10 +23,11 @@ PERSON_FACTS = ("received", "coming", "texted")
 
 
 class AlarmFacts:
-    def __init__(self, pending: Callable[[str], bool | None]) -> None:
+    def __init__(self, pending: Callable[[str], bool | None], online: Callable[[], bool] = lambda: False) -> None:
         """`pending(ref)`: True while the alarm waits for a person, False once acknowledged or closed,
         None if no such alarm is open."""
         self._pending = pending
+        self._online = online
         self._alarm: collections.OrderedDict[str, str] = collections.OrderedDict()  # event id -> alarm id
         self._facts: dict[str, set[str]] = {}  # event id (saved, sent) or alarm id (the rest) -> facts
         self._waiters: dict[tuple[str, str], list[Callable[[], None]]] = {}
@@ -74,6 +75,10 @@ class AlarmFacts:
         owner = self._owner(ref, claim)
         if owner is not None:
             self._waiters.setdefault((owner, claim), []).append(callback)
+
+    def expected(self, ref: str, claim: str) -> bool:
+        """"sent" while the broker link is up: its PUBACK is due any moment."""
+        return claim == "sent" and self._online() and self._owner(ref, claim) is not None
 
     def _owner(self, ref: str, fact: str) -> str | None:
         alarm = self._alarm.get(ref)

@@ -67,7 +67,7 @@ class AlarmRegistry:
         self.enrich: Callable[[str, dict[str, Any]], dict[str, Any]] = lambda event_type, data: data
         # What is true of each alarm (saved, sent, received...): the speech layer checks a prompt's claim
         # against it (hub.speech.claims) before the resident hears it.
-        self.facts = AlarmFacts(self._is_pending)
+        self.facts = AlarmFacts(self._is_pending, lambda: bool(self.ctx.online))
         self.reminders = Reminders(ctx, self._is_pending)  # one merged, backing-off reminder for them all
 
     # --- start-up ---------------------------------------------------------------------------------

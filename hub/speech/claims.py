@@ -52,6 +52,10 @@ class Facts(Protocol):
         """Call `callback` once `claim` becomes true of `ref` (at once if it already is)."""
         ...
 
+    def expected(self, ref: str, claim: str) -> bool:
+        """The fact does not hold yet but is due any moment (online: the PUBACK is on its way)."""
+        ...
+
 
 @cache
 def claims() -> dict[str, Claim]:
@@ -68,6 +72,20 @@ def claims() -> dict[str, Claim]:
             if entry.get(other) is not None and entry[other] not in raw:
                 raise ValueError(f"voice/prompts.toml: [{key}] {other} = {entry[other]!r}: no such prompt")
         out[key] = Claim(claim or "", entry.get("unless"), entry.get("then"))
+    return out
+
+
+def awaited(segments: list[Segment], facts: Facts | None) -> list[tuple[str, str]]:
+    """(alarm, claim) of the segments whose fact is due any moment: worth CLAIM_GRACE_S of silence
+    rather than the offline wording (a PUBACK from a live broker takes milliseconds)."""
+    table = claims()
+    out = []
+    for key, _fields, about in segments:
+        claim = table.get(key)
+        if claim is None or not claim.claims or claim.unless is None or about is None or facts is None:
+            continue
+        if not facts.holds(about, claim.claims) and facts.expected(about, claim.claims):
+            out.append((about, claim.claims))
     return out
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.config.loader import Config
-from hub.speech.claims import Facts, claims, vet
+from hub.speech.claims import Facts, awaited, claims, vet
 from hub.speech.player import AplayPlayer, Player, chime, pauses, tail
 from hub.speech.render import (  # noqa: F401 - INFO, URGENT, clauses: re-exported with the levels
     IMPORTANT,
@@ -56,6 +56,7 @@ from voice.speaker import Speaker
 log = logging.getLogger(__name__)
 
 CHIME_AFTER_IDLE_S = 1.0
+CLAIM_GRACE_S = 1.0  # "已通知社区" waits this long for a PUBACK that is due, before the offline wording
 MAX_WAITING = 32
 
 
@@ -227,12 +228,25 @@ class SpeechQueue:
                 if u.key in IN_ORDER:  # never before an older reading or advice still waiting
                     u = min((w for w in ready if w.key in IN_ORDER), key=lambda w: w.seq)
                 self._waiting.remove(u)
+                await self._await_facts(u)
                 if self._vet(u):
                     return u
                 self._finish(u)
                 continue
             self._changed.clear()
             await self._changed.wait()
+
+    async def _await_facts(self, u: Utterance) -> None:
+        """Online, the fact a prompt claims ("sent": the PUBACK) is due in milliseconds: wait for it a
+        little rather than say the alarm is not out yet."""
+        due = awaited(u.segments or [], self.facts) if not u.vetted else []
+        if not due or self.facts is None:
+            return
+        loop = asyncio.get_running_loop()
+        futures = [loop.create_future() for _ in due]
+        for (about, claim), future in zip(due, futures, strict=True):
+            self.facts.when(about, claim, functools.partial(_resolve, future))
+        await asyncio.wait(futures, timeout=CLAIM_GRACE_S)
 
     def _vet(self, u: Utterance) -> bool:
         """Said as it is, said with its `unless` wording instead, or (False) not said at all: a claim
@@ -366,6 +380,11 @@ class SpeechQueue:
         if not u.done.done():
             u.done.set_result(entry or {"key": u.key, "text": "", "start": self.now(), "end": self.now(),
                                         "played": False, "cancelled": True})
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def speech_from_config(config: Config, player: Player | None = None) -> SpeechQueue:
