@@ -23,7 +23,8 @@ from voice.catalogue import catalogue
 
 TEXTS = {"inactivity_ok": "好的谢谢", "call_no_answer": "社区暂未应答，正在继续呼叫",
          "sensors_fire_alarm": "检测到烟雾，请离开", "call_raising": "正在呼叫", "call_cancelled": "已取消",
-         "fall_check": "您摔倒了吗？请按按钮", "test_prompt": "测试", "alarm_reminder": "紧急呼叫。社区暂未确认，正在继续呼叫"}
+         "fall_check": "您摔倒了吗？请按按钮", "test_prompt": "测试",
+         "alarm_reminder": "紧急呼叫。社区暂未确认，正在继续呼叫"}
 CHIME_S = sum(s for _, s in CHIME_TONES)
 RATE = 8000
 

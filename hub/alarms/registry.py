@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.alarms import store as alarm_store
 from hub.alarms.facts import AlarmFacts
-from hub.alarms.reminders import Reminders
+from hub.alarms.reminders import SCHEDULE_S, Reminders
 from hub.alarms.store import OpenAlarm
 from hub.core.events import Event, category_of, iso_ms
 from hub.core.outbox import StateChange
@@ -241,10 +241,10 @@ class AlarmRegistry:
             self.ctx.say(f"{prefix}_acknowledged", about=alarm.id)
         return True
 
-    def remind(self, alarm_id: str, what: str, what_en: str) -> None:
+    def remind(self, alarm_id: str, what: str, what_en: str, steps: tuple[float, ...] = SCHEDULE_S) -> None:
         """Remind the resident that this alarm still waits for a person ("紧急呼叫，社区暂未确认…"), merged
         with every other such alarm, until it is acknowledged or closed (hub.alarms.reminders)."""
-        self.reminders.remind(alarm_id, what, what_en)
+        self.reminders.remind(alarm_id, what, what_en, steps)
 
     def note_fact(self, ref: str, fact: str) -> None:
         """Something outside the registry made a fact true of this alarm ("texted": the modem's +CMGS)."""

@@ -5,8 +5,9 @@ A capability asks for reminders once its alarm has waited too long (hub.calls: `
 still waiting, saying which ones ("两个呼叫，紧急呼叫和健康咨询，社区暂未确认，正在继续呼叫"):
 
 - at once when the first alarm joins; then SCHEDULE_S after the end of the previous reminder (30 s,
-  2 min, 5 min, then every 10 min); an alarm joining later restarts the schedule, but never sooner
-  than SCHEDULE_S[0] after the last reminder;
+  2 min, 5 min, then every 10 min: `schedule(every_s, slow_s)` from [calls] reannounce_s and
+  reannounce_slow_s); an alarm joining later restarts the schedule, but never sooner than the first
+  step after the last reminder;
 - never within QUIET_AFTER_S of a "received"/"coming" line (an ack of any alarm): she has just heard
   that someone has it, and "still calling" about another alarm would sound like a contradiction;
 - an alarm acknowledged or closed drops out; the prompt claims "pending" (hub.speech.claims), so a
@@ -26,8 +27,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCHEDULE_S = (30.0, 120.0, 300.0, 600.0)
+SCHEDULE_S: tuple[float, ...] = (30.0, 120.0, 300.0, 600.0)
 QUIET_AFTER_S = 30.0
+
+
+def schedule(every_s: float, slow_s: float) -> tuple[float, ...]:
+    """The back-off: every_s, 4x, 10x, then slow_s (30 s, 2 min, 5 min, 10 min by default)."""
+    return (every_s, max(every_s, min(4 * every_s, slow_s)), max(every_s, min(10 * every_s, slow_s)), slow_s)
+
+
 COUNT_ZH = {2: "两", 3: "三", 4: "四", 5: "五", 6: "六", 7: "七", 8: "八", 9: "九"}
 
 
@@ -56,14 +64,16 @@ class Reminders:
         self._next = 0.0
         self._quiet_until = 0.0
         self.said = 0  # for status and the bench
+        self.schedule = SCHEDULE_S
 
-    def remind(self, alarm_id: str, what: str, what_en: str) -> None:
+    def remind(self, alarm_id: str, what: str, what_en: str, steps: tuple[float, ...] = SCHEDULE_S) -> None:
         if alarm_id in self._names:
             return
         self._names[alarm_id] = (what, what_en)
+        self.schedule = steps
         now = self.ctx.clock.monotonic()
         self._count = 0
-        self._next = now if self._last_end is None else max(now, self._last_end + SCHEDULE_S[0])
+        self._next = now if self._last_end is None else max(now, self._last_end + steps[0])
         if self._task is None or self._task.done():
             self._task = self.ctx.spawn("alarms.reminders", self._run())
         self._changed.set()
@@ -95,7 +105,7 @@ class Reminders:
             await self.ctx.speak("alarm_reminder", what=what, what_en=what_en, about=due[0])  # to its end
             self.said += 1
             end = self._last_end = self.ctx.clock.monotonic()
-            self._next = end + SCHEDULE_S[min(self._count, len(SCHEDULE_S) - 1)]
+            self._next = end + self.schedule[min(self._count, len(self.schedule) - 1)]
             self._count += 1
 
     def stop(self) -> None:

@@ -18,6 +18,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from hub.alarms.reminders import schedule
 from hub.alarms.store import OpenAlarm
 from hub.config.loader import Config
 from hub.core.buttons import ButtonBank
@@ -165,7 +166,7 @@ class CallManager:
                 "after_s": round(self.cfg["ack_timeout_s"], 1)}, escalated=True)
             self._publish()
         what = KIND_WORDS.get(str(call.facts.get("kind")), ("呼叫", "call"))
-        ctx.alarms.remind(call.id, *what)
+        ctx.alarms.remind(call.id, *what, steps=schedule(self.cfg["reannounce_s"], self.cfg["reannounce_slow_s"]))
 
     # --- for simulation and status ----------------------------------------------------------------
     def wait_press(self, pin: int) -> asyncio.Future[dict[str, Any]]:
