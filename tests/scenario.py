@@ -33,7 +33,8 @@ START = datetime(2025, 3, 4, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai: the inactiv
 
 
 class Scenario:
-    def __init__(self, tmp: Path, broker: Broker, **sections: dict[str, Any]) -> None:
+    def __init__(self, tmp: Path, broker: Broker, **sections: Any) -> None:
+        """`sections`: config tables merged into the defaults; `buttons=[...]` replaces the buttons."""
         self.tmp, self.broker = tmp, broker
         raw: dict[str, Any] = {
             "hub": {"id": HUB_ID, "state_dir": str(tmp / "state"), "timezone": "Asia/Shanghai"},
@@ -41,9 +42,10 @@ class Scenario:
             "buttons": [{"pin": 17, "kind": "emergency"}, {"pin": 27, "kind": "health"}],
         }
         for name, table in sections.items():
-            raw[name] = {**raw.get(name, {}), **table}
+            raw[name] = table if isinstance(table, list) else {**raw.get(name, {}), **table}
         self.config = Config(tmp / "hub.toml", validate(raw))
         self.events: list[tuple[float, Event]] = []
+        self.delivered: dict[str, float] = {}  # event id -> when its PUBACK came (ctx.on_delivered)
         self.notes: list[tuple[float, str]] = []
         self._waiters: list[tuple[Callable[[Event], bool], asyncio.Future[Event]]] = []
         self.sub = Subscriber(broker.port, f"{PREFIX}/{HUB_ID}/#")
@@ -61,6 +63,7 @@ class Scenario:
     async def _main(self, body: Callable[[Scenario], Awaitable[None]]) -> None:
         self.hub = Hub(self.config, simulated_hardware(), clock=LoopClock(self.loop, START), player=TimedPlayer())
         self.hub.on_event(self._on_event)
+        self.hub.on_delivered(lambda event_id: self.delivered.setdefault(event_id, self.loop.time()))
         task = asyncio.create_task(self.hub.run(), name="hub")
         self.loop.hold = self._puback_due
         with self.loop.real_time():  # connecting takes real time: no timer may fire early

@@ -322,7 +322,7 @@ class SpeechQueue:
         self._current = None
         self._last_end = self.now()
         done = not u.parts or u.cancelled or u.superseded
-        self._record(u if done else None, "".join(heard), start, self._last_end,
+        self._record(u if done else None, _joined(heard), start, self._last_end,
                      played=played and any(heard), interrupted=not done, key=u.key,
                      cut=u.superseded and bool(u.parts), wav=first_wav, about=u)
 
@@ -380,6 +380,14 @@ class SpeechQueue:
         if not u.done.done():
             u.done.set_result(entry or {"key": u.key, "text": "", "start": self.now(), "end": self.now(),
                                         "played": False, "cancelled": True})
+
+
+def _joined(heard: list[str]) -> str:
+    """The words heard, part after part: a reading and its advice read as two sentences."""
+    out = ""
+    for piece in heard:
+        out += ("" if not out or not piece or out[-1] in "。！？；，,.!?;…" else "。") + piece
+    return out
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any, Protocol
 
+from hub.speech.claims import claims
 from voice.catalogue import catalogue
 from voice.library import PromptAudio
 from voice.speaker import Speaker
@@ -33,6 +34,8 @@ LEVELS: dict[str, int] = {
                      "health_bp_very_high", "health_glucose_very_high", "health_glucose_low",
                      "checkin_question", "checkin_missed"), IMPORTANT),
 }  # every other prompt is INFO
+# The offline wording said instead of a claim (hub.speech.claims: `unless`) is as urgent as the claim.
+LEVELS.update({claim.unless: LEVELS[key] for key, claim in claims().items() if claim.unless and key in LEVELS})
 # A newer prompt about the same thing makes an older one moot: "已取消呼叫" drops a waiting
 # "正在呼叫社区" and cuts one being spoken at its next clause.
 TOPICS: dict[str, str] = {
