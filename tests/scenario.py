@@ -36,8 +36,9 @@ class Scenario:
     def __init__(self, tmp: Path, broker: Broker, **sections: Any) -> None:
         """`sections`: config tables merged into the defaults; `buttons=[...]` replaces the buttons."""
         self.tmp, self.broker = tmp, broker
+        self.hub_id = str(sections.pop("hub_id", HUB_ID))
         raw: dict[str, Any] = {
-            "hub": {"id": HUB_ID, "state_dir": str(tmp / "state"), "timezone": "Asia/Shanghai"},
+            "hub": {"id": self.hub_id, "state_dir": str(tmp / "state"), "timezone": "Asia/Shanghai"},
             "mqtt": {"host": "127.0.0.1", "port": broker.port, "reconnect_min_s": 0.1, "reconnect_max_s": 1.0},
             "buttons": [{"pin": 17, "kind": "emergency"}, {"pin": 27, "kind": "health"}],
         }
@@ -48,7 +49,7 @@ class Scenario:
         self.delivered: dict[str, float] = {}  # event id -> when its PUBACK came (ctx.on_delivered)
         self.notes: list[tuple[float, str]] = []
         self._waiters: list[tuple[Callable[[Event], bool], asyncio.Future[Event]]] = []
-        self.sub = Subscriber(broker.port, f"{PREFIX}/{HUB_ID}/#")
+        self.sub = Subscriber(broker.port, f"{PREFIX}/{self.hub_id}/#")
         self.loop: VirtualTimeLoop
         self.hub: Hub
         self.broker_up = True
@@ -63,7 +64,7 @@ class Scenario:
     async def _main(self, body: Callable[[Scenario], Awaitable[None]]) -> None:
         self.hub = Hub(self.config, simulated_hardware(), clock=LoopClock(self.loop, START), player=TimedPlayer())
         self.hub.on_event(self._on_event)
-        self.hub.on_delivered(lambda event_id: self.delivered.setdefault(event_id, self.loop.time()))
+        self.hub.on_delivered(self._delivered)
         task = asyncio.create_task(self.hub.run(), name="hub")
         self.loop.hold = self._puback_due
         with self.loop.real_time():  # connecting takes real time: no timer may fire early
@@ -77,6 +78,9 @@ class Scenario:
             self.hub.stop()
             await task
             self.sub.close()
+
+    def _delivered(self, event_id: str) -> None:
+        self.delivered.setdefault(event_id, self.loop.time())
 
     def _puback_due(self) -> bool:
         """A live broker's PUBACK is on its way: virtual time waits for it (2 real seconds at most)."""
@@ -123,7 +127,7 @@ class Scenario:
         committed `call.acknowledged`. The clock follows real time while the message travels."""
         self.note(f"the duty operator acknowledges (`cmd/ack` by {by})")
         with self.loop.real_time():
-            await asyncio.to_thread(self.sub.publish, f"{PREFIX}/{HUB_ID}/cmd/ack",
+            await asyncio.to_thread(self.sub.publish, f"{PREFIX}/{self.hub_id}/cmd/ack",
                                     json.dumps({"event_id": event_id, "by": by}))
             await self.event("call.acknowledged", call_id=event_id)
 

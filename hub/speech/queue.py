@@ -135,7 +135,7 @@ class SpeechQueue:
             return u
         current = self._current if self._current is not None and not self._current.superseded else None
         same = next((w for w in [*self._waiting, *([current] if current else [])]
-                     if w.text == u.text and not w.cancelled), None)
+                     if w.text == u.text and w.about == u.about and not w.cancelled), None)
         if same is not None:
             return same  # being said or waiting already: saying it again says nothing more
         self._supersede(key, about)
