@@ -288,6 +288,11 @@ class SpeechQueue:
             start = self.now()
             await self._out(wav, [], 0.0, u)
             self._record(None, "chime", start, self.now(), played=True, key="chime")
+            if not self._vet(u):  # acknowledged during the chime: "正在呼叫" is no longer true
+                self._current = None
+                self._last_end = self.now()
+                self._finish(u)
+                return
         start, played = self.now(), True
         heard: list[str] = []
         first_wav = u.parts[0].wav if u.parts else None  # where the prompt was rendered (status, tests)
