@@ -17,9 +17,9 @@ from virtual_time import VirtualTimeLoop
 
 from hub.alarms.facts import AlarmFacts
 from hub.alarms.reminders import schedule, what_of
-from hub.speech.claims import CLAIMS, claims
+from hub.speech.claims import CLAIM_GRACE_S, CLAIMS, claims
 from hub.speech.player import TimedPlayer
-from hub.speech.queue import CLAIM_GRACE_S, SpeechQueue
+from hub.speech.queue import SpeechQueue
 from voice.catalogue import catalogue
 
 TEXTS.update({"fall_alarm": "已通知社区，马上联系您", "fall_alarm_offline": "网络中断。报警已保存",

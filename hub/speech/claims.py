@@ -15,6 +15,8 @@ it was queued, so a prompt that waited behind another one is still true when hea
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import tomllib
 from collections.abc import Callable
@@ -24,6 +26,7 @@ from importlib import resources
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
+CLAIM_GRACE_S = 1.0  # "已通知社区" waits this long for a PUBACK that is due, before the offline wording
 
 # The facts a prompt may claim, and what makes each one true.
 CLAIMS = {
@@ -126,3 +129,53 @@ def vet(segments: list[Segment], facts: Facts | None,
         if current is not None:
             out.append((current, fields, about))
     return out, promises
+
+
+class ClaimGate:
+    """The speech queue's side of the claims: which segments to say now, and the `then` lines promised."""
+
+    GRACE_S = CLAIM_GRACE_S
+
+    def __init__(self, say: Callable[[str, str], Any]) -> None:
+        self.facts: Facts | None = None
+        self._say = say  # (prompt key, about): queue a prompt
+        self._promised: set[tuple[str, str]] = set()  # (alarm, `then` prompt) already promised
+
+    async def settle(self, segments: list[Segment]) -> None:
+        """Online, the fact a prompt claims ("sent": the PUBACK) is due in milliseconds: wait for it a
+        little rather than say the alarm is not out yet."""
+        due = awaited(segments, self.facts)
+        if not due or self.facts is None:
+            return
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[None]] = [loop.create_future() for _ in due]
+        for (about, claim), future in zip(due, futures, strict=True):
+            self.facts.when(about, claim, functools.partial(_resolve, future))
+        await asyncio.wait(futures, timeout=self.GRACE_S)
+
+    def check(self, segments: list[Segment], resumed: bool) -> list[Segment] | None:
+        """The segments to say (the same list when nothing changes), or None: nothing of it is true now.
+        `resumed`: an interrupted utterance goes on only if every claim in it still holds."""
+        if not any(key in claims() for key, _f, _a in segments):
+            return segments
+        kept, promises = vet(segments, self.facts, resumed)
+        if resumed:
+            return segments if kept == segments else None
+        for about, claim, then in promises:
+            if (about, then) not in self._promised and self.facts is not None:
+                self._promised.add((about, then))
+                self.facts.when(about, claim, functools.partial(self._kept, about, then))
+        if not kept:
+            return None
+        return segments if kept == segments else kept
+
+    def _kept(self, about: str, then: str) -> None:
+        """The fact an `unless` prompt said was missing now holds: say so, if a person still has to act."""
+        self._promised.discard((about, then))
+        if self.facts is not None and self.facts.holds(about, "pending"):
+            self._say(then, about)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

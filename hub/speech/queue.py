@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import functools
 import itertools
 import logging
 import time
@@ -35,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.config.loader import Config
-from hub.speech.claims import Facts, awaited, claims, vet
+from hub.speech.claims import ClaimGate, Facts
 from hub.speech.player import AplayPlayer, Player, chime, pauses, tail
 from hub.speech.render import (  # noqa: F401 - INFO, URGENT, clauses: re-exported with the levels
     IMPORTANT,
@@ -56,7 +55,6 @@ from voice.speaker import Speaker
 log = logging.getLogger(__name__)
 
 CHIME_AFTER_IDLE_S = 1.0
-CLAIM_GRACE_S = 1.0  # "已通知社区" waits this long for a PUBACK that is due, before the offline wording
 MAX_WAITING = 32
 
 
@@ -110,8 +108,16 @@ class SpeechQueue:
         self._render_warned = False
         self._broke_in = False  # the last utterance was cut short by a more urgent one
         self._poke = asyncio.Event()  # something changed that the utterance playing must look at
-        self.facts: Facts | None = None  # the alarm registry: whether a claimed fact holds
-        self._promised: set[tuple[str, str]] = set()  # (alarm, `then` prompt) already promised
+        self.gate = ClaimGate(lambda key, about: self.say(key, about=about))  # claims against facts
+
+    @property
+    def facts(self) -> Facts | None:
+        """The alarm registry's facts (hub.alarms.facts): what a prompt's claim is checked against."""
+        return self.gate.facts
+
+    @facts.setter
+    def facts(self, facts: Facts | None) -> None:
+        self.gate.facts = facts
 
     # --- asking ------------------------------------------------------------------------------------
     def move_cache(self, cache_dir: Path) -> None:
@@ -228,7 +234,8 @@ class SpeechQueue:
                 if u.key in IN_ORDER:  # never before an older reading or advice still waiting
                     u = min((w for w in ready if w.key in IN_ORDER), key=lambda w: w.seq)
                 self._waiting.remove(u)
-                await self._await_facts(u)
+                if not u.vetted:
+                    await self.gate.settle(u.segments or [])
                 if self._vet(u):
                     return u
                 self._finish(u)
@@ -236,46 +243,21 @@ class SpeechQueue:
             self._changed.clear()
             await self._changed.wait()
 
-    async def _await_facts(self, u: Utterance) -> None:
-        """Online, the fact a prompt claims ("sent": the PUBACK) is due in milliseconds: wait for it a
-        little rather than say the alarm is not out yet."""
-        due = awaited(u.segments or [], self.facts) if not u.vetted else []
-        if not due or self.facts is None:
-            return
-        loop = asyncio.get_running_loop()
-        futures = [loop.create_future() for _ in due]
-        for (about, claim), future in zip(due, futures, strict=True):
-            self.facts.when(about, claim, functools.partial(_resolve, future))
-        await asyncio.wait(futures, timeout=CLAIM_GRACE_S)
-
     def _vet(self, u: Utterance) -> bool:
         """Said as it is, said with its `unless` wording instead, or (False) not said at all: a claim
         whose fact does not hold now (hub.speech.claims)."""
-        if u.segments is None or not any(k in claims() for k, _f, _a in u.segments):
+        if u.segments is None:
             return True
-        resumed = u.vetted
-        segments, promises = vet(u.segments, self.facts, resumed)
-        u.vetted = True
-        if resumed:
-            return segments == u.segments  # the rest of a claim no longer true is not said
-        for about, claim, then in promises:
-            if (about, then) not in self._promised and self.facts is not None:
-                self._promised.add((about, then))
-                self.facts.when(about, claim, functools.partial(self._kept, about, then))
-        if not segments:
-            log.info("not said: %s (%s)", u.key, "its claim does not hold")
+        resumed, u.vetted = u.vetted, True
+        segments = self.gate.check(u.segments, resumed)
+        if segments is None:
+            log.info("not said: %s (its claim does not hold)", u.key)
             return False
-        if segments != u.segments:
+        if segments is not u.segments:
             u.segments, u.key, u.about = segments, segments[0][0], segments[0][2]
             u.parts = self._parts(segments)
             log.info("say [%s] instead: %s", u.key, u.text)
         return True
-
-    def _kept(self, about: str, then: str) -> None:
-        """The fact an `unless` prompt said was missing now holds: say so, if a person still has to act."""
-        self._promised.discard((about, then))
-        if self.facts is not None and self.facts.holds(about, "pending"):
-            self.say(then, about=about)
 
     def _preempted(self, u: Utterance) -> bool:
         floor = max(self._holds, default=0)
@@ -393,11 +375,6 @@ def _joined(heard: list[str]) -> str:
     for piece in heard:
         out += ("" if not out or not piece or out[-1] in "。！？；，,.!?;…" else "。") + piece
     return out
-
-
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
 
 
 def speech_from_config(config: Config, player: Player | None = None) -> SpeechQueue:
