@@ -108,8 +108,9 @@ def test_a_pending_prompt_is_not_said_once_the_alarm_is_acknowledged(tmp_path: P
         world.facts.opened("A", "A", saved=True)
         q.say("fall_check")  # URGENT, 1.9 s: the reminder waits behind it
         q.say("alarm_reminder", what="紧急呼叫", what_en="Emergency call", about="A")
+        q.say("call_raising", about="A")  # "正在呼叫社区" (said once the broker has the call)
         await asyncio.sleep(0.5)
-        world.acked.add("A")  # acknowledged by SMS while the reminder waited
+        world.acked.add("A")  # acknowledged by SMS while they waited
         await asyncio.sleep(5)
 
     assert [u["key"] for u in run(tmp_path, body)] == ["fall_check"]
