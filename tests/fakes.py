@@ -37,6 +37,9 @@ class RecordingSpeech(SpeechQueue):
     def say(self, key: str, volume: int | None = None, **fields: Any) -> Utterance:
         self.hub.prompts.append((key, {**fields, **({"volume": volume} if volume is not None else {})}))
         self.hub.timeline.append(("say", key))
+        for then_key, then_fields in fields.get("then", ()):  # said in the same utterance, in this order
+            self.hub.prompts.append((then_key, dict(then_fields)))
+            self.hub.timeline.append(("say", then_key))
         return super().say(key, volume, **fields)
 
 

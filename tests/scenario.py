@@ -33,22 +33,27 @@ START = datetime(2025, 3, 4, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai: the inactiv
 
 
 class Scenario:
-    def __init__(self, tmp: Path, broker: Broker, **sections: dict[str, Any]) -> None:
+    def __init__(self, tmp: Path, broker: Broker, **sections: Any) -> None:
+        """`sections`: config tables merged into the defaults; `buttons=[...]` replaces the buttons."""
         self.tmp, self.broker = tmp, broker
+        self.hub_id = str(sections.pop("hub_id", HUB_ID))
         raw: dict[str, Any] = {
-            "hub": {"id": HUB_ID, "state_dir": str(tmp / "state"), "timezone": "Asia/Shanghai"},
+            "hub": {"id": self.hub_id, "state_dir": str(tmp / "state"), "timezone": "Asia/Shanghai"},
             "mqtt": {"host": "127.0.0.1", "port": broker.port, "reconnect_min_s": 0.1, "reconnect_max_s": 1.0},
             "buttons": [{"pin": 17, "kind": "emergency"}, {"pin": 27, "kind": "health"}],
         }
         for name, table in sections.items():
-            raw[name] = {**raw.get(name, {}), **table}
+            raw[name] = table if isinstance(table, list) else {**raw.get(name, {}), **table}
         self.config = Config(tmp / "hub.toml", validate(raw))
         self.events: list[tuple[float, Event]] = []
+        self.delivered: dict[str, float] = {}  # event id -> when its PUBACK came (ctx.on_delivered)
         self.notes: list[tuple[float, str]] = []
         self._waiters: list[tuple[Callable[[Event], bool], asyncio.Future[Event]]] = []
-        self.sub = Subscriber(broker.port, f"{PREFIX}/{HUB_ID}/#")
+        self.sub = Subscriber(broker.port, f"{PREFIX}/{self.hub_id}/#")
         self.loop: VirtualTimeLoop
         self.hub: Hub
+        self.broker_up = True
+        self._due_since: float | None = None
 
     # --- running ---------------------------------------------------------------------------------
     def run(self, body: Callable[[Scenario], Awaitable[None]], timeout_real_s: float = 90) -> None:
@@ -59,7 +64,9 @@ class Scenario:
     async def _main(self, body: Callable[[Scenario], Awaitable[None]]) -> None:
         self.hub = Hub(self.config, simulated_hardware(), clock=LoopClock(self.loop, START), player=TimedPlayer())
         self.hub.on_event(self._on_event)
+        self.hub.on_delivered(self._delivered)
         task = asyncio.create_task(self.hub.run(), name="hub")
+        self.loop.hold = self._puback_due
         with self.loop.real_time():  # connecting takes real time: no timer may fire early
             while self.hub.uplink is None or self.hub.control is None or self.hub.control.path is None:
                 await asyncio.to_thread(time.sleep, 0.01)
@@ -71,6 +78,19 @@ class Scenario:
             self.hub.stop()
             await task
             self.sub.close()
+
+    def _delivered(self, event_id: str) -> None:
+        self.delivered.setdefault(event_id, self.loop.time())
+
+    def _puback_due(self) -> bool:
+        """A live broker's PUBACK is on its way: virtual time waits for it (2 real seconds at most)."""
+        up = self.hub.uplink
+        if not (self.broker_up and up is not None and up.connected.is_set() and up.watch.awaiting):
+            self._due_since = None
+            return False
+        now = time.monotonic()
+        self._due_since = self._due_since or now
+        return now - self._due_since < 2.0
 
     def _on_event(self, event: Event) -> None:
         self.events.append((self.loop.time(), event))
@@ -107,7 +127,7 @@ class Scenario:
         committed `call.acknowledged`. The clock follows real time while the message travels."""
         self.note(f"the duty operator acknowledges (`cmd/ack` by {by})")
         with self.loop.real_time():
-            await asyncio.to_thread(self.sub.publish, f"{PREFIX}/{HUB_ID}/cmd/ack",
+            await asyncio.to_thread(self.sub.publish, f"{PREFIX}/{self.hub_id}/cmd/ack",
                                     json.dumps({"event_id": event_id, "by": by}))
             await self.event("call.acknowledged", call_id=event_id)
 
@@ -133,6 +153,7 @@ class Scenario:
         raise AssertionError(f"{key} never spoken; spoken: {[u['key'] for u in self.spoken()]}")
 
     async def broker_down(self) -> None:
+        self.broker_up = False
         with self.loop.real_time():
             await asyncio.to_thread(self.broker.stop)
             while self.hub.online:
@@ -142,6 +163,7 @@ class Scenario:
         """Restart the broker; return once the event `delivered` (its id) has reached the subscriber.
         The clock follows real time meanwhile: reconnecting takes back-off sleeps and round trips."""
         await asyncio.to_thread(self.broker.start)
+        self.broker_up = True
         with self.loop.real_time():
             for _ in range(3000):
                 if any(isinstance(m[2], dict) and m[2].get("id") == delivered for m in list(self.sub.messages)):

@@ -287,8 +287,8 @@ def online_hub(make_hub: Callable[..., HubProcess], subscriber: Callable[..., Su
 
 
 def spoken_keys(hub: HubProcess) -> list[str]:
-    """The catalogue keys the hub has spoken so far, in order."""
-    return [u["key"] for u in hub.spoken()]
+    """The catalogue keys the hub has spoken so far, in order (a reading's advice, said with it, after it)."""
+    return [key for u in hub.spoken() for key in (u["key"], *(k for k, _about in u.get("with", [])))]
 
 
 def wait_spoken(hub: HubProcess, key: str, timeout: float = 10, **text: str) -> dict[str, Any] | None:
@@ -297,7 +297,8 @@ def wait_spoken(hub: HubProcess, key: str, timeout: float = 10, **text: str) -> 
     end = time.time() + timeout
     while time.time() < end:
         for u in hub.spoken():
-            if u["key"] == key and all(v in u["text"] for v in text.values()):
+            keys = (u["key"], *(k for k, _about in u.get("with", [])))  # said in the same utterance
+            if key in keys and all(v in u["text"] for v in text.values()):
                 return u
         time.sleep(0.05)
     return None

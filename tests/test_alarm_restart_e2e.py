@@ -47,7 +47,7 @@ def test_escalated_call_survives_a_kill_keeps_escalating_and_a_late_ack_is_spoke
     (alarm,) = hub.status()["open_alarms"]
     assert alarm["alarm_id"] == call_id and alarm["escalated"] is True and alarm["acknowledged"] is False
     # The resident goes on hearing that the community has not answered yet; no second escalation.
-    assert wait_spoken(hub, "call_no_answer"), hub.log_tail()
+    assert wait_spoken(hub, "alarm_reminder"), hub.log_tail()
     ack(sub, call_id)
     acked = sub.wait_event("call.acknowledged", 10, call_id=call_id)
     assert acked and acked["data"]["kind"] == "emergency" and acked["data"]["button"] == 17
@@ -73,7 +73,7 @@ def test_call_killed_right_after_its_commit_escalates_after_restart(make_hub, su
     received, _, escalated = found
     assert escalated["data"]["call_id"] == call_id and escalated["data"]["after_s"] == 4.0
     assert received - pressed >= 3.9  # the wait counted from the press, across the restart
-    assert wait_spoken(hub, "call_no_answer")
+    assert wait_spoken(hub, "alarm_reminder")
     assert hub.status()["open_calls"][0]["escalated"] is True
     ack(sub, call_id)
     assert sub.wait_event("call.acknowledged", 10, call_id=call_id), hub.log_tail()

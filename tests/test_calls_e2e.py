@@ -80,7 +80,8 @@ def test_no_ack_escalates_and_keeps_announcing(make_hub, subscriber):
     assert escalated and escalated["data"]["after_s"] == 1.0
     assert_valid(escalated)
     time.sleep(2.5)
-    assert [u["key"] for u in hub.spoken()].count("call_no_answer") >= 2
+    # one merged reminder, then the back-off's first step (reannounce_s) after its end
+    assert [u["key"] for u in hub.spoken()].count("alarm_reminder") >= 2
 
 
 def test_status_is_retained_with_version_and_queue_depth(hub_env, subscriber):

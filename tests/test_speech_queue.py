@@ -23,7 +23,8 @@ from voice.catalogue import catalogue
 
 TEXTS = {"inactivity_ok": "好的谢谢", "call_no_answer": "社区暂未应答，正在继续呼叫",
          "sensors_fire_alarm": "检测到烟雾，请离开", "call_raising": "正在呼叫", "call_cancelled": "已取消",
-         "fall_check": "您摔倒了吗？请按按钮", "test_prompt": "测试"}
+         "fall_check": "您摔倒了吗？请按按钮", "test_prompt": "测试",
+         "alarm_reminder": "紧急呼叫。社区暂未确认，正在继续呼叫"}
 CHIME_S = sum(s for _, s in CHIME_TONES)
 RATE = 8000
 
@@ -45,7 +46,7 @@ class Renderer:
             w.setframerate(RATE)
             for part in clauses(TEXTS[key]):
                 w.writeframes(tone * len(part))
-                if part[-1] in "，？":
+                if part[-1] in "，？。":
                     w.writeframes(b"\0\0" * 1600)
         return path
 
@@ -92,22 +93,38 @@ def test_pauses_are_found_in_the_wav(tmp_path: Path) -> None:
     assert pauses(Renderer(tmp_path).render("inactivity_ok", "zh", None)) == []
 
 
-def test_urgent_breaks_in_at_the_next_pause_with_a_chime_and_the_other_resumes(tmp_path: Path) -> None:
+def test_urgent_breaks_in_at_the_end_of_a_sentence_with_a_chime_and_the_other_resumes(tmp_path: Path) -> None:
     async def body(q: SpeechQueue) -> None:
-        q.say("call_no_answer")  # IMPORTANT: chime, 0.7 s clause, 0.2 s pause, 0.6 s clause
+        q.say("alarm_reminder")  # IMPORTANT: chime, 0.4 s sentence, 0.2 s pause, 0.4 s clause, pause, 0.6 s
         await asyncio.sleep(CHIME_S + 0.3)
-        await q.speak("sensors_fire_alarm")  # URGENT, mid first clause
+        await q.speak("sensors_fire_alarm")  # URGENT, mid first sentence
         await asyncio.sleep(5)
 
     c = round(CHIME_S, 3)
     assert run(tmp_path, body) == [
         {"key": "chime", "text": "chime", "start": 0.0, "end": c},
-        {"key": "call_no_answer", "text": "社区暂未应答，", "start": c, "end": round(c + 0.8, 3), "interrupted": True},
-        {"key": "chime", "text": "chime", "start": round(c + 0.8, 3), "end": round(2 * c + 0.8, 3)},
-        {"key": "sensors_fire_alarm", "text": "检测到烟雾，请离开", "start": round(2 * c + 0.8, 3),
-         "end": round(2 * c + 0.8 + 1.1, 3)},
-        {"key": "call_no_answer", "text": "正在继续呼叫", "start": round(2 * c + 1.9, 3),
-         "end": round(2 * c + 1.9 + 0.7, 3)}]
+        {"key": "alarm_reminder", "text": "紧急呼叫。", "start": c, "end": round(c + 0.6, 3), "interrupted": True},
+        {"key": "chime", "text": "chime", "start": round(c + 0.6, 3), "end": round(2 * c + 0.6, 3)},
+        {"key": "sensors_fire_alarm", "text": "检测到烟雾，请离开", "start": round(2 * c + 0.6, 3),
+         "end": round(2 * c + 0.6 + 1.1, 3)},
+        {"key": "alarm_reminder", "text": "社区暂未确认，正在继续呼叫", "start": round(2 * c + 1.7, 3),
+         "end": round(2 * c + 1.7 + 0.1 + 1.5, 3)}]
+
+
+def test_urgent_never_breaks_into_a_sentence_at_its_commas(tmp_path: Path) -> None:
+    """ "血压185，112，很高": a comma inside a sentence is no place to break in (it splits the number)."""
+    async def body(q: SpeechQueue) -> None:
+        q.say("call_no_answer")  # IMPORTANT: chime, 0.7 s clause, 0.2 s pause, 0.6 s clause: one sentence
+        await asyncio.sleep(CHIME_S + 0.3)
+        await q.speak("sensors_fire_alarm")  # URGENT, mid first clause: waits for the end of the sentence
+        await asyncio.sleep(5)
+
+    c = round(CHIME_S, 3)
+    assert run(tmp_path, body) == [
+        {"key": "chime", "text": "chime", "start": 0.0, "end": c},
+        {"key": "call_no_answer", "text": "社区暂未应答，正在继续呼叫", "start": c, "end": round(c + 1.5, 3)},
+        {"key": "sensors_fire_alarm", "text": "检测到烟雾，请离开", "start": round(c + 1.5, 3),
+         "end": round(c + 1.5 + 1.1, 3)}]
 
 
 def test_a_question_holds_back_less_urgent_prompts_and_a_newer_call_prompt_cuts_the_older(tmp_path: Path) -> None:

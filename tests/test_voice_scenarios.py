@@ -19,7 +19,7 @@ from scenario import Scenario, assert_chimes, assert_one_voice, without_chimes
 from support import Broker
 
 from hub.speech.questions import ANSWER_HOLD_S
-from hub.speech.queue import CHIME_AFTER_IDLE_S, clauses
+from hub.speech.queue import CHIME_AFTER_IDLE_S
 from voice.library import PromptAudio
 
 pytestmark = pytest.mark.timeout(120)
@@ -162,16 +162,16 @@ def test_fall_without_answer_alarms_and_says_so_at_once(tmp_path: Path, broker: 
     assert event.data["prompts"] == len(checks) and event.data["outcome"] == "no_response"
 
 
-def test_fire_during_a_call_breaks_in_at_a_clause(tmp_path: Path, broker: Broker) -> None:
+def test_fire_during_a_call_waits_for_the_end_of_the_sentence(tmp_path: Path, broker: Broker) -> None:
     s = Scenario(tmp_path, broker, calls={"ack_timeout_s": 8.0}, smoke={"poll_s": 0.1})
 
     async def body(s: Scenario) -> None:
         pressed = await s.press(17)
-        await s.speaking("call_no_answer")  # the call escalated: "社区暂未确认，…" begins
+        await s.speaking("alarm_reminder")  # the call escalated: "紧急呼叫，社区暂未确认，…" begins
+        await s.quiet(1.0)  # past its chime, into its first clause
         s.note("smoke in the kitchen")
         await s.sim("smoke", "on")
         await s.heard("sensors_fire_alarm")
-        await s.heard("call_no_answer")
         s.note("the smoke clears")
         await s.sim("smoke", "off")
         await s.heard("sensors_fire_cleared")
@@ -181,22 +181,23 @@ def test_fire_during_a_call_breaks_in_at_a_clause(tmp_path: Path, broker: Broker
 
     s.run(body)
     save(s, "fire-during-a-call", "Fire during an unanswered call",
-         "A call goes unanswered for 8 s ([calls] ack_timeout_s = 8 here); as the hub starts saying so, "
-         "the smoke alarm goes off; later the smoke clears and the operator acknowledges the call.")
+         "A call goes unanswered for 8 s ([calls] ack_timeout_s = 8 here); as the hub starts reminding, "
+         "the smoke alarm goes off: the fire warning waits for the end of the sentence being said, then "
+         "breaks in. Later the smoke clears and the operator acknowledges the call.")
     assert without_chimes(s.transcript()) == [
         ("event", "call.raised"), ("say", "call_raising"),
-        ("event", "call.escalated"), ("event", "alarm.fire"), ("say", "call_no_answer"),
-        ("say", "sensors_fire_alarm"), ("say", "call_no_answer"),
+        ("event", "call.escalated"), ("say", "alarm_reminder"), ("event", "alarm.fire"),
+        ("say", "sensors_fire_alarm"),
         ("event", "alarm.fire_cleared"), ("say", "sensors_fire_cleared"),
         ("event", "call.acknowledged"), ("say", "call_acknowledged_by")]
     assert_one_voice(s.spoken())
     assert_chimes(s.spoken())
-    first, rest = said(s, "call_no_answer")
+    (reminder,) = said(s, "alarm_reminder")
     fire = said(s, "sensors_fire_alarm")[0]
-    said_first, said_rest = clauses(PromptAudio.text("call_no_answer", "zh"))
-    assert first.get("interrupted") and first["text"] == said_first  # stopped in the pause after its clause
-    assert first["end"] > at(s, "alarm.fire") and fire["start"] - first["end"] < 1.0  # chime, then fire
-    assert "检测到烟雾" in fire["text"] and rest["text"] == said_rest  # then the call's reminder resumes
+    assert not reminder.get("interrupted") and reminder["text"] == PromptAudio.text(
+        "alarm_reminder", "zh", what="紧急呼叫", what_en="")  # whole: never cut inside a sentence
+    assert reminder["end"] > at(s, "alarm.fire") and fire["start"] - reminder["end"] < 1.0  # chime, then fire
+    assert "检测到烟雾" in fire["text"] and "社区已收到报警" in fire["text"]  # online: the broker has it
 
 
 def test_inactivity_check_answered(tmp_path: Path, broker: Broker) -> None:

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hub.alarms import store as alarm_store
+from hub.alarms.facts import AlarmFacts
+from hub.alarms.reminders import SCHEDULE_S, Reminders
 from hub.alarms.store import OpenAlarm
 from hub.core.events import Event, category_of, iso_ms
 from hub.core.loglimit import PerCause
@@ -68,6 +70,10 @@ class AlarmRegistry:
         self._lock = asyncio.Lock()  # one transition at a time: an ack never races a cancel
         # Adds the alarm context card to an opening event's data (hub.alarms.card).
         self.enrich: Callable[[str, dict[str, Any]], dict[str, Any]] = lambda event_type, data: data
+        # What is true of each alarm (saved, sent, received...): the speech layer checks a prompt's claim
+        # against it (hub.speech.claims) before the resident hears it.
+        self.facts = AlarmFacts(self._is_pending, lambda: bool(self.ctx.online))
+        self.reminders = Reminders(ctx, self._is_pending)  # one merged, backing-off reminder for them all
 
     # --- start-up ---------------------------------------------------------------------------------
     def load(self, transact: Transact) -> None:
@@ -86,6 +92,11 @@ class AlarmRegistry:
             # A failed card (hub.core.store): the hub still runs; new alarms are kept in memory.
             log.error("open alarms cannot be read from the outbox database (%s): none restored", exc)
             alarms = []
+        self.ctx.on_delivered(self.facts.delivered)
+        try:  # what is still in the outbox has no PUBACK yet; the rest was delivered before the restart
+            unsent = transact(lambda conn: {row[0] for row in conn.execute("SELECT id FROM outbox")})
+        except (sqlite3.Error, OSError):
+            unsent = None
         wall, mono = self.ctx.clock.now().timestamp(), self.ctx.clock.monotonic()
         for alarm in alarms:
             # Nobody is watching an old condition any more: if it is still there, its capability
@@ -98,6 +109,8 @@ class AlarmRegistry:
                 continue
             self._open[alarm.id] = alarm
             self._mono[alarm.id] = mono - min(max(0.0, wall - alarm.opened), 7 * 86400.0)
+            for event_id in alarm.ids:
+                self.facts.opened(alarm.id, event_id, saved=True, sent=unsent is not None and event_id not in unsent)
         if self._open:
             log.info("restored %d open alarm(s): %s", len(self._open),
                      ", ".join(f"{a.type} {a.id}" for a in self._open.values()))
@@ -145,6 +158,7 @@ class AlarmRegistry:
                                   present=lasting)
             await self._commit(event, alarm_store.write(alarm))
             self._open[alarm.id] = alarm
+            self.facts.opened(alarm.id, event.id, saved=self.ctx.saved(event.id), new_ack=current is not None)
             self._mono.setdefault(alarm.id, self.ctx.clock.monotonic())
             self._start_escalation(alarm)
             self._publish()
@@ -212,6 +226,10 @@ class AlarmRegistry:
                           event.type, type(exc).__name__, exc)
                 return True
             self._swap(new)
+            self.facts.note(alarm.id, "received")
+            self.reminders.heard_someone()
+            if tell is not None and tell[0] == "escalation_coming":
+                self.facts.note(alarm.id, "coming")
         log.info("%s %s acknowledged by %s", alarm.type, alarm.id, by)
         handlers = self._handlers.get(alarm.type)
         if handlers is not None and handlers.acknowledged is not None:
@@ -229,6 +247,21 @@ class AlarmRegistry:
         else:
             self.ctx.say(f"{prefix}_acknowledged", about=alarm.id)
         return True
+
+    def remind(self, alarm_id: str, what: str, what_en: str, steps: tuple[float, ...] = SCHEDULE_S) -> None:
+        """Remind the resident that this alarm still waits for a person ("紧急呼叫，社区暂未确认…"), merged
+        with every other such alarm, until it is acknowledged or closed (hub.alarms.reminders)."""
+        self.reminders.remind(alarm_id, what, what_en, steps)
+
+    def note_fact(self, ref: str, fact: str) -> None:
+        """Something outside the registry made a fact true of this alarm ("texted": the modem's +CMGS)."""
+        self.facts.note(ref, fact)
+
+    def _is_pending(self, ref: str) -> bool | None:
+        alarm = self.get(ref)
+        if alarm is None:
+            return False if self.facts.holds(ref, "saved") is not None else None
+        return not alarm.acknowledged
 
     # --- internals --------------------------------------------------------------------------------
     def _operator_names(self) -> dict[str, Any]:
@@ -262,6 +295,7 @@ class AlarmRegistry:
         self._changed()
 
     def stop(self) -> None:
+        self.reminders.stop()
         for task in self._escalations.values():
             task.cancel()
         self._escalations.clear()

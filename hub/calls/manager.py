@@ -18,6 +18,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from hub.alarms.reminders import schedule
 from hub.alarms.store import OpenAlarm
 from hub.config.loader import Config
 from hub.core.buttons import ButtonBank
@@ -26,6 +27,9 @@ from hub.speech.questions import ANSWER_HOLD_S
 
 log = logging.getLogger(__name__)
 CALL = "call.raised"
+# What the reminder calls each kind of call (hub.alarms.reminders): "紧急呼叫，社区暂未确认…"
+KIND_WORDS = {"emergency": ("紧急呼叫", "emergency call"), "health": ("健康咨询", "health call"),
+              "service": ("服务呼叫", "service call"), "family": ("家人呼叫", "family call")}
 
 
 class CallManager:
@@ -80,7 +84,7 @@ class CallManager:
                                                       self._bank.lines[pin].press_mono)
             return
         assert call is not None
-        ctx.say("call_repeat")
+        ctx.say("call_repeat", about=call.id)
         ctx.feedback("calling")
         self._resolve(pin, {"outcome": "repeat", "call_id": call.id, "event_id": call.id})
 
@@ -130,9 +134,9 @@ class CallManager:
         ctx.feedback("calling")
         if ctx.saved(event.id):  # else the hub has said "存储故障，呼叫未能保存" (hub.core.storage_watch)
             if ctx.online:
-                ctx.say("call_raising")
+                ctx.say("call_raising", about=event.id)
             else:
-                ctx.say("call_offline")
+                ctx.say("call_offline", about=event.id)
                 self._saved_offline.add(event.id)
         self._publish()
         self._resolve(pin, {"outcome": "raised", "call_id": event.id, "event_id": event.id})
@@ -146,7 +150,7 @@ class CallManager:
             return  # acknowledged meanwhile: nothing left to cancel
         self._raised_mono.pop(call.id, None)
         ctx.feedback("cancelled" if not ctx.alarms.open_alarms(CALL) else "calling")
-        ctx.say("call_cancelled")
+        ctx.say("call_cancelled", about=call.id)
         self._publish()
         self._resolve(button, {"outcome": "cancelled", "call_id": call.id, "event_id": event.id})
 
@@ -154,7 +158,7 @@ class CallManager:
         if event_id in self._saved_offline:
             self._saved_offline.discard(event_id)
             if any(c.id == event_id for c in self._require_ctx().alarms.open_alarms(CALL)):
-                self._require_ctx().say("call_delivered")
+                self._require_ctx().say("call_delivered", about=event_id)
 
     def _acknowledged(self, call: OpenAlarm) -> None:
         """The registry committed the platform's ack and told the resident; the call is closed."""
@@ -162,7 +166,8 @@ class CallManager:
         self._publish()
 
     async def _escalate(self, call: OpenAlarm, waited: float) -> None:
-        """Until the call is acknowledged or cancelled (the registry then cancels this task)."""
+        """Until the call is acknowledged or cancelled (the registry then cancels this task): escalate, then
+        the resident is reminded, one reminder for all waiting calls on a backing-off schedule."""
         ctx = self._require_ctx()
         await asyncio.sleep(max(0.0, self.cfg["ack_timeout_s"] - waited))
         if not call.escalated:
@@ -170,12 +175,8 @@ class CallManager:
                 "call_id": call.id, "kind": call.facts["kind"], "button": call.facts["button"],
                 "after_s": round(self.cfg["ack_timeout_s"], 1)}, escalated=True)
             self._publish()
-        count = 0
-        while True:
-            await ctx.speak("call_no_answer")  # the pause counts from the end of the sentence
-            count += 1
-            fast = count <= self.cfg["reannounce_count"]
-            await asyncio.sleep(self.cfg["reannounce_s"] if fast else self.cfg["reannounce_slow_s"])
+        what = KIND_WORDS.get(str(call.facts.get("kind")), ("呼叫", "call"))
+        ctx.alarms.remind(call.id, *what, steps=schedule(self.cfg["reannounce_s"], self.cfg["reannounce_slow_s"]))
 
     # --- for simulation and status ----------------------------------------------------------------
     def wait_press(self, pin: int) -> asyncio.Future[dict[str, Any]]:

@@ -206,8 +206,10 @@ class Cellular:
                                 SMS_RETRY_S)
                     waiting.next_try = now + SMS_RETRY_S
                     continue
+                self._ctx.alarms.note_fact(waiting.event.id, "texted")  # the modem's +CMGS
                 if not waiting.texted_to:
-                    self._ctx.say("cellular_sms_sent")  # the resident hears help was reached another way
+                    # the resident hears help was reached another way
+                    self._ctx.say("cellular_sms_sent", about=waiting.event.id)
                 waiting.texted_to.append(number)
                 self._sent += 1
                 self._set(sms_sent=self._sent)

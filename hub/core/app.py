@@ -311,6 +311,7 @@ class Hub:
         self.outbox = Store(cfg.state_dir / "outbox.db", cfg.hub_id, cfg.topic_base, cfg["outbox"]["max_rows"])
         self.alarms.load(self.outbox.transact)
         self.speech = speech_from_config(cfg, self._player)
+        self.speech.facts = self.alarms.facts  # a prompt's claim is checked against its alarm (hub.speech.claims)
         self.leds = Feedback(self.hardware.pin_factory, cfg["outputs"]["status_led_pin"],
                              cfg["outputs"]["buzzer_pin"])
         self.uplink = Uplink(cfg, self.outbox, self.db, self._on_command, self.status, report=self.raise_event,

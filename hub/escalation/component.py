@@ -168,7 +168,7 @@ class Escalation:
                 self._chains[progress.alarm_id] = progress
                 await self._save()  # before trying: a restart never texts or calls twice
                 if first:
-                    ctx.say("escalation_notifying", name=action.step.name)
+                    ctx.say("escalation_notifying", name=action.step.name, about=progress.alarm_id)
                 self._publish()
                 await self._reach(progress, action)
                 await self._save()  # with the outcome reported

@@ -147,14 +147,11 @@ class HealthMeters:
         if held:
             graded.data["repeat_of"] = held
         event = await ctx.raise_event(graded.event_type, graded.data, ts=when)
-        spoken = readback(graded.event_type, graded.data, now)  # the reading first, then any advice
-        if spoken is not None:
-            ctx.say(spoken[0], **spoken[1])
         if graded.history is not None:
             kind, a, b, meal = graded.history
             await asyncio.to_thread(store.add_history, kind, when, a, b, meal)
+        advice: list[tuple[str, dict[str, Any]]] = []
         for reason, values, sev in ranked:
-            ctx.say(ADVICE[reason])  # the resident hears it even when a repeat alert is held back
             if reason in held:
                 log.info(
                     "health alert %s from %s repeats %s (no worse, within %d min): not raised again",
@@ -163,6 +160,8 @@ class HealthMeters:
                     held[reason],
                     self.grading["alert_repeat_min"],
                 )
+                # the resident hears the advice even when a repeat alert is held back
+                advice.append((ADVICE[reason], {"about": held[reason]}))
                 continue
             # An open alarm until the platform acks it (one per meter and reason: a worse reading joins it).
             alert = await ctx.alarms.open(
@@ -179,6 +178,13 @@ class HealthMeters:
                 facts={"kind": KIND[reason], "reason": reason, "values": values},
             )
             self.gate.raised(meter, reason, sev, now, alert.id)
+            advice.append((ADVICE[reason], {"about": alert.id}))  # "社区医生会联系您" once the broker has it
+        # One utterance: the reading, then its advice, never cut between them (hub.speech.queue).
+        spoken = readback(graded.event_type, graded.data, now)
+        if spoken is not None:
+            ctx.say(spoken[0], **spoken[1], then=tuple(advice))
+        elif advice:
+            ctx.say(advice[0][0], **advice[0][1], then=tuple(advice[1:]))
 
     def _meter_error(self, reading: MeterErrorReading) -> None:
         ctx = self._ctx

@@ -188,9 +188,10 @@ class HomeSensors:
         if reading.humidity_pct is not None:
             data["humidity_pct"] = round(reading.humidity_pct, 1)
         # One open alarm while it lasts (a repeat joins it and asks for a new ack).
-        await self.ctx.alarms.open(f"alarm.{d.kind}", data, key=d.kind, lasting=True,
-                                   facts={"temperature_c": data["temperature_c"]})
-        self.ctx.say(f"sensors_{d.kind}_alarm", temperature=round(d.temperature_c))  # "社区已收到": after the commit
+        event = await self.ctx.alarms.open(f"alarm.{d.kind}", data, key=d.kind, lasting=True,
+                                           facts={"temperature_c": data["temperature_c"]})
+        # "社区已收到" once the broker has it (hub.speech.claims), else the offline wording
+        self.ctx.say(f"sensors_{d.kind}_alarm", temperature=round(d.temperature_c), about=event.id)
 
     # --- PIR stuck, smoke alarm trouble, mains power ----------------------------------------------
     async def _watch_loop(self) -> None:
@@ -220,9 +221,9 @@ class HomeSensors:
                     low_since = now if low_since is None else low_since
                     if lost_since is None and now - low_since >= p["lost_after_s"]:
                         lost_since = low_since
-                        await self.ctx.alarms.open("power.lost", {"low_for_s": round(now - low_since, 1)},
-                                                   key="power.lost", lasting=True)
-                        self.ctx.say("sensors_power_lost")
+                        lost = await self.ctx.alarms.open("power.lost", {"low_for_s": round(now - low_since, 1)},
+                                                          key="power.lost", lasting=True)
+                        self.ctx.say("sensors_power_lost", about=lost.id)
                 if power.battery_low != battery_low:
                     battery_low = power.battery_low
                     if battery_low:

@@ -52,10 +52,10 @@ class FireAlarms:
         ctx.feedback("alarm")  # the buzzer at once; the words say the community has it, so after the commit
         event = await ctx.alarms.open("alarm.fire", {"cause": cause, **data}, key=f"fire:{cause}", lasting=True,
                                       facts={"cause": cause})
-        ctx.say(PROMPTS[cause][0])
+        ctx.say(PROMPTS[cause][0], about=event.id)  # "已通知社区" once the broker has it, else what to do
         self.alarms[event.id] = FireAlarm(event.id, cause, ctx.clock.monotonic())
         if self._announcer is None or self._announcer.done():
-            self._announcer = ctx.spawn("sensors.fire_announce", self._announce(cause))
+            self._announcer = ctx.spawn("sensors.fire_announce", self._announce(cause, event.id))
         self._publish_status()
         return event.id
 
@@ -105,16 +105,17 @@ class FireAlarms:
             ],
         )
 
-    async def _announce(self, cause: str) -> None:
+    async def _announce(self, cause: str, event_id: str) -> None:
         """Repeat the spoken warning while any cause is present, `announce_s` after the last one ended."""
-        await self.ctx.speak(PROMPTS[cause][0])  # the first one, said by raise_(): wait for its end
+        await self.ctx.speak(PROMPTS[cause][0], about=event_id)  # the first one, said by raise_(): its end
         while True:
             await asyncio.sleep(self.announce_s)
-            present = {a.cause for a in self.alarms.values() if a.present}
+            present = {a.cause: a.event_id for a in self.alarms.values() if a.present}
             if not present:
                 return
             self.ctx.feedback("alarm")
-            await self.ctx.speak(PROMPTS["smoke" if "smoke" in present else "rate_of_rise"][0])
+            cause = "smoke" if "smoke" in present else "rate_of_rise"
+            await self.ctx.speak(PROMPTS[cause][0], about=present[cause])
 
     def close(self) -> None:
         if self._announcer is not None:

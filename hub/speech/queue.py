@@ -11,6 +11,13 @@
   previous utterance (the fall countdown starts when its question ends).
 - A question (hub.speech.questions) holds back prompts less urgent than itself while it waits.
 - The same prompt already waiting is not queued twice.
+- Whole sentences: a prompt is interrupted only at the end of a sentence (。！？；), never inside one, so
+  "血压185，112" is never split; several prompts said as one (`then=`: a reading and its advice) are
+  one utterance. Readings and health advice are said in the order they came (render.IN_ORDER).
+- A prompt that claims a fact (hub.speech.claims: "sent", "received"...) is said `about=` an alarm and
+  only once the fact holds, checked when it comes up to be said; until then its `unless` prompt (the
+  offline wording) is said, and its `then` line once the fact holds. A newer prompt supersedes only
+  prompts about the same alarm.
 Each utterance is recorded (key, text, start, end on the queue's clock, `about`): `recent()` for tests, and
 on the card by hub.speech.record for `hub spoken`.
 """
@@ -28,10 +35,12 @@ from pathlib import Path
 from typing import Any
 
 from hub.config.loader import Config
+from hub.speech.claims import ClaimGate, Facts
 from hub.speech.player import AplayPlayer, Player, chime, pauses, tail
 from hub.speech.record import FOLDER, SpokenRecord
 from hub.speech.render import (  # noqa: F401 - INFO, URGENT, clauses: re-exported with the levels
     IMPORTANT,
+    IN_ORDER,
     INFO,
     TOPICS,
     URGENT,
@@ -40,6 +49,7 @@ from hub.speech.render import (  # noqa: F401 - INFO, URGENT, clauses: re-export
     clauses,
     heard_text,
     level_of,
+    sentence_stops,
 )
 from voice.catalogue import catalogue, fields_of
 from voice.speaker import Speaker
@@ -54,6 +64,8 @@ MAX_WAITING = 32
 class Part:
     language: str
     text: str
+    key: str = ""
+    fields: dict[str, Any] | None = None
     wav: Path | None = None  # rendered when it comes to be said
     offset: float = 0.0  # seconds already heard (an interrupted part resumes here)
 
@@ -69,7 +81,9 @@ class Utterance:
     done: asyncio.Future[dict[str, Any]]
     cancelled: bool = False
     superseded: bool = False  # a newer prompt on the same topic: stop at the next pause
-    about: str | None = None  # the event or alarm it belongs to (`about=` of say), kept on record
+    about: str | None = None  # the alarm it is about (hub.speech.claims)
+    segments: list[tuple[str, dict[str, Any], str | None]] | None = None  # (key, fields, about) said as one
+    vetted: bool = False
 
     @property
     def text(self) -> str:
@@ -97,6 +111,16 @@ class SpeechQueue:
         self._render_warned = False
         self._broke_in = False  # the last utterance was cut short by a more urgent one
         self._poke = asyncio.Event()  # something changed that the utterance playing must look at
+        self.gate = ClaimGate(lambda key, about: self.say(key, about=about))  # claims against facts
+
+    @property
+    def facts(self) -> Facts | None:
+        """The alarm registry's facts (hub.alarms.facts): what a prompt's claim is checked against."""
+        return self.gate.facts
+
+    @facts.setter
+    def facts(self, facts: Facts | None) -> None:
+        self.gate.facts = facts
 
     # --- asking ------------------------------------------------------------------------------------
     def move_cache(self, cache_dir: Path) -> None:
@@ -105,21 +129,25 @@ class SpeechQueue:
         self.cache_dir = cache_dir
         self.renderer.move_cache(cache_dir)
 
-    def say(self, key: str, volume: int | None = None, **fields: Any) -> Utterance:
-        about = fields.pop("about", None)
-        parts = [Part(language, self.renderer.text(key, language, **fields)) for language in self.renderer.languages]
-        u = Utterance(key, level_of(key), volume, next(self._seq), fields, parts,
-                      asyncio.get_running_loop().create_future(), about=str(about) if about else None)
+    def say(self, key: str, volume: int | None = None, *, about: str | None = None,
+            then: tuple[tuple[str, dict[str, Any]], ...] = (), **fields: Any) -> Utterance:
+        """`about`: the alarm the prompt is about; `then`: (key, fields) prompts said with it as one
+        utterance, in that order (a field `about` names theirs)."""
+        segments = [(key, fields, about), *((k, {n: v for n, v in f.items() if n != "about"}, f.get("about"))
+                                            for k, f in then)]
+        u = Utterance(key, max(level_of(k) for k, _f, _a in segments), volume, next(self._seq), fields,
+                      self._parts(segments), asyncio.get_running_loop().create_future(), about=about,
+                      segments=segments)
         log.info("say [%s] %s", key, u.text)
         if not self.enabled:
             self._record(u, u.text, self.now(), self.now(), played=False)
             return u
         current = self._current if self._current is not None and not self._current.superseded else None
         same = next((w for w in [*self._waiting, *([current] if current else [])]
-                     if w.text == u.text and not w.cancelled), None)
+                     if w.text == u.text and w.about == u.about and not w.cancelled), None)
         if same is not None:
             return same  # being said or waiting already: saying it again says nothing more
-        self._supersede(key)
+        self._supersede(key, about)
         if len(self._waiting) >= MAX_WAITING:
             dropped = min(self._waiting, key=lambda w: (w.level, -w.seq))
             log.warning("speech queue full; dropped prompt %s", dropped.key)
@@ -143,15 +171,20 @@ class SpeechQueue:
         elif u is self._current and self._playing is not None:
             self._playing.cancel()  # at once: an answered question stops mid-word
 
-    def _supersede(self, key: str) -> None:
+    def _parts(self, segments: list[tuple[str, dict[str, Any], str | None]]) -> list[Part]:
+        return [Part(language, self.renderer.text(k, language, **f), k, f)
+                for language in self.renderer.languages for k, f, _a in segments]
+
+    def _supersede(self, key: str, about: str | None) -> None:
         topic = TOPICS.get(key)
         if topic is None:
             return
-        for w in [w for w in self._waiting if TOPICS.get(w.key) == topic and w.key != key]:
+        for w in [w for w in self._waiting if TOPICS.get(w.key) == topic and w.key != key and w.about == about]:
             self._waiting.remove(w)
             self._finish(w)
-        if self._current is not None and TOPICS.get(self._current.key) == topic and self._current.key != key:
-            self._current.superseded = True
+        current = self._current
+        if current is not None and TOPICS.get(current.key) == topic and current.key != key and current.about == about:
+            current.superseded = True
             self._poke.set()
 
     def hold(self, level: int) -> Callable[[], None]:
@@ -201,10 +234,33 @@ class SpeechQueue:
             ready = [u for u in self._waiting if u.level >= floor]
             if ready:
                 u = max(ready, key=lambda w: (w.level, -w.seq))
+                if u.key in IN_ORDER:  # never before an older reading or advice still waiting
+                    u = min((w for w in ready if w.key in IN_ORDER), key=lambda w: w.seq)
                 self._waiting.remove(u)
-                return u
+                if not u.vetted:
+                    await self.gate.settle(u.segments or [])
+                if self._vet(u):
+                    return u
+                self._finish(u)
+                continue
             self._changed.clear()
             await self._changed.wait()
+
+    def _vet(self, u: Utterance) -> bool:
+        """Said as it is, said with its `unless` wording instead, or (False) not said at all: a claim
+        whose fact does not hold now (hub.speech.claims)."""
+        if u.segments is None:
+            return True
+        resumed, u.vetted = u.vetted, True
+        segments = self.gate.check(u.segments, resumed)
+        if segments is None:
+            log.info("not said: %s (its claim does not hold)", u.key)
+            return False
+        if segments is not u.segments:
+            u.segments, u.key, u.about = segments, segments[0][0], segments[0][2]
+            u.parts = self._parts(segments)
+            log.info("say [%s] instead: %s", u.key, u.text)
+        return True
 
     def _preempted(self, u: Utterance) -> bool:
         floor = max(self._holds, default=0)
@@ -217,6 +273,11 @@ class SpeechQueue:
             start = self.now()
             await self._out(wav, [], 0.0, u)
             self._record(None, "chime", start, self.now(), played=True, key="chime")
+            if not self._vet(u):  # acknowledged during the chime: "正在呼叫" is no longer true
+                self._current = None
+                self._last_end = self.now()
+                self._finish(u)
+                return
         start, played = self.now(), True
         heard: list[str] = []
         first_wav = u.parts[0].wav if u.parts else None  # where the prompt was rendered (status, tests)
@@ -225,8 +286,8 @@ class SpeechQueue:
             part = u.parts[0]
             try:
                 if part.wav is None:
-                    part.wav = await asyncio.to_thread(self.renderer.render, u.key, part.language, u.volume,
-                                                       **u.fields)
+                    part.wav = await asyncio.to_thread(self.renderer.render, part.key or u.key, part.language,
+                                                       u.volume, **(u.fields if part.fields is None else part.fields))
                 first_wav = first_wav or part.wav
                 stops = await asyncio.to_thread(pauses, part.wav)
                 wav = part.wav if part.offset == 0 else await asyncio.to_thread(tail, part.wav, part.offset,
@@ -236,7 +297,8 @@ class SpeechQueue:
                 self._render_warned, played = True, False
                 u.parts.clear()
                 break
-            stopped_at = await self._out(wav, [t - part.offset for t in stops if t > part.offset], part.offset, u)
+            breaks = sentence_stops(part.text, stops)  # whole sentences: never inside one, never in a number
+            stopped_at = await self._out(wav, [t - part.offset for t in breaks if t > part.offset], part.offset, u)
             if stopped_at is None:  # heard to its end
                 heard.append(heard_text(part.text, stops, part.offset, None))
                 u.parts.pop(0)
@@ -250,9 +312,9 @@ class SpeechQueue:
         self._current = None
         self._last_end = self.now()
         done = not u.parts or u.cancelled or u.superseded
-        self._record(u if done else None, "".join(heard), start, self._last_end,
+        self._record(u if done else None, _joined(heard), start, self._last_end,
                      played=played and any(heard), interrupted=not done, key=u.key,
-                     cut=u.superseded and bool(u.parts), wav=first_wav, about=u.about)
+                     cut=u.superseded and bool(u.parts), wav=first_wav, about=u)
 
     async def _out(self, wav: Path, stops: list[float], offset: float, u: Utterance) -> float | None:
         """Play `wav`; None once heard to the end, else the seconds heard when it was stopped: at once if
@@ -286,17 +348,20 @@ class SpeechQueue:
 
     def _record(self, u: Utterance | None, text: str, start: float, end: float, *, played: bool,
                 interrupted: bool = False, key: str | None = None, cut: bool = False,
-                wav: Path | None = None, about: str | None = None) -> None:
-        entry = {"key": key or (u.key if u else ""), "text": text, "start": round(start, 3),
-                 "end": round(end, 3), "at": time.time(), "played": played, "wav": str(wav) if wav else None}
+                wav: Path | None = None, about: Utterance | None = None) -> None:
+        of = u or about
+        entry: dict[str, Any] = {
+            "key": key or (u.key if u else ""), "text": text, "about": of.about if of else None,
+            "start": round(start, 3), "end": round(end, 3), "at": time.time(), "played": played,
+            "wav": str(wav) if wav else None}
+        if of is not None and of.segments is not None and len(of.segments) > 1:
+            entry["with"] = [[k, a] for k, _f, a in of.segments[1:]]  # said in the same breath
         if interrupted:
             entry["interrupted"] = True  # resumes after the more urgent prompt
         if cut:
             entry["cut"] = True  # a newer prompt on the same topic made the rest moot
         if u is not None and u.cancelled:
             entry["cancelled"] = True
-        if about or (u is not None and u.about):
-            entry["about"] = about or (u.about if u else None)
         self.history.append(entry)
         if self.record is not None:
             self.record.add(entry)
@@ -307,6 +372,14 @@ class SpeechQueue:
         if not u.done.done():
             u.done.set_result(entry or {"key": u.key, "text": "", "start": self.now(), "end": self.now(),
                                         "played": False, "cancelled": True})
+
+
+def _joined(heard: list[str]) -> str:
+    """The words heard, part after part: a reading and its advice read as two sentences."""
+    out = ""
+    for piece in heard:
+        out += ("" if not out or not piece or out[-1] in "。！？；，,.!?;…" else "。") + piece
+    return out
 
 
 def speech_from_config(config: Config, player: Player | None = None) -> SpeechQueue:

@@ -10,6 +10,8 @@ import re
 from pathlib import Path
 from typing import Any, Protocol
 
+from hub.speech.claims import claims
+from voice.catalogue import catalogue
 from voice.library import PromptAudio
 from voice.speaker import Speaker
 
@@ -26,11 +28,14 @@ LEVELS: dict[str, int] = {
                      "call_acknowledged_by", "alarm_acknowledged", "alarm_acknowledged_by", "call_delivered",
                      "call_sending", "sensors_fire_alarm", "sensors_heat_rise_alarm", "fall_check",
                      "fall_cancelled", "fall_alarm", "inactivity_alarm", *VOICE_CALL, *ESCALATION), URGENT),
-    **dict.fromkeys(("call_no_answer", "inactivity_check", "sensors_heat_alarm", "sensors_cold_alarm",
+    **dict.fromkeys(("call_no_answer", "alarm_reminder", "alarm_delivered",
+                     "inactivity_check", "sensors_heat_alarm", "sensors_cold_alarm",
                      "sensors_fire_cleared", "sensors_power_lost", "sensors_battery_low",
                      "health_bp_very_high", "health_glucose_very_high", "health_glucose_low",
                      "checkin_question", "checkin_missed"), IMPORTANT),
 }  # every other prompt is INFO
+# The offline wording said instead of a claim (hub.speech.claims: `unless`) is as urgent as the claim.
+LEVELS.update({claim.unless: LEVELS[key] for key, claim in claims().items() if claim.unless and key in LEVELS})
 # A newer prompt about the same thing makes an older one moot: "已取消呼叫" drops a waiting
 # "正在呼叫社区" and cuts one being spoken at its next clause.
 TOPICS: dict[str, str] = {
@@ -44,6 +49,10 @@ TOPICS: dict[str, str] = {
     **dict.fromkeys(("sensors_fire_alarm", "sensors_fire_cleared", "sensors_heat_rise_alarm",
                      "sensors_heat_rise_cleared"), "fire"),
 }
+# Said in the order they came, whatever their level: advice never before its own reading, nor before
+# an older reading still waiting (hub.health: the reading and its advice are one utterance).
+IN_ORDER = frozenset(key for key in catalogue() if key.startswith("health_"))
+SENTENCE_END = "。！？；!?;"
 _CLAUSE = re.compile(r"(?<=[。！？；，!?;,])\s*")
 
 
@@ -99,3 +108,12 @@ def heard_text(text: str, stops: list[float], start: float, end: float | None) -
     first = sum(1 for t in stops if t <= start)
     last = len(parts) if end is None else sum(1 for t in stops if t <= end)
     return "".join(parts[first:last])
+
+
+def sentence_stops(text: str, stops: list[float]) -> list[float]:
+    """Of a WAV's pauses (one per clause mark), those at the end of a sentence: where a more urgent
+    prompt may break in. None when the pauses do not match the clauses: then the prompt is said whole."""
+    parts = clauses(text)
+    if len(stops) != len(parts) - 1:
+        return []
+    return [t for t, part in zip(stops, parts, strict=False) if part.rstrip()[-1:] in SENTENCE_END]

@@ -178,7 +178,7 @@ class FallComponent:
             else:
                 data = {**base, "outcome": "no_response", "waited_s": waited}
                 event = await ctx.alarms.open("alarm.fall", data, key="fall", ts=seen, facts={"source": source})
-                ctx.say("fall_alarm")
+                ctx.say("fall_alarm", about=event.id)  # "已通知社区" only once the broker has it
                 _resolve(self._outcome_waiters, {"outcome": "alarm", "event_id": event.id})
         finally:
             question.close()

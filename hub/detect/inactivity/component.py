@@ -202,10 +202,10 @@ class InactivityMonitor:
         elif item.kind == "alarm":
             self._close_question()  # once the wait is over a press is a call again
             data = alarm_data(item, self.params.check_wait_s)
-            await ctx.alarms.open("alarm.inactivity", data, key="inactivity", ts=item.at,
-                                  facts={"reason": data["reason"], "gap_min": data["gap_min"]})
+            event = await ctx.alarms.open("alarm.inactivity", data, key="inactivity", ts=item.at,
+                                          facts={"reason": data["reason"], "gap_min": data["gap_min"]})
             ctx.feedback("alarm")
-            ctx.say("inactivity_alarm")
+            ctx.say("inactivity_alarm", about=event.id)  # "已通知社区" only once the broker has it
         elif item.kind == "away_cleared":
             await ctx.raise_event("away.cleared", {"by": "activity"}, ts=item.at)
             ctx.say("inactivity_home")
