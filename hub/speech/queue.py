@@ -3,23 +3,21 @@
 - Nothing overlaps: one worker plays one prompt after another.
 - Most urgent first (LEVELS): a call's state, fire and the fall check/alarm are URGENT; reminders and
   warnings IMPORTANT; the rest INFO. A more urgent prompt pre-empts the one playing at its next
-  pause between clauses (found in the WAV itself: hub.speech.player.pauses, so a voice pack's recording
-  is interrupted the same way); the interrupted prompt resumes from there afterwards.
+  sentence end (found in the WAV itself: hub.speech.player.pauses, so a voice pack's recording is
+  interrupted the same way); the interrupted prompt resumes from there afterwards.
 - A chime precedes an IMPORTANT or URGENT prompt when the hub was silent (CHIME_AFTER_IDLE_S) or
   when it breaks into another prompt, so the resident looks up before the words start.
 - `speak()` returns when the prompt has been heard, so a repeat is scheduled from the END of the
   previous utterance (the fall countdown starts when its question ends).
-- A question (hub.speech.questions) holds back prompts less urgent than itself while it waits.
-- The same prompt already waiting is not queued twice.
-- Whole sentences: a prompt is interrupted only at the end of a sentence (。！？；), never inside one, so
-  "血压185，112" is never split; several prompts said as one (`then=`: a reading and its advice) are
-  one utterance. Readings and health advice are said in the order they came (render.IN_ORDER).
+- A question (hub.speech.questions) holds back less urgent prompts; a prompt waiting is not queued twice.
+- Never inside a sentence (。！？；), so "血压185，112" is never split. Prompts said as one (`then=`: a
+  reading and its advice) are one utterance: only an URGENT prompt breaks in between them, and the
+  group is said again from its start. Readings and advice keep the order they came (render.IN_ORDER).
 - A prompt that claims a fact (hub.speech.claims: "sent", "received"...) is said `about=` an alarm and
   only once the fact holds, checked when it comes up to be said; until then its `unless` prompt (the
   offline wording) is said, and its `then` line once the fact holds. A newer prompt supersedes only
   prompts about the same alarm.
-Each utterance is recorded (key, text, start, end on the queue's clock, `about`): `recent()` for tests, and
-on the card by hub.speech.record for `hub spoken`.
+Each utterance is recorded (key, text, start, end, `about`): `recent()`, and hub.speech.record (`hub spoken`).
 """
 
 from __future__ import annotations
@@ -48,6 +46,7 @@ from hub.speech.render import (  # noqa: F401 - INFO, URGENT, clauses: re-export
     SpeakerRenderer,
     clauses,
     heard_text,
+    joined,
     level_of,
     sentence_stops,
 )
@@ -262,6 +261,18 @@ class SpeechQueue:
             log.info("say [%s] instead: %s", u.key, u.text)
         return True
 
+    def _urgent_waiting(self, u: Utterance) -> bool:
+        floor = max(self._holds, default=0)
+        return any(w.level >= URGENT and w.level > u.level and w.level >= floor for w in self._waiting)
+
+    def _resume_later(self, u: Utterance) -> None:
+        """`u` resumes (keeping its place) after what pre-empted it; prompts said as one (a reading and
+        its advice) start again from the first, so the advice is never heard apart from its reading."""
+        self._broke_in = True
+        if u.segments is not None and len(u.segments) > 1:
+            u.parts = self._parts(u.segments)
+        self._waiting.append(u)
+
     def _preempted(self, u: Utterance) -> bool:
         floor = max(self._holds, default=0)
         return any(w.level > u.level and w.level >= floor for w in self._waiting)
@@ -302,17 +313,19 @@ class SpeechQueue:
             if stopped_at is None:  # heard to its end
                 heard.append(heard_text(part.text, stops, part.offset, None))
                 u.parts.pop(0)
+                if u.parts and self._urgent_waiting(u):  # a fire does not wait for a reading's advice
+                    self._resume_later(u)
+                    break
                 continue
             heard.append(heard_text(part.text, stops, part.offset, part.offset + stopped_at))
             part.offset += stopped_at
             if not u.cancelled and not u.superseded:
-                self._broke_in = True
-                self._waiting.append(u)  # resumes (keeping its place) after what pre-empted it
+                self._resume_later(u)
             break
         self._current = None
         self._last_end = self.now()
         done = not u.parts or u.cancelled or u.superseded
-        self._record(u if done else None, _joined(heard), start, self._last_end,
+        self._record(u if done else None, joined(heard), start, self._last_end,
                      played=played and any(heard), interrupted=not done, key=u.key,
                      cut=u.superseded and bool(u.parts), wav=first_wav, about=u)
 
@@ -372,14 +385,6 @@ class SpeechQueue:
         if not u.done.done():
             u.done.set_result(entry or {"key": u.key, "text": "", "start": self.now(), "end": self.now(),
                                         "played": False, "cancelled": True})
-
-
-def _joined(heard: list[str]) -> str:
-    """The words heard, part after part: a reading and its advice read as two sentences."""
-    out = ""
-    for piece in heard:
-        out += ("" if not out or not piece or out[-1] in "。！？；，,.!?;…" else "。") + piece
-    return out
 
 
 def speech_from_config(config: Config, player: Player | None = None) -> SpeechQueue:

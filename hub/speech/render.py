@@ -117,3 +117,11 @@ def sentence_stops(text: str, stops: list[float]) -> list[float]:
     if len(stops) != len(parts) - 1:
         return []
     return [t for t, part in zip(stops, parts, strict=False) if part.rstrip()[-1:] in SENTENCE_END]
+
+
+def joined(heard: list[str]) -> str:
+    """The words heard, part after part: a reading and its advice read as two sentences."""
+    out = ""
+    for piece in heard:
+        out += ("" if not out or not piece or out[-1] in "。！？；，,.!?;…" else "。") + piece
+    return out
