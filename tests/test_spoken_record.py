@@ -41,9 +41,9 @@ def on_virtual_loop(tmp_path: Path, body: Callable[[SpeechQueue], Any]) -> Speec
 
 def test_every_utterance_is_on_record_as_played_interrupted_ones_too(tmp_path: Path) -> None:
     async def body(q: SpeechQueue) -> None:
-        q.say("call_no_answer", about="call-1")  # chime, 0.7 s clause, pause, 0.6 s clause
-        await asyncio.sleep(CHIME_S + 0.3)
-        await q.speak("sensors_fire_alarm", about="fire-1")  # URGENT: breaks in at the pause
+        q.say("alarm_reminder", about="call-1")  # chime, a sentence, pause, two clauses
+        await asyncio.sleep(CHIME_S + 0.2)
+        await q.speak("sensors_fire_alarm", about="fire-1")  # URGENT: breaks in at the sentence end
         await asyncio.sleep(3)
 
     q = on_virtual_loop(tmp_path, body)
@@ -52,17 +52,17 @@ def test_every_utterance_is_on_record_as_played_interrupted_ones_too(tmp_path: P
     lines = list(read_record(tmp_path / "spoken"))
     assert [(x["key"], x["text"], x["interrupted"], x.get("about")) for x in lines] == [
         ("chime", "chime", False, None),
-        ("call_no_answer", "社区暂未应答，", True, "call-1"),
+        ("alarm_reminder", "紧急呼叫。", True, "call-1"),
         ("chime", "chime", False, None),
         ("sensors_fire_alarm", "检测到烟雾，请离开", False, "fire-1"),
-        ("call_no_answer", "正在继续呼叫", False, "call-1")]
+        ("alarm_reminder", "社区暂未确认，正在继续呼叫", False, "call-1")]
     for x in lines:
         start, end = (datetime.fromisoformat(x[k].replace("Z", "+00:00")) for k in ("start", "end"))
         assert timedelta(0) <= end - start < timedelta(seconds=2) and x["played"] is True
     fire = lines[3]
     assert (datetime.fromisoformat(fire["end"].replace("Z", "+00:00"))
             - datetime.fromisoformat(fire["start"].replace("Z", "+00:00"))) == timedelta(seconds=1.1)
-    assert "about" not in q.recent()[0] and q.recent()[1]["about"] == "call-1"
+    assert q.recent()[0].get("about") is None and q.recent()[1]["about"] == "call-1"
 
 
 def test_written_in_batches_not_per_utterance(tmp_path: Path) -> None:

@@ -314,6 +314,7 @@ class SpeechQueue:
                 heard.append(heard_text(part.text, stops, part.offset, None))
                 u.parts.pop(0)
                 if u.parts and self._urgent_waiting(u):  # a fire does not wait for a reading's advice
+                    heard[-1] += "" if heard[-1][-1:] in "。！？；!?;" else "。"  # heard to its sentence end
                     self._resume_later(u)
                     break
                 continue
