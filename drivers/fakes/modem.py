@@ -54,6 +54,9 @@ class FakeModem:
         tty.setraw(self._slave)
         self.path = os.ttyname(self._slave)
         self._booting = False
+        # (position among the answer's lines, bytes), one per command answered: what a module prints by
+        # itself ("PB DONE") in the middle of an answer, for the tests
+        self.stray: list[tuple[int, bytes]] = []
         self.calls = CallModel(self.state.voice, self._urc, lambda: self.state.registration in (1, 5))
         self._settings_to_defaults()
         self._lock = threading.Lock()
@@ -144,10 +147,27 @@ class FakeModem:
         try:
             reply = self._answer(upper, line)
         except _Fail as fail:
-            self._send(f"\r\n{fail.text(self._cmee)}\r\n")
+            self._reply([fail.text(self._cmee)])
             return
         if reply is not None:
-            self._send("".join(f"\r\n{r}\r\n" for r in reply) + "\r\nOK\r\n")
+            self._reply([*reply, "OK"])
+
+    def _reply(self, lines: list[str]) -> None:
+        """A command's answer, with the next `stray` bytes (if any) at their place among its lines."""
+        parts = [f"\r\n{r}\r\n".encode() for r in lines]
+        if self.stray:
+            at, data = self.stray.pop(0)
+            parts.insert(min(at, len(parts)), data)
+        self.inject(b"".join(parts))
+
+    def inject(self, data: bytes) -> None:
+        """Bytes on the AT port as they come: a module's own lines, noise, a line that never ends."""
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[os.write(self._master, view):]
+            except OSError:
+                return
 
     def _reset(self) -> None:
         """The module restarts: no answer, settings back to defaults, then "RDY" (EC25 after power-up)."""
