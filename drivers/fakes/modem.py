@@ -57,6 +57,7 @@ class FakeModem:
         # (position among the answer's lines, bytes), one per command answered: what a module prints by
         # itself ("PB DONE") in the middle of an answer, for the tests
         self.stray: list[tuple[int, bytes]] = []
+        self.stray_on: dict[str, tuple[int, bytes]] = {}  # command prefix -> the same, in every answer to it
         self.calls = CallModel(self.state.voice, self._urc, lambda: self.state.registration in (1, 5))
         self._settings_to_defaults()
         self._lock = threading.Lock()
@@ -147,16 +148,18 @@ class FakeModem:
         try:
             reply = self._answer(upper, line)
         except _Fail as fail:
-            self._reply([fail.text(self._cmee)])
+            self._reply(upper, [fail.text(self._cmee)])
             return
         if reply is not None:
-            self._reply([*reply, "OK"])
+            self._reply(upper, [*reply, "OK"])
 
-    def _reply(self, lines: list[str]) -> None:
-        """A command's answer, with the next `stray` bytes (if any) at their place among its lines."""
+    def _reply(self, command: str, lines: list[str]) -> None:
+        """A command's answer, with the next `stray` bytes (if any) and those `stray_on` this command, at
+        their place among its lines."""
         parts = [f"\r\n{r}\r\n".encode() for r in lines]
-        if self.stray:
-            at, data = self.stray.pop(0)
+        extra = [self.stray.pop(0)] if self.stray else []
+        extra += [stray for prefix, stray in self.stray_on.items() if command.startswith(prefix)]
+        for at, data in extra:
             parts.insert(min(at, len(parts)), data)
         self.inject(b"".join(parts))
 
