@@ -20,6 +20,7 @@ refreshed every `poll_s`.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import logging
@@ -139,7 +140,7 @@ class Cellular:
         port = await asyncio.to_thread(self._ctx.hardware.open_serial, self.port_name, baudrate=self.baudrate,
                                        timeout=0.5)
         reset = asyncio.Event()
-        inbox: asyncio.Queue[int] = asyncio.Queue()
+        inbox: collections.deque[int] = collections.deque()  # announced SMS, in the order they came
 
         def unsolicited(line: str) -> None:
             call = self._call
@@ -147,7 +148,8 @@ class Cellular:
                 return
             if line.startswith("+CMTI:"):
                 with contextlib.suppress(ValueError):
-                    inbox.put_nowait(parse_cmti(line)[1])
+                    inbox.append(parse_cmti(line)[1])
+                    self._wake.set()
             elif line == "RDY":
                 reset.set()  # the module restarted: its settings are gone, set them again
             elif (caller := voice.incoming_caller(line)) is not None and caller != self._ringing:  # once a call
@@ -167,31 +169,16 @@ class Cellular:
         while not reset.is_set() and not modem.closed:
             self.watch.beat()
             self._wake.clear()
-            while not inbox.empty():
-                await self._read_reply(modem, inbox.get_nowait())
+            while inbox:
+                await self._read_reply(modem, inbox.popleft())
             await self._text_overdue(modem)
             if time.monotonic() >= next_poll:
                 await self._poll(modem)
                 next_poll = time.monotonic() + self.poll_s
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wait_any(inbox), timeout=1.0)
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
         self._set(modem="restarted")
         log.warning("modem restarted (RDY): initialising it again")
-
-    async def _wait_any(self, inbox: asyncio.Queue[int]) -> None:
-        """Until an SMS is announced or the hub wakes us; the index stays in the inbox. Both waiters are
-        cancelled however this ends (a timeout cancels us): a leaked `inbox.get()` would swallow the
-        next announced SMS."""
-        getter = asyncio.ensure_future(inbox.get())
-        waker = asyncio.ensure_future(self._wake.wait())
-        try:
-            await asyncio.wait({getter, waker}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            waker.cancel()
-            if getter.done() and not getter.cancelled():
-                inbox.put_nowait(getter.result())
-            else:
-                getter.cancel()
 
     async def _poll(self, modem: AtModem) -> None:
         self._set(modem="ok", **await poll.read_state(modem, self._vendor), error=None)
@@ -246,7 +233,11 @@ class Cellular:
         return claims
 
     async def _acknowledge(self, waiting: Waiting, by: str, message: str | None) -> bool:
+        """True if this took the alarm (False: closed, or acknowledged already)."""
         assert self._ctx is not None
+        alarm = self._ctx.alarms.get(waiting.event.id)
+        if alarm is None or alarm.acknowledged:
+            return False
         # Not "named": the resident hears "社区已收到…", not a phone number read out digit by digit.
         return await self._ctx.alarms.ack(waiting.event.id, by, message, named=False, via="sms")
 

@@ -62,9 +62,12 @@ async def handle(ctx: HubContext, sender: str, body: str, listeners: list[SmsLis
         log.warning("短信确认被拒绝 SMS \"%s\" from %s refused: %s", body.strip()[:20], shown, words)
         await ctx.raise_event("sms.refused", {"from": shown, "reason": reason, "text": body.strip()[:40]})
         return None
-    _, alarm_id, take = max(claims, key=lambda claim: claim[0])  # the most recent one texted
+    _, alarm_id, take = max(claims, key=lambda claim: claim[0])  # the most recent one texted, even if taken
     if await take(sender, body.strip()[:100] or None):
         log.info("alarm %s acknowledged by SMS from %s", alarm_id, shown)
-    else:
-        log.info("SMS \"1\" from %s: alarm %s was acknowledged already", shown, alarm_id)
-    return alarm_id
+        return alarm_id
+    log.info("SMS \"%s\" from %s acknowledged nothing: alarm %s, the last texted to it, was acknowledged (or "
+             "closed) already", body.strip()[:20], shown, alarm_id)
+    await ctx.raise_event("sms.refused", {"from": shown, "reason": "acknowledged_already", "text": body.strip()[:40],
+                                          "event_id": alarm_id})
+    return None

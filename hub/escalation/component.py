@@ -92,10 +92,12 @@ class Escalation:
         now, claims = self._require_ctx().clock.now().timestamp(), []
         for progress in list(self._chains.values()):
             step = s.reached_by(progress, self.steps, sender, same_number, None if code else now)
-            if step is None or (code and short_code(progress.alarm_id) != code[:4]) or self._settled(progress.alarm_id):
+            if step is None or (code and short_code(progress.alarm_id) != code[:4]):
                 continue
 
             async def take(by: str, message: str | None, progress: Progress = progress, step: Step = step) -> bool:
+                if self._settled(progress.alarm_id):  # closed, or someone has it already
+                    return False
                 return await self._acknowledge(progress, step, by, message, "sms")
 
             claims.append((progress.step_since or progress.opened, progress.alarm_id, take))
