@@ -35,8 +35,7 @@ ESCALATION = Section(
         "steps": Key([], "The chain, in order: a list of { role = duty|family|neighbour|volunteer, name = what "
                      "the resident hears, sms = [numbers], call = [numbers], wait_s = seconds to wait for an "
                      "acknowledgement before the next step (default 120), ring_s = how long each call rings "
-                     "(default 30), comes = true if their acknowledgement means they come to the resident (she "
-                     "hears \"女儿已收到，正在赶来帮您\"; default false: \"社区值班员已收到，请稍候\") }.",
+                     "(default 30), comes = true if their acknowledgement means they come (default false) }.",
                      kind=list, example=[
                          {"role": "duty", "name": "社区值班员", "sms": ["+8613800138000"],
                           "call": ["+8613800138000"], "wait_s": 120},
