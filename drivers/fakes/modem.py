@@ -247,18 +247,18 @@ class FakeModem:
     def _finish_sms(self, text: str, cancel: bool) -> None:
         number, self._pending_sms = self._pending_sms, None
         if cancel or number is None:
-            self._send("\r\nOK\r\n")
+            self._reply("AT+CMGS", ["OK"])
             return
         if self.state.registration not in (1, 5):
-            self._send(f"\r\n{_Fail('CMS', 331, 'no network service').text(self._cmee)}\r\n")
+            self._reply("AT+CMGS", [_Fail("CMS", 331, "no network service").text(self._cmee)])
             return
         if self.state.sms_error is not None:
-            self._send(f"\r\n{_Fail('CMS', self.state.sms_error, 'unknown error').text(self._cmee)}\r\n")
+            self._reply("AT+CMGS", [_Fail("CMS", self.state.sms_error, "unknown error").text(self._cmee)])
             return
         body = decode_ucs2(text) if self._ucs2 else text
         self.state.sent_at.append(time.time())  # first: a reader pairing the two lists never lacks a time
         self.state.sent.append((number, body))
-        self._send(f"\r\n+CMGS: {len(self.state.sent)}\r\n\r\nOK\r\n")
+        self._reply("AT+CMGS", [f"+CMGS: {len(self.state.sent)}", "OK"])
 
     def _read_sms(self, index: int) -> list[str]:
         sms = self.state.inbox.get(index)
