@@ -102,3 +102,21 @@ def test_a_family_step_that_comes_is_heard_as_coming(tmp_path: Path) -> None:
     assert [p for p in hub.prompts if p[0].startswith("escalation_")] == [("escalation_coming", {"name": "女儿"})]
     (received,) = hub.raised("sms.received")
     assert received.data == {"from": "+86*******9000", "known": True, "text": "1个小时后才能到，请找别人"}
+
+
+def test_sms_from_strangers_reach_the_platform_at_most_20_an_hour(tmp_path: Path) -> None:
+    hub, escalation = setup(tmp_path)
+    now = [0.0]
+    budget = replies.Budget(clock=lambda: now[0])
+
+    async def scenario() -> None:
+        for i in range(25):
+            await replies.handle(hub, STRANGER, f"广告 {i}", [escalation._on_sms], budget)  # type: ignore[arg-type]
+        await replies.handle(hub, DUTY, "谁？", [escalation._on_sms], budget)  # type: ignore[arg-type]  # known: always
+        now[0] = 3601.0
+        await replies.handle(hub, "BANK13800138000", "1", [escalation._on_sms], budget)  # type: ignore[arg-type]
+
+    asyncio.run(scenario())
+    received = hub.raised("sms.received")
+    assert [e.data["text"] for e in received] == [f"广告 {i}" for i in range(20)] + ["谁？"]
+    assert refused(hub) == ["not_a_number"] and budget.dropped == 5

@@ -81,6 +81,7 @@ class Cellular:
         self._call_lock = asyncio.Lock()  # one modem, one call at a time
         self._ringing: str | None = None  # who is calling the modem (+CLIP), logged once
         self._sms_listeners: list[SmsListener] = [self._claims]
+        self._strangers = replies.Budget()  # events about SMS from numbers never texted: bounded
         self.watch = TaskWatch("cellular.modem", self._run, self._fault, lambda: self._status.get("modem") == "ok",
                                self.close, STALL_S, WATCH_S)
 
@@ -218,7 +219,7 @@ class Cellular:
         except ValueError:
             log.warning("unreadable SMS at index %d: %r", index, lines[:2])
             return
-        await replies.handle(self._ctx, sms.sender, sms.body, list(self._sms_listeners))
+        await replies.handle(self._ctx, sms.sender, sms.body, list(self._sms_listeners), self._strangers)
 
     def _claims(self, sender: str, code: str | None) -> list[Claim] | None:
         """The second path's own texts: alarms texted to `sender` (a duty number) that a "1" may acknowledge."""

@@ -9,12 +9,16 @@ about what is asked of each listener — the cellular second path's own texts an
 
 Anything else is a message for a person ("1个小时后才能到，请找别人"): logged and forwarded to the platform
 as `sms.received`. A "1" that acknowledges nothing (a stranger, a code of no open alarm, a window that
-has passed) is an `sms.refused` event. Both show the sender masked (+86*******8000).
+has passed) is an `sms.refused` event. Both show the sender masked (+86*******8000). Senders the hub
+never texts (spam, a stranger) get at most STRANGERS_PER_HOUR such events an hour; the rest are counted
+in one log line.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 from hub.alarms.sms_form import e164, masked, parse_reply
@@ -22,6 +26,7 @@ from hub.core.context import HubContext
 
 log = logging.getLogger(__name__)
 TEXT_MAX = 160  # characters of a forwarded message kept in its event
+STRANGERS_PER_HOUR = 20
 
 # take(by, message) commits the acknowledgement: True if it was taken (False: acknowledged already)
 Take = Callable[[str, str | None], Awaitable[bool]]
@@ -40,11 +45,34 @@ def _ask(listener: SmsListener, number: str, code: str | None) -> list[Claim] | 
         return None
 
 
-async def handle(ctx: HubContext, sender: str, body: str, listeners: list[SmsListener]) -> str | None:
+class Budget:
+    """At most `per_hour` events a rolling hour for senders the hub never texts; the rest counted."""
+
+    def __init__(self, per_hour: int = STRANGERS_PER_HOUR, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_hour, self._clock, self._sent, self.dropped = per_hour, clock, deque[float](), 0
+
+    def allow(self) -> bool:
+        now = self._clock()
+        while self._sent and now - self._sent[0] > 3600:
+            self._sent.popleft()
+        if len(self._sent) < self.per_hour:
+            self._sent.append(now)
+            return True
+        self.dropped += 1
+        if self.dropped == 1 or self.dropped % 100 == 0:
+            log.warning("SMS from unknown senders: %d not forwarded to the platform (at most %d an hour)",
+                        self.dropped, self.per_hour)
+        return False
+
+
+async def handle(ctx: HubContext, sender: str, body: str, listeners: list[SmsListener],
+                 budget: Budget | None = None) -> str | None:
     """Act on one received SMS; the id of the alarm it acknowledged, if any."""
     reply, number, shown = parse_reply(body), e164(sender), masked(sender)
     answers = [_ask(listener, number, reply.code if reply else None) for listener in listeners] if number else []
     known = any(answer is not None for answer in answers)
+    if not known and budget is not None and not budget.allow():
+        return None
     if reply is None:
         log.info("短信不是确认 SMS from %s (%s) is not an acknowledgement (only \"1\" is): %r; forwarded to the "
                  "platform", shown, "a number texted about alarms" if known else "unknown sender", body[:60])
