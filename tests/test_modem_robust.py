@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from drivers.fakes.modem import FakeModem
 from drivers.modem.at import MAX_LINE, parse_cpin, parse_csq
-from drivers.modem.client import AtError, AtModem, AtTimeout
+from drivers.modem.client import UNEXPECTED_PER_MIN, AtError, AtModem, AtTimeout
 
 DUTY = "+8613800138000"
 
@@ -98,6 +98,17 @@ def test_a_line_nobody_expects_is_logged_not_taken_for_the_answer(caplog: pytest
     with caplog.at_level(logging.INFO, logger="drivers.modem.client"):
         _run(scenario)
     assert any("'#&!garbled 3'" in r.getMessage() for r in caplog.records), caplog.text
+
+
+def test_a_babbling_module_does_not_fill_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario(fake: FakeModem, modem: AtModem, urcs: list[str]) -> None:
+        fake.stray.append((0, b"".join(b"\r\nnoise %d\r\n" % i for i in range(200))))
+        assert await modem.command("AT+CSQ") == ["+CSQ: 20,99"]
+        await _until(lambda: "noise 199" in urcs)
+
+    with caplog.at_level(logging.INFO, logger="drivers.modem.client"):
+        _run(scenario)
+    assert sum("unexpected line" in r.getMessage() for r in caplog.records) == UNEXPECTED_PER_MIN
 
 
 def test_the_sms_body_and_the_identity_queries_keep_their_bare_lines() -> None:

@@ -18,6 +18,7 @@ import contextlib
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -40,6 +41,7 @@ _INFO_PREFIX = re.compile(r"^AT(\+[A-Z]+)[?=]?", re.IGNORECASE)
 # queries that answer with bare text ("Quectel", an IMEI).
 _FREE_TEXT = {"+CMGR:", "+CMGL:", "+CGMI:", "+CGMM:", "+CGMR:", "+CGSN:", "+CIMI:", "+GMI:", "+GMM:", "+GMR:",
               "+GSN:"}
+UNEXPECTED_PER_MIN = 20
 LOST = "\x00LOST"  # the reader's word that the port went away (NULs from the port are dropped: never forged)
 
 
@@ -63,6 +65,7 @@ class AtModem:
         self._dialing = False  # the pending command is ATD/ATA: NO CARRIER, BUSY, NO ANSWER are its answer
         self._thread: threading.Thread | None = None
         self._closed = threading.Event()
+        self._noise_since, self._noise_count = 0.0, 0  # unexpected lines logged this minute
 
     async def __aenter__(self) -> AtModem:
         self.start()
@@ -154,11 +157,23 @@ class AtModem:
                 if prefix is None or prefix in _FREE_TEXT:
                     lines.put_nowait(line)
                     return
-                log.info("modem: unexpected line %r while waiting for %s...: not its answer", line[:200], prefix)
+                self._unexpected(line, prefix)
         try:
             self.on_unsolicited(line)
         except Exception:  # a handler's bug never stops the lines that follow
             log.exception("modem: handling the line %r failed", line[:200])
+
+    def _unexpected(self, line: str, prefix: str) -> None:
+        """Logged with its bytes, at most UNEXPECTED_PER_MIN a minute (a babbling module must not fill the log)."""
+        now = time.monotonic()
+        if now - self._noise_since > 60:
+            if self._noise_count > UNEXPECTED_PER_MIN:
+                log.info("modem: %d more unexpected lines in the last minute, not logged",
+                         self._noise_count - UNEXPECTED_PER_MIN)
+            self._noise_since, self._noise_count = now, 0
+        self._noise_count += 1
+        if self._noise_count <= UNEXPECTED_PER_MIN:
+            log.info("modem: unexpected line %r while waiting for %s...: not its answer", line[:200], prefix)
 
     # --- commands (loop) ---------------------------------------------------------------------------------
     async def command(self, command: str, timeout: float = 5.0) -> list[str]:
