@@ -13,8 +13,8 @@ ctx.component("cellular")) and the escalation chain; the responder presses 1 to 
 The modem is re-initialised with backoff whenever it stops answering (unplugged, reset: "RDY"); an
 answer it cannot read is logged with its bytes and the task goes on. A watch restarts the modem task,
 with backoff, if it ever dies or stops going round (STALL_S), and `cellular.modem` says "fault" meanwhile.
-SIM, registration, signal and the IMS (VoLTE) setting are in `hub status` under `cellular` and
-refreshed every `poll_s`.
+SIM, registration, signal and the IMS (VoLTE) setting (hub/cellular/poll.py) are in `hub status`
+under `cellular`, refreshed every `poll_s`.
 """
 
 from __future__ import annotations
@@ -65,25 +65,23 @@ class Cellular:
         m = config["modem"]
         self.port_name: str = m["port"]
         self.baudrate, self.numbers = int(m["baudrate"]), [str(n) for n in m["sms_numbers"]]
-        self.after_s, self.poll_s = float(m["sms_after_s"]), float(m["poll_s"])
-        self.hub_id = config["hub"]["id"]
-        # the same reference as the escalation chain's SMS: [resident] reference, else [hub] resident_ref
+        self.after_s, self.poll_s, self.hub_id = float(m["sms_after_s"]), float(m["poll_s"]), config["hub"]["id"]
+        # as the escalation chain's SMS: [resident] reference, else [hub] resident_ref
         self.resident_ref = (config.get("resident") or {}).get("reference") or config["hub"]["resident_ref"]
         self._ctx: HubContext | None = None
-        self._modem: AtModem | None = None
+        self._modem: AtModem | None = None  # the session's, None between sessions
         self._waiting: dict[str, Waiting] = {}
         self._wake = asyncio.Event()
         self.listen_s = float(m["call_listen_s"])
         self._status: dict[str, Any] = {"port": self.port_name, "modem": "starting"}
-        self._sent = 0
-        self._vendor = "other"
+        self._sent, self._vendor = 0, "other"
         self._call: voice.ModemCall | None = None
         self._call_lock = asyncio.Lock()  # one modem, one call at a time
         self._ringing: str | None = None  # who is calling the modem (+CLIP), logged once
         self._sms_listeners: list[SmsListener] = [self._claims]
         self._strangers = replies.Budget()  # events about SMS from numbers never texted: bounded
         self.watch = TaskWatch("cellular.modem", self._run, self._fault, lambda: self._status.get("modem") == "ok",
-                               self.close, STALL_S, WATCH_S)
+                               self._drop_modem, STALL_S, WATCH_S)
 
     def on_sms(self, listener: SmsListener) -> None:
         """Be asked who an SMS "1" may acknowledge (hub.escalation: the alarms its chain texted the sender
@@ -97,10 +95,14 @@ class Cellular:
         ctx.set_status("cellular", self._status)
         self.watch.start(ctx.spawn)
 
-    def _fault(self, why: str) -> None:
+    def _fault(self, why: str) -> None:  # the watch found the modem task dead or stuck
         self._set(modem="fault", error=why[:120], task_restarts=self.watch.restarts)
 
     async def close(self) -> None:
+        self.watch.stop()  # and no new session: a cancellation Python 3.11's wait_for lost must not start one
+        await self._drop_modem()
+
+    async def _drop_modem(self) -> None:
         modem, self._modem = self._modem, None
         if modem is not None:
             modem.close()
@@ -119,7 +121,7 @@ class Cellular:
     # --- the modem --------------------------------------------------------------------------------------------
     async def _run(self) -> None:
         delay = 2.0
-        while True:
+        while not self.watch.stopped:
             try:
                 await self._session()
                 delay = 2.0
@@ -130,7 +132,7 @@ class Cellular:
             except Exception as exc:  # a bug or an answer nobody foresaw: log it, set the module up again
                 self._set(modem="fault", error=f"{exc!r}"[:120])
                 log.exception("4G 模块处理出错 modem session failed (%r); starting again in %.0f s", exc, delay)
-            await self.close()
+            await self._drop_modem()
             self.watch.beat(delay + self.watch.stall_s)
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
             delay = min(delay * 2, 300.0)
@@ -236,8 +238,7 @@ class Cellular:
     async def _acknowledge(self, waiting: Waiting, by: str, message: str | None) -> bool:
         """True if this took the alarm (False: closed, or acknowledged already)."""
         assert self._ctx is not None
-        alarm = self._ctx.alarms.get(waiting.event.id)
-        if alarm is None or alarm.acknowledged:
+        if (alarm := self._ctx.alarms.get(waiting.event.id)) is None or alarm.acknowledged:
             return False
         # Not "named": the resident hears "社区已收到…", not a phone number read out digit by digit.
         return await self._ctx.alarms.ack(waiting.event.id, by, message, named=False, via="sms")

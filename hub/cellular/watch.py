@@ -7,7 +7,6 @@ healthy again). The task promises with `beat(budget)` to go round again within `
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -26,6 +25,8 @@ class TaskWatch:
         self.restarts = 0
         self._alive_until = 0.0  # monotonic
         self._task: asyncio.Task[None] | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self.stopped = False
 
     def beat(self, budget: float | None = None) -> None:
         """The task will go round again within `budget` seconds (default stall_s)."""
@@ -34,7 +35,13 @@ class TaskWatch:
     def start(self, spawn: Spawn) -> None:
         self.beat()
         self._task = spawn(self.name, self._run())
-        spawn(f"{self.name}.watch", self._watch(spawn))
+        self._watcher = spawn(f"{self.name}.watch", self._watch(spawn))
+
+    def stop(self) -> None:
+        """The component closes: the task is no longer watched nor started again."""
+        self.stopped = True
+        if self._watcher is not None:
+            self._watcher.cancel()
 
     def why(self) -> str | None:
         """What is wrong with the task, or None."""
@@ -51,7 +58,7 @@ class TaskWatch:
 
     async def _watch(self, spawn: Spawn) -> None:
         delay = 2.0
-        while True:
+        while not self.stopped:
             await asyncio.sleep(self.every_s)
             why = self.why()
             if why is None:
@@ -65,8 +72,7 @@ class TaskWatch:
             task = self._task
             if task is not None:
                 task.cancel()
-                with contextlib.suppress(BaseException):
-                    await task
+                await asyncio.wait({task})  # its end, without taking its exception (or our own cancellation)
             await self._tidy()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 300.0)
