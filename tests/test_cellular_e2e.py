@@ -46,7 +46,7 @@ def test_broker_down_the_call_goes_by_sms_and_a_reply_acknowledges_it(
     assert [s["to"] for s in sent] == [DUTY, "+8613900139000"]
     text = sent[0]["text"]
     assert text.startswith("【一键呼】紧急呼叫 R-0042 ") and f"终端test-0001 #{call_id.replace('-', '')[:8]} " in text
-    assert text.endswith("回复1确认") and len(text) <= 70
+    assert text.endswith(f"回复1#{call_id[:4]}确认") and len(text) <= 70
     assert 5 <= took < 20, took  # not before sms_after_s; promptly after it
     assert wait_spoken(hub, "cellular_sms_sent"), spoken_keys(hub)
 
@@ -56,7 +56,10 @@ def test_broker_down_the_call_goes_by_sms_and_a_reply_acknowledges_it(
     time.sleep(2)
     assert [c["call_id"] for c in hub.status()["open_calls"]] == [call_id]
 
-    hub.sim("modem", "sms", DUTY, "1 收到，马上到")
+    hub.sim("modem", "sms", DUTY, "1 收到，马上到")  # not "1": a message for a person, no acknowledgement
+    time.sleep(2)
+    assert [c["call_id"] for c in hub.status()["open_calls"]] == [call_id]
+    hub.sim("modem", "sms", DUTY, "１")
     assert _wait(lambda: hub.status()["open_calls"] == [], 15), hub.log_tail()
     assert wait_spoken(hub, "call_acknowledged"), spoken_keys(hub)
     assert hub.sim("modem", "status")["sent"] == sent  # the acked call is not texted again
@@ -66,7 +69,14 @@ def test_broker_down_the_call_goes_by_sms_and_a_reply_acknowledges_it(
     assert acked is not None, hub.log_tail()
     assert_valid(acked)
     assert acked["data"]["via"] == "sms" and acked["data"]["by"] == DUTY
-    assert acked["data"]["message"] == "1 收到，马上到"
+    assert acked["data"]["message"] == "１"
+    assert sub.wait_event("sms.received", 10, text="1 收到，马上到") is not None
+    refused, received = sub.wait_event("sms.refused", 10), sub.events("sms.received")
+    assert refused is not None and refused["data"]["reason"] == "stranger"
+    assert refused["data"]["from"] == "+86*******7000"
+    assert [e["data"]["text"] for e in received] == ["谁？", "1 收到，马上到"]
+    for event in (refused, *received):
+        assert_valid(event)
     raised = next(e for e in sub.events("call.raised") if e["id"] == call_id)
     assert raised["seq"] < acked["seq"]
 

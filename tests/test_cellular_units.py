@@ -13,6 +13,7 @@ import pytest
 import serial
 
 from drivers.fakes.modem import FakeModem
+from hub.alarms.sms_form import Reply, e164, masked, parse_reply
 from hub.cellular.sms import alarm_text, is_ack, same_number, short_id, sms_worthy
 from hub.config.loader import Config, ConfigError, validate
 from hub.core.context import Hardware
@@ -41,7 +42,7 @@ def _event(event_type: str, **data: Any) -> Event:
 )
 def test_sms_says_what_where_when_and_how_to_ack(event: Event, words: str) -> None:
     text = alarm_text(event, "demo-0001", "R-0042")
-    assert text == f"【一键呼】{words} R-0042 10:02 终端demo-0001 #5f3a9c21 回复1确认"
+    assert text == f"【一键呼】{words} R-0042 10:02 终端demo-0001 #5f3a9c21 回复1#5f3a确认"
     assert len(text) <= 70  # one UCS2 SMS
     assert sms_worthy(event)
 
@@ -55,20 +56,42 @@ def test_not_every_event_is_texted(event_type: str) -> None:
 def test_long_reference_still_fits_one_sms() -> None:
     text = alarm_text(_event("call.raised", kind="emergency"), "a-very-long-hub-identifier-0001", "R" * 40)
     # cut in the head, never in the event id or the way to acknowledge (hub.alarms.sms_form)
-    assert len(text) <= 70 and text.endswith("…#5f3a9c21 回复1确认")
+    assert len(text) <= 70 and text.endswith("…#5f3a9c21 回复1#5f3a确认")
 
 
-@pytest.mark.parametrize(("a", "b", "same"), [("+8613800138000", "13800138000", True),
-                                              ("8613800138000", "+86 138 0013 8000", True),
-                                              ("13800138000", "13800138001", False), ("", "", False)])
+@pytest.mark.parametrize(("a", "b", "same"), [
+    ("+8613800138000", "13800138000", True), ("8613800138000", "+86 138 0013 8000", True),
+    ("008613800138000", "+8613800138000", True), ("+86-138-0013-8000", "１３８００１３８０００", True),
+    ("01012345678", "+861012345678", True),  # a Beijing landline in its national form
+    ("13800138000", "13800138001", False), ("", "", False),
+    # ending in the same 11 digits is not the same phone (issue #21: these acknowledged as the duty desk)
+    ("+1 380 013 8000", "+8613800138000", False), ("+4413800138000", "+8613800138000", False),
+    ("+13800138000", "13800138000", False), ("BANK13800138000", "+8613800138000", False),
+    ("BANK13800138000", "BANK13800138000", False),  # an alphanumeric sender never matches, not even itself
+])
 def test_same_number(a: str, b: str, same: bool) -> None:
     assert same_number(a, b) is same
 
 
-@pytest.mark.parametrize(("body", "ack"), [("1", True), (" 1 收到", True), ("１", True), ("0", False),
-                                           ("ok", False), ("", False)])
-def test_ack_reply(body: str, ack: bool) -> None:
-    assert is_ack(body) is ack
+def test_e164_forms() -> None:
+    assert e164("+86 138 0013 8000") == e164("0086 13800138000") == e164("13800138000") == "+8613800138000"
+    assert e164("10086") == "10086" and e164("BANK13800138000") is None and e164("") is None
+
+
+@pytest.mark.parametrize(("body", "reply"), [
+    ("1", Reply(None)), (" 1 \n", Reply(None)), ("１", Reply(None)), ("\u30001\u3000", Reply(None)),
+    ("1#5f3a", Reply("5f3a")), ("1 # 5F3A", Reply("5f3a")), ("１＃５Ｆ３Ａ", Reply("5f3a")),
+    ("1#5f3a9c21", Reply("5f3a9c21")),
+    ("1个小时后才能到，请找别人", None), (" 1 收到", None), ("11", None), ("1#", None), ("1#5f", None), ("0", None),
+    ("ok", None), ("", None)])
+def test_only_1_or_1_code_is_an_acknowledgement(body: str, reply: Reply | None) -> None:
+    assert parse_reply(body) == reply
+    assert is_ack(body) is (reply is not None)
+
+
+def test_masked_senders() -> None:
+    assert masked("+8613800138000") == "+86*******8000"
+    assert masked("BANK13800138000") == "BAN********8000" and masked("10086") == "*****"
 
 
 def test_short_id() -> None:

@@ -33,7 +33,7 @@ enabled = true
 after_s = 10
 steps = [
   {{ role = "duty", name = "社区值班员", sms = ["{DUTY}"], call = ["{DUTY}"], wait_s = 30, ring_s = 15 }},
-  {{ role = "family", name = "女儿", sms = ["{DAUGHTER}"], wait_s = 120 }},
+  {{ role = "family", name = "女儿", sms = ["{DAUGHTER}"], wait_s = 120, comes = true }},
 ]
 """
 
@@ -85,7 +85,7 @@ def test_platform_never_acks_duty_then_daughter_who_replies_1(
     assert [s["to"] for s in sent] == [DUTY]
     text = sent[0]["text"]
     assert text.startswith("【一键呼】紧急呼叫 R-0042 ") and f"#{call_id.replace('-', '')[:8]} 动:客厅" in text
-    assert text.endswith("回复1确认") and len(text) <= 70
+    assert text.endswith(f"回复1#{call_id[:4]}确认") and len(text) <= 70
     status = hub.status()["escalation"]
     assert status["chains"][0]["event_id"] == call_id and status["chains"][0]["role"] == "duty"
 
@@ -93,7 +93,13 @@ def test_platform_never_acks_duty_then_daughter_who_replies_1(
     assert _wait(lambda: len(hub.sim("modem", "status")["sent"]) == 2, 60), hub.log_tail()
     daughter = hub.sim("modem", "status")["sent"][1]
     assert (daughter["to"], daughter["text"]) == (DAUGHTER, text)
-    hub.sim("modem", "sms", DAUGHTER, "1 马上到")
+    hub.sim("modem", "sms", DAUGHTER, "1 马上到")  # a message for a person: forwarded, not an acknowledgement
+    received = sub.wait_event("sms.received", 20)
+    assert received is not None and received["data"] == {"from": "+86*******9000", "known": True,
+                                                          "text": "1 马上到"}, received
+    assert_valid(received)
+    assert hub.status()["open_calls"] != []
+    hub.sim("modem", "sms", DAUGHTER, "1")
 
     ended = sub.wait_event("escalation.ended", 20)
     assert ended is not None, hub.log_tail()

@@ -26,7 +26,7 @@ def test_the_resident_hears_who_is_told_and_who_is_coming(tmp_path: Path, broker
                  modem={"port": "/dev/ttyUSB2", "call_listen_s": 10},
                  escalation={"enabled": True, "after_s": 10, "steps": [
                      {"role": "duty", "name": "社区值班员", "sms": [DUTY], "call": [DUTY], "wait_s": 30},
-                     {"role": "family", "name": "女儿", "sms": [DAUGHTER], "wait_s": 120}]})
+                     {"role": "family", "name": "女儿", "sms": [DAUGHTER], "wait_s": 120, "comes": True}]})
 
     async def body(s: Scenario) -> None:
         with s.loop.real_time():  # the modem model's far ends live on the real clock
@@ -75,3 +75,29 @@ def test_the_resident_hears_who_is_told_and_who_is_coming(tmp_path: Path, broker
     # At once: the prompt is queued in the same step that commits the ack, so either may be stamped a
     # millisecond first (CI saw 45.351 against 45.352); what matters is no wait.
     assert abs(coming["start"] - acked) < 2
+
+
+def test_a_duty_desk_s_1_is_heard_as_received_not_as_someone_coming(tmp_path: Path, broker: Broker) -> None:
+    s = Scenario(tmp_path, broker, calls={"ack_timeout_s": 600}, resident={"reference": "R-0042"},
+                 modem={"port": "/dev/ttyUSB2"},
+                 escalation={"enabled": True, "after_s": 10, "steps": [
+                     {"role": "duty", "name": "社区值班员", "sms": [DUTY], "wait_s": 60},
+                     {"role": "family", "name": "女儿", "sms": [DAUGHTER], "wait_s": 120, "comes": True}]})
+
+    async def body(s: Scenario) -> None:
+        with s.loop.real_time():
+            while ((await s.hub.status()).get("cellular") or {}).get("registration") != "home":
+                await asyncio.sleep(0.1)
+            pressed = await s.press(17)
+            await s.event("escalation.step", timeout=60, step=0)  # the duty desk has its text
+            await s.sim("modem", "sms", DUTY, "1")
+            await s.event("escalation.ended", timeout=30)
+            await s.heard("escalation_received")
+            assert (await s.event("call.acknowledged", call_id=pressed["event_id"])).data["via"] == "sms"
+            await asyncio.sleep(1)
+
+    s.run(body, timeout_real_s=120)
+    spoken = [(u["key"], u["text"]) for u in s.spoken() if u["key"] != "chime"]
+    assert spoken == [("call_raising", "正在呼叫社区，请稍候"),
+                      ("escalation_notifying", "社区还没有回应，正在通知社区值班员"),
+                      ("escalation_received", "社区值班员已收到，请稍候")], spoken  # never "正在赶来帮您"

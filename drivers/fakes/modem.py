@@ -54,6 +54,10 @@ class FakeModem:
         tty.setraw(self._slave)
         self.path = os.ttyname(self._slave)
         self._booting = False
+        # (position among the answer's lines, bytes), one per command answered: what a module prints by
+        # itself ("PB DONE") in the middle of an answer, for the tests
+        self.stray: list[tuple[int, bytes]] = []
+        self.stray_on: dict[str, tuple[int, bytes]] = {}  # command prefix -> the same, in every answer to it
         self.calls = CallModel(self.state.voice, self._urc, lambda: self.state.registration in (1, 5))
         self._settings_to_defaults()
         self._lock = threading.Lock()
@@ -144,10 +148,29 @@ class FakeModem:
         try:
             reply = self._answer(upper, line)
         except _Fail as fail:
-            self._send(f"\r\n{fail.text(self._cmee)}\r\n")
+            self._reply(upper, [fail.text(self._cmee)])
             return
         if reply is not None:
-            self._send("".join(f"\r\n{r}\r\n" for r in reply) + "\r\nOK\r\n")
+            self._reply(upper, [*reply, "OK"])
+
+    def _reply(self, command: str, lines: list[str]) -> None:
+        """A command's answer, with the next `stray` bytes (if any) and those `stray_on` this command, at
+        their place among its lines."""
+        parts = [f"\r\n{r}\r\n".encode() for r in lines]
+        extra = [self.stray.pop(0)] if self.stray else []
+        extra += [stray for prefix, stray in self.stray_on.items() if command.startswith(prefix)]
+        for at, data in extra:
+            parts.insert(min(at, len(parts)), data)
+        self.inject(b"".join(parts))
+
+    def inject(self, data: bytes) -> None:
+        """Bytes on the AT port as they come: a module's own lines, noise, a line that never ends."""
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[os.write(self._master, view):]
+            except OSError:
+                return
 
     def _reset(self) -> None:
         """The module restarts: no answer, settings back to defaults, then "RDY" (EC25 after power-up)."""
@@ -224,18 +247,18 @@ class FakeModem:
     def _finish_sms(self, text: str, cancel: bool) -> None:
         number, self._pending_sms = self._pending_sms, None
         if cancel or number is None:
-            self._send("\r\nOK\r\n")
+            self._reply("AT+CMGS", ["OK"])
             return
         if self.state.registration not in (1, 5):
-            self._send(f"\r\n{_Fail('CMS', 331, 'no network service').text(self._cmee)}\r\n")
+            self._reply("AT+CMGS", [_Fail("CMS", 331, "no network service").text(self._cmee)])
             return
         if self.state.sms_error is not None:
-            self._send(f"\r\n{_Fail('CMS', self.state.sms_error, 'unknown error').text(self._cmee)}\r\n")
+            self._reply("AT+CMGS", [_Fail("CMS", self.state.sms_error, "unknown error").text(self._cmee)])
             return
         body = decode_ucs2(text) if self._ucs2 else text
         self.state.sent_at.append(time.time())  # first: a reader pairing the two lists never lacks a time
         self.state.sent.append((number, body))
-        self._send(f"\r\n+CMGS: {len(self.state.sent)}\r\n\r\nOK\r\n")
+        self._reply("AT+CMGS", [f"+CMGS: {len(self.state.sent)}", "OK"])
 
     def _read_sms(self, index: int) -> list[str]:
         sms = self.state.inbox.get(index)

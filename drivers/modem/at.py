@@ -19,10 +19,20 @@ _FINAL_OK = {"OK", "CONNECT"}
 _FINAL_FAIL = {"ERROR", "NO CARRIER", "BUSY", "NO ANSWER", "NO DIALTONE"}
 _ERROR_CODE = re.compile(r"^\+(CME|CMS) ERROR:\s*(.+)$")
 
-# Lines a modem sends on its own, at any time (unsolicited result codes).
+# Lines a modem sends on its own, at any time (unsolicited result codes): TS 27.007/27.005 ones, and what
+# the modules print by themselves after a start or a SIM change (EC25: "+QUSIM: 1", "+QIND: SMS DONE",
+# "+QIND: PB DONE"; SIM7600: "SMS DONE", "PB DONE", "Call Ready", "+CPIN: READY" unsolicited). Never handed
+# to the command that waits, unless it is that command's own information response (+CPIN: after AT+CPIN?).
 _URC_PREFIXES = ("+CMTI:", "+CLIP:", "RING", "+CREG:", "+CEREG:", "+CGREG:", "RDY", "+CPIN:", "NO CARRIER",
                  "+QIND:", "+CRING:", "+CMT:", "+QDTMF:", "+RXDTMF:", "POWERED DOWN", "+QTONEDET:", "BUSY",
-                 "NO ANSWER", "VOICE CALL:", "MISSED_CALL:")
+                 "NO ANSWER", "VOICE CALL:", "MISSED_CALL:", "PB DONE", "SMS DONE", "SMS Ready", "Call Ready",
+                 "+QUSIM:", "+QSTK:", "+CFUN:", "+CGEV:", "+CUSD:", "+CTZV:", "+CTZE:", "+QNITZ:", "*PSUTTZ:",
+                 "DST:", "+NITZ:", "+CDSI:", "+CDS:", "+CCWA:", "+CSSI:", "+CSSU:", "+STIN:", "+CIEV:", "+QGPSURC:",
+                 "+CMTE:", "+QTEMP:", "+CPSI:", "+CIREGU:", "+QSIMSTAT:", "+CSMINS:", "*ATREADY:", "+QSTKURC:",
+                 "+DTMF:", "+QURCCFG:")
+# A line longer than this is not AT (V.250 bounds a command line; the longest response, an SMS read in
+# UCS2, is under 1 KiB): the client drops it, so a module babbling without a line end cannot grow memory.
+MAX_LINE = 4096
 # How a voice call that ATD started ends: after `ATD<number>;` has answered OK (AT+COLP=0, the modules'
 # default) these come later, on their own, while other commands may be running (TS 27.007 §6.2, V.250).
 CALL_ENDED = {"NO CARRIER": "no_carrier", "BUSY": "busy", "NO ANSWER": "no_answer"}

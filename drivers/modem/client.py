@@ -4,8 +4,11 @@ One reader thread turns bytes into lines (the port blocks; the hub's loop must n
 one at a time and answered by the lines up to their final result code. Lines the modem sends on its
 own (new SMS, RING, registration changes, the module restarting: "RDY") go to `on_unsolicited`, also
 while a command is waiting, unless they are that command's own information response (`+CREG:` after
-`AT+CREG?`). A command that gets no final result within its timeout raises `AtTimeout`: a module that
-reset mid-command answers nothing, and the caller re-initialises it.
+`AT+CREG?`). A command that expects `+XXX:` lines gets only those: any other line while it waits (a
+stray line of a module's start-up, noise on the line) is logged with its bytes and goes to
+`on_unsolicited`. A line longer than `MAX_LINE` is discarded as it streams in (one log line), so the read
+buffer stays bounded whatever the module sends. A command that gets no final result within its timeout
+raises `AtTimeout`: a module that reset mid-command answers nothing, and the caller re-initialises it.
 """
 
 from __future__ import annotations
@@ -15,14 +18,31 @@ import contextlib
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
-from drivers.modem.at import CTRL_Z, ESC, Final, call_ended, encode_ucs2, final_result, is_unsolicited, parse_cmgs
+from drivers.modem.at import (
+    CTRL_Z,
+    ESC,
+    MAX_LINE,
+    Final,
+    call_ended,
+    encode_ucs2,
+    final_result,
+    is_unsolicited,
+    parse_cmgs,
+)
 
 log = logging.getLogger(__name__)
 PROMPT = "> "  # AT+CMGS waits for the text after this, with no line end
 _INFO_PREFIX = re.compile(r"^AT(\+[A-Z]+)[?=]?", re.IGNORECASE)
+# Commands whose answer has lines without their prefix: the SMS body after +CMGR:/+CMGL:, the identity
+# queries that answer with bare text ("Quectel", an IMEI).
+_FREE_TEXT = {"+CMGR:", "+CMGL:", "+CGMI:", "+CGMM:", "+CGMR:", "+CGSN:", "+CIMI:", "+GMI:", "+GMM:", "+GMR:",
+              "+GSN:"}
+UNEXPECTED_PER_MIN = 20
+LOST = "\x00LOST"  # the reader's word that the port went away (NULs from the port are dropped: never forged)
 
 
 class AtError(Exception):
@@ -45,6 +65,7 @@ class AtModem:
         self._dialing = False  # the pending command is ATD/ATA: NO CARRIER, BUSY, NO ANSWER are its answer
         self._thread: threading.Thread | None = None
         self._closed = threading.Event()
+        self._noise_since, self._noise_count = 0.0, 0  # unexpected lines logged this minute
 
     async def __aenter__(self) -> AtModem:
         self.start()
@@ -73,29 +94,46 @@ class AtModem:
 
     # --- reading (thread) ------------------------------------------------------------------------------
     def _read_forever(self) -> None:
-        buffer = b""
+        buffer, dropping = b"", 0  # dropping: bytes of an over-long line discarded so far (0: none)
         while not self._closed.is_set():
             try:
-                chunk = self._port.read(getattr(self._port, "in_waiting", 0) or 1)
+                chunk = self._port.read(min(getattr(self._port, "in_waiting", 0) or 1, MAX_LINE))
             except Exception as exc:  # the USB modem went away (unplugged, reset): say so, stop
                 if not self._closed.is_set():
                     log.warning("modem port closed under us: %s", exc)
-                    self._deliver("\x00LOST")
+                    self._deliver(LOST)
                 return
             if not chunk:
                 continue
-            buffer += chunk
-            while True:
-                if buffer.lstrip(b"\r\n").startswith(PROMPT.encode()):
-                    buffer = buffer.lstrip(b"\r\n")[len(PROMPT):]
-                    self._deliver(PROMPT)
-                    continue
-                end = buffer.find(b"\n")
+            if dropping:
+                end = chunk.find(b"\n")
                 if end < 0:
-                    break
-                line, buffer = buffer[:end].strip(b"\r"), buffer[end + 1:]
-                if line.strip():
-                    self._deliver(line.decode("utf-8", errors="replace").strip())
+                    dropping += len(chunk)
+                    continue
+                log.warning("modem: a line of %d bytes without a line end was discarded (the AT limit is %d): "
+                            "%r...", dropping + len(chunk[:end].rstrip(b"\r")), MAX_LINE, buffer[:60])
+                buffer, dropping, chunk = b"", 0, chunk[end + 1:]
+            buffer += chunk
+            buffer = self._split(buffer)
+            if len(buffer) > MAX_LINE:  # no line end in sight: drop it up to the next one
+                dropping, buffer = len(buffer), buffer[:60]
+
+    def _split(self, buffer: bytes) -> bytes:
+        """Deliver every whole line (and the SMS prompt) in `buffer`; the rest."""
+        while True:
+            if buffer.lstrip(b"\r\n").startswith(PROMPT.encode()):
+                buffer = buffer.lstrip(b"\r\n")[len(PROMPT):]
+                self._deliver(PROMPT)
+                continue
+            end = buffer.find(b"\n")
+            if end < 0:
+                return buffer
+            line, buffer = buffer[:end].replace(b"\x00", b"").strip(b"\r"), buffer[end + 1:]
+            if len(line) > MAX_LINE:
+                log.warning("modem: a line of %d bytes was discarded (the AT limit is %d): %r...", len(line),
+                            MAX_LINE, line[:60])
+            elif line.strip():
+                self._deliver(line.decode("utf-8", errors="replace").strip())
 
     def _deliver(self, line: str) -> None:
         loop = self._loop
@@ -111,11 +149,31 @@ class AtModem:
         # command runs (AT+CLCC, an SMS), that line is the call's news, not the command's result.
         if pending is not None and not (call_ended(line) and not self._dialing):
             prefix, lines = pending
-            if line in (PROMPT, "\x00LOST") or final_result(line) is not None \
-                    or (prefix is not None and line.startswith(prefix)) or not is_unsolicited(line):
+            if line in (PROMPT, LOST) or final_result(line) is not None \
+                    or (prefix is not None and line.startswith(prefix)):
                 lines.put_nowait(line)
                 return
-        self.on_unsolicited(line)
+            if not is_unsolicited(line):
+                if prefix is None or prefix in _FREE_TEXT:
+                    lines.put_nowait(line)
+                    return
+                self._unexpected(line, prefix)
+        try:
+            self.on_unsolicited(line)
+        except Exception:  # a handler's bug never stops the lines that follow
+            log.exception("modem: handling the line %r failed", line[:200])
+
+    def _unexpected(self, line: str, prefix: str) -> None:
+        """Logged with its bytes, at most UNEXPECTED_PER_MIN a minute (a babbling module must not fill the log)."""
+        now = time.monotonic()
+        if now - self._noise_since > 60:
+            if self._noise_count > UNEXPECTED_PER_MIN:
+                log.info("modem: %d more unexpected lines in the last minute, not logged",
+                         self._noise_count - UNEXPECTED_PER_MIN)
+            self._noise_since, self._noise_count = now, 0
+        self._noise_count += 1
+        if self._noise_count <= UNEXPECTED_PER_MIN:
+            log.info("modem: unexpected line %r while waiting for %s...: not its answer", line[:200], prefix)
 
     # --- commands (loop) ---------------------------------------------------------------------------------
     async def command(self, command: str, timeout: float = 5.0) -> list[str]:
@@ -184,7 +242,7 @@ class AtModem:
             line = await asyncio.wait_for(queue.get(), timeout)
         except TimeoutError:
             raise AtTimeout(f"{command}: no answer in {timeout:g} s") from None
-        if line == "\x00LOST":
+        if line == LOST:
             raise AtTimeout(f"{command}: the modem's port closed")
         return line
 

@@ -1,43 +1,52 @@
 """The cellular second path. When an alarm has waited `[modem] sms_after_s` (30 s) without reaching the
 platform — broadband down, broker gone, a half-open link — it goes to the duty numbers by SMS; a reply
-starting with "1" from one of those numbers acknowledges every alarm texted to it, reported to the
-platform as the alarm's acknowledgement with `via: "sms"` (queued in the outbox like any event, so it
-arrives once the broker is back) and told to the resident like an operator's ack.
+"1" from one of those numbers acknowledges the alarm texted to it last (within ACK_WINDOW_S), "1#CODE"
+the alarm it names (hub/cellular/replies.py), reported to the platform as the alarm's acknowledgement
+with `via: "sms"` (queued in the outbox like any event, so it arrives once the broker is back) and told
+to the resident like an operator's ack. Any other SMS is forwarded as `sms.received`, a refused "1" is
+an `sms.refused`.
 
 Voice: `dial()` rings a number by ATD for the voice-call chain (hub.voicecall, through
 ctx.component("cellular")) and the escalation chain; the responder presses 1 to acknowledge
 (hub/cellular/voice.py). `send_sms()` texts any numbers. Both are the public API of this component.
 
-The modem is re-initialised with backoff whenever it stops answering (unplugged, reset: "RDY"); SIM,
-registration, signal and the IMS (VoLTE) setting are in `hub status` under `cellular` and refreshed
-every `poll_s`.
+The modem is re-initialised with backoff whenever it stops answering (unplugged, reset: "RDY"); an
+answer it cannot read is logged with its bytes and the task goes on. A watch restarts the modem task,
+with backoff, if it ever dies or stops going round (STALL_S), and `cellular.modem` says "fault" meanwhile.
+SIM, registration, signal and the IMS (VoLTE) setting (hub/cellular/poll.py) are in `hub status`
+under `cellular`, refreshed every `poll_s`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import functools
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from drivers.modem.at import fit_sms, parse_cmgr, parse_cmti, parse_cpin, parse_csq, parse_registration, registered
+from drivers.modem.at import fit_sms, parse_cmgr, parse_cmti, registered
 from drivers.modem.client import AtError, AtModem, AtTimeout
-from drivers.modem.ims import read_ims, vendor_of
-from hub.cellular import voice
-from hub.cellular.sms import alarm_text, is_ack, same_number, sms_worthy
+from drivers.modem.ims import vendor_of
+from hub.cellular import poll, replies, voice
+from hub.cellular.replies import Claim, SmsListener
+from hub.cellular.sms import alarm_text, same_number, short_code, sms_worthy
+from hub.cellular.watch import TaskWatch
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
 from hub.core.events import Event
 
 log = logging.getLogger(__name__)
-# (sender, body) -> True if it acknowledged something: hears every SMS before the duty-number check
-SmsListener = Callable[[str, str], Awaitable[bool]]
 SMS_RETRY_S = 30.0  # after a refused SMS: the network is not going to change its mind within a second
-IMS_ON = 'AT+QCFG="ims",1'
+ACK_WINDOW_S = 1800.0  # a "1" without a code acknowledges an alarm texted to its sender at most this long ago
+# The modem task goes round at least every second, or within one exchange (an SMS: 70 s at most); silent
+# this long, it is stuck and restarted. The watch looks every WATCH_S.
+STALL_S, WATCH_S = 180.0, 5.0
 INIT = ("ATE0", "AT+CMEE=1", "AT+CMGF=1", 'AT+CSCS="UCS2"', "AT+CNMI=2,1,0,0,0", "AT+CLIP=1")
 
 
@@ -45,7 +54,7 @@ INIT = ("ATE0", "AT+CMEE=1", "AT+CMGF=1", 'AT+CSCS="UCS2"', "AT+CNMI=2,1,0,0,0",
 class Waiting:
     event: Event
     since: float  # monotonic: when it was committed
-    texted_to: list[str] = field(default_factory=list)
+    texted_to: dict[str, float] = field(default_factory=dict)  # number -> when (wall clock) it was texted
     next_try: float = 0.0  # monotonic: after an SMS the network refused, wait before the next attempt
 
 
@@ -56,23 +65,27 @@ class Cellular:
         m = config["modem"]
         self.port_name: str = m["port"]
         self.baudrate, self.numbers = int(m["baudrate"]), [str(n) for n in m["sms_numbers"]]
-        self.after_s, self.poll_s = float(m["sms_after_s"]), float(m["poll_s"])
-        self.hub_id, self.resident_ref = config["hub"]["id"], config["hub"]["resident_ref"]
+        self.after_s, self.poll_s, self.hub_id = float(m["sms_after_s"]), float(m["poll_s"]), config["hub"]["id"]
+        # as the escalation chain's SMS: [resident] reference, else [hub] resident_ref
+        self.resident_ref = (config.get("resident") or {}).get("reference") or config["hub"]["resident_ref"]
         self._ctx: HubContext | None = None
-        self._modem: AtModem | None = None
+        self._modem: AtModem | None = None  # the session's, None between sessions
         self._waiting: dict[str, Waiting] = {}
         self._wake = asyncio.Event()
         self.listen_s = float(m["call_listen_s"])
         self._status: dict[str, Any] = {"port": self.port_name, "modem": "starting"}
-        self._sent = 0
-        self._vendor = "other"
+        self._sent, self._vendor = 0, "other"
         self._call: voice.ModemCall | None = None
         self._call_lock = asyncio.Lock()  # one modem, one call at a time
         self._ringing: str | None = None  # who is calling the modem (+CLIP), logged once
-        self._sms_listeners: list[SmsListener] = []
+        self._sms_listeners: list[SmsListener] = [self._claims]
+        self._strangers = replies.Budget()  # events about SMS from numbers never texted: bounded
+        self.watch = TaskWatch("cellular.modem", self._run, self._fault, lambda: self._status.get("modem") == "ok",
+                               self._drop_modem, STALL_S, WATCH_S)
 
     def on_sms(self, listener: SmsListener) -> None:
-        """Hear every SMS the modem receives (hub.escalation: a "1" from someone its chain texted)."""
+        """Be asked who an SMS "1" may acknowledge (hub.escalation: the alarms its chain texted the sender
+        about); hub/cellular/replies.py picks one alarm of all the listeners' answers."""
         self._sms_listeners.append(listener)
 
     async def start(self, ctx: HubContext) -> None:
@@ -80,9 +93,16 @@ class Cellular:
         ctx.on_event(self._on_event)
         ctx.on_delivered(self._on_delivered)
         ctx.set_status("cellular", self._status)
-        ctx.spawn("cellular.modem", self._run())
+        self.watch.start(ctx.spawn)
+
+    def _fault(self, why: str) -> None:  # the watch found the modem task dead or stuck
+        self._set(modem="fault", error=why[:120], task_restarts=self.watch.restarts)
 
     async def close(self) -> None:
+        self.watch.stop()  # and no new session: a cancellation Python 3.11's wait_for lost must not start one
+        await self._drop_modem()
+
+    async def _drop_modem(self) -> None:
         modem, self._modem = self._modem, None
         if modem is not None:
             modem.close()
@@ -101,7 +121,7 @@ class Cellular:
     # --- the modem --------------------------------------------------------------------------------------------
     async def _run(self) -> None:
         delay = 2.0
-        while True:
+        while not self.watch.stopped:
             try:
                 await self._session()
                 delay = 2.0
@@ -109,16 +129,21 @@ class Cellular:
                 self._set(modem="no_answer", error=str(exc)[:120])
                 log.warning("4G 模块无应答 modem not answering on %s (%s); retrying in %.0f s", self.port_name,
                             exc, delay)
-            await self.close()
+            except Exception as exc:  # a bug or an answer nobody foresaw: log it, set the module up again
+                self._set(modem="fault", error=f"{exc!r}"[:120])
+                log.exception("4G 模块处理出错 modem session failed (%r); starting again in %.0f s", exc, delay)
+            await self._drop_modem()
+            self.watch.beat(delay + self.watch.stall_s)
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
             delay = min(delay * 2, 300.0)
 
     async def _session(self) -> None:
         assert self._ctx is not None
+        self.watch.beat()
         port = await asyncio.to_thread(self._ctx.hardware.open_serial, self.port_name, baudrate=self.baudrate,
                                        timeout=0.5)
         reset = asyncio.Event()
-        inbox: asyncio.Queue[int] = asyncio.Queue()
+        inbox: collections.deque[int] = collections.deque()  # announced SMS, in the order they came
 
         def unsolicited(line: str) -> None:
             call = self._call
@@ -126,7 +151,8 @@ class Cellular:
                 return
             if line.startswith("+CMTI:"):
                 with contextlib.suppress(ValueError):
-                    inbox.put_nowait(parse_cmti(line)[1])
+                    inbox.append(parse_cmti(line)[1])
+                    self._wake.set()
             elif line == "RDY":
                 reset.set()  # the module restarted: its settings are gone, set them again
             elif (caller := voice.incoming_caller(line)) is not None and caller != self._ringing:  # once a call
@@ -144,50 +170,21 @@ class Cellular:
         await self._poll(modem)
         next_poll = time.monotonic() + self.poll_s
         while not reset.is_set() and not modem.closed:
+            self.watch.beat()
             self._wake.clear()
-            while not inbox.empty():
-                await self._read_reply(modem, inbox.get_nowait())
+            while inbox:
+                await self._read_reply(modem, inbox.popleft())
             await self._text_overdue(modem)
             if time.monotonic() >= next_poll:
                 await self._poll(modem)
                 next_poll = time.monotonic() + self.poll_s
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wait_any(inbox), timeout=1.0)
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
         self._set(modem="restarted")
         log.warning("modem restarted (RDY): initialising it again")
 
-    async def _wait_any(self, inbox: asyncio.Queue[int]) -> None:
-        """Until an SMS is announced or the hub wakes us; the index stays in the inbox. Both waiters are
-        cancelled however this ends (a timeout cancels us): a leaked `inbox.get()` would swallow the
-        next announced SMS."""
-        getter = asyncio.ensure_future(inbox.get())
-        waker = asyncio.ensure_future(self._wake.wait())
-        try:
-            await asyncio.wait({getter, waker}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            waker.cancel()
-            if getter.done() and not getter.cancelled():
-                inbox.put_nowait(getter.result())
-            else:
-                getter.cancel()
-
     async def _poll(self, modem: AtModem) -> None:
-        try:
-            sim = parse_cpin((await modem.command("AT+CPIN?"))[0])
-        except AtError as exc:
-            sim = "absent" if exc.final.code == 10 else f"error {exc.final.code}"
-        reg = cs = parse_registration((await modem.command("AT+CREG?"))[0], reply=True)
-        with contextlib.suppress(AtError):
-            lte = parse_registration((await modem.command("AT+CEREG?"))[0], reply=True)
-            reg = lte if registered(lte) else reg
-        dbm = parse_csq((await modem.command("AT+CSQ"))[0])
-        ims, volte = await read_ims(modem, self._vendor)
-        self._set(modem="ok", sim=sim, registration=reg, cs_registration=cs, signal_dbm=dbm, ims=ims, volte=volte,
-                  error=None)
-        if sim != "READY":
-            log.warning("4G 模块无 SIM 卡或 SIM 未就绪 (%s)：检查 SIM 卡 / no usable SIM: check the card", sim)
-        elif not registered(reg):
-            log.warning("4G 未注册网络 (%s)：检查天线和信号 / not registered: check the antenna and coverage", reg)
+        self._set(modem="ok", **await poll.read_state(modem, self._vendor), error=None)
 
     async def _text_overdue(self, modem: AtModem) -> None:
         now = time.monotonic()
@@ -208,14 +205,15 @@ class Cellular:
                     continue
                 self._ctx.alarms.note_fact(waiting.event.id, "texted")  # the modem's +CMGS
                 if not waiting.texted_to:
-                    # the resident hears help was reached another way
-                    self._ctx.say("cellular_sms_sent", about=waiting.event.id)
-                waiting.texted_to.append(number)
+                    self._ctx.say("cellular_sms_sent", about=waiting.event.id)  # help was reached another way
+                waiting.texted_to[number] = self._ctx.clock.now().timestamp()
+                self.watch.beat()
                 self._sent += 1
                 self._set(sms_sent=self._sent)
                 log.info("alarm %s (%s) texted to %s", waiting.event.id, waiting.event.type, number)
 
     async def _read_reply(self, modem: AtModem, index: int) -> None:
+        assert self._ctx is not None
         lines = await modem.command(f"AT+CMGR={index}")
         with contextlib.suppress(AtError):
             await modem.command(f"AT+CMGD={index}")  # the SIM holds few messages: never let it fill
@@ -224,28 +222,27 @@ class Cellular:
         except ValueError:
             log.warning("unreadable SMS at index %d: %r", index, lines[:2])
             return
-        for listener in list(self._sms_listeners):
-            try:
-                await listener(sms.sender, sms.body)
-            except Exception:
-                log.exception("SMS listener failed")
-        if not any(same_number(sms.sender, n) for n in self.numbers):
-            log.info("SMS from %s, not a duty number: ignored", sms.sender)
-            return
-        if not is_ack(sms.body):
-            log.info("SMS from %s is not an acknowledgement (%r): ignored", sms.sender, sms.body[:40])
-            return
-        texted = [w for w in self._waiting.values() if any(same_number(sms.sender, n) for n in w.texted_to)]
-        for waiting in texted:
-            await self._acknowledge(waiting, sms.sender, sms.body)
+        await replies.handle(self._ctx, sms.sender, sms.body, list(self._sms_listeners), self._strangers)
 
-    async def _acknowledge(self, waiting: Waiting, sender: str, body: str) -> None:
+    def _claims(self, sender: str, code: str | None) -> list[Claim] | None:
+        """The second path's own texts: alarms texted to `sender` (a duty number) that a "1" may acknowledge."""
+        if self._ctx is None or not any(same_number(sender, n) for n in self.numbers):
+            return None
+        now, claims = self._ctx.clock.now().timestamp(), list[Claim]()
+        for waiting in self._waiting.values():
+            at = max((t for n, t in waiting.texted_to.items() if same_number(sender, n)), default=None)
+            if at is None or (short_code(waiting.event.id) != code[:4] if code else now - at > ACK_WINDOW_S):
+                continue
+            claims.append((at, waiting.event.id, functools.partial(self._acknowledge, waiting)))
+        return claims
+
+    async def _acknowledge(self, waiting: Waiting, by: str, message: str | None) -> bool:
+        """True if this took the alarm (False: closed, or acknowledged already)."""
         assert self._ctx is not None
+        if (alarm := self._ctx.alarms.get(waiting.event.id)) is None or alarm.acknowledged:
+            return False
         # Not "named": the resident hears "社区已收到…", not a phone number read out digit by digit.
-        taken = await self._ctx.alarms.ack(waiting.event.id, sender, body.strip()[:100] or None, named=False,
-                                           via="sms")
-        if taken:
-            log.info("alarm %s acknowledged by SMS from %s", waiting.event.id, sender)
+        return await self._ctx.alarms.ack(waiting.event.id, by, message, named=False, via="sms")
 
     # --- the public API (ctx.component("cellular"): hub.voicecall, the escalation chain) --------------------
     async def send_sms(self, numbers: list[str], text: str) -> list[str]:
@@ -292,17 +289,7 @@ class Cellular:
             finally:
                 self._call = None
                 self._set(call=None)
-        if reason == voice.MODEM_FAULT and self._status.get("volte") is not True \
-                and not registered(str(self._status.get("cs_registration"))):
-            log.warning("电话拨不出：此网络没有 2G/3G 语音，VoLTE 未开启 (IMS %s)：在模块 AT 口发送 %s 再发 "
-                        "AT+CFUN=1,1 / call failed: no 2G/3G voice here and VoLTE is off: send %s then "
-                        "AT+CFUN=1,1 on the modem's AT port (hub selftest --only modem)", self._status.get("ims"),
-                        IMS_ON, IMS_ON)
-        talk = time.monotonic() - call.answered_at if call.answered_at is not None else 0.0
-        log.info("modem call to %s (event %s): %s after %.1f s talk%s", number, event_id, reason, talk,
-                 f" ({call.detail})" if call.detail else "")
-        return {**result, "answered": call.answered_at is not None, "acknowledged": reason == voice.ACKNOWLEDGED,
-                "seconds": round(talk, 1), "reason": reason}
+        return voice.report(call, reason, event_id, self._status, result)
 
     def _set(self, **fields: Any) -> None:
         self._status.update(fields)

@@ -18,8 +18,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from drivers.modem.at import call_ended, dial_command, parse_clcc, parse_clip, parse_dtmf
-from drivers.modem.client import AtError, AtModem, AtTimeout
+from drivers.modem.at import call_ended, dial_command, parse_clcc, parse_clip, parse_dtmf, registered
+from drivers.modem.client import LOST, AtError, AtModem, AtTimeout
 
 log = logging.getLogger(__name__)
 POLL_S = 0.5
@@ -27,6 +27,7 @@ ACK_KEY = "1"
 # dial() reasons (the public API: hub.cellular.component.Cellular.dial)
 ACKNOWLEDGED, HUNG_UP, NO_ANSWER, BUSY, NO_CARRIER = "acknowledged", "hung_up", "no_answer", "busy", "no_carrier"
 MODEM_FAULT, NO_MODEM, NOT_REGISTERED = "modem_fault", "no_modem", "not_registered"
+IMS_ON = 'AT+QCFG="ims",1'
 
 
 @dataclass
@@ -51,7 +52,7 @@ class ModemCall:
             return True
         if line.startswith("VOICE CALL: END"):
             return True  # followed by NO CARRIER, which says it
-        if line in ("RDY", "\x00LOST"):
+        if line in ("RDY", LOST):
             self.module_gone = True
             self.news.put_nowait(("fault", "the modem restarted" if line == "RDY" else "the modem's port closed"))
             return False  # the component hears it too: it sets the module up again
@@ -175,3 +176,17 @@ async def enable_dtmf(modem: AtModem, vendor: str) -> bool:
 def incoming_caller(line: str) -> str | None:
     """The number of someone ringing the modem (+CLIP, after AT+CLIP=1 or by default), else None."""
     return parse_clip(line) if line.startswith("+CLIP:") else None
+
+
+def report(call: ModemCall, reason: str, event_id: str | None, status: dict[str, Any],
+           result: dict[str, Any]) -> dict[str, Any]:
+    """Log how the call ended (and why a call cannot go out here at all); Cellular.dial()'s result."""
+    if reason == MODEM_FAULT and status.get("volte") is not True and not registered(str(status.get("cs_registration"))):
+        log.warning("电话拨不出：此网络没有 2G/3G 语音，VoLTE 未开启 (IMS %s)：在模块 AT 口发送 %s 再发 "
+                    "AT+CFUN=1,1 / call failed: no 2G/3G voice here and VoLTE is off: send %s then "
+                    "AT+CFUN=1,1 on the modem's AT port (hub selftest --only modem)", status.get("ims"), IMS_ON, IMS_ON)
+    talk = time.monotonic() - call.answered_at if call.answered_at is not None else 0.0
+    log.info("modem call to %s (event %s): %s after %.1f s talk%s", call.number, event_id, reason, talk,
+             f" ({call.detail})" if call.detail else "")
+    return {**result, "answered": call.answered_at is not None, "acknowledged": reason == ACKNOWLEDGED,
+            "seconds": round(talk, 1), "reason": reason}

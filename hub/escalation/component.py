@@ -3,8 +3,11 @@ it was raised (whether the platform is ignoring it or cannot be reached at all) 
 configured steps: each step's people get the alarm's SMS short form and a voice call through the 4G
 modem, then the hub waits the step's `wait_s` for an acknowledgement before the next step. The first
 acknowledgement by any path (the platform's `cmd/ack`, an SMS reply "1", a "1" pressed in a call) ends
-the chain, and the resident hears who is coming ("女儿已收到，正在赶来帮您"). An alarm withdrawn by
-its owner (a cancelled call) ends it too.
+the chain, and the resident hears who has it: "社区值班员已收到，请稍候", or, for a step whose config says
+its person comes (`comes = true`), "女儿已收到，正在赶来帮您". An alarm withdrawn by its owner (a cancelled
+call) ends it too. An SMS "1" acknowledges the alarm texted to its sender last, only while that step
+waits (its `wait_s`); "1#CODE" names the alarm, for any step reached (hub/cellular/replies.py decides
+between these and the cellular second path's texts).
 
 Every text and call is an `escalation.step` event and every chain ends with one `escalation.ended`, so
 the platform can audit response times. Where a chain is lives in `state_dir/escalation-chains.json`
@@ -22,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hub.alarms.sms_form import is_ack, same_number, short_form
+from hub.alarms.sms_form import same_number, short_code, short_form
 from hub.alarms.store import OpenAlarm
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
@@ -81,16 +84,24 @@ class Escalation:
                 self._acks[str(alarm_id)] = event.data
         self._poke()
 
-    async def _on_sms(self, sender: str, body: str) -> bool:
-        """An SMS reached the modem (hub.cellular): "1" from someone this chain texted or called acks it."""
-        if not is_ack(body):
-            return False
-        taken = False
+    def _on_sms(self, sender: str, code: str | None) -> list[Any] | None:
+        """An SMS "1" (`code`: "1#CODE") reached the modem (hub.cellular.replies): the alarms it may acknowledge,
+        (when `sender` was reached, alarm id, take); None if `sender` is in no step."""
+        if not any(same_number(sender, n) for step in self.steps for n in (*step.sms, *step.call)):
+            return None
+        now, claims = self._require_ctx().clock.now().timestamp(), []
         for progress in list(self._chains.values()):
-            step = s.reached_by(progress, self.steps, sender, same_number)
-            if step is not None:
-                taken |= await self._acknowledge(progress, step, sender, body.strip()[:100] or None, "sms")
-        return taken
+            step = s.reached_by(progress, self.steps, sender, same_number, None if code else now)
+            if step is None or (code and short_code(progress.alarm_id) != code[:4]):
+                continue
+
+            async def take(by: str, message: str | None, progress: Progress = progress, step: Step = step) -> bool:
+                if self._settled(progress.alarm_id):  # closed, or someone has it already
+                    return False
+                return await self._acknowledge(progress, step, by, message, "sms")
+
+            claims.append((progress.step_since or progress.opened, progress.alarm_id, take))
+        return claims
 
     # --- the chains -------------------------------------------------------------------------------
     async def _watch(self) -> None:
@@ -209,8 +220,9 @@ class Escalation:
     async def _acknowledge(self, progress: Progress, step: Step, by: str, message: str | None, via: str) -> bool:
         """Someone of the chain took the alarm: the registry commits the ack; the resident hears who."""
         ctx = self._require_ctx()
+        said = "escalation_coming" if step.comes else "escalation_received"  # a desk's "1" says it has it
         taken = await ctx.alarms.ack(progress.alarm_id, by, message, named=False, via=via,
-                                     tell=("escalation_coming", {"name": step.name}))
+                                     tell=(said, {"name": step.name}))
         self._poke()
         return taken
 

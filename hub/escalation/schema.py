@@ -5,7 +5,8 @@
     after_s = 120
     steps = [
       { role = "duty", name = "社区值班员", sms = ["+8613800138000"], call = ["+8613800138000"], wait_s = 120 },
-      { role = "family", name = "女儿", sms = ["+8613900139000"], call = ["+8613900139000"], wait_s = 300 },
+      { role = "family", name = "女儿", sms = ["+8613900139000"], call = ["+8613900139000"], wait_s = 300,
+        comes = true },
       { role = "neighbour", name = "邻居王阿姨", sms = ["+8613700137000"], wait_s = 300 },
     ]
 
@@ -19,7 +20,7 @@ from typing import Any
 from hub.config.keys import Key, Section
 
 ROLES = ("duty", "family", "neighbour", "volunteer")
-STEP_KEYS = {"role", "name", "sms", "call", "wait_s", "ring_s"}
+STEP_KEYS = {"role", "name", "sms", "call", "wait_s", "ring_s", "comes"}
 NAME_MAX = 12  # characters: the name is spoken to the resident ("已通知邻居王阿姨…")
 WAIT_RANGE, RING_RANGE = (30, 3600), (10, 120)
 
@@ -34,11 +35,12 @@ ESCALATION = Section(
         "steps": Key([], "The chain, in order: a list of { role = duty|family|neighbour|volunteer, name = what "
                      "the resident hears, sms = [numbers], call = [numbers], wait_s = seconds to wait for an "
                      "acknowledgement before the next step (default 120), ring_s = how long each call rings "
-                     "(default 30) }.", kind=list, example=[
+                     "(default 30), comes = true if their acknowledgement means they come (default false) }.",
+                     kind=list, example=[
                          {"role": "duty", "name": "社区值班员", "sms": ["+8613800138000"],
                           "call": ["+8613800138000"], "wait_s": 120},
                          {"role": "family", "name": "女儿", "sms": ["+8613900139000"],
-                          "call": ["+8613900139000"], "wait_s": 300}]),
+                          "call": ["+8613900139000"], "wait_s": 300, "comes": True}]),
     },
 )
 
@@ -83,6 +85,8 @@ def check_step(at: str, step: Any) -> list[tuple[str, str]]:
         problems += _check_range(at, "wait_s", step["wait_s"], WAIT_RANGE)
     if "ring_s" in step:
         problems += _check_range(at, "ring_s", step["ring_s"], RING_RANGE)
+    if "comes" in step and not isinstance(step["comes"], bool):
+        problems.append((f"{at}.comes", f"must be true or false, got {step['comes']!r}"))
     return problems
 
 

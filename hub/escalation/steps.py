@@ -24,11 +24,13 @@ class Step:
     call: tuple[str, ...] = ()
     wait_s: float = DEFAULT_WAIT_S
     ring_s: float = DEFAULT_RING_S
+    comes: bool = False  # their acknowledgement means they come: the resident may hear "正在赶来帮您"
 
     @staticmethod
     def from_config(raw: dict[str, Any]) -> Step:
         return Step(raw["role"], raw["name"], tuple(raw.get("sms", ())), tuple(raw.get("call", ())),
-                    float(raw.get("wait_s", DEFAULT_WAIT_S)), float(raw.get("ring_s", DEFAULT_RING_S)))
+                    float(raw.get("wait_s", DEFAULT_WAIT_S)), float(raw.get("ring_s", DEFAULT_RING_S)),
+                    bool(raw.get("comes", False)))
 
 
 @dataclass
@@ -141,8 +143,13 @@ def interrupted(progress: Progress, steps: list[Step]) -> list[tuple[str, str, l
     return out
 
 
-def reached_by(progress: Progress, steps: list[Step], sender: str, same: Any) -> Step | None:
-    """The step (already texted or called) whose number `sender` is, if any: who acknowledges by SMS."""
+def reached_by(progress: Progress, steps: list[Step], sender: str, same: Any, now: float | None = None) -> Step | None:
+    """The step (already texted or called) whose number `sender` is, if any: who acknowledges by SMS. With
+    `now`, only the step the chain waits on, within its `wait_s` (a "1" without a code: its window)."""
+    if now is not None:
+        step = steps[progress.step] if progress.step < len(steps) and progress.step in progress.reached else None
+        within = step is not None and progress.step_since is not None and now < progress.step_since + step.wait_s
+        return step if within and step is not None and any(same(sender, n) for n in (*step.sms, *step.call)) else None
     for index in progress.reached:
         step = steps[index] if index < len(steps) else None
         if step is not None and any(same(sender, n) for n in (*step.sms, *step.call)):

@@ -30,6 +30,10 @@ async def check_modem(env: Env, owned: bool) -> list[Result]:
             return judge_modem(m["port"], cellular.get("sim"), cellular.get("registration"),
                                cellular.get("signal_dbm"), Voice(cellular.get("cs_registration"),
                                                                  cellular.get("ims"), cellular.get("volte")))
+        if cellular.get("modem") == "fault":  # the hub's own modem task failed: not a cable to check
+            return [Result("modem", "modem task", FAIL, str(cellular.get("error") or "fault")[:60],
+                           "4G 模块任务出错，正在自动重启；反复出现请把日志交给维护人员 / the hub's modem task "
+                           "failed and is being restarted; if it recurs, send `journalctl -u hub` to support")]
         return [_no_answer(m["port"], str(cellular.get("error") or cellular.get("modem") or "no answer"))]
     try:
         sim, registration, dbm, voice = await _ask_modem(env, m["port"], m["baudrate"])

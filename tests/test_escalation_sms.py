@@ -1,0 +1,122 @@
+"""Who an SMS "1" acknowledges among the escalation chains (hub.escalation's answer to hub.cellular.replies),
+with the real alarm registry: a bare "1" only the chain that texted the sender last, only while that step
+waits (its wait_s); "1#CODE" the chain it names; what the resident hears depends on whether the step's
+person comes (`comes = true`), and a duty desk's "1" is "已收到", never "正在赶来帮您"."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from fakes import START, FakeHub
+
+from hub.alarms.sms_form import short_code
+from hub.cellular import replies
+from hub.config.loader import Config, validate
+from hub.escalation.component import Escalation
+from hub.escalation.steps import Progress
+
+DUTY, DAUGHTER, STRANGER = "+8613800138000", "+8613900139000", "+8613700137000"
+T0 = START.timestamp()
+
+
+def setup(tmp_path: Path) -> tuple[FakeHub, Escalation]:
+    config = Config(tmp_path / "hub.toml", validate({
+        "hub": {"state_dir": str(tmp_path / "state")}, "modem": {"port": "/dev/ttyUSB2"},
+        "escalation": {"enabled": True, "after_s": 120, "steps": [
+            {"role": "duty", "name": "社区值班员", "sms": [DUTY], "wait_s": 300},
+            {"role": "family", "name": "女儿", "sms": [DAUGHTER], "wait_s": 300, "comes": True}]}}))
+    hub = FakeHub(config)
+    escalation = Escalation(config)
+    escalation._ctx = hub  # type: ignore[assignment]  # its chains set by hand below: no watch running
+    return hub, escalation
+
+
+async def chain(hub: FakeHub, escalation: Escalation, pin: int, step: int, step_since: float) -> str:
+    """An open alarm whose chain has texted step `step` at `step_since` (and every step before it)."""
+    event = await hub.alarms.open("call.raised", {"kind": "emergency", "pin": pin}, key=f"call{pin}",
+                                  facts={"kind": "emergency"})
+    escalation._chains[event.id] = Progress(event.id, "call.raised", T0, "【一键呼】…", step=step,
+                                            step_since=step_since, done=["sms"], reached=list(range(step + 1)))
+    return event.id
+
+
+def acked(hub: FakeHub) -> list[tuple[str, Any]]:
+    return [(e.data["call_id"], e.data["by"]) for e in hub.raised("call.acknowledged")]
+
+
+def refused(hub: FakeHub) -> list[str]:
+    return [e.data["reason"] for e in hub.raised("sms.refused")]
+
+
+def test_a_1_acknowledges_the_newest_chain_and_1_code_the_one_it_names(tmp_path: Path) -> None:
+    hub, escalation = setup(tmp_path)
+
+    async def scenario() -> None:
+        first = await chain(hub, escalation, 17, 0, T0 + 120)
+        second = await chain(hub, escalation, 27, 0, T0 + 180)
+        hub.clock.advance(200)  # type: ignore[attr-defined]
+        listen = [escalation._on_sms]
+        assert await replies.handle(hub, DUTY, "1", listen) == second  # type: ignore[arg-type]
+        assert acked(hub) == [(second, DUTY)]
+        assert await replies.handle(hub, DUTY, "1", listen) is None  # type: ignore[arg-type]
+        assert refused(hub) == ["acknowledged_already"] and len(acked(hub)) == 1  # never falls to the first
+        assert await replies.handle(hub, DUTY, "1#zzzz", listen) is None  # type: ignore[arg-type]  # no such code
+        assert refused(hub)[-1] == "unknown_code"
+        assert await replies.handle(hub, "13800138000", f"1#{short_code(first)}", listen) == first  # type: ignore[arg-type]
+        assert acked(hub) == [(second, DUTY), (first, "13800138000")]
+
+    asyncio.run(scenario())
+    # A duty desk's "1" is heard as received; nobody said someone is coming.
+    assert [p for p in hub.prompts if p[0].startswith("escalation_")] == [
+        ("escalation_received", {"name": "社区值班员"}), ("escalation_received", {"name": "社区值班员"})]
+
+
+def test_a_bare_1_after_its_step_s_wait_or_from_a_step_not_reached_acknowledges_nothing(tmp_path: Path) -> None:
+    hub, escalation = setup(tmp_path)
+
+    async def scenario() -> None:
+        alarm = await chain(hub, escalation, 17, 0, T0 + 120)
+        hub.clock.advance(120 + 300 + 1)  # type: ignore[attr-defined]  # the duty step's wait is over
+        listen = [escalation._on_sms]
+        for sender in (DUTY, DAUGHTER, STRANGER, "+1 380 013 8000", "BANK13800138000"):
+            assert await replies.handle(hub, sender, "1", listen) is None  # type: ignore[arg-type]
+        assert refused(hub) == ["nothing_open", "nothing_open", "stranger", "stranger", "not_a_number"]
+        assert await replies.handle(hub, DUTY, f"1#{short_code(alarm)}", listen) == alarm  # type: ignore[arg-type]
+        assert acked(hub) == [(alarm, DUTY)]
+
+    asyncio.run(scenario())
+
+
+def test_a_family_step_that_comes_is_heard_as_coming(tmp_path: Path) -> None:
+    hub, escalation = setup(tmp_path)
+
+    async def scenario() -> None:
+        alarm = await chain(hub, escalation, 17, 1, T0 + 400)
+        hub.clock.advance(450)  # type: ignore[attr-defined]
+        assert await replies.handle(hub, DAUGHTER, "１", [escalation._on_sms]) == alarm  # type: ignore[arg-type]
+        assert await replies.handle(hub, DAUGHTER, "1个小时后才能到，请找别人", [escalation._on_sms]) is None  # type: ignore[arg-type]
+
+    asyncio.run(scenario())
+    assert [p for p in hub.prompts if p[0].startswith("escalation_")] == [("escalation_coming", {"name": "女儿"})]
+    (received,) = hub.raised("sms.received")
+    assert received.data == {"from": "+86*******9000", "known": True, "text": "1个小时后才能到，请找别人"}
+
+
+def test_sms_from_strangers_reach_the_platform_at_most_20_an_hour(tmp_path: Path) -> None:
+    hub, escalation = setup(tmp_path)
+    now = [0.0]
+    budget = replies.Budget(clock=lambda: now[0])
+
+    async def scenario() -> None:
+        for i in range(25):
+            await replies.handle(hub, STRANGER, f"广告 {i}", [escalation._on_sms], budget)  # type: ignore[arg-type]
+        await replies.handle(hub, DUTY, "谁？", [escalation._on_sms], budget)  # type: ignore[arg-type]  # known: always
+        now[0] = 3601.0
+        await replies.handle(hub, "BANK13800138000", "1", [escalation._on_sms], budget)  # type: ignore[arg-type]
+
+    asyncio.run(scenario())
+    received = hub.raised("sms.received")
+    assert [e.data["text"] for e in received] == [f"广告 {i}" for i in range(20)] + ["谁？"]
+    assert refused(hub) == ["not_a_number"] and budget.dropped == 5
