@@ -27,8 +27,11 @@ RESULTS = {"applied": "已生效 applied", "applied_restart": "重启后已生�
 STORAGE = {"disk_full": "存储已满 card full", "read_only": "只读 read-only", "io_error": "读写错误 I/O error",
            "cannot_open": "无法打开 cannot open", "corrupt": "数据损坏 corrupt"}
 DIRECTIONS = {"outgoing": "呼出 outgoing", "incoming": "呼入 incoming"}
-SMS_REASONS = {"not_duty_number": "非值班号码 not a duty number", "stranger": "陌生号码 unknown number",
-               "nothing_open": "无待处理报警 nothing open", "not_reached": "尚未通知此号码 not yet reached"}
+SMS_REASONS = {"not_a_number": "发件人不是电话号码 sender is not a phone number",
+               "stranger": "陌生号码 a number the hub never texted",
+               "unknown_code": "编号不符 no open alarm has that code",
+               "nothing_open": "没有待确认的报警 nothing waits for an ack from it",
+               "acknowledged_already": "已确认过 acknowledged already"}
 PLAIN_MAX = 160  # characters of facts a line shows of an event type it has no sentence for
 
 
@@ -110,11 +113,15 @@ def _voice_ended(d: dict[str, Any]) -> str:
 
 
 def _sms_refused(d: dict[str, Any]) -> str:
-    sender = d.get("from") or d.get("sender") or d.get("number") or "?"
-    reason = d.get("reason")
-    rest = {k: v for k, v in d.items() if k not in ("from", "sender", "number", "reason")}
-    return (f"来自 from {sender} · {SMS_REASONS.get(str(reason), reason) if reason else '未确认 not taken as an ack'}"
-            + (f" · {plain(rest)}" if rest else ""))
+    reason = str(d.get("reason"))
+    return (f"来自 from {d.get('from', '?')} «{d.get('text', '')}» · 未作确认 not an ack: "
+            f"{SMS_REASONS.get(reason, reason)}"
+            + (f" · 报警 alarm {_short(d['event_id'])}" if d.get("event_id") else ""))
+
+
+def _sms_received(d: dict[str, Any]) -> str:
+    who = "值班/家属号码 a number the hub texts" if d.get("known") else "其他号码 another number"
+    return f"来自 from {d.get('from', '?')} ({who}) «{d.get('text', '')}» · 不是确认 not an ack"
 
 
 def _counts(d: Any) -> str:
@@ -152,7 +159,8 @@ OPS: dict[str, tuple[str, Facts]] = {
                            f"over {_n(d.get('takeovers'))}× · 等待 waits {_n(d.get('backoff_s'))} s · "
                            f"{d.get('detail')} · {d.get('remedy')}"),
     "measurement.ketone": ("血酮 blood ketone", lambda d: f"{_n(d.get('mmol_per_l'))} mmol/L · {d.get('category')}"),
-    "sms.refused": ("短信未被采纳 SMS reply refused", _sms_refused),
+    "sms.refused": ("短信回复未被采纳 SMS reply refused", _sms_refused),
+    "sms.received": ("收到短信 SMS received", _sms_received),
 }
 REPORT_TITLE = "配置报告 config report"
 
