@@ -77,12 +77,11 @@ def test_a_prompt_without_a_claim_states_no_outside_fact() -> None:
 
 def test_the_rule_catches_the_old_wording() -> None:
     """The wording this replaced (issue #20 follow-up) is refused by the rule above."""
-    old = {
-        "sent": ["检测到烟雾，请立即离开厨房，打开窗户，社区已收到报警", "没有收到您的回答，已通知社区，工作人员马上联系您",
-                 "血压很高，请坐下休息，别走动，社区医生会联系您", "室内温度过低，现在八度，请注意保暖，社区已收到提醒"],
-    }
-    for claim, lines in old.items():
-        for zh in lines:
-            assert offending({"zh": zh, "en": ""}, *FORBIDDEN[claim]), zh
+    old_sent = ["检测到烟雾，请立即离开厨房，打开窗户，社区已收到报警",
+                "没有收到您的回答，已通知社区，工作人员马上联系您",
+                "血压很高，请坐下休息，别走动，社区医生会联系您",
+                "室内温度过低，现在八度，请注意保暖，社区已收到提醒"]
+    for zh in old_sent:
+        assert offending({"zh": zh, "en": ""}, *FORBIDDEN["sent"]), zh
     assert offending({"zh": "电话暂时无人接听，社区已收到呼叫，请稍候", "en": ""}, *UNCLAIMED)
     assert offending({"zh": "没有收到回应，已通知社区", "en": ""}, *UNCLAIMED)
