@@ -32,4 +32,4 @@ def test_each_cause_is_spoken_in_its_own_words(tmp_path: Path, cause: str, alarm
     hub = asyncio.run(main())
     assert set(hub.spoken) == {alarm, cleared}
     assert hub.spoken[0] == alarm and hub.spoken[-1] == cleared and hub.spoken.count(alarm) >= 2
-    assert [kind for kind, _ in hub.timeline][:2] == ["event", "say"]  # "社区已收到" only once committed
+    assert [kind for kind, _ in hub.timeline][:2] == ["event", "say"]  # "报警已发送到社区" only once committed

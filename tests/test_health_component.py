@@ -101,7 +101,7 @@ def test_sim_bp_185_112_is_grade_3_with_alert_and_spoken_advice(tmp_path: Path) 
     assert alert.data["measurement_id"] == bp.id and alert.data["reason"] == "bp_grade_3"
     assert hub.spoken == ["health_bp_reading", "health_bp_very_high"]  # the reading, then the advice
     fields = dict(hub.prompts[0][1])
-    # one utterance: the reading, then its advice about the alert it raised ("社区医生会联系您" once sent)
+    # one utterance: the reading, then its advice about the alert it raised ("…已通知社区" once sent)
     assert fields.pop("then") == (("health_bp_very_high", {"about": alert.id}),)
     assert fields == {"systolic": 185, "diastolic": 112, "grade": "很高", "grade_en": "very high"}
     assert [a.source for a in hub.noted] == ["ble:bp"]

@@ -22,7 +22,7 @@ from hub.speech.player import TimedPlayer
 from hub.speech.queue import SpeechQueue
 from voice.catalogue import catalogue
 
-TEXTS.update({"fall_alarm": "已通知社区，马上联系您", "fall_alarm_offline": "网络中断。报警已保存",
+TEXTS.update({"fall_alarm": "已通知社区，请等待联系", "fall_alarm_offline": "网络中断。报警已保存",
               "alarm_delivered": "报警已送达", "call_offline": "网络中断，呼叫已保存，恢复后发送",
               "health_glucose_reading": "血糖", "health_glucose_low": "血糖低，吃糖",
               "alarm_acknowledged": "社区已收到"})

@@ -92,6 +92,6 @@ def test_speaker_with_a_voice_that_cannot_read_mandarin_logs_the_remedy_and_spea
     with caplog.at_level("INFO"):
         spoken = asyncio.run(main())
     assert "espeak_voice = 'en' 不能读普通话 does not read Mandarin" in caplog.text
-    assert spoken[0]["text"] == "室内温度过高，现在三十六度，请开窗通风、多喝水，社区已收到提醒"
+    assert spoken[0]["text"] == "室内温度过高，现在三十六度，请开窗通风、多喝水，提醒已发送到社区"
     assert spoken[0]["source"] == "tts" and spoken[0]["duration_s"] > 3
     assert (tmp_path / "voice-probe.json").exists()

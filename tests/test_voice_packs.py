@@ -160,7 +160,7 @@ def test_hub_voice_check_reports_each_prompt_and_the_missing_keys(pack_dir: Path
         assert p["ok"] and Path(p["wav"]).exists() and p["duration"] > 0.5 and not p["clipping"]
         assert abs(p["loudness"] - report["level_db"]) <= 1.5
         assert p["language"] == "zh-CN" and (p["voice"] == "pack:chengdu") == (p["source"] == "recording")
-    assert by_key["sensors_heat_alarm"]["text"] == "室内温度过高，现在三十六度，请开窗通风、多喝水，社区已收到提醒"
+    assert by_key["sensors_heat_alarm"]["text"] == "室内温度过高，现在三十六度，请开窗通风、多喝水，提醒已发送到社区"
     assert set(report["missing"]) == set(packs.load(pack_dir).missing())
     assert report["voice"]["chosen"] == by_key["call_acknowledged"]["voice"]
 

@@ -197,7 +197,7 @@ def test_fire_during_a_call_waits_for_the_end_of_the_sentence(tmp_path: Path, br
     assert not reminder.get("interrupted") and reminder["text"] == PromptAudio.text(
         "alarm_reminder", "zh", what="紧急呼叫", what_en="")  # whole: never cut inside a sentence
     assert reminder["end"] > at(s, "alarm.fire") and fire["start"] - reminder["end"] < 1.0  # chime, then fire
-    assert "检测到烟雾" in fire["text"] and "社区已收到报警" in fire["text"]  # online: the broker has it
+    assert "检测到烟雾" in fire["text"] and "报警已发送到社区" in fire["text"]  # online: the broker has it
 
 
 def test_inactivity_check_answered(tmp_path: Path, broker: Broker) -> None:

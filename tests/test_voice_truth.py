@@ -21,7 +21,7 @@ from hub.alarms.reminders import QUIET_AFTER_S
 from hub.speech.claims import claim_of
 
 pytestmark = pytest.mark.timeout(240)
-SENT_CLAIMS = ("社区已收到", "已通知社区", "社区医生会联系您", "已送达")
+SENT_CLAIMS = ("社区已收到", "已通知社区", "已发送到社区", "已送达")
 
 
 def talk_share(s: Scenario, since: float, until: float) -> float:

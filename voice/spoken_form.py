@@ -24,9 +24,10 @@ WORDS: dict[str, str] = {
     "处理": "除理",  # chǔlǐ, said chúlǐ (third-tone sandhi): espeak chù
     "摔倒": "摔岛",  # shuāidǎo: espeak dào
     "跌倒": "跌岛",  # diēdǎo
+    "个呼叫": "各呼叫",  # 两个呼叫 liǎng gè: espeak reads 个 with a wrong tone (a reminder's {what})
 }
 # Characters of the fourth tone that follow 一 and 不 in the prompts and in the numbers of voice.normalise
-FOURTH = set("下个次定样段半位块件面共切再会遍辈并道向致阵趟旦律概万亿是要用够对过到在见变动断错必正认记")
+FOURTH = set("下个各次定样段半位块件面共切再会遍辈并道向致阵趟旦律概万亿是要用够对过到在见变动断错必正认记")
 # Not a sandhi 一: an ordinal (第一), the end of a number (十一, 零一), a digit among digits (一一零)
 _NOT_AFTER = set("第十零幺一二三四五六七八九两")
 _NOT_BEFORE = set("十零幺一二三四五六七八九两")

@@ -178,7 +178,7 @@ class HealthMeters:
                 facts={"kind": KIND[reason], "reason": reason, "values": values},
             )
             self.gate.raised(meter, reason, sev, now, alert.id)
-            advice.append((ADVICE[reason], {"about": alert.id}))  # "社区医生会联系您" once the broker has it
+            advice.append((ADVICE[reason], {"about": alert.id}))  # "…已通知社区" once the broker has it
         # One utterance: the reading, then its advice, never cut between them (hub.speech.queue).
         spoken = readback(graded.event_type, graded.data, now)
         if spoken is not None:
