@@ -98,6 +98,10 @@ def test_a_duty_desk_s_1_is_heard_as_received_not_as_someone_coming(tmp_path: Pa
 
     s.run(body, timeout_real_s=120)
     spoken = [(u["key"], u["text"]) for u in s.spoken() if u["key"] != "chime"]
-    assert spoken == [("call_raising", "正在呼叫社区，请稍候"),
-                      ("escalation_notifying", "社区还没有回应，正在通知社区值班员"),
-                      ("escalation_received", "社区值班员已收到，请稍候")], spoken  # never "正在赶来帮您"
+    # "正在通知社区值班员" is said only if it came up before the desk's "1" (a pending claim is dropped once
+    # acknowledged: hub.speech.claims); either way the ack is heard as received, never "正在赶来帮您".
+    assert spoken in ([("call_raising", "正在呼叫社区，请稍候"),
+                       ("escalation_notifying", "社区还没有回应，正在通知社区值班员"),
+                       ("escalation_received", "社区值班员已收到，请稍候")],
+                      [("call_raising", "正在呼叫社区，请稍候"),
+                       ("escalation_received", "社区值班员已收到，请稍候")]), spoken

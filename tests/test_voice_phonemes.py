@@ -176,8 +176,8 @@ def test_yi_and_bu_follow_the_tone_after_them() -> None:
 
 
 def test_the_hub_synthesises_the_spoken_form_and_shows_the_words(audio: PromptAudio) -> None:
-    p = catalogue()["escalation_nobody"]
+    p = catalogue()["escalation_notifying"]
     r = audio.render(p.key, "zh", 100, **p.sample)
-    assert "处理" in r.text  # what is shown and kept on record: the prompt's own words
+    assert "回应" in r.text  # what is shown and kept on record: the prompt's own words
     assert r.wav == audio._cached("tts", r.voice, str(audio.speed_wpm), spoken_form(r.text), "0.00")
-    assert spoken_form(r.text) != r.text and "除理" in spoken_form(r.text)
+    assert spoken_form(r.text) != r.text and "回映" in spoken_form(r.text)

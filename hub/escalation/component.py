@@ -168,7 +168,7 @@ class Escalation:
                     continue
                 if isinstance(action, s.Exhausted):
                     await self._end(progress, "exhausted")
-                    ctx.say("escalation_nobody")
+                    ctx.say("escalation_nobody", about=progress.alarm_id)
                     return
                 if isinstance(action, s.Advance):
                     s.advance(progress)
