@@ -126,8 +126,8 @@ def test_the_sms_is_one_ucs2_part_whatever_the_card(event_type: str, reference: 
     data = {**DATA[event_type], "kind": "emergency", "context": worst_card()}
     text = short_form(event_type, data, "5f3a9c21-0000-4000-8000-000000000000", T, hub_id, reference)
     assert len(text) <= SMS_MAX_CHARS, text
-    assert "#5f3a9c21" in text and text.endswith(" 回复1确认") and text.startswith("【一键呼】")
-    body = text[: -len(" 回复1确认")]
+    assert "#5f3a9c21" in text and text.endswith(" 回复1#5f3a确认") and text.startswith("【一键呼】")
+    body = text[: -len(" 回复1#5f3a确认")]
     # Whole facts only, most useful first: what made it in is a prefix-ordered subset of the card's facts.
     shown = [f for f in facts(worst_card()) if f" {f}" in body]
     assert shown == [f for f in facts(worst_card()) if f in shown]
@@ -142,7 +142,8 @@ def test_a_plain_card_in_full() -> None:
     card["last_motion"]["room"] = "客厅"
     card["resident"]["address_ref"] = "B3-1202"
     text = short_form("alarm.inactivity", {"context": card}, "5f3a9c21-aaaa", T, "demo-0001", "R-0042")
-    assert text == "【一键呼】长时间无活动 R-0042 10:15 终端demo-0001 #5f3a9c21 询问无应答 动:客厅10:02 回复1确认"
-    assert len(text) + len(" 温23℃") > SMS_MAX_CHARS  # the temperature and the address reference did not fit
+    # the reply code (回复1#5f3a) leaves room for the temperature but not for the last motion
+    assert text == "【一键呼】长时间无活动 R-0042 10:15 终端demo-0001 #5f3a9c21 询问无应答 温23℃ 回复1#5f3a确认"
+    assert len(text) + len(" 动:客厅10:02") > SMS_MAX_CHARS
     shorter = short_form("alarm.fall", {"context": card}, "5f3a9c21-aaaa", T, "h-1", "R-42")
-    assert shorter == "【一键呼】跌倒 R-42 10:15 终端h-1 #5f3a9c21 询问无应答 动:客厅10:02 温23℃ 址B3-1202 回复1确认"
+    assert shorter == "【一键呼】跌倒 R-42 10:15 终端h-1 #5f3a9c21 询问无应答 动:客厅10:02 温23℃ 回复1#5f3a确认"

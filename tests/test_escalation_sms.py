@@ -69,8 +69,8 @@ def test_a_1_acknowledges_the_newest_chain_and_1_code_the_one_it_names(tmp_path:
 
     asyncio.run(scenario())
     # A duty desk's "1" is heard as received; nobody said someone is coming.
-    assert [p for p in hub.prompts if p[0].startswith("escalation_")] == [
-        ("escalation_received", {"name": "社区值班员"}), ("escalation_received", {"name": "社区值班员"})]
+    assert [(k, f["name"]) for k, f in hub.prompts if k.startswith("escalation_")] == [
+        ("escalation_received", "社区值班员"), ("escalation_received", "社区值班员")]
 
 
 def test_a_bare_1_after_its_step_s_wait_or_from_a_step_not_reached_acknowledges_nothing(tmp_path: Path) -> None:
@@ -99,7 +99,8 @@ def test_a_family_step_that_comes_is_heard_as_coming(tmp_path: Path) -> None:
         assert await replies.handle(hub, DAUGHTER, "1个小时后才能到，请找别人", [escalation._on_sms]) is None  # type: ignore[arg-type]
 
     asyncio.run(scenario())
-    assert [p for p in hub.prompts if p[0].startswith("escalation_")] == [("escalation_coming", {"name": "女儿"})]
+    assert [(k, f["name"], bool(f.get("about"))) for k, f in hub.prompts if k.startswith("escalation_")] == [
+        ("escalation_coming", "女儿", True)]  # about its alarm (hub.speech.claims checks the ack)
     (received,) = hub.raised("sms.received")
     assert received.data == {"from": "+86*******9000", "known": True, "text": "1个小时后才能到，请找别人"}
 
