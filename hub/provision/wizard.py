@@ -97,8 +97,8 @@ def summary(rows: list[dict[str, str]]) -> list[str]:
     lines = []
     for row in rows:
         if row["component"] == "call":
-            lines.append("✓ 测试呼叫已送达平台，平台已确认 / test call reached the platform and was acknowledged "
-                         f"({row['value']})" if row["result"] == "pass" else
+            lines.append("✓ 测试呼叫已送达，平台已确认 / test call delivered and acknowledged\n"
+                         f"    ({row['value']})" if row["result"] == "pass" else
                          f"✗ 测试呼叫没有得到平台确认 / the test call was not acknowledged: {row['value']}. "
                          f"{row['remedy']}")
         elif row["result"] == "fail":
@@ -126,8 +126,8 @@ def run_wizard(
 
     p = prompter or Prompter()
     p.say(
-        "居家养老智能终端 安装向导 / Eldercare hub provisioning wizard — 回车使用默认值 Enter keeps the "
-        "default in [brackets]"
+        "居家养老智能终端 安装向导 / Eldercare hub provisioning wizard\n"
+        "回车使用默认值 / Enter keeps the default in [brackets]"
     )
     draft = questions.start(_previous(out))
     for i in range(len(questions.STEPS)):
@@ -147,8 +147,8 @@ def run_wizard(
     p.step = len(questions.STEPS)
     p.next("确认 confirm")
     p.say(
-        f"  hub {bundle['hub']['id']} → {bundle['broker']['host']}:{bundle['broker']['port']}, "
-        f"password ******, fitted: {', '.join(sorted(rendered.fitted))}"
+        f"  hub {bundle['hub']['id']} → {bundle['broker']['host']}:{bundle['broker']['port']}, password ******\n"
+        f"  已安装 fitted: {', '.join(sorted(rendered.fitted))}"
     )
     if not p.yes(f"写入 write {out}", True):
         p.say("未写入 nothing written")
