@@ -10,7 +10,9 @@ the new config, and ends with a sentence.
 from __future__ import annotations
 
 import getpass
+import shutil
 import sys
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
@@ -40,7 +42,11 @@ class Prompter:
         self.say(f"\n[{self.step}/{STEPS}] {title}")
 
     def say(self, text: str) -> None:
-        print(text, file=self.out, flush=True)
+        """Long lines are wrapped between words to the terminal's width (80 columns over most SSH
+        sessions), continued under their first word: the terminal would cut a word in two."""
+        columns = shutil.get_terminal_size((80, 24)).columns
+        lines = [part for line in text.split("\n") for part in wrap(line, columns)]
+        print("\n".join(lines), file=self.out, flush=True)
 
     def ask(
         self,
@@ -69,6 +75,30 @@ class Prompter:
 
     def yes(self, question: str, default: bool) -> bool:
         return bool(self.ask(question + " (y/n)", "y" if default else "n", _yes_no))
+
+
+def width(text: str) -> int:
+    """Terminal columns: Han characters and full-width punctuation take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def wrap(line: str, columns: int) -> list[str]:
+    """`line` in pieces narrower than `columns`, broken at spaces; the pieces after the first are
+    indented two more than the line (under the text after "✗ "). A word wider than the room is left
+    whole (the terminal wraps it)."""
+    if width(line) < columns:
+        return [line]
+    body = line.lstrip(" ")
+    indent = " " * (len(line) - len(body) + 2)
+    pieces, current = [], line[: len(line) - len(body)]
+    for word in body.split(" "):
+        if current.strip() and width(current + " " + word) >= columns:
+            pieces.append(current)
+            current = indent + word
+        else:
+            current = f"{current} {word}" if current.strip() else current + word
+    pieces.append(current)
+    return pieces
 
 
 def _yes_no(raw: str) -> bool:
