@@ -52,8 +52,9 @@ class Wizard:
                   ";", "set-option", "-t", "w", "history-limit", "20000")
 
     def tmux(self, *args: str) -> str:
+        clean = {k: v for k, v in env().items() if k not in ("COLUMNS", "LINES", "TMUX")}  # the pane's size
         return subprocess.run(["tmux", "-f", "/dev/null", "-L", self.socket, *args], capture_output=True,
-                              text=True, check=True, timeout=20, env=env(), cwd=ROOT).stdout
+                              text=True, check=True, timeout=20, env=clean, cwd=ROOT).stdout
 
     def screen(self, joined: bool = True) -> str:
         return self.tmux("capture-pane", "-p", *(["-J"] if joined else []), "-t", "w", "-S", "-", "-E", "-")
