@@ -98,7 +98,7 @@ def test_wizard_completes_against_the_simulation(tmp_path: Path) -> None:
             term.answer(r"pair a BLE meter now \(y/n\) \[n\]: ")
             term.expect(r"ack by operator-7", timeout=60)
             term.answer(r"did you hear the test prompt \(y/n\) \[y\]: ", "y")
-            term.expect("测试呼叫已送达平台，平台已确认 / test call reached the platform and was acknowledged",
+            term.expect("测试呼叫已送达，平台已确认 / test call delivered and acknowledged",
                         timeout=90)
             term.expect("every live check passed", timeout=30)
             code = term.wait()

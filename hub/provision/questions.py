@@ -21,6 +21,8 @@ NONE_WORDS = ("", "-", "none", "无", "no", "n")
 
 
 class Asker(Protocol):
+    def say(self, text: str) -> None: ...
+
     def ask(self, question: str, default: Any = None, check: Any = None, secret: bool = False) -> Any: ...
 
     def yes(self, question: str, default: bool) -> bool: ...
@@ -118,11 +120,10 @@ def _buttons(p: Asker, d: Draft) -> None:
             hw["buttons"].append(was)
         was["pin"] = p.ask(f"按钮 {i + 1} GPIO", was.get("pin", DEFAULT_PINS[i] if i < len(DEFAULT_PINS) else None),
                            a.gpio(f"hardware.buttons[{i}].pin", hw))
-        was["kind"] = p.ask(
-            f"按钮 {i + 1} 用途 kind ({'/'.join(f'{k}={KIND_ZH[k]}' for k in KINDS)})",
-            was.get("kind", KINDS[i % len(KINDS)]),
-            a.field("hardware.buttons.0.kind"),
-        )
+        if i == which[0]:  # the kinds once, on a line of their own: the prompts stay short on 80 columns
+            p.say("  用途: " + ", ".join(f"{k} {KIND_ZH[k]}" for k in KINDS))
+        was["kind"] = p.ask(f"按钮 {i + 1} 用途 kind", was.get("kind", KINDS[i % len(KINDS)]),
+                            a.field("hardware.buttons.0.kind"))
 
 
 def _in_range(value: int, low: int, high: int) -> int:
@@ -144,7 +145,7 @@ def _pir(p: Asker, d: Draft) -> None:
 def _smoke(p: Asker, d: Draft) -> None:
     hw = d["hardware"]
     was = hw.get("smoke", {})
-    kind = p.ask("类型 kind (analog=MQ-2/ADS1115, relay=报警器继电器, none)", was.get("kind", "analog"),
+    kind = p.ask("类型 kind (analog, relay, none)", was.get("kind", "analog"),
                  _one_of("analog", "relay", "none"))
     hw.pop("smoke", None)
     if kind == "relay":
@@ -182,14 +183,14 @@ def _extras(p: Asker, d: Draft) -> None:
     was = hw.pop("modem", {})
     modem = p.ask("4G 模块串口 modem AT port", was.get("port", "-"), optional(a.field("hardware.modem.port")))
     if modem:
-        numbers = p.ask("值班短信号码 duty SMS numbers (逗号分开 comma-separated)",
+        numbers = p.ask("值班短信号码 duty SMS numbers (用逗号分开 a, b)",
                         ", ".join(was.get("sms_numbers", [])) or None, a.phone_numbers)
         hw["modem"] = {"port": modem, "sms_numbers": numbers}
 
 
 def _voice(p: Asker, d: Draft) -> None:
     d.setdefault("voice", {})["espeak_voice"] = p.ask(
-        "espeak-ng 普通话语音 Mandarin voice (auto = 自动选择 picked by the hub)",
+        "普通话语音 Mandarin voice",
         d.get("voice", {}).get("espeak_voice", "auto"), a.voice)
 
 
@@ -214,11 +215,11 @@ STEPS: tuple[Step, ...] = (
     Step("呼叫按钮 call buttons", ("hardware.buttons", "hardware.status_led_pin", "hardware.buzzer_pin",
                                  "hardware"), _buttons),
     Step("人体感应 PIR motion sensor", ("hardware.pir",), _pir),
-    Step("烟雾 smoke sensor", ("hardware.smoke",), _smoke),
+    Step("烟雾 smoke sensor (analog = MQ-2/ADS1115, relay = 报警器继电器)", ("hardware.smoke",), _smoke),
     Step("温度 temperature sensor", ("hardware.temperature",), _temperature),
-    Step("市电检测、雷达、4G 模块 power-good pin, fall radar, modem (Enter = 未安装 none)",
+    Step("市电、雷达、4G 模块 power-good pin, radar, modem (Enter = 未安装 none)",
          ("hardware.power_good_pin", "hardware.low_battery_pin", "hardware.radar", "hardware.modem"), _extras),
-    Step("语音 voice", ("voice",), _voice),
+    Step("语音 voice (espeak-ng; auto = 自动选择 the hub picks one)", ("voice",), _voice),
 )
 
 

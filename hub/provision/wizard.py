@@ -10,7 +10,9 @@ the new config, and ends with a sentence.
 from __future__ import annotations
 
 import getpass
+import shutil
 import sys
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
@@ -40,7 +42,11 @@ class Prompter:
         self.say(f"\n[{self.step}/{STEPS}] {title}")
 
     def say(self, text: str) -> None:
-        print(text, file=self.out, flush=True)
+        """Long lines are wrapped between words to the terminal's width (80 columns over most SSH
+        sessions), continued under their first word: the terminal would cut a word in two."""
+        columns = shutil.get_terminal_size((80, 24)).columns
+        lines = [part for line in text.split("\n") for part in wrap(line, columns)]
+        print("\n".join(lines), file=self.out, flush=True)
 
     def ask(
         self,
@@ -71,6 +77,30 @@ class Prompter:
         return bool(self.ask(question + " (y/n)", "y" if default else "n", _yes_no))
 
 
+def width(text: str) -> int:
+    """Terminal columns: Han characters and full-width punctuation take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def wrap(line: str, columns: int) -> list[str]:
+    """`line` in pieces narrower than `columns`, broken at spaces; the pieces after the first are
+    indented two more than the line (under the text after "✗ "). A word wider than the room is left
+    whole (the terminal wraps it)."""
+    if width(line) < columns:
+        return [line]
+    body = line.lstrip(" ")
+    indent = " " * (len(line) - len(body) + 2)
+    pieces, current = [], line[: len(line) - len(body)]
+    for word in body.split(" "):
+        if current.strip() and width(current + " " + word) >= columns:
+            pieces.append(current)
+            current = indent + word
+        else:
+            current = f"{current} {word}" if current.strip() else current + word
+    pieces.append(current)
+    return pieces
+
+
 def _yes_no(raw: str) -> bool:
     if raw.lower() in ("y", "yes", "是", "1"):
         return True
@@ -97,8 +127,8 @@ def summary(rows: list[dict[str, str]]) -> list[str]:
     lines = []
     for row in rows:
         if row["component"] == "call":
-            lines.append("✓ 测试呼叫已送达平台，平台已确认 / test call reached the platform and was acknowledged "
-                         f"({row['value']})" if row["result"] == "pass" else
+            lines.append("✓ 测试呼叫已送达，平台已确认 / test call delivered and acknowledged\n"
+                         f"    ({row['value']})" if row["result"] == "pass" else
                          f"✗ 测试呼叫没有得到平台确认 / the test call was not acknowledged: {row['value']}. "
                          f"{row['remedy']}")
         elif row["result"] == "fail":
@@ -126,8 +156,8 @@ def run_wizard(
 
     p = prompter or Prompter()
     p.say(
-        "居家养老智能终端 安装向导 / Eldercare hub provisioning wizard — 回车使用默认值 Enter keeps the "
-        "default in [brackets]"
+        "居家养老智能终端 安装向导 / Eldercare hub provisioning wizard\n"
+        "回车使用默认值 / Enter keeps the default in [brackets]"
     )
     draft = questions.start(_previous(out))
     for i in range(len(questions.STEPS)):
@@ -147,8 +177,8 @@ def run_wizard(
     p.step = len(questions.STEPS)
     p.next("确认 confirm")
     p.say(
-        f"  hub {bundle['hub']['id']} → {bundle['broker']['host']}:{bundle['broker']['port']}, "
-        f"password ******, fitted: {', '.join(sorted(rendered.fitted))}"
+        f"  hub {bundle['hub']['id']} → {bundle['broker']['host']}:{bundle['broker']['port']}, password ******\n"
+        f"  已安装 fitted: {', '.join(sorted(rendered.fitted))}"
     )
     if not p.yes(f"写入 write {out}", True):
         p.say("未写入 nothing written")
