@@ -77,6 +77,7 @@ def test_a_broker_no_platform_reads_is_rolled_back_and_calls_reach_the_original(
     assert sub.wait_for(lambda m: isinstance(m[2], dict) and m[2].get("id") == call_id, 30) is not None, \
         hub.log_tail()
     assert _with_id(spy, call_id) == []
+    hub.wait_ready()  # restarted: the uplink (and the held call) comes up before the control socket
     again = hub.sim("press", "--button", "27")["event_id"]
     assert sub.wait_for(lambda m: isinstance(m[2], dict) and m[2].get("id") == again, 15) is not None
 
@@ -93,6 +94,7 @@ def test_a_broker_the_platform_reads_is_confirmed_by_its_ack(on_first_broker, se
         assert platform.acked and platform.acked[0]["version"] == 3
         assert not (hub.state_dir / HOLD_FILE).exists()
         assert spy.wait_for(lambda m: m[1].endswith("/selftest/config") and m[2] == b"", 10) is not None
+        hub.wait_ready()  # the report comes over the uplink, which starts before the control socket
         call_id = hub.sim("press", "--button", "17")["event_id"]
         assert spy.wait_for(lambda m: isinstance(m[2], dict) and m[2].get("id") == call_id, 15) is not None
     finally:
