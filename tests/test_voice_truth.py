@@ -130,7 +130,7 @@ def test_three_open_calls_for_ten_minutes_one_acked_by_sms(tmp_path: Path, broke
             ids[pin] = (await s.press(pin))["event_id"]
             await s.quiet(3)
         await s.quiet(240 - 6)
-        s.note("the daughter answers the health call's SMS with \"1\"")
+        s.note("the duty officer answers the health call's SMS with \"1\" (a [modem] sms_numbers duty number)")
         assert await s.hub.alarms.ack(ids[27], "+8613800000000", "1", named=False, via="sms")
         acked["at"] = s.loop.time() - s.t0
         await s.quiet(600 - 240)
@@ -138,7 +138,7 @@ def test_three_open_calls_for_ten_minutes_one_acked_by_sms(tmp_path: Path, broke
     s.run(body, timeout_real_s=200)
     save(s, "three-calls-ten-minutes", "Three open calls for ten minutes, one acknowledged by SMS",
          "The resident presses three call buttons (emergency, health, service) 3 s apart; nobody at the "
-         "community answers; after 4 minutes her daughter acknowledges the health call by SMS. One "
+         "community answers on MQTT; after 4 minutes the duty officer acknowledges the health call by SMS. One "
          "merged reminder, saying which calls, on a back-off (30 s, 2, 5, 10 min after escalation).")
     assert_one_voice(s.spoken())
     assert_chimes(s.spoken())
