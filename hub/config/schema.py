@@ -110,9 +110,11 @@ CALLS = Section("calls", "How a call behaves after the press.", {
     "guard_s": Key(10.0, "A hold within this many seconds of the press cancels the call.", min=0, max=120),
     "cancel_hold_s": Key(3.0, "How long a hold cancels.", min=0.5, max=30),
     "ack_timeout_s": Key(60.0, "No ack after this long: call.escalated and re-announce.", min=1, max=3600),
-    "reannounce_s": Key(30.0, "Re-announce interval after escalation.", min=1, max=3600),
-    "reannounce_count": Key(16, "Re-announcements at that interval before slowing down.", min=0, max=1000),
-    "reannounce_slow_s": Key(600.0, "Re-announce interval after those.", min=1, max=86400),
+    "reannounce_s": Key(30.0, "First reminder gap after escalation; the reminder (one for every open call) "
+                              "then backs off to 4x and 10x it, then reannounce_slow_s.", min=1, max=3600),
+    "reannounce_count": Key(16, "No longer used (the reminder backs off instead); kept so older configs stay "
+                                "valid.", min=0, max=1000),
+    "reannounce_slow_s": Key(600.0, "Longest gap between reminders.", min=1, max=86400),
 })
 
 OUTBOX = Section("outbox", "The durable event queue.", {
