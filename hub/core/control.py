@@ -113,13 +113,16 @@ def request(path: Path, message: dict[str, Any], timeout: float = 60.0) -> dict[
         except (FileNotFoundError, ConnectionRefusedError):
             raise ControlError(f"no running hub at {path}: start it with 'hub run' "
                                "(same --config)") from None
-        sock.sendall((json.dumps(message) + "\n").encode())
         buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
+        try:
+            sock.sendall((json.dumps(message) + "\n").encode())
+            while not buf.endswith(b"\n"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+        except (ConnectionResetError, BrokenPipeError):
+            buf = b""  # the hub went away mid-request (stopping or restarting): the same as no answer
     if not buf:
         raise ControlError("the hub closed the connection without answering")
     reply = json.loads(buf)
