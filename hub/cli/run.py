@@ -38,8 +38,11 @@ def run(args: argparse.Namespace) -> int:
         log.critical("not starting: fix the above, then `systemctl restart eldercare-hub` (checked by "
                      "`hub config check --config %s`)", config.path)
         return EXIT_CONFIG
+    from hub.core import memory
     from hub.core.app import Hub
     from hub.core.simulation import real_hardware, simulated_hardware
+
+    memory.one_arena()  # before the worker threads start (hub.core.memory)
 
     try:
         hardware = simulated_hardware() if args.simulate else real_hardware()

