@@ -46,6 +46,20 @@ def wait_listening(proc: subprocess.Popen[bytes], port: int, timeout: float, wha
     raise RuntimeError(f"{what} did not start within {timeout:g} s: {log_tail()}")
 
 
+def wait_until(predicate: Callable[[], Any], timeout: float = 10, what: str = "condition",
+               interval: float = 0.02) -> Any:
+    """Poll `predicate` until it returns something truthy (returned) or `timeout` s pass (AssertionError
+    naming `what`). The one wait of the test suite: never a fixed sleep followed by an assertion."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
 def mosquitto_binary() -> str | None:
     return shutil.which("mosquitto") or next(
         (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.path.exists(p)), None)
