@@ -6,6 +6,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=${HUB_VENV:-$ROOT/.venv}
 # baresip-core: the SIP user agent the hub drives for voice calls
 APT_PACKAGES=(mosquitto mosquitto-clients espeak-ng sox alsa-utils openssl systemd baresip-core)
+# fonts-wqy-microhei: the Chinese labels of `hub report` (hub.wellbeing.chart)
+APT_PACKAGES+=(fonts-wqy-microhei)
 # only the tests need these: kamailio is the SIP registrar they run on loopback; fuse3 (libfuse3) runs
 # the power-cut filesystem (tests/powercut.py); ejabberd is the second MQTT 5 broker the call tests run
 # against (tests/brokers.py, docs/fleet.md)

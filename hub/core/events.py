@@ -33,7 +33,9 @@ class Priority(IntEnum):
     TELEMETRY = 2
 
 
-_BY_CATEGORY = {"measurement": Priority.MEASUREMENT, "telemetry": Priority.TELEMETRY}
+_BY_CATEGORY = {"measurement": Priority.MEASUREMENT, "telemetry": Priority.TELEMETRY,
+                # A day's summary and a requested report matter, but never ahead of a call.
+                "wellbeing": Priority.MEASUREMENT, "report": Priority.MEASUREMENT}
 # An answer to the platform's cmd/ping says only "I am here": it must never queue ahead of a call
 # (2,000 pings once delayed a call 13 s on a slow link), so it travels as telemetry.
 _BY_TYPE = {"system.pong": Priority.TELEMETRY}

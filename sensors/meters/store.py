@@ -145,6 +145,13 @@ class MeterStore:
         )
         return [(float(a), None if b is None else float(b), meal) for a, b, meal in rows]
 
+    def history_at(self, kind: str, since: datetime) -> list[tuple[str, float, float | None, str | None]]:
+        """Like `history`, with each reading's time (ISO, UTC): for charts (`hub report`)."""
+        rows = self._run(
+            "SELECT ts, a, b, meal FROM history WHERE kind = ? AND ts >= ? ORDER BY ts", (kind, _utc_key(since))
+        )
+        return [(str(ts), float(a), None if b is None else float(b), meal) for ts, a, b, meal in rows]
+
     def prune_history(self, before: datetime) -> None:
         self._run("DELETE FROM history WHERE ts < ?", (_utc_key(before),))
 

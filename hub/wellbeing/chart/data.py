@@ -1,0 +1,61 @@
+"""What a report shows, gathered from the unit's own files (no network, no raw sensor log):
+the daily summaries (hub.wellbeing.history) and the meters' graded readings (sensors.meters.store).
+
+Kept apart from the drawing so a test can check the figures the chart was drawn from, and
+`hub report --data-out` can hand them to someone who would rather read numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+
+from hub.wellbeing.history import FILENAME, read_days
+
+METERS_FILE = "meters.sqlite"
+
+
+@dataclass
+class ReportData:
+    hub_id: str
+    first: str  # ISO dates of the period, inclusive
+    last: str
+    days: list[dict[str, Any]] = field(default_factory=list)  # daily summaries in the period, oldest first
+    bp: list[tuple[str, float, float]] = field(default_factory=list)  # (local ISO time, systolic, diastolic)
+    glucose: list[tuple[str, float, str | None]] = field(default_factory=list)  # (local ISO time, mmol/L, meal)
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def collect(state_dir: Path, hub_id: str, days: int, today: date, zone: tzinfo | None) -> ReportData:
+    """The `days` days up to and including the last complete wellbeing day before `today`."""
+    last = today - timedelta(days=1)
+    first = last - timedelta(days=days - 1)
+    summaries = [d for d in read_days(Path(state_dir) / FILENAME) if first.isoformat() <= d["date"] <= last.isoformat()]
+    data = ReportData(hub_id, first.isoformat(), last.isoformat(), summaries)
+    meters = Path(state_dir) / METERS_FILE
+    if meters.exists():
+        from sensors.meters.store import MeterStore
+
+        since = datetime.combine(first, datetime.min.time(), zone).astimezone()
+        until = datetime.combine(today, datetime.min.time(), zone).astimezone()
+        store = MeterStore(meters)
+        try:
+            for ts, a, b, _meal in store.history_at("bp", since):
+                when = _local(ts, zone)
+                if b is not None and when < until:
+                    data.bp.append((when.isoformat(timespec="minutes"), a, b))
+            for ts, a, _b, meal in store.history_at("glucose", since):
+                when = _local(ts, zone)
+                if when < until:
+                    data.glucose.append((when.isoformat(timespec="minutes"), a, meal))
+        finally:
+            store.close()
+    return data
+
+
+def _local(utc_key: str, zone: tzinfo | None) -> datetime:
+    return datetime.fromisoformat(utc_key.replace("Z", "+00:00")).astimezone(zone)
