@@ -82,7 +82,7 @@ def test_a_day_counted() -> None:
     assert day["night_bathroom"] == 2
     assert day["bathroom_visits"] == 3
     assert day["kitchen"] == 2
-    assert day["hourly"][6] == 3 and day["hourly"][2] == 2 and day["hourly"][16] == 1
+    assert day["hourly"][6] == 3 and day["hourly"][2] == 3 and day["hourly"][16] == 1
     assert sum(day["hourly"]) == day["activity"]
     assert day["partial"] is False
 

@@ -12,7 +12,8 @@ belongs to it and the summary goes out once she has had her night. What is count
   (lying down on the bed is not getting up); `night_bathroom`: bathroom visits that begin in the night.
 - `bathroom_visits`: bathroom signs 10 min or more apart start a new visit; `kitchen`: the same at 15 min.
 - `out_min`: the exit door, then nothing for 15 min or more, then the exit door again: she was out (a door
-  followed by the bed or the toilet was a door closed at home).
+  followed by the bed or the toilet was a door closed at home, and the door she came back through does
+  not start another outing).
 - from the hub's own events: alarms, calls, check-ins, checks, readings (with their grades), recovered
   falls, notices and reminders.
 """
@@ -30,6 +31,7 @@ NIGHT_QUIET = timedelta(minutes=30)
 BATHROOM_GAP = timedelta(minutes=10)
 KITCHEN_GAP = timedelta(minutes=15)
 OUT_MIN = timedelta(minutes=15)
+DOOR_PASSAGE = timedelta(minutes=2)  # door events this close together are one passage through it
 
 # Hub events that count toward the day: event type -> counter name.
 COUNTED = {
@@ -142,10 +144,14 @@ class DayTally:
         return best
 
     def _out(self, signs: list[Sign]) -> timedelta:
-        out = timedelta()
+        # The door she came back through cannot also be the one she left by: a door, a nap, the door
+        # locked at night is not a second outing.
+        out, back_until = timedelta(), None
         for a, b in zip(signs, signs[1:], strict=False):
-            if a.room == "exit" and b.room == "exit" and b.ts - a.ts >= OUT_MIN:
+            returning = back_until is not None and a.ts <= back_until
+            if a.room == "exit" and b.room == "exit" and b.ts - a.ts >= OUT_MIN and not returning:
                 out += b.ts - a.ts
+                back_until = b.ts + DOOR_PASSAGE
         return out
 
 
