@@ -37,6 +37,7 @@ def at(hhmm: str, next_day: bool = False) -> datetime:
     ("P-Bedroom-Bed:OFF", "bed", "OFF"),
     ("P-bed-bed:ON", "bed", "ON"),
     ("P-Living-Seat:ON", "other", "ON"),
+    ("D-Hall-Bedroomdoor:OFF", "other", "OFF"),  # a door, not the bed: closing it is not getting up
     ("X-Entrance-Maindoor:ON", "exit", "ON"),
     ("X-door-front:OFF", "exit", "OFF"),
     ("pir", "other", ""),

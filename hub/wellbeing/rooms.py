@@ -34,7 +34,7 @@ class Rooms:
                    words("bed_words", BED_WORDS))
 
     def of(self, source: str) -> str:
-        """'exit', 'bathroom', 'kitchen', 'bed' or 'other'."""
+        """'exit', 'bathroom', 'kitchen', 'bed' (a bed mat) or 'other' (a bedroom door is not the bed)."""
         name = source.partition(":")[0] if ":" in source and source[:2].isupper() else source
         kind = name[:2]
         if kind == "X-":
@@ -44,7 +44,7 @@ class Rooms:
         low = name.lower()
         if kind == "P-" and any(w in low for w in self.bed):
             return "bed"
-        for room, words in (("bathroom", self.bathroom), ("kitchen", self.kitchen), ("bed", self.bed)):
+        for room, words in (("bathroom", self.bathroom), ("kitchen", self.kitchen)):
             if any(w in low for w in words):
                 return room
         return "other"

@@ -1,0 +1,147 @@
+"""25 days of a real home (van Kasteren house A, ../shared/data/activity) through the wellbeing component
+in virtual time: each daily summary checked against the recording itself, the findings against the
+home's own norm, and a week of extra night-time toilet visits found on the nights they were added."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import SHARED_DATA
+from wellbeing_replay import replay, wellbeing_config
+
+from hub.detect.evaluation.inactivity import LogEvent, load_log
+from hub.wellbeing.norm import percentile
+from hub.wellbeing.rooms import Rooms
+
+DATA = SHARED_DATA / "activity" / "kasteren_a.events"
+
+if not DATA.exists():
+    if os.environ.get("CI") == "true":
+        raise RuntimeError(f"{DATA} is missing: CI runs with ../shared beside the clone")
+    pytest.skip(f"development data not here: {DATA}", allow_module_level=True)
+
+DAY_START = time(6, 0)
+NIGHT = (time(23, 0), time(5, 30))
+
+
+@pytest.fixture(scope="module")
+def recording() -> list[LogEvent]:
+    return load_log(DATA)
+
+
+def windows(events: list[LogEvent]) -> list[tuple[datetime, datetime]]:
+    first = datetime.combine(events[0].ts.date(), DAY_START, UTC)
+    if events[0].ts < first:
+        first -= timedelta(days=1)
+    out = []
+    while first + timedelta(days=1) <= events[-1].ts:
+        out.append((first, first + timedelta(days=1)))
+        first += timedelta(days=1)
+    return out
+
+
+def run(tmp: Path, events: list[LogEvent]) -> list[dict[str, Any]]:
+    spans = windows(events)
+    start, until = spans[0][0], spans[-1][1] + timedelta(minutes=1)
+    config = wellbeing_config(tmp / "state")
+    ctx = replay(config, start, [(e.ts, e.source) for e in events if e.ts < spans[-1][1]], until)
+    return [e.data for e in ctx.events if e.type == "wellbeing.daily"]
+
+
+def in_night(ts: datetime) -> bool:
+    t = ts.time()
+    return t >= NIGHT[0] or t < NIGHT[1]
+
+
+@pytest.mark.slow
+def test_every_day_of_the_recording_summed_up_as_it_happened(tmp_path: Path, recording: list[LogEvent]) -> None:
+    days = run(tmp_path, recording)
+    spans = windows(recording)
+    assert [d["date"] for d in days] == [s.date().isoformat() for s, _e in spans]
+    assert len(days) >= 24
+    rooms = Rooms()
+    for day, (start, end) in zip(days, spans, strict=True):
+        raw = [e for e in recording if start <= e.ts < end]
+        ons = [e for e in raw if e.state == "ON"]  # this home has no bed mat: every start is an ON
+        assert day["partial"] is False
+        assert day["activity"] == len(ons), day["date"]
+        assert day["first_activity"] == (raw[0].ts.strftime("%H:%M") if raw else None)
+        for hour in range(24):
+            assert day["hourly"][hour] == sum(1 for e in ons if e.ts.hour == hour)
+        night_bathroom_ons = [e for e in ons if in_night(e.ts) and rooms.of(e.source) == "bathroom"]
+        flushes = [e for e in night_bathroom_ons if e.sensor.startswith("F-")]
+        # Visits: at least one per night flush group, never more than the bathroom signs themselves.
+        assert (1 if flushes else 0) <= day["night_bathroom"] <= len(night_bathroom_ons)
+        assert 0 <= day["out_min"] <= 24 * 60
+    # She goes out: the recording has front-door passages with long silences between them.
+    assert sum(1 for d in days if d["out_min"] >= 30) >= 5
+
+
+def minutes(hhmm: str) -> float:
+    h, m = map(int, hhmm.split(":"))
+    return h * 60 + m + (1440 if h < 6 else 0)
+
+
+@pytest.mark.slow
+def test_findings_hold_against_the_norm_they_name(tmp_path: Path, recording: list[LogEvent]) -> None:
+    """Each finding re-checked from the summaries before it (nearest-rank quartiles of the last 14 complete
+    days), and every day that leaves its norm that far has its finding: nothing invented, nothing missed."""
+    days = run(tmp_path, recording)
+    found = 0
+    for i, day in enumerate(days):
+        past = [d for d in days[:i] if not d["partial"]][-14:]
+        named = {f["figure"]: f for f in day["findings"]}
+        if len(past) < 7:
+            assert not named, day["date"]
+            continue
+        for key in ("night_bathroom", "night_up", "bathroom_visits", "kitchen", "activity", "out_min",
+                    "first_activity"):
+            if day[key] is None:
+                continue
+            value = minutes(day[key]) if key == "first_activity" else float(day[key])
+            values = [minutes(d[key]) if key == "first_activity" else float(d[key]) for d in past if d[key] is not None]
+            if len(values) < 7:  # days she was away have no time she got up: too few to judge
+                assert key not in named
+                continue
+            lo, hi = percentile(values, 25), percentile(values, 75)
+            if key == "first_activity":
+                far = value > hi + 60 or value < lo - 60
+            elif key == "out_min":
+                far = value > hi + 120
+            else:
+                far = value > hi + max(2.0, hi) or (value == 0 and lo >= 3)
+            assert (key in named) is far, (day["date"], key, value, lo, hi)
+            found += far
+    print(f"findings over {len(days)} days: " + "; ".join(
+        f"{d['date']} {f['zh']}" for d in days for f in d["findings"]))
+    assert found >= 3  # this home has days away and busy days: a norm that never fires is not working
+
+
+def extra_night_visits(recording: list[LogEvent], nights: list[datetime]) -> list[LogEvent]:
+    """Four more toilet visits (door, flush, door) on each given night, 01:00-04:00."""
+    added = []
+    for night in nights:
+        for hour in (1, 2, 3, 4):
+            t = night.replace(hour=hour, minute=17)
+            added += [LogEvent(t, "D-Hall-Toiletdoor", "ON"), LogEvent(t + timedelta(seconds=5), "D-Hall-Toiletdoor", "OFF"),
+                      LogEvent(t + timedelta(minutes=3), "F-ToiletFlush", "ON"),
+                      LogEvent(t + timedelta(minutes=3, seconds=2), "F-ToiletFlush", "OFF")]
+    return sorted(recording + added, key=lambda e: e.ts)
+
+
+@pytest.mark.slow
+def test_a_run_of_nights_on_the_toilet_is_found_on_those_nights(tmp_path: Path, recording: list[LogEvent]) -> None:
+    spans = windows(recording)
+    nights = [spans[i][1] for i in (18, 19)]  # the early hours that end days 18 and 19
+    days = run(tmp_path, extra_night_visits(recording, nights))
+    flagged = {d["date"] for d in days for f in d["findings"] if f["figure"] == "night_bathroom"}
+    wanted = {spans[i][0].date().isoformat() for i in (18, 19)}
+    assert wanted <= flagged, (wanted, flagged)
+    day = next(d for d in days if d["date"] == spans[18][0].date().isoformat())
+    finding = next(f for f in day["findings"] if f["figure"] == "night_bathroom")
+    assert finding["zh"].startswith(f"夜间如厕 {day['night_bathroom']} 次，平时 ")
+    assert day["night_bathroom"] >= 4
