@@ -127,7 +127,8 @@ def extra_night_visits(recording: list[LogEvent], nights: list[datetime]) -> lis
     for night in nights:
         for hour in (1, 2, 3, 4):
             t = night.replace(hour=hour, minute=17)
-            added += [LogEvent(t, "D-Hall-Toiletdoor", "ON"), LogEvent(t + timedelta(seconds=5), "D-Hall-Toiletdoor", "OFF"),
+            added += [LogEvent(t, "D-Hall-Toiletdoor", "ON"),
+                      LogEvent(t + timedelta(seconds=5), "D-Hall-Toiletdoor", "OFF"),
                       LogEvent(t + timedelta(minutes=3), "F-ToiletFlush", "ON"),
                       LogEvent(t + timedelta(minutes=3, seconds=2), "F-ToiletFlush", "OFF")]
     return sorted(recording + added, key=lambda e: e.ts)

@@ -10,6 +10,7 @@ library never loads into the hub (hub.wellbeing.request).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
@@ -108,10 +109,8 @@ class Wellbeing:
             left = (self.tally.end - self._now()).total_seconds()
             if left > 0:
                 self._wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), left)
-                except TimeoutError:
-                    pass
                 continue  # look at the clock again: it may have been set
             await self.close_day()
 

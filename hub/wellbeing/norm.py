@@ -45,7 +45,8 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 def findings(day: dict[str, Any], history: Sequence[dict[str, Any]], norm_days: int = 14) -> list[dict[str, Any]]:
     """The day's findings against the complete days before it (oldest first in `history`)."""
-    past = [h for h in history if not h.get("partial") and h.get("date", "") < day.get("date", "")][-norm_days:]
+    date = day.get("date", "")
+    past = [h for h in history if not h.get("partial") and h.get("date", "") < date][-norm_days:]
     if len(past) < MIN_DAYS or day.get("partial"):
         return []
     found = []
@@ -57,7 +58,8 @@ def findings(day: dict[str, Any], history: Sequence[dict[str, Any]], norm_days: 
         lo, hi = percentile(values, 25), percentile(values, 75)
         direction = _outside(fig.kind, value, lo, hi)
         if direction:
-            found.append({"figure": fig.key, "value": day[fig.key], "usual": [_show(fig, lo, "en"), _show(fig, hi, "en")],
+            usual = [_show(fig, lo, "en"), _show(fig, hi, "en")]
+            found.append({"figure": fig.key, "value": day[fig.key], "usual": usual,
                           "direction": direction,
                           "zh": fig.zh.format(v=_show(fig, value, "zh"), usual=_usual(fig, lo, hi, "zh")),
                           "en": fig.en.format(v=_show(fig, value, "en"), usual=_usual(fig, lo, hi, "en"))})

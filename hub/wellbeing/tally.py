@@ -20,6 +20,7 @@ belongs to it and the summary goes out once she has had her night. What is count
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -128,15 +129,15 @@ class DayTally:
     def _night_episodes(self, starts: list[Sign]) -> int:
         episodes, previous = 0, None
         for s in starts:
-            if self._in_night(s.ts) and not (s.room == "bed" and s.state == "ON"):
-                if previous is None or s.ts - previous >= NIGHT_QUIET:
-                    episodes += 1
+            lying_down = s.room == "bed" and s.state == "ON"
+            if self._in_night(s.ts) and not lying_down and (previous is None or s.ts - previous >= NIGHT_QUIET):
+                episodes += 1
             previous = s.ts
         return episodes
 
     def _settled(self, signs: list[Sign]) -> datetime:
         best, best_gap = signs[-1].ts, self.end - signs[-1].ts
-        for a, b in zip(signs, signs[1:], strict=False):
+        for a, b in itertools.pairwise(signs):
             local = a.ts.timetz().replace(tzinfo=None)
             evening = local >= EVENING or a.ts.date() > self.start.date()
             if evening and b.ts - a.ts > best_gap:
@@ -147,7 +148,7 @@ class DayTally:
         # The door she came back through cannot also be the one she left by: a door, a nap, the door
         # locked at night is not a second outing.
         out, back_until = timedelta(), None
-        for a, b in zip(signs, signs[1:], strict=False):
+        for a, b in itertools.pairwise(signs):
             returning = back_until is not None and a.ts <= back_until
             if a.room == "exit" and b.room == "exit" and b.ts - a.ts >= OUT_MIN and not returning:
                 out += b.ts - a.ts
