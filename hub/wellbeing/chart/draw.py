@@ -50,7 +50,7 @@ def draw(data: ReportData, out: Path) -> None:
     n_days = (date.fromisoformat(data.last) - first).days + 1
     fig = plt.figure(figsize=(8.27, 11.69), dpi=100)
     grid = fig.add_gridspec(5, 1, height_ratios=[1.2, 1.0, 1.4, 0.9, 0.9], hspace=0.55,
-                            left=0.1, right=0.96, top=0.93, bottom=0.04)
+                            left=0.1, right=0.93, top=0.91, bottom=0.04)
     fig.suptitle(label("居家养老 健康与生活报告", "Wellbeing report", cjk)
                  + f"\n{data.hub_id}  {data.first} – {data.last}", fontsize=13)
     _bp(fig.add_subplot(grid[0]), data, first, n_days, cjk)
@@ -88,6 +88,8 @@ def _bp(ax: Any, data: ReportData, first: date, n_days: int, cjk: bool) -> None:
     ax.axhspan(180, 230, color="#f29b8a", lw=0)
     for line in (90, 100, 110):
         ax.axhline(line, color="#999999", lw=0.6, ls="--")
+    for y, zh, en in ((150, "1级", "G1"), (170, "2级", "G2"), (200, "3级", "G3")):
+        ax.text(1.005, y, zh if cjk else en, transform=ax.get_yaxis_transform(), va="center", fontsize=8)
     if data.bp:
         xs = [_x(t, first) for t, _s, _d in data.bp]
         ax.plot(xs, [s for _t, s, _d in data.bp], "o-", color="#c0392b", ms=4,
