@@ -194,8 +194,8 @@ def test_the_30_day_report_shows_what_the_unit_kept(tmp_path: Path, recording: l
                                        'timezone = "UTC"\n[mqtt]\nhost = "127.0.0.1"\n')
     out, figures = tmp_path / "report.png", tmp_path / "report.json"
     today = spans[-1][1].date().isoformat()
-    done = subprocess.run([sys.executable, "-m", "hub", "report", "--config", str(tmp_path / "hub.toml"), "--days", "30",
-                           "--out", str(out), "--data-out", str(figures), "--today", today],
+    done = subprocess.run([sys.executable, "-m", "hub", "report", "--config", str(tmp_path / "hub.toml"),
+                           "--days", "30", "--out", str(out), "--data-out", str(figures), "--today", today],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     body = out.read_bytes()
