@@ -127,11 +127,3 @@ def test_the_hotspot_and_wifi_through_nmcli(make_hub: Any, broker: Any, tmp_path
         assert log.read_text().splitlines()[-1] == "connection down eldercare-setup"
     finally:
         hub.stop()
-
-
-def test_set_up_mode_ends_by_itself(setup_hub: Any) -> None:
-    hub, _sub, port = setup_hub
-    out = hub.cli("setup-mode", "start", "--json")
-    assert json.loads(out.stdout)["seconds_left"] == 30 * 60
-    hub.sim("clock-step", "10")  # the wall clock is not the timer: still on
-    assert json.loads(hub.cli("setup-mode", "status", "--json").stdout)["on"] is True
