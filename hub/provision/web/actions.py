@@ -39,7 +39,7 @@ class Actions:
         self.on_done: Callable[[], Awaitable[dict[str, Any]]] | None = None
 
     # --- provisioning: hub.provision, as `hub provision --bundle` ------------------------------------
-    def check_field(self, path: str, value: Any) -> str:
+    def check_field(self, path: Any, value: Any) -> str:
         """'' when the answer is fine, else the wizard's words for what is wrong."""
         if not isinstance(path, str) or len(path) > 100:
             return "unknown field"
@@ -78,7 +78,7 @@ class Actions:
         except hotspot.NmcliError as exc:
             raise ActionError(f"无法扫描 Wi-Fi / scan failed: {exc}") from None
 
-    async def wifi_connect(self, ssid: str, password: str) -> dict[str, Any]:
+    async def wifi_connect(self, ssid: Any, password: Any) -> dict[str, Any]:
         if not isinstance(ssid, str) or not 0 < len(ssid.encode()) <= 32:
             raise ActionError("请选择网络 / pick a network (SSID of 1-32 bytes)")
         if not isinstance(password, str) or (password and not 8 <= len(password) <= 63):
@@ -153,6 +153,7 @@ class HubActions(Actions):
         if not isinstance(address, str) or len(address) != 17:
             raise ActionError("请选择设备 / pick a device")
         paired = await self.sim_or("ble-pair", [address])
+        self.last_reading = None  # from now on, the page shows the reading taken after pairing
         if paired is None:
             raise ActionError("请用 `hub ble pair` 配对此设备 / pair this meter with `hub ble pair` (bonding needs "
                               "the Bluetooth agent of the CLI)")

@@ -52,7 +52,7 @@ class SetupMode:
         self._started_at = ctx.clock.monotonic()
         ctx.add_control_command("setup.start", lambda r: self.enter("command"))
         ctx.add_control_command("setup.stop", lambda r: self.leave("command"))
-        ctx.add_control_command("setup.status", lambda r: self._status_now())
+        ctx.add_control_command("setup.status", self._status_request)
         ctx.on_event(self._on_event)
         if self.dedicated:
             self._watch_dedicated(ctx)
@@ -181,6 +181,9 @@ class SetupMode:
             left = max(0, round(self.until - self._ctx.clock.monotonic()))
         return {"on": self._runner is not None, "url": f"http://{self.cfg['address']}:{self.cfg['port']}/",
                 "ssid": self.ssid() if self.label else None, "seconds_left": left}
+
+    async def _status_request(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self._status_now()
 
     def _publish(self) -> None:
         if self._ctx is not None:

@@ -69,6 +69,28 @@ function parseInput(input) {
   return input.value;
 }
 
+// Names an installer reads; anything else shows its bundle path.
+const LABELS = [
+  [/^hub\.id$/, "终端编号", "Hub ID"], [/^hub\.resident_ref$/, "老人编号", "Resident ref"],
+  [/^hub\.community_ref$/, "社区编号", "Community ref"], [/^hub\.timezone$/, "时区", "Time zone"],
+  [/^broker\.host$/, "平台地址", "Platform host"], [/^broker\.port$/, "平台端口", "Platform port"],
+  [/^broker\.username$/, "平台用户名", "Platform user"], [/^broker\.password$/, "平台密码", "Platform password"],
+  [/^hardware\.buttons\.(\d+)\.pin$/, "按钮 $1 引脚 (GPIO)", "Button $1 pin (GPIO)"],
+  [/^hardware\.buttons\.(\d+)\.kind$/, "按钮 $1 用途", "Button $1 kind"],
+  [/^hardware\.pir\.pin$/, "人体感应引脚", "Motion sensor pin"],
+  [/^hardware\.smoke\./, "烟感 ", "Smoke "], [/^hardware\.temperature\./, "温度传感器 ", "Temperature "],
+];
+
+function labelOf(path) {
+  for (const [re, zh, en] of LABELS) {
+    if (re.test(path)) {
+      const text = path.replace(re, t(zh, en));
+      return `${text}  (${path})`;
+    }
+  }
+  return path;
+}
+
 function showFields() {
   const form = $("fields");
   form.textContent = "";
@@ -76,7 +98,7 @@ function showFields() {
     const row = document.createElement("label");
     row.className = "field";
     const name = document.createElement("span");
-    name.textContent = path;
+    name.textContent = labelOf(path);
     const input = document.createElement("input");
     input.name = path;
     input.autocomplete = "off";
