@@ -14,6 +14,9 @@ APT_PACKAGES+=(fonts-wqy-microhei)
 TEST_APT_PACKAGES=(kamailio fuse3 ejabberd)
 # tmux: the console is tested as an installer sees it, in a terminal (tests/test_console_tmux.py)
 TEST_APT_PACKAGES+=(tmux)
+# chromium: the set-up page is tested in a real browser (tests/test_setup_browser.py, Playwright drives it);
+# fonts-wqy-microhei: its Chinese is drawn, not boxes, in the screenshots
+TEST_APT_PACKAGES+=(chromium fonts-wqy-microhei)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else

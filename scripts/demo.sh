@@ -86,6 +86,16 @@ base_venv = "$VENV"
 public_key = "$(cat "$SIM/release-key/release-key.pub")"
 TOML
 fi
+if ! grep -q '^\[setup_mode\]' "$SIM/hub.toml"; then
+  # The set-up page on this machine instead of a Wi-Fi hotspot: 'hub setup-mode start', then open the URL.
+  cat >>"$SIM/hub.toml" <<TOML
+
+[setup_mode]
+hotspot = false
+address = "127.0.0.1"
+port = 8080
+TOML
+fi
 EXIT_CONFIG=2  # the hub's exit code for an installer mistake (hub/cli/common.py): systemd does not restart it
 supervise() {  # Restart=always, RestartSec=2s, RestartPreventExitStatus=2
   local child="" code
@@ -127,6 +137,8 @@ Simulated hub demo-0001 is running (log: $SIM/hub.log). In another terminal try:
   $VENV/bin/hub sim door open --config $SIM/hub.toml; $VENV/bin/hub sim door close --config $SIM/hub.toml
   $VENV/bin/hub sim mat on --config $SIM/hub.toml            # in bed
   $VENV/bin/hub status --config $SIM/hub.toml
+  $VENV/bin/hub setup-mode start --config $SIM/hub.toml     # the installer's page: open http://127.0.0.1:8080/
+                                                           # (set-up code: setup_code in $SIM/label.toml)
   $VENV/bin/hub sim press --help                              # every verb's arguments: hub sim VERB --help
 The hub is restarted like systemd does it (2 s after it exits, not after exit 2): try a remote config
 that needs a restart, e.g. with mosquitto_pub -p $PORT -r -t eldercare/v1/demo-0001/config/desired \\

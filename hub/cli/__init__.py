@@ -27,6 +27,7 @@ VERB_MODULES = [
     "hub.cli.update",
     "hub.cli.spoken",
     "hub.cli.report",
+    "hub.cli.setup_mode",
 ]
 
 
@@ -43,7 +44,7 @@ def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
 
 
 def _aliases(verb: str) -> set[str]:
-    return {verb, f"{verb}_cmd"}
+    return {verb, f"{verb}_cmd", verb.replace("-", "_")}
 
 
 EXIT_PIPE = 141  # what a shell reports for a program stopped by SIGPIPE: `hub … | head` closed the pipe

@@ -45,7 +45,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hub.device.install import Installer, Outcome
+    from hub.device.install import CONFIG_DIR, Installer, Outcome
     from hub.provision.bundle import BundleError
     from hub.provision.writer import install_bundle
 
@@ -83,6 +83,19 @@ def run(args: argparse.Namespace) -> int:
         return 1
     changed = sum(o.state == "done" for o in outcomes)
     print(f"{changed} 项更改 changed, {sum(o.state == 'ok' for o in outcomes)} 项已就绪 already in place")
+    if not args.dry_run:
+        _label(installer.at(CONFIG_DIR / "hub.toml"))
     if live and not args.dry_run:
         print("下一步 next: hub provision (if not done), then hub selftest")
     return 0
+
+
+def _label(config_path: Path) -> None:
+    """The unit's label: made once, then only shown again (the secrets are what is printed on it)."""
+    from hub.provision.web import label
+
+    path = label.path_for(config_path)
+    made = label.load(path) is None
+    found = label.load_or_create(path)
+    print(f"{'标签已生成 label made' if made else '标签 label'} ({path}): serial {found.serial}, set-up code "
+          f"{found.setup_code}, hotspot password {found.hotspot_password} — print these on the unit's label")

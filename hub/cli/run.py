@@ -26,6 +26,9 @@ def setup_logging(level: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    first = _first_boot(args)
+    if first is not None:
+        return first
     config = load_config_or_exit(args)
     setup_logging(config["hub"]["log_level"])
     from hub.config.environment import check_environment
@@ -51,3 +54,25 @@ def run(args: argparse.Namespace) -> int:
         return 1
     asyncio.run(Hub(config, hardware).run())
     return 0
+
+
+def _first_boot(args: argparse.Namespace) -> int | None:
+    """No config yet, on a unit prepared by `hub install` (it has its label): set-up mode alone, until the
+    installer saves one (hub.provision.web.first_boot). Elsewhere a missing config is the usual error."""
+    from hub.config.loader import resolve_path
+    from hub.provision.web import label
+
+    path = resolve_path(getattr(args, "config", None))
+    if path.exists():
+        return None
+    try:
+        found = label.load(label.path_for(path))
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_CONFIG
+    if found is None:
+        return None
+    setup_logging("INFO")
+    from hub.provision.web.first_boot import serve_until_provisioned
+
+    return asyncio.run(serve_until_provisioned(path, found))

@@ -48,6 +48,7 @@ def _bp(p: argparse.ArgumentParser) -> None:
     p.add_argument("systolic", help="收缩压 mmHg, or ERR: the cuff fails (a meter showing Err)")
     p.add_argument("diastolic", nargs="?", help="舒张压 mmHg")
     p.add_argument("--pulse", type=float, metavar="N", help="脉搏 pulse per minute")
+    p.add_argument("--meter", metavar="ADDR", help="血压计 the meter from `hub sim ble-new` (default: the paired one)")
 
 
 def _glucose(p: argparse.ArgumentParser) -> None:
@@ -132,6 +133,7 @@ VERBS: dict[str, tuple[str, Build]] = {
     "modem": ("4G 模块 the 4G modem model (with [modem] port set)", _modem),
     "ble-scan": ("蓝牙扫描 Bluetooth scan (used by `hub ble scan`)", _ble_scan),
     "ble-pair": ("蓝牙配对 Bluetooth pairing (used by `hub ble pair`)", _ble_pair),
+    "ble-new": ("新血压计 a BP meter never paired, in pairing mode (for the set-up page)", lambda p: None),
 }
 
 

@@ -196,4 +196,5 @@ _FEATURE_MODULES: list[str] = [
     "hub.remote_config.schema",
     "hub.homeassistant.schema",
     "hub.wellbeing.schema",
+    "hub.provision.web.schema",
 ]

@@ -38,6 +38,7 @@ FACTORIES: list[str] = [
     "hub.homeassistant.component:build",  # optional: states for a family's Home Assistant (ctx.on_event)
     "hub.escalation.component:build",  # works the chain through the cellular component (ctx.component)
     "hub.wellbeing.component:build",  # counts the day (ctx.activity, ctx.on_event); cmd/report
+    "hub.provision.web.mode:build",  # set-up mode: the installer's page (aiohttp only once it is entered)
 ]
 
 

@@ -27,6 +27,7 @@ from hub.health.sim.meter import Quirks as Quirks  # re-exported: tests/test_ble
 
 BP_ADDRESS = "C0:FF:EE:00:00:01"
 GLUCOSE_ADDRESS = "C0:FF:EE:00:00:02"
+NEW_BP_ADDRESS = "C0:FF:EE:00:00:10"  # `hub sim ble-new`: a meter the unit has never paired
 
 
 class SimBle:
@@ -49,6 +50,7 @@ class SimBle:
         def local_now() -> datetime:
             return ctx.clock.now().astimezone(tz).replace(tzinfo=None)
 
+        self._local_now = local_now
         self.bp = SimBpMeter(BP_ADDRESS, local_now)
         self.glucose = SimGlucoseMeter(GLUCOSE_ADDRESS, local_now)
         with MeterStore.in_state_dir(self.config.state_dir) as store:
@@ -61,14 +63,22 @@ class SimBle:
         ctx.add_sim_command("glucose", self.sim_glucose)
         ctx.add_sim_command("ble-scan", self.sim_scan)
         ctx.add_sim_command("ble-pair", self.sim_pair)
+        ctx.add_sim_command("ble-new", self.sim_new)
 
     async def sim_bp(self, argv: list[str]) -> dict[str, Any]:
         p = SimParser("hub sim bp")
         p.add_argument("systolic", help="mmHg, or ERR: the cuff fails (NaN values, as a meter showing Err)")
         p.add_argument("diastolic", nargs="?", default=None)
         p.add_argument("--pulse", type=float, default=None)
+        p.add_argument("--meter", default=None, help="the address of a meter from 'hub sim ble-new'")
         a = p.parse_args(argv)
         assert self.bp is not None
+        if a.meter is not None and a.meter.upper() != BP_ADDRESS:
+            if a.meter.upper() != NEW_BP_ADDRESS or NEW_BP_ADDRESS not in self.radio.peripherals:
+                raise ValueError(f"hub sim bp: no simulated meter {a.meter}; 'hub sim ble-new' adds one")
+            meter: SimBpMeter = self.radio.peripherals[NEW_BP_ADDRESS]  # type: ignore[assignment]
+            value = meter.measure(float(a.systolic), float(a.diastolic), a.pulse)
+            return {"meter": meter.address, "advertising": True, "value_hex": value.hex()}
         if a.systolic.upper() == "ERR":
             value = self.bp.measure_error()
             return {"meter": self.bp.address, "advertising": True, "value_hex": value.hex(), "shows": "Err"}
@@ -104,6 +114,13 @@ class SimBle:
             )
         seq = self.glucose.measure(mmol, a.meal)
         return {"meter": self.glucose.address, "advertising": True, "sequence": seq}
+
+    async def sim_new(self, argv: list[str]) -> dict[str, Any]:
+        """A blood-pressure meter the unit has never seen, in pairing mode (the set-up page pairs it)."""
+        if NEW_BP_ADDRESS not in self.radio.peripherals:
+            self.radio.add(SimBpMeter(NEW_BP_ADDRESS, self._local_now))
+        self.radio.peripherals[NEW_BP_ADDRESS].start_advertising()
+        return {"meter": NEW_BP_ADDRESS, "advertising": True}
 
     async def sim_scan(self, argv: list[str]) -> dict[str, Any]:
         from sensors.meters.pairing import scan

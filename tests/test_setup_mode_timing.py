@@ -1,0 +1,60 @@
+"""Entering and leaving set-up mode, in virtual time on the hub's real code (tests/scenario.py): a 10 s hold
+of the set-up button at start opens it (spoken), a shorter hold or one after the start window does not,
+and it closes by itself after 30 minutes (spoken), its page gone with it."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import Any
+
+import pytest
+from scenario import Scenario, scenario
+from setup_page import new_port
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def setup_section(port: int, **more: Any) -> dict[str, Any]:
+    return {"hotspot": False, "address": "127.0.0.1", "port": port, **more}
+
+
+@pytest.mark.slow
+def test_a_ten_second_hold_at_start_opens_it_and_thirty_minutes_close_it(tmp_path: Any, broker: Any) -> None:
+    port = new_port()
+
+    async def body(s: Scenario) -> None:
+        await s.press(17, hold=4.0)  # a short hold is only a call (and its cancel)
+        assert not listening(port)
+        await s.press(17, hold=10.5)
+        await s.heard("setup_mode_on")
+        with s.loop.real_time():
+            assert listening(port)
+        await asyncio.sleep(29 * 60)
+        with s.loop.real_time():
+            assert listening(port)
+        await s.heard("setup_mode_off", timeout=2 * 60)
+        with s.loop.real_time():
+            assert not listening(port)
+
+    with scenario(tmp_path, broker, setup_mode=setup_section(port)) as s:
+        s.run(body)
+
+
+@pytest.mark.slow
+def test_no_hold_opens_it_after_the_start_window(tmp_path: Any, broker: Any) -> None:
+    port = new_port()
+
+    async def body(s: Scenario) -> None:
+        await asyncio.sleep(130)  # the window is 120 s after start
+        await s.press(17, hold=10.5)
+        await asyncio.sleep(5)
+        assert "setup_mode_on" not in [k for k, _t in s.transcript()]
+        with s.loop.real_time():
+            assert not listening(port)
+
+    with scenario(tmp_path, broker, setup_mode=setup_section(port)) as s:
+        s.run(body)
