@@ -13,14 +13,18 @@ import contextlib
 import logging
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
 from hub.core.control import ControlError
 from hub.core.events import Event
 from hub.provision.web import hotspot
-from hub.provision.web.actions import HubActions
-from hub.provision.web.guard import Guard
-from hub.provision.web.label import Label, load_or_create, path_for
+
+if TYPE_CHECKING:  # the page's code (bundle checks, writer, aiohttp) loads only when set-up mode is entered
+    from hub.provision.web.actions import HubActions
+    from hub.provision.web.guard import Guard
+    from hub.provision.web.label import Label
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +38,7 @@ class SetupMode:
         first_call_button = int(config["buttons"][0]["pin"]) if config["buttons"] else 0
         self.pin = int(self.cfg["button_pin"]) or first_call_button
         self.dedicated = bool(self.cfg["button_pin"])
-        self.actions = HubActions(config.path, str(config.state_dir), self.cfg["ifname"])
-        self.actions.on_done = self.done
+        self.actions: HubActions | None = None
         self.guard: Guard | None = None
         self.label: Label | None = None
         self.until: float | None = None
@@ -90,7 +93,7 @@ class SetupMode:
             self._ctx.spawn("setup_mode.enter", self.enter("button"))
 
     def _on_event(self, event: Event) -> None:
-        if event.type.startswith("measurement.") and self._runner is not None:
+        if event.type.startswith("measurement.") and self._runner is not None and self.actions is not None:
             keep = ("systolic", "diastolic", "pulse", "grade", "mmol_per_l", "category", "meter")
             self.actions.last_reading = {"type": event.type, **{k: event.data[k] for k in keep if k in event.data}}
 
@@ -101,6 +104,13 @@ class SetupMode:
             raise ControlError("set-up mode is switched off in this unit's config ([setup_mode] enabled)")
         if self._runner is not None:
             return self._status_now()
+        from hub.provision.web.actions import HubActions
+        from hub.provision.web.guard import Guard
+        from hub.provision.web.label import load_or_create, path_for
+
+        if self.actions is None:
+            self.actions = HubActions(self.config.path, str(self.config.state_dir), self.cfg["ifname"])
+            self.actions.on_done = self.done
         self.label = await asyncio.to_thread(load_or_create, path_for(self.config.path))
         if self.cfg["hotspot"]:
             try:
@@ -149,11 +159,13 @@ class SetupMode:
         log.info("set-up mode off (%s)", reason)
         if self._ctx is not None and not self._closed:
             self._ctx.say("setup_mode_off")
+        self.actions = None  # the next time starts afresh: no Wi-Fi or reading from this one
         self._publish()
         return {**self._status_now(), "reason": reason}
 
     async def done(self) -> dict[str, Any]:
         """The installer is finished: the provisioning record to the platform, a summary, then off."""
+        assert self.actions is not None
         status = await self.actions.status()
         with contextlib.suppress(Exception):
             await self.actions.control({"cmd": "provision.report"}, 30)
@@ -172,8 +184,10 @@ class SetupMode:
         return f"{self.cfg['ssid_prefix']}{self.label.serial if self.label else ''}"
 
     def hello(self) -> dict[str, Any]:
+        from hub.provision.bundle import secret_paths
+
         return {"serial": self.label.serial if self.label else None, "hub_id": self.config.hub_id,
-                "secrets": self.actions.secret_fields()}
+                "secrets": sorted(secret_paths())}
 
     def _status_now(self) -> dict[str, Any]:
         left = None
