@@ -37,6 +37,8 @@ FACTORIES: list[str] = [
     "hub.voicecall.component:build",  # hears the alarms above (ctx.on_event) and calls/answers over SIP
     "hub.homeassistant.component:build",  # optional: states for a family's Home Assistant (ctx.on_event)
     "hub.escalation.component:build",  # works the chain through the cellular component (ctx.component)
+    "hub.zigbee.sim:build",  # simulation only: plays zigbee2mqtt on the local broker (`hub sim zigbee`)
+    "hub.zigbee.component:build",  # zigbee2mqtt on the unit's broker: gas, CO, water, smoke, SOS, valves
 ]
 
 
@@ -49,6 +51,8 @@ GATES: dict[str, tuple[tuple[str, str], ...]] = {  # factory -> (section, key) p
     "hub.voicecall.component:build": (("voice_call", "account"), ("voice_call", "targets")),
     "hub.escalation.component:build": (("escalation", "enabled"),),
     "hub.homeassistant.component:build": (("homeassistant", "enabled"),),
+    "hub.zigbee.sim:build": (("zigbee", "enabled"),),
+    "hub.zigbee.component:build": (("zigbee", "enabled"),),
 }
 
 
