@@ -115,6 +115,7 @@ class Zigbee:
         self._heard(known, state)
         assert self.alarms is not None
         self.alarms.state(known, state, self.ctx.clock.now())
+        self._publish()
 
     def _devices(self, payload: bytes) -> None:
         self.known = z.read_devices(payload, self.configured)

@@ -71,6 +71,8 @@ ZIGBEE = Section(
         "valve_confirm_s": Key(20.0, "Seconds a valve has to report itself closed after the hub closes it; "
                                "else fault.valve.", min=2, max=300),
         "permit_join_s": Key(120, "Default seconds `hub zigbee permit-join` opens the network.", min=10, max=254),
+        "sim_bridge": Key(True, "`hub run --simulate` only: play zigbee2mqtt on that broker for `hub sim zigbee` "
+                          "(false when a real zigbee2mqtt, or a test, publishes there)."),
         "devices": Key([], "The home's devices: a list of { friendly_name = as named in zigbee2mqtt, room = "
                        "where (spoken, e.g. 厨房), role = gas|co|water|smoke|sos|door|motion|gas_valve|"
                        "water_valve }.", kind=list, rule=_devices_rule, example=[

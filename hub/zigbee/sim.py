@@ -130,4 +130,5 @@ class ZigbeeSim:
 
 
 def build(config: Config, hardware: Hardware) -> ZigbeeSim | None:
-    return ZigbeeSim(config) if hardware.simulated and config["zigbee"]["enabled"] else None
+    z = config["zigbee"]
+    return ZigbeeSim(config) if hardware.simulated and z["enabled"] and z["sim_bridge"] else None
