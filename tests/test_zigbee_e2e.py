@@ -127,7 +127,8 @@ def test_co_water_smoke_sos_offline_and_a_stuck_valve(make_hub, subscriber, brok
     z2m(sub, "bed_sos", SOS)
     call = sub.wait_event("call.raised", timeout=15, device="zigbee:bed_sos", room="卧室")
     assert call is not None, hub.log_tail()
-    assert call["data"]["kind"] == "emergency" and "zigbee:bed_sos (卧室)" in call["data"]["context"]["trigger"]["detail"]
+    assert call["data"]["kind"] == "emergency"
+    assert "zigbee:bed_sos (卧室)" in call["data"]["context"]["trigger"]["detail"]
     z2m(sub, "bed_sos", SOS)  # pressed again while open: the same call
     z2m(sub, "bedroom_co", CO_ON)
     co = sub.wait_event("alarm.co", timeout=10, device="bedroom_co", room="卧室")
@@ -168,3 +169,9 @@ def test_hub_sim_zigbee_plays_the_bridge_and_the_valve(make_hub, subscriber, bro
     alarm = sub.wait_event("alarm.gas", timeout=15)
     assert alarm is not None
     assert sub.wait_event("valve.closed", timeout=10, alarm_id=alarm["id"]) is not None
+    # The installer's verbs, against the (simulated) bridge on the unit's broker.
+    listed = hub.cli("zigbee", "list")
+    assert "kitchen_gas" in listed.stdout and "HS1CG-M" in listed.stdout, listed.stderr
+    joined = hub.cli("zigbee", "permit-join", "60")
+    assert joined.returncode == 0 and "60" in joined.stdout, joined.stderr
+    assert sub.wait_for(lambda m: m[1] == f"{BASE}/bridge/request/permit_join") is not None
