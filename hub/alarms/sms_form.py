@@ -51,7 +51,7 @@ def kind_words(event_type: str, data: dict[str, Any]) -> str:
     if event_type == "call.raised":  # the installer's test call (hub provision's live check) says so
         return ("测试" if data.get("test") else "") + CALLS.get(str(data.get("kind")), "呼叫")
     if event_type in ("alarm.gas", "alarm.co", "alarm.water") and data.get("room"):  # hub.zigbee: where
-        return f"{KINDS[event_type]}({str(data['room'])[:6]})"
+        return f"{KINDS[event_type]}{str(data['room'])[:4]}"
     return KINDS.get(event_type, event_type)
 
 
