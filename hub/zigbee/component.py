@@ -99,7 +99,7 @@ class Zigbee:
                              name[:40])
             return
         if len(rest) == 2:
-            self._availability(name, cfg, z.read_availability(payload))
+            self._availability(name, cfg, z.read_availability(payload), fresh=not retained)
             return
         state = z.read_state(payload)  # checked even when it will be ignored: a bad one is logged
         if retained:
@@ -140,7 +140,7 @@ class Zigbee:
                           "zigbee2mqtt is not running or lost its coordinator stick", present=not online)
         self._publish()
 
-    def _availability(self, name: str, cfg: dict[str, str], online: bool) -> None:
+    def _availability(self, name: str, cfg: dict[str, str], online: bool, fresh: bool = True) -> None:
         if self.available.get(name) == online:
             return
         self.available[name] = online
@@ -148,7 +148,7 @@ class Zigbee:
         self.alarms.fault(name, cfg, "offline", "zigbee2mqtt reports it unreachable (battery, range, or removed)",
                           present=not online)
         known = self.device(name)
-        if online and known is not None:
+        if online and fresh and known is not None:  # a retained "online" is what was, not a sign of life now
             self._heard(known, z.State())
         self._publish()
 
