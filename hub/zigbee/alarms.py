@@ -41,7 +41,7 @@ class ZigbeeAlarms:
         self.ctx, self.owner = ctx, owner
         self.present: dict[str, bool] = {}  # "<role>:<device>" -> the condition is there (fresh reports)
         self.smoke_raised: set[str] = set()  # devices whose smoke raised the fire alarm
-        self.valve_waits: dict[str, asyncio.Future[None]] = {}  # valve -> its closed report
+        self.valve_waits: dict[str, list[asyncio.Future[None]]] = {}  # valve -> alarms waiting for "closed"
         self.faults: dict[str, str] = {}  # fault key -> event id of the open fault
 
     # --- state messages ------------------------------------------------------------------------------
@@ -61,9 +61,9 @@ class ZigbeeAlarms:
         elif role == "sos" and state.action is not None:
             self._sos(known, state.action, ts)
         elif role in z.VALVE_ROLES and state.valve_open is False:
-            waiting = self.valve_waits.pop(name, None)
-            if waiting is not None and not waiting.done():
-                waiting.set_result(None)
+            for waiting in self.valve_waits.pop(name, []):  # two detectors, one valve: both hear it closed
+                if not waiting.done():
+                    waiting.set_result(None)
         elif role in ("door", "motion"):
             opened = state.values.get("contact") is False or state.values.get("occupancy") is True
             if opened:  # a sign of life in that room (the inactivity detector and the card's last motion)
@@ -78,8 +78,10 @@ class ZigbeeAlarms:
         ctx.feedback("alarm")
         valves = self.owner.valves(VALVE_OF[role]) if role in VALVE_OF else []
         sent: dict[str, bool] = {}
+        waits: dict[str, asyncio.Future[None]] = {}
         for valve in valves:  # first: the valve is shut before anyone is told of the alarm
-            self.valve_waits[valve.friendly_name] = asyncio.get_running_loop().create_future()
+            waits[valve.friendly_name] = asyncio.get_running_loop().create_future()
+            self.valve_waits.setdefault(valve.friendly_name, []).append(waits[valve.friendly_name])
             link = self.owner.link
             sent[valve.friendly_name] = bool(link) and await link.publish(  # type: ignore[union-attr]
                 f"{self.owner.base}/{valve.friendly_name}/set", CLOSE)
@@ -89,20 +91,21 @@ class ZigbeeAlarms:
                                       facts={"device": name, "room": known.room})
         ctx.say(f"zigbee_{role}_alarm", room=known.room, about=event.id)
         for valve in valves:
-            ctx.spawn(f"zigbee.valve.{valve.friendly_name}", self._confirm(valve, event.id, sent[valve.friendly_name]))
+            name = valve.friendly_name
+            ctx.spawn(f"zigbee.valve.{name}", self._confirm(valve, event.id, sent[name], waits[name]))
 
-    async def _confirm(self, valve: z.Known, alarm_id: str, sent: bool) -> None:
+    async def _confirm(self, valve: z.Known, alarm_id: str, sent: bool, waiting: asyncio.Future[None]) -> None:
         name = valve.friendly_name
         start = self.ctx.clock.monotonic()
-        waiting = self.valve_waits.get(name)
         closed = False
-        if sent and waiting is not None:
+        if sent:
             try:
                 await asyncio.wait_for(asyncio.shield(waiting), self.owner.cfg["valve_confirm_s"])
                 closed = True
             except TimeoutError:
                 pass
-        self.valve_waits.pop(name, None)
+        if waiting in self.valve_waits.get(name, []):
+            self.valve_waits[name].remove(waiting)
         base = {"device": name, "room": valve.room, "alarm_id": alarm_id, "role": valve.role}
         if closed:
             after = round(self.ctx.clock.monotonic() - start, 2)
@@ -188,5 +191,6 @@ class ZigbeeAlarms:
             await self.ctx.raise_event("fault.zigbee_cleared", {**data, "fault_id": fault_id or None})
 
     def close(self) -> None:
-        for waiting in self.valve_waits.values():
-            waiting.cancel()
+        for waits in self.valve_waits.values():
+            for waiting in waits:
+                waiting.cancel()
