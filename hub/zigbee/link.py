@@ -64,13 +64,14 @@ class LocalLink:
             while not self._stop.is_set():
                 if self.client.loop(timeout=0.5) != mqtt.MQTT_ERR_SUCCESS:
                     break
-            if self.connected:
+            if self.connected:  # it held: the next attempt starts from the shortest delay again
                 self.connected = False
+                delay = MIN_DELAY_S
                 self._loop.call_soon_threadsafe(self._on_state, False)
+            else:  # refused, or dropped before CONNACK: back off
+                delay = min(delay * 2, MAX_DELAY_S)
             if not self._stop.is_set():
-                wait = random.uniform(0, delay)
-                delay = min(delay * 2, MAX_DELAY_S) if self.attempts > 1 else delay
-                self._stop.wait(wait)
+                self._stop.wait(random.uniform(0, delay))
         with contextlib.suppress(OSError, ValueError):
             self.client.disconnect()
 
