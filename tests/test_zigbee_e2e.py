@@ -175,3 +175,18 @@ def test_hub_sim_zigbee_plays_the_bridge_and_the_valve(make_hub, subscriber, bro
     joined = hub.cli("zigbee", "permit-join", "60")
     assert joined.returncode == 0 and "60" in joined.stdout, joined.stderr
     assert sub.wait_for(lambda m: m[1] == f"{BASE}/bridge/request/permit_join") is not None
+
+
+def zigbee_link_up(hub: HubProcess) -> bool:
+    return bool((hub.status().get("zigbee") or {}).get("broker"))
+
+
+def test_the_local_link_comes_back_after_the_broker_restarts(make_hub, subscriber, broker) -> None:
+    hub, sub = start(make_hub, subscriber, broker.port)
+    broker.stop()
+    wait_until(lambda: not zigbee_link_up(hub), 15, "the hub to see the local broker gone")
+    broker.start()
+    wait_until(lambda: zigbee_link_up(hub), 60, "the zigbee link back (backoff with jitter)")
+    z2m(sub, "kitchen_gas", GAS_ON)
+    alarm = sub.wait_event("alarm.gas", timeout=30, device="kitchen_gas")
+    assert alarm is not None, hub.log_tail()
