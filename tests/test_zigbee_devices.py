@@ -71,3 +71,18 @@ def test_availability_new_and_legacy() -> None:
     assert read_availability(b"online") and not read_availability(b"offline")
     with pytest.raises(Refused):
         read_availability(b'{"state": "maybe"}')
+
+
+@pytest.mark.parametrize(("devices", "problem"), [
+    ([{"friendly_name": "gas/#", "room": "厨房", "role": "gas"}], "no spaces"),
+    ([{"friendly_name": "a", "room": "厨房", "role": "gas"}, {"friendly_name": "a", "room": "卧室", "role": "co"}],
+     "twice"),
+    ([{"friendly_name": "a", "room": "厨房", "role": "bomb"}], "role must be one of"),
+    ([{"friendly_name": "a", "room": "", "role": "gas"}], "room must be"),
+    ([{"friendly_name": "a", "room": "厨房", "role": "gas", "key": "x"}], "unknown key"),
+])
+def test_config_refuses_what_would_make_a_wrong_topic_or_role(devices, problem) -> None:
+    from hub.config.loader import ConfigError, validate
+
+    with pytest.raises(ConfigError, match=problem):
+        validate({"hub": {"id": "x-1"}, "zigbee": {"enabled": True, "devices": devices}})
