@@ -12,7 +12,6 @@ Smoke goes to the home's fire alarm, an SOS button to the call manager, both thr
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 from hub.config.loader import Config
@@ -198,7 +197,3 @@ class Zigbee:
 
 def build(config: Config, hardware: Hardware) -> Zigbee | None:
     return Zigbee(config) if config["zigbee"]["enabled"] else None
-
-
-def when(ts: datetime) -> str:
-    return ts.isoformat(timespec="milliseconds")
