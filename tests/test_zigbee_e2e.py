@@ -190,3 +190,16 @@ def test_the_local_link_comes_back_after_the_broker_restarts(make_hub, subscribe
     z2m(sub, "kitchen_gas", GAS_ON)
     alarm = sub.wait_event("alarm.gas", timeout=30, device="kitchen_gas")
     assert alarm is not None, hub.log_tail()
+
+
+def test_a_leak_gone_at_once_still_clears_the_alarm_it_raised(make_hub, subscriber, broker) -> None:
+    hub, sub = start(make_hub, subscriber, broker.port)
+    z2m(sub, "kitchen_gas", GAS_ON)
+    z2m(sub, "kitchen_gas", GAS_OFF)  # while the valve's PUBACK is still awaited
+    alarm = sub.wait_event("alarm.gas", timeout=15)
+    assert alarm is not None, hub.log_tail()
+    cleared = sub.wait_event("alarm.gas_cleared", timeout=15)
+    assert cleared is not None and cleared["data"]["alarm_id"] == alarm["id"]
+    assert cleared["seq"] > alarm["seq"]
+    wait_until(lambda: not any(a.get("present") for a in hub.status()["open_alarms"] if a["type"] == "alarm.gas"),
+               10, "the alarm no longer present")

@@ -43,6 +43,10 @@ class ZigbeeAlarms:
         self.smoke_raised: set[str] = set()  # devices whose smoke raised the fire alarm
         self.valve_waits: dict[str, list[asyncio.Future[None]]] = {}  # valve -> alarms waiting for "closed"
         self.faults: dict[str, str] = {}  # fault key -> event id of the open fault
+        self._order: dict[str, asyncio.Lock] = {}  # "<role>:<device>" -> its raise and clear, in arrival order
+
+    def _in_order(self, key: str) -> asyncio.Lock:
+        return self._order.setdefault(key, asyncio.Lock())  # FIFO: a quick `false` waits for its `true`
 
     # --- state messages ------------------------------------------------------------------------------
     def state(self, known: z.Known, state: z.State, ts: datetime) -> None:
@@ -70,6 +74,14 @@ class ZigbeeAlarms:
                 self.ctx.activity.note(f"{known.room}:zigbee-{role}", ts)
 
     async def _raise(self, known: z.Known, ts: datetime) -> None:
+        async with self._in_order(f"{known.role}:{known.friendly_name}"):
+            await self._raise_now(known, ts)
+
+    async def _clear(self, known: z.Known, ts: datetime) -> None:
+        async with self._in_order(f"{known.role}:{known.friendly_name}"):
+            await self._clear_now(known, ts)
+
+    async def _raise_now(self, known: z.Known, ts: datetime) -> None:
         role, name = known.role or "", known.friendly_name
         if role == "smoke":
             await self._smoke(known, True)
@@ -118,7 +130,7 @@ class ZigbeeAlarms:
             "valve_confirm_s"] if sent else 0, "remedy": REMEDY["valve"]})
         self.ctx.say("zigbee_valve_fault", about=alarm_id)
 
-    async def _clear(self, known: z.Known, ts: datetime) -> None:
+    async def _clear_now(self, known: z.Known, ts: datetime) -> None:
         role, name = known.role or "", known.friendly_name
         if role == "smoke":
             await self._smoke(known, False)
