@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from zigbee_payloads import HOME, HS1CA_E, HS1CG_M, HS1EB, HS1SA, SJCGQ11LM, TS0111_VALVE, TS0201
+from zigbee_payloads import HOME, HS1CA_E, HS1CG_M, HS1EB, HS1SA, RTCGQ11LM, SJCGQ11LM, TS0111_VALVE, TS0201
 
 from hub.zigbee.devices import Refused, read_availability, read_devices, read_state, supported_roles
 
 
 @pytest.mark.parametrize(("exposes", "roles"), [
     (HS1CG_M, {"gas"}), (HS1CA_E, {"co"}), (SJCGQ11LM, {"water"}), (HS1SA, {"smoke"}), (HS1EB, {"sos"}),
-    (TS0111_VALVE, {"gas_valve", "water_valve"}), (TS0201, set()),
+    (TS0111_VALVE, {"gas_valve", "water_valve"}), (RTCGQ11LM, {"motion"}), (TS0201, set()),
 ])
 def test_roles_come_from_the_documented_exposes(exposes, roles) -> None:
     assert supported_roles({"model": "x", "exposes": exposes}) == roles

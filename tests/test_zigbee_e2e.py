@@ -164,10 +164,13 @@ def test_hub_sim_zigbee_plays_the_bridge_and_the_valve(make_hub, subscriber, bro
     hub = make_hub(extra=extra)
     assert wait_online(sub, "test-0001"), hub.log_tail()
     wait_until(lambda: (zigbee_row(hub, "kitchen_gas") or {}).get("used"), 20, "the simulated bridge's devices")
+    hub.sim("zigbee", "motion", "on")  # she walks through the hall: a sign of life, for the card
+    wait_until(lambda: (zigbee_row(hub, "hall_motion") or {}).get("heard"), 10, "the motion report")
     answer = hub.sim("zigbee", "gas", "on")
     assert answer["ok"] and answer["topic"] == f"{BASE}/kitchen_gas"
     alarm = sub.wait_event("alarm.gas", timeout=15)
     assert alarm is not None
+    assert alarm["data"]["context"]["last_motion"]["room"] == "客厅"
     assert sub.wait_event("valve.closed", timeout=10, alarm_id=alarm["id"]) is not None
     # The installer's verbs, against the (simulated) bridge on the unit's broker.
     listed = hub.cli("zigbee", "list")

@@ -39,6 +39,8 @@ HS1EB = [BATTERY, {"access": 1, "name": "action", "property": "action", "type": 
 TS0111_VALVE = [{"type": "switch", "features": [_binary("state", "ON", "OFF", access=7)]},
                 {"access": 7, "name": "power_on_behavior", "property": "power_on_behavior", "type": "enum",
                  "values": ["off", "previous", "on"]}, LQI]  # Tuya TS0111_valve: switch (state)
+RTCGQ11LM = [BATTERY, _binary("occupancy"), {"access": 1, "name": "illuminance", "property": "illuminance",
+                                             "type": "numeric"}, LQI]  # Aqara motion sensor
 TS0201 = [BATTERY, {"access": 1, "name": "temperature", "property": "temperature", "type": "numeric"},
           {"access": 1, "name": "humidity", "property": "humidity", "type": "numeric"}, LQI]  # a thermometer
 
@@ -49,6 +51,7 @@ HOME = [
     device("bath_leak", "0x00158d0001a2b3c6", "SJCGQ11LM", "Xiaomi", SJCGQ11LM),
     device("hall_smoke", "0x00158d0001a2b3c7", "HS1SA", "HEIMAN", HS1SA),
     device("bed_sos", "0x00158d0001a2b3c8", "HS1EB/HS1EB-E", "HEIMAN", HS1EB),
+    device("hall_motion", "0x00158d0001a2b3cb", "RTCGQ11LM", "Xiaomi", RTCGQ11LM),
     device("neighbour_gas", "0x00158d0001a2b3c9", "HS1CG-M", "HEIMAN", HS1CG_M),  # paired, not ours
     device("thermo", "0x00158d0001a2b3ca", "TS0201", "Tuya", TS0201),  # configured as gas by mistake
     {"ieee_address": "0x00124b0000000000", "type": "Coordinator", "network_address": 0, "supported": True,
@@ -85,6 +88,10 @@ role = "smoke"
 friendly_name = "bed_sos"
 room = "卧室"
 role = "sos"
+[[zigbee.devices]]
+friendly_name = "hall_motion"
+room = "客厅"
+role = "motion"
 [[zigbee.devices]]
 friendly_name = "thermo"
 room = "客厅"
