@@ -30,6 +30,9 @@ DATA: dict[str, dict[str, Any]] = {
     "health.alert": {"reason": "bp_very_high"},
     "power.lost": {"low_for_s": 60.0},
     "power.battery_low": {"mains_ok": False},
+    "alarm.gas": {"device": "kitchen_gas", "room": "厨房", "model": "HS1CG-M", "valves": []},
+    "alarm.co": {"device": "bedroom_co", "room": "卧室", "model": "HS1CA-E", "valves": []},
+    "alarm.water": {"device": "bath_leak", "room": "卫生间", "model": "SJCGQ11LM", "valves": []},
 }
 
 
@@ -48,6 +51,9 @@ def make_card(status: dict[str, Any] | None = None, **resident: str) -> ContextC
     ("health.alert", "meter", "none", None),
     ("power.lost", "power", "none", None),
     ("power.battery_low", "power", "none", None),
+    ("alarm.gas", "zigbee", "none", None),
+    ("alarm.co", "zigbee", "none", None),
+    ("alarm.water", "zigbee", "none", None),
 ])
 def test_the_trigger_says_what_raised_it_and_how_its_countdown_ended(
         event_type: str, by: str, countdown: str, waited: float | None) -> None:

@@ -29,14 +29,17 @@ from hub.core.events import Event, iso_ms
 # How each alarm's countdown (or question) ended, as the card says it.
 ASKED, TIMED_OUT, NO_ANSWER, NONE = "asked_for_help", "timed_out", "no_answer", "none"
 ALARM_TYPES = ("call.raised", "alarm.fall", "alarm.inactivity", "alarm.fire", "alarm.heat", "alarm.cold",
-               "health.alert", "power.lost", "power.battery_low")
+               "health.alert", "power.lost", "power.battery_low", "alarm.gas", "alarm.co", "alarm.water")
 
 
 def trigger(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
     """The key or the detector behind an alarm, and how its countdown ended."""
     if event_type == "call.raised":
-        return {"by": "button", "detail": f"{data.get('kind')} button GPIO{data.get('button')}",
-                "countdown": ASKED, "waited_s": None}
+        where = f"GPIO{data.get('button')}" if data.get("device") is None else f"{data['device']} ({data.get('room')})"
+        return {"by": "button", "detail": f"{data.get('kind')} button {where}", "countdown": ASKED, "waited_s": None}
+    if event_type in ("alarm.gas", "alarm.co", "alarm.water"):  # hub.zigbee
+        return {"by": "zigbee", "detail": f"{data.get('device')} {data.get('model')} ({data.get('room')})",
+                "countdown": NONE, "waited_s": None}
     if event_type == "alarm.fall":
         return {"by": "fall", "detail": str(data.get("source")), "countdown": TIMED_OUT,
                 "waited_s": data.get("waited_s")}

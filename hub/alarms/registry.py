@@ -305,6 +305,8 @@ def _ack_data(alarm: OpenAlarm, by: str, message: str | None, via: str | None = 
     if alarm.category == "call":  # call.acknowledged keeps the shape platforms already read
         data: dict[str, Any] = {"call_id": alarm.id, "kind": alarm.facts.get("kind"),
                                 "button": alarm.facts.get("button")}
+        if alarm.facts.get("device"):  # a wireless trigger (hub.zigbee): no GPIO pin, its device and room
+            data.update(device=alarm.facts["device"], room=alarm.facts.get("room"))
     else:
         data = {"alarm_id": alarm.id, "alarm_type": alarm.type, "escalated": alarm.escalated}
         if alarm.lasting:

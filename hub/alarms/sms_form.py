@@ -30,6 +30,9 @@ KINDS = {
     "health.alert": "健康警报",
     "power.lost": "停电",
     "power.battery_low": "电池电量低",
+    "alarm.gas": "燃气泄漏",
+    "alarm.co": "一氧化碳",
+    "alarm.water": "漏水",
 }
 CALLS = {"emergency": "紧急呼叫", "health": "健康咨询", "service": "生活服务", "family": "亲情联络"}
 COUNTDOWN = {"timed_out": "超时无应答", "no_answer": "询问无应答"}
@@ -47,6 +50,8 @@ def short_code(event_id: str) -> str:
 def kind_words(event_type: str, data: dict[str, Any]) -> str:
     if event_type == "call.raised":  # the installer's test call (hub provision's live check) says so
         return ("测试" if data.get("test") else "") + CALLS.get(str(data.get("kind")), "呼叫")
+    if event_type in ("alarm.gas", "alarm.co", "alarm.water") and data.get("room"):  # hub.zigbee: where
+        return f"{KINDS[event_type]}{str(data['room'])[:4]}"
     return KINDS.get(event_type, event_type)
 
 

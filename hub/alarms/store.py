@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS open_alarms (
 # Most severe first (hub console lists open alarms in this order; the status carries the rank).
 SEVERITY = {"alarm.fire": 0, "alarm.fall": 1, "call.raised:emergency": 1, "alarm.inactivity": 2,
             "health.alert": 3, "alarm.heat": 3, "alarm.cold": 3, "call.raised:health": 4,
-            "power.lost": 5, "call.raised:service": 6, "call.raised:family": 6, "power.battery_low": 7}
+            "power.lost": 5, "call.raised:service": 6, "call.raised:family": 6, "power.battery_low": 7,
+            "alarm.gas": 0, "alarm.co": 0, "alarm.water": 4}
 LOWEST = 8
 
 

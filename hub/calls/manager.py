@@ -141,18 +141,57 @@ class CallManager:
         self._publish()
         self._resolve(pin, {"outcome": "raised", "call_id": event.id, "event_id": event.id})
 
+    async def raise_wireless(self, device: str, room: str, kind: str = "emergency",
+                             ts: datetime | None = None) -> str:
+        """A wireless trigger (a Zigbee SOS button, hub.zigbee): the same call as a wired press, named by its
+        device and room instead of a GPIO pin; pressed again while open, the resident hears it is still going."""
+        ctx = self._require_ctx()
+        ts = ts or ctx.clock.now()
+        ctx.activity.note(f"button:{device}", ts)
+        call = ctx.alarms.get(f"call:{device}")
+        if call is not None:
+            ctx.say("call_repeat", about=call.id)
+            ctx.feedback("calling")
+            return call.id
+        where = {"device": device, "room": room}
+        event = await ctx.alarms.open(CALL, {"kind": kind, **where}, key=f"call:{device}", ts=ts,
+                                      facts={"kind": kind, **where})
+        self._raised_mono[event.id] = ctx.clock.monotonic()
+        ctx.feedback("calling")
+        if ctx.saved(event.id):
+            if ctx.online:
+                ctx.say("call_raising", about=event.id)
+            else:
+                ctx.say("call_offline", about=event.id)
+                self._saved_offline.add(event.id)
+        self._publish()
+        return event.id
+
+    async def cancel_wireless(self, device: str) -> bool:
+        """The wireless trigger held within the guard window of its call: cancelled, as a wired hold."""
+        ctx = self._require_ctx()
+        call = ctx.alarms.get(f"call:{device}")
+        raised = self._raised_mono.get(call.id) if call is not None else None
+        if call is None or raised is None or ctx.clock.monotonic() - raised > self.cfg["guard_s"]:
+            return False
+        await self._cancel(call, ctx.clock.now())
+        return True
+
     async def _cancel(self, call: OpenAlarm, ts: datetime) -> None:
         ctx = self._require_ctx()
-        button = int(call.facts["button"])
+        button = call.facts.get("button")
+        where = {"button": button} if button is not None else {"device": call.facts.get("device"),
+                                                               "room": call.facts.get("room")}
         event = await ctx.alarms.withdraw(call.id, "call.cancelled", {"call_id": call.id, "kind": call.facts["kind"],
-                                                                      "button": button}, ts=ts)
+                                                                      **where}, ts=ts)
         if event is None:
             return  # acknowledged meanwhile: nothing left to cancel
         self._raised_mono.pop(call.id, None)
         ctx.feedback("cancelled" if not ctx.alarms.open_alarms(CALL) else "calling")
         ctx.say("call_cancelled", about=call.id)
         self._publish()
-        self._resolve(button, {"outcome": "cancelled", "call_id": call.id, "event_id": event.id})
+        if isinstance(button, int):
+            self._resolve(button, {"outcome": "cancelled", "call_id": call.id, "event_id": event.id})
 
     def _on_delivered(self, event_id: str) -> None:
         if event_id in self._saved_offline:
@@ -171,8 +210,9 @@ class CallManager:
         ctx = self._require_ctx()
         await asyncio.sleep(max(0.0, self.cfg["ack_timeout_s"] - waited))
         if not call.escalated:
+            where = {k: call.facts[k] for k in ("button", "device", "room") if call.facts.get(k) is not None}
             await ctx.alarms.change(call.id, "call.escalated", {
-                "call_id": call.id, "kind": call.facts["kind"], "button": call.facts["button"],
+                "call_id": call.id, "kind": call.facts["kind"], **where,
                 "after_s": round(self.cfg["ack_timeout_s"], 1)}, escalated=True)
             self._publish()
         what = KIND_WORDS.get(str(call.facts.get("kind")), ("呼叫", "call"))
@@ -193,7 +233,9 @@ class CallManager:
     def _publish(self) -> None:
         calls = self._require_ctx().alarms.open_alarms(CALL)
         self._require_ctx().set_status("open_calls", [
-            {"call_id": c.id, "kind": c.facts.get("kind"), "button": c.facts.get("button"), "since": c.since,
+            {"call_id": c.id, "kind": c.facts.get("kind"), "button": c.facts.get("button"),
+             **({"device": c.facts["device"], "room": c.facts.get("room")} if c.facts.get("device") else {}),
+             "since": c.since,
              "escalated": c.escalated, "acknowledged": c.acknowledged} for c in calls])
 
     def _require_ctx(self) -> HubContext:

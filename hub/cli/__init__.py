@@ -28,6 +28,7 @@ VERB_MODULES = [
     "hub.cli.spoken",
     "hub.cli.report",
     "hub.cli.setup_mode",
+    "hub.cli.zigbee",
 ]
 
 

@@ -10,7 +10,8 @@ KINDS = {"emergency": "紧急呼叫 emergency call", "health": "健康咨询 hea
          "service": "生活服务 service call", "family": "亲情联络 family call"}
 ALARMS = {"alarm.fire": "火警 fire", "alarm.fall": "跌倒 fall", "alarm.inactivity": "长时间无活动 inactivity",
           "alarm.heat": "室温过高 heat", "alarm.cold": "室温过低 cold", "health.alert": "健康警报 health alert",
-          "power.lost": "停电 mains lost", "power.battery_low": "电池电量低 battery low"}
+          "power.lost": "停电 mains lost", "power.battery_low": "电池电量低 battery low",
+          "alarm.gas": "燃气泄漏 gas leak", "alarm.co": "一氧化碳 carbon monoxide", "alarm.water": "漏水 water leak"}
 CAUSES = {"smoke": "烟雾 smoke", "rate_of_rise": "温度骤升 rapid temperature rise"}
 REASONS = {"bp_grade_3": "血压很高 BP grade 3", "glucose_dangerous": "血糖很高 glucose dangerous",
            "glucose_low": "血糖偏低 glucose low", "gap": "超时无活动 no activity",
@@ -55,7 +56,9 @@ def alarm_label(alarm_type: str, facts: dict[str, Any]) -> str:
     if alarm_type == "call.raised":
         # A test call (the installer's live check) must never pass for a real emergency.
         return (("测试呼叫 TEST CALL (not an emergency) · " if facts.get("test") else "")
-                + f"{KINDS.get(str(facts.get('kind')), str(facts.get('kind')))} · 按钮 button {facts.get('button')}")
+                + f"{KINDS.get(str(facts.get('kind')), str(facts.get('kind')))} · "
+                + (f"按钮 button {facts.get('button')}" if facts.get("device") is None
+                   else f"无线按钮 wireless {facts['device']} · {facts.get('room')}"))
     parts = [ALARMS.get(alarm_type, alarm_type)]
     if facts.get("cause"):
         parts.append(CAUSES.get(str(facts["cause"]), str(facts["cause"])))
@@ -65,6 +68,8 @@ def alarm_label(alarm_type: str, facts: dict[str, Any]) -> str:
         parts.append(SOURCES.get(str(facts["source"]), str(facts["source"])))
     if facts.get("temperature_c") is not None:
         parts.append(f"{_n(facts['temperature_c'])} °C")
+    if facts.get("device") is not None:  # a Zigbee sensor (hub.zigbee): which, and where
+        parts.append(f"{facts.get('room')} · {facts['device']}")
     return " · ".join(parts)
 
 
@@ -137,4 +142,22 @@ FACTS.update({
                              f"{d.get('stage')} · {d.get('reason')} · kept {d.get('kept_serial')}"),
     "fault.certificate": ("证书到期 certificate expiry", lambda d: f"{d.get('state')} · "
                           f"{_n(d.get('days_left'))} days left · {d.get('subject')}"),
+})
+
+# Zigbee sensors through zigbee2mqtt (docs/protocol.md "Zigbee sensors").
+def _where(d: dict[str, Any]) -> str:
+    return f"{d.get('room')} · {d.get('device')}"
+
+
+FACTS.update({
+    "alarm.gas": ("", lambda d: alarm_label("alarm.gas", d)),
+    "alarm.co": ("", lambda d: alarm_label("alarm.co", d)),
+    "alarm.water": ("", lambda d: alarm_label("alarm.water", d)),
+    "alarm.gas_cleared": ("燃气泄漏解除 gas cleared", _where),
+    "alarm.co_cleared": ("一氧化碳解除 CO cleared", _where),
+    "alarm.water_cleared": ("漏水解除 water leak cleared", _where),
+    "valve.closed": ("阀门已关闭 valve closed", lambda d: f"{_where(d)} · {_n(d.get('after_s'))} s"),
+    "fault.valve": ("阀门未关闭 valve did NOT close", lambda d: f"{_where(d)} · {d.get('reason')}"),
+    "fault.zigbee": ("无线设备故障 zigbee fault", lambda d: f"{d.get('kind')} · {_where(d)}"),
+    "fault.zigbee_cleared": ("无线设备恢复 zigbee fault cleared", lambda d: f"{d.get('kind')} · {_where(d)}"),
 })

@@ -110,6 +110,13 @@ def _ble_pair(p: argparse.ArgumentParser) -> None:
     p.add_argument("--passkey", help="配对码 passkey")
 
 
+def _zigbee(p: argparse.ArgumentParser) -> None:
+    p.add_argument("what", choices=("gas", "water", "co", "smoke", "door", "motion", "sos", "battery", "offline",
+                                    "online", "valve"), help="哪个设备报告什么 which device reports what")
+    p.add_argument("value", nargs="?", help="on|off (gas… motion); 电量 battery percent; valve stuck|ok")
+    p.add_argument("--name", help="设备名 friendly_name (default: the first of that role)")
+
+
 # verb -> (one line, Chinese and English; its arguments)
 VERBS: dict[str, tuple[str, Build]] = {
     "press": ("按呼叫按钮 press a call button", _press),
@@ -134,6 +141,7 @@ VERBS: dict[str, tuple[str, Build]] = {
     "ble-scan": ("蓝牙扫描 Bluetooth scan (used by `hub ble scan`)", _ble_scan),
     "ble-pair": ("蓝牙配对 Bluetooth pairing (used by `hub ble pair`)", _ble_pair),
     "ble-new": ("新血压计 a BP meter never paired, in pairing mode (for the set-up page)", lambda p: None),
+    "zigbee": ("Zigbee 设备 zigbee2mqtt payloads on the unit's broker (with [zigbee] enabled)", _zigbee),
 }
 
 

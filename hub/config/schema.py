@@ -197,4 +197,5 @@ _FEATURE_MODULES: list[str] = [
     "hub.homeassistant.schema",
     "hub.wellbeing.schema",
     "hub.provision.web.schema",
+    "hub.zigbee.schema",
 ]

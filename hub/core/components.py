@@ -39,6 +39,8 @@ FACTORIES: list[str] = [
     "hub.escalation.component:build",  # works the chain through the cellular component (ctx.component)
     "hub.wellbeing.component:build",  # counts the day (ctx.activity, ctx.on_event); cmd/report
     "hub.provision.web.mode:build",  # set-up mode: the installer's page (aiohttp only once it is entered)
+    "hub.zigbee.sim:build",  # simulation only: plays zigbee2mqtt on the local broker (`hub sim zigbee`)
+    "hub.zigbee.component:build",  # zigbee2mqtt on the unit's broker: gas, CO, water, smoke, SOS, valves
 ]
 
 
@@ -51,6 +53,8 @@ GATES: dict[str, tuple[tuple[str, str], ...]] = {  # factory -> (section, key) p
     "hub.voicecall.component:build": (("voice_call", "account"), ("voice_call", "targets")),
     "hub.escalation.component:build": (("escalation", "enabled"),),
     "hub.homeassistant.component:build": (("homeassistant", "enabled"),),
+    "hub.zigbee.sim:build": (("zigbee", "enabled"),),
+    "hub.zigbee.component:build": (("zigbee", "enabled"),),
 }
 
 

@@ -34,6 +34,9 @@ LEVELS: dict[str, int] = {
                      "health_bp_very_high", "health_glucose_very_high", "health_glucose_low",
                      "checkin_question", "checkin_missed"), IMPORTANT),
 }  # every other prompt is INFO
+# hub.zigbee: gas and CO are as urgent as fire; a leak and the valve's news are important
+LEVELS.update({**dict.fromkeys(("zigbee_gas_alarm", "zigbee_co_alarm", "zigbee_valve_fault"), URGENT),
+               **dict.fromkeys(("zigbee_water_alarm", "zigbee_valve_closed"), IMPORTANT)})
 # The offline wording said instead of a claim (hub.speech.claims: `unless`) is as urgent as the claim.
 LEVELS.update({claim.unless: LEVELS[key] for key, claim in claims().items() if claim.unless and key in LEVELS})
 # A newer prompt about the same thing makes an older one moot: "已取消呼叫" drops a waiting
