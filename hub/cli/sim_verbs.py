@@ -117,6 +117,10 @@ def _zigbee(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="设备名 friendly_name (default: the first of that role)")
 
 
+def _wellbeing(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", nargs="?", choices=("close",), help="close: end the day now and send its summary")
+
+
 # verb -> (one line, Chinese and English; its arguments)
 VERBS: dict[str, tuple[str, Build]] = {
     "press": ("按呼叫按钮 press a call button", _press),
@@ -141,6 +145,7 @@ VERBS: dict[str, tuple[str, Build]] = {
     "ble-scan": ("蓝牙扫描 Bluetooth scan (used by `hub ble scan`)", _ble_scan),
     "ble-pair": ("蓝牙配对 Bluetooth pairing (used by `hub ble pair`)", _ble_pair),
     "ble-new": ("新血压计 a BP meter never paired, in pairing mode (for the set-up page)", lambda p: None),
+    "wellbeing": ("今日生活情况 the day's wellbeing counts so far; close: send wellbeing.daily now", _wellbeing),
     "zigbee": ("Zigbee 设备 zigbee2mqtt payloads on the unit's broker (with [zigbee] enabled)", _zigbee),
 }
 
