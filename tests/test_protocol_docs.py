@@ -17,7 +17,7 @@ CATEGORIES = ("alarm", "call", "fault", "power", "telemetry", "measurement", "he
 TYPE_RE = re.compile(r'"((?:' + "|".join(CATEGORIES) + r')\.[a-z_]+)"')
 NOT_EVENTS = re.compile(r"\.(countdown|speaker|radar|radar_port|status|wearable|wearable_address|last_follow_up|"
                         r"good_pin|low_battery_pin|pem|steps|"
-                        r"espeak_voice|pack|jsonl|day)$")  # config keys, status fields, file names, task names: not events
+                        r"espeak_voice|pack|jsonl|day)$")  # config keys, status fields, file/task names: not events
 
 
 def raised_types() -> set[str]:
