@@ -98,7 +98,7 @@ class SmokeLevel:
 class RelaySmokeInput:
     """A smoke alarm's relay (or interconnect) output, and optionally its trouble output, on GPIOs.
 
-    `on_change` runs on gpiozero's thread; the hub hands it to its loop.
+    `on_change` and `on_trouble` run on gpiozero's thread; the hub hands them to its loop.
     """
 
     def __init__(
@@ -108,6 +108,7 @@ class RelaySmokeInput:
         active_low: bool,
         on_change: Callable[[bool], None],
         trouble_pin: int | None = None,
+        on_trouble: Callable[[], None] | None = None,
     ) -> None:
         from gpiozero import DigitalInputDevice
 
@@ -117,8 +118,10 @@ class RelaySmokeInput:
         self._relay.when_activated = lambda: on_change(True)
         self._relay.when_deactivated = lambda: on_change(False)
         self._trouble: Any = None
-        if trouble_pin is not None:  # polled by the hub: a trouble contact is slow and debounced there
+        if trouble_pin is not None:  # debounced by the hub's supervisor; each edge wakes it (on_trouble)
             self._trouble = DigitalInputDevice(trouble_pin, pull_up=True, pin_factory=pin_factory)
+            if on_trouble is not None:
+                self._trouble.when_activated = self._trouble.when_deactivated = lambda: on_trouble()
 
     @property
     def smoke(self) -> bool:

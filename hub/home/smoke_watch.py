@@ -64,7 +64,7 @@ class SmokeWatch:
         self.changes: asyncio.Queue[bool] = asyncio.Queue()
         self.sensor: AnalogSmokeSensor | None = None
 
-    def open_relay(self) -> RelaySmokeInput:
+    def open_relay(self, on_trouble: Callable[[], None] | None = None) -> RelaySmokeInput:
         loop = asyncio.get_running_loop()
 
         def changed(present: bool) -> None:  # gpiozero's thread
@@ -72,7 +72,8 @@ class SmokeWatch:
 
         s = self.s
         self.relay = RelaySmokeInput(
-            self.ctx.hardware.pin_factory, s["relay_pin"], s["relay_active_low"], changed, s["trouble_pin"]
+            self.ctx.hardware.pin_factory, s["relay_pin"], s["relay_active_low"], changed, s["trouble_pin"],
+            on_trouble
         )
         return self.relay
 
@@ -96,7 +97,7 @@ class SmokeWatch:
                 await self._changed(present, {"source": "relay", "part": relay.part})
 
     async def check_trouble(self) -> None:
-        """Called periodically: the alarm's trouble contact, debounced by the supervisor."""
+        """Called by the line watch (hub.home.line_watch): the trouble contact, debounced by the supervisor."""
         if self.relay is None or self.s["trouble_pin"] is None:
             return
         if self.relay.trouble:

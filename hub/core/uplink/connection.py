@@ -74,6 +74,7 @@ class Link(PahoOnLoop):
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self._kick = asyncio.Event()
+        self.watch.on_change = self._kick.set  # an urgent publish: its PUBACK deadline re-plans the tick
         self._attempt: asyncio.Future[None] | None = None
         self._connected_at = 0.0
         # An accepted connection that ended: (how long it held, 'Session taken over', closed by the
@@ -127,7 +128,7 @@ class Link(PahoOnLoop):
                 if failures and self._loop.time() - self._connected_at >= STABLE_S:
                     failures = 0
                 self._tick()
-                await self._pause(1.0, until_lost=True)
+                await self._pause(self._next_tick(failures), until_lost=True)
                 continue
             if self._dropped is not None:
                 failures, delay = self._after_drop(failures)
@@ -335,6 +336,21 @@ class Link(PahoOnLoop):
             self._duplicate_id(None)
         elif self.takeovers.in_a_row:
             self.takeovers.held(now - self._connected_at)
+
+    def _next_tick(self, failures: int) -> float:
+        """Seconds until the tick has something to do: no 1 s loop, the link sleeps between deadlines
+        (a probe, an overdue PUBACK, paho's keepalive, backoff and takeover resets); an urgent publish
+        re-plans it through LinkWatch.on_change."""
+        now = self._loop.time()
+        due = self.watch.next_due()
+        keepalive = self.mqtt["keepalive_s"]
+        last_out = getattr(self._client, "_last_msg_out", None)  # paho's clock is time.monotonic too
+        due = min(due, last_out + keepalive if isinstance(last_out, float) else now + keepalive / 2)
+        if failures:
+            due = min(due, self._connected_at + STABLE_S)
+        if self.takeovers.fault_id is not None or self.takeovers.in_a_row:
+            due = min(due, self._connected_at + 2 * self.takeovers.backoff_max_s)
+        return max(0.05, due - now)
 
     @property
     def suspect(self) -> bool:
