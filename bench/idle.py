@@ -14,6 +14,7 @@ Run: python bench/idle.py [--settle 20] [--window 60] [--extra 'TOML appended to
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -42,10 +43,8 @@ def switches(pid: int) -> dict[int, int]:
     """tid -> times the thread was switched in (the third schedstat field)."""
     out = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
+        with contextlib.suppress(OSError, ValueError, IndexError):
             out[int(task.name)] = int((task / "schedstat").read_text().split()[2])
-        except (OSError, ValueError, IndexError):
-            pass
     return out
 
 
@@ -66,6 +65,10 @@ def dump(proc: subprocess.Popen[bytes], out: Path, timeout: float = 10) -> dict[
                 pass  # half written
         time.sleep(0.05)
     raise RuntimeError("the instrumented hub did not answer SIGUSR1")
+
+
+def ratio(hub: float, floor: float) -> str:
+    return f"{hub / floor:.1f}" if floor > 0 else "-"
 
 
 def main() -> int:
@@ -139,10 +142,10 @@ def main() -> int:
     hub_cpu = (c1 - c0) / TICK / seconds * 100
     floor_cpu = (fc1 - fc0) / TICK / seconds * 100
     print(f"\n{'':<28}{'hub':>10}{'floor':>10}{'ratio':>8}   target")
-    print(f"{'wake-ups per second':<28}{hub_rate:10.2f}{floor_rate:10.2f}{hub_rate / max(floor_rate, 1e-9):8.1f}"
+    print(f"{'wake-ups per second':<28}{hub_rate:10.2f}{floor_rate:10.2f}{ratio(hub_rate, floor_rate):>8}"
           f"   <= 2: {'meets' if hub_rate <= 2 else 'MISSES'}")
     print(f"{'CPU, % of one core':<28}{hub_cpu:10.3f}{floor_cpu:10.3f}"
-          f"{hub_cpu / max(floor_cpu, 1e-9):8.1f}   <= 0.1: {'meets' if hub_cpu <= 0.1 else 'MISSES'}")
+          f"{ratio(hub_cpu, floor_cpu):>8}   <= 0.1: {'meets' if hub_cpu <= 0.1 else 'MISSES'}")
     print(f"(CPU from clock ticks of 1/{TICK} s: over {seconds:.0f} s one tick is "
           f"{100 / TICK / seconds:.3f} %)")
     return 0

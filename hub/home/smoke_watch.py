@@ -1,5 +1,11 @@
 """Smoke: the relay input or the MQ-2/ADS1115 loop, turned into fire alarms and supervision.
 
+With the ADS1115's ALERT/RDY wired (`[smoke] alert_pin`) the chip's comparator watches between readings:
+the hub reads once every `alert_check_s` (supervision) and at once when the line asserts near the alarm
+point, then every `poll_s` while near it or smoky. The reading decides smoke exactly as without the
+comparator; the line only decides when to read. Unwired (checked at start: the comparator is made to
+fire once), the hub reads every `poll_s`.
+
 The analog sensor compares against a clean-air baseline: `[smoke] baseline_v` if the installer wrote
 one, else the one kept in state_dir, else it records one now (median of a few readings) and keeps it.
 While the sensor is failing the smoke state is left as it was: a dead sensor does not clear a fire.
@@ -8,6 +14,7 @@ While the sensor is failing the smoke state is left as it was: a dead sensor doe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import statistics
@@ -20,12 +27,23 @@ from hub.core.files import atomic_write
 from hub.home.fire_alarm import FireAlarms
 from hub.home.supervision import FaultReporter
 from sensors.errors import SensorError
-from sensors.smoke import AnalogSmokeSensor, RelaySmokeInput, SmokeLevel, analog_sensor, resistance_ratio
+from sensors.smoke import (
+    AlertInput,
+    AnalogSmokeSensor,
+    RelaySmokeInput,
+    SmokeLevel,
+    analog_sensor,
+    resistance_ratio,
+    volts_for_ratio,
+)
 
 log = logging.getLogger(__name__)
 
 BASELINE_FILE = "smoke_baseline.json"
 BASELINE_SAMPLES = 8
+NEAR = 1.05  # the comparator wakes the hub at 5 % above the alarm ratio, and rests again 5 % further
+PROBE_V = 10.0  # thresholds far below 0 V: the comparator asserts at its next conversion (wiring check)
+PROBE_S = 1.0  # two conversions at 8/s take 0.25 s; no answer within this: the line is not wired
 
 
 def load_baseline(state_dir: Path) -> float | None:
@@ -63,6 +81,9 @@ class SmokeWatch:
         self.relay: RelaySmokeInput | None = None
         self.changes: asyncio.Queue[bool] = asyncio.Queue()
         self.sensor: AnalogSmokeSensor | None = None
+        self.alert: AlertInput | None = None
+        self.alert_wired: bool | None = None  # None until checked at the first arming
+        self._edge = asyncio.Event()
 
     def open_relay(self, on_trouble: Callable[[], None] | None = None) -> RelaySmokeInput:
         loop = asyncio.get_running_loop()
@@ -115,15 +136,21 @@ class SmokeWatch:
         baseline = s["baseline_v"] or load_baseline(self.state_dir)
         recording: list[float] = []
         level = SmokeLevel(s["alarm_ratio"], s["clear_ratio"])
+        if self.alert is None and s["alert_pin"] >= 0:
+            self.alert = self._open_alert(s["alert_pin"])
         while True:
+            healthy = False
             try:
                 sample = await asyncio.to_thread(sensor.read)
                 ratio = resistance_ratio(sample.volts, baseline, s["supply_v"]) if baseline else None
+                if baseline and self.alert is not None and self.alert_wired is not False:
+                    await self._arm(sensor, baseline)
             except SensorError as exc:
                 await self.faults.failure("smoke", exc, where)
             except ValueError as exc:  # AO outside 0..supply: the config's supply_v/divider are wrong
                 await self.faults.failure("smoke", SensorError("impossible", sensor.part, str(exc)), where)
             else:
+                healthy = True
                 await self.faults.success("smoke")
                 if baseline is None:
                     recording.append(sample.volts)
@@ -141,7 +168,54 @@ class SmokeWatch:
                             "baseline_v": round(baseline, 3),
                         },
                     )
-            await asyncio.sleep(s["poll_s"])
+            await self._rest(healthy and sensor.armed and not level.smoke)
+
+    # --- the comparator: ALERT/RDY wakes the hub near the threshold -----------------------------
+    def _open_alert(self, pin: int) -> AlertInput:
+        loop = asyncio.get_running_loop()
+
+        def edge() -> None:  # the GPIO library's thread
+            loop.call_soon_threadsafe(self._edge.set)
+
+        return AlertInput(self.ctx.hardware.pin_factory, pin, edge)
+
+    async def _arm(self, sensor: AnalogSmokeSensor, baseline: float) -> None:
+        """Arm the comparator a little before the alarm point (the reading decides, as without it)."""
+        s, alert = self.s, self.alert
+        assert alert is not None
+        if self.alert_wired is None:  # first time: is the line wired? make the comparator fire at once
+            self._edge.clear()
+            await asyncio.to_thread(sensor.arm, -PROBE_V, -PROBE_V / 2)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wait_asserted(), PROBE_S)
+            self.alert_wired = alert.asserted
+            if not self.alert_wired:
+                log.warning("烟雾传感器比较器无响应：检查 ADS1115 ALERT/RDY → GPIO%d 接线 (or set [smoke] alert_pin = "
+                            "-1); the smoke sensor is read every %g s instead", s["alert_pin"], s["poll_s"])
+                return
+        near = s["alarm_ratio"] * NEAR
+        high = volts_for_ratio(near, baseline, s["supply_v"])
+        low = volts_for_ratio(near * NEAR, baseline, s["supply_v"])
+        await asyncio.to_thread(sensor.arm, low, high)
+
+    async def _wait_asserted(self) -> None:
+        assert self.alert is not None
+        while not self.alert.asserted:
+            await self._edge.wait()
+            self._edge.clear()
+
+    async def _rest(self, may_sleep: bool) -> None:
+        """Until the next reading: an ALERT edge or alert_check_s while armed and quiet, else poll_s."""
+        alert = self.alert
+        if not may_sleep or alert is None or not self.alert_wired:
+            await asyncio.sleep(self.s["poll_s"])
+            return
+        self._edge.clear()
+        if alert.asserted:  # near the alarm point: read at poll_s until smoke, or the line is released
+            await asyncio.sleep(self.s["poll_s"])
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._edge.wait(), self.s["alert_check_s"])
 
     def _store_baseline(self, volts: float) -> None:
         log.info("recorded the smoke sensor's clean-air baseline: %.3f V", volts)
@@ -151,6 +225,6 @@ class SmokeWatch:
             log.warning("cannot keep the smoke baseline in %s: %s", self.state_dir, exc)
 
     def close(self) -> None:
-        for device in (self.relay, self.sensor):
+        for device in (self.relay, self.sensor, self.alert):
             if device is not None:
                 device.close()
