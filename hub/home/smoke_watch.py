@@ -84,6 +84,8 @@ class SmokeWatch:
         self.alert: AlertInput | None = None
         self.alert_wired: bool | None = None  # None until checked at the first arming
         self._edge = asyncio.Event()
+        self._last_edge = float("-inf")  # when an ALERT edge last woke the loop
+        self.edge_wakeups = 0
 
     def open_relay(self, on_trouble: Callable[[], None] | None = None) -> RelaySmokeInput:
         loop = asyncio.get_running_loop()
@@ -216,6 +218,10 @@ class SmokeWatch:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._edge.wait(), self.s["alert_check_s"])
+            self.edge_wakeups += 1
+            # a line that chatters (noise, a loose wire) costs at most one reading per poll_s
+            await asyncio.sleep(max(0.0, self._last_edge + self.s["poll_s"] - self.ctx.clock.monotonic()))
+            self._last_edge = self.ctx.clock.monotonic()
 
     def _store_baseline(self, volts: float) -> None:
         log.info("recorded the smoke sensor's clean-air baseline: %.3f V", volts)
