@@ -54,10 +54,22 @@ def _name(handle: Any) -> str:
     return getattr(cb, "__qualname__", None) or repr(cb)[:60]
 
 
+def _where(ident: int | None) -> str:
+    """The innermost frame of the project's code (not the standard library) a thread is in now."""
+    frame = sys._current_frames().get(ident or 0)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    while frame is not None:
+        path = frame.f_code.co_filename
+        if path.startswith(root) and "/.venv/" not in path:
+            return f"{os.path.relpath(path, root)}:{frame.f_code.co_name}"
+        frame = frame.f_back
+    return ""
+
+
 def _dump(loop: asyncio.AbstractEventLoop) -> None:
     now = time.monotonic()
     out = {"seconds": now - STARTED[0], "wakeups": dict(COUNTS),
-           "threads": {str(t.native_id): t.name for t in threading.enumerate()}}
+           "threads": {str(t.native_id): f"{t.name} {_where(t.ident)}" for t in threading.enumerate()}}
     with open(os.environ["HUB_LOOPWATCH_OUT"], "w", encoding="utf-8") as f:
         json.dump(out, f)
     COUNTS.clear()

@@ -29,6 +29,10 @@ from _common import ROOT, HubProcess, Recorder, bench_args, load_line, scratch, 
 
 HUB = "bench-idle"
 TICK = os.sysconf("SC_CLK_TCK")
+# Loop wake-ups a Pi with the default config does not have: the simulated BLE radio repeats every
+# advert 5 times a second, and the simulated board declares a fall radar and a wearable (the default
+# config fits neither), whose component refreshes its status every 10 s.
+SIM_ONLY = ("task virtual-ble.adverts", "task fall.status")
 FLOOR = """
 import sys, time, paho.mqtt.client as mqtt
 c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="idle-floor", protocol=mqtt.MQTTv5)
@@ -137,6 +141,7 @@ def main() -> int:
     print(f"\nloop wake-ups by cause (per second, {loop['seconds']:.0f} s; the bench's own SIGUSR1 is one):")
     for cause, n in sorted(wakeups.items(), key=lambda kv: -kv[1]):
         print(f"  {cause:<60}{n / float(loop['seconds']):8.3f}/s")  # type: ignore[arg-type]
+    sim_only = sum(n for cause, n in wakeups.items() if cause.endswith(SIM_ONLY))
     floor_total = sum(f1.get(t, 0) - f0.get(t, 0) for t in set(f1) | set(f0))
     hub_rate, floor_rate = hub_total / seconds, floor_total / seconds
     hub_cpu = (c1 - c0) / TICK / seconds * 100
@@ -144,6 +149,10 @@ def main() -> int:
     print(f"\n{'':<28}{'hub':>10}{'floor':>10}{'ratio':>8}   target")
     print(f"{'wake-ups per second':<28}{hub_rate:10.2f}{floor_rate:10.2f}{ratio(hub_rate, floor_rate):>8}"
           f"   <= 2: {'meets' if hub_rate <= 2 else 'MISSES'}")
+    pi_rate = (hub_total - sim_only) / seconds
+    print(f"{'  without simulation-only':<28}{pi_rate:10.2f}{floor_rate:10.2f}{ratio(pi_rate, floor_rate):>8}"
+          f"   <= 2: {'meets' if pi_rate <= 2 else 'MISSES'}  (less {', '.join(SIM_ONLY)}: "
+          f"{sim_only / seconds:.2f}/s)")
     print(f"{'CPU, % of one core':<28}{hub_cpu:10.3f}{floor_cpu:10.3f}"
           f"{ratio(hub_cpu, floor_cpu):>8}   <= 0.1: {'meets' if hub_cpu <= 0.1 else 'MISSES'}")
     print(f"(CPU from clock ticks of 1/{TICK} s: over {seconds:.0f} s one tick is "

@@ -123,7 +123,7 @@ SMOKE = Section(
             max=27,
         ),
         "alert_check_s": Key(
-            10.0,
+            30.0,
             "With the comparator armed, the sensor is still read this often (unplugged, shorted, drift).",
             min=1,
             max=300,
