@@ -30,7 +30,7 @@ from hub.config.loader import Config
 from hub.core.files import atomic_write
 from hub.core.uplink import replies
 from hub.core.uplink.hold import read_hold, write_hold
-from hub.core.uplink.liveness import LinkWatch, Takeovers
+from hub.core.uplink.liveness import LinkWatch, Takeovers, tick_delay
 from hub.core.uplink.paho_loop import PahoOnLoop
 from hub.core.uplink.retained import StateTopics
 
@@ -128,7 +128,9 @@ class Link(PahoOnLoop):
                 if failures and self._loop.time() - self._connected_at >= STABLE_S:
                     failures = 0
                 self._tick()
-                await self._pause(self._next_tick(failures), until_lost=True)
+                await self._pause(tick_delay(self.watch, self.takeovers, self._loop.time(), self._connected_at,
+                                             self.mqtt["keepalive_s"], getattr(self._client, "_last_msg_out", None),
+                                             STABLE_S if failures else None), until_lost=True)
                 continue
             if self._dropped is not None:
                 failures, delay = self._after_drop(failures)
@@ -336,21 +338,6 @@ class Link(PahoOnLoop):
             self._duplicate_id(None)
         elif self.takeovers.in_a_row:
             self.takeovers.held(now - self._connected_at)
-
-    def _next_tick(self, failures: int) -> float:
-        """Seconds until the tick has something to do: no 1 s loop, the link sleeps between deadlines
-        (a probe, an overdue PUBACK, paho's keepalive, backoff and takeover resets); an urgent publish
-        re-plans it through LinkWatch.on_change."""
-        now = self._loop.time()
-        due = self.watch.next_due()
-        keepalive = self.mqtt["keepalive_s"]
-        last_out = getattr(self._client, "_last_msg_out", None)  # paho's clock is time.monotonic too
-        due = min(due, last_out + keepalive if isinstance(last_out, float) else now + keepalive / 2)
-        if failures:
-            due = min(due, self._connected_at + STABLE_S)
-        if self.takeovers.fault_id is not None or self.takeovers.in_a_row:
-            due = min(due, self._connected_at + 2 * self.takeovers.backoff_max_s)
-        return max(0.05, due - now)
 
     @property
     def suspect(self) -> bool:

@@ -127,3 +127,18 @@ class Takeovers:
             self.in_a_row = 0
             return True
         return False
+
+
+def tick_delay(watch: LinkWatch, takeovers: Takeovers, now: float, connected_at: float, keepalive_s: float,
+               last_out: Any, stable_s: float | None) -> float:
+    """Seconds until the connected link's tick has something to do: no 1 s loop, it sleeps between
+    deadlines (a probe, an overdue PUBACK, paho's keepalive after `last_out` — paho's clock is
+    time.monotonic, as the loop's —, the backoff reset after `stable_s`, a takeover count's reset); an
+    urgent publish re-plans it through LinkWatch.on_change."""
+    due = watch.next_due()
+    due = min(due, last_out + keepalive_s if isinstance(last_out, float) else now + keepalive_s / 2)
+    if stable_s is not None:
+        due = min(due, connected_at + stable_s)
+    if takeovers.fault_id is not None or takeovers.in_a_row:
+        due = min(due, connected_at + 2 * takeovers.backoff_max_s)
+    return max(0.05, due - now)
