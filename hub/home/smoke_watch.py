@@ -198,6 +198,12 @@ class SmokeWatch:
         near = s["alarm_ratio"] * NEAR
         high = volts_for_ratio(near, baseline, s["supply_v"])
         low = volts_for_ratio(near * NEAR, baseline, s["supply_v"])
+        if high * s["divider"] >= 0.98 * s["adc_full_scale_v"]:  # the chip could never see it cross
+            self.alert_wired = False
+            log.warning("smoke: the alarm point (%.2f V at the ADC) is at the ADS1115's full scale (%g V): "
+                        "检查 [smoke] adc_full_scale_v / divider; the sensor is read every %g s instead",
+                        high * s["divider"], s["adc_full_scale_v"], s["poll_s"])
+            return
         await asyncio.to_thread(sensor.arm, low, high)
 
     async def _wait_asserted(self) -> None:
