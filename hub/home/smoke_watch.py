@@ -29,6 +29,7 @@ from hub.home.supervision import FaultReporter
 from sensors.errors import SensorError
 from sensors.smoke import (
     AlertInput,
+    AnalogSample,
     AnalogSmokeSensor,
     RelaySmokeInput,
     SmokeLevel,
@@ -143,9 +144,11 @@ class SmokeWatch:
         while True:
             healthy = False
             try:
-                sample = await asyncio.to_thread(sensor.read)
+                # once the line is proven, the reading and the re-arming are one trip to a worker thread
+                band = self._band(baseline) if baseline and self.alert is not None and self.alert_wired else None
+                sample = await asyncio.to_thread(_read_and_arm, sensor, band)
                 ratio = resistance_ratio(sample.volts, baseline, s["supply_v"]) if baseline else None
-                if baseline and self.alert is not None and self.alert_wired is not False:
+                if baseline and self.alert is not None and self.alert_wired is None:
                     await self._arm(sensor, baseline)
             except SensorError as exc:
                 await self.faults.failure("smoke", exc, where)
@@ -195,16 +198,24 @@ class SmokeWatch:
                 log.warning("烟雾传感器比较器无响应：检查 ADS1115 ALERT/RDY → GPIO%d 接线 (or set [smoke] alert_pin = "
                             "-1); the smoke sensor is read every %g s instead", s["alert_pin"], s["poll_s"])
                 return
+        band = self._band(baseline)
+        if band is not None:
+            await asyncio.to_thread(sensor.arm, *band)
+
+    def _band(self, baseline: float) -> tuple[float, float] | None:
+        """(low, high) AO volts for the comparator: it asserts a little before the alarm point and rests
+        a little further below; None (and polling from now on) where the ADC could never see it cross."""
+        s = self.s
         near = s["alarm_ratio"] * NEAR
         high = volts_for_ratio(near, baseline, s["supply_v"])
         low = volts_for_ratio(near * NEAR, baseline, s["supply_v"])
-        if high * s["divider"] >= 0.98 * s["adc_full_scale_v"]:  # the chip could never see it cross
+        if high * s["divider"] >= 0.98 * s["adc_full_scale_v"]:
             self.alert_wired = False
             log.warning("smoke: the alarm point (%.2f V at the ADC) is at the ADS1115's full scale (%g V): "
                         "检查 [smoke] adc_full_scale_v / divider; the sensor is read every %g s instead",
                         high * s["divider"], s["adc_full_scale_v"], s["poll_s"])
-            return
-        await asyncio.to_thread(sensor.arm, low, high)
+            return None
+        return low, high
 
     async def _wait_asserted(self) -> None:
         assert self.alert is not None
@@ -240,3 +251,11 @@ class SmokeWatch:
         for device in (self.relay, self.sensor, self.alert):
             if device is not None:
                 device.close()
+
+
+def _read_and_arm(sensor: AnalogSmokeSensor, band: tuple[float, float] | None) -> AnalogSample:
+    """On a worker thread: one single-shot reading, then the comparator armed again (the reading stops it)."""
+    sample = sensor.read()
+    if band is not None:
+        sensor.arm(*band)
+    return sample
