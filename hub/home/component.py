@@ -16,6 +16,7 @@ from typing import Any
 
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
+from hub.core.ticks import sleep_aligned
 from hub.home.climate_rules import ClimateRules, Decision, Thresholds
 from hub.home.fire_alarm import FireAlarms
 from hub.home.line_watch import LineWatch
@@ -172,7 +173,7 @@ class HomeSensors:
                 for decision in rules.feed(now, reading.temperature_c):
                     await self._climate_decision(decision, reading)
                 self._publish_status()
-            await asyncio.sleep(t["poll_s"])
+            await sleep_aligned(t["poll_s"])  # on the shared grid (hub.core.ticks)
 
     async def _climate_decision(self, d: Decision, reading: ClimateReading) -> None:
         assert self._fires is not None
@@ -207,7 +208,7 @@ class HomeSensors:
     async def _telemetry_loop(self) -> None:
         period = self.cfg["sensors"]["telemetry_s"]
         while True:
-            await asyncio.sleep(period)
+            await sleep_aligned(period)
             await self.send_telemetry(period)
 
     def _environment(self) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from typing import Any
 
 from hub.core.context import HubContext
 from hub.core.files import atomic_write
+from hub.core.ticks import next_instant
 from hub.home.fire_alarm import FireAlarms
 from hub.home.supervision import FaultReporter
 from sensors.errors import SensorError
@@ -233,8 +234,10 @@ class SmokeWatch:
         if alert.asserted:  # near the alarm point: read at poll_s until smoke, or the line is released
             await asyncio.sleep(self.s["poll_s"])
             return
+        check_at = next_instant(self.s["alert_check_s"], asyncio.get_running_loop().time())  # hub.core.ticks
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._edge.wait(), self.s["alert_check_s"])
+            async with asyncio.timeout_at(check_at):
+                await self._edge.wait()
             self.edge_wakeups += 1
             # a line that chatters (noise, a loose wire) costs at most one reading per poll_s
             await asyncio.sleep(max(0.0, self._last_edge + self.s["poll_s"] - self.ctx.clock.monotonic()))

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from hub.config.loader import Config, ConfigError
 from hub.core.activity import Activity
 from hub.core.context import Hardware, HubContext
+from hub.core.ticks import sleep_aligned
 from hub.detect.inactivity.detector import Decision, InactivityDetector
 from hub.detect.inactivity.history import History
 from hub.detect.inactivity.params import Params
@@ -239,7 +240,7 @@ class InactivityMonitor:
             if self._dirty and mono - last_save >= SAVE_EVERY_S:
                 last_save = mono
                 await asyncio.to_thread(self._save)
-            await asyncio.sleep(self.tick_s)
+            await sleep_aligned(self.tick_s)  # on the shared grid (hub.core.ticks)
 
     # ---- persistence --------------------------------------------------------------------------
     def _load(self) -> None:
