@@ -13,11 +13,13 @@ again. Without sox the TTS output is used as espeak-ng wrote it (logged once).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import logging
 import math
 import os
+import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -40,15 +42,22 @@ VOLATILE_MAX_FILES = 32  # WAVs of prompts with fields kept in RAM (a prompt wai
 
 def volatile_dir(state_dir: Path) -> Path | None:
     """A RAM directory for audio heard once: systemd's RuntimeDirectory ($RUNTIME_DIRECTORY, under /run,
-    emptied when the service stops), else one in /dev/shm for this state dir; None where neither is
-    writable (the card cache is used then)."""
+    emptied when the service stops), else one in /dev/shm for this state dir and process, removed when
+    the process exits; None where neither is writable (the card cache is used then)."""
     candidates = [Path(p) / "voice" for p in os.environ.get("RUNTIME_DIRECTORY", "").split(":") if p]
     digest = hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()[:12]
-    candidates.append(Path("/dev/shm") / f"eldercare-hub-{os.getuid()}-{digest}" / "voice")
+    candidates.append(Path("/dev/shm") / f"eldercare-hub-{os.getuid()}-{digest}-{os.getpid()}" / "voice")
     for folder in candidates:  # created on the first render that needs it (mode 0700 from the umask)
         if os.access(folder.parent if folder.parent.exists() else folder.parent.parent, os.W_OK):
+            if folder.parent.parent == Path("/dev/shm") and folder not in _SHM_CLEANUP:
+                # no systemd to empty it at stop: this process removes it when it exits
+                _SHM_CLEANUP.add(folder)
+                atexit.register(shutil.rmtree, folder.parent, True)
             return folder
     return None
+
+
+_SHM_CLEANUP: set[Path] = set()
 LANGUAGE_TAGS = {"zh": "zh-CN", "en": "en"}
 
 
