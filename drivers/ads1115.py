@@ -8,7 +8,11 @@ Config (datasheet table "Config Register Field Descriptions"):
   11:9 PGA   full scale ±6.144, 4.096, 2.048, 1.024, 0.512, 0.256 (0.256 for 101..111)
   8 MODE     1 single-shot / power-down, 0 continuous
   7:5 DR     8, 16, 32, 64, 128, 250, 475, 860 samples per second
-  4:0        comparator; 0b00011 disables it (the reset value)
+  4 COMP_MODE 0 traditional (assert above Hi_thresh, release below Lo_thresh), 1 window
+  3 COMP_POL  0 ALERT/RDY active low (open drain: the Pi's pull-up holds it high otherwise)
+  2 COMP_LAT  0 non-latching
+  1:0 COMP_QUE assert after 1, 2 or 4 conversions beyond the threshold; 0b11 disables it (the reset value)
+Thresholds (Lo_thresh, Hi_thresh) are signed 16-bit codes like the conversion result.
 """
 
 from __future__ import annotations
@@ -31,6 +35,11 @@ CONFIG_RESET = 0x8583
 OS_BIT = 0x8000
 MODE_SINGLE = 0x0100
 COMPARATOR_OFF = 0x0003
+COMP_QUE_MASK = 0x0003
+COMP_MODE_WINDOW = 0x0010
+COMP_POL_HIGH = 0x0008
+COMP_LAT = 0x0004
+QUEUE_CODES = {1: 0b00, 2: 0b01, 4: 0b10}  # conversions beyond the threshold before ALERT asserts
 
 FULL_SCALE_V = {0: 6.144, 1: 4.096, 2: 2.048, 3: 1.024, 4: 0.512, 5: 0.256, 6: 0.256, 7: 0.256}
 DATA_RATES = (8, 16, 32, 64, 128, 250, 475, 860)
@@ -62,6 +71,20 @@ def config_word(mux: int, pga: int, data_rate: int, start: bool = True) -> int:
     )
 
 
+def comparator_word(mux: int, pga: int, data_rate: int, queue: int = 2) -> int:
+    """Continuous conversions with the traditional comparator, ALERT/RDY active low, not latching:
+    ALERT asserts after `queue` conversions above Hi_thresh and releases below Lo_thresh."""
+    if queue not in QUEUE_CODES:
+        raise ValueError(f"comparator queue {queue} not one of {sorted(QUEUE_CODES)}")
+    word = config_word(mux, pga, data_rate, start=False) & ~(MODE_SINGLE | COMP_QUE_MASK)
+    return word | QUEUE_CODES[queue]
+
+
+def volts_to_code(volts: float, full_scale_v: float) -> int:
+    """The signed code a voltage converts to (clipped like the chip's result)."""
+    return max(-32768, min(32767, round(volts / full_scale_v * 32768)))
+
+
 @dataclass(frozen=True)
 class Config:
     raw: int
@@ -89,6 +112,10 @@ class Config:
     @property
     def full_scale_v(self) -> float:
         return FULL_SCALE_V[self.pga]
+
+    @property
+    def comparator_on(self) -> bool:
+        return self.raw & COMP_QUE_MASK != COMPARATOR_OFF
 
 
 def parse_register(data: bytes | list[int]) -> int:
@@ -155,6 +182,28 @@ class ADS1115:
                 raise Ads1115Error("timeout", f"conversion not done after {waited:.3f} s (OS bit stays 0)")
             self._sleep(period / 4)
             waited += period / 4
+        code = to_signed(self.read_register(REG_CONVERSION))
+        return Sample(code, code_to_volts(code, full_scale_v), full_scale_v)
+
+    def start_comparator(self, channel: int, full_scale_v: float, data_rate: int, low_v: float,
+                         high_v: float, queue: int = 2) -> None:
+        """Convert `channel` continuously; ALERT/RDY goes low once the input has been above `high_v` for
+        `queue` conversions and is released when it falls below `low_v` (one edge per crossing)."""
+        if channel not in SINGLE_ENDED_MUX:
+            raise ValueError(f"channel {channel} not 0..3")
+        if not low_v < high_v:
+            raise ValueError(f"comparator low {low_v} V must be below high {high_v} V")
+        self.write_register(REG_LO_THRESH, volts_to_code(low_v, full_scale_v) & 0xFFFF)
+        self.write_register(REG_HI_THRESH, volts_to_code(high_v, full_scale_v) & 0xFFFF)
+        pga = pga_code(full_scale_v)
+        self.write_register(REG_CONFIG, comparator_word(SINGLE_ENDED_MUX[channel], pga, data_rate, queue))
+        config = self.read_config()
+        if config.single_shot or not config.comparator_on:
+            raise Ads1115Error("short", f"config reads back 0x{config.raw:04x}: comparator not armed")
+
+    def latest(self, full_scale_v: float) -> Sample:
+        """The last continuous conversion (start_comparator first): no new conversion is started, so the
+        comparator keeps running."""
         code = to_signed(self.read_register(REG_CONVERSION))
         return Sample(code, code_to_volts(code, full_scale_v), full_scale_v)
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
 class PowerInputs:
-    def __init__(self, pin_factory: Any, good_pin: int, low_battery_pin: int | None = None) -> None:
+    """`on_change` (optional) runs on the GPIO library's thread at every edge of either line."""
+
+    def __init__(self, pin_factory: Any, good_pin: int, low_battery_pin: int | None = None,
+                 on_change: Callable[[], None] | None = None) -> None:
         from gpiozero import DigitalInputDevice
 
         self.part = f"UPS power-good GPIO{good_pin}"
@@ -16,6 +20,10 @@ class PowerInputs:
         self._low: Any = None
         if low_battery_pin is not None:
             self._low = DigitalInputDevice(low_battery_pin, pull_up=True, pin_factory=pin_factory)
+        if on_change is not None:
+            for device in (self._good, self._low):
+                if device is not None:
+                    device.when_activated = device.when_deactivated = lambda: on_change()
 
     @property
     def mains_ok(self) -> bool:

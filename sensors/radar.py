@@ -19,7 +19,7 @@ from drivers.radar import RadarFrame, RadarParser
 
 log = logging.getLogger(__name__)
 
-READ_TIMEOUT_S = 0.2
+READ_TIMEOUT_S = 0.2  # for a port that cannot cancel a blocked read; pyserial's can, and reads block
 MOVING_LEVEL = 10  # body-movement parameter (0-100) above which someone is actively moving
 
 
@@ -90,13 +90,16 @@ class RadarSensor:
 
     def _read_until_closed(self, loop: asyncio.AbstractEventLoop) -> None:
         port = self._open_serial(self.port_name, baudrate=self.baudrate, timeout=READ_TIMEOUT_S)
+        cancellable = callable(getattr(port, "cancel_read", None))
+        if cancellable:  # block until bytes come: close() cancels the read (no wake-up 5 times a second)
+            port.timeout = None
         with self._lock:
             self._port = port
         if self._closed.is_set():
             return
         self.connected = True
         while not self._closed.is_set():
-            data = port.read(256)
+            data = port.read(max(1, min(256, port.in_waiting))) if cancellable else port.read(256)
             if not data:
                 continue
             for frame in self.parser.feed(data):
@@ -119,8 +122,16 @@ class RadarSensor:
                 "last_error": self.last_error}
 
     def close(self) -> None:
-        """Idempotent: the reader thread ends at its next read timeout."""
+        """Idempotent: the reader thread's blocked read is cancelled (or ends at its next timeout)."""
         self._closed.set()
+        with self._lock:
+            port = self._port
+        cancel = getattr(port, "cancel_read", None)
+        if callable(cancel):
+            try:
+                cancel()
+            except Exception:  # a port already closed has nothing to cancel
+                log.debug("cancelling the radar read failed", exc_info=True)
 
     def __enter__(self) -> RadarSensor:
         return self

@@ -34,6 +34,9 @@ class AnalogSample:
     part: str
 
 
+COMPARATOR_RATE = 8  # samples/s while the comparator watches: the ADS1115's lowest current
+
+
 class AnalogSmokeSensor:
     """MQ-2 AO through an ADS1115 single-ended input. `read()` blocks: call it in a thread."""
 
@@ -52,14 +55,31 @@ class AnalogSmokeSensor:
         self.full_scale_v, self.divider, self.min_v, self.max_v = full_scale_v, divider, min_v, max_v
         self.part = f"ADS1115@0x{address:02x} AIN{channel} i2c-{bus_number} (MQ-2)"
         self._adc: Any = None
+        self.armed = False  # the chip converts continuously with its comparator on (arm())
+
+    def _chip(self) -> Any:
+        if self._adc is None:
+            from drivers.ads1115 import ADS1115
+
+            self._adc = ADS1115(self._open_bus(), self.address)
+        return self._adc
+
+    def arm(self, low_v: float, high_v: float) -> None:
+        """Continuous conversions (8/s, the chip's least current) with the comparator: ALERT/RDY low once
+        AO (module side) has been above `high_v` for two conversions, released below `low_v`. Blocks."""
+        try:
+            self._chip().start_comparator(self.channel, self.full_scale_v, COMPARATOR_RATE,
+                                          low_v * self.divider, high_v * self.divider)
+        except Exception as exc:
+            self._adc, self.armed = None, False
+            raise classify(exc, self.part) from exc
+        self.armed = True
 
     def read(self) -> AnalogSample:
+        """One single-shot reading (it stops the comparator: arm() again after it). Blocks."""
+        self.armed = False
         try:
-            if self._adc is None:
-                from drivers.ads1115 import ADS1115
-
-                self._adc = ADS1115(self._open_bus(), self.address)
-            sample = self._adc.read_single_ended(self.channel, self.full_scale_v, 128)
+            sample = self._chip().read_single_ended(self.channel, self.full_scale_v, 128)
         except Exception as exc:  # bad bytes or a dead bus must not escape the sensor loop
             self._adc = None
             raise classify(exc, self.part) from exc
@@ -77,7 +97,26 @@ class AnalogSmokeSensor:
         return AnalogSample(volts, self.part)
 
     def close(self) -> None:
-        self._adc = None
+        self._adc, self.armed = None, False
+
+
+class AlertInput:
+    """The ADS1115's ALERT/RDY line (open drain, active low) on a GPIO with the internal pull-up.
+    `on_change` runs on the GPIO library's thread at each edge."""
+
+    def __init__(self, pin_factory: Any, pin: int, on_change: Callable[[], None]) -> None:
+        from gpiozero import DigitalInputDevice
+
+        self.part = f"ADS1115 ALERT/RDY GPIO{pin}"
+        self._line = DigitalInputDevice(pin, pull_up=True, pin_factory=pin_factory)
+        self._line.when_activated = self._line.when_deactivated = lambda: on_change()
+
+    @property
+    def asserted(self) -> bool:
+        return bool(self._line.is_active)
+
+    def close(self) -> None:
+        self._line.close()
 
 
 class SmokeLevel:
@@ -98,7 +137,7 @@ class SmokeLevel:
 class RelaySmokeInput:
     """A smoke alarm's relay (or interconnect) output, and optionally its trouble output, on GPIOs.
 
-    `on_change` runs on gpiozero's thread; the hub hands it to its loop.
+    `on_change` and `on_trouble` run on gpiozero's thread; the hub hands them to its loop.
     """
 
     def __init__(
@@ -108,6 +147,7 @@ class RelaySmokeInput:
         active_low: bool,
         on_change: Callable[[bool], None],
         trouble_pin: int | None = None,
+        on_trouble: Callable[[], None] | None = None,
     ) -> None:
         from gpiozero import DigitalInputDevice
 
@@ -117,8 +157,10 @@ class RelaySmokeInput:
         self._relay.when_activated = lambda: on_change(True)
         self._relay.when_deactivated = lambda: on_change(False)
         self._trouble: Any = None
-        if trouble_pin is not None:  # polled by the hub: a trouble contact is slow and debounced there
+        if trouble_pin is not None:  # debounced by the hub's supervisor; each edge wakes it (on_trouble)
             self._trouble = DigitalInputDevice(trouble_pin, pull_up=True, pin_factory=pin_factory)
+            if on_trouble is not None:
+                self._trouble.when_activated = self._trouble.when_deactivated = lambda: on_trouble()
 
     @property
     def smoke(self) -> bool:

@@ -19,6 +19,7 @@ from hub.config.loader import Config, ConfigError, validate
 from hub.core.context import Hardware
 from hub.core.events import Event
 from hub.detect.inactivity.component import InactivityMonitor, build
+from hub.detect.inactivity.history import History
 from hub.detect.inactivity.sim import SimArgumentError, SimInactivity
 from hub.detect.inactivity.sim import build as build_sim
 
@@ -165,8 +166,8 @@ async def test_history_survives_a_restart(tmp_path: Path) -> None:
     learned = monitor.status()["learned_gaps"]
     assert learned > 50
     await stop(hub, monitor)
-    saved = json.loads((tmp_path / "inactivity.json").read_text())
-    assert len(saved["samples"]) == learned
+    saved = History(tmp_path).load()  # appended rows (hub.detect.inactivity.history), not one JSON
+    assert saved is not None and len(saved["samples"]) == learned
     hub2, monitor2, _ = await started(tmp_path)
     assert monitor2.status()["learned_gaps"] == learned
     await stop(hub2, monitor2)

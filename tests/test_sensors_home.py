@@ -28,7 +28,7 @@ FAST = {
     "sensors": {"telemetry_s": 3600.0, "fault_after_s": 0.3, "clear_after_s": 0.3},
     "temperature": {"poll_s": 0.1, "stuck_s": 1.0, "inhibit_s": 0.0, "heat_c": 30.0, "heat_sustain_s": 0.3},
     "motion": {"stuck_active_s": 1.0},
-    "smoke": {"poll_s": 0.05},
+    "smoke": {"poll_s": 0.05, "alert_check_s": 1.0},
 }
 
 

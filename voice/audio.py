@@ -132,16 +132,19 @@ def sox_binary() -> str | None:
 TRIM = ("silence", "1", "0.05", "0.5%", "reverse", "silence", "1", "0.05", "0.5%", "reverse", "pad", "0.05", "0.15")
 
 
-def normalise(src: Path, dst: Path, level_db: float, gain_db: float = 0.0, *, trim: bool = False) -> Loudness:
+def normalise(src: Path, dst: Path, level_db: float, gain_db: float = 0.0, *, trim: bool = False,
+              scratch: Path | None = None) -> Loudness:
     """Write `src` as 22050 Hz mono 16-bit at `level_db` (+ `gain_db`, the prompt's volume) to `dst`,
     atomically; sox's limiter keeps a loud request from clipping. `trim` cuts a recording's leading and
-    trailing silence (the room before and after the sentence). Raises AudioError without sox."""
+    trailing silence (the room before and after the sentence). The intermediate file goes to `scratch`
+    (a RAM directory) when given: on the card only the result is written. Raises AudioError without sox."""
     sox = sox_binary()
     if sox is None:
         raise AudioError("sox not installed (apt-get install sox): prompts are not loudness-normalised")
     dst.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=dst.parent, prefix=".norm-") as tmp:
-        plain = Path(tmp) / "plain.wav"
+    with tempfile.TemporaryDirectory(dir=dst.parent, prefix=".norm-") as tmp, \
+            tempfile.TemporaryDirectory(dir=scratch or dst.parent, prefix=".plain-") as plain_dir:
+        plain = Path(plain_dir) / "plain.wav"
         _sox(sox, str(src), "-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed-integer", str(plain),
              *(TRIM if trim else ()))
         measured = loudness(plain)

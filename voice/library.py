@@ -13,9 +13,13 @@ again. Without sox the TTS output is used as espeak-ng wrote it (logged once).
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import hashlib
 import logging
 import math
+import os
+import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -32,6 +36,28 @@ from voice.tts import TtsUnavailable, Voice, synthesise
 log = logging.getLogger(__name__)
 
 RENDER_VERSION = 3  # bump when the pipeline changes what a cached file holds
+CACHE_MAX_FILES = 600  # WAVs kept on the card: the catalogue in both languages and a few volumes
+VOLATILE_MAX_FILES = 32  # WAVs of prompts with fields kept in RAM (a prompt waiting in the queue is newer)
+
+
+def volatile_dir(state_dir: Path) -> Path | None:
+    """A RAM directory for audio heard once: systemd's RuntimeDirectory ($RUNTIME_DIRECTORY, under /run,
+    emptied when the service stops), else one in /dev/shm for this state dir and process, removed when
+    the process exits; None where neither is writable (the card cache is used then)."""
+    candidates = [Path(p) / "voice" for p in os.environ.get("RUNTIME_DIRECTORY", "").split(":") if p]
+    digest = hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()[:12]
+    candidates.append(Path("/dev/shm") / f"eldercare-hub-{os.getuid()}-{digest}-{os.getpid()}" / "voice")
+    for folder in candidates:  # created on the first render that needs it (mode 0700 from the umask)
+        if os.access(folder.parent if folder.parent.exists() else folder.parent.parent, os.W_OK):
+            if folder.parent.parent == Path("/dev/shm") and folder not in _SHM_CLEANUP:
+                # no systemd to empty it at stop: this process removes it when it exits
+                _SHM_CLEANUP.add(folder)
+                atexit.register(shutil.rmtree, folder.parent, True)
+            return folder
+    return None
+
+
+_SHM_CLEANUP: set[Path] = set()
 LANGUAGE_TAGS = {"zh": "zh-CN", "en": "en"}
 
 
@@ -51,8 +77,12 @@ class PromptAudio:
     """Thread-safe: the speaker renders on a worker thread while `hub voice` may render on its own."""
 
     def __init__(self, cache_dir: Path, *, state_dir: Path | None = None, voice: str = AUTO,
-                 speed_wpm: int = 140, level_db: float = -23.0, pack_dir: Path | None = None) -> None:
+                 speed_wpm: int = 140, level_db: float = -23.0, pack_dir: Path | None = None,
+                 volatile_dir: Path | None = None, cache_max_files: int = CACHE_MAX_FILES) -> None:
         self.cache_dir = cache_dir
+        # Prompts with fields (a reading, a name, a time) are heard once: rendered in RAM, not on the card
+        self.volatile_dir = volatile_dir
+        self.cache_max_files = cache_max_files
         self.state_dir = state_dir
         self.configured_voice = voice
         self.speed_wpm = speed_wpm
@@ -111,7 +141,7 @@ class PromptAudio:
                 return self._recording(key, p.zh, pack, recording, gain_db)
             except (OSError, audio.AudioError) as exc:
                 self._warn(f"rec:{key}", f"recording {recording} not used ({exc}); speaking {key} with TTS")
-        return self._tts(key, language, self.text(key, language, **fields), gain_db, volume)
+        return self._tts(key, language, self.text(key, language, **fields), gain_db, volume, bool(fields))
 
     def _recording(self, key: str, text: str, pack: packs.Pack, source: Path, gain_db: float) -> Rendered:
         digest = hashlib.sha256(source.read_bytes()).hexdigest()
@@ -120,21 +150,27 @@ class PromptAudio:
             audio.normalise(source, path, self.level_db, gain_db, trim=True)
         return self._done(key, pack.language, "recording", text, f"pack:{pack.name}", path, True)
 
-    def _tts(self, key: str, language: str, shown: str, gain_db: float, volume: int) -> Rendered:
-        """`shown`: the words (kept as Rendered.text); espeak-ng reads their spoken form (voice.spoken_form)."""
+    def _tts(self, key: str, language: str, shown: str, gain_db: float, volume: int,
+             variable: bool = False) -> Rendered:
+        """`shown`: the words (kept as Rendered.text); espeak-ng reads their spoken form (voice.spoken_form).
+        `variable`: the text carries fields, so the WAV is kept in RAM (volatile_dir) if there is one."""
         voice = self.choice().voice if language == "zh" else "en"
         text = spoken_form(shown) if language == "zh" else shown
-        path = self._cached("tts", voice, str(self.speed_wpm), text, f"{gain_db:.2f}")
+        home = self.volatile_dir if variable and self.volatile_dir is not None else self.cache_dir
+        path = self._cached("tts", voice, str(self.speed_wpm), text, f"{gain_db:.2f}", home=home)
         if audio.wav_info(path) is not None:
             return self._done(key, LANGUAGE_TAGS.get(language, language), "tts", shown, voice, path, True)
         tag = LANGUAGE_TAGS.get(language, language)
+        scratch = self.volatile_dir or home
         if audio.sox_binary() is not None:
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryDirectory(dir=self.cache_dir, prefix=".raw-") as tmp:
+            for folder in {home, scratch}:
+                folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=scratch, prefix=".raw-") as tmp:
                 raw = Path(tmp) / "raw.wav"
                 synthesise(text, Voice(voice, self.speed_wpm, 100), raw)
                 try:
-                    audio.normalise(raw, path, self.level_db, gain_db, trim=True)
+                    audio.normalise(raw, path, self.level_db, gain_db, trim=True, scratch=scratch)
+                    self._prune(home)
                     return self._done(key, tag, "tts", shown, voice, path, True)
                 except audio.AudioError as exc:
                     self._warn("sox", f"prompts are not loudness-normalised: {exc}")
@@ -146,9 +182,22 @@ class PromptAudio:
             synthesise(text, Voice(voice, self.speed_wpm, min(volume, 200)), plain)
         return self._done(key, tag, "tts", shown, voice, plain, False)
 
-    def _cached(self, kind: str, *parts: str) -> Path:
+    def _cached(self, kind: str, *parts: str, home: Path | None = None) -> Path:
         digest = hashlib.sha256("|".join((str(RENDER_VERSION), kind, f"{self.level_db:.1f}", *parts)).encode())
-        return self.cache_dir / f"{kind}-{digest.hexdigest()[:24]}.wav"
+        return (home or self.cache_dir) / f"{kind}-{digest.hexdigest()[:24]}.wav"
+
+    def _prune(self, folder: Path) -> None:
+        """Keep a cache folder bounded: past its limit the oldest WAVs go (rendered again if needed)."""
+        limit = VOLATILE_MAX_FILES if folder == self.volatile_dir else self.cache_max_files
+        try:
+            wavs = [(f.stat().st_mtime_ns, f) for f in folder.glob("*.wav")]
+        except OSError:
+            return
+        if len(wavs) <= limit:
+            return
+        for _, old in sorted(wavs)[: len(wavs) - limit]:
+            with contextlib.suppress(OSError):
+                old.unlink()
 
     @staticmethod
     def _done(key: str, language: str, source: str, text: str, voice: str, path: Path,

@@ -20,7 +20,7 @@ from typing import Any
 from voice import packs
 from voice.audio import AudioError
 from voice.catalogue import catalogue, prompt
-from voice.library import PromptAudio, Rendered
+from voice.library import PromptAudio, Rendered, volatile_dir
 from voice.phonemes import AUTO
 from voice.tts import TtsUnavailable
 
@@ -53,7 +53,8 @@ class Speaker:
         self.device = device
         self.prerender = prerender
         self.audio = PromptAudio(cache_dir, state_dir=state_dir, voice=voice, speed_wpm=speed_wpm,
-                                 level_db=level_db, pack_dir=pack_dir)
+                                 level_db=level_db, pack_dir=pack_dir,
+                                 volatile_dir=volatile_dir(state_dir) if state_dir is not None else None)
         self.history: collections.deque[Utterance] = collections.deque(maxlen=50)
         self._queue: asyncio.Queue[tuple[str, str, int, dict[str, Any]]] = asyncio.Queue(maxsize=32)
         self._warned = False

@@ -8,6 +8,7 @@ import json
 import logging
 import signal
 import sqlite3
+import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -289,8 +290,13 @@ class Hub(ResidentVoice):
             self.spawn("uplink.status", self.uplink.run_status())
             self.spawn("feedback.link", self._watch_link())
             self.storage.start()
-            self._components = build_all(cfg, self.hardware)
+            self._components = build_all(cfg, self.hardware, before_ready=True)
             for component in self._components:
+                await self._start(component)
+            # The first press works from here: systemd hears READY now, the optional parts load after it
+            self.notifier.ready(f"hub {cfg.hub_id} running; {len(sys.modules)} modules loaded")
+            for component in build_all(cfg, self.hardware, before_ready=False):
+                self._components.append(component)
                 await self._start(component)
             try:
                 await self.control.start()
@@ -299,7 +305,6 @@ class Hub(ResidentVoice):
                           "this hub until it restarts on a writable card", self.control.path, exc)
             log.info("hub %s running (%s); control socket %s", cfg.hub_id,
                      "simulated hardware" if self.hardware.simulated else "hardware", self.control.path)
-            self.notifier.ready(f"hub {cfg.hub_id} running")
             memory.trim()
             self.spawn("systemd.watchdog", self.notifier.watchdog_loop())
             await self._stopping.wait()

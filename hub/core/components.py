@@ -65,9 +65,19 @@ def _gated_off(spec: str, config: Config) -> bool:
     return all(not (config.get(section) or {}).get(name) for section, name in keys)
 
 
-def build_all(config: Config, hardware: Hardware) -> list[Component]:
+# Started before READY=1 (what the first press needs, and the remote-config trial, which counts every
+# start before anything else can crash); every other component is imported and started just after it.
+BEFORE_READY = frozenset({"hub.remote_config.component:build", "hub.calls.manager:build",
+                          "hub.core.sim_clock:build", "hub.calls.sim:build"})
+
+
+def build_all(config: Config, hardware: Hardware, before_ready: bool | None = None) -> list[Component]:
+    """The fitted components in start order; `before_ready` True/False: only those started before/after
+    READY=1 (None: all)."""
     built: list[Component] = []
     for spec in FACTORIES:
+        if before_ready is not None and (spec in BEFORE_READY) != before_ready:
+            continue
         if _gated_off(spec, config):
             continue
         module, func = spec.split(":")

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 # Events whose sender is waiting to hear whether help is on its way.
 ANNOUNCED = ("call.raised",)
 ANNOUNCED_PREFIXES = ("alarm.",)
+HEALTHY_CHECK_S = 60.0
 
 
 def announced(event_type: str) -> bool:
@@ -78,8 +79,11 @@ class StorageWatch:
     # --- the retry loop -----------------------------------------------------------------------------
     async def _run(self) -> None:
         while True:
+            # a healthy card is looked at once a minute (a failed commit kicks at once), a failing one
+            # every retry_s: no 10 s timer on a resting hub
+            wait_s = self.retry_s if self.store.fault is not None else max(self.retry_s, HEALTHY_CHECK_S)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), self.retry_s)
+                await asyncio.wait_for(self._kick.wait(), wait_s)
             self._kick.clear()
             if self.store.fault is not None and self._fault_id is not None:
                 await self._db(self.store.retry)

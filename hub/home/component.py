@@ -16,8 +16,10 @@ from typing import Any
 
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
+from hub.core.ticks import sleep_aligned
 from hub.home.climate_rules import ClimateRules, Decision, Thresholds
 from hub.home.fire_alarm import FireAlarms
+from hub.home.line_watch import LineWatch
 from hub.home.smoke_watch import SmokeWatch
 from hub.home.supervision import FaultReporter, Supervisor
 from sensors.climate import PARTS, ClimateReading, ClimateSensor, StuckDetector, temperature_address
@@ -25,7 +27,6 @@ from sensors.errors import SensorError
 
 log = logging.getLogger(__name__)
 
-WATCH_S = 0.5  # PIR stuck / smoke alarm trouble / power lines are looked at this often
 RESTART_S = 5.0
 
 
@@ -47,13 +48,14 @@ class HomeSensors:
         self._devices: list[Any] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self._pir: Any = None
-        self._pir_high_since: float | None = None
+        self.lines: LineWatch | None = None
 
     # --- lifecycle --------------------------------------------------------------------------------
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
         self._fires = FireAlarms(ctx, self.cfg["smoke"]["announce_s"])
         self._faults = FaultReporter(ctx, self.supervisor, self._publish_status)
+        lines = self.lines = LineWatch(ctx, self.cfg, self.faults)
         if self.cfg["motion"]["fitted"]:
             from sensors.motion import PirInput
 
@@ -61,8 +63,10 @@ class HomeSensors:
 
             def motion() -> None:  # gpiozero's thread: stamp the time now, act on the loop
                 loop.call_soon_threadsafe(self._on_motion, ctx.clock.now())
+                lines.poke()
 
-            self._pir = self._own(PirInput(ctx.hardware.pin_factory, self.cfg["motion"]["pin"], motion))
+            lines.pir = self._pir = self._own(
+                PirInput(ctx.hardware.pin_factory, self.cfg["motion"]["pin"], motion, lines.poke))
         kind = self.cfg["smoke"]["kind"]
         if kind != "none":
             self._smoke = self._own(
@@ -70,14 +74,21 @@ class HomeSensors:
                     self.cfg, self.config.state_dir, ctx, self._fires, self._faults, self._publish_status
                 )
             )
+            lines.smoke = self._smoke
             if kind == "relay":
-                self._smoke.open_relay()
+                self._smoke.open_relay(lines.poke)
                 self._spawn("sensors.smoke", self._smoke.run_relay)
             else:
                 self._spawn("sensors.smoke", self._smoke.run_analog)
         if self.cfg["temperature"]["part"] != "none":
             self._spawn("sensors.climate", self._climate_loop)
-        self._spawn("sensors.watch", self._watch_loop)
+        p = self.cfg["power"]
+        if p["fitted"]:
+            from sensors.power import PowerInputs
+
+            lines.power = self._own(PowerInputs(ctx.hardware.pin_factory, p["good_pin"], p["low_battery_pin"],
+                                                lines.poke))
+        self._spawn("sensors.watch", lines.run)
         self._spawn("sensors.telemetry", self._telemetry_loop)
         self._publish_status()
 
@@ -162,7 +173,7 @@ class HomeSensors:
                 for decision in rules.feed(now, reading.temperature_c):
                     await self._climate_decision(decision, reading)
                 self._publish_status()
-            await asyncio.sleep(t["poll_s"])
+            await sleep_aligned(t["poll_s"])  # on the shared grid (hub.core.ticks)
 
     async def _climate_decision(self, d: Decision, reading: ClimateReading) -> None:
         assert self._fires is not None
@@ -193,67 +204,11 @@ class HomeSensors:
         # "社区已收到" once the broker has it (hub.speech.claims), else the offline wording
         self.ctx.say(f"sensors_{d.kind}_alarm", temperature=round(d.temperature_c), about=event.id)
 
-    # --- PIR stuck, smoke alarm trouble, mains power ----------------------------------------------
-    async def _watch_loop(self) -> None:
-        p = self.cfg["power"]
-        power = None
-        if p["fitted"]:
-            from sensors.power import PowerInputs
-
-            power = self._own(PowerInputs(self.ctx.hardware.pin_factory, p["good_pin"], p["low_battery_pin"]))
-        low_since: float | None = None
-        lost_since: float | None = None
-        battery_low = False
-        while True:
-            now = self.ctx.clock.monotonic()
-            await self._watch_pir(now)
-            if self._smoke is not None:
-                await self._smoke.check_trouble()
-            if power is not None:
-                if power.mains_ok:
-                    low_since = None
-                    if lost_since is not None:
-                        await self.ctx.alarms.change("power.lost", "power.restored",
-                                                     {"outage_s": round(now - lost_since, 1)}, cleared=True)
-                        self.ctx.say("sensors_power_restored")
-                        lost_since = None
-                else:
-                    low_since = now if low_since is None else low_since
-                    if lost_since is None and now - low_since >= p["lost_after_s"]:
-                        lost_since = low_since
-                        lost = await self.ctx.alarms.open("power.lost", {"low_for_s": round(now - low_since, 1)},
-                                                          key="power.lost", lasting=True)
-                        self.ctx.say("sensors_power_lost", about=lost.id)
-                if power.battery_low != battery_low:
-                    battery_low = power.battery_low
-                    if battery_low:
-                        await self.ctx.alarms.open("power.battery_low", {"mains_ok": power.mains_ok},
-                                                   key="power.battery_low")
-                        self.ctx.say("sensors_battery_low")
-                self.ctx.set_status(
-                    "mains", "ok" if power.mains_ok else "lost" if lost_since is not None else "dip"
-                )
-            await asyncio.sleep(WATCH_S)
-
-    async def _watch_pir(self, now: float) -> None:
-        """A PIR re-arms within seconds; an output held high for hours is a fault."""
-        if self._pir is None:
-            return
-        if not self._pir.active:
-            self._pir_high_since = None
-            await self.faults.success("pir")
-            return
-        self._pir_high_since = now if self._pir_high_since is None else self._pir_high_since
-        held = now - self._pir_high_since
-        if held >= self.cfg["motion"]["stuck_active_s"]:
-            error = SensorError("stuck", self._pir.part, f"output high for {held:.0f} s")
-            await self.faults.failure("pir", error, f"GPIO{self.cfg['motion']['pin']}")
-
     # --- telemetry and status ---------------------------------------------------------------------
     async def _telemetry_loop(self) -> None:
         period = self.cfg["sensors"]["telemetry_s"]
         while True:
-            await asyncio.sleep(period)
+            await sleep_aligned(period)
             await self.send_telemetry(period)
 
     def _environment(self) -> dict[str, Any]:

@@ -114,6 +114,20 @@ SMOKE = Section(
         "max_v": Key(
             4.95, "AO at or above this (module side) is impossible: shorted to supply.", min=0.1, max=12
         ),
+        "alert_pin": Key(
+            4,
+            "BCM GPIO wired to the ADS1115's ALERT/RDY (open drain; internal pull-up): its comparator wakes "
+            "the hub near the smoke threshold instead of a read every poll_s. Checked at start; if the line "
+            "does not answer the hub reads every poll_s. -1: not wired.",
+            min=-1,
+            max=27,
+        ),
+        "alert_check_s": Key(
+            30.0,
+            "With the comparator armed, the sensor is still read this often (unplugged, shorted, drift).",
+            min=1,
+            max=300,
+        ),
     },
 )
 
@@ -227,6 +241,8 @@ def _all_claims(cfg: dict[str, Any]) -> list[tuple[int, str]]:
         claims.append((smoke["relay_pin"], "smoke.relay_pin"))
         if smoke["trouble_pin"] is not None:
             claims.append((smoke["trouble_pin"], "smoke.trouble_pin"))
+    if smoke["kind"] == "analog" and smoke["alert_pin"] >= 0:
+        claims.append((smoke["alert_pin"], "smoke.alert_pin"))
     if cfg["power"]["fitted"]:
         claims.append((cfg["power"]["good_pin"], "power.good_pin"))
         if cfg["power"]["low_battery_pin"] is not None:

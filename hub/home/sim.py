@@ -63,6 +63,9 @@ class SimHome:
                 save_baseline(state_dir, self.clean_v, ctx.clock.now().isoformat(timespec="seconds"))
             self.adc = FakeADS1115()
             self.adc.set_input(smoke["adc_channel"], self.clean_v * smoke["divider"])
+            if smoke["alert_pin"] >= 0:  # ALERT/RDY wired: the model drives the mock line (open drain)
+                alert = self._pin(smoke["alert_pin"])
+                self.adc.on_alert = lambda low: alert.drive_low() if low else alert.drive_high()
             bus.attach(smoke["adc_address"], self.adc)
         if self.cfg["power"]["fitted"]:
             self._tasks.append(ctx.spawn("sim.power_good", self._mains_on_when_claimed()))

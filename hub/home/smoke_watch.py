@@ -1,5 +1,11 @@
 """Smoke: the relay input or the MQ-2/ADS1115 loop, turned into fire alarms and supervision.
 
+With the ADS1115's ALERT/RDY wired (`[smoke] alert_pin`) the chip's comparator watches between readings:
+the hub reads once every `alert_check_s` (supervision) and at once when the line asserts near the alarm
+point, then every `poll_s` while near it or smoky. The reading decides smoke exactly as without the
+comparator; the line only decides when to read. Unwired (checked at start: the comparator is made to
+fire once), the hub reads every `poll_s`.
+
 The analog sensor compares against a clean-air baseline: `[smoke] baseline_v` if the installer wrote
 one, else the one kept in state_dir, else it records one now (median of a few readings) and keeps it.
 While the sensor is failing the smoke state is left as it was: a dead sensor does not clear a fire.
@@ -8,6 +14,7 @@ While the sensor is failing the smoke state is left as it was: a dead sensor doe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import statistics
@@ -17,15 +24,28 @@ from typing import Any
 
 from hub.core.context import HubContext
 from hub.core.files import atomic_write
+from hub.core.ticks import next_instant
 from hub.home.fire_alarm import FireAlarms
 from hub.home.supervision import FaultReporter
 from sensors.errors import SensorError
-from sensors.smoke import AnalogSmokeSensor, RelaySmokeInput, SmokeLevel, analog_sensor, resistance_ratio
+from sensors.smoke import (
+    AlertInput,
+    AnalogSample,
+    AnalogSmokeSensor,
+    RelaySmokeInput,
+    SmokeLevel,
+    analog_sensor,
+    resistance_ratio,
+    volts_for_ratio,
+)
 
 log = logging.getLogger(__name__)
 
 BASELINE_FILE = "smoke_baseline.json"
 BASELINE_SAMPLES = 8
+NEAR = 1.05  # the comparator wakes the hub at 5 % above the alarm ratio, and rests again 5 % further
+PROBE_V = 10.0  # thresholds far below 0 V: the comparator asserts at its next conversion (wiring check)
+PROBE_S = 1.0  # two conversions at 8/s take 0.25 s; no answer within this: the line is not wired
 
 
 def load_baseline(state_dir: Path) -> float | None:
@@ -63,8 +83,13 @@ class SmokeWatch:
         self.relay: RelaySmokeInput | None = None
         self.changes: asyncio.Queue[bool] = asyncio.Queue()
         self.sensor: AnalogSmokeSensor | None = None
+        self.alert: AlertInput | None = None
+        self.alert_wired: bool | None = None  # None until checked at the first arming
+        self._edge = asyncio.Event()
+        self._last_edge = float("-inf")  # when an ALERT edge last woke the loop
+        self.edge_wakeups = 0
 
-    def open_relay(self) -> RelaySmokeInput:
+    def open_relay(self, on_trouble: Callable[[], None] | None = None) -> RelaySmokeInput:
         loop = asyncio.get_running_loop()
 
         def changed(present: bool) -> None:  # gpiozero's thread
@@ -72,7 +97,8 @@ class SmokeWatch:
 
         s = self.s
         self.relay = RelaySmokeInput(
-            self.ctx.hardware.pin_factory, s["relay_pin"], s["relay_active_low"], changed, s["trouble_pin"]
+            self.ctx.hardware.pin_factory, s["relay_pin"], s["relay_active_low"], changed, s["trouble_pin"],
+            on_trouble
         )
         return self.relay
 
@@ -96,7 +122,7 @@ class SmokeWatch:
                 await self._changed(present, {"source": "relay", "part": relay.part})
 
     async def check_trouble(self) -> None:
-        """Called periodically: the alarm's trouble contact, debounced by the supervisor."""
+        """Called by the line watch (hub.home.line_watch): the trouble contact, debounced by the supervisor."""
         if self.relay is None or self.s["trouble_pin"] is None:
             return
         if self.relay.trouble:
@@ -114,15 +140,23 @@ class SmokeWatch:
         baseline = s["baseline_v"] or load_baseline(self.state_dir)
         recording: list[float] = []
         level = SmokeLevel(s["alarm_ratio"], s["clear_ratio"])
+        if self.alert is None and s["alert_pin"] >= 0:
+            self.alert = self._open_alert(s["alert_pin"])
         while True:
+            healthy = False
             try:
-                sample = await asyncio.to_thread(sensor.read)
+                # once the line is proven, the reading and the re-arming are one trip to a worker thread
+                band = self._band(baseline) if baseline and self.alert is not None and self.alert_wired else None
+                sample = await asyncio.to_thread(_read_and_arm, sensor, band)
                 ratio = resistance_ratio(sample.volts, baseline, s["supply_v"]) if baseline else None
+                if baseline and self.alert is not None and self.alert_wired is None:
+                    await self._arm(sensor, baseline)
             except SensorError as exc:
                 await self.faults.failure("smoke", exc, where)
             except ValueError as exc:  # AO outside 0..supply: the config's supply_v/divider are wrong
                 await self.faults.failure("smoke", SensorError("impossible", sensor.part, str(exc)), where)
             else:
+                healthy = True
                 await self.faults.success("smoke")
                 if baseline is None:
                     recording.append(sample.volts)
@@ -140,7 +174,74 @@ class SmokeWatch:
                             "baseline_v": round(baseline, 3),
                         },
                     )
-            await asyncio.sleep(s["poll_s"])
+            await self._rest(healthy and sensor.armed and not level.smoke)
+
+    # --- the comparator: ALERT/RDY wakes the hub near the threshold -----------------------------
+    def _open_alert(self, pin: int) -> AlertInput:
+        loop = asyncio.get_running_loop()
+
+        def edge() -> None:  # the GPIO library's thread
+            loop.call_soon_threadsafe(self._edge.set)
+
+        return AlertInput(self.ctx.hardware.pin_factory, pin, edge)
+
+    async def _arm(self, sensor: AnalogSmokeSensor, baseline: float) -> None:
+        """Arm the comparator a little before the alarm point (the reading decides, as without it)."""
+        s, alert = self.s, self.alert
+        assert alert is not None
+        if self.alert_wired is None:  # first time: is the line wired? make the comparator fire at once
+            self._edge.clear()
+            await asyncio.to_thread(sensor.arm, -PROBE_V, -PROBE_V / 2)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wait_asserted(), PROBE_S)
+            self.alert_wired = alert.asserted
+            if not self.alert_wired:
+                log.warning("烟雾传感器比较器无响应：检查 ADS1115 ALERT/RDY → GPIO%d 接线 (or set [smoke] alert_pin = "
+                            "-1); the smoke sensor is read every %g s instead", s["alert_pin"], s["poll_s"])
+                return
+        band = self._band(baseline)
+        if band is not None:
+            await asyncio.to_thread(sensor.arm, *band)
+
+    def _band(self, baseline: float) -> tuple[float, float] | None:
+        """(low, high) AO volts for the comparator: it asserts a little before the alarm point and rests
+        a little further below; None (and polling from now on) where the ADC could never see it cross."""
+        s = self.s
+        near = s["alarm_ratio"] * NEAR
+        high = volts_for_ratio(near, baseline, s["supply_v"])
+        low = volts_for_ratio(near * NEAR, baseline, s["supply_v"])
+        if high * s["divider"] >= 0.98 * s["adc_full_scale_v"]:
+            self.alert_wired = False
+            log.warning("smoke: the alarm point (%.2f V at the ADC) is at the ADS1115's full scale (%g V): "
+                        "检查 [smoke] adc_full_scale_v / divider; the sensor is read every %g s instead",
+                        high * s["divider"], s["adc_full_scale_v"], s["poll_s"])
+            return None
+        return low, high
+
+    async def _wait_asserted(self) -> None:
+        assert self.alert is not None
+        while not self.alert.asserted:
+            await self._edge.wait()
+            self._edge.clear()
+
+    async def _rest(self, may_sleep: bool) -> None:
+        """Until the next reading: an ALERT edge or alert_check_s while armed and quiet, else poll_s."""
+        alert = self.alert
+        if not may_sleep or alert is None or not self.alert_wired:
+            await asyncio.sleep(self.s["poll_s"])
+            return
+        self._edge.clear()
+        if alert.asserted:  # near the alarm point: read at poll_s until smoke, or the line is released
+            await asyncio.sleep(self.s["poll_s"])
+            return
+        check_at = next_instant(self.s["alert_check_s"], asyncio.get_running_loop().time())  # hub.core.ticks
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout_at(check_at):
+                await self._edge.wait()
+            self.edge_wakeups += 1
+            # a line that chatters (noise, a loose wire) costs at most one reading per poll_s
+            await asyncio.sleep(max(0.0, self._last_edge + self.s["poll_s"] - self.ctx.clock.monotonic()))
+            self._last_edge = self.ctx.clock.monotonic()
 
     def _store_baseline(self, volts: float) -> None:
         log.info("recorded the smoke sensor's clean-air baseline: %.3f V", volts)
@@ -150,6 +251,14 @@ class SmokeWatch:
             log.warning("cannot keep the smoke baseline in %s: %s", self.state_dir, exc)
 
     def close(self) -> None:
-        for device in (self.relay, self.sensor):
+        for device in (self.relay, self.sensor, self.alert):
             if device is not None:
                 device.close()
+
+
+def _read_and_arm(sensor: AnalogSmokeSensor, band: tuple[float, float] | None) -> AnalogSample:
+    """On a worker thread: one single-shot reading, then the comparator armed again (the reading stops it)."""
+    sample = sensor.read()
+    if band is not None:
+        sensor.arm(*band)
+    return sample

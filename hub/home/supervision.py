@@ -119,6 +119,18 @@ class Supervisor:
         """component -> fault kind, for the status."""
         return {name: s.kind for name, s in self._states.items() if s.faulted}
 
+    def due(self, component: str) -> float | None:
+        """When a pending decision falls due if nothing changes (failing towards a fault, good towards a
+        clear), so an edge-driven caller knows when to look again; None: nothing pending."""
+        s = self._states.get(component)
+        if s is None:
+            return None
+        if not s.faulted and s.failing_since is not None:
+            return s.failing_since + self.fault_after_s
+        if s.faulted and s.good_since is not None:
+            return s.good_since + self.clear_after_s
+        return None
+
     def failure(self, component: str, part: str, kind: str, detail: str, t: float) -> FaultChange | None:
         s = self._state(component)
         s.good_since = None

@@ -222,6 +222,7 @@ class VirtualBleakScanner(BaseBleakScanner):
     ) -> None:
         super().__init__(detection_callback, service_uuids)
         self._task: asyncio.Task[None] | None = None
+        self._announced = asyncio.Event()  # a peripheral started advertising: repeat its adverts
 
     async def start(self) -> None:
         self.seen_devices = {}
@@ -240,12 +241,16 @@ class VirtualBleakScanner(BaseBleakScanner):
 
     async def _repeat(self) -> None:
         while True:  # advertisers repeat; a scanner that ignored one advert hears the next
+            if not any(p.advertising for p in self.radio.peripherals.values()):
+                self._announced.clear()  # a quiet radio: nothing to repeat, no timer (bench/idle.py)
+                await self._announced.wait()
             await asyncio.sleep(self.radio.ad_interval_s)
             for p in list(self.radio.peripherals.values()):
                 if p.advertising:
                     self._heard(p)
 
     def _heard(self, p: VirtualPeripheral) -> None:
+        self._announced.set()
         adv = AdvertisementData(
             local_name=p.name,
             manufacturer_data={},

@@ -30,7 +30,7 @@ from hub.config.loader import Config
 from hub.core.files import atomic_write
 from hub.core.uplink import replies
 from hub.core.uplink.hold import read_hold, write_hold
-from hub.core.uplink.liveness import LinkWatch, Takeovers
+from hub.core.uplink.liveness import LinkWatch, Takeovers, tick_delay
 from hub.core.uplink.paho_loop import PahoOnLoop
 from hub.core.uplink.retained import StateTopics
 
@@ -74,6 +74,7 @@ class Link(PahoOnLoop):
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self._kick = asyncio.Event()
+        self.watch.on_change = self._kick.set  # an urgent publish: its PUBACK deadline re-plans the tick
         self._attempt: asyncio.Future[None] | None = None
         self._connected_at = 0.0
         # An accepted connection that ended: (how long it held, 'Session taken over', closed by the
@@ -127,7 +128,9 @@ class Link(PahoOnLoop):
                 if failures and self._loop.time() - self._connected_at >= STABLE_S:
                     failures = 0
                 self._tick()
-                await self._pause(1.0, until_lost=True)
+                await self._pause(tick_delay(self.watch, self.takeovers, self._loop.time(), self._connected_at,
+                                             self.mqtt["keepalive_s"], getattr(self._client, "_last_msg_out", None),
+                                             STABLE_S if failures else None), until_lost=True)
                 continue
             if self._dropped is not None:
                 failures, delay = self._after_drop(failures)

@@ -16,6 +16,7 @@ used to take it from each other 116 times a minute).
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ class LinkWatch:
         self.last_in = 0.0  # loop time the socket last had bytes for us
         self.urgent: dict[int, float] = {}  # mid of an urgent publish awaiting PUBACK -> when sent
         self.probe_at: float | None = None
+        self.on_change: Callable[[], None] | None = None  # a new deadline may be sooner: re-plan the tick
 
     def connected(self, now: float) -> None:
         self.last_in = now
@@ -40,9 +42,13 @@ class LinkWatch:
 
     def heard(self, now: float) -> None:
         self.last_in = now
+        if self.probe_at is not None and now > self.probe_at:
+            self.probe_at = None  # the probe is answered (PINGRESP or anything else): not suspect now
 
     def sent(self, mid: int, now: float) -> None:
         self.urgent[mid] = now
+        if self.on_change is not None:
+            self.on_change()
 
     def done(self, mid: int) -> None:
         self.urgent.pop(mid, None)
@@ -72,6 +78,16 @@ class LinkWatch:
             self.probe_at = now
             return "ping"
         return None
+
+    def next_due(self) -> float:
+        """The loop time at which check() may next have something to do (the uplink sleeps until then)."""
+        if self.probe_at is not None:
+            return self.probe_at + self.ping_timeout_s
+        due = self.last_in + self.idle_probe_s
+        oldest = min(self.urgent.values(), default=None)
+        if oldest is not None and self.last_in < oldest:
+            due = min(due, oldest + self.puback_timeout_s)
+        return due
 
 
 @dataclass
@@ -111,3 +127,18 @@ class Takeovers:
             self.in_a_row = 0
             return True
         return False
+
+
+def tick_delay(watch: LinkWatch, takeovers: Takeovers, now: float, connected_at: float, keepalive_s: float,
+               last_out: Any, stable_s: float | None) -> float:
+    """Seconds until the connected link's tick has something to do: no 1 s loop, it sleeps between
+    deadlines (a probe, an overdue PUBACK, paho's keepalive after `last_out` — paho's clock is
+    time.monotonic, as the loop's —, the backoff reset after `stable_s`, a takeover count's reset); an
+    urgent publish re-plans it through LinkWatch.on_change."""
+    due = watch.next_due()
+    due = min(due, last_out + keepalive_s if isinstance(last_out, float) else now + keepalive_s / 2)
+    if stable_s is not None:
+        due = min(due, connected_at + stable_s)
+    if takeovers.fault_id is not None or takeovers.in_a_row:
+        due = min(due, connected_at + 2 * takeovers.backoff_max_s)
+    return max(0.05, due - now)

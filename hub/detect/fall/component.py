@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
+from hub.core.ticks import sleep_aligned
 
 if TYPE_CHECKING:
     import numpy as np
@@ -202,7 +203,7 @@ class FallComponent:
 
     async def _status_loop(self) -> None:
         while True:  # parser counters and link state for `hub status` / the retained status
-            await asyncio.sleep(STATUS_EVERY_S)
+            await sleep_aligned(STATUS_EVERY_S)  # on the shared grid (hub.core.ticks)
             self._publish_status()
 
     def _require_ctx(self) -> HubContext:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import threading
@@ -25,8 +24,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from hub.config.loader import Config, ConfigError
 from hub.core.activity import Activity
 from hub.core.context import Hardware, HubContext
-from hub.core.files import atomic_write
+from hub.core.ticks import sleep_aligned
 from hub.detect.inactivity.detector import Decision, InactivityDetector
+from hub.detect.inactivity.history import History
 from hub.detect.inactivity.params import Params
 from hub.speech.questions import Question
 
@@ -61,7 +61,8 @@ class InactivityMonitor:
         self.away_hold_s: float = section["away_hold_s"]
         self.call_pins = {b["pin"] for b in config["buttons"]}
         self.zone = _zone(config["hub"]["timezone"])
-        self.path = config.state_dir / "inactivity.json"
+        self.history = History(config.state_dir)
+        self.path = self.history.path
         self.detector: InactivityDetector | None = None
         self._ctx: HubContext | None = None
         self._queue: asyncio.Queue[Decision | tuple[str, str]] = asyncio.Queue()
@@ -239,28 +240,28 @@ class InactivityMonitor:
             if self._dirty and mono - last_save >= SAVE_EVERY_S:
                 last_save = mono
                 await asyncio.to_thread(self._save)
-            await asyncio.sleep(self.tick_s)
+            await sleep_aligned(self.tick_s)  # on the shared grid (hub.core.ticks)
 
     # ---- persistence --------------------------------------------------------------------------
     def _load(self) -> None:
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = self.history.load()  # hub.detect.inactivity.history: appended, not rewritten
+            if data is None:
+                log.info("inactivity: no history yet at %s; learning from scratch", self.path)
+                return
             kept = self._det().load(data)
             log.info("inactivity: restored %d learned gaps from %s", kept, self.path)
-        except FileNotFoundError:
-            log.info("inactivity: no history yet at %s; learning from scratch", self.path)
         except (OSError, ValueError, TypeError, AttributeError) as exc:
-            aside = self.path.with_suffix(".bad")
+            bad = self.history.legacy if self.history.legacy.exists() else self.path
+            aside = bad.with_suffix(".bad")
             log.warning("inactivity: history %s unreadable (%s); moved to %s, learning again",
-                        self.path, exc, aside)
+                        bad, exc, aside)
             with contextlib.suppress(OSError):
-                os.replace(self.path, aside)
+                os.replace(bad, aside)
 
     def _save(self) -> None:
-        data = json.dumps(self._det().to_dict(), separators=(",", ":"))
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.path, data.encode("utf-8"))
+            self.history.save(self._det().to_dict())
             self._dirty = False
         except OSError as exc:
             log.warning("inactivity: cannot save history to %s: %s", self.path, exc)

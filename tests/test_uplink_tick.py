@@ -1,0 +1,50 @@
+"""The uplink's tick sleeps until its next deadline instead of waking every second
+(hub.core.uplink.liveness.LinkWatch.next_due, tick_delay): the idle probe, an urgent publish's PUBACK
+deadline (which re-plans a sleeping tick), an unanswered probe, paho's keepalive, backoff and takeover
+resets. Pure: the end-to-end bounds are tests/test_uplink_liveness.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.core.uplink.liveness import LinkWatch, Takeovers, tick_delay
+
+
+def watch() -> LinkWatch:
+    w = LinkWatch(puback_timeout_s=5.0, ping_timeout_s=5.0, keepalive_s=30.0)
+    w.connected(100.0)
+    return w
+
+
+def test_an_idle_link_sleeps_until_its_probe() -> None:
+    w = watch()
+    assert w.next_due() == 115.0  # half the keepalive of silence
+    w.heard(110.0)
+    assert w.next_due() == 125.0
+    assert w.check(124.9) is None and w.check(125.0) == "ping"
+    assert w.next_due() == 130.0  # the probe's answer is due
+    w.heard(125.2)  # answered: not suspect from this moment, not from the next tick
+    assert not w.suspect(125.3) and w.next_due() == 140.2
+
+
+def test_an_urgent_publish_wakes_the_tick_and_brings_its_deadline_forward() -> None:
+    w, changed = watch(), []
+    w.on_change = lambda: changed.append(True)
+    w.heard(101.0)
+    w.sent(7, 102.0)
+    assert changed == [True] and w.next_due() == 107.0  # PUBACK overdue at 5 s
+    w.heard(103.0)  # anything heard since: no early probe for it
+    assert w.next_due() == 118.0
+    w.done(7)
+    assert w.next_due() == 118.0
+
+
+def test_tick_delay_takes_the_earliest_deadline_and_never_spins() -> None:
+    w, t = watch(), Takeovers(backoff_max_s=300.0)
+    assert tick_delay(w, t, 100.0, 100.0, 30.0, None, None) == 15.0
+    assert tick_delay(w, t, 100.0, 100.0, 30.0, 80.0, None) == 10.0  # paho pings at last_out + keepalive
+    assert tick_delay(w, t, 100.0, 95.0, 30.0, 99.0, 20.0) == 15.0
+    assert tick_delay(w, t, 100.0, 90.0, 30.0, 99.0, 20.0) == 10.0  # the backoff resets at STABLE_S
+    t.in_a_row = 1
+    assert tick_delay(w, t, 100.0, -495.0, 30.0, 99.0, None) == 5.0  # takeover count resets at 2 x max
+    assert tick_delay(w, t, 200.0, 100.0, 30.0, 99.0, None) == pytest.approx(0.05)  # overdue: soon, not 0
