@@ -102,6 +102,15 @@ INACTIVITY = Section("inactivity", "Unusual inactivity: learns how long the resi
                            optional=True, min=0, max=27, example=22),
     "away_hold_s": Key(2.0, "Long press that toggles away mode on a dedicated away button.", min=0.5, max=10),
     "tick_s": Key(15.0, "How often the detector looks at the clock.", min=0.05, max=300),
+    "early_checks_per_day": Key(0.5, "Budget of early checks '您还好吗？' per day: the first, short threshold is "
+                                     "learned so that a well resident is asked about this often; 0 = ask only "
+                                     "at the full limit.", min=0, max=4),
+    "early_margin": Key(1.0, "Early threshold = learned quantile x early_margin + early_margin_min.",
+                        min=1.0, max=5.0),
+    "early_margin_min": Key(15.0, "Added to the early threshold (minutes).", min=0, max=240),
+    "early_day_min_min": Key(60.0, "Shortest early threshold by day (minutes).", min=10, max=600),
+    "early_night_min_h": Key(3.0, "Shortest early threshold for a gap starting in the night window (hours).",
+                             min=0.5, max=11),
 })
 
 SECTIONS: list[Section] = [FALL, INACTIVITY]

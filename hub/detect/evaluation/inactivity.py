@@ -34,6 +34,8 @@ DAY_PERIODS = ("06-12", "12-18")
 MIN_OUT = timedelta(minutes=15)  # exit door, then nothing this long: the resident was out
 HORIZON = timedelta(hours=24)  # events removed after an injection; later alarms count as missed
 DEFAULT_INJECTIONS = 1000
+ANSWER_RATE = 0.9  # a well resident at home answers this share of checks (seeded); the rest alarm
+ANSWER_S = 30.0  # ...with a press this long after the question
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,8 @@ def injection_times(events: list[LogEvent], n: int, seed: int,
 
 
 def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0,
-             injections: int = DEFAULT_INJECTIONS, truth: list[LogEvent] | None = None) -> dict[str, Any]:
+             injections: int = DEFAULT_INJECTIONS, truth: list[LogEvent] | None = None,
+             answer_rate: float = ANSWER_RATE) -> dict[str, Any]:
     """One pass over the log: false alarms on the untouched log and, at each injected moment, the delay
     to the alarm if nothing happened from then on. `truth`: the full log (for when the resident was out)
     when `events` is a reduced view of it."""
@@ -135,11 +138,32 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
                 false_alarms.append({"at": d.at.strftime("%Y-%m-%d %H:%M"), "gap_min": round(d.gap_s / 60),
                                      "after": d.last_source, "reason": d.reason, "basis": d.basis})
 
+    answers = random.Random(f"answer-{seed}")
+
+    def advance(until: datetime) -> None:
+        """Checks falling due before `until` on the untouched log: the well resident answers (a press)
+        with probability `answer_rate`; an unanswered one becomes an alarm after the wait."""
+        for _ in range(100):
+            at = det.next_check_at()
+            if at is None or at >= until:
+                return
+            decisions = det.tick(at)
+            count(decisions)
+            asked = [d for d in decisions if d.kind == "check"]
+            if asked:
+                if answers.random() >= answer_rate:
+                    return
+                press = asked[-1].at + timedelta(seconds=ANSWER_S)
+                if press >= until:
+                    return  # the next activity comes first and answers
+                count(det.note(press, "button:answer"))
+
     k = 0
     for ev in events:
         while k < len(times) and times[k] < ev.ts:
             t = times[k]
             k += 1
+            advance(t)
             count(det.tick(t))
             alarm_at = det.next_alarm_at()
             if alarm_at is None and det.alarmed:
@@ -149,6 +173,7 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
                               + (" (presumed out)" if det.out else ""))
                 continue
             by_period[_period(t)].append((alarm_at - t).total_seconds() / 60)
+        advance(ev.ts)
         count(det.note(ev.ts, ev.source, ev.exit_door))
     days = (events[-1].ts - events[0].ts).total_seconds() / 86400
     delays = [d for v in by_period.values() for d in v]
@@ -170,6 +195,7 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
                                  for p, v in by_period.items()},
         "max_delay_min": round(max(delays), 1) if delays else None,
         "mat_flickers": det.flickers,
+        "answer_rate": answer_rate,
         "seed": seed,
         "false_alarm_list": false_alarms,
         "missed": missed,

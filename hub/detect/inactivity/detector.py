@@ -126,8 +126,10 @@ class InactivityDetector:
 
     def _note(self, ts: datetime, source: str, exit_door: bool) -> list[Decision]:
         out = self._due(ts)
+        reassured = False
         if self._asked is not None and not self._alarmed and self.plan is not None:
             out.append(self._decision("answered", ts))
+            reassured = True
         if self.routine.first_seen is None:
             self.routine.first_seen = ts
         if self.away:
@@ -144,7 +146,7 @@ class InactivityDetector:
         if not was_out and not self.out and self._learnable and self.last_ts is not None:
             self.routine.note_morning(ts, self.last_ts)
         self._note_rest(ts, source)
-        self._start_gap(ts, source, learnable=True)
+        self._start_gap(ts, source, learnable=True, early=not reassured)
         return out
 
     def set_away(self, on: bool, ts: datetime) -> None:
@@ -208,6 +210,14 @@ class InactivityDetector:
         """A check was spoken and is waiting for an answer."""
         return self._asked is not None and not self._alarmed
 
+    def next_check_at(self) -> datetime | None:
+        """When to tick next for a check to fall due if nothing happens (a held mat OFF first)."""
+        if self._pending_off is not None:
+            return self._pending_off[0] + timedelta(seconds=self.p.mat_hold_s + 1)
+        if self.plan is None or self._asked is not None or self._alarmed:
+            return None
+        return self.plan.check_at
+
     def next_alarm_at(self) -> datetime | None:
         """When the alarm falls due if nothing happens from now on (None: never, e.g. away)."""
         if self._pending_off is not None:  # the held OFF becomes the last activity unless it flickers
@@ -261,14 +271,14 @@ class InactivityDetector:
             return source
         return max(occupied)[1]
 
-    def _start_gap(self, ts: datetime, source: str, learnable: bool) -> None:
+    def _start_gap(self, ts: datetime, source: str, learnable: bool, early: bool = True) -> None:
         self.last_ts, self.last_source = ts, source
         self._context = self._context_of(ts, source)
         self._learnable = learnable and not self.out
         self._asked, self._alarmed = None, False
-        self.plan = self._make_plan(ts, source)
+        self.plan = self._make_plan(ts, source, early)
 
-    def _make_plan(self, ts: datetime, source: str) -> Plan | None:
+    def _make_plan(self, ts: datetime, source: str, early: bool = True) -> Plan | None:
         if self.away:
             return None
         if self.out:
@@ -277,6 +287,8 @@ class InactivityDetector:
             limit = self.p.out_limit_h * 3600
             return Plan(ts + timedelta(seconds=limit), limit, None, "out", "fallback")
         limit, normal, basis = self.routine.expectation(self._context, ts)
+        if early:  # the resident just answered a check: the next one waits for the full limit
+            limit = self.routine.early_limit(self._context, ts, limit)
         plan = Plan(ts + timedelta(seconds=limit), limit, normal, "gap", basis)
         morning = self.routine.morning_due(ts)
         if morning is not None and morning < plan.check_at:
