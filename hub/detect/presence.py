@@ -22,6 +22,7 @@ taken for "at home" becomes a silence the inactivity detector alarms on. Here:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -85,3 +86,27 @@ class Presence:
         self.out = False
         self._evidence.clear()
         self._return_ts = None
+
+
+def absences(events: Iterable[tuple[datetime, str, bool]], presence: Presence | None = None,
+             ) -> list[tuple[datetime, datetime]]:
+    """When the resident was out, by this model: from the exit-door pattern that made it "out" to the
+    event that brought them home (or the last event). `events`: (time, source, exit door) in order.
+    The evaluator's ground truth for where no incapacitation can be injected is the detector's own
+    model, so a stray event in a long absence does not make the flat "occupied" for either."""
+    model = presence or Presence()
+    spans: list[tuple[datetime, datetime]] = []
+    start: datetime | None = None
+    last: datetime | None = None
+    for ts, source, exit_door in events:
+        was_out = model.out
+        model.note(ts, source, exit_door)
+        if not was_out and model.out:
+            start = ts
+        elif was_out and not model.out and start is not None:
+            spans.append((start, ts))
+            start = None
+        last = ts
+    if start is not None and last is not None and last > start:
+        spans.append((start, last))
+    return spans

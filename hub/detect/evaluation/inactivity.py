@@ -16,7 +16,6 @@ Log format (../shared/data/README.md): `YYYY-MM-DD HH:MM:SS<TAB>SENSOR<TAB>ON|OF
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import random
 import statistics
@@ -28,10 +27,10 @@ from typing import Any
 
 from hub.detect.inactivity.detector import Decision, InactivityDetector
 from hub.detect.inactivity.params import Params
+from hub.detect.presence import Presence, absences
 
 PERIODS = ("00-06", "06-12", "12-18", "18-24")  # delays reported by the time of day they began
 DAY_PERIODS = ("06-12", "12-18")
-MIN_OUT = timedelta(minutes=15)  # exit door, then nothing this long: the resident was out
 HORIZON = timedelta(hours=24)  # events removed after an injection; later alarms count as missed
 DEFAULT_INJECTIONS = 1000
 ANSWER_RATE = 0.9  # a well resident at home answers this share of checks (seeded); the rest alarm
@@ -87,20 +86,23 @@ def without_doors_and_mats(events: list[LogEvent]) -> list[LogEvent]:
     return [e for e in events if e.sensor[:2] not in ("D-", "X-", "P-")]
 
 
-def out_intervals(events: list[LogEvent], min_out: timedelta = MIN_OUT) -> list[tuple[datetime, datetime]]:
-    """When the resident was out, from the full log: an exit-door event followed by nothing for at least
-    `min_out` (the README's "exit door, then nothing"), until the next event. No injection there."""
-    return [(a.ts, b.ts) for a, b in itertools.pairwise(events)
-            if a.exit_door and b.ts - a.ts >= min_out]
+def out_intervals(events: list[LogEvent], params: Params | None = None) -> list[tuple[datetime, datetime]]:
+    """When the resident was out, from the full log, by the detector's own presence model
+    (`hub/detect/presence.py`: an exit-door pattern, then no evidence inside; one stray event in a
+    long absence does not end it). No injection there."""
+    p = params or Params()
+    model = Presence(p.exit_group_s, p.exit_settle_s, p.return_window_min * 60, p.return_apart_s)
+    return absences(((e.ts, e.source, e.exit_door) for e in events), model)
 
 
-def injection_times(events: list[LogEvent], n: int, seed: int,
-                    truth: list[LogEvent] | None = None) -> list[datetime]:
+def injection_times(events: list[LogEvent], n: int, seed: int, truth: list[LogEvent] | None = None,
+                    params: Params | None = None, skipped: list[datetime] | None = None) -> list[datetime]:
     """`n` moments drawn uniformly over the log's span while the resident is at home (out: from
-    `truth`, the full log, when `events` is a reduced view)."""
+    `truth`, the full log, when `events` is a reduced view). Draws that fell in an absence are
+    appended to `skipped`."""
     rng = random.Random(seed)
     first, last = events[0].ts, events[-1].ts
-    outs = out_intervals(truth or events)
+    outs = out_intervals(truth or events, params)
     span = (last - first).total_seconds()
     times: list[datetime] = []
     tries = 0
@@ -109,6 +111,8 @@ def injection_times(events: list[LogEvent], n: int, seed: int,
         t = first + timedelta(seconds=round(rng.uniform(0, span)))
         if not any(a < t < b for a, b in outs):
             times.append(t)
+        elif skipped is not None:
+            skipped.append(t)
     return sorted(times)
 
 
@@ -123,7 +127,8 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
     params = params or Params()
     # Log times are the home's wall clock, stamped as UTC: the detector reads time of day in UTC.
     det = InactivityDetector(params, tz=UTC)
-    times = injection_times(events, injections, seed, truth)
+    absent: list[datetime] = []
+    times = injection_times(events, injections, seed, truth, params, absent)
     false_alarms: list[dict[str, Any]] = []
     checks = 0
     by_period: dict[str, list[float]] = {p: [] for p in PERIODS}
@@ -185,6 +190,8 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
         "false_alarms_per_30d": round(len(false_alarms) * 30 / days, 3) if days else None,
         "false_checks_per_30d": round(checks * 30 / days, 3) if days else None,
         "injections": k,
+        "skipped_absent": len(absent),
+        "absences": len(out_intervals(truth or events, params)),
         "detected": len(delays),
         "detected_within_12h": sum(1 for d in delays if d <= 720),
         "median_delay_min_day": _q(day, 0.5),
@@ -235,7 +242,8 @@ def format_report(name: str, r: dict[str, Any], inputs: str = "all inputs") -> s
     lines += [f"    false alarm {fa['at']} after {fa['after']} ({fa['gap_min']} min, {fa['reason']}, "
               f"{fa['basis']})" for fa in r["false_alarm_list"][:10]]
     lines += [
-        f"  incapacitations injected at random times at home: {r['injections']} (seed {r['seed']}), "
+        f"  incapacitations injected at random times at home: {r['injections']} (seed {r['seed']}; "
+        f"{r['skipped_absent']} draws skipped in {r['absences']} absences), "
         f"detected {r['detected']}, within 12 h {r['detected_within_12h']}",
         "  delay to alarm by time of day:  " + "; ".join(
             f"{p} median {v['median_min']} p90 {v['p90_min']} min (n={v['n']})"
