@@ -17,6 +17,8 @@ taken for "at home" becomes a silence the inactivity detector alarms on. Here:
   or shut by hand (someone who took in the milk at 6 am and went back to bed). An OFF is evidence
   only when a hand made it (a door shut, getting up from a mat), not a motion sensor's hold running
   out or an appliance finishing.
+- the exit door while a bed or chair mat is occupied (for less than 16 h) is not the resident
+  leaving: they sit or lie, someone else opened it (a visitor, hub/detect/visitors.py).
 - away mode (a button hold, the platform) overrides all of this in the detector.
 """
 
@@ -28,6 +30,7 @@ from datetime import datetime
 
 STRONG_PREFIXES = ("button:", "checkin:")  # a person at the unit itself
 HAND_PREFIXES = ("D-", "P-")  # a door or cupboard shut, getting up from a mat: someone did it
+MAT_STALE_S = 16 * 3600.0  # a mat occupied longer than this is stuck, not someone sitting
 
 
 @dataclass
@@ -40,9 +43,16 @@ class Presence:
     door_ts: datetime | None = None
     _evidence: dict[str, datetime] = field(default_factory=dict)  # sensor -> last ON while out
     _return_ts: datetime | None = None  # an exit-door pattern while out
+    _mats: dict[str, datetime] = field(default_factory=dict)  # occupied mats -> since
 
     def note(self, ts: datetime, source: str, exit_door: bool) -> None:
         """One activity, in time order."""
+        if source.startswith("P-"):  # a bed/chair mat: occupied from ON to OFF
+            sensor, _, state = source.rpartition(":")
+            (self._mats.__setitem__(sensor, ts) if state == "ON" else self._mats.pop(sensor, None))
+        if exit_door and self._seated(ts):
+            self.door_ts = ts  # the door opened while the resident sits or lies: someone else's doing
+            return
         if exit_door:
             new_pattern = self.door_ts is None or (ts - self.door_ts).total_seconds() > self.exit_group_s
             if not self.out and new_pattern:
@@ -77,6 +87,9 @@ class Presence:
             self._back()
         elif previous is None:
             self._evidence[sensor] = ts
+
+    def _seated(self, ts: datetime) -> bool:
+        return not self.out and any(0 <= (ts - t).total_seconds() <= MAT_STALE_S for t in self._mats.values())
 
     def reset(self) -> None:
         """At home (away mode cleared: the resident said so)."""

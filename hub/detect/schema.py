@@ -109,6 +109,13 @@ INACTIVITY = Section("inactivity", "Unusual inactivity: learns how long the resi
                         min=1.0, max=5.0),
     "early_margin_min": Key(15.0, "Added to the early threshold (minutes).", min=0, max=240),
     "early_day_min_min": Key(60.0, "Shortest early threshold by day (minutes).", min=10, max=600),
+    "visitors": Key(True, "Evidence of a second person (motion in two rooms within seconds, motion while a mat "
+                          "elsewhere is occupied, the exit door opened while the resident sits) pauses checks, "
+                          "alarms and the fall radar until they leave."),
+    "visitor_rooms_s": Key(5.0, "Motion in two different rooms within this many seconds: two people.",
+                           min=1, max=60),
+    "visitor_hold_min": Key(60.0, "A visitor has gone this long after the last evidence of two people (or at "
+                                  "the next exit-door event).", min=5, max=480),
     "early_night_min_h": Key(3.0, "Shortest early threshold for a gap starting in the night window (hours).",
                              min=0.5, max=11),
 })

@@ -206,6 +206,8 @@ class InactivityMonitor:
                                           facts={"reason": data["reason"], "gap_min": data["gap_min"]})
             ctx.feedback("alarm")
             ctx.say("inactivity_alarm", about=event.id)  # "已通知社区" only once the broker has it
+        elif item.kind in ("visitor_arrived", "visitor_left"):  # checks, alarms and the radar pause
+            log.info("inactivity: %s at %s (%s)", item.kind.replace("_", " "), item.at, item.last_source)
         elif item.kind == "away_cleared":
             await ctx.raise_event("away.cleared", {"by": "activity"}, ts=item.at)
             ctx.say("inactivity_home")
@@ -216,11 +218,16 @@ class InactivityMonitor:
             self._question.close()
             self._question = None
 
+    def visitor_present(self) -> bool:
+        """Someone else is in the flat (hub/detect/visitors.py); the fall component asks before a radar
+        countdown through ctx.component("inactivity")."""
+        return self.detector is not None and self.detector.visitors.present
+
     def status(self) -> dict[str, Any]:
         det = self._det()
         alarm_at = det.next_alarm_at()
         return {
-            "away": det.away, "presumed_out": det.out, "asking": det.asking,
+            "away": det.away, "presumed_out": det.out, "asking": det.asking, "visitor": det.visitors.present,
             "last_activity": det.last_ts.isoformat(timespec="seconds") if det.last_ts else None,
             "alarm_due": alarm_at.isoformat(timespec="seconds") if alarm_at else None,
             "learned_gaps": det.sample_count(),

@@ -46,9 +46,10 @@ from hub.detect.inactivity.params import hhmm_to_min as hhmm_to_min  # re-export
 from hub.detect.inactivity.routine import Basis, Routine, source_kind
 from hub.detect.inactivity.routine import shrunk_quantile as shrunk_quantile  # re-exported for tests
 from hub.detect.presence import Presence
+from hub.detect.visitors import Visitors
 
 REST_STALE_H = 16.0  # a mat ON for longer than this is stuck or forgotten, not someone resting
-DecisionKind = Literal["check", "alarm", "answered", "away_cleared"]
+DecisionKind = Literal["check", "alarm", "answered", "away_cleared", "visitor_arrived", "visitor_left"]
 Reason = Literal["gap", "morning", "out"]
 
 
@@ -87,6 +88,7 @@ class InactivityDetector:
         self._learnable = False  # the running gap may become a sample
         self.presence = Presence(self.p.exit_group_s, self.p.exit_settle_s, self.p.return_window_min * 60,
                                  self.p.return_apart_s)
+        self.visitors = Visitors(rooms_s=self.p.visitor_rooms_s, hold_min=self.p.visitor_hold_min)
         self._pending_off: tuple[datetime, str, str] | None = None  # mat OFF held: (ts, sensor, source)
         self.flickers = 0  # mat OFF/ON flickers absorbed
         self.away = False
@@ -118,6 +120,12 @@ class InactivityDetector:
             return out
         return out + self._note(ts, source, exit_door)
 
+    def _visit(self, change: str | None, ts: datetime, source: str) -> list[Decision]:
+        """A visitor arrived (checks and alarms pause, gaps are not learned) or left."""
+        if change is None:
+            return []
+        return [Decision("visitor_arrived" if change == "arrived" else "visitor_left", ts, last_source=source)]
+
     def _commit_off(self) -> list[Decision]:
         assert self._pending_off is not None
         ts, _, source = self._pending_off
@@ -141,6 +149,8 @@ class InactivityDetector:
             self._learnable = False
         was_out = self.out
         self.presence.note(ts, source, exit_door)
+        if self.p.visitors:
+            out += self._visit(self.visitors.note(ts, source, exit_door), ts, source)
         if self.last_ts is not None and self._learnable and not was_out and ts > self.last_ts:
             self.routine.add_sample(self.last_ts, self._context, (ts - self.last_ts).total_seconds())
         if not was_out and not self.out and self._learnable and self.last_ts is not None:
@@ -188,6 +198,10 @@ class InactivityDetector:
 
     def _due(self, now: datetime) -> list[Decision]:
         out: list[Decision] = []
+        left = self.visitors.left_at()
+        if left is not None and now >= left:
+            out += self._visit(self.visitors.tick(left), left, "visitor:left")
+            self._start_gap(left, "visitor:left", learnable=False)
         if self.plan is None or self._alarmed:
             return out
         if self._asked is None and now >= self.plan.check_at:
@@ -223,6 +237,11 @@ class InactivityDetector:
         if self._pending_off is not None:  # the held OFF becomes the last activity unless it flickers
             ahead = copy.deepcopy(self)
             ahead.tick(self._pending_off[0] + timedelta(seconds=self.p.mat_hold_s + 1))
+            return ahead.next_alarm_at()
+        left = self.visitors.left_at()
+        if left is not None and self.plan is None and not self.away:  # checks resume when the visit ends
+            ahead = copy.deepcopy(self)
+            ahead.tick(left)
             return ahead.next_alarm_at()
         if self.plan is None or self._alarmed:
             return None
@@ -274,12 +293,12 @@ class InactivityDetector:
     def _start_gap(self, ts: datetime, source: str, learnable: bool, early: bool = True) -> None:
         self.last_ts, self.last_source = ts, source
         self._context = self._context_of(ts, source)
-        self._learnable = learnable and not self.out
+        self._learnable = learnable and not self.out and not self.visitors.present
         self._asked, self._alarmed = None, False
         self.plan = self._make_plan(ts, source, early)
 
     def _make_plan(self, ts: datetime, source: str, early: bool = True) -> Plan | None:
-        if self.away:
+        if self.away or self.visitors.present:
             return None
         if self.out:
             if self.p.out_limit_h <= 0:
