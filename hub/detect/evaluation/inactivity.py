@@ -5,8 +5,10 @@ was in danger, so every alarm on the untouched log is false. Then incapacitation
 seeded random *times* (uniform over the log while the resident is at home, not at random sensor
 events, which would over-weight chattering sensors; everything in the following 24 h is removed) and
 the delay to `alarm.inactivity` is measured, by time of day. Both with every input of the log and
-without door contacts and mats, as a hub with PIR alone sees the home. Nobody answers the check
-prompt in the replay; in a home a press (or any activity) would cancel it.
+without door contacts and mats, as a hub with PIR alone sees the home. On the untouched log the well
+resident answers a check with a press 30 s later with probability `--answer-rate` (0.9, seeded); an
+unanswered one is an alarm. Nobody answers after an injected incapacitation. "At home": the
+detector's own presence model (hub/detect/presence.py); draws in absences are skipped and counted.
 
 Log format (../shared/data/README.md): `YYYY-MM-DD HH:MM:SS<TAB>SENSOR<TAB>ON|OFF`, sorted, SENSOR is
 `<KIND>-<place>-<name>`, kind `X` the exit door. Each line is one activity with source `SENSOR:STATE`
@@ -210,12 +212,13 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
 
 
 def evaluate_home(events: list[LogEvent], params: Params | None = None, seed: int = 0,
-                  injections: int = DEFAULT_INJECTIONS) -> dict[str, Any]:
+                  injections: int = DEFAULT_INJECTIONS, answer_rate: float = ANSWER_RATE) -> dict[str, Any]:
     """The figures with every input of the log, and without door contacts and mats (as a PIR-only hub)."""
-    result = {"all_inputs": evaluate(events, params, seed, injections)}
+    result = {"all_inputs": evaluate(events, params, seed, injections, answer_rate=answer_rate)}
     reduced = without_doors_and_mats(events)
     if len(reduced) >= 2 and len(reduced) < len(events):
-        result["without_doors_mats"] = evaluate(reduced, params, seed, injections, truth=events)
+        result["without_doors_mats"] = evaluate(reduced, params, seed, injections, truth=events,
+                                                answer_rate=answer_rate)
     return result
 
 
@@ -237,7 +240,8 @@ def format_report(name: str, r: dict[str, Any], inputs: str = "all inputs") -> s
     lines = [
         f"inactivity replay of {name} ({inputs}): {r['days']} days, learning from an empty history",
         f"  untouched log: {r['false_alarms']} false alarms ({r['false_alarms_per_30d']} per 30 days), "
-        f"{r['false_checks_per_30d']} check prompts per 30 days; {r['mat_flickers']} mat flickers absorbed",
+        f"{r['false_checks_per_30d']} check prompts per 30 days (answer rate {r['answer_rate']}); "
+        f"{r['mat_flickers']} mat flickers absorbed",
     ]
     lines += [f"    false alarm {fa['at']} after {fa['after']} ({fa['gap_min']} min, {fa['reason']}, "
               f"{fa['basis']})" for fa in r["false_alarm_list"][:10]]
@@ -265,6 +269,8 @@ def register(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the injection moments (default 0)")
     p.add_argument("--injections", type=int, default=DEFAULT_INJECTIONS,
                    help=f"how many incapacitations to inject (default {DEFAULT_INJECTIONS})")
+    p.add_argument("--answer-rate", type=float, default=ANSWER_RATE,
+                   help=f"share of checks a well resident answers, 0-1 (default {ANSWER_RATE}; 0: nobody does)")
     p.set_defaults(func=run)
     return p
 
@@ -272,7 +278,8 @@ def register(sub: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     try:
         events = load_log(args.file)
-        result = evaluate_home(events, seed=args.seed, injections=max(0, args.injections))
+        result = evaluate_home(events, seed=args.seed, injections=max(0, args.injections),
+                               answer_rate=min(1.0, max(0.0, args.answer_rate)))
     except (OSError, LogError) as exc:
         print(f"hub eval inactivity: {exc}", file=sys.stderr)
         return 2
