@@ -166,7 +166,22 @@ CHECKIN = Section("checkin", "The daily check-in '报平安': in the window one 
                 example=[17]),
 })
 
-SECTIONS.extend([DOORS, MATS, CHECKIN])
+RULES = Section("inactivity_rules", "Rules a community sets for this home, on top of the learned limits; each "
+                                    "asks '您还好吗？' first and raises alarm.inactivity (reason = the rule's kind) if "
+                                    "unanswered. One [[inactivity_rules]] table per rule; none by default.", {
+    "kind": Key("dwell", "dwell: too long in one room | not_up_by: no activity since the night by a time | "
+                         "out_at_night: out and not back at a time.",
+                choices=("dwell", "not_up_by", "out_at_night")),
+    "place": Key("", "dwell: the room, as in the sensor names (e.g. bathroom for M-Bathroom-Basin or a door "
+                     "contact named bathroom).", max=24),
+    "day_max_min": Key(240.0, "dwell: longest stay (minutes) for a stay starting by day.", min=5, max=720),
+    "night_max_min": Key(40.0, "dwell: longest stay (minutes) for a stay starting in the night window.",
+                         min=5, max=720),
+    "at": Key("09:00", "not_up_by: the time (HH:MM) by which the resident is up; out_at_night: the time "
+                       "(HH:MM) by which they are back.", min=5, max=5, rule=hhmm_problem),
+}, many=True)
+
+SECTIONS.extend([DOORS, MATS, CHECKIN, RULES])
 
 
 def used_pins(cfg: dict[str, Any]) -> dict[int, str]:
@@ -199,6 +214,13 @@ def check(cfg: dict[str, Any]) -> list[tuple[str, str]]:
     for pin in c["pins"]:
         if pin not in buttons:
             problems.append(("checkin.pins", f"{pin!r} is not a call button's pin; call buttons: {sorted(buttons)}"))
+    for i, rule in enumerate(cfg["inactivity_rules"]):
+        if rule["kind"] == "dwell" and not rule["place"]:
+            problems.append((f"inactivity_rules[{i}].place", "a dwell rule needs the room: check place = "
+                             "\"bathroom\" (the room word of the sensor names, e.g. M-Bathroom-Basin)"))
+        if rule["kind"] == "out_at_night" and not any(d["exit"] for d in cfg["doors"]):
+            problems.append((f"inactivity_rules[{i}].kind", "out_at_night needs the exit door contact: "
+                             "check [[doors]] exit = true (docs/hardware.md)"))
     if sum(d["exit"] for d in cfg["doors"]) > 1:
         problems.append(("doors", "more than one door has exit = true; mark only the home's exit door"))
     seen: dict[int, str] = {}

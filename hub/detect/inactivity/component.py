@@ -28,6 +28,7 @@ from hub.core.context import Hardware, HubContext
 from hub.core.files import atomic_write
 from hub.detect.inactivity.detector import Decision, InactivityDetector
 from hub.detect.inactivity.params import Params
+from hub.detect.inactivity.rules import rules_from_config
 from hub.speech.questions import Question
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class InactivityMonitor:
         self.call_pins = {b["pin"] for b in config["buttons"]}
         self.zone = _zone(config["hub"]["timezone"])
         self.path = config.state_dir / "inactivity.json"
+        self.rules = rules_from_config(config["inactivity_rules"])
         self.detector: InactivityDetector | None = None
         self._ctx: HubContext | None = None
         self._queue: asyncio.Queue[Decision | tuple[str, str]] = asyncio.Queue()
@@ -76,7 +78,8 @@ class InactivityMonitor:
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
         now = ctx.clock.now()
-        self.detector = InactivityDetector(self.params, tz=self.zone or now.tzinfo or ZoneInfo("UTC"))
+        self.detector = InactivityDetector(self.params, tz=self.zone or now.tzinfo or ZoneInfo("UTC"),
+                                           rules=self.rules)
         await asyncio.to_thread(self._load)
         self.detector.restart(now)
         ctx.clock.on_step(self._on_clock_step)

@@ -45,12 +45,14 @@ from hub.detect.inactivity.params import Params
 from hub.detect.inactivity.params import hhmm_to_min as hhmm_to_min  # re-exported for tests
 from hub.detect.inactivity.routine import Basis, Routine, source_kind
 from hub.detect.inactivity.routine import shrunk_quantile as shrunk_quantile  # re-exported for tests
+from hub.detect.inactivity.rules import Rule
+from hub.detect.inactivity.rules import due as rule_due
 from hub.detect.presence import Presence
 from hub.detect.visitors import Visitors
 
 REST_STALE_H = 16.0  # a mat ON for longer than this is stuck or forgotten, not someone resting
 DecisionKind = Literal["check", "alarm", "answered", "away_cleared", "visitor_arrived", "visitor_left"]
-Reason = Literal["gap", "morning", "out"]
+Reason = Literal["gap", "morning", "out", "dwell", "not_up_by", "out_at_night"]
 
 
 @dataclass(frozen=True)
@@ -77,9 +79,10 @@ class Plan:
 
 
 class InactivityDetector:
-    def __init__(self, params: Params | None = None, tz: tzinfo = UTC) -> None:
+    def __init__(self, params: Params | None = None, tz: tzinfo = UTC, rules: tuple[Rule, ...] = ()) -> None:
         self.p = params or Params()
         self.tz = tz
+        self.rules = rules  # a community's rules for this home (hub/detect/inactivity/rules.py)
         self.routine = Routine(self.p, tz)
         self.last_ts: datetime | None = None
         self.last_source = ""
@@ -300,11 +303,15 @@ class InactivityDetector:
     def _make_plan(self, ts: datetime, source: str, early: bool = True) -> Plan | None:
         if self.away or self.visitors.present:
             return None
+        rule = rule_due(self.rules, self.p, self.tz, ts, source, self.out) if self.rules else None
         if self.out:
             if self.p.out_limit_h <= 0:
-                return None
+                return None if rule is None else Plan(rule[0], (rule[0] - ts).total_seconds(), None, rule[1],
+                                                      "fallback")
             limit = self.p.out_limit_h * 3600
-            return Plan(ts + timedelta(seconds=limit), limit, None, "out", "fallback")
+            plan = Plan(ts + timedelta(seconds=limit), limit, None, "out", "fallback")
+            return plan if rule is None or rule[0] >= plan.check_at else \
+                Plan(rule[0], (rule[0] - ts).total_seconds(), None, rule[1], "fallback")
         limit, normal, basis = self.routine.expectation(self._context, ts)
         if early:  # the resident just answered a check: the next one waits for the full limit
             limit = self.routine.early_limit(self._context, ts, limit)
@@ -312,6 +319,8 @@ class InactivityDetector:
         morning = self.routine.morning_due(ts)
         if morning is not None and morning < plan.check_at:
             plan = Plan(morning, (morning - ts).total_seconds(), normal, "morning", "learned")
+        if rule is not None and rule[0] < plan.check_at:
+            plan = Plan(rule[0], (rule[0] - ts).total_seconds(), normal, rule[1], plan.basis)
         return plan
 
     def _decision(self, kind: DecisionKind, at: datetime) -> Decision:
