@@ -83,6 +83,7 @@ class InactivityDetector:
         self.p = params or Params()
         self.tz = tz
         self.rules = rules  # a community's rules for this home (hub/detect/inactivity/rules.py)
+        self.scale = 1.0  # the operator's feedback on this home's limits (hub/detect/inactivity/feedback.py)
         self.routine = Routine(self.p, tz)
         self.last_ts: datetime | None = None
         self.last_source = ""
@@ -315,6 +316,7 @@ class InactivityDetector:
         limit, normal, basis = self.routine.expectation(self._context, ts)
         if early:  # the resident just answered a check: the next one waits for the full limit
             limit = self.routine.early_limit(self._context, ts, limit)
+        limit *= self.scale
         plan = Plan(ts + timedelta(seconds=limit), limit, normal, "gap", basis)
         morning = self.routine.morning_due(ts)
         if morning is not None and morning < plan.check_at:
