@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from schemas import assert_valid_as
 from support import PREFIX, online_hub, wait_until
 
+from hub.cli import main
 from hub.detect.inactivity.detector import InactivityDetector
 from hub.detect.inactivity.feedback import SCALE_MAX, SCALE_MIN, STEP_UP, FeedbackBook, FeedbackError
 from hub.detect.inactivity.params import Params
@@ -127,3 +129,28 @@ def test_feedback_over_the_broker_with_probes(make_hub, subscriber) -> None:
     assert "inactivity feedback refused" in hub.log_tail()
     sub.publish(f"{PREFIX}/test-0001/cmd/feedback_revert", json.dumps({"feedback_id": "f1"}))
     wait_until(lambda: scale() == 1.0, 10, "feedback reverted")
+
+
+def test_hub_eval_replays_a_homes_feedback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = []
+    for d in range(6):
+        for minute in range(7 * 60, 22 * 60, 20):
+            t = datetime(2024, 1, 1) + timedelta(days=d, minutes=minute)
+            lines.append(f"{t:%Y-%m-%d %H:%M:%S}\tM-Kitchen-Pir\tON")
+    log = tmp_path / "home.events"
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    b = book()
+    b.apply({"feedback_id": "f1", "alarm_id": "a1", "verdict": "false_alarm"}, NOW)
+    saved = tmp_path / "inactivity_feedback.json"
+    saved.write_text(json.dumps(b.to_dict()), encoding="utf-8")
+    args = ["eval", "inactivity", str(log), "--json", "--injections", "100", "--seed", "2"]
+    assert main(args) == 0
+    plain = json.loads(capsys.readouterr().out)["all_inputs"]
+    assert main([*args, "--feedback", str(saved)]) == 0
+    out = capsys.readouterr()
+    replayed = json.loads(out.out)["all_inputs"]
+    assert "1 verdicts, limits x1.15" in out.err
+    assert replayed["median_delay_min_day"] > plain["median_delay_min_day"]  # longer limits, later alarms
+    saved.write_text(json.dumps({"version": 9}), encoding="utf-8")
+    assert main([*args, "--feedback", str(saved)]) == 2
+    assert "unknown feedback version" in capsys.readouterr().err

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.detect.inactivity.detector import Decision, InactivityDetector
+from hub.detect.inactivity.feedback import FeedbackBook
 from hub.detect.inactivity.params import Params
 from hub.detect.presence import Presence, absences
 
@@ -120,7 +121,7 @@ def injection_times(events: list[LogEvent], n: int, seed: int, truth: list[LogEv
 
 def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0,
              injections: int = DEFAULT_INJECTIONS, truth: list[LogEvent] | None = None,
-             answer_rate: float = ANSWER_RATE) -> dict[str, Any]:
+             answer_rate: float = ANSWER_RATE, scale: float = 1.0) -> dict[str, Any]:
     """One pass over the log: false alarms on the untouched log and, at each injected moment, the delay
     to the alarm if nothing happened from then on. `truth`: the full log (for when the resident was out)
     when `events` is a reduced view of it."""
@@ -129,6 +130,7 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
     params = params or Params()
     # Log times are the home's wall clock, stamped as UTC: the detector reads time of day in UTC.
     det = InactivityDetector(params, tz=UTC)
+    det.scale = scale  # the operator's feedback on this home (hub/detect/inactivity/feedback.py)
     absent: list[datetime] = []
     times = injection_times(events, injections, seed, truth, params, absent)
     false_alarms: list[dict[str, Any]] = []
@@ -212,13 +214,14 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
 
 
 def evaluate_home(events: list[LogEvent], params: Params | None = None, seed: int = 0,
-                  injections: int = DEFAULT_INJECTIONS, answer_rate: float = ANSWER_RATE) -> dict[str, Any]:
+                  injections: int = DEFAULT_INJECTIONS, answer_rate: float = ANSWER_RATE,
+                  scale: float = 1.0) -> dict[str, Any]:
     """The figures with every input of the log, and without door contacts and mats (as a PIR-only hub)."""
-    result = {"all_inputs": evaluate(events, params, seed, injections, answer_rate=answer_rate)}
+    result = {"all_inputs": evaluate(events, params, seed, injections, answer_rate=answer_rate, scale=scale)}
     reduced = without_doors_and_mats(events)
     if len(reduced) >= 2 and len(reduced) < len(events):
         result["without_doors_mats"] = evaluate(reduced, params, seed, injections, truth=events,
-                                                answer_rate=answer_rate)
+                                                answer_rate=answer_rate, scale=scale)
     return result
 
 
@@ -271,6 +274,8 @@ def register(sub: Any) -> argparse.ArgumentParser:
                    help=f"how many incapacitations to inject (default {DEFAULT_INJECTIONS})")
     p.add_argument("--answer-rate", type=float, default=ANSWER_RATE,
                    help=f"share of checks a well resident answers, 0-1 (default {ANSWER_RATE}; 0: nobody does)")
+    p.add_argument("--feedback", type=Path, metavar="JSON",
+                   help="replay with a hub's operator feedback (state_dir/inactivity_feedback.json)")
     p.set_defaults(func=run)
     return p
 
@@ -278,9 +283,14 @@ def register(sub: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     try:
         events = load_log(args.file)
+        book = FeedbackBook("eval")
+        if args.feedback is not None:
+            book.load(json.loads(args.feedback.read_text(encoding="utf-8")))
+            print(f"operator feedback from {args.feedback}: {len(book.entries)} verdicts, limits x{book.scale}",
+                  file=sys.stderr)
         result = evaluate_home(events, seed=args.seed, injections=max(0, args.injections),
-                               answer_rate=min(1.0, max(0.0, args.answer_rate)))
-    except (OSError, LogError) as exc:
+                               answer_rate=min(1.0, max(0.0, args.answer_rate)), scale=book.scale)
+    except (OSError, LogError, ValueError) as exc:
         print(f"hub eval inactivity: {exc}", file=sys.stderr)
         return 2
     if args.json:
