@@ -129,7 +129,9 @@ class Routine:
             return limit
         tod = self._tod(ts)
         night = p.in_night(tod)
-        lo = p.early_night_min_h * 3600 if night else p.early_day_min_min * 60
+        # In the evening before the night window anything but an onset may be the last thing before bed.
+        evening = (p.night_start_min - tod) % DAY < p.evening_h * 60 and source_kind(source) != "onset"
+        lo = p.early_night_min_h * 3600 if night or evening else p.early_day_min_min * 60
         since = ts.timestamp() - p.learn_days * 86400
         pool = sorted(self._window(ALL, tod, since))
         if self.days_learned(ts) < p.learn_min_days or len(pool) < p.min_samples:
