@@ -199,3 +199,30 @@ def test_a_visitor_pauses_inactivity_and_the_fall_radar_until_they_leave(make_hu
     assert status["alarm_due"] is not None
     assert hub.sim("radar", "fall")["suspected"] is True  # the fall radar counts down again
     assert sub.events("alarm.inactivity") == []
+
+
+RULE_CONFIG = CONFIG + """[[doors]]
+name = "bathroom"
+pin = 19
+[[inactivity_rules]]
+kind = "dwell"
+place = "bathroom"
+day_max_min = 40
+night_max_min = 40
+"""
+
+
+@pytest.mark.slow
+def test_a_community_dwell_rule_asks_then_alarms_with_its_reason(make_hub, subscriber):
+    hub, sub = online_hub(make_hub, subscriber, RULE_CONFIG)
+    assert hub.sim("door", "open", "--name", "bathroom")["state"] == "open"
+    assert hub.sim("door", "close", "--name", "bathroom")["state"] == "shut"  # in, door shut behind
+    reply = hub.sim("inactivity", "1")  # 40 min in the bathroom, then the 10 min wait: before the 2 h limit
+    assert reply["decisions"] == 2, hub.log_tail()
+    alarm = sub.wait_event("alarm.inactivity", 10)
+    assert alarm, hub.log_tail()
+    assert_valid(alarm)
+    data = alarm["data"]
+    assert data["reason"] == "dwell" and data["last_source"] == "D-door-bathroom:OFF"
+    assert data["limit_min"] == pytest.approx(40, abs=0.1) and data["gap_min"] == pytest.approx(50, abs=1.5)
+    assert keys(hub).count("inactivity_check") == 1
