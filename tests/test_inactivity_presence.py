@@ -4,8 +4,18 @@ absence is not ended by one stray event, and no incapacitation is injected into 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from hub.detect.evaluation.inactivity import evaluate, injection_times, out_intervals, parse_log
+import pytest
+
+from hub.detect.evaluation.inactivity import (
+    LogError,
+    evaluate,
+    injection_times,
+    load_absences,
+    out_intervals,
+    parse_log,
+)
 from hub.detect.presence import Presence, absences
 
 T0 = datetime(2024, 5, 6, tzinfo=UTC)
@@ -63,3 +73,19 @@ def test_a_single_stray_event_is_not_a_return_but_two_independent_ones_are() -> 
     spans = absences([(door, "X-Entrance-Door:ON", True), (back, "M-Hall-Pir:ON", False),
                       (back + timedelta(seconds=40), "M-Kitchen-Pir:ON", False)], model)
     assert spans == [(door, back + timedelta(seconds=40))] and not model.out
+
+
+def test_labelled_absences_are_added_to_the_model(tmp_path: Path) -> None:
+    events = parse_log(home_with_a_trip(stray=False))
+    trip = (T0 + timedelta(days=1, hours=10), T0 + timedelta(days=1, hours=16))  # no door event: a label only
+    labels = tmp_path / "absences.tsv"
+    labels.write_text(f"# start\tend\n{trip[0]:%Y-%m-%d %H:%M:%S}\t{trip[1]:%Y-%m-%d %H:%M:%S}\n", encoding="utf-8")
+    spans = load_absences(labels)
+    assert spans == [trip]
+    times = injection_times(events, 300, seed=1, labelled=spans)
+    assert not any(trip[0] < t < trip[1] for t in times)
+    plain, marked = evaluate(events, seed=1, injections=100), evaluate(events, seed=1, injections=100, labelled=spans)
+    assert marked["absences"] == plain["absences"] + 1 and marked["skipped_absent"] > plain["skipped_absent"]
+    labels.write_text("2024-05-07 10:00:00\t2024-05-07 09:00:00\n", encoding="utf-8")
+    with pytest.raises(LogError, match="ends before it starts"):
+        load_absences(labels)

@@ -22,6 +22,7 @@ import json
 import random
 import statistics
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -98,14 +99,31 @@ def out_intervals(events: list[LogEvent], params: Params | None = None) -> list[
     return absences(((e.ts, e.source, e.exit_door) for e in events), model)
 
 
+def load_absences(path: Path) -> list[tuple[datetime, datetime]]:
+    """Labelled absences, where a data set has them: `START<TAB>END` per line (times as in the log)."""
+    spans = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        try:
+            a, b = (datetime.strptime(x.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC) for x in line.split("\t"))
+        except ValueError:
+            raise LogError(f"{path}:{n}: expected 'START<TAB>END' (YYYY-MM-DD HH:MM:SS), got {line!r}") from None
+        if b <= a:
+            raise LogError(f"{path}:{n}: the absence ends before it starts")
+        spans.append((a, b))
+    return spans
+
+
 def injection_times(events: list[LogEvent], n: int, seed: int, truth: list[LogEvent] | None = None,
-                    params: Params | None = None, skipped: list[datetime] | None = None) -> list[datetime]:
+                    params: Params | None = None, skipped: list[datetime] | None = None,
+                    labelled: Sequence[tuple[datetime, datetime]] = ()) -> list[datetime]:
     """`n` moments drawn uniformly over the log's span while the resident is at home (out: from
     `truth`, the full log, when `events` is a reduced view). Draws that fell in an absence are
     appended to `skipped`."""
     rng = random.Random(seed)
     first, last = events[0].ts, events[-1].ts
-    outs = out_intervals(truth or events, params)
+    outs = out_intervals(truth or events, params) + list(labelled)
     span = (last - first).total_seconds()
     times: list[datetime] = []
     tries = 0
@@ -121,7 +139,8 @@ def injection_times(events: list[LogEvent], n: int, seed: int, truth: list[LogEv
 
 def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0,
              injections: int = DEFAULT_INJECTIONS, truth: list[LogEvent] | None = None,
-             answer_rate: float = ANSWER_RATE, scale: float = 1.0) -> dict[str, Any]:
+             answer_rate: float = ANSWER_RATE, scale: float = 1.0,
+             labelled: list[tuple[datetime, datetime]] | None = None) -> dict[str, Any]:
     """One pass over the log: false alarms on the untouched log and, at each injected moment, the delay
     to the alarm if nothing happened from then on. `truth`: the full log (for when the resident was out)
     when `events` is a reduced view of it."""
@@ -132,7 +151,7 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
     det = InactivityDetector(params, tz=UTC)
     det.scale = scale  # the operator's feedback on this home (hub/detect/inactivity/feedback.py)
     absent: list[datetime] = []
-    times = injection_times(events, injections, seed, truth, params, absent)
+    times = injection_times(events, injections, seed, truth, params, absent, labelled or [])
     false_alarms: list[dict[str, Any]] = []
     checks = 0
     by_period: dict[str, list[float]] = {p: [] for p in PERIODS}
@@ -195,7 +214,7 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
         "false_checks_per_30d": round(checks * 30 / days, 3) if days else None,
         "injections": k,
         "skipped_absent": len(absent),
-        "absences": len(out_intervals(truth or events, params)),
+        "absences": len(out_intervals(truth or events, params)) + len(labelled or []),
         "detected": len(delays),
         "detected_within_12h": sum(1 for d in delays if d <= 720),
         "median_delay_min_day": _q(day, 0.5),
@@ -215,13 +234,14 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
 
 def evaluate_home(events: list[LogEvent], params: Params | None = None, seed: int = 0,
                   injections: int = DEFAULT_INJECTIONS, answer_rate: float = ANSWER_RATE,
-                  scale: float = 1.0) -> dict[str, Any]:
+                  scale: float = 1.0, labelled: list[tuple[datetime, datetime]] | None = None) -> dict[str, Any]:
     """The figures with every input of the log, and without door contacts and mats (as a PIR-only hub)."""
-    result = {"all_inputs": evaluate(events, params, seed, injections, answer_rate=answer_rate, scale=scale)}
+    result = {"all_inputs": evaluate(events, params, seed, injections, answer_rate=answer_rate, scale=scale,
+                                     labelled=labelled)}
     reduced = without_doors_and_mats(events)
     if len(reduced) >= 2 and len(reduced) < len(events):
         result["without_doors_mats"] = evaluate(reduced, params, seed, injections, truth=events,
-                                                answer_rate=answer_rate, scale=scale)
+                                                answer_rate=answer_rate, scale=scale, labelled=labelled)
     return result
 
 
@@ -274,6 +294,8 @@ def register(sub: Any) -> argparse.ArgumentParser:
                    help=f"how many incapacitations to inject (default {DEFAULT_INJECTIONS})")
     p.add_argument("--answer-rate", type=float, default=ANSWER_RATE,
                    help=f"share of checks a well resident answers, 0-1 (default {ANSWER_RATE}; 0: nobody does)")
+    p.add_argument("--absences", type=Path, metavar="FILE",
+                   help="labelled absences (START<TAB>END per line), added to the presence model's")
     p.add_argument("--feedback", type=Path, metavar="JSON",
                    help="replay with a hub's operator feedback (state_dir/inactivity_feedback.json)")
     p.set_defaults(func=run)
@@ -289,7 +311,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"operator feedback from {args.feedback}: {len(book.entries)} verdicts, limits x{book.scale}",
                   file=sys.stderr)
         result = evaluate_home(events, seed=args.seed, injections=max(0, args.injections),
-                               answer_rate=min(1.0, max(0.0, args.answer_rate)), scale=book.scale)
+                               answer_rate=min(1.0, max(0.0, args.answer_rate)), scale=book.scale,
+                               labelled=load_absences(args.absences) if args.absences else None)
     except (OSError, LogError, ValueError) as exc:
         print(f"hub eval inactivity: {exc}", file=sys.stderr)
         return 2
