@@ -39,6 +39,8 @@ def test_a_false_alarm_lengthens_the_limits_and_a_revert_takes_it_back() -> None
     assert b.revert({"feedback_id": "f1"})["scale"] == pytest.approx(0.9)
     with pytest.raises(FeedbackError, match="nothing to revert"):
         b.revert({"feedback_id": "f1"})
+    with pytest.raises(FeedbackError, match="replayed"):  # a reverted verdict replayed stays out
+        b.apply({"feedback_id": "f1", "alarm_id": "a1", "verdict": "false_alarm"}, NOW)
     again = FeedbackBook("hub-1")
     again.load(json.loads(json.dumps(b.to_dict())))  # stored as JSON, read back the same
     assert again.scale == b.scale and again.entries == b.entries
@@ -127,14 +129,23 @@ def test_feedback_over_the_broker_with_probes(make_hub, subscriber) -> None:
         settled(n)
     assert scale() == pytest.approx(STEP_UP)
     assert "inactivity feedback refused" in hub.log_tail()
-    # Kept across a restart (state_dir/inactivity_feedback.json) ...
+    # The platform takes it back; a missed report (no alarm id) moves the limits the other way.
+    sub.publish(f"{PREFIX}/test-0001/cmd/feedback_revert", json.dumps({"feedback_id": "f1"}))
+    wait_until(lambda: scale() == 1.0, 10, "feedback reverted")
+    sub.publish(cmd, json.dumps({"feedback_id": "f6", "verdict": "missed", "at": alarm["ts"]}))
+    wait_until(lambda: scale() == pytest.approx(0.9), 10, "missed applied")
+    # Kept across a restart (state_dir/inactivity_feedback.json); listed and reverted at the unit.
     hub.stop()
     hub.start()
-    assert scale() == pytest.approx(STEP_UP)
-    # ... and taken back by the platform (sent until the restarted hub has subscribed; a repeat is refused).
-    revert = f"{PREFIX}/test-0001/cmd/feedback_revert"
-    wait_until(lambda: sub.publish(revert, json.dumps({"feedback_id": "f1"})) or scale() == 1.0, 20,
-               "feedback reverted", interval=0.5)
+    assert scale() == pytest.approx(0.9)
+    listed = hub.cli("feedback", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [e["feedback_id"] for e in json.loads(listed.stdout)["entries"]] == ["f6"]
+    reverted = hub.cli("feedback", "revert", "f6")
+    assert reverted.returncode == 0 and "limits x1.0" in reverted.stdout, reverted.stdout + reverted.stderr
+    assert scale() == 1.0
+    again = hub.cli("feedback", "revert", "f6")
+    assert again.returncode == 1 and "nothing to revert" in again.stdout
 
 
 def test_hub_eval_replays_a_homes_feedback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -26,6 +26,7 @@ VERB_MODULES = [
     "hub.cli.voice",
     "hub.cli.update",
     "hub.cli.spoken",
+    "hub.cli.feedback",
 ]
 
 

@@ -94,6 +94,7 @@ class InactivityMonitor:
         ctx.add_platform_command("home", self._cmd_home)
         ctx.add_platform_command("feedback", self._cmd_feedback)
         ctx.add_platform_command("feedback_revert", self._cmd_feedback_revert)
+        ctx.add_control_command("inactivity.feedback", self._control_feedback)  # `hub feedback`
         if self.away_pin is not None and self.away_pin not in self.call_pins:
             from hub.core.buttons import ButtonBank
 
@@ -142,17 +143,26 @@ class InactivityMonitor:
     async def _cmd_feedback_revert(self, body: dict[str, Any]) -> None:
         await self._feedback(lambda: self.feedback.revert(body), "reverted")
 
-    async def _feedback(self, change: Any, what: str) -> None:
+    async def _control_feedback(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`hub feedback list|revert ID` at the unit: the stored verdicts, or take one back."""
+        if body.get("action") == "revert":
+            error = await self._feedback(lambda: self.feedback.revert(body), "reverted at the unit")
+            if error:
+                return {"ok": False, "error": error}
+        return {"ok": True, "scale": self.feedback.scale, "entries": self.feedback.entries}
+
+    async def _feedback(self, change: Any, what: str) -> str:
         try:
             entry = change()
         except FeedbackError as exc:
             log.warning("inactivity feedback refused: %s", exc)
-            return
+            return str(exc)
         self._det().scale = entry["scale"]
         log.warning("inactivity feedback %s %s: %s on %s -> this home's limits x%.2f", what, entry["feedback_id"],
                     entry["verdict"], entry.get("alarm_id") or entry.get("at"), entry["scale"])
         await asyncio.to_thread(self._save_feedback)
         self._publish_status()
+        return ""
 
     def _toggle_away(self, by: str) -> None:
         self._set_away(not self._det().away, by)

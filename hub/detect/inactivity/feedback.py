@@ -37,6 +37,7 @@ class FeedbackBook:
     hub_id: str
     alarms: dict[str, dict[str, Any]] = field(default_factory=dict)  # alarm id -> features at the alarm
     entries: list[dict[str, Any]] = field(default_factory=list)  # accepted verdicts, oldest first
+    reverted: list[str] = field(default_factory=list)  # ids taken back: a replay of one stays refused
 
     def record_alarm(self, alarm_id: str, features: dict[str, Any]) -> None:
         self.alarms[alarm_id] = dict(features)
@@ -56,7 +57,7 @@ class FeedbackBook:
         fid = _id(body, "feedback_id")
         if "hub" in body and body["hub"] != self.hub_id:
             raise FeedbackError(f"feedback {fid} names hub {str(body['hub'])[:64]!r}, this is {self.hub_id!r}")
-        if any(e["feedback_id"] == fid for e in self.entries):
+        if any(e["feedback_id"] == fid for e in self.entries) or fid in self.reverted:
             raise FeedbackError(f"feedback {fid} already applied (replayed)")
         verdict = body.get("verdict")
         if verdict not in VERDICTS:
@@ -93,16 +94,18 @@ class FeedbackBook:
         for i, e in enumerate(self.entries):
             if e["feedback_id"] == fid:
                 del self.entries[i]
+                self.reverted = [*self.reverted, fid][-MAX_ENTRIES:]
                 return {**e, "scale": self.scale}
         raise FeedbackError(f"feedback {fid} is not applied here; nothing to revert")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": 1, "alarms": self.alarms, "entries": self.entries}
+        return {"version": 1, "alarms": self.alarms, "entries": self.entries, "reverted": self.reverted}
 
     def load(self, data: dict[str, Any]) -> None:
         if data.get("version") != 1:
             raise ValueError(f"unknown feedback version {data.get('version')!r}")
         self.alarms = {str(k): dict(v) for k, v in dict(data.get("alarms", {})).items()}
+        self.reverted = [str(x) for x in data.get("reverted", [])]
         self.entries = [dict(e) for e in data.get("entries", []) if isinstance(e, dict)
                         and isinstance(e.get("factor"), int | float) and SCALE_MIN <= e["factor"] <= SCALE_MAX]
 
