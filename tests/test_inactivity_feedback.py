@@ -171,3 +171,11 @@ def test_hub_eval_replays_a_homes_feedback(tmp_path: Path, capsys: pytest.Captur
     saved.write_text(json.dumps({"version": 9}), encoding="utf-8")
     assert main([*args, "--feedback", str(saved)]) == 2
     assert "unknown feedback version" in capsys.readouterr().err
+
+
+def test_feedback_never_stretches_a_limit_past_the_longest() -> None:
+    det = InactivityDetector(Params(), tz=UTC)
+    det.scale = SCALE_MAX
+    night = NOW.replace(hour=23)
+    det.note(night, "pir")  # a night gap: the fallback is night_max_h already
+    assert det.next_alarm_at() == night + timedelta(hours=11.5, minutes=10)

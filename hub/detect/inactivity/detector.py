@@ -316,7 +316,8 @@ class InactivityDetector:
         limit, normal, basis = self.routine.expectation(self._context, ts)
         if early:  # the resident just answered a check: the next one waits for the full limit
             limit = self.routine.early_limit(self._context, ts, limit)
-        limit *= self.scale
+        if self.scale != 1.0:  # never past the longest limit: every detection stays within it + the wait
+            limit = min(limit * self.scale, max(limit, self.p.night_max_h * 3600, self.p.day_max_h * 3600))
         plan = Plan(ts + timedelta(seconds=limit), limit, normal, "gap", basis)
         morning = self.routine.morning_due(ts)
         if morning is not None and morning < plan.check_at:
