@@ -83,8 +83,7 @@ class InactivityMonitor:
         now = ctx.clock.now()
         self.detector = InactivityDetector(self.params, tz=self.zone or now.tzinfo or ZoneInfo("UTC"),
                                            rules=self.rules)
-        await asyncio.to_thread(self._load)
-        await asyncio.to_thread(self._load_feedback)
+        await asyncio.to_thread(self._load)  # the learned history, then the operator's feedback
         self.detector.scale = self.feedback.scale
         self.detector.restart(now)
         ctx.clock.on_step(self._on_clock_step)
@@ -291,6 +290,7 @@ class InactivityMonitor:
 
     # ---- persistence --------------------------------------------------------------------------
     def _load(self) -> None:
+        self._load_feedback()
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             kept = self._det().load(data)
