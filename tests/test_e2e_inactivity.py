@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from schemas import assert_valid
-from support import PREFIX, ROOT, SHARED_DATA, online_hub, spoken_keys
+from support import PREFIX, ROOT, SHARED_DATA, online_hub, spoken_keys, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -167,3 +167,62 @@ def test_wall_clock_steps_of_a_year_raise_no_alarm_and_keep_the_timer(env):
     b = sub.wait_event("call.raised", 5, button=27)
     assert a and b and a["id"] == first["event_id"] and b["id"] == second["event_id"]
     assert b["ts"] < a["ts"] and b["seq"] > a["seq"]
+
+
+VISITOR_CONFIG = CONFIG + """[[doors]]
+name = "front"
+pin = 16
+exit = true
+[[mats]]
+name = "armchair"
+pin = 20
+place = "chair"
+"""
+
+
+@pytest.mark.slow
+def test_a_visitor_pauses_inactivity_and_the_fall_radar_until_they_leave(make_hub, subscriber):
+    hub, sub = online_hub(make_hub, subscriber, VISITOR_CONFIG)
+    # The resident sits down; two minutes later the front door opens: someone came in from outside.
+    assert hub.sim("mat", "on")["state"] == "occupied"
+    hub.sim("inactivity", "0.03")
+    assert hub.sim("door", "open")["state"] == "open"
+    status = wait_until(lambda: hub.status()["inactivity"], 10, "inactivity status")
+    assert status["visitor"] is True and status["presumed_out"] is False
+    # The radar reports a fall while the visitor is there: read, and no countdown.
+    radar = hub.sim("radar", "fall")
+    assert radar["suspected"] is False
+    wait_until(lambda: "fall radar report while a visitor is present" in hub.log_tail(), 10, "radar ignored")
+    # An hour and more with no further sign of two people: the visit is over; checks are back.
+    hub.sim("inactivity", "1.1")
+    status = wait_until(lambda: (s := hub.status()["inactivity"]) and not s["visitor"] and s, 10, "visit over")
+    assert status["alarm_due"] is not None
+    assert hub.sim("radar", "fall")["suspected"] is True  # the fall radar counts down again
+    assert sub.events("alarm.inactivity") == []
+
+
+RULE_CONFIG = CONFIG + """[[doors]]
+name = "bathroom"
+pin = 19
+[[inactivity_rules]]
+kind = "dwell"
+place = "bathroom"
+day_max_min = 40
+night_max_min = 40
+"""
+
+
+@pytest.mark.slow
+def test_a_community_dwell_rule_asks_then_alarms_with_its_reason(make_hub, subscriber):
+    hub, sub = online_hub(make_hub, subscriber, RULE_CONFIG)
+    assert hub.sim("door", "open", "--name", "bathroom")["state"] == "open"
+    assert hub.sim("door", "close", "--name", "bathroom")["state"] == "shut"  # in, door shut behind
+    reply = hub.sim("inactivity", "1")  # 40 min in the bathroom, then the 10 min wait: before the 2 h limit
+    assert reply["decisions"] == 2, hub.log_tail()
+    alarm = sub.wait_event("alarm.inactivity", 10)
+    assert alarm, hub.log_tail()
+    assert_valid(alarm)
+    data = alarm["data"]
+    assert data["reason"] == "dwell" and data["last_source"] == "D-door-bathroom:OFF"
+    assert data["limit_min"] == pytest.approx(40, abs=0.1) and data["gap_min"] == pytest.approx(50, abs=1.5)
+    assert keys(hub).count("inactivity_check") == 1

@@ -32,6 +32,15 @@ class FakeHub(fakes.FakeHub):
     def said(self) -> list[str]:
         return self.spoken
 
+    def add_control_command(self, name: str, handler: Any, *, cancel_on_hangup: bool = False) -> None:
+        self.controls[name] = handler  # `hub feedback` (inactivity.feedback)
+
+    @property
+    def controls(self) -> dict[str, Any]:
+        if not hasattr(self, "_controls"):
+            self._controls: dict[str, Any] = {}
+        return self._controls
+
 
 def make_config(tmp_path: Path, **inactivity: Any) -> Config:
     raw = {"hub": {"state_dir": str(tmp_path), "timezone": "UTC"},

@@ -217,7 +217,7 @@ def test_learned_limits_follow_the_source_and_time_of_day() -> None:
 
 
 def test_morning_check_when_not_up_by_the_usual_time() -> None:
-    det = InactivityDetector(Params(), tz=UTC)
+    det = InactivityDetector(Params(early_checks_per_day=0), tz=UTC)  # the morning rule alone
     next_day = routine(det, 8)
     bed = next_day - timedelta(hours=1, minutes=55)  # last night's 22:05
     assert det.last_ts == bed
@@ -316,7 +316,7 @@ def lunch_and_armchair(det: InactivityDetector, days: int) -> datetime:
 
 
 def test_gaps_while_a_mat_is_occupied_belong_to_the_rest() -> None:
-    det = InactivityDetector(Params(), tz=UTC)
+    det = InactivityDetector(Params(early_checks_per_day=0), tz=UTC)  # full limits, no early check
     sit = lunch_and_armchair(det, 8) + timedelta(hours=13)
     det.note(sit, "P-Living-Seat:ON")
     resting = det.next_alarm_at()

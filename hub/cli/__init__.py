@@ -29,6 +29,7 @@ VERB_MODULES = [
     "hub.cli.report",
     "hub.cli.setup_mode",
     "hub.cli.zigbee",
+    "hub.cli.feedback",
 ]
 
 

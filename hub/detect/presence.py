@@ -17,16 +17,20 @@ taken for "at home" becomes a silence the inactivity detector alarms on. Here:
   or shut by hand (someone who took in the milk at 6 am and went back to bed). An OFF is evidence
   only when a hand made it (a door shut, getting up from a mat), not a motion sensor's hold running
   out or an appliance finishing.
+- the exit door while a bed or chair mat is occupied (for less than 16 h) is not the resident
+  leaving: they sit or lie, someone else opened it (a visitor, hub/detect/visitors.py).
 - away mode (a button hold, the platform) overrides all of this in the detector.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 STRONG_PREFIXES = ("button:", "checkin:")  # a person at the unit itself
 HAND_PREFIXES = ("D-", "P-")  # a door or cupboard shut, getting up from a mat: someone did it
+MAT_STALE_S = 16 * 3600.0  # a mat occupied longer than this is stuck, not someone sitting
 
 
 @dataclass
@@ -39,9 +43,16 @@ class Presence:
     door_ts: datetime | None = None
     _evidence: dict[str, datetime] = field(default_factory=dict)  # sensor -> last ON while out
     _return_ts: datetime | None = None  # an exit-door pattern while out
+    _mats: dict[str, datetime] = field(default_factory=dict)  # occupied mats -> since
 
     def note(self, ts: datetime, source: str, exit_door: bool) -> None:
         """One activity, in time order."""
+        if source.startswith("P-"):  # a bed/chair mat: occupied from ON to OFF
+            sensor, _, state = source.rpartition(":")
+            (self._mats.__setitem__(sensor, ts) if state == "ON" else self._mats.pop(sensor, None))
+        if exit_door and self._seated(ts):
+            self.door_ts = ts  # the door opened while the resident sits or lies: someone else's doing
+            return
         if exit_door:
             new_pattern = self.door_ts is None or (ts - self.door_ts).total_seconds() > self.exit_group_s
             if not self.out and new_pattern:
@@ -77,6 +88,9 @@ class Presence:
         elif previous is None:
             self._evidence[sensor] = ts
 
+    def _seated(self, ts: datetime) -> bool:
+        return not self.out and any(0 <= (ts - t).total_seconds() <= MAT_STALE_S for t in self._mats.values())
+
     def reset(self) -> None:
         """At home (away mode cleared: the resident said so)."""
         self._back()
@@ -85,3 +99,27 @@ class Presence:
         self.out = False
         self._evidence.clear()
         self._return_ts = None
+
+
+def absences(events: Iterable[tuple[datetime, str, bool]], presence: Presence | None = None,
+             ) -> list[tuple[datetime, datetime]]:
+    """When the resident was out, by this model: from the exit-door pattern that made it "out" to the
+    event that brought them home (or the last event). `events`: (time, source, exit door) in order.
+    The evaluator's ground truth for where no incapacitation can be injected is the detector's own
+    model, so a stray event in a long absence does not make the flat "occupied" for either."""
+    model = presence or Presence()
+    spans: list[tuple[datetime, datetime]] = []
+    start: datetime | None = None
+    last: datetime | None = None
+    for ts, source, exit_door in events:
+        was_out = model.out
+        model.note(ts, source, exit_door)
+        if not was_out and model.out:
+            start = ts
+        elif was_out and not model.out and start is not None:
+            spans.append((start, ts))
+            start = None
+        last = ts
+    if start is not None and last is not None and last > start:
+        spans.append((start, last))
+    return spans

@@ -102,6 +102,22 @@ INACTIVITY = Section("inactivity", "Unusual inactivity: learns how long the resi
                            optional=True, min=0, max=27, example=22),
     "away_hold_s": Key(2.0, "Long press that toggles away mode on a dedicated away button.", min=0.5, max=10),
     "tick_s": Key(15.0, "How often the detector looks at the clock.", min=0.05, max=300),
+    "early_checks_per_day": Key(0.5, "Budget of early checks '您还好吗？' per day: the first, short threshold is "
+                                     "learned so that a well resident is asked about this often; 0 = ask only "
+                                     "at the full limit.", min=0, max=4),
+    "early_margin": Key(1.0, "Early threshold = learned quantile x early_margin + early_margin_min.",
+                        min=1.0, max=5.0),
+    "early_margin_min": Key(15.0, "Added to the early threshold (minutes).", min=0, max=240),
+    "early_day_min_min": Key(60.0, "Shortest early threshold by day (minutes).", min=10, max=600),
+    "visitors": Key(True, "Evidence of a second person (motion in two rooms within seconds, motion while a mat "
+                          "elsewhere is occupied, the exit door opened while the resident sits) pauses checks, "
+                          "alarms and the fall radar until they leave."),
+    "visitor_rooms_s": Key(5.0, "Motion in two different rooms within this many seconds: two people.",
+                           min=1, max=60),
+    "visitor_hold_min": Key(60.0, "A visitor has gone this long after the last evidence of two people (or at "
+                                  "the next exit-door event).", min=5, max=480),
+    "early_night_min_h": Key(3.0, "Shortest early threshold for a gap starting in the night window (hours).",
+                             min=0.5, max=11),
 })
 
 SECTIONS: list[Section] = [FALL, INACTIVITY]
@@ -150,7 +166,22 @@ CHECKIN = Section("checkin", "The daily check-in '报平安': in the window one 
                 example=[17]),
 })
 
-SECTIONS.extend([DOORS, MATS, CHECKIN])
+RULES = Section("inactivity_rules", "Rules a community sets for this home, on top of the learned limits; each "
+                                    "asks '您还好吗？' first and raises alarm.inactivity (reason = the rule's kind) if "
+                                    "unanswered. One [[inactivity_rules]] table per rule; none by default.", {
+    "kind": Key("dwell", "dwell: too long in one room | not_up_by: no activity since the night by a time | "
+                         "out_at_night: out and not back at a time.",
+                choices=("dwell", "not_up_by", "out_at_night")),
+    "place": Key("", "dwell: the room, as in the sensor names (e.g. bathroom for M-Bathroom-Basin or a door "
+                     "contact named bathroom).", max=24),
+    "day_max_min": Key(240.0, "dwell: longest stay (minutes) for a stay starting by day.", min=5, max=720),
+    "night_max_min": Key(40.0, "dwell: longest stay (minutes) for a stay starting in the night window.",
+                         min=5, max=720),
+    "at": Key("09:00", "not_up_by: the time (HH:MM) by which the resident is up; out_at_night: the time "
+                       "(HH:MM) by which they are back.", min=5, max=5, rule=hhmm_problem),
+}, many=True)
+
+SECTIONS.extend([DOORS, MATS, CHECKIN, RULES])
 
 
 def used_pins(cfg: dict[str, Any]) -> dict[int, str]:
@@ -183,6 +214,13 @@ def check(cfg: dict[str, Any]) -> list[tuple[str, str]]:
     for pin in c["pins"]:
         if pin not in buttons:
             problems.append(("checkin.pins", f"{pin!r} is not a call button's pin; call buttons: {sorted(buttons)}"))
+    for i, rule in enumerate(cfg["inactivity_rules"]):
+        if rule["kind"] == "dwell" and not rule["place"]:
+            problems.append((f"inactivity_rules[{i}].place", "a dwell rule needs the room: check place = "
+                             "\"bathroom\" (the room word of the sensor names, e.g. M-Bathroom-Basin)"))
+        if rule["kind"] == "out_at_night" and not any(d["exit"] for d in cfg["doors"]):
+            problems.append((f"inactivity_rules[{i}].kind", "out_at_night needs the exit door contact: "
+                             "check [[doors]] exit = true (docs/hardware.md)"))
     if sum(d["exit"] for d in cfg["doors"]) > 1:
         problems.append(("doors", "more than one door has exit = true; mark only the home's exit door"))
     seen: dict[int, str] = {}

@@ -5,8 +5,10 @@ was in danger, so every alarm on the untouched log is false. Then incapacitation
 seeded random *times* (uniform over the log while the resident is at home, not at random sensor
 events, which would over-weight chattering sensors; everything in the following 24 h is removed) and
 the delay to `alarm.inactivity` is measured, by time of day. Both with every input of the log and
-without door contacts and mats, as a hub with PIR alone sees the home. Nobody answers the check
-prompt in the replay; in a home a press (or any activity) would cancel it.
+without door contacts and mats, as a hub with PIR alone sees the home. On the untouched log the well
+resident answers a check with a press 30 s later with probability `--answer-rate` (0.9, seeded); an
+unanswered one is an alarm. Nobody answers after an injected incapacitation. "At home": the
+detector's own presence model (hub/detect/presence.py); draws in absences are skipped and counted.
 
 Log format (../shared/data/README.md): `YYYY-MM-DD HH:MM:SS<TAB>SENSOR<TAB>ON|OFF`, sorted, SENSOR is
 `<KIND>-<place>-<name>`, kind `X` the exit door. Each line is one activity with source `SENSOR:STATE`
@@ -16,24 +18,27 @@ Log format (../shared/data/README.md): `YYYY-MM-DD HH:MM:SS<TAB>SENSOR<TAB>ON|OF
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import random
 import statistics
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from hub.detect.inactivity.detector import Decision, InactivityDetector
+from hub.detect.inactivity.feedback import FeedbackBook
 from hub.detect.inactivity.params import Params
+from hub.detect.presence import Presence, absences
 
 PERIODS = ("00-06", "06-12", "12-18", "18-24")  # delays reported by the time of day they began
 DAY_PERIODS = ("06-12", "12-18")
-MIN_OUT = timedelta(minutes=15)  # exit door, then nothing this long: the resident was out
 HORIZON = timedelta(hours=24)  # events removed after an injection; later alarms count as missed
 DEFAULT_INJECTIONS = 1000
+ANSWER_RATE = 0.9  # a well resident at home answers this share of checks (seeded); the rest alarm
+ANSWER_S = 30.0  # ...with a press this long after the question
 
 
 @dataclass(frozen=True)
@@ -85,20 +90,40 @@ def without_doors_and_mats(events: list[LogEvent]) -> list[LogEvent]:
     return [e for e in events if e.sensor[:2] not in ("D-", "X-", "P-")]
 
 
-def out_intervals(events: list[LogEvent], min_out: timedelta = MIN_OUT) -> list[tuple[datetime, datetime]]:
-    """When the resident was out, from the full log: an exit-door event followed by nothing for at least
-    `min_out` (the README's "exit door, then nothing"), until the next event. No injection there."""
-    return [(a.ts, b.ts) for a, b in itertools.pairwise(events)
-            if a.exit_door and b.ts - a.ts >= min_out]
+def out_intervals(events: list[LogEvent], params: Params | None = None) -> list[tuple[datetime, datetime]]:
+    """When the resident was out, from the full log, by the detector's own presence model
+    (`hub/detect/presence.py`: an exit-door pattern, then no evidence inside; one stray event in a
+    long absence does not end it). No injection there."""
+    p = params or Params()
+    model = Presence(p.exit_group_s, p.exit_settle_s, p.return_window_min * 60, p.return_apart_s)
+    return absences(((e.ts, e.source, e.exit_door) for e in events), model)
 
 
-def injection_times(events: list[LogEvent], n: int, seed: int,
-                    truth: list[LogEvent] | None = None) -> list[datetime]:
+def load_absences(path: Path) -> list[tuple[datetime, datetime]]:
+    """Labelled absences, where a data set has them: `START<TAB>END` per line (times as in the log)."""
+    spans = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        try:
+            a, b = (datetime.strptime(x.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC) for x in line.split("\t"))
+        except ValueError:
+            raise LogError(f"{path}:{n}: expected 'START<TAB>END' (YYYY-MM-DD HH:MM:SS), got {line!r}") from None
+        if b <= a:
+            raise LogError(f"{path}:{n}: the absence ends before it starts")
+        spans.append((a, b))
+    return spans
+
+
+def injection_times(events: list[LogEvent], n: int, seed: int, truth: list[LogEvent] | None = None,
+                    params: Params | None = None, skipped: list[datetime] | None = None,
+                    labelled: Sequence[tuple[datetime, datetime]] = ()) -> list[datetime]:
     """`n` moments drawn uniformly over the log's span while the resident is at home (out: from
-    `truth`, the full log, when `events` is a reduced view)."""
+    `truth`, the full log, when `events` is a reduced view). Draws that fell in an absence are
+    appended to `skipped`."""
     rng = random.Random(seed)
     first, last = events[0].ts, events[-1].ts
-    outs = out_intervals(truth or events)
+    outs = out_intervals(truth or events, params) + list(labelled)
     span = (last - first).total_seconds()
     times: list[datetime] = []
     tries = 0
@@ -107,11 +132,15 @@ def injection_times(events: list[LogEvent], n: int, seed: int,
         t = first + timedelta(seconds=round(rng.uniform(0, span)))
         if not any(a < t < b for a, b in outs):
             times.append(t)
+        elif skipped is not None:
+            skipped.append(t)
     return sorted(times)
 
 
 def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0,
-             injections: int = DEFAULT_INJECTIONS, truth: list[LogEvent] | None = None) -> dict[str, Any]:
+             injections: int = DEFAULT_INJECTIONS, truth: list[LogEvent] | None = None,
+             answer_rate: float = ANSWER_RATE, scale: float = 1.0,
+             labelled: list[tuple[datetime, datetime]] | None = None) -> dict[str, Any]:
     """One pass over the log: false alarms on the untouched log and, at each injected moment, the delay
     to the alarm if nothing happened from then on. `truth`: the full log (for when the resident was out)
     when `events` is a reduced view of it."""
@@ -120,7 +149,9 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
     params = params or Params()
     # Log times are the home's wall clock, stamped as UTC: the detector reads time of day in UTC.
     det = InactivityDetector(params, tz=UTC)
-    times = injection_times(events, injections, seed, truth)
+    det.scale = scale  # the operator's feedback on this home (hub/detect/inactivity/feedback.py)
+    absent: list[datetime] = []
+    times = injection_times(events, injections, seed, truth, params, absent, labelled or [])
     false_alarms: list[dict[str, Any]] = []
     checks = 0
     by_period: dict[str, list[float]] = {p: [] for p in PERIODS}
@@ -135,11 +166,32 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
                 false_alarms.append({"at": d.at.strftime("%Y-%m-%d %H:%M"), "gap_min": round(d.gap_s / 60),
                                      "after": d.last_source, "reason": d.reason, "basis": d.basis})
 
+    answers = random.Random(f"answer-{seed}")
+
+    def advance(until: datetime) -> None:
+        """Checks falling due before `until` on the untouched log: the well resident answers (a press)
+        with probability `answer_rate`; an unanswered one becomes an alarm after the wait."""
+        for _ in range(100):
+            at = det.next_check_at()
+            if at is None or at >= until:
+                return
+            decisions = det.tick(at)
+            count(decisions)
+            asked = [d for d in decisions if d.kind == "check"]
+            if asked:
+                if answers.random() >= answer_rate:
+                    return
+                press = asked[-1].at + timedelta(seconds=ANSWER_S)
+                if press >= until:
+                    return  # the next activity comes first and answers
+                count(det.note(press, "button:answer"))
+
     k = 0
     for ev in events:
         while k < len(times) and times[k] < ev.ts:
             t = times[k]
             k += 1
+            advance(t)
             count(det.tick(t))
             alarm_at = det.next_alarm_at()
             if alarm_at is None and det.alarmed:
@@ -149,6 +201,7 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
                               + (" (presumed out)" if det.out else ""))
                 continue
             by_period[_period(t)].append((alarm_at - t).total_seconds() / 60)
+        advance(ev.ts)
         count(det.note(ev.ts, ev.source, ev.exit_door))
     days = (events[-1].ts - events[0].ts).total_seconds() / 86400
     delays = [d for v in by_period.values() for d in v]
@@ -160,6 +213,8 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
         "false_alarms_per_30d": round(len(false_alarms) * 30 / days, 3) if days else None,
         "false_checks_per_30d": round(checks * 30 / days, 3) if days else None,
         "injections": k,
+        "skipped_absent": len(absent),
+        "absences": len(out_intervals(truth or events, params)) + len(labelled or []),
         "detected": len(delays),
         "detected_within_12h": sum(1 for d in delays if d <= 720),
         "median_delay_min_day": _q(day, 0.5),
@@ -170,6 +225,7 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
                                  for p, v in by_period.items()},
         "max_delay_min": round(max(delays), 1) if delays else None,
         "mat_flickers": det.flickers,
+        "answer_rate": answer_rate,
         "seed": seed,
         "false_alarm_list": false_alarms,
         "missed": missed,
@@ -177,12 +233,15 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
 
 
 def evaluate_home(events: list[LogEvent], params: Params | None = None, seed: int = 0,
-                  injections: int = DEFAULT_INJECTIONS) -> dict[str, Any]:
+                  injections: int = DEFAULT_INJECTIONS, answer_rate: float = ANSWER_RATE,
+                  scale: float = 1.0, labelled: list[tuple[datetime, datetime]] | None = None) -> dict[str, Any]:
     """The figures with every input of the log, and without door contacts and mats (as a PIR-only hub)."""
-    result = {"all_inputs": evaluate(events, params, seed, injections)}
+    result = {"all_inputs": evaluate(events, params, seed, injections, answer_rate=answer_rate, scale=scale,
+                                     labelled=labelled)}
     reduced = without_doors_and_mats(events)
     if len(reduced) >= 2 and len(reduced) < len(events):
-        result["without_doors_mats"] = evaluate(reduced, params, seed, injections, truth=events)
+        result["without_doors_mats"] = evaluate(reduced, params, seed, injections, truth=events,
+                                                answer_rate=answer_rate, scale=scale, labelled=labelled)
     return result
 
 
@@ -204,12 +263,14 @@ def format_report(name: str, r: dict[str, Any], inputs: str = "all inputs") -> s
     lines = [
         f"inactivity replay of {name} ({inputs}): {r['days']} days, learning from an empty history",
         f"  untouched log: {r['false_alarms']} false alarms ({r['false_alarms_per_30d']} per 30 days), "
-        f"{r['false_checks_per_30d']} check prompts per 30 days; {r['mat_flickers']} mat flickers absorbed",
+        f"{r['false_checks_per_30d']} check prompts per 30 days (answer rate {r['answer_rate']}); "
+        f"{r['mat_flickers']} mat flickers absorbed",
     ]
     lines += [f"    false alarm {fa['at']} after {fa['after']} ({fa['gap_min']} min, {fa['reason']}, "
               f"{fa['basis']})" for fa in r["false_alarm_list"][:10]]
     lines += [
-        f"  incapacitations injected at random times at home: {r['injections']} (seed {r['seed']}), "
+        f"  incapacitations injected at random times at home: {r['injections']} (seed {r['seed']}; "
+        f"{r['skipped_absent']} draws skipped in {r['absences']} absences), "
         f"detected {r['detected']}, within 12 h {r['detected_within_12h']}",
         "  delay to alarm by time of day:  " + "; ".join(
             f"{p} median {v['median_min']} p90 {v['p90_min']} min (n={v['n']})"
@@ -231,6 +292,12 @@ def register(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the injection moments (default 0)")
     p.add_argument("--injections", type=int, default=DEFAULT_INJECTIONS,
                    help=f"how many incapacitations to inject (default {DEFAULT_INJECTIONS})")
+    p.add_argument("--answer-rate", type=float, default=ANSWER_RATE,
+                   help=f"share of checks a well resident answers, 0-1 (default {ANSWER_RATE}; 0: nobody does)")
+    p.add_argument("--absences", type=Path, metavar="FILE",
+                   help="labelled absences (START<TAB>END per line), added to the presence model's")
+    p.add_argument("--feedback", type=Path, metavar="JSON",
+                   help="replay with a hub's operator feedback (state_dir/inactivity_feedback.json)")
     p.set_defaults(func=run)
     return p
 
@@ -238,8 +305,15 @@ def register(sub: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     try:
         events = load_log(args.file)
-        result = evaluate_home(events, seed=args.seed, injections=max(0, args.injections))
-    except (OSError, LogError) as exc:
+        book = FeedbackBook("eval")
+        if args.feedback is not None:
+            book.load(json.loads(args.feedback.read_text(encoding="utf-8")))
+            print(f"operator feedback from {args.feedback}: {len(book.entries)} verdicts, limits x{book.scale}",
+                  file=sys.stderr)
+        result = evaluate_home(events, seed=args.seed, injections=max(0, args.injections),
+                               answer_rate=min(1.0, max(0.0, args.answer_rate)), scale=book.scale,
+                               labelled=load_absences(args.absences) if args.absences else None)
+    except (OSError, LogError, ValueError) as exc:
         print(f"hub eval inactivity: {exc}", file=sys.stderr)
         return 2
     if args.json:

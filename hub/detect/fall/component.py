@@ -119,6 +119,10 @@ class FallComponent:
     def _on_radar(self, obs: Any) -> None:
         ctx = self._require_ctx()
         if obs.kind == "fall" and obs.active:
+            visits = ctx.component("inactivity")  # its visitor_present(): someone else is there to help
+            if visits is not None and getattr(visits, "visitor_present", lambda: False)():
+                log.warning("fall radar report while a visitor is present: no countdown")
+                return
             self.suspect("radar", {"report": "fall"})
         elif obs.kind in ("presence", "moving") and obs.active:
             now = ctx.clock.monotonic()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import threading
@@ -24,10 +25,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from hub.config.loader import Config, ConfigError
 from hub.core.activity import Activity
 from hub.core.context import Hardware, HubContext
+from hub.core.files import atomic_write
 from hub.core.ticks import sleep_aligned
 from hub.detect.inactivity.detector import Decision, InactivityDetector
+from hub.detect.inactivity.feedback import FeedbackBook, FeedbackError
 from hub.detect.inactivity.history import History
 from hub.detect.inactivity.params import Params
+from hub.detect.inactivity.rules import rules_from_config
 from hub.speech.questions import Question
 
 log = logging.getLogger(__name__)
@@ -63,6 +67,9 @@ class InactivityMonitor:
         self.zone = _zone(config["hub"]["timezone"])
         self.history = History(config.state_dir)
         self.path = self.history.path
+        self.rules = rules_from_config(config["inactivity_rules"])
+        self.feedback = FeedbackBook(config["hub"]["id"])
+        self.feedback_path = config.state_dir / "inactivity_feedback.json"
         self.detector: InactivityDetector | None = None
         self._ctx: HubContext | None = None
         self._queue: asyncio.Queue[Decision | tuple[str, str]] = asyncio.Queue()
@@ -77,14 +84,19 @@ class InactivityMonitor:
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
         now = ctx.clock.now()
-        self.detector = InactivityDetector(self.params, tz=self.zone or now.tzinfo or ZoneInfo("UTC"))
-        await asyncio.to_thread(self._load)
+        self.detector = InactivityDetector(self.params, tz=self.zone or now.tzinfo or ZoneInfo("UTC"),
+                                           rules=self.rules)
+        await asyncio.to_thread(self._load)  # the learned history, then the operator's feedback
+        self.detector.scale = self.feedback.scale
         self.detector.restart(now)
         ctx.clock.on_step(self._on_clock_step)
         ctx.activity.subscribe(self._on_activity)
         ctx.on_button(self._on_button)
         ctx.add_platform_command("away", self._cmd_away)
         ctx.add_platform_command("home", self._cmd_home)
+        ctx.add_platform_command("feedback", self._cmd_feedback)
+        ctx.add_platform_command("feedback_revert", self._cmd_feedback_revert)
+        ctx.add_control_command("inactivity.feedback", self._control_feedback)  # `hub feedback`
         if self.away_pin is not None and self.away_pin not in self.call_pins:
             from hub.core.buttons import ButtonBank
 
@@ -126,6 +138,33 @@ class InactivityMonitor:
 
     async def _cmd_home(self, body: dict[str, Any]) -> None:
         self._set_away(False, "platform")
+
+    async def _cmd_feedback(self, body: dict[str, Any]) -> None:
+        await self._feedback(lambda: self.feedback.apply(body, self._require_ctx().clock.now()), "applied")
+
+    async def _cmd_feedback_revert(self, body: dict[str, Any]) -> None:
+        await self._feedback(lambda: self.feedback.revert(body), "reverted")
+
+    async def _control_feedback(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`hub feedback list|revert ID` at the unit: the stored verdicts, or take one back."""
+        if body.get("action") == "revert":
+            error = await self._feedback(lambda: self.feedback.revert(body), "reverted at the unit")
+            if error:
+                return {"ok": False, "error": error}
+        return {"ok": True, "scale": self.feedback.scale, "entries": self.feedback.entries}
+
+    async def _feedback(self, change: Any, what: str) -> str:
+        try:
+            entry = change()
+        except FeedbackError as exc:
+            log.warning("inactivity feedback refused: %s", exc)
+            return str(exc)
+        self._det().scale = entry["scale"]
+        log.warning("inactivity feedback %s %s: %s on %s -> this home's limits x%.2f", what, entry["feedback_id"],
+                    entry["verdict"], entry.get("alarm_id") or entry.get("at"), entry["scale"])
+        await asyncio.to_thread(self._save_feedback)
+        self._publish_status()
+        return ""
 
     def _toggle_away(self, by: str) -> None:
         self._set_away(not self._det().away, by)
@@ -205,8 +244,13 @@ class InactivityMonitor:
             data = alarm_data(item, self.params.check_wait_s)
             event = await ctx.alarms.open("alarm.inactivity", data, key="inactivity", ts=item.at,
                                           facts={"reason": data["reason"], "gap_min": data["gap_min"]})
+            self.feedback.record_alarm(event.id, {**data, "hour": item.at.astimezone(self._det().tz).hour,
+                                                  "scale": self._det().scale})
+            await asyncio.to_thread(self._save_feedback)
             ctx.feedback("alarm")
             ctx.say("inactivity_alarm", about=event.id)  # "已通知社区" only once the broker has it
+        elif item.kind in ("visitor_arrived", "visitor_left"):  # checks, alarms and the radar pause
+            log.info("inactivity: %s at %s (%s)", item.kind.replace("_", " "), item.at, item.last_source)
         elif item.kind == "away_cleared":
             await ctx.raise_event("away.cleared", {"by": "activity"}, ts=item.at)
             ctx.say("inactivity_home")
@@ -217,14 +261,19 @@ class InactivityMonitor:
             self._question.close()
             self._question = None
 
+    def visitor_present(self) -> bool:
+        """Someone else is in the flat (hub/detect/visitors.py); the fall component asks before a radar
+        countdown through ctx.component("inactivity")."""
+        return self.detector is not None and self.detector.visitors.present
+
     def status(self) -> dict[str, Any]:
         det = self._det()
         alarm_at = det.next_alarm_at()
         return {
-            "away": det.away, "presumed_out": det.out, "asking": det.asking,
+            "away": det.away, "presumed_out": det.out, "asking": det.asking, "visitor": det.visitors.present,
             "last_activity": det.last_ts.isoformat(timespec="seconds") if det.last_ts else None,
             "alarm_due": alarm_at.isoformat(timespec="seconds") if alarm_at else None,
-            "learned_gaps": det.sample_count(),
+            "learned_gaps": det.sample_count(), "feedback_scale": det.scale,
             "learned": det.routine.progress(self._require_ctx().clock.now()),
         }
 
@@ -244,6 +293,7 @@ class InactivityMonitor:
 
     # ---- persistence --------------------------------------------------------------------------
     def _load(self) -> None:
+        self._load_feedback()
         try:
             data = self.history.load()  # hub.detect.inactivity.history: appended, not rewritten
             if data is None:
@@ -265,6 +315,22 @@ class InactivityMonitor:
             self._dirty = False
         except OSError as exc:
             log.warning("inactivity: cannot save history to %s: %s", self.path, exc)
+
+    def _load_feedback(self) -> None:
+        try:
+            self.feedback.load(json.loads(self.feedback_path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
+            log.warning("inactivity: operator feedback %s unreadable (%s); starting without it",
+                        self.feedback_path, exc)
+
+    def _save_feedback(self) -> None:
+        try:
+            self.feedback_path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.feedback_path, json.dumps(self.feedback.to_dict(), ensure_ascii=False).encode())
+        except OSError as exc:
+            log.warning("inactivity: cannot save operator feedback to %s: %s", self.feedback_path, exc)
 
     def _det(self) -> InactivityDetector:
         assert self.detector is not None, "inactivity component not started"

@@ -45,11 +45,14 @@ from hub.detect.inactivity.params import Params
 from hub.detect.inactivity.params import hhmm_to_min as hhmm_to_min  # re-exported for tests
 from hub.detect.inactivity.routine import Basis, Routine, source_kind
 from hub.detect.inactivity.routine import shrunk_quantile as shrunk_quantile  # re-exported for tests
+from hub.detect.inactivity.rules import Rule
+from hub.detect.inactivity.rules import due as rule_due
 from hub.detect.presence import Presence
+from hub.detect.visitors import Visitors
 
 REST_STALE_H = 16.0  # a mat ON for longer than this is stuck or forgotten, not someone resting
-DecisionKind = Literal["check", "alarm", "answered", "away_cleared"]
-Reason = Literal["gap", "morning", "out"]
+DecisionKind = Literal["check", "alarm", "answered", "away_cleared", "visitor_arrived", "visitor_left"]
+Reason = Literal["gap", "morning", "out", "dwell", "not_up_by", "out_at_night"]
 
 
 @dataclass(frozen=True)
@@ -76,9 +79,11 @@ class Plan:
 
 
 class InactivityDetector:
-    def __init__(self, params: Params | None = None, tz: tzinfo = UTC) -> None:
+    def __init__(self, params: Params | None = None, tz: tzinfo = UTC, rules: tuple[Rule, ...] = ()) -> None:
         self.p = params or Params()
         self.tz = tz
+        self.rules = rules  # a community's rules for this home (hub/detect/inactivity/rules.py)
+        self.scale = 1.0  # the operator's feedback on this home's limits (hub/detect/inactivity/feedback.py)
         self.routine = Routine(self.p, tz)
         self.last_ts: datetime | None = None
         self.last_source = ""
@@ -87,6 +92,7 @@ class InactivityDetector:
         self._learnable = False  # the running gap may become a sample
         self.presence = Presence(self.p.exit_group_s, self.p.exit_settle_s, self.p.return_window_min * 60,
                                  self.p.return_apart_s)
+        self.visitors = Visitors(rooms_s=self.p.visitor_rooms_s, hold_min=self.p.visitor_hold_min)
         self._pending_off: tuple[datetime, str, str] | None = None  # mat OFF held: (ts, sensor, source)
         self.flickers = 0  # mat OFF/ON flickers absorbed
         self.away = False
@@ -118,6 +124,12 @@ class InactivityDetector:
             return out
         return out + self._note(ts, source, exit_door)
 
+    def _visit(self, change: str | None, ts: datetime, source: str) -> list[Decision]:
+        """A visitor arrived (checks and alarms pause, gaps are not learned) or left."""
+        if change is None:
+            return []
+        return [Decision("visitor_arrived" if change == "arrived" else "visitor_left", ts, last_source=source)]
+
     def _commit_off(self) -> list[Decision]:
         assert self._pending_off is not None
         ts, _, source = self._pending_off
@@ -126,8 +138,10 @@ class InactivityDetector:
 
     def _note(self, ts: datetime, source: str, exit_door: bool) -> list[Decision]:
         out = self._due(ts)
+        reassured = False
         if self._asked is not None and not self._alarmed and self.plan is not None:
             out.append(self._decision("answered", ts))
+            reassured = True
         if self.routine.first_seen is None:
             self.routine.first_seen = ts
         if self.away:
@@ -139,12 +153,14 @@ class InactivityDetector:
             self._learnable = False
         was_out = self.out
         self.presence.note(ts, source, exit_door)
+        if self.p.visitors:
+            out += self._visit(self.visitors.note(ts, source, exit_door), ts, source)
         if self.last_ts is not None and self._learnable and not was_out and ts > self.last_ts:
             self.routine.add_sample(self.last_ts, self._context, (ts - self.last_ts).total_seconds())
         if not was_out and not self.out and self._learnable and self.last_ts is not None:
             self.routine.note_morning(ts, self.last_ts)
         self._note_rest(ts, source)
-        self._start_gap(ts, source, learnable=True)
+        self._start_gap(ts, source, learnable=True, early=not reassured)
         return out
 
     def set_away(self, on: bool, ts: datetime) -> None:
@@ -186,6 +202,10 @@ class InactivityDetector:
 
     def _due(self, now: datetime) -> list[Decision]:
         out: list[Decision] = []
+        left = self.visitors.left_at()
+        if left is not None and now >= left:
+            out += self._visit(self.visitors.tick(left), left, "visitor:left")
+            self._start_gap(left, "visitor:left", learnable=False)
         if self.plan is None or self._alarmed:
             return out
         if self._asked is None and now >= self.plan.check_at:
@@ -208,11 +228,24 @@ class InactivityDetector:
         """A check was spoken and is waiting for an answer."""
         return self._asked is not None and not self._alarmed
 
+    def next_check_at(self) -> datetime | None:
+        """When to tick next for a check to fall due if nothing happens (a held mat OFF first)."""
+        if self._pending_off is not None:
+            return self._pending_off[0] + timedelta(seconds=self.p.mat_hold_s + 1)
+        if self.plan is None or self._asked is not None or self._alarmed:
+            return None
+        return self.plan.check_at
+
     def next_alarm_at(self) -> datetime | None:
         """When the alarm falls due if nothing happens from now on (None: never, e.g. away)."""
         if self._pending_off is not None:  # the held OFF becomes the last activity unless it flickers
             ahead = copy.deepcopy(self)
             ahead.tick(self._pending_off[0] + timedelta(seconds=self.p.mat_hold_s + 1))
+            return ahead.next_alarm_at()
+        left = self.visitors.left_at()
+        if left is not None and self.plan is None and not self.away:  # checks resume when the visit ends
+            ahead = copy.deepcopy(self)
+            ahead.tick(left)
             return ahead.next_alarm_at()
         if self.plan is None or self._alarmed:
             return None
@@ -261,26 +294,36 @@ class InactivityDetector:
             return source
         return max(occupied)[1]
 
-    def _start_gap(self, ts: datetime, source: str, learnable: bool) -> None:
+    def _start_gap(self, ts: datetime, source: str, learnable: bool, early: bool = True) -> None:
         self.last_ts, self.last_source = ts, source
         self._context = self._context_of(ts, source)
-        self._learnable = learnable and not self.out
+        self._learnable = learnable and not self.out and not self.visitors.present
         self._asked, self._alarmed = None, False
-        self.plan = self._make_plan(ts, source)
+        self.plan = self._make_plan(ts, source, early)
 
-    def _make_plan(self, ts: datetime, source: str) -> Plan | None:
-        if self.away:
+    def _make_plan(self, ts: datetime, source: str, early: bool = True) -> Plan | None:
+        if self.away or self.visitors.present:
             return None
+        rule = rule_due(self.rules, self.p, self.tz, ts, source, self.out) if self.rules else None
         if self.out:
             if self.p.out_limit_h <= 0:
-                return None
+                return None if rule is None else Plan(rule[0], (rule[0] - ts).total_seconds(), None, rule[1],
+                                                      "fallback")
             limit = self.p.out_limit_h * 3600
-            return Plan(ts + timedelta(seconds=limit), limit, None, "out", "fallback")
+            plan = Plan(ts + timedelta(seconds=limit), limit, None, "out", "fallback")
+            return plan if rule is None or rule[0] >= plan.check_at else \
+                Plan(rule[0], (rule[0] - ts).total_seconds(), None, rule[1], "fallback")
         limit, normal, basis = self.routine.expectation(self._context, ts)
+        if early:  # the resident just answered a check: the next one waits for the full limit
+            limit = self.routine.early_limit(self._context, ts, limit)
+        if self.scale != 1.0:  # never past the longest limit: every detection stays within it + the wait
+            limit = min(limit * self.scale, max(limit, self.p.night_max_h * 3600, self.p.day_max_h * 3600))
         plan = Plan(ts + timedelta(seconds=limit), limit, normal, "gap", basis)
         morning = self.routine.morning_due(ts)
         if morning is not None and morning < plan.check_at:
             plan = Plan(morning, (morning - ts).total_seconds(), normal, "morning", "learned")
+        if rule is not None and rule[0] < plan.check_at:
+            plan = Plan(rule[0], (rule[0] - ts).total_seconds(), normal, rule[1], plan.basis)
         return plan
 
     def _decision(self, kind: DecisionKind, at: datetime) -> Decision:

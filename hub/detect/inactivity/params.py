@@ -53,6 +53,14 @@ class Params:
     out_limit_h: float = 0.0
     away_autoclear: bool = True
     away_grace_min: float = 10.0
+    early_checks_per_day: float = 0.5  # the early check (`Routine.early_limit`); 0: ask only at the limit
+    early_margin: float = 1.0
+    early_margin_min: float = 15.0
+    early_day_min_min: float = 60.0
+    early_night_min_h: float = 3.0
+    visitors: bool = True  # a second person pauses checks and alarms (hub/detect/visitors.py)
+    visitor_rooms_s: float = 5.0
+    visitor_hold_min: float = 60.0
 
     @classmethod
     def from_config(cls, section: dict[str, Any]) -> Params:

@@ -42,7 +42,7 @@ def source_kind(source: str) -> Kind:
 
 
 def shrunk_quantile(own: list[float], pool: list[float], risk: float, weight: float,
-                    kind: list[float] | None = None) -> float:
+                    kind: list[float] | None = None, cover_own: bool = True) -> float:
     """Smallest x with P(gap > x) <= risk, P estimated from this source's gaps shrunk towards a prior.
 
     P_s(>x) = (N_own(>x) + weight * F_prior(>x)) / (n_own + weight): a source seen rarely borrows the
@@ -60,10 +60,11 @@ def shrunk_quantile(own: list[float], pool: list[float], risk: float, weight: fl
 
     def ok(x: float) -> bool:
         prior = (over(kind, x) + weight * over(pool, x) / len(pool)) / (len(kind) + weight)
-        return weight * prior <= budget
+        return over(own, x) + weight * prior <= budget
 
-    floor = own[-1] if own else 0.0
-    candidates = sorted({floor} | {v for v in pool if v > floor} | {v for v in kind if v > floor})
+    floor = own[-1] if own and cover_own else 0.0
+    candidates = sorted({floor} | {v for v in own if v > floor} | {v for v in pool if v > floor}
+                        | {v for v in kind if v > floor})
     lo, hi = 0, len(candidates) - 1  # the largest candidate always passes: nothing is above it
     while lo < hi:
         mid = (lo + hi) // 2
@@ -115,6 +116,35 @@ class Routine:
                 limit = min(max(normal * p.margin + p.margin_min * 60, floor), hi)
                 return limit, normal, "learned"
         return self._start_limit(tod), None, "fallback"
+
+    def early_limit(self, source: str, ts: datetime, limit: float) -> float:
+        """The first, short threshold: when to ask "您还好吗？" (an answer costs a press, an alarm a
+        visit). Learned like the limit but from a budget of `early_checks_per_day` (the risk per gap is
+        that budget over the gaps a day has in this window), with `early_margin`/`early_margin_min`, and
+        not covering the source's longest gap; bounded below by `early_day_min_min` (day) or
+        `early_night_min_h`, above by `limit`; no start-up floor (a check is cheap), but none before
+        enough history exists."""
+        p = self.p
+        if p.early_checks_per_day <= 0:
+            return limit
+        tod = self._tod(ts)
+        night = p.in_night(tod)
+        # In the evening before the night window anything but an onset may be the last thing before bed.
+        evening = (p.night_start_min - tod) % DAY < p.evening_h * 60 and source_kind(source) != "onset"
+        lo = p.early_night_min_h * 3600 if night or evening else p.early_day_min_min * 60
+        since = ts.timestamp() - p.learn_days * 86400
+        pool = sorted(self._window(ALL, tod, since))
+        if self.days_learned(ts) < p.learn_min_days or len(pool) < p.min_samples:
+            return limit  # not learned yet: checks would come at every other nap
+        own = sorted(self._window(source, tod, since))
+        kin = sorted(self._window(ONSET, tod, since)) if source_kind(source) == "onset" else []
+        # The budget of checks per day, shared evenly by the day's windows: at the pool's rate of gaps
+        # per day in this window, a gap may cross the threshold with probability `risk`.
+        days = min(self.days_learned(ts), float(p.learn_days))
+        windows = 24 / (2 * p.window_h)
+        risk = min(1.0, p.early_checks_per_day * days / (windows * len(pool)))
+        normal = shrunk_quantile(own, pool, risk, p.prior_weight, kin, cover_own=False)
+        return min(max(normal * p.early_margin + p.early_margin_min * 60, lo), limit)
 
     def _start_limit(self, tod: float) -> float:
         """Before any history: the longest plausible sit or nap then (a day gap that could run into the
