@@ -109,6 +109,21 @@ def _ble_pair(p: argparse.ArgumentParser) -> None:
     p.add_argument("--passkey", help="配对码 passkey")
 
 
+def _notice(p: argparse.ArgumentParser) -> None:
+    p.add_argument("text", nargs="?", help="通知内容 what the unit says (or --audio)")
+    p.add_argument("--id", help="通知编号 the notice id (default: made up)")
+    p.add_argument("--priority", default="action", help="critical|action|info")
+    p.add_argument("--confirm", action="store_true", help="需按键确认 she confirms it with a press")
+    p.add_argument("--repeat", type=float, metavar="S", help="重复间隔秒 repeat every S seconds (60..86400)")
+    p.add_argument("--expires-in", type=float, default=3600.0, metavar="S", help="有效秒数 expires in S seconds")
+    p.add_argument("--quiet", metavar="HH:MM-HH:MM", help="免打扰时段 not said in this window")
+    p.add_argument("--audio", metavar="FILE", help="录音文件 a recording (wav, flac, ogg; mono)")
+
+
+def _reminder(p: argparse.ArgumentParser) -> None:
+    p.add_argument("id", help="提醒编号 a [[reminders]] id: it falls due now")
+
+
 # verb -> (one line, Chinese and English; its arguments)
 VERBS: dict[str, tuple[str, Build]] = {
     "press": ("按呼叫按钮 press a call button", _press),
@@ -132,6 +147,8 @@ VERBS: dict[str, tuple[str, Build]] = {
     "modem": ("4G 模块 the 4G modem model (with [modem] port set)", _modem),
     "ble-scan": ("蓝牙扫描 Bluetooth scan (used by `hub ble scan`)", _ble_scan),
     "ble-pair": ("蓝牙配对 Bluetooth pairing (used by `hub ble pair`)", _ble_pair),
+    "notice": ("社区通知 a notice as the platform sends it (cmd/notice)", _notice),
+    "reminder": ("提醒 a configured reminder falls due now", _reminder),
 }
 
 

@@ -37,6 +37,7 @@ FACTORIES: list[str] = [
     "hub.voicecall.component:build",  # hears the alarms above (ctx.on_event) and calls/answers over SIP
     "hub.homeassistant.component:build",  # optional: states for a family's Home Assistant (ctx.on_event)
     "hub.escalation.component:build",  # works the chain through the cellular component (ctx.component)
+    "hub.notices.component:build",  # cmd/notice and [[reminders]]: hears readings (ctx.on_event)
 ]
 
 

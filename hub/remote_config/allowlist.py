@@ -134,6 +134,9 @@ _SECTIONS: dict[str, dict[str, tuple[str, str]]] = {
                             "can run any code on the unit")},
     "remote_config": {"*": (NEVER, _LIMIT)},
     "homeassistant": {"*": (REMOTE, "the family bridge, enabled on the resident's consent recorded by the platform")},
+    "notices": {"*": (REMOTE, "what cmd/notice may ask and the resident's day hours: " + _TUNING)},
+    "reminders": {"": (REMOTE, "the care plan's medication and measurement times, set by the community doctor; "
+                               "a reminder can only speak a catalogue prompt and count a press or a reading")},
 }
 
 RULES: dict[str, tuple[str, str]] = {
