@@ -26,8 +26,8 @@ QUIET = {"inactivity": {"enabled": False}}
 
 
 def body(**over: Any) -> dict[str, Any]:
-    return {"id": "n-1", "priority": "action", "text": "社区通知测试", "expires": (NOW + timedelta(hours=1)).isoformat(),
-            **over}
+    return {"id": "n-1", "priority": "action", "text": "社区通知测试",
+            "expires": (NOW + timedelta(hours=1)).isoformat(), **over}
 
 
 @pytest.mark.parametrize(("over", "reason"), [
@@ -119,7 +119,8 @@ def test_attacker_probes(tmp_path: Path, broker: Broker) -> None:
         await started(s)
         # Over the broker: garbage first, then a good notice; each must be answered in order.
         await publish(s, b"\xff\xfe not json")
-        await publish(s, {"id": "big", "priority": "info", "text": "很" * 70000, "expires": expires(s)})  # > max_payload
+        # over [mqtt] max_payload_bytes: dropped by the router, no event
+        await publish(s, {"id": "big", "priority": "info", "text": "很" * 70000, "expires": expires(s)})
         await publish(s, {"id": "t-1", "priority": 7, "text": "测试", "expires": expires(s)})
         with s.loop.real_time():
             for _ in range(3000):
@@ -170,3 +171,75 @@ def test_attacker_probes(tmp_path: Path, broker: Broker) -> None:
     for _, e in s.events:
         if e.type.startswith("notice."):
             assert_valid(e.envelope(s.hub_id, 1))
+
+
+def wav(path: Path, seconds: float, channels: int = 1) -> bytes:
+    subprocess.run(["sox", "-n", "-r", "8000", "-b", "16", "-c", str(channels), str(path), "synth", str(seconds), "sine",
+                    "440"], check=True, capture_output=True)
+    return path.read_bytes()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_notice_during_an_alarm_and_recordings(tmp_path: Path, broker: Broker) -> None:
+    s = Scenario(tmp_path, broker, hub_id="t-notice-alarm", notices={"max_audio_bytes": 600_000}, **QUIET)
+    mono, stereo = wav(tmp_path / "mono.wav", 2.0), wav(tmp_path / "stereo.wav", 2.0, channels=2)
+    long = wav(tmp_path / "long.wav", 31.0)
+
+    def recording(nid: str, data: bytes, fmt: str = "wav") -> dict[str, Any]:
+        return {"id": nid, "priority": "action", "audio": base64.b64encode(data).decode(), "audio_format": fmt,
+                "expires": expires(s)}
+
+    async def scene(s: Scenario) -> None:
+        await started(s)
+        assert (await outcome(s, recording("st", stereo)))["reason"] == "audio_format"
+        assert (await outcome(s, recording("lg", long)))["reason"] == "too_long"
+        assert (await outcome(s, recording("junk", b"RIFF" + bytes(2000))))["reason"] == "audio_format"
+        pressed = await s.press(17)
+        await s.speaking("call_raising")
+        assert (await outcome(s, {"id": "visit-1", "priority": "action", "text": "明天上午社区医生上门",
+                                  "expires": expires(s)}))["outcome"] == "accepted"
+        assert (await outcome(s, recording("rec-1", mono)))["outcome"] == "accepted"
+        await s.quiet(20)
+        s.note("20 s into the open call: no notice said yet")
+        assert [u["key"] for u in s.spoken() if u["key"].startswith("notice_")] == []
+        await s.ack(pressed["event_id"])
+        await s.heard("notice_recording")
+        await s.quiet(2)
+
+    s.run(scene, timeout_real_s=240)
+    keys = [u["key"] for u in s.spoken() if u["key"] != "chime"]
+    assert keys[keys.index("call_acknowledged_by"):] == ["call_acknowledged_by", "notice_action", "notice_recording"]
+    (rec,) = [u for u in s.spoken() if u["key"] == "notice_recording"]
+    assert rec["wav"].endswith(".wav") and "/notices/rec-" in rec["wav"] and 1.5 < rec["end"] - rec["start"] < 2.5
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_waiting_notice_survives_a_restart_written_once(tmp_path: Path, broker: Broker) -> None:
+    first = Scenario(tmp_path, broker, hub_id="t-notice-restart", **QUIET)
+    state = tmp_path / "state" / "notices" / "state.json"
+    stamps: list[int] = []
+
+    async def before(s: Scenario) -> None:
+        await started(s)
+        fraud = {"id": "fraud-1", "priority": "action", "confirm": True, "repeat_s": 60,
+                 "text": "近期有人冒充社区工作人员，请不要转账", "expires": expires(s, 3)}
+        assert (await outcome(s, fraud))["outcome"] == "accepted"
+        stamps.append(state.stat().st_mtime_ns)
+        await s.heard("notice_action", count=2)  # said, then repeated a minute later
+        stamps.append(state.stat().st_mtime_ns)
+
+    first.run(before)
+    assert stamps[0] == stamps[1]  # repeats are not written
+    second = Scenario(tmp_path, broker, hub_id="t-notice-restart", **QUIET)
+
+    async def after(s: Scenario) -> None:
+        await s.heard("notice_action")
+        await s.quiet(2)
+        assert (await s.press(17))["outcome"] == "claimed"
+        await s.event("notice.confirmed")
+
+    second.run(after)
+    assert [e.type for _, e in second.events if e.type.startswith("notice.")] == ["notice.played", "notice.confirmed"]
+    assert json.loads(state.read_text())["pending"] == []
