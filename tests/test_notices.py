@@ -243,3 +243,32 @@ def test_a_waiting_notice_survives_a_restart_written_once(tmp_path: Path, broker
     second.run(after)
     assert [e.type for _, e in second.events if e.type.startswith("notice.")] == ["notice.played", "notice.confirmed"]
     assert json.loads(state.read_text())["pending"] == []
+
+
+def test_reminder_config_is_checked() -> None:
+    from hub.config.loader import ConfigError, validate
+    good = {"id": "bp", "kind": "measure_bp", "times": ["08:00"], "window_min": 30.0}
+    assert validate({"hub": {"id": "x-1"}, "reminders": [good]})["reminders"][0]["repeat_max"] == 3
+    for bad, where in (({"times": ["8:00"]}, "times"), ({"days": ["monday"]}, "days"), ({"id": "a b"}, "id"),
+                       ({"text": "call_raising"}, "text"), ({"text": "reminder_nonexistent"}, "text"),
+                       ({"window_min": 10.0}, "window_min")):
+        with pytest.raises(ConfigError, match=f"reminders\\[0\\].{where}"):
+            validate({"hub": {"id": "x-1"}, "reminders": [{**good, **bad}]})
+
+
+def test_the_led_shows_a_waiting_notice_but_never_over_a_call() -> None:
+    from gpiozero.pins.mock import MockFactory
+
+    from hub.speech.feedback import Feedback
+    with Feedback(MockFactory(), 5, 6) as leds:
+        leds.show("notice")
+        assert leds.current == "notice" and leds.led.is_lit is not None
+        leds.show("calling")
+        leds.show("notice_off")  # the notice was confirmed while a call blinks: the call keeps its pattern
+        assert leds.current == "calling"
+        leds.show("notice")
+        assert leds.current == "calling"
+        leds.show("idle")
+        leds.show("notice")
+        leds.show("notice_off")
+        assert leds.current == "idle"

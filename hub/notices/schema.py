@@ -75,9 +75,14 @@ def check(cfg: dict[str, Any]) -> list[tuple[str, str]]:
         for d in r["days"]:
             if d not in DAYS:
                 problems.append((f"{where}.days", f"{d!r} is not one of {', '.join(DAYS)}"))
-        if r["text"] and not (isinstance(r["text"], str) and r["text"].startswith("reminder_")):
+        if r["text"] and (not r["text"].startswith("reminder_") or r["text"] not in _catalogue()):
             problems.append((f"{where}.text", f"{r['text']!r}: a reminder_* prompt key of voice/prompts.toml"))
         if r["window_min"] <= r["repeat_min"] * (r["repeat_max"] - 1):
             problems.append((f"{where}.window_min", "the window must outlast the repeats: make it longer than "
                                                     "repeat_min × (repeat_max - 1)"))
     return problems
+
+
+def _catalogue() -> set[str]:
+    from voice.catalogue import catalogue  # only when a reminder names its own prompt
+    return set(catalogue())
