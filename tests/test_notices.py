@@ -174,8 +174,8 @@ def test_attacker_probes(tmp_path: Path, broker: Broker) -> None:
 
 
 def wav(path: Path, seconds: float, channels: int = 1) -> bytes:
-    subprocess.run(["sox", "-n", "-r", "8000", "-b", "16", "-c", str(channels), str(path), "synth", str(seconds), "sine",
-                    "440"], check=True, capture_output=True)
+    subprocess.run(["sox", "-n", "-r", "8000", "-b", "16", "-c", str(channels), str(path), "synth", str(seconds),
+                    "sine", "440"], check=True, capture_output=True)
     return path.read_bytes()
 
 
