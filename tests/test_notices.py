@@ -272,3 +272,27 @@ def test_the_led_shows_a_waiting_notice_but_never_over_a_call() -> None:
         leds.show("notice")
         leds.show("notice_off")
         assert leds.current == "idle"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_reminder_waits_for_an_open_alarm_then_is_said(tmp_path: Path, broker: Broker) -> None:
+    s = Scenario(tmp_path, broker, hub_id="t-reminder-held", **QUIET, reminders=[
+        {"id": "noon", "kind": "medication", "times": ["09:01"], "window_min": 30.0}])
+
+    async def scene(s: Scenario) -> None:
+        await s.quiet(50)
+        pressed = await s.press(17)  # 09:00:50: a call, open when the reminder falls due
+        await s.quiet(40)
+        s.note("09:01:30: the reminder is due, the call still open: nothing said")
+        assert "reminder_medication" not in [u["key"] for u in s.spoken()]
+        await s.ack(pressed["event_id"])
+        await s.heard("reminder_medication")
+        await s.quiet(2)
+        assert (await s.press(17))["outcome"] == "claimed"
+        await s.event("reminder.confirmed")
+
+    s.run(scene, timeout_real_s=240)
+    keys = [u["key"] for u in s.spoken() if u["key"] != "chime"]
+    assert keys.index("reminder_medication") > keys.index("call_acknowledged_by")
+    assert [e.type for _, e in s.events].count("call.raised") == 1

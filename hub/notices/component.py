@@ -29,7 +29,7 @@ from hub.core.events import Event
 from hub.core.platform_commands import TokenBucket
 from hub.notices import sim
 from hub.notices.command import Notice, Refused, parse_notice
-from hub.notices.items import READINGS, Item, due_reminders, minutes, notice_item, reminder_item, window_end, within
+from hub.notices.items import READINGS, Item, due_reminders, minutes, notice_item, reminder_data, reminder_item, wake_in
 from hub.notices.speakable import check_audio, check_text
 from hub.notices.store import NoticeStore
 
@@ -156,7 +156,7 @@ class NoticeBoard:
                 continue
             self._publish()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), self._wake_in(now))
+                await asyncio.wait_for(self._changed.wait(), wake_in(self.items, now, self.zone, WAKE_S))
 
     async def _sweep(self, now: datetime) -> None:
         for item in [i for i in self.items if now >= i.until]:
@@ -176,13 +176,6 @@ class NoticeBoard:
                 i.held = i.held or not i.during_alarms
             ready = [i for i in ready if i.during_alarms]
         return min(ready, key=lambda i: (i.rank, i.due, i.seq), default=None)
-
-    def _wake_in(self, now: datetime) -> float:
-        times = [i.due for i in self.items if i.due > now] + [i.until for i in self.items]
-        times += [window_end(i.quiet, now.astimezone(self.zone)) for i in self.items
-                  if i.quiet is not None and within(i.quiet, now.astimezone(self.zone))]
-        soonest = min(((t - now).total_seconds() for t in times), default=WAKE_S)
-        return min(WAKE_S, max(0.2, soonest))
 
     async def _say(self, item: Item) -> None:
         ctx = self._need()
@@ -230,6 +223,8 @@ class NoticeBoard:
         return False
 
     def _on_event(self, event: Event) -> None:
+        if event.type.endswith((".acknowledged", ".cancelled", "_cleared", ".restored")):
+            self._poke()  # an alarm may have closed: what waited for it is said now, not at the next look
         kind = READINGS.get(event.type)
         if kind is None or self._ctx is None:
             return
@@ -245,7 +240,7 @@ class NoticeBoard:
             await ctx.raise_event("notice.confirmed", {"notice_id": item.notice.id, "priority": item.notice.priority,
                                                        "by": by, "plays": item.plays})
         else:
-            await ctx.raise_event("reminder.confirmed", self._reminder_data(item, by=by))
+            await ctx.raise_event("reminder.confirmed", reminder_data(item, by=by))
         if by == "press":
             ctx.say("notice_confirmed" if item.notice is not None else "reminder_confirmed", about=item.ref)
         self._poke()
@@ -257,7 +252,7 @@ class NoticeBoard:
             await ctx.raise_event("notice.expired", {"notice_id": item.notice.id, "priority": item.notice.priority,
                                                      "reason": reason, "plays": item.plays})
         else:
-            await ctx.raise_event("reminder.missed", self._reminder_data(item, held=item.held))
+            await ctx.raise_event("reminder.missed", reminder_data(item, held=item.held))
 
     def _remove(self, item: Item, outcome: str = "confirmed") -> None:
         if item in self.items:
@@ -268,11 +263,6 @@ class NoticeBoard:
             self.store.done[item.ref] = outcome
         self.store.save()
         self._publish()
-
-    def _reminder_data(self, item: Item, **extra: Any) -> dict[str, Any]:
-        assert item.reminder is not None and item.due_at is not None
-        return {"reminder_id": item.reminder["id"], "kind": item.reminder["kind"],
-                "due": item.due_at.isoformat(timespec="seconds"), "said": item.plays, **extra}
 
     # ---- what shows -------------------------------------------------------------------------------
     def _poke(self) -> None:

@@ -107,3 +107,19 @@ def reminder_item(entry: dict[str, Any], due: datetime) -> Item:
     return Item(ref, REMINDER_RANK, entry["text"] or REMINDER_PROMPTS[entry["kind"]], {}, True, due,
                 due + timedelta(minutes=entry["window_min"]), entry["repeat_min"] * 60.0, entry["repeat_max"],
                 reminder=entry, due_at=due)
+
+
+def reminder_data(item: Item, **extra: Any) -> dict[str, Any]:
+    """reminder.confirmed / reminder.missed data."""
+    assert item.reminder is not None and item.due_at is not None
+    return {"reminder_id": item.reminder["id"], "kind": item.reminder["kind"],
+            "due": item.due_at.isoformat(timespec="seconds"), "said": item.plays, **extra}
+
+
+def wake_in(items: list[Item], now: datetime, zone: tzinfo, most: float) -> float:
+    """Seconds until something may change: an item falls due, expires, or its quiet window ends."""
+    local = now.astimezone(zone)
+    times = [i.due for i in items if i.due > now] + [i.until for i in items]
+    times += [window_end(i.quiet, local) for i in items if i.quiet is not None and within(i.quiet, local)]
+    soonest = min(((t - now).total_seconds() for t in times), default=most)
+    return min(most, max(0.2, soonest))
