@@ -40,7 +40,7 @@ async def platform_sends(s: Scenario, body: dict[str, Any]) -> None:
     """The platform publishes cmd/notice through the real broker; returns once the hub has taken it."""
     while "notices" not in s.hub._status:  # the board has started (it registers cmd/notice)
         await asyncio_sleep(0.05)
-    s.note(f"the platform sends a {body['priority']} notice (`cmd/notice` {body['id']})")
+    s.note(f"the platform sends a notice ({body['priority']}, `cmd/notice` {body['id']})")
     before = len(s.hub._status.get("notices", {}).get("pending", []))
     with s.loop.real_time():
         await asyncio_to_thread(s.sub.publish, f"{PREFIX}/{s.hub_id}/cmd/notice", json.dumps(body, ensure_ascii=False))
