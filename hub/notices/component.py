@@ -114,8 +114,7 @@ class NoticeBoard:
                     assert n.audio is not None
                     await asyncio.to_thread(check_audio, n.audio, n.audio_format, recording,
                                             self.cfg["max_audio_s"], self.voice["level_db"])
-            except Refused as r:
-                self.store.save()
+            except Refused as r:  # remembered in memory only: a flood of bad notices is no flood of card writes
                 return await self._refuse(n.id, r)
             if isinstance(victim, Item):
                 await self._drop(victim, "displaced")
