@@ -18,6 +18,7 @@ from scenario import Scenario
 from schemas import assert_valid
 from support import PREFIX, Broker, Subscriber
 
+from hub.core.control import ControlError
 from hub.notices.command import Refused, parse_notice
 from hub.notices.items import due_reminders, within
 
@@ -291,6 +292,15 @@ def test_a_reminder_waits_for_an_open_alarm_then_is_said(tmp_path: Path, broker:
         await s.quiet(2)
         assert (await s.press(17))["outcome"] == "claimed"
         await s.event("reminder.confirmed")
+        # the sim verbs go through the same paths
+        with s.loop.real_time():
+            sent = await s.sim("notice", "本周六上午社区有免费体检", "--priority", "info", "--id", "sim-1")
+        assert sent == {"outcome": "accepted", "notice_id": "sim-1"}
+        await s.heard("notice_info")
+        assert (await s.sim("reminder", "noon"))["outcome"] == "due"
+        await s.heard("reminder_medication", count=2)
+        with pytest.raises(ControlError, match="no \\[\\[reminders\\]\\] entry 'nope'"):
+            await s.sim("reminder", "nope")
 
     s.run(scene, timeout_real_s=240)
     keys = [u["key"] for u in s.spoken() if u["key"] != "chime"]
