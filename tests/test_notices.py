@@ -306,3 +306,25 @@ def test_a_reminder_waits_for_an_open_alarm_then_is_said(tmp_path: Path, broker:
     keys = [u["key"] for u in s.spoken() if u["key"] != "chime"]
     assert keys.index("reminder_medication") > keys.index("call_acknowledged_by")
     assert [e.type for _, e in s.events].count("call.raised") == 1
+
+
+def test_hub_status_lists_waiting_notices_and_due_reminders(monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import argparse
+
+    from hub.cli import status as cli_status
+    from hub.config.loader import Config, validate
+    config = Config(tmp_path / "hub.toml", validate({"hub": {"id": "x-1", "state_dir": str(tmp_path)}}))
+    reply = {"hub": "x-1", "state": "online", "notices": {
+        "pending": [{"ref": "notice:typhoon-1", "priority": "critical", "plays": 1, "confirm": True, "next": None,
+                     "until": "2025-03-04T15:00:00+08:00"}],
+        "reminders": [{"ref": "reminder:morning@2025-03-04T09:01", "kind": "medication", "plays": 0, "confirm": True,
+                       "next": "2025-03-04T09:01:00+08:00", "until": "2025-03-04T09:31:00+08:00"}],
+        "scheduled": ["morning medication 09:01"]}}
+    monkeypatch.setattr(cli_status, "load_config_or_exit", lambda args: config)
+    monkeypatch.setattr(cli_status, "request", lambda *a, **k: reply)
+    assert cli_status.status(argparse.Namespace(json=False)) == 0
+    out = capsys.readouterr().out
+    assert "notices 通知: 1 waiting, reminders 提醒 due: 1; schedule: morning medication 09:01" in out
+    assert "notice:typhoon-1 critical  said 1x  WAITS FOR A PRESS 待确认  until 2025-03-04T15:00:00+08:00" in out
+    assert "reminder:morning@2025-03-04T09:01 medication  said 0x  next 2025-03-04T09:01:00+08:00" in out
