@@ -183,14 +183,16 @@ class NoticeBoard:
         if item.confirm and item.notice is not None:
             then = (("notice_confirm_hint", {}),)
         try:
-            await ctx.speak(item.prompt, about=item.ref, then=then, **item.fields)
+            record = await ctx.speak(item.prompt, about=item.ref, then=then, **item.fields)
         finally:
             self._speaking = None
         if item not in self.items:
             return  # confirmed while being said
         item.plays += 1
         item.heard_mono = ctx.clock.monotonic()
-        if item.notice is not None and item.plays == 1:
+        heard = bool(record and record.get("played"))  # no speaker, no voice: tried, not heard
+        item.heard += heard
+        if item.notice is not None and heard and item.heard == 1:
             await ctx.raise_event("notice.played", {"notice_id": item.notice.id, "priority": item.notice.priority,
                                                     "confirm": item.confirm})
         if item.repeat_s and item.plays < item.max_plays:

@@ -50,6 +50,7 @@ class Item:
     quiet: tuple[int, int] | None = None  # minutes of the day it is not said in
     during_alarms: bool = False  # a critical notice is said while an alarm is open (after its speech)
     plays: int = 0
+    heard: int = 0  # of them, really played (a unit without a speaker tries, but nobody heard it)
     heard_mono: float | None = None  # when it was last heard to its end (loop clock)
     notice: Notice | None = None
     reminder: dict[str, Any] | None = None  # the [[reminders]] entry
