@@ -56,10 +56,11 @@ class Scenario:
         self._due_since: float | None = None
 
     # --- running ---------------------------------------------------------------------------------
-    def run(self, body: Callable[[Scenario], Awaitable[None]], timeout_real_s: float = 90) -> None:
+    def run(self, body: Callable[[Scenario], Awaitable[None]], timeout_real_s: float = 90,
+            virtual_s: float = 3600) -> None:
         with asyncio.Runner(loop_factory=VirtualTimeLoop) as runner:
             self.loop = runner.get_loop()  # type: ignore[assignment]
-            runner.run(asyncio.wait_for(self._main(body), 3600))  # virtual seconds; pytest-timeout is real
+            runner.run(asyncio.wait_for(self._main(body), virtual_s))  # virtual seconds; pytest-timeout is real
 
     async def _main(self, body: Callable[[Scenario], Awaitable[None]]) -> None:
         self.hub = Hub(self.config, simulated_hardware(), clock=LoopClock(self.loop, START), player=TimedPlayer())

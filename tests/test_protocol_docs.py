@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "docs" / "schemas"
 PROTOCOL = (ROOT / "docs" / "protocol.md").read_text()
 CATEGORIES = ("alarm", "call", "fault", "power", "telemetry", "measurement", "health", "fall", "away", "system", "cert",
-              "voice", "escalation", "sms", "wellbeing", "report", "valve")
+              "voice", "escalation", "sms", "wellbeing", "report", "valve", "notice", "reminder")
 TYPE_RE = re.compile(r'"((?:' + "|".join(CATEGORIES) + r')\.[a-z_]+)"')
 NOT_EVENTS = re.compile(r"\.(countdown|speaker|radar|radar_port|status|wearable|wearable_address|last_follow_up|"
                         r"good_pin|low_battery_pin|pem|steps|"

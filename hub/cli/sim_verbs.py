@@ -119,6 +119,19 @@ def _zigbee(p: argparse.ArgumentParser) -> None:
 
 def _wellbeing(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", nargs="?", choices=("close",), help="close: end the day now and send its summary")
+def _notice(p: argparse.ArgumentParser) -> None:
+    p.add_argument("text", nargs="?", help="通知内容 what the unit says (or --audio)")
+    p.add_argument("--id", help="通知编号 the notice id (default: made up)")
+    p.add_argument("--priority", default="action", help="critical|action|info")
+    p.add_argument("--confirm", action="store_true", help="需按键确认 she confirms it with a press")
+    p.add_argument("--repeat", type=float, metavar="S", help="重复间隔秒 repeat every S seconds (60..86400)")
+    p.add_argument("--expires-in", type=float, default=3600.0, metavar="S", help="有效秒数 expires in S seconds")
+    p.add_argument("--quiet", metavar="HH:MM-HH:MM", help="免打扰时段 not said in this window")
+    p.add_argument("--audio", metavar="FILE", help="录音文件 a recording (wav, flac, ogg; mono)")
+
+
+def _reminder(p: argparse.ArgumentParser) -> None:
+    p.add_argument("id", help="提醒编号 a [[reminders]] id: it falls due now")
 
 
 # verb -> (one line, Chinese and English; its arguments)
@@ -147,6 +160,8 @@ VERBS: dict[str, tuple[str, Build]] = {
     "ble-new": ("新血压计 a BP meter never paired, in pairing mode (for the set-up page)", lambda p: None),
     "wellbeing": ("今日生活情况 the day's wellbeing counts so far; close: send wellbeing.daily now", _wellbeing),
     "zigbee": ("Zigbee 设备 zigbee2mqtt payloads on the unit's broker (with [zigbee] enabled)", _zigbee),
+    "notice": ("社区通知 a notice as the platform sends it (cmd/notice)", _notice),
+    "reminder": ("提醒 a configured reminder falls due now", _reminder),
 }
 
 

@@ -63,8 +63,17 @@ def status(args: argparse.Namespace) -> int:
         nxt = f"; next step at {c['next_step_at']}" if c.get("next_step_at") else ""
         print(f"  {c['alarm_type']} {c['event_id'][:8]}: step {c['step'] + 1}/{c['of']} {c.get('role')} "
               f"{c.get('name')} ({done}){nxt}")
+    notices = st.get("notices")
+    if isinstance(notices, dict):  # hub.notices: what waits to be said or confirmed
+        waiting, due = notices.get("pending") or [], notices.get("reminders") or []
+        print(f"notices 通知: {len(waiting)} waiting, reminders 提醒 due: {len(due)}; schedule: "
+              f"{'; '.join(notices.get('scheduled') or []) or 'none'}")
+        for n in [*waiting, *due]:
+            print(f"  {n.get('ref')} {n.get('priority') or n.get('kind')}  said {n.get('plays')}x"
+                  + ("  WAITS FOR A PRESS 待确认" if n.get("confirm") and n.get("plays") else "")
+                  + (f"  next {n['next']}" if n.get("next") else "") + f"  until {n.get('until')}")
     shown = {"hub", "version", "uptime_s", "state", "last_error", "queue", "queue_depth", "in_flight",
-             "open_calls", "open_alarms", "config", "escalation",
+             "open_calls", "open_alarms", "config", "escalation", "notices",
              *(["certificate"] if isinstance(cert, dict) and "days_left" in cert else [])}
     for key in sorted(set(st) - shown):
         print("\n".join(readable(key, st[key])))

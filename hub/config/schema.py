@@ -198,4 +198,5 @@ _FEATURE_MODULES: list[str] = [
     "hub.wellbeing.schema",
     "hub.provision.web.schema",
     "hub.zigbee.schema",
+    "hub.notices.schema",
 ]

@@ -41,6 +41,7 @@ FACTORIES: list[str] = [
     "hub.provision.web.mode:build",  # set-up mode: the installer's page (aiohttp only once it is entered)
     "hub.zigbee.sim:build",  # simulation only: plays zigbee2mqtt on the local broker (`hub sim zigbee`)
     "hub.zigbee.component:build",  # zigbee2mqtt on the unit's broker: gas, CO, water, smoke, SOS, valves
+    "hub.notices.component:build",  # cmd/notice and [[reminders]]: hears readings (ctx.on_event)
 ]
 
 

@@ -134,6 +134,16 @@ _SECTIONS: dict[str, dict[str, tuple[str, str]]] = {
                             "can run any code on the unit")},
     "remote_config": {"*": (NEVER, _LIMIT)},
     "homeassistant": {"*": (REMOTE, "the family bridge, enabled on the resident's consent recorded by the platform")},
+    "notices": {"*": (REMOTE, "what cmd/notice may ask and the resident's day hours: " + _TUNING)},
+    "inactivity_rules": {"": (REMOTE, "the community's dwell, not-up-by and out-at-night rules for this home; "
+                                      "each asks the resident before any alarm")},
+    "wellbeing": {"*": (REMOTE, "what the daily summary counts, when its day starts, and the report's size: "
+                                + _TUNING)},
+    "setup_mode": {"*": (NEVER, "the set-up page opens a hotspot and a page that writes the config: only a "
+                                "technician at the unit decides when and where it may listen")},
+    "zigbee": {"*": (CONFIRM, _FITTED)},
+    "reminders": {"": (REMOTE, "the care plan's medication and measurement times, set by the community doctor; "
+                               "a reminder can only speak a catalogue prompt and count a press or a reading")},
 }
 
 RULES: dict[str, tuple[str, str]] = {

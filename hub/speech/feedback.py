@@ -19,6 +19,8 @@ PATTERNS = {
     "chirp": (None, "chirp"),
     "alarm": ("fast", "alarm"),
     "alarm_off": ("off", "off"),
+    "notice": ("notice", None),  # a notice or reminder waits for a press (hub.notices); calls keep theirs
+    "notice_off": ("off", None),
 }
 
 
@@ -39,6 +41,10 @@ class Feedback:
             self.offline = pattern == "offline"
             if self.current not in ("idle", "offline", "online"):
                 return  # a call or alarm in progress keeps its pattern
+        if pattern in ("notice", "notice_off") and self.current not in ("idle", "offline", "online", "notice"):
+            return  # a call or alarm in progress keeps its pattern
+        if pattern == "notice_off":
+            pattern = "idle"
         led, buzz = PATTERNS[pattern]
         if pattern == "idle" and self.offline:
             led = "slow"
@@ -59,6 +65,8 @@ class Feedback:
             self.led.blink(on_time=0.25, off_time=0.25)
         elif action == "slow":
             self.led.blink(on_time=0.2, off_time=1.8)
+        elif action == "notice":
+            self.led.blink(on_time=1.0, off_time=1.0)
 
     def _buzz(self, action: str | None) -> None:
         if action == "chirp":

@@ -33,6 +33,9 @@ LEVELS: dict[str, int] = {
                      "sensors_fire_cleared", "sensors_power_lost", "sensors_battery_low",
                      "health_bp_very_high", "health_glucose_very_high", "health_glucose_low",
                      "checkin_question", "checkin_missed"), IMPORTANT),
+    # hub.notices: never over an alarm's words (URGENT), before the day's chatter
+    **dict.fromkeys(("notice_critical", "notice_action", "notice_recording", "reminder_medication",
+                     "reminder_measure_bp", "reminder_measure_glucose"), IMPORTANT),
 }  # every other prompt is INFO
 # hub.zigbee: gas and CO are as urgent as fire; a leak and the valve's news are important
 LEVELS.update({**dict.fromkeys(("zigbee_gas_alarm", "zigbee_co_alarm", "zigbee_valve_fault"), URGENT),
@@ -95,6 +98,8 @@ class SpeakerRenderer:
         return PromptAudio.text(key, language, **fields)
 
     def render(self, key: str, language: str, volume: int | None, **fields: Any) -> Path:
+        if key == "notice_recording" and language == "zh" and "recording" in fields:  # checked on arrival
+            return Path(fields["recording"])
         return self.speaker.audio.render(key, language, self.speaker.volume if volume is None else volume,
                                          **fields).wav
 
