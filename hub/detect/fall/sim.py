@@ -59,6 +59,32 @@ def synth_fall_trace(rate_hz: float, up: tuple[float, float, float] = (0.0, -1.0
     return trace + rng.normal(0.0, 0.01, trace.shape)
 
 
+def synth_recovered_trace(rate_hz: float, up: tuple[float, float, float] = (0.0, -1.0, 0.0), seed: int = 1,
+                          lie_s: float = 4.0, collapse: bool = False) -> np.ndarray:
+    """The synthetic fall, `lie_s` on the floor, 3 s getting up, 15 s walking about; `collapse`: then
+    1.5 s sinking back to the floor without an impact and 15 s lying still (an injured wearer)."""
+    import numpy as np
+
+    fall = synth_fall_trace(rate_hz, up, seed)
+    u = np.asarray(up, dtype=np.float64)
+    side = np.roll(u, 1)
+    impact_end = round(3.65 * rate_hz)
+    head = fall[:impact_end + round(lie_s * rate_hz)]
+
+    def turn(a: np.ndarray, b: np.ndarray, seconds: float) -> np.ndarray:
+        k = np.linspace(0.0, 1.0, round(seconds * rate_hz))[:, None] * (math.pi / 2)
+        return a * np.cos(k) + b * np.sin(k)
+
+    t = np.arange(round(15.0 * rate_hz)) / rate_hz
+    walk = (u * (1.0 + 0.25 * np.sin(2 * math.pi * 1.8 * t))[:, None]
+            + side * (0.1 * np.sin(2 * math.pi * 0.9 * t))[:, None])
+    parts = [head, turn(side, u, 3.0), walk]
+    if collapse:
+        parts += [turn(u, side, 1.5), np.tile(side, (round(15.0 * rate_hz), 1))]
+    trace = np.vstack(parts)
+    return trace + np.random.default_rng(seed + 1).normal(0.0, 0.01, trace.shape)
+
+
 class SimWitMotion(VirtualPeripheral):
     """A WitMotion BLE IMU: notify ffe4 (0x55 0x61 packets), write ffe9 (FF AA commands)."""
 
