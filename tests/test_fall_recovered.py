@@ -11,7 +11,7 @@ import pytest
 from test_fall_countdown import check_schema, started
 
 from hub.detect.fall.component import RECOVERED_LISTEN_S
-from hub.detect.fall.detector import FallDetector, FallParams
+from hub.detect.fall.detector import COLLAPSE_S, FallDetector, FallParams
 from hub.detect.fall.sim import synth_fall_trace, synth_recovered_trace
 
 
@@ -42,8 +42,9 @@ def test_getting_up_then_collapsing_again_is_an_alarm() -> None:
     found = decisions(synth_recovered_trace(50.0, collapse=True))
     assert [(a.fall, a.recovered, a.kind) for a in found] == [(False, True, "fall"), (True, False, "collapse")]
     recovered, collapse = found
-    # lying still for the whole post phase after the sinking, then the decision
-    assert collapse.t - recovered.t > 10.0 and collapse.t - collapse.impact_t == pytest.approx(10.0, abs=0.1)
+    # lying still for COLLAPSE_S after the sinking, then the decision
+    assert collapse.t - recovered.t > COLLAPSE_S
+    assert collapse.t - collapse.impact_t == pytest.approx(COLLAPSE_S, abs=0.6)
 
 
 @pytest.mark.parametrize("rate,chunk", [(50.0, 1), (200.0, 200), (100.0, 7)])
@@ -99,6 +100,15 @@ def test_component_collapse_after_recovery_starts_the_countdown_and_alarms() -> 
         assert ctx.events[1].data["kind"] == "collapse" and ctx.events[1].data["outcome"] == "no_response"
         check_schema(ctx.events[1])
     asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+def test_lying_down_to_rest_after_getting_up_is_not_a_collapse() -> None:
+    """Got up, then lying still for less than COLLAPSE_S and up again: no alarm."""
+    trace = synth_recovered_trace(50.0, collapse=True)
+    cut = len(synth_recovered_trace(50.0)) + round((1.5 + COLLAPSE_S - 5.0) * 50)
+    up_again = synth_recovered_trace(50.0)[-1]  # upright again
+    found = decisions(np.vstack((trace[:cut], np.tile(up_again, (1500, 1)))))
+    assert [(a.fall, a.recovered) for a in found] == [(False, True)]
 
 
 def test_listen_window_is_bounded() -> None:

@@ -9,18 +9,17 @@ from __future__ import annotations
 import numpy as np
 
 from hub.detect.evaluation.falls import Outcome, TrialResult
-from hub.detect.fall.detector import LYING_DEG, moving
+from hub.detect.fall.detector import FallParams, landed_fall, moving
 
 
 def decide(w: np.ndarray, threshold: float, feats: tuple[float, ...], rule: bool,
-           landing: tuple[float, ...] | None) -> Outcome:
+           landing: tuple[float, ...] | None, margin: float = FallParams.recovered_margin) -> Outcome:
     """One candidate under weights `w` (bias last), as the detector decides: an alarm (score above the
     threshold and not moving about after, or the from-lying rule), else a recovered fall (the landing
-    alone scores as a fall, ends lying and not moving about), else nothing."""
+    alone scores `margin` above the threshold, ends lying and not moving about), else nothing."""
     if rule or (float(np.asarray(feats) @ w[:-1] + w[-1]) > threshold and not moving(feats)):
         return "alarm"
-    if (landing is not None and float(np.asarray(landing) @ w[:-1] + w[-1]) > threshold
-            and landing[3] * 90.0 >= LYING_DEG and not moving(landing)):
+    if landing is not None and landed_fall(landing, w[:-1], float(w[-1]), threshold + margin):
         return "recovered"
     return None
 

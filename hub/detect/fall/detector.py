@@ -59,7 +59,8 @@ POST_POSTURE_S = 3.0  # the posture after: the last seconds of the post phase
 STILL_G = 0.06  # std of |a| below this over the post phase: lying still
 MOVING_G = 0.3  # std of |a| above this over the post phase: walking or running about, got up
 LANDING_S = (1.0, 3.5)  # the landing: this window after the impact, where a fall ends on the floor
-REWATCH_S = 120.0  # after a recovered fall: lying still again within this is a collapse (alarm)
+REWATCH_S = 120.0  # after a recovered fall: lying still again within this is a collapse (alarm)...
+COLLAPSE_S = 30.0  # ...when it lasts this long
 Kind = Literal["fall", "to_seated", "from_lying", "collapse"]
 
 
@@ -73,6 +74,10 @@ class FallParams:
     refractory_s: float = 10.0  # one fall, one decision: later impacts within this are the same fall
     weights: tuple[float, ...] = WEIGHTS
     bias: float = BIAS
+    # A fall judged on its landing alone (the wearer got up) must clear the threshold by this much: lying
+    # down quickly onto a bed lands much like a soft fall, and the post phase that tells them apart for
+    # an alarm is the one the wearer got up in.
+    recovered_margin: float = 9.0
     explain: bool = False  # evaluation: every assessment carries its landing features (cross-validation)
 
 
@@ -116,10 +121,10 @@ def from_lying(feats: tuple[float, ...], descent_s: float | None, from_lying_g: 
             and math.exp(feats[0]) >= from_lying_g and math.exp(feats[4]) - 0.01 < STILL_G)
 
 
-def landed_fall(landed: tuple[float, ...], weights: NDArray[np.float64], params: FallParams) -> bool:
-    """The landing (`LANDING_S` after the impact) scores as a fall and ends lying, not moving about:
-    a fall, whatever the wearer does afterwards."""
-    return (float(weights @ np.asarray(landed)) + params.bias > params.threshold
+def landed_fall(landed: tuple[float, ...], weights: NDArray[np.float64], bias: float, threshold: float) -> bool:
+    """The landing (`LANDING_S` after the impact) scores above `threshold` and ends lying, not moving
+    about: a fall, whatever the wearer does afterwards."""
+    return (float(weights @ np.asarray(landed)) + bias > threshold
             and landed[3] * 90.0 >= LYING_DEG and not moving(landed))
 
 
@@ -147,7 +152,8 @@ class FallDetector:
         self._pending: list[int] = []
         self._last_fall = -10**9
         self._last_event = -10**9  # the last recovered fall
-        self._watch_from, self._watch_until = 0, -10**9  # collapse watch after a recovered fall
+        self._watch_scan, self._watch_until = 0, -10**9  # collapse watch after a recovered fall
+        self._still_blocks = 0
 
     @property
     def time(self) -> float:
@@ -267,28 +273,37 @@ class FallDetector:
         elif not suspected and descent is not None and min(p - self._last_fall, p - self._last_event) > refractory:
             # Not lying on the floor at the end of the post phase: did it land like a fall, then get up?
             landed = landed or self.phases(p, landing=True)[0]
-            recovered = landed_fall(landed, self._w, self.params)
+            recovered = landed_fall(landed, self._w, self.params.bias, self.params.threshold
+                                    + self.params.recovered_margin)
             if recovered:
                 self._last_event = p
-                self._watch_from, self._watch_until = p + self._decide_n, p + round(REWATCH_S * FS)
+                self._watch_scan, self._watch_until = p + self._decide_n, p + self._decide_n + round(REWATCH_S * FS)
+                self._still_blocks = 0
         return Assessment(t=self.origin + (p + self._decide_n) / FS, impact_t=impact_t, score=score,
                           fall=fall, features=feats, kind=kind, descent_s=descent, recovered=recovered,
                           landing=landed)
 
     def _collapse(self) -> Assessment | None:
-        """After a recovered fall: the wearer up again, then lying still for the post phase
-        (`decide_after_s`) within `REWATCH_S` — an injured resident who got up and collapsed."""
+        """After a recovered fall: lying still again (0.5 s blocks tilted past `LYING_DEG`, std of |a|
+        below `STILL_G`) for `COLLAPSE_S` without a break, starting within `REWATCH_S` — an injured
+        resident who got up and collapsed. A longer window than a fall's post phase: lying down to rest
+        lies still for a moment, a collapsed person stays down."""
         end = self._base + len(self._mag)
-        if end > self._watch_until + self._decide_n or end - self._decide_n < self._watch_from:
-            return None
-        i = len(self._mag) - self._decide_n
-        if i < 0:
-            return None
-        tilt = _angle(self._acc[-round(POST_POSTURE_S * FS):].mean(axis=0), self.up)
-        if tilt < LYING_DEG or float(self._mag[i:].std()) >= STILL_G:
-            return None
-        self._watch_until = -10**9
-        self._last_fall = end - self._decide_n
-        feats = (0.0, 0.0, 0.0, min(tilt, 90.0) / 90.0, math.log(float(self._mag[i:].std()) + 0.01), 0.0, 0.0)
-        return Assessment(t=self.origin + end / FS, impact_t=self.origin + (end - self._decide_n) / FS,
-                          score=self.params.threshold, fall=True, features=feats, kind="collapse")
+        while self._watch_scan + BLOCK <= end:
+            i = self._watch_scan - self._base
+            block = self._acc[i:i + BLOCK]
+            lying = _angle(block.mean(axis=0), self.up) >= LYING_DEG and float(self._mag[i:i + BLOCK].std()) < STILL_G
+            self._still_blocks = self._still_blocks + 1 if lying else 0
+            self._watch_scan += BLOCK
+            if not self._still_blocks and self._watch_scan > self._watch_until:
+                self._watch_until = -10**9  # the watch is over, and nobody is lying still
+                return None
+            if self._still_blocks * BLOCK >= round(COLLAPSE_S * FS):
+                self._watch_until = -10**9
+                self._last_fall = self._watch_scan
+                tilt = min(_angle(block.mean(axis=0), self.up), 90.0)
+                feats = (0.0, 0.0, 0.0, tilt / 90.0, math.log(float(self._mag[i:i + BLOCK].std()) + 0.01), 0.0, 0.0)
+                return Assessment(t=self.origin + self._watch_scan / FS,
+                                  impact_t=self.origin + (self._watch_scan - self._still_blocks * BLOCK) / FS,
+                                  score=self.params.threshold, fall=True, features=feats, kind="collapse")
+        return None
