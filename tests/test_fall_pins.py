@@ -49,7 +49,8 @@ def figures() -> dict[str, dict[str, Any]]:
     threshold = FallParams().threshold
     outcomes, _, per_subject = cross_validate_weights(results, threshold)
     return {"shipped": {**summarise(results), "wear": summarise_wear(streams)},
-            "loso": {**summarise(results, outcomes), "wear": summarise_wear(streams, cv_scorer(per_subject, threshold))}}
+            "loso": {**summarise(results, outcomes),
+                     "wear": summarise_wear(streams, cv_scorer(per_subject, threshold))}}
 
 
 def test_the_subset_is_the_pinned_one(figures: dict[str, dict[str, Any]]) -> None:
