@@ -31,6 +31,11 @@ post phase ends reclined rather than lying (sliding down a wall). A fall that st
 bed) scores low by design (turning over in bed must not alarm); it is caught by its own rule: no
 upright period, a hard impact (`from_lying_g`), then lying still — kind "from_lying". A decision at
 time t uses only samples before t.
+
+A candidate that is not a suspected fall but whose landing (`LANDING_S` after the impact, same features
+and weights) ends lying and scores `recovered_margin` above the threshold is a fall the wearer got up
+from (`recovered`: reported, not alarmed); lying still again for `COLLAPSE_S` within `REWATCH_S` after
+it is a suspected fall of kind "collapse".
 """
 
 from __future__ import annotations
