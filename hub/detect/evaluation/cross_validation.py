@@ -9,15 +9,16 @@ from __future__ import annotations
 import numpy as np
 
 from hub.detect.evaluation.falls import Outcome, TrialResult
-from hub.detect.fall.detector import FallParams, landed_fall, moving
+from hub.detect.fall.detector import FallParams, landed_fall, moving, unchanged
 
 
 def decide(w: np.ndarray, threshold: float, feats: tuple[float, ...], rule: bool,
            landing: tuple[float, ...] | None, margin: float = FallParams.recovered_margin) -> Outcome:
     """One candidate under weights `w` (bias last), as the detector decides: an alarm (score above the
-    threshold and not moving about after, or the from-lying rule), else a recovered fall (the landing
+    threshold, not moving about after and not `unchanged`, or the from-lying rule), else a recovered fall (the landing
     alone scores `margin` above the threshold, ends lying and not moving about), else nothing."""
-    if rule or (float(np.asarray(feats) @ w[:-1] + w[-1]) > threshold and not moving(feats)):
+    if rule or (float(np.asarray(feats) @ w[:-1] + w[-1]) > threshold and not moving(feats)
+                and not unchanged(feats)):
         return "alarm"
     if landing is not None and landed_fall(landing, w[:-1], float(w[-1]), threshold + margin):
         return "recovered"

@@ -63,6 +63,7 @@ SEATED_MAX_DEG = 60.0  # a fall whose post phase ends below this tilt ended seat
 POST_POSTURE_S = 3.0  # the posture after: the last seconds of the post phase
 STILL_G = 0.06  # std of |a| below this over the post phase: lying still
 MOVING_G = 0.3  # std of |a| above this over the post phase: walking or running about, got up
+MIN_TURN_DEG, UPRIGHT_AFTER_DEG = 15.0, 45.0  # turned less, still this upright after: no posture change
 LANDING_S = (1.0, 3.5)  # the landing: this window after the impact, where a fall ends on the floor
 REWATCH_S = 120.0  # after a recovered fall: lying still again within this is a collapse (alarm)...
 COLLAPSE_S = 30.0  # ...when it lasts this long
@@ -117,6 +118,12 @@ def moving(feats: tuple[float, ...]) -> bool:
     """The post-fall phase shows walking or running about (std of |a| above `MOVING_G`): whoever it was
     is up again, whatever the posture at the end says."""
     return math.exp(feats[4]) - 0.01 > MOVING_G
+
+
+def unchanged(feats: tuple[float, ...]) -> bool:
+    """Upright before and after, turned less than `MIN_TURN_DEG`: a hard step, a stamp at the foot of
+    the stairs, the end of a jog — not a fall, which ends in another posture, whatever the impact."""
+    return feats[1] * 90.0 < MIN_TURN_DEG and feats[3] * 90.0 < UPRIGHT_AFTER_DEG
 
 
 def from_lying(feats: tuple[float, ...], descent_s: float | None, from_lying_g: float) -> bool:
@@ -264,7 +271,7 @@ class FallDetector:
         impact_t = self.origin + p / FS
         tilt_after = feats[3] * 90.0
         kind: Kind = "fall"
-        suspected = score > self.params.threshold and not moving(feats)
+        suspected = score > self.params.threshold and not moving(feats) and not unchanged(feats)
         if suspected and tilt_after < SEATED_MAX_DEG:
             kind = "to_seated"
         if not suspected and from_lying(feats, descent, self.params.from_lying_g):
