@@ -133,3 +133,19 @@ def test_hub_eval_fall_prints_its_figures(sisfall_subset: Path):
     assert result["groups"]["SE"]["sensitivity"] is None  # no fall trials among the older subjects here
     assert 0.0 <= result["sensitivity"] <= 1.0 and 0.0 <= result["specificity"] <= 1.0
     assert result["realtime_factor"] > 200
+
+
+def test_a_fall_the_wearer_gets_up_from_is_reported_not_alarmed(make_hub, subscriber):
+    hub, sub = online_hub(make_hub, subscriber, countdown(2.0))
+    out = hub.cli("sim", "fall", "--how", "got-up", "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["outcome"] == "recovered"
+    recovered = sub.wait_event("fall.recovered", 10)
+    assert recovered, hub.log_tail()
+    assert_valid(recovered)
+    assert recovered["data"]["source"] == "wearable" and recovered["data"]["impact_g"] > 2
+    # the question passes the press on: an ordinary call; no countdown was ever started
+    assert hub.sim("press", "--button", "17")["outcome"] == "raised"
+    assert sub.wait_event("call.raised", 5, kind="emergency"), hub.log_tail()
+    assert hub.status().get("fall_countdown") is None  # never started
+    assert sub.events("alarm.fall") == []

@@ -96,3 +96,44 @@ def test_self_made_trials_and_messy_files(tmp_path: Path, capsys: pytest.Capture
 def test_missing_dir_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["eval", "fall", str(tmp_path / "nope")]) == 2
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_got_up_splice_cuts_after_the_impact_turns_and_walks() -> None:
+    from hub.detect.evaluation.splice import HOLD_S, WALK_FROM_S, WALK_S, got_up
+
+    fall = synth_fall_trace(200)
+    t = np.arange(30 * 200) / 200
+    walk = np.stack((0.1 * np.sin(6 * t), -1.0 - 0.2 * np.sin(11 * t), np.zeros_like(t)), axis=1)
+    spliced = got_up(fall, walk, 4.0, np.random.default_rng(0))
+    impact = int(np.argmax(np.linalg.norm(fall, axis=1)))
+    cut = impact + 4 * 200
+    assert np.array_equal(spliced[:cut], fall[:cut])  # the fall, unchanged, up to 4 s after the impact
+    assert len(spliced) == cut + 3 * 200 + round(WALK_S * 200)
+    walked = walk[round(WALK_FROM_S * 200):round((WALK_FROM_S + WALK_S) * 200)]
+    assert np.array_equal(spliced[-round(WALK_S * 200):], walked)
+    turn = spliced[cut:cut + 600]
+    assert np.allclose(np.linalg.norm(turn, axis=1), 1.0, atol=0.05)  # getting up: no impact
+    assert HOLD_S[0] >= 3.5  # still lying through the landing window the detector reads
+    result = run_trial(Trial(Path("F01_SA99_R01.txt"), "F01", "SA99", "got_up"), spliced)
+    assert result.outcome == "recovered" and not result.detected
+
+
+def test_summary_counts_alarms_and_recovered_events_apart() -> None:
+    from hub.detect.evaluation.falls import TrialResult, summarise
+
+    def result(code: str, variant: str, detected: bool, recovered: bool) -> TrialResult:
+        trial = Trial(Path(f"{code}_SA99_R01.txt"), code, "SA99", variant)
+        return TrialResult(trial, 15.0, detected, None, 0.01, recovered=recovered)
+
+    rs = [result("F01", "", True, False), result("F02", "", False, True), result("F03", "", False, False),
+          result("F01", "got_up", False, True), result("D13", "", False, True), result("D06", "", True, False),
+          result("D01", "", False, False)]
+    s = summarise(rs)
+    g = s["groups"]["SA"]
+    assert (g["falls"], g["detected"], g["alarmed"], g["missed"]) == (3, 2, 1, 1)
+    assert (g["adls"], g["false_alarms"], g["false_recovered"]) == (3, 1, 1)
+    assert g["sensitivity"] == pytest.approx(2 / 3) and g["sensitivity_alarm"] == pytest.approx(1 / 3)
+    assert g["specificity"] == pytest.approx(2 / 3) and g["specificity_any"] == pytest.approx(1 / 3)
+    assert g["got_up"] == {"trials": 1, "events": 1, "recovered": 1, "alarms": 0, "sensitivity": 1.0}
+    assert s["activities"]["D13"] == {"trials": 1, "alarms": 0, "recovered": 1}
+    assert s["trials"] == 6  # spliced trials are reported apart, not as trials of the data set

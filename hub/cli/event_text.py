@@ -95,6 +95,8 @@ FACTS: dict[str, tuple[str, Facts]] = {
     "alarm.fall": ("", lambda d: f"{alarm_label('alarm.fall', d)} · {_n(d.get('waited_s'))} s 无回应 no response"),
     "fall.cancelled": ("跌倒已取消 fall cancelled", lambda d: f"{SOURCES.get(d.get('source', ''), d.get('source'))}"
                        f" · 按钮 button {d.get('button')}"),
+    "fall.recovered": ("跌倒后已起身 fall, got up", lambda d: f"{_n(d.get('impact_g'))} g · "
+                       f"{d.get('kind')}"),
     "alarm.inactivity": ("", lambda d: f"{alarm_label('alarm.inactivity', d)} · {d.get('gap_min')} min "
                          f"(limit {d.get('limit_min')} min)"),
     "health.alert": ("", lambda d: f"{alarm_label('health.alert', d)} · {_alert_values(d.get('values'))}"),

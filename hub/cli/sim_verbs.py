@@ -72,6 +72,9 @@ def _number(name: str, text: str) -> Build:
 
 def _fall(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=1, help="随机种子 which synthetic fall trace")
+    p.add_argument("--how", choices=("walking", "chair", "got-up", "collapse"), default="walking",
+                   help="怎样跌倒 walking: from standing; chair: a slow slump out of a chair; got-up: gets up "
+                        "and walks away (fall.recovered); collapse: gets up, then lies still again")
 
 
 def _ble_scan(p: argparse.ArgumentParser) -> None:

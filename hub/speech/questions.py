@@ -9,6 +9,10 @@ While a question is open (`ctx.ask(key)`):
 - prompts less urgent than the question wait until it is closed (no "社区暂未应答" in the middle of
   the fall countdown).
 The prompts say so: "没事请按一下按钮，需要帮助请按住按钮".
+
+A question with `passthrough = True` ("您刚才是不是摔倒了？需要帮助请按住按钮", after a fall the wearer
+got up from) is answered by a press too — it stops being asked — but the press is not claimed: any
+press or hold raises that button's call.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ class Question:
         self.answered = asyncio.Event()
         self.pin: int | None = None
         self.closed = False
+        self.passthrough = False  # a press answers it and still raises its call
         self._release = speech.hold(level_of(key))
         self._on_close = on_close
         self._current: Utterance | None = None
@@ -47,7 +52,7 @@ class Question:
         if self._current is not None and not self._current.done.done():
             self.speech.cancel(self._current)  # answered: stop asking at once
         log.info("question %s answered by a press on button %s", self.key, pin)
-        return True
+        return not self.passthrough
 
     async def ask(self, volume: int | None = None, timeout: float | None = None, **fields: Any) -> bool:
         """Speak the question; return once it has been heard, answered, or `timeout` seconds passed

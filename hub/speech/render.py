@@ -32,7 +32,7 @@ LEVELS: dict[str, int] = {
                      "inactivity_check", "sensors_heat_alarm", "sensors_cold_alarm",
                      "sensors_fire_cleared", "sensors_power_lost", "sensors_battery_low",
                      "health_bp_very_high", "health_glucose_very_high", "health_glucose_low",
-                     "checkin_question", "checkin_missed"), IMPORTANT),
+                     "checkin_question", "checkin_missed", "fall_recovered_check"), IMPORTANT),
     # hub.notices: never over an alarm's words (URGENT), before the day's chatter
     **dict.fromkeys(("notice_critical", "notice_action", "notice_recording", "reminder_medication",
                      "reminder_measure_bp", "reminder_measure_glucose"), IMPORTANT),
@@ -47,7 +47,7 @@ LEVELS.update({claim.unless: LEVELS[key] for key, claim in claims().items() if c
 TOPICS: dict[str, str] = {
     **dict.fromkeys(("call_raising", "call_offline", "call_repeat", "call_cancelled", "call_acknowledged",
                      "call_acknowledged_by", "call_no_answer", "call_delivered", "call_sending"), "call"),
-    **dict.fromkeys(("fall_check", "fall_cancelled", "fall_alarm"), "fall"),
+    **dict.fromkeys(("fall_check", "fall_cancelled", "fall_alarm", "fall_recovered_check"), "fall"),
     **dict.fromkeys(VOICE_CALL, "voice_call"),
     # "正在通知女儿" then "女儿已收到": the newer one supersedes; "电话已打通" waits for its turn
     **dict.fromkeys(("escalation_notifying", "escalation_coming", "escalation_nobody"), "escalation"),

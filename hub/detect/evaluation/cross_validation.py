@@ -1,16 +1,28 @@
 """Leave-one-subject-out cross-validation for `hub eval fall --cross-validate`: the score's weights
 are refitted without each subject in turn and that subject's trials (and wear-day stream) are scored
-with them; the figures docs/detection.md reports.
+with them; the figures docs/detection.md reports. Each candidate is decided as the detector
+decides it (`decide`): alarm, recovered fall, or nothing.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from hub.detect.evaluation.falls import TrialResult
-from hub.detect.fall.detector import FEATURES, moving
+from hub.detect.evaluation.falls import Outcome, TrialResult
+from hub.detect.fall.detector import FallParams, landed_fall, moving, unchanged
+
+
+def decide(w: np.ndarray, threshold: float, feats: tuple[float, ...], rule: bool,
+           landing: tuple[float, ...] | None, margin: float = FallParams.recovered_margin) -> Outcome:
+    """One candidate under weights `w` (bias last), as the detector decides: an alarm (score above the
+    threshold, not moving about after and not `unchanged`, or the from-lying rule), else a recovered fall (the landing
+    alone scores `margin` above the threshold, ends lying and not moving about), else nothing."""
+    if rule or (float(np.asarray(feats) @ w[:-1] + w[-1]) > threshold and not moving(feats)
+                and not unchanged(feats)):
+        return "alarm"
+    if landing is not None and landed_fall(landing, w[:-1], float(w[-1]), threshold + margin):
+        return "recovered"
+    return None
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.01, pos_weight: float = 5.0) -> np.ndarray:
@@ -34,11 +46,12 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.01, pos_weight: flo
 
 
 def _training_set(results: list[TrialResult]) -> tuple[np.ndarray, np.ndarray]:
-    """Positives: the hardest-hitting candidate of each fall trial; negatives: every ADL candidate."""
+    """Positives: the hardest-hitting candidate of each fall trial; negatives: every ADL candidate.
+    Spliced "got up" trials are evaluation only, never trained on."""
     xs: list[np.ndarray] = []
     ys: list[np.ndarray] = []
     for r in results:
-        if not r.candidates:
+        if not r.candidates or r.trial.variant:
             continue
         c = np.asarray(r.candidates)
         if r.trial.is_fall:
@@ -50,25 +63,25 @@ def _training_set(results: list[TrialResult]) -> tuple[np.ndarray, np.ndarray]:
     return np.vstack(xs), np.concatenate(ys)
 
 
-def cross_validate(results: list[TrialResult], threshold: float) -> tuple[dict[Path, bool], np.ndarray]:
-    detected, weights, _ = cross_validate_weights(results, threshold)
-    return detected, weights
+def cross_validate(results: list[TrialResult], threshold: float) -> tuple[dict[str, Outcome], np.ndarray]:
+    outcomes, weights, _ = cross_validate_weights(results, threshold)
+    return outcomes, weights
 
 
 def cross_validate_weights(results: list[TrialResult], threshold: float) -> tuple[
-        dict[Path, bool], np.ndarray, dict[str, np.ndarray]]:
+        dict[str, Outcome], np.ndarray, dict[str, np.ndarray]]:
     """Leave-one-subject-out: each subject's trials are scored by weights fitted without them (the
-    from-lying rule has no fitted part and applies as it is)."""
-    detected: dict[Path, bool] = {}
+    from-lying rule has no fitted part and applies as it is). Outcomes by `Trial.key`."""
+    outcomes: dict[str, Outcome] = {}
     per_subject: dict[str, np.ndarray] = {}
     for subject in sorted({r.trial.subject for r in results}):
         train = [r for r in results if r.trial.subject != subject]
         w = per_subject[subject] = fit_logistic(*_training_set(train))
         for r in results:
             if r.trial.subject == subject:
-                c = np.asarray(r.candidates).reshape(-1, len(FEATURES))
-                fired = (c @ w[:-1] + w[-1] > threshold) & ~np.array([moving(tuple(f)) for f in c], dtype=bool)
-                detected[r.trial.path] = bool(len(c)) and (bool(fired.any()) or any(r.rules))
-    return detected, fit_logistic(*_training_set(results)), per_subject
+                found = {decide(w, threshold, tuple(c), rule, landing)
+                         for c, rule, landing in zip(r.candidates, r.rules, r.landings, strict=True)}
+                outcomes[r.trial.key] = "alarm" if "alarm" in found else "recovered" if "recovered" in found else None
+    return outcomes, fit_logistic(*_training_set(results)), per_subject
 
 

@@ -3,18 +3,20 @@
 Each trial is streamed through `hub.detect.fall.detector.FallDetector` in 1 s chunks, exactly as a worn sensor
 would feed it, so every decision is causal. The recording is padded with its final posture (its
 last second repeated) long enough for the post-fall phase: a recording that ends 2 s after an impact
-would otherwise hide the decision. A fall trial counts as detected when any suspected fall is
-decided; an ADL trial is a false alarm when any is. Figures per fall type and per age group (SA young,
-SE older), and false alarms per day of continuous wear (`hub/detect/evaluation/wear.py`).
-`--cross-validate` refits the score's weights leaving one subject out at a time (the figures
-docs/detection.md reports).
+would otherwise hide the decision. Each trial's outcome is the strongest decision in it: `alarm` (a
+suspected fall: countdown, then alarm.fall), else `recovered` (a fall the wearer got up from:
+fall.recovered), else none. A fall trial counts for "any fall event" when either is decided and for
+"alarm" when an alarm is; an ADL trial is a false alarm with an alarm, a false recovered-fall event
+with a recovered. Falls the wearer gets up from are spliced (`hub/detect/evaluation/splice.py`).
+Figures per age group (SA young, SE older), fall type and activity code, and false alarms per day of
+continuous wear (`hub/detect/evaluation/wear.py`). `--cross-validate` refits the score's weights
+leaving one subject out at a time (the figures docs/detection.md reports); the report and CLI are in
+`hub/detect/evaluation/fall_report.py`.
 """
 
 from __future__ import annotations
 
-import argparse
 import gzip
-import json
 import math
 import re
 import sys
@@ -26,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from hub.detect.fall.detector import FEATURES, FallDetector, FallParams, from_lying
+from hub.detect.fall.detector import FallDetector, FallParams, from_lying
 
 SISFALL_RATE = 200.0
 ADXL345_COUNTS_PER_G = 256.0  # ±16 g, 13 bit
@@ -48,6 +50,11 @@ class Trial:
     path: Path
     code: str
     subject: str
+    variant: str = ""  # "got_up": the fall spliced with the subject getting up and walking away
+
+    @property
+    def key(self) -> str:
+        return f"{self.path}#{self.variant}" if self.variant else str(self.path)
 
     @property
     def group(self) -> str:
@@ -107,16 +114,25 @@ def _slow_rows(path: Path, lines: list[str]) -> np.ndarray:
     return np.array(good, dtype=np.float64)
 
 
+Outcome = str | None  # "alarm", "recovered" or None
+
+
 @dataclass
 class TrialResult:
     trial: Trial
     seconds: float
-    detected: bool
+    detected: bool  # an alarm (suspected fall, countdown) was decided
     latency_s: float | None  # decision time minus impact time of the first suspected fall
     cpu_s: float
     candidates: list[tuple[float, ...]] = field(default_factory=list)
     rules: list[bool] = field(default_factory=list)  # per candidate: the from-lying rule fired
     kind: str | None = None  # the first suspected fall's kind
+    recovered: bool = False  # a recovered fall (fall.recovered) was decided
+    landings: list[tuple[float, ...] | None] = field(default_factory=list)  # per candidate: landing features
+
+    @property
+    def outcome(self) -> Outcome:
+        return "alarm" if self.detected else "recovered" if self.recovered else None
 
 
 def padded(acc: np.ndarray, seconds: float, rate: float = SISFALL_RATE) -> np.ndarray:
@@ -128,30 +144,38 @@ def padded(acc: np.ndarray, seconds: float, rate: float = SISFALL_RATE) -> np.nd
 
 def run_trial(trial: Trial, acc: np.ndarray, params: FallParams | None = None) -> TrialResult:
     params = params or FallParams()
+    params = FallParams(**{**params.__dict__, "explain": True})
     detector = FallDetector(SISFALL_RATE, params)
     first = None
+    recovered = False
     feats: list[tuple[float, ...]] = []
     rules: list[bool] = []
+    landings: list[tuple[float, ...] | None] = []
     chunk = int(SISFALL_RATE)
     seconds = len(acc) / SISFALL_RATE
     stream = padded(acc, params.decide_after_s + PAD_MARGIN_S)
     start = time.perf_counter()
     for i in range(0, len(stream), chunk):
         for assessment in detector.push(stream[i:i + chunk]):
-            feats.append(assessment.features)
-            rules.append(from_lying(assessment.features, assessment.descent_s, params.from_lying_g))
+            if assessment.kind != "collapse":  # an impact candidate (a collapse has none)
+                feats.append(assessment.features)
+                rules.append(from_lying(assessment.features, assessment.descent_s, params.from_lying_g))
+                landings.append(assessment.landing)
+            recovered = recovered or assessment.recovered
             if assessment.fall and first is None:
                 first = assessment
     cpu = time.perf_counter() - start
     return TrialResult(trial, seconds, first is not None,
                        None if first is None else first.t - first.impact_t, cpu, feats, rules,
-                       None if first is None else first.kind)
+                       None if first is None else first.kind, recovered, landings)
 
 
-def evaluate(root: Path, params: FallParams | None = None, limit: int | None = None) -> tuple[
-        list[TrialResult], list[str]]:
+def evaluate(root: Path, params: FallParams | None = None, limit: int | None = None,
+             got_up: bool = True, seed: int = 0) -> tuple[list[TrialResult], list[str]]:
+    """Every trial under `root`, then (`got_up`) every fall trial spliced with its subject getting up."""
     results, skipped = [], []
-    for trial in find_trials(root)[:limit]:
+    trials = find_trials(root)[:limit]
+    for trial in trials:
         try:
             acc = read_waist_adxl(trial.path)
         except TrialError as exc:
@@ -159,6 +183,11 @@ def evaluate(root: Path, params: FallParams | None = None, limit: int | None = N
             skipped.append(str(trial.path))
             continue
         results.append(run_trial(trial, acc, params))
+    if got_up:
+        from hub.detect.evaluation.splice import got_up_trials
+
+        for trial, acc in got_up_trials(trials, seed):
+            results.append(run_trial(trial, acc, params))
     return results, skipped
 
 
@@ -166,155 +195,85 @@ def _rate(hits: int, total: int) -> float | None:
     return None if total == 0 else hits / total
 
 
-def summarise(results: list[TrialResult], scores: dict[Path, bool] | None = None) -> dict[str, Any]:
-    """Figures per group; `scores` overrides each trial's detection (used by cross-validation)."""
-    def det(r: TrialResult) -> bool:
-        return r.detected if scores is None else scores[r.trial.path]
+def summarise(results: list[TrialResult], outcomes: dict[str, Outcome] | None = None) -> dict[str, Any]:
+    """Figures per group; `outcomes` overrides each trial's outcome (used by cross-validation)."""
+    def out(r: TrialResult) -> Outcome:
+        return r.outcome if outcomes is None else outcomes[r.trial.key]
 
+    def alarm(r: TrialResult) -> bool:
+        return out(r) == "alarm"
+
+    def event(r: TrialResult) -> bool:
+        return out(r) is not None
+
+    plain = [r for r in results if not r.trial.variant]
+    spliced = [r for r in results if r.trial.variant]
     groups: dict[str, dict[str, Any]] = {}
-    for group in sorted({r.trial.group for r in results} | {"SA", "SE"}):
-        rs = [r for r in results if r.trial.group == group]
+    for group in sorted({r.trial.group for r in plain} | {"SA", "SE"}):
+        rs = [r for r in plain if r.trial.group == group]
         falls = [r for r in rs if r.trial.is_fall]
         adls = [r for r in rs if not r.trial.is_fall]
-        tp = sum(det(r) for r in falls)
-        fp = sum(det(r) for r in adls)
+        tp, ta = sum(event(r) for r in falls), sum(alarm(r) for r in falls)
+        fp, fr = sum(alarm(r) for r in adls), sum(out(r) == "recovered" for r in adls)
+        up = [r for r in spliced if r.trial.group == group]
         groups[group] = {"trials": len(rs), "falls": len(falls), "detected": tp, "missed": len(falls) - tp,
-                         "adls": len(adls), "false_alarms": fp, "sensitivity": _rate(tp, len(falls)),
-                         "specificity": _rate(len(adls) - fp, len(adls))}
-    falls = [r for r in results if r.trial.is_fall]
-    adls = [r for r in results if not r.trial.is_fall]
+                         "alarmed": ta, "adls": len(adls), "false_alarms": fp, "false_recovered": fr,
+                         "sensitivity": _rate(tp, len(falls)), "sensitivity_alarm": _rate(ta, len(falls)),
+                         "specificity": _rate(len(adls) - fp, len(adls)),
+                         "specificity_any": _rate(len(adls) - fp - fr, len(adls)),
+                         "got_up": {"trials": len(up), "events": sum(event(r) for r in up),
+                                    "recovered": sum(out(r) == "recovered" for r in up),
+                                    "alarms": sum(alarm(r) for r in up),
+                                    "sensitivity": _rate(sum(event(r) for r in up), len(up))}}
+    falls = [r for r in plain if r.trial.is_fall]
+    adls = [r for r in plain if not r.trial.is_fall]
     per_code: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for r in adls:
-        per_code[r.trial.code][0] += det(r)
+        per_code[r.trial.code][0] += alarm(r)
         per_code[r.trial.code][1] += 1
     worst = sorted(((c, fa, n) for c, (fa, n) in per_code.items() if fa), key=lambda x: (-x[1] / x[2], x[0]))
     missed: dict[str, int] = defaultdict(int)
     for r in falls:
-        if not det(r):
+        if not event(r):
             missed[r.trial.code] += 1
     per_type: dict[str, dict[str, Any]] = {}
     for name, codes in FALL_TYPES.items():
         rs = [r for r in falls if r.trial.code in codes]
-        hit = sum(det(r) for r in rs)
-        per_type[name] = {"falls": len(rs), "detected": hit, "sensitivity": _rate(hit, len(rs))}
-    fall_codes = {code: {"falls": len(rs), "detected": sum(det(r) for r in rs)}
-                  for code in sorted({r.trial.code for r in falls})
-                  for rs in [[r for r in falls if r.trial.code == code]]}
+        hit = sum(event(r) for r in rs)
+        per_type[name] = {"falls": len(rs), "detected": hit, "alarmed": sum(alarm(r) for r in rs),
+                          "sensitivity": _rate(hit, len(rs))}
+    activities = {code: {"trials": len(rs), "alarms": sum(alarm(r) for r in rs),
+                         "recovered": sum(out(r) == "recovered" for r in rs)}
+                  for code in sorted({r.trial.code for r in plain})
+                  for rs in [[r for r in plain if r.trial.code == code]]}
+    fall_codes = {c: {"falls": v["trials"], "detected": v["alarms"] + v["recovered"]}
+                  for c, v in activities.items() if c.startswith("F")}
     kinds: dict[str, int] = defaultdict(int)
     for r in falls + adls:
-        if det(r) and r.kind is not None:
+        if alarm(r) and r.kind is not None:
             kinds[("fall:" if r.trial.is_fall else "adl:") + r.kind] += 1
     latencies = [r.latency_s for r in falls if r.latency_s is not None]
     seconds = sum(r.seconds for r in results)
     cpu = sum(r.cpu_s for r in results)
-    tp = sum(det(r) for r in falls)
-    fp = sum(det(r) for r in adls)
-    return {"trials": len(results), "subjects": len({r.trial.subject for r in results}),
-            "sensitivity": _rate(tp, len(falls)), "specificity": _rate(len(adls) - fp, len(adls)),
-            "outcomes": {"falls_detected": tp, "falls_missed": len(falls) - tp,
-                         "adl_false_alarms": fp, "adl_correct": len(adls) - fp},
+    tp, ta = sum(event(r) for r in falls), sum(alarm(r) for r in falls)
+    fp, fr = sum(alarm(r) for r in adls), sum(out(r) == "recovered" for r in adls)
+    return {"trials": len(plain), "subjects": len({r.trial.subject for r in plain}),
+            "sensitivity": _rate(tp, len(falls)), "sensitivity_alarm": _rate(ta, len(falls)),
+            "specificity": _rate(len(adls) - fp, len(adls)),
+            "outcomes": {"falls_detected": tp, "falls_missed": len(falls) - tp, "falls_alarmed": ta,
+                         "adl_false_alarms": fp, "adl_false_recovered": fr, "adl_correct": len(adls) - fp},
             "groups": groups,
             "worst_adl": [{"code": c, "false_alarms": fa, "trials": n} for c, fa, n in worst[:5]],
             "missed_fall_codes": dict(sorted(missed.items())),
-            "fall_types": per_type, "fall_codes": fall_codes, "kinds": dict(sorted(kinds.items())),
+            "fall_types": per_type, "fall_codes": fall_codes, "activities": activities,
+            "kinds": dict(sorted(kinds.items())),
             "median_latency_s": float(np.median(latencies)) if latencies else None,
             "signal_s": seconds, "detector_cpu_s": cpu,
             "realtime_factor": seconds / cpu if cpu > 0 else None}
 
 
-# --- report and CLI ------------------------------------------------------------------------------
+def register(sub: Any) -> None:
+    """Adds `fall` under `hub eval` (hub/cli/eval.py); the report and CLI: fall_report.py."""
+    from hub.detect.evaluation.fall_report import register_cli
 
-def _pct(v: float | None) -> str:
-    return "   n/a" if v is None else f"{100 * v:5.1f}%"
-
-
-def format_report(s: dict[str, Any], root: Path, title: str = "") -> str:
-    lines = [f"SisFall fall detection{title}: {s['trials']} trials, {s['subjects']} subjects, {root}",
-             "group  trials  falls detected missed   ADLs false-alarms  sensitivity specificity"]
-    for g, v in s["groups"].items():
-        lines.append(f"{g:<6} {v['trials']:6d} {v['falls']:6d} {v['detected']:8d} {v['missed']:6d} "
-                     f"{v['adls']:6d} {v['false_alarms']:12d}       {_pct(v['sensitivity'])}      "
-                     f"{_pct(v['specificity'])}")
-    o = s["outcomes"]
-    n_falls, n_adls = o["falls_detected"] + o["falls_missed"], o["adl_false_alarms"] + o["adl_correct"]
-    lines.append(f"all    {s['trials']:6d} {n_falls:6d} "
-                 f"{o['falls_detected']:8d} {o['falls_missed']:6d} {n_adls:6d} "
-                 f"{o['adl_false_alarms']:12d}       {_pct(s['sensitivity'])}      {_pct(s['specificity'])}")
-    worst = ", ".join(f"{w['code']} {w['false_alarms']}/{w['trials']}" for w in s["worst_adl"]) or "none"
-    lines.append(f"worst ADL codes (false alarms/trials): {worst}")
-    missed = ", ".join(f"{c} {n}" for c, n in s["missed_fall_codes"].items()) or "none"
-    lines.append(f"missed falls by code: {missed}")
-    for name, v in s["fall_types"].items():
-        lines.append(f"  falls {name}: {v['detected']}/{v['falls']} detected ({_pct(v['sensitivity']).strip()})")
-    if s.get("kinds"):
-        lines.append("kinds reported: " + ", ".join(f"{k} {n}" for k, n in s["kinds"].items()))
-    if s["median_latency_s"] is not None:
-        lines.append(f"decision {s['median_latency_s']:.1f} s after the impact (median)")
-    if s["realtime_factor"] is not None:
-        lines.append(f"speed: {s['realtime_factor']:.0f}x real time on one core "
-                     f"({s['signal_s']:.0f} s of signal in {s['detector_cpu_s']:.2f} s)")
-    return "\n".join(lines)
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    """Adds `fall` under `hub eval` (hub/cli/eval.py)."""
-    p = sub.add_parser("fall", help="fall detector on a recorded dataset (SisFall)",
-                       description="Streams every SisFall trial under DIR (<SUBJECT>/<CODE>_<SUBJECT>_R<NN>"
-                                   ".txt[.gz]) through the fall detector, causally, each padded with its final "
-                                   "posture, and prints sensitivity and specificity per age group (SA young, SE "
-                                   "older) and fall type, false alarms per day of continuous wear, and the speed.")
-    p.add_argument("--dataset", choices=("sisfall",), default="sisfall", help="dataset format")
-    p.add_argument("dir", metavar="DIR", type=Path, help="dataset folder")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--threshold", type=float, default=None, help="score threshold (default: the detector's)")
-    p.add_argument("--cross-validate", action="store_true",
-                   help="refit the weights leaving one subject out at a time and report those figures")
-    p.add_argument("--seed", type=int, default=0, help="seed of the wear-day trial order and gaps")
-    p.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
-    p.set_defaults(func=main)
-
-
-def main(args: argparse.Namespace) -> int:
-    root: Path = args.dir
-    if not root.is_dir():
-        print(f"hub eval fall: {root} is not a folder (expected SisFall subject folders SA01, SE01, ...)",
-              file=sys.stderr)
-        return 2
-    params = FallParams() if args.threshold is None else FallParams(threshold=args.threshold)
-    results, skipped = evaluate(root, params, args.limit)
-    if not results:
-        print(f"hub eval fall: no SisFall trials (<CODE>_<SUBJECT>_R<NN>.txt[.gz]) under {root}",
-              file=sys.stderr)
-        return 2
-    from hub.detect.evaluation.cross_validation import cross_validate_weights
-    from hub.detect.evaluation.wear import cv_scorer, format_wear, summarise_wear, wear_streams
-
-    summary = summarise(results)
-    summary["skipped"] = skipped
-    streams = wear_streams(find_trials(root)[:args.limit], params, args.seed)
-    summary["wear"] = summarise_wear(streams)
-    if args.cross_validate:
-        detected, weights, per_subject = cross_validate_weights(results, params.threshold)
-        cv = summarise(results, detected)
-        summary["cross_validation"] = {k: cv[k] for k in ("sensitivity", "specificity", "groups",
-                                                           "worst_adl", "missed_fall_codes", "fall_types")}
-        summary["cross_validation"]["wear"] = summarise_wear(streams, cv_scorer(per_subject, params.threshold))
-        summary["cross_validation"]["method"] = "leave-one-subject-out"
-        summary["cross_validation"]["weights_all_subjects"] = dict(
-            zip((*FEATURES, "bias"), (round(float(v), 2) for v in weights), strict=True))
-    if args.json:
-        print(json.dumps(summary, ensure_ascii=False))
-        return 0
-    print(format_report(summary, root))
-    print(format_wear(summary["wear"]))
-    if args.cross_validate:
-        cv_full = summarise(results, detected)
-        print()
-        print(format_report(cv_full, root, " (leave-one-subject-out refit)"))
-        print(format_wear(summary["cross_validation"]["wear"], " (leave-one-subject-out refit)"))
-        print("weights fitted on all subjects:", summary["cross_validation"]["weights_all_subjects"])
-    if skipped:
-        print(f"skipped {len(skipped)} unreadable file(s); see warnings above")
-    return 0
-
-
+    register_cli(sub)

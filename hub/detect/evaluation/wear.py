@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from hub.detect.evaluation.falls import SISFALL_RATE, Trial, TrialError, read_waist_adxl
-from hub.detect.fall.detector import FallDetector, FallParams, from_lying, moving
+from hub.detect.fall.detector import FallDetector, FallParams, from_lying
 
 ACTIVE_H_PER_DAY = 4.0
 GAP_S = (10.0, 40.0)
@@ -32,7 +32,9 @@ TURN_S = 3.0
 NOISE_G = 0.01  # the accelerometer's noise while the wearer is still
 REFRACTORY_S = 10.0
 
-Scorer = Callable[[str, tuple[float, ...], bool], bool]  # (subject, features, from-lying rule) -> fall
+Landing = tuple[float, ...] | None
+# (subject, features, from-lying rule, landing features) -> "alarm", "recovered" or None
+Scorer = Callable[[str, tuple[float, ...], bool, Landing], "str | None"]
 
 
 @dataclass
@@ -40,8 +42,9 @@ class WearStream:
     subject: str
     active_s: float = 0.0
     worn_s: float = 0.0
-    falls: int = 0  # suspected falls with the detector's own weights
-    candidates: list[tuple[float, tuple[float, ...], bool]] = field(default_factory=list)
+    falls: int = 0  # suspected falls (alarms) with the detector's own weights
+    recovered: int = 0  # recovered-fall events (fall.recovered) with the detector's own weights
+    candidates: list[tuple[float, tuple[float, ...], bool, Landing]] = field(default_factory=list)
     codes: list[tuple[float, str]] = field(default_factory=list)  # (stream start s, ADL code)
 
 
@@ -50,7 +53,7 @@ def stream_subject(subject: str, trials: list[Trial], params: FallParams, seed: 
     noise = np.random.default_rng(rng.randrange(2**32))
     order = sorted((t for t in trials if not t.is_fall), key=lambda t: str(t.path))
     rng.shuffle(order)
-    det = FallDetector(SISFALL_RATE, params)
+    det = FallDetector(SISFALL_RATE, FallParams(**{**params.__dict__, "explain": True}))
     out = WearStream(subject)
     chunk = int(SISFALL_RATE)
     previous: np.ndarray | None = None
@@ -70,9 +73,11 @@ def stream_subject(subject: str, trials: list[Trial], params: FallParams, seed: 
         out.codes.append((out.worn_s + (len(stream) - len(acc)) / SISFALL_RATE, trial.code))
         for i in range(0, len(stream), chunk):
             for a in det.push(stream[i:i + chunk]):
-                out.candidates.append((a.impact_t, a.features,
-                                       from_lying(a.features, a.descent_s, params.from_lying_g)))
+                if a.kind != "collapse":
+                    out.candidates.append((a.impact_t, a.features,
+                                           from_lying(a.features, a.descent_s, params.from_lying_g), a.landing))
                 out.falls += a.fall
+                out.recovered += a.recovered
         out.active_s += len(acc) / SISFALL_RATE
         out.worn_s += len(stream) / SISFALL_RATE
     return out
@@ -95,48 +100,49 @@ def wear_streams(trials: list[Trial], params: FallParams | None = None, seed: in
 
 
 def summarise_wear(streams: list[WearStream], scorer: Scorer | None = None) -> dict[str, Any]:
-    """False alarms per day of wear, overall and per age group (SA young, SE older). `scorer` replaces
-    the detector's own decision (cross-validation: weights fitted without the subject)."""
-    def count(s: WearStream) -> tuple[int, list[str]]:
+    """False alarms and false recovered-fall events per day of wear, overall and per age group (SA
+    young, SE older). `scorer` replaces the detector's own decision (cross-validation: weights fitted
+    without the subject)."""
+    def count(s: WearStream) -> tuple[int, int]:
         if scorer is None:
-            return s.falls, []
-        n, last, where = 0, -1e9, []
-        for t, feats, rule in s.candidates:
-            if t - last > REFRACTORY_S and scorer(s.subject, feats, rule):
-                n, last = n + 1, t
-                where.append(_code_at(s, t))
-        return n, where
+            return s.falls, s.recovered
+        n, r, last = 0, 0, -1e9
+        for t, feats, rule, landing in s.candidates:
+            if t - last <= REFRACTORY_S:
+                continue
+            outcome = scorer(s.subject, feats, rule, landing)
+            n, r = n + (outcome == "alarm"), r + (outcome == "recovered")
+            last = t if outcome else last
+        return n, r
 
     groups: dict[str, dict[str, Any]] = {}
     for group in sorted({s.subject[:2] for s in streams}):
         ss = [s for s in streams if s.subject[:2] == group]
-        fa = sum(count(s)[0] for s in ss)
+        fa, fr = map(sum, zip(*(count(s) for s in ss), strict=True)) if ss else (0, 0)
         active_h = sum(s.active_s for s in ss) / 3600
         groups[group] = {"subjects": len(ss), "active_h": round(active_h, 2), "false_alarms": fa,
-                         "per_active_h": round(fa / active_h, 3) if active_h else None,
-                         "per_day": round(fa / active_h * ACTIVE_H_PER_DAY, 2) if active_h else None}
-    fa = sum(count(s)[0] for s in streams)
+                         "false_recovered": fr, **_per(fa, fr, active_h)}
+    fa, fr = map(sum, zip(*(count(s) for s in streams), strict=True)) if streams else (0, 0)
     active_h = sum(s.active_s for s in streams) / 3600
     return {"subjects": len(streams), "active_h": round(active_h, 2),
             "worn_h": round(sum(s.worn_s for s in streams) / 3600, 2), "false_alarms": fa,
-            "per_active_h": round(fa / active_h, 3) if active_h else None,
-            "per_day": round(fa / active_h * ACTIVE_H_PER_DAY, 2) if active_h else None,
+            "false_recovered": fr, **_per(fa, fr, active_h),
             "active_h_per_day": ACTIVE_H_PER_DAY, "groups": groups}
 
 
-def _code_at(s: WearStream, t: float) -> str:
-    code = ""
-    for start, c in s.codes:
-        if start <= t:
-            code = c
-    return code
+def _per(fa: int, fr: int, active_h: float) -> dict[str, float | None]:
+    """Per active hour and per day of wear (`ACTIVE_H_PER_DAY` active hours)."""
+    return {"per_active_h": round(fa / active_h, 3) if active_h else None,
+            "per_day": round(fa / active_h * ACTIVE_H_PER_DAY, 2) if active_h else None,
+            "recovered_per_day": round(fr / active_h * ACTIVE_H_PER_DAY, 2) if active_h else None}
 
 
 def cv_scorer(weights: dict[str, np.ndarray], threshold: float) -> Scorer:
-    """Each subject's candidates scored by the weights fitted without that subject."""
-    def score(subject: str, feats: tuple[float, ...], rule: bool) -> bool:
-        w = weights[subject]
-        return rule or (float(np.asarray(feats) @ w[:-1] + w[-1]) > threshold and not moving(feats))
+    """Each subject's candidates decided with the weights fitted without that subject."""
+    from hub.detect.evaluation.cross_validation import decide
+
+    def score(subject: str, feats: tuple[float, ...], rule: bool, landing: Landing) -> str | None:
+        return decide(weights[subject], threshold, feats, rule, landing)
     return score
 
 
@@ -144,7 +150,9 @@ def format_wear(w: dict[str, Any], title: str = "") -> str:
     lines = [f"false alarms per day of continuous wear{title}: {w['subjects']} subjects' ADL trials concatenated "
              f"({w['active_h']} h active, {w['worn_h']} h streamed), a day = {w['active_h_per_day']:g} h active",
              f"  all: {w['false_alarms']} false alarms, {w['per_active_h']} per active hour, "
-             f"{w['per_day']} per day"]
-    lines += [f"  {g}: {v['false_alarms']} false alarms in {v['active_h']} h, {v['per_day']} per day"
+             f"{w['per_day']} per day; {w['false_recovered']} false recovered-fall events, "
+             f"{w['recovered_per_day']} per day"]
+    lines += [f"  {g}: {v['false_alarms']} false alarms in {v['active_h']} h, {v['per_day']} per day; "
+              f"{v['false_recovered']} recovered-fall events, {v['recovered_per_day']} per day"
               for g, v in w["groups"].items()]
     return "\n".join(lines)

@@ -7,6 +7,12 @@ each repeat comes `prompt_every_s` after the previous one ends. A press of any c
 within 5 s, still raises that button's call. Silence: `alarm.fall` with the countdown's outcome,
 and "没有收到回应，已通知社区…" at once. Radar presence and movement are noted as activity for inactivity.
 
+A fall the wearer got up from within the post-fall phase (the detector's `recovered`) is reported, not
+alarmed: `fall.recovered` (information for the platform) and once "您刚才是不是摔倒了？需要帮助请按住按钮",
+a question whose answer, a press or a hold, raises that button's call (`passthrough`); no answer within
+`RECOVERED_LISTEN_S`: nothing more. Lying still again within two minutes (the detector's `collapse`)
+is a suspected fall like any other: the countdown, then the alarm.
+
 Which parts are fitted: the config's `radar_port` / `wearable_address`, else what the board declares
 in `Hardware.extras` (FITTED_RADAR / FITTED_WEARABLE). A real board declares nothing, so a hub without
 a radar never opens a UART that may be Bluetooth's; the simulated board declares its radar on the
@@ -35,6 +41,7 @@ log = logging.getLogger(__name__)
 AXIS_VECTORS = {"x": (1.0, 0.0, 0.0), "-x": (-1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0), "-y": (0.0, -1.0, 0.0),
                 "z": (0.0, 0.0, 1.0), "-z": (0.0, 0.0, -1.0)}
 STATUS_EVERY_S = 10.0
+RECOVERED_LISTEN_S = 30.0  # after "您刚才是不是摔倒了？" a press within this answers it (and calls)
 RADAR_ACTIVITY_EVERY_S = 10.0  # radar reports movement every second; the activity stream needs less
 FITTED_RADAR = "fall.radar_port"  # Hardware.extras keys: parts the board has when the config names none
 FITTED_WEARABLE = "fall.wearable_address"
@@ -99,6 +106,8 @@ class FallComponent:
                 log.info("worn sensor: lying down %s, bed mat occupied: not a fall", _detector_info(assessment))
             elif assessment.fall:
                 self.suspect("wearable", _detector_info(assessment))
+            elif assessment.recovered and not self._in_bed() and not self.counting_down:
+                self._require_ctx().spawn("fall.recovered", self._report_recovered(_recovered_info(assessment)))
 
     def _new_detector(self) -> FallDetector:
         from hub.detect.fall.detector import FallDetector, FallParams
@@ -189,6 +198,20 @@ class FallComponent:
             question.close()
             ctx.set_status("fall_countdown", None)
 
+    async def _report_recovered(self, info: dict[str, Any]) -> None:
+        """fall.recovered, then ask once; a press answers and raises its call, silence: nothing more."""
+        ctx = self._require_ctx()
+        log.warning("fall the wearer got up from %s", info)
+        event = await ctx.raise_event("fall.recovered", {"source": "wearable", **info}, ts=ctx.clock.now())
+        _resolve(self._outcome_waiters, {"outcome": "recovered", "event_id": event.id})
+        question = ctx.ask("fall_recovered_check")
+        question.passthrough = True
+        try:
+            if not await question.ask(timeout=RECOVERED_LISTEN_S):
+                await question.wait(RECOVERED_LISTEN_S)
+        finally:
+            question.close()
+
     # --- for simulation, tests and status ---------------------------------------------------------
     def wait_suspected(self) -> asyncio.Future[dict[str, Any]]:
         return _waiter(self._suspect_waiters)
@@ -227,6 +250,15 @@ def _detector_info(a: Assessment) -> dict[str, Any]:
     return {"score": round(a.score, 2), "peak_g": round(math.exp(a.features[0]), 2),
             "rotation_deg": round(a.features[1] * 90.0), "kind": a.kind,
             "descent_s": None if a.descent_s is None else round(a.descent_s, 1),
+            "decided_after_impact_s": round(a.t - a.impact_t, 2)}
+
+
+def _recovered_info(a: Assessment) -> dict[str, Any]:
+    """The landing of a fall the wearer got up from: how it went, how hard, how fast."""
+    landing = a.landing or a.features
+    return {"kind": a.kind, "impact_g": round(math.exp(a.features[0]), 2),
+            "descent_s": None if a.descent_s is None else round(a.descent_s, 1),
+            "rotation_deg": round(landing[1] * 90.0),
             "decided_after_impact_s": round(a.t - a.impact_t, 2)}
 
 

@@ -31,18 +31,24 @@ post phase ends reclined rather than lying (sliding down a wall). A fall that st
 bed) scores low by design (turning over in bed must not alarm); it is caught by its own rule: no
 upright period, a hard impact (`from_lying_g`), then lying still — kind "from_lying". A decision at
 time t uses only samples before t.
+
+A candidate that is not a suspected fall but whose landing (`LANDING_S` after the impact, same features
+and weights) ends lying and scores `recovered_margin` above the threshold is a fall the wearer got up
+from (`recovered`: reported, not alarmed); lying still again for `COLLAPSE_S` within `REWATCH_S` after
+it is a suspected fall of kind "collapse".
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-FS = 50  # internal sample rate (Hz)
+from hub.detect.fall.resample import FS, _Resampler
+
 FEATURES = ("log_peak", "rotation", "tilt_before", "tilt_after", "log_still", "log_area", "dip")
 # Fitted on the development part of SisFall (hub eval fall --cross-validate prints a refit); the
 # features are scaled so each weight reads as "logit per natural unit" (angles in quarter turns).
@@ -57,7 +63,11 @@ SEATED_MAX_DEG = 60.0  # a fall whose post phase ends below this tilt ended seat
 POST_POSTURE_S = 3.0  # the posture after: the last seconds of the post phase
 STILL_G = 0.06  # std of |a| below this over the post phase: lying still
 MOVING_G = 0.3  # std of |a| above this over the post phase: walking or running about, got up
-Kind = Literal["fall", "to_seated", "from_lying"]
+MIN_TURN_DEG, UPRIGHT_AFTER_DEG = 15.0, 45.0  # turned less, still this upright after: no posture change
+LANDING_S = (1.0, 3.5)  # the landing: this window after the impact, where a fall ends on the floor
+REWATCH_S = 120.0  # after a recovered fall: lying still again within this is a collapse (alarm)...
+COLLAPSE_S = 30.0  # ...when it lasts this long
+Kind = Literal["fall", "to_seated", "from_lying", "collapse"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,11 @@ class FallParams:
     refractory_s: float = 10.0  # one fall, one decision: later impacts within this are the same fall
     weights: tuple[float, ...] = WEIGHTS
     bias: float = BIAS
+    # A fall judged on its landing alone (the wearer got up) must clear the threshold by this much: lying
+    # down quickly onto a bed lands much like a soft fall, and the post phase that tells them apart for
+    # an alarm is the one the wearer got up in.
+    recovered_margin: float = 9.0
+    explain: bool = False  # evaluation: every assessment carries its landing features (cross-validation)
 
 
 @dataclass(frozen=True)
@@ -83,6 +98,8 @@ class Assessment:
     features: tuple[float, ...]
     kind: Kind = "fall"
     descent_s: float | None = None  # end of the last upright period -> impact (None: none seen)
+    recovered: bool = False  # a fall the wearer got up from within the post phase: report, no alarm
+    landing: tuple[float, ...] | None = None  # with FallParams.explain: features over the landing only
 
     def as_dict(self) -> dict[str, float]:
         return dict(zip(FEATURES, self.features, strict=True))
@@ -97,50 +114,16 @@ def _angle(u: NDArray[np.float64], v: NDArray[np.float64]) -> float:
     return math.degrees(math.acos(max(-1.0, min(1.0, float(_unit(u) @ _unit(v))))))
 
 
-@dataclass
-class _Resampler:
-    """Bin-averages a fixed-rate input onto the 50 Hz grid; bins with no input repeat the last value."""
-
-    rate: float
-    count: int = 0  # input samples seen since the origin
-    next_bin: int = 0  # first output bin not yet emitted
-    carry: NDArray[np.float64] = field(default_factory=lambda: np.zeros(3))
-    carry_n: int = 0
-    last: NDArray[np.float64] = field(default_factory=lambda: np.array([0.0, -1.0, 0.0]))
-
-    def push(self, acc: NDArray[np.float64]) -> NDArray[np.float64]:
-        n = len(acc)
-        ratio = FS / self.rate
-        idx = np.floor(np.arange(self.count, self.count + n) * ratio + 1e-9).astype(np.int64) - self.next_bin
-        self.count += n
-        complete = math.floor(self.count * ratio + 1e-9) - self.next_bin
-        size = max(int(idx[-1]) + 1 if n else 1, complete, 1)
-        sums = np.stack([np.bincount(idx, weights=acc[:, j], minlength=size) for j in range(3)], axis=1)
-        counts = np.bincount(idx, minlength=size).astype(np.float64)
-        sums[0] += self.carry
-        counts[0] += self.carry_n
-        out = np.empty((complete, 3))
-        if complete:
-            filled = counts[:complete] > 0
-            out[filled] = sums[:complete][filled] / counts[:complete][filled, None]
-            if not filled.all():  # input slower than 50 Hz: hold the previous value
-                prev = self.last
-                for k in range(complete):
-                    if filled[k]:
-                        prev = out[k]
-                    else:
-                        out[k] = prev
-            self.last = out[-1].copy()
-        self.carry = sums[complete] if size > complete else np.zeros(3)
-        self.carry_n = int(counts[complete]) if size > complete else 0
-        self.next_bin += complete
-        return out
-
-
 def moving(feats: tuple[float, ...]) -> bool:
     """The post-fall phase shows walking or running about (std of |a| above `MOVING_G`): whoever it was
     is up again, whatever the posture at the end says."""
     return math.exp(feats[4]) - 0.01 > MOVING_G
+
+
+def unchanged(feats: tuple[float, ...]) -> bool:
+    """Upright before and after, turned less than `MIN_TURN_DEG`: a hard step, a stamp at the foot of
+    the stairs, the end of a jog — not a fall, which ends in another posture, whatever the impact."""
+    return feats[1] * 90.0 < MIN_TURN_DEG and feats[3] * 90.0 < UPRIGHT_AFTER_DEG
 
 
 def from_lying(feats: tuple[float, ...], descent_s: float | None, from_lying_g: float) -> bool:
@@ -148,6 +131,13 @@ def from_lying(feats: tuple[float, ...], descent_s: float | None, from_lying_g: 
     impact and lying still afterwards."""
     return (descent_s is None and feats[2] * 90.0 >= LYING_DEG and feats[3] * 90.0 >= LYING_DEG
             and math.exp(feats[0]) >= from_lying_g and math.exp(feats[4]) - 0.01 < STILL_G)
+
+
+def landed_fall(landed: tuple[float, ...], weights: NDArray[np.float64], bias: float, threshold: float) -> bool:
+    """The landing (`LANDING_S` after the impact) scores above `threshold` and ends lying, not moving
+    about: a fall, whatever the wearer does afterwards."""
+    return (float(weights @ np.asarray(landed)) + bias > threshold
+            and landed[3] * 90.0 >= LYING_DEG and not moving(landed))
 
 
 class FallDetector:
@@ -173,6 +163,9 @@ class FallDetector:
         self._scan = 0  # next global index to test as a candidate peak
         self._pending: list[int] = []
         self._last_fall = -10**9
+        self._last_event = -10**9  # the last recovered fall
+        self._watch_scan, self._watch_until = 0, -10**9  # collapse watch after a recovered fall
+        self._still_blocks = 0
 
     @property
     def time(self) -> float:
@@ -193,6 +186,10 @@ class FallDetector:
             self._acc = np.concatenate((self._acc, new))
             self._mag = np.concatenate((self._mag, np.sqrt(np.einsum("ij,ij->i", new, new))))
         out = self._find_candidates()
+        if self._watch_until > -10**9:
+            collapse = self._collapse()
+            if collapse is not None:
+                out.append(collapse)
         if len(self._mag) > 2 * self._history:
             drop = len(self._mag) - self._history
             self._acc, self._mag = self._acc[drop:], self._mag[drop:]
@@ -218,14 +215,20 @@ class FallDetector:
             out.append(self._assess(self._pending.pop(0)))
         return out
 
-    def phases(self, p: int) -> tuple[tuple[float, ...], float | None]:
+    def phases(self, p: int, landing: bool = False) -> tuple[tuple[float, ...], float | None]:
         """Features of the candidate at global 50 Hz index p (needs p + decide window in the buffer), and
-        the descent time (s from the end of the last upright period to the impact; None: none seen)."""
+        the descent time (s from the end of the last upright period to the impact; None: none seen).
+        `landing`: the post phase is only the landing (`LANDING_S` after the impact), where a fall ends
+        on the floor even if the wearer gets up later."""
         a, m = self._acc, self._mag
         i = p - self._base
         pre, descent = self._pre_posture(i)
-        post_end = i + self._decide_n
-        post = a[max(i + FS, post_end - round(POST_POSTURE_S * FS)):post_end].mean(axis=0)
+        if landing:
+            post_start, post_end = i + round(LANDING_S[0] * FS), i + round(LANDING_S[1] * FS)
+        else:
+            post_end = i + self._decide_n
+            post_start = max(i + FS, post_end - round(POST_POSTURE_S * FS))
+        post = a[post_start:post_end].mean(axis=0)
         still = float(m[i + FS:post_end].std())
         around = m[max(0, i - FS // 2):i + FS // 2]
         area = float(np.maximum(around - 1.0, 0.0).sum()) / FS
@@ -268,13 +271,51 @@ class FallDetector:
         impact_t = self.origin + p / FS
         tilt_after = feats[3] * 90.0
         kind: Kind = "fall"
-        suspected = score > self.params.threshold and not moving(feats)
+        suspected = score > self.params.threshold and not moving(feats) and not unchanged(feats)
         if suspected and tilt_after < SEATED_MAX_DEG:
             kind = "to_seated"
         if not suspected and from_lying(feats, descent, self.params.from_lying_g):
             suspected, kind = True, "from_lying"
-        fall = suspected and p - self._last_fall > self.params.refractory_s * FS
+        refractory = self.params.refractory_s * FS
+        fall = suspected and p - self._last_fall > refractory
+        recovered = False
+        landed = self.phases(p, landing=True)[0] if self.params.explain and descent is not None else None
         if fall:
             self._last_fall = p
+        elif not suspected and descent is not None and min(p - self._last_fall, p - self._last_event) > refractory:
+            # Not lying on the floor at the end of the post phase: did it land like a fall, then get up?
+            landed = landed or self.phases(p, landing=True)[0]
+            recovered = landed_fall(landed, self._w, self.params.bias, self.params.threshold
+                                    + self.params.recovered_margin)
+            if recovered:
+                self._last_event = p
+                self._watch_scan, self._watch_until = p + self._decide_n, p + self._decide_n + round(REWATCH_S * FS)
+                self._still_blocks = 0
         return Assessment(t=self.origin + (p + self._decide_n) / FS, impact_t=impact_t, score=score,
-                          fall=fall, features=feats, kind=kind, descent_s=descent)
+                          fall=fall, features=feats, kind=kind, descent_s=descent, recovered=recovered,
+                          landing=landed)
+
+    def _collapse(self) -> Assessment | None:
+        """After a recovered fall: lying still again (0.5 s blocks tilted past `LYING_DEG`, std of |a|
+        below `STILL_G`) for `COLLAPSE_S` without a break, starting within `REWATCH_S` — an injured
+        resident who got up and collapsed. A longer window than a fall's post phase: lying down to rest
+        lies still for a moment, a collapsed person stays down."""
+        end = self._base + len(self._mag)
+        while self._watch_scan + BLOCK <= end:
+            i = self._watch_scan - self._base
+            block = self._acc[i:i + BLOCK]
+            lying = _angle(block.mean(axis=0), self.up) >= LYING_DEG and float(self._mag[i:i + BLOCK].std()) < STILL_G
+            self._still_blocks = self._still_blocks + 1 if lying else 0
+            self._watch_scan += BLOCK
+            if not self._still_blocks and self._watch_scan > self._watch_until:
+                self._watch_until = -10**9  # the watch is over, and nobody is lying still
+                return None
+            if self._still_blocks * BLOCK >= round(COLLAPSE_S * FS):
+                self._watch_until = -10**9
+                self._last_fall = self._watch_scan
+                tilt = min(_angle(block.mean(axis=0), self.up), 90.0)
+                feats = (0.0, 0.0, 0.0, tilt / 90.0, math.log(float(self._mag[i:i + BLOCK].std()) + 0.01), 0.0, 0.0)
+                return Assessment(t=self.origin + self._watch_scan / FS,
+                                  impact_t=self.origin + (self._watch_scan - self._still_blocks * BLOCK) / FS,
+                                  score=self.params.threshold, fall=True, features=feats, kind="collapse")
+        return None

@@ -59,6 +59,53 @@ def synth_fall_trace(rate_hz: float, up: tuple[float, float, float] = (0.0, -1.0
     return trace + rng.normal(0.0, 0.01, trace.shape)
 
 
+def synth_chair_fall_trace(rate_hz: float, up: tuple[float, float, float] = (0.0, -1.0, 0.0),
+                           seed: int = 1) -> np.ndarray:
+    """(N, 3) in g: 3 s sitting upright, 2.5 s slumping forward out of the chair (fainting: the trunk
+    tilts slowly, little free fall), a soft impact (~2.3 g), then 14 s lying face down, still."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    u = np.asarray(up, dtype=np.float64)
+    front = np.roll(u, 2)  # where gravity ends up lying face down
+    n_sit, n_slump, n_hit, n_lie = (round(x * rate_hz) for x in (3.0, 2.5, 0.2, 14.0))
+    sit = np.tile(u * math.cos(0.1) + front * math.sin(0.1), (n_sit, 1))
+    phase = np.linspace(0.0, 1.0, n_slump)[:, None]
+    angle = 0.1 + (math.pi / 2 - 0.1) * phase ** 1.5
+    slump = (u * np.cos(angle) + front * np.sin(angle)) * (1.0 - 0.35 * np.sin(math.pi * phase) ** 4)
+    k = np.arange(n_hit) / max(1, n_hit - 1)
+    pulse = 1.3 * np.exp(-((k - 0.3) / 0.15) ** 2)
+    hit = front * (1.0 + pulse)[:, None] + u * (0.3 * pulse)[:, None]
+    trace = np.vstack((sit, slump, hit, np.tile(front, (n_lie, 1))))
+    return trace + rng.normal(0.0, 0.01, trace.shape)
+
+
+def synth_recovered_trace(rate_hz: float, up: tuple[float, float, float] = (0.0, -1.0, 0.0), seed: int = 1,
+                          lie_s: float = 4.0, collapse: bool = False) -> np.ndarray:
+    """The synthetic fall, `lie_s` on the floor, 3 s getting up, 15 s walking about; `collapse`: then
+    1.5 s sinking back to the floor without an impact and 40 s lying still (an injured wearer)."""
+    import numpy as np
+
+    fall = synth_fall_trace(rate_hz, up, seed)
+    u = np.asarray(up, dtype=np.float64)
+    side = np.roll(u, 1)
+    impact_end = round(3.65 * rate_hz)
+    head = fall[:impact_end + round(lie_s * rate_hz)]
+
+    def turn(a: np.ndarray, b: np.ndarray, seconds: float) -> np.ndarray:
+        k = np.linspace(0.0, 1.0, round(seconds * rate_hz))[:, None] * (math.pi / 2)
+        return a * np.cos(k) + b * np.sin(k)
+
+    t = np.arange(round(15.0 * rate_hz)) / rate_hz
+    walk = (u * (1.0 + 0.25 * np.sin(2 * math.pi * 1.8 * t))[:, None]
+            + side * (0.1 * np.sin(2 * math.pi * 0.9 * t))[:, None])
+    parts = [head, turn(side, u, 3.0), walk]
+    if collapse:
+        parts += [turn(u, side, 1.5), np.tile(side, (round(40.0 * rate_hz), 1))]
+    trace = np.vstack(parts)
+    return trace + np.random.default_rng(seed + 1).normal(0.0, 0.01, trace.shape)
+
+
 class SimWitMotion(VirtualPeripheral):
     """A WitMotion BLE IMU: notify ffe4 (0x55 0x61 packets), write ffe9 (FF AA commands)."""
 
@@ -123,6 +170,7 @@ class SimFall:
     async def sim_fall(self, argv: list[str]) -> dict[str, Any]:
         parser = SimParser("hub sim fall")
         parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--how", choices=("walking", "chair", "got-up", "collapse"), default="walking")
         args = parser.parse_args(argv)
         fall = self._fall()
         for _ in range(100):  # the hub connects within a moment of start-up
@@ -131,7 +179,21 @@ class SimFall:
             await asyncio.sleep(0.1)
         else:
             raise SimArgumentError("the hub has not connected to the simulated wearable yet; try again")
-        trace = synth_fall_trace(self.cfg["wearable_rate_hz"], AXIS_VECTORS[self.cfg["up_axis"]], args.seed)
+        rate, up = self.cfg["wearable_rate_hz"], AXIS_VECTORS[self.cfg["up_axis"]]
+        if args.how == "walking":
+            trace = synth_fall_trace(rate, up, args.seed)
+        elif args.how == "chair":
+            trace = synth_chair_fall_trace(rate, up, args.seed)
+        else:
+            trace = synth_recovered_trace(rate, up, args.seed, collapse=args.how == "collapse")
+        if args.how == "got-up":
+            recovered = fall.wait_outcome()
+            sent = await self.wearable.stream(trace)
+            try:
+                return {"samples": sent, "suspected": False, **await asyncio.wait_for(recovered, 5)}
+            except TimeoutError:
+                recovered.cancel()
+                return {"samples": sent, "suspected": False, "outcome": None}
         suspected = fall.wait_suspected()
         sent = await self.wearable.stream(trace)
         try:

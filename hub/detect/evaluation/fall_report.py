@@ -1,0 +1,123 @@
+"""The report and the command line of `hub eval fall` (the evaluation itself: falls.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from hub.detect.evaluation.falls import find_trials, summarise
+from hub.detect.fall.detector import FEATURES, FallParams
+
+
+def _pct(v: float | None) -> str:
+    return "   n/a" if v is None else f"{100 * v:5.1f}%"
+
+
+def format_report(s: dict[str, Any], root: Path, title: str = "") -> str:
+    lines = [f"SisFall fall detection{title}: {s['trials']} trials, {s['subjects']} subjects, {root}",
+             "sensitivity: any fall event (alarm or fall.recovered) / alarm; specificity: ADL trials without "
+             "an alarm; recovered: ADL trials with a false fall.recovered",
+             "group  trials  falls detected alarmed missed   ADLs false-alarms recovered  sens(any) "
+             "sens(alarm) specificity"]
+    for g, v in s["groups"].items():
+        lines.append(f"{g:<6} {v['trials']:6d} {v['falls']:6d} {v['detected']:8d} {v['alarmed']:7d} {v['missed']:6d} "
+                     f"{v['adls']:6d} {v['false_alarms']:12d} {v['false_recovered']:9d}     {_pct(v['sensitivity'])}"
+                     f"      {_pct(v['sensitivity_alarm'])}      {_pct(v['specificity'])}")
+    o = s["outcomes"]
+    n_falls, n_adls = o["falls_detected"] + o["falls_missed"], o["adl_false_alarms"] + o["adl_correct"]
+    lines.append(f"all    {s['trials']:6d} {n_falls:6d} {o['falls_detected']:8d} {o['falls_alarmed']:7d} "
+                 f"{o['falls_missed']:6d} {n_adls:6d} {o['adl_false_alarms']:12d} {o['adl_false_recovered']:9d}"
+                 f"     {_pct(s['sensitivity'])}      {_pct(s['sensitivity_alarm'])}      {_pct(s['specificity'])}")
+    for g, v in s["groups"].items():
+        up = v["got_up"]
+        if up["trials"]:
+            lines.append(f"falls the wearer got up from ({g}, spliced): {up['events']}/{up['trials']} reported "
+                         f"({_pct(up['sensitivity']).strip()}): {up['recovered']} fall.recovered, "
+                         f"{up['alarms']} alarms")
+    worst = ", ".join(f"{w['code']} {w['false_alarms']}/{w['trials']}" for w in s["worst_adl"]) or "none"
+    lines.append(f"worst ADL codes (false alarms/trials): {worst}")
+    missed = ", ".join(f"{c} {n}" for c, n in s["missed_fall_codes"].items()) or "none"
+    lines.append(f"missed falls by code: {missed}")
+    for name, v in s["fall_types"].items():
+        lines.append(f"  falls {name}: {v['detected']}/{v['falls']} detected ({_pct(v['sensitivity']).strip()}), "
+                     f"{v['alarmed']} alarmed")
+    lines.append("per activity (trials: alarms, recovered): " + ", ".join(
+        f"{c} {v['trials']}:{v['alarms']},{v['recovered']}" for c, v in s["activities"].items()))
+    if s.get("kinds"):
+        lines.append("kinds reported: " + ", ".join(f"{k} {n}" for k, n in s["kinds"].items()))
+    if s["median_latency_s"] is not None:
+        lines.append(f"decision {s['median_latency_s']:.1f} s after the impact (median)")
+    if s["realtime_factor"] is not None:
+        lines.append(f"speed: {s['realtime_factor']:.0f}x real time on one core "
+                     f"({s['signal_s']:.0f} s of signal in {s['detector_cpu_s']:.2f} s)")
+    return "\n".join(lines)
+
+
+def register_cli(sub: argparse._SubParsersAction) -> None:
+    """Adds `fall` under `hub eval` (hub/cli/eval.py)."""
+    p = sub.add_parser("fall", help="fall detector on a recorded dataset (SisFall)",
+                       description="Streams every SisFall trial under DIR (<SUBJECT>/<CODE>_<SUBJECT>_R<NN>"
+                                   ".txt[.gz]) through the fall detector, causally, each padded with its final "
+                                   "posture, plus every fall spliced with the subject getting up and walking "
+                                   "away, and prints sensitivity (any fall event / alarm) and specificity per age "
+                                   "group (SA young, SE older), fall type and activity code, false alarms and "
+                                   "false recovered-fall events per day of continuous wear, and the speed.")
+    p.add_argument("--dataset", choices=("sisfall",), default="sisfall", help="dataset format")
+    p.add_argument("dir", metavar="DIR", type=Path, help="dataset folder")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--threshold", type=float, default=None, help="score threshold (default: the detector's)")
+    p.add_argument("--cross-validate", action="store_true",
+                   help="refit the weights leaving one subject out at a time and report those figures")
+    p.add_argument("--no-got-up", action="store_true", help="skip the spliced falls the wearer gets up from")
+    p.add_argument("--seed", type=int, default=0, help="seed of the wear-day trial order and gaps, and the splices")
+    p.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from hub.detect.evaluation.falls import evaluate
+
+    root: Path = args.dir
+    if not root.is_dir():
+        print(f"hub eval fall: {root} is not a folder (expected SisFall subject folders SA01, SE01, ...)",
+              file=sys.stderr)
+        return 2
+    params = FallParams() if args.threshold is None else FallParams(threshold=args.threshold)
+    results, skipped = evaluate(root, params, args.limit, got_up=not args.no_got_up, seed=args.seed)
+    if not results:
+        print(f"hub eval fall: no SisFall trials (<CODE>_<SUBJECT>_R<NN>.txt[.gz]) under {root}",
+              file=sys.stderr)
+        return 2
+    from hub.detect.evaluation.cross_validation import cross_validate_weights
+    from hub.detect.evaluation.wear import cv_scorer, format_wear, summarise_wear, wear_streams
+
+    summary = summarise(results)
+    summary["skipped"] = skipped
+    streams = wear_streams(find_trials(root)[:args.limit], params, args.seed)
+    summary["wear"] = summarise_wear(streams)
+    if args.cross_validate:
+        outcomes, weights, per_subject = cross_validate_weights(results, params.threshold)
+        cv_full = summarise(results, outcomes)
+        summary["cross_validation"] = {k: cv_full[k] for k in (
+            "sensitivity", "sensitivity_alarm", "specificity", "groups", "worst_adl", "missed_fall_codes",
+            "fall_types", "activities")}
+        summary["cross_validation"]["wear"] = summarise_wear(streams, cv_scorer(per_subject, params.threshold))
+        summary["cross_validation"]["method"] = "leave-one-subject-out"
+        summary["cross_validation"]["weights_all_subjects"] = dict(
+            zip((*FEATURES, "bias"), (round(float(v), 2) for v in weights), strict=True))
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+        return 0
+    print(format_report(summary, root))
+    print(format_wear(summary["wear"]))
+    if args.cross_validate:
+        print()
+        print(format_report(cv_full, root, " (leave-one-subject-out refit)"))
+        print(format_wear(summary["cross_validation"]["wear"], " (leave-one-subject-out refit)"))
+        print("weights fitted on all subjects:", summary["cross_validation"]["weights_all_subjects"])
+    if skipped:
+        print(f"skipped {len(skipped)} unreadable file(s); see warnings above")
+    return 0
