@@ -49,7 +49,7 @@ class Uplink(CertSwitch, Link):
         self._status_now = asyncio.Event()
         self._sent: dict[int, Row] = {}  # mid -> row handed to paho and awaiting PUBACK
         self._fresh: list[tuple[int, int, Row]] = []  # heap of rows raised since the last fetch
-        self._acked: list[str] = []
+        self._acked: list[Row] = []  # PUBACKed, deleted in a batch REMOVE_DELAY_S later
         self._remove_timer: asyncio.TimerHandle | None = None
         self._removing: asyncio.Future[Any] | None = None
         self._cursor: tuple[int, int] | None = None  # last (priority, seq) fetched from the outbox
@@ -125,7 +125,7 @@ class Uplink(CertSwitch, Link):
         if self._backlog and len(self._fresh) < self.window:
             # A snapshot: the DB thread must not iterate what the loop changes. Rows PUBACKed but not yet
             # deleted (batched, REMOVE_DELAY_S) are skipped too: a quick reconnect must not resend them.
-            skip = {r.id for r in self._sent.values()} | self._waiting | set(self._acked)
+            skip = {r.id for r in self._sent.values()} | self._waiting | {r.id for r in self._acked}
             batch = await self.db(self.outbox.pending, FETCH_BATCH, skip, self._cursor)
             if not batch:
                 self._backlog = False
@@ -172,7 +172,7 @@ class Uplink(CertSwitch, Link):
             return
         self._refused.pop(row.id, None)
         self._confirmed()
-        self._acked.append(row.id)
+        self._acked.append(row)
         if self.on_delivered is not None:
             self.on_delivered(row.id)
         if self._remove_timer is None:

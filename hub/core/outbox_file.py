@@ -1,0 +1,181 @@
+"""The outbox's SQLite file: PRAGMAs, the schema, and the one-time move of older files to it.
+
+Written for an SD card that must last years (docs/reliability.md, "What the card writes"):
+
+- one b-tree per queued row: the key is `priority << 48 | seq`, so delivery order (priority, then
+  FIFO) is key order, a drain deletes contiguous keys, and no index on the random UUID is kept;
+- the next seq and the queue's counts by priority live in one small `meta` row, written in the
+  transaction of every insert and delete: `status` reads counts kept in memory (no scan of the
+  queue), and after a power cut they agree with the rows;
+- `auto_vacuum=INCREMENTAL`, so the file gives space back after a long outage's backlog is drained
+  (hub.core.outbox.Outbox.maintain, bounded work per step);
+- WAL with `synchronous=FULL` for inserts; checkpoints on a bounded schedule, never on a call's commit.
+
+Plain `sqlite3`: this runs before READY, and sqlite-utils would pull in click, dateutil, pluggy and
+tabulate for a few PRAGMAs.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import sqlite3
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+SEQ_BITS = 48
+SEQ_MASK = (1 << SEQ_BITS) - 1
+VERSION = 2  # PRAGMA user_version of this schema; 0 is the first one (seq AUTOINCREMENT, UNIQUE(id))
+BUSY_TIMEOUT_S = 5.0
+WAL_LIMIT_BYTES = 4 << 20  # the -wal file is cut back to this after a checkpoint that reset it
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS outbox (
+    k INTEGER PRIMARY KEY,
+    id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created REAL NOT NULL,
+    seq INTEGER GENERATED ALWAYS AS (k & {SEQ_MASK}) VIRTUAL,
+    priority INTEGER GENERATED ALWAYS AS (k >> {SEQ_BITS}) VIRTUAL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    next_seq INTEGER NOT NULL,
+    urgent INTEGER NOT NULL,
+    measurement INTEGER NOT NULL,
+    telemetry INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO meta VALUES (1, 1, 0, 0, 0);
+CREATE TABLE IF NOT EXISTS probe (k INTEGER PRIMARY KEY, v REAL NOT NULL);
+"""
+COUNT_COLUMNS = ("urgent", "measurement", "telemetry")  # by Priority value
+
+
+def key(priority: int, seq: int) -> int:
+    return (priority << SEQ_BITS) | seq
+
+
+def connect(path: Path, *, synchronous: str, new_file: bool = False) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), WAL, no automatic checkpoint."""
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
+    try:
+        if new_file and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # takes only before the file's first page
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={synchronous}")
+        conn.execute("PRAGMA wal_autocheckpoint=0")  # hub.core.outbox: checkpoints off the call path
+        conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def prepare(path: Path) -> sqlite3.Connection:
+    """Open (creating or moving forward) the outbox file; returns the writer's connection."""
+    conn = connect(path, synchronous="FULL", new_file=True)
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        has_table = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'outbox' AND type = 'table'").fetchone()
+        if has_table and version < VERSION:
+            _migrate_v1(conn)
+        else:
+            _create(conn)
+            if version < VERSION:
+                conn.execute(f"PRAGMA user_version={VERSION}")
+        if conn.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
+            _enable_incremental_vacuum(conn)
+    except BaseException:
+        conn.close()  # a full or read-only card: the caller decides (hub.core.store)
+        raise
+    return conn
+
+
+def _create(conn: sqlite3.Connection) -> None:
+    # Statement by statement: executescript would commit a migration's open transaction.
+    for statement in SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _migrate_v1(conn: sqlite3.Connection) -> None:
+    """One transaction: the v1 table (seq AUTOINCREMENT, UNIQUE(id), index on (priority, seq)) becomes
+    the keyed table; its highest seq ever (sqlite_sequence) carries over, so seqs never repeat."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
+        (top,) = conn.execute("SELECT coalesce(max(seq), 0) FROM outbox").fetchone()
+        next_seq = max(row[0] if row else 0, top) + 1
+        conn.execute("ALTER TABLE outbox RENAME TO outbox_v1")
+        conn.execute("DROP INDEX IF EXISTS outbox_order")
+        _create(conn)
+        conn.execute(f"INSERT INTO outbox (k, id, type, topic, payload, created) SELECT "
+                     f"(priority << {SEQ_BITS}) | seq, id, type, topic, payload, created FROM outbox_v1")
+        counts = dict(conn.execute("SELECT priority, count(*) FROM outbox_v1 GROUP BY priority").fetchall())
+        conn.execute("UPDATE meta SET next_seq = ?, urgent = ?, measurement = ?, telemetry = ?",
+                     (next_seq, counts.get(0, 0), counts.get(1, 0), counts.get(2, 0)))
+        conn.execute("DROP TABLE outbox_v1")
+        conn.execute(f"PRAGMA user_version={VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    log.warning("outbox: moved %d queued event(s) to the keyed table (schema v%d)", sum(counts.values()), VERSION)
+
+
+def _enable_incremental_vacuum(conn: sqlite3.Connection) -> None:
+    """A file made before auto_vacuum was set: one VACUUM rewrites it so that it can shrink later.
+    A card too full for the copy keeps the old mode and tries again at the next start."""
+    try:
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        conn.execute("VACUUM")
+        log.warning("outbox: file rewritten with auto_vacuum=INCREMENTAL (it gives space back after a drain)")
+    except sqlite3.Error as exc:
+        log.warning("outbox: could not rewrite the file for auto_vacuum (%s); it will not shrink after a "
+                    "backlog until this works (tried again at every start)", exc)
+
+
+def read_next_seq(conn: sqlite3.Connection) -> int:
+    """The next seq recorded in a file of either schema (for a card only readable, hub.core.store)."""
+    try:
+        row = conn.execute("SELECT next_seq FROM meta").fetchone()
+        return int(row[0]) if row else 1
+    except sqlite3.OperationalError as exc:
+        if "no such table" not in str(exc):
+            raise
+    try:
+        row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return 1  # a database without a queue yet
+        raise
+    return (row[0] if row else 0) + 1
+
+
+# SQLite's primary result codes that mean "the card", not "the code" (https://sqlite.org/rescode.html).
+_SQLITE_REASONS = {13: "disk_full", 8: "read_only", 10: "io_error", 14: "cannot_open", 11: "corrupt",
+                   26: "corrupt"}
+_ERRNO_REASONS = {errno.ENOSPC: "disk_full", errno.EDQUOT: "disk_full", errno.EROFS: "read_only",
+                  errno.EIO: "io_error"}
+
+
+def storage_failure(exc: BaseException) -> str | None:
+    """'disk_full', 'read_only', 'io_error', 'cannot_open' or 'corrupt' if `exc` is the storage failing
+    (SQLITE_FULL, SQLITE_READONLY, ENOSPC, EROFS, EIO...); None for anything else (a bug: let it raise)."""
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is not None:
+            return _SQLITE_REASONS.get(code & 0xFF)
+        text = str(exc)
+        for needle, reason in (("disk is full", "disk_full"), ("readonly", "read_only"),
+                               ("disk I/O", "io_error"), ("unable to open", "cannot_open")):
+            if needle in text:
+                return reason
+        return None
+    if isinstance(exc, OSError):
+        return _ERRNO_REASONS.get(exc.errno or 0)
+    return None
