@@ -31,7 +31,7 @@ CHECKPOINT_COMMITS = 300  # commits (~1,000 WAL pages, ~4 MB) between checkpoint
 SEQ_BLOCK = 256  # seqs reserved on disk at a time for events sent from memory (telemetry)
 VACUUM_QUEUE_MAX = 1000  # give space back only once the queue is this short (pages at the end are free)
 VACUUM_MIN_FREE = 256  # free pages (1 MiB) worth giving back
-VACUUM_STEP = 512  # pages freed per maintenance step: one short write transaction
+VACUUM_STEP = 256  # pages freed per maintenance step: one short write transaction (~10 ms)
 
 
 T = TypeVar("T")
@@ -104,9 +104,10 @@ class Outbox:
                 if state is not None:
                     state(self._w)
                 evicted = self._evict_locked()
-                column = COUNT_COLUMNS[priority]
-                self._w.execute(f"UPDATE meta SET next_seq = max(next_seq, ?), {column} = {column} + 1, "
-                                "telemetry = telemetry - ?", (seq + 1, evicted))
+                delta = [int(p == priority) for p in range(len(COUNT_COLUMNS))]
+                delta[-1] -= evicted
+                self._w.execute("UPDATE meta SET next_seq = max(next_seq, ?), urgent = urgent + ?, "
+                                "measurement = measurement + ?, telemetry = telemetry + ?", (seq + 1, *delta))
                 self._w.execute("COMMIT")
             except BaseException:
                 self._rollback(self._w)
@@ -136,9 +137,10 @@ class Outbox:
                     self._rollback(self._w)
                     raise
             with self._clock:
-                self._durable_next = max(self._durable_next, seq + SEQ_BLOCK)
-                self._next_seq = seq + 1
-                self._commits += int(seq >= reserved)
+                if seq >= reserved:
+                    self._durable_next = max(self._durable_next, seq + SEQ_BLOCK)
+                    self._commits += 1
+                self._next_seq = max(self._next_seq, seq + 1)
         return seq
 
     def take_seq(self) -> int:
@@ -293,7 +295,7 @@ class Outbox:
             if shrink:
                 free = self._d.execute("PRAGMA freelist_count").fetchone()[0]
                 if free >= VACUUM_MIN_FREE:
-                    self._d.execute(f"PRAGMA incremental_vacuum({VACUUM_STEP})")
+                    self._vacuum_locked(min(free, VACUUM_STEP))
                     vacuumed, more = True, free - VACUUM_STEP >= VACUUM_MIN_FREE
             with self._clock:
                 self._shrink = self._shrink or more
@@ -303,6 +305,17 @@ class Outbox:
             if checkpoint:
                 self._d.execute("PRAGMA wal_checkpoint(PASSIVE)")
         return more
+
+    def _vacuum_locked(self, pages: int) -> None:
+        # One transaction; page by page, as Python's sqlite3 runs this PRAGMA a single step per call.
+        self._d.execute("BEGIN IMMEDIATE")
+        try:
+            for _ in range(pages):
+                self._d.execute("PRAGMA incremental_vacuum(1)")
+            self._d.execute("COMMIT")
+        except BaseException:
+            self._rollback(self._d)
+            raise
 
     def depth(self) -> dict[str, int]:
         """Queued rows by priority: counts kept with every commit, no query."""
