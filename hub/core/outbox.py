@@ -14,6 +14,7 @@ maintenance step) and a call's commit waits at most for one of them, never for a
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from hub.core.events import Event, Priority, event_topic
-from hub.core.outbox_file import COUNT_COLUMNS, SEQ_BITS, SEQ_MASK, key, prepare
+from hub.core.outbox_file import COUNT_COLUMNS, SEQ_BITS, SEQ_MASK, WAL_LIMIT_BYTES, key, prepare
 from hub.core.outbox_file import connect as connect_file
 from hub.core.outbox_file import storage_failure as storage_failure  # where the hub has always found it
 
@@ -281,7 +282,16 @@ class Outbox:
 
     def maintenance_due(self) -> bool:
         with self._clock:
-            return self._commits >= CHECKPOINT_COMMITS or (self._shrink and sum(self._counts) <= VACUUM_QUEUE_MAX)
+            if self._commits >= CHECKPOINT_COMMITS or (self._shrink and sum(self._counts) <= VACUUM_QUEUE_MAX):
+                return True
+        return self._wal_big()
+
+    def _wal_big(self) -> bool:
+        # A drain's deletes write many pages per commit: the -wal file's size is the honest measure.
+        try:
+            return os.stat(f"{self.path}-wal").st_size > WAL_LIMIT_BYTES
+        except OSError:
+            return False
 
     def maintain(self) -> bool:
         """One bounded step of upkeep on the drain connection (the DB thread, never a call's commit):
@@ -291,18 +301,18 @@ class Outbox:
             with self._clock:
                 shrink = self._shrink and sum(self._counts) <= VACUUM_QUEUE_MAX
                 self._shrink = False
-            vacuumed = more = False
+            more = False
             if shrink:
                 free = self._d.execute("PRAGMA freelist_count").fetchone()[0]
                 if free >= VACUUM_MIN_FREE:
                     self._vacuum_locked(min(free, VACUUM_STEP))
-                    vacuumed, more = True, free - VACUUM_STEP >= VACUUM_MIN_FREE
+                    more = free - VACUUM_STEP >= VACUUM_MIN_FREE
             with self._clock:
                 self._shrink = self._shrink or more
-                checkpoint = self._commits >= CHECKPOINT_COMMITS or (vacuumed and not more)
+                checkpoint = self._commits >= CHECKPOINT_COMMITS or (shrink and not more)
                 if checkpoint:
                     self._commits = 0
-            if checkpoint:
+            if checkpoint or self._wal_big():
                 self._d.execute("PRAGMA wal_checkpoint(PASSIVE)")
         return more
 
