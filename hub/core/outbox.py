@@ -14,7 +14,6 @@ maintenance step) and a call's commit waits at most for one of them, never for a
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
@@ -24,15 +23,11 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from hub.core.events import Event, Priority, event_topic
-from hub.core.outbox_file import COUNT_COLUMNS, SEQ_BITS, SEQ_MASK, WAL_LIMIT_BYTES, key, prepare
+from hub.core.outbox_file import COUNT_COLUMNS, SEQ_BITS, SEQ_MASK, VACUUM_QUEUE_MAX, Upkeep, key, prepare, rollback
 from hub.core.outbox_file import connect as connect_file
 from hub.core.outbox_file import storage_failure as storage_failure  # where the hub has always found it
 
-CHECKPOINT_COMMITS = 300  # commits (~1,000 WAL pages, ~4 MB) between checkpoints, run by maintain()
 SEQ_BLOCK = 256  # seqs reserved on disk at a time for events sent from memory (telemetry)
-VACUUM_QUEUE_MAX = 1000  # give space back only once the queue is this short (pages at the end are free)
-VACUUM_MIN_FREE = 256  # free pages (1 MiB) worth giving back
-VACUUM_STEP = 256  # pages freed per maintenance step: one short write transaction (~10 ms)
 
 
 T = TypeVar("T")
@@ -59,7 +54,7 @@ class RowSource(Protocol):
     def remove(self, rows: Iterable[Row]) -> int: ...
 
 
-class Outbox:
+class Outbox(Upkeep):
     def __init__(self, path: Path, hub_id: str, topic_base: str, max_rows: int = 200_000) -> None:
         self.path = path
         self.hub_id = hub_id
@@ -111,7 +106,7 @@ class Outbox:
                                 "measurement = measurement + ?, telemetry = telemetry + ?", (seq + 1, *delta))
                 self._w.execute("COMMIT")
             except BaseException:
-                self._rollback(self._w)
+                rollback(self._w)
                 raise
             with self._clock:
                 self._counts[priority] += 1
@@ -135,7 +130,7 @@ class Outbox:
                     self._w.execute("UPDATE meta SET next_seq = max(next_seq, ?)", (seq + SEQ_BLOCK,))
                     self._w.execute("COMMIT")
                 except BaseException:
-                    self._rollback(self._w)
+                    rollback(self._w)
                     raise
             with self._clock:
                 if seq >= reserved:
@@ -159,7 +154,7 @@ class Outbox:
                 result = fn(self._w)
                 self._w.execute("COMMIT")
             except BaseException:
-                self._rollback(self._w)
+                rollback(self._w)
                 raise
             self._commits += 1
         return result
@@ -188,7 +183,7 @@ class Outbox:
                                 (top + 1, added.get(0, 0), added.get(1, 0), added.get(2, 0)))
                 self._w.execute("COMMIT")
             except BaseException:
-                self._rollback(self._w)
+                rollback(self._w)
                 raise
             with self._clock:
                 for priority, n in added.items():
@@ -216,14 +211,8 @@ class Outbox:
                 self._w.execute("INSERT OR REPLACE INTO probe (k, v) VALUES (1, ?)", (time.time(),))
                 self._w.execute("COMMIT")
             except BaseException:
-                self._rollback(self._w)
+                rollback(self._w)
                 raise
-
-    @staticmethod
-    def _rollback(conn: sqlite3.Connection) -> None:
-        # A failed BEGIN or a COMMIT that SQLite already rolled back (SQLITE_FULL) leaves nothing to undo.
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
 
     def _evict_locked(self) -> int:
         with self._clock:
@@ -269,7 +258,7 @@ class Outbox:
                                 "telemetry = telemetry - ?", (gone.get(0, 0), gone.get(1, 0), gone.get(2, 0)))
                 self._d.execute("COMMIT")
             except BaseException:
-                self._rollback(self._d)
+                rollback(self._d)
                 raise
             with self._clock:
                 for priority, n in gone.items():
@@ -279,53 +268,6 @@ class Outbox:
                 if total <= VACUUM_QUEUE_MAX < total + sum(gone.values()):
                     self._shrink = True  # a backlog has just drained: its pages can go back
         return sum(gone.values())
-
-    def maintenance_due(self) -> bool:
-        with self._clock:
-            if self._commits >= CHECKPOINT_COMMITS or (self._shrink and sum(self._counts) <= VACUUM_QUEUE_MAX):
-                return True
-        return self._wal_big()
-
-    def _wal_big(self) -> bool:
-        # A drain's deletes write many pages per commit: the -wal file's size is the honest measure.
-        try:
-            return os.stat(f"{self.path}-wal").st_size > WAL_LIMIT_BYTES
-        except OSError:
-            return False
-
-    def maintain(self) -> bool:
-        """One bounded step of upkeep on the drain connection (the DB thread, never a call's commit):
-        once a backlog has drained, give up to VACUUM_STEP free pages back; checkpoint the WAL every
-        CHECKPOINT_COMMITS commits and after the last step. Returns True while there is more to do."""
-        with self._dlock:
-            with self._clock:
-                shrink = self._shrink and sum(self._counts) <= VACUUM_QUEUE_MAX
-                self._shrink = False
-            more = False
-            if shrink:
-                free = self._d.execute("PRAGMA freelist_count").fetchone()[0]
-                if free >= VACUUM_MIN_FREE:
-                    self._vacuum_locked(min(free, VACUUM_STEP))
-                    more = free - VACUUM_STEP >= VACUUM_MIN_FREE
-            with self._clock:
-                self._shrink = self._shrink or more
-                checkpoint = self._commits >= CHECKPOINT_COMMITS or (shrink and not more)
-                if checkpoint:
-                    self._commits = 0
-            if checkpoint or self._wal_big():
-                self._d.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        return more
-
-    def _vacuum_locked(self, pages: int) -> None:
-        # One transaction; page by page, as Python's sqlite3 runs this PRAGMA a single step per call.
-        self._d.execute("BEGIN IMMEDIATE")
-        try:
-            for _ in range(pages):
-                self._d.execute("PRAGMA incremental_vacuum(1)")
-            self._d.execute("COMMIT")
-        except BaseException:
-            self._rollback(self._d)
-            raise
 
     def depth(self) -> dict[str, int]:
         """Queued rows by priority: counts kept with every commit, no query."""

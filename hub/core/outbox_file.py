@@ -19,11 +19,17 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import sqlite3
+import threading
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+CHECKPOINT_COMMITS = 300  # commits between checkpoints (and whenever the -wal outgrows WAL_LIMIT_BYTES)
+VACUUM_QUEUE_MAX = 1000  # give space back only once the queue is this short (pages at the end are free)
+VACUUM_MIN_FREE = 256  # free pages (1 MiB) worth giving back
+VACUUM_STEP = 256  # pages freed per upkeep step: one short write transaction (~10 ms)
 SEQ_BITS = 48
 SEQ_MASK = (1 << SEQ_BITS) - 1
 VERSION = 2  # PRAGMA user_version of this schema; 0 is the first one (seq AUTOINCREMENT, UNIQUE(id))
@@ -137,6 +143,73 @@ def _enable_incremental_vacuum(conn: sqlite3.Connection) -> None:
     except sqlite3.Error as exc:
         log.warning("outbox: could not rewrite the file for auto_vacuum (%s); it will not shrink after a "
                     "backlog until this works (tried again at every start)", exc)
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    # A failed BEGIN or a COMMIT that SQLite already rolled back (SQLITE_FULL) leaves nothing to undo.
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+class Upkeep:
+    """The outbox's upkeep on its drain connection, run a bounded step at a time from the DB thread
+    (hub.core.storage_watch), never on a call's commit: WAL checkpoints, and once a backlog has
+    drained, free pages given back to the card."""
+
+    path: Path
+    _d: sqlite3.Connection
+    _dlock: threading.Lock
+    _clock: threading.Lock
+    _counts: list[int]
+    _commits: int  # commits since the last checkpoint
+    _shrink: bool  # a backlog has drained (or the file was just opened): look for space to give back
+
+    def maintenance_due(self) -> bool:
+        with self._clock:
+            if self._commits >= CHECKPOINT_COMMITS or (self._shrink and sum(self._counts) <= VACUUM_QUEUE_MAX):
+                return True
+        return self._wal_big()
+
+    def _wal_big(self) -> bool:
+        # A drain's deletes write many pages per commit: the -wal file's size is the honest measure.
+        try:
+            return os.stat(f"{self.path}-wal").st_size > WAL_LIMIT_BYTES
+        except OSError:
+            return False
+
+    def maintain(self) -> bool:
+        """One bounded step of upkeep on the drain connection (the DB thread, never a call's commit):
+        once a backlog has drained, give up to VACUUM_STEP free pages back; checkpoint the WAL every
+        CHECKPOINT_COMMITS commits and after the last step. Returns True while there is more to do."""
+        with self._dlock:
+            with self._clock:
+                shrink = self._shrink and sum(self._counts) <= VACUUM_QUEUE_MAX
+                self._shrink = False
+            more = False
+            if shrink:
+                free = self._d.execute("PRAGMA freelist_count").fetchone()[0]
+                if free >= VACUUM_MIN_FREE:
+                    self._vacuum_locked(min(free, VACUUM_STEP))
+                    more = free - VACUUM_STEP >= VACUUM_MIN_FREE
+            with self._clock:
+                self._shrink = self._shrink or more
+                checkpoint = self._commits >= CHECKPOINT_COMMITS or (shrink and not more)
+                if checkpoint:
+                    self._commits = 0
+            if checkpoint or self._wal_big():
+                self._d.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        return more
+
+    def _vacuum_locked(self, pages: int) -> None:
+        # One transaction; page by page, as Python's sqlite3 runs this PRAGMA a single step per call.
+        self._d.execute("BEGIN IMMEDIATE")
+        try:
+            for _ in range(pages):
+                self._d.execute("PRAGMA incremental_vacuum(1)")
+            self._d.execute("COMMIT")
+        except BaseException:
+            rollback(self._d)
+            raise
 
 
 def read_next_seq(conn: sqlite3.Connection) -> int:
