@@ -79,6 +79,7 @@ class Outbox(Upkeep):
         self._next_seq = self._durable_next
         self._commits = 0  # writer commits since the last checkpoint
         self._shrink = True  # look for space to give back (set when the queue runs short)
+        self._peak = sum(counts)  # the most rows queued since the queue was last empty
         self._closed = False
 
     # --- writer connection ------------------------------------------------------------------------
@@ -110,6 +111,7 @@ class Outbox(Upkeep):
                 raise
             with self._clock:
                 self._counts[priority] += 1
+                self._peak = max(self._peak, sum(self._counts))
                 self._counts[-1] -= evicted
                 self._next_seq = max(self._next_seq, seq + 1)
                 self._durable_next = max(self._durable_next, seq + 1)
@@ -265,8 +267,10 @@ class Outbox(Upkeep):
                     self._counts[priority] -= n
                 total = sum(self._counts)
                 self._commits += 1
-                if total <= VACUUM_QUEUE_MAX < total + sum(gone.values()):
-                    self._shrink = True  # a backlog has just drained: its pages can go back
+                drained = total == 0 and self._peak > VACUUM_QUEUE_MAX
+                if total <= VACUUM_QUEUE_MAX < total + sum(gone.values()) or drained:
+                    self._shrink = True  # a backlog has (just about) drained: its pages can go back
+                self._peak = self._peak if total else 0
         return sum(gone.values())
 
     def depth(self) -> dict[str, int]:

@@ -26,15 +26,16 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_COMMITS = 300  # commits between checkpoints (and whenever the -wal outgrows WAL_LIMIT_BYTES)
+CHECKPOINT_COMMITS = 300  # commits between checkpoints (and whenever the -wal outgrows WAL_CHECKPOINT_BYTES)
+WAL_CHECKPOINT_BYTES = 4 << 20
 VACUUM_QUEUE_MAX = 1000  # give space back only once the queue is this short (pages at the end are free)
-VACUUM_MIN_FREE = 256  # free pages (1 MiB) worth giving back
+VACUUM_MIN_FREE = 32  # free pages (128 KiB) worth giving back once a backlog has drained
 VACUUM_STEP = 256  # pages freed per upkeep step: one short write transaction (~10 ms)
 SEQ_BITS = 48
 SEQ_MASK = (1 << SEQ_BITS) - 1
 VERSION = 2  # PRAGMA user_version of this schema; 0 is the first one (seq AUTOINCREMENT, UNIQUE(id))
 BUSY_TIMEOUT_S = 5.0
-WAL_LIMIT_BYTES = 4 << 20  # the -wal file is cut back to this after a checkpoint that reset it
+WAL_LIMIT_BYTES = 256 << 10  # the -wal file is cut back to this when it restarts after a checkpoint
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS outbox (
@@ -163,6 +164,7 @@ class Upkeep:
     _counts: list[int]
     _commits: int  # commits since the last checkpoint
     _shrink: bool  # a backlog has drained (or the file was just opened): look for space to give back
+    _peak: int
 
     def maintenance_due(self) -> bool:
         with self._clock:
@@ -173,7 +175,7 @@ class Upkeep:
     def _wal_big(self) -> bool:
         # A drain's deletes write many pages per commit: the -wal file's size is the honest measure.
         try:
-            return os.stat(f"{self.path}-wal").st_size > WAL_LIMIT_BYTES
+            return os.stat(f"{self.path}-wal").st_size > WAL_CHECKPOINT_BYTES
         except OSError:
             return False
 
@@ -185,19 +187,23 @@ class Upkeep:
             with self._clock:
                 shrink = self._shrink and sum(self._counts) <= VACUUM_QUEUE_MAX
                 self._shrink = False
-            more = False
+            vacuumed = more = False
             if shrink:
                 free = self._d.execute("PRAGMA freelist_count").fetchone()[0]
                 if free >= VACUUM_MIN_FREE:
                     self._vacuum_locked(min(free, VACUUM_STEP))
-                    more = free - VACUUM_STEP >= VACUUM_MIN_FREE
+                    vacuumed, more = True, free - VACUUM_STEP >= VACUUM_MIN_FREE
             with self._clock:
                 self._shrink = self._shrink or more
-                checkpoint = self._commits >= CHECKPOINT_COMMITS or (shrink and not more)
+                checkpoint = self._commits >= CHECKPOINT_COMMITS or (vacuumed and not more)
                 if checkpoint:
                     self._commits = 0
             if checkpoint or self._wal_big():
-                self._d.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                busy, frames, done = self._d.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                if vacuumed and not more and not busy and frames == done and frames > 0:
+                    # Backlog gone: one tiny write restarts the WAL, which cuts the -wal file back
+                    # to WAL_LIMIT_BYTES now rather than at some later commit.
+                    self._d.execute("UPDATE meta SET one = 1")
         return more
 
     def _vacuum_locked(self, pages: int) -> None:
