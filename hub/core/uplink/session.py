@@ -34,6 +34,7 @@ Report = Callable[[str, dict[str, Any]], Coroutine[Any, Any, Any]]  # raise_even
 Spawn = Callable[[str, Coroutine[Any, Any, Any]], Any]
 REMOVE_DELAY_S = 0.3
 FETCH_BATCH = 256  # outbox rows fetched per query while draining a backlog
+URGENT_SLOTS = 2  # in-flight slots a backlog of lower priority never takes: a call goes out at once
 
 
 class Uplink(CertSwitch, Link):
@@ -72,7 +73,15 @@ class Uplink(CertSwitch, Link):
                 row = await self._next_row()
                 if row is None:
                     break
+                if not self._room(row.priority):
+                    heapq.heappush(self._fresh, (row.priority, row.seq, row))  # its turn after a PUBACK
+                    break
                 self._publish(row)
+
+    def _room(self, priority: int) -> bool:
+        """A slot in the in-flight window for a row of this priority (a backlog leaves URGENT_SLOTS free)."""
+        limit = self.window if priority == 0 else max(1, self.window - URGENT_SLOTS)
+        return self._sending() and len(self._sent) < limit
 
     def _flush_acked(self) -> None:
         self._remove_timer = None
@@ -106,10 +115,11 @@ class Uplink(CertSwitch, Link):
     def offer(self, row: Row) -> None:
         """A new row was committed: send it ahead of any older backlog of lower priority.
 
-        An urgent row goes straight to the socket when the window allows: a call must not wait for
-        the sender task's next turn, nor behind a telemetry backlog.
+        An urgent row goes straight to the socket when the window allows — and a backlog never fills
+        the last URGENT_SLOTS of it: a call must not wait for the sender task's next turn, nor for a
+        PUBACK of the backlog to free a slot.
         """
-        window_free = self._sending() and len(self._sent) < self.window
+        window_free = self._room(row.priority)
         if window_free and (row.priority == 0 or (not self._fresh and not self._backlog)):
             self._publish(row)
             self._client.loop_write()
