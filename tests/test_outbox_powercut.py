@@ -65,12 +65,13 @@ def writer(path: Path, seed: int) -> None:
                 say(f"removed {r.id}")
         else:  # a backlog: queued in batches, delivered, space given back step by step
             backlog = [Row(ob.take_seq(), f"b{rng.random()}", 1, "measurement.x", "p/h/event/measurement",
-                           "x" * 900) for _ in range(1200)]
+                           "x" * 900) for _ in range(2400)]
             for i in range(0, len(backlog), 300):
                 ob.add_rows(backlog[i:i + 300])
             say(f"added-backlog {max(r.seq for r in backlog)}")
             for i in range(0, len(backlog), 256):
                 store.remove(backlog[i:i + 256])
+            say("upkeep")  # a cut from here on lands in a vacuum step or a checkpoint
             while store.maintenance_due() and store.maintain():
                 say("vacuum")
             say("drained")
