@@ -77,7 +77,7 @@ def fill_outbox(config_path: Path, n: int) -> list[str]:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("BEGIN IMMEDIATE")
-        conn.executemany("INSERT INTO outbox (k, id, type, topic, payload, created) VALUES (?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany("INSERT INTO queue (k, id, type, topic, payload, created) VALUES (?, ?, ?, ?, ?, ?)", rows)
         conn.execute("UPDATE meta SET telemetry = telemetry + ?, next_seq = ?", (n - 1, first.seq + n))
         conn.execute("COMMIT")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -3,6 +3,7 @@ seqs kept in the file, the move from the first schema, and space given back afte
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from datetime import UTC, datetime
@@ -29,7 +30,7 @@ def wal_bytes(path: Path) -> int:
 
 def grouped(path: Path) -> dict[int, int]:
     with sqlite3.connect(path) as db:
-        return dict(db.execute("SELECT k >> ?, count(*) FROM outbox GROUP BY 1", (SEQ_BITS,)).fetchall())
+        return dict(db.execute("SELECT k >> ?, count(*) FROM queue GROUP BY 1", (SEQ_BITS,)).fetchall())
 
 
 def test_one_btree_per_row_and_two_wal_frames_per_commit(tmp_path: Path) -> None:
@@ -43,7 +44,7 @@ def test_one_btree_per_row_and_two_wal_frames_per_commit(tmp_path: Path) -> None
         assert ob.remove([row]) == 1
         assert wal_bytes(path) - before <= 2 * FRAME
     with sqlite3.connect(path) as db:
-        indexes = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox'"
+        indexes = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'queue'"
         assert db.execute(indexes).fetchall() == []
         assert db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
         assert db.execute("PRAGMA user_version").fetchone()[0] == VERSION
@@ -84,13 +85,31 @@ def test_an_outbox_of_the_first_schema_is_moved_over_with_its_rows_and_seqs(tmp_
         assert [(r.seq, r.id, r.priority) for r in ob.pending(10)] == [(5, "id5", 0), (9, "id9", 1), (3, "id3", 2)]
         assert ob.depth() == {"urgent": 1, "measurement": 1, "telemetry": 1}
         assert ob.add(ev("call.raised")).seq == 41
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db:
         assert db.execute("SELECT id FROM open_alarms").fetchall() == [("a1",)]
         assert db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2
-        indexes = "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
-        assert db.execute(indexes).fetchone()[0] == 1  # open_alarms' primary key
+        assert db.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0  # kept, empty, for a rollback
     with Outbox(path, "h", "p/h") as ob:  # moved once; opening again changes nothing
         assert [r.seq for r in ob.pending(10)] == [5, 41, 9, 3]
+
+
+def test_an_older_version_started_by_a_rollback_finds_its_table_and_a_fresh_seq(tmp_path: Path) -> None:
+    path = tmp_path / "o.db"
+    with Outbox(path, "h", "p/h") as ob:
+        call = ob.add(ev("call.raised"))
+        used = max(call.seq, *(ob.volatile_seq() for _ in range(SEQ_BLOCK + 3)))
+    # What the first schema's code does on this file (hub.core.outbox before issue 23): its table is
+    # there, and AUTOINCREMENT gives it a seq above every one this version used.
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as old:
+        old.execute("CREATE INDEX IF NOT EXISTS outbox_order ON outbox (priority, seq)")
+        old.execute("INSERT INTO outbox (id, priority, type, topic, payload, created) "
+                    "VALUES ('old-1', 0, 'call.raised', 'p/h/event/call', '{}', 0)")
+        (old_seq,) = old.execute("SELECT seq FROM outbox WHERE id = 'old-1'").fetchone()
+        assert old.execute("SELECT count(*) FROM outbox").fetchone()[0] == 1  # it sees only its own rows
+    assert old_seq > used
+    with Outbox(path, "h", "p/h") as ob:  # the update is sent again: the old version's row moves over
+        assert [(r.id, r.seq) for r in ob.pending(10)] == [(call.id, call.seq), ("old-1", old_seq)]
+        assert ob.add(ev("call.raised")).seq > old_seq
 
 
 def test_the_file_gives_space_back_after_a_drain_in_bounded_steps(tmp_path: Path) -> None:

@@ -81,8 +81,8 @@ def check(path: Path, added: dict[str, int], removed: set[str], top_seq: int) ->
     """The file after a cut; returns the next seq it would give."""
     with contextlib.closing(sqlite3.connect(path)) as db:  # closed before the next writer runs
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        rows = dict(db.execute("SELECT id, k & 281474976710655 FROM outbox").fetchall())
-        by_priority = dict(db.execute("SELECT k >> 48, count(*) FROM outbox GROUP BY 1").fetchall())
+        rows = dict(db.execute("SELECT id, k & 281474976710655 FROM queue").fetchall())
+        by_priority = dict(db.execute("SELECT k >> 48, count(*) FROM queue GROUP BY 1").fetchall())
         meta = db.execute("SELECT next_seq, urgent, measurement, telemetry FROM meta").fetchone()
     missing = {i for i in added if i not in removed} - set(rows)
     assert not missing, f"committed rows lost: {sorted(missing)[:5]}"

@@ -97,7 +97,7 @@ class AlarmRegistry:
             # Alarms travel as urgent rows, keyed first (hub.core.outbox_file): a range of the table, not
             # a scan of a long outage's backlog.
             unsent = transact(lambda conn: {row[0] for row in conn.execute(
-                "SELECT id FROM outbox WHERE k < ?", (1 << 48,))})
+                "SELECT id FROM queue WHERE k < ?", (1 << 48,))})
         except (sqlite3.Error, OSError):
             unsent = None
         wall, mono = self.ctx.clock.now().timestamp(), self.ctx.clock.monotonic()

@@ -66,8 +66,9 @@ class Outbox(Upkeep):
             self._d = connect_file(path, synchronous="NORMAL")
             next_seq, *counts = self._w.execute(
                 "SELECT next_seq, urgent, measurement, telemetry FROM meta").fetchone()
-            # Never below a seq still queued, whatever the meta row says.
-            top = self._w.execute("SELECT max(k) FROM outbox").fetchone()[0]
+            # Never below a seq still queued, nor one reserved (sqlite_sequence, see _reserve_locked).
+            top = self._w.execute("SELECT max(k) FROM queue").fetchone()[0]
+            (reserved,) = self._w.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
         except BaseException:
             self._w.close()
             raise
@@ -75,8 +76,8 @@ class Outbox(Upkeep):
         self._dlock = threading.Lock()  # the drain connection
         self._clock = threading.Lock()  # the counts and seqs below
         self._counts: list[int] = list(counts)
-        self._durable_next = max(next_seq, (top & SEQ_MASK) + 1 if top is not None else 1)
-        self._next_seq = self._durable_next
+        self._reserved = int(reserved)  # every seq this file ever gave out is <= this, on disk
+        self._next_seq = max(next_seq, (top & SEQ_MASK) + 1 if top is not None else 1, self._reserved + 1)
         self._commits = 0  # writer commits since the last checkpoint
         self._shrink = True  # look for space to give back (set when the queue runs short)
         self._peak = sum(counts)  # the most rows queued since the queue was last empty
@@ -96,7 +97,7 @@ class Outbox(Upkeep):
             payload = event.payload(self.hub_id, seq)
             self._w.execute("BEGIN IMMEDIATE")
             try:
-                self._w.execute("INSERT INTO outbox (k, id, type, topic, payload, created) VALUES (?, ?, ?, ?, ?, ?)",
+                self._w.execute("INSERT INTO queue (k, id, type, topic, payload, created) VALUES (?, ?, ?, ?, ?, ?)",
                                 (key(priority, seq), event.id, event.type, topic, payload, time.time()))
                 if state is not None:
                     state(self._w)
@@ -105,6 +106,7 @@ class Outbox(Upkeep):
                 delta[-1] -= evicted
                 self._w.execute("UPDATE meta SET next_seq = max(next_seq, ?), urgent = urgent + ?, "
                                 "measurement = measurement + ?, telemetry = telemetry + ?", (seq + 1, *delta))
+                reserved = self._reserve_locked(seq)
                 self._w.execute("COMMIT")
             except BaseException:
                 rollback(self._w)
@@ -114,9 +116,18 @@ class Outbox(Upkeep):
                 self._peak = max(self._peak, sum(self._counts))
                 self._counts[-1] -= evicted
                 self._next_seq = max(self._next_seq, seq + 1)
-                self._durable_next = max(self._durable_next, seq + 1)
+                self._reserved = reserved
                 self._commits += 1
         return Row(seq, event.id, priority, event.type, topic, payload)
+
+    def _reserve_locked(self, seq: int) -> int:
+        """In the writer's open transaction: make sure `seq` is reserved on disk, SEQ_BLOCK at a time,
+        in the first schema's sqlite_sequence row — where an older version started by an update's
+        rollback reads its next seq, and where a restart of this one resumes. Returns the reservation."""
+        if seq <= self._reserved:
+            return self._reserved
+        self._w.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'outbox'", (seq + SEQ_BLOCK,))
+        return seq + SEQ_BLOCK
 
     def volatile_seq(self) -> int:
         """A seq for an event sent from memory only (telemetry: latest value wins, hub.core.store).
@@ -125,19 +136,18 @@ class Outbox(Upkeep):
         with self._wlock:
             with self._clock:
                 seq = self._next_seq
-                reserved = self._durable_next
-            if seq >= reserved:
+            reserved = self._reserved
+            if seq > reserved:
                 self._w.execute("BEGIN IMMEDIATE")
                 try:
-                    self._w.execute("UPDATE meta SET next_seq = max(next_seq, ?)", (seq + SEQ_BLOCK,))
+                    reserved = self._reserve_locked(seq)
                     self._w.execute("COMMIT")
                 except BaseException:
                     rollback(self._w)
                     raise
             with self._clock:
-                if seq >= reserved:
-                    self._durable_next = max(self._durable_next, seq + SEQ_BLOCK)
-                    self._commits += 1
+                self._commits += int(reserved != self._reserved)
+                self._reserved = reserved
                 self._next_seq = max(self._next_seq, seq + 1)
         return seq
 
@@ -177,12 +187,13 @@ class Outbox(Upkeep):
             try:
                 for priority, batch in by_priority.items():
                     before = self._w.total_changes
-                    self._w.executemany("INSERT OR IGNORE INTO outbox (k, id, type, topic, payload, created) "
+                    self._w.executemany("INSERT OR IGNORE INTO queue (k, id, type, topic, payload, created) "
                                         "VALUES (?, ?, ?, ?, ?, ?)", batch)
                     added[priority] = self._w.total_changes - before
                 self._w.execute("UPDATE meta SET next_seq = max(next_seq, ?), urgent = urgent + ?, "
                                 "measurement = measurement + ?, telemetry = telemetry + ?",
                                 (top + 1, added.get(0, 0), added.get(1, 0), added.get(2, 0)))
+                reserved = self._reserve_locked(top)
                 self._w.execute("COMMIT")
             except BaseException:
                 rollback(self._w)
@@ -191,7 +202,7 @@ class Outbox(Upkeep):
                 for priority, n in added.items():
                     self._counts[priority] += n
                 self._next_seq = max(self._next_seq, top + 1)
-                self._durable_next = max(self._durable_next, top + 1)
+                self._reserved = reserved
                 self._commits += 1
         return sum(added.values())
 
@@ -223,7 +234,7 @@ class Outbox(Upkeep):
             return 0
         # Only telemetry may go; calls, alarms and measurements stay however full the queue is.
         low = key(int(Priority.TELEMETRY), 0)
-        cur = self._w.execute("DELETE FROM outbox WHERE k IN (SELECT k FROM outbox WHERE k >= ? ORDER BY k LIMIT ?)",
+        cur = self._w.execute("DELETE FROM queue WHERE k IN (SELECT k FROM queue WHERE k >= ? ORDER BY k LIMIT ?)",
                               (low, excess))
         return max(cur.rowcount, 0)
 
@@ -234,7 +245,7 @@ class Outbox(Upkeep):
         skip = set(exclude)
         start = 0 if after is None else key(*after) + 1
         with self._dlock:
-            fetched = self._d.execute("SELECT k, id, type, topic, payload FROM outbox WHERE k >= ? ORDER BY k LIMIT ?",
+            fetched = self._d.execute("SELECT k, id, type, topic, payload FROM queue WHERE k >= ? ORDER BY k LIMIT ?",
                                       (start, limit + len(skip))).fetchall()
         rows = (Row(k & SEQ_MASK, i, k >> SEQ_BITS, t, topic, p) for k, i, t, topic, p in fetched)
         return [r for r in rows if r.id not in skip][:limit]
@@ -255,7 +266,7 @@ class Outbox(Upkeep):
             self._d.execute("BEGIN IMMEDIATE")
             try:
                 for priority, keys in by_priority.items():
-                    gone[priority] = max(self._d.executemany("DELETE FROM outbox WHERE k = ?", keys).rowcount, 0)
+                    gone[priority] = max(self._d.executemany("DELETE FROM queue WHERE k = ?", keys).rowcount, 0)
                 self._d.execute("UPDATE meta SET urgent = urgent - ?, measurement = measurement - ?, "
                                 "telemetry = telemetry - ?", (gone.get(0, 0), gone.get(1, 0), gone.get(2, 0)))
                 self._d.execute("COMMIT")

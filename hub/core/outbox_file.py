@@ -37,8 +37,11 @@ VERSION = 2  # PRAGMA user_version of this schema; 0 is the first one (seq AUTOI
 BUSY_TIMEOUT_S = 5.0
 WAL_LIMIT_BYTES = 256 << 10  # the -wal file is cut back to this when it restarts after a checkpoint
 
+# `queue` holds the rows. `outbox` is the first schema's table, kept empty for an older hub version that
+# an update's rollback may start on this file (docs/fleet.md): it finds its table, and its seq in
+# sqlite_sequence, which this version keeps ahead of every seq it uses (SEQ_BLOCK at a time).
 SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS outbox (
+CREATE TABLE IF NOT EXISTS queue (
     k INTEGER PRIMARY KEY,
     id TEXT NOT NULL,
     type TEXT NOT NULL,
@@ -57,6 +60,17 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 INSERT OR IGNORE INTO meta VALUES (1, 1, 0, 0, 0);
 CREATE TABLE IF NOT EXISTS probe (k INTEGER PRIMARY KEY, v REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    priority INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created REAL NOT NULL
+);
+INSERT INTO sqlite_sequence (name, seq) SELECT 'outbox', 0
+    WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'outbox');
 """
 COUNT_COLUMNS = ("urgent", "measurement", "telemetry")  # by Priority value
 
@@ -85,14 +99,11 @@ def prepare(path: Path) -> sqlite3.Connection:
     """Open (creating or moving forward) the outbox file; returns the writer's connection."""
     conn = connect(path, synchronous="FULL", new_file=True)
     try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        has_table = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'outbox' AND type = 'table'").fetchone()
-        if has_table and version < VERSION:
-            _migrate_v1(conn)
-        else:
-            _create(conn)
-            if version < VERSION:
-                conn.execute(f"PRAGMA user_version={VERSION}")
+        _create(conn)
+        if conn.execute("SELECT 1 FROM outbox LIMIT 1").fetchone():
+            _move_v1_rows(conn)  # a file from before, or rows an older version wrote after a rollback
+        if conn.execute("PRAGMA user_version").fetchone()[0] < VERSION:
+            conn.execute(f"PRAGMA user_version={VERSION}")
         if conn.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
             _enable_incremental_vacuum(conn)
     except BaseException:
@@ -102,30 +113,26 @@ def prepare(path: Path) -> sqlite3.Connection:
 
 
 def _create(conn: sqlite3.Connection) -> None:
-    # Statement by statement: executescript would commit a migration's open transaction.
+    # Statement by statement: executescript would commit an open transaction.
     for statement in SCHEMA.split(";"):
         if statement.strip():
             conn.execute(statement)
 
 
-def _migrate_v1(conn: sqlite3.Connection) -> None:
-    """One transaction: the v1 table (seq AUTOINCREMENT, UNIQUE(id), index on (priority, seq)) becomes
-    the keyed table; its highest seq ever (sqlite_sequence) carries over, so seqs never repeat."""
+def _move_v1_rows(conn: sqlite3.Connection) -> None:
+    """One transaction: the first schema's rows (seq AUTOINCREMENT, UNIQUE(id)) move to the keyed
+    table; the highest seq ever used there (sqlite_sequence) carries over, so seqs never repeat."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
+        (used,) = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
         (top,) = conn.execute("SELECT coalesce(max(seq), 0) FROM outbox").fetchone()
-        next_seq = max(row[0] if row else 0, top) + 1
-        conn.execute("ALTER TABLE outbox RENAME TO outbox_v1")
-        conn.execute("DROP INDEX IF EXISTS outbox_order")
-        _create(conn)
-        conn.execute(f"INSERT INTO outbox (k, id, type, topic, payload, created) SELECT "
-                     f"(priority << {SEQ_BITS}) | seq, id, type, topic, payload, created FROM outbox_v1")
-        counts = dict(conn.execute("SELECT priority, count(*) FROM outbox_v1 GROUP BY priority").fetchall())
-        conn.execute("UPDATE meta SET next_seq = ?, urgent = ?, measurement = ?, telemetry = ?",
-                     (next_seq, counts.get(0, 0), counts.get(1, 0), counts.get(2, 0)))
-        conn.execute("DROP TABLE outbox_v1")
-        conn.execute(f"PRAGMA user_version={VERSION}")
+        conn.execute(f"INSERT OR IGNORE INTO queue (k, id, type, topic, payload, created) SELECT "
+                     f"(priority << {SEQ_BITS}) | seq, id, type, topic, payload, created FROM outbox")
+        counts = dict(conn.execute("SELECT priority, count(*) FROM outbox GROUP BY priority").fetchall())
+        conn.execute("UPDATE meta SET next_seq = max(next_seq, ?), urgent = urgent + ?, "
+                     "measurement = measurement + ?, telemetry = telemetry + ?",
+                     (max(used, top) + 1, counts.get(0, 0), counts.get(1, 0), counts.get(2, 0)))
+        conn.execute("DELETE FROM outbox")
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -220,19 +227,17 @@ class Upkeep:
 
 def read_next_seq(conn: sqlite3.Connection) -> int:
     """The next seq recorded in a file of either schema (for a card only readable, hub.core.store)."""
-    try:
-        row = conn.execute("SELECT next_seq FROM meta").fetchone()
-        return int(row[0]) if row else 1
-    except sqlite3.OperationalError as exc:
-        if "no such table" not in str(exc):
-            raise
-    try:
-        row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
-    except sqlite3.OperationalError as exc:
-        if "no such table" in str(exc):
-            return 1  # a database without a queue yet
-        raise
-    return (row[0] if row else 0) + 1
+    found = 1
+    for query, add in (("SELECT next_seq FROM meta", 0), ("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'", 1)):
+        try:
+            row = conn.execute(query).fetchone()
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            continue
+        if row:
+            found = max(found, int(row[0]) + add)
+    return found
 
 
 # SQLite's primary result codes that mean "the card", not "the code" (https://sqlite.org/rescode.html).
