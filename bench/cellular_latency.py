@@ -104,7 +104,7 @@ def main() -> int:
 def _queued_presses(db: Path) -> dict[str, float]:
     """call.raised id -> its `ts`, from the outbox rows still waiting for the broker."""
     with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
-        rows = conn.execute("SELECT id, payload FROM outbox WHERE type = 'call.raised'").fetchall()
+        rows = conn.execute("SELECT id, payload FROM queue WHERE type = 'call.raised'").fetchall()
     return {event_id: datetime.fromisoformat(json.loads(payload)["ts"]).timestamp() for event_id, payload in rows}
 
 

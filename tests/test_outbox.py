@@ -50,7 +50,8 @@ def test_pending_skips_in_flight_and_pages_with_a_cursor(outbox):
 def test_remove_and_depth(outbox):
     a, b, c = outbox.add(ev("call.raised")), outbox.add(ev("measurement.glucose")), outbox.add(ev("telemetry.x"))
     assert outbox.depth() == {"urgent": 1, "measurement": 1, "telemetry": 1}
-    assert outbox.remove([a.id, c.id, "unknown"]) == 2
+    unknown = a.__class__(a.seq + 100, "unknown", a.priority, a.type, a.topic, a.payload)
+    assert outbox.remove([a, c, unknown]) == 2
     assert outbox.depth() == {"urgent": 0, "measurement": 1, "telemetry": 0}
     assert len(outbox) == 1 and outbox.pending(5)[0].id == b.id
 
@@ -74,7 +75,7 @@ def test_rows_and_seq_survive_reopen(tmp_path):
     path = tmp_path / "o.db"
     with Outbox(path, "h", "p/h") as ob:
         a = ob.add(ev("call.raised"))
-        ob.remove([a.id])
+        ob.remove([a])
         b = ob.add(ev("call.raised"))
     with Outbox(path, "h", "p/h") as ob:
         assert [r.id for r in ob.pending(10)] == [b.id]
@@ -86,7 +87,7 @@ def test_database_uses_wal_and_full_sync(tmp_path):
     path = tmp_path / "o.db"
     with Outbox(path, "h", "p/h") as ob:
         ob.add(ev("call.raised"))
-        assert ob.db.execute("PRAGMA synchronous").fetchone()[0] == 2
+        assert ob._w.execute("PRAGMA synchronous").fetchone()[0] == 2  # inserts: FULL
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 

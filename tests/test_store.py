@@ -12,7 +12,7 @@ import pytest
 from faultfs import bind_mount, fill, tmpfs
 
 from hub.core.events import Event
-from hub.core.outbox import Outbox, storage_failure
+from hub.core.outbox import SEQ_BLOCK, Outbox, storage_failure
 from hub.core.store import Store
 
 TS = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
@@ -38,7 +38,7 @@ def test_a_full_card_keeps_the_call_in_memory_with_the_next_seq_and_commits_it_o
         assert saved and store.fault is None
         filler = fill(card)
         call, saved = store.add(ev("call.raised", 2))
-        tel, tel_saved = store.add(ev("telemetry.device", 3))
+        tel, tel_saved = store.add(ev("measurement.glucose", 3))
         assert not saved and not tel_saved
         assert store.fault is not None and store.fault.reason == "disk_full"
         assert "SD card full" in store.fault.remedy
@@ -46,7 +46,7 @@ def test_a_full_card_keeps_the_call_in_memory_with_the_next_seq_and_commits_it_o
         assert json.loads(call.payload)["seq"] == call.seq
         # The uplink sees one queue, in delivery order, memory and disk together.
         assert [r.id for r in store.pending(10)] == [first.id, call.id, tel.id]
-        assert store.depth() == {"urgent": 2, "measurement": 0, "telemetry": 1}
+        assert store.depth() == {"urgent": 2, "measurement": 1, "telemetry": 0}
         assert store.unsaved() == 2 and store.is_unsaved(call.id) and not store.is_unsaved(first.id)
         assert not store.retry()  # still full
         filler.unlink()
@@ -55,7 +55,7 @@ def test_a_full_card_keeps_the_call_in_memory_with_the_next_seq_and_commits_it_o
         assert saved and after.seq == tel.seq + 1
         store.close()
         assert committed(card) == [(first.seq, "call.raised"), (call.seq, "call.raised"),
-                                   (after.seq, "call.raised"), (tel.seq, "telemetry.device")]
+                                   (after.seq, "call.raised"), (tel.seq, "measurement.glucose")]
 
 
 def test_a_delivered_unsaved_row_is_reported_and_never_committed(tmp_path):
@@ -66,7 +66,7 @@ def test_a_delivered_unsaved_row_is_reported_and_never_committed(tmp_path):
         filler = fill(card)
         call, saved = store.add(ev())
         assert not saved
-        assert store.remove([call.id]) == 1
+        assert store.remove([call]) == 1
         assert delivered == [[call.id]] and store.pending(10) == []
         filler.unlink()
         assert store.retry()
@@ -99,12 +99,13 @@ def test_a_read_only_card_at_start_continues_the_seq_it_finds(tmp_path):
         store = store_at(state)
         assert store.fault is not None and store.fault.reason in ("read_only", "cannot_open")
         row, saved = store.add(ev("call.raised"))
-        assert not saved and row.seq == 4  # read from the read-only file: seqs never repeat
+        # Read from the read-only file: above every seq used (the reserved block), never a repeat.
+        assert not saved and 3 < row.seq <= 3 + SEQ_BLOCK
         assert [r.type for r in store.pending(10)] == ["call.raised"]  # the disk rows are unreadable here
         mount.read_write()
         assert store.retry()
         store.close()
-        assert [s for s, _ in committed(state)] == [1, 2, 3, 4]
+        assert [s for s, _ in committed(state)] == [1, 2, 3, row.seq]
 
 
 def test_memory_is_bounded_and_urgent_events_are_never_dropped(tmp_path):
@@ -113,7 +114,7 @@ def test_memory_is_bounded_and_urgent_events_are_never_dropped(tmp_path):
         store = store_at(card, memory_rows=5)
         kept = [store.add(ev("call.raised", i))[0] for i in range(3)]
         for i in range(4):
-            store.add(ev("telemetry.device", i))
+            store.add(ev("measurement.glucose", i))
         kept += [store.add(ev("alarm.fire", i))[0] for i in range(3)]
         rows = store.pending(100)
         assert [r.id for r in rows] == [r.id for r in kept]  # 6 urgent rows > bound: telemetry went

@@ -94,7 +94,10 @@ class AlarmRegistry:
             alarms = []
         self.ctx.on_delivered(self.facts.delivered)
         try:  # what is still in the outbox has no PUBACK yet; the rest was delivered before the restart
-            unsent = transact(lambda conn: {row[0] for row in conn.execute("SELECT id FROM outbox")})
+            # Alarms travel as urgent rows, keyed first (hub.core.outbox_file): a range of the table, not
+            # a scan of a long outage's backlog.
+            unsent = transact(lambda conn: {row[0] for row in conn.execute(
+                "SELECT id FROM queue WHERE k < ?", (1 << 48,))})
         except (sqlite3.Error, OSError):
             unsent = None
         wall, mono = self.ctx.clock.now().timestamp(), self.ctx.clock.monotonic()

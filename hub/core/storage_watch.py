@@ -10,7 +10,9 @@ other row. This watcher turns that into what people see and hear:
 - the technician: `storage` in `hub status` and the retained status, and the log.
 
 It retries the card every `[outbox] storage_retry_s` on the DB thread; the first commit that works
-again writes what memory holds, and the fault clears.
+again writes what memory holds, and the fault clears. The same task runs the outbox's upkeep when the
+store says it is due (a WAL checkpoint every few hundred commits, giving a drained backlog's space
+back): one bounded step at a time on the DB thread, yielding between steps, never on a call's path.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from hub.core.outbox import Row
 from hub.core.store import Store
 
 log = logging.getLogger(__name__)
+
+UPKEEP_PAUSE_S = 0.05  # between two upkeep steps: the DB thread serves the drain and events meanwhile
 
 # Events whose sender is waiting to hear whether help is on its way.
 ANNOUNCED = ("call.raised",)
@@ -57,6 +61,7 @@ class StorageWatch:
         self._kick = asyncio.Event()
         self._loop = asyncio.get_running_loop()
         store.on_delivered = self._delivered_from_db_thread
+        store.on_maintenance = self._upkeep_due
 
     def start(self) -> None:
         if self.store.fault is not None:
@@ -89,6 +94,15 @@ class StorageWatch:
                 await self._db(self.store.retry)
             await self._sync()
             self.publish_status()
+            while self.store.maintenance_due():
+                if not await self._db(self.store.maintain):
+                    break
+                await asyncio.sleep(UPKEEP_PAUSE_S)
+
+    def _upkeep_due(self) -> None:
+        """Any thread: the store has upkeep to do."""
+        if not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._kick.set)
 
     async def _sync(self) -> None:
         fault = self.store.fault

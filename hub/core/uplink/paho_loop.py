@@ -20,6 +20,7 @@ from hub.config.loader import Config
 from hub.core.uplink import replies
 from hub.core.uplink.liveness import LinkWatch
 
+READ_BATCH = 64  # MQTT packets read per readable socket event
 
 class PahoOnLoop:
     config: Config
@@ -63,7 +64,9 @@ class PahoOnLoop:
 
     def _readable(self) -> None:
         self.watch.heard(self._loop.time())
-        self._client.loop_read()
+        # Every packet the socket holds, up to READ_BATCH (paho reads one by default): a drain's
+        # PUBACKs then cost one turn of the loop per batch, not one each.
+        self._client.loop_read(READ_BATCH)
 
     def _in_loop(self, fn: Callable[..., Any], *args: Any) -> None:
         # connect() runs on a worker thread (DNS, TCP, TLS block); socket hooks must reach the loop.

@@ -34,6 +34,7 @@ Report = Callable[[str, dict[str, Any]], Coroutine[Any, Any, Any]]  # raise_even
 Spawn = Callable[[str, Coroutine[Any, Any, Any]], Any]
 REMOVE_DELAY_S = 0.3
 FETCH_BATCH = 256  # outbox rows fetched per query while draining a backlog
+URGENT_SLOTS = 2  # in-flight slots a backlog of lower priority never takes: a call goes out at once
 
 
 class Uplink(CertSwitch, Link):
@@ -49,7 +50,7 @@ class Uplink(CertSwitch, Link):
         self._status_now = asyncio.Event()
         self._sent: dict[int, Row] = {}  # mid -> row handed to paho and awaiting PUBACK
         self._fresh: list[tuple[int, int, Row]] = []  # heap of rows raised since the last fetch
-        self._acked: list[str] = []
+        self._acked: list[Row] = []  # PUBACKed, deleted in a batch REMOVE_DELAY_S later
         self._remove_timer: asyncio.TimerHandle | None = None
         self._removing: asyncio.Future[Any] | None = None
         self._cursor: tuple[int, int] | None = None  # last (priority, seq) fetched from the outbox
@@ -72,7 +73,15 @@ class Uplink(CertSwitch, Link):
                 row = await self._next_row()
                 if row is None:
                     break
+                if not self._room(row.priority):
+                    heapq.heappush(self._fresh, (row.priority, row.seq, row))  # its turn after a PUBACK
+                    break
                 self._publish(row)
+
+    def _room(self, priority: int) -> bool:
+        """A slot in the in-flight window for a row of this priority (a backlog leaves URGENT_SLOTS free)."""
+        limit = self.window if priority == 0 else max(1, self.window - URGENT_SLOTS)
+        return self._sending() and len(self._sent) < limit
 
     def _flush_acked(self) -> None:
         self._remove_timer = None
@@ -106,10 +115,11 @@ class Uplink(CertSwitch, Link):
     def offer(self, row: Row) -> None:
         """A new row was committed: send it ahead of any older backlog of lower priority.
 
-        An urgent row goes straight to the socket when the window allows: a call must not wait for
-        the sender task's next turn, nor behind a telemetry backlog.
+        An urgent row goes straight to the socket when the window allows — and a backlog never fills
+        the last URGENT_SLOTS of it: a call must not wait for the sender task's next turn, nor for a
+        PUBACK of the backlog to free a slot.
         """
-        window_free = self._sending() and len(self._sent) < self.window
+        window_free = self._room(row.priority)
         if window_free and (row.priority == 0 or (not self._fresh and not self._backlog)):
             self._publish(row)
             self._client.loop_write()
@@ -125,7 +135,7 @@ class Uplink(CertSwitch, Link):
         if self._backlog and len(self._fresh) < self.window:
             # A snapshot: the DB thread must not iterate what the loop changes. Rows PUBACKed but not yet
             # deleted (batched, REMOVE_DELAY_S) are skipped too: a quick reconnect must not resend them.
-            skip = {r.id for r in self._sent.values()} | self._waiting | set(self._acked)
+            skip = {r.id for r in self._sent.values()} | self._waiting | {r.id for r in self._acked}
             batch = await self.db(self.outbox.pending, FETCH_BATCH, skip, self._cursor)
             if not batch:
                 self._backlog = False
@@ -172,7 +182,7 @@ class Uplink(CertSwitch, Link):
             return
         self._refused.pop(row.id, None)
         self._confirmed()
-        self._acked.append(row.id)
+        self._acked.append(row)
         if self.on_delivered is not None:
             self.on_delivered(row.id)
         if self._remove_timer is None:
