@@ -13,7 +13,8 @@ from schemas import SCHEMAS, validator
 # Strings tried, in order, for a string with a pattern: the first the pattern and lengths accept.
 STRING_CANDIDATES = ("ok", "Asia/Shanghai", "demo-0001", "a1", "1", "08:00-10:00", "/dev/ttyUSB0",
                      "code_0x87", "-----BEGIN CERTIFICATE-----\n" + "MIIB" * 16 + "\n-----END CERTIFICATE-----\n",
-                     "2026-11-22T20:31:05.123+08:00", "0a1b2c", "127.0.0.1:8883", "0123456789abcdef", "+8613800138000")
+                     "2026-11-22T20:31:05.123+08:00", "0a1b2c", "127.0.0.1:8883", "0123456789abcdef", "+8613800138000",
+                     "3f" * 32, "2026-11-22", "08:30")
 UUID = "5f3a9c21-8b7e-4d2a-9c1f-2e6b7a8d9e01"
 TS = "2026-11-22T20:31:05.123+08:00"
 
