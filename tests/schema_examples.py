@@ -14,6 +14,7 @@ from schemas import SCHEMAS, validator
 STRING_CANDIDATES = ("ok", "Asia/Shanghai", "demo-0001", "a1", "1", "08:00-10:00", "/dev/ttyUSB0",
                      "code_0x87", "-----BEGIN CERTIFICATE-----\n" + "MIIB" * 16 + "\n-----END CERTIFICATE-----\n",
                      "2026-11-22T20:31:05.123+08:00", "0a1b2c", "127.0.0.1:8883", "0123456789abcdef", "+8613800138000")
+STRING_CANDIDATES += ("0" * 64, "07:30")  # a sha256 in hex (report.ready), a clock time (wellbeing.daily)
 UUID = "5f3a9c21-8b7e-4d2a-9c1f-2e6b7a8d9e01"
 TS = "2026-11-22T20:31:05.123+08:00"
 
@@ -23,6 +24,8 @@ def _string(schema: dict[str, Any], name: str) -> str:
         return UUID
     if schema.get("format") == "date-time":
         return TS
+    if schema.get("format") == "date":
+        return TS[:10]
     low, high = schema.get("minLength", 0), schema.get("maxLength", 10_000)
     pattern = schema.get("pattern")
     for candidate in ((name.replace("_", "-") or "x"), *STRING_CANDIDATES):
