@@ -233,7 +233,8 @@ def test_status_sections_read_as_indented_lines_not_json():
 
 @pytest.mark.parametrize(("values", "reason", "shown"), [
     ({"systolic": 185.0, "diastolic": 112.0, "grade": "grade_3"}, "bp_grade_3", "血压很高 BP grade 3 · 185/112 mmHg"),
-    ({"mmol_per_l": None, "out_of_range": "high", "meal": "fasting"}, "glucose_dangerous", "超出量程 HI · 空腹 fasting"),
+    ({"mmol_per_l": None, "out_of_range": "high", "meal": "fasting"}, "glucose_dangerous",
+     "超出量程 HI · 空腹 fasting"),
     ({"mmol_per_l": 2.8, "category": "low"}, "glucose_low", "血糖偏低 glucose low · 2.8 mmol/L"),
     ({"pulse": 131}, "pulse_high", "脉搏过快 pulse high · 脉搏 pulse 131/min"),
     ({"mmol_per_l": 3.2, "category": "high"}, "ketone_high", "血酮偏高 ketone high · 3.2 mmol/L"),
