@@ -120,3 +120,12 @@ def test_the_daily_summary_reads_as_the_day_not_its_fields():
     data.update(partial=False, findings=[found])
     assert describe("eldercare/v1/h1/event/wellbeing", body).endswith(
         "与平时不同 unlike her usual days: 夜间如厕 5 次，平时 1-2 次 / Night toilet visits: 5, usually 1-2")
+
+
+def test_a_zigbee_fault_says_what_is_wrong_and_what_to_do():
+    data = {"device": "kitchen_co", "room": "厨房", "role": "co", "kind": "offline", "detail": "unreachable",
+            "remedy": "检查设备电池和距离，必要时重新配对 (replace the battery, move it nearer; re-pair)"}
+    line = describe("eldercare/v1/h1/event/fault",
+                    {"type": "fault.zigbee", "ts": "2026-12-07T04:44:22+08:00", "hub": "h1", "data": data})
+    assert line.endswith("无线设备故障 zigbee fault · 离线 offline · 厨房 · kitchen_co · "
+                         "检查设备电池和距离，必要时重新配对 (replace the battery, move it nearer; re-pair)"), line

@@ -154,6 +154,14 @@ FACTS.update({
 })
 
 # Zigbee sensors through zigbee2mqtt (docs/protocol.md "Zigbee sensors").
+ZIGBEE_FAULTS = {"offline": "离线 offline", "unusable": "无法使用 unusable",
+                 "bridge_offline": "网关离线 bridge offline"}
+
+
+def _zkind(d: dict[str, Any]) -> str:
+    return ZIGBEE_FAULTS.get(str(d.get("kind")), str(d.get("kind")))
+
+
 def _where(d: dict[str, Any]) -> str:
     return f"{d.get('room')} · {d.get('device')}"
 
@@ -167,6 +175,7 @@ FACTS.update({
     "alarm.water_cleared": ("漏水解除 water leak cleared", _where),
     "valve.closed": ("阀门已关闭 valve closed", lambda d: f"{_where(d)} · {_n(d.get('after_s'))} s"),
     "fault.valve": ("阀门未关闭 valve did NOT close", lambda d: f"{_where(d)} · {d.get('reason')}"),
-    "fault.zigbee": ("无线设备故障 zigbee fault", lambda d: f"{d.get('kind')} · {_where(d)}"),
-    "fault.zigbee_cleared": ("无线设备恢复 zigbee fault cleared", lambda d: f"{d.get('kind')} · {_where(d)}"),
+    "fault.zigbee": ("无线设备故障 zigbee fault", lambda d: f"{_zkind(d)} · {_where(d)}"
+                     + (f" · {d['remedy']}" if d.get("remedy") else "")),
+    "fault.zigbee_cleared": ("无线设备恢复 zigbee fault cleared", lambda d: f"{_zkind(d)} · {_where(d)}"),
 })
