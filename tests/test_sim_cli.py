@@ -114,3 +114,6 @@ def test_a_verb_of_a_part_not_in_the_config_says_which_section_to_add(make_hub):
         assert f"add {needs} to {hub.config}" in out.stderr, out.stderr
     out = hub.cli("sim", "bp", "185")  # a verb's own refusal, its name said once
     assert out.returncode == 1 and out.stderr.startswith("hub sim bp: need 30 <= DIA < SYS"), out.stderr
+    out = hub.cli("sim", "wellbeing")  # a nested answer reads as indented lines, like hub status, not JSON
+    assert out.returncode == 0 and "\nso_far:\n  date: " in "\n" + out.stdout and "{" not in out.stdout, out.stdout
+    assert "  hourly: 0, " in out.stdout, out.stdout

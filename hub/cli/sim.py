@@ -104,7 +104,9 @@ def sim(args: argparse.Namespace) -> int:
 
 
 def print_result(result: dict) -> None:
+    """The hub's answer as indented `key: value` lines, like `hub status` (`--json` has it raw)."""
+    from hub.cli.status import readable
+
     keys = sorted(result, key=lambda k: (k != "event_id", k))
     for key in keys:
-        value = result[key]
-        print(f"{key}: {json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value}")
+        print("\n".join(readable(key, result[key])))
