@@ -96,6 +96,41 @@ address = "127.0.0.1"
 port = 8080
 TOML
 fi
+if ! grep -q '^\[zigbee\]' "$SIM/hub.toml"; then
+  # Zigbee sensors as zigbee2mqtt reports them, played on the demo's broker: 'hub sim zigbee gas on' closes
+  # the gas valve and raises the alarm (docs/hardware.md, "Zigbee sensors").
+  cat >>"$SIM/hub.toml" <<TOML
+
+[zigbee]
+enabled = true
+port = $PORT
+
+[[zigbee.devices]]
+friendly_name = "kitchen_gas"
+room = "厨房"
+role = "gas"
+
+[[zigbee.devices]]
+friendly_name = "gas_valve"
+room = "厨房"
+role = "gas_valve"
+
+[[zigbee.devices]]
+friendly_name = "kitchen_co"
+room = "厨房"
+role = "co"
+
+[[zigbee.devices]]
+friendly_name = "bathroom_leak"
+room = "卫生间"
+role = "water"
+
+[[zigbee.devices]]
+friendly_name = "bedside_sos"
+room = "卧室"
+role = "sos"
+TOML
+fi
 EXIT_CONFIG=2  # the hub's exit code for an installer mistake (hub/cli/common.py): systemd does not restart it
 supervise() {  # Restart=always, RestartSec=2s, RestartPreventExitStatus=2
   local child="" code
@@ -136,7 +171,11 @@ Simulated hub demo-0001 is running (log: $SIM/hub.log). In another terminal try:
   $VENV/bin/hub sim bp 185 112 --config $SIM/hub.toml
   $VENV/bin/hub sim door open --config $SIM/hub.toml; $VENV/bin/hub sim door close --config $SIM/hub.toml
   $VENV/bin/hub sim mat on --config $SIM/hub.toml            # in bed
+  $VENV/bin/hub sim zigbee gas on --config $SIM/hub.toml     # a Zigbee gas detector: the valve closes, the alarm goes out
   $VENV/bin/hub status --config $SIM/hub.toml
+  $VENV/bin/hub spoken --config $SIM/hub.toml                # what the resident heard
+  $VENV/bin/hub sim wellbeing close --config $SIM/hub.toml   # send the day's summary now, then:
+  $VENV/bin/hub report --days 7 --out /tmp/report.png --config $SIM/hub.toml
   $VENV/bin/hub setup-mode start --config $SIM/hub.toml     # the installer's page: open http://127.0.0.1:8080/
                                                            # (set-up code: setup_code in $SIM/label.toml)
   $VENV/bin/hub sim press --help                              # every verb's arguments: hub sim VERB --help

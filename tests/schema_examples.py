@@ -24,6 +24,8 @@ def _string(schema: dict[str, Any], name: str) -> str:
         return UUID
     if schema.get("format") == "date-time":
         return TS
+    if schema.get("format") == "date":
+        return TS[:10]
     low, high = schema.get("minLength", 0), schema.get("maxLength", 10_000)
     pattern = schema.get("pattern")
     for candidate in ((name.replace("_", "-") or "x"), *STRING_CANDIDATES):

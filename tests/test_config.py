@@ -82,6 +82,7 @@ def test_syntax_errors_and_missing_files_exit_2(tmp_path):
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 2, out.stderr
         assert str(path) in out.stderr
+    assert "文件不存在 not found：检查 --config 路径" in out.stderr  # the missing one: what to check, in Chinese too
 
 
 def test_config_path_precedence(tmp_path, monkeypatch):

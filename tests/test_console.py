@@ -218,6 +218,24 @@ def test_an_unchanged_status_is_printed_once_a_changed_one_again(capsys):
     assert '"topic"' in capsys.readouterr().out
 
 
+
+def test_alarms_learned_from_the_status_keep_their_device_and_room(capsys):
+    """A console started after a Zigbee SOS press or a leak learns them from the hub's status: the list
+    must still say which wireless device and room, never "button None"."""
+    from hub.cli.console_board import Board
+
+    board = Board("duty", "")
+    listed = [{"alarm_id": "a1", "type": "call.raised", "since": "2026-12-07T04:44:09.578+08:00", "severity": 0,
+               "escalated": True, "acknowledged": False, "kind": "emergency", "button": None,
+               "device": "zigbee:bedside_sos", "room": "卧室"},
+              {"alarm_id": "a2", "type": "alarm.water", "since": "2026-12-07T04:44:12.773+08:00", "severity": 3,
+               "escalated": False, "acknowledged": False, "device": "bathroom_leak", "room": "卫生间"}]
+    board.message("eldercare/v1/h1/status", {"hub": "h1", "state": "online", "queue_depth": 0, "in_flight": 0,
+                                             "open_alarms": listed}, raw=False)
+    out = capsys.readouterr().out
+    assert "紧急呼叫 emergency call · 无线按钮 wireless zigbee:bedside_sos · 卧室 · h1" in out, out
+    assert "漏水 water leak · 卫生间 · bathroom_leak · h1" in out and "None" not in out, out
+
 def test_status_sections_read_as_indented_lines_not_json():
     from hub.cli.status import readable
 
@@ -233,7 +251,8 @@ def test_status_sections_read_as_indented_lines_not_json():
 
 @pytest.mark.parametrize(("values", "reason", "shown"), [
     ({"systolic": 185.0, "diastolic": 112.0, "grade": "grade_3"}, "bp_grade_3", "血压很高 BP grade 3 · 185/112 mmHg"),
-    ({"mmol_per_l": None, "out_of_range": "high", "meal": "fasting"}, "glucose_dangerous", "超出量程 HI · fasting"),
+    ({"mmol_per_l": None, "out_of_range": "high", "meal": "fasting"}, "glucose_dangerous",
+     "超出量程 HI · 空腹 fasting"),
     ({"mmol_per_l": 2.8, "category": "low"}, "glucose_low", "血糖偏低 glucose low · 2.8 mmol/L"),
     ({"pulse": 131}, "pulse_high", "脉搏过快 pulse high · 脉搏 pulse 131/min"),
     ({"mmol_per_l": 3.2, "category": "high"}, "ketone_high", "血酮偏高 ketone high · 3.2 mmol/L"),

@@ -93,3 +93,39 @@ def test_a_test_call_never_reads_like_a_real_emergency():
     assert "测试呼叫 TEST CALL (not an emergency) · 紧急呼叫 emergency call" in line
     body["data"].pop("test")
     assert "TEST" not in describe("eldercare/v1/h1/event/call", body)
+
+
+def test_readings_read_as_their_grade_in_words_not_enum_names():
+    def line(etype: str, data: dict[str, Any]) -> str:
+        return describe("eldercare/v1/h1/event/measurement",
+                        {"type": etype, "ts": "2026-11-30T12:33:11+08:00", "hub": "h1", "data": data})
+    assert line("measurement.blood_pressure", {"systolic": 185.0, "diastolic": 112.0, "grade": "grade_3"}).endswith(
+        "血压 blood pressure · 185/112 mmHg · 3级高血压 grade 3")
+    assert line("measurement.glucose", {"mmol_per_l": 12.5, "category": "high", "meal": "after"}).endswith(
+        "血糖 glucose · 12.5 mmol/L · 偏高 high · 餐后 after a meal")
+
+
+def test_the_daily_summary_reads_as_the_day_not_its_fields():
+    data = {"date": "2026-12-06", "from": "2026-12-06T06:00:00+08:00", "to": "2026-12-07T06:00:00+08:00",
+            "partial": True, "covered_from": "2026-12-06T09:30:12.5+08:00", "first_activity": "09:31",
+            "activity": 7, "hourly": [0] * 24, "out_min": 0, "night_up": 1, "night_bathroom": 0, "alarms": 1,
+            "calls": 2, "readings": [{"kind": "bp"}], "findings": []}
+    body = {"type": "wellbeing.daily", "ts": "2026-12-07T06:00:01+08:00", "hub": "h1", "data": data}
+    line = describe("eldercare/v1/h1/event/wellbeing", body)
+    assert line == ("06:00:01 h1 wellbeing.daily 每日小结 daily summary · 2026-12-06 (不完整 partial, 自 from 09:30) · "
+                    "活动 activity 7 · 起床 up 09:31 · 夜间起床 up at night 1 · 夜间如厕 night toilet 0 · "
+                    "外出 out 0 min · 报警 alarms 1 · 呼叫 calls 2 · 测量 readings 1 · 无特别发现 no findings")
+    # never "as usual": a partial day, or a unit under seven complete days, is not compared at all
+    found = {"zh": "夜间如厕 5 次，平时 1-2 次", "en": "Night toilet visits: 5, usually 1-2"}
+    data.update(partial=False, findings=[found])
+    assert describe("eldercare/v1/h1/event/wellbeing", body).endswith(
+        "与平时不同 unlike her usual days: 夜间如厕 5 次，平时 1-2 次 / Night toilet visits: 5, usually 1-2")
+
+
+def test_a_zigbee_fault_says_what_is_wrong_and_what_to_do():
+    data = {"device": "kitchen_co", "room": "厨房", "role": "co", "kind": "offline", "detail": "unreachable",
+            "remedy": "检查设备电池和距离，必要时重新配对 (replace the battery, move it nearer; re-pair)"}
+    line = describe("eldercare/v1/h1/event/fault",
+                    {"type": "fault.zigbee", "ts": "2026-12-07T04:44:22+08:00", "hub": "h1", "data": data})
+    assert line.endswith("无线设备故障 zigbee fault · 离线 offline · 厨房 · kitchen_co · "
+                         "检查设备电池和距离，必要时重新配对 (replace the battery, move it nearer; re-pair)"), line

@@ -148,3 +148,20 @@ def test_the_demo_does_not_restart_a_hub_that_stopped_on_a_config_mistake(tmp_pa
         assert text.count("starting it again") == 1 and "no_such_key" in text  # the hub's message names the key
     finally:
         demo.close()
+
+
+@pytest.mark.slow
+def test_the_demo_has_zigbee_sensors_to_try(tmp_path: Path):
+    demo = Demo(tmp_path)
+    try:
+        demo.wait_running()
+        venv_hub = str(Path(sys.prefix) / "bin" / "hub")
+        done = subprocess.run([venv_hub, "sim", "zigbee", "gas", "on", "--config", str(demo.sim / "hub.toml")],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+        _wait(lambda: demo.shown("alarm.gas 燃气泄漏 gas leak · 厨房 · kitchen_gas"), 60, "the gas alarm", demo.log)
+        _wait(lambda: demo.shown("valve.closed 阀门已关闭 valve closed · 厨房 · gas_valve"), 60, "the valve closed",
+              demo.log)
+        assert any("hub sim zigbee gas on" in x for x in demo.lines)  # the demo says it can be tried
+    finally:
+        demo.close()

@@ -35,6 +35,10 @@ def test_nothing_listens_until_set_up_mode_then_the_code_opens_it(setup_hub: Any
         page.call("/api/hello", timeout=2)  # outside set-up mode nothing listens
     state = start(hub)
     assert state["on"] and state["url"] == f"http://127.0.0.1:{port}/"
+    assert state["ssid"] is None  # no hotspot configured: no Wi-Fi name the installer would look for in vain
+    said = hub.cli("setup-mode", "status").stdout
+    assert f"无热点 no hotspot ([setup_mode] hotspot = false): open http://127.0.0.1:{port}/" in said, said
+    assert "Wi-Fi" not in said and "label.toml" in said
     assert "setup_mode_on" in [s["key"] for s in hub.spoken()]
     status, hello = page.call("/api/hello")
     label = label_of(hub.config)

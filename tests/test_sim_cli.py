@@ -96,3 +96,24 @@ def test_a_closed_pipe_ends_the_command_without_a_traceback(args: tuple[str, ...
         os.close(write_end)
     assert "Traceback" not in out.stderr and "BrokenPipeError" not in out.stderr, out.stderr
     assert out.returncode in (0, 141), out.returncode
+
+
+def test_a_mistyped_verb_gets_the_nearest_one_without_a_config_or_a_hub():
+    out = _hub("sim", "pres", "--config", "/nonexistent/hub.toml")
+    assert out.returncode == 2 and "config error" not in out.stderr, out.stderr
+    assert "未知动作 unknown verb 'pres'; 是不是 did you mean 'hub sim press'?" in out.stderr
+
+
+def test_a_verb_of_a_part_not_in_the_config_says_which_section_to_add(make_hub):
+    hub = make_hub()  # no [zigbee], no [modem]
+    for argv, needs in ((("zigbee", "gas", "on"), "[zigbee] enabled = true"), (("modem", "status"), "[modem] port")):
+        verb = argv[0]
+        out = hub.cli("sim", *argv)
+        assert out.returncode == 1, out.stderr
+        assert f"hub sim {verb}: 此终端未配置 not fitted on this hub" in out.stderr, out.stderr
+        assert f"add {needs} to {hub.config}" in out.stderr, out.stderr
+    out = hub.cli("sim", "bp", "185")  # a verb's own refusal, its name said once
+    assert out.returncode == 1 and out.stderr.startswith("hub sim bp: need 30 <= DIA < SYS"), out.stderr
+    out = hub.cli("sim", "wellbeing")  # a nested answer reads as indented lines, like hub status, not JSON
+    assert out.returncode == 0 and "\nso_far:\n  date: " in "\n" + out.stdout and "{" not in out.stdout, out.stdout
+    assert "  hourly: 0, " in out.stdout, out.stdout

@@ -109,3 +109,23 @@ def test_every_fresh_report_reaches_trigger_supervision(tmp_path: Path, broker: 
                                    "signal": None}) in fake.calls
     assert fake.calls[-1] == ("zigbee:bath_leak", {"room": "卫生间", "kind": "water", "battery_low": True,
                                                   "battery_pct": 15, "signal": 120})
+
+
+def test_a_battery_report_during_a_leak_does_not_clear_it(tmp_path: Path, broker: Broker) -> None:
+    """`hub sim zigbee battery` repeats what the detector last reported, as a real one does: a low battery in
+    the middle of a gas leak is not "gas cleared"."""
+    s = scenario(tmp_path, broker)
+
+    async def body(s: Scenario) -> None:
+        await bridge_read(s)
+        with s.loop.real_time():
+            await s.sim("zigbee", "gas", "on")
+            await s.event("alarm.gas", timeout=20)
+            reply = await s.sim("zigbee", "battery", "12", "--name", "kitchen_gas")
+            assert reply["payload"]["gas"] is True and reply["payload"]["battery_low"] is True
+            await s.sim("zigbee", "water", "on")  # a later report: proof the hub read the battery one first
+            await s.event("alarm.water", timeout=20)
+
+    s.run(body)
+    events = [name for kind, name in s.transcript() if kind == "event"]
+    assert "alarm.gas" in events and "alarm.water" in events and "alarm.gas_cleared" not in events, events

@@ -45,8 +45,14 @@ def what_of(names: list[tuple[str, str]]) -> tuple[str, str]:
     en = [e for _z, e in names]
     if len(names) == 1:
         return zh[0], en[0].capitalize()
-    kinds_zh = "、".join(dict.fromkeys(zh[:-1])) + ("和" + zh[-1] if zh[-1] not in zh[:-1] else "")
-    kinds_en = ", ".join(dict.fromkeys(en))
+    # Each kind once, with how many when more than one: "三个呼叫，两个紧急呼叫和服务呼叫" (the count and the
+    # kinds she hears must add up), "两个紧急呼叫" when they are all of one kind.
+    kinds = list(dict.fromkeys(zh))
+    said = [f"{COUNT_ZH.get(zh.count(k), str(zh.count(k)))}个{k}" if zh.count(k) > 1 else k for k in kinds]
+    kinds_en = ", ".join(f"{e} ×{en.count(e)}" if en.count(e) > 1 else e for e in dict.fromkeys(en))
+    if len(kinds) == 1:
+        return said[0], f"{len(names)} alarms ({kinds_en})"
+    kinds_zh = "、".join(said[:-1]) + "和" + said[-1]
     count = COUNT_ZH.get(len(names), str(len(names)))
     noun = "报警" if any(not z.endswith("呼叫") and z != "健康咨询" for z in zh) else "呼叫"
     return f"{count}个{noun}，{kinds_zh}", f"{len(names)} alarms ({kinds_en})"

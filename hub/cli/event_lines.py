@@ -128,6 +128,20 @@ def _counts(d: Any) -> str:
     return ", ".join(f"{k} ×{_n(v)}" for k, v in d.items()) if isinstance(d, dict) and d else "—"
 
 
+def _daily(d: dict[str, Any]) -> str:
+    """The day's summary as the duty desk reads it: the figures that matter, and what differs from her norm."""
+    day = str(d.get("date"))
+    if d.get("partial"):
+        day += f" (不完整 partial, 自 from {_clock(d.get('covered_from'))[:5]})"
+    found = [f"{f.get('zh')} / {f.get('en')}" for f in d.get("findings") or [] if isinstance(f, dict)]
+    return (f"{day} · 活动 activity {_n(d.get('activity'))} · 起床 up {d.get('first_activity') or '—'} · "
+            f"夜间起床 up at night {_n(d.get('night_up'))} · 夜间如厕 night toilet {_n(d.get('night_bathroom'))} · "
+            f"外出 out {_n(d.get('out_min'))} min · 报警 alarms {_n(d.get('alarms'))} · 呼叫 calls "
+            f"{_n(d.get('calls'))} · 测量 readings {len(d.get('readings') or [])} · "
+            # No findings is not "as usual": a new unit (under 7 complete days) or a partial day is not compared.
+            + ("与平时不同 unlike her usual days: " + "; ".join(found) if found else "无特别发现 no findings"))
+
+
 def _voice_refused(d: dict[str, Any]) -> str:
     return (f"{_n(d.get('count'))} 次 calls · {_clock(d.get('first'))}–{_clock(d.get('last'))} · 来源 from "
             f"{_counts(d.get('sources'))} · 原因 why {_counts(d.get('reasons'))} · 未接听 none answered")
@@ -161,6 +175,11 @@ OPS: dict[str, tuple[str, Facts]] = {
     "measurement.ketone": ("血酮 blood ketone", lambda d: f"{_n(d.get('mmol_per_l'))} mmol/L · {d.get('category')}"),
     "sms.refused": ("短信回复未被采纳 SMS reply refused", _sms_refused),
     "sms.received": ("收到短信 SMS received", _sms_received),
+    "wellbeing.daily": ("每日小结 daily summary", _daily),
+    # cmd/report's answers: the chart itself is in the message, never printed
+    "report.ready": ("报告已生成 report ready", lambda d: f"请求 request {d.get('id')} · {_n(d.get('days'))} 天 days · "
+                     f"{d.get('format')} · {_n(round(int(d.get('bytes') or 0) / 1024))} kB"),
+    "report.failed": ("报告未生成 report FAILED", lambda d: f"请求 request {d.get('id') or '—'} · {d.get('reason')}"),
 }
 REPORT_TITLE = "配置报告 config report"
 

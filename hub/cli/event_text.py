@@ -19,6 +19,13 @@ REASONS = {"bp_grade_3": "血压很高 BP grade 3", "glucose_dangerous": "血糖
            "pulse_low": "脉搏过慢 pulse low", "pulse_high": "脉搏过快 pulse high",
            "ketone_high": "血酮偏高 ketone high"}
 SOURCES = {"wearable": "佩戴传感器 wearable", "radar": "雷达 radar"}
+# The grades as the community's chronic-disease programme words them (hub.health.grading), not its enum names.
+BP_GRADES = {"normal": "正常 normal", "high_normal": "正常高值 high-normal", "grade_1": "1级高血压 grade 1",
+             "grade_2": "2级高血压 grade 2", "grade_3": "3级高血压 grade 3"}
+GLUCOSE = {"hypo_severe": "严重低血糖 severe hypo", "hypo": "低血糖 hypo", "normal": "正常 normal",
+           "high": "偏高 high", "dangerous": "很高 dangerous"}
+MEALS = {"fasting": "空腹 fasting", "before": "餐前 before a meal", "after": "餐后 after a meal",
+         "bedtime": "睡前 bedtime"}
 Facts = Callable[[dict[str, Any]], str]
 
 
@@ -35,7 +42,7 @@ def _alert_values(values: Any) -> str:
     if "pulse" in values:
         parts.append(f"脉搏 pulse {_n(values.get('pulse'))}/min")
     if values.get("meal"):
-        parts.append(str(values["meal"]))
+        parts.append(MEALS.get(str(values["meal"]), str(values["meal"])))
     return " · ".join(parts) or " · ".join(f"{k} {_n(v)}" for k, v in values.items()) or "无读数 no values"
 
 
@@ -104,9 +111,11 @@ FACTS: dict[str, tuple[str, Facts]] = {
     "power.battery_low": ("", lambda d: alarm_label("power.battery_low", d)),
     "power.restored": ("来电 mains restored", lambda d: f"停电 outage {d.get('outage_s')} s"),
     "measurement.blood_pressure": ("血压 blood pressure", lambda d: f"{_n(d.get('systolic'))}/{_n(d.get('diastolic'))}"
-                                   f" mmHg · {d.get('grade')}"
+                                   f" mmHg · {BP_GRADES.get(str(d.get('grade')), d.get('grade'))}"
                                    + (f" · 脉搏 pulse {_n(d['pulse'])}" if d.get("pulse") is not None else "")),
-    "measurement.glucose": ("血糖 glucose", lambda d: f"{_n(d.get('mmol_per_l'))} mmol/L · {d.get('category')}"),
+    "measurement.glucose": ("血糖 glucose", lambda d: f"{_n(d.get('mmol_per_l'))} mmol/L · "
+                            f"{GLUCOSE.get(str(d.get('category')), d.get('category'))}"
+                            + (f" · {MEALS.get(str(d['meal']), d['meal'])}" if d.get("meal") else "")),
     "fault.sensor": ("传感器故障 sensor fault", lambda d: f"{d.get('component')} · {d.get('kind')} · {d.get('part')}"),
     "fault.cleared": ("故障解除 fault cleared", lambda d: f"{d.get('component')} · {d.get('part')}"),
     "telemetry.environment": ("环境 environment", lambda d: f"{_n(d.get('temperature_c'))} °C · 湿度 humidity "
@@ -147,6 +156,14 @@ FACTS.update({
 })
 
 # Zigbee sensors through zigbee2mqtt (docs/protocol.md "Zigbee sensors").
+ZIGBEE_FAULTS = {"offline": "离线 offline", "unusable": "无法使用 unusable",
+                 "bridge_offline": "网关离线 bridge offline"}
+
+
+def _zkind(d: dict[str, Any]) -> str:
+    return ZIGBEE_FAULTS.get(str(d.get("kind")), str(d.get("kind")))
+
+
 def _where(d: dict[str, Any]) -> str:
     return f"{d.get('room')} · {d.get('device')}"
 
@@ -160,6 +177,7 @@ FACTS.update({
     "alarm.water_cleared": ("漏水解除 water leak cleared", _where),
     "valve.closed": ("阀门已关闭 valve closed", lambda d: f"{_where(d)} · {_n(d.get('after_s'))} s"),
     "fault.valve": ("阀门未关闭 valve did NOT close", lambda d: f"{_where(d)} · {d.get('reason')}"),
-    "fault.zigbee": ("无线设备故障 zigbee fault", lambda d: f"{d.get('kind')} · {_where(d)}"),
-    "fault.zigbee_cleared": ("无线设备恢复 zigbee fault cleared", lambda d: f"{d.get('kind')} · {_where(d)}"),
+    "fault.zigbee": ("无线设备故障 zigbee fault", lambda d: f"{_zkind(d)} · {_where(d)}"
+                     + (f" · {d['remedy']}" if d.get("remedy") else "")),
+    "fault.zigbee_cleared": ("无线设备恢复 zigbee fault cleared", lambda d: f"{_zkind(d)} · {_where(d)}"),
 })

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -47,7 +47,8 @@ def report(args: argparse.Namespace) -> int:
     from hub.wellbeing.chart.data import collect
     from hub.wellbeing.chart.draw import draw
 
-    data = collect(config.state_dir, config.hub_id, args.days, today, zone)
+    h, _, m = str(config["wellbeing"]["day_start"]).partition(":")
+    data = collect(config.state_dir, config.hub_id, args.days, today, zone, time(int(h), int(m)))
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         draw(data, out)
@@ -56,6 +57,10 @@ def report(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"could not write the report: {exc} / 无法写入报告", file=sys.stderr)
         return 1
-    print(f"{out}: {len(data.days)} days, {len(data.bp)} blood pressure and {len(data.glucose)} glucose "
-          f"readings, {data.first} – {data.last}")
+    print(f"{out}: {data.first} – {data.last} · {len(data.days)} 天 days, {len(data.bp)} 次血压 blood pressure and "
+          f"{len(data.glucose)} 次血糖 glucose readings")
+    if not data.days:
+        print(f"  本期还没有每日小结 no daily summary in this period yet: a day is summed up when it ends "
+              f"({config['wellbeing']['day_start']}, [wellbeing] day_start); the day in progress is not in a report "
+              "(in a demo: hub sim wellbeing close)")
     return 0

@@ -8,6 +8,7 @@ import sys
 
 from hub.cli.common import add_config_arg, load_config_or_exit
 from hub.core.control import ControlError, request, socket_path
+from hub.provision.web.label import path_for as label_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,8 +33,13 @@ def setup_mode(args: argparse.Namespace) -> int:
         print(json.dumps(reply, ensure_ascii=False))
     elif reply.get("on"):
         minutes = round((reply.get("seconds_left") or 0) / 60)
-        print(f"安装模式已开启 set-up mode on: Wi-Fi {reply.get('ssid')}, open {reply['url']} "
-              f"(set-up code and hotspot password: on the label); ends in {minutes} min")
+        if reply.get("ssid"):
+            print(f"安装模式已开启 set-up mode on: Wi-Fi {reply['ssid']}, open {reply['url']} "
+                  f"(set-up code and hotspot password: on the label); ends in {minutes} min")
+        else:  # [setup_mode] hotspot = false (the demo, a unit on a wired network): no Wi-Fi to join
+            print("安装模式已开启 set-up mode on, 无热点 no hotspot ([setup_mode] hotspot = false): "
+                  f"open {reply['url']} (set-up code: on the label, setup_code in {label_path(config.path)}); "
+                  f"ends in {minutes} min")
     else:
         print("安装模式已关闭 set-up mode off")
     return 0

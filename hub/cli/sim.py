@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
 
 from hub.cli.common import EXIT_CONFIG, add_config_arg, load_config_or_exit
 from hub.cli.sim_verbs import VERBS, overview, parser
 from hub.core.control import ControlError, request, socket_path
+
+# Verbs a hub registers only when the part is in its config: what to add when it says it has no such verb.
+NEEDS = {"modem": "[modem] port", "zigbee": "[zigbee] enabled = true", "door": "[[doors]]", "mat": "[[mats]]"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,11 +37,18 @@ def _wants_help(argv: list[str]) -> bool:
     return any(w in ("-h", "--help") for w in words)
 
 
+def unknown_verb(verb: str) -> int:
+    """A verb no hub has (a typo): the nearest one, and the list, without asking the hub."""
+    close = difflib.get_close_matches(verb, VERBS, n=1)
+    hint = f"; 是不是 did you mean 'hub sim {close[0]}'?" if close else ""
+    print(f"hub sim: 未知动作 unknown verb {verb!r}{hint}\nverbs:\n{overview()}", file=sys.stderr)
+    return EXIT_CONFIG
+
+
 def local_help(verb: str, argv: list[str]) -> int:
     """`hub sim VERB --help`, answered here: no config, no running hub."""
     if verb not in VERBS:
-        print(f"hub sim: 未知动作 unknown verb {verb!r}; verbs:\n{overview()}", file=sys.stderr)
-        return EXIT_CONFIG
+        return unknown_verb(verb)
     p = parser(verb)
     if verb == "modem" and argv and argv[0] in _subcommands(p):  # `hub sim modem callee --help`
         print(_subcommands(p)[argv[0]].format_help().rstrip())
@@ -60,6 +71,8 @@ def sim(args: argparse.Namespace) -> int:
         return 0
     if _wants_help(argv):
         return local_help(args.verb, [a for a in argv if a not in ("-h", "--help")])
+    if args.verb not in VERBS:
+        return unknown_verb(args.verb)
     # --config/--json may also come after the verb's own arguments.
     for flag in ("--config",):
         if flag in argv:
@@ -75,7 +88,11 @@ def sim(args: argparse.Namespace) -> int:
         result = request(socket_path(config.state_dir), {"cmd": "sim", "verb": args.verb, "argv": argv},
                          timeout=180)
     except ControlError as exc:
-        print(f"hub sim {args.verb}: {exc}", file=sys.stderr)
+        text = str(exc).removeprefix(f"hub sim {args.verb}: ")  # a verb's own message may name itself already
+        if text.startswith("unknown sim verb"):  # a verb of a part this hub's config does not have
+            text = (f"此终端未配置 not fitted on this hub: {VERBS[args.verb][0]}; 检查配置 add "
+                    f"{NEEDS.get(args.verb, 'its part')} to {config.path} and restart the hub")
+        print(f"hub sim {args.verb}: {text}", file=sys.stderr)
         return 1
     if set(result) == {"help"}:  # `hub sim VERB --help`
         print(result["help"].rstrip())
@@ -87,7 +104,9 @@ def sim(args: argparse.Namespace) -> int:
 
 
 def print_result(result: dict) -> None:
+    """The hub's answer as indented `key: value` lines, like `hub status` (`--json` has it raw)."""
+    from hub.cli.status import readable
+
     keys = sorted(result, key=lambda k: (k != "event_id", k))
     for key in keys:
-        value = result[key]
-        print(f"{key}: {json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value}")
+        print("\n".join(readable(key, result[key])))

@@ -58,7 +58,8 @@ def load(path: Path) -> Config:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(path, "(file)", "not found; pass --config PATH or set HUB_CONFIG") from None
+        raise ConfigError(path, "(file)", "文件不存在 not found：检查 --config 路径 (check the path, or set "
+                          "HUB_CONFIG; a unit not yet set up: hub provision)") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "(syntax)", f"not valid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -45,6 +45,7 @@ class ZigbeeSim:
         self.host, self.port = cfg["host"], cfg["port"]
         self.devices: list[dict[str, str]] = list(cfg["devices"])
         self.stuck: set[str] = set()
+        self.on: dict[str, bool] = {}  # what each device last reported: a battery report repeats it, as a real one does
         self.link: LocalLink | None = None
         self.hub_id: str = config["hub"]["id"]
 
@@ -110,7 +111,7 @@ class ZigbeeSim:
             return {"ok": True, "valve": d["friendly_name"], "stuck": d["friendly_name"] in self.stuck}
         if args.what == "battery":
             d = self._pick(tuple(catalogue.VENDORS), args.name)
-            body = catalogue.state(d["role"], False, battery=int(args.value or 10))
+            body = catalogue.state(d["role"], self.on.get(d["friendly_name"], False), battery=int(args.value or 10))
         elif args.what == "sos":
             d = self._pick(("sos",), args.name)
             body = catalogue.state("sos", True)
@@ -118,6 +119,7 @@ class ZigbeeSim:
             if args.value not in ("on", "off"):
                 raise SimArgumentError(f"hub sim zigbee {args.what} on|off")
             d = self._pick((args.what,), args.name)
+            self.on[d["friendly_name"]] = args.value == "on"
             body = catalogue.state(args.what, args.value == "on")
         topic = f"{self.base}/{d['friendly_name']}"
         await link.publish(topic, json.dumps(body))

@@ -192,7 +192,8 @@ class SetupMode:
         if self.until is not None and self._ctx is not None:
             left = max(0, round(self.until - self._ctx.clock.monotonic()))
         return {"on": self._runner is not None, "url": f"http://{self.cfg['address']}:{self.cfg['port']}/",
-                "ssid": self.ssid() if self.label else None, "seconds_left": left}
+                "ssid": self.ssid() if self.label and self.cfg["hotspot"] else None,  # no hotspot: no Wi-Fi name
+                "seconds_left": left}
 
     async def _status_request(self, request: dict[str, Any]) -> dict[str, Any]:
         return self._status_now()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.wellbeing.chart.data import ReportData
+from hub.wellbeing.norm import MIN_DAYS
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +70,12 @@ def _metadata(out: Path) -> dict[str, Any]:
     return {"Software": None}
 
 
-def _x(iso: str, first: date) -> float:
+def _x(iso: str, first: date, day_start: str = "00:00") -> float:
+    """Days since the period began at `day_start`: the columns are wellbeing days, like the heat map's rows."""
     when = datetime.fromisoformat(iso)
-    return (when.date() - first).days + (when.hour * 60 + when.minute) / 1440
+    h, m = (int(v) for v in day_start.split(":"))
+    begin = datetime.combine(first, datetime.min.time(), when.tzinfo) + timedelta(hours=h, minutes=m)
+    return (when - begin).total_seconds() / 86400
 
 
 def _days_axis(ax: Any, first: date, n_days: int) -> None:
@@ -91,7 +95,7 @@ def _bp(ax: Any, data: ReportData, first: date, n_days: int, cjk: bool) -> None:
     for y, zh, en in ((150, "1级", "G1"), (170, "2级", "G2"), (200, "3级", "G3")):
         ax.text(1.005, y, zh if cjk else en, transform=ax.get_yaxis_transform(), va="center", fontsize=8)
     if data.bp:
-        xs = [_x(t, first) for t, _s, _d in data.bp]
+        xs = [_x(t, first, data.day_start) for t, _s, _d in data.bp]
         ax.plot(xs, [s for _t, s, _d in data.bp], "o-", color="#c0392b", ms=4,
                 label=label("收缩压", "systolic", cjk))
         ax.plot(xs, [d for _t, _s, d in data.bp], "s-", color="#2c3e50", ms=4,
@@ -109,7 +113,7 @@ def _glucose(ax: Any, data: ReportData, first: date, n_days: int, cjk: bool) -> 
     ax.axhline(3.9, color="#2980b9", lw=0.8, ls="--")
     ax.axhline(10.0, color="#e67e22", lw=0.8, ls="--")
     if data.glucose:
-        ax.plot([_x(t, first) for t, _v, _m in data.glucose], [v for _t, v, _m in data.glucose], "o",
+        ax.plot([_x(t, first, data.day_start) for t, _v, _m in data.glucose], [v for _t, v, _m in data.glucose], "o",
                 color="#8e44ad", ms=5)
     else:
         ax.text(0.5, 0.5, label("本期没有血糖读数", "no readings", cjk), transform=ax.transAxes, ha="center")
@@ -119,22 +123,50 @@ def _glucose(ax: Any, data: ReportData, first: date, n_days: int, cjk: bool) -> 
 
 
 def _rhythm(fig: Any, ax: Any, data: ReportData, first: date, n_days: int, cjk: bool) -> None:
-    grid = [[0.0] * 24 for _ in range(n_days)]
-    for day in data.days:
-        row = (date.fromisoformat(day["date"]) - first).days
-        if 0 <= row < n_days:
-            grid[row] = [float(v) for v in day.get("hourly", [0] * 24)]
-    # Rows are wellbeing days (06:00 to 06:00): columns in that order, so a night sits at the right.
-    order = list(range(6, 24)) + list(range(0, 6))
-    image = ax.imshow([[r[h] for h in order] for r in grid], aspect="auto", cmap="YlGnBu",
-                      extent=(0, 24, n_days, 0), interpolation="nearest")
+    # A day the unit has no summary of, and the hours of a partial day before it was counting, are "no
+    # record" (grey), never 0: a blank day must not look like a day she did not move at all.
+    grid, order = rhythm_grid(data, first, n_days)
+    import matplotlib
+
+    cmap = matplotlib.colormaps["YlGnBu"].copy()
+    cmap.set_bad("#d0d0d0")
+    top = max([v for row in grid for v in row if v == v] + [1.0])
+    image = ax.imshow(grid, aspect="auto", cmap=cmap, vmin=0, vmax=top, extent=(0, 24, n_days, 0),
+                      interpolation="nearest")
     ax.set_xticks([i + 0.5 for i in range(0, 24, 3)])
     ax.set_xticklabels([f"{order[i]:02d}" for i in range(0, 24, 3)], fontsize=8)
     step = 1 if n_days <= 10 else 5
     ax.set_yticks([r + 0.5 for r in range(0, n_days, step)])
     ax.set_yticklabels([(first + timedelta(days=r)).strftime("%m-%d") for r in range(0, n_days, step)], fontsize=8)
-    ax.set_title(label("每日活动节律 (每小时活动次数)", "activity per hour", cjk), fontsize=10, loc="left")
+    ax.set_title(label("每日活动节律 (每小时活动次数；灰色：无记录)", "activity per hour; grey: no record", cjk),
+                 fontsize=10, loc="left")
     fig.colorbar(image, ax=ax, fraction=0.03, pad=0.01)
+
+
+def rhythm_grid(data: ReportData, first: date, n_days: int) -> tuple[list[list[float]], list[int]]:
+    """Rows: the period's days; columns: hours from the day's start (so a night sits at the right); NaN:
+    no record (a day without a summary, the hours of a partial day before the unit was counting)."""
+    nan = float("nan")
+    grid = [[nan] * 24 for _ in range(n_days)]
+    begin = int(data.day_start.split(":")[0])
+    order = list(range(begin, 24)) + list(range(0, begin))
+    for day in data.days:
+        row = (date.fromisoformat(day["date"]) - first).days
+        if 0 <= row < n_days:
+            hourly = [float(v) for v in day.get("hourly", [0] * 24)]
+            grid[row] = [hourly[h] for h in order]
+            for col in range(_uncounted_hours(day)):
+                grid[row][col] = nan
+    return grid, order
+
+
+def _uncounted_hours(day: dict[str, Any]) -> int:
+    """Whole hours at the start of a partial day before the unit was counting (0 for a full day)."""
+    try:
+        start, since = datetime.fromisoformat(day["from"]), datetime.fromisoformat(day["covered_from"])
+    except (KeyError, TypeError, ValueError):
+        return 0
+    return max(0, min(24, int((since - start).total_seconds() // 3600)))
 
 
 def _nights(ax: Any, data: ReportData, first: date, n_days: int, cjk: bool) -> None:
@@ -166,7 +198,10 @@ def _findings(ax: Any, data: ReportData, cjk: bool) -> None:
     partial = sum(1 for d in data.days if d.get("partial"))
     missing = (date.fromisoformat(data.last) - date.fromisoformat(data.first)).days + 1 - len(data.days)
     head = label("与平时相比", "compared with her usual days", cjk)
-    if not lines:
+    if not lines and not data.judged:  # a new unit has no norm yet: nothing was compared, so say so
+        lines = [label(f"还不能比较：需要至少 {MIN_DAYS} 个完整的天了解她的日常",
+                       f"not compared yet: her usual days need {MIN_DAYS} complete days first", cjk)]
+    elif not lines:
         lines = [label("没有明显变化", "nothing unusual", cjk)]
     notes = []
     if partial or missing:
