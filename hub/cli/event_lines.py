@@ -181,6 +181,30 @@ OPS: dict[str, tuple[str, Facts]] = {
                      f"{d.get('format')} · {_n(round(int(d.get('bytes') or 0) / 1024))} kB"),
     "report.failed": ("报告未生成 report FAILED", lambda d: f"请求 request {d.get('id') or '—'} · {d.get('reason')}"),
 }
+PRIORITY = {"critical": "紧急 critical", "action": "需回应 action", "info": "一般 info"}
+KIND = {"medication": "服药 medication", "measure_bp": "量血压 measure BP", "measure_glucose": "测血糖 measure glucose"}
+
+
+def _notice(d: dict[str, Any]) -> str:
+    head = f"通知 notice {d.get('notice_id')} · {PRIORITY.get(str(d.get('priority')), d.get('priority'))}"
+    return head + (f" · 播放 plays {_n(d.get('plays'))}" if "plays" in d else "")
+
+
+def _reminder(d: dict[str, Any]) -> str:
+    return (f"提醒 reminder {d.get('reminder_id')} · {KIND.get(str(d.get('kind')), d.get('kind'))} · 应于 due "
+            f"{_clock(d.get('due'))} · 说了 said {_n(d.get('said'))}×")
+
+
+OPS.update({
+    "notice.played": ("通知已播放 notice played", _notice),
+    "notice.confirmed": ("老人已确认通知 notice confirmed", lambda d: _notice(d) + f" · 由 by {d.get('by')}"),
+    "notice.expired": ("通知未确认已过期 notice expired unconfirmed", lambda d: _notice(d) + f" · {d.get('reason')}"),
+    "notice.refused": ("通知被拒绝 notice REFUSED", lambda d: f"通知 notice {d.get('notice_id') or '—'} · "
+                       f"{d.get('reason')} · {d.get('detail')}"),
+    "reminder.confirmed": ("提醒已确认 reminder confirmed", lambda d: _reminder(d) + f" · 由 by {d.get('by')}"),
+    "reminder.missed": ("提醒未回应 reminder MISSED", lambda d: _reminder(d)
+                        + (" · 因报警推迟 held by an alarm" if d.get("held") else "")),
+})
 REPORT_TITLE = "配置报告 config report"
 
 
