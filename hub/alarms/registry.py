@@ -303,8 +303,11 @@ class AlarmRegistry:
 
 def _ack_data(alarm: OpenAlarm, by: str, message: str | None, via: str | None = None) -> dict[str, Any]:
     if alarm.category == "call":  # call.acknowledged keeps the shape platforms already read
-        data: dict[str, Any] = {"call_id": alarm.id, "kind": alarm.facts.get("kind"),
-                                "button": alarm.facts.get("button")}
+        data: dict[str, Any] = {"call_id": alarm.id, "kind": alarm.facts.get("kind")}
+        if "trigger" in alarm.facts:  # a wireless trigger's call (hub.triggers) names the device and room
+            data.update(trigger=alarm.facts["trigger"], room=alarm.facts.get("room", ""))
+        else:
+            data["button"] = alarm.facts.get("button")
     else:
         data = {"alarm_id": alarm.id, "alarm_type": alarm.type, "escalated": alarm.escalated}
         if alarm.lasting:

@@ -195,4 +195,5 @@ _FEATURE_MODULES: list[str] = [
     "hub.update.schema",
     "hub.remote_config.schema",
     "hub.homeassistant.schema",
+    "hub.triggers.schema",
 ]

@@ -37,6 +37,8 @@ FACTORIES: list[str] = [
     "hub.voicecall.component:build",  # hears the alarms above (ctx.on_event) and calls/answers over SIP
     "hub.homeassistant.component:build",  # optional: states for a family's Home Assistant (ctx.on_event)
     "hub.escalation.component:build",  # works the chain through the cellular component (ctx.component)
+    "hub.triggers.sim:build",  # before triggers: the virtual pendants must be on the radio first
+    "hub.triggers.component:build",  # BLE pendants and pull cords -> calls (ctx.component); supervision
 ]
 
 
