@@ -10,6 +10,7 @@ battery) and the weekly test are spoken and reported.
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,15 @@ from scenario import Scenario, assert_one_voice, without_chimes
 from support import Broker
 
 from drivers.ble.virtual.bthome_device import BTHOME_UUID, BthomeButton
+
+
+def save(s: Scenario, name: str, title: str, story: str) -> None:
+    text = s.markdown(title, story)
+    (s.tmp / f"{name}.md").write_text(text, encoding="utf-8")
+    out = os.environ.get("TRANSCRIPTS_DIR")
+    if out:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        (Path(out) / f"{name}.md").write_text(text, encoding="utf-8")
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 KEY = "231d39c1d7cc1ab1aee224cd096db932"
@@ -226,3 +236,52 @@ def test_heard_from_another_integration_is_supervised(tmp_path: Path, broker: Br
         await s.event("fault.trigger", reason="battery_low")
 
     s.run(body)
+
+
+def test_weekly_test_flow_transcript(tmp_path: Path, broker: Broker) -> None:
+    """Tuesday 09:00 in Shanghai (tests/scenario.py START); the weekly test is at 09:05: the unit asks for
+    the bedroom pendant, the resident presses it once: a test, not a call; her next press is a call."""
+    s = trig_scenario(tmp_path, broker, test_day="tue", test_time="09:05")
+
+    async def body(s: Scenario) -> None:
+        await s.speaking("trigger_test_ask", timeout=600)
+        await s.heard("trigger_test_ask")
+        s.note("the resident presses her pendant once")
+        out = await s.sim("pendant", "press", "--id", "pendant")
+        assert out["outcome"] == "tested"
+        tested = await s.event("trigger.tested")
+        assert tested.data == {"trigger": "pendant", "room": "卧室", "kind": "pendant", "battery_pct": 100,
+                               "signal": -70}
+        await s.heard("trigger_test_ok")
+        await s.quiet(30)
+        s.note("she presses it again: now it is a call")
+        again = await s.sim("pendant", "press", "--id", "pendant")
+        assert again["outcome"] == "raised"
+        await s.heard("call_raising")
+
+    s.run(body)
+    save(s, "pendant-weekly-test", "Weekly pendant test (每周按钮测试)",
+         "Tuesday 09:05, the configured test day and time: the unit asks the resident to press her bedroom "
+         "pendant once; the press is a test (`trigger.tested`), not a call. A later press is a call again.")
+    assert without_chimes(s.transcript()) == [("say", "trigger_test_ask"), ("event", "trigger.tested"),
+                                              ("say", "trigger_test_ok"), ("event", "call.raised"),
+                                              ("say", "call_raising")]
+    ask = next(u for u in s.spoken() if u["key"] == "trigger_test_ask")
+    assert "卧室" in ask["text"] and 300 - 60 <= ask["start"] <= 300 + 60  # at 09:05, on the minute check
+    assert_one_voice(s.spoken())
+
+
+def test_weekly_test_without_a_press_is_reported(tmp_path: Path, broker: Broker) -> None:
+    s = trig_scenario(tmp_path, broker, test_day="tue", test_time="09:05", test_wait_s=60)
+
+    async def body(s: Scenario) -> None:
+        fault = await s.event("fault.trigger", timeout=900, reason="test_failed")
+        assert fault.data["trigger"] == "pendant" and fault.data["room"] == "卧室"
+        await s.heard("trigger_test_missed")
+
+    s.run(body)
+    assert without_chimes(s.transcript())[:3] == [("say", "trigger_test_ask"), ("say", "trigger_test_missed"),
+                                                  ("event", "fault.trigger")] or \
+        without_chimes(s.transcript())[:3] == [("say", "trigger_test_ask"), ("event", "fault.trigger"),
+                                               ("say", "trigger_test_missed")]
+    assert not events(s, "call.raised")

@@ -34,7 +34,7 @@ LEVELS: dict[str, int] = {
                      "health_bp_very_high", "health_glucose_very_high", "health_glucose_low",
                      "checkin_question", "checkin_missed"), IMPORTANT),
 }  # every other prompt is INFO
-LEVELS.update(dict.fromkeys(("trigger_not_heard", "trigger_battery_low", "trigger_test_ask"), IMPORTANT))  # hub.triggers
+LEVELS.update(dict.fromkeys(("trigger_not_heard", "trigger_battery_low", "trigger_test_ask"), IMPORTANT))
 # The offline wording said instead of a claim (hub.speech.claims: `unless`) is as urgent as the claim.
 LEVELS.update({claim.unless: LEVELS[key] for key, claim in claims().items() if claim.unless and key in LEVELS})
 # A newer prompt about the same thing makes an older one moot: "已取消呼叫" drops a waiting
