@@ -19,6 +19,8 @@ from scenario import Scenario, assert_one_voice, without_chimes
 from support import Broker
 
 from drivers.ble.virtual.bthome_device import BTHOME_UUID, BthomeButton
+from hub.core.simulation import simulated_hardware
+from hub.selftest.run import Env, run_automatic
 
 
 def save(s: Scenario, name: str, title: str, story: str) -> None:
@@ -285,3 +287,10 @@ def test_weekly_test_without_a_press_is_reported(tmp_path: Path, broker: Broker)
         without_chimes(s.transcript())[:3] == [("say", "trigger_test_ask"), ("event", "fault.trigger"),
                                                ("say", "trigger_test_missed")]
     assert not events(s, "call.raised")
+    # `hub selftest --only triggers` on the stopped hub: one row per trigger, from the state it kept
+    env = Env(s.config, simulated_hardware())
+    rows = {r.check: r for r in asyncio.run(run_automatic(env, only="triggers"))}
+    assert rows["pendant"].result == "fail" and "卧室" in rows["pendant"].value
+    assert "heard 2025-03-04" in rows["pendant"].value and "battery -, signal -" in rows["pendant"].value
+    assert "绑定密钥" in rows["pendant"].remedy
+    assert rows["cord"].result == "pass" and "卫生间" in rows["cord"].value
