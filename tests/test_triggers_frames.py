@@ -141,3 +141,21 @@ def test_config_checks_triggers() -> None:
         validate({"hub": {"id": "t"}, "supervision": {"supervision_h": 48}})  # never longer than 24 h
     with pytest.raises(ConfigError):
         validate({"hub": {"id": "t"}, "triggers": [{"id": "a", "address": MAC}, {"id": "a", "address": MAC}]})
+
+
+def test_scan_lists_bthome_advertisers_with_kind_signal_and_key() -> None:
+    """`hub ble scan --triggers`: what is nearby, through the passive scanner callback."""
+    from drivers.ble.adverts import scan_adverts
+
+    async def main() -> list[dict[str, Any]]:
+        radio = VirtualRadio(ad_interval_s=0.05)
+        keyed = radio.add(BthomeButton(MAC, KEY, rssi=-55))
+        plain = radio.add(BthomeButton("A4:C1:38:00:00:09", None, name="SBDW-002C", rssi=-80))
+        for b in (keyed, plain):
+            b.service_data = {BTHOME_UUID: b.frame(None)}
+            b.advertising = True
+        return await scan_adverts(0.2, backend=radio.scanner_backend)
+
+    found = asyncio.run(main())
+    assert [(d["address"], d["kind"], d["needs_key"], d["rssi"]) for d in found] == [
+        (MAC, "button", True, -55), ("A4:C1:38:00:00:09", "door", False, -80)]

@@ -76,6 +76,9 @@ def test_pendant_press_raises_a_call_naming_device_and_room(tmp_path: Path, brok
         acked = await s.event("call.acknowledged")
         assert acked.data["trigger"] == "pendant" and acked.data["room"] == "卧室"
         await s.heard("call_acknowledged_by")
+        scan = await s.sim("ble-adverts", "1")  # `hub ble scan --triggers` on the simulated unit
+        assert {(d["address"], d["needs_key"]) for d in scan["devices"]} == {
+            ("A4:C1:38:00:00:01", True), ("A4:C1:38:00:00:02", True)}
 
     s.run(body)
     assert [k for k in s.sent() if k[1].startswith("call.")] == [

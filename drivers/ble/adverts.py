@@ -125,3 +125,29 @@ def _kind(name: str) -> str:
     if name.startswith("SBMO"):
         return "motion"
     return "sensor"
+
+
+async def scan_adverts(timeout: float, *, adapter: str | None = None, backend: Any = None) -> list[dict[str, Any]]:
+    """Listen for `timeout` seconds (passively: the callback only, no connection) and return each BTHome or
+    Xiaomi advertiser once, strongest signal kept, strongest first."""
+    import asyncio
+
+    from bleak import BleakScanner
+
+    found: dict[str, dict[str, Any]] = {}
+
+    def seen(device: Any, adv: Any) -> None:
+        item = identify(device, adv)
+        if item is not None and len(found) < 200:
+            old = found.get(item["address"])
+            if old is None or (item["rssi"] or -999) > (old["rssi"] or -999):
+                found[item["address"]] = item
+
+    kwargs: dict[str, Any] = {"detection_callback": seen}
+    if backend is not None:
+        kwargs["backend"] = backend
+    elif adapter:
+        kwargs["adapter"] = adapter
+    async with BleakScanner(**kwargs):
+        await asyncio.sleep(timeout)
+    return sorted(found.values(), key=lambda d: -(d["rssi"] or -999))

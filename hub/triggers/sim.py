@@ -36,6 +36,7 @@ class SimPendants:
             key = bytes.fromhex(t["key"]) if t["key"] else None
             self.buttons[t["id"]] = self.radio.add(BthomeButton(t["address"], key))  # type: ignore[assignment]
         ctx.add_sim_command("pendant", self.sim_pendant)
+        ctx.add_sim_command("ble-adverts", self.sim_adverts)
         every = min(3600.0, self.config["supervision"]["supervision_h"] * 3600 / 4)
         ctx.spawn("sim.pendants.heartbeat", self._heartbeat(every))
 
@@ -84,6 +85,23 @@ class SimPendants:
                 break
             await asyncio.sleep(0.01)
         return out
+
+    async def sim_adverts(self, argv: list[str]) -> dict[str, Any]:
+        """`hub ble scan` on a simulated hub: what the virtual radio's advertisers say (each pendant sends
+        a heartbeat for it, as a button's first press after pairing mode would)."""
+        from drivers.ble.adverts import scan_adverts
+
+        timeout = min(float(argv[0]) if argv else 2.0, 10.0)
+        for tid, button in self.buttons.items():
+            if tid not in self.silent:
+                button.service_data = {BTHOME_UUID: button.frame(None)}
+                button.advertising = True  # advertising while the scan lasts, as a button in pairing mode
+        try:
+            devices = await scan_adverts(timeout, backend=self.radio.scanner_backend)
+        finally:
+            for button in self.buttons.values():
+                button.advertising = False
+        return {"devices": devices}
 
     def _require_ctx(self) -> HubContext:
         if self._ctx is None:
