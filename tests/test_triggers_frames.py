@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -159,3 +161,23 @@ def test_scan_lists_bthome_advertisers_with_kind_signal_and_key() -> None:
     found = asyncio.run(main())
     assert [(d["address"], d["kind"], d["needs_key"], d["rssi"]) for d in found] == [
         (MAC, "button", True, -55), ("A4:C1:38:00:00:09", "door", False, -80)]
+
+
+def test_provisioning_bundle_takes_triggers_and_hides_their_keys(tmp_path: Path) -> None:
+    from hub.provision.bundle import BundleError, check
+    from hub.provision.writer import render
+
+    example = json.loads((Path(__file__).resolve().parent.parent / "config/bundle.example.json").read_text())
+    example["triggers"] = [{"id": "pendant", "address": MAC, "key": KEY.hex(), "room": "卧室", "kind": "pendant"},
+                           {"id": "cord", "address": "A4:C1:38:00:00:02", "key": OTHER.hex(), "room": "卫生间",
+                            "kind": "pull_cord", "long": "emergency"}]
+    rendered = render(check(example), tmp_path / "hub.toml")
+    assert [(t["id"], t["room"], t["key"]) for t in rendered.config["triggers"]] == [
+        ("pendant", "卧室", KEY.hex()), ("cord", "卫生间", OTHER.hex())]
+    assert rendered.fitted["triggers"] == [{"id": "pendant", "room": "卧室"}, {"id": "cord", "room": "卫生间"}]
+    bad = json.loads(json.dumps(example))
+    bad["triggers"][0]["key"] = "not-a-key-" + KEY.hex()[10:]
+    with pytest.raises(BundleError) as err:
+        check(bad)
+    assert "triggers[0].key" in str(err.value) or "triggers.0.key" in str(err.value)
+    assert KEY.hex()[10:] not in str(err.value)  # a secret's value is never shown
