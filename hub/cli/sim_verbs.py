@@ -109,6 +109,14 @@ def _ble_pair(p: argparse.ArgumentParser) -> None:
     p.add_argument("--passkey", help="配对码 passkey")
 
 
+def _pendant(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=("press", "double", "long", "battery", "silent", "replay"),
+                   help="按一下/双击/长按/电量/停止发信号/重放 a press, double, long press; battery PCT; silent: no "
+                        "more adverts (battery out); replay: the last frame again, as an attacker would")
+    p.add_argument("value", nargs="?", type=int, help="battery: 电量 the percentage it reports (default 15)")
+    p.add_argument("--id", help="哪个呼叫器 which [[triggers]] id (default: the first)")
+
+
 # verb -> (one line, Chinese and English; its arguments)
 VERBS: dict[str, tuple[str, Build]] = {
     "press": ("按呼叫按钮 press a call button", _press),
@@ -132,6 +140,8 @@ VERBS: dict[str, tuple[str, Build]] = {
     "modem": ("4G 模块 the 4G modem model (with [modem] port set)", _modem),
     "ble-scan": ("蓝牙扫描 Bluetooth scan (used by `hub ble scan`)", _ble_scan),
     "ble-pair": ("蓝牙配对 Bluetooth pairing (used by `hub ble pair`)", _ble_pair),
+    "pendant": ("无线呼叫器 a BLE pendant or pull cord ([[triggers]])", _pendant),
+    "ble-adverts": ("蓝牙广播扫描 BLE advert scan (used by `hub ble scan --triggers`)", _ble_scan),
 }
 
 

@@ -91,7 +91,9 @@ class SimPendants:
         a heartbeat for it, as a button's first press after pairing mode would)."""
         from drivers.ble.adverts import scan_adverts
 
-        timeout = min(float(argv[0]) if argv else 2.0, 10.0)
+        p = SimParser("hub sim ble-adverts")
+        p.add_argument("timeout", type=float, nargs="?", default=2.0, help="seconds to scan (at most 30)")
+        timeout = max(0.1, min(p.parse_args(argv).timeout, 30.0))
         for tid, button in self.buttons.items():
             if tid not in self.silent:
                 button.service_data = {BTHOME_UUID: button.frame(None)}
