@@ -134,6 +134,11 @@ _SECTIONS: dict[str, dict[str, tuple[str, str]]] = {
                             "can run any code on the unit")},
     "remote_config": {"*": (NEVER, _LIMIT)},
     "homeassistant": {"*": (REMOTE, "the family bridge, enabled on the resident's consent recorded by the platform")},
+    "supervision": {"*": (REMOTE, "wireless trigger supervision and the weekly test's day and time, within the "
+                                  "schema (never over 24 h)")},
+    "triggers": {"": (CONFIRM, "which wireless triggers may raise a call here, and their bind keys: binding a "
+                               "stranger's device or dropping the resident's pendant cannot be noticed over the "
+                               "broker; " + _CONFIRM)},
 }
 
 RULES: dict[str, tuple[str, str]] = {
