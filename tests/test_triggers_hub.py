@@ -297,3 +297,4 @@ def test_weekly_test_without_a_press_is_reported(tmp_path: Path, broker: Broker)
     assert "heard 2025-03-04" in rows["pendant"].value and "battery -, signal -" in rows["pendant"].value
     assert "绑定密钥" in rows["pendant"].remedy
     assert rows["cord"].result == "pass" and "卫生间" in rows["cord"].value
+
