@@ -161,6 +161,14 @@ OPS: dict[str, tuple[str, Facts]] = {
     "measurement.ketone": ("血酮 blood ketone", lambda d: f"{_n(d.get('mmol_per_l'))} mmol/L · {d.get('category')}"),
     "sms.refused": ("短信回复未被采纳 SMS reply refused", _sms_refused),
     "sms.received": ("收到短信 SMS received", _sms_received),
+    # wireless triggers (hub.triggers): pendants, pull cords, and devices other integrations supervise
+    "fault.trigger": ("无线按钮故障 TRIGGER FAULT", lambda d: f"{d.get('trigger')} ({d.get('room')}) · "
+                      f"{d.get('reason')} · {d.get('detail')} · 电量 battery {_n(d.get('battery_pct'))}% · "
+                      f"{d.get('remedy')}"),
+    "fault.trigger_cleared": ("无线按钮恢复 trigger fault cleared", lambda d: f"{d.get('trigger')} ({d.get('room')}) "
+                              f"· {d.get('reason')} · 故障 fault {_short(d.get('fault_id'))}"),
+    "trigger.tested": ("按钮测试成功 trigger tested", lambda d: f"{d.get('trigger')} ({d.get('room')}) · 电量 battery "
+                       f"{_n(d.get('battery_pct'))}% · 信号 signal {_n(d.get('signal'))}"),
 }
 REPORT_TITLE = "配置报告 config report"
 

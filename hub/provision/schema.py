@@ -184,9 +184,10 @@ BUNDLE_SCHEMA["properties"]["triggers"] = {  # wireless pendants and pull cords 
         "required": ["id", "address", "key", "room"],
         "properties": {
             "id": {"type": "string", "minLength": 1, "maxLength": 24, "pattern": "^[A-Za-z0-9_-]+$"},
-            "address": {"type": "string", "pattern": "^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$"},
+            "address": {"type": "string", "pattern": "^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$",
+                        "examples": ["A4:C1:38:00:00:01"]},
             "key": {"type": "string", "pattern": "^([0-9A-Fa-f]{32})?$", "writeOnly": True,
-                    "description": "BTHome bind key, 32 hex digits"},
+                    "description": "BTHome bind key, 32 hex digits", "examples": ["231d39c1d7cc1ab1aee224cd096db932"]},
             "room": {"type": "string", "minLength": 1, "maxLength": 12},
             "kind": {"enum": ["pendant", "wrist", "pull_cord", "button"]},
             "press": _ACTIONS,
