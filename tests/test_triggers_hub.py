@@ -258,7 +258,6 @@ def test_weekly_test_flow_transcript(tmp_path: Path, broker: Broker) -> None:
         assert tested.data == {"trigger": "pendant", "room": "卧室", "kind": "pendant", "battery_pct": 100,
                                "signal": -70}
         await s.heard("trigger_test_ok")
-        await s.quiet(30)
         s.note("she presses it again: now it is a call")
         again = await s.sim("pendant", "press", "--id", "pendant")
         assert again["outcome"] == "raised"
