@@ -50,7 +50,8 @@ def example(schema: dict[str, Any], name: str = "") -> Any:
         kind = next((k for k in kind if k != "null"), "null")
     if kind == "object":
         props = schema.get("properties") or {}
-        out = {k: example(v, k) for k, v in props.items() if not v.get("writeOnly")}
+        out = {k: example(v, k) for k, v in props.items()
+               if not v.get("writeOnly") or k in schema.get("required", ())}  # a required secret: its example
         return {**{k: 1 for k in schema.get("required", ()) if k not in props}, **out}  # untyped: anything
     if kind == "array":
         items = schema.get("items") or {"type": "string"}

@@ -44,7 +44,8 @@ def test_sim_help_after_other_arguments_and_for_a_modem_subcommand():
 # every simulated part fitted, so that the hub registers every verb it has
 FITTED = ('[power]\nfitted = true\ngood_pin = 12\nlow_battery_pin = 13\n\n[modem]\nport = "/dev/ttyUSB2"\n'
           'sms_numbers = ["+8613800138000"]\n\n[[doors]]\nname = "front"\npin = 26\n\n'
-          '[[mats]]\nname = "bed"\npin = 20\n')
+          '[[mats]]\nname = "bed"\npin = 20\n\n'
+          '[[triggers]]\nid = "pendant"\naddress = "A4:C1:38:00:00:01"\nkey = "231d39c1d7cc1ab1aee224cd096db932"\n')
 
 
 def test_every_verb_the_hub_knows_has_the_same_options_here(make_hub):

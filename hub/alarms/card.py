@@ -34,6 +34,9 @@ ALARM_TYPES = ("call.raised", "alarm.fall", "alarm.inactivity", "alarm.fire", "a
 
 def trigger(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
     """The key or the detector behind an alarm, and how its countdown ended."""
+    if event_type == "call.raised" and "trigger" in data:  # a wireless pendant or pull cord (hub.triggers)
+        return {"by": "button", "detail": f"{data.get('kind')} wireless {data['trigger']} ({data.get('room')})",
+                "countdown": ASKED, "waited_s": None}
     if event_type == "call.raised":
         where = f"GPIO{data.get('button')}" if data.get("device") is None else f"{data['device']} ({data.get('room')})"
         return {"by": "button", "detail": f"{data.get('kind')} button {where}", "countdown": ASKED, "waited_s": None}

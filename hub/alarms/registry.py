@@ -306,10 +306,13 @@ class AlarmRegistry:
 
 def _ack_data(alarm: OpenAlarm, by: str, message: str | None, via: str | None = None) -> dict[str, Any]:
     if alarm.category == "call":  # call.acknowledged keeps the shape platforms already read
-        data: dict[str, Any] = {"call_id": alarm.id, "kind": alarm.facts.get("kind"),
-                                "button": alarm.facts.get("button")}
-        if alarm.facts.get("device"):  # a wireless trigger (hub.zigbee): no GPIO pin, its device and room
+        data: dict[str, Any] = {"call_id": alarm.id, "kind": alarm.facts.get("kind")}
+        if "trigger" in alarm.facts:  # a BLE trigger's call (hub.triggers) names the device and room
+            data.update(trigger=alarm.facts["trigger"], room=alarm.facts.get("room", ""))
+        elif alarm.facts.get("device"):  # a Zigbee SOS button (hub.zigbee): its device and room
             data.update(device=alarm.facts["device"], room=alarm.facts.get("room"))
+        else:
+            data["button"] = alarm.facts.get("button")
     else:
         data = {"alarm_id": alarm.id, "alarm_type": alarm.type, "escalated": alarm.escalated}
         if alarm.lasting:

@@ -119,6 +119,50 @@ class CallManager:
             return
         ctx.spawn(f"calls.cancel.{pin}", self._cancel(call, ctx.clock.now()))
 
+    # --- wireless triggers (hub.triggers calls these through ctx.component("calls")) ------------
+    async def raise_remote(self, kind: str, source: dict[str, Any], ts: datetime) -> dict[str, Any]:
+        """A press on a wireless trigger: the same call flow as a wired button (one open call per device,
+        escalation, reminders, ack, context card), the event naming the device and its room
+        (`source`: {"trigger": id, "room": room}). Returns the outcome, like a wired press's."""
+        ctx = self._require_ctx()
+        key = f"call:trigger:{source['trigger']}"
+        open_call = next((c for c in ctx.alarms.open_alarms(CALL) if c.key == key), None)
+        if open_call is not None:
+            ctx.say("call_repeat", about=open_call.id)
+            ctx.feedback("calling")
+            return {"outcome": "repeat", "call_id": open_call.id}
+        facts = {"kind": kind, **source}
+        event = await ctx.alarms.open(CALL, dict(facts), key=key, ts=ts, facts=facts)
+        self._raised_mono[event.id] = ctx.clock.monotonic()
+        ctx.feedback("calling")
+        if ctx.saved(event.id):
+            if ctx.online:
+                ctx.say("call_raising", about=event.id)
+            else:
+                ctx.say("call_offline", about=event.id)
+                self._saved_offline.add(event.id)
+        self._publish()
+        return {"outcome": "raised", "call_id": event.id}
+
+    async def cancel_remote(self, trigger: str, within_s: float, ts: datetime) -> dict[str, Any]:
+        """The device's cancel press: withdraws its open call if raised within `within_s`."""
+        ctx = self._require_ctx()
+        call = next((c for c in ctx.alarms.open_alarms(CALL) if c.key == f"call:trigger:{trigger}"), None)
+        if call is None:
+            return {"outcome": "nothing"}
+        if ctx.clock.monotonic() - self._raised_mono.get(call.id, float("-inf")) > within_s:
+            ctx.say("call_repeat", about=call.id)
+            return {"outcome": "too_late", "call_id": call.id}
+        event = await ctx.alarms.withdraw(call.id, "call.cancelled", {
+            "call_id": call.id, "kind": call.facts["kind"], **_source(call.facts)}, ts=ts)
+        if event is None:
+            return {"outcome": "nothing"}
+        self._raised_mono.pop(call.id, None)
+        ctx.feedback("cancelled" if not ctx.alarms.open_alarms(CALL) else "calling")
+        ctx.say("call_cancelled", about=call.id)
+        self._publish()
+        return {"outcome": "cancelled", "call_id": call.id}
+
     # --- transitions ------------------------------------------------------------------------------
     async def _raise(self, pin: int, ts: datetime) -> None:
         ctx = self._require_ctx()
@@ -180,10 +224,8 @@ class CallManager:
     async def _cancel(self, call: OpenAlarm, ts: datetime) -> None:
         ctx = self._require_ctx()
         button = call.facts.get("button")
-        where = {"button": button} if button is not None else {"device": call.facts.get("device"),
-                                                               "room": call.facts.get("room")}
         event = await ctx.alarms.withdraw(call.id, "call.cancelled", {"call_id": call.id, "kind": call.facts["kind"],
-                                                                      **where}, ts=ts)
+                                                                      **_source(call.facts)}, ts=ts)
         if event is None:
             return  # acknowledged meanwhile: nothing left to cancel
         self._raised_mono.pop(call.id, None)
@@ -210,9 +252,8 @@ class CallManager:
         ctx = self._require_ctx()
         await asyncio.sleep(max(0.0, self.cfg["ack_timeout_s"] - waited))
         if not call.escalated:
-            where = {k: call.facts[k] for k in ("button", "device", "room") if call.facts.get(k) is not None}
             await ctx.alarms.change(call.id, "call.escalated", {
-                "call_id": call.id, "kind": call.facts["kind"], **where,
+                "call_id": call.id, "kind": call.facts["kind"], **_source(call.facts),
                 "after_s": round(self.cfg["ack_timeout_s"], 1)}, escalated=True)
             self._publish()
         what = KIND_WORDS.get(str(call.facts.get("kind")), ("呼叫", "call"))
@@ -233,9 +274,7 @@ class CallManager:
     def _publish(self) -> None:
         calls = self._require_ctx().alarms.open_alarms(CALL)
         self._require_ctx().set_status("open_calls", [
-            {"call_id": c.id, "kind": c.facts.get("kind"), "button": c.facts.get("button"),
-             **({"device": c.facts["device"], "room": c.facts.get("room")} if c.facts.get("device") else {}),
-             "since": c.since,
+            {"call_id": c.id, "kind": c.facts.get("kind"), **_source(c.facts), "since": c.since,
              "escalated": c.escalated, "acknowledged": c.acknowledged} for c in calls])
 
     def _require_ctx(self) -> HubContext:
@@ -247,6 +286,16 @@ class CallManager:
         if self._bank is not None:
             self._bank.close()
             self._bank = None
+
+
+def _source(facts: dict[str, Any]) -> dict[str, Any]:
+    """What pressed: the wired button's pin, a BLE trigger (hub.triggers) or a Zigbee device (hub.zigbee),
+    with its room."""
+    if "trigger" in facts:
+        return {"trigger": facts["trigger"], "room": facts.get("room", "")}
+    if "device" in facts:
+        return {"device": facts["device"], "room": facts.get("room", "")}
+    return {"button": facts.get("button")}
 
 
 def build(config: Config, hardware: Hardware) -> CallManager:

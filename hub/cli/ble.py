@@ -38,6 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_config_arg(scan)
     scan.add_argument("--timeout", type=float, default=8.0, help="seconds to listen (default 8)")
     scan.add_argument("--json", action="store_true")
+    scan.add_argument("--triggers", action="store_true",
+                      help="BTHome/Xiaomi pendants, buttons and sensors instead: kind, signal, key needed, bound")
     scan.set_defaults(func=cmd_scan)
     pair = verbs.add_parser("pair", help="bond with a meter and remember it (measure first: it must advertise)")
     add_config_arg(pair)
@@ -84,6 +86,14 @@ def _simulated(config: Any, verb: str, argv: list[str]) -> dict[str, Any] | None
 
 def cmd_scan(args: argparse.Namespace) -> int:
     config = load_config_or_exit(args)
+    if args.triggers:
+        try:
+            found = scan_triggers(config, args.timeout)
+        except Exception as exc:
+            print(f"蓝牙扫描失败 scan failed: {exc}; check 'bluetoothctl show' and 'rfkill list'", file=sys.stderr)
+            return 1
+        print(json.dumps(found, ensure_ascii=False)) if args.json else print_triggers(found)
+        return 0
     try:
         result = _simulated(config, "ble-scan", [str(args.timeout)])
         if result is not None:
@@ -102,6 +112,31 @@ def cmd_scan(args: argparse.Namespace) -> int:
     for d in devices:
         print(f"{d['address']:<18} {d['rssi']!s:>5}  {','.join(d['services']) or '-':<12} {d['name']}")
     return 0
+
+
+def scan_triggers(config: Any, timeout: float) -> list[dict[str, Any]]:
+    """BTHome / Xiaomi advertisers nearby (pendants, buttons, sensors): kind, signal, whether a key is needed,
+    and whether this unit has bound them ([[triggers]])."""
+    result = _simulated(config, "ble-adverts", [str(timeout)])
+    if result is not None:
+        devices: list[dict[str, Any]] = result["devices"]
+    else:
+        from drivers.ble.adverts import scan_adverts
+
+        devices = asyncio.run(scan_adverts(timeout, adapter=config["ble"]["adapter"]))
+    bound = {t["address"].upper(): t["id"] for t in config["triggers"]}
+    return [{**d, "bound": bound.get(d["address"], "")} for d in devices]
+
+
+def print_triggers(devices: list[dict[str, Any]]) -> None:
+    print(f"{'ADDRESS':<18} {'RSSI':>5}  {'PROTOCOL':<8} {'KIND':<8} {'KEY':<9} {'BOUND':<10} NAME")
+    for d in devices:
+        key = "needed" if d["needs_key"] else "none"
+        print(f"{d['address']:<18} {d['rssi']!s:>5}  {d['protocol']:<8} {d['kind']:<8} {key:<9} "
+              f"{d['bound'] or '-':<10} {d['name']}")
+    if any(not d["needs_key"] and d["kind"] == "button" for d in devices):
+        print("未加密的按钮任何人都能冒充：在按钮应用里开启加密并设置绑定密钥 (an unencrypted button can be spoofed: "
+              "turn on encryption in its app and set a bind key)")
 
 
 def cmd_pair(args: argparse.Namespace) -> int:

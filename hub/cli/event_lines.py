@@ -180,6 +180,14 @@ OPS: dict[str, tuple[str, Facts]] = {
     "report.ready": ("报告已生成 report ready", lambda d: f"请求 request {d.get('id')} · {_n(d.get('days'))} 天 days · "
                      f"{d.get('format')} · {_n(round(int(d.get('bytes') or 0) / 1024))} kB"),
     "report.failed": ("报告未生成 report FAILED", lambda d: f"请求 request {d.get('id') or '—'} · {d.get('reason')}"),
+    # wireless triggers (hub.triggers): pendants, pull cords, and devices other integrations supervise
+    "fault.trigger": ("无线按钮故障 TRIGGER FAULT", lambda d: f"{d.get('trigger')} ({d.get('room')}) · "
+                      f"{d.get('reason')} · {d.get('detail')} · 电量 battery {_n(d.get('battery_pct'))}% · "
+                      f"{d.get('remedy')}"),
+    "fault.trigger_cleared": ("无线按钮恢复 trigger fault cleared", lambda d: f"{d.get('trigger')} ({d.get('room')}) "
+                              f"· {d.get('reason')} · 故障 fault {_short(d.get('fault_id'))}"),
+    "trigger.tested": ("按钮测试成功 trigger tested", lambda d: f"{d.get('trigger')} ({d.get('room')}) · 电量 battery "
+                       f"{_n(d.get('battery_pct'))}% · 信号 signal {_n(d.get('signal'))}"),
 }
 PRIORITY = {"critical": "紧急 critical", "action": "需回应 action", "info": "一般 info"}
 KIND = {"medication": "服药 medication", "measure_bp": "量血压 measure BP", "measure_glucose": "测血糖 measure glucose"}

@@ -122,6 +122,8 @@ def _zigbee(p: argparse.ArgumentParser) -> None:
 
 def _wellbeing(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", nargs="?", choices=("close",), help="close: end the day now and send its summary")
+
+
 def _notice(p: argparse.ArgumentParser) -> None:
     p.add_argument("text", nargs="?", help="通知内容 what the unit says (or --audio)")
     p.add_argument("--id", help="通知编号 the notice id (default: made up)")
@@ -135,6 +137,12 @@ def _notice(p: argparse.ArgumentParser) -> None:
 
 def _reminder(p: argparse.ArgumentParser) -> None:
     p.add_argument("id", help="提醒编号 a [[reminders]] id: it falls due now")
+def _pendant(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=("press", "double", "long", "battery", "silent", "replay"),
+                   help="按一下/双击/长按/电量/停止发信号/重放 a press, double, long press; battery PCT; silent: no "
+                        "more adverts (battery out); replay: the last frame again, as an attacker would")
+    p.add_argument("value", nargs="?", type=int, help="battery: 电量 the percentage it reports (default 15)")
+    p.add_argument("--id", help="哪个呼叫器 which [[triggers]] id (default: the first)")
 
 
 # verb -> (one line, Chinese and English; its arguments)
@@ -165,6 +173,8 @@ VERBS: dict[str, tuple[str, Build]] = {
     "zigbee": ("Zigbee 设备 zigbee2mqtt payloads on the unit's broker (with [zigbee] enabled)", _zigbee),
     "notice": ("社区通知 a notice as the platform sends it (cmd/notice)", _notice),
     "reminder": ("提醒 a configured reminder falls due now", _reminder),
+    "pendant": ("无线呼叫器 a BLE pendant or pull cord ([[triggers]])", _pendant),
+    "ble-adverts": ("蓝牙广播扫描 BLE advert scan (used by `hub ble scan --triggers`)", _ble_scan),
 }
 
 

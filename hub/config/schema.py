@@ -199,4 +199,5 @@ _FEATURE_MODULES: list[str] = [
     "hub.provision.web.schema",
     "hub.zigbee.schema",
     "hub.notices.schema",
+    "hub.triggers.schema",
 ]

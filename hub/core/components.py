@@ -42,6 +42,8 @@ FACTORIES: list[str] = [
     "hub.zigbee.sim:build",  # simulation only: plays zigbee2mqtt on the local broker (`hub sim zigbee`)
     "hub.zigbee.component:build",  # zigbee2mqtt on the unit's broker: gas, CO, water, smoke, SOS, valves
     "hub.notices.component:build",  # cmd/notice and [[reminders]]: hears readings (ctx.on_event)
+    "hub.triggers.sim:build",  # before triggers: the virtual pendants must be on the radio first
+    "hub.triggers.component:build",  # BLE pendants and pull cords -> calls (ctx.component); supervision
 ]
 
 

@@ -173,6 +173,29 @@ BUNDLE_SCHEMA: dict[str, Any] = {
         "issued_at": {"type": "string", "description": "When the platform issued it (ISO 8601)"},
     },
 }
+_ACTIONS = {"enum": ["emergency", "health", "service", "family", "cancel", "none"]}
+BUNDLE_SCHEMA["properties"]["triggers"] = {  # wireless pendants and pull cords -> [[triggers]] (hub.triggers)
+    "type": "array",
+    "maxItems": 16,
+    "description": "BLE pendants, wrist buttons, pull cords (docs/protocol.md, Wireless triggers)",
+    "items": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "address", "key", "room"],
+        "properties": {
+            "id": {"type": "string", "minLength": 1, "maxLength": 24, "pattern": "^[A-Za-z0-9_-]+$"},
+            "address": {"type": "string", "pattern": "^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$",
+                        "examples": ["A4:C1:38:00:00:01"]},
+            "key": {"type": "string", "pattern": "^([0-9A-Fa-f]{32})?$", "writeOnly": True,
+                    "description": "BTHome bind key, 32 hex digits", "examples": ["231d39c1d7cc1ab1aee224cd096db932"]},
+            "room": {"type": "string", "minLength": 1, "maxLength": 12},
+            "kind": {"enum": ["pendant", "wrist", "pull_cord", "button"]},
+            "press": _ACTIONS,
+            "double": _ACTIONS,
+            "long": _ACTIONS,
+        },
+    },
+}
 
 
 def render() -> str:

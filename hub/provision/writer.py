@@ -85,6 +85,9 @@ def render(bundle: dict[str, Any], config_path: Path, state_dir: str = DEFAULT_S
     if outputs:
         out.config["outputs"] = outputs
     out.fitted = {"buttons": [{"pin": b["pin"], "kind": b["kind"]} for b in hw["buttons"]]}
+    if bundle.get("triggers"):  # wireless pendants and pull cords (hub.triggers); the keys stay in the config
+        out.config["triggers"] = [dict(t) for t in bundle["triggers"]]
+        out.fitted["triggers"] = [{"id": t["id"], "room": t["room"]} for t in bundle["triggers"]]
     for part in hw:
         if part not in ("buttons", "status_led_pin", "buzzer_pin", "low_battery_pin") and part not in MAPPERS:
             raise BundleError(

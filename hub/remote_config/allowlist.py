@@ -144,6 +144,11 @@ _SECTIONS: dict[str, dict[str, tuple[str, str]]] = {
     "zigbee": {"*": (CONFIRM, _FITTED)},
     "reminders": {"": (REMOTE, "the care plan's medication and measurement times, set by the community doctor; "
                                "a reminder can only speak a catalogue prompt and count a press or a reading")},
+    "supervision": {"*": (REMOTE, "wireless trigger supervision and the weekly test's day and time, within the "
+                                  "schema (never over 24 h)")},
+    "triggers": {"": (CONFIRM, "which wireless triggers may raise a call here, and their bind keys: binding a "
+                               "stranger's device or dropping the resident's pendant cannot be noticed over the "
+                               "broker; " + _CONFIRM)},
 }
 
 RULES: dict[str, tuple[str, str]] = {

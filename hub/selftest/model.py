@@ -31,6 +31,7 @@ AUTOMATIC = (
     "audio",
     "ble",
     "device",
+    "triggers",
 )
 GUIDED = ("buttons", "pir", "contacts", "smoke", "voice")
 COMPONENTS = tuple(dict.fromkeys(AUTOMATIC + GUIDED))

@@ -23,6 +23,7 @@ from hub.selftest.links import check_ble, check_broker, check_modem, check_sip
 from hub.selftest.model import COMPONENTS, FAIL, PASS, SKIP, Check, Result
 from hub.selftest.model import Env as Env  # re-exported: hw-tests/conftest.py imports it from here
 from hub.selftest.system import check_clock, check_device, check_disk
+from hub.selftest.triggers import check_triggers
 from hub.selftest.voice import check_audio_and_voice
 
 CHECKS: dict[str, Check] = {
@@ -40,6 +41,7 @@ CHECKS: dict[str, Check] = {
     "audio": check_audio_and_voice,
     "ble": check_ble,
     "device": check_device,
+    "triggers": check_triggers,
 }
 
 

@@ -253,8 +253,8 @@ class VirtualBleakScanner(BaseBleakScanner):
         self._announced.set()
         adv = AdvertisementData(
             local_name=p.name,
-            manufacturer_data={},
-            service_data={},
+            manufacturer_data=dict(p.manufacturer_data),
+            service_data=dict(p.service_data),
             service_uuids=list(p.advertised),
             tx_power=None,
             rssi=p.rssi,

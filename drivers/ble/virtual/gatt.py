@@ -98,6 +98,10 @@ class VirtualPeripheral:
         self.address, self.name, self.services, self.rssi = address.upper(), name, services, rssi
         self.advertised = advertised if advertised is not None else [s.uuid for s in services]
         self.passkey = passkey
+        # What each advert carries beside the name and UUIDs (16-bit service data such as BTHome's FCD2,
+        # manufacturer data by company id), as a beacon or button that only advertises sends it.
+        self.service_data: dict[str, bytes] = {}
+        self.manufacturer_data: dict[int, bytes] = {}
         self.advertising = False
         self.bonded = False
         self.link: Link | None = None
@@ -115,6 +119,13 @@ class VirtualPeripheral:
             self.advertising = True
             if self.radio is not None:
                 self.radio.announce(self)
+
+    def advertise_once(self, service_data: dict[str, bytes]) -> None:
+        """One advertisement with this service data, heard by every scanner now (a button's burst on a
+        press); it stays the peripheral's current advert, repeated while it advertises."""
+        self.service_data = dict(service_data)
+        if self.radio is not None:
+            self.radio.announce(self)
 
     def drop_link(self) -> None:
         """Radio loss or the meter hanging up: the client gets an unsolicited disconnect."""
