@@ -12,6 +12,8 @@ APT_PACKAGES=(mosquitto mosquitto-clients espeak-ng sox alsa-utils openssl syste
 TEST_APT_PACKAGES=(kamailio fuse3 ejabberd)
 # tmux: the console is tested as an installer sees it, in a terminal (tests/test_console_tmux.py)
 TEST_APT_PACKAGES+=(tmux)
+# zbar-tools, qrencode: provisioning from a photo of the platform's QR code (tests/test_provision_bundle.py)
+TEST_APT_PACKAGES+=(zbar-tools qrencode)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else

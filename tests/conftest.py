@@ -9,6 +9,8 @@ mosquitto and ejabberd by default); `subscriber` and `make_hub` then pass that b
 
 from __future__ import annotations
 
+import fnmatch
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,7 +18,57 @@ from pathlib import Path
 
 import pytest
 from brokers import AnyBroker, kinds_wanted, make_broker, missing
+from hypothesis import settings
 from support import PREFIX, HubProcess, Subscriber, online_hub, write_config
+
+CI = os.environ.get("CI", "").lower() == "true"
+
+# Under CI load a generated example may take seconds (no deadline), and a red run must be the same red run
+# when repeated (derandomised: the examples come from the test, not from a random seed).
+settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
+if CI:
+    settings.load_profile("ci")
+
+# The only tests that may skip in CI (CI=true; .ci/run sets it): node-id pattern -> why. Any other skip
+# fails the run (pytest_sessionfinish below): a skipped test is evidence not gathered.
+ALLOWED_SKIPS: dict[str, str] = {
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--reverse", action="store_true",
+                     help="run the tests in reverse collection order (finds tests that depend on others running first)")
+
+
+def skip_allowed(nodeid: str) -> str | None:
+    return next((why for pattern, why in ALLOWED_SKIPS.items() if fnmatch.fnmatchcase(nodeid, pattern)), None)
+
+
+_skipped: dict[str, str] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        longrepr = report.longrepr
+        _skipped[report.nodeid] = str(longrepr[2] if isinstance(longrepr, tuple) else longrepr)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not CI:
+        return
+    unexpected = {nodeid: why for nodeid, why in _skipped.items() if skip_allowed(nodeid) is None}
+    if not unexpected:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    lines = [f"CI=true: {len(unexpected)} test(s) skipped that are not on tests/conftest.py's ALLOWED_SKIPS:",
+             *(f"  {nodeid}: {why}" for nodeid, why in sorted(unexpected.items()))]
+    if reporter is not None:
+        reporter.write_line("")
+        for line in lines:
+            reporter.write_line(line, red=True)
+    if session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -25,6 +77,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--reverse"):
+        items.reverse()
     for item in items:
         if "broker" not in getattr(item, "fixturenames", ()):
             continue
