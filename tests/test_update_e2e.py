@@ -22,7 +22,8 @@ from updatekit import ReleaseServer, Service, build_wheel, make_cert
 from hub.update.download import sha256_of
 from hub.update.signing import generate, sign
 
-pytestmark = pytest.mark.slow
+# one worker builds the release wheels once for the whole module (xdist --dist loadgroup)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("update_e2e")]
 HUB = "t-update"
 CMD = f"eldercare/v1/{HUB}/cmd/"
 BAD_SELFTEST = ("drivers/sht3x.py", '"high": 0x2400', '"high": 0x2401')  # a release that misreads the SHT3x
@@ -31,15 +32,23 @@ CANNOT_START = ("hub/cli/run.py", "asyncio.run(Hub(config, hardware).run())",
 
 
 @pytest.fixture(scope="session")
-def release_kit(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def release_build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The signed release wheels, built once (they take a while); read-only for the tests."""
     work = tmp_path_factory.mktemp("releases")
     pem, public = generate()
     (work / "key.pem").write_bytes(pem)
     cert, key = make_cert(work)
     wheels = {"good": build_wheel(work, "0.2.0"), "bad_selftest": build_wheel(work, "0.2.1", BAD_SELFTEST),
               "cannot_start": build_wheel(work, "0.2.2", CANNOT_START), "older": build_wheel(work, "0.0.9")}
-    server = ReleaseServer(work / "wheels", cert, key)
-    yield {"pem": pem, "public": public, "cert": cert, "wheels": wheels, "server": server, "work": work}
+    return {"pem": pem, "public": public, "cert": cert, "key": key, "wheels": wheels, "work": work}
+
+
+@pytest.fixture
+def release_kit(release_build: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The wheels, and a release server of this test's own: its request log holds this test's requests
+    only, and a `cut_after` set by one test never reaches another (any order, -k, parallel workers)."""
+    server = ReleaseServer(release_build["work"] / "wheels", release_build["cert"], release_build["key"])
+    yield {**release_build, "server": server}
     server.close()
 
 
