@@ -269,6 +269,20 @@ def wait_online(sub: Subscriber, hub_id: str, timeout: float = 20) -> bool:
                         timeout) is not None
 
 
+_nonces = iter(range(1, 1 << 62))
+
+
+def round_trip(sub: Subscriber, hub_id: str = "test-0001", timeout: float = 15) -> dict[str, Any]:
+    """A positive marker for absence checks: a `cmd/ping` with a fresh nonce and its `system.pong`. The
+    hub has then taken in every command published before it, and what it published before the pong
+    reached `sub` first (one broker, one session), so "no X" asserted now is not a guess after a sleep."""
+    nonce = next(_nonces) + os.getpid() * (1 << 32)
+    sub.publish(f"{PREFIX}/{hub_id}/cmd/ping", json.dumps({"nonce": nonce}))
+    pong = sub.wait_event("system.pong", timeout, request={"nonce": nonce})
+    assert pong is not None, f"no pong for ping {nonce} within {timeout:g} s"
+    return pong
+
+
 # ../shared/data beside the checkout (or beside the worktrees' folder, for a checkout in /work/wt/NAME)
 SHARED_DATA = next((p for p in (ROOT.parent / "shared" / "data", ROOT.parent.parent / "shared" / "data")
                     if p.is_dir()), ROOT.parent / "shared" / "data")
