@@ -35,6 +35,20 @@ ALLOWED_SKIPS: dict[str, str] = {
 }
 
 
+# The long end-to-end tests (each > 5 s; most a minute or more on a loaded 2-core machine): marked `slow`
+# here, in one place, so `pytest -m "not slow"` is the quick loop. A module name marks all its tests.
+SLOW = (
+    "test_voice_packs.py", "test_voice_phonemes.py", "test_voice_transcript_property.py",  # espeak renders
+    "test_voice_truth.py", "test_voice_scenarios.py", "test_escalation_voice.py",  # whole spoken scenarios
+    "test_powercut_e2e.py", "test_remote_config_powercut.py", "test_update_powercut.py",  # power-cut rounds
+    "test_storage_e2e.py", "test_update_e2e.py", "test_certs_e2e.py", "test_cellular_e2e.py",
+    "test_command_corpus.py", "test_voice_call_trust.py", "test_uplink_negotiation.py", "test_demo.py",
+    "test_console_tmux.py", "test_provision_tmux.py", "test_voice_call_e2e.py", "test_voice_call_modem.py",
+    "test_alarm_restart_e2e.py", "test_remote_config_e2e.py", "test_escalation_e2e.py",
+    "test_selftest.py::test_hw_tests_suite_against_the_simulation",
+)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--reverse", action="store_true",
                      help="run the tests in reverse collection order (finds tests that depend on others running first)")
@@ -77,6 +91,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(item.nodeid.split("/")[-1].startswith(slow) for slow in SLOW):
+            item.add_marker(pytest.mark.slow)
+    # the slow ones first (stable order otherwise): on parallel workers a long test that starts last makes
+    # the whole run wait for it
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     if config.getoption("--reverse"):
         items.reverse()
     for item in items:
