@@ -29,10 +29,25 @@ settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True
 if CI:
     settings.load_profile("ci")
 
-# The only tests that may skip in CI (CI=true; .ci/run sets it): node-id pattern -> why. Any other skip
-# fails the run (pytest_sessionfinish below): a skipped test is evidence not gathered.
-ALLOWED_SKIPS: dict[str, str] = {
-}
+# The only skips CI accepts (CI=true; .ci/run sets it): (node-id pattern, words the skip message must
+# contain, why it is acceptable). Any other skip fails the run (pytest_sessionfinish below): a skipped test
+# is evidence not gathered. Everything else the tests need, scripts/_setup.sh installs; CI runs as root
+# with /dev/fuse, so the power-cut and card-fault tests run.
+ALLOWED_SKIPS: list[tuple[str, str, str]] = [
+    ("tests/test_e2e_fall.py::*", "development data", "the SisFall recordings (../shared/data) are not in the "
+     "repository: a fresh clone has none; the figures on them are pinned where the data is"),
+    ("tests/test_fall_eval.py::*", "development data", "as above (SisFall)"),
+    ("tests/test_e2e_inactivity.py::*", "development data", "as above (the activity recordings)"),
+    ("tests/test_inactivity_eval.py::*", "development data", "as above (the activity recordings)"),
+    ("tests/test_provision_mistakes.py::*", "reads Mandarin with 'cmn'", "espeak-ng >= 1.52 has no non-Mandarin "
+     "'zh' voice to refuse"),
+    ("tests/test_systemd_unit.py::*", "no offline security scan", "older systemd-analyze versions lack it"),
+]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--reverse", action="store_true",
+                     help="run the tests in reverse collection order (finds tests that depend on others running first)")
 
 
 # The long end-to-end tests (each > 5 s; most a minute or more on a loaded 2-core machine): marked `slow`
@@ -49,13 +64,9 @@ SLOW = (
 )
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--reverse", action="store_true",
-                     help="run the tests in reverse collection order (finds tests that depend on others running first)")
-
-
-def skip_allowed(nodeid: str) -> str | None:
-    return next((why for pattern, why in ALLOWED_SKIPS.items() if fnmatch.fnmatchcase(nodeid, pattern)), None)
+def skip_allowed(nodeid: str, message: str) -> str | None:
+    return next((why for pattern, words, why in ALLOWED_SKIPS
+                 if fnmatch.fnmatchcase(nodeid, pattern) and words in message), None)
 
 
 _skipped: dict[str, str] = {}
@@ -71,7 +82,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not CI:
         return
-    unexpected = {nodeid: why for nodeid, why in _skipped.items() if skip_allowed(nodeid) is None}
+    unexpected = {nodeid: why for nodeid, why in _skipped.items() if skip_allowed(nodeid, why) is None}
     if not unexpected:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")

@@ -297,7 +297,7 @@ def sisfall_subset(dest: Path, names: list[str]) -> Path:
     for name in names:
         src = SISFALL / f"{name}.txt.gz"
         if not src.exists():
-            pytest.skip(f"{src} missing")
+            pytest.skip(f"SisFall development data: {src} missing")
         (dest / name).parent.mkdir(exist_ok=True)
         shutil.copy(src, dest / f"{name}.txt.gz")
     return dest
