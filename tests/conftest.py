@@ -60,7 +60,8 @@ SLOW = (
     "test_command_corpus.py", "test_voice_call_trust.py", "test_uplink_negotiation.py", "test_demo.py",
     "test_console_tmux.py", "test_provision_tmux.py", "test_voice_call_e2e.py", "test_voice_call_modem.py",
     "test_alarm_restart_e2e.py", "test_remote_config_e2e.py", "test_escalation_e2e.py",
-    "test_selftest.py::test_hw_tests_suite_against_the_simulation",
+    "test_selftest.py::test_hw_tests_suite_against_the_simulation", "test_selftest.py::test_each_fault_fails",
+    "test_strict_json.py::test_the_self_test_event", "test_sim_cli.py::test_every_verb_the_hub_knows",
 )
 
 
