@@ -4,6 +4,7 @@ restarts it, and the platform's `cmd/update` over the broker."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -22,8 +23,7 @@ from updatekit import ReleaseServer, Service, build_wheel, make_cert
 from hub.update.download import sha256_of
 from hub.update.signing import generate, sign
 
-# one worker builds the release wheels once for the whole module (xdist --dist loadgroup)
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("update_e2e")]
+pytestmark = pytest.mark.slow
 HUB = "t-update"
 CMD = f"eldercare/v1/{HUB}/cmd/"
 BAD_SELFTEST = ("drivers/sht3x.py", '"high": 0x2400', '"high": 0x2401')  # a release that misreads the SHT3x
@@ -33,14 +33,27 @@ CANNOT_START = ("hub/cli/run.py", "asyncio.run(Hub(config, hardware).run())",
 
 @pytest.fixture(scope="session")
 def release_build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The signed release wheels, built once (they take a while); read-only for the tests."""
-    work = tmp_path_factory.mktemp("releases")
-    pem, public = generate()
-    (work / "key.pem").write_bytes(pem)
-    cert, key = make_cert(work)
-    wheels = {"good": build_wheel(work, "0.2.0"), "bad_selftest": build_wheel(work, "0.2.1", BAD_SELFTEST),
-              "cannot_start": build_wheel(work, "0.2.2", CANNOT_START), "older": build_wheel(work, "0.0.9")}
-    return {"pem": pem, "public": public, "cert": cert, "key": key, "wheels": wheels, "work": work}
+    """The signed release wheels, built once per run (minutes of CPU) and shared by the parallel workers
+    (the first one to get here builds them under a lock; the others read its index); read-only for the tests."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # this run's, for every worker
+    index = shared / "releases.json"
+    with open(shared / "releases.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not index.exists():
+            work = shared / "releases"
+            work.mkdir()
+            pem, public = generate()
+            (work / "key.pem").write_bytes(pem)
+            cert, key = make_cert(work)
+            wheels = {"good": build_wheel(work, "0.2.0"), "bad_selftest": build_wheel(work, "0.2.1", BAD_SELFTEST),
+                      "cannot_start": build_wheel(work, "0.2.2", CANNOT_START), "older": build_wheel(work, "0.0.9")}
+            index.write_text(json.dumps({"public": public, "cert": str(cert), "key": str(key), "work": str(work),
+                                         "wheels": {k: str(v) for k, v in wheels.items()}}))
+    built = json.loads(index.read_text())
+    work = Path(built["work"])
+    return {"pem": (work / "key.pem").read_bytes(), "public": built["public"], "cert": Path(built["cert"]),
+            "key": Path(built["key"]), "wheels": {k: Path(v) for k, v in built["wheels"].items()}, "work": work}
 
 
 @pytest.fixture
