@@ -106,11 +106,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if any(item.nodeid.split("/")[-1].startswith(slow) for slow in SLOW):
             item.add_marker(pytest.mark.slow)
-    # the slow ones first (stable order otherwise): on parallel workers a long test that starts last makes
-    # the whole run wait for it
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     if config.getoption("--reverse"):
         items.reverse()
+    # the slow ones first (stable order otherwise, reversed or not): on parallel workers a long test that
+    # starts last makes the whole run wait for it
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     for item in items:
         if "broker" not in getattr(item, "fixturenames", ()):
             continue
