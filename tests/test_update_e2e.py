@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from hubproc import broker, write_config
-from support import Subscriber
+from support import Subscriber, wait_until
 from updatekit import ReleaseServer, Service, build_wheel, make_cert
 
 from hub.update.download import sha256_of
@@ -150,7 +150,7 @@ def test_healthy_update_resumes_a_cut_download_and_switches(rig: Any, release_ki
     assert sent[0] == (None, 200) and sent[1][1] == 206 and sent[1][0].startswith("bytes="), sent
     assert Path(r.root / "current").resolve() == (r.root / "versions" / "0.2.0" / "venv").resolve()
     assert Path(r.root / "previous").resolve() == Path(sys.prefix).resolve()
-    assert not (r.root / "update.json").exists()
+    wait_until(lambda: not (r.root / "update.json").exists(), 15, "the marker cleared (after the report)")
     assert r.status()["version"] == "0.2.0"
     assert r.service.starts[-1].endswith("versions/0.2.0/venv")
 
@@ -163,7 +163,7 @@ def test_update_that_fails_its_selftest_is_rolled_back(rig: Any, release_kit: di
     assert r.stages("0.2.1")[-2:] == ["restarting", "rolled_back"]
     assert Path(r.root / "current").resolve() == Path(sys.prefix).resolve()
     assert r.status()["version"] == "0.1.0"
-    assert not (r.root / "update.json").exists()
+    wait_until(lambda: not (r.root / "update.json").exists(), 15, "the marker cleared (after the report)")
 
 
 def test_version_that_cannot_start_is_rolled_back_by_the_boot_guard(rig: Any, release_kit: dict[str, Any]) -> None:
