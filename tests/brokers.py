@@ -113,7 +113,8 @@ class EjabberdBroker:
             with open(self.root / "ejabberd.out", "ab") as out:
                 self.proc = subprocess.Popen(
                     [self.erl, "-noinput", "-noshell", "-mnesia", "dir", f'"{self.spool}"', "-s", "ejabberd"],
-                    stdout=out, stderr=out, env=env, start_new_session=True)
+                    stdout=out, stderr=out, env=env, start_new_session=True,
+                    cwd=self.root)  # a crashing Mnesia writes its MnesiaCore.* dump here, not into the checkout
             try:  # the Erlang VM and Mnesia take a second or two
                 wait_listening(self.proc, self.port, 30, "ejabberd", self._tail)
             except PortTaken:  # another worker's server took the port first: a new one (first start only)
