@@ -17,6 +17,8 @@ TEST_APT_PACKAGES+=(tmux)
 # chromium: the set-up page is tested in a real browser (tests/test_setup_browser.py, Playwright drives it);
 # fonts-wqy-microhei: its Chinese is drawn, not boxes, in the screenshots
 TEST_APT_PACKAGES+=(chromium fonts-wqy-microhei)
+# zbar-tools, qrencode: provisioning from a photo of the platform's QR code (tests/test_provision_bundle.py)
+TEST_APT_PACKAGES+=(zbar-tools qrencode)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else

@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from support import Broker, free_port, mosquitto_binary, wait_listening
+from support import Broker, PortTaken, free_port, mosquitto_binary, wait_listening
 
 KINDS = ("mosquitto", "ejabberd")
 
@@ -90,30 +90,45 @@ class EjabberdBroker:
             raise RuntimeError("ejabberd is not installed (apt-get install ejabberd)")
         self.libs, self.erl = libs, erl
         self.root = root
-        self.port = port or free_port()
-        self.spool = root / f"ejabberd-{self.port}"
-        self.spool.mkdir(parents=True, exist_ok=True)
-        self.conf = root / f"ejabberd-{self.port}.yml"
-        self.conf.write_text(CONFIG.format(port=self.port, session_expiry=session_expiry_s))
+        self.session_expiry_s = session_expiry_s
+        self._use_port(port or free_port())
         self.log = root / "ejabberd.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.started = False  # once it has run, restarts keep the port
+
+    def _use_port(self, port: int) -> None:
+        self.port = port
+        self.spool = self.root / f"ejabberd-{port}"
+        self.spool.mkdir(parents=True, exist_ok=True)
+        self.conf = self.root / f"ejabberd-{port}.yml"
+        self.conf.write_text(CONFIG.format(port=port, session_expiry=self.session_expiry_s))
 
     def auth(self, client_id: str) -> tuple[str, str]:
         return client_id, "anonymous-login"
 
     def start(self) -> EjabberdBroker:
-        env = {**os.environ, "EJABBERD_CONFIG_PATH": str(self.conf), "EJABBERD_LOG_PATH": str(self.log),
-               "ERL_LIBS": str(self.libs), "ERL_CRASH_DUMP_BYTES": "0"}
-        with open(self.root / "ejabberd.out", "ab") as out:
-            self.proc = subprocess.Popen(
-                [self.erl, "-noinput", "-noshell", "-mnesia", "dir", f'"{self.spool}"', "-s", "ejabberd"],
-                stdout=out, stderr=out, env=env, start_new_session=True)
-        try:  # the Erlang VM and Mnesia take a second or two
-            wait_listening(self.proc, self.port, 30, "ejabberd", self._tail)
-        except RuntimeError:
-            self.kill()
-            raise
-        return self
+        for attempt in range(5):
+            env = {**os.environ, "EJABBERD_CONFIG_PATH": str(self.conf), "EJABBERD_LOG_PATH": str(self.log),
+                   "ERL_LIBS": str(self.libs), "ERL_CRASH_DUMP_BYTES": "0"}
+            with open(self.root / "ejabberd.out", "ab") as out:
+                self.proc = subprocess.Popen(
+                    [self.erl, "-noinput", "-noshell", "-mnesia", "dir", f'"{self.spool}"', "-s", "ejabberd"],
+                    stdout=out, stderr=out, env=env, start_new_session=True,
+                    cwd=self.root)  # a crashing Mnesia writes its MnesiaCore.* dump here, not into the checkout
+            try:  # the Erlang VM and Mnesia take a second or two
+                wait_listening(self.proc, self.port, 30, "ejabberd", self._tail)
+            except PortTaken:  # another worker's server took the port first: a new one (first start only)
+                self.kill()
+                if self.started or attempt == 4:
+                    raise
+                self._use_port(free_port())
+                continue
+            except RuntimeError:
+                self.kill()
+                raise
+            self.started = True
+            return self
+        raise AssertionError("unreachable")
 
     def _tail(self) -> str:
         text = ""
@@ -157,21 +172,34 @@ class AmqttBroker:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.port = free_port()
-        self.conf = root / f"amqtt-{self.port}.yaml"
-        self.conf.write_text(AMQTT_CONFIG.format(port=self.port))
+        self._use_port(free_port())
         self.proc: subprocess.Popen[bytes] | None = None
+
+    def _use_port(self, port: int) -> None:
+        self.port = port
+        self.conf = self.root / f"amqtt-{port}.yaml"
+        self.conf.write_text(AMQTT_CONFIG.format(port=port))
 
     @staticmethod
     def available() -> bool:
         return importlib.util.find_spec("amqtt") is not None
 
     def start(self) -> AmqttBroker:
-        with open(self.root / "amqtt.log", "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "amqtt.scripts.broker_script", "-c",
-                                          str(self.conf)], stdout=log, stderr=log, start_new_session=True)
-        wait_listening(self.proc, self.port, 30, "amqtt", lambda: (self.root / "amqtt.log").read_text()[-800:])
-        return self
+        for attempt in range(5):
+            with open(self.root / "amqtt.log", "ab") as log:
+                self.proc = subprocess.Popen([sys.executable, "-m", "amqtt.scripts.broker_script", "-c",
+                                              str(self.conf)], stdout=log, stderr=log, start_new_session=True)
+            try:
+                wait_listening(self.proc, self.port, 30, "amqtt",
+                               lambda: (self.root / "amqtt.log").read_text()[-800:])
+            except PortTaken:
+                self.kill()
+                if attempt == 4:
+                    raise
+                self._use_port(free_port())
+                continue
+            return self
+        raise AssertionError("unreachable")
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -29,12 +29,19 @@ class _LoopThread:
     def stop(self, server: asyncio.Server, writers: list[asyncio.StreamWriter]) -> None:
         async def shut() -> None:
             server.close()
+            # the connection handlers first: one still connecting upstream would add a writer after these closed
+            handlers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in handlers:
+                task.cancel()
+            await asyncio.gather(*handlers, return_exceptions=True)
             for writer in writers:
                 writer.close()
+            for writer in writers:  # every transport closed before the loop is (no ResourceWarning later)
+                with contextlib.suppress(OSError, ConnectionError):
+                    await writer.wait_closed()
             await server.wait_closed()
-            await asyncio.sleep(0.05)  # let the transports finish closing
         with contextlib.suppress(TimeoutError, OSError, RuntimeError):
-            self.run(shut())
+            self.run(shut(), timeout=60)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
         self.loop.close()

@@ -1,7 +1,8 @@
 """A raw SIP peer on loopback: hand-written INVITEs over UDP from any 127.x address, as an attacker who
 reaches the hub's SIP port would send them. It records every response by Call-ID, ACKs final ones
-(so nobody retransmits), and counts RTP packets arriving at the port its SDP offers: audio from the
-unit's microphone would land there."""
+(so nobody retransmits), retransmits an INVITE that got no answer at all as RFC 3261 asks over UDP
+(timer A: 0.5 s, doubling, for 32 s; a loaded machine drops loopback datagrams too), and counts RTP
+packets arriving at the port its SDP offers: audio from the unit's microphone would land there."""
 
 from __future__ import annotations
 
@@ -25,9 +26,10 @@ class RawPeer:
         self.responses: dict[str, list[int]] = {}
         self.rtp_packets = 0
         self._sent: dict[str, tuple[str, tuple[str, int], str]] = {}  # call id -> (request uri, where, from line)
+        self._retransmit: dict[str, tuple[float, float]] = {}  # call id -> (next send, interval), until answered
         self._cond = threading.Condition()
         self._stop = False
-        for target in (self._read_sip, self._read_rtp):
+        for target in (self._read_sip, self._read_rtp, self._timer_a):
             threading.Thread(target=target, daemon=True).start()
 
     def invite(self, to: tuple[str, int], request_uri: str, from_uri: str, call_id: str | None = None) -> str:
@@ -45,8 +47,25 @@ class RawPeer:
         with self._cond:
             self._sent[call_id] = (request_uri, to, message)
             self.responses.setdefault(call_id, [])
+            self._retransmit[call_id] = (time.monotonic() + 0.5, 0.5)
         self.sip.sendto(message.encode(), to)
         return call_id
+
+    def _timer_a(self) -> None:
+        while not self._stop:
+            time.sleep(0.05)
+            now, due = time.monotonic(), []
+            with self._cond:
+                for call_id, (at, interval) in list(self._retransmit.items()):
+                    # answered (a provisional will do), or timer B (64 x T1 = 32 s) ran out: no more copies
+                    if self.responses.get(call_id) or interval > 16:
+                        del self._retransmit[call_id]
+                    elif at <= now:
+                        self._retransmit[call_id] = (now + interval * 2, interval * 2)
+                        due.append(self._sent[call_id])
+            for _, to, message in due:
+                with contextlib.suppress(OSError):
+                    self.sip.sendto(message.encode(), to)
 
     def _read_sip(self) -> None:
         while not self._stop:

@@ -9,12 +9,11 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 from pathlib import Path
 
 import pytest
-from support import wait_listening
+from support import PortTaken, free_port, wait_listening
 
 MODULE_DIRS = ("/usr/lib/x86_64-linux-gnu/kamailio/modules", "/usr/lib/aarch64-linux-gnu/kamailio/modules",
                "/usr/lib/arm-linux-gnueabihf/kamailio/modules", "/usr/lib/kamailio/modules")
@@ -59,18 +58,6 @@ request_route {{
 """
 
 
-def _free_udp_and_tcp_port() -> int:
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp, socket.socket() as tcp:
-            udp.bind(("127.0.0.1", 0))
-            port = int(udp.getsockname()[1])
-            try:
-                tcp.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-
-
 class Registrar:
     def __init__(self, root: Path, password: str = "secret") -> None:
         binary = shutil.which("kamailio") or next(
@@ -80,24 +67,36 @@ class Registrar:
             pytest.skip("kamailio not installed (apt-get install kamailio; scripts/_setup.sh does it)")
         self.binary, self.root = binary, root
         root.mkdir(parents=True, exist_ok=True)
-        self.port = _free_udp_and_tcp_port()
-        self.domain = f"127.0.0.1:{self.port}"
-        self.cfg = root / "kamailio.cfg"
-        self.cfg.write_text(CONFIG.format(port=self.port, modules=modules, password=password))
+        self.modules, self.password = modules, password
+        self._use_port(free_port())  # TCP and UDP both free, in this xdist worker's block
         self.proc: subprocess.Popen[bytes] | None = None
 
+    def _use_port(self, port: int) -> None:
+        self.port = port
+        self.domain = f"127.0.0.1:{port}"
+        self.cfg = self.root / "kamailio.cfg"
+        self.cfg.write_text(CONFIG.format(port=port, modules=self.modules, password=self.password))
+
     def start(self) -> Registrar:
-        with open(self.root / "kamailio.log", "ab") as log:
-            self.proc = subprocess.Popen(
-                [self.binary, "-f", str(self.cfg), "-DD", "-E", "-Y", str(self.root), "-P", str(self.root / "pid"),
-                 "-m", "16", "-M", "4"], stdout=log, stderr=log, start_new_session=True)
-        try:
-            log_tail = lambda: (self.root / "kamailio.log").read_text()[-800:]  # noqa: E731
-            wait_listening(self.proc, self.port, 15, "kamailio", log_tail)
-        except RuntimeError:
-            self.stop()
-            raise
-        return self
+        for attempt in range(5):
+            with open(self.root / "kamailio.log", "ab") as log:
+                self.proc = subprocess.Popen(
+                    [self.binary, "-f", str(self.cfg), "-DD", "-E", "-Y", str(self.root), "-P",
+                     str(self.root / "pid"), "-m", "16", "-M", "4"], stdout=log, stderr=log, start_new_session=True)
+            try:
+                log_tail = lambda: (self.root / "kamailio.log").read_text()[-800:]  # noqa: E731
+                wait_listening(self.proc, self.port, 15, "kamailio", log_tail)
+            except PortTaken:  # another worker's server took the port first: a new one
+                self.stop()
+                if attempt == 4:
+                    raise
+                self._use_port(free_port())
+                continue
+            except RuntimeError:
+                self.stop()
+                raise
+            return self
+        raise AssertionError("unreachable")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,33 +16,12 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from ports import PortTaken, free_port, listener_pids, wait_listening  # noqa: F401  (re-exported)
 
 from hub.core.control import ControlError, request, socket_path
 
 PREFIX = "eldercare/v1"
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_listening(proc: subprocess.Popen[bytes], port: int, timeout: float, what: str,
-                   log_tail: Callable[[], str]) -> None:
-    """Until `proc` accepts TCP connections on 127.0.0.1:`port`; RuntimeError with the end of its log if it
-    exits first or is not listening after `timeout` s (it is then left running: the caller stops it)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{what} exited: {log_tail()}") from None
-            time.sleep(0.03)
-    raise RuntimeError(f"{what} did not start within {timeout:g} s: {log_tail()}")
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10, what: str = "condition",
@@ -84,13 +62,34 @@ class Broker:
         self.conf.write_text(f"{listener}{as_user}persistence true\npersistence_location {root}/\n"
                              "autosave_on_changes true\nautosave_interval 1\n")
         self.proc: subprocess.Popen[bytes] | None = None
+        self.started = False  # once it has run, restarts keep the port (the hubs' configs name it)
 
     def start(self) -> Broker:
-        with open(self.root / "broker.log", "ab") as log:
-            self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
-                                         stderr=log)
-        wait_listening(self.proc, self.port, 10, "mosquitto", lambda: (self.root / "broker.log").read_text()[-500:])
-        return self
+        """Start (or restart, on the same port) mosquitto. On the first start, a port someone else took
+        between `free_port()` and the bind is replaced by a new one (conf rewritten) up to 5 times."""
+        for attempt in range(5):
+            with open(self.root / "broker.log", "ab") as log:
+                self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
+                                             stderr=log)
+            try:
+                wait_listening(self.proc, self.port, 10, "mosquitto",
+                               lambda: (self.root / "broker.log").read_text()[-500:])
+            except PortTaken:
+                self.kill()
+                if self.started or attempt == 4:
+                    raise
+                self._move_to(free_port())
+                continue
+            self.started = True
+            return self
+        raise AssertionError("unreachable")
+
+    def _move_to(self, port: int) -> None:
+        text = self.conf.read_text().replace(f"listener {self.port} ", f"listener {port} ")
+        self.conf.unlink()
+        self.port = port
+        self.conf = self.root / f"mosquitto-{port}.conf"
+        self.conf.write_text(text)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -270,6 +269,20 @@ def wait_online(sub: Subscriber, hub_id: str, timeout: float = 20) -> bool:
                         timeout) is not None
 
 
+_nonces = iter(range(1, 1 << 62))
+
+
+def round_trip(sub: Subscriber, hub_id: str = "test-0001", timeout: float = 15) -> dict[str, Any]:
+    """A positive marker for absence checks: a `cmd/ping` with a fresh nonce and its `system.pong`. The
+    hub has then taken in every command published before it, and what it published before the pong
+    reached `sub` first (one broker, one session), so "no X" asserted now is not a guess after a sleep."""
+    nonce = next(_nonces) + os.getpid() * (1 << 32)
+    sub.publish(f"{PREFIX}/{hub_id}/cmd/ping", json.dumps({"nonce": nonce}))
+    pong = sub.wait_event("system.pong", timeout, request={"nonce": nonce})
+    assert pong is not None, f"no pong for ping {nonce} within {timeout:g} s"
+    return pong
+
+
 # ../shared/data beside the checkout (or beside the worktrees' folder, for a checkout in /work/wt/NAME)
 SHARED_DATA = next((p for p in (ROOT.parent / "shared" / "data", ROOT.parent.parent / "shared" / "data")
                     if p.is_dir()), ROOT.parent / "shared" / "data")
@@ -284,7 +297,7 @@ def sisfall_subset(dest: Path, names: list[str]) -> Path:
     for name in names:
         src = SISFALL / f"{name}.txt.gz"
         if not src.exists():
-            pytest.skip(f"{src} missing")
+            pytest.skip(f"SisFall development data: {src} missing")
         (dest / name).parent.mkdir(exist_ok=True)
         shutil.copy(src, dest / f"{name}.txt.gz")
     return dest

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 
 import pytest
-from support import PREFIX, Broker, HubProcess, Subscriber, free_port, wait_online, write_config
+from support import PREFIX, Broker, HubProcess, Subscriber, free_port, wait_online, wait_until, write_config
 
 pytestmark = [pytest.mark.timeout(120),
               pytest.mark.skipif(shutil.which("mosquitto_passwd") is None, reason="mosquitto_passwd not installed")]
@@ -50,8 +49,7 @@ def test_wrong_password_is_refused_and_the_call_kept(tmp_path):
     hub = HubProcess(cfg).start()
     try:
         call_id = hub.sim("press")["event_id"]
-        time.sleep(1.5)
-        status = hub.status()
+        status = wait_until(lambda: (st := hub.status())["last_error"] and st, 15, "the refused login")
         assert status["state"] == "offline"
         assert "refused" in status["last_error"] or "closed the connection" in status["last_error"]
         assert [c["call_id"] for c in status["open_calls"]] == [call_id]

@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from schemas import assert_valid, assert_valid_as
-from support import PREFIX, HubProcess, Subscriber, wait_online, write_config
+from support import PREFIX, HubProcess, Subscriber, round_trip, wait_online, write_config
 from tls_pki import HUB_ACL, PLATFORM_ACL, Ca, TlsBroker, tls_mqtt_extra
 
 pytestmark = pytest.mark.timeout(180)
@@ -117,7 +117,7 @@ def test_rotation_end_to_end_loses_and_repeats_no_call(tmp_path, pki, key_type):
         assert status["queue_depth"] == 0 and "uplink_faults" not in status
         # The platform's command delivered twice (QoS 1): the certificate is already in use, nothing fails.
         pki.command("install_cert", {"request_id": "rot-1", "cert_pem": cert_pem})
-        time.sleep(1)  # a repeat would come at once (the broker resends on reconnect)
+        round_trip(pki.sub, HUB)  # past the repeated command: a resent event would have come first
         assert [len(_by_id(pki.sub, c)) for c in (before, during)] == [1, 1], hub.log_path.read_text()[-6000:]
         assert pki.sub.events("cert.rotation_failed") == []
         # A restart keeps the rotated pair; the provisioned files are untouched.
@@ -181,7 +181,7 @@ def test_a_certificate_the_broker_refuses_is_rolled_back(tmp_path):
         status = hub.status()
         assert status["state"] == "online" and status["certificate"]["serial"] == old_serial
         assert not (hub.state_dir / "tls" / "roll-1").exists()
-        time.sleep(1)
+        round_trip(pki.sub, HUB)
         assert len(_by_id(pki.sub, call)) == 1
     finally:
         hub.stop()

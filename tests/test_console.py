@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -21,30 +22,18 @@ def _console(hub_env, *args: str) -> subprocess.Popen[str]:
 
 
 def test_console_shows_a_call_and_acknowledges_it_with_a(hub_env):
-    console = _console(hub_env)
-    try:
-        assert console.stdout is not None and console.stdin is not None
-        assert "watching eldercare/v1/test-0001" in console.stdout.readline()
-        time.sleep(0.5)  # subscribed
+    # read by Console's reader thread, waited for with a deadline: a console that prints nothing fails the
+    # test in 10 s instead of blocking in readline() until the pytest timeout
+    with Console(hub_env) as console:
+        console.wait_line(lambda s: "watching eldercare/v1/test-0001" in s)
+        console.wait_line(lambda s: " status " in s)  # subscribed: the retained status came in
         call_id = hub_env.hub.sim("press", "--button", "27")["event_id"]
-        deadline = time.time() + 10
-        seen = ""
-        while time.time() < deadline and "call.raised" not in seen:
-            seen = console.stdout.readline()
-        assert "call.raised" in seen and "health" in seen and call_id in seen
-        console.stdin.write("a\n")
-        console.stdin.flush()
+        _, seen = console.wait_line(lambda s: "call.raised" in s)
+        assert "health" in seen and call_id in seen
+        console.send("a")
         acked = hub_env.sub.wait_event("call.acknowledged", 10, call_id=call_id)
         assert acked and acked["data"]["by"] == "console"
-        console.stdin.write("q\n")
-        console.stdin.flush()
-        assert console.wait(10) == 0
-    finally:
-        console.kill()
-        console.wait(10)
-        for stream in (console.stdin, console.stdout):
-            if stream is not None:
-                stream.close()
+        assert console.close() == 0
 
 
 def _ack(hub_env, event_id: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -272,6 +261,8 @@ def test_console_piped_to_a_reader_that_goes_away_ends_without_a_traceback(hub_e
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert console.stdout is not None and console.stderr is not None
+        ready, _, _ = select.select([console.stdout], [], [], 20)  # a deadline, not a readline() that may hang
+        assert ready, "the console printed nothing in 20 s"
         assert "watching" in console.stdout.readline()
         console.stdout.close()  # head has printed its lines and exited
         hub_env.hub.sim("press", "--button", "22")

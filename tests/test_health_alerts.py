@@ -83,6 +83,7 @@ def test_err_on_the_cuff_is_spoken_and_counted(tmp_path: Path) -> None:
         await until(lambda: hub.status.get("ble_meter_errors"), "a counted meter error")
         await hub.sims["bp"](["128", "82"])
         await hub.wait_for("measurement.blood_pressure")
+        await until(lambda: "health_bp_reading" in hub.spoken, "the reading read back")  # said after the event
 
     hub = run(tmp_path, scenario)
     (err,) = hub.status["ble_meter_errors"].values()

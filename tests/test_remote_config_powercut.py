@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from powercut import PowerCutFS, fuse_available
 from supervisor import Supervisor
-from support import PREFIX, Broker, HubProcess, Subscriber, write_config
+from support import PREFIX, Broker, HubProcess, Subscriber, wait_until, write_config
 
 ROUNDS = int(os.environ.get("POWERCUT_RUNS", "8"))
 HUB = "test-pc"
@@ -39,18 +39,27 @@ def test_config_changes_survive_power_cuts_at_random_moments(tmp_path: Path, bro
     with PowerCutFS(tmp_path / "card") as fs:
         cfg = write_config(fs.path / "hub.toml", broker.port, hub_id=HUB)  # the state dir beside it
         fs.sync()
+        journal = cfg.parent / "state" / "remote-config.json"
+        mid_apply = 0  # cuts after which the card holds a change under way (the journal's `pending`)
         for version in range(1, ROUNDS + 1):
             supervisor = Supervisor(HubProcess(cfg)).start()  # raises if the hub does not come up
             try:
                 body = json.dumps({"version": version, "config": {"mqtt": {"keepalive_s": 20 + version}}})
                 sub.client.publish(desired, body, qos=1, retain=True).wait_for_publish(5)
-                time.sleep(rng.uniform(0.0, 2.5))  # somewhere in the check, the writes, the restart, the trial
+                if version % 2 == 0:  # every other round: cut while this change is under way, wherever in it
+                    wait_until(lambda v=version: _journal(journal)[0] == v or _journal(journal)[1] == v, 60,
+                               f"config version {version} under way")
+                    time.sleep(rng.uniform(0.0, 0.5))
+                else:
+                    time.sleep(rng.uniform(0.0, 2.5))  # somewhere in the check, the writes, the restart, the trial
             finally:
                 supervisor.abandon()
                 supervisor.signal(signal.SIGKILL)  # the power goes ...
                 assert supervisor.hub.proc is not None
                 supervisor.hub.proc.wait(10)
             fs.cut()  # ... and the card keeps only what was fsynced
+            mid_apply += _journal(journal)[0] is not None
+        assert mid_apply > 0, "no power cut landed while a change was being applied: the test proved nothing"
         supervisor = Supervisor(HubProcess(cfg)).start()
         try:
             found = sub.wait_for(lambda m: m[1].endswith("/config/reported") and isinstance(m[2], dict)
@@ -64,4 +73,14 @@ def test_config_changes_survive_power_cuts_at_random_moments(tmp_path: Path, bro
             assert state["pending"] is None and state["applied_version"] == ROUNDS
         finally:
             supervisor.stop()
-        print(f"{ROUNDS} power cuts; reports seen: {sorted(results)}")
+        print(f"{ROUNDS} power cuts, {mid_apply} of them mid-apply; reports seen: {sorted(results)}")
+
+
+def _journal(path: Path) -> tuple[int | None, int | None]:
+    """(the version under way, the version applied) as the remote-config journal on the card says."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None, None
+    pending = data.get("pending")
+    return (pending.get("version") if isinstance(pending, dict) else None), data.get("applied_version")

@@ -4,6 +4,7 @@ restarts it, and the platform's `cmd/update` over the broker."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 from hubproc import broker, write_config
-from support import Subscriber
+from support import Subscriber, wait_until
 from updatekit import ReleaseServer, Service, build_wheel, make_cert
 
 from hub.update.download import sha256_of
@@ -31,15 +32,36 @@ CANNOT_START = ("hub/cli/run.py", "asyncio.run(Hub(config, hardware).run())",
 
 
 @pytest.fixture(scope="session")
-def release_kit(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    work = tmp_path_factory.mktemp("releases")
-    pem, public = generate()
-    (work / "key.pem").write_bytes(pem)
-    cert, key = make_cert(work)
-    wheels = {"good": build_wheel(work, "0.2.0"), "bad_selftest": build_wheel(work, "0.2.1", BAD_SELFTEST),
-              "cannot_start": build_wheel(work, "0.2.2", CANNOT_START), "older": build_wheel(work, "0.0.9")}
-    server = ReleaseServer(work / "wheels", cert, key)
-    yield {"pem": pem, "public": public, "cert": cert, "wheels": wheels, "server": server, "work": work}
+def release_build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The signed release wheels, built once per run (minutes of CPU) and shared by the parallel workers
+    (the first one to get here builds them under a lock; the others read its index); read-only for the tests."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # this run's, for every worker
+    index = shared / "releases.json"
+    with open(shared / "releases.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not index.exists():
+            work = shared / "releases"
+            work.mkdir()
+            pem, public = generate()
+            (work / "key.pem").write_bytes(pem)
+            cert, key = make_cert(work)
+            wheels = {"good": build_wheel(work, "0.2.0"), "bad_selftest": build_wheel(work, "0.2.1", BAD_SELFTEST),
+                      "cannot_start": build_wheel(work, "0.2.2", CANNOT_START), "older": build_wheel(work, "0.0.9")}
+            index.write_text(json.dumps({"public": public, "cert": str(cert), "key": str(key), "work": str(work),
+                                         "wheels": {k: str(v) for k, v in wheels.items()}}))
+    built = json.loads(index.read_text())
+    work = Path(built["work"])
+    return {"pem": (work / "key.pem").read_bytes(), "public": built["public"], "cert": Path(built["cert"]),
+            "key": Path(built["key"]), "wheels": {k: Path(v) for k, v in built["wheels"].items()}, "work": work}
+
+
+@pytest.fixture
+def release_kit(release_build: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The wheels, and a release server of this test's own: its request log holds this test's requests
+    only, and a `cut_after` set by one test never reaches another (any order, -k, parallel workers)."""
+    server = ReleaseServer(release_build["work"] / "wheels", release_build["cert"], release_build["key"])
+    yield {**release_build, "server": server}
     server.close()
 
 
@@ -128,7 +150,7 @@ def test_healthy_update_resumes_a_cut_download_and_switches(rig: Any, release_ki
     assert sent[0] == (None, 200) and sent[1][1] == 206 and sent[1][0].startswith("bytes="), sent
     assert Path(r.root / "current").resolve() == (r.root / "versions" / "0.2.0" / "venv").resolve()
     assert Path(r.root / "previous").resolve() == Path(sys.prefix).resolve()
-    assert not (r.root / "update.json").exists()
+    wait_until(lambda: not (r.root / "update.json").exists(), 15, "the marker cleared (after the report)")
     assert r.status()["version"] == "0.2.0"
     assert r.service.starts[-1].endswith("versions/0.2.0/venv")
 
@@ -141,7 +163,7 @@ def test_update_that_fails_its_selftest_is_rolled_back(rig: Any, release_kit: di
     assert r.stages("0.2.1")[-2:] == ["restarting", "rolled_back"]
     assert Path(r.root / "current").resolve() == Path(sys.prefix).resolve()
     assert r.status()["version"] == "0.1.0"
-    assert not (r.root / "update.json").exists()
+    wait_until(lambda: not (r.root / "update.json").exists(), 15, "the marker cleared (after the report)")
 
 
 def test_version_that_cannot_start_is_rolled_back_by_the_boot_guard(rig: Any, release_kit: dict[str, Any]) -> None:
