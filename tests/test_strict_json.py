@@ -16,7 +16,7 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 from scenario import Scenario
 from schema_examples import example
-from support import Broker
+from support import Broker, wait_until
 
 from hub.core.events import Event, strict_json
 
@@ -91,9 +91,13 @@ def test_the_self_test_event_and_the_status_on_the_broker_carry_no_nan(tmp_path:
             report = {"ok": False, "passed": math.nan, "failed": math.inf, "skipped": 0, "failed_components": [],
                       "results": [], "trigger": "local", "only": None, "simulated": True, "latency_ms": math.nan}
             s.hub.set_status("probe", {"rtt_ms": math.nan})
+            assert s.hub.uplink is not None
+            s.hub.uplink.refresh_status()  # published now, as an alarm's change is, not at the next interval
             await s.hub.raise_event("system.selftest", report)
             with s.loop.real_time():
                 await asyncio.to_thread(s.sub.wait_event, "system.selftest", 30)
+                await asyncio.to_thread(wait_until, lambda: any(
+                    t.endswith("/status") and b"probe" in p for t, p in list(raw)), 30, "the status with the probe")
 
         s.run(body)
     finally:
