@@ -32,6 +32,7 @@ from hub.voicecall.rules import settings_from, sip_problem, trigger_kind, who_is
 from hub.voicecall.screen import Gate
 
 log = logging.getLogger(__name__)
+HANGUP_TRIES = 5  # `hangup` acts on baresip's current call, which an arriving INVITE may take over
 
 
 def build(config: Config, hardware: Hardware) -> Component | None:
@@ -185,10 +186,17 @@ class VoiceCallComponent:
         call.local_reason = call.local_reason or reason
         assert self.agent is not None  # only SIP calls are hung up here
         try:
-            if call.call_id is not None:
-                await self.agent.hangup(call.call_id)
-            else:
+            if call.call_id is None:
                 await self.agent.hangup_current()  # no reply from the far end yet, so no id to name it by
+            else:
+                for _ in range(HANGUP_TRIES):
+                    answer = await self.agent.hangup(call.call_id)
+                    # baresip reports CALL_CLOSED before it answers `hangup`: closed by now, if it was this call
+                    if call.closed.done() or not answer.ok:
+                        break  # hung up, or gone already ("call not found"): its CALL_CLOSED says why
+                    # baresip 1.0.0 hangs up its *current* call, which `callfind` sets; an INVITE arriving
+                    # between the two commands becomes current and is hung up instead, and this one rings on
+                    log.info("voice call: the hang-up of %s closed another call; hanging up again", call.peer[:80])
             await asyncio.wait_for(asyncio.shield(call.closed), 10)
         except (ControlLost, TimeoutError) as exc:
             self._finish(call, call.local_reason, f"hang-up unconfirmed: {exc}")
@@ -207,6 +215,12 @@ class VoiceCallComponent:
             self._incoming(event)
         elif call is None:
             return
+        elif event.type == "CALL_ESTABLISHED" and call.stranger:
+            # `accept` acts on baresip's current call too: an INVITE that took over between `callfind` and
+            # `accept` was answered instead. Not screened, so not kept: hung up, no voice.started
+            log.warning("voice call: baresip answered %s, which was not screened; hanging up", call.peer[:80])
+            assert self._ctx is not None
+            self._ctx.spawn("voice_call.hang_up", self._hang_up(call, c.NOT_ALLOWED))
         elif event.type == "CALL_ESTABLISHED":
             call.mark_answered()
             assert self._ctx is not None
