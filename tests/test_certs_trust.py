@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from schemas import assert_valid
-from test_certs_e2e import Pki
+from support import wait_online
+from test_certs_e2e import HUB, Pki
 from test_provision_bundle import sample
 from tls_pki import Ca
 
@@ -106,6 +107,8 @@ def test_the_installed_certificate_is_not_replaced_by_a_ca_certificate(tmp_path)
     hub = pki.hub(tmp_path)
     try:
         hub.start()
+        # Ready (the control socket) is not subscribed: a command sent before the hub's SUBSCRIBE is lost.
+        assert wait_online(pki.sub, HUB), hub.log_tail()
         pki.command("rotate_cert", {"request_id": "ca-1"})
         csr = pki.sub.wait_event("cert.csr", 15, request_id="ca-1")
         assert csr is not None, hub.log_tail()

@@ -127,14 +127,17 @@ class Link(PahoOnLoop):
             if self.connected.is_set():
                 if failures and self._loop.time() - self._connected_at >= STABLE_S:
                     failures = 0
-                self._tick()
+                if self.attempt_pair != self.tls_pair and not self._planned:
+                    self._reconnect_with_new_pair()  # the certificate changed during the attempt (tls_switch)
+                else:
+                    self._tick()
                 await self._pause(tick_delay(self.watch, self.takeovers, self._loop.time(), self._connected_at,
                                              self.mqtt["keepalive_s"], getattr(self._client, "_last_msg_out", None),
                                              STABLE_S if failures else None), until_lost=True)
                 continue
             if self._dropped is not None:
                 failures, delay = self._after_drop(failures)
-            if delay:
+            if delay and self.attempt_pair == self.tls_pair:
                 await self._pause(delay)
             try:
                 await self._connect()
@@ -368,6 +371,9 @@ class Link(PahoOnLoop):
 
     def _attempt_failed(self) -> None:
         """A connection attempt failed (hub.core.uplink.tls_switch counts them)."""
+
+    def _reconnect_with_new_pair(self) -> None:
+        """Connected presenting a certificate no longer wanted: a planned reconnect (tls_switch)."""
 
     # --- closing ---------------------------------------------------------------------------------
     async def _close_link(self) -> None:

@@ -61,11 +61,10 @@ class CertSwitch:
             self._switch_failures = 0
             log.info("reconnecting with client certificate %s", pair[0])
             if self.connected.is_set():
-                self._planned = True
-                self._client.disconnect()
-                with contextlib.suppress(Exception):
-                    self._client.loop_write()
+                self._reconnect_with_new_pair()
             else:
+                # An attempt in flight presents the previous pair: run_connection reconnects once it
+                # has connected (attempt_pair != tls_pair), or tries the new pair at once if it failed.
                 self.kick()
             if await asyncio.wait_for(asyncio.shield(self._switched), timeout):
                 return ""
@@ -77,6 +76,13 @@ class CertSwitch:
             if self._hold_until == math.inf:
                 self._hold_until = 0.0
             self._wake.set()
+
+    def _reconnect_with_new_pair(self) -> None:
+        """A clean disconnect (no Last Will, the session kept); run_connection reconnects at once."""
+        self._planned = True
+        self._client.disconnect()
+        with contextlib.suppress(Exception):
+            self._client.loop_write()
 
     def _switch_settled(self, accepted: bool) -> None:
         """A connection attempt presenting the new pair succeeded, or failed."""
