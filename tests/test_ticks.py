@@ -59,3 +59,14 @@ def test_two_aligned_loops_wake_in_the_same_pass() -> None:
 
     woke = asyncio.run(body())
     assert sorted(woke) == [("a", 0.05), ("a", 0.05), ("b", 0.1), ("b", 0.1)]
+
+
+@pytest.mark.parametrize("period", [0.05, 10.0, 15.0, 30.0])
+def test_a_wake_a_hair_before_its_instant_sleeps_to_the_next_one(period: float) -> None:
+    # asyncio runs a timer up to its clock resolution early; a summed float clock sits 1e-12 off the
+    # multiple (599.9999999999982 for 600.0): the next sleep must not be to the instant just served
+    for k in (1, 60, 100_000):
+        instant = k * period
+        for now in (instant - 1e-9, instant - 2e-12, instant, instant + 1e-9):
+            assert next_instant(period, now) == pytest.approx((k + 1) * period, abs=1e-9), now
+

@@ -14,12 +14,19 @@ from __future__ import annotations
 import asyncio
 import math
 
+# asyncio runs a timer up to its clock's resolution (1 ns) before its instant, and a loop clock that is a
+# sum of floats lands a hair off a whole multiple: a wake-up within this of an instant belongs to it, so
+# the next sleep is to the instant after, not the same one again (which fired at once, the loop's work ran
+# twice in one instant, and on a virtual clock with a sensor read in a worker thread it spun for ever).
+SLACK_S = 1e-6
+
 
 def next_instant(period: float, now: float) -> float:
-    """The next whole multiple of `period` after `now` (loop time)."""
+    """The next whole multiple of `period` after `now` (loop time); `now` within SLACK_S before a
+    multiple counts as that multiple."""
     if period <= 0:
         return now
-    return (math.floor(now / period) + 1) * period
+    return (math.floor((now + SLACK_S) / period) + 1) * period
 
 
 def delay_to_next(period: float, now: float) -> float:
