@@ -124,25 +124,8 @@ class CallManager:
         """A press on a wireless trigger: the same call flow as a wired button (one open call per device,
         escalation, reminders, ack, context card), the event naming the device and its room
         (`source`: {"trigger": id, "room": room}). Returns the outcome, like a wired press's."""
-        ctx = self._require_ctx()
-        key = f"call:trigger:{source['trigger']}"
-        open_call = next((c for c in ctx.alarms.open_alarms(CALL) if c.key == key), None)
-        if open_call is not None:
-            ctx.say("call_repeat", about=open_call.id)
-            ctx.feedback("calling")
-            return {"outcome": "repeat", "call_id": open_call.id}
-        facts = {"kind": kind, **source}
-        event = await ctx.alarms.open(CALL, dict(facts), key=key, ts=ts, facts=facts)
-        self._raised_mono[event.id] = ctx.clock.monotonic()
-        ctx.feedback("calling")
-        if ctx.saved(event.id):
-            if ctx.online:
-                ctx.say("call_raising", about=event.id)
-            else:
-                ctx.say("call_offline", about=event.id)
-                self._saved_offline.add(event.id)
-        self._publish()
-        return {"outcome": "raised", "call_id": event.id}
+        call_id, raised = await self._open_wireless(f"call:trigger:{source['trigger']}", kind, source, ts)
+        return {"outcome": "raised" if raised else "repeat", "call_id": call_id}
 
     async def cancel_remote(self, trigger: str, within_s: float, ts: datetime) -> dict[str, Any]:
         """The device's cancel press: withdraws its open call if raised within `within_s`."""
@@ -173,16 +156,7 @@ class CallManager:
         marked = {"test": True} if test else {}
         event = await ctx.alarms.open(CALL, {"kind": kind, "button": pin, **marked}, key=f"call:{pin}", ts=ts,
                                       facts={"kind": kind, "button": pin, **marked})
-        # Only now, with the call on disk, is the resident told it is going out.
-        self._raised_mono[event.id] = press_mono
-        ctx.feedback("calling")
-        if ctx.saved(event.id):  # else the hub has said "存储故障，呼叫未能保存" (hub.core.storage_watch)
-            if ctx.online:
-                ctx.say("call_raising", about=event.id)
-            else:
-                ctx.say("call_offline", about=event.id)
-                self._saved_offline.add(event.id)
-        self._publish()
+        self._announce(event.id, press_mono)
         self._resolve(pin, {"outcome": "raised", "call_id": event.id, "event_id": event.id})
 
     async def raise_wireless(self, device: str, room: str, kind: str = "emergency",
@@ -192,24 +166,35 @@ class CallManager:
         ctx = self._require_ctx()
         ts = ts or ctx.clock.now()
         ctx.activity.note(f"button:{device}", ts)
-        call = ctx.alarms.get(f"call:{device}")
-        if call is not None:
-            ctx.say("call_repeat", about=call.id)
+        call_id, _raised = await self._open_wireless(f"call:{device}", kind, {"device": device, "room": room}, ts)
+        return call_id
+
+    async def _open_wireless(self, key: str, kind: str, source: dict[str, Any], ts: datetime) -> tuple[str, bool]:
+        """One open call per wireless device: (call id, True) for a new call, (its id, False) when pressed
+        again while its call is open (the resident hears it is still going)."""
+        ctx = self._require_ctx()
+        open_call = ctx.alarms.get(key)
+        if open_call is not None:
+            ctx.say("call_repeat", about=open_call.id)
             ctx.feedback("calling")
-            return call.id
-        where = {"device": device, "room": room}
-        event = await ctx.alarms.open(CALL, {"kind": kind, **where}, key=f"call:{device}", ts=ts,
-                                      facts={"kind": kind, **where})
-        self._raised_mono[event.id] = ctx.clock.monotonic()
+            return open_call.id, False
+        facts = {"kind": kind, **source}
+        event = await ctx.alarms.open(CALL, dict(facts), key=key, ts=ts, facts=facts)
+        self._announce(event.id, ctx.clock.monotonic())
+        return event.id, True
+
+    def _announce(self, call_id: str, raised_mono: float) -> None:
+        """A call on disk: only now is the resident told it is going out (or saved, when offline)."""
+        ctx = self._require_ctx()
+        self._raised_mono[call_id] = raised_mono
         ctx.feedback("calling")
-        if ctx.saved(event.id):
+        if ctx.saved(call_id):  # else the hub has said "存储故障，呼叫未能保存" (hub.core.storage_watch)
             if ctx.online:
-                ctx.say("call_raising", about=event.id)
+                ctx.say("call_raising", about=call_id)
             else:
-                ctx.say("call_offline", about=event.id)
-                self._saved_offline.add(event.id)
+                ctx.say("call_offline", about=call_id)
+                self._saved_offline.add(call_id)
         self._publish()
-        return event.id
 
     async def cancel_wireless(self, device: str) -> bool:
         """The wireless trigger held within the guard window of its call: cancelled, as a wired hold."""
