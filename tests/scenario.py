@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -236,3 +237,21 @@ def assert_one_voice(spoken: list[dict[str, Any]]) -> None:
 @contextmanager
 def scenario(tmp: Path, broker: Broker, **sections: dict[str, Any]) -> Iterator[Scenario]:
     yield Scenario(tmp, broker, **sections)
+
+
+def save(s: Scenario, name: str, title: str, story: str) -> None:
+    """The scenario's transcript as markdown, beside the test; with TRANSCRIPTS_DIR (docs/transcripts) too."""
+    text = s.markdown(title, story)
+    (s.tmp / f"{name}.md").write_text(text, encoding="utf-8")
+    out = os.environ.get("TRANSCRIPTS_DIR")
+    if out:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        (Path(out) / f"{name}.md").write_text(text, encoding="utf-8")
+
+
+def said(s: Scenario, key: str) -> list[dict[str, Any]]:
+    return [u for u in s.spoken() if u["key"] == key]
+
+
+def at(s: Scenario, event_type: str) -> float:
+    return next(t for t, kind in s.sent() if kind == event_type)

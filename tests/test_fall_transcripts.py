@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from scenario import Scenario, assert_chimes, assert_one_voice, without_chimes
+from scenario import Scenario, assert_chimes, assert_one_voice, at, said, save, without_chimes
 from support import Broker
-from test_voice_scenarios import EPS, at, said, save
+from test_voice_scenarios import EPS
 
 from hub.detect.fall.component import RECOVERED_LISTEN_S
 

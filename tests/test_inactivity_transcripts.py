@@ -5,11 +5,10 @@ writes them to docs/transcripts/."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from scenario import Scenario, assert_chimes, assert_one_voice, without_chimes
+from scenario import Scenario, assert_chimes, assert_one_voice, save, without_chimes
 from support import Broker
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]
@@ -19,13 +18,6 @@ CHAIR = [{"name": "armchair", "pin": 20, "place": "chair"}]
 WAIT_S = 30.0  # check_wait_s (default 10 min): its minimum, so the broker link idles less in virtual time
 
 
-def save(s: Scenario, name: str, title: str, story: str) -> None:
-    text = s.markdown(title, story)
-    (s.tmp / f"{name}.md").write_text(text, encoding="utf-8")
-    out = os.environ.get("TRANSCRIPTS_DIR")
-    if out:
-        Path(out).mkdir(parents=True, exist_ok=True)
-        (Path(out) / f"{name}.md").write_text(text, encoding="utf-8")
 
 
 def test_inactivity_check_unanswered(tmp_path: Path, broker: Broker) -> None:

@@ -6,34 +6,23 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import scenario
-from scenario import Scenario, assert_chimes, assert_one_voice, without_chimes
+from scenario import Scenario, assert_chimes, assert_one_voice, at, said, save, without_chimes
 from support import PREFIX, Broker
 
 pytestmark = [pytest.mark.timeout(400), pytest.mark.slow]
 QUIET = {"inactivity": {"enabled": False}}  # nobody moves for hours in these stories: no "您还好吗"
 
 
-def save(s: Scenario, name: str, title: str, story: str) -> None:
-    text = s.markdown(title, story)
-    out = os.environ.get("TRANSCRIPTS_DIR")
-    if out:
-        Path(out).mkdir(parents=True, exist_ok=True)
-        (Path(out) / f"{name}.md").write_text(text, encoding="utf-8")
 
 
-def said(s: Scenario, key: str) -> list[dict[str, Any]]:
-    return [u for u in s.spoken() if u["key"] == key]
 
 
-def at(s: Scenario, event_type: str) -> float:
-    return next(t for t, kind in s.sent() if kind == event_type)
 
 
 async def platform_sends(s: Scenario, body: dict[str, Any]) -> None:

@@ -10,26 +10,16 @@ battery) and the weekly test are spoken and reported.
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
-from scenario import Scenario, assert_one_voice, without_chimes
+from scenario import Scenario, assert_one_voice, save, without_chimes
 from support import Broker
 
 from drivers.ble.virtual.bthome_device import BTHOME_UUID, BthomeButton
 from hub.core.simulation import simulated_hardware
 from hub.selftest.run import Env, run_automatic
-
-
-def save(s: Scenario, name: str, title: str, story: str) -> None:
-    text = s.markdown(title, story)
-    (s.tmp / f"{name}.md").write_text(text, encoding="utf-8")
-    out = os.environ.get("TRANSCRIPTS_DIR")
-    if out:
-        Path(out).mkdir(parents=True, exist_ok=True)
-        (Path(out) / f"{name}.md").write_text(text, encoding="utf-8")
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 KEY = "231d39c1d7cc1ab1aee224cd096db932"

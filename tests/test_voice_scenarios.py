@@ -10,12 +10,11 @@ Set TRANSCRIPTS_DIR to write each transcript as markdown: docs/transcripts/ hold
 from __future__ import annotations
 
 import itertools
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
-from scenario import Scenario, assert_chimes, assert_one_voice, without_chimes
+from scenario import Scenario, assert_chimes, assert_one_voice, at, said, save, without_chimes
 from support import Broker
 
 from hub.speech.questions import ANSWER_HOLD_S
@@ -26,21 +25,10 @@ pytestmark = pytest.mark.timeout(300)  # virtual time, but espeak renders in rea
 EPS = 0.05  # virtual seconds; real time only creeps in while a message crosses the broker
 
 
-def save(s: Scenario, name: str, title: str, story: str) -> None:
-    text = s.markdown(title, story)
-    (s.tmp / f"{name}.md").write_text(text, encoding="utf-8")
-    out = os.environ.get("TRANSCRIPTS_DIR")
-    if out:
-        Path(out).mkdir(parents=True, exist_ok=True)
-        (Path(out) / f"{name}.md").write_text(text, encoding="utf-8")
 
 
-def said(s: Scenario, key: str) -> list[dict[str, Any]]:
-    return [u for u in s.spoken() if u["key"] == key]
 
 
-def at(s: Scenario, event_type: str) -> float:
-    return next(t for t, kind in s.sent() if kind == event_type)
 
 
 def chimed_before(s: Scenario, u: dict[str, Any]) -> bool:

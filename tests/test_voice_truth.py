@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scenario import Scenario, assert_chimes, assert_one_voice
+from scenario import Scenario, assert_chimes, assert_one_voice, said, save
 from support import Broker
-from test_voice_scenarios import said, save
 
 from hub.alarms.reminders import QUIET_AFTER_S
 from hub.speech.claims import claim_of

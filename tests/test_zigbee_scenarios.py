@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scenario import Scenario, assert_one_voice, without_chimes
+from scenario import Scenario, assert_one_voice, save, without_chimes
 from support import PREFIX, Broker
-from test_voice_scenarios import save
 
 pytestmark = pytest.mark.timeout(120)
 DEVICES = [{"friendly_name": "kitchen_gas", "room": "厨房", "role": "gas"},
