@@ -77,3 +77,10 @@ def _type_name(t: type | tuple[type, ...]) -> str:
             return "a number"
         return " or ".join(names.get(x, x.__name__) for x in t)
     return names.get(t, t.__name__)
+
+
+def hhmm_problem(text: Any) -> str:
+    """The rule of every HH:MM key (a time of day, local): '' when fine, else the problem in plain words."""
+    h, sep, m = text.partition(":") if isinstance(text, str) else ("", "", "")
+    ok = bool(sep) and h.isdigit() and m.isdigit() and len(h) == 2 and len(m) == 2 and int(h) < 24 and int(m) < 60
+    return "" if ok else f"{text!r} is not a time HH:MM (00:00-23:59)"

@@ -4,18 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.config.keys import Key, Section
-
-
-def hhmm_problem(text: str) -> str:
-    """The config rule for an HH:MM key (the inactivity detector refused these only at start before)."""
-    return "" if _hhmm_ok(text) else f"{text!r} is not a time HH:MM (00:00-23:59)"
-
-
-def _hhmm_ok(text: str) -> bool:
-    h, sep, m = text.partition(":")
-    return bool(sep) and h.isdigit() and m.isdigit() and len(m) == 2 and int(h) < 24 and int(m) < 60
-
+from hub.config.keys import Key, Section, hhmm_problem
 
 AXES = ("x", "-x", "y", "-y", "z", "-z")
 
@@ -206,9 +195,9 @@ def check(cfg: dict[str, Any]) -> list[tuple[str, str]]:
             names.add(item["name"])
     c = cfg["checkin"]
     for key in ("start", "end"):
-        if not _hhmm_ok(c[key]):
-            problems.append((f"checkin.{key}", f"{c[key]!r} is not a time HH:MM (00:00-23:59)"))
-    if _hhmm_ok(c["start"]) and _hhmm_ok(c["end"]) and c["start"] >= c["end"]:
+        if hhmm_problem(c[key]):
+            problems.append((f"checkin.{key}", hhmm_problem(c[key])))
+    if not hhmm_problem(c["start"]) and not hhmm_problem(c["end"]) and c["start"] >= c["end"]:
         problems.append(("checkin.end", "must be later than checkin.start on the same day"))
     buttons = {b["pin"] for b in cfg["buttons"]}
     for pin in c["pins"]:

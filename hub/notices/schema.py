@@ -6,15 +6,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hub.config.keys import Key, Section
+from hub.config.keys import Key, Section, hhmm_problem
 
 KINDS = ("medication", "measure_bp", "measure_glucose")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
-
-
-def _hhmm(text: Any) -> str:
-    return "" if isinstance(text, str) and HHMM.match(text) else f"{text!r} is not a time HH:MM (00:00-23:59)"
 
 
 NOTICES = Section("notices", "Notices the community platform sends (`cmd/notice`: heat, typhoon, anti-fraud "
@@ -22,9 +17,9 @@ NOTICES = Section("notices", "Notices the community platform sends (`cmd/notice`
                              "a press (docs/voice.md, Notices and reminders).", {
     "enabled": Key(True, "Accept cmd/notice from the platform."),
     "day_start": Key("07:30", "The resident's day starts (HH:MM, local): an info notice waits for it.",
-                     min=5, max=5, rule=_hhmm),
+                     min=5, max=5, rule=hhmm_problem),
     "day_end": Key("21:00", "The resident's day ends (HH:MM, local): info notices after it wait for the morning.",
-                   min=5, max=5, rule=_hhmm),
+                   min=5, max=5, rule=hhmm_problem),
     "max_pending": Key(16, "Notices kept at once; a full queue refuses a new one unless it outranks one held.",
                        min=1, max=64),
     "max_text_chars": Key(120, "Longest notice text (characters) the unit will say.", min=10, max=300),
@@ -70,8 +65,8 @@ def check(cfg: dict[str, Any]) -> list[tuple[str, str]]:
         if not r["times"] or len(r["times"]) > 12:
             problems.append((f"{where}.times", "give 1 to 12 times HH:MM"))
         for t in r["times"]:
-            if _hhmm(t):
-                problems.append((f"{where}.times", _hhmm(t)))
+            if hhmm_problem(t):
+                problems.append((f"{where}.times", hhmm_problem(t)))
         for d in r["days"]:
             if d not in DAYS:
                 problems.append((f"{where}.days", f"{d!r} is not one of {', '.join(DAYS)}"))

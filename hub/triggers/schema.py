@@ -6,17 +6,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hub.config.keys import Key, Section
+from hub.config.keys import Key, Section, hhmm_problem
 
 ACTIONS = ("emergency", "health", "service", "family", "cancel", "none")
 MAC = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def hhmm_problem(text: str) -> str:
-    h, sep, m = text.partition(":")
-    ok = bool(sep) and h.isdigit() and m.isdigit() and len(h) == 2 and len(m) == 2 and int(h) < 24 and int(m) < 60
-    return "" if ok else f"{text!r} is not a time HH:MM (00:00-23:59)"
 
 
 def _mac_problem(text: str) -> str:

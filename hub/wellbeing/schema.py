@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.config.keys import Key, Section
-
-
-def hhmm_problem(text: str) -> str:
-    h, sep, m = text.partition(":")
-    ok = sep and h.isdigit() and m.isdigit() and len(m) == 2 and int(h) < 24 and int(m) < 60
-    return "" if ok else f"{text!r} is not a time HH:MM (00:00-23:59)"
+from hub.config.keys import Key, Section, hhmm_problem
 
 
 def _words_problem(words: Any) -> str:
