@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from test_fall_countdown import check_schema, started
 
+from hub.detect.fall.collapse import COLLAPSE_S
 from hub.detect.fall.component import RECOVERED_LISTEN_S
-from hub.detect.fall.detector import COLLAPSE_S, FallDetector, FallParams
+from hub.detect.fall.detector import FallDetector, FallParams
 from hub.detect.fall.sim import synth_fall_trace, synth_recovered_trace
 
 

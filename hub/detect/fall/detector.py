@@ -45,28 +45,27 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
+from hub.detect.fall.collapse import CollapseWatch
+from hub.detect.fall.phases import (
+    FEATURES,
+    LANDING_S,
+    LOOKBACK_S,
+    POST_POSTURE_S,
+    SEATED_MAX_DEG,
+    features,
+    from_lying,
+    landed_fall,
+    moving,
+    unchanged,
+)
 from hub.detect.fall.resample import FS, _Resampler
 
-FEATURES = ("log_peak", "rotation", "tilt_before", "tilt_after", "log_still", "log_area", "dip")
 # Fitted on the development part of SisFall (hub eval fall --cross-validate prints a refit); the
 # features are scaled so each weight reads as "logit per natural unit" (angles in quarter turns).
 WEIGHTS = (7.65, 17.76, 0.1, 23.19, -1.8, 6.52, 1.07)
 BIAS = -28.5
-LOOKBACK_S = 10.0  # how far back the last upright period is looked for
-BLOCK = FS // 2  # posture blocks of 0.5 s
-UPRIGHT_DEG = 35.0  # trunk within this of vertical: upright (standing, walking, sitting up)
-LYING_DEG = 60.0  # beyond this: lying
-SETTLED_S = 1.5  # lying this long right before an impact: the descent ended before it
-SEATED_MAX_DEG = 60.0  # a fall whose post phase ends below this tilt ended seated / reclined
-POST_POSTURE_S = 3.0  # the posture after: the last seconds of the post phase
-STILL_G = 0.06  # std of |a| below this over the post phase: lying still
-MOVING_G = 0.3  # std of |a| above this over the post phase: walking or running about, got up
-MIN_TURN_DEG, UPRIGHT_AFTER_DEG = 15.0, 45.0  # turned less, still this upright after: no posture change
-LANDING_S = (1.0, 3.5)  # the landing: this window after the impact, where a fall ends on the floor
-REWATCH_S = 120.0  # after a recovered fall: lying still again within this is a collapse (alarm)...
-COLLAPSE_S = 30.0  # ...when it lasts this long
 Kind = Literal["fall", "to_seated", "from_lying", "collapse"]
 
 
@@ -105,41 +104,6 @@ class Assessment:
         return dict(zip(FEATURES, self.features, strict=True))
 
 
-def _unit(v: NDArray[np.float64]) -> NDArray[np.float64]:
-    n = float(np.linalg.norm(v))
-    return v / n if n > 1e-9 else v
-
-
-def _angle(u: NDArray[np.float64], v: NDArray[np.float64]) -> float:
-    return math.degrees(math.acos(max(-1.0, min(1.0, float(_unit(u) @ _unit(v))))))
-
-
-def moving(feats: tuple[float, ...]) -> bool:
-    """The post-fall phase shows walking or running about (std of |a| above `MOVING_G`): whoever it was
-    is up again, whatever the posture at the end says."""
-    return math.exp(feats[4]) - 0.01 > MOVING_G
-
-
-def unchanged(feats: tuple[float, ...]) -> bool:
-    """Upright before and after, turned less than `MIN_TURN_DEG`: a hard step, a stamp at the foot of
-    the stairs, the end of a jog — not a fall, which ends in another posture, whatever the impact."""
-    return feats[1] * 90.0 < MIN_TURN_DEG and feats[3] * 90.0 < UPRIGHT_AFTER_DEG
-
-
-def from_lying(feats: tuple[float, ...], descent_s: float | None, from_lying_g: float) -> bool:
-    """A fall that starts lying (out of bed): no upright period before, lying before and after, a hard
-    impact and lying still afterwards."""
-    return (descent_s is None and feats[2] * 90.0 >= LYING_DEG and feats[3] * 90.0 >= LYING_DEG
-            and math.exp(feats[0]) >= from_lying_g and math.exp(feats[4]) - 0.01 < STILL_G)
-
-
-def landed_fall(landed: tuple[float, ...], weights: NDArray[np.float64], bias: float, threshold: float) -> bool:
-    """The landing (`LANDING_S` after the impact) scores above `threshold` and ends lying, not moving
-    about: a fall, whatever the wearer does afterwards."""
-    return (float(weights @ np.asarray(landed)) + bias > threshold
-            and landed[3] * 90.0 >= LYING_DEG and not moving(landed))
-
-
 class FallDetector:
     """Streaming detector: `push()` chunks of (N, 3) acceleration in g, get the assessments made."""
 
@@ -164,8 +128,7 @@ class FallDetector:
         self._pending: list[int] = []
         self._last_fall = -10**9
         self._last_event = -10**9  # the last recovered fall
-        self._watch_scan, self._watch_until = 0, -10**9  # collapse watch after a recovered fall
-        self._still_blocks = 0
+        self._watch = CollapseWatch(self.up)  # after a recovered fall
 
     @property
     def time(self) -> float:
@@ -186,7 +149,7 @@ class FallDetector:
             self._acc = np.concatenate((self._acc, new))
             self._mag = np.concatenate((self._mag, np.sqrt(np.einsum("ij,ij->i", new, new))))
         out = self._find_candidates()
-        if self._watch_until > -10**9:
+        if self._watch.active:
             collapse = self._collapse()
             if collapse is not None:
                 out.append(collapse)
@@ -220,50 +183,15 @@ class FallDetector:
         the descent time (s from the end of the last upright period to the impact; None: none seen).
         `landing`: the post phase is only the landing (`LANDING_S` after the impact), where a fall ends
         on the floor even if the wearer gets up later."""
-        a, m = self._acc, self._mag
         i = p - self._base
-        pre, descent = self._pre_posture(i)
         if landing:
-            post_start, post_end = i + round(LANDING_S[0] * FS), i + round(LANDING_S[1] * FS)
+            post = i + round(LANDING_S[0] * FS), i + round(LANDING_S[1] * FS)
         else:
-            post_end = i + self._decide_n
-            post_start = max(i + FS, post_end - round(POST_POSTURE_S * FS))
-        post = a[post_start:post_end].mean(axis=0)
-        still = float(m[i + FS:post_end].std())
-        around = m[max(0, i - FS // 2):i + FS // 2]
-        area = float(np.maximum(around - 1.0, 0.0).sum()) / FS
-        # Tilts capped at a quarter turn as well: past horizontal (lying with the sensor facing down)
-        # is still lying, and larger values extrapolate past anything in training.
-        tilt_before, tilt_after = min(_angle(pre, self.up), 90.0), min(_angle(post, self.up), 90.0)
-        # Capped at a quarter turn; from lying (no upright period leading into the impact) only the
-        # change of tilt counts: rolling over in bed turns the trunk about its own axis, a fall does not.
-        rotation = min(_angle(pre, post) if descent is not None else abs(tilt_after - tilt_before), 90.0)
-        dip = min(1.0, max(0.0, 1.0 - float(m[max(0, i - FS):i].min()))) if i > 0 else 0.0
-        return (math.log(float(m[i])), rotation / 90.0, tilt_before / 90.0, tilt_after / 90.0,
-                math.log(still + 0.01), math.log(max(area, 1e-3)), dip), descent
+            post = max(i + FS, i + self._decide_n - round(POST_POSTURE_S * FS)), i + self._decide_n
+        return features(self._acc, self._mag, self.up, i, post, landing)
 
     def features_at(self, p: int) -> tuple[float, ...]:
         return self.phases(p)[0]
-
-    def _pre_posture(self, i: int) -> tuple[NDArray[np.float64], float | None]:
-        """The mean acceleration of the last upright 0.5 s block before the impact at buffer index i."""
-        a = self._acc
-        first = max(0, i - round(LOOKBACK_S * FS))
-        end = i - BLOCK // 2  # the impact's own lead-in is not a posture
-        blocks = [(s, a[s:s + BLOCK].mean(axis=0)) for s in range(end - BLOCK, first - 1, -BLOCK)]
-        settled = 0  # lying blocks right before the impact
-        for start, mean in blocks:
-            tilt = _angle(mean, self.up)
-            if tilt <= UPRIGHT_DEG:
-                return mean, (i - start - BLOCK) / FS
-            settled = settled + 1 if tilt >= LYING_DEG and settled * BLOCK == end - start - BLOCK else settled
-            if settled * BLOCK >= SETTLED_S * FS:
-                # Already lying for a while before this impact: the descent (if any) ended earlier, so
-                # this is someone moving while lying (turning over after lying down), not a fall's end.
-                return blocks[0][1], None
-        if blocks:
-            return blocks[-1][1], None  # never upright in the look-back: the earliest posture
-        return a[max(0, i - FS)], None
 
     def _assess(self, p: int) -> Assessment:
         feats, descent = self.phases(p)
@@ -279,43 +207,33 @@ class FallDetector:
         refractory = self.params.refractory_s * FS
         fall = suspected and p - self._last_fall > refractory
         recovered = False
-        landed = self.phases(p, landing=True)[0] if self.params.explain and descent is not None else None
+        landed = self._landing(p) if self.params.explain else None
         if fall:
             self._last_fall = p
-        elif not suspected and descent is not None and min(p - self._last_fall, p - self._last_event) > refractory:
+        elif not suspected and min(p - self._last_fall, p - self._last_event) > refractory:
             # Not lying on the floor at the end of the post phase: did it land like a fall, then get up?
-            landed = landed or self.phases(p, landing=True)[0]
-            recovered = landed_fall(landed, self._w, self.params.bias, self.params.threshold
-                                    + self.params.recovered_margin)
+            landed = landed if self.params.explain else self._landing(p)
+            recovered = landed is not None and landed_fall(landed, self._w, self.params.bias,
+                                                           self.params.threshold + self.params.recovered_margin)
             if recovered:
                 self._last_event = p
-                self._watch_scan, self._watch_until = p + self._decide_n, p + self._decide_n + round(REWATCH_S * FS)
-                self._still_blocks = 0
+                self._watch.start(p + self._decide_n)
         return Assessment(t=self.origin + (p + self._decide_n) / FS, impact_t=impact_t, score=score,
                           fall=fall, features=feats, kind=kind, descent_s=descent, recovered=recovered,
                           landing=landed)
 
+    def _landing(self, p: int) -> tuple[float, ...] | None:
+        """The landing's features; None when the wearer lay still before the impact (already down)."""
+        landed, descent = self.phases(p, landing=True)
+        return landed if descent is not None else None
+
     def _collapse(self) -> Assessment | None:
-        """After a recovered fall: lying still again (0.5 s blocks tilted past `LYING_DEG`, std of |a|
-        below `STILL_G`) for `COLLAPSE_S` without a break, starting within `REWATCH_S` — an injured
-        resident who got up and collapsed. A longer window than a fall's post phase: lying down to rest
-        lies still for a moment, a collapsed person stays down."""
-        end = self._base + len(self._mag)
-        while self._watch_scan + BLOCK <= end:
-            i = self._watch_scan - self._base
-            block = self._acc[i:i + BLOCK]
-            lying = _angle(block.mean(axis=0), self.up) >= LYING_DEG and float(self._mag[i:i + BLOCK].std()) < STILL_G
-            self._still_blocks = self._still_blocks + 1 if lying else 0
-            self._watch_scan += BLOCK
-            if not self._still_blocks and self._watch_scan > self._watch_until:
-                self._watch_until = -10**9  # the watch is over, and nobody is lying still
-                return None
-            if self._still_blocks * BLOCK >= round(COLLAPSE_S * FS):
-                self._watch_until = -10**9
-                self._last_fall = self._watch_scan
-                tilt = min(_angle(block.mean(axis=0), self.up), 90.0)
-                feats = (0.0, 0.0, 0.0, tilt / 90.0, math.log(float(self._mag[i:i + BLOCK].std()) + 0.01), 0.0, 0.0)
-                return Assessment(t=self.origin + self._watch_scan / FS,
-                                  impact_t=self.origin + (self._watch_scan - self._still_blocks * BLOCK) / FS,
-                                  score=self.params.threshold, fall=True, features=feats, kind="collapse")
-        return None
+        """After a recovered fall: lying still again for `COLLAPSE_S` (hub/detect/fall/collapse.py)."""
+        seen = self._watch.scan(self._acc, self._mag, self._base)
+        if seen is None:
+            return None
+        at, blocks, tilt, std = seen
+        self._last_fall = at
+        feats = (0.0, 0.0, 0.0, tilt / 90.0, math.log(std + 0.01), 0.0, 0.0)
+        return Assessment(t=self.origin + at / FS, impact_t=self.origin + (at - blocks * (FS // 2)) / FS,
+                          score=self.params.threshold, fall=True, features=feats, kind="collapse")

@@ -1,0 +1,136 @@
+"""The phases of a fall, measured on the 50 Hz buffer of `FallDetector` (hub/detect/fall/detector.py):
+the pre-fall posture (the last upright period), the descent, the impact and the post-fall (or landing)
+posture, as the seven features of the logistic score, plus the rules read off them.
+
+Pure functions over numpy arrays: `acc` (N, 3) in g, `mag` its |a|, `up` the sensor axis pointing up
+when standing, `i` the impact's index. The detector keeps the state; this keeps the geometry.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from hub.detect.fall.resample import FS
+
+FEATURES = ("log_peak", "rotation", "tilt_before", "tilt_after", "log_still", "log_area", "dip")
+LOOKBACK_S = 10.0  # how far back the last upright period is looked for
+BLOCK = FS // 2  # posture blocks of 0.5 s
+UPRIGHT_DEG = 35.0  # trunk within this of vertical: upright (standing, walking, sitting up)
+LYING_DEG = 60.0  # beyond this: lying
+SETTLED_S = 1.5  # lying this long right before an impact: the descent ended before it
+SEATED_MAX_DEG = 60.0  # a fall whose post phase ends below this tilt ended seated / reclined
+POST_POSTURE_S = 3.0  # the posture after: the last seconds of the post phase
+STILL_G = 0.06  # std of |a| below this over the post phase: lying still
+MOVING_G = 0.3  # std of |a| above this over the post phase: walking or running about, got up
+MIN_TURN_DEG, UPRIGHT_AFTER_DEG = 15.0, 45.0  # turned less, still this upright after: no posture change
+STEADY_DEG = 10.0  # consecutive 0.5 s blocks turned less than this: a steady posture, not a descent
+LANDING_S = (1.0, 3.5)  # the landing: this window after the impact, where a fall ends on the floor
+
+Vec = NDArray[np.float64]
+
+
+def _unit(v: Vec) -> Vec:
+    n = float(np.linalg.norm(v))
+    return v / n if n > 1e-9 else v
+
+
+def angle(u: Vec, v: Vec) -> float:
+    return math.degrees(math.acos(max(-1.0, min(1.0, float(_unit(u) @ _unit(v))))))
+
+
+def moving(feats: tuple[float, ...]) -> bool:
+    """The post-fall phase shows walking or running about (std of |a| above `MOVING_G`): whoever it was
+    is up again, whatever the posture at the end says."""
+    return math.exp(feats[4]) - 0.01 > MOVING_G
+
+
+def unchanged(feats: tuple[float, ...]) -> bool:
+    """Upright before and after, turned less than `MIN_TURN_DEG`: a hard step, a stamp at the foot of
+    the stairs, the end of a jog — not a fall, which ends in another posture, whatever the impact."""
+    return feats[1] * 90.0 < MIN_TURN_DEG and feats[3] * 90.0 < UPRIGHT_AFTER_DEG
+
+
+def from_lying(feats: tuple[float, ...], descent_s: float | None, from_lying_g: float) -> bool:
+    """A fall that starts lying (out of bed): no upright period before, lying before and after, a hard
+    impact and lying still afterwards."""
+    return (descent_s is None and feats[2] * 90.0 >= LYING_DEG and feats[3] * 90.0 >= LYING_DEG
+            and math.exp(feats[0]) >= from_lying_g and math.exp(feats[4]) - 0.01 < STILL_G)
+
+
+def landed_fall(landed: tuple[float, ...], weights: Vec, bias: float, threshold: float) -> bool:
+    """The landing (`LANDING_S` after the impact) scores above `threshold` and ends lying, not moving
+    about: a fall, whatever the wearer does afterwards."""
+    return (float(weights @ np.asarray(landed)) + bias > threshold
+            and landed[3] * 90.0 >= LYING_DEG and not moving(landed))
+
+
+def pre_posture(acc: Vec, up: Vec, i: int) -> tuple[Vec, float | None]:
+    """The mean acceleration of the last upright 0.5 s block before the impact at index i, and the
+    descent time from its end (None: no upright period leading into the impact)."""
+    first = max(0, i - round(LOOKBACK_S * FS))
+    end = i - BLOCK // 2  # the impact's own lead-in is not a posture
+    blocks = [(s, acc[s:s + BLOCK].mean(axis=0)) for s in range(end - BLOCK, first - 1, -BLOCK)]
+    settled = 0  # lying blocks right before the impact
+    for start, mean in blocks:
+        tilt = angle(mean, up)
+        if tilt <= UPRIGHT_DEG:
+            return mean, (i - start - BLOCK) / FS
+        settled = settled + 1 if tilt >= LYING_DEG and settled * BLOCK == end - start - BLOCK else settled
+        if settled * BLOCK >= SETTLED_S * FS:
+            # Already lying for a while before this impact: the descent (if any) ended earlier, so
+            # this is someone moving while lying (turning over after lying down), not a fall's end.
+            return blocks[0][1], None
+    if blocks:
+        return blocks[-1][1], None  # never upright in the look-back: the earliest posture
+    return acc[max(0, i - FS)], None
+
+
+def landing_pre_posture(acc: Vec, up: Vec, i: int) -> tuple[Vec, float | None]:
+    """The posture a landing is measured from: the last upright block before the impact, else the least
+    tilted one (sitting reclined, or a sensor worn tilted). The look-back goes past lying blocks while
+    the trunk is still turning — a fall that rotates the trunk on the way down is lying before it
+    lands — but not past `SETTLED_S` of lying *steadily* (turned less than `STEADY_DEG` per block):
+    whoever lay steadily before was down already (turning over in bed), None."""
+    first = max(0, i - round(LOOKBACK_S * FS))
+    end = i - BLOCK // 2
+    least: tuple[float, int, Vec] | None = None
+    settled, later = 0, None
+    for start in range(end - BLOCK, first - 1, -BLOCK):
+        mean = acc[start:start + BLOCK].mean(axis=0)
+        tilt = angle(mean, up)
+        if tilt <= UPRIGHT_DEG:
+            return mean, (i - start - BLOCK) / FS
+        steady = tilt >= LYING_DEG and later is not None and angle(mean, later) < STEADY_DEG
+        settled = settled + 1 if steady else 0
+        if settled * BLOCK >= SETTLED_S * FS:
+            return mean, None
+        if least is None or tilt < least[0]:
+            least = tilt, start, mean
+        later = mean
+    if least is None or least[0] >= LYING_DEG:
+        return pre_posture(acc, up, i)[0], None
+    return least[2], (i - least[1] - BLOCK) / FS
+
+
+def features(acc: Vec, mag: Vec, up: Vec, i: int, post: tuple[int, int],
+             landing: bool = False) -> tuple[tuple[float, ...], float | None]:
+    """The seven features of the impact at index i with the post-fall posture read over `post` (start,
+    end indices), and the descent time. `landing`: the pre-fall posture of `landing_pre_posture`."""
+    pre, descent = landing_pre_posture(acc, up, i) if landing else pre_posture(acc, up, i)
+    post_start, post_end = post
+    after = acc[post_start:post_end].mean(axis=0)
+    still = float(mag[i + FS:post_end].std())
+    around = mag[max(0, i - FS // 2):i + FS // 2]
+    area = float(np.maximum(around - 1.0, 0.0).sum()) / FS
+    # Tilts capped at a quarter turn as well: past horizontal (lying with the sensor facing down)
+    # is still lying, and larger values extrapolate past anything in training.
+    tilt_before, tilt_after = min(angle(pre, up), 90.0), min(angle(after, up), 90.0)
+    # Capped at a quarter turn; from lying (no upright period leading into the impact) only the
+    # change of tilt counts: rolling over in bed turns the trunk about its own axis, a fall does not.
+    rotation = min(angle(pre, after) if descent is not None else abs(tilt_after - tilt_before), 90.0)
+    dip = min(1.0, max(0.0, 1.0 - float(mag[max(0, i - FS):i].min()))) if i > 0 else 0.0
+    return (math.log(float(mag[i])), rotation / 90.0, tilt_before / 90.0, tilt_after / 90.0,
+            math.log(still + 0.01), math.log(max(area, 1e-3)), dip), descent
