@@ -9,18 +9,21 @@ from __future__ import annotations
 import numpy as np
 
 from hub.detect.evaluation.falls import Outcome, TrialResult
-from hub.detect.fall.detector import FallParams, landed_fall, moving, unchanged
+from hub.detect.fall.detector import FallParams, Rule, landed_fall, moving, unchanged
 
 
-def decide(w: np.ndarray, threshold: float, feats: tuple[float, ...], rule: bool,
-           landing: tuple[float, ...] | None, margin: float = FallParams.recovered_margin) -> Outcome:
+def decide(w: np.ndarray, threshold: float, feats: tuple[float, ...], rule: Rule,
+           landing: tuple[float, ...] | None, margin: float = FallParams.recovered_margin,
+           dropped_margin: float = FallParams.dropped_margin) -> Outcome:
     """One candidate under weights `w` (bias last), as the detector decides: an alarm (score above the
     threshold, not moving about after and not `unchanged`, or the from-lying rule), else a recovered fall (the landing
-    alone scores `margin` above the threshold, ends lying and not moving about), else nothing."""
-    if rule or (float(np.asarray(feats) @ w[:-1] + w[-1]) > threshold and not moving(feats)
-                and not unchanged(feats)):
+    alone scores `margin` above the threshold, `dropped_margin` after a fast drop, ends lying and not moving
+    about), else nothing."""
+    if rule == "from_lying" or (float(np.asarray(feats) @ w[:-1] + w[-1]) > threshold and not moving(feats)
+                                and not unchanged(feats) and rule != "reseated"):
         return "alarm"
-    if landing is not None and landed_fall(landing, w[:-1], float(w[-1]), threshold + margin):
+    if landing is not None and landed_fall(landing, w[:-1], float(w[-1]), threshold + margin,
+                                           threshold + dropped_margin):
         return "recovered"
     return None
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from hub.detect.fall.detector import FallDetector, FallParams, from_lying
+from hub.detect.fall.detector import FallDetector, FallParams, Rule
 
 SISFALL_RATE = 200.0
 ADXL345_COUNTS_PER_G = 256.0  # ±16 g, 13 bit
@@ -125,7 +125,7 @@ class TrialResult:
     latency_s: float | None  # decision time minus impact time of the first suspected fall
     cpu_s: float
     candidates: list[tuple[float, ...]] = field(default_factory=list)
-    rules: list[bool] = field(default_factory=list)  # per candidate: the from-lying rule fired
+    rules: list[Rule] = field(default_factory=list)  # per candidate: the rule that decides whatever the score
     kind: str | None = None  # the first suspected fall's kind
     recovered: bool = False  # a recovered fall (fall.recovered) was decided
     landings: list[tuple[float, ...] | None] = field(default_factory=list)  # per candidate: landing features
@@ -149,7 +149,7 @@ def run_trial(trial: Trial, acc: np.ndarray, params: FallParams | None = None) -
     first = None
     recovered = False
     feats: list[tuple[float, ...]] = []
-    rules: list[bool] = []
+    rules: list[Rule] = []
     landings: list[tuple[float, ...] | None] = []
     chunk = int(SISFALL_RATE)
     seconds = len(acc) / SISFALL_RATE
@@ -159,7 +159,7 @@ def run_trial(trial: Trial, acc: np.ndarray, params: FallParams | None = None) -
         for assessment in detector.push(stream[i:i + chunk]):
             if assessment.kind != "collapse":  # an impact candidate (a collapse has none)
                 feats.append(assessment.features)
-                rules.append(from_lying(assessment.features, assessment.descent_s, params.from_lying_g))
+                rules.append(assessment.rule)
                 landings.append(assessment.landing)
             recovered = recovered or assessment.recovered
             if assessment.fall and first is None:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from hub.detect.evaluation.falls import SISFALL_RATE, Trial, TrialError, read_waist_adxl
-from hub.detect.fall.detector import FallDetector, FallParams, from_lying
+from hub.detect.fall.detector import FallDetector, FallParams, Rule
 
 ACTIVE_H_PER_DAY = 4.0
 GAP_S = (10.0, 40.0)
@@ -33,8 +33,8 @@ NOISE_G = 0.01  # the accelerometer's noise while the wearer is still
 REFRACTORY_S = 10.0
 
 Landing = tuple[float, ...] | None
-# (subject, features, from-lying rule, landing features) -> "alarm", "recovered" or None
-Scorer = Callable[[str, tuple[float, ...], bool, Landing], "str | None"]
+# (subject, features, rule (detector.Rule), landing features) -> "alarm", "recovered" or None
+Scorer = Callable[[str, tuple[float, ...], Rule, Landing], "str | None"]
 
 
 @dataclass
@@ -44,7 +44,7 @@ class WearStream:
     worn_s: float = 0.0
     falls: int = 0  # suspected falls (alarms) with the detector's own weights
     recovered: int = 0  # recovered-fall events (fall.recovered) with the detector's own weights
-    candidates: list[tuple[float, tuple[float, ...], bool, Landing]] = field(default_factory=list)
+    candidates: list[tuple[float, tuple[float, ...], Rule, Landing]] = field(default_factory=list)
     codes: list[tuple[float, str]] = field(default_factory=list)  # (stream start s, ADL code)
 
 
@@ -74,8 +74,7 @@ def stream_subject(subject: str, trials: list[Trial], params: FallParams, seed: 
         for i in range(0, len(stream), chunk):
             for a in det.push(stream[i:i + chunk]):
                 if a.kind != "collapse":
-                    out.candidates.append((a.impact_t, a.features,
-                                           from_lying(a.features, a.descent_s, params.from_lying_g), a.landing))
+                    out.candidates.append((a.impact_t, a.features, a.rule, a.landing))
                 out.falls += a.fall
                 out.recovered += a.recovered
         out.active_s += len(acc) / SISFALL_RATE
@@ -141,7 +140,7 @@ def cv_scorer(weights: dict[str, np.ndarray], threshold: float) -> Scorer:
     """Each subject's candidates decided with the weights fitted without that subject."""
     from hub.detect.evaluation.cross_validation import decide
 
-    def score(subject: str, feats: tuple[float, ...], rule: bool, landing: Landing) -> str | None:
+    def score(subject: str, feats: tuple[float, ...], rule: Rule, landing: Landing) -> str | None:
         return decide(weights[subject], threshold, feats, rule, landing)
     return score
 

@@ -29,13 +29,14 @@ docs/detection.md) above `threshold`, unless the post phase shows walking or run
 again: std of |a| above `MOVING_G`), is a suspected fall of kind "fall", or "to_seated" when the
 post phase ends reclined rather than lying (sliding down a wall). A fall that starts lying (out of
 bed) scores low by design (turning over in bed must not alarm); it is caught by its own rule: no
-upright period, a hard impact (`from_lying_g`), then lying still — kind "from_lying". A decision at
+upright period, a drop and a hard impact (`from_lying_g`), then lying still — kind "from_lying". A decision at
 time t uses only samples before t.
 
 A candidate that is not a suspected fall but whose landing (`LANDING_S` after the impact, same features
-and weights) ends lying and scores `recovered_margin` above the threshold is a fall the wearer got up
-from (`recovered`: reported, not alarmed); lying still again for `COLLAPSE_S` within `REWATCH_S` after
-it is a suspected fall of kind "collapse".
+and weights, measured from the last upright or least tilted posture even if the trunk turned on the
+way down) ends lying and scores `recovered_margin` above the threshold (`dropped_margin` after a fast
+drop of the waist) is a fall the wearer got up from (`recovered`: reported, not alarmed); lying still
+again for `COLLAPSE_S` within `REWATCH_S` after it is a suspected fall of kind "collapse".
 """
 
 from __future__ import annotations
@@ -54,10 +55,12 @@ from hub.detect.fall.phases import (
     LOOKBACK_S,
     POST_POSTURE_S,
     SEATED_MAX_DEG,
+    drop_speed,
     features,
     from_lying,
     landed_fall,
     moving,
+    reseated,
     unchanged,
 )
 from hub.detect.fall.resample import FS, _Resampler
@@ -67,6 +70,7 @@ from hub.detect.fall.resample import FS, _Resampler
 WEIGHTS = (7.65, 17.76, 0.1, 23.19, -1.8, 6.52, 1.07)
 BIAS = -28.5
 Kind = Literal["fall", "to_seated", "from_lying", "collapse"]
+Rule = Literal["from_lying", "reseated"] | None
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,9 @@ class FallParams:
     # down quickly onto a bed lands much like a soft fall, and the post phase that tells them apart for
     # an alarm is the one the wearer got up in.
     recovered_margin: float = 9.0
+    # ...but only by this much when the waist dropped fast before the impact (`DROP_MS`): lying down onto
+    # a bed turns the trunk about the hip, which stays at seat height; a fall drops it to the floor.
+    dropped_margin: float = 2.0
     explain: bool = False  # evaluation: every assessment carries its landing features (cross-validation)
 
 
@@ -99,6 +106,10 @@ class Assessment:
     descent_s: float | None = None  # end of the last upright period -> impact (None: none seen)
     recovered: bool = False  # a fall the wearer got up from within the post phase: report, no alarm
     landing: tuple[float, ...] | None = None  # with FallParams.explain: features over the landing only
+    drop_ms: float = 0.0  # how fast the waist dropped before the impact (m/s, phases.drop_speed)
+    # A rule that decides whatever the score: "from_lying" (an alarm), "reseated" (no alarm: back in
+    # the seat the wearer had left), or None.
+    rule: Rule = None
 
     def as_dict(self) -> dict[str, float]:
         return dict(zip(FEATURES, self.features, strict=True))
@@ -184,11 +195,12 @@ class FallDetector:
         `landing`: the post phase is only the landing (`LANDING_S` after the impact), where a fall ends
         on the floor even if the wearer gets up later."""
         i = p - self._base
-        if landing:
-            post = i + round(LANDING_S[0] * FS), i + round(LANDING_S[1] * FS)
-        else:
-            post = max(i + FS, i + self._decide_n - round(POST_POSTURE_S * FS)), i + self._decide_n
+        post = (i + round(LANDING_S[0] * FS), i + round(LANDING_S[1] * FS)) if landing else self._post(i)
         return features(self._acc, self._mag, self.up, i, post, landing)
+
+    def _post(self, i: int) -> tuple[int, int]:
+        """The post-fall posture's window (buffer indices) for the impact at buffer index i."""
+        return max(i + FS, i + self._decide_n - round(POST_POSTURE_S * FS)), i + self._decide_n
 
     def features_at(self, p: int) -> tuple[float, ...]:
         return self.phases(p)[0]
@@ -199,10 +211,15 @@ class FallDetector:
         impact_t = self.origin + p / FS
         tilt_after = feats[3] * 90.0
         kind: Kind = "fall"
-        suspected = score > self.params.threshold and not moving(feats) and not unchanged(feats)
+        i = p - self._base
+        drop = drop_speed(self._mag, i)
+        rule: Rule = ("from_lying" if from_lying(feats, descent, self.params.from_lying_g, drop)
+                      else "reseated" if reseated(self._acc, self.up, i, self._post(i)) else None)
+        suspected = (score > self.params.threshold and not moving(feats) and not unchanged(feats)
+                     and rule != "reseated")
         if suspected and tilt_after < SEATED_MAX_DEG:
             kind = "to_seated"
-        if not suspected and from_lying(feats, descent, self.params.from_lying_g):
+        if not suspected and rule == "from_lying":
             suspected, kind = True, "from_lying"
         refractory = self.params.refractory_s * FS
         fall = suspected and p - self._last_fall > refractory
@@ -213,14 +230,15 @@ class FallDetector:
         elif not suspected and min(p - self._last_fall, p - self._last_event) > refractory:
             # Not lying on the floor at the end of the post phase: did it land like a fall, then get up?
             landed = landed if self.params.explain else self._landing(p)
-            recovered = landed is not None and landed_fall(landed, self._w, self.params.bias,
-                                                           self.params.threshold + self.params.recovered_margin)
+            recovered = landed is not None and landed_fall(
+                landed, self._w, self.params.bias, self.params.threshold + self.params.recovered_margin,
+                self.params.threshold + self.params.dropped_margin)
             if recovered:
                 self._last_event = p
                 self._watch.start(p + self._decide_n)
         return Assessment(t=self.origin + (p + self._decide_n) / FS, impact_t=impact_t, score=score,
                           fall=fall, features=feats, kind=kind, descent_s=descent, recovered=recovered,
-                          landing=landed)
+                          landing=landed, drop_ms=drop, rule=rule)
 
     def _landing(self, p: int) -> tuple[float, ...] | None:
         """The landing's features; None when the wearer lay still before the impact (already down)."""

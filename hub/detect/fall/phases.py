@@ -27,7 +27,16 @@ STILL_G = 0.06  # std of |a| below this over the post phase: lying still
 MOVING_G = 0.3  # std of |a| above this over the post phase: walking or running about, got up
 MIN_TURN_DEG, UPRIGHT_AFTER_DEG = 15.0, 45.0  # turned less, still this upright after: no posture change
 STEADY_DEG = 10.0  # consecutive 0.5 s blocks turned less than this: a steady posture, not a descent
+SEAT_DEG = 10.0  # a reclined post posture this close to one held in the look-back: back in the same seat
 LANDING_S = (1.0, 3.5)  # the landing: this window after the impact, where a fall ends on the floor
+# The waist dropping this fast before the impact (m/s, `drop_speed`): a fall to the floor. Lying down
+# quickly onto a bed (SisFall D13) reaches 0.6 m/s at most (95th percentile), falls off a chair 0.45-1.1
+# at their slowest 5 %: chosen on the development data.
+DROP_MS = 1.0
+# Off a bed (~0.45 m) to the floor is ~3 m/s in free fall, ~2 m/s from half that height (rolling off,
+# partly held): a fall from lying must drop at least this fast. Turning over in bed drops nothing, but
+# the |a| shortfall of a brisk turn integrates to ~1.2 m/s (SisFall D14, SA08): hence well above that.
+BED_DROP_MS = 2.0
 
 Vec = NDArray[np.float64]
 
@@ -53,18 +62,40 @@ def unchanged(feats: tuple[float, ...]) -> bool:
     return feats[1] * 90.0 < MIN_TURN_DEG and feats[3] * 90.0 < UPRIGHT_AFTER_DEG
 
 
-def from_lying(feats: tuple[float, ...], descent_s: float | None, from_lying_g: float) -> bool:
-    """A fall that starts lying (out of bed): no upright period before, lying before and after, a hard
-    impact and lying still afterwards."""
+def from_lying(feats: tuple[float, ...], descent_s: float | None, from_lying_g: float, drop_ms: float) -> bool:
+    """A fall that starts lying (out of bed): no upright period before, lying before and after, a drop
+    (`BED_DROP_MS`), a hard impact and lying still afterwards."""
     return (descent_s is None and feats[2] * 90.0 >= LYING_DEG and feats[3] * 90.0 >= LYING_DEG
-            and math.exp(feats[0]) >= from_lying_g and math.exp(feats[4]) - 0.01 < STILL_G)
+            and drop_ms >= BED_DROP_MS and math.exp(feats[0]) >= from_lying_g
+            and math.exp(feats[4]) - 0.01 < STILL_G)
 
 
-def landed_fall(landed: tuple[float, ...], weights: Vec, bias: float, threshold: float) -> bool:
-    """The landing (`LANDING_S` after the impact) scores above `threshold` and ends lying, not moving
-    about: a fall, whatever the wearer does afterwards."""
-    return (float(weights @ np.asarray(landed)) + bias > threshold
-            and landed[3] * 90.0 >= LYING_DEG and not moving(landed))
+def landed_fall(landed: tuple[float, ...], weights: Vec, bias: float, threshold: float,
+                dropped_threshold: float | None = None) -> bool:
+    """The landing (`LANDING_S` after the impact, `features(..., landing=True)`) ends lying — tilted
+    past `LYING_DEG`, or turned that far from the posture before (a sensor worn tilted lies at less) —
+    not moving about, and scores above `threshold`, or above `dropped_threshold` after a fast drop
+    (`DROP_MS`): a fall, whatever the wearer does afterwards."""
+    if dropped_threshold is not None and landed[len(FEATURES)] >= DROP_MS:
+        threshold = dropped_threshold
+    return (float(weights @ np.asarray(landed[:len(FEATURES)])) + bias > threshold
+            and max(landed[3], landed[1]) * 90.0 >= LYING_DEG and not moving(landed))
+
+
+def reseated(acc: Vec, up: Vec, i: int, post: tuple[int, int]) -> bool:
+    """The post phase ends reclined (below `SEATED_MAX_DEG`) in the very posture, within `SEAT_DEG`, of
+    a reclined 0.5 s block in the look-back: the wearer tried to get up and dropped back into the seat
+    they had left (SisFall D11), however hard. A fall ends in another posture: on SisFall the falls
+    that end reclined are 53 degrees or more from anything held before."""
+    after = acc[post[0]:post[1]].mean(axis=0)
+    if angle(after, up) >= SEATED_MAX_DEG:
+        return False
+    first = max(0, i - round(LOOKBACK_S * FS))
+    for start in range(i - BLOCK // 2 - BLOCK, first - 1, -BLOCK):
+        mean = acc[start:start + BLOCK].mean(axis=0)
+        if angle(mean, up) > UPRIGHT_DEG and angle(mean, after) < SEAT_DEG:
+            return True
+    return False
 
 
 def pre_posture(acc: Vec, up: Vec, i: int) -> tuple[Vec, float | None]:
@@ -132,5 +163,13 @@ def features(acc: Vec, mag: Vec, up: Vec, i: int, post: tuple[int, int],
     # change of tilt counts: rolling over in bed turns the trunk about its own axis, a fall does not.
     rotation = min(angle(pre, after) if descent is not None else abs(tilt_after - tilt_before), 90.0)
     dip = min(1.0, max(0.0, 1.0 - float(mag[max(0, i - FS):i].min()))) if i > 0 else 0.0
-    return (math.log(float(mag[i])), rotation / 90.0, tilt_before / 90.0, tilt_after / 90.0,
-            math.log(still + 0.01), math.log(max(area, 1e-3)), dip), descent
+    feats = (math.log(float(mag[i])), rotation / 90.0, tilt_before / 90.0, tilt_after / 90.0,
+             math.log(still + 0.01), math.log(max(area, 1e-3)), dip)
+    return (*feats, drop_speed(mag, i)) if landing else feats, descent
+
+
+def drop_speed(mag: Vec, i: int) -> float:
+    """How fast the waist was dropping before the impact (m/s): the shortfall of |a| below 1 g over
+    the second before it, integrated. Lying down onto a bed turns the trunk about the hip, which stays
+    at seat height; a fall from standing or off a chair drops the hip to the floor."""
+    return float(np.maximum(1.0 - mag[max(0, i - FS):i], 0.0).sum()) / FS * 9.81

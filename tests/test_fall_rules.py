@@ -1,0 +1,113 @@
+"""The fall detector's physical rules on synthetic traces (50 Hz, g): a fall from lying needs a drop,
+dropping back into the seat one left is not a fall, and a landing is measured from the posture before
+the descent even when the trunk has turned to lying on the way down (issue 25)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from hub.detect.fall.detector import Assessment, FallDetector, FallParams
+from hub.detect.fall.phases import BED_DROP_MS, drop_speed, reseated
+from hub.detect.fall.resample import FS
+
+UP = np.array([0.0, -1.0, 0.0])  # gravity as read standing (FallParams.up_axis)
+SIDE = np.array([0.0, 0.0, -1.0])  # lying on the side
+BACK = np.array([-1.0, 0.0, 0.0])  # lying on the back
+
+
+def hold(v: np.ndarray, seconds: float) -> np.ndarray:
+    return np.tile(v, (round(seconds * FS), 1))
+
+
+def turn(a: np.ndarray, b: np.ndarray, seconds: float, weight: float = 1.0) -> np.ndarray:
+    """From posture a to posture b at |a| = `weight` g (below 1: partly falling)."""
+    k = np.linspace(0.0, 1.0, round(seconds * FS))[:, None]
+    path = a * (1 - k) + b * k
+    return path / np.linalg.norm(path, axis=1, keepdims=True) * weight
+
+
+def hit(v: np.ndarray, peak_g: float) -> np.ndarray:
+    """A 0.1 s impact pulse along the posture v."""
+    k = np.linspace(0.0, 1.0, 5)[:, None]
+    return v * (1.0 + (peak_g - 1.0) * np.exp(-((k - 0.4) / 0.2) ** 2))
+
+
+def walk(seconds: float) -> np.ndarray:
+    t = np.arange(round(seconds * FS)) / FS
+    return (UP * (1.0 + 0.25 * np.sin(2 * math.pi * 1.8 * t))[:, None]
+            + SIDE * (0.1 * np.sin(2 * math.pi * 0.9 * t))[:, None])
+
+
+def run(*parts: np.ndarray) -> list[Assessment]:
+    trace = np.vstack(parts)
+    trace = trace + np.random.default_rng(3).normal(0.0, 0.01, trace.shape)
+    det = FallDetector(FS, FallParams())
+    out: list[Assessment] = []
+    for i in range(0, len(trace), 10):
+        out += det.push(trace[i:i + 10])
+    return out
+
+
+def test_rolling_off_the_bed_is_a_fall_from_lying() -> None:
+    # On the back, a roll to the side with 0.35 s in free fall (off a bed, ~3 m/s), a 4.5 g impact, then
+    # lying still on the floor.
+    found = run(hold(BACK, 12.0), turn(BACK, SIDE, 0.15), turn(SIDE, SIDE, 0.35, weight=0.05),
+                hit(SIDE, 4.5), hold(SIDE, 14.0))
+    falls = [a for a in found if a.fall]
+    assert len(falls) == 1 and falls[0].kind == "from_lying", found
+    assert falls[0].drop_ms >= BED_DROP_MS
+
+
+def test_turning_over_in_bed_is_not_a_fall_however_hard_the_mattress_is_hit() -> None:
+    # The same roll and impact, but the body stays on the mattress: no drop.
+    found = run(hold(BACK, 12.0), turn(BACK, SIDE, 0.5), hit(SIDE, 4.5), hold(SIDE, 14.0))
+    assert found and not any(a.fall or a.recovered for a in found), found
+    assert all(a.rule is None for a in found)
+
+
+def test_dropping_back_into_the_seat_one_left_is_not_a_fall() -> None:
+    # Sitting reclined, half up, then back down hard into the same seat (SisFall D11).
+    seat = (UP + BACK) / math.sqrt(2.0)
+    parts = (hold(seat, 8.0), turn(seat, UP, 1.0), turn(UP, seat, 0.4, weight=0.5), hit(seat, 4.0), hold(seat, 14.0))
+    found = run(*parts)
+    assert found and not any(a.fall for a in found), found
+    assert any(a.rule == "reseated" for a in found)
+
+
+def test_reseated_needs_the_same_posture_as_before() -> None:
+    seat = (UP + BACK) / math.sqrt(2.0)
+    floor = (UP + SIDE) / math.sqrt(2.0)  # as reclined, but sideways: slid down against something
+    for end, expected in ((seat, True), (floor, False)):
+        acc = np.vstack((hold(seat, 8.0), turn(seat, UP, 1.0), hit(UP, 4.0), hold(end, 12.0)))
+        i = round(9.0 * FS) + 2
+        assert reseated(acc, UP, i, (i + 7 * FS, i + 10 * FS)) is expected
+
+
+def test_drop_speed_reads_a_fall_not_a_lowering() -> None:
+    free = np.r_[np.ones(FS - 15), np.full(15, 0.05)]  # 0.3 s in free fall before the impact
+    lowered = np.r_[np.full(FS, 0.95)]  # sat or lay down under control
+    assert 2.5 < drop_speed(np.r_[free, 3.0], FS) < 3.1
+    assert drop_speed(np.r_[lowered, 2.0], FS) < 0.6
+
+
+def test_a_landing_is_measured_from_before_a_trunk_that_turned_on_the_way_down() -> None:
+    # Standing, the trunk turns past lying over 3.5 s as the body goes down (a slow forward fall: lying
+    # for 2.5 s before the impact, still turning), the impact, 4 s on the floor, getting up, walking
+    # away: reported as a fall the wearer got up from.
+    tilted = math.cos(math.radians(65)) * UP + math.sin(math.radians(65)) * SIDE
+    lying = math.cos(math.radians(125)) * UP + math.sin(math.radians(125)) * SIDE
+    found = run(walk(6.0), turn(UP, tilted, 1.0, weight=0.95), turn(tilted, lying, 2.5, weight=0.9),
+                turn(lying, lying, 0.3, weight=0.4), hit(lying, 3.0), hold(lying, 4.0), turn(lying, UP, 3.0),
+                walk(15.0))
+    events = [a for a in found if a.fall or a.recovered]
+    assert len(events) == 1 and events[0].recovered, found
+    assert events[0].landing is not None and events[0].landing[1] * 90 > 80  # turned from upright
+
+
+def test_turning_over_after_lying_still_has_no_landing() -> None:
+    # Lying steadily, a turn with a knock, then getting up and walking: someone who was down already.
+    found = run(walk(4.0), turn(UP, BACK, 2.0), hold(BACK, 6.0), turn(BACK, SIDE, 0.6, weight=0.7),
+                hit(SIDE, 3.0), hold(SIDE, 3.0), turn(SIDE, UP, 3.0), walk(15.0))
+    assert found and not any(a.fall or a.recovered for a in found), found
