@@ -74,7 +74,9 @@ def test_slow_fall_from_a_chair_counts_down_and_alarms(tmp_path: Path, broker: B
     s.run(body)
     save(s, "fall-from-chair", "Slow fall from a chair → no answer → alarm",
          "The worn sensor sees a slow slump out of a chair, a soft landing and stillness; nobody answers "
-         "(default [fall] countdown_s = 30, prompt_every_s = 6).")
+         "(default [fall] countdown_s = 30, prompt_every_s = 6). A landing this soft is decided once the "
+         "wearer has stayed down 30 s past the 10 s post-fall phase (a worn sensor: ~40 s after the slump; "
+         "the simulator streams its trace at once, so here the question follows the stream).")
     cfg = s.config["fall"]
     checks = said(s, "fall_check")
     assert len(checks) >= 2

@@ -16,11 +16,11 @@ def decide(w: np.ndarray, threshold: float, feats: tuple[float, ...], rule: Rule
            landing: tuple[float, ...] | None, margin: float = FallParams.recovered_margin,
            dropped_margin: float = FallParams.dropped_margin) -> Outcome:
     """One candidate under weights `w` (bias last), as the detector decides: an alarm (score above the
-    threshold, not moving about after and not `unchanged`, or the from-lying rule), else a recovered fall (the landing
-    alone scores `margin` above the threshold, `dropped_margin` after a fast drop, ends lying and not moving
-    about), else nothing."""
+    threshold, not moving about after, not `unchanged`, not vetoed by the "reseated" or "got_up" rule; or
+    the from-lying rule), else a recovered fall (the landing alone scores `margin` above the threshold,
+    `dropped_margin` after a fast drop, ends lying and not moving about), else nothing."""
     if rule == "from_lying" or (float(np.asarray(feats) @ w[:-1] + w[-1]) > threshold and not moving(feats)
-                                and not unchanged(feats) and rule != "reseated"):
+                                and not unchanged(feats) and rule not in ("reseated", "got_up")):
         return "alarm"
     if landing is not None and landed_fall(landing, w[:-1], float(w[-1]), threshold + margin,
                                            threshold + dropped_margin):

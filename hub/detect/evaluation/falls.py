@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from hub.detect.fall.detector import FallDetector, FallParams, Rule
+from hub.detect.fall.phases import STAY_S
 
 SISFALL_RATE = 200.0
 ADXL345_COUNTS_PER_G = 256.0  # ±16 g, 13 bit
@@ -153,7 +154,7 @@ def run_trial(trial: Trial, acc: np.ndarray, params: FallParams | None = None) -
     landings: list[tuple[float, ...] | None] = []
     chunk = int(SISFALL_RATE)
     seconds = len(acc) / SISFALL_RATE
-    stream = padded(acc, params.decide_after_s + PAD_MARGIN_S)
+    stream = padded(acc, params.decide_after_s + STAY_S + PAD_MARGIN_S)
     start = time.perf_counter()
     for i in range(0, len(stream), chunk):
         for assessment in detector.push(stream[i:i + chunk]):

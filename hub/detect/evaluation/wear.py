@@ -25,6 +25,7 @@ import numpy as np
 
 from hub.detect.evaluation.falls import SISFALL_RATE, Trial, TrialError, read_waist_adxl
 from hub.detect.fall.detector import FallDetector, FallParams, Rule
+from hub.detect.fall.phases import STAY_S
 
 ACTIVE_H_PER_DAY = 4.0
 GAP_S = (10.0, 40.0)
@@ -55,7 +56,6 @@ def stream_subject(subject: str, trials: list[Trial], params: FallParams, seed: 
     rng.shuffle(order)
     det = FallDetector(SISFALL_RATE, FallParams(**{**params.__dict__, "explain": True}))
     out = WearStream(subject)
-    chunk = int(SISFALL_RATE)
     previous: np.ndarray | None = None
     for trial in order:
         try:
@@ -71,15 +71,24 @@ def stream_subject(subject: str, trials: list[Trial], params: FallParams, seed: 
             stream = acc
         previous = acc[-second:].mean(axis=0)  # the posture it ended in (gravity), not one mid-stride sample
         out.codes.append((out.worn_s + (len(stream) - len(acc)) / SISFALL_RATE, trial.code))
-        for i in range(0, len(stream), chunk):
-            for a in det.push(stream[i:i + chunk]):
-                if a.kind != "collapse":
-                    out.candidates.append((a.impact_t, a.features, a.rule, a.landing))
-                out.falls += a.fall
-                out.recovered += a.recovered
+        _push(det, stream, out)
         out.active_s += len(acc) / SISFALL_RATE
         out.worn_s += len(stream) / SISFALL_RATE
+    if previous is not None:  # the last posture held long enough for every pending decision
+        tail = transition(previous, previous, params.decide_after_s + STAY_S + REFRACTORY_S)
+        _push(det, tail + noise.normal(0.0, NOISE_G, tail.shape), out)
+    out.candidates.sort(key=lambda c: c[0])  # a gentle impact is decided later than the ones after it
     return out
+
+
+def _push(det: FallDetector, stream: np.ndarray, out: WearStream) -> None:
+    chunk = int(SISFALL_RATE)
+    for i in range(0, len(stream), chunk):
+        for a in det.push(stream[i:i + chunk]):
+            if a.kind != "collapse":
+                out.candidates.append((a.impact_t, a.features, a.rule, a.landing))
+            out.falls += a.fall
+            out.recovered += a.recovered
 
 
 def transition(last: np.ndarray, first: np.ndarray, seconds: float) -> np.ndarray:

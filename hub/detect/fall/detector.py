@@ -41,6 +41,7 @@ again for `COLLAPSE_S` within `REWATCH_S` after it is a suspected fall of kind "
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -55,12 +56,16 @@ from hub.detect.fall.phases import (
     LOOKBACK_S,
     POST_POSTURE_S,
     SEATED_MAX_DEG,
+    STAY_S,
     drop_speed,
     features,
     from_lying,
+    gentle,
+    impulse,
     landed_fall,
     moving,
     reseated,
+    stayed_down,
     unchanged,
 )
 from hub.detect.fall.resample import FS, _Resampler
@@ -70,7 +75,7 @@ from hub.detect.fall.resample import FS, _Resampler
 WEIGHTS = (7.65, 17.76, 0.1, 23.19, -1.8, 6.52, 1.07)
 BIAS = -28.5
 Kind = Literal["fall", "to_seated", "from_lying", "collapse"]
-Rule = Literal["from_lying", "reseated"] | None
+Rule = Literal["from_lying", "reseated", "got_up"] | None
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,8 @@ class Assessment:
     landing: tuple[float, ...] | None = None  # with FallParams.explain: features over the landing only
     drop_ms: float = 0.0  # how fast the waist dropped before the impact (m/s, phases.drop_speed)
     # A rule that decides whatever the score: "from_lying" (an alarm), "reseated" (no alarm: back in
-    # the seat the wearer had left), or None.
+    # the seat the wearer had left), "got_up" (no alarm: a gentle impact, and the wearer did not stay
+    # down for `STAY_S` after the post phase), or None.
     rule: Rule = None
 
     def as_dict(self) -> dict[str, float]:
@@ -126,7 +132,9 @@ class FallDetector:
         self.up = np.asarray(self.params.up_axis, dtype=np.float64)
         self._w = np.asarray(self.params.weights, dtype=np.float64)
         self._decide_n = round(self.params.decide_after_s * FS)
-        self._history = round(LOOKBACK_S * FS) + self._decide_n + FS  # look-back .. decision, plus margin
+        self._stay_n = round(STAY_S * FS)  # a gentle impact is decided this much later
+        # look-back .. decision (.. a gentle impact's stay), plus margin
+        self._history = round(LOOKBACK_S * FS) + self._decide_n + self._stay_n + FS
         self._reset(t0)
 
     def _reset(self, t0: float) -> None:
@@ -136,7 +144,7 @@ class FallDetector:
         self._mag = np.zeros(0)
         self._base = 0  # global 50 Hz index of _acc[0]
         self._scan = 0  # next global index to test as a candidate peak
-        self._pending: list[int] = []
+        self._pending: list[tuple[int, int]] = []  # (global index when due, impact's global index)
         self._last_fall = -10**9
         self._last_event = -10**9  # the last recovered fall
         self._watch = CollapseWatch(self.up)  # after a recovered fall
@@ -182,11 +190,12 @@ class FallDetector:
                     continue  # not a local maximum: a cheap pre-filter (jogging crosses 1.5 g often)
                 w0 = max(0, i - FS)
                 if int(np.argmax(m[w0:i + FS + 1])) + w0 == i:
-                    self._pending.append(i + base)
+                    due = i + base + self._decide_n + (self._stay_n if gentle(impulse(m, i)) else 0)
+                    bisect.insort(self._pending, (due, i + base))
             self._scan = last + 1
         out: list[Assessment] = []
-        while self._pending and self._pending[0] + self._decide_n <= end:  # oldest first
-            out.append(self._assess(self._pending.pop(0)))
+        while self._pending and self._pending[0][0] <= end:  # first due first
+            out.append(self._assess(self._pending.pop(0)[1]))
         return out
 
     def phases(self, p: int, landing: bool = False) -> tuple[tuple[float, ...], float | None]:
@@ -213,10 +222,14 @@ class FallDetector:
         kind: Kind = "fall"
         i = p - self._base
         drop = drop_speed(self._mag, i)
+        soft = gentle(math.exp(feats[5]))
         rule: Rule = ("from_lying" if from_lying(feats, descent, self.params.from_lying_g, drop)
-                      else "reseated" if reseated(self._acc, self.up, i, self._post(i)) else None)
+                      else "reseated" if reseated(self._acc, self.up, i, self._post(i))
+                      else "got_up" if soft and not stayed_down(self._acc, self._mag, self.up, i + self._decide_n,
+                                                                i + self._decide_n + self._stay_n)
+                      else None)
         suspected = (score > self.params.threshold and not moving(feats) and not unchanged(feats)
-                     and rule != "reseated")
+                     and rule not in ("reseated", "got_up"))
         if suspected and tilt_after < SEATED_MAX_DEG:
             kind = "to_seated"
         if not suspected and rule == "from_lying":
@@ -236,7 +249,8 @@ class FallDetector:
             if recovered:
                 self._last_event = p
                 self._watch.start(p + self._decide_n)
-        return Assessment(t=self.origin + (p + self._decide_n) / FS, impact_t=impact_t, score=score,
+        return Assessment(t=self.origin + (p + self._decide_n + (self._stay_n if soft else 0)) / FS,
+                          impact_t=impact_t, score=score,
                           fall=fall, features=feats, kind=kind, descent_s=descent, recovered=recovered,
                           landing=landed, drop_ms=drop, rule=rule)
 

@@ -62,13 +62,14 @@ def synth_fall_trace(rate_hz: float, up: tuple[float, float, float] = (0.0, -1.0
 def synth_chair_fall_trace(rate_hz: float, up: tuple[float, float, float] = (0.0, -1.0, 0.0),
                            seed: int = 1) -> np.ndarray:
     """(N, 3) in g: 3 s sitting upright, 2.5 s slumping forward out of the chair (fainting: the trunk
-    tilts slowly, little free fall), a soft impact (~2.3 g), then 14 s lying face down, still."""
+    tilts slowly, little free fall), a soft impact (~2.3 g), then 44 s lying face down, still: an impact
+    this soft is decided only once the wearer has stayed down `STAY_S` (30 s) past the post phase."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
     u = np.asarray(up, dtype=np.float64)
     front = np.roll(u, 2)  # where gravity ends up lying face down
-    n_sit, n_slump, n_hit, n_lie = (round(x * rate_hz) for x in (3.0, 2.5, 0.2, 14.0))
+    n_sit, n_slump, n_hit, n_lie = (round(x * rate_hz) for x in (3.0, 2.5, 0.2, 44.0))
     sit = np.tile(u * math.cos(0.1) + front * math.sin(0.1), (n_sit, 1))
     phase = np.linspace(0.0, 1.0, n_slump)[:, None]
     angle = 0.1 + (math.pi / 2 - 0.1) * phase ** 1.5
