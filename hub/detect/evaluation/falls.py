@@ -2,8 +2,9 @@
 
 Each trial is streamed through `hub.detect.fall.detector.FallDetector` in 1 s chunks, exactly as a worn sensor
 would feed it, so every decision is causal. The recording is padded with its final posture (its
-last second repeated) long enough for the post-fall phase: a recording that ends 2 s after an impact
-would otherwise hide the decision. Each trial's outcome is the strongest decision in it: `alarm` (a
+last second repeated) long enough for the post-fall phase and the watch over a soft landing: a
+recording that ends 2 s after an impact would otherwise hide the decision. Each trial's outcome is the
+strongest decision in it: `alarm` (a
 suspected fall: countdown, then alarm.fall), else `recovered` (a fall the wearer got up from:
 fall.recovered), else none. A fall trial counts for "any fall event" when either is decided and for
 "alarm" when an alarm is; an ADL trial is a false alarm with an alarm, a false recovered-fall event

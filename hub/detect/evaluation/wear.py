@@ -5,7 +5,8 @@ all day, across transitions between activities, and a resident woken by false al
 sensor off. Each subject's ADL trials are streamed through one detector, in a seeded random order,
 with an idle gap between them (the previous trial's final posture — the mean of its last second —
 held for 10-40 s with sensor noise, the way a person stands or sits between activities, then turned
-over 3 s into the next trial's first posture), never resetting the detector.
+over 3 s into the next trial's first posture), never resetting the detector; the last posture is held
+at the end until every pending decision is made.
 
 Quiet time raises no impact candidate, so what counts is the active time: a day of wear is taken
 as `ACTIVE_H_PER_DAY` hours of the activities in SisFall's ADL set (walking, stairs, sitting down
