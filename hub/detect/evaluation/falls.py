@@ -1,18 +1,17 @@
 """`hub eval fall --dataset sisfall DIR`: run the fall detector over every SisFall trial under DIR.
 
-Each trial is streamed through `hub.detect.fall.detector.FallDetector` in 1 s chunks, exactly as a worn sensor
-would feed it, so every decision is causal. The recording is padded with its final posture (its
-last second repeated) long enough for the post-fall phase and the watch over a soft landing: a
-recording that ends 2 s after an impact would otherwise hide the decision. Each trial's outcome is the
-strongest decision in it: `alarm` (a
-suspected fall: countdown, then alarm.fall), else `recovered` (a fall the wearer got up from:
-fall.recovered), else none. A fall trial counts for "any fall event" when either is decided and for
-"alarm" when an alarm is; an ADL trial is a false alarm with an alarm, a false recovered-fall event
-with a recovered. Falls the wearer gets up from are spliced (`hub/detect/evaluation/splice.py`).
-Figures per age group (SA young, SE older), fall type and activity code, and false alarms per day of
-continuous wear (`hub/detect/evaluation/wear.py`). `--cross-validate` refits the score's weights
-leaving one subject out at a time (the figures docs/detection.md reports); the report and CLI are in
-`hub/detect/evaluation/fall_report.py`.
+Each trial is streamed through `hub.detect.fall.detector.FallDetector` in 1 s chunks, exactly as a worn
+sensor would feed it, so every decision is causal. The recording is padded with its final posture (its
+last second repeated) long enough for the post-fall phase and the watch over a soft landing: a recording
+that ends 2 s after an impact would otherwise hide the decision. Each trial's outcome is the strongest
+decision in it: `alarm` (a suspected fall: countdown, then alarm.fall), else `recovered` (a fall the
+wearer got up from: fall.recovered), else none. A fall trial counts for "any fall event" when either is
+decided and for "alarm" when an alarm is; an ADL trial is a false alarm with an alarm, a false
+recovered-fall event with a recovered. Falls the wearer gets up from are spliced
+(`hub/detect/evaluation/splice.py`). Figures per age group (SA young, SE older), fall type and activity
+code, and false alarms per day of continuous wear (`hub/detect/evaluation/wear.py`). `--cross-validate`
+refits the score's weights leaving one subject out at a time (the figures docs/detection.md reports);
+the report and CLI are in `hub/detect/evaluation/fall_report.py`.
 """
 
 from __future__ import annotations
