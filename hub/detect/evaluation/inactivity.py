@@ -23,11 +23,13 @@ import random
 import statistics
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from hub.detect.evaluation.activity_log import LogError, LogEvent, load_absences, load_log
+from hub.detect.evaluation.activity_log import parse_log as parse_log  # re-exported for tests
+from hub.detect.evaluation.activity_log import without_doors_and_mats as without_doors_and_mats  # re-exported
 from hub.detect.inactivity.detector import Decision, InactivityDetector
 from hub.detect.inactivity.feedback import FeedbackBook
 from hub.detect.inactivity.params import Params
@@ -41,55 +43,6 @@ ANSWER_RATE = 0.9  # a well resident at home answers this share of checks (seede
 ANSWER_S = 30.0  # ...with a press this long after the question
 
 
-@dataclass(frozen=True)
-class LogEvent:
-    ts: datetime
-    sensor: str
-    state: str
-
-    @property
-    def exit_door(self) -> bool:
-        return self.sensor.startswith("X-")
-
-    @property
-    def source(self) -> str:
-        return f"{self.sensor}:{self.state}"
-
-
-class LogError(ValueError):
-    pass
-
-
-def parse_log(lines: Any, where: str = "<log>") -> list[LogEvent]:
-    """Lines of the event log -> events; a bad line raises LogError naming file and line."""
-    events: list[LogEvent] = []
-    for n, raw in enumerate(lines, 1):
-        line = raw.rstrip("\r\n")
-        if not line.strip() or line.startswith("#"):
-            continue
-        parts = line.split("\t")
-        if len(parts) != 3 or parts[2] not in ("ON", "OFF") or not parts[1]:
-            raise LogError(f"{where}:{n}: expected 'YYYY-MM-DD HH:MM:SS<TAB>SENSOR<TAB>ON|OFF', got {line!r}")
-        try:
-            ts = datetime.strptime(parts[0], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
-        except ValueError:
-            raise LogError(f"{where}:{n}: bad time {parts[0]!r}") from None
-        if events and ts < events[-1].ts:
-            raise LogError(f"{where}:{n}: time {parts[0]} goes backwards; the log must be sorted")
-        events.append(LogEvent(ts, parts[1], parts[2]))
-    return events
-
-
-def load_log(path: Path) -> list[LogEvent]:
-    with path.open(encoding="utf-8") as fh:
-        return parse_log(fh, str(path))
-
-
-def without_doors_and_mats(events: list[LogEvent]) -> list[LogEvent]:
-    """The same home as a hub without door contacts and mats sees it (no D-, X- or P- sensors)."""
-    return [e for e in events if e.sensor[:2] not in ("D-", "X-", "P-")]
-
-
 def out_intervals(events: list[LogEvent], params: Params | None = None) -> list[tuple[datetime, datetime]]:
     """When the resident was out, from the full log, by the detector's own presence model
     (`hub/detect/presence.py`: an exit-door pattern, then no evidence inside; one stray event in a
@@ -97,22 +50,6 @@ def out_intervals(events: list[LogEvent], params: Params | None = None) -> list[
     p = params or Params()
     model = Presence(p.exit_group_s, p.exit_settle_s, p.return_window_min * 60, p.return_apart_s)
     return absences(((e.ts, e.source, e.exit_door) for e in events), model)
-
-
-def load_absences(path: Path) -> list[tuple[datetime, datetime]]:
-    """Labelled absences, where a data set has them: `START<TAB>END` per line (times as in the log)."""
-    spans = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        try:
-            a, b = (datetime.strptime(x.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC) for x in line.split("\t"))
-        except ValueError:
-            raise LogError(f"{path}:{n}: expected 'START<TAB>END' (YYYY-MM-DD HH:MM:SS), got {line!r}") from None
-        if b <= a:
-            raise LogError(f"{path}:{n}: the absence ends before it starts")
-        spans.append((a, b))
-    return spans
 
 
 def injection_times(events: list[LogEvent], n: int, seed: int, truth: list[LogEvent] | None = None,
