@@ -3,44 +3,32 @@
 Pure and clock-injected: it is fed activity (`note`) and time (`tick`) and returns decisions; it never
 reads a clock, sleeps or does I/O, so the hub, `hub eval inactivity` and the tests drive the same code.
 
-The rule (docs/detection.md, "Inactivity"):
-- Each activity starts a gap. Its limit is learned from past gaps that started after the same kind of
-  activity (the source, e.g. "pir:kitchen" or "P-Living-Seat:ON") at a similar time of day: the longest
-  such gap in the last `learn_days`, times `margin`, plus `margin_min`. Sitting down in the evening
-  predicts a long gap, opening the fridge at noon a short one; a per-hour limit alone would have to
-  cover both. Too few samples for the source: all sources at that time of day (for an "onset", a
-  contact/appliance/flush/motion sensor going ON, first the gaps after any onset). Bounded by the day or
-  night minimum/maximum (night window by the gap's start time); in the night and the `evening_h` before
-  it no source earns less than the longest gap then, except onsets (the closing comes first).
+The rule (docs/detection.md, "Inactivity"; the statistics in `routine.py`):
+- Each activity starts a gap whose limit is learned from past gaps after the same source at a similar
+  time of day (sitting down in the evening predicts a long gap, opening the fridge at noon a short one),
+  shrunk towards all sources (an "onset" first towards every onset); bounded by day/night limits.
 - While a pressure mat is occupied (P-...:ON until its OFF) every gap is learned and judged as that
-  rest, whatever else fires meanwhile (`source_kind`, `_context_of`).
-- Until `learn_min_days` of history exist: fixed fallback limits (day `fallback_day_h`; night, or a day
-  gap whose limit would reach into the night window, `night_max_h`).
-- Morning check: if nothing has happened since `morning_anchor`, ask once the usual first-activity time
-  (the latest of the learned mornings) plus `morning_margin_min` has passed.
+  rest, whatever else fires meanwhile (`source_kind`, `_context_of`); an OFF and ON again within
+  `mat_hold_s`, nothing between, is a flicker (someone shifting their weight): the rest goes on.
+- Until `learn_min_days` of history: fixed fallback limits; a morning check once the usual getting-up
+  time plus `morning_margin_min` has passed with nothing since `morning_anchor`.
 - Presumed out (`hub/detect/presence.py`): an exit-door pattern followed by silence suspends the
-  limit; home again takes more than one independent event inside, so a missed door event or one
-  stray event does not turn an absence into silence; no alarm while out (unless `out_limit_h`).
-- A mat going OFF and ON again within `mat_hold_s`, with nothing else in between, is a flicker of
-  the sensor (someone shifting their weight): the rest goes on, no short limit applies mid-nap and
-  no sample is cut in two. An OFF is taken as getting up once it has lasted `mat_hold_s`, or at
-  once when anything else happens, with its own time stamp.
-- Away mode suspends everything; it clears by command or, if `away_autoclear`, by activity inside
-  more than `away_grace_min` after it was set.
+  limit until evidence of someone inside; away mode suspends everything (cleared by command or, if
+  `away_autoclear`, by activity inside more than `away_grace_min` after it was set).
 - Limit passed: a "check" (ask aloud); no activity within `check_wait_s`: one "alarm" per gap.
 Decision times are nominal (when they fell due), so a coarse or jumping clock gives exact delays.
 
 This module is the state machine (gaps, checks, alarms, away and presumed-out); the learned statistics
-are `hub/detect/inactivity/routine.py`, the parameters `hub/detect/inactivity/params.py`.
+are `routine.py`, the parameters `params.py`, what it decides `decisions.py` (hub/detect/inactivity/).
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any, Literal
+from typing import Any
 
+from hub.detect.inactivity.decisions import Decision, DecisionKind, Plan
 from hub.detect.inactivity.params import Params
 from hub.detect.inactivity.params import hhmm_to_min as hhmm_to_min  # re-exported for tests
 from hub.detect.inactivity.routine import Basis, Routine, source_kind
@@ -51,31 +39,6 @@ from hub.detect.presence import Presence
 from hub.detect.visitors import Visitors
 
 REST_STALE_H = 16.0  # a mat ON for longer than this is stuck or forgotten, not someone resting
-DecisionKind = Literal["check", "alarm", "answered", "away_cleared", "visitor_arrived", "visitor_left"]
-Reason = Literal["gap", "morning", "out", "dwell", "not_up_by", "out_at_night"]
-
-
-@dataclass(frozen=True)
-class Decision:
-    kind: DecisionKind
-    at: datetime  # when it fell due (nominal), not when tick() noticed
-    last_activity: datetime | None = None
-    last_source: str = ""
-    gap_s: float = 0.0  # since the last activity, at `at`
-    limit_s: float = 0.0  # the gap after which the check fell due
-    normal_s: float | None = None  # learned longest normal gap here (None: fallback)
-    reason: Reason = "gap"
-    basis: Basis = "fallback"
-    check_at: datetime | None = None  # for "alarm"/"answered": when the resident was asked
-
-
-@dataclass(frozen=True)
-class Plan:
-    check_at: datetime
-    limit_s: float
-    normal_s: float | None
-    reason: Reason
-    basis: Basis
 
 
 class InactivityDetector:
