@@ -173,7 +173,6 @@ class InactivityDetector:
             return out
         if self._asked is None and now >= self.plan.check_at:
             self._asked = self.plan.check_at
-            self.routine.asked.append(self._asked.timestamp())
             out.append(self._decision("check", self._asked))
         if self._asked is not None:
             alarm_at = self._asked + timedelta(seconds=self.p.check_wait_s)

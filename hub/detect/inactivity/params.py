@@ -58,8 +58,6 @@ class Params:
     early_margin_min: float = 15.0
     early_day_min_min: float = 60.0
     early_night_min_h: float = 3.0
-    early_check_cost_min: float = 0.0
-    early_pace: float = 0.3
     visitors: bool = True  # a second person pauses checks and alarms (hub/detect/visitors.py)
     visitor_rooms_s: float = 5.0
     visitor_hold_min: float = 60.0

@@ -12,7 +12,6 @@ from collections import deque
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal
 
-from hub.detect.inactivity.hazard import best_threshold, weighted
 from hub.detect.inactivity.params import Params
 
 Basis = Literal["learned", "fallback"]
@@ -86,7 +85,6 @@ class Routine:
         self._bins: dict[str, list[deque[tuple[float, float, float]]]] = {}  # src -> 24 h bins
         self._wakes: deque[tuple[float, float]] = deque()  # (anchor epoch, minutes after anchor)
         self.first_seen: datetime | None = None
-        self.asked: deque[float] = deque()  # when checks were asked (epoch s): the pace of the budget
 
     def expectation(self, source: str, ts: datetime) -> tuple[float, float | None, Basis]:
         """(limit in s, learned longest normal gap in s or None, basis) for a gap starting now."""
@@ -144,12 +142,6 @@ class Routine:
         # per day in this window, a gap may cross the threshold with probability `risk`.
         days = min(self.days_learned(ts), float(p.learn_days))
         windows = 24 / (2 * p.window_h)
-        if p.early_check_cost_min > 0:  # the delay/check trade (hazard.py)
-            samples = weighted(own, pool, p.prior_weight, kin)
-            recent = sum(1 for a in self.asked if a >= since)
-            cost = p.early_check_cost_min * 60 * 3600 * (1 + p.early_pace) ** (
-                recent - p.early_checks_per_day * days)
-            return best_threshold(samples, lo, limit, limit, cost)
         risk = min(1.0, p.early_checks_per_day * days / (windows * len(pool)))
         normal = shrunk_quantile(own, pool, risk, p.prior_weight, kin, cover_own=False)
         return min(max(normal * p.early_margin + p.early_margin_min * 60, lo), limit)
