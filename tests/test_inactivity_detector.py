@@ -217,7 +217,7 @@ def test_learned_limits_follow_the_source_and_time_of_day() -> None:
 
 
 def test_morning_check_when_not_up_by_the_usual_time() -> None:
-    det = InactivityDetector(Params(early_checks_per_day=0), tz=UTC)  # the morning rule alone
+    det = InactivityDetector(Params(early_checks_per_day=0, morning_margin_min=30), tz=UTC)  # morning rule alone
     next_day = routine(det, 8)
     bed = next_day - timedelta(hours=1, minutes=55)  # last night's 22:05
     assert det.last_ts == bed
