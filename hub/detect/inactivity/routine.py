@@ -20,6 +20,7 @@ ALL = "*"  # bin of every source, the fallback when a source has too few samples
 ONSET = "*onset"  # bin of every onset source (`source_kind`): their prior
 DAY = 1440  # minutes
 MORNING_SPAN_MIN = 12 * 60  # a first activity later than this after the anchor is not "getting up"
+MORNING_GAP_MIN = 60.0  # a quiet this long, begun in the night window after the anchor, was more sleep
 ONSET_KINDS = frozenset("DEFM")  # door/cupboard contact, appliance, flush, motion (PIR)
 
 
@@ -180,22 +181,35 @@ class Routine:
         return sum(len(b) for b in self._bins.get(ALL, []))
 
     def morning_due(self, ts: datetime) -> datetime | None:
+        """When the morning check falls due for a gap starting at `ts`: the usual getting-up time
+        (plus `morning_margin_min`) after it. A gap that starts in the night window after the anchor
+        (back to bed after a visit to the bathroom at 04:30) is judged against this morning's, if that
+        is at least `early_day_min_min` away, not tomorrow's."""
         up = self.usual_up(ts)
         if up is None:
             return None
-        anchor = self._anchor_before(ts) + timedelta(days=1)
-        return anchor + timedelta(minutes=up + self.p.morning_margin_min)
+        due = self._anchor_before(ts) + timedelta(minutes=up + self.p.morning_margin_min)
+        if not self.p.in_night(self._tod(ts)) or due - ts < timedelta(minutes=self.p.early_day_min_min):
+            due += timedelta(days=1)
+        return due
 
     def note_morning(self, ts: datetime, last_ts: datetime) -> None:
-        """First activity since today's anchor while at home: today's "up" time."""
+        """Today's "up" time, while at home: the first activity since today's anchor, or later the end
+        of a long gap (`MORNING_GAP_MIN`) that started in the night window: back to bed after an early
+        visit to the bathroom, the resident got up when that sleep ended."""
         anchor = self._anchor_before(ts)
         offset = (ts - anchor).total_seconds() / 60
         fresh = self.first_seen is not None and self.first_seen < anchor
-        if last_ts < anchor and fresh and offset < MORNING_SPAN_MIN:
+        if not fresh or offset >= MORNING_SPAN_MIN:
+            return
+        if last_ts < anchor:
             self._wakes.append((anchor.timestamp(), offset))
-            since = ts.timestamp() - self.p.learn_days * 86400
-            while self._wakes and self._wakes[0][0] < since:
-                self._wakes.popleft()
+        elif self._wakes and self._wakes[-1][0] == anchor.timestamp() and self.p.in_night(self._tod(last_ts)) \
+                and (ts - last_ts).total_seconds() >= MORNING_GAP_MIN * 60:
+            self._wakes[-1] = (anchor.timestamp(), offset)
+        since = ts.timestamp() - self.p.learn_days * 86400
+        while self._wakes and self._wakes[0][0] < since:
+            self._wakes.popleft()
 
     def add_sample(self, start: datetime, source: str, dur: float) -> None:
         self._store(start.timestamp(), self._tod(start), source, dur)
