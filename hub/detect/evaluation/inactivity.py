@@ -9,6 +9,8 @@ without door contacts and mats, as a hub with PIR alone sees the home. On the un
 resident answers a check with a press 30 s later with probability `--answer-rate` (0.9, seeded); an
 unanswered one is an alarm. Nobody answers after an injected incapacitation. "At home": the
 detector's own presence model (hub/detect/presence.py); draws in absences are skipped and counted.
+Beside each delay: the oracle floor, the wait to the resident's next real activity in the untouched
+log, which any detector that never asks a well resident (a sleeper, someone resting) waits at least.
 
 Log format (../shared/data/README.md): `YYYY-MM-DD HH:MM:SS<TAB>SENSOR<TAB>ON|OFF`, sorted, SENSOR is
 `<KIND>-<place>-<name>`, kind `X` the exit door. Each line is one activity with source `SENSOR:STATE`

@@ -11,7 +11,8 @@ The rule (docs/detection.md, "Inactivity"; the statistics in `routine.py`):
   rest, whatever else fires meanwhile (`source_kind`, `_context_of`); an OFF and ON again within
   `mat_hold_s`, nothing between, is a flicker (someone shifting their weight): the rest goes on.
 - Until `learn_min_days` of history: fixed fallback limits; a morning check once the usual getting-up
-  time plus `morning_margin_min` has passed with nothing since `morning_anchor`.
+  time plus `morning_margin_min` has passed with nothing since `morning_anchor` (or since going back
+  to bed after an early visit to the bathroom).
 - Presumed out (`hub/detect/presence.py`): an exit-door pattern followed by silence suspends the
   limit until evidence of someone inside; away mode suspends everything (cleared by command or, if
   `away_autoclear`, by activity inside more than `away_grace_min` after it was set).
