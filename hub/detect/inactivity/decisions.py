@@ -12,7 +12,7 @@ from typing import Any, Literal
 from hub.detect.inactivity.routine import Basis
 
 DecisionKind = Literal["check", "alarm", "answered", "away_cleared", "visitor_arrived", "visitor_left"]
-Reason = Literal["gap", "morning", "out", "dwell", "not_up_by", "out_at_night"]
+Reason = Literal["gap", "morning", "bedtime", "out", "dwell", "not_up_by", "out_at_night"]
 
 
 @dataclass(frozen=True)

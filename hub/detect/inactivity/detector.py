@@ -1,7 +1,7 @@
 """Unusual-inactivity detector: learns how long this resident normally goes without any sign of life.
 
-Pure and clock-injected: it is fed activity (`note`) and time (`tick`) and returns decisions; it never
-reads a clock, sleeps or does I/O, so the hub, `hub eval inactivity` and the tests drive the same code.
+Pure and clock-injected (`note` activity, `tick` time, decisions back; no clock, sleep or I/O), so the
+hub, `hub eval inactivity` and the tests drive the same code.
 
 The rule (docs/detection.md, "Inactivity"; the statistics in `routine.py`):
 - Each activity starts a gap whose limit is learned from past gaps after the same source at a similar
@@ -10,17 +10,15 @@ The rule (docs/detection.md, "Inactivity"; the statistics in `routine.py`):
 - While a pressure mat is occupied (P-...:ON until its OFF) every gap is learned and judged as that
   rest, whatever else fires meanwhile (`source_kind`, `_context_of`); an OFF and ON again within
   `mat_hold_s`, nothing between, is a flicker (someone shifting their weight): the rest goes on.
-- Until `learn_min_days` of history: fixed fallback limits; a morning check once the usual getting-up
-  time plus `morning_margin_min` has passed with nothing since `morning_anchor` (or since going back
-  to bed after an early visit to the bathroom).
+- Until `learn_min_days` of history: fixed fallback limits. A morning check when not up by the usual
+  time (routine.py), a bedtime check when not in bed by it (bedtime.py).
 - Presumed out (`hub/detect/presence.py`): an exit-door pattern followed by silence suspends the
   limit until evidence of someone inside; away mode suspends everything (cleared by command or, if
   `away_autoclear`, by activity inside more than `away_grace_min` after it was set).
 - Limit passed: a "check" (ask aloud); no activity within `check_wait_s`: one "alarm" per gap.
 Decision times are nominal (when they fell due), so a coarse or jumping clock gives exact delays.
-
-This module is the state machine (gaps, checks, alarms, away and presumed-out); the learned statistics
-are `routine.py`, the parameters `params.py`, what it decides `decisions.py` (hub/detect/inactivity/).
+This is the state machine; the learned statistics are `routine.py`, the parameters `params.py`, what it
+decides `decisions.py` (hub/detect/inactivity/).
 """
 
 from __future__ import annotations
@@ -29,7 +27,8 @@ import copy
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from hub.detect.inactivity.decisions import Decision, DecisionKind, Plan
+from hub.detect.inactivity.bedtime import is_bed
+from hub.detect.inactivity.decisions import Decision, DecisionKind, Plan, Reason
 from hub.detect.inactivity.params import Params
 from hub.detect.inactivity.params import hhmm_to_min as hhmm_to_min  # re-exported for tests
 from hub.detect.inactivity.routine import Basis, Routine, source_kind
@@ -283,9 +282,12 @@ class InactivityDetector:
         if self.scale != 1.0:  # never past the longest limit: every detection stays within it + the wait
             limit = min(limit * self.scale, max(limit, self.p.night_max_h * 3600, self.p.day_max_h * 3600))
         plan = Plan(ts + timedelta(seconds=limit), limit, normal, "gap", basis)
-        morning = self.routine.morning_due(ts)
-        if morning is not None and morning < plan.check_at:
-            plan = Plan(morning, (morning - ts).total_seconds(), normal, "morning", "learned")
+        dues: list[tuple[datetime | None, Reason]] = [  # not up by the usual time; not in bed by it
+            (self.routine.morning_due(ts), "morning"),
+            (None if is_bed(self._context) else self.routine.bedtimes.due(ts), "bedtime")]
+        for due, why in dues:
+            if due is not None and due < plan.check_at:
+                plan = Plan(due, (due - ts).total_seconds(), normal, why, "learned")
         if rule is not None and rule[0] < plan.check_at:
             plan = Plan(rule[0], (rule[0] - ts).total_seconds(), normal, rule[1], plan.basis)
         return plan

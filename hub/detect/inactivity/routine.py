@@ -12,6 +12,7 @@ from collections import deque
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal
 
+from hub.detect.inactivity.bedtime import Bedtimes
 from hub.detect.inactivity.params import Params
 
 Basis = Literal["learned", "fallback"]
@@ -86,6 +87,7 @@ class Routine:
         self._bins: dict[str, list[deque[tuple[float, float, float]]]] = {}  # src -> 24 h bins
         self._wakes: deque[tuple[float, float]] = deque()  # (anchor epoch, minutes after anchor)
         self.first_seen: datetime | None = None
+        self.bedtimes = Bedtimes(params, tz)  # the bedtime check (bedtime.py)
 
     def expectation(self, source: str, ts: datetime) -> tuple[float, float | None, Basis]:
         """(limit in s, learned longest normal gap in s or None, basis) for a gap starting now."""
@@ -213,6 +215,7 @@ class Routine:
 
     def add_sample(self, start: datetime, source: str, dur: float) -> None:
         self._store(start.timestamp(), self._tod(start), source, dur)
+        self.bedtimes.note(start, source, dur)
 
     # ---- persistence --------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -220,7 +223,8 @@ class Routine:
                       for b in bins for ts, tod, dur in b)
         samples = [[round(ts, 1), round(tod, 2), src, round(dur, 1)] for ts, tod, src, dur in rows]
         return {"version": 1, "first_seen": self.first_seen.isoformat() if self.first_seen else None,
-                "samples": samples, "wakes": [list(w) for w in self._wakes]}
+                "samples": samples, "wakes": [list(w) for w in self._wakes],
+                "bedtimes": [list(b) for b in self.bedtimes.rows]}
 
     def load(self, data: dict[str, Any]) -> int:
         """Restore the history of `to_dict()` output; entries that do not parse are skipped. Returns
@@ -238,6 +242,7 @@ class Routine:
             if 0 <= tod < DAY and dur >= 0 and not src.startswith("*"):  # "*": internal bins
                 self._store(ts, tod, src, dur)
                 kept += 1
+        self.bedtimes.load(data.get("bedtimes"))
         for row in data.get("wakes", []):
             try:
                 self._wakes.append((float(row[0]), float(row[1])))
