@@ -217,13 +217,34 @@ def test_learned_limits_follow_the_source_and_time_of_day() -> None:
 
 
 def test_morning_check_when_not_up_by_the_usual_time() -> None:
-    det = InactivityDetector(Params(early_checks_per_day=0), tz=UTC)  # the morning rule alone
+    det = InactivityDetector(Params(early_checks_per_day=0, morning_margin_min=30), tz=UTC)  # morning rule alone
     next_day = routine(det, 8)
     bed = next_day - timedelta(hours=1, minutes=55)  # last night's 22:05
     assert det.last_ts == bed
     assert det.usual_up(next_day) == pytest.approx(3 * 60)  # 07:00 is three hours after 04:00
     check = det.tick(next_day + timedelta(hours=12))[0]
     assert check.reason == "morning" and check.at == next_day + timedelta(hours=7, minutes=30)
+
+
+def test_back_to_bed_after_an_early_bathroom_visit() -> None:
+    """Up at 04:30 for the bathroom, back to bed at 04:35, up for the day at 07:00: the day starts at
+    07:00, and a night like that is still judged by the morning check, not by the night limit."""
+    det = InactivityDetector(Params(early_checks_per_day=0), tz=UTC)  # the morning rule alone
+    day0 = T0.replace(hour=0, minute=0)
+    for d in range(8):
+        base = day0 + timedelta(days=d)
+        det.note(base + timedelta(hours=4, minutes=30), "pir:bathroom")
+        det.note(base + timedelta(hours=4, minutes=35), "pir:bedroom")
+        for minute in range(7 * 60, 22 * 60, 10):
+            det.note(base + timedelta(minutes=minute), "pir:kitchen")
+    next_day = day0 + timedelta(days=8)
+    assert det.usual_up(next_day) == pytest.approx(3 * 60)  # 07:00, not the 04:30 visit
+    det.note(next_day + timedelta(hours=4, minutes=30), "pir:bathroom")
+    back = next_day + timedelta(hours=4, minutes=35)
+    det.note(back, "pir:bedroom")
+    check = det.tick(next_day + timedelta(hours=12))[0]
+    assert check.reason == "morning" and check.at == next_day + timedelta(hours=7)
+    assert det.expectation("pir:bedroom", back)[0] > 3 * 3600  # what the night limit would have asked
 
 
 def test_history_round_trip_keeps_the_routine(tmp_path: object) -> None:

@@ -74,6 +74,17 @@ def test_replay_of_a_steady_home() -> None:
     assert first_days["median_delay_min_day"] > settled["median_delay_min_day"]  # the first days: conservative
 
 
+def test_oracle_floor_is_the_wait_for_the_next_real_activity() -> None:
+    result = evaluate(parse_log(made_up_log(10)), seed=3, injections=200)
+    # By day the next kitchen visit is at most 20 minutes away; asleep at 00-06, the next is at 07:00.
+    assert 0 < result["oracle_median_min_day"] <= 20
+    assert result["delay_by_time_of_day"]["00-06"]["oracle_median_min"] >= 60
+    # No check comes before the 60-minute daytime floor plus the 10-minute wait, counted from the last
+    # visit, and the next visit was due within 20 minutes of it: at least 50 minutes beyond the floor.
+    assert result["excess_median_min_day"] >= 50
+    assert result["median_delay_min_day"] >= result["oracle_median_min_day"]
+
+
 def test_injections_fall_at_home_and_doors_and_mats_can_be_left_out() -> None:
     lines = made_up_log(3)
     t = datetime(2024, 1, 2, 12, 1)

@@ -18,11 +18,13 @@ from hub.detect.inactivity.history import COMPACT_SLACK, LEGACY_FILE, History
 
 
 def history(n: int, start: int = 0, away: bool = False) -> dict[str, Any]:
-    """A to_dict() as the detector gives it: samples (ts, minute of day, source, seconds), wakes, scalars."""
+    """A to_dict() as the detector gives it: samples (ts, minute of day, source, seconds), wakes, bedtimes,
+    scalars."""
     samples = [[1.7e9 + i * 600.0, round((i * 10) % 1440 + 0.5, 2), "pir" if i % 3 else "door:front", 600.0]
                for i in range(start, start + n)]
     return {"version": 1, "first_seen": "2026-11-01T06:00:00+08:00", "samples": samples,
             "wakes": [[1.7e9 + d * 86400.0, 412.5] for d in range(start // 100, start // 100 + 3)],
+            "bedtimes": [[1.7e9 + d * 86400.0, 690.0] for d in range(start // 100, start // 100 + 3)],
             "away": away, "away_since": "2026-12-01T09:00:00+08:00" if away else None}
 
 

@@ -16,6 +16,7 @@ CAUSES = {"smoke": "烟雾 smoke", "rate_of_rise": "温度骤升 rapid temperatu
 REASONS = {"bp_grade_3": "血压很高 BP grade 3", "glucose_dangerous": "血糖很高 glucose dangerous",
            "glucose_low": "血糖偏低 glucose low", "gap": "超时无活动 no activity",
            "morning": "早晨无活动 no activity this morning", "out": "外出未归 out too long",
+           "bedtime": "夜间未上床 not in bed by the usual time",
            "pulse_low": "脉搏过慢 pulse low", "pulse_high": "脉搏过快 pulse high",
            "ketone_high": "血酮偏高 ketone high"}
 SOURCES = {"wearable": "佩戴传感器 wearable", "radar": "雷达 radar"}

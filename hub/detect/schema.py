@@ -66,7 +66,7 @@ INACTIVITY = Section("inactivity", "Unusual inactivity: learns how long the resi
     "margin_min": Key(30.0, "Added to every learned limit (minutes).", min=0, max=240),
     "morning_anchor": Key("04:00", "Activity after this time (HH:MM) counts as getting up.", min=5, max=5,
                           rule=hhmm_problem),
-    "morning_margin_min": Key(30.0, "Ask when nothing has happened by the latest usual getting-up time plus "
+    "morning_margin_min": Key(0.0, "Ask when nothing has happened by the latest usual getting-up time plus "
                                     "this (minutes).", min=0, max=360),
     "morning_min_days": Key(5, "Mornings to learn before the morning check starts.", min=2, max=60),
     "exit_group_s": Key(120.0, "Exit-door events closer than this form one pattern (open, close...).",

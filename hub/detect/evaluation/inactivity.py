@@ -9,6 +9,8 @@ without door contacts and mats, as a hub with PIR alone sees the home. On the un
 resident answers a check with a press 30 s later with probability `--answer-rate` (0.9, seeded); an
 unanswered one is an alarm. Nobody answers after an injected incapacitation. "At home": the
 detector's own presence model (hub/detect/presence.py); draws in absences are skipped and counted.
+Beside each delay: the oracle floor, the wait to the resident's next real activity in the untouched
+log, which any detector that never asks a well resident (a sleeper, someone resting) waits at least.
 
 Log format (../shared/data/README.md): `YYYY-MM-DD HH:MM:SS<TAB>SENSOR<TAB>ON|OFF`, sorted, SENSOR is
 `<KIND>-<place>-<name>`, kind `X` the exit door. Each line is one activity with source `SENSOR:STATE`
@@ -23,11 +25,13 @@ import random
 import statistics
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from hub.detect.evaluation.activity_log import LogError, LogEvent, load_absences, load_log
+from hub.detect.evaluation.activity_log import parse_log as parse_log  # re-exported for tests
+from hub.detect.evaluation.activity_log import without_doors_and_mats as without_doors_and_mats  # re-exported
 from hub.detect.inactivity.detector import Decision, InactivityDetector
 from hub.detect.inactivity.feedback import FeedbackBook
 from hub.detect.inactivity.params import Params
@@ -41,55 +45,6 @@ ANSWER_RATE = 0.9  # a well resident at home answers this share of checks (seede
 ANSWER_S = 30.0  # ...with a press this long after the question
 
 
-@dataclass(frozen=True)
-class LogEvent:
-    ts: datetime
-    sensor: str
-    state: str
-
-    @property
-    def exit_door(self) -> bool:
-        return self.sensor.startswith("X-")
-
-    @property
-    def source(self) -> str:
-        return f"{self.sensor}:{self.state}"
-
-
-class LogError(ValueError):
-    pass
-
-
-def parse_log(lines: Any, where: str = "<log>") -> list[LogEvent]:
-    """Lines of the event log -> events; a bad line raises LogError naming file and line."""
-    events: list[LogEvent] = []
-    for n, raw in enumerate(lines, 1):
-        line = raw.rstrip("\r\n")
-        if not line.strip() or line.startswith("#"):
-            continue
-        parts = line.split("\t")
-        if len(parts) != 3 or parts[2] not in ("ON", "OFF") or not parts[1]:
-            raise LogError(f"{where}:{n}: expected 'YYYY-MM-DD HH:MM:SS<TAB>SENSOR<TAB>ON|OFF', got {line!r}")
-        try:
-            ts = datetime.strptime(parts[0], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
-        except ValueError:
-            raise LogError(f"{where}:{n}: bad time {parts[0]!r}") from None
-        if events and ts < events[-1].ts:
-            raise LogError(f"{where}:{n}: time {parts[0]} goes backwards; the log must be sorted")
-        events.append(LogEvent(ts, parts[1], parts[2]))
-    return events
-
-
-def load_log(path: Path) -> list[LogEvent]:
-    with path.open(encoding="utf-8") as fh:
-        return parse_log(fh, str(path))
-
-
-def without_doors_and_mats(events: list[LogEvent]) -> list[LogEvent]:
-    """The same home as a hub without door contacts and mats sees it (no D-, X- or P- sensors)."""
-    return [e for e in events if e.sensor[:2] not in ("D-", "X-", "P-")]
-
-
 def out_intervals(events: list[LogEvent], params: Params | None = None) -> list[tuple[datetime, datetime]]:
     """When the resident was out, from the full log, by the detector's own presence model
     (`hub/detect/presence.py`: an exit-door pattern, then no evidence inside; one stray event in a
@@ -97,22 +52,6 @@ def out_intervals(events: list[LogEvent], params: Params | None = None) -> list[
     p = params or Params()
     model = Presence(p.exit_group_s, p.exit_settle_s, p.return_window_min * 60, p.return_apart_s)
     return absences(((e.ts, e.source, e.exit_door) for e in events), model)
-
-
-def load_absences(path: Path) -> list[tuple[datetime, datetime]]:
-    """Labelled absences, where a data set has them: `START<TAB>END` per line (times as in the log)."""
-    spans = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        try:
-            a, b = (datetime.strptime(x.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC) for x in line.split("\t"))
-        except ValueError:
-            raise LogError(f"{path}:{n}: expected 'START<TAB>END' (YYYY-MM-DD HH:MM:SS), got {line!r}") from None
-        if b <= a:
-            raise LogError(f"{path}:{n}: the absence ends before it starts")
-        spans.append((a, b))
-    return spans
 
 
 def injection_times(events: list[LogEvent], n: int, seed: int, truth: list[LogEvent] | None = None,
@@ -155,6 +94,10 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
     false_alarms: list[dict[str, Any]] = []
     checks = 0
     by_period: dict[str, list[float]] = {p: [] for p in PERIODS}
+    # The oracle floor: from each injection to the resident's next real activity in this view of the
+    # log. A detector that never asks a well resident (a sleeper, someone resting) waits at least this.
+    floor: dict[str, list[float]] = {p: [] for p in PERIODS}
+    excess: dict[str, list[float]] = {p: [] for p in PERIODS}  # each detection's delay beyond its floor
     missed: list[str] = []
 
     def count(decisions: list[Decision]) -> None:
@@ -191,6 +134,7 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
         while k < len(times) and times[k] < ev.ts:
             t = times[k]
             k += 1
+            floor[_period(t)].append((ev.ts - t).total_seconds() / 60)
             advance(t)
             count(det.tick(t))
             alarm_at = det.next_alarm_at()
@@ -201,12 +145,17 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
                               + (" (presumed out)" if det.out else ""))
                 continue
             by_period[_period(t)].append((alarm_at - t).total_seconds() / 60)
+            excess[_period(t)].append((alarm_at - ev.ts).total_seconds() / 60)
         advance(ev.ts)
         count(det.note(ev.ts, ev.source, ev.exit_door))
     days = (events[-1].ts - events[0].ts).total_seconds() / 86400
     delays = [d for v in by_period.values() for d in v]
     day = [d for p, v in by_period.items() if p in DAY_PERIODS for d in v]
     night = [d for p, v in by_period.items() if p not in DAY_PERIODS for d in v]
+    floor_day = [d for p, v in floor.items() if p in DAY_PERIODS for d in v]
+    floor_night = [d for p, v in floor.items() if p not in DAY_PERIODS for d in v]
+    excess_day = [d for p, v in excess.items() if p in DAY_PERIODS for d in v]
+    excess_night = [d for p, v in excess.items() if p not in DAY_PERIODS for d in v]
     return {
         "days": round(days, 2),
         "false_alarms": len(false_alarms),
@@ -221,8 +170,12 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
         "p90_delay_min_day": _q(day, 0.9),
         "median_delay_min_night": _q(night, 0.5),
         "p90_delay_min_night": _q(night, 0.9),
-        "delay_by_time_of_day": {p: {"n": len(v), "median_min": _q(v, 0.5), "p90_min": _q(v, 0.9)}
-                                 for p, v in by_period.items()},
+        "oracle_median_min_day": _q(floor_day, 0.5),
+        "oracle_median_min_night": _q(floor_night, 0.5),
+        "excess_median_min_day": _q(excess_day, 0.5),
+        "excess_median_min_night": _q(excess_night, 0.5),
+        "delay_by_time_of_day": {p: {"n": len(v), "median_min": _q(v, 0.5), "p90_min": _q(v, 0.9),
+                                     "oracle_median_min": _q(floor[p], 0.5)} for p, v in by_period.items()},
         "max_delay_min": round(max(delays), 1) if delays else None,
         "mat_flickers": det.flickers,
         "answer_rate": answer_rate,
@@ -273,11 +226,15 @@ def format_report(name: str, r: dict[str, Any], inputs: str = "all inputs") -> s
         f"{r['skipped_absent']} draws skipped in {r['absences']} absences), "
         f"detected {r['detected']}, within 12 h {r['detected_within_12h']}",
         "  delay to alarm by time of day:  " + "; ".join(
-            f"{p} median {v['median_min']} p90 {v['p90_min']} min (n={v['n']})"
+            f"{p} median {v['median_min']} p90 {v['p90_min']} min (n={v['n']}; oracle {v['oracle_median_min']})"
             for p, v in r["delay_by_time_of_day"].items()),
         f"  day 06-18 median {r['median_delay_min_day']} min, p90 {r['p90_delay_min_day']}; "
         f"night 18-06 median {r['median_delay_min_night']}, p90 {r['p90_delay_min_night']}; "
         f"longest {r['max_delay_min']} min",
+        f"  oracle floor (median wait to the resident's next real activity; no check ever wakes them): "
+        f"day {r['oracle_median_min_day']} min, night {r['oracle_median_min_night']} min; "
+        f"median delay beyond each one's floor: day {r['excess_median_min_day']}, "
+        f"night {r['excess_median_min_night']} min",
     ]
     lines += [f"    missed: {m}" for m in r["missed"][:10]]
     return "\n".join(lines)

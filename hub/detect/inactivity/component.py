@@ -6,17 +6,14 @@ Every activity (PIR, presses, BLE readings, radar presence, doors) goes to the p
 `check_wait_s` answers it; otherwise `alarm.inactivity` goes out with the gap, the learned expectation
 and the time of last activity. A call-button press that answers the check raises no call (unless
 held 2 s, or pressed again within 5 s: that still calls for help).
-Away mode: `cmd/away` / `cmd/home`, or a long press of the configured away button -> away.set /
-away.cleared. The learned history is saved in state_dir so a restart keeps the routine.
+Away: `cmd/away` / `cmd/home`, or a long press of the away button. The learned history and the
+operator's verdicts persist in state_dir (store.py; verdicts arrive through feedback_desk.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
-import os
 import threading
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -25,13 +22,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from hub.config.loader import Config, ConfigError
 from hub.core.activity import Activity
 from hub.core.context import Hardware, HubContext
-from hub.core.files import atomic_write
 from hub.core.ticks import sleep_aligned
-from hub.detect.inactivity.detector import Decision, InactivityDetector
-from hub.detect.inactivity.feedback import FeedbackBook, FeedbackError
-from hub.detect.inactivity.history import History
+from hub.detect.inactivity.decisions import Decision, alarm_data
+from hub.detect.inactivity.detector import InactivityDetector
+from hub.detect.inactivity.feedback import FeedbackBook
+from hub.detect.inactivity.feedback_desk import FeedbackDesk
 from hub.detect.inactivity.params import Params
 from hub.detect.inactivity.rules import rules_from_config
+from hub.detect.inactivity.store import Store
 from hub.speech.questions import Question
 
 log = logging.getLogger(__name__)
@@ -65,11 +63,10 @@ class InactivityMonitor:
         self.away_hold_s: float = section["away_hold_s"]
         self.call_pins = {b["pin"] for b in config["buttons"]}
         self.zone = _zone(config["hub"]["timezone"])
-        self.history = History(config.state_dir)
-        self.path = self.history.path
+        self.store = Store(config.state_dir)
+        self.path = self.store.path
         self.rules = rules_from_config(config["inactivity_rules"])
         self.feedback = FeedbackBook(config["hub"]["id"])
-        self.feedback_path = config.state_dir / "inactivity_feedback.json"
         self.detector: InactivityDetector | None = None
         self._ctx: HubContext | None = None
         self._queue: asyncio.Queue[Decision | tuple[str, str]] = asyncio.Queue()
@@ -86,7 +83,7 @@ class InactivityMonitor:
         now = ctx.clock.now()
         self.detector = InactivityDetector(self.params, tz=self.zone or now.tzinfo or ZoneInfo("UTC"),
                                            rules=self.rules)
-        await asyncio.to_thread(self._load)  # the learned history, then the operator's feedback
+        await asyncio.to_thread(self.store.load, self.detector, self.feedback)  # verdicts, then history
         self.detector.scale = self.feedback.scale
         self.detector.restart(now)
         ctx.clock.on_step(self._on_clock_step)
@@ -94,9 +91,10 @@ class InactivityMonitor:
         ctx.on_button(self._on_button)
         ctx.add_platform_command("away", self._cmd_away)
         ctx.add_platform_command("home", self._cmd_home)
-        ctx.add_platform_command("feedback", self._cmd_feedback)
-        ctx.add_platform_command("feedback_revert", self._cmd_feedback_revert)
-        ctx.add_control_command("inactivity.feedback", self._control_feedback)  # `hub feedback`
+        desk = FeedbackDesk(self.feedback, ctx.clock.now, self._feedback_changed)
+        ctx.add_platform_command("feedback", desk.feedback)
+        ctx.add_platform_command("feedback_revert", desk.revert)
+        ctx.add_control_command("inactivity.feedback", desk.control)  # `hub feedback`
         if self.away_pin is not None and self.away_pin not in self.call_pins:
             from hub.core.buttons import ButtonBank
 
@@ -139,32 +137,10 @@ class InactivityMonitor:
     async def _cmd_home(self, body: dict[str, Any]) -> None:
         self._set_away(False, "platform")
 
-    async def _cmd_feedback(self, body: dict[str, Any]) -> None:
-        await self._feedback(lambda: self.feedback.apply(body, self._require_ctx().clock.now()), "applied")
-
-    async def _cmd_feedback_revert(self, body: dict[str, Any]) -> None:
-        await self._feedback(lambda: self.feedback.revert(body), "reverted")
-
-    async def _control_feedback(self, body: dict[str, Any]) -> dict[str, Any]:
-        """`hub feedback list|revert ID` at the unit: the stored verdicts, or take one back."""
-        if body.get("action") == "revert":
-            error = await self._feedback(lambda: self.feedback.revert(body), "reverted at the unit")
-            if error:
-                return {"ok": False, "error": error}
-        return {"ok": True, "scale": self.feedback.scale, "entries": self.feedback.entries}
-
-    async def _feedback(self, change: Any, what: str) -> str:
-        try:
-            entry = change()
-        except FeedbackError as exc:
-            log.warning("inactivity feedback refused: %s", exc)
-            return str(exc)
-        self._det().scale = entry["scale"]
-        log.warning("inactivity feedback %s %s: %s on %s -> this home's limits x%.2f", what, entry["feedback_id"],
-                    entry["verdict"], entry.get("alarm_id") or entry.get("at"), entry["scale"])
-        await asyncio.to_thread(self._save_feedback)
+    async def _feedback_changed(self, scale: float) -> None:
+        self._det().scale = scale
+        await asyncio.to_thread(self.store.save_feedback, self.feedback)
         self._publish_status()
-        return ""
 
     def _toggle_away(self, by: str) -> None:
         self._set_away(not self._det().away, by)
@@ -246,7 +222,7 @@ class InactivityMonitor:
                                           facts={"reason": data["reason"], "gap_min": data["gap_min"]})
             self.feedback.record_alarm(event.id, {**data, "hour": item.at.astimezone(self._det().tz).hour,
                                                   "scale": self._det().scale})
-            await asyncio.to_thread(self._save_feedback)
+            await asyncio.to_thread(self.store.save_feedback, self.feedback)
             ctx.feedback("alarm")
             ctx.say("inactivity_alarm", about=event.id)  # "已通知社区" only once the broker has it
         elif item.kind in ("visitor_arrived", "visitor_left"):  # checks, alarms and the radar pause
@@ -291,46 +267,10 @@ class InactivityMonitor:
                 await asyncio.to_thread(self._save)
             await sleep_aligned(self.tick_s)  # on the shared grid (hub.core.ticks)
 
-    # ---- persistence --------------------------------------------------------------------------
-    def _load(self) -> None:
-        self._load_feedback()
-        try:
-            data = self.history.load()  # hub.detect.inactivity.history: appended, not rewritten
-            if data is None:
-                log.info("inactivity: no history yet at %s; learning from scratch", self.path)
-                return
-            kept = self._det().load(data)
-            log.info("inactivity: restored %d learned gaps from %s", kept, self.path)
-        except (OSError, ValueError, TypeError, AttributeError) as exc:
-            bad = self.history.legacy if self.history.legacy.exists() else self.path
-            aside = bad.with_suffix(".bad")
-            log.warning("inactivity: history %s unreadable (%s); moved to %s, learning again",
-                        bad, exc, aside)
-            with contextlib.suppress(OSError):
-                os.replace(bad, aside)
-
+    # ---- persistence (store.py) -----------------------------------------------------------------
     def _save(self) -> None:
-        try:
-            self.history.save(self._det().to_dict())
+        if self.store.save(self._det()):
             self._dirty = False
-        except OSError as exc:
-            log.warning("inactivity: cannot save history to %s: %s", self.path, exc)
-
-    def _load_feedback(self) -> None:
-        try:
-            self.feedback.load(json.loads(self.feedback_path.read_text(encoding="utf-8")))
-        except FileNotFoundError:
-            pass
-        except (OSError, ValueError, TypeError, AttributeError) as exc:
-            log.warning("inactivity: operator feedback %s unreadable (%s); starting without it",
-                        self.feedback_path, exc)
-
-    def _save_feedback(self) -> None:
-        try:
-            self.feedback_path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.feedback_path, json.dumps(self.feedback.to_dict(), ensure_ascii=False).encode())
-        except OSError as exc:
-            log.warning("inactivity: cannot save operator feedback to %s: %s", self.feedback_path, exc)
 
     def _det(self) -> InactivityDetector:
         assert self.detector is not None, "inactivity component not started"
@@ -339,22 +279,6 @@ class InactivityMonitor:
     def _require_ctx(self) -> HubContext:
         assert self._ctx is not None, "inactivity component not started"
         return self._ctx
-
-
-def alarm_data(d: Decision, check_wait_s: float) -> dict[str, Any]:
-    """The alarm.inactivity payload (docs/schemas/alarm.inactivity.json)."""
-    assert d.last_activity is not None and d.check_at is not None
-    return {
-        "gap_min": round(d.gap_s / 60, 1),
-        "limit_min": round(d.limit_s / 60, 1),
-        "expected_max_min": round(d.normal_s / 60, 1) if d.normal_s is not None else None,
-        "basis": d.basis,
-        "reason": d.reason,
-        "last_activity": d.last_activity.isoformat(timespec="milliseconds"),
-        "last_source": d.last_source,
-        "checked_at": d.check_at.isoformat(timespec="milliseconds"),
-        "check_wait_s": check_wait_s,
-    }
 
 
 def build(config: Config, hardware: Hardware) -> InactivityMonitor | None:

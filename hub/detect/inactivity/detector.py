@@ -1,46 +1,34 @@
 """Unusual-inactivity detector: learns how long this resident normally goes without any sign of life.
 
-Pure and clock-injected: it is fed activity (`note`) and time (`tick`) and returns decisions; it never
-reads a clock, sleeps or does I/O, so the hub, `hub eval inactivity` and the tests drive the same code.
+Pure and clock-injected (`note` activity, `tick` time, decisions back; no clock, sleep or I/O), so the
+hub, `hub eval inactivity` and the tests drive the same code.
 
-The rule (docs/detection.md, "Inactivity"):
-- Each activity starts a gap. Its limit is learned from past gaps that started after the same kind of
-  activity (the source, e.g. "pir:kitchen" or "P-Living-Seat:ON") at a similar time of day: the longest
-  such gap in the last `learn_days`, times `margin`, plus `margin_min`. Sitting down in the evening
-  predicts a long gap, opening the fridge at noon a short one; a per-hour limit alone would have to
-  cover both. Too few samples for the source: all sources at that time of day (for an "onset", a
-  contact/appliance/flush/motion sensor going ON, first the gaps after any onset). Bounded by the day or
-  night minimum/maximum (night window by the gap's start time); in the night and the `evening_h` before
-  it no source earns less than the longest gap then, except onsets (the closing comes first).
+The rule (docs/detection.md, "Inactivity"; the statistics in `routine.py`):
+- Each activity starts a gap whose limit is learned from past gaps after the same source at a similar
+  time of day (sitting down in the evening predicts a long gap, opening the fridge at noon a short one),
+  shrunk towards all sources (an "onset" first towards every onset); bounded by day/night limits.
 - While a pressure mat is occupied (P-...:ON until its OFF) every gap is learned and judged as that
-  rest, whatever else fires meanwhile (`source_kind`, `_context_of`).
-- Until `learn_min_days` of history exist: fixed fallback limits (day `fallback_day_h`; night, or a day
-  gap whose limit would reach into the night window, `night_max_h`).
-- Morning check: if nothing has happened since `morning_anchor`, ask once the usual first-activity time
-  (the latest of the learned mornings) plus `morning_margin_min` has passed.
+  rest, whatever else fires meanwhile (`source_kind`, `_context_of`); an OFF and ON again within
+  `mat_hold_s`, nothing between, is a flicker (someone shifting their weight): the rest goes on.
+- Until `learn_min_days` of history: fixed fallback limits. A morning check when not up by the usual
+  time (routine.py), a bedtime check when not in bed by it (bedtime.py).
 - Presumed out (`hub/detect/presence.py`): an exit-door pattern followed by silence suspends the
-  limit; home again takes more than one independent event inside, so a missed door event or one
-  stray event does not turn an absence into silence; no alarm while out (unless `out_limit_h`).
-- A mat going OFF and ON again within `mat_hold_s`, with nothing else in between, is a flicker of
-  the sensor (someone shifting their weight): the rest goes on, no short limit applies mid-nap and
-  no sample is cut in two. An OFF is taken as getting up once it has lasted `mat_hold_s`, or at
-  once when anything else happens, with its own time stamp.
-- Away mode suspends everything; it clears by command or, if `away_autoclear`, by activity inside
-  more than `away_grace_min` after it was set.
+  limit until evidence of someone inside; away mode suspends everything (cleared by command or, if
+  `away_autoclear`, by activity inside more than `away_grace_min` after it was set).
 - Limit passed: a "check" (ask aloud); no activity within `check_wait_s`: one "alarm" per gap.
 Decision times are nominal (when they fell due), so a coarse or jumping clock gives exact delays.
-
-This module is the state machine (gaps, checks, alarms, away and presumed-out); the learned statistics
-are `hub/detect/inactivity/routine.py`, the parameters `hub/detect/inactivity/params.py`.
+This is the state machine; the learned statistics are `routine.py`, the parameters `params.py`, what it
+decides `decisions.py` (hub/detect/inactivity/).
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any, Literal
+from typing import Any
 
+from hub.detect.inactivity.bedtime import is_bed
+from hub.detect.inactivity.decisions import Decision, DecisionKind, Plan, Reason
 from hub.detect.inactivity.params import Params
 from hub.detect.inactivity.params import hhmm_to_min as hhmm_to_min  # re-exported for tests
 from hub.detect.inactivity.routine import Basis, Routine, source_kind
@@ -51,31 +39,6 @@ from hub.detect.presence import Presence
 from hub.detect.visitors import Visitors
 
 REST_STALE_H = 16.0  # a mat ON for longer than this is stuck or forgotten, not someone resting
-DecisionKind = Literal["check", "alarm", "answered", "away_cleared", "visitor_arrived", "visitor_left"]
-Reason = Literal["gap", "morning", "out", "dwell", "not_up_by", "out_at_night"]
-
-
-@dataclass(frozen=True)
-class Decision:
-    kind: DecisionKind
-    at: datetime  # when it fell due (nominal), not when tick() noticed
-    last_activity: datetime | None = None
-    last_source: str = ""
-    gap_s: float = 0.0  # since the last activity, at `at`
-    limit_s: float = 0.0  # the gap after which the check fell due
-    normal_s: float | None = None  # learned longest normal gap here (None: fallback)
-    reason: Reason = "gap"
-    basis: Basis = "fallback"
-    check_at: datetime | None = None  # for "alarm"/"answered": when the resident was asked
-
-
-@dataclass(frozen=True)
-class Plan:
-    check_at: datetime
-    limit_s: float
-    normal_s: float | None
-    reason: Reason
-    basis: Basis
 
 
 class InactivityDetector:
@@ -319,9 +282,12 @@ class InactivityDetector:
         if self.scale != 1.0:  # never past the longest limit: every detection stays within it + the wait
             limit = min(limit * self.scale, max(limit, self.p.night_max_h * 3600, self.p.day_max_h * 3600))
         plan = Plan(ts + timedelta(seconds=limit), limit, normal, "gap", basis)
-        morning = self.routine.morning_due(ts)
-        if morning is not None and morning < plan.check_at:
-            plan = Plan(morning, (morning - ts).total_seconds(), normal, "morning", "learned")
+        dues: list[tuple[datetime | None, Reason]] = [  # not up by the usual time; not in bed by it
+            (self.routine.morning_due(ts), "morning"),
+            (None if is_bed(self._context) else self.routine.bedtimes.due(ts), "bedtime")]
+        for due, why in dues:
+            if due is not None and due < plan.check_at:
+                plan = Plan(due, (due - ts).total_seconds(), normal, why, "learned")
         if rule is not None and rule[0] < plan.check_at:
             plan = Plan(rule[0], (rule[0] - ts).total_seconds(), normal, rule[1], plan.basis)
         return plan

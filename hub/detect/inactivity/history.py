@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 LOG_FILE = "inactivity.log"
 LEGACY_FILE = "inactivity.json"
-LISTS = {"samples": "s", "wakes": "w"}  # to_dict() keys kept row by row -> their tag in the log
+LISTS = {"samples": "s", "wakes": "w", "bedtimes": "b"}  # to_dict() keys kept row by row -> their tag in the log
 COMPACT_SLACK = 256  # lines beyond twice the live rows before the file is rewritten
 MAX_LINE = 4096  # a longer line is not one this module wrote
 

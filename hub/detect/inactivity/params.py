@@ -42,7 +42,7 @@ class Params:
     margin: float = 1.5
     margin_min: float = 30.0
     morning_anchor_min: int = 4 * 60
-    morning_margin_min: float = 30.0
+    morning_margin_min: float = 0.0  # was 30: see docs/detection.md "Morning check"
     morning_min_days: int = 5
     exit_group_s: float = 120.0
     exit_settle_s: float = 5.0

@@ -12,6 +12,7 @@ from collections import deque
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal
 
+from hub.detect.inactivity.bedtime import Bedtimes
 from hub.detect.inactivity.params import Params
 
 Basis = Literal["learned", "fallback"]
@@ -20,6 +21,7 @@ ALL = "*"  # bin of every source, the fallback when a source has too few samples
 ONSET = "*onset"  # bin of every onset source (`source_kind`): their prior
 DAY = 1440  # minutes
 MORNING_SPAN_MIN = 12 * 60  # a first activity later than this after the anchor is not "getting up"
+MORNING_GAP_MIN = 60.0  # a quiet this long, begun in the night window after the anchor, was more sleep
 ONSET_KINDS = frozenset("DEFM")  # door/cupboard contact, appliance, flush, motion (PIR)
 
 
@@ -85,6 +87,7 @@ class Routine:
         self._bins: dict[str, list[deque[tuple[float, float, float]]]] = {}  # src -> 24 h bins
         self._wakes: deque[tuple[float, float]] = deque()  # (anchor epoch, minutes after anchor)
         self.first_seen: datetime | None = None
+        self.bedtimes = Bedtimes(params, tz)  # the bedtime check (bedtime.py)
 
     def expectation(self, source: str, ts: datetime) -> tuple[float, float | None, Basis]:
         """(limit in s, learned longest normal gap in s or None, basis) for a gap starting now."""
@@ -180,25 +183,39 @@ class Routine:
         return sum(len(b) for b in self._bins.get(ALL, []))
 
     def morning_due(self, ts: datetime) -> datetime | None:
+        """When the morning check falls due for a gap starting at `ts`: the usual getting-up time
+        (plus `morning_margin_min`) after it. A gap that starts in the night window after the anchor
+        (back to bed after a visit to the bathroom at 04:30) is judged against this morning's, if that
+        is at least `early_day_min_min` away, not tomorrow's."""
         up = self.usual_up(ts)
         if up is None:
             return None
-        anchor = self._anchor_before(ts) + timedelta(days=1)
-        return anchor + timedelta(minutes=up + self.p.morning_margin_min)
+        due = self._anchor_before(ts) + timedelta(minutes=up + self.p.morning_margin_min)
+        if not self.p.in_night(self._tod(ts)) or due - ts < timedelta(minutes=self.p.early_day_min_min):
+            due += timedelta(days=1)
+        return due
 
     def note_morning(self, ts: datetime, last_ts: datetime) -> None:
-        """First activity since today's anchor while at home: today's "up" time."""
+        """Today's "up" time, while at home: the first activity since today's anchor, or later the end
+        of a long gap (`MORNING_GAP_MIN`) that started in the night window: back to bed after an early
+        visit to the bathroom, the resident got up when that sleep ended."""
         anchor = self._anchor_before(ts)
         offset = (ts - anchor).total_seconds() / 60
         fresh = self.first_seen is not None and self.first_seen < anchor
-        if last_ts < anchor and fresh and offset < MORNING_SPAN_MIN:
+        if not fresh or offset >= MORNING_SPAN_MIN:
+            return
+        if last_ts < anchor:
             self._wakes.append((anchor.timestamp(), offset))
-            since = ts.timestamp() - self.p.learn_days * 86400
-            while self._wakes and self._wakes[0][0] < since:
-                self._wakes.popleft()
+        elif self._wakes and self._wakes[-1][0] == anchor.timestamp() and self.p.in_night(self._tod(last_ts)) \
+                and (ts - last_ts).total_seconds() >= MORNING_GAP_MIN * 60:
+            self._wakes[-1] = (anchor.timestamp(), offset)
+        since = ts.timestamp() - self.p.learn_days * 86400
+        while self._wakes and self._wakes[0][0] < since:
+            self._wakes.popleft()
 
     def add_sample(self, start: datetime, source: str, dur: float) -> None:
         self._store(start.timestamp(), self._tod(start), source, dur)
+        self.bedtimes.note(start, source, dur)
 
     # ---- persistence --------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -206,7 +223,8 @@ class Routine:
                       for b in bins for ts, tod, dur in b)
         samples = [[round(ts, 1), round(tod, 2), src, round(dur, 1)] for ts, tod, src, dur in rows]
         return {"version": 1, "first_seen": self.first_seen.isoformat() if self.first_seen else None,
-                "samples": samples, "wakes": [list(w) for w in self._wakes]}
+                "samples": samples, "wakes": [list(w) for w in self._wakes],
+                "bedtimes": [list(b) for b in self.bedtimes.rows]}
 
     def load(self, data: dict[str, Any]) -> int:
         """Restore the history of `to_dict()` output; entries that do not parse are skipped. Returns
@@ -224,6 +242,7 @@ class Routine:
             if 0 <= tod < DAY and dur >= 0 and not src.startswith("*"):  # "*": internal bins
                 self._store(ts, tod, src, dur)
                 kept += 1
+        self.bedtimes.load(data.get("bedtimes"))
         for row in data.get("wakes", []):
             try:
                 self._wakes.append((float(row[0]), float(row[1])))
