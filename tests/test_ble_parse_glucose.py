@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from ble_values import STAMP
 
-from drivers.ble import MalformedValue, gls
+from drivers.ble import MalformedValue, gls, gls_context
 from drivers.ble.sfloat import encode_sfloat
 
 
@@ -107,7 +107,7 @@ def test_context_flag_combinations(flags: int) -> None:
         value += b"\x04" + encode_sfloat(0.012)
     if flags & 0x40:
         value += encode_sfloat(6.5)
-    c = gls.decode_context(value).to_json()
+    c = gls_context.decode_context(value).to_json()
     assert c["sequence"] == 3
     assert c["meal"] == ("fasting" if flags & 0x02 else None)
     assert (c["tester"], c["health"]) == (
@@ -119,7 +119,7 @@ def test_context_flag_combinations(flags: int) -> None:
     assert c["medication_unit"] == (("L" if flags & 0x20 else "kg") if flags & 0x10 else None)
     assert c["hba1c_pct"] == (6.5 if flags & 0x40 else None)
     with pytest.raises(MalformedValue):
-        gls.decode_context(value[:-1] if len(value) > 3 else value[:2])
+        gls_context.decode_context(value[:-1] if len(value) > 3 else value[:2])
 
 
 @pytest.mark.parametrize(
@@ -127,4 +127,4 @@ def test_context_flag_combinations(flags: int) -> None:
     [(1, "before"), (2, "after"), (3, "fasting"), (4, "casual"), (5, "bedtime"), (9, "reserved_9")],
 )
 def test_context_meal_names(meal_code: int, meal: str) -> None:
-    assert gls.decode_context(bytes([0x02, 1, 0, meal_code])).meal == meal
+    assert gls_context.decode_context(bytes([0x02, 1, 0, meal_code])).meal == meal

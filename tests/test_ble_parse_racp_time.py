@@ -11,7 +11,7 @@ from ble_values import STAMP
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drivers.ble import MalformedValue, bps, gls, racp
+from drivers.ble import MalformedValue, bps, gls, gls_context, racp
 from drivers.ble.time import decode_current_time, decode_date_time, decode_day_date_time, encode_current_time
 
 
@@ -156,7 +156,7 @@ def test_time_values_are_tolerated(value: bytes, decoder: object, problem: str |
 DECODERS = [
     bps.decode_measurement,
     gls.decode_measurement,
-    gls.decode_context,
+    gls_context.decode_context,
     racp.decode_response,
     racp.decode,
     decode_date_time,

@@ -14,7 +14,8 @@ from test_cellular_robust import DUTY, alarm, config, fake, run, until
 
 from drivers.fakes.modem import FakeModem
 from hub.alarms.sms_form import short_code
-from hub.cellular.component import ACK_WINDOW_S, Cellular
+from hub.cellular.component import Cellular
+from hub.cellular.overdue import ACK_WINDOW_S
 from hub.core.events import Event
 
 __all__ = ["fake"]

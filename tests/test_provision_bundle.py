@@ -16,9 +16,9 @@ import pytest
 from hub.cli import provision as provision_cli
 from hub.config import toml_out
 from hub.config.loader import load
-from hub.provision import bundle as bundle_mod
 from hub.provision import writer
 from hub.provision.bundle import BundleError, check, pack_text, parse_text
+from hub.provision.fields import secret_paths
 from hub.provision.schema import render
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,7 +158,7 @@ def test_a_refused_secret_is_never_shown() -> None:
     with pytest.raises(BundleError) as info:
         check(bad)
     assert "xxxx" not in str(info.value) and info.value.field == "broker.password"
-    assert bundle_mod.secret_paths() == {"broker.password", "broker.tls.key_pem"}
+    assert secret_paths() == {"broker.password", "broker.tls.key_pem"}
 
 
 def test_tls_material_is_written_beside_the_config(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 from schemas import validator
 from support import PREFIX, HubProcess, Subscriber, online_hub, wait_spoken
 
-from hub.alarms.registry import spoken_name
+from hub.alarms.acknowledgement import spoken_name
 from hub.core.platform_commands import parse_command
 from voice.library import PromptAudio
 

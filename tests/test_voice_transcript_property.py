@@ -97,7 +97,7 @@ class Machine(RuleBasedStateMachine):
         assert speech is not None
         end = self.loop.time() + limit
         await asyncio.sleep(0.5)
-        while self.loop.time() < end and (speech._current is not None or speech._waiting):
+        while self.loop.time() < end and (speech._current is not None or speech.waiting.prompts):
             await asyncio.sleep(0.5)
 
     async def _stop(self) -> None:

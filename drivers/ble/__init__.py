@@ -67,6 +67,12 @@ class Reader:
         return MalformedValue(self.characteristic, field, self.pos if offset is None else offset, problem)
 
 
+def code_name(table: dict[int, str], code: int | None) -> str | None:
+    """A SIG code's name in `table`; a code the table lacks is `reserved_<code>` (the SIG may assign it
+    later), and an absent field stays None."""
+    return None if code is None else table.get(code, f"reserved_{code}")
+
+
 def parse_hex(text: str) -> bytes:
     """Accept '1E8A00', '1e 8a 00', '1E:8A:00' or '0x1E,0x8A' as technicians paste them."""
     cleaned = text.replace("0x", "").replace("0X", "")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 import sqlite3
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hub.alarms import store as alarm_store
+from hub.alarms.acknowledgement import ACKNOWLEDGED, ack_data, spoken_name
 from hub.alarms.facts import AlarmFacts
 from hub.alarms.reminders import SCHEDULE_S, Reminders
 from hub.alarms.store import OpenAlarm
@@ -41,12 +41,6 @@ Escalate = Callable[[OpenAlarm, float], Coroutine[Any, Any, None]]
 AlarmListener = Callable[[OpenAlarm], None]
 Commit = Callable[[Event, "StateChange | None"], Coroutine[Any, Any, Event]]
 Transact = Callable[[Callable[[Any], Any]], Any]
-NAME_MAX = 12  # Han characters of an operator's name spoken to the resident
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff"
-_HAN_NAME = re.compile(f"(?=.{{2,{NAME_MAX}}}$)[{_HAN}]+(?:·[{_HAN}]+)*")
-# What an ack publishes, by the alarm's category (docs/protocol.md "Acknowledging alarms").
-ACKNOWLEDGED = {"call": "call.acknowledged", "alarm": "alarm.acknowledged", "health": "health.acknowledged",
-                "power": "power.acknowledged"}
 
 
 @dataclass
@@ -219,7 +213,7 @@ class AlarmRegistry:
                                  "open while the condition lasts", alarm.type, event_id, alarm.by)
                 return True
             new = alarm.but(acknowledged=True, by=by)
-            event = Event(ACKNOWLEDGED[alarm.category], _ack_data(alarm, by, message, via), self.ctx.clock.now())
+            event = Event(ACKNOWLEDGED[alarm.category], ack_data(alarm, by, message, via), self.ctx.clock.now())
             try:
                 await self._commit(event, alarm_store.write(new))
             except Exception as exc:
@@ -302,36 +296,3 @@ class AlarmRegistry:
         for task in self._escalations.values():
             task.cancel()
         self._escalations.clear()
-
-
-def _ack_data(alarm: OpenAlarm, by: str, message: str | None, via: str | None = None) -> dict[str, Any]:
-    if alarm.category == "call":  # call.acknowledged keeps the shape platforms already read
-        data: dict[str, Any] = {"call_id": alarm.id, "kind": alarm.facts.get("kind")}
-        if "trigger" in alarm.facts:  # a BLE trigger's call (hub.triggers) names the device and room
-            data.update(trigger=alarm.facts["trigger"], room=alarm.facts.get("room", ""))
-        elif alarm.facts.get("device"):  # a Zigbee SOS button (hub.zigbee): its device and room
-            data.update(device=alarm.facts["device"], room=alarm.facts.get("room"))
-        else:
-            data["button"] = alarm.facts.get("button")
-    else:
-        data = {"alarm_id": alarm.id, "alarm_type": alarm.type, "escalated": alarm.escalated}
-        if alarm.lasting:
-            data["present"] = alarm.present
-    data["by"] = by
-    if message:
-        data["message"] = message
-    if via:
-        data["via"] = via
-    return data
-
-
-def spoken_name(by: str, by_name: str | None = None, names: dict[str, Any] | None = None) -> str:
-    """The operator's name as the resident may hear it, or "" for the generic 工作人员: the platform's
-    `by_name`, else the configured name for this login, else `by` itself, whichever first is a display name
-    in Han characters ("王芳", "阿依古丽·买买提"). A login ("console", "duty01", "operator 7") never is."""
-    for candidate in (by_name, (names or {}).get(by), by):
-        if isinstance(candidate, str):
-            name = "".join(candidate.split()).replace("・", "·").replace("•", "·")
-            if _HAN_NAME.fullmatch(name):
-                return name.replace("·", "")  # the dot is not said
-    return ""

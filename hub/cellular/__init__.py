@@ -3,5 +3,6 @@ when an alarm cannot reach the platform over MQTT, and takes a responder's reply
 acknowledgement.
 
 Entry point: `component.py` (`build`); the `[modem]` config section is in `schema.py`; the SMS wording
-is `sms.py`; `sim.py` runs a modem model on a real pseudo-terminal and serves `hub sim modem ...`.
+is `sms.py`, which alarms are texted and when `overdue.py`; `sim.py` runs a modem model on a real
+pseudo-terminal and serves `hub sim modem ...`.
 """

@@ -1,10 +1,10 @@
 """The cellular second path. When an alarm has waited `[modem] sms_after_s` (30 s) without reaching the
-platform — broadband down, broker gone, a half-open link — it goes to the duty numbers by SMS; a reply
-"1" from one of those numbers acknowledges the alarm texted to it last (within ACK_WINDOW_S), "1#CODE"
-the alarm it names (hub/cellular/replies.py), reported to the platform as the alarm's acknowledgement
-with `via: "sms"` (queued in the outbox like any event, so it arrives once the broker is back) and told
-to the resident like an operator's ack. Any other SMS is forwarded as `sms.received`, a refused "1" is
-an `sms.refused`.
+platform — broadband down, broker gone, a half-open link — it goes to the duty numbers by SMS
+(hub/cellular/overdue.py); a reply "1" from one of those numbers acknowledges the alarm texted to it last
+(within ACK_WINDOW_S), "1#CODE" the alarm it names (hub/cellular/replies.py), reported to the platform
+as the alarm's acknowledgement with `via: "sms"` (queued in the outbox like any event, so it arrives
+once the broker is back) and told to the resident like an operator's ack. Any other SMS is forwarded as
+`sms.received`, a refused "1" is an `sms.refused`.
 
 Voice: `dial()` rings a number by ATD for the voice-call chain (hub.voicecall, through
 ctx.component("cellular")) and the escalation chain; the responder presses 1 to acknowledge
@@ -22,40 +22,28 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import functools
 import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from drivers.modem.at import fit_sms, parse_cmgr, parse_cmti, registered
 from drivers.modem.client import AtError, AtModem, AtTimeout
 from drivers.modem.ims import vendor_of
 from hub.cellular import poll, replies, voice
+from hub.cellular.overdue import Overdue
 from hub.cellular.replies import Claim, SmsListener
-from hub.cellular.sms import alarm_text, same_number, short_code, sms_worthy
 from hub.cellular.watch import TaskWatch
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
 from hub.core.events import Event
 
 log = logging.getLogger(__name__)
-SMS_RETRY_S = 30.0  # after a refused SMS: the network is not going to change its mind within a second
-ACK_WINDOW_S = 1800.0  # a "1" without a code acknowledges an alarm texted to its sender at most this long ago
 # The modem task goes round at least every second, or within one exchange (an SMS: 70 s at most); silent
 # this long, it is stuck and restarted. The watch looks every WATCH_S.
 STALL_S, WATCH_S = 180.0, 5.0
 INIT = ("ATE0", "AT+CMEE=1", "AT+CMGF=1", 'AT+CSCS="UCS2"', "AT+CNMI=2,1,0,0,0", "AT+CLIP=1")
-
-
-@dataclass
-class Waiting:
-    event: Event
-    since: float  # monotonic: when it was committed
-    texted_to: dict[str, float] = field(default_factory=dict)  # number -> when (wall clock) it was texted
-    next_try: float = 0.0  # monotonic: after an SMS the network refused, wait before the next attempt
 
 
 class Cellular:
@@ -70,7 +58,7 @@ class Cellular:
         self.resident_ref = (config.get("resident") or {}).get("reference") or config["hub"]["resident_ref"]
         self._ctx: HubContext | None = None
         self._modem: AtModem | None = None  # the session's, None between sessions
-        self._waiting: dict[str, Waiting] = {}
+        self.overdue = Overdue(self.numbers, self.after_s, self.hub_id, self.resident_ref)  # the second path's SMS
         self._wake = asyncio.Event()
         self.listen_s = float(m["call_listen_s"])
         self._status: dict[str, Any] = {"port": self.port_name, "modem": "starting"}
@@ -91,7 +79,7 @@ class Cellular:
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
         ctx.on_event(self._on_event)
-        ctx.on_delivered(self._on_delivered)
+        ctx.on_delivered(self.overdue.delivered)
         ctx.set_status("cellular", self._status)
         self.watch.start(ctx.spawn)
 
@@ -109,14 +97,8 @@ class Cellular:
 
     # --- what the hub tells us ---------------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
-        if sms_worthy(event):
-            self._waiting[event.id] = Waiting(event, time.monotonic())
+        if self.overdue.committed(event):
             self._wake.set()
-
-    def _on_delivered(self, event_id: str) -> None:
-        waiting = self._waiting.pop(event_id, None)
-        if waiting is not None and waiting.texted_to:
-            log.info("alarm %s reached the platform after it was texted to %s", event_id, waiting.texted_to)
 
     # --- the modem --------------------------------------------------------------------------------------------
     async def _run(self) -> None:
@@ -187,30 +169,13 @@ class Cellular:
         self._set(modem="ok", **await poll.read_state(modem, self._vendor), error=None)
 
     async def _text_overdue(self, modem: AtModem) -> None:
-        now = time.monotonic()
-        for waiting in list(self._waiting.values()):
-            if now - waiting.since < self.after_s or now < waiting.next_try or self._ctx is None:
-                continue
-            text = alarm_text(waiting.event, self.hub_id, self.resident_ref)
-            for number in self.numbers:
-                if number in waiting.texted_to:
-                    continue
-                try:
-                    await modem.send_sms(number, text)
-                except AtError as exc:  # refused by the network: try again on the next round
-                    self._set(error=f"SMS to {number}: {exc.final.text}")
-                    log.warning("短信发送失败 SMS to %s failed: %s; retrying in %.0f s", number, exc.final.text,
-                                SMS_RETRY_S)
-                    waiting.next_try = now + SMS_RETRY_S
-                    continue
-                self._ctx.alarms.note_fact(waiting.event.id, "texted")  # the modem's +CMGS
-                if not waiting.texted_to:
-                    self._ctx.say("cellular_sms_sent", about=waiting.event.id)  # help was reached another way
-                waiting.texted_to[number] = self._ctx.clock.now().timestamp()
-                self.watch.beat()
-                self._sent += 1
-                self._set(sms_sent=self._sent)
-                log.info("alarm %s (%s) texted to %s", waiting.event.id, waiting.event.type, number)
+        if self._ctx is not None:
+            await self.overdue.text(modem, self._ctx, lambda why: self._set(error=why), self._texted)
+
+    def _texted(self) -> None:
+        self.watch.beat()
+        self._sent += 1
+        self._set(sms_sent=self._sent)
 
     async def _read_reply(self, modem: AtModem, index: int) -> None:
         assert self._ctx is not None
@@ -225,24 +190,7 @@ class Cellular:
         await replies.handle(self._ctx, sms.sender, sms.body, list(self._sms_listeners), self._strangers)
 
     def _claims(self, sender: str, code: str | None) -> list[Claim] | None:
-        """The second path's own texts: alarms texted to `sender` (a duty number) that a "1" may acknowledge."""
-        if self._ctx is None or not any(same_number(sender, n) for n in self.numbers):
-            return None
-        now, claims = self._ctx.clock.now().timestamp(), list[Claim]()
-        for waiting in self._waiting.values():
-            at = max((t for n, t in waiting.texted_to.items() if same_number(sender, n)), default=None)
-            if at is None or (short_code(waiting.event.id) != code[:4] if code else now - at > ACK_WINDOW_S):
-                continue
-            claims.append((at, waiting.event.id, functools.partial(self._acknowledge, waiting)))
-        return claims
-
-    async def _acknowledge(self, waiting: Waiting, by: str, message: str | None) -> bool:
-        """True if this took the alarm (False: closed, or acknowledged already)."""
-        assert self._ctx is not None
-        if (alarm := self._ctx.alarms.get(waiting.event.id)) is None or alarm.acknowledged:
-            return False
-        # Not "named": the resident hears "社区已收到…", not a phone number read out digit by digit.
-        return await self._ctx.alarms.ack(waiting.event.id, by, message, named=False, via="sms")
+        return None if self._ctx is None else self.overdue.claims(self._ctx, sender, code)
 
     # --- the public API (ctx.component("cellular"): hub.voicecall, the escalation chain) --------------------
     async def send_sms(self, numbers: list[str], text: str) -> list[str]:

@@ -41,7 +41,7 @@ def characteristic(text: str) -> int:
 
 
 def _decoder(short: int, profile_id: str | None) -> Callable[[bytes], dict[str, Any]]:
-    from drivers.ble import bps, features, gls, racp
+    from drivers.ble import bps, features, gls, gls_context, racp
     from drivers.ble import time as t
 
     big: frozenset[str] = frozenset()
@@ -58,7 +58,7 @@ def _decoder(short: int, profile_id: str | None) -> Callable[[bytes], dict[str, 
         0x2A35: lambda b: bps.decode_measurement(b, big_endian=big, infer_user_id=infer).to_json(),
         0x2A36: lambda b: bps.decode_measurement(b, "Intermediate Cuff Pressure 0x2A36", big_endian=big).to_json(),
         0x2A18: lambda b: gls.decode_measurement(b, big_endian=big).to_json(),
-        0x2A34: lambda b: gls.decode_context(b).to_json(),
+        0x2A34: lambda b: gls_context.decode_context(b).to_json(),
         0x2A52: lambda b: racp.decode(b).to_json(),
         0x2A08: lambda b: t.CurrentTime(t.decode_date_time(b), 0).to_json(),
         0x2A0A: lambda b: t.decode_day_date_time(b).to_json(),

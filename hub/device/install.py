@@ -8,14 +8,13 @@ otherwise. `--dry-run` changes nothing at all and prints the plan.
 
 from __future__ import annotations
 
-import grp
 import hashlib
 import os
-import shutil
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from hub.device import system
 
 USER = "eldercare"
 GROUPS = ("gpio", "i2c", "dialout", "bluetooth", "audio")
@@ -69,34 +68,14 @@ class Installer:
         self.apply_bundle = apply_bundle
         self.dry_run, self.apt = dry_run, apt
         self.live = root.resolve() == Path("/")
-        self._run = run or _run_checked
+        self._run = run or system.run_checked
 
     def at(self, path: Path) -> Path:
         return self.root / path.relative_to("/")
 
     # --- what is already there ------------------------------------------------------------------
     def _group_members(self) -> dict[str, set[str]]:
-        groups: dict[str, set[str]] = {}
-        for line in _lines(self.at(Path("/etc/group"))):
-            parts = line.split(":")
-            if len(parts) >= 4:
-                groups[parts[0]] = {m for m in parts[3].split(",") if m}
-        return groups
-
-    def _has_user(self) -> bool:
-        return any(line.split(":", 1)[0] == USER for line in _lines(self.at(Path("/etc/passwd"))))
-
-    def _apt_missing(self) -> list[str]:
-        if not self.live or shutil.which("dpkg-query") is None:
-            return list(APT_PACKAGES)
-        result = subprocess.run(
-            ["dpkg-query", "-W", "-f=${Package} ${db:Status-Status}\\n", *APT_PACKAGES],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        installed = {line.split()[0] for line in result.stdout.splitlines() if line.endswith(" installed")}
-        return [p for p in APT_PACKAGES if p not in installed]
+        return system.group_members(self.at(Path("/etc/group")))
 
     def source_stamp(self) -> str:
         """Hash of the package sources: reinstall into the venv only when they changed."""
@@ -118,12 +97,12 @@ class Installer:
     # --- the plan -------------------------------------------------------------------------------
     def plan(self) -> list[Step]:
         steps: list[Step] = []
-        missing_apt = self._apt_missing()
+        missing_apt = system.apt_missing(APT_PACKAGES, self.live)
         if self.apt:
             steps.append(
                 Step(
                     f"apt packages ({', '.join(APT_PACKAGES)})",
-                    lambda: not self._apt_missing(),
+                    lambda: not system.apt_missing(APT_PACKAGES, self.live),
                     command=["apt-get", "install", "-y", "--no-install-recommends", *missing_apt],
                 )
             )
@@ -138,7 +117,7 @@ class Installer:
         steps.append(
             Step(
                 f"user {USER} (groups {', '.join(GROUPS)})",
-                self._has_user,
+                lambda: system.has_user(self.at(Path("/etc/passwd")), USER),
                 command=[
                     "useradd",
                     "--system",
@@ -171,7 +150,7 @@ class Installer:
         steps.append(
             Step(
                 f"hub package into the venv (sources {stamp})",
-                lambda: _read(stamp_file) == stamp,
+                lambda: system.read_text(stamp_file) == stamp,
                 command=[str(VENV / "bin/pip"), "install", "--upgrade", str(self.source)],
             )
         )
@@ -179,8 +158,8 @@ class Installer:
             steps.append(
                 Step(
                     "install stamp",
-                    lambda: _read(stamp_file) == stamp,
-                    apply=lambda: _write(stamp_file, stamp.encode(), 0o644),
+                    lambda: system.read_text(stamp_file) == stamp,
+                    apply=lambda: system.write(stamp_file, stamp.encode(), 0o644),
                 )
             )
         current = self.at(RELEASES / "current")
@@ -188,7 +167,7 @@ class Installer:
         # no longer current (it stays there until an update prunes it).
         steps.append(Step(f"update root {RELEASES} ({USER}'s; current -> ../venv)",
                           lambda: current.is_symlink() and os.readlink(current) == "../venv",
-                          apply=lambda: _make_releases(self.at(RELEASES))))
+                          apply=lambda: system.make_releases(self.at(RELEASES), USER)))
         steps.append(self._file_step(PREFIX / "docs/install.md", self.source / "docs/install.md", 0o644))
         steps.append(self._file_step(UNIT_PATH, self.source / "systemd" / UNIT_NAME, 0o644))
         watchdog = self._text_step(WATCHDOG_DROPIN, WATCHDOG_TEXT, 0o644)
@@ -225,7 +204,7 @@ class Installer:
             Step(
                 "service enabled",
                 lambda: wants.is_symlink(),
-                apply=None if self.live else lambda: _symlink(wants, UNIT_PATH),
+                apply=None if self.live else lambda: system.symlink(wants, UNIT_PATH),
                 command=["systemctl", "enable", UNIT_NAME],
             )
         )
@@ -244,13 +223,13 @@ class Installer:
         if not path.is_dir():
             return False
         st = path.stat()
-        return (st.st_mode & 0o777) == 0o770 and (not self.live or st.st_gid == _gid(USER))
+        return (st.st_mode & 0o777) == 0o770 and (not self.live or st.st_gid == system.gid(USER))
 
     def _make_config_dir(self) -> None:
         path = self.at(CONFIG_DIR)
         path.mkdir(parents=True, exist_ok=True)
         path.chmod(0o770)
-        gid = _gid(USER)
+        gid = system.gid(USER)
         if self.live and gid is not None:  # the service reads and rewrites its config through the group
             os.chown(path, 0, gid)
 
@@ -259,7 +238,8 @@ class Installer:
 
     def _text_step(self, target: Path, text: str, mode: int) -> Step:
         path = self.at(target)
-        return Step(f"{target}", lambda: _read(path) == text, apply=lambda: _write(path, text.encode(), mode))
+        return Step(f"{target}", lambda: system.read_text(path) == text,
+                    apply=lambda: system.write(path, text.encode(), mode))
 
     def _config_step(self) -> Step:
         config = self.at(CONFIG_DIR / "hub.toml")
@@ -277,7 +257,7 @@ class Installer:
         return Step(
             f"{CONFIG_DIR}/hub.toml (example until `hub provision`)",
             config.exists,
-            apply=lambda: _write(
+            apply=lambda: system.write(
                 config,
                 example.read_bytes() if example.exists() else _default_config(),
                 0o600,
@@ -312,62 +292,3 @@ def _default_config() -> bytes:
     from hub.config.loader import validate
 
     return toml_out.dumps({"hub": {"id": validate({})["hub"]["id"]}}).encode()
-
-
-def _gid(group: str) -> int | None:
-    try:
-        return grp.getgrnam(group).gr_gid
-    except KeyError:
-        return None
-
-
-def _run_checked(argv: list[str]) -> None:
-    subprocess.run(argv, check=True)
-
-
-def _lines(path: Path) -> list[str]:
-    try:
-        return path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return []
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (FileNotFoundError, UnicodeDecodeError):
-        return None
-
-
-def _write(path: Path, content: bytes, mode: int, service_owned: bool = False) -> None:
-    from hub.core.files import atomic_write
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, content, mode, service_owned=service_owned)
-
-
-def _symlink(link: Path, target: Path) -> None:
-    link.parent.mkdir(parents=True, exist_ok=True)
-    if link.is_symlink():
-        link.unlink()
-    os.symlink(target, link)
-
-
-def _make_releases(releases: Path) -> None:
-    """The update root, owned by the service user (it installs signed versions there); `current`
-    starts as a relative link to the venv this install made, so the same link works under --root."""
-    releases.mkdir(parents=True, exist_ok=True, mode=0o755)
-    tmp = releases / ".current.new"
-    if tmp.is_symlink():
-        tmp.unlink()
-    os.symlink("../venv", tmp)
-    os.replace(tmp, releases / "current")
-    try:
-        import pwd
-
-        user = pwd.getpwnam(USER)
-    except KeyError:
-        return
-    if os.geteuid() == 0:
-        os.chown(releases, user.pw_uid, user.pw_gid)
-        os.lchown(releases / "current", user.pw_uid, user.pw_gid)

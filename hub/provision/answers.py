@@ -1,6 +1,6 @@
 """Checks for the wizard's answers, each run as the answer is given, in plain bilingual words.
 
-Each answer is checked against its field of the bundle schema (hub.provision.bundle.validate_field) and
+Each answer is checked against its field of the bundle schema (hub.provision.fields.validate_field) and
 against the hub's own rule for the config key it becomes (hub.config.loader.check_key), so the wizard,
 `hub provision --bundle` and `hub config check` agree; plus what only the wizard can know when it asks:
 a GPIO pin already given to an earlier answer.
@@ -14,7 +14,8 @@ from typing import Any
 
 from hub.config.loader import ConfigError, check_key
 from hub.config.schema import OUTPUTS
-from hub.provision.bundle import BundleError, demo_id_problem, validate_field
+from hub.provision.credentials import demo_id_problem
+from hub.provision.fields import BundleError, validate_field
 
 # I2C addresses each part answers at (datasheets): a typo here is a sensor fault after the installer left.
 PART_ADDRESSES = {"sht3x": (0x44, 0x45), "bme280": (0x76, 0x77), "ads1115": (0x48, 0x49, 0x4A, 0x4B)}

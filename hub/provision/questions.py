@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from hub.provision import answers as a
-from hub.provision.bundle import demo_id_problem
+from hub.provision.credentials import demo_id_problem
 
 KINDS = ("emergency", "health", "service", "family")
 KIND_ZH = {"emergency": "紧急呼叫", "health": "健康咨询", "service": "生活服务", "family": "亲情联络"}
@@ -96,7 +96,7 @@ def _password(p: Asker, d: Draft) -> None:
 
 
 def _strong(raw: str) -> str:
-    from hub.provision.bundle import is_weak_secret
+    from hub.provision.credentials import is_weak_secret
 
     a.check("broker.password", raw)
     if is_weak_secret(raw):

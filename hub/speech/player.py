@@ -1,4 +1,5 @@
-"""Playing a WAV for the speech queue (hub.speech.queue), and knowing how long it lasts.
+"""Playing a WAV for the speech queue (hub.speech.queue), stopping it at a sentence end when something more
+urgent waits (`play_until`), and knowing how long it lasts.
 
 `AplayPlayer` runs `aplay`, which blocks for the WAV's real length. When there is no player or no
 audio device (a unit whose speaker is unplugged, a desk running the simulation), it waits the WAV's
@@ -19,8 +20,9 @@ import shutil
 import struct
 import sys
 import wave
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from voice.audio import wav_info, write_atomic
 
@@ -80,6 +82,38 @@ class AplayPlayer:
         # Once loudly, then quietly: a unit without a speaker must not fill its SD card with logs.
         (log.debug if self._warned else log.warning)(message)
         self._warned = True
+
+
+async def play_until(playing: asyncio.Future[Any], stops: list[float], now: Callable[[], float],
+                     poke: asyncio.Event, cancelled: Callable[[], bool], give_way: Callable[[], bool]) -> float | None:
+    """Wait for `playing` (a Player's play(), just started); None once heard to the end, else the seconds
+    heard when it was stopped: at once once `cancelled()`, at the next of `stops` (seconds into it) once
+    `give_way()` (something more urgent or newer waits). `poke` is set whenever either may have changed."""
+    began = now()
+    try:
+        while not playing.done():
+            poke.clear()
+            if cancelled():
+                playing.cancel()
+                break
+            if give_way():
+                elapsed = now() - began
+                stop = next((t for t in stops if t > elapsed), None)
+                if stop is not None:
+                    await asyncio.wait({playing}, timeout=stop - elapsed)
+                    if not playing.done():
+                        playing.cancel()
+                        await asyncio.wait({playing})
+                        return stop
+                    break
+            poked = asyncio.ensure_future(poke.wait())
+            await asyncio.wait({playing, poked}, return_when=asyncio.FIRST_COMPLETED)
+            poked.cancel()
+        await asyncio.wait({playing})
+    finally:
+        if not playing.done():
+            playing.cancel()  # the worker itself is being cancelled
+    return round(now() - began, 3) if playing.cancelled() else None
 
 
 def chime(cache_dir: Path, volume: int = 100) -> Path:

@@ -26,19 +26,16 @@ import asyncio
 import collections
 import itertools
 import logging
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hub.config.loader import Config
 from hub.speech.claims import ClaimGate, Facts
-from hub.speech.player import AplayPlayer, Player, chime, pauses, tail
+from hub.speech.player import AplayPlayer, Player, chime, pauses, play_until, tail
 from hub.speech.record import FOLDER, SpokenRecord
 from hub.speech.render import (  # noqa: F401 - INFO, URGENT, clauses: re-exported with the levels
     IMPORTANT,
-    IN_ORDER,
     INFO,
     TOPICS,
     URGENT,
@@ -48,45 +45,16 @@ from hub.speech.render import (  # noqa: F401 - INFO, URGENT, clauses: re-export
     heard_text,
     joined,
     level_of,
+    prerender,
     sentence_stops,
 )
-from voice.catalogue import catalogue, fields_of
+from hub.speech.utterance import Part, Segments, Utterance, heard_entry
+from hub.speech.waiting import Waiting
 from voice.speaker import Speaker
 
 log = logging.getLogger(__name__)
 
 CHIME_AFTER_IDLE_S = 1.0
-MAX_WAITING = 32
-
-
-@dataclass
-class Part:
-    language: str
-    text: str
-    key: str = ""
-    fields: dict[str, Any] | None = None
-    wav: Path | None = None  # rendered when it comes to be said
-    offset: float = 0.0  # seconds already heard (an interrupted part resumes here)
-
-
-@dataclass
-class Utterance:
-    key: str
-    level: int
-    volume: int | None
-    seq: int
-    fields: dict[str, Any]
-    parts: list[Part]
-    done: asyncio.Future[dict[str, Any]]
-    cancelled: bool = False
-    superseded: bool = False  # a newer prompt on the same topic: stop at the next pause
-    about: str | None = None  # the alarm it is about (hub.speech.claims)
-    segments: list[tuple[str, dict[str, Any], str | None]] | None = None  # (key, fields, about) said as one
-    vetted: bool = False
-
-    @property
-    def text(self) -> str:
-        return " / ".join(p.text for p in self.parts)
 
 
 class SpeechQueue:
@@ -100,9 +68,7 @@ class SpeechQueue:
         self.now = now or asyncio.get_running_loop().time
         self.history: collections.deque[dict[str, Any]] = collections.deque(maxlen=100)
         self.record: SpokenRecord | None = None  # what she heard, on the card (hub.speech.record)
-        self._waiting: list[Utterance] = []
-        self._holds: list[int] = []
-        self._changed = asyncio.Event()
+        self.waiting = Waiting()  # what is to be said next (hub.speech.waiting)
         self._seq = itertools.count()
         self._current: Utterance | None = None
         self._playing: asyncio.Task[None] | None = None
@@ -142,18 +108,14 @@ class SpeechQueue:
             self._record(u, u.text, self.now(), self.now(), played=False)
             return u
         current = self._current if self._current is not None and not self._current.superseded else None
-        same = next((w for w in [*self._waiting, *([current] if current else [])]
+        same = next((w for w in [*self.waiting.prompts, *([current] if current else [])]
                      if w.text == u.text and w.about == u.about and not w.cancelled), None)
         if same is not None:
             return same  # being said or waiting already: saying it again says nothing more
         self._supersede(key, about)
-        if len(self._waiting) >= MAX_WAITING:
-            dropped = min(self._waiting, key=lambda w: (w.level, -w.seq))
+        if (dropped := self.waiting.add(u)) is not None:
             log.warning("speech queue full; dropped prompt %s", dropped.key)
             self._finish(dropped)
-            self._waiting.remove(dropped)
-        self._waiting.append(u)
-        self._changed.set()
         self._poke.set()
         return u
 
@@ -164,13 +126,12 @@ class SpeechQueue:
     def cancel(self, u: Utterance) -> None:
         """Stop an utterance now (a question that has been answered): cut the clause playing, drop the rest."""
         u.cancelled = True
-        if u in self._waiting:
-            self._waiting.remove(u)
+        if self.waiting.remove(u):
             self._finish(u)
         elif u is self._current and self._playing is not None:
             self._playing.cancel()  # at once: an answered question stops mid-word
 
-    def _parts(self, segments: list[tuple[str, dict[str, Any], str | None]]) -> list[Part]:
+    def _parts(self, segments: Segments) -> list[Part]:
         return [Part(language, self.renderer.text(k, language, **f), k, f)
                 for language in self.renderer.languages for k, f, _a in segments]
 
@@ -178,8 +139,8 @@ class SpeechQueue:
         topic = TOPICS.get(key)
         if topic is None:
             return
-        for w in [w for w in self._waiting if TOPICS.get(w.key) == topic and w.key != key and w.about == about]:
-            self._waiting.remove(w)
+        for w in [w for w in self.waiting.prompts if TOPICS.get(w.key) == topic and w.key != key and w.about == about]:
+            self.waiting.remove(w)
             self._finish(w)
         current = self._current
         if current is not None and TOPICS.get(current.key) == topic and current.key != key and current.about == about:
@@ -188,31 +149,15 @@ class SpeechQueue:
 
     def hold(self, level: int) -> Callable[[], None]:
         """Hold back prompts less urgent than `level` until the returned release is called."""
-        self._holds.append(level)
-
-        def release() -> None:
-            if level in self._holds:
-                self._holds.remove(level)
-                self._changed.set()
-        return release
+        return self.waiting.hold(level)
 
     def recent(self) -> list[dict[str, Any]]:
         return list(self.history)
 
     async def warm(self, keys: list[str] | None = None) -> None:
-        """Render these prompts (default: every one without fields) into the cache ahead of need, on a
-        worker thread, so the first fall alarm is not kept waiting by espeak-ng ([voice] prerender)."""
-        if not self.enabled:
-            return
-        if keys is None:
-            keys = sorted(key for key, p in catalogue().items() if not fields_of(p))
-        try:
-            await asyncio.to_thread(chime, self.cache_dir, 100)
-            for key in keys:
-                for language in self.renderer.languages:
-                    await asyncio.to_thread(self.renderer.render, key, language, None)
-        except Exception as exc:  # no espeak-ng: said once when a prompt is due
-            log.debug("speech warm-up stopped: %s", exc)
+        """Render ahead of need ([voice] prerender: hub.speech.render.prerender), unless speech is off."""
+        if self.enabled:
+            await prerender(self.renderer, self.cache_dir, keys)
 
     # --- the worker --------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -229,21 +174,12 @@ class SpeechQueue:
 
     async def _next(self) -> Utterance:
         while True:
-            floor = max(self._holds, default=0)
-            ready = [u for u in self._waiting if u.level >= floor]
-            if ready:
-                u = max(ready, key=lambda w: (w.level, -w.seq))
-                if u.key in IN_ORDER:  # never before an older reading or advice still waiting
-                    u = min((w for w in ready if w.key in IN_ORDER), key=lambda w: w.seq)
-                self._waiting.remove(u)
-                if not u.vetted:
-                    await self.gate.settle(u.segments or [])
-                if self._vet(u):
-                    return u
-                self._finish(u)
-                continue
-            self._changed.clear()
-            await self._changed.wait()
+            u = await self.waiting.take()
+            if not u.vetted:
+                await self.gate.settle(u.segments or [])
+            if self._vet(u):
+                return u
+            self._finish(u)
 
     def _vet(self, u: Utterance) -> bool:
         """Said as it is, said with its `unless` wording instead, or (False) not said at all: a claim
@@ -261,21 +197,14 @@ class SpeechQueue:
             log.info("say [%s] instead: %s", u.key, u.text)
         return True
 
-    def _urgent_waiting(self, u: Utterance) -> bool:
-        floor = max(self._holds, default=0)
-        return any(w.level >= URGENT and w.level > u.level and w.level >= floor for w in self._waiting)
-
     def _resume_later(self, u: Utterance) -> None:
         """`u` resumes (keeping its place) after what pre-empted it; prompts said as one (a reading and
         its advice) start again from the first, so the advice is never heard apart from its reading."""
         self._broke_in = True
         if u.segments is not None and len(u.segments) > 1:
             u.parts = self._parts(u.segments)
-        self._waiting.append(u)
+        self.waiting.put_back(u)
 
-    def _preempted(self, u: Utterance) -> bool:
-        floor = max(self._holds, default=0)
-        return any(w.level > u.level and w.level >= floor for w in self._waiting)
 
     async def _play(self, u: Utterance) -> None:
         self._current = u
@@ -313,7 +242,7 @@ class SpeechQueue:
             if stopped_at is None:  # heard to its end
                 heard.append(heard_text(part.text, stops, part.offset, None))
                 u.parts.pop(0)
-                if u.parts and self._urgent_waiting(u):  # a fire does not wait for a reading's advice
+                if u.parts and self.waiting.urgent_over(u):  # a fire does not wait for a reading's advice
                     heard[-1] += "" if heard[-1][-1:] in "。！？；!?;" else "。"  # heard to its sentence end
                     self._resume_later(u)
                     break
@@ -334,48 +263,14 @@ class SpeechQueue:
         """Play `wav`; None once heard to the end, else the seconds heard when it was stopped: at once if
         `u` is cancelled, at the next of `stops` if something more urgent (or newer) is waiting."""
         self._playing = playing = asyncio.ensure_future(self.player.play(wav))
-        began = self.now()
-        try:
-            while not playing.done():
-                self._poke.clear()
-                if u.cancelled:
-                    playing.cancel()
-                    break
-                if u.superseded or self._preempted(u):
-                    elapsed = self.now() - began
-                    stop = next((t for t in stops if t > elapsed), None)
-                    if stop is not None:
-                        await asyncio.wait({playing}, timeout=stop - elapsed)
-                        if not playing.done():
-                            playing.cancel()
-                            await asyncio.wait({playing})
-                            return stop
-                        break
-                poked = asyncio.ensure_future(self._poke.wait())
-                await asyncio.wait({playing, poked}, return_when=asyncio.FIRST_COMPLETED)
-                poked.cancel()
-            await asyncio.wait({playing})
-        finally:
-            if not playing.done():
-                playing.cancel()  # the worker itself is being cancelled
-        return round(self.now() - began, 3) if playing.cancelled() else None
+        return await play_until(playing, stops, self.now, self._poke, lambda: u.cancelled,
+                                lambda: u.superseded or self.waiting.over(u))
 
     def _record(self, u: Utterance | None, text: str, start: float, end: float, *, played: bool,
                 interrupted: bool = False, key: str | None = None, cut: bool = False,
                 wav: Path | None = None, about: Utterance | None = None) -> None:
-        of = u or about
-        entry: dict[str, Any] = {
-            "key": key or (u.key if u else ""), "text": text, "about": of.about if of else None,
-            "start": round(start, 3), "end": round(end, 3), "at": time.time(), "played": played,
-            "wav": str(wav) if wav else None}
-        if of is not None and of.segments is not None and len(of.segments) > 1:
-            entry["with"] = [[k, a] for k, _f, a in of.segments[1:]]  # said in the same breath
-        if interrupted:
-            entry["interrupted"] = True  # resumes after the more urgent prompt
-        if cut:
-            entry["cut"] = True  # a newer prompt on the same topic made the rest moot
-        if u is not None and u.cancelled:
-            entry["cancelled"] = True
+        entry = heard_entry(u, text, start, end, played=played, interrupted=interrupted, key=key, cut=cut,
+                            wav=wav, about=about)
         self.history.append(entry)
         if self.record is not None:
             self.record.add(entry)

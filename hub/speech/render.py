@@ -1,20 +1,24 @@
 """The voice side of the speech queue (hub.speech.queue): prompt key + fields -> what is said and its
 WAV, through voice.speaker (a voice pack's recording, else normalised espeak-ng TTS at one loudness);
 how urgent each prompt is, and which words were heard when a prompt was interrupted in one of the
-pauses of its WAV.
+pauses of its WAV. `prerender` fills the cache ahead of need ([voice] prerender).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from pathlib import Path
 from typing import Any, Protocol
 
 from hub.speech.claims import claims
-from voice.catalogue import catalogue
+from hub.speech.player import chime
+from voice.catalogue import catalogue, fields_of
 from voice.library import PromptAudio
 from voice.speaker import Speaker
 
+log = logging.getLogger(__name__)
 INFO, IMPORTANT, URGENT = 1, 2, 3
 VOICE_CALL = (*(f"voice_{state}_{who}" for state in ("dialing", "connected")
                  for who in ("duty", "doctor", "family", "neighbour")),
@@ -106,6 +110,20 @@ class SpeakerRenderer:
 
     def move_cache(self, cache_dir: Path) -> None:
         self.speaker.move_cache(cache_dir)
+
+
+async def prerender(renderer: Renderer, cache_dir: Path, keys: list[str] | None = None) -> None:
+    """Render these prompts (default: every one without fields) and the chime into the cache ahead of
+    need, on a worker thread, so the first fall alarm is not kept waiting by espeak-ng."""
+    if keys is None:
+        keys = sorted(key for key, p in catalogue().items() if not fields_of(p))
+    try:
+        await asyncio.to_thread(chime, cache_dir, 100)
+        for key in keys:
+            for language in renderer.languages:
+                await asyncio.to_thread(renderer.render, key, language, None)
+    except Exception as exc:  # no espeak-ng: said once when a prompt is due
+        log.debug("speech warm-up stopped: %s", exc)
 
 
 def heard_text(text: str, stops: list[float], start: float, end: float | None) -> str:

@@ -7,9 +7,9 @@ the resident who it is calling ("正在接通社区值班员") and who answered 
 call-back from a target or an allowed caller hands-free — if it came through the SIP server
 (screen.py); strangers are refused and counted in a periodic `voice.refused` (refused.py). Each call
 that ends is a `voice.ended` event (who, direction, how long, why); each that was answered was first
-a `voice.started`. baresip runs as a supervised child process
-(drivers/sip); without it the component reports `voice_call: unavailable (...)`, and telephone-number
-targets go by the 4G modem, if one is fitted (modem_path.py), or not at all.
+a `voice.started`. baresip runs as a supervised child process (drivers/sip; sip_path.py rings a target
+and hangs a call up); without it the component reports `voice_call: unavailable (...)`, and
+telephone-number targets go by the 4G modem, if one is fitted (modem_path.py), or not at all.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from hub.voicecall.mixer import set_speaker_volume
 from hub.voicecall.modem_path import has_modem_targets, modem_number, ring_by_modem
 from hub.voicecall.rules import settings_from, sip_problem, trigger_kind, who_is
 from hub.voicecall.screen import Gate
+from hub.voicecall.sip_path import hang_up, ring_by_sip
 
 log = logging.getLogger(__name__)
-HANGUP_TRIES = 5  # `hangup` acts on baresip's current call, which an arriving INVITE may take over
 
 
 def build(config: Config, hardware: Hardware) -> Component | None:
@@ -157,49 +157,14 @@ class VoiceCallComponent:
         self._spawn_raise("voice.started", call.started_data())
 
     async def _ring(self, call: Call, timeout: float) -> bool:
-        """Dial one target; True once answered. Every path that returns False has ended the call."""
         assert self._ctx is not None and self.agent is not None
-        self._ctx.say(f"voice_dialing_{call.who}")
-        log.info("voice call: ringing %s %s for %.0f s (target %d)", call.who, call.peer, timeout, call.attempt)
-        try:
-            await asyncio.wait_for(self.agent.ready.wait(), timeout)
-            answer = await self.agent.dial(call.peer)
-        except (TimeoutError, ControlLost) as exc:
-            self._finish(call, c.UNAVAILABLE, str(exc) or "baresip not running")
-            return False
-        if not answer.ok:
-            self._finish(call, c.FAILED, answer.data.strip())
-            return False
-        await set_speaker_volume(self.v)  # while it rings: the INVITE is not held up by amixer
-        self._publish()
-        waiting: set[asyncio.Future[Any]] = {call.answered, call.closed}
-        await asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        if call.answered_at is not None:
-            return True
-        if not call.closed.done():
-            await self._hang_up(call, c.NO_ANSWER)
-        return False  # closed unanswered: busy, declined, unreachable (reported when it closed)
+        return await ring_by_sip(self._ctx, self.agent, call, timeout, self.v, self._publish, self._hang_up,
+                                 self._finish)
 
     async def _hang_up(self, call: Call, reason: str) -> None:
-        if call.ended:
-            return
-        call.local_reason = call.local_reason or reason
-        assert self.agent is not None  # only SIP calls are hung up here
-        try:
-            if call.call_id is None:
-                await self.agent.hangup_current()  # no reply from the far end yet, so no id to name it by
-            else:
-                for _ in range(HANGUP_TRIES):
-                    answer = await self.agent.hangup(call.call_id)
-                    # baresip reports CALL_CLOSED before it answers `hangup`: closed by now, if it was this call
-                    if call.closed.done() or not answer.ok:
-                        break  # hung up, or gone already ("call not found"): its CALL_CLOSED says why
-                    # baresip 1.0.0 hangs up its *current* call, which `callfind` sets; an INVITE arriving
-                    # between the two commands becomes current and is hung up instead, and this one rings on
-                    log.info("voice call: the hang-up of %s closed another call; hanging up again", call.peer[:80])
-            await asyncio.wait_for(asyncio.shield(call.closed), 10)
-        except (ControlLost, TimeoutError) as exc:
-            self._finish(call, call.local_reason, f"hang-up unconfirmed: {exc}")
+        if not call.ended:
+            assert self.agent is not None  # only SIP calls are hung up here
+            await hang_up(self.agent, call, reason, self._finish)
 
     # --- baresip events -------------------------------------------------------------------------------
     def _on_sip(self, event: SipEvent) -> None:

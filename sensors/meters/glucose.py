@@ -27,7 +27,7 @@ from typing import Any
 from bleak import BleakClient
 from bleak.args.bluez import BlueZNotifyArgs
 
-from drivers.ble import gls, racp
+from drivers.ble import gls, gls_context, racp
 from drivers.ble import uuids as U
 from sensors.meters.glucose_records import GlucoseRecords, dedup_time
 from sensors.meters.readings import LINK_ERRORS, decode_or_skip, next_or_lost
@@ -60,7 +60,7 @@ class GlucoseSession:
     ) -> None:
         self.address, self._now, self._loop, self._decode = address, now, loop, decode
         self.records: dict[tuple[int, str], tuple[gls.GlucoseMeasurement, datetime, bytes]] = {}
-        self.contexts: dict[int, gls.GlucoseContext] = {}
+        self.contexts: dict[int, gls_context.GlucoseContext] = {}
         self.responses: asyncio.Queue[racp.RacpResponse] = asyncio.Queue()
         self.activity = loop.time()
         self.order: list[tuple[int, datetime | None]] = []  # (sequence, meter time) as first received
@@ -79,7 +79,8 @@ class GlucoseSession:
 
     def on_context(self, _char: Any, data: bytearray) -> None:
         self.activity = self._loop.time()
-        c = decode_or_skip(gls.decode_context, data, "血糖附加信息格式错误 glucose context skipped", self.address, log)
+        c = decode_or_skip(gls_context.decode_context, data, "血糖附加信息格式错误 glucose context skipped",
+                           self.address, log)
         if c is not None:
             self.contexts[c.sequence] = c
 

@@ -13,7 +13,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from drivers.ble import gls
+from drivers.ble import gls, gls_context
 from drivers.ble.sfloat import Special, finite
 from sensors.meters.plausible import implausible_fields, log_implausible
 from sensors.meters.readings import (
@@ -100,7 +100,7 @@ class GlucoseRecords(MeterDownload):
         self,
         meter: PairedMeter,
         m: gls.GlucoseMeasurement,
-        ctx: gls.GlucoseContext | None,
+        ctx: gls_context.GlucoseContext | None,
         received: datetime,
         key: str,
         raw: bytes,

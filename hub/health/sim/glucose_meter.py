@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from drivers.ble import gls, racp
+from drivers.ble import gls, gls_context, racp
 from drivers.ble import uuids as U
 from drivers.ble.virtual.gatt import AttError, GattChar, GattService, Link, LinkLost
 from hub.health.sim.meter import Quirks, SimMeter
@@ -72,7 +72,7 @@ class SimGlucoseMeter(SimMeter):
             location_code=4 if control_solution else 1,
             context_follows=meal is not None,
         )
-        context = gls.encode_context(seq, meal=meal, tester_code=1) if meal is not None else None
+        context = gls_context.encode_context(seq, meal=meal, tester_code=1) if meal is not None else None
         self.records.append(StoredRecord(seq, value, context))
         self.start_advertising()
         return seq

@@ -14,7 +14,8 @@ from typing import Any
 
 from hub.core.control import ControlError, request, socket_path
 from hub.provision import answers, writer
-from hub.provision.bundle import BundleError, check, parse_text, secret_paths
+from hub.provision.bundle import BundleError, check, parse_text
+from hub.provision.fields import secret_paths
 from hub.provision.web import hotspot
 
 log = logging.getLogger(__name__)

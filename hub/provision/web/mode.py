@@ -182,7 +182,7 @@ class SetupMode:
         return f"{self.cfg['ssid_prefix']}{self.label.serial if self.label else ''}"
 
     def hello(self) -> dict[str, Any]:
-        from hub.provision.bundle import secret_paths
+        from hub.provision.fields import secret_paths
 
         return {"serial": self.label.serial if self.label else None, "hub_id": self.config.hub_id,
                 "secrets": sorted(secret_paths())}
