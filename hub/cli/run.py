@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 
 from hub.cli.common import EXIT_CONFIG, add_config_arg, load_config_or_exit
+from hub.core import lightweight
 
 log = logging.getLogger("hub")
 
@@ -30,6 +30,10 @@ def run(args: argparse.Namespace) -> int:
     if first is not None:
         return first
     config = load_config_or_exit(args)
+    if not config["mqtt"].get("tls"):
+        # Nothing has imported asyncio, paho or hashlib yet: a hub without TLS never loads OpenSSL,
+        # ~4.6 MB of a 32 MB budget (hub.core.lightweight; tests/test_lightweight.py).
+        lightweight.without_openssl()
     setup_logging(config["hub"]["log_level"])
     from hub.config.environment import check_environment
 
@@ -41,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
         log.critical("not starting: fix the above, then `systemctl restart eldercare-hub` (checked by "
                      "`hub config check --config %s`)", config.path)
         return EXIT_CONFIG
+    import asyncio
+
     from hub.core import memory
     from hub.core.app import Hub
     from hub.core.simulation import real_hardware, simulated_hardware
@@ -73,6 +79,8 @@ def _first_boot(args: argparse.Namespace) -> int | None:
     if found is None:
         return None
     setup_logging("INFO")
+    import asyncio
+
     from hub.provision.web.first_boot import serve_until_provisioned
 
     return asyncio.run(serve_until_provisioned(path, found))
