@@ -29,11 +29,10 @@ def run(args: argparse.Namespace) -> int:
     first = _first_boot(args)
     if first is not None:
         return first
+    _openssl_only_for_tls(getattr(args, "config", None))
     config = load_config_or_exit(args)
-    if not config["mqtt"].get("tls"):
-        # Nothing has imported asyncio, paho or hashlib yet: a hub without TLS never loads OpenSSL,
-        # ~4.6 MB of a 32 MB budget (hub.core.lightweight; tests/test_lightweight.py).
-        lightweight.without_openssl()
+    if config["mqtt"].get("tls"):
+        lightweight.openssl()  # (already loaded: the file said so too)
     setup_logging(config["hub"]["log_level"])
     from hub.config.environment import check_environment
 
@@ -60,6 +59,24 @@ def run(args: argparse.Namespace) -> int:
         return 1
     asyncio.run(Hub(config, hardware).run())
     return 0
+
+
+def _openssl_only_for_tls(given: str | None) -> None:
+    """A hub whose [mqtt] has no tls never loads OpenSSL: ~4.6 MB of a 32 MB budget (hub.core.lightweight,
+    tests/test_lightweight.py). Decided from the file itself, before the config's validation imports the
+    capabilities' schemas (and with them asyncio and hashlib); a file that cannot be read here is left
+    to the loader, which says what is wrong."""
+    import tomllib
+
+    from hub.config.loader import resolve_path
+
+    try:
+        raw = tomllib.loads(resolve_path(given).read_text(encoding="utf-8"))
+        tls = (raw.get("mqtt") or {}).get("tls")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
+        return
+    if not tls:
+        lightweight.without_openssl()
 
 
 def _first_boot(args: argparse.Namespace) -> int | None:
