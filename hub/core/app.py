@@ -212,8 +212,6 @@ class Hub(ResidentVoice, Hooks):
                                         retry_s=cfg["outbox"]["storage_retry_s"], on_fault=self._card_failing)
             if self.speech.enabled:
                 self.spawn("speech.queue", self.speech.run())
-            warm = self.speech.warm() if self.speech.enabled and cfg["voice"]["prerender"] else None
-            self.spawn("speech.warm", memory.trim_after(warm))  # then start-up's freed heap goes back
             self.spawn("uplink.connection", self.uplink.run_connection())
             self.spawn("uplink.sender", self.uplink.run_sender())
             self.spawn("uplink.status", self.uplink.run_status())
@@ -224,6 +222,10 @@ class Hub(ResidentVoice, Hooks):
                 await self._start(component)
             # The first press works from here: systemd hears READY now, the optional parts load after it
             self.notifier.ready(f"hub {cfg.hub_id} running; {len(sys.modules)} modules loaded")
+            # Rendering the prompt catalogue (espeak-ng and sox in worker threads) after READY, not competing
+            # with start-up for the CPU; a prompt asked for before then is rendered on demand.
+            warm = self.speech.warm() if self.speech.enabled and cfg["voice"]["prerender"] else None
+            self.spawn("speech.warm", memory.trim_after(warm))  # then start-up's freed heap goes back
             for component in build_all(cfg, self.hardware, before_ready=False):
                 self._components.append(component)
                 await self._start(component)
