@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from hub.core.simulation import real_hardware, simulated_hardware
 
     memory.one_arena()  # before the worker threads start (hub.core.memory)
+    memory.steady_thresholds()
 
     try:
         hardware = simulated_hardware() if args.simulate else real_hardware()
