@@ -13,9 +13,10 @@ with the prompt catalogue prerendered), the same as MALLOC_ARENA_MAX=1.
 And glibc raises its mmap threshold (and trim threshold) whenever the program frees a large mmapped
 block, up to 32 MB: from then on such blocks come from the heap, where they stay resident once freed
 until the next `malloc_trim`. Pinning both at their initial 128 KiB (`steady_thresholds()`) keeps large
-blocks mmapped, unmapped when freed: ~1.3-2.3 MB resident (39.1-40.2 -> 37.7-37.9 MB, `hub run
---simulate`), the same as MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_; the cost, an mmap per
-block of 128 KiB or more, is nothing for an idle hub.
+blocks mmapped, unmapped when freed: ~1.1-1.3 MB resident 40 s after start with the default config
+(38.8-39.0 -> 37.7-37.8 MB, `hub run --simulate`, voice on; no change with the voice off), the same as
+MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_; the cost, an mmap per block of 128 KiB or more, is
+nothing for an idle hub.
 """
 
 from __future__ import annotations
