@@ -83,3 +83,29 @@ def test_a_hub_with_tls_imports_openssl_as_usual() -> None:
         print("ssl", paho.ssl.__name__, loaded("libssl"))
     """))
     assert "ssl ssl True" in out
+
+
+def test_a_deferred_module_loads_on_first_use_and_https_still_works() -> None:
+    """hub.cli.run defers paho's urllib.request (and with it http.client): imported by nobody until
+    used, then the real module, for the stand-in's holders and for later importers alike."""
+    out = _run(textwrap.dedent("""
+        import sys
+        from hub.core import lightweight
+        lightweight.defer("urllib.request")
+        lightweight.without_openssl()
+        import paho.mqtt.client as paho
+        from hub.core.app import Hub
+        client = paho.Client(paho.CallbackAPIVersion.VERSION2)
+        print("after import", "http.client" in sys.modules)
+        held = paho.urllib.request
+        print("proxies", isinstance(held.getproxies(), dict), "http.client" in sys.modules)
+        import urllib.request
+        print("same", urllib.request.getproxies is held.getproxies, sys.modules["urllib.request"] is urllib.request)
+        lightweight.openssl()
+        import hub.update.download  # subclasses urllib.request's redirect handler: needs the real one
+        print("https", hasattr(urllib.request, "HTTPSHandler"))
+    """))
+    assert "after import False" in out
+    assert "proxies True True" in out
+    assert "same True True" in out
+    assert "https True" in out

@@ -26,6 +26,7 @@ def setup_logging(level: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    lightweight.defer("urllib.request")  # paho's, for a SOCKS proxy this hub never uses (hub.core.lightweight)
     first = _first_boot(args)
     if first is not None:
         return first
