@@ -85,7 +85,7 @@ def floor_once() -> tuple[float, float]:
     return took, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def import_table(stderr: str, top: int = 18) -> list[tuple[str, float, int]]:
+def import_table(stderr: str, top: int = 24) -> list[tuple[str, float, int]]:
     """(package, own import time in ms summed over its modules, modules) from -X importtime lines; the
     hub's own packages by their second level (hub.core, hub.home, ...)."""
     per: dict[str, list[float]] = {}

@@ -38,7 +38,6 @@ from hub.speech.player import AplayPlayer, Player, chime, pauses, tail
 from hub.speech.record import FOLDER, SpokenRecord
 from hub.speech.render import (  # noqa: F401 - INFO, URGENT, clauses: re-exported with the levels
     IMPORTANT,
-    IN_ORDER,
     INFO,
     TOPICS,
     URGENT,
@@ -46,6 +45,7 @@ from hub.speech.render import (  # noqa: F401 - INFO, URGENT, clauses: re-export
     SpeakerRenderer,
     clauses,
     heard_text,
+    in_order,
     joined,
     level_of,
     sentence_stops,
@@ -233,8 +233,8 @@ class SpeechQueue:
             ready = [u for u in self._waiting if u.level >= floor]
             if ready:
                 u = max(ready, key=lambda w: (w.level, -w.seq))
-                if u.key in IN_ORDER:  # never before an older reading or advice still waiting
-                    u = min((w for w in ready if w.key in IN_ORDER), key=lambda w: w.seq)
+                if in_order(u.key):  # never before an older reading or advice still waiting
+                    u = min((w for w in ready if in_order(w.key)), key=lambda w: w.seq)
                 self._waiting.remove(u)
                 if not u.vetted:
                     await self.gate.settle(u.segments or [])
