@@ -109,3 +109,21 @@ def test_a_deferred_module_loads_on_first_use_and_https_still_works() -> None:
     assert "proxies True True" in out
     assert "same True True" in out
     assert "https True" in out
+
+
+def test_openssl_leaves_a_deferred_module_deferred() -> None:
+    """A hub with TLS builds its context through openssl(): that must not load paho's deferred
+    urllib.request (http.client, email ...) on the way."""
+    out = _run(textwrap.dedent("""
+        import sys
+        from hub.core import lightweight
+        lightweight.defer("urllib.request")
+        import paho.mqtt.client
+        from hub.core.uplink.replies import tls_context
+        tls_context({"ca": None, "insecure": False}, None)
+        print("deferred", "http.client" in sys.modules, type(sys.modules["urllib.request"]).__name__)
+        import urllib.request
+        print("https later", hasattr(urllib.request, "HTTPSHandler"))
+    """))
+    assert "deferred False _Deferred" in out
+    assert "https later True" in out

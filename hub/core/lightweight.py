@@ -72,7 +72,8 @@ def openssl() -> ModuleType:
     ssl = importlib.import_module("ssl")
     for name, https in (("http.client", "HTTPSConnection"), ("urllib.request", "HTTPSHandler")):
         module = sys.modules.get(name)
-        if module is not None and not hasattr(module, https):
+        # A deferred one is not loaded yet: it will find ssl when it is (and is left unloaded now).
+        if module is not None and not isinstance(module, _Deferred) and not hasattr(module, https):
             importlib.reload(module)
     paho = sys.modules.get("paho.mqtt.client")
     if paho is not None and getattr(paho, "ssl", None) is _PahoWithoutTLS:

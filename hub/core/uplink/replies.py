@@ -112,9 +112,12 @@ class Limits:
 def tls_context(tls: dict[str, Any], pair: tuple[str, str] | None) -> ssl.SSLContext:
     """The TLS settings of [mqtt.tls] with the client certificate `pair` (cert, key). Raises OSError or
     ssl.SSLError when a file is unreadable or the key does not belong to the certificate."""
-    import ssl  # only with [mqtt.tls]: a hub without TLS never loads OpenSSL (hub.core.lightweight)
+    from hub.core.lightweight import openssl
 
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    # Only with [mqtt.tls]: a hub started without it has not loaded OpenSSL (hub.cli.run), and loads it
+    # here should a TLS connection be wanted after all.
+    tls_module = openssl()
+    context: ssl.SSLContext = tls_module.SSLContext(tls_module.PROTOCOL_TLS_CLIENT)
     if tls.get("ca"):
         context.load_verify_locations(cafile=tls["ca"])
     else:
