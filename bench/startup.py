@@ -1,6 +1,8 @@
 """Start-up: exec of `hub run --simulate` → READY=1 on $NOTIFY_SOCKET (as systemd sees it), beside the
 bare-import floor (`python -c "import sqlite3, paho.mqtt.client"`, exec to exit) measured in the same
-run, interleaved. Also the modules loaded at READY (from READY's STATUS line) and, with --importtime,
+run, interleaved; and beside it the CPU time (user + system) each spent, which a loaded machine
+stretches far less than the wall clock (the hub's read from /proc at READY, in clock ticks). Also the
+modules loaded at READY (from READY's STATUS line) and, with --importtime,
 the `-X importtime` top table (cumulative time per top-level package imported before READY).
 
 Target (issue 23): READY <= 2 x the floor.
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import signal
 import socket
 import statistics
@@ -26,8 +29,18 @@ from _common import ROOT, bench_args, load_line, scratch, start_broker, write_co
 FLOOR = "import sqlite3, paho.mqtt.client"
 
 
-def one_start(cfg: Path, sock_path: Path, importtime: bool = False) -> tuple[float, str, str]:
-    """Seconds from exec to READY=1, READY's STATUS text, and stderr (importtime lines) up to READY."""
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid: int) -> float:
+    """utime + stime of a live process, seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def one_start(cfg: Path, sock_path: Path, importtime: bool = False) -> tuple[float, str, str, float]:
+    """Seconds from exec to READY=1, READY's STATUS text, stderr (importtime lines) up to READY, and the
+    CPU seconds the hub had used by then."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         with __import__("contextlib").suppress(FileNotFoundError):
             sock_path.unlink()
@@ -46,13 +59,14 @@ def one_start(cfg: Path, sock_path: Path, importtime: bool = False) -> tuple[flo
                     data = sock.recv(4096).decode()
                     if "READY=1" in data:
                         took = time.perf_counter() - t0
+                        cpu = cpu_s(proc.pid)
                         status = next((line[7:] for line in data.split("\n") if line.startswith("STATUS=")), "")
                         break
                 stderr = err_path.read_text(errors="replace")
             finally:
                 os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait(20)
-    return took, status, stderr
+    return took, status, stderr, cpu
 
 
 def bytecode_env() -> dict[str, str]:
@@ -61,13 +75,17 @@ def bytecode_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def floor_once() -> float:
+def floor_once() -> tuple[float, float]:
+    """Wall and CPU seconds (its rusage) of the bare-import floor, exec to exit."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-c", FLOOR], check=True, env=bytecode_env())
-    return time.perf_counter() - t0
+    took = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return took, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def import_table(stderr: str, top: int = 18) -> list[tuple[str, float, int]]:
+def import_table(stderr: str, top: int = 24) -> list[tuple[str, float, int]]:
     """(package, own import time in ms summed over its modules, modules) from -X importtime lines; the
     hub's own packages by their second level (hub.core, hub.home, ...)."""
     per: dict[str, list[float]] = {}
@@ -89,6 +107,8 @@ def main() -> int:
     print(f"startup: {args.n} starts and floors, interleaved; {load_line()}")
     hub_s: list[float] = []
     floor_s: list[float] = []
+    hub_cpu: list[float] = []
+    floor_cpu: list[float] = []
     status = ""
     with scratch(args.keep) as root:
         broker = start_broker(root)
@@ -98,12 +118,15 @@ def main() -> int:
             floor_once()
             for i in range(args.n):
                 cfg = write_config(root / f"hub{i}" / "hub.toml", broker.port, hub_id=f"bench-start-{i}")
-                floor_s.append(floor_once())
-                took, status, _ = one_start(cfg, root / "notify.sock")
+                took, cpu = floor_once()
+                floor_s.append(took)
+                floor_cpu.append(cpu)
+                took, status, _, cpu = one_start(cfg, root / "notify.sock")
                 hub_s.append(took)
+                hub_cpu.append(cpu)
             if args.importtime:
                 cfg = write_config(root / "hubi" / "hub.toml", broker.port, hub_id="bench-start-i")
-                _, _, stderr = one_start(cfg, root / "notify.sock", importtime=True)
+                _, _, stderr, _ = one_start(cfg, root / "notify.sock", importtime=True)
         finally:
             broker.stop()
     hub_med, floor_med = statistics.median(hub_s), statistics.median(floor_s)
@@ -111,8 +134,12 @@ def main() -> int:
     print(f"\n{'':<36}{'median':>10}{'min':>10}{'max':>10}")
     print(f"{'exec -> READY=1 (s)':<36}{hub_med:10.3f}{min(hub_s):10.3f}{max(hub_s):10.3f}")
     print(f"{'floor: ' + FLOOR + ' (s)':<36}{floor_med:10.3f}{min(floor_s):10.3f}{max(floor_s):10.3f}")
+    print(f"{'CPU to READY=1 (s)':<36}{statistics.median(hub_cpu):10.3f}{min(hub_cpu):10.3f}{max(hub_cpu):10.3f}")
+    print(f"{'floor CPU, exec to exit (s)':<36}{statistics.median(floor_cpu):10.3f}{min(floor_cpu):10.3f}"
+          f"{max(floor_cpu):10.3f}")
     ratio = hub_med / floor_med
-    print(f"\nREADY / floor = {ratio:.1f}x (target <= 2: {'meets' if ratio <= 2 else 'MISSES'})")
+    print(f"\nREADY / floor = {ratio:.1f}x (target <= 2: {'meets' if ratio <= 2 else 'MISSES'}); CPU: "
+          f"{statistics.median(hub_cpu) / statistics.median(floor_cpu):.1f}x")
     if args.importtime:
         print("\n-X importtime up to READY: own import time per package (ms), modules")
         for name, ms, count in import_table(stderr):

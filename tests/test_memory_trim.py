@@ -54,3 +54,37 @@ def test_glibc_takes_the_one_arena_setting() -> None:
     out = subprocess.run([sys.executable, "-c", "from hub.core import memory; print(memory.one_arena())"],
                          capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "True"
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt's thresholds are glibc's")
+def test_freed_heap_goes_back_as_it_is_freed_once_the_thresholds_are_pinned() -> None:
+    """hub run pins glibc's mmap (and trim) threshold (hub.core.memory.steady_thresholds): a large block
+    freed after start-up goes back to the system at once. Without the pin, glibc, having freed one 8 MB
+    mmapped block, serves every block below 8 MB from its heap, where it stays resident when freed."""
+    import subprocess
+    import sys
+    code = """
+from hub.core import memory
+import sys
+def rss():
+    return int(next(l for l in open('/proc/self/status') if l.startswith('VmRSS:')).split()[1])
+if sys.argv[1] == 'pin':
+    print(memory.steady_thresholds(), end=' ')
+big = bytearray(8_000_000)
+del big
+blocks = [bytearray(1_000_000) for _ in range(12)]
+for b in blocks:
+    b[::4096] = b'\\x01' * len(b[::4096])  # every page touched: resident
+before = rss()
+del blocks
+print(before - rss())
+"""
+    freed = {}
+    for mode in ("pin", "default"):
+        out = subprocess.run([sys.executable, "-c", code, mode], capture_output=True, text=True, timeout=60,
+                             check=True).stdout.split()
+        freed[mode] = int(out[-1])
+        if mode == "pin":
+            assert out[0] == "True"
+    assert freed["pin"] > 10_000, freed  # kB: the 12 MB went back at once
+    assert freed["default"] < 2_000, freed  # kept resident until a malloc_trim: what the pin is for

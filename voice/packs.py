@@ -20,7 +20,6 @@ import os
 import shutil
 import tempfile
 import tomllib
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,6 +111,8 @@ def import_pack(source: Path, state_dir: Path) -> Pack:
     with tempfile.TemporaryDirectory(dir=state_dir, prefix=".voice-pack-") as tmp:
         staged = Path(tmp) / "pack"
         staged.mkdir()
+        import zipfile  # only to import a pack: the running hub reads folders
+
         if source.is_file() and zipfile.is_zipfile(source):
             _unzip(source, staged)
         elif source.is_dir():
@@ -141,6 +142,8 @@ def import_pack(source: Path, state_dir: Path) -> Pack:
 
 def _unzip(source: Path, staged: Path) -> None:
     """Only the manifest and audio files, by their base name: a zip cannot write outside `staged`."""
+    import zipfile
+
     with zipfile.ZipFile(source) as zf:
         for info in zf.infolist():
             name = Path(info.filename).name

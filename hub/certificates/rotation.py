@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import ssl
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -153,7 +152,7 @@ class CertRotation:
         try:
             info = await asyncio.to_thread(read_info, new[0])
             why = await self.ctx.use_client_cert(new, self.timeout)
-        except (OSError, ssl.SSLError, CertError) as exc:
+        except (OSError, CertError) as exc:  # ssl.SSLError is an OSError
             why = f"the new certificate and key cannot be used: {exc}"
         if not why:
             await self._rotated(request_id, info)

@@ -1,7 +1,10 @@
 """Config section for the unit's TLS client certificate: expiry warnings and rotation."""
 
-from hub.certificates.x509 import KEY_TYPES
 from hub.config.keys import Key, Section
+
+# Here, not in hub.certificates.x509: validating a config must not import the certificate code (and
+# hashlib, json ...) on every start (issue 23: start-up).
+KEY_TYPES = ("ec-p256", "ed25519")
 
 CERTIFICATES = Section(
     "certificates",

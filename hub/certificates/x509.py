@@ -86,8 +86,6 @@ def read_info(path: str | Path) -> CertInfo:
                     not_after=der.not_after, common_name=der.common_name)
 
 
-KEY_TYPES = ("ec-p256", "ed25519")
-
 
 def new_key_and_csr(subject_of: str | Path | None, common_name: str,
                     key_type: str = "ec-p256") -> tuple[bytes, str, str]:

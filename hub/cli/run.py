@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 
 from hub.cli.common import EXIT_CONFIG, add_config_arg, load_config_or_exit
+from hub.core import lightweight
 
 log = logging.getLogger("hub")
 
@@ -26,10 +26,14 @@ def setup_logging(level: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    lightweight.defer("urllib.request")  # paho's, for a SOCKS proxy this hub never uses (hub.core.lightweight)
     first = _first_boot(args)
     if first is not None:
         return first
+    _openssl_only_for_tls(getattr(args, "config", None))
     config = load_config_or_exit(args)
+    if config["mqtt"].get("tls"):
+        lightweight.openssl()  # (already loaded: the file said so too)
     setup_logging(config["hub"]["log_level"])
     from hub.config.environment import check_environment
 
@@ -41,11 +45,14 @@ def run(args: argparse.Namespace) -> int:
         log.critical("not starting: fix the above, then `systemctl restart eldercare-hub` (checked by "
                      "`hub config check --config %s`)", config.path)
         return EXIT_CONFIG
+    import asyncio
+
     from hub.core import memory
     from hub.core.app import Hub
     from hub.core.simulation import real_hardware, simulated_hardware
 
     memory.one_arena()  # before the worker threads start (hub.core.memory)
+    memory.steady_thresholds()
 
     try:
         hardware = simulated_hardware() if args.simulate else real_hardware()
@@ -54,6 +61,24 @@ def run(args: argparse.Namespace) -> int:
         return 1
     asyncio.run(Hub(config, hardware).run())
     return 0
+
+
+def _openssl_only_for_tls(given: str | None) -> None:
+    """A hub whose [mqtt] has no tls never loads OpenSSL: ~4.6 MB of a 32 MB budget (hub.core.lightweight,
+    tests/test_lightweight.py). Decided from the file itself, before the config's validation imports the
+    capabilities' schemas (and with them asyncio and hashlib); a file that cannot be read here is left
+    to the loader, which says what is wrong."""
+    import tomllib
+
+    from hub.config.loader import resolve_path
+
+    try:
+        raw = tomllib.loads(resolve_path(given).read_text(encoding="utf-8"))
+        tls = (raw.get("mqtt") or {}).get("tls")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
+        return
+    if not tls:
+        lightweight.without_openssl()
 
 
 def _first_boot(args: argparse.Namespace) -> int | None:
@@ -73,6 +98,8 @@ def _first_boot(args: argparse.Namespace) -> int | None:
     if found is None:
         return None
     setup_logging("INFO")
+    import asyncio
+
     from hub.provision.web.first_boot import serve_until_provisioned
 
     return asyncio.run(serve_until_provisioned(path, found))

@@ -25,23 +25,13 @@ from hub.core.activity import ActivityStream
 from hub.core.clock import Clock
 from hub.core.command_router import CommandRouter
 from hub.core.components import build_all
-from hub.core.context import (
-    ButtonListener,
-    CommandHandler,
-    Component,
-    ControlHandler,
-    DeliveryListener,
-    EventListener,
-    Hardware,
-    PressClaim,
-    SimHandler,
-)
-from hub.core.control import ControlError, ControlServer, socket_path
+from hub.core.context import Component, Hardware
+from hub.core.control import ControlServer, socket_path
 from hub.core.events import Event, Priority
+from hub.core.hooks import Hooks
 from hub.core.loglimit import clip
 from hub.core.outbox import StateChange, storage_failure
 from hub.core.resident_voice import ResidentVoice
-from hub.core.simulation import SimHelp
 from hub.core.storage_watch import StorageWatch
 from hub.core.store import Store
 from hub.core.uplink.session import Uplink
@@ -60,7 +50,7 @@ def _zone(name: str) -> tzinfo | None:
         return None
 
 
-class Hub(ResidentVoice):
+class Hub(ResidentVoice, Hooks):
     """Implements hub.core.context.HubContext for the components."""
 
     def __init__(self, config: Config, hardware: Hardware, clock: Clock | None = None,
@@ -72,10 +62,6 @@ class Hub(ResidentVoice):
         self.activity = ActivityStream()
         self.started = time.monotonic()
         self._status: dict[str, Any] = {}
-        self._sim: dict[str, SimHandler] = {}
-        self._button_listeners: list[ButtonListener] = []
-        self._event_listeners: list[EventListener] = []
-        self._delivery_listeners: list[DeliveryListener] = []
         self._answers = PressAnswers(self.clock.monotonic)  # questions and press claims
         self._player = player
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -88,10 +74,7 @@ class Hub(ResidentVoice):
         self.speech: SpeechQueue | None = None
         self.leds: Feedback | None = None
         self.control: ControlServer | None = None
-        # The control server serves from this very dict, so commands added after it starts still count.
-        self._control_handlers: dict[str, ControlHandler] = {
-            "sim": self._control_sim, "status": self._control_status, "spoken": self._control_spoken}
-        self._control_cancel_on_hangup: set[str] = set()
+        self._init_hooks({"status": self._control_status, "spoken": self._control_spoken})
         self.notifier = sdnotify.Notifier()
         # The platform sees an alarm's change at once (the status is refreshed).
         self.alarms = AlarmRegistry(self, self.commit, config.state_dir,
@@ -141,48 +124,6 @@ class Hub(ResidentVoice):
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("task %s died", task.get_name(), exc_info=task.exception())
-
-    def add_sim_command(self, verb: str, handler: SimHandler) -> None:
-        self._sim[verb] = handler
-
-    def add_platform_command(self, name: str, handler: CommandHandler) -> None:
-        self.commands.add(name, handler)
-
-    def add_control_command(self, name: str, handler: ControlHandler, *, cancel_on_hangup: bool = False) -> None:
-        if name in self._control_handlers:
-            raise ValueError(f"control command {name!r} is already registered")
-        self._control_handlers[name] = handler
-        if cancel_on_hangup:
-            self._control_cancel_on_hangup.add(name)
-
-    def on_button(self, listener: ButtonListener) -> None:
-        self._button_listeners.append(listener)
-
-    def notify_button(self, pin: int, action: str) -> None:
-        for listener in list(self._button_listeners):
-            try:
-                listener(pin, action)
-            except Exception:
-                log.exception("button listener failed")
-
-    def on_press_claim(self, claim: PressClaim) -> None:
-        self._answers.claims.append(claim)
-
-    def claim_press(self, pin: int) -> bool:
-        return self._answers.claim(pin)
-
-    def on_delivered(self, listener: DeliveryListener) -> None:
-        self._delivery_listeners.append(listener)
-
-    def _delivered(self, event_id: str) -> None:
-        for listener in list(self._delivery_listeners):
-            try:
-                listener(event_id)
-            except Exception:
-                log.exception("delivery listener failed")
-
-    def on_event(self, listener: EventListener) -> None:
-        self._event_listeners.append(listener)
 
     def set_status(self, key: str, value: Any) -> None:
         self._status[key] = value
@@ -240,18 +181,6 @@ class Hub(ResidentVoice):
     def _on_command(self, name: str, payload: bytes) -> None:  # tests feed commands here
         self.commands.received(name, payload)
 
-    async def _control_sim(self, request: dict[str, Any]) -> dict[str, Any]:
-        verb = str(request.get("verb"))
-        handler = self._sim.get(verb)
-        if handler is None:
-            raise ControlError(f"unknown sim verb {verb!r}; this hub knows: {', '.join(sorted(self._sim))}"
-                               if self._sim else "this hub is not simulated: start it with 'hub run --simulate'")
-        argv = request.get("argv") or []
-        try:
-            return await handler([str(a) for a in argv])
-        except SimHelp as answer:
-            return {"help": answer.text}
-
     async def _control_status(self, request: dict[str, Any]) -> dict[str, Any]:
         return await self.status()
 
@@ -283,8 +212,6 @@ class Hub(ResidentVoice):
                                         retry_s=cfg["outbox"]["storage_retry_s"], on_fault=self._card_failing)
             if self.speech.enabled:
                 self.spawn("speech.queue", self.speech.run())
-            warm = self.speech.warm() if self.speech.enabled and cfg["voice"]["prerender"] else None
-            self.spawn("speech.warm", memory.trim_after(warm))  # then start-up's freed heap goes back
             self.spawn("uplink.connection", self.uplink.run_connection())
             self.spawn("uplink.sender", self.uplink.run_sender())
             self.spawn("uplink.status", self.uplink.run_status())
@@ -295,6 +222,10 @@ class Hub(ResidentVoice):
                 await self._start(component)
             # The first press works from here: systemd hears READY now, the optional parts load after it
             self.notifier.ready(f"hub {cfg.hub_id} running; {len(sys.modules)} modules loaded")
+            # Rendering the prompt catalogue (espeak-ng and sox in worker threads) after READY, not competing
+            # with start-up for the CPU; a prompt asked for before then is rendered on demand.
+            warm = self.speech.warm() if self.speech.enabled and cfg["voice"]["prerender"] else None
+            self.spawn("speech.warm", memory.trim_after(warm))  # then start-up's freed heap goes back
             for component in build_all(cfg, self.hardware, before_ready=False):
                 self._components.append(component)
                 await self._start(component)

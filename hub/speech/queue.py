@@ -12,7 +12,7 @@
 - A question (hub.speech.questions) holds back less urgent prompts; a prompt waiting is not queued twice.
 - Never inside a sentence (。！？；), so "血压185，112" is never split. Prompts said as one (`then=`: a
   reading and its advice) are one utterance: only an URGENT prompt breaks in between them, and the
-  group is said again from its start. Readings and advice keep the order they came (render.IN_ORDER).
+  group is said again from its start. Readings and advice keep the order they came (render.in_order).
 - A prompt that claims a fact (hub.speech.claims: "sent", "received"...) is said `about=` an alarm and
   only once the fact holds, checked when it comes up to be said; until then its `unless` prompt (the
   offline wording) is said, and its `then` line once the fact holds. A newer prompt supersedes only

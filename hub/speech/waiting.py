@@ -1,6 +1,6 @@
 """The prompts waiting to be said, and which one the speech queue's worker says next (hub.speech.queue).
 
-Most urgent first (render.LEVELS), then oldest first; a reading or its advice (render.IN_ORDER) never
+Most urgent first (render.LEVELS), then oldest first; a reading or its advice (render.in_order) never
 before an older one still waiting. A hold (a question being asked: hub.speech.questions) keeps back
 what is less urgent than it. At most MAX_WAITING wait: when one more comes, the least urgent and newest
 is dropped.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from hub.speech.render import IN_ORDER, URGENT
+from hub.speech.render import URGENT, in_order
 from hub.speech.utterance import Utterance
 
 MAX_WAITING = 32
@@ -62,8 +62,8 @@ class Waiting:
             ready = [u for u in self.prompts if u.level >= self._floor()]
             if ready:
                 u = max(ready, key=lambda w: (w.level, -w.seq))
-                if u.key in IN_ORDER:  # never before an older reading or advice still waiting
-                    u = min((w for w in ready if w.key in IN_ORDER), key=lambda w: w.seq)
+                if in_order(u.key):  # never before an older reading or advice still waiting
+                    u = min((w for w in ready if in_order(w.key)), key=lambda w: w.seq)
                 self.prompts.remove(u)
                 return u
             self._changed.clear()

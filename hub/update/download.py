@@ -7,16 +7,23 @@ more is refused (the partial file is removed)."""
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
-import ssl
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
+
+from hub.core.lightweight import openssl
+
+# First: a hub without [mqtt] tls runs without OpenSSL (hub.cli.run), and the http.client and
+# urllib.request that paho imported then offer no HTTPS until openssl() loads it and re-runs them.
+openssl()
+
+import http.client  # noqa: E402
+import ssl  # noqa: E402
+import urllib.error  # noqa: E402
+import urllib.request  # noqa: E402
 
 CHUNK = 64 * 1024
 Progress = Callable[[int, int | None], None]  # (bytes so far, total or None)

@@ -17,7 +17,6 @@ import contextlib
 import json
 import logging
 import random
-import ssl
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -148,7 +147,7 @@ class Link(PahoOnLoop):
                     self._maybe_taken = False
                     self._taken_over("the broker closed a working connection and the next attempt "
                                      "connected at once", waiting=False)
-            except (OSError, ssl.SSLError, TimeoutError, ValueError, Refused) as exc:
+            except (OSError, TimeoutError, ValueError, Refused) as exc:  # ssl.SSLError is an OSError
                 self._attempt_failed()
                 self._maybe_taken = False
                 self._drop_socket()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -84,14 +83,14 @@ class PahoOnLoop:
     def _cut(self) -> None:
         """Close a dead socket the way a reset would: paho reads EOF and reports the loss."""
         sock = self._client.socket()
-        if isinstance(sock, socket.socket | ssl.SSLSocket):
+        if isinstance(sock, socket.socket):
             self._cutting = True
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
     def _drop_socket(self) -> None:
         sock = self._client.socket()
-        if isinstance(sock, socket.socket | ssl.SSLSocket):
+        if isinstance(sock, socket.socket):
             for remove in (self._loop.remove_reader, self._loop.remove_writer):
                 with contextlib.suppress(ValueError, OSError):
                     remove(sock)

@@ -7,12 +7,14 @@ Pure helpers (plus one blocking probe) for hub.core.uplink.session; no state of 
 from __future__ import annotations
 
 import logging
-import ssl
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
+
+if TYPE_CHECKING:
+    import ssl
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +112,12 @@ class Limits:
 def tls_context(tls: dict[str, Any], pair: tuple[str, str] | None) -> ssl.SSLContext:
     """The TLS settings of [mqtt.tls] with the client certificate `pair` (cert, key). Raises OSError or
     ssl.SSLError when a file is unreadable or the key does not belong to the certificate."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    from hub.core.lightweight import openssl
+
+    # Only with [mqtt.tls]: a hub started without it has not loaded OpenSSL (hub.cli.run), and loads it
+    # here should a TLS connection be wanted after all.
+    tls_module = openssl()
+    context: ssl.SSLContext = tls_module.SSLContext(tls_module.PROTOCOL_TLS_CLIENT)
     if tls.get("ca"):
         context.load_verify_locations(cafile=tls["ca"])
     else:
@@ -156,7 +163,7 @@ def probe_v311(cfg: dict[str, Any], client_id: str, timeout: float = 5.0,
         answered.wait(timeout)
         if codes and codes[0] == 0:
             client.disconnect()
-    except (OSError, ssl.SSLError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
         log.debug("MQTT 3.1.1 probe failed: %s", exc)
     finally:
         client.loop_stop()

@@ -7,7 +7,6 @@ secrets never leave the unit except on the label; the page never echoes them.
 
 from __future__ import annotations
 
-import secrets
 import string
 import tomllib
 from dataclasses import dataclass
@@ -47,6 +46,8 @@ def load(path: Path) -> Label | None:
 
 
 def create(path: Path) -> Label:
+    import secrets  # here: `hub run` reads the label before it knows whether OpenSSL is needed (hmac)
+
     serial = secrets.token_hex(4).upper()
     label = Label(f"{serial[:4]}-{serial[4:]}", "".join(secrets.choice(string.digits) for _ in range(8)),
                   "".join(secrets.choice(_PASSWORD_CHARS) for _ in range(12)))
