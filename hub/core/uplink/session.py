@@ -21,6 +21,7 @@ from typing import Any
 from hub.config.loader import Config
 from hub.core.events import strict_json
 from hub.core.outbox import Row, RowSource
+from hub.core.ticks import next_instant
 from hub.core.uplink.connection import Link
 from hub.core.uplink.replies import refusal_word, remedy
 from hub.core.uplink.tls_switch import CertSwitch
@@ -96,8 +97,11 @@ class Uplink(CertSwitch, Link):
             body = {**(await self.status()), "state": "online"}
             self._client.publish(f"{self.base}/status", strict_json(body, "status"),
                                  qos=min(1, self.limits.max_qos), retain=self.limits.retain)
+            # On the shared grid (hub.core.ticks): the refresh falls due with the hub's other periodic
+            # timers, not on a phase of its own.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._status_now.wait(), self.mqtt["status_interval_s"])
+                async with asyncio.timeout_at(next_instant(self.mqtt["status_interval_s"], self._loop.time())):
+                    await self._status_now.wait()
 
     def refresh_status(self) -> None:
         self._status_now.set()
