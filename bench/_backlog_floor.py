@@ -1,11 +1,18 @@
 """bench/backlog.py's queue and floor: the outbox filled with N events as a long outage leaves it, and
 the raw paho QoS 1 publisher of the same payloads (its own process, as the hub is).
 
-Run as a script, it is that publisher: python bench/_backlog_floor.py PAYLOADS PORT MAX_INFLIGHT TOPIC
+Also the call watcher: a QoS 1 subscriber in a process of its own that stamps each call's arrival. In
+the bench's own process the stamp would wait for the interpreter lock behind the thread receiving the
+drain's telemetry (and, on a loaded machine, behind that thread being descheduled while holding it),
+which measures the bench, not the hub; the idle-hub calls it is compared with had no such neighbour.
+
+As a script: python bench/_backlog_floor.py raw PAYLOADS PORT MAX_INFLIGHT TOPIC
+             python bench/_backlog_floor.py watch PORT TOPIC     (prints "arrival<TAB>payload" lines)
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -15,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import paho.mqtt.client as mqtt
 from _common import Recorder, connect_publisher
 
 from hub.config.loader import load
@@ -95,7 +103,7 @@ def raw_loop(path: Path, port: int, rec: Recorder, n: int, max_inflight: int, ti
     """Plain paho QoS 1 publishes of the payloads in `path`; returns messages/s at the subscriber."""
     topic = RAW_TOPIC if label == RAW else f"{RAW_TOPIC}/after"
     t0 = time.time()
-    child = subprocess.run([sys.executable, __file__, str(path), str(port), str(max_inflight), topic],
+    child = subprocess.run([sys.executable, __file__, "raw", str(path), str(port), str(max_inflight), topic],
                            timeout=timeout, check=False)
     end = time.monotonic() + 10
     while rec.count(label) < n and time.monotonic() < end:
@@ -109,5 +117,51 @@ def raw_loop(path: Path, port: int, rec: Recorder, n: int, max_inflight: int, ti
     return (got - 1) / span if span > 0 else float("nan")
 
 
+class CallWatch(Recorder):
+    """Recorder's `wait` over messages stamped by a subscriber process of its own (see the docstring);
+    `client` is another connection's, for publishing (acks)."""
+
+    def __init__(self, port: int, topic: str, client: mqtt.Client) -> None:
+        self.lock = threading.Lock()
+        self.messages: list[tuple[float, str, bytes]] = []
+        self.changed = threading.Condition(self.lock)
+        self.client = client
+        self.proc = subprocess.Popen([sys.executable, __file__, "watch", str(port), topic], stdout=subprocess.PIPE,
+                                     text=True)
+        assert self.proc.stdout is not None
+        if self.proc.stdout.readline().strip() != "subscribed":
+            raise RuntimeError("the call watcher could not subscribe")
+        threading.Thread(target=self._read, name="call-watch", daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            arrival, topic, payload = line.rstrip("\n").split("\t", 2)
+            with self.lock:
+                self.messages.append((float(arrival), topic, payload.encode()))
+                self.changed.notify_all()
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+def watch(port: int, topic: str) -> None:
+    def arrived(c: mqtt.Client, u: object, message: mqtt.MQTTMessage) -> None:
+        now = time.time()  # first thing: the arrival
+        body = json.dumps(json.loads(message.payload))  # one line
+        print(f"{now:.6f}\t{message.topic}\t{body}", flush=True)
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-backlog-calls", protocol=mqtt.MQTTv5)
+    client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, 1)
+    client.on_subscribe = lambda c, u, mid, rc, p: print("subscribed", flush=True)
+    client.on_message = arrived
+    client.connect("127.0.0.1", port, keepalive=30)
+    client.loop_forever()
+
+
 if __name__ == "__main__":
-    raise SystemExit(raw_publisher(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]))
+    if sys.argv[1] == "watch":
+        watch(int(sys.argv[2]), sys.argv[3])
+    else:
+        raise SystemExit(raw_publisher(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]))

@@ -29,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _backlog_floor import BENCH, RAW, RAW_AFTER, RAW_TOPIC, fill_outbox, raw_loop
+from _backlog_floor import BENCH, RAW, RAW_AFTER, RAW_TOPIC, CallWatch, fill_outbox, raw_loop
 from _common import (
     PREFIX,
     Recorder,
@@ -115,8 +115,9 @@ def main() -> int:
             rec = Recorder(broker.port, [f"{PREFIX}/{HUB}/#", "bench/raw/#"], client_id="bench-backlog-sub",
                            keep=lambda t: False, classify=classify)
             # Calls get a connection of their own: on the shared one the call would queue in the broker
-            # behind telemetry the subscriber has not read yet, which measures the subscriber, not the hub.
-            calls = Recorder(broker.port, [f"{PREFIX}/{HUB}/event/call"], client_id="bench-backlog-calls")
+            # behind telemetry the subscriber has not read yet, which measures the subscriber, not the hub;
+            # and a process of their own, stamping arrivals (bench/_backlog_floor.CallWatch).
+            calls = CallWatch(broker.port, f"{PREFIX}/{HUB}/event/call", rec.client)
             extra = f"[outbox]\nmax_rows = {max(200_000, n + 1000)}\n\n[voice]\nenabled = false\n"
             with hub_env(root, broker, HUB, extra=extra, start=False) as hub:
                 t = time.monotonic()
