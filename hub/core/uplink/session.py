@@ -23,6 +23,7 @@ from hub.core.events import strict_json
 from hub.core.outbox import Row, RowSource
 from hub.core.ticks import next_instant
 from hub.core.uplink.connection import Link
+from hub.core.uplink.pacing import DrainPace
 from hub.core.uplink.replies import refusal_word, remedy
 from hub.core.uplink.tls_switch import CertSwitch
 
@@ -64,6 +65,7 @@ class Uplink(CertSwitch, Link):
         self._all_confirmed.set()
         self.on_delivered: Callable[[str], None] | None = None  # event id, on its successful PUBACK
         self._idle = asyncio.Event()  # nothing handed to paho awaits its PUBACK (hub.core.uplink.tls_switch)
+        self.pace = DrainPace(self.window - URGENT_SLOTS)  # backlog rows in flight (hub.core.uplink.pacing)
 
     # --- tasks -----------------------------------------------------------------------------------
     async def run_sender(self) -> None:
@@ -80,8 +82,9 @@ class Uplink(CertSwitch, Link):
                 self._publish(row)
 
     def _room(self, priority: int) -> bool:
-        """A slot in the in-flight window for a row of this priority (a backlog leaves URGENT_SLOTS free)."""
-        limit = self.window if priority == 0 else max(1, self.window - URGENT_SLOTS)
+        """A slot in the in-flight window for a row of this priority: a backlog leaves URGENT_SLOTS free and
+        keeps no more in flight than its pace allows (a call would queue behind them at the broker)."""
+        limit = self.window if priority == 0 else self.pace.allowed(self.window - URGENT_SLOTS)
         return self._sending() and len(self._sent) < limit
 
     def _flush_acked(self) -> None:
@@ -110,6 +113,7 @@ class Uplink(CertSwitch, Link):
         self._switch_settled(True)
         # Rows not already in paho's hands are fetched again, in order, from the start.
         self._fresh.clear()
+        self.pace.reset()
         self._cursor = None
         self._backlog = True
         self._status_now.set()
@@ -157,6 +161,8 @@ class Uplink(CertSwitch, Link):
     def _publish(self, row: Row) -> None:
         info = self._client.publish(row.topic, row.payload, qos=1, retain=False)
         self._sent[info.mid] = row
+        if row.priority > 0:
+            self.pace.sent(info.mid, self._loop.time())
         if row.priority == 0:
             self.watch.sent(info.mid, self._loop.time())
             self._all_confirmed.clear()
@@ -175,6 +181,7 @@ class Uplink(CertSwitch, Link):
 
     def _on_publish(self, client: Any, userdata: Any, mid: int, reason: Any, props: Any) -> None:
         self.watch.done(mid)
+        self.pace.acked(mid, self._loop.time())
         row = self._sent.pop(mid, None)
         if not self._sent:
             self._idle.set()
