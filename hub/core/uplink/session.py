@@ -186,7 +186,10 @@ class Uplink(CertSwitch, Link):
         if not self._sent:
             self._idle.set()
         if row is None:
-            return  # a status message
+            # A status message: its PUBACK answers for the link, so the tick's next idle probe moves
+            # later; re-plan it now, while awake, rather than wake at the old deadline for nothing.
+            self._kick.set()
+            return
         code = int(getattr(reason, "value", 0))
         if code >= 0x80:
             self._refuse(row, reason, code)
