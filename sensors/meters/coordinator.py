@@ -144,6 +144,7 @@ class MeterCoordinator:
     async def _wait_for_meter(self) -> tuple[BLEDevice, PairedMeter]:
         loop = asyncio.get_running_loop()
         found: asyncio.Future[tuple[BLEDevice, PairedMeter]] = loop.create_future()
+        stamp, looks = self._files_stamp(), 0  # before the read: a commit during it shows next time
         paired = {m.address: m for m in await asyncio.to_thread(self.store.meters)}
 
         def seen(device: BLEDevice, _adv: Any) -> None:
@@ -155,7 +156,6 @@ class MeterCoordinator:
         async with BleakScanner(
             seen, backend=self.scanner_backend, bluez=_scanner_args(self.settings.adapter)
         ):
-            stamp, looks = self._files_stamp(), 0
             while not found.done():
                 now = loop.time()
                 await asyncio.wait([found], timeout=self.next_instant(self.settings.rescan_s, now) - now)
