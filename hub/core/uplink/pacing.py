@@ -12,8 +12,10 @@ the path itself (the base); a round trip above it means rows waiting in a queue,
 `window × (1 - base / rtt)` of them. Once per round trip (a window's worth of PUBACKs, judged by the
 quickest of them, which filters out a scheduler's jitter) the window grows by one row while fewer than
 `ALPHA` rows wait, and shrinks by one while more than `BETA` do, never below `FLOOR`. A call then
-queues behind a few rows at most, and the broker still always has rows waiting, so the drain runs at
-the broker's rate. The window never exceeds the in-flight ceiling the uplink allows for a backlog
+queues behind a few rows at most while the broker still has rows waiting. On a machine whose scheduler
+adds tens of ms of jitter to every round trip the base is an optimistic sample and the window stays
+smaller than the broker could take, which costs drain rate (docs/architecture.md, issue 23's figures).
+The window never exceeds the in-flight ceiling the uplink allows for a backlog
 (max_inflight, the broker's Receive Maximum, less the urgent slots). The round trip is as the loop
 reads it, so a loop slowed by the drain's own work holds the window back too.
 """
