@@ -24,10 +24,10 @@ from hub.core.events import Event, Priority, event_topic
 from hub.core.outbox_file import COUNT_COLUMNS, SEQ_BITS, SEQ_MASK, VACUUM_QUEUE_MAX, Upkeep, key, prepare, rollback
 from hub.core.outbox_file import connect as connect_file
 from hub.core.outbox_file import storage_failure as storage_failure  # where the hub has always found it
-from hub.core.outbox_rows import Row as Row
-from hub.core.outbox_rows import RowSource as RowSource
-from hub.core.outbox_rows import StateChange as StateChange
-from hub.core.outbox_rows import T as T
+from hub.core.rows import Row as Row
+from hub.core.rows import RowSource as RowSource
+from hub.core.rows import StateChange as StateChange
+from hub.core.rows import T as T
 
 SEQ_BLOCK = 256  # seqs reserved on disk at a time for events sent from memory (telemetry)
 
