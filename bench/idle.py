@@ -6,7 +6,8 @@ of the asyncio loop (a timer and the task waiting on it, a socket, a hand-over f
 are counted from /proc/<pid>/task/*/schedstat (times each was switched in), so a wake-up on a worker
 thread (a sensor read through asyncio.to_thread, gpiozero, SQLite) shows too. CPU is utime+stime over
 the same window. The floor is a bare paho client (network thread, loop_start) with the same keepalive
-on the same broker, measured over the same window in the same run.
+on the same broker, measured over the same window in the same run. The hub runs with $NOTIFY_SOCKET
+and $WATCHDOG_USEC as systemd sets them for the unit (WatchdogSec=30s), so its watchdog pings count.
 
 Targets (issue 23): <= 2 wake-ups per second and <= 0.1 % of one core at rest.
 Run: python bench/idle.py [--settle 20] [--window 60] [--extra 'TOML appended to the hub config']
@@ -18,8 +19,10 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -41,6 +44,28 @@ c.loop_start()
 print("up", flush=True)
 time.sleep(3600)
 """
+
+
+WATCHDOG_USEC = 30_000_000  # systemd/eldercare-hub.service: WatchdogSec=30s
+
+
+def notify_socket(path: Path) -> tuple[socket.socket, list[float]]:
+    """A datagram socket standing in for systemd's; returns it and the list of WATCHDOG=1 arrivals."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    pings: list[float] = []
+
+    def listen() -> None:
+        while True:
+            try:
+                data = sock.recv(4096)
+            except OSError:
+                return
+            if b"WATCHDOG=1" in data:
+                pings.append(time.monotonic())
+
+    threading.Thread(target=listen, name="notify", daemon=True).start()
+    return sock, pings
 
 
 def switches(pid: int) -> dict[int, int]:
@@ -87,8 +112,10 @@ def main() -> int:
         rec = floor = None
         cfg = write_config(root / HUB / "hub.toml", broker.port, hub_id=HUB, extra=args.extra)
         out = root / "loopwatch.json"
+        notify, pings = notify_socket(root / "notify.sock")
         env = {"PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
-               "HUB_LOOPWATCH_OUT": str(out)}
+               "HUB_LOOPWATCH_OUT": str(out), "NOTIFY_SOCKET": str(root / "notify.sock"),
+               "WATCHDOG_USEC": str(WATCHDOG_USEC)}
         hub = HubProcess(cfg, env=env)
         try:
             rec = Recorder(broker.port, [f"eldercare/v1/{HUB}/status"], client_id="bench-idle-sub")
@@ -126,6 +153,7 @@ def main() -> int:
                 floor.wait()
             hub.stop()
             broker.stop()
+            notify.close()
     threads = {int(k): str(v) for k, v in dict(loop["threads"]).items()}  # type: ignore[call-overload]
     assert hub.proc is not None
     pid = hub.proc.pid
@@ -141,6 +169,8 @@ def main() -> int:
     print(f"\nloop wake-ups by cause (per second, {loop['seconds']:.0f} s; the bench's own SIGUSR1 is one):")
     for cause, n in sorted(wakeups.items(), key=lambda kv: -kv[1]):
         print(f"  {cause:<60}{n / float(loop['seconds']):8.3f}/s")  # type: ignore[arg-type]
+    in_window = sum(1 for t in pings if t0 <= t <= t0 + seconds)
+    print(f"  (of these, watchdog pings at WatchdogSec={WATCHDOG_USEC // 1_000_000}s: {in_window / seconds:.3f}/s)")
     sim_only = sum(n for cause, n in wakeups.items() if cause.endswith(SIM_ONLY))
     floor_total = sum(f1.get(t, 0) - f0.get(t, 0) for t in set(f1) | set(f0))
     hub_rate, floor_rate = hub_total / seconds, floor_total / seconds

@@ -287,3 +287,48 @@ def test_blood_pressure_beyond_the_meters_range_is_a_fault_not_a_reading(
     caplog.set_level("WARNING")
     run(go)
     assert "血压计测量出错" in caplog.text
+
+
+def test_a_meter_paired_by_another_process_is_heard_without_rereading_an_unchanged_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The paired list is read again (a worker thread's wake-up) only when the store's files change:
+    `hub ble pair` commits from its own process while the hub scans."""
+    import sensors.meters.coordinator as coordinator
+    from sensors.meters.store import MeterStore
+
+    monkeypatch.setattr(coordinator, "RELOOK", 10**9)  # no periodic safety-net re-read: the stamp alone
+
+    async def go() -> None:
+        h = Harness(tmp_path, cooldown_s=0.0, rescan_s=0.05)
+        meter = SimGlucoseMeter(GLU, h.local, name="SIM-GLU")
+        h.radio.add(meter)
+        h.radio.bond(GLU)
+        reads, looks = [0], [0]
+        store_meters, stamp = h.store.meters, h.coordinator._files_stamp
+
+        def counted_meters() -> Any:
+            reads[0] += 1
+            return store_meters()
+
+        def counted_stamp() -> Any:
+            looks[0] += 1
+            return stamp()
+
+        monkeypatch.setattr(h.store, "meters", counted_meters)
+        monkeypatch.setattr(h.coordinator, "_files_stamp", counted_stamp)
+        meter.measure(5.7, "fasting")  # advertising, not paired yet: ignored
+        task = asyncio.create_task(h.coordinator.run())
+        try:
+            while looks[0] < 6:  # the scanner has looked at the files several times
+                await asyncio.sleep(0.02)
+            assert reads[0] == 1  # once at the start; the unchanged files were not read again
+            with MeterStore(tmp_path / "meters.sqlite") as other:  # as `hub ble pair` does
+                other.pair(GLU, "glucose", "SIM-GLU", h.now)
+            while len(h.readings) < 1:
+                await asyncio.sleep(0.02)
+        finally:
+            task.cancel()
+        assert h.sequences() == [1]
+
+    run(go)

@@ -48,3 +48,13 @@ def test_tick_delay_takes_the_earliest_deadline_and_never_spins() -> None:
     t.in_a_row = 1
     assert tick_delay(w, t, 100.0, -495.0, 30.0, 99.0, None) == 5.0  # takeover count resets at 2 x max
     assert tick_delay(w, t, 200.0, 100.0, 30.0, 99.0, None) == pytest.approx(0.05)  # overdue: soon, not 0
+
+
+def test_an_answered_probe_re_plans_the_sleeping_tick() -> None:
+    w, changed = watch(), []
+    w.on_change = lambda: changed.append(True)
+    assert w.check(115.0) == "ping" and w.next_due() == 120.0
+    w.heard(115.1)  # the PINGRESP: the tick sleeps till the next idle probe, not till the answer's deadline
+    assert changed == [True] and w.next_due() == pytest.approx(130.1)
+    w.heard(116.0)  # no probe out: nothing to re-plan
+    assert changed == [True]

@@ -18,40 +18,18 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, TypeVar
 
 from hub.core.events import Event, Priority, event_topic
 from hub.core.outbox_file import COUNT_COLUMNS, SEQ_BITS, SEQ_MASK, VACUUM_QUEUE_MAX, Upkeep, key, prepare, rollback
 from hub.core.outbox_file import connect as connect_file
 from hub.core.outbox_file import storage_failure as storage_failure  # where the hub has always found it
+from hub.core.rows import Row as Row
+from hub.core.rows import RowSource as RowSource
+from hub.core.rows import StateChange as StateChange
+from hub.core.rows import T as T
 
 SEQ_BLOCK = 256  # seqs reserved on disk at a time for events sent from memory (telemetry)
-
-
-T = TypeVar("T")
-# Extra writes committed in the same transaction as an event (hub.alarms.store: open-alarm state).
-StateChange = Callable[[sqlite3.Connection], None]
-
-
-@dataclass(frozen=True)
-class Row:
-    seq: int
-    id: str
-    priority: int
-    type: str
-    topic: str
-    payload: str
-
-
-class RowSource(Protocol):
-    """What the uplink needs from a queue: rows to send in order, and a way to drop delivered ones."""
-
-    def pending(self, limit: int, exclude: Iterable[str] = (),
-                after: tuple[int, int] | None = None) -> list[Row]: ...
-
-    def remove(self, rows: Iterable[Row]) -> int: ...
 
 
 class Outbox(Upkeep):

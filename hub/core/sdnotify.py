@@ -8,12 +8,13 @@ names the process it is meant for (a child process must not pet its parent's wat
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
 import socket
 from collections.abc import Mapping
+
+from hub.core.ticks import sleep_aligned
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,9 @@ class Notifier:
             return
         while True:
             self.watchdog()
-            await asyncio.sleep(period)
+            # On the shared grid (hub.core.ticks): a ping at most one period apart, waking with the hub's
+            # other periodic work (the 15 s inactivity tick at the unit's WatchdogSec=30s) instead of alone.
+            await sleep_aligned(period)
 
     def close(self) -> None:
         if self._sock is not None:

@@ -11,6 +11,7 @@ from typing import Any
 from hub.certificates.x509 import describe
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
+from hub.core.ticks import sleep_aligned
 from sensors.system import DeviceHealth, HealthSampler
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,10 @@ class DeviceHealthReporter:
         return health
 
     async def report(self) -> dict[str, Any]:
-        body = (await self.sample()).as_dict()
-        cert = await asyncio.to_thread(describe, self.config)
+        # One worker-thread hop for both reads: each hop wakes a thread and the loop again (issue 23).
+        health, cert = await asyncio.to_thread(lambda: (self.sampler.sample(), describe(self.config)))
+        health.queue_depth = await _queue_depth(self._ctx)
+        body = health.as_dict()
         if cert is not None:
             body["certificate"] = {k: cert.get(k) for k in ("state", "days_left", "not_after", "subject", "issuer")}
         return body
@@ -48,7 +51,7 @@ class DeviceHealthReporter:
         self._ctx.set_status("device", await self.report())
         delay = min(self.interval_s, 60.0)
         while True:
-            await asyncio.sleep(delay)
+            await sleep_aligned(delay)  # on the shared grid (hub.core.ticks), with the other periodic work
             delay = self.interval_s
             try:
                 body = await self.report()

@@ -24,6 +24,7 @@ from typing import Any
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
 from hub.core.events import iso_ms
+from hub.core.ticks import next_instant
 from hub.health import measurements
 from hub.health.alerts import AlertGate
 from hub.health.grading import Thresholds, trend
@@ -107,6 +108,7 @@ class HealthMeters:
             client_backend=ctx.hardware.ble_client_backend,
             scanner_backend=ctx.hardware.ble_scanner_backend,
             profiles=self.profiles,
+            next_instant=next_instant,
         )
         paired = await asyncio.to_thread(self.store.meters)
         ctx.set_status("ble_meters", [{"address": m.address, "kind": m.kind, "name": m.name} for m in paired])

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 from collections.abc import Callable
 from datetime import datetime, tzinfo
@@ -55,6 +56,9 @@ from sensors.meters.store import MeterStore, PairedMeter, norm
 
 log = logging.getLogger(__name__)
 _AUTH_ERRORS = (U.ATT_INSUFFICIENT_AUTHENTICATION, U.ATT_INSUFFICIENT_ENCRYPTION)
+# The paired list is read again at every RELOOK-th rescan even with its files unchanged: a safety net
+# for a change the stat cannot see (two commits in one coarse mtime tick that leave the size alone).
+RELOOK = 6
 
 
 class Backoff:
@@ -85,8 +89,12 @@ class MeterCoordinator:
         client_backend: Any = None,
         scanner_backend: Any = None,
         profiles: list[Profile] | None = None,
+        next_instant: Callable[[float, float], float] | None = None,
     ) -> None:
         self.store, self.on_reading, self.tz, self.now = store, on_reading, tz, now
+        # (period, loop time) -> when to look at the paired list next: the hub's shared timer grid
+        # (hub.core.ticks), so this wake-up falls together with its other 10 s timers.
+        self.next_instant = next_instant or (lambda period, now: now + period)
         self.settings = settings or MeterSettings()
         self.client_backend, self.scanner_backend = client_backend, scanner_backend
         self.profiles = table() if profiles is None else profiles
@@ -136,6 +144,7 @@ class MeterCoordinator:
     async def _wait_for_meter(self) -> tuple[BLEDevice, PairedMeter]:
         loop = asyncio.get_running_loop()
         found: asyncio.Future[tuple[BLEDevice, PairedMeter]] = loop.create_future()
+        stamp, looks = self._files_stamp(), 0  # before the read: a commit during it shows next time
         paired = {m.address: m for m in await asyncio.to_thread(self.store.meters)}
 
         def seen(device: BLEDevice, _adv: Any) -> None:
@@ -148,11 +157,32 @@ class MeterCoordinator:
             seen, backend=self.scanner_backend, bluez=_scanner_args(self.settings.adapter)
         ):
             while not found.done():
-                await asyncio.wait([found], timeout=self.settings.rescan_s)
+                now = loop.time()
+                await asyncio.wait([found], timeout=self.next_instant(self.settings.rescan_s, now) - now)
+                # Read the list again (a worker thread's wake-ups) only when the store's files changed
+                # (`hub ble pair` in another process), and every RELOOK-th look regardless.
+                looks += 1
+                fresh_stamp = self._files_stamp()
+                if found.done() or (fresh_stamp == stamp and stamp is not None and looks % RELOOK):
+                    continue
+                stamp = fresh_stamp
                 fresh = {m.address: m for m in await asyncio.to_thread(self.store.meters)}
                 paired.clear()
                 paired.update(fresh)
         return found.result()
+
+    def _files_stamp(self) -> tuple[tuple[int, int, int], ...] | None:
+        """The store's database and -wal as the file system sees them (inode, size, mtime): a commit from
+        any connection changes one. A stat, no query: cheap enough for the loop. None without a file."""
+        path = self.store.path
+        stamps = []
+        for p in (path, path.with_name(path.name + "-wal")):
+            try:
+                st = os.stat(p)
+                stamps.append((st.st_ino, st.st_size, st.st_mtime_ns))
+            except OSError:
+                stamps.append((0, 0, 0))
+        return None if stamps[0] == (0, 0, 0) else tuple(stamps)
 
     # ---------------------------------------------------------------- one connection
     async def sync(self, device: BLEDevice | str, meter: PairedMeter) -> str:

@@ -44,6 +44,10 @@ class LinkWatch:
         self.last_in = now
         if self.probe_at is not None and now > self.probe_at:
             self.probe_at = None  # the probe is answered (PINGRESP or anything else): not suspect now
+            if self.on_change is not None:
+                # Re-plan the sleeping tick now, while the loop is awake for this read: else it wakes
+                # on its own at the answer's deadline only to find the probe answered.
+                self.on_change()
 
     def sent(self, mid: int, now: float) -> None:
         self.urgent[mid] = now

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -43,7 +44,7 @@ class PahoOnLoop:
         client.on_socket_open = self._on_socket_open
         client.on_socket_close = self._on_socket_close
         client.on_socket_register_write = lambda c, u, sock: self._in_loop(
-            self._loop.add_writer, sock, c.loop_write)
+            self._loop.add_writer, sock, self._writable)
         client.on_socket_unregister_write = lambda c, u, sock: self._in_loop(self._loop.remove_writer, sock)
         return client
 
@@ -60,6 +61,14 @@ class PahoOnLoop:
             fd = sock.fileno()
             if fd >= 0:
                 self._in_loop(self._loop.remove_reader, fd)
+
+    def _writable(self) -> None:
+        self._client.loop_write()
+        if not self._client.want_write():
+            # paho 2.2 stamps its keepalive clock (_last_msg_out) only when a write is left unfinished,
+            # so it pinged every keepalive_s however much the hub sent, on a timer of its own. A packet
+            # written whole is traffic too: its keepalive ping then follows keepalive_s of silence.
+            self._client._last_msg_out = time.monotonic()
 
     def _readable(self) -> None:
         self.watch.heard(self._loop.time())

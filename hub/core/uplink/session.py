@@ -21,7 +21,9 @@ from typing import Any
 from hub.config.loader import Config
 from hub.core.events import strict_json
 from hub.core.outbox import Row, RowSource
+from hub.core.ticks import next_instant
 from hub.core.uplink.connection import Link
+from hub.core.uplink.pacing import DrainPace
 from hub.core.uplink.replies import refusal_word, remedy
 from hub.core.uplink.tls_switch import CertSwitch
 
@@ -63,6 +65,7 @@ class Uplink(CertSwitch, Link):
         self._all_confirmed.set()
         self.on_delivered: Callable[[str], None] | None = None  # event id, on its successful PUBACK
         self._idle = asyncio.Event()  # nothing handed to paho awaits its PUBACK (hub.core.uplink.tls_switch)
+        self.pace = DrainPace(self.window - URGENT_SLOTS)  # backlog rows in flight (hub.core.uplink.pacing)
 
     # --- tasks -----------------------------------------------------------------------------------
     async def run_sender(self) -> None:
@@ -79,8 +82,9 @@ class Uplink(CertSwitch, Link):
                 self._publish(row)
 
     def _room(self, priority: int) -> bool:
-        """A slot in the in-flight window for a row of this priority (a backlog leaves URGENT_SLOTS free)."""
-        limit = self.window if priority == 0 else max(1, self.window - URGENT_SLOTS)
+        """A slot in the in-flight window for a row of this priority: a backlog leaves URGENT_SLOTS free and
+        keeps no more in flight than its pace allows (a call would queue behind them at the broker)."""
+        limit = self.window if priority == 0 else self.pace.allowed(self.window - URGENT_SLOTS)
         return self._sending() and len(self._sent) < limit
 
     def _flush_acked(self) -> None:
@@ -96,8 +100,11 @@ class Uplink(CertSwitch, Link):
             body = {**(await self.status()), "state": "online"}
             self._client.publish(f"{self.base}/status", strict_json(body, "status"),
                                  qos=min(1, self.limits.max_qos), retain=self.limits.retain)
+            # On the shared grid (hub.core.ticks): the refresh falls due with the hub's other periodic
+            # timers, not on a phase of its own.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._status_now.wait(), self.mqtt["status_interval_s"])
+                async with asyncio.timeout_at(next_instant(self.mqtt["status_interval_s"], self._loop.time())):
+                    await self._status_now.wait()
 
     def refresh_status(self) -> None:
         self._status_now.set()
@@ -106,6 +113,7 @@ class Uplink(CertSwitch, Link):
         self._switch_settled(True)
         # Rows not already in paho's hands are fetched again, in order, from the start.
         self._fresh.clear()
+        self.pace.reset()
         self._cursor = None
         self._backlog = True
         self._status_now.set()
@@ -153,6 +161,8 @@ class Uplink(CertSwitch, Link):
     def _publish(self, row: Row) -> None:
         info = self._client.publish(row.topic, row.payload, qos=1, retain=False)
         self._sent[info.mid] = row
+        if row.priority > 0:
+            self.pace.sent(info.mid, self._loop.time())
         if row.priority == 0:
             self.watch.sent(info.mid, self._loop.time())
             self._all_confirmed.clear()
@@ -171,11 +181,15 @@ class Uplink(CertSwitch, Link):
 
     def _on_publish(self, client: Any, userdata: Any, mid: int, reason: Any, props: Any) -> None:
         self.watch.done(mid)
+        self.pace.acked(mid, self._loop.time())
         row = self._sent.pop(mid, None)
         if not self._sent:
             self._idle.set()
         if row is None:
-            return  # a status message
+            # A status message: its PUBACK answers for the link, so the tick's next idle probe moves
+            # later; re-plan it now, while awake, rather than wake at the old deadline for nothing.
+            self._kick.set()
+            return
         code = int(getattr(reason, "value", 0))
         if code >= 0x80:
             self._refuse(row, reason, code)
