@@ -137,7 +137,7 @@ class FakeHub:
     def claim_press(self, pin: int) -> bool:
         return self.answers.claim(pin)
 
-    def set_status(self, key: str, value: Any) -> None:
+    def set_status(self, key: str, value: Any, *, now: bool = False) -> None:
         self.status[key] = value
 
     def component(self, name: str) -> Any:

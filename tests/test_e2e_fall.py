@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from schemas import assert_valid
-from support import ROOT, online_hub, round_trip, sisfall_subset, spoken_keys
+from support import PREFIX, ROOT, online_hub, round_trip, sisfall_subset, spoken_keys, wait_online
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -150,3 +150,25 @@ def test_a_fall_the_wearer_gets_up_from_is_reported_not_alarmed(make_hub, subscr
     assert sub.wait_event("call.raised", 5, kind="emergency"), hub.log_tail()
     assert hub.status().get("fall_countdown") is None  # never started
     assert sub.events("alarm.fall") == []
+
+
+def test_the_operator_sees_the_countdown_start_and_end_at_once(make_hub, subscriber):
+    """The retained status carries `fall_countdown` the moment it starts and ends (set_status(now=True)),
+    not at the next periodic refresh, a minute later at most: a duty operator looking at this home sees
+    "a fall is being checked" while the resident is being asked."""
+    sub = subscriber(f"{PREFIX}/test-0001/#")
+    hub = make_hub(extra=countdown(30.0, 10.0), mqtt_extra="status_interval_s = 60\n")
+    assert wait_online(sub, "test-0001"), hub.log_tail()
+
+    def status_with(test):
+        return lambda m: m[1].endswith("/status") and isinstance(m[2], dict) and test(m[2].get("fall_countdown"))
+
+    assert sub.wait_for(status_with(lambda c: c is None), 10), "no status before the fall"
+    assert hub.sim("fall")["suspected"] is True
+    started = sub.wait_for(status_with(lambda c: c is not None), 10)
+    assert started, hub.log_tail()
+    assert started[2]["fall_countdown"]["source"] == "wearable" and started[2]["fall_countdown"]["countdown_s"] == 30
+    assert hub.sim("press", "--button", "17")["outcome"] == "claimed"  # answered: the countdown ends
+    assert sub.wait_event("fall.cancelled", 10), hub.log_tail()
+    ended = sub.wait_for(lambda m: m[0] > started[0] and status_with(lambda c: c is None)(m), 10)
+    assert ended, hub.log_tail()

@@ -41,6 +41,8 @@ from hub.speech.questions import PressAnswers
 from hub.speech.queue import SpeechQueue, speech_from_config
 
 log = logging.getLogger(__name__)
+_UNSET = object()  # set_status: a key never set differs from any value, None included
+
 
 def _zone(name: str) -> tzinfo | None:
     try:
@@ -125,8 +127,11 @@ class Hub(ResidentVoice, Hooks):
         if not task.cancelled() and task.exception() is not None:
             log.error("task %s died", task.get_name(), exc_info=task.exception())
 
-    def set_status(self, key: str, value: Any) -> None:
+    def set_status(self, key: str, value: Any, *, now: bool = False) -> None:
+        changed = self._status.get(key, _UNSET) != value
         self._status[key] = value
+        if now and changed and self.uplink is not None:
+            self.uplink.refresh_status()
 
     def watch_topic(self, suffix: str, handler: Callable[[bytes], None]) -> None:
         assert self.uplink is not None

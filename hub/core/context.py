@@ -143,8 +143,10 @@ class HubContext(Protocol):
         platform's); '' sends them again and forgets the hold across restarts (hub.core.uplink.hold)."""
         ...
 
-    def set_status(self, key: str, value: Any) -> None:
-        """Publish `value` under `key` in the retained status and `hub status`."""
+    def set_status(self, key: str, value: Any, *, now: bool = False) -> None:
+        """Publish `value` under `key` in the retained status and `hub status`: with the next periodic status,
+        or at once with `now` (a change the duty operator must see as it happens: a fall countdown, the
+        voice call's state, mains lost, storage failing), only when the value changed."""
         ...
 
     def publish_state(self, topic: str, payload: str) -> None:

@@ -102,4 +102,5 @@ class LineWatch:
             if self._battery_low:
                 await alarms.open("power.battery_low", {"mains_ok": power.mains_ok}, key="power.battery_low")
                 self.ctx.say("sensors_battery_low")
-        self.ctx.set_status("mains", "ok" if power.mains_ok else "lost" if self._lost_since is not None else "dip")
+        self.ctx.set_status("mains", "ok" if power.mains_ok else "lost" if self._lost_since is not None else "dip",
+                            now=True)

@@ -276,4 +276,4 @@ class VoiceCallComponent:
     def _publish(self) -> None:
         if self._ctx is not None:
             self._ctx.set_status("voice_call", status_text(self._agent_state, self._talking(), self._outgoing,
-                                                           self._gate.windows.left_s()))
+                                                           self._gate.windows.left_s()), now=True)

@@ -164,7 +164,7 @@ class FallComponent:
         loop = asyncio.get_running_loop()
         start = loop.time()
         ctx.feedback("alarm")
-        ctx.set_status("fall_countdown", {"source": source, "since": seen.isoformat(), "countdown_s": total})
+        ctx.set_status("fall_countdown", {"source": source, "since": seen.isoformat(), "countdown_s": total}, now=True)
         question = ctx.ask("fall_check")
         prompts = 1
         try:
@@ -196,7 +196,7 @@ class FallComponent:
                 _resolve(self._outcome_waiters, {"outcome": "alarm", "event_id": event.id})
         finally:
             question.close()
-            ctx.set_status("fall_countdown", None)
+            ctx.set_status("fall_countdown", None, now=True)
 
     async def _report_recovered(self, info: dict[str, Any]) -> None:
         """fall.recovered, then ask once; a press answers and raises its call, silence: nothing more."""

@@ -200,7 +200,7 @@ class SetupMode:
 
     def _publish(self) -> None:
         if self._ctx is not None:
-            self._ctx.set_status("setup_mode", self._status_now())
+            self._ctx.set_status("setup_mode", self._status_now(), now=True)
 
     async def close(self) -> None:
         self._closed = True
