@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -36,6 +37,21 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10, what: str = "c
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(interval)
+
+
+async def wait_until_async(predicate: Callable[[], Any], timeout: float = 10, what: str = "condition",
+                           interval: float = 0.01) -> Any:
+    """`wait_until` inside an event loop: polls with `asyncio.sleep`, so the hub running on the same loop
+    moves on meanwhile. The deadline is on the loop's own clock (a virtual-time loop's, in scenarios)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if loop.time() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        await asyncio.sleep(interval)
 
 
 def mosquitto_binary() -> str | None:
