@@ -9,9 +9,9 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
+from support import wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -102,14 +102,10 @@ class Console:
                 self.lines.append(line.rstrip("\n"))
 
     def wait_line(self, predicate, timeout: float = 10, after: int = 0) -> tuple[int, str]:
-        end = time.time() + timeout
-        while time.time() < end:
+        def found() -> tuple[int, str] | None:
             with self._lock:
-                for i, line in enumerate(self.lines[after:], after):
-                    if predicate(line):
-                        return i, line
-            time.sleep(0.02)
-        raise AssertionError("no such line; console printed:\n" + "\n".join(self.lines))
+                return next(((i, line) for i, line in enumerate(self.lines[after:], after) if predicate(line)), None)
+        return wait_until(found, timeout, lambda: "a line; the console printed:\n" + "\n".join(self.lines))
 
     def send(self, text: str) -> None:
         assert self.proc.stdin is not None
