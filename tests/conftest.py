@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,6 +23,12 @@ from hypothesis import settings
 from support import PREFIX, HubProcess, Subscriber, online_hub, write_config
 
 CI = os.environ.get("CI", "").lower() == "true"
+
+# Bytecode caches (__pycache__, ignored by git) on, whatever the environment says: the suite starts hundreds
+# of hub and CLI processes, and with PYTHONDONTWRITEBYTECODE each compiled the hub's modules again, and each
+# pytest worker rewrote every test module's asserts again (bench/startup.py measures with it off, too).
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 # Under CI load a generated example may take seconds (no deadline), and a red run must be the same red run
 # when repeated (derandomised: the examples come from the test, not from a random seed).
