@@ -55,7 +55,9 @@ ensure_venv() {
     # The build backend's chatter goes to a log; it is shown only if the install fails.
     local log="$VENV/pip-install.log"
     echo "installing Python packages into $VENV (log: $log) ..."
-    if ! { "$VENV/bin/pip" install -q --upgrade pip && "$VENV/bin/pip" install -q -e "$ROOT$extras"; } >"$log" 2>&1; then
+    # The venv's own pip installs all of it (PEP 660 editable installs need pip >= 21.3): upgrading it first
+    # only added a download. Its byte-compiling stays on: with PYTHONDONTWRITEBYTECODE set, nothing else would.
+    if ! "$VENV/bin/pip" install -q -e "$ROOT$extras" >"$log" 2>&1; then
       cat "$log" >&2
       echo "pip install failed (above; also in $log)" >&2
       return 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,6 +23,12 @@ from hypothesis import settings
 from support import PREFIX, HubProcess, Subscriber, online_hub, write_config
 
 CI = os.environ.get("CI", "").lower() == "true"
+
+# Bytecode caches (__pycache__, ignored by git) on, whatever the environment says: the suite starts hundreds
+# of hub and CLI processes, and with PYTHONDONTWRITEBYTECODE each compiled the hub's modules again, and each
+# pytest worker rewrote every test module's asserts again (bench/startup.py measures with it off, too).
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 # Under CI load a generated example may take seconds (no deadline), and a red run must be the same red run
 # when repeated (derandomised: the examples come from the test, not from a random seed).
@@ -62,6 +69,13 @@ SLOW = (
     "test_alarm_restart_e2e.py", "test_remote_config_e2e.py", "test_escalation_e2e.py",
     "test_selftest.py::test_hw_tests_suite_against_the_simulation", "test_selftest.py::test_each_fault_fails",
     "test_strict_json.py::test_the_self_test_event", "test_sim_cli.py::test_every_verb_the_hub_knows",
+    "test_zigbee_scenarios.py", "test_uplink_liveness.py", "test_setup_browser.py",  # real brokers, a browser
+    "test_ble_counter.py::test_the_simulated_hub_restarted", "test_sensors_home.py::test_every_fault_raises",
+    "test_faults_e2e.py::test_tls_without_client_certificate", "test_auth_e2e.py::test_wrong_password",
+    "test_cellular_voice.py::test_modem_reset_mid_call", "test_cellular_voice.py::test_keys_other_than_1",
+    "test_remote_config_broker.py::test_a_broker_no_platform_reads", "test_homeassistant_e2e.py::test_states_follow",
+    "test_console.py::test_console_refuses_to_ack", "test_console.py::test_console_says_when_nothing_arrives",
+    "test_calls_e2e.py::test_first_press_held_long", "test_selftest.py::test_healthy_simulation_passes",
 )
 
 
@@ -99,7 +113,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "broker_kind" in metafunc.fixturenames and metafunc.definition.get_closest_marker("any_broker"):
-        metafunc.parametrize("broker_kind", kinds_wanted(), indirect=True)
+        # The second broker's run of the same test is the full suite's (`slow`): the quick loop keeps each
+        # test on mosquitto, and an Erlang VM per test (ejabberd) costs several seconds more each.
+        metafunc.parametrize("broker_kind", [kind if kind == "mosquitto" else pytest.param(kind, marks=pytest.mark.slow)
+                                             for kind in kinds_wanted()], indirect=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

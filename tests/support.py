@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -24,18 +25,38 @@ PREFIX = "eldercare/v1"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float = 10, what: str = "condition",
+def wait_until(predicate: Callable[[], Any], timeout: float = 10, what: str | Callable[[], object] = "condition",
                interval: float = 0.02) -> Any:
     """Poll `predicate` until it returns something truthy (returned) or `timeout` s pass (AssertionError
-    naming `what`). The one wait of the test suite: never a fixed sleep followed by an assertion."""
+    naming `what`; a callable `what` is asked then, for what the test saw: a log tail, a screen). The one
+    wait of the test suite: never a fixed sleep followed by an assertion."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+            raise AssertionError(_timed_out(timeout, what))
         time.sleep(interval)
+
+
+def _timed_out(timeout: float, what: str | Callable[[], object]) -> str:
+    return f"timed out after {timeout:g} s waiting for {what if isinstance(what, str) else what()}"
+
+
+async def wait_until_async(predicate: Callable[[], Any], timeout: float = 10,
+                           what: str | Callable[[], object] = "condition", interval: float = 0.01) -> Any:
+    """`wait_until` inside an event loop: polls with `asyncio.sleep`, so the hub running on the same loop
+    moves on meanwhile. The deadline is on the loop's own clock (a virtual-time loop's, in scenarios)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if loop.time() >= deadline:
+            raise AssertionError(_timed_out(timeout, what))
+        await asyncio.sleep(interval)
 
 
 def mosquitto_binary() -> str | None:

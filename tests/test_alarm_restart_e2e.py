@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 from schemas import assert_valid
-from support import PREFIX, HubProcess, Subscriber, online_hub, wait_online, wait_spoken
+from support import PREFIX, HubProcess, Subscriber, online_hub, wait_online, wait_spoken, wait_until
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -139,10 +139,7 @@ def test_an_ack_whose_commit_fails_changes_nothing_and_can_be_repeated(make_hub,
     try:
         blocker.execute("BEGIN IMMEDIATE")
         ack(sub, call_id)
-        deadline = time.time() + 30
-        while "NOT applied" not in hub.log_path.read_text() and time.time() < deadline:
-            time.sleep(0.1)
-        assert "NOT applied" in hub.log_path.read_text(), hub.log_tail()
+        wait_until(lambda: "NOT applied" in hub.log_path.read_text(), 30, "the ack NOT applied (log)")
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()

@@ -98,20 +98,27 @@ def test_ping_answers_with_pong(hub_env):
     assert_valid(pong)
 
 
-@pytest.mark.parametrize("suffix,payload", [
-    ("ack", b"not json"), ("ack", b'{"event_id": 5}'), ("ack", b'{"event_id": "no-such-event"}'),
-    ("ack", b"[1, 2]"), ("ping", b"\xff\xfe"), ("ack", b"x" * 1_000_000), ("bogus", b"{}"),
-    ("ack/extra", b"{}"),
-], ids=["not-json", "wrong-type", "unknown-id", "array", "binary", "1MB", "unknown-topic", "sub-topic"])
-def test_malformed_commands_are_ignored_and_the_queue_kept(hub_env, suffix, payload):
+MALFORMED = [("not-json", "ack", b"not json"), ("wrong-type", "ack", b'{"event_id": 5}'),
+             ("unknown-id", "ack", b'{"event_id": "no-such-event"}'), ("array", "ack", b"[1, 2]"),
+             ("binary", "ping", b"\xff\xfe"), ("1MB", "ack", b"x" * 1_000_000), ("unknown-topic", "bogus", b"{}"),
+             ("sub-topic", "ack/extra", b"{}")]
+
+
+def test_malformed_commands_are_ignored_and_the_queue_kept(hub_env):
+    """Each malformed command in turn reaches a hub with a call that waited out an outage in its queue; after
+    each (a ping round trip later) the hub lives, said it ignored it, and the call is still open. One hub for
+    the eight: a hub and an outage per command (16 of them with both brokers) exercised the same path."""
     hub_env.broker.stop()
     queued = hub_env.hub.sim("press", "--button", "17")["event_id"]
     hub_env.broker.start()
     assert hub_env.sub.wait_event("call.raised", 30), hub_env.hub.log_tail()
-    hub_env.sub.publish(hub_env.topic(f"cmd/{suffix}"), payload)
-    round_trip(hub_env.sub)  # the hub has taken in the malformed command (and lived)
-    assert hub_env.hub.alive(), hub_env.hub.log_tail()
-    assert "ignored platform command" in hub_env.hub.log_path.read_text() or (suffix == "ack" and b"no-such" in payload)
-    assert [c["call_id"] for c in hub_env.hub.status()["open_calls"]] == [queued]
+    for name, suffix, payload in MALFORMED:
+        ignored = hub_env.hub.log_path.read_text().count("ignored platform command")
+        hub_env.sub.publish(hub_env.topic(f"cmd/{suffix}"), payload)
+        round_trip(hub_env.sub)  # the hub has taken in the malformed command (and lived)
+        assert hub_env.hub.alive(), (name, hub_env.hub.log_tail())
+        assert hub_env.hub.log_path.read_text().count("ignored platform command") > ignored or name == "unknown-id", \
+            (name, hub_env.hub.log_tail())
+        assert [c["call_id"] for c in hub_env.hub.status()["open_calls"]] == [queued], name
     second = hub_env.hub.sim("press", "--button", "27")["event_id"]
     assert hub_env.sub.wait_for(lambda m: isinstance(m[2], dict) and m[2].get("id") == second, 5)

@@ -5,26 +5,15 @@ hears it; broker back -> the platform receives the call and its acknowledgement,
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from schemas import assert_valid
-from support import PREFIX, Broker, HubProcess, Subscriber, spoken_keys, wait_online, wait_spoken
+from support import PREFIX, Broker, HubProcess, Subscriber, spoken_keys, wait_online, wait_spoken, wait_until
 
 DUTY = "+8613800138000"
 MODEM = f'[modem]\nport = "/dev/ttyUSB2"\nsms_numbers = ["{DUTY}", "+8613900139000"]\nsms_after_s = 5\n'
 
-
-def _wait(check: Callable[[], Any], timeout: float) -> Any:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    return None
 
 
 def _sent(hub: HubProcess) -> list[dict[str, str]]:
@@ -36,11 +25,11 @@ def test_broker_down_the_call_goes_by_sms_and_a_reply_acknowledges_it(
     sub = subscriber(f"{PREFIX}/test-0001/#")
     hub = make_hub(extra=MODEM, hub_extra='resident_ref = "R-0042"')
     assert wait_online(sub, "test-0001"), hub.log_tail()
-    assert _wait(lambda: (hub.status().get("cellular") or {}).get("registration") == "home", 20), hub.status()
+    wait_until(lambda: (hub.status().get("cellular") or {}).get("registration") == "home", 20, hub.status)
 
     broker.stop()
     call_id = hub.sim("press", "--button", "17")["event_id"]
-    sent = _wait(lambda: len(_sent(hub)) >= 2 and _sent(hub), 30)
+    sent = wait_until(lambda: len(_sent(hub)) >= 2 and _sent(hub), 30)
     assert sent, hub.log_tail()
     assert [s["to"] for s in sent] == [DUTY, "+8613900139000"]
     text = sent[0]["text"]
@@ -52,14 +41,14 @@ def test_broker_down_the_call_goes_by_sms_and_a_reply_acknowledges_it(
     hub.sim("modem", "sms", "+8613700137000", "1")
     hub.sim("modem", "sms", DUTY, "谁？")
     log = lambda: hub.log_path.read_text(errors="replace")  # noqa: E731 - the hub's word that it read each text
-    assert _wait(lambda: "短信确认被拒绝" in log() and log().count("短信不是确认") >= 1, 15), hub.log_tail()
+    wait_until(lambda: "短信确认被拒绝" in log() and log().count("短信不是确认") >= 1, 15, hub.log_tail)
     assert [c["call_id"] for c in hub.status()["open_calls"]] == [call_id]
 
     hub.sim("modem", "sms", DUTY, "1 收到，马上到")  # not "1": a message for a person, no acknowledgement
-    assert _wait(lambda: log().count("短信不是确认") >= 2, 15), hub.log_tail()
+    wait_until(lambda: log().count("短信不是确认") >= 2, 15, hub.log_tail)
     assert [c["call_id"] for c in hub.status()["open_calls"]] == [call_id]
     hub.sim("modem", "sms", DUTY, "１")
-    assert _wait(lambda: hub.status()["open_calls"] == [], 15), hub.log_tail()
+    wait_until(lambda: hub.status()["open_calls"] == [], 15, hub.log_tail)
     assert wait_spoken(hub, "call_acknowledged"), spoken_keys(hub)
     assert hub.sim("modem", "status")["sent"] == sent  # the acked call is not texted again
 
@@ -88,23 +77,23 @@ def test_modem_faults_are_in_status_and_a_refused_sms_is_retried(
     sub = subscriber(f"{PREFIX}/test-0001/#")
     hub = make_hub(extra=MODEM.replace(', "+8613900139000"', ""))
     assert wait_online(sub, "test-0001"), hub.log_tail()
-    assert _wait(lambda: (hub.status().get("cellular") or {}).get("modem") == "ok", 20), hub.status()
+    wait_until(lambda: (hub.status().get("cellular") or {}).get("modem") == "ok", 20, hub.status)
 
     hub.sim("modem", "fault", "sms")  # the network refuses every SMS
     broker.stop()
     hub.sim("press", "--button", "27")
-    err = _wait(lambda: (hub.status().get("cellular") or {}).get("error"), 30)
+    err = wait_until(lambda: (hub.status().get("cellular") or {}).get("error"), 30)
     assert err and "CMS ERROR: 500" in err, hub.status().get("cellular")
     assert _sent(hub) == []
     assert "cellular_sms_sent" not in spoken_keys(hub)  # never told help was reached when it was not
     hub.sim("modem", "fault", "clear")
-    sent = _wait(lambda: _sent(hub), 45)  # retried after SMS_RETRY_S (30 s)
+    sent = wait_until(lambda: _sent(hub), 45)  # retried after SMS_RETRY_S (30 s)
     assert sent and "健康咨询" in sent[0]["text"], hub.log_tail()
 
     hub.sim("modem", "sim", "absent")
     hub.sim("modem", "fault", "reset")  # the module restarts: the hub sets it up again and sees no SIM
-    assert _wait(lambda: (hub.status().get("cellular") or {}).get("sim") == "absent", 120), \
-        hub.status().get("cellular")
+    wait_until(lambda: (hub.status().get("cellular") or {}).get("sim") == "absent", 120,
+               lambda: hub.status().get("cellular"))
     broker.start()
 
 
@@ -114,17 +103,17 @@ def test_broker_down_sms_then_a_modem_call_and_the_duty_officer_presses_1(
     voice = f'[voice_call]\ntargets.emergency = [{{ who = "duty", uri = "tel:{DUTY}", timeout_s = 30 }}]\n'
     hub = make_hub(extra=MODEM.replace(', "+8613900139000"', "") + voice)
     assert wait_online(sub, "test-0001"), hub.log_tail()
-    assert _wait(lambda: (hub.status().get("cellular") or {}).get("dtmf"), 20), hub.status()
+    wait_until(lambda: (hub.status().get("cellular") or {}).get("dtmf"), 20, hub.status)
     # The duty officer's phone rings past sms_after_s (the text goes first), then they pick up and press 1.
     hub.sim("modem", "callee", DUTY, "answer", "--after", "12", "--press", "1", "--hang-up-after", "20")
 
     broker.stop()
     call_id = hub.sim("press", "--button", "17")["event_id"]
-    assert _wait(lambda: hub.sim("modem", "status")["call"], 10), hub.log_tail()  # ringing by the modem
+    wait_until(lambda: hub.sim("modem", "status")["call"], 10, hub.log_tail)  # ringing by the modem
     assert "by the 4G modem" in str(hub.status().get("voice_call")), hub.status().get("voice_call")
-    assert _wait(lambda: _sent(hub), 20), hub.log_tail()
+    wait_until(lambda: _sent(hub), 20, hub.log_tail)
     assert not hub.sim("modem", "status")["calls"]  # texted while the phone still rings
-    assert _wait(lambda: hub.status()["open_calls"] == [], 30), hub.log_tail()
+    wait_until(lambda: hub.status()["open_calls"] == [], 30, hub.log_tail)
     (call,) = hub.sim("modem", "status")["calls"]
     assert call["number"] == DUTY and call["answered"] and call["keys"] == "1"
     keys = spoken_keys(hub)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -15,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from schemas import assert_valid, assert_valid_as
-from support import PREFIX, HubProcess, Subscriber, round_trip, wait_online, write_config
+from support import PREFIX, HubProcess, Subscriber, round_trip, wait_online, wait_until, write_config
 from tls_pki import HUB_ACL, PLATFORM_ACL, Ca, TlsBroker, tls_mqtt_extra
 
 pytestmark = pytest.mark.timeout(180)
@@ -77,12 +76,8 @@ def _csr(pki: Pki, request_id: str) -> dict:
 
 def _settled(hub: HubProcess, timeout: float = 10) -> dict:
     """The hub's status once every queued event has its PUBACK (deletes are batched)."""
-    deadline = time.time() + timeout
-    status = hub.status()
-    while status["queue_depth"] and time.time() < deadline:
-        time.sleep(0.1)
-        status = hub.status()
-    return status
+    return wait_until(lambda: next((s for s in [hub.status()] if not s["queue_depth"]), None), timeout,
+                      "an empty queue")
 
 
 def _serial(pem: str) -> str:
@@ -224,10 +219,8 @@ def test_a_power_cut_during_the_trial_tries_the_new_certificate_again(tmp_path, 
         # cert.rotated is committed before the pair is promoted in state.json (a cut between the two
         # tries the pair again and repeats the event, rather than never sending it): wait for the save.
         want = {"active": "cut-2", "configured": None, "pending": None}
-        deadline = time.time() + 10
-        while json.loads(state_file.read_text()) | {"configured": None} != want and time.time() < deadline:
-            time.sleep(0.05)
-        assert json.loads(state_file.read_text()) | {"configured": None} == want
+        wait_until(lambda: json.loads(state_file.read_text()) | {"configured": None} == want, 10,
+                   "the rotated pair promoted in state.json")
         call = hub.sim("press")["event_id"]
         assert pki.sub.wait_for(lambda m: isinstance(m[2], dict) and m[2].get("id") == call, 15), hub.log_tail()
     finally:
@@ -277,9 +270,7 @@ def _publish_as_hub(pki: Pki, topic: str) -> int:
     client.loop_start()
     try:
         client.publish(topic, b"{}", qos=1).wait_for_publish(5)
-        deadline = time.time() + 5
-        while not codes and time.time() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: codes, 5, "the PUBACK's reason code")
     finally:
         client.disconnect()
         client.loop_stop()

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import random
-import time
 
 import pytest
 from schemas import assert_valid
-from support import PREFIX, Subscriber
+from support import PREFIX, Subscriber, wait_until
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -50,9 +49,7 @@ def test_hostile_commands_leave_the_hub_answering_and_nothing_half_applied(make_
     # This subscriber hears events only: a test client on cmd/# would spend a minute on the garbage.
     sub = subscriber(f"{PREFIX}/test-0001/event/#")
     hub = make_hub()
-    deadline = time.time() + 20
-    while hub.status()["state"] != "online" and time.time() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: hub.status()["state"] == "online", 20, "the hub online")
     cmd = f"{PREFIX}/test-0001/cmd/"
     call_id = hub.sim("press")["event_id"]
     assert sub.wait_event("call.raised", 5)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from support import Broker, HubProcess, mosquitto_binary, write_config
+from support import Broker, HubProcess, mosquitto_binary, wait_until, write_config
 
 pytestmark = [pytest.mark.timeout(240),
               pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed (apt-get install tmux)"),
@@ -40,13 +40,10 @@ class Pane:
         return self._tmux("capture-pane", "-p", "-J", "-t", "t", "-S", "-20000")
 
     def wait(self, predicate: Callable[[str], bool], timeout: float, what: str) -> str:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
+        def shown() -> str | None:
             text = self.screen()
-            if predicate(text):
-                return text
-            time.sleep(0.2)
-        raise AssertionError(f"{what} not on screen within {timeout:g} s; the pane shows:\n{self.screen()}")
+            return text if predicate(text) else None
+        return str(wait_until(shown, timeout, lambda: f"{what} on screen; the pane shows:\n{self.screen()}", 0.2))
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=20)

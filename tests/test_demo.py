@@ -11,11 +11,10 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
-from support import Subscriber, free_port, mosquitto_binary
+from support import Subscriber, free_port, mosquitto_binary, wait_until
 from updatekit import build_wheel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,14 +31,8 @@ def _demo_env(sim: Path, port: int) -> dict[str, str]:
 
 
 def _wait(predicate, timeout: float, what: str, log: Path):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"{what} within {timeout:g} s; hub.log ends:\n"
-                         + (log.read_text(errors="replace")[-2000:] if log.exists() else "(none)"))
+    return wait_until(predicate, timeout, lambda: f"{what}; hub.log ends:\n"
+                      + (log.read_text(errors="replace")[-2000:] if log.exists() else "(none)"), 0.1)
 
 
 class Demo:

@@ -7,12 +7,11 @@ killed mid-step: it resumes where it was and texts nobody twice."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 from schemas import assert_valid
-from support import PREFIX, Broker, HubProcess, Subscriber, wait_online
+from support import PREFIX, Broker, HubProcess, Subscriber, wait_online, wait_until
 
 DUTY, DAUGHTER = "+8613800138000", "+8613900139000"
 CONFIG = f"""
@@ -38,15 +37,6 @@ steps = [
 """
 
 
-def _wait(check: Callable[[], Any], timeout: float) -> Any:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    return None
-
 
 def _steps(sub: Subscriber, alarm_id: str) -> list[dict[str, Any]]:
     """The chain's step events, once each: a hub killed before its PUBACK's delete was on disk sends an
@@ -59,7 +49,7 @@ def _start(make_hub: Callable[..., HubProcess], subscriber: Callable[..., Subscr
     sub = subscriber(f"{PREFIX}/test-0001/#")
     hub = make_hub(extra=CONFIG)
     assert wait_online(sub, "test-0001"), hub.log_tail()
-    assert _wait(lambda: (hub.status().get("cellular") or {}).get("registration") == "home", 20), hub.status()
+    wait_until(lambda: (hub.status().get("cellular") or {}).get("registration") == "home", 20, hub.status)
     return hub, sub
 
 
@@ -79,7 +69,7 @@ def test_platform_never_acks_duty_then_daughter_who_replies_1(
     assert card["resident"] == {"reference": "R-0042", "address_ref": "B3-1202", "contacts_ref": "", "notes": ""}
 
     # Duty desk: texted and called after after_s; it answers but nobody presses 1.
-    duty_voice = _wait(lambda: [e for e in _steps(sub, call_id) if e["data"]["channel"] == "voice"], 60)
+    duty_voice = wait_until(lambda: [e for e in _steps(sub, call_id) if e["data"]["channel"] == "voice"], 60)
     assert duty_voice, hub.log_tail()
     sent = hub.sim("modem", "status")["sent"]
     assert [s["to"] for s in sent] == [DUTY]
@@ -90,7 +80,7 @@ def test_platform_never_acks_duty_then_daughter_who_replies_1(
     assert status["chains"][0]["event_id"] == call_id and status["chains"][0]["role"] == "duty"
 
     # No ack within the duty step's wait: the daughter is texted.
-    assert _wait(lambda: len(hub.sim("modem", "status")["sent"]) == 2, 60), hub.log_tail()
+    wait_until(lambda: len(hub.sim("modem", "status")["sent"]) == 2, 60, hub.log_tail)
     daughter = hub.sim("modem", "status")["sent"][1]
     assert (daughter["to"], daughter["text"]) == (DAUGHTER, text)
     hub.sim("modem", "sms", DAUGHTER, "1 马上到")  # a message for a person: forwarded, not an acknowledgement
@@ -138,15 +128,15 @@ def test_a_chain_killed_mid_step_resumes_and_texts_nobody_twice(
     hub, sub = _start(make_hub, subscriber)
     call_id = hub.sim("press", "--button", "17")["event_id"]
     # The duty desk has its text; the hub loses power while their phone rings.
-    assert _wait(lambda: _steps(sub, call_id), 40), hub.log_tail()
-    assert _wait(lambda: (hub.status().get("cellular") or {}).get("call"), 10), hub.status().get("cellular")
+    wait_until(lambda: _steps(sub, call_id), 40, hub.log_tail)
+    wait_until(lambda: (hub.status().get("cellular") or {}).get("call"), 10, lambda: hub.status().get("cellular"))
     hub.kill9()
     hub.start()
 
     # The interrupted call is reported, not repeated; the chain waits out the duty step, then the daughter.
-    interrupted = _wait(lambda: [e for e in _steps(sub, call_id) if e["data"]["outcome"] == "interrupted"], 20)
+    interrupted = wait_until(lambda: [e for e in _steps(sub, call_id) if e["data"]["outcome"] == "interrupted"], 20)
     assert interrupted and interrupted[0]["data"]["channel"] == "voice", hub.log_tail()
-    assert _wait(lambda: hub.sim("modem", "status")["sent"], 60), hub.log_tail()
+    wait_until(lambda: hub.sim("modem", "status")["sent"], 60, hub.log_tail)
     assert [s["to"] for s in hub.sim("modem", "status")["sent"]] == [DAUGHTER]  # the duty desk is not re-texted
     summary = [(e["data"]["step"], e["data"]["channel"], e["data"]["outcome"]) for e in _steps(sub, call_id)]
     assert summary == [(0, "sms", "sent"), (0, "voice", "interrupted"), (1, "sms", "sent")]
@@ -165,9 +155,9 @@ def test_a_call_the_resident_cancels_mid_chain_stops_it(
     # A long guard window, so the resident can still cancel once the chain has started.
     hub = make_hub(extra=CONFIG.replace("ack_timeout_s = 600", "ack_timeout_s = 600\nguard_s = 60"))
     assert wait_online(sub, "test-0001"), hub.log_tail()
-    assert _wait(lambda: (hub.status().get("cellular") or {}).get("registration") == "home", 20), hub.status()
+    wait_until(lambda: (hub.status().get("cellular") or {}).get("registration") == "home", 20, hub.status)
     call_id = hub.sim("press", "--button", "17")["event_id"]
-    assert _wait(lambda: (hub.status().get("cellular") or {}).get("call"), 40), hub.log_tail()  # duty rings
+    wait_until(lambda: (hub.status().get("cellular") or {}).get("call"), 40, hub.log_tail)  # duty rings
 
     hub.sim("press", "--button", "17", "--hold", "3.5")  # she holds the button: "已取消呼叫"
     assert sub.wait_event("call.cancelled", 15, call_id=call_id) is not None, hub.log_tail()

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from ha_discovery import problems, template_key
-from support import PREFIX, Subscriber, wait_online
+from support import PREFIX, Subscriber, wait_online, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -39,13 +39,11 @@ def _latest(sub: Subscriber, topic: str) -> Any:
 
 def _state_until(sub: Subscriber, name: str, predicate, timeout: float = 10) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     topic = f"{BRIDGE}/{name}"
-    end = time.time() + timeout
-    while time.time() < end:
+
+    def matched() -> dict[str, Any] | None:
         state = _latest(sub, topic)
-        if isinstance(state, dict) and predicate(state):
-            return state
-        time.sleep(0.05)
-    raise AssertionError(f"{topic} never matched; last: {_latest(sub, topic)!r}")
+        return state if isinstance(state, dict) and predicate(state) else None
+    return dict(wait_until(matched, timeout, lambda: f"{topic} to match; last: {_latest(sub, topic)!r}"))
 
 
 def _shown(doc: dict[str, Any], state: dict[str, Any]) -> Any:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 import tomllib
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 from schemas import assert_valid_as
 from supervisor import Supervisor
-from support import PREFIX, HubProcess, Subscriber, free_port, wait_online
+from support import PREFIX, HubProcess, Subscriber, free_port, wait_online, wait_until
 
 from hub.core.control import ControlError
 
@@ -254,21 +253,14 @@ def test_wiring_is_held_until_a_technician_applies_it_at_the_unit(supervised):
 
 
 def _wait_log(hub: HubProcess, text: str, timeout: float = 20, count: int = 1) -> bool:
-    end = time.time() + timeout
-    while time.time() < end:
-        if hub.log_path.read_text(errors="replace").count(text) >= count:
-            return True
-        time.sleep(0.1)
-    return False
+    return bool(wait_until(lambda: hub.log_path.read_text(errors="replace").count(text) >= count, timeout,
+                           lambda: f"{text!r} {count}x in the log:\n{hub.log_tail()}", 0.1))
 
 
 def _wait_status(hub: HubProcess, predicate: Callable[[dict[str, Any]], Any], timeout: float = 20) -> bool:
-    end = time.time() + timeout
-    while time.time() < end:
+    def met() -> bool:
         try:
-            if predicate(hub.status()):
-                return True
+            return bool(predicate(hub.status()))
         except ControlError:  # restarting: its control socket comes back after the components start
-            pass
-        time.sleep(0.1)
-    return False
+            return False
+    return bool(wait_until(met, timeout, lambda: f"the status to match:\n{hub.log_tail()}", 0.1))

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import write_config
+from support import wait_until, write_config
 
 from hub.config.loader import load
 from hub.core.context import Hardware
@@ -23,12 +22,8 @@ pytestmark = pytest.mark.timeout(180)
 
 
 def _wait_until_waiting(hub: Any, pin: int, timeout: float = 15) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pin in (hub.status().get("selftest_waiting") or []):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"the guided step never started waiting on GPIO{pin}: {hub.log_tail()}")
+    wait_until(lambda: pin in (hub.status().get("selftest_waiting") or []), timeout,
+               lambda: f"the guided step to wait on GPIO{pin}: {hub.log_tail()}")
 
 
 def test_guided_button_step_passes_and_sends_no_call(hub_env: Any) -> None:
@@ -80,10 +75,7 @@ def test_guided_button_step_fails_without_a_press_and_ends_when_the_technician_l
     # 300 s, or a resident's real press on that button would be swallowed.
     with pytest.raises((TimeoutError, OSError)):
         hub.control({"cmd": "selftest.guided", "index": 0, "only": "buttons", "timeout": 300}, timeout=1.5)
-    end = time.monotonic() + 10
-    while 17 in (hub.status().get("selftest_waiting") or []) and time.monotonic() < end:
-        time.sleep(0.05)
-    assert 17 not in (hub.status().get("selftest_waiting") or [])
+    wait_until(lambda: 17 not in (hub.status().get("selftest_waiting") or []), 10, "GPIO17 released")
     assert hub.sim("press", "--button", "17")["outcome"] == "raised"
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from gpiozero.pins.mock import MockFactory
+from support import wait_until
 
 from drivers.fakes import FakeADS1115, FakeSMBus
 from sensors.errors import SensorError
@@ -82,15 +81,6 @@ def test_analog_faults(fault: str, kind: str) -> None:
     assert info.value.kind == kind
     chip.set_fault(None)
     assert sensor.read().volts == pytest.approx(0.62, abs=0.001)
-
-
-def wait_until(predicate: object, timeout: float = 2.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():  # type: ignore[operator]
-            return True
-        time.sleep(0.005)
-    return False
 
 
 @pytest.fixture

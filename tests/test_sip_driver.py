@@ -10,13 +10,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sipparty import best_correlation, dominant_hz, need_baresip, read_wav, write_tone
+from support import wait_until
 
 from drivers.sip import registration as reg
 from drivers.sip.agent import BaresipAgent, free_loopback_port
@@ -176,13 +176,11 @@ def test_baresip_does_not_outlive_a_killed_hub(tmp_path):
         child = int(parent.stdout.readline())
         parent.kill()  # SIGKILL: no clean-up code of the parent runs
         parent.wait(5)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not _gone(child):
-        time.sleep(0.05)
-    gone = _gone(child)
-    if not gone:
-        os.kill(child, signal.SIGKILL)  # leave no stray baresip behind a failed test
-    assert gone
+    try:
+        wait_until(lambda: _gone(child), 10, "baresip gone with its parent")
+    finally:
+        if not _gone(child):
+            os.kill(child, signal.SIGKILL)  # leave no stray baresip behind a failed test
 
 
 def _gone(pid: int) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from fakes import SleepClock
+from support import wait_until_async
 from test_sensors_home import go, running
 
 from drivers.ads1115 import (
@@ -115,12 +116,13 @@ def parts(run: Any) -> tuple[Any, FakeADS1115]:
 
 
 async def armed(run: Any) -> tuple[Any, FakeADS1115]:
-    for _ in range(500):
+    """The comparator armed and the wiring check done: the first arming sets `sensor.armed` (a probe band)
+    before it has seen whether the line asserts, so `armed` alone raced the check (alert_wired None)."""
+    def done() -> tuple[Any, FakeADS1115] | None:
         smoke, chip = parts(run)
-        if smoke is not None and smoke.sensor is not None and smoke.sensor.armed:
-            return smoke, chip
-        await asyncio.sleep(0.01)
-    raise AssertionError("the smoke watch never armed the comparator")
+        ready = smoke is not None and smoke.sensor is not None and smoke.sensor.armed and smoke.alert_wired is not None
+        return (smoke, chip) if ready else None
+    return await wait_until_async(done, 5, "the smoke watch to arm the comparator")
 
 
 def test_an_alert_edge_alone_finds_smoke_and_the_watch_rests_again(tmp_path: Path) -> None:
@@ -146,10 +148,7 @@ def test_an_unwired_alert_line_is_found_at_start_and_the_sensor_polled(
     async def body() -> None:
         async with running(tmp_path, smoke=QUIET) as run:
             smoke, _ = parts(run)
-            for _ in range(500):
-                if smoke.alert_wired is not None:
-                    break
-                await asyncio.sleep(0.01)
+            await wait_until_async(lambda: smoke.alert_wired is not None, 5, "the wiring check")
             assert smoke.alert_wired is False
             await run.sim("smoke", "on")
             await run.wait(lambda e: e.type == "alarm.fire", 5.0)  # found by polling every poll_s

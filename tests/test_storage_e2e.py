@@ -5,16 +5,14 @@ is raised and cleared, and the hub never stops."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from faultfs import bind_mount, fill, tmpfs
 from powercut import PowerCutFS, fuse_available
 from schemas import assert_valid
-from support import PREFIX, Broker, HubProcess, Subscriber, spoken_keys, wait_online, write_config
+from support import PREFIX, Broker, HubProcess, Subscriber, spoken_keys, wait_online, wait_until, write_config
 
 HUB = "test-sd"
 OUTBOX = "[outbox]\nstorage_retry_s = 0.5\n"
@@ -27,16 +25,6 @@ def config_on(tmp_path: Path, broker: Broker, state: Path, extra: str = EXTRA) -
     cfg.write_text(cfg.read_text().replace(f'state_dir = "{tmp_path / "etc" / "state"}"',
                                            f'state_dir = "{state}"'))
     return cfg
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 15) -> Any:
-    end = time.time() + timeout
-    while time.time() < end:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    return check()
 
 
 @pytest.mark.skipif(fuse_available() is not None, reason=str(fuse_available()))

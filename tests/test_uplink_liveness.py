@@ -7,7 +7,7 @@ import time
 
 import pytest
 from mqtt_faults import BlackHoleProxy
-from support import PREFIX, HubProcess, Subscriber, spoken_keys, wait_online, write_config
+from support import PREFIX, HubProcess, Subscriber, spoken_keys, wait_online, wait_until, write_config
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -44,16 +44,13 @@ def test_a_call_on_a_half_open_link_is_noticed_and_delivered(tmp_path, broker):
         assert "the link is dead; reconnecting" in log
         # The first call went through at once; the others were "saved, sending" until their PUBACK,
         # and "calling" once the broker had them.
-        deadline = time.monotonic() + 15
-        while spoken_keys(hub).count("call_raising") < 3 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        keys = spoken_keys(hub)
+        keys = wait_until(lambda: next((k for k in [spoken_keys(hub)] if k.count("call_raising") >= 3), None), 15,
+                          lambda: f"call_raising 3x; spoken: {spoken_keys(hub)}")
         assert keys[0] == "call_raising" and keys.count("call_raising") == 3, keys
         assert keys.index("call_sending") < keys.index("call_raising", 1), keys
-        deadline = time.monotonic() + 5  # delivered rows leave the outbox in a batch, shortly after
-        while hub.status()["queue_depth"] and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert hub.status()["queue_depth"] == 0 and hub.status()["state"] == "online"
+        # delivered rows leave the outbox in a batch, shortly after
+        wait_until(lambda: hub.status()["queue_depth"] == 0, 5, "an empty queue")
+        assert hub.status()["state"] == "online"
     finally:
         hub.stop()
         sub.close()
@@ -65,9 +62,7 @@ def test_an_idle_half_open_link_is_noticed_within_half_the_keepalive_plus_the_pi
     try:
         proxy.black_hole()
         cut = time.monotonic()
-        deadline = cut + 30
-        while time.monotonic() < deadline and proxy.connections < 2:
-            time.sleep(0.1)
+        wait_until(lambda: proxy.connections >= 2, 30, hub.log_tail)
         assert proxy.connections == 2, hub.log_tail()
         took = time.monotonic() - cut
         assert took < 10 / 2 + 5 + 2 + 3, f"took {took:.1f} s"  # keepalive/2 + ping timeout + checks + slack

@@ -10,19 +10,15 @@ import pytest
 from brokers import AmqttBroker, EjabberdBroker, missing
 from mqtt_faults import FakeBroker
 from schemas import assert_valid
-from support import PREFIX, Broker, HubProcess, Subscriber, wait_online, write_config
+from support import PREFIX, Broker, HubProcess, Subscriber, wait_online, wait_until, write_config
 from tls_pki import HUB_ACL, PLATFORM_ACL, tls_setup
 
 pytestmark = pytest.mark.timeout(120)
 
 
 def _status_until(hub: HubProcess, predicate, timeout: float = 15) -> dict:  # type: ignore[no-untyped-def]
-    deadline = time.time() + timeout
-    status = hub.status()
-    while not predicate(status) and time.time() < deadline:
-        time.sleep(0.1)
-        status = hub.status()
-    return status
+    return dict(wait_until(lambda: next((s for s in [hub.status()] if predicate(s)), None), timeout,
+                           lambda: f"the status to match; last: {hub.status()}"))
 
 
 @pytest.mark.parametrize("mode,words", [
@@ -95,9 +91,7 @@ def test_a_connection_accepted_then_dropped_does_not_reset_the_backoff(tmp_path)
     cfg = write_config(tmp_path / "hub.toml", fake.port)
     hub = HubProcess(cfg).start()
     try:
-        deadline = time.time() + 20
-        while len(fake.connects) < 6 and time.time() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: len(fake.connects) >= 6, 20, hub.log_tail)
         attempts = [int(n) for n in re.findall(r"dropped the connection after [\d.]+ s \(attempt (\d+)\)",
                                                hub.log_path.read_text())]
         assert attempts[:5] == [1, 2, 3, 4, 5], hub.log_tail()

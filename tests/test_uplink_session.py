@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from support import PREFIX, wait_online
+from support import PREFIX, wait_online, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -23,9 +23,7 @@ def test_a_restarted_hub_holds_its_backlog_when_the_broker_lost_its_sessions(mak
     (broker.root / "mosquitto.db").unlink()  # the broker comes back without its sessions
     broker.start()
     hub.start()
-    deadline = time.time() + 20
-    while "holding the backlog" not in hub.log_path.read_text() and time.time() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: "holding the backlog" in hub.log_path.read_text(), 20, hub.log_tail)
     assert "has no session for this hub" in hub.log_path.read_text(), hub.log_tail()
     time.sleep(1.0)  # the platform re-subscribes 1 s later, within the 3 s hold
     sub = subscriber(f"{PREFIX}/test-0001/#")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from schemas import assert_valid
 from sipparty import SipParty, best_correlation, dominant_hz, need_baresip, read_wav, write_tone
-from support import online_hub, spoken_keys
+from support import online_hub, spoken_keys, wait_until
 
 from drivers.sip.agent import free_sip_port
 
@@ -48,13 +48,11 @@ def voice_config(tmp_path: Path, targets: str = "", extra: str = "") -> tuple[st
 
 
 def wait_status(hub, prefix: str, timeout: float = 15) -> str:
-    end = time.time() + timeout
-    while time.time() < end:
+    def status() -> str | None:
         text = str(hub.status().get("voice_call", ""))
-        if text.startswith(prefix):
-            return text
-        time.sleep(0.05)
-    raise AssertionError(f"voice_call status never {prefix!r}: {hub.status().get('voice_call')}\n{hub.log_tail()}")
+        return text if text.startswith(prefix) else None
+    return str(wait_until(status, timeout, lambda: f"voice_call status {prefix!r}: "
+                          f"{hub.status().get('voice_call')}\n{hub.log_tail()}"))
 
 
 def test_press_rings_the_duty_desk_and_speech_flows_both_ways(tmp_path, make_hub, subscriber, parties):
@@ -93,13 +91,10 @@ def test_press_rings_the_duty_desk_and_speech_flows_both_ways(tmp_path, make_hub
 
 def spoken_when(hub, key: str, timeout: float = 10) -> list[str]:
     """The prompts spoken so far, once `key` is among them (the speaker works through a queue)."""
-    end = time.time() + timeout
-    while time.time() < end:
+    def spoken() -> list[str] | None:
         keys = spoken_keys(hub)
-        if key in keys:
-            return keys
-        time.sleep(0.05)
-    raise AssertionError(f"{key} never spoken: {spoken_keys(hub)}")
+        return keys if key in keys else None
+    return list(wait_until(spoken, timeout, lambda: f"{key} spoken: {spoken_keys(hub)}"))
 
 
 def np_rms(samples) -> float:
@@ -145,12 +140,9 @@ def test_call_back_is_answered_only_inside_the_window_and_only_from_allowed_call
         """The far end dials the hub; returns what became of it there and at the hub."""
         mark = len(party.events)
         assert party.command("dial", account).ok
-        outcome = None
-        deadline = time.time() + 15
-        while outcome is None and time.time() < deadline:
-            outcome = next((e for e in party.events[mark:] if e.type in ("CALL_ESTABLISHED", "CALL_CLOSED")), None)
-            time.sleep(0.02)
-        assert outcome is not None, party.log_tail()
+        outcome = wait_until(lambda: next((e for e in party.events[mark:]
+                                           if e.type in ("CALL_ESTABLISHED", "CALL_CLOSED")), None), 15,
+                             party.log_tail)
         if outcome.type == "CALL_ESTABLISHED":
             party.on_call(outcome.call_id or "", "hangup")
         if party is stranger:  # refused unseen: counted in voice.refused, no voice.ended of its own

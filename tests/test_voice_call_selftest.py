@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sipparty import need_baresip
 from sipserver import Registrar
+from support import wait_until
 
 from drivers.sip.agent import free_sip_port
 from drivers.sip.setup import echo_cancel_available, find_module_dir
@@ -66,9 +67,7 @@ def test_running_hub_reports_its_own_registration(tmp_path):
     with broker(tmp_path) as port:
         cfg = write_config(tmp_path, port, "t-sip", account(free_port(), echo_cancel=False))
         with running_hub(cfg):
-            end = time.monotonic() + 15
-            while not (tmp_path / "state" / "sip" / "registration.json").exists() and time.monotonic() < end:
-                time.sleep(0.05)
+            wait_until((tmp_path / "state" / "sip" / "registration.json").exists, 15, "registration.json")
             rows = running_hub_rows(cfg)
     assert "echo cancellation" not in rows
     assert rows["registration"]["result"] == "fail", rows
