@@ -85,9 +85,12 @@ class Scenario:
         self.delivered.setdefault(event_id, self.loop.time())
 
     def _puback_due(self) -> bool:
-        """A live broker's PUBACK is on its way: virtual time waits for it (2 real seconds at most)."""
+        """A live broker's PUBACK, or the PINGRESP to the hub's idle probe, is on its way: virtual time waits
+        for it (2 real seconds at most). Without the probe's hold, five virtual seconds could pass in real
+        milliseconds and a live link be declared dead (the resident then hears the offline wording)."""
         up = self.hub.uplink
-        if not (self.broker_up and up is not None and up.connected.is_set() and up.watch.awaiting):
+        waiting = up is not None and (up.watch.awaiting or up.watch.probe_at is not None)
+        if not (self.broker_up and up is not None and up.connected.is_set() and waiting):
             self._due_since = None
             return False
         now = time.monotonic()

@@ -42,7 +42,9 @@ class LinkWatch:
 
     def heard(self, now: float) -> None:
         self.last_in = now
-        if self.probe_at is not None and now > self.probe_at:
+        # `>=`: bytes read at the very loop time the probe went out still answer it (a clock that does not
+        # move between the two, as on a virtual-time loop or a coarse clock, must not make a live link dead).
+        if self.probe_at is not None and now >= self.probe_at:
             self.probe_at = None  # the probe is answered (PINGRESP or anything else): not suspect now
             if self.on_change is not None:
                 # Re-plan the sleeping tick now, while the loop is awake for this read: else it wakes
@@ -70,7 +72,7 @@ class LinkWatch:
     def check(self, now: float) -> str | None:
         """'ping' when a probe should go out now, 'dead' when one went unanswered, else None."""
         if self.probe_at is not None:
-            if self.last_in > self.probe_at:
+            if self.last_in >= self.probe_at:
                 self.probe_at = None  # answered (PINGRESP or anything else)
             elif now - self.probe_at >= self.ping_timeout_s:
                 return "dead"
