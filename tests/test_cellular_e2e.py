@@ -75,8 +75,9 @@ def test_broker_down_the_call_goes_by_sms_and_a_reply_acknowledges_it(
 def test_modem_faults_are_in_status_and_a_refused_sms_is_retried(
         make_hub: Callable[..., HubProcess], subscriber: Callable[..., Subscriber], broker: Broker) -> None:
     sub = subscriber(f"{PREFIX}/test-0001/#")
-    # The retry after a refused SMS at its minimum ([modem] sms_retry_s, default 30 s): the test waits it out.
-    hub = make_hub(extra=MODEM.replace(', "+8613900139000"', "") + "sms_retry_s = 5\n")
+    # The test waits out the retry after a refused SMS ([modem] sms_retry_s, default 30 s) and, for the
+    # reset below (on the module's next command), the next status poll (poll_s, default 60 s): both at their minimum.
+    hub = make_hub(extra=MODEM.replace(', "+8613900139000"', "") + "sms_retry_s = 5\npoll_s = 10\n")
     assert wait_online(sub, "test-0001"), hub.log_tail()
     wait_until(lambda: (hub.status().get("cellular") or {}).get("modem") == "ok", 20, hub.status)
 
