@@ -7,6 +7,7 @@ close() waited while the connection attempt sat in its CONNACK wait. Stop figure
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -16,9 +17,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from support import Broker, HubProcess, free_port, wait_until, write_config
+from support import Broker, HubProcess, free_port, wait_until, wait_until_async, write_config
 
+from hub.config.loader import load
 from hub.core.uplink.connection import CONNECT_TIMEOUT_S
+from hub.core.uplink.session import Uplink
 
 pytestmark = pytest.mark.timeout(90)
 SYSTEM_CA = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -108,3 +111,29 @@ def test_a_refused_login_does_not_hold_the_stop(tmp_path):
     finally:
         hub.stop()
         broker.kill()
+
+
+def test_close_itself_ends_the_attempt_and_a_second_close_is_harmless(tmp_path):
+    """In process: close() alone ends the connection task inside its CONNACK wait (no task.cancel(), so a
+    cancel lost in Python 3.11's wait_for cannot make it wait out CONNECT_TIMEOUT_S), and close() twice is fine."""
+    silent = SilentBroker()
+    config = load(write_config(tmp_path / "hub" / "hub.toml", silent.port))
+
+    async def scenario() -> None:
+        async def nothing(*args, **kwargs):
+            return {}
+
+        uplink = Uplink(config, outbox=None, db=nothing, on_command=lambda topic, payload: None, status=nothing,
+                        report=nothing, spawn=lambda name, coro: coro.close(), commands=lambda: ["ack"])
+        task = asyncio.create_task(uplink.run_connection())
+        await wait_until_async(lambda: silent.heard[:1] == b"\x10", 10, "the hub's CONNECT")
+        await uplink.close()
+        await asyncio.wait_for(task, CONNECT_TIMEOUT_S)  # ended by close(), not cancelled
+        assert not task.cancelled() and task.exception() is None
+        await uplink.close()
+        assert not uplink.connected.is_set()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        silent.close()

@@ -140,6 +140,11 @@ class Link(LinkEvents):
                     self._maybe_taken = False
                     self._taken_over("the broker closed a working connection and the next attempt "
                                      "connected at once", waiting=False)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not self._closed or (task is not None and task.cancelling()):
+                    raise
+                break  # close() abandoned the attempt (hub.core.uplink.paho_loop): the task just ends
             except (OSError, TimeoutError, ValueError, Refused) as exc:  # ssl.SSLError is an OSError
                 self._attempt_failed()
                 self._maybe_taken = False
