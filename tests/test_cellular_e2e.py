@@ -75,7 +75,9 @@ def test_broker_down_the_call_goes_by_sms_and_a_reply_acknowledges_it(
 def test_modem_faults_are_in_status_and_a_refused_sms_is_retried(
         make_hub: Callable[..., HubProcess], subscriber: Callable[..., Subscriber], broker: Broker) -> None:
     sub = subscriber(f"{PREFIX}/test-0001/#")
-    hub = make_hub(extra=MODEM.replace(', "+8613900139000"', ""))
+    # The test waits out the retry after a refused SMS ([modem] sms_retry_s, default 30 s) and, for the
+    # reset below (on the module's next command), the next status poll (poll_s, default 60 s): both at their minimum.
+    hub = make_hub(extra=MODEM.replace(', "+8613900139000"', "") + "sms_retry_s = 5\npoll_s = 10\n")
     assert wait_online(sub, "test-0001"), hub.log_tail()
     wait_until(lambda: (hub.status().get("cellular") or {}).get("modem") == "ok", 20, hub.status)
 
@@ -87,7 +89,7 @@ def test_modem_faults_are_in_status_and_a_refused_sms_is_retried(
     assert _sent(hub) == []
     assert "cellular_sms_sent" not in spoken_keys(hub)  # never told help was reached when it was not
     hub.sim("modem", "fault", "clear")
-    sent = wait_until(lambda: _sent(hub), 45)  # retried after SMS_RETRY_S (30 s)
+    sent = wait_until(lambda: _sent(hub), 45)  # retried after sms_retry_s
     assert sent and "健康咨询" in sent[0]["text"], hub.log_tail()
 
     hub.sim("modem", "sim", "absent")

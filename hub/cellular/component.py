@@ -58,7 +58,8 @@ class Cellular:
         self.resident_ref = (config.get("resident") or {}).get("reference") or config["hub"]["resident_ref"]
         self._ctx: HubContext | None = None
         self._modem: AtModem | None = None  # the session's, None between sessions
-        self.overdue = Overdue(self.numbers, self.after_s, self.hub_id, self.resident_ref)  # the second path's SMS
+        self.overdue = Overdue(self.numbers, self.after_s, self.hub_id, self.resident_ref,  # the second path's SMS
+                               float(m["sms_retry_s"]))
         self._wake = asyncio.Event()
         self.listen_s = float(m["call_listen_s"])
         self._status: dict[str, Any] = {"port": self.port_name, "modem": "starting"}

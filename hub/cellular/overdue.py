@@ -1,7 +1,7 @@
 """The second path's alarms: committed alarms the platform has not confirmed (no PUBACK), texted to the
 duty numbers once they have waited `[modem] sms_after_s`, and which of them a reply "1" may acknowledge.
 
-A number the network refuses is tried again after SMS_RETRY_S, the others are not texted twice. A "1"
+A number the network refuses is tried again after `[modem] sms_retry_s`, the others are not texted twice. A "1"
 without a code acknowledges the alarm texted to its sender most recently, within ACK_WINDOW_S; "1#CODE"
 the alarm the code names (hub/cellular/replies.py picks one alarm of all the listeners' claims).
 """
@@ -21,7 +21,6 @@ from hub.core.context import HubContext
 from hub.core.events import Event
 
 log = logging.getLogger(__name__)
-SMS_RETRY_S = 30.0  # after a refused SMS: the network is not going to change its mind within a second
 ACK_WINDOW_S = 1800.0  # a "1" without a code acknowledges an alarm texted to its sender at most this long ago
 
 
@@ -36,8 +35,10 @@ class Waiting:
 class Overdue:
     """The alarms waiting for the platform, by event id, and who they were texted to."""
 
-    def __init__(self, numbers: list[str], after_s: float, hub_id: str, resident_ref: str) -> None:
+    def __init__(self, numbers: list[str], after_s: float, hub_id: str, resident_ref: str,
+                 retry_s: float = 30.0) -> None:
         self.numbers, self.after_s, self.hub_id, self.resident_ref = numbers, after_s, hub_id, resident_ref
+        self.retry_s = retry_s  # after a refused SMS ([modem] sms_retry_s)
         self.waiting: dict[str, Waiting] = {}
 
     def committed(self, event: Event) -> bool:
@@ -69,8 +70,8 @@ class Overdue:
                 except AtError as exc:  # refused by the network: try again on the next round
                     refused(f"SMS to {number}: {exc.final.text}")
                     log.warning("短信发送失败 SMS to %s failed: %s; retrying in %.0f s", number, exc.final.text,
-                                SMS_RETRY_S)
-                    waiting.next_try = now + SMS_RETRY_S
+                                self.retry_s)
+                    waiting.next_try = now + self.retry_s
                     continue
                 ctx.alarms.note_fact(waiting.event.id, "texted")  # the modem's +CMGS
                 if not waiting.texted_to:

@@ -31,6 +31,13 @@ MODEM = Section(
             min=5,
             max=3600,
         ),
+        "sms_retry_s": Key(
+            30,
+            "Seconds before an SMS the mobile network refused (CMS ERROR) is sent to that number again; the "
+            "network rarely changes its mind sooner, and retrying faster only adds refusals.",
+            min=5,
+            max=3600,
+        ),
         "poll_s": Key(60, "How often SIM, registration, signal and IMS (VoLTE) are read for status.", min=10,
                       max=3600),
         "call_listen_s": Key(

@@ -18,7 +18,9 @@ import contextlib
 import json
 import logging
 import random
+import socket
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -62,6 +64,8 @@ class Link(LinkEvents):
         self._kick = asyncio.Event()
         self.watch.on_change = self._kick.set  # an urgent publish: its PUBACK deadline re-plans the tick
         self._attempt: asyncio.Future[None] | None = None
+        self._blocking: asyncio.Future[Any] | None = None  # see hub.core.uplink.paho_loop
+        self._opening: socket.socket | None = None
         self._connected_at = 0.0
         # An accepted connection that ended: (how long it held, 'Session taken over', closed by the
         # broker without a word after it had worked).
@@ -125,6 +129,8 @@ class Link(LinkEvents):
                 failures, delay = self._after_drop(failures)
             if delay and self.attempt_pair == self.tls_pair:
                 await self._pause(delay)
+                if self._closed:
+                    break  # close() kicked the pause short: no new attempt
             try:
                 await self._connect()
                 delay = 0.0
@@ -134,6 +140,11 @@ class Link(LinkEvents):
                     self._maybe_taken = False
                     self._taken_over("the broker closed a working connection and the next attempt "
                                      "connected at once", waiting=False)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not self._closed or (task is not None and task.cancelling()):
+                    raise
+                break  # close() abandoned the attempt (hub.core.uplink.paho_loop): the task just ends
             except (OSError, TimeoutError, ValueError, Refused) as exc:  # ssl.SSLError is an OSError
                 self._attempt_failed()
                 self._maybe_taken = False
@@ -177,8 +188,11 @@ class Link(LinkEvents):
                               qos=self._will["qos"], retain=bool(self._will["retain"]))
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = self.mqtt["session_expiry_s"]
-        await asyncio.to_thread(self._client.connect, self.mqtt["host"], self.mqtt["port"],
-                                self.mqtt["keepalive_s"], clean_start=False, properties=props)
+        try:
+            await self._off_loop("uplink-connect", lambda: self._client.connect(
+                self.mqtt["host"], self.mqtt["port"], self.mqtt["keepalive_s"], clean_start=False, properties=props))
+        finally:
+            self._opening = None  # set up (or failed): close() no longer shuts it from under paho
         try:
             await asyncio.wait_for(asyncio.shield(self._attempt), timeout=CONNECT_TIMEOUT_S)
         except TimeoutError:
@@ -194,8 +208,8 @@ class Link(LinkEvents):
                 log.warning("cannot write %s: %s", self._marker, exc)
 
     async def _diagnose(self) -> str:
-        code = await asyncio.to_thread(replies.probe_v311, self.mqtt, f"{self.config.hub_id}-v311probe",
-                                       pair=self.tls_pair)
+        code = await self._off_loop("uplink-probe", lambda: replies.probe_v311(
+            self.mqtt, f"{self.config.hub_id}-v311probe", pair=self.tls_pair))
         return replies.closed_before_connack(self.mqtt["host"], self.mqtt["port"], code)
 
     # --- liveness -------------------------------------------------------------------------------
@@ -253,6 +267,10 @@ class Link(LinkEvents):
         self._closed = True
         self._wake.set()
         self._kick.set()
+        if not self.connected.is_set():
+            # An attempt to a broker that refuses or never answers must not hold the stop until
+            # CONNECT_TIMEOUT_S; the connection task also ends on its own if its cancel is lost.
+            self._abandon()
         if self.connected.is_set():
             # A clean stop is not a fault: say offline ourselves, since the broker won't send the will.
             self._client.publish(f"{self.base}/status",

@@ -1,8 +1,8 @@
 """paho-mqtt driven by the hub's asyncio loop: the client, its socket hooks, and closing a socket.
 
 paho has no network thread here: the loop watches its socket (add_reader/add_writer) and calls
-loop_read/loop_write; connect() runs on a worker thread, so hooks hop onto the loop thread-safely.
-Every read also tells the link watch that the broker was heard (hub.core.uplink.liveness).
+loop_read/loop_write; connect() runs on a thread of its own (`off_loop`), so hooks hop onto the loop
+thread-safely. Every read also tells the link watch that the broker was heard (hub.core.uplink.liveness).
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import paho.mqtt.client as paho
 
@@ -21,6 +22,50 @@ from hub.core.uplink import replies
 from hub.core.uplink.liveness import LinkWatch
 
 READ_BATCH = 64  # MQTT packets read per readable socket event
+T = TypeVar("T")
+
+
+def off_loop(loop: asyncio.AbstractEventLoop, name: str, fn: Callable[[], T]) -> asyncio.Future[T]:
+    """Run blocking `fn` (DNS, TCP, a TLS handshake, the 3.1.1 probe) on a daemon thread of its own.
+
+    Not asyncio.to_thread: the default executor is joined when the loop shuts down, so a connect
+    blocked on a silent broker held the hub's stop for its whole timeout. Awaiting this future is
+    cancellable, and nothing ever joins the thread: a stop does not wait for it.
+    """
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if future.done():
+            return  # cancelled: the hub stopped waiting
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        try:
+            result, error = fn(), None
+        except BaseException as exc:  # handed to the awaiting task, which decides
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting any more
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
+
+
+class _Client(paho.Client):
+    """paho's client, telling the link which TCP socket an attempt is on (before TLS and CONNECT):
+    closing the hub shuts it down, so a handshake blocked on a silent broker ends at once."""
+
+    opening: Callable[[socket.socket], None] | None = None
+
+    def _create_socket_connection(self) -> socket.socket:
+        sock = super()._create_socket_connection()
+        if self.opening is not None:
+            self.opening(sock)
+        return sock
+
 
 class PahoOnLoop:
     config: Config
@@ -29,11 +74,15 @@ class PahoOnLoop:
     _loop: asyncio.AbstractEventLoop
     _client: paho.Client
     _cutting: bool
+    _closed: bool
+    _attempt: asyncio.Future[None] | None
+    _blocking: asyncio.Future[Any] | None  # connect() or the probe, on a thread of its own
+    _opening: socket.socket | None  # the TCP socket connect() is setting up
     tls_pair: tuple[str, str] | None
 
     def _make_client(self) -> paho.Client:
-        client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=self.config.hub_id,
-                             protocol=paho.MQTTv5)
+        client = _Client(paho.CallbackAPIVersion.VERSION2, client_id=self.config.hub_id,
+                         protocol=paho.MQTTv5)
         client.max_inflight_messages_set(self.mqtt["max_inflight"])
         replies.configure(client, self.mqtt, self.tls_pair)
         client.on_connect = self._on_connect
@@ -46,7 +95,33 @@ class PahoOnLoop:
         client.on_socket_register_write = lambda c, u, sock: self._in_loop(
             self._loop.add_writer, sock, self._writable)
         client.on_socket_unregister_write = lambda c, u, sock: self._in_loop(self._loop.remove_writer, sock)
+        client.opening = self._opened
         return client
+
+    # --- connecting off the loop, and abandoning it ---------------------------------------------
+    async def _off_loop(self, name: str, fn: Callable[[], T]) -> T:
+        """Blocking work close() can abandon: it cancels this wait and does not join the thread."""
+        future = self._blocking = off_loop(self._loop, name, fn)
+        try:
+            return await future
+        finally:
+            self._blocking = None
+
+    def _opened(self, sock: socket.socket) -> None:
+        # On connect()'s thread: a stop that came first shuts the socket, so TLS and CONNECT fail fast.
+        self._opening = sock
+        if self._closed:
+            self._abandon()
+
+    def _abandon(self) -> None:
+        """Stop an attempt in progress: end the waits and shut the socket a handshake may block on."""
+        for waiting in (self._attempt, self._blocking):
+            if waiting is not None and not waiting.done():
+                waiting.cancel()
+        opening = self._opening
+        if opening is not None:
+            with contextlib.suppress(OSError):
+                opening.shutdown(socket.SHUT_RDWR)
 
     def _on_socket_open(self, client: paho.Client, userdata: Any, sock: Any) -> None:
         # A call is one small packet: send it now rather than let Nagle wait for an earlier ACK.
