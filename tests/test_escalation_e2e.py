@@ -138,6 +138,8 @@ def test_a_chain_killed_mid_step_resumes_and_texts_nobody_twice(
     assert interrupted and interrupted[0]["data"]["channel"] == "voice", hub.log_tail()
     wait_until(lambda: hub.sim("modem", "status")["sent"], 60, hub.log_tail)
     assert [s["to"] for s in hub.sim("modem", "status")["sent"]] == [DAUGHTER]  # the duty desk is not re-texted
+    # The modem has the daughter's text; the step event that reports it follows through the broker.
+    wait_until(lambda: len(_steps(sub, call_id)) >= 3, 10, hub.log_tail)
     summary = [(e["data"]["step"], e["data"]["channel"], e["data"]["outcome"]) for e in _steps(sub, call_id)]
     assert summary == [(0, "sms", "sent"), (0, "voice", "interrupted"), (1, "sms", "sent")]
 
