@@ -129,3 +129,17 @@ def test_a_zigbee_fault_says_what_is_wrong_and_what_to_do():
                     {"type": "fault.zigbee", "ts": "2026-12-07T04:44:22+08:00", "hub": "h1", "data": data})
     assert line.endswith("无线设备故障 zigbee fault · 离线 offline · 厨房 · kitchen_co · "
                          "检查设备电池和距离，必要时重新配对 (replace the battery, move it nearer; re-pair)"), line
+
+
+@pytest.mark.parametrize(("extra", "shown"), [
+    ({"fall_countdown": {"source": "wearable", "since": "2026-12-07T08:54:30+08:00", "countdown_s": 30}},
+     " · 正在确认跌倒 checking a fall (佩戴传感器 wearable, 倒计时 countdown 30 s, since 08:54:30)"),
+    ({"fall_countdown": None}, ""),
+    ({"mains": "lost"}, " · 市电中断 MAINS LOST"),
+    ({"mains": "ok"}, ""),
+])
+def test_the_status_line_shows_what_the_operator_acts_on_now(extra: dict[str, Any], shown: str):
+    body = {**EXAMPLES["status"], "state": "online", "queue_depth": 0, "open_alarms": [], **extra}
+    line = describe(_topic("status"), body)
+    _assert_sentence(line)
+    assert line.endswith("· 队列 queue 0 · 待应答 awaiting ack 0" + shown), line

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from hub.cli.event_text import ALARMS, FACTS, Facts, _n
+from hub.cli.event_text import ALARMS, FACTS, SOURCES, Facts, _n
 
 ROLES = {"duty": "社区值班员 duty desk", "family": "家属 family", "neighbour": "邻居 neighbour",
          "volunteer": "志愿者 volunteer", "doctor": "医生 doctor", "caller": "来电人 caller"}
@@ -238,7 +238,21 @@ def _status(topic: str, body: dict[str, Any]) -> str:
     if "queue_depth" not in body:  # the Last Will: the broker says the hub is gone, nothing more
         return f"{'':8} {hub} status {state} · 终端已断开 the hub's connection ended (the broker says so)"
     return (f"{'':8} {hub} status {state} · 队列 queue {body.get('queue_depth')}"
-            + (f" · 待应答 awaiting ack {len(waiting)}" if waiting is not None else ""))
+            + (f" · 待应答 awaiting ack {len(waiting)}" if waiting is not None else "") + _live(body))
+
+
+def _live(body: dict[str, Any]) -> str:
+    """What the duty operator acts on as it happens (pushed at once: ctx.set_status(now=True)): a fall
+    being checked with the resident right now, mains power lost."""
+    out = ""
+    countdown = body.get("fall_countdown")
+    if isinstance(countdown, dict):
+        source = SOURCES.get(str(countdown.get("source")), countdown.get("source"))
+        out += (f" · 正在确认跌倒 checking a fall ({source}, "
+                f"倒计时 countdown {_n(countdown.get('countdown_s'))} s, since {_clock(countdown.get('since'))})")
+    if body.get("mains") == "lost":
+        out += " · 市电中断 MAINS LOST"
+    return out
 
 
 def describe(topic: str, body: Any) -> str:
