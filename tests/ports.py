@@ -54,6 +54,26 @@ def free_port() -> int:
     raise RuntimeError(f"no free port in {low}-{high - 1}")
 
 
+def free_sip_port() -> int:
+    """A port P from this worker's block for baresip's `sip_listen`: P free for TCP and UDP and P+1 free for
+    TCP, where baresip puts its SIP/TLS transport (it refuses to start when that one is taken). From the
+    block, not the kernel's ephemeral range: a restarted agent binds P and P+1 again, and an ephemeral P+1
+    may by then be the local port of some outgoing connection."""
+    low, high = _port_block()
+    for _ in range(high - low):
+        port = free_port()
+        if port + 1 >= high:  # P+1 would be the next worker's
+            continue
+        try:
+            with socket.socket() as tls:
+                tls.bind(("127.0.0.1", port + 1))
+        except OSError:
+            continue
+        _next_port[0] = low + (port + 2 - low) % (high - low)  # P+1 is this agent's: not the next free_port()
+        return port
+    raise RuntimeError("no free SIP port pair in this worker's block")
+
+
 def _listening_inodes(port: int) -> set[str]:
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):

@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from ports import free_sip_port
 from sipparty import best_correlation, dominant_hz, need_baresip, read_wav, write_tone
 from support import wait_until
 
 from drivers.sip import registration as reg
-from drivers.sip.agent import BaresipAgent, free_loopback_port
+from drivers.sip.agent import BaresipAgent
 from drivers.sip.control import Response, SipEvent, parse_message
 from drivers.sip.netstring import Decoder, NetstringError, encode
 from drivers.sip.setup import AgentSettings, account_line, config_text
@@ -94,7 +95,7 @@ def test_callers_compare_as_people_mean_them():
 def test_two_agents_call_each_other_with_audio_both_ways_and_restart_after_a_crash(tmp_path):
     need_baresip()
     tones = {"a": (1000.0, 1500.0), "b": (440.0, 660.0)}
-    ports = {name: free_loopback_port() for name in tones}
+    ports = {name: free_sip_port() for name in tones}  # P and P+1 (SIP/TLS), from this worker's block
     events: dict[str, list[SipEvent]] = {name: [] for name in tones}
 
     def agent(name: str) -> BaresipAgent:
@@ -148,11 +149,11 @@ def test_two_agents_call_each_other_with_audio_both_ways_and_restart_after_a_cra
 AGENT_SCRIPT = """
 import asyncio, sys
 from pathlib import Path
-from drivers.sip.agent import BaresipAgent, free_loopback_port
+from drivers.sip.agent import BaresipAgent, free_sip_port
 from drivers.sip.setup import AgentSettings
 
 async def main():
-    port = free_loopback_port()
+    port = free_sip_port()
     settings = AgentSettings(account=f"sip:x@127.0.0.1:{port}", register=False, listen=f"127.0.0.1:{port}",
                              audio_source="alsa,null", audio_player="alsa,null")
     agent = BaresipAgent(settings, Path(sys.argv[1]), lambda event: None)
