@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from drivers.sip.agent import free_sip_port as agent_sip_port
+
 
 class PortTaken(RuntimeError):
     """The port a test server was to listen on is someone else's (another xdist worker's, another test
@@ -55,23 +57,18 @@ def free_port() -> int:
 
 
 def free_sip_port() -> int:
-    """A port P from this worker's block for baresip's `sip_listen`: P free for TCP and UDP and P+1 free for
-    TCP, where baresip puts its SIP/TLS transport (it refuses to start when that one is taken). From the
-    block, not the kernel's ephemeral range: a restarted agent binds P and P+1 again, and an ephemeral P+1
-    may by then be the local port of some outgoing connection."""
+    """A port P from this worker's block for baresip's `sip_listen`, with P+1 (its SIP/TLS transport) free
+    too (drivers.sip.agent.free_sip_port). From the block, not the kernel's ephemeral range: a restarted
+    agent binds P and P+1 again, and an ephemeral P+1 may by then be some outgoing connection's port."""
     low, high = _port_block()
-    for _ in range(high - low):
+
+    def candidate() -> int:
         port = free_port()
-        if port + 1 >= high:  # P+1 would be the next worker's
-            continue
-        try:
-            with socket.socket() as tls:
-                tls.bind(("127.0.0.1", port + 1))
-        except OSError:
-            continue
-        _next_port[0] = low + (port + 2 - low) % (high - low)  # P+1 is this agent's: not the next free_port()
-        return port
-    raise RuntimeError("no free SIP port pair in this worker's block")
+        return port if port + 1 < high else candidate()  # P+1 must not be the next worker's
+
+    port = agent_sip_port(candidate)
+    _next_port[0] = low + (port + 2 - low) % (high - low)  # P+1 is this agent's: not the next free_port()
+    return port
 
 
 def _listening_inodes(port: int) -> set[str]:

@@ -53,13 +53,17 @@ def free_loopback_port() -> int:
         return int(s.getsockname()[1])
 
 
-def free_sip_port() -> int:
+def free_sip_port(candidate: Callable[[], int] | None = None) -> int:
     """A loopback port P for `sip_listen` with P free for UDP and TCP and P+1 free for TCP: baresip puts
-    its SIP/TLS transport on P+1 and refuses to start when that one is taken."""
+    its SIP/TLS transport on P+1 and refuses to start when that one is taken. P is the kernel's choice, or
+    `candidate()`'s (a test worker's own block of ports)."""
     while True:
         with contextlib.ExitStack() as held:
             tcp = held.enter_context(socket.socket())
-            tcp.bind(("127.0.0.1", 0))
+            try:
+                tcp.bind(("127.0.0.1", candidate() if candidate is not None else 0))
+            except OSError:
+                continue
             port = int(tcp.getsockname()[1])
             try:
                 udp = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
