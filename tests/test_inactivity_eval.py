@@ -145,3 +145,6 @@ def test_checks_while_out_are_counted_apart() -> None:
     reduced = evaluate(without_doors_and_mats(events), seed=1, injections=50, truth=events)
     assert full["checks_while_out_per_30d"] == 0  # the door says out: nothing is asked
     assert 0 < reduced["checks_while_out_per_30d"] <= reduced["false_checks_per_30d"]
+    # One alarm per gap: in an empty flat the first check of an absence is the alarm, whatever follows.
+    assert 0 < reduced["absences_checked_per_30d"] <= reduced["checks_while_out_per_30d"]
+    assert reduced["absences_checked_per_30d"] <= 4 * 30 / reduced["days"]  # four days out
