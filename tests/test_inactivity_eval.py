@@ -125,3 +125,26 @@ def test_shared_development_data(home: str, capsys: pytest.CaptureFixture[str]) 
     result = json.loads(capsys.readouterr().out)
     for inputs in ("all_inputs", "without_doors_mats"):
         assert set(result[inputs]) >= KEYS and result[inputs]["injections"] == 150
+
+
+def test_checks_while_out_are_counted_apart() -> None:
+    """Without the exit door a day out is a silence: the checks that fall in it (by the full log's
+    presence) are reported apart, since in an empty flat nobody answers them."""
+    lines = []
+    for line in made_up_log(10):
+        t = datetime.strptime(line[:19], "%Y-%m-%d %H:%M:%S")
+        if not (5 <= t.day <= 8 and 9 <= t.hour < 17):  # out 09:00-17:00 on four days
+            lines.append(line)
+    for day in range(5, 9):
+        for hh in (9, 17):
+            t = datetime(2024, 1, day, hh, 0, 5)
+            lines += [f"{t:%Y-%m-%d %H:%M:%S}\tX-Entrance-Door\tON",
+                      f"{t + timedelta(seconds=20):%Y-%m-%d %H:%M:%S}\tX-Entrance-Door\tOFF"]
+    events = parse_log(sorted(lines))
+    full = evaluate(events, seed=1, injections=50)
+    reduced = evaluate(without_doors_and_mats(events), seed=1, injections=50, truth=events)
+    assert full["checks_while_out_per_30d"] == 0  # the door says out: nothing is asked
+    assert 0 < reduced["checks_while_out_per_30d"] <= reduced["false_checks_per_30d"]
+    # One alarm per gap: in an empty flat the first check of an absence is the alarm, whatever follows.
+    assert 0 < reduced["absences_checked_per_30d"] <= reduced["checks_while_out_per_30d"]
+    assert reduced["absences_checked_per_30d"] <= 4 * 30 / reduced["days"]  # four days out

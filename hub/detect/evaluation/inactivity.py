@@ -92,7 +92,8 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
     absent: list[datetime] = []
     times = injection_times(events, injections, seed, truth, params, absent, labelled or [])
     false_alarms: list[dict[str, Any]] = []
-    checks = 0
+    outs = out_intervals(truth or events, params) + list(labelled or [])
+    checks, out_hits = 0, list[int]()  # out_hits: the absence (index in outs) each check while out fell in
     by_period: dict[str, list[float]] = {p: [] for p in PERIODS}
     # The oracle floor: from each injection to the resident's next real activity in this view of the
     # log. A detector that never asks a well resident (a sleeper, someone resting) waits at least this.
@@ -105,6 +106,7 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
         for d in decisions:
             if d.kind == "check":
                 checks += 1
+                out_hits.extend(i for i, (a, b) in enumerate(outs) if a < d.at < b)
             elif d.kind == "alarm":
                 false_alarms.append({"at": d.at.strftime("%Y-%m-%d %H:%M"), "gap_min": round(d.gap_s / 60),
                                      "after": d.last_source, "reason": d.reason, "basis": d.basis})
@@ -161,9 +163,11 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
         "false_alarms": len(false_alarms),
         "false_alarms_per_30d": round(len(false_alarms) * 30 / days, 3) if days else None,
         "false_checks_per_30d": round(checks * 30 / days, 3) if days else None,
+        "checks_while_out_per_30d": round(len(out_hits) * 30 / days, 3) if days else None,
+        "absences_checked_per_30d": round(len(set(out_hits)) * 30 / days, 3) if days else None,
         "injections": k,
         "skipped_absent": len(absent),
-        "absences": len(out_intervals(truth or events, params)) + len(labelled or []),
+        "absences": len(outs),
         "detected": len(delays),
         "detected_within_12h": sum(1 for d in delays if d <= 720),
         "median_delay_min_day": _q(day, 0.5),
@@ -216,7 +220,9 @@ def format_report(name: str, r: dict[str, Any], inputs: str = "all inputs") -> s
     lines = [
         f"inactivity replay of {name} ({inputs}): {r['days']} days, learning from an empty history",
         f"  untouched log: {r['false_alarms']} false alarms ({r['false_alarms_per_30d']} per 30 days), "
-        f"{r['false_checks_per_30d']} check prompts per 30 days (answer rate {r['answer_rate']}); "
+        f"{r['false_checks_per_30d']} check prompts per 30 days (answer rate {r['answer_rate']}; "
+        f"{r['checks_while_out_per_30d']} of them while out by the full log, in "
+        f"{r['absences_checked_per_30d']} absences: one alarm each in practice); "
         f"{r['mat_flickers']} mat flickers absorbed",
     ]
     lines += [f"    false alarm {fa['at']} after {fa['after']} ({fa['gap_min']} min, {fa['reason']}, "
