@@ -1,7 +1,7 @@
 """What the resident hears around inactivity, asserted in full (issue #25): the check left unanswered
 (asked again louder, then the alarm, said once sent), answered only at the second question, and a
-visitor's afternoon (no check while the visitor is there; checks resume after). The hub in-process on a virtual clock, a real mosquitto (tests/scenario.py). TRANSCRIPTS_DIR
-writes them to docs/transcripts/."""
+visitor's afternoon (no check while the visitor is there; checks resume after). The hub in-process
+on a virtual clock, a real mosquitto (tests/scenario.py). TRANSCRIPTS_DIR writes them to docs/transcripts/."""
 
 from __future__ import annotations
 
