@@ -4,12 +4,17 @@ evaluator's well resident answers it with `repeat_rate` after missing the first.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from test_inactivity_eval import made_up_log
 
+from hub.config.loader import Config, validate
+from hub.core.context import Hardware
 from hub.detect.evaluation.inactivity import evaluate, parse_log
+from hub.detect.inactivity.component import build
 from hub.detect.inactivity.detector import InactivityDetector
 from hub.detect.inactivity.params import Params
 
@@ -90,3 +95,13 @@ def test_the_evaluator_answers_the_second_question_with_the_repeat_rate() -> Non
     heard = evaluate(events, seed=2, injections=100, answer_rate=0.5, repeat_rate=1.0)
     assert missed["false_alarms"] > 0 and heard["false_alarms"] == 0  # every miss answered the second time
     assert missed["false_checks_per_30d"] == heard["false_checks_per_30d"]  # the same first answers drawn
+
+
+def test_a_second_question_that_would_not_fit_the_wait_is_named_at_start(tmp_path: Path,
+                                                                         caplog: pytest.LogCaptureFixture) -> None:
+    raw = {"hub": {"state_dir": str(tmp_path), "timezone": "UTC"},
+           "inactivity": {"check_wait_s": 120, "recheck_after_s": 300}}
+    config = Config(tmp_path / "hub.toml", validate(raw))
+    with caplog.at_level(logging.WARNING):
+        assert build(config, Hardware(None, lambda bus: None, lambda *a, **k: None, simulated=True)) is not None
+    assert "recheck_after_s is not below check_wait_s: the check is asked once" in caplog.text
