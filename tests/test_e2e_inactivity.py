@@ -43,7 +43,8 @@ def test_silence_asks_aloud_then_raises_alarm_inactivity(env):
     out = hub.cli("sim", "inactivity", "3", "--json")
     assert out.returncode == 0, out.stderr
     reply = json.loads(out.stdout)
-    assert reply["advanced_h"] == 3 and reply["decisions"] == 2 and reply["asking"] is False
+    assert reply["advanced_h"] == 3 and reply["decisions"] == 3 and reply["asking"] is False  # check, recheck, alarm
+    assert reply["question"] is None
     found = sub.wait_for(lambda m: isinstance(m[2], dict) and m[2].get("type") == "alarm.inactivity", 10)
     assert found, hub.log_tail()
     received, topic, alarm = found
@@ -56,9 +57,9 @@ def test_silence_asks_aloud_then_raises_alarm_inactivity(env):
     said = spoken(hub)
     order = [u["key"] for u in said]
     check = order.index("inactivity_check")
-    assert check < order.index("inactivity_alarm")
-    assert said[check]["at"] <= received  # the resident was asked before the alarm went out
-    assert order.count("inactivity_check") == 1
+    assert check < order.index("inactivity_recheck") < order.index("inactivity_alarm")
+    assert said[check]["at"] <= received  # the resident was asked (twice) before the alarm went out
+    assert order.count("inactivity_check") == 1 and order.count("inactivity_recheck") == 1
 
 
 def test_away_mode_suppresses_the_check_and_the_alarm(env):
@@ -82,7 +83,7 @@ def test_away_mode_suppresses_the_check_and_the_alarm(env):
 def test_a_press_answering_the_check_raises_no_call(env):
     hub, sub = env
     asking = hub.sim("inactivity", f"{LIMIT_H + 0.05}")  # the check was asked 3 minutes ago
-    assert asking["asking"] is True and keys(hub) == ["inactivity_check"]
+    assert asking["asking"] is True and asking["question"] == 1 and keys(hub) == ["inactivity_check"]
     answered = hub.sim("press", "--button", "17")
     assert answered == {"outcome": "claimed"}
     round_trip(sub)  # the hub is past the press: a call would have reached us first
@@ -217,7 +218,7 @@ def test_a_community_dwell_rule_asks_then_alarms_with_its_reason(make_hub, subsc
     assert hub.sim("door", "open", "--name", "bathroom")["state"] == "open"
     assert hub.sim("door", "close", "--name", "bathroom")["state"] == "shut"  # in, door shut behind
     reply = hub.sim("inactivity", "1")  # 40 min in the bathroom, then the 10 min wait: before the 2 h limit
-    assert reply["decisions"] == 2, hub.log_tail()
+    assert reply["decisions"] == 3, hub.log_tail()  # asked, asked again louder, alarm
     alarm = sub.wait_event("alarm.inactivity", 10)
     assert alarm, hub.log_tail()
     assert_valid(alarm)

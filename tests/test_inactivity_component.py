@@ -7,6 +7,7 @@ import asyncio
 import functools
 import json
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -85,8 +86,9 @@ async def test_silence_asks_first_then_alarms(tmp_path: Path) -> None:
     hub, monitor, sim = await started(tmp_path)
     hub.activity.note("pir", START)
     reply = await hub.sims["inactivity"](["7"])
-    assert reply["advanced_h"] == 7 and reply["decisions"] == 2
-    assert hub.timeline.index(("say", "inactivity_check")) < hub.timeline.index(("event", "alarm.inactivity"))
+    assert reply["advanced_h"] == 7 and reply["decisions"] == 3  # the check, the louder recheck, the alarm
+    assert hub.timeline.index(("say", "inactivity_check")) < hub.timeline.index(("say", "inactivity_recheck")) \
+        < hub.timeline.index(("event", "alarm.inactivity"))
     (alarm,) = hub.raised("alarm.inactivity")
     check_schema(alarm)
     assert alarm.data["last_activity"].startswith("2024-03-04T09:00:00")
@@ -142,6 +144,36 @@ async def test_away_mode_from_the_platform_suppresses(tmp_path: Path) -> None:
         assert event.data == {"by": "platform"}
     assert not monitor.status()["away"]
     await sim.advance(["7"])
+    assert hub.timeline[-4:] == [("say", "inactivity_check"), ("say", "inactivity_recheck"),
+                                 ("event", "alarm.inactivity"), ("say", "inactivity_alarm")]
+    await stop(hub, monitor)
+
+
+@run
+async def test_the_second_question_is_louder_and_a_press_answers_it(tmp_path: Path) -> None:
+    hub, monitor, _ = await started(tmp_path)
+    hub.activity.note("pir", START)
+    await hub.sims["inactivity"](["6.05"])  # asked at 6 h: the first question waits
+    assert hub.said() == ["inactivity_check"] and monitor.status()["question"] == 1
+    await hub.sims["inactivity"](["0.05"])  # 6 h 6 min: five minutes unanswered, asked again
+    assert hub.said() == ["inactivity_check", "inactivity_recheck"] and monitor.status()["question"] == 2
+    assert hub.prompts[-1] == ("inactivity_recheck", {"volume": 200})  # [inactivity] recheck_volume
+    assert "volume" not in hub.prompts[-2][1]  # the first at the hub's own loudness
+    assert monitor.status()["alarm_due"] == (START + timedelta(hours=6, minutes=10)).isoformat()  # not later
+    assert hub.claim_press(17)  # answers the second question: no call
+    hub.activity.note("button:17", hub.clock.now())
+    await hub.sims["inactivity"](["1"])
+    assert hub.said() == ["inactivity_check", "inactivity_recheck", "inactivity_ok"]
+    assert hub.raised("alarm.inactivity") == [] and monitor.status()["question"] is None
+    await stop(hub, monitor)
+
+
+@run
+async def test_recheck_after_0_asks_once_as_before(tmp_path: Path) -> None:
+    hub, monitor, _ = await started(tmp_path, recheck_after_s=0)
+    hub.activity.note("pir", START)
+    reply = await hub.sims["inactivity"](["7"])
+    assert reply["decisions"] == 2 and "inactivity_recheck" not in hub.said()
     assert hub.timeline[-3:] == [("say", "inactivity_check"), ("event", "alarm.inactivity"),
                                  ("say", "inactivity_alarm")]
     await stop(hub, monitor)

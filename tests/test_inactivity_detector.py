@@ -24,9 +24,10 @@ def test_fallback_check_then_alarm_once_with_nominal_times() -> None:
     det.note(T0, "pir")
     assert det.tick(T0 + 5 * H) == []
     out = det.tick(T0 + 24 * H)  # a coarse tick still gives the times they fell due
-    assert kinds(out) == ["check", "alarm"]
-    check, alarm = out
+    assert kinds(out) == ["check", "recheck", "alarm"]
+    check, recheck, alarm = out
     assert check.at == T0 + 6 * H and check.basis == "fallback"
+    assert recheck.at == T0 + 6 * H + 5 * M and recheck.check_at == check.at  # louder, within the wait
     assert alarm.at == T0 + 6 * H + 10 * M
     assert alarm.gap_s == pytest.approx(6 * 3600 + 600)
     assert alarm.last_activity == T0 and alarm.last_source == "pir" and alarm.check_at == check.at
@@ -37,8 +38,9 @@ def test_activity_during_the_wait_answers_the_check() -> None:
     det = InactivityDetector(Params(), tz=UTC)
     det.note(T0, "pir")
     assert kinds(det.tick(T0 + 6 * H + M)) == ["check"]
-    assert det.asking
-    assert kinds(det.note(T0 + 6 * H + 5 * M, "button:17")) == ["answered"]
+    assert det.asking and det.question == 1
+    assert kinds(det.note(T0 + 6 * H + 4 * M, "button:17")) == ["answered"]
+    assert det.question is None
     assert not det.asking
     assert det.tick(T0 + 7 * H) == []
 
@@ -185,7 +187,7 @@ def test_out_limit_alarms_once_when_configured() -> None:
     det = InactivityDetector(Params(out_limit_h=24), tz=UTC)
     det.note(T0, "door:exit", exit_door=True)
     out = det.tick(T0 + 30 * H)
-    assert kinds(out) == ["check", "alarm"] and out[0].reason == "out"
+    assert kinds(out) == ["check", "recheck", "alarm"] and out[0].reason == "out"
     assert det.tick(T0 + 60 * H) == []
 
 

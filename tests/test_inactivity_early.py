@@ -29,8 +29,8 @@ def test_learned_home_is_asked_early_then_alarmed_if_nobody_answers() -> None:
     at = day + 9 * H
     det.note(at, "pir:kitchen")
     full = det.expectation("pir:kitchen", at)[0]
-    check, alarm = det.tick(at + 12 * H)
-    assert (check.kind, alarm.kind) == ("check", "alarm")
+    check, recheck, alarm = det.tick(at + 12 * H)
+    assert (check.kind, recheck.kind, alarm.kind) == ("check", "recheck", "alarm")
     early = (check.at - at).total_seconds()
     assert 60 * 60 <= early < full  # the daytime floor of the early check, well before the full limit
     assert check.limit_s == early and alarm.at == check.at + timedelta(seconds=600)

@@ -54,6 +54,28 @@ def test_pinned_figures(home: str) -> None:
     assert not problems, "inactivity detection got worse than pinned:\n" + "\n".join(problems)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("home", HOMES)
+def test_second_question_alarms_over_seeds(home: str) -> None:
+    """False alarms in all over several seeds (one seed has one or two): the second, louder question
+    answered by a resident who missed the first turns some of them into answers."""
+    path = DATA / f"{home}.events"
+    if not path.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"development data missing at {path}: the pinned inactivity figures cannot be checked")
+        pytest.skip(f"development data not present at {path}")
+    with PINS.open("rb") as fh:
+        cfg = tomllib.load(fh)["inactivity_recheck"]
+    events = load_log(path)
+    alarms: dict[str, int] = {}
+    for seed in cfg["seeds"]:
+        for inputs, got in evaluate_home(events, seed=seed, injections=cfg["injections"]).items():
+            alarms[inputs] = alarms.get(inputs, 0) + got["false_alarms"]
+    assert set(alarms) == set(cfg[home])
+    worse = {k: (n, cfg[home][k]) for k, n in alarms.items() if n > cfg[home][k]}
+    assert not worse, f"{home}: false alarms over seeds {cfg['seeds']} (got, pinned max): {worse}"
+
+
 def test_pins_are_well_formed() -> None:
     cfg = pins()
     assert isinstance(cfg["seed"], int) and cfg["injections"] >= 100

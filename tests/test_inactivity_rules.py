@@ -27,8 +27,9 @@ def test_room_words_of_a_sensor_name() -> None:
 def test_bathroom_at_night_asks_after_40_minutes_then_alarms() -> None:
     det = InactivityDetector(Params(), tz=UTC, rules=(BATH,))
     det.note(T0 + 2 * H, "M-Bathroom-Basin:ON")  # 02:00
-    check, alarm = det.tick(T0 + 4 * H)
+    check, recheck, alarm = det.tick(T0 + 4 * H)
     assert (check.kind, check.reason, check.at) == ("check", "dwell", T0 + 2 * H + 40 * M)
+    assert (recheck.kind, recheck.reason, recheck.at) == ("recheck", "dwell", T0 + 2 * H + 45 * M)
     assert (alarm.kind, alarm.reason, alarm.at) == ("alarm", "dwell", T0 + 2 * H + 50 * M)
     # By day the same room may take 4 h; a press answers the check.
     day = InactivityDetector(Params(), tz=UTC, rules=(BATH,))
@@ -45,7 +46,7 @@ def test_bathroom_at_night_asks_after_40_minutes_then_alarms() -> None:
 def test_not_up_by_nine() -> None:
     det = InactivityDetector(Params(), tz=UTC, rules=(Rule("not_up_by", at_min=9 * 60),))
     det.note(T0 + 22 * H, "P-Bedroom-Bed:ON")  # in bed at 22:00 on Monday
-    check, alarm = det.tick(T0 + 34 * H)
+    check, _, alarm = det.tick(T0 + 34 * H)
     assert (check.reason, check.at) == ("not_up_by", T0 + 33 * H)  # Tuesday 09:00
     assert alarm.at == T0 + 33 * H + 10 * M
     # Up at 07:00: no not-up check that day (the next one is Wednesday's).
@@ -60,13 +61,13 @@ def test_out_at_night_and_not_back() -> None:
     det.note(T0 + 15 * H, "M-Hall-Pir:ON")
     det.note(T0 + 15 * H + M, "X-Entrance-Door:ON", exit_door=True)  # out at 15:01
     assert det.out
-    check, alarm = det.tick(T0 + 24 * H)
+    check, _, alarm = det.tick(T0 + 24 * H)
     assert (check.reason, check.at, alarm.at) == ("out_at_night", T0 + 23 * H, T0 + 23 * H + 10 * M)
     # Leaving at 23:30: asked an hour later if not back.
     late = InactivityDetector(Params(), tz=UTC, rules=(rule,))
     late.note(T0 + 23 * H, "M-Hall-Pir:ON")
     late.note(T0 + 23 * H + 30 * M, "X-Entrance-Door:ON", exit_door=True)
-    (check, _) = late.tick(T0 + 26 * H)
+    (check, _, _) = late.tick(T0 + 26 * H)
     assert check.at == T0 + 24 * H + 30 * M
     # Without the rule, out is out: nothing is asked.
     free = InactivityDetector(Params(), tz=UTC)

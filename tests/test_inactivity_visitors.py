@@ -72,8 +72,9 @@ def test_a_visit_pauses_checks_and_alarms_and_they_resume_after() -> None:
     decisions = det.tick(left + M)
     assert [d.kind for d in decisions] == ["visitor_left"] and det.last_source == "visitor:left"
     assert det.last_ts == left and det.plan is not None
-    check, alarm = det.tick(left + 7 * timedelta(hours=1))
-    assert (check.kind, alarm.kind) == ("check", "alarm") and check.at == left + timedelta(hours=6)
+    check, recheck, alarm = det.tick(left + 7 * timedelta(hours=1))
+    assert (check.kind, recheck.kind, alarm.kind) == ("check", "recheck", "alarm")
+    assert check.at == left + timedelta(hours=6)
     # With visitors off (a home whose sensors cannot tell), the same events change nothing.
     off = InactivityDetector(Params(visitors=False), tz=UTC)
     off.note(T0, "M-Kitchen-Cooktop:ON")

@@ -38,6 +38,12 @@ INACTIVITY = Section("inactivity", "Unusual inactivity: learns how long the resi
     "enabled": Key(True, "Run the inactivity detector."),
     "check_wait_s": Key(600.0, "After asking '您还好吗？', wait this long for any press or movement "
                                "before alarm.inactivity.", min=30, max=3600),
+    "recheck_after_s": Key(300.0, "Ask a second time, louder and after the chime, this long after the first "
+                                  "question, within the same check_wait_s (the alarm is not delayed); "
+                                  "0 = ask once. Must be below check_wait_s, else asked once.",
+                           min=0, max=3600),
+    "recheck_volume": Key(200, "Loudness of the second question, percent of [voice] level_db as [voice] "
+                               "volume (200 = +6 dB, limited so it never clips).", min=0, max=200),
     "day_min_min": Key(60.0, "Shortest daytime limit (minutes), however regular the routine.",
                        min=10, max=600),
     "day_max_h": Key(10.0, "Longest daytime limit (hours), however long the learned gaps.", min=1, max=11.8),

@@ -33,7 +33,7 @@ LEVELS: dict[str, int] = {
                      "call_sending", "sensors_fire_alarm", "sensors_heat_rise_alarm", "fall_check",
                      "fall_cancelled", "fall_alarm", "inactivity_alarm", *VOICE_CALL, *ESCALATION), URGENT),
     **dict.fromkeys(("call_no_answer", "alarm_reminder", "alarm_delivered",
-                     "inactivity_check", "sensors_heat_alarm", "sensors_cold_alarm",
+                     "inactivity_check", "inactivity_recheck", "sensors_heat_alarm", "sensors_cold_alarm",
                      "sensors_fire_cleared", "sensors_power_lost", "sensors_battery_low",
                      "health_bp_very_high", "health_glucose_very_high", "health_glucose_low",
                      "checkin_question", "checkin_missed", "fall_recovered_check"), IMPORTANT),
@@ -56,7 +56,7 @@ TOPICS: dict[str, str] = {
     **dict.fromkeys(VOICE_CALL, "voice_call"),
     # "正在通知女儿" then "女儿已收到": the newer one supersedes; "电话已打通" waits for its turn
     **dict.fromkeys(("escalation_notifying", "escalation_coming", "escalation_nobody"), "escalation"),
-    **dict.fromkeys(("inactivity_check", "inactivity_ok", "inactivity_alarm"), "inactivity"),
+    **dict.fromkeys(("inactivity_check", "inactivity_recheck", "inactivity_ok", "inactivity_alarm"), "inactivity"),
     **dict.fromkeys(("sensors_fire_alarm", "sensors_fire_cleared", "sensors_heat_rise_alarm",
                      "sensors_heat_rise_cleared"), "fire"),
 }

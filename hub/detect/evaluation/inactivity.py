@@ -6,9 +6,11 @@ seeded random *times* (uniform over the log while the resident is at home, not a
 events, which would over-weight chattering sensors; everything in the following 24 h is removed) and
 the delay to `alarm.inactivity` is measured, by time of day. Both with every input of the log and
 without door contacts and mats, as a hub with PIR alone sees the home. On the untouched log the well
-resident answers a check with a press 30 s later with probability `--answer-rate` (0.9, seeded); an
-unanswered one is an alarm. Nobody answers after an injected incapacitation. "At home": the
-detector's own presence model (hub/detect/presence.py); draws in absences are skipped and counted.
+resident answers a check with a press 30 s later with probability `--answer-rate` (0.9, seeded), one
+who missed it answers the second question (`recheck_after_s`) with probability `--repeat-answer-rate`
+(0.5: the misses are correlated, asleep or out of the room); unanswered, it is an alarm. Nobody
+answers after an injected incapacitation. "At home": the detector's own presence model
+(hub/detect/presence.py); draws in absences are skipped and counted.
 Beside each delay: the oracle floor, the wait to the resident's next real activity in the untouched
 log, which any detector that never asks a well resident (a sleeper, someone resting) waits at least.
 
@@ -32,6 +34,7 @@ from typing import Any
 from hub.detect.evaluation.activity_log import LogError, LogEvent, load_absences, load_log
 from hub.detect.evaluation.activity_log import parse_log as parse_log  # re-exported for tests
 from hub.detect.evaluation.activity_log import without_doors_and_mats as without_doors_and_mats  # re-exported
+from hub.detect.evaluation.inactivity_report import format_report
 from hub.detect.inactivity.detector import Decision, InactivityDetector
 from hub.detect.inactivity.feedback import FeedbackBook
 from hub.detect.inactivity.params import Params
@@ -42,6 +45,7 @@ DAY_PERIODS = ("06-12", "12-18")
 HORIZON = timedelta(hours=24)  # events removed after an injection; later alarms count as missed
 DEFAULT_INJECTIONS = 1000
 ANSWER_RATE = 0.9  # a well resident at home answers this share of checks (seeded); the rest alarm
+REPEAT_ANSWER_RATE = 0.5  # ... and this share of the second, louder question after missing the first
 ANSWER_S = 30.0  # ...with a press this long after the question
 
 
@@ -79,7 +83,8 @@ def injection_times(events: list[LogEvent], n: int, seed: int, truth: list[LogEv
 def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0,
              injections: int = DEFAULT_INJECTIONS, truth: list[LogEvent] | None = None,
              answer_rate: float = ANSWER_RATE, scale: float = 1.0,
-             labelled: list[tuple[datetime, datetime]] | None = None) -> dict[str, Any]:
+             labelled: list[tuple[datetime, datetime]] | None = None,
+             repeat_rate: float = REPEAT_ANSWER_RATE) -> dict[str, Any]:
     """One pass over the log: false alarms on the untouched log and, at each injected moment, the delay
     to the alarm if nothing happened from then on. `truth`: the full log (for when the resident was out)
     when `events` is a reduced view of it."""
@@ -93,7 +98,7 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
     times = injection_times(events, injections, seed, truth, params, absent, labelled or [])
     false_alarms: list[dict[str, Any]] = []
     outs = out_intervals(truth or events, params) + list(labelled or [])
-    checks, out_hits = 0, list[int]()  # out_hits: the absence (index in outs) each check while out fell in
+    checks, rechecks, out_hits = 0, 0, list[int]()  # out_hits: the absence (index in outs) each check while out fell in
     by_period: dict[str, list[float]] = {p: [] for p in PERIODS}
     # The oracle floor: from each injection to the resident's next real activity in this view of the
     # log. A detector that never asks a well resident (a sleeper, someone resting) waits at least this.
@@ -102,8 +107,9 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
     missed: list[str] = []
 
     def count(decisions: list[Decision]) -> None:
-        nonlocal checks
+        nonlocal checks, rechecks
         for d in decisions:
+            rechecks += d.kind == "recheck"
             if d.kind == "check":
                 checks += 1
                 out_hits.extend(i for i, (a, b) in enumerate(outs) if a < d.at < b)
@@ -112,20 +118,24 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
                                      "after": d.last_source, "reason": d.reason, "basis": d.basis})
 
     answers = random.Random(f"answer-{seed}")
+    repeats = random.Random(f"repeat-{seed}")  # its own stream: the first answers are drawn as without it
+    repeat_rate = repeat_rate if answer_rate > 0 else 0.0  # answer rate 0: nobody answers anything
 
     def advance(until: datetime) -> None:
-        """Checks falling due before `until` on the untouched log: the well resident answers (a press)
-        with probability `answer_rate`; an unanswered one becomes an alarm after the wait."""
+        """Questions falling due before `until` on the untouched log: the well resident answers the
+        check (a press) with probability `answer_rate`, the second question if the first was missed with
+        `repeat_rate`; unanswered, the alarm follows after the wait."""
         for _ in range(100):
             at = det.next_check_at()
             if at is None or at >= until:
                 return
             decisions = det.tick(at)
             count(decisions)
-            asked = [d for d in decisions if d.kind == "check"]
+            asked = [d for d in decisions if d.kind in ("check", "recheck")]
             if asked:
-                if answers.random() >= answer_rate:
-                    return
+                first = asked[-1].kind == "check"
+                if (answers if first else repeats).random() >= (answer_rate if first else repeat_rate):
+                    continue  # missed: the second question (next_check_at), else the alarm
                 press = asked[-1].at + timedelta(seconds=ANSWER_S)
                 if press >= until:
                     return  # the next activity comes first and answers
@@ -163,6 +173,7 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
         "false_alarms": len(false_alarms),
         "false_alarms_per_30d": round(len(false_alarms) * 30 / days, 3) if days else None,
         "false_checks_per_30d": round(checks * 30 / days, 3) if days else None,
+        "false_rechecks_per_30d": round(rechecks * 30 / days, 3) if days else None,
         "checks_while_out_per_30d": round(len(out_hits) * 30 / days, 3) if days else None,
         "absences_checked_per_30d": round(len(set(out_hits)) * 30 / days, 3) if days else None,
         "injections": k,
@@ -183,6 +194,7 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
         "max_delay_min": round(max(delays), 1) if delays else None,
         "mat_flickers": det.flickers,
         "answer_rate": answer_rate,
+        "repeat_answer_rate": repeat_rate,
         "seed": seed,
         "false_alarm_list": false_alarms,
         "missed": missed,
@@ -191,14 +203,14 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
 
 def evaluate_home(events: list[LogEvent], params: Params | None = None, seed: int = 0,
                   injections: int = DEFAULT_INJECTIONS, answer_rate: float = ANSWER_RATE,
-                  scale: float = 1.0, labelled: list[tuple[datetime, datetime]] | None = None) -> dict[str, Any]:
+                  scale: float = 1.0, labelled: list[tuple[datetime, datetime]] | None = None,
+                  repeat_rate: float = REPEAT_ANSWER_RATE) -> dict[str, Any]:
     """The figures with every input of the log, and without door contacts and mats (as a PIR-only hub)."""
-    result = {"all_inputs": evaluate(events, params, seed, injections, answer_rate=answer_rate, scale=scale,
-                                     labelled=labelled)}
+    kw: dict[str, Any] = {"answer_rate": answer_rate, "scale": scale, "labelled": labelled, "repeat_rate": repeat_rate}
+    result = {"all_inputs": evaluate(events, params, seed, injections, **kw)}
     reduced = without_doors_and_mats(events)
     if len(reduced) >= 2 and len(reduced) < len(events):
-        result["without_doors_mats"] = evaluate(reduced, params, seed, injections, truth=events,
-                                                answer_rate=answer_rate, scale=scale, labelled=labelled)
+        result["without_doors_mats"] = evaluate(reduced, params, seed, injections, truth=events, **kw)
     return result
 
 
@@ -216,36 +228,6 @@ def _q(values: list[float], q: float) -> float | None:
     return round(statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1], 1)
 
 
-def format_report(name: str, r: dict[str, Any], inputs: str = "all inputs") -> str:
-    lines = [
-        f"inactivity replay of {name} ({inputs}): {r['days']} days, learning from an empty history",
-        f"  untouched log: {r['false_alarms']} false alarms ({r['false_alarms_per_30d']} per 30 days), "
-        f"{r['false_checks_per_30d']} check prompts per 30 days (answer rate {r['answer_rate']}; "
-        f"{r['checks_while_out_per_30d']} of them while out by the full log, in "
-        f"{r['absences_checked_per_30d']} absences: one alarm each in practice); "
-        f"{r['mat_flickers']} mat flickers absorbed",
-    ]
-    lines += [f"    false alarm {fa['at']} after {fa['after']} ({fa['gap_min']} min, {fa['reason']}, "
-              f"{fa['basis']})" for fa in r["false_alarm_list"][:10]]
-    lines += [
-        f"  incapacitations injected at random times at home: {r['injections']} (seed {r['seed']}; "
-        f"{r['skipped_absent']} draws skipped in {r['absences']} absences), "
-        f"detected {r['detected']}, within 12 h {r['detected_within_12h']}",
-        "  delay to alarm by time of day:  " + "; ".join(
-            f"{p} median {v['median_min']} p90 {v['p90_min']} min (n={v['n']}; oracle {v['oracle_median_min']})"
-            for p, v in r["delay_by_time_of_day"].items()),
-        f"  day 06-18 median {r['median_delay_min_day']} min, p90 {r['p90_delay_min_day']}; "
-        f"night 18-06 median {r['median_delay_min_night']}, p90 {r['p90_delay_min_night']}; "
-        f"longest {r['max_delay_min']} min",
-        f"  oracle floor (median wait to the resident's next real activity; no check ever wakes them): "
-        f"day {r['oracle_median_min_day']} min, night {r['oracle_median_min_night']} min; "
-        f"median delay beyond each one's floor: day {r['excess_median_min_day']}, "
-        f"night {r['excess_median_min_night']} min",
-    ]
-    lines += [f"    missed: {m}" for m in r["missed"][:10]]
-    return "\n".join(lines)
-
-
 def register(sub: Any) -> argparse.ArgumentParser:
     """Register `inactivity` under `hub eval`."""
     p = sub.add_parser("inactivity", help="replay an activity log through the inactivity detector",
@@ -256,7 +238,10 @@ def register(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--injections", type=int, default=DEFAULT_INJECTIONS,
                    help=f"how many incapacitations to inject (default {DEFAULT_INJECTIONS})")
     p.add_argument("--answer-rate", type=float, default=ANSWER_RATE,
-                   help=f"share of checks a well resident answers, 0-1 (default {ANSWER_RATE}; 0: nobody does)")
+                   help=f"share of checks a well resident answers, 0-1 (default {ANSWER_RATE}; 0: nobody "
+                   "answers either question)")
+    p.add_argument("--repeat-answer-rate", type=float, default=REPEAT_ANSWER_RATE,
+                   help=f"share of second questions answered after a missed first, 0-1 (default {REPEAT_ANSWER_RATE})")
     p.add_argument("--absences", type=Path, metavar="FILE",
                    help="labelled absences (START<TAB>END per line), added to the presence model's")
     p.add_argument("--feedback", type=Path, metavar="JSON",
@@ -275,7 +260,8 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
         result = evaluate_home(events, seed=args.seed, injections=max(0, args.injections),
                                answer_rate=min(1.0, max(0.0, args.answer_rate)), scale=book.scale,
-                               labelled=load_absences(args.absences) if args.absences else None)
+                               labelled=load_absences(args.absences) if args.absences else None,
+                               repeat_rate=min(1.0, max(0.0, args.repeat_answer_rate)))
     except (OSError, LogError, ValueError) as exc:
         print(f"hub eval inactivity: {exc}", file=sys.stderr)
         return 2

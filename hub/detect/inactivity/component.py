@@ -2,10 +2,10 @@
 
 Every activity (PIR, presses, BLE readings, radar presence, doors) goes to the pure detector
 (hub.detect.inactivity.detector); a named task ticks it with ctx.clock. A "check" is asked
-("您还好吗？没事请按一下按钮…", a question: hub.speech.questions); any press or movement within
-`check_wait_s` answers it; otherwise `alarm.inactivity` goes out with the gap, the learned expectation
-and the time of last activity. A call-button press that answers the check raises no call (unless
-held 2 s, or pressed again within 5 s: that still calls for help).
+("您还好吗？没事请按一下按钮…", a question: hub.speech.questions), `recheck_after_s` later again, louder
+("…再没有回应，我们就通知社区"); any press or movement within `check_wait_s` of the first answers;
+otherwise `alarm.inactivity` goes out with the gap, the learned expectation and the last activity.
+A press that answers raises no call (unless held 2 s, or pressed again within 5 s: that still calls).
 Away: `cmd/away` / `cmd/home`, or a long press of the away button. The learned history and the
 operator's verdicts persist in state_dir (store.py; verdicts arrive through feedback_desk.py).
 """
@@ -59,6 +59,7 @@ class InactivityMonitor:
         section = config["inactivity"]
         self.params = params
         self.tick_s: float = section["tick_s"]
+        self.recheck_volume: int = section["recheck_volume"]  # the second question's loudness
         self.away_pin: int | None = section["away_button_pin"]
         self.away_hold_s: float = section["away_hold_s"]
         self.call_pins = {b["pin"] for b in config["buttons"]}
@@ -204,13 +205,14 @@ class InactivityMonitor:
             kind, by = item
             await ctx.raise_event(kind, {"by": by})
             ctx.say("inactivity_away_set" if kind == "away.set" else "inactivity_home")
-        elif item.kind == "check":
-            log.info("inactivity check: %.0f min without activity (limit %.0f min)",
+        elif item.kind in ("check", "recheck"):  # the second time louder (and after the chime, as the first)
+            again = item.kind == "recheck"
+            log.info("inactivity %s: %.0f min without activity (limit %.0f min)", item.kind,
                      item.gap_s / 60, item.limit_s / 60)
             self._close_question()
-            self._question = ctx.ask("inactivity_check")  # a press answers it and raises no call
+            self._question = ctx.ask("inactivity_recheck" if again else "inactivity_check")  # a press: no call
             ctx.feedback("chirp")
-            await self._question.ask()
+            await self._question.ask(volume=self.recheck_volume if again else None)
         elif item.kind == "answered":
             self._close_question()
             ctx.say("inactivity_ok")
@@ -238,8 +240,7 @@ class InactivityMonitor:
             self._question = None
 
     def visitor_present(self) -> bool:
-        """Someone else is in the flat (hub/detect/visitors.py); the fall component asks before a radar
-        countdown through ctx.component("inactivity")."""
+        """Someone else is in the flat (visitors.py); the fall component asks before a radar countdown."""
         return self.detector is not None and self.detector.visitors.present
 
     def status(self) -> dict[str, Any]:
@@ -247,6 +248,7 @@ class InactivityMonitor:
         alarm_at = det.next_alarm_at()
         return {
             "away": det.away, "presumed_out": det.out, "asking": det.asking, "visitor": det.visitors.present,
+            "question": det.question,  # which question waits for an answer: 1, 2 (the louder one) or None
             "last_activity": det.last_ts.isoformat(timespec="seconds") if det.last_ts else None,
             "alarm_due": alarm_at.isoformat(timespec="seconds") if alarm_at else None,
             "learned_gaps": det.sample_count(), "feedback_scale": det.scale,
@@ -292,5 +294,7 @@ def build(config: Config, hardware: Hardware) -> InactivityMonitor | None:
     if params.day_max_h * 3600 + params.check_wait_s > 12 * 3600 or \
             params.night_max_h * 3600 + params.check_wait_s > 12 * 3600:
         log.warning("inactivity: day_max_h/night_max_h + check_wait_s exceed 12 h; detection may take longer")
+    if params.recheck_after_s and params.recheck_after_s >= params.check_wait_s:
+        log.warning("inactivity: recheck_after_s is not below check_wait_s: the check is asked once")
     return InactivityMonitor(config, params)
 

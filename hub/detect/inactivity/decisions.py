@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 from hub.detect.inactivity.routine import Basis
 
-DecisionKind = Literal["check", "alarm", "answered", "away_cleared", "visitor_arrived", "visitor_left"]
+DecisionKind = Literal["check", "recheck", "alarm", "answered", "away_cleared", "visitor_arrived",
+                       "visitor_left"]
 Reason = Literal["gap", "morning", "bedtime", "out", "dwell", "not_up_by", "out_at_night"]
 
 
@@ -26,7 +27,7 @@ class Decision:
     normal_s: float | None = None  # learned longest normal gap here (None: fallback)
     reason: Reason = "gap"
     basis: Basis = "fallback"
-    check_at: datetime | None = None  # for "alarm"/"answered": when the resident was asked
+    check_at: datetime | None = None  # for "recheck"/"alarm"/"answered": when the resident was first asked
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,15 @@ The rule (docs/detection.md, "Inactivity"; the statistics in `routine.py`):
   time of day (sitting down in the evening predicts a long gap, opening the fridge at noon a short one),
   shrunk towards all sources (an "onset" first towards every onset); bounded by day/night limits.
 - While a pressure mat is occupied (P-...:ON until its OFF) every gap is learned and judged as that
-  rest, whatever else fires meanwhile (`source_kind`, `_context_of`); an OFF and ON again within
+  rest, whatever else fires meanwhile (`rests.py`); an OFF and ON again within
   `mat_hold_s`, nothing between, is a flicker (someone shifting their weight): the rest goes on.
 - Until `learn_min_days` of history: fixed fallback limits. A morning check when not up by the usual
   time (routine.py), a bedtime check when not in bed by it (bedtime.py).
 - Presumed out (`hub/detect/presence.py`): an exit-door pattern followed by silence suspends the
   limit until evidence of someone inside; away mode suspends everything (cleared by command or, if
   `away_autoclear`, by activity inside more than `away_grace_min` after it was set).
-- Limit passed: a "check" (ask aloud); no activity within `check_wait_s`: one "alarm" per gap.
+- Limit passed: a "check" (ask aloud), `recheck_after_s` later a "recheck" (again, louder); no activity
+  within `check_wait_s` of the first: one "alarm" per gap (the second question never delays it).
 Decision times are nominal (when they fell due), so a coarse or jumping clock gives exact delays.
 This is the state machine; the learned statistics are `routine.py`, the parameters `params.py`, what it
 decides `decisions.py` (hub/detect/inactivity/).
@@ -31,14 +32,13 @@ from hub.detect.inactivity.bedtime import is_bed
 from hub.detect.inactivity.decisions import Decision, DecisionKind, Plan, Reason
 from hub.detect.inactivity.params import Params
 from hub.detect.inactivity.params import hhmm_to_min as hhmm_to_min  # re-exported for tests
-from hub.detect.inactivity.routine import Basis, Routine, source_kind
+from hub.detect.inactivity.rests import Resting, context_of, note_rest
+from hub.detect.inactivity.routine import Basis, Routine
 from hub.detect.inactivity.routine import shrunk_quantile as shrunk_quantile  # re-exported for tests
 from hub.detect.inactivity.rules import Rule
 from hub.detect.inactivity.rules import due as rule_due
 from hub.detect.presence import Presence
 from hub.detect.visitors import Visitors
-
-REST_STALE_H = 16.0  # a mat ON for longer than this is stuck or forgotten, not someone resting
 
 
 class InactivityDetector:
@@ -51,7 +51,7 @@ class InactivityDetector:
         self.last_ts: datetime | None = None
         self.last_source = ""
         self._context = ""  # what the running gap is learned under: its source, or the mat in use
-        self._resting: dict[str, tuple[datetime, str]] = {}  # occupied mats: sensor -> (since, source)
+        self._resting: Resting = {}  # occupied mats: sensor -> (since, source)
         self._learnable = False  # the running gap may become a sample
         self.presence = Presence(self.p.exit_group_s, self.p.exit_settle_s, self.p.return_window_min * 60,
                                  self.p.return_apart_s)
@@ -61,7 +61,8 @@ class InactivityDetector:
         self.away = False
         self.away_since: datetime | None = None
         self.plan: Plan | None = None
-        self._asked: datetime | None = None
+        self._asked: datetime | None = None  # when the first question was asked
+        self._rechecked = False  # the second, louder one has been asked
         self._alarmed = False
 
     # ---- inputs -------------------------------------------------------------------------------
@@ -89,9 +90,8 @@ class InactivityDetector:
 
     def _visit(self, change: str | None, ts: datetime, source: str) -> list[Decision]:
         """A visitor arrived (checks and alarms pause, gaps are not learned) or left."""
-        if change is None:
-            return []
-        return [Decision("visitor_arrived" if change == "arrived" else "visitor_left", ts, last_source=source)]
+        kind: DecisionKind = "visitor_arrived" if change == "arrived" else "visitor_left"
+        return [] if change is None else [Decision(kind, ts, last_source=source)]
 
     def _commit_off(self) -> list[Decision]:
         assert self._pending_off is not None
@@ -122,7 +122,7 @@ class InactivityDetector:
             self.routine.add_sample(self.last_ts, self._context, (ts - self.last_ts).total_seconds())
         if not was_out and not self.out and self._learnable and self.last_ts is not None:
             self.routine.note_morning(ts, self.last_ts)
-        self._note_rest(ts, source)
+        note_rest(self._resting, ts, source)
         self._start_gap(ts, source, learnable=True, early=not reassured)
         return out
 
@@ -133,6 +133,7 @@ class InactivityDetector:
         self.away, self.away_since = on, (ts if on else None)
         if on:
             self.plan, self._asked, self._alarmed, self._learnable = None, None, False, False
+            self._rechecked = False
             self._pending_off = None
         else:
             self.presence.reset()
@@ -174,6 +175,10 @@ class InactivityDetector:
         if self._asked is None and now >= self.plan.check_at:
             self._asked = self.plan.check_at
             out.append(self._decision("check", self._asked))
+        recheck_at = self._recheck_at()
+        if recheck_at is not None and now >= recheck_at:
+            self._rechecked = True
+            out.append(self._decision("recheck", recheck_at))
         if self._asked is not None:
             alarm_at = self._asked + timedelta(seconds=self.p.check_wait_s)
             if now >= alarm_at:
@@ -191,13 +196,25 @@ class InactivityDetector:
         """A check was spoken and is waiting for an answer."""
         return self._asked is not None and not self._alarmed
 
+    @property
+    def question(self) -> int | None:
+        """Which question waits for an answer: 1 the first, 2 the second (louder) one; None: none."""
+        return (2 if self._rechecked else 1) if self.asking else None
+
+    def _recheck_at(self) -> datetime | None:
+        """When the second question falls due (None: asked already, not asking, or none configured)."""
+        wait, again = self.p.check_wait_s, self.p.recheck_after_s
+        if self._asked is None or self._alarmed or self._rechecked or not 0 < again < wait:
+            return None
+        return self._asked + timedelta(seconds=again)
+
     def next_check_at(self) -> datetime | None:
-        """When to tick next for a check to fall due if nothing happens (a held mat OFF first)."""
+        """When to tick next for a question (check, recheck) to fall due if nothing happens (a held OFF first)."""
         if self._pending_off is not None:
             return self._pending_off[0] + timedelta(seconds=self.p.mat_hold_s + 1)
-        if self.plan is None or self._asked is not None or self._alarmed:
+        if self.plan is None or self._alarmed:
             return None
-        return self.plan.check_at
+        return self.plan.check_at if self._asked is None else self._recheck_at()
 
     def next_alarm_at(self) -> datetime | None:
         """When the alarm falls due if nothing happens from now on (None: never, e.g. away)."""
@@ -240,28 +257,11 @@ class InactivityDetector:
         return kept
 
     # ---- internals ----------------------------------------------------------------------------
-    def _note_rest(self, ts: datetime, source: str) -> None:
-        """Track occupied pressure mats: ON until the same mat goes OFF (or REST_STALE_H passes)."""
-        sensor, _, state = source.rpartition(":")
-        if source_kind(source) == "rest":
-            self._resting[sensor] = (ts, source)
-        elif state == "OFF":
-            self._resting.pop(sensor, None)
-
-    def _context_of(self, ts: datetime, source: str) -> str:
-        """While a mat is occupied the resident is resting whatever else fires (an appliance switching
-        itself off, a flush counted late): the gap belongs to the rest, not to that event."""
-        stale = ts - timedelta(hours=REST_STALE_H)
-        occupied = [(since, src) for since, src in self._resting.values() if since >= stale]
-        if not occupied or source_kind(source) == "rest":
-            return source
-        return max(occupied)[1]
-
     def _start_gap(self, ts: datetime, source: str, learnable: bool, early: bool = True) -> None:
         self.last_ts, self.last_source = ts, source
-        self._context = self._context_of(ts, source)
+        self._context = context_of(self._resting, ts, source)
         self._learnable = learnable and not self.out and not self.visitors.present
-        self._asked, self._alarmed = None, False
+        self._asked, self._rechecked, self._alarmed = None, False, False
         self.plan = self._make_plan(ts, source, early)
 
     def _make_plan(self, ts: datetime, source: str, early: bool = True) -> Plan | None:

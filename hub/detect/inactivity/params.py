@@ -25,6 +25,7 @@ def hhmm_to_min(text: str) -> int:
 @dataclass(frozen=True)
 class Params:
     check_wait_s: float = 600.0
+    recheck_after_s: float = 300.0  # the second, louder question, this long after the first; 0: none
     day_min_min: float = 60.0
     day_max_h: float = 10.0
     night_min_h: float = 2.0
