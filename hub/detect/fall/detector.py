@@ -51,16 +51,19 @@ from numpy.typing import ArrayLike
 
 from hub.detect.fall.collapse import CollapseWatch
 from hub.detect.fall.phases import (
+    DROP_MS,
     FEATURES,
     LANDING_S,
     LOOKBACK_S,
     POST_POSTURE_S,
     SEATED_MAX_DEG,
     STAY_S,
+    STILL_G,
     drop_speed,
     features,
     from_lying,
     gentle,
+    hard_drop,
     impulse,
     landed_fall,
     moving,
@@ -75,7 +78,7 @@ from hub.detect.fall.resample import FS, _Resampler
 WEIGHTS = (7.65, 17.76, 0.1, 23.19, -1.8, 6.52, 1.07)
 BIAS = -28.5
 Kind = Literal["fall", "to_seated", "from_lying", "collapse"]
-Rule = Literal["from_lying", "reseated", "got_up"] | None
+Rule = Literal["from_lying", "reseated", "got_up", "hard_drop"] | None
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class FallParams:
     # ...but only by this much when the waist dropped fast before the impact (`DROP_MS`): lying down onto
     # a bed turns the trunk about the hip, which stays at seat height; a fall drops it to the floor.
     dropped_margin: float = 2.0
+    drop_ms: float = DROP_MS  # the drop (m/s) that lowers the margin to `dropped_margin`
     explain: bool = False  # evaluation: every assessment carries its landing features (cross-validation)
 
 
@@ -114,7 +118,8 @@ class Assessment:
     drop_ms: float = 0.0  # how fast the waist dropped before the impact (m/s, phases.drop_speed)
     # A rule that decides whatever the score: "from_lying" (an alarm), "reseated" (no alarm: back in
     # the seat the wearer had left), "got_up" (no alarm: a gentle impact, and the wearer did not stay
-    # down for `STAY_S` after the post phase), or None.
+    # down for `STAY_S` after the post phase), "hard_drop" (an alarm: a drop of `HARD_DROP_MS` into a
+    # turned, reclined posture, lying still there), or None.
     rule: Rule = None
 
     def as_dict(self) -> dict[str, float]:
@@ -227,6 +232,7 @@ class FallDetector:
                       else "reseated" if reseated(self._acc, self.up, i, self._post(i))
                       else "got_up" if soft and not stayed_down(self._acc, self._mag, self.up, i + self._decide_n,
                                                                 i + self._decide_n + self._stay_n)
+                      else "hard_drop" if hard_drop(feats, drop) and math.exp(feats[4]) - 0.01 < STILL_G
                       else None)
         suspected = (score > self.params.threshold and not moving(feats) and not unchanged(feats)
                      and rule not in ("reseated", "got_up"))
@@ -234,6 +240,8 @@ class FallDetector:
             kind = "to_seated"
         if not suspected and rule == "from_lying":
             suspected, kind = True, "from_lying"
+        if not suspected and rule == "hard_drop":
+            suspected, kind = True, "to_seated" if tilt_after < SEATED_MAX_DEG else "fall"
         refractory = self.params.refractory_s * FS
         fall = suspected and p - self._last_fall > refractory
         recovered = False
@@ -245,7 +253,7 @@ class FallDetector:
             landed = landed if self.params.explain else self._landing(p)
             recovered = landed is not None and landed_fall(
                 landed, self._w, self.params.bias, self.params.threshold + self.params.recovered_margin,
-                self.params.threshold + self.params.dropped_margin)
+                self.params.threshold + self.params.dropped_margin, self.params.drop_ms)
             if recovered:
                 self._last_event = p
                 self._watch.start(p + self._decide_n)
