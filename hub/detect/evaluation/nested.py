@@ -5,15 +5,17 @@ for every held-out subject *without* that subject, so the figures reported for t
 For each held-out subject o: every other subject i is scored with weights fitted without o and i
 (inner leave-one-out), every combination of `GRID` is counted on those inner scores — missed falls
 (plain and spliced "got up") plus false events (alarm or fall.recovered) on ADL trials and on the
-wear-day stream, each counting one — and the combination with the fewest errors is kept, ties going to
-the most conservative (largest margins, then the fastest drop). Subject o is then scored with weights
-fitted without o and those constants, exactly as `cross_validation.decide` (the detector's rule) does.
+wear-day stream, each counting one — and of the combinations within one standard error of the fewest
+errors (`tolerance`) the most conservative is kept (largest margins, then the fastest drop). Subject o
+is then scored with weights fitted without o and those constants, exactly as `cross_validation.decide`
+(the detector's rule) does.
 The same selection over all subjects is what the shipped constants are checked against.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,11 +24,17 @@ from hub.detect.evaluation.cross_validation import decide, fit_logistic, trainin
 from hub.detect.evaluation.falls import Outcome, TrialResult
 from hub.detect.evaluation.wear import REFRACTORY_S, WearStream
 from hub.detect.fall.detector import FallParams, Rule
-from hub.detect.fall.phases import FEATURES, LYING_DEG, hard_drop, moving, unchanged
+from hub.detect.fall.phases import FEATURES, LYING_DEG, hard_drop, moving, unchanged, up_again
 
 GRID = {"recovered_margin": (5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 14.0),
         "dropped_margin": (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0),
         "drop_ms": (0.8, 0.9, 1.0, 1.1, 1.2, 1.4, 1.6)}
+
+
+def tolerance(fewest: int) -> float:
+    """Errors within this of the fewest are as good (the one-standard-error rule: a count of errors
+    varies by about its square root); among them the most conservative constants are kept."""
+    return math.sqrt(fewest)
 
 
 @dataclass(frozen=True)
@@ -69,13 +77,13 @@ class _Candidates:
         self.drop = np.zeros(n)
         self.force = np.zeros(n, bool)  # a rule that alarms whatever the score
         self.can = np.zeros(n, bool)  # the score may alarm (not moving, not unchanged, not vetoed)
-        self.has = np.zeros(n, bool)  # a landing that ends lying and not moving about
-        self.hard = np.zeros(n, bool)  # a landing after a hard drop
+        self.has = np.zeros(n, bool)  # a landing that ends lying, not moving about, the wearer up again after
+        self.hard = np.zeros(n, bool)  # a landing after a hard drop, the wearer up again after
         for j, (c, rule, landing) in enumerate(rows):
             self.x[j] = c
             self.force[j] = rule in ("from_lying", "hard_drop")
             self.can[j] = not moving(c) and not unchanged(c) and rule not in ("reseated", "got_up")
-            if landing is not None:
+            if landing is not None and up_again(c):
                 self.land[j], self.drop[j] = landing[:nf], landing[nf]
                 self.has[j] = max(landing[3], landing[1]) * 90.0 >= LYING_DEG and not moving(landing)
                 self.hard[j] = hard_drop(landing, landing[nf])
@@ -107,15 +115,15 @@ class _Candidates:
 
 
 def choose(cands: _Candidates, scores: tuple[np.ndarray, np.ndarray], threshold: float) -> tuple[Limits, int]:
-    """The grid point with the fewest errors; ties to the largest margins, then the fastest drop."""
-    best: tuple[int, Limits] | None = None
-    for rm, dm, ms in itertools.product(*(sorted(v, reverse=True) for v in GRID.values())):
-        limits = Limits(rm, dm, ms)
-        e = cands.errors(scores, threshold, limits)
-        if best is None or e < best[0]:
-            best = e, limits
-    assert best is not None
-    return best[1], best[0]
+    """The most conservative grid point (largest margins, then the fastest drop) whose errors are within
+    `tolerance` of the fewest: a difference of one or two events is noise, not evidence."""
+    points = [Limits(rm, dm, ms) for rm, dm, ms in itertools.product(*(sorted(v, reverse=True) for v in GRID.values()))]
+    errors = [cands.errors(scores, threshold, limits) for limits in points]
+    fewest = min(errors)
+    for limits, e in zip(points, errors, strict=True):
+        if e <= fewest + tolerance(fewest):
+            return limits, e
+    raise AssertionError("unreachable: the fewest errors are within any tolerance")
 
 
 def _inner_scores(cands: _Candidates, subjects: list[str], fit: dict[frozenset[str], np.ndarray],
