@@ -1,7 +1,8 @@
 """Leave-one-subject-out cross-validation for `hub eval fall --cross-validate`: the score's weights
 are refitted without each subject in turn and that subject's trials (and wear-day stream) are scored
 with them; the figures docs/detection.md reports. Each candidate is decided as the detector
-decides it (`decide`): alarm, recovered fall, or nothing.
+decides it (`decide`): alarm, recovered fall, or nothing. `hub eval fall --cross-validate` nests this:
+hub/detect/evaluation/nested.py chooses the landing's constants without the held-out subject as well.
 """
 
 from __future__ import annotations

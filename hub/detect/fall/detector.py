@@ -35,8 +35,11 @@ time t uses only samples before t.
 A candidate that is not a suspected fall but whose landing (`LANDING_S` after the impact, same features
 and weights, measured from the last upright or least tilted posture even if the trunk turned on the
 way down) ends lying and scores `recovered_margin` above the threshold (`dropped_margin` after a fast
-drop of the waist) is a fall the wearer got up from (`recovered`: reported, not alarmed); lying still
-again for `COLLAPSE_S` within `REWATCH_S` after it is a suspected fall of kind "collapse".
+drop of the waist), or follows a hard drop (`phases.hard_drop`: a fast drop into a turned, reclined
+posture), is a fall the wearer got up from (`recovered`: reported, not alarmed) when the wearer is up
+again at the end of the post phase (`phases.up_again`); lying still again for `COLLAPSE_S` within
+`REWATCH_S` after it is a suspected fall of kind "collapse". A hard drop after which the wearer lies
+still is a suspected fall whatever the score (rule "hard_drop").
 """
 
 from __future__ import annotations
