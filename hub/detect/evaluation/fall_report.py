@@ -93,13 +93,15 @@ def format_subjects(table: dict[str, dict[str, Any]]) -> str:
                      f"{v['got_up']:7d}    {rate(v['got_up_any'], v['got_up'])}  {v['adls']:4d}      "
                      f"{rate(v['adls'] - v['false_alarms'], v['adls'])} {v['false_recovered']:15d} "
                      f"{v['wear_alarms_per_day']!s:>10} {v['wear_recovered_per_day']!s:>13}")
-    with_falls = [v for v in table.values() if v["falls"]]
-    if with_falls:
-        def low(key: str, n: str) -> str:
-            worst = min(with_falls, key=lambda v: v[key] / v[n])
-            return f"{100 * worst[key] / worst[n]:.1f}%"
-        lines.append(f"lowest per subject: any fall event {low('any', 'falls')}, got-up {low('got_up_any', 'got_up')}"
-                     f", specificity {min((v['adls'] - v['false_alarms']) / v['adls'] for v in table.values()):.1%}")
+
+    def lowest(pairs: list[tuple[int, int]]) -> str:
+        rates = [hits / n for hits, n in pairs if n]
+        return f"{100 * min(rates):.1f}%" if rates else "n/a"
+
+    rows = list(table.values())
+    lines.append(f"lowest per subject: any fall event {lowest([(v['any'], v['falls']) for v in rows])}, got-up "
+                 f"{lowest([(v['got_up_any'], v['got_up']) for v in rows])}, specificity "
+                 f"{lowest([(v['adls'] - v['false_alarms'], v['adls']) for v in rows])}")
     got_up = {name: [sum(v["got_up " + name][0] for v in table.values()),
                      sum(v["got_up " + name][1] for v in table.values())] for name in FALL_TYPES}
     lines += [f"  got-up falls {name}: {h}/{n} reported ({rate(h, n).strip()})" for name, (h, n) in got_up.items()]
@@ -151,7 +153,11 @@ def main(args: argparse.Namespace) -> int:
     summary["wear"] = summarise_wear(streams)
     summary["subjects_table"] = per_subject(results, summary["wear"])
     if args.cross_validate:
-        outcomes, folds, (chosen, inner_errors) = nested_cross_validate(results, streams, params.threshold)
+        try:
+            outcomes, folds, (chosen, inner_errors) = nested_cross_validate(results, streams, params.threshold)
+        except ValueError as exc:
+            print(f"hub eval fall --cross-validate: {exc}", file=sys.stderr)
+            return 2
         cv_full = summarise(results, outcomes)
         summary["cross_validation"] = {k: cv_full[k] for k in (
             "sensitivity", "sensitivity_alarm", "specificity", "groups", "worst_adl", "missed_fall_codes",

@@ -151,6 +151,8 @@ def nested_cross_validate(results: list[TrialResult], streams: list[WearStream],
     """Outcomes by `Trial.key` with each subject's weights and constants chosen without them, the folds,
     and the constants the same selection picks on all subjects (with their inner errors)."""
     subjects = sorted({r.trial.subject for r in results})
+    if len(subjects) < 3:
+        raise ValueError(f"nested leave-one-subject-out needs at least 3 subjects, got {len(subjects)}")
     train = {s: [r for r in results if r.trial.subject == s] for s in subjects}
 
     def fitted(left_out: frozenset[str]) -> np.ndarray:
