@@ -83,7 +83,7 @@ class _Candidates:
             self.x[j] = c
             self.force[j] = rule in ("from_lying", "hard_drop")
             self.can[j] = not moving(c) and not unchanged(c) and rule not in ("reseated", "got_up")
-            if landing is not None and up_again(c):
+            if landing is not None and (up_again(c) or rule == "got_up"):
                 self.land[j], self.drop[j] = landing[:nf], landing[nf]
                 self.has[j] = max(landing[3], landing[1]) * 90.0 >= LYING_DEG and not moving(landing)
                 self.hard[j] = hard_drop(landing, landing[nf])
