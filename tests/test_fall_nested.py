@@ -57,3 +57,17 @@ def test_ties_go_to_the_most_conservative_constants() -> None:
     limits, errors = choose(cands, nothing, 1.0)
     assert errors == 24  # every fall (12 plain, 12 got up) missed, whatever the constants
     assert limits == Limits(max(GRID["recovered_margin"]), max(GRID["dropped_margin"]), max(GRID["drop_ms"]))
+
+
+def test_a_recovered_fall_needs_the_wearer_up_again() -> None:
+    from hub.detect.evaluation.cross_validation import decide
+    from hub.detect.fall.detector import BIAS, WEIGHTS
+
+    w = np.r_[WEIGHTS, BIAS]
+    landing = (np.log(3.0), 1.0, 0.1, 1.0, np.log(0.01), np.log(0.3), 0.5, 0.3)  # landed lying, hard
+    still_down = (np.log(1.6), 0.2, 0.9, 1.0, np.log(0.05), np.log(0.05), 0.0)  # lying at 10 s, no fall score
+    up = (*still_down[:3], 0.2, *still_down[4:])  # upright again at 10 s
+    assert decide(w, 1.0, still_down, None, landing) is None  # lying down, not a fall got up from
+    assert decide(w, 1.0, up, None, landing) == "recovered"
+    # A soft impact: up again by the end of its longer watch (rule "got_up") is enough.
+    assert decide(w, 1.0, still_down, "got_up", landing) == "recovered"
