@@ -33,6 +33,23 @@ def test_eval_fall_prints_figures(subset: Path, capsys: pytest.CaptureFixture[st
     assert "sensitivity" in out and "worst ADL codes" in out and "x real time" in out
     assert "falls from sitting: faint, slump (F13-F15)" in out and "per day of continuous wear" in out
     assert out.count("\nSA ") == 1 and out.count("\nSE ") == 1
+    assert "\nSA01 " in out and "\nSE01 " in out and "lowest per subject: any fall event 100.0%" in out
+
+
+def test_eval_fall_cross_validates_nested(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    names = [f"{s}/{c}_{s}_R01" for s in ("SA01", "SA02", "SA03") for c in ("F01", "D01")] + ["SE01/D07_SE01_R01"]
+    root = sisfall_subset(tmp_path, names)
+    assert main(["eval", "fall", "--dataset", "sisfall", str(root), "--cross-validate", "--json"]) == 0
+    cv = json.loads(capsys.readouterr().out)["cross_validation"]
+    assert cv["method"] == "nested leave-one-subject-out"
+    assert set(cv["limits_per_fold"]) == {"SA01", "SA02", "SA03", "SE01"}
+    assert set(cv["subjects_table"]) == {"SA01", "SA02", "SA03", "SE01"}
+    assert cv["groups"]["SA"]["falls"] == 3 and cv["groups"]["SA"]["got_up"]["trials"] == 3
+
+
+def test_nested_cross_validation_needs_three_subjects(subset: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "fall", "--dataset", "sisfall", str(subset), "--cross-validate"]) == 2
+    assert "at least 3 subjects" in capsys.readouterr().err
 
 
 def test_eval_fall_json(subset: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -45,8 +62,12 @@ def test_eval_fall_json(subset: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert result["realtime_factor"] > 200
     assert result["fall_types"]["from walking/jogging (F01-F07)"]["falls"] == 1
     assert result["fall_codes"] == {"F01": {"falls": 1, "detected": 1}, "F13": {"falls": 1, "detected": 1}}
+    table = result["subjects_table"]
+    assert (table["SA01"]["falls"], table["SA01"]["any"], table["SA01"]["adls"]) == (2, 2, 2)
+    assert table["SE01"]["falls"] == 0 and table["SE01"]["adls"] == 2
     wear = result["wear"]
     assert wear["subjects"] == 2 and set(wear["groups"]) == {"SA", "SE"}
+    assert set(wear["subjects_figures"]) == {"SA01", "SE01"}
     assert 0 < wear["active_h"] < wear["worn_h"] and wear["false_alarms"] >= 0
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from hub.detect.fall.detector import Assessment, FallDetector, FallParams
-from hub.detect.fall.phases import BED_DROP_MS, STAY_S, drop_speed, gentle, reseated
+from hub.detect.fall.phases import BED_DROP_MS, HARD_DROP_MS, STAY_S, drop_speed, gentle, reseated
 from hub.detect.fall.resample import FS
 from hub.detect.fall.sim import synth_chair_fall_trace
 
@@ -133,3 +133,29 @@ def test_a_soft_landing_the_wearer_gets_up_from_is_no_alarm() -> None:
     found = run(trace[:impact + 12 * FS], turn(down, UP, 3.0), walk(45.0))
     assert found and not any(a.fall for a in found), found
     assert any(a.rule == "got_up" for a in found)
+
+
+def tilted(deg: float, towards: np.ndarray = BACK) -> np.ndarray:
+    return math.cos(math.radians(deg)) * UP + math.sin(math.radians(deg)) * towards
+
+
+def test_a_hard_drop_into_a_reclined_posture_is_a_fall_though_not_lying() -> None:
+    # Sitting, then backward off the chair: 0.3 s near free fall (~2.9 m/s), a 4 g impact, and the trunk
+    # ends reclined at 55 degrees against the chair, not lying. Staying there still: an alarm.
+    seat, floor = tilted(10.0), tilted(55.0)
+    down = (hold(seat, 8.0), turn(seat, floor, 0.3, weight=0.05), hit(floor, 4.0))
+    found = run(*down, hold(floor, 45.0))
+    falls = [a for a in found if a.fall]
+    assert len(falls) == 1 and falls[0].rule == "hard_drop" and falls[0].kind == "to_seated", found
+    assert falls[0].drop_ms >= HARD_DROP_MS
+    # The same fall, then up after 4 s and walking away: reported as a fall the wearer got up from.
+    found = run(*down, hold(floor, 4.0), turn(floor, UP, 3.0), walk(15.0))
+    events = [a for a in found if a.fall or a.recovered]
+    assert len(events) == 1 and events[0].recovered, found
+
+
+def test_sitting_down_quickly_into_a_reclined_seat_is_no_hard_drop() -> None:
+    # Standing, lowered into a reclined armchair in 1 s (|a| 0.85 g: ~1.5 m/s), a 2.5 g bump, resting there.
+    seat = tilted(50.0)
+    found = run(walk(6.0), turn(UP, seat, 1.0, weight=0.85), hit(seat, 2.5), hold(seat, 45.0))
+    assert found and all(a.drop_ms < HARD_DROP_MS and a.rule != "hard_drop" for a in found), found

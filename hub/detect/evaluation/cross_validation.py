@@ -1,7 +1,8 @@
 """Leave-one-subject-out cross-validation for `hub eval fall --cross-validate`: the score's weights
 are refitted without each subject in turn and that subject's trials (and wear-day stream) are scored
 with them; the figures docs/detection.md reports. Each candidate is decided as the detector
-decides it (`decide`): alarm, recovered fall, or nothing.
+decides it (`decide`): alarm, recovered fall, or nothing. `hub eval fall --cross-validate` nests this:
+hub/detect/evaluation/nested.py chooses the landing's constants without the held-out subject as well.
 """
 
 from __future__ import annotations
@@ -9,21 +10,25 @@ from __future__ import annotations
 import numpy as np
 
 from hub.detect.evaluation.falls import Outcome, TrialResult
-from hub.detect.fall.detector import FallParams, Rule, landed_fall, moving, unchanged
+from hub.detect.fall.detector import FallParams, Rule, landed_fall, moving, unchanged, up_again
 
 
 def decide(w: np.ndarray, threshold: float, feats: tuple[float, ...], rule: Rule,
            landing: tuple[float, ...] | None, margin: float = FallParams.recovered_margin,
-           dropped_margin: float = FallParams.dropped_margin) -> Outcome:
+           dropped_margin: float = FallParams.dropped_margin, drop_ms: float = FallParams.drop_ms) -> Outcome:
     """One candidate under weights `w` (bias last), as the detector decides: an alarm (score above the
     threshold, not moving about after, not `unchanged`, not vetoed by the "reseated" or "got_up" rule; or
-    the from-lying rule), else a recovered fall (the landing alone scores `margin` above the threshold,
-    `dropped_margin` after a fast drop, ends lying and not moving about), else nothing."""
-    if rule == "from_lying" or (float(np.asarray(feats) @ w[:-1] + w[-1]) > threshold and not moving(feats)
-                                and not unchanged(feats) and rule not in ("reseated", "got_up")):
+    the from-lying or hard-drop rule), else a recovered fall (the landing alone scores `margin` above the
+    threshold, `dropped_margin` after a drop of `drop_ms`, ends lying and not moving about; or follows a
+    hard drop) when the wearer is up again at the end of the post phase (`up_again`; after a gentle impact,
+by the end of its longer watch: rule "got_up"), else nothing."""
+    if rule in ("from_lying", "hard_drop") or (
+            float(np.asarray(feats) @ w[:-1] + w[-1]) > threshold and not moving(feats)
+            and not unchanged(feats) and rule not in ("reseated", "got_up")):
         return "alarm"
-    if landing is not None and landed_fall(landing, w[:-1], float(w[-1]), threshold + margin,
-                                           threshold + dropped_margin):
+    up = up_again(feats) or rule == "got_up"
+    if landing is not None and up and landed_fall(landing, w[:-1], float(w[-1]), threshold + margin,
+                                                  threshold + dropped_margin, drop_ms):
         return "recovered"
     return None
 
@@ -48,7 +53,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.01, pos_weight: flo
     return w
 
 
-def _training_set(results: list[TrialResult]) -> tuple[np.ndarray, np.ndarray]:
+def training_set(results: list[TrialResult]) -> tuple[np.ndarray, np.ndarray]:
     """Positives: the hardest-hitting candidate of each fall trial; negatives: every ADL candidate.
     Spliced "got up" trials are evaluation only, never trained on."""
     xs: list[np.ndarray] = []
@@ -79,12 +84,12 @@ def cross_validate_weights(results: list[TrialResult], threshold: float) -> tupl
     per_subject: dict[str, np.ndarray] = {}
     for subject in sorted({r.trial.subject for r in results}):
         train = [r for r in results if r.trial.subject != subject]
-        w = per_subject[subject] = fit_logistic(*_training_set(train))
+        w = per_subject[subject] = fit_logistic(*training_set(train))
         for r in results:
             if r.trial.subject == subject:
                 found = {decide(w, threshold, tuple(c), rule, landing)
                          for c, rule, landing in zip(r.candidates, r.rules, r.landings, strict=True)}
                 outcomes[r.trial.key] = "alarm" if "alarm" in found else "recovered" if "recovered" in found else None
-    return outcomes, fit_logistic(*_training_set(results)), per_subject
+    return outcomes, fit_logistic(*training_set(results)), per_subject
 
 

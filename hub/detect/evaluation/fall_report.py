@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hub.detect.evaluation.falls import find_trials, summarise
+from hub.detect.evaluation.falls import FALL_TYPES, Outcome, TrialResult, find_trials, summarise
 from hub.detect.fall.detector import FEATURES, FallParams
 
 
@@ -56,6 +56,58 @@ def format_report(s: dict[str, Any], root: Path, title: str = "") -> str:
     return "\n".join(lines)
 
 
+def per_subject(results: list[TrialResult], wear: dict[str, Any],
+                outcomes: dict[str, Outcome] | None = None) -> dict[str, dict[str, Any]]:
+    """Per subject: falls with any event / an alarm, got-up splices reported, ADL trials with a false
+    alarm / a false fall.recovered, and false alarms / recovered events per day of their wear stream."""
+    def out(r: TrialResult) -> Outcome:
+        return r.outcome if outcomes is None else outcomes[r.trial.key]
+
+    table: dict[str, dict[str, Any]] = {}
+    for subject in sorted({r.trial.subject for r in results}):
+        rs = [r for r in results if r.trial.subject == subject]
+        falls = [r for r in rs if r.trial.is_fall and not r.trial.variant]
+        up = [r for r in rs if r.trial.variant]
+        adls = [r for r in rs if not r.trial.is_fall]
+        w = wear.get("subjects_figures", {}).get(subject, {})
+        table[subject] = {"falls": len(falls), "any": sum(out(r) is not None for r in falls),
+                          "alarm": sum(out(r) == "alarm" for r in falls), "got_up": len(up),
+                          "got_up_any": sum(out(r) is not None for r in up), "adls": len(adls),
+                          "false_alarms": sum(out(r) == "alarm" for r in adls),
+                          "false_recovered": sum(out(r) == "recovered" for r in adls),
+                          "wear_alarms_per_day": w.get("per_day"), "wear_recovered_per_day": w.get("recovered_per_day")}
+        for name, codes in FALL_TYPES.items():
+            rows = [r for r in up if r.trial.code in codes]
+            table[subject]["got_up " + name] = [sum(out(r) is not None for r in rows), len(rows)]
+    return table
+
+
+def format_subjects(table: dict[str, dict[str, Any]]) -> str:
+    def rate(hits: int, n: int) -> str:
+        return "   n/a" if n == 0 else f"{100 * hits / n:5.1f}%"
+
+    lines = ["subject  falls sens(any) sens(alarm)  got-up sens(any)  ADLs specificity false-recovered "
+             "alarms/day recovered/day"]
+    for s, v in table.items():
+        lines.append(f"{s:<7} {v['falls']:6d}    {rate(v['any'], v['falls'])}      {rate(v['alarm'], v['falls'])} "
+                     f"{v['got_up']:7d}    {rate(v['got_up_any'], v['got_up'])}  {v['adls']:4d}      "
+                     f"{rate(v['adls'] - v['false_alarms'], v['adls'])} {v['false_recovered']:15d} "
+                     f"{v['wear_alarms_per_day']!s:>10} {v['wear_recovered_per_day']!s:>13}")
+
+    def lowest(pairs: list[tuple[int, int]]) -> str:
+        rates = [hits / n for hits, n in pairs if n]
+        return f"{100 * min(rates):.1f}%" if rates else "n/a"
+
+    rows = list(table.values())
+    lines.append(f"lowest per subject: any fall event {lowest([(v['any'], v['falls']) for v in rows])}, got-up "
+                 f"{lowest([(v['got_up_any'], v['got_up']) for v in rows])}, specificity "
+                 f"{lowest([(v['adls'] - v['false_alarms'], v['adls']) for v in rows])}")
+    got_up = {name: [sum(v["got_up " + name][0] for v in table.values()),
+                     sum(v["got_up " + name][1] for v in table.values())] for name in FALL_TYPES}
+    lines += [f"  got-up falls {name}: {h}/{n} reported ({rate(h, n).strip()})" for name, (h, n) in got_up.items()]
+    return "\n".join(lines)
+
+
 def register_cli(sub: argparse._SubParsersAction) -> None:
     """Adds `fall` under `hub eval` (hub/cli/eval.py)."""
     p = sub.add_parser("fall", help="fall detector on a recorded dataset (SisFall)",
@@ -91,33 +143,53 @@ def main(args: argparse.Namespace) -> int:
         print(f"hub eval fall: no SisFall trials (<CODE>_<SUBJECT>_R<NN>.txt[.gz]) under {root}",
               file=sys.stderr)
         return 2
-    from hub.detect.evaluation.cross_validation import cross_validate_weights
+    from hub.detect.evaluation.cross_validation import fit_logistic, training_set
+    from hub.detect.evaluation.nested import nested_cross_validate
     from hub.detect.evaluation.wear import cv_scorer, format_wear, summarise_wear, wear_streams
 
     summary = summarise(results)
     summary["skipped"] = skipped
     streams = wear_streams(find_trials(root)[:args.limit], params, args.seed)
     summary["wear"] = summarise_wear(streams)
+    summary["subjects_table"] = per_subject(results, summary["wear"])
     if args.cross_validate:
-        outcomes, weights, per_subject = cross_validate_weights(results, params.threshold)
+        try:
+            outcomes, folds, (chosen, inner_errors) = nested_cross_validate(results, streams, params.threshold)
+        except ValueError as exc:
+            print(f"hub eval fall --cross-validate: {exc}", file=sys.stderr)
+            return 2
         cv_full = summarise(results, outcomes)
         summary["cross_validation"] = {k: cv_full[k] for k in (
             "sensitivity", "sensitivity_alarm", "specificity", "groups", "worst_adl", "missed_fall_codes",
             "fall_types", "activities")}
-        summary["cross_validation"]["wear"] = summarise_wear(streams, cv_scorer(per_subject, params.threshold))
-        summary["cross_validation"]["method"] = "leave-one-subject-out"
+        limits = {s: (f.limits.recovered_margin, f.limits.dropped_margin, f.limits.drop_ms) for s, f in folds.items()}
+        summary["cross_validation"]["wear"] = summarise_wear(streams, cv_scorer(
+            {s: f.weights for s, f in folds.items()}, params.threshold, limits))
+        summary["cross_validation"]["subjects_table"] = per_subject(
+            results, summary["cross_validation"]["wear"], outcomes)
+        summary["cross_validation"]["method"] = "nested leave-one-subject-out"
+        summary["cross_validation"]["limits_per_fold"] = limits
+        summary["cross_validation"]["limits_all_subjects"] = {**chosen.__dict__, "inner_errors": inner_errors}
         summary["cross_validation"]["weights_all_subjects"] = dict(
-            zip((*FEATURES, "bias"), (round(float(v), 2) for v in weights), strict=True))
+            zip((*FEATURES, "bias"), (round(float(v), 2) for v in fit_logistic(*training_set(results))),
+                strict=True))
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
         return 0
     print(format_report(summary, root))
     print(format_wear(summary["wear"]))
+    print(format_subjects(summary["subjects_table"]))
     if args.cross_validate:
+        cv = summary["cross_validation"]
         print()
-        print(format_report(cv_full, root, " (leave-one-subject-out refit)"))
-        print(format_wear(summary["cross_validation"]["wear"], " (leave-one-subject-out refit)"))
-        print("weights fitted on all subjects:", summary["cross_validation"]["weights_all_subjects"])
+        print(format_report(cv_full, root, " (nested leave-one-subject-out)"))
+        print(format_wear(cv["wear"], " (nested leave-one-subject-out)"))
+        print(format_subjects(cv["subjects_table"]))
+        print("landing constants chosen per fold without the held-out subject (recovered margin, dropped margin, "
+              "drop m/s): " + ", ".join(f"{s} {v[0]:g}/{v[1]:g}/{v[2]:g}" for s, v in limits.items()))
+        print(f"the same selection on all subjects: {cv['limits_all_subjects']}; shipped: recovered margin "
+              f"{params.recovered_margin:g}, dropped margin {params.dropped_margin:g}, drop {params.drop_ms:g} m/s")
+        print("weights fitted on all subjects:", cv["weights_all_subjects"])
     if skipped:
         print(f"skipped {len(skipped)} unreadable file(s); see warnings above")
     return 0

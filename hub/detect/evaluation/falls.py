@@ -10,7 +10,8 @@ decided and for "alarm" when an alarm is; an ADL trial is a false alarm with an 
 recovered-fall event with a recovered. Falls the wearer gets up from are spliced
 (`hub/detect/evaluation/splice.py`). Figures per age group (SA young, SE older), fall type and activity
 code, and false alarms per day of continuous wear (`hub/detect/evaluation/wear.py`). `--cross-validate`
-refits the score's weights leaving one subject out at a time (the figures docs/detection.md reports);
+refits the score's weights leaving one subject out at a time and chooses the landing's constants without
+that subject too (nested: hub/detect/evaluation/nested.py; the figures docs/detection.md reports);
 the report and CLI are in `hub/detect/evaluation/fall_report.py`.
 """
 

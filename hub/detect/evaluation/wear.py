@@ -124,6 +124,11 @@ def summarise_wear(streams: list[WearStream], scorer: Scorer | None = None) -> d
             last = t if outcome else last
         return n, r
 
+    subjects: dict[str, dict[str, Any]] = {}
+    for s in streams:
+        fa, fr = count(s)
+        subjects[s.subject] = {"active_h": round(s.active_s / 3600, 2), "false_alarms": fa, "false_recovered": fr,
+                               **_per(fa, fr, s.active_s / 3600)}
     groups: dict[str, dict[str, Any]] = {}
     for group in sorted({s.subject[:2] for s in streams}):
         ss = [s for s in streams if s.subject[:2] == group]
@@ -136,7 +141,7 @@ def summarise_wear(streams: list[WearStream], scorer: Scorer | None = None) -> d
     return {"subjects": len(streams), "active_h": round(active_h, 2),
             "worn_h": round(sum(s.worn_s for s in streams) / 3600, 2), "false_alarms": fa,
             "false_recovered": fr, **_per(fa, fr, active_h),
-            "active_h_per_day": ACTIVE_H_PER_DAY, "groups": groups}
+            "active_h_per_day": ACTIVE_H_PER_DAY, "groups": groups, "subjects_figures": subjects}
 
 
 def _per(fa: int, fr: int, active_h: float) -> dict[str, float | None]:
@@ -146,12 +151,16 @@ def _per(fa: int, fr: int, active_h: float) -> dict[str, float | None]:
             "recovered_per_day": round(fr / active_h * ACTIVE_H_PER_DAY, 2) if active_h else None}
 
 
-def cv_scorer(weights: dict[str, np.ndarray], threshold: float) -> Scorer:
-    """Each subject's candidates decided with the weights fitted without that subject."""
+def cv_scorer(weights: dict[str, np.ndarray], threshold: float,
+              limits: dict[str, tuple[float, float, float]] | None = None) -> Scorer:
+    """Each subject's candidates decided with the weights fitted without that subject, and (nested) the
+    landing's constants (recovered margin, dropped margin, drop m/s) chosen without them."""
     from hub.detect.evaluation.cross_validation import decide
 
     def score(subject: str, feats: tuple[float, ...], rule: Rule, landing: Landing) -> str | None:
-        return decide(weights[subject], threshold, feats, rule, landing)
+        if limits is None:
+            return decide(weights[subject], threshold, feats, rule, landing)
+        return decide(weights[subject], threshold, feats, rule, landing, *limits[subject])
     return score
 
 
