@@ -118,7 +118,7 @@ def test_no_meter_paired_no_listening_until_the_first_verb_pairs_them(tmp_path: 
     board, pairs them and tells the health component, which listens at once and hears the reading."""
 
     async def go() -> FakeHub:
-        async with started(tmp_path, paired=False) as (hub, sim):
+        async with started(tmp_path, paired=False) as (hub, _):
             health = hub.components["health"]
             await asyncio.sleep(0.05)
             assert health.coordinator is None and hub.status["ble_meters"] == []
