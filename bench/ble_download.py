@@ -11,7 +11,8 @@ from pathlib import Path
 
 from drivers.ble import bps, gls
 from drivers.ble.virtual.radio import VirtualRadio
-from hub.health.sim.component import Quirks, SimGlucoseMeter
+from hub.health.sim.glucose_meter import SimGlucoseMeter
+from hub.health.sim.meter import Quirks
 from sensors.meters.coordinator import MeterCoordinator, MeterSettings, Reading
 from sensors.meters.store import MeterStore
 

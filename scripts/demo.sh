@@ -70,6 +70,16 @@ good_pin = 12
 low_battery_pin = 13
 TOML
 fi
+if ! grep -q '^\[fall\]' "$SIM/hub.toml"; then
+  # A worn fall sensor and a fall radar: the simulated board has the parts the config names, so
+  # 'hub sim fall' and 'hub sim radar fall' can be tried (a unit without them never loads the fall path).
+  cat >>"$SIM/hub.toml" <<TOML
+
+[fall]
+wearable_address = "C8:17:5F:00:00:01"
+radar_port = "/dev/ttyAMA0"
+TOML
+fi
 # Signed updates can be tried too: an update root whose `current` is this venv (as `hub install` makes
 # it), and a release key of the demo's own (docs/fleet.md, "Signed updates with rollback").
 if [ ! -e "$SIM/releases/current" ]; then

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from drivers.ble.virtual.radio import VirtualRadio
-from hub.health.sim.component import Quirks, SimBpMeter, SimGlucoseMeter
+from hub.health.sim.bp_meter import SimBpMeter
+from hub.health.sim.glucose_meter import SimGlucoseMeter
+from hub.health.sim.meter import Quirks
 from sensors.meters.coordinator import GlucoseReading, MeterCoordinator, MeterSettings, Reading
 from sensors.meters.profiles import Profile
 from sensors.meters.store import MeterStore

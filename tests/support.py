@@ -22,6 +22,10 @@ from ports import PortTaken, free_port, listener_pids, wait_listening  # noqa: F
 from hub.core.control import ControlError, request, socket_path
 
 PREFIX = "eldercare/v1"
+# The simulated board has the fall parts its config names (hub.detect.fall.sim), as a real one: a test
+# that drives `hub sim fall` or `hub sim radar` names both, so its hub is the one those tests always had.
+SIM_FALL = {"wearable_address": "C8:17:5F:00:00:01", "radar_port": "/dev/ttyAMA0"}
+FALL_PARTS = "".join(f'{key} = "{value}"\n' for key, value in SIM_FALL.items())  # keys of a [fall] table
 ROOT = Path(__file__).resolve().parent.parent
 
 

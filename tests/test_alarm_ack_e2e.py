@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 from schemas import assert_valid, assert_valid_as
-from support import PREFIX, HubProcess, Subscriber, online_hub, wait_spoken
+from support import FALL_PARTS, PREFIX, HubProcess, Subscriber, online_hub, wait_spoken
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -34,7 +34,7 @@ low_battery_pin = 13
 [fall]
 countdown_s = 1.0
 prompt_every_s = 1.0
-[inactivity]
+""" + FALL_PARTS + """[inactivity]
 fallback_day_h = 2.0
 night_min_h = 1.0
 night_max_h = 2.0

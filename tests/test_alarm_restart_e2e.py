@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 from schemas import assert_valid
-from support import PREFIX, HubProcess, Subscriber, online_hub, wait_online, wait_spoken, wait_until
+from support import FALL_PARTS, PREFIX, HubProcess, Subscriber, online_hub, wait_online, wait_spoken, wait_until
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -80,7 +80,8 @@ def test_call_killed_right_after_its_commit_escalates_after_restart(make_hub, su
 
 
 def test_fall_alarm_survives_a_kill_and_its_late_ack_is_spoken(make_hub, subscriber) -> None:
-    hub, sub = online_hub(make_hub, subscriber, VOICE_OFF + "[fall]\ncountdown_s = 1.0\nprompt_every_s = 1.0\n")
+    hub, sub = online_hub(make_hub, subscriber,
+                          VOICE_OFF + "[fall]\ncountdown_s = 1.0\nprompt_every_s = 1.0\n" + FALL_PARTS)
     hub.sim("fall")
     fall = sub.wait_event("alarm.fall", 10)
     assert fall, hub.log_tail()

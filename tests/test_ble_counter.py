@@ -15,7 +15,7 @@ from ble_harness import BP, GLU, Harness, run
 from support import HubProcess, Subscriber, online_hub
 
 from drivers.ble import racp
-from hub.health.sim.component import Quirks
+from hub.health.sim.meter import Quirks
 from sensors.meters.coordinator import BloodPressureReading, GlucoseReading
 from sensors.meters.plausible import implausible_fields
 

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from drivers.ble import uuids as U
 from drivers.ble.virtual.radio import VirtualRadio
-from hub.health.sim.component import SimBpMeter, SimGlucoseMeter
+from hub.health.sim.bp_meter import SimBpMeter
+from hub.health.sim.glucose_meter import SimGlucoseMeter
 from sensors.meters.coordinator import MeterCoordinator, MeterSettings, Reading, _GlucoseSession
 from sensors.meters.store import MeterStore
 
@@ -164,8 +165,8 @@ def fuzz_download(
 ) -> tuple[str, list[Reading]]:
     from ble_harness import BP, GLU, Harness
 
-    from hub.health.sim.component import Quirks
     from hub.health.sim.glucose_meter import StoredRecord
+    from hub.health.sim.meter import Quirks
 
     async def go() -> tuple[str, list[Reading]]:
         h = Harness(":memory:", racp_timeout_s=0.3, bp_idle_s=0.1)

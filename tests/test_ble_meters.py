@@ -11,7 +11,8 @@ import pytest
 from ble_harness import BP, GLU, Harness, run
 
 from drivers.ble import racp
-from hub.health.sim.component import Quirks, SimGlucoseMeter
+from hub.health.sim.glucose_meter import SimGlucoseMeter
+from hub.health.sim.meter import Quirks
 from sensors.meters.coordinator import BloodPressureReading, GlucoseReading
 from sensors.meters.readings import MeterErrorReading
 

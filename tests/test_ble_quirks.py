@@ -25,7 +25,7 @@ from ble_harness import BP, GLU, Harness, run
 
 from drivers.ble import bps, gls, parse_hex, racp
 from drivers.ble.sfloat import Special
-from hub.health.sim.component import Quirks
+from hub.health.sim.meter import Quirks
 from sensors.meters.profiles import Profile, ProfileError, load, table
 from sensors.meters.readings import BloodPressureReading, GlucoseReading, KetoneReading, MeterErrorReading
 

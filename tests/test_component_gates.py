@@ -65,3 +65,31 @@ def test_build_all_imports_every_ungated_module_and_no_gated_one(tmp_path: Path,
     components.build_all(_config(tmp_path, {"modem": {"port": "/dev/ttyUSB2"}}), hardware)
     assert {"hub.cellular.sim", "hub.cellular.component"} <= set(imported)
     assert "hub.homeassistant.component" not in imported
+
+
+def test_a_simulated_board_without_fall_parts_or_meters_loads_no_ble_stack(tmp_path: Path) -> None:
+    """The simulated board has what its config names (issue 23: RSS without a wearable): with the
+    default config and no meter paired, building every component imports neither bleak, the virtual
+    radio, pyserial nor the fall path (a fresh interpreter: the question is what a process has loaded)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        from hub.config.loader import Config, validate
+        from hub.core.components import build_all
+        from hub.core.simulation import simulated_hardware
+        config = Config(Path("hub.toml"), validate({{"hub": {{"state_dir": {str(tmp_path / "state")!r}}}}}))
+        names = [c.name for c in build_all(config, simulated_hardware())]
+        heavy = ("bleak", "serial", "drivers.ble.virtual", "hub.detect.fall.component", "sensors.meters.coordinator",
+                 "drivers.sip")
+        print(names)
+        print(sorted(m for m in heavy if m in sys.modules))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    names, loaded = out.stdout.splitlines()[-2:]
+    assert "'health'" in names and "'sim.ble'" in names and "'fall'" not in names, names
+    assert loaded == "[]", loaded

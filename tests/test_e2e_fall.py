@@ -2,7 +2,8 @@
 (MR60FDA1 frames on the simulated UART) on a simulated hub with a real mosquitto; the spoken countdown,
 its cancel by a button, and `hub eval fall` on a few SisFall trials (skipped without the data).
 
-The hub config has no [fall] wearable_address / radar_port: the simulated board brings both parts.
+The hub config names both parts ([fall] wearable_address and radar_port, support.FALL_PARTS): the simulated
+board has the parts its config names. A hub without them answers `hub sim fall` with what to add.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from schemas import assert_valid
-from support import PREFIX, ROOT, online_hub, round_trip, sisfall_subset, spoken_keys, wait_online
+from support import FALL_PARTS, PREFIX, ROOT, online_hub, round_trip, sisfall_subset, spoken_keys, wait_online
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -24,7 +25,7 @@ SUBSET = ["SA01/F01_SA01_R01", "SA02/F05_SA02_R01", "SA01/D01_SA01_R01", "SE01/D
 
 
 def countdown(seconds: float, every: float = 1.0) -> str:
-    return f"{VOICE_OFF}[fall]\ncountdown_s = {seconds}\nprompt_every_s = {every}\n"
+    return f"{VOICE_OFF}[fall]\ncountdown_s = {seconds}\nprompt_every_s = {every}\n{FALL_PARTS}"
 
 
 def test_silence_after_a_worn_sensor_fall_raises_alarm_fall(make_hub, subscriber):
@@ -95,8 +96,9 @@ def test_clock_jumps_do_not_cut_the_countdown_short(make_hub, subscriber):
     assert_valid(alarm)
 
 
-def test_both_parts_are_simulated_without_any_fall_config(make_hub, subscriber):
-    hub, sub = online_hub(make_hub, subscriber, VOICE_OFF)  # default 30 s countdown: cancelled by presses
+def test_both_parts_configured_are_simulated(make_hub, subscriber):
+    # the default 30 s countdown: each suspected fall is cancelled by a press
+    hub, sub = online_hub(make_hub, subscriber, f"{VOICE_OFF}[fall]\n{FALL_PARTS}")
     radar = hub.sim("radar", "fall")
     assert radar["suspected"] is True and radar["radar"]["port"] == "/dev/ttyAMA0"
     hub.sim("press", "--button", "27")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from schemas import assert_valid
-from support import PREFIX, ROOT, SHARED_DATA, online_hub, round_trip, spoken_keys, wait_until
+from support import FALL_PARTS, PREFIX, ROOT, SHARED_DATA, online_hub, round_trip, spoken_keys, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -169,7 +169,7 @@ def test_wall_clock_steps_of_a_year_raise_no_alarm_and_keep_the_timer(env):
     assert b["ts"] < a["ts"] and b["seq"] > a["seq"]
 
 
-VISITOR_CONFIG = CONFIG + """[[doors]]
+VISITOR_CONFIG = CONFIG + "[fall]\n" + FALL_PARTS + """[[doors]]
 name = "front"
 pin = 16
 exit = true

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from scenario import Scenario, assert_chimes, assert_one_voice, at, said, save, without_chimes
-from support import Broker
+from support import SIM_FALL, Broker
 from test_voice_scenarios import EPS
 
 from hub.detect.fall.component import RECOVERED_LISTEN_S
@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]
 
 
 def test_recovered_fall_is_reported_and_a_press_calls(tmp_path: Path, broker: Broker) -> None:
-    s = Scenario(tmp_path, broker)
+    s = Scenario(tmp_path, broker, fall=SIM_FALL)
 
     async def body(s: Scenario) -> None:
         s.note("the wearer falls, lies 4 s, gets up and walks away")
@@ -48,7 +48,7 @@ def test_recovered_fall_is_reported_and_a_press_calls(tmp_path: Path, broker: Br
 
 
 def test_recovered_fall_unanswered_says_nothing_more(tmp_path: Path, broker: Broker) -> None:
-    s = Scenario(tmp_path, broker)
+    s = Scenario(tmp_path, broker, fall=SIM_FALL)
 
     async def body(s: Scenario) -> None:
         assert (await s.sim("fall", "--how", "got-up"))["outcome"] == "recovered"
@@ -62,7 +62,7 @@ def test_recovered_fall_unanswered_says_nothing_more(tmp_path: Path, broker: Bro
 
 
 def test_slow_fall_from_a_chair_counts_down_and_alarms(tmp_path: Path, broker: Broker) -> None:
-    s = Scenario(tmp_path, broker)
+    s = Scenario(tmp_path, broker, fall=SIM_FALL)
 
     async def body(s: Scenario) -> None:
         s.note("the wearer slumps out of a chair (2.5 s, a 2.3 g landing) and lies still")

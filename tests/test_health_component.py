@@ -61,12 +61,15 @@ def make(tmp_path: Path, **grading: Any) -> tuple[FakeHub, Any, Any]:
 
 
 @contextlib.asynccontextmanager
-async def started(tmp_path: Path, **grading: Any) -> AsyncIterator[tuple[FakeHub, Any]]:
+async def started(tmp_path: Path, paired: bool = True, **grading: Any) -> AsyncIterator[tuple[FakeHub, Any]]:
     """The simulated meters and the health component running on a stand-in hub; the simulation is
     reachable as hub.components["sim"]. Everything is closed on the way out, failing or not."""
     hub, sim, health = make(tmp_path, **grading)
     hub.components["sim"] = sim
+    hub.components["health"] = health  # the sim tells it when the meters are first paired
     await sim.start(hub)
+    if paired:  # the meters paired before the hub starts, as on a unit in use (else: by the first verb)
+        await sim.board()
     await health.start(hub)
     try:
         yield hub, sim
@@ -76,9 +79,9 @@ async def started(tmp_path: Path, **grading: Any) -> AsyncIterator[tuple[FakeHub
         await sim.close()
 
 
-def run(tmp_path: Path, scenario: Any, **grading: Any) -> FakeHub:
+def run(tmp_path: Path, scenario: Any, paired: bool = True, **grading: Any) -> FakeHub:
     async def go() -> FakeHub:
-        async with started(tmp_path, **grading) as (hub, _):
+        async with started(tmp_path, paired, **grading) as (hub, _):
             await scenario(hub)
         return hub
 
@@ -108,6 +111,26 @@ def test_sim_bp_185_112_is_grade_3_with_alert_and_spoken_advice(tmp_path: Path) 
     assert hub.status["ble_meters"][0]["kind"] == "bp"
     for event in hub.events:
         check_schema(event)
+
+
+def test_no_meter_paired_no_listening_until_the_first_verb_pairs_them(tmp_path: Path) -> None:
+    """A unit with no meter paired does not scan (no coordinator); `hub sim bp` puts the meters on the
+    board, pairs them and tells the health component, which listens at once and hears the reading."""
+
+    async def go() -> FakeHub:
+        async with started(tmp_path, paired=False) as (hub, _):
+            health = hub.components["health"]
+            await asyncio.sleep(0.05)
+            assert health.coordinator is None and hub.status["ble_meters"] == []
+            await hub.sims["bp"](["150", "95"])
+            await hub.wait_for("measurement.blood_pressure")
+            assert health.coordinator is not None
+            assert [m["kind"] for m in hub.status["ble_meters"]] == ["bp", "glucose"]
+        return hub
+
+    hub = asyncio.run(asyncio.wait_for(go(), 30))
+    (bp,) = hub.of("measurement.blood_pressure")
+    assert (bp.data["systolic"], bp.data["diastolic"]) == (150, 95)
 
 
 def test_glucose_with_meal_context_and_hypo_alert(tmp_path: Path) -> None:
@@ -167,7 +190,7 @@ def test_sim_verbs_reject_bad_arguments(tmp_path: Path) -> None:
             with pytest.raises(ValueError, match=f"hub sim {verb}"):
                 await hub.sims[verb](argv)
 
-    hub = run(tmp_path, scenario)
+    hub = run(tmp_path, scenario, paired=False)
     assert hub.events == []
 
 

@@ -127,3 +127,32 @@ def test_openssl_leaves_a_deferred_module_deferred() -> None:
     """))
     assert "deferred False _Deferred" in out
     assert "https later True" in out
+
+
+def test_hub_run_reads_its_config_once_and_decides_openssl_from_it(tmp_path, monkeypatch) -> None:
+    """`hub run` reads the file once: [mqtt] tls is looked at in the TOML as written (before the
+    validation imports the schemas), and the same TOML is validated."""
+    import argparse
+    from pathlib import Path
+
+    from hub.cli import run
+    from hub.core import lightweight
+
+    blocked: list[bool] = []
+    monkeypatch.setattr(lightweight, "without_openssl", lambda: blocked.append(True))
+    reads: list[Path] = []
+    real_read_text = Path.read_text
+
+    def counted(self: Path, *args: object, **kwargs: object) -> str:
+        reads.append(self)
+        return real_read_text(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "read_text", counted)
+    cfg = tmp_path / "hub.toml"
+    for mqtt, expect_blocked in (('host = "127.0.0.1"', [True]), ('host = "b.example"\ntls = { ca = "/x" }', [])):
+        cfg.write_text(f'[hub]\nid = "h-1"\nstate_dir = "{tmp_path}"\n[mqtt]\n{mqtt}\n')
+        blocked.clear()
+        reads.clear()
+        config = run._load_once(argparse.Namespace(config=str(cfg)))
+        assert config is not None and config["hub"]["id"] == "h-1"
+        assert [p for p in reads if p == cfg] == [cfg] and blocked == expect_blocked

@@ -115,8 +115,10 @@ def test_a_mistyped_verb_gets_the_nearest_one_without_a_config_or_a_hub():
 
 
 def test_a_verb_of_a_part_not_in_the_config_says_which_section_to_add(make_hub):
-    hub = make_hub()  # no [zigbee], no [modem]
-    for argv, needs in ((("zigbee", "gas", "on"), "[zigbee] enabled = true"), (("modem", "status"), "[modem] port")):
+    hub = make_hub()  # no [zigbee], no [modem], no fall parts: the simulated board has what its config names
+    for argv, needs in ((("zigbee", "gas", "on"), "[zigbee] enabled = true"), (("modem", "status"), "[modem] port"),
+                        (("fall",), "the wearable's address as [fall] wearable_address"),
+                        (("radar", "fall"), "the radar's serial port as [fall] radar_port")):
         verb = argv[0]
         out = hub.cli("sim", *argv)
         assert out.returncode == 1, out.stderr

@@ -121,3 +121,14 @@ def test_a_missing_mixer_control_is_reported_once_and_the_call_goes_on(caplog):
     warnings = [r.getMessage() for r in caplog.records if r.name == "hub.voicecall.mixer"]
     assert len(warnings) == 1 and "mixer_control = 'PCM'" in warnings[0] and "Invalid card number" in warnings[0]
     assert asyncio.run(set_speaker_volume({**v, "mixer_control": ""})) is False  # '' = leave the mixer alone
+
+
+def test_the_defaults_pass_the_checks_a_section_left_alone_skips() -> None:
+    """check() skips a [voice_call] nobody wrote in (no SIP code on a hub without SIP): only because the
+    defaults pass every check, with or without a modem."""
+    from hub.voicecall.schema import VOICE_CALL, check, check_section
+
+    defaults = {name: key.default for name, key in VOICE_CALL.keys.items()}
+    assert check_section(defaults, have_modem=False) == [] and check_section(defaults, have_modem=True) == []
+    written = {**defaults, "listen": "auto:99999"}  # something written: checked in full
+    assert [key for key, _ in check({"voice_call": written})] == ["voice_call.listen"]

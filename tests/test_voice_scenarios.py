@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from scenario import Scenario, assert_chimes, assert_one_voice, at, said, save, without_chimes
-from support import Broker
+from support import SIM_FALL, Broker
 
 from hub.speech.questions import ANSWER_HOLD_S
 from hub.speech.queue import CHIME_AFTER_IDLE_S
@@ -90,7 +90,7 @@ def test_press_then_cancel(tmp_path: Path, broker: Broker) -> None:
 
 
 def test_fall_answered_by_a_press_raises_no_call(tmp_path: Path, broker: Broker) -> None:
-    s = Scenario(tmp_path, broker)
+    s = Scenario(tmp_path, broker, fall=SIM_FALL)
 
     async def body(s: Scenario) -> None:
         await s.sim("radar", "fall")
@@ -115,7 +115,7 @@ def test_fall_answered_by_a_press_raises_no_call(tmp_path: Path, broker: Broker)
 
 
 def test_fall_without_answer_alarms_and_says_so_at_once(tmp_path: Path, broker: Broker) -> None:
-    s = Scenario(tmp_path, broker)
+    s = Scenario(tmp_path, broker, fall=SIM_FALL)
 
     async def body(s: Scenario) -> None:
         await s.sim("radar", "fall")
@@ -212,7 +212,7 @@ def test_inactivity_check_answered(tmp_path: Path, broker: Broker) -> None:
 
 
 def test_answer_held_or_pressed_twice_still_calls_for_help(tmp_path: Path, broker: Broker) -> None:
-    s = Scenario(tmp_path, broker, calls={"ack_timeout_s": 300.0})
+    s = Scenario(tmp_path, broker, fall=SIM_FALL, calls={"ack_timeout_s": 300.0})
 
     async def body(s: Scenario) -> None:
         await s.sim("radar", "fall")

@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import TYPE_CHECKING
 
-from hub.cli.common import EXIT_CONFIG, add_config_arg, load_config_or_exit
+from hub.cli.common import EXIT_CONFIG, add_config_arg
 from hub.core import lightweight
+
+if TYPE_CHECKING:
+    from hub.config.loader import Config
 
 log = logging.getLogger("hub")
 
@@ -30,8 +34,9 @@ def run(args: argparse.Namespace) -> int:
     first = _first_boot(args)
     if first is not None:
         return first
-    _openssl_only_for_tls(getattr(args, "config", None))
-    config = load_config_or_exit(args)
+    config = _load_once(args)
+    if config is None:
+        return EXIT_CONFIG
     if config["mqtt"].get("tls"):
         lightweight.openssl()  # (already loaded: the file said so too)
     setup_logging(config["hub"]["log_level"])
@@ -63,22 +68,23 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _openssl_only_for_tls(given: str | None) -> None:
-    """A hub whose [mqtt] has no tls never loads OpenSSL: ~4.6 MB of a 32 MB budget (hub.core.lightweight,
-    tests/test_lightweight.py). Decided from the file itself, before the config's validation imports the
-    capabilities' schemas (and with them asyncio and hashlib); a file that cannot be read here is left
-    to the loader, which says what is wrong."""
-    import tomllib
+def _load_once(args: argparse.Namespace) -> Config | None:
+    """The config, read once. A hub whose [mqtt] has no tls never loads OpenSSL: ~4.6 MB of a 32 MB
+    budget (hub.core.lightweight, tests/test_lightweight.py), decided from the file as written, before
+    its validation imports the capabilities' schemas (and with them asyncio and hashlib). None: the
+    file is wrong, and stderr says how."""
+    from hub.config.loader import Config, ConfigError, read, resolve_path, validate
 
-    from hub.config.loader import resolve_path
-
+    path = resolve_path(getattr(args, "config", None))
     try:
-        raw = tomllib.loads(resolve_path(given).read_text(encoding="utf-8"))
-        tls = (raw.get("mqtt") or {}).get("tls")
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
-        return
-    if not tls:
-        lightweight.without_openssl()
+        raw = read(path)
+        mqtt = raw.get("mqtt")
+        if not (isinstance(mqtt, dict) and mqtt.get("tls")):
+            lightweight.without_openssl()
+        return Config(path, validate(raw, path))
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return None
 
 
 def _first_boot(args: argparse.Namespace) -> int | None:

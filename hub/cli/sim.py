@@ -12,7 +12,9 @@ from hub.cli.sim_verbs import VERBS, overview, parser
 from hub.core.control import ControlError, request, socket_path
 
 # Verbs a hub registers only when the part is in its config: what to add when it says it has no such verb.
-NEEDS = {"modem": "[modem] port", "zigbee": "[zigbee] enabled = true", "door": "[[doors]]", "mat": "[[mats]]"}
+NEEDS = {"modem": "[modem] port", "zigbee": "[zigbee] enabled = true", "door": "[[doors]]", "mat": "[[mats]]",
+         "fall": "the wearable's address as [fall] wearable_address",
+         "radar": "the radar's serial port as [fall] radar_port", "pendant": "[[triggers]]"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:

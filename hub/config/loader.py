@@ -55,8 +55,14 @@ def resolve_path(cli_path: str | None) -> Path:
 
 
 def load(path: Path) -> Config:
+    return Config(path, validate(read(path), path))
+
+
+def read(path: Path) -> dict[str, Any]:
+    """The file's TOML as written, not yet validated (`hub run` looks at [mqtt] tls first: the file is
+    read once)."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(path, "(file)", "文件不存在 not found：检查 --config 路径 (check the path, or set "
                           "HUB_CONFIG; a unit not yet set up: hub provision)") from None
@@ -64,7 +70,6 @@ def load(path: Path) -> Config:
         raise ConfigError(path, "(syntax)", f"not valid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(path, "(file)", f"cannot read: {exc}") from None
-    return Config(path, validate(raw, path))
 
 
 def validate(raw: dict[str, Any], path: Path | str = "<config>") -> dict[str, Any]:

@@ -48,8 +48,8 @@ FACTORIES: list[str] = [
 
 
 # Optional parts whose modules are not even imported unless one of these config values is set: each
-# costs a few hundred kB of a 45 MB budget on a unit that has no modem, no SIP account, no chain and no
-# Home Assistant. The factory still decides (a gate only rules out what is surely off).
+# costs a few hundred kB of a 32 MB budget on a unit that has no modem, no SIP account, no chain, no
+# Home Assistant and no fall sensor. The factory still decides (a gate only rules out what is surely off).
 GATES: dict[str, tuple[tuple[str, str], ...]] = {  # factory -> (section, key) pairs, any one set turns it on
     "hub.cellular.sim:build": (("modem", "port"),),
     "hub.cellular.component:build": (("modem", "port"),),
@@ -58,6 +58,10 @@ GATES: dict[str, tuple[tuple[str, str], ...]] = {  # factory -> (section, key) p
     "hub.homeassistant.component:build": (("homeassistant", "enabled"),),
     "hub.zigbee.sim:build": (("zigbee", "enabled"),),
     "hub.zigbee.component:build": (("zigbee", "enabled"),),
+    # The fall path (bleak, the virtual radio, pyserial, the detector) only with a part to watch, in
+    # simulation too: the simulated board has the parts its config names (hub.detect.fall.sim).
+    "hub.detect.fall.sim:build": (("fall", "wearable_address"), ("fall", "radar_port")),
+    "hub.detect.fall.component:build": (("fall", "wearable_address"), ("fall", "radar_port")),
 }
 
 

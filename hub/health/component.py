@@ -10,6 +10,10 @@ measurement ("Err" on the meter) is spoken ("please rest five minutes and measur
 fresh and counted in the status (`ble_meter_errors`). After each reading the last `trend_days` give
 the management level (一级/二级/三级); when it calls for it, `health.follow_up` goes out, at most once
 per interval.
+
+A hub with no meter paired does not listen at all: neither bleak nor the download code is imported
+and the radio is left alone until `hub ble pair` (another process: the store's files are looked at on
+the hub's timer grid, a `stat`, as the coordinator does) or the set-up page pairs one (`look_again()`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import contextlib
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
@@ -31,7 +35,6 @@ from hub.health.grading import Thresholds, trend
 from hub.health.measurements import ADVICE, KIND, Graded
 from hub.health.readback import readback
 from hub.health.vitals import VitalLines, severity
-from sensors.meters.coordinator import MeterCoordinator
 from sensors.meters.profiles import ProfileError, table
 from sensors.meters.readings import (
     BloodPressureReading,
@@ -43,7 +46,11 @@ from sensors.meters.readings import (
 )
 from sensors.meters.store import MeterStore
 
+if TYPE_CHECKING:
+    from sensors.meters.coordinator import MeterCoordinator
+
 log = logging.getLogger(__name__)
+RELOOK = 6  # with no meter paired, the paired list is read again every RELOOK-th look even with its files unchanged
 FOLLOW_UP_KEY = "health.last_follow_up"
 ACTIVITY = {"measurement.blood_pressure": "ble:bp", "measurement.glucose": "ble:glucose",
             "measurement.ketone": "ble:ketone"}
@@ -92,30 +99,68 @@ class HealthMeters:
         self.coordinator: MeterCoordinator | None = None
         self._ctx: HubContext | None = None
         self._task: asyncio.Task[None] | None = None
+        self._look = asyncio.Event()  # look_again(): a meter was paired in this process
         self.meter_errors: dict[str, dict[str, Any]] = {}
 
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
         self.store = await asyncio.to_thread(MeterStore.in_state_dir, self.config.state_dir)
+        paired = await asyncio.to_thread(self.store.meters)
+        self._show_paired(paired)
+        ctx.set_status("ble_meter_errors", self.meter_errors)
+        if self.profiles_error is not None:
+            ctx.set_status("ble_profiles_error", self.profiles_error)
+        self._task = ctx.spawn("ble.meters", self._listen(bool(paired)))
+
+    def look_again(self) -> None:
+        """A meter was just paired (the set-up page, `hub sim`): read the paired list now."""
+        self._look.set()
+
+    def _show_paired(self, paired: list[Any]) -> None:
+        assert self._ctx is not None
+        self._ctx.set_status("ble_meters", [{"address": m.address, "kind": m.kind, "name": m.name} for m in paired])
+
+    async def _listen(self, paired: bool) -> None:
+        """Wait for a paired meter without bleak (the store's files looked at on the grid, every RELOOK-th
+        look read regardless), then hand over to the coordinator for good."""
+        ctx, store = self._ctx, self.store
+        assert ctx is not None and store is not None
+        loop, settings, looks = asyncio.get_running_loop(), meter_settings(self.config["ble"]), 0
+        stamp = store.files_stamp()
+        while not paired:
+            now = loop.time()
+            # asyncio.wait, not wait_for: Python 3.11's wait_for loses a cancel that comes as the wait ends
+            look = asyncio.ensure_future(self._look.wait())
+            try:
+                await asyncio.wait([look], timeout=next_instant(settings.rescan_s, now) - now)
+            finally:
+                look.cancel()
+            looks += 1
+            fresh = store.files_stamp()
+            if not self._look.is_set() and fresh == stamp and stamp is not None and looks % RELOOK:
+                continue
+            self._look.clear()
+            stamp = fresh
+            meters = await asyncio.to_thread(store.meters)
+            paired = bool(meters)
+            if paired:
+                self._show_paired(meters)
+        from sensors.meters.coordinator import MeterCoordinator  # bleak: only once there is a meter to hear
+
         tz = ctx.clock.now().tzinfo
         assert tz is not None
         self.coordinator = MeterCoordinator(
-            self.store,
+            store,
             self.on_reading,
             tz=tz,
             now=ctx.clock.now,
-            settings=meter_settings(self.config["ble"]),
+            settings=settings,
             client_backend=ctx.hardware.ble_client_backend,
             scanner_backend=ctx.hardware.ble_scanner_backend,
             profiles=self.profiles,
             next_instant=next_instant,
         )
-        paired = await asyncio.to_thread(self.store.meters)
-        ctx.set_status("ble_meters", [{"address": m.address, "kind": m.kind, "name": m.name} for m in paired])
-        ctx.set_status("ble_meter_errors", self.meter_errors)
-        if self.profiles_error is not None:
-            ctx.set_status("ble_profiles_error", self.profiles_error)
-        self._task = ctx.spawn("ble.meters", self.coordinator.run())
+        await self.coordinator.run()
 
     async def on_reading(self, reading: Reading) -> None:
         """Called by the coordinator for each new reading; returns once the events are committed."""

@@ -171,6 +171,12 @@ def certificate_rows(config: Config) -> list[Result]:
 async def check_ble(env: Env, owned: bool) -> list[Result]:
     if not env.cfg["ble"]["enabled"]:
         return []
+    if env.simulated and env.hardware.ble_scanner_backend is None and env.hardware.world is not None:
+        # The simulated board's adapter is its virtual radio, put on the board by whatever uses it first
+        # (a wearable, a pendant, the first meter verb): here, the self-test.
+        from hub.core.simulation import shared_radio
+
+        shared_radio(env.hardware)
     if env.simulated and env.hardware.ble_scanner_backend is None:
         return [Result("ble", "adapter scanning", SKIP, "simulated: no virtual BLE backend in this hub")]
     try:

@@ -9,12 +9,14 @@ BleakScanner API by the same code as on a Pi. A heartbeat advert keeps each pend
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from drivers.ble.virtual.bthome_device import BTHOME_UUID, BthomeButton
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
 from hub.core.simulation import SimParser, shared_radio
+
+if TYPE_CHECKING:  # the virtual radio and bleak load only with a [[triggers]] entry to simulate (build)
+    from drivers.ble.virtual.bthome_device import BthomeButton
 
 VERBS = ("press", "double", "long", "battery", "silent", "replay")
 
@@ -31,6 +33,8 @@ class SimPendants:
         self._ctx: HubContext | None = None
 
     async def start(self, ctx: HubContext) -> None:
+        from drivers.ble.virtual.bthome_device import BthomeButton
+
         self._ctx = ctx
         for t in self.config["triggers"]:
             key = bytes.fromhex(t["key"]) if t["key"] else None
@@ -72,6 +76,8 @@ class SimPendants:
         if a.action == "replay":
             if tid not in self.last:
                 raise ValueError("hub sim pendant replay: press it first")
+            from drivers.ble.virtual.bthome_device import BTHOME_UUID
+
             button.advertising = True
             button.advertise_once({BTHOME_UUID: self.last[tid]})
             button.advertising = False
@@ -90,6 +96,7 @@ class SimPendants:
         """`hub ble scan` on a simulated hub: what the virtual radio's advertisers say (each pendant sends
         a heartbeat for it, as a button's first press after pairing mode would)."""
         from drivers.ble.adverts import scan_adverts
+        from drivers.ble.virtual.bthome_device import BTHOME_UUID
 
         p = SimParser("hub sim ble-adverts")
         p.add_argument("timeout", type=float, nargs="?", default=2.0, help="seconds to scan (at most 30)")

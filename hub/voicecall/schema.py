@@ -10,17 +10,18 @@
     targets.health = [{ who = "doctor", uri = "sip:8101@sip.community.example" }]
 
 docs/voice-call.md explains every key for installers.
+
+The checks that span keys need the SIP driver's and the modem path's parsers; they are imported only
+for a section an installer wrote something in: a hub without SIP validates its config without
+`drivers.sip` (issue 23: nothing on the start-up path that the first press does not need). The
+defaults pass the same checks (tests/test_voice_call_rules.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from drivers.sip.listen import WILDCARDS, listen_problem, split
-from drivers.sip.setup import FORBIDDEN_IN_PARAMS
-from drivers.sip.uri import has_host
 from hub.config.keys import Key, Section
-from hub.voicecall.modem_path import telephone_number
 
 KINDS = ("emergency", "health", "service", "family")  # the call kinds of [[buttons]]
 ROLES = ("duty", "doctor", "family", "neighbour")  # who a target is: what the resident is told
@@ -88,6 +89,16 @@ SECTIONS: list[Section] = [VOICE_CALL]
 
 def check(cfg: dict[str, Any]) -> list[tuple[str, str]]:
     v = cfg["voice_call"]
+    if v == {name: key.default for name, key in VOICE_CALL.keys.items()}:
+        return []  # nothing written in [voice_call]: its defaults pass (check_section), no SIP code loaded
+    return check_section(v, bool(cfg.get("modem", {}).get("port")))
+
+
+def check_section(v: dict[str, Any], have_modem: bool) -> list[tuple[str, str]]:
+    from drivers.sip.listen import WILDCARDS, listen_problem, split
+    from drivers.sip.setup import FORBIDDEN_IN_PARAMS
+    from drivers.sip.uri import has_host
+
     problems: list[tuple[str, str]] = []
     for key in ("password", "auth_user"):
         if v[key] is not None and (set(v[key]) & FORBIDDEN_IN_PARAMS or not v[key]):
@@ -111,11 +122,13 @@ def check(cfg: dict[str, Any]) -> list[tuple[str, str]]:
     low, _, high = v["rtp_ports"].partition("-")
     if v["rtp_ports"] and not (low.isdigit() and high.isdigit() and 1024 <= int(low) < int(high) <= 65535):
         problems.append(("voice_call.rtp_ports", f"must be 'LOW-HIGH' within 1024-65535, got {v['rtp_ports']!r}"))
-    problems += _check_targets(v["targets"] or {}, v["account"] is not None, bool(cfg.get("modem", {}).get("port")))
+    problems += _check_targets(v["targets"] or {}, v["account"] is not None, have_modem)
     return problems
 
 
 def _check_targets(targets: dict[str, Any], have_account: bool, have_modem: bool) -> list[tuple[str, str]]:
+    from hub.voicecall.modem_path import telephone_number
+
     problems: list[tuple[str, str]] = []
     for kind, chain in targets.items():
         where = f"voice_call.targets.{kind}"

@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import random
 from collections.abc import Callable
 from datetime import datetime, tzinfo
@@ -47,10 +46,11 @@ from drivers.ble.time import encode_current_time, encode_date_time
 from sensors.meters.bp import BloodPressureDownload
 from sensors.meters.glucose import GlucoseDownload
 from sensors.meters.glucose import GlucoseSession as _GlucoseSession  # noqa: F401  (tests/test_ble_fuzz.py)
+from sensors.meters.link import LINK_ERRORS
 from sensors.meters.profiles import Identity, Profile, choose, table
-from sensors.meters.readings import LINK_ERRORS, MeterSettings, OnReading
 from sensors.meters.readings import BloodPressureReading as BloodPressureReading  # re-exported for tests
 from sensors.meters.readings import GlucoseReading as GlucoseReading  # re-exported for tests
+from sensors.meters.readings import MeterSettings, OnReading
 from sensors.meters.readings import Reading as Reading  # re-exported for tests and bench/ble_download.py
 from sensors.meters.store import MeterStore, PairedMeter, norm
 
@@ -172,17 +172,7 @@ class MeterCoordinator:
         return found.result()
 
     def _files_stamp(self) -> tuple[tuple[int, int, int], ...] | None:
-        """The store's database and -wal as the file system sees them (inode, size, mtime): a commit from
-        any connection changes one. A stat, no query: cheap enough for the loop. None without a file."""
-        path = self.store.path
-        stamps = []
-        for p in (path, path.with_name(path.name + "-wal")):
-            try:
-                st = os.stat(p)
-                stamps.append((st.st_ino, st.st_size, st.st_mtime_ns))
-            except OSError:
-                stamps.append((0, 0, 0))
-        return None if stamps[0] == (0, 0, 0) else tuple(stamps)
+        return self.store.files_stamp()  # (a method of its own: tests/test_ble_meters.py counts the looks)
 
     # ---------------------------------------------------------------- one connection
     async def sync(self, device: BLEDevice | str, meter: PairedMeter) -> str:

@@ -30,7 +30,8 @@ from bleak.args.bluez import BlueZNotifyArgs
 from drivers.ble import gls, gls_context, racp
 from drivers.ble import uuids as U
 from sensors.meters.glucose_records import GlucoseRecords, dedup_time
-from sensors.meters.readings import LINK_ERRORS, decode_or_skip, next_or_lost
+from sensors.meters.link import LINK_ERRORS
+from sensors.meters.readings import decode_or_skip, next_or_lost
 from sensors.meters.store import PairedMeter
 
 log = logging.getLogger(__name__)

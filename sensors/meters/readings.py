@@ -1,7 +1,9 @@
 """What the meter code shares: the readings a download yields (blood pressure, glucose; the meter's
-stamp placed in the hub's zone with a verdict), the settings that shape a download, the link errors
-that end one, and the base of the two download procedures (`sensors/meters/glucose.py`,
-`sensors/meters/bp.py`): the paired-meter store, where readings go and the hub's clock and zone.
+stamp placed in the hub's zone with a verdict), the settings that shape a download, and the base of
+the two download procedures (`sensors/meters/glucose.py`, `sensors/meters/bp.py`): the paired-meter
+store, where readings go and the hub's clock and zone. No bleak here (the link errors that end a
+download are `sensors/meters/link.py`): the health component grades and stores readings with this
+module alone.
 """
 
 from __future__ import annotations
@@ -13,14 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, TypeVar
 
-from bleak.exc import BleakError
-
 from drivers.ble.features import Features
 from drivers.ble.time import DateTime
 from sensors.meters.profiles import SPEC, Profile
 from sensors.meters.store import MeterStore
 
-LINK_ERRORS = (BleakError, TimeoutError, OSError, EOFError)
 T = TypeVar("T")
 
 

@@ -12,6 +12,7 @@ hence one connection shared under a lock.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -102,6 +103,18 @@ class MeterStore:
             (norm(address),),
         )
         return _meter(rows[0]) if rows else None
+
+    def files_stamp(self) -> tuple[tuple[int, int, int], ...] | None:
+        """The database and its -wal as the file system sees them (inode, size, mtime): a commit from any
+        connection changes one. A stat, no query: cheap enough for the event loop. None without a file."""
+        stamps = []
+        for p in (self.path, self.path.with_name(self.path.name + "-wal")):
+            try:
+                st = os.stat(p)
+                stamps.append((st.st_ino, st.st_size, st.st_mtime_ns))
+            except OSError:
+                stamps.append((0, 0, 0))
+        return None if stamps[0] == (0, 0, 0) else tuple(stamps)
 
     def meters(self) -> list[PairedMeter]:
         rows = self._run(

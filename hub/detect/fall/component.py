@@ -13,10 +13,10 @@ a question whose answer, a press or a hold, raises that button's call (`passthro
 `RECOVERED_LISTEN_S`: nothing more. Lying still again within two minutes (the detector's `collapse`)
 is a suspected fall like any other: the countdown, then the alarm.
 
-Which parts are fitted: the config's `radar_port` / `wearable_address`, else what the board declares
-in `Hardware.extras` (FITTED_RADAR / FITTED_WEARABLE). A real board declares nothing, so a hub without
-a radar never opens a UART that may be Bluetooth's; the simulated board declares its radar on the
-standard UART and its wearable (hub.detect.fall.sim), so `hub run --simulate` needs no [fall] section.
+Which parts are fitted: the config's `radar_port` / `wearable_address`, on a real board and in
+simulation alike ('' = none). A hub without a radar never opens a UART that may be Bluetooth's, and one
+without either part never imports this module (`GATES` in hub/core/components.py): no bleak, no serial,
+no detector. `hub run --simulate` simulates the parts its config names (hub.detect.fall.sim).
 """
 
 from __future__ import annotations
@@ -43,8 +43,6 @@ AXIS_VECTORS = {"x": (1.0, 0.0, 0.0), "-x": (-1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.
 STATUS_EVERY_S = 10.0
 RECOVERED_LISTEN_S = 30.0  # after "您刚才是不是摔倒了？" a press within this answers it (and calls)
 RADAR_ACTIVITY_EVERY_S = 10.0  # radar reports movement every second; the activity stream needs less
-FITTED_RADAR = "fall.radar_port"  # Hardware.extras keys: parts the board has when the config names none
-FITTED_WEARABLE = "fall.wearable_address"
 
 
 class FallComponent:
@@ -279,17 +277,16 @@ def _resolve(waiters: list[asyncio.Future[dict[str, Any]]], value: dict[str, Any
             future.set_result(value)
 
 
-def fitted(config: Config, hardware: Hardware) -> tuple[str, str]:
-    """(radar port, wearable address): the config's, else the board's declaration; '' = not fitted."""
+def fitted(config: Config) -> tuple[str, str]:
+    """(radar port, wearable address) the config names; '' = not fitted."""
     cfg = config["fall"]
-    return (cfg["radar_port"] or str(hardware.extras.get(FITTED_RADAR, "")),
-            cfg["wearable_address"] or str(hardware.extras.get(FITTED_WEARABLE, "")))
+    return cfg["radar_port"], cfg["wearable_address"]
 
 
 def build(config: Config, hardware: Hardware) -> FallComponent | None:
     if not config.get("fall"):
         return None
-    radar_port, wearable_address = fitted(config, hardware)
+    radar_port, wearable_address = fitted(config)
     if not (radar_port or wearable_address):
         return None  # neither part fitted
     return FallComponent(config, radar_port, wearable_address)

@@ -6,9 +6,12 @@ parser and the sensor exactly like a worn one. `hub sim radar ...` writes MR60FD
 into a pyserial loop:// port that the radar sensor reads as its UART. The trace is synthesised here; no
 recorded dataset is shipped.
 
-The simulated board has both parts fitted without any [fall] config: it declares a radar on the
-standard UART (SIM_RADAR_PORT) and a wearable (SIM_WEARABLE_ADDRESS) in Hardware.extras, which the fall
-component uses when the config names none; a configured port or address is simulated under that name.
+The simulated board has the parts its config names, as a real one does: `[fall] wearable_address` (a
+virtual WitMotion under that address; SIM_WEARABLE_ADDRESS is the one tests and the demo use) and
+`[fall] radar_port` (a loop:// port under that name; SIM_RADAR_PORT is the Pi's UART). Each verb is
+registered only with its part: on a hub without one, `hub sim fall` / `hub sim radar` say it is not
+fitted and which key to add (hub.cli.sim), and a board without either never imports this module
+(`GATES` in hub/core/components.py), nor bleak, the virtual radio or pyserial with it.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from drivers.wearable import NOTIFY_UUID, SERVICE_UUID, WRITE_UUID, encode_sampl
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
 from hub.core.simulation import SimArgumentError, SimParser, shared_radio
-from hub.detect.fall.component import AXIS_VECTORS, FITTED_RADAR, FITTED_WEARABLE, fitted
+from hub.detect.fall.component import AXIS_VECTORS, fitted
 
 if TYPE_CHECKING:
     import numpy as np
@@ -142,12 +145,13 @@ class SimFall:
         self.cfg = config["fall"]
         self.radar_ports: list[Any] = []
         # Built before the fall component (hub.core.components): the parts must be on the board first.
-        hardware.extras.setdefault(FITTED_RADAR, SIM_RADAR_PORT)
-        hardware.extras.setdefault(FITTED_WEARABLE, SIM_WEARABLE_ADDRESS)
-        radar_port, wearable_address = fitted(config, hardware)
-        hardware.world.serial_ports[radar_port] = self._open_radar
-        self.wearable = SimWitMotion(wearable_address)
-        shared_radio(hardware).add(self.wearable)
+        radar_port, wearable_address = fitted(config)
+        if radar_port:
+            hardware.world.serial_ports[radar_port] = self._open_radar
+        self.wearable = SimWitMotion(wearable_address) if wearable_address else None
+        if self.wearable is not None:
+            shared_radio(hardware).add(self.wearable)
+        self.has_radar = bool(radar_port)
 
     def _open_radar(self, **kwargs: Any) -> Any:
         import serial
@@ -158,9 +162,11 @@ class SimFall:
 
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
-        self.wearable.start_advertising()  # before the fall component starts connecting to it
-        ctx.add_sim_command("fall", self.sim_fall)
-        ctx.add_sim_command("radar", self.sim_radar)
+        if self.wearable is not None:
+            self.wearable.start_advertising()  # before the fall component starts connecting to it
+            ctx.add_sim_command("fall", self.sim_fall)
+        if self.has_radar:
+            ctx.add_sim_command("radar", self.sim_radar)
 
     def _fall(self) -> Any:
         fall = self._ctx.component("fall")
@@ -174,6 +180,7 @@ class SimFall:
         parser.add_argument("--how", choices=("walking", "chair", "got-up", "collapse"), default="walking")
         args = parser.parse_args(argv)
         fall = self._fall()
+        assert self.wearable is not None  # the verb is registered only with the wearable
         for _ in range(100):  # the hub connects within a moment of start-up
             if self.wearable.link is not None and self.wearable.link.cccd.get(NOTIFY_UUID):
                 break
@@ -242,4 +249,4 @@ class SimFall:
 
 
 def build(config: Config, hardware: Hardware) -> SimFall | None:
-    return SimFall(config, hardware) if hardware.simulated else None
+    return SimFall(config, hardware) if hardware.simulated and any(fitted(config)) else None

@@ -8,22 +8,27 @@ mid-transfer.
 
 This module is the simulation component and its verbs; the meters are `hub/health/sim/bp_meter.py` and
 `hub/health/sim/glucose_meter.py` (shared clock and quirks: `hub/health/sim/meter.py`).
+
+The meters are put on the board, paired, by the first verb that needs them (`bp`, `glucose`, `ble-*`),
+not at start: a simulated hub whose resident has not measured anything is a unit with no meter paired,
+which does not listen (hub.health.component) and never imports bleak or the virtual radio.
 """
 
 from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drivers.ble.sfloat import Special, encode_sfloat
-from drivers.ble.virtual.radio import VirtualRadio
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
 from hub.core.simulation import SimParser, shared_radio
-from hub.health.sim.bp_meter import SimBpMeter
-from hub.health.sim.glucose_meter import SimGlucoseMeter
-from hub.health.sim.meter import Quirks as Quirks  # re-exported: tests/test_ble_meters.py imports it from here
+
+if TYPE_CHECKING:  # the meter models and the virtual radio (bleak) load with the first verb that needs them
+    from drivers.ble.virtual.radio import VirtualRadio
+    from hub.health.sim.bp_meter import SimBpMeter
+    from hub.health.sim.glucose_meter import SimGlucoseMeter
 
 BP_ADDRESS = "C0:FF:EE:00:00:01"
 GLUCOSE_ADDRESS = "C0:FF:EE:00:00:02"
@@ -31,12 +36,14 @@ NEW_BP_ADDRESS = "C0:FF:EE:00:00:10"  # `hub sim ble-new`: a meter the unit has 
 
 
 class SimBle:
-    """Puts a BP meter and a glucose meter on the virtual radio, pre-paired, and drives them."""
+    """Puts a BP meter and a glucose meter on the virtual radio, paired, once a verb needs them, and
+    drives them."""
 
     name = "sim.ble"
 
-    def __init__(self, config: Config, radio: VirtualRadio) -> None:
-        self.config, self.radio = config, radio
+    def __init__(self, config: Config, hardware: Hardware) -> None:
+        self.config, self.hardware = config, hardware
+        self._radio: VirtualRadio | None = None
         self.bp: SimBpMeter | None = None
         self.glucose: SimGlucoseMeter | None = None
         self._ctx: HubContext | None = None
@@ -45,12 +52,46 @@ class SimBle:
         from sensors.meters.store import MeterStore
 
         self._ctx = ctx
+        for verb in ("bp", "glucose", "ble-scan", "ble-pair", "ble-new"):
+            ctx.add_sim_command(verb, self._on_board(verb))
+        with MeterStore.in_state_dir(self.config.state_dir) as store:
+            paired = await asyncio.to_thread(store.meters)
+        if paired:  # paired before a restart: on the board again before the health component listens
+            await self.board()
+
+    def _on_board(self, verb: str) -> Any:
+        handler = {"bp": self.sim_bp, "glucose": self.sim_glucose, "ble-scan": self.sim_scan,
+                   "ble-pair": self.sim_pair, "ble-new": self.sim_new}[verb]
+
+        async def run(argv: list[str]) -> dict[str, Any]:
+            await self.board()
+            return await handler(argv)
+
+        return run
+
+    @property
+    def radio(self) -> VirtualRadio:
+        assert self._radio is not None, "SimBle.board() first"
+        return self._radio
+
+    async def board(self) -> None:
+        """The two meters on the virtual radio, bonded and paired (once); the health component is told,
+        so it starts listening at once instead of at its next look at the paired list."""
+        if self._radio is not None:
+            return
+        from hub.health.sim.bp_meter import SimBpMeter
+        from hub.health.sim.glucose_meter import SimGlucoseMeter
+        from sensors.meters.store import MeterStore
+
+        ctx = self._ctx
+        assert ctx is not None
         tz = ctx.clock.now().tzinfo
 
         def local_now() -> datetime:
             return ctx.clock.now().astimezone(tz).replace(tzinfo=None)
 
         self._local_now = local_now
+        self._radio = shared_radio(self.hardware)
         self.bp = SimBpMeter(BP_ADDRESS, local_now)
         self.glucose = SimGlucoseMeter(GLUCOSE_ADDRESS, local_now)
         with MeterStore.in_state_dir(self.config.state_dir) as store:
@@ -59,11 +100,9 @@ class SimBle:
                 self.radio.bond(meter.address)
                 if store.get(meter.address) is None:
                     await asyncio.to_thread(store.pair, meter.address, kind, meter.name, ctx.clock.now())
-        ctx.add_sim_command("bp", self.sim_bp)
-        ctx.add_sim_command("glucose", self.sim_glucose)
-        ctx.add_sim_command("ble-scan", self.sim_scan)
-        ctx.add_sim_command("ble-pair", self.sim_pair)
-        ctx.add_sim_command("ble-new", self.sim_new)
+        health = ctx.component("health")
+        if health is not None:
+            health.look_again()
 
     async def sim_bp(self, argv: list[str]) -> dict[str, Any]:
         p = SimParser("hub sim bp")
@@ -117,6 +156,8 @@ class SimBle:
 
     async def sim_new(self, argv: list[str]) -> dict[str, Any]:
         """A blood-pressure meter the unit has never seen, in pairing mode (the set-up page pairs it)."""
+        from hub.health.sim.bp_meter import SimBpMeter
+
         if NEW_BP_ADDRESS not in self.radio.peripherals:
             self.radio.add(SimBpMeter(NEW_BP_ADDRESS, self._local_now))
         self.radio.peripherals[NEW_BP_ADDRESS].start_advertising()
@@ -151,7 +192,8 @@ class SimBle:
         for meter in (self.bp, self.glucose):
             if meter is not None:
                 meter.close()
-        self.radio.close()
+        if self._radio is not None:
+            self._radio.close()
 
 
 _BEYOND_RANGE = {"HI": Special.POS_INF, "LO": Special.NEG_INF}
@@ -169,4 +211,4 @@ def _measure_beyond_range(meter: SimGlucoseMeter, code: Special, meal: str | Non
 def build(config: Config, hardware: Hardware) -> SimBle | None:
     if not hardware.simulated:
         return None
-    return SimBle(config, shared_radio(hardware))
+    return SimBle(config, hardware)
