@@ -47,17 +47,23 @@ class BacklogReader:
     def _queue(self, row: Row) -> None:
         heapq.heappush(self._fresh, (row.priority, row.seq, row))
 
-    async def _next_row(self) -> Row | None:
+    def _pop(self, in_flight: set[str]) -> Row | None:
+        """The next row waiting here that is not in flight nor waiting out a refusal, or None; starts
+        reading the next batch once fewer than half a batch wait."""
         if self._backlog and self._fetching is None and len(self._fresh) < FETCH_BATCH // 2:
             self._fetching = asyncio.ensure_future(self._fetch(self._generation))
-        if not self._fresh and self._fetching is not None:
-            await asyncio.shield(self._fetching)  # nothing else to send meanwhile
-        in_flight = {r.id for r in self._sent.values()}
         while self._fresh:
             _, _, row = heapq.heappop(self._fresh)
             if row.id not in in_flight and row.id not in self._waiting:
                 return row
         return None
+
+    async def _next_row(self) -> Row | None:
+        row = self._pop({r.id for r in self._sent.values()})
+        if row is None and self._fetching is not None:
+            await asyncio.shield(self._fetching)  # nothing else to send meanwhile
+            row = self._pop({r.id for r in self._sent.values()})
+        return row
 
     async def _fetch(self, generation: int) -> None:
         # A snapshot: the DB thread must not iterate what the loop changes. Rows PUBACKed but not yet

@@ -78,6 +78,29 @@ class Uplink(BacklogReader, CertSwitch, Link):
                     break
                 self._publish(row)
 
+    def _readable(self) -> None:
+        super()._readable()
+        self._top_up()
+
+    def _top_up(self) -> None:
+        """Hand rows already waiting here to paho in the callback that read the PUBACKs freeing their
+        slots, and write them at once: a drain's refill costs no turn of the sender task nor a wait for
+        the socket's writable event (the sender task still reads the outbox and sends everything else)."""
+        in_flight = {r.id for r in self._sent.values()}
+        sent = False
+        while self._fresh and len(self._sent) < self.window:
+            row = self._pop(in_flight)
+            if row is None:
+                break
+            if not self._room(row.priority):
+                self._queue(row)
+                break
+            self._publish(row)
+            in_flight.add(row.id)
+            sent = True
+        if sent:
+            self._writable()
+
     def _room(self, priority: int) -> bool:
         """A slot in the in-flight window for a row of this priority: a backlog leaves URGENT_SLOTS free and
         keeps no more in flight than its pace allows (a call would queue behind them at the broker)."""
