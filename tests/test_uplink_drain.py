@@ -18,7 +18,7 @@ from hub.core.outbox import Outbox, Row
 from hub.core.uplink.session import URGENT_SLOTS, Uplink
 
 pytestmark = pytest.mark.timeout(120)
-N = 3000
+N = 2000
 
 
 def queue_backlog(outbox: Outbox, base: str, n: int) -> None:
