@@ -63,14 +63,15 @@ def scratch(keep: bool = False) -> Iterator[Path]:
             shutil.rmtree(root, ignore_errors=True)
 
 
-def start_broker(root: Path) -> Broker:
+def start_broker(root: Path, persistent: bool = True) -> Broker:
     """mosquitto on a free loopback port, with no cap on the per-client QoS 1 queue: the default of
-    1000 would silently drop messages for a subscriber briefly behind a 100,000-message drain."""
+    1000 would silently drop messages for a subscriber briefly behind a 100,000-message drain.
+    `persistent=False`: no session file (the tests' broker rewrites it after every queued message)."""
     port = free_port()
     listener = (f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n"
                 "max_inflight_messages 0\n")
     (root / "broker").mkdir(exist_ok=True)
-    return Broker(root / "broker", extra_conf=listener, port=port).start()
+    return Broker(root / "broker", extra_conf=listener, port=port, persistent=persistent).start()
 
 
 @contextmanager

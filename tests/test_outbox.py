@@ -56,6 +56,18 @@ def test_remove_and_depth(outbox):
     assert len(outbox) == 1 and outbox.pending(5)[0].id == b.id
 
 
+def test_remove_deletes_exactly_the_delivered_rows_between_undelivered_ones(outbox):
+    # A drain's deletes go as ranges of consecutive keys: a row still in flight or refused between
+    # delivered ones stays, as do rows of another priority with the same seqs' neighbours.
+    rows = [outbox.add(ev("telemetry.x", i)) for i in range(12)]
+    call = outbox.add(ev("call.raised"))
+    delivered = rows[:4] + rows[5:9] + rows[10:11] + [call]  # rows[4] and rows[9] are still out
+    assert outbox.remove(reversed(delivered)) == len(delivered)  # PUBACK order does not matter
+    assert [r.id for r in outbox.pending(20)] == [rows[4].id, rows[9].id, rows[11].id]
+    assert outbox.depth() == {"urgent": 0, "measurement": 0, "telemetry": 3}
+    assert outbox.remove([*rows[:4], rows[4], rows[4]]) == 1  # removed twice, or twice in a batch: once
+
+
 def test_full_queue_evicts_oldest_telemetry_never_calls_or_alarms(tmp_path):
     with Outbox(tmp_path / "o.db", "h", "p/h", max_rows=100) as ob:
         first_tel = ob.add(ev("telemetry.environment", -1))

@@ -23,6 +23,7 @@ from pathlib import Path
 from hub.core.events import Event, Priority, event_topic
 from hub.core.outbox_file import COUNT_COLUMNS, SEQ_BITS, SEQ_MASK, VACUUM_QUEUE_MAX, Upkeep, key, prepare, rollback
 from hub.core.outbox_file import connect as connect_file
+from hub.core.outbox_file import key_runs as key_ranges
 from hub.core.outbox_file import storage_failure as storage_failure  # where the hub has always found it
 from hub.core.rows import Row as Row
 from hub.core.rows import RowSource as RowSource
@@ -234,9 +235,9 @@ class Outbox(Upkeep):
         Deletes commit without their own fsync (the drain connection is synchronous=NORMAL): losing
         one to a power cut only re-sends an event the platform de-duplicates by id, and the next
         insert's FULL commit syncs the WAL anyway."""
-        by_priority: dict[int, list[tuple[int]]] = {}
+        by_priority: dict[int, list[int]] = {}
         for r in rows:
-            by_priority.setdefault(r.priority, []).append((key(r.priority, r.seq),))
+            by_priority.setdefault(r.priority, []).append(key(r.priority, r.seq))
         if not by_priority:
             return 0
         gone = dict.fromkeys(by_priority, 0)
@@ -244,7 +245,9 @@ class Outbox(Upkeep):
             self._d.execute("BEGIN IMMEDIATE")
             try:
                 for priority, keys in by_priority.items():
-                    gone[priority] = max(self._d.executemany("DELETE FROM queue WHERE k = ?", keys).rowcount, 0)
+                    # A drain's PUBACKs come in key order: consecutive keys go as one range each.
+                    gone[priority] = sum(max(self._d.execute("DELETE FROM queue WHERE k BETWEEN ? AND ?",
+                                                             run).rowcount, 0) for run in key_ranges(keys))
                 self._d.execute("UPDATE meta SET urgent = urgent - ?, measurement = measurement - ?, "
                                 "telemetry = telemetry - ?", (gone.get(0, 0), gone.get(1, 0), gone.get(2, 0)))
                 self._d.execute("COMMIT")

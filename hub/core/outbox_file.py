@@ -22,6 +22,7 @@ import logging
 import os
 import sqlite3
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,19 @@ COUNT_COLUMNS = ("urgent", "measurement", "telemetry")  # by Priority value
 
 def key(priority: int, seq: int) -> int:
     return (priority << SEQ_BITS) | seq
+
+
+def key_runs(keys: Iterable[int]) -> list[tuple[int, int]]:
+    """Distinct keys as (first, last) runs of consecutive integers. Nothing lies between a run's ends
+    but keys of the run, so `DELETE ... WHERE k BETWEEN first AND last` takes exactly these rows; a
+    drain's PUBACKs come in key order, so its batch of deletes is one or a few ranges, not a row each."""
+    runs: list[tuple[int, int]] = []
+    for k in sorted(set(keys)):
+        if runs and k == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], k)
+        else:
+            runs.append((k, k))
+    return runs
 
 
 def connect(path: Path, *, synchronous: str, new_file: bool = False) -> sqlite3.Connection:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
@@ -22,6 +21,7 @@ from hub.config.loader import Config
 from hub.core.events import strict_json
 from hub.core.outbox import Row, RowSource
 from hub.core.ticks import next_instant
+from hub.core.uplink.backlog import BacklogReader
 from hub.core.uplink.connection import Link
 from hub.core.uplink.pacing import DrainPace
 from hub.core.uplink.replies import refusal_word, remedy
@@ -35,11 +35,10 @@ DbCall = Callable[..., Awaitable[Any]]
 Report = Callable[[str, dict[str, Any]], Coroutine[Any, Any, Any]]  # raise_event
 Spawn = Callable[[str, Coroutine[Any, Any, Any]], Any]
 REMOVE_DELAY_S = 0.3
-FETCH_BATCH = 256  # outbox rows fetched per query while draining a backlog
 URGENT_SLOTS = 2  # in-flight slots a backlog of lower priority never takes: a call goes out at once
 
 
-class Uplink(CertSwitch, Link):
+class Uplink(BacklogReader, CertSwitch, Link):
     def __init__(self, config: Config, outbox: RowSource, db: DbCall, on_command: CommandSink,
                  status: StatusSource, report: Report, spawn: Spawn,
                  commands: Callable[[], Iterable[str]]) -> None:
@@ -50,13 +49,11 @@ class Uplink(CertSwitch, Link):
         self.report = report
         self.spawn = spawn
         self._status_now = asyncio.Event()
+        self._init_backlog()  # rows waiting for the wire (hub.core.uplink.backlog)
         self._sent: dict[int, Row] = {}  # mid -> row handed to paho and awaiting PUBACK
-        self._fresh: list[tuple[int, int, Row]] = []  # heap of rows raised since the last fetch
         self._acked: list[Row] = []  # PUBACKed, deleted in a batch REMOVE_DELAY_S later
         self._remove_timer: asyncio.TimerHandle | None = None
         self._removing: asyncio.Future[Any] | None = None
-        self._cursor: tuple[int, int] | None = None  # last (priority, seq) fetched from the outbox
-        self._backlog = True  # the outbox may hold rows not yet fetched
         self._refused: dict[str, tuple[Row, int]] = {}  # id -> (row, refusals so far), until delivered
         self._waiting: set[str] = set()  # refused ids still waiting out their retry delay
         self._faults: dict[str, str] = {}  # fault.uplink kind -> its event id, raised and not cleared
@@ -77,9 +74,32 @@ class Uplink(CertSwitch, Link):
                 if row is None:
                     break
                 if not self._room(row.priority):
-                    heapq.heappush(self._fresh, (row.priority, row.seq, row))  # its turn after a PUBACK
+                    self._queue(row)  # its turn after a PUBACK
                     break
                 self._publish(row)
+
+    def _readable(self) -> None:
+        super()._readable()
+        self._top_up()
+
+    def _top_up(self) -> None:
+        """Hand rows already waiting here to paho in the callback that read the PUBACKs freeing their
+        slots, and write them at once: a drain's refill costs no turn of the sender task nor a wait for
+        the socket's writable event (the sender task still reads the outbox and sends everything else)."""
+        in_flight = {r.id for r in self._sent.values()}
+        sent = False
+        while self._fresh and len(self._sent) < self.window:
+            row = self._pop(in_flight)
+            if row is None:
+                break
+            if not self._room(row.priority):
+                self._queue(row)
+                break
+            self._publish(row)
+            in_flight.add(row.id)
+            sent = True
+        if sent:
+            self._writable()
 
     def _room(self, priority: int) -> bool:
         """A slot in the in-flight window for a row of this priority: a backlog leaves URGENT_SLOTS free and
@@ -112,10 +132,8 @@ class Uplink(CertSwitch, Link):
     def _connected(self) -> None:
         self._switch_settled(True)
         # Rows not already in paho's hands are fetched again, in order, from the start.
-        self._fresh.clear()
+        self._restart_backlog()
         self.pace.reset()
-        self._cursor = None
-        self._backlog = True
         self._status_now.set()
         self._wake.set()
 
@@ -134,29 +152,8 @@ class Uplink(CertSwitch, Link):
             return
         if row.priority == 0 and row.type.split(".", 1)[0] not in ("fault", "system", "cert"):
             self.kick()  # a call or an alarm: stop waiting out a reconnect delay
-        heapq.heappush(self._fresh, (row.priority, row.seq, row))
+        self._queue(row)
         self._wake.set()
-
-    async def _next_row(self) -> Row | None:
-        # Top up from the outbox only when few rows are waiting here: one query per batch, not per
-        # row, and memory bounded however deep the backlog.
-        if self._backlog and len(self._fresh) < self.window:
-            # A snapshot: the DB thread must not iterate what the loop changes. Rows PUBACKed but not yet
-            # deleted (batched, REMOVE_DELAY_S) are skipped too: a quick reconnect must not resend them.
-            skip = {r.id for r in self._sent.values()} | self._waiting | {r.id for r in self._acked}
-            batch = await self.db(self.outbox.pending, FETCH_BATCH, skip, self._cursor)
-            if not batch:
-                self._backlog = False
-            for row in batch:
-                heapq.heappush(self._fresh, (row.priority, row.seq, row))
-            if batch:
-                self._cursor = (batch[-1].priority, batch[-1].seq)
-        in_flight = {r.id for r in self._sent.values()}
-        while self._fresh:
-            _, _, row = heapq.heappop(self._fresh)
-            if row.id not in in_flight and row.id not in self._waiting:
-                return row
-        return None
 
     def _publish(self, row: Row) -> None:
         info = self._client.publish(row.topic, row.payload, qos=1, retain=False)
@@ -233,7 +230,7 @@ class Uplink(CertSwitch, Link):
         entry = self._refused.get(event_id)
         if entry is not None and not self._closed:
             row = entry[0]
-            heapq.heappush(self._fresh, (row.priority, row.seq, row))
+            self._queue(row)
             self._wake.set()
 
     async def _raise_fault(self, word: str, data: dict[str, Any]) -> None:
