@@ -99,6 +99,13 @@ def hard_drop(feats: tuple[float, ...], drop_ms: float) -> bool:
             and not moving(feats))
 
 
+def could_have_landed(landed: tuple[float, ...] | None) -> bool:
+    """What `landed_fall` asks whatever the weights: a landing that ends lying (or turned that far) and
+    not moving about, or a hard drop. Such a candidate is never left undecided (`FallDetector`)."""
+    return landed is not None and (hard_drop(landed, landed[len(FEATURES)]) or (
+        max(landed[3], landed[1]) * 90.0 >= LYING_DEG and not moving(landed)))
+
+
 def landed_fall(landed: tuple[float, ...], weights: Vec, bias: float, threshold: float,
                 dropped_threshold: float | None = None, drop_ms: float = DROP_MS) -> bool:
     """The landing (`LANDING_S` after the impact, `features(..., landing=True)`) ends lying — tilted
