@@ -71,10 +71,11 @@ def moving(feats: tuple[float, ...]) -> bool:
 
 def up_again(feats: tuple[float, ...]) -> bool:
     """At the end of the post phase the wearer is up again — the trunk within `UPRIGHT_AFTER_DEG` of
-    vertical, or walking about: a fall the wearer got up from, if its landing was one. Still reclined
-    or lying there after a landing the whole post phase did not score as a fall is lying down (SisFall
-    D12, SE08: lying down slowly, 59 degrees at the end; every spliced got-up fall 42 or less). After a
-    gentle impact the detector asks it at the end of the longer watch instead (`stayed_down`)."""
+    vertical, or walking about: a fall the wearer got up from, if its landing was one. Not up again
+    (still reclined: a slow get-up, or lying there) after a landing that may be a fall, or after a
+    gentle impact, the detector asks again over `STAY_S` more (`stayed_down`): up -> recovered, still
+    down -> suspected, if the landing scores as a fall (SisFall D12, SE08, lying down slowly to 59
+    degrees, does not with the shipped constants: nothing)."""
     return feats[3] * 90.0 < UPRIGHT_AFTER_DEG or moving(feats)
 
 
