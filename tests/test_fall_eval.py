@@ -139,6 +139,32 @@ def test_got_up_splice_cuts_after_the_impact_turns_and_walks() -> None:
     assert result.outcome == "recovered" and not result.detected
 
 
+def test_a_slow_got_up_splice_is_reclined_at_the_end_of_the_post_phase_then_up() -> None:
+    from hub.detect.evaluation.splice import RECLINED_DEG, WALK_S, got_up
+
+    fall = synth_fall_trace(200)
+    t = np.arange(30 * 200) / 200
+    walk = np.stack((0.1 * np.sin(6 * t), -1.0 - 0.2 * np.sin(11 * t), np.zeros_like(t)), axis=1)
+    impact = int(np.argmax(np.linalg.norm(fall, axis=1)))
+    up = np.array([0.0, -1.0, 0.0])
+
+    def tilt(a: np.ndarray) -> float:
+        m = a.mean(axis=0)
+        return float(np.degrees(np.arccos(np.clip(m @ up / np.linalg.norm(m), -1.0, 1.0))))
+
+    for get_up_s in (15.0, 25.0):
+        spliced = got_up(fall, walk, 4.0, np.random.default_rng(0), get_up_s=get_up_s)
+        assert len(spliced) == impact + 4 * 200 + round(get_up_s * 200) + round(WALK_S * 200)
+        at = impact + 10 * 200  # the end of the detector's post phase: reclined, neither lying nor up
+        assert abs(tilt(spliced[at - 100:at]) - RECLINED_DEG) < 3.0
+        upright = impact + round((4.0 + get_up_s) * 200)
+        assert tilt(spliced[upright:upright + 200]) < 35.0 and np.array_equal(spliced[upright:], walk[1000:4000])
+        turn = spliced[impact + 800:upright]
+        assert np.allclose(np.linalg.norm(turn, axis=1), 1.0, atol=0.05)  # getting up slowly: no impact
+        result = run_trial(Trial(Path("F01_SA99_R01.txt"), "F01", "SA99", "got_up"), spliced)
+        assert result.outcome is not None  # reported (a fall.recovered, or the countdown while reclined)
+
+
 def test_summary_counts_alarms_and_recovered_events_apart() -> None:
     from hub.detect.evaluation.falls import TrialResult, summarise
 

@@ -71,3 +71,8 @@ def test_a_recovered_fall_needs_the_wearer_up_again() -> None:
     assert decide(w, 1.0, up, None, landing) == "recovered"
     # A soft impact: up again by the end of its longer watch (rule "got_up") is enough.
     assert decide(w, 1.0, still_down, "got_up", landing) == "recovered"
+    # Not up at 10 s, watched 30 s longer: up in that time is a recovered fall (a slow get-up), still down
+    # is the countdown; never nothing after a landing that scores as a fall.
+    assert decide(w, 1.0, still_down, "still_down", landing) == "alarm"
+    soft_landing = (*landing[:3], 1.0, np.log(0.01), np.log(0.3), 0.0, 0.0)  # no drop: needs margin 10
+    assert decide(w, 1.0, still_down, "still_down", soft_landing, 40.0) is None  # not a fall's landing

@@ -159,3 +159,32 @@ def test_sitting_down_quickly_into_a_reclined_seat_is_no_hard_drop() -> None:
     seat = tilted(50.0)
     found = run(walk(6.0), turn(UP, seat, 1.0, weight=0.85), hit(seat, 2.5), hold(seat, 45.0))
     assert found and all(a.drop_ms < HARD_DROP_MS and a.rule != "hard_drop" for a in found), found
+
+
+def test_a_slow_get_up_after_a_fall_is_still_reported() -> None:
+    # The slow forward fall above (onto the side), 4 s on the floor, then an older adult's get-up: 3 s to
+    # sitting up on the floor, leaning back at 55 degrees, 12 s there (reclined, not lying, at the end of
+    # the 10 s post phase), 3 s to standing, walking away. Reported as a fall got up from once the longer
+    # watch has seen the wearer up (40 s after the impact), not dropped as "not up again".
+    side, lying, half = tilted(65.0, SIDE), tilted(125.0, SIDE), tilted(55.0)
+    down = (walk(6.0), turn(UP, side, 1.0, weight=0.95), turn(side, lying, 2.5, weight=0.9),
+            turn(lying, lying, 0.3, weight=0.75), hit(lying, 3.0), hold(lying, 4.0), turn(lying, half, 3.0))
+    found = run(*down, hold(half, 12.0), turn(half, UP, 3.0), walk(45.0))
+    events = [a for a in found if a.fall or a.recovered]
+    assert len(events) == 1 and events[0].recovered and events[0].rule == "got_up", found
+    assert 45.0 < events[0].features[3] * 90.0 < 60.0  # at 10 s: neither up again nor lying
+    assert events[0].t - events[0].impact_t == pytest.approx(FallParams().decide_after_s + STAY_S, abs=0.05)
+    # The same fall, the wearer still sitting there 40 s after it: the countdown, not silence.
+    found = run(*down, hold(half, 45.0))
+    events = [a for a in found if a.fall or a.recovered]
+    assert len(events) == 1 and events[0].fall and events[0].rule == "still_down", found
+    assert events[0].kind == "to_seated"
+
+
+def test_lying_down_slowly_is_not_a_fall_however_long_it_is_watched() -> None:
+    # Standing, sitting on the bed's edge, lowered onto the back over 4 s to 59 degrees (a pillow under the
+    # shoulders), a 1.6 g bump, resting there: no landing like a fall, so nothing at 10 s or 40 s.
+    edge, bed = tilted(20.0), tilted(59.0)
+    found = run(walk(6.0), turn(UP, edge, 1.5, weight=0.9), hold(edge, 3.0), turn(edge, bed, 4.0, weight=0.97),
+                hit(bed, 1.6), hold(bed, 45.0), turn(bed, UP, 3.0), walk(10.0))
+    assert not any(a.fall or a.recovered for a in found), found

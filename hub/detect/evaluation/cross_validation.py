@@ -20,17 +20,18 @@ def decide(w: np.ndarray, threshold: float, feats: tuple[float, ...], rule: Rule
     threshold, not moving about after, not `unchanged`, not vetoed by the "reseated" or "got_up" rule; or
     the from-lying or hard-drop rule), else a recovered fall (the landing alone scores `margin` above the
     threshold, `dropped_margin` after a drop of `drop_ms`, ends lying and not moving about; or follows a
-    hard drop) when the wearer is up again at the end of the post phase (`up_again`; after a gentle impact,
-by the end of its longer watch: rule "got_up"), else nothing."""
+    hard drop) when the wearer is up again at the end of the post phase (`up_again`) or within the longer
+    watch (rule "got_up": a gentle impact, or a landing that may be a fall and was not up at 10 s), an
+    alarm when still down at the end of that watch (rule "still_down"), else nothing. A candidate the
+    detector did not watch longer (it alarmed with its own weights) has no "still_down": nothing here."""
     if rule in ("from_lying", "hard_drop") or (
             float(np.asarray(feats) @ w[:-1] + w[-1]) > threshold and not moving(feats)
             and not unchanged(feats) and rule not in ("reseated", "got_up")):
         return "alarm"
-    up = up_again(feats) or rule == "got_up"
-    if landing is not None and up and landed_fall(landing, w[:-1], float(w[-1]), threshold + margin,
-                                                  threshold + dropped_margin, drop_ms):
-        return "recovered"
-    return None
+    if landing is None or not landed_fall(landing, w[:-1], float(w[-1]), threshold + margin,
+                                          threshold + dropped_margin, drop_ms):
+        return None
+    return "recovered" if up_again(feats) or rule == "got_up" else "alarm" if rule == "still_down" else None
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.01, pos_weight: float = 5.0) -> np.ndarray:

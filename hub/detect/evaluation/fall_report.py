@@ -125,6 +125,8 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
                    help="refit the weights leaving one subject out at a time and report those figures")
     p.add_argument("--no-got-up", action="store_true", help="skip the spliced falls the wearer gets up from")
     p.add_argument("--seed", type=int, default=0, help="seed of the wear-day trial order and gaps, and the splices")
+    p.add_argument("--get-up-s", type=float, default=3.0,
+                   help="how long the spliced wearer takes to get up (s; from 6: through a reclined posture)")
     p.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=main)
 
@@ -138,7 +140,8 @@ def main(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     params = FallParams() if args.threshold is None else FallParams(threshold=args.threshold)
-    results, skipped = evaluate(root, params, args.limit, got_up=not args.no_got_up, seed=args.seed)
+    results, skipped = evaluate(root, params, args.limit, got_up=not args.no_got_up, seed=args.seed,
+                                get_up_s=args.get_up_s)
     if not results:
         print(f"hub eval fall: no SisFall trials (<CODE>_<SUBJECT>_R<NN>.txt[.gz]) under {root}",
               file=sys.stderr)

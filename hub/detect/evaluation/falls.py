@@ -173,7 +173,7 @@ def run_trial(trial: Trial, acc: np.ndarray, params: FallParams | None = None) -
 
 
 def evaluate(root: Path, params: FallParams | None = None, limit: int | None = None,
-             got_up: bool = True, seed: int = 0) -> tuple[list[TrialResult], list[str]]:
+             got_up: bool = True, seed: int = 0, get_up_s: float = 3.0) -> tuple[list[TrialResult], list[str]]:
     """Every trial under `root`, then (`got_up`) every fall trial spliced with its subject getting up."""
     results, skipped = [], []
     trials = find_trials(root)[:limit]
@@ -188,7 +188,7 @@ def evaluate(root: Path, params: FallParams | None = None, limit: int | None = N
     if got_up:
         from hub.detect.evaluation.splice import got_up_trials
 
-        for trial, acc in got_up_trials(trials, seed):
+        for trial, acc in got_up_trials(trials, seed, get_up_s):
             results.append(run_trial(trial, acc, params))
     return results, skipped
 

@@ -77,13 +77,15 @@ class _Candidates:
         self.drop = np.zeros(n)
         self.force = np.zeros(n, bool)  # a rule that alarms whatever the score
         self.can = np.zeros(n, bool)  # the score may alarm (not moving, not unchanged, not vetoed)
-        self.has = np.zeros(n, bool)  # a landing that ends lying, not moving about, the wearer up again after
-        self.hard = np.zeros(n, bool)  # a landing after a hard drop, the wearer up again after
+        # a landing that ends lying, not moving about, the wearer up again after or still down at the end
+        # of the longer watch (an event either way: a recovered fall or an alarm)
+        self.has = np.zeros(n, bool)
+        self.hard = np.zeros(n, bool)  # a landing after a hard drop, the same
         for j, (c, rule, landing) in enumerate(rows):
             self.x[j] = c
             self.force[j] = rule in ("from_lying", "hard_drop")
             self.can[j] = not moving(c) and not unchanged(c) and rule not in ("reseated", "got_up")
-            if landing is not None and (up_again(c) or rule == "got_up"):
+            if landing is not None and (up_again(c) or rule in ("got_up", "still_down")):  # recovered or alarm
                 self.land[j], self.drop[j] = landing[:nf], landing[nf]
                 self.has[j] = max(landing[3], landing[1]) * 90.0 >= LYING_DEG and not moving(landing)
                 self.hard[j] = hard_drop(landing, landing[nf])

@@ -39,7 +39,10 @@ drop of the waist), or follows a hard drop (`phases.hard_drop`: a fast drop into
 posture), is a fall the wearer got up from (`recovered`: reported, not alarmed) when the wearer is up
 again at the end of the post phase (`phases.up_again`); lying still again for `COLLAPSE_S` within
 `REWATCH_S` after it is a suspected fall of kind "collapse". A hard drop after which the wearer lies
-still is a suspected fall whatever the score (rule "hard_drop").
+still is a suspected fall whatever the score (rule "hard_drop"). A landing that may be a fall whose post
+phase ends neither up again nor a suspected fall (a slow get-up, reclined at 10 s) is watched `STAY_S`
+longer, as a gentle impact is: up again in it (rule "got_up") -> recovered, still down ("still_down") ->
+suspected, if the landing scores as a fall. No landing that scores as a fall ends in nothing.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ from hub.detect.fall.phases import (
     SEATED_MAX_DEG,
     STAY_S,
     STILL_G,
+    could_have_landed,
     drop_speed,
     features,
     from_lying,
@@ -82,7 +86,7 @@ from hub.detect.fall.resample import FS, _Resampler
 WEIGHTS = (7.65, 17.76, 0.1, 23.19, -1.8, 6.52, 1.07)
 BIAS = -28.5
 Kind = Literal["fall", "to_seated", "from_lying", "collapse"]
-Rule = Literal["from_lying", "reseated", "got_up", "hard_drop"] | None
+Rule = Literal["from_lying", "reseated", "got_up", "hard_drop", "still_down"] | None
 
 
 @dataclass(frozen=True)
@@ -125,7 +129,8 @@ class Assessment:
     # A rule that decides whatever the score: "from_lying" (an alarm), "reseated" (no alarm: back in
     # the seat the wearer had left), "got_up" (no alarm: a gentle impact, and the wearer did not stay
     # down for `STAY_S` after the post phase), "hard_drop" (an alarm: a drop of `HARD_DROP_MS` into a
-    # turned, reclined posture, lying still there), or None.
+    # turned, reclined posture, lying still there), "still_down" (an alarm if the landing scores as a
+    # fall: watched `STAY_S` longer, gentle or not up again at 10 s, and never up in that time), or None.
     rule: Rule = None
 
     def as_dict(self) -> dict[str, float]:
@@ -155,7 +160,7 @@ class FallDetector:
         self._mag = np.zeros(0)
         self._base = 0  # global 50 Hz index of _acc[0]
         self._scan = 0  # next global index to test as a candidate peak
-        self._pending: list[tuple[int, int]] = []  # (global index when due, impact's global index)
+        self._pending: list[tuple[int, int, bool]] = []  # (global index when due, impact's, watched longer)
         self._last_fall = -10**9
         self._last_event = -10**9  # the last recovered fall
         self._watch = CollapseWatch(self.up)  # after a recovered fall
@@ -201,12 +206,18 @@ class FallDetector:
                     continue  # not a local maximum: a cheap pre-filter (jogging crosses 1.5 g often)
                 w0 = max(0, i - FS)
                 if int(np.argmax(m[w0:i + FS + 1])) + w0 == i:
-                    due = i + base + self._decide_n + (self._stay_n if gentle(impulse(m, i)) else 0)
-                    bisect.insort(self._pending, (due, i + base))
+                    soft = gentle(impulse(m, i))  # decided `STAY_S` later, on whether the wearer stayed down
+                    due = i + base + self._decide_n + (self._stay_n if soft else 0)
+                    bisect.insort(self._pending, (due, i + base, soft))
             self._scan = last + 1
         out: list[Assessment] = []
         while self._pending and self._pending[0][0] <= end:  # first due first
-            out.append(self._assess(self._pending.pop(0)[1]))
+            _, p, late = self._pending.pop(0)
+            found = self._assess(p, late)
+            if found is None:  # neither up again nor a suspected fall at 10 s: watch `STAY_S` longer
+                bisect.insort(self._pending, (p + self._decide_n + self._stay_n, p, True))
+            else:
+                out.append(found)
         return out
 
     def phases(self, p: int, landing: bool = False) -> tuple[tuple[float, ...], float | None]:
@@ -225,7 +236,7 @@ class FallDetector:
     def features_at(self, p: int) -> tuple[float, ...]:
         return self.phases(p)[0]
 
-    def _assess(self, p: int) -> Assessment:
+    def _assess(self, p: int, late: bool) -> Assessment | None:
         feats, descent = self.phases(p)
         score = float(self._w @ np.asarray(feats)) + self.params.bias
         impact_t = self.origin + p / FS
@@ -233,13 +244,13 @@ class FallDetector:
         kind: Kind = "fall"
         i = p - self._base
         drop = drop_speed(self._mag, i)
-        soft = gentle(math.exp(feats[5]))
+        end = i + self._decide_n
+        down = late and stayed_down(self._acc, self._mag, self.up, end, end + self._stay_n)
         rule: Rule = ("from_lying" if from_lying(feats, descent, self.params.from_lying_g, drop)
                       else "reseated" if reseated(self._acc, self.up, i, self._post(i))
-                      else "got_up" if soft and not stayed_down(self._acc, self._mag, self.up, i + self._decide_n,
-                                                                i + self._decide_n + self._stay_n)
+                      else "got_up" if late and not down
                       else "hard_drop" if hard_drop(feats, drop) and math.exp(feats[4]) - 0.01 < STILL_G
-                      else None)
+                      else "still_down" if down else None)
         suspected = (score > self.params.threshold and not moving(feats) and not unchanged(feats)
                      and rule not in ("reseated", "got_up"))
         if suspected and tilt_after < SEATED_MAX_DEG:
@@ -249,21 +260,25 @@ class FallDetector:
         if not suspected and rule == "hard_drop":
             suspected, kind = True, "to_seated" if tilt_after < SEATED_MAX_DEG else "fall"
         refractory = self.params.refractory_s * FS
-        fall = suspected and p - self._last_fall > refractory
-        recovered = False
-        landed = self._landing(p) if self.params.explain else None
+        landed = self._landing(p) if self.params.explain or not (late or suspected or up_again(feats)) else None
+        if not (late or suspected or up_again(feats) or rule) and could_have_landed(landed):
+            return None  # neither up nor a suspected fall: decided `STAY_S` later (`_find_candidates`)
+        fall, recovered = suspected and p - self._last_fall > refractory, False
         if fall:
             self._last_fall = p
         elif not suspected and min(p - self._last_fall, p - self._last_event) > refractory:
             # Not lying on the floor at the end of the post phase: did it land like a fall, then get up?
-            landed = landed if self.params.explain else self._landing(p)
-            recovered = landed is not None and (up_again(feats) or rule == "got_up") and landed_fall(
+            landed = self._landing(p) if landed is None and not self.params.explain else landed
+            landing_fall = landed is not None and landed_fall(
                 landed, self._w, self.params.bias, self.params.threshold + self.params.recovered_margin,
                 self.params.threshold + self.params.dropped_margin, self.params.drop_ms)
+            recovered = landing_fall and (up_again(feats) or rule == "got_up")
+            if landing_fall and not recovered and rule == "still_down":  # not up 40 s after: the countdown
+                fall, self._last_fall, kind = True, p, "to_seated" if tilt_after < SEATED_MAX_DEG else "fall"
             if recovered:
                 self._last_event = p
                 self._watch.start(p + self._decide_n)
-        return Assessment(t=self.origin + (p + self._decide_n + (self._stay_n if soft else 0)) / FS,
+        return Assessment(t=self.origin + (p + self._decide_n + (self._stay_n if late else 0)) / FS,
                           impact_t=impact_t, score=score,
                           fall=fall, features=feats, kind=kind, descent_s=descent, recovered=recovered,
                           landing=landed, drop_ms=drop, rule=rule)

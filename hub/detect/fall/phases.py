@@ -71,10 +71,11 @@ def moving(feats: tuple[float, ...]) -> bool:
 
 def up_again(feats: tuple[float, ...]) -> bool:
     """At the end of the post phase the wearer is up again — the trunk within `UPRIGHT_AFTER_DEG` of
-    vertical, or walking about: a fall the wearer got up from, if its landing was one. Still reclined
-    or lying there after a landing the whole post phase did not score as a fall is lying down (SisFall
-    D12, SE08: lying down slowly, 59 degrees at the end; every spliced got-up fall 42 or less). After a
-    gentle impact the detector asks it at the end of the longer watch instead (`stayed_down`)."""
+    vertical, or walking about: a fall the wearer got up from, if its landing was one. Not up again
+    (still reclined: a slow get-up, or lying there) after a landing that may be a fall, or after a
+    gentle impact, the detector asks again over `STAY_S` more (`stayed_down`): up -> recovered, still
+    down -> suspected, if the landing scores as a fall (SisFall D12, SE08, lying down slowly to 59
+    degrees, does not with the shipped constants: nothing)."""
     return feats[3] * 90.0 < UPRIGHT_AFTER_DEG or moving(feats)
 
 
@@ -97,6 +98,13 @@ def hard_drop(feats: tuple[float, ...], drop_ms: float) -> bool:
     one before and reclined past `UPRIGHT_AFTER_DEG`, not moving about: fallen, even if not lying."""
     return (drop_ms >= HARD_DROP_MS and feats[1] * 90.0 >= TURNED_DEG and feats[3] * 90.0 >= UPRIGHT_AFTER_DEG
             and not moving(feats))
+
+
+def could_have_landed(landed: tuple[float, ...] | None) -> bool:
+    """What `landed_fall` asks whatever the weights: a landing that ends lying (or turned that far) and
+    not moving about, or a hard drop. Such a candidate is never left undecided (`FallDetector`)."""
+    return landed is not None and (hard_drop(landed, landed[len(FEATURES)]) or (
+        max(landed[3], landed[1]) * 90.0 >= LYING_DEG and not moving(landed)))
 
 
 def landed_fall(landed: tuple[float, ...], weights: Vec, bias: float, threshold: float,
