@@ -295,10 +295,10 @@ def test_a_meter_paired_by_another_process_is_heard_without_rereading_an_unchang
 ) -> None:
     """The paired list is read again (a worker thread's wake-up) only when the store's files change:
     `hub ble pair` commits from its own process while the hub scans."""
-    import sensors.meters.coordinator as coordinator
+    import sensors.meters.store as meter_store
     from sensors.meters.store import MeterStore
 
-    monkeypatch.setattr(coordinator, "RELOOK", 10**9)  # no periodic safety-net re-read: the stamp alone
+    monkeypatch.setattr(meter_store, "RELOOK", 10**9)  # no periodic safety-net re-read: the stamp alone
 
     async def go() -> None:
         h = Harness(tmp_path, cooldown_s=0.0, rescan_s=0.05)

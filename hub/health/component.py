@@ -50,7 +50,6 @@ if TYPE_CHECKING:
     from sensors.meters.coordinator import MeterCoordinator
 
 log = logging.getLogger(__name__)
-RELOOK = 6  # with no meter paired, the paired list is read again every RELOOK-th look even with its files unchanged
 FOLLOW_UP_KEY = "health.last_follow_up"
 ACTIVITY = {"measurement.blood_pressure": "ble:bp", "measurement.glucose": "ble:glucose",
             "measurement.ketone": "ble:ketone"}
@@ -121,8 +120,8 @@ class HealthMeters:
         self._ctx.set_status("ble_meters", [{"address": m.address, "kind": m.kind, "name": m.name} for m in paired])
 
     async def _listen(self, paired: bool) -> None:
-        """Wait for a paired meter without bleak (the store's files looked at on the grid, every RELOOK-th
-        look read regardless), then hand over to the coordinator for good."""
+        """Wait for a paired meter without bleak (the store's files looked at on the grid; when to read
+        the list again is MeterStore.unchanged, as for the coordinator), then hand over to it for good."""
         ctx, store = self._ctx, self.store
         assert ctx is not None and store is not None
         loop, settings, looks = asyncio.get_running_loop(), meter_settings(self.config["ble"]), 0
@@ -137,7 +136,7 @@ class HealthMeters:
                 look.cancel()
             looks += 1
             fresh = store.files_stamp()
-            if not self._look.is_set() and fresh == stamp and stamp is not None and looks % RELOOK:
+            if not self._look.is_set() and store.unchanged(stamp, fresh, looks):
                 continue
             self._look.clear()
             stamp = fresh

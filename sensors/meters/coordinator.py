@@ -56,9 +56,6 @@ from sensors.meters.store import MeterStore, PairedMeter, norm
 
 log = logging.getLogger(__name__)
 _AUTH_ERRORS = (U.ATT_INSUFFICIENT_AUTHENTICATION, U.ATT_INSUFFICIENT_ENCRYPTION)
-# The paired list is read again at every RELOOK-th rescan even with its files unchanged: a safety net
-# for a change the stat cannot see (two commits in one coarse mtime tick that leave the size alone).
-RELOOK = 6
 
 
 class Backoff:
@@ -163,7 +160,7 @@ class MeterCoordinator:
                 # (`hub ble pair` in another process), and every RELOOK-th look regardless.
                 looks += 1
                 fresh_stamp = self._files_stamp()
-                if found.done() or (fresh_stamp == stamp and stamp is not None and looks % RELOOK):
+                if found.done() or self.store.unchanged(stamp, fresh_stamp, looks):
                     continue
                 stamp = fresh_stamp
                 fresh = {m.address: m for m in await asyncio.to_thread(self.store.meters)}

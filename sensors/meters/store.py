@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 FILENAME = "meters.sqlite"
+# A watcher reads the paired list again at every RELOOK-th look even with its files unchanged: a safety
+# net for a change the stat cannot see (two commits in one coarse mtime tick that leave the size alone).
+RELOOK = 6
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meters (address TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL,
     paired_at TEXT NOT NULL, last_sequence INTEGER, reversed INTEGER NOT NULL DEFAULT 0);
@@ -115,6 +118,12 @@ class MeterStore:
             except OSError:
                 stamps.append((0, 0, 0))
         return None if stamps[0] == (0, 0, 0) else tuple(stamps)
+
+    def unchanged(self, stamp: tuple[tuple[int, int, int], ...] | None,
+                  fresh: tuple[tuple[int, int, int], ...] | None, looks: int) -> bool:
+        """Whether a watcher of the paired list may skip reading it at this look: its files unchanged
+        since `stamp`, except at every RELOOK-th look (a change the stat cannot see)."""
+        return fresh == stamp and stamp is not None and looks % RELOOK != 0
 
     def meters(self) -> list[PairedMeter]:
         rows = self._run(
