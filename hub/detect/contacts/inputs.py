@@ -1,7 +1,7 @@
 """Door contacts and mats as inputs of the inactivity detector: their activity names and supervision.
 
 Names follow the event-log convention the detector's rules were measured with
-(`hub.detect.inactivity.routine.source_kind`): `X-<kind>-<name>` the exit door, `D-<kind>-<name>` any
+(`hub.detect.inactivity.kinds.source_kind`): `X-<kind>-<name>` the exit door, `D-<kind>-<name>` any
 other door, fridge or cupboard, `P-<place>-<name>` a bed or chair mat; `:ON` when the door opens or
 the mat is occupied, `:OFF` when it shuts or is left.
 

@@ -7,14 +7,14 @@ Every activity (PIR, presses, BLE readings, radar presence, doors) goes to the p
 otherwise `alarm.inactivity` goes out with the gap, the learned expectation and the last activity.
 A press that answers raises no call (unless held 2 s, or pressed again within 5 s: that still calls).
 Away: `cmd/away` / `cmd/home`, or a long press of the away button. The learned history and the
-operator's verdicts persist in state_dir (store.py; verdicts arrive through feedback_desk.py).
+operator's verdicts persist in state_dir (store.py; verdicts arrive through feedback_desk.py); the
+question is asking.py, wall-clock steps clock_steps.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,6 +23,8 @@ from hub.config.loader import Config, ConfigError
 from hub.core.activity import Activity
 from hub.core.context import Hardware, HubContext
 from hub.core.ticks import sleep_aligned
+from hub.detect.inactivity.asking import Asking
+from hub.detect.inactivity.clock_steps import ClockSteps
 from hub.detect.inactivity.decisions import Decision, alarm_data
 from hub.detect.inactivity.detector import InactivityDetector
 from hub.detect.inactivity.feedback import FeedbackBook
@@ -30,12 +32,11 @@ from hub.detect.inactivity.feedback_desk import FeedbackDesk
 from hub.detect.inactivity.params import Params
 from hub.detect.inactivity.rules import rules_from_config
 from hub.detect.inactivity.store import Store
-from hub.speech.questions import Question
 
 log = logging.getLogger(__name__)
 
 # The detector reads what an activity means from event-log style names (`<KIND>-<place>-<name>:ON`,
-# hub.detect.inactivity.routine.source_kind), the convention its rules were measured with; live
+# hub.detect.inactivity.kinds.source_kind), the convention its rules were measured with; live
 # sources that are the same kind of evidence are named that way, so the hub applies the same rules.
 LIVE_SOURCES = {
     "pir": "M-home-pir:ON",  # motion seen
@@ -59,7 +60,6 @@ class InactivityMonitor:
         section = config["inactivity"]
         self.params = params
         self.tick_s: float = section["tick_s"]
-        self.recheck_volume: int = section["recheck_volume"]  # the second question's loudness
         self.away_pin: int | None = section["away_button_pin"]
         self.away_hold_s: float = section["away_hold_s"]
         self.call_pins = {b["pin"] for b in config["buttons"]}
@@ -74,9 +74,8 @@ class InactivityMonitor:
         self._bank: Any = None
         self._dirty = False
         self._closed = False
-        self._step_lock = threading.Lock()
-        self._pending_step = 0.0  # wall-clock steps seen (any thread) not yet applied (loop)
-        self._question: Question | None = None  # "您还好吗？" while it waits for an answer
+        self._steps = ClockSteps()  # wall-clock steps seen (any thread) not yet applied (loop)
+        self._asking = Asking(section["recheck_volume"])  # "您还好吗？" while it waits for an answer
 
     # ---- lifecycle ----------------------------------------------------------------------------
     async def start(self, ctx: HubContext) -> None:
@@ -87,7 +86,7 @@ class InactivityMonitor:
         await asyncio.to_thread(self.store.load, self.detector, self.feedback)  # verdicts, then history
         self.detector.scale = self.feedback.scale
         self.detector.restart(now)
-        ctx.clock.on_step(self._on_clock_step)
+        ctx.clock.on_step(self._steps.note)  # the plan (wall time) moves with a step, applied on the loop
         ctx.activity.subscribe(self._on_activity)
         ctx.on_button(self._on_button)
         ctx.add_platform_command("away", self._cmd_away)
@@ -110,7 +109,7 @@ class InactivityMonitor:
         if self._closed:
             return
         self._closed = True
-        self._close_question()
+        self._asking.close()
         if self._bank is not None:
             self._bank.close()
         if self.detector is not None and self._dirty:
@@ -165,17 +164,9 @@ class InactivityMonitor:
         await self._queue.join()
         return len(decisions)
 
-    def _on_clock_step(self, seconds: float) -> None:
-        # The wall clock was set (NTP, RTC): the plan (wall time) moves with it. Called from inside
-        # ctx.clock.now() on any thread (gpiozero's stamps motion): noted here, applied on the loop
-        # before the detector is next used, so a step is never taken for hours of stillness.
-        with self._step_lock:
-            self._pending_step += seconds
-
     def _apply_steps(self) -> InactivityDetector:
         det = self._det()
-        with self._step_lock:
-            seconds, self._pending_step = self._pending_step, 0.0
+        seconds = self._steps.take()
         if seconds:
             log.warning("inactivity: wall clock stepped %+.0f s; the running gap keeps its elapsed time",
                         seconds)
@@ -209,16 +200,13 @@ class InactivityMonitor:
             again = item.kind == "recheck"
             log.info("inactivity %s: %.0f min without activity (limit %.0f min)", item.kind,
                      item.gap_s / 60, item.limit_s / 60)
-            self._close_question()
-            self._question = ctx.ask("inactivity_recheck" if again else "inactivity_check")  # a press: no call
-            ctx.feedback("chirp")
-            await self._question.ask(volume=self.recheck_volume if again else None)
+            await self._asking.ask(ctx, again)
         elif item.kind == "answered":
-            self._close_question()
+            self._asking.close()
             ctx.say("inactivity_ok")
             ctx.feedback("idle")
         elif item.kind == "alarm":
-            self._close_question()  # once the wait is over a press is a call again
+            self._asking.close()  # once the wait is over a press is a call again
             data = alarm_data(item, self.params.check_wait_s)
             event = await ctx.alarms.open("alarm.inactivity", data, key="inactivity", ts=item.at,
                                           facts={"reason": data["reason"], "gap_min": data["gap_min"]})
@@ -233,11 +221,6 @@ class InactivityMonitor:
             await ctx.raise_event("away.cleared", {"by": "activity"}, ts=item.at)
             ctx.say("inactivity_home")
         self._publish_status()
-
-    def _close_question(self) -> None:
-        if self._question is not None:
-            self._question.close()
-            self._question = None
 
     def visitor_present(self) -> bool:
         """Someone else is in the flat (visitors.py); the fall component asks before a radar countdown."""

@@ -18,8 +18,8 @@ The rule (docs/detection.md, "Inactivity"; the statistics in `routine.py`):
 - Limit passed: a "check" (ask aloud), `recheck_after_s` later a "recheck" (again, louder); no activity
   within `check_wait_s` of the first: one "alarm" per gap (the second question never delays it).
 Decision times are nominal (when they fell due), so a coarse or jumping clock gives exact delays.
-This is the state machine; the learned statistics are `routine.py`, the parameters `params.py`, what it
-decides `decisions.py` (hub/detect/inactivity/).
+This is the state machine; when a gap's questions fall due is `plans.py`, the learned statistics
+`routine.py`, the parameters `params.py`, what it decides `decisions.py` (hub/detect/inactivity/).
 """
 
 from __future__ import annotations
@@ -28,15 +28,14 @@ import copy
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from hub.detect.inactivity.bedtime import is_bed
-from hub.detect.inactivity.decisions import Decision, DecisionKind, Plan, Reason
+from hub.detect.inactivity.decisions import Decision, DecisionKind, Plan
 from hub.detect.inactivity.params import Params
 from hub.detect.inactivity.params import hhmm_to_min as hhmm_to_min  # re-exported for tests
+from hub.detect.inactivity.plans import make_plan
 from hub.detect.inactivity.rests import Resting, context_of, note_rest
 from hub.detect.inactivity.routine import Basis, Routine
 from hub.detect.inactivity.routine import shrunk_quantile as shrunk_quantile  # re-exported for tests
 from hub.detect.inactivity.rules import Rule
-from hub.detect.inactivity.rules import due as rule_due
 from hub.detect.presence import Presence
 from hub.detect.visitors import Visitors
 
@@ -267,30 +266,8 @@ class InactivityDetector:
     def _make_plan(self, ts: datetime, source: str, early: bool = True) -> Plan | None:
         if self.away or self.visitors.present:
             return None
-        rule = rule_due(self.rules, self.p, self.tz, ts, source, self.out) if self.rules else None
-        if self.out:
-            if self.p.out_limit_h <= 0:
-                return None if rule is None else Plan(rule[0], (rule[0] - ts).total_seconds(), None, rule[1],
-                                                      "fallback")
-            limit = self.p.out_limit_h * 3600
-            plan = Plan(ts + timedelta(seconds=limit), limit, None, "out", "fallback")
-            return plan if rule is None or rule[0] >= plan.check_at else \
-                Plan(rule[0], (rule[0] - ts).total_seconds(), None, rule[1], "fallback")
-        limit, normal, basis = self.routine.expectation(self._context, ts)
-        if early:  # the resident just answered a check: the next one waits for the full limit
-            limit = self.routine.early_limit(self._context, ts, limit)
-        if self.scale != 1.0:  # never past the longest limit: every detection stays within it + the wait
-            limit = min(limit * self.scale, max(limit, self.p.night_max_h * 3600, self.p.day_max_h * 3600))
-        plan = Plan(ts + timedelta(seconds=limit), limit, normal, "gap", basis)
-        dues: list[tuple[datetime | None, Reason]] = [  # not up by the usual time; not in bed by it
-            (self.routine.morning_due(ts), "morning"),
-            (None if is_bed(self._context) else self.routine.bedtimes.due(ts), "bedtime")]
-        for due, why in dues:
-            if due is not None and due < plan.check_at:
-                plan = Plan(due, (due - ts).total_seconds(), normal, why, "learned")
-        if rule is not None and rule[0] < plan.check_at:
-            plan = Plan(rule[0], (rule[0] - ts).total_seconds(), normal, rule[1], plan.basis)
-        return plan
+        return make_plan(self.routine, self.p, self.tz, self.rules, self.scale, ts, source, self._context,
+                         self.out, early)
 
     def _decision(self, kind: DecisionKind, at: datetime) -> Decision:
         assert self.plan is not None and self.last_ts is not None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from hub.detect.inactivity.routine import source_kind
+from hub.detect.inactivity.kinds import source_kind
 
 REST_STALE_H = 16.0  # a mat ON for longer than this is stuck or forgotten, not someone resting
 

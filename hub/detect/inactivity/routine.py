@@ -1,80 +1,29 @@
 """The learned routine behind the inactivity limits: how long this resident's gaps last after each
 kind of activity at each time of day (samples in 24 hourly bins per source, and for all sources
-together, forgotten after `learn_days`), and when they usually get up. From these it answers the
-detector's two questions: how long a gap starting now may last (`expectation`), and when the
-morning check falls due (`morning_due`). It also holds the persisted history (`to_dict`/`load`).
+together, forgotten after `learn_days`), and when they usually get up (mornings.py) and go to bed
+(bedtime.py). From these it answers the detector's questions: how long a gap starting now may last
+(`expectation`), when to ask first (`early_limit`), and when the morning check falls due
+(`morning_due`). It also holds the persisted history (`to_dict`/`load`). What a source's name says is
+kinds.py, the statistic quantile.py.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import deque
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any, Literal
 
 from hub.detect.inactivity.bedtime import Bedtimes
+from hub.detect.inactivity.kinds import Kind as Kind  # re-exported
+from hub.detect.inactivity.kinds import source_kind as source_kind  # re-exported
+from hub.detect.inactivity.mornings import Mornings
 from hub.detect.inactivity.params import Params
+from hub.detect.inactivity.quantile import shrunk_quantile as shrunk_quantile  # re-exported
 
 Basis = Literal["learned", "fallback"]
-Kind = Literal["rest", "onset", "other"]
 ALL = "*"  # bin of every source, the fallback when a source has too few samples
 ONSET = "*onset"  # bin of every onset source (`source_kind`): their prior
 DAY = 1440  # minutes
-MORNING_SPAN_MIN = 12 * 60  # a first activity later than this after the anchor is not "getting up"
-MORNING_GAP_MIN = 60.0  # a quiet this long, begun in the night window after the anchor, was more sleep
-ONSET_KINDS = frozenset("DEFM")  # door/cupboard contact, appliance, flush, motion (PIR)
-
-
-def source_kind(source: str) -> Kind:
-    """What an activity says about the moments after it, from the source's name.
-
-    Named `<KIND>-<place>-<name>:<STATE>` (the event-log convention, ../shared/data/README.md):
-    "rest" a pressure mat (bed, seat) going ON: someone lies or sits down, a long quiet is normal;
-    "onset" a contact, appliance, flush or motion sensor going ON: the resident is in the middle of
-    doing something (a door opened is closed again, a tap runs), so a long silence right after is
-    unusual even in the evening. Anything else (OFF, or names like "pir", "button:17"): "other".
-    """
-    name, _, state = source.rpartition(":")
-    kind, dash, _ = name.partition("-")
-    if state != "ON" or not dash or len(kind) != 1:
-        return "other"
-    if kind == "P":
-        return "rest"
-    return "onset" if kind in ONSET_KINDS else "other"
-
-
-def shrunk_quantile(own: list[float], pool: list[float], risk: float, weight: float,
-                    kind: list[float] | None = None, cover_own: bool = True) -> float:
-    """Smallest x with P(gap > x) <= risk, P estimated from this source's gaps shrunk towards a prior.
-
-    P_s(>x) = (N_own(>x) + weight * F_prior(>x)) / (n_own + weight): a source seen rarely borrows the
-    prior's tail; one seen often with only short gaps earns a short limit. The prior is every gap at
-    this time of day (the pool), or, given `kind` (gaps after the same kind of activity), those shrunk
-    in turn towards the pool: F_prior(>x) = (N_kind(>x) + weight * F_pool(>x)) / (n_kind + weight).
-    Every gap this source has had is covered (x >= its longest): one of them may be routine that is
-    simply rare. Lists sorted ascending; pool not empty.
-    """
-    budget = risk * (len(own) + weight)
-    kind = kind or []
-
-    def over(values: list[float], x: float) -> int:
-        return len(values) - bisect_right(values, x)
-
-    def ok(x: float) -> bool:
-        prior = (over(kind, x) + weight * over(pool, x) / len(pool)) / (len(kind) + weight)
-        return over(own, x) + weight * prior <= budget
-
-    floor = own[-1] if own and cover_own else 0.0
-    candidates = sorted({floor} | {v for v in own if v > floor} | {v for v in pool if v > floor}
-                        | {v for v in kind if v > floor})
-    lo, hi = 0, len(candidates) - 1  # the largest candidate always passes: nothing is above it
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if ok(candidates[mid]):
-            hi = mid
-        else:
-            lo = mid + 1
-    return candidates[lo]
 
 
 class Routine:
@@ -85,7 +34,7 @@ class Routine:
         self.p = params
         self.tz = tz
         self._bins: dict[str, list[deque[tuple[float, float, float]]]] = {}  # src -> 24 h bins
-        self._wakes: deque[tuple[float, float]] = deque()  # (anchor epoch, minutes after anchor)
+        self.mornings = Mornings(params, tz)  # the morning check (mornings.py)
         self.first_seen: datetime | None = None
         self.bedtimes = Bedtimes(params, tz)  # the bedtime check (bedtime.py)
 
@@ -174,47 +123,22 @@ class Routine:
         pct = 0.0 if days < p.learn_min_days else \
             100.0 * min(1.0, (days - p.learn_min_days) / max(p.settle_days - p.learn_min_days, 1e-9))
         return {"days": round(min(days, p.learn_days), 1), "gaps": self.sample_count(),
-                "mornings": len(self._wakes), "narrowed_pct": round(pct)}
+                "mornings": len(self.mornings.rows), "narrowed_pct": round(pct)}
 
     def usual_up(self, now: datetime) -> float | None:
-        """Latest learned first-activity time, in minutes after the morning anchor (None: too few)."""
-        since = now.timestamp() - self.p.learn_days * 86400
-        offsets = [off for anchor, off in self._wakes if anchor >= since]
-        return max(offsets) if len(offsets) >= self.p.morning_min_days else None
+        """Latest learned getting-up time, minutes after the morning anchor (`Mornings.usual_up`)."""
+        return self.mornings.usual_up(now)
 
     def sample_count(self) -> int:
         return sum(len(b) for b in self._bins.get(ALL, []))
 
     def morning_due(self, ts: datetime) -> datetime | None:
-        """When the morning check falls due for a gap starting at `ts`: the usual getting-up time
-        (plus `morning_margin_min`) after it. A gap that starts in the night window after the anchor
-        (back to bed after a visit to the bathroom at 04:30) is judged against this morning's, if that
-        is at least `early_day_min_min` away, not tomorrow's."""
-        up = self.usual_up(ts)
-        if up is None:
-            return None
-        due = self._anchor_before(ts) + timedelta(minutes=up + self.p.morning_margin_min)
-        if not self.p.in_night(self._tod(ts)) or due - ts < timedelta(minutes=self.p.early_day_min_min):
-            due += timedelta(days=1)
-        return due
+        """When the morning check falls due for a gap starting at `ts` (`Mornings.due`)."""
+        return self.mornings.due(ts)
 
     def note_morning(self, ts: datetime, last_ts: datetime) -> None:
-        """Today's "up" time, while at home: the first activity since today's anchor, or later the end
-        of a long gap (`MORNING_GAP_MIN`) that started in the night window: back to bed after an early
-        visit to the bathroom, the resident got up when that sleep ended."""
-        anchor = self._anchor_before(ts)
-        offset = (ts - anchor).total_seconds() / 60
-        fresh = self.first_seen is not None and self.first_seen < anchor
-        if not fresh or offset >= MORNING_SPAN_MIN:
-            return
-        if last_ts < anchor:
-            self._wakes.append((anchor.timestamp(), offset))
-        elif self._wakes and self._wakes[-1][0] == anchor.timestamp() and self.p.in_night(self._tod(last_ts)) \
-                and (ts - last_ts).total_seconds() >= MORNING_GAP_MIN * 60:
-            self._wakes[-1] = (anchor.timestamp(), offset)
-        since = ts.timestamp() - self.p.learn_days * 86400
-        while self._wakes and self._wakes[0][0] < since:
-            self._wakes.popleft()
+        """Today's "up" time (`Mornings.note`)."""
+        self.mornings.note(ts, last_ts, self.first_seen)
 
     def add_sample(self, start: datetime, source: str, dur: float) -> None:
         self._store(start.timestamp(), self._tod(start), source, dur)
@@ -226,7 +150,7 @@ class Routine:
                       for b in bins for ts, tod, dur in b)
         samples = [[round(ts, 1), round(tod, 2), src, round(dur, 1)] for ts, tod, src, dur in rows]
         return {"version": 1, "first_seen": self.first_seen.isoformat() if self.first_seen else None,
-                "samples": samples, "wakes": [list(w) for w in self._wakes],
+                "samples": samples, "wakes": [list(w) for w in self.mornings.rows],
                 "bedtimes": [list(b) for b in self.bedtimes.rows]}
 
     def load(self, data: dict[str, Any]) -> int:
@@ -246,23 +170,13 @@ class Routine:
                 self._store(ts, tod, src, dur)
                 kept += 1
         self.bedtimes.load(data.get("bedtimes"))
-        for row in data.get("wakes", []):
-            try:
-                self._wakes.append((float(row[0]), float(row[1])))
-            except (TypeError, ValueError, IndexError):
-                continue
+        self.mornings.load(data.get("wakes"))
         return kept
 
     # ---- internals ----------------------------------------------------------------------------
     def _tod(self, ts: datetime) -> float:
         local = ts.astimezone(self.tz)
         return local.hour * 60 + local.minute + local.second / 60
-
-    def _anchor_before(self, ts: datetime) -> datetime:
-        local = ts.astimezone(self.tz)
-        anchor = local.replace(hour=self.p.morning_anchor_min // 60, minute=self.p.morning_anchor_min % 60,
-                               second=0, microsecond=0)
-        return anchor if anchor <= local else anchor - timedelta(days=1)
 
     def _store(self, ts: float, tod: float, source: str, dur: float) -> None:
         hour = int(tod // 60) % 24
