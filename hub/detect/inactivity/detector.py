@@ -173,6 +173,8 @@ class InactivityDetector:
             return out
         if self._asked is None and now >= self.plan.check_at:
             self._asked = self.plan.check_at
+            if self.last_ts is not None:
+                self.routine.note_asked(self.last_ts, self._context)
             out.append(self._decision("check", self._asked))
         recheck_at = self._recheck_at()
         if recheck_at is not None and now >= recheck_at:

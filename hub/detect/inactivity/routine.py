@@ -35,6 +35,7 @@ class Routine:
         self.tz = tz
         self._bins: dict[str, list[deque[tuple[float, float, float]]]] = {}  # src -> 24 h bins
         self.mornings = Mornings(params, tz)  # the morning check (mornings.py)
+        self._asked: deque[tuple[float, str]] = deque()  # (gap start epoch, source): checked late
         self.first_seen: datetime | None = None
         self.bedtimes = Bedtimes(params, tz)  # the bedtime check (bedtime.py)
 
@@ -57,6 +58,10 @@ class Routine:
                 # in the evening neither, unless it is an onset (nobody falls asleep mid-way through
                 # opening a cupboard: the closing comes first).
                 evening = (p.night_start_min - tod) % DAY < p.evening_h * 60 and kind != "onset"
+                # ... unless this home's own nights say otherwise: a source no sleep has begun after
+                # (`never_slept_after`) is judged as by day (its own longest gap covered, x margin).
+                if (night or evening) and self.never_slept_after(source, since):
+                    night = evening = False
                 # An onset's prior is the gaps after any onset (a cupboard opened is closed again),
                 # themselves shrunk towards every gap; other kinds take every gap as their prior.
                 kin = sorted(self._window(ONSET, tod, since, width)) if kind == "onset" else []
@@ -69,6 +74,35 @@ class Routine:
                 limit = min(max(normal * p.margin + p.margin_min * 60, floor), hi)
                 return limit, normal, "learned"
         return self._start_limit(tod), None, "fallback"
+
+    def never_slept_after(self, source: str, since: float) -> bool:
+        """This home's nights since `since` say `source` is not the last thing before sleep: at least
+        `morning_min_days` long quiets (`early_night_min_h` or more) begun in the evening or the night
+        window were learned, none after `source`, and no check was asked after it then (a check
+        answered ends the gap at the press, so a sleep after it would never be learned)."""
+        p = self.p
+        if any(ts >= since and src == source for ts, src in self._asked):
+            return False
+        long_s = p.early_night_min_h * 3600
+
+        def sleeps(key: str) -> int:
+            return sum(1 for b in self._bins.get(key, []) for ts, tod, dur in b
+                       if ts >= since and dur >= long_s and self._late(tod))
+
+        return sleeps(source) == 0 and sleeps(ALL) >= p.morning_min_days
+
+    def note_asked(self, start: datetime, source: str) -> None:
+        """A check was asked about a gap that began at `start` after `source` (`never_slept_after`)."""
+        if self._late(self._tod(start)):
+            self._asked.append((start.timestamp(), source))
+        since = start.timestamp() - self.p.learn_days * 86400
+        while self._asked and self._asked[0][0] < since:
+            self._asked.popleft()
+
+    def _late(self, tod: float) -> bool:
+        """In the night window or the `evening_h` before it."""
+        p = self.p
+        return p.in_night(tod) or (p.night_start_min - tod) % DAY < p.evening_h * 60
 
     def early_limit(self, source: str, ts: datetime, limit: float) -> float:
         """The first, short threshold: when to ask "您还好吗？" (an answer costs a press, an alarm a
@@ -151,7 +185,8 @@ class Routine:
         samples = [[round(ts, 1), round(tod, 2), src, round(dur, 1)] for ts, tod, src, dur in rows]
         return {"version": 1, "first_seen": self.first_seen.isoformat() if self.first_seen else None,
                 "samples": samples, "wakes": [list(w) for w in self.mornings.rows],
-                "bedtimes": [list(b) for b in self.bedtimes.rows]}
+                "bedtimes": [list(b) for b in self.bedtimes.rows],
+                "asked": [[round(ts, 1), src] for ts, src in self._asked]}
 
     def load(self, data: dict[str, Any]) -> int:
         """Restore the history of `to_dict()` output; entries that do not parse are skipped. Returns
@@ -171,6 +206,11 @@ class Routine:
                 kept += 1
         self.bedtimes.load(data.get("bedtimes"))
         self.mornings.load(data.get("wakes"))
+        for row in data.get("asked") or []:
+            try:
+                self._asked.append((float(row[0]), str(row[1])))
+            except (TypeError, ValueError, IndexError):
+                continue
         return kept
 
     # ---- internals ----------------------------------------------------------------------------
