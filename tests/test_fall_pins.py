@@ -67,7 +67,7 @@ def compute_figures() -> dict[str, dict[str, Any]]:
     streams = wear_streams(subset, None, seed)
     threshold = FallParams().threshold
     outcomes, folds, _ = nested_cross_validate(results, streams, threshold)
-    limits = {s: (f.limits.recovered_margin, f.limits.dropped_margin, f.limits.drop_ms) for s, f in folds.items()}
+    limits = {s: f.limits.values() for s, f in folds.items()}
     scorer = cv_scorer({s: f.weights for s, f in folds.items()}, threshold, limits)
     # Slow get-ups (25 s, through a reclined posture: not up at the end of the post phase), scored with
     # each fold's weights and constants (chosen without them: they are not in the nested selection).
@@ -75,8 +75,7 @@ def compute_figures() -> dict[str, dict[str, Any]]:
 
     def nested(r: TrialResult) -> bool:
         f = folds[r.trial.subject]
-        return any(decide(f.weights, threshold, tuple(c), rule, landing, f.limits.recovered_margin,
-                          f.limits.dropped_margin, f.limits.drop_ms) is not None
+        return any(decide(f.weights, threshold, tuple(c), rule, landing, *f.limits.values()) is not None
                    for c, rule, landing in zip(r.candidates, r.rules, r.landings, strict=True))
     return {"shipped": {**summarise(results), "wear": summarise_wear(streams),
                         "slow": sum(r.outcome is not None for r in slow) / len(slow)},
