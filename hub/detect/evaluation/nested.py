@@ -1,12 +1,13 @@
 """Nested leave-one-subject-out for `hub eval fall --cross-validate`: the landing's constants that were
-chosen on the spliced got-up falls (`recovered_margin`, `dropped_margin`, `drop_ms`) are chosen again
+chosen on the spliced got-up falls (`recovered_margin`, `dropped_margin`, `drop_ms`, and since round 7 the
+unbraked impact `impact_gs` that lowers the margin as the drop does) are chosen again
 for every held-out subject *without* that subject, so the figures reported for them are honest.
 
 For each held-out subject o: every other subject i is scored with weights fitted without o and i
 (inner leave-one-out), every combination of `GRID` is counted on those inner scores — missed falls
 (plain and spliced "got up") plus false events (alarm or fall.recovered) on ADL trials and on the
 wear-day stream, each counting one — and of the combinations within one standard error of the fewest
-errors (`tolerance`) the most conservative is kept (largest margins, then the fastest drop). Subject o
+errors (`tolerance`) the most conservative is kept (largest margins, the fastest drop, the hardest impact). Subject o
 is then scored with weights fitted without o and those constants, exactly as `cross_validation.decide`
 (the detector's rule) does.
 The same selection over all subjects is what the shipped constants are checked against.
