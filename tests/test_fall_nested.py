@@ -22,7 +22,7 @@ def candidate(rng: np.random.Generator, fall: bool, like_fall: float) -> tuple[t
     lying, `like_fall` of the way from an ADL's features to a fall's."""
     feats = (FALL if fall else ADL) + rng.normal(0, 0.05, 7)
     landing = ADL + like_fall * (FALL - ADL) + rng.normal(0, 0.05, 7)
-    return tuple(float(v) for v in feats), (*(float(v) for v in landing), 1.5)  # a fast drop
+    return tuple(float(v) for v in feats), (*(float(v) for v in landing), 1.5, 0.0)  # a fast drop, unbraked
 
 
 def results_for(subject: str, rng: np.random.Generator, got_up: float) -> list[TrialResult]:
@@ -56,7 +56,7 @@ def test_ties_go_to_the_most_conservative_constants() -> None:
     nothing = (np.full(len(cands.x), -np.inf), np.full(len(cands.x), -np.inf))  # no event anywhere
     limits, errors = choose(cands, nothing, 1.0)
     assert errors == 24  # every fall (12 plain, 12 got up) missed, whatever the constants
-    assert limits == Limits(max(GRID["recovered_margin"]), max(GRID["dropped_margin"]), max(GRID["drop_ms"]))
+    assert limits == Limits(*(max(v) for v in GRID.values()))
 
 
 def test_a_recovered_fall_needs_the_wearer_up_again() -> None:
@@ -64,7 +64,7 @@ def test_a_recovered_fall_needs_the_wearer_up_again() -> None:
     from hub.detect.fall.detector import BIAS, WEIGHTS
 
     w = np.r_[WEIGHTS, BIAS]
-    landing = (np.log(3.0), 1.0, 0.1, 1.0, np.log(0.01), np.log(0.3), 0.5, 0.3)  # landed lying, hard
+    landing = (np.log(3.0), 1.0, 0.1, 1.0, np.log(0.01), np.log(0.3), 0.5, 0.3, 0.0)  # landed lying, hard
     still_down = (np.log(1.6), 0.2, 0.9, 1.0, np.log(0.05), np.log(0.05), 0.0)  # lying at 10 s, no fall score
     up = (*still_down[:3], 0.2, *still_down[4:])  # upright again at 10 s
     assert decide(w, 1.0, still_down, None, landing) is None  # lying down, not a fall got up from
@@ -74,5 +74,5 @@ def test_a_recovered_fall_needs_the_wearer_up_again() -> None:
     # Not up at 10 s, watched 30 s longer: up in that time is a recovered fall (a slow get-up), still down
     # is the countdown; never nothing after a landing that scores as a fall.
     assert decide(w, 1.0, still_down, "still_down", landing) == "alarm"
-    soft_landing = (*landing[:3], 1.0, np.log(0.01), np.log(0.3), 0.0, 0.0)  # no drop: needs margin 10
+    soft_landing = (*landing[:3], 1.0, np.log(0.01), np.log(0.3), 0.0, 0.0, 0.5)  # no drop, braked: margin 10
     assert decide(w, 1.0, still_down, "still_down", soft_landing, 40.0) is None  # not a fall's landing

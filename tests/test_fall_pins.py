@@ -2,11 +2,13 @@
 sensitivity for any fall event and for alarms, specificity, falls the wearer got up from (spliced), and
 false alarms / false recovered-fall events per day of wear, with the shipped weights and nested leave-one-
 subject-out (weights and the landing's constants chosen without the subject scored); each held to the
-figure in tests/detection_pins.toml minus its margin. Skipped without
+figure in tests/detection_pins.toml minus its margin. The figures are computed once per version of
+hub/detect, this file and the data, and shared by the workers and later runs (tests/pin_cache.py). Skipped without
 ../shared/data, except under CI=true, where the data sits beside the clone and its absence is a failure."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import tomllib
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pin_cache import cache_dir, cached, source_key
 from support import ROOT, SISFALL
 
 from hub.detect.evaluation.cross_validation import decide
@@ -39,12 +42,24 @@ def stratified(root: Path, seed: int) -> list[Trial]:
     return [rng.choice(trials) for _, trials in sorted(by.items())]
 
 
+# What the figures depend on: the detector and its evaluation, this file (how they are computed) and the
+# pins' seed. A change to any of them (or to the data) computes them again.
+SOURCES = (ROOT / "hub" / "detect", Path(__file__))
+
+
 @pytest.fixture(scope="module")
-def figures() -> dict[str, dict[str, Any]]:
+def figures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """The figures, computed once per version of the sources and the data for every worker and run
+    (tests/pin_cache.py): 40-75 s of streaming and refitting otherwise repeated on each xdist worker."""
     if not SISFALL.is_dir():
         if os.environ.get("CI") == "true":
             pytest.fail(f"SisFall development data missing at {SISFALL}: the pinned figures cannot be checked")
         pytest.skip(f"SisFall development data not at {SISFALL}")
+    key = source_key(SOURCES, SISFALL) + f" seed {PINS['seed']}"
+    return cached(cache_dir(tmp_path_factory), "fall-pins", hashlib.sha256(key.encode()).hexdigest(), compute_figures)
+
+
+def compute_figures() -> dict[str, dict[str, Any]]:
     seed = PINS["seed"]
     subset = stratified(SISFALL, seed)
     results = [run_trial(t, read_waist_adxl(t.path)) for t in subset]
@@ -52,7 +67,7 @@ def figures() -> dict[str, dict[str, Any]]:
     streams = wear_streams(subset, None, seed)
     threshold = FallParams().threshold
     outcomes, folds, _ = nested_cross_validate(results, streams, threshold)
-    limits = {s: (f.limits.recovered_margin, f.limits.dropped_margin, f.limits.drop_ms) for s, f in folds.items()}
+    limits = {s: f.limits.values() for s, f in folds.items()}
     scorer = cv_scorer({s: f.weights for s, f in folds.items()}, threshold, limits)
     # Slow get-ups (25 s, through a reclined posture: not up at the end of the post phase), scored with
     # each fold's weights and constants (chosen without them: they are not in the nested selection).
@@ -60,8 +75,7 @@ def figures() -> dict[str, dict[str, Any]]:
 
     def nested(r: TrialResult) -> bool:
         f = folds[r.trial.subject]
-        return any(decide(f.weights, threshold, tuple(c), rule, landing, f.limits.recovered_margin,
-                          f.limits.dropped_margin, f.limits.drop_ms) is not None
+        return any(decide(f.weights, threshold, tuple(c), rule, landing, *f.limits.values()) is not None
                    for c, rule, landing in zip(r.candidates, r.rules, r.landings, strict=True))
     return {"shipped": {**summarise(results), "wear": summarise_wear(streams),
                         "slow": sum(r.outcome is not None for r in slow) / len(slow)},

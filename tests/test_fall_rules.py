@@ -11,7 +11,19 @@ import numpy as np
 import pytest
 
 from hub.detect.fall.detector import Assessment, FallDetector, FallParams
-from hub.detect.fall.phases import BED_DROP_MS, HARD_DROP_MS, STAY_S, drop_speed, gentle, reseated
+from hub.detect.fall.phases import (
+    BED_DROP_MS,
+    BRAKE_S,
+    HARD_DROP_MS,
+    IMPACT_GS,
+    STAY_S,
+    braked_s,
+    drop_speed,
+    gentle,
+    landed_fall,
+    reseated,
+    stopped_hard,
+)
 from hub.detect.fall.resample import FS
 from hub.detect.fall.sim import synth_chair_fall_trace
 
@@ -188,3 +200,53 @@ def test_lying_down_slowly_is_not_a_fall_however_long_it_is_watched() -> None:
     found = run(walk(6.0), turn(UP, edge, 1.5, weight=0.9), hold(edge, 3.0), turn(edge, bed, 4.0, weight=0.97),
                 hit(bed, 1.6), hold(bed, 45.0), turn(bed, UP, 3.0), walk(10.0))
     assert not any(a.fall or a.recovered for a in found), found
+
+
+def test_braking_before_contact_is_read_off_the_rise_to_the_peak() -> None:
+    # A fall: below 1 g (partly falling) until 2 samples before the peak. Sitting down onto a low seat: the
+    # legs brake the body at ~1.15 g for 0.4 s before the seat is reached.
+    fall = np.r_[np.full(FS, 0.6), 1.5, 3.0]
+    braked = np.r_[np.full(FS, 0.9), np.full(round(0.4 * FS), 1.15), 2.0]
+    assert braked_s(fall, len(fall) - 1) < BRAKE_S
+    assert braked_s(braked, len(braked) - 1) >= BRAKE_S
+    assert braked_s(np.full(2 * FS, 1.2), 2 * FS - 1) == 1.0  # never below 1 g in the second before
+
+
+def test_an_unbraked_hard_impact_lowers_the_landing_margin_a_braked_one_does_not() -> None:
+    # Landing features (weights all zero but rotation: the score is the rotation alone, 1.0 logit) that end
+    # lying; the margin is 5 logits unless the waist dropped fast or the impact stopped the body hard.
+    w, bias = np.array([0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]), 0.0
+    hard, soft = math.log(IMPACT_GS + 0.05), math.log(IMPACT_GS - 0.05)
+
+    def landing(area: float, braked: float) -> tuple[float, ...]:
+        return (math.log(2.5), 1.0, 0.1, 1.0, math.log(0.02), area, 0.4, 0.3, braked)
+
+    assert stopped_hard(landing(hard, 0.1)) and not stopped_hard(landing(hard, BRAKE_S + 0.1))
+    assert landed_fall(landing(hard, 0.1), w, bias, 5.0, 0.5)
+    assert not landed_fall(landing(hard, BRAKE_S + 0.1), w, bias, 5.0, 0.5)  # braked: lowered into a seat
+    assert not landed_fall(landing(soft, 0.1), w, bias, 5.0, 0.5)  # a soft impact: as before
+
+
+def test_a_fall_from_sitting_that_pitches_over_is_reported_by_its_impact() -> None:
+    # Sitting, the trunk pitches forward to lying in 1.2 s (|a| 0.97 g: the waist barely drops, so the drop
+    # speed reads little), an unbraked 3.5 g impact, 4 s on the floor, up and away. With only the lowered
+    # margin able to report it (the plain one out of reach), the impact's impulse does; the same landing
+    # braked before contact (1.15 g for 0.4 s, as sitting down onto a low seat) reports nothing.
+    seat, lying = tilted(10.0), tilted(90.0, SIDE)
+
+    def found(*before_contact: np.ndarray, impact_gs: float = IMPACT_GS) -> list[Assessment]:
+        params = FallParams(recovered_margin=1000.0, dropped_margin=0.0, impact_gs=impact_gs)
+        parts = (hold(seat, 8.0), turn(seat, lying, 1.2, weight=0.97), *before_contact, hit(lying, 3.5),
+                 hold(lying, 4.0), turn(lying, UP, 3.0), walk(15.0))
+        trace = np.vstack(parts) + np.random.default_rng(3).normal(0.0, 0.01, (sum(map(len, parts)), 3))
+        det = FallDetector(FS, params)
+        return [a for i in range(0, len(trace), 10) for a in det.push(trace[i:i + 10])]
+
+    unbraked = found()
+    events = [a for a in unbraked if a.fall or a.recovered]
+    assert len(events) == 1 and events[0].recovered, unbraked
+    assert events[0].drop_ms < FallParams().drop_ms and math.exp(events[0].features[5]) >= IMPACT_GS
+    braked = found(hold(lying * 1.15, 0.4))
+    assert braked and not any(a.fall or a.recovered for a in braked), braked
+    without = found(impact_gs=math.inf)  # no impact criterion: the drop alone does not report it
+    assert without and not any(a.fall or a.recovered for a in without), without

@@ -10,28 +10,29 @@ from __future__ import annotations
 import numpy as np
 
 from hub.detect.evaluation.falls import Outcome, TrialResult
-from hub.detect.fall.detector import FallParams, Rule, landed_fall, moving, unchanged, up_again
+from hub.detect.fall.decision import Rule, outcome, scored
+from hub.detect.fall.detector import FallParams
+from hub.detect.fall.phases import landed_fall
 
 
 def decide(w: np.ndarray, threshold: float, feats: tuple[float, ...], rule: Rule,
            landing: tuple[float, ...] | None, margin: float = FallParams.recovered_margin,
-           dropped_margin: float = FallParams.dropped_margin, drop_ms: float = FallParams.drop_ms) -> Outcome:
+           dropped_margin: float = FallParams.dropped_margin, drop_ms: float = FallParams.drop_ms,
+           impact_gs: float = FallParams.impact_gs) -> Outcome:
     """One candidate under weights `w` (bias last), as the detector decides: an alarm (score above the
     threshold, not moving about after, not `unchanged`, not vetoed by the "reseated" or "got_up" rule; or
     the from-lying or hard-drop rule), else a recovered fall (the landing alone scores `margin` above the
-    threshold, `dropped_margin` after a drop of `drop_ms`, ends lying and not moving about; or follows a
-    hard drop) when the wearer is up again at the end of the post phase (`up_again`) or within the longer
-    watch (rule "got_up": a gentle impact, or a landing that may be a fall and was not up at 10 s), an
-    alarm when still down at the end of that watch (rule "still_down"), else nothing. A candidate the
-    detector did not watch longer (it alarmed with its own weights) has no "still_down": nothing here."""
-    if rule in ("from_lying", "hard_drop") or (
-            float(np.asarray(feats) @ w[:-1] + w[-1]) > threshold and not moving(feats)
-            and not unchanged(feats) and rule not in ("reseated", "got_up")):
-        return "alarm"
-    if landing is None or not landed_fall(landing, w[:-1], float(w[-1]), threshold + margin,
-                                          threshold + dropped_margin, drop_ms):
-        return None
-    return "recovered" if up_again(feats) or rule == "got_up" else "alarm" if rule == "still_down" else None
+    threshold, `dropped_margin` after a drop of `drop_ms` or an unbraked impulse of `impact_gs`, ends lying
+    and not moving about; or follows a hard drop) when the wearer is up again at the end of the post phase
+    (`up_again`) or within the longer watch (rule "got_up": a gentle impact, or a landing that may be a
+    fall and was not up at 10 s), an alarm when still down at the end of that watch (rule "still_down"),
+    else nothing. A candidate the detector did not watch longer (it alarmed with its own weights) has no
+    "still_down": nothing here.
+    The detector's own tables (hub/detect/fall/decision.py), with every candidate final (`late`: a
+    recorded candidate was never left waiting)."""
+    alarm_score = scored(float(np.asarray(feats) @ w[:-1] + w[-1]), threshold, feats, rule)
+    return outcome(alarm_score, rule, feats, True, lambda: False, lambda: landing is not None and landed_fall(
+        landing, w[:-1], float(w[-1]), threshold + margin, threshold + dropped_margin, drop_ms, impact_gs))
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.01, pos_weight: float = 5.0) -> np.ndarray:

@@ -165,7 +165,7 @@ def main(args: argparse.Namespace) -> int:
         summary["cross_validation"] = {k: cv_full[k] for k in (
             "sensitivity", "sensitivity_alarm", "specificity", "groups", "worst_adl", "missed_fall_codes",
             "fall_types", "activities")}
-        limits = {s: (f.limits.recovered_margin, f.limits.dropped_margin, f.limits.drop_ms) for s, f in folds.items()}
+        limits = {s: f.limits.values() for s, f in folds.items()}
         summary["cross_validation"]["wear"] = summarise_wear(streams, cv_scorer(
             {s: f.weights for s, f in folds.items()}, params.threshold, limits))
         summary["cross_validation"]["subjects_table"] = per_subject(
@@ -189,9 +189,10 @@ def main(args: argparse.Namespace) -> int:
         print(format_wear(cv["wear"], " (nested leave-one-subject-out)"))
         print(format_subjects(cv["subjects_table"]))
         print("landing constants chosen per fold without the held-out subject (recovered margin, dropped margin, "
-              "drop m/s): " + ", ".join(f"{s} {v[0]:g}/{v[1]:g}/{v[2]:g}" for s, v in limits.items()))
+              "drop m/s, impulse g*s): " + ", ".join(f"{s} {'/'.join(f'{x:g}' for x in v)}" for s, v in limits.items()))
         print(f"the same selection on all subjects: {cv['limits_all_subjects']}; shipped: recovered margin "
-              f"{params.recovered_margin:g}, dropped margin {params.dropped_margin:g}, drop {params.drop_ms:g} m/s")
+              f"{params.recovered_margin:g}, dropped margin {params.dropped_margin:g}, drop {params.drop_ms:g} m/s, "
+              f"impulse {params.impact_gs:g} g*s")
         print("weights fitted on all subjects:", cv["weights_all_subjects"])
     if skipped:
         print(f"skipped {len(skipped)} unreadable file(s); see warnings above")

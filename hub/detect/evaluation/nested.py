@@ -1,12 +1,13 @@
 """Nested leave-one-subject-out for `hub eval fall --cross-validate`: the landing's constants that were
-chosen on the spliced got-up falls (`recovered_margin`, `dropped_margin`, `drop_ms`) are chosen again
+chosen on the spliced got-up falls (`recovered_margin`, `dropped_margin`, `drop_ms`, and since round 7 the
+unbraked impact `impact_gs` that lowers the margin as the drop does) are chosen again
 for every held-out subject *without* that subject, so the figures reported for them are honest.
 
 For each held-out subject o: every other subject i is scored with weights fitted without o and i
 (inner leave-one-out), every combination of `GRID` is counted on those inner scores — missed falls
 (plain and spliced "got up") plus false events (alarm or fall.recovered) on ADL trials and on the
 wear-day stream, each counting one — and of the combinations within one standard error of the fewest
-errors (`tolerance`) the most conservative is kept (largest margins, then the fastest drop). Subject o
+errors (`tolerance`) the most conservative is kept (largest margins, the fastest drop, the hardest impact). Subject o
 is then scored with weights fitted without o and those constants, exactly as `cross_validation.decide`
 (the detector's rule) does.
 The same selection over all subjects is what the shipped constants are checked against.
@@ -24,11 +25,12 @@ from hub.detect.evaluation.cross_validation import decide, fit_logistic, trainin
 from hub.detect.evaluation.falls import Outcome, TrialResult
 from hub.detect.evaluation.wear import REFRACTORY_S, WearStream
 from hub.detect.fall.detector import FallParams, Rule
-from hub.detect.fall.phases import FEATURES, LYING_DEG, hard_drop, moving, unchanged, up_again
+from hub.detect.fall.phases import FEATURES, LYING_DEG, hard_drop, moving, stopped_hard, unchanged, up_again
 
 GRID = {"recovered_margin": (5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 14.0),
         "dropped_margin": (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0),
-        "drop_ms": (0.8, 0.9, 1.0, 1.1, 1.2, 1.4, 1.6)}
+        "drop_ms": (0.8, 0.9, 1.0, 1.1, 1.2, 1.4, 1.6),
+        "impact_gs": (math.inf, 0.25, 0.22, 0.2, 0.18, 0.16, 0.14)}
 
 
 def tolerance(fewest: int) -> float:
@@ -42,6 +44,11 @@ class Limits:
     recovered_margin: float = FallParams.recovered_margin
     dropped_margin: float = FallParams.dropped_margin
     drop_ms: float = FallParams.drop_ms
+    impact_gs: float = FallParams.impact_gs
+
+    def values(self) -> tuple[float, ...]:
+        """As `cross_validation.decide` takes them, after the landing."""
+        return self.recovered_margin, self.dropped_margin, self.drop_ms, self.impact_gs
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,7 @@ class _Candidates:
         self.x = np.zeros((n, nf))
         self.land = np.zeros((n, nf))
         self.drop = np.zeros(n)
+        self.area = np.zeros(n)  # the impact's impulse (g*s): `phases.stopped_hard`
         self.force = np.zeros(n, bool)  # a rule that alarms whatever the score
         self.can = np.zeros(n, bool)  # the score may alarm (not moving, not unchanged, not vetoed)
         # a landing that ends lying, not moving about, the wearer up again after or still down at the end
@@ -87,6 +95,7 @@ class _Candidates:
             self.can[j] = not moving(c) and not unchanged(c) and rule not in ("reseated", "got_up")
             if landing is not None and (up_again(c) or rule in ("got_up", "still_down")):  # recovered or alarm
                 self.land[j], self.drop[j] = landing[:nf], landing[nf]
+                self.area[j] = math.exp(landing[5]) if stopped_hard(landing, 0.0) else 0.0  # braked: none
                 self.has[j] = max(landing[3], landing[1]) * 90.0 >= LYING_DEG and not moving(landing)
                 self.hard[j] = hard_drop(landing, landing[nf])
         self.trial_of, self.stream_of = np.asarray(trial_of), np.asarray(stream_of)
@@ -98,7 +107,8 @@ class _Candidates:
         """Missed falls plus false events, with per-candidate (score, landing score) under some weights."""
         score, lscore = scores
         alarm = self.force | (self.can & (score > threshold))
-        need = threshold + np.where(self.drop >= limits.drop_ms, limits.dropped_margin, limits.recovered_margin)
+        lowered = (self.drop >= limits.drop_ms) | (self.area >= limits.impact_gs)
+        need = threshold + np.where(lowered, limits.dropped_margin, limits.recovered_margin)
         event = alarm | self.hard | (self.has & (lscore > need))
         on_trial = self.trial_of >= 0
         hit = np.bincount(self.trial_of[on_trial], weights=event[on_trial], minlength=len(self.results)) > 0
@@ -117,9 +127,11 @@ class _Candidates:
 
 
 def choose(cands: _Candidates, scores: tuple[np.ndarray, np.ndarray], threshold: float) -> tuple[Limits, int]:
-    """The most conservative grid point (largest margins, then the fastest drop) whose errors are within
-    `tolerance` of the fewest: a difference of one or two events is noise, not evidence."""
-    points = [Limits(rm, dm, ms) for rm, dm, ms in itertools.product(*(sorted(v, reverse=True) for v in GRID.values()))]
+    """The most conservative grid point (largest margins, then the fastest drop, then the hardest impact)
+    whose errors are within `tolerance` of the fewest: a difference of one or two events is noise, not
+    evidence."""
+    points = sorted((Limits(*p) for p in itertools.product(*GRID.values())),
+                    key=lambda q: (-q.recovered_margin, -q.dropped_margin, -q.drop_ms, -q.impact_gs))
     errors = [cands.errors(scores, threshold, limits) for limits in points]
     fewest = min(errors)
     for limits, e in zip(points, errors, strict=True):
@@ -175,8 +187,7 @@ def nested_cross_validate(results: list[TrialResult], streams: list[WearStream],
         limits, errors = choose(cands, _inner_scores(cands, subjects, fit, others), threshold)
         folds[held] = Fold(fit[frozenset({held})], limits, errors)
         for r in train[held]:
-            found = {decide(folds[held].weights, threshold, tuple(c), rule, landing, limits.recovered_margin,
-                            limits.dropped_margin, limits.drop_ms)
+            found = {decide(folds[held].weights, threshold, tuple(c), rule, landing, *limits.values())
                      for c, rule, landing in zip(r.candidates, r.rules, r.landings, strict=True)}
             outcomes[r.trial.key] = "alarm" if "alarm" in found else "recovered" if "recovered" in found else None
     everyone = _Candidates(results, streams)

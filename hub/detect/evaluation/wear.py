@@ -152,7 +152,7 @@ def _per(fa: int, fr: int, active_h: float) -> dict[str, float | None]:
 
 
 def cv_scorer(weights: dict[str, np.ndarray], threshold: float,
-              limits: dict[str, tuple[float, float, float]] | None = None) -> Scorer:
+              limits: dict[str, tuple[float, ...]] | None = None) -> Scorer:
     """Each subject's candidates decided with the weights fitted without that subject, and (nested) the
     landing's constants (recovered margin, dropped margin, drop m/s) chosen without them."""
     from hub.detect.evaluation.cross_validation import decide
