@@ -13,15 +13,15 @@ from typing import Any
 import paho.mqtt.client as paho
 from support import PREFIX, wait_until
 
-from hub.core.uplink.paho_loop import COALESCE_MAX, _Client, coalesce
+from hub.core.uplink.paho_client import COALESCE_MAX, Client, coalesce
 
 TOPIC = f"{PREFIX}/test-0001/event/telemetry"
 
 
-def client_on(port: int, sends: list[int]) -> tuple[_Client, list[int]]:
+def client_on(port: int, sends: list[int]) -> tuple[Client, list[int]]:
     """The hub's paho client class, connected, its writes left to the caller (as the hub's loop does:
     a write hook is set, so publish() only queues), every send() counted."""
-    client = _Client(paho.CallbackAPIVersion.VERSION2, client_id="test-writes", protocol=paho.MQTTv5)
+    client = Client(paho.CallbackAPIVersion.VERSION2, client_id="test-writes", protocol=paho.MQTTv5)
     client.max_inflight_messages_set(32)
     acked: list[int] = []
 

@@ -12,18 +12,15 @@ import contextlib
 import socket
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import paho.mqtt.client as paho
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
 
 from hub.config.loader import Config
 from hub.core.uplink import replies
 from hub.core.uplink.liveness import LinkWatch
+from hub.core.uplink.paho_client import Client
 
 READ_BATCH = 64  # MQTT packets read per readable socket event
 T = TypeVar("T")
@@ -58,96 +55,6 @@ def off_loop(loop: asyncio.AbstractEventLoop, name: str, fn: Callable[[], T]) ->
     return future
 
 
-class _Client(paho.Client):
-    """paho's client, telling the link which TCP socket an attempt is on (before TLS and CONNECT):
-    closing the hub shuts it down, so a handshake blocked on a silent broker ends at once."""
-
-    opening: Callable[[socket.socket], None] | None = None
-
-    def _create_socket_connection(self) -> socket.socket:
-        sock = super()._create_socket_connection()
-        if self.opening is not None:
-            self.opening(sock)
-        return sock
-
-    def _packet_write(self) -> paho.MQTTErrorCode:
-        # paho sends each queued packet with a send() of its own. On loopback or a LAN each send wakes
-        # the broker, which (as a task that slept) preempts this one: a drain's refill of 20-30 rows
-        # cost 20-30 context switches and ~40 % of the loop's time in send(). Packets queued together
-        # go out in one send instead (coalesce); paho then finishes them as one.
-        if len(self._out_packet) > 1:
-            coalesce(self._out_packet)
-        return super()._packet_write()
-
-    def _handle_pubackcomp(self, cmd: Literal["PUBACK", "PUBCOMP"]) -> paho.MQTTErrorCode:
-        # A success PUBACK without properties (the packet id, and 0x00 Success or 0x10 No matching
-        # subscribers, or nothing) is what a drain reads for every row, and paho decoded each into a new
-        # ReasonCode (copying its table of names) and a new Properties. Those are shared here; any other
-        # PUBACK (a refusal, properties) is paho's to decode.
-        packet = self._in_packet["packet"]
-        reason = PUBACK_SUCCESS.get(packet[2] if len(packet) == 3 else 0) if len(packet) in (2, 3) else None
-        if cmd != "PUBACK" or reason is None:
-            return super()._handle_pubackcomp(cmd)
-        mid = packet[0] << 8 | packet[1]
-        with self._out_message_mutex:
-            if mid in self._out_messages:
-                return self._do_on_publish(mid, reason, PUBACK_NO_PROPERTIES)
-        return paho.MQTTErrorCode.MQTT_ERR_SUCCESS
-
-
-# Shared by every plain PUBACK (nothing the hub calls changes them).
-PUBACK_SUCCESS = {code: ReasonCode(PacketTypes.PUBACK, identifier=code) for code in (0x00, 0x10)}
-PUBACK_NO_PROPERTIES = Properties(PacketTypes.PUBACK)
-
-
-COALESCE_MAX = 65536  # bytes joined into one send at most
-
-
-def _plain(packet: Any) -> bool:
-    """A packet whose completed write paho acts on in no way (not a QoS 0 PUBLISH, whose info and
-    on_publish follow the write, nor a DISCONNECT, which closes the socket)."""
-    kind = packet["command"] & 0xF0
-    return kind != paho.DISCONNECT and not (kind == paho.PUBLISH and packet["qos"] == 0)
-
-
-def coalesce(out: deque[Any]) -> None:
-    """Join each run of consecutive plain packets queued in paho's `out` into one packet (the run's
-    unwritten bytes, in order), so that paho writes them with one send(). Runs are capped at
-    COALESCE_MAX bytes. Packets appended meanwhile (connect() runs on another thread) stay behind."""
-    taken = []
-    while out:
-        taken.append(out.popleft())
-    merged: list[Any] = []
-    run: list[bytes] = []
-    size = 0
-
-    def close_run() -> None:
-        nonlocal size
-        if len(run) == 1:
-            merged.append(first)
-        elif run:
-            data = b"".join(run)
-            merged.append({**first, "pos": 0, "to_process": len(data), "packet": data, "info": None})
-        run.clear()
-        size = 0
-
-    first: Any = None
-    for packet in taken:
-        if not _plain(packet):
-            close_run()
-            merged.append(packet)
-            continue
-        rest = bytes(packet["packet"][packet["pos"]:])
-        if run and size + len(rest) > COALESCE_MAX:
-            close_run()
-        if not run:
-            first = packet
-        run.append(rest)
-        size += len(rest)
-    close_run()
-    out.extendleft(reversed(merged))
-
-
 class PahoOnLoop:
     config: Config
     mqtt: dict[str, Any]
@@ -162,7 +69,7 @@ class PahoOnLoop:
     tls_pair: tuple[str, str] | None
 
     def _make_client(self) -> paho.Client:
-        client = _Client(paho.CallbackAPIVersion.VERSION2, client_id=self.config.hub_id,
+        client = Client(paho.CallbackAPIVersion.VERSION2, client_id=self.config.hub_id,
                          protocol=paho.MQTTv5)
         client.max_inflight_messages_set(self.mqtt["max_inflight"])
         replies.configure(client, self.mqtt, self.tls_pair)
@@ -228,9 +135,13 @@ class PahoOnLoop:
 
     def _readable(self) -> None:
         self.watch.heard(self._loop.time())
-        # Every packet the socket holds, up to READ_BATCH (paho reads one by default): a drain's
-        # PUBACKs then cost one turn of the loop per batch, not one each.
-        self._client.loop_read(READ_BATCH)
+        # Every packet the socket holds (paho reads up to one per message in flight, then stops) and
+        # every one already received into the client's buffer: a drain's PUBACKs then cost one turn of
+        # the loop per batch, not one each.
+        client = self._client
+        client.loop_read(READ_BATCH)
+        while isinstance(client, Client) and client.buffered() and client.socket() is not None:
+            client.loop_read(READ_BATCH)
 
     def _in_loop(self, fn: Callable[..., Any], *args: Any) -> None:
         # connect() runs on a worker thread (DNS, TCP, TLS block); socket hooks must reach the loop.
