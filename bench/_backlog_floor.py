@@ -111,10 +111,14 @@ def raw_loop(path: Path, port: int, rec: Recorder, n: int, max_inflight: int, ti
                            timeout=timeout, check=False)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime
-    end = time.monotonic() + 10
-    while rec.count(label) < n and time.monotonic() < end:
+    # The publisher is done once the broker has PUBACKed everything; the subscriber may still be seconds
+    # behind (on a loaded machine it is the slowest of the three). Wait while it is still receiving, so
+    # that the next phase (the hub's drain) does not start with the subscriber busy on these.
+    got, quiet_until = rec.count(label), time.monotonic() + 10
+    while got < n and time.monotonic() < quiet_until:
         time.sleep(0.05)
-    got = rec.count(label)
+        if rec.count(label) > got:
+            got, quiet_until = rec.count(label), time.monotonic() + 10
     if got < 2:
         raise RuntimeError(f"raw publisher delivered {got} of {n} (exit {child.returncode})")
     span = rec.last_arrival[label] - rec.first_arrival[label]
