@@ -13,6 +13,8 @@ As a script: python bench/_backlog_floor.py raw PAYLOADS PORT MAX_INFLIGHT TOPIC
 from __future__ import annotations
 
 import json
+import os
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -99,22 +101,44 @@ def raw_publisher(path: Path, port: int, max_inflight: int, topic: str) -> int:
 
 
 def raw_loop(path: Path, port: int, rec: Recorder, n: int, max_inflight: int, timeout: float,
-             label: str = RAW) -> float:
-    """Plain paho QoS 1 publishes of the payloads in `path`; returns messages/s at the subscriber."""
+             label: str = RAW) -> tuple[float, float]:
+    """Plain paho QoS 1 publishes of the payloads in `path`; returns messages/s at the subscriber and the
+    publisher's CPU seconds (its process, both threads, start-up included)."""
     topic = RAW_TOPIC if label == RAW else f"{RAW_TOPIC}/after"
     t0 = time.time()
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     child = subprocess.run([sys.executable, __file__, "raw", str(path), str(port), str(max_inflight), topic],
                            timeout=timeout, check=False)
-    end = time.monotonic() + 10
-    while rec.count(label) < n and time.monotonic() < end:
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime
+    # The publisher is done once the broker has PUBACKed everything; the subscriber may still be seconds
+    # behind (on a loaded machine it is the slowest of the three). Wait while it is still receiving, so
+    # that the next phase (the hub's drain) does not start with the subscriber busy on these.
+    got, quiet_until = rec.count(label), time.monotonic() + 10
+    while got < n and time.monotonic() < quiet_until:
         time.sleep(0.05)
-    got = rec.count(label)
+        if rec.count(label) > got:
+            got, quiet_until = rec.count(label), time.monotonic() + 10
     if got < 2:
         raise RuntimeError(f"raw publisher delivered {got} of {n} (exit {child.returncode})")
     span = rec.last_arrival[label] - rec.first_arrival[label]
     print(f"raw paho (own process, {'before' if label == RAW else 'after'} the drain): {got}/{n} arrived; "
           f"first arrival {rec.first_arrival[label] - t0:.2f} s after launch, {span:.2f} s first to last")
-    return (got - 1) / span if span > 0 else float("nan")
+    return ((got - 1) / span if span > 0 else float("nan")), cpu
+
+
+def cpu_s(pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) of a process's threads so far: "main" (the thread with the process's id)
+    and "other" (the rest summed); {} once it has gone."""
+    out = {"main": 0.0, "other": 0.0}
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            fields = task.joinpath("stat").read_text().rsplit(")", 1)[1].split()
+            ticks = int(fields[11]) + int(fields[12])  # utime, stime
+            out["main" if task.name == str(pid) else "other"] += ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return {}
+    return out
 
 
 class CallWatch(Recorder):

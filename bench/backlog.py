@@ -29,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _backlog_floor import BENCH, RAW, RAW_AFTER, RAW_TOPIC, CallWatch, fill_outbox, raw_loop
+from _backlog_floor import BENCH, RAW, RAW_AFTER, RAW_TOPIC, CallWatch, cpu_s, fill_outbox, raw_loop
 from _common import (
     PREFIX,
     Recorder,
@@ -135,7 +135,7 @@ def main() -> int:
                 raw_path = root / "raw-payloads.txt"
                 raw_path.write_text("\n".join(payloads) + "\n", encoding="utf-8")
                 del payloads
-                raw_rate = raw_loop(raw_path, broker.port, rec, n, max_inflight, timeout)
+                raw_rate, raw_cpu = raw_loop(raw_path, broker.port, rec, n, max_inflight, timeout)
 
                 press: dict[str, Any] = {}
                 pressing = threading.Event()
@@ -148,6 +148,7 @@ def main() -> int:
                 end = time.monotonic() + timeout
                 assert hub.proc is not None
                 peak_rss = rss_mb(hub.proc.pid)
+                cpu_start, cpu_end = cpu_s(hub.proc.pid), {}
                 while time.monotonic() < end:
                     peak_rss = max(peak_rss, rss_mb(hub.proc.pid))
                     got = rec.count(BENCH)
@@ -159,6 +160,7 @@ def main() -> int:
                         pressing.clear()
                         print(f"  calls stopped at {got} arrived")
                     if got >= n:
+                        cpu_end = cpu_s(hub.proc.pid)
                         break
                     if time.monotonic() >= next_report:
                         now = time.monotonic()
@@ -187,7 +189,7 @@ def main() -> int:
                     always.set()
                     presses_during_drain(hub, calls, always, idle, args.idle_calls).join(60 + 5 * args.idle_calls)
                     always.clear()
-                raw_after = raw_loop(raw_path, broker.port, rec, n, max_inflight, timeout, RAW_AFTER)
+                raw_after, raw_after_cpu = raw_loop(raw_path, broker.port, rec, n, max_inflight, timeout, RAW_AFTER)
         finally:
             for r in (rec, calls):
                 if r is not None:
@@ -207,6 +209,13 @@ def main() -> int:
           f"{hub_rate / raw_after:.2f}x; target >= 0.8x: {'meets' if hub_rate >= 0.8 * floor else 'MISSES'})")
     print(f"            including start-up: {got / (rec.last_arrival[BENCH] - t_start):.0f} events/s; "
           f"hub peak RSS during the drain {peak_rss:.0f} MB")
+    if cpu_start and cpu_end:
+        # On two shared cores the rate follows the CPU each process gets, and the scheduler shares it out
+        # by thread: a process whose work is on one thread gets less of it than one with two busy threads.
+        main, other = (1e6 * (cpu_end[k] - cpu_start[k]) / got for k in ("main", "other"))
+        print(f"CPU per message: hub {main + other:.0f} us (loop thread {main:.0f}, other threads {other:.0f}; "
+              f"drain only), raw paho {1e6 * raw_cpu / n:.0f} / {1e6 * raw_after_cpu / n:.0f} us before / after "
+              f"(its process, both threads, start-up included)")
     lat = press.get("latency", [])
     if lat:
         p99 = percentile(lat, 0.99)

@@ -20,6 +20,7 @@ import paho.mqtt.client as paho
 from hub.config.loader import Config
 from hub.core.uplink import replies
 from hub.core.uplink.liveness import LinkWatch
+from hub.core.uplink.paho_client import Client
 
 READ_BATCH = 64  # MQTT packets read per readable socket event
 T = TypeVar("T")
@@ -54,19 +55,6 @@ def off_loop(loop: asyncio.AbstractEventLoop, name: str, fn: Callable[[], T]) ->
     return future
 
 
-class _Client(paho.Client):
-    """paho's client, telling the link which TCP socket an attempt is on (before TLS and CONNECT):
-    closing the hub shuts it down, so a handshake blocked on a silent broker ends at once."""
-
-    opening: Callable[[socket.socket], None] | None = None
-
-    def _create_socket_connection(self) -> socket.socket:
-        sock = super()._create_socket_connection()
-        if self.opening is not None:
-            self.opening(sock)
-        return sock
-
-
 class PahoOnLoop:
     config: Config
     mqtt: dict[str, Any]
@@ -81,7 +69,7 @@ class PahoOnLoop:
     tls_pair: tuple[str, str] | None
 
     def _make_client(self) -> paho.Client:
-        client = _Client(paho.CallbackAPIVersion.VERSION2, client_id=self.config.hub_id,
+        client = Client(paho.CallbackAPIVersion.VERSION2, client_id=self.config.hub_id,
                          protocol=paho.MQTTv5)
         client.max_inflight_messages_set(self.mqtt["max_inflight"])
         replies.configure(client, self.mqtt, self.tls_pair)
@@ -147,9 +135,13 @@ class PahoOnLoop:
 
     def _readable(self) -> None:
         self.watch.heard(self._loop.time())
-        # Every packet the socket holds, up to READ_BATCH (paho reads one by default): a drain's
-        # PUBACKs then cost one turn of the loop per batch, not one each.
-        self._client.loop_read(READ_BATCH)
+        # Every packet the socket holds (paho reads up to one per message in flight, then stops) and
+        # every one already received into the client's buffer: a drain's PUBACKs then cost one turn of
+        # the loop per batch, not one each.
+        client = self._client
+        client.loop_read(READ_BATCH)
+        while isinstance(client, Client) and client.buffered() and client.socket() is not None:
+            client.loop_read(READ_BATCH)
 
     def _in_loop(self, fn: Callable[..., Any], *args: Any) -> None:
         # connect() runs on a worker thread (DNS, TCP, TLS block); socket hooks must reach the loop.
