@@ -99,7 +99,7 @@ class InactivityMonitor:
         if self.away_pin is not None and self.away_pin not in self.call_pins:
             from hub.core.buttons import ButtonBank
 
-            self._bank = ButtonBank(ctx.hardware.pin_factory, [{"pin": self.away_pin, "bounce_ms": 30}],
+            self._bank = ButtonBank(ctx.hardware.gpio, [{"pin": self.away_pin, "bounce_ms": 30}],
                                     ctx.clock, self.away_hold_s, self._away_press, lambda pin, held: None,
                                     lambda pin: self._toggle_away("button"))
         ctx.spawn("inactivity.decide", self._worker())
@@ -167,7 +167,7 @@ class InactivityMonitor:
 
     def _on_clock_step(self, seconds: float) -> None:
         # The wall clock was set (NTP, RTC): the plan (wall time) moves with it. Called from inside
-        # ctx.clock.now() on any thread (gpiozero's stamps motion): noted here, applied on the loop
+        # ctx.clock.now() on any thread (the GPIO alert thread stamps motion): noted here, applied on the loop
         # before the detector is next used, so a step is never taken for hours of stillness.
         with self._step_lock:
             self._pending_step += seconds
