@@ -1,10 +1,10 @@
 """Idle wake-ups: how often a resting `hub run --simulate` wakes the CPU, by source, beside a floor.
 
 The hub runs with the default Pi config (PIR, MQ-2 smoke through the ADS1115, SHT3x; simulated chips on
-MockFactory pins and the fake I2C bus) under bench/_loopwatch.py, which names the cause of every wake-up
+the lgpio chip model's lines and the fake I2C bus) under bench/_loopwatch.py, which names the cause of every wake-up
 of the asyncio loop (a timer and the task waiting on it, a socket, a hand-over from a thread). Threads
 are counted from /proc/<pid>/task/*/schedstat (times each was switched in), so a wake-up on a worker
-thread (a sensor read through asyncio.to_thread, gpiozero, SQLite) shows too. CPU is utime+stime over
+thread (a sensor read through asyncio.to_thread, the GPIO alert thread, SQLite) shows too. CPU is utime+stime over
 the same window. The floor is a bare paho client (network thread, loop_start) with the same keepalive
 on the same broker, measured over the same window in the same run. The hub runs with $NOTIFY_SOCKET
 and $WATCHDOG_USEC as systemd sets them for the unit (WatchdogSec=30s), so its watchdog pings count.

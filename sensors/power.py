@@ -9,29 +9,24 @@ from typing import Any
 class PowerInputs:
     """`on_change` (optional) runs on the GPIO library's thread at every edge of either line."""
 
-    def __init__(self, pin_factory: Any, good_pin: int, low_battery_pin: int | None = None,
+    def __init__(self, lines: Any, good_pin: int, low_battery_pin: int | None = None,
                  on_change: Callable[[], None] | None = None) -> None:
-        from gpiozero import DigitalInputDevice
-
         self.part = f"UPS power-good GPIO{good_pin}"
         # The HAT drives the line; the internal pull-down makes an unplugged wire read "mains lost",
         # which is the safe way to fail.
-        self._good = DigitalInputDevice(good_pin, pull_up=False, pin_factory=pin_factory)
+        changed = None if on_change is None else (lambda level: on_change())
+        self._good = lines.input(good_pin, pull_up=False, on_change=changed)
         self._low: Any = None
-        if low_battery_pin is not None:
-            self._low = DigitalInputDevice(low_battery_pin, pull_up=True, pin_factory=pin_factory)
-        if on_change is not None:
-            for device in (self._good, self._low):
-                if device is not None:
-                    device.when_activated = device.when_deactivated = lambda: on_change()
+        if low_battery_pin is not None:  # open collector, pulled up: low is the fault
+            self._low = lines.input(low_battery_pin, pull_up=True, on_change=changed)
 
     @property
     def mains_ok(self) -> bool:
-        return bool(self._good.is_active)
+        return bool(self._good.value)
 
     @property
     def battery_low(self) -> bool:
-        return bool(self._low is not None and self._low.is_active)
+        return bool(self._low is not None and not self._low.value)
 
     def close(self) -> None:
         for device in (self._good, self._low):

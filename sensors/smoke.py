@@ -104,16 +104,13 @@ class AlertInput:
     """The ADS1115's ALERT/RDY line (open drain, active low) on a GPIO with the internal pull-up.
     `on_change` runs on the GPIO library's thread at each edge."""
 
-    def __init__(self, pin_factory: Any, pin: int, on_change: Callable[[], None]) -> None:
-        from gpiozero import DigitalInputDevice
-
+    def __init__(self, lines: Any, pin: int, on_change: Callable[[], None]) -> None:
         self.part = f"ADS1115 ALERT/RDY GPIO{pin}"
-        self._line = DigitalInputDevice(pin, pull_up=True, pin_factory=pin_factory)
-        self._line.when_activated = self._line.when_deactivated = lambda: on_change()
+        self._line = lines.input(pin, pull_up=True, on_change=lambda level: on_change())
 
     @property
     def asserted(self) -> bool:
-        return bool(self._line.is_active)
+        return not self._line.value  # active low
 
     def close(self) -> None:
         self._line.close()
@@ -137,38 +134,34 @@ class SmokeLevel:
 class RelaySmokeInput:
     """A smoke alarm's relay (or interconnect) output, and optionally its trouble output, on GPIOs.
 
-    `on_change` and `on_trouble` run on gpiozero's thread; the hub hands them to its loop.
+    `on_change` and `on_trouble` run on the GPIO library's alert thread; the hub hands them to its loop.
     """
 
     def __init__(
         self,
-        pin_factory: Any,
+        lines: Any,  # hub.core.lines.Lines
         pin: int,
         active_low: bool,
         on_change: Callable[[bool], None],
         trouble_pin: int | None = None,
         on_trouble: Callable[[], None] | None = None,
     ) -> None:
-        from gpiozero import DigitalInputDevice
-
         self.part = f"smoke alarm relay GPIO{pin}"
+        self.active_low = active_low
         # Active low: contact to GND with the internal pull-up. Active high: driven line, internal pull-down.
-        self._relay = DigitalInputDevice(pin, pull_up=active_low, bounce_time=None, pin_factory=pin_factory)
-        self._relay.when_activated = lambda: on_change(True)
-        self._relay.when_deactivated = lambda: on_change(False)
+        self._relay = lines.input(pin, pull_up=active_low, on_change=lambda high: on_change(high != active_low))
         self._trouble: Any = None
         if trouble_pin is not None:  # debounced by the hub's supervisor; each edge wakes it (on_trouble)
-            self._trouble = DigitalInputDevice(trouble_pin, pull_up=True, pin_factory=pin_factory)
-            if on_trouble is not None:
-                self._trouble.when_activated = self._trouble.when_deactivated = lambda: on_trouble()
+            changed = None if on_trouble is None else (lambda level: on_trouble())
+            self._trouble = lines.input(trouble_pin, pull_up=True, on_change=changed)
 
     @property
     def smoke(self) -> bool:
-        return bool(self._relay.is_active)
+        return bool(self._relay.value) != self.active_low
 
     @property
     def trouble(self) -> bool:
-        return bool(self._trouble is not None and self._trouble.is_active)
+        return bool(self._trouble is not None and not self._trouble.value)
 
     def close(self) -> None:
         for device in (self._relay, self._trouble):

@@ -55,7 +55,7 @@ class FakeHub:
         self.config = config
         self.clock = clock if clock is not None else ManualClock(START)
         self.activity = ActivityStream()
-        self.hardware = Hardware(pin_factory=None, open_i2c=lambda bus: None,
+        self.hardware = Hardware(gpio=None, open_i2c=lambda bus: None,
                                  open_serial=lambda *a, **k: None, simulated=simulated)
         self.timeline: list[tuple[str, str]] = []  # ("event", type) and ("say", prompt), in order
         self.events: list[Event] = []

@@ -68,7 +68,7 @@ class Scenario:
         self.hub.on_event(self._on_event)
         self.hub.on_delivered(self._delivered)
         task = asyncio.create_task(self.hub.run(), name="hub")
-        self.loop.hold = self._puback_due
+        self.loop.hold = self.holds_time
         with self.loop.real_time():  # connecting takes real time: no timer may fire early
             while self.hub.uplink is None or self.hub.control is None or self.hub.control.path is None:
                 await asyncio.to_thread(time.sleep, 0.01)
@@ -83,6 +83,11 @@ class Scenario:
 
     def _delivered(self, event_id: str) -> None:
         self.delivered.setdefault(event_id, self.loop.time())
+
+    def holds_time(self) -> bool:
+        """Virtual time waits for the broker's reply (`_puback_due`) and for an edge on its way from the
+        GPIO chip model's alert thread (a press's bounce, a PIR's debounce period) to its callback."""
+        return self._puback_due() or bool(self.hub.hardware.world.gpio.busy())
 
     def _puback_due(self) -> bool:
         """A live broker's PUBACK, or the PINGRESP to the hub's idle probe, is on its way: virtual time waits

@@ -1,5 +1,6 @@
-"""Call buttons on mock GPIO pins, driven like real contacts: leading-edge debounce and hold timing.
-On a virtual-time loop (tests/virtual_time.py), so the measured hold times are exact on a busy machine."""
+"""Call buttons on the lgpio chip model's lines, driven like real contacts: leading-edge debounce and hold
+timing. On a virtual-time loop (tests/virtual_time.py), so the measured hold times are exact on a busy
+machine; the loop's clock waits while an edge is on its way from the model's alert thread."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from gpiozero.pins.mock import MockFactory
 from virtual_time import LoopClock, VirtualTimeLoop
 
+from drivers.fakes.gpiochip import FakeLgpio
+from drivers.gpiochip import GpioChip
 from hub.core.buttons import ButtonBank
+from hub.core.lines import Lines
 
 T = TypeVar("T")
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -22,27 +25,40 @@ def run(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return runner.run(main())
 
 
-async def _bank(events: list[tuple[str, Any]], hold_s: float = 0.3) -> tuple[ButtonBank, Any]:
-    factory = MockFactory()
-    bank = ButtonBank(factory, [{"pin": 17, "bounce_ms": 30}],
-                      LoopClock(asyncio.get_running_loop(), START), hold_s,
+class Pin:
+    """Pin 17 of the chip model, as a test drives it."""
+
+    def __init__(self, model: FakeLgpio) -> None:
+        self.model = model
+
+    def drive(self, level: str) -> None:
+        self.model.drive(17, int(level))
+
+
+async def _bank(events: list[tuple[str, Any]], hold_s: float = 0.3) -> tuple[ButtonBank, Pin]:
+    model = FakeLgpio()
+    loop = asyncio.get_running_loop()
+    assert isinstance(loop, VirtualTimeLoop)
+    loop.hold = model.busy  # virtual time waits for an edge on its way from the alert thread
+    bank = ButtonBank(Lines(GpioChip(model)), [{"pin": 17, "bounce_ms": 30}],
+                      LoopClock(loop, START), hold_s,
                       on_press=lambda pin, ts: events.append(("press", pin)),
                       on_release=lambda pin, held: events.append(("release", round(held, 1))),
                       on_hold=lambda pin: events.append(("hold", pin)))
-    return bank, factory.pin(17)
+    return bank, Pin(model)
 
 
-async def _edges(pin: Any, levels: str, gap: float = 0.002) -> None:
+async def _edges(pin: Pin, levels: str, gap: float = 0.002) -> None:
     for level in levels:
-        (pin.drive_low if level == "0" else pin.drive_high)()
+        pin.drive(level)
         await asyncio.sleep(gap)
 
 
 def test_a_bouncing_press_is_one_press_at_the_first_edge():
     async def main() -> list[tuple[str, Any]]:
         events: list[tuple[str, Any]] = []
-        with (await _bank(events))[0] as bank:
-            pin = bank.lines[17].device.pin
+        bank, pin = await _bank(events)
+        with bank:
             await _edges(pin, "01010")  # pressed (low) with three bounces
             assert events == [("press", 17)]
             await asyncio.sleep(0.1)
@@ -56,8 +72,8 @@ def test_a_bouncing_press_is_one_press_at_the_first_edge():
 def test_bounce_on_release_shorter_than_the_window_does_not_release():
     async def main() -> list[tuple[str, Any]]:
         events: list[tuple[str, Any]] = []
-        with (await _bank(events))[0] as bank:
-            pin = bank.lines[17].device.pin
+        bank, pin = await _bank(events)
+        with bank:
             await _edges(pin, "0")
             await _edges(pin, "10", gap=0.01)  # 10 ms open: contact chatter, still pressed
             await asyncio.sleep(0.05)
@@ -74,8 +90,8 @@ def test_bounce_on_release_shorter_than_the_window_does_not_release():
 def test_holding_fires_hold_once_after_hold_s_and_a_tap_does_not():
     async def main() -> list[tuple[str, Any]]:
         events: list[tuple[str, Any]] = []
-        with (await _bank(events, hold_s=0.2))[0] as bank:
-            pin = bank.lines[17].device.pin
+        bank, pin = await _bank(events, hold_s=0.2)
+        with bank:
             await _edges(pin, "0")
             await asyncio.sleep(0.1)
             await _edges(pin, "1")

@@ -1,4 +1,4 @@
-"""The core contract end to end: a simulated hub, a real mosquitto, calls through mock GPIO pins."""
+"""The core contract end to end: a simulated hub, a real mosquitto, calls through the GPIO chip model's lines."""
 
 from __future__ import annotations
 

@@ -43,7 +43,7 @@ def run(cfg: Config, fake: FakeModem, scenario: Callable[[FakeHub, Cellular], Aw
         timeout: float = 60) -> FakeHub:
     async def go() -> FakeHub:
         hub = FakeHub(cfg)
-        hub.hardware = Hardware(pin_factory=None, open_i2c=lambda bus: None,
+        hub.hardware = Hardware(gpio=None, open_i2c=lambda bus: None,
                                 open_serial=lambda port, **kw: serial.Serial(fake.path, **kw), simulated=True)
         cellular = Cellular(cfg)
         cellular.after_s, cellular.poll_s = 0.3, 0.5  # text at once, read the SIM twice a second

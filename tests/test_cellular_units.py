@@ -111,7 +111,7 @@ def fake() -> Iterator[FakeModem]:
 
 def _env(fake: FakeModem) -> Env:
     config = Config(Path("hub.toml"), validate({"modem": {"port": "/dev/ttyUSB2"}}))
-    hardware = Hardware(pin_factory=None, open_i2c=lambda bus: None,
+    hardware = Hardware(gpio=None, open_i2c=lambda bus: None,
                         open_serial=lambda port, **kw: serial.Serial(fake.path, **kw))
     return Env(config, hardware)
 
@@ -147,7 +147,7 @@ def test_selftest_modem_not_answering() -> None:
         raise OSError(2, "No such file or directory", port)
 
     env = Env(Config(Path("hub.toml"), validate({"modem": {"port": "/dev/ttyUSB2"}})),
-              Hardware(pin_factory=None, open_i2c=lambda bus: None, open_serial=no_port))
+              Hardware(gpio=None, open_i2c=lambda bus: None, open_serial=no_port))
     (row,) = asyncio.run(check_modem(env, owned=False))
     assert row.result == "fail" and "USB" in row.remedy
 

@@ -39,7 +39,7 @@ def run(tmp_path: Path, fake: FakeModem, scenario: Callable[[FakeHub, Cellular],
 
     async def go() -> FakeHub:
         hub = FakeHub(config)
-        hub.hardware = Hardware(pin_factory=None, open_i2c=lambda bus: None,
+        hub.hardware = Hardware(gpio=None, open_i2c=lambda bus: None,
                                 open_serial=lambda port, **kw: serial.Serial(fake.path, **kw), simulated=True)
         cellular = Cellular(config)
         await cellular.start(hub)  # type: ignore[arg-type]

@@ -30,7 +30,7 @@ def test_a_gated_off_part_is_one_its_factory_would_not_build(tmp_path: Path, spe
     config = _config(tmp_path, {})
     assert _gated_off(spec, config)
     module, func = spec.split(":")
-    hardware = Hardware(pin_factory=None, open_i2c=lambda bus: None, open_serial=lambda *a, **k: None, simulated=True)
+    hardware = Hardware(gpio=None, open_i2c=lambda bus: None, open_serial=lambda *a, **k: None, simulated=True)
     assert getattr(import_module(module), func)(config, hardware) is None
 
 
@@ -57,7 +57,7 @@ def test_build_all_imports_every_ungated_module_and_no_gated_one(tmp_path: Path,
         return Module()
 
     monkeypatch.setattr(components, "import_module", record)
-    hardware = Hardware(pin_factory=None, open_i2c=lambda bus: None, open_serial=lambda *a, **k: None)
+    hardware = Hardware(gpio=None, open_i2c=lambda bus: None, open_serial=lambda *a, **k: None)
     assert components.build_all(_config(tmp_path, {}), hardware) == []
     gated = {spec.split(":")[0] for spec in GATES}
     assert imported == [spec.split(":")[0] for spec in FACTORIES if spec.split(":")[0] not in gated]

@@ -128,5 +128,5 @@ def test_quiet_wearable_stream_raises_nothing() -> None:
 
 def test_not_built_without_any_part() -> None:
     cfg = Config(path=None, data=validate({}))  # type: ignore[arg-type]
-    hardware = Hardware(pin_factory=None, open_i2c=lambda b: None, open_serial=lambda *a: None)
+    hardware = Hardware(gpio=None, open_i2c=lambda b: None, open_serial=lambda *a: None)
     assert build(cfg, hardware) is None

@@ -196,7 +196,7 @@ def test_sim_verbs_reject_bad_arguments(tmp_path: Path) -> None:
 
 def test_not_built_without_simulation_or_when_disabled(tmp_path: Path) -> None:
     config = Config(tmp_path / "h.toml", validate({"ble": {"enabled": False}}))
-    real = Hardware(pin_factory=None, open_i2c=lambda b: None, open_serial=lambda *a, **k: None)
+    real = Hardware(gpio=None, open_i2c=lambda b: None, open_serial=lambda *a, **k: None)
     assert build_sim(config, real) is None and real.ble_client_backend is None
     assert build(config, real) is None
 

@@ -232,7 +232,7 @@ async def test_sim_verb_rejects_bad_hours(tmp_path: Path) -> None:
 
 
 def test_build_rules(tmp_path: Path) -> None:
-    hardware = Hardware(pin_factory=None, open_i2c=lambda bus: None, open_serial=lambda *a, **k: None)
+    hardware = Hardware(gpio=None, open_i2c=lambda bus: None, open_serial=lambda *a, **k: None)
     assert build(make_config(tmp_path, enabled=False), hardware) is None
     assert build_sim(make_config(tmp_path), hardware) is None  # not simulated
     with pytest.raises(ConfigError, match="night_start"):

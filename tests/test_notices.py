@@ -258,12 +258,15 @@ def test_reminder_config_is_checked() -> None:
 
 
 def test_the_led_shows_a_waiting_notice_but_never_over_a_call() -> None:
-    from gpiozero.pins.mock import MockFactory
-
+    from drivers.fakes.gpiochip import FakeLgpio
+    from drivers.gpiochip import GpioChip
+    from hub.core.lines import Lines
     from hub.speech.feedback import Feedback
-    with Feedback(MockFactory(), 5, 6) as leds:
+
+    model = FakeLgpio()
+    with Lines(GpioChip(model)) as lines, Feedback(lines, 5, 6) as leds:
         leds.show("notice")
-        assert leds.current == "notice" and leds.led.is_lit is not None
+        assert leds.current == "notice" and model.pulse(5) == (1_000_000, 1_000_000, 0)  # 1 s on, 1 s off
         leds.show("calling")
         leds.show("notice_off")  # the notice was confirmed while a call blinks: the call keeps its pattern
         assert leds.current == "calling"

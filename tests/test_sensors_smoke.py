@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from gpiozero.pins.mock import MockFactory
+from gpio_support import BACKENDS, gpio_lines
 from support import wait_until
 
 from drivers.fakes import FakeADS1115, FakeSMBus
@@ -83,24 +83,18 @@ def test_analog_faults(fault: str, kind: str) -> None:
     assert sensor.read().volts == pytest.approx(0.62, abs=0.001)
 
 
-@pytest.fixture
-def pins() -> MockFactory:
-    factory = MockFactory()
-    yield factory
-    factory.reset()
-
-
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("active_low", [True, False])
-def test_relay_input_edges(pins: MockFactory, active_low: bool) -> None:
+def test_relay_input_edges(backend: str, active_low: bool) -> None:
     seen: list[bool] = []
-    relay = RelaySmokeInput(pins, 25, active_low, seen.append, trouble_pin=16)
-    line = pins.pin(25)
-    assert not relay.smoke and not relay.trouble
-    (line.drive_low if active_low else line.drive_high)()
-    assert wait_until(lambda: seen == [True]) and relay.smoke
-    (line.drive_high if active_low else line.drive_low)()
-    assert wait_until(lambda: seen == [True, False])
-    pins.pin(16).drive_low()
-    assert relay.trouble
-    relay.close()
-    relay.close()  # idempotent
+    with gpio_lines(backend) as (lines, drive, _):
+        relay = RelaySmokeInput(lines, 25, active_low, seen.append, trouble_pin=16)
+        assert not relay.smoke and not relay.trouble
+        drive(25, 0 if active_low else 1)
+        assert wait_until(lambda: seen == [True]) and relay.smoke
+        drive(25, 1 if active_low else 0)
+        assert wait_until(lambda: seen == [True, False])
+        drive(16, 0)
+        assert relay.trouble
+        relay.close()
+        relay.close()  # idempotent

@@ -9,11 +9,11 @@ from typing import Any
 
 import fakes
 import pytest
-from gpiozero.pins.mock import MockFactory
 
 from hub.calls import sim as sim_press
 from hub.config.loader import Config, validate
 from hub.core.control import ControlError
+from hub.core.simulation import simulated_hardware
 
 
 class SilentCalls:
@@ -28,18 +28,28 @@ class SilentCalls:
         return future
 
 
-async def started(tmp_path: Path) -> tuple[sim_press.SimButtons, Any, SilentCalls]:
+class Pin:
+    """GPIO17 of the simulated chip, claimed with its pull-up as the call button's line is."""
+
+    def __init__(self, hardware: Any) -> None:
+        self.model = hardware.world.gpio
+        self.line = hardware.gpio.input(17, pull_up=True)
+
+    @property
+    def state(self) -> int:
+        return int(self.model.level(17))
+
+
+async def started(tmp_path: Path) -> tuple[sim_press.SimButtons, Pin, SilentCalls]:
     config = Config(tmp_path / "hub.toml", validate({"hub": {"state_dir": str(tmp_path)}}))
     hub = fakes.FakeHub(config)
-    factory = MockFactory()
-    hub.hardware.pin_factory = factory
+    hub.hardware = simulated_hardware()
     calls = SilentCalls()
     hub.components = {"calls": calls}
     buttons = sim_press.SimButtons(config)
     await buttons.start(hub)  # type: ignore[arg-type]  # FakeHub is a structural stand-in
-    pin = factory.pin(17)
-    pin.pull = "up"  # as the call button's gpiozero Button sets it: idle = high
-    assert pin.state == 1
+    pin = Pin(hub.hardware)
+    assert pin.state == 1  # idle: released, the pull-up holds the line high
     return buttons, pin, calls
 
 

@@ -160,7 +160,7 @@ def test_a_lying_or_chattering_line_raises_nothing_and_reads_at_most_every_poll_
     async def body() -> None:
         async with running(tmp_path, smoke=QUIET) as run:
             smoke, _ = await armed(run)
-            pin = run.hub.hardware.pin_factory.pin(run.hub.config.data["smoke"]["alert_pin"])
+            chip, pin = run.hub.hardware.world.gpio, run.hub.config.data["smoke"]["alert_pin"]
             reads: list[float] = []
             read = smoke.sensor.read
 
@@ -171,16 +171,16 @@ def test_a_lying_or_chattering_line_raises_nothing_and_reads_at_most_every_poll_
             smoke.sensor.read = counted
             t0 = time.monotonic()
             for _ in range(200):  # noise on a long lead: edges with no smoke behind them
-                pin.drive_low()
-                pin.drive_high()
+                chip.drive(pin, 0)
+                chip.drive(pin, 1)
                 await asyncio.sleep(0.002)
             await run.press_works()  # a marker: the hub has handled everything before it
             elapsed = time.monotonic() - t0
             poll = run.hub.config.data["smoke"]["poll_s"]
             assert smoke.edge_wakeups >= 1 and 1 <= len(reads) <= elapsed / poll + 2  # at most one per poll_s
-            pin.drive_low()  # a line stuck low: read every poll_s, but the reading says clean air
+            chip.drive(pin, 0)  # a line stuck low: read every poll_s, but the reading says clean air
             await asyncio.sleep(0.3)
-            pin.drive_high()
+            chip.drive(pin, 1)
             await run.press_works()
             assert run.of("alarm.fire") == [] and smoke.smoke is False
 

@@ -33,7 +33,7 @@ class Coordinator:
 
     def __init__(self, config: Config, radio: VirtualRadio) -> None:
         self.config, self.clock = config, ManualClock(START)
-        self.hardware = Hardware(pin_factory=None, open_i2c=lambda b: None, open_serial=lambda *a, **k: None,
+        self.hardware = Hardware(gpio=None, open_i2c=lambda b: None, open_serial=lambda *a, **k: None,
                                  ble_scanner_backend=radio.scanner_backend, simulated=True)
         self.events: list[Event] = []
         self.said: list[tuple[str, dict[str, Any]]] = []

@@ -54,7 +54,7 @@ def test_busy_family_then_the_duty_desk_presses_1(tmp_path: Path, fake: FakeMode
 
     async def go() -> FakeHub:
         hub = FakeHub(config)
-        hub.hardware = Hardware(pin_factory=None, open_i2c=lambda bus: None,
+        hub.hardware = Hardware(gpio=None, open_i2c=lambda bus: None,
                                 open_serial=lambda port, **kw: serial.Serial(fake.path, **kw), simulated=True)
         cellular, voice = Cellular(config), build(config, hub.hardware)
         assert isinstance(voice, VoiceCallComponent) and voice.agent is None  # no SIP account: no baresip
@@ -109,7 +109,7 @@ def test_which_targets_go_by_the_modem(uri: str, sip_ready: bool, number: str | 
 
 
 def test_telephone_targets_need_no_sip_account_but_a_modem(tmp_path: Path) -> None:
-    assert build(_config(tmp_path), Hardware(pin_factory=None, open_i2c=lambda bus: None,
+    assert build(_config(tmp_path), Hardware(gpio=None, open_i2c=lambda bus: None,
                                              open_serial=lambda *a, **k: None)) is not None
     with pytest.raises(ConfigError) as caught:
         validate({"voice_call": {"targets": TARGETS}})

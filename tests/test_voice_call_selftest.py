@@ -31,7 +31,7 @@ pytestmark = pytest.mark.timeout(120)
 def sip_rows(cfg: Path) -> dict[str, dict[str, Any]]:
     """The check as a stopped hub runs it (`hub selftest` on the unit itself, which a PC without GPIO
     cannot run whole): only the config and baresip are involved."""
-    env = Env(load(cfg), Hardware(pin_factory=None, open_i2c=lambda bus: None, open_serial=lambda *a, **k: None))
+    env = Env(load(cfg), Hardware(gpio=None, open_i2c=lambda bus: None, open_serial=lambda *a, **k: None))
     return {row.check: row.as_dict() for row in asyncio.run(check_sip(env, owned=False))}
 
 

@@ -80,7 +80,7 @@ class Machine(RuleBasedStateMachine):
         hub.on_delivered(self._delivered)
         self.s.hub = hub
         self.task = asyncio.create_task(hub.run(), name="hub")
-        self.loop.hold = self.s._puback_due
+        self.loop.hold = self.s.holds_time
         with self.loop.real_time():
             while hub.speech is None or hub.control is None or hub.control.path is None:
                 await asyncio.to_thread(time.sleep, 0.01)

@@ -29,7 +29,7 @@ class ReplayContext:
         self.config = config
         self.clock = clock
         self.activity = ActivityStream()
-        self.hardware = Hardware(pin_factory=None, open_i2c=lambda bus: None, open_serial=lambda *a, **k: None)
+        self.hardware = Hardware(gpio=None, open_i2c=lambda bus: None, open_serial=lambda *a, **k: None)
         self.events: list[Event] = []
         self.status: dict[str, Any] = {}
         self.sim: dict[str, Any] = {}

@@ -7,8 +7,8 @@ clipped to the full-scale codes as the chip does.
 The comparator: Lo_thresh/Hi_thresh (signed codes), traditional or window mode, polarity, latching
 (cleared by reading the conversion register) and COMP_QUE (0b11 off: ALERT/RDY released). Every
 conversion result is compared; in continuous mode a new input voltage is a new result at once. The
-ALERT/RDY line's level goes to `on_alert(low)` when it changes (the simulation drives a mock GPIO
-with it). Simplification: the real chip asserts after COMP_QUE conversions (1, 2 or 4 data periods),
+ALERT/RDY line's level goes to `on_alert(low)` when it changes (the simulation drives the GPIO chip
+model's line with it). Simplification: the real chip asserts after COMP_QUE conversions (1, 2 or 4 data periods),
 the model at the first result beyond the threshold.
 """
 

@@ -48,7 +48,7 @@ class CallManager:
 
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
-        self._bank = ButtonBank(ctx.hardware.pin_factory, self.buttons_cfg, ctx.clock, self.cfg["cancel_hold_s"],
+        self._bank = ButtonBank(ctx.hardware.gpio, self.buttons_cfg, ctx.clock, self.cfg["cancel_hold_s"],
                                 self._on_press, self._on_release, self._on_hold)
         ctx.alarms.handle(CALL, escalate=self._escalate, acknowledged=self._acknowledged)
         ctx.on_delivered(self._on_delivered)

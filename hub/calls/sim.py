@@ -1,6 +1,6 @@
 """Simulation of the call buttons: `hub sim press [--button PIN] [--hold SECONDS]`.
 
-Drives the mock GPIO line the way a real push button does (contacts bounce on press and release),
+Drives the GPIO chip model's line the way a real push button does (contacts bounce on press and release),
 then waits until the hub has committed what the press caused and reports its event id.
 """
 
@@ -43,20 +43,20 @@ class SimButtons:
         ctx = self._ctx
         assert ctx is not None
         calls = self._calls()
-        pin = ctx.hardware.pin_factory.pin(args.button)
+        chip, pin = ctx.hardware.world.gpio, args.button
         first = calls.wait_press(args.button)
         try:
-            await _bounce(pin, pressed=True)
-            return await self._after_press(pin, args.button, args.hold, first)
+            await _bounce(chip, pin, pressed=True)
+            return await self._after_press(chip, pin, args.hold, first)
         finally:
             # A press that timed out or was abandoned (the caller hung up) must not leave the
             # simulated button held down: the next press would never be seen.
             if not first.done():
                 first.cancel()
-            if pin.state == 0:
-                pin.drive_high()
+            if chip.level(pin) == 0:
+                chip.drive(pin, 1)
 
-    async def _after_press(self, pin: Any, button: int, hold: float | None,
+    async def _after_press(self, chip: Any, button: int, hold: float | None,
                            first: asyncio.Future[dict[str, Any]]) -> dict[str, Any]:
         calls = self._calls()
         try:
@@ -66,12 +66,12 @@ class SimButtons:
                                    f"{PRESS_TIMEOUT_S:.0f} s (see the hub's log); button released") from None
         if hold is None:
             await asyncio.sleep(TAP_S)
-            await _bounce(pin, pressed=False)
+            await _bounce(chip, button, pressed=False)
             await asyncio.sleep(self.settle_s[button])  # a finger cannot press again sooner
             return outcome
         then = calls.wait_press(button)
         await asyncio.sleep(hold)
-        await _bounce(pin, pressed=False)
+        await _bounce(chip, button, pressed=False)
         await asyncio.sleep(self.settle_s[button])
         try:
             held = await asyncio.wait_for(then, 2)
@@ -90,15 +90,16 @@ class SimButtons:
         self._ctx = None
 
 
-async def _bounce(pin: Any, pressed: bool) -> None:
+async def _bounce(chip: Any, pin: int, pressed: bool) -> None:
     """Button to ground with a pull-up: pressed = low. Three edges of bounce, then settled.
 
     The edges go in back to back, as contact bounce does (well inside the debounce window): each is
     queued to the loop in order by the button bank, so a busy loop cannot let the bank's release timer
-    run between two of them (which, with a sleep between edges, it could: a phantom second press)."""
-    settle, other = (pin.drive_low, pin.drive_high) if pressed else (pin.drive_high, pin.drive_low)
-    for step in (settle, other, settle, other, settle):
-        step()
+    run between two of them (which, with a sleep between edges, it could: a phantom second press).
+    The chip model's one alert thread delivers them in order, as lgpio's does."""
+    settle, other = (0, 1) if pressed else (1, 0)
+    for level in (settle, other, settle, other, settle):
+        chip.drive(pin, level)
     await asyncio.sleep(BOUNCE_GAP_S)
 
 

@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="运行终端 run the hub (as the systemd service does)")
     add_config_arg(p)
     p.add_argument("--simulate", action="store_true",
-                   help="mock GPIO, fake I2C/UART/BLE peers; a real broker (for demos and tests)")
+                   help="a GPIO chip model, fake I2C/UART/BLE peers; a real broker (for demos and tests)")
     p.set_defaults(func=run)
 
 

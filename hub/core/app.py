@@ -201,7 +201,7 @@ class Hub(ResidentVoice, Hooks):
         self.alarms.load(self.outbox.transact)
         self.speech = speech_from_config(cfg, self._player)
         self.speech.facts = self.alarms.facts  # a prompt's claim is checked against its alarm (hub.speech.claims)
-        self.leds = Feedback(self.hardware.pin_factory, cfg["outputs"]["status_led_pin"],
+        self.leds = Feedback(self.hardware.gpio, cfg["outputs"]["status_led_pin"],
                              cfg["outputs"]["buzzer_pin"])
         self.uplink = Uplink(cfg, self.outbox, self.db, self._on_command, self.status, report=self.raise_event,
                              spawn=self.spawn, commands=self.commands.names)

@@ -2,7 +2,8 @@
 
 The first edge counts at once (a call must not wait for the contacts to settle); further edges within
 `bounce_ms` are contact bounce. A release counts only once the line has stayed released for
-`bounce_ms`. gpiozero delivers edges on its own thread; they are handed to the asyncio loop here.
+`bounce_ms`. The lines (hub.core.lines) carry no debounce of their own, so the first edge is not
+held back; their backend delivers edges on its alert thread and they are handed to the loop here.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from hub.core.clock import Clock
+from hub.core.lines import Input, Lines
 
 PressHandler = Callable[[int, datetime], None]
 ReleaseHandler = Callable[[int, float], None]  # (pin, held seconds)
@@ -25,7 +27,7 @@ HoldHandler = Callable[[int], None]
 class _Line:
     pin: int
     bounce_s: float
-    device: Any = None
+    device: Input | None = None
     pressed: bool = False
     raw_active: bool = False
     press_mono: float = 0.0
@@ -34,30 +36,29 @@ class _Line:
 
 
 class ButtonBank:
-    def __init__(self, pin_factory: Any, buttons: list[dict[str, Any]], clock: Clock, hold_s: float,
+    def __init__(self, lines: Lines, buttons: list[dict[str, Any]], clock: Clock, hold_s: float,
                  on_press: PressHandler, on_release: ReleaseHandler, on_hold: HoldHandler) -> None:
         self._loop = asyncio.get_running_loop()
         self.clock = clock
         self.hold_s = hold_s
         self.on_press, self.on_release, self.on_hold = on_press, on_release, on_hold
         self.lines: dict[int, _Line] = {}
-        from gpiozero import DigitalInputDevice
-
-        for spec in buttons:
-            line = _Line(spec["pin"], spec["bounce_ms"] / 1000)
-            # Not gpiozero's Button: its hold thread wakes 10 times a second per button, and the hold
-            # is timed here anyway. bounce_time=None: our leading-edge debounce keeps the first edge.
-            line.device = DigitalInputDevice(spec["pin"], pull_up=True, bounce_time=None,
-                                             pin_factory=pin_factory)
-            line.device.when_activated = self._edge_callback(line, True)
-            line.device.when_deactivated = self._edge_callback(line, False)
-            self.lines[line.pin] = line
         self._closed = False
+        try:
+            for spec in buttons:
+                line = _Line(spec["pin"], spec["bounce_ms"] / 1000)
+                # No debounce on the line: the leading-edge debounce here keeps the first edge; the
+                # hold is timed on the loop (no thread waking per button).
+                line.device = lines.input(spec["pin"], pull_up=True, on_change=self._edge_callback(line))
+                self.lines[line.pin] = line
+        except BaseException:
+            self.close()
+            raise
 
-    def _edge_callback(self, line: _Line, active: bool) -> Callable[[], None]:
-        def callback() -> None:  # on gpiozero's thread (or the caller's, for mock pins)
+    def _edge_callback(self, line: _Line) -> Callable[[bool], None]:
+        def callback(level: bool) -> None:  # on the lines' alert thread; pressed pulls the line low
             ts, mono = self.clock.now(), self.clock.monotonic()
-            self._loop.call_soon_threadsafe(self._edge, line, active, ts, mono)
+            self._loop.call_soon_threadsafe(self._edge, line, not level, ts, mono)
         return callback
 
     def _edge(self, line: _Line, active: bool, ts: datetime, mono: float) -> None:
@@ -100,8 +101,9 @@ class ButtonBank:
             for timer in (line.release_timer, line.hold_timer):
                 if timer is not None:
                     timer.cancel()
-            with contextlib.suppress(Exception):
-                line.device.close()
+            if line.device is not None:
+                with contextlib.suppress(Exception):
+                    line.device.close()
 
     def __enter__(self) -> ButtonBank:
         return self

@@ -39,7 +39,7 @@ class SimBusFactory(Protocol):
 class Hardware:
     """The seams chosen once at start-up: real on a Pi, fakes at the bus in simulation."""
 
-    pin_factory: Any  # gpiozero Factory
+    gpio: Any  # hub.core.lines.Lines: the board's GPIO lines (None where a test needs none)
     open_i2c: Callable[[int], Any]  # bus number -> SMBus-like object
     open_serial: Callable[..., Any]  # (port, baudrate=..., timeout=...) -> serial.Serial-like
     ble_client_backend: Any = None  # bleak `backend=` class for BleakClient, None = platform default

@@ -1,16 +1,21 @@
-"""The simulated world behind the hardware seams: mock GPIO pins, fake I2C buses, serial peers, BLE.
+"""The simulated world behind the hardware seams: a GPIO chip model, fake I2C buses, serial peers, BLE.
 
 Built once by `hub run --simulate`; simulation components (factories that return None unless
 `hardware.simulated`) fill it with chip models and register the `hub sim ...` verbs that drive it.
-Hub logic never looks at it: it sees only pins, buses and ports.
+Hub logic never looks at it: it sees only lines, buses and ports. The GPIO lines run the unit's own
+code (hub.core.lines over drivers/gpiochip.py) on a model of lgpio (drivers/fakes/gpiochip.py), whose
+`drive(pin, level)` is what the `hub sim` verbs do to a pin; gpiozero is never imported here.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import time
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from hub.core.context import Hardware
+from hub.core.lines import Lines
 
 if TYPE_CHECKING:
     from drivers.ble.virtual.radio import VirtualRadio
@@ -44,12 +49,20 @@ class SimHelp(Exception):  # not an error: `hub sim VERB --help` is answered wit
 
 class SimWorld:
     def __init__(self) -> None:
-        from gpiozero.pins.mock import MockFactory, MockPWMPin
+        from drivers.fakes.gpiochip import FakeLgpio
 
-        self.pin_factory = MockFactory(pin_class=MockPWMPin)
+        self.gpio = FakeLgpio()  # the chip model: `world.gpio.drive(pin, level)` is the world outside
         self.i2c_buses: dict[int, Any] = {}  # bus number -> SMBus-like fake with chip models
         self.serial_ports: dict[str, Any] = {}  # device path -> callable(**kw) returning a port
         self.state: dict[str, Any] = {}  # sim components' shared bits (e.g. fault flags)
+
+    async def settled(self, timeout_s: float = 2.0) -> None:
+        """Until every driven edge has reached its callback (its debounce period out) and the
+        callback's hand-off to the loop has run."""
+        end = time.monotonic() + timeout_s
+        while self.gpio.busy() and time.monotonic() < end:
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0)
 
     def open_i2c(self, bus: int) -> Any:
         try:
@@ -65,13 +78,16 @@ class SimWorld:
 
 
 def simulated_hardware() -> Hardware:
+    from drivers.gpiochip import GpioChip
+
     world = SimWorld()
-    return Hardware(pin_factory=world.pin_factory, open_i2c=world.open_i2c, open_serial=world.open_serial,
+    return Hardware(gpio=Lines(GpioChip(world.gpio)), open_i2c=world.open_i2c, open_serial=world.open_serial,
                     simulated=True, world=world)
 
 
 def real_hardware() -> Hardware:
-    """The Pi: gpiozero picks its default factory (lgpio on Pi OS), smbus2 and pyserial for buses."""
+    """The Pi: GPIO on lgpio where it imports (Pi OS ships python3-lgpio), else on gpiozero's default
+    pin factory (other boards); smbus2 and pyserial for buses."""
 
     def open_i2c(bus: int) -> Any:
         from smbus2 import SMBus
@@ -83,13 +99,23 @@ def real_hardware() -> Hardware:
 
         return serial.Serial(port, **kwargs)
 
-    from gpiozero import Device
-
     try:
-        factory = Device._default_pin_factory()
+        chip: Any = _real_chip()
     except Exception as exc:  # no GPIO chip (e.g. a laptop): say so plainly, the hub can't run here
         raise RuntimeError(f"无法访问 GPIO / no GPIO access ({exc}); on a PC use 'hub run --simulate'") from exc
-    return Hardware(pin_factory=factory, open_i2c=open_i2c, open_serial=open_serial, simulated=False)
+    return Hardware(gpio=Lines(chip), open_i2c=open_i2c, open_serial=open_serial, simulated=False)
+
+
+def _real_chip() -> Any:
+    try:
+        import lgpio  # noqa: F401  # is it there?
+    except ImportError:
+        from drivers.gpiozero_pins import GpiozeroPins
+
+        return GpiozeroPins()
+    from drivers.gpiochip import GpioChip
+
+    return GpioChip()
 
 
 def shared_radio(hardware: Hardware) -> VirtualRadio:

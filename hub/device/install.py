@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import platform
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,7 +152,9 @@ class Installer:
             Step(
                 f"hub package into the venv (sources {stamp})",
                 lambda: system.read_text(stamp_file) == stamp,
-                command=[str(VENV / "bin/pip"), "install", "--upgrade", str(self.source)],
+                # On a 64-bit Pi the `pi` extra: lgpio's wheel, the GPIO the hub's lines use (drivers/gpiochip.py)
+                command=[str(VENV / "bin/pip"), "install", "--upgrade",
+                         f"{self.source}[pi]" if platform.machine() == "aarch64" else str(self.source)],
             )
         )
         if self.live:  # the stamp is written only once pip has really run

@@ -61,12 +61,12 @@ class HomeSensors:
 
             loop = asyncio.get_running_loop()
 
-            def motion() -> None:  # gpiozero's thread: stamp the time now, act on the loop
+            def motion() -> None:  # the GPIO library's alert thread: stamp the time now, act on the loop
                 loop.call_soon_threadsafe(self._on_motion, ctx.clock.now())
                 lines.poke()
 
             lines.pir = self._pir = self._own(
-                PirInput(ctx.hardware.pin_factory, self.cfg["motion"]["pin"], motion, lines.poke))
+                PirInput(ctx.hardware.gpio, self.cfg["motion"]["pin"], motion, lines.poke))
         kind = self.cfg["smoke"]["kind"]
         if kind != "none":
             self._smoke = self._own(
@@ -86,7 +86,7 @@ class HomeSensors:
         if p["fitted"]:
             from sensors.power import PowerInputs
 
-            lines.power = self._own(PowerInputs(ctx.hardware.pin_factory, p["good_pin"], p["low_battery_pin"],
+            lines.power = self._own(PowerInputs(ctx.hardware.gpio, p["good_pin"], p["low_battery_pin"],
                                                 lines.poke))
         self._spawn("sensors.watch", lines.run)
         self._spawn("sensors.telemetry", self._telemetry_loop)

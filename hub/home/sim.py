@@ -1,4 +1,4 @@
-"""Simulated home sensors: chip models on the fake I2C bus, mock GPIO lines, and the `hub sim` verbs.
+"""Simulated home sensors: chip models on the fake I2C bus, the GPIO chip model's lines, and the `hub sim` verbs.
 
     hub sim motion [--count N] [--hold S] [--gap S]
     hub sim smoke on|off
@@ -40,7 +40,6 @@ class SimHome:
         self.clean_v = CLEAN_AIR_V
         self._pir_low_at = 0.0
         self._ctx: HubContext | None = None
-        self._tasks: list[asyncio.Task[Any]] = []
 
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
@@ -63,12 +62,12 @@ class SimHome:
                 save_baseline(state_dir, self.clean_v, ctx.clock.now().isoformat(timespec="seconds"))
             self.adc = FakeADS1115()
             self.adc.set_input(smoke["adc_channel"], self.clean_v * smoke["divider"])
-            if smoke["alert_pin"] >= 0:  # ALERT/RDY wired: the model drives the mock line (open drain)
-                alert = self._pin(smoke["alert_pin"])
-                self.adc.on_alert = lambda low: alert.drive_low() if low else alert.drive_high()
+            if smoke["alert_pin"] >= 0:  # ALERT/RDY wired: the ADC model drives the line (open drain)
+                alert = smoke["alert_pin"]
+                self.adc.on_alert = lambda low: self._drive(alert, not low)
             bus.attach(smoke["adc_address"], self.adc)
         if self.cfg["power"]["fitted"]:
-            self._tasks.append(ctx.spawn("sim.power_good", self._mains_on_when_claimed()))
+            self._drive(self.cfg["power"]["good_pin"], True)  # the UPS HAT drives power-good high
         for verb, handler in (
             ("motion", self.motion),
             ("smoke", self.smoke),
@@ -79,17 +78,11 @@ class SimHome:
         ):
             ctx.add_sim_command(verb, handler)
 
-    def _pin(self, number: int) -> Any:
-        return self.hardware.pin_factory.pin(number)
+    def _drive(self, pin: int, high: bool) -> None:
+        self.hardware.world.gpio.drive(pin, int(high))
 
-    async def _mains_on_when_claimed(self) -> None:
-        """A UPS HAT drives power-good high; the mock line can only be driven once the hub has claimed it."""
-        pin = self._pin(self.cfg["power"]["good_pin"])
-        for _ in range(600):
-            if getattr(pin, "pull", "floating") == "down":
-                pin.drive_high()
-                return
-            await asyncio.sleep(0.05)
+    def _level(self, pin: int) -> bool:
+        return bool(self.hardware.world.gpio.level(pin))
 
     # --- verbs ------------------------------------------------------------------------------------
     async def motion(self, argv: list[str]) -> dict[str, Any]:
@@ -102,14 +95,14 @@ class SimHome:
             raise SimArgumentError("no PIR fitted: [motion] fitted = false")
         if not 1 <= args.count <= 1000 or not 0.3 <= args.hold <= 60 or not 0.3 <= args.gap <= 60:
             raise SimArgumentError("--count 1..1000, --hold and --gap 0.3..60 s (a real PIR holds >= 2 s)")
-        pin = self._pin(self.cfg["motion"]["pin"])
+        pin = self.cfg["motion"]["pin"]
         loop = asyncio.get_running_loop()
         for _ in range(args.count):
             # like a real PIR, low for a while between detections (also across back-to-back commands)
             await asyncio.sleep(max(0.0, self._pir_low_at + args.gap - loop.time()))
-            pin.drive_high()
+            self._drive(pin, True)
             await asyncio.sleep(args.hold)
-            pin.drive_low()
+            self._drive(pin, False)
             self._pir_low_at = loop.time()
         return {"pir_pin": self.cfg["motion"]["pin"], "edges": args.count}
 
@@ -119,8 +112,7 @@ class SimHome:
         on = p.parse_args(argv).state == "on"
         s = self.cfg["smoke"]
         if s["kind"] == "relay":
-            pin = self._pin(s["relay_pin"])
-            (pin.drive_low if on == s["relay_active_low"] else pin.drive_high)()
+            self._drive(s["relay_pin"], on != s["relay_active_low"])
             return {"smoke": on, "relay_pin": s["relay_pin"]}
         if self.adc is None:
             raise SimArgumentError('no smoke sensor fitted: [smoke] kind = "none"')
@@ -172,11 +164,9 @@ class SimHome:
         if state.startswith("battery"):
             if pw["low_battery_pin"] is None:
                 raise SimArgumentError("no low-battery line: set [power] low_battery_pin")
-            pin = self._pin(pw["low_battery_pin"])
-            (pin.drive_low if state == "battery_low" else pin.drive_high)()
+            self._drive(pw["low_battery_pin"], state != "battery_low")
         else:
-            pin = self._pin(pw["good_pin"])
-            (pin.drive_high if state == "restored" else pin.drive_low)()
+            self._drive(pw["good_pin"], state == "restored")
         return {"power": state, "lost_after_s": pw["lost_after_s"]} if state == "lost" else {"power": state}
 
     async def fault(self, argv: list[str]) -> dict[str, Any]:
@@ -197,7 +187,7 @@ class SimHome:
             raise SimArgumentError(str(exc)) from None
         if not self.cfg["motion"]["fitted"]:
             raise SimArgumentError("no PIR fitted: [motion] fitted = false")
-        self._pin(self.cfg["motion"]["pin"]).drive_high()  # a PIR stuck high
+        self._drive(self.cfg["motion"]["pin"], True)  # a PIR stuck high
         return {
             "fault": "pir",
             "kind": "stuck",
@@ -209,7 +199,7 @@ class SimHome:
         if s["kind"] == "relay":
             if s["trouble_pin"] is None:
                 raise SimArgumentError("a relay smoke alarm reports faults only on [smoke] trouble_pin")
-            self._pin(s["trouble_pin"]).drive_low()
+            self._drive(s["trouble_pin"], False)
             return {"fault": "smoke", "kind": "trouble"}
         if self.adc is None:
             raise SimArgumentError("no smoke sensor fitted")
@@ -234,18 +224,15 @@ class SimHome:
             cleared.append("smoke")
         s = self.cfg["smoke"]
         if s["kind"] == "relay" and s["trouble_pin"] is not None:
-            self._pin(s["trouble_pin"]).drive_high()
+            self._drive(s["trouble_pin"], True)
             cleared.append("smoke")
-        pir = self._pin(self.cfg["motion"]["pin"]) if self.cfg["motion"]["fitted"] else None
-        if pir is not None and pir.state:
-            pir.drive_low()
+        pir = self.cfg["motion"]["pin"] if self.cfg["motion"]["fitted"] else None
+        if pir is not None and self._level(pir):
+            self._drive(pir, False)
             cleared.append("pir")
         return {"cleared": sorted(set(cleared)), "clear_after_s": self.cfg["sensors"]["clear_after_s"]}
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        self._tasks.clear()
         self._ctx = None
 
 

@@ -92,12 +92,12 @@ class SmokeWatch:
     def open_relay(self, on_trouble: Callable[[], None] | None = None) -> RelaySmokeInput:
         loop = asyncio.get_running_loop()
 
-        def changed(present: bool) -> None:  # gpiozero's thread
+        def changed(present: bool) -> None:  # the GPIO library's alert thread
             loop.call_soon_threadsafe(self.changes.put_nowait, present)
 
         s = self.s
         self.relay = RelaySmokeInput(
-            self.ctx.hardware.pin_factory, s["relay_pin"], s["relay_active_low"], changed, s["trouble_pin"],
+            self.ctx.hardware.gpio, s["relay_pin"], s["relay_active_low"], changed, s["trouble_pin"],
             on_trouble
         )
         return self.relay
@@ -183,7 +183,7 @@ class SmokeWatch:
         def edge() -> None:  # the GPIO library's thread
             loop.call_soon_threadsafe(self._edge.set)
 
-        return AlertInput(self.ctx.hardware.pin_factory, pin, edge)
+        return AlertInput(self.ctx.hardware.gpio, pin, edge)
 
     async def _arm(self, sensor: AnalogSmokeSensor, baseline: float) -> None:
         """Arm the comparator a little before the alarm point (the reading decides, as without it)."""

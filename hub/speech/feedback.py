@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+
+from hub.core.lines import Lines
 
 log = logging.getLogger(__name__)
 
-# pattern -> (LED action, buzzer action); gpiozero runs blink/beep on its own background thread.
+# pattern -> (LED action, buzzer action); a blink or a beep is a pulse train on the GPIO library's pulse
+# thread (lgpio's tx_pulse), no Python thread per output.
 PATTERNS = {
     "idle": ("off", None),
     "online": ("off", None),
@@ -25,11 +27,13 @@ PATTERNS = {
 
 
 class Feedback:
-    def __init__(self, pin_factory: Any, led_pin: int, buzzer_pin: int) -> None:
-        from gpiozero import LED, Buzzer
-
-        self.led = LED(led_pin, pin_factory=pin_factory)
-        self.buzzer = Buzzer(buzzer_pin, pin_factory=pin_factory)
+    def __init__(self, lines: Lines, led_pin: int, buzzer_pin: int) -> None:
+        self.led = lines.output(led_pin)
+        try:
+            self.buzzer = lines.output(buzzer_pin)
+        except BaseException:
+            self.led.close()
+            raise
         self.offline = False
         self.current = "idle"
         self._closed = False
@@ -62,17 +66,17 @@ class Feedback:
         elif action == "on":
             self.led.on()
         elif action == "fast":
-            self.led.blink(on_time=0.25, off_time=0.25)
+            self.led.blink(0.25, 0.25)
         elif action == "slow":
-            self.led.blink(on_time=0.2, off_time=1.8)
+            self.led.blink(0.2, 1.8)
         elif action == "notice":
-            self.led.blink(on_time=1.0, off_time=1.0)
+            self.led.blink(1.0, 1.0)
 
     def _buzz(self, action: str | None) -> None:
         if action == "chirp":
-            self.buzzer.beep(on_time=0.08, off_time=0.08, n=2)
+            self.buzzer.blink(0.08, 0.08, 2)
         elif action == "alarm":
-            self.buzzer.beep(on_time=0.5, off_time=0.25)
+            self.buzzer.blink(0.5, 0.25)
         elif action == "off":
             self.buzzer.off()
 

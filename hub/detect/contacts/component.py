@@ -1,11 +1,11 @@
 """Door contacts and bed/chair mats: GPIO contacts into the activity stream, with supervision.
 
-Each change is stamped on gpiozero's thread and handed to the loop, where it becomes an activity
+Each change is stamped on the GPIO library's alert thread and handed to the loop, where it becomes an activity
 (`hub.detect.contacts.inputs` names it: `X-door-front:ON` the exit door opening, `P-bed-bed:OFF` getting
 out of bed...) that the inactivity detector reads: the exit door for presence, mats for rest. The
 flicker of a mat (OFF for a moment while someone still lies or sits) is absorbed by the detector
-(`[inactivity] mat_hold_s`); here gpiozero's bounce filter drops the electrical chatter. A named task
-checks supervision every minute and raises `fault.sensor` / `fault.cleared`; `hub status` shows
+(`[inactivity] mat_hold_s`); here the line's debounce (the kernel's, on lgpio) drops the electrical
+chatter. A named task checks supervision every minute and raises `fault.sensor` / `fault.cleared`; `hub status` shows
 each contact's state under "contacts".
 """
 
@@ -47,10 +47,10 @@ class Contacts:
                    [(m["closed_when_occupied"], m["bounce_ms"]) for m in self.cfg["mats"]]
         for contact, (active_when_closed, bounce_ms) in zip(self.contacts, settings, strict=True):
 
-            def changed(active: bool, c: Contact = contact) -> None:  # gpiozero's thread
+            def changed(active: bool, c: Contact = contact) -> None:  # the GPIO library's alert thread
                 loop.call_soon_threadsafe(self._on_change, c, active, ctx.clock.now())
 
-            device = ContactInput(ctx.hardware.pin_factory, contact.pin, active_when_closed, bounce_ms,
+            device = ContactInput(ctx.hardware.gpio, contact.pin, active_when_closed, bounce_ms,
                                   changed, contact.part)
             self._inputs.append(device)
         self.read_all()

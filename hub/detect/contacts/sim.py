@@ -1,6 +1,6 @@
 """Simulated door contacts and mats: `hub sim door open|close [--name N]`, `hub sim mat on|off [--name N]`.
 
-The verbs drive the mock GPIO lines the contacts component reads, the way the real switch would (a
+The verbs drive the GPIO chip model's lines the contacts component reads, the way the real switch would (a
 reed switch closed while the door is shut, a mat's switch closed under weight), then wait for the
 component to have seen it and return its status. `--name` defaults to the
 exit door (else the first door) and the first mat.
@@ -8,14 +8,11 @@ exit door (else the first door) and the first mat.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
 from hub.core.simulation import SimArgumentError, SimParser
-
-SETTLE_S = 0.05  # the change goes from the pin's callback to the loop
 
 
 class SimContacts:
@@ -66,10 +63,9 @@ class SimContacts:
         return await self._drive(cfg, closed, f"mat:{args.name}")
 
     def _level(self, pin: int, closed: bool) -> None:
-        """The switch to ground against the pull-up: closed reads low. (gpiozero's mock pins do not
-        filter bounce, so the sim switches cleanly; the real lines have the bounce filter.)"""
-        line = self.hardware.pin_factory.pin(pin)
-        (line.drive_low if closed else line.drive_high)()
+        """The switch to ground against the pull-up: closed reads low. The sim switches cleanly; the
+        chip model applies the line's debounce as the kernel does."""
+        self.hardware.world.gpio.drive(pin, 0 if closed else 1)
 
     @staticmethod
     def _pick(table: dict[str, dict[str, Any]], name: str | None, what: str, section: str) -> dict[str, Any]:
@@ -81,13 +77,12 @@ class SimContacts:
 
     async def _drive(self, cfg: dict[str, Any], closed: bool, key: str) -> dict[str, Any]:
         self._level(cfg["pin"], closed)
-        await asyncio.sleep(SETTLE_S)
+        await self.hardware.world.settled()  # through the line's debounce and handed to the loop
         ctx = self._ctx
         assert ctx is not None
         component = ctx.component("contacts")
         if component is None:
             raise SimArgumentError("the contacts component is not running")
-        await asyncio.sleep(0)  # the change was handed to the loop from gpiozero's thread
         await component.check()
         return {"name": cfg["name"], "pin": cfg["pin"], **component.status()[key]}
 

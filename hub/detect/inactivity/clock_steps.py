@@ -1,5 +1,5 @@
 """Wall-clock steps (NTP, RTC) seen by the inactivity component: noted on any thread (inside
-ctx.clock.now(), gpiozero stamps motion on its own), taken on the loop before the detector is next
+ctx.clock.now(), the GPIO alert thread stamps motion), taken on the loop before the detector is next
 used, so a step is never read as hours of stillness."""
 
 from __future__ import annotations

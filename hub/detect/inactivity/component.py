@@ -98,7 +98,7 @@ class InactivityMonitor:
         if self.away_pin is not None and self.away_pin not in self.call_pins:
             from hub.core.buttons import ButtonBank
 
-            self._bank = ButtonBank(ctx.hardware.pin_factory, [{"pin": self.away_pin, "bounce_ms": 30}],
+            self._bank = ButtonBank(ctx.hardware.gpio, [{"pin": self.away_pin, "bounce_ms": 30}],
                                     ctx.clock, self.away_hold_s, self._away_press, lambda pin, held: None,
                                     lambda pin: self._toggle_away("button"))
         ctx.spawn("inactivity.decide", self._worker())

@@ -62,12 +62,20 @@ class SetupMode:
         self._publish()
 
     def _watch_dedicated(self, ctx: HubContext) -> None:
-        from gpiozero import Button
-
+        """A button of its own (to ground, pulled up, 50 ms debounce): held for hold_s, timed on the loop."""
         loop = asyncio.get_running_loop()
-        self._button = Button(self.pin, pin_factory=ctx.hardware.pin_factory, hold_time=float(self.cfg["hold_s"]),
-                              bounce_time=0.05)
-        self._button.when_held = lambda: loop.call_soon_threadsafe(self._held)
+
+        def changed(high: bool) -> None:  # the GPIO library's alert thread
+            loop.call_soon_threadsafe(self._dedicated_edge, not high)
+
+        self._button = ctx.hardware.gpio.input(self.pin, pull_up=True, bounce_ms=50, on_change=changed)
+
+    def _dedicated_edge(self, pressed: bool) -> None:
+        if self._hold is not None:
+            self._hold.cancel()
+            self._hold = None
+        if pressed and not self._closed:
+            self._hold = asyncio.get_running_loop().call_later(float(self.cfg["hold_s"]), self._held)
 
     def _on_button(self, pin: int, action: str) -> None:
         if pin != self.pin:
