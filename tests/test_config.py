@@ -36,8 +36,9 @@ def test_minimal_config_gets_every_default():
 
 
 @pytest.mark.parametrize("raw,key,words", [
-    ({"hub": {"idd": "x"}}, "hub.idd", "unknown key"),
-    ({"hubb": {}}, "hubb", "unknown section"),
+    ({"hub": {"idd": "x"}}, "hub.idd", "unknown key (是不是 did you mean 'id'?)"),
+    ({"hubb": {}}, "hubb", "unknown section (是不是 did you mean 'hub'?)"),
+    ({"mqtt": {"prot": 1883}}, "mqtt.prot", "did you mean 'port'?"),
     ({"mqtt": {"port": "1883"}}, "mqtt.port", "'1883'"),
     ({"mqtt": {"port": 70000}}, "mqtt.port", "out of range"),
     ({"mqtt": {"port": True}}, "mqtt.port", "True"),
@@ -49,6 +50,11 @@ def test_minimal_config_gets_every_default():
     ({"mqtt": {"tls": {"cert": "/c.pem"}}}, "mqtt.tls.key", "key"),
     ({"mqtt": {"tls": {"capath": "/x"}}}, "mqtt.tls.capath", "unknown key"),
     ({"hub": {"id": ""}}, "hub.id", "length"),
+    ({"hub": {"id": "demo/0001"}}, "hub.id", "'/'"),  # publishes under another hub's tree
+    ({"hub": {"id": "hub+1"}}, "hub.id", "'+'"),  # its own cmd/# subscription is refused by the broker
+    ({"hub": {"id": "hub-1 "}}, "hub.id", "MQTT topic level"),
+    ({"mqtt": {"topic_prefix": "eldercare/#"}}, "mqtt.topic_prefix", "wildcard"),
+    ({"mqtt": {"topic_prefix": "eldercare//v1"}}, "mqtt.topic_prefix", "empty level"),
     ({"calls": {"guard_s": -1}}, "calls.guard_s", "out of range"),
 ])
 def test_bad_values_name_the_key_the_value_and_what_is_allowed(raw, key, words):
