@@ -91,6 +91,25 @@ def test_syntax_errors_and_missing_files_exit_2(tmp_path):
     assert "文件不存在 not found：检查 --config 路径" in out.stderr  # the missing one: what to check, in Chinese too
 
 
+def test_config_check_takes_the_file_as_installers_type_it(tmp_path):
+    """`hub config check hub.toml` said "hub: error: unrecognized arguments: hub.toml" under the usage of
+    every verb; the file is now the same as --config FILE."""
+    good, bad = tmp_path / "hub.toml", tmp_path / "typo.toml"
+    good.write_text(f'[hub]\nid = "sq-0042"\nstate_dir = "{tmp_path}"\n')
+    bad.write_text(f'[hub]\nid = "sq-0042"\nstate_dir = "{tmp_path}"\n[mqtt]\nprot = 8883\n')
+
+    def check(*args):
+        return subprocess.run([sys.executable, "-m", "hub", "config", "check", *args],
+                              capture_output=True, text=True, timeout=60)
+
+    ok = check(str(good))
+    assert ok.returncode == 0 and f"{good}: OK" in ok.stdout, ok
+    refused = check(str(bad))
+    assert refused.returncode == 2 and "mqtt.prot: unknown key (是不是 did you mean 'port'?)" in refused.stderr
+    both = check(str(good), "--config", str(bad))
+    assert both.returncode == 2 and "two files given" in both.stderr, both
+
+
 def test_config_path_precedence(tmp_path, monkeypatch):
     monkeypatch.delenv("HUB_CONFIG", raising=False)
     assert resolve_path(None) == Path("/etc/eldercare-hub/hub.toml")
