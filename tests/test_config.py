@@ -36,8 +36,9 @@ def test_minimal_config_gets_every_default():
 
 
 @pytest.mark.parametrize("raw,key,words", [
-    ({"hub": {"idd": "x"}}, "hub.idd", "unknown key"),
-    ({"hubb": {}}, "hubb", "unknown section"),
+    ({"hub": {"idd": "x"}}, "hub.idd", "unknown key (是不是 did you mean 'id'?)"),
+    ({"hubb": {}}, "hubb", "unknown section (是不是 did you mean 'hub'?)"),
+    ({"mqtt": {"prot": 1883}}, "mqtt.prot", "did you mean 'port'?"),
     ({"mqtt": {"port": "1883"}}, "mqtt.port", "'1883'"),
     ({"mqtt": {"port": 70000}}, "mqtt.port", "out of range"),
     ({"mqtt": {"port": True}}, "mqtt.port", "True"),
@@ -49,6 +50,11 @@ def test_minimal_config_gets_every_default():
     ({"mqtt": {"tls": {"cert": "/c.pem"}}}, "mqtt.tls.key", "key"),
     ({"mqtt": {"tls": {"capath": "/x"}}}, "mqtt.tls.capath", "unknown key"),
     ({"hub": {"id": ""}}, "hub.id", "length"),
+    ({"hub": {"id": "demo/0001"}}, "hub.id", "'/'"),  # publishes under another hub's tree
+    ({"hub": {"id": "hub+1"}}, "hub.id", "'+'"),  # its own cmd/# subscription is refused by the broker
+    ({"hub": {"id": "hub-1 "}}, "hub.id", "MQTT topic level"),
+    ({"mqtt": {"topic_prefix": "eldercare/#"}}, "mqtt.topic_prefix", "wildcard"),
+    ({"mqtt": {"topic_prefix": "eldercare//v1"}}, "mqtt.topic_prefix", "empty level"),
     ({"calls": {"guard_s": -1}}, "calls.guard_s", "out of range"),
 ])
 def test_bad_values_name_the_key_the_value_and_what_is_allowed(raw, key, words):
@@ -83,6 +89,25 @@ def test_syntax_errors_and_missing_files_exit_2(tmp_path):
         assert out.returncode == 2, out.stderr
         assert str(path) in out.stderr
     assert "文件不存在 not found：检查 --config 路径" in out.stderr  # the missing one: what to check, in Chinese too
+
+
+def test_config_check_takes_the_file_as_installers_type_it(tmp_path):
+    """`hub config check hub.toml` said "hub: error: unrecognized arguments: hub.toml" under the usage of
+    every verb; the file is now the same as --config FILE."""
+    good, bad = tmp_path / "hub.toml", tmp_path / "typo.toml"
+    good.write_text(f'[hub]\nid = "sq-0042"\nstate_dir = "{tmp_path}"\n')
+    bad.write_text(f'[hub]\nid = "sq-0042"\nstate_dir = "{tmp_path}"\n[mqtt]\nprot = 8883\n')
+
+    def check(*args):
+        return subprocess.run([sys.executable, "-m", "hub", "config", "check", *args],
+                              capture_output=True, text=True, timeout=60)
+
+    ok = check(str(good))
+    assert ok.returncode == 0 and f"{good}: OK" in ok.stdout, ok
+    refused = check(str(bad))
+    assert refused.returncode == 2 and "mqtt.prot: unknown key (是不是 did you mean 'port'?)" in refused.stderr
+    both = check(str(good), "--config", str(bad))
+    assert both.returncode == 2 and "two files given" in both.stderr, both
 
 
 def test_config_path_precedence(tmp_path, monkeypatch):

@@ -204,6 +204,55 @@ def test_an_unchanged_status_is_printed_once_a_changed_one_again(capsys):
 
 
 
+class _Published:
+    """What paho's publish() returns; `arrives` runs while the console waits for the PUBACK."""
+
+    def __init__(self, arrives) -> None:
+        self.arrives = arrives
+
+    def wait_for_publish(self, timeout: float) -> None:
+        self.arrives()
+
+    def is_published(self) -> bool:
+        return True
+
+
+class _Client:
+    def __init__(self, arrives) -> None:
+        self.arrives, self.sent = arrives, []
+
+    def publish(self, topic: str, payload: str, qos: int) -> _Published:
+        self.sent.append((topic, json.loads(payload)))
+        return _Published(self.arrives)
+
+
+@pytest.mark.parametrize("hub_first", [True, False])
+def test_a_says_the_acknowledgement_follows_only_when_it_has_not_come_yet(capsys, hub_first):
+    """On a fast link the hub's call.acknowledged reaches the console before the broker's PUBACK: the
+    console printed "the hub's acknowledgement follows" below the line that already said it."""
+    from hub.cli.console import acknowledge
+    from hub.cli.console_board import Board
+
+    board = Board("console", None)
+    raised = {"id": "c1", "hub": "h1", "type": "call.raised", "ts": "2026-12-07T13:17:49.201+08:00",
+              "data": {"kind": "emergency", "button": 17}}
+    board.message("eldercare/v1/h1/event/call.raised", raised, raw=False)
+    acked = {"id": "e2", "hub": "h1", "type": "call.acknowledged", "ts": "2026-12-07T13:18:30.000+08:00",
+             "data": {"call_id": "c1", "kind": "emergency", "by": "console"}}
+    hub_acks = lambda: board.message("eldercare/v1/h1/event/call.acknowledged", acked, raw=False)  # noqa: E731
+    client = _Client(hub_acks if hub_first else lambda: None)
+    capsys.readouterr()
+    acknowledge(board, client, "eldercare/v1", "1", "console", None)
+    assert client.sent == [("eldercare/v1/h1/cmd/ack", {"event_id": "c1", "by": "console"})]
+    out = capsys.readouterr().out
+    assert "ack sent 已发送应答: 1. 紧急呼叫 emergency call" in out
+    if hub_first:
+        assert out.index("call.acknowledged") < out.index("ack sent"), out
+        assert "follows" not in out and "the hub has acknowledged it (line above)" in out, out
+    else:
+        assert "the hub's acknowledgement follows" in out, out
+
+
 def test_alarms_learned_from_the_status_keep_their_device_and_room(capsys):
     """A console started after a Zigbee SOS press or a leak learns them from the hub's status: the list
     must still say which wireless device and room, never "button None"."""

@@ -137,9 +137,14 @@ def test_a_zigbee_fault_says_what_is_wrong_and_what_to_do():
     ({"fall_countdown": None}, ""),
     ({"mains": "lost"}, " · 市电中断 MAINS LOST"),
     ({"mains": "ok"}, ""),
+    # a remote config that needs a restart, held while alarms are open: the operator who sent it saw nothing
+    ({"config": {"version": 0, "waiting": "version 1: open alarms"}},
+     " · 新配置待重启 config change waits to restart (version 1: open alarms)"),
+    ({"config": {"version": 1}}, ""),
 ])
 def test_the_status_line_shows_what_the_operator_acts_on_now(extra: dict[str, Any], shown: str):
-    body = {**EXAMPLES["status"], "state": "online", "queue_depth": 0, "open_alarms": [], **extra}
+    body = {**EXAMPLES["status"], "state": "online", "queue_depth": 0, "open_alarms": [], "config": {"version": 0},
+            **extra}
     line = describe(_topic("status"), body)
     _assert_sentence(line)
     assert line.endswith("· 队列 queue 0 · 待应答 awaiting ack 0" + shown), line

@@ -151,3 +151,38 @@ def test_a_hangup_cancels_only_the_commands_that_ask_for_it(tmp_path: Path) -> N
 
 async def _quick(req: dict[str, Any]) -> dict[str, Any]:
     return {"quick": True}
+
+
+def test_ctrl_c_in_a_guided_step_says_what_was_done_and_that_presses_now_call(hub_env: Any) -> None:
+    """The technician's Ctrl-C while "请按呼叫按钮" waits left a bare prompt: no table of what passed, and
+    no word that the next press on that button is a real call, not a test."""
+    import os
+    import sys
+
+    from tests.terminal import Terminal
+
+    hub = hub_env.hub
+    term = Terminal([sys.executable, "-m", "hub", "selftest", "--only", "buttons", "--config", str(hub.config)])
+    term.expect(r"\[1/\d+\] 请按呼叫按钮 \(GPIO17")
+    _wait_until_waiting(hub, 17)
+    hub.sim("press", "--button", "17")
+    term.expect(r"通过 PASS  GPIO17: pressed")
+    term.expect(r"\[2/\d+\] 请按呼叫按钮 \(GPIO27")
+    _wait_until_waiting(hub, 27)
+    stopped = r"已中断 interrupted at step 2/\d+: .*a call button pressed now makes a real call"
+    os.write(term.fd, b"\x03")
+    for _ in range(2):  # a SIGINT just before the blocking read is seen at the next one: press again
+        try:
+            term.expect(stopped, timeout=10)
+            break
+        except AssertionError:
+            os.write(term.fd, b"\x03")
+    else:
+        term.expect(stopped)
+    term.expect(r"button:17 +emergency button press +通过 PASS")
+    term.expect(r"button:27 +health button press +跳过 SKIP +interrupted \(Ctrl-C\): not asked")
+    term.expect(r"自检未完成 self-test NOT finished \(Ctrl-C\)")
+    assert term.wait() == 130
+    assert "Traceback" not in term.buffer and "全部通过" not in term.buffer, term.buffer
+    wait_until(lambda: 27 not in (hub.status().get("selftest_waiting") or []), 10, "GPIO27 released")
+    assert hub.sim("press", "--button", "27")["outcome"] == "raised"  # what the message said

@@ -123,6 +123,14 @@ def test_since_accepts_ago_and_local_times() -> None:
                                                                                     tzinfo=UTC).timestamp()
     with pytest.raises(ValueError, match="30m"):
         parse_since("yesterday", None, now)
+    # '13:19' as a technician types it after a test press: today, in the hub's zone (was refused)
+    shanghai = ZoneInfo("Asia/Shanghai")
+    noonish = datetime(2026, 12, 7, 5, 20, tzinfo=UTC).timestamp()  # 13:20 in Shanghai
+    assert parse_since("13:19", shanghai, noonish) == datetime(2026, 12, 7, 5, 19, tzinfo=UTC).timestamp()
+    assert parse_since("13:21", shanghai, noonish) == datetime(2026, 12, 6, 5, 21, tzinfo=UTC).timestamp()
+    for bad in ("25:00", "13:61"):
+        with pytest.raises(ValueError, match="'08:00'"):
+            parse_since(bad, shanghai, noonish)
 
 
 def hub_spoken(config: Path, *args: str) -> subprocess.CompletedProcess[str]:

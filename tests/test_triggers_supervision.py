@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from drivers.ble.virtual.radio import VirtualRadio
 from hub.config.loader import Config, validate
@@ -169,3 +172,28 @@ def test_heard_checks_what_another_integration_reports(tmp_path: Path) -> None:
         await trig.close()
 
     asyncio.run(main())
+
+
+def test_times_shown_are_in_the_hubs_zone_not_the_systems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Pi's system zone is often UTC while [hub] timezone is Asia/Shanghai: `hub status`, the self-test
+    and fault.trigger said 'heard 05:17' for a button pressed at 13:17, beside every other time in +08:00."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        async def main() -> None:
+            trig, hub = build(tmp_path)
+            await trig.start(hub)  # type: ignore[arg-type]
+            trig.heard("zb-1", room="客厅", kind="sos", battery_pct=80)
+            await hub.settle()
+            assert {r["id"]: r for r in trig.rows()}["zb-1"]["last_heard"] == "2025-03-04T09:00:00+08:00"
+            hub.clock.advance(24 * 3600 + 60)
+            await trig.supervisor.check()
+            await hub.settle()
+            fault = next(e for e in hub.faults("not_heard") if e.data["trigger"] == "zb-1")
+            assert fault.data["last_heard"] == "2025-03-04T09:00:00+08:00"
+            await trig.close()
+
+        asyncio.run(main())
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -181,6 +181,23 @@ def test_hub_voice_say_renders_and_reports_without_a_sound_card(tmp_path: Path) 
     assert "现在零下三度" in done.stdout
     unknown = hub_voice("say", "no_such_prompt", config=config)
     assert unknown.returncode == 2 and "hub voice list" in unknown.stderr
+    # a misspelt field rendered the sample value, which looked right, instead of saying so
+    typo = hub_voice("say", "sensors_cold_alarm", "-f", "temprature=-3", "--no-play", config=config)
+    assert typo.returncode == 2 and typo.stdout == "", typo
+    assert "sensors_cold_alarm has no field 'temprature'; its fields: temperature" in typo.stderr
+
+
+def test_hub_voice_say_without_a_sound_card_says_so_in_one_readable_line(tmp_path: Path) -> None:
+    """aplay's three lines of ALSA complaints were cut at 160 characters from the end ("(te error: ...")."""
+    config = tmp_path / "hub.toml"
+    config.write_text(f'[hub]\nid = "t"\nstate_dir = "{tmp_path}"\n[voice]\ndevice = "hw:99"\n', encoding="utf-8")
+    done = hub_voice("say", "call_cancelled", config=config)
+    if done.returncode == 0:
+        pytest.skip("this machine plays on hw:99")
+    assert done.returncode == 1, done
+    first, second = done.stderr.splitlines()[:2]
+    assert first.startswith("没有声音输出 no audio output: ") and "(te error" not in first, done.stderr
+    assert "check the speaker and [voice] device (hw:99)" in second and ".wav" in second, done.stderr
 
 
 def test_hub_voice_record_names_the_microphone_problem(tmp_path: Path) -> None:

@@ -16,6 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     verbs = p.add_subparsers(dest="config_verb", metavar="check|defaults|example|apply", required=True)
     check = verbs.add_parser("check", help="validate a config file, its TLS files and state dir (exit 2)")
     add_config_arg(check)
+    check.add_argument("file", nargs="?", metavar="FILE",  # `hub config check hub.toml`, as installers type it
+                       help="the config file to check (the same as --config FILE)")
     check.set_defaults(func=_check)
     verbs.add_parser("defaults", help="print every default (config/default.toml)").set_defaults(
         func=lambda a: print(render(documented=False), end="") or 0)
@@ -50,6 +52,11 @@ def _apply(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    if args.file and args.config and args.file != args.config:
+        print(f"hub config check: two files given ({args.file} and --config {args.config}): give one",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    args.config = args.config or args.file
     config = load_config_or_exit(args)
     from hub.config.environment import check_environment
 

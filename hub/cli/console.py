@@ -230,6 +230,22 @@ def ack_and_exit(args: argparse.Namespace, host: str, port: int, prefix: str, hu
         client.disconnect()
 
 
+def acknowledge(board: Board, client: Any, prefix: str, number: str, by: str, message: str | None) -> None:
+    """`a N`: send the ack for number N and say what is true once it is sent: the hub's acknowledgement
+    often comes in before the broker's PUBACK reaches the console, and is then above, not to follow."""
+    target = board.pick(number)
+    if target is None:
+        return
+    label = f"{number}. {alarm_label(target.type, target.facts)} ({target.hub}, {target.id})"
+    if not _send_ack(client, prefix, target.hub, target.id, by, message):
+        board.say(f"  !! 应答未能送达服务器 ack NOT confirmed sent: {label} — the broker link is down; it may go "
+                  "out once restored (the hub's acknowledgement line will say); 'a N' again is harmless")
+    elif board.is_open(target.id):
+        board.say(f"  ack sent 已发送应答: {label}; the hub's acknowledgement follows")
+    else:
+        board.say(f"  ack sent 已发送应答: {label}; the hub has acknowledged it (line above)")
+
+
 def console(args: argparse.Namespace) -> int:
     host, port, prefix, hub_id, mqtt_cfg, zone = _settings(args)
     if args.ack:
@@ -260,16 +276,7 @@ def console(args: argparse.Namespace) -> int:
                 board.show()
                 board.say(link.summary())
             elif cmd[0] == "a":
-                number = cmd[1] if len(cmd) > 1 else "1"
-                target = board.pick(number)
-                if target is not None:
-                    label = f"{number}. {alarm_label(target.type, target.facts)} ({target.hub}, {target.id})"
-                    if _send_ack(client, prefix, target.hub, target.id, args.by, args.message):
-                        board.say(f"  ack sent 已发送应答: {label}; the hub's acknowledgement follows")
-                    else:
-                        board.say(f"  !! 应答未能送达服务器 ack NOT confirmed sent: {label} — the broker link is "
-                                  "down; it may go out once restored (the hub's acknowledgement line will say); "
-                                  "'a N' again is harmless")
+                acknowledge(board, client, prefix, cmd[1] if len(cmd) > 1 else "1", args.by, args.message)
             else:
                 board.say("  'a' acknowledges number 1, 'a N' number N, 'l' lists, 'q' quits")
     except KeyboardInterrupt:

@@ -115,6 +115,10 @@ class Board:
                 print(f"  {n}. {alarm_label(i.type, i.facts)} · {i.hub} · since {since}"
                       f"{' · 已升级 ESCALATED' if i.escalated else ''}  [id {i.id}]", flush=True)
 
+    def is_open(self, alarm_id: str) -> bool:
+        with self._lock:
+            return alarm_id in self.items
+
     def pick(self, number: str) -> Item | None:
         """Number N of the list last printed, if it is still open; else say why not."""
         with self._lock:

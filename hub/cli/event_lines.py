@@ -252,6 +252,9 @@ def _live(body: dict[str, Any]) -> str:
                 f"倒计时 countdown {_n(countdown.get('countdown_s'))} s, since {_clock(countdown.get('since'))})")
     if body.get("mains") == "lost":
         out += " · 市电中断 MAINS LOST"
+    config = body.get("config")
+    if isinstance(config, dict) and config.get("waiting"):  # a remote change held back by open alarms
+        out += f" · 新配置待重启 config change waits to restart ({config['waiting']})"
     return out
 
 

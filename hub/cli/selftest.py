@@ -22,7 +22,7 @@ from typing import Any
 
 from hub.cli.common import add_config_arg, load_config_or_exit
 
-EXIT_FAILED, EXIT_USAGE = 1, 2
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 MARK = {"pass": "通过 PASS", "fail": "失败 FAIL", "skip": "跳过 SKIP"}
 
 
@@ -54,6 +54,7 @@ class Session:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
+        self.interrupted = False  # Ctrl-C in the guided steps
         self.config = load_config_or_exit(args)
         self.remote = self._hub_answers()
         self._local_env: Any = None
@@ -94,7 +95,7 @@ class Session:
         return [r.as_dict() for r in asyncio.run(run_automatic(self.local_env(), self.args.only))]
 
     def guided(self, out: Any) -> list[dict[str, str]]:
-        from hub.selftest.guided import GuidedStep, guided_steps, heard_result, skipped_guided, watch_step
+        from hub.selftest.guided import GuidedStep, guided_steps, skipped_guided
 
         if self.remote:
             steps = [
@@ -104,7 +105,20 @@ class Session:
             steps = guided_steps(self.local_env(), self.args.only, hub_running=False)
         if self.args.non_interactive:
             return [r.as_dict() for r in skipped_guided(steps, "non-interactive: not asked")]
-        results = []
+        results: list[dict[str, str]] = []
+        try:
+            self._guided_steps(steps, results, out)
+        except (KeyboardInterrupt, EOFError):  # Ctrl-C ends the step at once: say so, and what it means
+            self.interrupted = True
+            number = len(results) + 1
+            print(f"\n已中断 interrupted at step {number}/{len(steps)}: 测试按键已结束，现在按呼叫按钮会发出真实呼叫 "
+                  "the test presses are over: a call button pressed now makes a real call", file=out, flush=True)
+            results += [r.as_dict() for r in skipped_guided(steps[len(results):], "interrupted (Ctrl-C): not asked")]
+        return results
+
+    def _guided_steps(self, steps: list[Any], results: list[dict[str, str]], out: Any) -> None:
+        from hub.selftest.guided import heard_result, watch_step
+
         for number, step in enumerate(steps, 1):
             print(f"\n[{number}/{len(steps)}] {step.prompt}", file=out, flush=True)
             if step.pin is None:
@@ -129,7 +143,6 @@ class Session:
                 ).as_dict()
             print(f"  {MARK[result['result']]}  {result['value']}", file=out, flush=True)
             results.append(result)
-        return results
 
     def _say_test(self) -> None:
         if self.remote:
@@ -161,14 +174,21 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(
             json.dumps(
-                {"ok": not failed, "failed_components": failed, "results": results}, ensure_ascii=False
+                {"ok": not failed and not session.interrupted, "failed_components": failed,
+                 "interrupted": session.interrupted, "results": results}, ensure_ascii=False
             )
         )
     else:
         print_table(results, sys.stdout)
         if args.non_interactive:
             print("（已跳过需要人工确认的检查 guided checks skipped: --non-interactive）")
-        print("全部通过 all checks passed" if not failed else f"未通过 FAILED: {', '.join(failed)}")
+        if session.interrupted:
+            print("自检未完成 self-test NOT finished (Ctrl-C): run it again for the steps not asked"
+                  + (f"; 未通过 FAILED: {', '.join(failed)}" if failed else ""))
+        else:
+            print("全部通过 all checks passed" if not failed else f"未通过 FAILED: {', '.join(failed)}")
+    if session.interrupted:
+        return EXIT_INTERRUPTED
     return 0 if not failed else EXIT_FAILED
 
 

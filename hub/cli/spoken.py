@@ -22,6 +22,7 @@ from hub.core.control import ControlError, request, socket_path
 from hub.speech.record import FOLDER, line_of, read_record
 
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")  # '13:19': today, in the hub's zone
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -30,8 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Every utterance as it was played: time (in [hub] timezone), prompt, the "
                                    "words heard, interrupted or not, and the alarm it belongs to. 播报记录。")
     add_config_arg(p)
-    p.add_argument("--since", metavar="T", help="from T: '30m', '2h', '7d' ago, or a time '2026-12-06 08:00' "
-                                                "(the hub's time zone) / 起始时间")
+    p.add_argument("--since", metavar="T", help="from T: '30m', '2h', '7d' ago, a time today '08:00', or "
+                                                "'2026-12-06 08:00' (the hub's time zone) / 起始时间")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=spoken)
 
@@ -42,10 +43,16 @@ def parse_since(text: str, zone: tzinfo | None, now: float | None = None) -> flo
     found = _RELATIVE.match(text.strip())
     if found:
         return now - float(found[1]) * _UNIT_S[found[2]]
+    clock = _CLOCK.match(text.strip())
+    if clock and int(clock[1]) < 24 and int(clock[2]) < 60 and int(clock[3] or 0) < 60:
+        today = datetime.fromtimestamp(now, zone) if zone is not None else datetime.fromtimestamp(now).astimezone()
+        at = today.replace(hour=int(clock[1]), minute=int(clock[2]), second=int(clock[3] or 0), microsecond=0)
+        return at.timestamp() - (86400 if at.timestamp() > now else 0)  # later than now: yesterday's
     try:
         when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(f"--since {text!r}: give '30m', '2h', '7d' or a time like '2026-12-06 08:00'") from None
+        raise ValueError(f"--since {text!r}: give '30m', '2h', '7d', a time today like '08:00' or "
+                         "'2026-12-06 08:00'") from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=zone) if zone is not None else when.astimezone()
     return when.timestamp()

@@ -152,7 +152,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_say(args: argparse.Namespace) -> int:
-    from voice.catalogue import UnknownPrompt, prompt
+    from voice.catalogue import UnknownPrompt, fields_of, prompt
 
     config = load_config_or_exit(args)
     try:
@@ -165,6 +165,10 @@ def run_say(args: argparse.Namespace) -> int:
         name, sep, value = item.partition("=")
         if not sep:
             print(f"hub voice say: --field {item!r}: give NAME=VALUE", file=sys.stderr)
+            return EXIT_USAGE
+        if name not in fields_of(p):  # 'temprature=36' would render the sample value and look right
+            known = ", ".join(sorted(fields_of(p))) or "none"
+            print(f"hub voice say: {args.key} has no field {name!r}; its fields: {known}", file=sys.stderr)
             return EXIT_USAGE
         fields[name] = value
     r = _audio(config).render(args.key, "en" if args.english else "zh", config["voice"]["volume"], **fields)
@@ -183,8 +187,11 @@ def _play(config: Config, wav: Path) -> int:
     done = subprocess.run([v["player"], "-q", *(["-D", v["device"]] if v["device"] else []), str(wav)],
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        print(f"no audio output ({done.stderr.strip()[-160:]}): check the speaker and [voice] device",
-              file=sys.stderr)
+        said = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+        why = said[-1][:160] if said else f"{v['player']} exit {done.returncode}"
+        print(f"没有声音输出 no audio output: {why}\n"
+              f"  检查扬声器和声卡设置 check the speaker and [voice] device ({v['device'] or 'default'}); "
+              f"the prompt is rendered in {wav} (--no-play renders without playing)", file=sys.stderr)
         return EXIT_PROBLEM
     return 0
 

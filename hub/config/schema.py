@@ -32,6 +32,27 @@ def host_problem(host: str) -> str:
     return ""
 
 
+def topic_level_problem(hub_id: str) -> str:
+    """A hub id that cannot be one MQTT topic level: '/' splits it, '+' and '#' are wildcards (the hub's
+    own subscriptions would be refused or match other hubs), spaces are an installer's typo."""
+    bad = sorted({c for c in hub_id if c in "/+#" or c.isspace() or ord(c) < 32})
+    if not bad:
+        return ""
+    shown = " ".join(repr(c) for c in bad)
+    return (f"{hub_id!r} 含有不能用于主题的字符 has characters an MQTT topic level cannot hold ({shown}): "
+            "use the id exactly as the platform issued it (letters, digits, '-', '_', '.')")
+
+
+def prefix_problem(prefix: str) -> str:
+    """A topic prefix with a wildcard or an empty level: the hub could not subscribe under it."""
+    if any(c in prefix for c in "+#") or any(c.isspace() for c in prefix):
+        return (f"{prefix!r} 含有通配符或空格 has a wildcard ('+', '#') or a space: give the platform's "
+                "prefix, e.g. \"eldercare/v1\"")
+    if not prefix.strip("/") or "//" in prefix.strip("/"):
+        return f"{prefix!r} 有空的层级 has an empty level: give the platform's prefix, e.g. \"eldercare/v1\""
+    return ""
+
+
 def zone_problem(name: str) -> str:
     """A zone this machine's time-zone database does not know (the hub would fall back to the system's)."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -49,7 +70,8 @@ def zone_problem(name: str) -> str:
 
 
 HUB = Section("hub", "Identity and storage of this unit.", {
-    "id": Key("demo-0001", "Unit id issued by the platform; also the MQTT client id.", min=1, max=64),
+    "id": Key("demo-0001", "Unit id issued by the platform; also the MQTT client id.", min=1, max=64,
+              rule=topic_level_problem),
     "state_dir": Key("/var/lib/eldercare-hub", "Where the queue, prompt cache and control socket live."),
     "resident_ref": Key("", "Resident reference on the platform (no names: a reference only)."),
     "community_ref": Key("", "Community / service-centre reference on the platform."),
@@ -62,7 +84,7 @@ MQTT = Section("mqtt", "Connection to the community platform's broker.", {
     "host": Key("localhost", "Broker host name or address, without a port (that is [mqtt] port).",
                 rule=host_problem),
     "port": Key(1883, "Broker port (8883 is usual with TLS).", min=1, max=65535),
-    "topic_prefix": Key("eldercare/v1", "Prefix of every topic: {prefix}/{hub id}/..."),
+    "topic_prefix": Key("eldercare/v1", "Prefix of every topic: {prefix}/{hub id}/...", rule=prefix_problem),
     "username": Key(None, "User name, if the broker wants one.", kind=str, optional=True, example="hub-0001"),
     "password": Key(None, "Password for username.", kind=str, optional=True, secret=True,
                     example="change-me"),

@@ -15,13 +15,16 @@ import sys
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from hub.config.loader import ConfigError
 from hub.provision import questions
 from hub.provision.answers import pin_name
 from hub.provision.bundle import BundleError, check
 from hub.provision.live_check import LiveCheck
+
+if TYPE_CHECKING:
+    from hub.provision.writer import Rendered
 
 STEPS = len(questions.STEPS) + 2  # the questions, then confirm and live check
 SECRET_KEPT = "******"
@@ -159,6 +162,30 @@ def run_wizard(
         "居家养老智能终端 安装向导 / Eldercare hub provisioning wizard\n"
         "回车使用默认值 / Enter keeps the default in [brackets]"
     )
+    try:
+        answered = _answer(p, out, state_dir)
+    except (KeyboardInterrupt, EOFError):  # Ctrl-C, Ctrl-D at a question: no traceback, say what is left
+        p.say(f"\n已中断 interrupted at question {p.step}/{STEPS}: 未写入 nothing written, "
+              f"{out} {'unchanged' if out.exists() else 'not created'}; 重新运行 run 'hub provision' again to "
+              "start over")
+        return 130
+    if answered is None:
+        p.say("未写入 nothing written")
+        return 1
+    writer.write(answered, out)
+    p.say(f"  ✓ 已写入 written (0600, previous kept as {out.name}.bak)")
+    try:
+        return _live_check(p, out, simulate, live_check, answered)
+    except (KeyboardInterrupt, EOFError):
+        p.say(f"\n现场检查已中断 live check interrupted: the config is written ({out}); "
+              "start the service, then run 'hub selftest'")
+        return 130
+
+
+def _answer(p: Prompter, out: Path, state_dir: str) -> Rendered | None:
+    """Every question, the final check, and the installer's yes: the rendered config, or None (no)."""
+    from hub.provision import writer
+
     draft = questions.start(_previous(out))
     for i in range(len(questions.STEPS)):
         _ask_step(p, i, draft)
@@ -180,11 +207,12 @@ def run_wizard(
         f"  hub {bundle['hub']['id']} → {bundle['broker']['host']}:{bundle['broker']['port']}, password ******\n"
         f"  已安装 fitted: {', '.join(sorted(rendered.fitted))}"
     )
-    if not p.yes(f"写入 write {out}", True):
-        p.say("未写入 nothing written")
-        return 1
-    writer.write(rendered, out)
-    p.say(f"  ✓ 已写入 written (0600, previous kept as {out.name}.bak)")
+    return rendered if p.yes(f"写入 write {out}", True) else None
+
+
+def _live_check(p: Prompter, out: Path, simulate: bool, live_check: bool, rendered: Rendered) -> int:
+    from hub.provision import writer
+
     p.next("现场检查 live check")
     rows: list[dict[str, str]] | None = None
     fitted = dict(rendered.fitted)

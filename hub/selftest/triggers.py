@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub.selftest.model import FAIL, PASS, SKIP, Env, Result
 
@@ -50,17 +51,27 @@ async def _rows(env: Env, owned: bool) -> list[dict[str, Any]]:
         raw = json.loads((env.config.state_dir / "triggers.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
-    rows = []
+    rows, zone = [], _zone(env)
     for tid, d in sorted((raw.get("devices") or {}).items()):
         if isinstance(d, dict):
             rows.append({"id": tid, **{k: d.get(k) for k in ("room", "battery_pct", "battery_low", "signal")},
-                         "last_heard": _iso(d.get("last_heard")), "last_test": _iso(d.get("last_test")),
+                         "last_heard": _iso(d.get("last_heard"), zone), "last_test": _iso(d.get("last_test"), zone),
                          "faults": sorted(d.get("faults") or {})})
     return rows
 
 
-def _iso(t: Any) -> str | None:
-    return datetime.fromtimestamp(t).astimezone().isoformat(timespec="seconds") if isinstance(t, int | float) else None
+def _zone(env: Env) -> Any:
+    """The hub's zone ([hub] timezone), as the hub shows every time: not the system's (often UTC on a Pi)."""
+    try:
+        return ZoneInfo(str(env.cfg["hub"]["timezone"]))
+    except (ZoneInfoNotFoundError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _iso(t: Any, zone: Any) -> str | None:
+    if not isinstance(t, int | float):
+        return None
+    return datetime.fromtimestamp(t, UTC).astimezone(zone).isoformat(timespec="seconds")
 
 
 def _short(iso: Any) -> str:

@@ -16,7 +16,7 @@ from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
 from hub.core.loglimit import PerCause
 from hub.triggers.state import FILENAME, TriggerState, key_id
-from hub.triggers.supervision import Supervisor
+from hub.triggers.supervision import Supervisor, local_iso
 
 log = logging.getLogger(__name__)
 limited = PerCause(log)
@@ -172,8 +172,11 @@ class Triggers:
             await asyncio.to_thread(self.state.write, snapshot)
 
     def rows(self) -> list[dict[str, Any]]:
+        supervisor: Supervisor | None = getattr(self, "supervisor", None)
+        zone = supervisor.zone if supervisor is not None else None
+
         def iso(t: float | None) -> str | None:
-            return datetime.fromtimestamp(t).astimezone().isoformat(timespec="seconds") if t else None
+            return local_iso(t, zone)
 
         return [{"id": tid, "room": d.room, "kind": d.kind, "bound": tid in self.items,
                  "last_heard": iso(d.last_heard), "battery_pct": d.battery_pct, "battery_low": d.battery_low,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -93,7 +93,7 @@ class Supervisor:
             d.spoken.remove(reason)
         event = await self.ctx.raise_event("fault.trigger", {
             "trigger": tid, "room": d.room, "kind": d.kind, "reason": reason, "detail": detail,
-            "remedy": REMEDY[reason], "last_heard": _iso(d.last_heard), "battery_pct": d.battery_pct,
+            "remedy": REMEDY[reason], "last_heard": local_iso(d.last_heard, self.zone), "battery_pct": d.battery_pct,
             "signal": d.signal})
         d.faults[reason] = event.id
         self.owner.save()
@@ -181,5 +181,6 @@ class Supervisor:
             self.owner.save()
 
 
-def _iso(t: float | None) -> str | None:
-    return datetime.fromtimestamp(t).astimezone().isoformat(timespec="seconds") if t else None
+def local_iso(t: float | None, zone: Any) -> str | None:
+    """In the hub's zone ([hub] timezone), as every other time the hub shows: not the system's (often UTC)."""
+    return datetime.fromtimestamp(t, UTC).astimezone(zone).isoformat(timespec="seconds") if t else None
