@@ -31,7 +31,7 @@ from hub.core.files import atomic_write
 from hub.core.uplink import replies
 from hub.core.uplink.hold import read_hold, write_hold
 from hub.core.uplink.link_events import ClosedEarly, LinkEvents, Refused
-from hub.core.uplink.liveness import LinkWatch, Takeovers, tick_delay
+from hub.core.uplink.liveness import LinkWatch, Takeovers, reconnect_delay, tick_delay
 from hub.core.uplink.retained import StateTopics
 
 log = logging.getLogger(__name__)
@@ -94,8 +94,15 @@ class Link(LinkEvents):
 
     # --- connecting ------------------------------------------------------------------------------
     def backoff(self, failures: int) -> float:
-        ceiling = min(self.mqtt["reconnect_max_s"], self.mqtt["reconnect_min_s"] * 2 ** failures)
-        return random.uniform(self.mqtt["reconnect_min_s"], max(ceiling, self.mqtt["reconnect_min_s"]))
+        return reconnect_delay(failures, self.mqtt["reconnect_min_s"], self.mqtt["reconnect_max_s"], False)
+
+    def _reconnect_backoff(self, failures: int) -> float:
+        return reconnect_delay(failures, self.mqtt["reconnect_min_s"], self.mqtt["reconnect_max_s"],
+                               self.urgent_waiting())
+
+    def urgent_waiting(self) -> bool:
+        """A call or an alarm waits for the connection (hub.core.uplink.session knows its rows)."""
+        return False
 
     def kick(self) -> None:
         """Something urgent is waiting: cut a reconnect delay short."""
@@ -150,7 +157,7 @@ class Link(LinkEvents):
                 self._maybe_taken = False
                 self._drop_socket()
                 failures += 1
-                delay = 0.0 if isinstance(exc, Refused) and exc.retry_now else self.backoff(failures)
+                delay = 0.0 if isinstance(exc, Refused) and exc.retry_now else self._reconnect_backoff(failures)
                 if isinstance(exc, ClosedEarly):
                     self.last_error = str(exc)
                     if not self._diagnosis:
@@ -176,7 +183,7 @@ class Link(LinkEvents):
         self._maybe_taken = silent
         if held >= STABLE_S:
             return 0, random.uniform(0, self.mqtt["reconnect_min_s"])
-        delay = self.backoff(failures + 1)
+        delay = self._reconnect_backoff(failures + 1)
         log.warning("the broker dropped the connection after %.1f s (attempt %d); retry in %.1f s",
                     held, failures + 1, delay)
         return failures + 1, delay
@@ -288,3 +295,4 @@ class Link(LinkEvents):
             with contextlib.suppress(OSError):
                 sock.close()
         self._unhook()
+

@@ -22,6 +22,11 @@ from typing import Any
 
 DUPLICATE_AFTER = 2  # takeovers in a row before the hub reports a duplicate id
 TAKEOVER_FIRST_S = 5.0
+# While a call or an alarm waits for the broker, a reconnect is tried at least this often: a backoff
+# grown over a long outage (reconnect_max_s, 60 s) would otherwise leave a call raised during it
+# waiting up to a minute after the broker is back. Jittered like any delay; a broker restarting under
+# a fleet sees only the units with a resident waiting try this often.
+URGENT_RECONNECT_MAX_S = 5.0
 
 
 class LinkWatch:
@@ -148,3 +153,12 @@ def tick_delay(watch: LinkWatch, takeovers: Takeovers, now: float, connected_at:
     if takeovers.fault_id is not None or takeovers.in_a_row:
         due = min(due, connected_at + 2 * takeovers.backoff_max_s)
     return max(0.05, due - now)
+
+
+def reconnect_delay(failures: int, min_s: float, max_s: float, urgent: bool) -> float:
+    """Exponential backoff with full jitter, from min_s to max_s (URGENT_RECONNECT_MAX_S at most while a
+    call or an alarm waits)."""
+    if urgent:
+        max_s = min(max_s, max(URGENT_RECONNECT_MAX_S, min_s))
+    ceiling = min(max_s, min_s * 2 ** min(failures, 64))
+    return random.uniform(min_s, max(ceiling, min_s))

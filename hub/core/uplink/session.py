@@ -101,6 +101,9 @@ class Uplink(BacklogReader, CertSwitch, Link):
         if sent:
             self._writable()
 
+    def urgent_waiting(self) -> bool:
+        return bool(self._fresh) and self._fresh[0][0] == 0  # the heap's head: the most urgent row
+
     def _room(self, priority: int) -> bool:
         """A slot in the in-flight window for a row of this priority: a backlog leaves URGENT_SLOTS free and
         keeps no more in flight than its pace allows (a call would queue behind them at the broker)."""
