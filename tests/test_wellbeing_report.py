@@ -107,7 +107,7 @@ def test_the_report_of_a_new_unit_says_it_has_not_compared(tmp_path: Path) -> No
 def test_two_hubs_drawing_the_same_report_id_at_once_each_get_their_chart(tmp_path: Path) -> None:
     """The scratch directory is the user's, shared by every hub of that user (the test suite's parallel hubs, a
     second unit on a bench): two drawings of "r-1" at once must not take each other's file (one got ENOENT)."""
-    hubs = []
+    hubs: list[ReportRequests] = []
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
         state = _state(tmp_path / name, [_day(TODAY - timedelta(days=1))])
