@@ -315,8 +315,10 @@ def test_console_piped_to_a_reader_that_goes_away_ends_without_a_traceback(hub_e
             if console.poll() is not None:
                 return True
             # "watching" comes before the broker has the console's subscription: an event published before
-            # it never reaches the console, which then has nothing to write and never sees the closed pipe
-            hub_env.hub.sim("press", "--button", "22")
+            # it never reaches the console, which then has nothing to write and never sees the closed pipe.
+            # So a new event each time: a ping's pong (a second press of one button is no new event, only
+            # "call_repeat": under load the one call.raised went out before the console had subscribed).
+            hub_env.sub.publish(hub_env.topic("cmd/ping"), b"{}")
             return False
         wait_until(ended, 20, "the console to end by itself", interval=1.0)
         assert console.wait(1) in (0, 130, 141)  # ended by itself, stdin still open

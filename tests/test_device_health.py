@@ -124,7 +124,7 @@ class FakeCtx:
         return {"queue_depth": 7}
 
 
-def test_reporter_publishes_status_and_telemetry(tmp_path: Path) -> None:
+def test_reporter_publishes_status_and_telemetry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = Config(
         tmp_path / "hub.toml",
         validate({"hub": {"state_dir": str(tmp_path)}, "device_health": {"interval_s": 30}}),
@@ -134,20 +134,20 @@ def test_reporter_publishes_status_and_telemetry(tmp_path: Path) -> None:
     )
     ctx = FakeCtx()
 
+    async def fast_sleep(period: float) -> None:  # the report interval passes at once
+        await asyncio.sleep(0)
+
+    # The reporter waits on the shared tick grid (hub.core.ticks.sleep_aligned), not asyncio.sleep: patching
+    # the latter (as this test did) left it waiting out two real intervals, 30-60 s of every run.
+    monkeypatch.setattr("hub.device.health.sleep_aligned", fast_sleep)
+
     async def scenario() -> None:
         loop = asyncio.get_running_loop()
-        real_sleep = asyncio.sleep
-
-        async def fast_sleep(seconds: float) -> None:  # the report interval passes at once
-            await real_sleep(0)
-
-        asyncio.sleep = fast_sleep  # type: ignore[assignment]
         try:
             await reporter.start(ctx)  # type: ignore[arg-type]
             while len(ctx.events) < 2:
-                await real_sleep(0.01)
+                await asyncio.sleep(0.01)
         finally:
-            asyncio.sleep = real_sleep  # type: ignore[assignment]
             for task in ctx.tasks:
                 task.cancel()
             await asyncio.gather(*ctx.tasks, return_exceptions=True)

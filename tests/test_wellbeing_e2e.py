@@ -28,7 +28,10 @@ def test_the_day_so_far_and_the_day_closed_by_the_clock(env: Any) -> None:
     assert hub.cli("sim", "bp", "150", "95", "--pulse", "72").returncode == 0
     assert sub.wait_event("measurement.blood_pressure", 15), hub.log_tail()
     hub.sim("motion")
-    so_far = wait_until(lambda: (r := hub.sim("wellbeing"))["so_far"]["readings"] and r, 10, "the reading counted")
+    # The reading is counted from its event; as a sign of life only once the hub has said it back and kept it
+    # (hub.health: the activity is noted after that, and the event went out before): wait for both facts.
+    so_far = wait_until(lambda: (r := hub.sim("wellbeing"))["so_far"]["readings"] and r["so_far"]["activity"] >= 2
+                        and r, 10, lambda: f"the reading and two signs of life counted: {hub.sim('wellbeing')}")
     day = so_far["so_far"]
     assert day["readings"][0]["systolic"] == 150 and day["readings"][0]["grade"] == "grade_1"
     assert day["activity"] >= 2  # the motion and the meter's reading are signs of life

@@ -4,6 +4,8 @@ unusual" is said only once there was a norm to compare against (docs/wellbeing.m
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 import math
 import subprocess
@@ -14,9 +16,11 @@ from typing import Any
 
 import pytest
 
+from hub.config.loader import load
 from hub.wellbeing.chart.data import collect
 from hub.wellbeing.chart.draw import rhythm_grid
 from hub.wellbeing.norm import MIN_DAYS
+from hub.wellbeing.request import ReportRequests
 from sensors.meters.store import MeterStore
 
 ZONE = UTC
@@ -97,3 +101,23 @@ def test_the_report_of_a_new_unit_says_it_has_not_compared(tmp_path: Path) -> No
     assert empty.returncode == 0, empty.stderr
     assert "本期还没有每日小结 no daily summary in this period yet" in empty.stdout
     assert "hub sim wellbeing close" in empty.stdout
+
+
+@pytest.mark.slow
+def test_two_hubs_drawing_the_same_report_id_at_once_each_get_their_chart(tmp_path: Path) -> None:
+    """The scratch directory is the user's, shared by every hub of that user (the test suite's parallel hubs, a
+    second unit on a bench): two drawings of "r-1" at once must not take each other's file (one got ENOENT)."""
+    hubs: list[ReportRequests] = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        state = _state(tmp_path / name, [_day(TODAY - timedelta(days=1))])
+        (tmp_path / name / "hub.toml").write_text(f'[hub]\nid = "r-000{len(hubs) + 1}"\nstate_dir = "{state}"\n'
+                                                  'timezone = "UTC"\n[mqtt]\nhost = "127.0.0.1"\n')
+        hubs.append(ReportRequests(load(tmp_path / name / "hub.toml")))
+
+    async def both() -> list[dict[str, Any]]:
+        return list(await asyncio.gather(*(h.render("r-1", 7, "png") for h in hubs)))
+
+    charts = asyncio.run(both())
+    assert [base64.b64decode(c["content_base64"])[:8] for c in charts] == [b"\x89PNG\r\n\x1a\n"] * 2
+    assert all(c["id"] == "r-1" and c["bytes"] > 0 for c in charts)

@@ -41,6 +41,7 @@ class Certificates:
         ctx.add_platform_command("rotate_cert", self.rotation.rotate)
         ctx.add_platform_command("install_cert", self.rotation.install)
         await self.rotation.start()
+        self._loop = asyncio.get_running_loop()
         ctx.clock.on_step(self._clock_stepped)
         await self.check()  # in status from the start
         ctx.spawn("certificates.expiry", self._watch())
@@ -49,8 +50,9 @@ class Certificates:
         self._check_now.set()
 
     def _clock_stepped(self, step_s: float) -> None:
+        # Told on the thread that saw the step (gpiozero's, stamping motion): the Event is set on its loop.
         log.info("wall clock stepped %+.0f s: checking the certificate's expiry again now", step_s)
-        self._check_now.set()
+        self._loop.call_soon_threadsafe(self._check_now.set)
 
     async def _watch(self) -> None:
         while True:

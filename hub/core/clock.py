@@ -6,12 +6,15 @@ it boots at the last saved time), a wrong RTC, a manual correction — and then 
 backwards, by seconds or by a year. `now()` notices a step (the wall clock moved more than
 `STEP_S` away from the monotonic one since the last reading), logs it once and tells the
 `on_step` listeners before it returns the new time, so a listener (the inactivity detector) moves its
-wall-clock plans before anything stamped with the new time reaches it.
+wall-clock plans before anything stamped with the new time reaches it. That holds across threads (gpiozero
+stamps motion on its own thread while the loop ticks): one reading at a time compares and tells, so a
+reading that comes while another is telling the listeners waits until they have been told.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -36,12 +39,14 @@ class Clock:
         self.zone = zone
         self.step_s = step_s
         self._offset: float | None = None  # wall - monotonic at the last reading
+        self._watching = threading.RLock()  # re-entrant: a listener may read the clock
         self._step_listeners: list[StepListener] = []
         self.steps: list[float] = []
 
     def now(self) -> datetime:
-        wall, mono = time.time(), time.monotonic()
-        self._watch(wall + self._wall_skew - mono)
+        with self._watching:  # read and compared in one go: a reading taken before a step is not compared after it
+            wall, mono = time.time(), time.monotonic()
+            self._watch(wall + self._wall_skew - mono)
         return datetime.fromtimestamp(wall + self._skew + self._wall_skew, UTC).astimezone(self.zone)
 
     def monotonic(self) -> float:
@@ -58,11 +63,18 @@ class Clock:
         self._step_listeners.append(listener)
 
     def _watch(self, offset: float) -> None:
-        # Slewing (NTP's small corrections) moves the offset slowly and is simply followed.
-        previous, self._offset = self._offset, offset
-        if previous is None or abs(offset - previous) <= self.step_s:
-            return
-        step = offset - previous
+        # Slewing (NTP's small corrections) moves the offset slowly and is simply followed. Under the lock:
+        # without it a second thread's reading could see the offset already moved (no step for it) and
+        # return the new time while the first was still to tell the listeners (an inactivity alarm from a
+        # plan a year's step had not yet moved: 3 in 200 runs of tests/test_inactivity_component.py's
+        # thread test under load, once in CI).
+        with self._watching:
+            previous, self._offset = self._offset, offset
+            if previous is None or abs(offset - previous) <= self.step_s:
+                return
+            self._stepped(offset - previous)
+
+    def _stepped(self, step: float) -> None:
         self.steps.append(step)
         log.warning("wall clock stepped %s by %.0f s (set by NTP, the RTC or by hand); timers run on the "
                     "monotonic clock and are not moved; event time stamps jump with it (the platform "
@@ -83,8 +95,9 @@ class ManualClock(Clock):
         self._mono = 0.0
 
     def now(self) -> datetime:
-        self._watch(self._now.timestamp() - self._mono)
-        return self._now
+        with self._watching:
+            self._watch(self._now.timestamp() - self._mono)
+            return self._now
 
     def monotonic(self) -> float:
         return self._mono

@@ -73,7 +73,11 @@ class Wellbeing:
         self.tally = self._new_day(self._now(), partial=True)
         ctx.activity.subscribe(self._on_activity)
         ctx.on_event(self._on_event)
-        ctx.clock.on_step(lambda _s: self._wake.set())
+        loop = asyncio.get_running_loop()
+
+        def stepped(_s: float) -> None:  # told on the thread that saw the step (gpiozero's, too)
+            loop.call_soon_threadsafe(self._wake.set)  # an asyncio.Event is set on its own loop
+        ctx.clock.on_step(stepped)
         ctx.add_sim_command("wellbeing", self._sim)
         ctx.add_platform_command("report", self.requests.handle_for(ctx))
         ctx.spawn("wellbeing.day", self._days())

@@ -14,8 +14,10 @@ import base64
 import contextlib
 import hashlib
 import logging
+import os
 import re
 import sys
+import tempfile
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -89,7 +91,23 @@ class ReportRequests:
         await ctx.raise_event("report.ready", data)
 
     async def render(self, rid: str, days: int, fmt: str) -> dict[str, Any]:
-        out = scratch_dir("reports") / f"report-{rid}.{fmt}"
+        # The scratch directory is per user, not per hub: every hub (and `hub report`) of that user shares it,
+        # so each drawing gets a file of its own (two hubs drawing "r-1" at once unlinked each other's chart).
+        fd, name = tempfile.mkstemp(prefix=f"report-{rid}-", suffix=f".{fmt}", dir=scratch_dir("reports"))
+        os.close(fd)
+        out = Path(name)
+        try:
+            body = await self._draw(out, days)
+        finally:
+            with contextlib.suppress(OSError):
+                out.unlink()
+        if len(body) > self.max_bytes:
+            raise RuntimeError(f"the {fmt} is {len(body) // 1024} kB, over report_max_kb "
+                               f"({self.max_bytes // 1024} kB)")
+        return {"id": rid, "days": days, "format": fmt, "bytes": len(body),
+                "sha256": hashlib.sha256(body).hexdigest(), "content_base64": base64.b64encode(body).decode()}
+
+    async def _draw(self, out: Path, days: int) -> bytes:
         cmd = [sys.executable, "-m", "hub", "report", "--config", str(self.config.path), "--days", str(days),
                "--out", str(out)]
         self._proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE,
@@ -102,16 +120,7 @@ class ReportRequests:
             raise TimeoutError(f"the chart took longer than {RENDER_TIMEOUT_S:g} s") from None
         if self._proc.returncode != 0:
             raise RuntimeError(f"hub report failed: {output.decode(errors='replace').strip()[-300:]}")
-        try:
-            body = await asyncio.to_thread(Path(out).read_bytes)
-        finally:
-            with contextlib.suppress(OSError):
-                out.unlink()
-        if len(body) > self.max_bytes:
-            raise RuntimeError(f"the {fmt} is {len(body) // 1024} kB, over report_max_kb "
-                               f"({self.max_bytes // 1024} kB)")
-        return {"id": rid, "days": days, "format": fmt, "bytes": len(body),
-                "sha256": hashlib.sha256(body).hexdigest(), "content_base64": base64.b64encode(body).decode()}
+        return await asyncio.to_thread(out.read_bytes)
 
     async def close(self) -> None:
         if self._proc is not None and self._proc.returncode is None:
