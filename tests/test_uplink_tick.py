@@ -58,3 +58,13 @@ def test_an_answered_probe_re_plans_the_sleeping_tick() -> None:
     assert changed == [True] and w.next_due() == pytest.approx(130.1)
     w.heard(116.0)  # no probe out: nothing to re-plan
     assert changed == [True]
+
+
+def test_a_probe_out_makes_the_link_suspect_only_once_it_goes_unanswered() -> None:
+    w = watch()
+    w.heard(110.0)
+    assert w.check(125.0) == "ping"
+    # A live broker answers in milliseconds: a press meanwhile is not told the network is down.
+    assert not w.suspect(125.0) and not w.suspect(127.4)
+    assert w.suspect(127.5)  # half the ping timeout without a byte back: evidence, not a routine probe
+    assert w.check(130.0) == "dead"

@@ -70,9 +70,13 @@ class LinkWatch:
         return bool(self.urgent)
 
     def suspect(self, now: float) -> bool:
-        """A probe is out, or an urgent publish is overdue: not a link to call 'online'."""
+        """A probe unanswered for half its timeout, or an urgent publish overdue: not a link to call
+        'online'. A live broker answers a probe in milliseconds; counting the link suspect from the moment
+        the routine idle probe went out told a resident who pressed then "网络中断" on a working link
+        (seen under load). A call pressed while a probe is out waits on its own PUBACK like any other."""
         oldest = min(self.urgent.values(), default=now)
-        return self.probe_at is not None or now - oldest >= self.puback_timeout_s
+        probing = self.probe_at is not None and now - self.probe_at >= self.ping_timeout_s / 2
+        return probing or now - oldest >= self.puback_timeout_s
 
     def check(self, now: float) -> str | None:
         """'ping' when a probe should go out now, 'dead' when one went unanswered, else None."""
