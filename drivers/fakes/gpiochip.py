@@ -179,6 +179,16 @@ class FakeLgpio:
                 self._report(gpio, line, self._level(gpio), time.monotonic_ns())
             self._cond.notify()
 
+    def rest(self, gpio: int, level: int | bool) -> None:
+        """The line has been at `level` since before anyone looked (a door shut when the unit powered up):
+        driven there, its debounced state already that level, no edge and no period running. A
+        simulation sets its starting levels with this; drive() is a change someone makes."""
+        with self._cond:
+            self._driven[gpio] = int(bool(level))
+            line = self._lines.get(gpio)
+            if line is not None and line.mode == "alert":
+                line.reported, line.due = int(bool(level)), None
+
     def level(self, gpio: int) -> int:
         """The line's level now, as a meter on the pin would read it (claimed or not)."""
         with self._cond:

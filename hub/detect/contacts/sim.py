@@ -25,16 +25,19 @@ class SimContacts:
         self.default_door = exits[0] if exits else next(iter(self.doors), None)
         self.hardware = hardware
         self._ctx: HubContext | None = None
+        # The simulated home starts with every door shut and every mat free, as the lines have been since
+        # before the hub started: set here, at build time, before the contacts component claims them
+        # (components are all built, then started). Driven after the claim, each was a change inside its
+        # debounce period, and an Input whose first level was the pull-up's dropped the next real
+        # change (`hub sim door open` right after start-up did nothing).
+        for cfg in self.doors.values():
+            hardware.world.gpio.rest(cfg["pin"], 0 if cfg["closed_when_shut"] else 1)
+        for cfg in self.mats.values():
+            hardware.world.gpio.rest(cfg["pin"], 1 if cfg["closed_when_occupied"] else 0)
 
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
-        # The simulated home starts with every door shut and every mat free. The component has claimed
-        # the lines (their pull-ups read "contact open"); set the rest levels, then have it read them
-        # as its starting state rather than as someone shutting a door.
-        for cfg in self.doors.values():
-            self._level(cfg["pin"], closed=cfg["closed_when_shut"])
-        for cfg in self.mats.values():
-            self._level(cfg["pin"], closed=not cfg["closed_when_occupied"])
+        # The rest levels are on the lines already (__init__); the component reads them as its state.
         component = ctx.component("contacts")
         if component is not None:
             component.read_all()
