@@ -110,3 +110,16 @@ def test_the_alert_thread_ends_with_the_last_callback() -> None:
     assert thread is not None and thread.is_alive()
     cb.cancel()
     wait_until(lambda: not thread.is_alive(), 5, "the alert thread to end")
+
+
+def test_a_line_at_rest_before_its_claim_reads_that_level_and_its_next_change_is_reported() -> None:
+    # A door shut since before the hub started (hub.detect.contacts.sim): no edge at the claim, and the
+    # first change after it reaches the callback however soon it comes.
+    model = FakeLgpio()
+    h = model.gpiochip_open(0)
+    model.rest(16, 0)
+    seen = _alerts(model, h, 16, debounce_us=20_000)
+    assert model.gpio_read(h, 16) == 0 and not model.busy() and seen == []
+    model.drive(16, 1)
+    wait_until(lambda: not model.busy() and seen, 5, "the door's opening")
+    assert [level for level, _ in seen] == [1]
