@@ -18,6 +18,7 @@ from collections import deque
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+from hub.detect.inactivity.anchored import anchor_before, load_rows
 from hub.detect.inactivity.params import Params
 
 ANCHOR_MIN = 12 * 60  # bedtimes counted from noon: an evening and the night after it are one night
@@ -66,13 +67,7 @@ class Bedtimes:
         return due if due - ts >= timedelta(minutes=self.p.early_day_min_min) else None
 
     def load(self, rows: Any) -> None:
-        for row in rows or []:
-            try:
-                self.rows.append((float(row[0]), float(row[1])))
-            except (TypeError, ValueError, IndexError):
-                continue
+        load_rows(self.rows, rows)
 
     def _anchor_before(self, ts: datetime) -> datetime:
-        local = ts.astimezone(self.tz)
-        anchor = local.replace(hour=ANCHOR_MIN // 60, minute=ANCHOR_MIN % 60, second=0, microsecond=0)
-        return anchor if anchor <= local else anchor - timedelta(days=1)
+        return anchor_before(ts, self.tz, ANCHOR_MIN)

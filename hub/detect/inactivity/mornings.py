@@ -13,6 +13,7 @@ from collections import deque
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+from hub.detect.inactivity.anchored import anchor_before, load_rows
 from hub.detect.inactivity.params import Params
 
 MORNING_SPAN_MIN = 12 * 60  # a first activity later than this after the anchor is not "getting up"
@@ -63,17 +64,10 @@ class Mornings:
             self.rows.popleft()
 
     def load(self, rows: Any) -> None:
-        for row in rows or []:
-            try:
-                self.rows.append((float(row[0]), float(row[1])))
-            except (TypeError, ValueError, IndexError):
-                continue
+        load_rows(self.rows, rows)
 
     def anchor_before(self, ts: datetime) -> datetime:
-        local = ts.astimezone(self.tz)
-        anchor = local.replace(hour=self.p.morning_anchor_min // 60, minute=self.p.morning_anchor_min % 60,
-                               second=0, microsecond=0)
-        return anchor if anchor <= local else anchor - timedelta(days=1)
+        return anchor_before(ts, self.tz, self.p.morning_anchor_min)
 
     def _tod(self, ts: datetime) -> float:
         local = ts.astimezone(self.tz)
