@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, Self
 
 LevelHandler = Callable[[bool], None]
 
@@ -38,7 +38,7 @@ def _pull(pull_up: bool | None) -> str:
 class Lines:
     def __init__(self, chip: Chip) -> None:
         self.chip = chip
-        self._held: dict[int, Input | Output] = {}
+        self._held: dict[int, _Claimed] = {}
         self._looked: set[int] = set()  # lines claimed only for the self-test's reads
         self._closed = False
 
@@ -59,7 +59,7 @@ class Lines:
     def holds(self, pin: int) -> bool:
         return pin in self._held
 
-    def _claim(self, pin: int, line: Input | Output) -> None:
+    def _claim(self, pin: int, line: _Claimed) -> None:
         if pin in self._held:
             raise ValueError(f"GPIO{pin} is already in use by this hub")
         if pin in self._looked:
@@ -67,7 +67,7 @@ class Lines:
             self.chip.free(pin)
         self._held[pin] = line
 
-    def _release(self, pin: int, line: Input | Output) -> None:
+    def _release(self, pin: int, line: _Claimed) -> None:
         if self._held.get(pin) is line:
             del self._held[pin]
             self.chip.free(pin)
@@ -90,7 +90,34 @@ class Lines:
         self.close()
 
 
-class Input:
+class _Claimed:
+    """What a claimed line of either direction has: its level, an idempotent close() that releases the
+    claim (safe against the alert thread), and use as a context manager."""
+
+    lines: Lines
+    pin: int
+    _lock: threading.Lock
+    _closed: bool
+
+    @property
+    def value(self) -> bool:
+        return bool(self.lines.chip.read(self.pin))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self.lines._release(self.pin, self)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Input(_Claimed):
     """A claimed input. `on_change(level)` once per change of level (repeats dropped)."""
 
     def __init__(self, lines: Lines, pin: int, pull_up: bool | None, bounce_ms: float = 0,
@@ -119,29 +146,14 @@ class Input:
         if self._on_change is not None:
             self._on_change(bool(level))
 
-    @property
-    def value(self) -> bool:
-        return bool(self.lines.chip.read(self.pin))
-
-    def close(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-        self.lines._release(self.pin, self)
-
-    def __enter__(self) -> Input:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
-class Output:
+class Output(_Claimed):
     """A claimed output: `on`, `off`, `blink(on_s, off_s, n)` (n None: until on/off/blink again)."""
 
     def __init__(self, lines: Lines, pin: int, level: bool = False) -> None:
         self.lines, self.pin = lines, pin
+        self._lock = threading.Lock()
         self._closed = False
         lines._claim(pin, self)
         try:
@@ -159,18 +171,3 @@ class Output:
     def blink(self, on_s: float, off_s: float, n: int | None = None) -> None:
         self.lines.chip.pulse(self.pin, round(on_s * 1e6), round(off_s * 1e6), n or 0)
 
-    @property
-    def value(self) -> bool:
-        return bool(self.lines.chip.read(self.pin))
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self.lines._release(self.pin, self)
-
-    def __enter__(self) -> Output:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
