@@ -130,3 +130,32 @@ def test_naive_time_stamps_are_refused():
 def test_time_stamps_round_to_the_nearest_millisecond(micro, expected):
     ts = datetime(2026, 1, 1, 8, 0, 0, micro, tzinfo=UTC)
     assert iso_ms(ts) == f"2026-01-01T08:00:{expected}+00:00"
+
+
+def test_a_call_is_handed_to_its_sender_written_but_before_the_commit_syncs(outbox):
+    """The message leaves while the card syncs: the sender gets the row the commit will hold, at a
+    moment when no other connection can see it yet; once add() returns, it is on disk."""
+    seen: list[tuple[object, int]] = []
+
+    def sending(row) -> None:
+        with sqlite3.connect(outbox.path) as other:
+            seen.append((row, other.execute("SELECT count(*) FROM queue").fetchone()[0]))
+
+    row = outbox.add(ev("call.raised"), sending=sending)
+    assert seen == [(row, 0)]
+    with sqlite3.connect(outbox.path) as other:
+        assert other.execute("SELECT id FROM queue").fetchall() == [(row.id,)]
+
+
+def test_a_commit_that_fails_after_its_row_was_sent_uses_up_the_seq(outbox):
+    """No two messages ever go out with one seq: the one sent before the failed commit keeps its own."""
+    outbox._w.execute("PRAGMA foreign_keys=ON")
+    outbox._w.execute("CREATE TABLE parent (k INTEGER PRIMARY KEY)")
+    outbox._w.execute("CREATE TABLE child (p INTEGER REFERENCES parent(k) DEFERRABLE INITIALLY DEFERRED)")
+    sent: list[int] = []
+    with pytest.raises(sqlite3.IntegrityError):  # a deferred constraint fails only at COMMIT
+        outbox.add(ev("call.raised", 1), lambda c: c.execute("INSERT INTO child VALUES (7)"),
+                   sending=lambda row: sent.append(row.seq))
+    after = outbox.add(ev("call.raised", 2))
+    assert after.seq == sent[0] + 1
+    assert [r.seq for r in outbox.pending(10)] == [after.seq]

@@ -58,6 +58,25 @@ def test_a_full_card_keeps_the_call_in_memory_with_the_next_seq_and_commits_it_o
                                    (after.seq, "call.raised"), (tel.seq, "measurement.glucose")]
 
 
+def test_a_call_sent_before_its_commit_failed_on_a_full_card_is_kept_in_memory_under_a_new_seq(tmp_path):
+    """The early send (hub.core.app: the message leaves while the card syncs) used its seq; the copy
+    kept in memory, offered again, has the next one and the same event id (the platform de-duplicates
+    by id), and is committed once, when the card has room again."""
+    with tmpfs(tmp_path / "card", "1m") as card:
+        store = store_at(card)
+        first, _ = store.add(ev("call.raised", 1))
+        filler = fill(card)
+        early: list = []
+        call, saved = store.add(ev("call.raised", 2), sending=early.append)
+        assert not saved and store.fault is not None and store.fault.reason == "disk_full"
+        assert [r.seq for r in early] == [first.seq + 1] and early[0].id == call.id
+        assert call.seq == first.seq + 2 and store.is_unsaved(call.id)
+        filler.unlink()
+        assert store.retry()
+        store.close()
+        assert committed(card) == [(first.seq, "call.raised"), (call.seq, "call.raised")]
+
+
 def test_a_delivered_unsaved_row_is_reported_and_never_committed(tmp_path):
     with tmpfs(tmp_path / "card", "1m") as card:
         store = store_at(card)

@@ -30,7 +30,7 @@ from hub.core.control import ControlServer, socket_path
 from hub.core.events import Event, Priority
 from hub.core.hooks import Hooks
 from hub.core.loglimit import clip
-from hub.core.outbox import StateChange, storage_failure
+from hub.core.outbox import Row, StateChange, storage_failure
 from hub.core.resident_voice import ResidentVoice
 from hub.core.storage_watch import StorageWatch
 from hub.core.store import Store
@@ -93,15 +93,16 @@ class Hub(ResidentVoice, Hooks):
     async def commit(self, event: Event, state: StateChange | None = None) -> Event:
         """Commit `event` and the state it changes (one transaction), then offer it to the uplink."""
         assert self.outbox is not None and self.uplink is not None and self.storage is not None
+        offered: list[Row] = []
         if event.priority == Priority.URGENT:
-            # Deliberately on the loop: one ~1 ms WAL fsync. Handing it to the DB thread costs two
-            # scheduler wake-ups, which on a busy Pi Zero take longer than the fsync itself, and
-            # nothing the loop could do meanwhile matters more than getting the call out.
-            row, saved = self.outbox.add(event, state)
+            # On the loop: the DB thread's two scheduler wake-ups take longer than the fsync on a busy
+            # Pi Zero, and nothing matters more than the call. It leaves while the card syncs (`sending`).
+            row, saved = self.outbox.add(event, state, lambda early: self._offer_early(early, offered))
         else:
             row, saved = await self.db(self.outbox.add, event, state)
         # Saved or not (a full or read-only card: hub.core.store), it goes out now.
-        self.uplink.offer(row)
+        if not offered or offered[0].seq != row.seq:
+            self.uplink.offer(row)
         log.info("event %s %s seq=%d%s %s", event.type, event.id, row.seq, "" if saved else " UNSAVED",
                  clip(json.dumps(event.data, ensure_ascii=False)))
         if not saved:
@@ -112,6 +113,14 @@ class Hub(ResidentVoice, Hooks):
             except Exception:
                 log.exception("event listener failed")
         return event
+
+    def _offer_early(self, row: Row, offered: list[Row]) -> None:
+        assert self.uplink is not None
+        try:  # inside the commit's transaction: a failure here must not cost the event its commit
+            self.uplink.offer(row)
+            offered.append(row)
+        except Exception:
+            log.exception("uplink: %s could not be offered before its commit; offered after it", row.id)
 
     def saved(self, event_id: str) -> bool:
         return self.outbox is not None and not self.outbox.is_unsaved(event_id)

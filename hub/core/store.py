@@ -56,16 +56,18 @@ class Store:
         self._open()
 
     # --- writing -----------------------------------------------------------------------------------
-    def add(self, event: Event, state: StateChange | None = None) -> tuple[Row, bool]:
+    def add(self, event: Event, state: StateChange | None = None,
+            sending: Callable[[Row], None] | None = None) -> tuple[Row, bool]:
         """Commit the event (and `state`, in its transaction) if the card allows, else keep the event
         in memory: (row, saved). Unsaved, `state` is not written: the caller keeps it in memory.
-        Telemetry is sent from memory by design and counts as saved."""
+        Telemetry is sent from memory by design and counts as saved. `sending`: see Outbox.add, on the
+        card's good path only; the row handed to it is not the one returned if that commit failed."""
         if event.priority == Priority.TELEMETRY and state is None:
             return self._add_volatile(event), True
         outbox = self.outbox
         if outbox is not None and self.fault is None and not self._memory:
             try:  # the common case, without this lock: the outbox's writer lock is enough
-                row = outbox.add(event, state)
+                row = outbox.add(event, state, sending)
                 self._due(outbox)
                 return row, True
             except (sqlite3.Error, OSError) as exc:
@@ -78,7 +80,7 @@ class Store:
                 try:
                     if self._memory:
                         self._flush_locked()
-                    row = self.outbox.add(event, state)
+                    row = self.outbox.add(event, state)  # no early send: at most one per event
                     if self.fault is not None:
                         self._recovered_locked()
                     return row, True
