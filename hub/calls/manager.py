@@ -60,6 +60,10 @@ class CallManager:
         a real emergency."""
         self._test_until = self._require_ctx().clock.monotonic() + within_s
 
+    def is_pressed(self, pin: int) -> bool:
+        """The hub's view of the button: held down (its release not yet settled)."""
+        return self._bank is not None and self._bank.is_pressed(pin)
+
     def open_call(self, pin: int) -> OpenAlarm | None:
         return next((c for c in self._require_ctx().alarms.open_alarms(CALL) if c.facts.get("button") == pin), None)
 

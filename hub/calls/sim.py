@@ -17,6 +17,7 @@ from hub.core.simulation import SimArgumentError, SimParser
 BOUNCE_GAP_S = 0.001
 TAP_S = 0.15
 PRESS_TIMEOUT_S = 15.0  # the hub commits a call in milliseconds; this is for a hub in trouble
+RELEASE_TIMEOUT_S = 5.0
 
 
 class SimButtons:
@@ -67,12 +68,12 @@ class SimButtons:
         if hold is None:
             await asyncio.sleep(TAP_S)
             await _bounce(chip, button, pressed=False)
-            await asyncio.sleep(self.settle_s[button])  # a finger cannot press again sooner
+            await self._released(button)
             return outcome
         then = calls.wait_press(button)
         await asyncio.sleep(hold)
         await _bounce(chip, button, pressed=False)
-        await asyncio.sleep(self.settle_s[button])
+        await self._released(button)
         try:
             held = await asyncio.wait_for(then, 2)
             outcome["after_hold"] = held["outcome"]
@@ -81,6 +82,18 @@ class SimButtons:
             then.cancel()
             outcome["after_hold"] = "none"
         return outcome
+
+    async def _released(self, button: int) -> None:
+        """Until the hub has seen the button up (the release's edges handed from the chip's alert thread
+        to the loop, and the bank's release debounce run out), then a finger's pause. A fixed sleep
+        from the moment the edges were driven was not enough on a loaded machine: the next press came
+        while the bank still held the line pressed, and was taken for bounce (no call, no outcome)."""
+        assert self._ctx is not None
+        await self._ctx.hardware.world.settled()
+        end = asyncio.get_running_loop().time() + RELEASE_TIMEOUT_S
+        while self._calls().is_pressed(button) and asyncio.get_running_loop().time() < end:
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(self.settle_s[button])  # a finger cannot press again sooner
 
     def _calls(self) -> Any:
         assert self._ctx is not None
