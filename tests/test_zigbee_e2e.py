@@ -190,6 +190,9 @@ def test_the_local_link_comes_back_after_the_broker_restarts(make_hub, subscribe
     wait_until(lambda: not zigbee_link_up(hub), 15, "the hub to see the local broker gone")
     broker.start()
     wait_until(lambda: zigbee_link_up(hub), 60, "the zigbee link back (backoff with jitter)")
+    # The test's own zigbee2mqtt stand-in reconnects on its own backoff: the hub may be back first
+    # (fresh-clone CI: "The client is not currently connected" on the publish below).
+    wait_until(lambda: sub.client.is_connected(), 30, "the zigbee2mqtt stand-in reconnected")
     z2m(sub, "kitchen_gas", GAS_ON)
     alarm = sub.wait_event("alarm.gas", timeout=30, device="kitchen_gas")
     assert alarm is not None, hub.log_tail()
