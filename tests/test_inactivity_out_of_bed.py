@@ -89,3 +89,15 @@ def test_up_before_going_to_bed_tonight_is_not_out_of_bed() -> None:
     det.note(day + 22 * H + 30 * M, BATHROOM)  # the night window, but not yet in bed tonight
     assert not det.routine.bedtimes.out_of_bed(day + 22 * H + 30 * M, resting=False)
     assert det.routine.bedtimes.out_of_bed(day + 27 * H, resting=False) is False  # still no bed tonight
+
+
+def test_an_afternoon_nap_in_bed_is_not_tonight_s_sleep() -> None:
+    det = InactivityDetector(Params(), tz=UTC)
+    day = nights(det, 16)
+    det.note(day + 8 * H, "M-Kitchen-Pir:ON")
+    det.note(day + 14 * H, "P-Bedroom-Bed:ON")  # a nap, 14:00-15:00
+    det.note(day + 15 * H, "P-Bedroom-Bed:OFF")
+    det.note(day + 22 * H + 30 * M, "M-Kitchen-Pir:ON")
+    assert not det.routine.bedtimes.out_of_bed(day + 22 * H + 30 * M, resting=False)
+    det.note(day + 23 * H, "P-Bedroom-Bed:ON")  # tonight's sleep, then up
+    assert det.routine.bedtimes.out_of_bed(day + 27 * H, resting=False)

@@ -50,11 +50,17 @@ class Bedtimes:
     def out_of_bed(self, ts: datetime, resting: bool) -> bool:
         """A gap starting at `ts` off every mat (`resting` False) is the resident out of bed at night:
         this home has a learned bedtime (a bed mat), `ts` is in the night window, and the bed was
-        occupied since the last noon."""
+        occupied since the last noon, in the night window or the `evening_h` before it (an afternoon
+        nap in bed is not tonight's sleep)."""
         if resting or self.last_in_bed is None or self.latest(ts) is None:
             return False
+        p, bed = self.p, self._tod(self.last_in_bed)
+        late = p.in_night(bed) or (p.night_start_min - bed) % 1440 < p.evening_h * 60
+        return p.in_night(self._tod(ts)) and late and self.last_in_bed >= self._anchor_before(ts)
+
+    def _tod(self, ts: datetime) -> float:
         local = ts.astimezone(self.tz)
-        return self.p.in_night(local.hour * 60 + local.minute) and self.last_in_bed >= self._anchor_before(ts)
+        return local.hour * 60 + local.minute
 
     def note(self, start: datetime, source: str, dur_s: float) -> None:
         """A learned gap: if it was a night's sleep in bed, its start is that night's bedtime."""
