@@ -137,7 +137,8 @@ class Routine:
         up = self._up_at_night(source, ts, since)  # out of bed at night: not about to fall asleep
         lo = p.early_night_min_h * 3600 if (night or evening) and not up else p.early_day_min_min * 60
         # Not widened like the limit's pool (`_width`): a threshold from other hours' short gaps asks at
-        # every sleep (tried: ordonez_a 12.7 -> 19 checks per 30 d).
+        # every sleep (tried: ordonez_a 12.7 -> 19 checks per 30 d). Out of bed at night the prior is
+        # widened (`_prior_up`): the bed mat says this is no sleep, and such gaps are few at night.
         every = sorted(self._window(ALL, tod, since))
         if self.days_learned(ts) < p.learn_min_days or len(every) < p.min_samples:
             return limit  # not learned yet: checks would come at every other nap
