@@ -8,7 +8,12 @@ For each home and view (every input / without door contacts and mats):
   bedtime), the source before it, and what the resident was doing by the *full* log (out by the
   presence model, on the bed or seat mat, otherwise "up");
 - the injections grouped by what set their alarm time (early floor, early learned, full limit,
-  morning, bedtime ...), by time of day: count, median delay and median oracle floor.
+  morning, bedtime ...), by time of day: count, median delay and median oracle floor;
+- what bounds the day and night medians: the median if every injection were found at its oracle floor
+  plus the 10 min wait for an answer, and if only those of a sleeping resident kept their delay (asleep:
+  on a bed mat by the full log; in a home without one, the morning check or a gap begun at night set the
+  alarm). The second is the best a detector that never wakes a sleeper can do without better knowing
+  when each sleep ends; if it is above a target, no rule outside sleep reaches that target.
 Figures only: the classes are read from the detector's own plan at each moment.
 """
 
@@ -29,6 +34,7 @@ from hub.detect.evaluation import inactivity as ev
 from hub.detect.evaluation.activity_log import LogEvent, load_log, without_doors_and_mats
 from hub.detect.inactivity.decisions import Decision
 from hub.detect.inactivity.detector import InactivityDetector
+from hub.detect.inactivity.params import Params
 from hub.detect.inactivity.routine import DAY, source_kind
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "activity"
@@ -138,6 +144,31 @@ def report(name: str, events: list[LogEvent], truth: list[LogEvent], seed: int, 
     for (period, cls), v in sorted(groups.items()):
         print(f"    {period} {cls:30s} n={len(v):4d} delay {statistics.median(d for d, _ in v):6.0f}"
               f" oracle {statistics.median(f for _, f in v):6.0f}")
+    print("  medians if every injection not asleep were found at its oracle floor + the wait:",
+          bounds(data["waits"], doing, Params().check_wait_s / 60))
+
+
+def bounds(waits: list[tuple[datetime, str, float, float]], doing: Doing, wait_min: float) -> str:
+    """The day and night medians now, with every injection not asleep at its floor + the wait, and with
+    all at floor + wait (`report`)."""
+    beds = any("bed" in s.lower() for _, _, s in doing.mats)
+
+    def asleep(t: datetime, cls: str) -> bool:
+        if beds:
+            return "bed" in doing.at(t).lower()
+        return cls == "morning" or cls.endswith("(night)")
+
+    parts = []
+    for name, night in (("day", False), ("night", True)):
+        rows = [(t, c, d, f) for t, c, d, f in waits if (ev._period(t) not in ev.DAY_PERIODS) == night]
+        if not rows:
+            continue
+        now = statistics.median(d for _, _, d, _ in rows)
+        bound = statistics.median(d if asleep(t, c) else f + wait_min for t, c, d, f in rows)
+        floor = statistics.median(f + wait_min for _, _, _, f in rows)
+        share = sum(asleep(t, c) for t, c, _, _ in rows) / len(rows)
+        parts.append(f"{name} {now:.0f} -> {bound:.0f} (asleep {share:.0%} as now) -> {floor:.0f} (all at floor)")
+    return "; ".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,10 @@ bed mat the hub knows where the resident sleeps. Each night's sleep (the first b
 about at that time plus `morning_margin_min` if it is at least `early_day_min_min` away. Falling
 asleep in bed earlier than usual asks nothing (the mat says so); a night later than any before asks
 once. Homes without a bed mat never learn a bedtime and never ask.
+
+The same mat says when the resident is out of bed at night (`out_of_bed`): in bed since noon, in the
+night window now, and off every mat (routine.py judges such a silence against the home's silences
+off every mat, not against its sleeps).
 """
 
 from __future__ import annotations
@@ -36,6 +40,27 @@ class Bedtimes:
         self.p = params
         self.tz = tz
         self.rows: deque[tuple[float, float]] = deque()  # (noon anchor epoch, minutes after it)
+        self.last_in_bed: datetime | None = None  # the bed mat's last ON (not saved: a restart waits for the next)
+
+    def seen(self, ts: datetime, source: str) -> None:
+        """An activity: a bed mat going ON is the resident in bed (`out_of_bed`)."""
+        if is_bed(source):
+            self.last_in_bed = ts
+
+    def out_of_bed(self, ts: datetime, resting: bool) -> bool:
+        """A gap starting at `ts` off every mat (`resting` False) is the resident out of bed at night:
+        this home has a learned bedtime (a bed mat), `ts` is in the night window, and the bed was
+        occupied since the last noon, in the night window or the `evening_h` before it (an afternoon
+        nap in bed is not tonight's sleep)."""
+        if resting or self.last_in_bed is None or self.latest(ts) is None:
+            return False
+        p, bed = self.p, self._tod(self.last_in_bed)
+        late = p.in_night(bed) or (p.night_start_min - bed) % 1440 < p.evening_h * 60
+        return p.in_night(self._tod(ts)) and late and self.last_in_bed >= self._anchor_before(ts)
+
+    def _tod(self, ts: datetime) -> float:
+        local = ts.astimezone(self.tz)
+        return local.hour * 60 + local.minute
 
     def note(self, start: datetime, source: str, dur_s: float) -> None:
         """A learned gap: if it was a night's sleep in bed, its start is that night's bedtime."""

@@ -122,6 +122,7 @@ class InactivityDetector:
         if not was_out and not self.out and self._learnable and self.last_ts is not None:
             self.routine.note_morning(ts, self.last_ts)
         note_rest(self._resting, ts, source)
+        self.routine.bedtimes.seen(ts, source)
         self._start_gap(ts, source, learnable=True, early=not reassured)
         return out
 

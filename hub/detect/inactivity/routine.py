@@ -23,6 +23,7 @@ from hub.detect.inactivity.quantile import shrunk_quantile as shrunk_quantile  #
 Basis = Literal["learned", "fallback"]
 ALL = "*"  # bin of every source, the fallback when a source has too few samples
 ONSET = "*onset"  # bin of every onset source (`source_kind`): their prior
+UP = "*up"  # bin of every gap begun off every mat: the prior of a gap out of bed at night (`_up_at_night`)
 DAY = 1440  # minutes
 
 
@@ -60,7 +61,12 @@ class Routine:
                 evening = (p.night_start_min - tod) % DAY < p.evening_h * 60 and kind != "onset"
                 # ... unless this home's own nights say otherwise: a source no sleep has begun after
                 # (`never_slept_after`) is judged as by day (its own longest gap covered, x margin).
-                if (night or evening) and self.never_slept_after(source, since):
+                # ... nor out of bed at night (a bed mat says so): judged as by day, against the home's
+                # silences off every mat rather than its sleeps in bed.
+                up = self._up_at_night(source, ts, since)
+                if up:
+                    pool = self._prior_up(tod, since, width)
+                if (night or evening) and (up or self.never_slept_after(source, since)):
                     night = evening = False
                 # An onset's prior is the gaps after any onset (a cupboard opened is closed again),
                 # themselves shrunk towards every gap; other kinds take every gap as their prior.
@@ -91,6 +97,15 @@ class Routine:
 
         return sleeps(source) == 0 and sleeps(ALL) >= p.morning_min_days
 
+    def _up_at_night(self, source: str, ts: datetime, since: float) -> bool:
+        """A gap after `source` (not a rest) starting at `ts` is the resident out of bed at night
+        (`Bedtimes.out_of_bed`), and no check was asked after `source` in the evening or at night since
+        `since` (as `never_slept_after`: a resident who dozes off in the kitchen chair is not asked
+        every night)."""
+        if not self.bedtimes.out_of_bed(ts, source_kind(source) == "rest"):
+            return False
+        return not any(t >= since and src == source for t, src in self._asked)
+
     def note_asked(self, start: datetime, source: str) -> None:
         """A check was asked about a gap that began at `start` after `source` (`never_slept_after`)."""
         if self._late(self._tod(start)):
@@ -118,20 +133,23 @@ class Routine:
         night = p.in_night(tod)
         # In the evening before the night window anything but an onset may be the last thing before bed.
         evening = (p.night_start_min - tod) % DAY < p.evening_h * 60 and source_kind(source) != "onset"
-        lo = p.early_night_min_h * 3600 if night or evening else p.early_day_min_min * 60
         since = ts.timestamp() - p.learn_days * 86400
+        up = self._up_at_night(source, ts, since)  # out of bed at night: not about to fall asleep
+        lo = p.early_night_min_h * 3600 if (night or evening) and not up else p.early_day_min_min * 60
         # Not widened like the limit's pool (`_width`): a threshold from other hours' short gaps asks at
-        # every sleep (tried: ordonez_a 12.7 -> 19 checks per 30 d).
-        pool = sorted(self._window(ALL, tod, since))
-        if self.days_learned(ts) < p.learn_min_days or len(pool) < p.min_samples:
+        # every sleep (tried: ordonez_a 12.7 -> 19 checks per 30 d). Out of bed at night the prior is
+        # widened (`_prior_up`): the bed mat says this is no sleep, and such gaps are few at night.
+        every = sorted(self._window(ALL, tod, since))
+        if self.days_learned(ts) < p.learn_min_days or len(every) < p.min_samples:
             return limit  # not learned yet: checks would come at every other nap
+        pool = self._prior_up(tod, since, p.window_h) if up else every
         own = sorted(self._window(source, tod, since))
         kin = sorted(self._window(ONSET, tod, since)) if source_kind(source) == "onset" else []
         # The budget of checks per day, shared evenly by the day's windows: at the pool's rate of gaps
         # per day in this window, a gap may cross the threshold with probability `risk`.
         days = min(self.days_learned(ts), float(p.learn_days))
         windows = 24 / (2 * p.window_h)
-        risk = min(1.0, p.early_checks_per_day * days / (windows * len(pool)))
+        risk = min(1.0, p.early_checks_per_day * days / (windows * len(every)))
         normal = shrunk_quantile(own, pool, risk, p.prior_weight, kin, cover_own=False)
         return min(max(normal * p.early_margin + p.early_margin_min * 60, lo), limit)
 
@@ -220,12 +238,21 @@ class Routine:
 
     def _store(self, ts: float, tod: float, source: str, dur: float) -> None:
         hour = int(tod // 60) % 24
-        keys = (source, ALL, ONSET) if source_kind(source) == "onset" else (source, ALL)
+        kind = source_kind(source)
+        keys = (source, ALL) + ((ONSET,) if kind == "onset" else ()) + (() if kind == "rest" else (UP,))
         for key in keys:
             bins = self._bins.get(key)
             if bins is None:
                 bins = self._bins[key] = [deque() for _ in range(24)]
             bins[hour].append((ts, tod, dur))
+
+    def _prior_up(self, tod: float, since: float, width: float) -> list[float]:
+        """The gaps begun off every mat around `tod`, sorted, widened (doubling, at most 12 h) until
+        `min_samples` are in it: the resident out of bed at 03:00 is not asleep in it, and at night
+        the home's few such gaps borrow from the evening's. Empty: every gap."""
+        while width < 12 and len(self._window(UP, tod, since, width)) < self.p.min_samples:
+            width = min(12.0, 2 * width)
+        return sorted(self._window(UP, tod, since, width)) or sorted(self._window(ALL, tod, since, width))
 
     def _width(self, tod: float, since: float) -> float:
         """Hours either side of `tod` whose gaps are pooled: `window_h`, widened (doubling, at most
