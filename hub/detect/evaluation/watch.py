@@ -12,13 +12,11 @@ the longer watch, read off the same 50 Hz samples the detector saw (`Tape`).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from hub.detect.fall.decision import Rule
 from hub.detect.fall.detector import Assessment, FallParams
-from hub.detect.fall.phases import POST_POSTURE_S, STAY_S, gentle, reseated, stayed_down
+from hub.detect.fall.phases import POST_POSTURE_S, STAY_S, gentle, impulse, reseated, stayed_down
 from hub.detect.fall.resample import FS, _Resampler
 
 # (decided only after the longer watch: a gentle impact, the rule at 10 s, the rule after the longer watch)
@@ -53,7 +51,7 @@ def watches(tape: Tape, found: list[Assessment], params: FallParams, origin: flo
             continue
         p = round((a.impact_t - origin) * FS)
         late = a.t - a.impact_t > params.decide_after_s + 0.5 / FS
-        if gentle(math.exp(a.features[5])):
+        if gentle(impulse(mag, p)):  # as the detector tested it, on the same samples
             out.append((True, None, a.rule))
         elif late:  # watched longer: at 10 s no rule but perhaps "reseated" held
             post = (max(p + FS, p + decide_n - round(POST_POSTURE_S * FS)), p + decide_n)
