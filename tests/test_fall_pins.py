@@ -75,8 +75,8 @@ def compute_figures() -> dict[str, dict[str, Any]]:
 
     def nested(r: TrialResult) -> bool:
         f = folds[r.trial.subject]
-        return any(decide(f.weights, threshold, tuple(c), rule, landing, *f.limits.values()) is not None
-                   for c, rule, landing in zip(r.candidates, r.rules, r.landings, strict=True))
+        return any(decide(f.weights, threshold, tuple(c), rule, landing, *f.limits.values(), watch=watch) is not None
+                   for c, rule, landing, watch in r.decided())
     return {"shipped": {**summarise(results), "wear": summarise_wear(streams),
                         "slow": sum(r.outcome is not None for r in slow) / len(slow)},
             "loso": {**summarise(results, outcomes), "wear": summarise_wear(streams, scorer),

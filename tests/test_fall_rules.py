@@ -250,3 +250,21 @@ def test_a_fall_from_sitting_that_pitches_over_is_reported_by_its_impact() -> No
     assert braked and not any(a.fall or a.recovered for a in braked), braked
     without = found(impact_gs=math.inf)  # no impact criterion: the drop alone does not report it
     assert without and not any(a.fall or a.recovered for a in without), without
+
+
+def test_sitting_up_on_the_floor_at_the_seat_s_recline_is_no_reseat_after_a_fall() -> None:
+    # Sitting reclined at 50 degrees, then backward off the seat: 0.5 s partly falling, a 4 g impact, lying
+    # on the back. 4 s later the wearer sits up on the floor, leaning back at the seat's very recline, and
+    # is there at the end of the 10 s post phase: "back in the seat" by the posture alone (SisFall F14
+    # spliced with a slow get-up ended in nothing this way). The landing passed through lying, so the
+    # longer watch decides: up and away -> a fall got up from; still sitting there -> the countdown.
+    seat, lying = tilted(50.0), tilted(100.0)
+    down = (hold(seat, 8.0), turn(seat, lying, 0.5, weight=0.4), hit(lying, 4.0), hold(lying, 4.0),
+            turn(lying, seat, 3.0))
+    found = run(*down, hold(seat, 12.0), turn(seat, UP, 3.0), walk(45.0))
+    events = [a for a in found if a.fall or a.recovered]
+    assert len(events) == 1 and events[0].recovered and events[0].rule == "got_up", found
+    found = run(*down, hold(seat, 45.0))
+    events = [a for a in found if a.fall or a.recovered]
+    assert len(events) == 1 and events[0].fall and events[0].rule == "still_down", found
+    assert events[0].kind == "to_seated"

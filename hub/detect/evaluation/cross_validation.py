@@ -10,15 +10,16 @@ from __future__ import annotations
 import numpy as np
 
 from hub.detect.evaluation.falls import Outcome, TrialResult
+from hub.detect.evaluation.watch import Watch
 from hub.detect.fall.decision import Rule, outcome, scored
 from hub.detect.fall.detector import FallParams
-from hub.detect.fall.phases import landed_fall
+from hub.detect.fall.phases import could_have_landed, landed_fall
 
 
 def decide(w: np.ndarray, threshold: float, feats: tuple[float, ...], rule: Rule,
            landing: tuple[float, ...] | None, margin: float = FallParams.recovered_margin,
            dropped_margin: float = FallParams.dropped_margin, drop_ms: float = FallParams.drop_ms,
-           impact_gs: float = FallParams.impact_gs) -> Outcome:
+           impact_gs: float = FallParams.impact_gs, *, watch: Watch | None = None) -> Outcome:
     """One candidate under weights `w` (bias last), as the detector decides: an alarm (score above the
     threshold, not moving about after, not `unchanged`, not vetoed by the "reseated" or "got_up" rule; or
     the from-lying or hard-drop rule), else a recovered fall (the landing alone scores `margin` above the
@@ -26,13 +27,23 @@ def decide(w: np.ndarray, threshold: float, feats: tuple[float, ...], rule: Rule
     and not moving about; or follows a hard drop) when the wearer is up again at the end of the post phase
     (`up_again`) or within the longer watch (rule "got_up": a gentle impact, or a landing that may be a
     fall and was not up at 10 s), an alarm when still down at the end of that watch (rule "still_down"),
-    else nothing. A candidate the detector did not watch longer (it alarmed with its own weights) has no
-    "still_down": nothing here.
-    The detector's own tables (hub/detect/fall/decision.py), with every candidate final (`late`: a
-    recorded candidate was never left waiting)."""
-    alarm_score = scored(float(np.asarray(feats) @ w[:-1] + w[-1]), threshold, feats, rule)
-    return outcome(alarm_score, rule, feats, True, lambda: False, lambda: landing is not None and landed_fall(
-        landing, w[:-1], float(w[-1]), threshold + margin, threshold + dropped_margin, drop_ms, impact_gs))
+    else nothing. The detector's own tables (hub/detect/fall/decision.py). With `watch`
+    (hub/detect/evaluation/watch.py) the 10 s decision is made under these weights, and a candidate they
+    leave waiting is decided by what the longer watch saw, as a detector with these weights would; without
+    it the recorded rule decides, every candidate final (it was never left waiting)."""
+    score = float(np.asarray(feats) @ w[:-1] + w[-1])
+
+    def landing_fall() -> bool:
+        return landing is not None and landed_fall(
+            landing, w[:-1], float(w[-1]), threshold + margin, threshold + dropped_margin, drop_ms, impact_gs)
+    if watch is None or watch[0]:
+        return outcome(scored(score, threshold, feats, rule), rule, feats, True, lambda: False, landing_fall)
+    _, first, later = watch
+    found = outcome(scored(score, threshold, feats, first), first, feats, False,
+                    lambda: could_have_landed(landing), landing_fall)
+    if found != "wait":
+        return found
+    return outcome(scored(score, threshold, feats, later), later, feats, True, lambda: False, landing_fall)
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.01, pos_weight: float = 5.0) -> np.ndarray:
@@ -89,8 +100,8 @@ def cross_validate_weights(results: list[TrialResult], threshold: float) -> tupl
         w = per_subject[subject] = fit_logistic(*training_set(train))
         for r in results:
             if r.trial.subject == subject:
-                found = {decide(w, threshold, tuple(c), rule, landing)
-                         for c, rule, landing in zip(r.candidates, r.rules, r.landings, strict=True)}
+                found = {decide(w, threshold, tuple(c), rule, landing, watch=watch)
+                         for c, rule, landing, watch in r.decided()}
                 outcomes[r.trial.key] = "alarm" if "alarm" in found else "recovered" if "recovered" in found else None
     return outcomes, fit_logistic(*training_set(results)), per_subject
 

@@ -23,13 +23,15 @@ import re
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from hub.detect.fall.detector import FallDetector, FallParams, Rule
+from hub.detect.evaluation.watch import Tape, Watch, watches
+from hub.detect.fall.detector import Assessment, FallDetector, FallParams, Rule
 from hub.detect.fall.phases import STAY_S
 
 SISFALL_RATE = 200.0
@@ -131,6 +133,13 @@ class TrialResult:
     kind: str | None = None  # the first suspected fall's kind
     recovered: bool = False  # a recovered fall (fall.recovered) was decided
     landings: list[tuple[float, ...] | None] = field(default_factory=list)  # per candidate: landing features
+    # per candidate: what the 10 s decision and the longer watch read (hub/detect/evaluation/watch.py)
+    watches: list[Watch] = field(default_factory=list)
+
+    def decided(self) -> Iterator[tuple[tuple[float, ...], Rule, tuple[float, ...] | None, Watch | None]]:
+        """Each candidate's features, rule, landing and watch (None where none was recorded)."""
+        watches: list[Watch | None] = list(self.watches) if self.watches else [None] * len(self.candidates)
+        return zip(self.candidates, self.rules, self.landings, watches, strict=True)
 
     @property
     def outcome(self) -> Outcome:
@@ -156,9 +165,11 @@ def run_trial(trial: Trial, acc: np.ndarray, params: FallParams | None = None) -
     chunk = int(SISFALL_RATE)
     seconds = len(acc) / SISFALL_RATE
     stream = padded(acc, params.decide_after_s + STAY_S + PAD_MARGIN_S)
+    found: list[Assessment] = []
     start = time.perf_counter()
     for i in range(0, len(stream), chunk):
         for assessment in detector.push(stream[i:i + chunk]):
+            found.append(assessment)
             if assessment.kind != "collapse":  # an impact candidate (a collapse has none)
                 feats.append(assessment.features)
                 rules.append(assessment.rule)
@@ -167,9 +178,11 @@ def run_trial(trial: Trial, acc: np.ndarray, params: FallParams | None = None) -
             if assessment.fall and first is None:
                 first = assessment
     cpu = time.perf_counter() - start
+    tape = Tape(SISFALL_RATE)
+    tape.push(stream)
     return TrialResult(trial, seconds, first is not None,
                        None if first is None else first.t - first.impact_t, cpu, feats, rules,
-                       None if first is None else first.kind, recovered, landings)
+                       None if first is None else first.kind, recovered, landings, watches(tape, found, params))
 
 
 def evaluate(root: Path, params: FallParams | None = None, limit: int | None = None,

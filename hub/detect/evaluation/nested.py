@@ -9,7 +9,9 @@ For each held-out subject o: every other subject i is scored with weights fitted
 wear-day stream, each counting one — and of the combinations within one standard error of the fewest
 errors (`tolerance`) the most conservative is kept (largest margins, the fastest drop, the hardest impact). Subject o
 is then scored with weights fitted without o and those constants, exactly as `cross_validation.decide`
-(the detector's rule) does.
+(the detector's rule) does. Both make the 10 s decision under the weights being scored and, for a
+candidate those weights leave waiting, read what the longer watch saw (hub/detect/evaluation/watch.py),
+not the rule the recording's own weights reached.
 The same selection over all subjects is what the shipped constants are checked against.
 """
 
@@ -23,9 +25,19 @@ import numpy as np
 
 from hub.detect.evaluation.cross_validation import decide, fit_logistic, training_set
 from hub.detect.evaluation.falls import Outcome, TrialResult
+from hub.detect.evaluation.watch import Watch
 from hub.detect.evaluation.wear import REFRACTORY_S, WearStream
 from hub.detect.fall.detector import FallParams, Rule
-from hub.detect.fall.phases import FEATURES, LYING_DEG, hard_drop, moving, stopped_hard, unchanged, up_again
+from hub.detect.fall.phases import (
+    FEATURES,
+    LYING_DEG,
+    could_have_landed,
+    hard_drop,
+    moving,
+    stopped_hard,
+    unchanged,
+    up_again,
+)
 
 GRID = {"recovered_margin": (5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 14.0),
         "dropped_margin": (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0),
@@ -62,19 +74,19 @@ class _Candidates:
     """Every candidate of some trials and wear streams, with what does not depend on the weights."""
 
     def __init__(self, results: list[TrialResult], streams: list[WearStream]) -> None:
-        rows: list[tuple[tuple[float, ...], Rule, tuple[float, ...] | None]] = []
+        rows: list[tuple[tuple[float, ...], Rule, tuple[float, ...] | None, Watch | None]] = []
         trial_of: list[int] = []
         stream_of: list[int] = []
         times: list[float] = []
         for k, r in enumerate(results):
-            for c, rule, landing in zip(r.candidates, r.rules, r.landings, strict=True):
-                rows.append((c, rule, landing))
+            for row in r.decided():
+                rows.append(row)
                 trial_of.append(k)
                 stream_of.append(-1)
                 times.append(0.0)
         for k, s in enumerate(streams):
-            for t, c, rule, landing in s.candidates:
-                rows.append((c, rule, landing))
+            for t, c, rule, landing, watch in s.candidates:
+                rows.append((c, rule, landing, watch))
                 trial_of.append(-1)
                 stream_of.append(k)
                 times.append(t)
@@ -83,17 +95,25 @@ class _Candidates:
         self.land = np.zeros((n, nf))
         self.drop = np.zeros(n)
         self.area = np.zeros(n)  # the impact's impulse (g*s): `phases.stopped_hard`
-        self.force = np.zeros(n, bool)  # a rule that alarms whatever the score
-        self.can = np.zeros(n, bool)  # the score may alarm (not moving, not unchanged, not vetoed)
-        # a landing that ends lying, not moving about, the wearer up again after or still down at the end
-        # of the longer watch (an event either way: a recovered fall or an alarm)
+        # At 10 s (`first`) and, for a candidate the weights leave waiting, after the longer watch (`later`,
+        # hub/detect/evaluation/watch.py): a rule that alarms whatever the score; the score may alarm (not
+        # moving, not unchanged, not vetoed). Without a watch, or a gentle impact: the recorded rule, once.
+        self.force, self.can = np.zeros((2, n), bool), np.zeros((2, n), bool)
+        self.waitable = np.zeros(n, bool)  # waits when the score does not alarm at 10 s
+        self.gate = np.zeros(n, bool)  # the landing counts whatever the score: up again at 10 s, or watched
+        # a landing that ends lying, not moving about (an event once it counts: a recovered fall or an alarm)
         self.has = np.zeros(n, bool)
         self.hard = np.zeros(n, bool)  # a landing after a hard drop, the same
-        for j, (c, rule, landing) in enumerate(rows):
+        for j, (c, rule, landing, watch) in enumerate(rows):
             self.x[j] = c
-            self.force[j] = rule in ("from_lying", "hard_drop")
-            self.can[j] = not moving(c) and not unchanged(c) and rule not in ("reseated", "got_up")
-            if landing is not None and (up_again(c) or rule in ("got_up", "still_down")):  # recovered or alarm
+            first, later = (rule, rule) if watch is None or watch[0] else watch[1:]
+            for stage, at in enumerate((first, later)):
+                self.force[stage, j] = at in ("from_lying", "hard_drop")
+                self.can[stage, j] = not moving(c) and not unchanged(c) and at not in ("reseated", "got_up")
+            self.gate[j] = up_again(c) or (first in ("got_up", "still_down"))
+            self.waitable[j] = (watch is not None and not watch[0] and not up_again(c)
+                                and first in (None, "reseated") and could_have_landed(landing))
+            if landing is not None:
                 self.land[j], self.drop[j] = landing[:nf], landing[nf]
                 self.area[j] = math.exp(landing[5]) if stopped_hard(landing, 0.0) else 0.0  # braked: none
                 self.has[j] = max(landing[3], landing[1]) * 90.0 >= LYING_DEG and not moving(landing)
@@ -106,10 +126,13 @@ class _Candidates:
     def errors(self, scores: tuple[np.ndarray, np.ndarray], threshold: float, limits: Limits) -> int:
         """Missed falls plus false events, with per-candidate (score, landing score) under some weights."""
         score, lscore = scores
-        alarm = self.force | (self.can & (score > threshold))
+        over = score > threshold
+        alarm = self.force[0] | (self.can[0] & over)
+        waits = self.waitable & ~alarm
         lowered = (self.drop >= limits.drop_ms) | (self.area >= limits.impact_gs)
         need = threshold + np.where(lowered, limits.dropped_margin, limits.recovered_margin)
-        event = alarm | self.hard | (self.has & (lscore > need))
+        landed = self.hard | (self.has & (lscore > need))
+        event = alarm | (waits & (self.force[1] | (self.can[1] & over))) | ((self.gate | waits) & landed)
         on_trial = self.trial_of >= 0
         hit = np.bincount(self.trial_of[on_trial], weights=event[on_trial], minlength=len(self.results)) > 0
         errors = int(np.count_nonzero(hit != self.is_fall))
@@ -187,8 +210,8 @@ def nested_cross_validate(results: list[TrialResult], streams: list[WearStream],
         limits, errors = choose(cands, _inner_scores(cands, subjects, fit, others), threshold)
         folds[held] = Fold(fit[frozenset({held})], limits, errors)
         for r in train[held]:
-            found = {decide(folds[held].weights, threshold, tuple(c), rule, landing, *limits.values())
-                     for c, rule, landing in zip(r.candidates, r.rules, r.landings, strict=True)}
+            found = {decide(folds[held].weights, threshold, tuple(c), rule, landing, *limits.values(), watch=watch)
+                     for c, rule, landing, watch in r.decided()}
             outcomes[r.trial.key] = "alarm" if "alarm" in found else "recovered" if "recovered" in found else None
     everyone = _Candidates(results, streams)
     return outcomes, folds, choose(everyone, _inner_scores(everyone, subjects, fit, subjects), threshold)

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from hub.detect.evaluation.falls import SISFALL_RATE, Trial, TrialError, read_waist_adxl
-from hub.detect.fall.detector import FallDetector, FallParams, Rule
+from hub.detect.evaluation.watch import Tape, Watch, watches
+from hub.detect.fall.detector import Assessment, FallDetector, FallParams, Rule
 from hub.detect.fall.phases import STAY_S
 
 ACTIVE_H_PER_DAY = 4.0
@@ -35,8 +36,8 @@ NOISE_G = 0.01  # the accelerometer's noise while the wearer is still
 REFRACTORY_S = 10.0
 
 Landing = tuple[float, ...] | None
-# (subject, features, rule (detector.Rule), landing features) -> "alarm", "recovered" or None
-Scorer = Callable[[str, tuple[float, ...], Rule, Landing], "str | None"]
+# (subject, features, rule (detector.Rule), landing features, watch) -> "alarm", "recovered" or None
+Scorer = Callable[[str, tuple[float, ...], Rule, Landing, Watch | None], "str | None"]
 
 
 @dataclass
@@ -46,7 +47,8 @@ class WearStream:
     worn_s: float = 0.0
     falls: int = 0  # suspected falls (alarms) with the detector's own weights
     recovered: int = 0  # recovered-fall events (fall.recovered) with the detector's own weights
-    candidates: list[tuple[float, tuple[float, ...], Rule, Landing]] = field(default_factory=list)
+    # (impact time, features, rule, landing, watch: hub/detect/evaluation/watch.py)
+    candidates: list[tuple[float, tuple[float, ...], Rule, Landing, Watch | None]] = field(default_factory=list)
     codes: list[tuple[float, str]] = field(default_factory=list)  # (stream start s, ADL code)
 
 
@@ -57,6 +59,7 @@ def stream_subject(subject: str, trials: list[Trial], params: FallParams, seed: 
     rng.shuffle(order)
     det = FallDetector(SISFALL_RATE, FallParams(**{**params.__dict__, "explain": True}))
     out = WearStream(subject)
+    tape, found = Tape(SISFALL_RATE), list[Assessment]()
     previous: np.ndarray | None = None
     for trial in order:
         try:
@@ -72,24 +75,28 @@ def stream_subject(subject: str, trials: list[Trial], params: FallParams, seed: 
             stream = acc
         previous = acc[-second:].mean(axis=0)  # the posture it ended in (gravity), not one mid-stride sample
         out.codes.append((out.worn_s + (len(stream) - len(acc)) / SISFALL_RATE, trial.code))
-        _push(det, stream, out)
+        found += _push(det, stream, out, tape)
         out.active_s += len(acc) / SISFALL_RATE
         out.worn_s += len(stream) / SISFALL_RATE
     if previous is not None:  # the last posture held long enough for every pending decision
         tail = transition(previous, previous, params.decide_after_s + STAY_S + REFRACTORY_S)
-        _push(det, tail + noise.normal(0.0, NOISE_G, tail.shape), out)
+        found += _push(det, tail + noise.normal(0.0, NOISE_G, tail.shape), out, tape)
+    out.candidates = [(a.impact_t, a.features, a.rule, a.landing, w)
+                      for a, w in zip((a for a in found if a.kind != "collapse"), watches(tape, found, params),
+                                      strict=True)]
     out.candidates.sort(key=lambda c: c[0])  # a gentle impact is decided later than the ones after it
     return out
 
 
-def _push(det: FallDetector, stream: np.ndarray, out: WearStream) -> None:
-    chunk = int(SISFALL_RATE)
+def _push(det: FallDetector, stream: np.ndarray, out: WearStream, tape: Tape) -> list[Assessment]:
+    chunk, found = int(SISFALL_RATE), list[Assessment]()
+    tape.push(stream)
     for i in range(0, len(stream), chunk):
         for a in det.push(stream[i:i + chunk]):
-            if a.kind != "collapse":
-                out.candidates.append((a.impact_t, a.features, a.rule, a.landing))
+            found.append(a)
             out.falls += a.fall
             out.recovered += a.recovered
+    return found
 
 
 def transition(last: np.ndarray, first: np.ndarray, seconds: float) -> np.ndarray:
@@ -116,10 +123,10 @@ def summarise_wear(streams: list[WearStream], scorer: Scorer | None = None) -> d
         if scorer is None:
             return s.falls, s.recovered
         n, r, last = 0, 0, -1e9
-        for t, feats, rule, landing in s.candidates:
+        for t, feats, rule, landing, watch in s.candidates:
             if t - last <= REFRACTORY_S:
                 continue
-            outcome = scorer(s.subject, feats, rule, landing)
+            outcome = scorer(s.subject, feats, rule, landing, watch)
             n, r = n + (outcome == "alarm"), r + (outcome == "recovered")
             last = t if outcome else last
         return n, r
@@ -157,10 +164,10 @@ def cv_scorer(weights: dict[str, np.ndarray], threshold: float,
     landing's constants (recovered margin, dropped margin, drop m/s) chosen without them."""
     from hub.detect.evaluation.cross_validation import decide
 
-    def score(subject: str, feats: tuple[float, ...], rule: Rule, landing: Landing) -> str | None:
+    def score(subject: str, feats: tuple[float, ...], rule: Rule, landing: Landing, watch: Watch | None) -> str | None:
         if limits is None:
-            return decide(weights[subject], threshold, feats, rule, landing)
-        return decide(weights[subject], threshold, feats, rule, landing, *limits[subject])
+            return decide(weights[subject], threshold, feats, rule, landing, watch=watch)
+        return decide(weights[subject], threshold, feats, rule, landing, *limits[subject], watch=watch)
     return score
 
 

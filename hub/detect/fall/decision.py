@@ -7,14 +7,17 @@ Rules (the first that holds; each decides whatever the score):
 
     from_lying   no upright period, lying before and after, a drop off a bed,   an alarm
                  a hard impact, then lying still
-    reseated     back, reclined, in the seat the wearer had left                no alarm (vetoes the score)
+    reseated     back, reclined, in the seat the wearer had left                no alarm (vetoes the score);
+                 after a landing that may be a fall, only until the longer watch
     got_up       watched `STAY_S` longer and up again in that time              no alarm (vetoes the score)
     hard_drop    a fast drop into a turned, reclined posture, lying still there  an alarm
     still_down   watched `STAY_S` longer and never up in that time              an alarm if the landing is a fall
 
 Outcome: an alarm when the score says so (above the threshold, not moving about, not `unchanged`, not
-vetoed) or a rule alarms whatever the score; else `wait` when the wearer is neither up again nor
-decided by a rule and the landing may be a fall (decided `STAY_S` later); else, when the landing scores
+vetoed) or a rule alarms whatever the score; else `wait` when the wearer is not up again, no rule but
+`reseated` decides, and the landing may be a fall (decided `STAY_S` later: a wearer who fell backward
+off a reclined seat and sits up on the floor at the seat's recline ends the post phase "in the seat"
+though the landing passed through lying; back in a seat, one never lies on the way); else, when the landing scores
 as a fall (`phases.landed_fall`), a recovered fall if the wearer is up again (at the end of the post
 phase, or within the longer watch), an alarm if still down at the end of that watch; else nothing.
 """
@@ -38,7 +41,8 @@ FORCED: tuple[Rule, ...] = ("from_lying", "hard_drop")  # these alarm whatever t
 class Case:
     """What the rules read of one candidate: its post-phase features, the descent (None: none seen),
     the drop speed (m/s), whether it was watched `STAY_S` longer (`late`) and stayed down in that watch,
-    and the reseated test (lazy: it reads the buffer)."""
+    the reseated test (lazy: it reads the buffer) and whether the landing may be a fall whatever the
+    weights (lazy: `phases.could_have_landed`)."""
 
     feats: tuple[float, ...]
     descent: float | None
@@ -47,11 +51,14 @@ class Case:
     down: bool
     from_lying_g: float
     reseated: Callable[[], bool]
+    may_land: Callable[[], bool] = lambda: False
 
 
 RULES: tuple[tuple[Rule, Callable[[Case], bool]], ...] = (
     ("from_lying", lambda c: from_lying(c.feats, c.descent, c.from_lying_g, c.drop)),
-    ("reseated", lambda c: c.reseated()),
+    # Once watched longer after a landing that may be a fall, whether the wearer got up or stayed down
+    # decides, not the posture at 10 s.
+    ("reseated", lambda c: c.reseated() and not (c.late and c.may_land())),
     ("got_up", lambda c: c.late and not c.down),
     ("hard_drop", lambda c: hard_drop(c.feats, c.drop) and math.exp(c.feats[4]) - 0.01 < STILL_G),
     ("still_down", lambda c: c.down),
@@ -76,7 +83,7 @@ def outcome(alarm_score: bool, rule: Rule, feats: tuple[float, ...], late: bool,
     if alarm_score or rule in FORCED:
         return "alarm"
     up = up_again(feats)
-    if not (late or up or rule) and may_land():
+    if not (late or up or rule not in (None, "reseated")) and may_land():
         return "wait"
     if not landing_fall():
         return None

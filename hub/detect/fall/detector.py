@@ -243,7 +243,8 @@ class FallDetector:
         score, drop = float(self._w @ np.asarray(feats)) + self.params.bias, drop_speed(self._mag, i)
         down = late and stayed_down(self._acc, self._mag, self.up, end, end + self._stay_n)
         rule = rule_of(Case(feats, descent, drop, late, down, self.params.from_lying_g,
-                            lambda: reseated(self._acc, self.up, i, self._post(i))))
+                            lambda: reseated(self._acc, self.up, i, self._post(i)),
+                            lambda: could_have_landed(self._landing(p))))
         by_score = scored(score, self.params.threshold, feats, rule)
         quiet = min(p - self._last_fall, p - self._last_event) > refractory  # no fall or recovered fall just before
         if self.params.explain:
