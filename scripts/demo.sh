@@ -141,10 +141,25 @@ room = "卧室"
 role = "sos"
 TOML
 fi
+# Stop PID only if it is still the process this demo started: its parent is PARENT and its command line
+# holds WHAT. A PID kept in a variable outlives its process (a broker that exited early, a hub between
+# two starts), and by the time of the clean-up the number may belong to someone else's program.
+stop_ours() {  # PARENT PID WHAT
+  local parent=$1 pid=$2 what=$3 stat ppid args
+  [ -n "$pid" ] || return 0
+  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 0  # gone already
+  read -r _ ppid _ <<<"${stat##*) }"  # after "(comm)", which may itself hold spaces
+  args=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 0
+  if [ "$ppid" != "$parent" ] || [[ "$args" != *"$what"* ]]; then
+    echo "demo: PID $pid is no longer the process the demo started ($what); left alone" >&2
+    return 0
+  fi
+  kill "$pid" 2>/dev/null || true
+}
 EXIT_CONFIG=2  # the hub's exit code for an installer mistake (hub/cli/common.py): systemd does not restart it
 supervise() {  # Restart=always, RestartSec=2s, RestartPreventExitStatus=2
   local child="" code
-  trap '[ -n "$child" ] && kill "$child" 2>/dev/null; wait 2>/dev/null; exit 0' TERM INT
+  trap 'stop_ours "$BASHPID" "$child" "hub run"; wait 2>/dev/null; exit 0' TERM INT
   while :; do
     "$VENV/bin/hub" update guard "$SIM/releases" >>"$SIM/hub.log" 2>&1 || true
     "$SIM/releases/current/bin/hub" run --simulate --config "$SIM/hub.toml" >>"$SIM/hub.log" 2>&1 &
@@ -164,10 +179,11 @@ supervise() {  # Restart=always, RestartSec=2s, RestartPreventExitStatus=2
 : >"$SIM/hub.log"
 supervise &
 SUPERVISOR_PID=$!
+SELF=$(tr '\0' ' ' <"/proc/$$/cmdline")  # what the supervisor subshell's command line is too
 cleanup() {
-  kill "$SUPERVISOR_PID" 2>/dev/null || true
+  stop_ours "$$" "$SUPERVISOR_PID" "$SELF"
   wait "$SUPERVISOR_PID" 2>/dev/null || true
-  [ -n "$BROKER_PID" ] && kill "$BROKER_PID" 2>/dev/null
+  stop_ours "$$" "$BROKER_PID" "mosquitto -c $SIM/mosquitto.conf"
   wait 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM

@@ -13,9 +13,15 @@ import os
 import shutil
 import subprocess
 import time
+from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+# Write rates are over this window (since the first sample when the hub has run less): a rate from the
+# last interval alone followed whichever burst it caught (a checkpoint, a log rotation, a self-test
+# sampling a minute after the report) and was useless for judging SD wear.
+RATE_WINDOW_S = 3600.0
 
 # get_throttled bits (Raspberry Pi firmware): now (0..3) and since boot (16..19).
 THROTTLE_BITS = {
@@ -85,8 +91,8 @@ class DeviceHealth:
     disk_total_mb: int | None
     disk_free_mb: int | None
     uptime_s: int | None
-    hub_written_bytes_per_h: int | None  # this process (queue, logs it writes itself)
-    storage_written_bytes_per_h: int | None  # the whole device holding state_dir (all writers)
+    hub_written_bytes_per_h: int | None  # this process (queue, logs it writes itself), over the last hour
+    storage_written_bytes_per_h: int | None  # the whole device holding state_dir (all writers), ditto
     storage_device: str | None
     queue_depth: int | None = None
 
@@ -95,12 +101,13 @@ class DeviceHealth:
 
 
 class HealthSampler:
-    """Reads the system; keeps the previous write counters to turn them into rates per hour."""
+    """Reads the system; keeps the write counters of the last RATE_WINDOW_S to turn them into rates per hour."""
 
     def __init__(self, state_dir: Path, root: Path = Path("/"), vcgencmd: str | None = "vcgencmd") -> None:
         self.state_dir, self.root = state_dir, root
         self.vcgencmd = shutil.which(vcgencmd) if vcgencmd else None
-        self._last: tuple[float, int | None, int | None] | None = None
+        # (time, this process's bytes written, the device's) per sample: the oldest is the window's start.
+        self._seen: deque[tuple[float, int | None, int | None]] = deque()
 
     def _read(self, rel: str) -> str | None:
         try:
@@ -142,6 +149,21 @@ class HealthSampler:
             return None
         return node.resolve().name, stat
 
+    def _rates(self, now: float, hub_written: int | None, dev_written: int | None) -> tuple[int | None, int | None]:
+        """Bytes per hour over the last RATE_WINDOW_S (or since the first sample): from the newest sample
+        at least that old, so a full window is covered once there is one."""
+        while len(self._seen) > 1 and self._seen[1][0] <= now - RATE_WINDOW_S:
+            self._seen.popleft()
+        rates: list[int | None] = [None, None]
+        if self._seen and now > self._seen[0][0]:
+            start, hours = self._seen[0], (now - self._seen[0][0]) / 3600.0
+            for i, current in enumerate((hub_written, dev_written)):
+                before = start[i + 1]
+                if current is not None and before is not None:
+                    rates[i] = round(max(0, current - before) / hours)
+        self._seen.append((now, hub_written, dev_written))
+        return rates[0], rates[1]
+
     def sample(self, now: float | None = None) -> DeviceHealth:
         now = time.monotonic() if now is None else now
         mem = parse_meminfo(self._read("proc/meminfo") or "")
@@ -158,14 +180,7 @@ class HealthSampler:
         device = self.storage_device()
         dev_text = self._read(str(device[1].relative_to(self.root))) if device else None
         dev_written = parse_block_stat_written(dev_text) if dev_text else None
-        hub_rate = dev_rate = None
-        if self._last is not None and now > self._last[0]:
-            hours = (now - self._last[0]) / 3600.0
-            if hub_written is not None and self._last[1] is not None:
-                hub_rate = round(max(0, hub_written - self._last[1]) / hours)
-            if dev_written is not None and self._last[2] is not None:
-                dev_rate = round(max(0, dev_written - self._last[2]) / hours)
-        self._last = (now, hub_written, dev_written)
+        hub_rate, dev_rate = self._rates(now, hub_written, dev_written)
         return DeviceHealth(
             cpu_temp_c=self.cpu_temp_c(),
             throttled=self.throttled(),

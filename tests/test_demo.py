@@ -22,12 +22,13 @@ pytestmark = [pytest.mark.timeout(240),
               pytest.mark.skipif(mosquitto_binary() is None, reason="mosquitto not installed")]
 
 
-def _demo_env(sim: Path, port: int) -> dict[str, str]:
+def _demo_env(sim: Path, port: int, path_first: Path | None = None) -> dict[str, str]:
     # The demo sets up its venv unless it is stamped as installed: this one is (the tests run from it).
     digest = hashlib.sha1((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:12]
     (Path(sys.prefix) / f".installed-{digest}").touch()
+    path = f"{os.environ.get('PATH', '')}:/usr/sbin"
     return {**os.environ, "HUB_SIM_DIR": str(sim), "HUB_DEMO_PORT": str(port), "HUB_VENV": sys.prefix,
-            "HUB_DEMO_EXIT_AFTER": "200", "PATH": f"{os.environ.get('PATH', '')}:/usr/sbin"}
+            "HUB_DEMO_EXIT_AFTER": "200", "PATH": f"{path_first}:{path}" if path_first else path}
 
 
 def _wait(predicate, timeout: float, what: str, log: Path):
@@ -38,11 +39,11 @@ def _wait(predicate, timeout: float, what: str, log: Path):
 class Demo:
     """`bash scripts/demo.sh` in its own session; its output (the console) collected line by line."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, path_first: Path | None = None) -> None:
         self.sim, self.port = tmp / "sim", free_port()
         self.log = self.sim / "hub.log"
         self.proc = subprocess.Popen(["bash", str(ROOT / "scripts" / "demo.sh")], cwd=ROOT,
-                                     env=_demo_env(self.sim, self.port), stdin=subprocess.DEVNULL,
+                                     env=_demo_env(self.sim, self.port, path_first), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                      start_new_session=True)
         self.lines: list[str] = []
@@ -128,6 +129,13 @@ def _hub_pid(config: Path) -> int:
     raise AssertionError(f"no hub running on {config}")
 
 
+def _hub_running(config: Path) -> bool:
+    try:
+        return bool(_hub_pid(config))
+    except AssertionError:
+        return False
+
+
 def test_the_demo_does_not_restart_a_hub_that_stopped_on_a_config_mistake(tmp_path: Path):
     demo = Demo(tmp_path)
     try:
@@ -141,6 +149,32 @@ def test_the_demo_does_not_restart_a_hub_that_stopped_on_a_config_mistake(tmp_pa
         assert text.count("starting it again") == 1 and "no_such_key" in text  # the hub's message names the key
     finally:
         demo.close()
+
+
+def test_the_demo_leaves_alone_a_process_that_is_no_longer_its_broker(tmp_path: Path):
+    """The broker's PID, kept since the start, names another program by the clean-up: the demo must not kill
+    it. Here the `mosquitto` the demo starts becomes `sleep 1000` at once (same PID, a session of its own, so
+    only the demo's own `kill` could reach it), as a PID reused after the broker ended would."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    pid_file = tmp_path / "other.pid"
+    (fake / "mosquitto").write_text(f'#!/bin/sh\necho $$ >"{pid_file}"\nexec setsid sleep 1000\n')
+    (fake / "mosquitto").chmod(0o755)
+    demo = Demo(tmp_path, path_first=fake)
+    other = None
+    try:
+        _wait(lambda: pid_file.exists() and pid_file.read_text().strip(), 60, "the demo starting its broker", demo.log)
+        other = int(pid_file.read_text())
+        _wait(lambda: _hub_running(demo.sim / "hub.toml"), 60, "the hub started", demo.log)
+        _wait(lambda: (Path(f"/proc/{other}/cmdline").read_bytes() == b"sleep\x001000\x00"), 10,
+              "the broker's PID running sleep 1000", demo.log)
+        demo.close()
+        assert Path(f"/proc/{other}").exists(), "the demo killed a process that was not its broker"
+        assert any("no longer the process the demo started" in x for x in demo.lines), demo.lines[-5:]
+    finally:
+        demo.close()
+        if other is not None and Path(f"/proc/{other}").exists():
+            os.kill(other, signal.SIGKILL)
 
 
 @pytest.mark.slow

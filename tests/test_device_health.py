@@ -98,6 +98,26 @@ def test_sampler_over_a_fake_tree(tmp_path: Path) -> None:
     assert second.disk_free_mb is not None and second.disk_free_mb > 0
 
 
+def test_write_rates_are_over_the_last_hour_not_the_last_interval(tmp_path: Path) -> None:
+    """A 1 MB checkpoint just before a self-test's sample a minute after the report made the next figure
+    60 MB/h (over the 50 MB/h warning) for a hub writing 4 kB an hour: the rate is over the last hour."""
+    state = tmp_path / "state"
+    state.mkdir()
+    root = fake_root(tmp_path, 0, 0)
+    sampler = HealthSampler(state, root=root, vcgencmd=None)
+
+    def at(t: float, written: int) -> int | None:
+        (root / "proc/self/io").write_text(f"write_bytes: {written}\n")
+        return sampler.sample(now=t).hub_written_bytes_per_h
+
+    assert at(0.0, 0) is None
+    assert at(900.0, 1000) == 4000  # since start: shorter than an hour
+    assert [at(900.0 * k, 1000 * k) for k in (2, 3, 4)] == [4000, 4000, 4000]
+    assert at(3660.0, 4000 + 2**20) == round((4000 + 2**20) / (3660 / 3600))  # the burst, over 61 min
+    assert at(4500.0, 5000 + 2**20) == 2**20 + 4000  # the window moved on: from the sample at 900 s
+    assert at(8200.0, 9000 + 2**20) == round(4000 / (3700 / 3600))  # from 4500 s: the burst has left the window
+
+
 def test_not_a_pi_gives_none_not_errors(tmp_path: Path) -> None:
     health = HealthSampler(tmp_path, root=tmp_path / "empty", vcgencmd=None).sample()
     assert health.cpu_temp_c is None and health.throttled is None and health.uptime_s is None

@@ -87,3 +87,31 @@ def test_a_good_config_checks_ok_without_creating_the_state_dir(tmp_path: Path) 
     out = hub("config", "check", "--config", str(config(tmp_path, tmp_path / "new" / "state")))
     assert out.returncode == 0, out.stderr
     assert "OK" in out.stdout and not (tmp_path / "new").exists()
+
+
+def test_a_state_dir_under_proc_cannot_be_created_and_says_so(tmp_path: Path) -> None:
+    """/proc accepts nothing, yet os.access says root may write there: `config check` used to pass it."""
+    cfg = config(tmp_path, Path("/proc/nope"))
+    for out in both(cfg):
+        assert out.returncode == 2, out.stderr
+        assert "hub.state_dir = /proc/nope: 不存在，也无法创建 missing, and cannot be created" in out.stderr
+        assert "virtual proc filesystem" in out.stderr and f"set [hub] state_dir in {cfg}" in out.stderr
+        assert "Traceback" not in out.stderr
+
+
+def test_a_missing_state_dir_on_a_read_only_filesystem_is_an_installer_mistake(tmp_path: Path) -> None:
+    ro = tmp_path / "ro"
+    with bind_mount(ro) as mount:
+        mount.read_only()
+        cfg = config(tmp_path, ro / "state")
+        for out in both(cfg):
+            assert out.returncode == 2, out.stderr
+            assert f"hub.state_dir = {ro / 'state'}: 不存在，也无法创建 missing, and cannot be created" in out.stderr
+            assert f"{ro} 在只读文件系统上 is on a read-only filesystem" in out.stderr, out.stderr
+        assert not list(ro.iterdir())  # nothing made there by the check
+
+
+def test_config_check_leaves_no_probe_behind(tmp_path: Path) -> None:
+    out = hub("config", "check", "--config", str(config(tmp_path, tmp_path / "new" / "state")))
+    assert out.returncode == 0, out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hub.toml"]  # the probe directory is gone too

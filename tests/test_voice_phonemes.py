@@ -181,3 +181,14 @@ def test_the_hub_synthesises_the_spoken_form_and_shows_the_words(audio: PromptAu
     assert "回应" in r.text  # what is shown and kept on record: the prompt's own words
     assert r.wav == audio._cached("tts", r.voice, str(audio.speed_wpm), spoken_form(r.text), "0.00")
     assert spoken_form(r.text) != r.text and "回映" in spoken_form(r.text)
+
+
+def test_every_alarm_name_an_acknowledgement_can_say_reads_right(audio: PromptAudio) -> None:
+    """The catalogue's sample names one alarm; the ack names any of them (hub.alarms.words)."""
+    from hub.alarms.words import ALARM_WORDS, CALL_WORDS
+
+    names = {zh for zh, _en in (*CALL_WORDS.values(), *ALARM_WORDS.values())} | {"烟雾报警", "呼叫", "报警"}
+    voice = audio.choice().voice
+    bad = {name: compare(audio.text("acknowledged_about", "zh", what=name, what_en=""), voice)[0]
+           for name in sorted(names)}
+    assert {k: v for k, v in bad.items() if v} == {}

@@ -44,7 +44,7 @@ from hub.speech.player import TimedPlayer
 
 pytestmark = pytest.mark.timeout(900)
 CLOSING = {"call_acknowledged", "call_acknowledged_by", "alarm_acknowledged", "alarm_acknowledged_by",
-           "escalation_coming", "call_cancelled"}
+           "acknowledged_about", "acknowledged_about_by", "escalation_coming", "call_cancelled"}
 EPS = 2e-3  # records' times are rounded to 1 ms
 EXAMPLES = int(os.environ.get("TRANSCRIPT_EXAMPLES", "6"))  # more: TRANSCRIPT_EXAMPLES=50
 

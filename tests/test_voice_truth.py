@@ -94,7 +94,7 @@ def test_bp_and_glucose_readings_during_an_open_call(tmp_path: Path, broker: Bro
         await s.sim("glucose", "2.8", "--meal", "fasting")
         await s.heard("health_glucose_reading", count=2)
         await s.ack(pressed["event_id"])
-        await s.heard("call_acknowledged_by")
+        await s.heard("acknowledged_about_by")  # the fire and the BP alert still open: it names the call
         await s.quiet(2)
 
     s.run(body)
@@ -116,6 +116,8 @@ def test_bp_and_glucose_readings_during_an_open_call(tmp_path: Path, broker: Bro
     assert [("六点一" in u["text"], "二点八" in u["text"]) for u in glucose] == [(True, False), (False, True)]
     assert [k for k, _a in glucose[1].get("with", [])] == ["health_glucose_low"]  # its advice, after it
     assert not any(u["key"] == "health_glucose_low" for u in spoken)  # never on its own, never first
+    acks = [u["text"] for u in spoken if u["key"] == "acknowledged_about_by"]
+    assert acks == ["紧急呼叫，社区已收到，工作人员王芳马上联系您"]
 
 
 def test_three_open_calls_for_ten_minutes_one_acked_by_sms(tmp_path: Path, broker: Broker) -> None:
@@ -150,7 +152,8 @@ def test_three_open_calls_for_ten_minutes_one_acked_by_sms(tmp_path: Path, broke
     assert "健康咨询" in reminders[1]["text"] and "服务呼叫" in reminders[1]["text"]
     after = [u for u in reminders if u["start"] > acked["at"]]
     assert after and all("两个呼叫" in u["text"] and "健康咨询" not in u["text"] for u in after)
-    (ack_line,) = said(s, "call_acknowledged")
+    (ack_line,) = said(s, "acknowledged_about")  # two other calls open: it names the one taken
+    assert ack_line["text"] == "健康咨询，社区已收到，工作人员马上联系您"
     assert all(not (ack_line["end"] <= u["start"] < ack_line["end"] + QUIET_AFTER_S - 1) for u in reminders)
     gaps = [b["start"] - a["end"] for a, b in itertools.pairwise(reminders)]
     assert gaps == sorted(gaps)  # backing off, never closer together

@@ -27,6 +27,7 @@ from hub.alarms.acknowledgement import ACKNOWLEDGED, ack_data, spoken_name
 from hub.alarms.facts import AlarmFacts
 from hub.alarms.reminders import SCHEDULE_S, Reminders
 from hub.alarms.store import OpenAlarm
+from hub.alarms.words import AckLines
 from hub.core.events import Event, category_of, iso_ms
 from hub.core.loglimit import PerCause
 from hub.core.outbox import StateChange
@@ -68,6 +69,7 @@ class AlarmRegistry:
         # against it (hub.speech.claims) before the resident hears it.
         self.facts = AlarmFacts(self._is_pending, lambda: bool(self.ctx.online))
         self.reminders = Reminders(ctx, self._is_pending)  # one merged, backing-off reminder for them all
+        self.ack_lines = AckLines()  # "社区已收到…", naming its alarm when she may have several in mind
 
     # --- start-up ---------------------------------------------------------------------------------
     def load(self, transact: Transact) -> None:
@@ -236,13 +238,12 @@ class AlarmRegistry:
                 log.exception("acknowledgement listener for %s failed", alarm.type)
         self.ctx.feedback("acked")
         name = spoken_name(by, by_name, self._operator_names()) if named else ""
-        prefix = "call" if alarm.category == "call" else "alarm"
         if tell is not None:
             self.ctx.say(tell[0], **{"about": alarm.id, **tell[1]})
-        elif name:
-            self.ctx.say(f"{prefix}_acknowledged_by", name=name, about=alarm.id)
         else:
-            self.ctx.say(f"{prefix}_acknowledged", about=alarm.id)
+            key, fields = self.ack_lines.line(alarm, any(a != alarm.id for a in self._open), name,
+                                              self.ctx.clock.monotonic())
+            self.ctx.say(key, about=alarm.id, **fields)
         return True
 
     def remind(self, alarm_id: str, what: str, what_en: str, steps: tuple[float, ...] = SCHEDULE_S) -> None:
@@ -270,6 +271,7 @@ class AlarmRegistry:
         if new.closed:
             self._open.pop(new.id, None)
             self._mono.pop(new.id, None)
+            self.ack_lines.closed(new.id, self.ctx.clock.monotonic())
         else:
             self._open[new.id] = new
         if new.closed or new.acknowledged:

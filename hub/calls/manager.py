@@ -20,6 +20,7 @@ from typing import Any
 
 from hub.alarms.reminders import schedule
 from hub.alarms.store import OpenAlarm
+from hub.alarms.words import words_of
 from hub.config.loader import Config
 from hub.core.buttons import ButtonBank
 from hub.core.context import Hardware, HubContext
@@ -27,9 +28,6 @@ from hub.speech.questions import ANSWER_HOLD_S
 
 log = logging.getLogger(__name__)
 CALL = "call.raised"
-# What the reminder calls each kind of call (hub.alarms.reminders): "紧急呼叫，社区暂未确认…"
-KIND_WORDS = {"emergency": ("紧急呼叫", "emergency call"), "health": ("健康咨询", "health call"),
-              "service": ("服务呼叫", "service call"), "family": ("家人呼叫", "family call")}
 
 
 class CallManager:
@@ -245,7 +243,7 @@ class CallManager:
                 "call_id": call.id, "kind": call.facts["kind"], **_source(call.facts),
                 "after_s": round(self.cfg["ack_timeout_s"], 1)}, escalated=True)
             self._publish()
-        what = KIND_WORDS.get(str(call.facts.get("kind")), ("呼叫", "call"))
+        what = words_of(call)  # what the reminder calls it: "紧急呼叫，社区暂未确认…"
         ctx.alarms.remind(call.id, *what, steps=schedule(self.cfg["reannounce_s"], self.cfg["reannounce_slow_s"]))
 
     # --- for simulation and status ----------------------------------------------------------------

@@ -28,6 +28,9 @@ from pathlib import Path
 from hub.config.loader import Config
 
 CARD_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}
+# Kernel filesystems that are no place for data: a state dir there can never be made ("/proc/nope").
+VIRTUAL_FS = {"proc", "sysfs", "devtmpfs", "devpts", "cgroup", "cgroup2", "debugfs", "tracefs", "securityfs",
+              "configfs", "efivarfs", "pstore", "bpf", "mqueue", "hugetlbfs", "fusectl", "binfmt_misc"}
 
 
 @dataclass(frozen=True)
@@ -147,21 +150,21 @@ def _state_dir(config: Config, create: bool) -> list[Problem]:
                                     "(systemd makes everything else read-only)",
                         f"set [hub] state_dir = \"{sandbox}\" in {config.path}")]
     if not create and not state.exists():
+        # Tried, not asked: os.access says yes to root everywhere, /proc included, and knows nothing of a
+        # filesystem that refuses new entries. The probe directory goes at once; the state dir is not made.
         parent = next(p for p in state.parents if p.exists())
-        if os.access(parent, os.W_OK | os.X_OK):
-            return []  # `hub run` (or systemd's StateDirectory=) will create it
-        return [Problem(where, key, f"missing, and {parent} is not writable by user {_user()}",
-                        f"create it for the service user (`hub install` does: install -d -o eldercare "
-                        f"{state}) or correct [hub] state_dir in {config.path}")]
+        try:
+            os.rmdir(tempfile.mkdtemp(prefix=".state-dir-check.", dir=parent))
+        except OSError as exc:
+            return [_cannot_create(config, parent, exc)]
+        return []  # `hub run` (or systemd's StateDirectory=) will create it
     try:
         state.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
         return [Problem(where, key, "exists but is not a directory",
                         f"move the file away or set another [hub] state_dir in {config.path}")]
     except OSError as exc:
-        return [Problem(where, key, f"missing and cannot be created ({exc.strerror})",
-                        f"create it for the service user (`hub install` does: install -d -o eldercare "
-                        f"{state}) or correct [hub] state_dir in {config.path}")]
+        return [_cannot_create(config, next((p for p in state.parents if p.exists()), state.parent), exc)]
     if not state.is_dir():
         return [Problem(where, key, "exists but is not a directory",
                         f"move the file away or set another [hub] state_dir in {config.path}")]
@@ -181,6 +184,42 @@ def _state_dir(config: Config, create: bool) -> list[Problem]:
         return [Problem(where, key, f"not writable by user {_user()} ({exc.strerror})",
                         f"chown -R eldercare:eldercare {state} (or run `hub install`)")]
     return []
+
+
+def _cannot_create(config: Config, parent: Path, exc: OSError) -> Problem:
+    """The missing state dir cannot be made in `parent` (its nearest existing ancestor): why, in the
+    installer's terms, and what to do — another place when this one can never hold it."""
+    state, kind = config.state_dir, _fs_type(parent)
+    elsewhere = (f"把 [hub] state_dir 改为可写磁盘上的目录 set [hub] state_dir in {config.path} to a directory on a "
+                 "writable disk (the default is /var/lib/eldercare-hub; `hub install` creates it)")
+    if kind in VIRTUAL_FS:
+        why, remedy = f"{parent} 是内核的虚拟文件系统 is the kernel's virtual {kind} filesystem, not a disk", elsewhere
+    elif exc.errno == errno.EROFS:
+        why, remedy = f"{parent} 在只读文件系统上 is on a read-only filesystem", elsewhere
+    else:
+        why = (f"{parent} is not writable by user {_user()}" if exc.errno in (errno.EACCES, errno.EPERM)
+               else f"{parent}: {exc.strerror}")
+        remedy = (f"为服务用户建好目录 create it for the service user (`hub install` does: install -d -o eldercare "
+                  f"{state}), or correct [hub] state_dir in {config.path}")
+    return Problem(str(state), "hub.state_dir", f"不存在，也无法创建 missing, and cannot be created: {why}", remedy)
+
+
+def _fs_type(path: Path) -> str:
+    """The filesystem type of the mount holding `path` (/proc/self/mounts), "" if unknown."""
+    try:
+        lines = Path("/proc/self/mounts").read_text().splitlines()
+    except OSError:
+        return ""
+    target, best = str(path.resolve()), ("", "")
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        mount = fields[1].replace("\\040", " ")
+        inside = target == mount or target.startswith(mount.rstrip("/") + "/")
+        if inside and len(mount) >= len(best[0]):
+            best = (mount, fields[2])
+    return best[1]
 
 
 def _within(path: Path, root: Path) -> bool:

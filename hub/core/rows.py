@@ -23,9 +23,12 @@ class Row:
 
 
 class RowSource(Protocol):
-    """What the uplink needs from a queue: rows to send in order, and a way to drop delivered ones."""
+    """What the uplink needs from a queue: rows to send in order, a way to drop delivered ones, and the
+    counts of queued rows by priority (kept in memory: no query)."""
 
     def pending(self, limit: int, exclude: Iterable[str] = (),
                 after: tuple[int, int] | None = None) -> list[Row]: ...
 
     def remove(self, rows: Iterable[Row]) -> int: ...
+
+    def depth(self) -> dict[str, int]: ...

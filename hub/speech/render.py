@@ -29,7 +29,8 @@ VOICE_CALL = (*(f"voice_{state}_{who}" for state in ("dialing", "connected")
 ESCALATION = ("escalation_notifying", "escalation_answered", "escalation_coming", "escalation_nobody")
 LEVELS: dict[str, int] = {
     **dict.fromkeys(("call_raising", "call_offline", "call_cancelled", "call_acknowledged", "call_repeat",
-                     "call_acknowledged_by", "alarm_acknowledged", "alarm_acknowledged_by", "call_delivered",
+                     "call_acknowledged_by", "alarm_acknowledged", "alarm_acknowledged_by", "acknowledged_about",
+                     "acknowledged_about_by", "call_delivered",
                      "call_sending", "sensors_fire_alarm", "sensors_heat_rise_alarm", "fall_check",
                      "fall_cancelled", "fall_alarm", "inactivity_alarm", *VOICE_CALL, *ESCALATION), URGENT),
     **dict.fromkeys(("call_no_answer", "alarm_reminder", "alarm_delivered",
@@ -51,7 +52,8 @@ LEVELS.update({claim.unless: LEVELS[key] for key, claim in claims().items() if c
 # "正在呼叫社区" and cuts one being spoken at its next clause.
 TOPICS: dict[str, str] = {
     **dict.fromkeys(("call_raising", "call_offline", "call_repeat", "call_cancelled", "call_acknowledged",
-                     "call_acknowledged_by", "call_no_answer", "call_delivered", "call_sending"), "call"),
+                     "call_acknowledged_by", "call_no_answer", "call_delivered", "call_sending",
+                     "acknowledged_about", "acknowledged_about_by"), "call"),  # scoped by `about`: its own alarm's
     **dict.fromkeys(("fall_check", "fall_cancelled", "fall_alarm", "fall_recovered_check"), "fall"),
     **dict.fromkeys(VOICE_CALL, "voice_call"),
     # "正在通知女儿" then "女儿已收到": the newer one supersedes; "电话已打通" waits for its turn
