@@ -102,10 +102,9 @@ class Uplink(BacklogReader, CertSwitch, Link):
             self._writable()
 
     def urgent_waiting(self) -> bool:
-        # The heap holds only rows raised since start; a call committed before a restart (the hub
-        # restarted while the broker was away) is only in the outbox, whose counts are kept in memory.
-        fresh = bool(self._fresh) and self._fresh[0][0] == 0  # the heap's head: the most urgent row
-        return fresh or self.outbox.depth().get("urgent", 0) > 0
+        # The queue's counts (kept in memory, card and memory rows together) cover the rows waiting here
+        # and a call committed before a restart (the hub restarted while the broker was away) alike.
+        return self.outbox.depth().get("urgent", 0) > 0
 
     def _room(self, priority: int) -> bool:
         """A slot in the in-flight window for a row of this priority: a backlog leaves URGENT_SLOTS free and
