@@ -30,15 +30,28 @@ def test_a_configured_cap_below_the_urgent_one_still_holds() -> None:
     assert all(reconnect_delay(9, 8.0, 60.0, True) == pytest.approx(8.0) for _ in range(50))  # min_s wins
 
 
-@pytest.mark.slow
-def test_a_call_raised_offline_goes_out_soon_after_a_long_outage_ends(tmp_path: Path) -> None:
+def started_with_the_broker_down(tmp_path: Path) -> tuple[Path, int, HubProcess]:
+    """A hub whose broker's port is chosen but not listening, with a backoff that grows to 60 s."""
     root = tmp_path / "broker"
     root.mkdir()
-    port = Broker(root).port  # chosen, nothing listening on it yet: the broker is "down"
+    port = Broker(root).port
     cfg = write_config(tmp_path / "hub" / "hub.toml", port)
     cfg.write_text(cfg.read_text().replace("reconnect_min_s = 0.1\nreconnect_max_s = 1.0",
                                            "reconnect_min_s = 0.5\nreconnect_max_s = 60.0"))
-    hub = HubProcess(cfg).start()
+    return root, port, HubProcess(cfg).start()
+
+
+def broker_back_and_call_delivered(root: Path, port: int, hub: HubProcess) -> Broker:
+    """The broker starts on the hub's port; the broker PUBACKs the call and the hub lets its row go."""
+    broker = Broker(root, port=port).start()
+    assert broker.port == port, "the test's port was taken meanwhile"
+    wait_until(lambda: hub.status()["queue"]["urgent"] == 0, 30, hub.log_tail)
+    return broker
+
+
+@pytest.mark.slow
+def test_a_call_raised_offline_goes_out_soon_after_a_long_outage_ends(tmp_path: Path) -> None:
+    root, port, hub = started_with_the_broker_down(tmp_path)
     broker = None
     try:
         def delays() -> list[float]:
@@ -52,10 +65,7 @@ def test_a_call_raised_offline_goes_out_soon_after_a_long_outage_ends(tmp_path: 
         wait_until(lambda: len(delays()) >= before + 4, 60, hub.log_tail)
         after = delays()[before:]
         assert all(d <= URGENT_RECONNECT_MAX_S for d in after), (after, hub.log_tail())
-        broker = Broker(root, port=port).start()
-        assert broker.port == port, "the test's port was taken meanwhile"
-        # Delivered: the broker PUBACKed the call and the hub let its row go.
-        wait_until(lambda: hub.status()["queue"]["urgent"] == 0, 30, hub.log_tail)
+        broker = broker_back_and_call_delivered(root, port, hub)
     finally:
         hub.stop()
         if broker is not None:
@@ -66,13 +76,7 @@ def test_a_call_raised_offline_goes_out_soon_after_a_long_outage_ends(tmp_path: 
 def test_a_call_committed_before_a_restart_still_keeps_the_reconnects_short(tmp_path: Path) -> None:
     """The hub restarted during the outage: the call is only in the outbox (not among the rows raised
     since start), and its count there is what keeps the reconnect attempts short."""
-    root = tmp_path / "broker"
-    root.mkdir()
-    port = Broker(root).port  # nothing listening: the broker is "down" throughout the restart
-    cfg = write_config(tmp_path / "hub" / "hub.toml", port)
-    cfg.write_text(cfg.read_text().replace("reconnect_min_s = 0.1\nreconnect_max_s = 1.0",
-                                           "reconnect_min_s = 0.5\nreconnect_max_s = 60.0"))
-    hub = HubProcess(cfg).start()
+    root, port, hub = started_with_the_broker_down(tmp_path)  # down throughout the restart too
     broker = None
     try:
         assert hub.sim("press")["event_id"]
@@ -90,9 +94,7 @@ def test_a_call_committed_before_a_restart_still_keeps_the_reconnects_short(tmp_
         # in 1,000; capped, every one does.
         wait_until(lambda: len(delays()) >= 8, 90, hub.log_tail)
         assert all(d <= URGENT_RECONNECT_MAX_S for d in delays()), (delays(), hub.log_tail())
-        broker = Broker(root, port=port).start()
-        assert broker.port == port, "the test's port was taken meanwhile"
-        wait_until(lambda: hub.status()["queue"]["urgent"] == 0, 30, hub.log_tail)
+        broker = broker_back_and_call_delivered(root, port, hub)
     finally:
         hub.stop()
         if broker is not None:
