@@ -16,7 +16,7 @@ import numpy as np
 
 from hub.detect.fall.decision import Rule
 from hub.detect.fall.detector import Assessment, FallParams
-from hub.detect.fall.phases import POST_POSTURE_S, STAY_S, gentle, impulse, reseated, stayed_down
+from hub.detect.fall.phases import STAY_S, gentle, impulse, post_window, reseated, stayed_down
 from hub.detect.fall.resample import FS, _Resampler
 
 # (decided only after the longer watch: a gentle impact, the rule at 10 s, the rule after the longer watch)
@@ -54,8 +54,7 @@ def watches(tape: Tape, found: list[Assessment], params: FallParams, origin: flo
         if gentle(impulse(mag, p)):  # as the detector tested it, on the same samples
             out.append((True, None, a.rule))
         elif late:  # watched longer: at 10 s no rule but perhaps "reseated" held
-            post = (max(p + FS, p + decide_n - round(POST_POSTURE_S * FS)), p + decide_n)
-            out.append((False, "reseated" if reseated(acc, up, p, post) else None, a.rule))
+            out.append((False, "reseated" if reseated(acc, up, p, post_window(p, decide_n)) else None, a.rule))
         elif a.rule is None:  # decided at 10 s: what 30 s more would have shown
             end = p + decide_n
             down = end + stay_n <= len(acc) and stayed_down(acc, mag, up, end, end + stay_n)

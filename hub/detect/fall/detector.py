@@ -65,7 +65,6 @@ from hub.detect.fall.phases import (
     IMPACT_GS,
     LANDING_S,
     LOOKBACK_S,
-    POST_POSTURE_S,
     SEATED_MAX_DEG,
     STAY_S,
     could_have_landed,
@@ -74,6 +73,7 @@ from hub.detect.fall.phases import (
     gentle,
     impulse,
     landed_fall,
+    post_window,
     reseated,
     stayed_down,
 )
@@ -230,7 +230,7 @@ class FallDetector:
 
     def _post(self, i: int) -> tuple[int, int]:
         """The post-fall posture's window (buffer indices) for the impact at buffer index i."""
-        return max(i + FS, i + self._decide_n - round(POST_POSTURE_S * FS)), i + self._decide_n
+        return post_window(i, self._decide_n)
 
     def features_at(self, p: int) -> tuple[float, ...]:
         return self.phases(p)[0]

@@ -164,6 +164,12 @@ def stayed_down(acc: Vec, mag: Vec, up: Vec, start: int, end: int) -> bool:
     return float(mag[start:end].std()) < MOVING_G
 
 
+def post_window(i: int, decide_n: int) -> tuple[int, int]:
+    """The post-fall posture's window (sample indices): the last POST_POSTURE_S of the `decide_n`
+    samples after the impact at i, never starting within its first second."""
+    return max(i + FS, i + decide_n - round(POST_POSTURE_S * FS)), i + decide_n
+
+
 def reseated(acc: Vec, up: Vec, i: int, post: tuple[int, int]) -> bool:
     """The post phase ends reclined (below `SEATED_MAX_DEG`) in the very posture, within `SEAT_DEG`, of
     a reclined 0.5 s block in the look-back: the wearer tried to get up and dropped back into the seat
