@@ -1,5 +1,6 @@
-"""What the morning and bedtime records share: a time of day each day is measured from (the anchor), and
-rows of (anchor epoch, minutes after it) read back from the saved state."""
+"""What the routine, the morning and bedtime records and the rules share: the minute of the local day, a
+time of day each day is measured from (the anchor), and rows of (anchor epoch, minutes after it) read
+back from the saved state."""
 
 from __future__ import annotations
 
@@ -8,10 +9,16 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 
-def anchor_before(ts: datetime, tz: tzinfo, minute_of_day: int) -> datetime:
-    """The last `minute_of_day` (local time in `tz`) at or before `ts`."""
+def minute_of_day(ts: datetime, tz: tzinfo) -> float:
+    """Minutes since local midnight in `tz`, seconds included."""
     local = ts.astimezone(tz)
-    anchor = local.replace(hour=minute_of_day // 60, minute=minute_of_day % 60, second=0, microsecond=0)
+    return local.hour * 60 + local.minute + local.second / 60
+
+
+def anchor_before(ts: datetime, tz: tzinfo, at_min: int) -> datetime:
+    """The last `at_min` (minute of the local day in `tz`) at or before `ts`."""
+    local = ts.astimezone(tz)
+    anchor = local.replace(hour=at_min // 60, minute=at_min % 60, second=0, microsecond=0)
     return anchor if anchor <= local else anchor - timedelta(days=1)
 
 

@@ -22,7 +22,7 @@ from collections import deque
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from hub.detect.inactivity.anchored import anchor_before, load_rows
+from hub.detect.inactivity.anchored import anchor_before, load_rows, minute_of_day
 from hub.detect.inactivity.params import Params
 
 ANCHOR_MIN = 12 * 60  # bedtimes counted from noon: an evening and the night after it are one night
@@ -54,13 +54,10 @@ class Bedtimes:
         nap in bed is not tonight's sleep)."""
         if resting or self.last_in_bed is None or self.latest(ts) is None:
             return False
-        p, bed = self.p, self._tod(self.last_in_bed)
+        p, bed = self.p, minute_of_day(self.last_in_bed, self.tz)
         late = p.in_night(bed) or (p.night_start_min - bed) % 1440 < p.evening_h * 60
-        return p.in_night(self._tod(ts)) and late and self.last_in_bed >= self._anchor_before(ts)
+        return p.in_night(minute_of_day(ts, self.tz)) and late and self.last_in_bed >= self._anchor_before(ts)
 
-    def _tod(self, ts: datetime) -> float:
-        local = ts.astimezone(self.tz)
-        return local.hour * 60 + local.minute
 
     def note(self, start: datetime, source: str, dur_s: float) -> None:
         """A learned gap: if it was a night's sleep in bed, its start is that night's bedtime."""

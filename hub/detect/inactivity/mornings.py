@@ -13,7 +13,7 @@ from collections import deque
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from hub.detect.inactivity.anchored import anchor_before, load_rows
+from hub.detect.inactivity.anchored import anchor_before, load_rows, minute_of_day
 from hub.detect.inactivity.params import Params
 
 MORNING_SPAN_MIN = 12 * 60  # a first activity later than this after the anchor is not "getting up"
@@ -41,7 +41,7 @@ class Mornings:
         if up is None:
             return None
         due = self.anchor_before(ts) + timedelta(minutes=up + self.p.morning_margin_min)
-        if not self.p.in_night(self._tod(ts)) or due - ts < timedelta(minutes=self.p.early_day_min_min):
+        if not self.p.in_night(minute_of_day(ts, self.tz)) or due - ts < timedelta(minutes=self.p.early_day_min_min):
             due += timedelta(days=1)
         return due
 
@@ -56,7 +56,7 @@ class Mornings:
             return
         if last_ts < anchor:
             self.rows.append((anchor.timestamp(), offset))
-        elif self.rows and self.rows[-1][0] == anchor.timestamp() and self.p.in_night(self._tod(last_ts)) \
+        elif self.rows and self.rows[-1][0] == anchor.timestamp() and self.p.in_night(minute_of_day(last_ts, self.tz)) \
                 and (ts - last_ts).total_seconds() >= MORNING_GAP_MIN * 60:
             self.rows[-1] = (anchor.timestamp(), offset)
         since = ts.timestamp() - self.p.learn_days * 86400
@@ -69,6 +69,3 @@ class Mornings:
     def anchor_before(self, ts: datetime) -> datetime:
         return anchor_before(ts, self.tz, self.p.morning_anchor_min)
 
-    def _tod(self, ts: datetime) -> float:
-        local = ts.astimezone(self.tz)
-        return local.hour * 60 + local.minute + local.second / 60

@@ -13,6 +13,7 @@ from collections import deque
 from datetime import datetime, tzinfo
 from typing import Any, Literal
 
+from hub.detect.inactivity.anchored import minute_of_day
 from hub.detect.inactivity.bedtime import Bedtimes
 from hub.detect.inactivity.kinds import Kind as Kind  # re-exported
 from hub.detect.inactivity.kinds import source_kind as source_kind  # re-exported
@@ -43,7 +44,7 @@ class Routine:
     def expectation(self, source: str, ts: datetime) -> tuple[float, float | None, Basis]:
         """(limit in s, learned longest normal gap in s or None, basis) for a gap starting now."""
         p = self.p
-        tod = self._tod(ts)
+        tod = minute_of_day(ts, self.tz)
         night = p.in_night(tod)
         lo = p.night_min_h * 3600 if night else p.day_min_min * 60
         hi = p.night_max_h * 3600 if night else p.day_max_h * 3600
@@ -108,7 +109,7 @@ class Routine:
 
     def note_asked(self, start: datetime, source: str) -> None:
         """A check was asked about a gap that began at `start` after `source` (`never_slept_after`)."""
-        if self._late(self._tod(start)):
+        if self._late(minute_of_day(start, self.tz)):
             self._asked.append((start.timestamp(), source))
         since = start.timestamp() - self.p.learn_days * 86400
         while self._asked and self._asked[0][0] < since:
@@ -129,7 +130,7 @@ class Routine:
         p = self.p
         if p.early_checks_per_day <= 0:
             return limit
-        tod = self._tod(ts)
+        tod = minute_of_day(ts, self.tz)
         night = p.in_night(tod)
         # In the evening before the night window anything but an onset may be the last thing before bed.
         evening = (p.night_start_min - tod) % DAY < p.evening_h * 60 and source_kind(source) != "onset"
@@ -193,7 +194,7 @@ class Routine:
         self.mornings.note(ts, last_ts, self.first_seen)
 
     def add_sample(self, start: datetime, source: str, dur: float) -> None:
-        self._store(start.timestamp(), self._tod(start), source, dur)
+        self._store(start.timestamp(), minute_of_day(start, self.tz), source, dur)
         self.bedtimes.note(start, source, dur)
 
     # ---- persistence --------------------------------------------------------------------------
@@ -232,9 +233,6 @@ class Routine:
         return kept
 
     # ---- internals ----------------------------------------------------------------------------
-    def _tod(self, ts: datetime) -> float:
-        local = ts.astimezone(self.tz)
-        return local.hour * 60 + local.minute + local.second / 60
 
     def _store(self, ts: float, tod: float, source: str, dur: float) -> None:
         hour = int(tod // 60) % 24

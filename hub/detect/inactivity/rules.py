@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal
 
+from hub.detect.inactivity.anchored import minute_of_day
 from hub.detect.inactivity.params import Params, hhmm_to_min
 
 RuleKind = Literal["dwell", "not_up_by", "out_at_night"]
@@ -50,7 +51,7 @@ def due(rules: tuple[Rule, ...], p: Params, tz: tzinfo, last_ts: datetime, sourc
     """The earliest rule that falls due in the gap starting at `last_ts` after `source`, if any."""
     found: list[tuple[datetime, RuleKind]] = []
     local = last_ts.astimezone(tz)
-    tod = local.hour * 60 + local.minute + local.second / 60
+    tod = minute_of_day(last_ts, tz)
     for r in rules:
         if r.kind == "dwell" and not out and r.place in places(source):
             found.append((last_ts + timedelta(seconds=r.night_max_s if p.in_night(tod) else r.day_max_s), r.kind))
@@ -66,7 +67,7 @@ def due(rules: tuple[Rule, ...], p: Params, tz: tzinfo, last_ts: datetime, sourc
     return min(found) if found else None
 
 
-def _next(local: datetime, minute_of_day: int) -> datetime:
-    """The first time of day `minute_of_day` at or after `local` (same zone)."""
-    at = local.replace(hour=minute_of_day // 60, minute=minute_of_day % 60, second=0, microsecond=0)
+def _next(local: datetime, at_min: int) -> datetime:
+    """The first time of day `at_min` (minute of the day) at or after `local` (same zone)."""
+    at = local.replace(hour=at_min // 60, minute=at_min % 60, second=0, microsecond=0)
     return at if at >= local else at + timedelta(days=1)
