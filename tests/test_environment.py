@@ -99,6 +99,16 @@ def test_a_state_dir_under_proc_cannot_be_created_and_says_so(tmp_path: Path) ->
         assert "Traceback" not in out.stderr
 
 
+def test_a_state_dir_name_too_long_is_named_not_a_traceback(tmp_path: Path) -> None:
+    """A pasted path with one component past NAME_MAX: os.stat raised ENAMETOOLONG out of the check."""
+    long = tmp_path / ("a" * 300) / "state"
+    cfg = config(tmp_path, long)
+    for out in both(cfg):
+        assert out.returncode == 2, out.stderr
+        assert f"hub.state_dir = {long}: cannot be looked at (File name too long)" in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr
+
+
 def test_a_missing_state_dir_on_a_read_only_filesystem_is_an_installer_mistake(tmp_path: Path) -> None:
     ro = tmp_path / "ro"
     with bind_mount(ro) as mount:

@@ -149,7 +149,13 @@ def _state_dir(config: Config, create: bool) -> list[Problem]:
         return [Problem(where, key, f"outside the service's state directory {sandbox} "
                                     "(systemd makes everything else read-only)",
                         f"set [hub] state_dir = \"{sandbox}\" in {config.path}")]
-    if not create and not state.exists():
+    try:
+        exists = state.exists()
+    except OSError as exc:  # exists() raises for all but "not there": a name too long, a parent unreadable
+        return [Problem(where, key, f"cannot be looked at ({exc.strerror})",
+                        f"set [hub] state_dir in {config.path} to a short path on a writable disk "
+                        "(the default is /var/lib/eldercare-hub)")]
+    if not create and not exists:
         # Tried, not asked: os.access says yes to root everywhere, /proc included, and knows nothing of a
         # filesystem that refuses new entries. The probe directory goes at once; the state dir is not made.
         parent = next(p for p in state.parents if p.exists())
