@@ -14,6 +14,7 @@ import random
 import signal
 import time
 import tomllib
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +44,22 @@ def test_config_changes_survive_power_cuts_at_random_moments(tmp_path: Path, bro
         mid_apply = 0  # cuts after which the card holds a change under way (the journal's `pending`)
         for version in range(1, ROUNDS + 1):
             supervisor = Supervisor(HubProcess(cfg)).start()  # raises if the hub does not come up
+            stalled = False
             try:
                 body = json.dumps({"version": version, "config": {"mqtt": {"keepalive_s": 20 + version}}})
                 sub.client.publish(desired, body, qos=1, retain=True).wait_for_publish(5)
                 if version % 2 == 0:  # every other round: cut while this change is under way, wherever in it
-                    wait_until(lambda v=version: _journal(journal)[0] == v or _journal(journal)[1] == v, 60,
-                               f"config version {version} under way")
-                    time.sleep(rng.uniform(0.0, 0.5))
+                    # Under way lasts from the journal entry until the restarted hub reaches the broker: about
+                    # 0.25 s here, too short to hit by chance (a CI run once cut after it in all four rounds).
+                    # So the broker stalls once the journal shows the change, as a slow broker would, and the
+                    # restart and trial wait for it while the cut falls at a random moment.
+                    under_way = wait_until(partial(_reached, journal, version), 60,
+                                           f"config version {version} under way", interval=0.005)
+                    if under_way[0] == version:  # not already applied (this process was descheduled too long)
+                        assert broker.proc is not None
+                        os.kill(broker.proc.pid, signal.SIGSTOP)
+                        stalled = True
+                    time.sleep(rng.uniform(0.05, 0.6))
                 else:
                     time.sleep(rng.uniform(0.0, 2.5))  # somewhere in the check, the writes, the restart, the trial
             finally:
@@ -57,6 +67,9 @@ def test_config_changes_survive_power_cuts_at_random_moments(tmp_path: Path, bro
                 supervisor.signal(signal.SIGKILL)  # the power goes ...
                 assert supervisor.hub.proc is not None
                 supervisor.hub.proc.wait(10)
+                if stalled:
+                    assert broker.proc is not None
+                    os.kill(broker.proc.pid, signal.SIGCONT)
             fs.cut()  # ... and the card keeps only what was fsynced
             mid_apply += _journal(journal)[0] is not None
         assert mid_apply > 0, "no power cut landed while a change was being applied: the test proved nothing"
@@ -84,3 +97,9 @@ def _journal(path: Path) -> tuple[int | None, int | None]:
         return None, None
     pending = data.get("pending")
     return (pending.get("version") if isinstance(pending, dict) else None), data.get("applied_version")
+
+
+def _reached(path: Path, version: int) -> tuple[int | None, int | None] | None:
+    """The journal once it names `version`, under way or applied; None before."""
+    seen = _journal(path)
+    return seen if version in seen else None
