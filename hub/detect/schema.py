@@ -101,6 +101,11 @@ INACTIVITY = Section("inactivity", "Unusual inactivity: learns how long the resi
     "early_checks_per_day": Key(0.5, "Budget of early checks '您还好吗？' per day: the first, short threshold is "
                                      "learned so that a well resident is asked about this often; 0 = ask only "
                                      "at the full limit.", min=0, max=4),
+    "checks_per_day_max": Key(0.5, "Ceiling on questions per day: while the checks asked over the last "
+                                   "check_window_days reach this rate, early checks pause and a gap waits for its "
+                                   "full limit (a resident asked too often stops answering); 0 = no ceiling.",
+                              min=0, max=4),
+    "check_window_days": Key(28.0, "Days over which checks_per_day_max is counted.", min=1, max=60),
     "early_margin": Key(1.0, "Early threshold = learned quantile x early_margin + early_margin_min.",
                         min=1.0, max=5.0),
     "early_margin_min": Key(15.0, "Added to the early threshold (minutes).", min=0, max=240),

@@ -174,6 +174,7 @@ class InactivityDetector:
             return out
         if self._asked is None and now >= self.plan.check_at:
             self._asked = self.plan.check_at
+            self.routine.pace.note(self._asked)
             if self.last_ts is not None:
                 self.routine.note_asked(self.last_ts, self._context)
             out.append(self._decision("check", self._asked))

@@ -59,6 +59,8 @@ class Params:
     early_margin_min: float = 15.0
     early_day_min_min: float = 60.0
     early_night_min_h: float = 3.0
+    checks_per_day_max: float = 0.5  # early checks pause while the recent checks reach this rate
+    check_window_days: float = 28.0  # ... over this many days (pacing.py)
     visitors: bool = True  # a second person pauses checks and alarms (hub/detect/visitors.py)
     visitor_rooms_s: float = 5.0
     visitor_hold_min: float = 60.0

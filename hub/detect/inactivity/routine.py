@@ -18,6 +18,7 @@ from hub.detect.inactivity.bedtime import Bedtimes
 from hub.detect.inactivity.kinds import Kind as Kind  # re-exported
 from hub.detect.inactivity.kinds import source_kind as source_kind  # re-exported
 from hub.detect.inactivity.mornings import Mornings
+from hub.detect.inactivity.pacing import CheckPace
 from hub.detect.inactivity.params import Params
 from hub.detect.inactivity.quantile import shrunk_quantile as shrunk_quantile  # re-exported
 
@@ -38,6 +39,7 @@ class Routine:
         self._bins: dict[str, list[deque[tuple[float, float, float]]]] = {}  # src -> 24 h bins
         self.mornings = Mornings(params, tz)  # the morning check (mornings.py)
         self._asked: deque[tuple[float, str]] = deque()  # (gap start epoch, source): checked late
+        self.pace = CheckPace(params)  # every check asked: the ceiling on questions (pacing.py)
         self.first_seen: datetime | None = None
         self.bedtimes = Bedtimes(params, tz)  # the bedtime check (bedtime.py)
 
@@ -128,7 +130,7 @@ class Routine:
         `early_night_min_h`, above by `limit`; no start-up floor (a check is cheap), but none before
         enough history exists."""
         p = self.p
-        if p.early_checks_per_day <= 0:
+        if p.early_checks_per_day <= 0 or self.pace.over(ts, self.days_learned(ts)):
             return limit
         tod = minute_of_day(ts, self.tz)
         night = p.in_night(tod)
@@ -205,7 +207,7 @@ class Routine:
         return {"version": 1, "first_seen": self.first_seen.isoformat() if self.first_seen else None,
                 "samples": samples, "wakes": [list(w) for w in self.mornings.rows],
                 "bedtimes": [list(b) for b in self.bedtimes.rows],
-                "asked": [[round(ts, 1), src] for ts, src in self._asked]}
+                "asked": [[round(ts, 1), src] for ts, src in self._asked], "checks": self.pace.to_list()}
 
     def load(self, data: dict[str, Any]) -> int:
         """Restore the history of `to_dict()` output; entries that do not parse are skipped. Returns
@@ -225,6 +227,7 @@ class Routine:
                 kept += 1
         self.bedtimes.load(data.get("bedtimes"))
         self.mornings.load(data.get("wakes"))
+        self.pace.load(data.get("checks"))
         for row in data.get("asked") or []:
             try:
                 self._asked.append((float(row[0]), str(row[1])))
