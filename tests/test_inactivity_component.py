@@ -106,6 +106,9 @@ async def test_a_press_during_the_check_answers_it(tmp_path: Path) -> None:
     hub.activity.note("pir", START)
     await hub.sims["inactivity"](["6.05"])
     assert hub.said() == ["inactivity_check"] and monitor.status()["asking"]
+    # A technician reads the questions asked lately (the ceiling on questions, pacing.py): this one counts;
+    # in its first day the unit has no early check yet, so none is paused.
+    assert monitor.status()["questions_asked"] == 1 and monitor.status()["early_checks_paused"] is False
     hub.activity.note("button:17", hub.clock.now())
     await hub.sims["inactivity"](["1"])
     assert hub.said() == ["inactivity_check", "inactivity_ok"]

@@ -229,13 +229,17 @@ class InactivityMonitor:
     def status(self) -> dict[str, Any]:
         det = self._det()
         alarm_at = det.next_alarm_at()
+        now = self._require_ctx().clock.now()
         return {
             "away": det.away, "presumed_out": det.out, "asking": det.asking, "visitor": det.visitors.present,
             "question": det.question,  # which question waits for an answer: 1, 2 (the louder one) or None
             "last_activity": det.last_ts.isoformat(timespec="seconds") if det.last_ts else None,
             "alarm_due": alarm_at.isoformat(timespec="seconds") if alarm_at else None,
             "learned_gaps": det.sample_count(), "feedback_scale": det.scale,
-            "learned": det.routine.progress(self._require_ctx().clock.now()),
+            "learned": det.routine.progress(now),
+            # The ceiling on questions (pacing.py): checks asked lately, and whether early ones pause.
+            "questions_asked": det.routine.pace.count(now, det.routine.days_learned(now)),
+            "early_checks_paused": det.routine.pace.over(now, det.routine.days_learned(now)),
         }
 
     def _publish_status(self) -> None:

@@ -30,13 +30,17 @@ class CheckPace:
 
     def over(self, ts: datetime, days_learned: float) -> bool:
         """The checks asked over the last `check_window_days` (or the history, if shorter) have reached
-        `checks_per_day_max` per day: no early check for a gap starting at `ts`."""
+        `checks_per_day_max` per day: no early check for a gap starting at `ts`. Never before
+        `learn_min_days` (no early check exists yet to withhold)."""
         p = self.p
-        if p.checks_per_day_max <= 0:
+        if p.checks_per_day_max <= 0 or days_learned < p.learn_min_days:
             return False
-        span = min(days_learned, p.check_window_days)
-        since = ts.timestamp() - span * 86400
-        return sum(1 for t in self.asked if since <= t <= ts.timestamp()) >= p.checks_per_day_max * span
+        return self.count(ts, days_learned) >= p.checks_per_day_max * min(days_learned, p.check_window_days)
+
+    def count(self, ts: datetime, days_learned: float) -> int:
+        """Checks asked over the last `check_window_days` (or the history, if shorter) before `ts`."""
+        since = ts.timestamp() - min(days_learned, self.p.check_window_days) * 86400
+        return sum(1 for t in self.asked if since <= t <= ts.timestamp())
 
     def _prune(self, now: float) -> None:
         while self.asked and self.asked[0] < now - self.p.check_window_days * 86400:
