@@ -52,6 +52,7 @@ from hub.detect.evaluation.falls import (
     find_trials,
     read_waist_adxl,
 )
+from hub.detect.fall.phases import LYING_DEG
 
 POSTURE_S = 0.5  # the running median that reads the gravity vector (longer than an impact, shorter than a turn)
 DESCENT_S = 2.5  # slow: the descent stretched, this long before the impact's rise (falls from a chair: 0.5-2.5 s)
@@ -64,7 +65,11 @@ CHAIR_CODES = ("F08", "F09", "F10", "F11", "F12", "F13", "F14", "F15")
 TRANSFORMS: dict[str, tuple[float, float]] = {
     "slow1.3": (1.3, 1.0), "slow1.6": (1.6, 1.0), "soft0.6": (1.0, 0.6), "soft0.4": (1.0, 0.4),
     "slow1.3+soft0.6": (1.3, 0.6)}
-VARIANTS = tuple(f"soften:{name}" for name in TRANSFORMS)
+# The ADL these must not be confused with: lying down on a bed (slowly, D12; quickly, D13) and staying
+# there (a nap), where SisFall's trials sit up again after a moment: each cut where the lying ends (`stayed`).
+STAYED = "lay_down_stay"
+STAYED_CODES = ("D12", "D13")
+VARIANTS = (*(f"soften:{name}" for name in TRANSFORMS), f"soften:{STAYED}")
 
 
 def posture(acc: np.ndarray, rate: float = SISFALL_RATE) -> np.ndarray:
@@ -134,10 +139,28 @@ def transformed(acc: np.ndarray, name: str, rate: float = SISFALL_RATE) -> np.nd
     return softened(slow, s, rate)
 
 
+def stayed(acc: np.ndarray, rate: float = SISFALL_RATE, up: tuple[float, float, float] = (0.0, -1.0, 0.0)
+           ) -> np.ndarray | None:
+    """The trial up to the end of its longest lying stretch (0.5 s posture blocks past `LYING_DEG`), so the
+    evaluation's padding holds the wearer lying there (None: never lying for 1 s)."""
+    block = round(0.5 * rate)
+    n = len(acc) // block
+    means = acc[:n * block].reshape(n, block, 3).mean(axis=1)
+    cos = means @ np.asarray(up) / np.maximum(np.linalg.norm(means, axis=1), 1e-9)
+    lying = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))) >= LYING_DEG
+    best, run, end = 0, 0, 0
+    for k, down in enumerate(lying.tolist()):
+        run = run + 1 if down else 0
+        if run > best:
+            best, end = run, k + 1
+    return acc[:end * block] if best >= 2 else None
+
+
 def soften_trials(trials: list[Trial], codes: tuple[str, ...] | None = CHAIR_CODES,
                   names: tuple[str, ...] = tuple(TRANSFORMS)) -> Iterator[tuple[Trial, np.ndarray]]:
     """Every fall trial of `codes` (None: every fall) as each transform of `names` makes it, as a
-    `Trial` of variant "soften:<name>"."""
+    `Trial` of variant "soften:<name>", then every lying-down ADL of `STAYED_CODES` cut where the lying ends
+    (variant "soften:lay_down_stay": a false event there is an alarm or a fall.recovered)."""
     for trial in trials:
         if not trial.is_fall or (codes is not None and trial.code not in codes):
             continue
@@ -147,6 +170,14 @@ def soften_trials(trials: list[Trial], codes: tuple[str, ...] | None = CHAIR_COD
             continue
         for name in names:
             yield Trial(trial.path, trial.code, trial.subject, f"soften:{name}"), transformed(acc, name)
+    for trial in trials:
+        if trial.code in STAYED_CODES:
+            try:
+                cut = stayed(read_waist_adxl(trial.path))
+            except TrialError:
+                continue
+            if cut is not None:
+                yield Trial(trial.path, trial.code, trial.subject, f"soften:{STAYED}"), cut
 
 
 def softened_table(results: list[TrialResult],
@@ -166,7 +197,7 @@ def softened_table(results: list[TrialResult],
                 row[0] += out(r) is not None
                 row[1] += 1
         events = sum(out(r) is not None for r in rs)
-        table[variant.removeprefix("soften:")] = {
+        table[variant.removeprefix("soften:")] = {"adl": not rs[0].trial.is_fall,
             "falls": len(rs), "events": events, "alarms": sum(out(r) == "alarm" for r in rs),
             "recovered": sum(out(r) == "recovered" for r in rs), "sensitivity": events / len(rs),
             "codes": dict(sorted(per_code.items())), "subjects": dict(sorted(per_subject.items()))}
@@ -179,11 +210,16 @@ def format_softened(table: dict[str, dict[str, Any]], title: str = "") -> str:
     lines = [f"older adults' falls, made slower / softer from the young adults' (soften.py){title}",
              "transform          falls events alarms recovered sens(any)  lowest subject"]
     for name, v in table.items():
+        if v["adl"]:
+            groups = {g: [n for s, (_, n) in v["subjects"].items() if s.startswith(g)] for g in ("SA", "SE")}
+            lines.append(f"{name:<18} {v['falls']:5d} ADL trials (SA {sum(groups['SA'])}, SE {sum(groups['SE'])}): "
+                         f"{v['alarms']} false alarms, {v['recovered']} false fall.recovered")
+            continue
         low = min(v["subjects"].items(), key=lambda kv: (kv[1][0] / kv[1][1], kv[0]))
         lines.append(f"{name:<18} {v['falls']:5d} {v['events']:6d} {v['alarms']:6d} {v['recovered']:9d}    "
                      f"{100 * v['sensitivity']:5.1f}%  {low[0]} {100 * low[1][0] / low[1][1]:.1f}%")
     for name, v in table.items():
-        lines.append(f"  {name} per code (reported/falls): "
+        lines.append(f"  {name} per code (events/trials): "
                      + ", ".join(f"{c} {e}/{n}" for c, (e, n) in v["codes"].items()))
     return "\n".join(lines)
 
