@@ -69,7 +69,7 @@ def per_subject(results: list[TrialResult], wear: dict[str, Any],
         rs = [r for r in results if r.trial.subject == subject]
         falls = [r for r in rs if r.trial.is_fall and not r.trial.variant]
         up = [r for r in rs if r.trial.variant == "got_up"]
-        adls = [r for r in rs if not r.trial.is_fall]
+        adls = [r for r in rs if not r.trial.is_fall and not r.trial.variant]
         w = wear.get("subjects_figures", {}).get(subject, {})
         table[subject] = {"falls": len(falls), "any": sum(out(r) is not None for r in falls),
                           "alarm": sum(out(r) == "alarm" for r in falls), "got_up": len(up),
