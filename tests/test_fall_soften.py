@@ -21,6 +21,7 @@ from hub.detect.evaluation.soften import (
     posture,
     slowed,
     softened,
+    stayed,
     transformed,
 )
 
@@ -101,16 +102,31 @@ def test_every_transform_keeps_where_the_fall_ends() -> None:
         assert np.linalg.norm(made, axis=1).max() < np.linalg.norm(acc, axis=1).max(), name
 
 
+def test_lying_down_and_staying_is_cut_where_the_lying_ends() -> None:
+    seated = np.tile(UP, (600, 1))
+    k = np.linspace(0.0, 1.0, 100)[:, None]
+    down = (UP * (1 - k) + SIDE * k) / np.linalg.norm(UP * (1 - k) + SIDE * k, axis=1, keepdims=True)
+    lying, up_again = np.tile(SIDE, (700, 1)), np.tile(UP, (900, 1))
+    trial = np.vstack((seated, down, lying, down[::-1], up_again))  # D13: lies down, then sits up again
+    cut = stayed(trial)
+    assert cut is not None and len(cut) == 1400  # the last 0.5 s block still lying: sitting up is gone
+    assert tilt(cut[-100:]).mean() > 80.0  # the padding that follows holds her lying there
+    assert stayed(np.vstack((seated, up_again))) is None  # never lay down: nothing to make
+
+
 def test_eval_fall_soften_reports_each_transform_apart(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = sisfall_subset(tmp_path, ["SA01/F01_SA01_R01", "SA01/F13_SA01_R02", "SA01/D01_SA01_R01",
-                                     "SE01/D11_SE01_R01"])
+                                     "SA01/D13_SA01_R01", "SE01/D11_SE01_R01"])
     assert main(["eval", "fall", "--dataset", "sisfall", str(root), "--soften", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result["softened"]) == set(TRANSFORMS)
+    assert set(result["softened"]) == {*TRANSFORMS, "lay_down_stay"}
+    stay = result["softened"].pop("lay_down_stay")  # D13 cut where the lying ends: an ADL, false events
+    assert stay["adl"] and stay["trials"] == 1 and set(stay["codes"]) == {"D13"}
     for v in result["softened"].values():  # only the chair fall (F13), not the fall from walking (F01)
-        assert v["falls"] == 1 and set(v["codes"]) == {"F13"} and set(v["subjects"]) == {"SA01"}
-    assert result["groups"]["SA"]["falls"] == 2  # the real trials are counted as before...
-    assert result["groups"]["SA"]["got_up"]["trials"] == 2  # ...and so are the got-up splices
+        assert not v["adl"] and v["trials"] == 1 and set(v["codes"]) == {"F13"} and set(v["subjects"]) == {"SA01"}
+    assert result["groups"]["SA"]["falls"] == 2 and result["groups"]["SA"]["adls"] == 2  # the real trials, as before
+    assert result["subjects_table"]["SA01"]["adls"] == 2
+    assert result["groups"]["SA"]["got_up"]["trials"] == 2  # and the got-up splices
     assert main(["eval", "fall", "--dataset", "sisfall", str(root), "--soften", "all"]) == 0
     out = capsys.readouterr().out
     assert "older adults' falls" in out and "slow1.3+soft0.6" in out and "F01 " in out.split("older adults")[1]

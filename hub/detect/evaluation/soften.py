@@ -198,7 +198,7 @@ def softened_table(results: list[TrialResult],
                 row[1] += 1
         events = sum(out(r) is not None for r in rs)
         table[variant.removeprefix("soften:")] = {"adl": not rs[0].trial.is_fall,
-            "falls": len(rs), "events": events, "alarms": sum(out(r) == "alarm" for r in rs),
+            "trials": len(rs), "events": events, "alarms": sum(out(r) == "alarm" for r in rs),
             "recovered": sum(out(r) == "recovered" for r in rs), "sensitivity": events / len(rs),
             "codes": dict(sorted(per_code.items())), "subjects": dict(sorted(per_subject.items()))}
     return table
@@ -208,15 +208,15 @@ def format_softened(table: dict[str, dict[str, Any]], title: str = "") -> str:
     if not table:
         return ""
     lines = [f"older adults' falls, made slower / softer from the young adults' (soften.py){title}",
-             "transform          falls events alarms recovered sens(any)  lowest subject"]
+             "transform         trials events alarms recovered sens(any)  lowest subject"]
     for name, v in table.items():
         if v["adl"]:
             groups = {g: [n for s, (_, n) in v["subjects"].items() if s.startswith(g)] for g in ("SA", "SE")}
-            lines.append(f"{name:<18} {v['falls']:5d} ADL trials (SA {sum(groups['SA'])}, SE {sum(groups['SE'])}): "
+            lines.append(f"{name:<18} {v['trials']:5d} ADL trials (SA {sum(groups['SA'])}, SE {sum(groups['SE'])}): "
                          f"{v['alarms']} false alarms, {v['recovered']} false fall.recovered")
             continue
         low = min(v["subjects"].items(), key=lambda kv: (kv[1][0] / kv[1][1], kv[0]))
-        lines.append(f"{name:<18} {v['falls']:5d} {v['events']:6d} {v['alarms']:6d} {v['recovered']:9d}    "
+        lines.append(f"{name:<18} {v['trials']:5d} {v['events']:6d} {v['alarms']:6d} {v['recovered']:9d}    "
                      f"{100 * v['sensitivity']:5.1f}%  {low[0]} {100 * low[1][0] / low[1][1]:.1f}%")
     for name, v in table.items():
         lines.append(f"  {name} per code (events/trials): "
