@@ -55,9 +55,9 @@ from hub.detect.evaluation.falls import (
 from hub.detect.fall.phases import LYING_DEG
 
 POSTURE_S = 0.5  # the running median that reads the gravity vector (longer than an impact, shorter than a turn)
-DESCENT_S = 2.5  # slow: the descent stretched, this long before the impact's rise (falls from a chair: 0.5-2.5 s)
+DESCENT_S = 2.5  # slow: the descent stretched, this long before the impact's rise (a slump from a chair: 2-3 s)
 RISE_S = 0.1  # ...which begins this long before the peak
-IMPACT_S = 0.5  # slow: after the rise, the impact's dynamic part scales by 1/k for this long
+IMPACT_S = 0.5  # slow: from the peak, the impact's dynamic part scales by 1/k for this long
 SOFT_BEFORE_S, SOFT_AFTER_S = 1.0, 0.5  # soft: the second before the impact (the descent's end) and the impact
 RAMP_S = 0.25
 CHAIR_CODES = ("F08", "F09", "F10", "F11", "F12", "F13", "F14", "F15")
