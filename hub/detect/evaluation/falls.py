@@ -7,9 +7,9 @@ that ends 2 s after an impact would otherwise hide the decision. Each trial's ou
 decision in it: `alarm` (a suspected fall: countdown, then alarm.fall), else `recovered` (a fall the
 wearer got up from: fall.recovered), else none. A fall trial counts for "any fall event" when either is
 decided and for "alarm" when an alarm is; an ADL trial is a false alarm with an alarm, a false
-recovered-fall event with a recovered. Falls the wearer gets up from are spliced
-(`hub/detect/evaluation/splice.py`). Figures per age group (SA young, SE older), fall type and activity
-code, and false alarms per day of continuous wear (`hub/detect/evaluation/wear.py`). `--cross-validate`
+recovered-fall event with a recovered. Falls the wearer gets up from are spliced (splice.py), older
+adults' made slower and softer (`--soften`: soften.py). Figures per age group (SA young, SE older), fall
+type and activity code, and false alarms per day of continuous wear (wear.py). `--cross-validate`
 refits the score's weights leaving one subject out at a time and chooses the landing's constants without
 that subject too (nested: hub/detect/evaluation/nested.py; the figures docs/detection.md reports);
 the report and CLI are in `hub/detect/evaluation/fall_report.py`.
