@@ -68,7 +68,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.01, pos_weight: flo
 
 def training_set(results: list[TrialResult]) -> tuple[np.ndarray, np.ndarray]:
     """Positives: the hardest-hitting candidate of each fall trial; negatives: every ADL candidate.
-    Spliced "got up" trials are evaluation only, never trained on."""
+    Spliced "got up" and softened trials are evaluation only, never trained on."""
     xs: list[np.ndarray] = []
     ys: list[np.ndarray] = []
     for r in results:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.detect.evaluation.falls import FALL_TYPES, Outcome, TrialResult, find_trials, summarise
+from hub.detect.evaluation.soften import CHAIR_CODES, format_softened, softened_table
 from hub.detect.fall.detector import FEATURES, FallParams
 
 
@@ -67,8 +68,8 @@ def per_subject(results: list[TrialResult], wear: dict[str, Any],
     for subject in sorted({r.trial.subject for r in results}):
         rs = [r for r in results if r.trial.subject == subject]
         falls = [r for r in rs if r.trial.is_fall and not r.trial.variant]
-        up = [r for r in rs if r.trial.variant]
-        adls = [r for r in rs if not r.trial.is_fall]
+        up = [r for r in rs if r.trial.variant == "got_up"]
+        adls = [r for r in rs if not r.trial.is_fall and not r.trial.variant]
         w = wear.get("subjects_figures", {}).get(subject, {})
         table[subject] = {"falls": len(falls), "any": sum(out(r) is not None for r in falls),
                           "alarm": sum(out(r) == "alarm" for r in falls), "got_up": len(up),
@@ -127,6 +128,9 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the wear-day trial order and gaps, and the splices")
     p.add_argument("--get-up-s", type=float, default=3.0,
                    help="how long the spliced wearer takes to get up (s; from 6: through a reclined posture)")
+    p.add_argument("--soften", nargs="?", const="chair", choices=("chair", "all"), default=None,
+                   help="also every fall around a chair (F08-F15; 'all': every fall) made slower and softer, as "
+                        "an older adult's (hub/detect/evaluation/soften.py), reported per transform")
     p.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=main)
 
@@ -140,8 +144,9 @@ def main(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     params = FallParams() if args.threshold is None else FallParams(threshold=args.threshold)
+    soften = None if args.soften is None else CHAIR_CODES if args.soften == "chair" else ()
     results, skipped = evaluate(root, params, args.limit, got_up=not args.no_got_up, seed=args.seed,
-                                get_up_s=args.get_up_s)
+                                get_up_s=args.get_up_s, soften=soften)
     if not results:
         print(f"hub eval fall: no SisFall trials (<CODE>_<SUBJECT>_R<NN>.txt[.gz]) under {root}",
               file=sys.stderr)
@@ -155,6 +160,7 @@ def main(args: argparse.Namespace) -> int:
     streams = wear_streams(find_trials(root)[:args.limit], params, args.seed)
     summary["wear"] = summarise_wear(streams)
     summary["subjects_table"] = per_subject(results, summary["wear"])
+    summary["softened"] = softened_table(results)
     if args.cross_validate:
         try:
             outcomes, folds, (chosen, inner_errors) = nested_cross_validate(results, streams, params.threshold)
@@ -170,6 +176,7 @@ def main(args: argparse.Namespace) -> int:
             {s: f.weights for s, f in folds.items()}, params.threshold, limits))
         summary["cross_validation"]["subjects_table"] = per_subject(
             results, summary["cross_validation"]["wear"], outcomes)
+        summary["cross_validation"]["softened"] = softened_table(results, outcomes)
         summary["cross_validation"]["method"] = "nested leave-one-subject-out"
         summary["cross_validation"]["limits_per_fold"] = limits
         summary["cross_validation"]["limits_all_subjects"] = {**chosen.__dict__, "inner_errors": inner_errors}
@@ -182,12 +189,14 @@ def main(args: argparse.Namespace) -> int:
     print(format_report(summary, root))
     print(format_wear(summary["wear"]))
     print(format_subjects(summary["subjects_table"]))
+    print(format_softened(summary["softened"]))
     if args.cross_validate:
         cv = summary["cross_validation"]
         print()
         print(format_report(cv_full, root, " (nested leave-one-subject-out)"))
         print(format_wear(cv["wear"], " (nested leave-one-subject-out)"))
         print(format_subjects(cv["subjects_table"]))
+        print(format_softened(cv["softened"], " (nested leave-one-subject-out)"))
         print("landing constants chosen per fold without the held-out subject (recovered margin, dropped margin, "
               "drop m/s, impulse g*s): " + ", ".join(f"{s} {'/'.join(f'{x:g}' for x in v)}" for s, v in limits.items()))
         print(f"the same selection on all subjects: {cv['limits_all_subjects']}; shipped: recovered margin "

@@ -7,9 +7,9 @@ that ends 2 s after an impact would otherwise hide the decision. Each trial's ou
 decision in it: `alarm` (a suspected fall: countdown, then alarm.fall), else `recovered` (a fall the
 wearer got up from: fall.recovered), else none. A fall trial counts for "any fall event" when either is
 decided and for "alarm" when an alarm is; an ADL trial is a false alarm with an alarm, a false
-recovered-fall event with a recovered. Falls the wearer gets up from are spliced
-(`hub/detect/evaluation/splice.py`). Figures per age group (SA young, SE older), fall type and activity
-code, and false alarms per day of continuous wear (`hub/detect/evaluation/wear.py`). `--cross-validate`
+recovered-fall event with a recovered. Falls the wearer gets up from are spliced (splice.py), older
+adults' made slower and softer (`--soften`: soften.py). Figures per age group (SA young, SE older), fall
+type and activity code, and false alarms per day of continuous wear (wear.py). `--cross-validate`
 refits the score's weights leaving one subject out at a time and chooses the landing's constants without
 that subject too (nested: hub/detect/evaluation/nested.py; the figures docs/detection.md reports);
 the report and CLI are in `hub/detect/evaluation/fall_report.py`.
@@ -54,7 +54,7 @@ class Trial:
     path: Path
     code: str
     subject: str
-    variant: str = ""  # "got_up": the fall spliced with the subject getting up and walking away
+    variant: str = ""  # "got_up": the fall spliced with a get-up (splice.py); "soften:<name>": soften.py
 
     @property
     def key(self) -> str:
@@ -67,6 +67,10 @@ class Trial:
     @property
     def is_fall(self) -> bool:
         return self.code.startswith("F")
+
+    @property
+    def softened(self) -> bool:  # an older adult's fall, made from this one (soften.py)
+        return self.variant.startswith("soften:")
 
 
 def find_trials(root: Path) -> list[Trial]:
@@ -186,8 +190,10 @@ def run_trial(trial: Trial, acc: np.ndarray, params: FallParams | None = None) -
 
 
 def evaluate(root: Path, params: FallParams | None = None, limit: int | None = None,
-             got_up: bool = True, seed: int = 0, get_up_s: float = 3.0) -> tuple[list[TrialResult], list[str]]:
-    """Every trial under `root`, then (`got_up`) every fall trial spliced with its subject getting up."""
+             got_up: bool = True, seed: int = 0, get_up_s: float = 3.0,
+             soften: tuple[str, ...] | None = None) -> tuple[list[TrialResult], list[str]]:
+    """Every trial under `root`, then (`got_up`) every fall trial spliced with its subject getting up,
+    then (`soften`: fall codes, empty for every fall) the falls made slower and softer (soften.py)."""
     results, skipped = [], []
     trials = find_trials(root)[:limit]
     for trial in trials:
@@ -198,11 +204,11 @@ def evaluate(root: Path, params: FallParams | None = None, limit: int | None = N
             skipped.append(str(trial.path))
             continue
         results.append(run_trial(trial, acc, params))
-    if got_up:
-        from hub.detect.evaluation.splice import got_up_trials
-
-        for trial, acc in got_up_trials(trials, seed, get_up_s):
-            results.append(run_trial(trial, acc, params))
+    from hub.detect.evaluation.soften import soften_trials
+    from hub.detect.evaluation.splice import got_up_trials
+    spliced = got_up_trials(trials, seed, get_up_s) if got_up else iter(())
+    softened = soften_trials(trials, soften or None) if soften is not None else iter(())
+    results += [run_trial(trial, acc, params) for made in (spliced, softened) for trial, acc in made]
     return results, skipped
 
 
@@ -222,7 +228,7 @@ def summarise(results: list[TrialResult], outcomes: dict[str, Outcome] | None = 
         return out(r) is not None
 
     plain = [r for r in results if not r.trial.variant]
-    spliced = [r for r in results if r.trial.variant]
+    spliced = [r for r in results if r.trial.variant == "got_up"]
     groups: dict[str, dict[str, Any]] = {}
     for group in sorted({r.trial.group for r in plain} | {"SA", "SE"}):
         rs = [r for r in plain if r.trial.group == group]

@@ -12,7 +12,8 @@ is then scored with weights fitted without o and those constants, exactly as `cr
 (the detector's rule) does. Both make the 10 s decision under the weights being scored and, for a
 candidate those weights leave waiting, read what the longer watch saw (hub/detect/evaluation/watch.py),
 not the rule the recording's own weights reached.
-The same selection over all subjects is what the shipped constants are checked against.
+The same selection over all subjects is what the shipped constants are checked against. The softened
+falls (soften.py) are scored the same way but never counted in the selection: they are reported only.
 """
 
 from __future__ import annotations
@@ -191,6 +192,7 @@ def nested_cross_validate(results: list[TrialResult], streams: list[WearStream],
     if len(subjects) < 3:
         raise ValueError(f"nested leave-one-subject-out needs at least 3 subjects, got {len(subjects)}")
     train = {s: [r for r in results if r.trial.subject == s] for s in subjects}
+    chosen_on = [r for r in results if not r.trial.softened]  # softened falls: reported, never chosen on
 
     def fitted(left_out: frozenset[str]) -> np.ndarray:
         return fit_logistic(*training_set([r for s in subjects if s not in left_out for r in train[s]]))
@@ -205,7 +207,7 @@ def nested_cross_validate(results: list[TrialResult], streams: list[WearStream],
     folds: dict[str, Fold] = {}
     for held in subjects:
         others = [s for s in subjects if s != held]
-        cands = _Candidates([r for r in results if r.trial.subject != held],
+        cands = _Candidates([r for r in chosen_on if r.trial.subject != held],
                             [s for s in streams if s.subject != held])
         limits, errors = choose(cands, _inner_scores(cands, subjects, fit, others), threshold)
         folds[held] = Fold(fit[frozenset({held})], limits, errors)
@@ -213,5 +215,5 @@ def nested_cross_validate(results: list[TrialResult], streams: list[WearStream],
             found = {decide(folds[held].weights, threshold, tuple(c), rule, landing, *limits.values(), watch=watch)
                      for c, rule, landing, watch in r.decided()}
             outcomes[r.trial.key] = "alarm" if "alarm" in found else "recovered" if "recovered" in found else None
-    everyone = _Candidates(results, streams)
+    everyone = _Candidates(chosen_on, streams)
     return outcomes, folds, choose(everyone, _inner_scores(everyone, subjects, fit, subjects), threshold)
