@@ -74,3 +74,18 @@ def test_pace_counts_only_its_window_and_skips_rows_it_did_not_write() -> None:
     assert pace.over(now, days_learned=30)  # two: at the ceiling
     assert pace.over(now, days_learned=2)  # a short history counts what it has: two in two days
     assert len(pace.asked) == 2  # the one five days old was pruned when a new one was noted
+
+
+def test_the_evaluator_says_how_often_the_ceiling_held_early_checks_back() -> None:
+    from test_inactivity_recheck import silent_days
+
+    from hub.detect.evaluation.activity_log import parse_log
+    from hub.detect.evaluation.inactivity import evaluate
+    from hub.detect.evaluation.inactivity_report import format_report
+
+    events = parse_log(silent_days())  # four six-hour silences at midday in ten days: asked on each
+    on, off = evaluate(events, Params(), seed=2, injections=50), evaluate(events, Params(checks_per_day_max=0),
+                                                                           seed=2, injections=50)
+    assert off["early_paused_pct"] == 0 and on["early_paused_pct"] > 0
+    assert on["false_checks_per_30d"] <= off["false_checks_per_30d"]
+    assert f"paused (ceiling on questions) for {on['early_paused_pct']} % of the gaps" in format_report("x", on)

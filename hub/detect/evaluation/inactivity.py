@@ -141,7 +141,7 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
                     return  # the next activity comes first and answers
                 count(det.note(press, "button:answer"))
 
-    k = 0
+    k, paused = 0, 0
     for ev in events:
         while k < len(times) and times[k] < ev.ts:
             t = times[k]
@@ -160,6 +160,7 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
             excess[_period(t)].append((alarm_at - ev.ts).total_seconds() / 60)
         advance(ev.ts)
         count(det.note(ev.ts, ev.source, ev.exit_door))
+        paused += det.routine.pace.over(ev.ts, det.routine.days_learned(ev.ts))  # the ceiling on questions
     days = (events[-1].ts - events[0].ts).total_seconds() / 86400
     delays = [d for v in by_period.values() for d in v]
     day = [d for p, v in by_period.items() if p in DAY_PERIODS for d in v]
@@ -193,6 +194,7 @@ def evaluate(events: list[LogEvent], params: Params | None = None, seed: int = 0
                                      "oracle_median_min": _q(floor[p], 0.5)} for p, v in by_period.items()},
         "max_delay_min": round(max(delays), 1) if delays else None,
         "mat_flickers": det.flickers,
+        "early_paused_pct": round(100 * paused / len(events), 1),  # gaps begun with early checks paused
         "answer_rate": answer_rate,
         "repeat_answer_rate": repeat_rate,
         "seed": seed,

@@ -13,7 +13,8 @@ def format_report(name: str, r: dict[str, Any], inputs: str = "all inputs") -> s
         f"{r['false_rechecks_per_30d']} asked again, answer rate {r['repeat_answer_rate']}; "
         f"{r['checks_while_out_per_30d']} of them while out by the full log, in "
         f"{r['absences_checked_per_30d']} absences: one alarm each in practice); "
-        f"{r['mat_flickers']} mat flickers absorbed",
+        f"{r['mat_flickers']} mat flickers absorbed; early checks paused (ceiling on questions) for "
+        f"{r['early_paused_pct']} % of the gaps",
     ]
     lines += [f"    false alarm {fa['at']} after {fa['after']} ({fa['gap_min']} min, {fa['reason']}, "
               f"{fa['basis']})" for fa in r["false_alarm_list"][:10]]
