@@ -148,17 +148,20 @@ class Uplink(BacklogReader, CertSwitch, Link):
 
         An urgent row goes straight to the socket when the window allows — and a backlog never fills
         the last URGENT_SLOTS of it: a call must not wait for the sender task's next turn, nor for a
-        PUBACK of the backlog to free a slot.
+        PUBACK of the backlog to free a slot. The same row offered again is a no-op.
         """
+        if self._offered_before(row):
+            return
         window_free = self._room(row.priority)
         if window_free and (row.priority == 0 or (not self._fresh and not self._backlog)):
             self._publish(row)
             self._client.loop_write()
-            return
-        if row.priority == 0 and row.type.split(".", 1)[0] not in ("fault", "system", "cert"):
-            self.kick()  # a call or an alarm: stop waiting out a reconnect delay
-        self._queue(row)
-        self._wake.set()
+        else:
+            if row.priority == 0 and row.type.split(".", 1)[0] not in ("fault", "system", "cert"):
+                self.kick()  # a call or an alarm: stop waiting out a reconnect delay
+            self._queue(row)
+            self._wake.set()
+        self._note_offered(row)
 
     def _publish(self, row: Row) -> None:
         info = self._client.publish(row.topic, row.payload, qos=1, retain=False)
