@@ -27,7 +27,7 @@ from hub.alarms.acknowledgement import ACKNOWLEDGED, ack_data, spoken_name
 from hub.alarms.facts import AlarmFacts
 from hub.alarms.reminders import SCHEDULE_S, Reminders
 from hub.alarms.store import OpenAlarm
-from hub.alarms.words import AckLines
+from hub.alarms.words import AckLines, hub_zone
 from hub.core.events import Event, category_of, iso_ms
 from hub.core.loglimit import PerCause
 from hub.core.outbox import StateChange
@@ -69,7 +69,7 @@ class AlarmRegistry:
         # against it (hub.speech.claims) before the resident hears it.
         self.facts = AlarmFacts(self._is_pending, lambda: bool(self.ctx.online))
         self.reminders = Reminders(ctx, self._is_pending)  # one merged, backing-off reminder for them all
-        self.ack_lines = AckLines()  # "社区已收到…", naming its alarm when she may have several in mind
+        self.ack_lines = AckLines(hub_zone(ctx.config["hub"]["timezone"]))  # which alarm "社区已收到" is about
 
     # --- start-up ---------------------------------------------------------------------------------
     def load(self, transact: Transact) -> None:
@@ -241,7 +241,7 @@ class AlarmRegistry:
         if tell is not None:
             self.ctx.say(tell[0], **{"about": alarm.id, **tell[1]})
         else:
-            key, fields = self.ack_lines.line(alarm, any(a != alarm.id for a in self._open), name,
+            key, fields = self.ack_lines.line(alarm, [a for a in self._open.values() if a.id != alarm.id], name,
                                               self.ctx.clock.monotonic())
             self.ctx.say(key, about=alarm.id, **fields)
         return True
@@ -271,7 +271,7 @@ class AlarmRegistry:
         if new.closed:
             self._open.pop(new.id, None)
             self._mono.pop(new.id, None)
-            self.ack_lines.closed(new.id, self.ctx.clock.monotonic())
+            self.ack_lines.closed(new, self.ctx.clock.monotonic())
         else:
             self._open[new.id] = new
         if new.closed or new.acknowledged:
