@@ -3,13 +3,15 @@ than one open lately; a call alone keeps the plain line (hub.alarms.words)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from scenario import Scenario, save
-from support import Broker
+from support import PREFIX, Broker, HubProcess, Subscriber, online_hub, wait_online, wait_spoken
 
 from hub.alarms.store import OpenAlarm
 from hub.alarms.words import RECENT_S, AckLines, words_of
@@ -116,6 +118,27 @@ def test_two_emergency_calls_are_acknowledged_each_by_its_time(tmp_path: Path, b
         "正在呼叫社区，请稍候", "紧急呼叫，社区暂未确认，正在继续呼叫", "正在呼叫社区，请稍候",
         "九点零一分的紧急呼叫，社区已收到，工作人员王芳马上联系您",
         "九点的紧急呼叫，社区已收到，工作人员王芳马上联系您"]
+
+
+def ack_by_wang(sub: Subscriber, event_id: str) -> None:
+    sub.publish(f"{PREFIX}/test-0001/cmd/ack", json.dumps({"event_id": event_id, "by": "王芳"}))
+
+
+def test_a_close_before_a_power_cut_still_names_the_next_ack(
+        make_hub: Callable[..., HubProcess], subscriber: Callable[..., Subscriber]) -> None:
+    """Two calls open; the health call is acknowledged (she hears "健康咨询，社区已收到…"); the power goes.
+    Back on, the emergency call's ack must not sound like the one she heard a minute ago."""
+    hub, sub = online_hub(make_hub, subscriber, "[voice]\nenabled = false\n")
+    emergency = hub.sim("press", "--button", "17")["event_id"]
+    health = hub.sim("press", "--button", "27")["event_id"]
+    ack_by_wang(sub, health)
+    assert wait_spoken(hub, "acknowledged_about_by", text="健康咨询"), hub.spoken()
+    hub.kill9()
+    hub.start()
+    assert wait_online(sub, "test-0001"), hub.log_tail()
+    ack_by_wang(sub, emergency)
+    assert wait_spoken(hub, "acknowledged_about_by"), hub.spoken()
+    assert [u["text"] for u in hub.spoken()] == ["紧急呼叫，社区已收到，工作人员王芳马上联系您"]
 
 
 @pytest.mark.parametrize(("a", "said"), [

@@ -14,12 +14,13 @@ from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from hub.alarms.store import OpenAlarm
+from hub.alarms.store import CLOSED_KEPT_S, OpenAlarm
 from voice.normalise import integer_zh, time_zh
 
 # An ack this soon after another alarm closed still names its alarm: she may have heard that one's
-# "社区已收到" a moment ago (or the call cancelled), and the two lines must not sound the same.
-RECENT_S = 300.0
+# "社区已收到" a moment ago (or the call cancelled), and the two lines must not sound the same. The
+# alarm store keeps closes as long (hub.alarms.store), so a restart does not forget them.
+RECENT_S = CLOSED_KEPT_S
 # Each kind of call, as the reminder ("紧急呼叫，社区暂未确认…") and the named ack say it.
 CALL_WORDS = {"emergency": ("紧急呼叫", "emergency call"), "health": ("健康咨询", "health call"),
               "service": ("服务呼叫", "service call"), "family": ("家人呼叫", "family call")}
@@ -71,8 +72,8 @@ def told_apart(alarm: OpenAlarm, alike: list[OpenAlarm], zone: tzinfo | None) ->
 
 
 class AckLines:
-    """Which prompt an acknowledgement is said in; remembers the alarms that closed lately, to know if it
-    must name one and whether two are called the same."""
+    """Which prompt an acknowledgement is said in; remembers the alarms that closed lately (also across a
+    restart: `restore`), to know if it must name one and whether two are called the same."""
 
     def __init__(self, zone: tzinfo | None = None) -> None:
         self.zone = zone
@@ -81,6 +82,11 @@ class AckLines:
     def closed(self, alarm: OpenAlarm, now: float) -> None:
         self._closed = {a: c for a, c in self._closed.items() if c[0] > now - RECENT_S}
         self._closed[alarm.id] = (now, alarm)
+
+    def restore(self, closed: list[tuple[OpenAlarm, float]], wall: float, now: float) -> None:
+        """At start: the closes the alarm store kept (alarm, wall-clock seconds), `now` on this run's clock."""
+        for alarm, at in closed:
+            self._closed[alarm.id] = (now - max(0.0, wall - at), alarm)
 
     def line(self, alarm: OpenAlarm, others: list[OpenAlarm], name: str, now: float) -> tuple[str, dict[str, Any]]:
         """(prompt key, fields) for the ack of `alarm`; `others`: the other open alarms; `name`: the
