@@ -79,7 +79,7 @@ def at(hhmmss: str) -> float:
 
 
 def test_two_of_one_kind_are_told_apart_by_the_minute_raised_or_their_order() -> None:
-    lines = AckLines(SHANGHAI)
+    lines = AckLines("Asia/Shanghai")
     unit, pendant = alarm("u", "call.raised", at("10:05:10"), kind="emergency"), \
         alarm("p", "call.raised", at("10:07:40"), kind="emergency")
     health = alarm("h", "call.raised", at("10:06:00"), kind="health")

@@ -27,7 +27,7 @@ from hub.alarms.acknowledgement import ACKNOWLEDGED, ack_data, spoken_name
 from hub.alarms.facts import AlarmFacts
 from hub.alarms.reminders import SCHEDULE_S, Reminders
 from hub.alarms.store import OpenAlarm
-from hub.alarms.words import AckLines, hub_zone
+from hub.alarms.words import AckLines
 from hub.core.events import Event, category_of, iso_ms
 from hub.core.loglimit import PerCause
 from hub.core.outbox import StateChange
@@ -69,7 +69,7 @@ class AlarmRegistry:
         # against it (hub.speech.claims) before the resident hears it.
         self.facts = AlarmFacts(self._is_pending, lambda: bool(self.ctx.online))
         self.reminders = Reminders(ctx, self._is_pending)  # one merged, backing-off reminder for them all
-        self.ack_lines = AckLines(hub_zone(ctx.config["hub"]["timezone"]))  # which alarm "社区已收到" is about
+        self.ack_lines = AckLines(ctx.config["hub"]["timezone"])  # which alarm "社区已收到" is about
 
     # --- start-up ---------------------------------------------------------------------------------
     def load(self, transact: Transact) -> None:

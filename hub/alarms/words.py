@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub.alarms.store import CLOSED_KEPT_S, OpenAlarm
+from hub.core.clock import zone_named
 from voice.normalise import integer_zh, time_zh
 
 # An ack this soon after another alarm closed still names its alarm: she may have heard that one's
@@ -49,14 +49,6 @@ def words_of(alarm: OpenAlarm) -> tuple[str, str]:
     return ALARM_WORDS.get(alarm.type, ("报警", "alarm"))
 
 
-def hub_zone(name: str) -> tzinfo | None:
-    """[hub] timezone (the resident's clock); an unknown one: the system's (the hub logs it at start)."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
 def told_apart(alarm: OpenAlarm, alike: list[OpenAlarm], zone: tzinfo | None) -> tuple[str, str]:
     """The name of `alarm` among `alike`, others named the same: by the minute it was raised on her
     clock, or by its place in the order they were raised when that minute is shared."""
@@ -75,8 +67,8 @@ class AckLines:
     """Which prompt an acknowledgement is said in; remembers the alarms that closed lately (also across a
     restart: `restore`), to know if it must name one and whether two are called the same."""
 
-    def __init__(self, zone: tzinfo | None = None) -> None:
-        self.zone = zone
+    def __init__(self, timezone: str = "UTC") -> None:
+        self.zone = zone_named(timezone)  # [hub] timezone: the clock she reads the time of a call on
         self._closed: dict[str, tuple[float, OpenAlarm]] = {}  # id -> (monotonic close, alarm), last RECENT_S
 
     def closed(self, alarm: OpenAlarm, now: float) -> None:

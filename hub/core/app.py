@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub import __version__
 from hub.alarms.card import ContextCard
@@ -22,7 +21,7 @@ from hub.alarms.registry import AlarmRegistry
 from hub.config.loader import Config
 from hub.core import memory, sdnotify
 from hub.core.activity import ActivityStream
-from hub.core.clock import Clock
+from hub.core.clock import Clock, zone_named
 from hub.core.command_router import CommandRouter
 from hub.core.components import build_all
 from hub.core.context import Component, Hardware
@@ -45,11 +44,10 @@ _UNSET = object()  # set_status: a key never set differs from any value, None in
 
 
 def _zone(name: str) -> tzinfo | None:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    zone = zone_named(name)
+    if zone is None:
         log.warning("unknown time zone %r in [hub] timezone; using the system's", name)
-        return None
+    return zone
 
 
 class Hub(ResidentVoice, Hooks):
