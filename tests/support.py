@@ -214,8 +214,8 @@ def write_config(path: Path, port: int, hub_id: str = "test-0001", extra: str = 
 class HubProcess:
     """`hub run --simulate` in a subprocess, driven through the CLI and the control socket."""
 
-    def __init__(self, config: Path, env: dict[str, str] | None = None) -> None:
-        self.config = config
+    def __init__(self, config: Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> None:
+        self.config, self.cwd = config, cwd  # cwd: where the hub is started from (systemd: /)
         self.log_path = config.parent / "hub.log"
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
@@ -227,7 +227,7 @@ class HubProcess:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "hub", "run", "--simulate", "--config", str(self.config)],
-                stdout=log, stderr=log, env=self.env, start_new_session=True)
+                stdout=log, stderr=log, env=self.env, cwd=self.cwd, start_new_session=True)
         if wait:
             self.wait_ready()
         return self

@@ -3,11 +3,15 @@ than one open lately; a call alone keeps the plain line (hub.alarms.words)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from scenario import Scenario, save
-from support import Broker
+from support import PREFIX, Broker, HubProcess, Subscriber, online_hub, wait_online, wait_spoken
 
 from hub.alarms.store import OpenAlarm
 from hub.alarms.words import RECENT_S, AckLines, words_of
@@ -17,8 +21,8 @@ pytestmark = pytest.mark.timeout(300)  # virtual time, but espeak renders in rea
 BUTTONS = [{"pin": 17, "kind": "emergency"}, {"pin": 27, "kind": "health"}, {"pin": 22, "kind": "service"}]
 
 
-def alarm(alarm_id: str, alarm_type: str, **facts: str) -> OpenAlarm:
-    return OpenAlarm(id=alarm_id, type=alarm_type, key=alarm_id, since="", opened=0.0, facts=facts)
+def alarm(alarm_id: str, alarm_type: str, opened: float = 0.0, **facts: str) -> OpenAlarm:
+    return OpenAlarm(id=alarm_id, type=alarm_type, key=alarm_id, since="", opened=opened, facts=facts)
 
 
 def test_three_calls_acknowledged_in_a_row_each_say_which(tmp_path: Path, broker: Broker) -> None:
@@ -48,21 +52,93 @@ def test_three_calls_acknowledged_in_a_row_each_say_which(tmp_path: Path, broker
 
 def test_a_single_alarm_keeps_its_plain_line() -> None:
     lines = AckLines()
-    assert lines.line(alarm("a", "call.raised", kind="emergency"), False, "", 10.0) == ("call_acknowledged", {})
-    assert lines.line(alarm("f", "alarm.fire", cause="smoke"), False, "王芳", 10.0) == (
+    assert lines.line(alarm("a", "call.raised", kind="emergency"), [], "", 10.0) == ("call_acknowledged", {})
+    assert lines.line(alarm("f", "alarm.fire", cause="smoke"), [], "王芳", 10.0) == (
         "alarm_acknowledged_by", {"name": "王芳"})
 
 
 def test_another_alarm_open_or_closed_lately_makes_it_name_its_alarm() -> None:
     lines = AckLines()
     fire = alarm("f", "alarm.fire", cause="smoke")
-    assert lines.line(fire, True, "", 10.0) == ("acknowledged_about", {"what": "烟雾报警", "what_en": "Smoke alarm"})
-    lines.closed("c", 10.0)
-    key, fields = lines.line(fire, False, "", 10.0 + RECENT_S - 1)
+    call = alarm("c", "call.raised", kind="emergency")
+    assert lines.line(fire, [call], "", 10.0) == ("acknowledged_about", {"what": "烟雾报警", "what_en": "Smoke alarm"})
+    lines.closed(call, 10.0)
+    key, fields = lines.line(fire, [], "", 10.0 + RECENT_S - 1)
     assert key == "acknowledged_about" and fields["what"] == "烟雾报警"
-    assert lines.line(fire, False, "", 10.0 + RECENT_S + 1)[0] == "alarm_acknowledged"  # long ago: plain
-    lines.closed("f", 20.0)  # its own closing does not count
-    assert lines.line(fire, False, "", 21.0 + RECENT_S)[0] == "alarm_acknowledged"
+    assert lines.line(fire, [], "", 10.0 + RECENT_S + 1)[0] == "alarm_acknowledged"  # long ago: plain
+    lines.closed(fire, 20.0)  # its own closing does not count
+    assert lines.line(fire, [], "", 21.0 + RECENT_S)[0] == "alarm_acknowledged"
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def at(hhmmss: str) -> float:
+    """Wall-clock seconds of a time on 4 March 2025 in Shanghai."""
+    return datetime.fromisoformat(f"2025-03-04T{hhmmss}").replace(tzinfo=SHANGHAI).timestamp()
+
+
+def test_two_of_one_kind_are_told_apart_by_the_minute_raised_or_their_order() -> None:
+    lines = AckLines("Asia/Shanghai")
+    unit, pendant = alarm("u", "call.raised", at("10:05:10"), kind="emergency"), \
+        alarm("p", "call.raised", at("10:07:40"), kind="emergency")
+    health = alarm("h", "call.raised", at("10:06:00"), kind="health")
+    assert lines.line(pendant, [unit, health], "王芳", 10.0) == ("acknowledged_about_by", {
+        "what": "十点零七分的紧急呼叫", "what_en": "The 10:07 emergency call", "name": "王芳"})
+    assert lines.line(health, [unit, pendant], "", 10.0)[1]["what"] == "健康咨询"  # the only one of its kind
+    lines.closed(pendant, 10.0)  # acknowledged a moment ago: the next one still says its time
+    assert lines.line(unit, [], "", 20.0)[1] == {"what": "十点零五分的紧急呼叫", "what_en": "The 10:05 emergency call"}
+    same_minute = alarm("s", "call.raised", at("10:05:50"), kind="emergency")
+    assert lines.line(same_minute, [unit], "", 20.0)[1] == {"what": "第二个紧急呼叫",
+                                                           "what_en": "The second emergency call"}
+    assert lines.line(unit, [same_minute], "", 20.0)[1]["what"] == "第一个紧急呼叫"
+    assert lines.line(pendant, [], "", 20.0 + RECENT_S + 1)[0] == "call_acknowledged"  # alone again: plain
+
+
+def test_two_emergency_calls_are_acknowledged_each_by_its_time(tmp_path: Path, broker: Broker) -> None:
+    """The unit's button and the bathroom's, both emergency calls, pressed a minute apart: each "社区已收到"
+    says which, by the time it was raised on her clock (09:00 in Shanghai when the scenario starts)."""
+    s = Scenario(tmp_path, broker, buttons=[{"pin": 17, "kind": "emergency"}, {"pin": 27, "kind": "emergency"}])
+
+    async def body(s: Scenario) -> None:
+        first = (await s.press(17))["event_id"]
+        await s.quiet(70)
+        second = (await s.press(27))["event_id"]
+        await s.quiet(10)
+        await s.ack(second)
+        await s.heard("acknowledged_about_by")
+        await s.ack(first)
+        await s.heard("acknowledged_about_by", count=2)
+
+    s.run(body)
+    save(s, "two-emergency-calls-acked", "Two emergency calls, each acknowledged by its time",
+         "The resident presses the unit's emergency button, and a minute later the bathroom's. The operator "
+         "acknowledges the later one first: each acknowledgement says the time its call was raised.")
+    assert [u["text"] for u in s.spoken() if u["key"] != "chime"] == [
+        "正在呼叫社区，请稍候", "紧急呼叫，社区暂未确认，正在继续呼叫", "正在呼叫社区，请稍候",
+        "九点零一分的紧急呼叫，社区已收到，工作人员王芳马上联系您",
+        "九点的紧急呼叫，社区已收到，工作人员王芳马上联系您"]
+
+
+def ack_by_wang(sub: Subscriber, event_id: str) -> None:
+    sub.publish(f"{PREFIX}/test-0001/cmd/ack", json.dumps({"event_id": event_id, "by": "王芳"}))
+
+
+def test_a_close_before_a_power_cut_still_names_the_next_ack(
+        make_hub: Callable[..., HubProcess], subscriber: Callable[..., Subscriber]) -> None:
+    """Two calls open; the health call is acknowledged (she hears "健康咨询，社区已收到…"); the power goes.
+    Back on, the emergency call's ack must not sound like the one she heard a minute ago."""
+    hub, sub = online_hub(make_hub, subscriber, "[voice]\nenabled = false\n")
+    emergency = hub.sim("press", "--button", "17")["event_id"]
+    health = hub.sim("press", "--button", "27")["event_id"]
+    ack_by_wang(sub, health)
+    assert wait_spoken(hub, "acknowledged_about_by", text="健康咨询"), hub.spoken()
+    hub.kill9()
+    hub.start()
+    assert wait_online(sub, "test-0001"), hub.log_tail()
+    ack_by_wang(sub, emergency)
+    assert wait_spoken(hub, "acknowledged_about_by"), hub.spoken()
+    assert [u["text"] for u in hub.spoken()] == ["紧急呼叫，社区已收到，工作人员王芳马上联系您"]
 
 
 @pytest.mark.parametrize(("a", "said"), [

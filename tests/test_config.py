@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
 import pytest
+from support import HubProcess, write_config
 
 from hub.config.loader import ConfigError, load, resolve_path, validate
 from hub.config.render import render
@@ -108,6 +110,32 @@ def test_config_check_takes_the_file_as_installers_type_it(tmp_path):
     assert refused.returncode == 2 and "mqtt.prot: unknown key (是不是 did you mean 'port'?)" in refused.stderr
     both = check(str(good), "--config", str(bad))
     assert both.returncode == 2 and "two files given" in both.stderr, both
+
+
+def test_a_relative_state_dir_is_beside_the_config_wherever_the_hub_is_started(tmp_path, broker, subscriber):
+    """`state_dir = "state"` was read against the working directory: under systemd the queue went to
+    /state, and an installer checking the file from his home folder got another directory than the hub.
+    Now it is the folder beside hub.toml, for `hub config check` and `hub run` alike, started elsewhere."""
+    cfg = write_config(tmp_path / "unit" / "hub.toml", broker.port)
+    cfg.write_text(cfg.read_text().replace(f'state_dir = "{cfg.parent / "state"}"', 'state_dir = "state"'))
+    elsewhere = tmp_path / "installer-home"
+    elsewhere.mkdir()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+
+    checked = subprocess.run([sys.executable, "-m", "hub", "config", "check", "--config", "../unit/hub.toml"],
+                             capture_output=True, text=True, timeout=60, cwd=elsewhere, env=env)
+    assert checked.returncode == 0, checked.stderr
+    assert f"state_dir {tmp_path / 'unit' / 'state'})" in checked.stdout, checked.stdout
+
+    hub = HubProcess(cfg, env=env, cwd=elsewhere).start()
+    try:
+        sub = subscriber()
+        hub.sim("press")
+        assert sub.wait_event("call.raised", 10, kind="emergency"), hub.log_tail()
+        assert (tmp_path / "unit" / "state" / "outbox.db").exists()
+        assert list(elsewhere.iterdir()) == [], "nothing is written where the hub was started"
+    finally:
+        hub.stop()
 
 
 def test_config_path_precedence(tmp_path, monkeypatch):

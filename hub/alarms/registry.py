@@ -69,15 +69,14 @@ class AlarmRegistry:
         # against it (hub.speech.claims) before the resident hears it.
         self.facts = AlarmFacts(self._is_pending, lambda: bool(self.ctx.online))
         self.reminders = Reminders(ctx, self._is_pending)  # one merged, backing-off reminder for them all
-        self.ack_lines = AckLines()  # "社区已收到…", naming its alarm when she may have several in mind
+        self.ack_lines = AckLines(ctx.config["hub"]["timezone"])  # which alarm "社区已收到" is about
 
     # --- start-up ---------------------------------------------------------------------------------
     def load(self, transact: Transact) -> None:
         """Restore open alarms from the outbox database (once moving a legacy open_calls.json in)."""
         try:
-            alarms = transact(alarm_store.load)
-            known = {a.id for a in alarms}
-            legacy = [a for a in alarm_store.legacy_calls(self._legacy) if a.id not in known]
+            alarms, closed = transact(alarm_store.load)
+            legacy = [a for a in alarm_store.legacy_calls(self._legacy) if a.id not in {b.id for b in alarms}]
             if legacy:
                 transact(lambda conn: [alarm_store.write(a)(conn) for a in legacy])
                 alarms += legacy
@@ -87,7 +86,7 @@ class AlarmRegistry:
         except (sqlite3.Error, OSError) as exc:
             # A failed card (hub.core.store): the hub still runs; new alarms are kept in memory.
             log.error("open alarms cannot be read from the outbox database (%s): none restored", exc)
-            alarms = []
+            alarms, closed = [], []
         self.ctx.on_delivered(self.facts.delivered)
         try:  # what is still in the outbox has no PUBACK yet; the rest was delivered before the restart
             # Alarms travel as urgent rows, keyed first (hub.core.outbox_file): a range of the table, not
@@ -97,6 +96,7 @@ class AlarmRegistry:
         except (sqlite3.Error, OSError):
             unsent = None
         wall, mono = self.ctx.clock.now().timestamp(), self.ctx.clock.monotonic()
+        self.ack_lines.restore(closed, wall, mono)  # closed lately, before the restart
         for alarm in alarms:
             # Nobody is watching an old condition any more: if it is still there, its capability
             # raises it again and the new event joins this alarm.
@@ -174,7 +174,7 @@ class AlarmRegistry:
                 return await self._commit(event, None)
             new = alarm.but(escalated=alarm.escalated if escalated is None else escalated,
                             present=alarm.present and not cleared)
-            await self._commit(event, alarm_store.write(new))
+            await self._commit(event, alarm_store.write(new, event.ts.timestamp()))
             self._swap(new)
             return event
 
@@ -188,7 +188,7 @@ class AlarmRegistry:
                 return None
             event = Event(event_type, data, ts or self.ctx.clock.now())
             new = alarm.but(acknowledged=True, lasting=False)  # closed
-            await self._commit(event, alarm_store.write(new))
+            await self._commit(event, alarm_store.write(new, event.ts.timestamp()))
             self._swap(new)
             return event
 
@@ -217,7 +217,7 @@ class AlarmRegistry:
             new = alarm.but(acknowledged=True, by=by)
             event = Event(ACKNOWLEDGED[alarm.category], ack_data(alarm, by, message, via), self.ctx.clock.now())
             try:
-                await self._commit(event, alarm_store.write(new))
+                await self._commit(event, alarm_store.write(new, event.ts.timestamp()))
             except Exception as exc:
                 # Nothing has changed: not the alarm, not the LED, not what the resident heard.
                 log.error("cmd/ack for %s %s by %r NOT applied: %s could not be committed (%s: %s); the "
@@ -241,7 +241,7 @@ class AlarmRegistry:
         if tell is not None:
             self.ctx.say(tell[0], **{"about": alarm.id, **tell[1]})
         else:
-            key, fields = self.ack_lines.line(alarm, any(a != alarm.id for a in self._open), name,
+            key, fields = self.ack_lines.line(alarm, [a for a in self._open.values() if a.id != alarm.id], name,
                                               self.ctx.clock.monotonic())
             self.ctx.say(key, about=alarm.id, **fields)
         return True
@@ -271,7 +271,7 @@ class AlarmRegistry:
         if new.closed:
             self._open.pop(new.id, None)
             self._mono.pop(new.id, None)
-            self.ack_lines.closed(new.id, self.ctx.clock.monotonic())
+            self.ack_lines.closed(new, self.ctx.clock.monotonic())
         else:
             self._open[new.id] = new
         if new.closed or new.acknowledged:

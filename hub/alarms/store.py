@@ -1,6 +1,12 @@
 """Open alarms on disk: a table in the outbox database, written in the transaction of the event that
 opens, changes or closes the alarm (hub.core.outbox.Outbox.add's `state`), so after a power cut the
 open-alarm list and the queue always agree.
+
+A closed alarm stays in the table for CLOSED_KEPT_S, its key `closed:<wall-clock seconds>`: after a
+restart the ack of the one still open must say which it is if another closed a minute before
+(hub.alarms.words). It costs the card nothing: the row was rewritten (deleted) in that transaction
+anyway, on the same page, and the closes older than that go in the next close's transaction. Its body
+says closed (acknowledged), so a version that knows no such rows closes it at start, as it always did.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ SEVERITY = {"alarm.fire": 0, "alarm.fall": 1, "call.raised:emergency": 1, "alarm
             "power.lost": 5, "call.raised:service": 6, "call.raised:family": 6, "power.battery_low": 7,
             "alarm.gas": 0, "alarm.co": 0, "alarm.water": 4}
 LOWEST = 8
+CLOSED_KEPT_S = 300.0  # a closed alarm is kept this long, for the acks after it (hub.alarms.words)
+CLOSED = "closed:"  # the key of a closed alarm's row, followed by when it closed (wall-clock seconds)
 
 
 def severity(alarm_type: str, kind: str | None = None) -> int:
@@ -86,29 +94,40 @@ class OpenAlarm:
         return out
 
 
-def load(conn: sqlite3.Connection) -> list[OpenAlarm]:
+def load(conn: sqlite3.Connection) -> tuple[list[OpenAlarm], list[tuple[OpenAlarm, float]]]:
+    """(open alarms, [(closed alarm, when it closed in wall-clock seconds)])."""
     conn.execute(TABLE)
-    out = []
-    for alarm_id, body in conn.execute("SELECT id, body FROM open_alarms ORDER BY rowid").fetchall():
+    out, closed = [], []
+    for alarm_id, key, body in conn.execute("SELECT id, key, body FROM open_alarms ORDER BY rowid").fetchall():
         try:
             raw = json.loads(body)
             raw["aliases"] = tuple(raw.get("aliases", ()))
-            out.append(OpenAlarm(**raw))
+            alarm = OpenAlarm(**raw)
+            if str(key).startswith(CLOSED):
+                closed.append((alarm, float(key[len(CLOSED):])))
+            else:
+                out.append(alarm)
         except (ValueError, TypeError) as exc:
             log.error("open alarm %s unreadable in the outbox database (%s): dropped", alarm_id, exc)
             conn.execute("DELETE FROM open_alarms WHERE id = ?", (alarm_id,))
-    return out
+    return out, closed
 
 
-def write(alarm: OpenAlarm) -> Any:
-    """The state change that stores `alarm` (or deletes it once closed), for Outbox.add/transact."""
+def write(alarm: OpenAlarm, at: float | None = None) -> Any:
+    """The state change that stores `alarm` (or, once closed, marks it closed `at` these wall-clock
+    seconds, the closing event's time; deletes it if no time is given), for Outbox.add/transact."""
 
     def apply(conn: sqlite3.Connection) -> None:
-        if alarm.closed:
+        if alarm.closed and at is None:
             conn.execute("DELETE FROM open_alarms WHERE id = ?", (alarm.id,))
-        else:
-            conn.execute("INSERT OR REPLACE INTO open_alarms (id, key, body) VALUES (?, ?, ?)",
-                         (alarm.id, alarm.key, json.dumps(asdict(alarm), ensure_ascii=False)))
+            return
+        key = alarm.key
+        if alarm.closed and at is not None:
+            conn.execute("DELETE FROM open_alarms WHERE key LIKE ? AND CAST(substr(key, ?) AS REAL) < ?",
+                         (CLOSED + "%", len(CLOSED) + 1, at - CLOSED_KEPT_S))
+            key = f"{CLOSED}{at:.3f}"
+        conn.execute("INSERT OR REPLACE INTO open_alarms (id, key, body) VALUES (?, ?, ?)",
+                     (alarm.id, key, json.dumps(asdict(alarm), ensure_ascii=False)))
     return apply
 
 

@@ -66,7 +66,7 @@ def _check(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         return EXIT_CONFIG
     print(f"{config.path}: OK (hub {config.hub_id}, broker {config['mqtt']['host']}:{config['mqtt']['port']}, "
-          f"{len(config['buttons'])} button(s))")
+          f"{len(config['buttons'])} button(s), state_dir {config.state_dir})")
     _certificate(config)
     return 0
 

@@ -15,9 +15,9 @@ import time
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub.cli.common import add_config_arg, load_config_or_exit
+from hub.core.clock import zone_named
 from hub.core.control import ControlError, request, socket_path
 from hub.speech.record import FOLDER, line_of, read_record
 
@@ -58,16 +58,9 @@ def parse_since(text: str, zone: tzinfo | None, now: float | None = None) -> flo
     return when.timestamp()
 
 
-def _zone(name: str) -> tzinfo | None:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
 def spoken(args: argparse.Namespace) -> int:
     config = load_config_or_exit(args)
-    zone = _zone(config["hub"]["timezone"])
+    zone = zone_named(config["hub"]["timezone"])
     try:
         since = parse_since(args.since, zone) if args.since else None
     except ValueError as exc:

@@ -40,7 +40,13 @@ class Config:
 
     @property
     def state_dir(self) -> Path:
-        return Path(self.data["hub"]["state_dir"])
+        """Always absolute: a relative [hub] state_dir means the folder beside the config file that names
+        it. Read against the working directory it moved with whoever started the hub (`/` under systemd,
+        wherever the installer stood in a shell), so one file named two different queues."""
+        named = Path(self.data["hub"]["state_dir"])
+        if named.is_absolute():
+            return named
+        return Path(os.path.abspath(self.path.parent / named))
 
     @property
     def topic_base(self) -> str:

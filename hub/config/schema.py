@@ -72,7 +72,9 @@ def zone_problem(name: str) -> str:
 HUB = Section("hub", "Identity and storage of this unit.", {
     "id": Key("demo-0001", "Unit id issued by the platform; also the MQTT client id.", min=1, max=64,
               rule=topic_level_problem),
-    "state_dir": Key("/var/lib/eldercare-hub", "Where the queue, prompt cache and control socket live."),
+    "state_dir": Key("/var/lib/eldercare-hub", "Where the queue, prompt cache and control socket live; "
+                     "a relative path is read from the folder of this file (`hub config check` prints it "
+                     "in full)."),
     "resident_ref": Key("", "Resident reference on the platform (no names: a reference only)."),
     "community_ref": Key("", "Community / service-centre reference on the platform."),
     "timezone": Key("Asia/Shanghai", "IANA zone used for event time stamps and day/night rules.",

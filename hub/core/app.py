@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub import __version__
 from hub.alarms.card import ContextCard
@@ -22,7 +21,7 @@ from hub.alarms.registry import AlarmRegistry
 from hub.config.loader import Config
 from hub.core import memory, sdnotify
 from hub.core.activity import ActivityStream
-from hub.core.clock import Clock
+from hub.core.clock import Clock, zone_named
 from hub.core.command_router import CommandRouter
 from hub.core.components import build_all
 from hub.core.context import Component, Hardware
@@ -45,11 +44,10 @@ _UNSET = object()  # set_status: a key never set differs from any value, None in
 
 
 def _zone(name: str) -> tzinfo | None:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    zone = zone_named(name)
+    if zone is None:
         log.warning("unknown time zone %r in [hub] timezone; using the system's", name)
-        return None
+    return zone
 
 
 class Hub(ResidentVoice, Hooks):
@@ -93,16 +91,15 @@ class Hub(ResidentVoice, Hooks):
     async def commit(self, event: Event, state: StateChange | None = None) -> Event:
         """Commit `event` and the state it changes (one transaction), then offer it to the uplink."""
         assert self.outbox is not None and self.uplink is not None and self.storage is not None
-        offered: list[Row] = []
         if event.priority == Priority.URGENT:
             # On the loop: the DB thread's two scheduler wake-ups take longer than the fsync on a busy
             # Pi Zero, and nothing matters more than the call. It leaves while the card syncs (`sending`).
-            row, saved = self.outbox.add(event, state, lambda early: self._offer_early(early, offered))
+            row, saved = self.outbox.add(event, state, self._offer_early)
         else:
             row, saved = await self.db(self.outbox.add, event, state)
-        # Saved or not (a full or read-only card: hub.core.store), it goes out now.
-        if not offered or offered[0].seq != row.seq:
-            self.uplink.offer(row)
+        # Saved or not (a full or read-only card: hub.core.store), it goes out now; a row already
+        # offered early is not offered twice (the uplink knows it by id and seq).
+        self.uplink.offer(row)
         log.info("event %s %s seq=%d%s %s", event.type, event.id, row.seq, "" if saved else " UNSAVED",
                  clip(json.dumps(event.data, ensure_ascii=False)))
         if not saved:
@@ -114,11 +111,10 @@ class Hub(ResidentVoice, Hooks):
                 log.exception("event listener failed")
         return event
 
-    def _offer_early(self, row: Row, offered: list[Row]) -> None:
+    def _offer_early(self, row: Row) -> None:
         assert self.uplink is not None
         try:  # inside the commit's transaction: a failure here must not cost the event its commit
             self.uplink.offer(row)
-            offered.append(row)
         except Exception:
             log.exception("uplink: %s could not be offered before its commit; offered after it", row.id)
 

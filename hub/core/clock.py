@@ -18,12 +18,22 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 log = logging.getLogger(__name__)
 
 STEP_S = 60.0  # wall minus monotonic moved more than this between two readings: the clock was set
 
 StepListener = Callable[[float], None]  # seconds the wall clock jumped (negative: backwards)
+
+
+def zone_named(name: str) -> tzinfo | None:
+    """[hub] timezone as a zone; None (the system's) for a name this system does not know (the coordinator
+    says so in the log once, at start)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 class Clock:

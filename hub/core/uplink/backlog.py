@@ -20,6 +20,7 @@ from hub.core.outbox import Row, RowSource
 log = logging.getLogger(__name__)
 
 FETCH_BATCH = 512  # outbox rows read per query while draining a backlog
+OFFERS_KEPT = 256  # (id, seq) of the latest rows offered: the same row offered again among them is a no-op
 
 
 class BacklogReader:
@@ -36,6 +37,20 @@ class BacklogReader:
         self._backlog = True  # the outbox may hold rows not yet read
         self._fetching: asyncio.Future[None] | None = None  # the next batch, being read
         self._generation = 0  # connections so far
+        self._offered: dict[tuple[str, int], None] = {}  # latest offers, oldest first
+
+    def _offered_before(self, row: Row) -> bool:
+        """This row (its id and seq) was offered already. A call is offered before its commit's fsync and
+        again after it (hub.core.app): the second must not put it on the wire twice. The same id with
+        another seq is another row (a commit that failed is kept in memory with a new seq, and goes
+        out). Offers of one row come back to back, so the latest OFFERS_KEPT suffice."""
+        return (row.id, row.seq) in self._offered
+
+    def _note_offered(self, row: Row) -> None:
+        """Noted once the offer went through: an offer that raised is made again in full."""
+        self._offered[(row.id, row.seq)] = None
+        if len(self._offered) > OFFERS_KEPT:
+            del self._offered[next(iter(self._offered))]
 
     def _restart_backlog(self) -> None:
         """A new connection: rows not already in paho's hands are read again, in order, from the start."""

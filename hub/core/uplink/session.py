@@ -12,25 +12,22 @@ Connecting, CONNACK limits, liveness and takeovers are in hub.core.uplink.connec
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
 from hub.config.loader import Config
-from hub.core.events import strict_json
 from hub.core.outbox import Row, RowSource
-from hub.core.ticks import next_instant
 from hub.core.uplink.backlog import BacklogReader
 from hub.core.uplink.connection import Link
 from hub.core.uplink.pacing import DrainPace
 from hub.core.uplink.replies import refusal_word, remedy
+from hub.core.uplink.status import StatusPublisher, StatusSource
 from hub.core.uplink.tls_switch import CertSwitch
 
 log = logging.getLogger(__name__)
 
 CommandSink = Callable[[str, bytes], None]
-StatusSource = Callable[[], Awaitable[dict[str, Any]]]
 DbCall = Callable[..., Awaitable[Any]]
 Report = Callable[[str, dict[str, Any]], Coroutine[Any, Any, Any]]  # raise_event
 Spawn = Callable[[str, Coroutine[Any, Any, Any]], Any]
@@ -38,7 +35,7 @@ REMOVE_DELAY_S = 0.3
 URGENT_SLOTS = 2  # in-flight slots a backlog of lower priority never takes: a call goes out at once
 
 
-class Uplink(BacklogReader, CertSwitch, Link):
+class Uplink(BacklogReader, CertSwitch, StatusPublisher, Link):
     def __init__(self, config: Config, outbox: RowSource, db: DbCall, on_command: CommandSink,
                  status: StatusSource, report: Report, spawn: Spawn,
                  commands: Callable[[], Iterable[str]]) -> None:
@@ -48,7 +45,7 @@ class Uplink(BacklogReader, CertSwitch, Link):
         self.status = status
         self.report = report
         self.spawn = spawn
-        self._status_now = asyncio.Event()
+        self._init_status()  # the retained status (hub.core.uplink.status)
         self._init_backlog()  # rows waiting for the wire (hub.core.uplink.backlog)
         self._sent: dict[int, Row] = {}  # mid -> row handed to paho and awaiting PUBACK
         self._acked: list[Row] = []  # PUBACKed, deleted in a batch REMOVE_DELAY_S later
@@ -117,22 +114,7 @@ class Uplink(BacklogReader, CertSwitch, Link):
         acked, self._acked = self._acked, []
         if acked:
             self._removing = asyncio.ensure_future(self.db(self.outbox.remove, acked))
-
-    async def run_status(self) -> None:
-        while not self._closed:
-            await self.connected.wait()
-            self._status_now.clear()
-            body = {**(await self.status()), "state": "online"}
-            self._client.publish(f"{self.base}/status", strict_json(body, "status"),
-                                 qos=min(1, self.limits.max_qos), retain=self.limits.retain)
-            # On the shared grid (hub.core.ticks): the refresh falls due with the hub's other periodic
-            # timers, not on a phase of its own.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout_at(next_instant(self.mqtt["status_interval_s"], self._loop.time())):
-                    await self._status_now.wait()
-
-    def refresh_status(self) -> None:
-        self._status_now.set()
+            self._removing.add_done_callback(self._queue_moved)  # emptied: the console must see it
 
     def _connected(self) -> None:
         self._switch_settled(True)
@@ -148,17 +130,21 @@ class Uplink(BacklogReader, CertSwitch, Link):
 
         An urgent row goes straight to the socket when the window allows — and a backlog never fills
         the last URGENT_SLOTS of it: a call must not wait for the sender task's next turn, nor for a
-        PUBACK of the backlog to free a slot.
+        PUBACK of the backlog to free a slot. The same row offered again is a no-op.
         """
+        if self._offered_before(row):
+            return
         window_free = self._room(row.priority)
         if window_free and (row.priority == 0 or (not self._fresh and not self._backlog)):
             self._publish(row)
             self._client.loop_write()
-            return
-        if row.priority == 0 and row.type.split(".", 1)[0] not in ("fault", "system", "cert"):
-            self.kick()  # a call or an alarm: stop waiting out a reconnect delay
-        self._queue(row)
-        self._wake.set()
+        else:
+            if row.priority == 0 and row.type.split(".", 1)[0] not in ("fault", "system", "cert"):
+                self.kick()  # a call or an alarm: stop waiting out a reconnect delay
+            self._queue(row)
+            self._wake.set()
+            self._queue_moved()  # it waits: the queue may no longer be empty
+        self._note_offered(row)
 
     def _publish(self, row: Row) -> None:
         info = self._client.publish(row.topic, row.payload, qos=1, retain=False)
@@ -286,6 +272,7 @@ class Uplink(BacklogReader, CertSwitch, Link):
         if self._closed:
             return
         await self._close_link()
+        self._stop_status()
         if self._remove_timer is not None:
             self._remove_timer.cancel()
         self._flush_acked()

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from hub.config.loader import Config, ConfigError
 from hub.core.activity import Activity
+from hub.core.clock import zone_named
 from hub.core.context import Hardware, HubContext
 from hub.core.ticks import sleep_aligned
 from hub.detect.inactivity.asking import Asking
@@ -46,13 +47,6 @@ LIVE_SOURCES = {
 SAVE_EVERY_S = 600.0  # history is a convenience: losing ten minutes of it costs nothing
 
 
-def _zone(name: str) -> tzinfo | None:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
 class InactivityMonitor:
     name = "inactivity"
 
@@ -63,7 +57,7 @@ class InactivityMonitor:
         self.away_pin: int | None = section["away_button_pin"]
         self.away_hold_s: float = section["away_hold_s"]
         self.call_pins = {b["pin"] for b in config["buttons"]}
-        self.zone = _zone(config["hub"]["timezone"])
+        self.zone = zone_named(config["hub"]["timezone"])
         self.store = Store(config.state_dir)
         self.path = self.store.path
         self.rules = rules_from_config(config["inactivity_rules"])
