@@ -35,6 +35,9 @@ from hub.config.loader import ConfigError, load, resolve_path
 
 KEEPALIVE_S = 10  # a broker that stops answering is noticed within two of these
 QUIET_S = 90.0  # a live link with no message for this long (the hub's status comes every <= 60 s): say so
+# What the operator may type, said in both languages (a community worker reads the Mandarin first).
+KEYS_HELP = ("  a 回车应答第 1 条，a N 应答第 N 条，l 重新列出，q 退出 / "
+             "'a' acknowledges number 1, 'a N' number N, 'l' lists, 'q' quits")
 RECONNECT_MAX_S = 5  # paho's default backoff grows to 120 s: a console deaf for two minutes
 
 
@@ -258,8 +261,9 @@ def console(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"cannot reach the broker at {host}:{port}: {exc}", file=sys.stderr)
         return 1
-    board.say(f"watching {prefix}/{hub_id} on {host}:{port} — open alarms are numbered most severe first: "
-              "'a' + Enter acknowledges number 1, 'a N' number N, 'l' lists, 'q' quits")
+    board.say(f"watching {prefix}/{hub_id} on {host}:{port} — 待处理报警按紧急程度编号 open alarms are numbered "
+              "most severe first:")
+    board.say(KEYS_HELP)
     client.loop_start()
     threading.Thread(target=link.watch_quiet, args=(args.quiet_after,), name="console-quiet", daemon=True).start()
     try:
@@ -267,7 +271,7 @@ def console(args: argparse.Namespace) -> int:
             time.sleep(args.exit_after)
             return 0
         for line in sys.stdin:
-            cmd = line.strip().split()
+            cmd = line.strip().lower().split()  # caps lock on: 'A 2' is still number 2
             if not cmd:
                 continue
             if cmd[0] == "q":
@@ -275,10 +279,12 @@ def console(args: argparse.Namespace) -> int:
             if cmd[0] == "l":
                 board.show()
                 board.say(link.summary())
-            elif cmd[0] == "a":
+            elif cmd[0] in ("a", "ack"):
                 acknowledge(board, client, prefix, cmd[1] if len(cmd) > 1 else "1", args.by, args.message)
+            elif cmd[0][:1] == "a" and cmd[0][1:].isdigit():  # 'a2', the space forgotten
+                acknowledge(board, client, prefix, cmd[0][1:], args.by, args.message)
             else:
-                board.say("  'a' acknowledges number 1, 'a N' number N, 'l' lists, 'q' quits")
+                board.say(KEYS_HELP)
     except KeyboardInterrupt:
         pass
     finally:
