@@ -56,7 +56,7 @@ def test_jsonschema_agrees_with_our_validator() -> None:
     bad["hardware"]["smoke"] = {"kind": "relay"}  # relay without its pin
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)
-    with pytest.raises(BundleError, match=r"hardware\.smoke\.pin: missing"):
+    with pytest.raises(BundleError, match=r"hardware\.smoke\.pin: 缺少（必填）missing"):
         check(bad)
 
 
