@@ -88,8 +88,11 @@ def test_the_residents_references_go_to_the_context_card(tmp_path: Path) -> None
     assert config["hub"]["resident_ref"] == bundle["hub"]["resident_ref"]
 
 
-def test_reprovisioning_keeps_the_previous_config(tmp_path: Path) -> None:
+def test_reprovisioning_keeps_the_previous_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert provision(tmp_path, "--bundle", str(EXAMPLE))[0] == 0
+    first = capsys.readouterr().out  # a first config: no backup to speak of
+    assert "(mode 0600, 新建 new file)" in first and ".bak" not in first, first
+    assert not list(tmp_path.rglob("*.bak"))
     second = sample()
     second["hub"]["resident_ref"] = "R-2024-00999"
     path = tmp_path / "second.json"
@@ -97,6 +100,7 @@ def test_reprovisioning_keeps_the_previous_config(tmp_path: Path) -> None:
     code, out = provision(tmp_path, "--bundle", str(path))
     assert code == 0
     assert load(out)["hub"]["resident_ref"] == "R-2024-00999"
+    assert "(mode 0600, 原配置保留为 previous kept as hub.toml.bak)" in capsys.readouterr().out
     backup = out.with_name("hub.toml.bak")
     assert tomllib.loads(backup.read_text())["hub"]["resident_ref"] == "R-2024-00871"
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
