@@ -88,6 +88,19 @@ def test_the_residents_references_go_to_the_context_card(tmp_path: Path) -> None
     assert config["hub"]["resident_ref"] == bundle["hub"]["resident_ref"]
 
 
+@pytest.mark.parametrize(("args", "said"), [
+    (("--bundle", "bundel.json"),
+     "配置包无效 bundle refused: (file): 找不到文件 bundel.json not found: 检查路径 check the path"),
+    (("--qr-text", "EHUB1:abc"), "(qr): 二维码读不出 not a readable EHUB1: code"),
+    (("--qr-text", "{\"hub\": "), "(json): 格式不对 not valid JSON at line 1"),
+])
+def test_a_bundle_that_cannot_be_read_is_refused_in_both_languages(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, str], said: str) -> None:
+    code, out = provision(tmp_path, *args)
+    assert code != 0 and not out.exists()
+    assert said in capsys.readouterr().err
+
+
 def test_reprovisioning_keeps_the_previous_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert provision(tmp_path, "--bundle", str(EXAMPLE))[0] == 0
     first = capsys.readouterr().out  # a first config: no backup to speak of
