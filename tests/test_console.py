@@ -82,7 +82,7 @@ def test_console_says_sent_not_confirmed_when_the_hub_does_not_answer(hub_env):
 def test_console_says_plainly_when_the_broker_is_unreachable(tmp_path):
     out = subprocess.run([sys.executable, "-m", "hub", "console", "--host", "127.0.0.1", "--port", "1",
                           "--hub", "x"], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 1 and "cannot reach the broker at 127.0.0.1:1" in out.stderr
+    assert out.returncode == 1 and "连不上服务器 cannot reach the broker at 127.0.0.1:1" in out.stderr
 
 
 class Console:
@@ -248,9 +248,9 @@ def test_a_says_the_acknowledgement_follows_only_when_it_has_not_come_yet(capsys
     assert "ack sent 已发送应答: 1. 紧急呼叫 emergency call" in out
     if hub_first:
         assert out.index("call.acknowledged") < out.index("ack sent"), out
-        assert "follows" not in out and "the hub has acknowledged it (line above)" in out, out
+        assert "follows" not in out and "终端已确认（见上一行）the hub has acknowledged it (line above)" in out, out
     else:
-        assert "the hub's acknowledgement follows" in out, out
+        assert "等待终端确认 the hub's acknowledgement follows" in out, out
 
 
 def test_alarms_learned_from_the_status_keep_their_device_and_room(capsys):

@@ -155,8 +155,8 @@ class Link:
         if self.lost_at is not None:
             self._say(f"== {self._t(time.time())} 连接已恢复 connection restored after "
                            f"{time.time() - self.lost_at:.0f} s · 最后收到消息 last message received "
-                           f"{self._t(self.last_message)} · subscribed again; what happened meanwhile shows in the "
-                           "hub's status (open alarms)")
+                           f"{self._t(self.last_message)} · 已重新订阅，断线期间的报警见待处理列表 "
+                           "subscribed again; what happened meanwhile shows in the hub's status (open alarms)")
             self.lost_at = None
 
     def on_disconnect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
@@ -208,7 +208,7 @@ def ack_and_exit(args: argparse.Namespace, host: str, port: int, prefix: str, hu
     try:
         client = _client(host, port, mqtt_cfg, waiter)
     except OSError as exc:
-        print(f"cannot reach the broker at {host}:{port}: {exc}", file=sys.stderr)
+        print(f"连不上服务器 cannot reach the broker at {host}:{port}: {exc}", file=sys.stderr)
         return 1
     client.loop_start()
     try:
@@ -244,9 +244,9 @@ def acknowledge(board: Board, client: Any, prefix: str, number: str, by: str, me
         board.say(f"  !! 应答未能送达服务器 ack NOT confirmed sent: {label} — the broker link is down; it may go "
                   "out once restored (the hub's acknowledgement line will say); 'a N' again is harmless")
     elif board.is_open(target.id):
-        board.say(f"  ack sent 已发送应答: {label}; the hub's acknowledgement follows")
+        board.say(f"  ack sent 已发送应答: {label}; 等待终端确认 the hub's acknowledgement follows")
     else:
-        board.say(f"  ack sent 已发送应答: {label}; the hub has acknowledged it (line above)")
+        board.say(f"  ack sent 已发送应答: {label}; 终端已确认（见上一行）the hub has acknowledged it (line above)")
 
 
 def console(args: argparse.Namespace) -> int:
@@ -259,7 +259,7 @@ def console(args: argparse.Namespace) -> int:
     try:
         client = _client(host, port, mqtt_cfg, link)
     except OSError as exc:
-        print(f"cannot reach the broker at {host}:{port}: {exc}", file=sys.stderr)
+        print(f"连不上服务器 cannot reach the broker at {host}:{port}: {exc}", file=sys.stderr)
         return 1
     board.say(f"watching {prefix}/{hub_id} on {host}:{port} — 待处理报警按紧急程度编号 open alarms are numbered "
               "most severe first:")
