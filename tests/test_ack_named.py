@@ -84,15 +84,28 @@ def test_two_of_one_kind_are_told_apart_by_the_minute_raised_or_their_order() ->
         alarm("p", "call.raised", at("10:07:40"), kind="emergency")
     health = alarm("h", "call.raised", at("10:06:00"), kind="health")
     assert lines.line(pendant, [unit, health], "王芳", 10.0) == ("acknowledged_about_by", {
-        "what": "十点零七分的紧急呼叫", "what_en": "The 10:07 emergency call", "name": "王芳"})
+        "what": "上午十点零七分的紧急呼叫", "what_en": "The 10:07 emergency call", "name": "王芳"})
     assert lines.line(health, [unit, pendant], "", 10.0)[1]["what"] == "健康咨询"  # the only one of its kind
     lines.closed(pendant, 10.0)  # acknowledged a moment ago: the next one still says its time
-    assert lines.line(unit, [], "", 20.0)[1] == {"what": "十点零五分的紧急呼叫", "what_en": "The 10:05 emergency call"}
+    assert lines.line(unit, [], "", 20.0)[1] == {"what": "上午十点零五分的紧急呼叫",
+                                                 "what_en": "The 10:05 emergency call"}
     same_minute = alarm("s", "call.raised", at("10:05:50"), kind="emergency")
     assert lines.line(same_minute, [unit], "", 20.0)[1] == {"what": "第二个紧急呼叫",
                                                            "what_en": "The second emergency call"}
     assert lines.line(unit, [same_minute], "", 20.0)[1]["what"] == "第一个紧急呼叫"
     assert lines.line(pendant, [], "", 20.0 + RECENT_S + 1)[0] == "call_acknowledged"  # alone again: plain
+
+
+def test_the_time_a_call_is_named_by_is_said_as_she_says_a_time_of_day() -> None:
+    """Two evening calls (the demo's): "晚上七点二十分的紧急呼叫", not the station announcer's "十九点二十分"."""
+    lines = AckLines("Asia/Shanghai")
+    button, sos = alarm("b", "call.raised", at("19:20:44"), kind="emergency"), \
+        alarm("z", "call.raised", at("19:21:00"), kind="emergency")
+    assert lines.line(button, [sos], "", 10.0)[1] == {"what": "晚上七点二十分的紧急呼叫",
+                                                      "what_en": "The 19:20 emergency call"}
+    assert lines.line(sos, [button], "", 10.0)[1]["what"] == "晚上七点二十一分的紧急呼叫"
+    night = alarm("n", "call.raised", at("00:10:00"), kind="emergency")
+    assert lines.line(night, [button], "", 10.0)[1]["what"] == "凌晨零点十分的紧急呼叫"
 
 
 def test_two_emergency_calls_are_acknowledged_each_by_its_time(tmp_path: Path, broker: Broker) -> None:
@@ -116,8 +129,8 @@ def test_two_emergency_calls_are_acknowledged_each_by_its_time(tmp_path: Path, b
          "acknowledges the later one first: each acknowledgement says the time its call was raised.")
     assert [u["text"] for u in s.spoken() if u["key"] != "chime"] == [
         "正在呼叫社区，请稍候", "紧急呼叫，社区暂未确认，正在继续呼叫", "正在呼叫社区，请稍候",
-        "九点零一分的紧急呼叫，社区已收到，工作人员王芳马上联系您",
-        "九点的紧急呼叫，社区已收到，工作人员王芳马上联系您"]
+        "上午九点零一分的紧急呼叫，社区已收到，工作人员王芳马上联系您",
+        "上午九点的紧急呼叫，社区已收到，工作人员王芳马上联系您"]
 
 
 def ack_by_wang(sub: Subscriber, event_id: str) -> None:

@@ -47,6 +47,10 @@ def test_minimal_config_gets_every_default():
     ({"mqtt": {"keepalive_s": 1.5}}, "mqtt.keepalive_s", "an integer"),
     ({"buttons": [{"pin": 17, "kind": "fire"}]}, "buttons[0].kind", "'emergency'"),
     ({"buttons": [{"pin": 17}, {"pin": 17, "kind": "health"}]}, "buttons[1].pin", "already used"),
+    # A button on the status LED's default pin: named from the key the installer wrote, with the remedy.
+    ({"buttons": [{"pin": 5}]}, "buttons[0].pin", "GPIO5 是状态灯的引脚 / GPIO5 is the status LED's pin (its default), "
+     "[outputs] status_led_pin: 请换一个 pick another pin, or move the status LED"),
+    ({"buttons": [{"pin": 17}], "outputs": {"buzzer_pin": 17}}, "buttons[0].pin", "GPIO17 is the buzzer's pin, "),
     ({"buttons": {"pin": 17}}, "buttons", "[[buttons]]"),
     ({"mqtt": {"username": "u"}}, "mqtt.password", "together"),
     ({"mqtt": {"tls": {"cert": "/c.pem"}}}, "mqtt.tls.key", "key"),

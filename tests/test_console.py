@@ -82,7 +82,7 @@ def test_console_says_sent_not_confirmed_when_the_hub_does_not_answer(hub_env):
 def test_console_says_plainly_when_the_broker_is_unreachable(tmp_path):
     out = subprocess.run([sys.executable, "-m", "hub", "console", "--host", "127.0.0.1", "--port", "1",
                           "--hub", "x"], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 1 and "cannot reach the broker at 127.0.0.1:1" in out.stderr
+    assert out.returncode == 1 and "连不上服务器 cannot reach the broker at 127.0.0.1:1" in out.stderr
 
 
 class Console:
@@ -248,9 +248,9 @@ def test_a_says_the_acknowledgement_follows_only_when_it_has_not_come_yet(capsys
     assert "ack sent 已发送应答: 1. 紧急呼叫 emergency call" in out
     if hub_first:
         assert out.index("call.acknowledged") < out.index("ack sent"), out
-        assert "follows" not in out and "the hub has acknowledged it (line above)" in out, out
+        assert "follows" not in out and "终端已确认（见上一行）the hub has acknowledged it (line above)" in out, out
     else:
-        assert "the hub's acknowledgement follows" in out, out
+        assert "等待终端确认 the hub's acknowledgement follows" in out, out
 
 
 def test_alarms_learned_from_the_status_keep_their_device_and_room(capsys):
@@ -356,3 +356,27 @@ def test_console_ack_while_the_broker_is_down_says_so_and_the_console_lives_on(h
         console.wait_line(lambda s: "broker 在线 connected" in s and "last message received" in s, 30, after=at)
         assert console.close() == 0
         assert not [line for line in console.lines if "Traceback" in line]
+
+
+def test_an_operators_typing_slips_still_ack_the_one_meant_and_the_rest_is_said_in_both_languages(hub_env):
+    """Caps lock on ('A 2'), the space forgotten ('a2'): the call meant is acknowledged; a number not on the list
+    or a key the console does not know is answered in Mandarin first, as the rest of the console is."""
+    with Console(hub_env) as console:
+        console.wait_line(lambda s: " status " in s)  # subscribed: the retained status came in
+        health = hub_env.hub.sim("press", "--button", "27")["event_id"]
+        at, _ = _list_of(console, 1)
+        service = hub_env.hub.sim("press", "--button", "22")["event_id"]
+        _, rows = _list_of(console, 2, after=at + 1)
+        assert service in rows[1], rows
+        console.send("A 2")
+        assert hub_env.sub.wait_event("call.acknowledged", 10, call_id=service)
+        _, rows = _list_of(console, 1, after=at + 3)
+        assert health in rows[0], rows
+        console.send("a 5")
+        console.wait_line(lambda s: "没有第 5 条（共 1 条）no number '5'" in s)
+        console.send("x")
+        console.wait_line(lambda s: "a 回车应答第 1 条，a N 应答第 N 条，l 重新列出，q 退出" in s)
+        console.send("a1")
+        assert hub_env.sub.wait_event("call.acknowledged", 10, call_id=health)
+        assert hub_env.hub.status()["open_calls"] == []
+        assert console.close() == 0

@@ -78,7 +78,8 @@ def test_the_console_in_tmux_sees_new_calls_after_a_broker_restart_and_a_stall(w
     broker.stop()  # a restart: the console's clean session loses its subscriptions
     pane.wait(lambda s: "连接中断 connection to the broker LOST" in s, 30, "the lost line")
     broker.start()
-    pane.wait(lambda s: "连接已恢复 connection restored" in s, 30, "the restored line")
+    pane.wait(lambda s: "连接已恢复 connection restored" in s and "已重新订阅，断线期间的报警见待处理列表" in s, 30,
+              "the restored line")
     after_restart = hub.sim("press", "--button", "27")["event_id"]
     _call_shown(pane, after_restart)
 

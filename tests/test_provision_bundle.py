@@ -56,7 +56,7 @@ def test_jsonschema_agrees_with_our_validator() -> None:
     bad["hardware"]["smoke"] = {"kind": "relay"}  # relay without its pin
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)
-    with pytest.raises(BundleError, match=r"hardware\.smoke\.pin: missing"):
+    with pytest.raises(BundleError, match=r"hardware\.smoke\.pin: 缺少（必填）missing"):
         check(bad)
 
 
@@ -88,8 +88,24 @@ def test_the_residents_references_go_to_the_context_card(tmp_path: Path) -> None
     assert config["hub"]["resident_ref"] == bundle["hub"]["resident_ref"]
 
 
-def test_reprovisioning_keeps_the_previous_config(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("args", "said"), [
+    (("--bundle", "bundel.json"),
+     "配置包无效 bundle refused: (file): 找不到文件 bundel.json not found: 检查路径 check the path"),
+    (("--qr-text", "EHUB1:abc"), "(qr): 二维码读不出 not a readable EHUB1: code"),
+    (("--qr-text", "{\"hub\": "), "(json): 格式不对 not valid JSON at line 1"),
+])
+def test_a_bundle_that_cannot_be_read_is_refused_in_both_languages(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, str], said: str) -> None:
+    code, out = provision(tmp_path, *args)
+    assert code != 0 and not out.exists()
+    assert said in capsys.readouterr().err
+
+
+def test_reprovisioning_keeps_the_previous_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert provision(tmp_path, "--bundle", str(EXAMPLE))[0] == 0
+    first = capsys.readouterr().out  # a first config: no backup to speak of
+    assert "(mode 0600, 新建 new file)" in first and ".bak" not in first, first
+    assert not list(tmp_path.rglob("*.bak"))
     second = sample()
     second["hub"]["resident_ref"] = "R-2024-00999"
     path = tmp_path / "second.json"
@@ -97,6 +113,7 @@ def test_reprovisioning_keeps_the_previous_config(tmp_path: Path) -> None:
     code, out = provision(tmp_path, "--bundle", str(path))
     assert code == 0
     assert load(out)["hub"]["resident_ref"] == "R-2024-00999"
+    assert "(mode 0600, 原配置保留为 previous kept as hub.toml.bak)" in capsys.readouterr().out
     backup = out.with_name("hub.toml.bak")
     assert tomllib.loads(backup.read_text())["hub"]["resident_ref"] == "R-2024-00871"
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600

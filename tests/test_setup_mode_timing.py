@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -55,6 +56,28 @@ def test_no_hold_opens_it_after_the_start_window(tmp_path: Any, broker: Any) -> 
         assert "setup_mode_on" not in [k for k, _t in s.transcript()]
         with s.loop.real_time():
             assert not listening(port)
+
+    with scenario(tmp_path, broker, setup_mode=setup_section(port)) as s:
+        s.run(body)
+
+
+def test_the_status_says_when_set_up_mode_ends_not_how_long_it_had_when_it_began(
+        tmp_path: Any, broker: Any) -> None:
+    """`hub status` ten minutes in: it used to say `seconds_left: 1800`, the count at the moment it opened."""
+    port = new_port()
+
+    async def body(s: Scenario) -> None:
+        await asyncio.sleep(5)  # every component started (the hub says "running" after the uplink is up)
+        await s.press(17, hold=10.5)
+        await s.heard("setup_mode_on")
+        opened = s.hub.clock.now()
+        await asyncio.sleep(10 * 60)
+        shown = (await s.hub.status())["setup_mode"]
+        assert shown["on"] and "seconds_left" not in shown, shown
+        ends = datetime.fromisoformat(shown["ends_at"])
+        assert abs((ends - opened).total_seconds() - 30 * 60) < 15, (ends, opened)
+        asked = await s.hub._control_handlers["setup.status"]({"cmd": "setup.status"})  # `hub setup-mode status`
+        assert 19 * 60 < asked["seconds_left"] <= 20 * 60, asked
 
     with scenario(tmp_path, broker, setup_mode=setup_section(port)) as s:
         s.run(body)

@@ -80,6 +80,17 @@ def test_attackers_first_tries_are_refused(setup_hub: Any) -> None:
     for path in ("/../../etc/passwd", "/page/../label.toml", "/label.toml", "/%2e%2e/%2e%2e/etc/passwd"):
         assert ok.call(path)[0] in (401, 404), path
     assert ok.call("/api/provision/field", {"path": "hub.id", "value": "demo-0001"})[1]["problem"]
+    # The wizard's other rules at entry too, not first at "保存配置": a host with its port, a demo password.
+    host = ok.call("/api/provision/field", {"path": "broker.host", "value": "mqtt.example.cn:8883"})[1]
+    assert "有端口 has a port in it" in host["problem"] and "[mqtt] port = 8883" in host["problem"], host
+    assert ok.call("/api/provision/field", {"path": "broker.host", "value": "mqtt.example.cn"})[1]["problem"] == ""
+    weak = ok.call("/api/provision/field", {"path": "broker.password", "value": "change-me"})[1]
+    assert weak["problem"].startswith("不能使用默认/演示密码"), weak
+    # The schema's own refusals in Mandarin first, in words, not a regular expression.
+    spaced = ok.call("/api/provision/field", {"path": "broker.host", "value": "mqtt example.cn"})[1]["problem"]
+    assert spaced == '只能用字母、数字和 . : - / letters, digits and . : - only, not "mqtt example.cn"', spaced
+    port = ok.call("/api/provision/field", {"path": "broker.port", "value": 88830})[1]["problem"]
+    assert port.startswith("超出范围 88830 out of range 1..65535"), port
     status, body = ok.call("/api/provision/field", {"path": "no.such.field", "value": 1})
     assert status == 200 and body["problem"] == "unknown field"
 

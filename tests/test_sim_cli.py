@@ -114,6 +114,16 @@ def test_a_mistyped_verb_gets_the_nearest_one_without_a_config_or_a_hub():
     assert "未知动作 unknown verb 'pres'; 是不是 did you mean 'hub sim press'?" in out.stderr
 
 
+def test_a_mistyped_command_gets_the_nearest_one_too():
+    """`hub staus` at a home visit: the command meant, in both languages, not argparse's English list."""
+    out = _hub("staus", "--config", "/nonexistent/hub.toml")
+    assert out.returncode == 2 and "config error" not in out.stderr, out.stderr
+    assert "未知命令 unknown command 'staus'; 是不是 did you mean 'hub status'?" in out.stderr, out.stderr
+    assert "setup-mode" in out.stderr  # and the list of commands
+    assert _hub("Setup-mode", "--help").stderr.startswith("hub: 未知命令 unknown command 'Setup-mode'; 是不是 did "
+                                                           "you mean 'hub setup-mode'?")
+
+
 def test_a_verb_of_a_part_not_in_the_config_says_which_section_to_add(make_hub):
     hub = make_hub()  # no [zigbee], no [modem], no fall parts: the simulated board has what its config names
     for argv, needs in ((("zigbee", "gas", "on"), "[zigbee] enabled = true"), (("modem", "status"), "[modem] port"),

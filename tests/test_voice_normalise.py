@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from voice.normalise import code_zh, digits_zh, integer_zh, normalise_zh, number_zh, time_zh
+from voice.normalise import clock_zh, code_zh, digits_zh, integer_zh, normalise_zh, number_zh, time_zh
 
 INTEGERS = [
     (0, "零"), (1, "一"), (2, "二"), (10, "十"), (11, "十一"), (20, "二十"), (38, "三十八"), (100, "一百"),
@@ -19,6 +19,11 @@ INTEGERS = [
 NUMBERS = [("38.5", "三十八点五"), ("0.25", "零点二五"), ("7.8", "七点八"), ("-2", "负二"), ("10.05", "十点零五")]
 
 TIMES = [((8, 5), "八点零五分"), ((12, 0), "十二点"), ((14, 30), "十四点三十分"), ((0, 10), "零点十分")]
+# A time of day said to the resident (which call an ack is about): the part of the day and a 12-hour clock.
+CLOCK = [((0, 10), "凌晨零点十分"), ((4, 59), "凌晨四点五十九分"), ((5, 0), "早上五点"),
+         ((8, 30), "早上八点三十分"), ((9, 1), "上午九点零一分"), ((12, 0), "中午十二点"),
+         ((12, 45), "中午十二点四十五分"), ((13, 5), "下午一点零五分"), ((17, 59), "下午五点五十九分"),
+         ((18, 0), "晚上六点"), ((19, 20), "晚上七点二十分"), ((23, 59), "晚上十一点五十九分")]
 
 TEXTS = [
     ("38.5度", "三十八点五度"),
@@ -73,6 +78,11 @@ def test_decimals(text: str, spoken: str) -> None:
 @pytest.mark.parametrize(("hm", "spoken"), TIMES)
 def test_times(hm: tuple[int, int], spoken: str) -> None:
     assert time_zh(*hm) == spoken
+
+
+@pytest.mark.parametrize(("hm", "spoken"), CLOCK)
+def test_a_time_of_day_is_said_with_its_part_of_the_day(hm: tuple[int, int], spoken: str) -> None:
+    assert clock_zh(*hm) == spoken
 
 
 def test_digits_one_by_one() -> None:

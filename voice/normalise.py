@@ -124,6 +124,18 @@ def time_zh(hours: int, minutes: int) -> str:
     return spoken
 
 
+# The part of the day an older listener names a time by, up to (not including) each hour: she says
+# "晚上七点二十分", and hears "十九点二十分" as a station announcement to work out.
+DAY_PARTS = ((5, "凌晨"), (9, "早上"), (12, "上午"), (13, "中午"), (18, "下午"), (24, "晚上"))
+
+
+def clock_zh(hours: int, minutes: int) -> str:
+    """A time of day as she would say it: 19:20 -> 晚上七点二十分, 9:01 -> 上午九点零一分, 12:30 ->
+    中午十二点三十分, 0:10 -> 凌晨零点十分."""
+    part = next(word for end, word in DAY_PARTS if hours < end)
+    return part + time_zh(hours - 12 if hours > 12 else hours, minutes)
+
+
 def normalise_zh(text: str) -> str:
     """Prompt text -> the text the Mandarin voice reads: no digits, no symbols espeak-ng would spell out."""
     s = text.translate(_FULLWIDTH)

@@ -5,7 +5,8 @@ closed, three acks in a row sounded identical: she could not tell which of her c
 the line names its alarm ("紧急呼叫，社区已收到…", "烟雾报警，社区已收到…"), in the words the reminder
 uses for it (hub.alarms.reminders); the single-alarm line is unchanged. Two of one kind (two emergency
 calls: the unit's button and the pendant) would still sound the same, so then the name carries the
-time it was raised ("十点零五分的紧急呼叫"), or its order when both came in one minute ("第二个紧急呼叫").
+time it was raised, as she says a time ("上午十点零五分的紧急呼叫"), or its order when both came in one
+minute ("第二个紧急呼叫").
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from hub.alarms.store import CLOSED_KEPT_S, OpenAlarm
 from hub.core.clock import zone_named
-from voice.normalise import integer_zh, time_zh
+from voice.normalise import clock_zh, integer_zh
 
 # An ack this soon after another alarm closed still names its alarm: she may have heard that one's
 # "社区已收到" a moment ago (or the call cancelled), and the two lines must not sound the same. The
@@ -57,7 +58,7 @@ def told_apart(alarm: OpenAlarm, alike: list[OpenAlarm], zone: tzinfo | None) ->
         return datetime.fromtimestamp(a.opened, zone).replace(second=0, microsecond=0)
     raised = minute(alarm)
     if all(minute(other) != raised for other in alike):
-        return f"{time_zh(raised.hour, raised.minute)}的{what}", f"the {raised:%H:%M} {what_en}"
+        return f"{clock_zh(raised.hour, raised.minute)}的{what}", f"the {raised:%H:%M} {what_en}"
     place = sum(1 for other in alike if (other.opened, other.id) < (alarm.opened, alarm.id))
     english = ORDINAL_EN[place] if place < len(ORDINAL_EN) else f"no. {place + 1}"
     return f"第{integer_zh(place + 1)}个{what}", f"the {english} {what_en}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import select
 import sys
@@ -45,6 +46,16 @@ def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _unknown_verb(verb: str, parser: argparse.ArgumentParser) -> int:
+    """A command no hub has (`hub staus`): the nearest one first, as `hub sim` does for its verbs."""
+    names = [name for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+             for name in action.choices]
+    close = difflib.get_close_matches(verb, names, n=1)
+    hint = f"; 是不是 did you mean 'hub {close[0]}'?" if close else ""
+    print(f"hub: 未知命令 unknown command {verb!r}{hint}\n命令 commands: {', '.join(names)}", file=sys.stderr)
+    return 2
+
+
 def _aliases(verb: str) -> set[str]:
     return {verb, f"{verb}_cmd", verb.replace("-", "_")}
 
@@ -55,7 +66,10 @@ EXIT_PIPE = 141  # what a shell reports for a program stopped by SIGPIPE: `hub �
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        parser = build_parser(argv[0] if argv and not argv[0].startswith("-") else None)
+        verb = argv[0] if argv and not argv[0].startswith("-") else None
+        parser = build_parser(verb)
+        if verb is not None and not any(m.rsplit(".", 1)[1] in _aliases(verb) for m in VERB_MODULES):
+            return _unknown_verb(verb, parser)
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
             parser.print_help()

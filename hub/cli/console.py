@@ -35,6 +35,9 @@ from hub.config.loader import ConfigError, load, resolve_path
 
 KEEPALIVE_S = 10  # a broker that stops answering is noticed within two of these
 QUIET_S = 90.0  # a live link with no message for this long (the hub's status comes every <= 60 s): say so
+# What the operator may type, said in both languages (a community worker reads the Mandarin first).
+KEYS_HELP = ("  a 回车应答第 1 条，a N 应答第 N 条，l 重新列出，q 退出 / "
+             "'a' acknowledges number 1, 'a N' number N, 'l' lists, 'q' quits")
 RECONNECT_MAX_S = 5  # paho's default backoff grows to 120 s: a console deaf for two minutes
 
 
@@ -152,8 +155,8 @@ class Link:
         if self.lost_at is not None:
             self._say(f"== {self._t(time.time())} 连接已恢复 connection restored after "
                            f"{time.time() - self.lost_at:.0f} s · 最后收到消息 last message received "
-                           f"{self._t(self.last_message)} · subscribed again; what happened meanwhile shows in the "
-                           "hub's status (open alarms)")
+                           f"{self._t(self.last_message)} · 已重新订阅，断线期间的报警见待处理列表 "
+                           "subscribed again; what happened meanwhile shows in the hub's status (open alarms)")
             self.lost_at = None
 
     def on_disconnect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
@@ -205,7 +208,7 @@ def ack_and_exit(args: argparse.Namespace, host: str, port: int, prefix: str, hu
     try:
         client = _client(host, port, mqtt_cfg, waiter)
     except OSError as exc:
-        print(f"cannot reach the broker at {host}:{port}: {exc}", file=sys.stderr)
+        print(f"连不上服务器 cannot reach the broker at {host}:{port}: {exc}", file=sys.stderr)
         return 1
     client.loop_start()
     try:
@@ -241,9 +244,9 @@ def acknowledge(board: Board, client: Any, prefix: str, number: str, by: str, me
         board.say(f"  !! 应答未能送达服务器 ack NOT confirmed sent: {label} — the broker link is down; it may go "
                   "out once restored (the hub's acknowledgement line will say); 'a N' again is harmless")
     elif board.is_open(target.id):
-        board.say(f"  ack sent 已发送应答: {label}; the hub's acknowledgement follows")
+        board.say(f"  ack sent 已发送应答: {label}; 等待终端确认 the hub's acknowledgement follows")
     else:
-        board.say(f"  ack sent 已发送应答: {label}; the hub has acknowledged it (line above)")
+        board.say(f"  ack sent 已发送应答: {label}; 终端已确认（见上一行）the hub has acknowledged it (line above)")
 
 
 def console(args: argparse.Namespace) -> int:
@@ -256,10 +259,11 @@ def console(args: argparse.Namespace) -> int:
     try:
         client = _client(host, port, mqtt_cfg, link)
     except OSError as exc:
-        print(f"cannot reach the broker at {host}:{port}: {exc}", file=sys.stderr)
+        print(f"连不上服务器 cannot reach the broker at {host}:{port}: {exc}", file=sys.stderr)
         return 1
-    board.say(f"watching {prefix}/{hub_id} on {host}:{port} — open alarms are numbered most severe first: "
-              "'a' + Enter acknowledges number 1, 'a N' number N, 'l' lists, 'q' quits")
+    board.say(f"watching {prefix}/{hub_id} on {host}:{port} — 待处理报警按紧急程度编号 open alarms are numbered "
+              "most severe first:")
+    board.say(KEYS_HELP)
     client.loop_start()
     threading.Thread(target=link.watch_quiet, args=(args.quiet_after,), name="console-quiet", daemon=True).start()
     try:
@@ -267,7 +271,7 @@ def console(args: argparse.Namespace) -> int:
             time.sleep(args.exit_after)
             return 0
         for line in sys.stdin:
-            cmd = line.strip().split()
+            cmd = line.strip().lower().split()  # caps lock on: 'A 2' is still number 2
             if not cmd:
                 continue
             if cmd[0] == "q":
@@ -275,10 +279,12 @@ def console(args: argparse.Namespace) -> int:
             if cmd[0] == "l":
                 board.show()
                 board.say(link.summary())
-            elif cmd[0] == "a":
+            elif cmd[0] in ("a", "ack"):
                 acknowledge(board, client, prefix, cmd[1] if len(cmd) > 1 else "1", args.by, args.message)
+            elif cmd[0][:1] == "a" and cmd[0][1:].isdigit():  # 'a2', the space forgotten
+                acknowledge(board, client, prefix, cmd[0][1:], args.by, args.message)
             else:
-                board.say("  'a' acknowledges number 1, 'a N' number N, 'l' lists, 'q' quits")
+                board.say(KEYS_HELP)
     except KeyboardInterrupt:
         pass
     finally:

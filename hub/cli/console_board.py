@@ -126,9 +126,11 @@ class Board:
                 print("  nothing open to acknowledge 无待处理报警", flush=True)
                 return None
             if not number.isdigit() or not 1 <= int(number) <= len(self.shown):
-                print(f"  no number {number!r}: the list has 1..{len(self.shown)}; 'l' lists again", flush=True)
+                print(f"  没有第 {number} 条（共 {len(self.shown)} 条）no number {number!r}: the list has "
+                      f"1..{len(self.shown)}; l 重新列出 'l' lists again", flush=True)
                 return None
             item = self.items.get(self.shown[int(number) - 1])
             if item is None:
-                print(f"  number {number} is no longer open; 'l' lists again", flush=True)
+                print(f"  第 {number} 条已处理 number {number} is no longer open; l 重新列出 'l' lists again",
+                      flush=True)
             return item

@@ -75,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             bundle = load_qr_image(Path(args.qr_image))
         rendered = writer.render(bundle, out, state_dir=str(Path(state_dir).resolve()))
+        replaced = out.exists()
         written = writer.write(rendered, out)
         writer.write_record(out, "bundle", rendered.fitted, None)
     except BundleError as exc:
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"无法写入配置 cannot write the config: {exc}", file=sys.stderr)
         return 1
-    print(f"已写入配置 config written: {out} (mode 0600, previous kept as {out.name}.bak)")
+    print(f"已写入配置 config written: {out} (mode {writer.kept_words(out, replaced)})")
     for path in written[:-1]:
         print(f"  + {path}")
     print(

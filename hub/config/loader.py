@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.config.keys import Key, Section
-from hub.config.schema import all_sections, feature_modules
+from hub.config.schema import OUTPUTS, all_sections, feature_modules
 
 DEFAULT_PATH = Path("/etc/eldercare-hub/hub.toml")
 
@@ -165,22 +165,33 @@ def _show(spec: Key, value: Any) -> str:
     return "(hidden)" if spec.secret else repr(value)
 
 
+# The unit's own outputs, which take their pins even when the file does not name them.
+OUTPUT_WORDS = {"status_led_pin": ("状态灯", "the status LED"), "buzzer_pin": ("蜂鸣器", "the buzzer")}
+
+
+def _pin_taken(pin: int, owner: str) -> str:
+    return f"GPIO{pin} 已被占用 / GPIO{pin} is already used by {owner}: 请换一个 pick another pin"
+
+
 def _cross_checks(cfg: dict[str, Any], path: Path | str) -> None:
     pins: dict[int, str] = {}
     for i, button in enumerate(cfg["buttons"]):
         where = f"buttons[{i}].pin"
         if button["pin"] in pins:
-            raise ConfigError(path, where, f"GPIO{button['pin']} is already used by {pins[button['pin']]}")
+            raise ConfigError(path, where, _pin_taken(button["pin"], pins[button["pin"]]))
         pins[button["pin"]] = where
     for key in ("status_led_pin", "buzzer_pin"):
         pin = cfg["outputs"][key]
-        if pin in pins:
-            raise ConfigError(path, f"outputs.{key}", f"GPIO{pin} is already used by {pins[pin]}")
+        if pin in pins:  # said from the side the installer wrote: the output may be on its default pin
+            zh, en = OUTPUT_WORDS[key]
+            default = " (its default)" if pin == OUTPUTS.keys[key].default else ""
+            raise ConfigError(path, pins[pin], f"GPIO{pin} 是{zh}的引脚 / GPIO{pin} is {en}'s pin{default}, "
+                              f"[outputs] {key}: 请换一个 pick another pin, or move {en}")
         pins[pin] = f"outputs.{key}"
     for module in feature_modules():
         for pin, key in getattr(module, "used_pins", lambda c: {})(cfg).items():
             if pin in pins:
-                raise ConfigError(path, key, f"GPIO{pin} is already used by {pins[pin]}")
+                raise ConfigError(path, key, _pin_taken(pin, pins[pin]))
             pins[pin] = key
         for key, problem in getattr(module, "check", lambda c: [])(cfg):
             raise ConfigError(path, key, problem)

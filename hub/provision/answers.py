@@ -14,12 +14,16 @@ from typing import Any
 
 from hub.config.loader import ConfigError, check_key
 from hub.config.schema import OUTPUTS
-from hub.provision.credentials import demo_id_problem
+from hub.provision.credentials import demo_id_problem, is_weak_secret
 from hub.provision.fields import BundleError, validate_field
 
 # I2C addresses each part answers at (datasheets): a typo here is a sensor fault after the installer left.
 PART_ADDRESSES = {"sht3x": (0x44, 0x45), "bme280": (0x76, 0x77), "ads1115": (0x48, 0x49, 0x4A, 0x4B)}
 PHONE = re.compile(r"^\+?[0-9]{5,20}$")
+# The config key a bundle field becomes where the hub has a rule of its own for it (a host with its port,
+# hub.config.schema): the wizard's questions and the set-up page's field check both apply it.
+CONFIG_KEYS = {"broker.host": "mqtt.host", "broker.port": "mqtt.port", "broker.username": "mqtt.username"}
+WEAK_PASSWORD = "不能使用默认/演示密码 a default/demo password is not allowed: use this hub's own"
 
 
 def field(path: str, convert: Callable[[str], Any] = str, config_key: str | None = None) -> Callable[[str], Any]:
@@ -46,6 +50,17 @@ def check(path: str, value: Any, config_key: str | None = None) -> None:
         raise ValueError(exc.problem) from None
     except ConfigError as exc:
         raise ValueError(exc.problem) from None
+
+
+def answer(path: str, value: Any) -> None:
+    """One bundle field as the set-up page sends it (already a number or text), with every rule the wizard
+    applies to the same answer, so a field the page passes is not refused at "保存配置" after all."""
+    if path == "hub.id" and isinstance(value, str):
+        hub_id(value)
+        return
+    check(path, value, CONFIG_KEYS.get(path))
+    if path == "broker.password" and isinstance(value, str) and is_weak_secret(value):
+        raise ValueError(WEAK_PASSWORD)
 
 
 def integer(raw: str) -> int:

@@ -35,14 +35,16 @@ def parse_text(text: str) -> dict[str, Any]:
             )
             text = raw.decode("utf-8")
         except (binascii.Error, zlib.error, UnicodeDecodeError, ValueError) as exc:
-            raise BundleError("(qr)", f"not a readable {QR_PREFIX} code ({exc}); scan it again") from None
+            raise BundleError(
+                "(qr)", f"二维码读不出 not a readable {QR_PREFIX} code ({exc}); 请重新扫描 scan it again"
+            ) from None
     if len(text.encode("utf-8")) > MAX_BUNDLE_BYTES:
-        raise BundleError("(file)", f"larger than {MAX_BUNDLE_BYTES} bytes")
+        raise BundleError("(file)", f"文件太大 larger than {MAX_BUNDLE_BYTES} bytes")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BundleError(
-            "(json)", f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+            "(json)", f"格式不对 not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
     return check(data)
 
@@ -57,9 +59,9 @@ def load_file(path: Path) -> dict[str, Any]:
     try:
         return parse_text(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise BundleError("(file)", f"{path} not found") from None
+        raise BundleError("(file)", f"找不到文件 {path} not found: 检查路径 check the path") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise BundleError("(file)", f"cannot read {path}: {exc}") from None
+        raise BundleError("(file)", f"读不了文件 cannot read {path}: {exc}") from None
 
 
 def load_qr_image(path: Path) -> dict[str, Any]:
@@ -68,10 +70,10 @@ def load_qr_image(path: Path) -> dict[str, Any]:
     if zbarimg is None:
         raise BundleError(
             "(qr-image)",
-            "zbarimg not installed: apt-get install zbar-tools, or paste the scanned text with --qr-text",
+            "没有安装 zbarimg not installed: apt-get install zbar-tools, or paste the scanned text with --qr-text",
         )
     if not path.is_file():
-        raise BundleError("(qr-image)", f"{path} not found")
+        raise BundleError("(qr-image)", f"找不到图片 {path} not found: 检查路径 check the path")
     result = subprocess.run(
         [zbarimg, "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", str(path)],
         capture_output=True,

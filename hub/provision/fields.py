@@ -34,6 +34,36 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
 }
 
 
+# Each refusal starts in Mandarin (the set-up page is read on a phone, Chinese first), then says the same in
+# English for the technician, with the value shown.
+_TYPE_ZH = {"object": "一组设置", "array": "列表", "string": "文字", "integer": "整数", "number": "数字",
+            "boolean": "是/否"}
+_CLASS_WORDS = (("A-Za-z", "字母", "letters"), ("A-Z", "大写字母", "capital letters"), ("a-z", "小写字母",
+                "small letters"), ("0-9", "数字", "digits"))
+
+
+def _allowed_chars(pattern: str) -> tuple[str, str] | None:
+    """(Mandarin, English) of the characters a `^...[CLASS]+$` pattern allows, for an installer who does not
+    read regular expressions; None for any other shape."""
+    found = re.fullmatch(r"\^(?:\[[^\]^]+\])?\[([^\]^]+)\][+*]\$", pattern)  # `^[first][rest]*$` too
+    if found is None:
+        return None
+    rest, zh, en = found.group(1), [], []
+    for chars, word_zh, word_en in _CLASS_WORDS:
+        if chars in rest:
+            rest = rest.replace(chars, "", 1)
+            zh.append(word_zh)
+            en.append(word_en)
+    if "-" in rest[1:-1] or "\\" in rest:  # another range or an escape: not worth putting in words
+        return None
+    marks = " ".join(rest)
+    if marks:
+        zh.append(f" {marks}")
+        en.append(marks)
+    return "、".join(zh[:-1]) + ("和" if len(zh) > 1 else "") + zh[-1], ", ".join(en[:-1]) + (
+        " and " if len(en) > 1 else "") + en[-1]
+
+
 def _show(value: Any, secret: bool) -> str:
     return "(hidden)" if secret else json.dumps(value, ensure_ascii=False)[:80]
 
@@ -50,39 +80,43 @@ def validate(schema: dict[str, Any], value: Any, where: str, secret: bool) -> No
         )
         if not ok:
             article = "an" if kind[0] in "aeiou" else "a"
-            raise BundleError(field, f"must be {article} {kind}, got {shown}")
+            raise BundleError(field, f"应为{_TYPE_ZH[kind]} must be {article} {kind}, got {shown}")
     if "const" in schema and value != schema["const"]:
-        raise BundleError(field, f"must be {schema['const']!r}, got {shown}")
+        raise BundleError(field, f"只能是 {schema['const']!r} must be {schema['const']!r}, got {shown}")
     if "enum" in schema and value not in schema["enum"]:
-        raise BundleError(field, f"bad value {shown}; allowed: {', '.join(map(str, schema['enum']))}")
+        raise BundleError(field, f"不是可选的值 bad value {shown}; 可选 allowed: {', '.join(map(str, schema['enum']))}")
     if isinstance(value, str):
         if len(value) < schema.get("minLength", 0) or len(value) > schema.get("maxLength", 1 << 30):
             raise BundleError(
                 field,
-                f"length {len(value)} out of range {schema.get('minLength', 0)}.."
+                f"长度不对 length {len(value)} out of range {schema.get('minLength', 0)}.."
                 f"{schema.get('maxLength', '')}",
             )
         if "pattern" in schema and not re.search(schema["pattern"], value):
-            raise BundleError(field, f"bad value {shown}; must match {schema['pattern']}")
+            words = _allowed_chars(schema["pattern"])
+            if words is not None:
+                raise BundleError(field, f"只能用{words[0]} / {words[1]} only, not {shown}")
+            raise BundleError(field, f"格式不对 bad value {shown}; must match {schema['pattern']}")
     number = isinstance(value, int | float) and not isinstance(value, bool)
     if number and (value < schema.get("minimum", value) or value > schema.get("maximum", value)):
-        raise BundleError(field, f"{shown} out of range {schema.get('minimum')}..{schema.get('maximum')}")
+        raise BundleError(field, f"超出范围 {shown} out of range {schema.get('minimum')}..{schema.get('maximum')}")
     if isinstance(value, dict):
         props = schema.get("properties", {})
         for name in schema.get("required", []):
             if name not in value:
-                raise BundleError(f"{where}.{name}" if where else name, "missing (required)")
+                raise BundleError(f"{where}.{name}" if where else name, "缺少（必填）missing (required)")
         for name, item in value.items():
             sub = f"{where}.{name}" if where else name
             if name in props:
                 validate(props[name], item, sub, secret)
             elif schema.get("additionalProperties") is False:
-                raise BundleError(sub, f"unknown field; allowed: {', '.join(sorted(props))}")
+                raise BundleError(sub, f"没有这一项 unknown field; 可填 allowed: {', '.join(sorted(props))}")
     if isinstance(value, list):
         if len(value) < schema.get("minItems", 0) or len(value) > schema.get("maxItems", 1 << 30):
             raise BundleError(
                 field,
-                f"{len(value)} entries; allowed {schema.get('minItems', 0)}..{schema.get('maxItems', '')}",
+                f"{len(value)} 项，项数不对 {len(value)} entries; allowed "
+                f"{schema.get('minItems', 0)}..{schema.get('maxItems', '')}",
             )
         for i, item in enumerate(value):
             validate(schema.get("items", {}), item, f"{where}[{i}]", secret)

@@ -172,8 +172,9 @@ def run_wizard(
     if answered is None:
         p.say("未写入 nothing written")
         return 1
+    replaced = out.exists()
     writer.write(answered, out)
-    p.say(f"  ✓ 已写入 written (0600, previous kept as {out.name}.bak)")
+    p.say(f"  ✓ 已写入 written ({writer.kept_words(out, replaced)})")
     try:
         return _live_check(p, out, simulate, live_check, answered)
     except (KeyboardInterrupt, EOFError):

@@ -210,6 +210,13 @@ def _has_sections(part: str) -> bool:
     return all(section in names for section in HARDWARE[part][0])
 
 
+def kept_words(config_path: Path, replaced: bool) -> str:
+    """What the installer is told of the file just written: a backup only when there was a config before."""
+    if replaced:
+        return f"0600, 原配置保留为 previous kept as {config_path.name}.bak"
+    return "0600, 新建 new file"
+
+
 def write(rendered: Rendered, config_path: Path) -> list[Path]:
     """Write the TLS files then the config (so the config never names a file not yet there)."""
     written: list[Path] = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from hub.config.loader import Config
@@ -196,19 +197,24 @@ class SetupMode:
                 "secrets": sorted(secret_paths())}
 
     def _status_now(self) -> dict[str, Any]:
-        left = None
+        left, ends = None, None
         if self.until is not None and self._ctx is not None:
             left = max(0, round(self.until - self._ctx.clock.monotonic()))
+            ends = (self._ctx.clock.now() + timedelta(seconds=left)).isoformat(timespec="seconds")
         return {"on": self._runner is not None, "url": f"http://{self.cfg['address']}:{self.cfg['port']}/",
                 "ssid": self.ssid() if self.label and self.cfg["hotspot"] else None,  # no hotspot: no Wi-Fi name
-                "seconds_left": left}
+                "seconds_left": left, "ends_at": ends}
 
     async def _status_request(self, request: dict[str, Any]) -> dict[str, Any]:
         return self._status_now()
 
     def _publish(self) -> None:
+        """The status keeps this until the next change: the time set-up mode ends, never a count of seconds
+        left, which `hub status` would show unchanged ten minutes later."""
         if self._ctx is not None:
-            self._ctx.set_status("setup_mode", self._status_now(), now=True)
+            now = self._status_now()
+            del now["seconds_left"]
+            self._ctx.set_status("setup_mode", now, now=True)
 
     async def close(self) -> None:
         self._closed = True
