@@ -94,6 +94,7 @@ class DeviceHealth:
     hub_written_bytes_per_h: int | None  # this process (queue, logs it writes itself), over the last hour
     storage_written_bytes_per_h: int | None  # the whole device holding state_dir (all writers), ditto
     storage_device: str | None
+    write_window_s: int | None = None  # how many seconds the two rates above cover (an hour once running)
     queue_depth: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -149,20 +150,23 @@ class HealthSampler:
             return None
         return node.resolve().name, stat
 
-    def _rates(self, now: float, hub_written: int | None, dev_written: int | None) -> tuple[int | None, int | None]:
+    def _rates(self, now: float, hub_written: int | None,
+               dev_written: int | None) -> tuple[int | None, int | None, int | None]:
         """Bytes per hour over the last RATE_WINDOW_S (or since the first sample): from the newest sample
-        at least that old, so a full window is covered once there is one."""
+        at least that old, so a full window is covered once there is one; and the seconds covered."""
         while len(self._seen) > 1 and self._seen[1][0] <= now - RATE_WINDOW_S:
             self._seen.popleft()
         rates: list[int | None] = [None, None]
+        window: int | None = None
         if self._seen and now > self._seen[0][0]:
             start, hours = self._seen[0], (now - self._seen[0][0]) / 3600.0
+            window = round(now - start[0])
             for i, current in enumerate((hub_written, dev_written)):
                 before = start[i + 1]
                 if current is not None and before is not None:
                     rates[i] = round(max(0, current - before) / hours)
         self._seen.append((now, hub_written, dev_written))
-        return rates[0], rates[1]
+        return rates[0], rates[1], window
 
     def sample(self, now: float | None = None) -> DeviceHealth:
         now = time.monotonic() if now is None else now
@@ -180,7 +184,7 @@ class HealthSampler:
         device = self.storage_device()
         dev_text = self._read(str(device[1].relative_to(self.root))) if device else None
         dev_written = parse_block_stat_written(dev_text) if dev_text else None
-        hub_rate, dev_rate = self._rates(now, hub_written, dev_written)
+        hub_rate, dev_rate, window = self._rates(now, hub_written, dev_written)
         return DeviceHealth(
             cpu_temp_c=self.cpu_temp_c(),
             throttled=self.throttled(),
@@ -192,4 +196,5 @@ class HealthSampler:
             hub_written_bytes_per_h=hub_rate,
             storage_written_bytes_per_h=dev_rate,
             storage_device=device[0] if device else None,
+            write_window_s=window,
         )

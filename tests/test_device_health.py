@@ -189,3 +189,29 @@ def test_reporter_publishes_status_and_telemetry(tmp_path: Path, monkeypatch: py
         "data": data,
     }
     jsonschema.validate(message, schema)
+
+
+def test_sd_wear_is_judged_on_a_whole_hour_not_on_start_up_writes(tmp_path: Path,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    """Right after start the write rate is start-up's writes extrapolated (3.1 GB/h at 54 s in the demo):
+    `sd_wear` says "measuring" until the rates cover an hour, then "high" above write_warn_mb_per_h (50)."""
+    state = tmp_path / "state"
+    state.mkdir()
+    root = fake_root(tmp_path, 0, 0)
+    config = Config(tmp_path / "hub.toml", validate({"hub": {"state_dir": str(state)}}))
+    sampler = HealthSampler(state, root=root, vcgencmd=None)
+    reporter = DeviceHealthReporter(config, sampler)
+
+    def at(t: float, written: int) -> tuple[str, int | None]:
+        (root / "proc/self/io").write_text(f"write_bytes: {written}\n")
+        health = sampler.sample(now=t)
+        return reporter.judge_wear(health), health.write_window_s
+
+    assert at(0.0, 0) == ("measuring", None)
+    assert at(54.0, 47 * 2**20) == ("measuring", 54)  # start-up's 47 MB: 3.1 GB/h, not a verdict
+    assert at(1800.0, 48 * 2**20) == ("measuring", 1800)
+    assert at(3600.0, 49 * 2**20) == ("ok", 3600)  # 49 MB in the first hour, start-up included
+    with caplog.at_level("WARNING", logger="hub.device.health"):
+        assert at(7200.0, 110 * 2**20) == ("high", 3600)  # 61 MB in the last hour
+    assert "SD 卡写入过多" in caplog.text and "61.0 MB in the last hour" in caplog.text
+    assert at(10800.0, 111 * 2**20) == ("ok", 3600)

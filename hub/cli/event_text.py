@@ -124,7 +124,8 @@ FACTS: dict[str, tuple[str, Facts]] = {
                               + (" · 烟雾 SMOKE" if d.get("smoke") else "")),
     "telemetry.device": ("设备 device", lambda d: f"{_cpu(d.get('cpu_temp_c'))} · 内存 memory "
                          f"{d.get('mem_available_mb')}/{d.get('mem_total_mb')} MB free · 存储 disk "
-                         f"{d.get('disk_free_mb')} MB free · 队列 queue {d.get('queue_depth')}"),
+                         f"{d.get('disk_free_mb')} MB free · 队列 queue {d.get('queue_depth')}"
+                         f"{' · SD 卡写入过多 SD writes high' if d.get('sd_wear') == 'high' else ''}"),
     "system.selftest": ("自检 self-test", lambda d: f"{'通过 ok' if d.get('ok') else '有故障 FAILED'} · passed "
                         f"{d.get('passed')} · failed {d.get('failed')} "
                         f"{', '.join(map(str, d.get('failed_components') or []))}"),

@@ -12,7 +12,7 @@ from hub.certificates.x509 import describe
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
 from hub.core.ticks import sleep_aligned
-from sensors.system import DeviceHealth, HealthSampler
+from sensors.system import RATE_WINDOW_S, DeviceHealth, HealthSampler
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,8 @@ class DeviceHealthReporter:
         self.config = config
         self.interval_s = float(config["device_health"]["interval_s"])
         self.sampler = sampler or HealthSampler(config.state_dir)
+        self.write_warn = float(config["device_health"]["write_warn_mb_per_h"]) * 2**20  # bytes per hour
+        self._wear = "measuring"
         self._ctx: HubContext | None = None
 
     async def start(self, ctx: HubContext) -> None:
@@ -40,9 +42,30 @@ class DeviceHealthReporter:
         health, cert = await asyncio.to_thread(lambda: (self.sampler.sample(), describe(self.config)))
         health.queue_depth = await _queue_depth(self._ctx)
         body = health.as_dict()
+        body["sd_wear"] = self.judge_wear(health)
         if cert is not None:
             body["certificate"] = {k: cert.get(k) for k in ("state", "days_left", "not_after", "subject", "issuer")}
         return body
+
+    def judge_wear(self, health: DeviceHealth) -> str:
+        """"measuring" until the rates cover a whole hour (the first minutes are start-up's writes, tens of
+        MB an hour extrapolated from one minute), then "high" above `write_warn_mb_per_h` (the whole
+        device's writes when known: every writer wears the card; else the hub's own), else "ok". A change
+        is logged once, for the technician."""
+        rate = health.storage_written_bytes_per_h
+        rate = health.hub_written_bytes_per_h if rate is None else rate
+        window = health.write_window_s
+        if rate is None or window is None or window < RATE_WINDOW_S:
+            return self._wear
+        wear = "high" if rate > self.write_warn else "ok"
+        if wear != self._wear and (wear == "high" or self._wear == "high"):
+            (log.warning if wear == "high" else log.info)(
+                "SD 卡写入%s / SD-card writes %s: %.1f MB in the last hour (warning above %.0f MB/h); "
+                "check what writes to %s (docs/install.md, Device health)",
+                "过多" if wear == "high" else "已恢复正常", "high" if wear == "high" else "back to normal",
+                rate / 2**20, self.write_warn / 2**20, health.storage_device or "the card")
+        self._wear = wear
+        return wear
 
     async def _loop(self) -> None:
         assert self._ctx is not None
