@@ -229,7 +229,11 @@ class HubProcess:
                 [sys.executable, "-m", "hub", "run", "--simulate", "--config", str(self.config)],
                 stdout=log, stderr=log, env=self.env, cwd=self.cwd, start_new_session=True)
         if wait:
-            self.wait_ready()
+            try:
+                self.wait_ready()
+            except BaseException:  # a hub that never became ready is stopped, not left running after the test
+                self.stop()
+                raise
         return self
 
     def wait_ready(self, timeout: float = 30) -> None:
