@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 from support import PREFIX, wait_until, write_config
+from uplink_harness import running_uplink
 
 from hub.config.loader import load
 from hub.core.events import Event, event_topic
 from hub.core.outbox import Outbox, Row
-from hub.core.uplink.session import URGENT_SLOTS, Uplink
+from hub.core.uplink.session import URGENT_SLOTS
 
 pytestmark = pytest.mark.timeout(120)
 N = 2000
@@ -41,22 +42,7 @@ def test_a_call_during_a_drain_goes_ahead_of_the_queued_rows_and_every_row_arriv
     seen: dict[str, Any] = {}
 
     async def scenario() -> None:
-        async def on_db(fn: Any, *args: Any) -> Any:
-            return await asyncio.to_thread(fn, *args)
-
-        async def status() -> dict[str, Any]:
-            return {}
-
-        async def report(*args: Any) -> Any:
-            raise AssertionError(f"no fault expected: {args}")
-
-        delivered: list[str] = []
-        uplink = Uplink(config, outbox=outbox, db=on_db, on_command=lambda topic, payload: None, status=status,
-                        report=report, spawn=lambda name, coro: asyncio.ensure_future(coro),
-                        commands=lambda: ["ack"])
-        uplink.on_delivered = delivered.append
-        tasks = [asyncio.create_task(t) for t in (uplink.run_connection(), uplink.run_sender())]
-        try:
+        async with running_uplink(config, outbox) as (uplink, delivered):
             while len(delivered) < N // 10:  # the drain is under way, its window full
                 await asyncio.sleep(0.001)
             row = outbox.add(Event("call.raised", {"button": "emergency"}, datetime.now(UTC)))
@@ -69,11 +55,6 @@ def test_a_call_during_a_drain_goes_ahead_of_the_queued_rows_and_every_row_arriv
             while len(delivered) < N + 1:
                 await asyncio.sleep(0.01)
             await asyncio.sleep(0.5)  # the last batch of deletes (REMOVE_DELAY_S)
-        finally:
-            await uplink.close()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
 
     try:
         asyncio.run(scenario())

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from support import PREFIX, wait_until, write_config
+from uplink_harness import running_uplink
 
 from hub.config.loader import load
 from hub.core.events import Event
 from hub.core.outbox import Outbox
-from hub.core.uplink.session import Uplink
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -27,21 +26,7 @@ def test_a_call_offered_early_and_again_after_its_commit_reaches_the_platform_on
     delivered: list[str] = []
 
     async def scenario() -> None:
-        async def on_db(fn: Any, *args: Any) -> Any:
-            return await asyncio.to_thread(fn, *args)
-
-        async def status() -> dict[str, Any]:
-            return {}
-
-        async def report(*args: Any) -> Any:
-            raise AssertionError(f"no fault expected: {args}")
-
-        uplink = Uplink(config, outbox=outbox, db=on_db, on_command=lambda topic, payload: None, status=status,
-                        report=report, spawn=lambda name, coro: asyncio.ensure_future(coro),
-                        commands=lambda: ["ack"])
-        uplink.on_delivered = delivered.append
-        tasks = [asyncio.create_task(t) for t in (uplink.run_connection(), uplink.run_sender())]
-        try:
+        async with running_uplink(config, outbox) as (uplink, arrived):
             await asyncio.wait_for(uplink.connected.wait(), 10)
             call = Event("call.raised", {"button": "emergency"}, datetime.now(UTC))
             row = outbox.add(call, sending=uplink.offer)  # on its way while the card syncs...
@@ -49,14 +34,10 @@ def test_a_call_offered_early_and_again_after_its_commit_reaches_the_platform_on
             uplink.offer(row)
             later = Event("call.raised", {"button": "health"}, datetime.now(UTC))
             uplink.offer(outbox.add(later, sending=uplink.offer))
-            while len(delivered) < 2:
+            while len(arrived) < 2:
                 await asyncio.sleep(0.01)
             await asyncio.sleep(0.5)  # the batched delete (REMOVE_DELAY_S)
-        finally:
-            await uplink.close()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        delivered.extend(arrived)  # all it delivered until closed
 
     try:
         asyncio.run(scenario())
