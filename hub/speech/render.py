@@ -73,6 +73,7 @@ def in_order(key: str) -> bool:
 
 
 SENTENCE_END = "。！？；!?;"
+LATIN_MARKS = frozenset("!?;,.")
 _CLAUSE = re.compile(r"(?<=[。！？；，!?;,])\s*")
 
 
@@ -143,7 +144,9 @@ def heard_text(text: str, stops: list[float], start: float, end: float | None) -
         return text if start == 0 and end is None else "…"
     first = sum(1 for t in stops if t <= start)
     last = len(parts) if end is None else sum(1 for t in stops if t <= end)
-    return "".join(parts[first:last])
+    # The split dropped the space after a Latin mark: put it back ("alarm; staff", not "alarm;staff").
+    return "".join(part + " " if part[-1] in LATIN_MARKS and i < last - 1 else part
+                   for i, part in enumerate(parts[first:last], start=first))
 
 
 def sentence_stops(text: str, stops: list[float]) -> list[float]:
