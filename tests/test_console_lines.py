@@ -131,6 +131,18 @@ def test_a_zigbee_fault_says_what_is_wrong_and_what_to_do():
                          "检查设备电池和距离，必要时重新配对 (replace the battery, move it nearer; re-pair)"), line
 
 
+def test_a_sensor_fault_says_what_to_do_not_only_its_code():
+    """The duty operator sends a technician: "no_response · SHT3x@0x44 i2c-1" alone left them to guess what
+    with; the hub's remedy (in fault.sensor since the start) was never shown."""
+    remedy = ("温度传感器无响应：检查 I2C 接线 (SDA=GPIO2, SCL=GPIO3)、3.3V 供电与地址 (SHT3x@0x44 i2c-1) / "
+              "temperature sensor not answering: check the I2C wiring")
+    data = {"component": "temperature", "part": "SHT3x@0x44 i2c-1", "kind": "no_response", "detail": "errno 121",
+            "remedy": remedy}
+    line = describe("eldercare/v1/h1/event/fault",
+                    {"type": "fault.sensor", "ts": "2026-12-07T21:04:57+08:00", "hub": "h1", "data": data})
+    assert line.endswith(f"传感器故障 sensor fault · temperature · no_response · SHT3x@0x44 i2c-1 · {remedy}"), line
+
+
 @pytest.mark.parametrize(("extra", "shown"), [
     ({"fall_countdown": {"source": "wearable", "since": "2026-12-07T08:54:30+08:00", "countdown_s": 30}},
      " · 正在确认跌倒 checking a fall (佩戴传感器 wearable, 倒计时 countdown 30 s, since 08:54:30)"),
