@@ -53,7 +53,8 @@ LEVELS.update({claim.unless: LEVELS[key] for key, claim in claims().items() if c
 TOPICS: dict[str, str] = {
     **dict.fromkeys(("call_raising", "call_offline", "call_repeat", "call_cancelled", "call_acknowledged",
                      "call_acknowledged_by", "call_no_answer", "call_delivered", "call_sending",
-                     "acknowledged_about", "acknowledged_about_by", "test_call_acknowledged"), "call"),  # scoped by `about`: its own alarm's
+                     "acknowledged_about", "acknowledged_about_by",
+                     "test_call_acknowledged"), "call"),  # scoped by `about`: its own alarm's
     **dict.fromkeys(("fall_check", "fall_cancelled", "fall_alarm", "fall_recovered_check"), "fall"),
     **dict.fromkeys(VOICE_CALL, "voice_call"),
     # "正在通知女儿" then "女儿已收到": the newer one supersedes; "电话已打通" waits for its turn
