@@ -113,12 +113,16 @@ def test_the_daily_summary_reads_as_the_day_not_its_fields():
     body = {"type": "wellbeing.daily", "ts": "2026-12-07T06:00:01+08:00", "hub": "h1", "data": data}
     line = describe("eldercare/v1/h1/event/wellbeing", body)
     assert line == ("06:00:01 h1 wellbeing.daily 每日小结 daily summary · 2026-12-06 (不完整 partial, 自 from 09:30) · "
-                    "活动 activity 7 · 起床 up 09:31 · 夜间起床 up at night 1 · 夜间如厕 night toilet 0 · "
+                    "活动 activity 7 · 首次活动 first seen 09:31 · 夜间起床 up at night 1 · 夜间如厕 night toilet 0 · "
                     "外出 out 0 min · 报警 alarms 1 · 呼叫 calls 2 · 测量 readings 1 · 无特别发现 no findings")
-    # never "as usual": a partial day, or a unit under seven complete days, is not compared at all
+    # a day heard from 09:30 only (the hub restarted after a power cut): 09:31 is when the unit first heard her,
+    # not when she got up ("起床 up 09:31" told the duty desk she had got up late); a whole day says 起床
     found = {"zh": "夜间如厕 5 次，平时 1-2 次", "en": "Night toilet visits: 5, usually 1-2"}
-    data.update(partial=False, findings=[found])
-    assert describe("eldercare/v1/h1/event/wellbeing", body).endswith(
+    data.update(partial=False, findings=[found], first_activity="06:42")
+    whole = describe("eldercare/v1/h1/event/wellbeing", body)
+    assert " · 起床 up 06:42 · " in whole
+    # never "as usual": a partial day, or a unit under seven complete days, is not compared at all
+    assert whole.endswith(
         "与平时不同 unlike her usual days: 夜间如厕 5 次，平时 1-2 次 / Night toilet visits: 5, usually 1-2")
 
 
