@@ -5,7 +5,7 @@ espeak-ng reads "38.5度" as "三十八五度" (it drops the point), "厨房/开
 to espeak-ng holds Han characters and Chinese punctuation only:
 
     "38.5度" -> "三十八点五度"      "135/85" -> "一百三十五，八十五"      "85%" -> "百分之八十五"
-    "08:30"  -> "八点三十分"        "-3℃"    -> "零下三度"                "厨房/开窗" -> "厨房，开窗"
+    "08:30"  -> "早上八点三十分"  "-3℃"    -> "零下三度"                "厨房/开窗" -> "厨房，开窗"
     "1202室" -> "幺二零二室"        "B3-1202" -> "三，幺二零二"           "duty01已收到" -> "零幺已收到"
     "电话021-5888 1234" -> "电话零二幺，五八八八，幺二三四"
 
@@ -122,8 +122,8 @@ def _code(match: re.Match[str]) -> str:
 
 
 def time_zh(hours: int, minutes: int) -> str:
-    """"8:05" -> 八点零五分, "12:00" -> 十二点, "14:30" -> 十四点三十分."""
-    spoken = integer_zh(hours) + "点"
+    """"8:05" -> 八点零五分, "12:00" -> 十二点, "14:30" -> 十四点三十分, "2:00" -> 两点 (a clock's two is 两)."""
+    spoken = ("两" if hours == 2 else integer_zh(hours)) + "点"
     if minutes:
         spoken += ("零" if minutes < 10 else "") + integer_zh(minutes) + "分"
     return spoken
@@ -144,7 +144,8 @@ def clock_zh(hours: int, minutes: int) -> str:
 def normalise_zh(text: str) -> str:
     """Prompt text -> the text the Mandarin voice reads: no digits, no symbols espeak-ng would spell out."""
     s = text.translate(_FULLWIDTH)
-    s = re.sub(r"(?<!\d)(\d{1,2}):(\d{2})(?!\d)", lambda m: time_zh(int(m[1]), int(m[2])), s)
+    # a time in the text (a notice, a reminder) as she would say it: 14:30 -> 下午两点三十分
+    s = re.sub(r"(?<!\d)([01]?\d|2[0-3]):([0-5]\d)(?!\d)", lambda m: clock_zh(int(m[1]), int(m[2])), s)
     s = re.sub(r"(\d{4})(?=年)", lambda m: digits_zh(m[1]), s)
     s = _PHONE.sub(lambda m: m[1] + "，".join(code_zh(g) for g in re.findall(r"\d+", m[2])), s)
     s = re.sub(rf"({_CODE_BEFORE})\s*(\d+)", lambda m: m[1] + code_zh(m[2]), s)  # 房间1202, 尾号5678
