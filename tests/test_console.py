@@ -383,9 +383,8 @@ def test_an_operators_typing_slips_still_ack_the_one_meant_and_the_rest_is_said_
 
 
 def test_a_config_report_is_shown_once_not_again_at_every_hub_restart(hub_env):
-    """The hub publishes its last config report again when it starts (it is retained state). The operator saw
-    the same old "已拒绝 REFUSED" line once more after every restart, stamped with its old time, as if the
-    platform's change had been refused again."""
+    """The hub sends its last config report again at every start (retained state): the operator saw the old
+    "已拒绝 REFUSED" line again after each restart, with its old time, as if refused once more."""
     with Console(hub_env) as console:
         console.wait_line(lambda s: " status " in s)
         hub_env.sub.publish("eldercare/v1/test-0001/config/desired",
@@ -398,5 +397,4 @@ def test_a_config_report_is_shown_once_not_again_at_every_hub_restart(hub_env):
         console.wait_line(lambda s: "在线 online" in s, 20, after)  # back: its start-up messages came first
         hub_env.hub.sim("press")
         console.wait_line(lambda s: "call.raised" in s, 10, after)
-        reports = [s for s in console.lines if "config.reported" in s]
-        assert len(reports) == 1, "\n".join(console.lines)
+        assert len([s for s in console.lines if "config.reported" in s]) == 1, "\n".join(console.lines)
