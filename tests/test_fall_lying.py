@@ -8,7 +8,14 @@ import math
 
 import numpy as np
 
-from hub.detect.evaluation.lying import REST_G, measures, rest_before, sink_speed
+from hub.detect.evaluation.lying import (
+    REST_G,
+    gyro_sink_speed,
+    measures,
+    rest_before,
+    sink_speed,
+    tracked_gravity,
+)
 from hub.detect.fall.resample import FS
 
 UP = np.array([0.0, -1.0, 0.0])
@@ -74,3 +81,41 @@ def test_the_rest_found_is_the_last_still_block_before_the_turn() -> None:
     start = rest_before(mag, i)
     assert start is not None and float(mag[start:start + FS // 2].std()) < REST_G
     assert measures(acc, i)["rest_s"] == (i - start - FS // 2) / FS <= 1.0  # one quick turn from rest
+
+
+def slerp_turn(a: np.ndarray, b: np.ndarray, seconds: float, g0: float, g1: float,
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Gravity as the sensor reads it turning from a to b at a constant rate, and the gyro's angular rate
+    (rad/s) that turns it so: the sensor rotates against the direction gravity turns in its frame."""
+    n = np.cross(a, b)
+    n = n / np.linalg.norm(n)
+    theta = math.acos(float(np.clip(a @ b, -1.0, 1.0)))
+    k = np.arange(round(seconds * FS)) / (seconds * FS)
+    path = np.array([a * math.cos(theta * x) + np.cross(n, a) * math.sin(theta * x) for x in k])
+    return path * (g0 * (1 - k) + g1 * k)[:, None], np.tile(-theta / seconds * n, (len(k), 1))
+
+
+def lie_down_with_gyro(sink_g: float | None) -> tuple[np.ndarray, np.ndarray, int]:
+    """`lie_down` with the turn at a constant rate and the gyro that goes with it (still elsewhere)."""
+    turned, rates = slerp_turn(SEATED, SIDE, 0.6, 1.08, 0.90)
+    if sink_g is not None:
+        turned[-round(0.3 * FS):] *= sink_g / np.linalg.norm(turned[-round(0.3 * FS):], axis=1, keepdims=True)
+    parts = [hold(SEATED, 6.0, 1.08), turned, bump(SIDE * 0.9, 1.8), hold(SIDE, 5.0, 0.90)]
+    acc = np.vstack(parts)
+    gyro = np.zeros_like(acc)
+    gyro[len(parts[0]):len(parts[0]) + len(rates)] = rates
+    return acc, gyro, len(parts[0]) + len(turned) + 3
+
+
+def test_the_gyro_turns_the_gravity_direction_with_the_trunk() -> None:
+    acc, gyro, i = lie_down_with_gyro(None)
+    start = round(5.0 * FS)
+    g = tracked_gravity(acc, gyro, start, i, FS)
+    assert math.degrees(math.acos(float(np.clip(g[-1] @ SIDE, -1.0, 1.0)))) < 3.0
+
+
+def test_the_gyro_tells_a_resting_hip_from_a_dropping_one() -> None:
+    still, gyro, i = lie_down_with_gyro(None)
+    dropped, _, _ = lie_down_with_gyro(0.5)
+    assert gyro_sink_speed(still, gyro, i, FS) < 0.15
+    assert 1.0 < gyro_sink_speed(dropped, gyro, i, FS) < 2.0

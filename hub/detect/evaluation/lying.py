@@ -9,6 +9,8 @@ What it measures, and why (the physics each one stands for):
     sink_s     the fastest downward speed of the waist between the last rest before the impact and the
                impact (m/s, `sink_speed`): lying down onto a bed turns the trunk about a hip that stays on
                the mattress; a fall from a seat drops the hip to the floor
+    gyro_sink_s  the same with the gravity direction tracked by SisFall's gyroscope (ITG3200) at 200 Hz
+               (`gyro_sink_speed`) instead of a running median: what the worn sensor's gyro would add
     drop       the shortfall of |a| below 1 g over the second before the impact (m/s, phases.drop_speed)
     impulse    the impulse above 1 g within +-0.5 s (g*s, phases.impulse)
     contact_s  impulse over the peak's excess above 1 g (s): how long the contact lasts — a mattress is
@@ -20,7 +22,9 @@ What it measures, and why (the physics each one stands for):
 
 from __future__ import annotations
 
+import gzip
 import math
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,22 +46,43 @@ from hub.detect.fall.phases import STAY_S, drop_speed, impulse
 from hub.detect.fall.resample import FS
 
 REST_G = 0.03  # std of |a| over a 0.5 s block below this: at rest (sitting still)
+REST_RATE = 0.35  # rad/s (20 degrees/s): a block turning faster than this is not at rest
 REST_LOOKBACK_S = 10.0
 AFTER_S = (1.5, 2.0)  # the landing's rest level, this long after the impact
 G = 9.81
-MEASURES = ("sink_s", "drop", "impulse", "contact_s", "settle", "rest_s")
+MEASURES = ("sink_s", "gyro_sink_s", "drop", "impulse", "contact_s", "settle", "rest_s")
 GROUPS = ("falls", "falls F13-F15", "soft0.6", "soft0.6 F13-F15", "lay_down_stay D13", "lay_down_stay D12")
 
 
-def rest_before(mag: np.ndarray, i: int) -> int | None:
-    """Start of the last still 0.5 s block (std of |a| below `REST_G`) ending at least 0.5 s before the
-    impact at i, within `REST_LOOKBACK_S` (None: not at rest in the look-back)."""
-    block = FS // 2
-    first = max(0, i - round(REST_LOOKBACK_S * FS))
-    for s in range(i - 2 * block, first - 1, -FS // 10):
-        if float(mag[s:s + block].std()) < REST_G:
+def rest_before(mag: np.ndarray, i: int, rate: float = FS, gyro: np.ndarray | None = None) -> int | None:
+    """Start of the last still 0.5 s block (std of |a| below `REST_G`; with `gyro`, also not turning faster
+    than `REST_RATE` about its median, which a slow start of a turn would) ending at least 0.5 s before
+    the impact at i, within `REST_LOOKBACK_S` (None: not at rest in the look-back)."""
+    block = round(0.5 * rate)
+    first = max(0, i - round(REST_LOOKBACK_S * rate))
+    for s in range(i - 2 * block, first - 1, -max(1, round(0.1 * rate))):
+        if float(mag[s:s + block].std()) < REST_G and (gyro is None or float(np.linalg.norm(
+                gyro[s:s + block] - np.median(gyro[s:s + block], axis=0), axis=1).max()) < REST_RATE):
             return s
     return None
+
+
+def _sink(acc: np.ndarray, start: int, i: int, gravity: np.ndarray, rate: float) -> float:
+    """The fastest downward speed from `start` (a rest block) to the impact at i, `gravity` the unit gravity
+    direction per sample from `start` to the end of the landing's rest (`AFTER_S`). The rest level is read
+    before and after and blended by how far the trunk has turned: a sensor's gain differs per axis."""
+    mag = np.linalg.norm(acc, axis=1)
+    block, after = round(0.5 * rate), (i + round(AFTER_S[0] * rate), i + round(AFTER_S[1] * rate))
+    seg = acc[start:after[1]]
+    along = np.einsum("ij,ij->i", seg, gravity)
+    turned = np.degrees(np.arccos(np.clip(gravity @ gravity[0], -1.0, 1.0)))
+    total = float(np.degrees(np.arccos(np.clip(seg[-block:].mean(axis=0) @ gravity[0]
+                                               / max(float(np.linalg.norm(seg[-block:].mean(axis=0))), 1e-9),
+                                               -1.0, 1.0))))
+    progress = np.clip(turned / total, 0.0, 1.0) if total > 1.0 else np.zeros(len(seg))
+    rest0, rest1 = float(mag[start:start + block].mean()), float(mag[after[0]:after[1]].mean())
+    vertical = (along - (rest0 + (rest1 - rest0) * progress))[:i - start] * G
+    return max(0.0, -float((np.cumsum(vertical) / rate).min()))
 
 
 def sink_speed(acc: np.ndarray, i: int) -> float:
@@ -67,22 +92,46 @@ def sink_speed(acc: np.ndarray, i: int) -> float:
     ADXL345 reads 1.08 g sitting and 0.90 g on the side), so the rest level is read before (the rest
     block) and after (the landing, `AFTER_S`) and blended by how far the trunk has turned. `math.inf`:
     no rest in the look-back, or the landing not recorded yet."""
-    mag = np.linalg.norm(acc, axis=1)
-    start = rest_before(mag, i)
-    after = (i + round(AFTER_S[0] * FS), i + round(AFTER_S[1] * FS))
-    if start is None or after[1] > len(acc):
+    start = rest_before(np.linalg.norm(acc, axis=1), i)
+    end = i + round(AFTER_S[1] * FS)
+    if start is None or end > len(acc):
         return math.inf
-    seg = acc[start:after[1]]
-    g = posture(seg, FS)
-    g = g / np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-9)
-    along = np.einsum("ij,ij->i", seg, g)
-    turned = np.degrees(np.arccos(np.clip(g @ g[0], -1.0, 1.0)))
-    total = float(turned[-1])
-    progress = np.clip(turned / total, 0.0, 1.0) if total > 1.0 else np.zeros(len(seg))
-    block = FS // 2
-    rest0, rest1 = float(mag[start:start + block].mean()), float(mag[after[0]:after[1]].mean())
-    vertical = (along - (rest0 + (rest1 - rest0) * progress))[:i - start] * G
-    return max(0.0, -float((np.cumsum(vertical) / FS).min()))
+    g = posture(acc[start:end], FS)
+    return _sink(acc, start, i, g / np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-9), FS)
+
+
+def tracked_gravity(acc: np.ndarray, gyro: np.ndarray, start: int, end: int, rate: float) -> np.ndarray:
+    """The unit gravity direction in the sensor's frame from `start` (a rest block: its mean, the gyro's
+    bias its mean rate) to `end`, turned by the gyro's angular rate (rad/s) sample by sample: unlike a
+    running median it does not lag a quick turn."""
+    block = round(0.5 * rate)
+    g = acc[start:start + block].mean(axis=0)
+    g = g / np.linalg.norm(g)
+    rates = gyro[start:end] - np.median(gyro[start:start + block], axis=0)  # the gyro's bias, at rest
+    out = np.empty((end - start, 3))
+    for k, w in enumerate(rates):
+        out[k] = g
+        g = g - np.cross(w, g) / rate  # a vector fixed in the world turns against the sensor's rotation
+        g = g / np.linalg.norm(g)
+    return out
+
+
+def gyro_sink_speed(acc: np.ndarray, gyro: np.ndarray, i: int, rate: float) -> float:
+    """`sink_speed` with the gravity direction tracked by the gyroscope (`tracked_gravity`), at the
+    recording's rate. The hub reads no gyroscope yet: this measures what one would add."""
+    start = rest_before(np.linalg.norm(acc, axis=1), i, rate, gyro)
+    end = i + round(AFTER_S[1] * rate)
+    if start is None or end > len(acc):
+        return math.inf
+    return _sink(acc, start, i, tracked_gravity(acc, gyro, start, end, rate), rate)
+
+
+def read_waist_gyro(path: Path) -> np.ndarray:
+    """SisFall's ITG3200 angular rate (columns 4-6, degrees/s = value / 16.384), in rad/s."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="ascii", errors="replace") as f:
+        rows = [ln.strip().rstrip(";").strip() for ln in f if ln.strip()]
+    return np.radians(np.array([[float(v) for v in re.split(r"[,\s]+", ln)[3:6]] for ln in rows]) / 16.384)
 
 
 def measures(acc: np.ndarray, i: int) -> dict[str, float]:
@@ -96,41 +145,51 @@ def measures(acc: np.ndarray, i: int) -> dict[str, float]:
             "rest_s": math.inf if rest is None else (i - rest - FS // 2) / FS}
 
 
-def _group_trials(root: Path) -> Iterator[tuple[str, np.ndarray]]:
+def _group_trials(root: Path) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """(group, acceleration, angular rate) of every recording in `GROUPS`. Softening scales the acceleration's
+    dynamic part and keeps the posture (soften.py), so the trunk turns as recorded: the gyro is kept."""
     for trial in find_trials(root):
         if not (trial.is_fall and trial.group == "SA") and trial.code not in ("D12", "D13"):
             continue
         try:
-            acc = read_waist_adxl(trial.path)
-        except TrialError:
+            acc, gyro = read_waist_adxl(trial.path), read_waist_gyro(trial.path)
+        except (TrialError, ValueError):
             continue
         sitting = trial.code in ("F13", "F14", "F15")
         if trial.is_fall:
-            yield "falls", acc
+            yield "falls", acc, gyro
             if sitting:
-                yield "falls F13-F15", acc
+                yield "falls F13-F15", acc, gyro
             if trial.code in CHAIR_CODES:
                 soft = transformed(acc, "soft0.6")
-                yield "soft0.6", soft
+                yield "soft0.6", soft, gyro
                 if sitting:
-                    yield "soft0.6 F13-F15", soft
+                    yield "soft0.6 F13-F15", soft, gyro
         else:
             held = stayed(acc)
             if held is not None:
-                yield f"lay_down_stay {trial.code}", held
+                yield f"lay_down_stay {trial.code}", held, gyro[:len(held)]
 
 
-def candidate_measures(acc: np.ndarray) -> list[dict[str, float]]:
+def candidate_measures(acc: np.ndarray, gyro: np.ndarray) -> list[dict[str, float]]:
     """The measures of every candidate the shipped detector reports (an alarm or a fall.recovered) in one
-    recording (SisFall rate), padded as the evaluation pads it; each also carries `alarm` (1 or 0)."""
+    recording (SisFall rate, its angular rate alongside), padded as the evaluation pads it (the gyro with
+    stillness); each also carries `alarm` (1 or 0)."""
     stream = padded(acc, FallParams().decide_after_s + STAY_S + PAD_MARGIN_S)
+    turning = np.vstack((gyro, np.zeros((len(stream) - len(gyro), 3))))
     detector, chunk = FallDetector(SISFALL_RATE), int(SISFALL_RATE)
     found = [a for k in range(0, len(stream), chunk) for a in detector.push(stream[k:k + chunk])]
     tape = Tape(SISFALL_RATE)
     tape.push(stream)
-    samples = tape.samples()
-    return [{**measures(samples, round(a.impact_t * FS)), "alarm": float(a.fall)}
-            for a in found if (a.fall or a.recovered) and a.kind != "collapse"]
+    samples, mag = tape.samples(), np.linalg.norm(stream, axis=1)
+    out = []
+    for a in found:
+        if (a.fall or a.recovered) and a.kind != "collapse":
+            near = round(a.impact_t * SISFALL_RATE)  # the 50 Hz peak's bin: its largest raw sample
+            j = near - 4 + int(np.argmax(mag[near - 4:near + 5]))
+            out.append({**measures(samples, round(a.impact_t * FS)),
+                        "gyro_sink_s": gyro_sink_speed(stream, turning, j, SISFALL_RATE), "alarm": float(a.fall)})
+    return out
 
 
 def lying_ranges(root: Path) -> dict[str, dict[str, tuple[float, ...]]]:
@@ -138,8 +197,8 @@ def lying_ranges(root: Path) -> dict[str, dict[str, tuple[float, ...]]]:
     median, 95th percentile and max over them (candidates with no rest before are left out of sink_s
     and rest_s)."""
     values: dict[str, list[dict[str, float]]] = {g: [] for g in GROUPS}
-    for group, acc in _group_trials(root):
-        values[group] += candidate_measures(acc)
+    for group, acc, gyro in _group_trials(root):
+        values[group] += candidate_measures(acc, gyro)
     table: dict[str, dict[str, tuple[float, ...]]] = {}
     for group, rows in values.items():
         table[group] = {"n": (float(len(rows)),)}
@@ -155,4 +214,4 @@ if __name__ == "__main__":
         print(f"{group} ({int(row['n'][0])} candidates reported)")
         for name in MEASURES:
             if name in row:
-                print(f"  {name:<10} " + " / ".join(f"{x:.2f}" for x in row[name]) + "  (min/p5/median/p95/max)")
+                print(f"  {name:<12} " + " / ".join(f"{x:.2f}" for x in row[name]) + "  (min/p5/median/p95/max)")
