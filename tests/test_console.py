@@ -223,6 +223,27 @@ def test_an_unchanged_status_is_printed_once_a_changed_one_again(capsys):
 
 
 
+def test_an_alarm_the_status_listed_first_is_not_listed_again_when_its_event_comes(capsys):
+    """After a reconnect the hub's status (listing a call made while the broker was down) can reach the
+    console before the call's own delayed event: the open-alarm list was printed once for each."""
+    from hub.cli.console_board import Board
+
+    board = Board("duty", "")
+    listed = [{"alarm_id": "c1", "type": "call.raised", "since": "2026-12-07T13:17:49.201+08:00", "severity": 1,
+               "escalated": False, "acknowledged": False, "kind": "emergency", "button": 17}]
+    board.message("eldercare/v1/h1/status", {"hub": "h1", "state": "online", "queue_depth": 1, "in_flight": 1,
+                                             "open_alarms": listed}, raw=False)
+    board.message("eldercare/v1/h1/event/call.raised", {
+        "id": "c1", "hub": "h1", "type": "call.raised", "ts": "2026-12-07T13:17:49.201+08:00",
+        "data": {"kind": "emergency", "button": 17}}, raw=False)
+    board.message("eldercare/v1/h1/event/call.escalated", {
+        "id": "e2", "hub": "h1", "type": "call.escalated", "ts": "2026-12-07T13:18:49.201+08:00",
+        "data": {"call_id": "c1", "kind": "emergency"}}, raw=False)
+    out = capsys.readouterr().out
+    assert out.count("open alarms 待处理报警 (1;") == 2, out  # listed when learnt, and once escalated
+    assert " call.raised " in out and out.rstrip().endswith("已升级 ESCALATED  [id c1]"), out
+
+
 class _Published:
     """What paho's publish() returns; `arrives` runs while the console waits for the PUBACK."""
 
