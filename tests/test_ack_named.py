@@ -47,7 +47,20 @@ def test_three_calls_acknowledged_in_a_row_each_say_which(tmp_path: Path, broker
          "acknowledgement names its call; a call acknowledged later, alone, keeps the plain wording.")
     acks = [u["text"] for u in s.spoken() if u["key"] in ("acknowledged_about_by", "call_acknowledged_by")]
     assert acks == ["紧急呼叫，社区已收到，工作人员王芳马上联系您", "健康咨询，社区已收到，工作人员王芳马上联系您",
-                    "服务呼叫，社区已收到，工作人员王芳马上联系您", "社区已收到，工作人员王芳马上联系您"]
+                    "生活服务，社区已收到，工作人员王芳马上联系您", "社区已收到，工作人员王芳马上联系您"]
+
+
+@pytest.mark.parametrize("kind", ["emergency", "health", "service", "family"])
+def test_the_resident_and_the_operator_call_each_kind_by_the_same_name(kind: str) -> None:
+    """She heard 服务呼叫 / 家人呼叫 while the button, the console, the duty SMS and the installer's wizard
+    said 生活服务 / 亲情联络: an operator reading "亲情联络" back to her named something she never heard."""
+    from hub.alarms.sms_form import CALLS
+    from hub.cli.event_text import KINDS
+    from hub.provision.questions import KIND_ZH
+
+    heard, _ = words_of(alarm("c", "call.raised", kind=kind))
+    assert KINDS[kind].split()[0] == CALLS[kind] == KIND_ZH[kind] == heard
+    assert len(heard) <= 4  # said in one breath, as 紧急呼叫 and 健康咨询 are
 
 
 def test_a_single_alarm_keeps_its_plain_line() -> None:

@@ -149,7 +149,7 @@ def test_three_open_calls_for_ten_minutes_one_acked_by_sms(tmp_path: Path, broke
     assert 3 <= len(reminders) <= 6, [u["start"] for u in reminders]
     assert "紧急呼叫" in reminders[0]["text"]  # the first call escalates alone; the others join the next
     assert "三个呼叫" in reminders[1]["text"] and "紧急呼叫" in reminders[1]["text"]
-    assert "健康咨询" in reminders[1]["text"] and "服务呼叫" in reminders[1]["text"]
+    assert "健康咨询" in reminders[1]["text"] and "生活服务" in reminders[1]["text"]
     after = [u for u in reminders if u["start"] > acked["at"]]
     assert after and all("两个呼叫" in u["text"] and "健康咨询" not in u["text"] for u in after)
     (ack_line,) = said(s, "acknowledged_about")  # two other calls open: it names the one taken

@@ -22,6 +22,8 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from hub.alarms.words import CALL_WORDS
+
 if TYPE_CHECKING:
     from hub.core.context import HubContext
 
@@ -45,7 +47,7 @@ def what_of(names: list[tuple[str, str]]) -> tuple[str, str]:
     en = [e for _z, e in names]
     if len(names) == 1:
         return zh[0], en[0].capitalize()
-    # Each kind once, with how many when more than one: "三个呼叫，两个紧急呼叫和服务呼叫" (the count and the
+    # Each kind once, with how many when more than one: "三个呼叫，两个紧急呼叫和生活服务" (the count and the
     # kinds she hears must add up), "两个紧急呼叫" when they are all of one kind.
     kinds = list(dict.fromkeys(zh))
     said = [f"{COUNT_ZH.get(zh.count(k), str(zh.count(k)))}个{k}" if zh.count(k) > 1 else k for k in kinds]
@@ -54,7 +56,8 @@ def what_of(names: list[tuple[str, str]]) -> tuple[str, str]:
         return said[0], f"{len(names)} alarms ({kinds_en})"
     kinds_zh = "、".join(said[:-1]) + "和" + said[-1]
     count = COUNT_ZH.get(len(names), str(len(names)))
-    noun = "报警" if any(not z.endswith("呼叫") and z != "健康咨询" for z in zh) else "呼叫"
+    calls = {"呼叫", *(words[0] for words in CALL_WORDS.values())}  # "三个呼叫" only when all are calls
+    noun = "呼叫" if all(z in calls for z in zh) else "报警"
     return f"{count}个{noun}，{kinds_zh}", f"{len(names)} alarms ({kinds_en})"
 
 

@@ -22,9 +22,11 @@ from voice.normalise import clock_zh, integer_zh
 # "社区已收到" a moment ago (or the call cancelled), and the two lines must not sound the same. The
 # alarm store keeps closes as long (hub.alarms.store), so a restart does not forget them.
 RECENT_S = CLOSED_KEPT_S
-# Each kind of call, as the reminder ("紧急呼叫，社区暂未确认…") and the named ack say it.
+# Each kind of call, as the reminder ("紧急呼叫，社区暂未确认…") and the named ack say it: the community
+# programmes' own names, which the button labels, the console, the duty SMS and the installer use too, so
+# what an operator reads back to her is what she heard.
 CALL_WORDS = {"emergency": ("紧急呼叫", "emergency call"), "health": ("健康咨询", "health call"),
-              "service": ("服务呼叫", "service call"), "family": ("家人呼叫", "family call")}
+              "service": ("生活服务", "service call"), "family": ("亲情呼叫", "family call")}
 ALARM_WORDS = {
     "alarm.fire": ("火警", "fire alarm"),
     "alarm.heat": ("高温报警", "heat alarm"),

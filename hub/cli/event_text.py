@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-KINDS = {"emergency": "紧急呼叫 emergency call", "health": "健康咨询 health call",
-         "service": "生活服务 service call", "family": "亲情联络 family call"}
+from hub.alarms.words import CALL_WORDS
+
+KINDS = {kind: f"{zh} {en}" for kind, (zh, en) in CALL_WORDS.items()}  # as the resident hears them
 ALARMS = {"alarm.fire": "火警 fire", "alarm.fall": "跌倒 fall", "alarm.inactivity": "长时间无活动 inactivity",
           "alarm.heat": "室温过高 heat", "alarm.cold": "室温过低 cold", "health.alert": "健康警报 health alert",
           "power.lost": "停电 mains lost", "power.battery_low": "电池电量低 battery low",
