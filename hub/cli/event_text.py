@@ -111,7 +111,8 @@ FACTS: dict[str, tuple[str, Facts]] = {
     "health.alert": ("", lambda d: f"{alarm_label('health.alert', d)} · {_alert_values(d.get('values'))}"),
     "power.lost": ("", lambda d: alarm_label("power.lost", d)),
     "power.battery_low": ("", lambda d: alarm_label("power.battery_low", d)),
-    "power.restored": ("来电 mains restored", lambda d: f"停电 outage {d.get('outage_s')} s"),
+    "power.restored": ("来电 mains restored", lambda d: f"停电 outage {d.get('outage_s')} s"
+                       + ("" if "acked" not in d else " · 已应答 acked" if d["acked"] else " · 未应答 not acked")),
     "measurement.blood_pressure": ("血压 blood pressure", lambda d: f"{_n(d.get('systolic'))}/{_n(d.get('diastolic'))}"
                                    f" mmHg · {BP_GRADES.get(str(d.get('grade')), d.get('grade'))}"
                                    + (f" · 脉搏 pulse {_n(d['pulse'])}" if d.get("pulse") is not None else "")),
