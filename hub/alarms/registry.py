@@ -66,11 +66,11 @@ class AlarmRegistry:
         self._lock = asyncio.Lock()  # one transition at a time: an ack never races a cancel
         # Adds the alarm context card to an opening event's data (hub.alarms.card).
         self.enrich: Callable[[str, dict[str, Any]], dict[str, Any]] = lambda event_type, data: data
-        # What is true of each alarm (saved, sent, received...): the speech layer checks a prompt's claim
-        # against it (hub.speech.claims) before the resident hears it.
+        # What is true of each alarm (saved, sent, received…): what prompts claim is checked on it (hub.speech.claims)
         self.facts = AlarmFacts(self._is_pending, lambda: bool(self.ctx.online))
-        self.reminders = Reminders(ctx, self._is_pending)  # one merged, backing-off reminder for them all
         self.ack_lines = AckLines(ctx.config["hub"]["timezone"])  # which alarm "社区已收到" is about
+        self.reminders = Reminders(ctx, self._is_pending, lambda ids: self.ack_lines.apart(  # one merged reminder
+            [a for a in map(self._open.get, ids) if a is not None]))
         self.acked = AckedLately()  # for the console: "already acknowledged" rather than "not open"
 
     # --- start-up ---------------------------------------------------------------------------------

@@ -94,3 +94,9 @@ class AckLines:
         what, what_en = told_apart(alarm, alike, self.zone) if alike else words_of(alarm)
         fields: dict[str, Any] = {"what": what, "what_en": what_en[:1].upper() + what_en[1:]}
         return ("acknowledged_about_by", {**fields, "name": name}) if name else ("acknowledged_about", fields)
+
+    def apart(self, alarms: list[OpenAlarm]) -> dict[str, tuple[str, str]]:
+        """For the reminder of these alarms: the names of those that share a kind, told apart as their acks
+        will tell them ("上午九点零一分的紧急呼叫"), by alarm id; the others keep their plain name."""
+        return {a.id: told_apart(a, alike, self.zone) for a in alarms
+                if (alike := [b for b in alarms if b.id != a.id and words_of(b) == words_of(a)])}
