@@ -31,7 +31,8 @@ LEVELS: dict[str, int] = {
     **dict.fromkeys(("call_raising", "call_offline", "call_cancelled", "call_acknowledged", "call_repeat",
                      "call_acknowledged_by", "alarm_acknowledged", "alarm_acknowledged_by", "acknowledged_about",
                      "acknowledged_about_by", "call_delivered",
-                     "call_sending", "sensors_fire_alarm", "sensors_heat_rise_alarm", "fall_check",
+                     "call_sending", "sensors_fire_alarm", "sensors_fire_alarm_in", "sensors_heat_rise_alarm",
+                     "fall_check",
                      "fall_cancelled", "fall_alarm", "inactivity_alarm", *VOICE_CALL, *ESCALATION), URGENT),
     **dict.fromkeys(("call_no_answer", "alarm_reminder", "alarm_delivered",
                      "inactivity_check", "inactivity_recheck", "sensors_heat_alarm", "sensors_cold_alarm",
@@ -59,8 +60,8 @@ TOPICS: dict[str, str] = {
     # "正在通知女儿" then "女儿已收到": the newer one supersedes; "电话已打通" waits for its turn
     **dict.fromkeys(("escalation_notifying", "escalation_coming", "escalation_nobody"), "escalation"),
     **dict.fromkeys(("inactivity_check", "inactivity_recheck", "inactivity_ok", "inactivity_alarm"), "inactivity"),
-    **dict.fromkeys(("sensors_fire_alarm", "sensors_fire_cleared", "sensors_heat_rise_alarm",
-                     "sensors_heat_rise_cleared"), "fire"),
+    **dict.fromkeys(("sensors_fire_alarm", "sensors_fire_alarm_in", "sensors_fire_cleared",
+                     "sensors_heat_rise_alarm", "sensors_heat_rise_cleared"), "fire"),
 }
 
 
