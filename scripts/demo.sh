@@ -60,6 +60,14 @@ name = "bed"
 pin = 20
 TOML
 fi
+if ! grep -q '^\[smoke\]' "$SIM/hub.toml"; then
+  # The smoke detector's room, said in its warning: "厨房检测到烟雾，请马上离开家，随手关门…".
+  cat >>"$SIM/hub.toml" <<TOML
+
+[smoke]
+room = "厨房"
+TOML
+fi
 if ! grep -q '^\[power\]' "$SIM/hub.toml"; then
   # The simulated board has a UPS HAT, so 'hub sim power lost|restored|battery_low' can be tried.
   cat >>"$SIM/hub.toml" <<TOML

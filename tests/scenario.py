@@ -55,6 +55,7 @@ class Scenario:
         self.hub: Hub
         self.broker_up = True
         self._due_since: float | None = None
+        self.held_at_power_on: set[int] = set()  # buttons already down when the hub starts
 
     # --- running ---------------------------------------------------------------------------------
     def run(self, body: Callable[[Scenario], Awaitable[None]], timeout_real_s: float = 90,
@@ -64,7 +65,10 @@ class Scenario:
             runner.run(asyncio.wait_for(self._main(body), virtual_s))  # virtual seconds; pytest-timeout is real
 
     async def _main(self, body: Callable[[Scenario], Awaitable[None]]) -> None:
-        self.hub = Hub(self.config, simulated_hardware(), clock=LoopClock(self.loop, START), player=TimedPlayer())
+        hardware = simulated_hardware()
+        for pin in self.held_at_power_on:
+            hardware.world.gpio.drive(pin, 0)  # pulled up, so down is low; no edge: nobody has the line yet
+        self.hub = Hub(self.config, hardware, clock=LoopClock(self.loop, START), player=TimedPlayer())
         self.hub.on_event(self._on_event)
         self.hub.on_delivered(self._delivered)
         task = asyncio.create_task(self.hub.run(), name="hub")
@@ -116,6 +120,12 @@ class Scenario:
     async def press(self, pin: int, hold: float | None = None) -> dict[str, Any]:
         self.note(f"the resident presses button {pin}" + (f" and holds it {hold:g} s" if hold else ""))
         return await self.sim("press", "--button", str(pin), *(["--hold", str(hold)] if hold else []))
+
+    async def release(self, pin: int) -> None:
+        """The resident lets go of a button held since power-on (`held_at_power_on`)."""
+        self.note(f"the resident lets go of button {pin}")
+        self.hub.hardware.world.gpio.drive(pin, 1)
+        await asyncio.sleep(0.2)
 
     def note(self, text: str) -> None:
         """Something happening in the room, for the markdown transcript."""

@@ -148,11 +148,23 @@ class Subscriber:
             self.client.tls_set(**tls)
         if auth:
             self.client.username_pw_set(*auth)
-        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
+        # Subscribed once the broker's SUBACK is in (or it refused the login): a subscriber made while a hub
+        # runs and a press right after it would otherwise race the SUBSCRIBE and miss the call (a flake).
+        self.subscribed = threading.Event()
+
+        def on_connect(c: Any, u: Any, f: Any, rc: Any, p: Any) -> None:
+            if rc.is_failure:
+                self.subscribed.set()
+            else:
+                c.subscribe(topic, qos=1)
+
+        self.client.on_connect = on_connect
+        self.client.on_subscribe = lambda c, u, mid, codes, p: self.subscribed.set()
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(0.05, 0.5)
         self.client.connect("127.0.0.1", port, keepalive=10)
         self.client.loop_start()
+        self.subscribed.wait(10)
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
         try:  # strictly: a NaN/Infinity from the hub is not JSON, so such a message is never an event here

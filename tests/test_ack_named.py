@@ -13,6 +13,7 @@ import pytest
 from scenario import Scenario, save
 from support import PREFIX, Broker, HubProcess, Subscriber, online_hub, wait_online, wait_spoken
 
+from hub.alarms.reminders import what_of
 from hub.alarms.store import OpenAlarm
 from hub.alarms.words import RECENT_S, AckLines, words_of
 from voice.library import PromptAudio
@@ -47,7 +48,20 @@ def test_three_calls_acknowledged_in_a_row_each_say_which(tmp_path: Path, broker
          "acknowledgement names its call; a call acknowledged later, alone, keeps the plain wording.")
     acks = [u["text"] for u in s.spoken() if u["key"] in ("acknowledged_about_by", "call_acknowledged_by")]
     assert acks == ["紧急呼叫，社区已收到，工作人员王芳马上联系您", "健康咨询，社区已收到，工作人员王芳马上联系您",
-                    "服务呼叫，社区已收到，工作人员王芳马上联系您", "社区已收到，工作人员王芳马上联系您"]
+                    "生活服务，社区已收到，工作人员王芳马上联系您", "社区已收到，工作人员王芳马上联系您"]
+
+
+@pytest.mark.parametrize("kind", ["emergency", "health", "service", "family"])
+def test_the_resident_and_the_operator_call_each_kind_by_the_same_name(kind: str) -> None:
+    """She heard 服务呼叫 / 家人呼叫 while the button, the console, the duty SMS and the installer's wizard
+    said 生活服务 / 亲情联络: an operator reading "亲情联络" back to her named something she never heard."""
+    from hub.alarms.sms_form import CALLS
+    from hub.cli.event_text import KINDS
+    from hub.provision.questions import KIND_ZH
+
+    heard, _ = words_of(alarm("c", "call.raised", kind=kind))
+    assert KINDS[kind].split()[0] == CALLS[kind] == KIND_ZH[kind] == heard
+    assert len(heard) <= 4  # said in one breath, as 紧急呼叫 and 健康咨询 are
 
 
 def test_the_installers_test_call_acknowledged_promises_no_call_back(tmp_path: Path, broker: Broker) -> None:
@@ -61,7 +75,7 @@ def test_the_installers_test_call_acknowledged_promises_no_call_back(tmp_path: P
         test = (await s.press(17))["event_id"]
         await s.quiet(6)
         await s.ack(test)
-        await s.heard("test_call_acknowledged")
+        await s.heard("test_call_acknowledged_by")
         await s.quiet(RECENT_S + 5)
         real = (await s.press(17))["event_id"]
         await s.quiet(6)
@@ -70,7 +84,7 @@ def test_the_installers_test_call_acknowledged_promises_no_call_back(tmp_path: P
 
     s.run(body)
     acks = [(u["key"], u["text"]) for u in s.spoken() if "acknowledged" in u["key"]]
-    assert acks == [("test_call_acknowledged", "测试呼叫，社区已收到，测试成功"),
+    assert acks == [("test_call_acknowledged_by", "测试呼叫，工作人员王芳已收到，测试成功"),  # the desk's name
                     ("call_acknowledged_by", "社区已收到，工作人员王芳马上联系您")]
 
 
@@ -156,6 +170,51 @@ def test_two_emergency_calls_are_acknowledged_each_by_its_time(tmp_path: Path, b
         "上午九点零一分的紧急呼叫，社区已收到，工作人员王芳马上联系您",
         "上午九点的紧急呼叫，社区已收到，工作人员王芳马上联系您"]
 
+
+
+def test_two_emergency_calls_waiting_are_reminded_of_each_by_its_time(tmp_path: Path, broker: Broker) -> None:
+    """The same two calls, nobody answering: the merged reminder said "两个紧急呼叫，社区暂未确认…", and then
+    "上午九点零一分的紧急呼叫，社区已收到" named a call she had never heard named. The reminder names each
+    as its ack will."""
+    s = Scenario(tmp_path, broker, buttons=[{"pin": 17, "kind": "emergency"}, {"pin": 27, "kind": "emergency"}])
+
+    async def body(s: Scenario) -> None:
+        first = (await s.press(17))["event_id"]
+        await s.quiet(70)
+        second = (await s.press(27))["event_id"]
+        await s.event("call.escalated", call_id=second)
+        waiting = len([u for u in s.spoken() if u["key"] == "alarm_reminder"])
+        await s.heard("alarm_reminder", count=waiting + 1)  # the second call escalated: one reminder for both
+        await s.ack(second)
+        await s.heard("acknowledged_about_by")
+        await s.ack(first)
+        await s.heard("acknowledged_about_by", count=2)
+
+    s.run(body)
+    save(s, "two-emergency-calls-reminded", "Two emergency calls waiting, each reminded of by its time",
+         "The resident presses the unit's emergency button, and a minute later the bathroom's; nobody answers "
+         "either for a minute. The one reminder names both by the time they were raised, as the "
+         "acknowledgements then do.")
+    reminders = [u["text"] for u in s.spoken() if u["key"] == "alarm_reminder"]
+    assert reminders[0] == "紧急呼叫，社区暂未确认，正在继续呼叫"  # alone yet: its plain name
+    assert reminders[-1] == ("两个呼叫，上午九点的紧急呼叫和上午九点零一分的紧急呼叫，社区暂未确认，"
+                             "正在继续呼叫"), reminders
+    acks = [u["text"] for u in s.spoken() if u["key"] == "acknowledged_about_by"]
+    assert acks == ["上午九点零一分的紧急呼叫，社区已收到，工作人员王芳马上联系您",
+                    "上午九点的紧急呼叫，社区已收到，工作人员王芳马上联系您"]
+
+
+def test_a_reminder_tells_apart_only_the_calls_that_share_a_kind() -> None:
+    lines = AckLines("Asia/Shanghai")
+    unit, pendant = alarm("u", "call.raised", at("10:05:10"), kind="emergency"), \
+        alarm("p", "call.raised", at("10:07:40"), kind="emergency")
+    health = alarm("h", "call.raised", at("10:06:00"), kind="health")
+    names = {"u": ("紧急呼叫", "emergency call"), "p": ("紧急呼叫", "emergency call"), "h": ("健康咨询", "health call")}
+    told = lines.apart([unit, health, pendant])
+    assert set(told) == {"u", "p"}
+    assert what_of([told.get(i, names[i]) for i in "uhp"], [names[i] for i in "uhp"]) == (
+        "三个呼叫，上午十点零五分的紧急呼叫、健康咨询和上午十点零七分的紧急呼叫",
+        "3 alarms (the 10:05 emergency call, health call, the 10:07 emergency call)")
 
 def ack_by_wang(sub: Subscriber, event_id: str) -> None:
     sub.publish(f"{PREFIX}/test-0001/cmd/ack", json.dumps({"event_id": event_id, "by": "王芳"}))

@@ -33,7 +33,7 @@ def _event(event_type: str, **data: Any) -> Event:
     ("event", "words"),
     [
         (_event("call.raised", kind="emergency", pin=17), "紧急呼叫"),
-        (_event("call.raised", kind="family", pin=22), "亲情联络"),
+        (_event("call.raised", kind="family", pin=22), "亲情呼叫"),
         (_event("alarm.fire", source="relay"), "火警"),
         (_event("alarm.fall", source="wearable"), "跌倒"),
         (_event("alarm.inactivity", hours=9.5), "长时间无活动"),

@@ -9,9 +9,13 @@ import signal
 import subprocess
 import sys
 import threading
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from support import wait_until
+
+from hub.config.loader import load
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -60,8 +64,23 @@ def test_console_refuses_to_ack_an_id_that_is_not_an_open_alarm(hub_env):
     assert f"健康咨询 health call · 按钮 button 27 [{call_id}]" in out.stderr  # what is open, to pick from
     assert not [m for m in hub_env.sub.messages if m[1].endswith("/cmd/ack")]  # nothing was sent
     assert _ack(hub_env, call_id).returncode == 0
-    again = _ack(hub_env, call_id)  # closed now: no longer open
-    assert again.returncode == 1 and "is not an open alarm" in again.stderr
+
+
+def test_an_alarm_acknowledged_twice_says_when_it_was_and_sends_nothing(hub_env):
+    """Two operators (or one pressing Enter twice): the second used to read "not an open alarm … open now:
+    none", exit 1, as if the id were wrong. The call closed at the first ack; the hub still lists it."""
+    call_id = hub_env.hub.sim("press")["event_id"]
+    assert _ack(hub_env, call_id, "--by", "operator-3").returncode == 0
+    acked = hub_env.sub.wait_event("call.acknowledged", 10, call_id=call_id)
+    zone = ZoneInfo(load(hub_env.hub.config)["hub"]["timezone"])
+    hhmm = datetime.fromisoformat(acked["ts"]).astimezone(zone).strftime("%H:%M")
+    again = _ack(hub_env, call_id, "--by", "operator-5")
+    assert again.returncode == 0, again
+    assert (f"已确认 already acknowledged (at {hhmm}, by operator-3): 紧急呼叫 emergency call · 按钮 button 17 "
+            f"[{call_id}]") in again.stdout, again.stdout
+    assert len([m for m in hub_env.sub.messages if m[1].endswith("/cmd/ack")]) == 1  # the second sent nothing
+    never = _ack(hub_env, "not-a-real-id")  # an id never seen is still refused
+    assert never.returncode == 1 and "is not an open alarm" in never.stderr
 
 
 def test_console_says_sent_not_confirmed_when_the_hub_does_not_answer(hub_env):
@@ -202,6 +221,27 @@ def test_an_unchanged_status_is_printed_once_a_changed_one_again(capsys):
     board.message(topic, dict(online), raw=True)  # --json shows everything the broker sent
     assert '"topic"' in capsys.readouterr().out
 
+
+
+def test_an_alarm_the_status_listed_first_is_not_listed_again_when_its_event_comes(capsys):
+    """After a reconnect the hub's status (listing a call made while the broker was down) can reach the
+    console before the call's own delayed event: the open-alarm list was printed once for each."""
+    from hub.cli.console_board import Board
+
+    board = Board("duty", "")
+    listed = [{"alarm_id": "c1", "type": "call.raised", "since": "2026-12-07T13:17:49.201+08:00", "severity": 1,
+               "escalated": False, "acknowledged": False, "kind": "emergency", "button": 17}]
+    board.message("eldercare/v1/h1/status", {"hub": "h1", "state": "online", "queue_depth": 1, "in_flight": 1,
+                                             "open_alarms": listed}, raw=False)
+    board.message("eldercare/v1/h1/event/call.raised", {
+        "id": "c1", "hub": "h1", "type": "call.raised", "ts": "2026-12-07T13:17:49.201+08:00",
+        "data": {"kind": "emergency", "button": 17}}, raw=False)
+    board.message("eldercare/v1/h1/event/call.escalated", {
+        "id": "e2", "hub": "h1", "type": "call.escalated", "ts": "2026-12-07T13:18:49.201+08:00",
+        "data": {"call_id": "c1", "kind": "emergency"}}, raw=False)
+    out = capsys.readouterr().out
+    assert out.count("open alarms 待处理报警 (1;") == 2, out  # listed when learnt, and once escalated
+    assert " call.raised " in out and out.rstrip().endswith("已升级 ESCALATED  [id c1]"), out
 
 
 class _Published:

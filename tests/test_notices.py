@@ -18,7 +18,7 @@ from scenario import Scenario
 from schemas import assert_valid
 from support import PREFIX, Broker, Subscriber
 
-from hub.core.control import ControlError
+from hub.core.simulation import SimArgumentError
 from hub.notices.command import Refused, parse_notice
 from hub.notices.items import due_reminders, within
 
@@ -302,7 +302,7 @@ def test_a_reminder_waits_for_an_open_alarm_then_is_said(tmp_path: Path, broker:
         await s.heard("notice_info")
         assert (await s.sim("reminder", "noon"))["outcome"] == "due"
         await s.heard("reminder_medication", count=2)
-        with pytest.raises(ControlError, match="no \\[\\[reminders\\]\\] entry 'nope'"):
+        with pytest.raises(SimArgumentError, match="no \\[\\[reminders\\]\\] entry 'nope'"):  # exit 2
             await s.sim("reminder", "nope")
 
     s.run(scene, timeout_real_s=240)

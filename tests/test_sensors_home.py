@@ -17,6 +17,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from hub.cli.event_lines import describe
 from hub.config.loader import Config, validate
 from hub.core.app import Hub
 from hub.core.control import request, socket_path
@@ -275,6 +276,11 @@ def test_power_lost_restored_and_battery_low(tmp_path: Path) -> None:
             await run.sim("power", "restored")
             restored = await run.wait(lambda e: e.type == "power.restored", 3)
             assert restored.data["outage_s"] >= 0.5
+            assert restored.data["alarm_id"] == lost.id and restored.data["acked"] is False
+            # what the duty operator's console reads: like fire_cleared, whether anyone took the alarm
+            line = describe(f"eldercare/v1/{run.hub.config.hub_id}/event/power", restored.envelope(
+                run.hub.config.hub_id, 1))
+            assert "来电 mains restored · 停电 outage" in line and line.endswith("s · 未应答 not acked"), line
             assert run.hub.speech is not None
             spoken = [u["key"] for u in run.hub.speech.recent()]
             for key in ("sensors_power_lost", "sensors_battery_low", "sensors_power_restored"):

@@ -81,3 +81,76 @@ def test_the_status_says_when_set_up_mode_ends_not_how_long_it_had_when_it_began
 
     with scenario(tmp_path, broker, setup_mode=setup_section(port)) as s:
         s.run(body)
+
+
+def calls_raised(s: Scenario, pin: int) -> list[Any]:
+    return [e for _t, e in s.events if e.type == "call.raised" and e.data.get("button") == pin]
+
+
+@pytest.mark.slow
+def test_a_hold_begun_before_the_hub_ran_opens_it_ten_seconds_after_start(tmp_path: Any, broker: Any) -> None:
+    """The installer holds the set-up button (here the first call button) while plugging the unit in. It used
+    to be missed: no edge ever came, so neither the call nor the hold was seen, and set-up mode stayed shut."""
+    port = new_port()
+
+    async def body(s: Scenario) -> None:
+        await asyncio.sleep(10.5)
+        await s.release(17)
+        await s.heard("setup_mode_on")
+        with s.loop.real_time():
+            assert listening(port)
+        assert len(calls_raised(s, 17)) == 1  # the press still raises its call, once, as every press does
+
+    with scenario(tmp_path, broker, setup_mode=setup_section(port)) as s:
+        s.held_at_power_on.add(17)
+        s.run(body)
+
+
+@pytest.mark.slow
+def test_a_short_press_at_power_on_is_a_call_and_does_not_open_it(tmp_path: Any, broker: Any) -> None:
+    port = new_port()
+
+    async def body(s: Scenario) -> None:
+        await asyncio.sleep(2)
+        await s.release(17)
+        await s.event("call.raised", button=17)  # raised before the broker link was up: saved, then sent
+        await asyncio.sleep(20)
+        assert "setup_mode_on" not in [k for k, _t in s.transcript()]
+        with s.loop.real_time():
+            assert not listening(port)
+        assert len(calls_raised(s, 17)) == 1
+        assert not s.hub.component("calls").is_pressed(17)  # its release was seen: the next press counts
+        pressed = await s.press(27)
+        assert pressed["outcome"] == "raised", pressed
+
+    with scenario(tmp_path, broker, setup_mode=setup_section(port)) as s:
+        s.held_at_power_on.add(17)
+        s.run(body)
+
+
+@pytest.mark.slow
+def test_a_hold_begun_while_the_hub_was_starting_opens_it(tmp_path: Any, broker: Any) -> None:
+    """Pressed as soon as the hub is on the broker, before set-up mode (loaded after READY) has started."""
+    port = new_port()
+
+    async def body(s: Scenario) -> None:
+        await s.press(17, hold=10.5)
+        await s.heard("setup_mode_on")
+
+    with scenario(tmp_path, broker, setup_mode=setup_section(port)) as s:
+        s.run(body)
+
+
+@pytest.mark.slow
+def test_a_dedicated_set_up_button_held_at_power_on_opens_it(tmp_path: Any, broker: Any) -> None:
+    port = new_port()
+
+    async def body(s: Scenario) -> None:
+        await asyncio.sleep(10.5)
+        await s.release(22)
+        await s.heard("setup_mode_on")
+        assert not [e for _t, e in s.events if e.type == "call.raised"]  # a set-up button raises no call
+
+    with scenario(tmp_path, broker, setup_mode=setup_section(port, button_pin=22)) as s:
+        s.held_at_power_on.add(22)
+        s.run(body)

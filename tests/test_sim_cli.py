@@ -134,8 +134,28 @@ def test_a_verb_of_a_part_not_in_the_config_says_which_section_to_add(make_hub):
         assert out.returncode == 1, out.stderr
         assert f"hub sim {verb}: 此终端未配置 not fitted on this hub" in out.stderr, out.stderr
         assert f"add {needs} to {hub.config}" in out.stderr, out.stderr
-    out = hub.cli("sim", "bp", "185")  # a verb's own refusal, its name said once
-    assert out.returncode == 1 and out.stderr.startswith("hub sim bp: need 30 <= DIA < SYS"), out.stderr
+    out = hub.cli("sim", "bp", "185")  # a verb's own refusal, its name said once: a usage mistake, exit 2
+    assert out.returncode == 2 and out.stderr.startswith("hub sim bp: 血压应为 30 ≤ 舒张压 < 收缩压 ≤ 300 need 30 <= "
+                                                         "DIA < SYS"), out.stderr
     out = hub.cli("sim", "wellbeing")  # a nested answer reads as indented lines, like hub status, not JSON
     assert out.returncode == 0 and "\nso_far:\n  date: " in "\n" + out.stdout and "{" not in out.stdout, out.stdout
     assert "  hourly: 0, " in out.stdout, out.stdout
+
+
+def test_a_verbs_argument_mistakes_exit_2_and_are_said_in_both_languages(make_hub):
+    """`hub sim press --buton 27` exited 1 with argparse's English only, like a hub in trouble; a mistyped
+    option now exits 2 as every other command-line mistake does, Mandarin first, with the option meant."""
+    hub = make_hub()
+    out = hub.cli("sim", "press", "--buton", "27")
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.startswith("hub sim press: 不认识的参数 unrecognized arguments: --buton 27; 是不是 did you "
+                                 "mean --button?"), out.stderr
+    assert "\n用法 usage: hub sim press [--button BUTTON] [--hold HOLD]" in out.stderr, out.stderr
+    out = hub.cli("sim", "press", "--button", "99")
+    assert out.returncode == 2 and out.stderr.startswith(
+        "hub sim press: GPIO99 上没有呼叫按钮 no call button on GPIO99; 已配置 configured: GPIO17, GPIO27"), out.stderr
+    out = hub.cli("sim", "temperature", "300")
+    assert out.returncode == 2 and "温度应为 -40..120 °C" in out.stderr, out.stderr
+    out = hub.cli("sim", "press", "--button", "x")
+    assert out.returncode == 2 and "应为整数 argument --button: invalid int value: 'x'" in out.stderr, out.stderr
+    assert hub.status()["open_alarms"] == []  # none of them pressed anything

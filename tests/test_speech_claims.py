@@ -149,11 +149,11 @@ def test_advice_is_never_said_before_an_older_reading_still_waiting(tmp_path: Pa
 def test_reminders_say_which_calls_and_back_off() -> None:
     assert what_of([("紧急呼叫", "emergency call")]) == ("紧急呼叫", "Emergency call")
     assert what_of([("紧急呼叫", "emergency call"), ("健康咨询", "health call")])[0] == "两个呼叫，紧急呼叫和健康咨询"
-    three = what_of([("紧急呼叫", "e"), ("健康咨询", "h"), ("服务呼叫", "s")])[0]
-    assert three == "三个呼叫，紧急呼叫、健康咨询和服务呼叫"
-    # the same kind twice: the count and the kinds she hears add up (was "三个呼叫，紧急呼叫、服务呼叫")
-    assert what_of([("紧急呼叫", "emergency call"), ("服务呼叫", "service call"), ("紧急呼叫", "emergency call")]) == (
-        "三个呼叫，两个紧急呼叫和服务呼叫", "3 alarms (emergency call ×2, service call)")
+    three = what_of([("紧急呼叫", "e"), ("健康咨询", "h"), ("生活服务", "s")])[0]
+    assert three == "三个呼叫，紧急呼叫、健康咨询和生活服务"
+    # the same kind twice: the count and the kinds she hears add up (was "三个呼叫，紧急呼叫、生活服务")
+    assert what_of([("紧急呼叫", "emergency call"), ("生活服务", "service call"), ("紧急呼叫", "emergency call")]) == (
+        "三个呼叫，两个紧急呼叫和生活服务", "3 alarms (emergency call ×2, service call)")
     assert what_of([("火警", "fire"), ("火警", "fire")])[0] == "两个火警"
     assert schedule(30.0, 600.0) == (30.0, 120.0, 300.0, 600.0)
     assert schedule(1.0, 600.0) == (1.0, 4.0, 10.0, 600.0)

@@ -35,19 +35,19 @@ def sent_at(s: Scenario, event_type: str) -> float:
 
 
 def test_fire_with_the_broker_down_then_back(tmp_path: Path, broker: Broker) -> None:
-    s = Scenario(tmp_path, broker, smoke={"poll_s": 0.1, "announce_s": 20.0})
+    s = Scenario(tmp_path, broker, smoke={"poll_s": 0.1, "announce_s": 20.0, "room": "卧室"})
 
     async def body(s: Scenario) -> None:
         await s.broker_down()
         s.note("the network is down")
-        s.note("smoke in the kitchen")
+        s.note("smoke in the bedroom (the detector's [smoke] room)")
         await s.sim("smoke", "on")
-        await s.heard("sensors_fire_alarm_offline", count=2)  # said, and said again 20 s later
+        await s.heard("sensors_fire_alarm_in_offline", count=2)  # said, and said again 20 s after it ended
         fire = await s.event("alarm.fire")
         s.note("the network is back")
         await s.broker_back(fire.id)
         await s.heard("alarm_delivered")
-        await s.heard("sensors_fire_alarm")  # the next warning: now it is true that the community has it
+        await s.heard("sensors_fire_alarm_in")  # the next warning: now it is true that the community has it
         s.note("the smoke clears")
         await s.sim("smoke", "off")
         await s.heard("sensors_fire_cleared")
@@ -55,22 +55,28 @@ def test_fire_with_the_broker_down_then_back(tmp_path: Path, broker: Broker) -> 
 
     s.run(body)
     save(s, "fire-broker-down", "Fire with the network down, then back",
-         "The broker is unreachable when the smoke alarm goes off ([smoke] announce_s = 20 here). The "
-         "resident is told the alarm has NOT gone out and what to do herself; when the network is back "
-         "and the broker has the alarm (its PUBACK), she hears so, once.")
+         "The broker is unreachable when the bedroom's smoke alarm goes off ([smoke] room = \"卧室\", "
+         "announce_s = 20 here). The resident is told where, that the alarm has NOT gone out and what to do "
+         "herself: leave, shut the door behind her, call 119 from outside; when the network is back and the "
+         "broker has the alarm (its PUBACK), she hears so, once.")
     assert_one_voice(s.spoken())
     assert_chimes(s.spoken())
     delivered = round(sent_at(s, "alarm.fire"), 3) - 1e-3  # the records' times are rounded to 1 ms
-    offline = said(s, "sensors_fire_alarm_offline")
-    assert len(offline) >= 2 and all("119" in u["text"] or "幺幺九" in u["text"] for u in offline)
+    offline = said(s, "sensors_fire_alarm_in_offline")
+    assert len(offline) >= 2 and {u["text"] for u in offline} == {
+        "卧室检测到烟雾！网络中断，报警没有发出。请马上离开家，随手关门，到外面打幺幺九"}  # not "厨房…打开窗户"
     assert all(u["end"] <= delivered for u in offline)
+    # said once, then again announce_s after it ended (was: twice back to back, the first repeated at once)
+    assert offline[1]["start"] - offline[0]["end"] >= 20.0 - 0.5, offline
     # Nothing says the community has it before the broker does; after, once "送达", then the plain warning.
     for u in s.spoken():
         if u["start"] < delivered:
             assert not any(claim in u["text"] for claim in SENT_CLAIMS), u
     (back,) = said(s, "alarm_delivered")
     assert back["start"] >= delivered and "报警已送达" in back["text"]
-    assert said(s, "sensors_fire_alarm")[0]["start"] > back["start"]
+    online = said(s, "sensors_fire_alarm_in")[0]
+    assert online["start"] > back["start"]
+    assert online["text"] == "卧室检测到烟雾，请马上离开家，随手关门，不要回去，报警已发送到社区"
 
 
 def test_bp_and_glucose_readings_during_an_open_call(tmp_path: Path, broker: Broker) -> None:
@@ -149,7 +155,7 @@ def test_three_open_calls_for_ten_minutes_one_acked_by_sms(tmp_path: Path, broke
     assert 3 <= len(reminders) <= 6, [u["start"] for u in reminders]
     assert "紧急呼叫" in reminders[0]["text"]  # the first call escalates alone; the others join the next
     assert "三个呼叫" in reminders[1]["text"] and "紧急呼叫" in reminders[1]["text"]
-    assert "健康咨询" in reminders[1]["text"] and "服务呼叫" in reminders[1]["text"]
+    assert "健康咨询" in reminders[1]["text"] and "生活服务" in reminders[1]["text"]
     after = [u for u in reminders if u["start"] > acked["at"]]
     assert after and all("两个呼叫" in u["text"] and "健康咨询" not in u["text"] for u in after)
     (ack_line,) = said(s, "acknowledged_about")  # two other calls open: it names the one taken

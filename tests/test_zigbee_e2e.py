@@ -139,6 +139,8 @@ def test_co_water_smoke_sos_offline_and_a_stuck_valve(make_hub, subscriber, brok
     z2m(sub, "hall_smoke", SMOKE_ON)
     fire = sub.wait_event("alarm.fire", timeout=10, source="zigbee")
     assert fire is not None and "hall_smoke" in fire["data"]["part"]
+    warned = wait_spoken(hub, "sensors_fire_alarm_in", room="客厅")  # the detector's room, never "厨房"
+    assert warned is not None and warned["text"].startswith("客厅检测到烟雾，请马上离开家，随手关门，不要回去")
     z2m(sub, "bath_leak/availability", {"state": "offline"})
     offline = sub.wait_event("fault.zigbee", timeout=10, device="bath_leak", kind="offline")
     assert offline is not None and offline["data"]["room"] == "卫生间"

@@ -43,6 +43,13 @@ def ack_data(alarm: OpenAlarm, by: str, message: str | None, via: str | None = N
     return data
 
 
+def operator_names(ctx: Any) -> dict[str, Any]:
+    """[voice] operator_names (login -> the name the resident may hear), {} without a config."""
+    config = getattr(ctx, "config", None)
+    names = config["voice"].get("operator_names") if config is not None else None
+    return names if isinstance(names, dict) else {}
+
+
 def spoken_name(by: str, by_name: str | None = None, names: dict[str, Any] | None = None) -> str:
     """The operator's name as the resident may hear it, or "" for the generic 工作人员: the platform's
     `by_name`, else the configured name for this login, else `by` itself, whichever first is a display name

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hub.alarms import store as alarm_store
-from hub.alarms.acknowledgement import ACKNOWLEDGED, ack_data, spoken_name
+from hub.alarms.acked import AckedLately
+from hub.alarms.acknowledgement import ACKNOWLEDGED, ack_data, operator_names, spoken_name
 from hub.alarms.facts import AlarmFacts
 from hub.alarms.reminders import SCHEDULE_S, Reminders
 from hub.alarms.store import OpenAlarm
@@ -65,11 +66,12 @@ class AlarmRegistry:
         self._lock = asyncio.Lock()  # one transition at a time: an ack never races a cancel
         # Adds the alarm context card to an opening event's data (hub.alarms.card).
         self.enrich: Callable[[str, dict[str, Any]], dict[str, Any]] = lambda event_type, data: data
-        # What is true of each alarm (saved, sent, received...): the speech layer checks a prompt's claim
-        # against it (hub.speech.claims) before the resident hears it.
+        # What is true of each alarm (saved, sent, received…): what prompts claim is checked on it (hub.speech.claims)
         self.facts = AlarmFacts(self._is_pending, lambda: bool(self.ctx.online))
-        self.reminders = Reminders(ctx, self._is_pending)  # one merged, backing-off reminder for them all
         self.ack_lines = AckLines(ctx.config["hub"]["timezone"])  # which alarm "社区已收到" is about
+        self.reminders = Reminders(ctx, self._is_pending, lambda ids: self.ack_lines.apart(  # one merged reminder
+            [a for a in map(self._open.get, ids) if a is not None]))
+        self.acked = AckedLately()  # for the console: "already acknowledged" rather than "not open"
 
     # --- start-up ---------------------------------------------------------------------------------
     def load(self, transact: Transact) -> None:
@@ -97,6 +99,7 @@ class AlarmRegistry:
             unsent = None
         wall, mono = self.ctx.clock.now().timestamp(), self.ctx.clock.monotonic()
         self.ack_lines.restore(closed, wall, mono)  # closed lately, before the restart
+        self.acked.restore(closed)
         for alarm in alarms:
             # Nobody is watching an old condition any more: if it is still there, its capability
             # raises it again and the new event joins this alarm.
@@ -224,6 +227,7 @@ class AlarmRegistry:
                           "alarm stays open and a repeated ack will be honoured", alarm.type, event_id, by,
                           event.type, type(exc).__name__, exc)
                 return True
+            self.acked.note(new, event.ts)
             self._swap(new)
             self.facts.note(alarm.id, "received")
             self.reminders.heard_someone()
@@ -237,7 +241,7 @@ class AlarmRegistry:
             except Exception:
                 log.exception("acknowledgement listener for %s failed", alarm.type)
         self.ctx.feedback("acked")
-        name = spoken_name(by, by_name, self._operator_names()) if named else ""
+        name = spoken_name(by, by_name, operator_names(self.ctx)) if named else ""
         if tell is not None:
             self.ctx.say(tell[0], **{"about": alarm.id, **tell[1]})
         else:
@@ -262,11 +266,6 @@ class AlarmRegistry:
         return not alarm.acknowledged
 
     # --- internals --------------------------------------------------------------------------------
-    def _operator_names(self) -> dict[str, Any]:
-        config = getattr(self.ctx, "config", None)
-        names = config["voice"].get("operator_names") if config is not None else None
-        return names if isinstance(names, dict) else {}
-
     def _swap(self, new: OpenAlarm) -> None:
         if new.closed:
             self._open.pop(new.id, None)
@@ -291,6 +290,7 @@ class AlarmRegistry:
 
     def _publish(self) -> None:
         self.ctx.set_status("open_alarms", self.listing())
+        self.ctx.set_status("acknowledged_lately", self.acked.listing())
         self._changed()
 
     def stop(self) -> None:

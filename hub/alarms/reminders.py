@@ -22,6 +22,8 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from hub.alarms.words import CALL_WORDS
+
 if TYPE_CHECKING:
     from hub.core.context import HubContext
 
@@ -39,14 +41,16 @@ def schedule(every_s: float, slow_s: float) -> tuple[float, ...]:
 COUNT_ZH = {2: "两", 3: "三", 4: "四", 5: "五", 6: "六", 7: "七", 8: "八", 9: "九"}
 
 
-def what_of(names: list[tuple[str, str]]) -> tuple[str, str]:
-    """('紧急呼叫', 'emergency call') pairs -> what the reminder says about them, in Mandarin and English."""
+def what_of(names: list[tuple[str, str]], kinds_of: list[tuple[str, str]] | None = None) -> tuple[str, str]:
+    """('紧急呼叫', 'emergency call') pairs -> what the reminder says about them, in Mandarin and English;
+    `kinds_of`: their plain names, when `names` tells two of a kind apart ("上午九点零一分的紧急呼叫")."""
     zh = [z for z, _e in names]
     en = [e for _z, e in names]
     if len(names) == 1:
         return zh[0], en[0].capitalize()
-    # Each kind once, with how many when more than one: "三个呼叫，两个紧急呼叫和服务呼叫" (the count and the
-    # kinds she hears must add up), "两个紧急呼叫" when they are all of one kind.
+    # Each kind once, with how many when more than one: "三个呼叫，两个紧急呼叫和生活服务" (the count and the
+    # kinds she hears must add up), "两个紧急呼叫" when they are all of one kind. The hub's reminders name
+    # two of a kind apart instead (Reminders: `apart`), so each is said once by its own name.
     kinds = list(dict.fromkeys(zh))
     said = [f"{COUNT_ZH.get(zh.count(k), str(zh.count(k)))}个{k}" if zh.count(k) > 1 else k for k in kinds]
     kinds_en = ", ".join(f"{e} ×{en.count(e)}" if en.count(e) > 1 else e for e in dict.fromkeys(en))
@@ -54,14 +58,17 @@ def what_of(names: list[tuple[str, str]]) -> tuple[str, str]:
         return said[0], f"{len(names)} alarms ({kinds_en})"
     kinds_zh = "、".join(said[:-1]) + "和" + said[-1]
     count = COUNT_ZH.get(len(names), str(len(names)))
-    noun = "报警" if any(not z.endswith("呼叫") and z != "健康咨询" for z in zh) else "呼叫"
+    calls = {"呼叫", *(words[0] for words in CALL_WORDS.values())}  # "三个呼叫" only when all are calls
+    noun = "呼叫" if all(z in calls for z, _e in kinds_of or names) else "报警"
     return f"{count}个{noun}，{kinds_zh}", f"{len(names)} alarms ({kinds_en})"
 
 
 class Reminders:
-    def __init__(self, ctx: HubContext, pending: Callable[[str], bool | None]) -> None:
+    def __init__(self, ctx: HubContext, pending: Callable[[str], bool | None],
+                 apart: Callable[[list[str]], dict[str, tuple[str, str]]] = lambda ids: {}) -> None:
         self.ctx = ctx
         self._pending = pending
+        self._apart = apart  # alarm ids -> the names of two of a kind told apart (hub.alarms.words)
         self._names: dict[str, tuple[str, str]] = {}  # alarm id -> (zh, en), in the order they joined
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -107,7 +114,9 @@ class Reminders:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), at - now)
                 continue
-            what, what_en = what_of([self._names[a] for a in due])
+            plain = [self._names[a] for a in due]
+            told = self._apart(due) if len(due) > 1 else {}
+            what, what_en = what_of([told.get(a, name) for a, name in zip(due, plain, strict=True)], plain)
             await self.ctx.speak("alarm_reminder", what=what, what_en=what_en, about=due[0])  # to its end
             self.said += 1
             end = self._last_end = self.ctx.clock.monotonic()

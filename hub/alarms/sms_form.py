@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from hub.alarms.words import CALL_WORDS
+
 SMS_MAX_CHARS = 70  # one UCS-2 SMS part
 ACK_REPLY = "1"
 KINDS = {
@@ -34,7 +36,7 @@ KINDS = {
     "alarm.co": "一氧化碳",
     "alarm.water": "漏水",
 }
-CALLS = {"emergency": "紧急呼叫", "health": "健康咨询", "service": "生活服务", "family": "亲情联络"}
+CALLS = {kind: words[0] for kind, words in CALL_WORDS.items()}  # what the resident hears them called
 COUNTDOWN = {"timed_out": "超时无应答", "no_answer": "询问无应答"}
 
 

@@ -22,9 +22,11 @@ from voice.normalise import clock_zh, integer_zh
 # "社区已收到" a moment ago (or the call cancelled), and the two lines must not sound the same. The
 # alarm store keeps closes as long (hub.alarms.store), so a restart does not forget them.
 RECENT_S = CLOSED_KEPT_S
-# Each kind of call, as the reminder ("紧急呼叫，社区暂未确认…") and the named ack say it.
+# Each kind of call, as the reminder ("紧急呼叫，社区暂未确认…") and the named ack say it: the community
+# programmes' own names, which the button labels, the console, the duty SMS and the installer use too, so
+# what an operator reads back to her is what she heard.
 CALL_WORDS = {"emergency": ("紧急呼叫", "emergency call"), "health": ("健康咨询", "health call"),
-              "service": ("服务呼叫", "service call"), "family": ("家人呼叫", "family call")}
+              "service": ("生活服务", "service call"), "family": ("亲情呼叫", "family call")}
 ALARM_WORDS = {
     "alarm.fire": ("火警", "fire alarm"),
     "alarm.heat": ("高温报警", "heat alarm"),
@@ -84,8 +86,8 @@ class AckLines:
     def line(self, alarm: OpenAlarm, others: list[OpenAlarm], name: str, now: float) -> tuple[str, dict[str, Any]]:
         """(prompt key, fields) for the ack of `alarm`; `others`: the other open alarms; `name`: the
         operator's spoken name or ""."""
-        if alarm.facts.get("test"):  # the installer's test call: received, and nobody will ring her back
-            return "test_call_acknowledged", {}
+        if alarm.facts.get("test"):  # the installer's test call: received (by whom), and no one will ring back
+            return ("test_call_acknowledged_by", {"name": name}) if name else ("test_call_acknowledged", {})
         recent = [a for t, a in self._closed.values() if t > now - RECENT_S and a.id != alarm.id]
         if not others and not recent:
             prefix = "call" if alarm.category == "call" else "alarm"
@@ -94,3 +96,9 @@ class AckLines:
         what, what_en = told_apart(alarm, alike, self.zone) if alike else words_of(alarm)
         fields: dict[str, Any] = {"what": what, "what_en": what_en[:1].upper() + what_en[1:]}
         return ("acknowledged_about_by", {**fields, "name": name}) if name else ("acknowledged_about", fields)
+
+    def apart(self, alarms: list[OpenAlarm]) -> dict[str, tuple[str, str]]:
+        """For the reminder of these alarms: the names of those that share a kind, told apart as their acks
+        will tell them ("上午九点零一分的紧急呼叫"), by alarm id; the others keep their plain name."""
+        return {a.id: told_apart(a, alike, self.zone) for a in alarms
+                if (alike := [b for b in alarms if b.id != a.id and words_of(b) == words_of(a)])}

@@ -62,6 +62,11 @@ class CallManager:
         """The hub's view of the button: held down (its release not yet settled)."""
         return self._bank is not None and self._bank.is_pressed(pin)
 
+    def held_since(self, pin: int) -> float | None:
+        """When (monotonic) the button held down now was pressed, None when it is up: set-up mode's hold
+        that began before it started (hub.provision.web.mode) is timed from this."""
+        return self._bank.held_since(pin) if self._bank is not None else None
+
     def open_call(self, pin: int) -> OpenAlarm | None:
         return next((c for c in self._require_ctx().alarms.open_alarms(CALL) if c.facts.get("button") == pin), None)
 

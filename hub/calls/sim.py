@@ -38,9 +38,10 @@ class SimButtons:
         parser.add_argument("--hold", type=float, default=None)
         args = parser.parse_args(argv)
         if args.button not in self.pins:
-            raise SimArgumentError(f"no call button on GPIO{args.button}; configured: {self.pins}")
+            raise SimArgumentError(f"GPIO{args.button} 上没有呼叫按钮 no call button on GPIO{args.button}; "
+                                   f"已配置 configured: {', '.join(f'GPIO{p}' for p in self.pins) or 'none'}")
         if args.hold is not None and not 0 <= args.hold <= 120:
-            raise SimArgumentError("--hold must be between 0 and 120 seconds")
+            raise SimArgumentError("--hold 应在 0 到 120 秒之间 must be between 0 and 120 seconds")
         ctx = self._ctx
         assert ctx is not None
         calls = self._calls()
@@ -63,7 +64,7 @@ class SimButtons:
         try:
             outcome: dict[str, Any] = dict(await asyncio.wait_for(first, PRESS_TIMEOUT_S))
         except TimeoutError:
-            raise ControlError(f"GPIO{button} pressed, but the hub reported no outcome within "
+            raise ControlError(f"已按下 GPIO{button}，终端没有回应 pressed, but the hub reported no outcome within "
                                    f"{PRESS_TIMEOUT_S:.0f} s (see the hub's log); button released") from None
         if hold is None:
             await asyncio.sleep(TAP_S)

@@ -26,6 +26,7 @@ from drivers.fakes.modem import FakeModem
 from drivers.fakes.modem_calls import Callee
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
+from hub.core.control import ControlError
 from hub.core.simulation import SimArgumentError, SimParser
 
 _NETWORK = {"home": 1, "searching": 2, "denied": 3, "roaming": 5}
@@ -79,14 +80,14 @@ class SimModem:
 
     async def _verb(self, argv: list[str]) -> dict[str, Any]:
         if not argv:
-            raise SimArgumentError("hub sim modem: say what: status | sms FROM TEXT | sim | network | signal | fault"
+            raise SimArgumentError("缺少动作 say what: status | sms FROM TEXT | sim | network | signal | fault"
                                    " | callee | press | hangup | call | ims | voice | vendor")
         args = self.parser.parse_args(argv)
         state, calls = self.modem.state, self.modem.calls
         try:
             self._call_verb(args)
         except RuntimeError as exc:  # "no call is up": say so to whoever typed it
-            raise SimArgumentError(f"{args.what}: {exc}") from None
+            raise ControlError(f"{args.what}: 现在不行 {exc}") from None
         if args.what == "sms":
             index = self.modem.deliver_sms(args.sender, " ".join(args.text))
             return {"delivered": index}

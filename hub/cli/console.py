@@ -27,7 +27,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from hub.cli.acknowledge import EXIT_REFUSED, EXIT_UNCONFIRMED, AckOnce
+from hub.cli.acknowledge import EXIT_REFUSED, EXIT_UNCONFIRMED, AckOnce, already_line
 from hub.cli.common import add_config_arg
 from hub.cli.console_board import Board
 from hub.cli.event_text import alarm_label
@@ -200,7 +200,7 @@ class Link:
 
 
 def ack_and_exit(args: argparse.Namespace, host: str, port: int, prefix: str, hub_id: str,
-                 mqtt_cfg: dict[str, Any]) -> int:
+                 mqtt_cfg: dict[str, Any], zone: tzinfo | None = None) -> int:
     if hub_id == "+":
         print("--ack needs a hub: give --hub ID or --config", file=sys.stderr)
         return 2
@@ -213,6 +213,9 @@ def ack_and_exit(args: argparse.Namespace, host: str, port: int, prefix: str, hu
     client.loop_start()
     try:
         alarm, why = waiter.find(args.wait)
+        if waiter.already is not None:
+            print(already_line(waiter.already, args.ack, hub_id, zone))
+            return 0
         if alarm is None:
             print(f"拒绝 refused, nothing sent: {why}", file=sys.stderr)
             return EXIT_REFUSED
@@ -252,7 +255,7 @@ def acknowledge(board: Board, client: Any, prefix: str, number: str, by: str, me
 def console(args: argparse.Namespace) -> int:
     host, port, prefix, hub_id, mqtt_cfg, zone = _settings(args)
     if args.ack:
-        return ack_and_exit(args, host, port, prefix, hub_id, mqtt_cfg)
+        return ack_and_exit(args, host, port, prefix, hub_id, mqtt_cfg, zone)
     board = Board(args.by, args.message)
     link = Link(board, [f"{prefix}/{hub_id}/event/#", f"{prefix}/{hub_id}/status",
                         f"{prefix}/{hub_id}/config/reported"], args.json, zone)

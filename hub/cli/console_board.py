@@ -71,13 +71,18 @@ class Board:
         if not isinstance(data, dict):
             return False
         if etype in ALARMS or etype == "call.raised":
-            self.items[str(body.get("id"))] = Item(str(body.get("id")), str(body.get("hub")), str(etype),
-                                                   str(body.get("ts")), {k: data[k] for k in FACT_KEYS if k in data})
+            alarm_id, facts = str(body.get("id")), {k: data[k] for k in FACT_KEYS if k in data}
+            known = self.items.get(alarm_id)
+            if known is not None:  # listed already from the hub's status (after a reconnect the status can
+                known.facts = {**known.facts, **facts}  # come before the delayed event): not news, no new list
+                return False
+            self.items[alarm_id] = Item(alarm_id, str(body.get("hub")), str(etype), str(body.get("ts")), facts)
             return True
         if etype in CLOSING:
             return self.items.pop(str(data.get("call_id") or data.get("alarm_id")), None) is not None
-        if etype == "call.escalated" and data.get("call_id") in self.items:
-            self.items[data["call_id"]].escalated = True
+        escalating = self.items.get(str(data.get("call_id"))) if etype == "call.escalated" else None
+        if escalating is not None and not escalating.escalated:
+            escalating.escalated = True
             return True
         return False
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-KINDS = {"emergency": "紧急呼叫 emergency call", "health": "健康咨询 health call",
-         "service": "生活服务 service call", "family": "亲情联络 family call"}
+from hub.alarms.words import CALL_WORDS
+
+KINDS = {kind: f"{zh} {en}" for kind, (zh, en) in CALL_WORDS.items()}  # as the resident hears them
 ALARMS = {"alarm.fire": "火警 fire", "alarm.fall": "跌倒 fall", "alarm.inactivity": "长时间无活动 inactivity",
           "alarm.heat": "室温过高 heat", "alarm.cold": "室温过低 cold", "health.alert": "健康警报 health alert",
           "power.lost": "停电 mains lost", "power.battery_low": "电池电量低 battery low",
@@ -110,7 +111,8 @@ FACTS: dict[str, tuple[str, Facts]] = {
     "health.alert": ("", lambda d: f"{alarm_label('health.alert', d)} · {_alert_values(d.get('values'))}"),
     "power.lost": ("", lambda d: alarm_label("power.lost", d)),
     "power.battery_low": ("", lambda d: alarm_label("power.battery_low", d)),
-    "power.restored": ("来电 mains restored", lambda d: f"停电 outage {d.get('outage_s')} s"),
+    "power.restored": ("来电 mains restored", lambda d: f"停电 outage {d.get('outage_s')} s"
+                       + ("" if "acked" not in d else " · 已应答 acked" if d["acked"] else " · 未应答 not acked")),
     "measurement.blood_pressure": ("血压 blood pressure", lambda d: f"{_n(d.get('systolic'))}/{_n(d.get('diastolic'))}"
                                    f" mmHg · {BP_GRADES.get(str(d.get('grade')), d.get('grade'))}"
                                    + (f" · 脉搏 pulse {_n(d['pulse'])}" if d.get("pulse") is not None else "")),

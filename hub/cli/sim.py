@@ -9,8 +9,9 @@ import sys
 
 from hub.cli.common import EXIT_CONFIG, add_config_arg, load_config_or_exit
 from hub.cli.sim_verbs import VERBS, overview, parser
-from hub.core.control import ControlError, request, socket_path
+from hub.core.control import ControlError, ControlUsageError, request, socket_path
 
+EXIT_USAGE = 2  # a command-line mistake, as argparse exits for the CLI's own arguments
 # Verbs a hub registers only when the part is in its config: what to add when it says it has no such verb.
 NEEDS = {"modem": "[modem] port", "zigbee": "[zigbee] enabled = true", "door": "[[doors]]", "mat": "[[mats]]",
          "fall": "the wearable's address as [fall] wearable_address",
@@ -95,7 +96,7 @@ def sim(args: argparse.Namespace) -> int:
             text = (f"此终端未配置 not fitted on this hub: {VERBS[args.verb][0]}; 检查配置 add "
                     f"{NEEDS.get(args.verb, 'its part')} to {config.path} and restart the hub")
         print(f"hub sim {args.verb}: {text}", file=sys.stderr)
-        return 1
+        return EXIT_USAGE if isinstance(exc, ControlUsageError) else 1
     if set(result) == {"help"}:  # `hub sim VERB --help`
         print(result["help"].rstrip())
     elif args.json:

@@ -4,6 +4,10 @@ The first edge counts at once (a call must not wait for the contacts to settle);
 `bounce_ms` are contact bounce. A release counts only once the line has stayed released for
 `bounce_ms`. The lines (hub.core.lines) carry no debounce of their own, so the first edge is not
 held back; their backend delivers edges on its alert thread and they are handed to the loop here.
+
+A line already low when it is claimed is a press that began before the hub was running (the installer
+holds the set-up button while plugging the unit in): it counts as pressed from now, with its hold timed
+from now, because no edge will ever announce it and its release would otherwise be dropped.
 """
 
 from __future__ import annotations
@@ -51,6 +55,8 @@ class ButtonBank:
                 # hold is timed on the loop (no thread waking per button).
                 line.device = lines.input(spec["pin"], pull_up=True, on_change=self._edge_callback(line))
                 self.lines[line.pin] = line
+                if not line.device.value:  # held down already; queued ahead of any edge that follows
+                    self._loop.call_soon(self._edge, line, True, clock.now(), clock.monotonic())
         except BaseException:
             self.close()
             raise
@@ -92,6 +98,11 @@ class ButtonBank:
 
     def is_pressed(self, pin: int) -> bool:
         return self.lines[pin].pressed
+
+    def held_since(self, pin: int) -> float | None:
+        """When (monotonic) the button now held down was pressed; None when it is up."""
+        line = self.lines.get(pin)
+        return line.press_mono if line is not None and line.pressed else None
 
     def close(self) -> None:
         if self._closed:

@@ -23,6 +23,15 @@ class ControlError(Exception):
     pass
 
 
+class UsageError(ValueError):
+    """The request's arguments cannot be used (a `hub sim` verb's): the reply says so with `usage`, and the
+    CLI exits 2, as for any command-line mistake."""
+
+
+class ControlUsageError(ControlError):
+    """On the client: the hub refused the request's arguments (UsageError)."""
+
+
 def socket_path(state_dir: Path) -> Path:
     return state_dir / "control.sock"
 
@@ -67,7 +76,7 @@ class ControlServer:
                 log.info("control client left before %r finished: cancelled", request.get("cmd"))
                 return
             except (ControlError, ValueError) as exc:
-                reply = {"ok": False, "error": str(exc)}
+                reply = {"ok": False, "error": str(exc), **({"usage": True} if isinstance(exc, UsageError) else {})}
             except Exception as exc:  # a bad request never takes the hub down
                 log.exception("control command failed")
                 reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
@@ -111,7 +120,7 @@ def request(path: Path, message: dict[str, Any], timeout: float = 60.0) -> dict[
         try:
             sock.connect(str(path))
         except (FileNotFoundError, ConnectionRefusedError):
-            raise ControlError(f"no running hub at {path}: start it with 'hub run' "
+            raise ControlError(f"没有运行中的终端 no running hub at {path}: 请先启动 start it with 'hub run' "
                                "(same --config)") from None
         buf = b""
         try:
@@ -124,9 +133,9 @@ def request(path: Path, message: dict[str, Any], timeout: float = 60.0) -> dict[
         except (ConnectionResetError, BrokenPipeError):
             buf = b""  # the hub went away mid-request (stopping or restarting): the same as no answer
     if not buf:
-        raise ControlError("the hub closed the connection without answering")
+        raise ControlError("终端未回答就断开了 the hub closed the connection without answering")
     reply = json.loads(buf)
     if not reply.get("ok"):
-        raise ControlError(str(reply.get("error")))
+        raise (ControlUsageError if reply.get("usage") else ControlError)(str(reply.get("error")))
     result: dict[str, Any] = reply.get("result") or {}
     return result

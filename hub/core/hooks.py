@@ -89,7 +89,8 @@ class Hooks:
         handler = self._sim.get(verb)
         if handler is None:
             raise ControlError(f"unknown sim verb {verb!r}; this hub knows: {', '.join(sorted(self._sim))}"
-                               if self._sim else "this hub is not simulated: start it with 'hub run --simulate'")
+                               if self._sim else "此终端不是模拟运行 this hub is not simulated: start it with "
+                               "'hub run --simulate'")
         argv = request.get("argv") or []
         try:
             return await handler([str(a) for a in argv])

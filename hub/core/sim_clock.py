@@ -31,13 +31,13 @@ class SimClock:
 
     async def step(self, argv: list[str]) -> dict[str, Any]:
         if len(argv) != 1:
-            raise SimArgumentError("usage: hub sim clock-step SECONDS (e.g. 31536000, or -3600 to go back)")
+            raise SimArgumentError("用法 usage: hub sim clock-step SECONDS (e.g. 31536000, or -3600 to go back)")
         try:
             seconds = float(argv[0])
         except ValueError:
-            raise SimArgumentError(f"SECONDS must be a number, got {argv[0]!r}") from None
+            raise SimArgumentError(f"SECONDS 应为数字 must be a number, got {argv[0]!r}") from None
         if not 0 < abs(seconds) <= MAX_STEP_S:
-            raise SimArgumentError("SECONDS must be non-zero and at most ten years either way")
+            raise SimArgumentError("SECONDS 不能为 0，前后不超过十年 must be non-zero and at most ten years either way")
         ctx = self._ctx
         assert ctx is not None
         before = ctx.clock.now()

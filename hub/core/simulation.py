@@ -11,18 +11,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
 import time
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from hub.core.context import Hardware
+from hub.core.control import UsageError
 from hub.core.lines import Lines
 
 if TYPE_CHECKING:
     from drivers.ble.virtual.radio import VirtualRadio
 
 
-class SimArgumentError(ValueError):
-    """A `hub sim` verb was given arguments it cannot use; the message says which and how."""
+class SimArgumentError(UsageError):
+    """A `hub sim` verb was given arguments it cannot use; the message says which and how, Mandarin first
+    (the CLI exits 2). A part that is not fitted or not ready is a ControlError instead (exit 1)."""
+
+
+# argparse's messages, and what to put before them: the rest of the CLI speaks Mandarin first.
+ARGPARSE_ZH = (("unrecognized arguments", "不认识的参数"), ("the following arguments are required", "缺少参数"),
+               ("invalid choice", "没有这个选项"), ("invalid int value", "应为整数"),
+               ("invalid float value", "应为数字"), ("expected one argument", "缺少值"),
+               ("ambiguous option", "选项不明确"), ("not allowed with argument", "不能同时使用"))
 
 
 class SimParser(argparse.ArgumentParser):
@@ -37,8 +47,14 @@ class SimParser(argparse.ArgumentParser):
         return super().parse_args(args, namespace)
 
     def error(self, message: str) -> NoReturn:
-        # The CLI already names the verb ("hub sim temperature: ..."): the message, then the usage.
-        raise SimArgumentError(f"{message}\n{self.format_usage().strip()}")
+        # The CLI already names the verb ("hub sim press: ..."): the message in both languages, the option
+        # meant by a misspelt one, then the usage.
+        zh = next((z for en, z in ARGPARSE_ZH if en in message), "参数不对")
+        options = [o for o in self._option_string_actions if o.startswith("--")]
+        meant = [difflib.get_close_matches(word.split("=")[0], options, n=1) for word in message.split()
+                 if word.startswith("--") and word.split("=")[0] not in options]
+        hint = "".join(f"; 是不是 did you mean {m[0]}?" for m in meant if m)
+        raise SimArgumentError(f"{zh} {message}{hint}\n用法 {self.format_usage().strip()}")
 
 
 class SimHelp(Exception):  # not an error: `hub sim VERB --help` is answered with its usage

@@ -232,13 +232,13 @@ class HomeSensors:
             },
         )
 
-    async def smoke_seen(self, present: bool, part: str, source: str) -> str | None:
-        """Smoke reported by another capability's sensor (a Zigbee smoke alarm, hub.zigbee): the same fire
-        alarm as the wired one. The event id raised or cleared, None when nothing changed."""
+    async def smoke_seen(self, present: bool, part: str, source: str, room: str = "") -> str | None:
+        """Smoke reported by another capability's sensor (a Zigbee smoke alarm, hub.zigbee, in `room`): the
+        same fire alarm as the wired one. The event id raised or cleared, None when nothing changed."""
         if self._fires is None:
             return None
         if present:
-            return await self._fires.raise_("smoke", {"part": part, "source": source})
+            return await self._fires.raise_("smoke", {"part": part, "source": source}, room=room)
         return await self._fires.clear("smoke", {"part": part})
 
     def _publish_status(self) -> None:

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 # What the resident hears per cause: a fast temperature rise without smoke is not "检测到烟雾".
 PROMPTS = {"smoke": ("sensors_fire_alarm", "sensors_fire_cleared"),
            "rate_of_rise": ("sensors_heat_rise_alarm", "sensors_heat_rise_cleared")}
+SMOKE_IN = "sensors_fire_alarm_in"  # "厨房检测到烟雾…": smoke from a detector whose room is configured
 
 
 @dataclass
@@ -31,6 +32,13 @@ class FireAlarm:
     raised_mono: float
     present: bool = True
     acked: bool = False
+    room: str = ""  # the detector's room, as configured ("" = not said)
+
+    def warning(self) -> tuple[str, dict[str, Any]]:
+        """The spoken warning (prompt key, fields): smoke names its room when there is one."""
+        if self.cause == "smoke" and self.room:
+            return SMOKE_IN, {"room": self.room}
+        return PROMPTS[self.cause][0], {}
 
 
 class FireAlarms:
@@ -44,18 +52,21 @@ class FireAlarms:
     def present(self, cause: str) -> FireAlarm | None:
         return next((a for a in self.alarms.values() if a.cause == cause and a.present), None)
 
-    async def raise_(self, cause: str, data: dict[str, Any]) -> str | None:
-        """A cause appeared: sound the alarm and commit `alarm.fire` (once while it stays present)."""
+    async def raise_(self, cause: str, data: dict[str, Any], room: str = "") -> str | None:
+        """A cause appeared: sound the alarm and commit `alarm.fire` (once while it stays present); `room`:
+        where the detector is, said in the warning."""
         if self.present(cause) is not None:
             return None
         ctx = self.ctx
         ctx.feedback("alarm")  # the buzzer at once; the words say the community has it, so after the commit
         event = await ctx.alarms.open("alarm.fire", {"cause": cause, **data}, key=f"fire:{cause}", lasting=True,
                                       facts={"cause": cause})
-        ctx.say(PROMPTS[cause][0], about=event.id)  # "已通知社区" once the broker has it, else what to do
-        self.alarms[event.id] = FireAlarm(event.id, cause, ctx.clock.monotonic())
+        alarm = FireAlarm(event.id, cause, ctx.clock.monotonic(), room=room)
+        key, fields = alarm.warning()
+        ctx.say(key, about=event.id, **fields)  # "已发送到社区" once the broker has it, else what to do
+        self.alarms[event.id] = alarm
         if self._announcer is None or self._announcer.done():
-            self._announcer = ctx.spawn("sensors.fire_announce", self._announce(cause, event.id))
+            self._announcer = ctx.spawn("sensors.fire_announce", self._announce(alarm))
         self._publish_status()
         return event.id
 
@@ -105,17 +116,19 @@ class FireAlarms:
             ],
         )
 
-    async def _announce(self, cause: str, event_id: str) -> None:
+    async def _announce(self, first: FireAlarm) -> None:
         """Repeat the spoken warning while any cause is present, `announce_s` after the last one ended."""
-        await self.ctx.speak(PROMPTS[cause][0], about=event_id)  # the first one, said by raise_(): its end
+        key, fields = first.warning()
+        await self.ctx.speak(key, about=first.event_id, **fields)  # the first one, said by raise_(): its end
         while True:
             await asyncio.sleep(self.announce_s)
-            present = {a.cause: a.event_id for a in self.alarms.values() if a.present}
+            present = {a.cause: a for a in self.alarms.values() if a.present}
             if not present:
                 return
             self.ctx.feedback("alarm")
-            cause = "smoke" if "smoke" in present else "rate_of_rise"
-            await self.ctx.speak(PROMPTS[cause][0], about=present[cause])
+            alarm = present.get("smoke") or present["rate_of_rise"]
+            key, fields = alarm.warning()
+            await self.ctx.speak(key, about=alarm.event_id, **fields)
 
     def close(self) -> None:
         if self._announcer is not None:

@@ -56,6 +56,8 @@ SMOKE = Section(
             "'relay' (alarm relay/interconnect on a GPIO), 'analog' (MQ-2 via ADS1115), 'none'.",
             choices=("relay", "analog", "none"),
         ),
+        "room": Key("", "Room the smoke detector is in, said in the warning ('厨房检测到烟雾，请马上离开家…'); "
+                    "'' = the warning names no room.", min=0, max=12, example="厨房"),
         "relay_pin": Key(25, "BCM GPIO of the relay contact (relay kind).", min=0, max=27),
         "relay_active_low": Key(
             True,

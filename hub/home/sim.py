@@ -20,6 +20,7 @@ from typing import Any
 from drivers.fakes import FakeADS1115, FakeBME280, FakeSHT3x, FakeSMBus
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
+from hub.core.control import ControlError
 from hub.core.simulation import SimArgumentError, SimParser
 from hub.home.smoke_watch import load_baseline, save_baseline
 from sensors.climate import temperature_address
@@ -92,9 +93,10 @@ class SimHome:
         p.add_argument("--gap", type=float, default=0.4, help="seconds low between detections")
         args = p.parse_args(argv)
         if not self.cfg["motion"]["fitted"]:
-            raise SimArgumentError("no PIR fitted: [motion] fitted = false")
+            raise ControlError("此终端未配置 not fitted on this hub: 人体感应 PIR ([motion] fitted = false)")
         if not 1 <= args.count <= 1000 or not 0.3 <= args.hold <= 60 or not 0.3 <= args.gap <= 60:
-            raise SimArgumentError("--count 1..1000, --hold and --gap 0.3..60 s (a real PIR holds >= 2 s)")
+            raise SimArgumentError("--count 应为 1..1000，--hold 和 --gap 应为 0.3..60 秒 --count 1..1000, --hold and "
+                                   "--gap 0.3..60 s (a real PIR holds >= 2 s)")
         pin = self.cfg["motion"]["pin"]
         loop = asyncio.get_running_loop()
         for _ in range(args.count):
@@ -115,14 +117,15 @@ class SimHome:
             self._drive(s["relay_pin"], on != s["relay_active_low"])
             return {"smoke": on, "relay_pin": s["relay_pin"]}
         if self.adc is None:
-            raise SimArgumentError('no smoke sensor fitted: [smoke] kind = "none"')
+            raise ControlError('此终端未配置 not fitted on this hub: 烟雾传感器 smoke sensor ([smoke] kind = "none")')
         volts = volts_for_ratio(SMOKE_RATIO, self.clean_v, s["supply_v"]) if on else self.clean_v
         self.adc.set_input(s["adc_channel"], volts * s["divider"])
         return {"smoke": on, "ao_volts": round(volts, 3), "ratio": SMOKE_RATIO if on else 1.0}
 
     def _climate(self) -> FakeSHT3x | FakeBME280:
         if self.climate_chip is None:
-            raise SimArgumentError('no temperature sensor fitted: [temperature] part = "none"')
+            raise ControlError('此终端未配置 not fitted on this hub: 温度传感器 temperature sensor '
+                               '([temperature] part = "none")')
         return self.climate_chip
 
     async def temperature(self, argv: list[str]) -> dict[str, Any]:
@@ -131,13 +134,14 @@ class SimHome:
         p.add_argument("--ramp", type=float, default=0.0, help="°C per minute from now on")
         args = p.parse_args(argv)
         if not -40 <= args.celsius <= 120 or not -30 <= args.ramp <= 30:
-            raise SimArgumentError("temperature -40..120 °C, --ramp -30..30 °C/min")
+            raise SimArgumentError("温度应为 -40..120 °C，--ramp 应为 -30..30 °C/分钟 temperature -40..120 °C, "
+                                   "--ramp -30..30 °C/min")
         chip = self._climate()
         if isinstance(chip, FakeSHT3x):
             chip.set_temperature(args.celsius, args.ramp)
         else:
             if args.ramp:
-                raise SimArgumentError("--ramp needs the SHT3x model; the BME280 model holds a value")
+                raise SimArgumentError("--ramp 只适用于 SHT3x needs the SHT3x model; the BME280 model holds a value")
             chip.set_values(temperature_c=args.celsius)
         return {"temperature_c": args.celsius, "ramp_c_per_min": args.ramp}
 
@@ -146,7 +150,7 @@ class SimHome:
         p.add_argument("percent", type=float)
         percent = p.parse_args(argv).percent
         if not 0 <= percent <= 100:
-            raise SimArgumentError("humidity 0..100 %")
+            raise SimArgumentError("湿度应为 0..100 % humidity 0..100 %")
         chip = self._climate()
         if isinstance(chip, FakeSHT3x):
             chip.set_humidity(percent)
@@ -160,10 +164,11 @@ class SimHome:
         state = p.parse_args(argv).state
         pw = self.cfg["power"]
         if not pw["fitted"]:
-            raise SimArgumentError("no UPS fitted: set [power] fitted = true")
+            raise ControlError("此终端未配置 not fitted on this hub: 备用电源 UPS (set [power] fitted = true)")
         if state.startswith("battery"):
             if pw["low_battery_pin"] is None:
-                raise SimArgumentError("no low-battery line: set [power] low_battery_pin")
+                raise ControlError("此终端未配置 not fitted on this hub: 低电量信号线 low-battery line "
+                                   "(set [power] low_battery_pin)")
             self._drive(pw["low_battery_pin"], state != "battery_low")
         else:
             self._drive(pw["good_pin"], state == "restored")
@@ -184,9 +189,9 @@ class SimHome:
             if args.what == "smoke":
                 return self._smoke_fault(args.kind)
         except ValueError as exc:
-            raise SimArgumentError(str(exc)) from None
+            raise SimArgumentError(f"没有这种故障 {exc}") from None
         if not self.cfg["motion"]["fitted"]:
-            raise SimArgumentError("no PIR fitted: [motion] fitted = false")
+            raise ControlError("此终端未配置 not fitted on this hub: 人体感应 PIR ([motion] fitted = false)")
         self._drive(self.cfg["motion"]["pin"], True)  # a PIR stuck high
         return {
             "fault": "pir",
@@ -198,14 +203,15 @@ class SimHome:
         s = self.cfg["smoke"]
         if s["kind"] == "relay":
             if s["trouble_pin"] is None:
-                raise SimArgumentError("a relay smoke alarm reports faults only on [smoke] trouble_pin")
+                raise ControlError("继电器烟感只能通过故障线报故障 a relay smoke alarm reports faults only on "
+                                   "[smoke] trouble_pin")
             self._drive(s["trouble_pin"], False)
             return {"fault": "smoke", "kind": "trouble"}
         if self.adc is None:
-            raise SimArgumentError("no smoke sensor fitted")
+            raise ControlError("此终端未配置 not fitted on this hub: 烟雾传感器 smoke sensor")
         if kind not in (None, *SMOKE_FAULTS):
             raise SimArgumentError(
-                f"unknown fault {kind!r} for the smoke ADC; one of {', '.join(SMOKE_FAULTS)}"
+                f"没有这种故障 unknown fault {kind!r} for the smoke ADC; one of {', '.join(SMOKE_FAULTS)}"
             )
         self.adc.set_fault(kind or "nack")
         return {

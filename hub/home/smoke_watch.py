@@ -105,7 +105,7 @@ class SmokeWatch:
     async def _changed(self, present: bool, data: dict[str, Any]) -> None:
         # state changes only once the alarm (or its clear) is committed: a failed commit is retried
         if present:
-            await self.fires.raise_("smoke", data)
+            await self.fires.raise_("smoke", data, room=self.s["room"])
         else:
             await self.fires.clear("smoke", data)
         self.smoke = present

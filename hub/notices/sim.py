@@ -8,8 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hub.core.control import ControlError
-from hub.core.simulation import SimParser
+from hub.core.simulation import SimArgumentError, SimParser
 from hub.notices.items import reminder_item
 
 if TYPE_CHECKING:
@@ -41,7 +40,7 @@ async def notice(board: NoticeBoard, argv: list[str]) -> dict[str, Any]:
         try:
             body["audio"] = base64.b64encode(path.read_bytes()[:8_000_000]).decode()
         except OSError as exc:
-            raise ControlError(f"cannot read {path}: {exc}") from None
+            raise SimArgumentError(f"读不了文件 cannot read {path}: {exc}") from None
         body["audio_format"] = path.suffix.lstrip(".").lower() or "wav"
     else:
         body["text"] = args.text
@@ -54,8 +53,8 @@ async def reminder(board: NoticeBoard, argv: list[str]) -> dict[str, Any]:
     args = p.parse_args(argv)
     entry = next((e for e in board.entries if e["id"] == args.id), None)
     if entry is None:
-        raise ControlError(f"no [[reminders]] entry {args.id!r}; configured: "
-                           f"{', '.join(e['id'] for e in board.entries) or 'none'}")
+        raise SimArgumentError(f"没有这条提醒 no [[reminders]] entry {args.id!r}; 已配置 configured: "
+                               f"{', '.join(e['id'] for e in board.entries) or 'none'}")
     item = reminder_item(entry, board._need().clock.now())
     board.items.append(item)
     board._poke()

@@ -16,7 +16,7 @@ from hub.provision import answers as a
 from hub.provision.credentials import demo_id_problem
 
 KINDS = ("emergency", "health", "service", "family")
-KIND_ZH = {"emergency": "紧急呼叫", "health": "健康咨询", "service": "生活服务", "family": "亲情联络"}
+KIND_ZH = {"emergency": "紧急呼叫", "health": "健康咨询", "service": "生活服务", "family": "亲情呼叫"}
 DEFAULT_PINS = (17, 27, 22, 23)
 NONE_WORDS = ("", "-", "none", "无", "no", "n")
 

@@ -75,6 +75,7 @@ _SECTIONS: dict[str, dict[str, tuple[str, str]]] = {
     "smoke": {
         "*": (REMOTE, "detector thresholds and timing within the schema's range"),
         "kind": (CONFIRM, _FITTED),
+        "room": (REMOTE, "the room the warning names, a label as [resident] motion_room is (12 characters)"),
         **{key: (CONFIRM, _PINS) for key in ("relay_pin", "relay_active_low", "trouble_pin", "adc_address",
                                              "adc_channel", "adc_full_scale_v", "supply_v", "divider")},
     },

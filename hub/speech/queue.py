@@ -103,13 +103,16 @@ class SpeechQueue:
         u = Utterance(key, max(level_of(k) for k, _f, _a in segments), volume, next(self._seq), fields,
                       self._parts(segments), asyncio.get_running_loop().create_future(), about=about,
                       segments=segments)
+        u.asked = (u.text, about)
         log.info("say [%s] %s", key, u.text)
         if not self.enabled:
             self._record(u, u.text, self.now(), self.now(), played=False)
             return u
         current = self._current if self._current is not None and not self._current.superseded else None
+        # compared as asked: a warning already being said in its offline wording (its claim's gate
+        # reworded it) is the same warning, not a second one to say straight after it
         same = next((w for w in [*self.waiting.prompts, *([current] if current else [])]
-                     if w.text == u.text and w.about == u.about and not w.cancelled), None)
+                     if w.asked == u.asked and not w.cancelled), None)
         if same is not None:
             return same  # being said or waiting already: saying it again says nothing more
         self._supersede(key, about)

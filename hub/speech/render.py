@@ -30,8 +30,9 @@ ESCALATION = ("escalation_notifying", "escalation_answered", "escalation_coming"
 LEVELS: dict[str, int] = {
     **dict.fromkeys(("call_raising", "call_offline", "call_cancelled", "call_acknowledged", "call_repeat",
                      "call_acknowledged_by", "alarm_acknowledged", "alarm_acknowledged_by", "acknowledged_about",
-                     "acknowledged_about_by", "call_delivered", "test_call_acknowledged",
-                     "call_sending", "sensors_fire_alarm", "sensors_heat_rise_alarm", "fall_check",
+                     "acknowledged_about_by", "call_delivered", "test_call_acknowledged", "test_call_acknowledged_by",
+                     "call_sending", "sensors_fire_alarm", "sensors_fire_alarm_in", "sensors_heat_rise_alarm",
+                     "fall_check",
                      "fall_cancelled", "fall_alarm", "inactivity_alarm", *VOICE_CALL, *ESCALATION), URGENT),
     **dict.fromkeys(("call_no_answer", "alarm_reminder", "alarm_delivered",
                      "inactivity_check", "inactivity_recheck", "sensors_heat_alarm", "sensors_cold_alarm",
@@ -53,15 +54,15 @@ LEVELS.update({claim.unless: LEVELS[key] for key, claim in claims().items() if c
 TOPICS: dict[str, str] = {
     **dict.fromkeys(("call_raising", "call_offline", "call_repeat", "call_cancelled", "call_acknowledged",
                      "call_acknowledged_by", "call_no_answer", "call_delivered", "call_sending",
-                     "acknowledged_about", "acknowledged_about_by",
-                     "test_call_acknowledged"), "call"),  # scoped by `about`: its own alarm's
+                     "acknowledged_about", "acknowledged_about_by", "test_call_acknowledged",
+                     "test_call_acknowledged_by"), "call"),  # scoped by `about`: its own alarm's
     **dict.fromkeys(("fall_check", "fall_cancelled", "fall_alarm", "fall_recovered_check"), "fall"),
     **dict.fromkeys(VOICE_CALL, "voice_call"),
     # "正在通知女儿" then "女儿已收到": the newer one supersedes; "电话已打通" waits for its turn
     **dict.fromkeys(("escalation_notifying", "escalation_coming", "escalation_nobody"), "escalation"),
     **dict.fromkeys(("inactivity_check", "inactivity_recheck", "inactivity_ok", "inactivity_alarm"), "inactivity"),
-    **dict.fromkeys(("sensors_fire_alarm", "sensors_fire_cleared", "sensors_heat_rise_alarm",
-                     "sensors_heat_rise_cleared"), "fire"),
+    **dict.fromkeys(("sensors_fire_alarm", "sensors_fire_alarm_in", "sensors_fire_cleared",
+                     "sensors_heat_rise_alarm", "sensors_heat_rise_cleared"), "fire"),
 }
 
 

@@ -43,6 +43,7 @@ class Utterance:
     about: str | None = None  # the alarm it is about (hub.speech.claims)
     segments: Segments | None = None  # (key, fields, about) said as one
     vetted: bool = False
+    asked: tuple[str, str | None] = ("", None)  # (text, about) as asked, before a claim's gate reworded it
 
     @property
     def text(self) -> str:

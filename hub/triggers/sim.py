@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
-from hub.core.simulation import SimParser, shared_radio
+from hub.core.control import ControlError
+from hub.core.simulation import SimArgumentError, SimParser, shared_radio
 
 if TYPE_CHECKING:  # the virtual radio and bleak load only with a [[triggers]] entry to simulate (build)
     from drivers.ble.virtual.bthome_device import BthomeButton
@@ -58,10 +59,10 @@ class SimPendants:
         p.add_argument("--id", default=None, help="which [[triggers]] id (default: the first)")
         a = p.parse_args(argv)
         if not self.buttons:
-            raise ValueError("hub sim pendant: no [[triggers]] in the config")
+            raise ControlError("此终端未配置 not fitted on this hub: 无线按钮 no [[triggers]] in the config")
         tid = a.id or next(iter(self.buttons))
         if tid not in self.buttons:
-            raise ValueError(f"hub sim pendant: no trigger {tid!r}; configured: {', '.join(self.buttons)}")
+            raise SimArgumentError(f"没有这个无线按钮 no trigger {tid!r}; 已配置 configured: {', '.join(self.buttons)}")
         button = self.buttons[tid]
         if a.action == "silent":
             self.silent.add(tid)
@@ -75,7 +76,7 @@ class SimPendants:
             return {"trigger": tid, "battery_pct": button.battery_pct, "frame": self.last[tid].hex()}
         if a.action == "replay":
             if tid not in self.last:
-                raise ValueError("hub sim pendant replay: press it first")
+                raise SimArgumentError("replay: 请先按一次 press it first")
             from drivers.ble.virtual.bthome_device import BTHOME_UUID
 
             button.advertising = True

@@ -145,7 +145,7 @@ class ZigbeeAlarms:
         fire: Fire | None = as_peer(self.ctx.component("home_sensors"), Fire)
         if fire is not None:  # the home's fire alarm: one alarm, its announcements and buzzer
             if present:
-                if await fire.smoke_seen(True, part, "zigbee") is not None:
+                if await fire.smoke_seen(True, part, "zigbee", room=known.room or "") is not None:
                     self.smoke_raised.add(name)
             elif name in self.smoke_raised:
                 self.smoke_raised.discard(name)
@@ -157,7 +157,10 @@ class ZigbeeAlarms:
             self.ctx.feedback("alarm")
             event = await self.ctx.alarms.open("alarm.fire", {"cause": "smoke", "part": part, "source": "zigbee"},
                                                key="fire:smoke", lasting=True, facts={"cause": "smoke"})
-            self.ctx.say("sensors_fire_alarm", about=event.id)
+            if known.room:  # "厨房检测到烟雾…", as hub.home says it
+                self.ctx.say("sensors_fire_alarm_in", about=event.id, room=known.room)
+            else:
+                self.ctx.say("sensors_fire_alarm", about=event.id)
         else:
             alarm = self.ctx.alarms.get("fire:smoke")
             if alarm is not None and alarm.present:

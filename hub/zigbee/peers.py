@@ -31,7 +31,7 @@ class Calls(Protocol):
 class Fire(Protocol):
     """hub.home: smoke seen by another capability's sensor joins the home's fire alarm."""
 
-    async def smoke_seen(self, present: bool, part: str, source: str) -> str | None: ...
+    async def smoke_seen(self, present: bool, part: str, source: str, room: str = "") -> str | None: ...
 
 
 def as_peer(component: Any, protocol: type) -> Any:

@@ -93,7 +93,8 @@ class ZigbeeSim:
         for d in self.devices:
             if (name is None and d["role"] in roles) or d["friendly_name"] == name:
                 return d
-        raise SimArgumentError(f"no zigbee device {name or 'with role ' + '/'.join(roles)} in [[zigbee.devices]]")
+        raise SimArgumentError(f"没有这个无线设备 no zigbee device {name or 'with role ' + '/'.join(roles)} in "
+                               "[[zigbee.devices]]")
 
     async def _sim(self, argv: list[str]) -> dict[str, Any]:
         args = parser().parse_args(argv)
@@ -117,7 +118,7 @@ class ZigbeeSim:
             body = catalogue.state("sos", True)
         else:
             if args.value not in ("on", "off"):
-                raise SimArgumentError(f"hub sim zigbee {args.what} on|off")
+                raise SimArgumentError(f"用法 usage: hub sim zigbee {args.what} on|off")
             d = self._pick((args.what,), args.name)
             self.on[d["friendly_name"]] = args.value == "on"
             body = catalogue.state(args.what, args.value == "on")

@@ -12,6 +12,7 @@ from typing import Any
 
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
+from hub.core.control import ControlError
 from hub.core.simulation import SimArgumentError, SimParser
 
 
@@ -52,7 +53,7 @@ class SimContacts:
         p.add_argument("state", choices=("open", "close"))
         p.add_argument("--name", default=self.default_door)
         args = p.parse_args(argv)
-        cfg = self._pick(self.doors, args.name, "door", "[[doors]]")
+        cfg = self._pick(self.doors, args.name, "门磁 door", "[[doors]]")
         closed = (args.state == "close") == cfg["closed_when_shut"]
         return await self._drive(cfg, closed, f"door:{args.name}")
 
@@ -61,7 +62,7 @@ class SimContacts:
         p.add_argument("state", choices=("on", "off"))
         p.add_argument("--name", default=next(iter(self.mats), None))
         args = p.parse_args(argv)
-        cfg = self._pick(self.mats, args.name, "mat", "[[mats]]")
+        cfg = self._pick(self.mats, args.name, "床垫/坐垫 mat", "[[mats]]")
         closed = (args.state == "on") == cfg["closed_when_occupied"]
         return await self._drive(cfg, closed, f"mat:{args.name}")
 
@@ -73,9 +74,10 @@ class SimContacts:
     @staticmethod
     def _pick(table: dict[str, dict[str, Any]], name: str | None, what: str, section: str) -> dict[str, Any]:
         if not table:
-            raise SimArgumentError(f"no {what} configured: add a {section} table to the config")
+            raise ControlError(f"未配置{what} no {what.split()[-1]} configured: add a {section} table to the config")
         if name not in table:
-            raise SimArgumentError(f"no {what} named {name!r}; configured: {', '.join(table)}")
+            raise SimArgumentError(f"没有叫 {name!r} 的{what} no {what.split()[-1]} named {name!r}; "
+                                   f"已配置 configured: {', '.join(table)}")
         return table[name]
 
     async def _drive(self, cfg: dict[str, Any], closed: bool, key: str) -> dict[str, Any]:
@@ -85,7 +87,7 @@ class SimContacts:
         assert ctx is not None
         component = ctx.component("contacts")
         if component is None:
-            raise SimArgumentError("the contacts component is not running")
+            raise ControlError("门磁/床垫部件没有运行 the contacts component is not running")
         await component.check()
         return {"name": cfg["name"], "pin": cfg["pin"], **component.status()[key]}
 

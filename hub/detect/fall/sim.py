@@ -25,7 +25,8 @@ from drivers.ble.virtual.gatt import GattChar, GattService, Link, VirtualPeriphe
 from drivers.wearable import NOTIFY_UUID, SERVICE_UUID, WRITE_UUID, encode_sample
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
-from hub.core.simulation import SimArgumentError, SimParser, shared_radio
+from hub.core.control import ControlError
+from hub.core.simulation import SimParser, shared_radio
 from hub.detect.fall.component import AXIS_VECTORS, fitted
 
 if TYPE_CHECKING:
@@ -171,7 +172,7 @@ class SimFall:
     def _fall(self) -> Any:
         fall = self._ctx.component("fall")
         if fall is None:
-            raise SimArgumentError("the fall component is not running (see the hub's log)")
+            raise ControlError("跌倒检测没有运行 the fall component is not running (see the hub's log)")
         return fall
 
     async def sim_fall(self, argv: list[str]) -> dict[str, Any]:
@@ -186,7 +187,8 @@ class SimFall:
                 break
             await asyncio.sleep(0.1)
         else:
-            raise SimArgumentError("the hub has not connected to the simulated wearable yet; try again")
+            raise ControlError("终端还没连上模拟手环，请再试 the hub has not connected to the simulated wearable yet; "
+                               "try again")
         rate, up = self.cfg["wearable_rate_hz"], AXIS_VECTORS[self.cfg["up_axis"]]
         if args.how == "walking":
             trace = synth_fall_trace(rate, up, args.seed)
@@ -221,7 +223,8 @@ class SimFall:
                 break
             await asyncio.sleep(0.1)
         else:
-            raise SimArgumentError("the hub has not opened the simulated radar port yet; try again")
+            raise ControlError("终端还没打开模拟雷达，请再试 the hub has not opened the simulated radar port yet; "
+                               "try again")
         good = radar_proto.encode(*radar_proto.PRESENCE, b"\x01")
         # line noise, a truncated frame, and a frame with a corrupted checksum, before the real report
         bad_sum = radar_proto.encode(*radar_proto.MOTION, b"\x02")[:-3] + b"\x00\x54\x43"

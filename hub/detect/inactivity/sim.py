@@ -10,6 +10,7 @@ from typing import Any
 
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
+from hub.core.control import ControlError
 from hub.core.simulation import SimArgumentError
 
 STEP_S = 60.0
@@ -31,18 +32,18 @@ class SimInactivity:
 
     async def advance(self, argv: list[str]) -> dict[str, Any]:
         if len(argv) != 1:
-            raise SimArgumentError("usage: hub sim inactivity HOURS (e.g. 12 or 0.5)")
+            raise SimArgumentError("用法 usage: hub sim inactivity HOURS (e.g. 12 or 0.5)")
         try:
             hours = float(argv[0])
         except ValueError:
-            raise SimArgumentError(f"HOURS must be a number, got {argv[0]!r}") from None
+            raise SimArgumentError(f"HOURS 应为数字 must be a number, got {argv[0]!r}") from None
         if not 0 < hours <= MAX_HOURS:
-            raise SimArgumentError(f"HOURS must be above 0 and at most {MAX_HOURS:g}")
+            raise SimArgumentError(f"HOURS 应大于 0、不超过 {MAX_HOURS:g} must be above 0 and at most {MAX_HOURS:g}")
         ctx = self._ctx
         assert ctx is not None
         monitor = ctx.component("inactivity")
         if monitor is None:
-            raise SimArgumentError("the inactivity detector is off ([inactivity] enabled = false)")
+            raise ControlError("无活动检测已关闭 the inactivity detector is off ([inactivity] enabled = false)")
         left = hours * 3600
         decisions = 0
         while left > 0:

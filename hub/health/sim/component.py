@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from drivers.ble.sfloat import Special, encode_sfloat
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
-from hub.core.simulation import SimParser, shared_radio
+from hub.core.simulation import SimArgumentError, SimParser, shared_radio
 
 if TYPE_CHECKING:  # the meter models and the virtual radio (bleak) load with the first verb that needs them
     from drivers.ble.virtual.radio import VirtualRadio
@@ -114,7 +114,7 @@ class SimBle:
         assert self.bp is not None
         if a.meter is not None and a.meter.upper() != BP_ADDRESS:
             if a.meter.upper() != NEW_BP_ADDRESS or NEW_BP_ADDRESS not in self.radio.peripherals:
-                raise ValueError(f"hub sim bp: no simulated meter {a.meter}; 'hub sim ble-new' adds one")
+                raise SimArgumentError(f"没有这个模拟血压计 no simulated meter {a.meter}; 'hub sim ble-new' adds one")
             meter: SimBpMeter = self.radio.peripherals[NEW_BP_ADDRESS]  # type: ignore[assignment]
             value = meter.measure(float(a.systolic), float(a.diastolic), a.pulse)
             return {"meter": meter.address, "advertising": True, "value_hex": value.hex()}
@@ -126,9 +126,10 @@ class SimBle:
         except (TypeError, ValueError):
             systolic = diastolic = float("nan")
         if not (30 <= diastolic < systolic <= 300):
-            raise ValueError("hub sim bp: need 30 <= DIA < SYS <= 300 mmHg (or ERR), e.g. hub sim bp 185 112")
+            raise SimArgumentError("血压应为 30 ≤ 舒张压 < 收缩压 ≤ 300 need 30 <= DIA < SYS <= 300 mmHg (or ERR), "
+                                   "e.g. hub sim bp 185 112")
         if a.pulse is not None and not 20 <= a.pulse <= 250:
-            raise ValueError("hub sim bp: --pulse must be 20..250 per minute")
+            raise SimArgumentError("--pulse 应为每分钟 20..250 must be 20..250 per minute")
         value = self.bp.measure(systolic, diastolic, a.pulse)
         return {"meter": self.bp.address, "advertising": True, "value_hex": value.hex()}
 
@@ -147,8 +148,9 @@ class SimBle:
         except ValueError:
             mmol = float("nan")
         if not 0.6 <= mmol <= 33.3:  # the display range of ordinary meters
-            raise ValueError(
-                "hub sim glucose: MMOL must be 0.6..33.3 mmol/L, or HI / LO (beyond the meter's range), "
+            raise SimArgumentError(
+                "血糖应为 0.6..33.3 mmol/L 或 HI / LO MMOL must be 0.6..33.3 mmol/L, or HI / LO (beyond the "
+                "meter's range), "
                 "e.g. hub sim glucose 5.6 --meal fasting"
             )
         seq = self.glucose.measure(mmol, a.meal)
@@ -179,7 +181,8 @@ class SimBle:
         a = p.parse_args(argv)
         peripheral = self.radio.peripherals.get(a.address.upper())
         if peripheral is None:
-            raise ValueError(f"no simulated meter at {a.address}; 'hub ble scan' lists them")
+            raise SimArgumentError(f"这个地址没有模拟血压计 no simulated meter at {a.address}; "
+                                   "'hub ble scan' lists them")
         peripheral.start_advertising()  # pairing mode
         assert self._ctx is not None
         with MeterStore.in_state_dir(self.config.state_dir) as store:

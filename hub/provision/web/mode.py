@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
@@ -26,6 +26,12 @@ if TYPE_CHECKING:  # the page's code (bundle checks, writer, aiohttp) loads only
     from hub.provision.web.label import Label
 
 log = logging.getLogger(__name__)
+
+
+class _Buttons(Protocol):
+    """The call buttons' owner (hub.calls, through ctx.component)."""
+
+    def held_since(self, pin: int) -> float | None: ...
 
 
 class SetupMode:
@@ -60,6 +66,12 @@ class SetupMode:
             self._watch_dedicated(ctx)
         elif self.pin:
             ctx.on_button(self._on_button)
+            # A hold that began before this component started (at power-on, or while the hub was still
+            # starting) sends no "press" now: it is timed from when the button owner saw it go down.
+            buttons: _Buttons | None = ctx.component("calls")
+            since = buttons.held_since(self.pin) if buttons is not None else None
+            if since is not None:
+                self._time_hold(since)
         self._publish()
 
     def _watch_dedicated(self, ctx: HubContext) -> None:
@@ -70,25 +82,35 @@ class SetupMode:
             loop.call_soon_threadsafe(self._dedicated_edge, not high)
 
         self._button = ctx.hardware.gpio.input(self.pin, pull_up=True, bounce_ms=50, on_change=changed)
+        if not self._button.value:  # held since before the hub ran: no edge comes, the hold counts from now
+            self._dedicated_edge(True)
 
     def _dedicated_edge(self, pressed: bool) -> None:
         if self._hold is not None:
             self._hold.cancel()
             self._hold = None
         if pressed and not self._closed:
-            self._hold = asyncio.get_running_loop().call_later(float(self.cfg["hold_s"]), self._held)
+            self._time_hold(self._require_ctx().clock.monotonic())
+
+    def _time_hold(self, pressed_mono: float) -> None:
+        """The hold enters set-up mode `hold_s` after the press began, unless it is released first."""
+        if self._hold is not None:
+            self._hold.cancel()
+        left = float(self.cfg["hold_s"]) - (self._require_ctx().clock.monotonic() - pressed_mono)
+        self._hold = asyncio.get_running_loop().call_later(max(0.0, left), self._held)
 
     def _on_button(self, pin: int, action: str) -> None:
         if pin != self.pin:
             return
-        loop = asyncio.get_running_loop()
         if action == "press" and self._in_window():
-            if self._hold is not None:
-                self._hold.cancel()
-            self._hold = loop.call_later(float(self.cfg["hold_s"]), self._held)
+            self._time_hold(self._require_ctx().clock.monotonic())
         elif action == "release" and self._hold is not None:
             self._hold.cancel()
             self._hold = None
+
+    def _require_ctx(self) -> HubContext:
+        assert self._ctx is not None, "set-up mode has not started"
+        return self._ctx
 
     def _in_window(self) -> bool:
         assert self._ctx is not None
