@@ -216,7 +216,10 @@ Simulated hub demo-0001 is running (log: $SIM/hub.log). In another terminal try:
 The hub is restarted like systemd does it (2 s after it exits, not after exit 2): try a remote config
 that needs a restart, e.g. with mosquitto_pub -p $PORT -r -t eldercare/v1/demo-0001/config/desired \\
   -m '{"version": 1, "config": {"voice": {"also_english": true}}}'
-or a signed update: hub update sign --key $SIM/release-key/release-key.pem WHEEL; hub update --from WHEEL --config $SIM/hub.toml
+or a signed update, from a copy of this tree with a higher __version__ in hub/__init__.py (e.g. 0.2.0):
+  $VENV/bin/pip wheel --no-deps -w /tmp/wheels COPY    # then WHEEL is /tmp/wheels/eldercare_hub-0.2.0-py3-none-any.whl
+  $VENV/bin/hub update sign --key $SIM/release-key/release-key.pem WHEEL
+  $VENV/bin/hub update --from WHEEL --config $SIM/hub.toml
 Console below: open alarms are numbered most severe first; 'a' + Enter acknowledges number 1,
 'a N' number N, 'l' lists them again, 'q' quits.
 MSG

@@ -64,6 +64,30 @@ def test_the_resident_and_the_operator_call_each_kind_by_the_same_name(kind: str
     assert len(heard) <= 4  # said in one breath, as 紧急呼叫 and 健康咨询 are
 
 
+def test_the_installers_test_call_acknowledged_promises_no_call_back(tmp_path: Path, broker: Broker) -> None:
+    """The test call of the set-up page or the wizard's live check, acknowledged by the duty desk: she heard
+    "社区已收到，工作人员王芳马上联系您", and nobody was going to call. She hears it was the test, received."""
+    s = Scenario(tmp_path, broker, buttons=BUTTONS)
+
+    async def body(s: Scenario) -> None:
+        s.hub.component("calls").arm_test(60)
+        s.note("the installer has told the duty desk and armed the test call")
+        test = (await s.press(17))["event_id"]
+        await s.quiet(6)
+        await s.ack(test)
+        await s.heard("test_call_acknowledged_by")
+        await s.quiet(RECENT_S + 5)
+        real = (await s.press(17))["event_id"]
+        await s.quiet(6)
+        await s.ack(real)
+        await s.heard("call_acknowledged_by")
+
+    s.run(body)
+    acks = [(u["key"], u["text"]) for u in s.spoken() if "acknowledged" in u["key"]]
+    assert acks == [("test_call_acknowledged_by", "测试呼叫，工作人员王芳已收到，测试成功"),  # the desk's name
+                    ("call_acknowledged_by", "社区已收到，工作人员王芳马上联系您")]
+
+
 def test_a_single_alarm_keeps_its_plain_line() -> None:
     lines = AckLines()
     assert lines.line(alarm("a", "call.raised", kind="emergency"), [], "", 10.0) == ("call_acknowledged", {})

@@ -8,21 +8,16 @@ import select
 import signal
 import subprocess
 import sys
-import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from console_proc import Console
 from support import wait_until
 
 from hub.config.loader import load
 
 pytestmark = pytest.mark.timeout(120)
-
-
-def _console(hub_env, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "hub", "console", "--config", str(hub_env.hub.config), *args],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def test_console_shows_a_call_and_acknowledges_it_with_a(hub_env):
@@ -102,51 +97,6 @@ def test_console_says_plainly_when_the_broker_is_unreachable(tmp_path):
     out = subprocess.run([sys.executable, "-m", "hub", "console", "--host", "127.0.0.1", "--port", "1",
                           "--hub", "x"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 1 and "连不上服务器 cannot reach the broker at 127.0.0.1:1" in out.stderr
-
-
-class Console:
-    """`hub console` as its own process; every line it prints is collected by a reader thread."""
-
-    def __init__(self, hub_env, *args: str) -> None:
-        self.proc = _console(hub_env, *args)
-        self.lines: list[str] = []
-        self._lock = threading.Lock()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            with self._lock:
-                self.lines.append(line.rstrip("\n"))
-
-    def wait_line(self, predicate, timeout: float = 10, after: int = 0) -> tuple[int, str]:
-        def found() -> tuple[int, str] | None:
-            with self._lock:
-                return next(((i, line) for i, line in enumerate(self.lines[after:], after) if predicate(line)), None)
-        return wait_until(found, timeout, lambda: "a line; the console printed:\n" + "\n".join(self.lines))
-
-    def send(self, text: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(text + "\n")
-        self.proc.stdin.flush()
-
-    def close(self) -> int:
-        self.send("q")
-        code = self.proc.wait(10)
-        self._reader.join(5)
-        return code
-
-    def __enter__(self) -> Console:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.proc.kill()
-        self.proc.wait(10)
-        self._reader.join(5)
-        for stream in (self.proc.stdin, self.proc.stdout):
-            if stream is not None:
-                stream.close()
 
 
 def _list_of(console: Console, count: int, after: int = 0) -> tuple[int, list[str]]:

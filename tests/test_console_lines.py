@@ -113,12 +113,16 @@ def test_the_daily_summary_reads_as_the_day_not_its_fields():
     body = {"type": "wellbeing.daily", "ts": "2026-12-07T06:00:01+08:00", "hub": "h1", "data": data}
     line = describe("eldercare/v1/h1/event/wellbeing", body)
     assert line == ("06:00:01 h1 wellbeing.daily 每日小结 daily summary · 2026-12-06 (不完整 partial, 自 from 09:30) · "
-                    "活动 activity 7 · 起床 up 09:31 · 夜间起床 up at night 1 · 夜间如厕 night toilet 0 · "
+                    "活动 activity 7 · 首次活动 first seen 09:31 · 夜间起床 up at night 1 · 夜间如厕 night toilet 0 · "
                     "外出 out 0 min · 报警 alarms 1 · 呼叫 calls 2 · 测量 readings 1 · 无特别发现 no findings")
-    # never "as usual": a partial day, or a unit under seven complete days, is not compared at all
+    # a day heard from 09:30 only (the hub restarted after a power cut): 09:31 is when the unit first heard her,
+    # not when she got up ("起床 up 09:31" told the duty desk she had got up late); a whole day says 起床
     found = {"zh": "夜间如厕 5 次，平时 1-2 次", "en": "Night toilet visits: 5, usually 1-2"}
-    data.update(partial=False, findings=[found])
-    assert describe("eldercare/v1/h1/event/wellbeing", body).endswith(
+    data.update(partial=False, findings=[found], first_activity="06:42")
+    whole = describe("eldercare/v1/h1/event/wellbeing", body)
+    assert " · 起床 up 06:42 · " in whole
+    # never "as usual": a partial day, or a unit under seven complete days, is not compared at all
+    assert whole.endswith(
         "与平时不同 unlike her usual days: 夜间如厕 5 次，平时 1-2 次 / Night toilet visits: 5, usually 1-2")
 
 
@@ -129,6 +133,18 @@ def test_a_zigbee_fault_says_what_is_wrong_and_what_to_do():
                     {"type": "fault.zigbee", "ts": "2026-12-07T04:44:22+08:00", "hub": "h1", "data": data})
     assert line.endswith("无线设备故障 zigbee fault · 离线 offline · 厨房 · kitchen_co · "
                          "检查设备电池和距离，必要时重新配对 (replace the battery, move it nearer; re-pair)"), line
+
+
+def test_a_sensor_fault_says_what_to_do_not_only_its_code():
+    """The duty operator sends a technician: "no_response · SHT3x@0x44 i2c-1" alone left them to guess what
+    with; the hub's remedy (in fault.sensor since the start) was never shown."""
+    remedy = ("温度传感器无响应：检查 I2C 接线 (SDA=GPIO2, SCL=GPIO3)、3.3V 供电与地址 (SHT3x@0x44 i2c-1) / "
+              "temperature sensor not answering: check the I2C wiring")
+    data = {"component": "temperature", "part": "SHT3x@0x44 i2c-1", "kind": "no_response", "detail": "errno 121",
+            "remedy": remedy}
+    line = describe("eldercare/v1/h1/event/fault",
+                    {"type": "fault.sensor", "ts": "2026-12-07T21:04:57+08:00", "hub": "h1", "data": data})
+    assert line.endswith(f"传感器故障 sensor fault · temperature · no_response · SHT3x@0x44 i2c-1 · {remedy}"), line
 
 
 @pytest.mark.parametrize(("extra", "shown"), [

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -190,5 +191,12 @@ def test_the_demo_has_zigbee_sensors_to_try(tmp_path: Path):
         _wait(lambda: demo.shown("valve.closed 阀门已关闭 valve closed · 厨房 · gas_valve"), 60, "the valve closed",
               demo.log)
         assert any("hub sim zigbee gas on" in x for x in demo.lines)  # the demo says it can be tried
+        # Each command it prints runs as printed from the fresh clone, where no `hub` is on the PATH (it said
+        # "or a signed update: hub update sign … WHEEL", and not how to make a WHEEL).
+        told = "".join(demo.lines).split("Console below")[0]
+        bare = [x for x in told.splitlines() if re.search(r"(?<![/\w-])hub (update|sim|status|report|setup) ",
+                                                          x.split(" # ")[0])]
+        assert bare == [], bare
+        assert "pip wheel --no-deps" in told
     finally:
         demo.close()

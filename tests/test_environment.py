@@ -81,6 +81,20 @@ def test_a_read_only_card_is_reported_by_config_check_but_is_no_installer_mistak
     assert out.returncode == 2
     assert "存储故障 storage fault" in out.stderr and "refuses writes" in out.stderr
     assert "still runs and calls" in out.stderr  # `hub run` starts (tests/test_storage_e2e.py)
+    # what the running hub says of it too (fault.storage): a read-only card is replaced, not cleaned up
+    assert "存储卡只读（可能已损坏）：更换存储卡" in out.stderr and "free space" not in out.stderr, out.stderr
+
+
+@pytest.mark.skipif(fuse_available() is not None, reason=str(fuse_available()))
+def test_a_full_card_is_told_to_be_cleared_not_replaced(tmp_path: Path) -> None:
+    """The technician's remedy fits the fault: the same words as the running hub's fault.storage."""
+    with PowerCutFS(tmp_path / "card") as fs:
+        state = fs.path / "state"
+        state.mkdir()
+        fs.fail("ENOSPC")
+        out = hub("config", "check", "--config", str(config(tmp_path, state)))
+    assert out.returncode == 2, out.stderr
+    assert "存储卡已满：删除 state_dir 中的旧文件或更换存储卡" in out.stderr, out.stderr
 
 
 def test_a_good_config_checks_ok_without_creating_the_state_dir(tmp_path: Path) -> None:

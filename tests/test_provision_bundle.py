@@ -212,6 +212,18 @@ def test_qr_text_forms(tmp_path: Path) -> None:
         parse_text("EHUB1:not*base64")
 
 
+def test_the_set_up_pages_qr_link_is_read_too(tmp_path: Path) -> None:
+    """The platform's QR code for a unit may be the set-up page's link with the bundle after '#' (docs/install.md
+    "Set-up mode"). A photo of it given to `hub provision --qr-image`, or its text to --qr-text or pasted into
+    the page, was refused with "格式不对 not valid JSON at line 1 column 1"."""
+    data = sample()
+    packed = pack_text(data)
+    for link in (f"http://10.42.0.1:8080/#{packed}", f"http://10.42.0.1:8080/#{packed.replace(':', '%3A', 1)}"):
+        assert parse_text(link) == data
+    code, out = provision(tmp_path, "--qr-text", f"http://10.42.0.1:8080/#{packed}")
+    assert code == 0 and load(out).hub_id == data["hub"]["id"]
+
+
 def test_qr_image(tmp_path: Path) -> None:
     import shutil
     import subprocess

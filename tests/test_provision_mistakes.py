@@ -235,3 +235,52 @@ def test_ctrl_c_or_ctrl_d_at_a_question_says_nothing_was_written_without_a_trace
     assert term.wait() == 130
     assert "Traceback" not in term.buffer and "Error" not in term.buffer, term.buffer
     assert out.read_text() == before
+
+
+def test_a_second_run_keeps_what_is_installed_when_enter_is_pressed(tmp_path: Path) -> None:
+    """The installer runs the wizard again on an installed unit to change one thing. The password, the
+    buttons and the parts were not carried over: Enter at the password said "长度不对 length 0", and Enter
+    elsewhere put every button and sensor back to the wizard's defaults (GPIO17/27/22/23, a PIR on 24, an
+    MQ-2, an SHT3x at 0x44), silently undoing the installation."""
+    import json
+
+    from hub.provision.writer import write
+
+    bundle = json.loads((ROOT / "config" / "bundle.example.json").read_text())
+    bundle["hub"]["id"] = "sq-0077"
+    bundle["hardware"].update(buttons=[{"pin": 16, "kind": "emergency"}, {"pin": 20, "kind": "family"}],
+                              pir={"pin": 21}, smoke={"kind": "relay", "pin": 25},
+                              temperature={"part": "bme280", "address": 0x77}, power_good_pin=12)
+    out = tmp_path / "etc" / "hub.toml"
+    write(render(bundle, out, state_dir=str(tmp_path / "state")), out)
+    before = load(out)
+    term, _ = _wizard(tmp_path)
+    t = term
+    t.answer(r"\[1/16\].*\n.*hub id \[sq-0077\]: ")
+    for prompt in (r"resident_ref.*: ", r"community_ref.*: ", r"host.*: ", r"port.*: ", r"use TLS.*\[y\]: ",
+                   r"CA file.*: ", r"username.*: "):
+        t.answer(prompt)
+    t.answer(r"\[8/16\].*\n.*password \[\*\*\*\*\*\*\]: ")  # the installed one, kept with Enter
+    t.answer(r"\[9/16\].*\n.*how many \[2\]: ")
+    t.answer(r"按钮 1 GPIO \[16\]: ")
+    t.answer(r"kind .*\[emergency\]: ")
+    t.answer(r"按钮 2 GPIO \[20\]: ", "19")  # the one change this visit is for
+    t.answer(r"kind .*\[family\]: ")
+    t.answer(r"\[10/16\].*\n.*fitted \(y/n\) \[y\]: ")
+    t.answer(r"GPIO \[21\]: ")
+    t.answer(r"\[11/16\].*\n.*kind \(analog.*\[relay\]: ")
+    t.answer(r"GPIO \[25\]: ")
+    t.answer(r"\[12/16\].*\n.*part .*\[bme280\]: ")
+    t.answer(r"address \(hex\) \[0x77\]: ")
+    t.answer(r"\[13/16\].*\n.*power-good GPIO \[12\]: ")
+    t.answer(r"radar port \[-\]: ")
+    t.answer(r"modem AT port \[-\]: ")
+    t.answer(r"Mandarin voice.*\[auto\]: ")
+    t.answer(r"write .*\(y/n\) \[y\]: ")
+    assert t.wait() == 0, t.buffer[-1500:]
+    after = load(out)
+    assert after["mqtt"]["password"] == before["mqtt"]["password"] == bundle["broker"]["password"]
+    assert [(b["pin"], b["kind"]) for b in after["buttons"]] == [(16, "emergency"), (19, "family")]
+    for section, key in (("motion", "pin"), ("smoke", "kind"), ("smoke", "relay_pin"), ("temperature", "part"),
+                         ("temperature", "address"), ("power", "good_pin")):
+        assert after[section][key] == before[section][key], (section, key)

@@ -160,3 +160,19 @@ def test_hw_tests_suite_against_the_simulation(sim_hub: Any, tmp_path: Path) -> 
     assert faulty.returncode == 1 and "temperature" in faulty.stdout
     nothing = suite("--hub-config", str(tmp_path / "absent.toml"))
     assert nothing.returncode == 0 and "skipped" in nothing.stdout and "failed" not in nothing.stdout
+
+
+def test_hw_tests_run_with_pytest_alone_as_on_the_unit(tmp_path: Path) -> None:
+    """On a unit the service's venv gets pytest and nothing else (no pytest-timeout, no xdist). The project's
+    pytest settings name pytest-timeout's `timeout`, so `pytest hw-tests/` stopped at once with
+    "INTERNALERROR … Unknown config option: timeout" (warnings are errors there) before checking a thing."""
+    import subprocess
+    import sys
+
+    from tests.hubproc import env
+
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:timeout", "-p", "no:xdist", "hw-tests",
+                           "--hub-config", str(tmp_path / "absent.toml")],
+                          capture_output=True, text=True, timeout=120, env=env(), cwd=ROOT)
+    assert done.returncode == 0, done.stdout[-1500:] + done.stderr[-1500:]
+    assert "skipped" in done.stdout and "INTERNALERROR" not in done.stdout + done.stderr

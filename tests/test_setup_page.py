@@ -115,6 +115,26 @@ def test_bundle_saved_through_the_page_and_secrets_never_echoed(setup_hub: Any, 
     assert json.loads((hub.config.parent / "provisioned.json").read_text())["source"] == "setup-page"
 
 
+def test_a_config_saved_then_left_without_finish_is_run_at_once(setup_hub: Any) -> None:
+    """The installer saves the bundle, then leaves set-up mode without "完成安装" (`hub setup-mode stop`, or the
+    30 minutes run out): the saved file must not wait on the card for some later power cut to take over
+    unannounced, while the hub runs on the old one. It is run now, as Finish would, and the stop says so."""
+    hub, _sub, port = setup_hub
+    start(hub)
+    page = Page(port)
+    assert page.login(label_of(hub.config)["setup_code"]) == 200
+    bundle = json.loads((ROOT / "config" / "bundle.example.json").read_text())
+    bundle["hub"]["id"] = "home-0043"
+    status, body = page.call("/api/provision", {"bundle": bundle})
+    assert status == 200 and body["ok"], body
+    assert hub.alive()  # saving alone restarts nothing: the installer may still pair, test-call, self-test
+    stopped = hub.cli("setup-mode", "stop")
+    assert stopped.returncode == 0, stopped.stderr
+    assert "已保存的配置现在生效 the configuration saved on the page takes effect now" in stopped.stdout, stopped.stdout
+    assert hub.proc is not None and hub.proc.wait(30) == 0, hub.log_tail()  # exit 0: systemd starts it on the new file
+    assert "set-up mode left without Finish" in hub.log_tail(), hub.log_tail()
+
+
 def test_the_hotspot_and_wifi_through_nmcli(make_hub: Any, broker: Any, tmp_path: Path) -> None:
     port = new_port()
     env = fake_nmcli(tmp_path / "bin")

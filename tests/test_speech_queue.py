@@ -24,7 +24,8 @@ from voice.catalogue import catalogue
 TEXTS = {"inactivity_ok": "好的谢谢", "call_no_answer": "社区暂未应答，正在继续呼叫",
          "sensors_fire_alarm": "检测到烟雾，请离开", "call_raising": "正在呼叫", "call_cancelled": "已取消",
          "fall_check": "您摔倒了吗？请按按钮", "test_prompt": "测试",
-         "alarm_reminder": "紧急呼叫。社区暂未确认，正在继续呼叫"}
+         "alarm_reminder": "紧急呼叫。社区暂未确认，正在继续呼叫",
+         "setup_mode_off": "安装模式已结束。Set-up mode has ended; the unit goes on as before"}
 CHIME_S = sum(s for _, s in CHIME_TONES)
 RATE = 8000
 
@@ -46,7 +47,7 @@ class Renderer:
             w.setframerate(RATE)
             for part in clauses(TEXTS[key]):
                 w.writeframes(tone * len(part))
-                if part[-1] in "，？。":
+                if part[-1] in "，？。;,":
                     w.writeframes(b"\0\0" * 1600)
         return path
 
@@ -74,6 +75,17 @@ def test_clauses_keep_their_marks() -> None:
     assert clauses("您摔倒了吗？没事请按一下按钮，需要帮助请长按按钮") == [
         "您摔倒了吗？", "没事请按一下按钮，", "需要帮助请长按按钮"]
     assert clauses("Calling, please wait.") == ["Calling,", "please wait."]
+
+
+def test_what_was_heard_keeps_the_space_between_english_clauses(tmp_path: Path) -> None:
+    """`hub spoken` with `[voice] also_english`: the words heard are put back together clause by clause, and
+    the English read "...has ended;the unit goes on" (the space after the mark was lost; live in the demo:
+    "The community has your alarm;staff will contact you shortly.")."""
+    async def body(q: SpeechQueue) -> None:
+        await q.speak("setup_mode_off")
+
+    [heard] = run(tmp_path, body)
+    assert heard["text"] == "安装模式已结束。Set-up mode has ended; the unit goes on as before"
 
 
 def test_one_after_another_and_speak_returns_at_the_end(tmp_path: Path) -> None:

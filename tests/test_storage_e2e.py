@@ -115,5 +115,8 @@ def test_the_hub_starts_on_a_read_only_card(tmp_path: Path, broker: Broker,
             assert fault is not None and fault["data"]["reason"] in ("read_only", "cannot_open")
             assert hub.alive()
             assert "control socket" in hub.log_tail(200)
+            # each part that keeps a file says once, plainly, that it cannot: no traceback for the technician
+            # ("task triggers.save died" and 20 lines of OSError, as if the hub had crashed)
+            assert "Traceback" not in hub.log_tail(400) and "died" not in hub.log_tail(400), hub.log_tail(400)
         finally:
             hub.stop()

@@ -268,3 +268,32 @@ def test_a_start_removes_half_installs_and_keeps_one_resumable_download(releases
     assert not old.parent.exists() and (releases.versions / "0.2.0" / "venv").is_dir()  # the trial's is kept
     assert "versions/0.0.5" in removed and ".update.json.x.tmp" in removed
     assert releases.tidy("0.2.0") == []
+
+
+@pytest.mark.parametrize("spoilt, said", [
+    ("appended", "文件不完整或被改动：重新拷贝这个版本"),
+    ("other_key", "签名与本机的发布密钥不符：向平台团队要这个版本的 .release.json"),
+])
+def test_a_refused_file_says_what_to_do_about_it(tmp_path: Path, spoilt: str, said: str) -> None:
+    """The technician with a USB stick: `hub update --from` on a file spoilt in copying, or signed with another
+    key, said only "size mismatch: …" or "bad signature: … for this version, digest, size and downgrade"."""
+    import json
+    import subprocess
+    import sys
+
+    wheel = tmp_path / "eldercare_hub-0.2.0-py3-none-any.whl"
+    wheel.write_bytes(b"PK not really a wheel, refused before it is opened")
+    private, public = generate()
+    signer = generate()[0] if spoilt == "other_key" else private
+    size, digest = wheel.stat().st_size, sha256_of(wheel)
+    (tmp_path / (wheel.name + ".release.json")).write_text(json.dumps(
+        {"version": "0.2.0", "sha256": digest, "size": size, "signature": sign(signer, "0.2.0", digest, size)}))
+    if spoilt == "appended":
+        wheel.write_bytes(wheel.read_bytes() + b"x")
+    config = tmp_path / "hub.toml"
+    config.write_text(f'[hub]\nid = "t-upd"\nstate_dir = "{tmp_path / "state"}"\n[mqtt]\nhost = "127.0.0.1"\n'
+                      f'port = 1\n[update]\npublic_key = "{public}"\nroot = "{tmp_path / "releases"}"\n')
+    done = subprocess.run([sys.executable, "-m", "hub", "update", "--from", str(wheel), "--config", str(config)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "✗ 拒绝 refused, nothing changed" in done.stderr and said in done.stderr, done.stderr

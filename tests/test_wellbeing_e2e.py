@@ -46,6 +46,18 @@ def test_the_day_so_far_and_the_day_closed_by_the_clock(env: Any) -> None:
     wait_until(lambda: hub.status()["wellbeing"]["last_sent"] == sent["data"]["date"], 10, "the day kept")
 
 
+def test_the_rest_of_a_day_closed_early_is_a_partial_day(env: Any) -> None:
+    """`hub sim wellbeing close` (the demo) sends the day so far; the hub then counted the rest of that same day
+    as a whole day: at the day's end a second summary of that date came, not partial, "起床 up 21:27" (the first
+    press after the close), and it replaced the first in the history the norm is learned from."""
+    hub, _sub = env
+    first = hub.sim("wellbeing", "close")["sent"]
+    rest = hub.sim("wellbeing")["so_far"]
+    assert rest["date"] == first["date"]  # the same wellbeing day goes on
+    assert rest["partial"] is True, rest  # heard only from the close on: said so, and kept out of the norm
+    assert rest["covered_from"] > (first.get("covered_from") or first["from"]), (first, rest)
+
+
 @pytest.mark.slow
 def test_report_asked_for_arrives_as_a_file_once(env: Any) -> None:
     hub, sub = env

@@ -58,6 +58,26 @@ def test_readings_of_the_small_hours_count_for_the_day_they_belong_to(tmp_path: 
     assert (data.first, data.last, data.day_start) == ("2026-11-30", "2026-12-06", "06:00")
 
 
+def test_a_day_closed_early_in_the_demo_is_in_the_report(tmp_path: Path) -> None:
+    """The demo says "hub sim wellbeing close  # send the day's summary now, then: hub report --days 7"; the
+    report then ended the day before and said "本期还没有每日小结 … (in a demo: hub sim wellbeing close)"."""
+    started = datetime.combine(TODAY, time(9, 30), ZONE)
+    state = _state(tmp_path, [_day(TODAY, covered_from=started)])
+    store = MeterStore(state / "meters.sqlite")
+    store.add_history("bp", datetime(2026, 12, 7, 10, 0, tzinfo=ZONE), 165, 102)  # taken today, before the close
+    store.close()
+    data = collect(state, "h", 7, TODAY, ZONE, time(6, 0))
+    assert (data.first, data.last) == ("2026-12-01", "2026-12-07")
+    assert [d["date"] for d in data.days] == ["2026-12-07"] and [(s, d) for _t, s, d in data.bp] == [(165, 102)]
+    config = tmp_path / "hub.toml"
+    config.write_text(f'[hub]\nid = "h"\nstate_dir = "{state}"\ntimezone = "UTC"\n[mqtt]\nhost = "127.0.0.1"\n')
+    out = subprocess.run([sys.executable, "-m", "hub", "report", "--days", "7", "--today", TODAY.isoformat(),
+                          "--out", str(tmp_path / "r.png"), "--config", str(config)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "2026-12-01 – 2026-12-07 · 1 天 days, 1 次血压" in out.stdout and "还没有" not in out.stdout, out.stdout
+
+
 def test_a_day_without_a_summary_is_no_record_not_zero_activity(tmp_path: Path) -> None:
     busy = [0] * 24
     busy[8] = 5  # 08:00-09:00: column 2 when the day starts at 06:00

@@ -5,8 +5,9 @@ espeak-ng reads "38.5度" as "三十八五度" (it drops the point), "厨房/开
 to espeak-ng holds Han characters and Chinese punctuation only:
 
     "38.5度" -> "三十八点五度"      "135/85" -> "一百三十五，八十五"      "85%" -> "百分之八十五"
-    "08:30"  -> "八点三十分"        "-3℃"    -> "零下三度"                "厨房/开窗" -> "厨房，开窗"
+    "08:30"  -> "早上八点三十分"  "-3℃"    -> "零下三度"                "厨房/开窗" -> "厨房，开窗"
     "1202室" -> "幺二零二室"        "B3-1202" -> "三，幺二零二"           "duty01已收到" -> "零幺已收到"
+    "电话021-5888 1234" -> "电话零二幺，五八八八，幺二三四"
 
 Pure functions, no I/O: tests/test_voice_normalise.py holds the tables.
 """
@@ -43,6 +44,10 @@ _NUMBER = r"\d+(?:\.\d+)?"
 _CODE = r"(?<![A-Za-z0-9])(?=[A-Za-z0-9_-]*[A-Za-z])(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*"
 _CODE_AFTER = "室|房|号|栋|幢|单元|楼|层|门"
 _CODE_BEFORE = "房间|房号|门牌|编号|尾号|号码|工号|卡号|栋|幢|单元"
+# A number after a word that makes it a telephone number is read digit by digit in its groups, as written
+# with hyphens or spaces ("电话021-5888 1234" -> 零二幺，五八八八，幺二三四; "打电话120" -> 幺二零).
+_PHONE_BEFORE = "电话|拨打|热线|手机|致电"
+_PHONE = re.compile(rf"((?:{_PHONE_BEFORE})\s*[:：]?\s*)(\d+(?:[-\s]\d+)*)")
 _LATIN = re.compile(r"[A-Za-z]+")
 
 
@@ -117,8 +122,8 @@ def _code(match: re.Match[str]) -> str:
 
 
 def time_zh(hours: int, minutes: int) -> str:
-    """"8:05" -> 八点零五分, "12:00" -> 十二点, "14:30" -> 十四点三十分."""
-    spoken = integer_zh(hours) + "点"
+    """"8:05" -> 八点零五分, "12:00" -> 十二点, "14:30" -> 十四点三十分, "2:00" -> 两点 (a clock's two is 两)."""
+    spoken = ("两" if hours == 2 else integer_zh(hours)) + "点"
     if minutes:
         spoken += ("零" if minutes < 10 else "") + integer_zh(minutes) + "分"
     return spoken
@@ -139,8 +144,10 @@ def clock_zh(hours: int, minutes: int) -> str:
 def normalise_zh(text: str) -> str:
     """Prompt text -> the text the Mandarin voice reads: no digits, no symbols espeak-ng would spell out."""
     s = text.translate(_FULLWIDTH)
-    s = re.sub(r"(?<!\d)(\d{1,2}):(\d{2})(?!\d)", lambda m: time_zh(int(m[1]), int(m[2])), s)
+    # a time in the text (a notice, a reminder) as she would say it: 14:30 -> 下午两点三十分
+    s = re.sub(r"(?<!\d)([01]?\d|2[0-3]):([0-5]\d)(?!\d)", lambda m: clock_zh(int(m[1]), int(m[2])), s)
     s = re.sub(r"(\d{4})(?=年)", lambda m: digits_zh(m[1]), s)
+    s = _PHONE.sub(lambda m: m[1] + "，".join(code_zh(g) for g in re.findall(r"\d+", m[2])), s)
     s = re.sub(rf"({_CODE_BEFORE})\s*(\d+)", lambda m: m[1] + code_zh(m[2]), s)  # 房间1202, 尾号5678
     s = re.sub(rf"(?<![\d.])(\d{{3,}})(?=\s*(?:{_CODE_AFTER}))", lambda m: code_zh(m[1]), s)  # 1202室
     s = re.sub(rf"({_NUMBER})/({_NUMBER})", lambda m: f"{m[1]}，{m[2]}", s)  # 135/85: a blood-pressure pair

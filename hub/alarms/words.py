@@ -86,6 +86,8 @@ class AckLines:
     def line(self, alarm: OpenAlarm, others: list[OpenAlarm], name: str, now: float) -> tuple[str, dict[str, Any]]:
         """(prompt key, fields) for the ack of `alarm`; `others`: the other open alarms; `name`: the
         operator's spoken name or ""."""
+        if alarm.facts.get("test"):  # the installer's test call: received (by whom), and no one will ring back
+            return ("test_call_acknowledged_by", {"name": name}) if name else ("test_call_acknowledged", {})
         recent = [a for t, a in self._closed.values() if t > now - RECENT_S and a.id != alarm.id]
         if not others and not recent:
             prefix = "call" if alarm.category == "call" else "alarm"

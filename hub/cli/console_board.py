@@ -50,9 +50,10 @@ class Board:
         with self._lock:
             if raw:
                 print(json.dumps({"topic": topic, "payload": body}, ensure_ascii=False), flush=True)
-            elif topic.endswith("/status"):
-                # The hub refreshes its retained status every few seconds; the operator needs a line
-                # only when something in it changed (online/offline, queue, awaiting acks).
+            elif topic.endswith(("/status", "/config/reported")):
+                # The hub refreshes its retained status every few seconds, and sends its last config report
+                # again at every start; the operator needs a line only when something in it changed
+                # (online/offline, queue, awaiting acks; a new report), not an old refusal once more.
                 line = describe(topic, body)
                 if self._last_status.get(topic) != line:
                     self._last_status[topic] = line

@@ -134,7 +134,10 @@ def _daily(d: dict[str, Any]) -> str:
     if d.get("partial"):
         day += f" (不完整 partial, 自 from {_clock(d.get('covered_from'))[:5]})"
     found = [f"{f.get('zh')} / {f.get('en')}" for f in d.get("findings") or [] if isinstance(f, dict)]
-    return (f"{day} · 活动 activity {_n(d.get('activity'))} · 起床 up {d.get('first_activity') or '—'} · "
+    # On a day heard only from `covered_from` on, the first sign of life is when the unit began to hear her,
+    # not when she got up.
+    first = "首次活动 first seen" if d.get("partial") else "起床 up"
+    return (f"{day} · 活动 activity {_n(d.get('activity'))} · {first} {d.get('first_activity') or '—'} · "
             f"夜间起床 up at night {_n(d.get('night_up'))} · 夜间如厕 night toilet {_n(d.get('night_bathroom'))} · "
             f"外出 out {_n(d.get('out_min'))} min · 报警 alarms {_n(d.get('alarms'))} · 呼叫 calls "
             f"{_n(d.get('calls'))} · 测量 readings {len(d.get('readings') or [])} · "

@@ -119,7 +119,8 @@ FACTS: dict[str, tuple[str, Facts]] = {
     "measurement.glucose": ("血糖 glucose", lambda d: f"{_n(d.get('mmol_per_l'))} mmol/L · "
                             f"{GLUCOSE.get(str(d.get('category')), d.get('category'))}"
                             + (f" · {MEALS.get(str(d['meal']), d['meal'])}" if d.get("meal") else "")),
-    "fault.sensor": ("传感器故障 sensor fault", lambda d: f"{d.get('component')} · {d.get('kind')} · {d.get('part')}"),
+    "fault.sensor": ("传感器故障 sensor fault", lambda d: f"{d.get('component')} · {d.get('kind')} · {d.get('part')}"
+                     + (f" · {d['remedy']}" if d.get("remedy") else "")),  # what the technician sent out does
     "fault.cleared": ("故障解除 fault cleared", lambda d: f"{d.get('component')} · {d.get('part')}"),
     "telemetry.environment": ("环境 environment", lambda d: f"{_n(d.get('temperature_c'))} °C · 湿度 humidity "
                               f"{_n(d.get('humidity_pct'))} % · 活动 activity {d.get('activity_count')}"

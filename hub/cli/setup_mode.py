@@ -40,6 +40,9 @@ def setup_mode(args: argparse.Namespace) -> int:
             print("安装模式已开启 set-up mode on, 无热点 no hotspot ([setup_mode] hotspot = false): "
                   f"open {reply['url']} (set-up code: on the label, setup_code in {label_path(config.path)}); "
                   f"ends in {minutes} min")
+    elif reply.get("applying_saved_config"):
+        print("安装模式已关闭 set-up mode off; 已保存的配置现在生效 the configuration saved on the page takes effect "
+              "now: 终端重启 the hub restarts on it")
     else:
         print("安装模式已关闭 set-up mode off")
     return 0

@@ -87,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
         release.check(artifact, key)
     except (OSError, UpdateError) as exc:
         print(f"✗ 拒绝 refused, nothing changed: {exc}", file=sys.stderr)
+        if isinstance(exc, UpdateError) and exc.remedy:
+            print(f"  处理 remedy: {exc.remedy}", file=sys.stderr)
         return EXIT_REFUSED
     print("✓ 校验通过 verified: sha256 and the release signature match")
     body = {"version": release.version, "sha256": release.sha256, "signature": release.signature,

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hub.config.loader import Config
+from hub.core.outbox_file import storage_failure
+from hub.core.storage_fault import REMEDIES
 
 CARD_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO}
 # Kernel filesystems that are no place for data: a state dir there can never be made ("/proc/nope").
@@ -183,10 +185,11 @@ def _state_dir(config: Config, create: bool) -> list[Problem]:
             os.close(fd)
             os.unlink(probe)
     except OSError as exc:
-        if exc.errno in CARD_ERRNOS:
+        if exc.errno in CARD_ERRNOS:  # the running hub's own words for it (fault.storage): full or failing
+            remedy = REMEDIES[storage_failure(exc) or "io_error"]
             return [Problem(where, key, f"the SD card refuses writes ({exc.strerror})",
-                            "replace the SD card or free space; the hub still runs and calls, from "
-                            "memory, meanwhile (degraded storage mode)", fatal=False)]
+                            f"{remedy}; the hub still runs and calls, from memory, meanwhile (degraded "
+                            "storage mode)", fatal=False)]
         return [Problem(where, key, f"not writable by user {_user()} ({exc.strerror})",
                         f"chown -R eldercare:eldercare {state} (or run `hub install`)")]
     return []

@@ -15,6 +15,7 @@ import subprocess
 import zlib
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from hub.provision.credentials import check_credentials
 from hub.provision.fields import BundleError, validate
@@ -25,8 +26,12 @@ MAX_BUNDLE_BYTES = 256 * 1024
 
 
 def parse_text(text: str) -> dict[str, Any]:
-    """Scanned text (raw JSON or EHUB1:...) -> validated bundle."""
+    """Scanned text (raw JSON, EHUB1:..., or the set-up page's link http://…/#EHUB1:…) -> validated bundle."""
     text = text.strip()
+    if not text.startswith(("{", QR_PREFIX)) and "#" in text:  # the set-up link the platform's QR may hold
+        fragment = unquote(text.split("#", 1)[1]).strip()  # a scanner may have written ':' as %3A
+        if fragment.startswith(QR_PREFIX):
+            text = fragment
     if text.startswith(QR_PREFIX):
         packed = text[len(QR_PREFIX) :].strip()
         try:

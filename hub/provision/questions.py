@@ -4,6 +4,7 @@ draft, so asking a step again (the final check found a problem in it) keeps ever
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 from collections.abc import Callable
@@ -243,7 +244,42 @@ def start(previous: dict[str, Any]) -> Draft:
         if mqtt_prev.get(key) and not (key == "port" and mqtt_prev[key] == 1883 and mqtt_prev.get("host") in
                                        (None, "localhost")):
             draft["broker"][key] = mqtt_prev[key]
+    # Enter keeps the installed password ("[******]"), unless it is one the wizard would refuse
+    with contextlib.suppress(ValueError):
+        draft["broker"]["password"] = _strong(str(mqtt_prev.get("password") or ""))
+    draft["hardware"] = _installed(previous)
+    if previous.get("motion", {}).get("fitted") is False:
+        draft["pir_answered"] = True  # "fitted (y/n) [n]": none is installed
+    if previous.get("voice", {}).get("espeak_voice"):
+        draft["voice"] = {"espeak_voice": previous["voice"]["espeak_voice"]}
     return draft
+
+
+def _installed(previous: dict[str, Any]) -> dict[str, Any]:
+    """The parts the config being replaced has, as the hardware questions ask for them: a second run to change
+    one pin must not put every other part back to the wizard's defaults when the installer presses Enter."""
+    hw: dict[str, Any] = {}
+    if previous.get("buttons"):
+        hw["buttons"] = [{"pin": b["pin"], "kind": b["kind"]} for b in previous["buttons"]]
+    motion, smoke, temp = previous.get("motion", {}), previous.get("smoke", {}), previous.get("temperature", {})
+    if motion.get("fitted") and motion.get("pin") is not None:
+        hw["pir"] = {"pin": motion["pin"]}
+    if smoke.get("kind") == "relay":
+        hw["smoke"] = {"kind": "relay", "pin": smoke.get("relay_pin", 25)}
+    elif smoke.get("kind") == "analog":
+        hw["smoke"] = {"kind": "analog", "address": smoke.get("adc_address") or 0x48}
+    if temp.get("part") in a.PART_ADDRESSES:
+        hw["temperature"] = {"part": temp["part"], "address": temp.get("address") or a.PART_ADDRESSES[temp["part"]][0]}
+    if previous.get("power", {}).get("fitted"):
+        hw["power_good_pin"] = previous["power"]["good_pin"]
+        if previous["power"].get("low_battery_pin") is not None:
+            hw["low_battery_pin"] = previous["power"]["low_battery_pin"]
+    if previous.get("fall", {}).get("radar_port"):
+        hw["radar"] = {"port": previous["fall"]["radar_port"]}
+    if previous.get("modem", {}).get("port"):
+        modem = previous["modem"]
+        hw["modem"] = {"port": modem["port"], "sms_numbers": list(modem.get("sms_numbers") or [])}
+    return hw
 
 
 def bundle_of(draft: Draft) -> dict[str, Any]:

@@ -30,7 +30,7 @@ ESCALATION = ("escalation_notifying", "escalation_answered", "escalation_coming"
 LEVELS: dict[str, int] = {
     **dict.fromkeys(("call_raising", "call_offline", "call_cancelled", "call_acknowledged", "call_repeat",
                      "call_acknowledged_by", "alarm_acknowledged", "alarm_acknowledged_by", "acknowledged_about",
-                     "acknowledged_about_by", "call_delivered",
+                     "acknowledged_about_by", "call_delivered", "test_call_acknowledged", "test_call_acknowledged_by",
                      "call_sending", "sensors_fire_alarm", "sensors_fire_alarm_in", "sensors_heat_rise_alarm",
                      "fall_check",
                      "fall_cancelled", "fall_alarm", "inactivity_alarm", *VOICE_CALL, *ESCALATION), URGENT),
@@ -54,7 +54,8 @@ LEVELS.update({claim.unless: LEVELS[key] for key, claim in claims().items() if c
 TOPICS: dict[str, str] = {
     **dict.fromkeys(("call_raising", "call_offline", "call_repeat", "call_cancelled", "call_acknowledged",
                      "call_acknowledged_by", "call_no_answer", "call_delivered", "call_sending",
-                     "acknowledged_about", "acknowledged_about_by"), "call"),  # scoped by `about`: its own alarm's
+                     "acknowledged_about", "acknowledged_about_by", "test_call_acknowledged",
+                     "test_call_acknowledged_by"), "call"),  # scoped by `about`: its own alarm's
     **dict.fromkeys(("fall_check", "fall_cancelled", "fall_alarm", "fall_recovered_check"), "fall"),
     **dict.fromkeys(VOICE_CALL, "voice_call"),
     # "正在通知女儿" then "女儿已收到": the newer one supersedes; "电话已打通" waits for its turn
@@ -74,6 +75,7 @@ def in_order(key: str) -> bool:
 
 
 SENTENCE_END = "。！？；!?;"
+LATIN_MARKS = frozenset("!?;,.")
 _CLAUSE = re.compile(r"(?<=[。！？；，!?;,])\s*")
 
 
@@ -144,7 +146,9 @@ def heard_text(text: str, stops: list[float], start: float, end: float | None) -
         return text if start == 0 and end is None else "…"
     first = sum(1 for t in stops if t <= start)
     last = len(parts) if end is None else sum(1 for t in stops if t <= end)
-    return "".join(parts[first:last])
+    # The split dropped the space after a Latin mark: put it back ("alarm; staff", not "alarm;staff").
+    return "".join(part + " " if part[-1] in LATIN_MARKS and i < last - 1 else part
+                   for i, part in enumerate(parts[first:last], start=first))
 
 
 def sentence_stops(text: str, stops: list[float]) -> list[float]:

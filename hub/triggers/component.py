@@ -47,6 +47,7 @@ class Triggers:
         self._scanner: Any = None
         self._ctx: HubContext | None = None
         self._save_lock = asyncio.Lock()
+        self._unsaved = False  # the last save failed (the card): said once
         self._last_plain: dict[str, int] = {}  # unencrypted devices: last packet id (repeats of one advert)
         self.state: TriggerState
         self.supervisor: Supervisor
@@ -169,7 +170,15 @@ class Triggers:
 
     async def _write(self, snapshot: bytes) -> None:
         async with self._save_lock:
-            await asyncio.to_thread(self.state.write, snapshot)
+            try:
+                await asyncio.to_thread(self.state.write, snapshot)
+            except OSError as exc:  # a full or read-only card (fault.storage says so): supervision goes on
+                if not self._unsaved:  # once, not at every change heard from a device
+                    log.warning("triggers: cannot save %s (%s); kept in memory, saved again at each change",
+                                self.state.path, exc)
+                self._unsaved = True
+            else:
+                self._unsaved = False
 
     def rows(self) -> list[dict[str, Any]]:
         supervisor: Supervisor | None = getattr(self, "supervisor", None)

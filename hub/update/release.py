@@ -16,7 +16,19 @@ MAX_SIZE = 64 * 1024 * 1024  # a wheel of this project is well under 1 MB; a dec
 
 
 class UpdateError(RuntimeError):
-    """Why an update stops, in words for the platform's operator and the technician."""
+    """Why an update stops, in words for the platform's operator and the technician; `remedy`: what the
+    technician at the unit does about it (`hub update --from` prints it), where there is something to do."""
+
+    def __init__(self, reason: str, remedy: str = "") -> None:
+        super().__init__(reason)
+        self.remedy = remedy
+
+
+SPOILT = ("文件不完整或被改动：重新拷贝这个版本（.whl 与 .release.json 一起）/ the file is incomplete or altered: "
+          "copy the release again (the .whl with its .release.json)")
+OTHER_KEY = ("签名与本机的发布密钥不符：向平台团队要这个版本的 .release.json，或核对配置中的 [update] public_key / "
+             "not signed with this unit's release key: get this version's .release.json from the platform team, "
+             "or check [update] public_key in the config")
 
 
 @dataclass(frozen=True)
@@ -94,14 +106,14 @@ class Release:
                               "can be verified (docs/fleet.md)")
         actual = artifact.stat().st_size
         if actual != self.size:
-            raise UpdateError(f"size mismatch: the file is {actual} bytes, the release says {self.size}")
+            raise UpdateError(f"size mismatch: the file is {actual} bytes, the release says {self.size}", SPOILT)
         digest = sha256_of(artifact)
         if digest != self.sha256:
-            raise UpdateError(f"sha256 mismatch: the file is {digest}, the release says {self.sha256}")
+            raise UpdateError(f"sha256 mismatch: the file is {digest}, the release says {self.sha256}", SPOILT)
         try:
             verify(public_key, self.version, self.sha256, self.size, self.signature, self.downgrade_from)
         except (SignatureError, BadKey) as exc:
-            raise UpdateError(f"bad signature: {exc}") from None
+            raise UpdateError(f"bad signature: {exc}", OTHER_KEY) from None
         try:
             inside = wheel_version(artifact)
         except RuntimeError as exc:

@@ -126,7 +126,11 @@ class Wellbeing:
         day["findings"] = findings(day, self.history.days, self.norm_days)
         now = self._now()
         late = now - self.tally.end > timedelta(hours=1)
-        self.tally = self._new_day(now, partial=late)
+        if now < self.tally.end:  # closed early (the demo's `hub sim wellbeing close`): the rest of the same
+            start, end = self.tally.start, self.tally.end  # day is heard from now on only, and says so
+            self.tally = DayTally(start, end, *self.night, rooms=self.rooms, covered_from=now)
+        else:
+            self.tally = self._new_day(now, partial=late)
         await ctx.raise_event("wellbeing.daily", day)
         try:
             await asyncio.to_thread(self.history.append, day)

@@ -176,6 +176,9 @@ class SetupMode:
         if self._runner is None:
             return self._status_now()
         runner, self._runner = self._runner, None
+        # A config saved on the page and left without "Finish" (stop, timeout): run on it now, as Finish
+        # does, rather than keep the old one while the new file waits for some later power cut to take over.
+        apply_saved = reason not in ("done", "shutdown") and self.actions is not None and self.actions.provisioned_now
         if self.guard is not None:
             self.guard.end()
         if self._timeout is not None and self._timeout is not asyncio.current_task():
@@ -190,7 +193,10 @@ class SetupMode:
             self._ctx.say("setup_mode_off")
         self.actions = None  # the next time starts afresh: no Wi-Fi or reading from this one
         self._publish()
-        return {**self._status_now(), "reason": reason}
+        if apply_saved and self._ctx is not None and not self._closed:
+            self._ctx.restart(f"the config saved on the set-up page takes effect: set-up mode left without Finish "
+                              f"({reason})")
+        return {**self._status_now(), "reason": reason, "applying_saved_config": apply_saved}
 
     async def done(self) -> dict[str, Any]:
         """The installer is finished: the provisioning record to the platform, a summary, then off."""

@@ -35,11 +35,13 @@ class ReportData:
 
 def collect(state_dir: Path, hub_id: str, days: int, today: date, zone: tzinfo | None,
             day_start: time = time(0, 0)) -> ReportData:
-    """The `days` days up to and including the last complete wellbeing day before `today`. Readings are
+    """The `days` days up to and including the last complete wellbeing day before `today`, or today's when
+    it was closed early (the demo's `hub sim wellbeing close`: it is on record, so it is shown). Readings are
     taken by wellbeing day too: one at 02:00 belongs to the day that began the morning before."""
-    last = today - timedelta(days=1)
-    first = last - timedelta(days=days - 1)
     known = read_days(Path(state_dir) / FILENAME)
+    closed_today = any(d.get("date") == today.isoformat() for d in known)
+    last = today if closed_today else today - timedelta(days=1)
+    first = last - timedelta(days=days - 1)
     summaries = [d for d in known if first.isoformat() <= d["date"] <= last.isoformat()]
     data = ReportData(hub_id, first.isoformat(), last.isoformat(), summaries, day_start=day_start.strftime("%H:%M"),
                       judged=_judged(known, summaries))
@@ -48,7 +50,7 @@ def collect(state_dir: Path, hub_id: str, days: int, today: date, zone: tzinfo |
         from sensors.meters.store import MeterStore
 
         since = datetime.combine(first, day_start, zone).astimezone()
-        until = datetime.combine(today, day_start, zone).astimezone()
+        until = datetime.combine(last + timedelta(days=1), day_start, zone).astimezone()
         store = MeterStore(meters)
         try:
             for ts, a, b, _meal in store.history_at("bp", since):

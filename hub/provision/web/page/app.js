@@ -129,7 +129,7 @@ async function provision() {
   say("provision-msg", t("正在保存…", "Saving…"));
   const result = await api("/api/provision", { bundle });
   if (result.ok) {
-    say("provision-msg", t(`已保存：终端 ${result.hub_id}。完成安装后生效。`, `Saved: hub ${result.hub_id}. It takes effect when you finish.`), true);
+    say("provision-msg", t(`已保存：终端 ${result.hub_id}。点“完成安装”后生效（安装模式结束时也会生效）。`, `Saved: hub ${result.hub_id}. It takes effect when you finish (or when set-up mode ends).`), true);
     return;
   }
   const input = document.querySelector(`#fields input[name="${CSS.escape(result.field)}"]`);
