@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from schemas import assert_valid_as
+from schemas import assert_valid, assert_valid_as
 from support import PREFIX, online_hub, wait_until
 
 from hub.cli import main
@@ -116,22 +116,42 @@ def test_feedback_over_the_broker_with_probes(make_hub, subscriber) -> None:
         assert sub.wait_for(lambda m: isinstance(m[2], dict) and m[2].get("type") == "system.pong"
                             and m[2]["data"]["request"].get("n") == n, 10), hub.log_tail()
 
+    def answer(fid: str | None, event_type: str) -> dict | None:  # the platform hears what became of it
+        return sub.wait_for(lambda m: isinstance(m[2], dict) and m[2].get("type") == event_type
+                            and m[2]["data"]["feedback_id"] == fid, 10)
+
     sub.publish(cmd, json.dumps({"feedback_id": "f1", "alarm_id": alarm["id"], "verdict": "false_alarm"}))
     wait_until(lambda: scale() == pytest.approx(STEP_UP), 10, "feedback applied")
-    for n, probe in enumerate([
-        {"feedback_id": "f1", "alarm_id": alarm["id"], "verdict": "false_alarm"},  # replay
-        {"feedback_id": "f2", "alarm_id": alarm["id"], "verdict": "false_alarm"},  # same alarm twice
-        {"feedback_id": "f3", "alarm_id": "not-ours", "verdict": "false_alarm"},  # unknown alarm
-        {"feedback_id": "f4", "alarm_id": alarm["id"], "verdict": "confirmed", "hub": "test-0002"},  # wrong hub
-        {"feedback_id": "f5", "alarm_id": alarm["id"], "verdict": "false_alarm", "note": "x" * 100_000},  # oversize
+    recorded = answer("f1", "feedback.recorded")
+    assert recorded and recorded[2]["data"] == {"feedback_id": "f1", "action": "applied", "verdict": "false_alarm",
+                                                "alarm_id": alarm["id"], "at": None, "scale": pytest.approx(STEP_UP)}
+    for n, (probe, reason) in enumerate([
+        ({"feedback_id": "f1", "alarm_id": alarm["id"], "verdict": "false_alarm"}, "replayed"),
+        ({"feedback_id": "f2", "alarm_id": alarm["id"], "verdict": "false_alarm"}, "already_judged"),
+        ({"feedback_id": "f3", "alarm_id": "not-ours", "verdict": "false_alarm"}, "unknown_alarm"),
+        ({"feedback_id": "f4", "alarm_id": alarm["id"], "verdict": "confirmed", "hub": "test-0002"}, "other_hub"),
+        ({"feedback_id": "f5", "alarm_id": alarm["id"], "verdict": "false_alarm", "note": "x" * 600}, "malformed"),
+        # a 100 kB command is dropped by the command router before any handler (logged): no answer
+        ({"feedback_id": "f8", "alarm_id": alarm["id"], "verdict": "false_alarm", "note": "x" * 100_000}, None),
+        ({"feedback_id": "f7", "alarm_id": alarm["id"], "verdict": "false alarm"}, "malformed"),  # a typo
     ]):
         sub.publish(cmd, json.dumps(probe))
         settled(n)
+        if reason is not None:
+            refused = answer(probe["feedback_id"], "feedback.refused")
+            assert refused and refused[2]["data"]["reason"] == reason, (probe["feedback_id"], refused)
+    assert not [m for m in sub.events("feedback.refused") if m["data"]["feedback_id"] == "f8"]
+    for answered in sub.events("feedback.refused") + sub.events("feedback.recorded"):
+        assert_valid(answered)  # as docs/schemas/feedback.*.json say
     assert scale() == pytest.approx(STEP_UP)
     assert "inactivity feedback refused" in hub.log_tail()
     # The platform takes it back; a missed report (no alarm id) moves the limits the other way.
     sub.publish(f"{PREFIX}/test-0001/cmd/feedback_revert", json.dumps({"feedback_id": "f1"}))
     wait_until(lambda: scale() == 1.0, 10, "feedback reverted")
+    reverted_msg = answer("f1", "feedback.recorded")
+    assert reverted_msg and reverted_msg[2]["data"]["action"] == "applied"  # the first; the revert follows
+    assert sub.wait_for(lambda m: isinstance(m[2], dict) and m[2].get("type") == "feedback.recorded"
+                        and m[2]["data"]["action"] == "reverted" and m[2]["data"]["scale"] == 1.0, 10)
     sub.publish(cmd, json.dumps({"feedback_id": "f6", "verdict": "missed", "at": alarm["ts"]}))
     wait_until(lambda: scale() == pytest.approx(0.9), 10, "missed applied")
     # Kept across a restart (state_dir/inactivity_feedback.json); listed and reverted at the unit.

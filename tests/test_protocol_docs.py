@@ -13,10 +13,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "docs" / "schemas"
 PROTOCOL = (ROOT / "docs" / "protocol.md").read_text()
 CATEGORIES = ("alarm", "call", "fault", "power", "telemetry", "measurement", "health", "fall", "away", "system", "cert",
-              "voice", "escalation", "sms", "wellbeing", "report", "valve", "notice", "reminder")
+              "voice", "escalation", "sms", "wellbeing", "report", "valve", "notice", "reminder",
+              "feedback")
 TYPE_RE = re.compile(r'"((?:' + "|".join(CATEGORIES) + r')\.[a-z_]+)"')
 NOT_EVENTS = re.compile(r"\.(countdown|speaker|radar|radar_port|status|wearable|wearable_address|last_follow_up|"
-                        r"good_pin|low_battery_pin|pem|steps|"
+                        r"good_pin|low_battery_pin|pem|steps|link|"
                         r"espeak_voice|pack|jsonl|day)$")  # config keys, status fields, file/task names: not events
 
 

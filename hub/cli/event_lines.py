@@ -212,6 +212,10 @@ OPS.update({
     "notice.expired": ("通知未确认已过期 notice expired unconfirmed", lambda d: _notice(d) + f" · {d.get('reason')}"),
     "notice.refused": ("通知被拒绝 notice REFUSED", lambda d: f"通知 notice {d.get('notice_id') or '—'} · "
                        f"{d.get('reason')} · {d.get('detail')}"),
+    "feedback.recorded": ("判定已记录 verdict recorded", lambda d: f"{d.get('feedback_id')} · {d.get('verdict')} · "
+                          f"{d.get('action')} · 活动时限 limits ×{d.get('scale')}"),
+    "feedback.refused": ("判定被拒绝 verdict REFUSED", lambda d: f"{d.get('feedback_id') or '—'} · {d.get('reason')} · "
+                         f"{d.get('detail')}"),
     "reminder.confirmed": ("提醒已确认 reminder confirmed", lambda d: _reminder(d) + f" · 由 by {d.get('by')}"),
     "reminder.missed": ("提醒未回应 reminder MISSED", lambda d: _reminder(d)
                         + (" · 因报警推迟 held by an alarm" if d.get("held") else "")),

@@ -85,7 +85,7 @@ class InactivityMonitor:
         ctx.on_button(self._on_button)
         ctx.add_platform_command("away", self._cmd_away)
         ctx.add_platform_command("home", self._cmd_home)
-        desk = FeedbackDesk(self.feedback, ctx.clock.now, self._feedback_changed)
+        desk = FeedbackDesk(self.feedback, ctx.clock.now, self._feedback_changed, ctx.raise_event, ctx.clock.monotonic)
         ctx.add_platform_command("feedback", desk.feedback)
         ctx.add_platform_command("feedback_revert", desk.revert)
         ctx.add_control_command("inactivity.feedback", desk.control)  # `hub feedback`

@@ -28,8 +28,16 @@ ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 MAX_NOTE = 500
 
 
+REASONS = ("malformed", "other_hub", "replayed", "unknown_alarm", "already_judged", "not_applied")
+
+
 class FeedbackError(ValueError):
-    """A feedback body refused; the message says why (for the log)."""
+    """A feedback body refused: the message says why (for the log and the platform's operators), `reason`
+    is one of REASONS (for the platform's code, in `feedback.refused`)."""
+
+    def __init__(self, message: str, reason: str = "malformed") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass
@@ -56,9 +64,10 @@ class FeedbackBook:
         """Check and store one verdict; returns the stored entry (with `scale` after it)."""
         fid = _id(body, "feedback_id")
         if "hub" in body and body["hub"] != self.hub_id:
-            raise FeedbackError(f"feedback {fid} names hub {str(body['hub'])[:64]!r}, this is {self.hub_id!r}")
+            raise FeedbackError(f"feedback {fid} names hub {str(body['hub'])[:64]!r}, this is {self.hub_id!r}",
+                                "other_hub")
         if any(e["feedback_id"] == fid for e in self.entries) or fid in self.reverted:
-            raise FeedbackError(f"feedback {fid} already applied (replayed)")
+            raise FeedbackError(f"feedback {fid} already applied (replayed)", "replayed")
         verdict = body.get("verdict")
         if verdict not in VERDICTS:
             raise FeedbackError(f"feedback {fid}: verdict must be one of {', '.join(VERDICTS)}")
@@ -79,9 +88,10 @@ class FeedbackBook:
         else:
             alarm_id = _id(body, "alarm_id")
             if alarm_id not in self.alarms:
-                raise FeedbackError(f"feedback {fid}: alarm {alarm_id} is not an inactivity alarm of this hub")
+                raise FeedbackError(f"feedback {fid}: alarm {alarm_id} is not an inactivity alarm of this hub",
+                                    "unknown_alarm")
             if any(e.get("alarm_id") == alarm_id for e in self.entries):
-                raise FeedbackError(f"feedback {fid}: alarm {alarm_id} already has a verdict")
+                raise FeedbackError(f"feedback {fid}: alarm {alarm_id} already has a verdict", "already_judged")
             entry.update(alarm_id=alarm_id, features=self.alarms[alarm_id],
                          factor=STEP_UP if verdict == "false_alarm" else 1.0)
         self.entries.append(entry)
@@ -96,7 +106,7 @@ class FeedbackBook:
                 del self.entries[i]
                 self.reverted = [*self.reverted, fid][-MAX_ENTRIES:]
                 return {**e, "scale": self.scale}
-        raise FeedbackError(f"feedback {fid} is not applied here; nothing to revert")
+        raise FeedbackError(f"feedback {fid} is not applied here; nothing to revert", "not_applied")
 
     def to_dict(self) -> dict[str, Any]:
         return {"version": 1, "alarms": self.alarms, "entries": self.entries, "reverted": self.reverted}
