@@ -113,6 +113,22 @@ def test_sim_bp_185_112_is_grade_3_with_alert_and_spoken_advice(tmp_path: Path) 
         check_schema(event)
 
 
+@pytest.mark.parametrize(("reading", "then"), [
+    (["165", "102"], (("health_bp_high", {}),)),  # grade 2: no alert, but what to do now
+    (["150", "92"], ()),  # grade 1: the reading and its grade only
+])
+def test_a_grade_2_reading_is_said_with_what_to_do_and_raises_no_alert(tmp_path: Path, reading: list[str],
+                                                                        then: tuple[Any, ...]) -> None:
+    """Before, "血压一百六十五，一百零二，高" and nothing more: a number an old person is left alone with."""
+    async def scenario(hub: FakeHub) -> None:
+        await hub.sims["bp"](reading)
+        await hub.wait_for("measurement.blood_pressure")
+
+    hub = run(tmp_path, scenario)
+    assert hub.of("health.alert") == []
+    assert hub.prompts[0][0] == "health_bp_reading" and dict(hub.prompts[0][1]).get("then", ()) == then
+
+
 def test_no_meter_paired_no_listening_until_the_first_verb_pairs_them(tmp_path: Path) -> None:
     """A unit with no meter paired does not scan (no coordinator); `hub sim bp` puts the meters on the
     board, pairs them and tells the health component, which listens at once and hears the reading."""

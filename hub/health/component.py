@@ -225,6 +225,9 @@ class HealthMeters:
             )
             self.gate.raised(meter, reason, sev, now, alert.id)
             advice.append((ADVICE[reason], {"about": alert.id}))  # "…已通知社区" once the broker has it
+        if not advice and graded.event_type == "measurement.blood_pressure" and graded.data.get("grade") == "grade_2":
+            # no alert (that is grade 3), but not a number left unexplained either: what to do now
+            advice.append(("health_bp_high", {}))
         # One utterance: the reading, then its advice, never cut between them (hub.speech.queue).
         spoken = readback(graded.event_type, graded.data, now)
         if spoken is not None:
