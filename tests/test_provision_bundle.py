@@ -113,11 +113,31 @@ def test_reprovisioning_keeps_the_previous_config(tmp_path: Path, capsys: pytest
     code, out = provision(tmp_path, "--bundle", str(path))
     assert code == 0
     assert load(out)["hub"]["resident_ref"] == "R-2024-00999"
-    assert "(mode 0600, 原配置保留为 previous kept as hub.toml.bak)" in capsys.readouterr().out
+    day = writer.day_backup(out).name
+    assert (f"(mode 0600, 原配置保留为 previous kept as hub.toml.bak; 今天改动前的 before today's changes: {day})"
+            in capsys.readouterr().out)
     backup = out.with_name("hub.toml.bak")
     assert tomllib.loads(backup.read_text())["hub"]["resident_ref"] == "R-2024-00871"
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
     assert not [p for p in out.parent.iterdir() if p.name.endswith(".tmp")]
+    # A third save at the same visit: hub.toml.bak is the second, the day's backup still the first.
+    second["hub"]["resident_ref"] = "R-2024-01000"
+    path.write_text(json.dumps(second))
+    assert provision(tmp_path, "--bundle", str(path))[0] == 0
+    assert tomllib.loads(backup.read_text())["hub"]["resident_ref"] == "R-2024-00999"
+    before_visit = out.with_name(day)
+    assert tomllib.loads(before_visit.read_text())["hub"]["resident_ref"] == "R-2024-00871"  # was lost
+    assert stat.S_IMODE(before_visit.stat().st_mode) == 0o600
+
+
+def test_only_the_last_three_days_backups_are_kept(tmp_path: Path) -> None:
+    config = tmp_path / "hub.toml"
+    for day in (1, 2, 3, 4):
+        config.with_name(f"hub.toml.bak-2026120{day}").write_text(f"# day {day}\n")
+    config.write_text("# today\n")
+    writer._keep_day_backup(config, config.read_bytes())
+    kept = sorted(p.name for p in tmp_path.glob("hub.toml.bak-*"))
+    assert len(kept) == 3 and writer.day_backup(config).name in kept and "hub.toml.bak-20261201" not in kept
 
 
 def _set(data: dict[str, Any], path: str, value: Any) -> None:

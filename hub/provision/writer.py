@@ -2,7 +2,9 @@
 
 Each file: write a temp file in the same directory (mode 0600 from the start), fsync, rename over the
 old one, fsync the directory, so a power cut leaves the old or the new file, never half of one. The
-previous config is kept as `hub.toml.bak`. Files are chowned to the service user when it exists and we
+previous config is kept as `hub.toml.bak`, and the one before the day's first write as
+`hub.toml.bak-YYYYMMDD` (the last three days kept), so a second save at one visit keeps the config from
+before it. Files are chowned to the service user when it exists and we
 run as root. Nothing here prints or logs a secret.
 """
 
@@ -12,6 +14,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -210,11 +213,32 @@ def _has_sections(part: str) -> bool:
     return all(section in names for section in HARDWARE[part][0])
 
 
+DAY_BACKUPS_KEPT = 3
+
+
+def day_backup(config_path: Path, today: date | None = None) -> Path:
+    """The config as it was before the first write of a day (`hub.toml.bak-YYYYMMDD`): a second save on the
+    set-up page, or the wizard run twice at one visit, replaces `hub.toml.bak` with the first save, and the
+    config from before the visit would be gone."""
+    return config_path.with_name(f"{config_path.name}.bak-{(today or now_local().date()):%Y%m%d}")
+
+
 def kept_words(config_path: Path, replaced: bool) -> str:
     """What the installer is told of the file just written: a backup only when there was a config before."""
     if replaced:
-        return f"0600, 原配置保留为 previous kept as {config_path.name}.bak"
+        return (f"0600, 原配置保留为 previous kept as {config_path.name}.bak; "
+                f"今天改动前的 before today's changes: {day_backup(config_path).name}")
     return "0600, 新建 new file"
+
+
+def _keep_day_backup(config_path: Path, old: bytes) -> None:
+    first = day_backup(config_path)
+    if first.exists():
+        return  # today's first write kept it already: that is the config from before the visit
+    atomic_write(first, old)
+    days = sorted(config_path.parent.glob(f"{config_path.name}.bak-[0-9]*"))
+    for stale in days[:-DAY_BACKUPS_KEPT]:
+        stale.unlink(missing_ok=True)
 
 
 def write(rendered: Rendered, config_path: Path) -> list[Path]:
@@ -225,7 +249,9 @@ def write(rendered: Rendered, config_path: Path) -> list[Path]:
         atomic_write(path, content)
         written.append(path)
     if config_path.exists():
-        atomic_write(config_path.with_name(config_path.name + ".bak"), config_path.read_bytes())
+        old = config_path.read_bytes()
+        _keep_day_backup(config_path, old)
+        atomic_write(config_path.with_name(config_path.name + ".bak"), old)
     text = "# Written by `hub provision`; edit with care, keep mode 0600 (it holds credentials).\n"
     text += toml_out.dumps(rendered.config)
     atomic_write(config_path, text.encode("utf-8"))
