@@ -153,3 +153,35 @@ def test_a_plain_card_in_full() -> None:
     assert len(text) + len(" 动:客厅10:02") > SMS_MAX_CHARS
     shorter = short_form("alarm.fall", {"context": card}, "5f3a9c21-aaaa", T, "h-1", "R-42")
     assert shorter == "【一键呼】跌倒 R-42 10:15 终端h-1 #5f3a9c21 询问无应答 动:客厅10:02 温23℃ 回复1#5f3a确认"
+
+
+def test_a_call_soon_after_a_fall_names_the_fall(monkeypatch: pytest.MonkeyPatch) -> None:
+    """She answered "没事" to the fall question, then pressed the health button: before, the operator saw a
+    health call and nothing of the fall 20 s earlier."""
+    clock = [1000.0]
+    monkeypatch.setattr("hub.alarms.card.time.monotonic", lambda: clock[0])
+    card = make_card()
+    assert card.card("call.raised", DATA["call.raised"])["recent_fall"] is None
+    cancelled = Event("fall.cancelled", {"waited_s": 4.0}, T)
+    card.on_event(cancelled)
+    clock[0] += 20.0
+    c = card.card("call.raised", DATA["call.raised"])
+    assert c["recent_fall"] == {"type": "fall.cancelled", "id": cancelled.id,
+                                "at": T.isoformat(timespec="milliseconds"), "s_before": 20.0}
+    schema = json.loads((SCHEMAS / "call.raised.json").read_text())["properties"]["data"]["properties"]["context"]
+    Draft202012Validator(schema).validate(c)
+    clock[0] += 1800.0  # half an hour later it is another matter
+    assert card.card("call.raised", DATA["call.raised"])["recent_fall"] is None
+
+
+def test_the_console_line_of_such_a_call_says_so() -> None:
+    from hub.cli.event_lines import describe
+
+    fall = {"type": "fall.cancelled", "id": "f", "at": "2026-12-07T10:00:00.000+08:00", "s_before": 20.0}
+    body = {"v": 1, "id": "c1", "hub": "demo-0001", "type": "call.raised", "ts": "2026-12-07T10:00:20.000+08:00",
+            "seq": 3, "data": {**DATA["call.raised"], "kind": "health", "button": 22,
+                               "context": {**worst_card(), "recent_fall": fall}}}
+    line = describe("eldercare/v1/demo-0001/event/call", body)
+    assert "⚠ 20 s 前 before: 摔倒询问答了没事 said she was fine after a fall" in line, line
+    body["data"]["context"]["recent_fall"] = None
+    assert "摔倒" not in describe("eldercare/v1/demo-0001/event/call", body)

@@ -19,6 +19,7 @@ The SMS short form of a card is hub.alarms.sms_form.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,8 @@ from hub.core.events import Event, iso_ms
 
 # How each alarm's countdown (or question) ended, as the card says it.
 ASKED, TIMED_OUT, NO_ANSWER, NONE = "asked_for_help", "timed_out", "no_answer", "none"
+FALL_EVENTS = ("fall.cancelled", "fall.recovered", "alarm.fall")
+RECENT_FALL_S = 1800.0  # a call within half an hour of a fall (even one she said was nothing) names it
 ALARM_TYPES = ("call.raised", "alarm.fall", "alarm.inactivity", "alarm.fire", "alarm.heat", "alarm.cold",
                "health.alert", "power.lost", "power.battery_low", "alarm.gas", "alarm.co", "alarm.water")
 
@@ -83,6 +86,7 @@ class ContextCard:
         self.fire_alarm = False
         self.mains: str | None = None
         self.battery: str | None = None
+        self.fall: tuple[dict[str, Any], float] | None = None  # the last fall event and when (monotonic)
 
     def attach(self, activity: Any, alarms: Any, on_event: Callable[[Callable[[Event], None]], None]) -> None:
         """Hear the activity stream and every committed event; enrich what the alarm registry opens."""
@@ -115,6 +119,18 @@ class ContextCard:
             self.mains = "ok"
         elif event.type == "power.battery_low":
             self.battery = "low"
+        elif event.type in FALL_EVENTS:
+            self.fall = ({"type": event.type, "id": event.id, "at": at}, time.monotonic())
+
+    def recent_fall(self) -> dict[str, Any] | None:
+        """The last fall event of the last half hour, and how long before: a resident who answered "没事" to
+        the fall question and pressed again, or called about her health after getting up, is calling about
+        the fall, whatever button she pressed (the operator would otherwise see a health call alone)."""
+        if self.fall is None:
+            return None
+        fall, when = self.fall
+        ago = time.monotonic() - when
+        return {**fall, "s_before": round(ago, 1)} if ago <= RECENT_FALL_S else None
 
     # --- what the alarm carries ----------------------------------------------------------------------
     def card(self, event_type: str, data: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
@@ -133,6 +149,7 @@ class ContextCard:
                      "fire_alarm": self.fire_alarm or event_type == "alarm.fire"},
             "power": {"mains": mains, "battery": battery},
             "resident": dict(self.resident),
+            "recent_fall": self.recent_fall(),
         }
 
     def enrich(self, event_type: str, data: dict[str, Any]) -> dict[str, Any]:

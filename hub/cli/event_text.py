@@ -82,12 +82,24 @@ def alarm_label(alarm_type: str, facts: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
+FALL_WORDS = {"fall.cancelled": "摔倒询问答了没事 said she was fine after a fall",
+              "fall.recovered": "摔倒后自己起来 got up after a fall", "alarm.fall": "摔倒报警 fall alarm"}
+
+
+def after_fall(d: dict[str, Any]) -> str:
+    """' · ⚠ 42 s 前 before: 摔倒询问答了没事 …': a call soon after a fall is about the fall, whatever its button."""
+    fall = (d.get("context") or {}).get("recent_fall")
+    if not isinstance(fall, dict):
+        return ""
+    return f" · ⚠ {_n(fall.get('s_before'))} s 前 before: {FALL_WORDS.get(str(fall.get('type')), fall.get('type'))}"
+
+
 def _by(d: dict[str, Any]) -> str:
     return f"由 by {d.get('by')}" + (f" «{d['message']}»" if d.get("message") else "")
 
 
 FACTS: dict[str, tuple[str, Facts]] = {
-    "call.raised": ("", lambda d: alarm_label("call.raised", d)),
+    "call.raised": ("", lambda d: alarm_label("call.raised", d) + after_fall(d)),
     "call.acknowledged": ("呼叫已应答 call acknowledged", lambda d: f"{KINDS.get(d.get('kind', ''), '')} · {_by(d)}"),
     "call.cancelled": ("呼叫已取消 call cancelled", lambda d: f"{KINDS.get(d.get('kind', ''), '')}"),
     "call.escalated": ("呼叫无人应答 call escalated", lambda d: f"{KINDS.get(d.get('kind', ''), '')} · "
