@@ -65,7 +65,12 @@ def test_a_press_during_the_countdown_answers_it_without_a_call(make_hub, subscr
     assert hub.status()["fall_countdown"] is None
     again = hub.sim("press", "--button", "17")  # the question is over: a press is a call again
     assert again["outcome"] == "raised"
-    assert sub.wait_event("call.raised", 5, kind="emergency"), hub.log_tail()
+    call = sub.wait_event("call.raised", 5, kind="emergency")
+    assert call, hub.log_tail()
+    assert_valid(call)
+    # ...and the operator sees it comes seconds after she told the fall question she was fine
+    recent = call["data"]["context"]["recent_fall"]
+    assert recent["type"] == "fall.cancelled" and recent["id"] == cancelled["id"] and 0 < recent["s_before"] < 30
 
 
 def test_radar_fall_report_raises_alarm_fall(make_hub, subscriber):
