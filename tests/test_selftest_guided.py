@@ -31,6 +31,9 @@ def test_guided_button_step_passes_and_sends_no_call(hub_env: Any) -> None:
     steps = hub.control({"cmd": "selftest.steps", "only": "buttons"})["steps"]
     index = next(i for i, s in enumerate(steps) if s["pin"] == 17)
     assert "不会发出呼叫" in steps[index]["prompt"] and "no call" in steps[index]["prompt"]
+    # told before pressing that another button is a real call (a wrong button used to call silently)
+    prompt = steps[index]["prompt"]
+    assert "别的按钮会真的呼叫社区" in prompt and "any other button makes a real call" in prompt
 
     answer: dict[str, Any] = {}
 

@@ -46,8 +46,8 @@ def guided_steps(env: Env, only: str | None = None, hub_running: bool = True) ->
         GuidedStep(
             f"button:{b['pin']}",
             f"{b['kind']} button press",
-            f"请按呼叫按钮 (GPIO{b['pin']}, {b['kind']})，测试按键不会发出呼叫 / press the call button "
-            "(this test press sends no call)",
+            f"请按呼叫按钮 (GPIO{b['pin']}, {b['kind']})，这一下不会发出呼叫；别的按钮会真的呼叫社区 / press "
+            f"this call button (GPIO{b['pin']}): its test press sends no call; any other button makes a real call",
             b["pin"],
             False,
             True,
