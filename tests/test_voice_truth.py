@@ -79,6 +79,22 @@ def test_fire_with_the_broker_down_then_back(tmp_path: Path, broker: Broker) -> 
     assert online["text"] == "卧室检测到烟雾，请马上离开家，随手关门，不要回去，报警已发送到社区"
 
 
+def test_a_fire_warning_is_said_once_then_again_after_announce_s(tmp_path: Path, broker: Broker) -> None:
+    """With the broker up, the first warning waits a moment for its PUBACK ("报警已发送到社区" must be true);
+    the announcer asking for it meanwhile queued a second copy: heard twice back to back in the demo."""
+    s = Scenario(tmp_path, broker, smoke={"poll_s": 0.1, "announce_s": 20.0, "room": "厨房"})
+
+    async def body(s: Scenario) -> None:
+        await s.sim("smoke", "on")
+        await s.heard("sensors_fire_alarm_in", count=2)
+        await s.sim("smoke", "off")
+        await s.heard("sensors_fire_cleared")
+
+    s.run(body)
+    warnings = said(s, "sensors_fire_alarm_in")
+    assert warnings[1]["start"] - warnings[0]["end"] >= 20.0 - 0.5, warnings
+
+
 def test_bp_and_glucose_readings_during_an_open_call(tmp_path: Path, broker: Broker) -> None:
     s = Scenario(tmp_path, broker, calls={"ack_timeout_s": 20.0}, smoke={"poll_s": 0.1, "announce_s": 6.0})
 

@@ -71,6 +71,7 @@ class SpeechQueue:
         self.waiting = Waiting()  # what is to be said next (hub.speech.waiting)
         self._seq = itertools.count()
         self._current: Utterance | None = None
+        self._settling: Utterance | None = None  # taken from the queue, waiting for its claim's fact to settle
         self._playing: asyncio.Task[None] | None = None
         self._last_end = -1e9
         self._render_warned = False
@@ -109,9 +110,8 @@ class SpeechQueue:
             self._record(u, u.text, self.now(), self.now(), played=False)
             return u
         current = self._current if self._current is not None and not self._current.superseded else None
-        # compared as asked: a warning already being said in its offline wording (its claim's gate
-        # reworded it) is the same warning, not a second one to say straight after it
-        same = next((w for w in [*self.waiting.prompts, *([current] if current else [])]
+        # as asked: one said in its offline wording (its claim's gate reworded it) or settling is the same
+        same = next((w for w in [*self.waiting.prompts, *(x for x in (current, self._settling) if x)]
                      if w.asked == u.asked and not w.cancelled), None)
         if same is not None:
             return same  # being said or waiting already: saying it again says nothing more
@@ -179,7 +179,9 @@ class SpeechQueue:
         while True:
             u = await self.waiting.take()
             if not u.vetted:
+                self._settling = u  # still "being said" to say(): a second ask while it settles is the same
                 await self.gate.settle(u.segments or [])
+                self._settling = None
             if self._vet(u):
                 return u
             self._finish(u)
