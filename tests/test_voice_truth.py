@@ -93,6 +93,8 @@ def test_a_fire_warning_is_said_once_then_again_after_announce_s(tmp_path: Path,
     s.run(body)
     warnings = said(s, "sensors_fire_alarm_in")
     assert warnings[1]["start"] - warnings[0]["end"] >= 20.0 - 0.5, warnings
+    fire = next(e for _, e in s.events if e.type == "alarm.fire")
+    assert fire.data["room"] == "厨房"  # the operator reads the room the resident heard
 
 
 def test_bp_and_glucose_readings_during_an_open_call(tmp_path: Path, broker: Broker) -> None:

@@ -79,6 +79,8 @@ def alarm_label(alarm_type: str, facts: dict[str, Any]) -> str:
         parts.append(f"{_n(facts['temperature_c'])} °C")
     if facts.get("device") is not None:  # a Zigbee sensor (hub.zigbee): which, and where
         parts.append(f"{facts.get('room')} · {facts['device']}")
+    elif facts.get("room"):  # the wired smoke detector's [smoke] room
+        parts.append(str(facts["room"]))
     return " · ".join(parts)
 
 

@@ -59,8 +59,9 @@ class FireAlarms:
             return None
         ctx = self.ctx
         ctx.feedback("alarm")  # the buzzer at once; the words say the community has it, so after the commit
-        event = await ctx.alarms.open("alarm.fire", {"cause": cause, **data}, key=f"fire:{cause}", lasting=True,
-                                      facts={"cause": cause})
+        where = {"room": room} if room else {}  # the operator sends help to the right room too
+        event = await ctx.alarms.open("alarm.fire", {"cause": cause, **data, **where}, key=f"fire:{cause}",
+                                      lasting=True, facts={"cause": cause})
         alarm = FireAlarm(event.id, cause, ctx.clock.monotonic(), room=room)
         key, fields = alarm.warning()
         ctx.say(key, about=event.id, **fields)  # "已发送到社区" once the broker has it, else what to do
