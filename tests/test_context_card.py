@@ -182,6 +182,6 @@ def test_the_console_line_of_such_a_call_says_so() -> None:
             "seq": 3, "data": {**DATA["call.raised"], "kind": "health", "button": 22,
                                "context": {**worst_card(), "recent_fall": fall}}}
     line = describe("eldercare/v1/demo-0001/event/call", body)
-    assert "⚠ 20 s 前 before: 摔倒询问答了没事 said she was fine after a fall" in line, line
+    assert "⚠ 20 秒前 s before: 摔倒询问答了没事 said she was fine after a fall" in line, line
     body["data"]["context"]["recent_fall"] = None
     assert "摔倒" not in describe("eldercare/v1/demo-0001/event/call", body)

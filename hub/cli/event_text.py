@@ -89,11 +89,11 @@ FALL_WORDS = {"fall.cancelled": "摔倒询问答了没事 said she was fine afte
 
 
 def after_fall(d: dict[str, Any]) -> str:
-    """' · ⚠ 42 s 前 before: 摔倒询问答了没事 …': a call soon after a fall is about the fall, whatever its button."""
+    """' · ⚠ 42 秒前 s before: 摔倒询问答了没事 …': a call soon after a fall is about the fall, whatever its button."""
     fall = (d.get("context") or {}).get("recent_fall")
     if not isinstance(fall, dict):
         return ""
-    return f" · ⚠ {_n(fall.get('s_before'))} s 前 before: {FALL_WORDS.get(str(fall.get('type')), fall.get('type'))}"
+    return f" · ⚠ {_n(fall.get('s_before'))} 秒前 s before: {FALL_WORDS.get(str(fall.get('type')), fall.get('type'))}"
 
 
 def _by(d: dict[str, Any]) -> str:
