@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 PROMPTS = {"smoke": ("sensors_fire_alarm", "sensors_fire_cleared"),
            "rate_of_rise": ("sensors_heat_rise_alarm", "sensors_heat_rise_cleared")}
 SMOKE_IN = "sensors_fire_alarm_in"  # "厨房检测到烟雾…": smoke from a detector whose room is configured
+SMOKE_CLEARED_IN = "sensors_fire_cleared_in"  # "卧室的烟雾已消散，请确认没有东西还在烧"
 
 
 @dataclass
@@ -94,7 +95,10 @@ class FireAlarms:
             del self.alarms[alarm.event_id]
         if not any(a.present for a in self.alarms.values()):
             ctx.feedback("alarm_off")
-            ctx.say(PROMPTS[cause][1])
+            if cause == "smoke" and alarm.room and alarm.room != "厨房":  # the stove is the kitchen's advice
+                ctx.say(SMOKE_CLEARED_IN, room=alarm.room)
+            else:
+                ctx.say(PROMPTS[cause][1])
         self._publish_status()
         return event.id
 

@@ -36,7 +36,7 @@ LEVELS: dict[str, int] = {
                      "fall_cancelled", "fall_alarm", "inactivity_alarm", *VOICE_CALL, *ESCALATION), URGENT),
     **dict.fromkeys(("call_no_answer", "alarm_reminder", "alarm_delivered",
                      "inactivity_check", "inactivity_recheck", "sensors_heat_alarm", "sensors_cold_alarm",
-                     "sensors_fire_cleared", "sensors_power_lost", "sensors_battery_low",
+                     "sensors_fire_cleared", "sensors_fire_cleared_in", "sensors_power_lost", "sensors_battery_low",
                      "health_bp_very_high", "health_glucose_very_high", "health_glucose_low",
                      "checkin_question", "checkin_missed", "fall_recovered_check"), IMPORTANT),
     # hub.notices: never over an alarm's words (URGENT), before the day's chatter
@@ -61,7 +61,7 @@ TOPICS: dict[str, str] = {
     # "正在通知女儿" then "女儿已收到": the newer one supersedes; "电话已打通" waits for its turn
     **dict.fromkeys(("escalation_notifying", "escalation_coming", "escalation_nobody"), "escalation"),
     **dict.fromkeys(("inactivity_check", "inactivity_recheck", "inactivity_ok", "inactivity_alarm"), "inactivity"),
-    **dict.fromkeys(("sensors_fire_alarm", "sensors_fire_alarm_in", "sensors_fire_cleared",
+    **dict.fromkeys(("sensors_fire_alarm", "sensors_fire_alarm_in", "sensors_fire_cleared", "sensors_fire_cleared_in",
                      "sensors_heat_rise_alarm", "sensors_heat_rise_cleared"), "fire"),
 }
 
