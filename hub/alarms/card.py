@@ -73,7 +73,8 @@ def room_of(source: str, motion_room: str) -> str:
 
 
 class ContextCard:
-    def __init__(self, config: Any, status: Callable[[], dict[str, Any]]) -> None:
+    def __init__(self, config: Any, status: Callable[[], dict[str, Any]],
+                 monotonic: Callable[[], float] | None = None) -> None:
         res, hub = config.get("resident") or {}, config["hub"]
         self.resident = {"reference": res.get("reference") or hub.get("resident_ref") or "",
                          "address_ref": res.get("address_ref", ""), "contacts_ref": res.get("contacts_ref", ""),
@@ -87,6 +88,7 @@ class ContextCard:
         self.mains: str | None = None
         self.battery: str | None = None
         self.fall: tuple[dict[str, Any], float] | None = None  # the last fall event and when (monotonic)
+        self._monotonic = monotonic or time.monotonic  # the hub's clock (hub.core.clock), as every timer
 
     def attach(self, activity: Any, alarms: Any, on_event: Callable[[Callable[[Event], None]], None]) -> None:
         """Hear the activity stream and every committed event; enrich what the alarm registry opens."""
@@ -120,7 +122,7 @@ class ContextCard:
         elif event.type == "power.battery_low":
             self.battery = "low"
         elif event.type in FALL_EVENTS:
-            self.fall = ({"type": event.type, "id": event.id, "at": at}, time.monotonic())
+            self.fall = ({"type": event.type, "id": event.id, "at": at}, self._monotonic())
 
     def recent_fall(self) -> dict[str, Any] | None:
         """The last fall event of the last half hour, and how long before: a resident who answered "没事" to
@@ -129,7 +131,7 @@ class ContextCard:
         if self.fall is None:
             return None
         fall, when = self.fall
-        ago = time.monotonic() - when
+        ago = self._monotonic() - when
         return {**fall, "s_before": round(ago, 1)} if ago <= RECENT_FALL_S else None
 
     # --- what the alarm carries ----------------------------------------------------------------------

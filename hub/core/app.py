@@ -79,7 +79,7 @@ class Hub(ResidentVoice, Hooks):
         # The platform sees an alarm's change at once (the status is refreshed).
         self.alarms = AlarmRegistry(self, self.commit, config.state_dir,
                                     lambda: self.uplink.refresh_status() if self.uplink else None)
-        self.card = ContextCard(config, lambda: self._status)  # every alarm event's data.context
+        self.card = ContextCard(config, lambda: self._status, self.clock.monotonic)  # every alarm event's data.context
         self.card.attach(self.activity, self.alarms, self.on_event)
         self.commands = CommandRouter(lambda: int(config["mqtt"]["max_payload_bytes"]), self.spawn,
                                       ack=self.alarms.ack_command, pong=self._pong)
