@@ -9,7 +9,7 @@ import sys
 
 from hub.cli.common import EXIT_CONFIG, add_config_arg, load_config_or_exit
 from hub.cli.sim_verbs import VERBS, overview, parser
-from hub.core.control import ControlError, ControlUsageError, request, socket_path
+from hub.core.control import NOT_FITTED, ControlError, ControlUsageError, request, socket_path
 
 EXIT_USAGE = 2  # a command-line mistake, as argparse exits for the CLI's own arguments
 # Verbs a hub registers only when the part is in its config: what to add when it says it has no such verb.
@@ -93,7 +93,7 @@ def sim(args: argparse.Namespace) -> int:
     except ControlError as exc:
         text = str(exc).removeprefix(f"hub sim {args.verb}: ")  # a verb's own message may name itself already
         if text.startswith("unknown sim verb"):  # a verb of a part this hub's config does not have
-            text = (f"此终端未配置 not fitted on this hub: {VERBS[args.verb][0]}; 检查配置 add "
+            text = (f"{NOT_FITTED}: {VERBS[args.verb][0]}; 检查配置 add "
                     f"{NEEDS.get(args.verb, 'its part')} to {config.path} and restart the hub")
         print(f"hub sim {args.verb}: {text}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, ControlUsageError) else 1

@@ -23,6 +23,9 @@ class ControlError(Exception):
     pass
 
 
+NOT_FITTED = "此终端未配置 not fitted on this hub"  # a sim verb or command for a part the config does not fit
+
+
 class UsageError(ValueError):
     """The request's arguments cannot be used (a `hub sim` verb's): the reply says so with `usage`, and the
     CLI exits 2, as for any command-line mistake."""

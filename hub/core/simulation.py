@@ -16,11 +16,17 @@ import time
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from hub.core.context import Hardware
-from hub.core.control import UsageError
+from hub.core.control import NOT_FITTED, ControlError, UsageError
 from hub.core.lines import Lines
 
 if TYPE_CHECKING:
     from drivers.ble.virtual.radio import VirtualRadio
+
+
+def not_fitted(part: str) -> ControlError:
+    """A `hub sim` verb for a part this hub's config does not fit (exit 1, not a usage mistake): `part`
+    names it and what to set, both languages."""
+    return ControlError(f"{NOT_FITTED}: {part}")
 
 
 class SimArgumentError(UsageError):

@@ -21,7 +21,7 @@ from drivers.fakes import FakeADS1115, FakeBME280, FakeSHT3x, FakeSMBus
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
 from hub.core.control import ControlError
-from hub.core.simulation import SimArgumentError, SimParser
+from hub.core.simulation import SimArgumentError, SimParser, not_fitted
 from hub.home.smoke_watch import load_baseline, save_baseline
 from sensors.climate import temperature_address
 from sensors.smoke import volts_for_ratio
@@ -93,7 +93,7 @@ class SimHome:
         p.add_argument("--gap", type=float, default=0.4, help="seconds low between detections")
         args = p.parse_args(argv)
         if not self.cfg["motion"]["fitted"]:
-            raise ControlError("此终端未配置 not fitted on this hub: 人体感应 PIR ([motion] fitted = false)")
+            raise not_fitted("人体感应 PIR ([motion] fitted = false)")
         if not 1 <= args.count <= 1000 or not 0.3 <= args.hold <= 60 or not 0.3 <= args.gap <= 60:
             raise SimArgumentError("--count 应为 1..1000，--hold 和 --gap 应为 0.3..60 秒 --count 1..1000, --hold and "
                                    "--gap 0.3..60 s (a real PIR holds >= 2 s)")
@@ -117,14 +117,14 @@ class SimHome:
             self._drive(s["relay_pin"], on != s["relay_active_low"])
             return {"smoke": on, "relay_pin": s["relay_pin"]}
         if self.adc is None:
-            raise ControlError('此终端未配置 not fitted on this hub: 烟雾传感器 smoke sensor ([smoke] kind = "none")')
+            raise not_fitted('烟雾传感器 smoke sensor ([smoke] kind = "none")')
         volts = volts_for_ratio(SMOKE_RATIO, self.clean_v, s["supply_v"]) if on else self.clean_v
         self.adc.set_input(s["adc_channel"], volts * s["divider"])
         return {"smoke": on, "ao_volts": round(volts, 3), "ratio": SMOKE_RATIO if on else 1.0}
 
     def _climate(self) -> FakeSHT3x | FakeBME280:
         if self.climate_chip is None:
-            raise ControlError('此终端未配置 not fitted on this hub: 温度传感器 temperature sensor '
+            raise not_fitted('温度传感器 temperature sensor '
                                '([temperature] part = "none")')
         return self.climate_chip
 
@@ -164,10 +164,10 @@ class SimHome:
         state = p.parse_args(argv).state
         pw = self.cfg["power"]
         if not pw["fitted"]:
-            raise ControlError("此终端未配置 not fitted on this hub: 备用电源 UPS (set [power] fitted = true)")
+            raise not_fitted("备用电源 UPS (set [power] fitted = true)")
         if state.startswith("battery"):
             if pw["low_battery_pin"] is None:
-                raise ControlError("此终端未配置 not fitted on this hub: 低电量信号线 low-battery line "
+                raise not_fitted("低电量信号线 low-battery line "
                                    "(set [power] low_battery_pin)")
             self._drive(pw["low_battery_pin"], state != "battery_low")
         else:
@@ -191,7 +191,7 @@ class SimHome:
         except ValueError as exc:
             raise SimArgumentError(f"没有这种故障 {exc}") from None
         if not self.cfg["motion"]["fitted"]:
-            raise ControlError("此终端未配置 not fitted on this hub: 人体感应 PIR ([motion] fitted = false)")
+            raise not_fitted("人体感应 PIR ([motion] fitted = false)")
         self._drive(self.cfg["motion"]["pin"], True)  # a PIR stuck high
         return {
             "fault": "pir",
@@ -208,7 +208,7 @@ class SimHome:
             self._drive(s["trouble_pin"], False)
             return {"fault": "smoke", "kind": "trouble"}
         if self.adc is None:
-            raise ControlError("此终端未配置 not fitted on this hub: 烟雾传感器 smoke sensor")
+            raise not_fitted("烟雾传感器 smoke sensor")
         if kind not in (None, *SMOKE_FAULTS):
             raise SimArgumentError(
                 f"没有这种故障 unknown fault {kind!r} for the smoke ADC; one of {', '.join(SMOKE_FAULTS)}"

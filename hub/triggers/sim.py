@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.config.loader import Config
 from hub.core.context import Hardware, HubContext
-from hub.core.control import ControlError
-from hub.core.simulation import SimArgumentError, SimParser, shared_radio
+from hub.core.simulation import SimArgumentError, SimParser, not_fitted, shared_radio
 
 if TYPE_CHECKING:  # the virtual radio and bleak load only with a [[triggers]] entry to simulate (build)
     from drivers.ble.virtual.bthome_device import BthomeButton
@@ -59,7 +58,7 @@ class SimPendants:
         p.add_argument("--id", default=None, help="which [[triggers]] id (default: the first)")
         a = p.parse_args(argv)
         if not self.buttons:
-            raise ControlError("此终端未配置 not fitted on this hub: 无线按钮 no [[triggers]] in the config")
+            raise not_fitted("无线按钮 no [[triggers]] in the config")
         tid = a.id or next(iter(self.buttons))
         if tid not in self.buttons:
             raise SimArgumentError(f"没有这个无线按钮 no trigger {tid!r}; 已配置 configured: {', '.join(self.buttons)}")
