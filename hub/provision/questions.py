@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from hub.alarms.words import CALL_WORDS
 from hub.provision import answers as a
 from hub.provision.credentials import demo_id_problem
 
 KINDS = ("emergency", "health", "service", "family")
-KIND_ZH = {"emergency": "紧急呼叫", "health": "健康咨询", "service": "生活服务", "family": "亲情呼叫"}
+KIND_ZH = {kind: words[0] for kind, words in CALL_WORDS.items()}  # the names she hears and the console shows
 DEFAULT_PINS = (17, 27, 22, 23)
 NONE_WORDS = ("", "-", "none", "无", "no", "n")
 
