@@ -26,8 +26,8 @@ Report = Callable[[str, dict[str, Any]], Awaitable[Any]]
 
 class FeedbackDesk:
     def __init__(self, book: FeedbackBook, now: Callable[[], datetime],
-                 changed: Callable[[float], Awaitable[None]], report: Report | None = None,
-                 monotonic: Callable[[], float] | None = None) -> None:
+                 changed: Callable[[float], Awaitable[None]], report: Report,
+                 monotonic: Callable[[], float]) -> None:
         self.book = book
         self._now = now
         self._changed = changed
@@ -51,12 +51,10 @@ class FeedbackDesk:
 
     async def _platform(self, body: dict[str, Any], change: Callable[[], dict[str, Any]], action: str) -> None:
         outcome = await self._change(change, action)
-        if self._report is None:
-            return
         fid = body.get("feedback_id")
         fid = fid if isinstance(fid, str) and len(fid) <= 64 else None
         if isinstance(outcome, FeedbackError):
-            if self._monotonic is None or self._refusals.take(self._monotonic()):
+            if self._refusals.take(self._monotonic()):
                 await self._report("feedback.refused", {"feedback_id": fid, "reason": outcome.reason,
                                                         "detail": str(outcome)[:200]})
             return
