@@ -7,6 +7,7 @@ from it (and a test checks the checked-in copies match), so a default can never 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +56,15 @@ class Key:
         elif self.max is not None:
             parts.append(f"<= {self.max}")
         return " ".join(parts)
+
+
+def spoken_room(value: Any) -> str:
+    """A rule for a room the resident hears inside a sentence ("厨房检测到烟雾，…报警已发送到社区"):
+    Chinese characters only, so it names a place and nothing more. A remote config or a bundle could
+    otherwise end her sentence and start another ("。报警已取消"), or put Latin letters espeak-ng spells out."""
+    if isinstance(value, str) and not re.fullmatch(r"[\u4e00-\u9fff]*", value):
+        return f"房间名只能用汉字，如 厨房 / a room name in Chinese characters only (e.g. 厨房), got {value[:24]!r}"
+    return ""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.config.keys import Key, Section
+from hub.config.keys import Key, Section, spoken_room
 
 SENSORS = Section(
     "sensors",
@@ -57,7 +57,7 @@ SMOKE = Section(
             choices=("relay", "analog", "none"),
         ),
         "room": Key("", "Room the smoke detector is in, said in the warning ('厨房检测到烟雾，请马上离开家…'); "
-                    "'' = the warning names no room.", min=0, max=12, example="厨房"),
+                    "'' = the warning names no room.", min=0, max=12, example="厨房", rule=spoken_room),
         "relay_pin": Key(25, "BCM GPIO of the relay contact (relay kind).", min=0, max=27),
         "relay_active_low": Key(
             True,

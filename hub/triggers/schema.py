@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hub.config.keys import Key, Section, hhmm_problem
+from hub.config.keys import Key, Section, hhmm_problem, spoken_room
 
 ACTIONS = ("emergency", "health", "service", "family", "cancel", "none")
 MAC = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){5}$")
@@ -56,7 +56,8 @@ TRIGGERS = Section("triggers", "One [[triggers]] table per BLE trigger (BTHome v
     "key": Key("", "BTHome bind key, 32 hex digits (set in the device's app); '' only for a device that "
                    "cannot encrypt (then anyone nearby can press it: not for a pendant).", secret=True,
                rule=_key_problem),
-    "room": Key("卧室", "Where it is or who wears it, in events (data.room) and spoken faults.", min=1, max=12),
+    "room": Key("卧室", "Where it is or who wears it, in events (data.room) and spoken faults.", min=1, max=12,
+                rule=spoken_room),
     "kind": Key("pendant", "pendant | wrist | pull_cord | button: pendants and wrist buttons are "
                            "'wearable' (the weekly test asks for them).",
                 choices=("pendant", "wrist", "pull_cord", "button")),

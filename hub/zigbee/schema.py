@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hub.config.keys import Key, Section
+from hub.config.keys import Key, Section, spoken_room
 
 # What a configured device is for; its exposes (zigbee2mqtt's bridge/devices) must agree (hub.zigbee.devices).
 ROLES = ("gas", "co", "water", "smoke", "sos", "door", "motion", "gas_valve", "water_valve")
@@ -51,6 +51,8 @@ def _devices_rule(value: Any) -> str:
         seen.add(name)
         if not isinstance(room, str) or not 1 <= len(room) <= ROOM_MAX:
             return f"entry {i + 1} ({name}): room must be 1-{ROOM_MAX} characters (e.g. 厨房)"
+        if spoken_room(room):
+            return f"entry {i + 1} ({name}): {spoken_room(room)}"
         if role not in ROLES:
             return f"entry {i + 1} ({name}): role must be one of {', '.join(ROLES)}, got {role!r}"
     return ""
