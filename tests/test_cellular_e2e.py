@@ -116,7 +116,9 @@ def test_broker_down_sms_then_a_modem_call_and_the_duty_officer_presses_1(
     wait_until(lambda: _sent(hub), 20, hub.log_tail)
     assert not hub.sim("modem", "status")["calls"]  # texted while the phone still rings
     wait_until(lambda: hub.status()["open_calls"] == [], 30, hub.log_tail)
-    (call,) = hub.sim("modem", "status")["calls"]
+    # The 1 acknowledges the call first; the hub hangs up (AT+CHUP) after, and only then has the modem a
+    # record of the call: wait for it rather than read it in the same instant.
+    (call,) = wait_until(lambda: hub.sim("modem", "status")["calls"], 10, hub.log_tail)
     assert call["number"] == DUTY and call["answered"] and call["keys"] == "1"
     keys = spoken_keys(hub)
     assert keys.index("voice_dialing_duty") < keys.index("cellular_sms_sent") < keys.index("voice_phoned_duty") \
