@@ -255,8 +255,32 @@ def test_heat_alarm_and_clear_through_the_simulated_sht3x(tmp_path: Path) -> Non
             cleared = await run.wait(lambda e: e.type == "alarm.heat_cleared", 3)
             assert cleared.data["temperature_c"] < 29.0
             assert len(run.of("alarm.heat")) == 1
+            # the operator reads which alarm it ends and that nobody has taken it yet (it stays open)
+            assert cleared.data["alarm_id"] == heat.id and cleared.data["acked"] is False
+            assert _console(run, cleared).endswith(" °C · 未应答 not acked"), _console(run, cleared)
+            assert [a["alarm_id"] for a in (await run.hub.status())["open_alarms"]] == [heat.id]
 
     go(body())
+
+
+def test_a_cold_alarm_acknowledged_before_it_clears_is_read_as_taken(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with running(tmp_path, temperature={"cold_sustain_s": 0.3}) as run:
+            await run.sim("temperature", "8")
+            cold = await run.wait(lambda e: e.type == "alarm.cold", 3)
+            assert await run.hub.alarms.ack(cold.id, "duty01", None, named=False)
+            await run.sim("temperature", "14")
+            cleared = await run.wait(lambda e: e.type == "alarm.cold_cleared", 3)
+            assert cleared.data["alarm_id"] == cold.id and cleared.data["acked"] is True
+            assert _console(run, cleared).endswith("°C · 已应答 acked"), _console(run, cleared)
+            assert (await run.hub.status())["open_alarms"] == []  # acked and gone: closed
+
+    go(body())
+
+
+def _console(run: Any, event: Event) -> str:
+    """The duty operator's console line for an event the hub committed."""
+    return describe(f"eldercare/v1/{run.hub.config.hub_id}/event/alarm", event.envelope(run.hub.config.hub_id, 1))
 
 
 def test_power_lost_restored_and_battery_low(tmp_path: Path) -> None:

@@ -78,6 +78,11 @@ class OpenAlarm:
     def severity(self) -> int:
         return severity(self.type, self.facts.get("kind"))
 
+    def ended(self) -> dict[str, Any]:
+        """What an event that ends the condition says of this alarm: which one, and whether the platform
+        had taken it already (the console's 已应答 / 未应答; not acked, it stays open until it is)."""
+        return {"alarm_id": self.id, "acked": self.acknowledged}
+
     def but(self, **changes: Any) -> OpenAlarm:
         return replace(self, **changes)
 

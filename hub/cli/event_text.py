@@ -96,6 +96,12 @@ def after_fall(d: dict[str, Any]) -> str:
     return f" · ⚠ {_n(fall.get('s_before'))} 秒前 s before: {FALL_WORDS.get(str(fall.get('type')), fall.get('type'))}"
 
 
+def ack_state(d: dict[str, Any]) -> str:
+    """A clearing event's word on the alarm it ends: taken by the platform already, or still waiting (an
+    alarm whose condition is gone is still open until someone acknowledges it)."""
+    return "" if "acked" not in d else " · 已应答 acked" if d["acked"] else " · 未应答 not acked"
+
+
 def _by(d: dict[str, Any]) -> str:
     return f"由 by {d.get('by')}" + (f" «{d['message']}»" if d.get("message") else "")
 
@@ -113,8 +119,8 @@ FACTS: dict[str, tuple[str, Facts]] = {
                    + (" · 再次 repeat" if d.get("repeat") else "")),
     "alarm.cold": ("", lambda d: f"{alarm_label('alarm.cold', d)} ≤ {_n(d.get('threshold_c'))} °C"
                    + (" · 再次 repeat" if d.get("repeat") else "")),
-    "alarm.heat_cleared": ("室温恢复 heat cleared", lambda d: f"{_n(d.get('temperature_c'))} °C"),
-    "alarm.cold_cleared": ("室温恢复 cold cleared", lambda d: f"{_n(d.get('temperature_c'))} °C"),
+    "alarm.heat_cleared": ("室温恢复 heat cleared", lambda d: f"{_n(d.get('temperature_c'))} °C" + ack_state(d)),
+    "alarm.cold_cleared": ("室温恢复 cold cleared", lambda d: f"{_n(d.get('temperature_c'))} °C" + ack_state(d)),
     "alarm.fall": ("", lambda d: f"{alarm_label('alarm.fall', d)} · {_n(d.get('waited_s'))} s 无回应 no response"),
     "fall.cancelled": ("跌倒已取消 fall cancelled", lambda d: f"{SOURCES.get(d.get('source', ''), d.get('source'))}"
                        f" · 按钮 button {d.get('button')}"),
@@ -125,8 +131,7 @@ FACTS: dict[str, tuple[str, Facts]] = {
     "health.alert": ("", lambda d: f"{alarm_label('health.alert', d)} · {_alert_values(d.get('values'))}"),
     "power.lost": ("", lambda d: alarm_label("power.lost", d)),
     "power.battery_low": ("", lambda d: alarm_label("power.battery_low", d)),
-    "power.restored": ("来电 mains restored", lambda d: f"停电 outage {d.get('outage_s')} s"
-                       + ("" if "acked" not in d else " · 已应答 acked" if d["acked"] else " · 未应答 not acked")),
+    "power.restored": ("来电 mains restored", lambda d: f"停电 outage {d.get('outage_s')} s" + ack_state(d)),
     "measurement.blood_pressure": ("血压 blood pressure", lambda d: f"{_n(d.get('systolic'))}/{_n(d.get('diastolic'))}"
                                    f" mmHg · {BP_GRADES.get(str(d.get('grade')), d.get('grade'))}"
                                    + (f" · 脉搏 pulse {_n(d['pulse'])}" if d.get("pulse") is not None else "")),
@@ -191,9 +196,9 @@ FACTS.update({
     "alarm.gas": ("", lambda d: alarm_label("alarm.gas", d)),
     "alarm.co": ("", lambda d: alarm_label("alarm.co", d)),
     "alarm.water": ("", lambda d: alarm_label("alarm.water", d)),
-    "alarm.gas_cleared": ("燃气泄漏解除 gas cleared", _where),
-    "alarm.co_cleared": ("一氧化碳解除 CO cleared", _where),
-    "alarm.water_cleared": ("漏水解除 water leak cleared", _where),
+    "alarm.gas_cleared": ("燃气泄漏解除 gas cleared", lambda d: _where(d) + ack_state(d)),
+    "alarm.co_cleared": ("一氧化碳解除 CO cleared", lambda d: _where(d) + ack_state(d)),
+    "alarm.water_cleared": ("漏水解除 water leak cleared", lambda d: _where(d) + ack_state(d)),
     "valve.closed": ("阀门已关闭 valve closed", lambda d: f"{_where(d)} · {_n(d.get('after_s'))} s"),
     "fault.valve": ("阀门未关闭 valve did NOT close", lambda d: f"{_where(d)} · {d.get('reason')}"),
     "fault.zigbee": ("无线设备故障 zigbee fault", lambda d: f"{_zkind(d)} · {_where(d)}"

@@ -193,7 +193,9 @@ class HomeSensors:
             return
         data = {**base, "threshold_c": d.threshold}
         if d.action == "clear":
-            await self.ctx.alarms.change(d.kind, f"alarm.{d.kind}_cleared", data, cleared=True)
+            ending = self.ctx.alarms.get(d.kind)  # the operator reads whether anyone had taken it
+            await self.ctx.alarms.change(d.kind, f"alarm.{d.kind}_cleared",
+                                         {**data, **(ending.ended() if ending is not None else {})}, cleared=True)
             return
         data.update(sustained_s=round(d.t - (d.since if d.since is not None else d.t)), repeat=d.repeat)
         if reading.humidity_pct is not None:

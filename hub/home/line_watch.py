@@ -87,7 +87,7 @@ class LineWatch:
             self._low_since = None
             if self._lost_since is not None:
                 ending = alarms.get("power.lost")  # which alarm it ends, and whether anyone has taken it
-                ended = {"alarm_id": ending.id, "acked": ending.acknowledged} if ending is not None else {}
+                ended = ending.ended() if ending is not None else {}
                 await alarms.change("power.lost", "power.restored",
                                     {"outage_s": round(now - self._lost_since, 1), **ended}, cleared=True)
                 self.ctx.say("sensors_power_restored")

@@ -138,7 +138,7 @@ class ZigbeeAlarms:
         alarm = self.ctx.alarms.get(f"{role}:{name}")
         await self.ctx.alarms.change(f"{role}:{name}", f"{ALARMS[role]}_cleared",
                                      {"device": name, "room": known.room,
-                                      "alarm_id": alarm.id if alarm else None}, ts=ts, cleared=True)
+                                      **(alarm.ended() if alarm else {"alarm_id": None})}, ts=ts, cleared=True)
 
     async def _smoke(self, known: z.Known, present: bool) -> None:
         name, part = known.friendly_name, f"zigbee {known.friendly_name} {known.model} ({known.room})"
