@@ -4,6 +4,7 @@ the part, the remote command publishes a schema-valid system.selftest, and the t
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -107,27 +108,38 @@ def test_simulate_without_a_running_hub_says_so(tmp_path: Path) -> None:
     assert r.returncode == 2 and "hub run --simulate" in r.stderr
 
 
-def test_table_aligns_chinese_columns(capsys: pytest.CaptureFixture[str]) -> None:
-    rows = [
-        {
-            "component": "temperature",
-            "check": "answers",
-            "result": "fail",
-            "value": "无响应",
-            "remedy": "检查接线",
-        },
-        {"component": "pir", "check": "input", "result": "pass", "value": "idle", "remedy": ""},
-    ]
-    import sys
+ROWS = [
+    {"component": "temperature", "check": "answers, plausible", "result": "fail", "value": "无响应 no response",
+     "remedy": "温度传感器无响应：检查 I2C 接线 (SDA=GPIO2, SCL=GPIO3) / check the I2C wiring"},
+    {"component": "pir", "check": "input readable", "result": "pass", "value": "GPIO24: idle", "remedy": ""},
+    {"component": "audio", "check": "Mandarin voice 普通话语音", "result": "skip", "value": "simulated", "remedy": ""},
+]
 
-    print_table(rows, sys.stdout)
+
+def test_a_wide_terminal_gets_an_aligned_table_and_each_remedy_under_its_check(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    print_table(ROWS, sys.stdout, columns=100)
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 3
-    # the remedy column starts at the same display column on every line
-    starts = {_width(line[: line.index("检查接线")]) for line in lines[1:2]} | {
-        _width(lines[0][: lines[0].index("处理办法")])
-    }
-    assert len(starts) == 1
+    assert len(lines) == 5 and lines[2].lstrip().startswith("→ 处理办法 remedy: 温度传感器无响应")
+    table = [lines[0], lines[1], lines[3], lines[4]]
+    measured = ("测量 measured", "无响应", "GPIO24", "simulated")  # one column, whatever the CJK before it
+    assert len({_width(line[:line.index(m)]) for line, m in zip(table, measured, strict=True)}) == 1, lines
+    assert all(line == line.rstrip() for line in lines)  # no padding after the last column
+    assert max(_width(line) for line in table) <= 100
+
+
+def test_a_narrow_terminal_gets_one_short_block_per_check_and_loses_nothing(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    print_table(ROWS, sys.stdout, columns=50)  # a phone's SSH app
+    out = capsys.readouterr().out
+    assert out.splitlines()[:3] == [
+        "失败 FAIL  temperature · answers, plausible",
+        "           无响应 no response",
+        "           处理办法 remedy: 温度传感器无响应：检查 I2C 接线 (SDA=GPIO2, SCL=GPIO3) / check the I2C wiring"]
+    assert "通过 PASS  pir · input readable\n           GPIO24: idle\n" in out
+    assert "跳过 SKIP  audio · Mandarin voice 普通话语音\n           simulated\n" in out
+    # every line but the remedy (long words wrap on the phone itself) fits
+    assert all(_width(line) <= 50 for line in out.splitlines() if "remedy" not in line)
 
 
 def test_hw_tests_suite_against_the_simulation(sim_hub: Any, tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import sys
 from typing import Any
 
@@ -192,18 +193,32 @@ def run(args: argparse.Namespace) -> int:
     return 0 if not failed else EXIT_FAILED
 
 
-def print_table(results: list[dict[str, str]], out: Any) -> None:
-    headers = ("部件 component", "检查 check", "结果 result", "测量 measured", "处理办法 remedy")
+def print_table(results: list[dict[str, str]], out: Any, columns: int | None = None) -> None:
+    """The results as a table when it fits the terminal's `columns`, else one short block per check (a
+    technician on a phone's SSH app has about 50). A remedy goes on its own line under its check in both:
+    as a fifth column it made every line as wide as the longest remedy."""
+    columns = columns or shutil.get_terminal_size((120, 24)).columns  # not a terminal: a file, a pipe
     rows = [(r["component"], r["check"], MARK[r["result"]], r["value"], r["remedy"]) for r in results]
-    widths = [
-        max(_width(h), *(_width(row[i]) for row in rows)) if rows else _width(h)
-        for i, h in enumerate(headers[:4])
-    ]
-    print(
-        "  ".join(_pad(h, w) for h, w in zip(headers[:4], widths, strict=True)) + "  " + headers[4], file=out
-    )
-    for row in rows:
-        print("  ".join(_pad(c, w) for c, w in zip(row[:4], widths, strict=True)) + "  " + row[4], file=out)
+    headers = ("部件 component", "检查 check", "结果 result", "测量 measured")
+    widths = [max(_width(h), *(_width(row[i]) for row in rows)) for i, h in enumerate(headers)]
+    if sum(widths) + 2 * (len(widths) - 1) <= columns:
+        indent = " " * (widths[0] + 2)
+        print(_line(headers, widths), file=out)
+        for row in rows:
+            print(_line(row[:4], widths), file=out)
+            if row[4]:
+                print(f"{indent}→ 处理办法 remedy: {row[4]}", file=out)
+        return
+    indent = " " * (_width(MARK["pass"]) + 2)
+    for component, check, mark, value, remedy in rows:
+        print(f"{mark}  {component} · {check}", file=out)
+        for extra in (value, f"处理办法 remedy: {remedy}" if remedy else ""):
+            if extra:
+                print(indent + extra, file=out)
+
+
+def _line(cells: tuple[str, ...], widths: list[int]) -> str:
+    return "  ".join(_pad(c, w) for c, w in zip(cells, widths, strict=True)).rstrip()
 
 
 def _width(text: str) -> int:
