@@ -46,6 +46,20 @@ def test_the_day_so_far_and_the_day_closed_by_the_clock(env: Any) -> None:
     wait_until(lambda: hub.status()["wellbeing"]["last_sent"] == sent["data"]["date"], 10, "the day kept")
 
 
+def test_hours_passed_by_hub_sim_inactivity_end_the_day_as_real_hours_do(env: Any) -> None:
+    """The demo's `hub sim inactivity 24` moved the hub's clock a day on, and the wellbeing day slept on
+    the real seconds it had computed: no `wellbeing.daily` until hours later, the inactivity alarm in no day."""
+    hub, sub = env
+    counting = hub.status()["wellbeing"]["counting"]
+    out = hub.cli("sim", "inactivity", "24", "--json")
+    assert out.returncode == 0, out.stderr
+    sent = sub.wait_event("wellbeing.daily", 15)
+    assert sent, hub.log_tail()
+    assert_valid(sent)
+    assert sent["data"]["date"] == counting
+    wait_until(lambda: hub.status()["wellbeing"]["counting"] > counting, 10, hub.status)
+
+
 def test_the_rest_of_a_day_closed_early_is_a_partial_day(env: Any) -> None:
     """`hub sim wellbeing close` (the demo) sends the day so far; the hub then counted the rest of that same day
     as a whole day: at the day's end a second summary of that date came, not partial, "起床 up 21:27" (the first

@@ -51,6 +51,7 @@ class Clock:
         self._offset: float | None = None  # wall - monotonic at the last reading
         self._watching = threading.RLock()  # re-entrant: a listener may read the clock
         self._step_listeners: list[StepListener] = []
+        self._advance_listeners: list[StepListener] = []
         self.steps: list[float] = []
 
     def now(self) -> datetime:
@@ -64,6 +65,7 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self._skew += seconds
+        self._advanced(seconds)
 
     def step_wall(self, seconds: float) -> None:
         """Simulation: set the wall clock `seconds` ahead (or back); the monotonic clock stays."""
@@ -71,6 +73,18 @@ class Clock:
 
     def on_step(self, listener: StepListener) -> None:
         self._step_listeners.append(listener)
+
+    def on_advance(self, listener: StepListener) -> None:
+        """Told after `advance()` (simulated time passing, both clocks): a loop asleep until a time of day
+        (the wellbeing day's end) looks again instead of sleeping out the real seconds it computed before."""
+        self._advance_listeners.append(listener)
+
+    def _advanced(self, seconds: float) -> None:
+        for listener in list(self._advance_listeners):
+            try:
+                listener(seconds)
+            except Exception:
+                log.exception("clock advance listener failed")
 
     def _watch(self, offset: float) -> None:
         # Slewing (NTP's small corrections) moves the offset slowly and is simply followed. Under the lock:
@@ -118,3 +132,4 @@ class ManualClock(Clock):
     def advance(self, seconds: float) -> None:
         self._now += timedelta(seconds=seconds)
         self._mono += seconds
+        self._advanced(seconds)

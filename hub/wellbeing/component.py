@@ -2,9 +2,9 @@
 `wellbeing.daily` with what changed against this home's own norm.
 
 It listens (the activity stream, committed events) and sleeps until the day's end: one timer a day,
-woken early only when the wall clock is set. The day's counts stay in memory; only the finished summary
-is written (hub.wellbeing.history). `cmd/report` renders the chart in a child process, so the plotting
-library never loads into the hub (hub.wellbeing.request).
+woken early when the wall clock is set or simulated hours pass (`hub sim inactivity`). The day's counts
+stay in memory; only the finished summary is written (hub.wellbeing.history). `cmd/report` renders the
+chart in a child process, so the plotting library never loads into the hub (hub.wellbeing.request).
 """
 
 from __future__ import annotations
@@ -78,6 +78,7 @@ class Wellbeing:
         def stepped(_s: float) -> None:  # told on the thread that saw the step (gpiozero's, too)
             loop.call_soon_threadsafe(self._wake.set)  # an asyncio.Event is set on its own loop
         ctx.clock.on_step(stepped)
+        ctx.clock.on_advance(stepped)  # `hub sim inactivity`'s simulated hours end the day as real ones do
         ctx.add_sim_command("wellbeing", self._sim)
         ctx.add_platform_command("report", self.requests.handle_for(ctx))
         ctx.spawn("wellbeing.day", self._days())
