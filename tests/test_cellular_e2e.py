@@ -120,6 +120,7 @@ def test_broker_down_sms_then_a_modem_call_and_the_duty_officer_presses_1(
     # record of the call: wait for it rather than read it in the same instant.
     (call,) = wait_until(lambda: hub.sim("modem", "status")["calls"], 10, hub.log_tail)
     assert call["number"] == DUTY and call["answered"] and call["keys"] == "1"
+    assert wait_spoken(hub, "call_acknowledged"), spoken_keys(hub)  # said after the ack, once played
     keys = spoken_keys(hub)
     assert keys.index("voice_dialing_duty") < keys.index("cellular_sms_sent") < keys.index("voice_phoned_duty") \
         < keys.index("call_acknowledged")
