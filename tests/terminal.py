@@ -4,21 +4,28 @@ prompt (a regex, with a deadline), type an answer, read the whole screen."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import pty
 import re
 import select
+import struct
+import termios
 import time
 
 from tests.hubproc import ROOT, env
 
 
 class Terminal:
-    def __init__(self, argv: list[str]) -> None:
+    def __init__(self, argv: list[str], columns: int = 120, rows: int = 40) -> None:
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # child: the wizard on the pty (its controlling terminal, so getpass works)
             os.chdir(ROOT)
-            os.execvpe(argv[0], argv, env())
+            # A window of a known size, as a real terminal has (a fresh pty has none, and COLUMNS from
+            # whatever ran the tests would then decide the layout of a program that fits its output to it).
+            fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+            clean = {k: v for k, v in env().items() if k not in ("COLUMNS", "LINES")}
+            os.execvpe(argv[0], argv, clean)
         self.buffer = ""
         self.pos = 0
 

@@ -189,3 +189,21 @@ def test_ctrl_c_in_a_guided_step_says_what_was_done_and_that_presses_now_call(hu
     assert "Traceback" not in term.buffer and "全部通过" not in term.buffer, term.buffer
     wait_until(lambda: 27 not in (hub.status().get("selftest_waiting") or []), 10, "GPIO27 released")
     assert hub.sim("press", "--button", "27")["outcome"] == "raised"  # what the message said
+
+
+def test_a_technician_on_a_phone_s_ssh_app_reads_one_short_block_per_check(hub_env: Any) -> None:
+    """A 50-column terminal (a phone's SSH app): the table would wrap every line into a jumble; each check is
+    a block of its own that fits, and the program learns the width from the terminal itself."""
+    import sys
+
+    from hub.cli.selftest import _width
+    from tests.terminal import Terminal
+
+    term = Terminal([sys.executable, "-m", "hub", "selftest", "--non-interactive", "--only", "buttons",
+                     "--config", str(hub_env.hub.config)], columns=50)
+    term.expect(r"通过 PASS  button:17 · emergency button input\r\n +GPIO17: released")
+    term.expect(r"跳过 SKIP  button:27 · health button press\r\n +non-interactive: not asked")
+    assert term.wait() == 0
+    lines = term.buffer.replace("\r\n", "\n").splitlines()
+    assert "部件 component" not in term.buffer  # no table header: blocks
+    assert all(_width(line) <= 50 for line in lines if "remedy" not in line and "已跳过" not in line), lines
