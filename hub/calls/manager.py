@@ -21,6 +21,7 @@ from typing import Any
 from hub.alarms.reminders import schedule
 from hub.alarms.store import OpenAlarm
 from hub.alarms.words import words_of
+from hub.calls.stuck import StuckButtons
 from hub.config.loader import Config
 from hub.core.buttons import ButtonBank
 from hub.core.context import Hardware, HubContext
@@ -43,9 +44,11 @@ class CallManager:
         self._bank: ButtonBank | None = None
         self._saved_offline: set[str] = set()  # calls the resident was told are saved: tell them when sent
         self._test_until: float | None = None  # the installer's test call: raised before this (monotonic)
+        self._stuck = StuckButtons(self.kinds, self.cfg["stuck_after_s"])
 
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
+        self._stuck.start(ctx, self._publish)
         self._bank = ButtonBank(ctx.hardware.gpio, self.buttons_cfg, ctx.clock, self.cfg["cancel_hold_s"],
                                 self._on_press, self._on_release, self._on_hold)
         ctx.alarms.handle(CALL, escalate=self._escalate, acknowledged=self._acknowledged)
@@ -53,9 +56,8 @@ class CallManager:
         self._publish()
 
     def arm_test(self, within_s: float) -> None:
-        """The next call raised within `within_s` is the installer's test call (the provisioning wizard's
-        live check): its call.raised carries "test": true, so the platform and the console tell it from
-        a real emergency."""
+        """The next call raised within `within_s` is the installer's test call (the wizard's live check): its
+        call.raised carries "test": true, so the platform and the console tell it from a real emergency."""
         self._test_until = self._require_ctx().clock.monotonic() + within_s
 
     def is_pressed(self, pin: int) -> bool:
@@ -73,6 +75,7 @@ class CallManager:
     # --- button events (on the loop) -------------------------------------------------------------
     def _on_press(self, pin: int, ts: datetime) -> None:
         ctx = self._require_ctx()
+        self._stuck.pressed(pin)
         # Asked before the activity is noted: noting it is what answers a pending inactivity check.
         claimed = ctx.claim_press(pin)
         call = self.open_call(pin)
@@ -109,6 +112,7 @@ class CallManager:
 
     def _on_release(self, pin: int, held_s: float) -> None:
         self._require_ctx().notify_button(pin, "release")
+        self._stuck.released(pin)
 
     def _on_hold(self, pin: int) -> None:
         ctx = self._require_ctx()
@@ -264,10 +268,11 @@ class CallManager:
                 future.set_result(outcome)
 
     def _publish(self) -> None:
-        calls = self._require_ctx().alarms.open_alarms(CALL)
-        self._require_ctx().set_status("open_calls", [
+        ctx = self._require_ctx()
+        ctx.set_status("open_calls", [
             {"call_id": c.id, "kind": c.facts.get("kind"), **_source(c.facts), "since": c.since,
-             "escalated": c.escalated, "acknowledged": c.acknowledged} for c in calls])
+             "escalated": c.escalated, "acknowledged": c.acknowledged} for c in ctx.alarms.open_alarms(CALL)])
+        ctx.set_status("stuck_buttons", self._stuck.status())  # buttons no new call can come from
 
     def _require_ctx(self) -> HubContext:
         if self._ctx is None:
@@ -275,6 +280,7 @@ class CallManager:
         return self._ctx
 
     async def close(self) -> None:
+        self._stuck.close()
         if self._bank is not None:
             self._bank.close()
             self._bank = None

@@ -133,6 +133,8 @@ BUTTONS = Section("buttons", "Call buttons: one [[buttons]] table per button.", 
 CALLS = Section("calls", "How a call behaves after the press.", {
     "guard_s": Key(10.0, "A hold within this many seconds of the press cancels the call.", min=0, max=120),
     "cancel_hold_s": Key(3.0, "How long a hold cancels.", min=0.5, max=30),
+    "stuck_after_s": Key(120.0, "A call button held down this long is stuck (no new call can come from it): "
+                                "fault.sensor to the platform until it is let go.", min=30, max=3600),
     "ack_timeout_s": Key(60.0, "No ack after this long: call.escalated and re-announce.", min=1, max=3600),
     "reannounce_s": Key(30.0, "First reminder gap after escalation; the reminder (one for every open call) "
                               "then backs off to 4x and 10x it, then reannounce_slow_s.", min=1, max=3600),
