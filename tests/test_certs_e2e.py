@@ -107,6 +107,10 @@ def test_rotation_end_to_end_loses_and_repeats_no_call(tmp_path, pki, key_type):
         assert rotated["data"]["serial"] == _serial(cert_pem) and rotated["data"]["previous_serial"] == old_serial
         for call in (before, during):
             assert pki.sub.wait_for(lambda m, c=call: isinstance(m[2], dict) and m[2].get("id") == c, 15)
+        # The status shows the pair in use once the expiry check has read it again, after cert.rotated went
+        # out and the pair was promoted (hub.certificates.rotation._rotated): wait for it, not for the event.
+        wait_until(lambda: hub.status()["certificate"]["serial"] == _serial(cert_pem), 10,
+                   lambda: f"the new serial in status: {hub.status().get('certificate')}")
         status = _settled(hub)
         assert status["state"] == "online" and status["certificate"]["serial"] == _serial(cert_pem)
         assert status["queue_depth"] == 0 and "uplink_faults" not in status

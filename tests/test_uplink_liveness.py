@@ -7,7 +7,16 @@ import time
 
 import pytest
 from mqtt_faults import BlackHoleProxy
-from support import PREFIX, HubProcess, Subscriber, spoken_keys, wait_online, wait_until, write_config
+from support import (
+    PREFIX,
+    HubProcess,
+    Subscriber,
+    spoken_keys,
+    wait_online,
+    wait_spoken,
+    wait_until,
+    write_config,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -32,6 +41,9 @@ def test_a_call_on_a_half_open_link_is_noticed_and_delivered(tmp_path, broker):
     try:
         first = hub.sim("press")["event_id"]
         assert _arrived(sub, first, 5)
+        # The broker sends the call on and its PUBACK back at once: cut the link only once the hub has the
+        # PUBACK ("正在呼叫" is said then), or the first call too is "saved, sending" and the test of another one
+        assert wait_spoken(hub, "call_raising"), spoken_keys(hub)
         proxy.black_hole()
         pressed = time.monotonic()
         second = hub.sim("press", "--button", "27")["event_id"]
