@@ -50,7 +50,8 @@ class _LoopThread:
 class BlackHoleProxy(_LoopThread):
     """127.0.0.1:port -> 127.0.0.1:target. `black_hole()` makes every open connection swallow bytes in
     both directions without closing (what a NAT that forgot the mapping, or a dead Wi-Fi, looks like);
-    connections made afterwards pass normally."""
+    `black_hole_upstream()` only the client's bytes (the broker's last words still arrive after the link
+    died under them); connections made afterwards pass normally."""
 
     def __init__(self, target: int) -> None:
         super().__init__()
@@ -63,7 +64,7 @@ class BlackHoleProxy(_LoopThread):
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
-        link = {"dead": False}
+        link = {"dead": False, "up_dead": False}
         self._links.append(link)
         self._writers.append(writer)
         try:
@@ -72,24 +73,31 @@ class BlackHoleProxy(_LoopThread):
             writer.close()
             return
         self._writers.append(up_writer)
-        await asyncio.gather(self._pump(reader, up_writer, link), self._pump(up_reader, writer, link),
-                             return_exceptions=True)
+        await asyncio.gather(self._pump(reader, up_writer, link, "up_dead"),
+                             self._pump(up_reader, writer, link, "dead"), return_exceptions=True)
 
     @staticmethod
-    async def _pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter, link: dict[str, bool]) -> None:
+    async def _pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter, link: dict[str, bool],
+                    dead_when: str) -> None:
         try:
             while data := await src.read(65536):
-                if not link["dead"]:
+                if not (link["dead"] or link[dead_when]):
                     dst.write(data)
                     await dst.drain()
         finally:
-            if not link["dead"]:
+            if not (link["dead"] or link[dead_when]):
                 dst.close()
 
     def black_hole(self) -> None:
         def cut() -> None:
             for link in self._links:
                 link["dead"] = True
+        self.loop.call_soon_threadsafe(cut)
+
+    def black_hole_upstream(self) -> None:
+        def cut() -> None:
+            for link in self._links:
+                link["up_dead"] = True
         self.loop.call_soon_threadsafe(cut)
 
     def close(self) -> None:

@@ -3,7 +3,9 @@ resident hears "saved, sending" rather than "calling", and every call is deliver
 
 from __future__ import annotations
 
+import json
 import time
+import uuid
 
 import pytest
 from mqtt_faults import BlackHoleProxy
@@ -63,6 +65,28 @@ def test_a_call_on_a_half_open_link_is_noticed_and_delivered(tmp_path, broker):
         # delivered rows leave the outbox in a batch, shortly after
         wait_until(lambda: hub.status()["queue_depth"] == 0, 5, "an empty queue")
         assert hub.status()["state"] == "online"
+    finally:
+        hub.stop()
+        sub.close()
+        proxy.close()
+
+
+def test_a_call_is_noticed_lost_though_the_broker_s_last_bytes_arrived_after_it_left(tmp_path, broker):
+    """The link dies under a call while the broker's last bytes (here an operator's stray ack) are still on
+    their way to the hub: heard after the call left, they were taken for proof the link carried it, and the
+    hub waited for the idle probe (half the 120 s keepalive) instead of its PUBACK deadline."""
+    proxy, sub, hub = _hub_behind_proxy(tmp_path, broker, keepalive=120)
+    try:
+        proxy.black_hole_upstream()  # the hub's bytes no longer reach the broker
+        pressed = time.monotonic()
+        call = hub.sim("press")["event_id"]
+        stray = str(uuid.uuid4())
+        sub.publish(f"{PREFIX}/test-0001/cmd/ack", json.dumps({"event_id": stray, "by": "duty01"}))
+        wait_until(lambda: stray in hub.log_path.read_text(), 10, hub.log_tail)  # the hub heard it, after the call
+        assert _arrived(sub, call, 30), hub.log_tail()
+        noticed = time.monotonic() - pressed
+        assert noticed < 12 + 3, f"took {noticed:.1f} s"  # the documented bound, plus the reconnect
+        assert "the link is dead; reconnecting" in hub.log_path.read_text()
     finally:
         hub.stop()
         sub.close()

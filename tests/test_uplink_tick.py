@@ -33,10 +33,26 @@ def test_an_urgent_publish_wakes_the_tick_and_brings_its_deadline_forward() -> N
     w.heard(101.0)
     w.sent(7, 102.0)
     assert changed == [True] and w.next_due() == 107.0  # PUBACK overdue at 5 s
-    w.heard(103.0)  # anything heard since: no early probe for it
-    assert w.next_due() == 118.0
+    w.heard(103.0)  # bytes heard since may have left the broker before it had the call: no proof
+    assert w.next_due() == 107.0 and w.check(106.9) is None
+    assert w.check(107.0) == "ping"  # the PUBACK overdue: a probe at once, not half a keepalive later
+    w.heard(107.1)  # its answer: the link carried the call
+    assert w.next_due() == pytest.approx(122.1)
+    assert w.check(112.0) is None  # proven: no second probe for the same slow PUBACK
     w.done(7)
-    assert w.next_due() == 118.0
+    assert w.next_due() == pytest.approx(122.1)
+
+
+def test_a_probe_answered_before_the_call_went_out_proves_nothing_about_it() -> None:
+    """The helper's case: a link that dies just after a call, with the broker's last bytes (an earlier
+    probe's answer, an earlier PUBACK) arriving after the call left. The PUBACK deadline stands."""
+    w = watch()
+    assert w.check(115.0) == "ping"
+    w.sent(9, 115.0005)  # the call, right after the idle probe
+    w.heard(115.3)  # the PINGRESP to the probe sent before the call
+    assert w.next_due() == pytest.approx(120.0005)
+    assert w.check(120.0005) == "ping"
+    assert w.check(125.0005) == "dead"  # nothing back: reconnect, and paho resends the call
 
 
 def test_tick_delay_takes_the_earliest_deadline_and_never_spins() -> None:

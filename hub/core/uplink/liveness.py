@@ -2,8 +2,10 @@
 
 `LinkWatch` notices a dead link (a NAT that forgot the connection, a Wi-Fi that went away without a
 FIN) long before MQTT keepalive would (paho closes only after ~2 x keepalive_s):
-- an urgent publish (a call, an alarm) with no PUBACK for `puback_timeout_s`, and nothing at all heard
-  from the broker since it went out, sends a PINGREQ at once;
+- an urgent publish (a call, an alarm) with no PUBACK for `puback_timeout_s` sends a PINGREQ at once,
+  unless a probe sent after it was answered already (bytes merely heard since it went out may have left
+  the broker before it had the call: counting them let a link that died just after a call go unnoticed
+  for half the keepalive, 30 s against the 12 s this promises);
 - so does `keepalive_s / 2` of silence from the broker;
 - no byte back within `ping_timeout_s` of that ping: the link is dead, the hub reconnects (and paho
   resends what was in flight, so every call still arrives).
@@ -37,11 +39,13 @@ class LinkWatch:
         self.last_in = 0.0  # loop time the socket last had bytes for us
         self.urgent: dict[int, float] = {}  # mid of an urgent publish awaiting PUBACK -> when sent
         self.probe_at: float | None = None
+        self.proven = float("-inf")  # when the last answered probe went out: the link carried all sent before
         self.on_change: Callable[[], None] | None = None  # a new deadline may be sooner: re-plan the tick
 
     def connected(self, now: float) -> None:
         self.last_in = now
         self.probe_at = None
+        self.proven = float("-inf")  # the CONNACK came before paho resent anything
         # paho resends what was in flight on this new connection: their clocks start again.
         self.urgent = dict.fromkeys(self.urgent, now)
 
@@ -50,7 +54,8 @@ class LinkWatch:
         # `>=`: bytes read at the very loop time the probe went out still answer it (a clock that does not
         # move between the two, as on a virtual-time loop or a coarse clock, must not make a live link dead).
         if self.probe_at is not None and now >= self.probe_at:
-            self.probe_at = None  # the probe is answered (PINGRESP or anything else): not suspect now
+            # the probe is answered (PINGRESP or anything else): not suspect now
+            self.proven, self.probe_at = self.probe_at, None
             if self.on_change is not None:
                 # Re-plan the sleeping tick now, while the loop is awake for this read: else it wakes
                 # on its own at the answer's deadline only to find the probe answered.
@@ -82,13 +87,13 @@ class LinkWatch:
         """'ping' when a probe should go out now, 'dead' when one went unanswered, else None."""
         if self.probe_at is not None:
             if self.last_in >= self.probe_at:
-                self.probe_at = None  # answered (PINGRESP or anything else)
+                self.proven, self.probe_at = self.probe_at, None  # answered (PINGRESP or anything else)
             elif now - self.probe_at >= self.ping_timeout_s:
                 return "dead"
             else:
                 return None
         oldest = min(self.urgent.values(), default=None)
-        overdue = (oldest is not None and now - oldest >= self.puback_timeout_s and self.last_in < oldest)
+        overdue = oldest is not None and now - oldest >= self.puback_timeout_s and self.proven < oldest
         if overdue or now - self.last_in >= self.idle_probe_s:
             self.probe_at = now
             return "ping"
@@ -100,7 +105,7 @@ class LinkWatch:
             return self.probe_at + self.ping_timeout_s
         due = self.last_in + self.idle_probe_s
         oldest = min(self.urgent.values(), default=None)
-        if oldest is not None and self.last_in < oldest:
+        if oldest is not None and self.proven < oldest:
             due = min(due, oldest + self.puback_timeout_s)
         return due
 
