@@ -101,6 +101,25 @@ async def test_silence_asks_first_then_alarms(tmp_path: Path) -> None:
 
 
 @run
+async def test_the_alarm_is_sounded_and_said_before_its_bookkeeping_reaches_the_card(tmp_path: Path) -> None:
+    """The operator-feedback book is saved (an fsync, on a slow or failing card) after the buzzer and the
+    prompt, not before them."""
+    hub, monitor, _sim = await started(tmp_path)
+    saved = monitor.store.save_feedback
+
+    def save_feedback(book: Any) -> None:
+        hub.timeline.append(("save", "feedback"))
+        saved(book)
+
+    monitor.store.save_feedback = save_feedback  # type: ignore[method-assign]
+    hub.activity.note("pir", START)
+    await hub.sims["inactivity"](["7"])
+    assert hub.timeline.index(("event", "alarm.inactivity")) < hub.timeline.index(("say", "inactivity_alarm")) \
+        < hub.timeline.index(("save", "feedback"))
+    await stop(hub, monitor)
+
+
+@run
 async def test_a_press_during_the_check_answers_it(tmp_path: Path) -> None:
     hub, monitor, _ = await started(tmp_path)
     hub.activity.note("pir", START)

@@ -206,9 +206,11 @@ class InactivityMonitor:
                                           facts={"reason": data["reason"], "gap_min": data["gap_min"]})
             self.feedback.record_alarm(event.id, {**data, "hour": item.at.astimezone(self._det().tz).hour,
                                                   "scale": self._det().scale})
-            await asyncio.to_thread(self.store.save_feedback, self.feedback)
             ctx.feedback("alarm")
             ctx.say("inactivity_alarm", about=event.id)  # "已通知社区" only once the broker has it
+            # bookkeeping for learning from the operator's verdict: after the buzzer, not before (an fsync
+            # on a slow or failing card held the resident's alarm back)
+            await asyncio.to_thread(self.store.save_feedback, self.feedback)
         elif item.kind in ("visitor_arrived", "visitor_left"):  # checks, alarms and the radar pause
             log.info("inactivity: %s at %s (%s)", item.kind.replace("_", " "), item.at, item.last_source)
         elif item.kind == "away_cleared":
