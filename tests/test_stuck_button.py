@@ -62,6 +62,22 @@ def test_a_frightened_resident_holding_the_button_a_minute_is_not_a_fault(tmp_pa
         s.run(body)
 
 
+@pytest.mark.slow
+def test_the_technician_tries_it_with_hub_sim_button(tmp_path: Any, broker: Any) -> None:
+    async def body(s: Scenario) -> None:
+        stuck = await s.sim("button", "stuck", "--button", "27")
+        assert stuck["outcome"] == "raised" and stuck["held_down"] is True and stuck["stuck_after_s"] == 30
+        assert (await s.sim("button", "stuck", "--button", "27"))["was"] == "down"  # twice: nothing more
+        fault = await s.event("fault.sensor", timeout=40, component="button")
+        assert fault.data["part"] == "call button GPIO27 (health)"
+        assert (await s.sim("button", "free", "--button", "27"))["released"] is True
+        await s.event("fault.cleared", component="button")
+        assert (await s.sim("button", "free", "--button", "27"))["was"] == "up"
+
+    with scenario(tmp_path, broker, calls={"stuck_after_s": 30}) as s:
+        s.run(body)
+
+
 class _Ctx:
     """What StuckButtons uses of the hub: its clock, named tasks and durable events, slow to commit."""
 

@@ -1,4 +1,5 @@
-"""Simulation of the call buttons: `hub sim press [--button PIN] [--hold SECONDS]`.
+"""Simulation of the call buttons: `hub sim press [--button PIN] [--hold SECONDS]`, and `hub sim button
+stuck|free [--button PIN]` (a button left held down, e.g. something leaning on it, until set free).
 
 Drives the GPIO chip model's line the way a real push button does (contacts bounce on press and release),
 then waits until the hub has committed what the press caused and reports its event id.
@@ -31,6 +32,7 @@ class SimButtons:
     async def start(self, ctx: HubContext) -> None:
         self._ctx = ctx
         ctx.add_sim_command("press", self.press)
+        ctx.add_sim_command("button", self.button)
 
     async def press(self, argv: list[str]) -> dict[str, Any]:
         parser = SimParser("hub sim press")
@@ -57,6 +59,34 @@ class SimButtons:
                 first.cancel()
             if chip.level(pin) == 0:
                 chip.drive(pin, 1)
+
+    async def button(self, argv: list[str]) -> dict[str, Any]:
+        parser = SimParser("hub sim button")
+        parser.add_argument("state", choices=("stuck", "free"))
+        parser.add_argument("--button", type=int, default=self.pins[0] if self.pins else None)
+        args = parser.parse_args(argv)
+        if args.button not in self.pins:
+            raise SimArgumentError(f"GPIO{args.button} 上没有呼叫按钮 no call button on GPIO{args.button}")
+        ctx, pin = self._ctx, args.button
+        assert ctx is not None
+        chip, calls = ctx.hardware.world.gpio, self._calls()
+        if args.state == "free":
+            if chip.level(pin) == 1:
+                return {"button": pin, "was": "up"}
+            await _bounce(chip, pin, pressed=False)
+            await self._released(pin)
+            return {"button": pin, "was": "down", "released": True}
+        if chip.level(pin) == 0:
+            return {"button": pin, "was": "down"}
+        first = calls.wait_press(pin)
+        await _bounce(chip, pin, pressed=True)  # and left down: its press counts as any press does
+        try:
+            outcome = dict(await asyncio.wait_for(first, PRESS_TIMEOUT_S))
+        except TimeoutError:
+            first.cancel()
+            raise ControlError(f"GPIO{pin} 已卡住，终端没有回应 held down, but the hub reported no outcome") from None
+        return {**outcome, "button": pin, "held_down": True,
+                "stuck_after_s": ctx.config["calls"]["stuck_after_s"]}
 
     async def _after_press(self, chip: Any, button: int, hold: float | None,
                            first: asyncio.Future[dict[str, Any]]) -> dict[str, Any]:

@@ -17,6 +17,13 @@ def _press(p: argparse.ArgumentParser) -> None:
                    "held 3 s cancels the call)")
 
 
+def _button(p: argparse.ArgumentParser) -> None:
+    p.add_argument("state", choices=("stuck", "free"), help="卡住（一直按着）/松开 held down from now (a press, "
+                   "then fault.sensor after [calls] stuck_after_s) or let go")
+    p.add_argument("--button", type=int, metavar="PIN", help="按钮的 GPIO 号 the button's GPIO pin (default: the "
+                   "first [[buttons]] entry)")
+
+
 def _motion(p: argparse.ArgumentParser) -> None:
     p.add_argument("--count", type=int, default=1, help="检测次数 detections (1..1000)")
     p.add_argument("--hold", type=float, default=0.5, metavar="S", help="每次高电平秒数 seconds the PIR output "
@@ -148,6 +155,7 @@ def _pendant(p: argparse.ArgumentParser) -> None:
 # verb -> (one line, Chinese and English; its arguments)
 VERBS: dict[str, tuple[str, Build]] = {
     "press": ("按呼叫按钮 press a call button", _press),
+    "button": ("呼叫按钮卡住/松开 a call button left held down, or set free", _button),
     "motion": ("人体感应 PIR detections", _motion),
     "smoke": ("烟雾 smoke on|off", _choice("state", ("on", "off"), "有烟 smoke present or gone")),
     "temperature": ("室温 room temperature", _temperature),
