@@ -144,7 +144,8 @@ def test_a_sensor_fault_says_what_to_do_not_only_its_code():
             "remedy": remedy}
     line = describe("eldercare/v1/h1/event/fault",
                     {"type": "fault.sensor", "ts": "2026-12-07T21:04:57+08:00", "hub": "h1", "data": data})
-    assert line.endswith(f"传感器故障 sensor fault · temperature · no_response · SHT3x@0x44 i2c-1 · {remedy}"), line
+    assert line.endswith("传感器故障 sensor fault · 温度传感器 temperature · 无响应 no response · SHT3x@0x44 i2c-1 · "
+                         + remedy), line
 
 
 @pytest.mark.parametrize(("extra", "shown"), [

@@ -28,6 +28,13 @@ GLUCOSE = {"hypo_severe": "严重低血糖 severe hypo", "hypo": "低血糖 hypo
            "high": "偏高 high", "dangerous": "很高 dangerous"}
 MEALS = {"fasting": "空腹 fasting", "before": "餐前 before a meal", "after": "餐后 after a meal",
          "bedtime": "睡前 bedtime"}
+# The home's parts and what went wrong with them, as a duty operator reads a fault line (docs/protocol.md).
+PARTS = {"temperature": "温度传感器 temperature", "smoke": "烟雾探测 smoke", "pir": "人体感应 PIR",
+         "power": "电源 power", "door": "门磁 door", "mat": "压力垫 mat", "button": "呼叫按钮 call button"}
+FAULTS = {"no_response": "无响应 no response", "crc": "校验错误 CRC", "short_read": "读数不全 short read",
+          "stuck": "卡住 stuck", "impossible": "读数异常 impossible value", "timeout": "超时 timeout",
+          "wrong_chip": "芯片不符 wrong chip", "trouble": "自身故障 trouble", "silent": "多日无变化 silent",
+          "error": "错误 error"}
 Facts = Callable[[dict[str, Any]], str]
 
 
@@ -138,9 +145,11 @@ FACTS: dict[str, tuple[str, Facts]] = {
     "measurement.glucose": ("血糖 glucose", lambda d: f"{_n(d.get('mmol_per_l'))} mmol/L · "
                             f"{GLUCOSE.get(str(d.get('category')), d.get('category'))}"
                             + (f" · {MEALS.get(str(d['meal']), d['meal'])}" if d.get("meal") else "")),
-    "fault.sensor": ("传感器故障 sensor fault", lambda d: f"{d.get('component')} · {d.get('kind')} · {d.get('part')}"
+    "fault.sensor": ("传感器故障 sensor fault", lambda d: f"{PARTS.get(str(d.get('component')), d.get('component'))}"
+                     f" · {FAULTS.get(str(d.get('kind')), d.get('kind'))} · {d.get('part')}"
                      + (f" · {d['remedy']}" if d.get("remedy") else "")),  # what the technician sent out does
-    "fault.cleared": ("故障解除 fault cleared", lambda d: f"{d.get('component')} · {d.get('part')}"),
+    "fault.cleared": ("故障解除 fault cleared", lambda d: f"{PARTS.get(str(d.get('component')), d.get('component'))}"
+                      f" · {d.get('part')}"),
     "telemetry.environment": ("环境 environment", lambda d: f"{_n(d.get('temperature_c'))} °C · 湿度 humidity "
                               f"{_n(d.get('humidity_pct'))} % · 活动 activity {d.get('activity_count')}"
                               + (" · 烟雾 SMOKE" if d.get("smoke") else "")),
