@@ -56,9 +56,8 @@ class StuckButtons:
         return self._ctx
 
     def pressed(self, pin: int) -> None:
-        current = self._held.get(pin)
-        if current is not None and not current.released:
-            return  # the same press (the bank reports each press once)
+        if pin in self._held:
+            return  # the same press (the bank reports each press once; a release takes it out)
         held = _Held(since=iso_ms(self.ctx.clock.now()))
         held.timer = asyncio.get_running_loop().call_later(self._after_s, self._stuck, pin, held)
         self._held[pin] = held
