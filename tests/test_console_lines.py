@@ -70,9 +70,15 @@ def test_an_escalation_step_says_who_was_told_how_and_what_came_of_it():
             "channel": "sms", "to": ["+8613800000001"], "outcome": "sent", "seconds": 125.0, "detail": None}
     line = describe("eldercare/v1/h1/event/escalation",
                     {"type": "escalation.step", "ts": "2026-11-30T12:33:11.000+08:00", "hub": "h1", "data": data})
-    assert ("升级通知 escalation step · 第1步 step 1 · 家属 family 女儿 · 短信 SMS → +8613800000001 · 已发送 sent · "
+    # the event's step is an index: the chain's second step (the daughter) is "第2步", as `hub status` says
+    # "step 2/3" (the console said "第1步", and "第0步" for the duty desk)
+    assert ("升级通知 escalation step · 第2步 step 2 · 家属 family 女儿 · 短信 SMS → +8613800000001 · 已发送 sent · "
             "跌倒 fall #5f3a9c21, 125 s 未应答 without ack") in line
     _assert_sentence(line)
+    data.update(step=0, role="duty", name="社区值班员")
+    first = describe("eldercare/v1/h1/event/escalation",
+                     {"type": "escalation.step", "ts": "2026-11-30T12:33:11.000+08:00", "hub": "h1", "data": data})
+    assert "第1步 step 1 · 社区值班员 duty desk 社区值班员" in first and "第0步" not in first
 
 
 def test_an_unknown_event_type_still_reads_as_words_not_json():

@@ -66,9 +66,15 @@ def plain(data: dict[str, Any]) -> str:
     return text if len(text) <= PLAIN_MAX else text[:PLAIN_MAX].rsplit(" ", 1)[0] + " …"
 
 
+def _ordinal(step: Any) -> str:
+    """The event's `step` is an index (0 = the first step); people count from 1, as `hub status` does."""
+    return str(step + 1) if isinstance(step, int) and not isinstance(step, bool) else _n(step)
+
+
 def _step(d: dict[str, Any]) -> str:
     channel = "短信 SMS" if d.get("channel") == "sms" else "电话 phone call"
-    line = (f"第{_n(d.get('step'))}步 step {_n(d.get('step'))} · {ROLES.get(str(d.get('role')), d.get('role'))} "
+    n = _ordinal(d.get("step"))
+    line = (f"第{n}步 step {n} · {ROLES.get(str(d.get('role')), d.get('role'))} "
             f"{d.get('name') or ''} · {channel} → {', '.join(map(str, d.get('to') or []))} · "
             f"{STEP_OUTCOMES.get(str(d.get('outcome')), d.get('outcome'))} · {_alarm(d)}, {_n(d.get('seconds'))} s "
             "未应答 without ack")
