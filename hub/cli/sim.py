@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import itertools
 import json
 import sys
 
@@ -72,7 +73,7 @@ def reply_timeout(verb: str, argv: list[str]) -> float:
     """How long to wait for the hub's answer: a press held for S seconds answers after them."""
     if verb != "press":
         return REPLY_TIMEOUT_S
-    given = [b for a, b in zip(argv, argv[1:], strict=False) if a == "--hold"]
+    given = [b for a, b in itertools.pairwise(argv) if a == "--hold"]
     given += [a.removeprefix("--hold=") for a in argv if a.startswith("--hold=")]
     try:
         hold = max([0.0, *(float(value) for value in given)])
