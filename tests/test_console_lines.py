@@ -92,6 +92,21 @@ def test_an_unknown_event_type_still_reads_as_words_not_json():
     assert "{" not in line and '":' not in line
 
 
+def test_a_pendant_or_pull_cord_call_says_which_and_where_never_button_none(capsys: pytest.CaptureFixture[str]):
+    """A BLE trigger's call carries `trigger` and `room` (hub.triggers), not `button`: the duty operator read
+    "紧急呼叫 emergency call · 按钮 button None" for the bathroom pull cord, in the line and the open list."""
+    from hub.cli.console_board import Board
+
+    body = {"type": "call.raised", "ts": "2026-11-30T12:33:11+08:00", "hub": "h1", "id": "c1",
+            "data": {"kind": "emergency", "trigger": "bath_cord", "room": "卫生间"}}
+    line = describe("eldercare/v1/h1/event/call", body)
+    assert "紧急呼叫 emergency call · 无线按钮 wireless bath_cord · 卫生间" in line and "None" not in line, line
+    capsys.readouterr()
+    Board("duty", "").message("eldercare/v1/h1/event/call", body, raw=False)
+    out = capsys.readouterr().out  # the event's line, then the numbered open alarms
+    assert "1. 紧急呼叫 emergency call · 无线按钮 wireless bath_cord · 卫生间 · h1" in out and "None" not in out, out
+
+
 def test_a_test_call_never_reads_like_a_real_emergency():
     body = {"type": "call.raised", "ts": "2026-11-30T12:33:11+08:00", "hub": "h1", "id": "e1",
             "data": {"kind": "emergency", "button": 17, "test": True}}

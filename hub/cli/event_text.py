@@ -63,11 +63,13 @@ def _n(value: Any) -> str:
 def alarm_label(alarm_type: str, facts: dict[str, Any]) -> str:
     """'紧急呼叫 emergency call · button 17', '火警 fire · 烟雾 smoke', ..."""
     if alarm_type == "call.raised":
+        # a Zigbee SOS button (hub.zigbee) is a `device`, a BLE pendant or pull cord (hub.triggers) a `trigger`
+        wireless = facts.get("device") if facts.get("device") is not None else facts.get("trigger")
         # A test call (the installer's live check) must never pass for a real emergency.
         return (("测试呼叫 TEST CALL (not an emergency) · " if facts.get("test") else "")
                 + f"{KINDS.get(str(facts.get('kind')), str(facts.get('kind')))} · "
-                + (f"按钮 button {facts.get('button')}" if facts.get("device") is None
-                   else f"无线按钮 wireless {facts['device']} · {facts.get('room')}"))
+                + (f"按钮 button {facts.get('button')}" if wireless is None
+                   else f"无线按钮 wireless {wireless} · {facts.get('room')}"))
     parts = [ALARMS.get(alarm_type, alarm_type)]
     if facts.get("cause"):
         parts.append(CAUSES.get(str(facts["cause"]), str(facts["cause"])))
