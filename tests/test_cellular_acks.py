@@ -117,7 +117,8 @@ def test_a_duty_officer_who_answers_in_words_is_told_once_it_was_no_acknowledgem
         code = short_code(call_id)
         fake.deliver_sms(DUTY, "收到，马上到")
         await until(lambda: len(fake.state.sent) == 2)
-        assert fake.state.sent[1] == (DUTY, f"【一键呼】您的回复没有确认报警#{code}，求助仍在等待处理。确认请只回复1#{code}")
+        hint = f"【一键呼】您的回复没有确认报警#{code}，求助仍在等待处理。确认请只回复1#{code}"
+        assert fake.state.sent[1] == (DUTY, hint)
         assert acked(hub) == [] and hub.alarms.open_alarms()
         fake.deliver_sms(DUTY, "好的")  # told once already
         fake.deliver_sms("+8613511112222", "收到")  # a stranger: never answered
