@@ -107,6 +107,21 @@ def test_a_pendant_or_pull_cord_call_says_which_and_where_never_button_none(caps
     assert "1. 紧急呼叫 emergency call · 无线按钮 wireless bath_cord · 卫生间 · h1" in out and "None" not in out, out
 
 
+@pytest.mark.parametrize(("data", "shown"), [
+    ({"trigger": "pendant", "room": "卧室", "kind": "pendant", "reason": "battery_low", "detail": "battery 10%",
+      "battery_pct": 10, "remedy": "更换按钮电池"},
+     "无线按钮故障 TRIGGER FAULT · pendant (卧室) · 电量低 battery low · battery 10% · 更换按钮电池"),
+    ({"trigger": "bath_cord", "room": "卫生间", "kind": "pull_cord", "reason": "not_heard",
+      "detail": "not heard for 25.0 h", "battery_pct": None},
+     "无线按钮故障 TRIGGER FAULT · bath_cord (卫生间) · 没有信号 not heard · not heard for 25.0 h"),
+])
+def test_a_trigger_fault_says_its_battery_once_and_its_reason_in_words(data: dict[str, Any], shown: str):
+    # the technician read "battery_low · battery 10% · 电量 battery 10%", and "电量 battery ?%" with no reading
+    body = {"type": "fault.trigger", "ts": "2026-11-30T12:33:11+08:00", "hub": "h1", "id": "f1", "data": data}
+    line = describe("eldercare/v1/h1/event/fault", body)
+    assert shown in line and "?%" not in line and line.count("10%") <= 1, line
+
+
 def test_a_test_call_never_reads_like_a_real_emergency():
     body = {"type": "call.raised", "ts": "2026-11-30T12:33:11+08:00", "hub": "h1", "id": "e1",
             "data": {"kind": "emergency", "button": 17, "test": True}}

@@ -60,6 +60,22 @@ def _n(value: Any) -> str:
     return "?" if value is None else str(value)
 
 
+TRIGGER_FAULTS = {"not_heard": "没有信号 not heard", "battery_low": "电量低 battery low",
+                  "counter_back": "计数回退 counter went back", "untested": "未测试 untested",
+                  "test_failed": "测试未按 weekly test failed"}
+
+
+def trigger_fault(d: dict[str, Any]) -> str:
+    """'pendant (卧室) · 电量低 battery low · battery 10% · remedy': the battery once (the detail of a
+    battery fault says it already), the reason in words."""
+    reason, detail = str(d.get("reason")), str(d.get("detail") or "")
+    line = f"{d.get('trigger')} ({d.get('room')}) · {TRIGGER_FAULTS.get(reason, reason)}"
+    line += f" · {detail}" if detail else ""
+    if d.get("battery_pct") is not None and "battery" not in detail:
+        line += f" · 电量 battery {_n(d['battery_pct'])}%"
+    return line + (f" · {d['remedy']}" if d.get("remedy") else "")
+
+
 def alarm_label(alarm_type: str, facts: dict[str, Any]) -> str:
     """'紧急呼叫 emergency call · button 17', '火警 fire · 烟雾 smoke', ..."""
     if alarm_type == "call.raised":
