@@ -130,7 +130,8 @@ def test_a_duty_officer_who_answers_in_words_is_told_once_it_was_no_acknowledgem
         await until(lambda: len(fake.state.sent) == 3)
         assert fake.state.sent[2] == (DUTY, f"【一键呼】报警#{code}已由他人确认或已结束，无需再回复")
         fake.deliver_sms(DUTY, "1")
-        await until(lambda: len(hub.raised("sms.refused")) == 2)
+        fake.deliver_sms(DUTY, "我到了")  # words after the alarm is taken: never "求助仍在等待处理"
+        await until(lambda: len(hub.raised("sms.refused")) == 2 and len(hub.raised("sms.received")) == 4)
         assert [to for to, _ in fake.state.sent] == [DUTY, DUTY, DUTY]
 
     run(config(tmp_path), fake, scenario)

@@ -167,3 +167,25 @@ def test_two_alarms_at_once_tell_the_resident_once_who_is_being_told(tmp_path: P
     assert [number for number, _ in modem.texts] == [DUTY, DUTY, DUTY]  # everyone still texted
     told = [f["name"] for k, f in hub.prompts if k == "escalation_notifying"]
     assert told == ["社区值班员", "社区值班员"], hub.prompts  # once for the two at once, again for the later one
+
+
+def test_words_after_the_alarm_is_taken_are_never_answered_with_still_waiting(tmp_path: Path) -> None:
+    """The daughter writes "我到了" after the duty desk's "1": her chain still knows her number, but the hub
+    must not text her "求助仍在等待处理" about an alarm someone has; while it waits she is told how to ack."""
+    hub, escalation = setup(tmp_path)
+    told: list[tuple[str, str, str]] = []
+
+    async def tell(sender: str, alarm_id: str, text: str) -> None:
+        told.append((sender, alarm_id, text))
+
+    async def scenario() -> None:
+        alarm = await chain(hub, escalation, 17, 1, T0 + 400)
+        hub.clock.advance(450)  # type: ignore[attr-defined]
+        await replies.handle(hub, DAUGHTER, "在路上了", [escalation._on_sms], tell=tell)  # type: ignore[arg-type]
+        assert [(who, about) for who, about, _ in told] == [(DAUGHTER, alarm)]
+        assert "确认请只回复1#" in told[0][2]
+        await hub.alarms.ack(alarm, DUTY, "1", named=False, via="sms")
+        await replies.handle(hub, DAUGHTER, "我到了", [escalation._on_sms], tell=tell)  # type: ignore[arg-type]
+        assert len(told) == 1
+
+    asyncio.run(scenario())

@@ -72,6 +72,11 @@ class Budget:
         return False
 
 
+def _unanswered(ctx: HubContext, alarm_id: str) -> bool:
+    alarm = ctx.alarms.get(alarm_id)
+    return alarm is not None and not alarm.acknowledged
+
+
 async def handle(ctx: HubContext, sender: str, body: str, listeners: list[SmsListener],
                  budget: Budget | None = None, tell: Tell | None = None) -> str | None:
     """Act on one received SMS; the id of the alarm it acknowledged, if any."""
@@ -84,7 +89,7 @@ async def handle(ctx: HubContext, sender: str, body: str, listeners: list[SmsLis
         log.info("短信不是确认 SMS from %s (%s) is not an acknowledgement (only \"1\" is): %r; forwarded to the "
                  "platform", shown, "a number texted about alarms" if known else "unknown sender", body[:60])
         await ctx.raise_event("sms.received", {"from": shown, "known": known, "text": body.strip()[:TEXT_MAX]})
-        waiting = [claim for answer in answers if answer for claim in answer]
+        waiting = [claim for answer in answers if answer for claim in answer if _unanswered(ctx, claim[1])]
         if waiting and tell is not None:  # an alarm texted to them is still theirs to acknowledge
             alarm_id = max(waiting, key=lambda claim: claim[0])[1]
             await tell(sender, alarm_id, NOT_AN_ACK.format(code=short_code(alarm_id)))
