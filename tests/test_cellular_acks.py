@@ -103,3 +103,35 @@ def test_a_1_without_a_code_after_the_window_acknowledges_nothing(tmp_path: Path
         assert acked(hub) == [call_id]
 
     run(config(tmp_path), fake, scenario)
+
+
+def test_a_duty_officer_who_answers_in_words_is_told_once_it_was_no_acknowledgement(tmp_path: Path,
+                                                                                     fake: FakeModem) -> None:
+    """With the broadband down, "收到，马上到" reaches nobody who could tell the officer it acknowledged
+    nothing: the resident kept hearing "社区暂未确认" and the chain went on to the daughter while the officer
+    believed the alarm taken. The hub texts back once how to acknowledge; a "1" for an alarm taken already
+    is told so. Neither is repeated (an auto-reply cannot start a ping-pong); a stranger is never answered."""
+    async def scenario(hub: FakeHub, cellular: Cellular) -> None:
+        call_id = await alarm(hub)
+        await until(lambda: texted(hub) == 1)
+        code = short_code(call_id)
+        fake.deliver_sms(DUTY, "收到，马上到")
+        await until(lambda: len(fake.state.sent) == 2)
+        hint = f"【一键呼】您的回复没有确认报警#{code}，求助仍在等待处理。确认请只回复1#{code}"
+        assert fake.state.sent[1] == (DUTY, hint)
+        assert acked(hub) == [] and hub.alarms.open_alarms()
+        fake.deliver_sms(DUTY, "好的")  # told once already
+        fake.deliver_sms("+8613511112222", "收到")  # a stranger: never answered
+        await until(lambda: len(hub.raised("sms.received")) == 3)
+        fake.deliver_sms(DUTY, f"1#{code}")
+        await until(lambda: acked(hub))
+        fake.deliver_sms(DUTY, "1")  # the alarm is taken (by this officer's own 1#CODE)
+        await until(lambda: hub.raised("sms.refused"))
+        await until(lambda: len(fake.state.sent) == 3)
+        assert fake.state.sent[2] == (DUTY, f"【一键呼】报警#{code}已由他人确认或已结束，无需再回复")
+        fake.deliver_sms(DUTY, "1")
+        fake.deliver_sms(DUTY, "我到了")  # words after the alarm is taken: never "求助仍在等待处理"
+        await until(lambda: len(hub.raised("sms.refused")) == 2 and len(hub.raised("sms.received")) == 4)
+        assert [to for to, _ in fake.state.sent] == [DUTY, DUTY, DUTY]
+
+    run(config(tmp_path), fake, scenario)

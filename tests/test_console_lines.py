@@ -70,9 +70,15 @@ def test_an_escalation_step_says_who_was_told_how_and_what_came_of_it():
             "channel": "sms", "to": ["+8613800000001"], "outcome": "sent", "seconds": 125.0, "detail": None}
     line = describe("eldercare/v1/h1/event/escalation",
                     {"type": "escalation.step", "ts": "2026-11-30T12:33:11.000+08:00", "hub": "h1", "data": data})
-    assert ("升级通知 escalation step · 第1步 step 1 · 家属 family 女儿 · 短信 SMS → +8613800000001 · 已发送 sent · "
+    # the event's step is an index: the chain's second step (the daughter) is "第2步", as `hub status` says
+    # "step 2/3" (the console said "第1步", and "第0步" for the duty desk)
+    assert ("升级通知 escalation step · 第2步 step 2 · 家属 family 女儿 · 短信 SMS → +8613800000001 · 已发送 sent · "
             "跌倒 fall #5f3a9c21, 125 s 未应答 without ack") in line
     _assert_sentence(line)
+    data.update(step=0, role="duty", name="社区值班员")
+    first = describe("eldercare/v1/h1/event/escalation",
+                     {"type": "escalation.step", "ts": "2026-11-30T12:33:11.000+08:00", "hub": "h1", "data": data})
+    assert "第1步 step 1 · 社区值班员 duty desk 社区值班员" in first and "第0步" not in first
 
 
 def test_an_unknown_event_type_still_reads_as_words_not_json():
@@ -84,6 +90,36 @@ def test_an_unknown_event_type_still_reads_as_words_not_json():
     with pytest.raises(ValueError):
         json.loads(line)
     assert "{" not in line and '":' not in line
+
+
+def test_a_pendant_or_pull_cord_call_says_which_and_where_never_button_none(capsys: pytest.CaptureFixture[str]):
+    """A BLE trigger's call carries `trigger` and `room` (hub.triggers), not `button`: the duty operator read
+    "紧急呼叫 emergency call · 按钮 button None" for the bathroom pull cord, in the line and the open list."""
+    from hub.cli.console_board import Board
+
+    body = {"type": "call.raised", "ts": "2026-11-30T12:33:11+08:00", "hub": "h1", "id": "c1",
+            "data": {"kind": "emergency", "trigger": "bath_cord", "room": "卫生间"}}
+    line = describe("eldercare/v1/h1/event/call", body)
+    assert "紧急呼叫 emergency call · 无线按钮 wireless bath_cord · 卫生间" in line and "None" not in line, line
+    capsys.readouterr()
+    Board("duty", "").message("eldercare/v1/h1/event/call", body, raw=False)
+    out = capsys.readouterr().out  # the event's line, then the numbered open alarms
+    assert "1. 紧急呼叫 emergency call · 无线按钮 wireless bath_cord · 卫生间 · h1" in out and "None" not in out, out
+
+
+@pytest.mark.parametrize(("data", "shown"), [
+    ({"trigger": "pendant", "room": "卧室", "kind": "pendant", "reason": "battery_low", "detail": "battery 10%",
+      "battery_pct": 10, "remedy": "更换按钮电池"},
+     "无线按钮故障 TRIGGER FAULT · pendant (卧室) · 电量低 battery low · battery 10% · 更换按钮电池"),
+    ({"trigger": "bath_cord", "room": "卫生间", "kind": "pull_cord", "reason": "not_heard",
+      "detail": "not heard for 25.0 h", "battery_pct": None},
+     "无线按钮故障 TRIGGER FAULT · bath_cord (卫生间) · 没有信号 not heard · not heard for 25.0 h"),
+])
+def test_a_trigger_fault_says_its_battery_once_and_its_reason_in_words(data: dict[str, Any], shown: str):
+    # the technician read "battery_low · battery 10% · 电量 battery 10%", and "电量 battery ?%" with no reading
+    body = {"type": "fault.trigger", "ts": "2026-11-30T12:33:11+08:00", "hub": "h1", "id": "f1", "data": data}
+    line = describe("eldercare/v1/h1/event/fault", body)
+    assert shown in line and "?%" not in line and line.count("10%") <= 1, line
 
 
 def test_a_test_call_never_reads_like_a_real_emergency():

@@ -121,3 +121,71 @@ def test_sms_from_strangers_reach_the_platform_at_most_20_an_hour(tmp_path: Path
     received = hub.raised("sms.received")
     assert [e.data["text"] for e in received] == [f"广告 {i}" for i in range(20)] + ["谁？"]
     assert refused(hub) == ["not_a_number"] and budget.dropped == 5
+
+
+class TextingModem:
+    """The cellular component as the chain uses it: every text taken, no calls (the steps have none)."""
+
+    def __init__(self) -> None:
+        self.texts: list[tuple[str, str]] = []
+
+    async def send_sms(self, numbers: list[str], text: str) -> list[str]:
+        self.texts += [(number, text) for number in numbers]
+        return numbers
+
+    def on_sms(self, listener: Any) -> None:
+        pass
+
+
+def test_two_alarms_at_once_tell_the_resident_once_who_is_being_told(tmp_path: Path) -> None:
+    """Two calls (a pendant and the pull cord) left alone together: each chain texts the duty desk, but she
+    heard "社区还没有回应，正在通知社区值班员" twice six seconds apart. Now once; a chain that reaches the same
+    person more than NOTIFY_QUIET_S later is said again."""
+    from hub.escalation.component import NOTIFY_QUIET_S
+
+    hub, escalation = setup(tmp_path)
+    modem = hub.components["cellular"] = TextingModem()
+
+    async def scenario() -> None:
+        for pin in (17, 27):
+            await hub.alarms.open("call.raised", {"kind": "emergency", "pin": pin}, key=f"call{pin}",
+                                  facts={"kind": "emergency"})
+        hub.clock.advance(130)  # type: ignore[attr-defined]
+        await escalation.start(hub)  # type: ignore[arg-type]
+        while len(modem.texts) < 2:
+            await asyncio.sleep(0.01)
+        hub.clock.advance(NOTIFY_QUIET_S + 1)  # type: ignore[attr-defined]
+        await hub.alarms.open("alarm.fall", {"source": "wearable"}, key="fall", facts={})
+        hub.clock.advance(130)  # type: ignore[attr-defined]
+        escalation._poke()
+        while len(modem.texts) < 3:
+            await asyncio.sleep(0.01)
+        await escalation.close()
+        await hub.cancel_tasks()
+
+    asyncio.run(asyncio.wait_for(scenario(), 20))
+    assert [number for number, _ in modem.texts] == [DUTY, DUTY, DUTY]  # everyone still texted
+    told = [f["name"] for k, f in hub.prompts if k == "escalation_notifying"]
+    assert told == ["社区值班员", "社区值班员"], hub.prompts  # once for the two at once, again for the later one
+
+
+def test_words_after_the_alarm_is_taken_are_never_answered_with_still_waiting(tmp_path: Path) -> None:
+    """The daughter writes "我到了" after the duty desk's "1": her chain still knows her number, but the hub
+    must not text her "求助仍在等待处理" about an alarm someone has; while it waits she is told how to ack."""
+    hub, escalation = setup(tmp_path)
+    told: list[tuple[str, str, str]] = []
+
+    async def tell(sender: str, alarm_id: str, text: str) -> None:
+        told.append((sender, alarm_id, text))
+
+    async def scenario() -> None:
+        alarm = await chain(hub, escalation, 17, 1, T0 + 400)
+        hub.clock.advance(450)  # type: ignore[attr-defined]
+        await replies.handle(hub, DAUGHTER, "在路上了", [escalation._on_sms], tell=tell)  # type: ignore[arg-type]
+        assert [(who, about) for who, about, _ in told] == [(DAUGHTER, alarm)]
+        assert "确认请只回复1#" in told[0][2]
+        await hub.alarms.ack(alarm, DUTY, "1", named=False, via="sms")
+        await replies.handle(hub, DAUGHTER, "我到了", [escalation._on_sms], tell=tell)  # type: ignore[arg-type]
+        assert len(told) == 1
+
+    asyncio.run(scenario())

@@ -115,3 +115,41 @@ def test_telephone_targets_need_no_sip_account_but_a_modem(tmp_path: Path) -> No
         validate({"voice_call": {"targets": TARGETS}})
     assert caught.value.key == "voice_call.account"
     validate({"voice_call": {"account": "sip:hub@pbx.example.org", "targets": TARGETS}})  # no modem: all by SIP
+
+
+def test_a_responder_who_picks_up_and_never_presses_1_is_not_told_to_her_as_nobody_answering(
+        tmp_path: Path, fake: FakeModem) -> None:
+    # She heard "社区值班员已接听电话，正在确认，请稍候"; "电话暂时无人接听" after it would contradict it.
+    fake.state.voice.callees[DUTY] = Callee(answer_after_s=0.5)  # picks up, presses nothing
+    config = Config(tmp_path / "hub.toml", validate({
+        "hub": {"state_dir": str(tmp_path / "state")}, "modem": {"port": "/dev/ttyUSB2", "call_listen_s": 10},
+        "voice_call": {"targets": {"emergency": [{"who": "duty", "uri": f"tel:{DUTY}", "timeout_s": 10}]}}}))
+
+    async def go() -> FakeHub:
+        hub = FakeHub(config)
+        hub.hardware = Hardware(gpio=None, open_i2c=lambda bus: None,
+                                open_serial=lambda port, **kw: serial.Serial(fake.path, **kw), simulated=True)
+        cellular, voice = Cellular(config), build(config, hub.hardware)
+        hub.components["cellular"] = cellular
+        await cellular.start(hub)  # type: ignore[arg-type]
+        await voice.start(hub)  # type: ignore[arg-type]
+        try:
+            while (hub.status.get("cellular") or {}).get("modem") != "ok":
+                await asyncio.sleep(0.05)
+            await hub.alarms.open("call.raised", {"kind": "emergency", "pin": 17, "button": 17},
+                                  key="call", facts={"kind": "emergency", "button": 17})
+            while not hub.raised("voice.ended") or ("voice_nobody_confirmed" not in hub.spoken
+                                                      and "voice_nobody_answered" not in hub.spoken):
+                await asyncio.sleep(0.05)
+        finally:
+            await voice.close()
+            await cellular.close()
+            hub.alarms.stop()
+            await hub.cancel_tasks()
+        return hub
+
+    hub = asyncio.run(asyncio.wait_for(go(), 40))
+    assert hub.raised("voice.ended")[0].data["reason"] == "not_acknowledged"
+    assert hub.spoken.index("voice_phoned_duty") < hub.spoken.index("voice_nobody_confirmed")
+    assert "voice_nobody_answered" not in hub.spoken
+    assert not hub.raised("call.acknowledged")

@@ -19,6 +19,8 @@ BOUNCE_GAP_S = 0.001
 TAP_S = 0.15
 PRESS_TIMEOUT_S = 15.0  # the hub commits a call in milliseconds; this is for a hub in trouble
 RELEASE_TIMEOUT_S = 5.0
+MAX_HOLD_S = 120.0
+STUCK_MARGIN_S = 60.0  # a hold this much past stuck_after_s: the stuck button stays in `hub status` a minute
 
 
 class SimButtons:
@@ -27,6 +29,8 @@ class SimButtons:
     def __init__(self, config: Config) -> None:
         self.pins = [b["pin"] for b in config["buttons"]]
         self.settle_s = {b["pin"]: b["bounce_ms"] / 1000 + 0.02 for b in config["buttons"]}
+        # long enough to hold a button past [calls] stuck_after_s and read the status while it is stuck
+        self.max_hold_s = max(MAX_HOLD_S, config["calls"]["stuck_after_s"] + STUCK_MARGIN_S)
         self._ctx: HubContext | None = None
 
     async def start(self, ctx: HubContext) -> None:
@@ -42,8 +46,9 @@ class SimButtons:
         if args.button not in self.pins:
             raise SimArgumentError(f"GPIO{args.button} 上没有呼叫按钮 no call button on GPIO{args.button}; "
                                    f"已配置 configured: {', '.join(f'GPIO{p}' for p in self.pins) or 'none'}")
-        if args.hold is not None and not 0 <= args.hold <= 120:
-            raise SimArgumentError("--hold 应在 0 到 120 秒之间 must be between 0 and 120 seconds")
+        if args.hold is not None and not 0 <= args.hold <= self.max_hold_s:
+            raise SimArgumentError(f"--hold 应在 0 到 {self.max_hold_s:g} 秒之间 must be between 0 and "
+                                   f"{self.max_hold_s:g} seconds ([calls] stuck_after_s + {STUCK_MARGIN_S:g})")
         ctx = self._ctx
         assert ctx is not None
         calls = self._calls()

@@ -31,6 +31,7 @@ from typing import Any
 from drivers.modem.at import fit_sms, parse_cmgr, parse_cmti, registered
 from drivers.modem.client import AtError, AtModem, AtTimeout
 from drivers.modem.ims import vendor_of
+from hub.alarms.sms_form import e164, masked
 from hub.cellular import poll, replies, voice
 from hub.cellular.overdue import Overdue
 from hub.cellular.replies import Claim, SmsListener
@@ -69,6 +70,7 @@ class Cellular:
         self._ringing: str | None = None  # who is calling the modem (+CLIP), logged once
         self._sms_listeners: list[SmsListener] = [self._claims]
         self._strangers = replies.Budget()  # events about SMS from numbers never texted: bounded
+        self._told: set[tuple[str, str, str]] = set()  # (number, alarm, text) a reply was answered with
         self.watch = TaskWatch("cellular.modem", self._run, self._fault, lambda: self._status.get("modem") == "ok",
                                self._drop_modem, STALL_S, WATCH_S)
 
@@ -188,7 +190,19 @@ class Cellular:
         except ValueError:
             log.warning("unreadable SMS at index %d: %r", index, lines[:2])
             return
-        await replies.handle(self._ctx, sms.sender, sms.body, list(self._sms_listeners), self._strangers)
+        await replies.handle(self._ctx, sms.sender, sms.body, list(self._sms_listeners), self._strangers,
+                             self._tell)
+
+    async def _tell(self, sender: str, alarm_id: str, text: str) -> None:
+        """Text a responder back about their reply: once per number, alarm and text (no ping-pong with an
+        auto-reply)."""
+        number = e164(sender) or sender
+        if (number, alarm_id, text) in self._told:
+            return
+        self._told.add((number, alarm_id, text))
+        if await self.send_sms([number], text):
+            self._texted()
+            log.info("SMS reply from %s answered: %s", masked(sender), text)
 
     def _claims(self, sender: str, code: str | None) -> list[Claim] | None:
         return None if self._ctx is None else self.overdue.claims(self._ctx, sender, code)

@@ -7,11 +7,14 @@ about what is asked of each listener — the cellular second path's own texts an
 (hub.escalation, registered through `Cellular.on_sms`) — with the sender's full E.164 number
 (hub.alarms.sms_form.e164: never a suffix; an alphanumeric sender is no number at all).
 
-Anything else is a message for a person ("1个小时后才能到，请找别人"): logged and forwarded to the platform
-as `sms.received`. A "1" that acknowledges nothing (a stranger, a code of no open alarm, a window that
-has passed) is an `sms.refused` event. Both show the sender masked (+86*******8000). Senders the hub
-never texts (spam, a stranger) get at most STRANGERS_PER_HOUR such events an hour; the rest are counted
-in one log line.
+Anything else is a message for a person ("1个小时后才能到，请找别人"): logged and forwarded to the platform as
+`sms.received`. A person the hub texted about an alarm still waiting for them who writes back in words
+("收到，马上到") is texted once that it was no acknowledgement and how to give one: with the broadband down the
+platform sees their words only later, and they would believe the alarm taken while the chain goes on. A "1"
+for an alarm someone else has taken gets one text saying so. A "1" that acknowledges nothing (a stranger, a
+code of no open alarm, a window that has passed) is an `sms.refused` event. Both show the sender masked
+(+86*******8000). Senders the hub never texts (spam, a stranger) get at most STRANGERS_PER_HOUR such events
+an hour; the rest are counted in one log line.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
-from hub.alarms.sms_form import e164, masked, parse_reply
+from hub.alarms.sms_form import e164, masked, parse_reply, short_code
 from hub.core.context import HubContext
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,10 @@ Claim = tuple[float, str, Take]
 # (sender as E.164, the reply's code or None) -> None if the sender is none of the listener's numbers, else
 # the alarms this reply may acknowledge (the code's; without one, those whose window is still open)
 SmsListener = Callable[[str, str | None], list[Claim] | None]
+# tell(sender, alarm id, text): one SMS back to a number the hub texted about that alarm (once per text)
+Tell = Callable[[str, str, str], Awaitable[None]]
+NOT_AN_ACK = "【一键呼】您的回复没有确认报警#{code}，求助仍在等待处理。确认请只回复1#{code}"
+TAKEN = "【一键呼】报警#{code}已由他人确认或已结束，无需再回复"
 
 
 def _ask(listener: SmsListener, number: str, code: str | None) -> list[Claim] | None:
@@ -65,8 +72,13 @@ class Budget:
         return False
 
 
+def _unanswered(ctx: HubContext, alarm_id: str) -> bool:
+    alarm = ctx.alarms.get(alarm_id)
+    return alarm is not None and not alarm.acknowledged
+
+
 async def handle(ctx: HubContext, sender: str, body: str, listeners: list[SmsListener],
-                 budget: Budget | None = None) -> str | None:
+                 budget: Budget | None = None, tell: Tell | None = None) -> str | None:
     """Act on one received SMS; the id of the alarm it acknowledged, if any."""
     reply, number, shown = parse_reply(body), e164(sender), masked(sender)
     answers = [_ask(listener, number, reply.code if reply else None) for listener in listeners] if number else []
@@ -77,6 +89,10 @@ async def handle(ctx: HubContext, sender: str, body: str, listeners: list[SmsLis
         log.info("短信不是确认 SMS from %s (%s) is not an acknowledgement (only \"1\" is): %r; forwarded to the "
                  "platform", shown, "a number texted about alarms" if known else "unknown sender", body[:60])
         await ctx.raise_event("sms.received", {"from": shown, "known": known, "text": body.strip()[:TEXT_MAX]})
+        waiting = [claim for answer in answers if answer for claim in answer if _unanswered(ctx, claim[1])]
+        if waiting and tell is not None:  # an alarm texted to them is still theirs to acknowledge
+            alarm_id = max(waiting, key=lambda claim: claim[0])[1]
+            await tell(sender, alarm_id, NOT_AN_ACK.format(code=short_code(alarm_id)))
         return None
     claims = [claim for answer in answers if answer for claim in answer]
     if not claims:
@@ -98,4 +114,6 @@ async def handle(ctx: HubContext, sender: str, body: str, listeners: list[SmsLis
              "closed) already", body.strip()[:20], shown, alarm_id)
     await ctx.raise_event("sms.refused", {"from": shown, "reason": "acknowledged_already", "text": body.strip()[:40],
                                           "event_id": alarm_id})
+    if tell is not None:
+        await tell(sender, alarm_id, TAKEN.format(code=short_code(alarm_id)))
     return None

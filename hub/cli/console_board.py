@@ -13,7 +13,7 @@ from hub.alarms.store import severity
 from hub.cli.event_lines import describe
 from hub.cli.event_text import ALARMS, alarm_label
 
-FACT_KEYS = ("kind", "button", "cause", "reason", "source", "temperature_c", "test", "device", "room")
+FACT_KEYS = ("kind", "button", "cause", "reason", "source", "temperature_c", "test", "device", "trigger", "room")
 CLOSING = {"call.acknowledged", "call.cancelled", "alarm.acknowledged", "health.acknowledged",
            "power.acknowledged"}
 STATUS_LAG_S = 3.0  # a status older than an event it does not list yet must not drop that event's alarm

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from hub.cli.event_text import ALARMS, FACTS, SOURCES, Facts, _n
+from hub.cli.event_text import ALARMS, FACTS, SOURCES, Facts, _n, trigger_fault
 
 ROLES = {"duty": "社区值班员 duty desk", "family": "家属 family", "neighbour": "邻居 neighbour",
          "volunteer": "志愿者 volunteer", "doctor": "医生 doctor", "caller": "来电人 caller"}
@@ -66,9 +66,15 @@ def plain(data: dict[str, Any]) -> str:
     return text if len(text) <= PLAIN_MAX else text[:PLAIN_MAX].rsplit(" ", 1)[0] + " …"
 
 
+def _ordinal(step: Any) -> str:
+    """The event's `step` is an index (0 = the first step); people count from 1, as `hub status` does."""
+    return str(step + 1) if isinstance(step, int) and not isinstance(step, bool) else _n(step)
+
+
 def _step(d: dict[str, Any]) -> str:
     channel = "短信 SMS" if d.get("channel") == "sms" else "电话 phone call"
-    line = (f"第{_n(d.get('step'))}步 step {_n(d.get('step'))} · {ROLES.get(str(d.get('role')), d.get('role'))} "
+    n = _ordinal(d.get("step"))
+    line = (f"第{n}步 step {n} · {ROLES.get(str(d.get('role')), d.get('role'))} "
             f"{d.get('name') or ''} · {channel} → {', '.join(map(str, d.get('to') or []))} · "
             f"{STEP_OUTCOMES.get(str(d.get('outcome')), d.get('outcome'))} · {_alarm(d)}, {_n(d.get('seconds'))} s "
             "未应答 without ack")
@@ -184,9 +190,7 @@ OPS: dict[str, tuple[str, Facts]] = {
                      f"{d.get('format')} · {_n(round(int(d.get('bytes') or 0) / 1024))} kB"),
     "report.failed": ("报告未生成 report FAILED", lambda d: f"请求 request {d.get('id') or '—'} · {d.get('reason')}"),
     # wireless triggers (hub.triggers): pendants, pull cords, and devices other integrations supervise
-    "fault.trigger": ("无线按钮故障 TRIGGER FAULT", lambda d: f"{d.get('trigger')} ({d.get('room')}) · "
-                      f"{d.get('reason')} · {d.get('detail')} · 电量 battery {_n(d.get('battery_pct'))}% · "
-                      f"{d.get('remedy')}"),
+    "fault.trigger": ("无线按钮故障 TRIGGER FAULT", trigger_fault),
     "fault.trigger_cleared": ("无线按钮恢复 trigger fault cleared", lambda d: f"{d.get('trigger')} ({d.get('room')}) "
                               f"· {d.get('reason')} · 故障 fault {_short(d.get('fault_id'))}"),
     "trigger.tested": ("按钮测试成功 trigger tested", lambda d: f"{d.get('trigger')} ({d.get('room')}) · 电量 battery "

@@ -67,14 +67,32 @@ def _n(value: Any) -> str:
     return "?" if value is None else str(value)
 
 
+TRIGGER_FAULTS = {"not_heard": "没有信号 not heard", "battery_low": "电量低 battery low",
+                  "counter_back": "计数回退 counter went back", "untested": "未测试 untested",
+                  "test_failed": "测试未按 weekly test failed"}
+
+
+def trigger_fault(d: dict[str, Any]) -> str:
+    """'pendant (卧室) · 电量低 battery low · battery 10% · remedy': the battery once (the detail of a
+    battery fault says it already), the reason in words."""
+    reason, detail = str(d.get("reason")), str(d.get("detail") or "")
+    line = f"{d.get('trigger')} ({d.get('room')}) · {TRIGGER_FAULTS.get(reason, reason)}"
+    line += f" · {detail}" if detail else ""
+    if d.get("battery_pct") is not None and "battery" not in detail:
+        line += f" · 电量 battery {_n(d['battery_pct'])}%"
+    return line + (f" · {d['remedy']}" if d.get("remedy") else "")
+
+
 def alarm_label(alarm_type: str, facts: dict[str, Any]) -> str:
     """'紧急呼叫 emergency call · button 17', '火警 fire · 烟雾 smoke', ..."""
     if alarm_type == "call.raised":
+        # a Zigbee SOS button (hub.zigbee) is a `device`, a BLE pendant or pull cord (hub.triggers) a `trigger`
+        wireless = facts.get("device") if facts.get("device") is not None else facts.get("trigger")
         # A test call (the installer's live check) must never pass for a real emergency.
         return (("测试呼叫 TEST CALL (not an emergency) · " if facts.get("test") else "")
                 + f"{KINDS.get(str(facts.get('kind')), str(facts.get('kind')))} · "
-                + (f"按钮 button {facts.get('button')}" if facts.get("device") is None
-                   else f"无线按钮 wireless {facts['device']} · {facts.get('room')}"))
+                + (f"按钮 button {facts.get('button')}" if wireless is None
+                   else f"无线按钮 wireless {wireless} · {facts.get('room')}"))
     parts = [ALARMS.get(alarm_type, alarm_type)]
     if facts.get("cause"):
         parts.append(CAUSES.get(str(facts["cause"]), str(facts["cause"])))

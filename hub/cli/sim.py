@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import itertools
 import json
 import sys
 
@@ -12,6 +13,7 @@ from hub.cli.sim_verbs import VERBS, overview, parser
 from hub.core.control import NOT_FITTED, ControlError, ControlUsageError, request, socket_path
 
 EXIT_USAGE = 2  # a command-line mistake, as argparse exits for the CLI's own arguments
+REPLY_TIMEOUT_S = 180.0  # a verb's answer; a held press adds its hold
 # Verbs a hub registers only when the part is in its config: what to add when it says it has no such verb.
 NEEDS = {"modem": "[modem] port", "zigbee": "[zigbee] enabled = true", "door": "[[doors]]", "mat": "[[mats]]",
          "fall": "the wearable's address as [fall] wearable_address",
@@ -67,6 +69,19 @@ def _subcommands(p: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParse
     return {}
 
 
+def reply_timeout(verb: str, argv: list[str]) -> float:
+    """How long to wait for the hub's answer: a press held for S seconds answers after them."""
+    if verb != "press":
+        return REPLY_TIMEOUT_S
+    given = [b for a, b in itertools.pairwise(argv) if a == "--hold"]
+    given += [a.removeprefix("--hold=") for a in argv if a.startswith("--hold=")]
+    try:
+        hold = max([0.0, *(float(value) for value in given)])
+    except ValueError:
+        hold = 0.0  # the hub refuses it and says why
+    return REPLY_TIMEOUT_S + hold
+
+
 def sim(args: argparse.Namespace) -> int:
     argv = list(args.args)
     if args.verb == "help":
@@ -89,7 +104,7 @@ def sim(args: argparse.Namespace) -> int:
     config = load_config_or_exit(args)
     try:
         result = request(socket_path(config.state_dir), {"cmd": "sim", "verb": args.verb, "argv": argv},
-                         timeout=180)
+                         timeout=reply_timeout(args.verb, argv))
     except ControlError as exc:
         text = str(exc).removeprefix(f"hub sim {args.verb}: ")  # a verb's own message may name itself already
         if text.startswith("unknown sim verb"):  # a verb of a part this hub's config does not have

@@ -13,7 +13,8 @@ Build = Callable[[argparse.ArgumentParser], None]
 def _press(p: argparse.ArgumentParser) -> None:
     p.add_argument("--button", type=int, metavar="PIN", help="按钮的 GPIO 号 the button's GPIO pin (default: the "
                    "first [[buttons]] entry)")
-    p.add_argument("--hold", type=float, metavar="S", help="按住的秒数 seconds held down (0..120; a second press "
+    p.add_argument("--hold", type=float, metavar="S", help="按住的秒数 seconds held down (0..120, or up to "
+                   "[calls] stuck_after_s + 60: held past stuck_after_s the button is stuck; a second press "
                    "held 3 s cancels the call)")
 
 

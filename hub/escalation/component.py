@@ -36,6 +36,9 @@ from hub.escalation.steps import Progress, Step
 
 log = logging.getLogger(__name__)
 ACKS = ("call.acknowledged", "alarm.acknowledged", "health.acknowledged", "power.acknowledged")
+# One "社区还没有回应，正在通知女儿" for chains that reach the same person within this long (two alarms at once:
+# she heard it twice, six seconds apart, and again for a third alarm 57 s later)
+NOTIFY_QUIET_S = 60.0
 
 
 class Escalation:
@@ -56,6 +59,7 @@ class Escalation:
         self._wake = asyncio.Event()  # the watch looks at the open alarms again
         self._signals: dict[str, asyncio.Event] = {}  # alarm id -> its chain looks again
         self._closed = False
+        self._notified: dict[str, float] = {}  # step name -> when the resident last heard "正在通知{name}"
 
     # --- lifecycle --------------------------------------------------------------------------------
     async def start(self, ctx: HubContext) -> None:
@@ -178,7 +182,8 @@ class Escalation:
                 s.mark(progress, action, now)
                 self._chains[progress.alarm_id] = progress
                 await self._save()  # before trying: a restart never texts or calls twice
-                if first:
+                if first and now - self._notified.get(action.step.name, -NOTIFY_QUIET_S) >= NOTIFY_QUIET_S:
+                    self._notified[action.step.name] = now  # two alarms' chains reach her daughter together
                     ctx.say("escalation_notifying", name=action.step.name, about=progress.alarm_id)
                 self._publish()
                 await self._reach(progress, action)

@@ -23,6 +23,7 @@ INFO, IMPORTANT, URGENT = 1, 2, 3
 VOICE_CALL = (*(f"voice_{state}_{who}" for state in ("dialing", "connected")
                  for who in ("duty", "doctor", "family", "neighbour")),
               "voice_connected_caller", "voice_call_ended", "voice_nobody_answered",  # hub.voicecall: call state
+              "voice_nobody_confirmed",
               *(f"voice_phoned_{who}" for who in ("duty", "doctor", "family", "neighbour")),  # ... by the modem
               "cellular_call_answered")  # hub.cellular: a call by the modem was picked up
 # hub.escalation: who is being told, who is coming

@@ -127,6 +127,7 @@ class VoiceCallComponent:
 
     async def _run_chain(self, targets: list[dict[str, Any]], trigger: str) -> None:
         assert self._ctx is not None
+        picked_up = False  # someone answered but did not press 1: "无人接听" would contradict "已接听电话"
         for attempt, target in enumerate(targets, 1):
             timeout = float(target.get("timeout_s") or self.v["ring_timeout_s"])
             sip_ready = self.agent is not None and self.agent.ready.is_set()
@@ -150,7 +151,8 @@ class VoiceCallComponent:
                 raise
             finally:
                 self._outgoing = None if self._outgoing is call else self._outgoing
-        self._ctx.say("voice_nobody_answered")
+                picked_up = picked_up or call.answered_at is not None
+        self._ctx.say("voice_nobody_confirmed" if picked_up else "voice_nobody_answered")
 
     def _modem_answered(self, call: Call) -> None:
         call.mark_answered()
