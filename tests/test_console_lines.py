@@ -78,7 +78,7 @@ def test_an_escalation_step_says_who_was_told_how_and_what_came_of_it():
     data.update(step=0, role="duty", name="社区值班员")
     first = describe("eldercare/v1/h1/event/escalation",
                      {"type": "escalation.step", "ts": "2026-11-30T12:33:11.000+08:00", "hub": "h1", "data": data})
-    assert "第1步 step 1 · 社区值班员 duty desk 社区值班员" in first and "第0步" not in first
+    assert "第1步 step 1 · 社区值班员 duty desk · 短信 SMS" in first and "第0步" not in first  # the name once
 
 
 def test_an_unknown_event_type_still_reads_as_words_not_json():

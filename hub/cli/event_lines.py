@@ -73,9 +73,9 @@ def _ordinal(step: Any) -> str:
 
 def _step(d: dict[str, Any]) -> str:
     channel = "短信 SMS" if d.get("channel") == "sms" else "电话 phone call"
-    n = _ordinal(d.get("step"))
-    line = (f"第{n}步 step {n} · {ROLES.get(str(d.get('role')), d.get('role'))} "
-            f"{d.get('name') or ''} · {channel} → {', '.join(map(str, d.get('to') or []))} · "
+    n, role, name = _ordinal(d.get("step")), ROLES.get(str(d.get("role")), str(d.get("role"))), d.get("name") or ""
+    who = role if name in role else f"{role} {name}"  # "社区值班员 duty desk", not "… duty desk 社区值班员"
+    line = (f"第{n}步 step {n} · {who} · {channel} → {', '.join(map(str, d.get('to') or []))} · "
             f"{STEP_OUTCOMES.get(str(d.get('outcome')), d.get('outcome'))} · {_alarm(d)}, {_n(d.get('seconds'))} s "
             "未应答 without ack")
     if d.get("talk_s"):
