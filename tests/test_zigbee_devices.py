@@ -86,3 +86,18 @@ def test_config_refuses_what_would_make_a_wrong_topic_or_role(devices, problem) 
 
     with pytest.raises(ConfigError, match=problem):
         validate({"hub": {"id": "x-1"}, "zigbee": {"enabled": True, "devices": devices}})
+
+
+def test_every_valve_role_has_its_own_closed_and_fault_prompt() -> None:
+    """"阀门没有关上，请用手关上总阀" did not say which: a home with a gas and a water valve could not tell which
+    main valve to close by hand. Each valve role names itself (hub.zigbee.alarms says zigbee_{role}_closed/_fault)."""
+    from hub.zigbee.devices import VALVE_ROLES
+    from voice.catalogue import catalogue
+
+    prompts = catalogue()
+    for role, word in (("gas_valve", "燃气"), ("water_valve", "水")):
+        assert role in VALVE_ROLES
+        assert word in prompts[f"zigbee_{role}_closed"].text("zh")
+        fault = prompts[f"zigbee_{role}_fault"].text("zh")
+        assert word in fault and "用手" in fault
+    assert set(VALVE_ROLES) == {"gas_valve", "water_valve"}  # a new role needs its two prompts

@@ -101,7 +101,7 @@ def test_gas_closes_the_valve_before_the_alarm_reaches_the_platform(make_hub, su
         assert_valid(event)
     said = wait_spoken(hub, "zigbee_gas_alarm", room="厨房")
     assert said is not None and "通风" in said["text"] and "不要开关电灯和电器" in said["text"]
-    assert wait_spoken(hub, "zigbee_valve_closed") is not None
+    assert wait_spoken(hub, "zigbee_gas_valve_closed") is not None
     # The configured thermometer cannot be a gas sensor: reported, with the reason.
     fault = sub.wait_event("fault.zigbee", timeout=5, device="thermo", kind="unusable")
     assert fault is not None and "exposes" in fault["data"]["detail"]
@@ -152,7 +152,7 @@ def test_co_water_smoke_sos_offline_and_a_stuck_valve(make_hub, subscriber, brok
     assert gas is not None
     stuck = sub.wait_event("fault.valve", timeout=10, device="gas_valve", alarm_id=gas["id"])
     assert stuck is not None and stuck["data"]["reason"] == "no_confirmation"
-    assert wait_spoken(hub, "zigbee_valve_fault") is not None
+    assert wait_spoken(hub, "zigbee_gas_valve_fault") is not None
     assert wait_spoken(hub, "zigbee_co_alarm", room="卧室") is not None
     for event in sub.events():
         if event["type"] in ("call.raised", "alarm.co", "alarm.water", "alarm.fire", "fault.zigbee",

@@ -44,7 +44,7 @@ def test_gas_leak_closes_the_valve_and_says_what_to_do(tmp_path: Path, broker: B
             alarm = await s.event("alarm.gas", timeout=20)
             await s.event("valve.closed", timeout=20)
         await s.heard("zigbee_gas_alarm")
-        await s.heard("zigbee_valve_closed")
+        await s.heard("zigbee_gas_valve_closed")
         s.note("the duty operator acknowledges (`cmd/ack` by 王芳)")
         with s.loop.real_time():
             await asyncio.to_thread(s.sub.publish, f"{PREFIX}/{s.hub_id}/cmd/ack",
@@ -60,7 +60,7 @@ def test_gas_leak_closes_the_valve_and_says_what_to_do(tmp_path: Path, broker: B
          "without working any switch; the valve confirms it is shut; the operator acknowledges.")
     assert without_chimes(s.transcript()) == [
         ("event", "alarm.gas"), ("event", "valve.closed"),  # the valve answers while the chime sounds
-        ("say", "zigbee_gas_alarm"), ("say", "zigbee_valve_closed"),
+        ("say", "zigbee_gas_alarm"), ("say", "zigbee_gas_valve_closed"),
         ("event", "alarm.acknowledged"), ("say", "alarm_acknowledged_by")]
     assert_one_voice(s.spoken())
     (warning,) = [u for u in s.spoken() if u["key"] == "zigbee_gas_alarm"]

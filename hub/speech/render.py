@@ -45,8 +45,10 @@ LEVELS: dict[str, int] = {
                      "reminder_measure_bp", "reminder_measure_glucose"), IMPORTANT),
 }  # every other prompt is INFO
 # hub.zigbee: gas and CO are as urgent as fire; a leak and the valve's news are important
-LEVELS.update({**dict.fromkeys(("zigbee_gas_alarm", "zigbee_co_alarm", "zigbee_valve_fault"), URGENT),
-               **dict.fromkeys(("zigbee_water_alarm", "zigbee_valve_closed"), IMPORTANT)})
+LEVELS.update({**dict.fromkeys(("zigbee_gas_alarm", "zigbee_co_alarm", "zigbee_gas_valve_fault",
+                                 "zigbee_water_valve_fault"), URGENT),
+               **dict.fromkeys(("zigbee_water_alarm", "zigbee_gas_valve_closed", "zigbee_water_valve_closed"),
+                               IMPORTANT)})
 LEVELS.update(dict.fromkeys(("trigger_not_heard", "trigger_battery_low", "trigger_test_ask"), IMPORTANT))
 # The offline wording said instead of a claim (hub.speech.claims: `unless`) is as urgent as the claim.
 LEVELS.update({claim.unless: LEVELS[key] for key, claim in claims().items() if claim.unless and key in LEVELS})

@@ -122,13 +122,13 @@ class ZigbeeAlarms:
         if closed:
             after = round(self.ctx.clock.monotonic() - start, 2)
             await self.ctx.raise_event("valve.closed", {**base, "after_s": after})
-            self.ctx.say("zigbee_valve_closed", about=alarm_id)
+            self.ctx.say(f"zigbee_{valve.role}_closed", about=alarm_id)  # gas_valve / water_valve: which one
             return
         reason = "no_confirmation" if sent else "not_sent"
         log.error("valve %s (%s) did not confirm it closed (%s)", name, valve.room, reason)
         await self.ctx.raise_event("fault.valve", {**base, "reason": reason, "waited_s": self.owner.cfg[
             "valve_confirm_s"] if sent else 0, "remedy": REMEDY["valve"]})
-        self.ctx.say("zigbee_valve_fault", about=alarm_id)
+        self.ctx.say(f"zigbee_{valve.role}_fault", about=alarm_id)
 
     async def _clear_now(self, known: z.Known, ts: datetime) -> None:
         role, name = known.role or "", known.friendly_name
