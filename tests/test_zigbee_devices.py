@@ -80,6 +80,7 @@ def test_availability_new_and_legacy() -> None:
     ([{"friendly_name": "a", "room": "厨房", "role": "bomb"}], "role must be one of"),
     ([{"friendly_name": "a", "room": "", "role": "gas"}], "room must be"),
     ([{"friendly_name": "a", "room": "厨房", "role": "gas", "key": "x"}], "unknown key"),
+    ([{"friendly_name": "a", "roome": "厨房", "role": "gas"}], r"roome \(是不是 did you mean 'room'\?\)"),  # a typo
 ])
 def test_config_refuses_what_would_make_a_wrong_topic_or_role(devices, problem) -> None:
     from hub.config.loader import ConfigError, validate

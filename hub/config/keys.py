@@ -7,8 +7,9 @@ from it (and a test checks the checked-in copies match), so a default can never 
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,3 +95,9 @@ def hhmm_problem(text: Any) -> str:
     h, sep, m = text.partition(":") if isinstance(text, str) else ("", "", "")
     ok = bool(sep) and h.isdigit() and m.isdigit() and len(h) == 2 and len(m) == 2 and int(h) < 24 and int(m) < 60
     return "" if ok else f"{text!r} is not a time HH:MM (00:00-23:59)"
+
+
+def did_you_mean(name: object, known: Iterable[object]) -> str:
+    """A misspelt key or section ('prot', 'mqqt', 'roome'): the one it most likely meant, for the installer."""
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
+    return f" (是不是 did you mean {close[0]!r}?)" if close else ""

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hub.config.keys import Key, Section
+from hub.config.keys import Key, Section, did_you_mean
 from hub.config.schema import OUTPUTS, all_sections, feature_modules
 
 DEFAULT_PATH = Path("/etc/eldercare-hub/hub.toml")
@@ -83,7 +82,7 @@ def validate(raw: dict[str, Any], path: Path | str = "<config>") -> dict[str, An
     sections = {s.name: s for s in all_sections()}
     for name in raw:
         if name not in sections:
-            raise ConfigError(path, name, f"unknown section{_meant(name, sections)}; known: "
+            raise ConfigError(path, name, f"unknown section{did_you_mean(name, sections)}; known: "
                                           f"{', '.join(sorted(sections))}")
     out: dict[str, Any] = {}
     for name, section in sections.items():
@@ -101,18 +100,12 @@ def validate(raw: dict[str, Any], path: Path | str = "<config>") -> dict[str, An
     return out
 
 
-def _meant(name: str, known: Any) -> str:
-    """A misspelt key or section ('prot', 'mqqt'): the one it most likely meant, for the installer."""
-    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
-    return f" (是不是 did you mean {close[0]!r}?)" if close else ""
-
-
 def _table(section: Section, given: dict[str, Any], where: str, path: Path | str) -> dict[str, Any]:
     allowed = set(section.keys) | set(section.sub)
     for key in given:
         if key not in allowed:
             raise ConfigError(path, f"{where}.{key}",
-                              f"unknown key{_meant(key, allowed)}; allowed in [{section.name}]: "
+                              f"unknown key{did_you_mean(key, allowed)}; allowed in [{section.name}]: "
                               f"{', '.join(sorted(allowed))}")
     table = {key: _value(spec, given, key, f"{where}.{key}", path) for key, spec in section.keys.items()}
     for sub, keys in section.sub.items():
@@ -125,7 +118,7 @@ def _table(section: Section, given: dict[str, Any], where: str, path: Path | str
         for key in value:
             if key not in keys:
                 raise ConfigError(path, f"{where}.{sub}.{key}",
-                                  f"unknown key{_meant(key, keys)}; allowed: {', '.join(sorted(keys))}")
+                                  f"unknown key{did_you_mean(key, keys)}; allowed: {', '.join(sorted(keys))}")
         table[sub] = {k: _value(s, value, k, f"{where}.{sub}.{k}", path) for k, s in keys.items()}
     return table
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hub.config.keys import Key, Section, spoken_room
+from hub.config.keys import Key, Section, did_you_mean, spoken_room
 
 # What a configured device is for; its exposes (zigbee2mqtt's bridge/devices) must agree (hub.zigbee.devices).
 ROLES = ("gas", "co", "water", "smoke", "sos", "door", "motion", "gas_valve", "water_valve")
@@ -41,7 +41,9 @@ def _devices_rule(value: Any) -> str:
             return f"entry {i + 1} must be a table {{ friendly_name, room, role }}"
         extra = set(dev) - DEVICE_KEYS
         if extra:
-            return f"entry {i + 1}: unknown key(s) {', '.join(sorted(extra))} (allowed: friendly_name, room, role)"
+            meant = "".join(did_you_mean(key, DEVICE_KEYS) for key in sorted(extra))
+            return (f"entry {i + 1}: unknown key(s) {', '.join(sorted(extra))}{meant} (allowed: friendly_name, room, "
+                    "role)")
         name, room, role = dev.get("friendly_name"), dev.get("room"), dev.get("role")
         if not isinstance(name, str) or not NAME_RE.fullmatch(name):
             return (f"entry {i + 1}: friendly_name {name!r} must be 1-48 letters, digits, _ or - (the name set in "
