@@ -146,6 +146,10 @@ def test_untested_wearable_reported_and_night_faults_wait_for_the_day(tmp_path: 
         untested = hub.faults("untested")
         assert [e.data["trigger"] for e in untested] == ["pendant"]  # the pull cord is not a wearable
         assert "hub selftest" in untested[0].data["remedy"]
+        # never pressed since it was bound: said so, and its status shows no test time (it showed the bind time,
+        # which the technician read as a test done that day)
+        assert untested[0].data["detail"].endswith("(never since it was bound)"), untested[0].data
+        assert trig.state.devices["pendant"].last_test is None
         await trig.close()
 
     asyncio.run(main())

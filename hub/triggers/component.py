@@ -61,10 +61,9 @@ class Triggers:
             d = self.state.device(tid)
             d.room, d.kind = item["room"], item["kind"]
             if d.key_id != key_id(self.keys[tid]):  # bound anew (or first time): a new key, a new counter
-                d.key_id, d.counter = key_id(self.keys[tid]), -1
+                d.key_id, d.counter, d.bound_at = key_id(self.keys[tid]), -1, now
             d.last_heard = d.last_heard if d.last_heard is not None else now  # supervised from binding
-            if item["kind"] in WEARABLE and d.last_test is None:
-                d.last_test = now
+            d.bound_at = d.bound_at if d.bound_at is not None else now  # a state file from before bound_at
         self.supervisor = Supervisor(self, ctx)
         ctx.add_control_command("triggers.list", self._control_list)
         self.save()

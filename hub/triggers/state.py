@@ -37,7 +37,8 @@ class Device:
     battery_low: bool = False
     battery_told: float | None = None  # when a low battery was last reported and spoken
     signal: int | None = None
-    last_test: float | None = None
+    last_test: float | None = None  # a weekly test (or any) press the resident made; None: never
+    bound_at: float | None = None  # when this key was bound: the untested clock runs from it until a first test
     faults: dict[str, str] = field(default_factory=dict)  # reason -> fault id (the event's id)
     spoken: list[str] = field(default_factory=list)  # faults already told to the resident
 

@@ -74,9 +74,11 @@ class Supervisor:
                                   or t - d.battery_told >= self.cfg["battery_repeat_days"] * 86400):
                 d.battery_told = t  # the repeat: reported and spoken again until the battery is changed
                 await self.fault(tid, d, "battery_low", f"battery {d.battery_pct}%, still low")
-            if tid in self.owner.items and d.kind in WEARABLE and d.last_test is not None \
-                    and t - d.last_test >= self.cfg["untested_days"] * 86400 and "untested" not in d.faults:
-                await self.fault(tid, d, "untested", f"not tested for {(t - d.last_test) / 86400:.0f} days")
+            since = d.last_test if d.last_test is not None else d.bound_at  # never tested: since it was bound
+            if tid in self.owner.items and d.kind in WEARABLE and since is not None \
+                    and t - since >= self.cfg["untested_days"] * 86400 and "untested" not in d.faults:
+                await self.fault(tid, d, "untested", f"not tested for {(t - since) / 86400:.0f} days"
+                                 + ("" if d.last_test is not None else " (never since it was bound)"))
         if self.daytime() and (self._test_task is None or self._test_task.done()):
             for d in list(self.owner.state.devices.values()):
                 for reason, prompt in SPOKEN.items():
