@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from ports import free_sip_port
+from ports import free_port, free_sip_port
 from sipparty import best_correlation, dominant_hz, need_baresip, read_wav, write_tone
 from support import wait_until
 
@@ -192,15 +192,25 @@ def _gone(pid: int) -> bool:
         return True
 
 
+def _one_port_taken_over_udp_and_tcp() -> tuple[socket.socket, socket.socket]:
+    """One port held over UDP and TCP, from this worker's block (tests/ports.py). A kernel-picked UDP port
+    is in the ephemeral range, where the same number over TCP may be another test's outgoing connection:
+    a CI run found it taken (EADDRINUSE)."""
+    port = free_port()
+    udp, tcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM), socket.socket()
+    udp.bind(("127.0.0.1", port))
+    tcp.bind(("127.0.0.1", port))
+    return udp, tcp
+
+
 def test_a_baresip_that_cannot_start_is_retried_and_says_why(tmp_path):
     need_baresip()
     states: list[str] = []
 
     async def main() -> int:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp, socket.socket() as tcp:
-            udp.bind(("127.0.0.1", 0))
+        udp, tcp = _one_port_taken_over_udp_and_tcp()
+        with udp, tcp:  # the SIP port is taken, over UDP and TCP
             port = udp.getsockname()[1]
-            tcp.bind(("127.0.0.1", port))  # the SIP port is taken, over UDP and TCP
             settings = AgentSettings(account=f"sip:x@127.0.0.1:{port}", register=False, listen=f"127.0.0.1:{port}",
                                      audio_source="alsa,null", audio_player="alsa,null")
             agent = BaresipAgent(settings, tmp_path / "cfg", lambda event: None, states.append, backoff_min_s=0.05)
