@@ -168,11 +168,12 @@ class AlarmRegistry:
 
     async def change(self, ref: str, event_type: str, data: dict[str, Any], *, ts: datetime | None = None,
                      escalated: bool | None = None, cleared: bool = False) -> Event:
-        """Commit an event about an alarm (by id, joined id or key) with the change it makes. An alarm no
-        longer open (or never opened) does not stop the event: it is committed alone."""
+        """Commit an event about an alarm (id, joined id or key) with its change, alone if it is no longer open;
+        a clearing says which alarm it ends and if it was taken (OpenAlarm.ended; the caller's word wins)."""
         async with self._lock:
-            event = Event(event_type, data, ts or self.ctx.clock.now())
             alarm = self.get(ref)
+            data = {**alarm.ended(), **data} if cleared and alarm is not None else data
+            event = Event(event_type, data, ts or self.ctx.clock.now())
             if alarm is None:
                 return await self._commit(event, None)
             new = alarm.but(escalated=alarm.escalated if escalated is None else escalated,
@@ -183,8 +184,7 @@ class AlarmRegistry:
 
     async def withdraw(self, ref: str, event_type: str, data: dict[str, Any], *,
                        ts: datetime | None = None) -> Event | None:
-        """The alarm's owner closes it with this event (the resident cancelled a call). None, and
-        nothing committed, if it is no longer open (an ack got there first)."""
+        """Its owner closes it with this event (she cancelled a call); None if no longer open (an ack first)."""
         async with self._lock:
             alarm = self.get(ref)
             if alarm is None:

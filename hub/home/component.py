@@ -193,9 +193,8 @@ class HomeSensors:
             return
         data = {**base, "threshold_c": d.threshold}
         if d.action == "clear":
-            ending = self.ctx.alarms.get(d.kind)  # the operator reads whether anyone had taken it
-            await self.ctx.alarms.change(d.kind, f"alarm.{d.kind}_cleared",
-                                         {**data, **(ending.ended() if ending is not None else {})}, cleared=True)
+            # cleared: the event says which alarm it ends and whether anyone had taken it (AlarmRegistry.change)
+            await self.ctx.alarms.change(d.kind, f"alarm.{d.kind}_cleared", data, cleared=True)
             return
         data.update(sustained_s=round(d.t - (d.since if d.since is not None else d.t)), repeat=d.repeat)
         if reading.humidity_pct is not None:

@@ -86,10 +86,8 @@ class LineWatch:
         if power.mains_ok:
             self._low_since = None
             if self._lost_since is not None:
-                ending = alarms.get("power.lost")  # which alarm it ends, and whether anyone has taken it
-                ended = ending.ended() if ending is not None else {}
-                await alarms.change("power.lost", "power.restored",
-                                    {"outage_s": round(now - self._lost_since, 1), **ended}, cleared=True)
+                await alarms.change("power.lost", "power.restored",  # + which alarm it ends, and if taken
+                                    {"outage_s": round(now - self._lost_since, 1)}, cleared=True)
                 self.ctx.say("sensors_power_restored")
                 self._lost_since = None
         else:
