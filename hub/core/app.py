@@ -28,6 +28,7 @@ from hub.core.context import Component, Hardware
 from hub.core.control import ControlServer, socket_path
 from hub.core.events import Event, Priority
 from hub.core.hooks import Hooks
+from hub.core.listeners import tell_all
 from hub.core.loglimit import clip
 from hub.core.outbox import Row, StateChange, storage_failure
 from hub.core.resident_voice import ResidentVoice
@@ -104,11 +105,7 @@ class Hub(ResidentVoice, Hooks):
                  clip(json.dumps(event.data, ensure_ascii=False)))
         if not saved:
             self.storage.unsaved(event)
-        for listener in list(self._event_listeners):
-            try:
-                listener(event)
-            except Exception:
-                log.exception("event listener failed")
+        tell_all(self._event_listeners, "event", event)
         return event
 
     def _offer_early(self, row: Row) -> None:

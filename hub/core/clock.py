@@ -20,6 +20,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hub.core.listeners import tell_all
+
 log = logging.getLogger(__name__)
 
 STEP_S = 60.0  # wall minus monotonic moved more than this between two readings: the clock was set
@@ -80,11 +82,7 @@ class Clock:
         self._advance_listeners.append(listener)
 
     def _advanced(self, seconds: float) -> None:
-        for listener in list(self._advance_listeners):
-            try:
-                listener(seconds)
-            except Exception:
-                log.exception("clock advance listener failed")
+        tell_all(self._advance_listeners, "clock advance", seconds)
 
     def _watch(self, offset: float) -> None:
         # Slewing (NTP's small corrections) moves the offset slowly and is simply followed. Under the lock:
@@ -103,11 +101,7 @@ class Clock:
         log.warning("wall clock stepped %s by %.0f s (set by NTP, the RTC or by hand); timers run on the "
                     "monotonic clock and are not moved; event time stamps jump with it (the platform "
                     "orders by seq)", "forwards" if step > 0 else "backwards", abs(step))
-        for listener in list(self._step_listeners):
-            try:
-                listener(step)
-            except Exception:
-                log.exception("clock step listener failed")
+        tell_all(self._step_listeners, "clock step", step)
 
 
 class ManualClock(Clock):

@@ -8,7 +8,6 @@ from hearing a press or an alarm.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from hub.core.command_router import CommandRouter
@@ -22,10 +21,9 @@ from hub.core.context import (
     SimHandler,
 )
 from hub.core.control import ControlError
+from hub.core.listeners import tell_all
 from hub.core.simulation import SimHelp
 from hub.speech.questions import PressAnswers
-
-log = logging.getLogger(__name__)
 
 
 class Hooks:
@@ -59,11 +57,7 @@ class Hooks:
         self._button_listeners.append(listener)
 
     def notify_button(self, pin: int, action: str) -> None:
-        for listener in list(self._button_listeners):
-            try:
-                listener(pin, action)
-            except Exception:
-                log.exception("button listener failed")
+        tell_all(self._button_listeners, "button", pin, action)
 
     def on_press_claim(self, claim: PressClaim) -> None:
         self._answers.claims.append(claim)
@@ -75,11 +69,7 @@ class Hooks:
         self._delivery_listeners.append(listener)
 
     def _delivered(self, event_id: str) -> None:
-        for listener in list(self._delivery_listeners):
-            try:
-                listener(event_id)
-            except Exception:
-                log.exception("delivery listener failed")
+        tell_all(self._delivery_listeners, "delivery", event_id)
 
     def on_event(self, listener: EventListener) -> None:
         self._event_listeners.append(listener)
