@@ -128,6 +128,12 @@ def test_a_wide_terminal_gets_an_aligned_table_and_each_remedy_under_its_check(
     assert max(_width(line) for line in table) <= 100
 
 
+def test_no_results_print_the_header_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    print_table([], sys.stdout, columns=80)
+    assert capsys.readouterr().out.split() == ["部件", "component", "检查", "check", "结果", "result", "测量",
+                                               "measured"]
+
+
 def test_a_narrow_terminal_gets_one_short_block_per_check_and_loses_nothing(
         capsys: pytest.CaptureFixture[str]) -> None:
     print_table(ROWS, sys.stdout, columns=50)  # a phone's SSH app
