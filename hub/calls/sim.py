@@ -43,9 +43,7 @@ class SimButtons:
         parser.add_argument("--button", type=int, default=self.pins[0] if self.pins else None)
         parser.add_argument("--hold", type=float, default=None)
         args = parser.parse_args(argv)
-        if args.button not in self.pins:
-            raise SimArgumentError(f"GPIO{args.button} 上没有呼叫按钮 no call button on GPIO{args.button}; "
-                                   f"已配置 configured: {', '.join(f'GPIO{p}' for p in self.pins) or 'none'}")
+        self._check_pin(args.button)
         if args.hold is not None and not 0 <= args.hold <= self.max_hold_s:
             raise SimArgumentError(f"--hold 应在 0 到 {self.max_hold_s:g} 秒之间 must be between 0 and "
                                    f"{self.max_hold_s:g} seconds ([calls] stuck_after_s + {STUCK_MARGIN_S:g})")
@@ -70,9 +68,7 @@ class SimButtons:
         parser.add_argument("state", choices=("stuck", "free"))
         parser.add_argument("--button", type=int, default=self.pins[0] if self.pins else None)
         args = parser.parse_args(argv)
-        if args.button not in self.pins:
-            raise SimArgumentError(f"GPIO{args.button} 上没有呼叫按钮 no call button on GPIO{args.button}")
-        ctx, pin = self._ctx, args.button
+        ctx, pin = self._ctx, self._check_pin(args.button)
         assert ctx is not None
         chip, calls = ctx.hardware.world.gpio, self._calls()
         if args.state == "free":
@@ -85,22 +81,14 @@ class SimButtons:
             return {"button": pin, "was": "down"}
         first = calls.wait_press(pin)
         await _bounce(chip, pin, pressed=True)  # and left down: its press counts as any press does
-        try:
-            outcome = dict(await asyncio.wait_for(first, PRESS_TIMEOUT_S))
-        except TimeoutError:
-            first.cancel()
-            raise ControlError(f"GPIO{pin} 已卡住，终端没有回应 held down, but the hub reported no outcome") from None
+        outcome = await _outcome(first, pin, "the button stays held down")
         return {**outcome, "button": pin, "held_down": True,
                 "stuck_after_s": ctx.config["calls"]["stuck_after_s"]}
 
     async def _after_press(self, chip: Any, button: int, hold: float | None,
                            first: asyncio.Future[dict[str, Any]]) -> dict[str, Any]:
         calls = self._calls()
-        try:
-            outcome: dict[str, Any] = dict(await asyncio.wait_for(first, PRESS_TIMEOUT_S))
-        except TimeoutError:
-            raise ControlError(f"已按下 GPIO{button}，终端没有回应 pressed, but the hub reported no outcome within "
-                                   f"{PRESS_TIMEOUT_S:.0f} s (see the hub's log); button released") from None
+        outcome = await _outcome(first, button, "button released")
         if hold is None:
             await asyncio.sleep(TAP_S)
             await _bounce(chip, button, pressed=False)
@@ -131,12 +119,28 @@ class SimButtons:
             await asyncio.sleep(0.005)
         await asyncio.sleep(self.settle_s[button])  # a finger cannot press again sooner
 
+    def _check_pin(self, pin: int | None) -> int:
+        if pin is None or pin not in self.pins:
+            raise SimArgumentError(f"GPIO{pin} 上没有呼叫按钮 no call button on GPIO{pin}; "
+                                   f"已配置 configured: {', '.join(f'GPIO{p}' for p in self.pins) or 'none'}")
+        return pin
+
     def _calls(self) -> Any:
         assert self._ctx is not None
         return self._ctx.component("calls")
 
     async def close(self) -> None:
         self._ctx = None
+
+
+async def _outcome(first: asyncio.Future[dict[str, Any]], pin: int, then: str) -> dict[str, Any]:
+    """What the press caused, as the hub reports it; a hub in trouble that reports nothing is said so."""
+    try:
+        return dict(await asyncio.wait_for(first, PRESS_TIMEOUT_S))
+    except TimeoutError:
+        first.cancel()
+        raise ControlError(f"已按下 GPIO{pin}，终端没有回应 pressed, but the hub reported no outcome within "
+                           f"{PRESS_TIMEOUT_S:.0f} s (see the hub's log); {then}") from None
 
 
 async def _bounce(chip: Any, pin: int, pressed: bool) -> None:

@@ -10,9 +10,13 @@ from collections.abc import Callable
 Build = Callable[[argparse.ArgumentParser], None]
 
 
-def _press(p: argparse.ArgumentParser) -> None:
+def _button_pin(p: argparse.ArgumentParser) -> None:
     p.add_argument("--button", type=int, metavar="PIN", help="按钮的 GPIO 号 the button's GPIO pin (default: the "
                    "first [[buttons]] entry)")
+
+
+def _press(p: argparse.ArgumentParser) -> None:
+    _button_pin(p)
     p.add_argument("--hold", type=float, metavar="S", help="按住的秒数 seconds held down (0..120, or up to "
                    "[calls] stuck_after_s + 60: held past stuck_after_s the button is stuck; a second press "
                    "held 3 s cancels the call)")
@@ -21,8 +25,7 @@ def _press(p: argparse.ArgumentParser) -> None:
 def _button(p: argparse.ArgumentParser) -> None:
     p.add_argument("state", choices=("stuck", "free"), help="卡住（一直按着）/松开 held down from now (a press, "
                    "then fault.sensor after [calls] stuck_after_s) or let go")
-    p.add_argument("--button", type=int, metavar="PIN", help="按钮的 GPIO 号 the button's GPIO pin (default: the "
-                   "first [[buttons]] entry)")
+    _button_pin(p)
 
 
 def _motion(p: argparse.ArgumentParser) -> None:
