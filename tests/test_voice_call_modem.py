@@ -7,7 +7,7 @@ what the resident heard, in order."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +47,9 @@ def _platform(event: Event) -> dict[str, Any]:
             "ts": event.ts.isoformat(timespec="milliseconds"), "data": event.data}
 
 
-def test_busy_family_then_the_duty_desk_presses_1(tmp_path: Path, fake: FakeModem) -> None:
-    fake.state.voice.callees[FAMILY] = Callee(busy=True)
-    fake.state.voice.callees[DUTY] = Callee(answer_after_s=1.0, press="51", press_after_s=0.5)
-    config = _config(tmp_path)
-
+def _call_by_modem(config: Config, fake: FakeModem, until: Callable[[FakeHub], Awaitable[Any]]) -> FakeHub:
+    """The real cellular and voice-call components on the modem model; an emergency call raised once the
+    modem is up, then `until(hub)` awaited; the hub as it ended."""
     async def go() -> FakeHub:
         hub = FakeHub(config)
         hub.hardware = Hardware(gpio=None, open_i2c=lambda bus: None,
@@ -64,11 +62,9 @@ def test_busy_family_then_the_duty_desk_presses_1(tmp_path: Path, fake: FakeMode
         try:
             while (hub.status.get("cellular") or {}).get("modem") != "ok":
                 await asyncio.sleep(0.05)
-            raised = await hub.alarms.open("call.raised", {"kind": "emergency", "pin": 17, "button": 17},
-                                           key="call", facts={"kind": "emergency", "button": 17})
-            await hub.wait_for("call.acknowledged")
-            await hub.wait_for("voice.ended", 2)
-            assert hub.raised("call.acknowledged")[0].data["call_id"] == raised.id
+            await hub.alarms.open("call.raised", {"kind": "emergency", "pin": 17, "button": 17},
+                                  key="call", facts={"kind": "emergency", "button": 17})
+            await until(hub)
         finally:
             await voice.close()
             await cellular.close()
@@ -76,7 +72,19 @@ def test_busy_family_then_the_duty_desk_presses_1(tmp_path: Path, fake: FakeMode
             await hub.cancel_tasks()
         return hub
 
-    hub = asyncio.run(asyncio.wait_for(go(), 40))
+    return asyncio.run(asyncio.wait_for(go(), 40))
+
+
+def test_busy_family_then_the_duty_desk_presses_1(tmp_path: Path, fake: FakeModem) -> None:
+    fake.state.voice.callees[FAMILY] = Callee(busy=True)
+    fake.state.voice.callees[DUTY] = Callee(answer_after_s=1.0, press="51", press_after_s=0.5)
+
+    async def acknowledged(hub: FakeHub) -> None:
+        await hub.wait_for("call.acknowledged")
+        await hub.wait_for("voice.ended", 2)
+
+    hub = _call_by_modem(_config(tmp_path), fake, acknowledged)
+    assert hub.raised("call.acknowledged")[0].data["call_id"] == hub.raised("call.raised")[0].id
     order = [t for kind, t in hub.timeline if kind == "event"]
     assert order == ["call.raised", "voice.ended", "voice.started", "call.acknowledged", "voice.ended"]
     busy, acked = hub.raised("voice.ended")
@@ -121,34 +129,14 @@ def test_a_responder_who_picks_up_and_never_presses_1_is_not_told_to_her_as_nobo
         tmp_path: Path, fake: FakeModem) -> None:
     # She heard "社区值班员已接听电话，正在确认，请稍候"; "电话暂时无人接听" after it would contradict it.
     fake.state.voice.callees[DUTY] = Callee(answer_after_s=0.5)  # picks up, presses nothing
-    config = Config(tmp_path / "hub.toml", validate({
-        "hub": {"state_dir": str(tmp_path / "state")}, "modem": {"port": "/dev/ttyUSB2", "call_listen_s": 10},
-        "voice_call": {"targets": {"emergency": [{"who": "duty", "uri": f"tel:{DUTY}", "timeout_s": 10}]}}}))
+    config = _config(tmp_path, targets={"emergency": [{"who": "duty", "uri": f"tel:{DUTY}", "timeout_s": 10}]})
 
-    async def go() -> FakeHub:
-        hub = FakeHub(config)
-        hub.hardware = Hardware(gpio=None, open_i2c=lambda bus: None,
-                                open_serial=lambda port, **kw: serial.Serial(fake.path, **kw), simulated=True)
-        cellular, voice = Cellular(config), build(config, hub.hardware)
-        hub.components["cellular"] = cellular
-        await cellular.start(hub)  # type: ignore[arg-type]
-        await voice.start(hub)  # type: ignore[arg-type]
-        try:
-            while (hub.status.get("cellular") or {}).get("modem") != "ok":
-                await asyncio.sleep(0.05)
-            await hub.alarms.open("call.raised", {"kind": "emergency", "pin": 17, "button": 17},
-                                  key="call", facts={"kind": "emergency", "button": 17})
-            while not hub.raised("voice.ended") or ("voice_nobody_confirmed" not in hub.spoken
-                                                      and "voice_nobody_answered" not in hub.spoken):
-                await asyncio.sleep(0.05)
-        finally:
-            await voice.close()
-            await cellular.close()
-            hub.alarms.stop()
-            await hub.cancel_tasks()
-        return hub
+    async def told_her(hub: FakeHub) -> None:
+        while not hub.raised("voice.ended") or ("voice_nobody_confirmed" not in hub.spoken
+                                                  and "voice_nobody_answered" not in hub.spoken):
+            await asyncio.sleep(0.05)
 
-    hub = asyncio.run(asyncio.wait_for(go(), 40))
+    hub = _call_by_modem(config, fake, told_her)
     assert hub.raised("voice.ended")[0].data["reason"] == "not_acknowledged"
     assert hub.spoken.index("voice_phoned_duty") < hub.spoken.index("voice_nobody_confirmed")
     assert "voice_nobody_answered" not in hub.spoken
