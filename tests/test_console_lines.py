@@ -122,6 +122,26 @@ def test_a_trigger_fault_says_its_battery_once_and_its_reason_in_words(data: dic
     assert shown in line and "?%" not in line and line.count("10%") <= 1, line
 
 
+def test_an_event_joined_into_an_open_alarm_is_listed_as_that_alarm_once(capsys: pytest.CaptureFixture[str]):
+    """Mains lost, back, lost again before anyone acked: the second power.lost joins the first alarm. The console
+    listed two open alarms for it, and after the operator acked number 1 it still listed the other."""
+    from hub.cli.console_board import Board
+
+    board = Board("duty", "")
+    first = {"type": "power.lost", "ts": "2026-12-07T17:40:24+08:00", "hub": "h1", "id": "a1", "data": {}}
+    again = {**first, "ts": "2026-12-07T17:41:34+08:00", "id": "a2"}
+    board.message("eldercare/v1/h1/event/power", first, raw=False)
+    board.message("eldercare/v1/h1/event/power", again, raw=False)
+    status = {"state": "online", "hub": "h1", "queue_depth": 0, "open_alarms": [
+        {"alarm_id": "a1", "type": "power.lost", "since": first["ts"], "acknowledged": False, "also": ["a2"]}]}
+    board.message("eldercare/v1/h1/status", status, raw=False)
+    assert list(board.items) == ["a1"] and board.shown == ["a1"], capsys.readouterr().out
+    ack = {"type": "power.acknowledged", "ts": "2026-12-07T17:42:28+08:00", "hub": "h1", "id": "k1",
+           "data": {"alarm_id": "a1", "alarm_type": "power.lost", "by": "duty"}}
+    board.message("eldercare/v1/h1/event/power", ack, raw=False)
+    assert board.items == {} and capsys.readouterr().out.rstrip().endswith("no open alarms 无待处理报警")
+
+
 def test_a_test_call_never_reads_like_a_real_emergency():
     body = {"type": "call.raised", "ts": "2026-11-30T12:33:11+08:00", "hub": "h1", "id": "e1",
             "data": {"kind": "emergency", "button": 17, "test": True}}

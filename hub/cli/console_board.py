@@ -93,9 +93,11 @@ class Board:
             return False
         hub, changed = str(body.get("hub")), False
         waiting = {str(a.get("alarm_id")): a for a in listed if isinstance(a, dict) and not a.get("acknowledged")}
-        known = set(waiting) | {str(i) for a in listed if isinstance(a, dict) for i in a.get("also") or ()}
-        for item in [i for i in self.items.values() if i.hub == hub and i.id not in known]:
-            if time.monotonic() - item.seen > STATUS_LAG_S:
+        joined = {str(i) for a in listed if isinstance(a, dict) for i in a.get("also") or ()}
+        for item in [i for i in self.items.values() if i.hub == hub and i.id not in waiting]:
+            # a joined event (mains lost again before the first was acked) is its alarm's: one line, one ack;
+            # an id the hub does not list yet may be newer than this status
+            if item.id in joined or time.monotonic() - item.seen > STATUS_LAG_S:
                 del self.items[item.id]
                 changed = True
         for alarm_id, a in waiting.items():
